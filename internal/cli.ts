@@ -1,0 +1,101 @@
+/**
+ * The `lacquer` command line: argv in, a validated command out. No I/O and no product logic here.
+ *
+ * Usage errors (unknown flags or commands, bad values) are reported as {@linkcode UsageError}s, which the entry
+ * point turns into exit code 2.
+ *
+ * @module
+ */
+import { Command, CommanderError, Option } from "commander";
+import { z } from "zod";
+import { LogLevel, type LogLevelName } from "./log.ts";
+import { LACQUER_VERSION } from "./version.ts";
+
+/** Options every subcommand shares. */
+export interface GlobalOptions {
+  /** Minimum level of log lines written. */
+  logLevel: LogLevelName;
+}
+
+/** What the command line asked for. */
+export type ParsedCommand =
+  | { command: "operator"; global: GlobalOptions }
+  | { command: "chaperone"; global: GlobalOptions }
+  | { command: "version"; global: GlobalOptions }
+  | { command: "exit"; code: number; output: string };
+
+/** A command line that cannot be used as given; the process exits with code 2. */
+export class UsageError extends Error {
+  /** Creates the error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+const globalSchema = z.object({
+  logLevel: z.enum(Object.keys(LogLevel) as [LogLevelName, ...LogLevelName[]]),
+});
+
+function configure(command: Command, out: { text: string }): Command {
+  return command
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => out.text += s, writeErr: (s) => out.text += s, outputError: () => {} })
+    .allowExcessArguments(false)
+    .helpOption("-h, --help", "show help for this command");
+}
+
+/**
+ * Parses `lacquer` arguments (without the program name) into the command to run.
+ *
+ * `--help` on any command and `--version` yield `{ command: "exit", code: 0, output }`.
+ *
+ * @example Usage
+ * ```ts
+ * import { parseCommandLine } from "./cli.ts";
+ * const parsed = parseCommandLine(["--log-level", "debug", "operator"]);
+ * ```
+ *
+ * @param argv The arguments after the program name.
+ * @returns The parsed command.
+ * @throws {UsageError} When a flag, command or value is not accepted.
+ */
+export function parseCommandLine(argv: readonly string[]): ParsedCommand {
+  const out = { text: "" };
+  let selected: "operator" | "chaperone" | "version" | undefined;
+  const program = configure(new Command("lacquer"), out)
+    .description("Lacquer: a Kubernetes Gateway API implementation with Varnish as the data plane")
+    .version(LACQUER_VERSION, "-V, --version", "print the version and exit")
+    .addOption(
+      new Option("--log-level <level>", "minimum level of log lines").choices(Object.keys(LogLevel)).default("info"),
+    )
+    .showHelpAfterError(false);
+  for (
+    const [name, description] of [
+      ["operator", "run the Gateway API controller (cluster-wide)"],
+      ["chaperone", "run as PID 1 of a gateway pod: supervise varnishd and its configuration"],
+      ["version", "print the version"],
+    ] as const
+  ) {
+    configure(program.command(name), out).description(description).action(() => {
+      selected = name;
+    });
+  }
+  try {
+    program.parse([...argv], { from: "user" });
+  } catch (err) {
+    if (!(err instanceof CommanderError)) throw err;
+    if (err.code === "commander.helpDisplayed" || err.code === "commander.version") {
+      return { command: "exit", code: 0, output: out.text };
+    }
+    // No command at all: show the help, but as a usage error.
+    if (err.code === "commander.help") return { command: "exit", code: 2, output: out.text };
+    throw new UsageError(err.message.replace(/^error: /, ""));
+  }
+  if (selected === undefined) {
+    throw new UsageError(`Cannot run lacquer: a command is required (operator, chaperone or version)`);
+  }
+  const global = globalSchema.safeParse(program.opts());
+  if (!global.success) throw new UsageError(`Cannot parse global options: ${z.prettifyError(global.error)}`);
+  return { command: selected, global: global.data };
+}

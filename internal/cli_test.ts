@@ -1,0 +1,43 @@
+import { deepStrictEqual, match, strictEqual, throws } from "node:assert/strict";
+import { parseCommandLine, UsageError } from "./cli.ts";
+import { LACQUER_VERSION } from "./version.ts";
+
+Deno.test("parseCommandLine() selects a subcommand with the global log level", () => {
+  deepStrictEqual(parseCommandLine(["operator"]), { command: "operator", global: { logLevel: "info" } });
+  deepStrictEqual(parseCommandLine(["--log-level", "debug", "chaperone"]), {
+    command: "chaperone",
+    global: { logLevel: "debug" },
+  });
+  deepStrictEqual(parseCommandLine(["version"]), { command: "version", global: { logLevel: "info" } });
+});
+
+Deno.test("parseCommandLine() answers --help on every command with exit code 0", () => {
+  for (const argv of [["--help"], ["operator", "--help"], ["chaperone", "-h"], ["version", "--help"]]) {
+    const parsed = parseCommandLine(argv);
+    strictEqual(parsed.command, "exit");
+    if (parsed.command !== "exit") continue;
+    strictEqual(parsed.code, 0);
+    match(parsed.output, /Usage: lacquer/);
+  }
+});
+
+Deno.test("parseCommandLine() prints the version for --version", () => {
+  const parsed = parseCommandLine(["--version"]);
+  deepStrictEqual(parsed, { command: "exit", code: 0, output: `${LACQUER_VERSION}\n` });
+});
+
+Deno.test("parseCommandLine() rejects unknown flags, commands, arguments and values", () => {
+  throws(() => parseCommandLine(["operator", "--bogus"]), (e) => e instanceof UsageError && /--bogus/.test(e.message));
+  throws(() => parseCommandLine(["frobnicate"]), (e) => e instanceof UsageError && /frobnicate/.test(e.message));
+  throws(() => parseCommandLine(["version", "extra"]), UsageError);
+  throws(
+    () => parseCommandLine(["--log-level", "loud", "operator"]),
+    (e) => e instanceof UsageError && /loud/.test(e.message),
+  );
+});
+
+Deno.test("parseCommandLine() shows help as a usage error when no command is given", () => {
+  const parsed = parseCommandLine([]);
+  strictEqual(parsed.command, "exit");
+  if (parsed.command === "exit") strictEqual(parsed.code, 2);
+});

@@ -1,0 +1,14 @@
+# Debian packages: Varnish and its development headers (ghost), hitch (TLS), clang (bindgen), network tools.
+packages=(varnish libvarnishapi-dev varnish-modules hitch clang libclang-dev pkg-config iproute2 curl wrk
+  build-essential git ca-certificates)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  step "installing Debian packages: ${missing[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  step "Debian packages present"
+fi
