@@ -1,0 +1,185 @@
+/**
+ * Schema parts shared by routing.json and ghost.json: listeners, matches, filters, route identity, and a builder
+ * for the route tree that takes the backend-group schema, the only part in which the two formats differ.
+ *
+ * Field names and semantics follow the Gateway API HTTPRoute types (v1).
+ *
+ * @module
+ */
+import { z } from "zod";
+
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/;
+const HOSTNAME = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+// The Kubernetes wire format of a creationTimestamp: whole seconds in UTC, so that string order is time order.
+const KUBE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
+
+/** A header name: an HTTP token. */
+export const headerNameSchema = z.string().regex(HEADER_NAME, "must be an HTTP header name (token characters)");
+
+/** A lowercase DNS hostname, optionally with a leading `*.` wildcard label. */
+export const hostnameSchema = z.string().max(253).regex(
+  HOSTNAME,
+  "must be a lowercase hostname, optionally `*.`-prefixed",
+);
+
+/** A vhost key: a hostname, a `*.`-wildcard, or `*` for routes without hostnames. */
+export const vhostKeySchema = z.string().max(253).refine(
+  (key) => key === "*" || HOSTNAME.test(key),
+  "vhost key must be a lowercase hostname, a `*.`-wildcard hostname or `*`",
+);
+
+/** A TCP port. */
+export const portSchema = z.int().min(1).max(65535);
+
+/** The HTTP methods a route may match (Gateway API `HTTPMethod`). */
+export const HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"] as const;
+
+/** A Gateway listener the gateway serves, and the varnishd socket its traffic arrives on. */
+export const listenerSchema = z.strictObject({
+  /** The listener's name in the Gateway (`spec.listeners[].name`). */
+  name: z.string().min(1).max(253),
+  /** The name of the varnishd `-a` socket that carries this listener's traffic. */
+  socket: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, "must be a varnishd socket name"),
+  /** The listener port, as declared on the Gateway. */
+  port: portSchema,
+  /** The listener protocol. */
+  protocol: z.enum(["HTTP", "HTTPS"]),
+  /** The listener hostname; absent means any hostname. */
+  hostname: hostnameSchema.optional(),
+});
+
+const pathValue = z.string().min(1).max(1024);
+
+/** How a request path is matched. Exact and PathPrefix values are absolute paths. */
+export const pathMatchSchema = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("Exact"), value: pathValue.startsWith("/", "must start with /") }),
+  z.strictObject({ type: z.literal("PathPrefix"), value: pathValue.startsWith("/", "must start with /") }),
+  z.strictObject({ type: z.literal("RegularExpression"), value: pathValue }),
+]);
+
+/** A header match; names compare case-insensitively. */
+export const headerMatchSchema = z.strictObject({
+  type: z.enum(["Exact", "RegularExpression"]).default("Exact"),
+  name: headerNameSchema,
+  value: z.string().max(4096),
+});
+
+/** A query parameter match on the decoded value; names compare exactly. */
+export const queryParamMatchSchema = z.strictObject({
+  type: z.enum(["Exact", "RegularExpression"]).default("Exact"),
+  name: z.string().min(1).max(256),
+  value: z.string().max(1024),
+});
+
+/** One match of a rule: every present condition must hold. */
+export const matchSchema = z.strictObject({
+  path: pathMatchSchema.default({ type: "PathPrefix", value: "/" }),
+  method: z.enum(HTTP_METHODS).optional(),
+  headers: z.array(headerMatchSchema).max(16).default([]),
+  queryParams: z.array(queryParamMatchSchema).max(16).default([]),
+});
+
+const headerValue = z.strictObject({ name: headerNameSchema, value: z.string().max(4096) });
+
+/** Header changes: `set` replaces, `add` appends, `remove` deletes (names case-insensitive). */
+export const headerModifierSchema = z.strictObject({
+  set: z.array(headerValue).max(16).default([]),
+  add: z.array(headerValue).max(16).default([]),
+  remove: z.array(headerNameSchema).max(16).default([]),
+});
+
+/** A path change used by redirects and rewrites. */
+export const pathModifierSchema = z.discriminatedUnion("type", [
+  z.strictObject({
+    type: z.literal("ReplaceFullPath"),
+    replaceFullPath: pathValue.startsWith("/", "must start with /"),
+  }),
+  z.strictObject({
+    type: z.literal("ReplacePrefixMatch"),
+    replacePrefixMatch: pathValue.startsWith("/", "must start with /"),
+  }),
+]);
+
+/** A redirect answered by the gateway itself. Absent fields keep the request's value. */
+export const requestRedirectSchema = z.strictObject({
+  scheme: z.enum(["http", "https"]).optional(),
+  hostname: hostnameSchema.optional(),
+  port: portSchema.optional(),
+  path: pathModifierSchema.optional(),
+  statusCode: z.union([z.literal(301), z.literal(302), z.literal(303), z.literal(307), z.literal(308)], {
+    error: "must be one of 301, 302, 303, 307, 308",
+  }).default(302),
+});
+
+/** A rewrite of the request before it goes to the backend. */
+export const urlRewriteSchema = z.strictObject({
+  hostname: hostnameSchema.optional(),
+  path: pathModifierSchema.optional(),
+});
+
+const requestHeaderModifierFilter = z.strictObject({
+  type: z.literal("RequestHeaderModifier"),
+  requestHeaderModifier: headerModifierSchema,
+});
+const responseHeaderModifierFilter = z.strictObject({
+  type: z.literal("ResponseHeaderModifier"),
+  responseHeaderModifier: headerModifierSchema,
+});
+
+/** A rule filter, applied in order. */
+export const filterSchema = z.discriminatedUnion("type", [
+  requestHeaderModifierFilter,
+  responseHeaderModifierFilter,
+  z.strictObject({ type: z.literal("RequestRedirect"), requestRedirect: requestRedirectSchema }),
+  z.strictObject({ type: z.literal("URLRewrite"), urlRewrite: urlRewriteSchema }),
+]);
+
+/** A filter allowed on one backend group: header changes only. */
+export const backendFilterSchema = z.discriminatedUnion("type", [
+  requestHeaderModifierFilter,
+  responseHeaderModifierFilter,
+]);
+
+/** Which HTTPRoute rule a route entry came from: precedence tie-breakers and the X-Gateway-Route header. */
+export const routeIdSchema = z.strictObject({
+  namespace: z.string().min(1).max(253),
+  name: z.string().min(1).max(253),
+  /** The rule's index in `spec.rules`. */
+  rule: z.int().min(0),
+  /** The rule's `name`, when it has one. */
+  ruleName: z.string().min(1).max(253).optional(),
+});
+
+/** A backend weight (Gateway API allows 0 to 1,000,000; 0 takes no traffic). */
+export const weightSchema = z.int().min(0).max(1_000_000).default(1);
+
+/**
+ * Builds the document schema of a format around its backend-group schema.
+ *
+ * @param version The format's version number.
+ * @param backendSchema The schema of one backend group.
+ * @returns The document schema.
+ */
+export function documentSchema<B extends z.ZodType>(version: number, backendSchema: B) {
+  const route = z.strictObject({
+    id: routeIdSchema,
+    /** The HTTPRoute's creationTimestamp (older routes win ties). */
+    created: z.string().regex(KUBE_TIME, "must be a UTC timestamp like 2026-01-02T03:04:05Z"),
+    /** Names of the listeners this route serves on this vhost. */
+    listeners: z.array(z.string().min(1)).min(1),
+    /** The rule's matches; an absent list means one match on every path. */
+    matches: z.array(matchSchema).max(64).default([{
+      path: { type: "PathPrefix", value: "/" },
+      headers: [],
+      queryParams: [],
+    }]),
+    filters: z.array(filterSchema).max(16).default([]),
+    /** Weighted backend groups; none means the gateway answers 500 unless a redirect filter answers first. */
+    backends: z.array(backendSchema).max(64).default([]),
+  });
+  return z.strictObject({
+    version: z.literal(version, { error: `must be ${version}, the only version this build reads` }),
+    listeners: z.array(listenerSchema).default([]),
+    vhosts: z.record(vhostKeySchema, z.strictObject({ routes: z.array(route) })),
+  });
+}

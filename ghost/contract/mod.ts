@@ -1,0 +1,23 @@
+/**
+ * The two JSON contracts of Lacquer, owned by the routing engine that consumes them.
+ *
+ * - routing.json (operator → ConfigMap → chaperone): the route tree of a Gateway, backends named as Services.
+ * - ghost.json (chaperone → ghost VMOD): the same tree with each backend resolved to ready endpoints.
+ *
+ * Both are zod schemas here, exported as JSON Schema in `schema/`, with golden documents in `testdata/` that the
+ * TypeScript and the Rust tests both read.
+ *
+ * @example Usage
+ * ```ts
+ * import { parseRoutingJson, stringifyContract } from "./mod.ts";
+ * const routing = parseRoutingJson('{"version": 1, "vhosts": {}}');
+ * const text = stringifyContract(routing);
+ * ```
+ *
+ * @module
+ */
+export * from "./_route_parts.ts";
+export * from "./ghost_json.ts";
+export * from "./json_schemas.ts";
+export * from "./parse_contract.ts";
+export * from "./routing_json.ts";

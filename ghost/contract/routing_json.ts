@@ -1,0 +1,41 @@
+/**
+ * routing.json: the operator's output, one per Gateway, stored in the `<gateway>-lacquer` ConfigMap.
+ *
+ * The route tree of the Gateway with each backendRef naming a Service port (or saying why it cannot be used).
+ *
+ * @module
+ */
+import { z } from "zod";
+import { backendFilterSchema, documentSchema, portSchema, weightSchema } from "./_route_parts.ts";
+
+/** The version of routing.json this code reads and writes. */
+export const ROUTING_JSON_VERSION = 1;
+
+const service = z.strictObject({
+  namespace: z.string().min(1).max(253),
+  name: z.string().min(1).max(253),
+  port: portSchema,
+});
+
+/** A backend group of routing.json: exactly one of a Service port or the reason the reference is unusable. */
+export const routingBackendSchema = z.strictObject({
+  weight: weightSchema,
+  service: service.optional(),
+  /** Why the backendRef cannot be used; its share of the traffic gets 500. */
+  unresolved: z.string().min(1).max(1024).optional(),
+  filters: z.array(backendFilterSchema).max(16).default([]),
+}).refine((b) => (b.service === undefined) !== (b.unresolved === undefined), {
+  message: 'must have exactly one of "service" and "unresolved"',
+});
+
+/** The routing.json schema (version 1). */
+export const routingJsonSchema = documentSchema(ROUTING_JSON_VERSION, routingBackendSchema);
+
+/** A parsed routing.json document, defaults applied. */
+export type RoutingJson = z.output<typeof routingJsonSchema>;
+/** A routing.json document as written, where defaulted fields may be absent. */
+export type RoutingJsonInput = z.input<typeof routingJsonSchema>;
+/** One route entry of routing.json. */
+export type RoutingRoute = RoutingJson["vhosts"][string]["routes"][number];
+/** One backend group of routing.json. */
+export type RoutingBackend = z.output<typeof routingBackendSchema>;
