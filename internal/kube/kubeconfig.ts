@@ -1,0 +1,53 @@
+/**
+ * Loads a client-node `KubeConfig` the explicit way (KUBE-CLIENT.md §Decisions): a kubeconfig file when one is
+ * named, else the in-cluster service account, else an error. Never `loadFromDefault()`, which silently falls back
+ * to `http://localhost:8080`.
+ *
+ * @module
+ */
+import * as k8s from "@kubernetes/client-node";
+
+/** Options for {@linkcode loadKubeConfig}. */
+export interface LoadKubeConfigOptions {
+  /** Path of a kubeconfig file; wins over everything else. @default {the `KUBECONFIG` environment variable} */
+  kubeconfig?: string;
+  /** Reads an environment variable. @default {Deno.env.get} */
+  env?: (name: string) => string | undefined;
+  /**
+   * Directory prepended to `/var/run/secrets/kubernetes.io/serviceaccount` for in-cluster loading. The process
+   * kubelet of the local cluster materialises each pod's files below a per-pod root and passes it in the
+   * `LACQUER_POD_ROOT` variable. @default {the `LACQUER_POD_ROOT` environment variable, else ""}
+   */
+  podRoot?: string;
+}
+
+/**
+ * Loads the Kubernetes client configuration: `--kubeconfig`/`KUBECONFIG` first, else the in-cluster service
+ * account when `KUBERNETES_SERVICE_HOST` is set.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { loadKubeConfig } from "./kubeconfig.ts";
+ * const kc = loadKubeConfig({ kubeconfig: "/tmp/kubeconfig" });
+ * ```
+ *
+ * @param options Where to look.
+ * @returns The loaded configuration.
+ * @throws {TypeError} When neither a kubeconfig nor an in-cluster environment is available.
+ */
+export function loadKubeConfig(options: LoadKubeConfigOptions = {}): k8s.KubeConfig {
+  const env = options.env ?? ((name: string) => Deno.env.get(name));
+  const kc = new k8s.KubeConfig();
+  const file = options.kubeconfig ?? env("KUBECONFIG");
+  if (file) {
+    kc.loadFromFile(file.split(":")[0]);
+    return kc;
+  }
+  if (env("KUBERNETES_SERVICE_HOST")) {
+    kc.loadFromCluster(options.podRoot ?? env("LACQUER_POD_ROOT") ?? "");
+    return kc;
+  }
+  throw new TypeError(
+    "Cannot load the Kubernetes configuration: neither --kubeconfig, KUBECONFIG nor KUBERNETES_SERVICE_HOST is set",
+  );
+}

@@ -1,0 +1,42 @@
+/**
+ * Kubernetes client pieces shared by the operator, the chaperone and the test cluster (KUBE-CLIENT.md):
+ *
+ * - {@linkcode loadKubeConfig}: kubeconfig file, else in-cluster service account (never the localhost fallback);
+ * - {@linkcode createKubeClient}: raw-JSON requests on Deno `fetch` with the kubeconfig's credentials;
+ * - {@linkcode createReflector}: a list+watch cache with rewatch, relist on 410, backoff, watchdog and resync.
+ *
+ * @example Watch the pods of a namespace
+ * ```ts ignore
+ * import { createKubeClient, createReflector, loadKubeConfig } from "./mod.ts";
+ * const client = createKubeClient(loadKubeConfig({ kubeconfig: "/tmp/kubeconfig" }));
+ * const pods = createReflector(client, {
+ *   path: "/api/v1/namespaces/default/pods",
+ *   onChange: (old, pod) => console.log(old ? (pod ? "updated" : "deleted") : "added"),
+ * });
+ * await pods.synced;
+ * await pods.stop();
+ * client.close();
+ * ```
+ *
+ * @module
+ */
+export { loadKubeConfig, type LoadKubeConfigOptions } from "./kubeconfig.ts";
+export {
+  buildUrl,
+  createKubeClient,
+  type FetchLike,
+  KubeApiError,
+  type KubeClient,
+  type KubeClientOptions,
+  type KubeRequestOptions,
+} from "./kube_client.ts";
+export {
+  createReflector,
+  type KubeObject,
+  objectKey,
+  type Reflector,
+  type ReflectorHandler,
+  type ReflectorOptions,
+  type ReflectorStats,
+} from "./reflector.ts";
+export type { BackoffPolicy } from "./_backoff.ts";

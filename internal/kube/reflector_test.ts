@@ -1,0 +1,112 @@
+import { deepStrictEqual, strictEqual } from "node:assert/strict";
+import type { KubeClient, KubeRequestOptions } from "./kube_client.ts";
+import { responseError } from "./kube_client.ts";
+import { createReflector, type KubeObject, objectKey } from "./reflector.ts";
+
+function obj(name: string, rv: string, data = ""): KubeObject {
+  return { metadata: { name, namespace: "ns", resourceVersion: rv }, data };
+}
+
+/** A scripted API server: each list and each watch takes the next answer from its queue. */
+function fakeClient(script: { lists: KubeObject[][]; watches: string[][] }) {
+  const seen: string[] = [];
+  let listRv = 100;
+  const client: KubeClient = {
+    server: "https://fake",
+    fetch(_path: string, options: KubeRequestOptions = {}) {
+      seen.push(`watch rv=${options.query?.resourceVersion}`);
+      const lines = script.watches.shift();
+      const signal = options.signal!;
+      if (!lines) {
+        // stay open until aborted
+        const body = new ReadableStream<Uint8Array>({
+          start(c) {
+            signal.addEventListener("abort", () => c.error(signal.reason), { once: true });
+          },
+        });
+        return Promise.resolve(new Response(body));
+      }
+      return Promise.resolve(new Response(lines.map((l) => l + "\n").join("")));
+    },
+    async request<T>(path: string, options: KubeRequestOptions = {}): Promise<T> {
+      seen.push("list");
+      const items = script.lists.shift();
+      if (!items) throw await responseError(new Response("{}", { status: 500 }), `GET "${path}"`);
+      void options;
+      return { metadata: { resourceVersion: String(listRv++) }, items } as T;
+    },
+    close() {},
+  };
+  return { client, seen };
+}
+
+const event = (type: string, o: unknown) => JSON.stringify({ type, object: o });
+
+Deno.test("createReflector() lists, then applies watch events to the cache and the handler", async () => {
+  const { client, seen } = fakeClient({
+    lists: [[obj("a", "1")]],
+    watches: [[
+      event("ADDED", obj("b", "2")),
+      event("MODIFIED", obj("a", "3", "x")),
+      event("DELETED", obj("b", "4")),
+      event("BOOKMARK", { metadata: { resourceVersion: "5" } }),
+    ]],
+  });
+  const changes: string[] = [];
+  const r = createReflector(client, {
+    path: "/api/v1/configmaps",
+    resyncMs: 0,
+    onChange: (old, cur) =>
+      changes.push(`${old?.metadata.resourceVersion ?? "-"}>${cur?.metadata.resourceVersion ?? "-"}`),
+  });
+  await r.synced;
+  while (r.stats().watches < 2) await new Promise((res) => setTimeout(res, 5));
+  await r.stop();
+  deepStrictEqual(changes, ["->1", "->2", "1>3", "2>-"]);
+  deepStrictEqual(r.list().map(objectKey), ["ns/a"]);
+  strictEqual(r.get("ns/a")?.data, "x");
+  // the clean end of the first watch rewatches at once from the bookmark's resourceVersion
+  deepStrictEqual(seen, ["list", "watch rv=100", "watch rv=5"]);
+});
+
+Deno.test("createReflector() relists on an ERROR event with code 410 and reports deletions", async () => {
+  const { client, seen } = fakeClient({
+    lists: [[obj("a", "1"), obj("b", "1")], [obj("b", "7")]],
+    watches: [[event("ERROR", { kind: "Status", code: 410, reason: "Expired", metadata: {} })]],
+  });
+  const changes: string[] = [];
+  const r = createReflector(client, {
+    path: "/api/v1/configmaps",
+    resyncMs: 0,
+    onChange: (old, cur) => changes.push(`${old?.metadata.name ?? "-"}>${cur?.metadata.name ?? "-"}`),
+  });
+  await r.synced;
+  while (r.stats().lists < 2) await new Promise((res) => setTimeout(res, 5));
+  await r.stop();
+  deepStrictEqual(seen.slice(0, 3), ["list", "watch rv=100", "list"]);
+  deepStrictEqual(changes, ["->a", "->b", "b>b", "a>-"]);
+  deepStrictEqual(r.list().map(objectKey), ["ns/b"]);
+});
+
+Deno.test("createReflector() backs off and retries after a failed list", async () => {
+  const { client, seen } = fakeClient({ lists: [], watches: [] });
+  const r = createReflector(client, { path: "/api/v1/pods", resyncMs: 0, backoff: { initialMs: 1, maxMs: 2 } });
+  while (r.stats().errors < 3) await new Promise((res) => setTimeout(res, 5));
+  strictEqual(r.healthy(), true);
+  await r.stop();
+  strictEqual(seen.every((s) => s === "list"), true);
+  await r.synced.then(() => Promise.reject(new Error("synced")), () => {});
+});
+
+Deno.test("createReflector() aborts a silent watch after the idle timeout and rewatches", async () => {
+  const { client } = fakeClient({ lists: [[obj("a", "1")]], watches: [] });
+  const r = createReflector(client, {
+    path: "/api/v1/pods",
+    resyncMs: 0,
+    idleTimeoutMs: 20,
+    backoff: { initialMs: 1, maxMs: 2 },
+  });
+  while (r.stats().watches < 3) await new Promise((res) => setTimeout(res, 5));
+  await r.stop();
+  strictEqual(r.stats().errors >= 2, true);
+});

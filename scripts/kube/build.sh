@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# Builds the local cluster's binaries from the Go module proxy and caches them below $LACQUER_CACHE, keyed by version:
+#   kube/<k8s>/bin/{kube-apiserver,kube-controller-manager,kubectl}   (wrapper module, generated replace lines)
+#   etcd/<etcd>/bin/etcd                                             (wrapper main around etcdmain)
+#   gateway-api/<gw>/bin/echo-basic, gateway-api/<gw>/crds/{standard,experimental}.yaml
+# and links the current ones as $LACQUER_CACHE/bin/<name> and $LACQUER_CACHE/gateway-api-crds/<channel>.yaml.
+# A warm run only checks that the files exist. Run directly or through scripts/setup.sh (step "kubernetes").
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../lib.sh
+. "$here/../lib.sh"
+LACQUER_STEP_PREFIX=${LACQUER_STEP_PREFIX:-kube-build}
+
+KUBE_VERSION=${KUBE_VERSION:-v1.36.3}
+GATEWAY_API_VERSION=${GATEWAY_API_VERSION:-v1.6.1}
+# Two cores and no swap: keep the Go build to two parallel jobs.
+export GOMAXPROCS=${GOMAXPROCS:-2} GOFLAGS="${GOFLAGS:-} -buildvcs=false" GOTOOLCHAIN=local
+build_flags=(-p 2 -trimpath)
+
+command -v go >/dev/null || die "go is required to build the local cluster"
+
+# Prints the go.mod of a module version from the proxy (through the module cache).
+mod_file() { go mod download -json "$1@$2" | sed -n 's/^\t"GoMod": "\(.*\)",$/\1/p'; }
+mod_dir() { go mod download -json "$1@$2" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p'; }
+
+# Kubernetes: a wrapper module requiring k8s.io/kubernetes, with one replace line per staging module generated from
+# the release's own go.mod (its "k8s.io/X => ./staging/src/k8s.io/X" lines become "k8s.io/X => k8s.io/X v0.N.M").
+build_kubernetes() {
+  local out="$LACQUER_CACHE/kube/$KUBE_VERSION" staging="v0.${KUBE_VERSION#v1.}"
+  if [ -x "$out/bin/kube-apiserver" ] && [ -x "$out/bin/kube-controller-manager" ] && [ -x "$out/bin/kubectl" ]; then
+    step "kubernetes $KUBE_VERSION cached"; return
+  fi
+  step "building kubernetes $KUBE_VERSION (cold: about 20 minutes on 2 cores)"
+  local src="$LACQUER_CACHE/kube/$KUBE_VERSION/src" gomod
+  mkdir -p "$src"
+  gomod=$(mod_file k8s.io/kubernetes "$KUBE_VERSION")
+  [ -s "$gomod" ] || die "cannot download the go.mod of k8s.io/kubernetes $KUBE_VERSION"
+  {
+    echo "module lacquer.dev/kubebuild"
+    echo
+    sed -n 's/^go \(.*\)$/go \1/p' "$gomod" | head -n 1
+    echo
+    echo "require k8s.io/kubernetes $KUBE_VERSION"
+    echo
+    echo "replace ("
+    sed -n 's#^[[:space:]]*\(k8s\.io/[a-z0-9-]*\) => \./staging/src/k8s\.io/[a-z0-9-]*$#\t\1 => \1 '"$staging"'#p' "$gomod"
+    echo ")"
+  } >"$src/go.mod"
+  [ "$(grep -c ' => ' "$src/go.mod")" -gt 10 ] || die "found no staging replace lines in $gomod"
+  cat >"$src/tools.go" <<'GO'
+//go:build tools
+
+// Package tools pins the Kubernetes commands this module builds.
+package tools
+GO
+  local pkgs=(k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager
+    k8s.io/kubernetes/cmd/kubectl)
+  step "resolving kubernetes dependencies"
+  (cd "$src" && go get "${pkgs[@]/%/@$KUBE_VERSION}" >/dev/null 2>&1 || (cd "$src" && go get "${pkgs[@]}"))
+  local minor=${KUBE_VERSION#v1.}; minor=${minor%%.*}
+  local ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$KUBE_VERSION"
+  ldflags+=" -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor"
+  ldflags+=" -X k8s.io/component-base/version.gitTreeState=clean"
+  ldflags+=" -X k8s.io/client-go/pkg/version.gitVersion=$KUBE_VERSION"
+  ldflags+=" -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=$minor"
+  mkdir -p "$out/bin.tmp"
+  for p in "${pkgs[@]}"; do
+    step "compiling $(basename "$p") ($(date +%T))"
+    (cd "$src" && go build "${build_flags[@]}" -ldflags "$ldflags" -o "$out/bin.tmp/" "$p")
+  done
+  rm -rf "$out/bin" && mv "$out/bin.tmp" "$out/bin"
+}
+
+# etcd: the version k8s.io/kubernetes itself requires, as a tiny main around go.etcd.io/etcd/server/v3/etcdmain.
+build_etcd() {
+  local gomod etcd_version
+  gomod=$(mod_file k8s.io/kubernetes "$KUBE_VERSION")
+  etcd_version=$(sed -n 's#^[[:space:]]*go\.etcd\.io/etcd/server/v3 \(v[0-9.]*\).*#\1#p' "$gomod" | head -n 1)
+  [ -n "$etcd_version" ] || die "cannot find the etcd version in $gomod"
+  local out="$LACQUER_CACHE/etcd/$etcd_version"
+  if [ -x "$out/bin/etcd" ]; then step "etcd $etcd_version cached"; ETCD_VERSION=$etcd_version; return; fi
+  step "building etcd $etcd_version"
+  local src="$out/src"
+  mkdir -p "$src"
+  cat >"$src/go.mod" <<GOMOD
+module lacquer.dev/etcdbuild
+
+go 1.25
+
+require go.etcd.io/etcd/server/v3 $etcd_version
+GOMOD
+  cat >"$src/main.go" <<'GO'
+// Command etcd runs the etcd server of the pinned go.etcd.io/etcd/server/v3 module.
+package main
+
+import (
+	"os"
+
+	"go.etcd.io/etcd/server/v3/etcdmain"
+)
+
+func main() { etcdmain.Main(os.Args) }
+GO
+  (cd "$src" && go mod tidy >/dev/null 2>&1 || (cd "$src" && go mod tidy))
+  (cd "$src" && go build "${build_flags[@]}" -ldflags "-s -w" -o "$out/bin/etcd" .)
+  ETCD_VERSION=$etcd_version
+}
+
+# Gateway API: echo-basic from the conformance module and the CRDs of both channels from the API module.
+build_gateway_api() {
+  local out="$LACQUER_CACHE/gateway-api/$GATEWAY_API_VERSION"
+  if [ -x "$out/bin/echo-basic" ] && [ -s "$out/crds/standard.yaml" ] && [ -s "$out/crds/experimental.yaml" ]; then
+    step "gateway-api $GATEWAY_API_VERSION cached"; return
+  fi
+  step "building echo-basic and collecting CRDs of gateway-api $GATEWAY_API_VERSION"
+  local src="$out/src" dir
+  mkdir -p "$src" "$out/crds"
+  cat >"$src/go.mod" <<GOMOD
+module lacquer.dev/gatewayapibuild
+
+go 1.26
+
+require (
+	sigs.k8s.io/gateway-api $GATEWAY_API_VERSION
+	sigs.k8s.io/gateway-api/conformance $GATEWAY_API_VERSION
+)
+GOMOD
+  cat >"$src/tools.go" <<'GO'
+//go:build tools
+
+// Package tools pins the Gateway API modules this module builds from.
+package tools
+GO
+  (cd "$src" && go get sigs.k8s.io/gateway-api/conformance/echo-basic@"$GATEWAY_API_VERSION" \
+    sigs.k8s.io/gateway-api@"$GATEWAY_API_VERSION" >/dev/null)
+  (cd "$src" && go build "${build_flags[@]}" -ldflags "-s -w" -o "$out/bin/echo-basic" \
+    sigs.k8s.io/gateway-api/conformance/echo-basic)
+  dir=$(mod_dir sigs.k8s.io/gateway-api "$GATEWAY_API_VERSION")
+  for channel in standard experimental; do
+    [ -d "$dir/config/crd/$channel" ] || die "no CRDs in $dir/config/crd/$channel"
+    : >"$out/crds/$channel.yaml.tmp"
+    for f in "$dir/config/crd/$channel"/*.yaml; do
+      case $(basename "$f") in kustomization.yaml) continue ;; esac
+      { echo "---"; cat "$f"; } >>"$out/crds/$channel.yaml.tmp"
+    done
+    mv "$out/crds/$channel.yaml.tmp" "$out/crds/$channel.yaml"
+  done
+}
+
+build_etcd
+build_gateway_api
+build_kubernetes
+
+mkdir -p "$LACQUER_CACHE/bin" "$LACQUER_CACHE/gateway-api-crds"
+for b in kube-apiserver kube-controller-manager kubectl; do
+  ln -sfn "$LACQUER_CACHE/kube/$KUBE_VERSION/bin/$b" "$LACQUER_CACHE/bin/$b"
+done
+ln -sfn "$LACQUER_CACHE/etcd/$ETCD_VERSION/bin/etcd" "$LACQUER_CACHE/bin/etcd"
+ln -sfn "$LACQUER_CACHE/gateway-api/$GATEWAY_API_VERSION/bin/echo-basic" "$LACQUER_CACHE/bin/echo-basic"
+for channel in standard experimental; do
+  ln -sfn "$LACQUER_CACHE/gateway-api/$GATEWAY_API_VERSION/crds/$channel.yaml" \
+    "$LACQUER_CACHE/gateway-api-crds/$channel.yaml"
+done
+step "cluster binaries: kubernetes $KUBE_VERSION, etcd $ETCD_VERSION, gateway-api $GATEWAY_API_VERSION"
