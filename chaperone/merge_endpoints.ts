@@ -1,0 +1,178 @@
+/**
+ * The pure heart of the chaperone: routing.json plus the cluster's Services and EndpointSlices → ghost.json.
+ *
+ * @module
+ */
+import type { GhostBackend, GhostEndpoint, GhostJson, RoutingBackend, RoutingJson } from "../ghost/contract/mod.ts";
+import { type EndpointSliceView, SERVICE_NAME_LABEL, type ServiceView } from "./kube_views.ts";
+
+/** The cluster state a merge reads. Order does not matter: the output is sorted. */
+export interface ClusterEndpoints {
+  /** Services of the namespaces routing.json references. */
+  services: readonly ServiceView[];
+  /** EndpointSlices of the same namespaces. */
+  endpointSlices: readonly EndpointSliceView[];
+}
+
+/** The name of a backend group whose backendRef the operator could not resolve. */
+export const UNRESOLVED_BACKEND_NAME = "unresolved";
+
+interface ServiceIndex {
+  services: Map<string, ServiceView>;
+  slices: Map<string, EndpointSliceView[]>;
+}
+
+function indexCluster(cluster: ClusterEndpoints): ServiceIndex {
+  const services = new Map<string, ServiceView>();
+  for (const svc of cluster.services) services.set(`${svc.metadata.namespace}/${svc.metadata.name}`, svc);
+  const slices = new Map<string, EndpointSliceView[]>();
+  for (const slice of cluster.endpointSlices) {
+    const owner = slice.metadata.labels[SERVICE_NAME_LABEL];
+    if (owner === undefined) continue;
+    const key = `${slice.metadata.namespace}/${owner}`;
+    const list = slices.get(key);
+    if (list) list.push(slice);
+    else slices.set(key, [slice]);
+  }
+  return { services, slices };
+}
+
+function ipv4Key(address: string): string | undefined {
+  const parts = address.split(".");
+  if (parts.length !== 4) return undefined;
+  return parts.map((p) => p.padStart(3, "0")).join(".");
+}
+
+/** Orders endpoints IPv4 first (numerically), then IPv6 (textually), then by port. */
+function compareEndpoints(a: GhostEndpoint, b: GhostEndpoint): number {
+  const ka = ipv4Key(a.address) ?? `~${a.address}`;
+  const kb = ipv4Key(b.address) ?? `~${b.address}`;
+  if (ka !== kb) return ka < kb ? -1 : 1;
+  return a.port - b.port;
+}
+
+type Pick = "ready" | "servingTerminating";
+
+function collect(slices: readonly EndpointSliceView[], portName: string, protocol: string, pick: Pick) {
+  const seen = new Set<string>();
+  const out: GhostEndpoint[] = [];
+  for (const slice of slices) {
+    if (slice.addressType !== "IPv4" && slice.addressType !== "IPv6") continue;
+    // EndpointSlice ports carry the Service port's name and the pod's target port, resolved per slice.
+    const port = slice.ports.find((p) => p.name === portName && p.protocol === protocol)?.port;
+    if (port === undefined) continue;
+    for (const endpoint of slice.endpoints) {
+      const { ready, serving, terminating } = endpoint.conditions;
+      // An absent `ready` means ready (API semantics). During a full rollout kube-proxy falls back to endpoints
+      // that still serve while terminating; we do the same so that a drain never turns into 500s.
+      const usable = pick === "ready" ? ready !== false : serving !== false && terminating === true;
+      if (!usable) continue;
+      for (const address of endpoint.addresses) {
+        const key = `${address} ${port}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        out.push({ address, port });
+      }
+    }
+  }
+  return out.sort(compareEndpoints);
+}
+
+function resolveBackend(backend: RoutingBackend, index: ServiceIndex): GhostBackend {
+  const { weight, filters } = backend;
+  if (backend.service === undefined) {
+    return { weight, name: UNRESOLVED_BACKEND_NAME, endpoints: [], error: backend.unresolved, filters };
+  }
+  const { namespace, name: serviceName, port } = backend.service;
+  const name = `${namespace}/${serviceName}:${port}`;
+  const key = `${namespace}/${serviceName}`;
+  const service = index.services.get(key);
+  if (service === undefined) {
+    return { weight, name, endpoints: [], error: `Service "${key}" not found`, filters };
+  }
+  if (service.spec.type === "ExternalName") {
+    return {
+      weight,
+      name,
+      endpoints: [],
+      error: `Service "${key}" is of type ExternalName, which has no endpoints`,
+      filters,
+    };
+  }
+  const servicePort = service.spec.ports.find((p) => p.port === port && p.protocol === "TCP");
+  if (servicePort === undefined) {
+    return { weight, name, endpoints: [], error: `Service "${key}" has no TCP port ${port}`, filters };
+  }
+  const slices = index.slices.get(key) ?? [];
+  let endpoints = collect(slices, servicePort.name, "TCP", "ready");
+  if (endpoints.length === 0) endpoints = collect(slices, servicePort.name, "TCP", "servingTerminating");
+  return { weight, name, endpoints, filters };
+}
+
+/**
+ * Merges routing.json with the cluster's endpoints into ghost.json.
+ *
+ * Each backend group naming a Service port becomes `namespace/service:port` with the ready endpoints of every
+ * EndpointSlice of that Service (the slice port with the Service port's name gives the target port, so named and
+ * numeric targetPorts both work). When a Service has no ready endpoint at all, endpoints that are still serving
+ * while terminating are used instead, as kube-proxy does. A group that cannot be resolved keeps its weight, gets no
+ * endpoints and carries the reason in `error`, so its share of the traffic answers 500 with a useful message.
+ * Everything else (listeners, vhosts, routes, matches, filters) is copied unchanged. Endpoints are sorted, so the
+ * output depends only on the state, not on the order in which objects arrived.
+ *
+ * Endpoint conditions: https://kubernetes.io/docs/concepts/services-networking/endpoint-slices/#conditions
+ *
+ * @example Usage
+ * ```ts
+ * import { mergeEndpoints } from "./merge_endpoints.ts";
+ * import { parseRoutingJson } from "../ghost/contract/mod.ts";
+ * const ghost = mergeEndpoints(parseRoutingJson('{"version": 1, "vhosts": {}}'), {
+ *   services: [],
+ *   endpointSlices: [],
+ * });
+ * ```
+ *
+ * @param routing The parsed routing.json.
+ * @param cluster The Services and EndpointSlices of the namespaces it references.
+ * @returns The ghost.json document.
+ */
+export function mergeEndpoints(routing: RoutingJson, cluster: ClusterEndpoints): GhostJson {
+  const index = indexCluster(cluster);
+  const vhosts: GhostJson["vhosts"] = {};
+  for (const [host, vhost] of Object.entries(routing.vhosts)) {
+    vhosts[host] = {
+      routes: vhost.routes.map((route) => ({
+        id: route.id,
+        created: route.created,
+        listeners: route.listeners,
+        matches: route.matches,
+        filters: route.filters,
+        backends: route.backends.map((b) => resolveBackend(b, index)),
+      })),
+    };
+  }
+  return { version: routing.version, listeners: routing.listeners, vhosts };
+}
+
+/**
+ * Lists the namespaces whose Services routing.json references, sorted: the namespaces the chaperone watches.
+ *
+ * @example Usage
+ * ```ts
+ * import { referencedNamespaces } from "./merge_endpoints.ts";
+ * import { parseRoutingJson } from "../ghost/contract/mod.ts";
+ * referencedNamespaces(parseRoutingJson('{"version": 1, "vhosts": {}}')); // []
+ * ```
+ *
+ * @param routing The parsed routing.json.
+ * @returns The namespaces.
+ */
+export function referencedNamespaces(routing: RoutingJson): string[] {
+  const namespaces = new Set<string>();
+  for (const vhost of Object.values(routing.vhosts)) {
+    for (const route of vhost.routes) {
+      for (const backend of route.backends) if (backend.service) namespaces.add(backend.service.namespace);
+    }
+  }
+  return [...namespaces].sort();
+}

@@ -1,0 +1,68 @@
+import { deepStrictEqual, strictEqual } from "node:assert/strict";
+import { parseAllDocuments } from "yaml";
+import { parseGhostJson, parseRoutingJson, stringifyContract } from "../ghost/contract/mod.ts";
+import { endpointSliceViewSchema, serviceViewSchema } from "./kube_views.ts";
+import { type ClusterEndpoints, mergeEndpoints, referencedNamespaces } from "./merge_endpoints.ts";
+
+const DIR = new URL("testdata/merge/", import.meta.url);
+const UPDATE = Deno.env.get("LACQUER_UPDATE_GOLDEN") === "1";
+
+function parseCluster(text: string): ClusterEndpoints {
+  const services = [];
+  const endpointSlices = [];
+  for (const doc of parseAllDocuments(text)) {
+    const obj = doc.toJS() as { kind?: string } | null;
+    if (obj === null) continue;
+    if (obj.kind === "Service") services.push(serviceViewSchema.parse(obj));
+    else if (obj.kind === "EndpointSlice") endpointSlices.push(endpointSliceViewSchema.parse(obj));
+    else throw new TypeError(`Cannot load test object: kind "${obj.kind}" is neither Service nor EndpointSlice`);
+  }
+  return { services, endpointSlices };
+}
+
+/** A deterministic permutation that moves every element (reverse, then rotate by one). */
+function shuffled<T>(items: readonly T[]): T[] {
+  const reversed = [...items].reverse();
+  return reversed.length > 1 ? [...reversed.slice(1), reversed[0]] : reversed;
+}
+
+function cases(): string[] {
+  return [...Deno.readDirSync(DIR)]
+    .map((e) => e.name)
+    .filter((n) => n.endsWith(".routing.json"))
+    .map((n) => n.slice(0, -".routing.json".length))
+    .sort();
+}
+
+Deno.test("mergeEndpoints() turns every golden routing.json and cluster state into its ghost.json", async (t) => {
+  for (const name of cases()) {
+    await t.step(name, () => {
+      const routing = parseRoutingJson(Deno.readTextFileSync(new URL(`${name}.routing.json`, DIR)));
+      const cluster = parseCluster(Deno.readTextFileSync(new URL(`${name}.endpointslices.yaml`, DIR)));
+      const produced = stringifyContract(mergeEndpoints(routing, cluster));
+      const golden = new URL(`${name}.ghost.json`, DIR);
+      if (UPDATE) Deno.writeTextFileSync(golden, produced);
+      let expected: string;
+      try {
+        expected = Deno.readTextFileSync(golden);
+      } catch (err) {
+        throw new Error(`Cannot read golden file "${golden.pathname}": run LACQUER_UPDATE_GOLDEN=1 deno task test`, {
+          cause: err,
+        });
+      }
+      strictEqual(produced, expected);
+      // The output follows the ghost.json contract and is stable under a parse/serialize round trip.
+      strictEqual(stringifyContract(parseGhostJson(produced)), produced);
+      // Object arrival order does not matter.
+      const reordered = { services: shuffled(cluster.services), endpointSlices: shuffled(cluster.endpointSlices) };
+      strictEqual(stringifyContract(mergeEndpoints(routing, reordered)), produced);
+    });
+  }
+});
+
+Deno.test("referencedNamespaces() lists the namespaces of every Service backend, sorted and unique", () => {
+  const routing = parseRoutingJson(
+    Deno.readTextFileSync(new URL("weighted_groups_and_filters.routing.json", DIR)),
+  );
+  deepStrictEqual(referencedNamespaces(routing), ["payments", "prod"]);
+});
