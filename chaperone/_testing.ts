@@ -1,0 +1,117 @@
+/**
+ * Test helpers of the chaperone folder: free loopback ports, a scratch varnishd, a tiny HTTP backend.
+ *
+ * @module
+ */
+
+/** Returns a TCP port on 127.0.0.1 that was free a moment ago. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+/** The directory of Debian's VMODs. */
+export const DEBIAN_VMOD_DIR = "/usr/lib/x86_64-linux-gnu/varnish/vmods";
+
+/** The lacquer cache directory (`$LACQUER_CACHE`, default `~/.cache/lacquer`). */
+export function lacquerCache(): string {
+  return Deno.env.get("LACQUER_CACHE") ?? `${Deno.env.get("HOME")}/.cache/lacquer`;
+}
+
+/** The path of the built ghost VMOD, when it exists. */
+export function ghostVmodPath(): string | undefined {
+  const path = `${lacquerCache()}/vmods/libvmod_ghost.so`;
+  try {
+    Deno.statSync(path);
+    return path;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A scratch varnishd started with a CLI secret. */
+export interface ScratchVarnish {
+  /** Working directory (also holds the secret). */
+  dir: string;
+  /** The secret bytes. */
+  secret: Uint8Array;
+  /** CLI port. */
+  cliPort: number;
+  /** HTTP port. */
+  httpPort: number;
+  /** The process. */
+  child: Deno.ChildProcess;
+  /** Stops varnishd and removes the directory. */
+  stop(): Promise<void>;
+}
+
+/** Waits until `fn` stops throwing, or throws its last error after `timeoutMs`. */
+export async function eventually<T>(
+  fn: () => T | Promise<T>,
+  options: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<T> {
+  const deadline = performance.now() + (options.timeoutMs ?? 15_000);
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (performance.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, options.intervalMs ?? 50));
+    }
+  }
+}
+
+/** Starts a varnishd with a plain VCL answering 200 "hello", CLI on a free port. */
+export async function startScratchVarnish(vcl?: string): Promise<ScratchVarnish> {
+  const dir = await Deno.makeTempDir({ prefix: "lacquer-varnish-" });
+  // varnishd drops privileges (jail "unix") when started as root: its users must be able to read the files.
+  await Deno.chmod(dir, 0o755);
+  const secret = crypto.getRandomValues(new Uint8Array(32));
+  await Deno.writeFile(`${dir}/secret`, secret);
+  await Deno.writeTextFile(
+    `${dir}/boot.vcl`,
+    vcl ?? 'vcl 4.1;\nbackend default none;\nsub vcl_recv { return (synth(200, "hello")); }\n',
+  );
+  const cliPort = freePort();
+  const httpPort = freePort();
+  const child = new Deno.Command("varnishd", {
+    args: [
+      "-F",
+      "-n",
+      `${dir}/n`,
+      "-a",
+      `127.0.0.1:${httpPort}`,
+      "-T",
+      `127.0.0.1:${cliPort}`,
+      "-S",
+      `${dir}/secret`,
+      "-f",
+      `${dir}/boot.vcl`,
+      "-s",
+      "malloc,16m",
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const stop = async () => {
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      // Already gone.
+    }
+    await child.status;
+    await Deno.remove(dir, { recursive: true });
+  };
+  try {
+    await eventually(async () => {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: cliPort });
+      conn.close();
+    });
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { dir, secret, cliPort, httpPort, child, stop };
+}
