@@ -20,7 +20,7 @@ import { runOperator } from "./operator/mod.ts";
 export async function main(argv: readonly string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseCommandLine(argv);
+    parsed = parseCommandLine(argv, { env: Deno.env.toObject() });
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     console.error(`lacquer: ${err.message}\nRun "lacquer --help" for usage.`);
@@ -40,6 +40,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     case "chaperone":
       return await runChaperone({
         log: createLogger({ level: parsed.global.logLevel, fields: { component: "chaperone" } }),
+        config: parsed.options,
       });
   }
 }

@@ -8,6 +8,7 @@
  */
 import { Command, CommanderError, Option } from "commander";
 import { z } from "zod";
+import { CHAPERONE_FLAGS, type ChaperoneConfig, chaperoneConfigSchema, withEnvironment } from "../chaperone/mod.ts";
 import { LogLevel, type LogLevelName } from "./log.ts";
 import { LACQUER_VERSION } from "./version.ts";
 
@@ -20,9 +21,15 @@ export interface GlobalOptions {
 /** What the command line asked for. */
 export type ParsedCommand =
   | { command: "operator"; global: GlobalOptions }
-  | { command: "chaperone"; global: GlobalOptions }
+  | { command: "chaperone"; global: GlobalOptions; options: ChaperoneConfig }
   | { command: "version"; global: GlobalOptions }
   | { command: "exit"; code: number; output: string };
+
+/** Options for {@linkcode parseCommandLine}. */
+export interface ParseCommandLineOptions {
+  /** The environment, read for flags that have a variable (chaperone). @default {{}} */
+  env?: Record<string, string | undefined>;
+}
 
 /** A command line that cannot be used as given; the process exits with code 2. */
 export class UsageError extends Error {
@@ -57,12 +64,14 @@ function configure(command: Command, out: { text: string }): Command {
  * ```
  *
  * @param argv The arguments after the program name.
+ * @param options The environment to read.
  * @returns The parsed command.
  * @throws {UsageError} When a flag, command or value is not accepted.
  */
-export function parseCommandLine(argv: readonly string[]): ParsedCommand {
+export function parseCommandLine(argv: readonly string[], options: ParseCommandLineOptions = {}): ParsedCommand {
   const out = { text: "" };
   let selected: "operator" | "chaperone" | "version" | undefined;
+  let chaperoneFlags: Record<string, unknown> = {};
   const program = configure(new Command("lacquer"), out)
     .description("Lacquer: a Kubernetes Gateway API implementation with Varnish as the data plane")
     .version(LACQUER_VERSION, "-V, --version", "print the version and exit")
@@ -77,9 +86,11 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
       ["version", "print the version"],
     ] as const
   ) {
-    configure(program.command(name), out).description(description).action(() => {
+    const command = configure(program.command(name), out).description(description).action(() => {
       selected = name;
+      chaperoneFlags = command.opts();
     });
+    if (name === "chaperone") addChaperoneFlags(command);
   }
   try {
     program.parse([...argv], { from: "user" });
@@ -97,5 +108,20 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
   }
   const global = globalSchema.safeParse(program.opts());
   if (!global.success) throw new UsageError(`Cannot parse global options: ${z.prettifyError(global.error)}`);
+  if (selected === "chaperone") {
+    const config = chaperoneConfigSchema.safeParse(withEnvironment(chaperoneFlags, options.env ?? {}));
+    if (!config.success) throw new UsageError(`Cannot parse chaperone options: ${z.prettifyError(config.error)}`);
+    return { command: selected, global: global.data, options: config.data };
+  }
   return { command: selected, global: global.data };
+}
+
+function addChaperoneFlags(command: Command): void {
+  for (const flag of CHAPERONE_FLAGS) {
+    const option = new Option(flag.flags, `${flag.description} [env: ${flag.env}]`);
+    if (flag.repeatable) {
+      option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
+    }
+    command.addOption(option);
+  }
 }

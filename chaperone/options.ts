@@ -1,0 +1,253 @@
+/**
+ * The chaperone's configuration: every flag with its environment variable, and the zod schema that turns the raw
+ * strings into a typed {@linkcode ChaperoneConfig}. Pure.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { CHAPERONE_ADMIN_PORT, GHOST_CONTROL_PORT, GHOST_SOCKET_NAME, VARNISH_CLI_PORT } from "../internal/names.ts";
+
+/** One chaperone flag: its commander spelling, environment variable, help text and default. */
+export interface ChaperoneFlag {
+  /** The key in the raw options object (commander's camelCase of the long flag). */
+  key: string;
+  /** The flag as commander spells it, e.g. `--namespace <name>`. */
+  flags: string;
+  /** The environment variable read when the flag is absent. */
+  env: string;
+  /** Help text. */
+  description: string;
+  /** May be given several times (values collect into a list); the variable is split with this pattern. */
+  repeatable?: RegExp;
+}
+
+/** Every flag of `lacquer chaperone`, in help order. */
+export const CHAPERONE_FLAGS: readonly ChaperoneFlag[] = [
+  {
+    key: "namespace",
+    flags: "--namespace <name>",
+    env: "POD_NAMESPACE",
+    description: "namespace of the pod and its ConfigMap (required)",
+  },
+  {
+    key: "configmap",
+    flags: "--configmap <name>",
+    env: "LACQUER_CONFIGMAP",
+    description: "ConfigMap with main.vcl and routing.json, <gateway>-lacquer (required)",
+  },
+  {
+    key: "podName",
+    flags: "--pod-name <name>",
+    env: "POD_NAME",
+    description: "own Pod name; the applied-config annotations go on it (none when absent)",
+  },
+  {
+    key: "listen",
+    flags: "--listen <socket=[host]:port>",
+    env: "LACQUER_LISTEN",
+    description: "a varnishd listener, named as routing.json's listeners[].socket, e.g. port-80=:80 (repeatable)",
+    repeatable: /[\s,]+/,
+  },
+  {
+    key: "storage",
+    flags: "--storage <spec>",
+    env: "LACQUER_STORAGE",
+    description: "varnishd -s storage (default: malloc,256m)",
+  },
+  {
+    key: "varnishdArg",
+    flags: "--varnishd-arg <arg>",
+    env: "LACQUER_VARNISHD_ARGS",
+    description: "extra varnishd argument such as -p or -t (repeatable; flags chaperone owns are rejected)",
+    repeatable: /\s+/,
+  },
+  {
+    key: "workDir",
+    flags: "--work-dir <dir>",
+    env: "LACQUER_WORK_DIR",
+    description: "directory for ghost.json, the CLI secret and varnishd's -n (default: /var/run/lacquer)",
+  },
+  {
+    key: "adminAddress",
+    flags: "--admin-address <[host]:port>",
+    env: "LACQUER_ADMIN_ADDRESS",
+    description: `admin HTTP address (default: 0.0.0.0:${CHAPERONE_ADMIN_PORT})`,
+  },
+  {
+    key: "cliPort",
+    flags: "--cli-port <port>",
+    env: "LACQUER_CLI_PORT",
+    description: `Varnish CLI port on 127.0.0.1 (default: ${VARNISH_CLI_PORT})`,
+  },
+  {
+    key: "ghostPort",
+    flags: "--ghost-port <port>",
+    env: "LACQUER_GHOST_PORT",
+    description: `ghost control socket port on 127.0.0.1 (default: ${GHOST_CONTROL_PORT})`,
+  },
+  {
+    key: "varnishd",
+    flags: "--varnishd <path>",
+    env: "LACQUER_VARNISHD",
+    description: "varnishd executable (default: varnishd)",
+  },
+  {
+    key: "varnishstat",
+    flags: "--varnishstat <path>",
+    env: "LACQUER_VARNISHSTAT",
+    description: "varnishstat executable (default: varnishstat)",
+  },
+  {
+    key: "vmodPath",
+    flags: "--vmod-path <dirs>",
+    env: "LACQUER_VMOD_PATH",
+    description: "varnishd vmod_path, colon-separated (default: varnishd's own)",
+  },
+  {
+    key: "kubeconfig",
+    flags: "--kubeconfig <file>",
+    env: "KUBECONFIG",
+    description: "kubeconfig file (default: in-cluster service account)",
+  },
+  {
+    key: "drainToken",
+    flags: "--drain-token <token>",
+    env: "LACQUER_DRAIN_TOKEN",
+    description: "bearer token /drain requires (no token: /drain is refused)",
+  },
+  {
+    key: "drainSeconds",
+    flags: "--drain-seconds <s>",
+    env: "LACQUER_DRAIN_SECONDS",
+    description: "longest wait for connections to drain after SIGTERM or /drain (default: 20)",
+  },
+  {
+    key: "coalesceMs",
+    flags: "--coalesce-ms <ms>",
+    env: "LACQUER_COALESCE_MS",
+    description: "how long a burst of changes is collected before one sync (default: 5)",
+  },
+  {
+    key: "keepVcls",
+    flags: "--keep-vcls <n>",
+    env: "LACQUER_KEEP_VCLS",
+    description: "inactive VCLs kept loaded for rollback (default: 2)",
+  },
+  {
+    key: "maxRestarts",
+    flags: "--max-restarts <n>",
+    env: "LACQUER_MAX_RESTARTS",
+    description: "varnishd failures within 5 minutes before chaperone gives up (default: 5)",
+  },
+];
+
+/** Flags that chaperone sets itself and that extra varnishd arguments may not repeat. */
+export const OWNED_VARNISHD_FLAGS = [
+  "-a",
+  "-b",
+  "-C",
+  "-d",
+  "-F",
+  "-f",
+  "-I",
+  "-M",
+  "-n",
+  "-S",
+  "-T",
+  "-V",
+  "-x",
+  "-?",
+];
+
+const SOCKET_NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
+
+const listenerSchema = z.string().transform((value, ctx) => {
+  const match = /^([^=]+)=(.*):(\d+)$/.exec(value);
+  if (!match || !SOCKET_NAME.test(match[1]) || Number(match[3]) < 1 || Number(match[3]) > 65535) {
+    ctx.addIssue({ code: "custom", message: `listener "${value}" must look like port-80=:80 or name=host:port` });
+    return z.NEVER;
+  }
+  if (match[1] === GHOST_SOCKET_NAME) {
+    ctx.addIssue({ code: "custom", message: `listener name "${GHOST_SOCKET_NAME}" is reserved for the ghost socket` });
+    return z.NEVER;
+  }
+  return { name: match[1], host: match[2], port: Number(match[3]) };
+});
+
+const port = z.coerce.number().int().min(1).max(65535);
+const address = z.string().transform((value, ctx) => {
+  const match = /^(.*):(\d+)$/.exec(value);
+  if (!match || Number(match[2]) > 65535) {
+    ctx.addIssue({ code: "custom", message: `address "${value}" must look like [host]:port` });
+    return z.NEVER;
+  }
+  return { hostname: match[1] === "" ? "0.0.0.0" : match[1].replace(/^\[(.*)\]$/, "$1"), port: Number(match[2]) };
+});
+
+/** The schema of the chaperone's configuration; input is the raw flag/environment strings. */
+export const chaperoneConfigSchema = z.object({
+  namespace: z.string({ error: "--namespace (or POD_NAMESPACE) is required" }).min(1),
+  configmap: z.string({ error: "--configmap (or LACQUER_CONFIGMAP) is required" }).min(1),
+  podName: z.string().min(1).optional(),
+  listen: z.array(listenerSchema).default([]).refine(
+    (list) => new Set(list.map((l) => l.name)).size === list.length,
+    "listener names must be unique",
+  ),
+  storage: z.string().min(1).default("malloc,256m"),
+  varnishdArg: z.array(z.string()).default([]).refine(
+    (args) => !args.some((a) => OWNED_VARNISHD_FLAGS.includes(a.slice(0, 2))),
+    `extra varnishd arguments may not use flags chaperone owns (${OWNED_VARNISHD_FLAGS.join(" ")})`,
+  ),
+  workDir: z.string().min(1).default("/var/run/lacquer"),
+  adminAddress: address.prefault(`0.0.0.0:${CHAPERONE_ADMIN_PORT}`),
+  cliPort: port.default(VARNISH_CLI_PORT),
+  ghostPort: port.default(GHOST_CONTROL_PORT),
+  varnishd: z.string().min(1).default("varnishd"),
+  varnishstat: z.string().min(1).default("varnishstat"),
+  vmodPath: z.string().min(1).optional(),
+  kubeconfig: z.string().min(1).optional(),
+  drainToken: z.string().min(8, "the drain token must have at least 8 characters").optional(),
+  drainSeconds: z.coerce.number().min(0).max(3600).default(20),
+  coalesceMs: z.coerce.number().int().min(0).max(10_000).default(5),
+  keepVcls: z.coerce.number().int().min(0).max(100).default(2),
+  maxRestarts: z.coerce.number().int().min(1).max(1000).default(5),
+});
+
+/** The validated configuration of `lacquer chaperone`. */
+export type ChaperoneConfig = z.output<typeof chaperoneConfigSchema>;
+
+/** A listener socket of varnishd. */
+export type ListenerSocket = ChaperoneConfig["listen"][number];
+
+/**
+ * Fills absent flags from their environment variables; repeatable ones are split (listeners on commas or
+ * whitespace, varnishd arguments on whitespace).
+ *
+ * @example Usage
+ * ```ts
+ * import { withEnvironment } from "./options.ts";
+ * withEnvironment({}, { POD_NAMESPACE: "default", LACQUER_LISTEN: "port-80=:80,port-81=:81" });
+ * // { namespace: "default", listen: ["port-80=:80", "port-81=:81"] }
+ * ```
+ *
+ * @param flags The values given as flags (commander's output).
+ * @param env The environment.
+ * @returns The raw values, flags winning over the environment.
+ */
+export function withEnvironment(
+  flags: Record<string, unknown>,
+  env: Record<string, string | undefined>,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const flag of CHAPERONE_FLAGS) {
+    const given = flags[flag.key];
+    if (given !== undefined && !(Array.isArray(given) && given.length === 0)) {
+      out[flag.key] = given;
+      continue;
+    }
+    const value = env[flag.env];
+    if (value === undefined || value === "") continue;
+    out[flag.key] = flag.repeatable ? value.split(flag.repeatable).filter((v) => v !== "") : value;
+  }
+  return out;
+}

@@ -1,0 +1,70 @@
+/**
+ * Atomic file replacement: readers see the old bytes or the new bytes, never a partial file.
+ *
+ * @module
+ */
+
+/** Options for {@linkcode writeFileAtomic}. */
+export interface WriteFileAtomicOptions {
+  /** Permission bits of the file. @default {0o644} */
+  mode?: number;
+  /** Leave the file alone when it already holds exactly these bytes. @default {true} */
+  skipUnchanged?: boolean;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * Writes a file atomically: the data goes to a temporary file in the same directory, is flushed to disk, and is
+ * renamed over the target (rename within one file system is atomic on POSIX).
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { writeFileAtomic } from "./atomic_writer.ts";
+ * const changed = await writeFileAtomic("/var/run/lacquer/ghost.json", new TextEncoder().encode("{}\n"));
+ * ```
+ *
+ * @param path The target file.
+ * @param data The new content (text is written as UTF-8).
+ * @param options Mode and whether unchanged content is skipped.
+ * @returns Whether the file was written (false when it already held the same bytes).
+ * @throws {Deno.errors.NotFound} When the directory does not exist.
+ */
+export async function writeFileAtomic(
+  path: string,
+  data: Uint8Array | string,
+  options: WriteFileAtomicOptions = {},
+): Promise<boolean> {
+  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+  if (options.skipUnchanged ?? true) {
+    try {
+      if (sameBytes(await Deno.readFile(path), bytes)) return false;
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    }
+  }
+  const slash = path.lastIndexOf("/");
+  const dir = slash >= 0 ? path.slice(0, slash + 1) : "";
+  const temp = `${dir}.${path.slice(slash + 1)}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+  try {
+    const file = await Deno.open(temp, { write: true, createNew: true, mode: options.mode ?? 0o644 });
+    try {
+      let written = 0;
+      while (written < bytes.length) written += await file.write(bytes.subarray(written));
+      await file.sync();
+    } finally {
+      file.close();
+    }
+    // The mode passed to open is filtered by the umask; make it exact.
+    await Deno.chmod(temp, options.mode ?? 0o644);
+    await Deno.rename(temp, path);
+  } catch (err) {
+    await Deno.remove(temp).catch(() => {});
+    throw err;
+  }
+  return true;
+}
