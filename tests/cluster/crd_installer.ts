@@ -1,0 +1,49 @@
+/**
+ * Installs the Gateway API CRDs of one channel with server-side apply and waits until they are Established.
+ *
+ * @module
+ */
+import { parseAllDocuments } from "yaml";
+import type { KubeClient } from "../../internal/kube/mod.ts";
+
+/** The CRD channels of the Gateway API release. */
+export type GatewayApiChannel = "standard" | "experimental";
+
+/**
+ * Applies every CRD of a multi-document YAML file and waits for `Established=True`.
+ *
+ * @param client API client.
+ * @param options The YAML file and a timeout.
+ * @returns The names of the applied CRDs.
+ */
+export async function installCrds(
+  client: KubeClient,
+  options: { file: string; timeoutMs?: number },
+): Promise<string[]> {
+  const docs = parseAllDocuments(await Deno.readTextFile(options.file))
+    .map((d) => d.toJSON())
+    .filter((d) => d && d.kind === "CustomResourceDefinition");
+  await Promise.all(
+    docs.map((crd) =>
+      client.request(`/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata.name}`, {
+        method: "PATCH",
+        contentType: "application/apply-patch+yaml",
+        query: { fieldManager: "lacquer-cluster", force: true },
+        body: crd,
+      })
+    ),
+  );
+  const names: string[] = docs.map((d) => d.metadata.name);
+  const deadline = performance.now() + (options.timeoutMs ?? 30_000);
+  for (const name of names) {
+    while (true) {
+      const crd = await client.request<{ status?: { conditions?: { type: string; status: string }[] } }>(
+        `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`,
+      );
+      if (crd.status?.conditions?.some((c) => c.type === "Established" && c.status === "True")) break;
+      if (performance.now() > deadline) throw new Error(`Cannot install CRD "${name}": not Established in time`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return names;
+}

@@ -1,0 +1,68 @@
+/**
+ * Chooses LoadBalancer addresses and backends. Pure.
+ *
+ * @module
+ */
+
+/**
+ * Picks an address for a Service: the one it already has when it is in the pool and free, else the lowest free one.
+ *
+ * @example Usage
+ * ```ts
+ * import { pickAddress } from "./lb_pool.ts";
+ * pickAddress({ prefix: "10.250.0.", used: new Set(["10.250.0.1"]) }); // "10.250.0.2"
+ * ```
+ *
+ * @param options Pool prefix (a /24 written as "a.b.c."), addresses in use, the Service's current address.
+ * @returns The address, or undefined when the pool is exhausted.
+ */
+export function pickAddress(
+  options: { prefix: string; used: ReadonlySet<string>; current?: string },
+): string | undefined {
+  const { prefix, used, current } = options;
+  if (current && current.startsWith(prefix) && !used.has(current)) return current;
+  for (let i = 1; i < 255; i++) {
+    const ip = prefix + i;
+    if (!used.has(ip)) return ip;
+  }
+  return undefined;
+}
+
+/** A ready endpoint address and port. */
+export interface Backend {
+  address: string;
+  port: number;
+}
+
+/** The subset of an EndpointSlice the proxy reads. */
+export interface EndpointSliceLike {
+  ports?: { name?: string; port?: number; protocol?: string }[] | null;
+  endpoints?: { addresses: string[]; conditions?: { ready?: boolean | null } }[] | null;
+}
+
+/**
+ * Lists the ready backends of a Service port across its EndpointSlices.
+ *
+ * @example Usage
+ * ```ts
+ * import { readyBackends } from "./lb_pool.ts";
+ * readyBackends([{ ports: [{ name: "http", port: 3000 }], endpoints: [{ addresses: ["10.244.0.2"] }] }], "http");
+ * // [{ address: "10.244.0.2", port: 3000 }]
+ * ```
+ *
+ * @param slices The Service's slices.
+ * @param portName The Service port's name ("" when unnamed).
+ * @returns The backends, sorted.
+ */
+export function readyBackends(slices: readonly EndpointSliceLike[], portName: string): Backend[] {
+  const out: Backend[] = [];
+  for (const s of slices) {
+    const port = (s.ports ?? []).find((p) => (p.name ?? "") === portName && (p.protocol ?? "TCP") === "TCP");
+    if (!port?.port) continue;
+    for (const e of s.endpoints ?? []) {
+      if (e.conditions?.ready === false) continue;
+      for (const a of e.addresses) out.push({ address: a, port: port.port });
+    }
+  }
+  return out.sort((a, b) => `${a.address}:${a.port}`.localeCompare(`${b.address}:${b.port}`));
+}

@@ -1,0 +1,214 @@
+/**
+ * Writes the cluster's certificates and keys with openssl: a CA, the API server and kubelet serving certificates,
+ * client certificates (admin, controller manager, API server → kubelet) and the service-account signing key.
+ * Every certificate is X.509 v3 with SANs, because rustls (Deno's TLS) rejects v1 certificates.
+ *
+ * @module
+ */
+import { runCommand } from "./run_command.ts";
+
+/** Paths of the written material, all inside the PKI directory. */
+export interface Pki {
+  dir: string;
+  caCert: string;
+  caKey: string;
+  apiserverCert: string;
+  apiserverKey: string;
+  kubeletCert: string;
+  kubeletKey: string;
+  adminCert: string;
+  adminKey: string;
+  controllerManagerCert: string;
+  controllerManagerKey: string;
+  kubeletClientCert: string;
+  kubeletClientKey: string;
+  serviceAccountKey: string;
+  serviceAccountPub: string;
+}
+
+/** Options for {@linkcode writePki}. */
+export interface WritePkiOptions {
+  /** IP SANs of the API server certificate. */
+  apiserverIps: string[];
+  /** IP SANs of the kubelet serving certificate. */
+  kubeletIps: string[];
+}
+
+async function openssl(dir: string, args: string[]): Promise<void> {
+  await runCommand("openssl", { args, cwd: dir });
+}
+
+async function leaf(
+  dir: string,
+  name: string,
+  subject: string,
+  ext: string[],
+): Promise<void> {
+  await Deno.writeTextFile(`${dir}/${name}.ext`, ext.join("\n") + "\n");
+  await openssl(dir, [
+    "req",
+    "-new",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-keyout",
+    `${name}.key`,
+    "-subj",
+    subject,
+    "-out",
+    `${name}.csr`,
+  ]);
+  await openssl(dir, [
+    "x509",
+    "-req",
+    "-in",
+    `${name}.csr`,
+    "-CA",
+    "ca.crt",
+    "-CAkey",
+    "ca.key",
+    "-set_serial",
+    String(Date.now() * 1000 + Math.floor(Math.random() * 1000)),
+    "-days",
+    "3650",
+    "-extfile",
+    `${name}.ext`,
+    "-out",
+    `${name}.crt`,
+  ]);
+}
+
+/**
+ * Creates `dir` and writes the PKI into it.
+ *
+ * @param dir Target directory (created).
+ * @param options The SANs.
+ * @returns The paths.
+ */
+export async function writePki(dir: string, options: WritePkiOptions): Promise<Pki> {
+  await Deno.mkdir(dir, { recursive: true });
+  await openssl(dir, [
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-keyout",
+    "ca.key",
+    "-out",
+    "ca.crt",
+    "-days",
+    "3650",
+    "-subj",
+    "/CN=lacquer-local-ca",
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
+  ]);
+  const server = (ips: string[], dns: string[]) => [
+    "basicConstraints=critical,CA:FALSE",
+    "keyUsage=critical,digitalSignature",
+    "extendedKeyUsage=serverAuth",
+    "subjectAltName=" + [...ips.map((ip) => `IP:${ip}`), ...dns.map((d) => `DNS:${d}`)].join(","),
+  ];
+  const client = [
+    "basicConstraints=critical,CA:FALSE",
+    "keyUsage=critical,digitalSignature",
+    "extendedKeyUsage=clientAuth",
+  ];
+  await Promise.all([
+    leaf(
+      dir,
+      "apiserver",
+      "/CN=kube-apiserver",
+      server(options.apiserverIps, [
+        "localhost",
+        "kubernetes",
+        "kubernetes.default",
+        "kubernetes.default.svc",
+        "kubernetes.default.svc.cluster.local",
+      ]),
+    ),
+    leaf(dir, "kubelet", "/CN=lacquer-kubelet", server(options.kubeletIps, ["localhost"])),
+    leaf(dir, "admin", "/O=system:masters/CN=lacquer-admin", client),
+    leaf(dir, "controller-manager", "/O=system:masters/CN=system:kube-controller-manager", client),
+    leaf(dir, "kubelet-client", "/O=system:masters/CN=kube-apiserver-kubelet-client", client),
+    openssl(dir, ["ecparam", "-genkey", "-name", "prime256v1", "-noout", "-out", "sa.key"]),
+  ]);
+  await openssl(dir, ["ec", "-in", "sa.key", "-pubout", "-out", "sa.pub"]);
+  const p = (f: string) => `${dir}/${f}`;
+  return {
+    dir,
+    caCert: p("ca.crt"),
+    caKey: p("ca.key"),
+    apiserverCert: p("apiserver.crt"),
+    apiserverKey: p("apiserver.key"),
+    kubeletCert: p("kubelet.crt"),
+    kubeletKey: p("kubelet.key"),
+    adminCert: p("admin.crt"),
+    adminKey: p("admin.key"),
+    controllerManagerCert: p("controller-manager.crt"),
+    controllerManagerKey: p("controller-manager.key"),
+    kubeletClientCert: p("kubelet-client.crt"),
+    kubeletClientKey: p("kubelet-client.key"),
+    serviceAccountKey: p("sa.key"),
+    serviceAccountPub: p("sa.pub"),
+  };
+}
+
+/** Options for {@linkcode kubeconfigYaml}. */
+export interface KubeconfigOptions {
+  /** API server URL. */
+  server: string;
+  /** PEM of the CA. */
+  ca: string;
+  /** PEM of the client certificate. */
+  cert: string;
+  /** PEM of the client key. */
+  key: string;
+  /** User name in the file. @default {"admin"} */
+  user?: string;
+}
+
+/**
+ * Renders a kubeconfig with embedded certificate data. Pure.
+ *
+ * @example Usage
+ * ```ts
+ * import { kubeconfigYaml } from "./pki_writer.ts";
+ * kubeconfigYaml({ server: "https://10.244.0.1:6443", ca: "CA", cert: "C", key: "K" }).includes("current-context");
+ * ```
+ *
+ * @param options Server and credentials.
+ * @returns The YAML text.
+ */
+export function kubeconfigYaml(options: KubeconfigOptions): string {
+  const b64 = (s: string) => btoa(s);
+  const user = options.user ?? "admin";
+  return [
+    "apiVersion: v1",
+    "kind: Config",
+    "clusters:",
+    "- name: lacquer",
+    "  cluster:",
+    `    server: ${options.server}`,
+    `    certificate-authority-data: ${b64(options.ca)}`,
+    "users:",
+    `- name: ${user}`,
+    "  user:",
+    `    client-certificate-data: ${b64(options.cert)}`,
+    `    client-key-data: ${b64(options.key)}`,
+    "contexts:",
+    "- name: lacquer",
+    "  context:",
+    "    cluster: lacquer",
+    `    user: ${user}`,
+    "current-context: lacquer",
+    "",
+  ].join("\n");
+}

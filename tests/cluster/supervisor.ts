@@ -1,0 +1,147 @@
+/**
+ * The cluster supervisor: runs inside the cluster's network namespace and owns everything in it. It sets up the
+ * node network (loopback, the pod bridge), writes the PKI and kubeconfig, starts etcd, kube-apiserver and
+ * kube-controller-manager, installs the Gateway API CRDs, and runs the process kubelet and the LoadBalancer
+ * controller in this process. It writes `ready.json` when the cluster can be used and tears everything down on
+ * SIGTERM or SIGINT.
+ *
+ * Usage (normally through `cluster.ts`): `deno run -A tests/cluster/supervisor.ts --name <name> [--root <dir>]
+ * [--gateway-api-channel standard|experimental|none]`.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { createKubeClient, loadKubeConfig } from "../../internal/kube/mod.ts";
+import { createLogger } from "../../internal/log.ts";
+import { startControlPlane } from "./control_plane.ts";
+import { installCrds } from "./crd_installer.ts";
+import { startKubelet } from "./kubelet/kubelet.ts";
+import { deletePodNetwork } from "./kubelet/pod_network.ts";
+import { API_PORT, API_SERVICE_IP, BRIDGE, clusterBinaries, clusterLayout, NODE_IP, POD_CIDR } from "./layout.ts";
+import { startLbController } from "./lb_controller.ts";
+import { kubeconfigYaml, writePki } from "./pki_writer.ts";
+import { runCommand } from "./run_command.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    name: { type: "string", default: "lacquer" },
+    root: { type: "string" },
+    "gateway-api-channel": { type: "string", default: "standard" },
+  },
+});
+const layout = clusterLayout(values.name!, { root: values.root });
+const cache = Deno.env.get("LACQUER_CACHE") ?? `${Deno.env.get("HOME")}/.cache/lacquer`;
+const bin = clusterBinaries(cache);
+const repoRoot = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
+const log = createLogger({ fields: { component: "cluster", cluster: layout.name } });
+const t0 = performance.now();
+
+const stops: (() => Promise<void>)[] = [];
+let stopping: Promise<void> | undefined;
+function shutdown(code: number): Promise<void> {
+  stopping ??= (async () => {
+    log.info("Cluster stopping");
+    await Deno.remove(layout.readyFile).catch(() => {});
+    for (const stop of stops.reverse()) await stop().catch((err) => log.warn("Stop step failed", { err }));
+    await removeLeftoverPodNetworks();
+    await Deno.remove(layout.pidFile).catch(() => {});
+    log.info("Cluster stopped");
+    Deno.exit(code);
+  })();
+  return stopping;
+}
+Deno.addSignalListener("SIGTERM", () => shutdown(0));
+Deno.addSignalListener("SIGINT", () => shutdown(0));
+
+async function removeLeftoverPodNetworks(): Promise<void> {
+  const names: string[] = [];
+  try {
+    for await (const e of Deno.readDir("/run/netns")) names.push(e.name);
+  } catch {
+    // no named namespaces at all
+  }
+  for (const name of names) if (name.startsWith(layout.podNetnsPrefix)) await deletePodNetwork(name);
+}
+
+try {
+  for (const [name, path] of Object.entries(bin)) {
+    if (name !== "crdDir" && name !== "kubectl") await Deno.stat(path);
+  }
+  await Deno.mkdir(layout.logDir, { recursive: true });
+  await Deno.writeTextFile(layout.pidFile, String(Deno.pid));
+  await Deno.remove(`${layout.dir}/etcd`, { recursive: true }).catch(() => {});
+  await Deno.remove(`${layout.dir}/pods`, { recursive: true }).catch(() => {});
+  await removeLeftoverPodNetworks();
+
+  const ip = (...args: string[]) => runCommand("ip", { args });
+  await ip("link", "set", "lo", "up");
+  await runCommand("ip", { args: ["link", "add", BRIDGE, "type", "bridge"], allowFailure: true });
+  await ip("addr", "replace", `${NODE_IP}/${POD_CIDR.split("/")[1]}`, "dev", BRIDGE);
+  await ip("link", "set", BRIDGE, "up");
+
+  const pki = await writePki(`${layout.dir}/pki`, {
+    apiserverIps: [NODE_IP, "127.0.0.1", API_SERVICE_IP],
+    kubeletIps: [NODE_IP, "127.0.0.1"],
+  });
+  const ca = await Deno.readTextFile(pki.caCert);
+  await Deno.writeTextFile(
+    layout.kubeconfig,
+    kubeconfigYaml({
+      server: `https://${NODE_IP}:${API_PORT}`,
+      ca,
+      cert: await Deno.readTextFile(pki.adminCert),
+      key: await Deno.readTextFile(pki.adminKey),
+    }),
+  );
+  const client = createKubeClient(loadKubeConfig({ kubeconfig: layout.kubeconfig }));
+  stops.push(() => Promise.resolve(client.close()));
+  log.info("Cluster network and certificates ready", { durationMs: Math.round(performance.now() - t0) });
+
+  const cp = await startControlPlane({ layout, binaries: bin, pki, client, log });
+  stops.push(() => cp.stop());
+
+  const channel = values["gateway-api-channel"];
+  if (channel !== "none") {
+    const names = await installCrds(client, { file: `${bin.crdDir}/${channel}.yaml` });
+    log.info("Gateway API CRDs installed", { channel, crds: names.length });
+  }
+
+  const version = await client.request<{ gitVersion: string }>("/version");
+  const kubelet = await startKubelet({
+    client,
+    log: log.child({ component: "kubelet" }),
+    podsDir: `${layout.dir}/pods`,
+    podNetnsPrefix: layout.podNetnsPrefix,
+    caCert: ca,
+    tls: { cert: await Deno.readTextFile(pki.kubeletCert), key: await Deno.readTextFile(pki.kubeletKey) },
+    imageHost: { echoBasic: bin.echoBasic, deno: Deno.execPath(), repoRoot },
+    kubeletVersion: version.gitVersion,
+  });
+  stops.push(() => kubelet.stop());
+  const lb = await startLbController(client, { log: log.child({ component: "loadbalancer" }) });
+  stops.push(() => lb.stop());
+
+  // the default ServiceAccount exists once the controller manager works
+  while (true) {
+    const r = await client.fetch("/api/v1/namespaces/default/serviceaccounts/default");
+    await r.body?.cancel();
+    if (r.ok) break;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  const ready = {
+    name: layout.name,
+    netns: layout.netns,
+    kubeconfig: layout.kubeconfig,
+    server: `https://${NODE_IP}:${API_PORT}`,
+    kubernetesVersion: version.gitVersion,
+    gatewayApiChannel: channel,
+    startedInMs: Math.round(performance.now() - t0),
+  };
+  await Deno.writeTextFile(layout.readyFile + ".tmp", JSON.stringify(ready, null, 2) + "\n");
+  await Deno.rename(layout.readyFile + ".tmp", layout.readyFile);
+  log.info("Cluster ready", { durationMs: ready.startedInMs, kubeconfig: layout.kubeconfig });
+} catch (err) {
+  log.error("Cluster start failed", { err });
+  await shutdown(1);
+}
