@@ -1,0 +1,40 @@
+import { deepStrictEqual } from "node:assert/strict";
+import { varnishdArgs } from "./varnishd_args.ts";
+
+Deno.test("varnishdArgs() starts varnishd without VCL, with the CLI, listeners and the ghost socket", () => {
+  deepStrictEqual(
+    varnishdArgs({
+      instanceDir: "/w/varnishd",
+      secretFile: "/w/secret",
+      cliPort: 6082,
+      ghostPort: 6091,
+      listeners: [{ name: "port-80", host: "", port: 80 }, { name: "v6", host: "::1", port: 8080 }],
+      storage: "malloc,64m",
+      vmodPath: "/a:/b",
+      extra: ["-p", "default_ttl=5"],
+    }),
+    [
+      "-F",
+      "-n",
+      "/w/varnishd",
+      "-f",
+      "",
+      "-T",
+      "127.0.0.1:6082",
+      "-S",
+      "/w/secret",
+      "-a",
+      "port-80=:80",
+      "-a",
+      "v6=[::1]:8080",
+      "-a",
+      "ghost=127.0.0.1:6091",
+      "-s",
+      "malloc,64m",
+      "-p",
+      "vmod_path=/a:/b",
+      "-p",
+      "default_ttl=5",
+    ],
+  );
+});
