@@ -1,0 +1,112 @@
+/**
+ * Attachment of an HTTPRoute to a Gateway through one parentRef: sectionName and port select listeners, the
+ * listeners' `allowedRoutes` (namespaces Same/All/Selector, kinds) admit the route, and the hostnames must
+ * intersect (Gateway API `ParentReference`, `AllowedRoutes`, `HTTPRouteSpec.hostnames`).
+ *
+ * @module
+ */
+import type { Gateway, HttpRoute, ParentRef } from "./api_types.ts";
+import { type NewCondition, routeAccepted, routeNotAccepted } from "./conditions.ts";
+import { intersectHostnames } from "./hostnames.ts";
+import { matchesSelector } from "./label_selector.ts";
+import type { ListenerResult } from "./listeners.ts";
+import type { SnapshotIndex } from "./snapshot_index.ts";
+
+/** A listener a route attached to, with the hostnames it serves there. */
+export interface Attachment {
+  /** The listener. */
+  listener: ListenerResult;
+  /** Effective hostnames (`*` for any). */
+  hostnames: string[];
+}
+
+/** The outcome of attaching through one parentRef. */
+export interface AttachResult {
+  /** The listeners the route attached to (empty when not accepted). */
+  attachments: Attachment[];
+  /** The Accepted condition for this parent (True, or False with the spec's reason). */
+  accepted: NewCondition;
+}
+
+function namespaceAllowed(
+  listener: ListenerResult,
+  gateway: Gateway,
+  route: HttpRoute,
+  index: SnapshotIndex,
+): boolean {
+  const routeNs = route.metadata.namespace ?? "";
+  const ns = listener.listener.allowedRoutes.namespaces;
+  switch (ns.from) {
+    case "All":
+      return true;
+    case "Same":
+      return routeNs === gateway.metadata.namespace;
+    case "Selector": {
+      if (!ns.selector) return false;
+      const labels = index.namespaces.get(routeNs)?.metadata.labels ?? {};
+      return matchesSelector(ns.selector, labels);
+    }
+    default:
+      return false;
+  }
+}
+
+/**
+ * Attaches a route to a Gateway through one of its parentRefs.
+ *
+ * @param route The route.
+ * @param ref The parentRef (already known to name this Gateway).
+ * @param context The Gateway, its validated listeners, and the snapshot index.
+ * @returns Where the route attached, and the Accepted condition.
+ */
+export function attachRoute(
+  route: HttpRoute,
+  ref: ParentRef,
+  context: { gateway: Gateway; listeners: ListenerResult[]; index: SnapshotIndex },
+): AttachResult {
+  const gen = route.metadata.generation;
+  const candidates = context.listeners.filter((l) =>
+    (ref.sectionName === undefined || l.listener.name === ref.sectionName) &&
+    (ref.port === undefined || l.listener.port === ref.port)
+  );
+  if (candidates.length === 0) {
+    const what = [
+      ref.sectionName === undefined ? "" : `sectionName "${ref.sectionName}"`,
+      ref.port === undefined ? "" : `port ${ref.port}`,
+    ].filter(Boolean).join(" and ");
+    return {
+      attachments: [],
+      accepted: routeNotAccepted("NoMatchingParent", `Gateway has no listener with ${what}`, gen),
+    };
+  }
+  const allowed = candidates.filter((l) =>
+    l.usable && l.supportedKinds.some((k) => k.kind === "HTTPRoute") &&
+    namespaceAllowed(l, context.gateway, route, context.index)
+  );
+  if (allowed.length === 0) {
+    return {
+      attachments: [],
+      accepted: routeNotAccepted(
+        "NotAllowedByListeners",
+        `No listener of the Gateway allows this route (namespace "${route.metadata.namespace}", kind HTTPRoute)`,
+        gen,
+      ),
+    };
+  }
+  const attachments: Attachment[] = [];
+  for (const listener of allowed) {
+    const hostnames = intersectHostnames(listener.listener.hostname, route.spec.hostnames);
+    if (hostnames.length > 0) attachments.push({ listener, hostnames });
+  }
+  if (attachments.length === 0) {
+    return {
+      attachments,
+      accepted: routeNotAccepted(
+        "NoMatchingListenerHostname",
+        "No hostname of the route matches the hostname of an allowing listener",
+        gen,
+      ),
+    };
+  }
+  return { attachments, accepted: routeAccepted(gen) };
+}

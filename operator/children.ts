@@ -1,0 +1,292 @@
+/**
+ * The child objects of a Gateway (DESIGN.md "Names"): ConfigMap `<gw>-lacquer` (main.vcl, routing.json),
+ * ServiceAccount `<gw>-lacquer`, Role and RoleBinding `<gw>-lacquer` with exactly what the chaperone needs,
+ * Deployment and Service `<gw>`.
+ *
+ * Children in the Gateway's namespace carry an owner reference to it, so the garbage collector removes them with
+ * the Gateway. The chaperone also reads EndpointSlices and Services of backends in other namespaces; those
+ * namespaces get their own Role and RoleBinding (`lacquer-gw-<namespace>-<gw>`), labelled with the Gateway, which
+ * the reconciler prunes by label because owner references cannot cross namespaces.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { gzipSync } from "node:zlib";
+import {
+  CHAPERONE_ADMIN_PORT,
+  GATEWAY_NAME_LABEL,
+  gatewayChildName,
+  INFRA_HASH_ANNOTATION,
+  MAIN_VCL_KEY,
+  MANAGED_BY_LABEL,
+  MANAGED_BY_VALUE,
+  ROUTING_JSON_GZ_KEY,
+  ROUTING_JSON_KEY,
+} from "../internal/names.ts";
+import { type Gateway, GATEWAY_GROUP } from "./api_types.ts";
+import type { ResolvedParameters } from "./gateway_parameters.ts";
+import type { ListenerResult } from "./listeners.ts";
+
+/** Label naming the namespace of the Gateway a child object belongs to (for children outside that namespace). */
+export const GATEWAY_NAMESPACE_LABEL = "lacquer.dev/gateway-namespace";
+
+/** ConfigMap annotation with the hash of its routing.json (`sha256:<hex>`, of the uncompressed text). */
+export const ROUTING_HASH_ANNOTATION = "lacquer.dev/routing-hash";
+
+/** ConfigMap annotation with the hash of its main.vcl (`sha256:<hex>`). */
+export const VCL_HASH_ANNOTATION = "lacquer.dev/vcl-hash";
+
+/** routing.json texts larger than this go into `binaryData` gzip-compressed (a ConfigMap holds at most 1 MiB). */
+export const ROUTING_GZIP_THRESHOLD = 512 * 1024;
+
+/** The container name of the gateway in the Deployment. */
+export const GATEWAY_CONTAINER = "gateway";
+
+/** A Kubernetes object to apply. */
+export interface ChildObject {
+  /** API version. */
+  apiVersion: string;
+  /** Kind. */
+  kind: string;
+  /** Metadata. */
+  metadata: {
+    name: string;
+    namespace: string;
+    labels: Record<string, string>;
+    annotations?: Record<string, string>;
+    ownerReferences?: unknown[];
+  };
+  [field: string]: unknown;
+}
+
+/** What {@linkcode buildChildren} needs. */
+export interface ChildrenInput {
+  /** The Gateway. */
+  gateway: Gateway;
+  /** Its validated listeners (usable ones get ports). */
+  listeners: ListenerResult[];
+  /** Its effective parameters. */
+  parameters: ResolvedParameters;
+  /** routing.json text. */
+  routingJson: string;
+  /** main.vcl text. */
+  mainVcl: string;
+  /** Namespaces other than the Gateway's whose Services and EndpointSlices routing.json references. */
+  backendNamespaces: string[];
+}
+
+/**
+ * Hashes a text as `sha256:<hex>` (the same form as `contentHash` in `internal/content_hash.ts`, synchronously).
+ *
+ * @param text The text, hashed as UTF-8.
+ * @returns The hash.
+ */
+export function sha256(text: string): string {
+  return `sha256:${createHash("sha256").update(text, "utf8").digest("hex")}`;
+}
+
+function sortedKeys<T>(obj: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.keys(obj).sort().map((k) => [k, obj[k]]));
+}
+
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_, v) => (v && typeof v === "object" && !Array.isArray(v) ? sortedKeys(v) : v));
+}
+
+/**
+ * Builds every child object of a Gateway, in a fixed order: ServiceAccount, Role, RoleBinding, ConfigMap,
+ * Service, Deployment, then the Roles and RoleBindings in backend namespaces.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { buildChildren } from "./children.ts";
+ * const objects = buildChildren({ gateway, listeners, parameters, routingJson, mainVcl, backendNamespaces: [] });
+ * ```
+ *
+ * @param input The Gateway and what was computed for it.
+ * @returns The objects to apply.
+ */
+export function buildChildren(input: ChildrenInput): ChildObject[] {
+  const { gateway, parameters } = input;
+  const ns = gateway.metadata.namespace ?? "";
+  const name = gateway.metadata.name;
+  const child = gatewayChildName(name);
+  const infraLabels = gateway.spec.infrastructure?.labels ?? {};
+  const infraAnnotations = gateway.spec.infrastructure?.annotations ?? {};
+  const selector = { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [GATEWAY_NAME_LABEL]: name };
+  const labels = sortedKeys({ ...infraLabels, ...selector, [GATEWAY_NAMESPACE_LABEL]: ns });
+  const owner = [{
+    apiVersion: `${GATEWAY_GROUP}/v1`,
+    kind: "Gateway",
+    name,
+    uid: gateway.metadata.uid ?? "",
+    controller: true,
+    blockOwnerDeletion: true,
+  }];
+  const meta = (objectName: string, extra: { annotations?: Record<string, string> } = {}) => ({
+    name: objectName,
+    namespace: ns,
+    labels,
+    ...(Object.keys({ ...infraAnnotations, ...extra.annotations }).length > 0
+      ? { annotations: sortedKeys({ ...infraAnnotations, ...extra.annotations }) }
+      : {}),
+    ownerReferences: owner,
+  });
+
+  const ports = [...new Map(input.listeners.filter((l) => l.usable).map((l) => [l.listener.port, l])).values()]
+    .sort((a, b) => a.listener.port - b.listener.port);
+
+  const routingHash = sha256(input.routingJson);
+  const vclHash = sha256(input.mainVcl);
+  const large = new TextEncoder().encode(input.routingJson).length > ROUTING_GZIP_THRESHOLD;
+  const configMap: ChildObject = {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: meta(child, { annotations: { [ROUTING_HASH_ANNOTATION]: routingHash, [VCL_HASH_ANNOTATION]: vclHash } }),
+    data: large
+      ? { [MAIN_VCL_KEY]: input.mainVcl }
+      : { [MAIN_VCL_KEY]: input.mainVcl, [ROUTING_JSON_KEY]: input.routingJson },
+    ...(large
+      ? { binaryData: { [ROUTING_JSON_GZ_KEY]: gzipSync(input.routingJson, { level: 9 }).toString("base64") } }
+      : {}),
+  };
+
+  const serviceAccount: ChildObject = { apiVersion: "v1", kind: "ServiceAccount", metadata: meta(child) };
+  const localRules = [
+    { apiGroups: [""], resources: ["configmaps"], resourceNames: [child], verbs: ["get", "list", "watch"] },
+    { apiGroups: [""], resources: ["pods"], verbs: ["get", "patch"] },
+    { apiGroups: [""], resources: ["services"], verbs: ["get", "list", "watch"] },
+    { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["get", "list", "watch"] },
+  ];
+  const role: ChildObject = {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "Role",
+    metadata: meta(child),
+    rules: localRules,
+  };
+  const binding = (roleName: string, metadata: ChildObject["metadata"]): ChildObject => ({
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "RoleBinding",
+    metadata,
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: roleName },
+    subjects: [{ kind: "ServiceAccount", name: child, namespace: ns }],
+  });
+
+  const service: ChildObject = {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: {
+      ...meta(name),
+      labels: sortedKeys({ ...parameters.serviceLabels, ...labels }),
+      ...(Object.keys({ ...infraAnnotations, ...parameters.serviceAnnotations }).length > 0
+        ? { annotations: sortedKeys({ ...infraAnnotations, ...parameters.serviceAnnotations }) }
+        : {}),
+    },
+    spec: {
+      type: parameters.serviceType,
+      selector,
+      ports: ports.map((l) => ({
+        name: l.socket,
+        port: l.listener.port,
+        targetPort: l.listener.port,
+        protocol: "TCP",
+      })),
+    },
+  };
+
+  const drainToken = sha256(`drain:${gateway.metadata.uid ?? ""}:${ns}/${name}`).slice(7, 39);
+  const env = [
+    { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+    { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+    { name: "LACQUER_CONFIGMAP", value: child },
+    { name: "LACQUER_LISTEN", value: ports.map((l) => `${l.socket}=:${l.listener.port}`).join(" ") },
+    { name: "LACQUER_STORAGE", value: parameters.storage },
+    { name: "LACQUER_DRAIN_TOKEN", value: drainToken },
+  ];
+  const container = {
+    name: GATEWAY_CONTAINER,
+    image: parameters.image,
+    imagePullPolicy: parameters.imagePullPolicy,
+    args: [
+      "--log-level",
+      parameters.logLevel,
+      "chaperone",
+      ...parameters.varnishdArgs.map((a) => `--varnishd-arg=${a}`),
+    ],
+    env,
+    ports: [
+      ...ports.map((l) => ({ name: l.socket, containerPort: l.listener.port, protocol: "TCP" })),
+      { name: "admin", containerPort: CHAPERONE_ADMIN_PORT, protocol: "TCP" },
+    ],
+    readinessProbe: {
+      httpGet: { path: "/readyz", port: CHAPERONE_ADMIN_PORT },
+      periodSeconds: 2,
+      failureThreshold: 2,
+    },
+    livenessProbe: {
+      httpGet: { path: "/healthz", port: CHAPERONE_ADMIN_PORT },
+      periodSeconds: 10,
+      failureThreshold: 3,
+    },
+    lifecycle: {
+      preStop: {
+        httpGet: {
+          path: "/drain",
+          port: CHAPERONE_ADMIN_PORT,
+          httpHeaders: [{ name: "Authorization", value: `Bearer ${drainToken}` }],
+        },
+      },
+    },
+    ...(Object.keys(parameters.resources).length > 0 ? { resources: parameters.resources } : {}),
+    volumeMounts: [{ name: "run", mountPath: "/var/run/lacquer" }],
+  };
+  const template = {
+    metadata: {
+      labels,
+      ...(Object.keys(infraAnnotations).length > 0 ? { annotations: sortedKeys(infraAnnotations) } : {}),
+    },
+    spec: {
+      serviceAccountName: child,
+      terminationGracePeriodSeconds: 60,
+      containers: [container],
+      volumes: [{ name: "run", emptyDir: {} }],
+    },
+  };
+  // The hash covers the whole pod template, which holds infrastructure only (never routes or VCL), so it changes
+  // exactly when the pods must be replaced.
+  const infraHash = sha256(canonical(template)).slice(7, 23);
+  const deployment: ChildObject = {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: meta(name),
+    spec: {
+      selector: { matchLabels: selector },
+      strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+      template: {
+        ...template,
+        metadata: {
+          ...template.metadata,
+          annotations: sortedKeys({ ...template.metadata.annotations, [INFRA_HASH_ANNOTATION]: infraHash }),
+        },
+      },
+    },
+  };
+
+  const remote: ChildObject[] = [];
+  for (const backendNs of [...new Set(input.backendNamespaces)].filter((n) => n !== ns).sort()) {
+    const remoteName = `lacquer-gw-${ns}-${name}`.slice(0, 253);
+    const remoteMeta = {
+      name: remoteName,
+      namespace: backendNs,
+      labels,
+    };
+    remote.push({
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "Role",
+      metadata: remoteMeta,
+      rules: localRules.slice(2),
+    });
+    remote.push(binding(remoteName, remoteMeta));
+  }
+  return [serviceAccount, role, binding(child, meta(child)), configMap, service, deployment, ...remote];
+}

@@ -1,0 +1,296 @@
+/**
+ * Every condition type and reason the operator writes, named as in the Gateway API spec
+ * (sigs.k8s.io/gateway-api v1.6.1 `apis/v1/shared_types.go`, `gateway_types.go`, `gatewayclass_types.go`), plus one
+ * constructor per condition outcome.
+ *
+ * Constructors take the message and the object's generation; `lastTransitionTime` is filled in by
+ * {@linkcode mergeConditions}, which keeps the previous time unless the status flipped (apimachinery
+ * `meta.SetStatusCondition`).
+ *
+ * @module
+ */
+import type { Condition } from "./api_types.ts";
+
+/** Condition types of GatewayClass. */
+export const GatewayClassConditionType = { Accepted: "Accepted", SupportedVersion: "SupportedVersion" } as const;
+
+/** Reasons of GatewayClass conditions. */
+export const GatewayClassReason = {
+  Accepted: "Accepted",
+  InvalidParameters: "InvalidParameters",
+  Pending: "Pending",
+  SupportedVersion: "SupportedVersion",
+  UnsupportedVersion: "UnsupportedVersion",
+} as const;
+
+/** Condition types of Gateway. */
+export const GatewayConditionType = { Accepted: "Accepted", Programmed: "Programmed" } as const;
+
+/** Reasons of Gateway conditions. */
+export const GatewayReason = {
+  Accepted: "Accepted",
+  ListenersNotValid: "ListenersNotValid",
+  InvalidParameters: "InvalidParameters",
+  UnsupportedAddress: "UnsupportedAddress",
+  Programmed: "Programmed",
+  Invalid: "Invalid",
+  Pending: "Pending",
+  AddressNotAssigned: "AddressNotAssigned",
+} as const;
+
+/** Condition types of a Gateway listener. */
+export const ListenerConditionType = {
+  Accepted: "Accepted",
+  Conflicted: "Conflicted",
+  ResolvedRefs: "ResolvedRefs",
+  Programmed: "Programmed",
+} as const;
+
+/** Reasons of listener conditions. */
+export const ListenerReason = {
+  Accepted: "Accepted",
+  PortUnavailable: "PortUnavailable",
+  UnsupportedProtocol: "UnsupportedProtocol",
+  UnsupportedValue: "UnsupportedValue",
+  HostnameConflict: "HostnameConflict",
+  ProtocolConflict: "ProtocolConflict",
+  NoConflicts: "NoConflicts",
+  ResolvedRefs: "ResolvedRefs",
+  InvalidCertificateRef: "InvalidCertificateRef",
+  InvalidRouteKinds: "InvalidRouteKinds",
+  RefNotPermitted: "RefNotPermitted",
+  Programmed: "Programmed",
+  Invalid: "Invalid",
+  Pending: "Pending",
+} as const;
+
+/** Condition types of a route's parent status. */
+export const RouteConditionType = {
+  Accepted: "Accepted",
+  ResolvedRefs: "ResolvedRefs",
+  PartiallyInvalid: "PartiallyInvalid",
+} as const;
+
+/** Reasons of route conditions. */
+export const RouteReason = {
+  Accepted: "Accepted",
+  NotAllowedByListeners: "NotAllowedByListeners",
+  NoMatchingListenerHostname: "NoMatchingListenerHostname",
+  NoMatchingParent: "NoMatchingParent",
+  UnsupportedValue: "UnsupportedValue",
+  Pending: "Pending",
+  IncompatibleFilters: "IncompatibleFilters",
+  ResolvedRefs: "ResolvedRefs",
+  RefNotPermitted: "RefNotPermitted",
+  InvalidKind: "InvalidKind",
+  BackendNotFound: "BackendNotFound",
+  UnsupportedProtocol: "UnsupportedProtocol",
+} as const;
+
+/** The longest condition message the API accepts. */
+export const MAX_MESSAGE_LENGTH = 32768;
+
+/** A condition without its transition time; {@linkcode mergeConditions} adds it. */
+export type NewCondition = Omit<Condition, "lastTransitionTime">;
+
+function truncate(message: string): string {
+  if (message.length <= MAX_MESSAGE_LENGTH) return message;
+  const suffix = " (message truncated)";
+  return message.slice(0, MAX_MESSAGE_LENGTH - suffix.length) + suffix;
+}
+
+function condition(
+  type: string,
+  status: "True" | "False" | "Unknown",
+  reason: string,
+  message: string,
+  generation: number | undefined,
+): NewCondition {
+  return {
+    type,
+    status,
+    reason,
+    message: truncate(message),
+    ...(generation === undefined ? {} : { observedGeneration: generation }),
+  };
+}
+
+/** Builds GatewayClass `Accepted=True`. */
+export function classAccepted(generation?: number): NewCondition {
+  return condition("Accepted", "True", "Accepted", "GatewayClass is accepted by Lacquer", generation);
+}
+
+/** Builds GatewayClass `Accepted=False` with reason InvalidParameters. */
+export function classInvalidParameters(message: string, generation?: number): NewCondition {
+  return condition("Accepted", "False", "InvalidParameters", message, generation);
+}
+
+/** Builds GatewayClass `SupportedVersion=True`. */
+export function classSupportedVersion(message: string, generation?: number): NewCondition {
+  return condition("SupportedVersion", "True", "SupportedVersion", message, generation);
+}
+
+/** Builds GatewayClass `SupportedVersion=False` with reason UnsupportedVersion. */
+export function classUnsupportedVersion(message: string, generation?: number): NewCondition {
+  return condition("SupportedVersion", "False", "UnsupportedVersion", message, generation);
+}
+
+/** Builds Gateway `Accepted=True`. */
+export function gatewayAccepted(generation?: number): NewCondition {
+  return condition("Accepted", "True", "Accepted", "Gateway is accepted", generation);
+}
+
+/** Builds Gateway `Accepted=False` with reason ListenersNotValid. */
+export function gatewayListenersNotValid(message: string, generation?: number): NewCondition {
+  return condition("Accepted", "False", "ListenersNotValid", message, generation);
+}
+
+/** Builds Gateway `Accepted=False` with reason InvalidParameters. */
+export function gatewayInvalidParameters(message: string, generation?: number): NewCondition {
+  return condition("Accepted", "False", "InvalidParameters", message, generation);
+}
+
+/** Builds Gateway `Accepted=False` with reason UnsupportedAddress. */
+export function gatewayUnsupportedAddress(message: string, generation?: number): NewCondition {
+  return condition("Accepted", "False", "UnsupportedAddress", message, generation);
+}
+
+/** Builds Gateway `Programmed=True`. */
+export function gatewayProgrammed(message: string, generation?: number): NewCondition {
+  return condition("Programmed", "True", "Programmed", message, generation);
+}
+
+/** Builds Gateway `Programmed=False` with reason Invalid. */
+export function gatewayProgrammedInvalid(message: string, generation?: number): NewCondition {
+  return condition("Programmed", "False", "Invalid", message, generation);
+}
+
+/** Builds Gateway `Programmed=False` with reason Pending (gateway pods have not applied the configuration yet). */
+export function gatewayProgrammedPending(message: string, generation?: number): NewCondition {
+  return condition("Programmed", "False", "Pending", message, generation);
+}
+
+/** Builds Gateway `Programmed=False` with reason AddressNotAssigned. */
+export function gatewayAddressNotAssigned(message: string, generation?: number): NewCondition {
+  return condition("Programmed", "False", "AddressNotAssigned", message, generation);
+}
+
+/** Builds listener `Accepted=True`. */
+export function listenerAccepted(generation?: number): NewCondition {
+  return condition("Accepted", "True", "Accepted", "Listener is accepted", generation);
+}
+
+/** Builds listener `Accepted=False` with the given reason (UnsupportedProtocol, PortUnavailable, ...). */
+export function listenerNotAccepted(
+  reason: "UnsupportedProtocol" | "PortUnavailable" | "UnsupportedValue",
+  message: string,
+  generation?: number,
+): NewCondition {
+  return condition("Accepted", "False", reason, message, generation);
+}
+
+/** Builds listener `Conflicted=False` (NoConflicts). */
+export function listenerNoConflicts(generation?: number): NewCondition {
+  return condition("Conflicted", "False", "NoConflicts", "No conflicts", generation);
+}
+
+/** Builds listener `Conflicted=True` with reason HostnameConflict or ProtocolConflict. */
+export function listenerConflicted(
+  reason: "HostnameConflict" | "ProtocolConflict",
+  message: string,
+  generation?: number,
+): NewCondition {
+  return condition("Conflicted", "True", reason, message, generation);
+}
+
+/** Builds listener `ResolvedRefs=True`. */
+export function listenerResolvedRefs(generation?: number): NewCondition {
+  return condition("ResolvedRefs", "True", "ResolvedRefs", "All references are resolved", generation);
+}
+
+/** Builds listener `ResolvedRefs=False` (InvalidCertificateRef, InvalidRouteKinds or RefNotPermitted). */
+export function listenerRefsNotResolved(
+  reason: "InvalidCertificateRef" | "InvalidRouteKinds" | "RefNotPermitted",
+  message: string,
+  generation?: number,
+): NewCondition {
+  return condition("ResolvedRefs", "False", reason, message, generation);
+}
+
+/** Builds listener `Programmed=True`. */
+export function listenerProgrammed(generation?: number): NewCondition {
+  return condition("Programmed", "True", "Programmed", "Listener is programmed", generation);
+}
+
+/** Builds listener `Programmed=False` with reason Invalid or Pending. */
+export function listenerNotProgrammed(reason: "Invalid" | "Pending", message: string, generation?: number) {
+  return condition("Programmed", "False", reason, message, generation);
+}
+
+/** Builds route `Accepted=True`. */
+export function routeAccepted(generation?: number): NewCondition {
+  return condition("Accepted", "True", "Accepted", "Route is accepted", generation);
+}
+
+/** Builds route `Accepted=False` with the given reason. */
+export function routeNotAccepted(
+  reason:
+    | "NotAllowedByListeners"
+    | "NoMatchingListenerHostname"
+    | "NoMatchingParent"
+    | "UnsupportedValue"
+    | "IncompatibleFilters",
+  message: string,
+  generation?: number,
+): NewCondition {
+  return condition("Accepted", "False", reason, message, generation);
+}
+
+/** Builds route `ResolvedRefs=True`. */
+export function routeResolvedRefs(generation?: number): NewCondition {
+  return condition("ResolvedRefs", "True", "ResolvedRefs", "All references are resolved", generation);
+}
+
+/** Builds route `ResolvedRefs=False` with the given reason. */
+export function routeRefsNotResolved(
+  reason: "RefNotPermitted" | "InvalidKind" | "BackendNotFound" | "UnsupportedProtocol",
+  message: string,
+  generation?: number,
+): NewCondition {
+  return condition("ResolvedRefs", "False", reason, message, generation);
+}
+
+/**
+ * Builds route `PartiallyInvalid=True` (reason UnsupportedValue). Its message starts with "Dropped Rule" as the
+ * spec requires for implementations that drop invalid rules.
+ */
+export function routePartiallyInvalid(message: string, generation?: number): NewCondition {
+  return condition("PartiallyInvalid", "True", "UnsupportedValue", `Dropped Rule(s): ${message}`, generation);
+}
+
+/**
+ * Merges newly computed conditions with the current ones: `lastTransitionTime` is kept when the status did not
+ * flip, and set to `now` otherwise. Conditions absent from `next` are dropped (status is computed whole).
+ *
+ * @example Usage
+ * ```ts
+ * import { mergeConditions, routeAccepted } from "./conditions.ts";
+ * const merged = mergeConditions([], [routeAccepted(1)], "2026-01-01T00:00:00Z");
+ * ```
+ *
+ * @param current The conditions currently in the object's status.
+ * @param next The newly computed conditions.
+ * @param now The time to record for conditions whose status changed, as an RFC 3339 string (whole seconds).
+ * @returns The conditions to write, in the order of `next`.
+ */
+export function mergeConditions(
+  current: readonly Condition[] | undefined,
+  next: readonly NewCondition[],
+  now: string,
+): Condition[] {
+  return next.map((c) => {
+    const old = current?.find((o) => o.type === c.type);
+    const lastTransitionTime = old && old.status === c.status && old.lastTransitionTime ? old.lastTransitionTime : now;
+    return { ...c, lastTransitionTime };
+  });
+}

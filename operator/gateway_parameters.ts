@@ -1,0 +1,146 @@
+/**
+ * `GatewayParameters` (`lacquer.dev/v1alpha1`): how the gateway pods of a GatewayClass or of one Gateway run.
+ *
+ * Referenced from `GatewayClass.spec.parametersRef` (the class default) and `Gateway.spec.infrastructure.
+ * parametersRef` (per Gateway; wins over the class). The CRD in `deploy/crds/` carries the same schema for the
+ * apiserver's validation; this zod schema parses the objects where they enter the operator.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { metadataSchema } from "./api_types.ts";
+
+/** The API group and version of GatewayParameters. */
+export const GATEWAY_PARAMETERS_API_VERSION = "lacquer.dev/v1alpha1";
+
+/** The kind name. */
+export const GATEWAY_PARAMETERS_KIND = "GatewayParameters";
+
+const quantity = z.union([z.string(), z.number()]);
+const resourceList = z.record(z.string(), quantity);
+
+/** The spec of a GatewayParameters object. Every field is optional; defaults come from {@linkcode resolveParameters}. */
+export const gatewayParametersSpecSchema = z.looseObject({
+  /** The gateway image (runs `lacquer chaperone`, which runs varnishd). */
+  image: z.string().min(1).optional(),
+  /** Kubernetes image pull policy. */
+  imagePullPolicy: z.enum(["Always", "IfNotPresent", "Never"]).optional(),
+  /** Extra varnishd arguments (for example `-p`, `thread_pool_max=500`). Chaperone rejects the ones it owns. */
+  varnishdArgs: z.array(z.string()).optional(),
+  /** The varnishd storage (`-s`) specification, for example `malloc,256m`. */
+  storage: z.string().min(1).optional(),
+  /** Container resources of the gateway container. */
+  resources: z.looseObject({ requests: resourceList.optional(), limits: resourceList.optional() }).optional(),
+  /** The shape of the gateway Service. */
+  service: z.looseObject({
+    type: z.enum(["LoadBalancer", "ClusterIP", "NodePort"]).optional(),
+    annotations: z.record(z.string(), z.string()).optional(),
+    labels: z.record(z.string(), z.string()).optional(),
+  }).optional(),
+  /** User VCL: a ConfigMap in the GatewayParameters' namespace and the key holding the VCL. */
+  vcl: z.looseObject({
+    configMapRef: z.looseObject({ name: z.string().min(1), key: z.string().min(1).default("user.vcl") }),
+  }).optional(),
+  /** Logging of the chaperone. */
+  logging: z.looseObject({ level: z.enum(["debug", "info", "warn", "error"]).optional() }).optional(),
+});
+
+/** The spec of a GatewayParameters object. */
+export type GatewayParametersSpec = z.output<typeof gatewayParametersSpecSchema>;
+
+/** A GatewayParameters object. */
+export const gatewayParametersSchema = z.looseObject({
+  metadata: metadataSchema,
+  spec: gatewayParametersSpecSchema.default({}),
+});
+
+/** A GatewayParameters object. */
+export type GatewayParameters = z.output<typeof gatewayParametersSchema>;
+
+/** The effective parameters of one Gateway, all defaults filled in. */
+export interface ResolvedParameters {
+  /** The gateway image. */
+  image: string;
+  /** Image pull policy. */
+  imagePullPolicy: "Always" | "IfNotPresent" | "Never";
+  /** Extra varnishd arguments. */
+  varnishdArgs: string[];
+  /** varnishd storage. */
+  storage: string;
+  /** Container resources. */
+  resources: { requests?: Record<string, string | number>; limits?: Record<string, string | number> };
+  /** Service type. */
+  serviceType: "LoadBalancer" | "ClusterIP" | "NodePort";
+  /** Extra Service annotations. */
+  serviceAnnotations: Record<string, string>;
+  /** Extra Service labels. */
+  serviceLabels: Record<string, string>;
+  /** User VCL reference, namespace included. */
+  vcl?: { namespace: string; name: string; key: string };
+  /** Chaperone log level. */
+  logLevel: "debug" | "info" | "warn" | "error";
+}
+
+/** Defaults used when neither the class nor the Gateway names a value. */
+export interface ParameterDefaults {
+  /** The gateway image. */
+  image: string;
+  /** The Service type. @default {"LoadBalancer"} */
+  serviceType?: "LoadBalancer" | "ClusterIP" | "NodePort";
+}
+
+/**
+ * Merges the class's and the Gateway's GatewayParameters (the Gateway's fields win, field by field) over defaults.
+ *
+ * @example Usage
+ * ```ts
+ * import { resolveParameters } from "./gateway_parameters.ts";
+ * const p = resolveParameters([], { image: "lacquer:dev" });
+ * // p.storage === "malloc,256m"
+ * ```
+ *
+ * @param layers GatewayParameters objects from the lowest to the highest precedence (class first, then Gateway).
+ * @param defaults The operator's defaults.
+ * @returns The effective parameters.
+ */
+export function resolveParameters(
+  layers: readonly GatewayParameters[],
+  defaults: ParameterDefaults,
+): ResolvedParameters {
+  const out: ResolvedParameters = {
+    image: defaults.image,
+    imagePullPolicy: "IfNotPresent",
+    varnishdArgs: [],
+    storage: "malloc,256m",
+    resources: {},
+    serviceType: defaults.serviceType ?? "LoadBalancer",
+    serviceAnnotations: {},
+    serviceLabels: {},
+    logLevel: "info",
+  };
+  for (const layer of layers) {
+    const s = layer.spec;
+    if (s.image) out.image = s.image;
+    if (s.imagePullPolicy) out.imagePullPolicy = s.imagePullPolicy;
+    if (s.varnishdArgs) out.varnishdArgs = [...s.varnishdArgs];
+    if (s.storage) out.storage = s.storage;
+    if (s.resources) {
+      out.resources = {
+        ...(s.resources.requests ? { requests: s.resources.requests } : {}),
+        ...(s.resources.limits ? { limits: s.resources.limits } : {}),
+      };
+    }
+    if (s.service?.type) out.serviceType = s.service.type;
+    if (s.service?.annotations) out.serviceAnnotations = { ...s.service.annotations };
+    if (s.service?.labels) out.serviceLabels = { ...s.service.labels };
+    if (s.vcl) {
+      out.vcl = {
+        namespace: layer.metadata.namespace ?? "",
+        name: s.vcl.configMapRef.name,
+        key: s.vcl.configMapRef.key,
+      };
+    }
+    if (s.logging?.level) out.logLevel = s.logging.level;
+  }
+  return out;
+}

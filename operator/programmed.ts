@@ -1,0 +1,104 @@
+/**
+ * The truthful `Programmed` condition of a Gateway (DESIGN.md "Robustness rules"): True only when the gateway
+ * Service has an address and every ready gateway pod reports, in its applied-config annotations, the hashes of
+ * the current routing.json and main.vcl (there is at least one such pod).
+ *
+ * @module
+ */
+import {
+  APPLIED_ROUTING_ANNOTATION,
+  APPLIED_VCL_ANNOTATION,
+  MANAGED_BY_LABEL,
+  MANAGED_BY_VALUE,
+} from "../internal/names.ts";
+import type { Gateway, Pod, Service } from "./api_types.ts";
+import { sha256 } from "./children.ts";
+import {
+  gatewayAddressNotAssigned,
+  gatewayProgrammed,
+  gatewayProgrammedInvalid,
+  gatewayProgrammedPending,
+  type NewCondition,
+} from "./conditions.ts";
+
+/** What {@linkcode gatewayProgrammedStatus} looks at. */
+export interface ProgrammedInput {
+  /** The Gateway. */
+  gateway: Gateway;
+  /** Whether the Gateway is accepted. */
+  accepted: boolean;
+  /** The gateway's own Service, if it exists. */
+  service?: Service;
+  /** The gateway's pods. */
+  pods: readonly Pod[];
+  /** The current routing.json text. */
+  routingJson: string;
+  /** The current main.vcl text. */
+  mainVcl: string;
+}
+
+/** The Programmed condition and the addresses to publish. */
+export interface ProgrammedResult {
+  /** The condition. */
+  condition: NewCondition;
+  /** `status.addresses`. */
+  addresses: { type: string; value: string }[];
+}
+
+function isReady(pod: Pod): boolean {
+  if (pod.metadata.deletionTimestamp) return false;
+  return (pod.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
+}
+
+/**
+ * Computes the Programmed condition and the addresses of a Gateway.
+ *
+ * @param input The Gateway, its Service and pods, and the current configuration texts.
+ * @returns The condition and the addresses.
+ */
+export function gatewayProgrammedStatus(input: ProgrammedInput): ProgrammedResult {
+  const gen = input.gateway.metadata.generation;
+  if (!input.accepted) {
+    return { condition: gatewayProgrammedInvalid("Gateway is not accepted", gen), addresses: [] };
+  }
+  const service = input.service?.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE ? input.service : undefined;
+  if (!service) return { condition: gatewayProgrammedPending("Waiting for the gateway Service", gen), addresses: [] };
+  const addresses: { type: string; value: string }[] = [];
+  for (const ingress of service.status?.loadBalancer?.ingress ?? []) {
+    if (ingress.ip) addresses.push({ type: "IPAddress", value: ingress.ip });
+    else if (ingress.hostname) addresses.push({ type: "Hostname", value: ingress.hostname });
+  }
+  if (addresses.length === 0 && service.spec.type !== "LoadBalancer") {
+    const ips = service.spec.clusterIPs ?? (service.spec.clusterIP ? [service.spec.clusterIP] : []);
+    for (const ip of ips) if (ip && ip !== "None") addresses.push({ type: "IPAddress", value: ip });
+  }
+  if (addresses.length === 0) {
+    return {
+      condition: gatewayAddressNotAssigned("The gateway Service has no address yet", gen),
+      addresses,
+    };
+  }
+  const routingHash = sha256(input.routingJson);
+  const vclHash = sha256(input.mainVcl);
+  const ready = input.pods.filter(isReady);
+  if (ready.length === 0) {
+    return { condition: gatewayProgrammedPending("No gateway pod is ready", gen), addresses };
+  }
+  const current = ready.filter((p) =>
+    p.metadata.annotations?.[APPLIED_ROUTING_ANNOTATION] === routingHash &&
+    p.metadata.annotations?.[APPLIED_VCL_ANNOTATION] === vclHash
+  );
+  if (current.length < ready.length) {
+    return {
+      condition: gatewayProgrammedPending(
+        `${current.length} of ${ready.length} ready gateway pods have applied the current configuration`,
+        gen,
+      ),
+      addresses,
+    };
+  }
+  return {
+    condition: gatewayProgrammed(`${ready.length} ready gateway pods serve the current configuration`, gen),
+    addresses,
+  };
+}

@@ -1,0 +1,319 @@
+/**
+ * Translation of HTTPRoute rules into routing.json route entries: matches, filters and weighted backends, with
+ * every problem reported instead of thrown (STYLE.md convention 8).
+ *
+ * - A rule whose matches or filters ghost cannot run (bad regex, bad header name, incompatible filters) is left
+ *   out and reported ("Dropped Rule").
+ * - A rule with a filter we do not implement (RequestMirror, CORS, ExtensionRef, ...) is kept with no backends,
+ *   so its requests get a 500 instead of being silently served without the filter (spec: `HTTPRouteFilter`).
+ * - A backendRef that cannot be used stays in the entry as `unresolved` (its share of traffic gets 500) and
+ *   sets ResolvedRefs=False with the spec's reason.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { filterSchema, matchSchema, type RoutingRoute } from "../ghost/contract/mod.ts";
+import { type BackendRef, GATEWAY_GROUP, type HttpFilter, type HttpRoute, type HttpRule } from "./api_types.ts";
+import { checkRegex } from "./regex_check.ts";
+import { keyOf, referenceAllowed, type SnapshotIndex } from "./snapshot_index.ts";
+
+/** A routing.json route entry before its listeners are known. */
+export type RuleEntry = Omit<RoutingRoute, "listeners">;
+
+/** A reference problem of a route, for its ResolvedRefs condition. */
+export interface RefProblem {
+  /** The spec's reason. */
+  reason: "RefNotPermitted" | "InvalidKind" | "BackendNotFound" | "UnsupportedProtocol";
+  /** What is wrong, naming the object. */
+  message: string;
+}
+
+/** The translation of one route's rules. */
+export interface RulesResult {
+  /** Entries of the rules that are served (including those answering 500 for unsupported filters). */
+  entries: RuleEntry[];
+  /** Rules left out or degraded, as "rule N: reason" texts. */
+  ruleProblems: string[];
+  /** True when every rule is left out or degraded (the route is not accepted). */
+  allInvalid: boolean;
+  /** True when some problem is an incompatible-filter combination (for the Accepted reason). */
+  incompatibleFilters: boolean;
+  /** Backend reference problems. */
+  refProblems: RefProblem[];
+}
+
+const UNSUPPORTED_APP_PROTOCOLS = new Set(["kubernetes.io/h2c", "kubernetes.io/ws", "kubernetes.io/wss"]);
+const DEFAULT_TIME = "1970-01-01T00:00:00Z";
+
+function describeIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  return `${issue.path.join(".") || "value"}: ${issue.message}`;
+}
+
+function headerModifier(m: HttpFilter["requestHeaderModifier"]) {
+  return {
+    set: (m?.set ?? []).map((h) => ({ name: h.name, value: h.value })),
+    add: (m?.add ?? []).map((h) => ({ name: h.name, value: h.value })),
+    remove: [...(m?.remove ?? [])],
+  };
+}
+
+function pathModifier(p: { type: string; replaceFullPath?: string; replacePrefixMatch?: string } | undefined) {
+  if (!p) return undefined;
+  if (p.type === "ReplaceFullPath") return { type: p.type, replaceFullPath: p.replaceFullPath };
+  if (p.type === "ReplacePrefixMatch") return { type: p.type, replacePrefixMatch: p.replacePrefixMatch };
+  return { type: p.type };
+}
+
+/** Converts one filter; returns the contract filter, or a string saying why it cannot be used. */
+function convertFilter(f: HttpFilter): unknown | string {
+  switch (f.type) {
+    case "RequestHeaderModifier":
+      return { type: f.type, requestHeaderModifier: headerModifier(f.requestHeaderModifier) };
+    case "ResponseHeaderModifier":
+      return { type: f.type, responseHeaderModifier: headerModifier(f.responseHeaderModifier) };
+    case "RequestRedirect": {
+      const r = f.requestRedirect ?? { statusCode: 302 };
+      return {
+        type: f.type,
+        requestRedirect: {
+          ...(r.scheme === undefined ? {} : { scheme: r.scheme }),
+          ...(r.hostname === undefined ? {} : { hostname: r.hostname }),
+          ...(r.port === undefined ? {} : { port: r.port }),
+          ...(r.path === undefined ? {} : { path: pathModifier(r.path) }),
+          statusCode: r.statusCode,
+        },
+      };
+    }
+    case "URLRewrite": {
+      const u = f.urlRewrite ?? {};
+      return {
+        type: f.type,
+        urlRewrite: {
+          ...(u.hostname === undefined ? {} : { hostname: u.hostname }),
+          ...(u.path === undefined ? {} : { path: pathModifier(u.path) }),
+        },
+      };
+    }
+    default:
+      return `filter type "${f.type}" is not supported`;
+  }
+}
+
+interface StaticRule {
+  /** The entry without backends, or undefined when dropped. */
+  base?: Omit<RuleEntry, "backends">;
+  /** Why it was dropped, or why it answers 500. */
+  problem?: string;
+  /** True when the rule answers 500 (unsupported filter) instead of being dropped. */
+  answers500?: boolean;
+  /** True for an incompatible filter combination. */
+  incompatible?: boolean;
+}
+
+function convertMatches(rule: HttpRule): unknown[] | string {
+  const out: unknown[] = [];
+  for (const m of rule.matches) {
+    const match = {
+      path: { type: m.path.type, value: m.path.value },
+      ...(m.method === undefined ? {} : { method: m.method }),
+      headers: m.headers.map((h) => ({ type: h.type, name: h.name, value: h.value })),
+      queryParams: m.queryParams.map((q) => ({ type: q.type, name: q.name, value: q.value })),
+    };
+    const regexes = [
+      ...(m.path.type === "RegularExpression" ? [["path", m.path.value]] : []),
+      ...m.headers.filter((h) => h.type === "RegularExpression").map((h) => [`header "${h.name}"`, h.value]),
+      ...m.queryParams.filter((q) => q.type === "RegularExpression").map((
+        q,
+      ) => [`query parameter "${q.name}"`, q.value]),
+    ];
+    for (const [what, pattern] of regexes) {
+      const problem = checkRegex(pattern);
+      if (problem) return `regular expression of ${what} "${pattern}" is invalid: ${problem}`;
+    }
+    const parsed = matchSchema.safeParse(match);
+    if (!parsed.success) return `match is not supported: ${describeIssue(parsed.error)}`;
+    out.push(parsed.data);
+  }
+  return out;
+}
+
+function convertStatic(route: HttpRoute, ruleIndex: number): StaticRule {
+  const rule = route.spec.rules[ruleIndex];
+  const matches = convertMatches(rule);
+  if (typeof matches === "string") return { problem: matches };
+  const types = rule.filters.map((f) => f.type);
+  if (types.includes("RequestRedirect") && types.includes("URLRewrite")) {
+    return { problem: "filters RequestRedirect and URLRewrite cannot be combined", incompatible: true };
+  }
+  for (const t of ["RequestHeaderModifier", "ResponseHeaderModifier", "RequestRedirect", "URLRewrite"]) {
+    if (types.filter((x) => x === t).length > 1) {
+      return { problem: `filter ${t} appears more than once`, incompatible: true };
+    }
+  }
+  const filters: unknown[] = [];
+  let unsupported: string | undefined;
+  for (const f of rule.filters) {
+    const converted = convertFilter(f);
+    if (typeof converted === "string") {
+      unsupported ??= converted;
+      continue;
+    }
+    const parsed = filterSchema.safeParse(converted);
+    if (!parsed.success) return { problem: `filter ${f.type} is not supported: ${describeIssue(parsed.error)}` };
+    filters.push(parsed.data);
+  }
+  const base = {
+    id: {
+      namespace: route.metadata.namespace ?? "",
+      name: route.metadata.name,
+      rule: ruleIndex,
+      ...(rule.name ? { ruleName: rule.name } : {}),
+    },
+    created: route.metadata.creationTimestamp ?? DEFAULT_TIME,
+    matches: matches as RuleEntry["matches"],
+    filters: (unsupported ? [] : filters) as RuleEntry["filters"],
+  };
+  if (unsupported) return { base, problem: `${unsupported} (requests answer 500)`, answers500: true };
+  return { base };
+}
+
+const staticCache = new WeakMap<HttpRoute, StaticRule[]>();
+
+function staticRules(route: HttpRoute): StaticRule[] {
+  let cached = staticCache.get(route);
+  if (!cached) {
+    cached = route.spec.rules.map((_, i) => convertStatic(route, i));
+    staticCache.set(route, cached);
+  }
+  return cached;
+}
+
+function convertBackend(
+  route: HttpRoute,
+  ref: BackendRef,
+  index: SnapshotIndex,
+): { backend: RuleEntry["backends"][number]; problem?: RefProblem; unsupported?: string } {
+  const routeNs = route.metadata.namespace ?? "";
+  const ns = ref.namespace ?? routeNs;
+  const weight = ref.weight;
+  const unresolved = (problem: RefProblem) => ({
+    backend: { weight, unresolved: problem.message.slice(0, 1024), filters: [] },
+    problem,
+  });
+  if (ref.group !== "" || ref.kind !== "Service") {
+    return unresolved({
+      reason: "InvalidKind",
+      message: `backendRef kind ${ref.group || "core"}/${ref.kind} "${ref.name}" is not supported: only Services are`,
+    });
+  }
+  const allowed = referenceAllowed(
+    index,
+    { group: GATEWAY_GROUP, kind: "HTTPRoute", namespace: routeNs },
+    { group: "", kind: "Service", namespace: ns, name: ref.name },
+  );
+  if (!allowed) {
+    return unresolved({
+      reason: "RefNotPermitted",
+      message: `backendRef to Service "${ns}/${ref.name}" is not permitted by any ReferenceGrant`,
+    });
+  }
+  const service = index.services.get(keyOf(ns, ref.name));
+  if (!service) return unresolved({ reason: "BackendNotFound", message: `Service "${ns}/${ref.name}" not found` });
+  if (ref.port === undefined) {
+    return unresolved({ reason: "BackendNotFound", message: `backendRef to Service "${ns}/${ref.name}" has no port` });
+  }
+  const port = service.spec.ports.find((p) => p.port === ref.port);
+  if (!port) {
+    return unresolved({
+      reason: "BackendNotFound",
+      message: `Service "${ns}/${ref.name}" has no port ${ref.port}`,
+    });
+  }
+  if (port.appProtocol && UNSUPPORTED_APP_PROTOCOLS.has(port.appProtocol)) {
+    return unresolved({
+      reason: "UnsupportedProtocol",
+      message:
+        `Service "${ns}/${ref.name}" port ${ref.port} has appProtocol "${port.appProtocol}", which is not supported`,
+    });
+  }
+  const filters: unknown[] = [];
+  for (const f of ref.filters) {
+    if (f.type !== "RequestHeaderModifier" && f.type !== "ResponseHeaderModifier") {
+      return {
+        backend: { weight, unresolved: `backendRef filter type "${f.type}" is not supported`, filters: [] },
+        unsupported: `backendRef filter type "${f.type}" is not supported (its share of requests answers 500)`,
+      };
+    }
+    const converted = convertFilter(f);
+    const parsed = filterSchema.safeParse(converted);
+    if (!parsed.success) {
+      return {
+        backend: { weight, unresolved: `backendRef filter ${f.type} is not supported`, filters: [] },
+        unsupported: `backendRef filter ${f.type} is not supported: ${describeIssue(parsed.error)}`,
+      };
+    }
+    filters.push(parsed.data);
+  }
+  return {
+    backend: {
+      weight,
+      service: { namespace: ns, name: ref.name, port: ref.port },
+      filters: filters as RuleEntry["backends"][number]["filters"],
+    },
+  };
+}
+
+/**
+ * Translates the rules of a route.
+ *
+ * @example Usage
+ * ```ts
+ * import { translateRules } from "./rules.ts";
+ * import { httpRouteSchema } from "./api_types.ts";
+ * import { indexSnapshot } from "./snapshot_index.ts";
+ * import { emptySnapshot } from "./snapshot.ts";
+ * const route = httpRouteSchema.parse({
+ *   metadata: { name: "r", namespace: "default", creationTimestamp: "2026-01-01T00:00:00Z" },
+ *   spec: { rules: [{ backendRefs: [{ name: "app", port: 80 }] }] },
+ * });
+ * const result = translateRules(route, indexSnapshot(emptySnapshot(), "lacquer.dev/gateway-controller"));
+ * // result.refProblems[0].reason === "BackendNotFound"
+ * ```
+ *
+ * @param route The route.
+ * @param index Lookups for Services and ReferenceGrants.
+ * @returns The entries and the problems found.
+ */
+export function translateRules(route: HttpRoute, index: SnapshotIndex): RulesResult {
+  const entries: RuleEntry[] = [];
+  const ruleProblems: string[] = [];
+  const refProblems: RefProblem[] = [];
+  let incompatibleFilters = false;
+  const statics = staticRules(route);
+  statics.forEach((s, i) => {
+    const label = route.spec.rules[i].name ? `rule ${i} ("${route.spec.rules[i].name}")` : `rule ${i}`;
+    if (s.incompatible) incompatibleFilters = true;
+    if (!s.base) {
+      ruleProblems.push(`${label}: ${s.problem}`);
+      return;
+    }
+    if (s.answers500) {
+      ruleProblems.push(`${label}: ${s.problem}`);
+      entries.push({ ...s.base, backends: [] });
+      return;
+    }
+    const backends: RuleEntry["backends"] = [];
+    let unsupported: string | undefined;
+    for (const ref of route.spec.rules[i].backendRefs) {
+      const converted = convertBackend(route, ref, index);
+      backends.push(converted.backend);
+      if (converted.problem) refProblems.push(converted.problem);
+      if (converted.unsupported) unsupported ??= converted.unsupported;
+    }
+    if (unsupported) ruleProblems.push(`${label}: ${unsupported}`);
+    entries.push({ ...s.base, backends });
+  });
+  const allInvalid = ruleProblems.length >= route.spec.rules.length && route.spec.rules.length > 0;
+  return { entries, ruleProblems, allInvalid, incompatibleFilters, refProblems };
+}

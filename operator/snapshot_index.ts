@@ -1,0 +1,153 @@
+/**
+ * Lookup tables over a {@linkcode Snapshot}, built once per translation.
+ *
+ * @module
+ */
+import type {
+  ConfigMap,
+  GatewayClass,
+  HttpRoute,
+  Namespace,
+  Pod,
+  ReferenceGrant,
+  Secret,
+  Service,
+} from "./api_types.ts";
+import type { GatewayParameters } from "./gateway_parameters.ts";
+import type { Snapshot } from "./snapshot.ts";
+
+/** Lookup tables of a snapshot. Keys are `namespace/name` (or `name` for cluster-scoped objects). */
+export interface SnapshotIndex {
+  /** GatewayClasses by name. */
+  classes: Map<string, GatewayClass>;
+  /** Namespaces by name. */
+  namespaces: Map<string, Namespace>;
+  /** Services by key. */
+  services: Map<string, Service>;
+  /** Secrets by key. */
+  secrets: Map<string, Secret>;
+  /** ConfigMaps by key. */
+  configMaps: Map<string, ConfigMap>;
+  /** GatewayParameters by key. */
+  parameters: Map<string, GatewayParameters>;
+  /** ReferenceGrants by namespace. */
+  grants: Map<string, ReferenceGrant[]>;
+  /** HTTPRoutes by the key of each Gateway their parentRefs or our status entries name. */
+  routesByGateway: Map<string, HttpRoute[]>;
+  /** Pods by the Gateway named in their gateway-name label (`namespace/name`). */
+  podsByGateway: Map<string, Pod[]>;
+}
+
+/**
+ * Builds the key of a namespaced object.
+ *
+ * @param namespace The namespace.
+ * @param name The name.
+ * @returns `namespace/name`.
+ */
+export function keyOf(namespace: string | undefined, name: string): string {
+  return namespace ? `${namespace}/${name}` : name;
+}
+
+function byKey<T extends { metadata: { name: string; namespace?: string } }>(items: readonly T[]): Map<string, T> {
+  return new Map(items.map((item) => [keyOf(item.metadata.namespace, item.metadata.name), item]));
+}
+
+function push<T>(map: Map<string, T[]>, key: string, item: T): void {
+  const list = map.get(key);
+  if (list) {
+    if (list[list.length - 1] !== item) list.push(item);
+  } else map.set(key, [item]);
+}
+
+/**
+ * Returns the keys of the Gateways a route relates to: those its parentRefs name, and those named by status
+ * entries that we wrote earlier (so that a route that left a Gateway gets its stale entry removed).
+ *
+ * @param route The route.
+ * @param controllerName Our controller name.
+ * @returns Gateway keys, deduplicated, in first-seen order.
+ */
+export function routeGatewayKeys(route: HttpRoute, controllerName: string): string[] {
+  const keys = new Set<string>();
+  const ns = route.metadata.namespace ?? "";
+  for (const ref of route.spec.parentRefs) {
+    if (ref.group === "gateway.networking.k8s.io" && ref.kind === "Gateway") {
+      keys.add(keyOf(ref.namespace ?? ns, ref.name));
+    }
+  }
+  for (const parent of route.status?.parents ?? []) {
+    const ref = parent.parentRef;
+    if (parent.controllerName === controllerName && ref.kind === "Gateway") {
+      keys.add(keyOf(ref.namespace ?? ns, ref.name));
+    }
+  }
+  return [...keys];
+}
+
+/**
+ * Builds the lookup tables of a snapshot.
+ *
+ * @param snapshot The snapshot.
+ * @param controllerName Our controller name (to find our old route status entries).
+ * @returns The index.
+ */
+export function indexSnapshot(snapshot: Snapshot, controllerName: string): SnapshotIndex {
+  const grants = new Map<string, ReferenceGrant[]>();
+  for (const grant of snapshot.referenceGrants) push(grants, grant.metadata.namespace ?? "", grant);
+  const routesByGateway = new Map<string, HttpRoute[]>();
+  for (const route of snapshot.httpRoutes) {
+    for (const key of routeGatewayKeys(route, controllerName)) push(routesByGateway, key, route);
+  }
+  const podsByGateway = new Map<string, Pod[]>();
+  for (const pod of snapshot.pods) {
+    const gw = pod.metadata.labels?.["gateway.networking.k8s.io/gateway-name"];
+    if (gw) push(podsByGateway, keyOf(pod.metadata.namespace, gw), pod);
+  }
+  return {
+    classes: new Map(snapshot.gatewayClasses.map((c) => [c.metadata.name, c])),
+    namespaces: new Map(snapshot.namespaces.map((n) => [n.metadata.name, n])),
+    services: byKey(snapshot.services),
+    secrets: byKey(snapshot.secrets),
+    configMaps: byKey(snapshot.configMaps),
+    parameters: byKey(snapshot.gatewayParameters),
+    grants,
+    routesByGateway,
+    podsByGateway,
+  };
+}
+
+/** One side of a reference, for {@linkcode referenceAllowed}. */
+export interface RefEnd {
+  /** API group ("" for core). */
+  group: string;
+  /** Kind. */
+  kind: string;
+  /** Namespace. */
+  namespace: string;
+  /** Name (only meaningful on the "to" side). */
+  name?: string;
+}
+
+/**
+ * Tells whether a reference is allowed: same namespace, or a ReferenceGrant in the target namespace permits it.
+ *
+ * @param index The snapshot index.
+ * @param from The referring object.
+ * @param to The referenced object.
+ * @returns True when the reference is permitted.
+ */
+export function referenceAllowed(index: SnapshotIndex, from: RefEnd, to: RefEnd): boolean {
+  if (from.namespace === to.namespace) return true;
+  for (const grant of index.grants.get(to.namespace) ?? []) {
+    const fromOk = grant.spec.from.some((f) =>
+      f.group === from.group && f.kind === from.kind && f.namespace === from.namespace
+    );
+    if (!fromOk) continue;
+    const toOk = grant.spec.to.some((t) =>
+      t.group === to.group && t.kind === to.kind && (t.name === undefined || t.name === "" || t.name === to.name)
+    );
+    if (toOk) return true;
+  }
+  return false;
+}

@@ -1,0 +1,118 @@
+import { deepEqual, equal } from "node:assert/strict";
+import { parseAllDocuments, stringify } from "yaml";
+import { parseRoutingJson } from "../ghost/contract/mod.ts";
+import { httpRouteSchema } from "./api_types.ts";
+import { parseSnapshot, type Snapshot } from "./snapshot.ts";
+import { mergeRouteParents, translate, type TranslateResult } from "./translate.ts";
+
+const DIR = new URL("./testdata/translate/", import.meta.url);
+const UPDATE = Deno.env.get("LACQUER_UPDATE_GOLDEN") === "1";
+const OPTIONS = { now: "2026-01-01T00:00:00Z", defaults: { image: "lacquer:test" } };
+
+function stripTransitionTimes(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(stripTransitionTimes);
+  if (value && typeof value === "object") {
+    return Object.fromEntries(
+      Object.entries(value).filter(([k]) => k !== "lastTransitionTime").map(([k, v]) => [k, stripTransitionTimes(v)]),
+    );
+  }
+  return value;
+}
+
+function readObjects(text: string): unknown[] {
+  return parseAllDocuments(text).map((d) => d.toJS()).filter((d) => d !== null);
+}
+
+/** Renders every output of a case as files: name suffix → exact bytes. */
+function render(snapshot: Snapshot, result: TranslateResult, caseName: string): Map<string, string> {
+  const files = new Map<string, string>();
+  const several = result.gateways.length > 1;
+  for (const gw of result.gateways) {
+    if (gw.routingJson === undefined) continue;
+    files.set(several ? `${gw.name}.routing.json` : "routing.json", gw.routingJson);
+    if (caseName.startsWith("children_") && gw.children) {
+      files.set(
+        several ? `${gw.name}.children.yaml` : "children.yaml",
+        gw.children.map((c) => stringify(c)).join("---\n"),
+      );
+    }
+  }
+  const routes = snapshot.httpRoutes.map((route) => {
+    const ns = route.metadata.namespace ?? "";
+    let parents: unknown[] = route.status?.parents ?? [];
+    for (const update of result.routes.filter((r) => r.key === `${ns}/${route.metadata.name}`)) {
+      parents = mergeRouteParents(parents as never, update, ns);
+    }
+    return { route: `${ns}/${route.metadata.name}`, parents };
+  }).sort((a, b) => (a.route < b.route ? -1 : 1));
+  const status = {
+    gatewayClasses: result.gatewayClasses.map((c) => ({ name: c.name, status: c.status })),
+    gateways: result.gateways.map((g) => ({ gateway: g.key, status: g.status })),
+    httpRoutes: routes,
+  };
+  files.set("status.yaml", stringify(stripTransitionTimes(status), { lineWidth: 0 }));
+  return files;
+}
+
+function shuffled<T>(items: readonly T[], seed: number): T[] {
+  const out = [...items];
+  let state = seed;
+  for (let i = out.length - 1; i > 0; i--) {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    const j = state % (i + 1);
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
+
+Deno.test("translate() produces the golden routing.json and status of every case", async (t) => {
+  const cases = [...Deno.readDirSync(DIR)].map((e) => e.name).filter((n) => n.endsWith(".in.yaml")).sort();
+  for (const file of cases) {
+    const caseName = file.slice(0, -".in.yaml".length);
+    await t.step(caseName, async () => {
+      const objects = readObjects(await Deno.readTextFile(new URL(file, DIR)));
+      const snapshot = parseSnapshot(objects);
+      const result = translate(snapshot, OPTIONS);
+      const files = render(snapshot, result, caseName);
+      for (const gw of result.gateways) {
+        if (gw.routingJson) deepEqual(parseRoutingJson(gw.routingJson), gw.routing);
+      }
+      const existing = [...Deno.readDirSync(DIR)].map((e) => e.name).filter((n) => n.startsWith(`${caseName}.`));
+      for (const [suffix, content] of files) {
+        const url = new URL(`${caseName}.${suffix}`, DIR);
+        if (UPDATE) {
+          await Deno.writeTextFile(url, content);
+          continue;
+        }
+        let expected: string;
+        try {
+          expected = await Deno.readTextFile(url);
+        } catch {
+          throw new Error(`Missing golden file ${caseName}.${suffix}: run LACQUER_UPDATE_GOLDEN=1 deno task test`);
+        }
+        equal(content, expected, `${caseName}.${suffix} differs`);
+      }
+      for (const name of existing) {
+        if (name === file || files.has(name.slice(caseName.length + 1))) continue;
+        if (UPDATE) await Deno.remove(new URL(name, DIR));
+        else throw new Error(`Stale golden file ${name}: the case no longer produces it`);
+      }
+      // Stability: shuffled input order gives identical bytes.
+      const again = render(
+        parseSnapshot(shuffled(objects, caseName.length + 7)),
+        translate(parseSnapshot(shuffled(objects, 3)), OPTIONS),
+        caseName,
+      );
+      deepEqual(again, files);
+    });
+  }
+});
+
+Deno.test("translate() reports every route of a missing Gateway for status cleanup", () => {
+  const route = httpRouteSchema.parse({
+    metadata: { name: "r", namespace: "ns" },
+    spec: { parentRefs: [{ name: "gone" }] },
+  });
+  const result = translate({ ...parseSnapshot([]), httpRoutes: [route] }, { ...OPTIONS, gateways: ["ns/gone"] });
+  deepEqual(result.routes, [{ key: "ns/r", gateway: "ns/gone", parents: [] }]);
+});

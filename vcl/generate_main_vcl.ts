@@ -1,0 +1,49 @@
+/**
+ * Generates a gateway's `main.vcl`: the preamble template, the user's VCL, and the postamble, by concatenation
+ * (no VCL parsing). Varnish concatenates repeated `sub` definitions in order, so user subroutines run after the
+ * preamble's and before the built-in VCL.
+ *
+ * @module
+ */
+import { GHOST_JSON_PATH, GHOST_RELOAD_PATH, GHOST_SOCKET_NAME } from "../internal/names.ts";
+import postamble from "./postamble.vcl" with { type: "text" };
+import preamble from "./preamble.vcl" with { type: "text" };
+
+/** Options for {@linkcode generateMainVcl}. */
+export interface MainVclOptions {
+  /** The Gateway, as `namespace/name`, named in the header comment. */
+  gateway: string;
+  /** The user's VCL, if any. A leading `vcl 4.x;` declaration is removed (the preamble has one). */
+  userVcl?: string;
+}
+
+const VERSION_DECLARATION = /^\s*(?:(?:#|\/\/)[^\n]*\n\s*|\/\*[\s\S]*?\*\/\s*)*vcl\s+\d+\.\d+\s*;/;
+
+function fill(template: string, values: Record<string, string>): string {
+  return template.replace(/\{\{(\w+)\}\}/g, (whole, key: string) => values[key] ?? whole);
+}
+
+/**
+ * Builds the main.vcl text.
+ *
+ * @example Usage
+ * ```ts
+ * import { generateMainVcl } from "./generate_main_vcl.ts";
+ * const vcl = generateMainVcl({ gateway: "default/gw" });
+ * // vcl.startsWith("vcl 4.1;")
+ * ```
+ *
+ * @param options The Gateway and the user VCL.
+ * @returns The VCL, ending with a newline.
+ */
+export function generateMainVcl(options: MainVclOptions): string {
+  const values = {
+    gateway: options.gateway.replace(/[^A-Za-z0-9./_-]/g, "_"),
+    ghostJson: GHOST_JSON_PATH,
+    ghostSocket: GHOST_SOCKET_NAME,
+    reloadPath: GHOST_RELOAD_PATH,
+  };
+  let user = (options.userVcl ?? "").replace(VERSION_DECLARATION, "").trim();
+  if (user) user += "\n";
+  return `${fill(preamble, values)}${user ? "\n" + user + "\n" : "\n"}${postamble}`;
+}
