@@ -1,0 +1,228 @@
+import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
+import { runCommand } from "./run_command.ts";
+import {
+  clusterAvailable,
+  createTestNamespace,
+  eventually,
+  kubectl,
+  podNetns,
+  type TestNamespace,
+  useCluster,
+} from "./mod.ts";
+
+const ignore = !clusterAvailable();
+if (ignore) console.warn("local cluster tests skipped: run them with `deno task test`");
+
+interface PodLike {
+  metadata: { name: string; uid: string };
+  status?: {
+    podIP?: string;
+    conditions?: { type: string; status: string }[];
+    containerStatuses?: { restartCount: number; ready: boolean }[];
+  };
+}
+
+function echoDeployment(name: string, replicas: number) {
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: {
+          terminationGracePeriodSeconds: 2,
+          containers: [{
+            name: "echo",
+            image: "gcr.io/k8s-staging-gateway-api/echo-basic:v20240412-v1.0.0-394-g40c666fd",
+            env: [
+              { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+              { name: "NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+            ],
+            ports: [{ name: "http", containerPort: 3000 }],
+            readinessProbe: { httpGet: { path: "/health", port: 3000 }, periodSeconds: 1 },
+          }],
+        },
+      },
+    },
+  };
+}
+
+function echoService(name: string, type: "ClusterIP" | "LoadBalancer") {
+  return {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name },
+    spec: { type, selector: { app: name }, ports: [{ name: "http", port: 80, targetPort: 3000 }] },
+  };
+}
+
+async function create(ns: TestNamespace, path: string, body: unknown): Promise<void> {
+  await ns.client.request(path.replace("NS", ns.name), { method: "POST", body });
+}
+
+async function listPods(ns: TestNamespace, app: string): Promise<PodLike[]> {
+  const list = await ns.client.request<{ items: PodLike[] }>(`/api/v1/namespaces/${ns.name}/pods`, {
+    query: { labelSelector: `app=${app}` },
+  });
+  return list.items;
+}
+
+function isReady(pod: PodLike): boolean {
+  return pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+}
+
+async function readyPods(ns: TestNamespace, app: string, count: number): Promise<PodLike[]> {
+  return await eventually(async () => {
+    const pods = await listPods(ns, app);
+    strictEqual(pods.length, count, `pods of ${app}`);
+    ok(pods.every(isReady), `all pods Ready: ${JSON.stringify(pods.map((p) => p.status?.conditions))}`);
+    return pods;
+  });
+}
+
+/** Sends one request on a fresh connection (so a TCP load balancer picks again) and returns the echo JSON. */
+async function echo(url: string): Promise<{ pod: string; namespace: string; path: string }> {
+  const client = Deno.createHttpClient({ poolMaxIdlePerHost: 0 });
+  try {
+    const response = await fetch(url, { client, signal: AbortSignal.timeout(5000) });
+    strictEqual(response.status, 200);
+    return await response.json();
+  } finally {
+    client.close();
+  }
+}
+
+async function netnsPids(name: string): Promise<number[]> {
+  const out = await runCommand("ip", { args: ["netns", "pids", name], allowFailure: true });
+  return out.stdout.split(/\s+/).filter(Boolean).map(Number);
+}
+
+const netnsExists = (name: string) => Deno.stat(`/run/netns/${name}`).then(() => true, () => false);
+
+Deno.test({
+  name: "local cluster runs a 2-replica echo-basic Deployment: Ready pods, distinct IPs, EndpointSlices, logs",
+  ignore,
+}, async () => {
+  const cluster = await useCluster();
+  await using ns = await createTestNamespace(cluster);
+  await create(ns, "/apis/apps/v1/namespaces/NS/deployments", echoDeployment("echo", 2));
+  await create(ns, "/api/v1/namespaces/NS/services", echoService("echo", "ClusterIP"));
+  const pods = await readyPods(ns, "echo", 2);
+  const ips = pods.map((p) => p.status!.podIP!);
+  strictEqual(new Set(ips).size, 2, `distinct pod IPs: ${ips}`);
+  ok(ips.every((ip) => ip.startsWith("10.244.")), `pod IPs in 10.244.0.0/16: ${ips}`);
+
+  await eventually(async () => {
+    const slices = await ns.client.request<{ items: { endpoints?: { addresses: string[] }[] }[] }>(
+      `/apis/discovery.k8s.io/v1/namespaces/${ns.name}/endpointslices`,
+      { query: { labelSelector: "kubernetes.io/service-name=echo" } },
+    );
+    const listed = slices.items.flatMap((s) => (s.endpoints ?? []).flatMap((e) => e.addresses)).sort();
+    deepStrictEqual(listed, [...ips].sort());
+  });
+
+  // sinceTime travels with one-second precision: start the requests in a new second
+  const since = new Date(Math.ceil((Date.now() + 1) / 1000) * 1000);
+  await new Promise((r) => setTimeout(r, since.getTime() - Date.now() + 10));
+  for (const pod of pods) {
+    const body = await echo(`http://${pod.status!.podIP}:3000/hello-${pod.metadata.name}`);
+    strictEqual(body.pod, pod.metadata.name);
+    strictEqual(body.namespace, ns.name);
+  }
+  for (const pod of pods) {
+    await eventually(async () => {
+      const logs = await kubectl(cluster, [
+        "-n",
+        ns.name,
+        "logs",
+        pod.metadata.name,
+        `--since-time=${since.toISOString()}`,
+      ]);
+      ok(logs.includes(`Echoing back request made to /hello-${pod.metadata.name}`), logs);
+      ok(!logs.includes("Starting server"), `sinceTime filters older lines: ${logs}`);
+    });
+  }
+});
+
+Deno.test({
+  name: "local cluster restarts a killed container and counts it; scaling to 0 and deleting clean up",
+  ignore,
+}, async () => {
+  const cluster = await useCluster();
+  await using ns = await createTestNamespace(cluster);
+  await create(ns, "/apis/apps/v1/namespaces/NS/deployments", echoDeployment("crash", 1));
+  const [pod] = await readyPods(ns, "crash", 1);
+  const netns = podNetns(cluster, pod.metadata.uid);
+  const before = await netnsPids(netns);
+  ok(before.length > 0, "the container runs in the pod's network namespace");
+  for (const pid of before) Deno.kill(pid, "SIGKILL");
+
+  await eventually(async () => {
+    const [now] = await listPods(ns, "crash");
+    strictEqual(now.metadata.uid, pod.metadata.uid, "same pod");
+    strictEqual(now.status?.containerStatuses?.[0].restartCount, 1);
+    ok(isReady(now));
+    strictEqual((await echo(`http://${now.status!.podIP}:3000/again`)).pod, pod.metadata.name);
+  });
+
+  const deployment = `/apis/apps/v1/namespaces/${ns.name}/deployments/crash`;
+  await ns.client.request(deployment, {
+    method: "PATCH",
+    contentType: "application/merge-patch+json",
+    body: { spec: { replicas: 0 } },
+  });
+  await eventually(async () => {
+    deepStrictEqual(await listPods(ns, "crash"), []);
+    strictEqual(await netnsExists(netns), false, "pod network namespace removed");
+    for (const pid of before) strictEqual(await Deno.stat(`/proc/${pid}`).then(() => true, () => false), false);
+  });
+
+  await ns.client.request(deployment, {
+    method: "PATCH",
+    contentType: "application/merge-patch+json",
+    body: { spec: { replicas: 1 } },
+  });
+  const [second] = await readyPods(ns, "crash", 1);
+  const secondNetns = podNetns(cluster, second.metadata.uid);
+  const secondPids = await netnsPids(secondNetns);
+  ok(secondPids.length > 0);
+  await ns.client.request(deployment, {
+    method: "DELETE",
+    body: { apiVersion: "v1", kind: "DeleteOptions", propagationPolicy: "Foreground" },
+  });
+  await eventually(async () => {
+    deepStrictEqual(await listPods(ns, "crash"), []);
+    strictEqual(await netnsExists(secondNetns), false, "pod network namespace removed");
+    for (const pid of secondPids) strictEqual(await Deno.stat(`/proc/${pid}`).then(() => true, () => false), false);
+  });
+});
+
+Deno.test({
+  name: "local cluster gives a LoadBalancer Service an address that answers from its pods",
+  ignore,
+}, async () => {
+  const cluster = await useCluster();
+  await using ns = await createTestNamespace(cluster);
+  await create(ns, "/apis/apps/v1/namespaces/NS/deployments", echoDeployment("web", 2));
+  await create(ns, "/api/v1/namespaces/NS/services", echoService("web", "LoadBalancer"));
+  const pods = await readyPods(ns, "web", 2);
+  const address = await eventually(async () => {
+    const svc = await ns.client.request<{ status?: { loadBalancer?: { ingress?: { ip?: string }[] } } }>(
+      `/api/v1/namespaces/${ns.name}/services/web`,
+    );
+    const ip = svc.status?.loadBalancer?.ingress?.[0]?.ip;
+    ok(ip, "status.loadBalancer.ingress[0].ip is set");
+    return ip;
+  });
+  const names = new Set(pods.map((p) => p.metadata.name));
+  const seen = new Set<string>();
+  await eventually(async () => {
+    const body = await echo(`http://${address}/through-lb`);
+    ok(names.has(body.pod), `answered by a pod of the Service: ${body.pod}`);
+    seen.add(body.pod);
+    strictEqual(seen.size, 2, "both pods answer");
+  }, { intervalMs: 10 });
+});

@@ -1,0 +1,32 @@
+/**
+ * The local Kubernetes cluster for tests (DESIGN.md "The local cluster"): real etcd, kube-apiserver and
+ * kube-controller-manager plus our process kubelet and LoadBalancer controller, in a private network namespace.
+ *
+ * `deno task test` runs the tests inside a fresh network namespace; the first {@linkcode useCluster} call starts
+ * the cluster there (shared by every test of the run) and the task tears it down at the end. Each test takes its
+ * own namespace:
+ *
+ * @example A test against the cluster
+ * ```ts ignore
+ * import { clusterAvailable, createTestNamespace, eventually, useCluster } from "./mod.ts";
+ * Deno.test({ name: "something runs", ignore: !clusterAvailable() }, async () => {
+ *   await using ns = await createTestNamespace(await useCluster());
+ *   await ns.client.request(`/apis/apps/v1/namespaces/${ns.name}/deployments`, { method: "POST", body: {} });
+ *   await eventually(async () => {});
+ * });
+ * ```
+ *
+ * @module
+ */
+export { consistently, eventually, type PollOptions } from "./eventually.ts";
+export {
+  clusterAvailable,
+  createTestNamespace,
+  kubectl,
+  podNetns,
+  type TestCluster,
+  type TestNamespace,
+  useCluster,
+} from "./test_cluster.ts";
+export { API_PORT, LB_POOL_PREFIX, NODE_IP, NODE_NAME } from "./layout.ts";
+export { defaultImageTable, type ImageRule } from "./kubelet/image_table.ts";
