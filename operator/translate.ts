@@ -473,9 +473,12 @@ export function translate(snapshot: Snapshot, options: TranslateOptions): Transl
     .map((cls) => translateClass(cls, index, options))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const byKey = new Map(snapshot.gateways.map((g) => [keyOf(g.metadata.namespace, g.metadata.name), g]));
-  const keys = options.gateways
-    ? [...new Set(options.gateways)]
-    : [...byKey.keys()].filter((k) => ours(index.classes.get(byKey.get(k)!.spec.gatewayClassName)));
+  const keys = options.gateways ? [...new Set(options.gateways)] : [
+    ...new Set([
+      ...[...byKey.keys()].filter((k) => ours(index.classes.get(byKey.get(k)!.spec.gatewayClassName))),
+      ...index.routesByGateway.keys(),
+    ]),
+  ];
   const gateways: GatewayResult[] = [];
   const routes: RouteStatusResult[] = [];
   const ruleCache = new Map<HttpRoute, RulesResult>();

@@ -33,7 +33,8 @@ function render(snapshot: Snapshot, result: TranslateResult, caseName: string): 
     if (caseName.startsWith("children_") && gw.children) {
       files.set(
         several ? `${gw.name}.children.yaml` : "children.yaml",
-        gw.children.map((c) => stringify(c)).join("---\n"),
+        gw.children.map((c) => stringify(c, { lineWidth: 0, blockQuote: "literal", aliasDuplicateObjects: false }))
+          .join("---\n"),
       );
     }
   }

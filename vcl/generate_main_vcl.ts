@@ -43,7 +43,7 @@ export function generateMainVcl(options: MainVclOptions): string {
     ghostSocket: GHOST_SOCKET_NAME,
     reloadPath: GHOST_RELOAD_PATH,
   };
-  let user = (options.userVcl ?? "").replace(VERSION_DECLARATION, "").trim();
+  let user = (options.userVcl ?? "").replace(VERSION_DECLARATION, (m) => m.replace(/vcl\s+\d+\.\d+\s*;$/, "")).trim();
   if (user) user += "\n";
   return `${fill(preamble, values)}${user ? "\n" + user + "\n" : "\n"}${postamble}`;
 }

@@ -1,0 +1,61 @@
+import { equal, notEqual, ok } from "node:assert/strict";
+import { gunzipSync } from "node:zlib";
+import { Buffer } from "node:buffer";
+import { INFRA_HASH_ANNOTATION, ROUTING_JSON_GZ_KEY, ROUTING_JSON_KEY } from "../internal/names.ts";
+import { gatewaySchema } from "./api_types.ts";
+import { buildChildren, type ChildObject, ROUTING_GZIP_THRESHOLD } from "./children.ts";
+import { resolveParameters } from "./gateway_parameters.ts";
+import { validateListeners } from "./listeners.ts";
+import { emptySnapshot } from "./snapshot.ts";
+import { indexSnapshot } from "./snapshot_index.ts";
+
+function build(options: { port?: number; routingJson?: string; mainVcl?: string; image?: string } = {}) {
+  const gateway = gatewaySchema.parse({
+    metadata: { name: "gw", namespace: "ns", uid: "u1" },
+    spec: {
+      gatewayClassName: "lacquer",
+      listeners: [{ name: "http", port: options.port ?? 80, protocol: "HTTP" }],
+    },
+  });
+  return buildChildren({
+    gateway,
+    listeners: validateListeners(gateway, indexSnapshot(emptySnapshot(), "lacquer.dev/gateway-controller")),
+    parameters: resolveParameters([], { image: options.image ?? "lacquer:1" }),
+    routingJson: options.routingJson ?? "{}\n",
+    mainVcl: options.mainVcl ?? "vcl 4.1;\n",
+    backendNamespaces: [],
+  });
+}
+
+function infraHash(children: ChildObject[]): string {
+  const deployment = children.find((c) => c.kind === "Deployment")!;
+  // deno-lint-ignore no-explicit-any
+  return (deployment.spec as any).template.metadata.annotations[INFRA_HASH_ANNOTATION];
+}
+
+Deno.test("buildChildren() changes the infra hash only on infrastructure changes", () => {
+  const base = infraHash(build());
+  equal(infraHash(build({ routingJson: '{"other":1}\n', mainVcl: "vcl 4.1;\n# changed\n" })), base);
+  notEqual(infraHash(build({ port: 8080 })), base);
+  notEqual(infraHash(build({ image: "lacquer:2" })), base);
+});
+
+Deno.test("buildChildren() gzips a large routing.json into binaryData", () => {
+  const small = build().find((c) => c.kind === "ConfigMap")!;
+  // deno-lint-ignore no-explicit-any
+  ok((small.data as any)[ROUTING_JSON_KEY]);
+  const large = JSON.stringify({ pad: "x".repeat(ROUTING_GZIP_THRESHOLD) }) + "\n";
+  const cm = build({ routingJson: large }).find((c) => c.kind === "ConfigMap")!;
+  // deno-lint-ignore no-explicit-any
+  const data = cm.data as any, binary = cm.binaryData as any;
+  equal(data[ROUTING_JSON_KEY], undefined);
+  equal(gunzipSync(Buffer.from(binary[ROUTING_JSON_GZ_KEY], "base64")).toString("utf8"), large);
+});
+
+Deno.test("buildChildren() names every child as DESIGN.md says", () => {
+  const names = build().map((c) => `${c.kind}/${c.metadata.name}`);
+  equal(
+    names.join(" "),
+    "ServiceAccount/gw-lacquer Role/gw-lacquer RoleBinding/gw-lacquer ConfigMap/gw-lacquer Service/gw Deployment/gw",
+  );
+});

@@ -1,0 +1,67 @@
+import { deepEqual, equal } from "node:assert/strict";
+import { APPLIED_ROUTING_ANNOTATION, APPLIED_VCL_ANNOTATION } from "../internal/names.ts";
+import { gatewaySchema, podSchema, serviceSchema } from "./api_types.ts";
+import { sha256 } from "./children.ts";
+import { gatewayProgrammedStatus } from "./programmed.ts";
+
+const gateway = gatewaySchema.parse({
+  metadata: { name: "gw", namespace: "ns", generation: 4 },
+  spec: { gatewayClassName: "lacquer", listeners: [] },
+});
+const managed = { "app.kubernetes.io/managed-by": "lacquer" };
+const clusterIpService = serviceSchema.parse({
+  metadata: { name: "gw", namespace: "ns", labels: managed },
+  spec: { type: "ClusterIP", clusterIP: "10.96.0.10", clusterIPs: ["10.96.0.10"] },
+});
+const routingJson = '{"version":1,"listeners":[],"vhosts":{}}\n';
+const mainVcl = "vcl 4.1;\n";
+
+function pod(name: string, ready: boolean, hashes?: { routing: string; vcl: string }) {
+  return podSchema.parse({
+    metadata: {
+      name,
+      namespace: "ns",
+      annotations: hashes ? { [APPLIED_ROUTING_ANNOTATION]: hashes.routing, [APPLIED_VCL_ANNOTATION]: hashes.vcl } : {},
+    },
+    status: { conditions: [{ type: "Ready", status: ready ? "True" : "False" }] },
+  });
+}
+
+const current = { routing: sha256(routingJson), vcl: sha256(mainVcl) };
+
+Deno.test("gatewayProgrammedStatus() is True only when every ready pod applied the current configuration", () => {
+  const base = { gateway, accepted: true, service: clusterIpService, routingJson, mainVcl };
+  const ok = gatewayProgrammedStatus({ ...base, pods: [pod("a", true, current), pod("b", false)] });
+  equal(ok.condition.status, "True");
+  deepEqual(ok.addresses, [{ type: "IPAddress", value: "10.96.0.10" }]);
+  equal(ok.condition.observedGeneration, 4);
+
+  const stale = gatewayProgrammedStatus({
+    ...base,
+    pods: [pod("a", true, current), pod("b", true, { routing: "sha256:old", vcl: current.vcl })],
+  });
+  equal(stale.condition.reason, "Pending");
+  equal(stale.condition.message, "1 of 2 ready gateway pods have applied the current configuration");
+
+  equal(
+    gatewayProgrammedStatus({ ...base, pods: [pod("a", false, current)] }).condition.message,
+    "No gateway pod is ready",
+  );
+  equal(gatewayProgrammedStatus({ ...base, service: undefined, pods: [] }).condition.reason, "Pending");
+  equal(gatewayProgrammedStatus({ ...base, accepted: false, pods: [] }).condition.reason, "Invalid");
+});
+
+Deno.test("gatewayProgrammedStatus() takes addresses from the load balancer and waits for one", () => {
+  const lb = serviceSchema.parse({
+    metadata: { name: "gw", namespace: "ns", labels: managed },
+    spec: { type: "LoadBalancer", clusterIP: "10.96.0.10" },
+    status: { loadBalancer: { ingress: [{ ip: "203.0.113.7" }, { hostname: "lb.example.com" }] } },
+  });
+  const base = { gateway, accepted: true, routingJson, mainVcl, pods: [pod("a", true, current)] };
+  deepEqual(gatewayProgrammedStatus({ ...base, service: lb }).addresses, [
+    { type: "IPAddress", value: "203.0.113.7" },
+    { type: "Hostname", value: "lb.example.com" },
+  ]);
+  const pending = serviceSchema.parse({ ...lb, status: {} });
+  equal(gatewayProgrammedStatus({ ...base, service: pending }).condition.reason, "AddressNotAssigned");
+});

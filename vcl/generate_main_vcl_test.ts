@@ -1,0 +1,91 @@
+import { equal } from "node:assert/strict";
+import { parse } from "yaml";
+import { generateMainVcl, type MainVclOptions } from "./generate_main_vcl.ts";
+
+const DIR = new URL("./testdata/", import.meta.url);
+const UPDATE = Deno.env.get("LACQUER_UPDATE_GOLDEN") === "1";
+
+function cases(): string[] {
+  return [...Deno.readDirSync(DIR)].map((e) => e.name).filter((n) => n.endsWith(".in.yaml")).sort();
+}
+
+Deno.test("generateMainVcl() produces the golden main.vcl of every case", async (t) => {
+  for (const file of cases()) {
+    const name = file.slice(0, -".in.yaml".length);
+    await t.step(name, async () => {
+      const options = parse(await Deno.readTextFile(new URL(file, DIR))) as MainVclOptions;
+      const vcl = generateMainVcl(options);
+      const out = new URL(`${name}.main.vcl`, DIR);
+      if (UPDATE) return await Deno.writeTextFile(out, vcl);
+      let expected: string;
+      try {
+        expected = await Deno.readTextFile(out);
+      } catch {
+        throw new Error(`Missing golden file ${name}.main.vcl: run LACQUER_UPDATE_GOLDEN=1 deno task test`);
+      }
+      equal(vcl, expected);
+      equal(generateMainVcl(options), vcl);
+    });
+  }
+});
+
+/** The directory holding libvmod_ghost.so, when ghost has been built. */
+function ghostVmodDir(): string | undefined {
+  for (const profile of ["release", "debug"]) {
+    const dir = new URL(`../ghost/target/${profile}/`, import.meta.url).pathname;
+    try {
+      Deno.statSync(`${dir}libvmod_ghost.so`);
+      return dir;
+    } catch {
+      // not built with this profile
+    }
+  }
+  return undefined;
+}
+
+const vmodDir = ghostVmodDir();
+
+/** Replaces ghost calls with built-in equivalents, to compile-check the rest when ghost is not built. */
+function withoutGhost(vcl: string): string {
+  return vcl.replace("import ghost;", "")
+    .replace(/new lacquer_router = ghost\.router\([^)]*\);/, "")
+    .replace("lacquer_router.reload()", "true")
+    .replace("lacquer_router.backend()", "lacquer_default");
+}
+
+Deno.test({
+  name: `generateMainVcl() output compiles with varnishd -C${vmodDir ? "" : " (ghost calls stubbed: VMOD not built)"}`,
+  async fn(t) {
+    for (const file of cases()) {
+      await t.step(file, async () => {
+        const options = parse(await Deno.readTextFile(new URL(file, DIR))) as MainVclOptions;
+        const path = await Deno.makeTempFile({ suffix: ".vcl" });
+        try {
+          const vcl = generateMainVcl(options);
+          await Deno.writeTextFile(path, vmodDir ? vcl : withoutGhost(vcl));
+          // varnishd drops root privileges before it reads the file.
+          await Deno.chmod(path, 0o644);
+          const workDir = await Deno.makeTempDir();
+          await Deno.chmod(workDir, 0o755);
+          const out = await new Deno.Command("varnishd", {
+            args: [
+              "-C",
+              "-n",
+              workDir,
+              "-p",
+              `vmod_path=${vmodDir ?? ""}:/usr/lib/x86_64-linux-gnu/varnish/vmods`,
+              "-f",
+              path,
+            ],
+            stdout: "piped",
+            stderr: "piped",
+          }).output();
+          await Deno.remove(workDir, { recursive: true }).catch(() => {});
+          equal(out.code, 0, new TextDecoder().decode(out.stderr));
+        } finally {
+          await Deno.remove(path);
+        }
+      });
+    }
+  },
+});
