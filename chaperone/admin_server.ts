@@ -1,0 +1,143 @@
+/**
+ * The admin HTTP server on :8901: `/healthz`, `/readyz`, `/metrics`, `/drain`. One `Request → Response` function
+ * with a small path table (STYLE.md convention 16); `Deno.serve` is only the shell around it.
+ *
+ * @module
+ */
+
+/** A problem that knows its HTTP status. */
+export class AdminHttpError extends Error {
+  /** The status to answer with. */
+  readonly status: number;
+  /** Creates the error. */
+  constructor(status: number, message: string) {
+    super(message);
+    this.name = "AdminHttpError";
+    this.status = status;
+  }
+}
+
+/** What the admin handler asks the chaperone. */
+export interface AdminBackend {
+  /** Whether varnishd answers the CLI; throws or returns false when it does not. */
+  healthy(): Promise<boolean>;
+  /** Readiness and its details (the /readyz body). */
+  readiness(): { ready: boolean; [detail: string]: unknown };
+  /** The Prometheus text. */
+  metrics(): Promise<string>;
+  /** Starts draining (idempotent). */
+  drain(): void;
+  /** The bearer token /drain requires; undefined refuses every /drain. */
+  drainToken?: string;
+}
+
+/** The admin handler: a request in, a response out. */
+export type AdminHandler = (request: Request) => Promise<Response>;
+
+function json(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body) + "\n", {
+    status,
+    headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" },
+  });
+}
+
+function sameToken(a: string, b: string): boolean {
+  // Compare every byte so that the time taken does not reveal the length of a matching prefix.
+  const x = new TextEncoder().encode(a);
+  const y = new TextEncoder().encode(b);
+  let diff = x.length ^ y.length;
+  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
+  return diff === 0;
+}
+
+type Route = (request: Request, backend: AdminBackend) => Promise<Response>;
+
+const routes: Record<string, { methods: string[]; handle: Route }> = {
+  "/healthz": {
+    methods: ["GET"],
+    handle: async (_request, backend) => {
+      const ok = await backend.healthy().catch(() => false);
+      return json(ok ? 200 : 503, { healthy: ok });
+    },
+  },
+  "/readyz": {
+    methods: ["GET"],
+    handle: (_request, backend) => {
+      const readiness = backend.readiness();
+      return Promise.resolve(json(readiness.ready ? 200 : 503, readiness));
+    },
+  },
+  "/metrics": {
+    methods: ["GET"],
+    handle: async (_request, backend) =>
+      new Response(await backend.metrics(), {
+        headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
+      }),
+  },
+  "/drain": {
+    methods: ["POST", "GET"],
+    handle: (request, backend) => {
+      if (backend.drainToken === undefined) throw new AdminHttpError(403, "Cannot drain: no drain token is set");
+      const header = request.headers.get("authorization") ?? "";
+      const token = /^Bearer (.+)$/.exec(header)?.[1];
+      if (token === undefined || !sameToken(token, backend.drainToken)) {
+        throw new AdminHttpError(401, "Cannot drain: the bearer token is missing or wrong");
+      }
+      backend.drain();
+      return Promise.resolve(json(202, { draining: true }));
+    },
+  },
+};
+
+/**
+ * Creates the admin handler. `/drain` accepts POST (and GET, for a preStop `httpGet` hook) with
+ * `Authorization: Bearer <token>`. HEAD is answered like GET without a body.
+ *
+ * @example Usage
+ * ```ts
+ * import { createAdminHandler } from "./admin_server.ts";
+ * const handleAdmin = createAdminHandler({
+ *   healthy: () => Promise.resolve(true),
+ *   readiness: () => ({ ready: true }),
+ *   metrics: () => Promise.resolve(""),
+ *   drain: () => {},
+ * });
+ * const response = await handleAdmin(new Request("http://localhost/healthz"));
+ * ```
+ *
+ * @param backend What the handler reports on and acts on.
+ * @returns The handler.
+ */
+export function createAdminHandler(backend: AdminBackend): AdminHandler {
+  return async (request) => {
+    const head = request.method === "HEAD";
+    const method = head ? "GET" : request.method;
+    const route = routes[new URL(request.url).pathname];
+    let response: Response;
+    try {
+      if (!route) throw new AdminHttpError(404, "Cannot find this path: try /healthz, /readyz, /metrics or /drain");
+      if (!route.methods.includes(method)) throw new AdminHttpError(405, `Cannot ${method} this path`);
+      response = await route.handle(request, backend);
+    } catch (err) {
+      response = err instanceof AdminHttpError
+        ? json(err.status, { error: err.message })
+        : json(500, { error: `Cannot answer: ${(err as Error).message}` });
+    }
+    if (head) {
+      await response.body?.cancel();
+      return new Response(null, { status: response.status, headers: response.headers });
+    }
+    return response;
+  };
+}
+
+/**
+ * Serves the admin handler.
+ *
+ * @param handler The handler.
+ * @param address Where to listen.
+ * @returns The server.
+ */
+export function serveAdmin(handler: AdminHandler, address: { hostname: string; port: number }): Deno.HttpServer {
+  return Deno.serve({ hostname: address.hostname, port: address.port, onListen: () => {} }, handler);
+}

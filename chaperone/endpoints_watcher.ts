@@ -1,0 +1,155 @@
+/**
+ * Watches the Services and EndpointSlices of the namespaces routing.json references, keeping them parsed.
+ *
+ * @module
+ */
+import type { KubeClient, KubeObject, Reflector } from "../internal/kube/mod.ts";
+import { createReflector, objectKey } from "../internal/kube/mod.ts";
+import type { Logger } from "../internal/log.ts";
+import {
+  type EndpointSliceView,
+  endpointSliceViewSchema,
+  SERVICE_NAME_LABEL,
+  type ServiceView,
+  serviceViewSchema,
+} from "./kube_views.ts";
+import type { ClusterEndpoints } from "./merge_endpoints.ts";
+
+interface NamespaceWatch {
+  services: Reflector<KubeObject>;
+  slices: Reflector<KubeObject>;
+  parsedServices: Map<string, ServiceView>;
+  parsedSlices: Map<string, EndpointSliceView>;
+}
+
+/** Options for {@linkcode EndpointsWatcher}. */
+export interface EndpointsWatcherOptions {
+  /** Called after every change (and after a namespace is added or removed). */
+  onChange: () => void;
+  /** Logger. */
+  log: Logger;
+}
+
+/**
+ * Keeps one Service reflector and one EndpointSlice reflector per watched namespace (slices carrying the
+ * `kubernetes.io/service-name` label only), each object parsed once as it arrives.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { EndpointsWatcher } from "./endpoints_watcher.ts";
+ * const watcher = new EndpointsWatcher(client, { onChange: () => trigger(), log });
+ * watcher.setNamespaces(["default"]);
+ * await watcher.synced();
+ * const cluster = watcher.snapshot();
+ * await watcher.stop();
+ * ```
+ */
+export class EndpointsWatcher {
+  #client: KubeClient;
+  #options: EndpointsWatcherOptions;
+  #watches = new Map<string, NamespaceWatch>();
+
+  /**
+   * Creates the watcher; it watches nothing until {@linkcode EndpointsWatcher.setNamespaces}.
+   *
+   * @param client The API client.
+   * @param options Change callback and logger.
+   */
+  constructor(client: KubeClient, options: EndpointsWatcherOptions) {
+    this.#client = client;
+    this.#options = options;
+  }
+
+  /** The namespaces watched, sorted. */
+  get namespaces(): string[] {
+    return [...this.#watches.keys()].sort();
+  }
+
+  /**
+   * Starts watching namespaces not yet watched and stops those no longer listed.
+   *
+   * @param namespaces The namespaces to watch.
+   */
+  setNamespaces(namespaces: readonly string[]): void {
+    const wanted = new Set(namespaces);
+    for (const [ns, watch] of this.#watches) {
+      if (wanted.has(ns)) continue;
+      this.#watches.delete(ns);
+      void watch.services.stop();
+      void watch.slices.stop();
+      this.#options.log.info("Stopped watching endpoints", { namespace: ns });
+    }
+    for (const ns of wanted) {
+      if (this.#watches.has(ns)) continue;
+      this.#watches.set(ns, this.#watch(ns));
+      this.#options.log.info("Watching endpoints", { namespace: ns });
+    }
+    this.#options.onChange();
+  }
+
+  #watch(namespace: string): NamespaceWatch {
+    const log = this.#options.log.child({ namespace });
+    const parsedServices = new Map<string, ServiceView>();
+    const parsedSlices = new Map<string, EndpointSliceView>();
+    const track =
+      <V>(map: Map<string, V>, parse: (o: unknown) => V, kind: string) =>
+      (old: KubeObject | undefined, current: KubeObject | undefined) => {
+        if (current === undefined) {
+          if (old) map.delete(objectKey(old));
+        } else {
+          try {
+            map.set(objectKey(current), parse(current));
+          } catch (err) {
+            log.warn("Object ignored: unexpected shape", { kind, name: current.metadata.name, err });
+            map.delete(objectKey(current));
+          }
+        }
+        this.#options.onChange();
+      };
+    const services = createReflector<KubeObject>(this.#client, {
+      path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/services`,
+      onChange: track(parsedServices, (o) => serviceViewSchema.parse(o), "Service"),
+      log,
+    });
+    const slices = createReflector<KubeObject>(this.#client, {
+      path: `/apis/discovery.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/endpointslices`,
+      labelSelector: SERVICE_NAME_LABEL,
+      onChange: track(parsedSlices, (o) => endpointSliceViewSchema.parse(o), "EndpointSlice"),
+      log,
+    });
+    return { services, slices, parsedServices, parsedSlices };
+  }
+
+  /** Resolves when every watched namespace has listed its objects once. */
+  async synced(): Promise<void> {
+    await Promise.all([...this.#watches.values()].flatMap((w) => [w.services.synced, w.slices.synced]));
+  }
+
+  /** Tells whether every watched namespace has listed once. */
+  isSynced(): boolean {
+    return [...this.#watches.values()].every((w) => w.services.stats().lists > 0 && w.slices.stats().lists > 0);
+  }
+
+  /** Tells whether every reflector's last request succeeded. */
+  healthy(): boolean {
+    return [...this.#watches.values()].every((w) => w.services.healthy() && w.slices.healthy());
+  }
+
+  /** Returns the current Services and EndpointSlices of all watched namespaces. */
+  snapshot(): ClusterEndpoints {
+    const services: ServiceView[] = [];
+    const endpointSlices: EndpointSliceView[] = [];
+    for (const watch of this.#watches.values()) {
+      services.push(...watch.parsedServices.values());
+      endpointSlices.push(...watch.parsedSlices.values());
+    }
+    return { services, endpointSlices };
+  }
+
+  /** Stops every reflector. */
+  async stop(): Promise<void> {
+    const watches = [...this.#watches.values()];
+    this.#watches.clear();
+    await Promise.all(watches.flatMap((w) => [w.services.stop(), w.slices.stop()]));
+  }
+}

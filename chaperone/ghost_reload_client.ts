@@ -1,0 +1,67 @@
+/**
+ * Asks the ghost VMOD to reload ghost.json: `GET /.varnish-ghost/reload` on the loopback control socket.
+ *
+ * @module
+ */
+import { GHOST_RELOAD_PATH } from "../internal/names.ts";
+
+/** A reload that ghost refused or that did not reach it; the last good state keeps serving. */
+export class GhostReloadError extends Error {
+  /** The HTTP status, or 0 when the request failed. */
+  readonly status: number;
+  /** The answer body. */
+  readonly body: string;
+  /** Creates the error. */
+  constructor(message: string, status: number, body: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "GhostReloadError";
+    this.status = status;
+    this.body = body;
+  }
+}
+
+/** Options for {@linkcode reloadGhost}. */
+export interface ReloadGhostOptions {
+  /** Time allowed for the request. @default {10000} */
+  timeoutMs?: number;
+}
+
+/**
+ * Reloads ghost and returns its JSON answer.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { reloadGhost } from "./ghost_reload_client.ts";
+ * const answer = await reloadGhost(6091);
+ * ```
+ *
+ * @param port The ghost control socket port on 127.0.0.1.
+ * @param options Timeout.
+ * @returns The parsed answer (the raw text when it is not JSON).
+ * @throws {GhostReloadError} When the request fails or ghost answers with a non-2xx status.
+ */
+export async function reloadGhost(port: number, options: ReloadGhostOptions = {}): Promise<unknown> {
+  let response: Response;
+  try {
+    response = await fetch(`http://127.0.0.1:${port}${GHOST_RELOAD_PATH}`, {
+      signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
+    });
+  } catch (err) {
+    throw new GhostReloadError(`Cannot reload ghost: request failed: ${(err as Error).message}`, 0, "", {
+      cause: err,
+    });
+  }
+  const body = await response.text();
+  if (!response.ok) {
+    throw new GhostReloadError(
+      `Cannot reload ghost: status ${response.status}: ${body.trim().slice(0, 500)}`,
+      response.status,
+      body,
+    );
+  }
+  try {
+    return JSON.parse(body);
+  } catch {
+    return body;
+  }
+}

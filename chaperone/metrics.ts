@@ -1,0 +1,156 @@
+/**
+ * The chaperone's counters and their Prometheus text rendering, with Varnish counters from varnishstat. Pure.
+ *
+ * Format: https://prometheus.io/docs/instrumenting/exposition_formats/#text-based-format
+ *
+ * @module
+ */
+
+/** A count and total duration of one kind of operation. */
+export interface OperationStats {
+  /** Successful runs. */
+  success: number;
+  /** Failed runs. */
+  failure: number;
+  /** Total seconds spent, successful and failed runs together. */
+  seconds: number;
+}
+
+/** The chaperone's own numbers. */
+export interface ChaperoneMetrics {
+  /** VCL loads (`vcl.inline` + `vcl.use`). */
+  vclReloads: OperationStats;
+  /** ghost reloads. */
+  ghostReloads: OperationStats;
+  /** ghost.json files written (identical content is not written). */
+  ghostWrites: number;
+  /** routing.json documents rejected by the contract. */
+  routingRejected: number;
+  /** Completed sync runs. */
+  syncs: number;
+  /** varnishd starts. */
+  varnishdStarts: number;
+  /** Backend groups in ghost.json. */
+  backends: number;
+  /** Backend groups without any endpoint. */
+  backendsEmpty: number;
+  /** Endpoints in ghost.json (an endpoint used by several groups counts each time). */
+  endpoints: number;
+  /** Route entries in ghost.json. */
+  routes: number;
+  /** 1 when /readyz answers 200. */
+  ready: number;
+  /** 1 while draining. */
+  draining: number;
+}
+
+/** Returns a zeroed {@linkcode ChaperoneMetrics}. */
+export function emptyMetrics(): ChaperoneMetrics {
+  const op = () => ({ success: 0, failure: 0, seconds: 0 });
+  return {
+    vclReloads: op(),
+    ghostReloads: op(),
+    ghostWrites: 0,
+    routingRejected: 0,
+    syncs: 0,
+    varnishdStarts: 0,
+    backends: 0,
+    backendsEmpty: 0,
+    endpoints: 0,
+    routes: 0,
+    ready: 0,
+    draining: 0,
+  };
+}
+
+/** One varnishstat counter (`varnishstat -j`). */
+export interface VarnishCounter {
+  /** The counter's description. */
+  description: string;
+  /** `c` counter, `g` gauge, `b` bitmap. */
+  flag: string;
+  /** The value. */
+  value: number;
+}
+
+const PREFIX = "lacquer_chaperone_";
+
+function metricName(counter: string): string {
+  return "varnish_" + counter.toLowerCase().replace(/[^a-z0-9_]/g, "_");
+}
+
+function help(text: string): string {
+  return text.replaceAll("\\", "\\\\").replaceAll("\n", "\\n");
+}
+
+/**
+ * Renders the metrics in the Prometheus text format. Varnish counters become `varnish_<name>` (`MAIN.client_req`
+ * → `varnish_main_client_req`); per-backend `VBE.*` counters are left out, since ghost creates one backend per
+ * endpoint and their number is unbounded.
+ *
+ * @example Usage
+ * ```ts
+ * import { emptyMetrics, renderMetrics } from "./metrics.ts";
+ * const text = renderMetrics(emptyMetrics(), { "MAIN.client_req": { description: "Good requests", flag: "c", value: 3 } });
+ * ```
+ *
+ * @param metrics The chaperone's numbers.
+ * @param varnish Varnish counters by name.
+ * @returns The exposition text.
+ */
+export function renderMetrics(metrics: ChaperoneMetrics, varnish: Record<string, VarnishCounter>): string {
+  const lines: string[] = [];
+  const op = (name: string, text: string, stats: OperationStats) => {
+    lines.push(`# HELP ${PREFIX}${name}_total ${text}`, `# TYPE ${PREFIX}${name}_total counter`);
+    lines.push(`${PREFIX}${name}_total{result="success"} ${stats.success}`);
+    lines.push(`${PREFIX}${name}_total{result="failure"} ${stats.failure}`);
+    lines.push(`# HELP ${PREFIX}${name}_seconds_total Time spent in ${text.toLowerCase()}`);
+    lines.push(`# TYPE ${PREFIX}${name}_seconds_total counter`, `${PREFIX}${name}_seconds_total ${stats.seconds}`);
+  };
+  const one = (name: string, type: "counter" | "gauge", text: string, value: number) => {
+    lines.push(`# HELP ${PREFIX}${name} ${text}`, `# TYPE ${PREFIX}${name} ${type}`, `${PREFIX}${name} ${value}`);
+  };
+  op("vcl_reloads", "VCL reloads", metrics.vclReloads);
+  op("ghost_reloads", "Ghost reloads", metrics.ghostReloads);
+  one("ghost_writes_total", "counter", "ghost.json files written", metrics.ghostWrites);
+  one("routing_rejected_total", "counter", "routing.json documents rejected", metrics.routingRejected);
+  one("syncs_total", "counter", "Sync runs completed", metrics.syncs);
+  one("varnishd_starts_total", "counter", "varnishd starts", metrics.varnishdStarts);
+  one("backends", "gauge", "Backend groups in ghost.json", metrics.backends);
+  one("backends_without_endpoints", "gauge", "Backend groups without endpoints", metrics.backendsEmpty);
+  one("endpoints", "gauge", "Endpoints in ghost.json", metrics.endpoints);
+  one("routes", "gauge", "Route entries in ghost.json", metrics.routes);
+  one("ready", "gauge", "1 when the gateway is ready", metrics.ready);
+  one("draining", "gauge", "1 while draining", metrics.draining);
+  for (const name of Object.keys(varnish).sort()) {
+    const counter = varnish[name];
+    if (name.startsWith("VBE.") || (counter.flag !== "c" && counter.flag !== "g")) continue;
+    const metric = metricName(name);
+    lines.push(`# HELP ${metric} ${help(counter.description)}`);
+    lines.push(`# TYPE ${metric} ${counter.flag === "c" ? "counter" : "gauge"}`, `${metric} ${counter.value}`);
+  }
+  return lines.join("\n") + "\n";
+}
+
+/**
+ * Counts backends, endpoints and routes of a ghost.json document for the gauges.
+ *
+ * @param ghost The document.
+ * @returns The counts.
+ */
+export function countGhost(
+  ghost: { vhosts: Record<string, { routes: { backends: { endpoints: unknown[] }[] }[] }> },
+): Pick<ChaperoneMetrics, "backends" | "backendsEmpty" | "endpoints" | "routes"> {
+  let backends = 0, backendsEmpty = 0, endpoints = 0, routes = 0;
+  for (const vhost of Object.values(ghost.vhosts)) {
+    for (const route of vhost.routes) {
+      routes++;
+      for (const backend of route.backends) {
+        backends++;
+        endpoints += backend.endpoints.length;
+        if (backend.endpoints.length === 0) backendsEmpty++;
+      }
+    }
+  }
+  return { backends, backendsEmpty, endpoints, routes };
+}

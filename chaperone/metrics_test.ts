@@ -1,0 +1,34 @@
+import { deepStrictEqual, equal, match } from "node:assert/strict";
+import { countGhost, emptyMetrics, renderMetrics } from "./metrics.ts";
+
+Deno.test("renderMetrics() renders chaperone numbers and Varnish counters in Prometheus text", () => {
+  const metrics = emptyMetrics();
+  metrics.vclReloads.success = 3;
+  metrics.vclReloads.failure = 1;
+  metrics.endpoints = 7;
+  const text = renderMetrics(metrics, {
+    "MAIN.client_req": { description: "Good client requests", flag: "c", value: 42 },
+    "MAIN.n_object": { description: "objects", flag: "g", value: 5 },
+    "VBE.boot.default.happy": { description: "Happy health probes", flag: "b", value: 0 },
+    "VBE.lacquer_1.x.req": { description: "Backend requests", flag: "c", value: 9 },
+  });
+  match(text, /^lacquer_chaperone_vcl_reloads_total\{result="success"\} 3$/m);
+  match(text, /^lacquer_chaperone_vcl_reloads_total\{result="failure"\} 1$/m);
+  match(text, /^lacquer_chaperone_endpoints 7$/m);
+  match(text, /^# TYPE varnish_main_client_req counter\nvarnish_main_client_req 42$/m);
+  match(text, /^# TYPE varnish_main_n_object gauge\nvarnish_main_n_object 5$/m);
+  equal(/varnish_vbe/.test(text), false);
+  equal(text.endsWith("\n"), true);
+});
+
+Deno.test("countGhost() counts routes, backend groups, empty groups and endpoints", () => {
+  deepStrictEqual(
+    countGhost({
+      vhosts: {
+        a: { routes: [{ backends: [{ endpoints: [1, 2] }, { endpoints: [] }] }, { backends: [] }] },
+        b: { routes: [{ backends: [{ endpoints: [3] }] }] },
+      },
+    }),
+    { backends: 3, backendsEmpty: 1, endpoints: 3, routes: 3 },
+  );
+});

@@ -1,0 +1,339 @@
+/**
+ * The chaperone loop (STYLE.md convention 15): watchers only record state and poke; one serialized `sync` rebuilds
+ * ghost.json from the whole current state, writes it only when its bytes change, reloads ghost, loads a changed
+ * main.vcl, starts the varnishd child once it has a VCL, and publishes what is live. Failures retry with back-off
+ * while the last good configuration keeps serving.
+ *
+ * @module
+ */
+import { ContractError, parseRoutingJson, type RoutingJson, stringifyContract } from "../ghost/contract/mod.ts";
+import { writeFileAtomic } from "../internal/atomic_writer.ts";
+import { contentHash } from "../internal/content_hash.ts";
+import type { Logger } from "../internal/log.ts";
+import type { GatewayConfig } from "./config_map_watcher.ts";
+import { type ClusterEndpoints, mergeEndpoints, referencedNamespaces } from "./merge_endpoints.ts";
+import { type ChaperoneMetrics, countGhost } from "./metrics.ts";
+import type { AppliedConfig } from "./pod_annotation_writer.ts";
+import type { VarnishCliClient } from "./varnish_cli_client.ts";
+import { VclCompileError, VclReloader } from "./vcl_reload_client.ts";
+
+/** Where the configuration comes from (the ConfigMap watcher in production). */
+export interface ConfigSource {
+  /** The decoded ConfigMap, or undefined while it does not exist. */
+  current(): Promise<GatewayConfig | undefined>;
+}
+
+/** Where the endpoints come from (the endpoints watcher in production). */
+export interface EndpointsSource {
+  /** Starts and stops namespace watches. */
+  setNamespaces(namespaces: readonly string[]): void;
+  /** Whether every watched namespace has listed once. */
+  isSynced(): boolean;
+  /** The current Services and EndpointSlices. */
+  snapshot(): ClusterEndpoints;
+}
+
+/** Options for {@linkcode SyncController}. */
+export interface SyncControllerOptions {
+  /** The configuration. */
+  config: ConfigSource;
+  /** The endpoints. */
+  endpoints: EndpointsSource;
+  /** Where ghost.json is written. */
+  ghostJsonPath: string;
+  /** Reloads ghost; throws when ghost did not take the new file. */
+  reloadGhost: () => Promise<unknown>;
+  /** Publishes the applied hashes (the Pod annotations); throws on failure, which is retried. */
+  publish?: (applied: AppliedConfig) => Promise<void>;
+  /** The counters to update. */
+  metrics: ChaperoneMetrics;
+  /** Logger. */
+  log: Logger;
+  /** Quiet time that collects a burst of changes into one sync. @default {5} */
+  coalesceMs?: number;
+  /** Inactive VCLs kept. @default {2} */
+  keepVcls?: number;
+  /** First retry delay after a failed sync; doubles up to 10 s. @default {100} */
+  retryMs?: number;
+}
+
+/** What /readyz reports. */
+export interface SyncStatus {
+  /** Initial configuration applied: a VCL is active, the child runs, ghost has loaded ghost.json. */
+  applied: boolean;
+  /** Whether the ConfigMap exists. */
+  configMapFound: boolean;
+  /** A ConfigMap decoding problem. */
+  configMapError?: string;
+  /** The hash of the accepted routing.json. */
+  routingHash?: string;
+  /** Why the newest routing.json was rejected (the previous one keeps serving). */
+  routingError?: string;
+  /** The hash of the active main.vcl. */
+  vclHash?: string;
+  /** Why the newest main.vcl did not load (the previous one keeps serving). */
+  vclError?: string;
+  /** The routing.json hash whose ghost.json ghost has loaded. */
+  ghostRoutingHash?: string;
+  /** The last failure of a sync (retried with back-off). */
+  lastSyncError?: string;
+  /** The hashes published on the Pod. */
+  published?: AppliedConfig;
+  /** Whether endpoints of every referenced namespace are listed. */
+  endpointsSynced: boolean;
+}
+
+/**
+ * Runs the sync loop. Call {@linkcode SyncController.poke} on every change and
+ * {@linkcode SyncController.onVarnishStarted} from the supervisor after each varnishd start.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { SyncController } from "./sync_controller.ts";
+ * const sync = new SyncController({ config, endpoints, ghostJsonPath, reloadGhost, metrics, log });
+ * sync.poke();
+ * await sync.idle();
+ * sync.stop();
+ * ```
+ */
+export class SyncController {
+  #o: SyncControllerOptions;
+  #cli: VarnishCliClient | undefined;
+  #reloader: VclReloader | undefined;
+  #childStarted = false;
+  #routing: { hash: string; doc: RoutingJson } | undefined;
+  #routingError: { hash: string; message: string } | undefined;
+  #vclError: { hash: string; message: string } | undefined;
+  #configMapFound = false;
+  #configMapError: string | undefined;
+  #ghostText: string | undefined;
+  #ghostTextRouting: string | undefined;
+  #ghostDirty = false;
+  #ghostRoutingHash: string | undefined;
+  #published: AppliedConfig | undefined;
+  #lastSyncError: string | undefined;
+  #failures = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #running: Promise<void> | undefined;
+  #dirty = false;
+  #stopped = false;
+  #idleWaiters: (() => void)[] = [];
+  #namespaces = "";
+  #lock: Promise<void> = Promise.resolve();
+
+  /**
+   * Creates the controller; nothing runs until {@linkcode SyncController.poke}.
+   *
+   * @param options Sources, sinks and timings.
+   */
+  constructor(options: SyncControllerOptions) {
+    this.#o = options;
+  }
+
+  /** Runs `fn` after every earlier varnish-touching job: syncs and post-start re-applies never interleave. */
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#lock.then(fn);
+    this.#lock = run.then(() => {}, () => {});
+    return run;
+  }
+
+  /** Schedules a sync after the coalescing delay (one sync for a burst of pokes). */
+  poke(): void {
+    if (this.#stopped) return;
+    this.#dirty = true;
+    if (this.#timer !== undefined || this.#running) return;
+    this.#schedule(this.#o.coalesceMs ?? 5);
+  }
+
+  #schedule(delay: number): void {
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      void this.#runLoop();
+    }, delay);
+  }
+
+  async #runLoop(): Promise<void> {
+    if (this.#running || this.#stopped) return;
+    const run = (async () => {
+      while (this.#dirty && !this.#stopped) {
+        this.#dirty = false;
+        try {
+          await this.#exclusive(() => this.#syncOnce());
+          this.#failures = 0;
+          this.#lastSyncError = undefined;
+        } catch (err) {
+          this.#failures++;
+          this.#lastSyncError = (err as Error).message;
+          const delay = Math.min(10_000, (this.#o.retryMs ?? 100) * 2 ** (this.#failures - 1));
+          this.#o.log.warn("Sync failed; last good configuration keeps serving", {
+            err,
+            failures: this.#failures,
+            retryMs: delay,
+          });
+          this.#dirty = true;
+          this.#running = undefined;
+          this.#schedule(delay);
+          return;
+        }
+      }
+    })();
+    this.#running = run;
+    await run;
+    if (this.#running === run) this.#running = undefined;
+    if (this.#dirty && this.#timer === undefined && !this.#stopped) this.#schedule(0);
+    if (!this.#dirty && this.#timer === undefined) {
+      for (const resolve of this.#idleWaiters.splice(0)) resolve();
+    }
+  }
+
+  /** Resolves when no sync is pending or running (tests, start-up). */
+  idle(): Promise<void> {
+    if (!this.#dirty && !this.#running && this.#timer === undefined) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /**
+   * Re-applies everything to a freshly started varnishd: loads the current VCL, starts the child and reloads
+   * ghost. Throws only when varnishd is unreachable; a VCL that does not compile leaves the child stopped and
+   * /readyz failing until a good VCL arrives.
+   *
+   * @param cli The CLI client of the new varnishd.
+   */
+  async onVarnishStarted(cli: VarnishCliClient): Promise<void> {
+    await this.#exclusive(async () => {
+      this.#cli = cli;
+      this.#reloader ??= new VclReloader(cli, { keep: this.#o.keepVcls ?? 2, log: this.#o.log });
+      this.#reloader.reset();
+      this.#childStarted = false;
+      this.#ghostDirty = this.#ghostText !== undefined;
+      this.#o.metrics.varnishdStarts++;
+      const config = await this.#o.config.current();
+      if (config) await this.#applyVarnish(cli, config);
+    });
+    this.poke();
+  }
+
+  async #syncOnce(): Promise<void> {
+    const config = await this.#o.config.current();
+    this.#configMapFound = config !== undefined;
+    this.#configMapError = config?.error;
+    if (config === undefined) return;
+    if (config.routingJson !== undefined) await this.#acceptRouting(config.routingJson);
+    if (this.#routing) {
+      const namespaces = referencedNamespaces(this.#routing.doc);
+      if (namespaces.join("\n") !== this.#namespaces) {
+        this.#namespaces = namespaces.join("\n");
+        this.#o.endpoints.setNamespaces(namespaces);
+      }
+      if (!this.#o.endpoints.isSynced()) return;
+      const ghost = mergeEndpoints(this.#routing.doc, this.#o.endpoints.snapshot());
+      const text = stringifyContract(ghost);
+      if (text !== this.#ghostText) {
+        await writeFileAtomic(this.#o.ghostJsonPath, text);
+        this.#ghostText = text;
+        this.#ghostDirty = true;
+        this.#o.metrics.ghostWrites++;
+        Object.assign(this.#o.metrics, countGhost(ghost));
+      }
+      this.#ghostTextRouting = this.#routing.hash;
+    }
+    if (this.#cli) await this.#applyVarnish(this.#cli, config);
+    await this.#publish();
+    this.#o.metrics.syncs++;
+  }
+
+  async #acceptRouting(text: string): Promise<void> {
+    const hash = await contentHash(text);
+    if (hash === this.#routing?.hash || hash === this.#routingError?.hash) return;
+    try {
+      this.#routing = { hash, doc: parseRoutingJson(text) };
+      this.#routingError = undefined;
+      this.#o.log.info("routing.json accepted", { hash });
+    } catch (err) {
+      if (!(err instanceof ContractError)) throw err;
+      this.#routingError = { hash, message: err.message };
+      this.#o.metrics.routingRejected++;
+      this.#o.log.info("routing.json rejected; previous one keeps serving", { hash, err });
+    }
+  }
+
+  async #applyVarnish(cli: VarnishCliClient, config: GatewayConfig): Promise<void> {
+    const reloader = this.#reloader!;
+    if (config.mainVcl !== undefined) {
+      const hash = await contentHash(config.mainVcl);
+      if (hash !== reloader.activeHash && hash !== this.#vclError?.hash) {
+        const started = performance.now();
+        try {
+          await reloader.apply(config.mainVcl, hash);
+          this.#vclError = undefined;
+          this.#o.metrics.vclReloads.success++;
+        } catch (err) {
+          this.#o.metrics.vclReloads.failure++;
+          if (!(err instanceof VclCompileError)) throw err;
+          this.#vclError = { hash, message: err.message };
+          this.#o.log.warn("VCL rejected; previous one keeps serving", { hash, err: err.output.slice(0, 4000) });
+        } finally {
+          this.#o.metrics.vclReloads.seconds += (performance.now() - started) / 1000;
+        }
+      }
+    }
+    if (reloader.activeHash !== undefined && !this.#childStarted) {
+      if ((await cli.status()) !== "running") await cli.start();
+      this.#childStarted = true;
+      this.#ghostDirty = this.#ghostText !== undefined;
+      this.#o.log.info("varnishd child running");
+    }
+    if (this.#childStarted && this.#ghostDirty) {
+      const started = performance.now();
+      try {
+        await this.#o.reloadGhost();
+        this.#o.metrics.ghostReloads.success++;
+      } catch (err) {
+        this.#o.metrics.ghostReloads.failure++;
+        throw err;
+      } finally {
+        this.#o.metrics.ghostReloads.seconds += (performance.now() - started) / 1000;
+      }
+      this.#ghostDirty = false;
+      this.#ghostRoutingHash = this.#ghostTextRouting;
+    }
+  }
+
+  async #publish(): Promise<void> {
+    if (!this.#o.publish) return;
+    const applied: AppliedConfig = { routing: this.#ghostRoutingHash, vcl: this.#reloader?.activeHash };
+    if (applied.routing === undefined && applied.vcl === undefined) return;
+    if (this.#published?.routing === applied.routing && this.#published?.vcl === applied.vcl) return;
+    await this.#o.publish(applied);
+    this.#published = applied;
+    this.#o.log.info("Applied configuration published", { ...applied });
+  }
+
+  /** The state /readyz reports. */
+  status(): SyncStatus {
+    return {
+      applied: this.#childStarted && this.#reloader?.activeHash !== undefined &&
+        this.#ghostRoutingHash !== undefined && !this.#ghostDirty,
+      configMapFound: this.#configMapFound,
+      configMapError: this.#configMapError,
+      routingHash: this.#routing?.hash,
+      routingError: this.#routingError?.message,
+      vclHash: this.#reloader?.activeHash,
+      vclError: this.#vclError?.message,
+      ghostRoutingHash: this.#ghostRoutingHash,
+      lastSyncError: this.#lastSyncError,
+      published: this.#published,
+      endpointsSynced: this.#o.endpoints.isSynced(),
+    };
+  }
+
+  /** Stops scheduling syncs and waits for a running one. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await this.#running?.catch(() => {});
+    for (const resolve of this.#idleWaiters.splice(0)) resolve();
+  }
+}
