@@ -98,7 +98,8 @@ export function podStatus(pod: Pod, options: { runtime: PodRuntime; now: string 
     hostIPs: [{ ip: runtime.hostIp }],
     ...(hasIp ? { podIP: runtime.podIp, podIPs: [{ ip: runtime.podIp }] } : {}),
     startTime: runtime.startTime,
-    qosClass: "BestEffort",
+    // The apiserver sets the QoS class from the resources at creation and rejects any change to it.
+    ...(pod.status?.qosClass ? { qosClass: pod.status.qosClass } : {}),
     conditions: [
       cond("PodReadyToStartContainers", hasIp),
       cond("Initialized", true),
