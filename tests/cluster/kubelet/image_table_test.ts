@@ -1,0 +1,32 @@
+import { deepStrictEqual, strictEqual } from "node:assert/strict";
+import { defaultImageTable, imageName, resolveImage } from "./image_table.ts";
+
+const host = { echoBasic: "/cache/echo-basic", deno: "/cache/deno", repoRoot: "/repo" };
+
+Deno.test("imageName() strips registry, tag and digest", () => {
+  strictEqual(imageName("gcr.io/k8s-staging-gateway-api/echo-basic:v1@sha256:ab"), "echo-basic");
+  strictEqual(imageName("localhost:5000/lacquer"), "lacquer");
+  strictEqual(imageName("nginx"), "nginx");
+});
+
+Deno.test("resolveImage() maps echo images to echo-basic", () => {
+  const c = resolveImage({ name: "e", image: "registry.k8s.io/gateway-api/echo-advanced:v1", args: ["x"] }, {
+    host,
+    table: defaultImageTable,
+  });
+  deepStrictEqual(c, { program: "/cache/echo-basic", args: [] });
+});
+
+Deno.test("resolveImage() runs the lacquer image as mod.ts with its command and args", () => {
+  const c = resolveImage(
+    { name: "gw", image: "ghcr.io/lacquer/lacquer:dev", command: ["lacquer"], args: ["chaperone", "--x=1"] },
+    { host, table: defaultImageTable },
+  );
+  deepStrictEqual(c, { program: "/cache/deno", args: ["run", "--allow-all", "/repo/mod.ts", "chaperone", "--x=1"] });
+});
+
+Deno.test("resolveImage() runs unknown images as a sleeping no-op", () => {
+  const c = resolveImage({ name: "x", image: "nginx:1.27" }, { host, table: defaultImageTable });
+  strictEqual(c.noop, true);
+  deepStrictEqual(c.args, ["infinity"]);
+});

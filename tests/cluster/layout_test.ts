@@ -1,0 +1,15 @@
+import { strictEqual, throws } from "node:assert/strict";
+import { clusterLayout } from "./layout.ts";
+
+Deno.test("clusterLayout() derives namespace names and paths from the cluster name", () => {
+  const l = clusterLayout("tabc123", { root: "/r" });
+  strictEqual(l.netns, "lacquer-tabc123");
+  strictEqual(l.podNetnsPrefix, "lqp-tabc123-");
+  strictEqual(l.kubeconfig, "/r/tabc123/kubeconfig");
+  strictEqual(clusterLayout("lacquer").netns, "lacquer");
+});
+
+Deno.test("clusterLayout() rejects names unusable in interface names", () => {
+  throws(() => clusterLayout("Bad-Name"), RangeError);
+  throws(() => clusterLayout("waytoolongname1"), RangeError);
+});
