@@ -24,6 +24,7 @@ export const CONTROLLERS = [
   "job-controller",
   "statefulset-controller",
   "daemonset-controller",
+  "clusterrole-aggregation-controller",
 ] as const;
 
 /** The running control plane. */

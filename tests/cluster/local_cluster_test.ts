@@ -1,11 +1,15 @@
-import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
+import { deepStrictEqual, ok, rejects, strictEqual } from "node:assert/strict";
+import { createKubeClient, type KubeApiError, loadKubeConfig } from "../../internal/kube/mod.ts";
 import { runCommand } from "./run_command.ts";
 import {
+  API_PORT,
   clusterAvailable,
   createTestNamespace,
   eventually,
   kubectl,
+  NODE_IP,
   podNetns,
+  podRoot,
   type TestNamespace,
   useCluster,
 } from "./mod.ts";
@@ -225,4 +229,67 @@ Deno.test({
     seen.add(body.pod);
     strictEqual(seen.size, 2, "both pods answer");
   }, { intervalMs: 10 });
+});
+
+Deno.test({
+  name: "local cluster starts a pod once its ConfigMap exists, with files below the pod root and a working token",
+  ignore,
+}, async () => {
+  const cluster = await useCluster();
+  await using ns = await createTestNamespace(cluster);
+  await create(ns, "/apis/rbac.authorization.k8s.io/v1/namespaces/NS/rolebindings", {
+    metadata: { name: "view" },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "view" },
+    subjects: [{ kind: "ServiceAccount", name: "default", namespace: ns.name }],
+  });
+  await create(ns, "/api/v1/namespaces/NS/pods", {
+    metadata: { name: "files", labels: { app: "files" } },
+    spec: {
+      containers: [{
+        name: "main",
+        image: "example.com/unknown:1",
+        env: [{ name: "MODE", valueFrom: { configMapKeyRef: { name: "later", key: "mode" } } }],
+        volumeMounts: [{ name: "cfg", mountPath: "/etc/lacquer" }],
+      }],
+      volumes: [{ name: "cfg", configMap: { name: "later" } }],
+    },
+  });
+  await eventually(async () => {
+    const [pod] = await listPods(ns, "files");
+    const state = (pod.status as { containerStatuses?: { state: { waiting?: { reason: string } } }[] })
+      ?.containerStatuses?.[0]?.state;
+    strictEqual(state?.waiting?.reason, "CreateContainerConfigError");
+  });
+  await create(ns, "/api/v1/namespaces/NS/configmaps", { metadata: { name: "later" }, data: { mode: "fast" } });
+  const [pod] = await readyPods(ns, "files", 1);
+  const root = podRoot(cluster, { namespace: ns.name, name: "files", uid: pod.metadata.uid });
+  strictEqual(await Deno.readTextFile(`${root}/etc/lacquer/mode`), "fast");
+  const environ = await eventually(async () => {
+    const [pid] = await netnsPids(podNetns(cluster, pod.metadata.uid));
+    return await Deno.readTextFile(`/proc/${pid}/environ`);
+  });
+  ok(environ.split("\0").includes("MODE=fast"), "env from the ConfigMap");
+  ok(environ.split("\0").includes(`LACQUER_POD_ROOT=${root}`), "the pod root is passed on");
+
+  // an in-cluster client in the pod reads the service-account files below its root
+  const sa = `${root}/var/run/secrets/kubernetes.io/serviceaccount`;
+  strictEqual(await Deno.readTextFile(`${sa}/namespace`), ns.name);
+  const saved = ["KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT"].map((k) => [k, Deno.env.get(k)] as const);
+  Deno.env.set("KUBERNETES_SERVICE_HOST", NODE_IP);
+  Deno.env.set("KUBERNETES_SERVICE_PORT", String(API_PORT));
+  try {
+    const client = createKubeClient(loadKubeConfig({ kubeconfig: "", podRoot: root }));
+    try {
+      const pods = await client.request<{ items: PodLike[] }>(`/api/v1/namespaces/${ns.name}/pods`);
+      deepStrictEqual(pods.items.map((p) => p.metadata.name), ["files"]);
+      await rejects(client.request("/api/v1/namespaces/kube-system/secrets"), (err) => {
+        strictEqual((err as KubeApiError).code, 403);
+        return true;
+      });
+    } finally {
+      client.close();
+    }
+  } finally {
+    for (const [k, v] of saved) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
+  }
 });

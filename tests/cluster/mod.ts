@@ -24,6 +24,7 @@ export {
   createTestNamespace,
   kubectl,
   podNetns,
+  podRoot,
   type TestCluster,
   type TestNamespace,
   useCluster,

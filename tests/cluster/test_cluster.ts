@@ -148,3 +148,15 @@ export async function kubectl(cluster: TestCluster, args: string[]): Promise<str
 export function podNetns(cluster: TestCluster, podUid: string): string {
   return podNetnsName(cluster.layout.podNetnsPrefix, podUid);
 }
+
+/**
+ * Returns the directory a pod's volumes are "mounted" below: a container sees `<mountPath>` as
+ * `<podRoot>/<mountPath>` (the process gets it as `LACQUER_POD_ROOT`).
+ *
+ * @param cluster The cluster.
+ * @param pod The pod's namespace, name and uid.
+ * @returns The directory.
+ */
+export function podRoot(cluster: TestCluster, pod: { namespace: string; name: string; uid: string }): string {
+  return `${cluster.layout.dir}/pods/${pod.namespace}_${pod.name}_${pod.uid}/root`;
+}
