@@ -1,0 +1,419 @@
+//! The ghost.json v1 contract as serde types.
+//!
+//! These types mirror `ghost/contract/ghost_json.ts` field for field: unknown fields are rejected and defaults are
+//! the zod defaults, so deserializing a document and serializing it again yields what the zod schema outputs.
+//! Value-level rules that serde cannot express (timestamps, header-name syntax, regex syntax, …) live in
+//! [`crate::load`], which skips the offending route instead of rejecting the document.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The only ghost.json version this build reads.
+pub const VERSION: u64 = 1;
+
+/// A whole ghost.json document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GhostJson {
+    /// Format version; must be [`VERSION`].
+    pub version: u64,
+    /// The Gateway's listeners and the varnishd sockets their traffic arrives on.
+    #[serde(default)]
+    pub listeners: Vec<Listener>,
+    /// Routes per vhost key: an exact hostname, a `*.` wildcard or `*`.
+    pub vhosts: BTreeMap<String, Vhost>,
+}
+
+/// A Gateway listener.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Listener {
+    /// The listener's name in the Gateway.
+    pub name: String,
+    /// The varnishd `-a` socket name that carries this listener's traffic.
+    pub socket: String,
+    /// The listener port as declared on the Gateway.
+    pub port: u16,
+    /// The listener protocol.
+    pub protocol: Protocol,
+    /// The listener hostname; absent means any hostname.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+}
+
+/// A listener protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Protocol {
+    /// Plain HTTP.
+    #[serde(rename = "HTTP")]
+    Http,
+    /// HTTPS (TLS terminated in front of varnishd).
+    #[serde(rename = "HTTPS")]
+    Https,
+}
+
+/// The routes of one vhost.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Vhost {
+    /// One entry per HTTPRoute rule.
+    pub routes: Vec<Route>,
+}
+
+/// One HTTPRoute rule on one vhost.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Route {
+    /// Which rule this is.
+    pub id: RouteId,
+    /// The HTTPRoute's creationTimestamp (`YYYY-MM-DDTHH:MM:SSZ`).
+    pub created: String,
+    /// Names of the listeners this route serves on this vhost.
+    pub listeners: Vec<String>,
+    /// The rule's matches; any one matching selects the rule.
+    #[serde(default = "default_matches")]
+    pub matches: Vec<Match>,
+    /// Rule filters, in order.
+    #[serde(default)]
+    pub filters: Vec<Filter>,
+    /// Weighted backend groups.
+    #[serde(default)]
+    pub backends: Vec<Backend>,
+}
+
+fn default_matches() -> Vec<Match> {
+    vec![Match::default()]
+}
+
+/// The identity of an HTTPRoute rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RouteId {
+    /// The HTTPRoute's namespace.
+    pub namespace: String,
+    /// The HTTPRoute's name.
+    pub name: String,
+    /// The rule's index in `spec.rules`.
+    pub rule: u32,
+    /// The rule's name, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_name: Option<String>,
+}
+
+/// One match of a rule: every present condition must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Match {
+    /// The path condition (default: `PathPrefix /`).
+    #[serde(default)]
+    pub path: PathMatch,
+    /// The method condition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<Method>,
+    /// Header conditions (names case-insensitive).
+    #[serde(default)]
+    pub headers: Vec<HeaderMatch>,
+    /// Query parameter conditions on decoded values.
+    #[serde(default)]
+    pub query_params: Vec<QueryParamMatch>,
+}
+
+/// A path condition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PathMatch {
+    /// How the value is compared.
+    #[serde(rename = "type")]
+    pub kind: PathMatchType,
+    /// The path, prefix or regular expression.
+    pub value: String,
+}
+
+impl Default for PathMatch {
+    fn default() -> Self {
+        Self { kind: PathMatchType::PathPrefix, value: "/".to_owned() }
+    }
+}
+
+/// How a path is compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PathMatchType {
+    /// The whole path equals the value.
+    Exact,
+    /// The path starts with the value, element by element.
+    PathPrefix,
+    /// The whole path matches the regular expression.
+    RegularExpression,
+}
+
+/// How a header or query value is compared.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ValueMatchType {
+    /// Equal strings.
+    #[default]
+    Exact,
+    /// The whole value matches the regular expression.
+    RegularExpression,
+}
+
+/// The HTTP methods a route may match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub enum Method {
+    #[serde(rename = "GET")]
+    Get,
+    #[serde(rename = "HEAD")]
+    Head,
+    #[serde(rename = "POST")]
+    Post,
+    #[serde(rename = "PUT")]
+    Put,
+    #[serde(rename = "DELETE")]
+    Delete,
+    #[serde(rename = "CONNECT")]
+    Connect,
+    #[serde(rename = "OPTIONS")]
+    Options,
+    #[serde(rename = "TRACE")]
+    Trace,
+    #[serde(rename = "PATCH")]
+    Patch,
+}
+
+impl Method {
+    /// The method as it appears on the request line.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Head => "HEAD",
+            Self::Post => "POST",
+            Self::Put => "PUT",
+            Self::Delete => "DELETE",
+            Self::Connect => "CONNECT",
+            Self::Options => "OPTIONS",
+            Self::Trace => "TRACE",
+            Self::Patch => "PATCH",
+        }
+    }
+}
+
+/// A header condition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeaderMatch {
+    /// How the value is compared.
+    #[serde(rename = "type", default)]
+    pub kind: ValueMatchType,
+    /// The header name (case-insensitive).
+    pub name: String,
+    /// The value or regular expression.
+    pub value: String,
+}
+
+/// A query parameter condition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueryParamMatch {
+    /// How the value is compared.
+    #[serde(rename = "type", default)]
+    pub kind: ValueMatchType,
+    /// The parameter name (exact).
+    pub name: String,
+    /// The value or regular expression.
+    pub value: String,
+}
+
+/// A rule filter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", deny_unknown_fields)]
+pub enum Filter {
+    /// Changes request headers before the backend sees them.
+    RequestHeaderModifier {
+        /// The changes.
+        #[serde(rename = "requestHeaderModifier")]
+        request_header_modifier: HeaderModifier,
+    },
+    /// Changes response headers before the client sees them.
+    ResponseHeaderModifier {
+        /// The changes.
+        #[serde(rename = "responseHeaderModifier")]
+        response_header_modifier: HeaderModifier,
+    },
+    /// Answers with a redirect instead of forwarding.
+    RequestRedirect {
+        /// The redirect.
+        #[serde(rename = "requestRedirect")]
+        request_redirect: RequestRedirect,
+    },
+    /// Rewrites host and path before forwarding.
+    #[serde(rename = "URLRewrite")]
+    UrlRewrite {
+        /// The rewrite.
+        #[serde(rename = "urlRewrite")]
+        url_rewrite: UrlRewrite,
+    },
+}
+
+/// A filter allowed on one backend group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", deny_unknown_fields)]
+pub enum BackendFilter {
+    /// Changes request headers before the backend sees them.
+    RequestHeaderModifier {
+        /// The changes.
+        #[serde(rename = "requestHeaderModifier")]
+        request_header_modifier: HeaderModifier,
+    },
+    /// Changes response headers before the client sees them.
+    ResponseHeaderModifier {
+        /// The changes.
+        #[serde(rename = "responseHeaderModifier")]
+        response_header_modifier: HeaderModifier,
+    },
+}
+
+/// Header changes: `set` replaces, `add` appends, `remove` deletes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeaderModifier {
+    /// Headers to replace.
+    #[serde(default)]
+    pub set: Vec<HeaderValue>,
+    /// Headers to append to.
+    #[serde(default)]
+    pub add: Vec<HeaderValue>,
+    /// Header names to delete.
+    #[serde(default)]
+    pub remove: Vec<String>,
+}
+
+/// A header name and value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeaderValue {
+    /// The header name.
+    pub name: String,
+    /// The header value.
+    pub value: String,
+}
+
+/// A URL scheme of a redirect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scheme {
+    /// `http`, well-known port 80.
+    Http,
+    /// `https`, well-known port 443.
+    Https,
+}
+
+impl Scheme {
+    /// The scheme as written in a URL.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Http => "http",
+            Self::Https => "https",
+        }
+    }
+
+    /// The scheme's well-known port.
+    #[must_use]
+    pub fn default_port(self) -> u16 {
+        match self {
+            Self::Http => 80,
+            Self::Https => 443,
+        }
+    }
+}
+
+/// A redirect answered by the gateway.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RequestRedirect {
+    /// The new scheme.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheme: Option<Scheme>,
+    /// The new hostname.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    /// The new port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// The new path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathModifier>,
+    /// The redirect status (301, 302, 303, 307 or 308).
+    #[serde(default = "default_redirect_status")]
+    pub status_code: u16,
+}
+
+fn default_redirect_status() -> u16 {
+    302
+}
+
+/// A rewrite of the request before forwarding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UrlRewrite {
+    /// The new Host header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    /// The new path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathModifier>,
+}
+
+/// A path change of a redirect or rewrite.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", deny_unknown_fields)]
+pub enum PathModifier {
+    /// Replace the whole path.
+    ReplaceFullPath {
+        /// The new path.
+        #[serde(rename = "replaceFullPath")]
+        replace_full_path: String,
+    },
+    /// Replace the part of the path that the rule's PathPrefix matched.
+    ReplacePrefixMatch {
+        /// The new prefix.
+        #[serde(rename = "replacePrefixMatch")]
+        replace_prefix_match: String,
+    },
+}
+
+/// A weighted backend group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Backend {
+    /// Relative share of traffic; 0 takes none.
+    #[serde(default = "default_weight")]
+    pub weight: u32,
+    /// `namespace/service:port`, for logs and error bodies.
+    pub name: String,
+    /// Ready endpoints.
+    #[serde(default)]
+    pub endpoints: Vec<Endpoint>,
+    /// Why the backendRef could not be resolved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Header filters of this group.
+    #[serde(default)]
+    pub filters: Vec<BackendFilter>,
+}
+
+fn default_weight() -> u32 {
+    1
+}
+
+/// One ready endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Endpoint {
+    /// An IPv4 or IPv6 address.
+    pub address: String,
+    /// The target port.
+    pub port: u16,
+}

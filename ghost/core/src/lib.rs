@@ -1,0 +1,21 @@
+//! ghost-core: the pure routing engine of the ghost VMOD.
+//!
+//! It reads ghost.json ([`contract`], [`load`]), compiles it into lookup tables ([`Router`]) and answers, for one
+//! request view ([`Request`]), what to do with it ([`Decision`]): forward to an endpoint, redirect, or refuse with
+//! 404/500. Filter semantics live in [`filters`]. Nothing here knows about Varnish; the VMOD converts types and
+//! calls in.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod contract;
+mod error;
+pub mod filters;
+mod hash;
+pub mod load;
+pub mod request;
+mod router;
+
+pub use error::{Error, ErrorKind};
+pub use load::{load, Loaded, Skipped};
+pub use request::{HeaderSource, Request};
+pub use router::{Decision, Forward, Group, ListenerInfo, Redirect, Refusal, Report, Router, Rule};

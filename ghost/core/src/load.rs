@@ -1,0 +1,412 @@
+//! Parsing ghost.json: the whole document must have the contract's shape, while a route with a bad value is
+//! skipped and reported so that the rest still loads.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::net::IpAddr;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::contract::{
+    Backend, BackendFilter, Filter, GhostJson, HeaderModifier, Listener, Match, PathMatchType, PathModifier, Route,
+    Vhost, VERSION,
+};
+use crate::error::{Error, ErrorKind};
+
+/// A route or vhost left out of the loaded state, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// JSON path of what was skipped (`$.vhosts["a.example.com"].routes[3]`).
+    pub path: String,
+    /// `namespace/name` and rule index of the route, when known.
+    pub route: Option<String>,
+    /// Why it was skipped.
+    pub reason: String,
+}
+
+/// A parsed document holding only the routes that passed validation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Loaded {
+    /// The document without the skipped routes and vhosts.
+    pub doc: GhostJson,
+    /// What was left out.
+    pub skipped: Vec<Skipped>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDoc<'a> {
+    version: Option<serde_json::Value>,
+    #[serde(default)]
+    listeners: Vec<Listener>,
+    #[serde(borrow)]
+    vhosts: BTreeMap<String, RawVhost<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawVhost<'a> {
+    #[serde(borrow)]
+    routes: Vec<&'a RawValue>,
+}
+
+/// Parses a ghost.json document.
+///
+/// # Errors
+///
+/// Returns an [`Error`] when the text is not JSON, the document or a listener does not have the contract's shape,
+/// or the version is not [`VERSION`]. Problems inside one route or vhost skip it instead (see [`Loaded::skipped`]).
+pub fn load(text: &str) -> Result<Loaded, Error> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let raw: RawDoc<'_> = match serde_path_to_error::deserialize(&mut de) {
+        Ok(raw) => raw,
+        Err(err) => {
+            let message = strip_position(&err.inner().to_string());
+            if err.inner().is_syntax() || err.inner().is_eof() {
+                return Err(Error::new(ErrorKind::Syntax, "$", format!("not JSON: {}", err.inner())));
+            }
+            return Err(Error::new(ErrorKind::Schema, error_path(&err, &message), message));
+        }
+    };
+    if let Err(err) = de.end() {
+        return Err(Error::new(ErrorKind::Syntax, "$", err.to_string()));
+    }
+    match &raw.version {
+        Some(v) if v.as_u64() == Some(VERSION) => {}
+        _ => {
+            return Err(Error::new(
+                ErrorKind::Version,
+                "$.version",
+                format!("must be {VERSION}, the only version this build reads"),
+            ))
+        }
+    }
+    for (i, listener) in raw.listeners.iter().enumerate() {
+        check_listener(listener)
+            .map_err(|(field, msg)| Error::new(ErrorKind::Schema, format!("$.listeners[{i}]{field}"), msg))?;
+    }
+    let mut skipped = Vec::new();
+    let mut vhosts = BTreeMap::new();
+    for (key, raw_vhost) in raw.vhosts {
+        let vhost_path = format!("$.vhosts{}", path_key(&key));
+        if !is_vhost_key(&key) {
+            skipped.push(Skipped {
+                path: vhost_path,
+                route: None,
+                reason: "vhost key must be a lowercase hostname, a `*.`-wildcard hostname or `*`".to_owned(),
+            });
+            continue;
+        }
+        let mut routes = Vec::with_capacity(raw_vhost.routes.len());
+        for (i, raw_route) in raw_vhost.routes.iter().enumerate() {
+            let path = format!("{vhost_path}.routes[{i}]");
+            let mut de = serde_json::Deserializer::from_str(raw_route.get());
+            match serde_path_to_error::deserialize::<_, Route>(&mut de) {
+                Ok(route) => match check_route(&route) {
+                    Ok(()) => routes.push(route),
+                    Err(reason) => skipped.push(Skipped { path, route: Some(route_label(&route)), reason }),
+                },
+                Err(err) => {
+                    let message = strip_position(&err.inner().to_string());
+                    let at = error_path(&err, &message);
+                    let reason = if at == "$" { message } else { format!("at {}: {message}", &at[1..]) };
+                    skipped.push(Skipped { route: route_label_of_raw(raw_route.get()), reason, path });
+                }
+            }
+        }
+        vhosts.insert(key, Vhost { routes });
+    }
+    Ok(Loaded { doc: GhostJson { version: VERSION, listeners: raw.listeners, vhosts }, skipped })
+}
+
+/// `namespace/name rule N`, how reports name a route.
+#[must_use]
+pub fn route_label(route: &Route) -> String {
+    format!("{}/{} rule {}", route.id.namespace, route.id.name, route.id.rule)
+}
+
+fn route_label_of_raw(text: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Id {
+        namespace: String,
+        name: String,
+        rule: u32,
+    }
+    #[derive(Deserialize)]
+    struct WithId {
+        id: Id,
+    }
+    let with_id: WithId = serde_json::from_str(text).ok()?;
+    Some(format!("{}/{} rule {}", with_id.id.namespace, with_id.id.name, with_id.id.rule))
+}
+
+// serde_json appends " at line L column C", which means nothing to a reader of a route that was re-parsed alone.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+// serde reports an unknown field at the field's own path; the problem belongs to the object that holds it.
+fn error_path(err: &serde_path_to_error::Error<serde_json::Error>, message: &str) -> String {
+    let mut path = json_path(err.path());
+    if message.starts_with("unknown field") {
+        if let Some(cut) = path.rfind(['.', '[']) {
+            path.truncate(cut.max(1));
+        }
+    }
+    path
+}
+
+fn json_path(path: &serde_path_to_error::Path) -> String {
+    let mut out = String::from("$");
+    for segment in path {
+        match segment {
+            serde_path_to_error::Segment::Seq { index } => {
+                let _ = write!(out, "[{index}]");
+            }
+            serde_path_to_error::Segment::Map { key } => out.push_str(&path_key(key)),
+            serde_path_to_error::Segment::Enum { .. } | serde_path_to_error::Segment::Unknown => {}
+        }
+    }
+    out
+}
+
+fn path_key(key: &str) -> String {
+    let ident = key.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '$')
+        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
+    if ident {
+        format!(".{key}")
+    } else {
+        format!("[{}]", serde_json::Value::String(key.to_owned()))
+    }
+}
+
+fn check_listener(listener: &Listener) -> Result<(), (&'static str, String)> {
+    if listener.name.is_empty() {
+        return Err((".name", "must not be empty".to_owned()));
+    }
+    let mut chars = listener.socket.chars();
+    let socket_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if !socket_ok {
+        return Err((".socket", "must be a varnishd socket name".to_owned()));
+    }
+    if listener.port == 0 {
+        return Err((".port", "must be between 1 and 65535".to_owned()));
+    }
+    if let Some(hostname) = &listener.hostname {
+        if !is_hostname(hostname) {
+            return Err((".hostname", "must be a lowercase hostname, optionally `*.`-prefixed".to_owned()));
+        }
+    }
+    Ok(())
+}
+
+fn check_route(route: &Route) -> Result<(), String> {
+    if route.id.namespace.is_empty() || route.id.name.is_empty() {
+        return Err("id.namespace and id.name must not be empty".to_owned());
+    }
+    if !is_kube_time(&route.created) {
+        return Err(format!("created {:?} must be a UTC timestamp like 2026-01-02T03:04:05Z", route.created));
+    }
+    if route.listeners.is_empty() || route.listeners.iter().any(String::is_empty) {
+        return Err("listeners must name at least one listener".to_owned());
+    }
+    for (i, m) in route.matches.iter().enumerate() {
+        check_match(m).map_err(|e| format!("matches[{i}]: {e}"))?;
+    }
+    for (i, filter) in route.filters.iter().enumerate() {
+        check_filter(filter).map_err(|e| format!("filters[{i}]: {e}"))?;
+    }
+    for (i, backend) in route.backends.iter().enumerate() {
+        check_backend(backend).map_err(|e| format!("backends[{i}]: {e}"))?;
+    }
+    Ok(())
+}
+
+fn check_match(m: &Match) -> Result<(), String> {
+    if m.path.value.is_empty() {
+        return Err("path.value must not be empty".to_owned());
+    }
+    if m.path.kind != PathMatchType::RegularExpression && !m.path.value.starts_with('/') {
+        return Err(format!("path.value {:?} must start with /", m.path.value));
+    }
+    for h in &m.headers {
+        if !is_header_name(&h.name) {
+            return Err(format!("header name {:?} must be an HTTP header name (token characters)", h.name));
+        }
+    }
+    if m.query_params.iter().any(|q| q.name.is_empty()) {
+        return Err("query parameter name must not be empty".to_owned());
+    }
+    Ok(())
+}
+
+fn check_filter(filter: &Filter) -> Result<(), String> {
+    match filter {
+        Filter::RequestHeaderModifier { request_header_modifier: m }
+        | Filter::ResponseHeaderModifier { response_header_modifier: m } => check_modifier(m),
+        Filter::RequestRedirect { request_redirect: r } => {
+            if !matches!(r.status_code, 301 | 302 | 303 | 307 | 308) {
+                return Err(format!("statusCode {} must be one of 301, 302, 303, 307, 308", r.status_code));
+            }
+            if r.port == Some(0) {
+                return Err("port must be between 1 and 65535".to_owned());
+            }
+            check_optional_hostname(r.hostname.as_deref())?;
+            check_path_modifier(r.path.as_ref())
+        }
+        Filter::UrlRewrite { url_rewrite: r } => {
+            check_optional_hostname(r.hostname.as_deref())?;
+            check_path_modifier(r.path.as_ref())
+        }
+    }
+}
+
+fn check_modifier(m: &HeaderModifier) -> Result<(), String> {
+    let names = m.set.iter().chain(&m.add).map(|h| h.name.as_str()).chain(m.remove.iter().map(String::as_str));
+    for name in names {
+        if !is_header_name(name) {
+            return Err(format!("header name {name:?} must be an HTTP header name (token characters)"));
+        }
+    }
+    for h in m.set.iter().chain(&m.add) {
+        if h.value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+            return Err(format!("header value of {:?} must not contain CR, LF or NUL", h.name));
+        }
+    }
+    Ok(())
+}
+
+fn check_optional_hostname(hostname: Option<&str>) -> Result<(), String> {
+    match hostname {
+        Some(h) if !is_hostname(h) || h.starts_with('*') => Err(format!("hostname {h:?} must be a lowercase hostname")),
+        _ => Ok(()),
+    }
+}
+
+fn check_path_modifier(modifier: Option<&PathModifier>) -> Result<(), String> {
+    let value = match modifier {
+        None => return Ok(()),
+        Some(
+            PathModifier::ReplaceFullPath { replace_full_path: v }
+            | PathModifier::ReplacePrefixMatch { replace_prefix_match: v },
+        ) => v,
+    };
+    if !value.starts_with('/') || value.bytes().any(|b| b <= b' ' || b == 0x7f) {
+        return Err(format!("path {value:?} must start with / and hold no spaces or control characters"));
+    }
+    Ok(())
+}
+
+fn check_backend(backend: &Backend) -> Result<(), String> {
+    if backend.name.is_empty() {
+        return Err("name must not be empty".to_owned());
+    }
+    if backend.weight > 1_000_000 {
+        return Err(format!("weight {} must be at most 1000000", backend.weight));
+    }
+    for ep in &backend.endpoints {
+        if ep.address.parse::<IpAddr>().is_err() {
+            return Err(format!("endpoint address {:?} must be an IPv4 or IPv6 address", ep.address));
+        }
+        if ep.port == 0 {
+            return Err(format!("endpoint port of {} must be between 1 and 65535", ep.address));
+        }
+    }
+    for filter in &backend.filters {
+        match filter {
+            BackendFilter::RequestHeaderModifier { request_header_modifier: m }
+            | BackendFilter::ResponseHeaderModifier { response_header_modifier: m } => check_modifier(m)?,
+        }
+    }
+    Ok(())
+}
+
+/// Whether `name` is an HTTP header name (RFC 9110 token).
+#[must_use]
+pub fn is_header_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// Whether `host` is a lowercase DNS name, optionally starting with a `*.` label.
+#[must_use]
+pub fn is_hostname(host: &str) -> bool {
+    let rest = host.strip_prefix("*.").unwrap_or(host);
+    if rest.is_empty() || host.len() > 253 {
+        return false;
+    }
+    rest.split('.').all(|label| {
+        let bytes = label.as_bytes();
+        !bytes.is_empty()
+            && bytes.iter().all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && bytes[0] != b'-'
+            && bytes[bytes.len() - 1] != b'-'
+    })
+}
+
+fn is_vhost_key(key: &str) -> bool {
+    key == "*" || is_hostname(key)
+}
+
+fn is_kube_time(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 20
+        && b.iter().enumerate().all(|(i, &c)| match i {
+            4 | 7 => c == b'-',
+            10 => c == b'T',
+            13 | 16 => c == b':',
+            19 => c == b'Z',
+            _ => c.is_ascii_digit(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn load_rejects_text_that_is_not_json() {
+        let err = load("{\"version\": 1,").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Syntax);
+        assert_eq!(err.path(), "$");
+    }
+
+    #[test]
+    fn load_rejects_other_versions() {
+        let err = load(r#"{"version": 2, "vhosts": {}}"#).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Version);
+        assert_eq!(err.path(), "$.version");
+    }
+
+    #[test]
+    fn load_skips_a_route_with_a_bad_value_and_keeps_the_others() {
+        let text = r#"{"version": 1, "vhosts": {"a.example.com": {"routes": [
+            {"id": {"namespace": "ns", "name": "bad", "rule": 0}, "created": "yesterday", "listeners": ["l"]},
+            {"id": {"namespace": "ns", "name": "good", "rule": 0}, "created": "2026-01-01T00:00:00Z", "listeners": ["l"]}
+        ]}}}"#;
+        let loaded = load(text).unwrap();
+        assert_eq!(loaded.doc.vhosts["a.example.com"].routes.len(), 1);
+        assert_eq!(loaded.skipped.len(), 1);
+        assert_eq!(loaded.skipped[0].path, r#"$.vhosts["a.example.com"].routes[0]"#);
+        assert_eq!(loaded.skipped[0].route.as_deref(), Some("ns/bad rule 0"));
+    }
+
+    #[test]
+    fn is_hostname_accepts_wildcards_and_rejects_uppercase() {
+        assert!(is_hostname("a.example.com"));
+        assert!(is_hostname("*.example.com"));
+        assert!(!is_hostname("A.example.com"));
+        assert!(!is_hostname("a.*.com"));
+        assert!(!is_hostname("-a.com"));
+    }
+
+    #[test]
+    fn path_key_quotes_keys_that_are_not_identifiers() {
+        assert_eq!(path_key("vhosts"), ".vhosts");
+        assert_eq!(path_key("a.example.com"), r#"["a.example.com"]"#);
+    }
+}

@@ -1,0 +1,686 @@
+//! Compiled route tables and request matching.
+//!
+//! Built once per load, read concurrently by every request. Precedence follows the Gateway API (and DESIGN.md
+//! "Routing semantics") as a lexicographic order: hostname specificity (exact vhost, then the longest matching
+//! wildcard, then `*`, falling through when no rule of a more specific vhost matches), then Exact path, then the
+//! longest PathPrefix, then RegularExpression paths, then a method match, more header matches, more query matches,
+//! the oldest route, `namespace/name`, rule index and match index.
+//!
+//! Lookup structure per vhost: Exact paths in a hash map, PathPrefix values in a hash map keyed by the prefix
+//! without trailing slashes (a request path probes each of its element prefixes, longest first), regex paths in a
+//! list. Each bucket is sorted by the remaining criteria, so the first entry whose conditions hold wins.
+
+use std::borrow::Cow;
+use std::cmp::Ordering;
+use std::net::{IpAddr, SocketAddr};
+
+use regex::Regex;
+
+use crate::contract::{
+    BackendFilter, Filter, GhostJson, HeaderModifier, Method, PathMatchType, Protocol, RequestRedirect, Route, RouteId,
+    Scheme, UrlRewrite, ValueMatchType,
+};
+use crate::error::Error;
+use crate::filters::{redirect_location, rewrite_path, RedirectInput};
+use crate::hash::FxHashMap;
+use crate::load::{load, route_label, Skipped};
+use crate::request::{host_port, normalize_host, query_param, split_url, HeaderSource, Request};
+
+/// Gateway API allows 64 listeners per Gateway, so a listener set fits in a `u64`.
+const MAX_LISTENERS: usize = 64;
+
+/// A listener as the router keeps it.
+#[derive(Debug, Clone)]
+pub struct ListenerInfo {
+    /// The listener name (sent as `X-Gateway-Listener`).
+    pub name: String,
+    /// The listener port.
+    pub port: u16,
+    /// The listener protocol.
+    pub protocol: Protocol,
+    hostname: Option<String>,
+}
+
+/// One backend group of a rule.
+#[derive(Debug, Clone)]
+pub struct Group {
+    /// `namespace/service:port`.
+    pub name: String,
+    /// Relative share of traffic.
+    pub weight: u32,
+    /// Indexes into [`Router::endpoints`].
+    pub endpoints: Vec<usize>,
+    /// Why the group cannot take traffic, when it cannot.
+    pub error: Option<String>,
+    /// Header filters of the group.
+    pub filters: Vec<BackendFilter>,
+}
+
+/// One compiled HTTPRoute rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// The rule's identity.
+    pub id: RouteId,
+    /// `namespace/name`, sent as `X-Gateway-Route`.
+    pub route_name: String,
+    /// Rule filters in order.
+    pub filters: Vec<Filter>,
+    /// Backend groups.
+    pub groups: Vec<Group>,
+    created: String,
+    total_weight: u64,
+}
+
+impl Rule {
+    /// Request header modifiers of the rule and then of `group`, in order.
+    pub fn request_modifiers(&self, group: Option<usize>) -> impl Iterator<Item = &HeaderModifier> + '_ {
+        let group_filters = group.and_then(|g| self.groups.get(g)).map(|g| g.filters.as_slice()).unwrap_or_default();
+        self.filters
+            .iter()
+            .filter_map(|f| match f {
+                Filter::RequestHeaderModifier { request_header_modifier } => Some(request_header_modifier),
+                _ => None,
+            })
+            .chain(group_filters.iter().filter_map(|f| match f {
+                BackendFilter::RequestHeaderModifier { request_header_modifier } => Some(request_header_modifier),
+                BackendFilter::ResponseHeaderModifier { .. } => None,
+            }))
+    }
+
+    /// Response header modifiers of the rule and then of `group`, in order.
+    pub fn response_modifiers(&self, group: Option<usize>) -> impl Iterator<Item = &HeaderModifier> + '_ {
+        let group_filters = group.and_then(|g| self.groups.get(g)).map(|g| g.filters.as_slice()).unwrap_or_default();
+        self.filters
+            .iter()
+            .filter_map(|f| match f {
+                Filter::ResponseHeaderModifier { response_header_modifier } => Some(response_header_modifier),
+                _ => None,
+            })
+            .chain(group_filters.iter().filter_map(|f| match f {
+                BackendFilter::ResponseHeaderModifier { response_header_modifier } => Some(response_header_modifier),
+                BackendFilter::RequestHeaderModifier { .. } => None,
+            }))
+    }
+
+    fn redirect(&self) -> Option<&RequestRedirect> {
+        self.filters.iter().find_map(|f| match f {
+            Filter::RequestRedirect { request_redirect } => Some(request_redirect),
+            _ => None,
+        })
+    }
+
+    fn rewrite(&self) -> Option<&UrlRewrite> {
+        self.filters.iter().find_map(|f| match f {
+            Filter::UrlRewrite { url_rewrite } => Some(url_rewrite),
+            _ => None,
+        })
+    }
+}
+
+#[derive(Debug)]
+enum ValueCond {
+    Exact(Box<str>),
+    Regex(Regex),
+}
+
+impl ValueCond {
+    fn matches(&self, value: &str) -> bool {
+        match self {
+            Self::Exact(want) => **want == *value,
+            Self::Regex(re) => re.is_match(value),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Entry {
+    rule: u32,
+    match_index: u32,
+    listeners: u64,
+    method: Option<Method>,
+    headers: Box<[(Box<str>, ValueCond)]>,
+    query: Box<[(Box<str>, ValueCond)]>,
+    path_regex: Option<Regex>,
+    /// Length of the PathPrefix without trailing slashes, for `ReplacePrefixMatch`.
+    prefix_len: Option<u32>,
+}
+
+#[derive(Debug, Default)]
+struct Table {
+    exact: FxHashMap<Box<str>, Vec<Entry>>,
+    prefix: FxHashMap<Box<str>, Vec<Entry>>,
+    regex: Vec<Entry>,
+}
+
+impl Table {
+    fn is_empty(&self) -> bool {
+        self.exact.is_empty() && self.prefix.is_empty() && self.regex.is_empty()
+    }
+}
+
+/// What the router decided for a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Send the request to an endpoint.
+    Forward(Forward),
+    /// Answer with a redirect.
+    Redirect(Redirect),
+    /// Answer with an error (404 no route, 500 no usable backend).
+    Refuse(Refusal),
+}
+
+/// A request that goes to a backend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Forward {
+    /// Index of the rule in [`Router::rule`].
+    pub rule: usize,
+    /// Index of the chosen group in the rule.
+    pub group: usize,
+    /// Index of the chosen endpoint in [`Router::endpoints`].
+    pub endpoint: usize,
+    /// Index of the listener, when the document has listeners.
+    pub listener: Option<usize>,
+    /// The rewritten request target, when a URLRewrite changes the path.
+    pub url: Option<String>,
+    /// The rewritten Host header, when a URLRewrite changes the hostname.
+    pub host: Option<String>,
+}
+
+/// A redirect answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redirect {
+    /// Index of the rule.
+    pub rule: usize,
+    /// Index of the listener.
+    pub listener: Option<usize>,
+    /// 301, 302, 303, 307 or 308.
+    pub status: u16,
+    /// The `Location` header.
+    pub location: String,
+}
+
+/// An error answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The rule, when one matched.
+    pub rule: Option<usize>,
+    /// Index of the listener.
+    pub listener: Option<usize>,
+    /// 404 or 500.
+    pub status: u16,
+    /// A short text saying why, for the response body.
+    pub reason: String,
+}
+
+/// What a load built and left out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Route entries (rules) loaded.
+    pub routes: usize,
+    /// Vhost keys loaded.
+    pub vhosts: usize,
+    /// Distinct endpoints.
+    pub endpoints: usize,
+    /// Routes and vhosts left out, with reasons.
+    pub skipped: Vec<Skipped>,
+}
+
+/// The compiled routing state of one ghost.json document.
+#[derive(Debug, Default)]
+pub struct Router {
+    listeners: Vec<ListenerInfo>,
+    sockets: FxHashMap<Box<str>, Vec<usize>>,
+    isolate: bool,
+    exact_hosts: FxHashMap<Box<str>, Table>,
+    wildcard_hosts: FxHashMap<Box<str>, Table>,
+    catch_all: Table,
+    rules: Vec<Rule>,
+    endpoints: Vec<SocketAddr>,
+}
+
+impl Router {
+    /// Parses and compiles a ghost.json document.
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`Error`] when the document cannot be used at all; bad routes are skipped and listed in the
+    /// [`Report`] instead.
+    pub fn from_json(text: &str) -> Result<(Self, Report), Error> {
+        let loaded = load(text)?;
+        let (router, mut report) = Self::build(&loaded.doc);
+        let mut skipped = loaded.skipped;
+        skipped.append(&mut report.skipped);
+        report.skipped = skipped;
+        Ok((router, report))
+    }
+
+    /// Compiles a parsed document; routes whose regular expressions do not compile are skipped.
+    #[must_use]
+    pub fn build(doc: &GhostJson) -> (Self, Report) {
+        let mut router = Self::default();
+        let mut report = Report::default();
+        for listener in doc.listeners.iter().take(MAX_LISTENERS) {
+            let index = router.listeners.len();
+            router.listeners.push(ListenerInfo {
+                name: listener.name.clone(),
+                port: listener.port,
+                protocol: listener.protocol,
+                hostname: listener.hostname.clone(),
+            });
+            router.sockets.entry(listener.socket.as_str().into()).or_default().push(index);
+        }
+        for (i, extra) in doc.listeners.iter().enumerate().skip(MAX_LISTENERS) {
+            report.skipped.push(Skipped {
+                path: format!("$.listeners[{i}]"),
+                route: None,
+                reason: format!("listener {:?} exceeds the limit of {MAX_LISTENERS} listeners", extra.name),
+            });
+        }
+        router.isolate = !router.listeners.is_empty();
+        let mut endpoint_index: FxHashMap<SocketAddr, usize> = FxHashMap::default();
+        for (key, vhost) in &doc.vhosts {
+            let mut table = Table::default();
+            for (i, route) in vhost.routes.iter().enumerate() {
+                match router.add_route(&mut table, route, &mut endpoint_index) {
+                    Ok(()) => report.routes += 1,
+                    Err(reason) => report.skipped.push(Skipped {
+                        path: format!("$.vhosts[{}].routes[{i}]", serde_json::Value::String(key.clone())),
+                        route: Some(route_label(route)),
+                        reason,
+                    }),
+                }
+            }
+            if table.is_empty() {
+                continue;
+            }
+            router.sort_table(&mut table);
+            report.vhosts += 1;
+            if key == "*" {
+                router.catch_all = table;
+            } else if let Some(suffix) = key.strip_prefix('*') {
+                router.wildcard_hosts.insert(suffix.into(), table);
+            } else {
+                router.exact_hosts.insert(key.as_str().into(), table);
+            }
+        }
+        report.endpoints = router.endpoints.len();
+        (router, report)
+    }
+
+    fn add_route(
+        &mut self,
+        table: &mut Table,
+        route: &Route,
+        endpoint_index: &mut FxHashMap<SocketAddr, usize>,
+    ) -> Result<(), String> {
+        let rule_index = u32::try_from(self.rules.len()).map_err(|_| "too many routes".to_owned())?;
+        let listeners = self.listener_mask(&route.listeners);
+        let mut entries = Vec::with_capacity(route.matches.len());
+        for (match_index, m) in route.matches.iter().enumerate() {
+            let headers = m
+                .headers
+                .iter()
+                .map(|h| Ok((h.name.as_str().into(), value_cond(h.kind, &h.value)?)))
+                .collect::<Result<Box<[_]>, String>>()
+                .map_err(|e| format!("matches[{match_index}].headers: {e}"))?;
+            let query = m
+                .query_params
+                .iter()
+                .map(|q| Ok((q.name.as_str().into(), value_cond(q.kind, &q.value)?)))
+                .collect::<Result<Box<[_]>, String>>()
+                .map_err(|e| format!("matches[{match_index}].queryParams: {e}"))?;
+            let (path_regex, prefix_len) = match m.path.kind {
+                PathMatchType::RegularExpression => {
+                    (Some(whole_regex(&m.path.value).map_err(|e| format!("matches[{match_index}].path: {e}"))?), None)
+                }
+                PathMatchType::PathPrefix => (None, Some(u32::try_from(prefix_key(&m.path.value).len()).unwrap_or(0))),
+                PathMatchType::Exact => (None, None),
+            };
+            entries.push((
+                m,
+                Entry {
+                    rule: rule_index,
+                    match_index: u32::try_from(match_index).unwrap_or(u32::MAX),
+                    listeners,
+                    method: m.method,
+                    headers,
+                    query,
+                    path_regex,
+                    prefix_len,
+                },
+            ));
+        }
+        let mut groups = Vec::with_capacity(route.backends.len());
+        for backend in &route.backends {
+            let mut endpoints = Vec::with_capacity(backend.endpoints.len());
+            for ep in &backend.endpoints {
+                // load() checked the address; a parse failure here would be a bug, so skip rather than panic.
+                let Ok(ip) = ep.address.parse::<IpAddr>() else { continue };
+                let addr = SocketAddr::new(ip, ep.port);
+                let next = self.endpoints.len();
+                let index = *endpoint_index.entry(addr).or_insert(next);
+                if index == next {
+                    self.endpoints.push(addr);
+                }
+                endpoints.push(index);
+            }
+            groups.push(Group {
+                name: backend.name.clone(),
+                weight: backend.weight,
+                endpoints,
+                error: backend.error.clone(),
+                filters: backend.filters.clone(),
+            });
+        }
+        for (m, entry) in entries {
+            match m.path.kind {
+                PathMatchType::Exact => table.exact.entry(m.path.value.as_str().into()).or_default().push(entry),
+                PathMatchType::PathPrefix => {
+                    table.prefix.entry(prefix_key(&m.path.value).into()).or_default().push(entry);
+                }
+                PathMatchType::RegularExpression => table.regex.push(entry),
+            }
+        }
+        self.rules.push(Rule {
+            id: route.id.clone(),
+            route_name: format!("{}/{}", route.id.namespace, route.id.name),
+            filters: route.filters.clone(),
+            total_weight: groups.iter().map(|g| u64::from(g.weight)).sum(),
+            groups,
+            created: route.created.clone(),
+        });
+        Ok(())
+    }
+
+    fn listener_mask(&self, names: &[String]) -> u64 {
+        if !self.isolate {
+            return u64::MAX;
+        }
+        self.listeners
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| names.contains(&l.name))
+            .fold(0, |mask, (i, _)| mask | (1 << i))
+    }
+
+    fn sort_table(&self, table: &mut Table) {
+        let cmp = |a: &Entry, b: &Entry| self.precedence(a, b);
+        for bucket in table.exact.values_mut().chain(table.prefix.values_mut()) {
+            bucket.sort_by(cmp);
+        }
+        table.regex.sort_by(cmp);
+    }
+
+    /// The order of two entries of the same path bucket: method, headers, query, age, name, rule, match.
+    fn precedence(&self, a: &Entry, b: &Entry) -> Ordering {
+        let (ra, rb) = (&self.rules[a.rule as usize], &self.rules[b.rule as usize]);
+        b.method
+            .is_some()
+            .cmp(&a.method.is_some())
+            .then(b.headers.len().cmp(&a.headers.len()))
+            .then(b.query.len().cmp(&a.query.len()))
+            .then_with(|| ra.created.cmp(&rb.created))
+            .then_with(|| ra.id.namespace.cmp(&rb.id.namespace))
+            .then_with(|| ra.id.name.cmp(&rb.id.name))
+            .then(ra.id.rule.cmp(&rb.id.rule))
+            .then(a.match_index.cmp(&b.match_index))
+    }
+
+    /// A compiled rule by index.
+    #[must_use]
+    pub fn rule(&self, index: usize) -> Option<&Rule> {
+        self.rules.get(index)
+    }
+
+    /// A listener by index.
+    #[must_use]
+    pub fn listener(&self, index: usize) -> Option<&ListenerInfo> {
+        self.listeners.get(index)
+    }
+
+    /// Every distinct endpoint address, indexed by [`Forward::endpoint`].
+    #[must_use]
+    pub fn endpoints(&self) -> &[SocketAddr] {
+        &self.endpoints
+    }
+
+    /// Number of compiled rules.
+    #[must_use]
+    pub fn rule_count(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// Decides what to do with a request.
+    #[must_use]
+    pub fn route<H: HeaderSource + ?Sized>(&self, req: &Request<'_, H>) -> Decision {
+        let host = normalize_host(req.host);
+        let (listener, mask) = if self.isolate {
+            match self.pick_listener(req.socket, &host) {
+                Some(i) => (Some(i), 1u64 << i),
+                None => {
+                    return Decision::Refuse(Refusal {
+                        rule: None,
+                        listener: None,
+                        status: 404,
+                        reason: "no listener accepts this host on this port".to_owned(),
+                    })
+                }
+            }
+        } else {
+            (None, u64::MAX)
+        };
+        let (path, query) = split_url(req.url);
+        let Some(entry) = self.find(&host, path, query, req, mask) else {
+            return Decision::Refuse(Refusal {
+                rule: None,
+                listener,
+                status: 404,
+                reason: "no route matches this request".to_owned(),
+            });
+        };
+        let rule_index = entry.rule as usize;
+        let rule = &self.rules[rule_index];
+        let prefix_len = entry.prefix_len.map(|l| l as usize);
+        if let Some(redirect) = rule.redirect() {
+            let input = RedirectInput {
+                scheme: self.scheme(listener),
+                host: &host,
+                port: listener.map(|l| self.listeners[l].port).or_else(|| host_port(req.host)),
+                path,
+                query,
+                prefix_len,
+            };
+            return Decision::Redirect(Redirect {
+                rule: rule_index,
+                listener,
+                status: redirect.status_code,
+                location: redirect_location(redirect, &input),
+            });
+        }
+        let refuse =
+            |reason: String| Decision::Refuse(Refusal { rule: Some(rule_index), listener, status: 500, reason });
+        if rule.groups.is_empty() {
+            return refuse(format!("route {} rule {} has no backends", rule.route_name, rule.id.rule));
+        }
+        if rule.total_weight == 0 {
+            return refuse(format!("every backend of route {} rule {} has weight 0", rule.route_name, rule.id.rule));
+        }
+        let mut pick = req.random % rule.total_weight;
+        let mut group_index = 0;
+        for (i, g) in rule.groups.iter().enumerate() {
+            if pick < u64::from(g.weight) {
+                group_index = i;
+                break;
+            }
+            pick -= u64::from(g.weight);
+        }
+        let group = &rule.groups[group_index];
+        if let Some(error) = &group.error {
+            return refuse(format!("backend {}: {error}", group.name));
+        }
+        if group.endpoints.is_empty() {
+            return refuse(format!("backend {} has no ready endpoints", group.name));
+        }
+        let spread = mix(req.random);
+        let endpoint = group.endpoints[usize::try_from(spread % group.endpoints.len() as u64).unwrap_or(0)];
+        let (url, new_host) = match rule.rewrite() {
+            Some(rewrite) => {
+                let url = rewrite.path.as_ref().map(|modifier| {
+                    let mut url = rewrite_path(path, modifier, prefix_len);
+                    if let Some(q) = query {
+                        url.push('?');
+                        url.push_str(q);
+                    }
+                    url
+                });
+                (url, rewrite.hostname.clone())
+            }
+            None => (None, None),
+        };
+        Decision::Forward(Forward { rule: rule_index, group: group_index, endpoint, listener, url, host: new_host })
+    }
+
+    fn scheme(&self, listener: Option<usize>) -> Scheme {
+        match listener.map(|l| self.listeners[l].protocol) {
+            Some(Protocol::Https) => Scheme::Https,
+            _ => Scheme::Http,
+        }
+    }
+
+    /// The listener on `socket` whose hostname fits `host` most specifically.
+    fn pick_listener(&self, socket: &str, host: &str) -> Option<usize> {
+        let mut best: Option<(usize, usize)> = None; // (specificity, index)
+        for &i in self.sockets.get(socket)? {
+            let specificity = match self.listeners[i].hostname.as_deref() {
+                None => 1,
+                Some(h) if h == host => usize::MAX,
+                Some(h) => match h.strip_prefix('*') {
+                    Some(suffix) if host.len() > suffix.len() && host.ends_with(suffix) => 1 + suffix.len(),
+                    _ => continue,
+                },
+            };
+            if best.is_none_or(|(s, _)| specificity > s) {
+                best = Some((specificity, i));
+            }
+        }
+        best.map(|(_, i)| i)
+    }
+
+    fn find<H: HeaderSource + ?Sized>(
+        &self,
+        host: &str,
+        path: &str,
+        query: Option<&str>,
+        req: &Request<'_, H>,
+        mask: u64,
+    ) -> Option<&Entry> {
+        if let Some(table) = self.exact_hosts.get(host) {
+            if let Some(e) = find_in(table, path, query, req, mask) {
+                return Some(e);
+            }
+        }
+        if !self.wildcard_hosts.is_empty() {
+            // Longest suffix first: ".b.example.com" before ".example.com"; the wildcard needs at least one label.
+            for (i, _) in host.match_indices('.') {
+                if i == 0 {
+                    continue;
+                }
+                if let Some(table) = self.wildcard_hosts.get(&host[i..]) {
+                    if let Some(e) = find_in(table, path, query, req, mask) {
+                        return Some(e);
+                    }
+                }
+            }
+        }
+        find_in(&self.catch_all, path, query, req, mask)
+    }
+}
+
+fn find_in<'t, H: HeaderSource + ?Sized>(
+    table: &'t Table,
+    path: &str,
+    query: Option<&str>,
+    req: &Request<'_, H>,
+    mask: u64,
+) -> Option<&'t Entry> {
+    let check = |bucket: &'t [Entry]| bucket.iter().find(|e| conditions_hold(e, query, req, mask));
+    if !table.exact.is_empty() {
+        if let Some(e) = table.exact.get(path).and_then(|b| check(b)) {
+            return Some(e);
+        }
+    }
+    if !table.prefix.is_empty() {
+        let mut candidate = path.trim_end_matches('/');
+        loop {
+            if let Some(e) = table.prefix.get(candidate).and_then(|b| check(b)) {
+                return Some(e);
+            }
+            match candidate.rfind('/') {
+                Some(cut) => candidate = &candidate[..cut],
+                None => break,
+            }
+        }
+    }
+    table
+        .regex
+        .iter()
+        .find(|e| e.path_regex.as_ref().is_some_and(|re| re.is_match(path)) && conditions_hold(e, query, req, mask))
+}
+
+fn conditions_hold<H: HeaderSource + ?Sized>(e: &Entry, query: Option<&str>, req: &Request<'_, H>, mask: u64) -> bool {
+    if e.listeners & mask == 0 {
+        return false;
+    }
+    if let Some(m) = e.method {
+        if m.as_str() != req.method {
+            return false;
+        }
+    }
+    for (name, cond) in &*e.headers {
+        match req.headers.header(name) {
+            Some(v) if cond.matches(v) => {}
+            _ => return false,
+        }
+    }
+    for (name, cond) in &*e.query {
+        let value: Option<Cow<'_, str>> = query.and_then(|q| query_param(q, name));
+        match value {
+            Some(v) if cond.matches(&v) => {}
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// The prefix-table key of a PathPrefix value: the value without trailing slashes (`/` becomes the empty key).
+fn prefix_key(value: &str) -> &str {
+    value.trim_end_matches('/')
+}
+
+fn value_cond(kind: ValueMatchType, value: &str) -> Result<ValueCond, String> {
+    Ok(match kind {
+        ValueMatchType::Exact => ValueCond::Exact(value.into()),
+        ValueMatchType::RegularExpression => ValueCond::Regex(whole_regex(value)?),
+    })
+}
+
+/// Compiles a regex that must match the whole value.
+fn whole_regex(pattern: &str) -> Result<Regex, String> {
+    regex::RegexBuilder::new(&format!("^(?:{pattern})$"))
+        .size_limit(1 << 20)
+        .build()
+        .map_err(|e| format!("invalid regular expression {pattern:?}: {}", first_line(&e.to_string())))
+}
+
+fn first_line(text: &str) -> String {
+    text.lines().last().unwrap_or(text).trim().to_owned()
+}
+
+/// Scrambles the random number again so that group and endpoint choices are independent.
+fn mix(mut x: u64) -> u64 {
+    x ^= x >> 30;
+    x = x.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x ^= x >> 27;
+    x = x.wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}

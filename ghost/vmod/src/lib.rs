@@ -1,0 +1,1 @@
+//! The ghost VMOD: see README.md.
