@@ -1,10 +1,21 @@
 /**
- * Wiring of `lacquer chaperone`.
+ * Wiring of `lacquer chaperone`: the supervisor, the watchers, the sync loop, the admin server, signals.
  *
  * @module
  */
+import { createKubeClient, type KubeClient, loadKubeConfig } from "../internal/kube/mod.ts";
 import type { Logger } from "../internal/log.ts";
+import { type AdminHandler, createAdminHandler, serveAdmin } from "./admin_server.ts";
+import { ConfigMapWatcher } from "./config_map_watcher.ts";
+import { EndpointsWatcher } from "./endpoints_watcher.ts";
+import { reloadGhost } from "./ghost_reload_client.ts";
+import { type ChaperoneMetrics, emptyMetrics, renderMetrics } from "./metrics.ts";
 import type { ChaperoneConfig } from "./options.ts";
+import { writeAppliedAnnotations } from "./pod_annotation_writer.ts";
+import { type Reaper, startReaper, VarnishdSupervisor } from "./supervisor.ts";
+import { SyncController } from "./sync_controller.ts";
+import { varnishdArgs } from "./varnishd_args.ts";
+import { readVarnishCounters } from "./varnishstat_reader.ts";
 
 /** Options of {@linkcode runChaperone}. */
 export interface ChaperoneOptions {
@@ -12,15 +23,210 @@ export interface ChaperoneOptions {
   log: Logger;
   /** The validated configuration. */
   config: ChaperoneConfig;
+  /** The API client. @default {one built from `config.kubeconfig`, else the in-cluster service account} */
+  client?: KubeClient;
+  /** Resolves to stop the chaperone as SIGTERM would (tests). @default {SIGTERM, SIGINT or SIGQUIT} */
+  stopSignal?: Promise<void>;
+  /** Reap orphaned processes. @default {true when this process is PID 1} */
+  reapZombies?: boolean;
+}
+
+function signalPromise(log: Logger): { promise: Promise<void>; dispose: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => resolve = r);
+  const signals: Deno.Signal[] = ["SIGTERM", "SIGINT", "SIGQUIT"];
+  const handlers = signals.map((signal) => {
+    const handler = () => {
+      log.info("Signal received", { signal });
+      resolve();
+    };
+    Deno.addSignalListener(signal, handler);
+    return { signal, handler };
+  });
+  return {
+    promise,
+    dispose: () => {
+      for (const { signal, handler } of handlers) Deno.removeSignalListener(signal, handler);
+    },
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Internals exposed for the tests of the wiring. */
+export interface RunningChaperone {
+  /** The admin handler. */
+  handler: AdminHandler;
+  /** The supervisor. */
+  supervisor: VarnishdSupervisor;
+  /** The sync loop. */
+  sync: SyncController;
+  /** The counters. */
+  metrics: ChaperoneMetrics;
+  /** Resolves with the exit code. */
+  exit: Promise<number>;
 }
 
 /**
- * Runs the chaperone until it is asked to stop.
+ * Starts the chaperone and returns its parts; {@linkcode RunningChaperone.exit} resolves when it has stopped.
+ *
+ * @param options Logger, configuration and test hooks.
+ * @returns The running chaperone.
+ */
+export async function startChaperone(options: ChaperoneOptions): Promise<RunningChaperone> {
+  const { config, log } = options;
+  await Deno.mkdir(config.workDir, { recursive: true });
+  // varnishd drops privileges when started as root; its users must be able to read ghost.json.
+  await Deno.chmod(config.workDir, 0o755).catch(() => {});
+  const instanceDir = `${config.workDir}/varnishd`;
+  const secretFile = `${config.workDir}/secret`;
+  const ghostJsonPath = `${config.workDir}/ghost.json`;
+  const secret = new TextEncoder().encode(
+    [...crypto.getRandomValues(new Uint8Array(32))].map((b) => b.toString(16).padStart(2, "0")).join("") + "\n",
+  );
+  await Deno.remove(secretFile).catch(() => {});
+  await Deno.writeFile(secretFile, secret, { mode: 0o600, createNew: true });
+
+  const metrics = emptyMetrics();
+  const reaper: Reaper | undefined = (options.reapZombies ?? Deno.pid === 1) ? startReaper({ log }) : undefined;
+  const client = options.client ?? createKubeClient(loadKubeConfig({ kubeconfig: config.kubeconfig }));
+  let draining = false;
+
+  // deno-lint-ignore prefer-const
+  let sync: SyncController;
+  const poke = () => sync?.poke();
+  const configMap = new ConfigMapWatcher(client, {
+    namespace: config.namespace,
+    name: config.configmap,
+    onChange: poke,
+    log: log.child({ component: "configmap" }),
+  });
+  const endpoints = new EndpointsWatcher(client, { onChange: poke, log: log.child({ component: "endpoints" }) });
+  const pod = config.podName ? { namespace: config.namespace, name: config.podName } : undefined;
+  sync = new SyncController({
+    config: configMap,
+    endpoints,
+    ghostJsonPath,
+    reloadGhost: () => reloadGhost(config.ghostPort),
+    publish: pod ? (applied) => writeAppliedAnnotations(client, pod, applied) : undefined,
+    metrics,
+    log: log.child({ component: "sync" }),
+    coalesceMs: config.coalesceMs,
+    keepVcls: config.keepVcls,
+  });
+  const supervisor = new VarnishdSupervisor({
+    varnishd: config.varnishd,
+    args: varnishdArgs({
+      instanceDir,
+      secretFile,
+      cliPort: config.cliPort,
+      ghostPort: config.ghostPort,
+      listeners: config.listen,
+      storage: config.storage,
+      vmodPath: config.vmodPath,
+      extra: config.varnishdArg,
+    }),
+    cliPort: config.cliPort,
+    secret,
+    log: log.child({ component: "supervisor" }),
+    maxFailures: config.maxRestarts,
+    onStarted: (cli) => sync.onVarnishStarted(cli),
+  });
+
+  const readiness = () => {
+    const status = sync.status();
+    const ready = status.applied && !draining && supervisor.state === "running";
+    metrics.ready = ready ? 1 : 0;
+    return { ready, draining, varnishd: supervisor.state, ...status };
+  };
+  let drainDone: Promise<void> | undefined;
+  const drain = () => {
+    drainDone ??= (async () => {
+      draining = true;
+      metrics.draining = 1;
+      log.info("Draining", { maxSeconds: config.drainSeconds });
+      // Readiness is now 503, so endpoints drop this pod; wait until requests stop arriving (2 s without a new
+      // request), or the bound.
+      const deadline = performance.now() + config.drainSeconds * 1000;
+      let last = -1;
+      let quietSince = performance.now();
+      while (performance.now() < deadline) {
+        const counters = await readVarnishCounters(instanceDir, { varnishstat: config.varnishstat });
+        const requests = counters["MAIN.client_req"]?.value ?? 0;
+        if (requests !== last) {
+          last = requests;
+          quietSince = performance.now();
+        } else if (performance.now() - quietSince >= 2000) {
+          break;
+        }
+        await sleep(250);
+      }
+      log.info("Drained");
+    })();
+  };
+  const handler = createAdminHandler({
+    healthy: async () => {
+      await supervisor.cli.ping();
+      return true;
+    },
+    readiness,
+    metrics: async () => {
+      readiness();
+      const counters = await readVarnishCounters(instanceDir, { varnishstat: config.varnishstat });
+      return renderMetrics(metrics, counters);
+    },
+    drain,
+    drainToken: config.drainToken,
+  });
+  const server = serveAdmin(handler, config.adminAddress);
+  log.info("Chaperone started", {
+    configMap: `${config.namespace}/${config.configmap}`,
+    admin: `${config.adminAddress.hostname}:${config.adminAddress.port}`,
+    listeners: config.listen.map((l) => l.name),
+  });
+
+  supervisor.start();
+  poke();
+
+  const signals = options.stopSignal ? undefined : signalPromise(log);
+  const stopRequested = options.stopSignal ?? signals!.promise;
+  const exit = (async () => {
+    const outcome = await Promise.race([
+      stopRequested.then(() => "stop" as const),
+      supervisor.done.then((state) => state === "failed" ? "failed" as const : "stop" as const),
+    ]);
+    if (outcome === "stop") {
+      drain();
+      await drainDone;
+    }
+    await sync.stop();
+    await supervisor.stop();
+    await configMap.stop();
+    await endpoints.stop();
+    await server.shutdown();
+    if (!options.client) client.close();
+    signals?.dispose();
+    reaper?.stop();
+    log.info("Chaperone stopped", { outcome });
+    return outcome === "failed" ? 1 : 0;
+  })();
+  return { handler, supervisor, sync, metrics, exit };
+}
+
+/**
+ * Runs the chaperone until SIGTERM (drain, stop varnishd, exit 0) or until varnishd keeps failing (exit 1).
  *
  * @param options Logger and configuration.
  * @returns The process exit code.
  */
-export function runChaperone(options: ChaperoneOptions): Promise<number> {
-  options.log.error("Chaperone is not implemented yet", { issue: 5 });
-  return Promise.resolve(1);
+export async function runChaperone(options: ChaperoneOptions): Promise<number> {
+  try {
+    const running = await startChaperone(options);
+    return await running.exit;
+  } catch (err) {
+    options.log.error("Chaperone failed", { err });
+    return 1;
+  }
 }

@@ -260,7 +260,8 @@ export class SyncController {
 
   async #applyVarnish(cli: VarnishCliClient, config: GatewayConfig): Promise<void> {
     const reloader = this.#reloader!;
-    if (config.mainVcl !== undefined) {
+    // The VCL's ghost instance reads ghost.json when it initialises: load no VCL before the file exists.
+    if (config.mainVcl !== undefined && this.#ghostText !== undefined) {
       const hash = await contentHash(config.mainVcl);
       if (hash !== reloader.activeHash && hash !== this.#vclError?.hash) {
         const started = performance.now();

@@ -1,0 +1,256 @@
+import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
+import { contentHash } from "../internal/content_hash.ts";
+import { createLogger } from "../internal/log.ts";
+import {
+  APPLIED_ROUTING_ANNOTATION,
+  APPLIED_VCL_ANNOTATION,
+  MAIN_VCL_KEY,
+  ROUTING_JSON_GZ_KEY,
+  ROUTING_JSON_KEY,
+} from "../internal/names.ts";
+import { clusterAvailable, createTestNamespace, type TestNamespace, useCluster } from "../tests/cluster/mod.ts";
+import { eventually, freePort } from "./_test_server.ts";
+import { chaperoneConfigSchema } from "./options.ts";
+import { startChaperone } from "./run_chaperone.ts";
+
+const ignore = !clusterAvailable();
+
+/** A VCL that stands in for ghost: it answers the reload path on the ghost socket and `body` elsewhere. */
+function fakeGhostVcl(body: string): string {
+  return `vcl 4.1;
+backend default none;
+sub vcl_recv {
+  if (local.socket == "ghost" && req.url == "/.varnish-ghost/reload") {
+    return (synth(200, "reloaded"));
+  }
+  return (synth(200, "${body}"));
+}
+sub vcl_synth {
+  set resp.http.content-type = "text/plain";
+  set resp.body = resp.reason;
+  return (deliver);
+}
+`;
+}
+
+function routingJson(namespace: string, service: string): string {
+  return JSON.stringify({
+    version: 1,
+    listeners: [{ name: "http", socket: "port-http", port: 80, protocol: "HTTP" }],
+    vhosts: {
+      "*": {
+        routes: [{
+          id: { namespace, name: "web", rule: 0 },
+          created: "2026-01-01T00:00:00Z",
+          listeners: ["http"],
+          backends: [{ weight: 1, service: { namespace, name: service, port: 80 } }],
+        }],
+      },
+    },
+  }) + "\n";
+}
+
+function slice(name: string, service: string, addresses: string[]) {
+  return {
+    apiVersion: "discovery.k8s.io/v1",
+    kind: "EndpointSlice",
+    metadata: {
+      name,
+      labels: { "kubernetes.io/service-name": service, "endpointslice.kubernetes.io/managed-by": "lacquer-tests" },
+    },
+    addressType: "IPv4",
+    ports: [{ name: "http", port: 3000, protocol: "TCP" }],
+    endpoints: addresses.map((a) => ({ addresses: [a], conditions: { ready: true } })),
+  };
+}
+
+async function apply(ns: TestNamespace, collection: string, name: string, body: Record<string, unknown>) {
+  const path = `${collection.replace("NS", ns.name)}`;
+  try {
+    const current = await ns.client.request<{ metadata: { resourceVersion: string } }>(`${path}/${name}`);
+    const metadata = { ...(body.metadata as object), name, resourceVersion: current.metadata.resourceVersion };
+    await ns.client.request(`${path}/${name}`, { method: "PUT", body: { ...body, metadata } });
+  } catch (err) {
+    if ((err as { code?: number }).code !== 404) throw err;
+    await ns.client.request(path, {
+      method: "POST",
+      body: { ...body, metadata: { ...(body.metadata as object), name } },
+    });
+  }
+}
+
+async function get(port: number): Promise<string> {
+  const response = await fetch(`http://127.0.0.1:${port}/`);
+  return `${response.status} ${await response.text()}`;
+}
+
+async function gzipBase64(text: string): Promise<string> {
+  const stream = new Blob([text]).stream().pipeThrough(new CompressionStream("gzip"));
+  const bytes = new Uint8Array(await new Response(stream).arrayBuffer());
+  return btoa(String.fromCharCode(...bytes));
+}
+
+Deno.test({
+  name: "chaperone applies ConfigMap and EndpointSlice changes from the API server to a real varnishd",
+  ignore,
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async (t) => {
+  const cluster = await useCluster();
+  await using ns = await createTestNamespace(cluster);
+  const workDir = await Deno.makeTempDir({ prefix: "lacquer-chaperone-" });
+  const httpPort = freePort();
+  const CM = "/api/v1/namespaces/NS/configmaps";
+  const SLICES = "/apis/discovery.k8s.io/v1/namespaces/NS/endpointslices";
+  await apply(ns, "/api/v1/namespaces/NS/services", "echo", {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: {},
+    spec: { ports: [{ name: "http", port: 80, targetPort: 3000 }] },
+  });
+  await apply(ns, SLICES, "echo-1", slice("echo-1", "echo", ["10.244.200.1"]));
+  await apply(ns, CM, "gw-lacquer", {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: {},
+    data: { [MAIN_VCL_KEY]: fakeGhostVcl("v1"), [ROUTING_JSON_KEY]: routingJson(ns.name, "echo") },
+  });
+  await ns.client.request(`/api/v1/namespaces/${ns.name}/pods`, {
+    method: "POST",
+    body: {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "gw" },
+      spec: { containers: [{ name: "c", image: "registry.invalid/none:1" }] },
+    },
+  });
+  const config = chaperoneConfigSchema.parse({
+    namespace: ns.name,
+    configmap: "gw-lacquer",
+    podName: "gw",
+    listen: [`port-http=127.0.0.1:${httpPort}`],
+    storage: "malloc,32m",
+    workDir,
+    adminAddress: `127.0.0.1:${freePort()}`,
+    cliPort: String(freePort()),
+    ghostPort: String(freePort()),
+    kubeconfig: cluster.kubeconfig,
+    drainToken: "drain-token-123",
+    drainSeconds: "1",
+  });
+  let stop!: () => void;
+  const stopSignal = new Promise<void>((resolve) => stop = resolve);
+  const lines: string[] = [];
+  const log = createLogger({ level: "debug", sink: (line) => lines.push(line) });
+  const chaperone = await startChaperone({ config, log, stopSignal });
+  const admin = async (path: string, init?: RequestInit) => {
+    const response = await chaperone.handler(new Request(`http://admin${path}`, init));
+    return { status: response.status, body: await response.text() };
+  };
+  const ghostJson = () => JSON.parse(Deno.readTextFileSync(`${workDir}/ghost.json`));
+  const endpointsOf = () => ghostJson().vhosts["*"].routes[0].backends[0].endpoints;
+  const annotations = async () =>
+    (await ns.client.request<{ metadata: { annotations?: Record<string, string> } }>(
+      `/api/v1/namespaces/${ns.name}/pods/gw`,
+    )).metadata.annotations ?? {};
+  try {
+    await t.step("starts, serves the VCL, writes ghost.json and publishes the applied hashes", async () => {
+      await eventually(async () => equal((await admin("/readyz")).status, 200), { timeoutMs: 30_000 });
+      equal(await get(httpPort), "200 v1");
+      deepStrictEqual(endpointsOf(), [{ address: "10.244.200.1", port: 3000 }]);
+      equal((await admin("/healthz")).status, 200);
+      await eventually(async () => {
+        const a = await annotations();
+        equal(a[APPLIED_VCL_ANNOTATION], await contentHash(fakeGhostVcl("v1")));
+        equal(a[APPLIED_ROUTING_ANNOTATION], await contentHash(routingJson(ns.name, "echo")));
+      });
+    });
+    await t.step("an EndpointSlice change rewrites ghost.json and reloads ghost", async () => {
+      const reloads = chaperone.metrics.ghostReloads.success;
+      await apply(ns, SLICES, "echo-2", slice("echo-2", "echo", ["10.244.200.2"]));
+      await eventually(() =>
+        deepStrictEqual(endpointsOf(), [{ address: "10.244.200.1", port: 3000 }, {
+          address: "10.244.200.2",
+          port: 3000,
+        }])
+      );
+      await eventually(() => ok(chaperone.metrics.ghostReloads.success > reloads));
+      await ns.client.request(`/apis/discovery.k8s.io/v1/namespaces/${ns.name}/endpointslices/echo-1`, {
+        method: "DELETE",
+      });
+      await eventually(() => deepStrictEqual(endpointsOf(), [{ address: "10.244.200.2", port: 3000 }]));
+    });
+    await t.step("a main.vcl change is loaded without a restart", async () => {
+      const starts = chaperone.supervisor.starts;
+      await apply(ns, CM, "gw-lacquer", {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: {},
+        data: { [MAIN_VCL_KEY]: fakeGhostVcl("v2"), [ROUTING_JSON_KEY]: routingJson(ns.name, "echo") },
+      });
+      await eventually(async () => equal(await get(httpPort), "200 v2"));
+      equal(chaperone.supervisor.starts, starts);
+      await eventually(async () =>
+        equal((await annotations())[APPLIED_VCL_ANNOTATION], await contentHash(fakeGhostVcl("v2")))
+      );
+    });
+    await t.step("a broken VCL and a broken routing.json keep the previous ones serving", async () => {
+      const before = Deno.readTextFileSync(`${workDir}/ghost.json`);
+      await apply(ns, CM, "gw-lacquer", {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: {},
+        data: { [MAIN_VCL_KEY]: "vcl 4.1;\nsub vcl_recv { oops; }\n", [ROUTING_JSON_KEY]: '{"version": 1}' },
+      });
+      await eventually(async () => {
+        const readyz = JSON.parse((await admin("/readyz")).body);
+        match(readyz.vclError, /oops/);
+        match(readyz.routingError, /vhosts/);
+      });
+      equal(await get(httpPort), "200 v2");
+      equal(Deno.readTextFileSync(`${workDir}/ghost.json`), before);
+      equal((await admin("/readyz")).status, 200);
+      match((await admin("/metrics")).body, /lacquer_chaperone_vcl_reloads_total\{result="failure"\} 1/);
+      equal((await annotations())[APPLIED_VCL_ANNOTATION], await contentHash(fakeGhostVcl("v2")));
+    });
+    await t.step("a gzip'd routing.json in binaryData is read", async () => {
+      const routing = routingJson(ns.name, "other");
+      await apply(ns, CM, "gw-lacquer", {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: {},
+        data: { [MAIN_VCL_KEY]: fakeGhostVcl("v3") },
+        binaryData: { [ROUTING_JSON_GZ_KEY]: await gzipBase64(routing) },
+      });
+      await eventually(async () => equal(await get(httpPort), "200 v3"));
+      await eventually(() => match(ghostJson().vhosts["*"].routes[0].backends[0].error, /not found/));
+      await eventually(async () =>
+        equal((await annotations())[APPLIED_ROUTING_ANNOTATION], await contentHash(routing))
+      );
+    });
+    await t.step("a killed varnishd is restarted with the current VCL", async () => {
+      const pid = chaperone.supervisor.pid;
+      chaperone.supervisor.signal("SIGKILL");
+      await eventually(async () => {
+        ok(chaperone.supervisor.pid !== pid && chaperone.supervisor.starts === 2);
+        equal(await get(httpPort), "200 v3");
+        equal((await admin("/readyz")).status, 200);
+      }, { timeoutMs: 30_000 });
+    });
+    await t.step("/metrics includes Varnish counters", async () => {
+      match((await admin("/metrics")).body, /^varnish_main_client_req \d+$/m);
+    });
+    await t.step("SIGTERM drains (readiness 503) and stops with exit code 0", async () => {
+      stop();
+      await eventually(async () => equal((await admin("/readyz")).status, 503));
+      equal(await chaperone.exit, 0);
+    });
+  } catch (err) {
+    console.error(lines.slice(-60).join("\n"));
+    throw err;
+  } finally {
+    stop();
+    await chaperone.exit;
+    await Deno.remove(workDir, { recursive: true });
+  }
+});
