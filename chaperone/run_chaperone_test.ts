@@ -254,3 +254,103 @@ Deno.test({
     await Deno.remove(workDir, { recursive: true });
   }
 });
+
+/** Sends requests from `concurrency` loops until stopped; counts answers that are not "200 <expected>". */
+function startLoad(port: number, concurrency: number, accept: (answer: string) => boolean) {
+  let stopped = false;
+  const stats = { ok: 0, failed: 0, samples: [] as string[] };
+  const loops = Array.from({ length: concurrency }, async () => {
+    while (!stopped) {
+      let answer: string;
+      try {
+        answer = await get(port);
+      } catch (err) {
+        answer = `error ${(err as Error).message}`;
+      }
+      if (accept(answer)) stats.ok++;
+      else {
+        stats.failed++;
+        if (stats.samples.length < 5) stats.samples.push(answer);
+      }
+    }
+  });
+  return {
+    stats,
+    async stop() {
+      stopped = true;
+      await Promise.all(loops);
+    },
+  };
+}
+
+Deno.test({
+  name: "chaperone loses no request during 100 VCL reloads and 100 endpoint changes under continuous load",
+  ignore,
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  const cluster = await useCluster();
+  await using ns = await createTestNamespace(cluster);
+  const workDir = await Deno.makeTempDir({ prefix: "lacquer-chaperone-" });
+  const httpPort = freePort();
+  const CM = "/api/v1/namespaces/NS/configmaps";
+  const SLICES = "/apis/discovery.k8s.io/v1/namespaces/NS/endpointslices";
+  const configMap = (n: number) => ({
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: {},
+    data: { [MAIN_VCL_KEY]: fakeGhostVcl(`v${n}`), [ROUTING_JSON_KEY]: routingJson(ns.name, "echo") },
+  });
+  await apply(ns, "/api/v1/namespaces/NS/services", "echo", {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: {},
+    spec: { ports: [{ name: "http", port: 80, targetPort: 3000 }] },
+  });
+  await apply(ns, SLICES, "echo-1", slice("echo-1", "echo", ["10.244.200.1"]));
+  await apply(ns, CM, "gw-lacquer", configMap(0));
+  const config = chaperoneConfigSchema.parse({
+    namespace: ns.name,
+    configmap: "gw-lacquer",
+    listen: [`port-http=127.0.0.1:${httpPort}`],
+    storage: "malloc,32m",
+    workDir,
+    adminAddress: `127.0.0.1:${freePort()}`,
+    cliPort: String(freePort()),
+    ghostPort: String(freePort()),
+    kubeconfig: cluster.kubeconfig,
+    drainSeconds: "0",
+  });
+  let stop!: () => void;
+  const stopSignal = new Promise<void>((resolve) => stop = resolve);
+  const lines: string[] = [];
+  const chaperone = await startChaperone({
+    config,
+    log: createLogger({ level: "info", sink: (line) => lines.push(line) }),
+    stopSignal,
+  });
+  try {
+    await eventually(async () => equal(await get(httpPort), "200 v0"), { timeoutMs: 30_000 });
+    const load = startLoad(httpPort, 8, (answer) => /^200 v\d+$/.test(answer));
+    const vclBefore = chaperone.metrics.vclReloads.success;
+    const ghostBefore = chaperone.metrics.ghostReloads.success;
+    for (let i = 1; i <= 100; i++) {
+      await apply(ns, CM, "gw-lacquer", configMap(i));
+      await apply(ns, SLICES, "echo-1", slice("echo-1", "echo", [`10.244.200.${(i % 200) + 1}`]));
+      // Wait for this version, so that each change is a reload of its own rather than one coalesced burst.
+      await eventually(async () => equal(await get(httpPort), `200 v${i}`));
+    }
+    await load.stop();
+    equal(load.stats.failed, 0, `failed requests: ${load.stats.samples.join(", ")}`);
+    ok(load.stats.ok > 1000, `only ${load.stats.ok} requests were sent`);
+    equal(chaperone.metrics.vclReloads.success - vclBefore, 100);
+    ok(chaperone.metrics.ghostReloads.success - ghostBefore >= 100);
+  } catch (err) {
+    console.error(lines.slice(-40).join("\n"));
+    throw err;
+  } finally {
+    stop();
+    equal(await chaperone.exit, 0);
+    await Deno.remove(workDir, { recursive: true });
+  }
+});
