@@ -1,0 +1,71 @@
+import { deepStrictEqual, rejects, strictEqual } from "node:assert/strict";
+import * as k8s from "@kubernetes/client-node";
+import { buildUrl, createKubeClient, type FetchLike, KubeApiError } from "./kube_client.ts";
+
+function config(): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: "c", server: "http://127.0.0.1:1", skipTLSVerify: true }],
+    users: [{ name: "u", token: "tok" }],
+    contexts: [{ name: "x", cluster: "c", user: "u" }],
+    currentContext: "x",
+  });
+  return kc;
+}
+
+Deno.test("buildUrl() joins server, path and defined query parameters", () => {
+  strictEqual(
+    buildUrl("https://h:6443/", "/api/v1/pods", { a: 1, b: undefined, c: "x y" }),
+    "https://h:6443/api/v1/pods?a=1&c=x+y",
+  );
+});
+
+Deno.test("createKubeClient() sends the bearer token, JSON body and content type", async () => {
+  const seen: { url: string; method?: string; auth: string | null; type: string | null; body?: unknown }[] = [];
+  const fetch: FetchLike = (url, init) => {
+    const headers = new Headers(init.headers);
+    seen.push({
+      url,
+      method: init.method,
+      auth: headers.get("authorization"),
+      type: headers.get("content-type"),
+      body: init.body,
+    });
+    return Promise.resolve(new Response('{"ok":true}'));
+  };
+  const client = createKubeClient(config(), { fetch });
+  const out = await client.request("/api/v1/namespaces/n/pods/p/status", {
+    method: "PATCH",
+    contentType: "application/merge-patch+json",
+    body: { status: {} },
+    query: { fieldManager: "m" },
+  });
+  client.close();
+  deepStrictEqual(out, { ok: true });
+  deepStrictEqual(seen, [{
+    url: "http://127.0.0.1:1/api/v1/namespaces/n/pods/p/status?fieldManager=m",
+    method: "PATCH",
+    auth: "Bearer tok",
+    type: "application/merge-patch+json",
+    body: '{"status":{}}',
+  }]);
+});
+
+Deno.test("createKubeClient() turns error answers into KubeApiError with code, reason and Retry-After", async () => {
+  const fetch: FetchLike = () =>
+    Promise.resolve(
+      new Response(JSON.stringify({ kind: "Status", reason: "TooManyRequests", message: "slow down" }), {
+        status: 429,
+        headers: { "retry-after": "3" },
+      }),
+    );
+  const client = createKubeClient(config(), { fetch });
+  await rejects(client.request("/api/v1/pods"), (err) => {
+    strictEqual(err instanceof KubeApiError, true);
+    const e = err as KubeApiError;
+    deepStrictEqual([e.code, e.reason, e.retryAfterSeconds], [429, "TooManyRequests", 3]);
+    strictEqual(e.message, 'Cannot GET "/api/v1/pods": HTTP 429: slow down');
+    return true;
+  });
+  client.close();
+});
