@@ -81,7 +81,10 @@ export class EndpointsWatcher {
     }
     for (const ns of wanted) {
       if (this.#watches.has(ns)) continue;
-      this.#watches.set(ns, this.#watch(ns));
+      const watch = this.#watch(ns);
+      this.#watches.set(ns, watch);
+      // An empty namespace lists no object, so no change would announce that it is synced.
+      Promise.all([watch.services.synced, watch.slices.synced]).then(() => this.#options.onChange(), () => {});
       this.#options.log.info("Watching endpoints", { namespace: ns });
     }
     this.#options.onChange();
