@@ -293,3 +293,33 @@ Deno.test({
     for (const [k, v] of saved) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
   }
 });
+
+Deno.test({
+  name: "local cluster runs a preStop hook before stopping a deleted pod",
+  ignore,
+}, async () => {
+  const cluster = await useCluster();
+  await using ns = await createTestNamespace(cluster);
+  await create(ns, "/apis/apps/v1/namespaces/NS/deployments", echoDeployment("witness", 1));
+  const [witness] = await readyPods(ns, "witness", 1);
+  const deployment = echoDeployment("hooked", 1);
+  Object.assign(deployment.spec.template.spec.containers[0], {
+    lifecycle: {
+      preStop: {
+        httpGet: {
+          host: witness.status!.podIP,
+          port: 3000,
+          path: "/prestop",
+          httpHeaders: [{ name: "Authorization", value: "Bearer t" }],
+        },
+      },
+    },
+  });
+  await create(ns, "/apis/apps/v1/namespaces/NS/deployments", deployment);
+  const [hooked] = await readyPods(ns, "hooked", 1);
+  await ns.client.request(`/api/v1/namespaces/${ns.name}/pods/${hooked.metadata.name}`, { method: "DELETE" });
+  await eventually(async () => {
+    const logs = await kubectl(cluster, ["-n", ns.name, "logs", witness.metadata.name]);
+    ok(logs.includes("Echoing back request made to /prestop"), logs);
+  });
+});

@@ -9,7 +9,7 @@ import type { Logger } from "../../../internal/log.ts";
 import { formatLogLine } from "./container_log.ts";
 import type { ContainerCommand } from "./image_table.ts";
 import type { ContainerRuntime, ContainerState } from "./pod_status.ts";
-import { runProbe } from "./probe_runner.ts";
+import { runHook, runProbe } from "./probe_runner.ts";
 import type { Container, Probe } from "./types.ts";
 
 /** Options of a {@linkcode ContainerRunner}. */
@@ -97,6 +97,21 @@ export class ContainerRunner {
     this.#stopping = true;
     this.#wake?.();
     const child = this.#child;
+    const o = this.#o;
+    const hook = o.container.lifecycle?.preStop;
+    if (child && hook && graceMs > 0) {
+      const t0 = performance.now();
+      const ok = await runHook(hook, {
+        podIp: o.podIp,
+        netnsPath: o.netnsPath,
+        container: o.container,
+        env: o.env,
+        timeoutMs: graceMs,
+      });
+      o.log.info("PreStop hook ran", { container: o.container.name, ok });
+      // like the kubelet: what is left of the grace period, but at least 2 s for SIGTERM
+      graceMs = Math.max(2000, graceMs - (performance.now() - t0));
+    }
     if (child) {
       this.#signal(child, "SIGTERM");
       const timer = setTimeout(() => this.#signal(child, "SIGKILL"), graceMs);

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Container, Probe } from "./types.ts";
+import type { Container, LifecycleHandler, Probe } from "./types.ts";
 
 /** Where a probe runs. */
 export interface ProbeTarget {
@@ -30,14 +30,18 @@ function resolvePort(port: number | string, container: Container): number {
  * @param target The container and its network.
  * @returns Whether the probe succeeded.
  */
-export async function runProbe(probe: Probe, target: ProbeTarget): Promise<boolean> {
+export async function runProbe(
+  probe: Probe & Pick<LifecycleHandler, "httpGet">,
+  target: ProbeTarget,
+): Promise<boolean> {
   const timeoutMs = (probe.timeoutSeconds ?? 1) * 1000;
   try {
     if (probe.httpGet) {
       const g = probe.httpGet;
       const scheme = (g.scheme ?? "HTTP").toLowerCase();
       const url = `${scheme}://${g.host ?? target.podIp}:${resolvePort(g.port, target.container)}${g.path ?? "/"}`;
-      const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+      const headers = new Headers((g as LifecycleHandler["httpGet"])?.httpHeaders?.map((h) => [h.name, h.value]));
+      const response = await fetch(url, { headers, signal: AbortSignal.timeout(timeoutMs) });
       await response.body?.cancel();
       return response.status >= 200 && response.status < 400;
     }
@@ -65,4 +69,22 @@ export async function runProbe(probe: Probe, target: ProbeTarget): Promise<boole
     return false;
   }
   return true;
+}
+
+/**
+ * Runs a preStop hook (httpGet, exec or sleep), bounded by `timeoutMs`.
+ *
+ * @param hook The hook.
+ * @param options The container, its network and the time limit.
+ * @returns Whether the hook succeeded.
+ */
+export async function runHook(
+  hook: LifecycleHandler,
+  options: ProbeTarget & { timeoutMs: number },
+): Promise<boolean> {
+  if (hook.sleep) {
+    await new Promise((r) => setTimeout(r, Math.min(hook.sleep!.seconds * 1000, options.timeoutMs)));
+    return true;
+  }
+  return await runProbe({ ...hook, timeoutSeconds: options.timeoutMs / 1000 }, options);
 }

@@ -47,6 +47,20 @@ export interface Container {
   volumeMounts?: { name: string; mountPath: string; subPath?: string; readOnly?: boolean }[];
   readinessProbe?: Probe;
   livenessProbe?: Probe;
+  lifecycle?: { preStop?: LifecycleHandler };
+}
+
+/** A lifecycle hook (core/v1 LifecycleHandler). */
+export interface LifecycleHandler {
+  httpGet?: {
+    path?: string;
+    port: number | string;
+    scheme?: string;
+    host?: string;
+    httpHeaders?: { name: string; value: string }[];
+  };
+  exec?: { command: string[] };
+  sleep?: { seconds: number };
 }
 
 /** A key projection of a ConfigMap, Secret or downward API volume. */
