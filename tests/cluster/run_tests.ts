@@ -23,7 +23,9 @@ async function sweepStaleClusters(): Promise<void> {
     const layout = clusterLayout(name);
     const runner = Number(await Deno.readTextFile(`${layout.dir}/runner.pid`).catch(() => "0"));
     const runnerAlive = runner > 0 && await Deno.stat(`/proc/${runner}`).then(() => true, () => false);
-    if (!runnerAlive) await stopCluster(layout, { graceMs: 5000 });
+    // a runner that just made its directory may not have written its pid yet
+    const age = Date.now() - ((await Deno.stat(layout.dir).catch(() => undefined))?.mtime?.getTime() ?? 0);
+    if (!runnerAlive && age > 60_000) await stopCluster(layout, { graceMs: 5000 });
   }
 }
 
