@@ -102,6 +102,12 @@ export function objectKey(obj: KubeObject): string {
   return obj.metadata.namespace ? `${obj.metadata.namespace}/${obj.metadata.name}` : obj.metadata.name;
 }
 
+class WatchTimeoutError extends Error {
+  constructor(what: string) {
+    super(`Cannot keep the watch: ${what}`);
+  }
+}
+
 class GoneError extends Error {
   constructor() {
     super("Cannot continue the watch: the resource version is too old");
@@ -223,9 +229,12 @@ export function createReflector<T extends KubeObject>(client: KubeClient, option
     let idle: ReturnType<typeof setTimeout> | undefined;
     const arm = () => {
       clearTimeout(idle);
-      idle = setTimeout(() => request.abort(new Error("watch idle")), idleMs);
+      idle = setTimeout(() => request.abort(new Error("no data within the idle timeout")), idleMs);
     };
-    const deadline = setTimeout(() => request.abort(new Error("watch deadline")), (timeoutSeconds + 30) * 1000);
+    const deadline = setTimeout(
+      () => request.abort(new Error("the server timeout passed")),
+      (timeoutSeconds + 30) * 1000,
+    );
     stats.watches++;
     try {
       arm();
@@ -265,6 +274,9 @@ export function createReflector<T extends KubeObject>(client: KubeClient, option
       } finally {
         await reader.cancel().catch(() => {});
       }
+    } catch (err) {
+      if (request.signal.aborted && !stopped) throw new WatchTimeoutError(String(request.signal.reason?.message));
+      throw err;
     } finally {
       clearTimeout(idle);
       clearTimeout(deadline);
@@ -298,6 +310,12 @@ export function createReflector<T extends KubeObject>(client: KubeClient, option
         if (performance.now() - healthySince > 120_000) failures = 0;
       } catch (err) {
         if (stopped) break;
+        if (err instanceof WatchTimeoutError) {
+          // a quiet resource or a silently dropped connection: open a new watch at once
+          stats.errors++;
+          log?.debug("Reflector watch timed out", { path: options.path, err });
+          continue;
+        }
         if (err instanceof GoneError) {
           log?.info("Reflector relisting after 410", { path: options.path });
           needList = true;

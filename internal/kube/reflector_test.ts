@@ -110,3 +110,42 @@ Deno.test("createReflector() aborts a silent watch after the idle timeout and re
   await r.stop();
   strictEqual(r.stats().errors >= 2, true);
 });
+
+Deno.test("createReflector() on real fetch rewatches at once when a watch stays silent", async () => {
+  const k8s = await import("@kubernetes/client-node");
+  const { createKubeClient } = await import("./kube_client.ts");
+  const pending = new Set<ReadableStreamDefaultController>();
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
+    if (new URL(req.url).searchParams.get("watch")) {
+      // headers, then silence
+      const body = new ReadableStream({
+        start: (c) => void pending.add(c),
+        cancel: () => {},
+      });
+      return new Response(body);
+    }
+    return Response.json({ metadata: { resourceVersion: "1" }, items: [] });
+  });
+  const kc = new k8s.KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: "c", server: `http://127.0.0.1:${server.addr.port}`, skipTLSVerify: true }],
+    users: [{ name: "u", token: "t" }],
+    contexts: [{ name: "x", cluster: "c", user: "u" }],
+    currentContext: "x",
+  });
+  const client = createKubeClient(kc);
+  const r = createReflector(client, { path: "/api/v1/pods", resyncMs: 0, idleTimeoutMs: 50 });
+  await r.synced;
+  while (r.stats().watches < 3) await new Promise((res) => setTimeout(res, 10));
+  await r.stop();
+  strictEqual(r.stats().lists, 1, "no relist, no backoff");
+  client.close();
+  for (const c of pending) {
+    try {
+      c.close();
+    } catch {
+      // cancelled
+    }
+  }
+  await server.shutdown();
+});
