@@ -36,6 +36,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     case "operator":
       return await runOperator({
         log: createLogger({ level: parsed.global.logLevel, fields: { component: "operator" } }),
+        config: parsed.options,
       });
     case "chaperone":
       return await runChaperone({

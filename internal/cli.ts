@@ -9,6 +9,12 @@
 import { Command, CommanderError, Option } from "commander";
 import { z } from "zod";
 import { CHAPERONE_FLAGS, type ChaperoneConfig, chaperoneConfigSchema, withEnvironment } from "../chaperone/mod.ts";
+import {
+  OPERATOR_FLAGS,
+  type OperatorConfig,
+  operatorConfigSchema,
+  operatorFlagsWithEnvironment,
+} from "../operator/mod.ts";
 import { LogLevel, type LogLevelName } from "./log.ts";
 import { LACQUER_VERSION } from "./version.ts";
 
@@ -20,7 +26,7 @@ export interface GlobalOptions {
 
 /** What the command line asked for. */
 export type ParsedCommand =
-  | { command: "operator"; global: GlobalOptions }
+  | { command: "operator"; global: GlobalOptions; options: OperatorConfig }
   | { command: "chaperone"; global: GlobalOptions; options: ChaperoneConfig }
   | { command: "version"; global: GlobalOptions }
   | { command: "exit"; code: number; output: string };
@@ -72,6 +78,7 @@ export function parseCommandLine(argv: readonly string[], options: ParseCommandL
   const out = { text: "" };
   let selected: "operator" | "chaperone" | "version" | undefined;
   let chaperoneFlags: Record<string, unknown> = {};
+  let operatorFlags: Record<string, unknown> = {};
   const program = configure(new Command("lacquer"), out)
     .description("Lacquer: a Kubernetes Gateway API implementation with Varnish as the data plane")
     .version(LACQUER_VERSION, "-V, --version", "print the version and exit")
@@ -89,8 +96,10 @@ export function parseCommandLine(argv: readonly string[], options: ParseCommandL
     const command = configure(program.command(name), out).description(description).action(() => {
       selected = name;
       chaperoneFlags = command.opts();
+      operatorFlags = command.opts();
     });
     if (name === "chaperone") addChaperoneFlags(command);
+    if (name === "operator") addOperatorFlags(command);
   }
   try {
     program.parse([...argv], { from: "user" });
@@ -113,7 +122,18 @@ export function parseCommandLine(argv: readonly string[], options: ParseCommandL
     if (!config.success) throw new UsageError(`Cannot parse chaperone options: ${z.prettifyError(config.error)}`);
     return { command: selected, global: global.data, options: config.data };
   }
+  if (selected === "operator") {
+    const config = operatorConfigSchema.safeParse(operatorFlagsWithEnvironment(operatorFlags, options.env ?? {}));
+    if (!config.success) throw new UsageError(`Cannot parse operator options: ${z.prettifyError(config.error)}`);
+    return { command: selected, global: global.data, options: config.data };
+  }
   return { command: selected, global: global.data };
+}
+
+function addOperatorFlags(command: Command): void {
+  for (const flag of OPERATOR_FLAGS) {
+    command.addOption(new Option(flag.flags, `${flag.description} [env: ${flag.env}]`));
+  }
 }
 
 function addChaperoneFlags(command: Command): void {

@@ -3,7 +3,13 @@ import { parseCommandLine, UsageError } from "./cli.ts";
 import { LACQUER_VERSION } from "./version.ts";
 
 Deno.test("parseCommandLine() selects a subcommand with the global log level", () => {
-  deepStrictEqual(parseCommandLine(["operator"]), { command: "operator", global: { logLevel: "info" } });
+  const operator = parseCommandLine(["operator", "--leader-elect", "--workers", "2"]);
+  strictEqual(operator.command, "operator");
+  if (operator.command === "operator") {
+    deepStrictEqual(operator.global, { logLevel: "info" });
+    strictEqual(operator.options.leaderElect, true);
+    strictEqual(operator.options.workers, 2);
+  }
   const chaperone = parseCommandLine(["--log-level", "debug", "chaperone", "--namespace", "ns", "--configmap", "gw"]);
   strictEqual(chaperone.command, "chaperone");
   if (chaperone.command === "chaperone") deepStrictEqual(chaperone.global, { logLevel: "debug" });

@@ -1,0 +1,63 @@
+/**
+ * The operator's two HTTP endpoints: Prometheus metrics on `:8080` (`/metrics`) and health on `:8081`
+ * (`/healthz`: the process runs; `/readyz`: the caches are synced). Handlers are plain `Request → Response`
+ * functions, tested in-process; {@linkcode serveAdmin} is the thin shell.
+ *
+ * @module
+ */
+import type { MetricsRegistry } from "../internal/metrics.ts";
+
+/** What the health handler reports. */
+export interface HealthState {
+  /** True once every cache has listed. */
+  synced(): boolean;
+  /** True when the watches are healthy. */
+  watching(): boolean;
+  /** "leader", "standby" or "single". */
+  role(): string;
+}
+
+/**
+ * Answers `/healthz` and `/readyz`.
+ *
+ * @param request The request.
+ * @param state The health state.
+ * @returns The response.
+ */
+export function handleHealth(request: Request, state: HealthState): Response {
+  const path = new URL(request.url).pathname;
+  if (path === "/healthz") return new Response("ok\n");
+  if (path === "/readyz") {
+    const body = { synced: state.synced(), watching: state.watching(), role: state.role() };
+    return Response.json(body, { status: body.synced ? 200 : 503 });
+  }
+  return new Response("not found\n", { status: 404 });
+}
+
+/**
+ * Answers `/metrics`.
+ *
+ * @param request The request.
+ * @param registry The metrics.
+ * @returns The response.
+ */
+export function handleMetrics(request: Request, registry: MetricsRegistry): Response {
+  if (new URL(request.url).pathname !== "/metrics") return new Response("not found\n", { status: 404 });
+  return new Response(registry.render(), { headers: { "content-type": "text/plain; version=0.0.4" } });
+}
+
+/**
+ * Serves a handler on an address until `signal` aborts.
+ *
+ * @param address Host and port.
+ * @param handler The handler.
+ * @param signal Stops the server.
+ * @returns The server (await `finished` after aborting).
+ */
+export function serveAdmin(
+  address: { hostname: string; port: number },
+  handler: (request: Request) => Response,
+  signal: AbortSignal,
+): Deno.HttpServer {
+  return Deno.serve({ hostname: address.hostname, port: address.port, signal, onListen: () => {} }, handler);
+}

@@ -1,0 +1,128 @@
+/**
+ * Applies a Gateway's child objects with server-side apply (field manager `lacquer-operator`) and deletes the
+ * children it no longer wants (STYLE.md convention 12). A child whose cached copy carries the hash of the desired
+ * object is not written again, so a no-op reconcile makes no writes.
+ *
+ * @module
+ */
+import { KubeApiError, type KubeClient, type KubeObject } from "../internal/kube/mod.ts";
+import type { Logger } from "../internal/log.ts";
+import { GATEWAY_NAME_LABEL } from "../internal/names.ts";
+import { type ChildObject, GATEWAY_NAMESPACE_LABEL, sha256 } from "./children.ts";
+import { FIELD_MANAGER, type WriteObserver } from "./status_writer.ts";
+
+/** Annotation with the hash of the object as we last applied it. */
+export const DESIRED_HASH_ANNOTATION = "lacquer.dev/desired-hash";
+
+/** Where each child kind lives in the API. */
+export const CHILD_RESOURCES: Record<string, string> = {
+  ConfigMap: "/api/v1/namespaces/{ns}/configmaps",
+  Service: "/api/v1/namespaces/{ns}/services",
+  ServiceAccount: "/api/v1/namespaces/{ns}/serviceaccounts",
+  Deployment: "/apis/apps/v1/namespaces/{ns}/deployments",
+  Role: "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles",
+  RoleBinding: "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings",
+};
+
+/** Reads the cached copies of children. */
+export interface ChildCache {
+  /** The cached object of a kind and key, if any. */
+  raw(kind: string, key: string): KubeObject | undefined;
+  /** Every cached object of a kind. */
+  rawList(kind: string): KubeObject[];
+}
+
+function pathOf(kind: string, namespace: string, name?: string): string {
+  const base = CHILD_RESOURCES[kind].replace("{ns}", namespace);
+  return name ? `${base}/${name}` : base;
+}
+
+/** Applies and prunes children. */
+export class ChildrenWriter {
+  #client: KubeClient;
+  #cache: ChildCache;
+  #log: Logger;
+  #observe: WriteObserver;
+
+  /** Creates the writer. */
+  constructor(client: KubeClient, cache: ChildCache, options: { log: Logger; observe?: WriteObserver }) {
+    this.#client = client;
+    this.#cache = cache;
+    this.#log = options.log;
+    this.#observe = options.observe ?? (() => {});
+  }
+
+  /**
+   * Applies the desired children of a Gateway and deletes its other children.
+   *
+   * @param gateway The Gateway's `namespace/name`.
+   * @param desired The children (all labelled with the Gateway).
+   * @returns The number of writes (applies and deletes).
+   */
+  async sync(gateway: string, desired: readonly ChildObject[]): Promise<number> {
+    let writes = 0;
+    for (const child of desired) {
+      const hash = sha256(JSON.stringify(child));
+      const cached = this.#cache.raw(child.kind, `${child.metadata.namespace}/${child.metadata.name}`);
+      if (cached?.metadata.annotations?.[DESIRED_HASH_ANNOTATION] === hash) continue;
+      const body = {
+        ...child,
+        metadata: {
+          ...child.metadata,
+          annotations: { ...child.metadata.annotations, [DESIRED_HASH_ANNOTATION]: hash },
+        },
+      };
+      await this.#client.request(pathOf(child.kind, child.metadata.namespace, child.metadata.name), {
+        method: "PATCH",
+        query: { fieldManager: FIELD_MANAGER, force: true },
+        contentType: "application/apply-patch+yaml",
+        body,
+      });
+      writes++;
+      this.#observe(child.kind, "apply");
+      this.#log.info("Child object applied", {
+        gateway,
+        kind: child.kind,
+        object: `${child.metadata.namespace}/${child.metadata.name}`,
+      });
+    }
+    writes += await this.prune(gateway, desired);
+    return writes;
+  }
+
+  /**
+   * Deletes the children of a Gateway that are not in `keep`.
+   *
+   * @param gateway The Gateway's `namespace/name`.
+   * @param keep The children to keep.
+   * @returns The number of deletes.
+   */
+  async prune(gateway: string, keep: readonly ChildObject[]): Promise<number> {
+    const [ns, name] = gateway.split("/");
+    const wanted = new Set(keep.map((c) => `${c.kind}/${c.metadata.namespace}/${c.metadata.name}`));
+    let deletes = 0;
+    for (const kind of Object.keys(CHILD_RESOURCES)) {
+      for (const obj of this.#cache.rawList(kind)) {
+        const labels = obj.metadata.labels ?? {};
+        if (labels[GATEWAY_NAME_LABEL] !== name || labels[GATEWAY_NAMESPACE_LABEL] !== ns) continue;
+        if (wanted.has(`${kind}/${obj.metadata.namespace}/${obj.metadata.name}`)) continue;
+        try {
+          await this.#client.request(pathOf(kind, obj.metadata.namespace ?? "", obj.metadata.name), {
+            method: "DELETE",
+            body: { apiVersion: "v1", kind: "DeleteOptions", propagationPolicy: "Background" },
+          });
+        } catch (err) {
+          if (!(err instanceof KubeApiError && err.code === 404)) throw err;
+        }
+        deletes++;
+        this.#observe(kind, "delete");
+        this.#log.info("Child object deleted", {
+          gateway,
+          kind,
+          object: `${obj.metadata.namespace}/${obj.metadata.name}`,
+        });
+      }
+    }
+    return deletes;
+  }
+}

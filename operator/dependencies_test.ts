@@ -1,0 +1,54 @@
+import { deepEqual } from "node:assert/strict";
+import { gatewayDependencies } from "./dependencies.ts";
+import { parseSnapshot } from "./snapshot.ts";
+
+Deno.test("gatewayDependencies() lists Services, Secrets, parameters, VCL ConfigMaps and grant namespaces", () => {
+  const snapshot = parseSnapshot([
+    {
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "GatewayClass",
+      metadata: { name: "c" },
+      spec: {
+        controllerName: "lacquer.dev/gateway-controller",
+        parametersRef: { group: "lacquer.dev", kind: "GatewayParameters", name: "p", namespace: "sys" },
+      },
+    },
+    {
+      apiVersion: "lacquer.dev/v1alpha1",
+      kind: "GatewayParameters",
+      metadata: { name: "p", namespace: "sys" },
+      spec: { vcl: { configMapRef: { name: "vcl" } } },
+    },
+    {
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "Gateway",
+      metadata: { name: "gw", namespace: "ns" },
+      spec: {
+        gatewayClassName: "c",
+        listeners: [
+          { name: "h", port: 443, protocol: "HTTPS", tls: { certificateRefs: [{ name: "cert", namespace: "certs" }] } },
+          { name: "s", port: 80, protocol: "HTTP", allowedRoutes: { namespaces: { from: "Selector", selector: {} } } },
+        ],
+      },
+    },
+    {
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "HTTPRoute",
+      metadata: { name: "r", namespace: "ns" },
+      spec: {
+        parentRefs: [{ name: "gw" }],
+        rules: [{ backendRefs: [{ name: "a", port: 1 }, { name: "b", namespace: "other", port: 1 }] }],
+      },
+    },
+  ]);
+  deepEqual(gatewayDependencies(snapshot, "ns/gw"), [
+    "ConfigMap:sys/vcl",
+    "GatewayParameters:sys/p",
+    "GrantNamespace:certs",
+    "GrantNamespace:other",
+    "NamespaceLabels",
+    "Secret:certs/cert",
+    "Service:ns/a",
+    "Service:other/b",
+  ]);
+});

@@ -1,0 +1,269 @@
+/**
+ * The operator's two controllers on the shared caches (STYLE.md §3, conventions 11–13):
+ *
+ * - GatewayClass controller, key = class name: writes Accepted, SupportedVersion and supportedFeatures;
+ * - Gateway controller, key = `namespace/name`: translate → apply children → write Gateway and route status.
+ *
+ * Events never drive logic: {@linkcode GatewayController.onChange} only maps an object (old and new) to the keys
+ * it affects and enqueues them. A reconcile reads the caches, so lost or merged events, resyncs and start-up all
+ * take the same path.
+ *
+ * @module
+ */
+import type { KubeObject } from "../internal/kube/mod.ts";
+import type { Logger } from "../internal/log.ts";
+import { CONTROLLER_NAME, GATEWAY_NAME_LABEL } from "../internal/names.ts";
+import { type ReconcileResult, runWorkers, WorkQueue } from "../internal/work_queue.ts";
+import type { Gateway, GatewayClass, HttpRoute, Namespace } from "./api_types.ts";
+import { GATEWAY_NAMESPACE_LABEL } from "./children.ts";
+import type { ChildrenWriter } from "./children_writer.ts";
+import type { ClusterWatcher } from "./cluster_watcher.ts";
+import { gatewayDependencies } from "./dependencies.ts";
+import type { ParameterDefaults } from "./gateway_parameters.ts";
+import { keyOf, routeGatewayKeys } from "./snapshot_index.ts";
+import type { StatusWriter } from "./status_writer.ts";
+import { translate } from "./translate.ts";
+
+/** What the controllers need. */
+export interface GatewayControllerOptions {
+  /** The caches. */
+  cache: ClusterWatcher;
+  /** Child object writer. */
+  children: ChildrenWriter;
+  /** Status writer. */
+  status: StatusWriter;
+  /** Logger. */
+  log: Logger;
+  /** GatewayParameters defaults. */
+  defaults: ParameterDefaults;
+  /** The installed Gateway API bundle version, if known. */
+  crdBundleVersion?: string;
+  /** Returns the current time (condition transition times). @default {() => new Date()} */
+  clock?: () => Date;
+  /** Called after each reconcile with the controller, outcome and duration. */
+  observe?: (controller: string, outcome: string, durationMs: number) => void;
+  /** Called with the duration of each translation (for the benchmark and metrics). */
+  observeTranslate?: (durationMs: number) => void;
+  /** Gateway workers. @default {4} */
+  workers?: number;
+}
+
+function rfc3339(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/** Both controllers, their queues and the event mapping. */
+export class GatewayController {
+  /** Queue of Gateway keys. */
+  readonly gateways = new WorkQueue();
+  /** Queue of GatewayClass names. */
+  readonly classes = new WorkQueue();
+  #o: GatewayControllerOptions;
+  #routesByGateway = new Map<string, Set<string>>();
+  #deps = new Map<string, Set<string>>();
+  #depsOf = new Map<string, string[]>();
+  #running = false;
+  #stopped: Promise<void> | undefined;
+
+  /** Creates the controllers; call {@linkcode GatewayController.start} to run them. */
+  constructor(options: GatewayControllerOptions) {
+    this.#o = options;
+  }
+
+  /** Number of Gateways with a recorded translation. */
+  get managedGateways(): number {
+    return this.#depsOf.size;
+  }
+
+  #enqueueDeps(dep: string): void {
+    for (const key of this.#deps.get(dep) ?? []) this.gateways.add(key);
+  }
+
+  #recordDeps(gateway: string, deps: string[]): void {
+    for (const dep of this.#depsOf.get(gateway) ?? []) this.#deps.get(dep)?.delete(gateway);
+    if (deps.length === 0) {
+      this.#depsOf.delete(gateway);
+      return;
+    }
+    this.#depsOf.set(gateway, deps);
+    for (const dep of deps) {
+      let set = this.#deps.get(dep);
+      if (!set) this.#deps.set(dep, set = new Set());
+      set.add(gateway);
+    }
+  }
+
+  #indexRoute(old: HttpRoute | undefined, current: HttpRoute | undefined): string[] {
+    const routeKey = keyOf((current ?? old)!.metadata.namespace, (current ?? old)!.metadata.name);
+    const before = old ? routeGatewayKeys(old, CONTROLLER_NAME) : [];
+    const after = current ? routeGatewayKeys(current, CONTROLLER_NAME) : [];
+    for (const g of before) this.#routesByGateway.get(g)?.delete(routeKey);
+    for (const g of after) {
+      let set = this.#routesByGateway.get(g);
+      if (!set) this.#routesByGateway.set(g, set = new Set());
+      set.add(routeKey);
+    }
+    return [...new Set([...before, ...after])];
+  }
+
+  /**
+   * Maps a change to the keys it affects and enqueues them. Never branches on the kind of event.
+   *
+   * @param kind The object's kind.
+   * @param old The object before (undefined when added).
+   * @param current The object after (undefined when deleted).
+   */
+  onChange(kind: string, old: unknown, current: unknown): void {
+    const objects = [old, current].filter((o) => o !== undefined) as KubeObject[];
+    if (objects.length === 0) return;
+    const key = keyOf(objects[0].metadata.namespace, objects[0].metadata.name);
+    switch (kind) {
+      case "GatewayClass":
+        this.classes.add(key);
+        for (const gw of this.#o.cache.list<Gateway>("Gateway")) {
+          if (gw.spec.gatewayClassName === key) this.gateways.add(keyOf(gw.metadata.namespace, gw.metadata.name));
+        }
+        break;
+      case "Gateway":
+        this.gateways.add(key);
+        break;
+      case "HTTPRoute":
+        for (const gw of this.#indexRoute(old as HttpRoute | undefined, current as HttpRoute | undefined)) {
+          this.gateways.add(gw);
+        }
+        break;
+      case "ReferenceGrant":
+        this.#enqueueDeps(`GrantNamespace:${objects[0].metadata.namespace}`);
+        break;
+      case "Namespace": {
+        const [a, b] = [old as Namespace | undefined, current as Namespace | undefined];
+        if (JSON.stringify(a?.metadata.labels ?? {}) !== JSON.stringify(b?.metadata.labels ?? {})) {
+          this.#enqueueDeps("NamespaceLabels");
+        }
+        break;
+      }
+      case "GatewayParameters":
+        this.#enqueueDeps(`GatewayParameters:${key}`);
+        for (const cls of this.#o.cache.list<GatewayClass>("GatewayClass")) {
+          if (cls.spec.controllerName === CONTROLLER_NAME) this.classes.add(cls.metadata.name);
+        }
+        break;
+      case "Service":
+      case "Secret":
+      case "ConfigMap":
+        this.#enqueueDeps(`${kind}:${key}`);
+        this.#enqueueOwner(objects);
+        break;
+      default:
+        // Pods and the other children: the Gateway named in their labels.
+        this.#enqueueOwner(objects);
+    }
+  }
+
+  #enqueueOwner(objects: KubeObject[]): void {
+    for (const obj of objects) {
+      const name = obj.metadata.labels?.[GATEWAY_NAME_LABEL];
+      const ns = obj.metadata.labels?.[GATEWAY_NAMESPACE_LABEL] ?? obj.metadata.namespace;
+      if (name && ns) this.gateways.add(`${ns}/${name}`);
+    }
+  }
+
+  /**
+   * Reconciles one Gateway.
+   *
+   * @param key The Gateway's `namespace/name`.
+   * @param log The run's logger.
+   * @returns Nothing (errors are retried by the queue).
+   */
+  async reconcileGateway(key: string, log: Logger): Promise<ReconcileResult> {
+    const { cache } = this.#o;
+    const routes = [...(this.#routesByGateway.get(key) ?? [])]
+      .map((r) => cache.get<HttpRoute>("HTTPRoute", r))
+      .filter((r) => r !== undefined);
+    const snapshot = cache.snapshot([key], routes);
+    const started = performance.now();
+    const result = translate(snapshot, {
+      now: rfc3339((this.#o.clock ?? (() => new Date()))()),
+      defaults: this.#o.defaults,
+      gateways: [key],
+      crdBundleVersion: this.#o.crdBundleVersion,
+    });
+    this.#o.observeTranslate?.(performance.now() - started);
+    const gw = result.gateways[0];
+    if (gw) {
+      if (gw.children) await this.#o.children.sync(key, gw.children);
+      const raw = cache.raw("Gateway", key);
+      if (raw) await this.#o.status.writeGateway(raw, gw.status);
+      this.#recordDeps(key, gatewayDependencies(snapshot, key));
+    } else {
+      // Gone, or no longer ours: remove what we made (owner references cover the Gateway's own namespace).
+      await this.#o.children.prune(key, []);
+      this.#recordDeps(key, []);
+    }
+    for (const update of result.routes) {
+      await this.#o.status.writeRouteParents(cache.raw("HTTPRoute", update.key), update);
+    }
+    log.debug("Gateway reconciled", { gateway: key, routes: routes.length });
+  }
+
+  /**
+   * Reconciles one GatewayClass.
+   *
+   * @param name The class name.
+   * @returns Nothing.
+   */
+  async reconcileClass(name: string): Promise<ReconcileResult> {
+    const { cache } = this.#o;
+    const cls = cache.get<GatewayClass>("GatewayClass", name);
+    if (!cls || cls.spec.controllerName !== CONTROLLER_NAME) return;
+    const snapshot = cache.snapshot([], []);
+    const result = translate(snapshot, {
+      now: rfc3339((this.#o.clock ?? (() => new Date()))()),
+      defaults: this.#o.defaults,
+      gateways: [],
+      crdBundleVersion: this.#o.crdBundleVersion,
+    });
+    const out = result.gatewayClasses.find((c) => c.name === name);
+    const raw = cache.raw("GatewayClass", name);
+    if (out && raw) await this.#o.status.writeGatewayClass(raw, out.status);
+  }
+
+  /** Rebuilds the route index from the cache and enqueues every class, Gateway and route-named Gateway. */
+  enqueueAll(): void {
+    this.#routesByGateway.clear();
+    for (const route of this.#o.cache.list<HttpRoute>("HTTPRoute")) this.#indexRoute(undefined, route);
+    for (const cls of this.#o.cache.list<GatewayClass>("GatewayClass")) this.classes.add(cls.metadata.name);
+    for (const gw of this.#o.cache.list<Gateway>("Gateway")) {
+      this.gateways.add(keyOf(gw.metadata.namespace, gw.metadata.name));
+    }
+    for (const key of this.#routesByGateway.keys()) this.gateways.add(key);
+  }
+
+  /** Starts the workers (once). */
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    const observer = (controller: string) => ({
+      reconciled: (outcome: string, durationMs: number) => this.#o.observe?.(controller, outcome, durationMs),
+    });
+    this.enqueueAll();
+    this.#stopped = Promise.all([
+      runWorkers(this.gateways, (key, log) => this.reconcileGateway(key, log), {
+        log: this.#o.log.child({ controller: "gateway" }),
+        workers: this.#o.workers ?? 4,
+        observer: observer("gateway"),
+      }),
+      runWorkers(this.classes, (key) => this.reconcileClass(key), {
+        log: this.#o.log.child({ controller: "gatewayclass" }),
+        observer: observer("gatewayclass"),
+      }),
+    ]).then(() => {});
+  }
+
+  /** Stops the queues and waits for running reconciles to finish. */
+  async stop(): Promise<void> {
+    this.gateways.shutDown();
+    this.classes.shutDown();
+    await this.#stopped;
+  }
+}

@@ -1,0 +1,304 @@
+/**
+ * The operator against the real apiserver of the local cluster: it runs as a subprocess (`lacquer operator`) with
+ * leader election on, and the tests assert the state of the world through the API.
+ */
+import { deepEqual, equal, notEqual, ok } from "node:assert/strict";
+import { type KubeClient, type KubeObject } from "../internal/kube/mod.ts";
+import { APPLIED_ROUTING_ANNOTATION, APPLIED_VCL_ANNOTATION, CONTROLLER_NAME } from "../internal/names.ts";
+import { installCrds } from "../tests/cluster/crd_installer.ts";
+import {
+  clusterAvailable,
+  createTestNamespace,
+  eventually,
+  type TestCluster,
+  useCluster,
+} from "../tests/cluster/mod.ts";
+import { ROUTING_HASH_ANNOTATION, VCL_HASH_ANNOTATION } from "./children.ts";
+
+const GW = "/apis/gateway.networking.k8s.io/v1";
+const ROOT = new URL("../", import.meta.url).pathname;
+
+interface Condition {
+  type: string;
+  status: string;
+  reason: string;
+  observedGeneration?: number;
+}
+
+function condition(obj: KubeObject, type: string): Condition | undefined {
+  const conditions = (obj.status as { conditions?: Condition[] } | undefined)?.conditions ?? [];
+  return conditions.find((c) => c.type === type);
+}
+
+async function startOperator(cluster: TestCluster, namespace: string) {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const logFile = await Deno.makeTempFile({ prefix: "operator-", suffix: ".log" });
+  const log = await Deno.open(logFile, { write: true });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-all",
+      `${ROOT}mod.ts`,
+      "--log-level",
+      "debug",
+      "operator",
+      "--kubeconfig",
+      cluster.kubeconfig,
+      "--leader-elect",
+      "--lease-namespace",
+      namespace,
+      "--metrics-address",
+      `127.0.0.1:${port}`,
+      "--health-address",
+      `127.0.0.1:${port + 1}`,
+      // An image the process kubelet runs as a no-op: gateway pods never become ready, which lets the test
+      // stand in for the chaperone with a pod of its own.
+      "--gateway-image",
+      "example.com/gateway-stand-in:1",
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const piped = child.stderr.pipeTo(log.writable);
+  return {
+    metricsUrl: `http://127.0.0.1:${port}/metrics`,
+    async stop(failed: boolean) {
+      child.kill("SIGTERM");
+      const status = await child.status;
+      await piped;
+      if (failed || status.code !== 0) console.error(await Deno.readTextFile(logFile));
+      await Deno.remove(logFile);
+      equal(status.code, 0, "operator exits 0 on SIGTERM");
+    },
+  };
+}
+
+async function withOperator(
+  fn: (ctx: { client: KubeClient; ns: string; cls: string; metricsUrl: string }) => Promise<void>,
+): Promise<void> {
+  const cluster = await useCluster();
+  await using ns = await createTestNamespace(cluster);
+  await installCrds(ns.client, { file: `${ROOT}deploy/crds/lacquer.dev_gatewayparameters.yaml` });
+  const cls = `lacquer-${ns.name}`;
+  await ns.client.request(`${GW}/gatewayclasses`, {
+    method: "POST",
+    body: {
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "GatewayClass",
+      metadata: { name: cls },
+      spec: { controllerName: CONTROLLER_NAME },
+    },
+  });
+  const operator = await startOperator(cluster, ns.name);
+  let failed = true;
+  try {
+    await fn({ client: ns.client, ns: ns.name, cls, metricsUrl: operator.metricsUrl });
+    failed = false;
+  } finally {
+    // Delete Gateways while the operator runs, then the class.
+    await ns.client.request(`${GW}/namespaces/${ns.name}/gateways`, { method: "DELETE" }).catch(() => {});
+    await operator.stop(failed);
+    await ns.client.request(`${GW}/gatewayclasses/${cls}`, { method: "DELETE" }).catch(() => {});
+  }
+}
+
+function gateway(ns: string, cls: string, name: string, port = 80) {
+  return {
+    apiVersion: "gateway.networking.k8s.io/v1",
+    kind: "Gateway",
+    metadata: { name, namespace: ns },
+    spec: { gatewayClassName: cls, listeners: [{ name: "http", port, protocol: "HTTP" }] },
+  };
+}
+
+function route(ns: string, name: string, gw: string, path: string, backend = "web") {
+  return {
+    apiVersion: "gateway.networking.k8s.io/v1",
+    kind: "HTTPRoute",
+    metadata: { name, namespace: ns },
+    spec: {
+      parentRefs: [{ name: gw }],
+      rules: [{
+        matches: [{ path: { type: "PathPrefix", value: path } }],
+        backendRefs: [{ name: backend, port: 8080 }],
+      }],
+    },
+  };
+}
+
+const service = (ns: string, name: string) => ({
+  apiVersion: "v1",
+  kind: "Service",
+  metadata: { name, namespace: ns },
+  spec: { ports: [{ port: 8080 }] },
+});
+
+async function writes(metricsUrl: string): Promise<number> {
+  const text = await (await fetch(metricsUrl)).text();
+  return text.split("\n").filter((l) => l.startsWith("lacquer_operator_writes_total"))
+    .reduce((sum, l) => sum + Number(l.split(" ").pop()), 0);
+}
+
+Deno.test({
+  name: "operator programs a Gateway: class status, children, routing.json, route status, Programmed, cleanup",
+  ignore: !clusterAvailable(),
+  async fn() {
+    await withOperator(async ({ client, ns, cls, metricsUrl }) => {
+      await client.request(`/api/v1/namespaces/${ns}/services`, { method: "POST", body: service(ns, "web") });
+      await client.request(`${GW}/namespaces/${ns}/gateways`, { method: "POST", body: gateway(ns, cls, "gw") });
+      await client.request(`${GW}/namespaces/${ns}/httproutes`, { method: "POST", body: route(ns, "r1", "gw", "/a") });
+      await client.request(`${GW}/namespaces/${ns}/httproutes`, {
+        method: "POST",
+        body: route(ns, "r2", "gw", "/b", "missing"),
+      });
+
+      await eventually(async () => {
+        const c = await client.request<KubeObject>(`${GW}/gatewayclasses/${cls}`);
+        equal(condition(c, "Accepted")?.status, "True");
+        ok(((c.status as { supportedFeatures?: unknown[] }).supportedFeatures ?? []).length > 0);
+      });
+      const cm = await eventually(async () => {
+        const cm = await client.request<KubeObject & { data: Record<string, string> }>(
+          `/api/v1/namespaces/${ns}/configmaps/gw-lacquer`,
+        );
+        const routing = JSON.parse(cm.data["routing.json"]);
+        equal(routing.vhosts["*"].routes.length, 2);
+        ok(cm.data["main.vcl"].startsWith("vcl 4.1;"));
+        return cm;
+      });
+      for (const path of [`/apis/apps/v1/namespaces/${ns}/deployments/gw`, `/api/v1/namespaces/${ns}/services/gw`]) {
+        await eventually(() => client.request(path));
+      }
+      await eventually(async () => {
+        const r1 = await client.request<KubeObject>(`${GW}/namespaces/${ns}/httproutes/r1`);
+        const r2 = await client.request<KubeObject>(`${GW}/namespaces/${ns}/httproutes/r2`);
+        const parents = (o: KubeObject) => (o.status as { parents: { conditions: Condition[] }[] }).parents;
+        deepEqual(parents(r1)[0].conditions.map((c) => [c.type, c.status, c.reason]), [
+          ["Accepted", "True", "Accepted"],
+          ["ResolvedRefs", "True", "ResolvedRefs"],
+        ]);
+        deepEqual(parents(r2)[0].conditions.map((c) => [c.type, c.status, c.reason]), [
+          ["Accepted", "True", "Accepted"],
+          ["ResolvedRefs", "False", "BackendNotFound"],
+        ]);
+      });
+      const gwPath = `${GW}/namespaces/${ns}/gateways/gw`;
+      await eventually(async () => {
+        const gw = await client.request<KubeObject>(gwPath);
+        deepEqual(condition(gw, "Accepted")?.status, "True");
+        equal(condition(gw, "Programmed")?.reason, "Pending");
+        const listener = (gw.status as { listeners: { attachedRoutes: number }[] }).listeners[0];
+        equal(listener.attachedRoutes, 2);
+      });
+
+      // Stand in for the chaperone: a ready pod of the Gateway that reports the current hashes.
+      const annotations = cm.metadata.annotations!;
+      await client.request(`/api/v1/namespaces/${ns}/pods`, {
+        method: "POST",
+        body: {
+          apiVersion: "v1",
+          kind: "Pod",
+          metadata: {
+            name: "stand-in",
+            namespace: ns,
+            labels: { "app.kubernetes.io/managed-by": "lacquer", "gateway.networking.k8s.io/gateway-name": "gw" },
+            annotations: {
+              [APPLIED_ROUTING_ANNOTATION]: annotations[ROUTING_HASH_ANNOTATION],
+              [APPLIED_VCL_ANNOTATION]: annotations[VCL_HASH_ANNOTATION],
+            },
+          },
+          spec: { containers: [{ name: "c", image: "example.com/stand-in:1" }] },
+        },
+      });
+      await eventually(async () => {
+        const gw = await client.request<KubeObject>(gwPath);
+        equal(condition(gw, "Programmed")?.status, "True");
+        equal(condition(gw, "Programmed")?.observedGeneration, gw.metadata.generation);
+        ok(((gw.status as { addresses?: unknown[] }).addresses ?? []).length > 0, "an address is published");
+      }, { timeoutMs: 60_000 });
+
+      // A no-op change (an unrelated annotation) makes no writes and leaves the ConfigMap untouched.
+      const before = await writes(metricsUrl);
+      await client.request(gwPath, {
+        method: "PATCH",
+        contentType: "application/merge-patch+json",
+        body: { metadata: { annotations: { touched: "1" } } },
+      });
+      await new Promise((r) => setTimeout(r, 1500));
+      equal(await writes(metricsUrl), before, "no writes for a no-op reconcile");
+      const cmAfter = await client.request<KubeObject>(`/api/v1/namespaces/${ns}/configmaps/gw-lacquer`);
+      equal(cmAfter.metadata.resourceVersion, cm.metadata.resourceVersion);
+
+      // A route change rewrites routing.json but keeps the infra hash; a listener port change rolls the pods.
+      const hash = async () => {
+        const d = await client.request<{ spec: { template: { metadata: { annotations: Record<string, string> } } } }>(
+          `/apis/apps/v1/namespaces/${ns}/deployments/gw`,
+        );
+        return d.spec.template.metadata.annotations["lacquer.dev/infra-hash"];
+      };
+      const infraHash = await hash();
+      await client.request(`${GW}/namespaces/${ns}/httproutes/r2`, { method: "DELETE" });
+      await eventually(async () => {
+        const cm = await client.request<{ data: Record<string, string> }>(
+          `/api/v1/namespaces/${ns}/configmaps/gw-lacquer`,
+        );
+        equal(JSON.parse(cm.data["routing.json"]).vhosts["*"].routes.length, 1);
+      });
+      equal(await hash(), infraHash);
+      await client.request(gwPath, {
+        method: "PATCH",
+        contentType: "application/merge-patch+json",
+        body: { spec: { listeners: [{ name: "http", port: 8080, protocol: "HTTP" }] } },
+      });
+      await eventually(async () => notEqual(await hash(), infraHash));
+
+      // Deleting the Gateway removes its children (owner references).
+      await client.request(gwPath, { method: "DELETE" });
+      await eventually(async () => {
+        const list = await client.request<{ items: unknown[] }>(`/api/v1/namespaces/${ns}/configmaps`, {
+          query: { labelSelector: "app.kubernetes.io/managed-by=lacquer" },
+        });
+        equal(list.items.length, 0);
+      }, { timeoutMs: 60_000 });
+    });
+  },
+});
+
+Deno.test({
+  name: "operator keeps two Gateways isolated and reports a bad regex while other routes keep their config",
+  ignore: !clusterAvailable(),
+  async fn() {
+    await withOperator(async ({ client, ns, cls }) => {
+      await client.request(`/api/v1/namespaces/${ns}/services`, { method: "POST", body: service(ns, "web") });
+      for (const name of ["one", "two"]) {
+        await client.request(`${GW}/namespaces/${ns}/gateways`, { method: "POST", body: gateway(ns, cls, name) });
+      }
+      await client.request(`${GW}/namespaces/${ns}/httproutes`, { method: "POST", body: route(ns, "a", "one", "/a") });
+      const bad = route(ns, "bad", "two", "/b");
+      (bad.spec.rules[0].matches[0].path as { type: string; value: string }) = {
+        type: "RegularExpression",
+        value: "/(?=x)",
+      };
+      await client.request(`${GW}/namespaces/${ns}/httproutes`, { method: "POST", body: bad });
+      await client.request(`${GW}/namespaces/${ns}/httproutes`, { method: "POST", body: route(ns, "b", "two", "/ok") });
+      await eventually(async () => {
+        const routing = async (gw: string) => {
+          const cm = await client.request<{ data: Record<string, string> }>(
+            `/api/v1/namespaces/${ns}/configmaps/${gw}-lacquer`,
+          );
+          return JSON.parse(cm.data["routing.json"]);
+        };
+        const one = await routing("one");
+        const two = await routing("two");
+        deepEqual(one.vhosts["*"].routes.map((r: { id: { name: string } }) => r.id.name), ["a"]);
+        deepEqual(two.vhosts["*"].routes.map((r: { id: { name: string } }) => r.id.name), ["b"]);
+      });
+      await eventually(async () => {
+        const r = await client.request<KubeObject>(`${GW}/namespaces/${ns}/httproutes/bad`);
+        const parent = (r.status as { parents: { conditions: Condition[] }[] }).parents[0];
+        equal(parent.conditions[0].status, "False");
+        equal(parent.conditions[0].reason, "UnsupportedValue");
+      });
+    });
+  },
+});

@@ -1,0 +1,143 @@
+/**
+ * The operator's configuration: every flag of `lacquer operator` with its environment variable, and the zod
+ * schema that turns the raw strings into a typed {@linkcode OperatorConfig}. Pure.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { OPERATOR_HEALTH_PORT, OPERATOR_METRICS_PORT } from "../internal/names.ts";
+import { LACQUER_VERSION } from "../internal/version.ts";
+
+/** One operator flag: its commander spelling, environment variable and help text. */
+export interface OperatorFlag {
+  /** The key in the raw options object (commander's camelCase of the long flag). */
+  key: string;
+  /** The flag as commander spells it. A flag without `<value>` is a boolean switch. */
+  flags: string;
+  /** The environment variable read when the flag is absent. */
+  env: string;
+  /** Help text. */
+  description: string;
+}
+
+/** The gateway image used when no GatewayParameters names one. */
+export const DEFAULT_GATEWAY_IMAGE = `ghcr.io/lacquer/lacquer:${LACQUER_VERSION}`;
+
+/** Every flag of `lacquer operator`, in help order. */
+export const OPERATOR_FLAGS: readonly OperatorFlag[] = [
+  {
+    key: "kubeconfig",
+    flags: "--kubeconfig <file>",
+    env: "KUBECONFIG",
+    description: "kubeconfig file (default: in-cluster service account)",
+  },
+  {
+    key: "leaderElect",
+    flags: "--leader-elect",
+    env: "LACQUER_LEADER_ELECT",
+    description: "elect one active replica through a Lease (default: off, for a single replica)",
+  },
+  {
+    key: "leaseNamespace",
+    flags: "--lease-namespace <name>",
+    env: "POD_NAMESPACE",
+    description: "namespace of the leader-election Lease (default: lacquer-system)",
+  },
+  {
+    key: "leaseName",
+    flags: "--lease-name <name>",
+    env: "LACQUER_LEASE_NAME",
+    description: "name of the leader-election Lease (default: lacquer-operator)",
+  },
+  {
+    key: "identity",
+    flags: "--identity <id>",
+    env: "POD_NAME",
+    description: "leader-election identity prefix; a random suffix is added (default: the hostname)",
+  },
+  {
+    key: "metricsAddress",
+    flags: "--metrics-address <[host]:port>",
+    env: "LACQUER_METRICS_ADDRESS",
+    description: `Prometheus metrics address (default: :${OPERATOR_METRICS_PORT})`,
+  },
+  {
+    key: "healthAddress",
+    flags: "--health-address <[host]:port>",
+    env: "LACQUER_HEALTH_ADDRESS",
+    description: `health address, /healthz and /readyz (default: :${OPERATOR_HEALTH_PORT})`,
+  },
+  {
+    key: "gatewayImage",
+    flags: "--gateway-image <image>",
+    env: "LACQUER_GATEWAY_IMAGE",
+    description: `gateway image when GatewayParameters name none (default: ${DEFAULT_GATEWAY_IMAGE})`,
+  },
+  {
+    key: "gatewayServiceType",
+    flags: "--gateway-service-type <type>",
+    env: "LACQUER_GATEWAY_SERVICE_TYPE",
+    description: "gateway Service type when GatewayParameters name none: LoadBalancer, ClusterIP, NodePort",
+  },
+  {
+    key: "workers",
+    flags: "--workers <n>",
+    env: "LACQUER_WORKERS",
+    description: "Gateways reconciled in parallel (default: 4)",
+  },
+];
+
+const address = z.string().transform((value, ctx) => {
+  const match = /^(.*):(\d+)$/.exec(value);
+  if (!match || Number(match[2]) > 65535) {
+    ctx.addIssue({ code: "custom", message: `address "${value}" must look like [host]:port` });
+    return z.NEVER;
+  }
+  return { hostname: match[1] === "" ? "0.0.0.0" : match[1].replace(/^\[(.*)\]$/, "$1"), port: Number(match[2]) };
+});
+
+const flag = z.union([z.boolean(), z.enum(["true", "false", "1", "0", ""])]).transform((v) =>
+  v === true || v === "true" || v === "1"
+);
+
+/** The schema of the operator's configuration; input is the raw flag/environment values. */
+export const operatorConfigSchema = z.object({
+  kubeconfig: z.string().min(1).optional(),
+  leaderElect: flag.default(false),
+  leaseNamespace: z.string().min(1).default("lacquer-system"),
+  leaseName: z.string().min(1).default("lacquer-operator"),
+  identity: z.string().min(1).optional(),
+  metricsAddress: address.prefault(`:${OPERATOR_METRICS_PORT}`),
+  healthAddress: address.prefault(`:${OPERATOR_HEALTH_PORT}`),
+  gatewayImage: z.string().min(1).default(DEFAULT_GATEWAY_IMAGE),
+  gatewayServiceType: z.enum(["LoadBalancer", "ClusterIP", "NodePort"]).default("LoadBalancer"),
+  workers: z.coerce.number().int().min(1).max(64).default(4),
+});
+
+/** The operator's validated configuration. */
+export type OperatorConfig = z.output<typeof operatorConfigSchema>;
+
+/**
+ * Fills absent flags from the environment.
+ *
+ * @example Usage
+ * ```ts
+ * import { operatorFlagsWithEnvironment } from "./options.ts";
+ * operatorFlagsWithEnvironment({}, { LACQUER_WORKERS: "8" }); // { workers: "8" }
+ * ```
+ *
+ * @param flags What commander parsed.
+ * @param env The environment.
+ * @returns The raw values for {@linkcode operatorConfigSchema}.
+ */
+export function operatorFlagsWithEnvironment(
+  flags: Record<string, unknown>,
+  env: Record<string, string | undefined>,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const f of OPERATOR_FLAGS) {
+    if (flags[f.key] !== undefined) out[f.key] = flags[f.key];
+    else if (env[f.env] !== undefined && env[f.env] !== "") out[f.key] = env[f.env];
+  }
+  return out;
+}

@@ -1,0 +1,25 @@
+import { deepEqual, equal } from "node:assert/strict";
+import { operatorConfigSchema, operatorFlagsWithEnvironment } from "./options.ts";
+
+Deno.test("operatorConfigSchema fills defaults", () => {
+  const config = operatorConfigSchema.parse({});
+  equal(config.leaderElect, false);
+  equal(config.leaseName, "lacquer-operator");
+  deepEqual(config.metricsAddress, { hostname: "0.0.0.0", port: 8080 });
+  deepEqual(config.healthAddress, { hostname: "0.0.0.0", port: 8081 });
+  equal(config.workers, 4);
+});
+
+Deno.test("operatorFlagsWithEnvironment() prefers flags over the environment", () => {
+  const raw = operatorFlagsWithEnvironment({ leaseName: "a" }, {
+    LACQUER_LEASE_NAME: "b",
+    LACQUER_LEADER_ELECT: "true",
+  });
+  const config = operatorConfigSchema.parse(raw);
+  equal(config.leaseName, "a");
+  equal(config.leaderElect, true);
+});
+
+Deno.test("operatorConfigSchema rejects a bad address", () => {
+  equal(operatorConfigSchema.safeParse({ metricsAddress: "nope" }).success, false);
+});

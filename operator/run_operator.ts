@@ -1,0 +1,190 @@
+/**
+ * `lacquer operator`: wiring of the shell. Loads the kubeconfig, starts the caches, the metrics and health
+ * servers, optionally campaigns for the Lease, runs the controllers while leading, and shuts down in order on
+ * SIGTERM/SIGINT (controllers, then the Lease, then the caches).
+ *
+ * @module
+ */
+import { createKubeClient, KubeApiError, type KubeClient, loadKubeConfig } from "../internal/kube/mod.ts";
+import { LeaderElector } from "../internal/leader_elector.ts";
+import type { Logger } from "../internal/log.ts";
+import { MetricsRegistry } from "../internal/metrics.ts";
+import { handleHealth, handleMetrics, serveAdmin } from "./admin_server.ts";
+import { ChildrenWriter } from "./children_writer.ts";
+import { ClusterWatcher } from "./cluster_watcher.ts";
+import { GATEWAY_API_VERSION } from "./features.ts";
+import { GatewayController } from "./gateway_controller.ts";
+import type { OperatorConfig } from "./options.ts";
+import { StatusWriter } from "./status_writer.ts";
+
+/** Options of `lacquer operator`. */
+export interface OperatorOptions {
+  /** The logger every component derives its own from. */
+  log: Logger;
+  /** The validated configuration. */
+  config: OperatorConfig;
+  /** Resolves when the operator must stop. @default {SIGTERM or SIGINT} */
+  stop?: Promise<unknown>;
+}
+
+async function crdBundleVersion(client: KubeClient, log: Logger): Promise<string | undefined> {
+  try {
+    const crd = await client.request<{ metadata: { annotations?: Record<string, string> } }>(
+      "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/gateways.gateway.networking.k8s.io",
+    );
+    return crd.metadata.annotations?.["gateway.networking.k8s.io/bundle-version"];
+  } catch (err) {
+    if (!(err instanceof KubeApiError)) throw err;
+    log.warn("Gateway API version unknown", { err, assumed: GATEWAY_API_VERSION });
+    return undefined;
+  }
+}
+
+function signalPromise(): { promise: Promise<string>; dispose: () => void } {
+  let resolve!: (s: string) => void;
+  const promise = new Promise<string>((r) => resolve = r);
+  const handlers = (["SIGTERM", "SIGINT"] as const).map((sig) => {
+    const h = () => resolve(sig);
+    Deno.addSignalListener(sig, h);
+    return [sig, h] as const;
+  });
+  return { promise, dispose: () => handlers.forEach(([sig, h]) => Deno.removeSignalListener(sig, h)) };
+}
+
+function buildMetrics(registry: MetricsRegistry) {
+  return {
+    reconciles: registry.counter("lacquer_operator_reconcile_total", "Reconciles by controller and outcome."),
+    duration: registry.histogram(
+      "lacquer_operator_reconcile_duration_seconds",
+      "Reconcile durations by controller.",
+      [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    ),
+    translate: registry.histogram(
+      "lacquer_operator_translate_duration_seconds",
+      "Durations of the pure translation of one Gateway.",
+      [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    ),
+    writes: registry.counter("lacquer_operator_writes_total", "API writes by kind and operation."),
+  };
+}
+
+/**
+ * Runs the operator until it is asked to stop.
+ *
+ * @param options Logger and configuration.
+ * @returns The process exit code: 0 after a clean stop, 1 when leadership was lost or start-up failed.
+ */
+export async function runOperator(options: OperatorOptions): Promise<number> {
+  const { log, config } = options;
+  let client: KubeClient;
+  try {
+    client = createKubeClient(loadKubeConfig({ kubeconfig: config.kubeconfig }));
+  } catch (err) {
+    log.error("Operator cannot start", { err });
+    return 1;
+  }
+  const signals = options.stop ? undefined : signalPromise();
+  const stopRequested = options.stop ?? signals!.promise;
+  const registry = new MetricsRegistry();
+  const metrics = buildMetrics(registry);
+  const observe = (kind: string, op: string) => metrics.writes.inc({ kind, op });
+  const crdVersion = await crdBundleVersion(client, log);
+  let controller: GatewayController | undefined = undefined;
+  // Events arrive asynchronously, after the controller below exists.
+  const cache = new ClusterWatcher(client, {
+    log: log.child({ part: "cache" }),
+    onChange: (kind, old, current) => controller?.onChange(kind, old, current),
+  });
+  controller = new GatewayController({
+    cache,
+    children: new ChildrenWriter(client, cache, { log: log.child({ part: "children" }), observe }),
+    status: new StatusWriter(client, { log: log.child({ part: "status" }), observe }),
+    log,
+    defaults: { image: config.gatewayImage, serviceType: config.gatewayServiceType },
+    crdBundleVersion: crdVersion,
+    workers: config.workers,
+    observe: (name, outcome, ms) => {
+      metrics.reconciles.inc({ controller: name, result: outcome });
+      metrics.duration.observe(ms / 1000, { controller: name });
+    },
+    observeTranslate: (ms) => metrics.translate.observe(ms / 1000),
+  });
+  const ctl = controller;
+  registry.gauge("lacquer_operator_queue_depth", "Keys waiting per controller.", () => [
+    { labels: { controller: "gateway" }, value: ctl.gateways.length },
+    { labels: { controller: "gatewayclass" }, value: ctl.classes.length },
+  ]);
+  registry.gauge(
+    "lacquer_operator_cached_objects",
+    "Objects in the operator's caches by kind.",
+    () => Object.entries(cache.counts()).map(([kind, value]) => ({ labels: { kind }, value })),
+  );
+  registry.gauge("lacquer_operator_managed_gateways", "Gateways the operator manages.", () => [
+    { value: ctl.managedGateways },
+  ]);
+  let synced = false;
+  let role = config.leaderElect ? "standby" : "single";
+  registry.gauge("lacquer_operator_leader", "1 while this replica runs the controllers.", () => [
+    { value: role === "standby" ? 0 : 1 },
+  ]);
+  const serverAbort = new AbortController();
+  let servers: Deno.HttpServer[] = [];
+  try {
+    servers = [
+      serveAdmin(config.metricsAddress, (r) => handleMetrics(r, registry), serverAbort.signal),
+      serveAdmin(
+        config.healthAddress,
+        (r) => handleHealth(r, { synced: () => synced, watching: () => cache.healthy(), role: () => role }),
+        serverAbort.signal,
+      ),
+    ];
+  } catch (err) {
+    log.error("Operator cannot listen", { err });
+    await cache.stop();
+    client.close();
+    signals?.dispose();
+    return 1;
+  }
+  log.info("Operator started", { leaderElect: config.leaderElect, gatewayApi: crdVersion });
+
+  let exitCode = 0;
+  const syncedOrStopped = await Promise.race([cache.synced.then(() => "synced"), stopRequested.then(() => "stop")]);
+  let elector: LeaderElector | undefined;
+  if (syncedOrStopped === "synced") {
+    synced = true;
+    log.info("Caches synced", { objects: cache.counts() });
+    if (config.leaderElect) {
+      elector = new LeaderElector({
+        client,
+        namespace: config.leaseNamespace,
+        name: config.leaseName,
+        identity: `${config.identity ?? Deno.hostname()}_${crypto.randomUUID()}`,
+        log: log.child({ part: "leader" }),
+      });
+      const ended = elector.run({
+        onStartedLeading: () => {
+          role = "leader";
+          ctl.start();
+        },
+      });
+      const why = await Promise.race([ended, stopRequested.then(() => "stop")]);
+      if (why === "lost") {
+        log.error("Operator stops: leadership lost");
+        exitCode = 1;
+      }
+    } else {
+      ctl.start();
+      await stopRequested;
+    }
+  }
+  log.info("Operator stopping");
+  await ctl.stop();
+  await elector?.stop();
+  serverAbort.abort();
+  await Promise.all(servers.map((s) => s.finished));
+  await cache.stop().catch(() => {});
+  client.close();
+  signals?.dispose();
+  log.info("Operator stopped", { exitCode });
+  return exitCode;
+}

@@ -1,0 +1,168 @@
+/**
+ * Writes status: once per object, only when it differs from what the cluster has (ignoring
+ * `lastTransitionTime`), as KUBE-CLIENT.md §1 prescribes:
+ *
+ * - GatewayClass and Gateway: server-side apply on `/status` with field manager `lacquer-operator` (their
+ *   conditions and listeners are map-lists, so SSA merges with other writers);
+ * - HTTPRoute: `status.parents` is an atomic list, so GET, replace only our entries for the Gateway, and PUT with
+ *   the read resourceVersion; a 409 re-reads and retries.
+ *
+ * @module
+ */
+import { KubeApiError, type KubeClient, type KubeObject } from "../internal/kube/mod.ts";
+import type { Logger } from "../internal/log.ts";
+import { mergeRouteParents, type RouteStatusResult } from "./translate.ts";
+
+/** The field manager of every operator write. */
+export const FIELD_MANAGER = "lacquer-operator";
+
+const GW = "/apis/gateway.networking.k8s.io/v1";
+
+/** Counts writes, for metrics. */
+export type WriteObserver = (kind: string, op: string) => void;
+
+function comparable(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(comparable);
+  if (value && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(value).sort()) {
+      if (key === "lastTransitionTime") continue;
+      out[key] = comparable((value as Record<string, unknown>)[key]);
+    }
+    return out;
+  }
+  return value;
+}
+
+/**
+ * Tells whether two status values are equal once `lastTransitionTime` is ignored and keys are sorted.
+ *
+ * @param a One status.
+ * @param b The other.
+ * @returns True when equal.
+ */
+export function sameStatus(a: unknown, b: unknown): boolean {
+  return JSON.stringify(comparable(a)) === JSON.stringify(comparable(b));
+}
+
+function normalizeParents(parents: unknown[], routeNs: string): unknown {
+  return parents.map((p) => {
+    const entry = p as { parentRef: Record<string, unknown>; controllerName: string; conditions?: unknown[] };
+    return {
+      parentRef: {
+        group: entry.parentRef.group ?? "gateway.networking.k8s.io",
+        kind: entry.parentRef.kind ?? "Gateway",
+        namespace: entry.parentRef.namespace ?? routeNs,
+        name: entry.parentRef.name,
+        sectionName: entry.parentRef.sectionName,
+        port: entry.parentRef.port,
+      },
+      controllerName: entry.controllerName,
+      conditions: entry.conditions ?? [],
+    };
+  });
+}
+
+/** Writes GatewayClass, Gateway and HTTPRoute status. */
+export class StatusWriter {
+  #client: KubeClient;
+  #log: Logger;
+  #observe: WriteObserver;
+
+  /** Creates the writer. */
+  constructor(client: KubeClient, options: { log: Logger; observe?: WriteObserver }) {
+    this.#client = client;
+    this.#log = options.log;
+    this.#observe = options.observe ?? (() => {});
+  }
+
+  async #apply(path: string, body: unknown): Promise<void> {
+    await this.#client.request(path, {
+      method: "PATCH",
+      query: { fieldManager: FIELD_MANAGER, force: true },
+      contentType: "application/apply-patch+yaml",
+      body,
+    });
+  }
+
+  /**
+   * Writes a GatewayClass's status unless the cached object already has it.
+   *
+   * @param current The cached object (raw).
+   * @param status The computed status.
+   * @returns True when a write happened.
+   */
+  async writeGatewayClass(current: KubeObject, status: unknown): Promise<boolean> {
+    if (sameStatus(current.status, status)) return false;
+    await this.#apply(`${GW}/gatewayclasses/${current.metadata.name}/status`, {
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "GatewayClass",
+      metadata: { name: current.metadata.name },
+      status,
+    });
+    this.#observe("GatewayClass", "status");
+    this.#log.info("GatewayClass status written", { gatewayClass: current.metadata.name });
+    return true;
+  }
+
+  /**
+   * Writes a Gateway's status unless the cached object already has it.
+   *
+   * @param current The cached object (raw).
+   * @param status The computed status.
+   * @returns True when a write happened.
+   */
+  async writeGateway(current: KubeObject, status: unknown): Promise<boolean> {
+    if (sameStatus(current.status, status)) return false;
+    const { name, namespace } = current.metadata;
+    await this.#apply(`${GW}/namespaces/${namespace}/gateways/${name}/status`, {
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "Gateway",
+      metadata: { name, namespace },
+      status,
+    });
+    this.#observe("Gateway", "status");
+    this.#log.info("Gateway status written", { gateway: `${namespace}/${name}` });
+    return true;
+  }
+
+  /**
+   * Replaces our parent entries for one Gateway in a route's status, unless the cached route already has them.
+   *
+   * @param current The cached route (raw), or undefined when it is gone.
+   * @param update Our entries for the Gateway.
+   * @returns True when a write happened.
+   */
+  async writeRouteParents(current: KubeObject | undefined, update: RouteStatusResult): Promise<boolean> {
+    if (!current) return false;
+    const ns = current.metadata.namespace ?? "";
+    const parents = ((current.status as { parents?: unknown[] } | undefined)?.parents ?? []) as never[];
+    const merged = mergeRouteParents(parents, update, ns);
+    if (sameStatus(normalizeParents(parents, ns), normalizeParents(merged, ns))) return false;
+    const path = `${GW}/namespaces/${ns}/httproutes/${current.metadata.name}`;
+    for (let attempt = 0;; attempt++) {
+      let fresh: KubeObject;
+      try {
+        fresh = await this.#client.request<KubeObject>(path);
+      } catch (err) {
+        if (err instanceof KubeApiError && err.code === 404) return false;
+        throw err;
+      }
+      const freshParents = ((fresh.status as { parents?: unknown[] } | undefined)?.parents ?? []) as never[];
+      const next = mergeRouteParents(freshParents, update, ns);
+      if (sameStatus(normalizeParents(freshParents, ns), normalizeParents(next, ns))) return false;
+      try {
+        await this.#client.request(`${path}/status`, {
+          method: "PUT",
+          body: { ...fresh, status: { ...(fresh.status as object ?? {}), parents: next } },
+        });
+        this.#observe("HTTPRoute", "status");
+        this.#log.info("HTTPRoute status written", { route: update.key, gateway: update.gateway });
+        return true;
+      } catch (err) {
+        if (err instanceof KubeApiError && err.code === 409 && attempt < 5) continue;
+        throw err;
+      }
+    }
+  }
+}
