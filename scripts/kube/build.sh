@@ -19,6 +19,19 @@ build_flags=(-p 2 -trimpath)
 
 command -v go >/dev/null || die "go is required to build the local cluster"
 
+# Runs a long command, printing a progress line every 30 s so a cold build never looks stuck.
+with_progress() {
+  local what=$1 started=$SECONDS pid; shift
+  "$@" & pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 2
+    if (( (SECONDS - started) % 30 < 2 && SECONDS - started >= 30 )); then
+      step "still $what ($((SECONDS - started)) s)"; sleep 1
+    fi
+  done
+  wait "$pid"
+}
+
 # Prints the go.mod of a module version from the proxy (through the module cache).
 mod_file() { go mod download -json "$1@$2" | sed -n 's/^\t"GoMod": "\(.*\)",$/\1/p'; }
 mod_dir() { go mod download -json "$1@$2" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p'; }
@@ -66,7 +79,8 @@ GO
   mkdir -p "$out/bin.tmp"
   for p in "${pkgs[@]}"; do
     step "compiling $(basename "$p") ($(date +%T))"
-    (cd "$src" && go build "${build_flags[@]}" -ldflags "$ldflags" -o "$out/bin.tmp/" "$p")
+    with_progress "compiling $(basename "$p")" \
+      bash -c 'cd "$1" && shift && exec go "$@"' _ "$src" build "${build_flags[@]}" -ldflags "$ldflags" -o "$out/bin.tmp/" "$p"
   done
   rm -rf "$out/bin" && mv "$out/bin.tmp" "$out/bin"
 }
@@ -102,7 +116,8 @@ import (
 func main() { etcdmain.Main(os.Args) }
 GO
   (cd "$src" && go mod tidy >/dev/null 2>&1 || (cd "$src" && go mod tidy))
-  (cd "$src" && go build "${build_flags[@]}" -ldflags "-s -w" -o "$out/bin/etcd" .)
+  with_progress "compiling etcd" bash -c 'cd "$1" && shift && exec go "$@"' _ "$src" build "${build_flags[@]}" \
+    -ldflags "-s -w" -o "$out/bin/etcd" .
   ETCD_VERSION=$etcd_version
 }
 
