@@ -230,7 +230,8 @@ export class SyncController {
       const ghost = mergeEndpoints(this.#routing.doc, this.#o.endpoints.snapshot());
       const text = stringifyContract(ghost);
       if (text !== this.#ghostText) {
-        await writeFileAtomic(this.#o.ghostJsonPath, text);
+        // Compared in memory already; no flush: the file is rebuilt from the API at every start.
+        await writeFileAtomic(this.#o.ghostJsonPath, text, { skipUnchanged: false, durable: false });
         this.#ghostText = text;
         this.#ghostDirty = true;
         this.#o.metrics.ghostWrites++;

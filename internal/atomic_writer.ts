@@ -10,6 +10,11 @@ export interface WriteFileAtomicOptions {
   mode?: number;
   /** Leave the file alone when it already holds exactly these bytes. @default {true} */
   skipUnchanged?: boolean;
+  /**
+   * Flush the data to disk before the rename, so the new content also survives a crash of the machine. Readers see
+   * whole files either way; files that are rebuilt at start-up can skip the flush. @default {true}
+   */
+  durable?: boolean;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -19,8 +24,8 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /**
- * Writes a file atomically: the data goes to a temporary file in the same directory, is flushed to disk, and is
- * renamed over the target (rename within one file system is atomic on POSIX).
+ * Writes a file atomically: the data goes to a temporary file in the same directory, is flushed to disk (unless
+ * `durable` is false), and is renamed over the target (rename within one file system is atomic on POSIX).
  *
  * @example Usage
  * ```ts ignore
@@ -55,7 +60,7 @@ export async function writeFileAtomic(
     try {
       let written = 0;
       while (written < bytes.length) written += await file.write(bytes.subarray(written));
-      await file.sync();
+      if (options.durable ?? true) await file.sync();
     } finally {
       file.close();
     }

@@ -1,0 +1,240 @@
+/**
+ * `deno task bench:propagation`: how fast changes reach traffic through a real chaperone, API server and varnishd.
+ *
+ * With 1,000 routes configured, it changes 100 times (a) routing.json in the ConfigMap (a response header filter on
+ * one route) and measures until the first response that carries the change, and (b) the EndpointSlice of one
+ * Service (its endpoint moves to another backend) and measures until traffic reaches the new backend. It prints
+ * p50/p99 of each. Backends are HTTP servers on addresses of the run's own network namespace.
+ *
+ * When the ghost VMOD is not built yet, a stand-in VCL answers the reload and the bench measures up to ghost.json
+ * written and reload acknowledged instead (it says so in its output).
+ *
+ * Run as a test file inside the test cluster's network namespace (see deno.json).
+ *
+ * @module
+ */
+import { equal } from "node:assert/strict";
+import { contentHash } from "../internal/content_hash.ts";
+import { createLogger } from "../internal/log.ts";
+import { MAIN_VCL_KEY, ROUTING_JSON_KEY } from "../internal/names.ts";
+import { clusterAvailable, createTestNamespace, type TestNamespace, useCluster } from "../tests/cluster/mod.ts";
+import { DEBIAN_VMOD_DIR, eventually, freePort, ghostVmodPath, lacquerCache } from "./_test_server.ts";
+import { chaperoneConfigSchema } from "./options.ts";
+import { startChaperone } from "./run_chaperone.ts";
+
+const ROUTES = 1000;
+const SERVICES = 10;
+const CHANGES = 100;
+const BACKENDS = ["10.245.0.1", "10.245.0.2"];
+
+/** The VCL the operator generates around ghost, reduced to what routing needs. */
+function ghostVcl(ghostJsonPath: string): string {
+  return `vcl 4.1;
+import ghost;
+backend default none;
+sub vcl_init {
+  new router = ghost.router("${ghostJsonPath}");
+}
+sub vcl_recv {
+  if (local.socket == "ghost") {
+    return (synth(200));
+  }
+  set req.backend_hint = router.backend();
+  return (pass);
+}
+sub vcl_synth {
+  if (local.socket == "ghost") {
+    set resp.http.content-type = "application/json";
+    set resp.body = router.reload();
+    return (deliver);
+  }
+}
+`;
+}
+
+const STAND_IN_VCL = `vcl 4.1;
+backend default none;
+sub vcl_recv { return (synth(200, "ok")); }
+`;
+
+function routingJson(namespace: string, version: number): string {
+  const vhosts: Record<string, unknown> = {};
+  for (let i = 0; i < ROUTES; i++) {
+    vhosts[`h${i}.bench.example`] = {
+      routes: [{
+        id: { namespace, name: `r${i}`, rule: 0 },
+        created: "2026-01-01T00:00:00Z",
+        listeners: ["http"],
+        filters: i === 0
+          ? [{
+            type: "ResponseHeaderModifier",
+            responseHeaderModifier: { set: [{ name: "x-version", value: `${version}` }] },
+          }]
+          : [],
+        backends: [{ weight: 1, service: { namespace, name: `s${i % SERVICES}`, port: 80 } }],
+      }],
+    };
+  }
+  return JSON.stringify({
+    version: 1,
+    listeners: [{ name: "http", socket: "port-http", port: 80, protocol: "HTTP" }],
+    vhosts,
+  }) + "\n";
+}
+
+function slice(service: string, address: string) {
+  return {
+    apiVersion: "discovery.k8s.io/v1",
+    kind: "EndpointSlice",
+    metadata: {
+      name: `${service}-1`,
+      labels: { "kubernetes.io/service-name": service, "endpointslice.kubernetes.io/managed-by": "lacquer-tests" },
+    },
+    addressType: "IPv4",
+    ports: [{ name: "http", port: 3000, protocol: "TCP" }],
+    endpoints: [{ addresses: [address], conditions: { ready: true } }],
+  };
+}
+
+/** Reads the object's resourceVersion, then PUTs the new version; returns when the PUT started and ended. */
+async function put(
+  ns: TestNamespace,
+  path: string,
+  body: Record<string, unknown>,
+): Promise<{ started: number; acknowledged: number }> {
+  const current = await ns.client.request<{ metadata: { resourceVersion: string } }>(path);
+  const metadata = { ...(body.metadata as object), resourceVersion: current.metadata.resourceVersion };
+  const started = performance.now();
+  await ns.client.request(path, { method: "PUT", body: { ...body, metadata } });
+  return { started, acknowledged: performance.now() };
+}
+
+interface Sample {
+  /** From the PUT's start. */
+  total: number;
+  /** From the API server's answer to the PUT (its own write latency left out). */
+  afterWrite: number;
+}
+
+function sample(times: { started: number; acknowledged: number }): Sample {
+  const now = performance.now();
+  return { total: now - times.started, afterWrite: Math.max(0, now - times.acknowledged) };
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+async function until(check: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!(await check())) {
+    if (performance.now() > deadline) throw new Error("Cannot observe the change: timed out");
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+Deno.test({
+  name: "bench: propagation of ConfigMap and EndpointSlice changes",
+  ignore: !clusterAvailable(),
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  const vmod = ghostVmodPath();
+  const cluster = await useCluster();
+  await using ns = await createTestNamespace(cluster);
+  for (const address of BACKENDS) {
+    await new Deno.Command("ip", { args: ["addr", "replace", `${address}/32`, "dev", "lo"] }).output();
+  }
+  const servers = BACKENDS.map((hostname) =>
+    Deno.serve({ hostname, port: 3000, onListen: () => {} }, () => new Response(hostname))
+  );
+  const workDir = await Deno.makeTempDir({ prefix: "lacquer-bench-" });
+  const httpPort = freePort();
+  const CM = `/api/v1/namespaces/${ns.name}/configmaps`;
+  for (let s = 0; s < SERVICES; s++) {
+    await ns.client.request(`/api/v1/namespaces/${ns.name}/services`, {
+      method: "POST",
+      body: {
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: { name: `s${s}` },
+        spec: { ports: [{ name: "http", port: 80, targetPort: 3000 }] },
+      },
+    });
+    await ns.client.request(`/apis/discovery.k8s.io/v1/namespaces/${ns.name}/endpointslices`, {
+      method: "POST",
+      body: slice(`s${s}`, BACKENDS[0]),
+    });
+  }
+  const vcl = vmod ? ghostVcl(`${workDir}/ghost.json`) : STAND_IN_VCL;
+  const configMap = (version: number) => ({
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name: "gw-lacquer" },
+    data: { [MAIN_VCL_KEY]: vcl, [ROUTING_JSON_KEY]: routingJson(ns.name, version) },
+  });
+  await ns.client.request(CM, { method: "POST", body: configMap(0) });
+  const config = chaperoneConfigSchema.parse({
+    namespace: ns.name,
+    configmap: "gw-lacquer",
+    listen: [`port-http=127.0.0.1:${httpPort}`],
+    storage: "malloc,64m",
+    workDir,
+    adminAddress: `127.0.0.1:${freePort()}`,
+    cliPort: String(freePort()),
+    ghostPort: String(freePort()),
+    vmodPath: vmod ? `${lacquerCache()}/vmods:${DEBIAN_VMOD_DIR}` : undefined,
+    kubeconfig: cluster.kubeconfig,
+    drainSeconds: "0",
+    coalesceMs: "2",
+  });
+  let stop!: () => void;
+  const stopSignal = new Promise<void>((resolve) => stop = resolve);
+  const chaperone = await startChaperone({ config, log: createLogger({ level: "warn" }), stopSignal });
+  const request = async () => {
+    const response = await fetch(`http://127.0.0.1:${httpPort}/`, { headers: { host: "h0.bench.example" } });
+    return { version: response.headers.get("x-version"), body: await response.text() };
+  };
+  try {
+    await eventually(async () => {
+      const response = await chaperone.handler(new Request("http://admin/readyz"));
+      await response.body?.cancel();
+      equal(response.status, 200);
+    }, { timeoutMs: 60_000 });
+    const configTimes: Sample[] = [];
+    for (let i = 1; i <= CHANGES; i++) {
+      const hash = await contentHash(routingJson(ns.name, i));
+      const times = await put(ns, `${CM}/gw-lacquer`, configMap(i));
+      if (vmod) await until(async () => (await request()).version === `${i}`);
+      else await until(() => chaperone.sync.status().ghostRoutingHash === hash);
+      configTimes.push(sample(times));
+    }
+    const sliceTimes: Sample[] = [];
+    for (let i = 1; i <= CHANGES; i++) {
+      const target = BACKENDS[i % 2];
+      const reloads = chaperone.metrics.ghostReloads.success;
+      const path = `/apis/discovery.k8s.io/v1/namespaces/${ns.name}/endpointslices/s0-1`;
+      const times = await put(ns, path, slice("s0", target));
+      if (vmod) await until(async () => (await request()).body === target);
+      else await until(() => chaperone.metrics.ghostReloads.success > reloads);
+      sliceTimes.push(sample(times));
+    }
+    const what = vmod ? "first correct response" : "ghost.json written and reload acknowledged (ghost VMOD not built)";
+    const ms = (values: number[], p: number) => percentile(values, p).toFixed(1);
+    const line = (name: string, samples: Sample[]) => {
+      const total = samples.map((x) => x.total);
+      const after = samples.map((x) => x.afterWrite);
+      return `${name}: p50 ${ms(total, 50)} ms, p99 ${ms(total, 99)} ms from the update ` +
+        `(p50 ${ms(after, 50)} ms, p99 ${ms(after, 99)} ms after the API server acknowledged it; ` +
+        `${samples.length} changes, ${ROUTES} routes; until ${what})`;
+    };
+    console.log(line("ConfigMap routing.json → traffic", configTimes));
+    console.log(line("EndpointSlice → traffic", sliceTimes));
+  } finally {
+    stop();
+    await chaperone.exit;
+    for (const server of servers) await server.shutdown();
+    await Deno.remove(workDir, { recursive: true });
+  }
+});
