@@ -1,0 +1,63 @@
+import { equal, ok } from "node:assert/strict";
+import { parseAllDocuments } from "yaml";
+import { gatewayParametersSchema } from "../operator/gateway_parameters.ts";
+import { installCrds } from "../tests/cluster/crd_installer.ts";
+import { clusterAvailable, createTestNamespace, useCluster } from "../tests/cluster/mod.ts";
+
+const DIR = new URL("./", import.meta.url);
+
+async function documents(): Promise<{ file: string; doc: Record<string, unknown> }[]> {
+  const out: { file: string; doc: Record<string, unknown> }[] = [];
+  for (const sub of ["crds", "operator", "examples"]) {
+    for (const entry of Deno.readDirSync(new URL(`${sub}/`, DIR))) {
+      const file = `${sub}/${entry.name}`;
+      for (const d of parseAllDocuments(await Deno.readTextFile(new URL(file, DIR)))) {
+        ok(d.errors.length === 0, `${file}: ${d.errors.join("; ")}`);
+        const doc = d.toJS();
+        if (doc) out.push({ file, doc });
+      }
+    }
+  }
+  return out;
+}
+
+Deno.test("deploy manifests parse and example GatewayParameters follow the operator's schema", async () => {
+  const docs = await documents();
+  ok(docs.length > 5);
+  for (const { file, doc } of docs.filter((d) => d.doc.kind === "GatewayParameters")) {
+    equal(gatewayParametersSchema.safeParse(doc).success, true, file);
+  }
+});
+
+Deno.test({
+  name: "deploy manifests are accepted by the apiserver (server-side dry run)",
+  ignore: !clusterAvailable(),
+  async fn() {
+    const cluster = await useCluster();
+    await using ns = await createTestNamespace(cluster);
+    await installCrds(ns.client, { file: new URL("crds/lacquer.dev_gatewayparameters.yaml", DIR).pathname });
+    const plural: Record<string, string> = {
+      Namespace: "/api/v1/namespaces",
+      ServiceAccount: "/api/v1/namespaces/{ns}/serviceaccounts",
+      ConfigMap: "/api/v1/namespaces/{ns}/configmaps",
+      ClusterRole: "/apis/rbac.authorization.k8s.io/v1/clusterroles",
+      ClusterRoleBinding: "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+      Role: "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles",
+      RoleBinding: "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings",
+      Deployment: "/apis/apps/v1/namespaces/{ns}/deployments",
+      GatewayParameters: "/apis/lacquer.dev/v1alpha1/namespaces/{ns}/gatewayparameters",
+      GatewayClass: "/apis/gateway.networking.k8s.io/v1/gatewayclasses",
+      Gateway: "/apis/gateway.networking.k8s.io/v1/namespaces/{ns}/gateways",
+    };
+    for (const { file, doc } of await documents()) {
+      const kind = String(doc.kind);
+      if (kind === "CustomResourceDefinition" || kind === "Namespace") continue;
+      const meta = doc.metadata as { name: string; namespace?: string };
+      const path = plural[kind];
+      ok(path, `${file}: no path for ${kind}`);
+      // Namespaced objects go into the test namespace; everything is a dry run, so nothing is created.
+      const body = { ...doc, metadata: { ...meta, ...(meta.namespace ? { namespace: ns.name } : {}) } };
+      await ns.client.request(path.replace("{ns}", ns.name), { method: "POST", query: { dryRun: "All" }, body });
+    }
+  },
+});
