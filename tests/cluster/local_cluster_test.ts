@@ -205,7 +205,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "local cluster gives a LoadBalancer Service an address that answers from its pods",
+  name: "local cluster gives a LoadBalancer Service an address that answers from its pods, as does its ClusterIP",
   ignore,
 }, async () => {
   const cluster = await useCluster();
@@ -229,6 +229,8 @@ Deno.test({
     seen.add(body.pod);
     strictEqual(seen.size, 2, "both pods answer");
   }, { intervalMs: 10 });
+  const svc = await ns.client.request<{ spec: { clusterIP: string } }>(`/api/v1/namespaces/${ns.name}/services/web`);
+  ok(names.has((await echo(`http://${svc.spec.clusterIP}/through-cluster-ip`)).pod));
 });
 
 Deno.test({

@@ -1,8 +1,11 @@
 /**
- * LoadBalancer Services for the local cluster, as MetalLB plus kube-proxy would provide them: each Service of type
- * LoadBalancer gets an address from a private pool (added to the node bridge inside the cluster's network
- * namespace), `status.loadBalancer.ingress` says so, and a TCP proxy on that address forwards each connection to a
- * ready endpoint (round robin over the Service's EndpointSlices).
+ * Service addresses for the local cluster, as MetalLB plus kube-proxy would provide them:
+ *
+ * - every Service of type LoadBalancer gets an address from a private pool and `status.loadBalancer.ingress` says
+ *   so;
+ * - that address and every Service's ClusterIP are added to the node bridge inside the cluster's network namespace,
+ *   and a TCP proxy on each Service port forwards every connection to a ready endpoint (round robin over the
+ *   Service's EndpointSlices), so pods and tests can use ClusterIPs and LoadBalancer addresses alike.
  *
  * @module
  */
@@ -13,48 +16,55 @@ import { type EndpointSliceLike, pickAddress, readyBackends } from "./lb_pool.ts
 import { runCommand } from "./run_command.ts";
 
 interface Service extends KubeObject {
-  spec: { type?: string; ports?: { name?: string; port: number; protocol?: string }[] };
+  spec: { type?: string; clusterIP?: string; ports?: { name?: string; port: number; protocol?: string }[] };
   status?: { loadBalancer?: { ingress?: { ip?: string }[] } };
 }
 
 interface Slice extends KubeObject, EndpointSliceLike {}
 
-interface Assigned {
-  address: string;
-  ports: Map<number, { listener: Deno.TcpListener; portName: string; rr: number }>;
+interface Forward {
+  service: string;
+  portName: string;
+  listener: Deno.TcpListener;
+  rr: number;
 }
 
 /** A running controller. */
-export interface LbController {
+export interface ServiceController {
   /** Closes listeners, removes addresses and stops watching. */
   stop(): Promise<void>;
 }
 
 /**
- * Starts the LoadBalancer controller.
+ * Starts the Service address controller.
  *
  * @param client API client.
  * @param options Logger.
  * @returns The controller.
  */
-export async function startLbController(client: KubeClient, options: { log: Logger }): Promise<LbController> {
+export async function startServiceController(
+  client: KubeClient,
+  options: { log: Logger },
+): Promise<ServiceController> {
   const { log } = options;
-  const assigned = new Map<string, Assigned>();
+  /** LoadBalancer address per Service key. */
+  const lbAddresses = new Map<string, string>();
+  /** Proxies by "address:port". */
+  const forwards = new Map<string, Forward>();
+  /** Addresses on the bridge, with the number of Services using each. */
+  const addresses = new Map<string, number>();
   const conns = new Set<Deno.Conn>();
   let stopped = false;
   let queue = Promise.resolve();
   const enqueue = (key: string) => {
-    queue = queue.then(() => reconcile(key)).catch((err) => log.warn("LoadBalancer reconcile failed", { key, err }));
+    queue = queue.then(() => reconcile(key)).catch((err) => log.warn("Service reconcile failed", { key, err }));
   };
   const services = createReflector<Service>(client, {
     path: "/api/v1/services",
     onChange: (o, c) => enqueue(`${(c ?? o)!.metadata.namespace}/${(c ?? o)!.metadata.name}`),
     log,
   });
-  const slices = createReflector<Slice>(client, {
-    path: "/apis/discovery.k8s.io/v1/endpointslices",
-    log,
-  });
+  const slices = createReflector<Slice>(client, { path: "/apis/discovery.k8s.io/v1/endpointslices", log });
 
   function backendsFor(key: string, portName: string) {
     const [ns, name] = key.split("/");
@@ -64,14 +74,22 @@ export async function startLbController(client: KubeClient, options: { log: Logg
     return readyBackends(mine, portName);
   }
 
-  async function serve(key: string, entry: { listener: Deno.TcpListener; portName: string; rr: number }) {
-    for await (const conn of entry.listener) {
-      const backends = backendsFor(key, entry.portName);
+  function closeQuietly(c: Deno.Conn | Deno.TcpListener | undefined) {
+    try {
+      c?.close();
+    } catch {
+      // closed already
+    }
+  }
+
+  async function serve(f: Forward) {
+    for await (const conn of f.listener) {
+      const backends = backendsFor(f.service, f.portName);
       if (backends.length === 0) {
         conn.close();
         continue;
       }
-      const b = backends[entry.rr++ % backends.length];
+      const b = backends[f.rr++ % backends.length];
       conns.add(conn);
       (async () => {
         let upstream: Deno.Conn | undefined;
@@ -86,68 +104,85 @@ export async function startLbController(client: KubeClient, options: { log: Logg
           // backend refused: the client sees a closed connection
         } finally {
           for (const c of [conn, upstream]) {
-            if (!c) continue;
-            conns.delete(c);
-            try {
-              c.close();
-            } catch {
-              // closed by pipeTo
-            }
+            if (c) conns.delete(c);
+            closeQuietly(c);
           }
         }
       })();
     }
   }
 
-  async function release(key: string) {
-    const a = assigned.get(key);
-    if (!a) return;
-    for (const p of a.ports.values()) p.listener.close();
-    assigned.delete(key);
-    await runCommand("ip", { args: ["addr", "del", `${a.address}/32`, "dev", BRIDGE], allowFailure: true });
-    log.info("LoadBalancer address released", { service: key, address: a.address });
+  async function addAddress(address: string) {
+    const n = addresses.get(address) ?? 0;
+    if (n === 0) await runCommand("ip", { args: ["addr", "replace", `${address}/32`, "dev", BRIDGE] });
+    addresses.set(address, n + 1);
+  }
+
+  async function dropAddress(address: string) {
+    const n = (addresses.get(address) ?? 1) - 1;
+    if (n > 0) return void addresses.set(address, n);
+    addresses.delete(address);
+    await runCommand("ip", { args: ["addr", "del", `${address}/32`, "dev", BRIDGE], allowFailure: true });
   }
 
   async function reconcile(key: string): Promise<void> {
     if (stopped) return;
     const svc = services.get(key);
-    if (!svc || svc.spec.type !== "LoadBalancer") return await release(key);
-    let a = assigned.get(key);
-    if (!a) {
-      const used = new Set([...assigned.values()].map((x) => x.address));
-      const address = pickAddress({
+    // 1. the LoadBalancer address
+    const isLb = svc?.spec.type === "LoadBalancer";
+    let lb = lbAddresses.get(key);
+    if (isLb && !lb) {
+      lb = pickAddress({
         prefix: LB_POOL_PREFIX,
-        used,
+        used: new Set(lbAddresses.values()),
         current: svc.status?.loadBalancer?.ingress?.[0]?.ip,
       });
-      if (!address) return log.warn("LoadBalancer pool exhausted", { service: key });
-      await runCommand("ip", { args: ["addr", "replace", `${address}/32`, "dev", BRIDGE] });
-      a = { address, ports: new Map() };
-      assigned.set(key, a);
-      log.info("LoadBalancer address assigned", { service: key, address });
+      if (!lb) log.warn("LoadBalancer pool exhausted", { service: key });
+      else {
+        lbAddresses.set(key, lb);
+        log.info("LoadBalancer address assigned", { service: key, address: lb });
+      }
+    } else if (!isLb && lb) {
+      lbAddresses.delete(key);
+      log.info("LoadBalancer address released", { service: key, address: lb });
+      lb = undefined;
     }
-    const wanted = new Map(
-      (svc.spec.ports ?? []).filter((p) => (p.protocol ?? "TCP") === "TCP").map((p) => [p.port, p.name ?? ""]),
+    // 2. the proxies this Service wants
+    const wanted = new Map<string, string>();
+    const ips = [svc?.spec.clusterIP, isLb ? lb : undefined].filter((ip): ip is string =>
+      !!ip && ip !== "None" && !ip.includes(":")
     );
-    for (const [port, entry] of a.ports) {
-      if (wanted.get(port) !== entry.portName) {
-        entry.listener.close();
-        a.ports.delete(port);
+    for (const ip of ips) {
+      for (const p of svc?.spec.ports ?? []) {
+        if ((p.protocol ?? "TCP") === "TCP") wanted.set(`${ip}:${p.port}`, p.name ?? "");
       }
     }
-    for (const [port, portName] of wanted) {
-      if (a.ports.has(port)) continue;
-      const listener = Deno.listen({ hostname: a.address, port });
-      const entry = { listener, portName, rr: 0 };
-      a.ports.set(port, entry);
-      serve(key, entry).catch(() => {});
+    for (const [addr, f] of forwards) {
+      if (f.service !== key || wanted.get(addr) === f.portName) continue;
+      closeQuietly(f.listener);
+      forwards.delete(addr);
+      await dropAddress(addr.slice(0, addr.lastIndexOf(":")));
     }
-    if (svc.status?.loadBalancer?.ingress?.[0]?.ip !== a.address) {
-      const [ns, name] = key.split("/");
-      await client.request(`/api/v1/namespaces/${ns}/services/${name}/status`, {
+    for (const [addr, portName] of wanted) {
+      if (forwards.has(addr)) continue;
+      const ip = addr.slice(0, addr.lastIndexOf(":"));
+      await addAddress(ip);
+      try {
+        const listener = Deno.listen({ hostname: ip, port: Number(addr.slice(ip.length + 1)) });
+        const f = { service: key, portName, listener, rr: 0 };
+        forwards.set(addr, f);
+        serve(f).catch(() => {});
+      } catch (err) {
+        await dropAddress(ip);
+        log.warn("Service proxy cannot listen", { service: key, address: addr, err });
+      }
+    }
+    // 3. the status
+    if (svc && isLb && lb && svc.status?.loadBalancer?.ingress?.[0]?.ip !== lb) {
+      await client.request(`/api/v1/namespaces/${svc.metadata.namespace}/services/${svc.metadata.name}/status`, {
         method: "PATCH",
         contentType: "application/merge-patch+json",
-        body: { status: { loadBalancer: { ingress: [{ ip: a.address, ipMode: "VIP" }] } } },
+        body: { status: { loadBalancer: { ingress: [{ ip: lb, ipMode: "VIP" }] } } },
       });
     }
   }
@@ -158,13 +193,10 @@ export async function startLbController(client: KubeClient, options: { log: Logg
       stopped = true;
       await Promise.all([services.stop(), slices.stop()]);
       await queue;
-      for (const key of [...assigned.keys()]) await release(key);
-      for (const c of conns) {
-        try {
-          c.close();
-        } catch {
-          // closed
-        }
+      for (const f of forwards.values()) closeQuietly(f.listener);
+      for (const c of conns) closeQuietly(c);
+      for (const a of [...addresses.keys()]) {
+        await runCommand("ip", { args: ["addr", "del", `${a}/32`, "dev", BRIDGE], allowFailure: true });
       }
     },
   };

@@ -18,7 +18,7 @@ import { installCrds } from "./crd_installer.ts";
 import { startKubelet } from "./kubelet/kubelet.ts";
 import { deletePodNetwork } from "./kubelet/pod_network.ts";
 import { API_PORT, API_SERVICE_IP, BRIDGE, clusterBinaries, clusterLayout, NODE_IP, POD_CIDR } from "./layout.ts";
-import { startLbController } from "./lb_controller.ts";
+import { startServiceController } from "./service_controller.ts";
 import { kubeconfigYaml, writePki } from "./pki_writer.ts";
 import { runCommand } from "./run_command.ts";
 
@@ -119,8 +119,8 @@ try {
     kubeletVersion: version.gitVersion,
   });
   stops.push(() => kubelet.stop());
-  const lb = await startLbController(client, { log: log.child({ component: "loadbalancer" }) });
-  stops.push(() => lb.stop());
+  const services = await startServiceController(client, { log: log.child({ component: "services" }) });
+  stops.push(() => services.stop());
 
   // the default ServiceAccount exists once the controller manager works
   while (true) {
