@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { GHOST_SOCKET_NAME } from "../internal/names.ts";
 
 /** Returns a TCP port on 127.0.0.1 that was free a moment ago. */
 export function freePort(): number {
@@ -114,4 +115,35 @@ export async function startScratchVarnish(vcl?: string): Promise<ScratchVarnish>
     throw err;
   }
   return { dir, secret, cliPort, httpPort, child, stop };
+}
+
+/** The smallest VCL that wires ghost in, as `ghost/ghost.vcl` does (the operator generates the full one). */
+export function ghostTestVcl(ghostJsonPath: string): string {
+  return `vcl 4.1;
+import ghost;
+backend default none;
+sub vcl_init {
+  new router = ghost.router("${ghostJsonPath}");
+}
+sub vcl_recv {
+  if (local.socket == "${GHOST_SOCKET_NAME}") {
+    return (synth(router.control(req.url, client.ip)));
+  }
+  if (!router.recv(local.socket)) {
+    return (synth(router.status()));
+  }
+  set req.backend_hint = router.backend();
+  set req.url = router.url();
+  return (pass);
+}
+sub vcl_synth {
+  if (router.synth()) {
+    synthetic(router.body());
+    return (deliver);
+  }
+}
+sub vcl_deliver {
+  router.deliver();
+}
+`;
 }

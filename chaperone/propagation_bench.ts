@@ -18,7 +18,7 @@ import { contentHash } from "../internal/content_hash.ts";
 import { createLogger } from "../internal/log.ts";
 import { MAIN_VCL_KEY, ROUTING_JSON_KEY } from "../internal/names.ts";
 import { clusterAvailable, createTestNamespace, type TestNamespace, useCluster } from "../tests/cluster/mod.ts";
-import { DEBIAN_VMOD_DIR, eventually, freePort, ghostVmodPath, lacquerCache } from "./_test_server.ts";
+import { DEBIAN_VMOD_DIR, eventually, freePort, ghostTestVcl, ghostVmodPath, lacquerCache } from "./_test_server.ts";
 import { chaperoneConfigSchema } from "./options.ts";
 import { startChaperone } from "./run_chaperone.ts";
 
@@ -26,31 +26,6 @@ const ROUTES = 1000;
 const SERVICES = 10;
 const CHANGES = 100;
 const BACKENDS = ["10.245.0.1", "10.245.0.2"];
-
-/** The VCL the operator generates around ghost, reduced to what routing needs. */
-function ghostVcl(ghostJsonPath: string): string {
-  return `vcl 4.1;
-import ghost;
-backend default none;
-sub vcl_init {
-  new router = ghost.router("${ghostJsonPath}");
-}
-sub vcl_recv {
-  if (local.socket == "ghost") {
-    return (synth(200));
-  }
-  set req.backend_hint = router.backend();
-  return (pass);
-}
-sub vcl_synth {
-  if (local.socket == "ghost") {
-    set resp.http.content-type = "application/json";
-    set resp.body = router.reload();
-    return (deliver);
-  }
-}
-`;
-}
 
 const STAND_IN_VCL = `vcl 4.1;
 backend default none;
@@ -167,7 +142,7 @@ Deno.test({
       body: slice(`s${s}`, BACKENDS[0]),
     });
   }
-  const vcl = vmod ? ghostVcl(`${workDir}/ghost.json`) : STAND_IN_VCL;
+  const vcl = vmod ? ghostTestVcl(`${workDir}/ghost.json`) : STAND_IN_VCL;
   const configMap = (version: number) => ({
     apiVersion: "v1",
     kind: "ConfigMap",

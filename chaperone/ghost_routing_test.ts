@@ -1,0 +1,188 @@
+/**
+ * The chaperone with the real ghost VMOD: routing.json and EndpointSlice changes reach traffic, bad input keeps
+ * the rest serving, and ghost reloads under load lose no request. Needs `deno task test` (local cluster) and the
+ * built VMOD (`scripts/setup.sh ghost`); skipped otherwise.
+ *
+ * @module
+ */
+import { equal, ok } from "node:assert/strict";
+import { createLogger } from "../internal/log.ts";
+import { MAIN_VCL_KEY, ROUTING_JSON_KEY } from "../internal/names.ts";
+import { clusterAvailable, createTestNamespace, type TestNamespace, useCluster } from "../tests/cluster/mod.ts";
+import { DEBIAN_VMOD_DIR, eventually, freePort, ghostTestVcl, ghostVmodPath, lacquerCache } from "./_test_server.ts";
+import { chaperoneConfigSchema } from "./options.ts";
+import { startChaperone } from "./run_chaperone.ts";
+
+const BACKENDS = ["10.245.1.1", "10.245.1.2", "10.245.1.3"];
+
+function routing(namespace: string, routes: { host: string; path?: string; regex?: string; service: string }[]) {
+  const vhosts: Record<string, { routes: unknown[] }> = {};
+  routes.forEach((r, i) => {
+    vhosts[r.host] ??= { routes: [] };
+    vhosts[r.host].routes.push({
+      id: { namespace, name: `r${i}`, rule: 0 },
+      created: "2026-01-01T00:00:00Z",
+      listeners: ["http"],
+      matches: [{
+        path: r.regex ? { type: "RegularExpression", value: r.regex } : { type: "PathPrefix", value: r.path ?? "/" },
+      }],
+      backends: [{ weight: 1, service: { namespace, name: r.service, port: 80 } }],
+    });
+  });
+  return JSON.stringify({
+    version: 1,
+    listeners: [{ name: "http", socket: "port-http", port: 80, protocol: "HTTP" }],
+    vhosts,
+  }) + "\n";
+}
+
+function slice(service: string, addresses: string[]) {
+  return {
+    apiVersion: "discovery.k8s.io/v1",
+    kind: "EndpointSlice",
+    metadata: {
+      name: `${service}-1`,
+      labels: { "kubernetes.io/service-name": service, "endpointslice.kubernetes.io/managed-by": "lacquer-tests" },
+    },
+    addressType: "IPv4",
+    ports: [{ name: "http", port: 3000, protocol: "TCP" }],
+    endpoints: addresses.map((a) => ({ addresses: [a], conditions: { ready: true } })),
+  };
+}
+
+async function upsert(ns: TestNamespace, collection: string, name: string, body: Record<string, unknown>) {
+  const path = `${collection}/${name}`;
+  try {
+    const current = await ns.client.request<{ metadata: { resourceVersion: string } }>(path);
+    const metadata = { ...(body.metadata as object), name, resourceVersion: current.metadata.resourceVersion };
+    await ns.client.request(path, { method: "PUT", body: { ...body, metadata } });
+  } catch (err) {
+    if ((err as { code?: number }).code !== 404) throw err;
+    await ns.client.request(collection, {
+      method: "POST",
+      body: { ...body, metadata: { ...(body.metadata as object), name } },
+    });
+  }
+}
+
+Deno.test({
+  name: "chaperone with ghost: route and endpoint changes reach traffic, bad routes and reloads under load do no harm",
+  ignore: !clusterAvailable() || ghostVmodPath() === undefined,
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async (t) => {
+  const cluster = await useCluster();
+  await using ns = await createTestNamespace(cluster);
+  for (const address of BACKENDS) {
+    await new Deno.Command("ip", { args: ["addr", "replace", `${address}/32`, "dev", "lo"] }).output();
+  }
+  const servers = BACKENDS.map((hostname) =>
+    Deno.serve({ hostname, port: 3000, onListen: () => {} }, () => new Response(hostname))
+  );
+  const workDir = await Deno.makeTempDir({ prefix: "lacquer-ghost-" });
+  const httpPort = freePort();
+  const CM = `/api/v1/namespaces/${ns.name}/configmaps`;
+  const SLICES = `/apis/discovery.k8s.io/v1/namespaces/${ns.name}/endpointslices`;
+  const vcl = ghostTestVcl(`${workDir}/ghost.json`);
+  const setRouting = (text: string) =>
+    upsert(ns, CM, "gw-lacquer", {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: {},
+      data: { [MAIN_VCL_KEY]: vcl, [ROUTING_JSON_KEY]: text },
+    });
+  for (const service of ["a", "b"]) {
+    await upsert(ns, `/api/v1/namespaces/${ns.name}/services`, service, {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: {},
+      spec: { ports: [{ name: "http", port: 80, targetPort: 3000 }] },
+    });
+  }
+  await upsert(ns, SLICES, "a-1", slice("a", [BACKENDS[0]]));
+  await upsert(ns, SLICES, "b-1", slice("b", [BACKENDS[1]]));
+  await setRouting(routing(ns.name, [{ host: "app.test", service: "a" }]));
+  const config = chaperoneConfigSchema.parse({
+    namespace: ns.name,
+    configmap: "gw-lacquer",
+    listen: [`port-http=127.0.0.1:${httpPort}`],
+    storage: "malloc,32m",
+    workDir,
+    adminAddress: `127.0.0.1:${freePort()}`,
+    cliPort: String(freePort()),
+    ghostPort: String(freePort()),
+    vmodPath: `${lacquerCache()}/vmods:${DEBIAN_VMOD_DIR}`,
+    kubeconfig: cluster.kubeconfig,
+    drainSeconds: "0",
+  });
+  let stop!: () => void;
+  const stopSignal = new Promise<void>((resolve) => stop = resolve);
+  const lines: string[] = [];
+  const chaperone = await startChaperone({
+    config,
+    log: createLogger({ level: "debug", sink: (l) => lines.push(l) }),
+    stopSignal,
+  });
+  const get = async (host: string, path = "/") => {
+    const response = await fetch(`http://127.0.0.1:${httpPort}${path}`, { headers: { host } });
+    return `${response.status} ${await response.text()}`;
+  };
+  try {
+    await t.step("serves the initial route", async () => {
+      await eventually(async () => equal(await get("app.test"), `200 ${BACKENDS[0]}`), { timeoutMs: 30_000 });
+    });
+    await t.step("a route change moves traffic without a VCL reload", async () => {
+      const vclReloads = chaperone.metrics.vclReloads.success;
+      await setRouting(routing(ns.name, [{ host: "app.test", service: "b" }]));
+      await eventually(async () => equal(await get("app.test"), `200 ${BACKENDS[1]}`));
+      equal(chaperone.metrics.vclReloads.success, vclReloads);
+    });
+    await t.step("endpoint add and remove reach traffic", async () => {
+      await upsert(ns, SLICES, "b-1", slice("b", [BACKENDS[1], BACKENDS[2]]));
+      await eventually(async () => {
+        const seen = new Set<string>();
+        for (let i = 0; i < 20; i++) seen.add(await get("app.test"));
+        equal(seen.size, 2);
+      });
+      await upsert(ns, SLICES, "b-1", slice("b", [BACKENDS[2]]));
+      await eventually(async () => {
+        for (let i = 0; i < 10; i++) equal(await get("app.test"), `200 ${BACKENDS[2]}`);
+      });
+    });
+    await t.step("a route ghost cannot use is skipped while the others keep serving", async () => {
+      await setRouting(routing(ns.name, [
+        { host: "app.test", service: "a" },
+        { host: "bad.test", regex: "/(unclosed", service: "b" },
+      ]));
+      await eventually(async () => equal(await get("app.test"), `200 ${BACKENDS[0]}`));
+    });
+    await t.step("100 endpoint changes under continuous load lose no request", async () => {
+      let stopped = false;
+      const stats = { ok: 0, failed: [] as string[] };
+      const loops = Array.from({ length: 8 }, async () => {
+        while (!stopped) {
+          const answer = await get("app.test").catch((e) => `error ${e.message}`);
+          if (/^200 10\.245\.1\.[12]$/.test(answer)) stats.ok++;
+          else stats.failed.push(answer);
+        }
+      });
+      const reloads = chaperone.metrics.ghostReloads.success;
+      for (let i = 0; i < 100; i++) {
+        await upsert(ns, SLICES, "a-1", slice("a", [BACKENDS[i % 2]]));
+        await eventually(() => ok(chaperone.metrics.ghostReloads.success > reloads + i));
+      }
+      stopped = true;
+      await Promise.all(loops);
+      equal(stats.failed.length, 0, `failed: ${stats.failed.slice(0, 5).join(", ")}`);
+      ok(stats.ok > 500);
+    });
+  } catch (err) {
+    console.error(lines.slice(-60).join("\n"));
+    throw err;
+  } finally {
+    stop();
+    await chaperone.exit;
+    for (const server of servers) await server.shutdown();
+    await Deno.remove(workDir, { recursive: true });
+  }
+});
