@@ -1,11 +1,13 @@
 /**
  * Generates a gateway's `main.vcl`: the preamble template, the user's VCL, and the postamble, by concatenation
  * (no VCL parsing). Varnish concatenates repeated `sub` definitions in order, so user subroutines run after the
- * preamble's and before the built-in VCL.
+ * preamble's (routing is done: `X-Gateway-Route` is set) and before the postamble's `return (pass)` and the
+ * built-in VCL. The preamble follows ghost's canonical wiring (`ghost/ghost.vcl`), split so that user VCL can
+ * run in `vcl_recv`.
  *
  * @module
  */
-import { GHOST_JSON_PATH, GHOST_RELOAD_PATH, GHOST_SOCKET_NAME } from "../internal/names.ts";
+import { GHOST_CONTROL_PORT, GHOST_JSON_PATH, GHOST_RELOAD_PATH, GHOST_SOCKET_NAME } from "../internal/names.ts";
 import postamble from "./postamble.vcl" with { type: "text" };
 import preamble from "./preamble.vcl" with { type: "text" };
 
@@ -41,6 +43,7 @@ export function generateMainVcl(options: MainVclOptions): string {
     gateway: options.gateway.replace(/[^A-Za-z0-9./_-]/g, "_"),
     ghostJson: GHOST_JSON_PATH,
     ghostSocket: GHOST_SOCKET_NAME,
+    ghostPort: String(GHOST_CONTROL_PORT),
     reloadPath: GHOST_RELOAD_PATH,
   };
   let user = (options.userVcl ?? "").replace(VERSION_DECLARATION, (m) => m.replace(/vcl\s+\d+\.\d+\s*;$/, "")).trim();

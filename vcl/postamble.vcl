@@ -1,6 +1,6 @@
 # ---- end of user VCL ----
 
-sub vcl_deliver {
-    unset resp.http.X-Ghost-Route;
-    unset resp.http.X-Ghost-Backend;
+sub vcl_recv {
+    # Gateway API routing has no caching semantics: pass unless user VCL returned first.
+    return (pass);
 }
