@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs cargo for the ghost workspace: build outputs go below $LACQUER_CACHE, and on Varnish 7.0-7.2 the
+# varnish-sys crate is patched first (see patch_varnish_sys.sh). Usage: ghost/scripts/cargo.sh <cargo args...>
+set -euo pipefail
+ghost_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+: "${LACQUER_CACHE:=$HOME/.cache/lacquer}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$LACQUER_CACHE/ghost-target}"
+config=()
+while IFS= read -r line; do
+  [ -n "$line" ] && config+=(--config "$line")
+done < <("$ghost_dir/scripts/patch_varnish_sys.sh")
+cd "$ghost_dir"
+# After the subcommand, so that external subcommands (clippy) pass the options on to cargo as well.
+exec cargo "$1" "${config[@]}" "${@:2}"

@@ -1,0 +1,156 @@
+//! The swappable routing state of a router object and the reload procedure.
+
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use arc_swap::ArcSwap;
+use ghost_core::{Report, Router, Skipped};
+use varnish::vcl::Ctx;
+
+use crate::backend::{BackendPool, NativeBackend};
+
+/// One loaded ghost.json: the compiled router and a native backend per endpoint (same order as
+/// [`Router::endpoints`]).
+#[derive(Debug, Default)]
+pub struct State {
+    /// The compiled routes.
+    pub router: Router,
+    /// `backends[i]` serves `router.endpoints()[i]`.
+    pub backends: Vec<Arc<NativeBackend>>,
+}
+
+/// The result of one reload, for the control endpoint and `last_error()`.
+#[derive(Debug)]
+pub enum ReloadOutcome {
+    /// The new state is serving.
+    Loaded { report: Report, backends: usize, retired: usize, millis: f64 },
+    /// The document could not be used; the previous state keeps serving.
+    Failed { error: String, path: Option<String>, millis: f64 },
+}
+
+impl ReloadOutcome {
+    /// The HTTP status of the control answer.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::Loaded { .. } => 200,
+            Self::Failed { .. } => 500,
+        }
+    }
+
+    /// The JSON body of the control answer.
+    pub fn to_json(&self) -> String {
+        let value = match self {
+            Self::Loaded { report, backends, retired, millis } => serde_json::json!({
+                "status": "ok",
+                "routes": report.routes,
+                "vhosts": report.vhosts,
+                "endpoints": report.endpoints,
+                "backends": backends,
+                "backendsRetired": retired,
+                "skipped": report.skipped.iter().map(skipped_json).collect::<Vec<_>>(),
+                "durationMs": millis,
+            }),
+            Self::Failed { error, path, millis } => serde_json::json!({
+                "status": "error",
+                "error": error,
+                "path": path,
+                "durationMs": millis,
+            }),
+        };
+        let mut text = value.to_string();
+        text.push('\n');
+        text
+    }
+
+    /// A one-line summary for `last_error()`: empty when everything loaded.
+    pub fn problem(&self) -> String {
+        match self {
+            Self::Loaded { report, .. } if report.skipped.is_empty() => String::new(),
+            Self::Loaded { report, .. } => {
+                let mut text = format!("{} route(s) skipped", report.skipped.len());
+                for s in report.skipped.iter().take(3) {
+                    let _ = write!(text, "; {}: {}", s.path, s.reason);
+                }
+                text
+            }
+            Self::Failed { error, .. } => error.clone(),
+        }
+    }
+}
+
+fn skipped_json(s: &Skipped) -> serde_json::Value {
+    serde_json::json!({ "path": s.path, "route": s.route, "reason": s.reason })
+}
+
+/// The state of one `ghost.router` object.
+#[derive(Debug)]
+pub struct Shared {
+    path: String,
+    current: ArcSwap<State>,
+    pool: Mutex<BackendPool>,
+    last_error: Mutex<String>,
+}
+
+impl Shared {
+    /// Creates the object with an empty state.
+    pub fn new(path: &str) -> Self {
+        Self {
+            path: path.to_owned(),
+            current: ArcSwap::from_pointee(State::default()),
+            pool: Mutex::new(BackendPool::default()),
+            last_error: Mutex::new(String::new()),
+        }
+    }
+
+    /// The state serving now; lock-free.
+    pub fn current(&self) -> Arc<State> {
+        self.current.load_full()
+    }
+
+    /// The problem of the last reload, or an empty string.
+    pub fn last_error(&self) -> String {
+        self.last_error.lock().map(|e| e.clone()).unwrap_or_default()
+    }
+
+    /// Reads the ghost.json file, builds a new state and swaps it in; on failure the old state keeps serving.
+    pub fn reload(&self, ctx: &Ctx) -> ReloadOutcome {
+        let started = Instant::now();
+        // Reloads are serialized so that backends are created and retired in a consistent order.
+        let mut pool = match self.pool.lock() {
+            Ok(pool) => pool,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let outcome = match std::fs::read_to_string(&self.path) {
+            Err(err) => ReloadOutcome::Failed {
+                error: format!("cannot read {}: {err}", self.path),
+                path: None,
+                millis: elapsed_ms(started),
+            },
+            Ok(text) => match Router::from_json(&text) {
+                Err(err) => ReloadOutcome::Failed {
+                    error: err.to_string(),
+                    path: Some(err.path().to_owned()),
+                    millis: elapsed_ms(started),
+                },
+                Ok((router, report)) => match pool.acquire(ctx, router.endpoints()) {
+                    Err(error) => ReloadOutcome::Failed { error, path: None, millis: elapsed_ms(started) },
+                    Ok(backends) => {
+                        let keep = router.endpoints().to_vec();
+                        self.current.store(Arc::new(State { router, backends }));
+                        let retired = pool.retain(ctx, &keep);
+                        ReloadOutcome::Loaded { report, backends: pool.len(), retired, millis: elapsed_ms(started) }
+                    }
+                },
+            },
+        };
+        if let Ok(mut last) = self.last_error.lock() {
+            *last = outcome.problem();
+        }
+        outcome
+    }
+}
+
+fn elapsed_ms(started: Instant) -> f64 {
+    (started.elapsed().as_secs_f64() * 1e6).round() / 1e3
+}

@@ -1,0 +1,211 @@
+//! What one client request carries between `vcl_recv`, `vcl_synth` and `vcl_deliver` (a `PRIV_TASK`).
+
+use std::cell::Cell;
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+use std::net::SocketAddr;
+use std::ptr;
+use std::sync::Arc;
+
+use ghost_core::filters::apply_header_modifier;
+use ghost_core::{Decision, Request};
+use varnish::ffi::VCL_BACKEND;
+use varnish::vcl::{Ctx, VclError};
+
+use crate::headers::{strip_internal, text, Sink, Source};
+use crate::state::{Shared, State};
+
+const CONTROL_RELOAD: &str = "/.varnish-ghost/reload";
+const CONTROL_PREFIX: &str = "/.varnish-ghost/";
+
+/// The decision for one request.
+#[derive(Debug)]
+pub enum Task {
+    /// Forwarded to a backend.
+    Forward {
+        /// The state the decision was made with (kept alive for `deliver()`).
+        state: Arc<State>,
+        /// The rule.
+        rule: usize,
+        /// The backend group in the rule.
+        group: usize,
+        /// The endpoint (index into the state's backends).
+        endpoint: usize,
+        /// The rewritten request target, if any.
+        url: Option<String>,
+    },
+    /// Answered by ghost itself.
+    Answer(Answer),
+}
+
+/// A synthetic answer.
+#[derive(Debug)]
+pub struct Answer {
+    status: u16,
+    content_type: &'static str,
+    location: Option<String>,
+    body: String,
+}
+
+impl Answer {
+    fn text(status: u16, reason: &str) -> Self {
+        Self { status, content_type: "text/plain; charset=utf-8", location: None, body: format!("{reason}\n") }
+    }
+}
+
+impl Task {
+    /// Whether the request goes to a backend.
+    pub fn is_forward(&self) -> bool {
+        matches!(self, Self::Forward { .. })
+    }
+
+    /// The status of ghost's answer, or 0 when forwarded.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::Forward { .. } => 0,
+            Self::Answer(a) => a.status,
+        }
+    }
+
+    /// The body of ghost's answer.
+    pub fn body(&self) -> String {
+        match self {
+            Self::Forward { .. } => String::new(),
+            Self::Answer(a) => a.body.clone(),
+        }
+    }
+}
+
+thread_local! {
+    static RANDOM: Cell<u64> = Cell::new(RandomState::new().hash_one(0u64) | 1);
+}
+
+/// xorshift64*: fast and good enough to spread traffic by weight.
+fn random() -> u64 {
+    RANDOM.with(|cell| {
+        let mut x = cell.get();
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        cell.set(x);
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    })
+}
+
+/// Routes the request of `ctx` and applies the request side of the decision to `req`.
+pub fn route(ctx: &mut Ctx, state: &Arc<State>, socket: &str) -> Result<Task, VclError> {
+    let req = ctx.http_req.as_mut().ok_or("ghost: router.recv() must be called from vcl_recv")?;
+    strip_internal(req);
+    let url = text(req.url());
+    if url.starts_with(CONTROL_PREFIX) {
+        return Ok(Task::Answer(Answer::text(404, "not found")));
+    }
+    let decision = {
+        let view = Source(req);
+        let request = Request {
+            socket,
+            host: text(req.header("host")),
+            url,
+            method: text(req.method()),
+            headers: &view,
+            random: random(),
+        };
+        state.router.route(&request)
+    };
+    let router = &state.router;
+    let name_of = |listener: Option<usize>| listener.and_then(|l| router.listener(l)).map(|l| l.name.clone());
+    let (listener, route_name) = match &decision {
+        Decision::Forward(f) => (name_of(f.listener), router.rule(f.rule).map(|r| r.route_name.clone())),
+        Decision::Redirect(r) => (name_of(r.listener), router.rule(r.rule).map(|r| r.route_name.clone())),
+        Decision::Refuse(r) => (name_of(r.listener), r.rule.and_then(|i| router.rule(i)).map(|r| r.route_name.clone())),
+    };
+    let mut sink = Sink(req);
+    if let Some(l) = &listener {
+        ghost_core::filters::HeaderSink::set(&mut sink, "X-Gateway-Listener", l);
+    }
+    if let Some(r) = &route_name {
+        ghost_core::filters::HeaderSink::set(&mut sink, "X-Gateway-Route", r);
+    }
+    Ok(match decision {
+        Decision::Forward(f) => {
+            if let Some(rule) = router.rule(f.rule) {
+                for modifier in rule.request_modifiers(Some(f.group)) {
+                    apply_header_modifier(modifier, &mut sink);
+                }
+            }
+            if let Some(host) = &f.host {
+                ghost_core::filters::HeaderSink::set(&mut sink, "Host", host);
+            }
+            Task::Forward { state: state.clone(), rule: f.rule, group: f.group, endpoint: f.endpoint, url: f.url }
+        }
+        Decision::Redirect(r) => Task::Answer(Answer {
+            status: r.status,
+            content_type: "text/plain; charset=utf-8",
+            body: format!("redirecting to {}\n", r.location),
+            location: Some(r.location),
+        }),
+        Decision::Refuse(r) => Task::Answer(Answer::text(r.status, &r.reason)),
+    })
+}
+
+/// The backend of a forwarded request, or a null backend.
+pub fn backend_of(task: Option<&Task>) -> VCL_BACKEND {
+    match task {
+        Some(Task::Forward { state, endpoint, .. }) => {
+            state.backends.get(*endpoint).map_or(VCL_BACKEND(ptr::null()), |b| b.vcl_backend())
+        }
+        _ => VCL_BACKEND(ptr::null()),
+    }
+}
+
+/// The request target to forward.
+pub fn url_of(ctx: &Ctx, task: Option<&Task>) -> String {
+    match task {
+        Some(Task::Forward { url: Some(url), .. }) => url.clone(),
+        _ => ctx.http_req.as_ref().map(|r| text(r.url()).to_owned()).unwrap_or_default(),
+    }
+}
+
+/// Handles a request on the control socket.
+pub fn control(ctx: &Ctx, shared: &Shared, url: &str, client: Option<SocketAddr>) -> Task {
+    if !client.is_some_and(|c| c.ip().is_loopback()) {
+        return Task::Answer(json_answer(403, "{\"status\":\"error\",\"error\":\"loopback clients only\"}\n".into()));
+    }
+    let path = url.split('?').next().unwrap_or(url);
+    if path != CONTROL_RELOAD {
+        return Task::Answer(json_answer(404, "{\"status\":\"error\",\"error\":\"not found\"}\n".into()));
+    }
+    let outcome = shared.reload(ctx);
+    Task::Answer(json_answer(outcome.status(), outcome.to_json()))
+}
+
+fn json_answer(status: u16, body: String) -> Answer {
+    Answer { status, content_type: "application/json", location: None, body }
+}
+
+/// Decorates ghost's synthetic answer in `vcl_synth`; false when the synthetic response is not ghost's.
+pub fn synth(ctx: &mut Ctx, task: Option<&Task>) -> bool {
+    let Some(Task::Answer(answer)) = task else { return false };
+    let Some(resp) = ctx.http_resp.as_mut() else { return false };
+    if text(resp.status()).parse::<u16>().ok() != Some(answer.status) {
+        return false;
+    }
+    let mut sink = Sink(resp);
+    ghost_core::filters::HeaderSink::set(&mut sink, "Content-Type", answer.content_type);
+    ghost_core::filters::HeaderSink::set(&mut sink, "Cache-Control", "no-store");
+    if let Some(location) = &answer.location {
+        ghost_core::filters::HeaderSink::set(&mut sink, "Location", location);
+    }
+    true
+}
+
+/// Applies response filters in `vcl_deliver`.
+pub fn deliver(ctx: &mut Ctx, task: Option<&Task>) {
+    let Some(Task::Forward { state, rule, group, .. }) = task else { return };
+    let Some(rule) = state.router.rule(*rule) else { return };
+    let Some(resp) = ctx.http_resp.as_mut() else { return };
+    let mut sink = Sink(resp);
+    for modifier in rule.response_modifiers(Some(*group)) {
+        apply_header_modifier(modifier, &mut sink);
+    }
+}

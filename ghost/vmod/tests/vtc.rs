@@ -1,0 +1,64 @@
+//! Runs every `tests/*.vtc` with varnishtest against the VMOD built by this `cargo test`.
+//!
+//! The `.so` is copied to a world-readable temporary directory first: varnishd drops privileges to its own users
+//! when started as root, and they cannot read below a private home directory. `VTC_FILTER=<substring>` runs a
+//! subset; `VTC_VERBOSE=1` prints varnishtest's output for passing tests too.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn built_vmod() -> PathBuf {
+    // <target>/<profile>/deps/vtc-<hash> → <target>/<profile>/libvmod_ghost.so
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(Path::parent).unwrap();
+    let so = profile_dir.join("libvmod_ghost.so");
+    assert!(so.exists(), "{} is missing; build the vmod first (cargo build -p vmod_ghost)", so.display());
+    so
+}
+
+#[test]
+fn varnishtest_suite_passes() {
+    let tests_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let filter = std::env::var("VTC_FILTER").unwrap_or_default();
+    let mut files: Vec<PathBuf> = fs::read_dir(&tests_dir)
+        .unwrap()
+        .filter_map(|e| Some(e.ok()?.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "vtc"))
+        .filter(|p| p.to_string_lossy().contains(&filter))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no .vtc files in {}", tests_dir.display());
+
+    let stage = std::env::temp_dir().join(format!("ghost-vtc-{}", std::process::id()));
+    fs::create_dir_all(&stage).unwrap();
+    fs::set_permissions(&stage, fs::Permissions::from_mode(0o755)).unwrap();
+    let so = stage.join("libvmod_ghost.so");
+    fs::copy(built_vmod(), &so).unwrap();
+    let vcl = stage.join("ghost.vcl");
+    fs::copy(tests_dir.join("../../ghost.vcl"), &vcl).unwrap();
+    for file in [&so, &vcl] {
+        fs::set_permissions(file, fs::Permissions::from_mode(0o644)).unwrap();
+    }
+
+    let jobs = std::thread::available_parallelism().map_or(2, |n| n.get().min(8));
+    let output = Command::new("varnishtest")
+        .arg(format!("-j{jobs}"))
+        .arg("-t60")
+        .arg("-q")
+        .arg("-D")
+        .arg(format!("vmod={}", so.display()))
+        .arg("-D")
+        .arg(format!("ghostvcl={}", vcl.display()))
+        .args(&files)
+        .output()
+        .expect("cannot run varnishtest");
+    let _ = fs::remove_dir_all(&stage);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() || std::env::var("VTC_VERBOSE").is_ok_and(|v| v == "1") {
+        println!("{stdout}\n{stderr}");
+    }
+    assert!(output.status.success(), "varnishtest failed for some of {} files", files.len());
+}

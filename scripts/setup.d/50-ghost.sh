@@ -1,0 +1,20 @@
+# Builds the ghost VMOD (Rust, ghost/) in release mode and installs it as $LACQUER_CACHE/vmods/libvmod_ghost.so.
+# Build outputs stay below $LACQUER_CACHE (CARGO_TARGET_DIR); cargo rebuilds only what changed.
+command -v cargo >/dev/null || die "cargo is required to build the ghost VMOD"
+pkg-config --exists varnishapi || die "libvarnishapi-dev is required to build the ghost VMOD"
+ghost_vmods="$LACQUER_CACHE/vmods"
+mkdir -p "$ghost_vmods"
+step "ghost: cargo build --release (Varnish $(pkg-config --modversion varnishapi); target $LACQUER_CACHE/ghost-target)"
+"$LACQUER_ROOT/ghost/scripts/cargo.sh" build --release -p vmod_ghost || die "ghost VMOD build failed"
+ghost_so="$LACQUER_CACHE/ghost-target/release/libvmod_ghost.so"
+[ -f "$ghost_so" ] || die "ghost build produced no $ghost_so"
+if ! cmp -s "$ghost_so" "$ghost_vmods/libvmod_ghost.so"; then
+  # Copy then rename, so that a varnishd loading VCL never sees a half-written file.
+  cp "$ghost_so" "$ghost_vmods/.libvmod_ghost.so.tmp"
+  chmod 0755 "$ghost_vmods/.libvmod_ghost.so.tmp"
+  mv -f "$ghost_vmods/.libvmod_ghost.so.tmp" "$ghost_vmods/libvmod_ghost.so"
+  step "ghost: installed $ghost_vmods/libvmod_ghost.so"
+else
+  step "ghost: $ghost_vmods/libvmod_ghost.so is up to date"
+fi
+unset ghost_vmods ghost_so
