@@ -71,6 +71,8 @@ export interface ChildrenInput {
   routingJson: string;
   /** main.vcl text. */
   mainVcl: string;
+  /** Hashes of routing.json and main.vcl, when already computed. */
+  hashes?: { routing: string; vcl: string };
   /** Namespaces other than the Gateway's whose Services and EndpointSlices routing.json references. */
   backendNamespaces: string[];
 }
@@ -136,8 +138,8 @@ export function buildChildren(input: ChildrenInput): ChildObject[] {
   const ports = [...new Map(input.listeners.filter((l) => l.usable).map((l) => [l.listener.port, l])).values()]
     .sort((a, b) => a.listener.port - b.listener.port);
 
-  const routingHash = sha256(input.routingJson);
-  const vclHash = sha256(input.mainVcl);
+  const routingHash = input.hashes?.routing ?? sha256(input.routingJson);
+  const vclHash = input.hashes?.vcl ?? sha256(input.mainVcl);
   const large = new TextEncoder().encode(input.routingJson).length > ROUTING_GZIP_THRESHOLD;
   const configMap: ChildObject = {
     apiVersion: "v1",
@@ -147,7 +149,7 @@ export function buildChildren(input: ChildrenInput): ChildObject[] {
       ? { [MAIN_VCL_KEY]: input.mainVcl }
       : { [MAIN_VCL_KEY]: input.mainVcl, [ROUTING_JSON_KEY]: input.routingJson },
     ...(large
-      ? { binaryData: { [ROUTING_JSON_GZ_KEY]: gzipSync(input.routingJson, { level: 9 }).toString("base64") } }
+      ? { binaryData: { [ROUTING_JSON_GZ_KEY]: gzipSync(input.routingJson, { level: 6 }).toString("base64") } }
       : {}),
   };
 

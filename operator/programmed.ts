@@ -12,7 +12,6 @@ import {
   MANAGED_BY_VALUE,
 } from "../internal/names.ts";
 import type { Gateway, Pod, Service } from "./api_types.ts";
-import { sha256 } from "./children.ts";
 import {
   gatewayAddressNotAssigned,
   gatewayProgrammed,
@@ -31,10 +30,8 @@ export interface ProgrammedInput {
   service?: Service;
   /** The gateway's pods. */
   pods: readonly Pod[];
-  /** The current routing.json text. */
-  routingJson: string;
-  /** The current main.vcl text. */
-  mainVcl: string;
+  /** Hashes (`sha256:<hex>`) of the current routing.json and main.vcl. */
+  hashes: { routing: string; vcl: string };
 }
 
 /** The Programmed condition and the addresses to publish. */
@@ -78,8 +75,7 @@ export function gatewayProgrammedStatus(input: ProgrammedInput): ProgrammedResul
       addresses,
     };
   }
-  const routingHash = sha256(input.routingJson);
-  const vclHash = sha256(input.mainVcl);
+  const { routing: routingHash, vcl: vclHash } = input.hashes;
   const ready = input.pods.filter(isReady);
   if (ready.length === 0) {
     return { condition: gatewayProgrammedPending("No gateway pod is ready", gen), addresses };

@@ -30,7 +30,7 @@ function pod(name: string, ready: boolean, hashes?: { routing: string; vcl: stri
 const current = { routing: sha256(routingJson), vcl: sha256(mainVcl) };
 
 Deno.test("gatewayProgrammedStatus() is True only when every ready pod applied the current configuration", () => {
-  const base = { gateway, accepted: true, service: clusterIpService, routingJson, mainVcl };
+  const base = { gateway, accepted: true, service: clusterIpService, hashes: current };
   const ok = gatewayProgrammedStatus({ ...base, pods: [pod("a", true, current), pod("b", false)] });
   equal(ok.condition.status, "True");
   deepEqual(ok.addresses, [{ type: "IPAddress", value: "10.96.0.10" }]);
@@ -57,7 +57,7 @@ Deno.test("gatewayProgrammedStatus() takes addresses from the load balancer and 
     spec: { type: "LoadBalancer", clusterIP: "10.96.0.10" },
     status: { loadBalancer: { ingress: [{ ip: "203.0.113.7" }, { hostname: "lb.example.com" }] } },
   });
-  const base = { gateway, accepted: true, routingJson, mainVcl, pods: [pod("a", true, current)] };
+  const base = { gateway, accepted: true, hashes: current, pods: [pod("a", true, current)] };
   deepEqual(gatewayProgrammedStatus({ ...base, service: lb }).addresses, [
     { type: "IPAddress", value: "203.0.113.7" },
     { type: "Hostname", value: "lb.example.com" },

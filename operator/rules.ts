@@ -286,6 +286,50 @@ function convertBackend(
  * @returns The entries and the problems found.
  */
 export function translateRules(route: HttpRoute, index: SnapshotIndex): RulesResult {
+  // The result depends on the route object and, through its backendRefs, on the Services it names and on the
+  // ReferenceGrants of other namespaces. Objects are immutable once parsed, so identity tells what changed.
+  const cached = resultCache.get(route);
+  if (cached && cached.deps.every(([kind, key, obj]) => same(lookup(index, kind, key), obj))) return cached.result;
+  const result = computeRules(route, index);
+  resultCache.set(route, { result, deps: dependencies(route, index) });
+  return result;
+}
+
+type Dep = ["service" | "grants", string, unknown];
+
+const resultCache = new WeakMap<HttpRoute, { result: RulesResult; deps: Dep[] }>();
+
+function lookup(index: SnapshotIndex, kind: Dep[0], key: string): unknown {
+  return kind === "service" ? index.services.get(key) : (index.grants.get(key) ?? []);
+}
+
+function same(a: unknown, b: unknown): boolean {
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => x === b[i]);
+  return a === b;
+}
+
+function dependencies(route: HttpRoute, index: SnapshotIndex): Dep[] {
+  const routeNs = route.metadata.namespace ?? "";
+  const deps: Dep[] = [];
+  const seen = new Set<string>();
+  for (const rule of route.spec.rules) {
+    for (const ref of rule.backendRefs) {
+      const ns = ref.namespace ?? routeNs;
+      const key = keyOf(ns, ref.name);
+      if (!seen.has(key)) {
+        seen.add(key);
+        deps.push(["service", key, index.services.get(key)]);
+      }
+      if (ns !== routeNs && !seen.has(`grants:${ns}`)) {
+        seen.add(`grants:${ns}`);
+        deps.push(["grants", ns, lookup(index, "grants", ns)]);
+      }
+    }
+  }
+  return deps;
+}
+
+function computeRules(route: HttpRoute, index: SnapshotIndex): RulesResult {
   const entries: RuleEntry[] = [];
   const ruleProblems: string[] = [];
   const refProblems: RefProblem[] = [];
@@ -300,7 +344,8 @@ export function translateRules(route: HttpRoute, index: SnapshotIndex): RulesRes
     }
     if (s.answers500) {
       ruleProblems.push(`${label}: ${s.problem}`);
-      entries.push({ ...s.base, backends: [] });
+      // A new matches array per computed entry: routing_text.ts caches serialized entries by its identity.
+      entries.push({ ...s.base, matches: [...s.base.matches], backends: [] });
       return;
     }
     const backends: RuleEntry["backends"] = [];
@@ -312,7 +357,7 @@ export function translateRules(route: HttpRoute, index: SnapshotIndex): RulesRes
       if (converted.unsupported) unsupported ??= converted.unsupported;
     }
     if (unsupported) ruleProblems.push(`${label}: ${unsupported}`);
-    entries.push({ ...s.base, backends });
+    entries.push({ ...s.base, matches: [...s.base.matches], backends });
   });
   const allInvalid = ruleProblems.length >= route.spec.rules.length && route.spec.rules.length > 0;
   return { entries, ruleProblems, allInvalid, incompatibleFilters, refProblems };

@@ -6,12 +6,12 @@
  *
  * @module
  */
-import { ROUTING_JSON_VERSION, type RoutingJson, stringifyContract } from "../ghost/contract/mod.ts";
+import { ROUTING_JSON_VERSION, type RoutingJson } from "../ghost/contract/mod.ts";
 import { CONTROLLER_NAME, LACQUER_GROUP } from "../internal/names.ts";
 import { generateMainVcl } from "../vcl/mod.ts";
 import type { Condition, Gateway, GatewayClass, HttpRoute, ParentRef } from "./api_types.ts";
 import { attachRoute } from "./attach.ts";
-import { buildChildren, type ChildObject } from "./children.ts";
+import { buildChildren, type ChildObject, sha256 } from "./children.ts";
 import {
   classAccepted,
   classInvalidParameters,
@@ -39,6 +39,7 @@ import {
 } from "./gateway_parameters.ts";
 import { validateListeners } from "./listeners.ts";
 import { gatewayProgrammedStatus } from "./programmed.ts";
+import { stringifyRouting } from "./routing_text.ts";
 import { type RulesResult, translateRules } from "./rules.ts";
 import type { Snapshot } from "./snapshot.ts";
 import { indexSnapshot, keyOf, type SnapshotIndex } from "./snapshot_index.ts";
@@ -193,13 +194,14 @@ function sameParentRef(a: Record<string, unknown>, b: ParentRef, routeNs: string
     a.sectionName === b.sectionName && a.port === b.port;
 }
 
-function compareRoutes(a: HttpRoute, b: HttpRoute): number {
-  const ca = a.metadata.creationTimestamp ?? "";
-  const cb = b.metadata.creationTimestamp ?? "";
-  if (ca !== cb) return ca < cb ? -1 : 1;
-  const ka = keyOf(a.metadata.namespace, a.metadata.name);
-  const kb = keyOf(b.metadata.namespace, b.metadata.name);
-  return ka < kb ? -1 : ka > kb ? 1 : 0;
+/** Sorts routes by creation time, then `namespace/name` (the precedence tie-breakers), computing keys once. */
+function sortRoutes(routes: readonly HttpRoute[]): HttpRoute[] {
+  const keyed = routes.map((r) => ({
+    r,
+    k: `${r.metadata.creationTimestamp ?? ""}\u0000${r.metadata.namespace ?? ""}/${r.metadata.name}`,
+  }));
+  keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
+  return keyed.map((x) => x.r);
 }
 
 function refsCondition(rules: RulesResult, gen: number | undefined): NewCondition {
@@ -294,7 +296,7 @@ function translateGateway(
   const backendNamespaces = new Set<string>();
   const routeResults: RouteStatusResult[] = [];
 
-  const routes = [...(index.routesByGateway.get(key) ?? [])].sort(compareRoutes);
+  const routes = sortRoutes(index.routesByGateway.get(key) ?? []);
   for (const route of routes) {
     const routeNs = route.metadata.namespace ?? "";
     const routeGen = route.metadata.generation;
@@ -340,7 +342,17 @@ function translateGateway(
             const routeKey = `${routeNs}/${route.metadata.name}/${entryKey}`;
             let slot = vhost.get(routeKey);
             if (!slot) {
-              slot = { entry: { ...entry, listeners: [] }, set: new Set() };
+              slot = {
+                entry: {
+                  id: entry.id,
+                  created: entry.created,
+                  listeners: [],
+                  matches: entry.matches,
+                  filters: entry.filters,
+                  backends: entry.backends,
+                },
+                set: new Set(),
+              };
               vhost.set(routeKey, slot);
               for (const b of entry.backends) if (b.service) backendNamespaces.add(b.service.namespace);
             }
@@ -364,26 +376,18 @@ function translateGateway(
     })),
     vhosts: Object.fromEntries(
       [...vhosts.keys()].sort().map((host) => [host, {
-        routes: [...vhosts.get(host)!.values()].map(({ entry, set }) => ({
-          ...entry,
-          listeners: [...set].sort((a, b) => listenerOrder.get(a)! - listenerOrder.get(b)!),
-        })),
+        routes: [...vhosts.get(host)!.values()].map(({ entry, set }) => {
+          entry.listeners = set.size === 1
+            ? [...set]
+            : [...set].sort((a, b) => listenerOrder.get(a)! - listenerOrder.get(b)!);
+          return entry;
+        }),
       }]),
     ),
   };
-  // Key order of each entry must follow the contract's field order for byte-stable output.
-  for (const vhost of Object.values(routing.vhosts)) {
-    vhost.routes = vhost.routes.map((r) => ({
-      id: r.id,
-      created: r.created,
-      listeners: r.listeners,
-      matches: r.matches,
-      filters: r.filters,
-      backends: r.backends,
-    }));
-  }
-  const routingJson = stringifyContract(routing);
+  const routingJson = stringifyRouting(routing);
   const mainVcl = generateMainVcl({ gateway: key, userVcl });
+  const hashes = { routing: sha256(routingJson), vcl: sha256(mainVcl) };
 
   const invalidListeners = listeners.filter((l) => !l.usable);
   const accepted: NewCondition = problem
@@ -406,8 +410,7 @@ function translateGateway(
     accepted: accepted.status === "True",
     service: index.services.get(key),
     pods: index.podsByGateway.get(key) ?? [],
-    routingJson,
-    mainVcl,
+    hashes,
   });
   const oldListeners = new Map((gateway.status?.listeners ?? []).map((l) => [l.name, l.conditions]));
   const listenerStatus: ListenerStatus[] = listeners.map((l) => {
@@ -434,6 +437,7 @@ function translateGateway(
     parameters: params,
     routingJson,
     mainVcl,
+    hashes,
     backendNamespaces: [...backendNamespaces],
   });
   return {

@@ -1,6 +1,6 @@
 import { deepEqual, equal } from "node:assert/strict";
 import { parseAllDocuments, stringify } from "yaml";
-import { parseRoutingJson } from "../ghost/contract/mod.ts";
+import { parseRoutingJson, stringifyContract } from "../ghost/contract/mod.ts";
 import { httpRouteSchema } from "./api_types.ts";
 import { parseSnapshot, type Snapshot } from "./snapshot.ts";
 import { mergeRouteParents, translate, type TranslateResult } from "./translate.ts";
@@ -76,7 +76,10 @@ Deno.test("translate() produces the golden routing.json and status of every case
       const result = translate(snapshot, OPTIONS);
       const files = render(snapshot, result, caseName);
       for (const gw of result.gateways) {
-        if (gw.routingJson) deepEqual(parseRoutingJson(gw.routingJson), gw.routing);
+        if (gw.routingJson) {
+          deepEqual(parseRoutingJson(gw.routingJson), gw.routing);
+          equal(gw.routingJson, stringifyContract(gw.routing!), "the fast serializer writes the contract's bytes");
+        }
       }
       const existing = [...Deno.readDirSync(DIR)].map((e) => e.name).filter((n) => n.startsWith(`${caseName}.`));
       for (const [suffix, content] of files) {

@@ -1,0 +1,216 @@
+/**
+ * `deno task bench:operator`: the operator with 5,000 HTTPRoutes on one Gateway. It prints
+ *
+ * 1. the time to regenerate routing.json after one route changes (the pure translation of the whole Gateway,
+ *    serializer included; the changed route is a new object, the other routes hit the per-route rule cache);
+ * 2. the time from applying a route change to the API server until the Gateway's ConfigMap carries it, with the
+ *    real operator running against the local cluster;
+ * 3. the operator's resident memory (VmRSS) with everything cached.
+ *
+ * Targets (issue 6): regeneration ≤ 100 ms, RSS ≤ 300 MB. Run as a test file inside the test cluster's network
+ * namespace (see deno.json); part 1 also runs without the cluster.
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import { gunzipSync } from "node:zlib";
+import { type KubeClient, type KubeObject } from "../internal/kube/mod.ts";
+import { CONTROLLER_NAME } from "../internal/names.ts";
+import { clusterAvailable, createTestNamespace, eventually, useCluster } from "../tests/cluster/mod.ts";
+import { ROUTING_HASH_ANNOTATION } from "./children.ts";
+import { parseSnapshot } from "./snapshot.ts";
+import { translate } from "./translate.ts";
+
+const ROUTES = 5000;
+const CHANGES = 20;
+const GW = "/apis/gateway.networking.k8s.io/v1";
+const ROOT = new URL("../", import.meta.url).pathname;
+
+function routeObject(ns: string, i: number, path = `/r${i}`) {
+  return {
+    apiVersion: "gateway.networking.k8s.io/v1",
+    kind: "HTTPRoute",
+    metadata: { name: `r${i}`, namespace: ns, creationTimestamp: "2026-01-01T00:00:00Z" },
+    spec: {
+      parentRefs: [{ name: "gw" }],
+      hostnames: [`h${i % 500}.bench.example`],
+      rules: [{
+        matches: [{ path: { type: "PathPrefix", value: path }, headers: [{ name: "x-tenant", value: `t${i}` }] }],
+        filters: [{
+          type: "RequestHeaderModifier",
+          requestHeaderModifier: { set: [{ name: "x-route", value: `r${i}` }] },
+        }],
+        backendRefs: [{ name: `svc${i % 50}`, port: 8080, weight: 1 }],
+      }],
+    },
+  };
+}
+
+function baseObjects(ns: string, cls: string) {
+  const services = Array.from({ length: 50 }, (_, i) => ({
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name: `svc${i}`, namespace: ns },
+    spec: { ports: [{ port: 8080 }] },
+  }));
+  return [
+    {
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "GatewayClass",
+      metadata: { name: cls },
+      spec: { controllerName: CONTROLLER_NAME },
+    },
+    {
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "Gateway",
+      metadata: { name: "gw", namespace: ns },
+      spec: { gatewayClassName: cls, listeners: [{ name: "http", port: 80, protocol: "HTTP" }] },
+    },
+    ...services,
+  ];
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+function report(label: string, values: number[]): void {
+  console.log(
+    `${label}: p50 ${percentile(values, 50).toFixed(1)} ms, p99 ${percentile(values, 99).toFixed(1)} ms, ` +
+      `max ${Math.max(...values).toFixed(1)} ms (n=${values.length})`,
+  );
+}
+
+Deno.test("bench: regenerate routing.json for 5,000 routes after one route changes", () => {
+  const objects: Record<string, unknown>[] = [
+    ...baseObjects("bench", "lacquer"),
+    ...Array.from({ length: ROUTES }, (_, i) => routeObject("bench", i)),
+  ];
+  const snapshot = parseSnapshot(objects);
+  const options = { now: "2026-01-01T00:00:00Z", defaults: { image: "lacquer:bench" }, gateways: ["bench/gw"] };
+  const first = performance.now();
+  translate(snapshot, options);
+  console.log(`first translation (cold rule cache): ${(performance.now() - first).toFixed(1)} ms`);
+  const times: number[] = [];
+  let bytes = 0;
+  for (let c = 0; c < CHANGES; c++) {
+    const i = (c * 37) % ROUTES;
+    const changed = parseSnapshot([routeObject("bench", i, `/changed${c}`)]).httpRoutes[0];
+    snapshot.httpRoutes = snapshot.httpRoutes.map((r) => r.metadata.name === `r${i}` ? changed : r);
+    const start = performance.now();
+    const result = translate(snapshot, options);
+    times.push(performance.now() - start);
+    bytes = result.gateways[0].routingJson!.length;
+  }
+  report(`regenerate routing.json (${ROUTES} routes, ${(bytes / 1024).toFixed(0)} KiB)`, times);
+  console.log(`target: p50 <= 100 ms -> ${percentile(times, 50) <= 100 ? "met" : "MISSED"}`);
+});
+
+async function routingOf(client: KubeClient, ns: string): Promise<{ hash?: string; text?: string }> {
+  const cm = await client.request<KubeObject & { data?: Record<string, string>; binaryData?: Record<string, string> }>(
+    `/api/v1/namespaces/${ns}/configmaps/gw-lacquer`,
+  );
+  const gz = cm.binaryData?.["routing.json.gz"];
+  const text = gz ? gunzipSync(Buffer.from(gz, "base64")).toString("utf8") : cm.data?.["routing.json"];
+  return { hash: cm.metadata.annotations?.[ROUTING_HASH_ANNOTATION], text };
+}
+
+async function rssMiB(pid: number): Promise<number> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+Deno.test({
+  name: "bench: operator with 5,000 routes against the API server (apply → ConfigMap, RSS)",
+  ignore: !clusterAvailable(),
+  sanitizeResources: false,
+  async fn() {
+    const cluster = await useCluster();
+    await using ns = await createTestNamespace(cluster);
+    const client = ns.client;
+    const cls = `lacquer-bench-${ns.name}`;
+    const paths: Record<string, string> = {
+      GatewayClass: `${GW}/gatewayclasses`,
+      Gateway: `${GW}/namespaces/${ns.name}/gateways`,
+      Service: `/api/v1/namespaces/${ns.name}/services`,
+      HTTPRoute: `${GW}/namespaces/${ns.name}/httproutes`,
+    };
+    const create = (o: Record<string, unknown>) => {
+      const { creationTimestamp: _, ...metadata } = o.metadata as Record<string, unknown>;
+      return client.request(paths[o.kind as string], { method: "POST", body: { ...o, metadata } });
+    };
+    for (const o of baseObjects(ns.name, cls)) await create(o);
+    const started = performance.now();
+    for (let i = 0; i < ROUTES; i += 50) {
+      await Promise.all(
+        Array.from({ length: Math.min(50, ROUTES - i) }, (_, j) => create(routeObject(ns.name, i + j))),
+      );
+    }
+    console.log(`created ${ROUTES} HTTPRoutes in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-all",
+        `${ROOT}mod.ts`,
+        "--log-level",
+        "warn",
+        "operator",
+        "--kubeconfig",
+        cluster.kubeconfig,
+        "--metrics-address",
+        `127.0.0.1:${port}`,
+        "--health-address",
+        `127.0.0.1:${port + 1}`,
+        "--gateway-image",
+        "example.com/gateway-stand-in:1",
+      ],
+      stdout: "null",
+      stderr: "inherit",
+    }).spawn();
+    try {
+      const boot = performance.now();
+      await eventually(async () => {
+        const { text } = await routingOf(client, ns.name);
+        const routing = JSON.parse(text ?? "{}");
+        const count = Object.values(routing.vhosts ?? {}).reduce(
+          (n: number, v) => n + (v as { routes: unknown[] }).routes.length,
+          0,
+        );
+        if (count !== ROUTES) throw new Error(`routing.json has ${count} routes`);
+      }, { timeoutMs: 300_000, intervalMs: 500 });
+      console.log(
+        `operator start → routing.json with ${ROUTES} routes: ${((performance.now() - boot) / 1000).toFixed(1)} s`,
+      );
+
+      const times: number[] = [];
+      for (let c = 0; c < CHANGES; c++) {
+        const before = (await routingOf(client, ns.name)).hash;
+        const i = (c * 97) % ROUTES;
+        const start = performance.now();
+        await client.request(`${paths.HTTPRoute}/r${i}`, {
+          method: "PATCH",
+          contentType: "application/merge-patch+json",
+          body: { spec: { rules: [{ ...routeObject(ns.name, i, `/changed${c}`).spec.rules[0] }] } },
+        });
+        await eventually(async () => {
+          const { hash } = await routingOf(client, ns.name);
+          if (hash === before) throw new Error("routing.json not rewritten yet");
+        }, { timeoutMs: 60_000, intervalMs: 10 });
+        times.push(performance.now() - start);
+      }
+      report(`apply one route change → ConfigMap written (${ROUTES} routes)`, times);
+      const rss = await rssMiB(child.pid);
+      console.log(
+        `operator RSS: ${rss.toFixed(0)} MiB (target <= 300 MB -> ${rss * 1.048576 <= 300 ? "met" : "MISSED"})`,
+      );
+    } finally {
+      child.kill("SIGTERM");
+      await child.status;
+      await client.request(`${GW}/namespaces/${ns.name}/gateways/gw`, { method: "DELETE" }).catch(() => {});
+      await client.request(`${GW}/gatewayclasses/${cls}`, { method: "DELETE" }).catch(() => {});
+    }
+  },
+});
