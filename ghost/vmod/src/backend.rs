@@ -77,10 +77,10 @@ impl NativeBackend {
             endpoint: &raw const endpoint,
             vcl_name: name.as_ptr(),
             hosthdr: ptr::null(),
-            // Negative timeouts mean "use the varnishd parameter".
-            connect_timeout: ffi::vtim_dur(-1.0),
-            first_byte_timeout: ffi::vtim_dur(-1.0),
-            between_bytes_timeout: ffi::vtim_dur(-1.0),
+            // In Varnish 7.1 a zero timeout means "use the varnishd parameter" (later versions use NaN/negative).
+            connect_timeout: ffi::vtim_dur(0.0),
+            first_byte_timeout: ffi::vtim_dur(0.0),
+            between_bytes_timeout: ffi::vtim_dur(0.0),
             max_connections: 0,
             proxy_header: 0,
             probe: ffi::VCL_PROBE(ptr::null()),
