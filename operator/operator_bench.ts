@@ -16,6 +16,7 @@ import { Buffer } from "node:buffer";
 import { gunzipSync } from "node:zlib";
 import { type KubeClient, type KubeObject } from "../internal/kube/mod.ts";
 import { CONTROLLER_NAME } from "../internal/names.ts";
+import { installCrds } from "../tests/cluster/crd_installer.ts";
 import { clusterAvailable, createTestNamespace, eventually, useCluster } from "../tests/cluster/mod.ts";
 import { ROUTING_HASH_ANNOTATION } from "./children.ts";
 import { parseSnapshot } from "./snapshot.ts";
@@ -129,6 +130,7 @@ Deno.test({
     const cluster = await useCluster();
     await using ns = await createTestNamespace(cluster);
     const client = ns.client;
+    await installCrds(client, { file: `${ROOT}deploy/crds/lacquer.dev_gatewayparameters.yaml` });
     const cls = `lacquer-bench-${ns.name}`;
     const paths: Record<string, string> = {
       GatewayClass: `${GW}/gatewayclasses`,

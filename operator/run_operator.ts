@@ -11,7 +11,7 @@ import type { Logger } from "../internal/log.ts";
 import { MetricsRegistry } from "../internal/metrics.ts";
 import { handleHealth, handleMetrics, serveAdmin } from "./admin_server.ts";
 import { ChildrenWriter } from "./children_writer.ts";
-import { ClusterWatcher } from "./cluster_watcher.ts";
+import { ClusterWatcher, WATCHED_KINDS } from "./cluster_watcher.ts";
 import { GATEWAY_API_VERSION } from "./features.ts";
 import { GatewayController } from "./gateway_controller.ts";
 import type { OperatorConfig } from "./options.ts";
@@ -89,9 +89,20 @@ export async function runOperator(options: OperatorOptions): Promise<number> {
   const metrics = buildMetrics(registry);
   const observe = (kind: string, op: string) => metrics.writes.inc({ kind, op });
   const crdVersion = await crdBundleVersion(client, log);
+  // Without our CRD, run without GatewayParameters (references to them are reported as invalid parameters)
+  // rather than waiting forever for a collection that does not exist.
+  let kinds = WATCHED_KINDS;
+  try {
+    await client.request("/apis/lacquer.dev/v1alpha1");
+  } catch (err) {
+    if (!(err instanceof KubeApiError && err.code === 404)) throw err;
+    log.warn("GatewayParameters CRD not installed: GatewayParameters are ignored", { crd: "deploy/crds/" });
+    kinds = WATCHED_KINDS.filter((k) => k.kind !== "GatewayParameters");
+  }
   let controller: GatewayController | undefined = undefined;
   // Events arrive asynchronously, after the controller below exists.
   const cache = new ClusterWatcher(client, {
+    kinds,
     log: log.child({ part: "cache" }),
     onChange: (kind, old, current) => controller?.onChange(kind, old, current),
   });

@@ -68,6 +68,7 @@ export class StatusWriter {
   #client: KubeClient;
   #log: Logger;
   #observe: WriteObserver;
+  #verified = new WeakMap<KubeObject, Map<string, unknown>>();
 
   /** Creates the writer. */
   constructor(client: KubeClient, options: { log: Logger; observe?: WriteObserver }) {
@@ -135,6 +136,20 @@ export class StatusWriter {
    */
   async writeRouteParents(current: KubeObject | undefined, update: RouteStatusResult): Promise<boolean> {
     if (!current) return false;
+    // Translation reuses its results for unchanged routes, so "this cached route already carries these entries"
+    // can be remembered by identity and the comparison skipped on the next reconcile.
+    const verified = this.#verified.get(current);
+    if (verified?.get(update.gateway) === update.parents) return false;
+    const wrote = await this.#writeRouteParents(current, update);
+    if (!wrote) {
+      const map = verified ?? new Map<string, unknown>();
+      map.set(update.gateway, update.parents);
+      this.#verified.set(current, map);
+    }
+    return wrote;
+  }
+
+  async #writeRouteParents(current: KubeObject, update: RouteStatusResult): Promise<boolean> {
     const ns = current.metadata.namespace ?? "";
     const parents = ((current.status as { parents?: unknown[] } | undefined)?.parents ?? []) as never[];
     const merged = mergeRouteParents(parents, update, ns);

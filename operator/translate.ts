@@ -40,7 +40,7 @@ import {
 import { validateListeners } from "./listeners.ts";
 import { gatewayProgrammedStatus } from "./programmed.ts";
 import { stringifyRouting } from "./routing_text.ts";
-import { type RulesResult, translateRules } from "./rules.ts";
+import { type RuleEntry, type RulesResult, translateRules } from "./rules.ts";
 import type { Snapshot } from "./snapshot.ts";
 import { indexSnapshot, keyOf, type SnapshotIndex } from "./snapshot_index.ts";
 
@@ -260,6 +260,75 @@ function gatewayParts(gateway: Gateway, cls: GatewayClass, index: SnapshotIndex)
   return { params };
 }
 
+interface RouteContext {
+  key: string;
+  gateway: Gateway;
+  listeners: ReturnType<typeof validateListeners>;
+  index: SnapshotIndex;
+  now: string;
+  signature: string;
+}
+
+interface RouteOnGateway {
+  status: RouteStatusResult;
+  attachments: { listener: string; hostnames: string[] }[];
+}
+
+const routeCache = new WeakMap<
+  HttpRoute,
+  { gateway: Gateway; signature: string; rules: RulesResult; namespace: unknown; result: RouteOnGateway }
+>();
+
+/**
+ * Attaches one route to one Gateway and computes its parent status entries. Cached per route object while the
+ * Gateway object, its listeners, the route's rules result and its namespace object are the same.
+ */
+function routeOnGateway(route: HttpRoute, rules: RulesResult, ctx: RouteContext): RouteOnGateway {
+  const routeNs = route.metadata.namespace ?? "";
+  const namespace = ctx.index.namespaces.get(routeNs);
+  const cached = routeCache.get(route);
+  if (
+    cached && cached.gateway === ctx.gateway && cached.signature === ctx.signature && cached.rules === rules &&
+    cached.namespace === namespace
+  ) return cached.result;
+  const routeGen = route.metadata.generation;
+  const parents: RouteParentStatus[] = [];
+  const attachments: RouteOnGateway["attachments"] = [];
+  for (const ref of route.spec.parentRefs) {
+    if (ref.group !== "gateway.networking.k8s.io" || ref.kind !== "Gateway") continue;
+    if (keyOf(ref.namespace ?? routeNs, ref.name) !== ctx.key) continue;
+    const attach = attachRoute(route, ref, ctx);
+    const conditions: NewCondition[] = [];
+    const attachedOk = attach.accepted.status === "True";
+    if (attachedOk && rules.allInvalid) {
+      conditions.push(routeNotAccepted(
+        rules.incompatibleFilters ? "IncompatibleFilters" : "UnsupportedValue",
+        `No rule of the route can be served: ${rules.ruleProblems.join("; ")}`,
+        routeGen,
+      ));
+    } else conditions.push(attach.accepted);
+    conditions.push(refsCondition(rules, routeGen));
+    if (attachedOk && !rules.allInvalid && rules.ruleProblems.length > 0) {
+      conditions.push(routePartiallyInvalid(rules.ruleProblems.join("; "), routeGen));
+    }
+    const old = route.status?.parents.find((p) =>
+      p.controllerName === CONTROLLER_NAME && sameParentRef(p.parentRef, ref, routeNs)
+    );
+    parents.push({
+      parentRef: parentRefOut(ref),
+      controllerName: CONTROLLER_NAME,
+      conditions: mergeConditions(old?.conditions, conditions, ctx.now),
+    });
+    if (!attachedOk || rules.allInvalid) continue;
+    for (const a of attach.attachments) {
+      attachments.push({ listener: a.listener.listener.name, hostnames: a.hostnames });
+    }
+  }
+  const result = { status: { key: keyOf(routeNs, route.metadata.name), gateway: ctx.key, parents }, attachments };
+  routeCache.set(route, { gateway: ctx.gateway, signature: ctx.signature, rules, namespace, result });
+  return result;
+}
+
 function translateGateway(
   gateway: Gateway,
   cls: GatewayClass,
@@ -291,77 +360,56 @@ function translateGateway(
   const attached = new Map<string, Set<string>>(listeners.map((l) => [l.listener.name, new Set()]));
   const vhosts = new Map<
     string,
-    Map<string, { entry: RoutingJson["vhosts"][string]["routes"][number]; set: Set<string> }>
+    Map<RuleEntry, { entry: RoutingJson["vhosts"][string]["routes"][number]; set: Set<string> }>
   >();
   const backendNamespaces = new Set<string>();
   const routeResults: RouteStatusResult[] = [];
 
   const routes = sortRoutes(index.routesByGateway.get(key) ?? []);
+  const context = {
+    key,
+    gateway,
+    listeners,
+    index,
+    now: options.now,
+    // Everything about the listeners that attachment reads; a cached route result is reused only when it matches.
+    signature: JSON.stringify(listeners.map((l) => [l.listener, l.usable, l.supportedKinds])),
+  };
   for (const route of routes) {
-    const routeNs = route.metadata.namespace ?? "";
-    const routeGen = route.metadata.generation;
     let rules = ruleCache.get(route);
     if (!rules) {
       rules = translateRules(route, index);
       ruleCache.set(route, rules);
     }
-    const parents: RouteParentStatus[] = [];
-    for (const ref of route.spec.parentRefs) {
-      if (ref.group !== "gateway.networking.k8s.io" || ref.kind !== "Gateway") continue;
-      if (keyOf(ref.namespace ?? routeNs, ref.name) !== key) continue;
-      const attach = attachRoute(route, ref, { gateway, listeners, index });
-      const conditions: NewCondition[] = [];
-      const attachedOk = attach.accepted.status === "True";
-      if (attachedOk && rules.allInvalid) {
-        conditions.push(routeNotAccepted(
-          rules.incompatibleFilters ? "IncompatibleFilters" : "UnsupportedValue",
-          `No rule of the route can be served: ${rules.ruleProblems.join("; ")}`,
-          routeGen,
-        ));
-      } else conditions.push(attach.accepted);
-      conditions.push(refsCondition(rules, routeGen));
-      if (attachedOk && !rules.allInvalid && rules.ruleProblems.length > 0) {
-        conditions.push(routePartiallyInvalid(rules.ruleProblems.join("; "), routeGen));
-      }
-      const old = route.status?.parents.find((p) =>
-        p.controllerName === CONTROLLER_NAME && sameParentRef(p.parentRef, ref, routeNs)
-      );
-      parents.push({
-        parentRef: parentRefOut(ref),
-        controllerName: CONTROLLER_NAME,
-        conditions: mergeConditions(old?.conditions, conditions, options.now),
-      });
-      if (!attachedOk || rules.allInvalid) continue;
-      for (const { listener, hostnames } of attach.attachments) {
-        attached.get(listener.listener.name)?.add(keyOf(routeNs, route.metadata.name));
-        for (const host of hostnames) {
-          let vhost = vhosts.get(host);
-          if (!vhost) vhosts.set(host, vhost = new Map());
-          for (const entry of rules.entries) {
-            const entryKey = `${entry.id.rule}`;
-            const routeKey = `${routeNs}/${route.metadata.name}/${entryKey}`;
-            let slot = vhost.get(routeKey);
-            if (!slot) {
-              slot = {
-                entry: {
-                  id: entry.id,
-                  created: entry.created,
-                  listeners: [],
-                  matches: entry.matches,
-                  filters: entry.filters,
-                  backends: entry.backends,
-                },
-                set: new Set(),
-              };
-              vhost.set(routeKey, slot);
-              for (const b of entry.backends) if (b.service) backendNamespaces.add(b.service.namespace);
-            }
-            slot.set.add(listener.listener.name);
+    const onGateway = routeOnGateway(route, rules, context);
+    routeResults.push(onGateway.status);
+    const routeKey = onGateway.status.key;
+    for (const { listener, hostnames } of onGateway.attachments) {
+      attached.get(listener)?.add(routeKey);
+      for (const host of hostnames) {
+        let vhost = vhosts.get(host);
+        if (!vhost) vhosts.set(host, vhost = new Map());
+        for (const entry of rules.entries) {
+          let slot = vhost.get(entry);
+          if (!slot) {
+            slot = {
+              entry: {
+                id: entry.id,
+                created: entry.created,
+                listeners: [],
+                matches: entry.matches,
+                filters: entry.filters,
+                backends: entry.backends,
+              },
+              set: new Set(),
+            };
+            vhost.set(entry, slot);
+            for (const b of entry.backends) if (b.service) backendNamespaces.add(b.service.namespace);
           }
+          slot.set.add(listener);
         }
       }
     }
-    routeResults.push({ key: keyOf(routeNs, route.metadata.name), gateway: key, parents });
   }
 
   const usable = listeners.filter((l) => l.usable);

@@ -120,3 +120,29 @@ Deno.test("translate() reports every route of a missing Gateway for status clean
   const result = translate({ ...parseSnapshot([]), httpRoutes: [route] }, { ...OPTIONS, gateways: ["ns/gone"] });
   deepEqual(result.routes, [{ key: "ns/r", gateway: "ns/gone", parents: [] }]);
 });
+
+Deno.test("translate() reuses cached route results only while the objects they read are unchanged", () => {
+  const objects = readObjects(Deno.readTextFileSync(new URL("weights.in.yaml", DIR)));
+  const snapshot = parseSnapshot(objects);
+  const options = { ...OPTIONS, gateways: ["infra/gw"] };
+  const before = translate(snapshot, options).gateways[0].routingJson!;
+  equal(before.includes('"unresolved":"Service \\"infra/web-v3\\" not found"'), true);
+  // The same route objects, plus the missing Service: the backend resolves.
+  const withService = {
+    ...snapshot,
+    services: [
+      ...snapshot.services,
+      ...parseSnapshot([{
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: { name: "web-v3", namespace: "infra" },
+        spec: { ports: [{ port: 8080 }] },
+      }]).services,
+    ],
+  };
+  const after = translate(withService, options);
+  equal(after.gateways[0].routingJson!.includes("unresolved"), false);
+  equal(after.gateways[0].routingJson, stringifyContract(after.gateways[0].routing!));
+  // And back: the same objects as the first time give the first bytes.
+  equal(translate(snapshot, options).gateways[0].routingJson, before);
+});
