@@ -21,12 +21,15 @@ export function lacquerCache(): string {
   return Deno.env.get("LACQUER_CACHE") ?? `${Deno.env.get("HOME")}/.cache/lacquer`;
 }
 
-/** The path of the built ghost VMOD, when it exists. */
-export function ghostVmodPath(): string | undefined {
-  const path = `${lacquerCache()}/vmods/libvmod_ghost.so`;
+/**
+ * The directory holding the built ghost VMOD (`libvmod_ghost.so`), when it exists: `$LACQUER_GHOST_VMOD_DIR`, else
+ * `$LACQUER_CACHE/vmods` where `scripts/setup.sh` installs it.
+ */
+export function ghostVmodDir(): string | undefined {
+  const dir = Deno.env.get("LACQUER_GHOST_VMOD_DIR") ?? `${lacquerCache()}/vmods`;
   try {
-    Deno.statSync(path);
-    return path;
+    Deno.statSync(`${dir}/libvmod_ghost.so`);
+    return dir;
   } catch {
     return undefined;
   }
@@ -146,4 +149,40 @@ sub vcl_deliver {
   router.deliver();
 }
 `;
+}
+
+/**
+ * Sends `GET path` with a Host header over a fresh HTTP/1.1 connection (Deno's fetch does not let a caller set
+ * Host) and returns `"<status> <body>"`.
+ */
+export async function getWithHost(port: number, host: string, path = "/"): Promise<string> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(new TextEncoder().encode(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`));
+    const chunks: Uint8Array[] = [];
+    const buffer = new Uint8Array(16 * 1024);
+    for (;;) {
+      const n = await conn.read(buffer);
+      if (n === null) break;
+      chunks.push(buffer.slice(0, n));
+    }
+    const text = new TextDecoder().decode(new Uint8Array(chunks.flatMap((c) => [...c])));
+    const [head, ...rest] = text.split("\r\n\r\n");
+    const status = head.split(" ")[1];
+    let body = rest.join("\r\n\r\n");
+    if (/\r\ntransfer-encoding: chunked/i.test(head)) {
+      let out = "";
+      for (let i = 0; i < body.length;) {
+        const eol = body.indexOf("\r\n", i);
+        const size = parseInt(body.slice(i, eol), 16);
+        if (!size) break;
+        out += body.slice(eol + 2, eol + 2 + size);
+        i = eol + 2 + size + 2;
+      }
+      body = out;
+    }
+    return `${status} ${body}`;
+  } finally {
+    conn.close();
+  }
 }

@@ -9,7 +9,7 @@ import { equal, ok } from "node:assert/strict";
 import { createLogger } from "../internal/log.ts";
 import { MAIN_VCL_KEY, ROUTING_JSON_KEY } from "../internal/names.ts";
 import { clusterAvailable, createTestNamespace, type TestNamespace, useCluster } from "../tests/cluster/mod.ts";
-import { DEBIAN_VMOD_DIR, eventually, freePort, ghostTestVcl, ghostVmodPath, lacquerCache } from "./_test_server.ts";
+import { DEBIAN_VMOD_DIR, eventually, freePort, getWithHost, ghostTestVcl, ghostVmodDir } from "./_test_server.ts";
 import { chaperoneConfigSchema } from "./options.ts";
 import { startChaperone } from "./run_chaperone.ts";
 
@@ -67,7 +67,7 @@ async function upsert(ns: TestNamespace, collection: string, name: string, body:
 
 Deno.test({
   name: "chaperone with ghost: route and endpoint changes reach traffic, bad routes and reloads under load do no harm",
-  ignore: !clusterAvailable() || ghostVmodPath() === undefined,
+  ignore: !clusterAvailable() || ghostVmodDir() === undefined,
   sanitizeOps: false,
   sanitizeResources: false,
 }, async (t) => {
@@ -111,7 +111,7 @@ Deno.test({
     adminAddress: `127.0.0.1:${freePort()}`,
     cliPort: String(freePort()),
     ghostPort: String(freePort()),
-    vmodPath: `${lacquerCache()}/vmods:${DEBIAN_VMOD_DIR}`,
+    vmodPath: `${ghostVmodDir()}:${DEBIAN_VMOD_DIR}`,
     kubeconfig: cluster.kubeconfig,
     drainSeconds: "0",
   });
@@ -123,10 +123,7 @@ Deno.test({
     log: createLogger({ level: "debug", sink: (l) => lines.push(l) }),
     stopSignal,
   });
-  const get = async (host: string, path = "/") => {
-    const response = await fetch(`http://127.0.0.1:${httpPort}${path}`, { headers: { host } });
-    return `${response.status} ${await response.text()}`;
-  };
+  const get = (host: string, path = "/") => getWithHost(httpPort, host, path);
   try {
     await t.step("serves the initial route", async () => {
       await eventually(async () => equal(await get("app.test"), `200 ${BACKENDS[0]}`), { timeoutMs: 30_000 });

@@ -1,8 +1,8 @@
 /**
  * `deno task bench:propagation`: how fast changes reach traffic through a real chaperone, API server and varnishd.
  *
- * With 1,000 routes configured, it changes 100 times (a) routing.json in the ConfigMap (a response header filter on
- * one route) and measures until the first response that carries the change, and (b) the EndpointSlice of one
+ * With 1,000 routes configured, it changes 100 times (a) routing.json in the ConfigMap (one route moves to a Service
+ * on another backend) and measures until the first response from the new backend, and (b) the EndpointSlice of one
  * Service (its endpoint moves to another backend) and measures until traffic reaches the new backend. It prints
  * p50/p99 of each. Backends are HTTP servers on addresses of the run's own network namespace.
  *
@@ -18,7 +18,7 @@ import { contentHash } from "../internal/content_hash.ts";
 import { createLogger } from "../internal/log.ts";
 import { MAIN_VCL_KEY, ROUTING_JSON_KEY } from "../internal/names.ts";
 import { clusterAvailable, createTestNamespace, type TestNamespace, useCluster } from "../tests/cluster/mod.ts";
-import { DEBIAN_VMOD_DIR, eventually, freePort, ghostTestVcl, ghostVmodPath, lacquerCache } from "./_test_server.ts";
+import { DEBIAN_VMOD_DIR, eventually, freePort, getWithHost, ghostTestVcl, ghostVmodDir } from "./_test_server.ts";
 import { chaperoneConfigSchema } from "./options.ts";
 import { startChaperone } from "./run_chaperone.ts";
 
@@ -32,7 +32,8 @@ backend default none;
 sub vcl_recv { return (synth(200, "ok")); }
 `;
 
-function routingJson(namespace: string, version: number): string {
+/** 1,000 routes `h<i>.bench.example` → Service `s<i mod 10>`, except `h0`, which goes to Service `s<h0Service>`. */
+function routingJson(namespace: string, h0Service: number): string {
   const vhosts: Record<string, unknown> = {};
   for (let i = 0; i < ROUTES; i++) {
     vhosts[`h${i}.bench.example`] = {
@@ -40,13 +41,7 @@ function routingJson(namespace: string, version: number): string {
         id: { namespace, name: `r${i}`, rule: 0 },
         created: "2026-01-01T00:00:00Z",
         listeners: ["http"],
-        filters: i === 0
-          ? [{
-            type: "ResponseHeaderModifier",
-            responseHeaderModifier: { set: [{ name: "x-version", value: `${version}` }] },
-          }]
-          : [],
-        backends: [{ weight: 1, service: { namespace, name: `s${i % SERVICES}`, port: 80 } }],
+        backends: [{ weight: 1, service: { namespace, name: `s${i === 0 ? h0Service : i % SERVICES}`, port: 80 } }],
       }],
     };
   }
@@ -115,7 +110,7 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
 }, async () => {
-  const vmod = ghostVmodPath();
+  const vmod = ghostVmodDir();
   const cluster = await useCluster();
   await using ns = await createTestNamespace(cluster);
   for (const address of BACKENDS) {
@@ -139,7 +134,8 @@ Deno.test({
     });
     await ns.client.request(`/apis/discovery.k8s.io/v1/namespaces/${ns.name}/endpointslices`, {
       method: "POST",
-      body: slice(`s${s}`, BACKENDS[0]),
+      // Even Services send to the first backend, odd ones to the second.
+      body: slice(`s${s}`, BACKENDS[s % 2]),
     });
   }
   const vcl = vmod ? ghostTestVcl(`${workDir}/ghost.json`) : STAND_IN_VCL;
@@ -147,7 +143,7 @@ Deno.test({
     apiVersion: "v1",
     kind: "ConfigMap",
     metadata: { name: "gw-lacquer" },
-    data: { [MAIN_VCL_KEY]: vcl, [ROUTING_JSON_KEY]: routingJson(ns.name, version) },
+    data: { [MAIN_VCL_KEY]: vcl, [ROUTING_JSON_KEY]: routingJson(ns.name, version === 0 ? 0 : (version % 2) + 1) },
   });
   await ns.client.request(CM, { method: "POST", body: configMap(0) });
   const config = chaperoneConfigSchema.parse({
@@ -159,7 +155,7 @@ Deno.test({
     adminAddress: `127.0.0.1:${freePort()}`,
     cliPort: String(freePort()),
     ghostPort: String(freePort()),
-    vmodPath: vmod ? `${lacquerCache()}/vmods:${DEBIAN_VMOD_DIR}` : undefined,
+    vmodPath: vmod ? `${vmod}:${DEBIAN_VMOD_DIR}` : undefined,
     kubeconfig: cluster.kubeconfig,
     drainSeconds: "0",
     coalesceMs: "2",
@@ -167,9 +163,9 @@ Deno.test({
   let stop!: () => void;
   const stopSignal = new Promise<void>((resolve) => stop = resolve);
   const chaperone = await startChaperone({ config, log: createLogger({ level: "warn" }), stopSignal });
-  const request = async () => {
-    const response = await fetch(`http://127.0.0.1:${httpPort}/`, { headers: { host: "h0.bench.example" } });
-    return { version: response.headers.get("x-version"), body: await response.text() };
+  const request = async (host: string) => {
+    const answer = await getWithHost(httpPort, host);
+    return answer.slice(answer.indexOf(" ") + 1);
   };
   try {
     await eventually(async () => {
@@ -179,9 +175,10 @@ Deno.test({
     }, { timeoutMs: 60_000 });
     const configTimes: Sample[] = [];
     for (let i = 1; i <= CHANGES; i++) {
-      const hash = await contentHash(routingJson(ns.name, i));
+      const hash = await contentHash(routingJson(ns.name, (i % 2) + 1));
       const times = await put(ns, `${CM}/gw-lacquer`, configMap(i));
-      if (vmod) await until(async () => (await request()).version === `${i}`);
+      // h0 alternates between s1 (second backend) and s2 (first backend).
+      if (vmod) await until(async () => (await request("h0.bench.example")) === BACKENDS[((i % 2) + 1) % 2]);
       else await until(() => chaperone.sync.status().ghostRoutingHash === hash);
       configTimes.push(sample(times));
     }
@@ -191,7 +188,7 @@ Deno.test({
       const reloads = chaperone.metrics.ghostReloads.success;
       const path = `/apis/discovery.k8s.io/v1/namespaces/${ns.name}/endpointslices/s0-1`;
       const times = await put(ns, path, slice("s0", target));
-      if (vmod) await until(async () => (await request()).body === target);
+      if (vmod) await until(async () => (await request("h10.bench.example")) === target);
       else await until(() => chaperone.metrics.ghostReloads.success > reloads);
       sliceTimes.push(sample(times));
     }

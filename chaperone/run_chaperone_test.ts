@@ -338,7 +338,12 @@ Deno.test({
       await apply(ns, CM, "gw-lacquer", configMap(i));
       await apply(ns, SLICES, "echo-1", slice("echo-1", "echo", [`10.244.200.${(i % 200) + 1}`]));
       // Wait for this version, so that each change is a reload of its own rather than one coalesced burst.
-      await eventually(async () => equal(await get(httpPort), `200 v${i}`));
+      await eventually(async () => {
+        equal(await get(httpPort), `200 v${i}`);
+        ok(Deno.readTextFileSync(`${workDir}/ghost.json`).includes(`"10.244.200.${(i % 200) + 1}"`));
+        equal(chaperone.sync.status().ghostRoutingHash !== undefined && !chaperone.sync.status().lastSyncError, true);
+      });
+      await eventually(() => ok(chaperone.metrics.ghostReloads.success - ghostBefore >= i));
     }
     await load.stop();
     equal(load.stats.failed, 0, `failed requests: ${load.stats.samples.join(", ")}`);
