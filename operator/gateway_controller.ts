@@ -200,9 +200,15 @@ export class GatewayController {
       await this.#o.children.prune(key, []);
       this.#recordDeps(key, []);
     }
-    for (const update of result.routes) {
-      await this.#o.status.writeRouteParents(cache.raw("HTTPRoute", update.key), update);
-    }
+    // Route status writes are independent of each other: run a few at a time.
+    let next = 0;
+    const writer = async () => {
+      while (next < result.routes.length) {
+        const update = result.routes[next++];
+        await this.#o.status.writeRouteParents(cache.raw("HTTPRoute", update.key), update);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(16, result.routes.length) }, writer));
     log.debug("Gateway reconciled", { gateway: key, routes: routes.length });
   }
 

@@ -187,6 +187,20 @@ Deno.test({
         `operator start → routing.json with ${ROUTES} routes: ${((performance.now() - boot) / 1000).toFixed(1)} s`,
       );
 
+      // Steady state: wait until the first status writes for every route are done (the write counter settles).
+      const settle = performance.now();
+      let last = -1;
+      await eventually(async () => {
+        const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        const total = text.split("\n").filter((l) => l.startsWith("lacquer_operator_writes_total"))
+          .reduce((sum, l) => sum + Number(l.split(" ").pop()), 0);
+        const depth = Number(/lacquer_operator_queue_depth\{controller="gateway"\} (\d+)/.exec(text)?.[1] ?? 1);
+        const stable = total === last && depth === 0;
+        last = total;
+        if (!stable) throw new Error(`still writing (${total} writes, queue ${depth})`);
+      }, { timeoutMs: 600_000, intervalMs: 2000 });
+      console.log(`initial status writes settled after ${((performance.now() - settle) / 1000).toFixed(1)} s`);
+
       const times: number[] = [];
       for (let c = 0; c < CHANGES; c++) {
         const before = (await routingOf(client, ns.name)).hash;
