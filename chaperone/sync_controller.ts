@@ -75,6 +75,8 @@ export interface SyncStatus {
   vclError?: string;
   /** The routing.json hash whose ghost.json ghost has loaded. */
   ghostRoutingHash?: string;
+  /** ghost's answer to the last reload (routes loaded, routes skipped and why), as ghost reports it. */
+  ghostReport?: unknown;
   /** The last failure of a sync (retried with back-off). */
   lastSyncError?: string;
   /** The hashes published on the Pod. */
@@ -112,6 +114,7 @@ export class SyncController {
   #ghostRoutingHash: string | undefined;
   #published: AppliedConfig | undefined;
   #lastSyncError: string | undefined;
+  #ghostReport: unknown;
   #failures = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #running: Promise<void> | undefined;
@@ -289,7 +292,7 @@ export class SyncController {
     if (this.#childStarted && this.#ghostDirty) {
       const started = performance.now();
       try {
-        await this.#o.reloadGhost();
+        this.#ghostReport = await this.#o.reloadGhost();
         this.#o.metrics.ghostReloads.success++;
       } catch (err) {
         this.#o.metrics.ghostReloads.failure++;
@@ -324,6 +327,7 @@ export class SyncController {
       vclHash: this.#reloader?.activeHash,
       vclError: this.#vclError?.message,
       ghostRoutingHash: this.#ghostRoutingHash,
+      ghostReport: this.#ghostReport,
       lastSyncError: this.#lastSyncError,
       published: this.#published,
       endpointsSynced: this.#o.endpoints.isSynced(),

@@ -1,0 +1,161 @@
+import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
+import { contentHash } from "../internal/content_hash.ts";
+import { createLogger } from "../internal/log.ts";
+import { eventually, startScratchVarnish } from "./_test_server.ts";
+import type { GatewayConfig } from "./config_map_watcher.ts";
+import type { EndpointSliceView, ServiceView } from "./kube_views.ts";
+import { emptyMetrics } from "./metrics.ts";
+import { type ConfigSource, type EndpointsSource, SyncController } from "./sync_controller.ts";
+import { VarnishCliClient } from "./varnish_cli_client.ts";
+
+const VCL = 'vcl 4.1;\nbackend default none;\nsub vcl_recv { return (synth(200, "synced")); }\n';
+
+const ROUTING = JSON.stringify({
+  version: 1,
+  vhosts: {
+    "*": {
+      routes: [{
+        id: { namespace: "ns", name: "r", rule: 0 },
+        created: "2026-01-01T00:00:00Z",
+        listeners: ["http"],
+        backends: [{ weight: 1, service: { namespace: "ns", name: "svc", port: 80 } }],
+      }],
+    },
+  },
+});
+
+const SERVICE: ServiceView = {
+  metadata: { name: "svc", namespace: "ns", labels: {} },
+  spec: { type: "ClusterIP", ports: [{ name: "", port: 80, protocol: "TCP", targetPort: 3000 }] },
+};
+
+function sliceWith(addresses: string[]): EndpointSliceView {
+  return {
+    metadata: { name: "svc-1", namespace: "ns", labels: { "kubernetes.io/service-name": "svc" } },
+    addressType: "IPv4",
+    ports: [{ name: "", port: 3000, protocol: "TCP" }],
+    endpoints: addresses.map((a) => ({
+      addresses: [a],
+      conditions: { ready: true, serving: undefined, terminating: undefined },
+    })),
+  };
+}
+
+async function setup(reloadGhost: () => Promise<unknown>) {
+  const varnish = await startScratchVarnish();
+  const dir = await Deno.makeTempDir();
+  const cli = new VarnishCliClient({ port: varnish.cliPort, secret: varnish.secret });
+  const state = {
+    config: { resourceVersion: "1", mainVcl: VCL, routingJson: ROUTING } as GatewayConfig,
+    slices: [sliceWith(["10.0.0.1"])],
+    namespaces: [] as string[],
+  };
+  const config: ConfigSource = { current: () => Promise.resolve(state.config) };
+  const endpoints: EndpointsSource = {
+    setNamespaces: (ns) => state.namespaces = [...ns],
+    isSynced: () => true,
+    snapshot: () => ({ services: [SERVICE], endpointSlices: state.slices }),
+  };
+  const metrics = emptyMetrics();
+  const published: unknown[] = [];
+  const sync = new SyncController({
+    config,
+    endpoints,
+    ghostJsonPath: `${dir}/ghost.json`,
+    reloadGhost,
+    publish: (applied) => {
+      published.push(applied);
+      return Promise.resolve();
+    },
+    metrics,
+    log: createLogger({ level: "error" }),
+    coalesceMs: 5,
+    retryMs: 20,
+  });
+  const cleanup = async () => {
+    await sync.stop();
+    cli.close();
+    await varnish.stop();
+    await Deno.remove(dir, { recursive: true });
+  };
+  return { varnish, dir, cli, state, sync, metrics, published, cleanup };
+}
+
+Deno.test("SyncController applies VCL and ghost.json, coalesces bursts and skips identical content", async () => {
+  let reloads = 0;
+  const s = await setup(() => Promise.resolve({ status: "ok", reload: ++reloads }));
+  try {
+    await s.sync.onVarnishStarted(s.cli);
+    s.sync.poke();
+    await eventually(() => ok(s.sync.status().applied));
+    deepStrictEqual(s.state.namespaces, ["ns"]);
+    match(Deno.readTextFileSync(`${s.dir}/ghost.json`), /"10\.0\.0\.1"/);
+    const response = await fetch(`http://127.0.0.1:${s.varnish.httpPort}/`);
+    match(await response.text(), /synced/);
+    deepStrictEqual(s.published.at(-1), { routing: await contentHash(ROUTING), vcl: await contentHash(VCL) });
+    deepStrictEqual(s.sync.status().ghostReport, { status: "ok", reload: reloads });
+
+    const writes = s.metrics.ghostWrites;
+    for (let i = 2; i < 52; i++) {
+      s.state.slices = [sliceWith([`10.0.0.${i}`])];
+      s.sync.poke();
+    }
+    await s.sync.idle();
+    await eventually(() => match(Deno.readTextFileSync(`${s.dir}/ghost.json`), /"10\.0\.0\.51"/));
+    ok(s.metrics.ghostWrites - writes <= 3, `${s.metrics.ghostWrites - writes} writes for one burst`);
+
+    const settled = s.metrics.ghostWrites;
+    const settledReloads = reloads;
+    s.sync.poke();
+    await s.sync.idle();
+    equal(s.metrics.ghostWrites, settled);
+    equal(reloads, settledReloads);
+  } finally {
+    await s.cleanup();
+  }
+});
+
+Deno.test("SyncController retries a failed ghost reload with back-off and keeps the last good state", async () => {
+  let calls = 0;
+  const s = await setup(() => {
+    calls++;
+    return calls <= 3 ? Promise.reject(new Error(`reload ${calls} failed`)) : Promise.resolve("Reloaded");
+  });
+  try {
+    await s.sync.onVarnishStarted(s.cli).catch(() => {});
+    s.sync.poke();
+    await eventually(() => ok(s.sync.status().applied));
+    equal(s.metrics.ghostReloads.failure, 3);
+    equal(s.sync.status().lastSyncError, undefined);
+    // Nothing was published before ghost had the file.
+    ok(s.published.length >= 1);
+    ok(s.published.every((p) => (p as { routing?: string }).routing !== undefined));
+  } finally {
+    await s.cleanup();
+  }
+});
+
+Deno.test("SyncController keeps the previous routing.json and VCL when new ones are broken", async () => {
+  const s = await setup(() => Promise.resolve("ok"));
+  try {
+    await s.sync.onVarnishStarted(s.cli);
+    await eventually(() => ok(s.sync.status().applied));
+    const before = Deno.readTextFileSync(`${s.dir}/ghost.json`);
+    s.state.config = { resourceVersion: "2", mainVcl: "vcl 4.1;\nsub vcl_recv { nope; }\n", routingJson: "{" };
+    s.sync.poke();
+    await eventually(() => {
+      match(s.sync.status().routingError ?? "", /not JSON/);
+      match(s.sync.status().vclError ?? "", /nope/);
+    });
+    equal(Deno.readTextFileSync(`${s.dir}/ghost.json`), before);
+    equal(s.sync.status().vclHash, await contentHash(VCL));
+    equal(s.metrics.routingRejected, 1);
+    equal(s.metrics.vclReloads.failure, 1);
+    // The same broken input is not retried on every sync.
+    s.sync.poke();
+    await s.sync.idle();
+    equal(s.metrics.vclReloads.failure, 1);
+  } finally {
+    await s.cleanup();
+  }
+});
