@@ -10,5 +10,7 @@ while IFS= read -r line; do
   [ -n "$line" ] && config+=(--config "$line")
 done < <("$ghost_dir/scripts/patch_varnish_sys.sh")
 cd "$ghost_dir"
+# rustfmt needs no dependencies and cargo fmt rejects --config.
+[ "${1:-}" = fmt ] && exec cargo "$@"
 # After the subcommand, so that external subcommands (clippy) pass the options on to cargo as well.
 exec cargo "$1" "${config[@]}" "${@:2}"

@@ -101,13 +101,22 @@ pub fn load(text: &str) -> Result<Loaded, Error> {
         let mut routes = Vec::with_capacity(raw_vhost.routes.len());
         for (i, raw_route) in raw_vhost.routes.iter().enumerate() {
             let path = format!("{vhost_path}.routes[{i}]");
-            let mut de = serde_json::Deserializer::from_str(raw_route.get());
-            match serde_path_to_error::deserialize::<_, Route>(&mut de) {
+            // The plain parse is the fast path; the path-tracking parse runs only to explain a failure.
+            let parsed = serde_json::from_str::<Route>(raw_route.get()).map_err(|_| {
+                let mut de = serde_json::Deserializer::from_str(raw_route.get());
+                serde_path_to_error::deserialize::<_, Route>(&mut de).err()
+            });
+            match parsed {
                 Ok(route) => match check_route(&route) {
                     Ok(()) => routes.push(route),
                     Err(reason) => skipped.push(Skipped { path, route: Some(route_label(&route)), reason }),
                 },
-                Err(err) => {
+                Err(None) => skipped.push(Skipped {
+                    route: route_label_of_raw(raw_route.get()),
+                    reason: "route does not have the ghost.json route shape".to_owned(),
+                    path,
+                }),
+                Err(Some(err)) => {
                     let message = strip_position(&err.inner().to_string());
                     let at = error_path(&err, &message);
                     let reason = if at == "$" { message } else { format!("at {}: {message}", &at[1..]) };

@@ -209,7 +209,7 @@ pub struct Refusal {
     /// 404 or 500.
     pub status: u16,
     /// A short text saying why, for the response body.
-    pub reason: String,
+    pub reason: Cow<'static, str>,
 }
 
 /// What a load built and left out.
@@ -462,7 +462,7 @@ impl Router {
                         rule: None,
                         listener: None,
                         status: 404,
-                        reason: "no listener accepts this host on this port".to_owned(),
+                        reason: Cow::Borrowed("no listener accepts this host on this port"),
                     })
                 }
             }
@@ -475,7 +475,7 @@ impl Router {
                 rule: None,
                 listener,
                 status: 404,
-                reason: "no route matches this request".to_owned(),
+                reason: Cow::Borrowed("no route matches this request"),
             });
         };
         let rule_index = entry.rule as usize;
@@ -497,8 +497,9 @@ impl Router {
                 location: redirect_location(redirect, &input),
             });
         }
-        let refuse =
-            |reason: String| Decision::Refuse(Refusal { rule: Some(rule_index), listener, status: 500, reason });
+        let refuse = |reason: String| {
+            Decision::Refuse(Refusal { rule: Some(rule_index), listener, status: 500, reason: reason.into() })
+        };
         if rule.groups.is_empty() {
             return refuse(format!("route {} rule {} has no backends", rule.route_name, rule.id.rule));
         }

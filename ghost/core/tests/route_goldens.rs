@@ -103,7 +103,7 @@ fn outcome(router: &Router, req: &Req) -> Outcome {
             url: None,
             host: None,
             location: None,
-            reason: Some(r.reason),
+            reason: Some(r.reason.into_owned()),
         },
     }
 }
