@@ -302,3 +302,104 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: "operator applies GatewayParameters, grants backend namespaces to the gateway and reports bad parameters",
+  ignore: !clusterAvailable(),
+  async fn() {
+    await withOperator(async ({ client, ns, cls }) => {
+      const cluster = await useCluster();
+      await using other = await createTestNamespace(cluster);
+      await client.request(`/api/v1/namespaces/${other.name}/services`, {
+        method: "POST",
+        body: service(other.name, "api"),
+      });
+      await client.request(`/apis/lacquer.dev/v1alpha1/namespaces/${ns}/gatewayparameters`, {
+        method: "POST",
+        body: {
+          apiVersion: "lacquer.dev/v1alpha1",
+          kind: "GatewayParameters",
+          metadata: { name: "params", namespace: ns },
+          spec: { image: "example.com/gateway-stand-in:2", service: { type: "ClusterIP" } },
+        },
+      });
+      const gw = gateway(ns, cls, "gw");
+      (gw.spec as Record<string, unknown>).infrastructure = {
+        labels: { team: "edge" },
+        parametersRef: { group: "lacquer.dev", kind: "GatewayParameters", name: "params" },
+      };
+      await client.request(`${GW}/namespaces/${ns}/gateways`, { method: "POST", body: gw });
+      const cross = route(ns, "cross", "gw", "/api");
+      (cross.spec.rules[0].backendRefs[0] as Record<string, unknown>) = {
+        name: "api",
+        namespace: other.name,
+        port: 8080,
+      };
+      await client.request(`${GW}/namespaces/${ns}/httproutes`, { method: "POST", body: cross });
+
+      const deploymentPath = `/apis/apps/v1/namespaces/${ns}/deployments/gw`;
+      type Deployment = {
+        spec: {
+          template: { metadata: { annotations: Record<string, string> }; spec: { containers: { image: string }[] } };
+        };
+      };
+      const first = await eventually(async () => {
+        const d = await client.request<Deployment & KubeObject>(deploymentPath);
+        equal(d.spec.template.spec.containers[0].image, "example.com/gateway-stand-in:2");
+        equal(d.metadata.labels?.team, "edge");
+        return d.spec.template.metadata.annotations["lacquer.dev/infra-hash"];
+      });
+      const svc = await client.request<{ spec: { type: string } }>(`/api/v1/namespaces/${ns}/services/gw`);
+      equal(svc.spec.type, "ClusterIP");
+      // Not permitted yet: unresolved, and no Role in the other namespace.
+      await eventually(async () => {
+        const r = await client.request<KubeObject>(`${GW}/namespaces/${ns}/httproutes/cross`);
+        const parent = (r.status as { parents: { conditions: Condition[] }[] }).parents[0];
+        equal(parent.conditions[1].reason, "RefNotPermitted");
+      });
+      await client.request(`${GW}/namespaces/${other.name}/referencegrants`, {
+        method: "POST",
+        body: {
+          apiVersion: "gateway.networking.k8s.io/v1",
+          kind: "ReferenceGrant",
+          metadata: { name: "allow", namespace: other.name },
+          spec: {
+            from: [{ group: "gateway.networking.k8s.io", kind: "HTTPRoute", namespace: ns }],
+            to: [{ group: "", kind: "Service" }],
+          },
+        },
+      });
+      const remoteRole = `/apis/rbac.authorization.k8s.io/v1/namespaces/${other.name}/roles/lacquer-gw-${ns}-gw`;
+      await eventually(() => client.request(remoteRole));
+      await eventually(async () => {
+        const r = await client.request<KubeObject>(`${GW}/namespaces/${ns}/httproutes/cross`);
+        const parent = (r.status as { parents: { conditions: Condition[] }[] }).parents[0];
+        equal(parent.conditions[1].reason, "ResolvedRefs");
+      });
+      // The route leaves: the remote Role is pruned.
+      await client.request(`${GW}/namespaces/${ns}/httproutes/cross`, { method: "DELETE" });
+      await eventually(async () => {
+        const gone = await client.request(remoteRole).then(() => false, () => true);
+        equal(gone, true);
+      });
+      // A parameters change rolls the pods; a dangling reference makes the Gateway not accepted.
+      await client.request(`/apis/lacquer.dev/v1alpha1/namespaces/${ns}/gatewayparameters/params`, {
+        method: "PATCH",
+        contentType: "application/merge-patch+json",
+        body: { spec: { storage: "malloc,64m" } },
+      });
+      await eventually(async () => {
+        const d = await client.request<Deployment>(deploymentPath);
+        notEqual(d.spec.template.metadata.annotations["lacquer.dev/infra-hash"], first);
+      });
+      await client.request(`/apis/lacquer.dev/v1alpha1/namespaces/${ns}/gatewayparameters/params`, {
+        method: "DELETE",
+      });
+      await eventually(async () => {
+        const g = await client.request<KubeObject>(`${GW}/namespaces/${ns}/gateways/gw`);
+        equal(condition(g, "Accepted")?.reason, "InvalidParameters");
+        equal(condition(g, "Accepted")?.status, "False");
+      });
+    });
+  },
+});

@@ -218,6 +218,9 @@ Deno.test({
         times.push(performance.now() - start);
       }
       report(`apply one route change → ConfigMap written (${ROUTES} routes)`, times);
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const heap = Number(/lacquer_operator_heap_used_bytes (\d+)/.exec(metrics)?.[1] ?? 0) / 2 ** 20;
+      console.log(`operator V8 heap in use: ${heap.toFixed(0)} MiB`);
       const rss = await rssMiB(child.pid);
       console.log(
         `operator RSS: ${rss.toFixed(0)} MiB (target <= 300 MB -> ${rss * 1.048576 <= 300 ? "met" : "MISSED"})`,

@@ -133,6 +133,12 @@ export async function runOperator(options: OperatorOptions): Promise<number> {
   registry.gauge("lacquer_operator_managed_gateways", "Gateways the operator manages.", () => [
     { value: ctl.managedGateways },
   ]);
+  registry.gauge("process_resident_memory_bytes", "Resident memory size in bytes.", () => [
+    { value: Deno.memoryUsage().rss },
+  ]);
+  registry.gauge("lacquer_operator_heap_used_bytes", "V8 heap in use, in bytes.", () => [
+    { value: Deno.memoryUsage().heapUsed },
+  ]);
   let synced = false;
   let role = config.leaderElect ? "standby" : "single";
   registry.gauge("lacquer_operator_leader", "1 while this replica runs the controllers.", () => [
