@@ -8,7 +8,13 @@
 import { KubeApiError, type KubeClient, type KubeObject } from "../internal/kube/mod.ts";
 import type { Logger } from "../internal/log.ts";
 import { GATEWAY_NAME_LABEL } from "../internal/names.ts";
-import { type ChildObject, GATEWAY_NAMESPACE_LABEL, sha256 } from "./children.ts";
+import {
+  type ChildObject,
+  GATEWAY_NAMESPACE_LABEL,
+  ROUTING_HASH_ANNOTATION,
+  sha256,
+  VCL_HASH_ANNOTATION,
+} from "./children.ts";
 import { FIELD_MANAGER, type WriteObserver } from "./status_writer.ts";
 
 /** Annotation with the hash of the object as we last applied it. */
@@ -37,6 +43,27 @@ function pathOf(kind: string, namespace: string, name?: string): string {
   return name ? `${base}/${name}` : base;
 }
 
+/**
+ * Hashes a desired child. A ConfigMap that carries the content-hash annotations of its data is hashed without
+ * the (possibly megabytes of) data, which the annotations already stand for.
+ *
+ * @param child The desired object.
+ * @returns `sha256:<hex>`.
+ */
+export function desiredHash(child: ChildObject): string {
+  const annotations = child.metadata.annotations ?? {};
+  if (child.kind === "ConfigMap" && annotations[ROUTING_HASH_ANNOTATION] && annotations[VCL_HASH_ANNOTATION]) {
+    return sha256(
+      JSON.stringify({
+        ...child,
+        data: Object.keys(child.data ?? {}),
+        binaryData: Object.keys(child.binaryData ?? {}),
+      }),
+    );
+  }
+  return sha256(JSON.stringify(child));
+}
+
 /** Applies and prunes children. */
 export class ChildrenWriter {
   #client: KubeClient;
@@ -62,7 +89,7 @@ export class ChildrenWriter {
   async sync(gateway: string, desired: readonly ChildObject[]): Promise<number> {
     let writes = 0;
     for (const child of desired) {
-      const hash = sha256(JSON.stringify(child));
+      const hash = desiredHash(child);
       const cached = this.#cache.raw(child.kind, `${child.metadata.namespace}/${child.metadata.name}`);
       if (cached?.metadata.annotations?.[DESIRED_HASH_ANNOTATION] === hash) continue;
       const body = {

@@ -169,6 +169,8 @@ Deno.test({
         "--gateway-image",
         "example.com/gateway-stand-in:1",
       ],
+      // The heap cap deploy/operator/deployment.yaml sets: V8 then collects before growing the heap far.
+      env: { DENO_V8_FLAGS: Deno.env.get("LACQUER_OPERATOR_V8_FLAGS") ?? "--max-old-space-size=192" },
       stdout: "null",
       stderr: "inherit",
     }).spawn();
