@@ -10,10 +10,12 @@
 //! it finish normally. Backends still alive when their VCL is discarded are freed by Varnish itself, so dropping
 //! the pool deletes nothing.
 
-use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 use std::ffi::{c_void, CString};
 use std::net::SocketAddr;
 use std::ptr;
+use std::time::{Duration, Instant};
 
 use varnish::ffi;
 use varnish::vcl::Ctx;
@@ -21,9 +23,9 @@ use varnish::vcl::Ctx;
 const AF_INET: ffi::sa_family_t = 2;
 const AF_INET6: ffi::sa_family_t = 10;
 
-/// A handle on a native Varnish backend.
+/// A native Varnish backend, owned by the pool, deleted exactly once by [`NativeBackend::retire`].
 #[derive(Debug)]
-pub struct NativeBackend {
+struct NativeBackend {
     director: ffi::VCL_BACKEND,
 }
 
@@ -94,12 +96,6 @@ impl NativeBackend {
         Ok(Self { director })
     }
 
-    /// The backend as a VCL value, for `req.backend_hint`.
-    #[must_use]
-    pub fn vcl_backend(&self) -> ffi::VCL_BACKEND {
-        self.director
-    }
-
     /// Deletes the backend; requests still using it finish, then Varnish frees it.
     fn retire(self, ctx: &Ctx) {
         let mut director = self.director;
@@ -109,53 +105,94 @@ impl NativeBackend {
     }
 }
 
+/// A copy of a backend's VCL handle, for the routing state; the pool owns the backend itself.
+#[derive(Debug, Clone, Copy)]
+pub struct BackendRef {
+    director: ffi::VCL_BACKEND,
+}
+
+// SAFETY: as for `NativeBackend`: only the pointer value is copied and handed to Varnish.
+unsafe impl Send for BackendRef {}
+// SAFETY: see `Send`.
+unsafe impl Sync for BackendRef {}
+
+impl BackendRef {
+    /// The backend as a VCL value, for `req.backend_hint`.
+    #[must_use]
+    pub fn vcl_backend(self) -> ffi::VCL_BACKEND {
+        self.director
+    }
+}
+
+#[derive(Debug)]
+struct Slot {
+    backend: NativeBackend,
+    /// Since when no loaded state uses the backend.
+    unused_since: Option<Instant>,
+}
+
 /// The native backends of one router object, keyed by `address:port`.
-#[derive(Debug, Default)]
+///
+/// A backend that the new state no longer uses is deleted only once it has been unused for `retire_after`, at a later
+/// reload: a request that picked it from the previous state just before the swap still finds it enabled, and an
+/// endpoint that comes back quickly (a flapping readiness probe) keeps its backend and pooled connections.
+#[derive(Debug)]
 pub struct BackendPool {
-    backends: HashMap<SocketAddr, std::sync::Arc<NativeBackend>>,
+    slots: HashMap<SocketAddr, Slot>,
+    retire_after: Duration,
 }
 
 impl BackendPool {
+    /// Creates an empty pool.
+    #[must_use]
+    pub fn new(retire_after: Duration) -> Self {
+        Self { slots: HashMap::new(), retire_after }
+    }
+
     /// Returns the backends for `addrs`, in order, creating the missing ones.
     ///
     /// # Errors
     ///
     /// Returns a message when Varnish refuses to create a backend; backends created so far stay in the pool.
-    pub fn acquire(&mut self, ctx: &Ctx, addrs: &[SocketAddr]) -> Result<Vec<std::sync::Arc<NativeBackend>>, String> {
+    pub fn acquire(&mut self, ctx: &Ctx, addrs: &[SocketAddr]) -> Result<Vec<BackendRef>, String> {
         let mut out = Vec::with_capacity(addrs.len());
         for addr in addrs {
-            let backend = if let Some(b) = self.backends.get(addr) {
-                b.clone()
-            } else {
-                let b = std::sync::Arc::new(NativeBackend::create(ctx, *addr)?);
-                self.backends.insert(*addr, b.clone());
-                b
+            let slot = match self.slots.entry(*addr) {
+                Entry::Occupied(o) => o.into_mut(),
+                Entry::Vacant(v) => v.insert(Slot { backend: NativeBackend::create(ctx, *addr)?, unused_since: None }),
             };
-            out.push(backend);
+            out.push(BackendRef { director: slot.backend.director });
         }
         Ok(out)
     }
 
-    /// Deletes the backends whose address is not in `keep`; returns how many were deleted.
+    /// Marks the backends whose address is not in `keep` as unused and deletes those unused for long enough;
+    /// returns how many were deleted.
     pub fn retain(&mut self, ctx: &Ctx, keep: &[SocketAddr]) -> usize {
-        let keep: std::collections::HashSet<&SocketAddr> = keep.iter().collect();
-        let gone: Vec<SocketAddr> = self.backends.keys().filter(|a| !keep.contains(a)).copied().collect();
-        for addr in &gone {
-            if let Some(backend) = self.backends.remove(addr) {
-                // A state that is still in use by a request holds another reference; the director stays valid for
-                // that request either way (Varnish keeps deleted backends usable while they cool down).
-                match std::sync::Arc::try_unwrap(backend) {
-                    Ok(b) => b.retire(ctx),
-                    Err(shared) => NativeBackend { director: shared.director }.retire(ctx),
-                }
+        let keep: HashSet<&SocketAddr> = keep.iter().collect();
+        let now = Instant::now();
+        let mut expired = Vec::new();
+        for (addr, slot) in &mut self.slots {
+            if keep.contains(addr) {
+                slot.unused_since = None;
+                continue;
+            }
+            let since = *slot.unused_since.get_or_insert(now);
+            if now.duration_since(since) >= self.retire_after {
+                expired.push(*addr);
             }
         }
-        gone.len()
+        for addr in &expired {
+            if let Some(slot) = self.slots.remove(addr) {
+                slot.backend.retire(ctx);
+            }
+        }
+        expired.len()
     }
 
-    /// Number of live backends.
+    /// Number of backends, used or waiting to be retired.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.backends.len()
+        self.slots.len()
     }
 }

@@ -24,6 +24,7 @@ pub struct router {
 #[varnish::vmod(docs = "README.md")]
 mod ghost {
     use std::net::SocketAddr;
+    use std::time::Duration;
 
     use varnish::ffi::VCL_BACKEND;
     use varnish::vcl::{Ctx, VclError};
@@ -34,9 +35,10 @@ mod ghost {
 
     impl router {
         /// Creates the router and loads `path`. A missing or unusable file does not fail the VCL load: the
-        /// router starts empty (every request answers 404) and `last_error()` says why.
-        pub fn new(ctx: &mut Ctx, path: &str) -> Self {
-            let shared = Shared::new(path);
+        /// router starts empty (every request answers 404) and `last_error()` says why. A backend whose endpoint
+        /// left ghost.json is deleted at the first reload at least `retire_after` (default 10s) later.
+        pub fn new(ctx: &mut Ctx, path: &str, retire_after: Option<Duration>) -> Self {
+            let shared = Shared::new(path, retire_after.unwrap_or(Duration::from_secs(10)));
             let _ = shared.reload(ctx);
             Self { shared }
         }

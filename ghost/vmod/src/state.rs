@@ -2,13 +2,13 @@
 
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use ghost_core::{Report, Router, Skipped};
 use varnish::vcl::Ctx;
 
-use crate::backend::{BackendPool, NativeBackend};
+use crate::backend::{BackendPool, BackendRef};
 
 /// One loaded ghost.json: the compiled router and a native backend per endpoint (same order as
 /// [`Router::endpoints`]).
@@ -17,7 +17,7 @@ pub struct State {
     /// The compiled routes.
     pub router: Router,
     /// `backends[i]` serves `router.endpoints()[i]`.
-    pub backends: Vec<Arc<NativeBackend>>,
+    pub backends: Vec<BackendRef>,
 }
 
 /// The result of one reload, for the control endpoint and `last_error()`.
@@ -93,12 +93,12 @@ pub struct Shared {
 }
 
 impl Shared {
-    /// Creates the object with an empty state.
-    pub fn new(path: &str) -> Self {
+    /// Creates the object with an empty state; unused backends are deleted after `retire_after`.
+    pub fn new(path: &str, retire_after: Duration) -> Self {
         Self {
             path: path.to_owned(),
             current: ArcSwap::from_pointee(State::default()),
-            pool: Mutex::new(BackendPool::default()),
+            pool: Mutex::new(BackendPool::new(retire_after)),
             last_error: Mutex::new(String::new()),
         }
     }
