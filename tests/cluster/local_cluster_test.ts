@@ -325,3 +325,41 @@ Deno.test({
     ok(logs.includes("Echoing back request made to /prestop"), logs);
   });
 });
+
+Deno.test({
+  name: "local cluster runs init containers to completion before the containers",
+  ignore,
+}, async () => {
+  const cluster = await useCluster();
+  await using ns = await createTestNamespace(cluster);
+  const mounts = [{ name: "work", mountPath: "/work" }];
+  await create(ns, "/api/v1/namespaces/NS/pods", {
+    metadata: { name: "init", labels: { app: "init" } },
+    spec: {
+      initContainers: [
+        {
+          name: "first",
+          image: "busybox",
+          command: ["sh", "-c", 'echo one > "$LACQUER_POD_ROOT/work/marker"'],
+          volumeMounts: mounts,
+        },
+        { name: "unknown", image: "example.com/setup:1" },
+      ],
+      containers: [{
+        name: "main",
+        image: "busybox",
+        command: ["sh", "-c", 'cat "$LACQUER_POD_ROOT/work/marker"; exec sleep 600'],
+        volumeMounts: mounts,
+      }],
+      volumes: [{ name: "work", emptyDir: {} }],
+    },
+  });
+  const [pod] = await readyPods(ns, "init", 1);
+  const statuses =
+    (pod.status as { initContainerStatuses?: { name: string; state: { terminated?: { exitCode: number } } }[] })
+      .initContainerStatuses;
+  deepStrictEqual(statuses?.map((s) => [s.name, s.state.terminated?.exitCode]), [["first", 0], ["unknown", 0]]);
+  await eventually(async () => {
+    strictEqual(await kubectl(cluster, ["-n", ns.name, "logs", "init", "-c", "main"]), "one\n");
+  });
+});

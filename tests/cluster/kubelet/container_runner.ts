@@ -83,6 +83,11 @@ export class ContainerRunner {
     return !this.#stopping && this.#loop !== undefined;
   }
 
+  /** Resolves when the container will not run again (it ended under its restart policy, or was stopped). */
+  async finished(): Promise<void> {
+    await this.#loop;
+  }
+
   /** Starts the run loop. */
   start(): void {
     this.#loop ??= this.#run().catch((err) => this.#o.log.error("Container loop failed", { err }));

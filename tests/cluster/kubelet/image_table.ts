@@ -3,7 +3,7 @@
  *
  * There is no container runtime: a container runs as a host process in its pod's network namespace. Images we can
  * run are mapped to programs; any other image runs as a no-op process that sleeps until it is stopped, so
- * Deployments of unknown images still get Running pods.
+ * Deployments of unknown images still get Running pods (an init container of an unknown image succeeds at once).
  *
  * Hook for the gateway image (issue 7): images named `lacquer` (any registry, any tag, e.g.
  * `ghcr.io/lacquer/lacquer:dev`) run the repository's `mod.ts` with Deno, with the container's `command` minus a
@@ -65,6 +65,16 @@ export const defaultImageTable: readonly ImageRule[] = [
     name: "echo-basic",
     matches: (name) => ["echo-basic", "echo-advanced", "echoserver"].includes(name),
     command: (_c, host) => ({ program: host.echoBasic, args: [] }),
+  },
+  {
+    // test helpers: `busybox` runs its command and args as host programs (e.g. `sh -c "..."`; use
+    // `$LACQUER_POD_ROOT` in scripts, which are not path-rewritten)
+    name: "busybox",
+    matches: (name) => name === "busybox",
+    command: (c) => {
+      const argv = [...(c.command ?? []), ...(c.args ?? [])];
+      return argv.length > 0 ? { program: argv[0], args: argv.slice(1) } : { program: "true", args: [] };
+    },
   },
   {
     name: "lacquer",

@@ -30,3 +30,16 @@ Deno.test("resolveImage() runs unknown images as a sleeping no-op", () => {
   strictEqual(c.noop, true);
   deepStrictEqual(c.args, ["infinity"]);
 });
+
+Deno.test("resolveImage() runs busybox commands as host programs", () => {
+  const c = resolveImage({
+    name: "b",
+    image: "docker.io/library/busybox:1.36",
+    command: ["sh", "-c"],
+    args: ["exit 0"],
+  }, {
+    host,
+    table: defaultImageTable,
+  });
+  deepStrictEqual(c, { program: "sh", args: ["-c", "exit 0"] });
+});

@@ -30,6 +30,12 @@ export interface PodRuntime {
   /** When the kubelet took the pod (RFC 3339). */
   startTime: string;
   containers: ContainerRuntime[];
+  /** The init containers, when the pod has any. */
+  initContainers?: ContainerRuntime[];
+  /** Whether every (non-sidecar) init container has completed. @default {true} */
+  initialized?: boolean;
+  /** An init container failed under restart policy Never: the pod will not run. */
+  failed?: boolean;
 }
 
 interface Condition {
@@ -49,6 +55,8 @@ interface Condition {
  * @returns The phase.
  */
 export function podPhase(pod: Pod, runtime: PodRuntime): string {
+  if (runtime.failed) return "Failed";
+  if (runtime.initialized === false) return "Pending";
   const policy = pod.spec.restartPolicy ?? "Always";
   const states = runtime.containers.map((c) => c.state);
   if (states.length === 0 || states.some((s) => "waiting" in s && s.waiting.reason !== "CrashLoopBackOff")) {
@@ -102,12 +110,17 @@ export function podStatus(pod: Pod, options: { runtime: PodRuntime; now: string 
     ...(pod.status?.qosClass ? { qosClass: pod.status.qosClass } : {}),
     conditions: [
       cond("PodReadyToStartContainers", hasIp),
-      cond("Initialized", true),
+      cond("Initialized", runtime.initialized ?? true, "ContainersNotInitialized"),
       cond("Ready", ready && !terminal, terminal ? "PodCompleted" : "ContainersNotReady"),
       cond("ContainersReady", ready && !terminal, terminal ? "PodCompleted" : "ContainersNotReady"),
       cond("PodScheduled", true),
     ],
-    containerStatuses: runtime.containers.map((c) => ({
+    ...(runtime.initContainers ? { initContainerStatuses: runtime.initContainers.map(containerStatus) } : {}),
+    containerStatuses: runtime.containers.map(containerStatus),
+  };
+
+  function containerStatus(c: ContainerRuntime) {
+    return {
       name: c.name,
       image: c.image,
       imageID: `local://${c.image}`,
@@ -117,6 +130,6 @@ export function podStatus(pod: Pod, options: { runtime: PodRuntime; now: string 
       ready: c.ready,
       started: "running" in c.state,
       restartCount: c.restartCount,
-    })),
-  };
+    };
+  }
 }

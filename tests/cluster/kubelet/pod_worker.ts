@@ -7,13 +7,13 @@
 import type { KubeClient } from "../../../internal/kube/mod.ts";
 import type { Logger } from "../../../internal/log.ts";
 import { API_PORT, BRIDGE, NODE_IP } from "../layout.ts";
-import { ContainerRunner } from "./container_runner.ts";
+import { ContainerRunner, type ContainerRunnerOptions } from "./container_runner.ts";
 import { type ImageHost, type ImageRule, resolveImage } from "./image_table.ts";
 import { rewritePath } from "./path_rewrite.ts";
 import { buildPodEnv } from "./pod_env.ts";
 import { createPodNetwork, deletePodNetwork, type PodNetwork } from "./pod_network.ts";
 import type { ContainerRuntime, PodRuntime } from "./pod_status.ts";
-import type { ObjectLookup, Pod } from "./types.ts";
+import type { Container, ObjectLookup, Pod } from "./types.ts";
 import { volumeFiles } from "./volume_files.ts";
 
 /** What a pod worker needs from the kubelet. */
@@ -50,6 +50,9 @@ export class PodWorker {
   #d: PodWorkerDeps;
   #network: PodNetwork | undefined;
   #runners: ContainerRunner[] = [];
+  #initRunners: ContainerRunner[] = [];
+  #initialized = false;
+  #failed = false;
   #waiting: { reason: string; message?: string } = { reason: "ContainerCreating" };
   #wake: (() => void) | undefined;
   #stopping = false;
@@ -69,9 +72,9 @@ export class PodWorker {
     return this.#pod;
   }
 
-  /** The container runners (empty until the containers start). */
+  /** The container runners, init containers first (empty until they start). */
   get runners(): readonly ContainerRunner[] {
-    return this.#runners;
+    return [...this.#initRunners, ...this.#runners];
   }
 
   /** Records a newer version of the pod. */
@@ -96,7 +99,23 @@ export class PodWorker {
         ready: false,
         restartCount: 0,
       }));
-    return { podIp: this.#network?.ip, hostIp: NODE_IP, startTime: this.#startTime, containers };
+    const waiting = (c: Container): ContainerRuntime => ({
+      name: c.name,
+      image: c.image,
+      state: { waiting: this.#waiting },
+      ready: false,
+      restartCount: 0,
+    });
+    const inits = this.#pod.spec.initContainers ?? [];
+    const initContainers = inits.map((c, i) => this.#initRunners[i]?.runtime() ?? waiting(c));
+    return {
+      podIp: this.#network?.ip,
+      hostIp: NODE_IP,
+      startTime: this.#startTime,
+      containers,
+      ...(inits.length > 0 ? { initContainers, initialized: this.#initialized } : {}),
+      ...(this.#failed ? { failed: true } : {}),
+    };
   }
 
   /** Sets the pod up and starts its containers. */
@@ -117,7 +136,7 @@ export class PodWorker {
     this.#stopping = true;
     this.#wake?.();
     await this.#setup;
-    await Promise.all(this.#runners.map((r) => r.stop(graceMs)));
+    await Promise.all(this.runners.map((r) => r.stop(graceMs)));
     this.#d.onChange();
     await deletePodNetwork(this.#d.netns, { hostIf: this.#d.hostIf });
     await Deno.remove(this.#d.podDir, { recursive: true }).catch(() => {});
@@ -188,7 +207,7 @@ export class PodWorker {
         await Deno.rename(path + ".tmp", path);
       }
     }
-    for (const c of this.#pod.spec.containers) {
+    for (const c of [...(this.#pod.spec.initContainers ?? []), ...this.#pod.spec.containers]) {
       for (const m of c.volumeMounts ?? []) {
         const vol = result.volumes.find((v) => v.name === m.name);
         if (!vol) continue;
@@ -223,7 +242,7 @@ export class PodWorker {
       await this.#fetchToken();
       const missing = await this.#writeVolumes();
       envs.length = 0;
-      for (const c of this.#pod.spec.containers) {
+      for (const c of [...(this.#pod.spec.initContainers ?? []), ...this.#pod.spec.containers]) {
         const r = buildPodEnv(this.#pod, {
           container: c,
           context: {
@@ -249,12 +268,17 @@ export class PodWorker {
     }
     if (this.#stopping) return;
     const policy = this.#pod.spec.restartPolicy ?? "Always";
-    this.#runners = this.#pod.spec.containers.map((c, i) => {
+    const runner = (
+      c: Container,
+      env: Record<string, string>,
+      restartPolicy: ContainerRunnerOptions["restartPolicy"],
+    ) => {
       const mountPaths = (c.volumeMounts ?? []).map((m) => m.mountPath);
       const rewrite = (v: string) => rewritePath(v, { root: this.#root, mountPaths });
-      const command = resolveImage(c, { host: d.imageHost, table: d.imageTable });
-      const env: Record<string, string> = {};
-      for (const [k, v] of Object.entries(envs[i])) env[k] = k === "LACQUER_POD_ROOT" ? v : rewrite(v);
+      let command = resolveImage(c, { host: d.imageHost, table: d.imageTable });
+      if (command.noop && restartPolicy !== "Always") command = { program: "true", args: [], noop: true };
+      const rewritten: Record<string, string> = {};
+      for (const [k, v] of Object.entries(env)) rewritten[k] = k === "LACQUER_POD_ROOT" ? v : rewrite(v);
       let cwd = this.#root;
       if (c.workingDir) {
         const w = rewrite(c.workingDir);
@@ -264,16 +288,36 @@ export class PodWorker {
       return new ContainerRunner({
         container: c,
         command: { ...command, args: command.args.map(rewrite) },
-        env,
+        env: rewritten,
         cwd,
         netnsPath: this.#network!.netnsPath,
         podIp: d.ip,
         logDir: `${d.podDir}/logs/${c.name}`,
-        restartPolicy: policy,
+        restartPolicy,
         onChange: d.onChange,
         log: d.log.child({ container: c.name }),
       });
-    });
+    };
+    // init containers one after the other (sidecars, restartPolicy Always, keep running), then the containers
+    const inits = this.#pod.spec.initContainers ?? [];
+    for (const [i, c] of inits.entries()) {
+      const sidecar = c.restartPolicy === "Always";
+      const r = runner(c, envs[i], sidecar ? "Always" : policy === "Never" ? "Never" : "OnFailure");
+      this.#initRunners.push(r);
+      r.start();
+      d.onChange();
+      if (sidecar) continue;
+      await r.finished();
+      const state = r.runtime().state;
+      if (this.#stopping) return;
+      if (!("terminated" in state) || state.terminated.exitCode !== 0) {
+        this.#failed = true;
+        d.onChange();
+        return;
+      }
+    }
+    this.#initialized = true;
+    this.#runners = this.#pod.spec.containers.map((c, i) => runner(c, envs[inits.length + i], policy));
     for (const r of this.#runners) r.start();
     d.onChange();
   }

@@ -48,6 +48,8 @@ export interface Container {
   readinessProbe?: Probe;
   livenessProbe?: Probe;
   lifecycle?: { preStop?: LifecycleHandler };
+  /** Only on init containers: "Always" makes it a sidecar that keeps running. */
+  restartPolicy?: "Always";
 }
 
 /** A lifecycle hook (core/v1 LifecycleHandler). */
