@@ -363,3 +363,36 @@ Deno.test({
     strictEqual(await kubectl(cluster, ["-n", ns.name, "logs", "init", "-c", "main"]), "one\n");
   });
 });
+
+Deno.test({
+  name: "local cluster kills a container that ignores SIGTERM once the grace period is over",
+  ignore,
+}, async () => {
+  const cluster = await useCluster();
+  await using ns = await createTestNamespace(cluster);
+  await create(ns, "/api/v1/namespaces/NS/pods", {
+    metadata: { name: "stubborn", labels: { app: "stubborn" } },
+    spec: {
+      terminationGracePeriodSeconds: 1,
+      containers: [{
+        name: "main",
+        image: "busybox",
+        command: ["sh", "-c", 'trap "" TERM; while true; do sleep 0.1; done'],
+      }],
+    },
+  });
+  const [pod] = await readyPods(ns, "stubborn", 1);
+  const netns = podNetns(cluster, pod.metadata.uid);
+  const pids = await netnsPids(netns);
+  ok(pids.length > 0);
+  const t0 = performance.now();
+  await ns.client.request(`/api/v1/namespaces/${ns.name}/pods/stubborn`, { method: "DELETE" });
+  await eventually(async () => {
+    deepStrictEqual(await listPods(ns, "stubborn"), []);
+    for (const pid of pids) strictEqual(await Deno.stat(`/proc/${pid}`).then(() => true, () => false), false);
+    strictEqual(await netnsExists(netns), false);
+  });
+  const took = performance.now() - t0;
+  ok(took >= 900, `waited for the grace period (${Math.round(took)} ms)`);
+  ok(took < 10_000, `killed soon after the grace period (${Math.round(took)} ms)`);
+});
