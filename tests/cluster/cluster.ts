@@ -21,7 +21,7 @@ const [command, ...rest] = Deno.args;
 async function inNetns(program: string, args: string[]): Promise<number> {
   const child = new Deno.Command("nsenter", {
     args: [`--net=/run/netns/${layout.netns}`, "--", program, ...args],
-    env: { KUBECONFIG: layout.kubeconfig },
+    env: { KUBECONFIG: layout.kubeconfig, PATH: `${cache}/bin:${Deno.env.get("PATH") ?? "/usr/bin:/bin"}` },
     stdin: "inherit",
     stdout: "inherit",
     stderr: "inherit",
@@ -50,7 +50,7 @@ async function main(): Promise<number> {
   kubectl:      deno task cluster kubectl get pods -A
                 ${ns} ${bin.kubectl} --kubeconfig ${info.kubeconfig} get pods -A
   curl:         deno task cluster curl -s http://<pod or LoadBalancer IP>:<port>/
-  a shell:      deno task cluster exec bash     (KUBECONFIG is set)
+  a shell:      deno task cluster exec bash     (KUBECONFIG set, kubectl on PATH)
   logs:         ${layout.logDir}/
   stop:         deno task cluster down`);
       return 0;
