@@ -59,3 +59,9 @@ Deno.test("buildChildren() names every child as DESIGN.md says", () => {
     "ServiceAccount/gw-lacquer Role/gw-lacquer RoleBinding/gw-lacquer ConfigMap/gw-lacquer Service/gw Deployment/gw",
   );
 });
+
+Deno.test("sha256() gives the same hash as the chaperone's contentHash", async () => {
+  const { contentHash } = await import("../internal/content_hash.ts");
+  const { sha256 } = await import("./children.ts");
+  for (const text of ["", "vcl 4.1;\n", "ünïcödé"]) equal(sha256(text), await contentHash(text));
+});
