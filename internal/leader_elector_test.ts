@@ -1,5 +1,6 @@
 import { equal, throws } from "node:assert/strict";
 import { clusterAvailable, createTestNamespace, eventually, useCluster } from "../tests/cluster/mod.ts";
+import type { KubeClient } from "./kube/mod.ts";
 import { LeaderElector, microTime } from "./leader_elector.ts";
 import { createLogger } from "./log.ts";
 
@@ -11,10 +12,9 @@ Deno.test("microTime() prints six fraction digits", () => {
 
 Deno.test("LeaderElector rejects timings that break lease > deadline > 1.2 × retry", () => {
   throws(
-    // deno-lint-ignore no-explicit-any
     () =>
       new LeaderElector({
-        client: {} as any,
+        client: {} as KubeClient,
         namespace: "n",
         name: "l",
         identity: "a",
