@@ -197,7 +197,7 @@ export function buildChildren(input: ChildrenInput): ChildObject[] {
   };
 
   const drainToken = sha256(`drain:${gateway.metadata.uid ?? ""}:${ns}/${name}`).slice(7, 39);
-  const env = [
+  const env: ({ name: string; value: string } | { name: string; valueFrom: unknown })[] = [
     { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
     { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
     { name: "LACQUER_CONFIGMAP", value: child },
@@ -205,6 +205,8 @@ export function buildChildren(input: ChildrenInput): ChildObject[] {
     { name: "LACQUER_STORAGE", value: parameters.storage },
     { name: "LACQUER_DRAIN_TOKEN", value: drainToken },
   ];
+  const own = new Set(env.map((e) => e.name));
+  env.push(...parameters.env.filter((e) => !own.has(e.name)));
   const container = {
     name: GATEWAY_CONTAINER,
     image: parameters.image,

@@ -43,6 +43,8 @@ export const gatewayParametersSpecSchema = z.looseObject({
   }).optional(),
   /** Logging of the chaperone. */
   logging: z.looseObject({ level: z.enum(["debug", "info", "warn", "error"]).optional() }).optional(),
+  /** Extra environment variables of the gateway container (e.g. `LACQUER_VMOD_PATH`); Lacquer's own win. */
+  env: z.array(z.looseObject({ name: z.string().min(1), value: z.string().default("") })).optional(),
 });
 
 /** The spec of a GatewayParameters object. */
@@ -79,6 +81,8 @@ export interface ResolvedParameters {
   vcl?: { namespace: string; name: string; key: string };
   /** Chaperone log level. */
   logLevel: "debug" | "info" | "warn" | "error";
+  /** Extra container environment. */
+  env: { name: string; value: string }[];
 }
 
 /** Defaults used when neither the class nor the Gateway names a value. */
@@ -117,6 +121,7 @@ export function resolveParameters(
     serviceAnnotations: {},
     serviceLabels: {},
     logLevel: "info",
+    env: [],
   };
   for (const layer of layers) {
     const s = layer.spec;
@@ -141,6 +146,7 @@ export function resolveParameters(
       };
     }
     if (s.logging?.level) out.logLevel = s.logging.level;
+    if (s.env) out.env = s.env.map((e) => ({ name: e.name, value: e.value }));
   }
   return out;
 }
