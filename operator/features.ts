@@ -1,7 +1,10 @@
 /**
  * The Gateway API features Lacquer implements end to end (operator, chaperone and ghost), named as in
  * sigs.k8s.io/gateway-api v1.6.1 `pkg/features`. Written to `GatewayClass.status.supportedFeatures`, which the
- * conformance suite reads to choose its tests, so this list must name only what works.
+ * conformance suite reads to choose its tests, so this list must name only what works: each entry is carried by
+ * routing.json (operator), passed through by the chaperone's merge, and executed by ghost (its vtc suite covers
+ * hostnames, paths, methods, headers, query parameters, weights, redirects with any of 301/302/303/307/308,
+ * rewrites, rule- and backend-level header modifiers and listener isolation).
  *
  * @module
  */
@@ -19,8 +22,13 @@ export const SUPPORTED_FEATURES: readonly string[] = [
   "GatewayHTTPListenerIsolation",
   "GatewayInfrastructurePropagation",
   "GatewayPort8080",
+  "HTTPRoute303RedirectStatusCode",
+  "HTTPRoute307RedirectStatusCode",
+  "HTTPRoute308RedirectStatusCode",
+  "HTTPRouteBackendRequestHeaderModification",
   "HTTPRouteHostRewrite",
   "HTTPRouteMethodMatching",
+  "HTTPRouteNamedRouteRule",
   "HTTPRouteParentRefPort",
   "HTTPRoutePathRedirect",
   "HTTPRoutePathRewrite",
