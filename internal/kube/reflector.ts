@@ -306,8 +306,14 @@ export function createReflector<T extends KubeObject>(client: KubeClient, option
           needList = false;
           ok = true;
         }
+        const watchStarted = performance.now();
         await watch();
         if (performance.now() - healthySince > 120_000) failures = 0;
+        if (performance.now() - watchStarted < 1000 && lastEvent !== undefined && lastEvent < watchStarted) {
+          // a watch that ends at once without a single event: do not spin
+          failures++;
+          await sleep(backoffDelay(failures, { ...policy, random: random() }));
+        }
       } catch (err) {
         if (stopped) break;
         if (err instanceof WatchTimeoutError) {

@@ -149,3 +149,13 @@ Deno.test("createReflector() on real fetch rewatches at once when a watch stays 
   }
   await server.shutdown();
 });
+
+Deno.test("createReflector() backs off when watches end at once without events", async () => {
+  const { client } = fakeClient({ lists: [[obj("a", "1")]], watches: Array.from({ length: 1000 }, () => []) });
+  const r = createReflector(client, { path: "/api/v1/pods", resyncMs: 0, backoff: { initialMs: 20, maxMs: 40 } });
+  await r.synced;
+  await new Promise((res) => setTimeout(res, 200));
+  await r.stop();
+  const { watches } = r.stats();
+  strictEqual(watches >= 2 && watches < 20, true, `watches: ${watches}`);
+});
