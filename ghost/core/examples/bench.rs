@@ -157,6 +157,17 @@ fn main() {
         text.len() / 1024
     );
 
+    if std::env::var("GHOST_BENCH_DETAIL").is_ok() {
+        let started = Instant::now();
+        let loaded = ghost_core::load(&text).expect("loads");
+        println!("      parse + validate: {:.1} ms", started.elapsed().as_secs_f64() * 1e3);
+        let started = Instant::now();
+        black_box(Router::build(loaded.doc));
+        println!("      compile: {:.1} ms", started.elapsed().as_secs_f64() * 1e3);
+        let started = Instant::now();
+        black_box(serde_json::from_str::<serde_json::Value>(&text).expect("json"));
+        println!("      serde_json::Value parse alone: {:.1} ms", started.elapsed().as_secs_f64() * 1e3);
+    }
     let at_1000 = results[1].1;
     let ok_match = at_1000 <= 1000.0;
     let ok_reload = reload_ms <= 50.0;

@@ -117,10 +117,30 @@ impl Rule {
     }
 }
 
+/// A compiled regular expression that must match a whole value.
+///
+/// Most patterns compile to a dense DFA, which searches through `&self` alone: the request path takes no lock.
+/// Patterns a DFA cannot express (Unicode word boundaries) or that would make it too large fall back to the `regex`
+/// crate, whose search borrows a scratch cache from an internal pool.
+#[derive(Debug)]
+enum WholeRegex {
+    Dfa(Box<regex_automata::dfa::regex::Regex>),
+    Pooled(Regex),
+}
+
+impl WholeRegex {
+    fn is_match(&self, value: &str) -> bool {
+        match self {
+            Self::Dfa(re) => re.is_match(value),
+            Self::Pooled(re) => re.is_match(value),
+        }
+    }
+}
+
 #[derive(Debug)]
 enum ValueCond {
     Exact(Box<str>),
-    Regex(Regex),
+    Regex(WholeRegex),
 }
 
 impl ValueCond {
@@ -140,7 +160,7 @@ struct Entry {
     method: Option<Method>,
     headers: Box<[(Box<str>, ValueCond)]>,
     query: Box<[(Box<str>, ValueCond)]>,
-    path_regex: Option<Regex>,
+    path_regex: Option<WholeRegex>,
     /// Length of the PathPrefix without trailing slashes, for `ReplacePrefixMatch`.
     prefix_len: Option<u32>,
 }
@@ -247,7 +267,7 @@ impl Router {
     /// [`Report`] instead.
     pub fn from_json(text: &str) -> Result<(Self, Report), Error> {
         let loaded = load(text)?;
-        let (router, mut report) = Self::build(&loaded.doc);
+        let (router, mut report) = Self::build(loaded.doc);
         let mut skipped = loaded.skipped;
         skipped.append(&mut report.skipped);
         report.skipped = skipped;
@@ -256,7 +276,7 @@ impl Router {
 
     /// Compiles a parsed document; routes whose regular expressions do not compile are skipped.
     #[must_use]
-    pub fn build(doc: &GhostJson) -> (Self, Report) {
+    pub fn build(doc: GhostJson) -> (Self, Report) {
         let mut router = Self::default();
         let mut report = Report::default();
         for listener in doc.listeners.iter().take(MAX_LISTENERS) {
@@ -278,14 +298,14 @@ impl Router {
         }
         router.isolate = !router.listeners.is_empty();
         let mut endpoint_index: FxHashMap<SocketAddr, usize> = FxHashMap::default();
-        for (key, vhost) in &doc.vhosts {
+        for (key, vhost) in doc.vhosts {
             let mut table = Table::default();
-            for (i, route) in vhost.routes.iter().enumerate() {
+            for (i, route) in vhost.routes.into_iter().enumerate() {
                 match router.add_route(&mut table, route, &mut endpoint_index) {
                     Ok(()) => report.routes += 1,
-                    Err(reason) => report.skipped.push(Skipped {
+                    Err((reason, label)) => report.skipped.push(Skipped {
                         path: format!("$.vhosts[{}].routes[{i}]", serde_json::Value::String(key.clone())),
-                        route: Some(route_label(route)),
+                        route: Some(label),
                         reason,
                     }),
                 }
@@ -307,12 +327,57 @@ impl Router {
         (router, report)
     }
 
+    /// Compiles one route into `table`; on failure returns the reason and the route's label.
     fn add_route(
         &mut self,
         table: &mut Table,
-        route: &Route,
+        route: Route,
         endpoint_index: &mut FxHashMap<SocketAddr, usize>,
-    ) -> Result<(), String> {
+    ) -> Result<(), (String, String)> {
+        let entries = self.compile_matches(&route).map_err(|reason| (reason, route_label(&route)))?;
+        let Route { id, created, filters, backends, .. } = route;
+        let mut groups = Vec::with_capacity(backends.len());
+        for backend in backends {
+            let mut endpoints = Vec::with_capacity(backend.endpoints.len());
+            for ep in &backend.endpoints {
+                // load() checked the address; a parse failure here would be a bug, so skip rather than panic.
+                let Ok(ip) = ep.address.parse::<IpAddr>() else { continue };
+                let addr = SocketAddr::new(ip, ep.port);
+                let next = self.endpoints.len();
+                let index = *endpoint_index.entry(addr).or_insert(next);
+                if index == next {
+                    self.endpoints.push(addr);
+                }
+                endpoints.push(index);
+            }
+            groups.push(Group {
+                name: backend.name,
+                weight: backend.weight,
+                endpoints,
+                error: backend.error,
+                filters: backend.filters,
+            });
+        }
+        for (kind, key, entry) in entries {
+            match kind {
+                PathMatchType::Exact => table.exact.entry(key).or_default().push(entry),
+                PathMatchType::PathPrefix => table.prefix.entry(key).or_default().push(entry),
+                PathMatchType::RegularExpression => table.regex.push(entry),
+            }
+        }
+        self.rules.push(Rule {
+            route_name: format!("{}/{}", id.namespace, id.name),
+            id,
+            filters,
+            total_weight: groups.iter().map(|g| u64::from(g.weight)).sum(),
+            groups,
+            created,
+        });
+        Ok(())
+    }
+
+    /// The lookup entries of a route's matches, with their table and key.
+    fn compile_matches(&self, route: &Route) -> Result<Vec<(PathMatchType, Box<str>, Entry)>, String> {
         let rule_index = u32::try_from(self.rules.len()).map_err(|_| "too many routes".to_owned())?;
         let listeners = self.listener_mask(&route.listeners);
         let mut entries = Vec::with_capacity(route.matches.len());
@@ -336,8 +401,14 @@ impl Router {
                 PathMatchType::PathPrefix => (None, Some(u32::try_from(prefix_key(&m.path.value).len()).unwrap_or(0))),
                 PathMatchType::Exact => (None, None),
             };
+            let key: Box<str> = match m.path.kind {
+                PathMatchType::PathPrefix => prefix_key(&m.path.value).into(),
+                PathMatchType::Exact => m.path.value.as_str().into(),
+                PathMatchType::RegularExpression => Box::default(),
+            };
             entries.push((
-                m,
+                m.path.kind,
+                key,
                 Entry {
                     rule: rule_index,
                     match_index: u32::try_from(match_index).unwrap_or(u32::MAX),
@@ -350,46 +421,7 @@ impl Router {
                 },
             ));
         }
-        let mut groups = Vec::with_capacity(route.backends.len());
-        for backend in &route.backends {
-            let mut endpoints = Vec::with_capacity(backend.endpoints.len());
-            for ep in &backend.endpoints {
-                // load() checked the address; a parse failure here would be a bug, so skip rather than panic.
-                let Ok(ip) = ep.address.parse::<IpAddr>() else { continue };
-                let addr = SocketAddr::new(ip, ep.port);
-                let next = self.endpoints.len();
-                let index = *endpoint_index.entry(addr).or_insert(next);
-                if index == next {
-                    self.endpoints.push(addr);
-                }
-                endpoints.push(index);
-            }
-            groups.push(Group {
-                name: backend.name.clone(),
-                weight: backend.weight,
-                endpoints,
-                error: backend.error.clone(),
-                filters: backend.filters.clone(),
-            });
-        }
-        for (m, entry) in entries {
-            match m.path.kind {
-                PathMatchType::Exact => table.exact.entry(m.path.value.as_str().into()).or_default().push(entry),
-                PathMatchType::PathPrefix => {
-                    table.prefix.entry(prefix_key(&m.path.value).into()).or_default().push(entry);
-                }
-                PathMatchType::RegularExpression => table.regex.push(entry),
-            }
-        }
-        self.rules.push(Rule {
-            id: route.id.clone(),
-            route_name: format!("{}/{}", route.id.namespace, route.id.name),
-            filters: route.filters.clone(),
-            total_weight: groups.iter().map(|g| u64::from(g.weight)).sum(),
-            groups,
-            created: route.created.clone(),
-        });
-        Ok(())
+        Ok(entries)
     }
 
     fn listener_mask(&self, names: &[String]) -> u64 {
@@ -666,10 +698,20 @@ fn value_cond(kind: ValueMatchType, value: &str) -> Result<ValueCond, String> {
 }
 
 /// Compiles a regex that must match the whole value.
-fn whole_regex(pattern: &str) -> Result<Regex, String> {
-    regex::RegexBuilder::new(&format!("^(?:{pattern})$"))
-        .size_limit(1 << 20)
+fn whole_regex(pattern: &str) -> Result<WholeRegex, String> {
+    use regex_automata::dfa::{dense, regex::Builder};
+    const LIMIT: usize = 1 << 20;
+    let anchored = format!("^(?:{pattern})$");
+    let dfa = Builder::new()
+        .dense(dense::Config::new().dfa_size_limit(Some(LIMIT)).determinize_size_limit(Some(LIMIT)))
+        .build(&anchored);
+    if let Ok(re) = dfa {
+        return Ok(WholeRegex::Dfa(Box::new(re)));
+    }
+    regex::RegexBuilder::new(&anchored)
+        .size_limit(LIMIT)
         .build()
+        .map(WholeRegex::Pooled)
         .map_err(|e| format!("invalid regular expression {pattern:?}: {}", first_line(&e.to_string())))
 }
 

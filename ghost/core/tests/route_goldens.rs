@@ -129,7 +129,7 @@ fn route_goldens_decide_as_recorded() {
         for vhost in doc.vhosts.values_mut() {
             vhost.routes.reverse();
         }
-        let (reversed, _) = Router::build(&doc);
+        let (reversed, _) = Router::build(doc);
         let requests_path = dir.join(format!("{name}.requests.yaml"));
         let Ok(requests_text) = fs::read_to_string(&requests_path) else {
             failures.push(format!(
