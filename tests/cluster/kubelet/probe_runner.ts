@@ -15,6 +15,8 @@ export interface ProbeTarget {
   container: Container;
   /** The container's environment, for exec probes. */
   env: Record<string, string>;
+  /** The container's process: exec probes and hooks join its network and mount namespaces when given. */
+  pid?: number;
 }
 
 function resolvePort(port: number | string, container: Container): number {
@@ -55,7 +57,11 @@ export async function runProbe(
     }
     if (probe.exec) {
       const out = await new Deno.Command("nsenter", {
-        args: [`--net=${target.netnsPath}`, "--", ...probe.exec.command],
+        args: [
+          ...(target.pid ? ["-t", String(target.pid), "-n", "-m"] : [`--net=${target.netnsPath}`]),
+          "--",
+          ...probe.exec.command,
+        ],
         env: target.env,
         clearEnv: true,
         stdin: "null",
