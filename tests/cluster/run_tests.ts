@@ -19,6 +19,16 @@ async function sweepStaleClusters(): Promise<void> {
   } catch {
     // nothing yet
   }
+  // logs kept from failed runs: two hours are enough to read them
+  try {
+    for await (const e of Deno.readDir("/tmp/lacquer")) {
+      if (!e.name.startsWith("failed-")) continue;
+      const mtime = (await Deno.stat(`/tmp/lacquer/${e.name}`)).mtime?.getTime() ?? Date.now();
+      if (Date.now() - mtime > 2 * 3600_000) await Deno.remove(`/tmp/lacquer/${e.name}`, { recursive: true });
+    }
+  } catch {
+    // nothing yet
+  }
   for (const name of names) {
     const layout = clusterLayout(name);
     const runner = Number(await Deno.readTextFile(`${layout.dir}/runner.pid`).catch(() => "0"));
