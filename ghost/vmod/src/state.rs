@@ -121,27 +121,21 @@ impl Shared {
             Ok(pool) => pool,
             Err(poisoned) => poisoned.into_inner(),
         };
-        let outcome = match std::fs::read_to_string(&self.path) {
-            Err(err) => ReloadOutcome::Failed {
-                error: format!("cannot read {}: {err}", self.path),
-                path: None,
+        let outcome = match load_off_thread(&self.path) {
+            Err(error) => ReloadOutcome::Failed { error, path: None, millis: elapsed_ms(started) },
+            Ok(Err(err)) => ReloadOutcome::Failed {
+                error: err.to_string(),
+                path: Some(err.path().to_owned()),
                 millis: elapsed_ms(started),
             },
-            Ok(text) => match Router::from_json(&text) {
-                Err(err) => ReloadOutcome::Failed {
-                    error: err.to_string(),
-                    path: Some(err.path().to_owned()),
-                    millis: elapsed_ms(started),
-                },
-                Ok((router, report)) => match pool.acquire(ctx, router.endpoints()) {
-                    Err(error) => ReloadOutcome::Failed { error, path: None, millis: elapsed_ms(started) },
-                    Ok(backends) => {
-                        let keep = router.endpoints().to_vec();
-                        self.current.store(Arc::new(State { router, backends }));
-                        let retired = pool.retain(ctx, &keep);
-                        ReloadOutcome::Loaded { report, backends: pool.len(), retired, millis: elapsed_ms(started) }
-                    }
-                },
+            Ok(Ok((router, report))) => match pool.acquire(ctx, router.endpoints()) {
+                Err(error) => ReloadOutcome::Failed { error, path: None, millis: elapsed_ms(started) },
+                Ok(backends) => {
+                    let keep = router.endpoints().to_vec();
+                    self.current.store(Arc::new(State { router, backends }));
+                    let retired = pool.retain(ctx, &keep);
+                    ReloadOutcome::Loaded { report, backends: pool.len(), retired, millis: elapsed_ms(started) }
+                }
             },
         };
         if let Ok(mut last) = self.last_error.lock() {
@@ -150,6 +144,24 @@ impl Shared {
         outcome
     }
 }
+
+/// Reads and compiles ghost.json on a thread of its own: Varnish worker threads have small stacks (tens of KiB),
+/// too small for parsing and regex compilation of large documents.
+fn load_off_thread(path: &str) -> Result<Result<(Router, Report), ghost_core::Error>, String> {
+    let path = path.to_owned();
+    let worker = std::thread::Builder::new()
+        .name("ghost-load".to_owned())
+        .stack_size(LOAD_STACK)
+        .spawn(move || {
+            std::fs::read_to_string(&path)
+                .map_err(|err| format!("cannot read {path}: {err}"))
+                .map(|text| Router::from_json(&text))
+        })
+        .map_err(|err| format!("cannot start the ghost.json loader thread: {err}"))?;
+    worker.join().map_err(|_| "the ghost.json loader thread panicked".to_owned())?
+}
+
+const LOAD_STACK: usize = 16 << 20;
 
 fn elapsed_ms(started: Instant) -> f64 {
     (started.elapsed().as_secs_f64() * 1e6).round() / 1e3
