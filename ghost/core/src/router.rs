@@ -727,3 +727,51 @@ fn mix(mut x: u64) -> u64 {
     x = x.wrapping_mul(0x94d0_49bb_1331_11eb);
     x ^ (x >> 31)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn router(listeners: &str) -> Router {
+        let text = format!(r#"{{"version": 1, "listeners": [{listeners}], "vhosts": {{}}}}"#);
+        Router::from_json(&text).unwrap().0
+    }
+
+    #[test]
+    fn pick_listener_prefers_exact_then_longest_wildcard_then_none() {
+        let r = router(
+            r#"{"name": "any", "socket": "s", "port": 80, "protocol": "HTTP"},
+               {"name": "wide", "socket": "s", "port": 80, "protocol": "HTTP", "hostname": "*.example.com"},
+               {"name": "narrow", "socket": "s", "port": 80, "protocol": "HTTP", "hostname": "*.a.example.com"},
+               {"name": "exact", "socket": "s", "port": 80, "protocol": "HTTP", "hostname": "x.a.example.com"},
+               {"name": "other", "socket": "t", "port": 81, "protocol": "HTTP", "hostname": "x.a.example.com"}"#,
+        );
+        let name = |socket: &str, host: &str| r.pick_listener(socket, host).map(|i| r.listeners[i].name.as_str());
+        assert_eq!(name("s", "x.a.example.com"), Some("exact"));
+        assert_eq!(name("s", "y.a.example.com"), Some("narrow"));
+        assert_eq!(name("s", "b.example.com"), Some("wide"));
+        assert_eq!(name("s", "example.com"), Some("any"));
+        assert_eq!(name("t", "y.a.example.com"), None);
+        assert_eq!(name("u", "x.a.example.com"), None);
+    }
+
+    #[test]
+    fn prefix_key_drops_trailing_slashes() {
+        assert_eq!(prefix_key("/"), "");
+        assert_eq!(prefix_key("/api/"), "/api");
+        assert_eq!(prefix_key("/api"), "/api");
+    }
+
+    #[test]
+    fn whole_regex_matches_whole_values_only() {
+        let re = whole_regex("/items/[0-9]+").unwrap();
+        assert!(re.is_match("/items/42"));
+        assert!(!re.is_match("/items/42/x"));
+        assert!(!re.is_match("/x/items/42"));
+        // A Unicode word boundary cannot be a DFA; the fallback still matches whole values.
+        let re = whole_regex(r"\bfoo\b.*").unwrap();
+        assert!(matches!(re, WholeRegex::Pooled(_)));
+        assert!(re.is_match("foo bar"));
+        assert!(whole_regex("(").is_err());
+    }
+}

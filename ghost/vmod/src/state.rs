@@ -166,3 +166,30 @@ const LOAD_STACK: usize = 16 << 20;
 fn elapsed_ms(started: Instant) -> f64 {
     (started.elapsed().as_secs_f64() * 1e6).round() / 1e3
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reload_outcome_to_json_reports_routes_skips_and_errors() {
+        let (_, report) = Router::from_json(
+            r#"{"version": 1, "vhosts": {"*": {"routes": [
+                {"id": {"namespace": "ns", "name": "bad", "rule": 0}, "created": "nope", "listeners": ["l"]}]}}}"#,
+        )
+        .unwrap();
+        let loaded = ReloadOutcome::Loaded { report, backends: 0, retired: 0, millis: 1.5 };
+        let json: serde_json::Value = serde_json::from_str(&loaded.to_json()).unwrap();
+        assert_eq!(loaded.status(), 200);
+        assert_eq!(json["status"], "ok");
+        assert_eq!(json["routes"], 0);
+        assert_eq!(json["skipped"][0]["route"], "ns/bad rule 0");
+        assert!(loaded.problem().starts_with("1 route(s) skipped"));
+
+        let failed = ReloadOutcome::Failed { error: "cannot load".into(), path: Some("$".into()), millis: 0.1 };
+        let json: serde_json::Value = serde_json::from_str(&failed.to_json()).unwrap();
+        assert_eq!(failed.status(), 500);
+        assert_eq!(json["status"], "error");
+        assert_eq!(failed.problem(), "cannot load");
+    }
+}
