@@ -35,6 +35,20 @@ export function ghostVmodDir(): string | undefined {
   }
 }
 
+/**
+ * Copies the ghost VMOD into `<dir>/vmods` and returns that directory. varnishd started as root runs its VCL
+ * compiler and child as an unprivileged user (jail "unix"), which cannot read below `/root/.cache`.
+ */
+export async function stageGhostVmod(dir: string): Promise<string> {
+  const source = ghostVmodDir();
+  if (source === undefined) throw new Error("Cannot stage the ghost VMOD: it is not built (scripts/setup.sh ghost)");
+  await Deno.mkdir(`${dir}/vmods`, { recursive: true, mode: 0o755 });
+  await Deno.chmod(`${dir}/vmods`, 0o755);
+  await Deno.copyFile(`${source}/libvmod_ghost.so`, `${dir}/vmods/libvmod_ghost.so`);
+  await Deno.chmod(`${dir}/vmods/libvmod_ghost.so`, 0o755);
+  return `${dir}/vmods`;
+}
+
 /** A scratch varnishd started with a CLI secret. */
 export interface ScratchVarnish {
   /** Working directory (also holds the secret). */

@@ -18,7 +18,15 @@ import { contentHash } from "../internal/content_hash.ts";
 import { createLogger } from "../internal/log.ts";
 import { MAIN_VCL_KEY, ROUTING_JSON_KEY } from "../internal/names.ts";
 import { clusterAvailable, createTestNamespace, type TestNamespace, useCluster } from "../tests/cluster/mod.ts";
-import { DEBIAN_VMOD_DIR, eventually, freePort, getWithHost, ghostTestVcl, ghostVmodDir } from "./_test_server.ts";
+import {
+  DEBIAN_VMOD_DIR,
+  eventually,
+  freePort,
+  getWithHost,
+  ghostTestVcl,
+  ghostVmodDir,
+  stageGhostVmod,
+} from "./_test_server.ts";
 import { chaperoneConfigSchema } from "./options.ts";
 import { startChaperone } from "./run_chaperone.ts";
 
@@ -155,7 +163,7 @@ Deno.test({
     adminAddress: `127.0.0.1:${freePort()}`,
     cliPort: String(freePort()),
     ghostPort: String(freePort()),
-    vmodPath: vmod ? `${vmod}:${DEBIAN_VMOD_DIR}` : undefined,
+    vmodPath: vmod ? `${await stageGhostVmod(workDir)}:${DEBIAN_VMOD_DIR}` : undefined,
     kubeconfig: cluster.kubeconfig,
     drainSeconds: "0",
     coalesceMs: "2",
