@@ -16,6 +16,11 @@
  * });
  * ```
  *
+ * Outside tests (the demo, the conformance runner), start and stop a named cluster yourself:
+ * {@linkcode createClusterNetns} + {@linkcode launchSupervisor} + {@linkcode waitForCluster}, then
+ * {@linkcode stopCluster}; run programs inside its network namespace with
+ * `nsenter --net=/run/netns/<layout.netns> -- ...`.
+ *
  * @module
  */
 export { consistently, eventually, type PollOptions } from "./eventually.ts";
@@ -31,3 +36,15 @@ export {
 } from "./test_cluster.ts";
 export { API_PORT, LB_POOL_PREFIX, NODE_IP, NODE_NAME } from "./layout.ts";
 export { defaultImageTable, type ImageRule } from "./kubelet/image_table.ts";
+export {
+  type ClusterInfo,
+  createClusterNetns,
+  type LaunchOptions,
+  launchSupervisor,
+  stopCluster,
+  supervisorPid,
+  waitForCluster,
+} from "./cluster_control.ts";
+export { type ClusterBinaries, clusterBinaries, type ClusterLayout, clusterLayout } from "./layout.ts";
+export { type CommandResult, runCommand, type RunCommandOptions } from "./run_command.ts";
+export { type LoggedProcess, spawnLogged, type SpawnLoggedOptions } from "./spawn_logged.ts";
