@@ -10,7 +10,7 @@ use std::sync::Arc;
 use ghost_core::filters::apply_header_modifier;
 use ghost_core::{Decision, Request};
 use varnish::ffi::VCL_BACKEND;
-use varnish::vcl::{Ctx, VclError};
+use varnish::vcl::{Ctx, LogTag, VclError};
 
 use crate::headers::{strip_internal, text, Sink, Source};
 use crate::state::{Shared, State};
@@ -93,12 +93,23 @@ fn random() -> u64 {
 }
 
 /// Routes the request of `ctx` and applies the request side of the decision to `req`.
+///
+/// Logs the decision as a `VCL_Log` record: `ghost: <status> <route> <listener> <backend> <endpoint>|<reason>`.
 pub fn route(ctx: &mut Ctx, state: &Arc<State>, socket: &str) -> Result<Task, VclError> {
+    let (task, line) = decide(ctx, state, socket)?;
+    ctx.log(LogTag::VclLog, line);
+    Ok(task)
+}
+
+fn decide(ctx: &mut Ctx, state: &Arc<State>, socket: &str) -> Result<(Task, String), VclError> {
     let req = ctx.http_req.as_mut().ok_or("ghost: router.recv() must be called from vcl_recv")?;
     strip_internal(req);
     let url = text(req.url());
     if url.starts_with(CONTROL_PREFIX) {
-        return Ok(Task::Answer(Answer::text(404, "not found")));
+        return Ok((
+            Task::Answer(Answer::text(404, "not found")),
+            "ghost: 404 control path on a traffic socket".into(),
+        ));
     }
     let decision = {
         let view = Source(req);
@@ -126,6 +137,9 @@ pub fn route(ctx: &mut Ctx, state: &Arc<State>, socket: &str) -> Result<Task, Vc
     if let Some(r) = &route_name {
         ghost_core::filters::HeaderSink::set(&mut sink, "X-Gateway-Route", r);
     }
+    let route_label =
+        |rule: usize| router.rule(rule).map_or_else(String::new, |r| format!("{} rule {}", r.route_name, r.id.rule));
+    let listener_label = listener.as_deref().unwrap_or("-");
     Ok(match decision {
         Decision::Forward(f) => {
             if let Some(rule) = router.rule(f.rule) {
@@ -136,15 +150,28 @@ pub fn route(ctx: &mut Ctx, state: &Arc<State>, socket: &str) -> Result<Task, Vc
             if let Some(host) = &f.host {
                 ghost_core::filters::HeaderSink::set(&mut sink, "Host", host);
             }
-            Task::Forward { state: state.clone(), rule: f.rule, group: f.group, endpoint: f.endpoint, url: f.url }
+            let group = router.rule(f.rule).and_then(|r| r.groups.get(f.group)).map_or("", |g| g.name.as_str());
+            let endpoint = router.endpoints().get(f.endpoint).map(ToString::to_string).unwrap_or_default();
+            let line = format!("ghost: 200 {} {listener_label} {group} {endpoint}", route_label(f.rule));
+            let task =
+                Task::Forward { state: state.clone(), rule: f.rule, group: f.group, endpoint: f.endpoint, url: f.url };
+            (task, line)
         }
-        Decision::Redirect(r) => Task::Answer(Answer {
-            status: r.status,
-            content_type: "text/plain; charset=utf-8",
-            body: format!("redirecting to {}\n", r.location),
-            location: Some(r.location),
-        }),
-        Decision::Refuse(r) => Task::Answer(Answer::text(r.status, &r.reason)),
+        Decision::Redirect(r) => {
+            let line = format!("ghost: {} {} {listener_label} {}", r.status, route_label(r.rule), r.location);
+            let task = Task::Answer(Answer {
+                status: r.status,
+                content_type: "text/plain; charset=utf-8",
+                body: format!("redirecting to {}\n", r.location),
+                location: Some(r.location),
+            });
+            (task, line)
+        }
+        Decision::Refuse(r) => {
+            let route = r.rule.map_or_else(|| "-".to_owned(), route_label);
+            let line = format!("ghost: {} {route} {listener_label} {}", r.status, r.reason);
+            (Task::Answer(Answer::text(r.status, &r.reason)), line)
+        }
     })
 }
 
@@ -167,7 +194,7 @@ pub fn url_of(ctx: &Ctx, task: Option<&Task>) -> String {
 }
 
 /// Handles a request on the control socket.
-pub fn control(ctx: &Ctx, shared: &Shared, url: &str, client: Option<SocketAddr>) -> Task {
+pub fn control(ctx: &mut Ctx, shared: &Shared, url: &str, client: Option<SocketAddr>) -> Task {
     if !client.is_some_and(|c| c.ip().is_loopback()) {
         return Task::Answer(json_answer(403, "{\"status\":\"error\",\"error\":\"loopback clients only\"}\n".into()));
     }
@@ -176,7 +203,9 @@ pub fn control(ctx: &Ctx, shared: &Shared, url: &str, client: Option<SocketAddr>
         return Task::Answer(json_answer(404, "{\"status\":\"error\",\"error\":\"not found\"}\n".into()));
     }
     let outcome = shared.reload(ctx);
-    Task::Answer(json_answer(outcome.status(), outcome.to_json()))
+    let body = outcome.to_json();
+    ctx.log(LogTag::VclLog, format!("ghost: reload {}", body.trim_end()));
+    Task::Answer(json_answer(outcome.status(), body))
 }
 
 fn json_answer(status: u16, body: String) -> Answer {
