@@ -28,6 +28,8 @@ export interface ChaperoneMetrics {
   routingRejected: number;
   /** Completed sync runs. */
   syncs: number;
+  /** Seconds spent in completed sync runs. */
+  syncSeconds: number;
   /** varnishd starts. */
   varnishdStarts: number;
   /** Backend groups in ghost.json. */
@@ -53,6 +55,7 @@ export function emptyMetrics(): ChaperoneMetrics {
     ghostWrites: 0,
     routingRejected: 0,
     syncs: 0,
+    syncSeconds: 0,
     varnishdStarts: 0,
     backends: 0,
     backendsEmpty: 0,
@@ -115,6 +118,7 @@ export function renderMetrics(metrics: ChaperoneMetrics, varnish: Record<string,
   one("ghost_writes_total", "counter", "ghost.json files written", metrics.ghostWrites);
   one("routing_rejected_total", "counter", "routing.json documents rejected", metrics.routingRejected);
   one("syncs_total", "counter", "Sync runs completed", metrics.syncs);
+  one("sync_seconds_total", "counter", "Time spent in completed sync runs", metrics.syncSeconds);
   one("varnishd_starts_total", "counter", "varnishd starts", metrics.varnishdStarts);
   one("backends", "gauge", "Backend groups in ghost.json", metrics.backends);
   one("backends_without_endpoints", "gauge", "Backend groups without endpoints", metrics.backendsEmpty);

@@ -170,7 +170,11 @@ Deno.test({
   });
   let stop!: () => void;
   const stopSignal = new Promise<void>((resolve) => stop = resolve);
-  const chaperone = await startChaperone({ config, log: createLogger({ level: "warn" }), stopSignal });
+  const chaperone = await startChaperone({
+    config,
+    log: createLogger({ level: Deno.env.get("LACQUER_BENCH_LOG") === "debug" ? "debug" : "warn" }),
+    stopSignal,
+  });
   const request = async (host: string) => {
     const answer = await getWithHost(httpPort, host);
     return answer.slice(answer.indexOf(" ") + 1);

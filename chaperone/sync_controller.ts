@@ -218,11 +218,14 @@ export class SyncController {
   }
 
   async #syncOnce(): Promise<void> {
+    const t0 = performance.now();
     const config = await this.#o.config.current();
     this.#configMapFound = config !== undefined;
     this.#configMapError = config?.error;
     if (config === undefined) return;
     if (config.routingJson !== undefined) await this.#acceptRouting(config.routingJson);
+    const t1 = performance.now();
+    let t2 = t1;
     if (this.#routing) {
       const namespaces = referencedNamespaces(this.#routing.doc);
       if (namespaces.join("\n") !== this.#namespaces) {
@@ -232,6 +235,7 @@ export class SyncController {
       if (!this.#o.endpoints.isSynced()) return;
       const ghost = mergeEndpoints(this.#routing.doc, this.#o.endpoints.snapshot());
       const text = stringifyContract(ghost);
+      t2 = performance.now();
       if (text !== this.#ghostText) {
         // Compared in memory already; no flush: the file is rebuilt from the API at every start.
         await writeFileAtomic(this.#o.ghostJsonPath, text, { skipUnchanged: false, durable: false });
@@ -242,9 +246,19 @@ export class SyncController {
       }
       this.#ghostTextRouting = this.#routing.hash;
     }
+    const t3 = performance.now();
     if (this.#cli) await this.#applyVarnish(this.#cli, config);
+    const t4 = performance.now();
     await this.#publish();
     this.#o.metrics.syncs++;
+    this.#o.metrics.syncSeconds += (performance.now() - t0) / 1000;
+    this.#o.log.debug("Sync finished", {
+      parseMs: Math.round(t1 - t0),
+      mergeMs: Math.round(t2 - t1),
+      writeMs: Math.round(t3 - t2),
+      varnishMs: Math.round(t4 - t3),
+      publishMs: Math.round(performance.now() - t4),
+    });
   }
 
   async #acceptRouting(text: string): Promise<void> {
