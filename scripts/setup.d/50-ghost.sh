@@ -1,4 +1,6 @@
-# Builds the ghost VMOD (Rust, ghost/) in release mode and installs it as $LACQUER_CACHE/vmods/libvmod_ghost.so.
+# Builds the ghost VMOD (Rust, ghost/) in release mode and installs it as $LACQUER_CACHE/vmods/libvmod_ghost.so and,
+# like the gateway image does, into Debian's VMOD directory, so that `import ghost;` works without a vmod_path (and
+# for varnishd's unprivileged compiler user, which cannot read below /root).
 # Build outputs stay below $LACQUER_CACHE (CARGO_TARGET_DIR); cargo rebuilds only what changed.
 command -v cargo >/dev/null || die "cargo is required to build the ghost VMOD"
 pkg-config --exists varnishapi || die "libvarnishapi-dev is required to build the ghost VMOD"
@@ -17,4 +19,10 @@ if ! cmp -s "$ghost_so" "$ghost_vmods/libvmod_ghost.so"; then
 else
   step "ghost: $ghost_vmods/libvmod_ghost.so is up to date"
 fi
-unset ghost_vmods ghost_so
+debian_vmods=$(pkg-config --variable=vmoddir varnishapi)
+if ! cmp -s "$ghost_so" "$debian_vmods/libvmod_ghost.so"; then
+  as_root install -m 0755 "$ghost_so" "$debian_vmods/.libvmod_ghost.so.tmp"
+  as_root mv -f "$debian_vmods/.libvmod_ghost.so.tmp" "$debian_vmods/libvmod_ghost.so"
+  step "ghost: installed $debian_vmods/libvmod_ghost.so"
+fi
+unset ghost_vmods ghost_so debian_vmods

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { type BindMount, withBindMounts } from "./mount_namespace.ts";
 import type { Logger } from "../../../internal/log.ts";
 import { formatLogLine } from "./container_log.ts";
 import type { ContainerCommand } from "./image_table.ts";
@@ -28,6 +29,8 @@ export interface ContainerRunnerOptions {
   log: Logger;
   /** Back-off after a crash: first delay and maximum. @default {{ initialMs: 1000, maxMs: 30000 }} */
   backoff?: { initialMs: number; maxMs: number };
+  /** The pod's volumes, bind-mounted at their mount paths in a private mount namespace. @default {[]} */
+  mounts?: readonly BindMount[];
 }
 
 const nowIso = () => new Date().toISOString();
@@ -171,8 +174,12 @@ export class ContainerRunner {
       const startedAt = nowIso();
       const started = performance.now();
       const file = await Deno.open(this.logFile()!, { create: true, append: true });
+      const command = withBindMounts(
+        { program: "setsid", args: [o.command.program, ...o.command.args] },
+        o.mounts ?? [],
+      );
       const child = new Deno.Command("nsenter", {
-        args: [`--net=${o.netnsPath}`, "--", "setsid", o.command.program, ...o.command.args],
+        args: [`--net=${o.netnsPath}`, "--", command.program, ...command.args],
         env: o.env,
         clearEnv: true,
         cwd: o.cwd,

@@ -7,7 +7,8 @@
  *
  * Hook for the gateway image (issue 7): images named `lacquer` (any registry, any tag, e.g.
  * `ghcr.io/lacquer/lacquer:dev`) run the repository's `mod.ts` with Deno, with the container's `command` minus a
- * leading `lacquer` and its `args` — so `args: ["chaperone", ...]` runs `lacquer chaperone ...`. Add or change
+ * leading `lacquer` and its `args` — so `args: ["chaperone", ...]` runs `lacquer chaperone ...`; the ghost
+ * VMOD is where the image has it, in Debian's VMOD directory (scripts/setup.d/50-ghost.sh installs it there). Add or change
  * entries in {@linkcode defaultImageTable}, or pass a table to the kubelet.
  *
  * @module

@@ -293,6 +293,8 @@ export class PodWorker {
         netnsPath: this.#network!.netnsPath,
         podIp: d.ip,
         logDir: `${d.podDir}/logs/${c.name}`,
+        // the symlink under the pod root points at the volume; bind mounts follow it
+        mounts: mountPaths.map((target) => ({ source: this.#root + target.replace(/\/+$/, ""), target })),
         restartPolicy,
         onChange: d.onChange,
         log: d.log.child({ container: c.name }),
