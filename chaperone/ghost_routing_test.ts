@@ -160,6 +160,8 @@ Deno.test({
         { host: "bad.test", regex: "/(unclosed", service: "b" },
       ]));
       await eventually(async () => equal(await get("app.test"), `200 ${BACKENDS[0]}`));
+      await eventually(() => equal(chaperone.metrics.ghostRoutesSkipped, 1));
+      equal(chaperone.metrics.ghostRoutesLoaded, 1);
     });
     await t.step("100 endpoint changes under continuous load lose no request", async () => {
       let stopped = false;

@@ -40,6 +40,10 @@ export interface ChaperoneMetrics {
   endpoints: number;
   /** Route entries in ghost.json. */
   routes: number;
+  /** Routes ghost reported loaded at its last reload. */
+  ghostRoutesLoaded: number;
+  /** Routes ghost reported skipped (unusable) at its last reload. */
+  ghostRoutesSkipped: number;
   /** 1 when /readyz answers 200. */
   ready: number;
   /** 1 while draining. */
@@ -61,6 +65,8 @@ export function emptyMetrics(): ChaperoneMetrics {
     backendsEmpty: 0,
     endpoints: 0,
     routes: 0,
+    ghostRoutesLoaded: 0,
+    ghostRoutesSkipped: 0,
     ready: 0,
     draining: 0,
   };
@@ -124,6 +130,13 @@ export function renderMetrics(metrics: ChaperoneMetrics, varnish: Record<string,
   one("backends_without_endpoints", "gauge", "Backend groups without endpoints", metrics.backendsEmpty);
   one("endpoints", "gauge", "Endpoints in ghost.json", metrics.endpoints);
   one("routes", "gauge", "Route entries in ghost.json", metrics.routes);
+  one("ghost_routes_loaded", "gauge", "Routes ghost loaded at its last reload", metrics.ghostRoutesLoaded);
+  one(
+    "ghost_routes_skipped",
+    "gauge",
+    "Routes ghost skipped as unusable at its last reload",
+    metrics.ghostRoutesSkipped,
+  );
   one("ready", "gauge", "1 when the gateway is ready", metrics.ready);
   one("draining", "gauge", "1 while draining", metrics.draining);
   for (const name of Object.keys(varnish).sort()) {
@@ -157,4 +170,26 @@ export function countGhost(
     }
   }
   return { backends, backendsEmpty, endpoints, routes };
+}
+
+/**
+ * Reads the route counts from ghost's reload answer (`{"routes": n, "skipped": [...]}`); other answers count 0.
+ *
+ * @example Usage
+ * ```ts
+ * import { ghostReportCounts } from "./metrics.ts";
+ * ghostReportCounts({ routes: 3, skipped: [{ route: "ns/r rule 0" }] }); // { ghostRoutesLoaded: 3, ghostRoutesSkipped: 1 }
+ * ```
+ *
+ * @param report The parsed answer.
+ * @returns The counts.
+ */
+export function ghostReportCounts(
+  report: unknown,
+): Pick<ChaperoneMetrics, "ghostRoutesLoaded" | "ghostRoutesSkipped"> {
+  const r = (typeof report === "object" && report !== null ? report : {}) as { routes?: unknown; skipped?: unknown };
+  return {
+    ghostRoutesLoaded: typeof r.routes === "number" ? r.routes : 0,
+    ghostRoutesSkipped: Array.isArray(r.skipped) ? r.skipped.length : 0,
+  };
 }

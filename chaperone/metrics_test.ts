@@ -1,5 +1,5 @@
 import { deepStrictEqual, equal, match } from "node:assert/strict";
-import { countGhost, emptyMetrics, renderMetrics } from "./metrics.ts";
+import { countGhost, emptyMetrics, ghostReportCounts, renderMetrics } from "./metrics.ts";
 
 Deno.test("renderMetrics() renders chaperone numbers and Varnish counters in Prometheus text", () => {
   const metrics = emptyMetrics();
@@ -31,4 +31,12 @@ Deno.test("countGhost() counts routes, backend groups, empty groups and endpoint
     }),
     { backends: 3, backendsEmpty: 1, endpoints: 3, routes: 3 },
   );
+});
+
+Deno.test("ghostReportCounts() reads loaded and skipped routes from ghost's answer", () => {
+  deepStrictEqual(ghostReportCounts({ routes: 4, skipped: [{}, {}], status: "ok" }), {
+    ghostRoutesLoaded: 4,
+    ghostRoutesSkipped: 2,
+  });
+  deepStrictEqual(ghostReportCounts("Reloaded"), { ghostRoutesLoaded: 0, ghostRoutesSkipped: 0 });
 });

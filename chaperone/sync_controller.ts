@@ -12,7 +12,7 @@ import { contentHash } from "../internal/content_hash.ts";
 import type { Logger } from "../internal/log.ts";
 import type { GatewayConfig } from "./config_map_watcher.ts";
 import { type ClusterEndpoints, mergeEndpoints, referencedNamespaces } from "./merge_endpoints.ts";
-import { type ChaperoneMetrics, countGhost } from "./metrics.ts";
+import { type ChaperoneMetrics, countGhost, ghostReportCounts } from "./metrics.ts";
 import type { AppliedConfig } from "./pod_annotation_writer.ts";
 import type { VarnishCliClient } from "./varnish_cli_client.ts";
 import { VclCompileError, VclReloader } from "./vcl_reload_client.ts";
@@ -308,6 +308,7 @@ export class SyncController {
       try {
         this.#ghostReport = await this.#o.reloadGhost();
         this.#o.metrics.ghostReloads.success++;
+        Object.assign(this.#o.metrics, ghostReportCounts(this.#ghostReport));
       } catch (err) {
         this.#o.metrics.ghostReloads.failure++;
         throw err;
