@@ -124,22 +124,23 @@ fn decide(ctx: &mut Ctx, state: &Arc<State>, socket: &str) -> Result<(Task, Stri
         state.router.route(&request)
     };
     let router = &state.router;
-    let name_of = |listener: Option<usize>| listener.and_then(|l| router.listener(l)).map(|l| l.name.clone());
+    let name_of = |listener: Option<usize>| listener.and_then(|l| router.listener(l)).map(|l| l.name.as_str());
+    let rule_name = |rule: Option<usize>| rule.and_then(|i| router.rule(i)).map(|r| r.route_name.as_str());
     let (listener, route_name) = match &decision {
-        Decision::Forward(f) => (name_of(f.listener), router.rule(f.rule).map(|r| r.route_name.clone())),
-        Decision::Redirect(r) => (name_of(r.listener), router.rule(r.rule).map(|r| r.route_name.clone())),
-        Decision::Refuse(r) => (name_of(r.listener), r.rule.and_then(|i| router.rule(i)).map(|r| r.route_name.clone())),
+        Decision::Forward(f) => (name_of(f.listener), rule_name(Some(f.rule))),
+        Decision::Redirect(r) => (name_of(r.listener), rule_name(Some(r.rule))),
+        Decision::Refuse(r) => (name_of(r.listener), rule_name(r.rule)),
     };
     let mut sink = Sink(req);
-    if let Some(l) = &listener {
+    if let Some(l) = listener {
         ghost_core::filters::HeaderSink::set(&mut sink, "X-Gateway-Listener", l);
     }
-    if let Some(r) = &route_name {
+    if let Some(r) = route_name {
         ghost_core::filters::HeaderSink::set(&mut sink, "X-Gateway-Route", r);
     }
     let route_label =
         |rule: usize| router.rule(rule).map_or_else(String::new, |r| format!("{} rule {}", r.route_name, r.id.rule));
-    let listener_label = listener.as_deref().unwrap_or("-");
+    let listener_label = listener.unwrap_or("-");
     Ok(match decision {
         Decision::Forward(f) => {
             if let Some(rule) = router.rule(f.rule) {
