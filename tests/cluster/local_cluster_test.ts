@@ -396,3 +396,35 @@ Deno.test({
   ok(took >= 900, `waited for the grace period (${Math.round(took)} ms)`);
   ok(took < 10_000, `killed soon after the grace period (${Math.round(took)} ms)`);
 });
+
+Deno.test({
+  name: "local cluster honours an exec readiness probe run inside the container's namespaces",
+  ignore,
+}, async () => {
+  const cluster = await useCluster();
+  await using ns = await createTestNamespace(cluster);
+  await create(ns, "/api/v1/namespaces/NS/pods", {
+    metadata: { name: "probed", labels: { app: "probed" } },
+    spec: {
+      containers: [{
+        name: "main",
+        image: "busybox",
+        command: ["sh", "-c", "sleep 1; touch /var/run/lacquer-probe/ready; exec sleep 600"],
+        volumeMounts: [{ name: "state", mountPath: "/var/run/lacquer-probe" }],
+        readinessProbe: { exec: { command: ["test", "-f", "/var/run/lacquer-probe/ready"] }, periodSeconds: 1 },
+      }],
+      volumes: [{ name: "state", emptyDir: {} }],
+    },
+  });
+  await eventually(async () => {
+    const [pod] = await listPods(ns, "probed");
+    ok(pod.status?.containerStatuses?.length, "container started");
+    strictEqual(isReady(pod), false, "not Ready before the file exists");
+  });
+  const [pod] = await readyPods(ns, "probed", 1);
+  ok(
+    await Deno.stat(
+      `${podRoot(cluster, { namespace: ns.name, name: "probed", uid: pod.metadata.uid })}/var/run/lacquer-probe/ready`,
+    ),
+  );
+});

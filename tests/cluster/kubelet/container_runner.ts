@@ -110,6 +110,7 @@ export class ContainerRunner {
     if (child && hook && graceMs > 0) {
       const t0 = performance.now();
       const ok = await runHook(hook, {
+        pid: child.pid,
         podIp: o.podIp,
         netnsPath: o.netnsPath,
         container: o.container,
@@ -267,7 +268,13 @@ export class ContainerRunner {
     let failures = 0;
     const tick = async () => {
       if (signal.aborted) return;
-      const ok = await runProbe(probe, { podIp: o.podIp, netnsPath: o.netnsPath, container: o.container, env: o.env });
+      const ok = await runProbe(probe, {
+        podIp: o.podIp,
+        netnsPath: o.netnsPath,
+        container: o.container,
+        env: o.env,
+        pid: child.pid,
+      });
       if (signal.aborted) return;
       if (ok) {
         failures = 0;
