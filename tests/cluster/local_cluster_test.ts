@@ -8,6 +8,7 @@ import {
   eventually,
   kubectl,
   NODE_IP,
+  NODE_NAME,
   podNetns,
   podRoot,
   type TestNamespace,
@@ -427,4 +428,38 @@ Deno.test({
       `${podRoot(cluster, { namespace: ns.name, name: "probed", uid: pod.metadata.uid })}/var/run/lacquer-probe/ready`,
     ),
   );
+});
+
+Deno.test({
+  name: "local cluster registers a Ready node with a fresh lease and completes Job pods",
+  ignore,
+}, async () => {
+  const cluster = await useCluster();
+  await using ns = await createTestNamespace(cluster);
+  const node = await ns.client.request<{ status: { conditions: { type: string; status: string }[] } }>(
+    `/api/v1/nodes/${NODE_NAME}`,
+  );
+  ok(node.status.conditions.some((c) => c.type === "Ready" && c.status === "True"));
+  const lease = await ns.client.request<{ spec: { holderIdentity: string; renewTime: string } }>(
+    `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${NODE_NAME}`,
+  );
+  strictEqual(lease.spec.holderIdentity, NODE_NAME);
+  ok(Date.now() - Date.parse(lease.spec.renewTime) < 20_000, `renewed recently: ${lease.spec.renewTime}`);
+
+  await create(ns, "/apis/batch/v1/namespaces/NS/jobs", {
+    metadata: { name: "once" },
+    spec: {
+      backoffLimit: 0,
+      template: {
+        metadata: { labels: { app: "once" } },
+        spec: { restartPolicy: "Never", containers: [{ name: "main", image: "busybox", command: ["true"] }] },
+      },
+    },
+  });
+  await eventually(async () => {
+    const job = await ns.client.request<{ status?: { succeeded?: number } }>(
+      `/apis/batch/v1/namespaces/${ns.name}/jobs/once`,
+    );
+    strictEqual(job.status?.succeeded, 1);
+  });
 });
