@@ -168,6 +168,9 @@ export async function startChaperone(options: ChaperoneOptions): Promise<Running
   };
   const handler = createAdminHandler({
     healthy: async () => {
+      // A command in progress (a VCL compile can take seconds) proves varnishd's CLI is alive; a ping would only
+      // queue behind it and make a probe time out.
+      if (supervisor.cli.busySince !== undefined) return true;
       await supervisor.cli.ping();
       return true;
     },

@@ -80,6 +80,9 @@ export interface VarnishCliClientOptions {
   log?: Logger;
 }
 
+/** Time allowed for `vcl.inline`: a large VCL takes seconds to compile. */
+export const VCL_COMPILE_TIMEOUT_MS = 120_000;
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const HEADER_LENGTH = 13;
@@ -201,6 +204,8 @@ export class VarnishCliClient {
   #conn: Connection | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
+  #busySince: number | undefined;
+  #pending = 0;
 
   /**
    * Creates a client; it connects on the first command.
@@ -245,7 +250,7 @@ export class VarnishCliClient {
     }
   }
 
-  async #exchange(line: string, label: string): Promise<CliResponse> {
+  async #exchange(line: string, label: string, timeoutMs: number): Promise<CliResponse> {
     if (this.#closed) throw new Deno.errors.Interrupted("Cannot run a Varnish CLI command: the client is closed");
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -255,11 +260,11 @@ export class VarnishCliClient {
         this.#conn = undefined;
         reject(
           new DOMException(
-            `Cannot run Varnish CLI command "${label}": no answer in ${this.#timeoutMs} ms`,
+            `Cannot run Varnish CLI command "${label}": no answer in ${timeoutMs} ms`,
             "TimeoutError",
           ),
         );
-      }, this.#timeoutMs);
+      }, timeoutMs);
     });
     const work = (async () => {
       this.#conn ??= await this.#connect();
@@ -280,6 +285,11 @@ export class VarnishCliClient {
     }
   }
 
+  /** `performance.now()` since which commands have been queued or running, or undefined when the client is idle. */
+  get busySince(): number | undefined {
+    return this.#busySince;
+  }
+
   #drop(): void {
     this.#conn?.close();
     this.#conn = undefined;
@@ -289,12 +299,17 @@ export class VarnishCliClient {
    * Runs one command line (already quoted) and returns the answer whatever its status.
    *
    * @param line The command line without the newline, or with a here-document.
-   * @param label How the command appears in errors and logs.
+   * @param options `label` names the command in errors; `timeoutMs` overrides the client's timeout.
    * @returns The answer.
    */
-  raw(line: string, label = line.split(" ")[0] ?? line): Promise<CliResponse> {
-    const run = this.#queue.then(() => this.#exchange(line.endsWith("\n") ? line : line + "\n", label));
-    this.#queue = run.catch(() => {});
+  raw(line: string, options: { label?: string; timeoutMs?: number } = {}): Promise<CliResponse> {
+    const label = options.label ?? line.split(" ")[0] ?? line;
+    const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
+    if (this.#pending++ === 0) this.#busySince = performance.now();
+    const run = this.#queue.then(() => this.#exchange(line.endsWith("\n") ? line : line + "\n", label, timeoutMs));
+    this.#queue = run.catch(() => {}).finally(() => {
+      if (--this.#pending === 0) this.#busySince = undefined;
+    });
     return run;
   }
 
@@ -306,7 +321,7 @@ export class VarnishCliClient {
    * @throws {VarnishCliError} When varnishd answers with another status.
    */
   async run(...args: string[]): Promise<string> {
-    const response = await this.raw(args.map(quoteCliArgument).join(" "), args[0]);
+    const response = await this.raw(args.map(quoteCliArgument).join(" "), { label: args[0] });
     if (response.status !== CliStatus.ok) throw new VarnishCliError(args[0] ?? "", response.status, response.body);
     return response.body;
   }
@@ -343,7 +358,10 @@ export class VarnishCliClient {
   async vclInline(name: string, source: string): Promise<void> {
     const delimiter = heredocDelimiter(source, () => crypto.randomUUID().replaceAll("-", ""));
     const body = source.endsWith("\n") ? source : source + "\n";
-    const response = await this.raw(`vcl.inline ${quoteCliArgument(name)} << ${delimiter}\n${body}${delimiter}\n`);
+    const response = await this.raw(`vcl.inline ${quoteCliArgument(name)} << ${delimiter}\n${body}${delimiter}\n`, {
+      label: "vcl.inline",
+      timeoutMs: Math.max(this.#timeoutMs, VCL_COMPILE_TIMEOUT_MS),
+    });
     if (response.status !== CliStatus.ok) throw new VarnishCliError("vcl.inline", response.status, response.body);
   }
 

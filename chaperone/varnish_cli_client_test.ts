@@ -1,5 +1,5 @@
 import { deepStrictEqual, equal, match, ok, rejects } from "node:assert/strict";
-import { startScratchVarnish } from "./_test_server.ts";
+import { eventually, startScratchVarnish } from "./_test_server.ts";
 import { heredocDelimiter, quoteCliArgument, VarnishCliClient, VarnishCliError } from "./varnish_cli_client.ts";
 
 Deno.test("quoteCliArgument() leaves simple words and quotes the rest", () => {
@@ -49,7 +49,11 @@ Deno.test("VarnishCliClient runs commands against a real varnishd", async (t) =>
       await rejects(cli.paramSet("no_such_param", "1"), VarnishCliError);
     });
     await t.step("queues concurrent commands one at a time", async () => {
-      const answers = await Promise.all(Array.from({ length: 20 }, () => cli.status()));
+      equal(cli.busySince, undefined);
+      const pending = Array.from({ length: 20 }, () => cli.status());
+      ok(cli.busySince !== undefined);
+      const answers = await Promise.all(pending);
+      await eventually(() => equal(cli.busySince, undefined));
       deepStrictEqual(new Set(answers), new Set(["running"]));
     });
     await t.step("stops and starts the child", async () => {
