@@ -359,3 +359,104 @@ Deno.test({
     await Deno.remove(workDir, { recursive: true });
   }
 });
+
+Deno.test({
+  name: "chaperone works with only the RBAC it documents (ConfigMap by name, Services, EndpointSlices, own Pod)",
+  ignore,
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  const cluster = await useCluster();
+  await using ns = await createTestNamespace(cluster);
+  const workDir = await Deno.makeTempDir({ prefix: "lacquer-rbac-" });
+  const base = `/api/v1/namespaces/${ns.name}`;
+  const post = (path: string, body: unknown) => ns.client.request(path, { method: "POST", body });
+  await post(`${base}/serviceaccounts`, { metadata: { name: "gw-lacquer" } });
+  await post(`/apis/rbac.authorization.k8s.io/v1/namespaces/${ns.name}/roles`, {
+    metadata: { name: "gw-lacquer" },
+    rules: [
+      { apiGroups: [""], resources: ["configmaps"], resourceNames: ["gw-lacquer"], verbs: ["get", "list", "watch"] },
+      { apiGroups: [""], resources: ["pods"], verbs: ["get", "patch"] },
+      { apiGroups: [""], resources: ["services"], verbs: ["list", "watch"] },
+      { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["list", "watch"] },
+    ],
+  });
+  await post(`/apis/rbac.authorization.k8s.io/v1/namespaces/${ns.name}/rolebindings`, {
+    metadata: { name: "gw-lacquer" },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "gw-lacquer" },
+    subjects: [{ kind: "ServiceAccount", name: "gw-lacquer", namespace: ns.name }],
+  });
+  await post(`${base}/services`, { metadata: { name: "echo" }, spec: { ports: [{ name: "http", port: 80 }] } });
+  await post(`${base}/configmaps`, {
+    metadata: { name: "gw-lacquer" },
+    data: { [MAIN_VCL_KEY]: fakeGhostVcl("rbac"), [ROUTING_JSON_KEY]: routingJson(ns.name, "echo") },
+  });
+  await post(`${base}/configmaps`, { metadata: { name: "other" }, data: { secret: "not for the gateway" } });
+  await post(`${base}/pods`, {
+    metadata: { name: "gw" },
+    spec: { containers: [{ name: "c", image: "none.invalid/x" }] },
+  });
+  const { status } = await ns.client.request<{ status: { token: string } }>(
+    `${base}/serviceaccounts/gw-lacquer/token`,
+    { method: "POST", body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: {} } },
+  );
+  const admin = Deno.readTextFileSync(cluster.kubeconfig);
+  const ca = /certificate-authority-data: (\S+)/.exec(admin)?.[1];
+  ok(ca, "the admin kubeconfig embeds the CA");
+  const kubeconfig = `${workDir}/kubeconfig`;
+  Deno.writeTextFileSync(
+    kubeconfig,
+    [
+      "apiVersion: v1",
+      "kind: Config",
+      "clusters:",
+      "- name: c",
+      "  cluster:",
+      `    server: ${cluster.server}`,
+      `    certificate-authority-data: ${ca}`,
+      "users:",
+      "- name: gw",
+      "  user:",
+      `    token: ${status.token}`,
+      "contexts:",
+      "- name: c",
+      "  context: {cluster: c, user: gw}",
+      "current-context: c",
+      "",
+    ].join("\n"),
+  );
+  const httpPort = freePort();
+  const config = chaperoneConfigSchema.parse({
+    namespace: ns.name,
+    configmap: "gw-lacquer",
+    podName: "gw",
+    listen: [`port-http=127.0.0.1:${httpPort}`],
+    storage: "malloc,16m",
+    workDir,
+    adminAddress: `127.0.0.1:${freePort()}`,
+    cliPort: String(freePort()),
+    ghostPort: String(freePort()),
+    kubeconfig,
+    drainSeconds: "0",
+  });
+  let stop!: () => void;
+  const stopSignal = new Promise<void>((resolve) => stop = resolve);
+  const lines: string[] = [];
+  const chaperone = await startChaperone({
+    config,
+    log: createLogger({ level: "info", sink: (l) => lines.push(l) }),
+    stopSignal,
+  });
+  try {
+    await eventually(async () => equal(await get(httpPort), "200 rbac"), { timeoutMs: 30_000 });
+    await eventually(async () => {
+      const pod = await ns.client.request<{ metadata: { annotations?: Record<string, string> } }>(`${base}/pods/gw`);
+      equal(pod.metadata.annotations?.[APPLIED_VCL_ANNOTATION], await contentHash(fakeGhostVcl("rbac")));
+    });
+    equal(lines.filter((l) => /"level":"(warn|error)"/.test(l)).length, 0, lines.join("\n"));
+  } finally {
+    stop();
+    equal(await chaperone.exit, 0);
+    await Deno.remove(workDir, { recursive: true });
+  }
+});
