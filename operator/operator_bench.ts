@@ -22,7 +22,7 @@ import { ROUTING_HASH_ANNOTATION } from "./children.ts";
 import { parseSnapshot } from "./snapshot.ts";
 import { translate } from "./translate.ts";
 
-const ROUTES = 5000;
+const ROUTES = Number(Deno.env.get("LACQUER_BENCH_ROUTES") ?? 5000);
 const CHANGES = 20;
 const GW = "/apis/gateway.networking.k8s.io/v1";
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -158,7 +158,7 @@ Deno.test({
         "--allow-all",
         `${ROOT}mod.ts`,
         "--log-level",
-        "warn",
+        "info",
         "operator",
         "--kubeconfig",
         cluster.kubeconfig,
@@ -172,8 +172,11 @@ Deno.test({
       // The heap cap deploy/operator/deployment.yaml sets: V8 then collects before growing the heap far.
       env: { DENO_V8_FLAGS: Deno.env.get("LACQUER_OPERATOR_V8_FLAGS") ?? "--max-old-space-size=192" },
       stdout: "null",
-      stderr: "inherit",
+      stderr: "piped",
     }).spawn();
+    const logFile = await Deno.makeTempFile({ prefix: "operator-bench-", suffix: ".log" });
+    const piped = child.stderr.pipeTo((await Deno.open(logFile, { write: true })).writable);
+    console.log(`operator log: ${logFile}`);
     try {
       const boot = performance.now();
       await eventually(async () => {
@@ -228,8 +231,11 @@ Deno.test({
         `operator RSS: ${rss.toFixed(0)} MiB (target <= 300 MB -> ${rss * 1.048576 <= 300 ? "met" : "MISSED"})`,
       );
     } finally {
+      const stopAt = performance.now();
       child.kill("SIGTERM");
       await child.status;
+      await piped;
+      console.log(`operator stopped in ${((performance.now() - stopAt) / 1000).toFixed(1)} s`);
       await client.request(`${GW}/namespaces/${ns.name}/gateways/gw`, { method: "DELETE" }).catch(() => {});
       await client.request(`${GW}/gatewayclasses/${cls}`, { method: "DELETE" }).catch(() => {});
     }

@@ -195,13 +195,23 @@ export async function runOperator(options: OperatorOptions): Promise<number> {
     }
   }
   log.info("Operator stopping");
-  await ctl.stop();
-  await elector?.stop();
+  const stopping = performance.now();
+  const step = async (name: string, work: Promise<unknown>, limitMs: number) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"late">((resolve) => timer = setTimeout(() => resolve("late"), limitMs));
+    const outcome = await Promise.race([work.then(() => "done" as const, () => "done" as const), late]);
+    clearTimeout(timer);
+    if (outcome === "late") log.warn("Shutdown step took too long, moving on", { step: name, limitMs });
+  };
+  await step("controllers", ctl.stop(), 30_000);
+  await step("lease", elector?.stop() ?? Promise.resolve(), 5_000);
   serverAbort.abort();
-  await Promise.all(servers.map((s) => s.finished));
-  await cache.stop().catch(() => {});
+  // Idle keep-alive connections of scrapers would hold `finished` open.
+  await step("servers", Promise.all(servers.map((s) => s.finished)), 2_000);
+  await step("caches", cache.stop(), 10_000);
   client.close();
   signals?.dispose();
+  log.info("Operator shut down", { durationMs: Math.round(performance.now() - stopping) });
   log.info("Operator stopped", { exitCode });
   return exitCode;
 }
