@@ -9,7 +9,8 @@
 import { createClusterNetns, launchSupervisor, stopCluster, waitForCluster } from "../cluster/cluster_control.ts";
 import { clusterBinaries, type ClusterLayout, clusterLayout } from "../cluster/layout.ts";
 import { runCommand } from "../cluster/run_command.ts";
-import { type LoggedProcess, spawnLogged } from "../cluster/spawn_logged.ts";
+import type { LoggedProcess } from "../cluster/spawn_logged.ts";
+import { startOperatorProcess } from "./operator_process.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -79,24 +80,11 @@ export async function startLacquerStack(options: LacquerStackOptions): Promise<L
 
   const operatorLog = `${layout.logDir}/operator.log`;
   progress(`[stack] starting the operator (log: ${operatorLog})`);
-  const operator = spawnLogged("nsenter", {
-    args: [
-      ...inNetns,
-      Deno.execPath(),
-      "run",
-      "--allow-all",
-      `${ROOT}mod.ts`,
-      "--log-level",
-      options.logLevel ?? "info",
-      "operator",
-      "--kubeconfig",
-      layout.kubeconfig,
-      "--metrics-address",
-      "127.0.0.1:8080",
-      "--health-address",
-      "127.0.0.1:8081",
-    ],
+  const operator = startOperatorProcess({
+    kubeconfig: layout.kubeconfig,
     logFile: operatorLog,
+    netns: layout.netns,
+    logLevel: options.logLevel,
   });
 
   progress("[stack] applying the GatewayClass lacquer and its default GatewayParameters");

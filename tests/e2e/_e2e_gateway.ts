@@ -1,0 +1,193 @@
+/**
+ * Shared set-up of the end-to-end tests: the operator of this checkout against the shared test cluster, a
+ * GatewayClass of its own, an echo app and a Gateway whose pods run the real chaperone, varnishd and ghost.
+ *
+ * @module
+ */
+import { equal } from "node:assert/strict";
+import type { KubeClient } from "../../internal/kube/mod.ts";
+import { CONTROLLER_NAME } from "../../internal/names.ts";
+import { createTestNamespace, eventually, type TestNamespace, useCluster } from "../cluster/mod.ts";
+import type { LoggedProcess } from "../cluster/spawn_logged.ts";
+import { startOperatorProcess } from "../stack/operator_process.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+/** The Gateway API group path. */
+export const GW_API = "/apis/gateway.networking.k8s.io/v1";
+
+/** A Gateway serving traffic in its own test namespace. */
+export interface E2eGateway extends AsyncDisposable {
+  ns: TestNamespace;
+  client: KubeClient;
+  /** The Gateway's address (a LoadBalancer IP inside the test network namespace). */
+  address: string;
+  /** The Gateway's name. */
+  gateway: string;
+  /** The operator process. */
+  operator: LoggedProcess;
+  /** The operator's log file (printed when a test fails). */
+  operatorLog: string;
+}
+
+/** Applies an object with server-side apply (field manager `lacquer-e2e`). */
+export async function apply(client: KubeClient, path: string, object: Record<string, unknown>): Promise<void> {
+  const name = (object.metadata as { name: string }).name;
+  await client.request(`${path}/${name}`, {
+    method: "PATCH",
+    query: { fieldManager: "lacquer-e2e", force: true },
+    contentType: "application/apply-patch+yaml",
+    body: object,
+  });
+}
+
+/** Deployment + Service of the upstream echo server, answering with its pod name. */
+export function echoApp(namespace: string, name: string, replicas: number): Record<string, unknown>[] {
+  const labels = { app: name };
+  return [
+    {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name, namespace },
+      spec: {
+        replicas,
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels },
+          spec: {
+            terminationGracePeriodSeconds: 10,
+            containers: [{
+              name: "echo",
+              image: "registry.k8s.io/gateway-api/echo-basic:v1.6.1",
+              env: [
+                { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+                { name: "NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+              ],
+              ports: [{ containerPort: 3000 }],
+              readinessProbe: { httpGet: { path: "/", port: 3000 }, periodSeconds: 1 },
+              // what any app behind a load balancer does: keep serving while endpoints stop pointing here
+              lifecycle: { preStop: { sleep: { seconds: 3 } } },
+            }],
+          },
+        },
+      },
+    },
+    {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name, namespace },
+      spec: { selector: labels, ports: [{ name: "http", port: 8080, targetPort: 3000 }] },
+    },
+  ];
+}
+
+/** Applies Deployments and Services from {@linkcode echoApp}. */
+export async function applyApp(client: KubeClient, objects: Record<string, unknown>[]): Promise<void> {
+  for (const o of objects) {
+    const ns = (o.metadata as { namespace: string }).namespace;
+    const path = o.kind === "Deployment"
+      ? `/apis/apps/v1/namespaces/${ns}/deployments`
+      : `/api/v1/namespaces/${ns}/services`;
+    await apply(client, path, o);
+  }
+}
+
+/** Reads one condition of an object's status. */
+export function conditionOf(
+  object: { status?: { conditions?: { type: string; status: string; reason: string }[] } },
+  type: string,
+): { type: string; status: string; reason: string } | undefined {
+  return object.status?.conditions?.find((c) => c.type === type);
+}
+
+/** Sends one GET through the gateway; returns status, body and headers. */
+export async function get(
+  address: string,
+  path: string,
+): Promise<{ status: number; body: string; headers: Headers }> {
+  const response = await fetch(`http://${address}${path}`, { signal: AbortSignal.timeout(5000) });
+  return { status: response.status, body: await response.text(), headers: response.headers };
+}
+
+/** The pod name in an echo-basic answer. */
+export function podOf(body: string): string | undefined {
+  try {
+    return (JSON.parse(body) as { pod?: string }).pod;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Starts the operator with a GatewayClass of its own, then creates a Gateway (one HTTP listener on port 80,
+ * LoadBalancer Service, optional GatewayParameters) and waits until it is Programmed.
+ *
+ * @param options Extra objects to create first (apps, parameters) and the Gateway's parametersRef.
+ * @returns The ready Gateway.
+ */
+export async function startE2eGateway(options: {
+  setup?: (ns: TestNamespace) => Promise<void>;
+  parametersRef?: string;
+} = {}): Promise<E2eGateway> {
+  const cluster = await useCluster();
+  const ns = await createTestNamespace(cluster);
+  const client = ns.client;
+  const operatorLog = await Deno.makeTempFile({ prefix: "e2e-operator-", suffix: ".log" });
+  const cls = `lacquer-${ns.name}`;
+  // our CRD, for GatewayParameters (idempotent)
+  const crd = await Deno.readTextFile(`${ROOT}deploy/crds/lacquer.dev_gatewayparameters.yaml`);
+  const { parse } = await import("yaml");
+  await apply(client, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", parse(crd));
+  const port = 30000 + Math.floor(Math.random() * 20000);
+  const operator = startOperatorProcess({
+    kubeconfig: cluster.kubeconfig,
+    logFile: operatorLog,
+    port,
+    logLevel: "debug",
+    args: ["--gateway-service-type", "LoadBalancer"],
+  });
+  const cleanup = async () => {
+    await client.request(`${GW_API}/gatewayclasses/${cls}`, { method: "DELETE" }).catch(() => {});
+    await operator.stop(10_000);
+    await ns[Symbol.asyncDispose]();
+  };
+  try {
+    await options.setup?.(ns);
+    await apply(client, `${GW_API}/gatewayclasses`, {
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "GatewayClass",
+      metadata: { name: cls },
+      spec: { controllerName: CONTROLLER_NAME },
+    });
+    const gateway = "gw";
+    await apply(client, `${GW_API}/namespaces/${ns.name}/gateways`, {
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "Gateway",
+      metadata: { name: gateway, namespace: ns.name },
+      spec: {
+        gatewayClassName: cls,
+        listeners: [{ name: "http", port: 80, protocol: "HTTP" }],
+        ...(options.parametersRef
+          ? {
+            infrastructure: {
+              parametersRef: { group: "lacquer.dev", kind: "GatewayParameters", name: options.parametersRef },
+            },
+          }
+          : {}),
+      },
+    });
+    const address = await eventually(async () => {
+      const gw = await client.request<{ status?: { addresses?: { value: string }[]; conditions?: never[] } }>(
+        `${GW_API}/namespaces/${ns.name}/gateways/${gateway}`,
+      );
+      equal(conditionOf(gw as never, "Programmed")?.status, "True", `Programmed: ${JSON.stringify(gw.status)}`);
+      const value = gw.status?.addresses?.[0]?.value;
+      if (!value) throw new Error("Gateway has no address yet");
+      return value;
+    }, { timeoutMs: 120_000, intervalMs: 250 });
+    return { ns, client, address, gateway, operator, operatorLog, [Symbol.asyncDispose]: cleanup };
+  } catch (err) {
+    console.error(await Deno.readTextFile(operatorLog).catch(() => ""));
+    await cleanup();
+    throw err;
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * Runs `lacquer operator` from this checkout as a child process, logging to a file. Used by the demo, the
+ * conformance run and the end-to-end tests.
+ *
+ * @module
+ */
+import { type LoggedProcess, spawnLogged } from "../cluster/spawn_logged.ts";
+
+const MOD_TS = new URL("../../mod.ts", import.meta.url).pathname;
+
+/** Options for {@linkcode startOperatorProcess}. */
+export interface OperatorProcessOptions {
+  /** The cluster's admin kubeconfig. */
+  kubeconfig: string;
+  /** Where the operator's JSON log lines go (appended). */
+  logFile: string;
+  /** Run inside this named network namespace (`ip netns`). @default {the current one} */
+  netns?: string;
+  /** Log level. @default {"info"} */
+  logLevel?: "debug" | "info" | "warn" | "error";
+  /** Metrics and health ports on 127.0.0.1 (health is `port + 1`). @default {8080} */
+  port?: number;
+  /** Further `lacquer operator` flags. @default {[]} */
+  args?: string[];
+}
+
+/**
+ * Starts the operator. Stop it with `stop()`; it exits 0 on SIGTERM.
+ *
+ * @param options Kubeconfig, log file and flags.
+ * @returns The process.
+ */
+export function startOperatorProcess(options: OperatorProcessOptions): LoggedProcess {
+  const port = options.port ?? 8080;
+  const operator = [
+    Deno.execPath(),
+    "run",
+    "--allow-all",
+    MOD_TS,
+    "--log-level",
+    options.logLevel ?? "info",
+    "operator",
+    "--kubeconfig",
+    options.kubeconfig,
+    "--metrics-address",
+    `127.0.0.1:${port}`,
+    "--health-address",
+    `127.0.0.1:${port + 1}`,
+    ...(options.args ?? []),
+  ];
+  const [program, ...args] = options.netns
+    ? ["nsenter", `--net=/run/netns/${options.netns}`, "--", ...operator]
+    : operator;
+  return spawnLogged(program, { args, logFile: options.logFile });
+}
