@@ -208,7 +208,7 @@ export async function runOperator(options: OperatorOptions): Promise<number> {
   serverAbort.abort();
   // Idle keep-alive connections of scrapers would hold `finished` open.
   await step("servers", Promise.all(servers.map((s) => s.finished)), 2_000);
-  await step("caches", cache.stop(), 10_000);
+  await step("caches", cache.stop(), 3_000);
   client.close();
   signals?.dispose();
   log.info("Operator shut down", { durationMs: Math.round(performance.now() - stopping) });

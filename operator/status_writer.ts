@@ -4,8 +4,8 @@
  *
  * - GatewayClass and Gateway: server-side apply on `/status` with field manager `lacquer-operator` (their
  *   conditions and listeners are map-lists, so SSA merges with other writers);
- * - HTTPRoute: `status.parents` is an atomic list, so GET, replace only our entries for the Gateway, and PUT with
- *   the read resourceVersion; a 409 re-reads and retries.
+ * - HTTPRoute: `status.parents` is an atomic list, so read (the cached copy first), replace only our entries for
+ *   the Gateway, and PUT with the read resourceVersion; a 409 re-reads from the API server and retries.
  *
  * @module
  */
@@ -155,13 +155,16 @@ export class StatusWriter {
     const merged = mergeRouteParents(parents, update, ns);
     if (sameStatus(normalizeParents(parents, ns), normalizeParents(merged, ns))) return false;
     const path = `${GW}/namespaces/${ns}/httproutes/${current.metadata.name}`;
+    // The cached copy serves as the first read; a 409 (someone wrote meanwhile) re-reads from the API server.
     for (let attempt = 0;; attempt++) {
-      let fresh: KubeObject;
-      try {
-        fresh = await this.#client.request<KubeObject>(path);
-      } catch (err) {
-        if (err instanceof KubeApiError && err.code === 404) return false;
-        throw err;
+      let fresh: KubeObject = current;
+      if (attempt > 0) {
+        try {
+          fresh = await this.#client.request<KubeObject>(path);
+        } catch (err) {
+          if (err instanceof KubeApiError && err.code === 404) return false;
+          throw err;
+        }
       }
       const freshParents = ((fresh.status as { parents?: unknown[] } | undefined)?.parents ?? []) as never[];
       const next = mergeRouteParents(freshParents, update, ns);
@@ -176,6 +179,7 @@ export class StatusWriter {
         return true;
       } catch (err) {
         if (err instanceof KubeApiError && err.code === 409 && attempt < 5) continue;
+        if (err instanceof KubeApiError && err.code === 404) return false;
         throw err;
       }
     }
