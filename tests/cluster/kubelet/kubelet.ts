@@ -99,7 +99,14 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
 
   function markDirty(uid: string): void {
     dirty.add(uid);
-    if (!flushTimer && !stopped) flushTimer = setTimeout(flush, 50);
+    if (!flushTimer && !stopped) flushTimer = setTimeout(() => void serialFlush(), 50);
+  }
+
+  // one flush at a time, so an older status never overtakes a newer one on the wire
+  let flushing = Promise.resolve();
+  function serialFlush(): Promise<void> {
+    flushing = flushing.then(flush, flush);
+    return flushing;
   }
 
   async function flush(): Promise<void> {
@@ -124,7 +131,11 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
         lastWritten.delete(uid);
         if (!(err instanceof KubeApiError && (err.code === 404 || err.code === 409))) {
           log.warn("Pod status update failed", { pod: `${pod.metadata.namespace}/${pod.metadata.name}`, err });
-          markDirty(uid);
+          const retry = setTimeout(() => {
+            timers.splice(timers.indexOf(retry), 1);
+            markDirty(uid);
+          }, 1000);
+          timers.push(retry);
         }
       }
     }));
@@ -137,7 +148,7 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
     const key = `${pod.metadata.namespace}/${pod.metadata.name}`;
     log.info("Pod terminating", { pod: key, graceMs });
     const done = w.terminate(graceMs).then(async () => {
-      await flush();
+      await serialFlush();
       workers.delete(uid);
       ips.release(uid);
       lastWritten.delete(uid);
