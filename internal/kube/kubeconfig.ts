@@ -11,7 +11,10 @@ import * as k8s from "@kubernetes/client-node";
 export interface LoadKubeConfigOptions {
   /** Path of a kubeconfig file; wins over everything else. @default {the `KUBECONFIG` environment variable} */
   kubeconfig?: string;
-  /** Reads an environment variable. @default {Deno.env.get} */
+  /**
+   * Reads an environment variable (for choosing the source). client-node itself reads `KUBERNETES_SERVICE_HOST`
+   * and `KUBERNETES_SERVICE_PORT` from the process environment when loading in-cluster. @default {Deno.env.get}
+   */
   env?: (name: string) => string | undefined;
   /**
    * Directory prepended to `/var/run/secrets/kubernetes.io/serviceaccount` for in-cluster loading. The process
