@@ -232,6 +232,12 @@ Deno.test({
   }, { intervalMs: 10 });
   const svc = await ns.client.request<{ spec: { clusterIP: string } }>(`/api/v1/namespaces/${ns.name}/services/web`);
   ok(names.has((await echo(`http://${svc.spec.clusterIP}/through-cluster-ip`)).pod));
+
+  // an address asked for in spec.loadBalancerIP is honoured
+  const pinned = echoService("pinned", "LoadBalancer");
+  Object.assign(pinned.spec, { selector: { app: "web" }, loadBalancerIP: "10.250.0.77" });
+  await create(ns, "/api/v1/namespaces/NS/services", pinned);
+  await eventually(async () => ok(names.has((await echo("http://10.250.0.77/pinned")).pod)));
 });
 
 Deno.test({

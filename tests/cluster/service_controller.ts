@@ -16,7 +16,13 @@ import { type EndpointSliceLike, pickAddress, readyBackends } from "./lb_pool.ts
 import { runCommand } from "./run_command.ts";
 
 interface Service extends KubeObject {
-  spec: { type?: string; clusterIP?: string; ports?: { name?: string; port: number; protocol?: string }[] };
+  spec: {
+    type?: string;
+    clusterIP?: string;
+    loadBalancerClass?: string;
+    loadBalancerIP?: string;
+    ports?: { name?: string; port: number; protocol?: string }[];
+  };
   status?: { loadBalancer?: { ingress?: { ip?: string }[] } };
 }
 
@@ -129,13 +135,15 @@ export async function startServiceController(
     if (stopped) return;
     const svc = services.get(key);
     // 1. the LoadBalancer address
-    const isLb = svc?.spec.type === "LoadBalancer";
+    // a Service that names another load balancer class is not ours
+    const isLb = svc?.spec.type === "LoadBalancer" && !svc.spec.loadBalancerClass;
     let lb = lbAddresses.get(key);
     if (isLb && !lb) {
       lb = pickAddress({
         prefix: LB_POOL_PREFIX,
         used: new Set(lbAddresses.values()),
-        current: svc.status?.loadBalancer?.ingress?.[0]?.ip,
+        // an address the Service asks for (spec.loadBalancerIP), else the one it had
+        current: svc.spec.loadBalancerIP || svc.status?.loadBalancer?.ingress?.[0]?.ip,
       });
       if (!lb) log.warn("LoadBalancer pool exhausted", { service: key });
       else {
