@@ -129,7 +129,10 @@ export class ClusterWatcher {
           const old = kind.snapshot ? cache.get(key) : oldRaw;
           let current: unknown = newRaw;
           if (kind.snapshot) {
-            if (newRaw) {
+            if (newRaw && newRaw === oldRaw && cache.has(key)) {
+              // A resync re-delivers the same object: keep its parsed copy, and with it every cache keyed on it.
+              current = cache.get(key);
+            } else if (newRaw) {
               const parsed = kind.snapshot.schema.safeParse(newRaw);
               if (parsed.success) {
                 current = parsed.data;
