@@ -43,7 +43,8 @@ function namespaceAllowed(
       return routeNs === gateway.metadata.namespace;
     case "Selector": {
       if (!ns.selector) return false;
-      const labels = index.namespaces.get(routeNs)?.metadata.labels ?? {};
+      // The apiserver labels every namespace with its name; count on it even before the Namespace is cached.
+      const labels = { ...index.namespaces.get(routeNs)?.metadata.labels, "kubernetes.io/metadata.name": routeNs };
       return matchesSelector(ns.selector, labels);
     }
     default:
@@ -80,7 +81,7 @@ export function attachRoute(
     };
   }
   const allowed = candidates.filter((l) =>
-    l.usable && l.supportedKinds.some((k) => k.kind === "HTTPRoute") &&
+    l.attachable && l.supportedKinds.some((k) => k.kind === "HTTPRoute") &&
     namespaceAllowed(l, context.gateway, route, context.index)
   );
   if (allowed.length === 0) {

@@ -34,7 +34,9 @@ export interface ListenerResult {
   listener: Listener;
   /** The varnishd socket name of its port. */
   socket: string;
-  /** True when routes may attach to it and it is configured in the data plane. */
+  /** True when routes may attach to it (valid protocol, port, no conflict, a supported route kind). */
+  attachable: boolean;
+  /** True when it is also configured in the data plane (attachable, and its certificates are usable). */
   usable: boolean;
   /** The route kinds it supports (only those we implement). */
   supportedKinds: RouteGroupKind[];
@@ -191,14 +193,25 @@ export function validateListeners(gateway: Gateway, index: SnapshotIndex): Liste
     } else {
       conditions.push(listenerResolvedRefs(gen));
     }
-    if (notPermitted || certProblem) {
-      usable = false;
-      problem ??= notPermitted ?? certProblem;
-    }
     if (supportedKinds.length === 0) {
       usable = false;
       problem ??= "it supports no route kind";
     }
-    return { listener, socket: listenerSocketName(listener.port), usable, supportedKinds, conditions, problem };
+    // Routes still attach to a listener whose certificate is unusable (attachedRoutes counts them, as the spec's
+    // conformance tests expect), but it is not configured in the data plane.
+    const attachable = usable;
+    if (notPermitted || certProblem) {
+      usable = false;
+      problem ??= notPermitted ?? certProblem;
+    }
+    return {
+      listener,
+      socket: listenerSocketName(listener.port),
+      attachable,
+      usable,
+      supportedKinds,
+      conditions,
+      problem,
+    };
   });
 }

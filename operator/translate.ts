@@ -373,8 +373,9 @@ function translateGateway(
     index,
     now: options.now,
     // Everything about the listeners that attachment reads; a cached route result is reused only when it matches.
-    signature: JSON.stringify(listeners.map((l) => [l.listener, l.usable, l.supportedKinds])),
+    signature: JSON.stringify(listeners.map((l) => [l.listener, l.attachable, l.supportedKinds])),
   };
+  const served = new Set(listeners.filter((l) => l.usable).map((l) => l.listener.name));
   for (const route of routes) {
     let rules = ruleCache.get(route);
     if (!rules) {
@@ -386,6 +387,7 @@ function translateGateway(
     const routeKey = onGateway.status.key;
     for (const { listener, hostnames } of onGateway.attachments) {
       attached.get(listener)?.add(routeKey);
+      if (!served.has(listener)) continue;
       for (const host of hostnames) {
         let vhost = vhosts.get(host);
         if (!vhost) vhosts.set(host, vhost = new Map());
