@@ -46,6 +46,8 @@ export interface GatewayControllerOptions {
   observeTranslate?: (durationMs: number) => void;
   /** Gateway workers. @default {4} */
   workers?: number;
+  /** Handle only these GatewayClasses. @default {every class of our controller} */
+  gatewayClassNames?: readonly string[];
 }
 
 function rfc3339(date: Date): string {
@@ -68,6 +70,10 @@ export class GatewayController {
   /** Creates the controllers; call {@linkcode GatewayController.start} to run them. */
   constructor(options: GatewayControllerOptions) {
     this.#o = options;
+  }
+
+  #handles(className: string): boolean {
+    return this.#o.gatewayClassNames === undefined || this.#o.gatewayClassNames.includes(className);
   }
 
   /** Number of Gateways with a recorded translation. */
@@ -187,9 +193,13 @@ export class GatewayController {
       defaults: this.#o.defaults,
       gateways: [key],
       crdBundleVersion: this.#o.crdBundleVersion,
+      gatewayClassNames: this.#o.gatewayClassNames,
     });
     this.#o.observeTranslate?.(performance.now() - started);
     const gw = result.gateways[0];
+    const existing = cache.get<Gateway>("Gateway", key);
+    const cls = existing && cache.get<GatewayClass>("GatewayClass", existing.spec.gatewayClassName);
+    if (!gw && cls && cls.spec.controllerName === CONTROLLER_NAME && !this.#handles(cls.metadata.name)) return;
     if (gw) {
       if (gw.children) await this.#o.children.sync(key, gw.children);
       const raw = cache.raw("Gateway", key);
@@ -221,13 +231,14 @@ export class GatewayController {
   async reconcileClass(name: string): Promise<ReconcileResult> {
     const { cache } = this.#o;
     const cls = cache.get<GatewayClass>("GatewayClass", name);
-    if (!cls || cls.spec.controllerName !== CONTROLLER_NAME) return;
+    if (!cls || cls.spec.controllerName !== CONTROLLER_NAME || !this.#handles(name)) return;
     const snapshot = cache.snapshot([], []);
     const result = translate(snapshot, {
       now: rfc3339((this.#o.clock ?? (() => new Date()))()),
       defaults: this.#o.defaults,
       gateways: [],
       crdBundleVersion: this.#o.crdBundleVersion,
+      gatewayClassNames: this.#o.gatewayClassNames,
     });
     const out = result.gatewayClasses.find((c) => c.name === name);
     const raw = cache.raw("GatewayClass", name);

@@ -30,7 +30,7 @@ function condition(obj: KubeObject, type: string): Condition | undefined {
   return conditions.find((c) => c.type === type);
 }
 
-async function startOperator(cluster: TestCluster, namespace: string) {
+async function startOperator(cluster: TestCluster, namespace: string, cls: string) {
   const port = 20000 + Math.floor(Math.random() * 20000);
   const logFile = await Deno.makeTempFile({ prefix: "operator-", suffix: ".log" });
   const log = await Deno.open(logFile, { write: true });
@@ -55,6 +55,8 @@ async function startOperator(cluster: TestCluster, namespace: string) {
       // stand in for the chaperone with a pod of its own.
       "--gateway-image",
       "example.com/gateway-stand-in:1",
+      "--gateway-class",
+      cls,
     ],
     stdout: "null",
     stderr: "piped",
@@ -89,7 +91,7 @@ async function withOperator(
       spec: { controllerName: CONTROLLER_NAME },
     },
   });
-  const operator = await startOperator(cluster, ns.name);
+  const operator = await startOperator(cluster, ns.name, cls);
   let failed = true;
   try {
     await fn({ client: ns.client, ns: ns.name, cls, metricsUrl: operator.metricsUrl });

@@ -168,6 +168,8 @@ Deno.test({
         `127.0.0.1:${port + 1}`,
         "--gateway-image",
         "example.com/gateway-stand-in:1",
+        "--gateway-class",
+        cls,
       ],
       // The heap cap deploy/operator/deployment.yaml sets: V8 then collects before growing the heap far.
       env: { DENO_V8_FLAGS: Deno.env.get("LACQUER_OPERATOR_V8_FLAGS") ?? "--max-old-space-size=192" },

@@ -80,6 +80,13 @@ export const OPERATOR_FLAGS: readonly OperatorFlag[] = [
     description: "gateway Service type when GatewayParameters name none: LoadBalancer, ClusterIP, NodePort",
   },
   {
+    key: "gatewayClass",
+    flags: "--gateway-class <names>",
+    env: "LACQUER_GATEWAY_CLASSES",
+    description:
+      "handle only these GatewayClasses, comma-separated (default: every class of lacquer.dev/gateway-controller)",
+  },
+  {
     key: "workers",
     flags: "--workers <n>",
     env: "LACQUER_WORKERS",
@@ -112,6 +119,9 @@ export const operatorConfigSchema = z.object({
   gatewayImage: z.string().min(1).default(DEFAULT_GATEWAY_IMAGE),
   gatewayServiceType: z.enum(["LoadBalancer", "ClusterIP", "NodePort"]).default("LoadBalancer"),
   workers: z.coerce.number().int().min(1).max(64).default(4),
+  gatewayClass: z.string().optional().transform((v) =>
+    v === undefined ? undefined : v.split(",").map((n) => n.trim()).filter((n) => n !== "")
+  ),
 });
 
 /** The operator's validated configuration. */

@@ -114,6 +114,7 @@ export async function runOperator(options: OperatorOptions): Promise<number> {
     defaults: { image: config.gatewayImage, serviceType: config.gatewayServiceType },
     crdBundleVersion: crdVersion,
     workers: config.workers,
+    gatewayClassNames: config.gatewayClass,
     observe: (name, outcome, ms) => {
       metrics.reconciles.inc({ controller: name, result: outcome });
       metrics.duration.observe(ms / 1000, { controller: name });

@@ -54,6 +54,8 @@ export interface TranslateOptions {
   gateways?: readonly string[];
   /** The Gateway API bundle version of the installed CRDs, when known (for SupportedVersion). */
   crdBundleVersion?: string;
+  /** Handle only these GatewayClasses (of our controller); others are left to other instances. @default {all} */
+  gatewayClassNames?: readonly string[];
 }
 
 /** The computed status of a GatewayClass. */
@@ -522,7 +524,10 @@ function translateGateway(
  */
 export function translate(snapshot: Snapshot, options: TranslateOptions): TranslateResult {
   const index = indexSnapshot(snapshot, CONTROLLER_NAME);
-  const ours = (cls: GatewayClass | undefined) => cls?.spec.controllerName === CONTROLLER_NAME;
+  const filter = options.gatewayClassNames;
+  const ourController = (cls: GatewayClass | undefined) => cls?.spec.controllerName === CONTROLLER_NAME;
+  const ours = (cls: GatewayClass | undefined) =>
+    ourController(cls) && (filter === undefined || filter.includes(cls!.metadata.name));
   const gatewayClasses = snapshot.gatewayClasses.filter(ours)
     .map((cls) => translateClass(cls, index, options))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -539,6 +544,8 @@ export function translate(snapshot: Snapshot, options: TranslateOptions): Transl
   for (const key of keys.sort()) {
     const gateway = byKey.get(key);
     const cls = gateway ? index.classes.get(gateway.spec.gatewayClassName) : undefined;
+    // Another instance of our controller handles this class: neither translate nor clean up.
+    if (gateway && ourController(cls) && !ours(cls)) continue;
     if (!gateway || !cls || !ours(cls)) {
       // Not (or no longer) ours: our status entries on routes that name it must go.
       for (const route of index.routesByGateway.get(key) ?? []) {

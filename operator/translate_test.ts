@@ -146,3 +146,21 @@ Deno.test("translate() reuses cached route results only while the objects they r
   // And back: the same objects as the first time give the first bytes.
   equal(translate(snapshot, options).gateways[0].routingJson, before);
 });
+
+Deno.test("translate() leaves GatewayClasses outside its filter to other instances", () => {
+  const objects = readObjects(Deno.readTextFileSync(new URL("multiple_parents.in.yaml", DIR)));
+  const other = {
+    apiVersion: "gateway.networking.k8s.io/v1",
+    kind: "GatewayClass",
+    metadata: { name: "other" },
+    spec: { controllerName: "lacquer.dev/gateway-controller" },
+  };
+  const snapshot = parseSnapshot([...objects, other]);
+  snapshot.gateways = snapshot.gateways.map((g) =>
+    g.metadata.name === "gw2" ? { ...g, spec: { ...g.spec, gatewayClassName: "other" } } : g
+  );
+  const result = translate(snapshot, { ...OPTIONS, gatewayClassNames: ["lacquer"] });
+  deepEqual(result.gatewayClasses.map((c) => c.name), ["lacquer"]);
+  deepEqual(result.gateways.map((g) => g.key), ["infra/gw"]);
+  deepEqual(result.routes.map((r) => r.gateway), ["infra/gw"], "no cleanup of the other instance's entries");
+});
