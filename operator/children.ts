@@ -292,5 +292,7 @@ export function buildChildren(input: ChildrenInput): ChildObject[] {
     });
     remote.push(binding(remoteName, remoteMeta));
   }
-  return [serviceAccount, role, binding(child, meta(child)), configMap, service, deployment, ...remote];
+  // A Service needs at least one port: a Gateway with no listener to serve gets none (and loses an old one).
+  const services = ports.length > 0 ? [service] : [];
+  return [serviceAccount, role, binding(child, meta(child)), configMap, ...services, deployment, ...remote];
 }

@@ -200,8 +200,12 @@ export class GatewayController {
     const existing = cache.get<Gateway>("Gateway", key);
     const cls = existing && cache.get<GatewayClass>("GatewayClass", existing.spec.gatewayClassName);
     if (!gw && cls && cls.spec.controllerName === CONTROLLER_NAME && !this.#handles(cls.metadata.name)) return;
+    // A failure to apply children must not hide the status: write it anyway, then fail the run to retry.
+    let childrenError: unknown = undefined;
     if (gw) {
-      if (gw.children) await this.#o.children.sync(key, gw.children);
+      if (gw.children) {
+        await this.#o.children.sync(key, gw.children).catch((err) => childrenError = err);
+      }
       const raw = cache.raw("Gateway", key);
       if (raw) await this.#o.status.writeGateway(raw, gw.status);
       this.#recordDeps(key, gatewayDependencies(snapshot, key));
@@ -219,6 +223,7 @@ export class GatewayController {
       }
     };
     await Promise.all(Array.from({ length: Math.min(16, result.routes.length) }, writer));
+    if (childrenError !== undefined) throw childrenError;
     log.debug("Gateway reconciled", { gateway: key, routes: routes.length });
   }
 
