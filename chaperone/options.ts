@@ -49,6 +49,25 @@ export const CHAPERONE_FLAGS: readonly ChaperoneFlag[] = [
     repeatable: /[\s,]+/,
   },
   {
+    key: "tlsListen",
+    flags: "--tls-listen <socket=[host]:port>",
+    env: "LACQUER_TLS_LISTEN",
+    description: "an HTTPS listener: hitch terminates TLS there and forwards to varnishd socket <socket> (repeatable)",
+    repeatable: /[\s,]+/,
+  },
+  {
+    key: "tlsSecret",
+    flags: "--tls-secret <name>",
+    env: "LACQUER_TLS_SECRET",
+    description: "Secret with the HTTPS listeners' certificates (default: the ConfigMap name plus -tls)",
+  },
+  {
+    key: "hitch",
+    flags: "--hitch <path>",
+    env: "LACQUER_HITCH",
+    description: "hitch executable (default: hitch)",
+  },
+  {
     key: "storage",
     flags: "--storage <spec>",
     env: "LACQUER_STORAGE",
@@ -189,10 +208,10 @@ export const chaperoneConfigSchema = z.object({
   namespace: z.string({ error: "--namespace (or POD_NAMESPACE) is required" }).min(1),
   configmap: z.string({ error: "--configmap (or LACQUER_CONFIGMAP) is required" }).min(1),
   podName: z.string().min(1).optional(),
-  listen: z.array(listenerSchema).default([]).refine(
-    (list) => new Set(list.map((l) => l.name)).size === list.length,
-    "listener names must be unique",
-  ),
+  listen: z.array(listenerSchema).default([]),
+  tlsListen: z.array(listenerSchema).default([]),
+  tlsSecret: z.string().min(1).optional(),
+  hitch: z.string().min(1).default("hitch"),
   storage: z.string().min(1).default("malloc,256m"),
   varnishdArg: z.array(z.string()).default([]).refine(
     (args) => !args.some((a) => OWNED_VARNISHD_FLAGS.includes(a.slice(0, 2))),
@@ -211,7 +230,10 @@ export const chaperoneConfigSchema = z.object({
   coalesceMs: z.coerce.number().int().min(0).max(10_000).default(5),
   keepVcls: z.coerce.number().int().min(0).max(100).default(2),
   maxRestarts: z.coerce.number().int().min(1).max(1000).default(5),
-});
+}).refine(
+  (c) => new Set([...c.listen, ...c.tlsListen].map((l) => l.name)).size === c.listen.length + c.tlsListen.length,
+  { message: "listener names must be unique", path: ["listen"] },
+).transform((c) => ({ ...c, tlsSecret: c.tlsSecret ?? `${c.configmap}-tls` }));
 
 /** The validated configuration of `lacquer chaperone`. */
 export type ChaperoneConfig = z.output<typeof chaperoneConfigSchema>;

@@ -14,6 +14,9 @@ Deno.test("chaperoneConfigSchema applies the documented defaults", () => {
     namespace: "ns",
     configmap: "gw-lacquer",
     listen: [],
+    tlsListen: [],
+    tlsSecret: "gw-lacquer-tls",
+    hitch: "hitch",
     storage: "malloc,256m",
     varnishdArg: [],
     workDir: "/var/run/lacquer",
@@ -52,7 +55,24 @@ Deno.test("chaperone options reject owned varnishd flags, bad listeners and miss
   throws(() => chaperone(["--namespace", "n", "--configmap", "c", "--listen", "80"]), /port-80=:80/);
   throws(() => chaperone(["--namespace", "n", "--configmap", "c", "--listen", "ghost=:1"]), /reserved/);
   throws(() => chaperone(["--namespace", "n", "--configmap", "c", "--listen", "a=:1", "--listen", "a=:2"]), /unique/);
+  throws(
+    () => chaperone(["--namespace", "n", "--configmap", "c", "--listen", "a=:1", "--tls-listen", "a=:2"]),
+    /unique/,
+  );
   throws(() => chaperone([]), (e) => e instanceof UsageError && /--namespace/.test(e.message));
+});
+
+Deno.test("chaperone options take TLS listeners, and the TLS Secret defaults to the ConfigMap name plus -tls", () => {
+  const config = chaperone(["--namespace", "n", "--configmap", "gw-lacquer"], {
+    LACQUER_TLS_LISTEN: "port-443=:443 port-8443=:8443",
+  });
+  deepStrictEqual(config.tlsListen, [
+    { name: "port-443", host: "", port: 443 },
+    { name: "port-8443", host: "", port: 8443 },
+  ]);
+  equal(config.tlsSecret, "gw-lacquer-tls");
+  equal(config.hitch, "hitch");
+  equal(chaperone(["--namespace", "n", "--configmap", "c", "--tls-secret", "certs"]).tlsSecret, "certs");
 });
 
 Deno.test("withEnvironment() ignores empty variables and keeps given flags", () => {

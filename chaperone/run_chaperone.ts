@@ -9,11 +9,14 @@ import { type AdminHandler, createAdminHandler, serveAdmin } from "./admin_serve
 import { ConfigMapWatcher } from "./config_map_watcher.ts";
 import { EndpointsWatcher } from "./endpoints_watcher.ts";
 import { reloadGhost } from "./ghost_reload_client.ts";
+import { selectTlsBundles, tlsBackendPorts } from "./hitch_config.ts";
+import { HitchController } from "./hitch_controller.ts";
 import { type ChaperoneMetrics, emptyMetrics, renderMetrics } from "./metrics.ts";
 import type { ChaperoneConfig } from "./options.ts";
 import { writeAppliedAnnotations } from "./pod_annotation_writer.ts";
 import { type Reaper, startReaper, VarnishdSupervisor } from "./supervisor.ts";
 import { SyncController } from "./sync_controller.ts";
+import { TlsSecretWatcher } from "./tls_secret_watcher.ts";
 import { varnishdArgs } from "./varnishd_args.ts";
 import { readVarnishCounters } from "./varnishstat_reader.ts";
 
@@ -63,6 +66,8 @@ export interface RunningChaperone {
   supervisor: VarnishdSupervisor;
   /** The sync loop. */
   sync: SyncController;
+  /** One hitch per TLS listener socket, by socket name. */
+  hitches: Map<string, HitchController>;
   /** The counters. */
   metrics: ChaperoneMetrics;
   /** Resolves with the exit code. */
@@ -116,6 +121,46 @@ export async function startChaperone(options: ChaperoneOptions): Promise<Running
     coalesceMs: config.coalesceMs,
     keepVcls: config.keepVcls,
   });
+  // TLS listeners: hitch on the listener's address, varnishd behind it on a loopback PROXY socket of the same name.
+  const backendPorts = tlsBackendPorts(config.tlsListen, {
+    taken: [...config.listen.map((l) => l.port), config.adminAddress.port],
+  });
+  const hitches = new Map(config.tlsListen.map((socket) => [
+    socket.name,
+    new HitchController({
+      hitch: config.hitch,
+      socket,
+      backendPort: backendPorts.get(socket.name)!,
+      dir: `${config.workDir}/tls/${socket.name}`,
+      log: log.child({ component: "hitch", socket: socket.name }),
+    }),
+  ]));
+  let tlsSecret: TlsSecretWatcher | undefined;
+  let tlsUpdates = Promise.resolve();
+  const applyCertificates = () => {
+    tlsUpdates = tlsUpdates.then(async () => {
+      const data = tlsSecret?.current();
+      if (data === undefined) {
+        log.warn("TLS Secret not found", { secret: `${config.namespace}/${config.tlsSecret}` });
+        return;
+      }
+      for (const [name, hitch] of hitches) {
+        await hitch.update(selectTlsBundles(data, name)).catch((err) =>
+          log.warn("TLS certificates not applied", { socket: name, err })
+        );
+      }
+    });
+  };
+  if (hitches.size > 0) {
+    await Deno.mkdir(`${config.workDir}/tls`, { recursive: true, mode: 0o700 });
+    tlsSecret = new TlsSecretWatcher(client, {
+      namespace: config.namespace,
+      name: config.tlsSecret,
+      onChange: applyCertificates,
+      log: log.child({ component: "tls" }),
+    });
+  }
+
   const supervisor = new VarnishdSupervisor({
     varnishd: config.varnishd,
     args: varnishdArgs({
@@ -124,6 +169,7 @@ export async function startChaperone(options: ChaperoneOptions): Promise<Running
       cliPort: config.cliPort,
       ghostPort: config.ghostPort,
       listeners: config.listen,
+      proxyListeners: [...backendPorts].map(([name, port]) => ({ name, port })),
       storage: config.storage,
       vmodPath: config.vmodPath,
       extra: config.varnishdArg,
@@ -137,9 +183,11 @@ export async function startChaperone(options: ChaperoneOptions): Promise<Running
 
   const readiness = () => {
     const status = sync.status();
-    const ready = status.applied && !draining && supervisor.state === "running";
+    const hitch = Object.fromEntries([...hitches].map(([name, h]) => [name, h.state]));
+    const tlsReady = Object.values(hitch).every((state) => state === "running");
+    const ready = status.applied && !draining && supervisor.state === "running" && tlsReady;
     metrics.ready = ready ? 1 : 0;
-    return { ready, draining, varnishd: supervisor.state, ...status };
+    return { ready, draining, varnishd: supervisor.state, ...(hitches.size > 0 ? { hitch } : {}), ...status };
   };
   let drainDone: Promise<void> | undefined;
   const drain = () => {
@@ -188,6 +236,7 @@ export async function startChaperone(options: ChaperoneOptions): Promise<Running
     configMap: `${config.namespace}/${config.configmap}`,
     admin: `${config.adminAddress.hostname}:${config.adminAddress.port}`,
     listeners: config.listen.map((l) => l.name),
+    tlsListeners: config.tlsListen.map((l) => l.name),
   });
 
   supervisor.start();
@@ -205,6 +254,9 @@ export async function startChaperone(options: ChaperoneOptions): Promise<Running
       await drainDone;
     }
     await sync.stop();
+    await tlsSecret?.stop();
+    await tlsUpdates;
+    await Promise.all([...hitches.values()].map((h) => h.stop()));
     await supervisor.stop();
     await configMap.stop();
     await endpoints.stop();
@@ -215,7 +267,7 @@ export async function startChaperone(options: ChaperoneOptions): Promise<Running
     log.info("Chaperone stopped", { outcome });
     return outcome === "failed" ? 1 : 0;
   })();
-  return { handler, supervisor, sync, metrics, exit };
+  return { handler, supervisor, sync, hitches, metrics, exit };
 }
 
 /**

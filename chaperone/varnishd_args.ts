@@ -18,6 +18,11 @@ export interface VarnishdArgsOptions {
   ghostPort: number;
   /** The listeners (`-a name=host:port`). */
   listeners: readonly ListenerSocket[];
+  /**
+   * The TLS listeners' loopback sockets, where hitch forwards decrypted connections with a PROXY v2 header
+   * (`-a name=127.0.0.1:port,PROXY`). @default {[]}
+   */
+  proxyListeners?: readonly { name: string; port: number }[];
   /** The storage (`-s`). */
   storage: string;
   /** `vmod_path`, when set. */
@@ -29,7 +34,8 @@ export interface VarnishdArgsOptions {
 /**
  * Builds varnishd's arguments: foreground (`-F`), no VCL at start (`-f ""`, so the child waits for chaperone's
  * `vcl.inline` and `start`), the CLI on loopback with a secret, the declared listeners, and the loopback ghost
- * control socket.
+ * control socket. TLS listeners get a loopback PROXY socket under their own name, so ghost's listener isolation
+ * works the same for both.
  *
  * @example Usage
  * ```ts
@@ -63,6 +69,9 @@ export function varnishdArgs(options: VarnishdArgsOptions): string[] {
   for (const listener of options.listeners) {
     const host = listener.host.includes(":") && !listener.host.startsWith("[") ? `[${listener.host}]` : listener.host;
     args.push("-a", `${listener.name}=${host}:${listener.port}`);
+  }
+  for (const listener of options.proxyListeners ?? []) {
+    args.push("-a", `${listener.name}=127.0.0.1:${listener.port},PROXY`);
   }
   args.push("-a", `${GHOST_SOCKET_NAME}=127.0.0.1:${options.ghostPort}`);
   args.push("-s", options.storage);

@@ -38,3 +38,24 @@ Deno.test("varnishdArgs() starts varnishd without VCL, with the CLI, listeners a
     ],
   );
 });
+
+Deno.test("varnishdArgs() gives each TLS listener a loopback PROXY socket under its own name", () => {
+  const args = varnishdArgs({
+    instanceDir: "/w/varnishd",
+    secretFile: "/w/secret",
+    cliPort: 6082,
+    ghostPort: 6091,
+    listeners: [{ name: "port-80", host: "", port: 80 }],
+    proxyListeners: [{ name: "port-443", port: 6100 }],
+    storage: "malloc,64m",
+    extra: [],
+  });
+  deepStrictEqual(args.slice(9, 15), [
+    "-a",
+    "port-80=:80",
+    "-a",
+    "port-443=127.0.0.1:6100,PROXY",
+    "-a",
+    "ghost=127.0.0.1:6091",
+  ]);
+});

@@ -104,3 +104,47 @@ export function gatewayChildName(gateway: string): string {
 export function listenerSocketName(port: number): string {
   return `port-${port}`;
 }
+
+/** The suffix of a Gateway's TLS Secret name: `<gateway>-lacquer-tls`. */
+export const TLS_SECRET_SUFFIX = "-lacquer-tls";
+
+/**
+ * Returns the name of a Gateway's TLS Secret, which holds the certificate bundles of its HTTPS listeners in the
+ * Gateway's own namespace: `<gateway>-lacquer-tls`.
+ *
+ * @example Usage
+ * ```ts
+ * import { tlsSecretName } from "./names.ts";
+ * tlsSecretName("gw"); // "gw-lacquer-tls"
+ * ```
+ *
+ * @param gateway The Gateway's name.
+ * @returns The Secret's name.
+ */
+export function tlsSecretName(gateway: string): string {
+  return `${gateway}${TLS_SECRET_SUFFIX}`;
+}
+
+/**
+ * Returns the TLS Secret key of one certificate bundle (private key and certificate chain, PEM) of an HTTPS
+ * listener: `<socket>.<listener>.pem`, and `<socket>.<listener>_<n>.pem` for its certificateRefs after the first.
+ * Without a listener it is the key of the socket's default bundle, `<socket>.pem` (served to clients whose SNI
+ * matches no certificate). Listener and socket names hold no `_`, so keys never collide.
+ *
+ * @example Usage
+ * ```ts
+ * import { tlsBundleKey } from "./names.ts";
+ * tlsBundleKey("port-443", "https"); // "port-443.https.pem"
+ * tlsBundleKey("port-443", "https", 1); // "port-443.https_1.pem"
+ * tlsBundleKey("port-443"); // "port-443.pem"
+ * ```
+ *
+ * @param socket The socket name of the listener's port.
+ * @param listener The listener's name; none for the default bundle.
+ * @param index The position of the certificateRef. @default {0}
+ * @returns The Secret data key.
+ */
+export function tlsBundleKey(socket: string, listener?: string, index = 0): string {
+  if (listener === undefined) return `${socket}.pem`;
+  return index === 0 ? `${socket}.${listener}.pem` : `${socket}.${listener}_${index}.pem`;
+}

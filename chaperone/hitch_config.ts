@@ -1,0 +1,155 @@
+/**
+ * TLS termination with hitch, the pure part: which certificate bundles of the TLS Secret a socket serves, the
+ * loopback ports varnishd takes hitch's connections on, and hitch's configuration file.
+ *
+ * @module
+ */
+import { GHOST_CONTROL_PORT, VARNISH_CLI_PORT } from "../internal/names.ts";
+import type { ListenerSocket } from "./options.ts";
+
+/** One certificate bundle: a private key and its certificate chain, PEM, as hitch reads them from one file. */
+export interface TlsBundle {
+  /** The TLS Secret key it came from; the file name too. */
+  name: string;
+  /** The PEM text. */
+  pem: string;
+}
+
+/**
+ * Selects the certificate bundles one TLS socket serves from the data of the TLS Secret (keys
+ * `<socket>.<listener>.pem`, and `<socket>.pem` for the default, see `tlsBundleKey` in `internal/names.ts`), in the
+ * order hitch must load them: by key, with the default last, because hitch serves the last certificate to a
+ * client whose SNI matches none. A bundle whose text repeats an earlier one is left out (listeners often share a
+ * Secret, and hitch warns about certificates loaded twice).
+ *
+ * @example Usage
+ * ```ts
+ * import { selectTlsBundles } from "./hitch_config.ts";
+ * selectTlsBundles({ "port-443.a.pem": "A", "port-443.b.pem": "B", "port-443.pem": "A" }, "port-443");
+ * // [{ name: "port-443.b.pem", pem: "B" }, { name: "port-443.pem", pem: "A" }]
+ * ```
+ *
+ * @param data The decoded Secret data.
+ * @param socket The socket name, e.g. `port-443`.
+ * @returns The bundles; empty when the Secret holds none for this socket.
+ */
+export function selectTlsBundles(data: Readonly<Record<string, string>>, socket: string): TlsBundle[] {
+  const defaultKey = `${socket}.pem`;
+  const keys = Object.keys(data)
+    .filter((k) => k !== defaultKey && k.startsWith(`${socket}.`) && k.endsWith(".pem"))
+    .sort();
+  if (data[defaultKey] !== undefined) keys.push(defaultKey);
+  else if (keys.length === 0) return [];
+  const ordered = keys.map((name) => ({ name, pem: data[name] }));
+  // The default goes last: when its text repeats an earlier bundle, keep the later copy.
+  return ordered.filter((bundle, i) => !ordered.slice(i + 1).some((later) => later.pem === bundle.pem));
+}
+
+/** Options of {@linkcode tlsBackendPorts}. */
+export interface TlsBackendPortsOptions {
+  /** Ports that are taken anyway (listener ports, the admin port). */
+  taken?: readonly number[];
+  /** The first port tried. @default {6100} */
+  first?: number;
+}
+
+/**
+ * Chooses, for every TLS socket, the loopback port on which varnishd accepts hitch's PROXY connections: the lowest
+ * ports from `first` up that no listener, the Varnish CLI, the ghost control socket or `taken` uses.
+ *
+ * @example Usage
+ * ```ts
+ * import { tlsBackendPorts } from "./hitch_config.ts";
+ * tlsBackendPorts([{ name: "port-443", host: "", port: 443 }], { taken: [6100] });
+ * // Map { "port-443" => 6101 }
+ * ```
+ *
+ * @param tlsSockets The TLS sockets, in flag order.
+ * @param options Ports to avoid and where to start.
+ * @returns The port of each socket name.
+ */
+export function tlsBackendPorts(
+  tlsSockets: readonly ListenerSocket[],
+  options: TlsBackendPortsOptions = {},
+): Map<string, number> {
+  const taken = new Set([
+    VARNISH_CLI_PORT,
+    GHOST_CONTROL_PORT,
+    ...tlsSockets.map((s) => s.port),
+    ...(options.taken ?? []),
+  ]);
+  const ports = new Map<string, number>();
+  let port = options.first ?? 6100;
+  for (const socket of tlsSockets) {
+    while (taken.has(port)) port++;
+    ports.set(socket.name, port);
+    taken.add(port);
+  }
+  return ports;
+}
+
+/** Options of {@linkcode hitchConfig}. */
+export interface HitchConfigOptions {
+  /** The listener hitch terminates TLS for (its host and port). */
+  frontend: ListenerSocket;
+  /** The loopback port of varnishd's PROXY socket for it. */
+  backendPort: number;
+  /** The bundle files, in load order (the last one is the default). */
+  pemFiles: readonly string[];
+  /** hitch's OCSP staple directory. */
+  ocspDir: string;
+  /** Worker processes. @default {1} */
+  workers?: number;
+  /** The user hitch's workers run as; hitch refuses to run them as root. @default {none: hitch's own user} */
+  user?: string;
+}
+
+function quote(value: string): string {
+  if (/["\\\n]/.test(value)) throw new RangeError(`Cannot quote "${value}" for hitch: it holds a quote or newline`);
+  return `"${value}"`;
+}
+
+/**
+ * Builds hitch's configuration file for one TLS listener: the frontend on the listener's address, TLS 1.2 and
+ * 1.3, ALPN `http/1.1` (varnishd speaks HTTP/1.1 here), and each connection forwarded to varnishd on loopback with
+ * a PROXY v2 header, so that varnishd sees the client's address and routes by the listener's socket name.
+ *
+ * @example Usage
+ * ```ts
+ * import { hitchConfig } from "./hitch_config.ts";
+ * hitchConfig({
+ *   frontend: { name: "port-443", host: "", port: 443 },
+ *   backendPort: 6100,
+ *   pemFiles: ["/var/run/lacquer/tls/port-443/port-443.pem"],
+ *   ocspDir: "/var/run/lacquer/tls/ocsp",
+ * });
+ * ```
+ *
+ * @param options The listener, the backend port and the certificate files.
+ * @returns The configuration text.
+ * @throws {RangeError} When there is no certificate file (hitch cannot start without one).
+ */
+export function hitchConfig(options: HitchConfigOptions): string {
+  if (options.pemFiles.length === 0) {
+    throw new RangeError(`Cannot configure hitch for "${options.frontend.name}": no certificate file`);
+  }
+  const host = options.frontend.host === "" ? "*" : options.frontend.host.replace(/^\[(.*)\]$/, "$1");
+  const lines = [
+    `# hitch for listener socket ${options.frontend.name}, written by lacquer chaperone`,
+    "frontend = {",
+    `  host = ${quote(host)}`,
+    `  port = "${options.frontend.port}"`,
+    "}",
+    `backend = "[127.0.0.1]:${options.backendPort}"`,
+    "write-proxy-v2 = on",
+    'alpn-protos = "http/1.1"',
+    "tls-protos = TLSv1.2 TLSv1.3",
+    `workers = ${options.workers ?? 1}`,
+    "daemon = off",
+    "log-level = 1",
+    `ocsp-dir = ${quote(options.ocspDir)}`,
+    ...(options.user === undefined ? [] : [`user = ${quote(options.user)}`]),
+    ...options.pemFiles.map((file) => `pem-file = ${quote(file)}`),
+  ];
+  return lines.join("\n") + "\n";
+}

@@ -1,0 +1,88 @@
+import { deepStrictEqual, equal, throws } from "node:assert/strict";
+import { hitchConfig, selectTlsBundles, tlsBackendPorts } from "./hitch_config.ts";
+
+Deno.test("selectTlsBundles() takes the socket's bundles by key, the default last, each text once", async (t) => {
+  await t.step("default last", () => {
+    deepStrictEqual(
+      selectTlsBundles({
+        "port-443.pem": "DEFAULT",
+        "port-443.b.pem": "B",
+        "port-443.a.pem": "A",
+        "port-8443.a.pem": "OTHER",
+        "tls.crt": "CRT",
+      }, "port-443"),
+      [{ name: "port-443.a.pem", pem: "A" }, { name: "port-443.b.pem", pem: "B" }, {
+        name: "port-443.pem",
+        pem: "DEFAULT",
+      }],
+    );
+  });
+  await t.step("a repeated text is kept at its last position", () => {
+    deepStrictEqual(
+      selectTlsBundles({ "port-443.pem": "A", "port-443.a.pem": "A", "port-443.b.pem": "A" }, "port-443"),
+      [{ name: "port-443.pem", pem: "A" }],
+    );
+  });
+  await t.step("no default: key order", () => {
+    deepStrictEqual(selectTlsBundles({ "port-443.x_1.pem": "X1", "port-443.x.pem": "X" }, "port-443"), [
+      { name: "port-443.x.pem", pem: "X" },
+      { name: "port-443.x_1.pem", pem: "X1" },
+    ]);
+  });
+  await t.step("nothing for the socket", () => {
+    deepStrictEqual(selectTlsBundles({ "port-4430.pem": "A" }, "port-443"), []);
+  });
+});
+
+Deno.test("tlsBackendPorts() picks free loopback ports, skipping listener, CLI and ghost ports", () => {
+  deepStrictEqual(
+    tlsBackendPorts([{ name: "a", host: "", port: 6101 }, { name: "b", host: "", port: 443 }], { taken: [6100] }),
+    new Map([["a", 6102], ["b", 6103]]),
+  );
+  deepStrictEqual(tlsBackendPorts([{ name: "a", host: "", port: 443 }], { first: 6082 }), new Map([["a", 6083]]));
+});
+
+Deno.test("hitchConfig() writes a frontend, a PROXY v2 backend and the certificates in order", () => {
+  equal(
+    hitchConfig({
+      frontend: { name: "port-443", host: "", port: 443 },
+      backendPort: 6100,
+      pemFiles: ["/w/tls/port-443/port-443.a.pem", "/w/tls/port-443/port-443.pem"],
+      ocspDir: "/w/tls/port-443/ocsp",
+      user: "nobody",
+    }),
+    [
+      "# hitch for listener socket port-443, written by lacquer chaperone",
+      "frontend = {",
+      '  host = "*"',
+      '  port = "443"',
+      "}",
+      'backend = "[127.0.0.1]:6100"',
+      "write-proxy-v2 = on",
+      'alpn-protos = "http/1.1"',
+      "tls-protos = TLSv1.2 TLSv1.3",
+      "workers = 1",
+      "daemon = off",
+      "log-level = 1",
+      'ocsp-dir = "/w/tls/port-443/ocsp"',
+      'user = "nobody"',
+      'pem-file = "/w/tls/port-443/port-443.a.pem"',
+      'pem-file = "/w/tls/port-443/port-443.pem"',
+      "",
+    ].join("\n"),
+  );
+});
+
+Deno.test("hitchConfig() binds a given host and refuses a listener without certificates", () => {
+  const text = hitchConfig({
+    frontend: { name: "v6", host: "[::1]", port: 8443 },
+    backendPort: 6100,
+    pemFiles: ["/c.pem"],
+    ocspDir: "/o",
+  });
+  equal(text.split("\n")[2], '  host = "::1"');
+  throws(
+    () => hitchConfig({ frontend: { name: "x", host: "", port: 1 }, backendPort: 2, pemFiles: [], ocspDir: "/o" }),
+    RangeError,
+  );
+});

@@ -1,0 +1,195 @@
+import { equal, match, ok } from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { createLogger } from "../internal/log.ts";
+import { MAIN_VCL_KEY, ROUTING_JSON_KEY, tlsBundleKey } from "../internal/names.ts";
+import { clusterAvailable, createTestNamespace, type TestNamespace, useCluster } from "../tests/cluster/mod.ts";
+import { eventually, freePort } from "./_test_server.ts";
+import { chaperoneConfigSchema } from "./options.ts";
+import { startChaperone } from "./run_chaperone.ts";
+
+const ignore = !clusterAvailable();
+
+/** A VCL that stands in for ghost: the reload path on the ghost socket; elsewhere who received the request. */
+const VCL = `vcl 4.1;
+import proxy;
+backend default none;
+sub vcl_recv {
+  if (local.socket == "ghost" && req.url == "/.varnish-ghost/reload") {
+    return (synth(200, "reloaded"));
+  }
+  return (synth(200, "socket=" + local.socket + " host=" + req.http.host + " tls=" + proxy.is_ssl()));
+}
+sub vcl_synth {
+  set resp.http.content-type = "text/plain";
+  set resp.body = resp.reason;
+  return (deliver);
+}
+`;
+
+const ROUTING = JSON.stringify({ version: 1, listeners: [], vhosts: {} }) + "\n";
+
+interface Certificate {
+  cert: string;
+  key: string;
+  certFile: string;
+}
+
+async function selfSigned(dir: string, name: string, dnsNames: string[]): Promise<Certificate> {
+  const keyFile = `${dir}/${name}.key`;
+  const certFile = `${dir}/${name}.crt`;
+  const output = await new Deno.Command("openssl", {
+    args: [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-keyout",
+      keyFile,
+      "-out",
+      certFile,
+      "-days",
+      "2",
+      "-subj",
+      `/CN=${dnsNames[0]}`,
+      "-addext",
+      `subjectAltName=${dnsNames.map((n) => `DNS:${n}`).join(",")}`,
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!output.success) throw new Error(`Cannot create a certificate: ${new TextDecoder().decode(output.stderr)}`);
+  return { cert: await Deno.readTextFile(certFile), key: await Deno.readTextFile(keyFile), certFile };
+}
+
+function bundle(c: Certificate): string {
+  return Buffer.from(c.key + c.cert).toString("base64");
+}
+
+async function putSecret(ns: TestNamespace, data: Record<string, string>) {
+  const path = `/api/v1/namespaces/${ns.name}/secrets`;
+  const body = { apiVersion: "v1", kind: "Secret", metadata: { name: "gw-lacquer-tls" }, type: "Opaque", data };
+  try {
+    const current = await ns.client.request<{ metadata: { resourceVersion: string } }>(`${path}/gw-lacquer-tls`);
+    await ns.client.request(`${path}/gw-lacquer-tls`, {
+      method: "PUT",
+      body: { ...body, metadata: { ...body.metadata, resourceVersion: current.metadata.resourceVersion } },
+    });
+  } catch (err) {
+    if ((err as { code?: number }).code !== 404) throw err;
+    await ns.client.request(path, { method: "POST", body });
+  }
+}
+
+/** An HTTPS request with SNI `host`, trusting only `ca`; answers "<status> <body>" or throws. */
+async function httpsGet(port: number, host: string, ca: string): Promise<string> {
+  const output = await new Deno.Command("curl", {
+    args: [
+      "-sS",
+      "--max-time",
+      "5",
+      "--cacert",
+      ca,
+      "--resolve",
+      `${host}:${port}:127.0.0.1`,
+      "-w",
+      " %{http_code}",
+      `https://${host}:${port}/`,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(output.stdout);
+  if (!output.success) throw new Error(`curl failed: ${new TextDecoder().decode(output.stderr)}`);
+  const [body, status] = [text.slice(0, text.lastIndexOf(" ")), text.slice(text.lastIndexOf(" ") + 1)];
+  return `${status} ${body}`;
+}
+
+Deno.test({
+  name: "chaperone terminates TLS with hitch: SNI picks the certificate, a rotated certificate applies without restart",
+  ignore,
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async (t) => {
+  const cluster = await useCluster();
+  await using ns = await createTestNamespace(cluster);
+  const workDir = await Deno.makeTempDir({ prefix: "lacquer-chaperone-tls-" });
+  const certDir = await Deno.makeTempDir({ prefix: "lacquer-certs-" });
+  const httpsPort = freePort();
+  const a = await selfSigned(certDir, "a", ["a.example.com"]);
+  const fallback = await selfSigned(certDir, "any", ["*.example.com"]);
+  await ns.client.request(`/api/v1/namespaces/${ns.name}/configmaps`, {
+    method: "POST",
+    body: { metadata: { name: "gw-lacquer" }, data: { [MAIN_VCL_KEY]: VCL, [ROUTING_JSON_KEY]: ROUTING } },
+  });
+  await putSecret(ns, {
+    [tlsBundleKey("port-https", "a")]: bundle(a),
+    [tlsBundleKey("port-https", "any")]: bundle(fallback),
+    [tlsBundleKey("port-https")]: bundle(fallback),
+  });
+  const config = chaperoneConfigSchema.parse({
+    namespace: ns.name,
+    configmap: "gw-lacquer",
+    tlsListen: [`port-https=127.0.0.1:${httpsPort}`],
+    storage: "malloc,32m",
+    workDir,
+    adminAddress: `127.0.0.1:${freePort()}`,
+    cliPort: String(freePort()),
+    ghostPort: String(freePort()),
+    kubeconfig: cluster.kubeconfig,
+    drainSeconds: "0",
+  });
+  let stop!: () => void;
+  const stopSignal = new Promise<void>((resolve) => stop = resolve);
+  const lines: string[] = [];
+  const log = createLogger({ level: "debug", sink: (line) => lines.push(line) });
+  const chaperone = await startChaperone({ config, log, stopSignal });
+  const hitch = chaperone.hitches.get("port-https")!;
+  const readyz = async () => (await chaperone.handler(new Request("http://admin/readyz"))).status;
+  try {
+    await t.step(
+      "a request with SNI gets that name's certificate and reaches varnishd's socket of the listener",
+      async () => {
+        await eventually(async () => equal(await readyz(), 200), { timeoutMs: 30_000 });
+        equal(
+          await httpsGet(httpsPort, "a.example.com", a.certFile),
+          "200 socket=port-https host=a.example.com:" +
+            `${httpsPort} tls=true`,
+        );
+      },
+    );
+    await t.step("a name no certificate lists gets the default certificate", async () => {
+      match(await httpsGet(httpsPort, "b.example.com", fallback.certFile), /^200 socket=port-https/);
+    });
+    await t.step("the certificate files are private to the chaperone", async () => {
+      equal((await Deno.stat(`${workDir}/tls/port-https/port-https.a.pem`)).mode! & 0o777, 0o600);
+    });
+    await t.step("a rotated certificate is served after a reload, without restarting hitch", async () => {
+      const rotated = await selfSigned(certDir, "a2", ["a.example.com"]);
+      await putSecret(ns, {
+        [tlsBundleKey("port-https", "a")]: bundle(rotated),
+        [tlsBundleKey("port-https")]: bundle(fallback),
+      });
+      await eventually(async () => match(await httpsGet(httpsPort, "a.example.com", rotated.certFile), /^200 /));
+      equal(hitch.starts, 1);
+      ok(hitch.reloads >= 1);
+      ok(!Deno.readDirSync(`${workDir}/tls/port-https`).some((e) => e.name === "port-https.any.pem"));
+    });
+    await t.step("hitch is restarted when it dies, and /readyz follows it", async () => {
+      hitch.signal("SIGKILL");
+      await eventually(() => equal(hitch.starts, 2), { timeoutMs: 10_000 });
+      await eventually(async () => equal(await readyz(), 200), { timeoutMs: 10_000 });
+      await eventually(async () => match(await httpsGet(httpsPort, "b.example.com", fallback.certFile), /^200 /));
+    });
+  } catch (err) {
+    console.error(lines.slice(-60).join("\n"));
+    throw err;
+  } finally {
+    stop();
+    equal(await chaperone.exit, 0);
+    await Deno.remove(workDir, { recursive: true });
+    await Deno.remove(certDir, { recursive: true });
+  }
+});
