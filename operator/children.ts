@@ -1,5 +1,6 @@
 /**
- * The child objects of a Gateway (DESIGN.md "Names"): ConfigMap `<gw>-lacquer` (main.vcl, routing.json),
+ * The child objects of a Gateway (DESIGN.md "Names"): ConfigMap `<gw>-lacquer` (main.vcl, routing.json), Secret
+ * `<gw>-lacquer-tls` (the certificates of its HTTPS listeners, when it has some),
  * ServiceAccount `<gw>-lacquer`, Role and RoleBinding `<gw>-lacquer` with exactly what the chaperone needs,
  * Deployment and Service `<gw>`.
  *
@@ -10,6 +11,7 @@
  *
  * @module
  */
+import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import {
@@ -22,6 +24,7 @@ import {
   MANAGED_BY_VALUE,
   ROUTING_JSON_GZ_KEY,
   ROUTING_JSON_KEY,
+  tlsSecretName,
 } from "../internal/names.ts";
 import { type Gateway, GATEWAY_GROUP } from "./api_types.ts";
 import type { ResolvedParameters } from "./gateway_parameters.ts";
@@ -75,6 +78,8 @@ export interface ChildrenInput {
   hashes?: { routing: string; vcl: string };
   /** Namespaces other than the Gateway's whose Services and EndpointSlices routing.json references. */
   backendNamespaces: string[];
+  /** The TLS Secret's data as text (`buildTlsBundles`); needed when an HTTPS listener is served. @default {{}} */
+  tlsBundles?: Record<string, string>;
 }
 
 /**
@@ -96,8 +101,8 @@ function canonical(value: unknown): string {
 }
 
 /**
- * Builds every child object of a Gateway, in a fixed order: ServiceAccount, Role, RoleBinding, ConfigMap,
- * Service, Deployment, then the Roles and RoleBindings in backend namespaces.
+ * Builds every child object of a Gateway, in a fixed order: ServiceAccount, Role, RoleBinding, ConfigMap, the
+ * TLS Secret, Service, Deployment, then the Roles and RoleBindings in backend namespaces.
  *
  * @example Usage
  * ```ts ignore
@@ -153,9 +158,28 @@ export function buildChildren(input: ChildrenInput): ChildObject[] {
       : {}),
   };
 
+  const tlsPorts = ports.filter((l) => l.listener.protocol === "HTTPS");
+  const plainPorts = ports.filter((l) => l.listener.protocol !== "HTTPS");
+  const tlsName = tlsSecretName(name);
+  const tlsData = input.tlsBundles ?? {};
+  // A kubernetes.io/tls Secret (tls.crt and tls.key are the default certificate), so that the operator's cache of
+  // TLS Secrets also holds this child: a no-op reconcile then skips it, and it is pruned like the others.
+  const tlsSecret: ChildObject | undefined = tlsPorts.length > 0 && tlsData["tls.crt"] !== undefined
+    ? {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: meta(tlsName),
+      type: "kubernetes.io/tls",
+      data: Object.fromEntries(Object.entries(tlsData).map(([k, v]) => [k, Buffer.from(v).toString("base64")])),
+    }
+    : undefined;
+
   const serviceAccount: ChildObject = { apiVersion: "v1", kind: "ServiceAccount", metadata: meta(child) };
   const localRules = [
     { apiGroups: [""], resources: ["configmaps"], resourceNames: [child], verbs: ["get", "list", "watch"] },
+    ...(tlsPorts.length > 0
+      ? [{ apiGroups: [""], resources: ["secrets"], resourceNames: [tlsName], verbs: ["get", "list", "watch"] }]
+      : []),
     { apiGroups: [""], resources: ["pods"], verbs: ["get", "patch"] },
     { apiGroups: [""], resources: ["services"], verbs: ["get", "list", "watch"] },
     { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["get", "list", "watch"] },
@@ -201,7 +225,13 @@ export function buildChildren(input: ChildrenInput): ChildObject[] {
     { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
     { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
     { name: "LACQUER_CONFIGMAP", value: child },
-    { name: "LACQUER_LISTEN", value: ports.map((l) => `${l.socket}=:${l.listener.port}`).join(" ") },
+    { name: "LACQUER_LISTEN", value: plainPorts.map((l) => `${l.socket}=:${l.listener.port}`).join(" ") },
+    ...(tlsPorts.length > 0
+      ? [
+        { name: "LACQUER_TLS_LISTEN", value: tlsPorts.map((l) => `${l.socket}=:${l.listener.port}`).join(" ") },
+        { name: "LACQUER_TLS_SECRET", value: tlsName },
+      ]
+      : []),
     { name: "LACQUER_STORAGE", value: parameters.storage },
     { name: "LACQUER_DRAIN_TOKEN", value: drainToken },
   ];
@@ -288,11 +318,20 @@ export function buildChildren(input: ChildrenInput): ChildObject[] {
       apiVersion: "rbac.authorization.k8s.io/v1",
       kind: "Role",
       metadata: remoteMeta,
-      rules: localRules.slice(2),
+      rules: localRules.filter((r) => r.resources[0] === "services" || r.resources[0] === "endpointslices"),
     });
     remote.push(binding(remoteName, remoteMeta));
   }
   // A Service needs at least one port: a Gateway with no listener to serve gets none (and loses an old one).
   const services = ports.length > 0 ? [service] : [];
-  return [serviceAccount, role, binding(child, meta(child)), configMap, ...services, deployment, ...remote];
+  return [
+    serviceAccount,
+    role,
+    binding(child, meta(child)),
+    configMap,
+    ...(tlsSecret ? [tlsSecret] : []),
+    ...services,
+    deployment,
+    ...remote,
+  ];
 }

@@ -23,6 +23,7 @@ export const DESIRED_HASH_ANNOTATION = "lacquer.dev/desired-hash";
 /** Where each child kind lives in the API. */
 export const CHILD_RESOURCES: Record<string, string> = {
   ConfigMap: "/api/v1/namespaces/{ns}/configmaps",
+  Secret: "/api/v1/namespaces/{ns}/secrets",
   Service: "/api/v1/namespaces/{ns}/services",
   ServiceAccount: "/api/v1/namespaces/{ns}/serviceaccounts",
   Deployment: "/apis/apps/v1/namespaces/{ns}/deployments",

@@ -38,6 +38,7 @@ import {
   resolveParameters,
 } from "./gateway_parameters.ts";
 import { validateListeners } from "./listeners.ts";
+import { buildTlsBundles } from "./tls_bundles.ts";
 import { gatewayProgrammedStatus } from "./programmed.ts";
 import { stringifyRouting } from "./routing_text.ts";
 import { type RuleEntry, type RulesResult, translateRules } from "./rules.ts";
@@ -491,6 +492,7 @@ function translateGateway(
     mainVcl,
     hashes,
     backendNamespaces: [...backendNamespaces],
+    tlsBundles: buildTlsBundles(gateway, listeners, index),
   });
   return {
     gateway: {

@@ -1,0 +1,93 @@
+/**
+ * The certificate bundles of a Gateway's HTTPS listeners, as its TLS Secret `<gateway>-lacquer-tls` carries them
+ * to the chaperone (pods cannot mount Secrets of other namespaces, and a certificateRef may point to one). Pure.
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import { tlsBundleKey } from "../internal/names.ts";
+import type { Gateway } from "./api_types.ts";
+import type { ListenerResult } from "./listeners.ts";
+import { keyOf, type SnapshotIndex } from "./snapshot_index.ts";
+
+function decode(value: string | undefined): string {
+  return value === undefined ? "" : Buffer.from(value, "base64").toString("utf8");
+}
+
+function normalize(pem: string): string {
+  return pem.replace(/\r\n?/g, "\n").trim();
+}
+
+/**
+ * Joins a certificate chain and its private key into the one PEM text hitch loads: the key, then the chain, each
+ * with Unix line ends, ending in a newline.
+ *
+ * @example Usage
+ * ```ts
+ * import { pemBundle } from "./tls_bundles.ts";
+ * pemBundle("-----BEGIN CERTIFICATE-----\r\nA\r\n-----END CERTIFICATE-----\r\n", "KEY\n");
+ * // "KEY\n-----BEGIN CERTIFICATE-----\nA\n-----END CERTIFICATE-----\n"
+ * ```
+ *
+ * @param chain `tls.crt`: the certificate and its intermediates.
+ * @param key `tls.key`: the private key.
+ * @returns The bundle.
+ */
+export function pemBundle(chain: string, key: string): string {
+  return `${normalize(key)}\n${normalize(chain)}\n`;
+}
+
+/**
+ * Builds the TLS Secret data of a Gateway: for every HTTPS listener that is served (its references resolved and
+ * permitted, see `validateListeners`), one bundle per certificateRef under `<socket>.<listener>.pem` (`_<n>` for
+ * the further ones), and per socket a default bundle `<socket>.pem`: the first certificate of the first listener on
+ * that port without a hostname (it accepts any SNI), else of the first listener on it. `tls.crt` and `tls.key` hold
+ * the default certificate of the lowest port, so the Secret is a valid `kubernetes.io/tls` one.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { buildTlsBundles } from "./tls_bundles.ts";
+ * const data = buildTlsBundles(gateway, validateListeners(gateway, index), index);
+ * // { "port-443.https.pem": "-----BEGIN PRIVATE KEY-----...", "port-443.pem": "...", "tls.crt": "...", ... }
+ * ```
+ *
+ * @param gateway The Gateway.
+ * @param listeners Its validated listeners.
+ * @param index Lookups for the Secrets.
+ * @returns The data as text (not yet base64), keys sorted; empty without a served HTTPS listener.
+ */
+export function buildTlsBundles(
+  gateway: Gateway,
+  listeners: readonly ListenerResult[],
+  index: SnapshotIndex,
+): Record<string, string> {
+  const ns = gateway.metadata.namespace ?? "";
+  const data: Record<string, string> = {};
+  const defaults = new Map<string, { chain: string; key: string; anyHost: boolean; port: number }>();
+  for (const l of listeners) {
+    if (!l.usable || l.listener.protocol !== "HTTPS") continue;
+    (l.listener.tls?.certificateRefs ?? []).forEach((ref, i) => {
+      const secret = index.secrets.get(keyOf(ref.namespace ?? ns, ref.name));
+      if (!secret) return;
+      const chain = decode(secret.data["tls.crt"]);
+      const key = decode(secret.data["tls.key"]);
+      data[tlsBundleKey(l.socket, l.listener.name, i)] = pemBundle(chain, key);
+      const current = defaults.get(l.socket);
+      const anyHost = !l.listener.hostname;
+      if (i === 0 && (!current || (anyHost && !current.anyHost))) {
+        defaults.set(l.socket, { chain, key, anyHost, port: l.listener.port });
+      }
+    });
+  }
+  const sockets = [...defaults.keys()].sort((a, b) => defaults.get(a)!.port - defaults.get(b)!.port);
+  for (const socket of sockets) {
+    const d = defaults.get(socket)!;
+    data[tlsBundleKey(socket)] = pemBundle(d.chain, d.key);
+  }
+  if (sockets.length > 0) {
+    const first = defaults.get(sockets[0])!;
+    data["tls.crt"] = `${normalize(first.chain)}\n`;
+    data["tls.key"] = `${normalize(first.key)}\n`;
+  }
+  return Object.fromEntries(Object.keys(data).sort().map((k) => [k, data[k]]));
+}
