@@ -405,3 +405,95 @@ Deno.test({
     });
   },
 });
+
+async function selfSignedTls(name: string): Promise<{ "tls.crt": string; "tls.key": string }> {
+  const dir = await Deno.makeTempDir({ prefix: "lacquer-cert-" });
+  try {
+    const output = await new Deno.Command("openssl", {
+      args: ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout"]
+        .concat([`${dir}/k`, "-out", `${dir}/c`, "-days", "2", "-subj", `/CN=${name}`]),
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    ok(output.success, "openssl creates a certificate");
+    return { "tls.crt": await Deno.readTextFile(`${dir}/c`), "tls.key": await Deno.readTextFile(`${dir}/k`) };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const b64 = (text: string) => btoa(text);
+const unb64 = (text: string) => atob(text);
+
+Deno.test({
+  name: "operator copies HTTPS listener certificates into the Gateway's TLS Secret, follows a rotation and prunes it",
+  ignore: !clusterAvailable(),
+  async fn() {
+    await withOperator(async ({ client, ns, cls }) => {
+      const secrets = `/api/v1/namespaces/${ns}/secrets`;
+      const first = await selfSignedTls("first.example.com");
+      await client.request(secrets, {
+        method: "POST",
+        body: {
+          metadata: { name: "cert" },
+          type: "kubernetes.io/tls",
+          data: { "tls.crt": b64(first["tls.crt"]), "tls.key": b64(first["tls.key"]) },
+        },
+      });
+      const gw = gateway(ns, cls, "secure");
+      (gw.spec.listeners as unknown[]).push({
+        name: "https",
+        port: 443,
+        protocol: "HTTPS",
+        tls: { certificateRefs: [{ group: "", kind: "Secret", name: "cert" }] },
+      });
+      await client.request(`${GW}/namespaces/${ns}/gateways`, { method: "POST", body: gw });
+      const bundle = async () => {
+        const s = await client.request<{ data: Record<string, string>; metadata: KubeObject["metadata"] }>(
+          `${secrets}/secure-lacquer-tls`,
+        );
+        return { pem: unb64(s.data["port-443.https.pem"]), metadata: s.metadata, keys: Object.keys(s.data).sort() };
+      };
+      await eventually(async () => {
+        const { pem, metadata, keys } = await bundle();
+        equal(pem, `${first["tls.key"]}${first["tls.crt"]}`);
+        deepEqual(keys, ["port-443.https.pem", "port-443.pem", "tls.crt", "tls.key"]);
+        equal((metadata.ownerReferences as { kind: string }[])[0].kind, "Gateway");
+      });
+      const deployment = await client.request<{ spec: { template: { spec: { containers: { env: unknown[] }[] } } } }>(
+        `/apis/apps/v1/namespaces/${ns}/deployments/secure`,
+      );
+      const env = deployment.spec.template.spec.containers[0].env as { name: string; value?: string }[];
+      equal(env.find((e) => e.name === "LACQUER_TLS_LISTEN")?.value, "port-443=:443");
+      equal(env.find((e) => e.name === "LACQUER_LISTEN")?.value, "port-80=:80");
+      const role = await client.request<{ rules: { resources: string[]; resourceNames?: string[] }[] }>(
+        `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/roles/secure-lacquer`,
+      );
+      deepEqual(role.rules.find((r) => r.resources[0] === "secrets")?.resourceNames, ["secure-lacquer-tls"]);
+
+      const rotated = await selfSignedTls("first.example.com");
+      const current = await client.request<KubeObject>(`${secrets}/cert`);
+      await client.request(`${secrets}/cert`, {
+        method: "PUT",
+        body: {
+          metadata: { name: "cert", resourceVersion: current.metadata.resourceVersion },
+          type: "kubernetes.io/tls",
+          data: { "tls.crt": b64(rotated["tls.crt"]), "tls.key": b64(rotated["tls.key"]) },
+        },
+      });
+      await eventually(async () => equal((await bundle()).pem, `${rotated["tls.key"]}${rotated["tls.crt"]}`));
+
+      const latest = await client.request<KubeObject & { spec: { listeners: unknown[] } }>(
+        `${GW}/namespaces/${ns}/gateways/secure`,
+      );
+      await client.request(`${GW}/namespaces/${ns}/gateways/secure`, {
+        method: "PUT",
+        body: { ...latest, spec: { ...latest.spec, listeners: latest.spec.listeners.slice(0, 1) } },
+      });
+      await eventually(async () => {
+        const status = await client.request(`${secrets}/secure-lacquer-tls`).then(() => 200, (e) => e.code);
+        equal(status, 404);
+      });
+    });
+  },
+});
