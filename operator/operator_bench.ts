@@ -172,7 +172,9 @@ Deno.test({
         cls,
       ],
       // The heap cap deploy/operator/deployment.yaml sets: V8 then collects before growing the heap far.
-      env: { DENO_V8_FLAGS: Deno.env.get("LACQUER_OPERATOR_V8_FLAGS") ?? "--max-old-space-size=192" },
+      env: {
+        DENO_V8_FLAGS: Deno.env.get("LACQUER_OPERATOR_V8_FLAGS") ?? "--max-old-space-size=160,--max-semi-space-size=4",
+      },
       stdout: "null",
       stderr: "piped",
     }).spawn();
