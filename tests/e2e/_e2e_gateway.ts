@@ -121,12 +121,14 @@ export function podOf(body: string): string | undefined {
  * Starts the operator with a GatewayClass of its own, then creates a Gateway (one HTTP listener on port 80,
  * LoadBalancer Service, optional GatewayParameters) and waits until it is Programmed.
  *
- * @param options Extra objects to create first (apps, parameters) and the Gateway's parametersRef.
+ * @param options Extra objects to create first (apps, parameters), the Gateway's parametersRef and listeners.
  * @returns The ready Gateway.
  */
 export async function startE2eGateway(options: {
   setup?: (ns: TestNamespace) => Promise<void>;
   parametersRef?: string;
+  /** The Gateway's listeners. @default {one HTTP listener on port 80} */
+  listeners?: Record<string, unknown>[];
 } = {}): Promise<E2eGateway> {
   const cluster = await useCluster();
   const ns = await createTestNamespace(cluster);
@@ -165,7 +167,7 @@ export async function startE2eGateway(options: {
       metadata: { name: gateway, namespace: ns.name },
       spec: {
         gatewayClassName: cls,
-        listeners: [{ name: "http", port: 80, protocol: "HTTP" }],
+        listeners: options.listeners ?? [{ name: "http", port: 80, protocol: "HTTP" }],
         ...(options.parametersRef
           ? {
             infrastructure: {

@@ -1,0 +1,120 @@
+/**
+ * End to end on the local cluster: an HTTPS listener terminated by hitch in the gateway pod, with SNI, and a
+ * certificate rotation that reaches clients without replacing the pod.
+ */
+import { deepEqual, equal, match, ok } from "node:assert/strict";
+import { clusterAvailable, eventually } from "../cluster/mod.ts";
+import { apply, applyApp, echoApp, GW_API, podOf, startE2eGateway } from "./_e2e_gateway.ts";
+
+interface Certificate {
+  crt: string;
+  key: string;
+  file: string;
+}
+
+async function selfSigned(dir: string, name: string, host: string): Promise<Certificate> {
+  const key = `${dir}/${name}.key`;
+  const file = `${dir}/${name}.crt`;
+  const output = await new Deno.Command("openssl", {
+    args: ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key]
+      .concat(["-out", file, "-days", "2", "-subj", `/CN=${host}`, "-addext", `subjectAltName=DNS:${host}`]),
+    stdout: "null",
+    stderr: "null",
+  }).output();
+  ok(output.success, "openssl creates a certificate");
+  return { crt: await Deno.readTextFile(file), key: await Deno.readTextFile(key), file };
+}
+
+function tlsSecret(namespace: string, cert: Certificate): Record<string, unknown> {
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name: "site-cert", namespace },
+    type: "kubernetes.io/tls",
+    data: { "tls.crt": btoa(cert.crt), "tls.key": btoa(cert.key) },
+  };
+}
+
+/** GET https://<host>/<path> through the gateway address with SNI, trusting only `ca`: "<status> <body>". */
+async function httpsGet(address: string, host: string, path: string, ca: string): Promise<string> {
+  const output = await new Deno.Command("curl", {
+    args: ["-sS", "--max-time", "5", "--cacert", ca, "--resolve", `${host}:443:${address}`, "-w", "\n%{http_code}"]
+      .concat([`https://${host}${path}`]),
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!output.success) throw new Error(`curl failed: ${new TextDecoder().decode(output.stderr)}`);
+  const text = new TextDecoder().decode(output.stdout);
+  const cut = text.lastIndexOf("\n");
+  return `${text.slice(cut + 1)} ${text.slice(0, cut)}`;
+}
+
+Deno.test({
+  name: "a Gateway terminates TLS on its HTTPS listener and serves a rotated certificate without a new pod",
+  ignore: !clusterAvailable(),
+}, async (t) => {
+  const certDir = await Deno.makeTempDir({ prefix: "lacquer-e2e-certs-" });
+  const first = await selfSigned(certDir, "first", "secure.example.com");
+  await using gw = await startE2eGateway({
+    listeners: [
+      { name: "http", port: 80, protocol: "HTTP" },
+      {
+        name: "https",
+        port: 443,
+        protocol: "HTTPS",
+        hostname: "secure.example.com",
+        tls: { certificateRefs: [{ group: "", kind: "Secret", name: "site-cert" }] },
+      },
+    ],
+    setup: async ({ client, name }) => {
+      await applyApp(client, echoApp(name, "echo", 1));
+      await apply(client, `/api/v1/namespaces/${name}/secrets`, tlsSecret(name, first));
+      await apply(client, `${GW_API}/namespaces/${name}/httproutes`, {
+        apiVersion: "gateway.networking.k8s.io/v1",
+        kind: "HTTPRoute",
+        metadata: { name: "web", namespace: name },
+        spec: {
+          parentRefs: [{ name: "gw", sectionName: "https" }],
+          rules: [{ backendRefs: [{ name: "echo", port: 8080 }] }],
+        },
+      });
+    },
+  });
+  const { client, address } = gw;
+  const ns = gw.ns.name;
+  const gatewayPods = async () =>
+    (await client.request<{ items: { metadata: { name: string } }[] }>(`/api/v1/namespaces/${ns}/pods`, {
+      query: { labelSelector: "gateway.networking.k8s.io/gateway-name=gw" },
+    })).items.map((p) => p.metadata.name).sort();
+  let failed = true;
+  try {
+    await t.step("an HTTPS request with SNI reaches the route attached to the HTTPS listener", async () => {
+      const answer = await eventually(() => httpsGet(address, "secure.example.com", "/hello", first.file), {
+        timeoutMs: 30_000,
+      });
+      match(answer, /^200 /);
+      ok(podOf(answer.slice(4))?.startsWith("echo-"));
+    });
+    await t.step("the route attached only to the HTTPS listener does not serve plain HTTP", async () => {
+      const response = await fetch(`http://${address}/hello`, {
+        headers: { host: "secure.example.com" },
+        signal: AbortSignal.timeout(5000),
+      });
+      await response.body?.cancel();
+      equal(response.status, 404);
+    });
+    await t.step("a rotated certificate is served by the same gateway pod", async () => {
+      const pods = await gatewayPods();
+      const rotated = await selfSigned(certDir, "rotated", "secure.example.com");
+      await apply(client, `/api/v1/namespaces/${ns}/secrets`, tlsSecret(ns, rotated));
+      await eventually(async () => match(await httpsGet(address, "secure.example.com", "/", rotated.file), /^200 /), {
+        timeoutMs: 30_000,
+      });
+      deepEqual(await gatewayPods(), pods);
+    });
+    failed = false;
+  } finally {
+    if (failed) console.error(await Deno.readTextFile(gw.operatorLog).catch(() => ""));
+    await Deno.remove(certDir, { recursive: true });
+  }
+});
