@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { createPrivateKey, X509Certificate } from "node:crypto";
 import { GHOST_CONTROL_PORT, VARNISH_CLI_PORT } from "../internal/names.ts";
 import type { ListenerSocket } from "./options.ts";
 
@@ -43,6 +44,34 @@ export function selectTlsBundles(data: Readonly<Record<string, string>>, socket:
   const ordered = keys.map((name) => ({ name, pem: data[name] }));
   // The default goes last: when its text repeats an earlier bundle, keep the later copy.
   return ordered.filter((bundle, i) => !ordered.slice(i + 1).some((later) => later.pem === bundle.pem));
+}
+
+/**
+ * Checks that a bundle holds a private key and a certificate that belongs to it, as hitch requires: one bad
+ * bundle would keep hitch from starting, and with it every certificate of the listener port.
+ *
+ * @example Usage
+ * ```ts
+ * import { tlsBundleProblem } from "./hitch_config.ts";
+ * tlsBundleProblem("not a PEM"); // "it holds no private key"
+ * ```
+ *
+ * @param pem The bundle text.
+ * @returns Why it is unusable, or undefined when it is fine.
+ */
+export function tlsBundleProblem(pem: string): string | undefined {
+  const key = /-----BEGIN ([A-Z ]*)PRIVATE KEY-----[\s\S]*?-----END \1PRIVATE KEY-----/.exec(pem)?.[0];
+  if (key === undefined) return "it holds no private key";
+  const cert = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/.exec(pem)?.[0];
+  if (cert === undefined) return "it holds no certificate";
+  try {
+    if (!new X509Certificate(cert).checkPrivateKey(createPrivateKey(key))) {
+      return "its first certificate does not belong to its private key";
+    }
+  } catch (err) {
+    return `it does not parse: ${(err as Error).message}`;
+  }
+  return undefined;
 }
 
 /** Options of {@linkcode tlsBackendPorts}. */

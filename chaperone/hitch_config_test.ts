@@ -1,5 +1,5 @@
 import { deepStrictEqual, equal, throws } from "node:assert/strict";
-import { hitchConfig, selectTlsBundles, tlsBackendPorts } from "./hitch_config.ts";
+import { hitchConfig, selectTlsBundles, tlsBackendPorts, tlsBundleProblem } from "./hitch_config.ts";
 
 Deno.test("selectTlsBundles() takes the socket's bundles by key, the default last, each text once", async (t) => {
   await t.step("default last", () => {
@@ -85,4 +85,28 @@ Deno.test("hitchConfig() binds a given host and refuses a listener without certi
     () => hitchConfig({ frontend: { name: "x", host: "", port: 1 }, backendPort: 2, pemFiles: [], ocspDir: "/o" }),
     RangeError,
   );
+});
+
+Deno.test("tlsBundleProblem() accepts a key with its certificate and names what is wrong otherwise", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const make = async (name: string) => {
+      const output = await new Deno.Command("openssl", {
+        args: ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout"]
+          .concat([`${dir}/${name}.key`, "-out", `${dir}/${name}.crt`, "-days", "1", "-subj", "/CN=x"]),
+        stdout: "null",
+        stderr: "null",
+      }).output();
+      equal(output.success, true);
+      return { key: await Deno.readTextFile(`${dir}/${name}.key`), crt: await Deno.readTextFile(`${dir}/${name}.crt`) };
+    };
+    const a = await make("a");
+    const b = await make("b");
+    equal(tlsBundleProblem(a.key + a.crt), undefined);
+    equal(tlsBundleProblem(a.key + b.crt), "its first certificate does not belong to its private key");
+    equal(tlsBundleProblem(a.crt), "it holds no private key");
+    equal(tlsBundleProblem(a.key), "it holds no certificate");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -9,7 +9,7 @@ import { type AdminHandler, createAdminHandler, serveAdmin } from "./admin_serve
 import { ConfigMapWatcher } from "./config_map_watcher.ts";
 import { EndpointsWatcher } from "./endpoints_watcher.ts";
 import { reloadGhost } from "./ghost_reload_client.ts";
-import { selectTlsBundles, tlsBackendPorts } from "./hitch_config.ts";
+import { selectTlsBundles, tlsBackendPorts, tlsBundleProblem } from "./hitch_config.ts";
 import { HitchController } from "./hitch_controller.ts";
 import { type ChaperoneMetrics, emptyMetrics, renderMetrics } from "./metrics.ts";
 import type { ChaperoneConfig } from "./options.ts";
@@ -145,9 +145,12 @@ export async function startChaperone(options: ChaperoneOptions): Promise<Running
         return;
       }
       for (const [name, hitch] of hitches) {
-        await hitch.update(selectTlsBundles(data, name)).catch((err) =>
-          log.warn("TLS certificates not applied", { socket: name, err })
-        );
+        const bundles = selectTlsBundles(data, name).filter((bundle) => {
+          const problem = tlsBundleProblem(bundle.pem);
+          if (problem) log.warn("TLS certificate skipped", { socket: name, key: bundle.name, problem });
+          return problem === undefined;
+        });
+        await hitch.update(bundles).catch((err) => log.warn("TLS certificates not applied", { socket: name, err }));
       }
     });
   };

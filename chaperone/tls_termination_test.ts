@@ -177,6 +177,17 @@ Deno.test({
       ok(hitch.reloads >= 1);
       ok(!Deno.readDirSync(`${workDir}/tls/port-https`).some((e) => e.name === "port-https.any.pem"));
     });
+    await t.step("a bundle whose key and certificate do not match is skipped, the others keep serving", async () => {
+      const other = await selfSigned(certDir, "other", ["a.example.com"]);
+      await putSecret(ns, {
+        [tlsBundleKey("port-https", "a")]: Buffer.from(a.key + other.cert).toString("base64"),
+        [tlsBundleKey("port-https")]: bundle(fallback),
+      });
+      // a.example.com now gets the default certificate, *.example.com.
+      await eventually(async () => match(await httpsGet(httpsPort, "a.example.com", fallback.certFile), /^200 /));
+      equal(await readyz(), 200);
+      ok(lines.some((line) => line.includes("TLS certificate skipped")));
+    });
     await t.step("hitch is restarted when it dies, and /readyz follows it", async () => {
       hitch.signal("SIGKILL");
       await eventually(() => equal(hitch.starts, 2), { timeoutMs: 10_000 });
