@@ -157,14 +157,25 @@ export class HitchController {
     while (!this.#abort.signal.aborted) {
       this.#state = "starting";
       this.#starts++;
-      const child = spawnTracked(
-        new Deno.Command(o.hitch, {
-          args: [`--config=${o.dir}/hitch.conf`],
-          stdin: "null",
-          stdout: "inherit",
-          stderr: "inherit",
-        }),
-      );
+      let child: Deno.ChildProcess;
+      try {
+        child = spawnTracked(
+          new Deno.Command(o.hitch, {
+            args: [`--config=${o.dir}/hitch.conf`],
+            stdin: "null",
+            stdout: "inherit",
+            stderr: "inherit",
+          }),
+        );
+      } catch (err) {
+        // No hitch executable: report it and try again later, like a crash, rather than failing the chaperone.
+        consecutive++;
+        const delay = Math.min(o.maxBackoffMs ?? 30_000, (o.backoffMs ?? 500) * 2 ** (consecutive - 1));
+        o.log.error("hitch did not start", { socket: o.socket.name, hitch: o.hitch, err, restartInMs: delay });
+        this.#state = "backoff";
+        await sleep(delay, this.#abort.signal);
+        continue;
+      }
       this.#child = child;
       o.log.info("hitch started", { socket: o.socket.name, pid: child.pid, start: this.#starts });
       let exited = false;

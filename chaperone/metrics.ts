@@ -48,6 +48,8 @@ export interface ChaperoneMetrics {
   ready: number;
   /** 1 while draining. */
   draining: number;
+  /** Per TLS listener socket: whether hitch accepts connections, its starts and its certificate reloads. */
+  hitch: Record<string, { up: number; starts: number; reloads: number }>;
 }
 
 /** Returns a zeroed {@linkcode ChaperoneMetrics}. */
@@ -69,6 +71,7 @@ export function emptyMetrics(): ChaperoneMetrics {
     ghostRoutesSkipped: 0,
     ready: 0,
     draining: 0,
+    hitch: {},
   };
 }
 
@@ -139,6 +142,16 @@ export function renderMetrics(metrics: ChaperoneMetrics, varnish: Record<string,
   );
   one("ready", "gauge", "1 when the gateway is ready", metrics.ready);
   one("draining", "gauge", "1 while draining", metrics.draining);
+  const sockets = Object.keys(metrics.hitch).sort();
+  if (sockets.length > 0) {
+    const perSocket = (name: string, type: string, text: string, field: "up" | "starts" | "reloads") => {
+      lines.push(`# HELP ${PREFIX}${name} ${text}`, `# TYPE ${PREFIX}${name} ${type}`);
+      for (const socket of sockets) lines.push(`${PREFIX}${name}{socket="${socket}"} ${metrics.hitch[socket][field]}`);
+    };
+    perSocket("hitch_up", "gauge", "1 when hitch accepts TLS connections on the listener socket", "up");
+    perSocket("hitch_starts_total", "counter", "hitch starts", "starts");
+    perSocket("hitch_reloads_total", "counter", "hitch certificate reloads (SIGHUP)", "reloads");
+  }
   for (const name of Object.keys(varnish).sort()) {
     const counter = varnish[name];
     if (name.startsWith("VBE.") || (counter.flag !== "c" && counter.flag !== "g")) continue;

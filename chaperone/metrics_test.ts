@@ -19,6 +19,19 @@ Deno.test("renderMetrics() renders chaperone numbers and Varnish counters in Pro
   match(text, /^# TYPE varnish_main_n_object gauge\nvarnish_main_n_object 5$/m);
   equal(/varnish_vbe/.test(text), false);
   equal(text.endsWith("\n"), true);
+  equal(/hitch/.test(text), false);
+});
+
+Deno.test("renderMetrics() renders hitch's state per TLS listener socket", () => {
+  const metrics = emptyMetrics();
+  metrics.hitch = { "port-8443": { up: 0, starts: 3, reloads: 0 }, "port-443": { up: 1, starts: 1, reloads: 2 } };
+  const text = renderMetrics(metrics, {});
+  match(
+    text,
+    /^lacquer_chaperone_hitch_up\{socket="port-443"\} 1\nlacquer_chaperone_hitch_up\{socket="port-8443"\} 0$/m,
+  );
+  match(text, /^lacquer_chaperone_hitch_reloads_total\{socket="port-443"\} 2$/m);
+  match(text, /^lacquer_chaperone_hitch_starts_total\{socket="port-8443"\} 3$/m);
 });
 
 Deno.test("countGhost() counts routes, backend groups, empty groups and endpoints", () => {

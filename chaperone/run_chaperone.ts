@@ -187,6 +187,11 @@ export async function startChaperone(options: ChaperoneOptions): Promise<Running
   const readiness = () => {
     const status = sync.status();
     const hitch = Object.fromEntries([...hitches].map(([name, h]) => [name, h.state]));
+    metrics.hitch = Object.fromEntries(
+      [...hitches].map((
+        [name, h],
+      ) => [name, { up: h.state === "running" ? 1 : 0, starts: h.starts, reloads: h.reloads }]),
+    );
     const tlsReady = Object.values(hitch).every((state) => state === "running");
     const ready = status.applied && !draining && supervisor.state === "running" && tlsReady;
     metrics.ready = ready ? 1 : 0;

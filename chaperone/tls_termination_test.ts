@@ -175,6 +175,9 @@ Deno.test({
       await eventually(async () => match(await httpsGet(httpsPort, "a.example.com", rotated.certFile), /^200 /));
       equal(hitch.starts, 1);
       ok(hitch.reloads >= 1);
+      const metrics = await (await chaperone.handler(new Request("http://admin/metrics"))).text();
+      match(metrics, /^lacquer_chaperone_hitch_up\{socket="port-https"\} 1$/m);
+      match(metrics, /^lacquer_chaperone_hitch_reloads_total\{socket="port-https"\} [1-9]/m);
       ok(!Deno.readDirSync(`${workDir}/tls/port-https`).some((e) => e.name === "port-https.any.pem"));
     });
     await t.step("a bundle whose key and certificate do not match is skipped, the others keep serving", async () => {
