@@ -6,7 +6,7 @@
  * Flags: `--run-test <Name>` runs one test (report written under the cluster's state directory instead);
  * `--keep` leaves the cluster and operator running afterwards for debugging (`LACQUER_CLUSTER=conform deno task
  * cluster kubectl ...`); `--channel experimental` installs the experimental CRDs; `--debug` turns on the suite's
- * debug output.
+ * debug output; `--cluster <name>` names the cluster (default `conform`).
  *
  * @module
  */
@@ -17,7 +17,6 @@ import { buildConformanceSuite } from "./build_suite.ts";
 import { formatResults, summarizeResults } from "./summarize_results.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
-const CLUSTER = "conform";
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -27,6 +26,7 @@ async function main(): Promise<number> {
       keep: { type: "boolean", default: false },
       channel: { type: "string", default: "standard" },
       debug: { type: "boolean", default: false },
+      cluster: { type: "string", default: "conform" },
     },
   });
   if (values.channel !== "standard" && values.channel !== "experimental") {
@@ -35,7 +35,7 @@ async function main(): Promise<number> {
   }
   const cache = Deno.env.get("LACQUER_CACHE") ?? `${Deno.env.get("HOME")}/.cache/lacquer`;
   const suite = await buildConformanceSuite(cache);
-  const stack = await startLacquerStack({ cluster: CLUSTER, channel: values.channel, logLevel: "debug" });
+  const stack = await startLacquerStack({ cluster: values.cluster, channel: values.channel, logLevel: "debug" });
   try {
     const single = values["run-test"];
     const report = single ? `${stack.layout.dir}/report.yaml` : `${ROOT}conformance/report.yaml`;
@@ -81,7 +81,9 @@ async function main(): Promise<number> {
     return results.failed.length === 0 && results.passed.length > 0 ? 0 : 1;
   } finally {
     if (values.keep) {
-      console.error(`[conformance] left running: LACQUER_CLUSTER=${CLUSTER} deno task cluster kubectl get gateways -A`);
+      console.error(
+        `[conformance] left running: LACQUER_CLUSTER=${values.cluster} deno task cluster kubectl get gateways -A`,
+      );
     } else {
       await stack.stop();
     }
