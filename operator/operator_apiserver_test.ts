@@ -223,8 +223,15 @@ Deno.test({
         ok(((gw.status as { addresses?: unknown[] }).addresses ?? []).length > 0, "an address is published");
       }, { timeoutMs: 60_000 });
 
-      // A no-op change (an unrelated annotation) makes no writes and leaves the ConfigMap untouched.
-      const before = await writes(metricsUrl);
+      // A no-op change (an unrelated annotation) makes no writes and leaves the ConfigMap untouched. Writes caused by
+      // the steps above (the stand-in pod, the address) may still be in flight: start counting once they settle.
+      let before = await writes(metricsUrl);
+      for (let settled = 0; settled < 2;) {
+        await new Promise((r) => setTimeout(r, 500));
+        const now = await writes(metricsUrl);
+        settled = now === before ? settled + 1 : 0;
+        before = now;
+      }
       await client.request(gwPath, {
         method: "PATCH",
         contentType: "application/merge-patch+json",
@@ -464,8 +471,11 @@ Deno.test({
         deepEqual(keys, ["port-443.https.pem", "port-443.pem", "tls.crt", "tls.key"]);
         equal((metadata.ownerReferences as { kind: string }[])[0].kind, "Gateway");
       });
-      const deployment = await client.request<{ spec: { template: { spec: { containers: { env: unknown[] }[] } } } }>(
-        `/apis/apps/v1/namespaces/${ns}/deployments/secure`,
+      // children are applied one after the other: the Deployment may come after the Secret
+      const deployment = await eventually(() =>
+        client.request<{ spec: { template: { spec: { containers: { env: unknown[] }[] } } } }>(
+          `/apis/apps/v1/namespaces/${ns}/deployments/secure`,
+        )
       );
       const env = deployment.spec.template.spec.containers[0].env as { name: string; value?: string }[];
       equal(env.find((e) => e.name === "LACQUER_TLS_LISTEN")?.value, "port-443=:443");
