@@ -16,7 +16,7 @@
 import { equal } from "node:assert/strict";
 import { contentHash } from "../internal/content_hash.ts";
 import { createLogger } from "../internal/log.ts";
-import { MAIN_VCL_KEY, ROUTING_JSON_KEY } from "../internal/names.ts";
+import { routingConfigMapData } from "../internal/routing_config_map.ts";
 import { clusterAvailable, createTestNamespace, type TestNamespace, useCluster } from "../tests/cluster/mod.ts";
 import {
   DEBIAN_VMOD_DIR,
@@ -151,7 +151,8 @@ Deno.test({
     apiVersion: "v1",
     kind: "ConfigMap",
     metadata: { name: "gw-lacquer" },
-    data: { [MAIN_VCL_KEY]: vcl, [ROUTING_JSON_KEY]: routingJson(ns.name, version === 0 ? 0 : (version % 2) + 1) },
+    // stored as the operator stores it (compressed at this size)
+    ...routingConfigMapData(routingJson(ns.name, version === 0 ? 0 : (version % 2) + 1), vcl),
   });
   await ns.client.request(CM, { method: "POST", body: configMap(0) });
   const config = chaperoneConfigSchema.parse({

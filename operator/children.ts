@@ -13,19 +13,16 @@
  */
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
-import { gzipSync } from "node:zlib";
 import {
   CHAPERONE_ADMIN_PORT,
   GATEWAY_NAME_LABEL,
   gatewayChildName,
   INFRA_HASH_ANNOTATION,
-  MAIN_VCL_KEY,
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
-  ROUTING_JSON_GZ_KEY,
-  ROUTING_JSON_KEY,
   tlsSecretName,
 } from "../internal/names.ts";
+import { routingConfigMapData } from "../internal/routing_config_map.ts";
 import { type Gateway, GATEWAY_GROUP } from "./api_types.ts";
 import type { ResolvedParameters } from "./gateway_parameters.ts";
 import type { ListenerResult } from "./listeners.ts";
@@ -38,9 +35,6 @@ export const ROUTING_HASH_ANNOTATION = "lacquer.dev/routing-hash";
 
 /** ConfigMap annotation with the hash of its main.vcl (`sha256:<hex>`). */
 export const VCL_HASH_ANNOTATION = "lacquer.dev/vcl-hash";
-
-/** routing.json texts larger than this go into `binaryData` gzip-compressed (a ConfigMap holds at most 1 MiB). */
-export const ROUTING_GZIP_THRESHOLD = 512 * 1024;
 
 /** The container name of the gateway in the Deployment. */
 export const GATEWAY_CONTAINER = "gateway";
@@ -145,17 +139,11 @@ export function buildChildren(input: ChildrenInput): ChildObject[] {
 
   const routingHash = input.hashes?.routing ?? sha256(input.routingJson);
   const vclHash = input.hashes?.vcl ?? sha256(input.mainVcl);
-  const large = new TextEncoder().encode(input.routingJson).length > ROUTING_GZIP_THRESHOLD;
   const configMap: ChildObject = {
     apiVersion: "v1",
     kind: "ConfigMap",
     metadata: meta(child, { annotations: { [ROUTING_HASH_ANNOTATION]: routingHash, [VCL_HASH_ANNOTATION]: vclHash } }),
-    data: large
-      ? { [MAIN_VCL_KEY]: input.mainVcl }
-      : { [MAIN_VCL_KEY]: input.mainVcl, [ROUTING_JSON_KEY]: input.routingJson },
-    ...(large
-      ? { binaryData: { [ROUTING_JSON_GZ_KEY]: gzipSync(input.routingJson, { level: 6 }).toString("base64") } }
-      : {}),
+    ...routingConfigMapData(input.routingJson, input.mainVcl),
   };
 
   const tlsPorts = ports.filter((l) => l.listener.protocol === "HTTPS");
