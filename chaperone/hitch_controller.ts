@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { abortableSleep } from "../internal/abortable_sleep.ts";
 import { writeFileAtomic } from "../internal/atomic_writer.ts";
 import type { Logger } from "../internal/log.ts";
 import { hitchConfig, type TlsBundle } from "./hitch_config.ts";
@@ -33,19 +34,6 @@ export interface HitchControllerOptions {
 
 /** What a {@linkcode HitchController} is doing. */
 export type HitchState = "waiting" | "starting" | "running" | "backoff" | "stopped";
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done);
-  });
-}
 
 /**
  * Supervises one hitch process. Nothing runs until {@linkcode HitchController.update} brings the first
@@ -173,7 +161,7 @@ export class HitchController {
         const delay = Math.min(o.maxBackoffMs ?? 30_000, (o.backoffMs ?? 500) * 2 ** (consecutive - 1));
         o.log.error("hitch did not start", { socket: o.socket.name, hitch: o.hitch, err, restartInMs: delay });
         this.#state = "backoff";
-        await sleep(delay, this.#abort.signal);
+        await abortableSleep(delay, this.#abort.signal);
         continue;
       }
       this.#child = child;
@@ -194,7 +182,7 @@ export class HitchController {
       const delay = Math.min(o.maxBackoffMs ?? 30_000, (o.backoffMs ?? 500) * 2 ** (consecutive - 1));
       o.log.warn("hitch exited", { socket: o.socket.name, code, signal, restartInMs: delay });
       this.#state = "backoff";
-      await sleep(delay, this.#abort.signal);
+      await abortableSleep(delay, this.#abort.signal);
     }
     this.#state = "stopped";
   }
@@ -208,7 +196,7 @@ export class HitchController {
         conn.close();
         return true;
       } catch {
-        await sleep(50, this.#abort.signal);
+        await abortableSleep(50, this.#abort.signal);
       }
     }
     return false;

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { abortableSleep } from "../internal/abortable_sleep.ts";
 import type { Logger } from "../internal/log.ts";
 import { VarnishCliClient } from "./varnish_cli_client.ts";
 
@@ -53,19 +54,6 @@ export function spawnTracked(command: Deno.Command): Deno.ChildProcess {
 
 /** What the supervisor is doing. */
 export type SupervisorState = "starting" | "running" | "backoff" | "stopping" | "stopped" | "failed";
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done);
-  });
-}
 
 /**
  * Runs varnishd and keeps it running: a failed start or an exit restarts it after an exponential back-off, and
@@ -174,7 +162,7 @@ export class VarnishdSupervisor {
       }
       this.#state = "backoff";
       const delay = Math.min(o.maxBackoffMs ?? 30_000, (o.backoffMs ?? 500) * 2 ** (consecutive - 1));
-      await sleep(delay, this.#abort.signal);
+      await abortableSleep(delay, this.#abort.signal);
     }
     this.#state = "stopped";
     return "stopped";
@@ -194,7 +182,7 @@ export class VarnishdSupervisor {
         if (performance.now() > deadline) {
           throw new Error("Cannot reach the Varnish CLI: no answer during start-up", { cause: err });
         }
-        await sleep(50, this.#abort.signal);
+        await abortableSleep(50, this.#abort.signal);
       }
     }
   }

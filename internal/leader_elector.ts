@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { abortableSleep } from "./abortable_sleep.ts";
 import { KubeApiError, type KubeClient } from "./kube/mod.ts";
 import type { Logger } from "./log.ts";
 
@@ -62,21 +63,6 @@ interface Lease {
  */
 export function microTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 /** Campaigns for and holds a Lease. */
@@ -188,10 +174,10 @@ export class LeaderElector {
       } catch (err) {
         if (!signal.aborted) log.warn("Leader election attempt failed", { err });
       }
-      await sleep(retryPeriodMs * (1 + 1.2 * this.#o.random()), signal);
+      await abortableSleep(retryPeriodMs * (1 + 1.2 * this.#o.random()), signal);
     }
     while (!signal.aborted) {
-      await sleep(retryPeriodMs, signal);
+      await abortableSleep(retryPeriodMs, signal);
       if (signal.aborted) break;
       try {
         if (await this.#tryAcquireOrRenew()) this.#lastRenew = performance.now();
