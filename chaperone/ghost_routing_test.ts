@@ -6,9 +6,17 @@
  * @module
  */
 import { equal, ok } from "node:assert/strict";
-import { createLogger } from "../internal/log.ts";
 import { MAIN_VCL_KEY, ROUTING_JSON_KEY } from "../internal/names.ts";
-import { clusterAvailable, createTestNamespace, type TestNamespace, useCluster } from "../tests/cluster/mod.ts";
+import { clusterAvailable, createTestNamespace, useCluster } from "../tests/cluster/mod.ts";
+import {
+  applyObject as upsert,
+  collections,
+  startBackends,
+  startTestChaperone,
+  testConfigMap,
+  testEndpointSlice,
+  testService,
+} from "./_test_cluster_client.ts";
 import {
   DEBIAN_VMOD_DIR,
   eventually,
@@ -18,8 +26,6 @@ import {
   ghostVmodDir,
   stageGhostVmod,
 } from "./_test_server.ts";
-import { chaperoneConfigSchema } from "./options.ts";
-import { startChaperone } from "./run_chaperone.ts";
 
 const BACKENDS = ["10.245.1.1", "10.245.1.2", "10.245.1.3"];
 
@@ -44,33 +50,9 @@ function routing(namespace: string, routes: { host: string; path?: string; regex
   }) + "\n";
 }
 
+/** The EndpointSlice `<service>-1` of `service`. */
 function slice(service: string, addresses: string[]) {
-  return {
-    apiVersion: "discovery.k8s.io/v1",
-    kind: "EndpointSlice",
-    metadata: {
-      name: `${service}-1`,
-      labels: { "kubernetes.io/service-name": service, "endpointslice.kubernetes.io/managed-by": "lacquer-tests" },
-    },
-    addressType: "IPv4",
-    ports: [{ name: "http", port: 3000, protocol: "TCP" }],
-    endpoints: addresses.map((a) => ({ addresses: [a], conditions: { ready: true } })),
-  };
-}
-
-async function upsert(ns: TestNamespace, collection: string, name: string, body: Record<string, unknown>) {
-  const path = `${collection}/${name}`;
-  try {
-    const current = await ns.client.request<{ metadata: { resourceVersion: string } }>(path);
-    const metadata = { ...(body.metadata as object), name, resourceVersion: current.metadata.resourceVersion };
-    await ns.client.request(path, { method: "PUT", body: { ...body, metadata } });
-  } catch (err) {
-    if ((err as { code?: number }).code !== 404) throw err;
-    await ns.client.request(collection, {
-      method: "POST",
-      body: { ...body, metadata: { ...(body.metadata as object), name } },
-    });
-  }
+  return testEndpointSlice(`${service}-1`, service, addresses);
 }
 
 Deno.test({
@@ -81,55 +63,24 @@ Deno.test({
 }, async (t) => {
   const cluster = await useCluster();
   await using ns = await createTestNamespace(cluster);
-  for (const address of BACKENDS) {
-    await new Deno.Command("ip", { args: ["addr", "replace", `${address}/32`, "dev", "lo"] }).output();
-  }
-  const servers = BACKENDS.map((hostname) =>
-    Deno.serve({ hostname, port: 3000, onListen: () => {} }, () => new Response(hostname))
-  );
+  const servers = await startBackends(BACKENDS);
   const workDir = await Deno.makeTempDir({ prefix: "lacquer-ghost-" });
   const httpPort = freePort();
-  const CM = `/api/v1/namespaces/${ns.name}/configmaps`;
-  const SLICES = `/apis/discovery.k8s.io/v1/namespaces/${ns.name}/endpointslices`;
+  const { configMaps: CM, services, slices: SLICES } = collections(ns);
   const vcl = ghostTestVcl(`${workDir}/ghost.json`);
   const setRouting = (text: string) =>
-    upsert(ns, CM, "gw-lacquer", {
-      apiVersion: "v1",
-      kind: "ConfigMap",
-      metadata: {},
-      data: { [MAIN_VCL_KEY]: vcl, [ROUTING_JSON_KEY]: text },
-    });
-  for (const service of ["a", "b"]) {
-    await upsert(ns, `/api/v1/namespaces/${ns.name}/services`, service, {
-      apiVersion: "v1",
-      kind: "Service",
-      metadata: {},
-      spec: { ports: [{ name: "http", port: 80, targetPort: 3000 }] },
-    });
-  }
+    upsert(ns, CM, "gw-lacquer", testConfigMap({ [MAIN_VCL_KEY]: vcl, [ROUTING_JSON_KEY]: text }));
+  for (const service of ["a", "b"]) await upsert(ns, services, service, testService());
   await upsert(ns, SLICES, "a-1", slice("a", [BACKENDS[0]]));
   await upsert(ns, SLICES, "b-1", slice("b", [BACKENDS[1]]));
   await setRouting(routing(ns.name, [{ host: "app.test", service: "a" }]));
-  const config = chaperoneConfigSchema.parse({
-    namespace: ns.name,
-    configmap: "gw-lacquer",
-    listen: [`port-http=127.0.0.1:${httpPort}`],
-    storage: "malloc,32m",
+  const { chaperone, stop, lines } = await startTestChaperone(ns, {
     workDir,
-    adminAddress: `127.0.0.1:${freePort()}`,
-    cliPort: String(freePort()),
-    ghostPort: String(freePort()),
-    vmodPath: `${await stageGhostVmod(workDir)}:${DEBIAN_VMOD_DIR}`,
-    kubeconfig: cluster.kubeconfig,
-    drainSeconds: "0",
-  });
-  let stop!: () => void;
-  const stopSignal = new Promise<void>((resolve) => stop = resolve);
-  const lines: string[] = [];
-  const chaperone = await startChaperone({
-    config,
-    log: createLogger({ level: "debug", sink: (l) => lines.push(l) }),
-    stopSignal,
+    level: "debug",
+    config: {
+      listen: [`port-http=127.0.0.1:${httpPort}`],
+      vmodPath: `${await stageGhostVmod(workDir)}:${DEBIAN_VMOD_DIR}`,
+    },
   });
   const get = (host: string, path = "/") => getWithHost(httpPort, host, path);
   try {

@@ -19,6 +19,13 @@ import { createLogger } from "../internal/log.ts";
 import { routingConfigMapData } from "../internal/routing_config_map.ts";
 import { clusterAvailable, createTestNamespace, type TestNamespace, useCluster } from "../tests/cluster/mod.ts";
 import {
+  collections,
+  startBackends,
+  startTestChaperone,
+  testEndpointSlice,
+  testService,
+} from "./_test_cluster_client.ts";
+import {
   DEBIAN_VMOD_DIR,
   eventually,
   freePort,
@@ -27,8 +34,6 @@ import {
   ghostVmodDir,
   stageGhostVmod,
 } from "./_test_server.ts";
-import { chaperoneConfigSchema } from "./options.ts";
-import { startChaperone } from "./run_chaperone.ts";
 
 const ROUTES = 1000;
 const SERVICES = 10;
@@ -60,18 +65,9 @@ function routingJson(namespace: string, h0Service: number): string {
   }) + "\n";
 }
 
+/** The EndpointSlice `<service>-1` of `service` with the one endpoint `address`. */
 function slice(service: string, address: string) {
-  return {
-    apiVersion: "discovery.k8s.io/v1",
-    kind: "EndpointSlice",
-    metadata: {
-      name: `${service}-1`,
-      labels: { "kubernetes.io/service-name": service, "endpointslice.kubernetes.io/managed-by": "lacquer-tests" },
-    },
-    addressType: "IPv4",
-    ports: [{ name: "http", port: 3000, protocol: "TCP" }],
-    endpoints: [{ addresses: [address], conditions: { ready: true } }],
-  };
+  return testEndpointSlice(`${service}-1`, service, [address]);
 }
 
 /** Reads the object's resourceVersion, then PUTs the new version; returns when the PUT started and ended. */
@@ -121,26 +117,13 @@ Deno.test({
   const vmod = ghostVmodDir();
   const cluster = await useCluster();
   await using ns = await createTestNamespace(cluster);
-  for (const address of BACKENDS) {
-    await new Deno.Command("ip", { args: ["addr", "replace", `${address}/32`, "dev", "lo"] }).output();
-  }
-  const servers = BACKENDS.map((hostname) =>
-    Deno.serve({ hostname, port: 3000, onListen: () => {} }, () => new Response(hostname))
-  );
+  const servers = await startBackends(BACKENDS);
   const workDir = await Deno.makeTempDir({ prefix: "lacquer-bench-" });
   const httpPort = freePort();
-  const CM = `/api/v1/namespaces/${ns.name}/configmaps`;
+  const { configMaps: CM, services, slices } = collections(ns);
   for (let s = 0; s < SERVICES; s++) {
-    await ns.client.request(`/api/v1/namespaces/${ns.name}/services`, {
-      method: "POST",
-      body: {
-        apiVersion: "v1",
-        kind: "Service",
-        metadata: { name: `s${s}` },
-        spec: { ports: [{ name: "http", port: 80, targetPort: 3000 }] },
-      },
-    });
-    await ns.client.request(`/apis/discovery.k8s.io/v1/namespaces/${ns.name}/endpointslices`, {
+    await ns.client.request(services, { method: "POST", body: testService(`s${s}`) });
+    await ns.client.request(slices, {
       method: "POST",
       // Even Services send to the first backend, odd ones to the second.
       body: slice(`s${s}`, BACKENDS[s % 2]),
@@ -155,26 +138,15 @@ Deno.test({
     ...routingConfigMapData(routingJson(ns.name, version === 0 ? 0 : (version % 2) + 1), vcl),
   });
   await ns.client.request(CM, { method: "POST", body: configMap(0) });
-  const config = chaperoneConfigSchema.parse({
-    namespace: ns.name,
-    configmap: "gw-lacquer",
-    listen: [`port-http=127.0.0.1:${httpPort}`],
-    storage: "malloc,64m",
+  const { chaperone, stop } = await startTestChaperone(ns, {
     workDir,
-    adminAddress: `127.0.0.1:${freePort()}`,
-    cliPort: String(freePort()),
-    ghostPort: String(freePort()),
-    vmodPath: vmod ? `${await stageGhostVmod(workDir)}:${DEBIAN_VMOD_DIR}` : undefined,
-    kubeconfig: cluster.kubeconfig,
-    drainSeconds: "0",
-    coalesceMs: "2",
-  });
-  let stop!: () => void;
-  const stopSignal = new Promise<void>((resolve) => stop = resolve);
-  const chaperone = await startChaperone({
-    config,
     log: createLogger({ level: Deno.env.get("LACQUER_BENCH_LOG") === "debug" ? "debug" : "warn" }),
-    stopSignal,
+    config: {
+      listen: [`port-http=127.0.0.1:${httpPort}`],
+      storage: "malloc,64m",
+      vmodPath: vmod ? `${await stageGhostVmod(workDir)}:${DEBIAN_VMOD_DIR}` : undefined,
+      coalesceMs: "2",
+    },
   });
   const request = async (host: string) => {
     const answer = await getWithHost(httpPort, host);
@@ -199,7 +171,7 @@ Deno.test({
     for (let i = 1; i <= CHANGES; i++) {
       const target = BACKENDS[i % 2];
       const reloads = chaperone.metrics.ghostReloads.success;
-      const path = `/apis/discovery.k8s.io/v1/namespaces/${ns.name}/endpointslices/s0-1`;
+      const path = `${slices}/s0-1`;
       const times = await put(ns, path, slice("s0", target));
       if (vmod) await until(async () => (await request("h10.bench.example")) === target);
       else await until(() => chaperone.metrics.ghostReloads.success > reloads);

@@ -1,6 +1,5 @@
 import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
 import { contentHash } from "../internal/content_hash.ts";
-import { createLogger } from "../internal/log.ts";
 import {
   APPLIED_ROUTING_ANNOTATION,
   APPLIED_VCL_ANNOTATION,
@@ -8,10 +7,18 @@ import {
   ROUTING_JSON_GZ_KEY,
   ROUTING_JSON_KEY,
 } from "../internal/names.ts";
-import { clusterAvailable, createTestNamespace, type TestNamespace, useCluster } from "../tests/cluster/mod.ts";
+import { clusterAvailable, createTestNamespace, useCluster } from "../tests/cluster/mod.ts";
+import {
+  applyObject as apply,
+  collections,
+  getText as get,
+  startLoad,
+  startTestChaperone,
+  testConfigMap,
+  testEndpointSlice as slice,
+  testService,
+} from "./_test_cluster_client.ts";
 import { eventually, freePort } from "./_test_server.ts";
-import { chaperoneConfigSchema } from "./options.ts";
-import { startChaperone } from "./run_chaperone.ts";
 
 const ignore = !clusterAvailable();
 
@@ -50,40 +57,6 @@ function routingJson(namespace: string, service: string): string {
   }) + "\n";
 }
 
-function slice(name: string, service: string, addresses: string[]) {
-  return {
-    apiVersion: "discovery.k8s.io/v1",
-    kind: "EndpointSlice",
-    metadata: {
-      name,
-      labels: { "kubernetes.io/service-name": service, "endpointslice.kubernetes.io/managed-by": "lacquer-tests" },
-    },
-    addressType: "IPv4",
-    ports: [{ name: "http", port: 3000, protocol: "TCP" }],
-    endpoints: addresses.map((a) => ({ addresses: [a], conditions: { ready: true } })),
-  };
-}
-
-async function apply(ns: TestNamespace, collection: string, name: string, body: Record<string, unknown>) {
-  const path = `${collection.replace("NS", ns.name)}`;
-  try {
-    const current = await ns.client.request<{ metadata: { resourceVersion: string } }>(`${path}/${name}`);
-    const metadata = { ...(body.metadata as object), name, resourceVersion: current.metadata.resourceVersion };
-    await ns.client.request(`${path}/${name}`, { method: "PUT", body: { ...body, metadata } });
-  } catch (err) {
-    if ((err as { code?: number }).code !== 404) throw err;
-    await ns.client.request(path, {
-      method: "POST",
-      body: { ...body, metadata: { ...(body.metadata as object), name } },
-    });
-  }
-}
-
-async function get(port: number): Promise<string> {
-  const response = await fetch(`http://127.0.0.1:${port}/`);
-  return `${response.status} ${await response.text()}`;
-}
-
 async function gzipBase64(text: string): Promise<string> {
   const stream = new Blob([text]).stream().pipeThrough(new CompressionStream("gzip"));
   const bytes = new Uint8Array(await new Response(stream).arrayBuffer());
@@ -100,21 +73,15 @@ Deno.test({
   await using ns = await createTestNamespace(cluster);
   const workDir = await Deno.makeTempDir({ prefix: "lacquer-chaperone-" });
   const httpPort = freePort();
-  const CM = "/api/v1/namespaces/NS/configmaps";
-  const SLICES = "/apis/discovery.k8s.io/v1/namespaces/NS/endpointslices";
-  await apply(ns, "/api/v1/namespaces/NS/services", "echo", {
-    apiVersion: "v1",
-    kind: "Service",
-    metadata: {},
-    spec: { ports: [{ name: "http", port: 80, targetPort: 3000 }] },
-  });
+  const { configMaps: CM, services, slices: SLICES } = collections(ns);
+  await apply(ns, services, "echo", testService());
   await apply(ns, SLICES, "echo-1", slice("echo-1", "echo", ["10.244.200.1"]));
-  await apply(ns, CM, "gw-lacquer", {
-    apiVersion: "v1",
-    kind: "ConfigMap",
-    metadata: {},
-    data: { [MAIN_VCL_KEY]: fakeGhostVcl("v1"), [ROUTING_JSON_KEY]: routingJson(ns.name, "echo") },
-  });
+  await apply(
+    ns,
+    CM,
+    "gw-lacquer",
+    testConfigMap({ [MAIN_VCL_KEY]: fakeGhostVcl("v1"), [ROUTING_JSON_KEY]: routingJson(ns.name, "echo") }),
+  );
   await ns.client.request(`/api/v1/namespaces/${ns.name}/pods`, {
     method: "POST",
     body: {
@@ -124,25 +91,16 @@ Deno.test({
       spec: { containers: [{ name: "c", image: "registry.invalid/none:1" }] },
     },
   });
-  const config = chaperoneConfigSchema.parse({
-    namespace: ns.name,
-    configmap: "gw-lacquer",
-    podName: "gw",
-    listen: [`port-http=127.0.0.1:${httpPort}`],
-    storage: "malloc,32m",
+  const { chaperone, stop, lines } = await startTestChaperone(ns, {
     workDir,
-    adminAddress: `127.0.0.1:${freePort()}`,
-    cliPort: String(freePort()),
-    ghostPort: String(freePort()),
-    kubeconfig: cluster.kubeconfig,
-    drainToken: "drain-token-123",
-    drainSeconds: "1",
+    level: "debug",
+    config: {
+      podName: "gw",
+      listen: [`port-http=127.0.0.1:${httpPort}`],
+      drainToken: "drain-token-123",
+      drainSeconds: "1",
+    },
   });
-  let stop!: () => void;
-  const stopSignal = new Promise<void>((resolve) => stop = resolve);
-  const lines: string[] = [];
-  const log = createLogger({ level: "debug", sink: (line) => lines.push(line) });
-  const chaperone = await startChaperone({ config, log, stopSignal });
   const admin = async (path: string, init?: RequestInit) => {
     const response = await chaperone.handler(new Request(`http://admin${path}`, init));
     return { status: response.status, body: await response.text() };
@@ -182,12 +140,12 @@ Deno.test({
     });
     await t.step("a main.vcl change is loaded without a restart", async () => {
       const starts = chaperone.supervisor.starts;
-      await apply(ns, CM, "gw-lacquer", {
-        apiVersion: "v1",
-        kind: "ConfigMap",
-        metadata: {},
-        data: { [MAIN_VCL_KEY]: fakeGhostVcl("v2"), [ROUTING_JSON_KEY]: routingJson(ns.name, "echo") },
-      });
+      await apply(
+        ns,
+        CM,
+        "gw-lacquer",
+        testConfigMap({ [MAIN_VCL_KEY]: fakeGhostVcl("v2"), [ROUTING_JSON_KEY]: routingJson(ns.name, "echo") }),
+      );
       await eventually(async () => equal(await get(httpPort), "200 v2"));
       equal(chaperone.supervisor.starts, starts);
       await eventually(async () =>
@@ -196,12 +154,12 @@ Deno.test({
     });
     await t.step("a broken VCL and a broken routing.json keep the previous ones serving", async () => {
       const before = Deno.readTextFileSync(`${workDir}/ghost.json`);
-      await apply(ns, CM, "gw-lacquer", {
-        apiVersion: "v1",
-        kind: "ConfigMap",
-        metadata: {},
-        data: { [MAIN_VCL_KEY]: "vcl 4.1;\nsub vcl_recv { oops; }\n", [ROUTING_JSON_KEY]: '{"version": 1}' },
-      });
+      await apply(
+        ns,
+        CM,
+        "gw-lacquer",
+        testConfigMap({ [MAIN_VCL_KEY]: "vcl 4.1;\nsub vcl_recv { oops; }\n", [ROUTING_JSON_KEY]: '{"version": 1}' }),
+      );
       await eventually(async () => {
         const readyz = JSON.parse((await admin("/readyz")).body);
         match(readyz.vclError, /oops/);
@@ -215,13 +173,12 @@ Deno.test({
     });
     await t.step("a gzip'd routing.json in binaryData is read", async () => {
       const routing = routingJson(ns.name, "other");
-      await apply(ns, CM, "gw-lacquer", {
-        apiVersion: "v1",
-        kind: "ConfigMap",
-        metadata: {},
-        data: { [MAIN_VCL_KEY]: fakeGhostVcl("v3") },
-        binaryData: { [ROUTING_JSON_GZ_KEY]: await gzipBase64(routing) },
-      });
+      await apply(
+        ns,
+        CM,
+        "gw-lacquer",
+        testConfigMap({ [MAIN_VCL_KEY]: fakeGhostVcl("v3") }, { [ROUTING_JSON_GZ_KEY]: await gzipBase64(routing) }),
+      );
       await eventually(async () => equal(await get(httpPort), "200 v3"));
       await eventually(() => match(ghostJson().vhosts["*"].routes[0].backends[0].error, /not found/));
       await eventually(async () =>
@@ -255,34 +212,6 @@ Deno.test({
   }
 });
 
-/** Sends requests from `concurrency` loops until stopped; counts answers that are not "200 <expected>". */
-function startLoad(port: number, concurrency: number, accept: (answer: string) => boolean) {
-  let stopped = false;
-  const stats = { ok: 0, failed: 0, samples: [] as string[] };
-  const loops = Array.from({ length: concurrency }, async () => {
-    while (!stopped) {
-      let answer: string;
-      try {
-        answer = await get(port);
-      } catch (err) {
-        answer = `error ${(err as Error).message}`;
-      }
-      if (accept(answer)) stats.ok++;
-      else {
-        stats.failed++;
-        if (stats.samples.length < 5) stats.samples.push(answer);
-      }
-    }
-  });
-  return {
-    stats,
-    async stop() {
-      stopped = true;
-      await Promise.all(loops);
-    },
-  };
-}
-
 Deno.test({
   name: "chaperone loses no request during 100 VCL reloads and 100 endpoint changes under continuous load",
   ignore,
@@ -293,41 +222,15 @@ Deno.test({
   await using ns = await createTestNamespace(cluster);
   const workDir = await Deno.makeTempDir({ prefix: "lacquer-chaperone-" });
   const httpPort = freePort();
-  const CM = "/api/v1/namespaces/NS/configmaps";
-  const SLICES = "/apis/discovery.k8s.io/v1/namespaces/NS/endpointslices";
-  const configMap = (n: number) => ({
-    apiVersion: "v1",
-    kind: "ConfigMap",
-    metadata: {},
-    data: { [MAIN_VCL_KEY]: fakeGhostVcl(`v${n}`), [ROUTING_JSON_KEY]: routingJson(ns.name, "echo") },
-  });
-  await apply(ns, "/api/v1/namespaces/NS/services", "echo", {
-    apiVersion: "v1",
-    kind: "Service",
-    metadata: {},
-    spec: { ports: [{ name: "http", port: 80, targetPort: 3000 }] },
-  });
+  const { configMaps: CM, services, slices: SLICES } = collections(ns);
+  const configMap = (n: number) =>
+    testConfigMap({ [MAIN_VCL_KEY]: fakeGhostVcl(`v${n}`), [ROUTING_JSON_KEY]: routingJson(ns.name, "echo") });
+  await apply(ns, services, "echo", testService());
   await apply(ns, SLICES, "echo-1", slice("echo-1", "echo", ["10.244.200.1"]));
   await apply(ns, CM, "gw-lacquer", configMap(0));
-  const config = chaperoneConfigSchema.parse({
-    namespace: ns.name,
-    configmap: "gw-lacquer",
-    listen: [`port-http=127.0.0.1:${httpPort}`],
-    storage: "malloc,32m",
+  const { chaperone, stop, lines } = await startTestChaperone(ns, {
     workDir,
-    adminAddress: `127.0.0.1:${freePort()}`,
-    cliPort: String(freePort()),
-    ghostPort: String(freePort()),
-    kubeconfig: cluster.kubeconfig,
-    drainSeconds: "0",
-  });
-  let stop!: () => void;
-  const stopSignal = new Promise<void>((resolve) => stop = resolve);
-  const lines: string[] = [];
-  const chaperone = await startChaperone({
-    config,
-    log: createLogger({ level: "info", sink: (line) => lines.push(line) }),
-    stopSignal,
+    config: { listen: [`port-http=127.0.0.1:${httpPort}`] },
   });
   try {
     await eventually(async () => equal(await get(httpPort), "200 v0"), { timeoutMs: 30_000 });
@@ -427,26 +330,9 @@ Deno.test({
     ].join("\n"),
   );
   const httpPort = freePort();
-  const config = chaperoneConfigSchema.parse({
-    namespace: ns.name,
-    configmap: "gw-lacquer",
-    podName: "gw",
-    listen: [`port-http=127.0.0.1:${httpPort}`],
-    storage: "malloc,16m",
+  const { chaperone, stop, lines } = await startTestChaperone(ns, {
     workDir,
-    adminAddress: `127.0.0.1:${freePort()}`,
-    cliPort: String(freePort()),
-    ghostPort: String(freePort()),
-    kubeconfig,
-    drainSeconds: "0",
-  });
-  let stop!: () => void;
-  const stopSignal = new Promise<void>((resolve) => stop = resolve);
-  const lines: string[] = [];
-  const chaperone = await startChaperone({
-    config,
-    log: createLogger({ level: "info", sink: (l) => lines.push(l) }),
-    stopSignal,
+    config: { podName: "gw", listen: [`port-http=127.0.0.1:${httpPort}`], storage: "malloc,16m", kubeconfig },
   });
   try {
     await eventually(async () => equal(await get(httpPort), "200 rbac"), { timeoutMs: 30_000 });

@@ -7,6 +7,9 @@ import { varnishdArgs } from "./varnishd_args.ts";
 const log = createLogger({ level: "error" });
 const VCL = 'vcl 4.1;\nbackend default none;\nsub vcl_recv { return (synth(200, "up")); }\n';
 
+type Scratch = Awaited<ReturnType<typeof scratch>>;
+
+/** A private directory with a CLI secret, and free ports for CLI, HTTP and ghost. */
 async function scratch() {
   const dir = await Deno.makeTempDir({ prefix: "lacquer-sup-" });
   await Deno.chmod(dir, 0o755);
@@ -15,16 +18,9 @@ async function scratch() {
   return { dir, secret, cliPort: freePort(), httpPort: freePort(), ghostPort: freePort() };
 }
 
-async function get(port: number): Promise<number> {
-  const response = await fetch(`http://127.0.0.1:${port}/`);
-  await response.body?.cancel();
-  return response.status;
-}
-
-Deno.test("VarnishdSupervisor starts varnishd, applies state, and restarts it after a kill", async () => {
-  const s = await scratch();
-  let applied = 0;
-  const supervisor = new VarnishdSupervisor({
+/** The options of a supervisor running varnishd in `s` with an HTTP listener, the CLI secret and the test logger. */
+function scratchSupervisorOptions(s: Scratch) {
+  return {
     varnishd: "varnishd",
     args: varnishdArgs({
       instanceDir: `${s.dir}/n`,
@@ -38,6 +34,20 @@ Deno.test("VarnishdSupervisor starts varnishd, applies state, and restarts it af
     cliPort: s.cliPort,
     secret: s.secret,
     log,
+  };
+}
+
+async function get(port: number): Promise<number> {
+  const response = await fetch(`http://127.0.0.1:${port}/`);
+  await response.body?.cancel();
+  return response.status;
+}
+
+Deno.test("VarnishdSupervisor starts varnishd, applies state, and restarts it after a kill", async () => {
+  const s = await scratch();
+  let applied = 0;
+  const supervisor = new VarnishdSupervisor({
+    ...scratchSupervisorOptions(s),
     backoffMs: 50,
     onStarted: async (cli) => {
       const name = `v${++applied}`;
@@ -109,19 +119,7 @@ Deno.test("VarnishdSupervisor restarts varnishd when applying state fails", asyn
   const s = await scratch();
   let attempts = 0;
   const supervisor = new VarnishdSupervisor({
-    varnishd: "varnishd",
-    args: varnishdArgs({
-      instanceDir: `${s.dir}/n`,
-      secretFile: `${s.dir}/secret`,
-      cliPort: s.cliPort,
-      ghostPort: s.ghostPort,
-      listeners: [{ name: "port-http", host: "127.0.0.1", port: s.httpPort }],
-      storage: "malloc,16m",
-      extra: [],
-    }),
-    cliPort: s.cliPort,
-    secret: s.secret,
-    log,
+    ...scratchSupervisorOptions(s),
     backoffMs: 10,
     onStarted: async (cli) => {
       if (++attempts === 1) throw new Error("first apply fails");

@@ -1,11 +1,9 @@
 import { equal, match, ok } from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { createLogger } from "../internal/log.ts";
 import { MAIN_VCL_KEY, ROUTING_JSON_KEY, tlsBundleKey } from "../internal/names.ts";
 import { clusterAvailable, createTestNamespace, type TestNamespace, useCluster } from "../tests/cluster/mod.ts";
+import { startTestChaperone } from "./_test_cluster_client.ts";
 import { eventually, freePort } from "./_test_server.ts";
-import { chaperoneConfigSchema } from "./options.ts";
-import { startChaperone } from "./run_chaperone.ts";
 
 const ignore = !clusterAvailable();
 
@@ -129,23 +127,11 @@ Deno.test({
     [tlsBundleKey("port-https", "any")]: bundle(fallback),
     [tlsBundleKey("port-https")]: bundle(fallback),
   });
-  const config = chaperoneConfigSchema.parse({
-    namespace: ns.name,
-    configmap: "gw-lacquer",
-    tlsListen: [`port-https=127.0.0.1:${httpsPort}`],
-    storage: "malloc,32m",
+  const { chaperone, stop, lines } = await startTestChaperone(ns, {
     workDir,
-    adminAddress: `127.0.0.1:${freePort()}`,
-    cliPort: String(freePort()),
-    ghostPort: String(freePort()),
-    kubeconfig: cluster.kubeconfig,
-    drainSeconds: "0",
+    level: "debug",
+    config: { tlsListen: [`port-https=127.0.0.1:${httpsPort}`] },
   });
-  let stop!: () => void;
-  const stopSignal = new Promise<void>((resolve) => stop = resolve);
-  const lines: string[] = [];
-  const log = createLogger({ level: "debug", sink: (line) => lines.push(line) });
-  const chaperone = await startChaperone({ config, log, stopSignal });
   const hitch = chaperone.hitches.get("port-https")!;
   const readyz = async () => (await chaperone.handler(new Request("http://admin/readyz"))).status;
   try {

@@ -1,0 +1,165 @@
+/**
+ * Test helpers of the chaperone folder for tests against the local cluster: applying objects, building Services,
+ * EndpointSlices and ConfigMaps, starting a chaperone on a test namespace, backends and load.
+ *
+ * @module
+ */
+import { createLogger, type Logger, type LogLevelName } from "../internal/log.ts";
+import type { TestNamespace } from "../tests/cluster/mod.ts";
+import { freePort } from "./_test_server.ts";
+import { chaperoneConfigSchema } from "./options.ts";
+import { type RunningChaperone, startChaperone } from "./run_chaperone.ts";
+
+/** Creates the object `name` in `collection` (an API path), or replaces it keeping its resourceVersion. */
+export async function applyObject(
+  ns: TestNamespace,
+  collection: string,
+  name: string,
+  body: Record<string, unknown>,
+): Promise<void> {
+  const path = `${collection}/${name}`;
+  try {
+    const current = await ns.client.request<{ metadata: { resourceVersion: string } }>(path);
+    const metadata = { ...(body.metadata as object), name, resourceVersion: current.metadata.resourceVersion };
+    await ns.client.request(path, { method: "PUT", body: { ...body, metadata } });
+  } catch (err) {
+    if ((err as { code?: number }).code !== 404) throw err;
+    await ns.client.request(collection, {
+      method: "POST",
+      body: { ...body, metadata: { ...(body.metadata as object), name } },
+    });
+  }
+}
+
+/** Returns the API paths of the test namespace's ConfigMaps, Services and EndpointSlices. */
+export function collections(ns: TestNamespace): { configMaps: string; services: string; slices: string } {
+  return {
+    configMaps: `/api/v1/namespaces/${ns.name}/configmaps`,
+    services: `/api/v1/namespaces/${ns.name}/services`,
+    slices: `/apis/discovery.k8s.io/v1/namespaces/${ns.name}/endpointslices`,
+  };
+}
+
+/** Returns a Service with port "http" 80 → 3000 (name set by `applyObject`, or by `name` when given). */
+export function testService(name?: string): Record<string, unknown> {
+  return {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: name === undefined ? {} : { name },
+    spec: { ports: [{ name: "http", port: 80, targetPort: 3000 }] },
+  };
+}
+
+/** Returns an EndpointSlice `name` of Service `service` with ready endpoints on port "http" 3000. */
+export function testEndpointSlice(name: string, service: string, addresses: string[]): Record<string, unknown> {
+  return {
+    apiVersion: "discovery.k8s.io/v1",
+    kind: "EndpointSlice",
+    metadata: {
+      name,
+      labels: { "kubernetes.io/service-name": service, "endpointslice.kubernetes.io/managed-by": "lacquer-tests" },
+    },
+    addressType: "IPv4",
+    ports: [{ name: "http", port: 3000, protocol: "TCP" }],
+    endpoints: addresses.map((a) => ({ addresses: [a], conditions: { ready: true } })),
+  };
+}
+
+/** Returns a ConfigMap with `data` (and `binaryData` when given), its name set by `applyObject`. */
+export function testConfigMap(
+  data: Record<string, string>,
+  binaryData?: Record<string, string>,
+): Record<string, unknown> {
+  return { apiVersion: "v1", kind: "ConfigMap", metadata: {}, data, ...(binaryData ? { binaryData } : {}) };
+}
+
+/** Options of `startTestChaperone`. */
+export interface TestChaperoneOptions {
+  /** The chaperone's work directory. */
+  workDir: string;
+  /** Config fields beyond the defaults (ConfigMap "gw-lacquer", malloc,32m, free ports, drain 0 s), or overriding them. */
+  config?: Record<string, unknown>;
+  /** Level of the logger that collects lines into `lines`. @default {"info"} */
+  level?: LogLevelName;
+  /** A logger to use instead of the collecting one. */
+  log?: Logger;
+}
+
+/** A chaperone started by `startTestChaperone`. */
+export interface TestChaperone {
+  /** The running chaperone. */
+  chaperone: RunningChaperone;
+  /** Resolves its stop signal. */
+  stop: () => void;
+  /** The log lines collected (empty when `log` was given). */
+  lines: string[];
+}
+
+/** Starts a chaperone on the test namespace's ConfigMap "gw-lacquer" with admin, CLI and ghost on free ports. */
+export async function startTestChaperone(ns: TestNamespace, options: TestChaperoneOptions): Promise<TestChaperone> {
+  const config = chaperoneConfigSchema.parse({
+    namespace: ns.name,
+    configmap: "gw-lacquer",
+    storage: "malloc,32m",
+    workDir: options.workDir,
+    adminAddress: `127.0.0.1:${freePort()}`,
+    cliPort: String(freePort()),
+    ghostPort: String(freePort()),
+    kubeconfig: ns.cluster.kubeconfig,
+    drainSeconds: "0",
+    ...options.config,
+  });
+  let stop!: () => void;
+  const stopSignal = new Promise<void>((resolve) => stop = resolve);
+  const lines: string[] = [];
+  const log = options.log ?? createLogger({ level: options.level ?? "info", sink: (line) => lines.push(line) });
+  const chaperone = await startChaperone({ config, log, stopSignal });
+  return { chaperone, stop, lines };
+}
+
+/** Adds `addresses` to the loopback device and serves on port 3000 of each an answer naming that address. */
+export async function startBackends(addresses: string[]): Promise<Deno.HttpServer[]> {
+  for (const address of addresses) {
+    await new Deno.Command("ip", { args: ["addr", "replace", `${address}/32`, "dev", "lo"] }).output();
+  }
+  return addresses.map((hostname) =>
+    Deno.serve({ hostname, port: 3000, onListen: () => {} }, () => new Response(hostname))
+  );
+}
+
+/** Fetches `http://127.0.0.1:<port>/` and returns `"<status> <body>"`. */
+export async function getText(port: number): Promise<string> {
+  const response = await fetch(`http://127.0.0.1:${port}/`);
+  return `${response.status} ${await response.text()}`;
+}
+
+/** Sends requests from `concurrency` loops until stopped; counts answers that `accept` rejects and keeps 5. */
+export function startLoad(port: number, concurrency: number, accept: (answer: string) => boolean): {
+  stats: { ok: number; failed: number; samples: string[] };
+  stop(): Promise<void>;
+} {
+  let stopped = false;
+  const stats = { ok: 0, failed: 0, samples: [] as string[] };
+  const loops = Array.from({ length: concurrency }, async () => {
+    while (!stopped) {
+      let answer: string;
+      try {
+        answer = await getText(port);
+      } catch (err) {
+        answer = `error ${(err as Error).message}`;
+      }
+      if (accept(answer)) stats.ok++;
+      else {
+        stats.failed++;
+        if (stats.samples.length < 5) stats.samples.push(answer);
+      }
+    }
+  });
+  return {
+    stats,
+    async stop() {
+      stopped = true;
+      await Promise.all(loops);
+    },
+  };
+}
