@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { signalChild, terminateChild } from "./_child_process_controller.ts";
 import { abortableSleep } from "../internal/abortable_sleep.ts";
 import { writeFileAtomic } from "../internal/atomic_writer.ts";
 import type { Logger } from "../internal/log.ts";
@@ -130,7 +131,7 @@ export class HitchController {
     } else if (changed && this.#child) {
       this.#reloads++;
       o.log.info("hitch reloading certificates", { socket: o.socket.name, pid: this.#child.pid, files: files.length });
-      this.#kill(this.#child, "SIGHUP");
+      signalChild(this.#child, "SIGHUP");
     }
     // Bundles that are no longer listed: hitch has read the new configuration or reads it when it next starts.
     const keep = new Set([...bundles.map((b) => b.name), "hitch.conf", "ocsp"]);
@@ -202,21 +203,13 @@ export class HitchController {
     return false;
   }
 
-  #kill(child: Deno.ChildProcess, signal: Deno.Signal): void {
-    try {
-      child.kill(signal);
-    } catch {
-      // Already exited.
-    }
-  }
-
   /**
    * Kills the running hitch with a signal (tests); the supervisor restarts it after the back-off.
    *
    * @param signal The signal.
    */
   signal(signal: Deno.Signal): void {
-    if (this.#child) this.#kill(this.#child, signal);
+    if (this.#child) signalChild(this.#child, signal);
   }
 
   /**
@@ -228,12 +221,7 @@ export class HitchController {
     this.#abort.abort();
     await this.#updates;
     const child = this.#child;
-    if (child) {
-      this.#kill(child, "SIGTERM");
-      const timer = setTimeout(() => this.#kill(child, "SIGKILL"), options.graceMs ?? 5_000);
-      await child.status;
-      clearTimeout(timer);
-    }
+    if (child) await terminateChild(child, options.graceMs ?? 5_000);
     await this.#loop;
     this.#state = "stopped";
   }

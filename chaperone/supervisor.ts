@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { signalChild, terminateChild } from "./_child_process_controller.ts";
 import { abortableSleep } from "../internal/abortable_sleep.ts";
 import type { Logger } from "../internal/log.ts";
 import { VarnishCliClient } from "./varnish_cli_client.ts";
@@ -142,7 +143,7 @@ export class VarnishdSupervisor {
         this.#state = "running";
       } catch (err) {
         if (!this.#abort.signal.aborted) log.warn("varnishd start failed", { pid: child.pid, err });
-        this.#kill(child, "SIGTERM");
+        signalChild(child, "SIGTERM");
       }
       const status = await child.status;
       this.#child = undefined;
@@ -187,21 +188,13 @@ export class VarnishdSupervisor {
     }
   }
 
-  #kill(child: Deno.ChildProcess, signal: Deno.Signal): void {
-    try {
-      child.kill(signal);
-    } catch {
-      // Already exited.
-    }
-  }
-
   /**
    * Kills the running varnishd manager with a signal (tests and signal forwarding); the supervisor restarts it.
    *
    * @param signal The signal.
    */
   signal(signal: Deno.Signal): void {
-    if (this.#child) this.#kill(this.#child, signal);
+    if (this.#child) signalChild(this.#child, signal);
   }
 
   /**
@@ -213,12 +206,7 @@ export class VarnishdSupervisor {
     this.#state = "stopping";
     this.#abort.abort();
     const child = this.#child;
-    if (child) {
-      this.#kill(child, "SIGTERM");
-      const timer = setTimeout(() => this.#kill(child, "SIGKILL"), options.graceMs ?? 10_000);
-      await child.status;
-      clearTimeout(timer);
-    }
+    if (child) await terminateChild(child, options.graceMs ?? 10_000);
     await this.#loop;
     this.#cli.close();
     this.#state = "stopped";
