@@ -1,6 +1,7 @@
-# Debian packages: Varnish and its development headers (ghost), hitch (TLS), clang (bindgen), network tools.
+# Debian packages: Varnish and its development headers (ghost), hitch (TLS), clang (bindgen), network and namespace
+# tools (iproute2, util-linux: nsenter, unshare, setsid; mount), openssl (the local cluster's certificates).
 packages=(varnish libvarnishapi-dev varnish-modules hitch clang libclang-dev pkg-config iproute2 curl wrk
-  build-essential git ca-certificates)
+  build-essential git ca-certificates openssl util-linux mount)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
