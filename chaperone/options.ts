@@ -5,6 +5,7 @@
  * @module
  */
 import { z } from "zod";
+import { listenAddressSchema } from "../internal/listen_address.ts";
 import { CHAPERONE_ADMIN_PORT, GHOST_CONTROL_PORT, GHOST_SOCKET_NAME, VARNISH_CLI_PORT } from "../internal/names.ts";
 
 /** One chaperone flag: its commander spelling, environment variable, help text and default. */
@@ -194,14 +195,6 @@ const listenerSchema = z.string().transform((value, ctx) => {
 });
 
 const port = z.coerce.number().int().min(1).max(65535);
-const address = z.string().transform((value, ctx) => {
-  const match = /^(.*):(\d+)$/.exec(value);
-  if (!match || Number(match[2]) > 65535) {
-    ctx.addIssue({ code: "custom", message: `address "${value}" must look like [host]:port` });
-    return z.NEVER;
-  }
-  return { hostname: match[1] === "" ? "0.0.0.0" : match[1].replace(/^\[(.*)\]$/, "$1"), port: Number(match[2]) };
-});
 
 /** The schema of the chaperone's configuration; input is the raw flag/environment strings. */
 export const chaperoneConfigSchema = z.object({
@@ -218,7 +211,7 @@ export const chaperoneConfigSchema = z.object({
     `extra varnishd arguments may not use flags chaperone owns (${OWNED_VARNISHD_FLAGS.join(" ")})`,
   ),
   workDir: z.string().min(1).default("/var/run/lacquer"),
-  adminAddress: address.prefault(`0.0.0.0:${CHAPERONE_ADMIN_PORT}`),
+  adminAddress: listenAddressSchema.prefault(`0.0.0.0:${CHAPERONE_ADMIN_PORT}`),
   cliPort: port.default(VARNISH_CLI_PORT),
   ghostPort: port.default(GHOST_CONTROL_PORT),
   varnishd: z.string().min(1).default("varnishd"),

@@ -5,6 +5,7 @@
  * @module
  */
 import { z } from "zod";
+import { listenAddressSchema } from "../internal/listen_address.ts";
 import { OPERATOR_HEALTH_PORT, OPERATOR_METRICS_PORT } from "../internal/names.ts";
 import { LACQUER_VERSION } from "../internal/version.ts";
 
@@ -94,15 +95,6 @@ export const OPERATOR_FLAGS: readonly OperatorFlag[] = [
   },
 ];
 
-const address = z.string().transform((value, ctx) => {
-  const match = /^(.*):(\d+)$/.exec(value);
-  if (!match || Number(match[2]) > 65535) {
-    ctx.addIssue({ code: "custom", message: `address "${value}" must look like [host]:port` });
-    return z.NEVER;
-  }
-  return { hostname: match[1] === "" ? "0.0.0.0" : match[1].replace(/^\[(.*)\]$/, "$1"), port: Number(match[2]) };
-});
-
 const flag = z.union([z.boolean(), z.enum(["true", "false", "1", "0", ""])]).transform((v) =>
   v === true || v === "true" || v === "1"
 );
@@ -114,8 +106,8 @@ export const operatorConfigSchema = z.object({
   leaseNamespace: z.string().min(1).default("lacquer-system"),
   leaseName: z.string().min(1).default("lacquer-operator"),
   identity: z.string().min(1).optional(),
-  metricsAddress: address.prefault(`:${OPERATOR_METRICS_PORT}`),
-  healthAddress: address.prefault(`:${OPERATOR_HEALTH_PORT}`),
+  metricsAddress: listenAddressSchema.prefault(`:${OPERATOR_METRICS_PORT}`),
+  healthAddress: listenAddressSchema.prefault(`:${OPERATOR_HEALTH_PORT}`),
   gatewayImage: z.string().min(1).default(DEFAULT_GATEWAY_IMAGE),
   gatewayServiceType: z.enum(["LoadBalancer", "ClusterIP", "NodePort"]).default("LoadBalancer"),
   workers: z.coerce.number().int().min(1).max(64).default(4),
