@@ -13,6 +13,7 @@ import {
   type TestCluster,
   useCluster,
 } from "../tests/cluster/mod.ts";
+import { startOperatorProcess } from "../tests/stack/operator_process.ts";
 import { ROUTING_HASH_ANNOTATION, VCL_HASH_ANNOTATION } from "./children.ts";
 
 const GW = "/apis/gateway.networking.k8s.io/v1";
@@ -33,24 +34,15 @@ function condition(obj: KubeObject, type: string): Condition | undefined {
 async function startOperator(cluster: TestCluster, namespace: string, cls: string) {
   const port = 20000 + Math.floor(Math.random() * 20000);
   const logFile = await Deno.makeTempFile({ prefix: "operator-", suffix: ".log" });
-  const log = await Deno.open(logFile, { write: true });
-  const child = new Deno.Command(Deno.execPath(), {
+  const operator = startOperatorProcess({
+    kubeconfig: cluster.kubeconfig,
+    logFile,
+    logLevel: "debug",
+    port,
     args: [
-      "run",
-      "--allow-all",
-      `${ROOT}mod.ts`,
-      "--log-level",
-      "debug",
-      "operator",
-      "--kubeconfig",
-      cluster.kubeconfig,
       "--leader-elect",
       "--lease-namespace",
       namespace,
-      "--metrics-address",
-      `127.0.0.1:${port}`,
-      "--health-address",
-      `127.0.0.1:${port + 1}`,
       // An image the process kubelet runs as a no-op: gateway pods never become ready, which lets the test
       // stand in for the chaperone with a pod of its own.
       "--gateway-image",
@@ -58,20 +50,12 @@ async function startOperator(cluster: TestCluster, namespace: string, cls: strin
       "--gateway-class",
       cls,
     ],
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const piped = child.stderr.pipeTo(log.writable);
+  });
   return {
     metricsUrl: `http://127.0.0.1:${port}/metrics`,
     async stop(failed: boolean) {
-      try {
-        child.kill("SIGTERM");
-      } catch {
-        // It exited on its own: the exit code check below reports it, with its log.
-      }
-      const status = await child.status;
-      await piped;
+      // An operator that exited on its own is reported by the exit code check below, with its log.
+      const status = await operator.stop(30_000);
       if (failed || status.code !== 0) console.error(await Deno.readTextFile(logFile));
       await Deno.remove(logFile);
       equal(status.code, 0, "operator exits 0 on SIGTERM");

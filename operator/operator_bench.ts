@@ -18,6 +18,7 @@ import { type KubeClient, type KubeObject } from "../internal/kube/mod.ts";
 import { CONTROLLER_NAME } from "../internal/names.ts";
 import { installCrds } from "../tests/cluster/crd_installer.ts";
 import { clusterAvailable, createTestNamespace, eventually, useCluster } from "../tests/cluster/mod.ts";
+import { startOperatorProcess } from "../tests/stack/operator_process.ts";
 import { ROUTING_HASH_ANNOTATION } from "./children.ts";
 import { parseSnapshot } from "./snapshot.ts";
 import { translate } from "./translate.ts";
@@ -152,34 +153,17 @@ Deno.test({
     console.log(`created ${ROUTES} HTTPRoutes in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
     const port = 20000 + Math.floor(Math.random() * 20000);
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-all",
-        `${ROOT}mod.ts`,
-        "--log-level",
-        "info",
-        "operator",
-        "--kubeconfig",
-        cluster.kubeconfig,
-        "--metrics-address",
-        `127.0.0.1:${port}`,
-        "--health-address",
-        `127.0.0.1:${port + 1}`,
-        "--gateway-image",
-        "example.com/gateway-stand-in:1",
-        "--gateway-class",
-        cls,
-      ],
+    const logFile = await Deno.makeTempFile({ prefix: "operator-bench-", suffix: ".log" });
+    const child = startOperatorProcess({
+      kubeconfig: cluster.kubeconfig,
+      logFile,
+      port,
+      args: ["--gateway-image", "example.com/gateway-stand-in:1", "--gateway-class", cls],
       // The heap cap deploy/operator/deployment.yaml sets: V8 then collects before growing the heap far.
       env: {
         DENO_V8_FLAGS: Deno.env.get("LACQUER_OPERATOR_V8_FLAGS") ?? "--max-old-space-size=160,--max-semi-space-size=4",
       },
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    const logFile = await Deno.makeTempFile({ prefix: "operator-bench-", suffix: ".log" });
-    const piped = child.stderr.pipeTo((await Deno.open(logFile, { write: true })).writable);
+    });
     console.log(`operator log: ${logFile}`);
     try {
       const boot = performance.now();
@@ -236,9 +220,7 @@ Deno.test({
       );
     } finally {
       const stopAt = performance.now();
-      child.kill("SIGTERM");
-      await child.status;
-      await piped;
+      await child.stop(30_000);
       console.log(`operator stopped in ${((performance.now() - stopAt) / 1000).toFixed(1)} s`);
       await client.request(`${GW}/namespaces/${ns.name}/gateways/gw`, { method: "DELETE" }).catch(() => {});
       await client.request(`${GW}/gatewayclasses/${cls}`, { method: "DELETE" }).catch(() => {});

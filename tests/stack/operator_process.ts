@@ -22,6 +22,8 @@ export interface OperatorProcessOptions {
   port?: number;
   /** Further `lacquer operator` flags. @default {[]} */
   args?: string[];
+  /** Extra environment, e.g. `DENO_V8_FLAGS`. @default {{}} */
+  env?: Record<string, string>;
 }
 
 /**
@@ -51,5 +53,5 @@ export function startOperatorProcess(options: OperatorProcessOptions): LoggedPro
   const [program, ...args] = options.netns
     ? ["nsenter", `--net=/run/netns/${options.netns}`, "--", ...operator]
     : operator;
-  return spawnLogged(program, { args, logFile: options.logFile });
+  return spawnLogged(program, { args, logFile: options.logFile, env: options.env });
 }
