@@ -117,7 +117,7 @@ function resolveBackend(backend: RoutingBackend, index: ServiceIndex): GhostBack
  * numeric targetPorts both work). When a Service has no ready endpoint at all, endpoints that are still serving
  * while terminating are used instead, as kube-proxy does. A group that cannot be resolved keeps its weight, gets no
  * endpoints and carries the reason in `error`, so its share of the traffic answers 500 with a useful message.
- * Everything else (listeners, vhosts, routes, matches, filters) is copied unchanged. Endpoints are sorted, so the
+ * Everything else (listeners, vhosts, routes, matches, filters, cache settings) is copied unchanged. Endpoints are sorted, so the
  * output depends only on the state, not on the order in which objects arrived.
  *
  * Endpoint conditions: https://kubernetes.io/docs/concepts/services-networking/endpoint-slices/#conditions
@@ -148,6 +148,7 @@ export function mergeEndpoints(routing: RoutingJson, cluster: ClusterEndpoints):
         matches: route.matches,
         filters: route.filters,
         backends: route.backends.map((b) => resolveBackend(b, index)),
+        ...(route.cache ? { cache: route.cache } : {}),
       })),
     };
   }

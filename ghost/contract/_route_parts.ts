@@ -153,6 +153,79 @@ export const routeIdSchema = z.strictObject({
 /** A backend weight (Gateway API allows 0 to 1,000,000; 0 takes no traffic). */
 export const weightSchema = z.int().min(0).max(1_000_000).default(1);
 
+const LOWERCASE_HEADER_NAME = /^[a-z0-9!#$%&'*+\-.^_`|~]+$/;
+/** Whole seconds; at most about 68 years, so that every value fits a signed 32-bit integer. */
+const seconds = z.int().min(0).max(2_147_483_647);
+
+/** Freshness, in seconds: `default` only when the origin gives none, `forced` overrides the origin. */
+export const cacheTtlSchema = z.strictObject({
+  default: seconds.default(120),
+  forced: seconds.optional(),
+  grace: seconds.default(10),
+  keep: seconds.default(0),
+});
+
+/** Explicit opt-ins to cache what is otherwise never cached; all false by default. */
+export const cacheAllowSchema = z.strictObject({
+  /** Cache responses with `Cache-Control: no-store` (meaningful with `ttl.forced`). */
+  noStore: z.boolean().default(false),
+  /** Cache responses with `Cache-Control: private`. */
+  private: z.boolean().default(false),
+  /** Cache responses with `Set-Cookie`; the cookie is removed from the stored object. */
+  setCookie: z.boolean().default(false),
+  /** Cache requests that carry `Authorization`. */
+  authorization: z.boolean().default(false),
+  /** Remove cookies not named in `key.cookies` instead of passing requests that carry them. */
+  otherCookies: z.boolean().default(false),
+});
+
+/** Which query parameters join the cache key (and reach the origin on a miss), sorted by name. */
+export const cacheQuerySchema = z.strictObject({
+  mode: z.enum(["All", "None", "Include", "Exclude"]).default("All"),
+  params: z.array(z.string().min(1).max(256)).max(64).default([]),
+}).refine((q) => q.mode === "Include" || q.mode === "Exclude" || q.params.length === 0, {
+  message: "params are only allowed with mode Include or Exclude",
+  path: ["params"],
+});
+
+/** What joins the cache key besides the host, the rule and the path. */
+export const cacheKeySchema = z.strictObject({
+  query: cacheQuerySchema.prefault({}),
+  /** Request headers whose values join the key, lowercase. */
+  headers: z.array(z.string().regex(LOWERCASE_HEADER_NAME, "must be a lowercase HTTP header name")).max(16)
+    .default([]),
+  /** Cookies whose values join the key. */
+  cookies: z.array(z.string().regex(HEADER_NAME, "must be a cookie name (token characters)")).max(16).default([]),
+});
+
+/** A request condition that passes the request (no cache lookup). */
+export const cacheBypassSchema = z.discriminatedUnion("type", [
+  z.strictObject({
+    type: z.literal("Header"),
+    name: headerNameSchema,
+    /** Searched in the header's value (anchor it with `^…$`); absent: the header being present is enough. */
+    valueRegex: z.string().min(1).max(1024).optional(),
+  }),
+  z.strictObject({
+    type: z.literal("Cookie"),
+    name: z.string().regex(HEADER_NAME, "must be a cookie name (token characters)"),
+  }),
+]);
+
+/** How a rule caches; absent on a route entry, the rule passes every request. */
+export const cacheSchema = z.strictObject({
+  /** The CachePolicy that applies, for metrics, logs and debugging. */
+  policy: z.strictObject({ namespace: z.string().min(1).max(253), name: z.string().min(1).max(253) }),
+  ttl: cacheTtlSchema.prefault({}),
+  allow: cacheAllowSchema.prefault({}),
+  key: cacheKeySchema.prefault({}),
+  bypass: z.array(cacheBypassSchema).max(16).default([]),
+  /** The response header holding space-separated surrogate keys (`xkey` is read too); removed before delivery. */
+  surrogateKeys: z.strictObject({ header: headerNameSchema.default("Surrogate-Key") }).prefault({}),
+  /** Add `X-Cache`, `X-Cache-Hits` and `Age` to responses. */
+  debugHeaders: z.boolean().default(false),
+});
+
 /**
  * Builds the document schema of a format around its backend-group schema.
  *
@@ -176,6 +249,8 @@ export function documentSchema<B extends z.ZodType>(version: number, backendSche
     filters: z.array(filterSchema).max(16).default([]),
     /** Weighted backend groups; none means the gateway answers 500 unless a redirect filter answers first. */
     backends: z.array(backendSchema).max(64).default([]),
+    /** How the rule caches; absent: every request passes. */
+    cache: cacheSchema.optional(),
   });
   return z.strictObject({
     version: z.literal(version, { error: `must be ${version}, the only version this build reads` }),

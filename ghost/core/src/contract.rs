@@ -80,6 +80,9 @@ pub struct Route {
     /// Weighted backend groups.
     #[serde(default)]
     pub backends: Vec<Backend>,
+    /// How the rule caches; absent: every request passes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<Cache>,
 }
 
 fn default_matches() -> Vec<Match> {
@@ -416,4 +419,173 @@ pub struct Endpoint {
     pub address: String,
     /// The target port.
     pub port: u16,
+}
+
+/// How a rule caches (the optional `cache` of a route entry).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Cache {
+    /// The CachePolicy that applies.
+    pub policy: PolicyRef,
+    /// Freshness.
+    #[serde(default)]
+    pub ttl: CacheTtl,
+    /// Explicit opt-ins.
+    #[serde(default)]
+    pub allow: CacheAllow,
+    /// What joins the cache key.
+    #[serde(default)]
+    pub key: CacheKey,
+    /// Conditions that pass the request.
+    #[serde(default)]
+    pub bypass: Vec<Bypass>,
+    /// Where surrogate keys come from.
+    #[serde(default)]
+    pub surrogate_keys: SurrogateKeys,
+    /// Whether responses carry `X-Cache`, `X-Cache-Hits` and `Age`.
+    #[serde(default)]
+    pub debug_headers: bool,
+}
+
+/// The namespace and name of a CachePolicy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyRef {
+    /// The policy's namespace.
+    pub namespace: String,
+    /// The policy's name.
+    pub name: String,
+}
+
+/// Freshness in seconds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheTtl {
+    /// Used only when the origin gives no freshness.
+    #[serde(default = "default_ttl")]
+    pub default: u32,
+    /// Overrides the origin's freshness.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forced: Option<u32>,
+    /// How long a stale object may be served while one background fetch refreshes it.
+    #[serde(default = "default_grace")]
+    pub grace: u32,
+    /// How long objects with validators are kept for conditional revalidation.
+    #[serde(default)]
+    pub keep: u32,
+}
+
+fn default_ttl() -> u32 {
+    120
+}
+
+fn default_grace() -> u32 {
+    10
+}
+
+impl Default for CacheTtl {
+    fn default() -> Self {
+        Self { default: default_ttl(), forced: None, grace: default_grace(), keep: 0 }
+    }
+}
+
+/// Explicit opt-ins to cache what is otherwise never cached.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[allow(clippy::struct_excessive_bools)] // five independent switches, as in the contract
+pub struct CacheAllow {
+    /// Cache `Cache-Control: no-store` responses.
+    #[serde(default)]
+    pub no_store: bool,
+    /// Cache `Cache-Control: private` responses.
+    #[serde(default)]
+    pub private: bool,
+    /// Cache responses with `Set-Cookie` (the cookie is removed from the object).
+    #[serde(default)]
+    pub set_cookie: bool,
+    /// Cache requests carrying `Authorization`.
+    #[serde(default)]
+    pub authorization: bool,
+    /// Remove cookies not named in the key instead of passing.
+    #[serde(default)]
+    pub other_cookies: bool,
+}
+
+/// What joins the cache key besides host, rule and path.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheKey {
+    /// Which query parameters are kept.
+    #[serde(default)]
+    pub query: CacheQuery,
+    /// Lowercase request header names.
+    #[serde(default)]
+    pub headers: Vec<String>,
+    /// Cookie names.
+    #[serde(default)]
+    pub cookies: Vec<String>,
+}
+
+/// Which query parameters are kept (sorted) in the key and in the URL sent on a miss.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheQuery {
+    /// How `params` is read.
+    #[serde(default)]
+    pub mode: QueryMode,
+    /// Parameter names for Include and Exclude.
+    #[serde(default)]
+    pub params: Vec<String>,
+}
+
+/// How the query joins the key.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum QueryMode {
+    /// Every parameter.
+    #[default]
+    All,
+    /// No parameter: the query is dropped.
+    None,
+    /// Only the named parameters.
+    Include,
+    /// Every parameter but the named ones.
+    Exclude,
+}
+
+/// A condition that passes the request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", deny_unknown_fields)]
+pub enum Bypass {
+    /// A request header is present (and its value contains a match of `value_regex`, when given).
+    Header {
+        /// The header name.
+        name: String,
+        /// A regular expression searched in the value.
+        #[serde(rename = "valueRegex", default, skip_serializing_if = "Option::is_none")]
+        value_regex: Option<String>,
+    },
+    /// A request cookie is present.
+    Cookie {
+        /// The cookie name.
+        name: String,
+    },
+}
+
+/// Where surrogate keys come from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SurrogateKeys {
+    /// The response header with space-separated keys.
+    #[serde(default = "default_surrogate_header")]
+    pub header: String,
+}
+
+fn default_surrogate_header() -> String {
+    "Surrogate-Key".to_owned()
+}
+
+impl Default for SurrogateKeys {
+    fn default() -> Self {
+        Self { header: default_surrogate_header() }
+    }
 }

@@ -9,8 +9,8 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::contract::{
-    Backend, BackendFilter, Filter, GhostJson, HeaderModifier, Listener, Match, PathMatchType, PathModifier, Route,
-    Vhost, VERSION,
+    Backend, BackendFilter, Bypass, Cache, Filter, GhostJson, HeaderModifier, Listener, Match, PathMatchType,
+    PathModifier, QueryMode, Route, Vhost, VERSION,
 };
 use crate::error::{Error, ErrorKind};
 
@@ -232,6 +232,60 @@ fn check_route(route: &Route) -> Result<(), String> {
     }
     for (i, backend) in route.backends.iter().enumerate() {
         check_backend(backend).map_err(|e| format!("backends[{i}]: {e}"))?;
+    }
+    if let Some(cache) = &route.cache {
+        check_cache(cache).map_err(|e| format!("cache: {e}"))?;
+    }
+    Ok(())
+}
+
+/// The largest number of seconds a TTL, grace or keep may hold (fits a signed 32-bit integer).
+const MAX_SECONDS: u32 = 2_147_483_647;
+
+fn check_cache(cache: &Cache) -> Result<(), String> {
+    if cache.policy.namespace.is_empty() || cache.policy.name.is_empty() {
+        return Err("policy.namespace and policy.name must not be empty".to_owned());
+    }
+    let ttl = &cache.ttl;
+    if [ttl.default, ttl.grace, ttl.keep].into_iter().chain(ttl.forced).any(|s| s > MAX_SECONDS) {
+        return Err(format!("ttl values must be at most {MAX_SECONDS} seconds"));
+    }
+    let query = &cache.key.query;
+    if matches!(query.mode, QueryMode::All | QueryMode::None) && !query.params.is_empty() {
+        return Err("key.query.params are only allowed with mode Include or Exclude".to_owned());
+    }
+    if query.params.len() > 64 || query.params.iter().any(|p| p.is_empty() || p.len() > 256) {
+        return Err("key.query.params must hold at most 64 names of 1 to 256 characters".to_owned());
+    }
+    if cache.key.headers.len() > 16 || cache.key.cookies.len() > 16 || cache.bypass.len() > 16 {
+        return Err("key.headers, key.cookies and bypass must hold at most 16 entries each".to_owned());
+    }
+    for name in &cache.key.headers {
+        if !is_header_name(name) || name.bytes().any(|b| b.is_ascii_uppercase()) {
+            return Err(format!("key header {name:?} must be a lowercase HTTP header name"));
+        }
+    }
+    let cookies = cache.key.cookies.iter().chain(cache.bypass.iter().filter_map(|b| match b {
+        Bypass::Cookie { name } => Some(name),
+        Bypass::Header { .. } => None,
+    }));
+    for name in cookies {
+        if !is_header_name(name) {
+            return Err(format!("cookie name {name:?} must be a token"));
+        }
+    }
+    for bypass in &cache.bypass {
+        if let Bypass::Header { name, value_regex } = bypass {
+            if !is_header_name(name) {
+                return Err(format!("bypass header name {name:?} must be an HTTP header name (token characters)"));
+            }
+            if value_regex.as_ref().is_some_and(|r| r.is_empty() || r.len() > 1024) {
+                return Err("bypass valueRegex must hold 1 to 1024 characters".to_owned());
+            }
+        }
+    }
+    if !is_header_name(&cache.surrogate_keys.header) {
+        return Err("surrogateKeys.header must be an HTTP header name".to_owned());
     }
     Ok(())
 }
