@@ -1,10 +1,11 @@
 /**
- * The content hash the chaperone publishes and the operator compares: `sha256:<hex>` of a text's UTF-8 bytes.
+ * The one content hash of Lacquer: `sha256:<hex>` of a text's UTF-8 bytes. The operator writes it into the
+ * ConfigMap's annotations and compares it with what each gateway pod reports; the chaperone publishes the hash of
+ * what it has live; child objects carry it as their desired-state hash.
  *
  * @module
  */
-
-const encoder = new TextEncoder();
+import { createHash } from "node:crypto";
 
 /**
  * Hashes a text (or bytes) as `sha256:<lowercase hex>`.
@@ -12,16 +13,12 @@ const encoder = new TextEncoder();
  * @example Usage
  * ```ts
  * import { contentHash } from "./content_hash.ts";
- * const hash = await contentHash("vcl 4.1;\n"); // "sha256:…"
+ * contentHash(""); // "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
  * ```
  *
  * @param content The text, hashed as UTF-8, or raw bytes.
  * @returns The hash.
  */
-export async function contentHash(content: string | Uint8Array): Promise<string> {
-  const bytes = typeof content === "string" ? encoder.encode(content) : content;
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
-  let hex = "";
-  for (const byte of digest) hex += byte.toString(16).padStart(2, "0");
-  return `sha256:${hex}`;
+export function contentHash(content: string | Uint8Array): string {
+  return `sha256:${createHash("sha256").update(content).digest("hex")}`;
 }

@@ -6,7 +6,6 @@
  * @module
  */
 import type { Gateway, HttpRoute, ParentRef } from "./api_types.ts";
-import { type NewCondition, routeAccepted, routeNotAccepted } from "./conditions.ts";
 import { intersectHostnames } from "./hostnames.ts";
 import { matchesSelector } from "./label_selector.ts";
 import type { ListenerResult } from "./listeners.ts";
@@ -20,20 +19,34 @@ export interface Attachment {
   hostnames: string[];
 }
 
-/** The outcome of attaching through one parentRef. */
-export interface AttachResult {
-  /** The listeners the route attached to (empty when not accepted). */
-  attachments: Attachment[];
-  /** The Accepted condition for this parent (True, or False with the spec's reason). */
-  accepted: NewCondition;
+/** Why a route does not attach through a parentRef: the spec's reason for `Accepted=False`, and a message. */
+export interface AttachRejection {
+  /** The spec's reason. */
+  reason: "NoMatchingParent" | "NotAllowedByListeners" | "NoMatchingListenerHostname";
+  /** What is wrong. */
+  message: string;
 }
 
-function namespaceAllowed(
-  listener: ListenerResult,
-  gateway: Gateway,
-  route: HttpRoute,
-  index: SnapshotIndex,
-): boolean {
+/** The outcome of attaching through one parentRef. */
+export interface AttachResult {
+  /** The listeners the route attached to (empty when rejected). */
+  attachments: Attachment[];
+  /** Why it did not attach, when it did not. */
+  rejection?: AttachRejection;
+}
+
+/** What {@linkcode attachRoute} attaches to. */
+export interface AttachContext {
+  /** The Gateway. */
+  gateway: Gateway;
+  /** Its validated listeners. */
+  listeners: readonly ListenerResult[];
+  /** Lookups for Namespaces (label selectors). */
+  index: SnapshotIndex;
+}
+
+function namespaceAllowed(listener: ListenerResult, route: HttpRoute, context: AttachContext): boolean {
+  const { gateway, index } = context;
   const routeNs = route.metadata.namespace ?? "";
   const ns = listener.listener.allowedRoutes.namespaces;
   switch (ns.from) {
@@ -58,14 +71,13 @@ function namespaceAllowed(
  * @param route The route.
  * @param ref The parentRef (already known to name this Gateway).
  * @param context The Gateway, its validated listeners, and the snapshot index.
- * @returns Where the route attached, and the Accepted condition.
+ * @returns Where the route attached, or why it did not.
  */
 export function attachRoute(
   route: HttpRoute,
   ref: ParentRef,
-  context: { gateway: Gateway; listeners: ListenerResult[]; index: SnapshotIndex },
+  context: AttachContext,
 ): AttachResult {
-  const gen = route.metadata.generation;
   const candidates = context.listeners.filter((l) =>
     (ref.sectionName === undefined || l.listener.name === ref.sectionName) &&
     (ref.port === undefined || l.listener.port === ref.port)
@@ -77,21 +89,21 @@ export function attachRoute(
     ].filter(Boolean).join(" and ");
     return {
       attachments: [],
-      accepted: routeNotAccepted("NoMatchingParent", `Gateway has no listener with ${what}`, gen),
+      rejection: { reason: "NoMatchingParent", message: `Gateway has no listener with ${what}` },
     };
   }
   const allowed = candidates.filter((l) =>
     l.attachable && l.supportedKinds.some((k) => k.kind === "HTTPRoute") &&
-    namespaceAllowed(l, context.gateway, route, context.index)
+    namespaceAllowed(l, route, context)
   );
   if (allowed.length === 0) {
     return {
       attachments: [],
-      accepted: routeNotAccepted(
-        "NotAllowedByListeners",
-        `No listener of the Gateway allows this route (namespace "${route.metadata.namespace}", kind HTTPRoute)`,
-        gen,
-      ),
+      rejection: {
+        reason: "NotAllowedByListeners",
+        message:
+          `No listener of the Gateway allows this route (namespace "${route.metadata.namespace}", kind HTTPRoute)`,
+      },
     };
   }
   const attachments: Attachment[] = [];
@@ -102,12 +114,11 @@ export function attachRoute(
   if (attachments.length === 0) {
     return {
       attachments,
-      accepted: routeNotAccepted(
-        "NoMatchingListenerHostname",
-        "No hostname of the route matches the hostname of an allowing listener",
-        gen,
-      ),
+      rejection: {
+        reason: "NoMatchingListenerHostname",
+        message: "No hostname of the route matches the hostname of an allowing listener",
+      },
     };
   }
-  return { attachments, accepted: routeAccepted(gen) };
+  return { attachments };
 }

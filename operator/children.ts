@@ -12,7 +12,6 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { createHash } from "node:crypto";
 import {
   CHAPERONE_ADMIN_PORT,
   GATEWAY_NAME_LABEL,
@@ -22,6 +21,7 @@ import {
   MANAGED_BY_VALUE,
   tlsSecretName,
 } from "../internal/names.ts";
+import { contentHash } from "../internal/content_hash.ts";
 import { routingConfigMapData } from "../internal/routing_config_map.ts";
 import { type Gateway, GATEWAY_GROUP } from "./api_types.ts";
 import type { ResolvedParameters } from "./gateway_parameters.ts";
@@ -76,16 +76,6 @@ export interface ChildrenInput {
   tlsBundles?: Record<string, string>;
 }
 
-/**
- * Hashes a text as `sha256:<hex>` (the same form as `contentHash` in `internal/content_hash.ts`, synchronously).
- *
- * @param text The text, hashed as UTF-8.
- * @returns The hash.
- */
-export function sha256(text: string): string {
-  return `sha256:${createHash("sha256").update(text, "utf8").digest("hex")}`;
-}
-
 function sortedKeys<T>(obj: Record<string, T>): Record<string, T> {
   return Object.fromEntries(Object.keys(obj).sort().map((k) => [k, obj[k]]));
 }
@@ -137,8 +127,8 @@ export function buildChildren(input: ChildrenInput): ChildObject[] {
   const ports = [...new Map(input.listeners.filter((l) => l.usable).map((l) => [l.listener.port, l])).values()]
     .sort((a, b) => a.listener.port - b.listener.port);
 
-  const routingHash = input.hashes?.routing ?? sha256(input.routingJson);
-  const vclHash = input.hashes?.vcl ?? sha256(input.mainVcl);
+  const routingHash = input.hashes?.routing ?? contentHash(input.routingJson);
+  const vclHash = input.hashes?.vcl ?? contentHash(input.mainVcl);
   const configMap: ChildObject = {
     apiVersion: "v1",
     kind: "ConfigMap",
@@ -208,7 +198,7 @@ export function buildChildren(input: ChildrenInput): ChildObject[] {
     },
   };
 
-  const drainToken = sha256(`drain:${gateway.metadata.uid ?? ""}:${ns}/${name}`).slice(7, 39);
+  const drainToken = contentHash(`drain:${gateway.metadata.uid ?? ""}:${ns}/${name}`).slice(7, 39);
   const env: ({ name: string; value: string } | { name: string; valueFrom: unknown })[] = [
     { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
     { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
@@ -276,7 +266,7 @@ export function buildChildren(input: ChildrenInput): ChildObject[] {
   };
   // The hash covers the whole pod template, which holds infrastructure only (never routes or VCL), so it changes
   // exactly when the pods must be replaced.
-  const infraHash = sha256(canonical(template)).slice(7, 23);
+  const infraHash = contentHash(canonical(template)).slice(7, 23);
   const deployment: ChildObject = {
     apiVersion: "apps/v1",
     kind: "Deployment",

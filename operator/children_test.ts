@@ -61,12 +61,6 @@ Deno.test("buildChildren() names every child as DESIGN.md says", () => {
   );
 });
 
-Deno.test("sha256() gives the same hash as the chaperone's contentHash", async () => {
-  const { contentHash } = await import("../internal/content_hash.ts");
-  const { sha256 } = await import("./children.ts");
-  for (const text of ["", "vcl 4.1;\n", "ünïcödé"]) equal(sha256(text), await contentHash(text));
-});
-
 Deno.test("buildChildren() makes no Service for a Gateway without a listener to serve", () => {
   const kinds = build({ port: 8901 }).map((c) => c.kind);
   equal(kinds.includes("Service"), false);

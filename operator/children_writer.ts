@@ -7,14 +7,9 @@
  */
 import { KubeApiError, type KubeClient, type KubeObject } from "../internal/kube/mod.ts";
 import type { Logger } from "../internal/log.ts";
+import { contentHash } from "../internal/content_hash.ts";
 import { GATEWAY_NAME_LABEL } from "../internal/names.ts";
-import {
-  type ChildObject,
-  GATEWAY_NAMESPACE_LABEL,
-  ROUTING_HASH_ANNOTATION,
-  sha256,
-  VCL_HASH_ANNOTATION,
-} from "./children.ts";
+import { type ChildObject, GATEWAY_NAMESPACE_LABEL, ROUTING_HASH_ANNOTATION, VCL_HASH_ANNOTATION } from "./children.ts";
 import { FIELD_MANAGER, type WriteObserver } from "./status_writer.ts";
 
 /** Annotation with the hash of the object as we last applied it. */
@@ -54,7 +49,7 @@ function pathOf(kind: string, namespace: string, name?: string): string {
 export function desiredHash(child: ChildObject): string {
   const annotations = child.metadata.annotations ?? {};
   if (child.kind === "ConfigMap" && annotations[ROUTING_HASH_ANNOTATION] && annotations[VCL_HASH_ANNOTATION]) {
-    return sha256(
+    return contentHash(
       JSON.stringify({
         ...child,
         data: Object.keys(child.data ?? {}),
@@ -62,7 +57,7 @@ export function desiredHash(child: ChildObject): string {
       }),
     );
   }
-  return sha256(JSON.stringify(child));
+  return contentHash(JSON.stringify(child));
 }
 
 /** Applies and prunes children. */

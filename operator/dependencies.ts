@@ -1,6 +1,8 @@
 /**
- * What a Gateway's translation read besides the Gateway itself, as dependency keys, so the shell can enqueue
- * exactly the Gateways an object change affects (STYLE.md convention 11).
+ * The operator's one dependency tracker. What a translation read besides the object it translated, as dependency
+ * keys: the shell uses a Gateway's keys to enqueue exactly the Gateways an object change affects, and the
+ * translation memo (`translation_memo.ts`) keeps a route's results while the objects behind its keys are the
+ * same (parsed objects are immutable, so identity tells what changed).
  *
  * Keys: `Service:<ns>/<name>`, `Secret:<ns>/<name>`, `ConfigMap:<ns>/<name>`, `GatewayParameters:<ns>/<name>`,
  * `GrantNamespace:<ns>` (a cross-namespace reference into `<ns>`, which a ReferenceGrant there may allow) and
@@ -10,8 +12,102 @@
  */
 import { CONTROLLER_NAME, LACQUER_GROUP } from "../internal/names.ts";
 import { GATEWAY_PARAMETERS_KIND } from "./gateway_parameters.ts";
+import type { HttpRoute } from "./api_types.ts";
 import type { Snapshot } from "./snapshot.ts";
-import { keyOf, routeGatewayKeys } from "./snapshot_index.ts";
+import { keyOf, routeGatewayKeys, type SnapshotIndex } from "./snapshot_index.ts";
+
+/**
+ * Lists the dependency keys of one route's rules: the Services its backendRefs name and the namespaces it
+ * references across (whose ReferenceGrants decide).
+ *
+ * @example Usage
+ * ```ts
+ * import { routeDependencies } from "./dependencies.ts";
+ * import { httpRouteSchema } from "./api_types.ts";
+ * const route = httpRouteSchema.parse({
+ *   metadata: { name: "r", namespace: "web" },
+ *   spec: { rules: [{ backendRefs: [{ name: "api", namespace: "apps", port: 80 }] }] },
+ * });
+ * routeDependencies(route); // ["Service:apps/api", "GrantNamespace:apps"]
+ * ```
+ *
+ * @param route The route.
+ * @returns The keys, deduplicated, in the order of the backendRefs.
+ */
+export function routeDependencies(route: HttpRoute): string[] {
+  const routeNs = route.metadata.namespace ?? "";
+  const deps = new Set<string>();
+  for (const rule of route.spec.rules) {
+    for (const ref of rule.backendRefs) {
+      const backendNs = ref.namespace ?? routeNs;
+      if (ref.group === "" && ref.kind === "Service") deps.add(`Service:${keyOf(backendNs, ref.name)}`);
+      if (backendNs !== routeNs) deps.add(`GrantNamespace:${backendNs}`);
+    }
+  }
+  return [...deps];
+}
+
+/** Dependency keys with what each resolved to in the index a result was computed from. */
+export type TrackedDependencies = readonly (readonly [key: string, value: unknown])[];
+
+function resolveDependency(index: SnapshotIndex, key: string): unknown {
+  const colon = key.indexOf(":");
+  const kind = colon < 0 ? key : key.slice(0, colon);
+  const name = key.slice(colon + 1);
+  switch (kind) {
+    case "Service":
+      return index.services.get(name);
+    case "Secret":
+      return index.secrets.get(name);
+    case "ConfigMap":
+      return index.configMaps.get(name);
+    case "GatewayParameters":
+      return index.parameters.get(name);
+    case "GrantNamespace":
+      return index.grants.get(name) ?? [];
+    case "NamespaceLabels":
+      return [...index.namespaces.values()];
+    default:
+      throw new RangeError(`Cannot resolve dependency key "${key}": unknown kind "${kind}"`);
+  }
+}
+
+/**
+ * Records what each dependency key resolves to now, for {@linkcode dependenciesUnchanged}.
+ *
+ * @param index The index the result is computed from.
+ * @param keys Dependency keys.
+ * @returns The keys with their current objects.
+ * @throws {RangeError} For a key of an unknown kind.
+ */
+export function trackDependencies(index: SnapshotIndex, keys: readonly string[]): TrackedDependencies {
+  return keys.map((key) => [key, resolveDependency(index, key)] as const);
+}
+
+function same(a: unknown, b: unknown): boolean {
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => x === b[i]);
+  return a === b;
+}
+
+/**
+ * Tells whether every tracked dependency still resolves to the same object(s) in another index.
+ *
+ * @example Usage
+ * ```ts
+ * import { dependenciesUnchanged, trackDependencies } from "./dependencies.ts";
+ * import { indexSnapshot } from "./snapshot_index.ts";
+ * import { emptySnapshot } from "./snapshot.ts";
+ * const index = indexSnapshot(emptySnapshot(), "lacquer.dev/gateway-controller");
+ * dependenciesUnchanged(index, trackDependencies(index, ["Service:default/api"])); // true
+ * ```
+ *
+ * @param index The current index.
+ * @param tracked What {@linkcode trackDependencies} recorded.
+ * @returns True when nothing the result read has changed.
+ */
+export function dependenciesUnchanged(index: SnapshotIndex, tracked: TrackedDependencies): boolean {
+  return tracked.every(([key, value]) => same(resolveDependency(index, key), value));
+}
 
 /**
  * Lists the dependency keys of one Gateway.
@@ -58,14 +154,7 @@ export function gatewayDependencies(snapshot: Snapshot, gatewayKey: string): str
   }
   for (const route of snapshot.httpRoutes) {
     if (!routeGatewayKeys(route, CONTROLLER_NAME).includes(gatewayKey)) continue;
-    const routeNs = route.metadata.namespace ?? "";
-    for (const rule of route.spec.rules) {
-      for (const ref of rule.backendRefs) {
-        const backendNs = ref.namespace ?? routeNs;
-        if (ref.group === "" && ref.kind === "Service") deps.add(`Service:${keyOf(backendNs, ref.name)}`);
-        if (backendNs !== routeNs) deps.add(`GrantNamespace:${backendNs}`);
-      }
-    }
+    for (const dep of routeDependencies(route)) deps.add(dep);
   }
   return [...deps].sort();
 }

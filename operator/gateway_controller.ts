@@ -23,6 +23,7 @@ import type { ParameterDefaults } from "./gateway_parameters.ts";
 import { keyOf, routeGatewayKeys } from "./snapshot_index.ts";
 import type { StatusWriter } from "./status_writer.ts";
 import { translate } from "./translate.ts";
+import { TranslationMemo } from "./translation_memo.ts";
 
 /** What the controllers need. */
 export interface GatewayControllerOptions {
@@ -64,6 +65,8 @@ export class GatewayController {
   #routesByGateway = new Map<string, Set<string>>();
   #deps = new Map<string, Set<string>>();
   #depsOf = new Map<string, string[]>();
+  /** Translation results reused across reconciles while their objects are unchanged; lives as long as this. */
+  #memo = new TranslationMemo();
   #running = false;
   #stopped: Promise<void> | undefined;
 
@@ -194,6 +197,7 @@ export class GatewayController {
       gateways: [key],
       crdBundleVersion: this.#o.crdBundleVersion,
       gatewayClassNames: this.#o.gatewayClassNames,
+      memo: this.#memo,
     });
     this.#o.observeTranslate?.(performance.now() - started);
     const gw = result.gateways[0];

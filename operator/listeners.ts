@@ -1,6 +1,7 @@
 /**
  * Validation of a Gateway's listeners: protocol, port, conflicts on a shared port, route kinds and TLS
- * certificate references, with the spec's reasons (`apis/v1/gateway_types.go`, ListenerConditionType).
+ * certificate references, each problem with the spec's reason (`apis/v1/gateway_types.go`,
+ * ListenerConditionType); `status/listener.ts` turns them into conditions.
  *
  * @module
  */
@@ -8,15 +9,6 @@ import { Buffer } from "node:buffer";
 import { X509Certificate } from "node:crypto";
 import { CHAPERONE_ADMIN_PORT, GHOST_CONTROL_PORT, listenerSocketName, VARNISH_CLI_PORT } from "../internal/names.ts";
 import { type Gateway, GATEWAY_GROUP, type Listener } from "./api_types.ts";
-import {
-  listenerAccepted,
-  listenerConflicted,
-  listenerNoConflicts,
-  listenerNotAccepted,
-  listenerRefsNotResolved,
-  listenerResolvedRefs,
-  type NewCondition,
-} from "./conditions.ts";
 import { sameListenerHostname } from "./hostnames.ts";
 import { keyOf, referenceAllowed, type SnapshotIndex } from "./snapshot_index.ts";
 
@@ -28,7 +20,18 @@ export interface RouteGroupKind {
   kind: string;
 }
 
-/** The validated view of one listener. */
+/** A problem found with a listener: the spec's reason for its condition, and the condition's message. */
+export interface ListenerProblem<R extends string> {
+  /** The spec's reason. */
+  reason: R;
+  /** What is wrong, naming the object. */
+  message: string;
+}
+
+/**
+ * The validated view of one listener: the facts its status is computed from (`status/listener.ts`) and what the
+ * data plane needs.
+ */
 export interface ListenerResult {
   /** The listener as declared. */
   listener: Listener;
@@ -40,8 +43,12 @@ export interface ListenerResult {
   usable: boolean;
   /** The route kinds it supports (only those we implement). */
   supportedKinds: RouteGroupKind[];
-  /** Accepted, Conflicted and ResolvedRefs (Programmed is added once the data plane reports). */
-  conditions: NewCondition[];
+  /** Why it is not accepted (`Accepted=False`), when it is not. */
+  notAccepted?: ListenerProblem<"UnsupportedProtocol" | "PortUnavailable" | "UnsupportedValue">;
+  /** Its conflict with another listener on the same port (`Conflicted=True`), if any. */
+  conflicted?: ListenerProblem<"ProtocolConflict" | "HostnameConflict">;
+  /** Why its references are not resolved (`ResolvedRefs=False`), if so. */
+  refsNotResolved?: ListenerProblem<"InvalidRouteKinds" | "RefNotPermitted" | "InvalidCertificateRef">;
   /** Why it is not usable, for the Programmed condition. */
   problem?: string;
 }
@@ -106,6 +113,90 @@ function routeKinds(listener: Listener): { supported: RouteGroupKind[]; invalid:
   return { supported, invalid };
 }
 
+function acceptanceProblem(
+  listener: Listener,
+): { reason: NonNullable<ListenerResult["notAccepted"]>["reason"]; text: string } | undefined {
+  if (!SUPPORTED_PROTOCOLS.has(listener.protocol)) {
+    return {
+      reason: "UnsupportedProtocol",
+      text: `protocol "${listener.protocol}" is not supported: use HTTP or HTTPS`,
+    };
+  }
+  if (RESERVED_PORTS.has(listener.port)) {
+    return { reason: "PortUnavailable", text: `port ${listener.port} is reserved by the gateway pod` };
+  }
+  if (listener.protocol === "HTTPS" && listener.tls?.mode === "Passthrough") {
+    return { reason: "UnsupportedValue", text: `TLS mode "Passthrough" is not supported on HTTPS listeners` };
+  }
+  return undefined;
+}
+
+function conflictOf(listener: Listener, listeners: readonly Listener[]): ListenerResult["conflicted"] {
+  const samePort = listeners.filter((other) => other !== listener && other.port === listener.port);
+  const protocolClash = samePort.find((other) => other.protocol !== listener.protocol);
+  if (protocolClash) {
+    return {
+      reason: "ProtocolConflict",
+      message:
+        `Listener shares port ${listener.port} with listener "${protocolClash.name}" of protocol ${protocolClash.protocol}`,
+    };
+  }
+  const hostnameClash = samePort.find((other) =>
+    other.protocol === listener.protocol && sameListenerHostname(other.hostname, listener.hostname)
+  );
+  if (hostnameClash) {
+    return {
+      reason: "HostnameConflict",
+      message: `Listener has the same port and hostname as listener "${hostnameClash.name}"`,
+    };
+  }
+  return undefined;
+}
+
+/** The first problem with an HTTPS listener's certificateRefs: a reference no grant permits comes first. */
+function certificateIssue(
+  listener: Listener,
+  gateway: Gateway,
+  index: SnapshotIndex,
+): ListenerProblem<"RefNotPermitted" | "InvalidCertificateRef"> | undefined {
+  if (listener.protocol !== "HTTPS") return undefined;
+  const notPermitted = certificateRefNotPermitted(index, gateway, listener);
+  if (notPermitted) return { reason: "RefNotPermitted", message: notPermitted };
+  const invalid = certificateProblem(index, gateway, listener);
+  return invalid === undefined ? undefined : { reason: "InvalidCertificateRef", message: invalid };
+}
+
+function validateListener(listener: Listener, gateway: Gateway, index: SnapshotIndex): ListenerResult {
+  const kinds = routeKinds(listener);
+  const acceptance = acceptanceProblem(listener);
+  const conflicted = conflictOf(listener, gateway.spec.listeners);
+  const certificate = certificateIssue(listener, gateway, index);
+  const supportedKinds = acceptance?.reason === "UnsupportedProtocol" ? [] : kinds.supported;
+  const refsNotResolved: ListenerResult["refsNotResolved"] = kinds.invalid.length > 0
+    ? {
+      reason: "InvalidRouteKinds",
+      message: `Route kinds ${kinds.invalid.map((k) => `"${k}"`).join(", ")} are not supported: only HTTPRoute is`,
+    }
+    : certificate;
+  const notAttachable = acceptance?.text ??
+    (conflicted ? "it conflicts with another listener" : undefined) ??
+    (supportedKinds.length === 0 ? "it supports no route kind" : undefined);
+  // Routes still attach to a listener whose certificate is unusable (attachedRoutes counts them, as the spec's
+  // conformance tests expect), but it is not configured in the data plane.
+  const problem = notAttachable ?? certificate?.message;
+  return {
+    listener,
+    socket: listenerSocketName(listener.port),
+    attachable: notAttachable === undefined,
+    usable: problem === undefined,
+    supportedKinds,
+    ...(acceptance ? { notAccepted: { reason: acceptance.reason, message: `Listener ${acceptance.text}` } } : {}),
+    ...(conflicted ? { conflicted } : {}),
+    ...(refsNotResolved ? { refsNotResolved } : {}),
+    ...(problem === undefined ? {} : { problem }),
+  };
+}
+
 /**
  * Validates every listener of a Gateway.
  *
@@ -128,90 +219,5 @@ function routeKinds(listener: Listener): { supported: RouteGroupKind[]; invalid:
  * @returns One result per listener, in spec order.
  */
 export function validateListeners(gateway: Gateway, index: SnapshotIndex): ListenerResult[] {
-  const gen = gateway.metadata.generation;
-  const listeners = gateway.spec.listeners;
-  return listeners.map((listener) => {
-    const conditions: NewCondition[] = [];
-    let usable = true;
-    let problem: string | undefined;
-    const kinds = routeKinds(listener);
-    const protocolOk = SUPPORTED_PROTOCOLS.has(listener.protocol);
-    const supportedKinds = protocolOk ? kinds.supported : [];
-    if (!protocolOk) {
-      problem = `protocol "${listener.protocol}" is not supported: use HTTP or HTTPS`;
-      conditions.push(listenerNotAccepted("UnsupportedProtocol", `Listener ${problem}`, gen));
-    } else if (RESERVED_PORTS.has(listener.port)) {
-      problem = `port ${listener.port} is reserved by the gateway pod`;
-      conditions.push(listenerNotAccepted("PortUnavailable", `Listener ${problem}`, gen));
-    } else if (listener.protocol === "HTTPS" && listener.tls?.mode === "Passthrough") {
-      problem = `TLS mode "Passthrough" is not supported on HTTPS listeners`;
-      conditions.push(listenerNotAccepted("UnsupportedValue", `Listener ${problem}`, gen));
-    } else {
-      conditions.push(listenerAccepted(gen));
-    }
-    if (problem) usable = false;
-
-    const samePort = listeners.filter((other) => other !== listener && other.port === listener.port);
-    const protocolClash = samePort.find((other) => other.protocol !== listener.protocol);
-    const hostnameClash = samePort.find((other) =>
-      other.protocol === listener.protocol && sameListenerHostname(other.hostname, listener.hostname)
-    );
-    if (protocolClash) {
-      conditions.push(listenerConflicted(
-        "ProtocolConflict",
-        `Listener shares port ${listener.port} with listener "${protocolClash.name}" of protocol ${protocolClash.protocol}`,
-        gen,
-      ));
-      usable = false;
-      problem ??= "it conflicts with another listener";
-    } else if (hostnameClash) {
-      conditions.push(listenerConflicted(
-        "HostnameConflict",
-        `Listener has the same port and hostname as listener "${hostnameClash.name}"`,
-        gen,
-      ));
-      usable = false;
-      problem ??= "it conflicts with another listener";
-    } else {
-      conditions.push(listenerNoConflicts(gen));
-    }
-
-    const certProblem = listener.protocol === "HTTPS" ? certificateProblem(index, gateway, listener) : undefined;
-    const notPermitted = listener.protocol === "HTTPS"
-      ? certificateRefNotPermitted(index, gateway, listener)
-      : undefined;
-    if (kinds.invalid.length > 0) {
-      conditions.push(listenerRefsNotResolved(
-        "InvalidRouteKinds",
-        `Route kinds ${kinds.invalid.map((k) => `"${k}"`).join(", ")} are not supported: only HTTPRoute is`,
-        gen,
-      ));
-    } else if (notPermitted) {
-      conditions.push(listenerRefsNotResolved("RefNotPermitted", notPermitted, gen));
-    } else if (certProblem) {
-      conditions.push(listenerRefsNotResolved("InvalidCertificateRef", certProblem, gen));
-    } else {
-      conditions.push(listenerResolvedRefs(gen));
-    }
-    if (supportedKinds.length === 0) {
-      usable = false;
-      problem ??= "it supports no route kind";
-    }
-    // Routes still attach to a listener whose certificate is unusable (attachedRoutes counts them, as the spec's
-    // conformance tests expect), but it is not configured in the data plane.
-    const attachable = usable;
-    if (notPermitted || certProblem) {
-      usable = false;
-      problem ??= notPermitted ?? certProblem;
-    }
-    return {
-      listener,
-      socket: listenerSocketName(listener.port),
-      attachable,
-      usable,
-      supportedKinds,
-      conditions,
-      problem,
-    };
-  });
+  return gateway.spec.listeners.map((listener) => validateListener(listener, gateway, index));
 }

@@ -23,12 +23,8 @@ export {
   operatorFlagsWithEnvironment,
 } from "./options.ts";
 export { emptySnapshot, parseSnapshot, type Snapshot } from "./snapshot.ts";
-export {
-  type GatewayResult,
-  mergeRouteParents,
-  translate,
-  type TranslateOptions,
-  type TranslateResult,
-} from "./translate.ts";
+export { type GatewayResult, translate, type TranslateOptions, type TranslateResult } from "./translate.ts";
+export { mergeRouteParents } from "./status/mod.ts";
+export { TranslationMemo } from "./translation_memo.ts";
 export { SUPPORTED_FEATURES } from "./features.ts";
 export { GATEWAY_PARAMETERS_API_VERSION, GATEWAY_PARAMETERS_KIND } from "./gateway_parameters.ts";

@@ -1,8 +1,8 @@
 /**
  * Serializes routing.json to exactly the bytes `stringifyContract` writes, faster for large documents: the JSON of
- * each route entry (all but its listeners) is cached by the identity of its matches array, which translate builds
- * once per rule and keeps while the route, its Services and grants are unchanged; so regenerating after one route
- * changed re-serializes only that route.
+ * each route entry (all but its listeners) is kept in the translation memo, keyed by the identity of the entry's
+ * matches array, which translation builds once per rule and keeps while the route, its Services and grants are
+ * unchanged; so regenerating after one route changed re-serializes only that route.
  *
  * @module
  */
@@ -10,11 +10,16 @@ import type { RoutingJson } from "../ghost/contract/mod.ts";
 
 type Route = RoutingJson["vhosts"][string]["routes"][number];
 
-const fragments = new WeakMap<object, { head: string; tail: string }>();
+/** The JSON text of a route entry before and after its listeners. */
+export interface RouteText {
+  /** `{"id":…,"created":…,"listeners":` */
+  head: string;
+  /** `,"matches":…,"filters":…,"backends":…}` */
+  tail: string;
+}
 
-/** The entry's JSON around its listeners, cached by the identity of its matches array (built once per rule). */
-function parts(route: Route): { head: string; tail: string } {
-  let cached = fragments.get(route.matches);
+function parts(route: Route, memo: WeakMap<object, RouteText>): RouteText {
+  let cached = memo.get(route.matches);
   if (cached === undefined) {
     cached = {
       head: `{"id":${JSON.stringify(route.id)},"created":${JSON.stringify(route.created)},"listeners":`,
@@ -22,7 +27,7 @@ function parts(route: Route): { head: string; tail: string } {
         JSON.stringify(route.backends)
       }}`,
     };
-    fragments.set(route.matches, cached);
+    memo.set(route.matches, cached);
   }
   return cached;
 }
@@ -32,7 +37,8 @@ function parts(route: Route): { head: string; tail: string } {
  *
  * Route entries must have their keys in the order `id, created, listeners, matches, filters, backends`, and an
  * entry's `matches` array must not be shared with an entry whose id, created, filters or backends differ:
- * translate creates a new matches array whenever it rebuilds a rule entry. The golden tests check the result against `stringifyContract`.
+ * translation creates a new matches array whenever it rebuilds a rule entry. The golden tests check the result
+ * against `stringifyContract`.
  *
  * @example Usage
  * ```ts
@@ -41,16 +47,17 @@ function parts(route: Route): { head: string; tail: string } {
  * ```
  *
  * @param doc The document.
+ * @param memo Route entry texts by matches array (`TranslationMemo.routeText`). @default {a fresh map}
  * @returns The text.
  */
-export function stringifyRouting(doc: RoutingJson): string {
+export function stringifyRouting(doc: RoutingJson, memo: WeakMap<object, RouteText> = new WeakMap()): string {
   const out: string[] = [`{"version":${doc.version},"listeners":${JSON.stringify(doc.listeners)},"vhosts":{`];
   let firstHost = true;
   for (const [host, vhost] of Object.entries(doc.vhosts)) {
     out.push(`${firstHost ? "" : ","}${JSON.stringify(host)}:{"routes":[`);
     firstHost = false;
     vhost.routes.forEach((r, i) => {
-      const { head, tail } = parts(r);
+      const { head, tail } = parts(r, memo);
       out.push(`${i === 0 ? "" : ","}${head}${JSON.stringify(r.listeners)}${tail}`);
     });
     out.push("]}");

@@ -14,8 +14,10 @@
 import { z } from "zod";
 import { filterSchema, matchSchema, type RoutingRoute } from "../ghost/contract/mod.ts";
 import { type BackendRef, GATEWAY_GROUP, type HttpFilter, type HttpRoute, type HttpRule } from "./api_types.ts";
+import { dependenciesUnchanged, routeDependencies, trackDependencies } from "./dependencies.ts";
 import { checkRegex } from "./regex_check.ts";
 import { keyOf, referenceAllowed, type SnapshotIndex } from "./snapshot_index.ts";
+import type { TranslationMemo } from "./translation_memo.ts";
 
 /** A routing.json route entry before its listeners are known. */
 export type RuleEntry = Omit<RoutingRoute, "listeners">;
@@ -100,7 +102,8 @@ function convertFilter(f: HttpFilter): unknown | string {
   }
 }
 
-interface StaticRule {
+/** A rule's entry as far as it depends on the route alone (matches and filters), or why it is dropped. */
+export interface StaticRule {
   /** The entry without backends, or undefined when dropped. */
   base?: Omit<RuleEntry, "backends">;
   /** Why it was dropped, or why it answers 500. */
@@ -178,13 +181,11 @@ function convertStatic(route: HttpRoute, ruleIndex: number): StaticRule {
   return { base };
 }
 
-const staticCache = new WeakMap<HttpRoute, StaticRule[]>();
-
-function staticRules(route: HttpRoute): StaticRule[] {
-  let cached = staticCache.get(route);
+function staticRules(route: HttpRoute, memo: TranslationMemo): StaticRule[] {
+  let cached = memo.staticRules.get(route);
   if (!cached) {
     cached = route.spec.rules.map((_, i) => convertStatic(route, i));
-    staticCache.set(route, cached);
+    memo.staticRules.set(route, cached);
   }
   return cached;
 }
@@ -265,7 +266,8 @@ function convertBackend(
 }
 
 /**
- * Translates the rules of a route.
+ * Translates the rules of a route, reusing the memo's result while the route object and the Services and
+ * ReferenceGrants it read are the same objects.
  *
  * @example Usage
  * ```ts
@@ -273,68 +275,38 @@ function convertBackend(
  * import { httpRouteSchema } from "./api_types.ts";
  * import { indexSnapshot } from "./snapshot_index.ts";
  * import { emptySnapshot } from "./snapshot.ts";
+ * import { TranslationMemo } from "./translation_memo.ts";
  * const route = httpRouteSchema.parse({
  *   metadata: { name: "r", namespace: "default", creationTimestamp: "2026-01-01T00:00:00Z" },
  *   spec: { rules: [{ backendRefs: [{ name: "app", port: 80 }] }] },
  * });
- * const result = translateRules(route, indexSnapshot(emptySnapshot(), "lacquer.dev/gateway-controller"));
+ * const index = indexSnapshot(emptySnapshot(), "lacquer.dev/gateway-controller");
+ * const result = translateRules(route, { index, memo: new TranslationMemo() });
  * // result.refProblems[0].reason === "BackendNotFound"
  * ```
  *
  * @param route The route.
- * @param index Lookups for Services and ReferenceGrants.
+ * @param context Lookups for Services and ReferenceGrants, and the memo.
  * @returns The entries and the problems found.
  */
-export function translateRules(route: HttpRoute, index: SnapshotIndex): RulesResult {
-  // The result depends on the route object and, through its backendRefs, on the Services it names and on the
-  // ReferenceGrants of other namespaces. Objects are immutable once parsed, so identity tells what changed.
-  const cached = resultCache.get(route);
-  if (cached && cached.deps.every(([kind, key, obj]) => same(lookup(index, kind, key), obj))) return cached.result;
-  const result = computeRules(route, index);
-  resultCache.set(route, { result, deps: dependencies(route, index) });
+export function translateRules(
+  route: HttpRoute,
+  context: { index: SnapshotIndex; memo: TranslationMemo },
+): RulesResult {
+  const { index, memo } = context;
+  const cached = memo.rules.get(route);
+  if (cached && dependenciesUnchanged(index, cached.deps)) return cached.result;
+  const result = computeRules(route, index, memo);
+  memo.rules.set(route, { result, deps: trackDependencies(index, routeDependencies(route)) });
   return result;
 }
 
-type Dep = ["service" | "grants", string, unknown];
-
-const resultCache = new WeakMap<HttpRoute, { result: RulesResult; deps: Dep[] }>();
-
-function lookup(index: SnapshotIndex, kind: Dep[0], key: string): unknown {
-  return kind === "service" ? index.services.get(key) : (index.grants.get(key) ?? []);
-}
-
-function same(a: unknown, b: unknown): boolean {
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => x === b[i]);
-  return a === b;
-}
-
-function dependencies(route: HttpRoute, index: SnapshotIndex): Dep[] {
-  const routeNs = route.metadata.namespace ?? "";
-  const deps: Dep[] = [];
-  const seen = new Set<string>();
-  for (const rule of route.spec.rules) {
-    for (const ref of rule.backendRefs) {
-      const ns = ref.namespace ?? routeNs;
-      const key = keyOf(ns, ref.name);
-      if (!seen.has(key)) {
-        seen.add(key);
-        deps.push(["service", key, index.services.get(key)]);
-      }
-      if (ns !== routeNs && !seen.has(`grants:${ns}`)) {
-        seen.add(`grants:${ns}`);
-        deps.push(["grants", ns, lookup(index, "grants", ns)]);
-      }
-    }
-  }
-  return deps;
-}
-
-function computeRules(route: HttpRoute, index: SnapshotIndex): RulesResult {
+function computeRules(route: HttpRoute, index: SnapshotIndex, memo: TranslationMemo): RulesResult {
   const entries: RuleEntry[] = [];
   const ruleProblems: string[] = [];
   const refProblems: RefProblem[] = [];
   let incompatibleFilters = false;
-  const statics = staticRules(route);
+  const statics = staticRules(route, memo);
   statics.forEach((s, i) => {
     const label = route.spec.rules[i].name ? `rule ${i} ("${route.spec.rules[i].name}")` : `rule ${i}`;
     if (s.incompatible) incompatibleFilters = true;
@@ -344,7 +316,7 @@ function computeRules(route: HttpRoute, index: SnapshotIndex): RulesResult {
     }
     if (s.answers500) {
       ruleProblems.push(`${label}: ${s.problem}`);
-      // A new matches array per computed entry: routing_text.ts caches serialized entries by its identity.
+      // A new matches array per computed entry: the memo keeps serialized entries by its identity.
       entries.push({ ...s.base, matches: [...s.base.matches], backends: [] });
       return;
     }

@@ -11,7 +11,7 @@
  */
 import { KubeApiError, type KubeClient, type KubeObject } from "../internal/kube/mod.ts";
 import type { Logger } from "../internal/log.ts";
-import { mergeRouteParents, type RouteStatusResult } from "./translate.ts";
+import { mergeRouteParents, type RouteStatusResult } from "./status/mod.ts";
 
 /** The field manager of every operator write. */
 export const FIELD_MANAGER = "lacquer-operator";

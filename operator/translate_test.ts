@@ -3,7 +3,9 @@ import { parseAllDocuments, stringify } from "yaml";
 import { parseRoutingJson, stringifyContract } from "../ghost/contract/mod.ts";
 import { httpRouteSchema } from "./api_types.ts";
 import { parseSnapshot, type Snapshot } from "./snapshot.ts";
-import { mergeRouteParents, translate, type TranslateResult } from "./translate.ts";
+import { mergeRouteParents } from "./status/mod.ts";
+import { translate, type TranslateResult } from "./translate.ts";
+import { TranslationMemo } from "./translation_memo.ts";
 
 const DIR = new URL("./testdata/translate/", import.meta.url);
 const UPDATE = Deno.env.get("LACQUER_UPDATE_GOLDEN") === "1";
@@ -124,7 +126,7 @@ Deno.test("translate() reports every route of a missing Gateway for status clean
 Deno.test("translate() reuses cached route results only while the objects they read are unchanged", () => {
   const objects = readObjects(Deno.readTextFileSync(new URL("weights.in.yaml", DIR)));
   const snapshot = parseSnapshot(objects);
-  const options = { ...OPTIONS, gateways: ["infra/gw"] };
+  const options = { ...OPTIONS, gateways: ["infra/gw"], memo: new TranslationMemo() };
   const before = translate(snapshot, options).gateways[0].routingJson!;
   equal(before.includes('"unresolved":"Service \\"infra/web-v3\\" not found"'), true);
   // The same route objects, plus the missing Service: the backend resolves.

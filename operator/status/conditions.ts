@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { Condition } from "./api_types.ts";
+import type { Condition } from "../api_types.ts";
 
 /** Condition types of GatewayClass. */
 export const GatewayClassConditionType = { Accepted: "Accepted", SupportedVersion: "SupportedVersion" } as const;

@@ -1,7 +1,7 @@
 import { deepEqual, equal } from "node:assert/strict";
-import { APPLIED_ROUTING_ANNOTATION, APPLIED_VCL_ANNOTATION } from "../internal/names.ts";
-import { gatewaySchema, podSchema, serviceSchema } from "./api_types.ts";
-import { sha256 } from "./children.ts";
+import { APPLIED_ROUTING_ANNOTATION, APPLIED_VCL_ANNOTATION } from "../../internal/names.ts";
+import { gatewaySchema, podSchema, serviceSchema } from "../api_types.ts";
+import { contentHash } from "../../internal/content_hash.ts";
 import { gatewayProgrammedStatus } from "./programmed.ts";
 
 const gateway = gatewaySchema.parse({
@@ -27,7 +27,7 @@ function pod(name: string, ready: boolean, hashes?: { routing: string; vcl: stri
   });
 }
 
-const current = { routing: sha256(routingJson), vcl: sha256(mainVcl) };
+const current = { routing: contentHash(routingJson), vcl: contentHash(mainVcl) };
 
 Deno.test("gatewayProgrammedStatus() is True only when every ready pod applied the current configuration", () => {
   const base = { gateway, accepted: true, service: clusterIpService, hashes: current };

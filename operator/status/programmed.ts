@@ -10,8 +10,8 @@ import {
   APPLIED_VCL_ANNOTATION,
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
-} from "../internal/names.ts";
-import type { Gateway, Pod, Service } from "./api_types.ts";
+} from "../../internal/names.ts";
+import type { Gateway, Pod, Service } from "../api_types.ts";
 import {
   gatewayAddressNotAssigned,
   gatewayProgrammed,

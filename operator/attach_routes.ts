@@ -1,0 +1,118 @@
+/**
+ * Translation stage "attach routes": every HTTPRoute that names a Gateway, in precedence order, with its
+ * translated rules (`rules.ts`) and, per parentRef naming the Gateway, where it attached or why not
+ * (`attach.ts`). The results are memoised per route and Gateway (`translation_memo.ts`).
+ *
+ * @module
+ */
+import { type Gateway, GATEWAY_GROUP, type HttpRoute, type ParentRef } from "./api_types.ts";
+import { type AttachResult, attachRoute } from "./attach.ts";
+import type { ListenerResult } from "./listeners.ts";
+import { type RulesResult, translateRules } from "./rules.ts";
+import { keyOf, type SnapshotIndex } from "./snapshot_index.ts";
+import type { AttachmentInputs, TranslationMemo } from "./translation_memo.ts";
+
+/** A route as attached to one Gateway. */
+export interface AttachedRoute {
+  /** The route. */
+  route: HttpRoute;
+  /** Its `namespace/name`. */
+  key: string;
+  /** Its translated rules. */
+  rules: RulesResult;
+  /** The outcome per parentRef that names the Gateway, in parentRef order. */
+  parents: { ref: ParentRef; attach: AttachResult }[];
+  /** The listeners it serves on, with its hostnames there (none when rejected or when no rule is valid). */
+  attachments: { listener: string; hostnames: string[] }[];
+}
+
+/** The Gateway routes attach to, and what attaching reads. */
+export interface AttachRoutesContext {
+  /** The Gateway's `namespace/name`. */
+  key: string;
+  /** The Gateway. */
+  gateway: Gateway;
+  /** Its validated listeners. */
+  listeners: readonly ListenerResult[];
+  /** Lookups for Services, ReferenceGrants and Namespaces. */
+  index: SnapshotIndex;
+  /** The translation memo. */
+  memo: TranslationMemo;
+}
+
+/** Sorts routes by creation time, then `namespace/name` (the precedence tie-breakers), computing keys once. */
+function sortRoutes(routes: readonly HttpRoute[]): HttpRoute[] {
+  const keyed = routes.map((r) => ({
+    r,
+    k: `${r.metadata.creationTimestamp ?? ""}\u0000${r.metadata.namespace ?? ""}/${r.metadata.name}`,
+  }));
+  keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
+  return keyed.map((x) => x.r);
+}
+
+function computeAttachment(route: HttpRoute, rules: RulesResult, context: AttachRoutesContext): AttachedRoute {
+  const routeNs = route.metadata.namespace ?? "";
+  const parents: AttachedRoute["parents"] = [];
+  const attachments: AttachedRoute["attachments"] = [];
+  for (const ref of route.spec.parentRefs) {
+    if (ref.group !== GATEWAY_GROUP || ref.kind !== "Gateway") continue;
+    if (keyOf(ref.namespace ?? routeNs, ref.name) !== context.key) continue;
+    const attach = attachRoute(route, ref, context);
+    parents.push({ ref, attach });
+    if (attach.rejection || rules.allInvalid) continue;
+    for (const a of attach.attachments) {
+      attachments.push({ listener: a.listener.listener.name, hostnames: a.hostnames });
+    }
+  }
+  return { route, key: keyOf(routeNs, route.metadata.name), rules, parents, attachments };
+}
+
+function sameInputs(a: AttachmentInputs, b: AttachmentInputs): boolean {
+  return a.gateway === b.gateway && a.listeners === b.listeners && a.rules === b.rules && a.namespace === b.namespace;
+}
+
+function attachToGateway(route: HttpRoute, context: AttachRoutesContext, listeners: string): AttachedRoute {
+  const { memo, index } = context;
+  const rules = translateRules(route, context);
+  const namespace = index.namespaces.get(route.metadata.namespace ?? "");
+  const inputs: AttachmentInputs = { gateway: context.gateway, listeners, rules, namespace };
+  let perGateway = memo.attachments.get(route);
+  const cached = perGateway?.get(context.key);
+  if (cached && sameInputs(cached.inputs, inputs)) return cached.result;
+  const result = computeAttachment(route, rules, context);
+  if (!perGateway) memo.attachments.set(route, perGateway = new Map());
+  perGateway.set(context.key, { inputs, result });
+  return result;
+}
+
+/**
+ * Attaches routes to a Gateway.
+ *
+ * @param routes The routes whose parentRefs (or our status entries) name the Gateway.
+ * @param context The Gateway, its listeners, lookups and the memo.
+ * @returns The attached routes in precedence order (oldest first, then by `namespace/name`).
+ */
+export function attachRoutes(routes: readonly HttpRoute[], context: AttachRoutesContext): AttachedRoute[] {
+  // Everything about the listeners that attachment reads; a memoised attachment is reused only when it matches.
+  const listeners = JSON.stringify(context.listeners.map((l) => [l.listener, l.attachable, l.supportedKinds]));
+  return sortRoutes(routes).map((route) => attachToGateway(route, context, listeners));
+}
+
+/**
+ * Counts the routes attached to each listener (for `status.listeners[].attachedRoutes`), including listeners
+ * that are not served because of their certificates.
+ *
+ * @param routes The attached routes.
+ * @returns Route counts by listener name (listeners without routes are absent).
+ */
+export function attachedRouteCounts(routes: readonly AttachedRoute[]): Map<string, number> {
+  const routesOf = new Map<string, Set<string>>();
+  for (const { key, attachments } of routes) {
+    for (const { listener } of attachments) {
+      let set = routesOf.get(listener);
+      if (!set) routesOf.set(listener, set = new Set());
+      set.add(key);
+    }
+  }
+  return new Map([...routesOf].map(([listener, set]) => [listener, set.size]));
+}

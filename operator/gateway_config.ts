@@ -1,0 +1,135 @@
+/**
+ * The first step of translating a Gateway: its effective GatewayParameters (the class's, overridden field by
+ * field by the Gateway's own `infrastructure.parametersRef`) and its user VCL, or the problem that makes the
+ * Gateway not accepted (`InvalidParameters`, `UnsupportedAddress`).
+ *
+ * @module
+ */
+import { LACQUER_GROUP } from "../internal/names.ts";
+import type { Gateway, GatewayClass } from "./api_types.ts";
+import {
+  GATEWAY_PARAMETERS_KIND,
+  type GatewayParameters,
+  type ParameterDefaults,
+  type ResolvedParameters,
+  resolveParameters,
+} from "./gateway_parameters.ts";
+import { keyOf, type SnapshotIndex } from "./snapshot_index.ts";
+
+/** Why a Gateway is not accepted for its configuration. */
+export interface GatewayProblem {
+  /** The spec's reason for `Accepted=False`. */
+  reason: "InvalidParameters" | "UnsupportedAddress";
+  /** What is wrong, naming the object. */
+  message: string;
+}
+
+/** A Gateway's effective configuration. */
+export interface GatewayConfig {
+  /** The effective parameters (defaults where nobody set a field). */
+  parameters: ResolvedParameters;
+  /** The user's VCL, when the parameters name one and it was found. */
+  userVcl?: string;
+  /** Why the Gateway is not accepted, if so; it then gets no children. */
+  problem?: GatewayProblem;
+}
+
+/** What {@linkcode resolveGatewayConfig} reads. */
+export interface GatewayConfigContext {
+  /** Lookups for GatewayParameters and ConfigMaps. */
+  index: SnapshotIndex;
+  /** Defaults for fields nobody set. */
+  defaults: ParameterDefaults;
+}
+
+/**
+ * Finds the GatewayParameters a GatewayClass's `parametersRef` names.
+ *
+ * @param cls The class.
+ * @param index Lookups for GatewayParameters.
+ * @returns The parameters (none when there is no reference), or what is wrong with the reference.
+ */
+export function classParameters(
+  cls: GatewayClass,
+  index: SnapshotIndex,
+): { params?: GatewayParameters; problem?: string } {
+  const ref = cls.spec.parametersRef;
+  if (!ref) return {};
+  if (ref.group !== LACQUER_GROUP || ref.kind !== GATEWAY_PARAMETERS_KIND) {
+    return {
+      problem: `parametersRef must name a ${LACQUER_GROUP}/${GATEWAY_PARAMETERS_KIND}, not ${ref.group}/${ref.kind}`,
+    };
+  }
+  if (!ref.namespace) return { problem: `parametersRef to ${GATEWAY_PARAMETERS_KIND} "${ref.name}" needs a namespace` };
+  const params = index.parameters.get(keyOf(ref.namespace, ref.name));
+  if (!params) return { problem: `${GATEWAY_PARAMETERS_KIND} "${ref.namespace}/${ref.name}" not found` };
+  return { params };
+}
+
+function invalid(message: string): GatewayProblem {
+  return { reason: "InvalidParameters", message };
+}
+
+/** The class's and the Gateway's own parameters, in override order, or the first problem found. */
+function parameterList(
+  gateway: Gateway,
+  cls: GatewayClass,
+  index: SnapshotIndex,
+): { params: GatewayParameters[]; problem?: GatewayProblem } {
+  const fromClass = classParameters(cls, index);
+  if (fromClass.problem) {
+    return { params: [], problem: invalid(`GatewayClass "${cls.metadata.name}": ${fromClass.problem}`) };
+  }
+  const params = fromClass.params ? [fromClass.params] : [];
+  const ref = gateway.spec.infrastructure?.parametersRef;
+  if (ref) {
+    if (ref.group !== LACQUER_GROUP || ref.kind !== GATEWAY_PARAMETERS_KIND) {
+      return {
+        params,
+        problem: invalid(
+          `infrastructure.parametersRef must name a ${LACQUER_GROUP}/${GATEWAY_PARAMETERS_KIND}, not ${ref.group}/${ref.kind}`,
+        ),
+      };
+    }
+    const own = index.parameters.get(keyOf(gateway.metadata.namespace, ref.name));
+    if (!own) {
+      return {
+        params,
+        problem: invalid(`${GATEWAY_PARAMETERS_KIND} "${gateway.metadata.namespace}/${ref.name}" not found`),
+      };
+    }
+    params.push(own);
+  }
+  if ((gateway.spec.addresses ?? []).length > 0) {
+    const message = "spec.addresses is not supported: addresses come from the gateway Service";
+    return { params, problem: { reason: "UnsupportedAddress", message } };
+  }
+  return { params };
+}
+
+/**
+ * Resolves a Gateway's effective parameters and user VCL.
+ *
+ * @param gateway The Gateway.
+ * @param cls Its GatewayClass.
+ * @param context Lookups and defaults.
+ * @returns The configuration, with the problem that makes the Gateway not accepted, if any.
+ */
+export function resolveGatewayConfig(
+  gateway: Gateway,
+  cls: GatewayClass,
+  context: GatewayConfigContext,
+): GatewayConfig {
+  const list = parameterList(gateway, cls, context.index);
+  const parameters = resolveParameters(list.params, context.defaults);
+  if (list.problem) return { parameters, problem: list.problem };
+  if (!parameters.vcl) return { parameters };
+  const { namespace, name, key } = parameters.vcl;
+  const configMap = context.index.configMaps.get(keyOf(namespace, name));
+  const userVcl = configMap?.data[key];
+  if (userVcl !== undefined) return { parameters, userVcl };
+  const message = configMap
+    ? `ConfigMap "${namespace}/${name}" has no key "${key}"`
+    : `ConfigMap "${namespace}/${name}" not found`;
+  return { parameters, problem: invalid(message) };
+}

@@ -1,0 +1,108 @@
+/**
+ * Gateway status: `Accepted` (with `ListenersNotValid`, `InvalidParameters`, `UnsupportedAddress`),
+ * `Programmed` and `addresses` (`programmed.ts`), and the listener entries (`listener.ts`); Gateway API
+ * `GatewayStatus`, `apis/v1/gateway_types.go`.
+ *
+ * @module
+ */
+import type { Condition, Gateway, Pod, Service } from "../api_types.ts";
+import type { GatewayProblem } from "../gateway_config.ts";
+import type { ListenerResult } from "../listeners.ts";
+import {
+  gatewayAccepted,
+  gatewayInvalidParameters,
+  gatewayListenersNotValid,
+  gatewayUnsupportedAddress,
+  mergeConditions,
+  type NewCondition,
+} from "./conditions.ts";
+import { type ListenerStatus, listenerStatuses } from "./listener.ts";
+import { gatewayProgrammedStatus } from "./programmed.ts";
+
+/** The computed status of a Gateway. */
+export interface GatewayStatus {
+  /** Addresses of the gateway Service. */
+  addresses: { type: string; value: string }[];
+  /** Conditions. */
+  conditions: Condition[];
+  /** Per-listener status, in spec order. */
+  listeners: ListenerStatus[];
+}
+
+/** What a Gateway's `Accepted` condition is computed from. */
+export interface GatewayAcceptanceFacts {
+  /** The Gateway's generation. */
+  generation?: number;
+  /** What is wrong with its parameters or addresses, if anything. */
+  problem?: GatewayProblem;
+  /** Its validated listeners. */
+  listeners: readonly ListenerResult[];
+}
+
+/** What a Gateway's whole status is computed from. */
+export interface GatewayFacts {
+  /** The Gateway (its generation and current status). */
+  gateway: Gateway;
+  /** What is wrong with its parameters or addresses, if anything. */
+  problem?: GatewayProblem;
+  /** Its validated listeners. */
+  listeners: readonly ListenerResult[];
+  /** Routes attached per listener name. */
+  attachedRoutes: ReadonlyMap<string, number>;
+  /** Its gateway Service, if it exists. */
+  service?: Service;
+  /** Its gateway pods. */
+  pods: readonly Pod[];
+  /** Hashes of the current routing.json and main.vcl. */
+  hashes: { routing: string; vcl: string };
+}
+
+/**
+ * Computes a Gateway's `Accepted` condition. Some invalid listeners leave it accepted (reason
+ * `ListenersNotValid`, status True, as the spec allows); no valid listener at all does not.
+ *
+ * @example Usage
+ * ```ts
+ * import { gatewayAcceptedCondition } from "./gateway.ts";
+ * gatewayAcceptedCondition({ listeners: [] }).reason; // "ListenersNotValid"
+ * ```
+ *
+ * @param facts The generation, the parameters problem and the listeners.
+ * @returns The condition.
+ */
+export function gatewayAcceptedCondition(facts: GatewayAcceptanceFacts): NewCondition {
+  const { generation: gen, problem } = facts;
+  if (problem?.reason === "UnsupportedAddress") return gatewayUnsupportedAddress(problem.message, gen);
+  if (problem) return gatewayInvalidParameters(problem.message, gen);
+  const invalid = facts.listeners.filter((l) => !l.usable);
+  if (invalid.length === facts.listeners.length) {
+    return gatewayListenersNotValid("No listener of the Gateway is valid", gen);
+  }
+  if (invalid.length === 0) return gatewayAccepted(gen);
+  const names = invalid.map((l) => `"${l.listener.name}"`).join(", ");
+  return { ...gatewayListenersNotValid(`Listeners ${names} are not valid`, gen), status: "True" };
+}
+
+/**
+ * Computes a Gateway's whole status, keeping `lastTransitionTime` of conditions that did not flip.
+ *
+ * @param facts The Gateway, its listeners, Service, pods and the current configuration hashes.
+ * @param now The time for conditions that flip (RFC 3339).
+ * @returns The status.
+ */
+export function gatewayStatus(facts: GatewayFacts, now: string): GatewayStatus {
+  const { gateway } = facts;
+  const accepted = gatewayAcceptedCondition({ ...facts, generation: gateway.metadata.generation });
+  const programmed = gatewayProgrammedStatus({
+    gateway,
+    accepted: accepted.status === "True",
+    service: facts.service,
+    pods: facts.pods,
+    hashes: facts.hashes,
+  });
+  return {
+    addresses: programmed.addresses,
+    conditions: mergeConditions(gateway.status?.conditions, [accepted, programmed.condition], now),
+    listeners: listenerStatuses({ ...facts, programmed: programmed.condition }, now),
+  };
+}

@@ -1,0 +1,30 @@
+/**
+ * Status computation, the last stage of translation: one module per kind of object whose status Lacquer writes,
+ * each a pure function from what translation found (its facts) to conditions, tested by a table of cases.
+ *
+ * | module            | object and status                                                                   |
+ * | ----------------- | ----------------------------------------------------------------------------------- |
+ * | `conditions.ts`   | every condition type and reason, one constructor per outcome, `mergeConditions`     |
+ * | `gateway_class.ts`| GatewayClass `Accepted`, `SupportedVersion`, `supportedFeatures`                     |
+ * | `gateway.ts`      | Gateway `Accepted`, and the whole Gateway status                                    |
+ * | `programmed.ts`   | Gateway `Programmed` and `addresses` (the gateway pods report what they applied)    |
+ * | `listener.ts`     | Gateway `status.listeners[]`                                                        |
+ * | `route_parent.ts` | HTTPRoute `status.parents[]` entries of our controller, and their merge             |
+ *
+ * Each module follows one pattern: a `…Facts` interface (what translation found: problems with the spec's
+ * reasons, never conditions), a `…Conditions(facts)` function returning `NewCondition`s (the table-tested part),
+ * and a `…Status(…, now)` function assembling the whole status with `mergeConditions`, which keeps
+ * `lastTransitionTime` unless a condition flipped. Writing status is the shell's job (`../status_writer.ts`).
+ *
+ * Policy status (for example `CachePolicy` `status.ancestors[]`, GEP-713) goes here the same way: a
+ * `<policy>.ts` module with its facts, conditions and status functions, its reasons and constructors added to
+ * `conditions.ts`, exported below, and called from the status stage of `../translate.ts`.
+ *
+ * @module
+ */
+export * from "./conditions.ts";
+export * from "./gateway_class.ts";
+export * from "./gateway.ts";
+export * from "./listener.ts";
+export * from "./programmed.ts";
+export * from "./route_parent.ts";

@@ -1,0 +1,109 @@
+/**
+ * Translation stage "build vhosts": the routing.json document of a Gateway from its attached routes. Each
+ * hostname a route serves on a served listener gets the route's rule entries, in route precedence order; an
+ * entry that several listeners reach through the same hostname appears once, listing those listeners in spec
+ * order (ghost's listener isolation).
+ *
+ * @module
+ */
+import { ROUTING_JSON_VERSION, type RoutingJson } from "../ghost/contract/mod.ts";
+import type { AttachedRoute } from "./attach_routes.ts";
+import type { ListenerResult } from "./listeners.ts";
+import type { RuleEntry } from "./rules.ts";
+
+type RouteEntry = RoutingJson["vhosts"][string]["routes"][number];
+
+/** One rule entry in one vhost, collecting the listeners it is reached through. */
+interface Slot {
+  entry: RuleEntry;
+  listeners: Set<string>;
+}
+
+function addEntries(slots: Map<RuleEntry, Slot>, entries: readonly RuleEntry[], listener: string): void {
+  for (const entry of entries) {
+    let slot = slots.get(entry);
+    if (!slot) slots.set(entry, slot = { entry, listeners: new Set() });
+    slot.listeners.add(listener);
+  }
+}
+
+function routeEntry({ entry, listeners }: Slot, order: ReadonlyMap<string, number>): RouteEntry {
+  const names = listeners.size === 1 ? [...listeners] : [...listeners].sort((a, b) => order.get(a)! - order.get(b)!);
+  // Key order is the contract's (routing_text.ts relies on it).
+  return {
+    id: entry.id,
+    created: entry.created,
+    listeners: names,
+    matches: entry.matches,
+    filters: entry.filters,
+    backends: entry.backends,
+  };
+}
+
+/**
+ * Builds the vhost table of a Gateway.
+ *
+ * @param listeners The Gateway's validated listeners (only usable ones are served).
+ * @param routes Its attached routes, in precedence order.
+ * @returns The vhosts, by hostname in sorted order.
+ */
+export function buildVhosts(
+  listeners: readonly ListenerResult[],
+  routes: readonly AttachedRoute[],
+): RoutingJson["vhosts"] {
+  const served = new Set(listeners.filter((l) => l.usable).map((l) => l.listener.name));
+  const order = new Map(listeners.map((l, i) => [l.listener.name, i]));
+  const hosts = new Map<string, Map<RuleEntry, Slot>>();
+  for (const { rules, attachments } of routes) {
+    for (const { listener, hostnames } of attachments) {
+      if (!served.has(listener)) continue;
+      for (const host of hostnames) {
+        let slots = hosts.get(host);
+        if (!slots) hosts.set(host, slots = new Map());
+        addEntries(slots, rules.entries, listener);
+      }
+    }
+  }
+  return Object.fromEntries(
+    [...hosts.keys()].sort().map((host) => [host, {
+      routes: [...hosts.get(host)!.values()].map((slot) => routeEntry(slot, order)),
+    }]),
+  );
+}
+
+/**
+ * Assembles a Gateway's routing.json document: its usable listeners and its vhosts.
+ *
+ * @param listeners The Gateway's validated listeners.
+ * @param vhosts Its vhosts ({@linkcode buildVhosts}).
+ * @returns The document.
+ */
+export function routingDocument(listeners: readonly ListenerResult[], vhosts: RoutingJson["vhosts"]): RoutingJson {
+  return {
+    version: ROUTING_JSON_VERSION,
+    listeners: listeners.filter((l) => l.usable).map((l) => ({
+      name: l.listener.name,
+      socket: l.socket,
+      port: l.listener.port,
+      protocol: l.listener.protocol as "HTTP" | "HTTPS",
+      ...(l.listener.hostname ? { hostname: l.listener.hostname.toLowerCase() } : {}),
+    })),
+    vhosts,
+  };
+}
+
+/**
+ * Lists the namespaces of the Services a routing.json document routes to.
+ *
+ * @param routing The document.
+ * @returns The namespaces, sorted.
+ */
+export function backendNamespaces(routing: RoutingJson): string[] {
+  const namespaces = new Set<string>();
+  for (const vhost of Object.values(routing.vhosts)) {
+    for (const route of vhost.routes) {
+      for (const backend of route.backends) if (backend.service) namespaces.add(backend.service.namespace);
+    }
+  }
+  return [...namespaces].sort();
+}
