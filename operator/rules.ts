@@ -190,23 +190,15 @@ function staticRules(route: HttpRoute, memo: TranslationMemo): StaticRule[] {
   return cached;
 }
 
-function convertBackend(
-  route: HttpRoute,
-  ref: BackendRef,
-  index: SnapshotIndex,
-): { backend: RuleEntry["backends"][number]; problem?: RefProblem; unsupported?: string } {
+/** Why a backendRef cannot be used, if it cannot: kind, ReferenceGrant, Service, port and app protocol. */
+function backendProblem(route: HttpRoute, ref: BackendRef, index: SnapshotIndex): RefProblem | undefined {
   const routeNs = route.metadata.namespace ?? "";
   const ns = ref.namespace ?? routeNs;
-  const weight = ref.weight;
-  const unresolved = (problem: RefProblem) => ({
-    backend: { weight, unresolved: problem.message.slice(0, 1024), filters: [] },
-    problem,
-  });
   if (ref.group !== "" || ref.kind !== "Service") {
-    return unresolved({
+    return {
       reason: "InvalidKind",
       message: `backendRef kind ${ref.group || "core"}/${ref.kind} "${ref.name}" is not supported: only Services are`,
-    });
+    };
   }
   const allowed = referenceAllowed(
     index,
@@ -214,54 +206,63 @@ function convertBackend(
     { group: "", kind: "Service", namespace: ns, name: ref.name },
   );
   if (!allowed) {
-    return unresolved({
+    return {
       reason: "RefNotPermitted",
       message: `backendRef to Service "${ns}/${ref.name}" is not permitted by any ReferenceGrant`,
-    });
+    };
   }
   const service = index.services.get(keyOf(ns, ref.name));
-  if (!service) return unresolved({ reason: "BackendNotFound", message: `Service "${ns}/${ref.name}" not found` });
+  if (!service) return { reason: "BackendNotFound", message: `Service "${ns}/${ref.name}" not found` };
   if (ref.port === undefined) {
-    return unresolved({ reason: "BackendNotFound", message: `backendRef to Service "${ns}/${ref.name}" has no port` });
+    return { reason: "BackendNotFound", message: `backendRef to Service "${ns}/${ref.name}" has no port` };
   }
   const port = service.spec.ports.find((p) => p.port === ref.port);
-  if (!port) {
-    return unresolved({
-      reason: "BackendNotFound",
-      message: `Service "${ns}/${ref.name}" has no port ${ref.port}`,
-    });
-  }
+  if (!port) return { reason: "BackendNotFound", message: `Service "${ns}/${ref.name}" has no port ${ref.port}` };
   if (port.appProtocol && UNSUPPORTED_APP_PROTOCOLS.has(port.appProtocol)) {
-    return unresolved({
+    return {
       reason: "UnsupportedProtocol",
       message:
         `Service "${ns}/${ref.name}" port ${ref.port} has appProtocol "${port.appProtocol}", which is not supported`,
-    });
+    };
   }
+  return undefined;
+}
+
+/** The backendRef's own filters, or why they cannot be used (its share of requests then answers 500). */
+function backendFilters(ref: BackendRef): { filters: unknown[] } | { unresolved: string; unsupported: string } {
   const filters: unknown[] = [];
   for (const f of ref.filters) {
     if (f.type !== "RequestHeaderModifier" && f.type !== "ResponseHeaderModifier") {
-      return {
-        backend: { weight, unresolved: `backendRef filter type "${f.type}" is not supported`, filters: [] },
-        unsupported: `backendRef filter type "${f.type}" is not supported (its share of requests answers 500)`,
-      };
+      const unresolved = `backendRef filter type "${f.type}" is not supported`;
+      return { unresolved, unsupported: `${unresolved} (its share of requests answers 500)` };
     }
-    const converted = convertFilter(f);
-    const parsed = filterSchema.safeParse(converted);
+    const parsed = filterSchema.safeParse(convertFilter(f));
     if (!parsed.success) {
       return {
-        backend: { weight, unresolved: `backendRef filter ${f.type} is not supported`, filters: [] },
+        unresolved: `backendRef filter ${f.type} is not supported`,
         unsupported: `backendRef filter ${f.type} is not supported: ${describeIssue(parsed.error)}`,
       };
     }
     filters.push(parsed.data);
   }
+  return { filters };
+}
+
+function convertBackend(
+  route: HttpRoute,
+  ref: BackendRef,
+  index: SnapshotIndex,
+): { backend: RuleEntry["backends"][number]; problem?: RefProblem; unsupported?: string } {
+  const weight = ref.weight;
+  const problem = backendProblem(route, ref, index);
+  if (problem) return { backend: { weight, unresolved: problem.message.slice(0, 1024), filters: [] }, problem };
+  const converted = backendFilters(ref);
+  if ("unsupported" in converted) {
+    return { backend: { weight, unresolved: converted.unresolved, filters: [] }, unsupported: converted.unsupported };
+  }
+  const service = { namespace: ref.namespace ?? route.metadata.namespace ?? "", name: ref.name, port: ref.port! };
   return {
-    backend: {
-      weight,
-      service: { namespace: ns, name: ref.name, port: ref.port },
-      filters: filters as RuleEntry["backends"][number]["filters"],
-    },
+    backend: { weight, service, filters: converted.filters as RuleEntry["backends"][number]["filters"] },
   };
 }
 

@@ -1,0 +1,99 @@
+import { deepEqual, equal } from "node:assert/strict";
+import { gatewayClassSchema, gatewaySchema } from "./api_types.ts";
+import { resolveGatewayConfig } from "./gateway_config.ts";
+import { parseSnapshot } from "./snapshot.ts";
+import { indexSnapshot } from "./snapshot_index.ts";
+
+const index = indexSnapshot(
+  parseSnapshot([
+    {
+      apiVersion: "lacquer.dev/v1alpha1",
+      kind: "GatewayParameters",
+      metadata: { name: "class-params", namespace: "sys" },
+      spec: { storage: "malloc,1g", vcl: { configMapRef: { name: "vcl" } } },
+    },
+    {
+      apiVersion: "lacquer.dev/v1alpha1",
+      kind: "GatewayParameters",
+      metadata: { name: "own", namespace: "web" },
+      spec: { storage: "malloc,2g" },
+    },
+    {
+      apiVersion: "lacquer.dev/v1alpha1",
+      kind: "GatewayParameters",
+      metadata: { name: "no-vcl-key", namespace: "web" },
+      spec: { vcl: { configMapRef: { name: "vcl", key: "other.vcl" } } },
+    },
+    {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "vcl", namespace: "sys" },
+      data: { "user.vcl": "vcl 4.1;\nsub vcl_recv {}\n" },
+    },
+    { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "vcl", namespace: "web" }, data: { "user.vcl": "" } },
+  ]),
+  "lacquer.dev/gateway-controller",
+);
+const LACQUER = { group: "lacquer.dev", kind: "GatewayParameters" };
+
+function resolve(classRef: unknown, gatewaySpec: Record<string, unknown> = {}) {
+  const cls = gatewayClassSchema.parse({
+    metadata: { name: "c" },
+    spec: { controllerName: "lacquer.dev/gateway-controller", ...(classRef ? { parametersRef: classRef } : {}) },
+  });
+  const gateway = gatewaySchema.parse({
+    metadata: { name: "gw", namespace: "web" },
+    spec: { gatewayClassName: "c", listeners: [], ...gatewaySpec },
+  });
+  return resolveGatewayConfig(gateway, cls, { index, defaults: { image: "lacquer:test" } });
+}
+
+Deno.test("resolveGatewayConfig() reports what keeps a Gateway from being accepted", async (t) => {
+  const classParams = { ...LACQUER, name: "class-params", namespace: "sys" };
+  const cases: { name: string; classRef?: unknown; spec?: Record<string, unknown>; want?: string }[] = [
+    { name: "no parameters" },
+    { name: "class parameters with their VCL", classRef: classParams },
+    {
+      name: "class parametersRef of another kind",
+      classRef: { group: "example.com", kind: "Config", name: "x", namespace: "sys" },
+      want: 'InvalidParameters: GatewayClass "c": parametersRef must name a lacquer.dev/GatewayParameters, not ' +
+        "example.com/Config",
+    },
+    {
+      name: "class parametersRef without a namespace",
+      classRef: { ...LACQUER, name: "class-params" },
+      want: 'InvalidParameters: GatewayClass "c": parametersRef to GatewayParameters "class-params" needs a namespace',
+    },
+    {
+      name: "missing Gateway parameters",
+      spec: { infrastructure: { parametersRef: { ...LACQUER, name: "gone" } } },
+      want: 'InvalidParameters: GatewayParameters "web/gone" not found',
+    },
+    {
+      name: "the VCL ConfigMap lacks the key",
+      classRef: classParams,
+      spec: { infrastructure: { parametersRef: { ...LACQUER, name: "no-vcl-key" } } },
+      want: 'InvalidParameters: ConfigMap "web/vcl" has no key "other.vcl"',
+    },
+    {
+      name: "static addresses",
+      spec: { addresses: [{ type: "IPAddress", value: "10.0.0.1" }] },
+      want: "UnsupportedAddress: spec.addresses is not supported: addresses come from the gateway Service",
+    },
+  ];
+  for (const c of cases) {
+    await t.step(c.name, () => {
+      const { problem } = resolve(c.classRef, c.spec);
+      equal(problem && `${problem.reason}: ${problem.message}`, c.want);
+    });
+  }
+});
+
+Deno.test("resolveGatewayConfig() lets the Gateway's parameters override the class's field by field", () => {
+  const config = resolve({ ...LACQUER, name: "class-params", namespace: "sys" }, {
+    infrastructure: { parametersRef: { ...LACQUER, name: "own" } },
+  });
+  equal(config.problem, undefined);
+  deepEqual([config.parameters.storage, config.parameters.image], ["malloc,2g", "lacquer:test"]);
+  equal(config.userVcl, "vcl 4.1;\nsub vcl_recv {}\n");
+});

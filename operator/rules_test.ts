@@ -1,0 +1,174 @@
+import { deepEqual, equal, notEqual } from "node:assert/strict";
+import { httpRouteSchema } from "./api_types.ts";
+import { translateRules } from "./rules.ts";
+import { parseSnapshot } from "./snapshot.ts";
+import { indexSnapshot } from "./snapshot_index.ts";
+import { TranslationMemo } from "./translation_memo.ts";
+
+const CONTROLLER = "lacquer.dev/gateway-controller";
+const SERVICES = [
+  { apiVersion: "v1", kind: "Service", metadata: { name: "web", namespace: "app" }, spec: { ports: [{ port: 80 }] } },
+  {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name: "ws", namespace: "app" },
+    spec: { ports: [{ port: 80, appProtocol: "kubernetes.io/ws" }] },
+  },
+  { apiVersion: "v1", kind: "Service", metadata: { name: "db", namespace: "data" }, spec: { ports: [{ port: 80 }] } },
+];
+const GRANT = {
+  apiVersion: "gateway.networking.k8s.io/v1beta1",
+  kind: "ReferenceGrant",
+  metadata: { name: "g", namespace: "data" },
+  spec: {
+    from: [{ group: "gateway.networking.k8s.io", kind: "HTTPRoute", namespace: "app" }],
+    to: [{ group: "", kind: "Service" }],
+  },
+};
+
+function route(rules: unknown[]) {
+  return httpRouteSchema.parse({
+    metadata: { name: "r", namespace: "app", creationTimestamp: "2026-01-01T00:00:00Z" },
+    spec: { rules },
+  });
+}
+
+const web = { name: "web", port: 80 };
+
+Deno.test("translateRules() keeps what ghost can serve and reports the rest", async (t) => {
+  const index = indexSnapshot(parseSnapshot(SERVICES), CONTROLLER);
+  const cases: {
+    name: string;
+    rules: unknown[];
+    want: { entries: number; ruleProblems: string[]; allInvalid: boolean; refs: string[]; unresolved: number };
+  }[] = [
+    {
+      name: "a plain rule",
+      rules: [{ backendRefs: [web] }],
+      want: { entries: 1, ruleProblems: [], allInvalid: false, refs: [], unresolved: 0 },
+    },
+    {
+      name: "a regex ghost cannot run drops the rule",
+      rules: [{ matches: [{ path: { type: "RegularExpression", value: "/(?=x)" } }], backendRefs: [web] }, {
+        backendRefs: [web],
+      }],
+      want: {
+        entries: 1,
+        ruleProblems: ['rule 0: regular expression of path "/(?=x)" is invalid'],
+        allInvalid: false,
+        refs: [],
+        unresolved: 0,
+      },
+    },
+    {
+      name: "a filter we do not implement answers 500 instead of being ignored",
+      rules: [{ filters: [{ type: "RequestMirror", requestMirror: { backendRef: web } }], backendRefs: [web] }],
+      want: {
+        entries: 1,
+        ruleProblems: ['rule 0: filter type "RequestMirror" is not supported (requests answer 500)'],
+        allInvalid: true,
+        refs: [],
+        unresolved: 0,
+      },
+    },
+    {
+      name: "incompatible filters",
+      rules: [{
+        filters: [{ type: "RequestRedirect", requestRedirect: {} }, { type: "URLRewrite", urlRewrite: {} }],
+        backendRefs: [web],
+      }],
+      want: {
+        entries: 0,
+        ruleProblems: ["rule 0: filters RequestRedirect and URLRewrite cannot be combined"],
+        allInvalid: true,
+        refs: [],
+        unresolved: 0,
+      },
+    },
+    {
+      name: "unusable backends stay as unresolved shares",
+      rules: [{
+        backendRefs: [
+          { name: "gone", port: 80 },
+          { name: "web", port: 81 },
+          { name: "web" },
+          { name: "ws", port: 80 },
+          { group: "example.com", kind: "Bucket", name: "b" },
+          { name: "db", namespace: "data", port: 80 },
+        ],
+      }],
+      want: {
+        entries: 1,
+        ruleProblems: [],
+        allInvalid: false,
+        refs: [
+          "BackendNotFound",
+          "BackendNotFound",
+          "BackendNotFound",
+          "UnsupportedProtocol",
+          "InvalidKind",
+          "RefNotPermitted",
+        ],
+        unresolved: 6,
+      },
+    },
+    {
+      name: "a backend filter we do not implement",
+      rules: [{ backendRefs: [{ ...web, filters: [{ type: "URLRewrite", urlRewrite: {} }] }] }],
+      want: {
+        entries: 1,
+        ruleProblems: [
+          'rule 0: backendRef filter type "URLRewrite" is not supported (its share of requests answers 500)',
+        ],
+        allInvalid: true,
+        refs: [],
+        unresolved: 1,
+      },
+    },
+  ];
+  for (const c of cases) {
+    await t.step(c.name, () => {
+      const out = translateRules(route(c.rules), { index, memo: new TranslationMemo() });
+      deepEqual({
+        entries: out.entries.length,
+        // Expected problems are prefixes: the regex checker's own explanation follows.
+        ruleProblems: out.ruleProblems.map((p, i) =>
+          p.startsWith(c.want.ruleProblems[i] ?? "\0") ? c.want.ruleProblems[i] : p
+        ),
+        allInvalid: out.allInvalid,
+        refs: out.refProblems.map((p) => p.reason),
+        unresolved: out.entries.flatMap((e) => e.backends).filter((b) => b.unresolved !== undefined).length,
+      }, c.want);
+    });
+  }
+});
+
+Deno.test("translateRules() reuses the memo's result until a Service or grant it read changes", () => {
+  const memo = new TranslationMemo();
+  const r = route([{ backendRefs: [web, { name: "db", namespace: "data", port: 80 }] }]);
+  const before = indexSnapshot(parseSnapshot(SERVICES), CONTROLLER);
+  const first = translateRules(r, { index: before, memo });
+  equal(first.refProblems[0]?.reason, "RefNotPermitted");
+  // New Service objects (as after a relist): recomputed.
+  notEqual(translateRules(r, { index: indexSnapshot(parseSnapshot(SERVICES), CONTROLLER), memo }), first);
+  // The same Service and grant objects in a new index: reused.
+  const snapshot = parseSnapshot(SERVICES);
+  const again = translateRules(r, { index: indexSnapshot(snapshot, CONTROLLER), memo });
+  equal(translateRules(r, { index: indexSnapshot({ ...snapshot }, CONTROLLER), memo }), again);
+  // A Service the route does not name changes: reused.
+  const other = parseSnapshot([{ ...SERVICES[0], metadata: { name: "other", namespace: "app" } }]).services;
+  equal(
+    translateRules(r, {
+      index: indexSnapshot({ ...snapshot, services: [...snapshot.services, ...other] }, CONTROLLER),
+      memo,
+    }),
+    again,
+  );
+  // A grant appears in the backend's namespace: recomputed, now resolved.
+  const granted = translateRules(r, {
+    index: indexSnapshot({ ...snapshot, referenceGrants: parseSnapshot([GRANT]).referenceGrants }, CONTROLLER),
+    memo,
+  });
+  notEqual(granted, again);
+  deepEqual(granted.refProblems, []);
+});
