@@ -87,6 +87,17 @@ export const RouteReason = {
   UnsupportedProtocol: "UnsupportedProtocol",
 } as const;
 
+/** Condition types of a policy's ancestor status (Gateway API `PolicyConditionType`). */
+export const PolicyConditionType = { Accepted: "Accepted" } as const;
+
+/** Reasons of policy conditions (Gateway API `PolicyConditionReason`). */
+export const PolicyReason = {
+  Accepted: "Accepted",
+  Conflicted: "Conflicted",
+  Invalid: "Invalid",
+  TargetNotFound: "TargetNotFound",
+} as const;
+
 /** The longest condition message the API accepts. */
 export const MAX_MESSAGE_LENGTH = 32768;
 
@@ -266,6 +277,20 @@ export function routeRefsNotResolved(
  */
 export function routePartiallyInvalid(message: string, generation?: number): NewCondition {
   return condition("PartiallyInvalid", "True", "UnsupportedValue", `Dropped Rule(s): ${message}`, generation);
+}
+
+/** Builds policy `Accepted=True`; the message may name targets where the policy does not apply. */
+export function policyAccepted(message: string, generation?: number): NewCondition {
+  return condition("Accepted", "True", "Accepted", message, generation);
+}
+
+/** Builds policy `Accepted=False` (Conflicted, Invalid or TargetNotFound). */
+export function policyNotAccepted(
+  reason: "Conflicted" | "Invalid" | "TargetNotFound",
+  message: string,
+  generation?: number,
+): NewCondition {
+  return condition("Accepted", "False", reason, message, generation);
 }
 
 /**

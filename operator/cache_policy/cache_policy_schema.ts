@@ -1,0 +1,92 @@
+/**
+ * The CachePolicy object (`lacquer.dev/v1alpha1`, CRD `deploy/crds/lacquer.dev_cachepolicies.yaml`) as the operator
+ * reads it.
+ *
+ * The object schema is deliberately loose about `spec`: a policy whose spec is wrong must still reach the translator,
+ * so that it is reported `Invalid` on the policy's status instead of being dropped by the watcher. The strict spec
+ * schema, {@linkcode cachePolicySpecSchema}, is applied by `validatePolicy`.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { conditionSchema, GATEWAY_GROUP, metadataSchema } from "../api_types.ts";
+
+/** The kind. */
+export const CACHE_POLICY_KIND = "CachePolicy";
+
+/** The apiVersion. */
+export const CACHE_POLICY_API_VERSION = "lacquer.dev/v1alpha1";
+
+/** One entry of `status.ancestors` (Gateway API `PolicyAncestorStatus`). */
+export const policyAncestorSchema = z.looseObject({
+  ancestorRef: z.record(z.string(), z.unknown()),
+  controllerName: z.string(),
+  conditions: z.array(conditionSchema).default([]),
+});
+
+/** One entry of `status.ancestors`. */
+export type PolicyAncestor = z.output<typeof policyAncestorSchema>;
+
+/** A CachePolicy as the operator reads it: metadata and status parsed, spec kept for validation. */
+export const cachePolicySchema = z.looseObject({
+  metadata: metadataSchema,
+  spec: z.record(z.string(), z.unknown()).default({}),
+  status: z.looseObject({ ancestors: z.array(policyAncestorSchema).optional() }).optional(),
+});
+
+/** A CachePolicy as the operator reads it. */
+export type CachePolicy = z.output<typeof cachePolicySchema>;
+
+const SECTION_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+// An HTTP token, the syntax of header and cookie names.
+const TOKEN = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
+const token = (what: string) => z.string().regex(TOKEN, `must be a ${what} (HTTP token characters)`).max(256);
+const duration = z.string();
+
+/** A direct policy attachment target, in the policy's namespace. */
+export const policyTargetSchema = z.strictObject({
+  group: z.literal(GATEWAY_GROUP, { error: `must be "${GATEWAY_GROUP}"` }),
+  kind: z.enum(["Gateway", "HTTPRoute"], { error: 'must be "Gateway" or "HTTPRoute"' }),
+  name: z.string().min(1).max(253),
+  sectionName: z.string().max(253).regex(SECTION_NAME, "must be a listener or rule name (lowercase DNS label)")
+    .optional(),
+});
+
+/** A policy target. */
+export type PolicyTarget = z.output<typeof policyTargetSchema>;
+
+/** The spec of a CachePolicy, strictly: unknown fields are mistakes worth reporting. */
+export const cachePolicySpecSchema = z.strictObject({
+  targetRefs: z.array(policyTargetSchema).min(1).max(16),
+  ttl: z.strictObject({
+    default: duration.optional(),
+    forced: duration.optional(),
+    grace: duration.optional(),
+    keep: duration.optional(),
+  }).optional(),
+  allow: z.strictObject({
+    noStore: z.boolean().optional(),
+    private: z.boolean().optional(),
+    setCookie: z.boolean().optional(),
+    authorization: z.boolean().optional(),
+    otherCookies: z.boolean().optional(),
+  }).optional(),
+  key: z.strictObject({
+    query: z.strictObject({
+      mode: z.enum(["All", "None", "Include", "Exclude"]).optional(),
+      params: z.array(z.string().min(1).max(256)).max(64).optional(),
+    }).optional(),
+    headers: z.array(token("header name")).max(16).optional(),
+    cookies: z.array(token("cookie name")).max(16).optional(),
+  }).optional(),
+  bypass: z.array(z.strictObject({
+    header: z.strictObject({ name: token("header name"), valueRegex: z.string().min(1).max(1024).optional() })
+      .optional(),
+    cookie: z.strictObject({ name: token("cookie name") }).optional(),
+  })).max(16).optional(),
+  surrogateKeys: z.strictObject({ header: token("header name").optional() }).optional(),
+  debugHeaders: z.boolean().optional(),
+});
+
+/** The spec of a CachePolicy. */
+export type CachePolicySpec = z.output<typeof cachePolicySpecSchema>;

@@ -1,0 +1,33 @@
+/**
+ * CachePolicy: validation and conversion into routing.json's per-rule `cache` object, conflicts and precedence
+ * between policies, and the policies' status. All pure; the operator's shell feeds it parsed objects.
+ *
+ * @example Which policy caches a rule
+ * ```ts
+ * import { cachePolicySchema, resolvePolicies } from "./mod.ts";
+ * const policy = cachePolicySchema.parse({
+ *   metadata: { name: "catalog", namespace: "shop", creationTimestamp: "2026-01-01T00:00:00Z" },
+ *   spec: { targetRefs: [{ group: "gateway.networking.k8s.io", kind: "Gateway", name: "gw" }] },
+ * });
+ * const cache = resolvePolicies([policy]).cacheFor({ namespace: "shop", name: "gw" }, "http", {
+ *   namespace: "shop",
+ *   name: "list",
+ * });
+ * // cache?.policy.name === "catalog"
+ * ```
+ *
+ * @module
+ */
+export {
+  CACHE_POLICY_API_VERSION,
+  CACHE_POLICY_KIND,
+  type CachePolicy,
+  cachePolicySchema,
+  type PolicyAncestor,
+  type PolicyTarget,
+} from "./cache_policy_schema.ts";
+export { durationSeconds } from "./duration.ts";
+export { cachePolicyAncestors, type PolicyStatusOptions, type PolicyWorld } from "./policy_status.ts";
+export { type PolicyOutcome, type PolicyResolution, resolvePolicies, targetKey } from "./resolve_policies.ts";
+export type { RoutingCache } from "./routing_cache.ts";
+export { type ValidatedPolicy, validatePolicy } from "./validate_policy.ts";

@@ -1,0 +1,184 @@
+/**
+ * The status of one CachePolicy: `status.ancestors[]` per Gateway API policy attachment (GEP-713), one entry per
+ * ancestor with an `Accepted` condition (reasons Accepted, Conflicted, Invalid, TargetNotFound).
+ *
+ * Ancestors: for a Gateway target, the Gateway (with `sectionName` for a listener); for an HTTPRoute target, each
+ * Gateway of our controller its parentRefs name. A target that cannot be found (a missing Gateway, listener, route
+ * or route rule, or a route with no Gateway of ours) is reported on the target itself as ancestor, so the user always
+ * sees why a policy does not apply.
+ *
+ * @module
+ */
+import { CONTROLLER_NAME } from "../../internal/names.ts";
+import { type Gateway, GATEWAY_GROUP, type HttpRoute } from "../api_types.ts";
+import { mergeConditions, type NewCondition, policyAccepted, policyNotAccepted } from "../conditions.ts";
+import type { PolicyAncestor } from "./cache_policy_schema.ts";
+import type { PolicyOutcome, TargetOutcome } from "./resolve_policies.ts";
+
+/** The most ancestors the CRD's status holds. */
+export const MAX_ANCESTORS = 16;
+
+/** Lookups into the cluster's objects for {@linkcode cachePolicyAncestors}. */
+export interface PolicyWorld {
+  /** A Gateway by `namespace/name`. */
+  gateway(key: string): Gateway | undefined;
+  /** An HTTPRoute by `namespace/name`. */
+  route(key: string): HttpRoute | undefined;
+  /** Tells whether a Gateway belongs to a GatewayClass of our controller. */
+  ours(gateway: Gateway): boolean;
+}
+
+/** Options for {@linkcode cachePolicyAncestors}. */
+export interface PolicyStatusOptions {
+  /** The current time (RFC 3339, whole seconds), for conditions whose status flips. */
+  now: string;
+}
+
+type Verdict = { kind: "applied" } | { kind: "conflicted" | "notFound"; message: string };
+
+interface Ancestor {
+  ref: Record<string, unknown>;
+  verdicts: Verdict[];
+}
+
+function describe(outcome: TargetOutcome): string {
+  const t = outcome.target;
+  if (t.kind === "Gateway") {
+    return t.sectionName === undefined ? `Gateway "${t.name}"` : `listener "${t.sectionName}" of Gateway "${t.name}"`;
+  }
+  return t.sectionName === undefined ? `HTTPRoute "${t.name}"` : `rule "${t.sectionName}" of HTTPRoute "${t.name}"`;
+}
+
+function refKey(ref: Record<string, unknown>): string {
+  return JSON.stringify([ref.group, ref.kind, ref.namespace, ref.name, ref.sectionName ?? ""]);
+}
+
+/** Places one target's verdict on its ancestors. */
+function placeTarget(
+  outcome: TargetOutcome,
+  namespace: string,
+  world: PolicyWorld,
+  add: (ref: Record<string, unknown>, verdict: Verdict) => void,
+): void {
+  const t = outcome.target;
+  const self = {
+    group: GATEWAY_GROUP,
+    kind: t.kind,
+    namespace,
+    name: t.name,
+    ...(t.sectionName === undefined ? {} : { sectionName: t.sectionName }),
+  };
+  const found: Verdict = outcome.conflictedBy === undefined ? { kind: "applied" } : {
+    kind: "conflicted",
+    message: `${describe(outcome)} is held by the older CachePolicy "${outcome.conflictedBy}"`,
+  };
+  if (t.kind === "Gateway") {
+    const gateway = world.gateway(`${namespace}/${t.name}`);
+    if (!gateway) return add(self, { kind: "notFound", message: `Gateway "${t.name}" not found` });
+    if (!world.ours(gateway)) {
+      return add(self, {
+        kind: "notFound",
+        message: `Gateway "${t.name}" is not of a GatewayClass of ${CONTROLLER_NAME}`,
+      });
+    }
+    if (t.sectionName !== undefined && !gateway.spec.listeners.some((l) => l.name === t.sectionName)) {
+      return add(self, { kind: "notFound", message: `Gateway "${t.name}" has no listener "${t.sectionName}"` });
+    }
+    return add(self, found);
+  }
+  const route = world.route(`${namespace}/${t.name}`);
+  if (!route) return add(self, { kind: "notFound", message: `HTTPRoute "${t.name}" not found` });
+  const gateways = new Map<string, Record<string, unknown>>();
+  for (const ref of route.spec.parentRefs) {
+    if (ref.group !== GATEWAY_GROUP || ref.kind !== "Gateway") continue;
+    const ns = ref.namespace ?? namespace;
+    const gateway = world.gateway(`${ns}/${ref.name}`);
+    if (gateway && world.ours(gateway)) {
+      gateways.set(`${ns}/${ref.name}`, { group: GATEWAY_GROUP, kind: "Gateway", namespace: ns, name: ref.name });
+    }
+  }
+  const where = gateways.size > 0 ? [...gateways.values()] : [self];
+  const missingRule = t.sectionName !== undefined && !route.spec.rules.some((r) => r.name === t.sectionName);
+  const verdict: Verdict = missingRule
+    ? { kind: "notFound", message: `HTTPRoute "${t.name}" has no rule named "${t.sectionName}"` }
+    : gateways.size === 0
+    ? { kind: "notFound", message: `HTTPRoute "${t.name}" has no parent Gateway of ${CONTROLLER_NAME}` }
+    : found;
+  for (const ref of where) add(ref, verdict);
+}
+
+function ancestorCondition(verdicts: Verdict[], problems: string[] | undefined, gen: number | undefined): NewCondition {
+  if (problems) return policyNotAccepted("Invalid", `CachePolicy is invalid: ${problems.join("; ")}`, gen);
+  const others = verdicts.filter((v) => v.kind !== "applied").map((v) => (v as { message: string }).message);
+  const uniqueOthers = [...new Set(others)];
+  if (verdicts.some((v) => v.kind === "applied")) {
+    return policyAccepted(
+      uniqueOthers.length === 0
+        ? "CachePolicy is accepted"
+        : `CachePolicy is accepted; it does not apply where ${uniqueOthers.join("; ")}`,
+      gen,
+    );
+  }
+  const conflicted = verdicts.some((v) => v.kind === "conflicted");
+  return policyNotAccepted(conflicted ? "Conflicted" : "TargetNotFound", uniqueOthers.join("; "), gen);
+}
+
+/**
+ * Computes a policy's `status.ancestors` entries of our controller, with conditions merged into the current ones
+ * (`lastTransitionTime` kept unless the status flips). At most {@linkcode MAX_ANCESTORS}, sorted by ancestor.
+ *
+ * @example Usage
+ * ```ts
+ * import { cachePolicyAncestors } from "./policy_status.ts";
+ * import { resolvePolicies } from "./resolve_policies.ts";
+ * import { cachePolicySchema } from "./cache_policy_schema.ts";
+ * const policy = cachePolicySchema.parse({
+ *   metadata: { name: "p", namespace: "shop" },
+ *   spec: { targetRefs: [{ group: "gateway.networking.k8s.io", kind: "HTTPRoute", name: "gone" }] },
+ * });
+ * const outcome = resolvePolicies([policy]).policies.get("shop/p")!;
+ * const world = { gateway: () => undefined, route: () => undefined, ours: () => true };
+ * const [ancestor] = cachePolicyAncestors(outcome, world, { now: "2026-01-01T00:00:00Z" });
+ * // ancestor.conditions[0].reason === "TargetNotFound"
+ * ```
+ *
+ * @param outcome The policy's resolution.
+ * @param world Lookups for Gateways and routes.
+ * @param options The clock.
+ * @returns The entries.
+ */
+export function cachePolicyAncestors(
+  outcome: PolicyOutcome,
+  world: PolicyWorld,
+  options: PolicyStatusOptions,
+): PolicyAncestor[] {
+  const { policy, validated } = outcome;
+  const namespace = policy.metadata.namespace ?? "";
+  const ancestors = new Map<string, Ancestor>();
+  const add = (ref: Record<string, unknown>, verdict: Verdict) => {
+    const key = refKey(ref);
+    const entry = ancestors.get(key);
+    if (entry) entry.verdicts.push(verdict);
+    else ancestors.set(key, { ref, verdicts: [verdict] });
+  };
+  for (const target of outcome.targets) placeTarget(target, namespace, world, add);
+  if (ancestors.size === 0) {
+    // An invalid policy without one well-formed target: report it on the policy itself.
+    add({ group: "lacquer.dev", kind: "CachePolicy", namespace, name: policy.metadata.name }, {
+      kind: "notFound",
+      message: "CachePolicy has no valid target",
+    });
+  }
+  const problems = validated.valid ? undefined : validated.problems;
+  const gen = policy.metadata.generation;
+  const old = policy.status?.ancestors ?? [];
+  return [...ancestors.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).slice(0, MAX_ANCESTORS)
+    .map(([key, { ref, verdicts }]) => {
+      const previous = old.find((o) => o.controllerName === CONTROLLER_NAME && refKey(o.ancestorRef) === key);
+      return {
+        ancestorRef: ref,
+        controllerName: CONTROLLER_NAME,
+        conditions: mergeConditions(previous?.conditions, [ancestorCondition(verdicts, problems, gen)], options.now),
+      };
+    });
+}
