@@ -29,5 +29,4 @@ export {
 export { durationSeconds } from "./duration.ts";
 export { cachePolicyAncestors, type PolicyStatusOptions, type PolicyWorld } from "./policy_status.ts";
 export { type PolicyOutcome, type PolicyResolution, resolvePolicies, targetKey } from "./resolve_policies.ts";
-export type { RoutingCache } from "./routing_cache.ts";
-export { type ValidatedPolicy, validatePolicy } from "./validate_policy.ts";
+export { type RoutingCache, type ValidatedPolicy, validatePolicy } from "./validate_policy.ts";

@@ -7,8 +7,7 @@
  * @module
  */
 import type { CachePolicy, PolicyTarget } from "./cache_policy_schema.ts";
-import type { RoutingCache } from "./routing_cache.ts";
-import { type ValidatedPolicy, validatePolicy } from "./validate_policy.ts";
+import { type RoutingCache, type ValidatedPolicy, validatePolicy } from "./validate_policy.ts";
 
 /** What happened to one target of a policy. */
 export interface TargetOutcome {

@@ -5,10 +5,13 @@
  * @module
  */
 import type { z } from "zod";
-import type { RoutingCache } from "./routing_cache.ts";
+import type { RoutingRoute } from "../../ghost/contract/mod.ts";
 import { checkRegex } from "../regex_check.ts";
 import { type CachePolicy, cachePolicySpecSchema, type PolicyTarget } from "./cache_policy_schema.ts";
 import { durationSeconds } from "./duration.ts";
+
+/** The `cache` object of a routing.json route entry, every default filled in. */
+export type RoutingCache = NonNullable<RoutingRoute["cache"]>;
 
 /** The outcome of {@linkcode validatePolicy}. */
 export type ValidatedPolicy =
