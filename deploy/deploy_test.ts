@@ -1,7 +1,8 @@
-import { equal, ok } from "node:assert/strict";
+import { deepEqual, equal, ok } from "node:assert/strict";
 import { parseAllDocuments } from "yaml";
+import { cachePolicySchema, validatePolicy } from "../operator/cache_policy/mod.ts";
 import { gatewayParametersSchema } from "../operator/gateway_parameters.ts";
-import { installCrds } from "../tests/cluster/crd_installer.ts";
+import { installLacquerCrds } from "../tests/cluster/crd_installer.ts";
 import { clusterAvailable, createTestNamespace, useCluster } from "../tests/cluster/mod.ts";
 
 const DIR = new URL("./", import.meta.url);
@@ -21,11 +22,17 @@ async function documents(): Promise<{ file: string; doc: Record<string, unknown>
   return out;
 }
 
-Deno.test("deploy manifests parse and example GatewayParameters follow the operator's schema", async () => {
+Deno.test("deploy manifests parse and example GatewayParameters and CachePolicies follow the operator's schemas", async () => {
   const docs = await documents();
   ok(docs.length > 5);
   for (const { file, doc } of docs.filter((d) => d.doc.kind === "GatewayParameters")) {
     equal(gatewayParametersSchema.safeParse(doc).success, true, file);
+  }
+  const policies = docs.filter((d) => d.doc.kind === "CachePolicy");
+  ok(policies.length > 0);
+  for (const { file, doc } of policies) {
+    const validated = validatePolicy(cachePolicySchema.parse(doc));
+    deepEqual(validated.valid ? [] : validated.problems, [], file);
   }
 });
 
@@ -35,7 +42,7 @@ Deno.test({
   async fn() {
     const cluster = await useCluster();
     await using ns = await createTestNamespace(cluster);
-    await installCrds(ns.client, { file: new URL("crds/lacquer.dev_gatewayparameters.yaml", DIR).pathname });
+    await installLacquerCrds(ns.client);
     const plural: Record<string, string> = {
       Namespace: "/api/v1/namespaces",
       ServiceAccount: "/api/v1/namespaces/{ns}/serviceaccounts",
@@ -46,6 +53,8 @@ Deno.test({
       RoleBinding: "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings",
       Deployment: "/apis/apps/v1/namespaces/{ns}/deployments",
       GatewayParameters: "/apis/lacquer.dev/v1alpha1/namespaces/{ns}/gatewayparameters",
+      CachePolicy: "/apis/lacquer.dev/v1alpha1/namespaces/{ns}/cachepolicies",
+      HTTPRoute: "/apis/gateway.networking.k8s.io/v1/namespaces/{ns}/httproutes",
       GatewayClass: "/apis/gateway.networking.k8s.io/v1/gatewayclasses",
       Gateway: "/apis/gateway.networking.k8s.io/v1/namespaces/{ns}/gateways",
     };

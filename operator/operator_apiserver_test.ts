@@ -5,7 +5,7 @@
 import { deepEqual, equal, notEqual, ok } from "node:assert/strict";
 import { type KubeClient, type KubeObject } from "../internal/kube/mod.ts";
 import { APPLIED_ROUTING_ANNOTATION, APPLIED_VCL_ANNOTATION, CONTROLLER_NAME } from "../internal/names.ts";
-import { installCrds } from "../tests/cluster/crd_installer.ts";
+import { installLacquerCrds } from "../tests/cluster/crd_installer.ts";
 import {
   clusterAvailable,
   createTestNamespace,
@@ -17,7 +17,6 @@ import { startOperatorProcess } from "../tests/stack/operator_process.ts";
 import { ROUTING_HASH_ANNOTATION, VCL_HASH_ANNOTATION } from "./children.ts";
 
 const GW = "/apis/gateway.networking.k8s.io/v1";
-const ROOT = new URL("../", import.meta.url).pathname;
 
 interface Condition {
   type: string;
@@ -68,7 +67,7 @@ async function withOperator(
 ): Promise<void> {
   const cluster = await useCluster();
   await using ns = await createTestNamespace(cluster);
-  await installCrds(ns.client, { file: `${ROOT}deploy/crds/lacquer.dev_gatewayparameters.yaml` });
+  await installLacquerCrds(ns.client);
   const cls = `lacquer-${ns.name}`;
   await ns.client.request(`${GW}/gatewayclasses`, {
     method: "POST",

@@ -16,7 +16,7 @@ import { Buffer } from "node:buffer";
 import { gunzipSync } from "node:zlib";
 import { type KubeClient, type KubeObject } from "../internal/kube/mod.ts";
 import { CONTROLLER_NAME } from "../internal/names.ts";
-import { installCrds } from "../tests/cluster/crd_installer.ts";
+import { installLacquerCrds } from "../tests/cluster/crd_installer.ts";
 import { clusterAvailable, createTestNamespace, eventually, useCluster } from "../tests/cluster/mod.ts";
 import { startOperatorProcess } from "../tests/stack/operator_process.ts";
 import { ROUTING_HASH_ANNOTATION } from "./children.ts";
@@ -27,7 +27,6 @@ import { TranslationMemo } from "./translation_memo.ts";
 const ROUTES = Number(Deno.env.get("LACQUER_BENCH_ROUTES") ?? 5000);
 const CHANGES = 20;
 const GW = "/apis/gateway.networking.k8s.io/v1";
-const ROOT = new URL("../", import.meta.url).pathname;
 
 function routeObject(ns: string, i: number, path = `/r${i}`) {
   return {
@@ -137,7 +136,7 @@ Deno.test({
     const cluster = await useCluster();
     await using ns = await createTestNamespace(cluster);
     const client = ns.client;
-    await installCrds(client, { file: `${ROOT}deploy/crds/lacquer.dev_gatewayparameters.yaml` });
+    await installLacquerCrds(client);
     const cls = `lacquer-bench-${ns.name}`;
     const paths: Record<string, string> = {
       GatewayClass: `${GW}/gatewayclasses`,

@@ -47,3 +47,17 @@ export async function installCrds(
   }
   return names;
 }
+
+/**
+ * Applies Lacquer's own CRDs (every file in `deploy/crds/`: GatewayParameters, CachePolicy) and waits until they
+ * are Established. The operator watches them all, so it needs them before it starts.
+ *
+ * @param client API client.
+ * @returns The names of the applied CRDs.
+ */
+export async function installLacquerCrds(client: KubeClient): Promise<string[]> {
+  const dir = new URL("../../deploy/crds/", import.meta.url);
+  const files = [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.endsWith(".yaml")).sort();
+  const names = await Promise.all(files.map((f) => installCrds(client, { file: new URL(f, dir).pathname })));
+  return names.flat();
+}

@@ -7,11 +7,11 @@
 import { equal } from "node:assert/strict";
 import type { KubeClient } from "../../internal/kube/mod.ts";
 import { CONTROLLER_NAME } from "../../internal/names.ts";
+import { installLacquerCrds } from "../cluster/crd_installer.ts";
 import { createTestNamespace, eventually, type TestNamespace, useCluster } from "../cluster/mod.ts";
 import type { LoggedProcess } from "../cluster/spawn_logged.ts";
 import { startOperatorProcess } from "../stack/operator_process.ts";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
 /** The Gateway API group path. */
 export const GW_API = "/apis/gateway.networking.k8s.io/v1";
 
@@ -135,10 +135,8 @@ export async function startE2eGateway(options: {
   const client = ns.client;
   const operatorLog = await Deno.makeTempFile({ prefix: "e2e-operator-", suffix: ".log" });
   const cls = `lacquer-${ns.name}`;
-  // our CRD, for GatewayParameters (idempotent)
-  const crd = await Deno.readTextFile(`${ROOT}deploy/crds/lacquer.dev_gatewayparameters.yaml`);
-  const { parse } = await import("yaml");
-  await apply(client, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", parse(crd));
+  // our CRDs, which the operator watches (idempotent)
+  await installLacquerCrds(client);
   const port = 30000 + Math.floor(Math.random() * 20000);
   const operator = startOperatorProcess({
     kubeconfig: cluster.kubeconfig,

@@ -74,9 +74,15 @@ export async function startLacquerStack(options: LacquerStackOptions): Promise<L
   const info = await waitForCluster(layout);
   progress(`[stack] cluster up in ${info.startedInMs} ms (${info.kubernetesVersion})`);
 
-  progress("[stack] installing the GatewayParameters CRD and the lacquer-system namespace");
+  progress("[stack] installing our CRDs (GatewayParameters, CachePolicy) and the lacquer-system namespace");
   await kubectl(["apply", "--server-side", "-f", `${ROOT}deploy/crds/`, "-f", `${ROOT}deploy/operator/namespace.yaml`]);
-  await kubectl(["wait", "--for=condition=Established", "--timeout=60s", "crd/gatewayparameters.lacquer.dev"]);
+  await kubectl([
+    "wait",
+    "--for=condition=Established",
+    "--timeout=60s",
+    "crd/gatewayparameters.lacquer.dev",
+    "crd/cachepolicies.lacquer.dev",
+  ]);
 
   const operatorLog = `${layout.logDir}/operator.log`;
   progress(`[stack] starting the operator (log: ${operatorLog})`);
