@@ -2,6 +2,7 @@ import { deepEqual, equal, ok } from "node:assert/strict";
 import { parseAllDocuments } from "yaml";
 import { cachePolicySchema, validatePolicy } from "../operator/cache_policy/mod.ts";
 import { gatewayParametersSchema } from "../operator/gateway_parameters.ts";
+import { KubeApiError } from "../internal/kube/mod.ts";
 import { installLacquerCrds } from "../tests/cluster/crd_installer.ts";
 import { clusterAvailable, createTestNamespace, useCluster } from "../tests/cluster/mod.ts";
 
@@ -67,6 +68,45 @@ Deno.test({
       // Namespaced objects go into the test namespace; everything is a dry run, so nothing is created.
       const body = { ...doc, metadata: { ...meta, ...(meta.namespace ? { namespace: ns.name } : {}) } };
       await ns.client.request(path.replace("{ns}", ns.name), { method: "POST", query: { dryRun: "All" }, body });
+    }
+  },
+});
+
+Deno.test({
+  name: "CachePolicy CRD accepts the examples and rejects what its schema and CEL rules forbid",
+  ignore: !clusterAvailable(),
+  async fn() {
+    const cluster = await useCluster();
+    await using ns = await createTestNamespace(cluster);
+    await installLacquerCrds(ns.client);
+    const path = `/apis/lacquer.dev/v1alpha1/namespaces/${ns.name}/cachepolicies`;
+    const route = { group: "gateway.networking.k8s.io", kind: "HTTPRoute", name: "r" };
+    const create = (name: string, spec: Record<string, unknown>) =>
+      ns.client.request(path, {
+        method: "POST",
+        query: { dryRun: "All" },
+        body: { apiVersion: "lacquer.dev/v1alpha1", kind: "CachePolicy", metadata: { name }, spec },
+      });
+    await create("full", {
+      targetRefs: [route, { ...route, sectionName: "list" }, { ...route, kind: "Gateway", sectionName: "http" }],
+      ttl: { default: "2m", forced: "1h30m", grace: "10s", keep: "0s" },
+      key: { query: { mode: "Include", params: ["a"] }, headers: ["Accept-Language"], cookies: ["lang"] },
+      bypass: [{ header: { name: "X-Preview", valueRegex: "^1$" } }, { cookie: { name: "preview" } }],
+    });
+    const rejected: [string, Record<string, unknown>, RegExp][] = [
+      ["no-targets", { targetRefs: [] }, /targetRefs/],
+      ["twice", { targetRefs: [route, route] }, /must not name one target twice/],
+      ["kind", { targetRefs: [{ ...route, kind: "Service" }] }, /Unsupported value: "Service"/],
+      ["fraction", { targetRefs: [route], ttl: { grace: "1500ms" } }, /must be whole seconds/],
+      ["duration", { targetRefs: [route], ttl: { default: "1d" } }, /ttl\.default/],
+      ["params", { targetRefs: [route], key: { query: { mode: "All", params: ["a"] } } }, /only allowed with mode/],
+      ["bypass", { targetRefs: [route], bypass: [{}] }, /exactly one of header or cookie/],
+      ["regex", { targetRefs: [route], bypass: [{ header: { name: "a", valueRegex: "a".repeat(1025) } }] }, /1024/],
+    ];
+    for (const [name, spec, message] of rejected) {
+      const err = await create(name, spec).then(() => undefined, (e: Error) => e);
+      ok(err instanceof KubeApiError && err.code === 422, `${name}: ${err}`);
+      ok(message.test(err.message), `${name}: ${err.message}`);
     }
   },
 });

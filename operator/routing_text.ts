@@ -2,7 +2,8 @@
  * Serializes routing.json to exactly the bytes `stringifyContract` writes, faster for large documents: the JSON of
  * each route entry (all but its listeners) is kept in the translation memo, keyed by the identity of the entry's
  * matches array, which translation builds once per rule and keeps while the route, its Services and grants are
- * unchanged; so regenerating after one route changed re-serializes only that route.
+ * unchanged; so regenerating after one route changed re-serializes only that route. An entry's `cache` object (one
+ * per CachePolicy, kept by the memo too) is serialized once per entry and policy.
  *
  * @module
  */
@@ -16,6 +17,8 @@ export interface RouteText {
   head: string;
   /** `,"matches":…,"filters":…,"backends":…}` */
   tail: string;
+  /** The tail with `,"cache":…` before the closing brace, per cache object (several when listeners differ). */
+  cached: WeakMap<object, string>;
 }
 
 function parts(route: Route, memo: WeakMap<object, RouteText>): RouteText {
@@ -26,16 +29,23 @@ function parts(route: Route, memo: WeakMap<object, RouteText>): RouteText {
       tail: `,"matches":${JSON.stringify(route.matches)},"filters":${JSON.stringify(route.filters)},"backends":${
         JSON.stringify(route.backends)
       }}`,
+      cached: new WeakMap(),
     };
     memo.set(route.matches, cached);
   }
   return cached;
 }
 
+function cachedTail(text: RouteText, cache: object): string {
+  let tail = text.cached.get(cache);
+  if (tail === undefined) text.cached.set(cache, tail = `${text.tail.slice(0, -1)},"cache":${JSON.stringify(cache)}}`);
+  return tail;
+}
+
 /**
  * Serializes a routing.json document: compact JSON with a trailing newline, key order as built.
  *
- * Route entries must have their keys in the order `id, created, listeners, matches, filters, backends`, and an
+ * Route entries must have their keys in the order `id, created, listeners, matches, filters, backends, cache`, and an
  * entry's `matches` array must not be shared with an entry whose id, created, filters or backends differ:
  * translation creates a new matches array whenever it rebuilds a rule entry. The golden tests check the result
  * against `stringifyContract`.
@@ -57,8 +67,12 @@ export function stringifyRouting(doc: RoutingJson, memo: WeakMap<object, RouteTe
     out.push(`${firstHost ? "" : ","}${JSON.stringify(host)}:{"routes":[`);
     firstHost = false;
     vhost.routes.forEach((r, i) => {
-      const { head, tail } = parts(r, memo);
-      out.push(`${i === 0 ? "" : ","}${head}${JSON.stringify(r.listeners)}${tail}`);
+      const text = parts(r, memo);
+      out.push(
+        `${i === 0 ? "" : ","}${text.head}${JSON.stringify(r.listeners)}${
+          r.cache ? cachedTail(text, r.cache) : text.tail
+        }`,
+      );
     });
     out.push("]}");
   }

@@ -27,6 +27,7 @@ import {
   type Service,
   serviceSchema,
 } from "./api_types.ts";
+import { type CachePolicy, cachePolicySchema } from "./cache_policy/mod.ts";
 import { type GatewayParameters, gatewayParametersSchema } from "./gateway_parameters.ts";
 
 /** Everything the translator reads, as plain arrays in any order. */
@@ -51,6 +52,8 @@ export interface Snapshot {
   gatewayParameters: GatewayParameters[];
   /** Gateway pods (they report the configuration they applied). */
   pods: Pod[];
+  /** CachePolicies (all of them: conflicts and precedence are decided across policies). */
+  cachePolicies: CachePolicy[];
 }
 
 /** Returns an empty snapshot. */
@@ -66,6 +69,7 @@ export function emptySnapshot(): Snapshot {
     configMaps: [],
     gatewayParameters: [],
     pods: [],
+    cachePolicies: [],
   };
 }
 
@@ -76,6 +80,7 @@ export const SNAPSHOT_KINDS: Record<string, { field: keyof Snapshot; schema: z.Z
   "gateway.networking.k8s.io/HTTPRoute": { field: "httpRoutes", schema: httpRouteSchema },
   "gateway.networking.k8s.io/ReferenceGrant": { field: "referenceGrants", schema: referenceGrantSchema },
   "lacquer.dev/GatewayParameters": { field: "gatewayParameters", schema: gatewayParametersSchema },
+  "lacquer.dev/CachePolicy": { field: "cachePolicies", schema: cachePolicySchema },
   "/Service": { field: "services", schema: serviceSchema },
   "/Namespace": { field: "namespaces", schema: namespaceSchema },
   "/Secret": { field: "secrets", schema: secretSchema },

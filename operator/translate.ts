@@ -7,7 +7,8 @@
  * A Gateway goes through named stages, each a module with its own tests ({@linkcode translateGateway} reads
  * them in order): resolve its configuration (`gateway_config.ts`) and listeners (`listeners.ts`), attach routes
  * (`attach_routes.ts`), build vhosts (`vhosts.ts`), serialise routing.json (`routing_text.ts`), build children
- * (`children.ts`), compute status (`status/`).
+ * (`children.ts`), compute status (`status/`). Each rule entry carries the cache settings of the CachePolicy that
+ * applies to it (`cache_policy/`, resolved once per call).
  *
  * @module
  */
@@ -17,6 +18,7 @@ import { CONTROLLER_NAME } from "../internal/names.ts";
 import { generateMainVcl } from "../vcl/mod.ts";
 import type { Gateway, GatewayClass } from "./api_types.ts";
 import { type AttachedRoute, attachedRouteCounts, attachRoutes } from "./attach_routes.ts";
+import { type PolicyResolution, resolvePolicies } from "./cache_policy/mod.ts";
 import { buildChildren, type ChildObject } from "./children.ts";
 import type { ParameterDefaults } from "./gateway_parameters.ts";
 import { classParameters, resolveGatewayConfig } from "./gateway_config.ts";
@@ -87,6 +89,8 @@ interface Run {
   index: SnapshotIndex;
   options: TranslateOptions;
   memo: TranslationMemo;
+  /** Which CachePolicy applies to which rule. */
+  policies: PolicyResolution;
 }
 
 /** Our parent entries of an attached route, the same object while the attachment is (the status writer relies on it). */
@@ -109,7 +113,10 @@ function translateGateway(
   const listeners = validateListeners(gateway, index);
   // 1. Attach routes. 2. Build vhosts. 3. Serialise routing.json (and main.vcl).
   const routes = attachRoutes(index.routesByGateway.get(key) ?? [], { key, gateway, listeners, index, memo });
-  const routing = routingDocument(listeners, buildVhosts(listeners, routes));
+  const routing = routingDocument(
+    listeners,
+    buildVhosts(listeners, routes, (listener, id) => run.policies.cacheFor({ namespace, name }, listener, id)),
+  );
   const routingJson = stringifyRouting(routing, memo.routeText);
   const mainVcl = generateMainVcl({ gateway: key, userVcl: config.userVcl });
   const hashes = { routing: contentHash(routingJson), vcl: contentHash(mainVcl) };
@@ -171,10 +178,12 @@ function gatewayKeys(snapshot: Snapshot, run: Run, ours: (cls: GatewayClass | un
  * @returns The outputs and statuses.
  */
 export function translate(snapshot: Snapshot, options: TranslateOptions): TranslateResult {
+  const memo = options.memo ?? new TranslationMemo();
   const run: Run = {
     index: indexSnapshot(snapshot, CONTROLLER_NAME),
     options,
-    memo: options.memo ?? new TranslationMemo(),
+    memo,
+    policies: resolvePolicies(snapshot.cachePolicies, memo.policies),
   };
   const filter = options.gatewayClassNames;
   const ourController = (cls: GatewayClass | undefined) => cls?.spec.controllerName === CONTROLLER_NAME;

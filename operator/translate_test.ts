@@ -2,6 +2,7 @@ import { deepEqual, equal } from "node:assert/strict";
 import { parseAllDocuments, stringify } from "yaml";
 import { parseRoutingJson, stringifyContract } from "../ghost/contract/mod.ts";
 import { httpRouteSchema } from "./api_types.ts";
+import { cachePolicyStatuses } from "./status/mod.ts";
 import { parseSnapshot, type Snapshot } from "./snapshot.ts";
 import { mergeRouteParents } from "./status/mod.ts";
 import { translate, type TranslateResult } from "./translate.ts";
@@ -52,6 +53,13 @@ function render(snapshot: Snapshot, result: TranslateResult, caseName: string): 
     gatewayClasses: result.gatewayClasses.map((c) => ({ name: c.name, status: c.status })),
     gateways: result.gateways.map((g) => ({ gateway: g.key, status: g.status })),
     httpRoutes: routes,
+    // CachePolicy status comes from its own pure function over the same objects (the policy reconcile's).
+    ...(snapshot.cachePolicies.length === 0 ? {} : {
+      cachePolicies: cachePolicyStatuses(snapshot, OPTIONS).map((p) => ({
+        policy: p.key,
+        status: { ancestors: p.ancestors },
+      })),
+    }),
   };
   files.set("status.yaml", stringify(stripTransitionTimes(status), { lineWidth: 0 }));
   return files;

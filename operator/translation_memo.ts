@@ -16,6 +16,7 @@
  */
 import type { HttpRoute } from "./api_types.ts";
 import type { AttachedRoute } from "./attach_routes.ts";
+import type { CachePolicy, ValidatedPolicy } from "./cache_policy/mod.ts";
 import type { TrackedDependencies } from "./dependencies.ts";
 import type { RouteText } from "./routing_text.ts";
 import type { RulesResult, StaticRule } from "./rules.ts";
@@ -47,6 +48,11 @@ export class TranslationMemo {
    * status writer skip comparing it with the cluster's again.
    */
   readonly routeStatus: WeakMap<AttachedRoute, RouteStatusResult> = new WeakMap();
+  /**
+   * Each CachePolicy's validation and cache object. The same cache object for an unchanged policy lets routing_text.ts
+   * reuse its text.
+   */
+  readonly policies: WeakMap<CachePolicy, ValidatedPolicy> = new WeakMap();
   /** The JSON text of each routing.json route entry around its listeners, by the entry's matches array. */
   readonly routeText: WeakMap<object, RouteText> = new WeakMap();
 }

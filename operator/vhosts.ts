@@ -2,32 +2,46 @@
  * Translation stage "build vhosts": the routing.json document of a Gateway from its attached routes. Each
  * hostname a route serves on a served listener gets the route's rule entries, in route precedence order; an
  * entry that several listeners reach through the same hostname appears once, listing those listeners in spec
- * order (ghost's listener isolation).
+ * order (ghost's listener isolation). Each entry carries the cache settings that apply to its rule on its listeners;
+ * a rule whose listeners have different ones (listener-level CachePolicies) becomes one entry per cache.
  *
  * @module
  */
 import { ROUTING_JSON_VERSION, type RoutingJson } from "../ghost/contract/mod.ts";
 import type { AttachedRoute } from "./attach_routes.ts";
 import type { ListenerResult } from "./listeners.ts";
+import type { RoutingCache } from "./cache_policy/mod.ts";
 import type { RuleEntry } from "./rules.ts";
 
 type RouteEntry = RoutingJson["vhosts"][string]["routes"][number];
 
-/** One rule entry in one vhost, collecting the listeners it is reached through. */
+/** Returns the cache settings of a rule served on a listener (undefined: the rule passes). */
+export type CacheLookup = (listener: string, id: RuleEntry["id"]) => RoutingCache | undefined;
+
+/** One rule entry in one vhost with one cache, collecting the listeners it is reached through. */
 interface Slot {
   entry: RuleEntry;
   listeners: Set<string>;
+  cache: RoutingCache | undefined;
 }
 
-function addEntries(slots: Map<RuleEntry, Slot>, entries: readonly RuleEntry[], listener: string): void {
+function addEntries(
+  slots: Map<RuleEntry, Slot[]>,
+  entries: readonly RuleEntry[],
+  listener: string,
+  cacheFor: CacheLookup,
+): void {
   for (const entry of entries) {
-    let slot = slots.get(entry);
-    if (!slot) slots.set(entry, slot = { entry, listeners: new Set() });
+    const cache = cacheFor(listener, entry.id);
+    let list = slots.get(entry);
+    if (!list) slots.set(entry, list = []);
+    let slot = list.find((s) => s.cache === cache);
+    if (!slot) list.push(slot = { entry, listeners: new Set(), cache });
     slot.listeners.add(listener);
   }
 }
 
-function routeEntry({ entry, listeners }: Slot, order: ReadonlyMap<string, number>): RouteEntry {
+function routeEntry({ entry, listeners, cache }: Slot, order: ReadonlyMap<string, number>): RouteEntry {
   const names = listeners.size === 1 ? [...listeners] : [...listeners].sort((a, b) => order.get(a)! - order.get(b)!);
   // Key order is the contract's (routing_text.ts relies on it).
   return {
@@ -37,6 +51,7 @@ function routeEntry({ entry, listeners }: Slot, order: ReadonlyMap<string, numbe
     matches: entry.matches,
     filters: entry.filters,
     backends: entry.backends,
+    ...(cache ? { cache } : {}),
   };
 }
 
@@ -45,28 +60,30 @@ function routeEntry({ entry, listeners }: Slot, order: ReadonlyMap<string, numbe
  *
  * @param listeners The Gateway's validated listeners (only usable ones are served).
  * @param routes Its attached routes, in precedence order.
+ * @param cacheFor The cache settings of a rule on a listener. @default {none: every rule passes}
  * @returns The vhosts, by hostname in sorted order.
  */
 export function buildVhosts(
   listeners: readonly ListenerResult[],
   routes: readonly AttachedRoute[],
+  cacheFor: CacheLookup = () => undefined,
 ): RoutingJson["vhosts"] {
   const served = new Set(listeners.filter((l) => l.usable).map((l) => l.listener.name));
   const order = new Map(listeners.map((l, i) => [l.listener.name, i]));
-  const hosts = new Map<string, Map<RuleEntry, Slot>>();
+  const hosts = new Map<string, Map<RuleEntry, Slot[]>>();
   for (const { rules, attachments } of routes) {
     for (const { listener, hostnames } of attachments) {
       if (!served.has(listener)) continue;
       for (const host of hostnames) {
         let slots = hosts.get(host);
         if (!slots) hosts.set(host, slots = new Map());
-        addEntries(slots, rules.entries, listener);
+        addEntries(slots, rules.entries, listener, cacheFor);
       }
     }
   }
   return Object.fromEntries(
     [...hosts.keys()].sort().map((host) => [host, {
-      routes: [...hosts.get(host)!.values()].map((slot) => routeEntry(slot, order)),
+      routes: [...hosts.get(host)!.values()].flat().map((slot) => routeEntry(slot, order)),
     }]),
   );
 }

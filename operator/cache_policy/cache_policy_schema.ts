@@ -10,6 +10,8 @@
  */
 import { z } from "zod";
 import { conditionSchema, GATEWAY_GROUP, metadataSchema } from "../api_types.ts";
+import { checkRegex } from "../regex_check.ts";
+import { durationSeconds } from "./duration.ts";
 
 /** The kind. */
 export const CACHE_POLICY_KIND = "CachePolicy";
@@ -41,7 +43,14 @@ const SECTION_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-
 // An HTTP token, the syntax of header and cookie names.
 const TOKEN = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 const token = (what: string) => z.string().regex(TOKEN, `must be a ${what} (HTTP token characters)`).max(256);
-const duration = z.string();
+const MAX_SECONDS = 2_147_483_647;
+const duration = z.string().superRefine((text, ctx) => {
+  const seconds = durationSeconds(text);
+  if (typeof seconds === "string") ctx.addIssue({ code: "custom", message: seconds });
+  else if (seconds > MAX_SECONDS) {
+    ctx.addIssue({ code: "custom", message: `must be at most ${MAX_SECONDS}s, not ${text}` });
+  }
+});
 
 /** A direct policy attachment target, in the policy's namespace. */
 export const policyTargetSchema = z.strictObject({
@@ -57,7 +66,10 @@ export type PolicyTarget = z.output<typeof policyTargetSchema>;
 
 /** The spec of a CachePolicy, strictly: unknown fields are mistakes worth reporting. */
 export const cachePolicySpecSchema = z.strictObject({
-  targetRefs: z.array(policyTargetSchema).min(1).max(16),
+  targetRefs: z.array(policyTargetSchema).min(1).max(16).superRefine((targets, ctx) => {
+    const keys = targets.map((t) => `${t.kind}/${t.name}/${t.sectionName ?? ""}`);
+    if (new Set(keys).size !== keys.length) ctx.addIssue({ code: "custom", message: "must not name one target twice" });
+  }),
   ttl: z.strictObject({
     default: duration.optional(),
     forced: duration.optional(),
@@ -75,15 +87,34 @@ export const cachePolicySpecSchema = z.strictObject({
     query: z.strictObject({
       mode: z.enum(["All", "None", "Include", "Exclude"]).optional(),
       params: z.array(z.string().min(1).max(256)).max(64).optional(),
+    }).superRefine((query, ctx) => {
+      const mode = query.mode ?? "All";
+      if ((query.params ?? []).length > 0 && mode !== "Include" && mode !== "Exclude") {
+        ctx.addIssue({
+          code: "custom",
+          path: ["params"],
+          message: `only allowed with mode Include or Exclude, not ${mode}`,
+        });
+      }
     }).optional(),
     headers: z.array(token("header name")).max(16).optional(),
     cookies: z.array(token("cookie name")).max(16).optional(),
   }).optional(),
-  bypass: z.array(z.strictObject({
-    header: z.strictObject({ name: token("header name"), valueRegex: z.string().min(1).max(1024).optional() })
-      .optional(),
-    cookie: z.strictObject({ name: token("cookie name") }).optional(),
-  })).max(16).optional(),
+  bypass: z.array(
+    z.strictObject({
+      header: z.strictObject({
+        name: token("header name"),
+        valueRegex: z.string().min(1).max(1024).superRefine((pattern, ctx) => {
+          const problem = checkRegex(pattern);
+          if (problem) ctx.addIssue({ code: "custom", message: `"${pattern}" is invalid: ${problem}` });
+        }).optional(),
+      }).optional(),
+      cookie: z.strictObject({ name: token("cookie name") }).optional(),
+    }).refine(
+      (b) => (b.header === undefined) !== (b.cookie === undefined),
+      "must name exactly one of header or cookie",
+    ),
+  ).max(16).optional(),
   surrogateKeys: z.strictObject({ header: token("header name").optional() }).optional(),
   debugHeaders: z.boolean().optional(),
 });

@@ -1,6 +1,6 @@
 /**
- * CachePolicy: validation and conversion into routing.json's per-rule `cache` object, conflicts and precedence
- * between policies, and the policies' status. All pure; the operator's shell feeds it parsed objects.
+ * CachePolicy: validation and conversion into routing.json's per-rule `cache` object, and conflicts and precedence
+ * between policies (their status is `../status/cache_policy.ts`). All pure; the operator's shell feeds it parsed objects.
  *
  * @example Which policy caches a rule
  * ```ts
@@ -27,6 +27,11 @@ export {
   type PolicyTarget,
 } from "./cache_policy_schema.ts";
 export { durationSeconds } from "./duration.ts";
-export { cachePolicyAncestors, type PolicyStatusOptions, type PolicyWorld } from "./policy_status.ts";
-export { type PolicyOutcome, type PolicyResolution, resolvePolicies, targetKey } from "./resolve_policies.ts";
+export {
+  type PolicyOutcome,
+  type PolicyResolution,
+  resolvePolicies,
+  targetKey,
+  type TargetOutcome,
+} from "./resolve_policies.ts";
 export { type RoutingCache, type ValidatedPolicy, validatePolicy } from "./validate_policy.ts";

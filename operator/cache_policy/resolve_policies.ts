@@ -70,16 +70,21 @@ function policyKey(policy: CachePolicy): string {
  * ```
  *
  * @param policies Every CachePolicy (any namespaces, any order).
+ * @param memo Validations of earlier calls, by policy object; kept and reused. @default {a fresh one}
  * @returns The resolution.
  */
-export function resolvePolicies(policies: readonly CachePolicy[]): PolicyResolution {
+export function resolvePolicies(
+  policies: readonly CachePolicy[],
+  memo: WeakMap<CachePolicy, ValidatedPolicy> = new WeakMap(),
+): PolicyResolution {
   const keyed = policies.map((p) => ({ p, order: `${p.metadata.creationTimestamp ?? ""}\u0000${policyKey(p)}` }))
     .sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
   const holders = new Map<string, { key: string; cache: RoutingCache }>();
   const outcomes = new Map<string, PolicyOutcome>();
   for (const { p } of keyed) {
     const key = policyKey(p);
-    const validated = validatePolicy(p);
+    let validated = memo.get(p);
+    if (!validated) memo.set(p, validated = validatePolicy(p));
     const targets: TargetOutcome[] = validated.targets.map((target) => {
       if (!validated.valid) return { target };
       const tk = targetKey(p.metadata.namespace ?? "", target);

@@ -6,7 +6,6 @@
  */
 import type { z } from "zod";
 import type { RoutingRoute } from "../../ghost/contract/mod.ts";
-import { checkRegex } from "../regex_check.ts";
 import { type CachePolicy, cachePolicySpecSchema, type PolicyTarget } from "./cache_policy_schema.ts";
 import { durationSeconds } from "./duration.ts";
 
@@ -32,7 +31,6 @@ export type ValidatedPolicy =
     problems: string[];
   };
 
-const MAX_SECONDS = 2_147_483_647;
 const DEFAULT_TTL = { default: 120, grace: 10, keep: 0 };
 
 function describeIssues(error: z.ZodError): string[] {
@@ -59,20 +57,16 @@ function wellFormedTargets(spec: Record<string, unknown>): PolicyTarget[] {
   }));
 }
 
-function sameTarget(a: PolicyTarget, b: PolicyTarget): boolean {
-  return a.kind === b.kind && a.name === b.name && a.sectionName === b.sectionName;
-}
-
 function dedupe(targets: PolicyTarget[]): PolicyTarget[] {
-  return targets.filter((t, i) => targets.findIndex((u) => sameTarget(t, u)) === i);
+  return targets.filter((t, i) =>
+    targets.findIndex((u) => u.kind === t.kind && u.name === t.name && u.sectionName === t.sectionName) === i
+  );
 }
-
-const cache = new WeakMap<CachePolicy, ValidatedPolicy>();
 
 /**
  * Validates a CachePolicy and converts it into the routing.json `cache` object: durations become whole seconds,
  * every default is filled in, header names are lowercased and lists sorted and deduplicated (so equal policies give
- * equal bytes). Results are cached per policy object.
+ * equal bytes).
  *
  * @example Usage
  * ```ts
@@ -90,83 +84,26 @@ const cache = new WeakMap<CachePolicy, ValidatedPolicy>();
  * @returns The targets and the cache object, or the problems.
  */
 export function validatePolicy(policy: CachePolicy): ValidatedPolicy {
-  let result = cache.get(policy);
-  if (!result) {
-    result = compute(policy);
-    cache.set(policy, result);
-  }
-  return result;
-}
-
-function compute(policy: CachePolicy): ValidatedPolicy {
   const parsed = cachePolicySpecSchema.safeParse(policy.spec);
   if (!parsed.success) {
     return { valid: false, targets: dedupe(wellFormedTargets(policy.spec)), problems: describeIssues(parsed.error) };
   }
   const spec = parsed.data;
-  const problems: string[] = [];
-  const targets = spec.targetRefs;
-  if (dedupe(targets).length !== targets.length) problems.push("spec.targetRefs: must not name one target twice");
-
-  const seconds = (field: keyof NonNullable<typeof spec.ttl>): number | undefined => {
-    const text = spec.ttl?.[field];
-    if (text === undefined) return undefined;
-    const value = durationSeconds(text);
-    if (typeof value === "string") problems.push(`spec.ttl.${field}: ${value}`);
-    else if (value > MAX_SECONDS) problems.push(`spec.ttl.${field}: must be at most ${MAX_SECONDS}s, not ${text}`);
-    else return value;
-    return undefined;
-  };
-  const ttl = {
-    default: seconds("default") ?? DEFAULT_TTL.default,
-    forced: seconds("forced"),
-    grace: seconds("grace") ?? DEFAULT_TTL.grace,
-    keep: seconds("keep") ?? DEFAULT_TTL.keep,
-  };
-
-  const mode = spec.key?.query?.mode ?? "All";
-  const params = [...new Set(spec.key?.query?.params ?? [])].sort();
-  if (params.length > 0 && mode !== "Include" && mode !== "Exclude") {
-    problems.push(`spec.key.query.params: only allowed with mode Include or Exclude, not ${mode}`);
-  }
-
-  const bypass: RoutingCache["bypass"] = [];
-  (spec.bypass ?? []).forEach((b, i) => {
-    if ((b.header === undefined) === (b.cookie === undefined)) {
-      problems.push(`spec.bypass[${i}]: must name exactly one of header or cookie`);
-      return;
-    }
-    if (b.cookie) {
-      bypass.push({ type: "Cookie", name: b.cookie.name });
-      return;
-    }
-    const header = b.header!;
-    if (header.valueRegex !== undefined) {
-      const problem = checkRegex(header.valueRegex);
-      if (problem) {
-        problems.push(`spec.bypass[${i}].header.valueRegex: "${header.valueRegex}" is invalid: ${problem}`);
-        return;
-      }
-    }
-    bypass.push({
-      type: "Header",
-      name: header.name,
-      ...(header.valueRegex === undefined ? {} : { valueRegex: header.valueRegex }),
-    });
-  });
-  if (problems.length > 0) return { valid: false, targets: dedupe(targets), problems };
-
+  // The schema checked every duration, so these are numbers.
+  const seconds = (text: string | undefined, fallback: number) =>
+    text === undefined ? fallback : durationSeconds(text) as number;
+  const forced = spec.ttl?.forced;
   const allow = spec.allow ?? {};
   return {
     valid: true,
-    targets,
+    targets: spec.targetRefs,
     cache: {
       policy: { namespace: policy.metadata.namespace ?? "", name: policy.metadata.name },
       ttl: {
-        default: ttl.default,
-        ...(ttl.forced === undefined ? {} : { forced: ttl.forced }),
-        grace: ttl.grace,
-        keep: ttl.keep,
+        default: seconds(spec.ttl?.default, DEFAULT_TTL.default),
+        ...(forced === undefined ? {} : { forced: seconds(forced, 0) }),
+        grace: seconds(spec.ttl?.grace, DEFAULT_TTL.grace),
+        keep: seconds(spec.ttl?.keep, DEFAULT_TTL.keep),
       },
       allow: {
         noStore: allow.noStore ?? false,
@@ -176,11 +113,17 @@ function compute(policy: CachePolicy): ValidatedPolicy {
         otherCookies: allow.otherCookies ?? false,
       },
       key: {
-        query: { mode, params },
+        query: { mode: spec.key?.query?.mode ?? "All", params: [...new Set(spec.key?.query?.params ?? [])].sort() },
         headers: [...new Set((spec.key?.headers ?? []).map((h) => h.toLowerCase()))].sort(),
         cookies: [...new Set(spec.key?.cookies ?? [])].sort(),
       },
-      bypass,
+      bypass: (spec.bypass ?? []).map((b) =>
+        b.cookie ? { type: "Cookie" as const, name: b.cookie.name } : {
+          type: "Header" as const,
+          name: b.header!.name,
+          ...(b.header!.valueRegex === undefined ? {} : { valueRegex: b.header!.valueRegex }),
+        }
+      ),
       surrogateKeys: { header: spec.surrogateKeys?.header ?? "Surrogate-Key" },
       debugHeaders: spec.debugHeaders ?? false,
     },

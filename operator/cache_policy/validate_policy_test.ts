@@ -75,6 +75,11 @@ Deno.test("validatePolicy() reports every problem of an invalid policy and conve
       { targetRefs: [ROUTE], key: { query: { params: ["a"] } } },
       [/spec\.key\.query\.params: only allowed with mode Include or Exclude, not All/],
     ],
+    [
+      "problems of every kind at once",
+      { targetRefs: [ROUTE, ROUTE], key: { query: { params: ["a"] }, headers: ["a b"] }, ttl: { keep: "1d" } },
+      [/must not name one target twice/, /spec\.ttl\.keep/, /spec\.key\.query\.params/, /spec\.key\.headers\[0\]/],
+    ],
     ["bad mode", { targetRefs: [ROUTE], key: { query: { mode: "Some" } } }, [/spec\.key\.query\.mode/]],
     ["bad header", { targetRefs: [ROUTE], key: { headers: ["a b"] } }, [/spec\.key\.headers\[0\]: must be a header/]],
     ["17 headers", { targetRefs: [ROUTE], key: { headers: Array(17).fill("a") } }, [/spec\.key\.headers: /]],

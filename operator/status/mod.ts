@@ -10,18 +10,21 @@
  * | `programmed.ts`   | Gateway `Programmed` and `addresses` (the gateway pods report what they applied)    |
  * | `listener.ts`     | Gateway `status.listeners[]`                                                        |
  * | `route_parent.ts` | HTTPRoute `status.parents[]` entries of our controller, and their merge             |
+ * | `cache_policy.ts` | CachePolicy `status.ancestors[]` (GEP-713): `Accepted`, `Conflicted`, `Invalid`, ...  |
  *
  * Each module follows one pattern: a `…Facts` interface (what translation found: problems with the spec's
  * reasons, never conditions), a `…Conditions(facts)` function returning `NewCondition`s (the table-tested part),
  * and a `…Status(…, now)` function assembling the whole status with `mergeConditions`, which keeps
  * `lastTransitionTime` unless a condition flipped. Writing status is the shell's job (`../status_writer.ts`).
  *
- * Policy status (for example `CachePolicy` `status.ancestors[]`, GEP-713) goes here the same way: a
- * `<policy>.ts` module with its facts, conditions and status functions, its reasons and constructors added to
- * `conditions.ts`, exported below, and called from the status stage of `../translate.ts`.
+ * Policy status goes here the same way: a `<policy>.ts` module with its facts, conditions and status functions, its
+ * reasons and constructors in `conditions.ts`, exported below. A policy's status depends on objects beyond one
+ * Gateway (targets that may not exist, the other policies of its namespace), so CachePolicy status is computed per
+ * policy by its own controller (`../cache_policy_controller.ts`) rather than in a Gateway's translation.
  *
  * @module
  */
+export * from "./cache_policy.ts";
 export * from "./conditions.ts";
 export * from "./gateway_class.ts";
 export * from "./gateway.ts";

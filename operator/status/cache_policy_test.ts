@@ -1,8 +1,7 @@
 import { deepEqual, equal } from "node:assert/strict";
 import { gatewaySchema, httpRouteSchema } from "../api_types.ts";
-import { cachePolicySchema } from "./cache_policy_schema.ts";
-import { cachePolicyAncestors, type PolicyWorld } from "./policy_status.ts";
-import { resolvePolicies } from "./resolve_policies.ts";
+import { cachePolicySchema, resolvePolicies } from "../cache_policy/mod.ts";
+import { cachePolicyAncestors, type PolicyWorld } from "./cache_policy.ts";
 
 const GROUP = "gateway.networking.k8s.io";
 const NOW = "2026-01-01T00:00:00Z";

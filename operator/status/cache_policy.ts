@@ -1,5 +1,5 @@
 /**
- * The status of one CachePolicy: `status.ancestors[]` per Gateway API policy attachment (GEP-713), one entry per
+ * CachePolicy status: `status.ancestors[]` per Gateway API policy attachment (GEP-713), one entry per
  * ancestor with an `Accepted` condition (reasons Accepted, Conflicted, Invalid, TargetNotFound).
  *
  * Ancestors: for a Gateway target, the Gateway (with `sectionName` for a listener); for an HTTPRoute target, each
@@ -10,10 +10,15 @@
  * @module
  */
 import { CONTROLLER_NAME } from "../../internal/names.ts";
-import { type Gateway, GATEWAY_GROUP, type HttpRoute } from "../api_types.ts";
-import { mergeConditions, type NewCondition, policyAccepted, policyNotAccepted } from "../conditions.ts";
-import type { PolicyAncestor } from "./cache_policy_schema.ts";
-import type { PolicyOutcome, TargetOutcome } from "./resolve_policies.ts";
+import { type Gateway, GATEWAY_GROUP, type GatewayClass, type HttpRoute } from "../api_types.ts";
+import { mergeConditions, type NewCondition, policyAccepted, policyNotAccepted } from "./conditions.ts";
+import {
+  type CachePolicy,
+  type PolicyAncestor,
+  type PolicyOutcome,
+  resolvePolicies,
+  type TargetOutcome,
+} from "../cache_policy/mod.ts";
 
 /** The most ancestors the CRD's status holds. */
 export const MAX_ANCESTORS = 16;
@@ -129,9 +134,9 @@ function ancestorCondition(verdicts: Verdict[], problems: string[] | undefined, 
  *
  * @example Usage
  * ```ts
- * import { cachePolicyAncestors } from "./policy_status.ts";
- * import { resolvePolicies } from "./resolve_policies.ts";
- * import { cachePolicySchema } from "./cache_policy_schema.ts";
+ * import { cachePolicyAncestors } from "./cache_policy.ts";
+ * import { resolvePolicies } from "../cache_policy/mod.ts";
+ * import { cachePolicySchema } from "../cache_policy/mod.ts";
  * const policy = cachePolicySchema.parse({
  *   metadata: { name: "p", namespace: "shop" },
  *   spec: { targetRefs: [{ group: "gateway.networking.k8s.io", kind: "HTTPRoute", name: "gone" }] },
@@ -181,4 +186,59 @@ export function cachePolicyAncestors(
         conditions: mergeConditions(previous?.conditions, [ancestorCondition(verdicts, problems, gen)], options.now),
       };
     });
+}
+
+/** The objects {@linkcode cachePolicyStatuses} reads (a snapshot has them all). */
+export interface PolicyStatusInput {
+  /** The policies to report on, and every other policy of their namespaces (for conflicts). */
+  cachePolicies: readonly CachePolicy[];
+  /** Gateways, at least those of the policies' namespaces and those their target routes name. */
+  gateways: readonly Gateway[];
+  /** HTTPRoutes, at least those of the policies' namespaces. */
+  httpRoutes: readonly HttpRoute[];
+  /** GatewayClasses (which Gateways are ours). */
+  gatewayClasses: readonly GatewayClass[];
+}
+
+/** One policy's computed status. */
+export interface PolicyStatusResult {
+  /** The policy's `namespace/name`. */
+  key: string;
+  /** Our `status.ancestors` entries. */
+  ancestors: PolicyAncestor[];
+}
+
+/**
+ * Computes the status of every policy of the input, sorted by policy key.
+ *
+ * @example Usage
+ * ```ts
+ * import { cachePolicyStatuses } from "./cache_policy.ts";
+ * const none = cachePolicyStatuses(
+ *   { cachePolicies: [], gateways: [], httpRoutes: [], gatewayClasses: [] },
+ *   { now: "2026-01-01T00:00:00Z" },
+ * );
+ * // none.length === 0
+ * ```
+ *
+ * @param input The policies and the objects they may target.
+ * @param options The clock.
+ * @returns One result per policy.
+ */
+export function cachePolicyStatuses(input: PolicyStatusInput, options: PolicyStatusOptions): PolicyStatusResult[] {
+  const key = (o: { metadata: { namespace?: string; name: string } }) =>
+    `${o.metadata.namespace ?? ""}/${o.metadata.name}`;
+  const gateways = new Map(input.gateways.map((g) => [key(g), g]));
+  const routes = new Map(input.httpRoutes.map((r) => [key(r), r]));
+  const classes = new Map(input.gatewayClasses.map((c) => [c.metadata.name, c]));
+  const world: PolicyWorld = {
+    gateway: (k) => gateways.get(k),
+    route: (k) => routes.get(k),
+    ours: (g) => classes.get(g.spec.gatewayClassName)?.spec.controllerName === CONTROLLER_NAME,
+  };
+  const resolution = resolvePolicies(input.cachePolicies);
+  return [...resolution.policies].map(([k, outcome]) => ({
+    key: k,
+    ancestors: cachePolicyAncestors(outcome, world, options),
+  }));
 }
