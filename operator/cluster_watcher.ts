@@ -20,6 +20,7 @@ import {
   secretSchema,
   serviceSchema,
 } from "./api_types.ts";
+import { cachePolicySchema } from "./cache_policy/mod.ts";
 import { gatewayParametersSchema } from "./gateway_parameters.ts";
 import { emptySnapshot, type Snapshot } from "./snapshot.ts";
 
@@ -65,6 +66,11 @@ export const WATCHED_KINDS: readonly WatchedKind[] = [
     kind: "GatewayParameters",
     path: "/apis/lacquer.dev/v1alpha1/gatewayparameters",
     snapshot: { field: "gatewayParameters", schema: gatewayParametersSchema },
+  },
+  {
+    kind: "CachePolicy",
+    path: "/apis/lacquer.dev/v1alpha1/cachepolicies",
+    snapshot: { field: "cachePolicies", schema: cachePolicySchema },
   },
   { kind: "Service", path: "/api/v1/services", snapshot: { field: "services", schema: serviceSchema } },
   { kind: "Namespace", path: "/api/v1/namespaces", snapshot: { field: "namespaces", schema: namespaceSchema } },
@@ -211,6 +217,7 @@ export class ClusterWatcher {
     s.secrets = this.list("Secret");
     s.configMaps = this.list("ConfigMap");
     s.gatewayParameters = this.list("GatewayParameters");
+    s.cachePolicies = this.list("CachePolicy");
     const names = new Set(gateways);
     s.pods = this.list<Snapshot["pods"][number]>("Pod").filter((p) =>
       names.has(`${p.metadata.namespace}/${p.metadata.labels?.["gateway.networking.k8s.io/gateway-name"]}`)

@@ -15,6 +15,7 @@ import type { Logger } from "../internal/log.ts";
 import { CONTROLLER_NAME, GATEWAY_NAME_LABEL } from "../internal/names.ts";
 import { type ReconcileResult, runWorkers, WorkQueue } from "../internal/work_queue.ts";
 import type { Gateway, GatewayClass, HttpRoute, Namespace } from "./api_types.ts";
+import { type CachePolicy, validatePolicy } from "./cache_policy/mod.ts";
 import { GATEWAY_NAMESPACE_LABEL } from "./children.ts";
 import type { ChildrenWriter } from "./children_writer.ts";
 import type { ClusterWatcher } from "./cluster_watcher.ts";
@@ -151,6 +152,9 @@ export class GatewayController {
         }
         break;
       }
+      case "CachePolicy":
+        for (const gw of this.#policyGateways(objects as CachePolicy[])) this.gateways.add(gw);
+        break;
       case "GatewayParameters":
         this.#enqueueDeps(`GatewayParameters:${key}`);
         for (const cls of this.#o.cache.list<GatewayClass>("GatewayClass")) {
@@ -167,6 +171,22 @@ export class GatewayController {
         // Pods and the other children: the Gateway named in their labels.
         this.#enqueueOwner(objects);
     }
+  }
+
+  /** The Gateways a policy's targets reach: a targeted Gateway, or the Gateways of a targeted route. */
+  #policyGateways(policies: CachePolicy[]): Set<string> {
+    const keys = new Set<string>();
+    for (const policy of policies) {
+      const ns = policy.metadata.namespace;
+      for (const target of validatePolicy(policy).targets) {
+        if (target.kind === "Gateway") keys.add(keyOf(ns, target.name));
+        const route = target.kind === "HTTPRoute"
+          ? this.#o.cache.get<HttpRoute>("HTTPRoute", keyOf(ns, target.name))
+          : undefined;
+        for (const gw of route ? routeGatewayKeys(route, CONTROLLER_NAME) : []) keys.add(gw);
+      }
+    }
+    return keys;
   }
 
   #enqueueOwner(objects: KubeObject[]): void {

@@ -261,6 +261,87 @@ Deno.test({
 });
 
 Deno.test({
+  name: "operator translates a CachePolicy into routing.json, reports its status, and removes it when deleted",
+  ignore: !clusterAvailable(),
+  async fn() {
+    await withOperator(async ({ client, ns, cls }) => {
+      const policies = `/apis/lacquer.dev/v1alpha1/namespaces/${ns}/cachepolicies`;
+      const target = { group: "gateway.networking.k8s.io", kind: "HTTPRoute", name: "a" };
+      await client.request(`/api/v1/namespaces/${ns}/services`, { method: "POST", body: service(ns, "web") });
+      await client.request(`${GW}/namespaces/${ns}/gateways`, { method: "POST", body: gateway(ns, cls, "gw") });
+      await client.request(`${GW}/namespaces/${ns}/httproutes`, { method: "POST", body: route(ns, "a", "gw", "/a") });
+      const routing = async () => {
+        const cm = await client.request<{ data: Record<string, string> }>(
+          `/api/v1/namespaces/${ns}/configmaps/gw-lacquer`,
+        );
+        return JSON.parse(cm.data["routing.json"]).vhosts["*"].routes[0];
+      };
+      const accepted = async (name: string) => {
+        const p = await client.request<KubeObject>(`${policies}/${name}`);
+        const ancestors = (p.status as { ancestors?: { ancestorRef: { name: string }; conditions: Condition[] }[] })
+          ?.ancestors ?? [];
+        equal(ancestors.length, 1, JSON.stringify(p.status));
+        return { ref: ancestors[0].ancestorRef.name, ...ancestors[0].conditions[0] };
+      };
+      await eventually(async () => equal((await routing()).id.name, "a"));
+      equal((await routing()).cache, undefined, "no policy: the rule passes");
+
+      const policy = (name: string, spec: Record<string, unknown>) => ({
+        apiVersion: "lacquer.dev/v1alpha1",
+        kind: "CachePolicy",
+        metadata: { name, namespace: ns },
+        spec: { targetRefs: [target], ...spec },
+      });
+      await client.request(policies, { method: "POST", body: policy("first", { ttl: { default: "90s" } }) });
+      await eventually(async () => {
+        const cache = (await routing()).cache;
+        deepEqual([cache?.policy, cache?.ttl.default], [{ namespace: ns, name: "first" }, 90]);
+      });
+      await eventually(async () => {
+        const c = await accepted("first");
+        deepEqual([c.ref, c.status, c.reason, c.observedGeneration], ["gw", "True", "Accepted", 1]);
+      });
+
+      // A younger policy on the same target is Conflicted and changes nothing.
+      await new Promise((r) => setTimeout(r, 1100)); // creationTimestamps have whole seconds
+      await client.request(policies, { method: "POST", body: policy("second", { ttl: { default: "5s" } }) });
+      await eventually(async () => {
+        const c = await accepted("second");
+        deepEqual([c.status, c.reason], ["False", "Conflicted"]);
+      });
+      equal((await routing()).cache?.policy.name, "first");
+
+      // Deleting the older one hands the target to the other: routing.json and both statuses follow.
+      await client.request(`${policies}/first`, { method: "DELETE" });
+      await eventually(async () => equal((await routing()).cache?.policy.name, "second"));
+      await eventually(async () => equal((await accepted("second")).reason, "Accepted"));
+
+      // An update that makes it invalid removes the cache whole and says why.
+      await client.request(`${policies}/second`, {
+        method: "PATCH",
+        contentType: "application/merge-patch+json",
+        body: { spec: { bypass: [{ header: { name: "X-A", valueRegex: "(?!x)" } }] } },
+      });
+      await eventually(async () => {
+        const c = await accepted("second");
+        deepEqual([c.status, c.reason, c.observedGeneration], ["False", "Invalid", 2]);
+      });
+      await eventually(async () => equal((await routing()).cache, undefined));
+
+      // Back to valid, then deleted: the rule passes again.
+      await client.request(`${policies}/second`, {
+        method: "PATCH",
+        contentType: "application/merge-patch+json",
+        body: { spec: { bypass: null } },
+      });
+      await eventually(async () => equal((await routing()).cache?.policy.name, "second"));
+      await client.request(`${policies}/second`, { method: "DELETE" });
+      await eventually(async () => equal((await routing()).cache, undefined));
+    });
+  },
+});
+
+Deno.test({
   name: "operator keeps two Gateways isolated and reports a bad regex while other routes keep their config",
   ignore: !clusterAvailable(),
   async fn() {

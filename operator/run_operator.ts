@@ -13,6 +13,7 @@ import { handleHealth, handleMetrics, serveAdmin } from "./admin_server.ts";
 import { ChildrenWriter } from "./children_writer.ts";
 import { ClusterWatcher, WATCHED_KINDS } from "./cluster_watcher.ts";
 import { GATEWAY_API_VERSION } from "./features.ts";
+import { CachePolicyController } from "./cache_policy_controller.ts";
 import { GatewayController } from "./gateway_controller.ts";
 import type { OperatorConfig } from "./options.ts";
 import { StatusWriter } from "./status_writer.ts";
@@ -89,42 +90,56 @@ export async function runOperator(options: OperatorOptions): Promise<number> {
   const metrics = buildMetrics(registry);
   const observe = (kind: string, op: string) => metrics.writes.inc({ kind, op });
   const crdVersion = await crdBundleVersion(client, log);
-  // Without our CRD, run without GatewayParameters (references to them are reported as invalid parameters)
-  // rather than waiting forever for a collection that does not exist.
+  // Without one of our CRDs, run without its kind (references to GatewayParameters are reported as invalid
+  // parameters; nothing is cached) rather than waiting forever for a collection that does not exist.
   let kinds = WATCHED_KINDS;
+  const ours = { gatewayparameters: "GatewayParameters", cachepolicies: "CachePolicy" };
+  let served: string[] = [];
   try {
-    await client.request("/apis/lacquer.dev/v1alpha1");
+    const list = await client.request<{ resources?: { name: string }[] }>("/apis/lacquer.dev/v1alpha1");
+    served = (list.resources ?? []).map((r) => r.name);
   } catch (err) {
     if (!(err instanceof KubeApiError && err.code === 404)) throw err;
-    log.warn("GatewayParameters CRD not installed: GatewayParameters are ignored", { crd: "deploy/crds/" });
-    kinds = WATCHED_KINDS.filter((k) => k.kind !== "GatewayParameters");
+  }
+  for (const [resource, kind] of Object.entries(ours)) {
+    if (served.includes(resource)) continue;
+    log.warn(`${kind} CRD not installed: ${kind} objects are ignored`, { crd: "deploy/crds/" });
+    kinds = kinds.filter((k) => k.kind !== kind);
   }
   let controller: GatewayController | undefined = undefined;
-  // Events arrive asynchronously, after the controller below exists.
+  let policyController: CachePolicyController | undefined = undefined;
+  // Events arrive asynchronously, after the controllers below exist.
   const cache = new ClusterWatcher(client, {
     kinds,
     log: log.child({ part: "cache" }),
-    onChange: (kind, old, current) => controller?.onChange(kind, old, current),
+    onChange: (kind, old, current) => {
+      controller?.onChange(kind, old, current);
+      policyController?.onChange(kind, old, current);
+    },
   });
+  const status = new StatusWriter(client, { log: log.child({ part: "status" }), observe });
+  const observeReconcile = (name: string, outcome: string, ms: number) => {
+    metrics.reconciles.inc({ controller: name, result: outcome });
+    metrics.duration.observe(ms / 1000, { controller: name });
+  };
   controller = new GatewayController({
     cache,
     children: new ChildrenWriter(client, cache, { log: log.child({ part: "children" }), observe }),
-    status: new StatusWriter(client, { log: log.child({ part: "status" }), observe }),
+    status,
     log,
     defaults: { image: config.gatewayImage, serviceType: config.gatewayServiceType },
     crdBundleVersion: crdVersion,
     workers: config.workers,
     gatewayClassNames: config.gatewayClass,
-    observe: (name, outcome, ms) => {
-      metrics.reconciles.inc({ controller: name, result: outcome });
-      metrics.duration.observe(ms / 1000, { controller: name });
-    },
+    observe: observeReconcile,
     observeTranslate: (ms) => metrics.translate.observe(ms / 1000),
   });
   const ctl = controller;
+  const policies = policyController = new CachePolicyController({ cache, status, log, observe: observeReconcile });
   registry.gauge("lacquer_operator_queue_depth", "Keys waiting per controller.", () => [
     { labels: { controller: "gateway" }, value: ctl.gateways.length },
     { labels: { controller: "gatewayclass" }, value: ctl.classes.length },
+    { labels: { controller: "cachepolicy" }, value: policies.policies.length },
   ]);
   registry.gauge(
     "lacquer_operator_cached_objects",
@@ -183,6 +198,7 @@ export async function runOperator(options: OperatorOptions): Promise<number> {
         onStartedLeading: () => {
           role = "leader";
           ctl.start();
+          policies.start();
         },
       });
       const why = await Promise.race([ended, stopRequested.then(() => "stop")]);
@@ -192,6 +208,7 @@ export async function runOperator(options: OperatorOptions): Promise<number> {
       }
     } else {
       ctl.start();
+      policies.start();
       await stopRequested;
     }
   }
@@ -204,7 +221,7 @@ export async function runOperator(options: OperatorOptions): Promise<number> {
     clearTimeout(timer);
     if (outcome === "late") log.warn("Shutdown step took too long, moving on", { step: name, limitMs });
   };
-  await step("controllers", ctl.stop(), 30_000);
+  await step("controllers", Promise.all([ctl.stop(), policies.stop()]), 30_000);
   await step("lease", elector?.stop() ?? Promise.resolve(), 5_000);
   serverAbort.abort();
   // Idle keep-alive connections of scrapers would hold `finished` open.

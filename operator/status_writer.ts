@@ -4,6 +4,7 @@
  *
  * - GatewayClass and Gateway: server-side apply on `/status` with field manager `lacquer-operator` (their
  *   conditions and listeners are map-lists, so SSA merges with other writers);
+ * - CachePolicy: `status.ancestors` (atomic) by server-side apply on `/status`, other controllers' entries kept;
  * - HTTPRoute: `status.parents` is an atomic list, so read (the cached copy first), replace only our entries for
  *   the Gateway, and PUT with the read resourceVersion; a 409 re-reads from the API server and retries.
  *
@@ -11,6 +12,8 @@
  */
 import { KubeApiError, type KubeClient, type KubeObject } from "../internal/kube/mod.ts";
 import type { Logger } from "../internal/log.ts";
+import { CONTROLLER_NAME } from "../internal/names.ts";
+import { CACHE_POLICY_API_VERSION, CACHE_POLICY_KIND } from "./cache_policy/mod.ts";
 import { mergeRouteParents, type RouteStatusResult } from "./status/mod.ts";
 
 /** The field manager of every operator write. */
@@ -183,5 +186,28 @@ export class StatusWriter {
         throw err;
       }
     }
+  }
+  /**
+   * Replaces our `status.ancestors` entries of a CachePolicy (other controllers' entries stay first), unless the
+   * cached policy already has them. Server-side apply on `/status`: the list is atomic, so the write carries it whole.
+   *
+   * @param current The cached policy (raw).
+   * @param ancestors Our entries.
+   * @returns True when a write happened.
+   */
+  async writeCachePolicy(current: KubeObject, ancestors: readonly { controllerName: string }[]): Promise<boolean> {
+    const existing = (current.status as { ancestors?: { controllerName: string }[] } | undefined)?.ancestors ?? [];
+    const next = [...existing.filter((a) => a.controllerName !== CONTROLLER_NAME), ...ancestors];
+    if (sameStatus(existing, next)) return false;
+    const { name, namespace } = current.metadata;
+    await this.#apply(`/apis/lacquer.dev/v1alpha1/namespaces/${namespace}/cachepolicies/${name}/status`, {
+      apiVersion: CACHE_POLICY_API_VERSION,
+      kind: CACHE_POLICY_KIND,
+      metadata: { name, namespace },
+      status: { ancestors: next },
+    });
+    this.#observe("CachePolicy", "status");
+    this.#log.info("CachePolicy status written", { policy: `${namespace}/${name}` });
+    return true;
   }
 }
