@@ -15,9 +15,10 @@ import type { KubeObject } from "../internal/kube/mod.ts";
 import type { Logger } from "../internal/log.ts";
 import { type ReconcileResult, runWorkers, WorkQueue } from "../internal/work_queue.ts";
 import type { Gateway, GatewayClass, HttpRoute } from "./api_types.ts";
-import { type CachePolicy, cachePolicyStatuses } from "./cache_policy/mod.ts";
+import type { CachePolicy } from "./cache_policy/mod.ts";
 import type { ClusterWatcher } from "./cluster_watcher.ts";
 import { keyOf } from "./snapshot_index.ts";
+import { cachePolicyStatuses } from "./status/mod.ts";
 import type { StatusWriter } from "./status_writer.ts";
 
 /** What the controller needs. */
