@@ -10,6 +10,7 @@ import {
   clusterAvailable,
   createTestNamespace,
   eventually,
+  kubectl,
   type TestCluster,
   useCluster,
 } from "../tests/cluster/mod.ts";
@@ -310,6 +311,13 @@ Deno.test({
         deepEqual([c.status, c.reason], ["False", "Conflicted"]);
       });
       equal((await routing()).cache?.policy.name, "first");
+      // kubectl shows the target and the acceptance (with -o wide, the reason; the empty section prints nothing).
+      const table = await kubectl(await useCluster(), ["get", "cachepolicy", "-n", ns, "-o", "wide", "--no-headers"]);
+      const rows = table.trim().split("\n").map((line) => line.trim().split(/\s+/).slice(0, 5));
+      deepEqual(rows, [
+        ["first", "HTTPRoute", "a", "True", "Accepted"],
+        ["second", "HTTPRoute", "a", "False", "Conflicted"],
+      ]);
 
       // Deleting the older one hands the target to the other: routing.json and both statuses follow.
       await client.request(`${policies}/first`, { method: "DELETE" });
