@@ -1,6 +1,7 @@
 import { deepEqual } from "node:assert/strict";
 import type { KubeObject } from "../internal/kube/mod.ts";
 import { createLogger } from "../internal/log.ts";
+import { cachePolicySchema } from "./cache_policy/mod.ts";
 import type { ChildrenWriter } from "./children_writer.ts";
 import type { ClusterWatcher } from "./cluster_watcher.ts";
 import { GatewayController } from "./gateway_controller.ts";
@@ -107,6 +108,18 @@ Deno.test("GatewayController.onChange() enqueues exactly the Gateways an object 
   deepEqual(await drain(controller), [], "unchanged labels wake nobody");
   controller.onChange("Namespace", ns({ x: "1" }), ns({ x: "2" }));
   deepEqual(await drain(controller), ["ns/b"], "label changes wake Gateways with Selector listeners");
+  // A CachePolicy wakes the Gateways its targets reach, before and after a change.
+  const policy = (targetRefs: Record<string, string>[]) =>
+    cachePolicySchema.parse({
+      metadata: { name: "p", namespace: "ns" },
+      spec: { targetRefs: targetRefs.map((t) => ({ group: "gateway.networking.k8s.io", ...t })) },
+    });
+  controller.onChange("CachePolicy", undefined, policy([{ kind: "HTTPRoute", name: "r" }]));
+  deepEqual(await drain(controller), ["ns/a"], "a route target: the route's Gateways");
+  controller.onChange("CachePolicy", policy([{ kind: "Gateway", name: "b", sectionName: "h" }]), policy([]));
+  deepEqual(await drain(controller), ["ns/b"], "an invalid policy still names the Gateways it left");
+  controller.onChange("CachePolicy", policy([{ kind: "HTTPRoute", name: "gone" }]), undefined);
+  deepEqual(await drain(controller), []);
   controller.gateways.shutDown();
   controller.classes.shutDown();
 });
