@@ -6,7 +6,7 @@
  * @module
  */
 import { runChaperone } from "./chaperone/mod.ts";
-import { parseCommandLine, UsageError } from "./internal/cli.ts";
+import { parseCommandLine, UsageError } from "./cli.ts";
 import { createLogger } from "./internal/log.ts";
 import { LACQUER_VERSION } from "./internal/version.ts";
 import { runOperator } from "./operator/mod.ts";

@@ -1,5 +1,5 @@
 import { deepStrictEqual, equal, match, throws } from "node:assert/strict";
-import { parseCommandLine, UsageError } from "../internal/cli.ts";
+import { parseCommandLine, UsageError } from "../cli.ts";
 import { chaperoneConfigSchema, withEnvironment } from "./options.ts";
 
 function chaperone(argv: string[], env: Record<string, string> = {}) {

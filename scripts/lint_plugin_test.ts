@@ -1,24 +1,32 @@
-import { deepStrictEqual, strictEqual } from "node:assert/strict";
-import plugin, { isPureModule } from "./lint_plugin.ts";
+import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
+import plugin, { isPureModule, PURE_MODULES, upperLayerImport } from "./lint_plugin.ts";
 
-function lint(filename: string, source: string): string[] {
-  return Deno.lint.runPlugin(plugin, filename, source).map((d) => d.message.split("as an argument (")[1].slice(0, -1));
+const root = new URL("../", import.meta.url).pathname;
+
+function lint(path: string, source: string): string[] {
+  return Deno.lint.runPlugin(plugin, `${root}${path}`, source).map((d) => d.message);
 }
 
-Deno.test("isPureModule() exempts shell modules, tests and files outside the pure folders", () => {
-  strictEqual(isPureModule("/repo/operator/translate.ts"), true);
-  strictEqual(isPureModule("/repo/ghost/contract/parse_contract.ts"), true);
-  strictEqual(isPureModule("/repo/chaperone/merge_endpoints_test.ts"), false);
-  strictEqual(isPureModule("/repo/chaperone/config_map_watcher.ts"), false);
-  strictEqual(isPureModule("/repo/chaperone/supervisor.ts"), false);
-  strictEqual(isPureModule("/repo/operator/mod.ts"), false);
-  strictEqual(isPureModule("/repo/internal/log.ts"), false);
-  strictEqual(isPureModule("/repo/operator/testdata/x.ts"), false);
+function pureFindings(path: string, source: string): string[] {
+  return lint(path, source).map((m) => m.split("as an argument (")[1].slice(0, -1));
+}
+
+Deno.test("isPureModule() holds for the listed modules only", () => {
+  strictEqual(isPureModule(`${root}operator/translate.ts`), true);
+  strictEqual(isPureModule(`${root}ghost/contract/parse_contract.ts`), true);
+  strictEqual(isPureModule(`${root}chaperone/merge_endpoints_test.ts`), false);
+  strictEqual(isPureModule(`${root}chaperone/config_map_watcher.ts`), false);
+  strictEqual(isPureModule(`${root}chaperone/varnishd_supervisor.ts`), false);
+  strictEqual(isPureModule("/elsewhere/operator/translate.ts"), false);
+});
+
+Deno.test("every module on the pure list exists (a rename must update the list)", () => {
+  for (const path of PURE_MODULES) ok(Deno.statSync(`${root}${path}`).isFile, path);
 });
 
 Deno.test("pure-module-io reports I/O, clocks, randomness and client-node values in pure modules", () => {
-  const found = lint(
-    "/repo/operator/translate.ts",
+  const found = pureFindings(
+    "operator/translate.ts",
     `import * as fs from "node:fs";
 import type { V1Pod } from "@kubernetes/client-node";
 import { CoreV1Api } from "@kubernetes/client-node";
@@ -39,6 +47,28 @@ export function f(p: V1Pod) {
   ]);
 });
 
-Deno.test("pure-module-io is silent in shell modules", () => {
-  deepStrictEqual(lint("/repo/chaperone/admin_server.ts", `Deno.serve(() => new Response("ok"));`), []);
+Deno.test("pure-module-io is silent in modules not on the list", () => {
+  deepStrictEqual(lint("chaperone/admin_server.ts", `Deno.serve(() => new Response("ok"));`), []);
+});
+
+Deno.test("upperLayerImport() names the component an internal/ module reaches into", () => {
+  strictEqual(upperLayerImport(`${root}internal/cli.ts`, "../operator/mod.ts"), "operator/");
+  strictEqual(upperLayerImport(`${root}internal/kube/reflector.ts`, "../../ghost/contract/mod.ts"), "ghost/");
+  strictEqual(upperLayerImport(`${root}internal/kube/reflector.ts`, "../log.ts"), undefined);
+  strictEqual(upperLayerImport(`${root}internal/log.ts`, "zod"), undefined);
+  strictEqual(upperLayerImport(`${root}operator/translate.ts`, "../chaperone/mod.ts"), undefined);
+});
+
+Deno.test("layer-imports reports imports and re-exports from upper layers in internal/ only", () => {
+  const source = `import { a } from "../chaperone/mod.ts";
+import type { B } from "../operator/mod.ts";
+export { c } from "../ghost/contract/mod.ts";
+export * from "./log.ts";
+import { d } from "./names.ts";`;
+  deepStrictEqual(lint("internal/x.ts", source).map((m) => m.split(":")[0]), [
+    "internal/ imports from chaperone/",
+    "internal/ imports from operator/",
+    "internal/ imports from ghost/",
+  ]);
+  deepStrictEqual(lint("operator/x.ts", source), []);
 });

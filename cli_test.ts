@@ -1,6 +1,6 @@
 import { deepStrictEqual, match, strictEqual, throws } from "node:assert/strict";
 import { parseCommandLine, UsageError } from "./cli.ts";
-import { LACQUER_VERSION } from "./version.ts";
+import { LACQUER_VERSION } from "./internal/version.ts";
 
 Deno.test("parseCommandLine() selects a subcommand with the global log level", () => {
   const operator = parseCommandLine(["operator", "--leader-elect", "--workers", "2"]);

@@ -8,15 +8,15 @@
  */
 import { Command, CommanderError, Option } from "commander";
 import { z } from "zod";
-import { CHAPERONE_FLAGS, type ChaperoneConfig, chaperoneConfigSchema, withEnvironment } from "../chaperone/mod.ts";
+import { CHAPERONE_FLAGS, type ChaperoneConfig, chaperoneConfigSchema, withEnvironment } from "./chaperone/mod.ts";
 import {
   OPERATOR_FLAGS,
   type OperatorConfig,
   operatorConfigSchema,
   operatorFlagsWithEnvironment,
-} from "../operator/mod.ts";
-import { LogLevel, type LogLevelName } from "./log.ts";
-import { LACQUER_VERSION } from "./version.ts";
+} from "./operator/mod.ts";
+import { LogLevel, type LogLevelName } from "./internal/log.ts";
+import { LACQUER_VERSION } from "./internal/version.ts";
 
 /** Options every subcommand shares. */
 export interface GlobalOptions {
