@@ -22,7 +22,7 @@ export interface AdminBackend {
   /** Whether varnishd answers the CLI; throws or returns false when it does not. */
   healthy(): Promise<boolean>;
   /** Readiness and its details (the /readyz body). */
-  readiness(): { ready: boolean; [detail: string]: unknown };
+  readiness(): { readonly ready: boolean };
   /** The Prometheus text. */
   metrics(): Promise<string>;
   /** Starts draining (idempotent). */

@@ -74,6 +74,39 @@ export function tlsBundleProblem(pem: string): string | undefined {
   return undefined;
 }
 
+/** The bundles a socket can serve, and those left out because {@linkcode tlsBundleProblem} found them unusable. */
+export interface UsableTlsBundles {
+  /** The usable bundles, in load order. */
+  bundles: TlsBundle[];
+  /** The Secret keys left out, with why. */
+  skipped: { key: string; problem: string }[];
+}
+
+/**
+ * Selects the bundles of a socket ({@linkcode selectTlsBundles}) and leaves out those hitch could not load, so that
+ * one bad certificate cannot keep hitch, and every other certificate of the port, down.
+ *
+ * @example Usage
+ * ```ts
+ * import { usableTlsBundles } from "./hitch_config.ts";
+ * usableTlsBundles({ "port-443.pem": "not a PEM" }, "port-443");
+ * // { bundles: [], skipped: [{ key: "port-443.pem", problem: "it holds no private key" }] }
+ * ```
+ *
+ * @param data The decoded Secret data.
+ * @param socket The socket name, e.g. `port-443`.
+ * @returns The usable bundles and the skipped keys.
+ */
+export function usableTlsBundles(data: Readonly<Record<string, string>>, socket: string): UsableTlsBundles {
+  const result: UsableTlsBundles = { bundles: [], skipped: [] };
+  for (const bundle of selectTlsBundles(data, socket)) {
+    const problem = tlsBundleProblem(bundle.pem);
+    if (problem === undefined) result.bundles.push(bundle);
+    else result.skipped.push({ key: bundle.name, problem });
+  }
+  return result;
+}
+
 /** Options of {@linkcode tlsBackendPorts}. */
 export interface TlsBackendPortsOptions {
   /** Ports that are taken anyway (listener ports, the admin port). */

@@ -1,5 +1,5 @@
 import { deepStrictEqual, equal, throws } from "node:assert/strict";
-import { hitchConfig, selectTlsBundles, tlsBackendPorts, tlsBundleProblem } from "./hitch_config.ts";
+import { hitchConfig, selectTlsBundles, tlsBackendPorts, tlsBundleProblem, usableTlsBundles } from "./hitch_config.ts";
 
 Deno.test("selectTlsBundles() takes the socket's bundles by key, the default last, each text once", async (t) => {
   await t.step("default last", () => {
@@ -87,7 +87,7 @@ Deno.test("hitchConfig() binds a given host and refuses a listener without certi
   );
 });
 
-Deno.test("tlsBundleProblem() accepts a key with its certificate and names what is wrong otherwise", async () => {
+Deno.test("tlsBundleProblem() and usableTlsBundles() accept a key with its certificate and name what is wrong", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const make = async (name: string) => {
@@ -106,6 +106,10 @@ Deno.test("tlsBundleProblem() accepts a key with its certificate and names what 
     equal(tlsBundleProblem(a.key + b.crt), "its first certificate does not belong to its private key");
     equal(tlsBundleProblem(a.crt), "it holds no private key");
     equal(tlsBundleProblem(a.key), "it holds no certificate");
+    deepStrictEqual(usableTlsBundles({ "s.a.pem": a.key + a.crt, "s.b.pem": a.key + b.crt, "t.pem": a.crt }, "s"), {
+      bundles: [{ name: "s.a.pem", pem: a.key + a.crt }],
+      skipped: [{ key: "s.b.pem", problem: "its first certificate does not belong to its private key" }],
+    });
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

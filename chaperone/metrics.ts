@@ -206,3 +206,36 @@ export function ghostReportCounts(
     ghostRoutesSkipped: Array.isArray(r.skipped) ? r.skipped.length : 0,
   };
 }
+
+/** The states read at scrape time. */
+export interface LiveStates {
+  /** The readiness verdict. */
+  ready: boolean;
+  /** Whether a drain has started. */
+  draining: boolean;
+  /** Each hitch, by TLS listener socket name. */
+  hitches: ReadonlyMap<string, { readonly state: string; readonly starts: number; readonly reloads: number }>;
+}
+
+/**
+ * Returns the counters with the gauges that mirror live states (ready, draining, per-hitch) filled in, for
+ * {@linkcode renderMetrics}.
+ *
+ * @example Usage
+ * ```ts
+ * import { emptyMetrics, withLiveGauges } from "./metrics.ts";
+ * withLiveGauges(emptyMetrics(), { ready: true, draining: false, hitches: new Map() }).ready; // 1
+ * ```
+ *
+ * @param metrics The counters.
+ * @param live The states.
+ * @returns A copy with the gauges set.
+ */
+export function withLiveGauges(metrics: ChaperoneMetrics, live: LiveStates): ChaperoneMetrics {
+  const hitch = Object.fromEntries(
+    [...live.hitches].map((
+      [name, h],
+    ) => [name, { up: h.state === "running" ? 1 : 0, starts: h.starts, reloads: h.reloads }]),
+  );
+  return { ...metrics, ready: live.ready ? 1 : 0, draining: live.draining ? 1 : 0, hitch };
+}

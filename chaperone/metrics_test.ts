@@ -1,5 +1,5 @@
 import { deepStrictEqual, equal, match } from "node:assert/strict";
-import { countGhost, emptyMetrics, ghostReportCounts, renderMetrics } from "./metrics.ts";
+import { countGhost, emptyMetrics, ghostReportCounts, renderMetrics, withLiveGauges } from "./metrics.ts";
 
 Deno.test("renderMetrics() renders chaperone numbers and Varnish counters in Prometheus text", () => {
   const metrics = emptyMetrics();
@@ -52,4 +52,24 @@ Deno.test("ghostReportCounts() reads loaded and skipped routes from ghost's answ
     ghostRoutesSkipped: 2,
   });
   deepStrictEqual(ghostReportCounts("Reloaded"), { ghostRoutesLoaded: 0, ghostRoutesSkipped: 0 });
+});
+
+Deno.test("withLiveGauges() fills the ready, draining and per-hitch gauges from live states", () => {
+  const metrics = emptyMetrics();
+  metrics.syncs = 4;
+  const hitches = new Map([["port-443", { state: "running", starts: 2, reloads: 1 }], [
+    "port-8443",
+    { state: "backoff", starts: 5, reloads: 0 },
+  ]]);
+  const live = withLiveGauges(metrics, { ready: false, draining: true, hitches });
+  deepStrictEqual(
+    { ready: live.ready, draining: live.draining, hitch: live.hitch, syncs: live.syncs },
+    {
+      ready: 0,
+      draining: 1,
+      hitch: { "port-443": { up: 1, starts: 2, reloads: 1 }, "port-8443": { up: 0, starts: 5, reloads: 0 } },
+      syncs: 4,
+    },
+  );
+  equal(metrics.draining, 0);
 });

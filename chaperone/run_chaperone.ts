@@ -1,23 +1,29 @@
 /**
- * Wiring of `lacquer chaperone`: the supervisor, the watchers, the sync loop, the admin server, signals.
+ * Wiring of `lacquer chaperone`: the parts (varnishd and hitch supervision, the watchers and the sync loop, readiness,
+ * metrics, drain, the admin server, the reaper) are built here and connected; each part's policy lives in its own
+ * module.
  *
  * @module
  */
 import { createKubeClient, type KubeClient, loadKubeConfig } from "../internal/kube/mod.ts";
 import type { Logger } from "../internal/log.ts";
+import { listenForStopSignals } from "../internal/stop_signals.ts";
 import { type AdminHandler, createAdminHandler, serveAdmin } from "./admin_server.ts";
 import { ConfigMapWatcher } from "./config_map_watcher.ts";
+import { Drain } from "./drain.ts";
 import { EndpointsWatcher } from "./endpoints_watcher.ts";
 import { reloadGhost } from "./ghost_reload_client.ts";
-import { selectTlsBundles, tlsBackendPorts, tlsBundleProblem } from "./hitch_config.ts";
-import { HitchController } from "./hitch_controller.ts";
-import { type ChaperoneMetrics, emptyMetrics, renderMetrics } from "./metrics.ts";
+import { tlsBackendPorts } from "./hitch_config.ts";
+import type { HitchSupervisor } from "./hitch_supervisor.ts";
+import { type ChaperoneMetrics, emptyMetrics, renderMetrics, type VarnishCounter, withLiveGauges } from "./metrics.ts";
 import type { ChaperoneConfig } from "./options.ts";
 import { writeAppliedAnnotations } from "./pod_annotation_writer.ts";
-import { type Reaper, startReaper, VarnishdSupervisor } from "./supervisor.ts";
+import { readiness } from "./readiness.ts";
+import { startReaper } from "./reaper.ts";
 import { SyncController } from "./sync_controller.ts";
-import { TlsSecretWatcher } from "./tls_secret_watcher.ts";
+import { startTlsTermination, type TlsTermination } from "./tls_termination.ts";
 import { varnishdArgs } from "./varnishd_args.ts";
+import { VarnishdSupervisor } from "./varnishd_supervisor.ts";
 import { readVarnishCounters } from "./varnishstat_reader.ts";
 
 /** Options of {@linkcode runChaperone}. */
@@ -34,30 +40,6 @@ export interface ChaperoneOptions {
   reapZombies?: boolean;
 }
 
-function signalPromise(log: Logger): { promise: Promise<void>; dispose: () => void } {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => resolve = r);
-  const signals: Deno.Signal[] = ["SIGTERM", "SIGINT", "SIGQUIT"];
-  const handlers = signals.map((signal) => {
-    const handler = () => {
-      log.info("Signal received", { signal });
-      resolve();
-    };
-    Deno.addSignalListener(signal, handler);
-    return { signal, handler };
-  });
-  return {
-    promise,
-    dispose: () => {
-      for (const { signal, handler } of handlers) Deno.removeSignalListener(signal, handler);
-    },
-  };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 /** Internals exposed for the tests of the wiring. */
 export interface RunningChaperone {
   /** The admin handler. */
@@ -67,11 +49,135 @@ export interface RunningChaperone {
   /** The sync loop. */
   sync: SyncController;
   /** One hitch per TLS listener socket, by socket name. */
-  hitches: Map<string, HitchController>;
+  hitches: ReadonlyMap<string, HitchSupervisor>;
   /** The counters. */
   metrics: ChaperoneMetrics;
   /** Resolves with the exit code. */
   exit: Promise<number>;
+}
+
+/** The files in the work directory. */
+interface WorkFiles {
+  /** varnishd's `-n` directory (varnishstat reads it too). */
+  instanceDir: string;
+  /** The CLI secret file (`-S`). */
+  secretFile: string;
+  /** The CLI secret. */
+  secret: Uint8Array;
+  /** Where the sync loop writes ghost.json. */
+  ghostJsonPath: string;
+}
+
+/** Creates the work directory and a fresh CLI secret. */
+async function prepareWorkDir(workDir: string): Promise<WorkFiles> {
+  await Deno.mkdir(workDir, { recursive: true });
+  // varnishd drops privileges when started as root; its users must be able to read ghost.json.
+  await Deno.chmod(workDir, 0o755).catch(() => {});
+  const secretFile = `${workDir}/secret`;
+  const secret = new TextEncoder().encode(
+    [...crypto.getRandomValues(new Uint8Array(32))].map((b) => b.toString(16).padStart(2, "0")).join("") + "\n",
+  );
+  await Deno.remove(secretFile).catch(() => {});
+  await Deno.writeFile(secretFile, secret, { mode: 0o600, createNew: true });
+  return { instanceDir: `${workDir}/varnishd`, secretFile, secret, ghostJsonPath: `${workDir}/ghost.json` };
+}
+
+/** The sync loop and the two watchers that poke it. */
+interface SyncParts {
+  sync: SyncController;
+  configMap: ConfigMapWatcher;
+  endpoints: EndpointsWatcher;
+}
+
+function startSync(client: KubeClient, options: ChaperoneOptions, files: WorkFiles, metrics: ChaperoneMetrics) {
+  const { config, log } = options;
+  const changed = { poke: () => {} };
+  const configMap = new ConfigMapWatcher(client, {
+    namespace: config.namespace,
+    name: config.configmap,
+    onChange: () => changed.poke(),
+    log: log.child({ component: "configmap" }),
+  });
+  const endpoints = new EndpointsWatcher(client, {
+    onChange: () => changed.poke(),
+    log: log.child({ component: "endpoints" }),
+  });
+  const pod = config.podName ? { namespace: config.namespace, name: config.podName } : undefined;
+  const sync = new SyncController({
+    config: configMap,
+    endpoints,
+    ghostJsonPath: files.ghostJsonPath,
+    reloadGhost: () => reloadGhost(config.ghostPort),
+    publish: pod ? (applied) => writeAppliedAnnotations(client, pod, applied) : undefined,
+    metrics,
+    log: log.child({ component: "sync" }),
+    coalesceMs: config.coalesceMs,
+    keepVcls: config.keepVcls,
+  });
+  changed.poke = () => sync.poke();
+  return { sync, configMap, endpoints } satisfies SyncParts;
+}
+
+function createVarnishd(config: ChaperoneConfig, files: WorkFiles, backendPorts: Map<string, number>, parts: {
+  sync: SyncController;
+  log: Logger;
+}): VarnishdSupervisor {
+  return new VarnishdSupervisor({
+    varnishd: config.varnishd,
+    args: varnishdArgs({
+      instanceDir: files.instanceDir,
+      secretFile: files.secretFile,
+      cliPort: config.cliPort,
+      ghostPort: config.ghostPort,
+      listeners: config.listen,
+      proxyListeners: [...backendPorts].map(([name, port]) => ({ name, port })),
+      storage: config.storage,
+      vmodPath: config.vmodPath,
+      extra: config.varnishdArg,
+    }),
+    cliPort: config.cliPort,
+    secret: files.secret,
+    log: parts.log.child({ component: "supervisor" }),
+    maxFailures: config.maxRestarts,
+    onStarted: (cli) => parts.sync.onVarnishStarted(cli),
+  });
+}
+
+/** Whether varnishd's CLI is alive. */
+async function varnishdHealthy(supervisor: VarnishdSupervisor): Promise<boolean> {
+  // A command in progress (a VCL compile can take seconds) proves the CLI is alive; a ping would only queue behind
+  // it and make a probe time out.
+  if (supervisor.cli.busySince !== undefined) return true;
+  await supervisor.cli.ping();
+  return true;
+}
+
+/** The parts the admin server reports on. */
+interface AdminParts {
+  supervisor: VarnishdSupervisor;
+  sync: SyncController;
+  tls: TlsTermination;
+  drain: Drain;
+  metrics: ChaperoneMetrics;
+  varnishCounters: () => Promise<Record<string, VarnishCounter>>;
+  drainToken?: string;
+}
+
+/** The admin handler over the chaperone's parts: health, readiness, metrics, drain. */
+function createAdmin(parts: AdminParts): AdminHandler {
+  const { supervisor, sync, tls, drain } = parts;
+  const status = () =>
+    readiness({ sync: sync.status(), draining: drain.draining, varnishd: supervisor.state, hitches: tls.hitches });
+  return createAdminHandler({
+    healthy: () => varnishdHealthy(supervisor),
+    readiness: status,
+    metrics: async () => {
+      const live = { ready: status().ready, draining: drain.draining, hitches: tls.hitches };
+      return renderMetrics(withLiveGauges(parts.metrics, live), await parts.varnishCounters());
+    },
+    drain: () => void drain.start(),
+    drainToken: parts.drainToken,
+  });
 }
 
 /**
@@ -82,161 +188,38 @@ export interface RunningChaperone {
  */
 export async function startChaperone(options: ChaperoneOptions): Promise<RunningChaperone> {
   const { config, log } = options;
-  await Deno.mkdir(config.workDir, { recursive: true });
-  // varnishd drops privileges when started as root; its users must be able to read ghost.json.
-  await Deno.chmod(config.workDir, 0o755).catch(() => {});
-  const instanceDir = `${config.workDir}/varnishd`;
-  const secretFile = `${config.workDir}/secret`;
-  const ghostJsonPath = `${config.workDir}/ghost.json`;
-  const secret = new TextEncoder().encode(
-    [...crypto.getRandomValues(new Uint8Array(32))].map((b) => b.toString(16).padStart(2, "0")).join("") + "\n",
-  );
-  await Deno.remove(secretFile).catch(() => {});
-  await Deno.writeFile(secretFile, secret, { mode: 0o600, createNew: true });
-
+  const files = await prepareWorkDir(config.workDir);
   const metrics = emptyMetrics();
-  const reaper: Reaper | undefined = (options.reapZombies ?? Deno.pid === 1) ? startReaper({ log }) : undefined;
+  const reaper = (options.reapZombies ?? Deno.pid === 1) ? startReaper({ log }) : undefined;
   const client = options.client ?? createKubeClient(loadKubeConfig({ kubeconfig: config.kubeconfig }));
-  let draining = false;
-
-  // deno-lint-ignore prefer-const
-  let sync: SyncController;
-  const poke = () => sync?.poke();
-  const configMap = new ConfigMapWatcher(client, {
-    namespace: config.namespace,
-    name: config.configmap,
-    onChange: poke,
-    log: log.child({ component: "configmap" }),
-  });
-  const endpoints = new EndpointsWatcher(client, { onChange: poke, log: log.child({ component: "endpoints" }) });
-  const pod = config.podName ? { namespace: config.namespace, name: config.podName } : undefined;
-  sync = new SyncController({
-    config: configMap,
-    endpoints,
-    ghostJsonPath,
-    reloadGhost: () => reloadGhost(config.ghostPort),
-    publish: pod ? (applied) => writeAppliedAnnotations(client, pod, applied) : undefined,
-    metrics,
-    log: log.child({ component: "sync" }),
-    coalesceMs: config.coalesceMs,
-    keepVcls: config.keepVcls,
-  });
+  const { sync, configMap, endpoints } = startSync(client, options, files, metrics);
   // TLS listeners: hitch on the listener's address, varnishd behind it on a loopback PROXY socket of the same name.
   const backendPorts = tlsBackendPorts(config.tlsListen, {
     taken: [...config.listen.map((l) => l.port), config.adminAddress.port],
   });
-  const hitches = new Map(config.tlsListen.map((socket) => [
-    socket.name,
-    new HitchController({
-      hitch: config.hitch,
-      socket,
-      backendPort: backendPorts.get(socket.name)!,
-      dir: `${config.workDir}/tls/${socket.name}`,
-      log: log.child({ component: "hitch", socket: socket.name }),
-    }),
-  ]));
-  let tlsSecret: TlsSecretWatcher | undefined;
-  let tlsUpdates = Promise.resolve();
-  const applyCertificates = () => {
-    tlsUpdates = tlsUpdates.then(async () => {
-      const data = tlsSecret?.current();
-      if (data === undefined) {
-        log.warn("TLS Secret not found", { secret: `${config.namespace}/${config.tlsSecret}` });
-        return;
-      }
-      for (const [name, hitch] of hitches) {
-        const bundles = selectTlsBundles(data, name).filter((bundle) => {
-          const problem = tlsBundleProblem(bundle.pem);
-          if (problem) log.warn("TLS certificate skipped", { socket: name, key: bundle.name, problem });
-          return problem === undefined;
-        });
-        await hitch.update(bundles).catch((err) => log.warn("TLS certificates not applied", { socket: name, err }));
-      }
-    });
-  };
-  if (hitches.size > 0) {
-    await Deno.mkdir(`${config.workDir}/tls`, { recursive: true, mode: 0o700 });
-    tlsSecret = new TlsSecretWatcher(client, {
-      namespace: config.namespace,
-      name: config.tlsSecret,
-      onChange: applyCertificates,
-      log: log.child({ component: "tls" }),
-    });
-  }
-
-  const supervisor = new VarnishdSupervisor({
-    varnishd: config.varnishd,
-    args: varnishdArgs({
-      instanceDir,
-      secretFile,
-      cliPort: config.cliPort,
-      ghostPort: config.ghostPort,
-      listeners: config.listen,
-      proxyListeners: [...backendPorts].map(([name, port]) => ({ name, port })),
-      storage: config.storage,
-      vmodPath: config.vmodPath,
-      extra: config.varnishdArg,
-    }),
-    cliPort: config.cliPort,
-    secret,
-    log: log.child({ component: "supervisor" }),
-    maxFailures: config.maxRestarts,
-    onStarted: (cli) => sync.onVarnishStarted(cli),
+  const tls = await startTlsTermination(client, {
+    sockets: config.tlsListen,
+    backendPorts,
+    hitch: config.hitch,
+    dir: `${config.workDir}/tls`,
+    namespace: config.namespace,
+    secretName: config.tlsSecret,
+    log,
   });
-
-  const readiness = () => {
-    const status = sync.status();
-    const hitch = Object.fromEntries([...hitches].map(([name, h]) => [name, h.state]));
-    metrics.hitch = Object.fromEntries(
-      [...hitches].map((
-        [name, h],
-      ) => [name, { up: h.state === "running" ? 1 : 0, starts: h.starts, reloads: h.reloads }]),
-    );
-    const tlsReady = Object.values(hitch).every((state) => state === "running");
-    const ready = status.applied && !draining && supervisor.state === "running" && tlsReady;
-    metrics.ready = ready ? 1 : 0;
-    return { ready, draining, varnishd: supervisor.state, ...(hitches.size > 0 ? { hitch } : {}), ...status };
-  };
-  let drainDone: Promise<void> | undefined;
-  const drain = () => {
-    drainDone ??= (async () => {
-      draining = true;
-      metrics.draining = 1;
-      log.info("Draining", { maxSeconds: config.drainSeconds });
-      // Readiness is now 503, so endpoints drop this pod; wait until requests stop arriving (2 s without a new
-      // request), or the bound.
-      const deadline = performance.now() + config.drainSeconds * 1000;
-      let last = -1;
-      let quietSince = performance.now();
-      while (performance.now() < deadline) {
-        const counters = await readVarnishCounters(instanceDir, { varnishstat: config.varnishstat });
-        const requests = counters["MAIN.client_req"]?.value ?? 0;
-        if (requests !== last) {
-          last = requests;
-          quietSince = performance.now();
-        } else if (performance.now() - quietSince >= 2000) {
-          break;
-        }
-        await sleep(250);
-      }
-      log.info("Drained");
-    })();
-  };
-  const handler = createAdminHandler({
-    healthy: async () => {
-      // A command in progress (a VCL compile can take seconds) proves varnishd's CLI is alive; a ping would only
-      // queue behind it and make a probe time out.
-      if (supervisor.cli.busySince !== undefined) return true;
-      await supervisor.cli.ping();
-      return true;
-    },
-    readiness,
-    metrics: async () => {
-      readiness();
-      const counters = await readVarnishCounters(instanceDir, { varnishstat: config.varnishstat });
-      return renderMetrics(metrics, counters);
-    },
+  const supervisor = createVarnishd(config, files, backendPorts, { sync, log });
+  const varnishCounters = () => readVarnishCounters(files.instanceDir, { varnishstat: config.varnishstat });
+  const drain = new Drain({
+    requests: async () => (await varnishCounters())["MAIN.client_req"]?.value ?? 0,
+    maxMs: config.drainSeconds * 1000,
+    log,
+  });
+  const handler = createAdmin({
+    supervisor,
+    sync,
+    tls,
     drain,
+    metrics,
+    varnishCounters,
     drainToken: config.drainToken,
   });
   const server = serveAdmin(handler, config.adminAddress);
@@ -246,36 +229,48 @@ export async function startChaperone(options: ChaperoneOptions): Promise<Running
     listeners: config.listen.map((l) => l.name),
     tlsListeners: config.tlsListen.map((l) => l.name),
   });
-
   supervisor.start();
-  poke();
-
-  const signals = options.stopSignal ? undefined : signalPromise(log);
-  const stopRequested = options.stopSignal ?? signals!.promise;
-  const exit = (async () => {
-    const outcome = await Promise.race([
-      stopRequested.then(() => "stop" as const),
-      supervisor.done.then((state) => state === "failed" ? "failed" as const : "stop" as const),
-    ]);
-    if (outcome === "stop") {
-      drain();
-      await drainDone;
-    }
+  sync.poke();
+  const stop = async () => {
     await sync.stop();
-    await tlsSecret?.stop();
-    await tlsUpdates;
-    await Promise.all([...hitches.values()].map((h) => h.stop()));
+    await tls.stop();
     await supervisor.stop();
     await configMap.stop();
     await endpoints.stop();
     await server.shutdown();
     if (!options.client) client.close();
-    signals?.dispose();
     reaper?.stop();
-    log.info("Chaperone stopped", { outcome });
-    return outcome === "failed" ? 1 : 0;
-  })();
-  return { handler, supervisor, sync, hitches, metrics, exit };
+  };
+  const exit = runUntilStopped({ supervisor, drain, stop, log, stopSignal: options.stopSignal });
+  return { handler, supervisor, sync, hitches: tls.hitches, metrics, exit };
+}
+
+/**
+ * Waits for a stop request (then drains) or for varnishd to fail for good, then stops every part.
+ *
+ * @returns The exit code: 0 after a stop request, 1 when varnishd kept failing.
+ */
+async function runUntilStopped(parts: {
+  supervisor: VarnishdSupervisor;
+  drain: Drain;
+  stop: () => Promise<void>;
+  log: Logger;
+  stopSignal?: Promise<void>;
+}): Promise<number> {
+  const { log } = parts;
+  const signals = parts.stopSignal
+    ? undefined
+    : listenForStopSignals(["SIGTERM", "SIGINT", "SIGQUIT"], (signal) => log.info("Signal received", { signal }));
+  const stopRequested = parts.stopSignal ?? signals!.promise;
+  const outcome = await Promise.race([
+    stopRequested.then(() => "stop" as const),
+    parts.supervisor.done.then((state) => state === "failed" ? "failed" as const : "stop" as const),
+  ]);
+  if (outcome === "stop") await parts.drain.start();
+  await parts.stop();
+  signals?.dispose();
+  log.info("Chaperone stopped", { outcome });
+  return outcome === "failed" ? 1 : 0;
 }
 
 /**

@@ -8,6 +8,7 @@
  */
 import { ContractError, parseRoutingJson, type RoutingJson, stringifyContract } from "../ghost/contract/mod.ts";
 import { writeFileAtomic } from "../internal/atomic_writer.ts";
+import { backoffDelay } from "../internal/backoff.ts";
 import { contentHash } from "../internal/content_hash.ts";
 import type { Logger } from "../internal/log.ts";
 import type { GatewayConfig } from "./config_map_watcher.ts";
@@ -168,7 +169,7 @@ export class SyncController {
         } catch (err) {
           this.#failures++;
           this.#lastSyncError = (err as Error).message;
-          const delay = Math.min(10_000, (this.#o.retryMs ?? 100) * 2 ** (this.#failures - 1));
+          const delay = backoffDelay(this.#failures, { initialMs: this.#o.retryMs ?? 100, maxMs: 10_000 });
           this.#o.log.warn("Sync failed; last good configuration keeps serving", {
             err,
             failures: this.#failures,

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { spawnTracked } from "./supervisor.ts";
+import { spawnTracked } from "./reaper.ts";
 import type { VarnishCounter } from "./metrics.ts";
 
 /** Options for {@linkcode readVarnishCounters}. */

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { backoffDelay, type BackoffPolicy } from "./backoff.ts";
 import type { Logger } from "./log.ts";
 
 /** An error the reconciler cannot fix by retrying (logged, not retried). */
@@ -41,13 +42,11 @@ export class WorkQueue {
   #timers = new Map<string, ReturnType<typeof setTimeout>>();
   #waiters: ((key: string | undefined) => void)[] = [];
   #shuttingDown = false;
-  #base: number;
-  #max: number;
+  #backoff: BackoffPolicy;
 
   /** Creates a queue. */
   constructor(options: WorkQueueOptions = {}) {
-    this.#base = options.baseDelayMs ?? 100;
-    this.#max = options.maxDelayMs ?? 60_000;
+    this.#backoff = { initialMs: options.baseDelayMs ?? 100, maxMs: options.maxDelayMs ?? 60_000 };
   }
 
   /** Adds a key now (no-op when it already waits). */
@@ -81,7 +80,7 @@ export class WorkQueue {
   addRateLimited(key: string): number {
     const failures = (this.#failures.get(key) ?? 0) + 1;
     this.#failures.set(key, failures);
-    const delay = Math.min(this.#max, this.#base * 2 ** (failures - 1));
+    const delay = backoffDelay(failures, this.#backoff);
     this.addAfter(key, delay);
     return delay;
   }

@@ -9,6 +9,7 @@ import { createKubeClient, KubeApiError, type KubeClient, loadKubeConfig } from 
 import { LeaderElector } from "../internal/leader_elector.ts";
 import type { Logger } from "../internal/log.ts";
 import { MetricsRegistry } from "../internal/metrics.ts";
+import { listenForStopSignals } from "../internal/stop_signals.ts";
 import { handleHealth, handleMetrics, serveAdmin } from "./admin_server.ts";
 import { ChildrenWriter } from "./children_writer.ts";
 import { ClusterWatcher, WATCHED_KINDS } from "./cluster_watcher.ts";
@@ -39,17 +40,6 @@ async function crdBundleVersion(client: KubeClient, log: Logger): Promise<string
     log.warn("Gateway API version unknown", { err, assumed: GATEWAY_API_VERSION });
     return undefined;
   }
-}
-
-function signalPromise(): { promise: Promise<string>; dispose: () => void } {
-  let resolve!: (s: string) => void;
-  const promise = new Promise<string>((r) => resolve = r);
-  const handlers = (["SIGTERM", "SIGINT"] as const).map((sig) => {
-    const h = () => resolve(sig);
-    Deno.addSignalListener(sig, h);
-    return [sig, h] as const;
-  });
-  return { promise, dispose: () => handlers.forEach(([sig, h]) => Deno.removeSignalListener(sig, h)) };
 }
 
 function buildMetrics(registry: MetricsRegistry) {
@@ -84,7 +74,7 @@ export async function runOperator(options: OperatorOptions): Promise<number> {
     log.error("Operator cannot start", { err });
     return 1;
   }
-  const signals = options.stop ? undefined : signalPromise();
+  const signals = options.stop ? undefined : listenForStopSignals(["SIGTERM", "SIGINT"]);
   const stopRequested = options.stop ?? signals!.promise;
   const registry = new MetricsRegistry();
   const metrics = buildMetrics(registry);

@@ -22,6 +22,7 @@ export const PURE_MODULES: ReadonlySet<string> = new Set([
   "chaperone/merge_endpoints.ts",
   "chaperone/metrics.ts",
   "chaperone/options.ts",
+  "chaperone/readiness.ts",
   "chaperone/varnishd_args.ts",
   "cli.ts",
   "ghost/contract/ghost_json.ts",

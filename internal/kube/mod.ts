@@ -39,4 +39,4 @@ export {
   type ReflectorOptions,
   type ReflectorStats,
 } from "./reflector.ts";
-export type { BackoffPolicy } from "./_backoff.ts";
+export type { BackoffPolicy } from "../backoff.ts";

@@ -9,7 +9,7 @@
  * @module
  */
 import type { Logger } from "../log.ts";
-import { backoffDelay, type BackoffPolicy, DEFAULT_BACKOFF } from "./_backoff.ts";
+import { backoffDelay, type BackoffPolicy, DEFAULT_BACKOFF } from "../backoff.ts";
 import { KubeApiError, type KubeClient, responseError } from "./kube_client.ts";
 
 /** The part of an API object the reflector relies on. */

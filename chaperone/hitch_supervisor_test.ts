@@ -1,12 +1,12 @@
 import { equal } from "node:assert/strict";
 import { createLogger } from "../internal/log.ts";
 import { eventually, freePort } from "./_test_server.ts";
-import { HitchController } from "./hitch_controller.ts";
+import { HitchSupervisor } from "./hitch_supervisor.ts";
 
-Deno.test("HitchController waits for certificates, and retries instead of failing when hitch is missing", async () => {
+Deno.test("HitchSupervisor waits for certificates, and retries instead of failing when hitch is missing", async () => {
   const dir = await Deno.makeTempDir();
   const lines: string[] = [];
-  const hitch = new HitchController({
+  const hitch = new HitchSupervisor({
     hitch: `${dir}/no-such-hitch`,
     socket: { name: "port-443", host: "127.0.0.1", port: freePort() },
     backendPort: freePort(),

@@ -1,7 +1,8 @@
 import { equal, ok } from "node:assert/strict";
 import { createLogger } from "../internal/log.ts";
 import { eventually, freePort } from "./_test_server.ts";
-import { spawnTracked, startReaper, VarnishdSupervisor } from "./supervisor.ts";
+import { startReaper } from "./reaper.ts";
+import { VarnishdSupervisor } from "./varnishd_supervisor.ts";
 import { varnishdArgs } from "./varnishd_args.ts";
 
 const log = createLogger({ level: "error" });
@@ -135,37 +136,5 @@ Deno.test("VarnishdSupervisor restarts varnishd when applying state fails", asyn
   } finally {
     await supervisor.stop();
     await Deno.remove(s.dir, { recursive: true });
-  }
-});
-
-Deno.test("spawnTracked() children are left to Deno by the reaper", async () => {
-  const reaper = startReaper({ subreaper: true });
-  try {
-    const child = spawnTracked(new Deno.Command("true"));
-    equal((await child.status).code, 0);
-    equal(reaper.reaped, 0);
-  } finally {
-    reaper.stop();
-  }
-});
-
-Deno.test("startReaper() reaps an orphan re-parented to this process", async () => {
-  const reaper = startReaper({ subreaper: true });
-  try {
-    const out = await spawnTracked(new Deno.Command("sh", { args: ["-c", "sleep 0.2 & echo $!"], stdout: "piped" }))
-      .output();
-    const orphan = Number(new TextDecoder().decode(out.stdout).trim());
-    await eventually(() => {
-      ok(reaper.reaped >= 1);
-      let gone = false;
-      try {
-        Deno.statSync(`/proc/${orphan}`);
-      } catch {
-        gone = true;
-      }
-      ok(gone, `process ${orphan} still exists`);
-    });
-  } finally {
-    reaper.stop();
   }
 });

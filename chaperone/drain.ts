@@ -1,0 +1,80 @@
+/**
+ * Draining before shutdown: once `/readyz` answers 503, endpoints drop the pod, but requests already routed to it
+ * keep arriving for a while. The drain waits until none arrived for a quiet window, or a bound.
+ *
+ * @module
+ */
+import type { Logger } from "../internal/log.ts";
+
+/** Options of {@linkcode Drain}. */
+export interface DrainOptions {
+  /** Reads the number of requests received so far (varnishd's `MAIN.client_req`). */
+  requests: () => Promise<number>;
+  /** The longest a drain waits. */
+  maxMs: number;
+  /** How long no new request must arrive. @default {2000} */
+  quietMs?: number;
+  /** How often the request count is read. @default {250} */
+  pollMs?: number;
+  /** Logger. */
+  log: Logger;
+}
+
+/**
+ * A drain that starts once: {@linkcode Drain.start} flips {@linkcode Drain.draining} at once and resolves when
+ * requests have stopped arriving (or at the bound).
+ *
+ * @example Usage
+ * ```ts
+ * import { Drain } from "./drain.ts";
+ * import { createLogger } from "../internal/log.ts";
+ * const drain = new Drain({ requests: () => Promise.resolve(7), maxMs: 1000, quietMs: 10, pollMs: 5,
+ *   log: createLogger({ level: "error" }) });
+ * await drain.start();
+ * drain.draining; // true
+ * ```
+ */
+export class Drain {
+  #o: DrainOptions;
+  #done: Promise<void> | undefined;
+
+  /**
+   * Creates the drain; nothing happens until {@linkcode Drain.start}.
+   *
+   * @param options Where the request count comes from, and the timings.
+   */
+  constructor(options: DrainOptions) {
+    this.#o = options;
+  }
+
+  /** Whether the drain has started. */
+  get draining(): boolean {
+    return this.#done !== undefined;
+  }
+
+  /** Starts draining (idempotent); resolves when drained. */
+  start(): Promise<void> {
+    this.#done ??= this.#run();
+    return this.#done;
+  }
+
+  async #run(): Promise<void> {
+    const { log, maxMs } = this.#o;
+    const quietMs = this.#o.quietMs ?? 2000;
+    log.info("Draining", { maxSeconds: maxMs / 1000 });
+    const deadline = performance.now() + maxMs;
+    let last = -1;
+    let quietSince = performance.now();
+    while (performance.now() < deadline) {
+      const requests = await this.#o.requests();
+      if (requests !== last) {
+        last = requests;
+        quietSince = performance.now();
+      } else if (performance.now() - quietSince >= quietMs) {
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, this.#o.pollMs ?? 250));
+    }
+    log.info("Drained");
+  }
+}

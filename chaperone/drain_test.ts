@@ -1,0 +1,34 @@
+import { equal, ok } from "node:assert/strict";
+import { createLogger } from "../internal/log.ts";
+import { Drain } from "./drain.ts";
+
+const log = createLogger({ level: "error" });
+
+Deno.test("Drain ends once no request arrived for the quiet window", async () => {
+  let reads = 0;
+  const drain = new Drain({
+    requests: () => Promise.resolve(reads++ < 5 ? reads : 5),
+    maxMs: 10_000,
+    quietMs: 50,
+    pollMs: 5,
+    log,
+  });
+  equal(drain.draining, false);
+  const t0 = performance.now();
+  const done = drain.start();
+  equal(drain.draining, true);
+  equal(drain.start(), done);
+  await done;
+  const took = performance.now() - t0;
+  ok(took >= 50 && took < 5_000, `took ${took} ms`);
+  ok(reads >= 6);
+});
+
+Deno.test("Drain ends at its bound while requests keep arriving", async () => {
+  let requests = 0;
+  const drain = new Drain({ requests: () => Promise.resolve(requests++), maxMs: 100, quietMs: 50, pollMs: 5, log });
+  const t0 = performance.now();
+  await drain.start();
+  const took = performance.now() - t0;
+  ok(took >= 100 && took < 5_000, `took ${took} ms`);
+});

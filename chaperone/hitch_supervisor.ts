@@ -1,0 +1,201 @@
+/**
+ * TLS termination for one HTTPS listener socket: runs hitch (a {@linkcode SupervisedProcess}), writes its certificate
+ * files and configuration, and reloads it with SIGHUP when they change (certificate rotation without a restart).
+ *
+ * @module
+ */
+import { abortableSleep } from "../internal/abortable_sleep.ts";
+import { writeFileAtomic } from "../internal/atomic_writer.ts";
+import type { Logger } from "../internal/log.ts";
+import { hitchConfig, type TlsBundle } from "./hitch_config.ts";
+import type { ListenerSocket } from "./options.ts";
+import { type ProcessStart, type ProcessState, SupervisedProcess } from "./supervised_process.ts";
+
+/** Options of {@linkcode HitchSupervisor}. */
+export interface HitchSupervisorOptions {
+  /** The hitch executable. */
+  hitch: string;
+  /** The HTTPS listener socket hitch listens on. */
+  socket: ListenerSocket;
+  /** varnishd's loopback PROXY port for this socket. */
+  backendPort: number;
+  /** A directory of its own for the certificate files and hitch.conf (created, mode 0700). */
+  dir: string;
+  /** Logger. */
+  log: Logger;
+  /** The user hitch's workers run as. @default {"nobody" when running as root, else none} */
+  user?: string;
+  /** First back-off delay after hitch exits; doubles per consecutive failure. @default {500} */
+  backoffMs?: number;
+  /** Largest back-off delay. @default {30000} */
+  maxBackoffMs?: number;
+}
+
+/** What a {@linkcode HitchSupervisor} is doing: `waiting` for the first certificates, then as its process. */
+export type HitchState = "waiting" | ProcessState;
+
+/**
+ * Supervises one hitch process. Nothing runs until {@linkcode HitchSupervisor.update} brings the first
+ * certificates (state `waiting`); later updates rewrite the files atomically and send SIGHUP, on which hitch
+ * reloads its configuration and certificates while established connections finish on the old workers. hitch never
+ * gives up: a missing executable or a crash is retried after the back-off, so TLS cannot take the pod down.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { HitchSupervisor } from "./hitch_supervisor.ts";
+ * const hitch = new HitchSupervisor({ hitch: "hitch", socket, backendPort: 6100, dir: "/var/run/lacquer/tls/port-443", log });
+ * await hitch.update([{ name: "port-443.pem", pem }]);
+ * await hitch.stop();
+ * ```
+ */
+export class HitchSupervisor {
+  #o: HitchSupervisorOptions;
+  #process: SupervisedProcess;
+  #waiting = true;
+  #stopped = false;
+  #updates: Promise<void> = Promise.resolve();
+  #reloads = 0;
+
+  /**
+   * Creates the supervisor; hitch starts with the first certificates.
+   *
+   * @param options What to run and where its files go.
+   */
+  constructor(options: HitchSupervisorOptions) {
+    const o = options;
+    this.#o = o;
+    this.#process = new SupervisedProcess({
+      name: "hitch",
+      command: () =>
+        new Deno.Command(o.hitch, {
+          args: [`--config=${o.dir}/hitch.conf`],
+          stdin: "null",
+          stdout: "inherit",
+          stderr: "inherit",
+        }),
+      whenUp: (start) => this.#waitListening(start),
+      log: o.log,
+      backoff: { initialMs: o.backoffMs ?? 500, maxMs: o.maxBackoffMs ?? 30_000 },
+    });
+  }
+
+  /** The current state; `running` once hitch accepts connections. */
+  get state(): HitchState {
+    return this.#waiting ? "waiting" : this.#process.state;
+  }
+
+  /** How many times hitch was reloaded with SIGHUP. */
+  get reloads(): number {
+    return this.#reloads;
+  }
+
+  /** How many times hitch was started. */
+  get starts(): number {
+    return this.#process.starts;
+  }
+
+  /** The pid of the running hitch main process, if any. */
+  get pid(): number | undefined {
+    return this.#process.pid;
+  }
+
+  /**
+   * Installs a new set of certificate bundles: writes the changed files and the configuration atomically, then
+   * starts hitch or reloads it. An empty set keeps the last certificates serving (or keeps waiting for the first).
+   *
+   * @param bundles The bundles in load order (see `selectTlsBundles`).
+   * @returns Resolves when the files are written and hitch was started or signalled.
+   */
+  update(bundles: readonly TlsBundle[]): Promise<void> {
+    const next = this.#updates.then(() => this.#update(bundles));
+    this.#updates = next.catch(() => {});
+    return next;
+  }
+
+  async #update(bundles: readonly TlsBundle[]): Promise<void> {
+    const o = this.#o;
+    if (this.#stopped) return;
+    if (bundles.length === 0) {
+      o.log.warn("TLS certificates missing; the last ones keep serving", { socket: o.socket.name });
+      return;
+    }
+    const { files, changed } = await this.#writeFiles(bundles);
+    if (this.#waiting) {
+      this.#waiting = false;
+      this.#process.start();
+    } else if (changed && this.#process.pid !== undefined) {
+      this.#reloads++;
+      o.log.info("hitch reloading certificates", {
+        socket: o.socket.name,
+        pid: this.#process.pid,
+        files: files.length,
+      });
+      this.#process.signal("SIGHUP");
+    }
+    // Bundles that are no longer listed: hitch has read the new configuration or reads it when it next starts.
+    const keep = new Set([...bundles.map((b) => b.name), "hitch.conf", "ocsp"]);
+    for await (const entry of Deno.readDir(o.dir)) {
+      if (!keep.has(entry.name) && !entry.name.startsWith(".")) await Deno.remove(`${o.dir}/${entry.name}`);
+    }
+  }
+
+  /** Writes the bundles and hitch.conf; `changed` when any file's bytes changed. */
+  async #writeFiles(bundles: readonly TlsBundle[]): Promise<{ files: string[]; changed: boolean }> {
+    const o = this.#o;
+    await Deno.mkdir(o.dir, { recursive: true, mode: 0o700 });
+    const ocspDir = `${o.dir}/ocsp`;
+    await Deno.mkdir(ocspDir, { recursive: true, mode: 0o700 });
+    let changed = false;
+    const files: string[] = [];
+    for (const bundle of bundles) {
+      const file = `${o.dir}/${bundle.name}`;
+      files.push(file);
+      if (await writeFileAtomic(file, bundle.pem, { mode: 0o600, durable: false })) changed = true;
+    }
+    const config = hitchConfig({
+      frontend: o.socket,
+      backendPort: o.backendPort,
+      pemFiles: files,
+      ocspDir,
+      user: o.user ?? (Deno.uid() === 0 ? "nobody" : undefined),
+    });
+    if (await writeFileAtomic(`${o.dir}/hitch.conf`, config, { mode: 0o600, durable: false })) changed = true;
+    return { files, changed };
+  }
+
+  /** Polls the frontend until it accepts a connection; throws when hitch exited or the supervisor stopped first. */
+  async #waitListening(start: ProcessStart): Promise<void> {
+    const host = this.#o.socket.host === "" ? "127.0.0.1" : this.#o.socket.host.replace(/^\[(.*)\]$/, "$1");
+    while (!start.exited() && !start.signal.aborted) {
+      try {
+        const conn = await Deno.connect({ hostname: host, port: this.#o.socket.port });
+        conn.close();
+        return;
+      } catch {
+        await abortableSleep(50, start.signal);
+      }
+    }
+    throw new Error("hitch exited before accepting connections");
+  }
+
+  /**
+   * Kills the running hitch with a signal (tests); the supervisor restarts it after the back-off.
+   *
+   * @param signal The signal.
+   */
+  signal(signal: Deno.Signal): void {
+    this.#process.signal(signal);
+  }
+
+  /**
+   * Stops hitch (SIGTERM, then SIGKILL after `graceMs`) and the supervision loop.
+   *
+   * @param options How long hitch may take to stop.
+   */
+  async stop(options: { graceMs?: number } = {}): Promise<void> {
+    this.#stopped = true;
+    await this.#updates;
+    this.#waiting = false;
+    await this.#process.stop({ graceMs: options.graceMs ?? 5_000 });
+  }
+}

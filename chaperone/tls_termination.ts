@@ -1,0 +1,94 @@
+/**
+ * HTTPS listeners: one {@linkcode HitchSupervisor} per TLS listener socket, fed with the usable certificates of the
+ * gateway's TLS Secret each time the Secret changes.
+ *
+ * @module
+ */
+import type { KubeClient } from "../internal/kube/mod.ts";
+import type { Logger } from "../internal/log.ts";
+import { usableTlsBundles } from "./hitch_config.ts";
+import { HitchSupervisor } from "./hitch_supervisor.ts";
+import type { ListenerSocket } from "./options.ts";
+import { TlsSecretWatcher } from "./tls_secret_watcher.ts";
+
+/** Options of {@linkcode startTlsTermination}. */
+export interface TlsTerminationOptions {
+  /** The HTTPS listener sockets; none starts nothing. */
+  sockets: readonly ListenerSocket[];
+  /** varnishd's loopback PROXY port per socket name (see `tlsBackendPorts`). */
+  backendPorts: ReadonlyMap<string, number>;
+  /** The hitch executable. */
+  hitch: string;
+  /** Below it, one directory per socket (`<dir>/<socket>`, mode 0700). */
+  dir: string;
+  /** The namespace of the TLS Secret. */
+  namespace: string;
+  /** The TLS Secret's name. */
+  secretName: string;
+  /** Logger. */
+  log: Logger;
+}
+
+/** The running TLS termination. */
+export interface TlsTermination {
+  /** One hitch per TLS listener socket, by socket name. */
+  readonly hitches: ReadonlyMap<string, HitchSupervisor>;
+  /** Stops watching the Secret and stops every hitch. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts TLS termination: watches the TLS Secret and, on each change, gives every hitch its usable bundles (a bundle
+ * that hitch could not load is skipped with a warning). Certificate updates run one after another.
+ *
+ * @param client The API client.
+ * @param options The sockets and where their certificates come from.
+ * @returns The running TLS termination.
+ */
+export async function startTlsTermination(client: KubeClient, options: TlsTerminationOptions): Promise<TlsTermination> {
+  const { log } = options;
+  const hitches = new Map(options.sockets.map((socket) => [
+    socket.name,
+    new HitchSupervisor({
+      hitch: options.hitch,
+      socket,
+      backendPort: options.backendPorts.get(socket.name)!,
+      dir: `${options.dir}/${socket.name}`,
+      log: log.child({ component: "hitch", socket: socket.name }),
+    }),
+  ]));
+  if (hitches.size === 0) return { hitches, stop: () => Promise.resolve() };
+  await Deno.mkdir(options.dir, { recursive: true, mode: 0o700 });
+  let updates = Promise.resolve();
+  const secret: TlsSecretWatcher = new TlsSecretWatcher(client, {
+    namespace: options.namespace,
+    name: options.secretName,
+    onChange: () => updates = updates.then(() => applyCertificates(secret.current(), hitches, options)),
+    log: log.child({ component: "tls" }),
+  });
+  return {
+    hitches,
+    async stop() {
+      await secret.stop();
+      await updates;
+      await Promise.all([...hitches.values()].map((h) => h.stop()));
+    },
+  };
+}
+
+async function applyCertificates(
+  data: Record<string, string> | undefined,
+  hitches: ReadonlyMap<string, HitchSupervisor>,
+  options: TlsTerminationOptions,
+): Promise<void> {
+  const { log } = options;
+  if (data === undefined) {
+    log.warn("TLS Secret not found", { secret: `${options.namespace}/${options.secretName}` });
+    return;
+  }
+  for (const [name, hitch] of hitches) {
+    const { bundles, skipped } = usableTlsBundles(data, name);
+    for (const { key, problem } of skipped) log.warn("TLS certificate skipped", { socket: name, key, problem });
+    await hitch.update(bundles).catch((err) => log.warn("TLS certificates not applied", { socket: name, err }));
+  }
+}
