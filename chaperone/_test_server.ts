@@ -4,6 +4,7 @@
  * @module
  */
 import { GHOST_SOCKET_NAME } from "../internal/names.ts";
+import { lacquerCacheDir } from "../tests/cluster/layout.ts";
 
 /** Returns a TCP port on 127.0.0.1 that was free a moment ago. */
 export function freePort(): number {
@@ -16,17 +17,12 @@ export function freePort(): number {
 /** The directory of Debian's VMODs. */
 export const DEBIAN_VMOD_DIR = "/usr/lib/x86_64-linux-gnu/varnish/vmods";
 
-/** The lacquer cache directory (`$LACQUER_CACHE`, default `~/.cache/lacquer`). */
-export function lacquerCache(): string {
-  return Deno.env.get("LACQUER_CACHE") ?? `${Deno.env.get("HOME")}/.cache/lacquer`;
-}
-
 /**
  * The directory holding the built ghost VMOD (`libvmod_ghost.so`), when it exists: `$LACQUER_GHOST_VMOD_DIR`, else
  * `$LACQUER_CACHE/vmods` where `scripts/setup.sh` installs it.
  */
 export function ghostVmodDir(): string | undefined {
-  const dir = Deno.env.get("LACQUER_GHOST_VMOD_DIR") ?? `${lacquerCache()}/vmods`;
+  const dir = Deno.env.get("LACQUER_GHOST_VMOD_DIR") ?? `${lacquerCacheDir(Deno.env)}/vmods`;
   try {
     Deno.statSync(`${dir}/libvmod_ghost.so`);
     return dir;

@@ -1,6 +1,7 @@
 import { equal } from "node:assert/strict";
 import { parse } from "yaml";
 import { generateMainVcl, type MainVclOptions } from "./generate_main_vcl.ts";
+import { lacquerCacheDir } from "../tests/cluster/layout.ts";
 
 const DIR = new URL("./testdata/", import.meta.url);
 const UPDATE = Deno.env.get("LACQUER_UPDATE_GOLDEN") === "1";
@@ -31,7 +32,7 @@ Deno.test("generateMainVcl() produces the golden main.vcl of every case", async 
 
 /** The directory holding libvmod_ghost.so, when ghost has been built. */
 function ghostVmodDir(): string | undefined {
-  const cache = Deno.env.get("LACQUER_CACHE") ?? `${Deno.env.get("HOME")}/.cache/lacquer`;
+  const cache = lacquerCacheDir(Deno.env);
   const target = Deno.env.get("CARGO_TARGET_DIR") ?? `${cache}/ghost-target`;
   for (const profile of ["release", "debug"]) {
     const dir = `${target}/${profile}/`;

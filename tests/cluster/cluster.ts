@@ -10,11 +10,11 @@
  *
  * @module
  */
-import { clusterBinaries, clusterLayout } from "./layout.ts";
+import { clusterBinaries, clusterLayout, lacquerCacheDir } from "./layout.ts";
 import { createClusterNetns, launchSupervisor, stopCluster, supervisorPid, waitForCluster } from "./cluster_control.ts";
 
 const layout = clusterLayout(Deno.env.get("LACQUER_CLUSTER") ?? "lacquer");
-const cache = Deno.env.get("LACQUER_CACHE") ?? `${Deno.env.get("HOME")}/.cache/lacquer`;
+const cache = lacquerCacheDir(Deno.env);
 const bin = clusterBinaries(cache);
 const [command, ...rest] = Deno.args;
 

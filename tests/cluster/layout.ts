@@ -93,6 +93,23 @@ export interface ClusterBinaries {
 }
 
 /**
+ * Returns the cache root, where set-up installs and builds everything (the same rule as `scripts/lib.sh`):
+ * `$LACQUER_CACHE`, else `~/.cache/lacquer`.
+ *
+ * @example Usage
+ * ```ts
+ * import { lacquerCacheDir } from "./layout.ts";
+ * lacquerCacheDir(new Map([["HOME", "/root"]])); // "/root/.cache/lacquer"
+ * ```
+ *
+ * @param env The environment (`Deno.env`).
+ * @returns The directory.
+ */
+export function lacquerCacheDir(env: { get(name: string): string | undefined }): string {
+  return env.get("LACQUER_CACHE") || `${env.get("HOME")}/.cache/lacquer`;
+}
+
+/**
  * Returns where scripts/kube/build.sh links the cluster binaries.
  *
  * @param cache The cache root (`$LACQUER_CACHE`, by default `~/.cache/lacquer`).

@@ -1,5 +1,5 @@
 import { strictEqual, throws } from "node:assert/strict";
-import { clusterLayout } from "./layout.ts";
+import { clusterLayout, lacquerCacheDir } from "./layout.ts";
 
 Deno.test("clusterLayout() derives namespace names and paths from the cluster name", () => {
   const l = clusterLayout("tabc123", { root: "/r" });
@@ -12,4 +12,10 @@ Deno.test("clusterLayout() derives namespace names and paths from the cluster na
 Deno.test("clusterLayout() rejects names unusable in interface names", () => {
   throws(() => clusterLayout("Bad-Name"), RangeError);
   throws(() => clusterLayout("waytoolongname1"), RangeError);
+});
+
+Deno.test("lacquerCacheDir() takes $LACQUER_CACHE, else ~/.cache/lacquer, as scripts/lib.sh does", () => {
+  strictEqual(lacquerCacheDir(new Map([["LACQUER_CACHE", "/c"], ["HOME", "/h"]])), "/c");
+  strictEqual(lacquerCacheDir(new Map([["LACQUER_CACHE", ""], ["HOME", "/h"]])), "/h/.cache/lacquer");
+  strictEqual(lacquerCacheDir(new Map([["HOME", "/h"]])), "/h/.cache/lacquer");
 });

@@ -17,7 +17,16 @@ import { startControlPlane } from "./control_plane.ts";
 import { installCrds } from "./crd_installer.ts";
 import { startKubelet } from "./kubelet/kubelet.ts";
 import { deletePodNetwork } from "./kubelet/pod_network.ts";
-import { API_PORT, API_SERVICE_IP, BRIDGE, clusterBinaries, clusterLayout, NODE_IP, POD_CIDR } from "./layout.ts";
+import {
+  API_PORT,
+  API_SERVICE_IP,
+  BRIDGE,
+  clusterBinaries,
+  clusterLayout,
+  lacquerCacheDir,
+  NODE_IP,
+  POD_CIDR,
+} from "./layout.ts";
 import { startServiceController } from "./service_controller.ts";
 import { kubeconfigYaml, writePki } from "./pki_writer.ts";
 import { runCommand } from "./run_command.ts";
@@ -31,7 +40,7 @@ const { values } = parseArgs({
   },
 });
 const layout = clusterLayout(values.name!, { root: values.root });
-const cache = Deno.env.get("LACQUER_CACHE") ?? `${Deno.env.get("HOME")}/.cache/lacquer`;
+const cache = lacquerCacheDir(Deno.env);
 const bin = clusterBinaries(cache);
 const repoRoot = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 const log = createLogger({ fields: { component: "cluster", cluster: layout.name } });

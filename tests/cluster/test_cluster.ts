@@ -8,7 +8,7 @@ import { createKubeClient, type KubeClient, loadKubeConfig } from "../../interna
 import { type ClusterInfo, launchSupervisor, waitForCluster } from "./cluster_control.ts";
 import { eventually } from "./eventually.ts";
 import { podNetnsName } from "./kubelet/pod_worker.ts";
-import { clusterBinaries, type ClusterLayout, clusterLayout } from "./layout.ts";
+import { clusterBinaries, type ClusterLayout, clusterLayout, lacquerCacheDir } from "./layout.ts";
 import { runCommand } from "./run_command.ts";
 
 /** The running test cluster. */
@@ -132,7 +132,7 @@ export async function createTestNamespace(cluster: TestCluster): Promise<TestNam
  * @throws {Error} When kubectl fails (with its standard error).
  */
 export async function kubectl(cluster: TestCluster, args: string[]): Promise<string> {
-  const cache = Deno.env.get("LACQUER_CACHE") ?? `${Deno.env.get("HOME")}/.cache/lacquer`;
+  const cache = lacquerCacheDir(Deno.env);
   const out = await runCommand(clusterBinaries(cache).kubectl, { args: ["--kubeconfig", cluster.kubeconfig, ...args] });
   return out.stdout;
 }

@@ -15,6 +15,7 @@ import { LACQUER_VERSION } from "../../internal/version.ts";
 import { startLacquerStack } from "../stack/lacquer_stack.ts";
 import { buildConformanceSuite } from "./build_suite.ts";
 import { formatResults, summarizeResults } from "./summarize_results.ts";
+import { lacquerCacheDir } from "../cluster/layout.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -33,7 +34,7 @@ async function main(): Promise<number> {
     console.error(`conformance: --channel must be "standard" or "experimental", not "${values.channel}"`);
     return 2;
   }
-  const cache = Deno.env.get("LACQUER_CACHE") ?? `${Deno.env.get("HOME")}/.cache/lacquer`;
+  const cache = lacquerCacheDir(Deno.env);
   const suite = await buildConformanceSuite(cache);
   const stack = await startLacquerStack({ cluster: values.cluster, channel: values.channel, logLevel: "debug" });
   try {

@@ -7,7 +7,7 @@
  * @module
  */
 import { createClusterNetns, launchSupervisor, stopCluster, waitForCluster } from "../cluster/cluster_control.ts";
-import { clusterBinaries, type ClusterLayout, clusterLayout } from "../cluster/layout.ts";
+import { clusterBinaries, type ClusterLayout, clusterLayout, lacquerCacheDir } from "../cluster/layout.ts";
 import { runCommand } from "../cluster/run_command.ts";
 import type { LoggedProcess } from "../cluster/spawn_logged.ts";
 import { startOperatorProcess } from "./operator_process.ts";
@@ -51,7 +51,7 @@ export interface LacquerStack extends AsyncDisposable {
  */
 export async function startLacquerStack(options: LacquerStackOptions): Promise<LacquerStack> {
   const progress = options.progress ?? ((line: string) => console.error(line));
-  const cache = Deno.env.get("LACQUER_CACHE") ?? `${Deno.env.get("HOME")}/.cache/lacquer`;
+  const cache = lacquerCacheDir(Deno.env);
   const bin = clusterBinaries(cache);
   const layout = clusterLayout(options.cluster);
   const inNetns = ["--net=/run/netns/" + layout.netns, "--"];
