@@ -4,6 +4,7 @@
  * @module
  */
 import { GHOST_SOCKET_NAME } from "../internal/names.ts";
+import { eventually } from "../tests/cluster/eventually.ts";
 import { lacquerCacheDir } from "../tests/cluster/layout.ts";
 
 /** Returns a TCP port on 127.0.0.1 that was free a moment ago. */
@@ -59,22 +60,6 @@ export interface ScratchVarnish {
   child: Deno.ChildProcess;
   /** Stops varnishd and removes the directory. */
   stop(): Promise<void>;
-}
-
-/** Waits until `fn` stops throwing, or throws its last error after `timeoutMs`. */
-export async function eventually<T>(
-  fn: () => T | Promise<T>,
-  options: { timeoutMs?: number; intervalMs?: number } = {},
-): Promise<T> {
-  const deadline = performance.now() + (options.timeoutMs ?? 15_000);
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (performance.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, options.intervalMs ?? 50));
-    }
-  }
 }
 
 /** Starts a varnishd with a plain VCL answering 200 "hello", CLI on a free port. */

@@ -25,15 +25,8 @@ import {
   testEndpointSlice,
   testService,
 } from "./_test_cluster_client.ts";
-import {
-  DEBIAN_VMOD_DIR,
-  eventually,
-  freePort,
-  getWithHost,
-  ghostTestVcl,
-  ghostVmodDir,
-  stageGhostVmod,
-} from "./_test_server.ts";
+import { eventually } from "../tests/cluster/eventually.ts";
+import { DEBIAN_VMOD_DIR, freePort, getWithHost, ghostTestVcl, ghostVmodDir, stageGhostVmod } from "./_test_server.ts";
 
 const ROUTES = 1000;
 const SERVICES = 10;

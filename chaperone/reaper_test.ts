@@ -1,5 +1,5 @@
 import { equal, ok } from "node:assert/strict";
-import { eventually } from "./_test_server.ts";
+import { eventually } from "../tests/cluster/eventually.ts";
 import { spawnTracked, startReaper } from "./reaper.ts";
 
 Deno.test("spawnTracked() children are left to Deno by the reaper", async () => {

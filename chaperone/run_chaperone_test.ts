@@ -18,7 +18,8 @@ import {
   testEndpointSlice as slice,
   testService,
 } from "./_test_cluster_client.ts";
-import { eventually, freePort } from "./_test_server.ts";
+import { eventually } from "../tests/cluster/eventually.ts";
+import { freePort } from "./_test_server.ts";
 
 const ignore = !clusterAvailable();
 

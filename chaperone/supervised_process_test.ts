@@ -1,6 +1,6 @@
 import { equal, ok } from "node:assert/strict";
 import { createLogger } from "../internal/log.ts";
-import { eventually } from "./_test_server.ts";
+import { eventually } from "../tests/cluster/eventually.ts";
 import { SupervisedProcess, type SupervisedProcessOptions } from "./supervised_process.ts";
 
 function recorder() {

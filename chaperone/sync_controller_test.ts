@@ -1,7 +1,8 @@
 import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
 import { contentHash } from "../internal/content_hash.ts";
 import { createLogger } from "../internal/log.ts";
-import { eventually, startScratchVarnish } from "./_test_server.ts";
+import { eventually } from "../tests/cluster/eventually.ts";
+import { startScratchVarnish } from "./_test_server.ts";
 import type { GatewayConfig } from "./config_map_watcher.ts";
 import type { EndpointSliceView, ServiceView } from "./kube_views.ts";
 import { emptyMetrics } from "./metrics.ts";

@@ -3,7 +3,8 @@ import { Buffer } from "node:buffer";
 import { MAIN_VCL_KEY, ROUTING_JSON_KEY, tlsBundleKey } from "../internal/names.ts";
 import { clusterAvailable, createTestNamespace, type TestNamespace, useCluster } from "../tests/cluster/mod.ts";
 import { startTestChaperone } from "./_test_cluster_client.ts";
-import { eventually, freePort } from "./_test_server.ts";
+import { eventually } from "../tests/cluster/eventually.ts";
+import { freePort } from "./_test_server.ts";
 
 const ignore = !clusterAvailable();
 
