@@ -5,10 +5,11 @@
  *
  * @module
  */
+import { serveAdmin } from "../internal/admin_server.ts";
 import { createKubeClient, type KubeClient, loadKubeConfig } from "../internal/kube/mod.ts";
 import type { Logger } from "../internal/log.ts";
 import { listenForStopSignals } from "../internal/stop_signals.ts";
-import { type AdminHandler, createAdminHandler, serveAdmin } from "./admin_server.ts";
+import { type AdminHandler, createAdminHandler } from "./admin_handler.ts";
 import { ConfigMapWatcher } from "./config_map_watcher.ts";
 import { Drain } from "./drain.ts";
 import { EndpointsWatcher } from "./endpoints_watcher.ts";
@@ -222,7 +223,7 @@ export async function startChaperone(options: ChaperoneOptions): Promise<Running
     varnishCounters,
     drainToken: config.drainToken,
   });
-  const server = serveAdmin(handler, config.adminAddress);
+  const server = serveAdmin(config.adminAddress, handler);
   log.info("Chaperone started", {
     configMap: `${config.namespace}/${config.configmap}`,
     admin: `${config.adminAddress.hostname}:${config.adminAddress.port}`,

@@ -8,9 +8,10 @@
 import { createKubeClient, KubeApiError, type KubeClient, loadKubeConfig } from "../internal/kube/mod.ts";
 import { LeaderElector } from "../internal/leader_elector.ts";
 import type { Logger } from "../internal/log.ts";
+import { serveAdmin } from "../internal/admin_server.ts";
 import { MetricsRegistry } from "../internal/metrics.ts";
 import { listenForStopSignals } from "../internal/stop_signals.ts";
-import { handleHealth, handleMetrics, serveAdmin } from "./admin_server.ts";
+import { handleHealth, handleMetrics } from "./admin_handlers.ts";
 import { ChildrenWriter } from "./children_writer.ts";
 import { ClusterWatcher, WATCHED_KINDS } from "./cluster_watcher.ts";
 import { GATEWAY_API_VERSION } from "./features.ts";
@@ -154,11 +155,11 @@ export async function runOperator(options: OperatorOptions): Promise<number> {
   let servers: Deno.HttpServer[] = [];
   try {
     servers = [
-      serveAdmin(config.metricsAddress, (r) => handleMetrics(r, registry), serverAbort.signal),
+      serveAdmin(config.metricsAddress, (r) => handleMetrics(r, registry), { signal: serverAbort.signal }),
       serveAdmin(
         config.healthAddress,
         (r) => handleHealth(r, { synced: () => synced, watching: () => cache.healthy(), role: () => role }),
-        serverAbort.signal,
+        { signal: serverAbort.signal },
       ),
     ];
   } catch (err) {

@@ -17,6 +17,7 @@ const ROOT = new URL("../", import.meta.url).pathname;
 
 /** Modules of pure logic, relative to the repository root. */
 export const PURE_MODULES: ReadonlySet<string> = new Set([
+  "chaperone/admin_handler.ts",
   "chaperone/hitch_config.ts",
   "chaperone/kube_views.ts",
   "chaperone/merge_endpoints.ts",
@@ -36,6 +37,7 @@ export const PURE_MODULES: ReadonlySet<string> = new Set([
   "internal/metrics.ts",
   "internal/names.ts",
   "internal/routing_config_map.ts",
+  "operator/admin_handlers.ts",
   "operator/api_types.ts",
   "operator/attach.ts",
   "operator/children.ts",

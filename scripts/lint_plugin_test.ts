@@ -48,7 +48,7 @@ export function f(p: V1Pod) {
 });
 
 Deno.test("pure-module-io is silent in modules not on the list", () => {
-  deepStrictEqual(lint("chaperone/admin_server.ts", `Deno.serve(() => new Response("ok"));`), []);
+  deepStrictEqual(lint("chaperone/run_chaperone.ts", `Deno.serve(() => new Response("ok"));`), []);
 });
 
 Deno.test("upperLayerImport() names the component an internal/ module reaches into", () => {

@@ -1,9 +1,10 @@
 /**
  * The admin HTTP server on :8901: `/healthz`, `/readyz`, `/metrics`, `/drain`. One `Request → Response` function
- * with a small path table (STYLE.md convention 16); `Deno.serve` is only the shell around it.
+ * with a small path table; `serveAdmin` (`internal/admin_server.ts`) is only the shell around it.
  *
  * @module
  */
+import { PROMETHEUS_CONTENT_TYPE } from "../internal/admin_server.ts";
 
 /** A problem that knows its HTTP status. */
 export class AdminHttpError extends Error {
@@ -71,7 +72,7 @@ const routes: Record<string, { methods: string[]; handle: Route }> = {
     methods: ["GET"],
     handle: async (_request, backend) =>
       new Response(await backend.metrics(), {
-        headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
+        headers: { "content-type": PROMETHEUS_CONTENT_TYPE },
       }),
   },
   "/drain": {
@@ -95,7 +96,7 @@ const routes: Record<string, { methods: string[]; handle: Route }> = {
  *
  * @example Usage
  * ```ts
- * import { createAdminHandler } from "./admin_server.ts";
+ * import { createAdminHandler } from "./admin_handler.ts";
  * const handleAdmin = createAdminHandler({
  *   healthy: () => Promise.resolve(true),
  *   readiness: () => ({ ready: true }),
@@ -129,15 +130,4 @@ export function createAdminHandler(backend: AdminBackend): AdminHandler {
     }
     return response;
   };
-}
-
-/**
- * Serves the admin handler.
- *
- * @param handler The handler.
- * @param address Where to listen.
- * @returns The server.
- */
-export function serveAdmin(handler: AdminHandler, address: { hostname: string; port: number }): Deno.HttpServer {
-  return Deno.serve({ hostname: address.hostname, port: address.port, onListen: () => {} }, handler);
 }

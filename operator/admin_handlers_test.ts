@@ -1,6 +1,6 @@
 import { equal } from "node:assert/strict";
 import { MetricsRegistry } from "../internal/metrics.ts";
-import { handleHealth, handleMetrics } from "./admin_server.ts";
+import { handleHealth, handleMetrics } from "./admin_handlers.ts";
 
 Deno.test("handleHealth() is ready only once the caches are synced", async () => {
   let synced = false;

@@ -1,5 +1,5 @@
 import { deepStrictEqual, equal, match } from "node:assert/strict";
-import { type AdminBackend, createAdminHandler } from "./admin_server.ts";
+import { type AdminBackend, createAdminHandler } from "./admin_handler.ts";
 
 function backend(overrides: Partial<AdminBackend> = {}) {
   const state = { drained: 0 };

@@ -1,10 +1,11 @@
 /**
  * The operator's two HTTP endpoints: Prometheus metrics on `:8080` (`/metrics`) and health on `:8081`
  * (`/healthz`: the process runs; `/readyz`: the caches are synced). Handlers are plain `Request → Response`
- * functions, tested in-process; {@linkcode serveAdmin} is the thin shell.
+ * functions, tested in-process; `serveAdmin` (`internal/admin_server.ts`) serves them.
  *
  * @module
  */
+import { PROMETHEUS_CONTENT_TYPE } from "../internal/admin_server.ts";
 import type { MetricsRegistry } from "../internal/metrics.ts";
 
 /** What the health handler reports. */
@@ -43,21 +44,5 @@ export function handleHealth(request: Request, state: HealthState): Response {
  */
 export function handleMetrics(request: Request, registry: MetricsRegistry): Response {
   if (new URL(request.url).pathname !== "/metrics") return new Response("not found\n", { status: 404 });
-  return new Response(registry.render(), { headers: { "content-type": "text/plain; version=0.0.4" } });
-}
-
-/**
- * Serves a handler on an address until `signal` aborts.
- *
- * @param address Host and port.
- * @param handler The handler.
- * @param signal Stops the server.
- * @returns The server (await `finished` after aborting).
- */
-export function serveAdmin(
-  address: { hostname: string; port: number },
-  handler: (request: Request) => Response,
-  signal: AbortSignal,
-): Deno.HttpServer {
-  return Deno.serve({ hostname: address.hostname, port: address.port, signal, onListen: () => {} }, handler);
+  return new Response(registry.render(), { headers: { "content-type": PROMETHEUS_CONTENT_TYPE } });
 }
