@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { MetricsRegistry } from "../internal/metrics.ts";
 
 /** A count and total duration of one kind of operation. */
 export interface OperationStats {
@@ -91,10 +92,6 @@ function metricName(counter: string): string {
   return "varnish_" + counter.toLowerCase().replace(/[^a-z0-9_]/g, "_");
 }
 
-function help(text: string): string {
-  return text.replaceAll("\\", "\\\\").replaceAll("\n", "\\n");
-}
-
 /**
  * Renders the metrics in the Prometheus text format. Varnish counters become `varnish_<name>` (`MAIN.client_req`
  * → `varnish_main_client_req`); per-backend `VBE.*` counters are left out, since ghost creates one backend per
@@ -111,16 +108,16 @@ function help(text: string): string {
  * @returns The exposition text.
  */
 export function renderMetrics(metrics: ChaperoneMetrics, varnish: Record<string, VarnishCounter>): string {
-  const lines: string[] = [];
+  const registry = new MetricsRegistry();
   const op = (name: string, text: string, stats: OperationStats) => {
-    lines.push(`# HELP ${PREFIX}${name}_total ${text}`, `# TYPE ${PREFIX}${name}_total counter`);
-    lines.push(`${PREFIX}${name}_total{result="success"} ${stats.success}`);
-    lines.push(`${PREFIX}${name}_total{result="failure"} ${stats.failure}`);
-    lines.push(`# HELP ${PREFIX}${name}_seconds_total Time spent in ${text.toLowerCase()}`);
-    lines.push(`# TYPE ${PREFIX}${name}_seconds_total counter`, `${PREFIX}${name}_seconds_total ${stats.seconds}`);
+    const total = registry.counter(`${PREFIX}${name}_total`, text);
+    total.inc({ result: "success" }, stats.success);
+    total.inc({ result: "failure" }, stats.failure);
+    registry.counter(`${PREFIX}${name}_seconds_total`, `Time spent in ${text.toLowerCase()}`).inc({}, stats.seconds);
   };
   const one = (name: string, type: "counter" | "gauge", text: string, value: number) => {
-    lines.push(`# HELP ${PREFIX}${name} ${text}`, `# TYPE ${PREFIX}${name} ${type}`, `${PREFIX}${name} ${value}`);
+    if (type === "counter") registry.counter(`${PREFIX}${name}`, text).inc({}, value);
+    else registry.gauge(`${PREFIX}${name}`, text).set(value);
   };
   op("vcl_reloads", "VCL reloads", metrics.vclReloads);
   op("ghost_reloads", "Ghost reloads", metrics.ghostReloads);
@@ -144,9 +141,13 @@ export function renderMetrics(metrics: ChaperoneMetrics, varnish: Record<string,
   one("draining", "gauge", "1 while draining", metrics.draining);
   const sockets = Object.keys(metrics.hitch).sort();
   if (sockets.length > 0) {
-    const perSocket = (name: string, type: string, text: string, field: "up" | "starts" | "reloads") => {
-      lines.push(`# HELP ${PREFIX}${name} ${text}`, `# TYPE ${PREFIX}${name} ${type}`);
-      for (const socket of sockets) lines.push(`${PREFIX}${name}{socket="${socket}"} ${metrics.hitch[socket][field]}`);
+    const perSocket = (name: string, type: "counter" | "gauge", text: string, field: "up" | "starts" | "reloads") => {
+      const family = type === "counter" ? registry.counter(`${PREFIX}${name}`, text) : undefined;
+      const gauge = type === "gauge" ? registry.gauge(`${PREFIX}${name}`, text) : undefined;
+      for (const socket of sockets) {
+        family?.inc({ socket }, metrics.hitch[socket][field]);
+        gauge?.set(metrics.hitch[socket][field], { socket });
+      }
     };
     perSocket("hitch_up", "gauge", "1 when hitch accepts TLS connections on the listener socket", "up");
     perSocket("hitch_starts_total", "counter", "hitch starts", "starts");
@@ -155,11 +156,10 @@ export function renderMetrics(metrics: ChaperoneMetrics, varnish: Record<string,
   for (const name of Object.keys(varnish).sort()) {
     const counter = varnish[name];
     if (name.startsWith("VBE.") || (counter.flag !== "c" && counter.flag !== "g")) continue;
-    const metric = metricName(name);
-    lines.push(`# HELP ${metric} ${help(counter.description)}`);
-    lines.push(`# TYPE ${metric} ${counter.flag === "c" ? "counter" : "gauge"}`, `${metric} ${counter.value}`);
+    if (counter.flag === "c") registry.counter(metricName(name), counter.description).inc({}, counter.value);
+    else registry.gauge(metricName(name), counter.description).set(counter.value);
   }
-  return lines.join("\n") + "\n";
+  return registry.render();
 }
 
 /**

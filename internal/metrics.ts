@@ -17,6 +17,11 @@ function labelText(labels: Labels): string {
   }}`;
 }
 
+/** Escapes a HELP text as the text format requires (backslash and newline). */
+function escapeHelp(text: string): string {
+  return text.replaceAll("\\", "\\\\").replaceAll("\n", "\\n");
+}
+
 interface Family {
   name: string;
   help: string;
@@ -136,7 +141,7 @@ export class MetricsRegistry {
   render(): string {
     const lines: string[] = [];
     for (const f of this.#families) {
-      lines.push(`# HELP ${f.name} ${f.help}`, `# TYPE ${f.name} ${f.type}`, ...f.render());
+      lines.push(`# HELP ${f.name} ${escapeHelp(f.help)}`, `# TYPE ${f.name} ${f.type}`, ...f.render());
     }
     return lines.join("\n") + "\n";
   }

@@ -27,3 +27,9 @@ Deno.test("MetricsRegistry.render() writes counters, gauges and histograms in th
     ].join("\n"),
   );
 });
+
+Deno.test("MetricsRegistry escapes backslashes and newlines in HELP texts", () => {
+  const registry = new MetricsRegistry();
+  registry.gauge("x", "a \\ b\nc").set(1);
+  equal(registry.render(), "# HELP x a \\\\ b\\nc\n# TYPE x gauge\nx 1\n");
+});
