@@ -4,8 +4,8 @@
  * @module
  */
 import { z } from "zod";
-import type { KubeClient, KubeObject, Reflector } from "../internal/kube/mod.ts";
-import { createReflector } from "../internal/kube/mod.ts";
+import type { KubeClient, ObjectWatcher } from "../internal/kube/mod.ts";
+import { watchObject } from "../internal/kube/mod.ts";
 import type { Logger } from "../internal/log.ts";
 import { MAIN_VCL_KEY, ROUTING_JSON_GZ_KEY, ROUTING_JSON_KEY } from "../internal/names.ts";
 
@@ -58,71 +58,24 @@ export async function decodeConfigMap(object: unknown): Promise<GatewayConfig> {
   return config;
 }
 
-/** Options for {@linkcode ConfigMapWatcher}. */
-export interface ConfigMapWatcherOptions {
-  /** The namespace. */
-  namespace: string;
-  /** The ConfigMap's name. */
-  name: string;
-  /** Called after every change. */
-  onChange: () => void;
-  /** Logger. */
-  log: Logger;
-}
-
 /**
- * A reflector on one ConfigMap (field selector on its name).
+ * Watches the gateway's ConfigMap by name; {@linkcode ObjectWatcher.current} decodes each version once.
  *
  * @example Usage
  * ```ts ignore
- * import { ConfigMapWatcher } from "./config_map_watcher.ts";
- * const watcher = new ConfigMapWatcher(client, { namespace: "default", name: "gw-lacquer", onChange, log });
- * await watcher.synced;
- * const config = await watcher.current();
+ * import { watchConfigMap } from "./config_map_watcher.ts";
+ * const configMap = watchConfigMap(client, { namespace: "default", name: "gw-lacquer", onChange, log });
+ * await configMap.synced;
+ * const config = await configMap.current();
  * ```
+ *
+ * @param client The API client.
+ * @param options Which ConfigMap, and whom to tell.
+ * @returns The watcher.
  */
-export class ConfigMapWatcher {
-  #reflector: Reflector<KubeObject>;
-  #key: string;
-  #cache: { rv: string; config: Promise<GatewayConfig> } | undefined;
-
-  /**
-   * Starts watching.
-   *
-   * @param client The API client.
-   * @param options Which ConfigMap, and whom to tell.
-   */
-  constructor(client: KubeClient, options: ConfigMapWatcherOptions) {
-    this.#key = `${options.namespace}/${options.name}`;
-    this.#reflector = createReflector<KubeObject>(client, {
-      path: `/api/v1/namespaces/${encodeURIComponent(options.namespace)}/configmaps`,
-      fieldSelector: `metadata.name=${options.name}`,
-      onChange: () => options.onChange(),
-      log: options.log.child({ configMap: this.#key }),
-    });
-  }
-
-  /** Resolves after the first list. */
-  get synced(): Promise<void> {
-    return this.#reflector.synced;
-  }
-
-  /** Tells whether the last request to the API server succeeded. */
-  healthy(): boolean {
-    return this.#reflector.healthy();
-  }
-
-  /** Returns the decoded ConfigMap, or undefined while it does not exist. Decodes each version once. */
-  current(): Promise<GatewayConfig | undefined> {
-    const object = this.#reflector.get(this.#key);
-    if (object === undefined) return Promise.resolve(undefined);
-    const rv = object.metadata.resourceVersion ?? "";
-    if (this.#cache?.rv !== rv || rv === "") this.#cache = { rv, config: decodeConfigMap(object) };
-    return this.#cache.config;
-  }
-
-  /** Stops the reflector. */
-  async stop(): Promise<void> {
-    await this.#reflector.stop();
-  }
+export function watchConfigMap(
+  client: KubeClient,
+  options: { namespace: string; name: string; onChange: () => void; log: Logger },
+): ObjectWatcher<Promise<GatewayConfig>> {
+  return watchObject(client, { ...options, resource: "configmaps", decode: decodeConfigMap });
 }

@@ -6,11 +6,11 @@
  * @module
  */
 import { serveAdmin } from "../internal/admin_server.ts";
-import { createKubeClient, type KubeClient, loadKubeConfig } from "../internal/kube/mod.ts";
+import { createKubeClient, type KubeClient, loadKubeConfig, type ObjectWatcher } from "../internal/kube/mod.ts";
 import type { Logger } from "../internal/log.ts";
 import { listenForStopSignals } from "../internal/stop_signals.ts";
 import { type AdminHandler, createAdminHandler } from "./admin_handler.ts";
-import { ConfigMapWatcher } from "./config_map_watcher.ts";
+import { type GatewayConfig, watchConfigMap } from "./config_map_watcher.ts";
 import { Drain } from "./drain.ts";
 import { EndpointsWatcher } from "./endpoints_watcher.ts";
 import { reloadGhost } from "./ghost_reload_client.ts";
@@ -86,14 +86,14 @@ async function prepareWorkDir(workDir: string): Promise<WorkFiles> {
 /** The sync loop and the two watchers that poke it. */
 interface SyncParts {
   sync: SyncController;
-  configMap: ConfigMapWatcher;
+  configMap: ObjectWatcher<Promise<GatewayConfig>>;
   endpoints: EndpointsWatcher;
 }
 
 function startSync(client: KubeClient, options: ChaperoneOptions, files: WorkFiles, metrics: ChaperoneMetrics) {
   const { config, log } = options;
   const changed = { poke: () => {} };
-  const configMap = new ConfigMapWatcher(client, {
+  const configMap = watchConfigMap(client, {
     namespace: config.namespace,
     name: config.configmap,
     onChange: () => changed.poke(),
@@ -105,7 +105,7 @@ function startSync(client: KubeClient, options: ChaperoneOptions, files: WorkFil
   });
   const pod = config.podName ? { namespace: config.namespace, name: config.podName } : undefined;
   const sync = new SyncController({
-    config: configMap,
+    config: { current: async () => await configMap.current() },
     endpoints,
     ghostJsonPath: files.ghostJsonPath,
     reloadGhost: () => reloadGhost(config.ghostPort),

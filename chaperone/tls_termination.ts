@@ -9,7 +9,7 @@ import type { Logger } from "../internal/log.ts";
 import { usableTlsBundles } from "./hitch_config.ts";
 import { HitchSupervisor } from "./hitch_supervisor.ts";
 import type { ListenerSocket } from "./options.ts";
-import { TlsSecretWatcher } from "./tls_secret_watcher.ts";
+import { watchTlsSecret } from "./tls_secret_watcher.ts";
 
 /** Options of {@linkcode startTlsTermination}. */
 export interface TlsTerminationOptions {
@@ -60,7 +60,7 @@ export async function startTlsTermination(client: KubeClient, options: TlsTermin
   if (hitches.size === 0) return { hitches, stop: () => Promise.resolve() };
   await Deno.mkdir(options.dir, { recursive: true, mode: 0o700 });
   let updates = Promise.resolve();
-  const secret: TlsSecretWatcher = new TlsSecretWatcher(client, {
+  const secret = watchTlsSecret(client, {
     namespace: options.namespace,
     name: options.secretName,
     onChange: () => updates = updates.then(() => applyCertificates(secret.current(), hitches, options)),

@@ -3,7 +3,8 @@
  *
  * - {@linkcode loadKubeConfig}: kubeconfig file, else in-cluster service account (never the localhost fallback);
  * - {@linkcode createKubeClient}: raw-JSON requests on Deno `fetch` with the kubeconfig's credentials;
- * - {@linkcode createReflector}: a list+watch cache with rewatch, relist on 410, backoff, watchdog and resync.
+ * - {@linkcode createReflector}: a list+watch cache with rewatch, relist on 410, backoff, watchdog and resync;
+ * - {@linkcode watchObject}: one named object through a reflector, decoded once per version.
  *
  * @example Watch the pods of a namespace
  * ```ts ignore
@@ -39,4 +40,5 @@ export {
   type ReflectorOptions,
   type ReflectorStats,
 } from "./reflector.ts";
+export { type ObjectWatcher, watchObject, type WatchObjectOptions } from "./object_watcher.ts";
 export type { BackoffPolicy } from "../backoff.ts";
