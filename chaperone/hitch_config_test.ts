@@ -1,4 +1,5 @@
 import { deepStrictEqual, equal, throws } from "node:assert/strict";
+import { selfSignedCertificate } from "../tests/cluster/pki_writer.ts";
 import { hitchConfig, selectTlsBundles, tlsBackendPorts, tlsBundleProblem, usableTlsBundles } from "./hitch_config.ts";
 
 Deno.test("selectTlsBundles() takes the socket's bundles by key, the default last, each text once", async (t) => {
@@ -91,14 +92,8 @@ Deno.test("tlsBundleProblem() and usableTlsBundles() accept a key with its certi
   const dir = await Deno.makeTempDir();
   try {
     const make = async (name: string) => {
-      const output = await new Deno.Command("openssl", {
-        args: ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout"]
-          .concat([`${dir}/${name}.key`, "-out", `${dir}/${name}.crt`, "-days", "1", "-subj", "/CN=x"]),
-        stdout: "null",
-        stderr: "null",
-      }).output();
-      equal(output.success, true);
-      return { key: await Deno.readTextFile(`${dir}/${name}.key`), crt: await Deno.readTextFile(`${dir}/${name}.crt`) };
+      const { key, cert } = await selfSignedCertificate(dir, name, ["x"]);
+      return { key, crt: cert };
     };
     const a = await make("a");
     const b = await make("b");

@@ -1,9 +1,16 @@
 import { equal, match, ok } from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { MAIN_VCL_KEY, ROUTING_JSON_KEY, tlsBundleKey } from "../internal/names.ts";
-import { clusterAvailable, createTestNamespace, type TestNamespace, useCluster } from "../tests/cluster/mod.ts";
+import {
+  clusterAvailable,
+  createTestNamespace,
+  eventually,
+  type SelfSignedCertificate,
+  selfSignedCertificate,
+  type TestNamespace,
+  useCluster,
+} from "../tests/cluster/mod.ts";
 import { startTestChaperone } from "./_test_cluster_client.ts";
-import { eventually } from "../tests/cluster/eventually.ts";
 import { freePort } from "./_test_server.ts";
 
 const ignore = !clusterAvailable();
@@ -27,43 +34,7 @@ sub vcl_synth {
 
 const ROUTING = JSON.stringify({ version: 1, listeners: [], vhosts: {} }) + "\n";
 
-interface Certificate {
-  cert: string;
-  key: string;
-  certFile: string;
-}
-
-async function selfSigned(dir: string, name: string, dnsNames: string[]): Promise<Certificate> {
-  const keyFile = `${dir}/${name}.key`;
-  const certFile = `${dir}/${name}.crt`;
-  const output = await new Deno.Command("openssl", {
-    args: [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-keyout",
-      keyFile,
-      "-out",
-      certFile,
-      "-days",
-      "2",
-      "-subj",
-      `/CN=${dnsNames[0]}`,
-      "-addext",
-      `subjectAltName=${dnsNames.map((n) => `DNS:${n}`).join(",")}`,
-    ],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (!output.success) throw new Error(`Cannot create a certificate: ${new TextDecoder().decode(output.stderr)}`);
-  return { cert: await Deno.readTextFile(certFile), key: await Deno.readTextFile(keyFile), certFile };
-}
-
-function bundle(c: Certificate): string {
+function bundle(c: SelfSignedCertificate): string {
   return Buffer.from(c.key + c.cert).toString("base64");
 }
 
@@ -117,8 +88,8 @@ Deno.test({
   const workDir = await Deno.makeTempDir({ prefix: "lacquer-chaperone-tls-" });
   const certDir = await Deno.makeTempDir({ prefix: "lacquer-certs-" });
   const httpsPort = freePort();
-  const a = await selfSigned(certDir, "a", ["a.example.com"]);
-  const fallback = await selfSigned(certDir, "any", ["*.example.com"]);
+  const a = await selfSignedCertificate(certDir, "a", ["a.example.com"]);
+  const fallback = await selfSignedCertificate(certDir, "any", ["*.example.com"]);
   await ns.client.request(`/api/v1/namespaces/${ns.name}/configmaps`, {
     method: "POST",
     body: { metadata: { name: "gw-lacquer" }, data: { [MAIN_VCL_KEY]: VCL, [ROUTING_JSON_KEY]: ROUTING } },
@@ -154,7 +125,7 @@ Deno.test({
       equal((await Deno.stat(`${workDir}/tls/port-https/port-https.a.pem`)).mode! & 0o777, 0o600);
     });
     await t.step("a rotated certificate is served after a reload, without restarting hitch", async () => {
-      const rotated = await selfSigned(certDir, "a2", ["a.example.com"]);
+      const rotated = await selfSignedCertificate(certDir, "a2", ["a.example.com"]);
       await putSecret(ns, {
         [tlsBundleKey("port-https", "a")]: bundle(rotated),
         [tlsBundleKey("port-https")]: bundle(fallback),
@@ -168,7 +139,7 @@ Deno.test({
       ok(!Deno.readDirSync(`${workDir}/tls/port-https`).some((e) => e.name === "port-https.any.pem"));
     });
     await t.step("a bundle whose key and certificate do not match is skipped, the others keep serving", async () => {
-      const other = await selfSigned(certDir, "other", ["a.example.com"]);
+      const other = await selfSignedCertificate(certDir, "other", ["a.example.com"]);
       await putSecret(ns, {
         [tlsBundleKey("port-https", "a")]: Buffer.from(a.key + other.cert).toString("base64"),
         [tlsBundleKey("port-https")]: bundle(fallback),

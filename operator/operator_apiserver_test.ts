@@ -11,6 +11,7 @@ import {
   createTestNamespace,
   eventually,
   kubectl,
+  selfSignedCertificate,
   type TestCluster,
   useCluster,
 } from "../tests/cluster/mod.ts";
@@ -492,14 +493,8 @@ Deno.test({
 async function selfSignedTls(name: string): Promise<{ "tls.crt": string; "tls.key": string }> {
   const dir = await Deno.makeTempDir({ prefix: "lacquer-cert-" });
   try {
-    const output = await new Deno.Command("openssl", {
-      args: ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout"]
-        .concat([`${dir}/k`, "-out", `${dir}/c`, "-days", "2", "-subj", `/CN=${name}`]),
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    ok(output.success, "openssl creates a certificate");
-    return { "tls.crt": await Deno.readTextFile(`${dir}/c`), "tls.key": await Deno.readTextFile(`${dir}/k`) };
+    const { cert, key } = await selfSignedCertificate(dir, "site", [name]);
+    return { "tls.crt": cert, "tls.key": key };
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -38,6 +38,61 @@ async function openssl(dir: string, args: string[]): Promise<void> {
   await runCommand("openssl", { args, cwd: dir });
 }
 
+/** openssl arguments for a new unencrypted P-256 key. */
+const NEW_EC_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+
+/** A self-signed certificate and its key, as PEM text and as files. */
+export interface SelfSignedCertificate {
+  /** The certificate (PEM). */
+  cert: string;
+  /** The private key (PEM). */
+  key: string;
+  /** `<dir>/<name>.crt`. */
+  certFile: string;
+  /** `<dir>/<name>.key`. */
+  keyFile: string;
+}
+
+/**
+ * Writes a self-signed P-256 certificate for test servers: subject CN the first name, every name a DNS SAN, valid two
+ * days. Written as `<dir>/<name>.crt` and `<dir>/<name>.key`.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { selfSignedCertificate } from "./pki_writer.ts";
+ * const { cert, key } = await selfSignedCertificate(await Deno.makeTempDir(), "site", ["a.example.com"]);
+ * ```
+ *
+ * @param dir An existing directory.
+ * @param name The file name stem.
+ * @param dnsNames The names the certificate is for (at least one).
+ * @returns The certificate.
+ */
+export async function selfSignedCertificate(
+  dir: string,
+  name: string,
+  dnsNames: readonly string[],
+): Promise<SelfSignedCertificate> {
+  const certFile = `${dir}/${name}.crt`;
+  const keyFile = `${dir}/${name}.key`;
+  await openssl(dir, [
+    "req",
+    "-x509",
+    ...NEW_EC_KEY,
+    "-keyout",
+    keyFile,
+    "-out",
+    certFile,
+    "-days",
+    "2",
+    "-subj",
+    `/CN=${dnsNames[0]}`,
+    "-addext",
+    `subjectAltName=${dnsNames.map((n) => `DNS:${n}`).join(",")}`,
+  ]);
+  return { cert: await Deno.readTextFile(certFile), key: await Deno.readTextFile(keyFile), certFile, keyFile };
+}
+
 async function leaf(
   dir: string,
   name: string,
@@ -48,11 +103,7 @@ async function leaf(
   await openssl(dir, [
     "req",
     "-new",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
+    ...NEW_EC_KEY,
     "-keyout",
     `${name}.key`,
     "-subj",
@@ -92,11 +143,7 @@ export async function writePki(dir: string, options: WritePkiOptions): Promise<P
   await openssl(dir, [
     "req",
     "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
+    ...NEW_EC_KEY,
     "-keyout",
     "ca.key",
     "-out",

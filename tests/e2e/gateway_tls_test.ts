@@ -3,35 +3,16 @@
  * certificate rotation that reaches clients without replacing the pod.
  */
 import { deepEqual, equal, match, ok } from "node:assert/strict";
-import { clusterAvailable, eventually } from "../cluster/mod.ts";
+import { clusterAvailable, eventually, type SelfSignedCertificate, selfSignedCertificate } from "../cluster/mod.ts";
 import { apply, applyApp, echoApp, GW_API, podOf, startE2eGateway } from "./_e2e_gateway.ts";
 
-interface Certificate {
-  crt: string;
-  key: string;
-  file: string;
-}
-
-async function selfSigned(dir: string, name: string, host: string): Promise<Certificate> {
-  const key = `${dir}/${name}.key`;
-  const file = `${dir}/${name}.crt`;
-  const output = await new Deno.Command("openssl", {
-    args: ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key]
-      .concat(["-out", file, "-days", "2", "-subj", `/CN=${host}`, "-addext", `subjectAltName=DNS:${host}`]),
-    stdout: "null",
-    stderr: "null",
-  }).output();
-  ok(output.success, "openssl creates a certificate");
-  return { crt: await Deno.readTextFile(file), key: await Deno.readTextFile(key), file };
-}
-
-function tlsSecret(namespace: string, cert: Certificate): Record<string, unknown> {
+function tlsSecret(namespace: string, cert: SelfSignedCertificate): Record<string, unknown> {
   return {
     apiVersion: "v1",
     kind: "Secret",
     metadata: { name: "site-cert", namespace },
     type: "kubernetes.io/tls",
-    data: { "tls.crt": btoa(cert.crt), "tls.key": btoa(cert.key) },
+    data: { "tls.crt": btoa(cert.cert), "tls.key": btoa(cert.key) },
   };
 }
 
@@ -54,7 +35,7 @@ Deno.test({
   ignore: !clusterAvailable(),
 }, async (t) => {
   const certDir = await Deno.makeTempDir({ prefix: "lacquer-e2e-certs-" });
-  const first = await selfSigned(certDir, "first", "secure.example.com");
+  const first = await selfSignedCertificate(certDir, "first", ["secure.example.com"]);
   await using gw = await startE2eGateway({
     listeners: [
       { name: "http", port: 80, protocol: "HTTP" },
@@ -89,7 +70,7 @@ Deno.test({
   let failed = true;
   try {
     await t.step("an HTTPS request with SNI reaches the route attached to the HTTPS listener", async () => {
-      const answer = await eventually(() => httpsGet(address, "secure.example.com", "/hello", first.file), {
+      const answer = await eventually(() => httpsGet(address, "secure.example.com", "/hello", first.certFile), {
         timeoutMs: 30_000,
       });
       match(answer, /^200 /);
@@ -105,11 +86,14 @@ Deno.test({
     });
     await t.step("a rotated certificate is served by the same gateway pod", async () => {
       const pods = await gatewayPods();
-      const rotated = await selfSigned(certDir, "rotated", "secure.example.com");
+      const rotated = await selfSignedCertificate(certDir, "rotated", ["secure.example.com"]);
       await apply(client, `/api/v1/namespaces/${ns}/secrets`, tlsSecret(ns, rotated));
-      await eventually(async () => match(await httpsGet(address, "secure.example.com", "/", rotated.file), /^200 /), {
-        timeoutMs: 30_000,
-      });
+      await eventually(
+        async () => match(await httpsGet(address, "secure.example.com", "/", rotated.certFile), /^200 /),
+        {
+          timeoutMs: 30_000,
+        },
+      );
       deepEqual(await gatewayPods(), pods);
     });
     failed = false;
