@@ -8,7 +8,7 @@ import { equal, ok } from "node:assert/strict";
 import { MAIN_VCL_KEY, ROUTING_JSON_KEY } from "../internal/names.ts";
 import { clusterAvailable, createTestNamespace, useCluster } from "../tests/cluster/mod.ts";
 import { eventually } from "../tests/cluster/eventually.ts";
-import { freePort } from "./_test_server.ts";
+import { freePort } from "./_test_varnish.ts";
 
 const VCL = `vcl 4.1;
 backend default none;

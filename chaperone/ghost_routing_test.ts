@@ -16,9 +16,9 @@ import {
   testConfigMap,
   testEndpointSlice,
   testService,
-} from "./_test_cluster_client.ts";
+} from "./_test_cluster_fixtures.ts";
 import { eventually } from "../tests/cluster/eventually.ts";
-import { DEBIAN_VMOD_DIR, freePort, getWithHost, ghostTestVcl, ghostVmodDir, stageGhostVmod } from "./_test_server.ts";
+import { DEBIAN_VMOD_DIR, freePort, getWithHost, ghostTestVcl, ghostVmodDir, stageGhostVmod } from "./_test_varnish.ts";
 
 const BACKENDS = ["10.245.1.1", "10.245.1.2", "10.245.1.3"];
 

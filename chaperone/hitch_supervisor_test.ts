@@ -1,7 +1,7 @@
 import { equal } from "node:assert/strict";
 import { createLogger } from "../internal/log.ts";
 import { eventually } from "../tests/cluster/eventually.ts";
-import { freePort } from "./_test_server.ts";
+import { freePort } from "./_test_varnish.ts";
 import { HitchSupervisor } from "./hitch_supervisor.ts";
 
 Deno.test("HitchSupervisor waits for certificates, and retries instead of failing when hitch is missing", async () => {

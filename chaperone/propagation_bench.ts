@@ -24,9 +24,9 @@ import {
   startTestChaperone,
   testEndpointSlice,
   testService,
-} from "./_test_cluster_client.ts";
+} from "./_test_cluster_fixtures.ts";
 import { eventually } from "../tests/cluster/eventually.ts";
-import { DEBIAN_VMOD_DIR, freePort, getWithHost, ghostTestVcl, ghostVmodDir, stageGhostVmod } from "./_test_server.ts";
+import { DEBIAN_VMOD_DIR, freePort, getWithHost, ghostTestVcl, ghostVmodDir, stageGhostVmod } from "./_test_varnish.ts";
 
 const ROUTES = 1000;
 const SERVICES = 10;

@@ -6,7 +6,7 @@
  */
 import type { HitchState } from "./hitch_supervisor.ts";
 import type { ProcessState } from "./supervised_process.ts";
-import type { SyncStatus } from "./sync_controller.ts";
+import type { SyncStatus } from "./sync_loop.ts";
 
 /** What readiness is computed from. */
 export interface ReadinessInputs {

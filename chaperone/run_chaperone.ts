@@ -21,7 +21,7 @@ import type { ChaperoneConfig } from "./options.ts";
 import { writeAppliedAnnotations } from "./pod_annotation_writer.ts";
 import { readiness } from "./readiness.ts";
 import { startReaper } from "./reaper.ts";
-import { SyncController } from "./sync_controller.ts";
+import { SyncLoop } from "./sync_loop.ts";
 import { startTlsTermination, type TlsTermination } from "./tls_termination.ts";
 import { varnishdArgs } from "./varnishd_args.ts";
 import { VarnishdSupervisor } from "./varnishd_supervisor.ts";
@@ -48,7 +48,7 @@ export interface RunningChaperone {
   /** The supervisor. */
   supervisor: VarnishdSupervisor;
   /** The sync loop. */
-  sync: SyncController;
+  sync: SyncLoop;
   /** One hitch per TLS listener socket, by socket name. */
   hitches: ReadonlyMap<string, HitchSupervisor>;
   /** The counters. */
@@ -85,7 +85,7 @@ async function prepareWorkDir(workDir: string): Promise<WorkFiles> {
 
 /** The sync loop and the two watchers that poke it. */
 interface SyncParts {
-  sync: SyncController;
+  sync: SyncLoop;
   configMap: ObjectWatcher<Promise<GatewayConfig>>;
   endpoints: EndpointsWatcher;
 }
@@ -104,7 +104,7 @@ function startSync(client: KubeClient, options: ChaperoneOptions, files: WorkFil
     log: log.child({ component: "endpoints" }),
   });
   const pod = config.podName ? { namespace: config.namespace, name: config.podName } : undefined;
-  const sync = new SyncController({
+  const sync = new SyncLoop({
     config: { current: async () => await configMap.current() },
     endpoints,
     ghostJsonPath: files.ghostJsonPath,
@@ -120,7 +120,7 @@ function startSync(client: KubeClient, options: ChaperoneOptions, files: WorkFil
 }
 
 function createVarnishd(config: ChaperoneConfig, files: WorkFiles, backendPorts: Map<string, number>, parts: {
-  sync: SyncController;
+  sync: SyncLoop;
   log: Logger;
 }): VarnishdSupervisor {
   return new VarnishdSupervisor({
@@ -156,7 +156,7 @@ async function varnishdHealthy(supervisor: VarnishdSupervisor): Promise<boolean>
 /** The parts the admin server reports on. */
 interface AdminParts {
   supervisor: VarnishdSupervisor;
-  sync: SyncController;
+  sync: SyncLoop;
   tls: TlsTermination;
   drain: Drain;
   metrics: ChaperoneMetrics;

@@ -17,9 +17,9 @@ import {
   testConfigMap,
   testEndpointSlice as slice,
   testService,
-} from "./_test_cluster_client.ts";
+} from "./_test_cluster_fixtures.ts";
 import { eventually } from "../tests/cluster/eventually.ts";
-import { freePort } from "./_test_server.ts";
+import { freePort } from "./_test_varnish.ts";
 
 const ignore = !clusterAvailable();
 

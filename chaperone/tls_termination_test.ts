@@ -10,8 +10,8 @@ import {
   type TestNamespace,
   useCluster,
 } from "../tests/cluster/mod.ts";
-import { startTestChaperone } from "./_test_cluster_client.ts";
-import { freePort } from "./_test_server.ts";
+import { startTestChaperone } from "./_test_cluster_fixtures.ts";
+import { freePort } from "./_test_varnish.ts";
 
 const ignore = !clusterAvailable();
 

@@ -1,6 +1,6 @@
 import { deepStrictEqual, equal, match, ok, rejects } from "node:assert/strict";
 import { eventually } from "../tests/cluster/eventually.ts";
-import { startScratchVarnish } from "./_test_server.ts";
+import { startScratchVarnish } from "./_test_varnish.ts";
 import { heredocDelimiter, quoteCliArgument, VarnishCliClient, VarnishCliError } from "./varnish_cli_client.ts";
 
 Deno.test("quoteCliArgument() leaves simple words and quotes the rest", () => {

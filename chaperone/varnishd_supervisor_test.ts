@@ -1,7 +1,7 @@
 import { equal, ok } from "node:assert/strict";
 import { createLogger } from "../internal/log.ts";
 import { eventually } from "../tests/cluster/eventually.ts";
-import { freePort } from "./_test_server.ts";
+import { freePort } from "./_test_varnish.ts";
 import { startReaper } from "./reaper.ts";
 import { VarnishdSupervisor } from "./varnishd_supervisor.ts";
 import { varnishdArgs } from "./varnishd_args.ts";

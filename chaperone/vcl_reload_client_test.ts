@@ -1,6 +1,6 @@
 import { deepStrictEqual, equal, ok, rejects } from "node:assert/strict";
 import { contentHash } from "../internal/content_hash.ts";
-import { startScratchVarnish } from "./_test_server.ts";
+import { startScratchVarnish } from "./_test_varnish.ts";
 import { VarnishCliClient } from "./varnish_cli_client.ts";
 import { VclCompileError, VclReloader } from "./vcl_reload_client.ts";
 

@@ -1,5 +1,5 @@
 /**
- * The chaperone loop (STYLE.md convention 15): watchers only record state and poke; one serialized `sync` rebuilds
+ * The chaperone's sync loop: watchers only record state and poke; one serialized `sync` rebuilds
  * ghost.json from the whole current state, writes it only when its bytes change, reloads ghost, loads a changed
  * main.vcl, starts the varnishd child once it has a VCL, and publishes what is live. Failures retry with back-off
  * while the last good configuration keeps serving.
@@ -34,8 +34,8 @@ export interface EndpointsSource {
   snapshot(): ClusterEndpoints;
 }
 
-/** Options for {@linkcode SyncController}. */
-export interface SyncControllerOptions {
+/** Options for {@linkcode SyncLoop}. */
+export interface SyncLoopOptions {
   /** The configuration. */
   config: ConfigSource;
   /** The endpoints. */
@@ -87,20 +87,20 @@ export interface SyncStatus {
 }
 
 /**
- * Runs the sync loop. Call {@linkcode SyncController.poke} on every change and
- * {@linkcode SyncController.onVarnishStarted} from the supervisor after each varnishd start.
+ * Runs the sync loop. Call {@linkcode SyncLoop.poke} on every change and
+ * {@linkcode SyncLoop.onVarnishStarted} from the supervisor after each varnishd start.
  *
  * @example Usage
  * ```ts ignore
- * import { SyncController } from "./sync_controller.ts";
- * const sync = new SyncController({ config, endpoints, ghostJsonPath, reloadGhost, metrics, log });
+ * import { SyncLoop } from "./sync_loop.ts";
+ * const sync = new SyncLoop({ config, endpoints, ghostJsonPath, reloadGhost, metrics, log });
  * sync.poke();
  * await sync.idle();
  * sync.stop();
  * ```
  */
-export class SyncController {
-  #o: SyncControllerOptions;
+export class SyncLoop {
+  #o: SyncLoopOptions;
   #cli: VarnishCliClient | undefined;
   #reloader: VclReloader | undefined;
   #childStarted = false;
@@ -126,11 +126,11 @@ export class SyncController {
   #lock: Promise<void> = Promise.resolve();
 
   /**
-   * Creates the controller; nothing runs until {@linkcode SyncController.poke}.
+   * Creates the controller; nothing runs until {@linkcode SyncLoop.poke}.
    *
    * @param options Sources, sinks and timings.
    */
-  constructor(options: SyncControllerOptions) {
+  constructor(options: SyncLoopOptions) {
     this.#o = options;
   }
 

@@ -1,5 +1,6 @@
 /**
- * Test helpers of the chaperone folder: free loopback ports, a scratch varnishd, a tiny HTTP backend.
+ * Test helpers of the chaperone folder for a local varnishd: free loopback ports, a scratch varnishd, the ghost VMOD,
+ * requests with a Host header.
  *
  * @module
  */

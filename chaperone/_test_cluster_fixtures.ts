@@ -6,7 +6,7 @@
  */
 import { createLogger, type Logger, type LogLevelName } from "../internal/log.ts";
 import type { TestNamespace } from "../tests/cluster/mod.ts";
-import { freePort } from "./_test_server.ts";
+import { freePort } from "./_test_varnish.ts";
 import { chaperoneConfigSchema } from "./options.ts";
 import { type RunningChaperone, startChaperone } from "./run_chaperone.ts";
 

@@ -2,11 +2,11 @@ import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
 import { contentHash } from "../internal/content_hash.ts";
 import { createLogger } from "../internal/log.ts";
 import { eventually } from "../tests/cluster/eventually.ts";
-import { startScratchVarnish } from "./_test_server.ts";
+import { startScratchVarnish } from "./_test_varnish.ts";
 import type { GatewayConfig } from "./config_map_watcher.ts";
 import type { EndpointSliceView, ServiceView } from "./kube_views.ts";
 import { emptyMetrics } from "./metrics.ts";
-import { type ConfigSource, type EndpointsSource, SyncController } from "./sync_controller.ts";
+import { type ConfigSource, type EndpointsSource, SyncLoop } from "./sync_loop.ts";
 import { VarnishCliClient } from "./varnish_cli_client.ts";
 
 const VCL = 'vcl 4.1;\nbackend default none;\nsub vcl_recv { return (synth(200, "synced")); }\n';
@@ -59,7 +59,7 @@ async function setup(reloadGhost: () => Promise<unknown>) {
   };
   const metrics = emptyMetrics();
   const published: unknown[] = [];
-  const sync = new SyncController({
+  const sync = new SyncLoop({
     config,
     endpoints,
     ghostJsonPath: `${dir}/ghost.json`,
@@ -82,7 +82,7 @@ async function setup(reloadGhost: () => Promise<unknown>) {
   return { varnish, dir, cli, state, sync, metrics, published, cleanup };
 }
 
-Deno.test("SyncController applies VCL and ghost.json, coalesces bursts and skips identical content", async () => {
+Deno.test("SyncLoop applies VCL and ghost.json, coalesces bursts and skips identical content", async () => {
   let reloads = 0;
   const s = await setup(() => Promise.resolve({ status: "ok", reload: ++reloads }));
   try {
@@ -116,7 +116,7 @@ Deno.test("SyncController applies VCL and ghost.json, coalesces bursts and skips
   }
 });
 
-Deno.test("SyncController retries a failed ghost reload with back-off and keeps the last good state", async () => {
+Deno.test("SyncLoop retries a failed ghost reload with back-off and keeps the last good state", async () => {
   let calls = 0;
   const s = await setup(() => {
     calls++;
@@ -136,7 +136,7 @@ Deno.test("SyncController retries a failed ghost reload with back-off and keeps 
   }
 });
 
-Deno.test("SyncController keeps the previous routing.json and VCL when new ones are broken", async () => {
+Deno.test("SyncLoop keeps the previous routing.json and VCL when new ones are broken", async () => {
   const s = await setup(() => Promise.resolve("ok"));
   try {
     await s.sync.onVarnishStarted(s.cli);
