@@ -29,7 +29,7 @@ export const PURE_MODULES: ReadonlySet<string> = new Set([
   "ghost/contract/ghost_json.ts",
   "ghost/contract/json_schemas.ts",
   "ghost/contract/parse_contract.ts",
-  "ghost/contract/_route_parts.ts",
+  "ghost/contract/route_parts.ts",
   "ghost/contract/routing_json.ts",
   "internal/backoff.ts",
   "internal/content_hash.ts",

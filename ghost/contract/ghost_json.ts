@@ -4,7 +4,7 @@
  * @module
  */
 import { z } from "zod";
-import { backendFilterSchema, documentSchema, portSchema, weightSchema } from "./_route_parts.ts";
+import { backendFilterSchema, documentSchema, portSchema, weightSchema } from "./route_parts.ts";
 
 /** The version of ghost.json this code reads and writes. */
 export const GHOST_JSON_VERSION = 1;

@@ -16,7 +16,7 @@
  *
  * @module
  */
-export * from "./_route_parts.ts";
+export * from "./route_parts.ts";
 export * from "./ghost_json.ts";
 export * from "./json_schemas.ts";
 export * from "./parse_contract.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 import { z } from "zod";
-import { backendFilterSchema, documentSchema, portSchema, weightSchema } from "./_route_parts.ts";
+import { backendFilterSchema, documentSchema, portSchema, weightSchema } from "./route_parts.ts";
 
 /** The version of routing.json this code reads and writes. */
 export const ROUTING_JSON_VERSION = 1;
