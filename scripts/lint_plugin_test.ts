@@ -11,13 +11,15 @@ function pureFindings(path: string, source: string): string[] {
   return lint(path, source).map((m) => m.split("as an argument (")[1].slice(0, -1));
 }
 
-Deno.test("isPureModule() holds for the listed modules only", () => {
+Deno.test("isPureModule() holds for the listed modules and the pure folders only", () => {
   strictEqual(isPureModule(`${root}operator/translate.ts`), true);
   strictEqual(isPureModule(`${root}ghost/contract/parse_contract.ts`), true);
   strictEqual(isPureModule(`${root}chaperone/merge_endpoints_test.ts`), false);
   strictEqual(isPureModule(`${root}chaperone/config_map_watcher.ts`), false);
   strictEqual(isPureModule(`${root}chaperone/varnishd_supervisor.ts`), false);
   strictEqual(isPureModule("/elsewhere/operator/translate.ts"), false);
+  strictEqual(isPureModule(`${root}operator/status/gateway.ts`), true);
+  strictEqual(isPureModule(`${root}operator/status/gateway_test.ts`), false);
 });
 
 Deno.test("every module on the pure list exists (a rename must update the list)", () => {
