@@ -64,7 +64,7 @@ export const PURE_MODULES: ReadonlySet<string> = new Set([
 ]);
 
 /** Folders whose every module (tests aside) is pure. */
-export const PURE_FOLDERS: readonly string[] = ["operator/status/"];
+export const PURE_FOLDERS: readonly string[] = ["operator/cache_policy/", "operator/status/"];
 
 /** The folders `internal/` may not import from. */
 const UPPER_LAYERS = ["operator/", "chaperone/", "ghost/"];
