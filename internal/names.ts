@@ -1,5 +1,6 @@
 /**
- * The names, ports, keys and annotations fixed by DESIGN.md, as constants shared by the operator and the chaperone.
+ * The names, ports, keys and annotations of Lacquer's objects and sockets, as constants shared by the operator and the
+ * chaperone.
  *
  * Both sides import these; neither spells a name as a literal of its own, so the two cannot drift apart.
  *

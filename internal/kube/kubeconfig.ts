@@ -1,5 +1,5 @@
 /**
- * Loads a client-node `KubeConfig` the explicit way (KUBE-CLIENT.md §Decisions): a kubeconfig file when one is
+ * Loads a client-node `KubeConfig` the explicit way: a kubeconfig file when one is
  * named, else the in-cluster service account, else an error. Never `loadFromDefault()`, which silently falls back
  * to `http://localhost:8080`.
  *

@@ -1,5 +1,5 @@
 /**
- * Kubernetes client pieces shared by the operator, the chaperone and the test cluster (KUBE-CLIENT.md):
+ * Kubernetes client pieces shared by the operator, the chaperone and the test cluster:
  *
  * - {@linkcode loadKubeConfig}: kubeconfig file, else in-cluster service account (never the localhost fallback);
  * - {@linkcode createKubeClient}: raw-JSON requests on Deno `fetch` with the kubeconfig's credentials;

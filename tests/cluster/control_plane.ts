@@ -10,7 +10,7 @@ import { API_PORT, type ClusterBinaries, type ClusterLayout, NODE_IP, SERVICE_CI
 import { kubeconfigYaml, type Pki } from "./pki_writer.ts";
 import { type LoggedProcess, spawnLogged } from "./spawn_logged.ts";
 
-/** The controllers kube-controller-manager runs (DESIGN.md "The local cluster"). */
+/** The controllers kube-controller-manager runs in the local cluster. */
 export const CONTROLLERS = [
   "deployment-controller",
   "replicaset-controller",

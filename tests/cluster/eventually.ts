@@ -1,5 +1,5 @@
 /**
- * Waiting in tests without fixed sleeps (KUBE-CLIENT.md §5).
+ * Waiting in tests without fixed sleeps: poll until an assertion holds, or check that it keeps holding.
  *
  * @module
  */

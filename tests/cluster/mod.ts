@@ -1,5 +1,5 @@
 /**
- * The local Kubernetes cluster for tests (DESIGN.md "The local cluster"): real etcd, kube-apiserver and
+ * The local Kubernetes cluster for tests (see `tests/README.md`): real etcd, kube-apiserver and
  * kube-controller-manager plus our process kubelet and LoadBalancer controller, in a private network namespace.
  *
  * `deno task test` runs the tests inside a fresh network namespace; the first {@linkcode useCluster} call starts

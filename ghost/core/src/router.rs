@@ -1,10 +1,10 @@
 //! Compiled route tables and request matching.
 //!
-//! Built once per load, read concurrently by every request. Precedence follows the Gateway API (and DESIGN.md
-//! "Routing semantics") as a lexicographic order: hostname specificity (exact vhost, then the longest matching
-//! wildcard, then `*`, falling through when no rule of a more specific vhost matches), then Exact path, then the
-//! longest PathPrefix, then RegularExpression paths, then a method match, more header matches, more query matches,
-//! the oldest route, `namespace/name`, rule index and match index.
+//! Built once per load, read concurrently by every request. Precedence follows the Gateway API (and "Routing
+//! semantics" in `ghost/README.md`) as a lexicographic order: hostname specificity (exact vhost, then the longest
+//! matching wildcard, then `*`, falling through when no rule of a more specific vhost matches), then Exact path, then
+//! the longest PathPrefix, then RegularExpression paths, then a method match, more header matches, more query
+//! matches, the oldest route, `namespace/name`, rule index and match index.
 //!
 //! Lookup structure per vhost: Exact paths in a hash map, PathPrefix values in a hash map keyed by the prefix
 //! without trailing slashes (a request path probes each of its element prefixes, longest first), regex paths in a
