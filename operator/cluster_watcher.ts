@@ -1,95 +1,95 @@
 /**
- * The operator's view of the cluster: one reflector per watched collection (internal/kube), each object parsed
- * once when it arrives (STYLE.md convention 7) and kept in a typed cache, plus raw caches of our own child
- * objects. Changes are reported as `(kind, old, new)` to a handler that maps them to reconcile keys.
+ * The operator's view of the cluster: one reflector per watched collection (internal/kube), each object made compact
+ * and parsed once when it arrives (`operator/kind_cache.ts`). Cluster-wide, it watches the Gateway API objects,
+ * GatewayParameters and Namespaces, and, by label, only our own children and pods; the Services, Secrets and
+ * ConfigMaps Gateways reference are watched while referenced (`operator/reference_watcher.ts`). So the cluster's
+ * other ConfigMaps, Secrets and Services never enter memory. Changes are reported as `(kind, old, new)` to a handler
+ * that maps them to reconcile keys.
  *
  * @module
  */
-import type { z } from "zod";
-import { createReflector, type KubeClient, type KubeObject, type Reflector } from "../internal/kube/mod.ts";
+import type { KubeClient, KubeObject } from "../internal/kube/mod.ts";
 import type { Logger } from "../internal/log.ts";
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from "../internal/names.ts";
+import { GATEWAY_NAME_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from "../internal/names.ts";
 import {
-  configMapSchema,
+  type ConfigMap,
   gatewayClassSchema,
   gatewaySchema,
   httpRouteSchema,
   namespaceSchema,
   podSchema,
   referenceGrantSchema,
-  secretSchema,
+  type Secret,
+  type Service,
   serviceSchema,
 } from "./api_types.ts";
 import { cachePolicySchema } from "./cache_policy/mod.ts";
+import { compactNamespace, compactPod, compactService, metadataOnly, withoutManagedFields } from "./compact_objects.ts";
 import { gatewayParametersSchema } from "./gateway_parameters.ts";
+import { type ChangeHandler, type KindCache, type WatchedKind, watchKind } from "./kind_cache.ts";
+import { ReferenceWatcher } from "./reference_watcher.ts";
 import { emptySnapshot, type Snapshot } from "./snapshot.ts";
+import { keyOf } from "./snapshot_index.ts";
 
-/** A watched kind and where its objects go. */
-export interface WatchedKind {
-  /** Kind name. */
-  kind: string;
-  /** Collection path. */
-  path: string;
-  /** Label selector. */
-  labelSelector?: string;
-  /** Field selector. */
-  fieldSelector?: string;
-  /** Parses objects into the snapshot field; absent for raw-only caches (our children). */
-  snapshot?: { field: keyof Snapshot; schema: z.ZodType };
-}
+export type { ChangeHandler, WatchedKind } from "./kind_cache.ts";
 
 const MANAGED = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`;
 
-/** Every collection the operator watches. */
+/** Every collection the operator watches all the time. */
 export const WATCHED_KINDS: readonly WatchedKind[] = [
   {
     kind: "GatewayClass",
     path: "/apis/gateway.networking.k8s.io/v1/gatewayclasses",
-    snapshot: { field: "gatewayClasses", schema: gatewayClassSchema },
+    compact: withoutManagedFields,
+    schema: gatewayClassSchema,
   },
   {
     kind: "Gateway",
     path: "/apis/gateway.networking.k8s.io/v1/gateways",
-    snapshot: { field: "gateways", schema: gatewaySchema },
+    compact: withoutManagedFields,
+    schema: gatewaySchema,
   },
   {
     kind: "HTTPRoute",
     path: "/apis/gateway.networking.k8s.io/v1/httproutes",
-    snapshot: { field: "httpRoutes", schema: httpRouteSchema },
+    compact: withoutManagedFields,
+    schema: httpRouteSchema,
   },
   {
     kind: "ReferenceGrant",
     path: "/apis/gateway.networking.k8s.io/v1/referencegrants",
-    snapshot: { field: "referenceGrants", schema: referenceGrantSchema },
+    compact: withoutManagedFields,
+    schema: referenceGrantSchema,
   },
   {
     kind: "GatewayParameters",
     path: "/apis/lacquer.dev/v1alpha1/gatewayparameters",
-    snapshot: { field: "gatewayParameters", schema: gatewayParametersSchema },
+    compact: withoutManagedFields,
+    schema: gatewayParametersSchema,
   },
   {
     kind: "CachePolicy",
     path: "/apis/lacquer.dev/v1alpha1/cachepolicies",
-    snapshot: { field: "cachePolicies", schema: cachePolicySchema },
+    compact: withoutManagedFields,
+    schema: cachePolicySchema,
   },
-  { kind: "Service", path: "/api/v1/services", snapshot: { field: "services", schema: serviceSchema } },
-  { kind: "Namespace", path: "/api/v1/namespaces", snapshot: { field: "namespaces", schema: namespaceSchema } },
+  { kind: "Namespace", path: "/api/v1/namespaces", compact: compactNamespace, schema: namespaceSchema },
+  // Our children, by label. The gateways' own Services are parsed (their addresses go into Gateway status); of the
+  // others only the metadata is kept, which tells whether they are current and which Gateway they belong to.
+  { kind: "Service", path: "/api/v1/services", labelSelector: MANAGED, compact: compactService, schema: serviceSchema },
+  { kind: "Pod", path: "/api/v1/pods", labelSelector: MANAGED, compact: compactPod, schema: podSchema },
+  { kind: "ConfigMap", path: "/api/v1/configmaps", labelSelector: MANAGED, compact: metadataOnly },
+  { kind: "Secret", path: "/api/v1/secrets", labelSelector: MANAGED, compact: metadataOnly },
+  { kind: "Deployment", path: "/apis/apps/v1/deployments", labelSelector: MANAGED, compact: metadataOnly },
+  { kind: "ServiceAccount", path: "/api/v1/serviceaccounts", labelSelector: MANAGED, compact: metadataOnly },
+  { kind: "Role", path: "/apis/rbac.authorization.k8s.io/v1/roles", labelSelector: MANAGED, compact: metadataOnly },
   {
-    kind: "Secret",
-    path: "/api/v1/secrets",
-    fieldSelector: "type=kubernetes.io/tls",
-    snapshot: { field: "secrets", schema: secretSchema },
+    kind: "RoleBinding",
+    path: "/apis/rbac.authorization.k8s.io/v1/rolebindings",
+    labelSelector: MANAGED,
+    compact: metadataOnly,
   },
-  { kind: "ConfigMap", path: "/api/v1/configmaps", snapshot: { field: "configMaps", schema: configMapSchema } },
-  { kind: "Pod", path: "/api/v1/pods", labelSelector: MANAGED, snapshot: { field: "pods", schema: podSchema } },
-  { kind: "Deployment", path: "/apis/apps/v1/deployments", labelSelector: MANAGED },
-  { kind: "ServiceAccount", path: "/api/v1/serviceaccounts", labelSelector: MANAGED },
-  { kind: "Role", path: "/apis/rbac.authorization.k8s.io/v1/roles", labelSelector: MANAGED },
-  { kind: "RoleBinding", path: "/apis/rbac.authorization.k8s.io/v1/rolebindings", labelSelector: MANAGED },
 ];
-
-/** Receives every change. Objects are the parsed ones for snapshot kinds, raw for the others. */
-export type ChangeHandler = (kind: string, old: unknown, current: unknown) => void;
 
 /** Options for {@linkcode ClusterWatcher}. */
 export interface ClusterWatcherOptions {
@@ -99,108 +99,72 @@ export interface ClusterWatcherOptions {
   onChange: ChangeHandler;
   /** Watch only these kinds (tests). @default {WATCHED_KINDS} */
   kinds?: readonly WatchedKind[];
-}
-
-function keyOfRaw(obj: KubeObject): string {
-  return obj.metadata.namespace ? `${obj.metadata.namespace}/${obj.metadata.name}` : obj.metadata.name;
+  /** How long a reconcile waits for the watches of newly referenced objects. @default {10000} */
+  referenceSyncTimeoutMs?: number;
 }
 
 /** Typed caches of everything the operator reads, kept current by reflectors. */
 export class ClusterWatcher {
-  #reflectors: Reflector<KubeObject>[] = [];
-  #parsed = new Map<string, Map<string, unknown>>();
-  #raw = new Map<string, Reflector<KubeObject>>();
-  #kinds: readonly WatchedKind[];
-  #log: Logger;
+  #caches = new Map<string, KindCache>();
+  #referenced: ReferenceWatcher;
   /** Counts objects that failed to parse, by kind. */
   readonly parseErrors = new Map<string, number>();
 
   /** Starts one reflector per kind. */
   constructor(client: KubeClient, options: ClusterWatcherOptions) {
-    this.#kinds = options.kinds ?? WATCHED_KINDS;
-    this.#log = options.log;
-    for (const kind of this.#kinds) {
-      const cache = new Map<string, unknown>();
-      this.#parsed.set(kind.kind, cache);
-      const reflector = createReflector<KubeObject>(client, {
-        path: kind.path,
-        labelSelector: kind.labelSelector,
-        fieldSelector: kind.fieldSelector,
-        log: options.log.child({ watch: kind.kind }),
-        onChange: (oldRaw, newRaw) => {
-          // managedFields are often the largest part of an object and nothing here reads them: drop them from the
-          // reflector's cached copy too (the objects are ours alone), which roughly halves the caches' memory.
-          if (newRaw?.metadata.managedFields) delete newRaw.metadata.managedFields;
-          const key = keyOfRaw((newRaw ?? oldRaw)!);
-          const old = kind.snapshot ? cache.get(key) : oldRaw;
-          let current: unknown = newRaw;
-          if (kind.snapshot) {
-            if (newRaw && newRaw === oldRaw && cache.has(key)) {
-              // A resync re-delivers the same object: keep its parsed copy, and with it every cache keyed on it.
-              current = cache.get(key);
-            } else if (newRaw) {
-              const parsed = kind.snapshot.schema.safeParse(newRaw);
-              if (parsed.success) {
-                current = parsed.data;
-                cache.set(key, current);
-              } else {
-                this.parseErrors.set(kind.kind, (this.parseErrors.get(kind.kind) ?? 0) + 1);
-                this.#log.info("Object ignored: it does not parse", {
-                  kind: kind.kind,
-                  object: key,
-                  err: parsed.error.message,
-                });
-                current = undefined;
-                cache.delete(key);
-              }
-            } else cache.delete(key);
-          }
-          options.onChange(kind.kind, old, current);
-        },
-      });
-      this.#reflectors.push(reflector);
-      this.#raw.set(kind.kind, reflector);
-    }
+    const watch = { log: options.log, onChange: options.onChange, parseErrors: this.parseErrors };
+    for (const kind of options.kinds ?? WATCHED_KINDS) this.#caches.set(kind.kind, watchKind(client, kind, watch));
+    this.#referenced = new ReferenceWatcher(client, {
+      ...watch,
+      log: options.log.child({ referenced: true }),
+      syncTimeoutMs: options.referenceSyncTimeoutMs,
+    });
   }
 
   /** Resolves when every reflector has listed once. */
   get synced(): Promise<void> {
-    return Promise.all(this.#reflectors.map((r) => r.synced)).then(() => {});
+    return Promise.all([...this.#caches.values()].map((c) => c.reflector.synced)).then(() => {});
   }
 
   /** Tells whether every reflector's last request succeeded. */
   healthy(): boolean {
-    return this.#reflectors.every((r) => r.healthy());
+    return [...this.#caches.values()].every((c) => c.reflector.healthy()) && this.#referenced.healthy();
   }
 
-  /** Returns the parsed objects of a snapshot kind. */
+  /** Returns the parsed objects of a parsed kind. */
   list<T>(kind: string): T[] {
-    return [...(this.#parsed.get(kind)?.values() ?? [])] as T[];
+    return [...(this.#caches.get(kind)?.parsed.values() ?? [])] as T[];
   }
 
-  /** Returns one parsed object of a snapshot kind. */
+  /** Returns one parsed object of a parsed kind. */
   get<T>(kind: string, key: string): T | undefined {
-    return this.#parsed.get(kind)?.get(key) as T | undefined;
+    return this.#caches.get(kind)?.parsed.get(key) as T | undefined;
   }
 
-  /** Returns the raw cached object (as the apiserver sent it). */
+  /** Returns the cached object as the apiserver sent it, made compact. */
   raw(kind: string, key: string): KubeObject | undefined {
-    return this.#raw.get(kind)?.get(key);
+    return this.#caches.get(kind)?.reflector.get(key);
   }
 
-  /** Returns every raw cached object of a kind. */
+  /** Returns every cached object of a kind, made compact. */
   rawList(kind: string): KubeObject[] {
-    return this.#raw.get(kind)?.list() ?? [];
+    return this.#caches.get(kind)?.reflector.list() ?? [];
   }
 
-  /** Number of cached objects per kind. */
+  /** Number of cached objects per kind; referenced objects as `referenced/<kind>`, their watches as `watches/<kind>`. */
   counts(): Record<string, number> {
-    return Object.fromEntries([...this.#raw].map(([kind, r]) => [kind, r.list().length]));
+    const out: Record<string, number> = {};
+    for (const [kind, c] of this.#caches) out[kind] = c.reflector.list().length;
+    const referenced = this.#referenced.counts();
+    for (const [kind, n] of Object.entries(referenced.objects)) out[`referenced/${kind}`] = n;
+    for (const [kind, n] of Object.entries(referenced.watches)) out[`watches/${kind}`] = n;
+    return out;
   }
 
   /**
-   * Builds a snapshot for translating some Gateways: every object of the shared kinds, only the given Gateways,
-   * their routes and their pods.
+   * Builds the snapshot for translating some Gateways, without the objects they reference (see
+   * {@linkcode ClusterWatcher.addReferences}): every GatewayClass, ReferenceGrant and GatewayParameters, only the
+   * given Gateways, their routes, their own Services and pods, and the Namespaces of both.
    *
    * @param gateways Gateway keys.
    * @param routes The routes related to them.
@@ -212,21 +176,51 @@ export class ClusterWatcher {
     s.gateways = gateways.map((k) => this.get("Gateway", k)).filter((g) => g !== undefined) as Snapshot["gateways"];
     s.httpRoutes = routes as Snapshot["httpRoutes"];
     s.referenceGrants = this.list("ReferenceGrant");
-    s.services = this.list("Service");
-    s.namespaces = this.list("Namespace");
-    s.secrets = this.list("Secret");
-    s.configMaps = this.list("ConfigMap");
     s.gatewayParameters = this.list("GatewayParameters");
     s.cachePolicies = this.list("CachePolicy");
+    s.services = gateways.map((k) => this.get<Service>("Service", k)).filter((x) => x !== undefined);
+    const namespaces = new Set([...s.gateways, ...s.httpRoutes].map((o) => o.metadata.namespace ?? ""));
+    s.namespaces = [...namespaces].map((n) => this.get("Namespace", n)).filter((n) => n !== undefined) as Snapshot[
+      "namespaces"
+    ];
     const names = new Set(gateways);
     s.pods = this.list<Snapshot["pods"][number]>("Pod").filter((p) =>
-      names.has(`${p.metadata.namespace}/${p.metadata.labels?.["gateway.networking.k8s.io/gateway-name"]}`)
+      names.has(`${p.metadata.namespace}/${p.metadata.labels?.[GATEWAY_NAME_LABEL]}`)
     );
     return s;
   }
 
+  /**
+   * Watches what a Gateway references (dependency keys, `operator/dependencies.ts`) and waits until those watches
+   * are synced; what it no longer references is released.
+   *
+   * @param gateway The Gateway key.
+   * @param deps Its dependency keys; empty when it is gone or not ours.
+   * @throws {Error} When the watches do not sync in time.
+   */
+  watchReferences(gateway: string, deps: readonly string[]): Promise<void> {
+    return this.#referenced.watch(gateway, deps);
+  }
+
+  /**
+   * Adds the referenced Services, Secrets and ConfigMaps that exist to a snapshot.
+   *
+   * @param snapshot The snapshot (changed in place).
+   * @param deps The dependency keys, watched with {@linkcode ClusterWatcher.watchReferences}.
+   */
+  addReferences(snapshot: Snapshot, deps: readonly string[]): void {
+    const services = new Set(snapshot.services.map((o) => keyOf(o.metadata.namespace, o.metadata.name)));
+    for (const dep of deps) {
+      const obj = this.#referenced.get(dep);
+      if (obj === undefined) continue;
+      if (dep.startsWith("Service:") && !services.has(dep.slice(8))) snapshot.services.push(obj as Service);
+      if (dep.startsWith("Secret:")) snapshot.secrets.push(obj as Secret);
+      if (dep.startsWith("ConfigMap:")) snapshot.configMaps.push(obj as ConfigMap);
+    }
+  }
+
   /** Stops every reflector. */
   async stop(): Promise<void> {
-    await Promise.all(this.#reflectors.map((r) => r.stop()));
+    await Promise.all([...[...this.#caches.values()].map((c) => c.reflector.stop()), this.#referenced.stop()]);
   }
 }

@@ -209,7 +209,16 @@ export class GatewayController {
     const routes = [...(this.#routesByGateway.get(key) ?? [])]
       .map((r) => cache.get<HttpRoute>("HTTPRoute", r))
       .filter((r) => r !== undefined);
+    const existing = cache.get<Gateway>("Gateway", key);
+    const cls = existing && cache.get<GatewayClass>("GatewayClass", existing.spec.gatewayClassName);
+    const ours = cls?.spec.controllerName === CONTROLLER_NAME;
+    if (ours && !this.#handles(cls.metadata.name)) return;
     const snapshot = cache.snapshot([key], routes);
+    // What the Gateway references is watched only while it does: load it before translating, so that a reference
+    // not loaded yet is never reported (or routed) as a missing object.
+    const deps = ours ? gatewayDependencies(snapshot, key) : [];
+    await cache.watchReferences(key, deps);
+    cache.addReferences(snapshot, deps);
     const started = performance.now();
     const result = translate(snapshot, {
       now: rfc3339((this.#o.clock ?? (() => new Date()))()),
@@ -221,9 +230,6 @@ export class GatewayController {
     });
     this.#o.observeTranslate?.(performance.now() - started);
     const gw = result.gateways[0];
-    const existing = cache.get<Gateway>("Gateway", key);
-    const cls = existing && cache.get<GatewayClass>("GatewayClass", existing.spec.gatewayClassName);
-    if (!gw && cls && cls.spec.controllerName === CONTROLLER_NAME && !this.#handles(cls.metadata.name)) return;
     // A failure to apply children must not hide the status: write it anyway, then fail the run to retry.
     let childrenError: unknown = undefined;
     if (gw) {
@@ -232,7 +238,7 @@ export class GatewayController {
       }
       const raw = cache.raw("Gateway", key);
       if (raw) await this.#o.status.writeGateway(raw, gw.status);
-      this.#recordDeps(key, gatewayDependencies(snapshot, key));
+      this.#recordDeps(key, deps);
     } else {
       // Gone, or no longer ours: remove what we made (owner references cover the Gateway's own namespace).
       await this.#o.children.prune(key, []);

@@ -29,6 +29,8 @@ function fakeCache(snapshot: Snapshot): ClusterWatcher {
       gateways: snapshot.gateways.filter((g) => gateways.includes(key(g))),
       httpRoutes: routes,
     }),
+    watchReferences: () => Promise.resolve(),
+    addReferences: () => {},
   } as unknown as ClusterWatcher;
 }
 

@@ -19,6 +19,7 @@ import { startOperatorProcess } from "../tests/stack/operator_process.ts";
 import { ROUTING_HASH_ANNOTATION, VCL_HASH_ANNOTATION } from "./children.ts";
 
 const GW = "/apis/gateway.networking.k8s.io/v1";
+const ROOT = new URL("../", import.meta.url).pathname;
 
 interface Condition {
   type: string;
@@ -32,7 +33,7 @@ function condition(obj: KubeObject, type: string): Condition | undefined {
   return conditions.find((c) => c.type === type);
 }
 
-async function startOperator(cluster: TestCluster, namespace: string, cls: string) {
+async function startOperator(cluster: TestCluster, namespace: string, cls: string, env?: Record<string, string>) {
   const port = 20000 + Math.floor(Math.random() * 20000);
   const logFile = await Deno.makeTempFile({ prefix: "operator-", suffix: ".log" });
   const operator = startOperatorProcess({
@@ -51,6 +52,7 @@ async function startOperator(cluster: TestCluster, namespace: string, cls: strin
       "--gateway-class",
       cls,
     ],
+    env,
   });
   return {
     metricsUrl: `http://127.0.0.1:${port}/metrics`,
@@ -64,8 +66,16 @@ async function startOperator(cluster: TestCluster, namespace: string, cls: strin
   };
 }
 
+interface WithOperatorOptions {
+  /** Environment of the operator process. */
+  env?: Record<string, string>;
+  /** Runs in the test namespace before the operator starts. */
+  prepare?: (client: KubeClient, ns: string) => Promise<void>;
+}
+
 async function withOperator(
   fn: (ctx: { client: KubeClient; ns: string; cls: string; metricsUrl: string }) => Promise<void>,
+  options: WithOperatorOptions = {},
 ): Promise<void> {
   const cluster = await useCluster();
   await using ns = await createTestNamespace(cluster);
@@ -80,7 +90,8 @@ async function withOperator(
       spec: { controllerName: CONTROLLER_NAME },
     },
   });
-  const operator = await startOperator(cluster, ns.name, cls);
+  await options.prepare?.(ns.client, ns.name);
+  const operator = await startOperator(cluster, ns.name, cls, options.env);
   let failed = true;
   try {
     await fn({ client: ns.client, ns: ns.name, cls, metricsUrl: operator.metricsUrl });
@@ -666,5 +677,83 @@ Deno.test({
       await client.request(`${grants}/certs`, { method: "DELETE" });
       await eventually(async () => deepEqual(await resolvedRefs(), ["False", "RefNotPermitted"]));
     });
+  },
+});
+
+/** `DENO_V8_FLAGS` as deploy/operator/deployment.yaml ships them. */
+async function shippedV8Flags(): Promise<string> {
+  const manifest = await Deno.readTextFile(`${ROOT}deploy/operator/deployment.yaml`);
+  const flags = /name: DENO_V8_FLAGS\s+value: (\S+)/.exec(manifest)?.[1];
+  ok(flags, "deployment.yaml sets DENO_V8_FLAGS");
+  return flags;
+}
+
+Deno.test({
+  name: "operator stays up under its shipped heap cap beside 150 MB of unrelated ConfigMaps and TLS Secrets",
+  ignore: !clusterAvailable(),
+  async fn() {
+    // 300 objects of 500 kB each in the Gateway's own namespace, more than the whole heap cap. An operator that
+    // caches the cluster's ConfigMaps or TLS Secrets dies of "JavaScript heap out of memory" at its first list.
+    const count = 300;
+    const filler = "x".repeat(375_000);
+    const prepare = async (client: KubeClient, ns: string) => {
+      const create = (i: number) =>
+        i % 2 === 0
+          ? client.request(`/api/v1/namespaces/${ns}/configmaps`, {
+            method: "POST",
+            body: { metadata: { name: `unrelated-${i}` }, data: { blob: b64(filler) } },
+          })
+          : client.request(`/api/v1/namespaces/${ns}/secrets`, {
+            method: "POST",
+            body: {
+              metadata: { name: `unrelated-${i}` },
+              type: "kubernetes.io/tls",
+              data: { "tls.crt": b64(filler), "tls.key": b64(filler.slice(0, 1000)) },
+            },
+          });
+      for (let i = 0; i < count; i += 10) await Promise.all(Array.from({ length: 10 }, (_, j) => create(i + j)));
+      const cert = await selfSignedTls("secure.example.com");
+      await client.request(`/api/v1/namespaces/${ns}/secrets`, {
+        method: "POST",
+        body: {
+          metadata: { name: "cert" },
+          type: "kubernetes.io/tls",
+          data: { "tls.crt": b64(cert["tls.crt"]), "tls.key": b64(cert["tls.key"]) },
+        },
+      });
+    };
+    await withOperator(async ({ client, ns, cls, metricsUrl }) => {
+      await client.request(`/api/v1/namespaces/${ns}/services`, { method: "POST", body: service(ns, "web") });
+      const gw = gateway(ns, cls, "gw");
+      (gw.spec.listeners as unknown[]).push({
+        name: "https",
+        port: 443,
+        protocol: "HTTPS",
+        tls: { certificateRefs: [{ group: "", kind: "Secret", name: "cert" }] },
+      });
+      await client.request(`${GW}/namespaces/${ns}/gateways`, { method: "POST", body: gw });
+      await client.request(`${GW}/namespaces/${ns}/httproutes`, { method: "POST", body: route(ns, "r1", "gw", "/a") });
+      await eventually(async () => {
+        const cm = await client.request<{ data: Record<string, string> }>(
+          `/api/v1/namespaces/${ns}/configmaps/gw-lacquer`,
+        );
+        equal(JSON.parse(cm.data["routing.json"]).vhosts["*"].routes.length, 1);
+        const tls = await client.request<{ data: Record<string, string> }>(
+          `/api/v1/namespaces/${ns}/secrets/gw-lacquer-tls`,
+        );
+        ok(unb64(tls.data["port-443.https.pem"]).includes("BEGIN CERTIFICATE"));
+        const r1 = await client.request<KubeObject>(`${GW}/namespaces/${ns}/httproutes/r1`);
+        const parents = (r1.status as { parents: { conditions: Condition[] }[] }).parents;
+        deepEqual(parents[0].conditions.map((c) => [c.type, c.status]), [["Accepted", "True"], [
+          "ResolvedRefs",
+          "True",
+        ]]);
+      }, { timeoutMs: 60_000 });
+      const metrics = await (await fetch(metricsUrl)).text();
+      const cached = (kind: string) =>
+        Number(new RegExp(`lacquer_operator_cached_objects\\{kind="${kind}"\\} (\\d+)`).exec(metrics)?.[1]);
+      ok(cached("ConfigMap") <= 1, `only our own ConfigMap is cached (${cached("ConfigMap")})`);
+      ok(cached("referenced/Secret") === 1, `only the referenced Secret is cached (${cached("referenced/Secret")})`);
+    }, { env: { DENO_V8_FLAGS: await shippedV8Flags() }, prepare });
   },
 });

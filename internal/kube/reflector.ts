@@ -44,6 +44,12 @@ export interface ReflectorOptions<T> {
   fieldSelector?: string;
   /** Called for every change; exceptions are caught and logged. */
   onChange?: ReflectorHandler<T>;
+  /**
+   * Turns each received object into what is cached and handed to `onChange`, for example only the fields the caller
+   * reads, so that large unread fields are dropped as each list page or event arrives instead of staying in memory.
+   * `undefined` leaves the object out, as if it did not exist. @default {the object as received}
+   */
+  transform?: (obj: KubeObject) => T | undefined;
   /** Logger for relists, restarts and handler failures. @default {no logging} */
   log?: Logger;
   /** Interval of the cache resync (every object re-delivered as `(obj, obj)`); 0 disables. @default {600000} */
@@ -146,6 +152,7 @@ export function createReflector<T extends KubeObject>(client: KubeClient, option
   const policy = options.backoff ?? DEFAULT_BACKOFF;
   const idleMs = options.idleTimeoutMs ?? 90_000;
   const resyncMs = options.resyncMs ?? 600_000;
+  const transform = options.transform ?? ((obj: KubeObject) => obj as T);
   const store = new Map<string, T>();
   const stats: ReflectorStats = { lists: 0, watches: 0, errors: 0 };
   let stopped = false;
@@ -178,11 +185,16 @@ export function createReflector<T extends KubeObject>(client: KubeClient, option
     let cont: string | undefined;
     let rv = "";
     do {
-      const page = await client.request<{ metadata: { resourceVersion: string; continue?: string }; items: T[] }>(
+      const page = await client.request<
+        { metadata: { resourceVersion: string; continue?: string }; items: KubeObject[] }
+      >(
         options.path,
         { query: { ...selectors, limit: options.pageSize ?? 500, continue: cont }, signal: stopController.signal },
       );
-      items.push(...page.items);
+      for (const raw of page.items) {
+        const item = transform(raw);
+        if (item !== undefined) items.push(item);
+      }
       cont = page.metadata.continue || undefined;
       rv = page.metadata.resourceVersion;
     } while (cont);
@@ -200,7 +212,7 @@ export function createReflector<T extends KubeObject>(client: KubeClient, option
     }
   }
 
-  function apply(event: WatchEvent<T>): void {
+  function apply(event: WatchEvent<KubeObject>): void {
     const obj = event.object;
     if (event.type === "ERROR") {
       if (obj.code === 410) throw new GoneError();
@@ -213,12 +225,13 @@ export function createReflector<T extends KubeObject>(client: KubeClient, option
     if (event.type === "BOOKMARK") return;
     const key = objectKey(obj);
     const old = store.get(key);
-    if (event.type === "DELETED") {
+    const current = event.type === "DELETED" ? undefined : transform(obj);
+    if (current !== undefined) {
+      store.set(key, current);
+      emit(old, current);
+    } else if (old !== undefined) {
       store.delete(key);
       emit(old, undefined);
-    } else {
-      store.set(key, obj);
-      emit(old, obj);
     }
   }
 
@@ -268,7 +281,7 @@ export function createReflector<T extends KubeObject>(client: KubeClient, option
             buffer = buffer.slice(nl + 1);
             if (!line) continue;
             lastEvent = performance.now();
-            apply(JSON.parse(line) as WatchEvent<T>);
+            apply(JSON.parse(line) as WatchEvent<KubeObject>);
           }
         }
       } finally {

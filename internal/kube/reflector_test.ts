@@ -88,6 +88,31 @@ Deno.test("createReflector() relists on an ERROR event with code 410 and reports
   deepStrictEqual(r.list().map(objectKey), ["ns/b"]);
 });
 
+Deno.test("createReflector() caches what transform returns and treats undefined as absent", async () => {
+  const { client } = fakeClient({
+    lists: [[obj("a", "1", "big"), obj("skip", "1")]],
+    watches: [[
+      event("ADDED", obj("b", "2", "big")),
+      event("MODIFIED", obj("a", "3", "drop")),
+      event("DELETED", obj("skip", "4")),
+    ]],
+  });
+  const changes: string[] = [];
+  const r = createReflector(client, {
+    path: "/api/v1/configmaps",
+    resyncMs: 0,
+    transform: (o) =>
+      o.metadata.name === "skip" || o.data === "drop" ? undefined : { metadata: o.metadata, data: "small" },
+    onChange: (old, cur) =>
+      changes.push(`${old?.metadata.name ?? "-"}>${cur?.metadata.name ?? "-"}:${cur?.data ?? ""}`),
+  });
+  await r.synced;
+  while (r.stats().watches < 2) await new Promise((res) => setTimeout(res, 5));
+  await r.stop();
+  deepStrictEqual(changes, ["->a:small", "->b:small", "a>-:"]);
+  deepStrictEqual(r.list().map((o) => [objectKey(o), o.data]), [["ns/b", "small"]]);
+});
+
 Deno.test("createReflector() backs off and retries after a failed list", async () => {
   const { client, seen } = fakeClient({ lists: [], watches: [] });
   const r = createReflector(client, { path: "/api/v1/pods", resyncMs: 0, backoff: { initialMs: 1, maxMs: 2 } });

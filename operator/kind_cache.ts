@@ -1,0 +1,91 @@
+/**
+ * One watched collection of the operator: a reflector whose objects are made compact as they arrive
+ * (`operator/compact_objects.ts`) and, for the kinds the translator reads, parsed with zod once, where they enter,
+ * into a typed cache. Changes go to a handler as `(kind, old, new)`.
+ *
+ * @module
+ */
+import type { z } from "zod";
+import { createReflector, type KubeClient, type KubeObject, objectKey, type Reflector } from "../internal/kube/mod.ts";
+import type { Logger } from "../internal/log.ts";
+
+/** A watched collection and what is kept of its objects. */
+export interface WatchedKind {
+  /** Kind name. */
+  kind: string;
+  /** Collection path. */
+  path: string;
+  /** Label selector. */
+  labelSelector?: string;
+  /** Field selector. */
+  fieldSelector?: string;
+  /** Reduces each object to the fields the operator reads before it is cached. */
+  compact: (obj: KubeObject) => KubeObject;
+  /** Parses the compact objects for the translator; absent for raw-only caches (our children). */
+  schema?: z.ZodType;
+}
+
+/** Receives every change. Objects are the parsed ones for parsed kinds, the compact raw ones for the others. */
+export type ChangeHandler = (kind: string, old: unknown, current: unknown) => void;
+
+/** A running watch of one collection. */
+export interface KindCache {
+  /** What it watches. */
+  readonly kind: WatchedKind;
+  /** The reflector; its store holds the compact raw objects. */
+  readonly reflector: Reflector<KubeObject>;
+  /** Parsed objects by key (empty for raw-only kinds). */
+  readonly parsed: Map<string, unknown>;
+}
+
+/** Options for {@linkcode watchKind}. */
+export interface WatchKindOptions {
+  /** Logger. */
+  log: Logger;
+  /** Receives changes (only enqueue keys here). */
+  onChange: ChangeHandler;
+  /** Counts objects that failed to parse, by kind. */
+  parseErrors: Map<string, number>;
+}
+
+/**
+ * Starts watching one collection.
+ *
+ * @param client The API client.
+ * @param kind What to watch.
+ * @param options Logger, change handler, parse error counters.
+ * @returns The running cache; stop it with `reflector.stop()`.
+ */
+export function watchKind(client: KubeClient, kind: WatchedKind, options: WatchKindOptions): KindCache {
+  const parsed = new Map<string, unknown>();
+  const log = options.log;
+  const reflector = createReflector<KubeObject>(client, {
+    path: kind.path,
+    labelSelector: kind.labelSelector,
+    fieldSelector: kind.fieldSelector,
+    transform: kind.compact,
+    log: log.child({ watch: kind.kind, path: kind.path }),
+    onChange: (oldRaw, newRaw) => {
+      const key = objectKey((newRaw ?? oldRaw)!);
+      const schema = kind.schema;
+      if (!schema) return options.onChange(kind.kind, oldRaw, newRaw);
+      const old = parsed.get(key);
+      let current: unknown = undefined;
+      if (newRaw && newRaw === oldRaw && parsed.has(key)) {
+        // A resync re-delivers the same object: keep its parsed copy, and with it every cache keyed on it.
+        current = old;
+      } else if (newRaw) {
+        const result = schema.safeParse(newRaw);
+        if (result.success) current = result.data;
+        else {
+          options.parseErrors.set(kind.kind, (options.parseErrors.get(kind.kind) ?? 0) + 1);
+          log.info("Object ignored: it does not parse", { kind: kind.kind, object: key, err: result.error.message });
+        }
+      }
+      if (current === undefined) parsed.delete(key);
+      else parsed.set(key, current);
+      options.onChange(kind.kind, old, current);
+    },
+  });
+  return { kind, reflector, parsed };
+}

@@ -1,0 +1,183 @@
+/**
+ * The objects Gateways reference, watched only while a Gateway references them: backend Services per namespace
+ * (a namespace's Services are small, and routes often name many of them), and by name the certificateRef Secrets
+ * and the user VCL ConfigMaps of GatewayParameters (large, and few of a namespace's are ours to read). So the
+ * operator never holds the cluster's unrelated ConfigMaps, Secrets or Services.
+ *
+ * Each Gateway declares its dependency keys (`operator/dependencies.ts`) before it is translated;
+ * {@linkcode ReferenceWatcher.watch} starts the watches it lacks, stops those no Gateway needs any more, and waits
+ * until the Gateway's are synced, so a translation never mistakes a reference that is not loaded yet for a missing
+ * object.
+ *
+ * @module
+ */
+import type { KubeClient } from "../internal/kube/mod.ts";
+import type { Logger } from "../internal/log.ts";
+import { configMapSchema, secretSchema, serviceSchema } from "./api_types.ts";
+import { compactConfigMap, compactService, compactTlsSecret } from "./compact_objects.ts";
+import { type ChangeHandler, type KindCache, type WatchedKind, watchKind } from "./kind_cache.ts";
+
+/** The watch that covers a dependency key, or undefined when the key names no watched object. */
+export function referenceWatch(dep: string): (WatchedKind & { id: string; key: string }) | undefined {
+  const colon = dep.indexOf(":");
+  const kind = dep.slice(0, colon);
+  const key = dep.slice(colon + 1);
+  const [ns, name] = key.split("/");
+  if (!ns || !name) return undefined;
+  switch (kind) {
+    case "Service":
+      return {
+        id: `Service:${ns}`,
+        key,
+        kind,
+        path: `/api/v1/namespaces/${ns}/services`,
+        compact: compactService,
+        schema: serviceSchema,
+      };
+    case "Secret":
+      return {
+        id: dep,
+        key,
+        kind,
+        path: `/api/v1/namespaces/${ns}/secrets`,
+        fieldSelector: `metadata.name=${name},type=kubernetes.io/tls`,
+        compact: compactTlsSecret,
+        schema: secretSchema,
+      };
+    case "ConfigMap":
+      return {
+        id: dep,
+        key,
+        kind,
+        path: `/api/v1/namespaces/${ns}/configmaps`,
+        fieldSelector: `metadata.name=${name}`,
+        compact: compactConfigMap,
+        schema: configMapSchema,
+      };
+    default:
+      return undefined;
+  }
+}
+
+/** Options for {@linkcode ReferenceWatcher}. */
+export interface ReferenceWatcherOptions {
+  /** Logger. */
+  log: Logger;
+  /** Receives changes of referenced objects (only enqueue keys here). */
+  onChange: ChangeHandler;
+  /** Counts objects that failed to parse, by kind. */
+  parseErrors: Map<string, number>;
+  /** How long {@linkcode ReferenceWatcher.watch} waits for new watches to sync. @default {10000} */
+  syncTimeoutMs?: number;
+}
+
+interface Scope {
+  cache: KindCache;
+  owners: Set<string>;
+}
+
+/** Watches of referenced objects, shared and reference-counted by the Gateways (owners) that need them. */
+export class ReferenceWatcher {
+  #client: KubeClient;
+  #o: ReferenceWatcherOptions;
+  #scopes = new Map<string, Scope>();
+  #byOwner = new Map<string, Set<string>>();
+  #stopping = new Set<Promise<void>>();
+
+  /** Creates the set; nothing is watched until an owner asks. */
+  constructor(client: KubeClient, options: ReferenceWatcherOptions) {
+    this.#client = client;
+    this.#o = options;
+  }
+
+  /**
+   * Makes the watches of an owner's dependencies current and waits until they are synced. Watches no owner needs
+   * any more are stopped.
+   *
+   * @param owner The owner (a Gateway key).
+   * @param deps Its dependency keys; an empty list releases everything it held.
+   * @throws {Error} When a watch does not sync in time (retry later; the watch keeps trying).
+   */
+  async watch(owner: string, deps: readonly string[]): Promise<void> {
+    const wanted = new Map<string, WatchedKind>();
+    for (const dep of deps) {
+      const w = referenceWatch(dep);
+      if (w) wanted.set(w.id, w);
+    }
+    const held = this.#byOwner.get(owner) ?? new Set<string>();
+    for (const id of held) if (!wanted.has(id)) this.#release(owner, id);
+    for (const [id, kind] of wanted) {
+      let scope = this.#scopes.get(id);
+      if (!scope) {
+        const cache = watchKind(this.#client, kind, this.#o);
+        this.#scopes.set(id, scope = { cache, owners: new Set() });
+      }
+      scope.owners.add(owner);
+    }
+    if (wanted.size === 0) this.#byOwner.delete(owner);
+    else this.#byOwner.set(owner, new Set(wanted.keys()));
+    const limit = this.#o.syncTimeoutMs ?? 10_000;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`Cannot read the objects ${owner} references: their watches did not sync`)),
+        limit,
+      );
+    });
+    try {
+      await Promise.race([
+        Promise.all([...wanted.keys()].map((id) => this.#scopes.get(id)!.cache.reflector.synced)),
+        late,
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #release(owner: string, id: string): void {
+    const scope = this.#scopes.get(id);
+    if (!scope) return;
+    scope.owners.delete(owner);
+    if (scope.owners.size > 0) return;
+    this.#scopes.delete(id);
+    const stopped = scope.cache.reflector.stop();
+    this.#stopping.add(stopped);
+    stopped.finally(() => this.#stopping.delete(stopped));
+  }
+
+  /**
+   * Returns the parsed object a dependency key names, if it is watched and exists.
+   *
+   * @param dep A dependency key such as `Service:ns/name`.
+   * @returns The parsed object or undefined.
+   */
+  get(dep: string): unknown {
+    const w = referenceWatch(dep);
+    return w ? this.#scopes.get(w.id)?.cache.parsed.get(w.key) : undefined;
+  }
+
+  /** Tells whether every watch's last request succeeded. */
+  healthy(): boolean {
+    return [...this.#scopes.values()].every((s) => s.cache.reflector.healthy());
+  }
+
+  /** Number of watches and of cached objects per kind. */
+  counts(): { watches: Record<string, number>; objects: Record<string, number> } {
+    const watches: Record<string, number> = {};
+    const objects: Record<string, number> = {};
+    for (const { cache } of this.#scopes.values()) {
+      const kind = cache.kind.kind;
+      watches[kind] = (watches[kind] ?? 0) + 1;
+      objects[kind] = (objects[kind] ?? 0) + cache.reflector.list().length;
+    }
+    return { watches, objects };
+  }
+
+  /** Stops every watch. */
+  async stop(): Promise<void> {
+    const scopes = [...this.#scopes.values()];
+    this.#scopes.clear();
+    this.#byOwner.clear();
+    await Promise.all([...scopes.map((s) => s.cache.reflector.stop()), ...this.#stopping]);
+  }
+}
