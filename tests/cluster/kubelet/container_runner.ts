@@ -12,6 +12,7 @@ import type { ContainerCommand } from "./image_table.ts";
 import type { ContainerRuntime, ContainerState } from "./pod_status.ts";
 import { runHook, runProbe } from "./probe_runner.ts";
 import type { Container, Probe } from "./types.ts";
+import { backoffDelay } from "../../../internal/backoff.ts";
 
 /** Options of a {@linkcode ContainerRunner}. */
 export interface ContainerRunnerOptions {
@@ -169,7 +170,7 @@ export class ContainerRunner {
   async #run(): Promise<void> {
     const o = this.#o;
     const backoff = o.backoff ?? { initialMs: 1000, maxMs: 30_000 };
-    let delay = backoff.initialMs;
+    let restarts = 0;
     await Deno.mkdir(o.logDir, { recursive: true });
     while (!this.#stopping) {
       const startedAt = nowIso();
@@ -244,13 +245,14 @@ export class ContainerRunner {
         this.#set(terminated, false);
         break;
       }
-      if (performance.now() - started > 60_000) delay = backoff.initialMs;
+      // A container that ran for a minute starts its back-off afresh, as the kubelet's does.
+      if (performance.now() - started > 60_000) restarts = 0;
+      const delay = backoffDelay(++restarts, backoff);
       this.#lastState = terminated;
       this.#set({
         waiting: { reason: "CrashLoopBackOff", message: `back-off ${delay} ms restarting failed container` },
       }, false);
       await this.#sleep(delay);
-      delay = Math.min(delay * 2, backoff.maxMs);
       if (this.#stopping) {
         this.#set(terminated, false);
         break;
