@@ -20,9 +20,12 @@ export interface DrainOptions {
   log: Logger;
 }
 
+/** Why a drain ended: no request for the quiet window, or the bound ran out while requests still arrived. */
+export type DrainEnd = "quiet" | "deadline";
+
 /**
  * A drain that starts once: {@linkcode Drain.start} flips {@linkcode Drain.draining} at once and resolves when
- * requests have stopped arriving (or at the bound).
+ * requests have stopped arriving (or at the bound), with why it ended.
  *
  * @example Usage
  * ```ts
@@ -30,13 +33,13 @@ export interface DrainOptions {
  * import { createLogger } from "../internal/log.ts";
  * const drain = new Drain({ requests: () => Promise.resolve(7), maxMs: 1000, quietMs: 10, pollMs: 5,
  *   log: createLogger({ level: "error" }) });
- * await drain.start();
+ * await drain.start(); // "quiet"
  * drain.draining; // true
  * ```
  */
 export class Drain {
   #o: DrainOptions;
-  #done: Promise<void> | undefined;
+  #done: Promise<DrainEnd> | undefined;
 
   /**
    * Creates the drain; nothing happens until {@linkcode Drain.start}.
@@ -53,28 +56,31 @@ export class Drain {
   }
 
   /** Starts draining (idempotent); resolves when drained. */
-  start(): Promise<void> {
+  start(): Promise<DrainEnd> {
     this.#done ??= this.#run();
     return this.#done;
   }
 
-  async #run(): Promise<void> {
+  async #run(): Promise<DrainEnd> {
     const { log, maxMs } = this.#o;
     const quietMs = this.#o.quietMs ?? 2000;
     log.info("Draining", { maxSeconds: maxMs / 1000 });
     const deadline = performance.now() + maxMs;
     let last = -1;
     let quietSince = performance.now();
+    let end: DrainEnd = "deadline";
     while (performance.now() < deadline) {
       const requests = await this.#o.requests();
       if (requests !== last) {
         last = requests;
         quietSince = performance.now();
       } else if (performance.now() - quietSince >= quietMs) {
+        end = "quiet";
         break;
       }
       await new Promise((resolve) => setTimeout(resolve, this.#o.pollMs ?? 250));
     }
-    log.info("Drained");
+    log.info("Drained", { reason: end });
+    return end;
   }
 }

@@ -18,7 +18,7 @@ Deno.test("Drain ends once no request arrived for the quiet window", async () =>
   const done = drain.start();
   equal(drain.draining, true);
   equal(drain.start(), done);
-  await done;
+  equal(await done, "quiet");
   const took = performance.now() - t0;
   ok(took >= 50 && took < 5_000, `took ${took} ms`);
   ok(reads >= 6);
@@ -28,7 +28,7 @@ Deno.test("Drain ends at its bound while requests keep arriving", async () => {
   let requests = 0;
   const drain = new Drain({ requests: () => Promise.resolve(requests++), maxMs: 100, quietMs: 50, pollMs: 5, log });
   const t0 = performance.now();
-  await drain.start();
+  equal(await drain.start(), "deadline");
   const took = performance.now() - t0;
   ok(took >= 100 && took < 5_000, `took ${took} ms`);
 });
