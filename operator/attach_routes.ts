@@ -6,11 +6,11 @@
  * @module
  */
 import { type Gateway, GATEWAY_GROUP, type HttpRoute, type ParentRef } from "./api_types.ts";
-import { type AttachResult, attachRoute } from "./attach.ts";
+import { type AttachRejection, attachRoute } from "./attach.ts";
 import type { ListenerResult } from "./listeners.ts";
 import { type RulesResult, translateRules } from "./rules.ts";
 import { keyOf, type SnapshotIndex } from "./snapshot_index.ts";
-import type { AttachmentInputs, TranslationMemo } from "./translation_memo.ts";
+import type { TranslationMemo } from "./translation_memo.ts";
 
 /** A route as attached to one Gateway. */
 export interface AttachedRoute {
@@ -20,8 +20,8 @@ export interface AttachedRoute {
   key: string;
   /** Its translated rules. */
   rules: RulesResult;
-  /** The outcome per parentRef that names the Gateway, in parentRef order. */
-  parents: { ref: ParentRef; attach: AttachResult }[];
+  /** Each parentRef that names the Gateway, in parentRef order, with why the route did not attach through it. */
+  parents: { ref: ParentRef; rejection?: AttachRejection }[];
   /** The listeners it serves on, with its hostnames there (none when rejected or when no rule is valid). */
   attachments: { listener: string; hostnames: string[] }[];
 }
@@ -58,7 +58,7 @@ function computeAttachment(route: HttpRoute, rules: RulesResult, context: Attach
     if (ref.group !== GATEWAY_GROUP || ref.kind !== "Gateway") continue;
     if (keyOf(ref.namespace ?? routeNs, ref.name) !== context.key) continue;
     const attach = attachRoute(route, ref, context);
-    parents.push({ ref, attach });
+    parents.push(attach.rejection ? { ref, rejection: attach.rejection } : { ref });
     if (attach.rejection || rules.allInvalid) continue;
     for (const a of attach.attachments) {
       attachments.push({ listener: a.listener.listener.name, hostnames: a.hostnames });
@@ -67,21 +67,17 @@ function computeAttachment(route: HttpRoute, rules: RulesResult, context: Attach
   return { route, key: keyOf(routeNs, route.metadata.name), rules, parents, attachments };
 }
 
-function sameInputs(a: AttachmentInputs, b: AttachmentInputs): boolean {
-  return a.gateway === b.gateway && a.listeners === b.listeners && a.rules === b.rules && a.namespace === b.namespace;
-}
-
 function attachToGateway(route: HttpRoute, context: AttachRoutesContext, listeners: string): AttachedRoute {
-  const { memo, index } = context;
+  const { memo, index, gateway } = context;
   const rules = translateRules(route, context);
   const namespace = index.namespaces.get(route.metadata.namespace ?? "");
-  const inputs: AttachmentInputs = { gateway: context.gateway, listeners, rules, namespace };
-  let perGateway = memo.attachments.get(route);
-  const cached = perGateway?.get(context.key);
-  if (cached && sameInputs(cached.inputs, inputs)) return cached.result;
+  const cached = memo.attachments.get(route);
+  if (
+    cached?.gateway === gateway && cached.listeners === listeners && cached.rules === rules &&
+    cached.namespace === namespace
+  ) return cached.result;
   const result = computeAttachment(route, rules, context);
-  if (!perGateway) memo.attachments.set(route, perGateway = new Map());
-  perGateway.set(context.key, { inputs, result });
+  memo.attachments.set(route, { gateway, listeners, rules, namespace, result });
   return result;
 }
 

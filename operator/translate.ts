@@ -95,9 +95,9 @@ interface Run {
 
 /** Our parent entries of an attached route, the same object while the attachment is (the status writer relies on it). */
 function routeStatus(attached: AttachedRoute, gateway: string, run: Run): RouteStatusResult {
-  let status = run.memo.routeStatus.get(attached);
-  if (!status) run.memo.routeStatus.set(attached, status = routeParentStatus(attached, gateway, run.options.now));
-  return status;
+  const memoised = run.memo.attachments.get(attached.route);
+  if (memoised?.result !== attached) return routeParentStatus(attached, gateway, run.options.now);
+  return memoised.status ??= routeParentStatus(attached, gateway, run.options.now);
 }
 
 /** The pipeline for one Gateway of ours. */

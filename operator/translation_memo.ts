@@ -22,8 +22,8 @@ import type { RouteText } from "./routing_text.ts";
 import type { RulesResult, StaticRule } from "./rules.ts";
 import type { RouteStatusResult } from "./status/route_parent.ts";
 
-/** What an attachment was computed from, besides the route it is keyed by. */
-export interface AttachmentInputs {
+/** A route's attachment to a Gateway with what it was computed from, besides the route it is keyed by. */
+export interface MemoisedAttachment {
   /** The Gateway object. */
   gateway: unknown;
   /** Everything about the listeners that attachment reads, as text. */
@@ -32,6 +32,13 @@ export interface AttachmentInputs {
   rules: RulesResult;
   /** The route's Namespace object (label selectors). */
   namespace: unknown;
+  /** The attachment. */
+  result: AttachedRoute;
+  /**
+   * Our parent status entries for it, once computed. Reusing the same entries object for an unchanged route lets
+   * the status writer skip comparing it with the cluster's again.
+   */
+  status?: RouteStatusResult;
 }
 
 /** Memoised translation results; see the module documentation for the lifetime. */
@@ -40,14 +47,11 @@ export class TranslationMemo {
   readonly staticRules: WeakMap<HttpRoute, StaticRule[]> = new WeakMap();
   /** Each route's translated rules, with the Services and grants they read. */
   readonly rules: WeakMap<HttpRoute, { result: RulesResult; deps: TrackedDependencies }> = new WeakMap();
-  /** Each route's attachment per Gateway key, with what it was computed from. */
-  readonly attachments: WeakMap<HttpRoute, Map<string, { inputs: AttachmentInputs; result: AttachedRoute }>> =
-    new WeakMap();
   /**
-   * Our parent status entries per attachment. Reusing the same entries object for an unchanged route lets the
-   * status writer skip comparing it with the cluster's again.
+   * Each route's latest attachment, with what it was computed from. One per route: a route whose parentRefs name
+   * several Gateways is recomputed when another Gateway is translated (rare, and cheap).
    */
-  readonly routeStatus: WeakMap<AttachedRoute, RouteStatusResult> = new WeakMap();
+  readonly attachments: WeakMap<HttpRoute, MemoisedAttachment> = new WeakMap();
   /**
    * Each CachePolicy's validation and cache object. The same cache object for an unchanged policy lets routing_text.ts
    * reuse its text.

@@ -115,13 +115,13 @@ function sameParentRef(a: Record<string, unknown>, b: ParentRef, routeNs: string
 export function routeParentStatus(attached: AttachedRoute, gateway: string, now: string): RouteStatusResult {
   const { route, rules } = attached;
   const routeNs = route.metadata.namespace ?? "";
-  const parents = attached.parents.map(({ ref, attach }) => {
+  const parents = attached.parents.map(({ ref, rejection }) => {
     const previous = route.status?.parents.find((p) =>
       p.controllerName === CONTROLLER_NAME && sameParentRef(p.parentRef, ref, routeNs)
     );
     const conditions = routeParentConditions({
       generation: route.metadata.generation,
-      rejection: attach.rejection,
+      rejection,
       rules,
     });
     return {

@@ -101,8 +101,8 @@ Deno.test("routeParentStatus() writes one entry per parentRef, keeping transitio
     key: "app/r",
     rules: rules(),
     parents: [
-      { ref: withSection, attach: { attachments: [], rejection: { reason: "NoMatchingParent", message: "none" } } },
-      { ref: plain, attach: { attachments: [] } },
+      { ref: withSection, rejection: { reason: "NoMatchingParent", message: "none" } },
+      { ref: plain },
     ],
     attachments: [],
   };
