@@ -5,6 +5,8 @@
  *
  * @module
  */
+import { abortableSleep } from "../internal/abortable_sleep.ts";
+import { backoffDelay, DEFAULT_BACKOFF } from "../internal/backoff.ts";
 import { createKubeClient, KubeApiError, type KubeClient, loadKubeConfig } from "../internal/kube/mod.ts";
 import { LeaderElector } from "../internal/leader_elector.ts";
 import type { Logger } from "../internal/log.ts";
@@ -30,6 +32,11 @@ export interface OperatorOptions {
   stop?: Promise<unknown>;
 }
 
+/** Tells whether an error is the API server's final answer (4xx other than 429), not an outage to wait out. */
+function isFinalAnswer(err: unknown): err is KubeApiError {
+  return err instanceof KubeApiError && err.code < 500 && err.code !== 429;
+}
+
 async function crdBundleVersion(client: KubeClient, log: Logger): Promise<string | undefined> {
   try {
     const crd = await client.request<{ metadata: { annotations?: Record<string, string> } }>(
@@ -37,10 +44,59 @@ async function crdBundleVersion(client: KubeClient, log: Logger): Promise<string
     );
     return crd.metadata.annotations?.["gateway.networking.k8s.io/bundle-version"];
   } catch (err) {
-    if (!(err instanceof KubeApiError)) throw err;
+    if (!isFinalAnswer(err)) throw err;
     log.warn("Gateway API version unknown", { err, assumed: GATEWAY_API_VERSION });
     return undefined;
   }
+}
+
+/** What the operator learns from the API server before it watches anything. */
+interface ApiDiscovery {
+  /** The installed Gateway API bundle version, if known. */
+  crdVersion: string | undefined;
+  /** The kinds to watch: without one of our CRDs, not its kind. */
+  kinds: typeof WATCHED_KINDS;
+}
+
+async function discoverApi(client: KubeClient, log: Logger): Promise<ApiDiscovery> {
+  const crdVersion = await crdBundleVersion(client, log);
+  // Without one of our CRDs, run without its kind (references to GatewayParameters are reported as invalid
+  // parameters; nothing is cached) rather than waiting forever for a collection that does not exist.
+  let kinds = WATCHED_KINDS;
+  const ours = { gatewayparameters: "GatewayParameters", cachepolicies: "CachePolicy" };
+  let served: string[] = [];
+  try {
+    const list = await client.request<{ resources?: { name: string }[] }>("/apis/lacquer.dev/v1alpha1");
+    served = (list.resources ?? []).map((r) => r.name);
+  } catch (err) {
+    if (!(err instanceof KubeApiError && err.code === 404)) throw err;
+  }
+  for (const [resource, kind] of Object.entries(ours)) {
+    if (served.includes(resource)) continue;
+    log.warn(`${kind} CRD not installed: ${kind} objects are ignored`, { crd: "deploy/crds/" });
+    kinds = kinds.filter((k) => k.kind !== kind);
+  }
+  return { crdVersion, kinds };
+}
+
+/**
+ * Runs a start-up request until the API server answers: network errors, 5xx and 429 (an API server that is down
+ * or starting) are retried with back-off, so an operator that starts first waits instead of crash-looping.
+ *
+ * @returns The result, or undefined when `signal` aborts first.
+ */
+async function whenReachable<T>(fn: () => Promise<T>, signal: AbortSignal, log: Logger): Promise<T | undefined> {
+  for (let failures = 1; !signal.aborted; failures++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (isFinalAnswer(err)) throw err;
+      const delayMs = backoffDelay(failures, { ...DEFAULT_BACKOFF, random: Math.random() });
+      log.warn("API server unreachable, retrying", { failures, delayMs, err });
+      await abortableSleep(delayMs, signal);
+    }
+  }
+  return undefined;
 }
 
 function buildMetrics(registry: MetricsRegistry) {
@@ -77,68 +133,27 @@ export async function runOperator(options: OperatorOptions): Promise<number> {
   }
   const signals = options.stop ? undefined : listenForStopSignals(["SIGTERM", "SIGINT"]);
   const stopRequested = options.stop ?? signals!.promise;
+  const stopSignal = new AbortController();
+  void stopRequested.then(() => stopSignal.abort());
   const registry = new MetricsRegistry();
   const metrics = buildMetrics(registry);
   const observe = (kind: string, op: string) => metrics.writes.inc({ kind, op });
-  const crdVersion = await crdBundleVersion(client, log);
-  // Without one of our CRDs, run without its kind (references to GatewayParameters are reported as invalid
-  // parameters; nothing is cached) rather than waiting forever for a collection that does not exist.
-  let kinds = WATCHED_KINDS;
-  const ours = { gatewayparameters: "GatewayParameters", cachepolicies: "CachePolicy" };
-  let served: string[] = [];
-  try {
-    const list = await client.request<{ resources?: { name: string }[] }>("/apis/lacquer.dev/v1alpha1");
-    served = (list.resources ?? []).map((r) => r.name);
-  } catch (err) {
-    if (!(err instanceof KubeApiError && err.code === 404)) throw err;
-  }
-  for (const [resource, kind] of Object.entries(ours)) {
-    if (served.includes(resource)) continue;
-    log.warn(`${kind} CRD not installed: ${kind} objects are ignored`, { crd: "deploy/crds/" });
-    kinds = kinds.filter((k) => k.kind !== kind);
-  }
-  let controller: GatewayController | undefined = undefined;
-  let policyController: CachePolicyController | undefined = undefined;
-  // Events arrive asynchronously, after the controllers below exist.
-  const cache = new ClusterWatcher(client, {
-    kinds,
-    log: log.child({ part: "cache" }),
-    onChange: (kind, old, current) => {
-      controller?.onChange(kind, old, current);
-      policyController?.onChange(kind, old, current);
-    },
-  });
-  const status = new StatusWriter(client, { log: log.child({ part: "status" }), observe });
-  const observeReconcile = (name: string, outcome: string, ms: number) => {
-    metrics.reconciles.inc({ controller: name, result: outcome });
-    metrics.duration.observe(ms / 1000, { controller: name });
-  };
-  controller = new GatewayController({
-    cache,
-    children: new ChildrenWriter(client, cache, { log: log.child({ part: "children" }), observe }),
-    status,
-    log,
-    defaults: { image: config.gatewayImage, serviceType: config.gatewayServiceType },
-    crdBundleVersion: crdVersion,
-    workers: config.workers,
-    gatewayClassNames: config.gatewayClass,
-    observe: observeReconcile,
-    observeTranslate: (ms) => metrics.translate.observe(ms / 1000),
-  });
-  const ctl = controller;
-  const policies = policyController = new CachePolicyController({ cache, status, log, observe: observeReconcile });
+  // Set once the API server has answered; the health and metrics servers run before, for the liveness probe.
+  let cache: ClusterWatcher | undefined;
+  let ctl: GatewayController | undefined;
+  let policies: CachePolicyController | undefined;
   registry.gauge("lacquer_operator_queue_depth", "Keys waiting per controller.", () => [
-    { labels: { controller: "gateway" }, value: ctl.gateways.length },
-    { labels: { controller: "gatewayclass" }, value: ctl.classes.length },
-    { labels: { controller: "cachepolicy" }, value: policies.policies.length },
+    { labels: { controller: "gateway" }, value: ctl?.gateways.length ?? 0 },
+    { labels: { controller: "gatewayclass" }, value: ctl?.classes.length ?? 0 },
+    { labels: { controller: "cachepolicy" }, value: policies?.policies.length ?? 0 },
   ]);
   registry.gauge(
     "lacquer_operator_cached_objects",
     "Objects in the operator's caches by kind.",
-    () => Object.entries(cache.counts()).map(([kind, value]) => ({ labels: { kind }, value })),
+    () => Object.entries(cache?.counts() ?? {}).map(([kind, value]) => ({ labels: { kind }, value })),
   );
   registry.gauge("lacquer_operator_managed_gateways", "Gateways the operator manages.", () => [
-    { value: ctl.managedGateways },
+    { value: ctl?.managedGateways ?? 0 },
   ]);
   registry.gauge("process_resident_memory_bytes", "Resident memory size in bytes.", () => [
     { value: Deno.memoryUsage().rss },
@@ -158,49 +173,87 @@ export async function runOperator(options: OperatorOptions): Promise<number> {
       serveAdmin(config.metricsAddress, (r) => handleMetrics(r, registry), { signal: serverAbort.signal }),
       serveAdmin(
         config.healthAddress,
-        (r) => handleHealth(r, { synced: () => synced, watching: () => cache.healthy(), role: () => role }),
+        (r) => handleHealth(r, { synced: () => synced, watching: () => cache?.healthy() ?? false, role: () => role }),
         { signal: serverAbort.signal },
       ),
     ];
   } catch (err) {
     log.error("Operator cannot listen", { err });
-    await cache.stop();
     client.close();
     signals?.dispose();
     return 1;
   }
-  log.info("Operator started", { leaderElect: config.leaderElect, gatewayApi: crdVersion });
 
   let exitCode = 0;
-  const syncedOrStopped = await Promise.race([cache.synced.then(() => "synced"), stopRequested.then(() => "stop")]);
   let elector: LeaderElector | undefined;
-  if (syncedOrStopped === "synced") {
-    synced = true;
-    log.info("Caches synced", { objects: cache.counts() });
-    if (config.leaderElect) {
-      elector = new LeaderElector({
-        client,
-        namespace: config.leaseNamespace,
-        name: config.leaseName,
-        identity: `${config.identity ?? Deno.hostname()}_${crypto.randomUUID()}`,
-        log: log.child({ part: "leader" }),
-      });
-      const ended = elector.run({
-        onStartedLeading: () => {
-          role = "leader";
-          ctl.start();
-          policies.start();
-        },
-      });
-      const why = await Promise.race([ended, stopRequested.then(() => "stop")]);
-      if (why === "lost") {
-        log.error("Operator stops: leadership lost");
-        exitCode = 1;
+  const api = await whenReachable(() => discoverApi(client, log), stopSignal.signal, log);
+  if (api) {
+    log.info("Operator started", { leaderElect: config.leaderElect, gatewayApi: api.crdVersion });
+    // Events arrive asynchronously, after the controllers below exist.
+    const watcher = new ClusterWatcher(client, {
+      kinds: api.kinds,
+      log: log.child({ part: "cache" }),
+      onChange: (kind, old, current) => {
+        ctl?.onChange(kind, old, current);
+        policies?.onChange(kind, old, current);
+      },
+    });
+    cache = watcher;
+    const status = new StatusWriter(client, { log: log.child({ part: "status" }), observe });
+    const observeReconcile = (name: string, outcome: string, ms: number) => {
+      metrics.reconciles.inc({ controller: name, result: outcome });
+      metrics.duration.observe(ms / 1000, { controller: name });
+    };
+    const controller = ctl = new GatewayController({
+      cache: watcher,
+      children: new ChildrenWriter(client, watcher, { log: log.child({ part: "children" }), observe }),
+      status,
+      log,
+      defaults: { image: config.gatewayImage, serviceType: config.gatewayServiceType },
+      crdBundleVersion: api.crdVersion,
+      workers: config.workers,
+      gatewayClassNames: config.gatewayClass,
+      observe: observeReconcile,
+      observeTranslate: (ms) => metrics.translate.observe(ms / 1000),
+    });
+    const policyController = policies = new CachePolicyController({
+      cache: watcher,
+      status,
+      log,
+      observe: observeReconcile,
+    });
+    const syncedOrStopped = await Promise.race([
+      watcher.synced.then(() => "synced"),
+      stopRequested.then(() => "stop"),
+    ]);
+    if (syncedOrStopped === "synced") {
+      synced = true;
+      log.info("Caches synced", { objects: watcher.counts() });
+      if (config.leaderElect) {
+        elector = new LeaderElector({
+          client,
+          namespace: config.leaseNamespace,
+          name: config.leaseName,
+          identity: `${config.identity ?? Deno.hostname()}_${crypto.randomUUID()}`,
+          log: log.child({ part: "leader" }),
+        });
+        const ended = elector.run({
+          onStartedLeading: () => {
+            role = "leader";
+            controller.start();
+            policyController.start();
+          },
+        });
+        const why = await Promise.race([ended, stopRequested.then(() => "stop")]);
+        if (why === "lost") {
+          log.error("Operator stops: leadership lost");
+          exitCode = 1;
+        }
+      } else {
+        controller.start();
+        policyController.start();
+        await stopRequested;
       }
-    } else {
-      ctl.start();
-      policies.start();
-      await stopRequested;
     }
   }
   log.info("Operator stopping");
@@ -212,12 +265,12 @@ export async function runOperator(options: OperatorOptions): Promise<number> {
     clearTimeout(timer);
     if (outcome === "late") log.warn("Shutdown step took too long, moving on", { step: name, limitMs });
   };
-  await step("controllers", Promise.all([ctl.stop(), policies.stop()]), 30_000);
+  await step("controllers", Promise.all([ctl?.stop(), policies?.stop()]), 30_000);
   await step("lease", elector?.stop() ?? Promise.resolve(), 5_000);
   serverAbort.abort();
   // Idle keep-alive connections of scrapers would hold `finished` open.
   await step("servers", Promise.all(servers.map((s) => s.finished)), 2_000);
-  await step("caches", cache.stop(), 3_000);
+  await step("caches", cache?.stop() ?? Promise.resolve(), 3_000);
   client.close();
   signals?.dispose();
   log.info("Operator shut down", { durationMs: Math.round(performance.now() - stopping) });
