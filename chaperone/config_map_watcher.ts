@@ -7,7 +7,7 @@ import { z } from "zod";
 import type { KubeClient, ObjectWatcher } from "../internal/kube/mod.ts";
 import { watchObject } from "../internal/kube/mod.ts";
 import type { Logger } from "../internal/log.ts";
-import { MAIN_VCL_KEY, ROUTING_JSON_GZ_KEY, ROUTING_JSON_KEY } from "../internal/names.ts";
+import { readRoutingConfigMapData } from "../internal/routing_config_map.ts";
 
 /** The decoded content of the ConfigMap. */
 export interface GatewayConfig {
@@ -27,12 +27,6 @@ const configMapSchema = z.object({
   binaryData: z.record(z.string(), z.string()).nullish(),
 });
 
-async function gunzipBase64(text: string): Promise<string> {
-  const bytes = Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
-  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
-  return await new Response(stream).text();
-}
-
 /**
  * Decodes a ConfigMap object into {@linkcode GatewayConfig}: `main.vcl` and `routing.json` from `data`, or
  * `routing.json.gz` (gzip, base64 as binaryData always is) from `binaryData`.
@@ -40,22 +34,15 @@ async function gunzipBase64(text: string): Promise<string> {
  * @param object The ConfigMap as JSON.
  * @returns The decoded configuration; `error` says what was wrong.
  */
-export async function decodeConfigMap(object: unknown): Promise<GatewayConfig> {
+export function decodeConfigMap(object: unknown): Promise<GatewayConfig> {
   const parsed = configMapSchema.safeParse(object);
-  if (!parsed.success) return { resourceVersion: "", error: `Cannot decode the ConfigMap: ${parsed.error.message}` };
-  const { metadata, data, binaryData } = parsed.data;
-  const config: GatewayConfig = { resourceVersion: metadata.resourceVersion, mainVcl: data?.[MAIN_VCL_KEY] };
-  const gz = binaryData?.[ROUTING_JSON_GZ_KEY];
-  if (gz !== undefined) {
-    try {
-      config.routingJson = await gunzipBase64(gz);
-    } catch (err) {
-      config.error = `Cannot decode ${ROUTING_JSON_GZ_KEY}: ${(err as Error).message}`;
-    }
-  } else {
-    config.routingJson = data?.[ROUTING_JSON_KEY];
+  if (!parsed.success) {
+    return Promise.resolve({ resourceVersion: "", error: `Cannot decode the ConfigMap: ${parsed.error.message}` });
   }
-  return config;
+  return Promise.resolve({
+    resourceVersion: parsed.data.metadata.resourceVersion,
+    ...readRoutingConfigMapData(parsed.data),
+  });
 }
 
 /**

@@ -1,11 +1,12 @@
 /**
- * How the operator stores routing.json and main.vcl in a Gateway's ConfigMap: routing.json as text under
- * `data["routing.json"]` while it is small, gzip-compressed under `binaryData["routing.json.gz"]` beyond
- * {@linkcode ROUTING_GZIP_THRESHOLD}. The chaperone reads either.
+ * The routing.json codec of a Gateway's ConfigMap, both directions in one place: the operator stores routing.json
+ * as text under `data["routing.json"]` while it is small, gzip-compressed under `binaryData["routing.json.gz"]`
+ * beyond {@linkcode ROUTING_GZIP_THRESHOLD}, beside `data["main.vcl"]`; the chaperone reads either.
  *
  * @module
  */
-import { gzipSync } from "node:zlib";
+import { Buffer } from "node:buffer";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { MAIN_VCL_KEY, ROUTING_JSON_GZ_KEY, ROUTING_JSON_KEY } from "./names.ts";
 
 /**
@@ -23,6 +24,16 @@ export interface RoutingConfigMapData {
   binaryData?: Record<string, string>;
 }
 
+/** What a Gateway's ConfigMap carries, decoded. */
+export interface RoutingConfig {
+  /** The routing.json text, when present. */
+  routingJson?: string;
+  /** The main.vcl text, when present. */
+  mainVcl?: string;
+  /** Why routing.json could not be decoded, if it could not (`routingJson` is then missing). */
+  error?: string;
+}
+
 /**
  * Builds the ConfigMap content for a Gateway's routing.json and main.vcl.
  *
@@ -37,11 +48,38 @@ export interface RoutingConfigMapData {
  * @returns The `data` and optional `binaryData` fields.
  */
 export function routingConfigMapData(routingJson: string, mainVcl: string): RoutingConfigMapData {
-  if (new TextEncoder().encode(routingJson).length <= ROUTING_GZIP_THRESHOLD) {
+  if (Buffer.byteLength(routingJson, "utf8") <= ROUTING_GZIP_THRESHOLD) {
     return { data: { [MAIN_VCL_KEY]: mainVcl, [ROUTING_JSON_KEY]: routingJson } };
   }
   return {
     data: { [MAIN_VCL_KEY]: mainVcl },
     binaryData: { [ROUTING_JSON_GZ_KEY]: gzipSync(routingJson, { level: 6 }).toString("base64") },
   };
+}
+
+/**
+ * Reads routing.json and main.vcl back from a ConfigMap's `data` and `binaryData`: the inverse of
+ * {@linkcode routingConfigMapData}. A compressed routing.json wins over a plain one; one that does not decode is
+ * reported in `error`, not thrown (it comes from the cluster, not from us).
+ *
+ * @example Usage
+ * ```ts
+ * import { readRoutingConfigMapData, routingConfigMapData } from "./routing_config_map.ts";
+ * readRoutingConfigMapData(routingConfigMapData("{}\n", "vcl 4.1;\n")); // { routingJson: "{}\n", mainVcl: "vcl 4.1;\n" }
+ * ```
+ *
+ * @param content The ConfigMap's `data` and `binaryData` (either may be missing or null).
+ * @returns The texts found, and the decoding problem, if any.
+ */
+export function readRoutingConfigMapData(
+  content: { data?: Record<string, string> | null; binaryData?: Record<string, string> | null },
+): RoutingConfig {
+  const mainVcl = content.data?.[MAIN_VCL_KEY];
+  const gz = content.binaryData?.[ROUTING_JSON_GZ_KEY];
+  if (gz === undefined) return { routingJson: content.data?.[ROUTING_JSON_KEY], mainVcl };
+  try {
+    return { routingJson: gunzipSync(Buffer.from(gz, "base64")).toString("utf8"), mainVcl };
+  } catch (err) {
+    return { mainVcl, error: `Cannot decode ${ROUTING_JSON_GZ_KEY}: ${(err as Error).message}` };
+  }
 }

@@ -1,10 +1,8 @@
 import { equal, notEqual, ok } from "node:assert/strict";
-import { gunzipSync } from "node:zlib";
-import { Buffer } from "node:buffer";
-import { INFRA_HASH_ANNOTATION, ROUTING_JSON_GZ_KEY, ROUTING_JSON_KEY } from "../internal/names.ts";
+import { INFRA_HASH_ANNOTATION, ROUTING_JSON_KEY } from "../internal/names.ts";
+import { readRoutingConfigMapData, ROUTING_GZIP_THRESHOLD } from "../internal/routing_config_map.ts";
 import { gatewaySchema } from "./api_types.ts";
 import { buildChildren, type ChildObject } from "./children.ts";
-import { ROUTING_GZIP_THRESHOLD } from "../internal/routing_config_map.ts";
 import { resolveParameters } from "./gateway_parameters.ts";
 import { validateListeners } from "./listeners.ts";
 import { emptySnapshot } from "./snapshot.ts";
@@ -41,16 +39,16 @@ Deno.test("buildChildren() changes the infra hash only on infrastructure changes
   notEqual(infraHash(build({ image: "lacquer:2" })), base);
 });
 
-Deno.test("buildChildren() gzips a large routing.json into binaryData", () => {
-  const small = build().find((c) => c.kind === "ConfigMap")!;
-  // deno-lint-ignore no-explicit-any
-  ok((small.data as any)[ROUTING_JSON_KEY]);
+Deno.test("buildChildren() stores routing.json in the ConfigMap through the codec, gzipped when large", () => {
+  const configMap = (routingJson?: string) =>
+    build(routingJson === undefined ? {} : { routingJson }).find((c) => c.kind === "ConfigMap")! as unknown as {
+      data: Record<string, string>;
+      binaryData?: Record<string, string>;
+    };
+  ok(configMap().data[ROUTING_JSON_KEY]);
   const large = JSON.stringify({ pad: "x".repeat(ROUTING_GZIP_THRESHOLD) }) + "\n";
-  const cm = build({ routingJson: large }).find((c) => c.kind === "ConfigMap")!;
-  // deno-lint-ignore no-explicit-any
-  const data = cm.data as any, binary = cm.binaryData as any;
-  equal(data[ROUTING_JSON_KEY], undefined);
-  equal(gunzipSync(Buffer.from(binary[ROUTING_JSON_GZ_KEY], "base64")).toString("utf8"), large);
+  equal(configMap(large).data[ROUTING_JSON_KEY], undefined);
+  equal(readRoutingConfigMapData(configMap(large)).routingJson, large);
 });
 
 Deno.test("buildChildren() names every child as DESIGN.md says", () => {

@@ -12,10 +12,9 @@
  *
  * @module
  */
-import { Buffer } from "node:buffer";
-import { gunzipSync } from "node:zlib";
 import { type KubeClient, type KubeObject } from "../internal/kube/mod.ts";
 import { CONTROLLER_NAME } from "../internal/names.ts";
+import { readRoutingConfigMapData } from "../internal/routing_config_map.ts";
 import { installLacquerCrds } from "../tests/cluster/crd_installer.ts";
 import { clusterAvailable, createTestNamespace, eventually, useCluster } from "../tests/cluster/mod.ts";
 import { startOperatorProcess } from "../tests/stack/operator_process.ts";
@@ -118,9 +117,7 @@ async function routingOf(client: KubeClient, ns: string): Promise<{ hash?: strin
   const cm = await client.request<KubeObject & { data?: Record<string, string>; binaryData?: Record<string, string> }>(
     `/api/v1/namespaces/${ns}/configmaps/gw-lacquer`,
   );
-  const gz = cm.binaryData?.["routing.json.gz"];
-  const text = gz ? gunzipSync(Buffer.from(gz, "base64")).toString("utf8") : cm.data?.["routing.json"];
-  return { hash: cm.metadata.annotations?.[ROUTING_HASH_ANNOTATION], text };
+  return { hash: cm.metadata.annotations?.[ROUTING_HASH_ANNOTATION], text: readRoutingConfigMapData(cm).routingJson };
 }
 
 async function rssMiB(pid: number): Promise<number> {
