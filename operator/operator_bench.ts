@@ -5,9 +5,12 @@
  *    serializer included; the changed route is a new object, the other routes hit the translation memo);
  * 2. the time from applying a route change to the API server until the Gateway's ConfigMap carries it, with the
  *    real operator running against the local cluster;
- * 3. the operator's resident memory (VmRSS) with everything cached.
+ * 3. the operator's resident memory (VmRSS) with everything cached;
+ * 4. parts 2 and 3 again, from a fresh start, once 20,000 unrelated 50 kB ConfigMaps and TLS Secrets (half each,
+ *    1 GB; `LACQUER_BENCH_UNRELATED` changes the number) share the Gateway's namespace: the operator must not cache
+ *    them.
  *
- * Targets (issue 6): regeneration ≤ 100 ms, RSS ≤ 300 MB. Run as a test file inside the test cluster's network
+ * Targets (issues 6 and 14): regeneration ≤ 100 ms, RSS ≤ 300 MB with and without the unrelated objects. Run as a test file inside the test cluster's network
  * namespace (see deno.json); part 1 also runs without the cluster.
  *
  * @module
@@ -25,6 +28,8 @@ import { TranslationMemo } from "./translation_memo.ts";
 
 const ROUTES = Number(Deno.env.get("LACQUER_BENCH_ROUTES") ?? 5000);
 const CHANGES = 20;
+/** Unrelated ConfigMaps and Secrets (half each, 50 kB) the second operator run shares the cluster with. */
+const UNRELATED = Number(Deno.env.get("LACQUER_BENCH_UNRELATED") ?? 20_000);
 const GW = "/apis/gateway.networking.k8s.io/v1";
 
 function routeObject(ns: string, i: number, path = `/r${i}`) {
@@ -125,6 +130,21 @@ async function rssMiB(pid: number): Promise<number> {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
 }
 
+/** Creates `count` unrelated objects of about 50 kB, half ConfigMaps and half TLS Secrets. */
+async function createUnrelated(client: KubeClient, ns: string, count: number): Promise<void> {
+  const blob = btoa("u".repeat(37_500)); // 50 kB once base64-encoded
+  const create = (i: number) =>
+    client.request(`/api/v1/namespaces/${ns}/${i % 2 ? "secrets" : "configmaps"}`, {
+      method: "POST",
+      body: i % 2
+        ? { metadata: { name: `unrelated-${i}` }, type: "kubernetes.io/tls", data: { "tls.crt": blob, "tls.key": "" } }
+        : { metadata: { name: `unrelated-${i}` }, data: { blob } },
+    });
+  for (let i = 0; i < count; i += 50) {
+    await Promise.all(Array.from({ length: Math.min(50, count - i) }, (_, j) => create(i + j)));
+  }
+}
+
 Deno.test({
   name: "bench: operator with 5,000 routes against the API server (apply → ConfigMap, RSS)",
   ignore: !clusterAvailable(),
@@ -154,76 +174,107 @@ Deno.test({
     }
     console.log(`created ${ROUTES} HTTPRoutes in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    const logFile = await Deno.makeTempFile({ prefix: "operator-bench-", suffix: ".log" });
-    const child = startOperatorProcess({
-      kubeconfig: cluster.kubeconfig,
-      logFile,
-      port,
-      args: ["--gateway-image", "example.com/gateway-stand-in:1", "--gateway-class", cls],
-      // The heap cap deploy/operator/deployment.yaml sets: V8 then collects before growing the heap far.
-      env: {
-        DENO_V8_FLAGS: Deno.env.get("LACQUER_OPERATOR_V8_FLAGS") ?? "--max-old-space-size=160,--max-semi-space-size=4",
-      },
-    });
-    console.log(`operator log: ${logFile}`);
-    try {
-      const boot = performance.now();
-      await eventually(async () => {
-        const { text } = await routingOf(client, ns.name);
-        const routing = JSON.parse(text ?? "{}");
-        const count = Object.values(routing.vhosts ?? {}).reduce(
-          (n: number, v) => n + (v as { routes: unknown[] }).routes.length,
-          0,
-        );
-        if (count !== ROUTES) throw new Error(`routing.json has ${count} routes`);
-      }, { timeoutMs: 300_000, intervalMs: 500 });
-      console.log(
-        `operator start → routing.json with ${ROUTES} routes: ${((performance.now() - boot) / 1000).toFixed(1)} s`,
-      );
-
-      // Steady state: wait until the first status writes for every route are done (the write counter settles).
-      const settle = performance.now();
-      let last = -1;
-      await eventually(async () => {
-        const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-        const total = text.split("\n").filter((l) => l.startsWith("lacquer_operator_writes_total"))
-          .reduce((sum, l) => sum + Number(l.split(" ").pop()), 0);
-        const depth = Number(/lacquer_operator_queue_depth\{controller="gateway"\} (\d+)/.exec(text)?.[1] ?? 1);
-        const stable = total === last && depth === 0;
-        last = total;
-        if (!stable) throw new Error(`still writing (${total} writes, queue ${depth})`);
-      }, { timeoutMs: 600_000, intervalMs: 2000 });
-      console.log(`initial status writes settled after ${((performance.now() - settle) / 1000).toFixed(1)} s`);
-
-      const times: number[] = [];
-      for (let c = 0; c < CHANGES; c++) {
-        const before = (await routingOf(client, ns.name)).hash;
-        const i = (c * 97) % ROUTES;
-        const start = performance.now();
-        await client.request(`${paths.HTTPRoute}/r${i}`, {
-          method: "PATCH",
-          contentType: "application/merge-patch+json",
-          body: { spec: { rules: [{ ...routeObject(ns.name, i, `/changed${c}`).spec.rules[0] }] } },
-        });
+    /** Runs the operator from start to a settled state, changes routes, and returns its RSS in MiB. */
+    const measure = async (run: number, label: string): Promise<number> => {
+      console.log(`--- operator run: ${label}`);
+      const port = 20000 + Math.floor(Math.random() * 20000);
+      const logFile = await Deno.makeTempFile({ prefix: "operator-bench-", suffix: ".log" });
+      const child = startOperatorProcess({
+        kubeconfig: cluster.kubeconfig,
+        logFile,
+        port,
+        args: ["--gateway-image", "example.com/gateway-stand-in:1", "--gateway-class", cls],
+        // The heap cap deploy/operator/deployment.yaml sets: V8 then collects before growing the heap far.
+        env: {
+          DENO_V8_FLAGS: Deno.env.get("LACQUER_OPERATOR_V8_FLAGS") ??
+            "--max-old-space-size=160,--max-semi-space-size=4",
+        },
+      });
+      console.log(`operator log: ${logFile}`);
+      try {
+        const boot = performance.now();
         await eventually(async () => {
-          const { hash } = await routingOf(client, ns.name);
-          if (hash === before) throw new Error("routing.json not rewritten yet");
-        }, { timeoutMs: 60_000, intervalMs: 10 });
-        times.push(performance.now() - start);
+          const ready = await fetch(`http://127.0.0.1:${port + 1}/readyz`);
+          await ready.body?.cancel();
+          if (!ready.ok) throw new Error(`operator not ready (${ready.status})`);
+          const { text } = await routingOf(client, ns.name);
+          const routing = JSON.parse(text ?? "{}");
+          const count = Object.values(routing.vhosts ?? {}).reduce(
+            (n: number, v) => n + (v as { routes: unknown[] }).routes.length,
+            0,
+          );
+          if (count !== ROUTES) throw new Error(`routing.json has ${count} routes`);
+        }, { timeoutMs: 300_000, intervalMs: 500 });
+        console.log(
+          `operator start → ready, routing.json with ${ROUTES} routes: ${
+            ((performance.now() - boot) / 1000).toFixed(1)
+          } s`,
+        );
+
+        // Steady state: wait until the first status writes for every route are done (the write counter settles).
+        const settle = performance.now();
+        let last = -1;
+        await eventually(async () => {
+          const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+          const total = text.split("\n").filter((l) => l.startsWith("lacquer_operator_writes_total"))
+            .reduce((sum, l) => sum + Number(l.split(" ").pop()), 0);
+          const depth = Number(/lacquer_operator_queue_depth\{controller="gateway"\} (\d+)/.exec(text)?.[1] ?? 1);
+          const stable = total === last && depth === 0;
+          last = total;
+          if (!stable) throw new Error(`still writing (${total} writes, queue ${depth})`);
+        }, { timeoutMs: 600_000, intervalMs: 2000 });
+        console.log(`initial status writes settled after ${((performance.now() - settle) / 1000).toFixed(1)} s`);
+
+        const times: number[] = [];
+        for (let c = 0; c < CHANGES; c++) {
+          const before = (await routingOf(client, ns.name)).hash;
+          const i = (c * 97) % ROUTES;
+          const start = performance.now();
+          await client.request(`${paths.HTTPRoute}/r${i}`, {
+            method: "PATCH",
+            contentType: "application/merge-patch+json",
+            body: { spec: { rules: [{ ...routeObject(ns.name, i, `/changed${run}-${c}`).spec.rules[0] }] } },
+          });
+          await eventually(async () => {
+            const { hash } = await routingOf(client, ns.name);
+            if (hash === before) throw new Error("routing.json not rewritten yet");
+          }, { timeoutMs: 60_000, intervalMs: 10 });
+          times.push(performance.now() - start);
+        }
+        report(`apply one route change → ConfigMap written (${ROUTES} routes)`, times);
+        const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        const heap = Number(/lacquer_operator_heap_used_bytes (\d+)/.exec(metrics)?.[1] ?? 0) / 2 ** 20;
+        console.log(`operator V8 heap in use: ${heap.toFixed(0)} MiB`);
+        const cached = metrics.split("\n").filter((l) => l.startsWith("lacquer_operator_cached_objects"))
+          .map((l) => `${/kind="([^"]+)"/.exec(l)?.[1]}=${l.split(" ").pop()}`);
+        console.log(`operator caches: ${cached.join(" ")}`);
+        const rss = await rssMiB(child.pid);
+        console.log(
+          `operator RSS: ${rss.toFixed(0)} MiB (target <= 300 MB -> ${rss * 1.048576 <= 300 ? "met" : "MISSED"})`,
+        );
+        return rss;
+      } finally {
+        const stopAt = performance.now();
+        const status = await child.stop(30_000);
+        console.log(`operator stopped in ${((performance.now() - stopAt) / 1000).toFixed(1)} s (exit ${status.code})`);
       }
-      report(`apply one route change → ConfigMap written (${ROUTES} routes)`, times);
-      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-      const heap = Number(/lacquer_operator_heap_used_bytes (\d+)/.exec(metrics)?.[1] ?? 0) / 2 ** 20;
-      console.log(`operator V8 heap in use: ${heap.toFixed(0)} MiB`);
-      const rss = await rssMiB(child.pid);
+    };
+
+    try {
+      const without = await measure(1, "no unrelated objects");
+      const t0 = performance.now();
+      await createUnrelated(client, ns.name, UNRELATED);
       console.log(
-        `operator RSS: ${rss.toFixed(0)} MiB (target <= 300 MB -> ${rss * 1.048576 <= 300 ? "met" : "MISSED"})`,
+        `created ${UNRELATED} unrelated 50 kB objects (ConfigMaps and TLS Secrets, half each) in the Gateway's ` +
+          `namespace in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+      );
+      const withUnrelated = await measure(2, `${UNRELATED} unrelated ConfigMaps and Secrets`);
+      console.log(
+        `operator RSS without unrelated objects ${without.toFixed(0)} MiB, with ${UNRELATED} unrelated 50 kB ` +
+          `ConfigMaps and Secrets ${withUnrelated.toFixed(0)} MiB (target <= 300 MB -> ` +
+          `${Math.max(without, withUnrelated) * 1.048576 <= 300 ? "met" : "MISSED"})`,
       );
     } finally {
-      const stopAt = performance.now();
-      await child.stop(30_000);
-      console.log(`operator stopped in ${((performance.now() - stopAt) / 1000).toFixed(1)} s`);
       await client.request(`${GW}/namespaces/${ns.name}/gateways/gw`, { method: "DELETE" }).catch(() => {});
       await client.request(`${GW}/gatewayclasses/${cls}`, { method: "DELETE" }).catch(() => {});
     }

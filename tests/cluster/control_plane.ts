@@ -81,6 +81,8 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
         "--initial-cluster=lacquer=http://127.0.0.1:2380",
         "--listen-metrics-urls=http://127.0.0.1:2381",
         "--unsafe-no-fsync",
+        // room for the operator bench's 1 GB of unrelated objects and their history (the default quota is 2 GiB)
+        "--quota-backend-bytes=8589934592",
         "--log-level=warn",
       ],
     });
