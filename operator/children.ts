@@ -84,6 +84,236 @@ function canonical(value: unknown): string {
   return JSON.stringify(value, (_, v) => (v && typeof v === "object" && !Array.isArray(v) ? sortedKeys(v) : v));
 }
 
+/** What every child of one Gateway shares: names, labels, ports and the metadata builder. */
+interface Family {
+  gateway: Gateway;
+  ns: string;
+  name: string;
+  /** `<gw>-lacquer`: ConfigMap, ServiceAccount, Role and RoleBinding. */
+  child: string;
+  /** `<gw>-lacquer-tls`. */
+  tlsName: string;
+  labels: Record<string, string>;
+  /** The pod selector. */
+  selector: Record<string, string>;
+  infraAnnotations: Record<string, string>;
+  /** One served listener per port, by port. */
+  ports: ListenerResult[];
+  tlsPorts: ListenerResult[];
+  plainPorts: ListenerResult[];
+}
+
+function family(gateway: Gateway, listeners: readonly ListenerResult[]): Family {
+  const ns = gateway.metadata.namespace ?? "";
+  const name = gateway.metadata.name;
+  const selector = { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [GATEWAY_NAME_LABEL]: name };
+  const infraLabels = gateway.spec.infrastructure?.labels ?? {};
+  const ports = [...new Map(listeners.filter((l) => l.usable).map((l) => [l.listener.port, l])).values()]
+    .sort((a, b) => a.listener.port - b.listener.port);
+  return {
+    gateway,
+    ns,
+    name,
+    child: gatewayChildName(name),
+    tlsName: tlsSecretName(name),
+    labels: sortedKeys({ ...infraLabels, ...selector, [GATEWAY_NAMESPACE_LABEL]: ns }),
+    selector,
+    infraAnnotations: gateway.spec.infrastructure?.annotations ?? {},
+    ports,
+    tlsPorts: ports.filter((l) => l.listener.protocol === "HTTPS"),
+    plainPorts: ports.filter((l) => l.listener.protocol !== "HTTPS"),
+  };
+}
+
+/** Metadata of a child in the Gateway's namespace: labels, the infrastructure annotations, the owner reference. */
+function meta(f: Family, objectName: string, annotations: Record<string, string> = {}): ChildObject["metadata"] {
+  const all = { ...f.infraAnnotations, ...annotations };
+  return {
+    name: objectName,
+    namespace: f.ns,
+    labels: f.labels,
+    ...(Object.keys(all).length > 0 ? { annotations: sortedKeys(all) } : {}),
+    ownerReferences: [{
+      apiVersion: `${GATEWAY_GROUP}/v1`,
+      kind: "Gateway",
+      name: f.name,
+      uid: f.gateway.metadata.uid ?? "",
+      controller: true,
+      blockOwnerDeletion: true,
+    }],
+  };
+}
+
+/** The chaperone's rights in its own namespace: its ConfigMap, its TLS Secret, its pod, Services, EndpointSlices. */
+function localRules(f: Family) {
+  return [
+    { apiGroups: [""], resources: ["configmaps"], resourceNames: [f.child], verbs: ["get", "list", "watch"] },
+    ...(f.tlsPorts.length > 0
+      ? [{ apiGroups: [""], resources: ["secrets"], resourceNames: [f.tlsName], verbs: ["get", "list", "watch"] }]
+      : []),
+    { apiGroups: [""], resources: ["pods"], verbs: ["get", "patch"] },
+    { apiGroups: [""], resources: ["services"], verbs: ["get", "list", "watch"] },
+    { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["get", "list", "watch"] },
+  ];
+}
+
+function roleBinding(f: Family, roleName: string, metadata: ChildObject["metadata"]): ChildObject {
+  return {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "RoleBinding",
+    metadata,
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: roleName },
+    subjects: [{ kind: "ServiceAccount", name: f.child, namespace: f.ns }],
+  };
+}
+
+/** ServiceAccount, Role and RoleBinding in the Gateway's namespace. */
+function localRbac(f: Family): ChildObject[] {
+  return [
+    { apiVersion: "v1", kind: "ServiceAccount", metadata: meta(f, f.child) },
+    { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: meta(f, f.child), rules: localRules(f) },
+    roleBinding(f, f.child, meta(f, f.child)),
+  ];
+}
+
+/** Role and RoleBinding in each other namespace whose Services routing.json names (no owner reference there). */
+function remoteRbac(f: Family, backendNamespaces: readonly string[]): ChildObject[] {
+  const remoteName = `lacquer-gw-${f.ns}-${f.name}`.slice(0, 253);
+  const rules = localRules(f).filter((r) => r.resources[0] === "services" || r.resources[0] === "endpointslices");
+  return [...new Set(backendNamespaces)].filter((n) => n !== f.ns).sort().flatMap((namespace) => {
+    const metadata = { name: remoteName, namespace, labels: f.labels };
+    return [
+      { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata, rules },
+      roleBinding(f, remoteName, metadata),
+    ];
+  });
+}
+
+function configMapChild(f: Family, input: ChildrenInput): ChildObject {
+  const routingHash = input.hashes?.routing ?? contentHash(input.routingJson);
+  const vclHash = input.hashes?.vcl ?? contentHash(input.mainVcl);
+  return {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: meta(f, f.child, { [ROUTING_HASH_ANNOTATION]: routingHash, [VCL_HASH_ANNOTATION]: vclHash }),
+    ...routingConfigMapData(input.routingJson, input.mainVcl),
+  };
+}
+
+/**
+ * A kubernetes.io/tls Secret (tls.crt and tls.key are the default certificate), so that the operator's cache of
+ * TLS Secrets also holds this child: a no-op reconcile then skips it, and it is pruned like the others.
+ */
+function tlsSecretChild(f: Family, tlsBundles: Record<string, string>): ChildObject[] {
+  if (f.tlsPorts.length === 0 || tlsBundles["tls.crt"] === undefined) return [];
+  const data = Object.fromEntries(Object.entries(tlsBundles).map(([k, v]) => [k, Buffer.from(v).toString("base64")]));
+  return [{ apiVersion: "v1", kind: "Secret", metadata: meta(f, f.tlsName), type: "kubernetes.io/tls", data }];
+}
+
+/** The Service, one port per served listener port; none while no listener is served (it needs a port). */
+function serviceChild(f: Family, parameters: ResolvedParameters): ChildObject[] {
+  if (f.ports.length === 0) return [];
+  return [{
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: {
+      ...meta(f, f.name),
+      labels: sortedKeys({ ...parameters.serviceLabels, ...f.labels }),
+      ...(Object.keys({ ...f.infraAnnotations, ...parameters.serviceAnnotations }).length > 0
+        ? { annotations: sortedKeys({ ...f.infraAnnotations, ...parameters.serviceAnnotations }) }
+        : {}),
+    },
+    spec: {
+      type: parameters.serviceType,
+      selector: f.selector,
+      ports: f.ports.map((l) => ({
+        name: l.socket,
+        port: l.listener.port,
+        targetPort: l.listener.port,
+        protocol: "TCP",
+      })),
+    },
+  }];
+}
+
+type EnvVar = { name: string; value: string } | { name: string; valueFrom: unknown };
+
+function containerEnv(f: Family, parameters: ResolvedParameters, drainToken: string): EnvVar[] {
+  const listen = (ports: ListenerResult[]) => ports.map((l) => `${l.socket}=:${l.listener.port}`).join(" ");
+  const env: EnvVar[] = [
+    { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+    { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+    { name: "LACQUER_CONFIGMAP", value: f.child },
+    { name: "LACQUER_LISTEN", value: listen(f.plainPorts) },
+    ...(f.tlsPorts.length > 0
+      ? [{ name: "LACQUER_TLS_LISTEN", value: listen(f.tlsPorts) }, { name: "LACQUER_TLS_SECRET", value: f.tlsName }]
+      : []),
+    { name: "LACQUER_STORAGE", value: parameters.storage },
+    { name: "LACQUER_DRAIN_TOKEN", value: drainToken },
+  ];
+  const own = new Set(env.map((e) => e.name));
+  return [...env, ...parameters.env.filter((e) => !own.has(e.name))];
+}
+
+function gatewayContainer(f: Family, parameters: ResolvedParameters): Record<string, unknown> {
+  const drainToken = contentHash(`drain:${f.gateway.metadata.uid ?? ""}:${f.ns}/${f.name}`).slice(7, 39);
+  const admin = (path: string) => ({ path, port: CHAPERONE_ADMIN_PORT });
+  return {
+    name: GATEWAY_CONTAINER,
+    image: parameters.image,
+    imagePullPolicy: parameters.imagePullPolicy,
+    args: [
+      "--log-level",
+      parameters.logLevel,
+      "chaperone",
+      ...parameters.varnishdArgs.map((a) => `--varnishd-arg=${a}`),
+    ],
+    env: containerEnv(f, parameters, drainToken),
+    ports: [
+      ...f.ports.map((l) => ({ name: l.socket, containerPort: l.listener.port, protocol: "TCP" })),
+      { name: "admin", containerPort: CHAPERONE_ADMIN_PORT, protocol: "TCP" },
+    ],
+    readinessProbe: { httpGet: admin("/readyz"), periodSeconds: 2, failureThreshold: 2 },
+    livenessProbe: { httpGet: admin("/healthz"), periodSeconds: 10, failureThreshold: 3 },
+    lifecycle: {
+      preStop: {
+        httpGet: { ...admin("/drain"), httpHeaders: [{ name: "Authorization", value: `Bearer ${drainToken}` }] },
+      },
+    },
+    ...(Object.keys(parameters.resources).length > 0 ? { resources: parameters.resources } : {}),
+    volumeMounts: [{ name: "run", mountPath: "/var/run/lacquer" }],
+  };
+}
+
+function deploymentChild(f: Family, parameters: ResolvedParameters): ChildObject {
+  const template = {
+    metadata: {
+      labels: f.labels,
+      ...(Object.keys(f.infraAnnotations).length > 0 ? { annotations: sortedKeys(f.infraAnnotations) } : {}),
+    },
+    spec: {
+      serviceAccountName: f.child,
+      terminationGracePeriodSeconds: 60,
+      containers: [gatewayContainer(f, parameters)],
+      volumes: [{ name: "run", emptyDir: {} }],
+    },
+  };
+  // The hash covers the whole pod template, which holds infrastructure only (never routes or VCL), so it changes
+  // exactly when the pods must be replaced.
+  const infraHash = contentHash(canonical(template)).slice(7, 23);
+  const annotations = sortedKeys({ ...template.metadata.annotations, [INFRA_HASH_ANNOTATION]: infraHash });
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: meta(f, f.name),
+    spec: {
+      selector: { matchLabels: f.selector },
+      strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+      template: { ...template, metadata: { ...template.metadata, annotations } },
+    },
+  };
+}
+
 /**
  * Builds every child object of a Gateway, in a fixed order: ServiceAccount, Role, RoleBinding, ConfigMap, the
  * TLS Secret, Service, Deployment, then the Roles and RoleBindings in backend namespaces.
@@ -98,218 +328,13 @@ function canonical(value: unknown): string {
  * @returns The objects to apply.
  */
 export function buildChildren(input: ChildrenInput): ChildObject[] {
-  const { gateway, parameters } = input;
-  const ns = gateway.metadata.namespace ?? "";
-  const name = gateway.metadata.name;
-  const child = gatewayChildName(name);
-  const infraLabels = gateway.spec.infrastructure?.labels ?? {};
-  const infraAnnotations = gateway.spec.infrastructure?.annotations ?? {};
-  const selector = { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [GATEWAY_NAME_LABEL]: name };
-  const labels = sortedKeys({ ...infraLabels, ...selector, [GATEWAY_NAMESPACE_LABEL]: ns });
-  const owner = [{
-    apiVersion: `${GATEWAY_GROUP}/v1`,
-    kind: "Gateway",
-    name,
-    uid: gateway.metadata.uid ?? "",
-    controller: true,
-    blockOwnerDeletion: true,
-  }];
-  const meta = (objectName: string, extra: { annotations?: Record<string, string> } = {}) => ({
-    name: objectName,
-    namespace: ns,
-    labels,
-    ...(Object.keys({ ...infraAnnotations, ...extra.annotations }).length > 0
-      ? { annotations: sortedKeys({ ...infraAnnotations, ...extra.annotations }) }
-      : {}),
-    ownerReferences: owner,
-  });
-
-  const ports = [...new Map(input.listeners.filter((l) => l.usable).map((l) => [l.listener.port, l])).values()]
-    .sort((a, b) => a.listener.port - b.listener.port);
-
-  const routingHash = input.hashes?.routing ?? contentHash(input.routingJson);
-  const vclHash = input.hashes?.vcl ?? contentHash(input.mainVcl);
-  const configMap: ChildObject = {
-    apiVersion: "v1",
-    kind: "ConfigMap",
-    metadata: meta(child, { annotations: { [ROUTING_HASH_ANNOTATION]: routingHash, [VCL_HASH_ANNOTATION]: vclHash } }),
-    ...routingConfigMapData(input.routingJson, input.mainVcl),
-  };
-
-  const tlsPorts = ports.filter((l) => l.listener.protocol === "HTTPS");
-  const plainPorts = ports.filter((l) => l.listener.protocol !== "HTTPS");
-  const tlsName = tlsSecretName(name);
-  const tlsData = input.tlsBundles ?? {};
-  // A kubernetes.io/tls Secret (tls.crt and tls.key are the default certificate), so that the operator's cache of
-  // TLS Secrets also holds this child: a no-op reconcile then skips it, and it is pruned like the others.
-  const tlsSecret: ChildObject | undefined = tlsPorts.length > 0 && tlsData["tls.crt"] !== undefined
-    ? {
-      apiVersion: "v1",
-      kind: "Secret",
-      metadata: meta(tlsName),
-      type: "kubernetes.io/tls",
-      data: Object.fromEntries(Object.entries(tlsData).map(([k, v]) => [k, Buffer.from(v).toString("base64")])),
-    }
-    : undefined;
-
-  const serviceAccount: ChildObject = { apiVersion: "v1", kind: "ServiceAccount", metadata: meta(child) };
-  const localRules = [
-    { apiGroups: [""], resources: ["configmaps"], resourceNames: [child], verbs: ["get", "list", "watch"] },
-    ...(tlsPorts.length > 0
-      ? [{ apiGroups: [""], resources: ["secrets"], resourceNames: [tlsName], verbs: ["get", "list", "watch"] }]
-      : []),
-    { apiGroups: [""], resources: ["pods"], verbs: ["get", "patch"] },
-    { apiGroups: [""], resources: ["services"], verbs: ["get", "list", "watch"] },
-    { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["get", "list", "watch"] },
-  ];
-  const role: ChildObject = {
-    apiVersion: "rbac.authorization.k8s.io/v1",
-    kind: "Role",
-    metadata: meta(child),
-    rules: localRules,
-  };
-  const binding = (roleName: string, metadata: ChildObject["metadata"]): ChildObject => ({
-    apiVersion: "rbac.authorization.k8s.io/v1",
-    kind: "RoleBinding",
-    metadata,
-    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: roleName },
-    subjects: [{ kind: "ServiceAccount", name: child, namespace: ns }],
-  });
-
-  const service: ChildObject = {
-    apiVersion: "v1",
-    kind: "Service",
-    metadata: {
-      ...meta(name),
-      labels: sortedKeys({ ...parameters.serviceLabels, ...labels }),
-      ...(Object.keys({ ...infraAnnotations, ...parameters.serviceAnnotations }).length > 0
-        ? { annotations: sortedKeys({ ...infraAnnotations, ...parameters.serviceAnnotations }) }
-        : {}),
-    },
-    spec: {
-      type: parameters.serviceType,
-      selector,
-      ports: ports.map((l) => ({
-        name: l.socket,
-        port: l.listener.port,
-        targetPort: l.listener.port,
-        protocol: "TCP",
-      })),
-    },
-  };
-
-  const drainToken = contentHash(`drain:${gateway.metadata.uid ?? ""}:${ns}/${name}`).slice(7, 39);
-  const env: ({ name: string; value: string } | { name: string; valueFrom: unknown })[] = [
-    { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
-    { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
-    { name: "LACQUER_CONFIGMAP", value: child },
-    { name: "LACQUER_LISTEN", value: plainPorts.map((l) => `${l.socket}=:${l.listener.port}`).join(" ") },
-    ...(tlsPorts.length > 0
-      ? [
-        { name: "LACQUER_TLS_LISTEN", value: tlsPorts.map((l) => `${l.socket}=:${l.listener.port}`).join(" ") },
-        { name: "LACQUER_TLS_SECRET", value: tlsName },
-      ]
-      : []),
-    { name: "LACQUER_STORAGE", value: parameters.storage },
-    { name: "LACQUER_DRAIN_TOKEN", value: drainToken },
-  ];
-  const own = new Set(env.map((e) => e.name));
-  env.push(...parameters.env.filter((e) => !own.has(e.name)));
-  const container = {
-    name: GATEWAY_CONTAINER,
-    image: parameters.image,
-    imagePullPolicy: parameters.imagePullPolicy,
-    args: [
-      "--log-level",
-      parameters.logLevel,
-      "chaperone",
-      ...parameters.varnishdArgs.map((a) => `--varnishd-arg=${a}`),
-    ],
-    env,
-    ports: [
-      ...ports.map((l) => ({ name: l.socket, containerPort: l.listener.port, protocol: "TCP" })),
-      { name: "admin", containerPort: CHAPERONE_ADMIN_PORT, protocol: "TCP" },
-    ],
-    readinessProbe: {
-      httpGet: { path: "/readyz", port: CHAPERONE_ADMIN_PORT },
-      periodSeconds: 2,
-      failureThreshold: 2,
-    },
-    livenessProbe: {
-      httpGet: { path: "/healthz", port: CHAPERONE_ADMIN_PORT },
-      periodSeconds: 10,
-      failureThreshold: 3,
-    },
-    lifecycle: {
-      preStop: {
-        httpGet: {
-          path: "/drain",
-          port: CHAPERONE_ADMIN_PORT,
-          httpHeaders: [{ name: "Authorization", value: `Bearer ${drainToken}` }],
-        },
-      },
-    },
-    ...(Object.keys(parameters.resources).length > 0 ? { resources: parameters.resources } : {}),
-    volumeMounts: [{ name: "run", mountPath: "/var/run/lacquer" }],
-  };
-  const template = {
-    metadata: {
-      labels,
-      ...(Object.keys(infraAnnotations).length > 0 ? { annotations: sortedKeys(infraAnnotations) } : {}),
-    },
-    spec: {
-      serviceAccountName: child,
-      terminationGracePeriodSeconds: 60,
-      containers: [container],
-      volumes: [{ name: "run", emptyDir: {} }],
-    },
-  };
-  // The hash covers the whole pod template, which holds infrastructure only (never routes or VCL), so it changes
-  // exactly when the pods must be replaced.
-  const infraHash = contentHash(canonical(template)).slice(7, 23);
-  const deployment: ChildObject = {
-    apiVersion: "apps/v1",
-    kind: "Deployment",
-    metadata: meta(name),
-    spec: {
-      selector: { matchLabels: selector },
-      strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
-      template: {
-        ...template,
-        metadata: {
-          ...template.metadata,
-          annotations: sortedKeys({ ...template.metadata.annotations, [INFRA_HASH_ANNOTATION]: infraHash }),
-        },
-      },
-    },
-  };
-
-  const remote: ChildObject[] = [];
-  for (const backendNs of [...new Set(input.backendNamespaces)].filter((n) => n !== ns).sort()) {
-    const remoteName = `lacquer-gw-${ns}-${name}`.slice(0, 253);
-    const remoteMeta = {
-      name: remoteName,
-      namespace: backendNs,
-      labels,
-    };
-    remote.push({
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "Role",
-      metadata: remoteMeta,
-      rules: localRules.filter((r) => r.resources[0] === "services" || r.resources[0] === "endpointslices"),
-    });
-    remote.push(binding(remoteName, remoteMeta));
-  }
-  // A Service needs at least one port: a Gateway with no listener to serve gets none (and loses an old one).
-  const services = ports.length > 0 ? [service] : [];
+  const f = family(input.gateway, input.listeners);
   return [
-    serviceAccount,
-    role,
-    binding(child, meta(child)),
-    configMap,
-    ...(tlsSecret ? [tlsSecret] : []),
-    ...services,
-    deployment,
-    ...remote,
+    ...localRbac(f),
+    configMapChild(f, input),
+    ...tlsSecretChild(f, input.tlsBundles ?? {}),
+    ...serviceChild(f, input.parameters),
+    deploymentChild(f, input.parameters),
+    ...remoteRbac(f, input.backendNamespaces),
   ];
 }

@@ -35,6 +35,88 @@ const POSIX_CLASSES = new Set([
   "xdigit",
 ]);
 
+/** The scanner's state: the pattern, the position, the JavaScript translation so far and the class depth. */
+interface Scan {
+  pattern: string;
+  i: number;
+  out: string;
+  inClass: number;
+}
+
+/** A step of the scan: consumes input at `scan.i`, extends `scan.out`, or returns why the pattern is invalid. */
+type Step = (scan: Scan) => string | undefined;
+
+function emit(scan: Scan, text: string, consumed: number): undefined {
+  scan.out += text;
+  scan.i += consumed;
+  return undefined;
+}
+
+function escape(scan: Scan): string | undefined {
+  const { pattern, i, inClass } = scan;
+  const next = pattern[i + 1];
+  if (next === undefined) return "trailing backslash";
+  if (/[1-9]/.test(next) && inClass === 0) return "backreferences are not supported";
+  if (next === "k" && pattern[i + 2] === "<") return "backreferences are not supported";
+  if (next === "A" && inClass === 0) return emit(scan, "^", 2);
+  if (next === "z" && inClass === 0) return emit(scan, "$", 2);
+  if (next === "x" && pattern[i + 2] === "{") return emit(scan, "\\u{", 3);
+  if ((next === "p" || next === "P") && /[A-Za-z]/.test(pattern[i + 2] ?? "")) {
+    return emit(scan, `\\${next}{${pattern[i + 2]}}`, 3);
+  }
+  return emit(scan, `\\${next}`, 2);
+}
+
+/** Inside a class, Rust's nested classes and set operators are flattened to one union: same validity. */
+function insideClass(scan: Scan): string | undefined {
+  const { pattern, i } = scan;
+  const c = pattern[i];
+  if (c === "[" && pattern[i + 1] === ":") {
+    const posix = /^\[:\^?([a-z]+):\]/.exec(pattern.slice(i));
+    if (!posix || !POSIX_CLASSES.has(posix[1])) return `unknown ASCII class at offset ${i}`;
+    return emit(scan, "a", posix[0].length);
+  }
+  if (c === "[") {
+    scan.inClass++;
+    scan.i += pattern[i + 1] === "^" ? 2 : 1;
+    return pattern[scan.i] === "]" ? emit(scan, "\\]", 1) : undefined;
+  }
+  if (c === "]") {
+    scan.inClass--;
+    return emit(scan, scan.inClass === 0 ? c : "", 1);
+  }
+  if ((c === "&" || c === "-" || c === "~") && pattern[i + 1] === c) return emit(scan, "", 2);
+  return emit(scan, c, 1);
+}
+
+function openClass(scan: Scan): string | undefined {
+  scan.inClass = 1;
+  emit(scan, "[", 1);
+  // A "]" or "^]" right after the opening bracket is a literal in Rust.
+  if (scan.pattern[scan.i] === "^") emit(scan, "^", 1);
+  return scan.pattern[scan.i] === "]" ? emit(scan, "\\]", 1) : undefined;
+}
+
+function group(scan: Scan): string | undefined {
+  const rest = scan.pattern.slice(scan.i);
+  if (/^\(\?<?[=!]/.test(rest)) return "lookaround is not supported";
+  if (rest.startsWith("(?P<")) return emit(scan, "(?<", 4);
+  if (rest.startsWith("(?<") || rest.startsWith("(?:")) return emit(scan, rest.slice(0, 3), 3);
+  const flags = FLAG_GROUP.exec(rest);
+  if (!flags) return `unsupported group syntax at offset ${scan.i}`;
+  // Flags only change matching, not validity: a bare "(?i)" disappears, "(?i:" becomes "(?:".
+  return emit(scan, flags[2] === ":" ? "(?:" : "", flags[0].length);
+}
+
+function stepAt(scan: Scan): Step {
+  const c = scan.pattern[scan.i];
+  if (c === "\\") return escape;
+  if (scan.inClass > 0) return insideClass;
+  if (c === "[") return openClass;
+  if (c === "(" && scan.pattern[scan.i + 1] === "?") return group;
+  return (s) => emit(s, c, 1);
+}
+
 /**
  * Checks a pattern; returns undefined when ghost's regex engine accepts it, or the reason it does not.
  *
@@ -49,112 +131,13 @@ const POSIX_CLASSES = new Set([
  * @returns undefined when the pattern is valid, else a short reason.
  */
 export function checkRegex(pattern: string): string | undefined {
-  let out = "";
-  let inClass = 0;
-  let i = 0;
-  while (i < pattern.length) {
-    const c = pattern[i];
-    if (c === "\\") {
-      const next = pattern[i + 1];
-      if (next === undefined) return "trailing backslash";
-      if (/[1-9]/.test(next) && inClass === 0) return "backreferences are not supported";
-      if (next === "k" && pattern[i + 2] === "<") return "backreferences are not supported";
-      if (next === "A" && inClass === 0) {
-        out += "^";
-        i += 2;
-        continue;
-      }
-      if (next === "z" && inClass === 0) {
-        out += "$";
-        i += 2;
-        continue;
-      }
-      if (next === "x" && pattern[i + 2] === "{") {
-        out += "\\u{";
-        i += 3;
-        continue;
-      }
-      if ((next === "p" || next === "P") && /[A-Za-z]/.test(pattern[i + 2] ?? "")) {
-        out += `\\${next}{${pattern[i + 2]}}`;
-        i += 3;
-        continue;
-      }
-      out += c + next;
-      i += 2;
-      continue;
-    }
-    if (inClass > 0) {
-      // Rust's nested classes and set operators are flattened to one union: same validity, other meaning.
-      if (c === "[" && pattern[i + 1] === ":") {
-        const posix = /^\[:\^?([a-z]+):\]/.exec(pattern.slice(i));
-        if (!posix || !POSIX_CLASSES.has(posix[1])) return `unknown ASCII class at offset ${i}`;
-        out += "a";
-        i += posix[0].length;
-        continue;
-      }
-      if (c === "[") {
-        inClass++;
-        i += pattern[i + 1] === "^" ? 2 : 1;
-        if (pattern[i] === "]") {
-          out += "\\]";
-          i++;
-        }
-        continue;
-      }
-      if (c === "]") {
-        inClass--;
-        if (inClass === 0) out += c;
-        i++;
-        continue;
-      }
-      if ((c === "&" || c === "-" || c === "~") && pattern[i + 1] === c) {
-        i += 2;
-        continue;
-      }
-      out += c;
-      i++;
-      continue;
-    }
-    if (c === "[") {
-      inClass = 1;
-      out += c;
-      i++;
-      // A "]" or "^]" right after the opening bracket is a literal in Rust.
-      if (pattern[i] === "^") {
-        out += "^";
-        i++;
-      }
-      if (pattern[i] === "]") {
-        out += "\\]";
-        i++;
-      }
-      continue;
-    }
-    if (c === "(" && pattern[i + 1] === "?") {
-      const rest = pattern.slice(i);
-      if (/^\(\?<?[=!]/.test(rest)) return "lookaround is not supported";
-      if (rest.startsWith("(?P<")) {
-        out += "(?<";
-        i += 4;
-        continue;
-      }
-      if (rest.startsWith("(?<") || rest.startsWith("(?:")) {
-        out += rest.slice(0, 3);
-        i += 3;
-        continue;
-      }
-      const flags = FLAG_GROUP.exec(rest);
-      if (!flags) return `unsupported group syntax at offset ${i}`;
-      // Flags only change matching, not validity: a bare "(?i)" disappears, "(?i:" becomes "(?:".
-      out += flags[2] === ":" ? "(?:" : "";
-      i += flags[0].length;
-      continue;
-    }
-    out += c;
-    i++;
+  const scan: Scan = { pattern, i: 0, out: "", inClass: 0 };
+  while (scan.i < pattern.length) {
+    const problem = stepAt(scan)(scan);
+    if (problem !== undefined) return problem;
   }
   try {
-    new RegExp(out, "u");
+    new RegExp(scan.out, "u");
   } catch (err) {
     const message = (err as Error).message;
     const colon = message.lastIndexOf(": ");

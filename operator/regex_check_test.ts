@@ -18,6 +18,11 @@ Deno.test("checkRegex() accepts patterns the Rust regex crate accepts", async (t
       "[]a]",
       "[^]a]",
       "[(){}|/]",
+      "[a[bc]d]",
+      "[a--b]",
+      "[a~~b]",
+      "[[:^digit:]]",
+      "(?i)(?s:a.)",
       "\\d+\\.\\d+",
       ".*",
     ]
@@ -40,6 +45,9 @@ Deno.test("checkRegex() rejects patterns the Rust regex crate rejects", async (t
       "(abc",
       "a**",
       "\\y",
+      "a\\",
+      "[[:bogus:]]",
+      "(?#comment)",
     ]
   ) {
     await t.step(pattern, () => notEqual(checkRegex(pattern), undefined));
@@ -50,4 +58,7 @@ Deno.test("checkRegex() names the problem", () => {
   equal(checkRegex("/(?=admin)"), "lookaround is not supported");
   equal(checkRegex("(a)\\1"), "backreferences are not supported");
   equal(checkRegex("(abc"), "unterminated group");
+  equal(checkRegex("a\\"), "trailing backslash");
+  equal(checkRegex("[[:bogus:]]"), "unknown ASCII class at offset 1");
+  equal(checkRegex("a(?#x)"), "unsupported group syntax at offset 1");
 });

@@ -28,9 +28,9 @@ interface Slot {
 function addEntries(
   slots: Map<RuleEntry, Slot[]>,
   entries: readonly RuleEntry[],
-  listener: string,
-  cacheFor: CacheLookup,
+  via: { listener: string; cacheFor: CacheLookup },
 ): void {
+  const { listener, cacheFor } = via;
   for (const entry of entries) {
     const cache = cacheFor(listener, entry.id);
     let list = slots.get(entry);
@@ -77,7 +77,7 @@ export function buildVhosts(
       for (const host of hostnames) {
         let slots = hosts.get(host);
         if (!slots) hosts.set(host, slots = new Map());
-        addEntries(slots, rules.entries, listener, cacheFor);
+        addEntries(slots, rules.entries, { listener, cacheFor });
       }
     }
   }

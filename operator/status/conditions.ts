@@ -110,13 +110,15 @@ function truncate(message: string): string {
   return message.slice(0, MAX_MESSAGE_LENGTH - suffix.length) + suffix;
 }
 
-function condition(
-  type: string,
-  status: "True" | "False" | "Unknown",
-  reason: string,
-  message: string,
-  generation: number | undefined,
-): NewCondition {
+/** Which condition, in which state, for what reason. */
+interface Outcome {
+  type: string;
+  status: "True" | "False" | "Unknown";
+  reason: string;
+}
+
+function condition(outcome: Outcome, message: string, generation: number | undefined): NewCondition {
+  const { type, status, reason } = outcome;
   return {
     type,
     status,
@@ -128,67 +130,71 @@ function condition(
 
 /** Builds GatewayClass `Accepted=True`. */
 export function classAccepted(generation?: number): NewCondition {
-  return condition("Accepted", "True", "Accepted", "GatewayClass is accepted by Lacquer", generation);
+  return condition(
+    { type: "Accepted", status: "True", reason: "Accepted" },
+    "GatewayClass is accepted by Lacquer",
+    generation,
+  );
 }
 
 /** Builds GatewayClass `Accepted=False` with reason InvalidParameters. */
 export function classInvalidParameters(message: string, generation?: number): NewCondition {
-  return condition("Accepted", "False", "InvalidParameters", message, generation);
+  return condition({ type: "Accepted", status: "False", reason: "InvalidParameters" }, message, generation);
 }
 
 /** Builds GatewayClass `SupportedVersion=True`. */
 export function classSupportedVersion(message: string, generation?: number): NewCondition {
-  return condition("SupportedVersion", "True", "SupportedVersion", message, generation);
+  return condition({ type: "SupportedVersion", status: "True", reason: "SupportedVersion" }, message, generation);
 }
 
 /** Builds GatewayClass `SupportedVersion=False` with reason UnsupportedVersion. */
 export function classUnsupportedVersion(message: string, generation?: number): NewCondition {
-  return condition("SupportedVersion", "False", "UnsupportedVersion", message, generation);
+  return condition({ type: "SupportedVersion", status: "False", reason: "UnsupportedVersion" }, message, generation);
 }
 
 /** Builds Gateway `Accepted=True`. */
 export function gatewayAccepted(generation?: number): NewCondition {
-  return condition("Accepted", "True", "Accepted", "Gateway is accepted", generation);
+  return condition({ type: "Accepted", status: "True", reason: "Accepted" }, "Gateway is accepted", generation);
 }
 
 /** Builds Gateway `Accepted=False` with reason ListenersNotValid. */
 export function gatewayListenersNotValid(message: string, generation?: number): NewCondition {
-  return condition("Accepted", "False", "ListenersNotValid", message, generation);
+  return condition({ type: "Accepted", status: "False", reason: "ListenersNotValid" }, message, generation);
 }
 
 /** Builds Gateway `Accepted=False` with reason InvalidParameters. */
 export function gatewayInvalidParameters(message: string, generation?: number): NewCondition {
-  return condition("Accepted", "False", "InvalidParameters", message, generation);
+  return condition({ type: "Accepted", status: "False", reason: "InvalidParameters" }, message, generation);
 }
 
 /** Builds Gateway `Accepted=False` with reason UnsupportedAddress. */
 export function gatewayUnsupportedAddress(message: string, generation?: number): NewCondition {
-  return condition("Accepted", "False", "UnsupportedAddress", message, generation);
+  return condition({ type: "Accepted", status: "False", reason: "UnsupportedAddress" }, message, generation);
 }
 
 /** Builds Gateway `Programmed=True`. */
 export function gatewayProgrammed(message: string, generation?: number): NewCondition {
-  return condition("Programmed", "True", "Programmed", message, generation);
+  return condition({ type: "Programmed", status: "True", reason: "Programmed" }, message, generation);
 }
 
 /** Builds Gateway `Programmed=False` with reason Invalid. */
 export function gatewayProgrammedInvalid(message: string, generation?: number): NewCondition {
-  return condition("Programmed", "False", "Invalid", message, generation);
+  return condition({ type: "Programmed", status: "False", reason: "Invalid" }, message, generation);
 }
 
 /** Builds Gateway `Programmed=False` with reason Pending (gateway pods have not applied the configuration yet). */
 export function gatewayProgrammedPending(message: string, generation?: number): NewCondition {
-  return condition("Programmed", "False", "Pending", message, generation);
+  return condition({ type: "Programmed", status: "False", reason: "Pending" }, message, generation);
 }
 
 /** Builds Gateway `Programmed=False` with reason AddressNotAssigned. */
 export function gatewayAddressNotAssigned(message: string, generation?: number): NewCondition {
-  return condition("Programmed", "False", "AddressNotAssigned", message, generation);
+  return condition({ type: "Programmed", status: "False", reason: "AddressNotAssigned" }, message, generation);
 }
 
 /** Builds listener `Accepted=True`. */
 export function listenerAccepted(generation?: number): NewCondition {
-  return condition("Accepted", "True", "Accepted", "Listener is accepted", generation);
+  return condition({ type: "Accepted", status: "True", reason: "Accepted" }, "Listener is accepted", generation);
 }
 
 /** Builds listener `Accepted=False` with the given reason (UnsupportedProtocol, PortUnavailable, ...). */
@@ -197,12 +203,12 @@ export function listenerNotAccepted(
   message: string,
   generation?: number,
 ): NewCondition {
-  return condition("Accepted", "False", reason, message, generation);
+  return condition({ type: "Accepted", status: "False", reason }, message, generation);
 }
 
 /** Builds listener `Conflicted=False` (NoConflicts). */
 export function listenerNoConflicts(generation?: number): NewCondition {
-  return condition("Conflicted", "False", "NoConflicts", "No conflicts", generation);
+  return condition({ type: "Conflicted", status: "False", reason: "NoConflicts" }, "No conflicts", generation);
 }
 
 /** Builds listener `Conflicted=True` with reason HostnameConflict or ProtocolConflict. */
@@ -211,12 +217,16 @@ export function listenerConflicted(
   message: string,
   generation?: number,
 ): NewCondition {
-  return condition("Conflicted", "True", reason, message, generation);
+  return condition({ type: "Conflicted", status: "True", reason }, message, generation);
 }
 
 /** Builds listener `ResolvedRefs=True`. */
 export function listenerResolvedRefs(generation?: number): NewCondition {
-  return condition("ResolvedRefs", "True", "ResolvedRefs", "All references are resolved", generation);
+  return condition(
+    { type: "ResolvedRefs", status: "True", reason: "ResolvedRefs" },
+    "All references are resolved",
+    generation,
+  );
 }
 
 /** Builds listener `ResolvedRefs=False` (InvalidCertificateRef, InvalidRouteKinds or RefNotPermitted). */
@@ -225,22 +235,22 @@ export function listenerRefsNotResolved(
   message: string,
   generation?: number,
 ): NewCondition {
-  return condition("ResolvedRefs", "False", reason, message, generation);
+  return condition({ type: "ResolvedRefs", status: "False", reason }, message, generation);
 }
 
 /** Builds listener `Programmed=True`. */
 export function listenerProgrammed(generation?: number): NewCondition {
-  return condition("Programmed", "True", "Programmed", "Listener is programmed", generation);
+  return condition({ type: "Programmed", status: "True", reason: "Programmed" }, "Listener is programmed", generation);
 }
 
 /** Builds listener `Programmed=False` with reason Invalid or Pending. */
 export function listenerNotProgrammed(reason: "Invalid" | "Pending", message: string, generation?: number) {
-  return condition("Programmed", "False", reason, message, generation);
+  return condition({ type: "Programmed", status: "False", reason }, message, generation);
 }
 
 /** Builds route `Accepted=True`. */
 export function routeAccepted(generation?: number): NewCondition {
-  return condition("Accepted", "True", "Accepted", "Route is accepted", generation);
+  return condition({ type: "Accepted", status: "True", reason: "Accepted" }, "Route is accepted", generation);
 }
 
 /** Builds route `Accepted=False` with the given reason. */
@@ -254,12 +264,16 @@ export function routeNotAccepted(
   message: string,
   generation?: number,
 ): NewCondition {
-  return condition("Accepted", "False", reason, message, generation);
+  return condition({ type: "Accepted", status: "False", reason }, message, generation);
 }
 
 /** Builds route `ResolvedRefs=True`. */
 export function routeResolvedRefs(generation?: number): NewCondition {
-  return condition("ResolvedRefs", "True", "ResolvedRefs", "All references are resolved", generation);
+  return condition(
+    { type: "ResolvedRefs", status: "True", reason: "ResolvedRefs" },
+    "All references are resolved",
+    generation,
+  );
 }
 
 /** Builds route `ResolvedRefs=False` with the given reason. */
@@ -268,7 +282,7 @@ export function routeRefsNotResolved(
   message: string,
   generation?: number,
 ): NewCondition {
-  return condition("ResolvedRefs", "False", reason, message, generation);
+  return condition({ type: "ResolvedRefs", status: "False", reason }, message, generation);
 }
 
 /**
@@ -276,12 +290,16 @@ export function routeRefsNotResolved(
  * spec requires for implementations that drop invalid rules.
  */
 export function routePartiallyInvalid(message: string, generation?: number): NewCondition {
-  return condition("PartiallyInvalid", "True", "UnsupportedValue", `Dropped Rule(s): ${message}`, generation);
+  return condition(
+    { type: "PartiallyInvalid", status: "True", reason: "UnsupportedValue" },
+    `Dropped Rule(s): ${message}`,
+    generation,
+  );
 }
 
 /** Builds policy `Accepted=True`; the message may name targets where the policy does not apply. */
 export function policyAccepted(message: string, generation?: number): NewCondition {
-  return condition("Accepted", "True", "Accepted", message, generation);
+  return condition({ type: "Accepted", status: "True", reason: "Accepted" }, message, generation);
 }
 
 /** Builds policy `Accepted=False` (Conflicted, Invalid or TargetNotFound). */
@@ -290,7 +308,7 @@ export function policyNotAccepted(
   message: string,
   generation?: number,
 ): NewCondition {
-  return condition("Accepted", "False", reason, message, generation);
+  return condition({ type: "Accepted", status: "False", reason }, message, generation);
 }
 
 /**
