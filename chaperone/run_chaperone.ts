@@ -13,7 +13,9 @@ import { type AdminHandler, createAdminHandler } from "./admin_handler.ts";
 import { type GatewayConfig, watchConfigMap } from "./config_map_watcher.ts";
 import { Drain } from "./drain.ts";
 import { EndpointsWatcher } from "./endpoints_watcher.ts";
+import { type GhostRuleStats, renderCacheMetrics } from "./cache_metrics.ts";
 import { reloadGhost } from "./ghost_reload_client.ts";
+import { readGhostStats } from "./ghost_stats_client.ts";
 import { tlsBackendPorts } from "./hitch_config.ts";
 import type { HitchSupervisor } from "./hitch_supervisor.ts";
 import { type ChaperoneMetrics, emptyMetrics, renderMetrics, type VarnishCounter, withLiveGauges } from "./metrics.ts";
@@ -161,6 +163,8 @@ interface AdminParts {
   drain: Drain;
   metrics: ChaperoneMetrics;
   varnishCounters: () => Promise<Record<string, VarnishCounter>>;
+  /** ghost's per-rule cache counters. */
+  cacheStats: () => Promise<GhostRuleStats[]>;
   drainToken?: string;
 }
 
@@ -174,7 +178,8 @@ function createAdmin(parts: AdminParts): AdminHandler {
     readiness: status,
     metrics: async () => {
       const live = { ready: status().ready, draining: drain.draining, hitches: tls.hitches };
-      return renderMetrics(withLiveGauges(parts.metrics, live), await parts.varnishCounters());
+      const [counters, cache] = await Promise.all([parts.varnishCounters(), parts.cacheStats()]);
+      return renderMetrics(withLiveGauges(parts.metrics, live), counters) + renderCacheMetrics(cache, counters);
     },
     drain: () => void drain.start(),
     drainToken: parts.drainToken,
@@ -221,6 +226,7 @@ export async function startChaperone(options: ChaperoneOptions): Promise<Running
     drain,
     metrics,
     varnishCounters,
+    cacheStats: () => readGhostStats(config.ghostPort),
     drainToken: config.drainToken,
   });
   const server = serveAdmin(config.adminAddress, handler);

@@ -4,25 +4,51 @@
 
 sub vcl_recv {
     # The loopback control socket (varnishd -a ghost=127.0.0.1:6091) serves /.varnish-ghost/reload and
-    # nothing else; ghost refuses clients that are not on a loopback address.
+    # /.varnish-ghost/stats and nothing else; ghost refuses clients that are not on a loopback address.
     if (local.socket == "ghost") {
         return (synth(router.control(req.url, client.ip)));
     }
     # Route: strips X-Ghost-*/X-Gateway-*, isolates listeners by socket, applies request filters.
     if (!router.recv(local.socket)) {
-        # 404 no route, 500 no usable backend, or a RequestRedirect; answered in vcl_synth.
+        # 404 no route, 500 no usable backend, or a RequestRedirect; answered in vcl_synth, never cached.
         return (synth(router.status()));
     }
     set req.backend_hint = router.backend();
     set req.url = router.url();
-    # Gateway API routing has no caching semantics: pass by default. User VCL that wants caching returns
-    # (hash) itself and should add req.http.X-Gateway-Route to the hash.
+    # A rule with cache settings looks GET/HEAD requests up unless a bypass condition, Authorization or a cookie
+    # outside the key says otherwise; the URL becomes the one the key is computed from (query normalised).
+    if (router.cache_recv()) {
+        set req.url = router.cache_url();
+        return (hash);
+    }
+    # Every other request passes.
     return (pass);
 }
 
+sub vcl_hash {
+    # Host, rule, path, normalised query, named headers and cookies: nothing else, so no request URL or host
+    # variant is hashed twice.
+    hash_data(router.cache_key());
+    return (lookup);
+}
+
+sub vcl_hit {
+    router.cache_hit(obj.ttl <= 0s);
+}
+
+sub vcl_miss {
+    router.cache_miss();
+}
+
+sub vcl_pass {
+    router.cache_pass();
+}
+
 sub vcl_deliver {
-    # ResponseHeaderModifier filters of the chosen rule and backend.
+    # ResponseHeaderModifier filters of the chosen rule and backend, on every delivery (never stored).
     router.deliver();
+    # Internal object headers off; X-Cache and X-Cache-Hits when the rule asks for debug headers.
+    router.cache_deliver(obj.hits);
 }
 
 sub vcl_synth {
@@ -30,5 +56,34 @@ sub vcl_synth {
     if (router.synth()) {
         synthetic(router.body());
         return (deliver);
+    }
+}
+
+sub vcl_backend_fetch {
+    # ghost's internal request headers never reach the origin.
+    router.cache_fetch();
+}
+
+sub vcl_backend_response {
+    # A server error from a background refresh never replaces the stale object: grace keeps serving it.
+    if (bereq.is_bgfetch && beresp.status >= 500) {
+        return (abandon);
+    }
+    if (!bereq.uncacheable && router.cache_response()) {
+        set beresp.ttl = router.cache_ttl();
+        set beresp.grace = router.cache_grace();
+        set beresp.keep = router.cache_keep();
+        if (router.cache_hit_for_miss()) {
+            # Uncacheable: remembered briefly as hit-for-miss, so that later requests do not wait for each other.
+            set beresp.uncacheable = true;
+        }
+        return (deliver);
+    }
+}
+
+sub vcl_backend_error {
+    # A failed background refresh keeps the stale object.
+    if (bereq.is_bgfetch) {
+        return (abandon);
     }
 }

@@ -65,6 +65,9 @@ export const GHOST_SOCKET_NAME = "ghost";
 /** The path on the ghost control socket that reloads ghost.json. */
 export const GHOST_RELOAD_PATH = "/.varnish-ghost/reload";
 
+/** The path on the ghost control socket that answers the cache counters of every cached rule (JSON). */
+export const GHOST_STATS_PATH = "/.varnish-ghost/stats";
+
 /** Where the chaperone writes ghost.json inside a gateway pod. */
 export const GHOST_JSON_PATH = "/var/run/lacquer/ghost.json";
 

@@ -1,13 +1,19 @@
 /**
  * Generates a gateway's `main.vcl`: the preamble template, the user's VCL, and the postamble, by concatenation
  * (no VCL parsing). Varnish concatenates repeated `sub` definitions in order, so user subroutines run after the
- * preamble's (routing is done: `X-Gateway-Route` is set) and before the postamble's `return (pass)` and the
- * built-in VCL. The preamble follows ghost's canonical wiring (`ghost/ghost.vcl`), split so that user VCL can
+ * preamble's (routing and the cache decision are done: `X-Gateway-Route` is set) and before the postamble's
+ * `return (hash)` or `return (pass)` and the built-in VCL. The preamble follows ghost's canonical wiring (`ghost/ghost.vcl`), split so that user VCL can
  * run in `vcl_recv`.
  *
  * @module
  */
-import { GHOST_CONTROL_PORT, GHOST_JSON_PATH, GHOST_RELOAD_PATH, GHOST_SOCKET_NAME } from "../internal/names.ts";
+import {
+  GHOST_CONTROL_PORT,
+  GHOST_JSON_PATH,
+  GHOST_RELOAD_PATH,
+  GHOST_SOCKET_NAME,
+  GHOST_STATS_PATH,
+} from "../internal/names.ts";
 import postamble from "./postamble.vcl" with { type: "text" };
 import preamble from "./preamble.vcl" with { type: "text" };
 
@@ -45,6 +51,7 @@ export function generateMainVcl(options: MainVclOptions): string {
     ghostSocket: GHOST_SOCKET_NAME,
     ghostPort: String(GHOST_CONTROL_PORT),
     reloadPath: GHOST_RELOAD_PATH,
+    statsPath: GHOST_STATS_PATH,
   };
   let user = (options.userVcl ?? "").replace(VERSION_DECLARATION, (m) => m.replace(/vcl\s+\d+\.\d+\s*;$/, "")).trim();
   if (user) user += "\n";

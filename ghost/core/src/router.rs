@@ -16,6 +16,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use regex::Regex;
 
+use crate::cache::CacheRule;
 use crate::contract::{
     BackendFilter, Filter, GhostJson, HeaderModifier, Method, PathMatchType, Protocol, RequestRedirect, Route, RouteId,
     Scheme, UrlRewrite, ValueMatchType,
@@ -67,6 +68,8 @@ pub struct Rule {
     pub filters: Vec<Filter>,
     /// Backend groups.
     pub groups: Vec<Group>,
+    /// The rule's cache settings; `None`: every request passes.
+    pub cache: Option<CacheRule>,
     created: String,
     total_weight: u64,
 }
@@ -335,6 +338,12 @@ impl Router {
         endpoint_index: &mut FxHashMap<SocketAddr, usize>,
     ) -> Result<(), (String, String)> {
         let entries = self.compile_matches(&route).map_err(|reason| (reason, route_label(&route)))?;
+        let cache = match route.cache.clone() {
+            Some(settings) => {
+                Some(CacheRule::new(&route.id, settings).map_err(|reason| (reason, route_label(&route)))?)
+            }
+            None => None,
+        };
         let Route { id, created, filters, backends, .. } = route;
         let mut groups = Vec::with_capacity(backends.len());
         for backend in backends {
@@ -371,6 +380,7 @@ impl Router {
             filters,
             total_weight: groups.iter().map(|g| u64::from(g.weight)).sum(),
             groups,
+            cache,
             created,
         });
         Ok(())

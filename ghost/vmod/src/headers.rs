@@ -61,6 +61,7 @@ pub fn strip_internal(headers: &mut HttpHeaders<'_>) {
     }
 }
 
-fn has_prefix(name: &str, prefix: &str) -> bool {
+/// Whether `name` starts with `prefix` (ASCII case-insensitive).
+pub fn has_prefix(name: &str, prefix: &str) -> bool {
     name.len() >= prefix.len() && name.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
 }

@@ -8,8 +8,10 @@
 #![allow(clippy::must_use_candidate, clippy::missing_errors_doc)]
 
 mod backend;
+mod cache;
 mod headers;
 mod state;
+mod stats;
 mod task;
 
 use state::Shared;
@@ -30,6 +32,8 @@ mod ghost {
     use varnish::vcl::{Ctx, VclError};
 
     use super::router;
+    use crate::cache::{self, Outcome};
+    use crate::fetch_task;
     use crate::task::{self, Task};
     use crate::Shared;
 
@@ -110,6 +114,94 @@ mod ghost {
             task::deliver(ctx, task.as_deref());
         }
 
+        /// Call in `vcl_recv` after `set req.url = router.url();`. For a rule with cache settings decides
+        /// lookup or pass (method, bypass conditions, Authorization, cookies); for a lookup removes cookies the
+        /// key does not name and returns true: then `set req.url = router.cache_url();`. False for rules without
+        /// cache settings.
+        pub fn cache_recv(&self, ctx: &mut Ctx, #[shared_per_task] task: &mut Option<Box<Task>>) -> bool {
+            cache::recv(ctx, task.as_deref_mut())
+        }
+
+        /// The URL a looked-up request is sent with on a miss: the path and the normalised query of the key.
+        pub fn cache_url(&self, #[shared_per_task] task: &mut Option<Box<Task>>) -> String {
+            cache::url(task.as_deref())
+        }
+
+        /// Whether `cache_recv()` decided a lookup: then `return (hash);`, else `return (pass);`.
+        pub fn cacheable(&self, #[shared_per_task] task: &mut Option<Box<Task>>) -> bool {
+            cache::cacheable(task.as_deref())
+        }
+
+        /// The cache key, for `hash_data()` in `vcl_hash`: host, rule, URL, named headers and cookies. For a
+        /// rule without cache settings (user VCL returned hash): host, rule and URL.
+        pub fn cache_key(&self, ctx: &mut Ctx, #[shared_per_task] task: &mut Option<Box<Task>>) -> String {
+            cache::key(ctx, task.as_deref())
+        }
+
+        /// Call in `vcl_hit` with `obj.ttl <= 0s`: counts a hit, stale when the object is past its TTL.
+        pub fn cache_hit(&self, #[shared_per_task] task: &mut Option<Box<Task>>, stale: bool) {
+            cache::record(task.as_deref_mut(), if stale { Outcome::Stale } else { Outcome::Hit });
+        }
+
+        /// Call in `vcl_miss`: counts a miss.
+        pub fn cache_miss(&self, #[shared_per_task] task: &mut Option<Box<Task>>) {
+            cache::record(task.as_deref_mut(), Outcome::Miss);
+        }
+
+        /// Call in `vcl_pass`: counts a pass (or a bypass).
+        pub fn cache_pass(&self, #[shared_per_task] task: &mut Option<Box<Task>>) {
+            cache::record(task.as_deref_mut(), Outcome::Pass);
+        }
+
+        /// Call in `vcl_deliver` with `obj.hits`, after `deliver()`: removes internal headers (`X-Ghost-*`,
+        /// `xkey`, `Surrogate-Control`, the surrogate-key header) and adds `X-Cache` and `X-Cache-Hits` when the
+        /// rule asks for debug headers.
+        pub fn cache_deliver(&self, ctx: &mut Ctx, #[shared_per_task] task: &mut Option<Box<Task>>, hits: i64) {
+            cache::deliver(ctx, task.as_deref(), hits);
+        }
+
+        /// Call first in `vcl_backend_fetch`: takes ghost's internal headers off the backend request (they never
+        /// reach the origin) and keeps the rule's cache settings for `cache_response()`.
+        pub fn cache_fetch(&self, ctx: &mut Ctx, #[shared_per_task] task: &mut Option<Box<Task>>) {
+            let state = self.shared.current();
+            *task = cache::fetch(ctx, &state).map(|c| Box::new(Task::Fetch(Box::new(c))));
+        }
+
+        /// Call in `vcl_backend_response`. For a cached rule decides whether and how long the response is stored,
+        /// prepares the object (Set-Cookie removed when allowed, surrogate keys in `xkey`, host, URL and namespace
+        /// for invalidation) and returns true: then set `beresp.ttl`, `grace`, `keep` from `cache_ttl()` …, and
+        /// `beresp.uncacheable` when `cache_hit_for_miss()`. False when the fetch has no cache settings.
+        pub fn cache_response(&self, ctx: &mut Ctx, #[shared_per_task] task: &mut Option<Box<Task>>) -> bool {
+            cache::response(ctx, fetch_task(task))
+        }
+
+        /// The object's TTL decided by `cache_response()` (the hit-for-miss time for uncacheable answers).
+        pub fn cache_ttl(&self, #[shared_per_task] task: &mut Option<Box<Task>>) -> Duration {
+            Duration::from_secs(cache::lifetime(fetch_task(task).map(|c| &*c)).0.into())
+        }
+
+        /// The object's grace decided by `cache_response()`.
+        pub fn cache_grace(&self, #[shared_per_task] task: &mut Option<Box<Task>>) -> Duration {
+            Duration::from_secs(cache::lifetime(fetch_task(task).map(|c| &*c)).1.into())
+        }
+
+        /// The object's keep decided by `cache_response()`.
+        pub fn cache_keep(&self, #[shared_per_task] task: &mut Option<Box<Task>>) -> Duration {
+            Duration::from_secs(cache::lifetime(fetch_task(task).map(|c| &*c)).2.into())
+        }
+
+        /// Whether `cache_response()` found the answer uncacheable: then `set beresp.uncacheable = true;`
+        /// (hit-for-miss, so that later requests do not wait for each other).
+        pub fn cache_hit_for_miss(&self, #[shared_per_task] task: &mut Option<Box<Task>>) -> bool {
+            cache::lifetime(fetch_task(task).map(|c| &*c)).3
+        }
+
+        /// Whether `cache_response()` decided for this fetch (its rule has cache settings): generated VCL then
+        /// returns `deliver` so that the built-in rules do not undo an allowed `private` or `no-store`.
+        pub fn cache_decided(&self, #[shared_per_task] task: &mut Option<Box<Task>>) -> bool {
+            cache::decided(fetch_task(task).map(|c| &*c))
+        }
+
         /// Reloads ghost.json now; returns false (and keeps the old state) when it cannot be used.
         pub fn reload(&self, ctx: &mut Ctx) -> bool {
             self.shared.reload(ctx).status() == 200
@@ -119,5 +211,12 @@ mod ghost {
         pub fn last_error(&self) -> String {
             self.shared.last_error()
         }
+    }
+}
+
+fn fetch_task(task: &mut Option<Box<task::Task>>) -> Option<&mut cache::BackendCache> {
+    match task.as_deref_mut() {
+        Some(task::Task::Fetch(c)) => Some(c),
+        _ => None,
     }
 }

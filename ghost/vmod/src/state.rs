@@ -9,6 +9,7 @@ use ghost_core::{Report, Router, Skipped};
 use varnish::vcl::Ctx;
 
 use crate::backend::{BackendPool, BackendRef};
+use crate::stats::{carry_over, StatsMap};
 
 /// One loaded ghost.json: the compiled router and a native backend per endpoint (same order as
 /// [`Router::endpoints`]).
@@ -18,6 +19,8 @@ pub struct State {
     pub router: Router,
     /// `backends[i]` serves `router.endpoints()[i]`.
     pub backends: Vec<BackendRef>,
+    /// Cache counters of the cached rules, by `namespace/name/rule`.
+    pub stats: StatsMap,
 }
 
 /// The result of one reload, for the control endpoint and `last_error()`.
@@ -90,6 +93,7 @@ pub struct Shared {
     current: ArcSwap<State>,
     pool: Mutex<BackendPool>,
     last_error: Mutex<String>,
+    stats: Mutex<StatsMap>,
 }
 
 impl Shared {
@@ -100,6 +104,7 @@ impl Shared {
             current: ArcSwap::from_pointee(State::default()),
             pool: Mutex::new(BackendPool::new(retire_after)),
             last_error: Mutex::new(String::new()),
+            stats: Mutex::new(StatsMap::new()),
         }
     }
 
@@ -132,7 +137,8 @@ impl Shared {
                 Err(error) => ReloadOutcome::Failed { error, path: None, millis: elapsed_ms(started) },
                 Ok(backends) => {
                     let keep = router.endpoints().to_vec();
-                    self.current.store(Arc::new(State { router, backends }));
+                    let stats = carry_over(&router, &self.stats);
+                    self.current.store(Arc::new(State { router, backends, stats }));
                     let retired = pool.retain(ctx, &keep);
                     ReloadOutcome::Loaded { report, backends: pool.len(), retired, millis: elapsed_ms(started) }
                 }

@@ -12,10 +12,12 @@ use ghost_core::{Decision, Request};
 use varnish::ffi::VCL_BACKEND;
 use varnish::vcl::{Ctx, LogTag, VclError};
 
+use crate::cache::{BackendCache, ClientCache};
 use crate::headers::{strip_internal, text, Sink, Source};
 use crate::state::{Shared, State};
 
 const CONTROL_RELOAD: &str = "/.varnish-ghost/reload";
+const CONTROL_STATS: &str = "/.varnish-ghost/stats";
 const CONTROL_PREFIX: &str = "/.varnish-ghost/";
 
 /// The decision for one request.
@@ -33,9 +35,13 @@ pub enum Task {
         endpoint: usize,
         /// The rewritten request target, if any.
         url: Option<String>,
+        /// The cache decision, when the rule has cache settings and `cache_recv()` ran.
+        cache: Option<Box<ClientCache>>,
     },
     /// Answered by ghost itself.
     Answer(Answer),
+    /// A backend fetch of a cached rule (the backend task).
+    Fetch(Box<BackendCache>),
 }
 
 /// A synthetic answer.
@@ -62,7 +68,7 @@ impl Task {
     /// The status of ghost's answer, or 0 when forwarded.
     pub fn status(&self) -> u16 {
         match self {
-            Self::Forward { .. } => 0,
+            Self::Forward { .. } | Self::Fetch(_) => 0,
             Self::Answer(a) => a.status,
         }
     }
@@ -70,7 +76,7 @@ impl Task {
     /// The body of ghost's answer.
     pub fn body(&self) -> String {
         match self {
-            Self::Forward { .. } => String::new(),
+            Self::Forward { .. } | Self::Fetch(_) => String::new(),
             Self::Answer(a) => a.body.clone(),
         }
     }
@@ -154,8 +160,14 @@ fn decide(ctx: &mut Ctx, state: &Arc<State>, socket: &str) -> Result<(Task, Stri
             let group = router.rule(f.rule).and_then(|r| r.groups.get(f.group)).map_or("", |g| g.name.as_str());
             let endpoint = router.endpoints().get(f.endpoint).map(ToString::to_string).unwrap_or_default();
             let line = format!("ghost: 200 {} {listener_label} {group} {endpoint}", route_label(f.rule));
-            let task =
-                Task::Forward { state: state.clone(), rule: f.rule, group: f.group, endpoint: f.endpoint, url: f.url };
+            let task = Task::Forward {
+                state: state.clone(),
+                rule: f.rule,
+                group: f.group,
+                endpoint: f.endpoint,
+                url: f.url,
+                cache: None,
+            };
             (task, line)
         }
         Decision::Redirect(r) => {
@@ -200,6 +212,9 @@ pub fn control(ctx: &mut Ctx, shared: &Shared, url: &str, client: Option<SocketA
         return Task::Answer(json_answer(403, "{\"status\":\"error\",\"error\":\"loopback clients only\"}\n".into()));
     }
     let path = url.split('?').next().unwrap_or(url);
+    if path == CONTROL_STATS {
+        return Task::Answer(json_answer(200, crate::stats::to_json(&shared.current().stats)));
+    }
     if path != CONTROL_RELOAD {
         return Task::Answer(json_answer(404, "{\"status\":\"error\",\"error\":\"not found\"}\n".into()));
     }
