@@ -1,10 +1,12 @@
 /**
  * Cache metrics: ghost's per-rule cache counters (`GET /.varnish-ghost/stats` on the loopback control socket, read
- * by `ghost_stats_client.ts`) and Varnish's object and storage gauges, in the Prometheus text format. Pure.
+ * by `ghost_stats_client.ts`) and Varnish's object and storage gauges, in the Prometheus text format (rendered by
+ * `internal/metrics.ts`). Pure.
  *
  * @module
  */
 import { z } from "zod";
+import { MetricsRegistry } from "../internal/metrics.ts";
 import type { VarnishCounter } from "./metrics.ts";
 
 const count = z.int().min(0);
@@ -52,10 +54,6 @@ export const MAX_CACHE_RULE_SERIES = 500;
 
 const PREFIX = "lacquer_cache_";
 
-function label(value: string): string {
-  return value.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n");
-}
-
 type Totals = Omit<GhostRuleStats, "rule" | "policy">;
 
 function sum(rules: readonly GhostRuleStats[]): Totals {
@@ -96,60 +94,48 @@ export function renderCacheMetrics(
   varnish: Record<string, VarnishCounter>,
 ): string {
   const sorted = [...rules].sort((a, b) => a.rule < b.rule ? -1 : a.rule > b.rule ? 1 : 0);
-  const series: { labels: string; totals: Totals }[] = sorted.slice(0, MAX_CACHE_RULE_SERIES).map((r) => {
-    const [namespace, route, index] = r.rule.split("/");
-    return {
-      labels: `namespace="${label(namespace)}",route="${label(route)}",rule="${index}",policy="${label(r.policy)}"`,
-      totals: r,
-    };
-  });
+  const series: { labels: Record<string, string>; totals: Totals }[] = sorted.slice(0, MAX_CACHE_RULE_SERIES).map(
+    (r) => {
+      const [namespace, route, rule] = r.rule.split("/");
+      return { labels: { namespace, route, rule, policy: r.policy }, totals: r };
+    },
+  );
   const rest = sorted.slice(MAX_CACHE_RULE_SERIES);
-  if (rest.length > 0) series.push({ labels: `namespace="",route="_other",rule="",policy=""`, totals: sum(rest) });
-  const lines: string[] = [];
-  const family = (name: string, type: string, help: string, rows: string[]) => {
-    lines.push(`# HELP ${PREFIX}${name} ${help}`, `# TYPE ${PREFIX}${name} ${type}`, ...rows);
-  };
-  const requests: [string, keyof Totals][] = [
+  if (rest.length > 0) {
+    series.push({ labels: { namespace: "", route: "_other", rule: "", policy: "" }, totals: sum(rest) });
+  }
+  const registry = new MetricsRegistry();
+  const requests = registry.counter(
+    `${PREFIX}requests_total`,
+    "Requests of rules with cache settings by outcome: hit, stale (served within grace), miss, pass, bypass",
+  );
+  const outcomes: [string, keyof Totals][] = [
     ["hit", "hits"],
     ["stale", "staleHits"],
     ["miss", "misses"],
     ["pass", "passes"],
     ["bypass", "bypasses"],
   ];
-  family(
-    "requests_total",
-    "counter",
-    "Requests of rules with cache settings by outcome: hit, stale (served within grace), miss, pass, bypass",
-    series.flatMap((s) =>
-      requests.map(([result, key]) => `${PREFIX}requests_total{${s.labels},result="${result}"} ${s.totals[key]}`)
-    ),
-  );
-  family(
-    "responses_total",
-    "counter",
+  for (const s of series) for (const [result, key] of outcomes) requests.inc({ ...s.labels, result }, s.totals[key]);
+  const responses = registry.counter(
+    `${PREFIX}responses_total`,
     "Origin responses of rules with cache settings: stored, or uncacheable (remembered as hit-for-miss)",
-    series.flatMap((s) => [
-      `${PREFIX}responses_total{${s.labels},result="stored"} ${s.totals.stored}`,
-      `${PREFIX}responses_total{${s.labels},result="uncacheable"} ${s.totals.uncacheable}`,
-    ]),
   );
-  family(
-    "set_cookie_stripped_total",
-    "counter",
+  for (const s of series) {
+    responses.inc({ ...s.labels, result: "stored" }, s.totals.stored);
+    responses.inc({ ...s.labels, result: "uncacheable" }, s.totals.uncacheable);
+  }
+  const stripped = registry.counter(
+    `${PREFIX}set_cookie_stripped_total`,
     "Responses stored with their Set-Cookie removed (allow.setCookie)",
-    series.map((s) => `${PREFIX}set_cookie_stripped_total{${s.labels}} ${s.totals.setCookieStripped}`),
   );
+  for (const s of series) stripped.inc(s.labels, s.totals.setCookieStripped);
   const storage = (suffix: string) =>
     Object.entries(varnish).filter(([name]) => /^(SMA|SMF)\.[^.]+\./.test(name) && name.endsWith(suffix))
       .reduce((total, [, c]) => total + c.value, 0);
-  family("objects", "gauge", "Objects in the cache (hit-for-miss markers included)", [
-    `${PREFIX}objects ${varnish["MAIN.n_object"]?.value ?? 0}`,
-  ]);
-  family("storage_used_bytes", "gauge", "Bytes of cache storage in use", [
-    `${PREFIX}storage_used_bytes ${storage(".g_bytes")}`,
-  ]);
-  family("storage_free_bytes", "gauge", "Bytes of cache storage left", [
-    `${PREFIX}storage_free_bytes ${storage(".g_space")}`,
-  ]);
-  return lines.join("\n") + "\n";
+  registry.gauge(`${PREFIX}objects`, "Objects in the cache (hit-for-miss markers included)")
+    .set(varnish["MAIN.n_object"]?.value ?? 0);
+  registry.gauge(`${PREFIX}storage_used_bytes`, "Bytes of cache storage in use").set(storage(".g_bytes"));
+  registry.gauge(`${PREFIX}storage_free_bytes`, "Bytes of cache storage left").set(storage(".g_space"));
+  return registry.render();
 }

@@ -19,6 +19,7 @@ const ROOT = new URL("../", import.meta.url).pathname;
 /** Modules of pure logic, relative to the repository root. */
 export const PURE_MODULES: ReadonlySet<string> = new Set([
   "chaperone/admin_handler.ts",
+  "chaperone/cache_metrics.ts",
   "chaperone/hitch_config.ts",
   "chaperone/kube_views.ts",
   "chaperone/merge_endpoints.ts",
