@@ -1,9 +1,13 @@
 /**
  * `deno task conformance`: runs the upstream Gateway API conformance suite (v1.6.1, GATEWAY-HTTP profile) against
- * Lacquer on a fresh local cluster, with the features our GatewayClass advertises in its status, writes the report
- * to `conformance/report.yaml` and prints the passed, failed and skipped tests.
+ * Lacquer on a fresh local cluster, with the features our GatewayClass advertises in its status, and prints the
+ * passed, failed and skipped tests. It exits 0 only when the suite itself exited 0, no test failed and the report
+ * says core and extended tests succeeded (`judge_run.ts`). A whole run removes
+ * `tests/conformance/report.yaml` first and writes the suite's report there once the suite finished (also a failing
+ * one), so a crashed, timed-out or killed run leaves no report rather than the one of an earlier run. The logs of a failed run are kept in
+ * `/tmp/lacquer/failed-<cluster>/`.
  *
- * Flags: `--run-test <Name>` runs one test (report written under the cluster's state directory instead);
+ * Flags: `--run-test <Name>` runs one test (its report stays in the cluster's log directory);
  * `--keep` leaves the cluster and operator running afterwards for debugging (`LACQUER_CLUSTER=conform deno task
  * cluster kubectl ...`); `--channel experimental` installs the experimental CRDs; `--debug` turns on the suite's
  * debug output; `--cluster <name>` names the cluster (default `conform`).
@@ -14,10 +18,47 @@ import { parseArgs } from "node:util";
 import { LACQUER_VERSION } from "../../internal/version.ts";
 import { startLacquerStack } from "../stack/lacquer_stack.ts";
 import { buildConformanceSuite } from "./build_suite.ts";
+import { conformanceProblems } from "./judge_run.ts";
 import { formatResults, summarizeResults } from "./summarize_results.ts";
 import { lacquerCacheDir } from "../cluster/layout.ts";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
+/** The committed report of the last whole run. */
+const REPORT = new URL("./report.yaml", import.meta.url).pathname;
+
+/**
+ * Runs a program inside the cluster's network namespace, copying its output (stderr merged) to the terminal and to
+ * a file as it comes.
+ *
+ * @returns The program's exit status.
+ */
+async function runTeed(netns: string, kubeconfig: string, command: string[], outputFile: string): Promise<number> {
+  const child = new Deno.Command("nsenter", {
+    args: [`--net=/run/netns/${netns}`, "--", "sh", "-c", 'exec "$0" "$@" 2>&1', ...command],
+    env: { KUBECONFIG: kubeconfig },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  using file = await Deno.open(outputFile, { write: true, create: true, truncate: true });
+  for await (const chunk of child.stdout) {
+    await Deno.stdout.write(chunk);
+    await file.write(chunk);
+  }
+  return (await child.status).code;
+}
+
+/** Writes a file whole or not at all: a temporary file beside it, then a rename. */
+async function replaceFile(path: string, text: string): Promise<void> {
+  await Deno.writeTextFile(`${path}.tmp`, text);
+  await Deno.rename(`${path}.tmp`, path);
+}
+
+/** Copies a failed run's logs where they outlive the cluster. */
+async function keepLogs(logDir: string, keep: string): Promise<void> {
+  await Deno.remove(keep, { recursive: true }).catch(() => {});
+  const out = await new Deno.Command("cp", { args: ["-r", logDir, keep] }).output();
+  if (out.code === 0) console.error(`[conformance] logs of the failed run kept in ${keep}`);
+}
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -37,10 +78,11 @@ async function main(): Promise<number> {
   const cache = lacquerCacheDir(Deno.env);
   const suite = await buildConformanceSuite(cache);
   const stack = await startLacquerStack({ cluster: values.cluster, channel: values.channel, logLevel: "debug" });
+  let passed = false;
   try {
     const single = values["run-test"];
-    const report = single ? `${stack.layout.dir}/report.yaml` : `${ROOT}conformance/report.yaml`;
-    await Deno.mkdir(report.slice(0, report.lastIndexOf("/")), { recursive: true });
+    // the suite writes its report into the state directory; only a whole, finished run replaces the committed one
+    const written = `${stack.layout.logDir}/report.yaml`;
     const args = [
       "-test.v",
       "-test.timeout=120m",
@@ -52,40 +94,36 @@ async function main(): Promise<number> {
       "--url=https://lacquer.dev",
       `--version=v${LACQUER_VERSION}`,
       "--contact=@lacquer/maintainers",
-      `--report-output=${report}`,
+      `--report-output=${written}`,
       `--debug=${values.debug}`,
       ...(single ? [`--run-test=${single}`] : []),
     ];
     const outputFile = `${stack.layout.logDir}/conformance.out`;
     console.error(`[conformance] running the suite (output: ${outputFile})`);
     const started = performance.now();
-    // tee the suite's output to the terminal and the file, so the results can be summarised afterwards
-    const child = new Deno.Command("nsenter", {
-      args: [
-        "--net=/run/netns/" + stack.layout.netns,
-        "--",
-        "sh",
-        "-c",
-        `"$0" "$@" 2>&1 | tee "${outputFile}"`,
-        suite,
-        ...args,
-      ],
-      env: { KUBECONFIG: stack.layout.kubeconfig },
-      stdin: "null",
-      stdout: "inherit",
-      stderr: "inherit",
-    }).spawn();
-    await child.status;
+    // a run killed half-way must not leave the report of an earlier run behind
+    if (!single) await Deno.remove(REPORT).catch(() => {});
+    const exitCode = await runTeed(stack.layout.netns, stack.layout.kubeconfig, [suite, ...args], outputFile);
     const results = summarizeResults(await Deno.readTextFile(outputFile));
+    const report = await Deno.readTextFile(written).catch(() => undefined);
+    const problems = conformanceProblems({ exitCode, results, report });
+    passed = problems.length === 0;
     console.log(formatResults(results));
-    console.log(`conformance: report ${report}; took ${Math.round((performance.now() - started) / 1000)} s`);
-    return results.failed.length === 0 && results.passed.length > 0 ? 0 : 1;
+    const seconds = Math.round((performance.now() - started) / 1000);
+    if (!single) {
+      if (report !== undefined) await replaceFile(REPORT, report);
+      console.log(report !== undefined ? `conformance: report ${REPORT}` : `conformance: no report, ${REPORT} removed`);
+    }
+    for (const problem of problems) console.log(`conformance: FAILED: ${problem}`);
+    console.log(`conformance: ${passed ? "PASSED" : "FAILED"} in ${seconds} s`);
+    return passed ? 0 : 1;
   } finally {
     if (values.keep) {
       console.error(
         `[conformance] left running: LACQUER_CLUSTER=${values.cluster} deno task cluster kubectl get gateways -A`,
       );
     } else {
+      if (!passed) await keepLogs(stack.layout.logDir, `/tmp/lacquer/failed-${values.cluster}`);
       await stack.stop();
     }
   }

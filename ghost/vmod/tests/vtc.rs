@@ -2,7 +2,8 @@
 //!
 //! The `.so` is copied to a world-readable temporary directory first: varnishd drops privileges to its own users
 //! when started as root, and they cannot read below a private home directory. `VTC_FILTER=<substring>` runs a
-//! subset; `VTC_VERBOSE=1` prints varnishtest's output for passing tests too.
+//! subset; `VTC_VERBOSE=1` prints varnishtest's output for passing tests too. `VTC_RESULTS=<file>` writes one line
+//! per `.vtc` file, `<name> passed|failed|skipped`, so the test command can count each file as a test of its own.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -46,7 +47,8 @@ fn varnishtest_suite_passes() {
     let output = Command::new("varnishtest")
         .arg(format!("-j{jobs}"))
         .arg("-t60")
-        .arg("-q")
+        // every file runs, also after a failure, and reports its own outcome
+        .arg("-k")
         .arg("-D")
         .arg(format!("vmod={}", so.display()))
         .arg("-D")
@@ -60,5 +62,38 @@ fn varnishtest_suite_passes() {
     if !output.status.success() || std::env::var("VTC_VERBOSE").is_ok_and(|v| v == "1") {
         println!("{stdout}\n{stderr}");
     }
+    let outcomes = file_outcomes(&stdout, &files);
+    if let Ok(path) = std::env::var("VTC_RESULTS") {
+        let lines: String = outcomes.iter().map(|(name, outcome)| format!("{name} {outcome}\n")).collect();
+        fs::write(&path, lines).unwrap_or_else(|e| panic!("cannot write {path}: {e}"));
+    }
+    for (name, outcome) in &outcomes {
+        assert!(*outcome != "missing", "varnishtest reported no outcome for {name}");
+    }
     assert!(output.status.success(), "varnishtest failed for some of {} files", files.len());
+}
+
+/// Each file's outcome from varnishtest's `#    top  TEST <file> passed|FAILED|skipped (...)` lines, in file order;
+/// `missing` when varnishtest said nothing about a file (it stopped early).
+fn file_outcomes(stdout: &str, files: &[PathBuf]) -> Vec<(String, &'static str)> {
+    files
+        .iter()
+        .map(|file| {
+            let name = file.file_name().unwrap().to_string_lossy().into_owned();
+            let path = file.to_string_lossy();
+            let outcome = stdout
+                .lines()
+                .filter_map(|line| line.split_once(" TEST ").map(|(_, rest)| rest))
+                .filter_map(|rest| rest.strip_prefix(path.as_ref()))
+                .find_map(|rest| match rest.split_whitespace().next() {
+                    Some("passed") => Some("passed"),
+                    Some("FAILED") => Some("failed"),
+                    Some("skipped") => Some("skipped"),
+                    Some("TIMED") => Some("failed"),
+                    _ => None,
+                })
+                .unwrap_or("missing");
+            (name, outcome)
+        })
+        .collect()
 }
