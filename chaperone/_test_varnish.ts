@@ -7,14 +7,9 @@
 import { GHOST_SOCKET_NAME } from "../internal/names.ts";
 import { eventually } from "../tests/cluster/eventually.ts";
 import { lacquerCacheDir } from "../tests/cluster/layout.ts";
+import { freePort } from "../tests/cluster/free_port.ts";
 
-/** Returns a TCP port on 127.0.0.1 that was free a moment ago. */
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
+export { freePort };
 
 /** The directory of Debian's VMODs. */
 export const DEBIAN_VMOD_DIR = "/usr/lib/x86_64-linux-gnu/varnish/vmods";

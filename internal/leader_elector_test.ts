@@ -1,5 +1,5 @@
 import { equal, throws } from "node:assert/strict";
-import { clusterAvailable, createTestNamespace, eventually, useCluster } from "../tests/cluster/mod.ts";
+import { clusterAvailable, consistently, createTestNamespace, eventually, useCluster } from "../tests/cluster/mod.ts";
 import type { KubeClient } from "./kube/mod.ts";
 import { LeaderElector, microTime } from "./leader_elector.ts";
 import { createLogger } from "./log.ts";
@@ -40,8 +40,7 @@ Deno.test({
     const runA = a.run({ onStartedLeading: () => leading.push("a") });
     await eventually(() => equal(leading.join(), "a"));
     const runB = b.run({ onStartedLeading: () => leading.push("b") });
-    await new Promise((r) => setTimeout(r, 1000));
-    equal(leading.join(), "a", "b stays standby while a renews");
+    await consistently(() => equal(leading.join(), "a", "b stays standby while a renews"), { timeoutMs: 1000 });
     await a.stop();
     equal(await runA, "stopped");
     await eventually(() => equal(leading.join(), "a,b"), { timeoutMs: 10_000 });

@@ -8,8 +8,10 @@ import { APPLIED_ROUTING_ANNOTATION, APPLIED_VCL_ANNOTATION, CONTROLLER_NAME } f
 import { installLacquerCrds } from "../tests/cluster/crd_installer.ts";
 import {
   clusterAvailable,
+  consistently,
   createTestNamespace,
   eventually,
+  freePort,
   kubectl,
   selfSignedCertificate,
   type TestCluster,
@@ -34,7 +36,7 @@ function condition(obj: KubeObject, type: string): Condition | undefined {
 }
 
 async function startOperator(cluster: TestCluster, namespace: string, cls: string, env?: Record<string, string>) {
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  const port = freePort();
   const logFile = await Deno.makeTempFile({ prefix: "operator-", suffix: ".log" });
   const operator = startOperatorProcess({
     kubeconfig: cluster.kubeconfig,
@@ -221,20 +223,19 @@ Deno.test({
 
       // A no-op change (an unrelated annotation) makes no writes and leaves the ConfigMap untouched. Writes caused by
       // the steps above (the stand-in pod, the address) may still be in flight: start counting once they settle.
-      let before = await writes(metricsUrl);
-      for (let settled = 0; settled < 2;) {
-        await new Promise((r) => setTimeout(r, 500));
-        const now = await writes(metricsUrl);
-        settled = now === before ? settled + 1 : 0;
-        before = now;
-      }
+      const before = await eventually(async () => {
+        const start = await writes(metricsUrl);
+        await consistently(async () => equal(await writes(metricsUrl), start, "writes settled"), { timeoutMs: 1000 });
+        return start;
+      });
       await client.request(gwPath, {
         method: "PATCH",
         contentType: "application/merge-patch+json",
         body: { metadata: { annotations: { touched: "1" } } },
       });
-      await new Promise((r) => setTimeout(r, 1500));
-      equal(await writes(metricsUrl), before, "no writes for a no-op reconcile");
+      await consistently(async () => equal(await writes(metricsUrl), before, "no writes for a no-op reconcile"), {
+        timeoutMs: 1500,
+      });
       const cmAfter = await client.request<KubeObject>(`/api/v1/namespaces/${ns}/configmaps/gw-lacquer`);
       equal(cmAfter.metadata.resourceVersion, cm.metadata.resourceVersion);
 

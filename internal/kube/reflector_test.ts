@@ -1,7 +1,15 @@
-import { deepStrictEqual, strictEqual } from "node:assert/strict";
+import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import type { KubeClient, KubeRequestOptions } from "./kube_client.ts";
 import { responseError } from "./kube_client.ts";
-import { createReflector, type KubeObject, objectKey } from "./reflector.ts";
+import { createReflector, type KubeObject, objectKey, type ReflectorStats } from "./reflector.ts";
+import { eventually } from "../../tests/cluster/eventually.ts";
+
+/** Waits, with a deadline, until the reflector's counter reaches `n`. */
+function reaches(r: { stats(): ReflectorStats }, counter: keyof ReflectorStats, n: number): Promise<void> {
+  return eventually(() => {
+    if (r.stats()[counter] < n) throw new Error(`${counter}: ${r.stats()[counter]}, waiting for ${n}`);
+  }, { timeoutMs: 10_000, intervalMs: 5 });
+}
 
 function obj(name: string, rv: string, data = ""): KubeObject {
   return { metadata: { name, namespace: "ns", resourceVersion: rv }, data };
@@ -60,7 +68,7 @@ Deno.test("createReflector() lists, then applies watch events to the cache and t
       changes.push(`${old?.metadata.resourceVersion ?? "-"}>${cur?.metadata.resourceVersion ?? "-"}`),
   });
   await r.synced;
-  while (r.stats().watches < 2) await new Promise((res) => setTimeout(res, 5));
+  await reaches(r, "watches", 2);
   await r.stop();
   deepStrictEqual(changes, ["->1", "->2", "1>3", "2>-"]);
   deepStrictEqual(r.list().map(objectKey), ["ns/a"]);
@@ -81,7 +89,7 @@ Deno.test("createReflector() relists on an ERROR event with code 410 and reports
     onChange: (old, cur) => changes.push(`${old?.metadata.name ?? "-"}>${cur?.metadata.name ?? "-"}`),
   });
   await r.synced;
-  while (r.stats().lists < 2) await new Promise((res) => setTimeout(res, 5));
+  await reaches(r, "lists", 2);
   await r.stop();
   deepStrictEqual(seen.slice(0, 3), ["list", "watch rv=100", "list"]);
   deepStrictEqual(changes, ["->a", "->b", "b>b", "a>-"]);
@@ -116,7 +124,7 @@ Deno.test("createReflector() caches what transform returns and treats undefined 
 Deno.test("createReflector() backs off and retries after a failed list", async () => {
   const { client, seen } = fakeClient({ lists: [], watches: [] });
   const r = createReflector(client, { path: "/api/v1/pods", resyncMs: 0, backoff: { initialMs: 1, maxMs: 2 } });
-  while (r.stats().errors < 3) await new Promise((res) => setTimeout(res, 5));
+  await reaches(r, "errors", 3);
   strictEqual(r.healthy(), true);
   await r.stop();
   strictEqual(seen.every((s) => s === "list"), true);
@@ -131,7 +139,7 @@ Deno.test("createReflector() aborts a silent watch after the idle timeout and re
     idleTimeoutMs: 20,
     backoff: { initialMs: 1, maxMs: 2 },
   });
-  while (r.stats().watches < 3) await new Promise((res) => setTimeout(res, 5));
+  await reaches(r, "watches", 3);
   await r.stop();
   strictEqual(r.stats().errors >= 2, true);
 });
@@ -161,7 +169,7 @@ Deno.test("createReflector() on real fetch rewatches at once when a watch stays 
   const client = createKubeClient(kc);
   const r = createReflector(client, { path: "/api/v1/pods", resyncMs: 0, idleTimeoutMs: 50 });
   await r.synced;
-  while (r.stats().watches < 3) await new Promise((res) => setTimeout(res, 10));
+  await reaches(r, "watches", 3);
   await r.stop();
   strictEqual(r.stats().lists, 1, "no relist, no backoff");
   client.close();
@@ -177,10 +185,18 @@ Deno.test("createReflector() on real fetch rewatches at once when a watch stays 
 
 Deno.test("createReflector() backs off when watches end at once without events", async () => {
   const { client } = fakeClient({ lists: [[obj("a", "1")]], watches: Array.from({ length: 1000 }, () => []) });
+  const started: number[] = [];
+  const fetch = client.fetch.bind(client);
+  client.fetch = (path, options) => {
+    started.push(performance.now());
+    return fetch(path, options);
+  };
   const r = createReflector(client, { path: "/api/v1/pods", resyncMs: 0, backoff: { initialMs: 20, maxMs: 40 } });
   await r.synced;
-  await new Promise((res) => setTimeout(res, 200));
+  await reaches(r, "watches", 5);
   await r.stop();
-  const { watches } = r.stats();
-  strictEqual(watches >= 2 && watches < 20, true, `watches: ${watches}`);
+  // only lower bounds, which a slow machine cannot break: each empty watch waits 20 ms, 40 ms, then 40 ms (plus
+  // jitter) before the next one; without backoff they would follow each other at once
+  const gaps = started.slice(1, 5).map((t, i) => t - started[i]);
+  gaps.forEach((gap, i) => ok(gap >= Math.min(20 * 2 ** i, 40) - 1, `gaps: ${gaps.map(Math.round)} ms`));
 });

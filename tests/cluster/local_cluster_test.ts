@@ -4,6 +4,7 @@ import { runCommand } from "./run_command.ts";
 import {
   API_PORT,
   clusterAvailable,
+  consistently,
   createTestNamespace,
   eventually,
   kubectl,
@@ -394,6 +395,11 @@ Deno.test({
   ok(pids.length > 0);
   const t0 = performance.now();
   await ns.client.request(`/api/v1/namespaces/${ns.name}/pods/stubborn`, { method: "DELETE" });
+  // SIGTERM is ignored: the container outlives it until the grace period ends (a lower bound, which slowness cannot
+  // break), then SIGKILL removes it before eventually()'s deadline
+  await consistently(async () => {
+    for (const pid of pids) strictEqual(await Deno.stat(`/proc/${pid}`).then(() => true, () => false), true);
+  }, { timeoutMs: 500 });
   await eventually(async () => {
     deepStrictEqual(await listPods(ns, "stubborn"), []);
     for (const pid of pids) strictEqual(await Deno.stat(`/proc/${pid}`).then(() => true, () => false), false);
@@ -401,7 +407,6 @@ Deno.test({
   });
   const took = performance.now() - t0;
   ok(took >= 900, `waited for the grace period (${Math.round(took)} ms)`);
-  ok(took < 10_000, `killed soon after the grace period (${Math.round(took)} ms)`);
 });
 
 Deno.test({
@@ -450,7 +455,13 @@ Deno.test({
     `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${NODE_NAME}`,
   );
   strictEqual(lease.spec.holderIdentity, NODE_NAME);
-  ok(Date.now() - Date.parse(lease.spec.renewTime) < 20_000, `renewed recently: ${lease.spec.renewTime}`);
+  // renewed while we watch (every 10 s), rather than compared with the wall clock
+  await eventually(async () => {
+    const now = await ns.client.request<{ spec: { renewTime: string } }>(
+      `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${NODE_NAME}`,
+    );
+    ok(Date.parse(now.spec.renewTime) > Date.parse(lease.spec.renewTime), `renewed: ${now.spec.renewTime}`);
+  }, { timeoutMs: 30_000, intervalMs: 500 });
 
   await create(ns, "/apis/batch/v1/namespaces/NS/jobs", {
     metadata: { name: "once" },

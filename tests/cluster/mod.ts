@@ -24,6 +24,7 @@
  * @module
  */
 export { consistently, eventually, type PollOptions } from "./eventually.ts";
+export { freePort } from "./free_port.ts";
 export {
   clusterAvailable,
   createTestNamespace,
