@@ -99,10 +99,17 @@ Deno.test({
     [tlsBundleKey("port-https", "any")]: bundle(fallback),
     [tlsBundleKey("port-https")]: bundle(fallback),
   });
+  // hitch through a wrapper that refuses to start while a file exists, so that hitch can be kept down for as long as
+  // the test needs to see /readyz answer 503
+  const hitchBlocked = `${certDir}/hitch-blocked`;
+  const hitchWrapper = `${certDir}/hitch`;
+  await Deno.writeTextFile(hitchWrapper, `#!/bin/sh\n[ -e "${hitchBlocked}" ] && exit 1\nexec hitch "$@"\n`, {
+    mode: 0o755,
+  });
   const { chaperone, stop, lines } = await startTestChaperone(ns, {
     workDir,
     level: "debug",
-    config: { tlsListen: [`port-https=127.0.0.1:${httpsPort}`] },
+    config: { tlsListen: [`port-https=127.0.0.1:${httpsPort}`], hitch: hitchWrapper },
   });
   const hitch = chaperone.hitches.get("port-https")!;
   const readyz = async () => (await chaperone.handler(new Request("http://admin/readyz"))).status;
@@ -149,10 +156,15 @@ Deno.test({
       equal(await readyz(), 200);
       ok(lines.some((line) => line.includes("TLS certificate skipped")));
     });
-    await t.step("hitch is restarted when it dies, and /readyz follows it", async () => {
+    await t.step("hitch is restarted when it dies, and /readyz follows it: 503 while it is down", async () => {
+      await Deno.writeTextFile(hitchBlocked, "");
       hitch.signal("SIGKILL");
-      await eventually(() => equal(hitch.starts, 2), { timeoutMs: 10_000 });
-      await eventually(async () => equal(await readyz(), 200), { timeoutMs: 10_000 });
+      await eventually(() => ok(hitch.starts >= 3, `starts: ${hitch.starts}`), { timeoutMs: 10_000 });
+      const body = await (await chaperone.handler(new Request("http://admin/readyz"))).json();
+      equal(await readyz(), 503);
+      ok(body.hitch["port-https"] !== "running", JSON.stringify(body));
+      await Deno.remove(hitchBlocked);
+      await eventually(async () => equal(await readyz(), 200), { timeoutMs: 30_000 });
       await eventually(async () => match(await httpsGet(httpsPort, "b.example.com", fallback.certFile), /^200 /));
     });
   } catch (err) {

@@ -144,7 +144,8 @@ async function writes(metricsUrl: string): Promise<number> {
 }
 
 Deno.test({
-  name: "operator programs a Gateway: class status, children, routing.json, route status, Programmed, cleanup",
+  name: "operator programs a Gateway: class status, children, routing.json, route status, Programmed, cleanup " +
+    "of every child when the Gateway moves class or is deleted",
   ignore: !clusterAvailable(),
   async fn() {
     await withOperator(async ({ client, ns, cls, metricsUrl }) => {
@@ -262,14 +263,65 @@ Deno.test({
       });
       await eventually(async () => notEqual(await hash(), infraHash));
 
-      // Deleting the Gateway removes its children (owner references).
-      await client.request(gwPath, { method: "DELETE" });
-      await eventually(async () => {
-        const list = await client.request<{ items: unknown[] }>(`/api/v1/namespaces/${ns}/configmaps`, {
-          query: { labelSelector: "app.kubernetes.io/managed-by=lacquer" },
+      // Cleanup. A backend in another namespace gives the Gateway a Role and RoleBinding there too.
+      await using other = await createTestNamespace(await useCluster());
+      await client.request(`/api/v1/namespaces/${other.name}/services`, {
+        method: "POST",
+        body: service(other.name, "api"),
+      });
+      await client.request(`${GW}/namespaces/${other.name}/referencegrants`, {
+        method: "POST",
+        body: {
+          apiVersion: "gateway.networking.k8s.io/v1",
+          kind: "ReferenceGrant",
+          metadata: { name: "allow", namespace: other.name },
+          spec: {
+            from: [{ group: "gateway.networking.k8s.io", kind: "HTTPRoute", namespace: ns }],
+            to: [{ group: "", kind: "Service" }],
+          },
+        },
+      });
+      const cross = route(ns, "cross", "gw", "/api");
+      (cross.spec.rules[0].backendRefs[0] as Record<string, unknown>) = {
+        name: "api",
+        namespace: other.name,
+        port: 8080,
+      };
+      await client.request(`${GW}/namespaces/${ns}/httproutes`, { method: "POST", body: cross });
+      const rbac = "/apis/rbac.authorization.k8s.io/v1/namespaces";
+      const children = [
+        `/apis/apps/v1/namespaces/${ns}/deployments/gw`,
+        `/api/v1/namespaces/${ns}/services/gw`,
+        `/api/v1/namespaces/${ns}/serviceaccounts/gw-lacquer`,
+        `${rbac}/${ns}/roles/gw-lacquer`,
+        `${rbac}/${ns}/rolebindings/gw-lacquer`,
+        `/api/v1/namespaces/${ns}/configmaps/gw-lacquer`,
+        `${rbac}/${other.name}/roles/lacquer-gw-${ns}-gw`,
+        `${rbac}/${other.name}/rolebindings/lacquer-gw-${ns}-gw`,
+      ];
+      const present = async () => {
+        const found = await Promise.all(children.map((path) => client.request(path).then(() => true, () => false)));
+        return children.filter((_, i) => found[i]);
+      };
+      await eventually(async () => deepEqual(await present(), children), { timeoutMs: 60_000 });
+
+      // Moved to a class that is not ours, the Gateway still exists, so the garbage collector removes nothing: the
+      // operator's prune must remove every child, in both namespaces.
+      const moveTo = (gatewayClassName: string) =>
+        client.request(gwPath, {
+          method: "PATCH",
+          contentType: "application/merge-patch+json",
+          body: { spec: { gatewayClassName } },
         });
-        equal(list.items.length, 0);
-      }, { timeoutMs: 60_000 });
+      await moveTo(`${cls}-elsewhere`);
+      await eventually(async () => deepEqual(await present(), []), { timeoutMs: 60_000 });
+      await moveTo(cls);
+      await eventually(async () => deepEqual(await present(), children), { timeoutMs: 60_000 });
+
+      // Deleting the Gateway removes them all again: the garbage collector those with an owner reference, the operator
+      // the ones in the other namespace.
+      await client.request(gwPath, { method: "DELETE" });
+      await eventually(async () => deepEqual(await present(), []), { timeoutMs: 60_000 });
     });
   },
 });
