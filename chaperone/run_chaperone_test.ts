@@ -100,7 +100,8 @@ Deno.test({
       podName: "gw",
       listen: [`port-http=127.0.0.1:${httpPort}`],
       drainToken: "drain-token-123",
-      drainSeconds: "1",
+      // well above the 2 s quiet period, so the drain ends because requests stopped, not at its bound
+      drainSeconds: "60",
     },
   });
   const admin = async (path: string, init?: RequestInit) => {
@@ -199,10 +200,13 @@ Deno.test({
     await t.step("/metrics includes Varnish counters", async () => {
       match((await admin("/metrics")).body, /^varnish_main_client_req \d+$/m);
     });
-    await t.step("SIGTERM drains (readiness 503) and stops with exit code 0", async () => {
+    await t.step("SIGTERM drains (readiness 503, still serving), exits 0 once requests stop (quiet exit)", async () => {
       stop();
       await eventually(async () => equal((await admin("/readyz")).status, 503));
+      equal(await get(httpPort), "200 v1");
       equal(await chaperone.exit, 0);
+      const drained = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === "Drained");
+      deepStrictEqual(drained.map((l) => l.reason), ["quiet"]);
     });
   } catch (err) {
     console.error(lines.slice(-60).join("\n"));

@@ -8,7 +8,7 @@ import { equal } from "node:assert/strict";
 import type { KubeClient } from "../../internal/kube/mod.ts";
 import { CONTROLLER_NAME } from "../../internal/names.ts";
 import { installLacquerCrds } from "../cluster/crd_installer.ts";
-import { createTestNamespace, eventually, type TestNamespace, useCluster } from "../cluster/mod.ts";
+import { createTestNamespace, eventually, freePort, type TestNamespace, useCluster } from "../cluster/mod.ts";
 import type { LoggedProcess } from "../cluster/spawn_logged.ts";
 import { startOperatorProcess } from "../stack/operator_process.ts";
 
@@ -108,6 +108,46 @@ export async function get(
   return { status: response.status, body: await response.text(), headers: response.headers };
 }
 
+/** A steady load through the gateway, started by {@linkcode startLoad}. */
+export interface Load {
+  /** Stops the workers and returns how many requests were sent and every failure (status and body, or error). */
+  stop(): Promise<{ sent: number; failures: string[] }>;
+}
+
+/**
+ * Sends GET `path` to the gateway from `workers` loops, one request after the other, until stopped. Any answer but
+ * 200, and any request without an answer, is a failure.
+ *
+ * @param address The gateway's address.
+ * @param path The path.
+ * @param workers How many loops.
+ * @returns The running load.
+ */
+export function startLoad(address: string, path: string, workers = 4): Load {
+  let stopped = false;
+  let sent = 0;
+  const failures: string[] = [];
+  const worker = async () => {
+    while (!stopped) {
+      sent++;
+      try {
+        const r = await get(address, path);
+        if (r.status !== 200) failures.push(`HTTP ${r.status}: ${r.body.slice(0, 120)}`);
+      } catch (err) {
+        failures.push(String(err));
+      }
+    }
+  };
+  const running = Array.from({ length: workers }, worker);
+  return {
+    async stop() {
+      stopped = true;
+      await Promise.all(running);
+      return { sent, failures };
+    },
+  };
+}
+
 /** The pod name in an echo-basic answer. */
 export function podOf(body: string): string | undefined {
   try {
@@ -137,7 +177,7 @@ export async function startE2eGateway(options: {
   const cls = `lacquer-${ns.name}`;
   // our CRDs, which the operator watches (idempotent)
   await installLacquerCrds(client);
-  const port = 30000 + Math.floor(Math.random() * 20000);
+  const port = freePort();
   const operator = startOperatorProcess({
     kubeconfig: cluster.kubeconfig,
     logFile: operatorLog,

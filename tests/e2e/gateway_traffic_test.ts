@@ -4,7 +4,17 @@
  */
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { clusterAvailable, eventually } from "../cluster/mod.ts";
-import { apply, applyApp, conditionOf, echoApp, get, GW_API, podOf, startE2eGateway } from "./_e2e_gateway.ts";
+import {
+  apply,
+  applyApp,
+  conditionOf,
+  echoApp,
+  get,
+  GW_API,
+  podOf,
+  startE2eGateway,
+  startLoad,
+} from "./_e2e_gateway.ts";
 
 function userVcl(namespace: string, version: string): Record<string, unknown> {
   return {
@@ -88,21 +98,8 @@ Deno.test({
       await t.step("scaling the app up and down under continuous load fails no request", async () => {
         await apply(client, routes, route(ns, "load", [{ matches: prefix("/load"), backendRefs: [to("echo-a")] }]));
         await eventually(async () => equal((await get(address, "/load")).status, 200));
-        let stop = false;
-        const failures: string[] = [];
-        let sent = 0;
-        const worker = async () => {
-          while (!stop) {
-            sent++;
-            try {
-              const r = await get(address, "/load");
-              if (r.status !== 200) failures.push(`HTTP ${r.status}: ${r.body.slice(0, 120)}`);
-            } catch (err) {
-              failures.push(String(err));
-            }
-          }
-        };
-        const workers = [worker(), worker(), worker(), worker()];
+        const load = startLoad(address, "/load");
+        let result: { sent: number; failures: string[] } | undefined;
         const scale = async (replicas: number) => {
           await client.request(`/apis/apps/v1/namespaces/${ns}/deployments/echo-a/scale`, {
             method: "PATCH",
@@ -127,9 +124,9 @@ Deno.test({
           await scale(3);
           await scale(2);
         } finally {
-          stop = true;
-          await Promise.all(workers);
+          result = await load.stop();
         }
+        const { sent, failures } = result;
         ok(sent > 100, `only ${sent} requests were sent`);
         deepEqual(failures, [], `${failures.length} of ${sent} requests failed`);
       }),
