@@ -5,11 +5,12 @@
  *   so;
  * - that address and every Service's ClusterIP are added to the node bridge inside the cluster's network namespace,
  *   and a TCP proxy on each Service port forwards every connection to a ready endpoint (round robin over the
- *   Service's EndpointSlices), so pods and tests can use ClusterIPs and LoadBalancer addresses alike.
+ *   Service's EndpointSlices, seen one second late, as kube-proxy's rules lag behind), so pods and tests can use
+ *   ClusterIPs and LoadBalancer addresses alike.
  *
  * @module
  */
-import { createReflector, type KubeClient, type KubeObject } from "../../internal/kube/mod.ts";
+import { createReflector, type KubeClient, type KubeObject, objectKey } from "../../internal/kube/mod.ts";
 import type { Logger } from "../../internal/log.ts";
 import { BRIDGE, LB_POOL_PREFIX } from "./layout.ts";
 import { type EndpointSliceLike, pickAddress, readyBackends } from "./lb_pool.ts";
@@ -27,6 +28,13 @@ interface Service extends KubeObject {
 }
 
 interface Slice extends KubeObject, EndpointSliceLike {}
+
+/**
+ * How long an EndpointSlice change takes to reach the proxies. kube-proxy programs its rules some time after a change
+ * too (its sync period), so a pod that stops serving the moment it is told to terminate, rather than draining, drops
+ * connections here as it would in a real cluster.
+ */
+const PROGRAMMING_DELAY_MS = 1000;
 
 interface Forward {
   service: string;
@@ -70,11 +78,26 @@ export async function startServiceController(
     onChange: (o, c) => enqueue(`${(c ?? o)!.metadata.namespace}/${(c ?? o)!.metadata.name}`),
     log,
   });
-  const slices = createReflector<Slice>(client, { path: "/apis/discovery.k8s.io/v1/endpointslices", log });
+  /** The EndpointSlices as the proxies see them: PROGRAMMING_DELAY_MS behind the API server, in order. */
+  const programmed = new Map<string, Slice>();
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+  const slices = createReflector<Slice>(client, {
+    path: "/apis/discovery.k8s.io/v1/endpointslices",
+    onChange: (old, cur) => {
+      const key = objectKey((cur ?? old)!);
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        if (cur) programmed.set(key, cur);
+        else programmed.delete(key);
+      }, PROGRAMMING_DELAY_MS);
+      timers.add(timer);
+    },
+    log,
+  });
 
   function backendsFor(key: string, portName: string) {
     const [ns, name] = key.split("/");
-    const mine = slices.list().filter((s) =>
+    const mine = [...programmed.values()].filter((s) =>
       s.metadata.namespace === ns && s.metadata.labels?.["kubernetes.io/service-name"] === name
     );
     return readyBackends(mine, portName);
@@ -200,6 +223,7 @@ export async function startServiceController(
     async stop() {
       stopped = true;
       await Promise.all([services.stop(), slices.stop()]);
+      for (const timer of timers) clearTimeout(timer);
       await queue;
       for (const f of forwards.values()) closeQuietly(f.listener);
       for (const c of conns) closeQuietly(c);

@@ -134,7 +134,8 @@ export function startLoad(address: string, path: string, workers = 4): Load {
         const r = await get(address, path);
         if (r.status !== 200) failures.push(`HTTP ${r.status}: ${r.body.slice(0, 120)}`);
       } catch (err) {
-        failures.push(String(err));
+        const cause = (err as Error).cause;
+        failures.push(`${new Date().toISOString()} ${err}${cause ? ` (${cause})` : ""}`);
       }
     }
   };

@@ -81,7 +81,8 @@ Deno.test({
       result = await load.stop();
     }
     ok(result.sent > 100, `only ${result.sent} requests were sent`);
-    deepEqual(result.failures.slice(0, 5), [], `${result.failures.length} of ${result.sent} requests failed`);
+    const { failures, sent } = result;
+    deepEqual(failures, [], `${failures.length} of ${sent} requests failed: ${failures.slice(0, 5).join(" | ")}`);
   };
 
   const passed: boolean[] = [];
@@ -108,17 +109,27 @@ Deno.test({
         // the container's log, held open: the kubelet removes the file with the pod, the open file stays readable
         const logDir = podRoot(cluster, { namespace: ns, name: victim.metadata.name, uid: victim.metadata.uid })
           .replace(/\/root$/, "/logs/gateway");
-        await using log = await Deno.open(`${logDir}/0.log`);
-        await underLoad(async () => {
-          await client.request(`/api/v1/namespaces/${ns}/pods/${victim.metadata.name}`, { method: "DELETE" });
-          await eventually(async () => {
-            ok(!(await gatewayPods()).some((p) => p.metadata.uid === victim.metadata.uid), "the pod is still there");
-          }, { timeoutMs: 90_000, intervalMs: 250 });
-          await settled(2);
-        });
-        const text = new TextDecoder().decode(await new Response(log.readable).arrayBuffer());
-        const drained = text.split("\n").filter((l) => l.includes('"msg":"Drained"')).map((l) => JSON.parse(l).reason);
-        deepEqual(drained, ["quiet"], text.split("\n").slice(-30).join("\n"));
+        const log = await Deno.open(`${logDir}/0.log`);
+        const lines = async () => new TextDecoder().decode(await new Response(log.readable).arrayBuffer()).split("\n");
+        let deleted = "";
+        try {
+          await underLoad(async () => {
+            deleted = new Date().toISOString();
+            await client.request(`/api/v1/namespaces/${ns}/pods/${victim.metadata.name}`, { method: "DELETE" });
+            await eventually(async () => {
+              ok(!(await gatewayPods()).some((p) => p.metadata.uid === victim.metadata.uid), "the pod is still there");
+            }, { timeoutMs: 90_000, intervalMs: 250 });
+            await settled(2);
+          });
+        } catch (err) {
+          console.error(`deleted at ${deleted}; the pod's log:\n${(await lines()).slice(-30).join("\n")}`);
+          throw err;
+        }
+        const text = await lines();
+        // CRI log lines: "<time> <stream> <the chaperone's JSON line>"
+        const drained = text.filter((l) => l.includes('"msg":"Drained"'))
+          .map((l) => JSON.parse(l.slice(l.indexOf("{"))).reason);
+        deepEqual(drained, ["quiet"], text.slice(-30).join("\n"));
       }),
     );
 

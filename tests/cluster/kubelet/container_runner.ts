@@ -98,7 +98,8 @@ export class ContainerRunner {
   }
 
   /**
-   * Stops the container: SIGTERM, then SIGKILL after `graceMs`.
+   * Stops the container: the preStop hook, SIGTERM to its main process, then SIGKILL to all its processes after
+   * `graceMs` or once the main process has exited.
    *
    * @param graceMs The grace period.
    */
@@ -123,10 +124,18 @@ export class ContainerRunner {
       graceMs = Math.max(2000, graceMs - (performance.now() - t0));
     }
     if (child) {
-      this.#signal(child, "SIGTERM");
+      // like a container runtime: SIGTERM to the main process only (it may stop its children in its own time, as the
+      // chaperone does after draining), SIGKILL to everything left once the grace period is over or the main
+      // process has exited (the kernel kills a PID namespace with its init)
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // already gone
+      }
       const timer = setTimeout(() => this.#signal(child, "SIGKILL"), graceMs);
       await child.status.catch(() => {});
       clearTimeout(timer);
+      this.#signal(child, "SIGKILL");
     }
     await this.#loop;
     for (const t of this.#timers) clearTimeout(t);
