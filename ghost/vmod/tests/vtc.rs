@@ -5,6 +5,7 @@
 //! subset; `VTC_VERBOSE=1` prints varnishtest's output for passing tests too. `VTC_RESULTS=<file>` writes one line
 //! per `.vtc` file, `<name> passed|failed|skipped`, so the test command can count each file as a test of its own.
 
+use std::fmt::Write as _;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -64,7 +65,10 @@ fn varnishtest_suite_passes() {
     }
     let outcomes = file_outcomes(&stdout, &files);
     if let Ok(path) = std::env::var("VTC_RESULTS") {
-        let lines: String = outcomes.iter().map(|(name, outcome)| format!("{name} {outcome}\n")).collect();
+        let lines = outcomes.iter().fold(String::new(), |mut text, (name, outcome)| {
+            let _ = writeln!(text, "{name} {outcome}");
+            text
+        });
         fs::write(&path, lines).unwrap_or_else(|e| panic!("cannot write {path}: {e}"));
     }
     for (name, outcome) in &outcomes {
@@ -87,9 +91,8 @@ fn file_outcomes(stdout: &str, files: &[PathBuf]) -> Vec<(String, &'static str)>
                 .filter_map(|rest| rest.strip_prefix(path.as_ref()))
                 .find_map(|rest| match rest.split_whitespace().next() {
                     Some("passed") => Some("passed"),
-                    Some("FAILED") => Some("failed"),
+                    Some("FAILED" | "TIMED") => Some("failed"),
                     Some("skipped") => Some("skipped"),
-                    Some("TIMED") => Some("failed"),
                     _ => None,
                 })
                 .unwrap_or("missing");
