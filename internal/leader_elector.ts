@@ -1,5 +1,5 @@
 /**
- * Leader election on a `coordination.k8s.io/v1` Lease (KUBE-CLIENT.md §4, after client-go
+ * Leader election on a `coordination.k8s.io/v1` Lease (after client-go
  * `tools/leaderelection`): GET, CREATE when absent, PUT with the read resourceVersion to take over an expired
  * lease or renew ours. The resourceVersion is the lock; a 409 means someone else won.
  *

@@ -1,6 +1,6 @@
 /**
  * zod schemas of the Kubernetes objects the operator reads: the Gateway API kinds (v1), our GatewayParameters, and
- * the core kinds it looks at. Objects are parsed once where they enter (STYLE.md convention 7); everything inside
+ * the core kinds it looks at. Objects are parsed once, where they enter the operator; everything inside
  * the operator trusts these types.
  *
  * The schemas apply the CRD defaults the apiserver would apply (parentRef group/kind, backendRef weight, rule

@@ -1,5 +1,5 @@
 /**
- * The child objects of a Gateway (DESIGN.md "Names"): ConfigMap `<gw>-lacquer` (main.vcl, routing.json), Secret
+ * The child objects of a Gateway, named after it: ConfigMap `<gw>-lacquer` (main.vcl, routing.json), Secret
  * `<gw>-lacquer-tls` (the certificates of its HTTPS listeners, when it has some),
  * ServiceAccount `<gw>-lacquer`, Role and RoleBinding `<gw>-lacquer` with exactly what the chaperone needs,
  * Deployment and Service `<gw>`.

@@ -51,7 +51,7 @@ Deno.test("buildChildren() stores routing.json in the ConfigMap through the code
   equal(readRoutingConfigMapData(configMap(large)).routingJson, large);
 });
 
-Deno.test("buildChildren() names every child as DESIGN.md says", () => {
+Deno.test("buildChildren() names every child after its Gateway", () => {
   const names = build().map((c) => `${c.kind}/${c.metadata.name}`);
   equal(
     names.join(" "),

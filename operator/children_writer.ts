@@ -1,6 +1,6 @@
 /**
  * Applies a Gateway's child objects with server-side apply (field manager `lacquer-operator`) and deletes the
- * children it no longer wants (STYLE.md convention 12). A child whose cached copy carries the hash of the desired
+ * children it no longer wants. A child whose cached copy carries the hash of the desired
  * object is not written again, so a no-op reconcile makes no writes.
  *
  * @module

@@ -1,5 +1,5 @@
 /**
- * The operator's two controllers on the shared caches (STYLE.md §3, conventions 11–13):
+ * The operator's two controllers on the shared caches:
  *
  * - GatewayClass controller, key = class name: writes Accepted, SupportedVersion and supportedFeatures;
  * - Gateway controller, key = `namespace/name`: translate → apply children → write Gateway and route status.

@@ -1,6 +1,6 @@
 /**
  * Translation of HTTPRoute rules into routing.json route entries: matches, filters and weighted backends, with
- * every problem reported instead of thrown (STYLE.md convention 8).
+ * every problem reported instead of thrown: bad input is data, not an exception.
  *
  * - A rule whose matches or filters ghost cannot run (bad regex, bad header name, incompatible filters) is left
  *   out and reported ("Dropped Rule").

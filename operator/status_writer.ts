@@ -1,6 +1,6 @@
 /**
  * Writes status: once per object, only when it differs from what the cluster has (ignoring
- * `lastTransitionTime`), as KUBE-CLIENT.md §1 prescribes:
+ * `lastTransitionTime`), so that a no-op reconcile makes no write:
  *
  * - GatewayClass and Gateway: server-side apply on `/status` with field manager `lacquer-operator` (their
  *   conditions and listeners are map-lists, so SSA merges with other writers);

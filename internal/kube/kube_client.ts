@@ -1,7 +1,7 @@
 /**
- * A raw-JSON Kubernetes API client on Deno's own `fetch` (KUBE-CLIENT.md §2.7). Credentials come from client-node's
- * `KubeConfig.applyToHTTPSOptions`, called for every request so rotated token files and exec plugins apply; the TLS
- * material goes into a `Deno.HttpClient` that is rebuilt only when it changes.
+ * A raw-JSON Kubernetes API client on Deno's own `fetch` (not client-node's API classes). Credentials come from
+ * client-node's `KubeConfig.applyToHTTPSOptions`, called for every request so rotated token files and exec plugins
+ * apply; the TLS material goes into a `Deno.HttpClient` that is rebuilt only when it changes.
  *
  * @module
  */

@@ -1,5 +1,5 @@
 /**
- * A list+watch cache of one resource collection (KUBE-CLIENT.md §2), on {@linkcode KubeClient}.
+ * A list+watch cache of one resource collection, as client-go's reflector keeps one, on {@linkcode KubeClient}.
  *
  * It lists (paged), then watches from the list's resourceVersion with bookmarks and a random server timeout,
  * rewatches after a clean end, relists on 410 Gone or repeated failures, backs off on errors, aborts silent

@@ -1,5 +1,5 @@
 /**
- * The truthful `Programmed` condition of a Gateway (DESIGN.md "Robustness rules"): True only when the gateway
+ * The truthful `Programmed` condition of a Gateway: True only when the gateway
  * Service has an address and every ready gateway pod reports, in its applied-config annotations, the hashes of
  * the current routing.json and main.vcl (there is at least one such pod).
  *
