@@ -27,11 +27,5 @@ export {
   type PolicyTarget,
 } from "./cache_policy_schema.ts";
 export { durationSeconds } from "./duration.ts";
-export {
-  type PolicyOutcome,
-  type PolicyResolution,
-  resolvePolicies,
-  targetKey,
-  type TargetOutcome,
-} from "./resolve_policies.ts";
+export { type PolicyOutcome, type PolicyResolution, resolvePolicies, type TargetOutcome } from "./resolve_policies.ts";
 export { type RoutingCache, type ValidatedPolicy, validatePolicy } from "./validate_policy.ts";

@@ -42,17 +42,21 @@ export interface PolicyResolution {
   ): RoutingCache | undefined;
 }
 
-/**
- * Builds the key of a target in a namespace.
- *
- * @param namespace The policy's namespace.
- * @param target The target.
- * @returns `Kind:namespace/name` with `#sectionName` when it has one.
- */
-export function targetKey(namespace: string, target: Omit<PolicyTarget, "group">): string {
-  return `${target.kind}:${namespace}/${target.name}${
-    target.sectionName === undefined ? "" : `#${target.sectionName}`
-  }`;
+interface Holder {
+  /** The holding policy's `namespace/name`. */
+  key: string;
+  cache: RoutingCache;
+}
+
+/** Holders of one kind of target: namespace → name → sectionName (`""` for the whole object) → holder. */
+type TargetTable = Map<string, Map<string, Map<string, Holder>>>;
+
+function sectionsOf(table: TargetTable, namespace: string, name: string): Map<string, Holder> {
+  let names = table.get(namespace);
+  if (!names) table.set(namespace, names = new Map());
+  let sections = names.get(name);
+  if (!sections) names.set(name, sections = new Map());
+  return sections;
 }
 
 function policyKey(policy: CachePolicy): string {
@@ -79,7 +83,8 @@ export function resolvePolicies(
 ): PolicyResolution {
   const keyed = policies.map((p) => ({ p, order: `${p.metadata.creationTimestamp ?? ""}\u0000${policyKey(p)}` }))
     .sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
-  const holders = new Map<string, { key: string; cache: RoutingCache }>();
+  // Lookups without building strings: cacheFor runs for every rule entry of every translation.
+  const tables: Record<PolicyTarget["kind"], TargetTable> = { Gateway: new Map(), HTTPRoute: new Map() };
   const outcomes = new Map<string, PolicyOutcome>();
   for (const { p } of keyed) {
     const key = policyKey(p);
@@ -87,10 +92,10 @@ export function resolvePolicies(
     if (!validated) memo.set(p, validated = validatePolicy(p));
     const targets: TargetOutcome[] = validated.targets.map((target) => {
       if (!validated.valid) return { target };
-      const tk = targetKey(p.metadata.namespace ?? "", target);
-      const holder = holders.get(tk);
+      const sections = sectionsOf(tables[target.kind], p.metadata.namespace ?? "", target.name);
+      const holder = sections.get(target.sectionName ?? "");
       if (holder) return { target, conflictedBy: holder.key };
-      holders.set(tk, { key, cache: validated.cache });
+      sections.set(target.sectionName ?? "", { key, cache: validated.cache });
       return { target };
     });
     outcomes.set(key, { policy: p, validated, targets });
@@ -99,20 +104,11 @@ export function resolvePolicies(
   return {
     policies: sorted,
     cacheFor(gateway, listener, rule) {
-      if (holders.size === 0) return undefined;
-      const candidates = [
-        ...(rule.ruleName === undefined
-          ? []
-          : [targetKey(rule.namespace, { kind: "HTTPRoute", name: rule.name, sectionName: rule.ruleName })]),
-        targetKey(rule.namespace, { kind: "HTTPRoute", name: rule.name }),
-        targetKey(gateway.namespace, { kind: "Gateway", name: gateway.name, sectionName: listener }),
-        targetKey(gateway.namespace, { kind: "Gateway", name: gateway.name }),
-      ];
-      for (const candidate of candidates) {
-        const holder = holders.get(candidate);
-        if (holder) return holder.cache;
-      }
-      return undefined;
+      const route = tables.HTTPRoute.get(rule.namespace)?.get(rule.name);
+      const byRoute = route && ((rule.ruleName === undefined ? undefined : route.get(rule.ruleName)) ?? route.get(""));
+      if (byRoute) return byRoute.cache;
+      const gw = tables.Gateway.get(gateway.namespace)?.get(gateway.name);
+      return (gw && (gw.get(listener) ?? gw.get("")))?.cache;
     },
   };
 }
