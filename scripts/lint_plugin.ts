@@ -44,6 +44,7 @@ export const PURE_MODULES: ReadonlySet<string> = new Set([
   "operator/attach.ts",
   "operator/attach_routes.ts",
   "operator/children.ts",
+  "operator/compact_objects.ts",
   "operator/dependencies.ts",
   "operator/features.ts",
   "operator/gateway_config.ts",
