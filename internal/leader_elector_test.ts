@@ -53,3 +53,100 @@ Deno.test({
     equal(await runB, "stopped");
   },
 });
+
+/** A client whose network can be cut, counting the requests it is asked to send. */
+function cuttableClient(client: KubeClient) {
+  const state = { cut: false, requests: 0 };
+  const down = () => Promise.reject(new TypeError("network unreachable (cut by the test)"));
+  const wrapped: KubeClient = {
+    server: client.server,
+    fetch: (path, options) => (state.requests++, state.cut ? down() : client.fetch(path, options)),
+    request: <T>(path: string, options?: Parameters<KubeClient["request"]>[1]) => {
+      state.requests++;
+      return state.cut ? down() : client.request<T>(path, options);
+    },
+    close: () => {},
+  };
+  return { client: wrapped, state };
+}
+
+const TIMINGS = { leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 300 };
+
+Deno.test({
+  name: "LeaderElector: a leader cut off from the API server gives up; the standby takes over once the lease expires",
+  ignore: !clusterAvailable(),
+  async fn() {
+    await using ns = await createTestNamespace(await useCluster());
+    const net = cuttableClient(ns.client);
+    const leading: string[] = [];
+    const a = new LeaderElector({
+      client: net.client,
+      namespace: ns.name,
+      name: "lease",
+      identity: "a",
+      log,
+      ...TIMINGS,
+    });
+    const b = new LeaderElector({
+      client: ns.client,
+      namespace: ns.name,
+      name: "lease",
+      identity: "b",
+      log,
+      ...TIMINGS,
+    });
+    const runA = a.run({ onStartedLeading: () => leading.push("a") });
+    await eventually(() => equal(leading.join(), "a"));
+    const runB = b.run({ onStartedLeading: () => leading.push("b") });
+    await consistently(() => equal(leading.join(), "a", "b stays standby while a renews"), { timeoutMs: 1000 });
+    // a can no longer renew, nor release: b must wait for the lease to expire, then take it
+    net.state.cut = true;
+    equal(await runA, "lost");
+    equal(a.isLeader, false);
+    const requests = net.state.requests;
+    await eventually(() => equal(leading.join(), "a,b"), { timeoutMs: 15_000 });
+    const lease = await ns.client.request<{ spec: { holderIdentity: string; leaseTransitions: number } }>(
+      `/apis/coordination.k8s.io/v1/namespaces/${ns.name}/leases/lease`,
+    );
+    equal(lease.spec.holderIdentity, "b");
+    equal(lease.spec.leaseTransitions, 1);
+    equal(net.state.requests, requests, "a sends nothing after giving up");
+    await b.stop();
+    equal(await runB, "stopped");
+  },
+});
+
+Deno.test({
+  name: "LeaderElector: a leader whose lease another holder took gives up at once and sends nothing more",
+  ignore: !clusterAvailable(),
+  async fn() {
+    await using ns = await createTestNamespace(await useCluster());
+    const net = cuttableClient(ns.client);
+    const a = new LeaderElector({
+      client: net.client,
+      namespace: ns.name,
+      name: "lease",
+      identity: "a",
+      log,
+      ...TIMINGS,
+    });
+    let elected = false;
+    const runA = a.run({ onStartedLeading: () => elected = true });
+    await eventually(() => equal(elected, true));
+    // another replica (with a clock of its own) writes itself into the lease
+    const path = `/apis/coordination.k8s.io/v1/namespaces/${ns.name}/leases/lease`;
+    const lease = await ns.client.request<{ spec: Record<string, unknown> }>(path);
+    const now = microTime(Date.now());
+    await ns.client.request(path, {
+      method: "PUT",
+      body: { ...lease, spec: { ...lease.spec, holderIdentity: "intruder", acquireTime: now, renewTime: now } },
+    });
+    equal(await runA, "lost");
+    equal(a.isLeader, false);
+    const requests = net.state.requests;
+    await consistently(() => equal(net.state.requests, requests, "a sends nothing after giving up"), {
+      timeoutMs: 1000,
+    });
+    equal((await ns.client.request<{ spec: { holderIdentity: string } }>(path)).spec.holderIdentity, "intruder");
+  },
+});
