@@ -36,7 +36,7 @@ function condition(obj: KubeObject, type: string): Condition | undefined {
 }
 
 async function startOperator(cluster: TestCluster, namespace: string, cls: string, env?: Record<string, string>) {
-  const port = freePort();
+  const port = freePort(2); // metrics, and health on port + 1
   const logFile = await Deno.makeTempFile({ prefix: "operator-", suffix: ".log" });
   const operator = startOperatorProcess({
     kubeconfig: cluster.kubeconfig,

@@ -17,7 +17,8 @@ let next = FIRST + (Deno.pid * 97) % (LAST - FIRST + 1);
 
 /**
  * Returns a TCP port below the ephemeral range that nothing listened on a moment ago (on any address), never the same
- * twice in a process until the range wraps.
+ * twice in a process until the range wraps; with `span`, the first of that many consecutive such ports (for a
+ * program that listens on `port` and `port + 1`).
  *
  * @example Usage
  * ```ts
@@ -26,19 +27,26 @@ let next = FIRST + (Deno.pid * 97) % (LAST - FIRST + 1);
  * using listener = Deno.listen({ hostname: "127.0.0.1", port });
  * ```
  *
- * @returns The port.
- * @throws {Error} When every port of the range is taken.
+ * @param span How many consecutive ports are needed.
+ * @returns The (first) port.
+ * @throws {Error} When the range has no such ports.
  */
-export function freePort(): number {
+export function freePort(span = 1): number {
   for (let tries = 0; tries <= LAST - FIRST; tries++) {
-    const port = next;
-    next = next === LAST ? FIRST : next + 1;
-    try {
-      Deno.listen({ hostname: "0.0.0.0", port }).close();
-      return port;
-    } catch (err) {
-      if (!(err instanceof Deno.errors.AddrInUse)) throw err;
-    }
+    const first = next + span - 1 > LAST ? FIRST : next;
+    next = first + span > LAST ? FIRST : first + span;
+    const ports = Array.from({ length: span }, (_, i) => first + i);
+    if (ports.every(isFree)) return first;
   }
-  throw new Error(`freePort: every port from ${FIRST} to ${LAST} is taken`);
+  throw new Error(`freePort: no ${span} consecutive free ports from ${FIRST} to ${LAST}`);
+}
+
+function isFree(port: number): boolean {
+  try {
+    Deno.listen({ hostname: "0.0.0.0", port }).close();
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.AddrInUse) return false;
+    throw err;
+  }
 }

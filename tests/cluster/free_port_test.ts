@@ -16,3 +16,9 @@ Deno.test("freePort() skips a port something listens on", () => {
   const port = freePort();
   notStrictEqual(port, blocker.addr.port);
 });
+
+Deno.test("freePort(span) returns the first of consecutive free ports and hands out none of them again", () => {
+  const first = freePort(2);
+  const after = Array.from({ length: 5 }, () => freePort());
+  ok(!after.includes(first) && !after.includes(first + 1), `${first}, then ${after}`);
+});

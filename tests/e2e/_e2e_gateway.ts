@@ -178,7 +178,7 @@ export async function startE2eGateway(options: {
   const cls = `lacquer-${ns.name}`;
   // our CRDs, which the operator watches (idempotent)
   await installLacquerCrds(client);
-  const port = freePort();
+  const port = freePort(2); // metrics, and health on port + 1
   const operator = startOperatorProcess({
     kubeconfig: cluster.kubeconfig,
     logFile: operatorLog,
