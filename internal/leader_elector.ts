@@ -9,7 +9,7 @@
  * @module
  */
 import { abortableSleep } from "./abortable_sleep.ts";
-import { KubeApiError, type KubeClient } from "./kube/mod.ts";
+import { KubeApiError, type KubeClient, type KubeRequestOptions } from "./kube/mod.ts";
 import type { Logger } from "./log.ts";
 
 /** Options for {@linkcode LeaderElector}. */
@@ -91,6 +91,15 @@ export class LeaderElector {
   /** Tells whether we currently hold the lease. */
   get isLeader(): boolean {
     return this.#leader;
+  }
+
+  /**
+   * Tells whether we hold the lease by our own clock right now: elected, and renewed within the renew deadline, which
+   * is shorter than the lease, so no other replica can have taken it over yet. A leader that was frozen or cut off
+   * for longer no longer holds it, even before its renew loop notices.
+   */
+  get holdsLease(): boolean {
+    return this.#leader && performance.now() - this.#lastRenew <= this.#o.renewDeadlineMs;
   }
 
   async #tryAcquireOrRenew(): Promise<boolean> {
@@ -221,4 +230,47 @@ export class LeaderElector {
       this.#o.log.warn("Lease release failed", { err });
     }
   }
+}
+
+/** What a client from {@linkcode fenceWrites} throws instead of writing while the lease is not held. */
+export class NotLeaderError extends Error {
+  override name = "NotLeaderError";
+}
+
+/**
+ * Wraps a client so that its writes (every method but GET) go out only while `holds()` says this replica holds the
+ * leader lease, and fail with {@linkcode NotLeaderError} otherwise; reads and watches pass through. A leader that
+ * lost the lease, or that woke up from a freeze with work in flight, thus writes nothing more.
+ *
+ * @example Usage
+ * ```ts
+ * import { fenceWrites, LeaderElector } from "./leader_elector.ts";
+ * import type { KubeClient } from "./kube/mod.ts";
+ * declare const client: KubeClient;
+ * declare const elector: LeaderElector;
+ * const writer = fenceWrites(client, () => elector.holdsLease);
+ * ```
+ *
+ * @param client The client.
+ * @param holds Whether the lease is held, asked before each write.
+ * @returns The fenced client.
+ */
+export function fenceWrites(client: KubeClient, holds: () => boolean): KubeClient {
+  const refused = (options?: KubeRequestOptions) => {
+    const method = (options?.method ?? "GET").toUpperCase();
+    if (method === "GET" || holds()) return undefined;
+    return new NotLeaderError(`Cannot send ${method}: this replica does not hold the leader lease`);
+  };
+  return {
+    server: client.server,
+    fetch: (path, options) => {
+      const err = refused(options);
+      return err ? Promise.reject(err) : client.fetch(path, options);
+    },
+    request: <T>(path: string, options?: KubeRequestOptions) => {
+      const err = refused(options);
+      return err ? Promise.reject(err) : client.request<T>(path, options);
+    },
+    close: () => client.close(),
+  };
 }

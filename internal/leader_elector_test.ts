@@ -1,13 +1,34 @@
-import { equal, throws } from "node:assert/strict";
+import { deepEqual, equal, rejects, throws } from "node:assert/strict";
 import { clusterAvailable, consistently, createTestNamespace, eventually, useCluster } from "../tests/cluster/mod.ts";
 import type { KubeClient } from "./kube/mod.ts";
-import { LeaderElector, microTime } from "./leader_elector.ts";
+import { fenceWrites, LeaderElector, microTime, NotLeaderError } from "./leader_elector.ts";
 import { createLogger } from "./log.ts";
 
 const log = createLogger({ sink: () => {} });
 
 Deno.test("microTime() prints six fraction digits", () => {
   equal(microTime(Date.UTC(2026, 0, 2, 3, 4, 5, 678)), "2026-01-02T03:04:05.678000Z");
+});
+
+Deno.test("fenceWrites() lets reads through and writes only while the lease is held", async () => {
+  const sent: string[] = [];
+  const client: KubeClient = {
+    server: "https://fake",
+    fetch: (path, options) => (sent.push(`${options?.method ?? "GET"} ${path}`), Promise.resolve(new Response("{}"))),
+    request: <T>(path: string, options?: { method?: string }) => (
+      sent.push(`${options?.method ?? "GET"} ${path}`), Promise.resolve({} as T)
+    ),
+    close() {},
+  };
+  let holds = false;
+  const fenced = fenceWrites(client, () => holds);
+  await fenced.request("/a");
+  await fenced.fetch("/w", { query: { watch: "true" } });
+  await rejects(fenced.request("/a", { method: "PUT", body: {} }), NotLeaderError);
+  await rejects(fenced.fetch("/a", { method: "DELETE" }), NotLeaderError);
+  holds = true;
+  await fenced.request("/a", { method: "PATCH", body: {} });
+  deepEqual(sent, ["GET /a", "GET /w", "PATCH /a"]);
 });
 
 Deno.test("LeaderElector rejects timings that break lease > deadline > 1.2 × retry", () => {

@@ -8,7 +8,7 @@
 import { abortableSleep } from "../internal/abortable_sleep.ts";
 import { backoffDelay, DEFAULT_BACKOFF } from "../internal/backoff.ts";
 import { createKubeClient, KubeApiError, type KubeClient, loadKubeConfig } from "../internal/kube/mod.ts";
-import { LeaderElector } from "../internal/leader_elector.ts";
+import { fenceWrites, LeaderElector } from "../internal/leader_elector.ts";
 import type { Logger } from "../internal/log.ts";
 import { serveAdmin } from "../internal/admin_server.ts";
 import { MetricsRegistry } from "../internal/metrics.ts";
@@ -199,14 +199,17 @@ export async function runOperator(options: OperatorOptions): Promise<number> {
       },
     });
     cache = watcher;
-    const status = new StatusWriter(client, { log: log.child({ part: "status" }), observe });
+    // With leader election, writes go out only while this replica holds the lease by its own clock: a leader that
+    // lost it, or woke up from a freeze with reconciles in flight, writes nothing more.
+    const writer = config.leaderElect ? fenceWrites(client, () => elector?.holdsLease === true) : client;
+    const status = new StatusWriter(writer, { log: log.child({ part: "status" }), observe });
     const observeReconcile = (name: string, outcome: string, ms: number) => {
       metrics.reconciles.inc({ controller: name, result: outcome });
       metrics.duration.observe(ms / 1000, { controller: name });
     };
     const controller = ctl = new GatewayController({
       cache: watcher,
-      children: new ChildrenWriter(client, watcher, { log: log.child({ part: "children" }), observe }),
+      children: new ChildrenWriter(writer, watcher, { log: log.child({ part: "children" }), observe }),
       status,
       log,
       defaults: { image: config.gatewayImage, serviceType: config.gatewayServiceType },
