@@ -48,8 +48,8 @@ pub enum Outcome {
 #[derive(Debug)]
 pub struct ClientCache {
     stats: Option<Arc<RuleStats>>,
-    debug: bool,
-    surrogate_header: String,
+    /// The normalised host, for the fetch settings of a miss.
+    host: String,
     /// `(key, url)` when the request is looked up.
     lookup: Option<(String, String)>,
     bypass: bool,
@@ -57,8 +57,7 @@ pub struct ClientCache {
 }
 
 /// Decides lookup or pass for the request of `ctx` routed by `task` (in `vcl_recv`, after `req.url` was set to the
-/// forwarded URL). For a lookup it removes cookies outside the key and sets [`TOKEN_HEADER`]; returns whether the
-/// request is looked up.
+/// forwarded URL). For a lookup it removes cookies outside the key; returns whether the request is looked up.
 #[allow(clippy::needless_pass_by_value)] // the caller's `Option<Box<Task>>::as_deref_mut()`
 pub fn recv(ctx: &mut Ctx, task: Option<&mut Task>) -> bool {
     let Some(Task::Forward { state, rule, cache, .. }) = task else { return false };
@@ -71,16 +70,17 @@ pub fn recv(ctx: &mut Ctx, task: Option<&mut Task>) -> bool {
     };
     let mut client = ClientCache {
         stats: state.stats.get(&settings.identity).cloned(),
-        debug: settings.settings.debug_headers,
-        surrogate_header: settings.settings.surrogate_keys.header.clone(),
+        host,
         lookup: None,
         bypass: false,
         outcome: Outcome::Pending,
     };
-    let line = match decision {
+    // Hits log nothing more than the routing line; misses log in `miss()`.
+    let mut line = None;
+    match decision {
         RequestDecision::Pass(reason) => {
             client.bypass = matches!(reason, ghost_core::cache::PassReason::Bypass(_));
-            format!("ghost: cache pass {}: {}", settings.identity, reason.describe())
+            line = Some(format!("ghost: cache pass {}: {}", settings.identity, reason.describe()));
         }
         RequestDecision::Lookup(lookup) => {
             let mut sink = Sink(req);
@@ -89,16 +89,34 @@ pub fn recv(ctx: &mut Ctx, task: Option<&mut Task>) -> bool {
                 CookieChange::Set(value) => sink.set("Cookie", value),
                 CookieChange::Remove => sink.remove("Cookie"),
             }
-            sink.set(TOKEN_HEADER, &settings.fetch_settings(&lookup.host).to_token());
-            let line = format!("ghost: cache lookup {} {}", settings.identity, lookup.url);
             client.lookup = Some((lookup.key, lookup.url));
-            line
         }
-    };
+    }
     let looked_up = client.lookup.is_some();
     *cache = Some(Box::new(client));
-    ctx.log(LogTag::VclLog, line);
+    if let Some(line) = line {
+        ctx.log(LogTag::VclLog, line);
+    }
     looked_up
+}
+
+/// In `vcl_hit` and `vcl_miss`: counts the outcome; a miss or a stale hit (whose background fetch refreshes the
+/// object) hands the rule's fetch settings to the backend task in [`TOKEN_HEADER`] (the backend request is copied
+/// from the client request after these subroutines).
+pub fn lookup_outcome(ctx: &mut Ctx, task: Option<&mut Task>, outcome: Outcome) {
+    let Some(task) = task else { return };
+    if let (Outcome::Miss | Outcome::Stale, Task::Forward { state, rule, cache: Some(c), .. }) = (outcome, &*task) {
+        if let (Some(settings), Some(req)) =
+            (state.router.rule(*rule).and_then(|r| r.cache.as_ref()), ctx.http_req.as_mut())
+        {
+            Sink(req).set(TOKEN_HEADER, &settings.fetch_settings(&c.host).to_token());
+            if outcome == Outcome::Miss {
+                let url = c.lookup.as_ref().map_or("", |(_, url)| url.as_str());
+                ctx.log(LogTag::VclLog, format!("ghost: cache miss {} {url}", settings.identity));
+            }
+        }
+    }
+    record(Some(task), outcome);
 }
 
 fn client(task: Option<&Task>) -> Option<&ClientCache> {
@@ -154,12 +172,13 @@ pub fn record(task: Option<&mut Task>, outcome: Outcome) {
 pub fn deliver(ctx: &mut Ctx, task: Option<&Task>, hits: i64) {
     let Some(resp) = ctx.http_resp.as_mut() else { return };
     remove_prefixed(resp, "x-ghost-");
-    let Some(c) = client(task) else { return };
+    let Some(Task::Forward { state, rule, cache: Some(c), .. }) = task else { return };
+    let Some(settings) = state.router.rule(*rule).and_then(|r| r.cache.as_ref()) else { return };
     let mut sink = Sink(resp);
-    for name in ["xkey", "Surrogate-Control", c.surrogate_header.as_str()] {
+    for name in ["xkey", "Surrogate-Control", settings.settings.surrogate_keys.header.as_str()] {
         sink.remove(name);
     }
-    if c.debug {
+    if settings.settings.debug_headers {
         let label = match c.outcome {
             Outcome::Hit => "HIT",
             Outcome::Stale => "STALE",

@@ -139,13 +139,13 @@ mod ghost {
         }
 
         /// Call in `vcl_hit` with `obj.ttl <= 0s`: counts a hit, stale when the object is past its TTL.
-        pub fn cache_hit(&self, #[shared_per_task] task: &mut Option<Box<Task>>, stale: bool) {
-            cache::record(task.as_deref_mut(), if stale { Outcome::Stale } else { Outcome::Hit });
+        pub fn cache_hit(&self, ctx: &mut Ctx, #[shared_per_task] task: &mut Option<Box<Task>>, stale: bool) {
+            cache::lookup_outcome(ctx, task.as_deref_mut(), if stale { Outcome::Stale } else { Outcome::Hit });
         }
 
-        /// Call in `vcl_miss`: counts a miss.
-        pub fn cache_miss(&self, #[shared_per_task] task: &mut Option<Box<Task>>) {
-            cache::record(task.as_deref_mut(), Outcome::Miss);
+        /// Call in `vcl_miss`: counts a miss and hands the rule's fetch settings to the backend fetch.
+        pub fn cache_miss(&self, ctx: &mut Ctx, #[shared_per_task] task: &mut Option<Box<Task>>) {
+            cache::lookup_outcome(ctx, task.as_deref_mut(), Outcome::Miss);
         }
 
         /// Call in `vcl_pass`: counts a pass (or a bypass).
