@@ -1,6 +1,7 @@
 # Debian packages: Varnish and its development headers (ghost), hitch (TLS), clang (bindgen), network and namespace
-# tools (iproute2, util-linux: nsenter, unshare, setsid; mount), openssl (the local cluster's certificates).
-packages=(varnish libvarnishapi-dev varnish-modules hitch clang libclang-dev pkg-config iproute2 curl wrk
+# tools (iproute2, util-linux: nsenter, unshare, setsid; mount), openssl (the local cluster's certificates), wrk and
+# nginx (the cache benchmark's load generator and reference proxy).
+packages=(varnish libvarnishapi-dev varnish-modules hitch clang libclang-dev pkg-config iproute2 curl wrk nginx
   build-essential git ca-certificates openssl util-linux mount)
 missing=()
 for p in "${packages[@]}"; do
