@@ -5,11 +5,11 @@
  *
  * @module
  */
-import type { Gateway, HttpRoute, ParentRef } from "./api_types.ts";
+import { type Gateway, GATEWAY_GROUP, type HttpRoute, type ParentRef } from "./api_types.ts";
 import { intersectHostnames } from "./hostnames.ts";
 import { matchesSelector } from "./label_selector.ts";
 import type { ListenerResult } from "./listeners.ts";
-import type { SnapshotIndex } from "./snapshot_index.ts";
+import { keyOf, type SnapshotIndex } from "./snapshot_index.ts";
 
 /** A listener a route attached to, with the hostnames it serves there. */
 export interface Attachment {
@@ -121,4 +121,18 @@ export function attachRoute(
     };
   }
   return { attachments };
+}
+
+/**
+ * Lists the parentRefs of a route that name one Gateway, in parentRef order.
+ *
+ * @param route The route.
+ * @param gatewayKey The Gateway's `namespace/name`.
+ * @returns The parentRefs (a parentRef's namespace defaults to the route's).
+ */
+export function parentRefsNaming(route: HttpRoute, gatewayKey: string): ParentRef[] {
+  const routeNs = route.metadata.namespace ?? "";
+  return route.spec.parentRefs.filter((ref) =>
+    ref.group === GATEWAY_GROUP && ref.kind === "Gateway" && keyOf(ref.namespace ?? routeNs, ref.name) === gatewayKey
+  );
 }

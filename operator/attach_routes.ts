@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { type Gateway, GATEWAY_GROUP, type HttpRoute, type ParentRef } from "./api_types.ts";
-import { type AttachRejection, attachRoute } from "./attach.ts";
+import type { Gateway, HttpRoute, ParentRef } from "./api_types.ts";
+import { type AttachRejection, attachRoute, parentRefsNaming } from "./attach.ts";
 import type { ListenerResult } from "./listeners.ts";
 import { type RulesResult, translateRules } from "./rules.ts";
 import { keyOf, type SnapshotIndex } from "./snapshot_index.ts";
@@ -20,8 +20,11 @@ export interface AttachedRoute {
   key: string;
   /** Its translated rules. */
   rules: RulesResult;
-  /** Each parentRef that names the Gateway, in parentRef order, with why the route did not attach through it. */
-  parents: { ref: ParentRef; rejection?: AttachRejection }[];
+  /**
+   * Why the route did not attach through a parentRef naming the Gateway (`parentRefsNaming`), by parentRef; empty
+   * when it attached through every one (most routes: they then share one empty map).
+   */
+  rejections: ReadonlyMap<ParentRef, AttachRejection>;
   /** The listeners it serves on, with its hostnames there (none when rejected or when no rule is valid). */
   attachments: { listener: string; hostnames: string[] }[];
 }
@@ -50,21 +53,21 @@ function sortRoutes(routes: readonly HttpRoute[]): HttpRoute[] {
   return keyed.map((x) => x.r);
 }
 
+const NO_REJECTIONS: ReadonlyMap<ParentRef, AttachRejection> = new Map();
+
 function computeAttachment(route: HttpRoute, rules: RulesResult, context: AttachRoutesContext): AttachedRoute {
-  const routeNs = route.metadata.namespace ?? "";
-  const parents: AttachedRoute["parents"] = [];
+  let rejections: Map<ParentRef, AttachRejection> | undefined;
   const attachments: AttachedRoute["attachments"] = [];
-  for (const ref of route.spec.parentRefs) {
-    if (ref.group !== GATEWAY_GROUP || ref.kind !== "Gateway") continue;
-    if (keyOf(ref.namespace ?? routeNs, ref.name) !== context.key) continue;
+  for (const ref of parentRefsNaming(route, context.key)) {
     const attach = attachRoute(route, ref, context);
-    parents.push(attach.rejection ? { ref, rejection: attach.rejection } : { ref });
+    if (attach.rejection) (rejections ??= new Map()).set(ref, attach.rejection);
     if (attach.rejection || rules.allInvalid) continue;
     for (const a of attach.attachments) {
       attachments.push({ listener: a.listener.listener.name, hostnames: a.hostnames });
     }
   }
-  return { route, key: keyOf(routeNs, route.metadata.name), rules, parents, attachments };
+  const key = keyOf(route.metadata.namespace, route.metadata.name);
+  return { route, key, rules, rejections: rejections ?? NO_REJECTIONS, attachments };
 }
 
 function attachToGateway(route: HttpRoute, context: AttachRoutesContext, listeners: string): AttachedRoute {

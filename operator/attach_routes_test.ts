@@ -34,7 +34,7 @@ Deno.test("attachRoutes() orders routes by age, then name, and records each pare
   ];
   const out = attachRoutes(routes, context());
   deepEqual(out.map((r) => r.key), ["ns/c", "ns/a", "ns/b"]);
-  deepEqual(out[1].parents.map((p) => p.rejection?.reason), [undefined, "NoMatchingParent"]);
+  deepEqual(out[1].route.spec.parentRefs.map((p) => out[1].rejections.get(p)?.reason), [undefined, "NoMatchingParent"]);
   deepEqual(out[1].attachments, [{ listener: "http", hostnames: ["*"] }]);
 });
 
@@ -44,7 +44,7 @@ Deno.test("attachRoutes() attaches a route whose every rule is invalid nowhere",
   });
   const [out] = attachRoutes([bad], context());
   equal(out.rules.allInvalid, true);
-  equal(out.parents[0].rejection, undefined);
+  equal(out.rejections.size, 0);
   deepEqual(out.attachments, []);
 });
 

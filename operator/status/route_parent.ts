@@ -8,7 +8,7 @@
 import { CONTROLLER_NAME } from "../../internal/names.ts";
 import { type Condition, GATEWAY_GROUP, type ParentRef } from "../api_types.ts";
 import type { AttachedRoute } from "../attach_routes.ts";
-import type { AttachRejection } from "../attach.ts";
+import { type AttachRejection, parentRefsNaming } from "../attach.ts";
 import type { RulesResult } from "../rules.ts";
 import { keyOf } from "../snapshot_index.ts";
 import {
@@ -115,13 +115,13 @@ function sameParentRef(a: Record<string, unknown>, b: ParentRef, routeNs: string
 export function routeParentStatus(attached: AttachedRoute, gateway: string, now: string): RouteStatusResult {
   const { route, rules } = attached;
   const routeNs = route.metadata.namespace ?? "";
-  const parents = attached.parents.map(({ ref, rejection }) => {
+  const parents = parentRefsNaming(route, gateway).map((ref) => {
     const previous = route.status?.parents.find((p) =>
       p.controllerName === CONTROLLER_NAME && sameParentRef(p.parentRef, ref, routeNs)
     );
     const conditions = routeParentConditions({
       generation: route.metadata.generation,
-      rejection,
+      rejection: attached.rejections.get(ref),
       rules,
     });
     return {

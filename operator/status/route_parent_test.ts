@@ -95,15 +95,12 @@ Deno.test("routeParentStatus() writes one entry per parentRef, keeping transitio
       }],
     },
   });
-  const [withSection, plain] = route.spec.parentRefs;
+  const [withSection] = route.spec.parentRefs;
   const attached: AttachedRoute = {
     route,
     key: "app/r",
     rules: rules(),
-    parents: [
-      { ref: withSection, rejection: { reason: "NoMatchingParent", message: "none" } },
-      { ref: plain },
-    ],
+    rejections: new Map([[withSection, { reason: "NoMatchingParent" as const, message: "none" }]]),
     attachments: [],
   };
   const out = routeParentStatus(attached, "infra/gw", NOW);
