@@ -1,4 +1,4 @@
-import { deepEqual, equal } from "node:assert/strict";
+import { deepEqual, equal, notEqual } from "node:assert/strict";
 import { parseAllDocuments, stringify } from "yaml";
 import { parseRoutingJson, stringifyContract } from "../ghost/contract/mod.ts";
 import { httpRouteSchema } from "./api_types.ts";
@@ -173,4 +173,25 @@ Deno.test("translate() leaves GatewayClasses outside its filter to other instanc
   deepEqual(result.gatewayClasses.map((c) => c.name), ["lacquer"]);
   deepEqual(result.gateways.map((g) => g.key), ["infra/gw"]);
   deepEqual(result.routes.map((r) => r.gateway), ["infra/gw"], "no cleanup of the other instance's entries");
+});
+
+Deno.test("translate() with a memo hands back the same route status objects for unchanged routes", () => {
+  const snapshot = parseSnapshot(readObjects(Deno.readTextFileSync(new URL("attached_routes_count.in.yaml", DIR))));
+  const options = { ...OPTIONS, memo: new TranslationMemo() };
+  const first = translate(snapshot, options).routes;
+  const again = translate({ ...snapshot }, options).routes;
+  equal(again.length, first.length);
+  // The status writer skips comparing entries it already verified, by identity.
+  again.forEach((r, i) => equal(r, first[i], `${r.key} unchanged`));
+  const [changed, ...rest] = snapshot.httpRoutes;
+  const edited = { ...changed, metadata: { ...changed.metadata, generation: 99 } };
+  const after = translate({ ...snapshot, httpRoutes: [edited, ...rest] }, options).routes;
+  const key = `${changed.metadata.namespace}/${changed.metadata.name}`;
+  for (const r of after) {
+    const before = first.find((f) => f.key === r.key && f.gateway === r.gateway)!;
+    if (r.key === key) {
+      notEqual(r, before);
+      equal(r.parents[0].conditions[0].observedGeneration, 99);
+    } else equal(r, before, `${r.key} unchanged`);
+  }
 });
