@@ -42,9 +42,14 @@ sub vcl_synth {
 `;
 }
 
-function routingJson(namespace: string, service: string): string {
+/** routing.json with one route to `service` in `namespace`, and to further backends (`namespace/name`) when given. */
+function routingJson(namespace: string, service: string, more: string[] = [], version = 1): string {
+  const backends = [`${namespace}/${service}`, ...more].map((key) => {
+    const [ns, name] = key.split("/");
+    return { weight: 1, service: { namespace: ns, name, port: 80 } };
+  });
   return JSON.stringify({
-    version: 1,
+    version,
     listeners: [{ name: "http", socket: "port-http", port: 80, protocol: "HTTP" }],
     vhosts: {
       "*": {
@@ -52,7 +57,7 @@ function routingJson(namespace: string, service: string): string {
           id: { namespace, name: "web", rule: 0 },
           created: "2026-01-01T00:00:00Z",
           listeners: ["http"],
-          backends: [{ weight: 1, service: { namespace, name: service, port: 80 } }],
+          backends,
         }],
       },
     },
@@ -187,6 +192,40 @@ Deno.test({
       await eventually(async () =>
         equal((await annotations())[APPLIED_ROUTING_ANNOTATION], await contentHash(routing))
       );
+    });
+    await t.step("EndpointSlices of a backend in another namespace are watched too", async () => {
+      await using other = await createTestNamespace(cluster);
+      const theirs = collections(other);
+      await apply(other, theirs.services, "remote", testService());
+      await apply(other, theirs.slices, "remote-1", slice("remote-1", "remote", ["10.244.201.1"]));
+      await apply(
+        ns,
+        CM,
+        "gw-lacquer",
+        testConfigMap({
+          [MAIN_VCL_KEY]: fakeGhostVcl("v3"),
+          [ROUTING_JSON_KEY]: routingJson(ns.name, "echo", [`${other.name}/remote`]),
+        }),
+      );
+      const remoteEndpoints = () => ghostJson().vhosts["*"].routes[0].backends[1].endpoints;
+      await eventually(() => deepStrictEqual(remoteEndpoints(), [{ address: "10.244.201.1", port: 3000 }]));
+      // a change there reaches ghost.json: the namespace is watched, not only listed once
+      await apply(other, theirs.slices, "remote-1", slice("remote-1", "remote", ["10.244.201.2"]));
+      await eventually(() => deepStrictEqual(remoteEndpoints(), [{ address: "10.244.201.2", port: 3000 }]));
+    });
+    await t.step("a routing.json of another version is refused while the current one keeps serving", async () => {
+      const before = Deno.readTextFileSync(`${workDir}/ghost.json`);
+      const applied = (await annotations())[APPLIED_ROUTING_ANNOTATION];
+      await apply(
+        ns,
+        CM,
+        "gw-lacquer",
+        testConfigMap({ [MAIN_VCL_KEY]: fakeGhostVcl("v3"), [ROUTING_JSON_KEY]: routingJson(ns.name, "echo", [], 2) }),
+      );
+      await eventually(async () => match(JSON.parse((await admin("/readyz")).body).routingError, /version/));
+      equal(Deno.readTextFileSync(`${workDir}/ghost.json`), before);
+      equal((await annotations())[APPLIED_ROUTING_ANNOTATION], applied);
+      equal(await get(httpPort), "200 v3");
     });
     await t.step("a killed varnishd is restarted with the current VCL", async () => {
       const pid = chaperone.supervisor.pid;

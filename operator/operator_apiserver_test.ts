@@ -568,7 +568,8 @@ const b64 = (text: string) => btoa(text);
 const unb64 = (text: string) => atob(text);
 
 Deno.test({
-  name: "operator copies HTTPS listener certificates into the Gateway's TLS Secret, follows a rotation and prunes it",
+  name: "operator copies HTTPS listener certificates into the Gateway's TLS Secret, follows a rotation and a " +
+    "deletion, and prunes it",
   ignore: !clusterAvailable(),
   async fn() {
     await withOperator(async ({ client, ns, cls }) => {
@@ -627,6 +628,18 @@ Deno.test({
         },
       });
       await eventually(async () => equal((await bundle()).pem, `${rotated["tls.key"]}${rotated["tls.crt"]}`));
+
+      // The certificate's Secret is deleted after the Gateway was programmed: the listener says so, and its key
+      // leaves the gateway's TLS Secret (a deleted certificate is not served on).
+      await client.request(`${secrets}/cert`, { method: "DELETE" });
+      await eventually(async () => {
+        const g = await client.request<KubeObject>(`${GW}/namespaces/${ns}/gateways/secure`);
+        const refs = listenerStatus(g, "https")?.conditions.find((c) => c.type === "ResolvedRefs");
+        deepEqual([refs?.status, refs?.reason], ["False", "InvalidCertificateRef"]);
+        const left = await client.request<{ data?: Record<string, string> }>(`${secrets}/secure-lacquer-tls`)
+          .then((s) => Object.values(s.data ?? {}).map(unb64).join(""), () => "");
+        ok(!left.includes(rotated["tls.key"].trim()), "the deleted certificate's key is still copied");
+      });
 
       const latest = await client.request<KubeObject & { spec: { listeners: unknown[] } }>(
         `${GW}/namespaces/${ns}/gateways/secure`,
