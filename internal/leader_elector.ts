@@ -244,11 +244,19 @@ export class NotLeaderError extends Error {
  *
  * @example Usage
  * ```ts
- * import { fenceWrites, LeaderElector } from "./leader_elector.ts";
+ * import { fenceWrites, NotLeaderError } from "./leader_elector.ts";
  * import type { KubeClient } from "./kube/mod.ts";
- * declare const client: KubeClient;
- * declare const elector: LeaderElector;
- * const writer = fenceWrites(client, () => elector.holdsLease);
+ * const client: KubeClient = {
+ *   server: "https://api",
+ *   fetch: () => Promise.resolve(new Response("{}")),
+ *   request: <T>() => Promise.resolve({} as T),
+ *   close() {},
+ * };
+ * let leader = false; // in the operator: () => elector.holdsLease
+ * const writer = fenceWrites(client, () => leader);
+ * await writer.request("/api/v1/namespaces"); // reads pass
+ * await writer.request("/api/v1/namespaces", { method: "POST", body: {} }).catch((e) => e instanceof NotLeaderError);
+ * // true
  * ```
  *
  * @param client The client.
