@@ -13,6 +13,7 @@
  */
 import type { KubeObject } from "../internal/kube/mod.ts";
 import type { Logger } from "../internal/log.ts";
+import { kubeTime } from "../internal/kube_time.ts";
 import { type ReconcileResult, runWorkers, WorkQueue } from "../internal/work_queue.ts";
 import type { Gateway, GatewayClass, HttpRoute } from "./api_types.ts";
 import type { CachePolicy } from "./cache_policy/mod.ts";
@@ -33,10 +34,6 @@ export interface CachePolicyControllerOptions {
   clock?: () => Date;
   /** Called after each reconcile with the outcome and duration. */
   observe?: (controller: string, outcome: string, durationMs: number) => void;
-}
-
-function rfc3339(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
 /** Reports CachePolicy status. */
@@ -99,7 +96,7 @@ export class CachePolicyController {
       gateways: cache.list<Gateway>("Gateway"),
       httpRoutes: cache.list<HttpRoute>("HTTPRoute").filter((r) => r.metadata.namespace === namespace),
       gatewayClasses: cache.list<GatewayClass>("GatewayClass"),
-    }, { now: rfc3339((this.#o.clock ?? (() => new Date()))()) }).find((s) => s.key === key);
+    }, { now: kubeTime((this.#o.clock ?? (() => new Date()))()) }).find((s) => s.key === key);
     if (result) await this.#o.status.writeCachePolicy(raw, result.ancestors);
   }
 

@@ -2,7 +2,7 @@ import { deepEqual, equal } from "node:assert/strict";
 import type { KubeObject } from "../internal/kube/mod.ts";
 import { createLogger } from "../internal/log.ts";
 import { CachePolicyController } from "./cache_policy_controller.ts";
-import type { ClusterWatcher } from "./cluster_watcher.ts";
+import { fakeCache } from "./_test_fake_cache.ts";
 import { parseSnapshot } from "./snapshot.ts";
 import type { PolicyAncestor } from "./cache_policy/mod.ts";
 import type { StatusWriter } from "./status_writer.ts";
@@ -37,19 +37,6 @@ const snapshot = parseSnapshot([
   },
 ]);
 
-function fakeCache(): ClusterWatcher {
-  const byKind: Record<string, { metadata: { name: string; namespace?: string } }[]> = {
-    GatewayClass: snapshot.gatewayClasses,
-    Gateway: snapshot.gateways,
-    HTTPRoute: snapshot.httpRoutes,
-    CachePolicy: snapshot.cachePolicies,
-  };
-  const key = (o: { metadata: { name: string; namespace?: string } }) =>
-    o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name;
-  const get = (kind: string, k: string) => (byKind[kind] ?? []).find((o) => key(o) === k);
-  return { list: (kind: string) => byKind[kind] ?? [], get, raw: get } as unknown as ClusterWatcher;
-}
-
 async function drain(controller: CachePolicyController): Promise<string[]> {
   const keys: string[] = [];
   while (controller.policies.length > 0) {
@@ -69,7 +56,7 @@ Deno.test("CachePolicyController enqueues the policies a change may affect and w
     },
   } as unknown as StatusWriter;
   const controller = new CachePolicyController({
-    cache: fakeCache(),
+    cache: fakeCache(snapshot),
     status,
     log,
     clock: () => new Date("2026-01-01T00:00:00Z"),

@@ -12,6 +12,7 @@
  */
 import type { KubeObject } from "../internal/kube/mod.ts";
 import type { Logger } from "../internal/log.ts";
+import { kubeTime } from "../internal/kube_time.ts";
 import { CONTROLLER_NAME, GATEWAY_NAME_LABEL } from "../internal/names.ts";
 import { type ReconcileResult, runWorkers, WorkQueue } from "../internal/work_queue.ts";
 import type { Gateway, GatewayClass, HttpRoute, Namespace } from "./api_types.ts";
@@ -50,10 +51,6 @@ export interface GatewayControllerOptions {
   workers?: number;
   /** Handle only these GatewayClasses. @default {every class of our controller} */
   gatewayClassNames?: readonly string[];
-}
-
-function rfc3339(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
 /** Both controllers, their queues and the event mapping. */
@@ -221,7 +218,7 @@ export class GatewayController {
     cache.addReferences(snapshot, deps);
     const started = performance.now();
     const result = translate(snapshot, {
-      now: rfc3339((this.#o.clock ?? (() => new Date()))()),
+      now: kubeTime((this.#o.clock ?? (() => new Date()))()),
       defaults: this.#o.defaults,
       gateways: [key],
       crdBundleVersion: this.#o.crdBundleVersion,
@@ -269,7 +266,7 @@ export class GatewayController {
     if (!cls || cls.spec.controllerName !== CONTROLLER_NAME || !this.#handles(name)) return;
     const snapshot = cache.snapshot([], []);
     const result = translate(snapshot, {
-      now: rfc3339((this.#o.clock ?? (() => new Date()))()),
+      now: kubeTime((this.#o.clock ?? (() => new Date()))()),
       defaults: this.#o.defaults,
       gateways: [],
       crdBundleVersion: this.#o.crdBundleVersion,

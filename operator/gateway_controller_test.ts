@@ -1,38 +1,14 @@
 import { deepEqual } from "node:assert/strict";
 import type { KubeObject } from "../internal/kube/mod.ts";
 import { createLogger } from "../internal/log.ts";
+import { fakeCache } from "./_test_fake_cache.ts";
 import { cachePolicySchema } from "./cache_policy/mod.ts";
 import type { ChildrenWriter } from "./children_writer.ts";
-import type { ClusterWatcher } from "./cluster_watcher.ts";
 import { GatewayController } from "./gateway_controller.ts";
-import { parseSnapshot, type Snapshot } from "./snapshot.ts";
+import { parseSnapshot } from "./snapshot.ts";
 import type { StatusWriter } from "./status_writer.ts";
 
 const log = createLogger({ sink: () => {} });
-
-function fakeCache(snapshot: Snapshot): ClusterWatcher {
-  const byKind: Record<string, { metadata: { name: string; namespace?: string } }[]> = {
-    GatewayClass: snapshot.gatewayClasses,
-    Gateway: snapshot.gateways,
-    HTTPRoute: snapshot.httpRoutes,
-    Service: snapshot.services,
-  };
-  const key = (o: { metadata: { name: string; namespace?: string } }) =>
-    o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name;
-  return {
-    list: (kind: string) => byKind[kind] ?? [],
-    get: (kind: string, k: string) => (byKind[kind] ?? []).find((o) => key(o) === k),
-    raw: () => undefined,
-    rawList: () => [],
-    snapshot: (gateways: string[], routes: unknown[]) => ({
-      ...snapshot,
-      gateways: snapshot.gateways.filter((g) => gateways.includes(key(g))),
-      httpRoutes: routes,
-    }),
-    watchReferences: () => Promise.resolve(),
-    addReferences: () => {},
-  } as unknown as ClusterWatcher;
-}
 
 async function drain(controller: GatewayController): Promise<string[]> {
   const keys: string[] = [];

@@ -162,30 +162,12 @@ Deno.test("cachePolicyAncestors() reports an invalid policy Invalid on every anc
 });
 
 Deno.test("cachePolicyAncestors() keeps lastTransitionTime unless the status flips, and other controllers' entries out", () => {
-  const status = {
-    ancestors: [
-      {
-        ancestorRef: { group: GROUP, kind: "Gateway", namespace: "shop", name: "gw" },
-        controllerName: "lacquer.dev/gateway-controller",
-        conditions: [{
-          type: "Accepted",
-          status: "True",
-          reason: "Accepted",
-          lastTransitionTime: "2025-01-01T00:00:00Z",
-        }],
-      },
-      {
-        ancestorRef: { group: GROUP, kind: "Gateway", namespace: "shop", name: "gw#x" },
-        controllerName: "lacquer.dev/gateway-controller",
-        conditions: [{
-          type: "Accepted",
-          status: "True",
-          reason: "Accepted",
-          lastTransitionTime: "2025-01-01T00:00:00Z",
-        }],
-      },
-    ],
-  };
+  const entry = (name: string) => ({
+    ancestorRef: { group: GROUP, kind: "Gateway", namespace: "shop", name },
+    controllerName: "lacquer.dev/gateway-controller",
+    conditions: [{ type: "Accepted", status: "True", reason: "Accepted", lastTransitionTime: "2025-01-01T00:00:00Z" }],
+  });
+  const status = { ancestors: [entry("gw"), entry("gw#x")] };
   const accepted = policy("p", T1, { targetRefs: [target("Gateway", "gw")] }, { status });
   const out = cachePolicyAncestors(resolvePolicies([accepted]).policies.get("shop/p")!, world, { now: NOW });
   equal(out.length, 1);

@@ -40,6 +40,21 @@ export async function apply(client: KubeClient, path: string, object: Record<str
   });
 }
 
+/** An HTTPRoute on the Gateway "gw" of {@linkcode startE2eGateway}. */
+export function route(namespace: string, name: string, rules: unknown[]): Record<string, unknown> {
+  return {
+    apiVersion: "gateway.networking.k8s.io/v1",
+    kind: "HTTPRoute",
+    metadata: { name, namespace },
+    spec: { parentRefs: [{ name: "gw" }], rules },
+  };
+}
+
+/** The matches of a rule on one path prefix. */
+export function prefix(value: string): Record<string, unknown>[] {
+  return [{ path: { type: "PathPrefix", value } }];
+}
+
 /** Deployment + Service of the upstream echo server, answering with its pod name. */
 export function echoApp(namespace: string, name: string, replicas: number): Record<string, unknown>[] {
   const labels = { app: name };

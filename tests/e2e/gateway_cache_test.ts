@@ -6,7 +6,7 @@
  */
 import { deepEqual, equal, notEqual, ok } from "node:assert/strict";
 import { clusterAvailable, eventually } from "../cluster/mod.ts";
-import { apply, applyApp, echoApp, GW_API, podOf, startE2eGateway } from "./_e2e_gateway.ts";
+import { apply, applyApp, echoApp, GW_API, podOf, prefix, route, startE2eGateway } from "./_e2e_gateway.ts";
 
 interface Answer {
   status: number;
@@ -49,17 +49,6 @@ async function send(
 }
 
 const xCache = (a: Answer) => a.headers.get("x-cache") ?? "";
-
-const prefix = (value: string) => [{ path: { type: "PathPrefix", value } }];
-
-function route(namespace: string, name: string, rules: unknown[]): Record<string, unknown> {
-  return {
-    apiVersion: "gateway.networking.k8s.io/v1",
-    kind: "HTTPRoute",
-    metadata: { name, namespace },
-    spec: { parentRefs: [{ name: "gw" }], rules },
-  };
-}
 
 function policy(namespace: string, name: string, target: Record<string, string>, spec: Record<string, unknown>) {
   return {

@@ -12,6 +12,8 @@ import {
   get,
   GW_API,
   podOf,
+  prefix,
+  route,
   startE2eGateway,
   startLoad,
 } from "./_e2e_gateway.ts";
@@ -25,16 +27,6 @@ function userVcl(namespace: string, version: string): Record<string, unknown> {
   };
 }
 
-function route(namespace: string, name: string, rules: unknown[]): Record<string, unknown> {
-  return {
-    apiVersion: "gateway.networking.k8s.io/v1",
-    kind: "HTTPRoute",
-    metadata: { name, namespace },
-    spec: { parentRefs: [{ name: "gw" }], rules },
-  };
-}
-
-const prefix = (value: string) => [{ path: { type: "PathPrefix", value } }];
 const to = (service: string, weight?: number) => ({
   name: service,
   port: 8080,
