@@ -16,7 +16,7 @@ import { type ClusterEndpoints, mergeEndpoints, referencedNamespaces } from "./m
 import { type ChaperoneMetrics, countGhost, ghostReportCounts } from "./metrics.ts";
 import type { AppliedConfig } from "./pod_annotation_writer.ts";
 import type { VarnishCliClient } from "./varnish_cli_client.ts";
-import { VclCompileError, VclReloader } from "./vcl_reload_client.ts";
+import { VclRejectedError, VclReloader } from "./vcl_reload_client.ts";
 
 /** Where the configuration comes from (the ConfigMap watcher in production). */
 export interface ConfigSource {
@@ -279,6 +279,9 @@ export class SyncLoop {
 
   async #applyVarnish(cli: VarnishCliClient, config: GatewayConfig): Promise<void> {
     const reloader = this.#reloader!;
+    // A VCL failure that is not a rejection (varnishd unreachable) is rethrown only after ghost has its
+    // endpoints: user VCL never holds up routing.
+    let vclFailure: unknown;
     // The VCL's ghost instance reads ghost.json when it initialises: load no VCL before the file exists.
     if (config.mainVcl !== undefined && this.#ghostText !== undefined) {
       const hash = await contentHash(config.mainVcl);
@@ -290,9 +293,10 @@ export class SyncLoop {
           this.#o.metrics.vclReloads.success++;
         } catch (err) {
           this.#o.metrics.vclReloads.failure++;
-          if (!(err instanceof VclCompileError)) throw err;
-          this.#vclError = { hash, message: err.message };
-          this.#o.log.warn("VCL rejected; previous one keeps serving", { hash, err: err.output.slice(0, 4000) });
+          if (err instanceof VclRejectedError) {
+            this.#vclError = { hash, message: err.message };
+            this.#o.log.warn("VCL rejected; previous one keeps serving", { hash, err: err.output.slice(0, 4000) });
+          } else vclFailure = err;
         } finally {
           this.#o.metrics.vclReloads.seconds += (performance.now() - started) / 1000;
         }
@@ -319,6 +323,7 @@ export class SyncLoop {
       this.#ghostDirty = false;
       this.#ghostRoutingHash = this.#ghostTextRouting;
     }
+    if (vclFailure !== undefined) throw vclFailure;
   }
 
   async #publish(): Promise<void> {

@@ -160,3 +160,36 @@ Deno.test("SyncLoop keeps the previous routing.json and VCL when new ones are br
     await s.cleanup();
   }
 });
+
+Deno.test("SyncLoop records a VCL whose vcl_init fails, skips it, and keeps reloading ghost", async () => {
+  let reloads = 0;
+  const s = await setup(() => Promise.resolve({ status: "ok", reload: ++reloads }));
+  try {
+    await s.sync.onVarnishStarted(s.cli);
+    await eventually(() => ok(s.sync.status().applied));
+    const failing = 'vcl 4.1;\nbackend default none;\nsub vcl_init { return (fail("init refused")); }\n';
+    s.state.config = { resourceVersion: "2", mainVcl: failing, routingJson: ROUTING };
+    s.state.slices = [sliceWith(["10.0.0.9"])];
+    const before = reloads;
+    s.sync.poke();
+    await eventually(() => match(s.sync.status().vclError ?? "", /init refused|initialization/));
+    await s.sync.idle();
+    // The endpoint change reached ghost although the VCL was refused, and the sync did not fail.
+    ok(reloads > before, "ghost was not reloaded");
+    equal(s.sync.status().lastSyncError, undefined);
+    ok(s.sync.status().applied);
+    equal(s.sync.status().vclHash, await contentHash(VCL));
+    match(await (await fetch(`http://127.0.0.1:${s.varnish.httpPort}/`)).text(), /synced/);
+    // The refused VCL is remembered by hash and not loaded again; later endpoint changes still reach ghost.
+    const failures = s.metrics.vclReloads.failure;
+    s.state.slices = [sliceWith(["10.0.0.10"])];
+    const again = reloads;
+    s.sync.poke();
+    await s.sync.idle();
+    equal(s.metrics.vclReloads.failure, failures);
+    ok(reloads > again);
+    match(Deno.readTextFileSync(`${s.dir}/ghost.json`), /"10\.0\.0\.10"/);
+  } finally {
+    await s.cleanup();
+  }
+});

@@ -9,19 +9,22 @@ import { CliStatus, type VarnishCliClient, VarnishCliError } from "./varnish_cli
 /** The prefix of every VCL name chaperone loads. */
 export const VCL_NAME_PREFIX = "lacquer_";
 
-/** A VCL that did not compile. */
-export class VclCompileError extends Error {
+/**
+ * A VCL that varnishd refused: it did not compile (CLI status 106) or its `vcl_init` failed in the running child
+ * (status 300). Loading the same source again fails the same way.
+ */
+export class VclRejectedError extends Error {
   /** The hash of the rejected source. */
   readonly hash: string;
-  /** The compiler's output. */
+  /** varnishd's output (compiler errors or the `vcl_init` failure). */
   readonly output: string;
   /** Creates the error. */
   constructor(hash: string, output: string, options?: ErrorOptions) {
     super(
-      `Cannot load VCL "${hash}": the compiler rejected it: ${output.trim().split("\n").slice(0, 3).join(" ")}`,
+      `Cannot load VCL "${hash}": varnishd rejected it: ${output.trim().split("\n").slice(0, 3).join(" ")}`,
       options,
     );
-    this.name = "VclCompileError";
+    this.name = "VclRejectedError";
     this.hash = hash;
     this.output = output;
   }
@@ -48,7 +51,7 @@ export interface VclApplyResult {
 /**
  * Loads VCL into varnishd: each new source gets a unique name (`lacquer_<n>_<hash prefix>`), is compiled with
  * `vcl.inline`, then made active with `vcl.use`; inactive chaperone VCLs beyond `keep` are discarded. A source that
- * does not compile throws {@linkcode VclCompileError} and leaves the active VCL serving.
+ * does not compile or whose `vcl_init` fails throws {@linkcode VclRejectedError} and leaves the active VCL serving.
  *
  * @example Usage
  * ```ts ignore
@@ -92,7 +95,7 @@ export class VclReloader {
    * @param source The VCL source.
    * @param hash Its content hash.
    * @returns What happened.
-   * @throws {VclCompileError} When the VCL does not compile; the active VCL stays.
+   * @throws {VclRejectedError} When the VCL does not compile or its `vcl_init` fails; the active VCL stays.
    * @throws {VarnishCliError} When varnishd refuses another command.
    */
   async apply(source: string, hash: string): Promise<VclApplyResult> {
@@ -102,8 +105,9 @@ export class VclReloader {
     try {
       await this.#cli.vclInline(name, source);
     } catch (err) {
-      if (err instanceof VarnishCliError && err.status === CliStatus.param) {
-        throw new VclCompileError(hash, err.body, { cause: err });
+      // 106: compile error; 300: the child ran vcl_init and it failed (a VMOD constructor, `return (fail)`).
+      if (err instanceof VarnishCliError && (err.status === CliStatus.param || err.status === CliStatus.cant)) {
+        throw new VclRejectedError(hash, err.body, { cause: err });
       }
       throw err;
     }

@@ -2,7 +2,7 @@ import { deepStrictEqual, equal, ok, rejects } from "node:assert/strict";
 import { contentHash } from "../internal/content_hash.ts";
 import { startScratchVarnish } from "./_test_varnish.ts";
 import { VarnishCliClient } from "./varnish_cli_client.ts";
-import { VclCompileError, VclReloader } from "./vcl_reload_client.ts";
+import { VclRejectedError, VclReloader } from "./vcl_reload_client.ts";
 
 function vcl(status: number): string {
   return `vcl 4.1;\nbackend default none;\nsub vcl_recv { return (synth(${status})); }\n`;
@@ -32,7 +32,7 @@ Deno.test("VclReloader switches VCL, skips identical sources, keeps a few and su
     );
     const broken = "vcl 4.1;\nsub vcl_recv { broken; }\n";
     await rejects(reloader.apply(broken, await contentHash(broken)), (e) => {
-      ok(e instanceof VclCompileError);
+      ok(e instanceof VclRejectedError);
       ok(e.output.includes("broken"));
       return true;
     });
