@@ -3,7 +3,7 @@
 //!
 //! Request side ([`CacheRule::decide`], in `vcl_recv`): only GET and HEAD are looked up; a bypass condition, an
 //! `Authorization` header or a cookie outside the key pass the request unless the settings allow them. The key is
-//! the normalised host, the rule identity, the path and the normalised query (parameters kept per mode, sorted by
+//! the normalised host, the rule identity and its policy, the path and the normalised query (parameters kept per mode, sorted by
 //! name), then the named headers and cookies; the URL sent on a miss is exactly that path and query.
 //!
 //! Response side ([`FetchSettings::decide`], in `vcl_backend_response`): freshness from `Surrogate-Control`
@@ -34,6 +34,9 @@ pub struct CacheRule {
     pub settings: Cache,
     /// `namespace/name/rule`: the rule's part of every key, and its name in metrics.
     pub identity: String,
+    /// `namespace/name` of the CachePolicy: also part of every key, since one rule served on listeners with different
+    /// policies becomes several route entries with the same identity.
+    pub policy: String,
     bypass: Vec<BypassCond>,
 }
 
@@ -141,7 +144,12 @@ impl CacheRule {
                 Bypass::Cookie { name } => Ok(BypassCond::Cookie(name.clone())),
             })
             .collect::<Result<_, String>>()?;
-        Ok(Self { identity: format!("{}/{}/{}", id.namespace, id.name, id.rule), settings, bypass })
+        Ok(Self {
+            identity: format!("{}/{}/{}", id.namespace, id.name, id.rule),
+            policy: format!("{}/{}", settings.policy.namespace, settings.policy.name),
+            settings,
+            bypass,
+        })
     }
 
     /// Decides whether a request is looked up, and under which key.
@@ -196,6 +204,7 @@ impl CacheRule {
         let mut key = String::with_capacity(req.host.len() + self.identity.len() + url.len() + 16);
         push_part(&mut key, req.host);
         push_part(&mut key, &self.identity);
+        push_part(&mut key, &self.policy);
         push_part(&mut key, &url);
         for name in &self.settings.key.headers {
             push_optional(&mut key, req.headers.header(name));
@@ -212,6 +221,7 @@ impl CacheRule {
         let s = &self.settings;
         FetchSettings {
             rule: self.identity.clone(),
+            policy: self.policy.clone(),
             route_namespace: self.identity.split('/').next().unwrap_or_default().to_owned(),
             host: host.to_owned(),
             default: s.ttl.default,
@@ -292,6 +302,9 @@ pub struct FetchSettings {
     /// `namespace/name/rule`.
     #[serde(rename = "r")]
     pub rule: String,
+    /// The CachePolicy, `namespace/name`.
+    #[serde(rename = "p")]
+    pub policy: String,
     /// The route's namespace: the prefix of surrogate keys.
     #[serde(rename = "n")]
     pub route_namespace: String,
@@ -650,6 +663,10 @@ mod tests {
             rule1.decide(&RequestView { method: "GET", host: "shop.example.com", url: "/", headers: &headers });
         let RequestDecision::Lookup(other_rule) = other_rule else { panic!() };
         assert_ne!(other_rule.key, base.key);
+        // One rule served under two policies (listeners with different policies) never shares objects either.
+        let mut other_policy = c.clone();
+        other_policy.policy.name = "other".into();
+        assert_ne!(lookup(&other_policy, "/", &[]).key, base.key);
         let fr = lookup(&c, "/", &[("Accept-Language", "fr")]);
         assert_ne!(fr.key, base.key);
         // An empty value and an absent header are different keys.

@@ -18,7 +18,7 @@ use varnish::vcl::{Ctx, HttpHeaders, LogTag, StrOrBytes};
 
 use crate::headers::{has_prefix, text, Sink, Source};
 use crate::state::State;
-use crate::stats::{bump, RuleStats};
+use crate::stats::{bump, stats_key, RuleStats};
 use crate::task::Task;
 
 /// The request header that carries [`FetchSettings`] from the client task to the backend task.
@@ -69,7 +69,7 @@ pub fn recv(ctx: &mut Ctx, task: Option<&mut Task>) -> bool {
         settings.decide(&RequestView { method: text(req.method()), host: &host, url: text(req.url()), headers: &view })
     };
     let mut client = ClientCache {
-        stats: state.stats.get(&settings.identity).cloned(),
+        stats: state.stats.get(&stats_key(&settings.identity, &settings.policy)).cloned(),
         host,
         lookup: None,
         bypass: false,
@@ -209,7 +209,11 @@ pub fn fetch(ctx: &mut Ctx, state: &State) -> Option<BackendCache> {
     };
     remove_prefixed(bereq, "x-ghost-");
     let settings = FetchSettings::from_token(&token?)?;
-    Some(BackendCache { stats: state.stats.get(&settings.rule).cloned(), settings, decision: None })
+    Some(BackendCache {
+        stats: state.stats.get(&stats_key(&settings.rule, &settings.policy)).cloned(),
+        settings,
+        decision: None,
+    })
 }
 
 /// In `vcl_backend_response`: decides whether and how long the response is stored and prepares the object's

@@ -11,6 +11,8 @@ use ghost_core::Router;
 /// configuration.
 #[derive(Debug, Default)]
 pub struct RuleStats {
+    /// `namespace/name/rule`.
+    pub rule: String,
     /// `namespace/name` of the CachePolicy that applies.
     pub policy: String,
     /// Fresh hits.
@@ -36,8 +38,13 @@ pub fn bump(counter: &AtomicU64) {
     counter.fetch_add(1, Ordering::Relaxed);
 }
 
-/// The counters of every cached rule of one loaded state, by `namespace/name/rule`.
+/// The counters of every cached rule of one loaded state, by [`stats_key`].
 pub type StatsMap = HashMap<String, Arc<RuleStats>>;
+
+/// The key of a rule's counters: its identity and its policy (one rule may be served under two policies).
+pub fn stats_key(rule: &str, policy: &str) -> String {
+    format!("{rule} {policy}")
+}
 
 /// Builds the counters of `router`'s cached rules, reusing those of `previous` for rules that are still cached.
 pub fn carry_over(router: &Router, previous: &Mutex<StatsMap>) -> StatsMap {
@@ -45,12 +52,11 @@ pub fn carry_over(router: &Router, previous: &Mutex<StatsMap>) -> StatsMap {
     let mut next = StatsMap::new();
     for rule in (0..router.rule_count()).filter_map(|i| router.rule(i)) {
         let Some(cache) = &rule.cache else { continue };
-        let policy = format!("{}/{}", cache.settings.policy.namespace, cache.settings.policy.name);
-        let stats = match previous.get(&cache.identity) {
-            Some(s) if s.policy == policy => s.clone(),
-            _ => Arc::new(RuleStats { policy, ..RuleStats::default() }),
-        };
-        next.insert(cache.identity.clone(), stats);
+        let key = stats_key(&cache.identity, &cache.policy);
+        let stats = previous.get(&key).cloned().unwrap_or_else(|| {
+            Arc::new(RuleStats { rule: cache.identity.clone(), policy: cache.policy.clone(), ..RuleStats::default() })
+        });
+        next.insert(key, stats);
     }
     previous.clone_from(&next);
     next
@@ -66,7 +72,7 @@ pub fn to_json(stats: &StatsMap) -> String {
             let s = &stats[name];
             let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
             serde_json::json!({
-                "rule": name,
+                "rule": s.rule,
                 "policy": s.policy,
                 "hits": get(&s.hits),
                 "staleHits": get(&s.stale_hits),
@@ -109,11 +115,11 @@ mod tests {
         let registry = Mutex::new(StatsMap::new());
         let first = carry_over(&router("p", true), &registry);
         assert_eq!(first.len(), 1, "only cached rules have counters");
-        bump(&first["ns/r/0"].hits);
+        bump(&first[&stats_key("ns/r/0", "ns/p")].hits);
         let second = carry_over(&router("p", true), &registry);
-        assert_eq!(second["ns/r/0"].hits.load(Ordering::Relaxed), 1);
+        assert_eq!(second[&stats_key("ns/r/0", "ns/p")].hits.load(Ordering::Relaxed), 1);
         let other_policy = carry_over(&router("q", true), &registry);
-        assert_eq!(other_policy["ns/r/0"].hits.load(Ordering::Relaxed), 0);
+        assert_eq!(other_policy[&stats_key("ns/r/0", "ns/q")].hits.load(Ordering::Relaxed), 0);
         assert!(carry_over(&router("q", false), &registry).is_empty());
         let json: serde_json::Value = serde_json::from_str(&to_json(&other_policy)).unwrap();
         assert_eq!(json["rules"][0]["rule"], "ns/r/0");
