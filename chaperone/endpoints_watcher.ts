@@ -128,9 +128,15 @@ export class EndpointsWatcher {
     await Promise.all([...this.#watches.values()].flatMap((w) => [w.services.synced, w.slices.synced]));
   }
 
-  /** Tells whether every watched namespace has listed once. */
-  isSynced(): boolean {
-    return [...this.#watches.values()].every((w) => w.services.stats().lists > 0 && w.slices.stats().lists > 0);
+  /**
+   * Tells whether namespaces are watched and have listed once.
+   *
+   * @param namespaces The namespaces to check. @default {every watched namespace}
+   * @returns False when one of them is not watched or has not listed yet.
+   */
+  isSynced(namespaces?: readonly string[]): boolean {
+    const watches = namespaces ? namespaces.map((ns) => this.#watches.get(ns)) : [...this.#watches.values()];
+    return watches.every((w) => w !== undefined && w.services.stats().lists > 0 && w.slices.stats().lists > 0);
   }
 
   /** Tells whether every reflector's last request succeeded. */

@@ -28,8 +28,8 @@ export interface ConfigSource {
 export interface EndpointsSource {
   /** Starts and stops namespace watches. */
   setNamespaces(namespaces: readonly string[]): void;
-  /** Whether every watched namespace has listed once. */
-  isSynced(): boolean;
+  /** Whether each of these namespaces is watched and has listed once (every watched one when omitted). */
+  isSynced(namespaces?: readonly string[]): boolean;
   /** The current Services and EndpointSlices. */
   snapshot(): ClusterEndpoints;
 }
@@ -105,6 +105,8 @@ export class SyncLoop {
   #reloader: VclReloader | undefined;
   #childStarted = false;
   #routing: { hash: string; doc: RoutingJson } | undefined;
+  /** The routing.json ghost.json was last built from. */
+  #merged: { hash: string; doc: RoutingJson } | undefined;
   #routingError: { hash: string; message: string } | undefined;
   #vclError: { hash: string; message: string } | undefined;
   #configMapFound = false;
@@ -228,13 +230,25 @@ export class SyncLoop {
     const t1 = performance.now();
     let t2 = t1;
     if (this.#routing) {
-      const namespaces = referencedNamespaces(this.#routing.doc);
-      if (namespaces.join("\n") !== this.#namespaces) {
-        this.#namespaces = namespaces.join("\n");
-        this.#o.endpoints.setNamespaces(namespaces);
+      // A namespace new to routing.json is listed in the background. Until it is, ghost.json keeps being built
+      // from the last routing.json whose namespaces are all listed, so endpoint changes keep flowing and no
+      // route loses its backends; only the new routing.json waits for its new namespaces.
+      const wanted = referencedNamespaces(this.#routing.doc);
+      const previous = this.#merged ? referencedNamespaces(this.#merged.doc) : [];
+      const watched = [...new Set([...wanted, ...previous])].sort();
+      if (watched.join("\n") !== this.#namespaces) {
+        this.#namespaces = watched.join("\n");
+        this.#o.endpoints.setNamespaces(watched);
       }
-      if (!this.#o.endpoints.isSynced()) return;
-      const ghost = mergeEndpoints(this.#routing.doc, this.#o.endpoints.snapshot());
+      const routing = this.#o.endpoints.isSynced(wanted)
+        ? this.#routing
+        : this.#o.endpoints.isSynced(previous)
+        ? this.#merged
+        : undefined;
+      if (!routing) return;
+      if (routing !== this.#routing) this.#o.log.debug("New backend namespaces not listed yet", { wanted });
+      this.#merged = routing;
+      const ghost = mergeEndpoints(routing.doc, this.#o.endpoints.snapshot());
       const text = stringifyContract(ghost);
       t2 = performance.now();
       if (text !== this.#ghostText) {
@@ -245,7 +259,7 @@ export class SyncLoop {
         this.#o.metrics.ghostWrites++;
         Object.assign(this.#o.metrics, countGhost(ghost));
       }
-      this.#ghostTextRouting = this.#routing.hash;
+      this.#ghostTextRouting = routing.hash;
     }
     const t3 = performance.now();
     if (this.#cli) await this.#applyVarnish(this.#cli, config);

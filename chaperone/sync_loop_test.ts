@@ -50,11 +50,13 @@ async function setup(reloadGhost: () => Promise<unknown>) {
     config: { resourceVersion: "1", mainVcl: VCL, routingJson: ROUTING } as GatewayConfig,
     slices: [sliceWith(["10.0.0.1"])],
     namespaces: [] as string[],
+    /** Watched namespaces that have not listed yet. */
+    listing: new Set<string>(),
   };
   const config: ConfigSource = { current: () => Promise.resolve(state.config) };
   const endpoints: EndpointsSource = {
     setNamespaces: (ns) => state.namespaces = [...ns],
-    isSynced: () => true,
+    isSynced: (ns) => (ns ?? state.namespaces).every((n) => state.namespaces.includes(n) && !state.listing.has(n)),
     snapshot: () => ({ services: [SERVICE], endpointSlices: state.slices }),
   };
   const metrics = emptyMetrics();
@@ -189,6 +191,42 @@ Deno.test("SyncLoop records a VCL whose vcl_init fails, skips it, and keeps relo
     equal(s.metrics.vclReloads.failure, failures);
     ok(reloads > again);
     match(Deno.readTextFileSync(`${s.dir}/ghost.json`), /"10\.0\.0\.10"/);
+  } finally {
+    await s.cleanup();
+  }
+});
+
+Deno.test("SyncLoop keeps applying endpoint changes while a new backend namespace is still listing", async () => {
+  const s = await setup(() => Promise.resolve("ok"));
+  try {
+    await s.sync.onVarnishStarted(s.cli);
+    s.sync.poke();
+    await eventually(() => ok(s.sync.status().applied));
+    const routing = JSON.parse(ROUTING);
+    routing.vhosts["*"].routes.push({
+      id: { namespace: "ns", name: "r2", rule: 0 },
+      created: "2026-01-01T00:00:00Z",
+      listeners: ["http"],
+      backends: [{ weight: 1, service: { namespace: "apps", name: "api", port: 80 } }],
+    });
+    const next = JSON.stringify(routing);
+    s.state.listing.add("apps");
+    s.state.config = { resourceVersion: "2", mainVcl: VCL, routingJson: next };
+    s.sync.poke();
+    await eventually(() => deepStrictEqual(s.state.namespaces, ["apps", "ns"]));
+    // An endpoint change in the namespace already listed goes live; the route into "apps" waits for its list.
+    s.state.slices = [sliceWith(["10.0.0.9"])];
+    s.sync.poke();
+    await eventually(() => match(Deno.readTextFileSync(`${s.dir}/ghost.json`), /"10\.0\.0\.9"/));
+    ok(!Deno.readTextFileSync(`${s.dir}/ghost.json`).includes('"r2"'));
+    deepStrictEqual(s.published.at(-1), { routing: await contentHash(ROUTING), vcl: await contentHash(VCL) });
+
+    s.state.listing.delete("apps");
+    s.sync.poke();
+    await eventually(() => ok(Deno.readTextFileSync(`${s.dir}/ghost.json`).includes('"r2"')));
+    await eventually(async () =>
+      deepStrictEqual(s.published.at(-1), { routing: await contentHash(next), vcl: await contentHash(VCL) })
+    );
   } finally {
     await s.cleanup();
   }

@@ -60,6 +60,29 @@ export function desiredHash(child: ChildObject): string {
   return contentHash(JSON.stringify(child));
 }
 
+/** Kinds applied before the others: the rights the chaperone needs to read what the others name. */
+const RBAC_KINDS = new Set(["ServiceAccount", "Role", "RoleBinding"]);
+
+/**
+ * Orders children for applying: the ServiceAccount, Roles and RoleBindings (also those in backend namespaces)
+ * first, then the rest, each group in its given order. So a routing.json that names a new backend namespace
+ * reaches the chaperone only after its right to watch that namespace exists (else its watch starts with a 403).
+ *
+ * @example Usage
+ * ```ts
+ * import { applyOrder } from "./children_writer.ts";
+ * const metadata = { name: "x", namespace: "n", labels: {} };
+ * applyOrder([{ apiVersion: "v1", kind: "ConfigMap", metadata }, { apiVersion: "v1", kind: "Role", metadata }]);
+ * // the Role, then the ConfigMap
+ * ```
+ *
+ * @param children The desired children.
+ * @returns The same children, RBAC first.
+ */
+export function applyOrder(children: readonly ChildObject[]): ChildObject[] {
+  return [...children.filter((c) => RBAC_KINDS.has(c.kind)), ...children.filter((c) => !RBAC_KINDS.has(c.kind))];
+}
+
 /** Applies and prunes children. */
 export class ChildrenWriter {
   #client: KubeClient;
@@ -84,7 +107,7 @@ export class ChildrenWriter {
    */
   async sync(gateway: string, desired: readonly ChildObject[]): Promise<number> {
     let writes = 0;
-    for (const child of desired) {
+    for (const child of applyOrder(desired)) {
       const hash = desiredHash(child);
       const cached = this.#cache.raw(child.kind, `${child.metadata.namespace}/${child.metadata.name}`);
       if (cached?.metadata.annotations?.[DESIRED_HASH_ANNOTATION] === hash) continue;

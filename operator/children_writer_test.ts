@@ -1,6 +1,13 @@
-import { equal, notEqual } from "node:assert/strict";
-import type { ChildObject } from "./children.ts";
-import { desiredHash } from "./children_writer.ts";
+import { deepEqual, equal, notEqual } from "node:assert/strict";
+import type { KubeClient, KubeRequestOptions } from "../internal/kube/mod.ts";
+import { createLogger } from "../internal/log.ts";
+import { gatewaySchema } from "./api_types.ts";
+import { buildChildren, type ChildObject } from "./children.ts";
+import { ChildrenWriter, desiredHash } from "./children_writer.ts";
+import { resolveParameters } from "./gateway_parameters.ts";
+import { validateListeners } from "./listeners.ts";
+import { emptySnapshot } from "./snapshot.ts";
+import { indexSnapshot } from "./snapshot_index.ts";
 
 function configMap(data: string, routingHash: string): ChildObject {
   return {
@@ -19,4 +26,40 @@ function configMap(data: string, routingHash: string): ChildObject {
 Deno.test("desiredHash() follows a ConfigMap's content hashes instead of hashing its data", () => {
   equal(desiredHash(configMap("a", "sha256:1")), desiredHash(configMap("b", "sha256:1")));
   notEqual(desiredHash(configMap("a", "sha256:1")), desiredHash(configMap("a", "sha256:2")));
+});
+
+Deno.test("ChildrenWriter.sync() applies the RBAC children, backend namespaces' too, before the ConfigMap", async () => {
+  const gateway = gatewaySchema.parse({
+    metadata: { name: "gw", namespace: "ns", uid: "u1" },
+    spec: { gatewayClassName: "lacquer", listeners: [{ name: "http", port: 80, protocol: "HTTP" }] },
+  });
+  const children = buildChildren({
+    gateway,
+    listeners: validateListeners(gateway, indexSnapshot(emptySnapshot(), "lacquer.dev/gateway-controller")),
+    parameters: resolveParameters([], { image: "lacquer:1" }),
+    routingJson: "{}\n",
+    mainVcl: "vcl 4.1;\n",
+    backendNamespaces: ["apps"],
+  });
+  const applied: string[] = [];
+  const client = {
+    request(path: string, options: KubeRequestOptions = {}) {
+      if (options.method === "PATCH") applied.push(path.split("/").slice(-3).join("/"));
+      return Promise.resolve({});
+    },
+  } as unknown as KubeClient;
+  const writer = new ChildrenWriter(client, { raw: () => undefined, rawList: () => [] }, {
+    log: createLogger({ sink: () => {} }),
+  });
+  await writer.sync("ns/gw", children);
+  deepEqual(applied, [
+    "ns/serviceaccounts/gw-lacquer",
+    "ns/roles/gw-lacquer",
+    "ns/rolebindings/gw-lacquer",
+    "apps/roles/lacquer-gw-ns-gw",
+    "apps/rolebindings/lacquer-gw-ns-gw",
+    "ns/configmaps/gw-lacquer",
+    "ns/services/gw",
+    "ns/deployments/gw",
+  ]);
 });

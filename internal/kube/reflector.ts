@@ -108,6 +108,9 @@ export function objectKey(obj: KubeObject): string {
   return obj.metadata.namespace ? `${obj.metadata.namespace}/${obj.metadata.name}` : obj.metadata.name;
 }
 
+/** Consecutive 401/403 answers retried on the normal back-off before the reflector waits the maximum. */
+const FRESH_DENIALS = 3;
+
 class WatchTimeoutError extends Error {
   constructor(what: string) {
     super(`Cannot keep the watch: ${what}`);
@@ -347,7 +350,9 @@ export function createReflector<T extends KubeObject>(client: KubeClient, option
         if (err instanceof KubeApiError) {
           if (err.code === 401 || err.code === 403) {
             ok = false;
-            delay = policy.maxMs;
+            // A fresh 403 is often RBAC that is being granted right now (a Role applied a moment ago): retry it on
+            // the normal schedule; one that persists is a missing grant, retried at the slowest pace.
+            if (failures > FRESH_DENIALS) delay = policy.maxMs;
           }
           if (err.retryAfterSeconds) delay = Math.max(delay, err.retryAfterSeconds * 1000);
           if (err.reason === "Expired" || /too large/i.test(err.message)) needList = true;

@@ -131,6 +131,41 @@ Deno.test("createReflector() backs off and retries after a failed list", async (
   await r.synced.then(() => Promise.reject(new Error("synced")), () => {});
 });
 
+Deno.test("createReflector() retries a fresh 403 on the normal back-off, a lasting one at the maximum", async () => {
+  let denials = 1;
+  const { client } = fakeClient({ lists: [[obj("a", "1")]], watches: [] });
+  const list = client.request.bind(client);
+  client.request = async <T>(path: string, options?: KubeRequestOptions): Promise<T> => {
+    if (denials-- > 0) throw await responseError(new Response("{}", { status: 403 }), `GET "${path}"`);
+    return list<T>(path, options);
+  };
+  const r = createReflector(client, { path: "/api/v1/pods", resyncMs: 0, backoff: { initialMs: 10, maxMs: 3000 } });
+  const started = performance.now();
+  await r.synced;
+  ok(performance.now() - started < 1000, "synced after one short retry, not after the maximum back-off");
+  // (the fake's watch only ends on an abort that comes after it opened)
+  while (r.stats().watches < 1) await new Promise((res) => setTimeout(res, 5));
+  await r.stop();
+
+  denials = 5;
+  const { client: denying } = fakeClient({ lists: [[obj("a", "1")]], watches: [] });
+  const denyingList = denying.request.bind(denying);
+  denying.request = async <T>(path: string, options?: KubeRequestOptions): Promise<T> => {
+    if (denials-- > 0) throw await responseError(new Response("{}", { status: 403 }), `GET "${path}"`);
+    return denyingList<T>(path, options);
+  };
+  const slow = createReflector(denying, {
+    path: "/api/v1/pods",
+    resyncMs: 0,
+    backoff: { initialMs: 1, maxMs: 60_000 },
+  });
+  while (slow.stats().errors < 4) await new Promise((res) => setTimeout(res, 5));
+  await new Promise((res) => setTimeout(res, 200));
+  strictEqual(slow.stats().errors, 4, "the fourth denial in a row waits the maximum");
+  strictEqual(slow.healthy(), false);
+  await slow.stop();
+});
+
 Deno.test("createReflector() aborts a silent watch after the idle timeout and rewatches", async () => {
   const { client } = fakeClient({ lists: [[obj("a", "1")]], watches: [] });
   const r = createReflector(client, {
