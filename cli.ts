@@ -16,6 +16,7 @@ import {
   operatorFlagsWithEnvironment,
 } from "./operator/mod.ts";
 import { LogLevel, type LogLevelName } from "./internal/log.ts";
+import { type RenderConfig, renderConfigSchema } from "./tools/options.ts";
 import { LACQUER_VERSION } from "./internal/version.ts";
 
 /** Options every subcommand shares. */
@@ -28,6 +29,7 @@ export interface GlobalOptions {
 export type ParsedCommand =
   | { command: "operator"; global: GlobalOptions; options: OperatorConfig }
   | { command: "chaperone"; global: GlobalOptions; options: ChaperoneConfig }
+  | { command: "render"; global: GlobalOptions; options: RenderConfig }
   | { command: "version"; global: GlobalOptions }
   | { command: "exit"; code: number; output: string };
 
@@ -76,7 +78,8 @@ function configure(command: Command, out: { text: string }): Command {
  */
 export function parseCommandLine(argv: readonly string[], options: ParseCommandLineOptions = {}): ParsedCommand {
   const out = { text: "" };
-  let selected: "operator" | "chaperone" | "version" | undefined;
+  let selected: "operator" | "chaperone" | "render" | "version" | undefined;
+  let toolFlags: Record<string, unknown> = {};
   let chaperoneFlags: Record<string, unknown> = {};
   let operatorFlags: Record<string, unknown> = {};
   const program = configure(new Command("lacquer"), out)
@@ -101,6 +104,12 @@ export function parseCommandLine(argv: readonly string[], options: ParseCommandL
     if (name === "chaperone") addChaperoneFlags(command);
     if (name === "operator") addOperatorFlags(command);
   }
+  addToolFlags(configure(program.command("render"), out))
+    .description("print what the operator would produce for YAML files, offline (exit 1: bad input)")
+    .action((opts: Record<string, unknown>) => {
+      selected = "render";
+      toolFlags = opts;
+    });
   try {
     program.parse([...argv], { from: "user" });
   } catch (err) {
@@ -113,7 +122,7 @@ export function parseCommandLine(argv: readonly string[], options: ParseCommandL
     throw new UsageError(err.message.replace(/^error: /, ""));
   }
   if (selected === undefined) {
-    throw new UsageError(`Cannot run lacquer: a command is required (operator, chaperone or version)`);
+    throw new UsageError(`Cannot run lacquer: a command is required (operator, chaperone, render or version)`);
   }
   const global = globalSchema.safeParse(program.opts());
   if (!global.success) throw new UsageError(`Cannot parse global options: ${z.prettifyError(global.error)}`);
@@ -127,7 +136,23 @@ export function parseCommandLine(argv: readonly string[], options: ParseCommandL
     if (!config.success) throw new UsageError(`Cannot parse operator options: ${z.prettifyError(config.error)}`);
     return { command: selected, global: global.data, options: config.data };
   }
+  if (selected === "render") {
+    const config = renderConfigSchema.safeParse(toolFlags);
+    if (!config.success) throw new UsageError(`Cannot parse ${selected} options: ${z.prettifyError(config.error)}`);
+    return { command: selected, global: global.data, options: config.data };
+  }
   return { command: selected, global: global.data };
+}
+
+function repeat(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+function addToolFlags(command: Command): Command {
+  return command
+    .addOption(new Option("-f, --file <path>", "YAML or JSON file, or a folder of them (repeatable)").argParser(repeat))
+    .addOption(new Option("-o, --output <format>", "output format").choices(["yaml", "json"]).default("yaml"))
+    .addOption(new Option("--gateway <namespace/name>", "only this Gateway"));
 }
 
 function addOperatorFlags(command: Command): void {
@@ -140,7 +165,7 @@ function addChaperoneFlags(command: Command): void {
   for (const flag of CHAPERONE_FLAGS) {
     const option = new Option(flag.flags, `${flag.description} [env: ${flag.env}]`);
     if (flag.repeatable) {
-      option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
+      option.argParser(repeat);
     }
     command.addOption(option);
   }

@@ -46,3 +46,14 @@ Deno.test("parseCommandLine() shows help as a usage error when no command is giv
   strictEqual(parsed.command, "exit");
   if (parsed.command === "exit") strictEqual(parsed.code, 2);
 });
+
+Deno.test("parseCommandLine() reads render's repeatable -f, --output and --gateway", () => {
+  const parsed = parseCommandLine(["render", "-f", "a.yaml", "--file", "dir", "-o", "json", "--gateway", "gw"]);
+  deepStrictEqual(parsed, {
+    command: "render",
+    global: { logLevel: "info" },
+    options: { file: ["a.yaml", "dir"], output: "json", gateway: "default/gw" },
+  });
+  throws(() => parseCommandLine(["render", "-f", "a", "--gateway", "a/b/c"]), UsageError);
+  throws(() => parseCommandLine(["render"]), (e) => e instanceof UsageError && /-f/.test(e.message));
+});

@@ -1,5 +1,5 @@
 /**
- * The `lacquer` binary: `lacquer operator`, `lacquer chaperone`, `lacquer version`.
+ * The `lacquer` binary: `lacquer operator`, `lacquer chaperone`, `lacquer render`, `lacquer explain`, `lacquer version`.
  *
  * This file only turns argv into a validated command and hands it to the subcommand's `run*` function.
  *
@@ -10,6 +10,7 @@ import { parseCommandLine, UsageError } from "./cli.ts";
 import { createLogger } from "./internal/log.ts";
 import { LACQUER_VERSION } from "./internal/version.ts";
 import { runOperator } from "./operator/mod.ts";
+import { CONSOLE_OUTPUT, runRender } from "./tools/mod.ts";
 
 /**
  * Runs the `lacquer` command line.
@@ -43,6 +44,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         log: createLogger({ level: parsed.global.logLevel, fields: { component: "chaperone" } }),
         config: parsed.options,
       });
+    case "render":
+      return await runRender(parsed.options, CONSOLE_OUTPUT);
   }
 }
 

@@ -33,3 +33,21 @@ Deno.test("lacquer --help lists the subcommands", async () => {
   match(run.stdout, /operator/);
   match(run.stdout, /chaperone/);
 });
+
+Deno.test("lacquer render prints YAML or JSON and exits 0, 1 on bad input, 2 on bad usage", async () => {
+  const shop = new URL("tools/testdata/shop", root).pathname;
+  const yaml = await lacquer("render", "-f", shop);
+  strictEqual(yaml.code, 0);
+  match(yaml.stdout, /^gateways:\n {2}- gateway: shop\/shop\n/);
+  match(yaml.stderr, /ignored .*Deployment shop\/catalog/);
+  const json = await lacquer("render", "-f", shop, "--output", "json", "--gateway", "shop/shop");
+  strictEqual(json.code, 0);
+  strictEqual(JSON.parse(json.stdout).gateways[0].routing.version, 1);
+  const missing = await lacquer("render", "-f", "/no/such/dir");
+  strictEqual(missing.code, 1);
+  match(missing.stderr, /^lacquer render: Cannot read \/no\/such\/dir: /m);
+  const noFile = await lacquer("render");
+  strictEqual(noFile.code, 2);
+  match(noFile.stderr, /at least one -f/);
+  strictEqual((await lacquer("render", "-f", shop, "-o", "xml")).code, 2);
+});

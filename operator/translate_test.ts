@@ -1,10 +1,9 @@
 import { deepEqual, equal, notEqual } from "node:assert/strict";
 import { parseAllDocuments, stringify } from "yaml";
 import { parseRoutingJson, stringifyContract } from "../ghost/contract/mod.ts";
+import { renderStatus } from "../tools/render.ts";
 import { httpRouteSchema } from "./api_types.ts";
-import { cachePolicyStatuses } from "./status/mod.ts";
 import { parseSnapshot, type Snapshot } from "./snapshot.ts";
-import { mergeRouteParents } from "./status/mod.ts";
 import { translate, type TranslateResult } from "./translate.ts";
 import { TranslationMemo } from "./translation_memo.ts";
 
@@ -41,26 +40,7 @@ function render(snapshot: Snapshot, result: TranslateResult, caseName: string): 
       );
     }
   }
-  const routes = snapshot.httpRoutes.map((route) => {
-    const ns = route.metadata.namespace ?? "";
-    let parents: unknown[] = route.status?.parents ?? [];
-    for (const update of result.routes.filter((r) => r.key === `${ns}/${route.metadata.name}`)) {
-      parents = mergeRouteParents(parents as never, update, ns);
-    }
-    return { route: `${ns}/${route.metadata.name}`, parents };
-  }).sort((a, b) => (a.route < b.route ? -1 : 1));
-  const status = {
-    gatewayClasses: result.gatewayClasses.map((c) => ({ name: c.name, status: c.status })),
-    gateways: result.gateways.map((g) => ({ gateway: g.key, status: g.status })),
-    httpRoutes: routes,
-    // CachePolicy status comes from its own pure function over the same objects (the policy reconcile's).
-    ...(snapshot.cachePolicies.length === 0 ? {} : {
-      cachePolicies: cachePolicyStatuses(snapshot, OPTIONS).map((p) => ({
-        policy: p.key,
-        status: { ancestors: p.ancestors },
-      })),
-    }),
-  };
+  const status = renderStatus(snapshot, result, OPTIONS.now);
   files.set("status.yaml", stringify(stripTransitionTimes(status), { lineWidth: 0 }));
   return files;
 }

@@ -62,6 +62,8 @@ export const PURE_MODULES: ReadonlySet<string> = new Set([
   "operator/translate.ts",
   "operator/translation_memo.ts",
   "operator/vhosts.ts",
+  "tools/options.ts",
+  "tools/render.ts",
   "vcl/generate_main_vcl.ts",
 ]);
 

@@ -1,0 +1,17 @@
+/**
+ * The offline tools: `lacquer render` (what the operator would produce for YAML files) and `lacquer explain` (how
+ * a Gateway would route and cache one request). Both run the operator's own translation, not a copy of it.
+ *
+ * | module            | what                                                                           |
+ * | ----------------- | ------------------------------------------------------------------------------ |
+ * | `options.ts`      | the flags, validated                                                           |
+ * | `load_objects.ts` | files and folders → snapshot and EndpointSlices, errors with file and document |
+ * | `render.ts`       | snapshot → routing.json, main.vcl, children, every status (pure)              |
+ * | `run_render.ts`   | `lacquer render`                                                               |
+ *
+ * @module
+ */
+export * from "./load_objects.ts";
+export * from "./options.ts";
+export * from "./render.ts";
+export * from "./run_render.ts";
