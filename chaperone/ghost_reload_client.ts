@@ -18,6 +18,16 @@ export class GhostReloadError extends Error {
     this.status = status;
     this.body = body;
   }
+
+  /** Whether ghost itself refused the document (500 with its `"status":"error"` report), not a failed request. */
+  get refused(): boolean {
+    if (this.status !== 500) return false;
+    try {
+      return (JSON.parse(this.body) as { status?: unknown }).status === "error";
+    } catch {
+      return false;
+    }
+  }
 }
 
 /** Options for {@linkcode reloadGhost}. */

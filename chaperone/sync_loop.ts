@@ -2,7 +2,8 @@
  * The chaperone's sync loop: watchers only record state and poke; one serialized `sync` rebuilds
  * ghost.json from the whole current state, writes it only when its bytes change, reloads ghost, loads a changed
  * main.vcl, starts the varnishd child once it has a VCL, and publishes what is live. Failures retry with back-off
- * while the last good configuration keeps serving.
+ * while the last good configuration keeps serving. A ghost.json that ghost refuses is replaced on disk by the last
+ * one it accepted (what every VCL load and varnishd restart reads) and not offered again.
  *
  * @module
  */
@@ -13,6 +14,7 @@ import { contentHash } from "../internal/content_hash.ts";
 import type { Logger } from "../internal/log.ts";
 import type { GatewayConfig } from "./config_map_watcher.ts";
 import { type ClusterEndpoints, mergeEndpoints, referencedNamespaces } from "./merge_endpoints.ts";
+import { GhostReloadError } from "./ghost_reload_client.ts";
 import { type ChaperoneMetrics, countGhost, ghostReportCounts } from "./metrics.ts";
 import type { AppliedConfig } from "./pod_annotation_writer.ts";
 import type { VarnishCliClient } from "./varnish_cli_client.ts";
@@ -42,7 +44,7 @@ export interface SyncLoopOptions {
   endpoints: EndpointsSource;
   /** Where ghost.json is written. */
   ghostJsonPath: string;
-  /** Reloads ghost; throws when ghost did not take the new file. */
+  /** Reloads ghost; throws when ghost did not take the new file ({@linkcode GhostReloadError.refused} if ghost refused it). */
   reloadGhost: () => Promise<unknown>;
   /** Publishes the applied hashes (the Pod annotations); throws on failure, which is retried. */
   publish?: (applied: AppliedConfig) => Promise<void>;
@@ -76,6 +78,8 @@ export interface SyncStatus {
   vclError?: string;
   /** The routing.json hash whose ghost.json ghost has loaded. */
   ghostRoutingHash?: string;
+  /** Why ghost refused the newest ghost.json (the previous one keeps serving). */
+  ghostError?: string;
   /** ghost's answer to the last reload (routes loaded, routes skipped and why), as ghost reports it. */
   ghostReport?: unknown;
   /** The last failure of a sync (retried with back-off). */
@@ -113,6 +117,9 @@ export class SyncLoop {
   #configMapError: string | undefined;
   #ghostText: string | undefined;
   #ghostTextRouting: string | undefined;
+  /** The last ghost.json ghost accepted, and the routing.json hash it was built from. */
+  #goodGhost: { text: string; routing: string | undefined } | undefined;
+  #refusedGhost: { text: string; message: string } | undefined;
   #ghostDirty = false;
   #ghostRoutingHash: string | undefined;
   #published: AppliedConfig | undefined;
@@ -251,15 +258,17 @@ export class SyncLoop {
       const ghost = mergeEndpoints(routing.doc, this.#o.endpoints.snapshot());
       const text = stringifyContract(ghost);
       t2 = performance.now();
-      if (text !== this.#ghostText) {
-        // Compared in memory already; no flush: the file is rebuilt from the API at every start.
-        await writeFileAtomic(this.#o.ghostJsonPath, text, { skipUnchanged: false, durable: false });
-        this.#ghostText = text;
-        this.#ghostDirty = true;
-        this.#o.metrics.ghostWrites++;
-        Object.assign(this.#o.metrics, countGhost(ghost));
+      if (text !== this.#refusedGhost?.text) {
+        if (text !== this.#ghostText) {
+          // Compared in memory already; no flush: the file is rebuilt from the API at every start.
+          await writeFileAtomic(this.#o.ghostJsonPath, text, { skipUnchanged: false, durable: false });
+          this.#ghostText = text;
+          this.#ghostDirty = true;
+          this.#o.metrics.ghostWrites++;
+          Object.assign(this.#o.metrics, countGhost(ghost));
+        }
+        this.#ghostTextRouting = routing.hash;
       }
-      this.#ghostTextRouting = routing.hash;
     }
     const t3 = performance.now();
     if (this.#cli) await this.#applyVarnish(this.#cli, config);
@@ -293,6 +302,8 @@ export class SyncLoop {
 
   async #applyVarnish(cli: VarnishCliClient, config: GatewayConfig): Promise<void> {
     const reloader = this.#reloader!;
+    // The running ghost vets a new ghost.json before a new VCL's router reads it in vcl_init.
+    await this.#reloadGhost();
     // A VCL failure that is not a rejection (varnishd unreachable) is rethrown only after ghost has its
     // endpoints: user VCL never holds up routing.
     let vclFailure: unknown;
@@ -322,22 +333,49 @@ export class SyncLoop {
       this.#ghostDirty = this.#ghostText !== undefined;
       this.#o.log.info("varnishd child running");
     }
-    if (this.#childStarted && this.#ghostDirty) {
-      const started = performance.now();
-      try {
-        this.#ghostReport = await this.#o.reloadGhost();
-        this.#o.metrics.ghostReloads.success++;
-        Object.assign(this.#o.metrics, ghostReportCounts(this.#ghostReport));
-      } catch (err) {
-        this.#o.metrics.ghostReloads.failure++;
-        throw err;
-      } finally {
-        this.#o.metrics.ghostReloads.seconds += (performance.now() - started) / 1000;
-      }
-      this.#ghostDirty = false;
-      this.#ghostRoutingHash = this.#ghostTextRouting;
-    }
+    await this.#reloadGhost();
     if (vclFailure !== undefined) throw vclFailure;
+  }
+
+  /** Reloads a changed ghost.json into the running child; a refused one is replaced by the last good one. */
+  async #reloadGhost(): Promise<void> {
+    if (!this.#childStarted || !this.#ghostDirty) return;
+    try {
+      await this.#timedGhostReload();
+      this.#refusedGhost = undefined;
+    } catch (err) {
+      if (!(err instanceof GhostReloadError && err.refused)) throw err;
+      this.#refusedGhost = { text: this.#ghostText!, message: err.message };
+      this.#o.log.warn("ghost.json refused by ghost; the last good one keeps serving", { err });
+      const good = this.#goodGhost;
+      if (good === undefined) {
+        // Nothing good yet: ghost serves an empty router and /readyz stays failing.
+        this.#ghostDirty = false;
+        return;
+      }
+      await writeFileAtomic(this.#o.ghostJsonPath, good.text, { skipUnchanged: false, durable: false });
+      this.#ghostText = good.text;
+      this.#ghostTextRouting = good.routing;
+      // ghost kept its state, but a router created since (VCL load, varnishd restart) read the refused file.
+      await this.#timedGhostReload();
+    }
+    this.#goodGhost = { text: this.#ghostText!, routing: this.#ghostTextRouting };
+    this.#ghostDirty = false;
+    this.#ghostRoutingHash = this.#ghostTextRouting;
+  }
+
+  async #timedGhostReload(): Promise<void> {
+    const started = performance.now();
+    try {
+      this.#ghostReport = await this.#o.reloadGhost();
+      this.#o.metrics.ghostReloads.success++;
+      Object.assign(this.#o.metrics, ghostReportCounts(this.#ghostReport));
+    } catch (err) {
+      this.#o.metrics.ghostReloads.failure++;
+      throw err;
+    } finally {
+      this.#o.metrics.ghostReloads.seconds += (performance.now() - started) / 1000;
+    }
   }
 
   async #publish(): Promise<void> {
@@ -362,6 +400,7 @@ export class SyncLoop {
       vclHash: this.#reloader?.activeHash,
       vclError: this.#vclError?.message,
       ghostRoutingHash: this.#ghostRoutingHash,
+      ghostError: this.#refusedGhost?.message,
       ghostReport: this.#ghostReport,
       lastSyncError: this.#lastSyncError,
       published: this.#published,

@@ -5,6 +5,7 @@ import { eventually } from "../tests/cluster/eventually.ts";
 import { startScratchVarnish } from "./_test_varnish.ts";
 import type { GatewayConfig } from "./config_map_watcher.ts";
 import type { EndpointSliceView, ServiceView } from "./kube_views.ts";
+import { GhostReloadError } from "./ghost_reload_client.ts";
 import { emptyMetrics } from "./metrics.ts";
 import { type ConfigSource, type EndpointsSource, SyncLoop } from "./sync_loop.ts";
 import { VarnishCliClient } from "./varnish_cli_client.ts";
@@ -227,6 +228,52 @@ Deno.test("SyncLoop keeps applying endpoint changes while a new backend namespac
     await eventually(async () =>
       deepStrictEqual(s.published.at(-1), { routing: await contentHash(next), vcl: await contentHash(VCL) })
     );
+  } finally {
+    await s.cleanup();
+  }
+});
+
+Deno.test("SyncLoop keeps the good ghost.json on disk and stays ready when ghost refuses a new one", async () => {
+  // Like ghost, the fake reads the file it is told to reload and refuses one document.
+  let file = "";
+  let reloads = 0;
+  const s = await setup(async () => {
+    reloads++;
+    if ((await Deno.readTextFile(file)).includes('"10.0.0.66"')) {
+      throw new GhostReloadError("Cannot reload ghost: status 500", 500, '{"status":"error","error":"refused"}\n');
+    }
+    return { status: "ok" };
+  });
+  file = `${s.dir}/ghost.json`;
+  try {
+    await s.sync.onVarnishStarted(s.cli);
+    await eventually(() => ok(s.sync.status().applied));
+    const good = Deno.readTextFileSync(file);
+    s.state.slices = [sliceWith(["10.0.0.66"])];
+    s.sync.poke();
+    await eventually(() => match(s.sync.status().ghostError ?? "", /status 500/));
+    await s.sync.idle();
+    // Still ready: ghost serves the good state, and the good document is what a restart or VCL load reads.
+    ok(s.sync.status().applied);
+    equal(s.sync.status().lastSyncError, undefined);
+    equal(Deno.readTextFileSync(file), good);
+    equal(s.sync.status().ghostRoutingHash, await contentHash(ROUTING));
+    // The refused document is not offered again.
+    const refusedReloads = reloads;
+    s.sync.poke();
+    await s.sync.idle();
+    equal(reloads, refusedReloads);
+    // A varnishd restart starts from the good document.
+    await s.sync.onVarnishStarted(s.cli);
+    await s.sync.idle();
+    ok(s.sync.status().applied);
+    equal(Deno.readTextFileSync(file), good);
+    // The next good document is applied and clears the error.
+    s.state.slices = [sliceWith(["10.0.0.67"])];
+    s.sync.poke();
+    await eventually(() => equal(s.sync.status().ghostError, undefined));
+    match(Deno.readTextFileSync(file), /"10\.0\.0\.67"/);
+    ok(s.sync.status().applied);
   } finally {
     await s.cleanup();
   }
