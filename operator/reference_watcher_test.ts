@@ -1,6 +1,7 @@
 import { deepEqual, equal, rejects } from "node:assert/strict";
 import type { KubeClient, KubeRequestOptions } from "../internal/kube/mod.ts";
 import { createLogger } from "../internal/log.ts";
+import { eventually } from "../tests/cluster/eventually.ts";
 import type { Service } from "./api_types.ts";
 import { ReferenceWatcher } from "./reference_watcher.ts";
 
@@ -69,7 +70,7 @@ Deno.test("ReferenceWatcher watches what owners reference, shares watches and st
     equal((refs.get("Service:apps/api") as Service).metadata.name, "api", "still referenced by gw/b");
     await refs.watch("gw/b", []);
     deepEqual(refs.counts().watches, {});
-    while (open.size > 0) await new Promise((r) => setTimeout(r, 5));
+    await eventually(() => equal(open.size, 0, "every watch closed"), { timeoutMs: 10_000, intervalMs: 5 });
   } finally {
     await refs.stop();
   }

@@ -6,7 +6,7 @@
 import { equal, ok } from "node:assert/strict";
 import type { KubeObject } from "../internal/kube/mod.ts";
 import { CONTROLLER_NAME } from "../internal/names.ts";
-import { clusterAvailable, createTestNamespace, eventually, useCluster } from "../tests/cluster/mod.ts";
+import { clusterAvailable, createTestNamespace, eventually, freePort, useCluster } from "../tests/cluster/mod.ts";
 import { startOperatorProcess } from "../tests/stack/operator_process.ts";
 
 const GW = "/apis/gateway.networking.k8s.io/v1";
@@ -64,9 +64,7 @@ Deno.test({
         spec: { controllerName: CONTROLLER_NAME },
       },
     });
-    const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const proxyPort = probe.addr.port;
-    probe.close();
+    const proxyPort = freePort();
     const server = new URL(cluster.server);
     const proxy = closedProxy(proxyPort, { hostname: server.hostname, port: Number(server.port) });
     const kubeconfig = await Deno.makeTempFile({ prefix: "kubeconfig-" });
@@ -75,7 +73,7 @@ Deno.test({
       kubeconfig,
       (await Deno.readTextFile(cluster.kubeconfig)).replace(/server: \S+/, `server: https://127.0.0.1:${proxyPort}`),
     );
-    const port = 20000 + Math.floor(Math.random() * 20000);
+    const port = freePort(2); // metrics, and health on port + 1
     const operator = startOperatorProcess({
       kubeconfig,
       logFile,

@@ -2,7 +2,7 @@ import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import type { KubeClient, KubeRequestOptions } from "./kube_client.ts";
 import { responseError } from "./kube_client.ts";
 import { createReflector, type KubeObject, objectKey, type ReflectorStats } from "./reflector.ts";
-import { eventually } from "../../tests/cluster/eventually.ts";
+import { consistently, eventually } from "../../tests/cluster/eventually.ts";
 
 /** Waits, with a deadline, until the reflector's counter reaches `n`. */
 function reaches(r: { stats(): ReflectorStats }, counter: keyof ReflectorStats, n: number): Promise<void> {
@@ -115,7 +115,7 @@ Deno.test("createReflector() caches what transform returns and treats undefined 
       changes.push(`${old?.metadata.name ?? "-"}>${cur?.metadata.name ?? "-"}:${cur?.data ?? ""}`),
   });
   await r.synced;
-  while (r.stats().watches < 2) await new Promise((res) => setTimeout(res, 5));
+  await reaches(r, "watches", 2);
   await r.stop();
   deepStrictEqual(changes, ["->a:small", "->b:small", "a>-:"]);
   deepStrictEqual(r.list().map((o) => [objectKey(o), o.data]), [["ns/b", "small"]]);
@@ -139,12 +139,15 @@ Deno.test("createReflector() retries a fresh 403 on the normal back-off, a lasti
     if (denials-- > 0) throw await responseError(new Response("{}", { status: 403 }), `GET "${path}"`);
     return list<T>(path, options);
   };
-  const r = createReflector(client, { path: "/api/v1/pods", resyncMs: 0, backoff: { initialMs: 10, maxMs: 3000 } });
-  const started = performance.now();
-  await r.synced;
-  ok(performance.now() - started < 1000, "synced after one short retry, not after the maximum back-off");
+  // the maximum back-off is ten minutes: a sync within eventually()'s deadline took the short one
+  const r = createReflector(client, { path: "/api/v1/pods", resyncMs: 0, backoff: { initialMs: 10, maxMs: 600_000 } });
+  let synced = false;
+  void r.synced.then(() => synced = true);
+  await eventually(() => ok(synced, "synced after one short retry, not after the maximum back-off"), {
+    timeoutMs: 30_000,
+  });
   // (the fake's watch only ends on an abort that comes after it opened)
-  while (r.stats().watches < 1) await new Promise((res) => setTimeout(res, 5));
+  await reaches(r, "watches", 1);
   await r.stop();
 
   denials = 5;
@@ -159,9 +162,11 @@ Deno.test("createReflector() retries a fresh 403 on the normal back-off, a lasti
     resyncMs: 0,
     backoff: { initialMs: 1, maxMs: 60_000 },
   });
-  while (slow.stats().errors < 4) await new Promise((res) => setTimeout(res, 5));
-  await new Promise((res) => setTimeout(res, 200));
-  strictEqual(slow.stats().errors, 4, "the fourth denial in a row waits the maximum");
+  await reaches(slow, "errors", 4);
+  await consistently(() => strictEqual(slow.stats().errors, 4, "the fourth denial in a row waits the maximum"), {
+    timeoutMs: 200,
+    intervalMs: 10,
+  });
   strictEqual(slow.healthy(), false);
   await slow.stop();
 });
