@@ -102,6 +102,15 @@ export class LeaderElector {
     return this.#leader && performance.now() - this.#lastRenew <= this.#o.renewDeadlineMs;
   }
 
+  /**
+   * The deadline of one request: while leading, what is left until the renew deadline, so a hung request cannot keep
+   * a leader past its lease (it gives up instead, and a standby takes over).
+   */
+  #requestTimeoutMs(): number {
+    const { renewDeadlineMs } = this.#o;
+    return this.#leader ? Math.max(1, renewDeadlineMs - (performance.now() - this.#lastRenew)) : renewDeadlineMs;
+  }
+
   async #tryAcquireOrRenew(): Promise<boolean> {
     const { client, identity, leaseDurationMs } = this.#o;
     const nowMs = Date.now();
@@ -114,7 +123,10 @@ export class LeaderElector {
     };
     let lease: Lease;
     try {
-      lease = await client.request<Lease>(this.#path, { signal: this.#abort.signal });
+      lease = await client.request<Lease>(this.#path, {
+        signal: this.#abort.signal,
+        timeoutMs: this.#requestTimeoutMs(),
+      });
     } catch (err) {
       if (!(err instanceof KubeApiError) || err.code !== 404) throw err;
       try {
@@ -127,6 +139,7 @@ export class LeaderElector {
             spec: mine,
           },
           signal: this.#abort.signal,
+          timeoutMs: this.#requestTimeoutMs(),
         });
         return true;
       } catch (createErr) {
@@ -148,6 +161,7 @@ export class LeaderElector {
         method: "PUT",
         body: { ...lease, spec: next },
         signal: this.#abort.signal,
+        timeoutMs: this.#requestTimeoutMs(),
       });
       this.#observed = { record: JSON.stringify(updated.spec ?? {}), at: performance.now() };
       return true;
@@ -216,7 +230,9 @@ export class LeaderElector {
     if (!this.#leader) return;
     this.#leader = false;
     try {
-      const lease = await this.#o.client.request<Lease>(this.#path);
+      // Bounded, like every request here: the release is a courtesy that must not hold up a shutdown.
+      const timeoutMs = this.#o.retryPeriodMs;
+      const lease = await this.#o.client.request<Lease>(this.#path, { timeoutMs });
       if (lease.spec?.holderIdentity !== this.#o.identity) return;
       await this.#o.client.request(this.#path, {
         method: "PUT",
@@ -224,6 +240,7 @@ export class LeaderElector {
           ...lease,
           spec: { ...lease.spec, holderIdentity: "", leaseDurationSeconds: 1, renewTime: microTime(Date.now()) },
         },
+        timeoutMs,
       });
       this.#o.log.info("Lease released");
     } catch (err) {

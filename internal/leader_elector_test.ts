@@ -1,6 +1,6 @@
-import { deepEqual, equal, rejects, throws } from "node:assert/strict";
+import { deepEqual, equal, ok, rejects, throws } from "node:assert/strict";
 import { clusterAvailable, consistently, createTestNamespace, eventually, useCluster } from "../tests/cluster/mod.ts";
-import type { KubeClient } from "./kube/mod.ts";
+import { KubeApiError, type KubeClient, type KubeRequestOptions } from "./kube/mod.ts";
 import { fenceWrites, LeaderElector, microTime, NotLeaderError } from "./leader_elector.ts";
 import { createLogger } from "./log.ts";
 
@@ -76,6 +76,44 @@ Deno.test({
 });
 
 /** A client whose network can be cut, counting the requests it is asked to send. */
+Deno.test("LeaderElector gives up within the renew deadline when a renewal hangs", async () => {
+  // Elected by creating the lease; then the API server stops answering. Like the real client, a request ends with a
+  // TimeoutError after its timeoutMs, and never without one.
+  let hung = false;
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+  const client: KubeClient = {
+    server: "https://fake",
+    fetch: () => Promise.reject(new Error("unused")),
+    request: <T>(_path: string, options?: KubeRequestOptions) => {
+      if (!hung) {
+        hung = options?.method === "POST";
+        return options?.method === "POST"
+          ? Promise.resolve({} as T)
+          : Promise.reject(new KubeApiError("not found", { code: 404 }));
+      }
+      return new Promise<T>((_, reject) => {
+        if (options?.timeoutMs === undefined) return;
+        const timer = setTimeout(() => reject(new Error("TimeoutError")), options.timeoutMs);
+        timers.add(timer);
+      });
+    },
+    close() {},
+  };
+  const elector = new LeaderElector({ client, namespace: "ns", name: "lease", identity: "a", log, ...TIMINGS });
+  const leading: string[] = [];
+  const run = elector.run({ onStartedLeading: () => leading.push("a") });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<string>((resolve) => timer = setTimeout(() => resolve("still leading"), 4 * 2000));
+  const started = performance.now();
+  const outcome = await Promise.race([run, late]);
+  clearTimeout(timer);
+  equal(leading.join(), "a");
+  equal(outcome, "lost", "a leader whose renewal hangs gives up by the renew deadline");
+  ok(performance.now() - started < TIMINGS.renewDeadlineMs + 2 * TIMINGS.retryPeriodMs + 1000);
+  await elector.stop();
+  timers.forEach((t) => clearTimeout(t));
+});
+
 function cuttableClient(client: KubeClient) {
   const state = { cut: false, requests: 0 };
   const down = () => Promise.reject(new TypeError("network unreachable (cut by the test)"));

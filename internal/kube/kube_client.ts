@@ -37,6 +37,12 @@ export interface KubeRequestOptions {
   contentType?: string;
   /** Aborts the request. */
   signal?: AbortSignal;
+  /**
+   * {@linkcode KubeClient.request} only: fails with a `TimeoutError` when the answer (its body included) has not
+   * arrived within this many milliseconds, so a hung connection cannot stall the caller. @default {the client's
+   * `requestTimeoutMs`}
+   */
+  timeoutMs?: number;
 }
 
 /** A minimal API client: JSON in, JSON out, errors as {@linkcode KubeApiError}. */
@@ -58,6 +64,11 @@ export type FetchLike = (input: string, init: RequestInit & { client?: Deno.Http
 export interface KubeClientOptions {
   /** Replaces `fetch` (tests). @default {globalThis.fetch} */
   fetch?: FetchLike;
+  /**
+   * Deadline of each {@linkcode KubeClient.request} without its own `timeoutMs` (the API server ends its own
+   * non-watch requests after 60 s; this catches connections that went silent). @default {60000}
+   */
+  requestTimeoutMs?: number;
 }
 
 function toText(value: unknown): string | undefined {
@@ -189,10 +200,23 @@ export function createKubeClient(kc: k8s.KubeConfig, options: KubeClientOptions 
     server,
     fetch: send,
     async request<T>(path: string, o: KubeRequestOptions = {}): Promise<T> {
-      const response = await send(path, o);
-      if (!response.ok) throw await responseError(response, `${o.method ?? "GET"} "${path}"`);
-      const text = await response.text();
-      return (text ? JSON.parse(text) : undefined) as T;
+      const what = `${o.method ?? "GET"} "${path}"`;
+      const timeoutMs = o.timeoutMs ?? options.requestTimeoutMs ?? 60_000;
+      const deadline = new AbortController();
+      const timer = setTimeout(() => {
+        const err = new Error(`Cannot ${what}: no answer within ${timeoutMs} ms`);
+        err.name = "TimeoutError";
+        deadline.abort(err);
+      }, timeoutMs);
+      const signal = o.signal ? AbortSignal.any([o.signal, deadline.signal]) : deadline.signal;
+      try {
+        const response = await send(path, { ...o, signal });
+        if (!response.ok) throw await responseError(response, what);
+        const text = await response.text();
+        return (text ? JSON.parse(text) : undefined) as T;
+      } finally {
+        clearTimeout(timer);
+      }
     },
     close() {
       httpClient?.close();

@@ -69,3 +69,25 @@ Deno.test("createKubeClient() turns error answers into KubeApiError with code, r
   });
   client.close();
 });
+
+Deno.test("createKubeClient() request() fails after its deadline when the server never answers", async () => {
+  // answers nothing until the request is aborted, like a half-open connection
+  const fetch: FetchLike = (_url, init) =>
+    new Promise((_, reject) => {
+      if (init.signal?.aborted) reject(init.signal.reason);
+      init.signal?.addEventListener("abort", () => reject(init.signal!.reason));
+    });
+  const client = createKubeClient(config(), { fetch, requestTimeoutMs: 50 });
+  const started = performance.now();
+  await rejects(
+    client.request("/api/v1/pods"),
+    (err: Error) => err.name === "TimeoutError" && /50 ms/.test(err.message),
+  );
+  await rejects(client.request("/api/v1/pods", { timeoutMs: 20 }), /no answer within 20 ms/);
+  strictEqual(performance.now() - started < 5000, true);
+  const caller = new AbortController();
+  const pending = client.request("/api/v1/pods", { signal: caller.signal, timeoutMs: 60_000 });
+  caller.abort(new Error("caller gave up"));
+  await rejects(pending, /caller gave up/);
+  client.close();
+});
