@@ -403,3 +403,41 @@ Deno.test({
     await Deno.remove(workDir, { recursive: true });
   }
 });
+
+Deno.test({
+  name: "chaperone exits 1 once varnishd keeps failing, rather than restarting it forever",
+  ignore,
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  const cluster = await useCluster();
+  await using ns = await createTestNamespace(cluster);
+  const workDir = await Deno.makeTempDir({ prefix: "lacquer-chaperone-" });
+  const { configMaps: CM } = collections(ns);
+  await apply(
+    ns,
+    CM,
+    "gw-lacquer",
+    testConfigMap({ [MAIN_VCL_KEY]: fakeGhostVcl("v1"), [ROUTING_JSON_KEY]: routingJson(ns.name, "echo") }),
+  );
+  // varnishd refuses to start with an unknown parameter, every time
+  const { chaperone, stop, lines } = await startTestChaperone(ns, {
+    workDir,
+    config: {
+      listen: [`port-http=127.0.0.1:${freePort()}`],
+      varnishdArg: ["-p", "no_such_parameter=1"],
+      maxRestarts: 2,
+    },
+  });
+  let code: number | undefined;
+  void chaperone.exit.then((c) => code = c);
+  try {
+    await eventually(() => equal(code, 1), { timeoutMs: 60_000 });
+    equal(chaperone.supervisor.starts, 2);
+    ok(lines.some((l) => /"outcome":"failed"/.test(l)), lines.slice(-10).join("\n"));
+  } finally {
+    stop();
+    await eventually(() => ok(code !== undefined), { timeoutMs: 60_000 });
+    await Deno.remove(workDir, { recursive: true });
+  }
+});
