@@ -78,13 +78,11 @@ Deno.test("createKubeClient() request() fails after its deadline when the server
       init.signal?.addEventListener("abort", () => reject(init.signal!.reason));
     });
   const client = createKubeClient(config(), { fetch, requestTimeoutMs: 50 });
-  const started = performance.now();
   await rejects(
     client.request("/api/v1/pods"),
     (err: Error) => err.name === "TimeoutError" && /50 ms/.test(err.message),
   );
   await rejects(client.request("/api/v1/pods", { timeoutMs: 20 }), /no answer within 20 ms/);
-  strictEqual(performance.now() - started < 5000, true);
   const caller = new AbortController();
   const pending = client.request("/api/v1/pods", { signal: caller.signal, timeoutMs: 60_000 });
   caller.abort(new Error("caller gave up"));
