@@ -16,7 +16,7 @@ import {
   operatorFlagsWithEnvironment,
 } from "./operator/mod.ts";
 import { LogLevel, type LogLevelName } from "./internal/log.ts";
-import { type RenderConfig, renderConfigSchema } from "./tools/options.ts";
+import { type ExplainConfig, explainConfigSchema, type RenderConfig, renderConfigSchema } from "./tools/options.ts";
 import { LACQUER_VERSION } from "./internal/version.ts";
 
 /** Options every subcommand shares. */
@@ -30,6 +30,7 @@ export type ParsedCommand =
   | { command: "operator"; global: GlobalOptions; options: OperatorConfig }
   | { command: "chaperone"; global: GlobalOptions; options: ChaperoneConfig }
   | { command: "render"; global: GlobalOptions; options: RenderConfig }
+  | { command: "explain"; global: GlobalOptions; options: ExplainConfig }
   | { command: "version"; global: GlobalOptions }
   | { command: "exit"; code: number; output: string };
 
@@ -78,7 +79,7 @@ function configure(command: Command, out: { text: string }): Command {
  */
 export function parseCommandLine(argv: readonly string[], options: ParseCommandLineOptions = {}): ParsedCommand {
   const out = { text: "" };
-  let selected: "operator" | "chaperone" | "render" | "version" | undefined;
+  let selected: "operator" | "chaperone" | "render" | "explain" | "version" | undefined;
   let toolFlags: Record<string, unknown> = {};
   let chaperoneFlags: Record<string, unknown> = {};
   let operatorFlags: Record<string, unknown> = {};
@@ -110,6 +111,16 @@ export function parseCommandLine(argv: readonly string[], options: ParseCommandL
       selected = "render";
       toolFlags = opts;
     });
+  addToolFlags(configure(program.command("explain"), out))
+    .description("explain how a Gateway routes and caches a request, offline from YAML files (exit 1: bad input)")
+    .argument("<method>", "request method, e.g. GET")
+    .argument("<url>", "request URL, e.g. http://shop.example.com/catalog?page=2")
+    .addOption(new Option("-H, --header <name:value>", "request header (repeatable)").argParser(repeat))
+    .addOption(new Option("--listener <name>", "the listener, when several share the URL's port"))
+    .action((method: string, url: string, opts: Record<string, unknown>) => {
+      selected = "explain";
+      toolFlags = { ...opts, method, url };
+    });
   try {
     program.parse([...argv], { from: "user" });
   } catch (err) {
@@ -122,7 +133,7 @@ export function parseCommandLine(argv: readonly string[], options: ParseCommandL
     throw new UsageError(err.message.replace(/^error: /, ""));
   }
   if (selected === undefined) {
-    throw new UsageError(`Cannot run lacquer: a command is required (operator, chaperone, render or version)`);
+    throw new UsageError(`Cannot run lacquer: a command is required (operator, chaperone, render, explain or version)`);
   }
   const global = globalSchema.safeParse(program.opts());
   if (!global.success) throw new UsageError(`Cannot parse global options: ${z.prettifyError(global.error)}`);
@@ -138,7 +149,12 @@ export function parseCommandLine(argv: readonly string[], options: ParseCommandL
   }
   if (selected === "render") {
     const config = renderConfigSchema.safeParse(toolFlags);
-    if (!config.success) throw new UsageError(`Cannot parse ${selected} options: ${z.prettifyError(config.error)}`);
+    if (!config.success) throw new UsageError(`Cannot parse render options: ${z.prettifyError(config.error)}`);
+    return { command: selected, global: global.data, options: config.data };
+  }
+  if (selected === "explain") {
+    const config = explainConfigSchema.safeParse(toolFlags);
+    if (!config.success) throw new UsageError(`Cannot parse explain options: ${z.prettifyError(config.error)}`);
     return { command: selected, global: global.data, options: config.data };
   }
   return { command: selected, global: global.data };

@@ -57,3 +57,26 @@ Deno.test("parseCommandLine() reads render's repeatable -f, --output and --gatew
   throws(() => parseCommandLine(["render", "-f", "a", "--gateway", "a/b/c"]), UsageError);
   throws(() => parseCommandLine(["render"]), (e) => e instanceof UsageError && /-f/.test(e.message));
 });
+
+Deno.test("parseCommandLine() reads explain's method, URL, repeatable -H and --listener", () => {
+  const parsed = parseCommandLine([
+    "explain",
+    "-f",
+    "a.yaml",
+    "GET",
+    "http://a.example.com/x?y=1",
+    "-H",
+    "X-A: 1",
+    "-H",
+    "cookie:a=b",
+    "--listener",
+    "http",
+  ]);
+  strictEqual(parsed.command, "explain");
+  if (parsed.command !== "explain") return;
+  deepStrictEqual(parsed.options.header, [{ name: "X-A", value: "1" }, { name: "cookie", value: "a=b" }]);
+  strictEqual(parsed.options.method, "GET");
+  strictEqual(parsed.options.listener, "http");
+  throws(() => parseCommandLine(["explain", "-f", "a", "get", "http://a/"]), UsageError);
+  throws(() => parseCommandLine(["explain", "-f", "a", "GET", "http://a/", "-H", "novalue"]), UsageError);
+});

@@ -10,7 +10,7 @@ import { parseCommandLine, UsageError } from "./cli.ts";
 import { createLogger } from "./internal/log.ts";
 import { LACQUER_VERSION } from "./internal/version.ts";
 import { runOperator } from "./operator/mod.ts";
-import { CONSOLE_OUTPUT, runRender } from "./tools/mod.ts";
+import { CONSOLE_OUTPUT, runExplain, runRender } from "./tools/mod.ts";
 
 /**
  * Runs the `lacquer` command line.
@@ -46,6 +46,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       });
     case "render":
       return await runRender(parsed.options, CONSOLE_OUTPUT);
+    case "explain":
+      return await runExplain(parsed.options, CONSOLE_OUTPUT);
   }
 }
 

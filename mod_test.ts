@@ -51,3 +51,27 @@ Deno.test("lacquer render prints YAML or JSON and exits 0, 1 on bad input, 2 on 
   match(noFile.stderr, /at least one -f/);
   strictEqual((await lacquer("render", "-f", shop, "-o", "xml")).code, 2);
 });
+
+Deno.test("lacquer explain prints the decision and exits 0, 1 on bad input, 2 on bad usage", async () => {
+  const shop = new URL("tools/testdata/shop", root).pathname;
+  const ok = await lacquer(
+    "explain",
+    "-f",
+    shop,
+    "-o",
+    "json",
+    "GET",
+    "http://shop.example.com/catalog",
+    "-H",
+    "x-beta:yes",
+  );
+  strictEqual(ok.code, 0);
+  const doc = JSON.parse(ok.stdout);
+  strictEqual(doc.selected.rule, 1);
+  strictEqual(doc.listener, "http");
+  const noSuchListener = await lacquer("explain", "-f", shop, "--listener", "nope", "GET", "http://a/");
+  strictEqual(noSuchListener.code, 1);
+  match(noSuchListener.stderr, /--listener nope/);
+  strictEqual((await lacquer("explain", "-f", shop, "GET", "ftp://a/")).code, 2);
+  strictEqual((await lacquer("explain", "-f", shop, "GET")).code, 2);
+});

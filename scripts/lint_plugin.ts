@@ -62,8 +62,10 @@ export const PURE_MODULES: ReadonlySet<string> = new Set([
   "operator/translate.ts",
   "operator/translation_memo.ts",
   "operator/vhosts.ts",
+  "tools/explain.ts",
   "tools/options.ts",
   "tools/render.ts",
+  "tools/route_match.ts",
   "vcl/generate_main_vcl.ts",
 ]);
 
