@@ -188,6 +188,8 @@ export function explainRequest(doc: GhostJson, request: MatchRequest): Explanati
   if (d.kind === "forward") {
     decision.backend = d.backend.name;
     decision.endpoint = d.endpoint;
+    // Ghost draws per request; this is the draw of random number 0, the shares are under `backends`.
+    if ((winner?.route.backends.length ?? 0) > 1) decision.draw = "one weighted draw of several: see backends";
     if (d.url !== undefined) decision.rewrittenUrl = d.url;
     if (d.host !== undefined) decision.rewrittenHost = d.host;
   } else if (d.kind === "redirect") decision.location = d.location;

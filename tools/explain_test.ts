@@ -22,6 +22,7 @@ const REQUESTS = [
   { method: "GET", url: "http://shop.example.com/old?x=1" },
   { method: "GET", url: "http://other.example.com/anything" },
   { method: "GET", url: "http://shop.example.com:8080/" },
+  { method: "GET", url: "http://shop.example.com/legacy/boots?b=2&a=1" },
 ];
 
 Deno.test("explain gives the golden explanation of each request on the shop files", async () => {
@@ -57,6 +58,11 @@ Deno.test("explain says which rule wins and why, with backends, endpoints and th
   const old = (await explain(REQUESTS[3])).doc;
   deepEqual(old.decision, { status: 301, action: "redirect", location: "http://shop.example.com/catalog?x=1" });
   equal((await explain(REQUESTS[5])).doc.decision.reason, "no listener accepts this host on this port");
+  const legacy = (await explain(REQUESTS[6])).doc;
+  equal(legacy.decision.rewrittenUrl, "/catalog/boots?b=2&a=1");
+  equal(legacy.cache.key.path, "/catalog/boots", "the key holds the rewritten path");
+  equal(legacy.cache.key.query, "a=1&b=2", "kept parameters sorted by name");
+  equal(legacy.cache.ttl.source, "forced");
 });
 
 Deno.test("explain refuses files with several Gateways unless --gateway names one", async () => {
