@@ -7,7 +7,8 @@
  * module is added to it, or put in a pure folder.
  *
  * `lacquer/layer-imports`: `internal/` is the bottom layer; it imports nothing from the components above it
- * (`operator/`, `chaperone/`, `ghost/`), so the dependencies point one way. The wiring of the whole binary lives at the
+ * (`operator/`, `chaperone/`, `ghost/`, `vcl/`, `tools/`, the top-level `cli.ts` and `mod.ts`), so the dependencies
+ * point one way. The wiring of the whole binary lives at the
  * top, beside `mod.ts`.
  *
  * @module
@@ -66,14 +67,18 @@ export const PURE_MODULES: ReadonlySet<string> = new Set([
   "tools/options.ts",
   "tools/render.ts",
   "tools/route_match.ts",
+  "tools/explain.ts",
+  "tools/options.ts",
+  "tools/render.ts",
+  "tools/route_match.ts",
   "vcl/generate_main_vcl.ts",
 ]);
 
 /** Folders whose every module (tests aside) is pure. */
 export const PURE_FOLDERS: readonly string[] = ["operator/cache_policy/", "operator/status/"];
 
-/** The folders `internal/` may not import from. */
-const UPPER_LAYERS = ["operator/", "chaperone/", "ghost/"];
+/** Where `internal/` may import from, besides itself: the test helpers (from its tests). */
+const BELOW_OR_BESIDE = ["internal/", "tests/"];
 
 const IO_MODULES = new Set([
   "node:fs",
@@ -109,17 +114,18 @@ export function isPureModule(filename: string): boolean {
 }
 
 /**
- * Tells which upper layer a module of `internal/` reaches with an import specifier, if any.
+ * Tells which module outside `internal/` a module of `internal/` reaches with an import specifier, if any.
  *
  * @param filename The importing file.
  * @param specifier The import specifier.
- * @returns The upper-layer folder imported from, or undefined when the import is allowed.
+ * @returns The imported path, relative to the repository root, or undefined when the import is allowed.
  */
 export function upperLayerImport(filename: string, specifier: string): string | undefined {
   const from = repoPath(filename);
   if (from === undefined || !from.startsWith("internal/") || !specifier.startsWith(".")) return undefined;
   const target = repoPath(new URL(specifier, `file://${ROOT}${from}`).pathname);
-  return target === undefined ? undefined : UPPER_LAYERS.find((layer) => target.startsWith(layer));
+  if (target === undefined || BELOW_OR_BESIDE.some((folder) => target.startsWith(folder))) return undefined;
+  return target;
 }
 
 const MESSAGE = "Pure module does I/O: move this to a shell module or pass the value in as an argument";
@@ -170,7 +176,7 @@ const layerImports: Deno.lint.Rule = {
       if (layer === undefined) return;
       context.report({
         node,
-        message: `internal/ imports from ${layer}: the shared layer may not depend on the components above it ` +
+        message: `internal/ imports ${layer}: the shared layer may not depend on the components above it ` +
           "(move the code into internal/, or the wiring up beside mod.ts)",
       });
     };

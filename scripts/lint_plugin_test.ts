@@ -54,8 +54,14 @@ Deno.test("pure-module-io is silent in modules not on the list", () => {
 });
 
 Deno.test("upperLayerImport() names the component an internal/ module reaches into", () => {
-  strictEqual(upperLayerImport(`${root}internal/cli.ts`, "../operator/mod.ts"), "operator/");
-  strictEqual(upperLayerImport(`${root}internal/kube/reflector.ts`, "../../ghost/contract/mod.ts"), "ghost/");
+  strictEqual(upperLayerImport(`${root}internal/cli.ts`, "../operator/mod.ts"), "operator/mod.ts");
+  strictEqual(
+    upperLayerImport(`${root}internal/kube/reflector.ts`, "../../ghost/contract/mod.ts"),
+    "ghost/contract/mod.ts",
+  );
+  strictEqual(upperLayerImport(`${root}internal/x.ts`, "../tools/render.ts"), "tools/render.ts");
+  strictEqual(upperLayerImport(`${root}internal/x.ts`, "../cli.ts"), "cli.ts");
+  strictEqual(upperLayerImport(`${root}internal/x_test.ts`, "../tests/cluster/mod.ts"), undefined);
   strictEqual(upperLayerImport(`${root}internal/kube/reflector.ts`, "../log.ts"), undefined);
   strictEqual(upperLayerImport(`${root}internal/log.ts`, "zod"), undefined);
   strictEqual(upperLayerImport(`${root}operator/translate.ts`, "../chaperone/mod.ts"), undefined);
@@ -68,9 +74,9 @@ export { c } from "../ghost/contract/mod.ts";
 export * from "./log.ts";
 import { d } from "./names.ts";`;
   deepStrictEqual(lint("internal/x.ts", source).map((m) => m.split(":")[0]), [
-    "internal/ imports from chaperone/",
-    "internal/ imports from operator/",
-    "internal/ imports from ghost/",
+    "internal/ imports chaperone/mod.ts",
+    "internal/ imports operator/mod.ts",
+    "internal/ imports ghost/contract/mod.ts",
   ]);
   deepStrictEqual(lint("operator/x.ts", source), []);
 });
