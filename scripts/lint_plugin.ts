@@ -8,8 +8,7 @@
  *
  * `lacquer/layer-imports`: `internal/` is the bottom layer; it imports nothing from the components above it
  * (`operator/`, `chaperone/`, `ghost/`, `vcl/`, `tools/`, the top-level `cli.ts` and `mod.ts`), so the dependencies
- * point one way. The wiring of the whole binary lives at the
- * top, beside `mod.ts`.
+ * point one way. The wiring of the whole binary lives at the top, beside `mod.ts`.
  *
  * @module
  */
