@@ -1,7 +1,8 @@
 /**
  * The first step of translating a Gateway: its effective GatewayParameters (the class's, overridden field by
  * field by the Gateway's own `infrastructure.parametersRef`) and its user VCL, or the problem that makes the
- * Gateway not accepted (`InvalidParameters`, `UnsupportedAddress`).
+ * Gateway not accepted (`InvalidParameters`, among them varnishd arguments outside the allow-list of
+ * `varnishd_params.ts`, and `UnsupportedAddress`).
  *
  * @module
  */
@@ -15,6 +16,7 @@ import {
   resolveParameters,
 } from "./gateway_parameters.ts";
 import { keyOf, type SnapshotIndex } from "./snapshot_index.ts";
+import { varnishdParametersProblem } from "./varnishd_params.ts";
 
 /** Why a Gateway is not accepted for its configuration. */
 export interface GatewayProblem {
@@ -123,6 +125,8 @@ export function resolveGatewayConfig(
   const list = parameterList(gateway, cls, context.index);
   const parameters = resolveParameters(list.params, context.defaults);
   if (list.problem) return { parameters, problem: list.problem };
+  const unsafe = varnishdParametersProblem(parameters.varnishdArgs, parameters.storage);
+  if (unsafe) return { parameters, problem: invalid(unsafe) };
   if (!parameters.vcl) return { parameters };
   const { namespace, name, key } = parameters.vcl;
   const configMap = context.index.configMaps.get(keyOf(namespace, name));

@@ -24,6 +24,19 @@ const index = indexSnapshot(
       metadata: { name: "no-vcl-key", namespace: "web" },
       spec: { vcl: { configMapRef: { name: "vcl", key: "other.vcl" } } },
     },
+    ...[
+      ["cc-command", { varnishdArgs: ["-p", "cc_command=sh -c id"] }],
+      ["inline-c", { varnishdArgs: ["-p", "vcc_allow_inline_c=on"] }],
+      ["no-jail", { varnishdArgs: ["-j", "none"] }],
+      ["file-storage", { storage: "file,/etc/shadow" }],
+      ["path-value", { varnishdArgs: ["-p", "thread_pool_stack=/tmp/x"] }],
+      ["tuned", { varnishdArgs: ["-p", "thread_pool_max=500", "-p", "timeout_idle=10"], storage: "main=malloc,1g" }],
+    ].map(([name, spec]) => ({
+      apiVersion: "lacquer.dev/v1alpha1",
+      kind: "GatewayParameters",
+      metadata: { name, namespace: "web" },
+      spec,
+    })),
     {
       apiVersion: "v1",
       kind: "ConfigMap",
@@ -75,6 +88,36 @@ Deno.test("resolveGatewayConfig() reports what keeps a Gateway from being accept
       spec: { infrastructure: { parametersRef: { ...LACQUER, name: "no-vcl-key" } } },
       want: 'InvalidParameters: ConfigMap "web/vcl" has no key "other.vcl"',
     },
+    {
+      name: "varnishd parameters that run code",
+      spec: { infrastructure: { parametersRef: { ...LACQUER, name: "cc-command" } } },
+      want: 'InvalidParameters: varnishdArgs: "-p cc_command" is refused: not one of the allowed varnishd parameters ' +
+        "(see the operator's README)",
+    },
+    {
+      name: "inline C",
+      spec: { infrastructure: { parametersRef: { ...LACQUER, name: "inline-c" } } },
+      want: 'InvalidParameters: varnishdArgs: "-p vcc_allow_inline_c" is refused: not one of the allowed varnishd ' +
+        "parameters (see the operator's README)",
+    },
+    {
+      name: "no jail",
+      spec: { infrastructure: { parametersRef: { ...LACQUER, name: "no-jail" } } },
+      want: 'InvalidParameters: varnishdArgs: "-j" is refused: only "-p", "<name>=<value>" pairs are allowed',
+    },
+    {
+      name: "file storage",
+      spec: { infrastructure: { parametersRef: { ...LACQUER, name: "file-storage" } } },
+      want: 'InvalidParameters: storage "file,/etc/shadow" is refused: only malloc storage is allowed, for example ' +
+        '"malloc,256m"',
+    },
+    {
+      name: "a path as a parameter value",
+      spec: { infrastructure: { parametersRef: { ...LACQUER, name: "path-value" } } },
+      want: 'InvalidParameters: varnishdArgs: "-p thread_pool_stack=/tmp/x" is refused: the value must be a number ' +
+        "(with an optional unit) or on/off",
+    },
+    { name: "allowed tuning", spec: { infrastructure: { parametersRef: { ...LACQUER, name: "tuned" } } } },
     {
       name: "static addresses",
       spec: { addresses: [{ type: "IPAddress", value: "10.0.0.1" }] },
