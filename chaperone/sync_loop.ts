@@ -123,6 +123,9 @@ export class SyncLoop {
   #ghostDirty = false;
   #ghostRoutingHash: string | undefined;
   #published: AppliedConfig | undefined;
+  #toPublish: AppliedConfig | undefined;
+  #publishing: Promise<void> | undefined;
+  #publishRetry: { timer: ReturnType<typeof setTimeout>; resolve: () => void } | undefined;
   #lastSyncError: string | undefined;
   #ghostReport: unknown;
   #failures = 0;
@@ -273,7 +276,7 @@ export class SyncLoop {
     const t3 = performance.now();
     if (this.#cli) await this.#applyVarnish(this.#cli, config);
     const t4 = performance.now();
-    await this.#publish();
+    this.#publish();
     this.#o.metrics.syncs++;
     this.#o.metrics.syncSeconds += (performance.now() - t0) / 1000;
     this.#o.log.debug("Sync finished", {
@@ -281,7 +284,6 @@ export class SyncLoop {
       mergeMs: Math.round(t2 - t1),
       writeMs: Math.round(t3 - t2),
       varnishMs: Math.round(t4 - t3),
-      publishMs: Math.round(performance.now() - t4),
     });
   }
 
@@ -378,14 +380,47 @@ export class SyncLoop {
     }
   }
 
-  async #publish(): Promise<void> {
+  /**
+   * Hands what is live to the publisher. Publishing (a Pod PATCH) runs outside the sync: a slow or failing API
+   * server delays the annotations, never the next routing or endpoint change.
+   */
+  #publish(): void {
     if (!this.#o.publish) return;
     const applied: AppliedConfig = { routing: this.#ghostRoutingHash, vcl: this.#reloader?.activeHash };
     if (applied.routing === undefined && applied.vcl === undefined) return;
-    if (this.#published?.routing === applied.routing && this.#published?.vcl === applied.vcl) return;
-    await this.#o.publish(applied);
-    this.#published = applied;
-    this.#o.log.info("Applied configuration published", { ...applied });
+    this.#toPublish = applied;
+    this.#publishing ??= this.#publishLoop();
+  }
+
+  /** Publishes the latest applied configuration until it is published, retrying failures with back-off. */
+  async #publishLoop(): Promise<void> {
+    try {
+      await this.#publishLatest();
+    } finally {
+      // in the same step as the loop's last check, so a later #publish() starts a new loop
+      this.#publishing = undefined;
+    }
+  }
+
+  async #publishLatest(): Promise<void> {
+    for (let failures = 0; !this.#stopped;) {
+      const applied = this.#toPublish!;
+      if (this.#published?.routing === applied.routing && this.#published?.vcl === applied.vcl) return;
+      try {
+        await this.#o.publish!(applied);
+        this.#published = applied;
+        failures = 0;
+        this.#o.log.info("Applied configuration published", { ...applied });
+      } catch (err) {
+        failures++;
+        const delay = backoffDelay(failures, { initialMs: this.#o.retryMs ?? 100, maxMs: 10_000 });
+        this.#o.log.warn("Publishing the applied configuration failed", { err, failures, retryMs: delay });
+        await new Promise<void>((resolve) => {
+          this.#publishRetry = { timer: setTimeout(resolve, delay), resolve };
+        });
+        this.#publishRetry = undefined;
+      }
+    }
   }
 
   /** The state /readyz reports. */
@@ -413,7 +448,10 @@ export class SyncLoop {
     this.#stopped = true;
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    clearTimeout(this.#publishRetry?.timer);
+    this.#publishRetry?.resolve();
     await this.#running?.catch(() => {});
+    await this.#publishing;
     for (const resolve of this.#idleWaiters.splice(0)) resolve();
   }
 }

@@ -53,6 +53,8 @@ async function setup(reloadGhost: () => Promise<unknown>) {
     namespaces: [] as string[],
     /** Watched namespaces that have not listed yet. */
     listing: new Set<string>(),
+    /** What each publish returns (a promise that stays pending stands for a hung Pod PATCH). */
+    publishing: Promise.resolve(),
   };
   const config: ConfigSource = { current: () => Promise.resolve(state.config) };
   const endpoints: EndpointsSource = {
@@ -69,7 +71,7 @@ async function setup(reloadGhost: () => Promise<unknown>) {
     reloadGhost,
     publish: (applied) => {
       published.push(applied);
-      return Promise.resolve();
+      return state.publishing;
     },
     metrics,
     log: createLogger({ level: "error" }),
@@ -96,7 +98,9 @@ Deno.test("SyncLoop applies VCL and ghost.json, coalesces bursts and skips ident
     match(Deno.readTextFileSync(`${s.dir}/ghost.json`), /"10\.0\.0\.1"/);
     const response = await fetch(`http://127.0.0.1:${s.varnish.httpPort}/`);
     match(await response.text(), /synced/);
-    deepStrictEqual(s.published.at(-1), { routing: await contentHash(ROUTING), vcl: await contentHash(VCL) });
+    await eventually(async () =>
+      deepStrictEqual(s.published.at(-1), { routing: await contentHash(ROUTING), vcl: await contentHash(VCL) })
+    );
     deepStrictEqual(s.sync.status().ghostReport, { status: "ok", reload: reloads });
 
     const writes = s.metrics.ghostWrites;
@@ -132,7 +136,7 @@ Deno.test("SyncLoop retries a failed ghost reload with back-off and keeps the la
     equal(s.metrics.ghostReloads.failure, 3);
     equal(s.sync.status().lastSyncError, undefined);
     // Nothing was published before ghost had the file.
-    ok(s.published.length >= 1);
+    await eventually(() => ok(s.published.length >= 1));
     ok(s.published.every((p) => (p as { routing?: string }).routing !== undefined));
   } finally {
     await s.cleanup();
@@ -220,7 +224,9 @@ Deno.test("SyncLoop keeps applying endpoint changes while a new backend namespac
     s.sync.poke();
     await eventually(() => match(Deno.readTextFileSync(`${s.dir}/ghost.json`), /"10\.0\.0\.9"/));
     ok(!Deno.readTextFileSync(`${s.dir}/ghost.json`).includes('"r2"'));
-    deepStrictEqual(s.published.at(-1), { routing: await contentHash(ROUTING), vcl: await contentHash(VCL) });
+    await eventually(async () =>
+      deepStrictEqual(s.published.at(-1), { routing: await contentHash(ROUTING), vcl: await contentHash(VCL) })
+    );
 
     s.state.listing.delete("apps");
     s.sync.poke();
@@ -275,6 +281,31 @@ Deno.test("SyncLoop keeps the good ghost.json on disk and stays ready when ghost
     match(Deno.readTextFileSync(file), /"10\.0\.0\.67"/);
     ok(s.sync.status().applied);
   } finally {
+    await s.cleanup();
+  }
+});
+
+Deno.test("SyncLoop keeps syncing while publishing the applied hashes hangs, and publishes the latest after", async () => {
+  const s = await setup(() => Promise.resolve("ok"));
+  let release!: () => void;
+  try {
+    await s.sync.onVarnishStarted(s.cli);
+    s.sync.poke();
+    await eventually(() => ok(s.sync.status().published));
+    s.state.publishing = new Promise<void>((resolve) => release = resolve);
+    const vcl2 = VCL.replace("synced", "synced again");
+    s.state.config = { resourceVersion: "2", mainVcl: vcl2, routingJson: ROUTING };
+    s.sync.poke();
+    await eventually(() => equal(s.published.length >= 2, true, "the publish of the new VCL started (and hangs)"));
+    // A Pod PATCH that does not come back must not hold up endpoint changes.
+    s.state.slices = [sliceWith(["10.0.0.7"])];
+    s.sync.poke();
+    await eventually(() => match(Deno.readTextFileSync(`${s.dir}/ghost.json`), /"10\.0\.0\.7"/));
+    s.state.publishing = Promise.resolve();
+    release();
+    await eventually(async () => deepStrictEqual(s.sync.status().published?.vcl, await contentHash(vcl2)));
+  } finally {
+    release?.();
     await s.cleanup();
   }
 });
