@@ -17,46 +17,32 @@ import { configMapSchema, secretSchema, serviceSchema } from "./api_types.ts";
 import { compactConfigMap, compactService, compactTlsSecret } from "./compact_objects.ts";
 import { type ChangeHandler, type KindCache, type WatchedKind, watchKind } from "./kind_cache.ts";
 
-/** The watch that covers a dependency key, or undefined when the key names no watched object. */
+/** How each referenced kind is watched: per namespace, or by name (with a further field selector). */
+const REFERENCED: Record<string, Pick<WatchedKind, "compact" | "schema"> & { resource: string; byName?: string }> = {
+  Service: { resource: "services", compact: compactService, schema: serviceSchema },
+  Secret: { resource: "secrets", byName: "type=kubernetes.io/tls", compact: compactTlsSecret, schema: secretSchema },
+  ConfigMap: { resource: "configmaps", byName: "", compact: compactConfigMap, schema: configMapSchema },
+};
+
+/**
+ * Returns the watch that covers a dependency key: `Service:<ns>/<name>` is covered by the watch of the namespace's
+ * Services, `Secret:` and `ConfigMap:` keys by a watch of that one object.
+ *
+ * @param dep A dependency key.
+ * @returns The watch, with its id and the object's key; undefined when the key names no watched object.
+ */
 export function referenceWatch(dep: string): (WatchedKind & { id: string; key: string }) | undefined {
   const colon = dep.indexOf(":");
   const kind = dep.slice(0, colon);
   const key = dep.slice(colon + 1);
   const [ns, name] = key.split("/");
-  if (!ns || !name) return undefined;
-  switch (kind) {
-    case "Service":
-      return {
-        id: `Service:${ns}`,
-        key,
-        kind,
-        path: `/api/v1/namespaces/${ns}/services`,
-        compact: compactService,
-        schema: serviceSchema,
-      };
-    case "Secret":
-      return {
-        id: dep,
-        key,
-        kind,
-        path: `/api/v1/namespaces/${ns}/secrets`,
-        fieldSelector: `metadata.name=${name},type=kubernetes.io/tls`,
-        compact: compactTlsSecret,
-        schema: secretSchema,
-      };
-    case "ConfigMap":
-      return {
-        id: dep,
-        key,
-        kind,
-        path: `/api/v1/namespaces/${ns}/configmaps`,
-        fieldSelector: `metadata.name=${name}`,
-        compact: compactConfigMap,
-        schema: configMapSchema,
-      };
-    default:
-      return undefined;
-  }
+  const how = REFERENCED[kind];
+  if (!how || !ns || !name) return undefined;
+  const { resource, byName, ...parse } = how;
+  const path = `/api/v1/namespaces/${ns}/${resource}`;
+  if (byName === undefined) return { id: `${kind}:${ns}`, key, kind, path, ...parse };
+  const fieldSelector = [`metadata.name=${name}`, byName].filter((s) => s).join(",");
+  return { id: dep, key, kind, path, fieldSelector, ...parse };
 }
 
 /** Options for {@linkcode ReferenceWatcher}. */
