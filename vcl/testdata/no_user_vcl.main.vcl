@@ -19,8 +19,9 @@ sub vcl_recv {
     if (local.socket == "ghost") {
         return (synth(router.control(req.url, client.ip)));
     }
-    # Route: strips X-Ghost-*/X-Gateway-*, isolates listeners by socket, applies request filters.
-    if (!router.recv(local.socket)) {
+    # Route: strips X-Ghost-*/X-Gateway-*, isolates listeners by socket, applies request filters. A rule with cache
+    # settings whose backend has no ready endpoint still goes on to the lookup: grace covers the outage.
+    if (!router.recv_grace(local.socket)) {
         # 404 no route, 500 no usable backend, or a RequestRedirect; answered in vcl_synth, never cached.
         return (synth(router.status()));
     }
@@ -45,10 +46,17 @@ sub vcl_hit {
 }
 
 sub vcl_miss {
+    # No object for a rule whose backend has no ready endpoint: ghost's 500, never stored.
+    if (router.status() > 0) {
+        return (synth(router.status()));
+    }
     router.cache_miss();
 }
 
 sub vcl_pass {
+    if (router.status() > 0) {
+        return (synth(router.status()));
+    }
     router.cache_pass();
 }
 

@@ -19,4 +19,4 @@ mod router;
 pub use error::{Error, ErrorKind};
 pub use load::{load, Loaded, Skipped};
 pub use request::{HeaderSource, Request};
-pub use router::{Decision, Forward, Group, ListenerInfo, Redirect, Refusal, Report, Router, Rule};
+pub use router::{Decision, Forward, Group, ListenerInfo, Lookup, Redirect, Refusal, Report, Router, Rule};

@@ -233,6 +233,20 @@ pub struct Refusal {
     pub status: u16,
     /// A short text saying why, for the response body.
     pub reason: Cow<'static, str>,
+    /// Set when the rule has cache settings and the chosen backend has no ready endpoint: the request may still be
+    /// answered by a fresh or in-grace object, and gets this refusal only without one.
+    pub lookup: Option<Lookup>,
+}
+
+/// The request side of a refused request that may still be answered from the cache (see [`Refusal::lookup`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lookup {
+    /// Index of the chosen group in the rule.
+    pub group: usize,
+    /// The rewritten request target, as in [`Forward::url`].
+    pub url: Option<String>,
+    /// The rewritten Host header, as in [`Forward::host`].
+    pub host: Option<String>,
 }
 
 /// What a load built and left out.
@@ -505,6 +519,7 @@ impl Router {
                         listener: None,
                         status: 404,
                         reason: Cow::Borrowed("no listener accepts this host on this port"),
+                        lookup: None,
                     })
                 }
             }
@@ -518,6 +533,7 @@ impl Router {
                 listener,
                 status: 404,
                 reason: Cow::Borrowed("no route matches this request"),
+                lookup: None,
             });
         };
         let rule_index = entry.rule as usize;
@@ -540,7 +556,13 @@ impl Router {
             });
         }
         let refuse = |reason: String| {
-            Decision::Refuse(Refusal { rule: Some(rule_index), listener, status: 500, reason: reason.into() })
+            Decision::Refuse(Refusal {
+                rule: Some(rule_index),
+                listener,
+                status: 500,
+                reason: reason.into(),
+                lookup: None,
+            })
         };
         if rule.groups.is_empty() {
             return refuse(format!("route {} rule {} has no backends", rule.route_name, rule.id.rule));
@@ -561,12 +583,7 @@ impl Router {
         if let Some(error) = &group.error {
             return refuse(format!("backend {}: {error}", group.name));
         }
-        if group.endpoints.is_empty() {
-            return refuse(format!("backend {} has no ready endpoints", group.name));
-        }
-        let spread = mix(req.random);
-        let endpoint = group.endpoints[usize::try_from(spread % group.endpoints.len() as u64).unwrap_or(0)];
-        let (url, new_host) = match rule.rewrite() {
+        let rewrite = || match rule.rewrite() {
             Some(rewrite) => {
                 let url = rewrite.path.as_ref().map(|modifier| {
                     let mut url = rewrite_path(path, modifier, prefix_len);
@@ -580,6 +597,25 @@ impl Router {
             }
             None => (None, None),
         };
+        if group.endpoints.is_empty() {
+            let reason = format!("backend {} has no ready endpoints", group.name);
+            if rule.cache.is_none() {
+                return refuse(reason);
+            }
+            // Scaled to zero or all endpoints unready: grace still covers a cached rule.
+            let (url, host) = rewrite();
+            let lookup = Some(Lookup { group: group_index, url, host });
+            return Decision::Refuse(Refusal {
+                rule: Some(rule_index),
+                listener,
+                status: 500,
+                reason: reason.into(),
+                lookup,
+            });
+        }
+        let spread = mix(req.random);
+        let endpoint = group.endpoints[usize::try_from(spread % group.endpoints.len() as u64).unwrap_or(0)];
+        let (url, new_host) = rewrite();
         Decision::Forward(Forward { rule: rule_index, group: group_index, endpoint, listener, url, host: new_host })
     }
 
@@ -783,5 +819,40 @@ mod tests {
         assert!(matches!(re, WholeRegex::Pooled(_)));
         assert!(re.is_match("foo bar"));
         assert!(whole_regex("(").is_err());
+    }
+
+    #[test]
+    fn no_ready_endpoint_refuses_and_only_a_cached_rule_keeps_the_request_side_for_a_lookup() {
+        let route = |name: &str, cache: &str| {
+            format!(
+                r#"{{"id": {{"namespace": "ns", "name": "{name}", "rule": 0}}, "created": "2026-01-01T00:00:00Z", "listeners": ["web"],
+                    "matches": [{{"path": {{"type": "PathPrefix", "value": "/{name}"}}}}],
+                    "filters": [{{"type": "URLRewrite", "urlRewrite": {{"hostname": "origin.example",
+                        "path": {{"type": "ReplacePrefixMatch", "replacePrefixMatch": "/v2"}}}}}}],
+                    "backends": [{{"name": "ns/empty:80", "endpoints": []}}]{cache}}}"#
+            )
+        };
+        let cache = r#", "cache": {"policy": {"namespace": "ns", "name": "p"}}"#;
+        let text = format!(
+            r#"{{"version": 1, "vhosts": {{"*": {{"routes": [{}, {}]}}}}}}"#,
+            route("cached", cache),
+            route("plain", "")
+        );
+        let (router, report) = Router::from_json(&text).unwrap();
+        assert!(report.skipped.is_empty(), "{report:?}");
+        let headers: Vec<(String, String)> = Vec::new();
+        let refusal = |url: &str| {
+            let req = Request { socket: "a0", host: "a.example", url, method: "GET", headers: &headers, random: 7 };
+            match router.route(&req) {
+                Decision::Refuse(r) => r,
+                other => panic!("{other:?}"),
+            }
+        };
+        let cached = refusal("/cached/x?q=1");
+        assert_eq!((cached.status, cached.reason.as_ref()), (500, "backend ns/empty:80 has no ready endpoints"));
+        let lookup = Lookup { group: 0, url: Some("/v2/x?q=1".into()), host: Some("origin.example".into()) };
+        assert_eq!(cached.lookup, Some(lookup));
+        let plain = refusal("/plain/x");
+        assert_eq!((plain.status, plain.lookup), (500, None));
     }
 }

@@ -57,10 +57,20 @@ mod ghost {
             #[shared_per_task] task: &mut Option<Box<Task>>,
             socket: &str,
         ) -> Result<bool, VclError> {
-            let outcome = task::route(ctx, &self.shared.current(), socket)?;
-            let forwarded = outcome.is_forward();
-            *task = Some(Box::new(outcome));
-            Ok(forwarded)
+            Ok(task.insert(Box::new(task::route(ctx, &self.shared.current(), socket)?)).is_forward())
+        }
+
+        /// Like `recv()`, but also true for a request of a rule with cache settings whose chosen backend has no
+        /// ready endpoint (scaled to zero, say): it is looked up, so that a fresh or in-grace object still answers
+        /// (its background refresh fails harmlessly). On a miss or a pass `status()` is then 500: answer
+        /// `return (synth(router.status()))` in `vcl_miss` and `vcl_pass` when it is not 0.
+        pub fn recv_grace(
+            &self,
+            ctx: &mut Ctx,
+            #[shared_per_task] task: &mut Option<Box<Task>>,
+            socket: &str,
+        ) -> Result<bool, VclError> {
+            Ok(task.insert(Box::new(task::route(ctx, &self.shared.current(), socket)?)).is_routed())
         }
 
         /// The backend `recv()` chose, for `set req.backend_hint = router.backend();`.

@@ -23,7 +23,7 @@ const CONTROL_PREFIX: &str = "/.varnish-ghost/";
 /// The decision for one request.
 #[derive(Debug)]
 pub enum Task {
-    /// Forwarded to a backend.
+    /// Forwarded to a backend, or only looked up in the cache (see `endpoint`).
     Forward {
         /// The state the decision was made with (kept alive for `deliver()`).
         state: Arc<State>,
@@ -31,8 +31,9 @@ pub enum Task {
         rule: usize,
         /// The backend group in the rule.
         group: usize,
-        /// The endpoint (index into the state's backends).
-        endpoint: usize,
+        /// The endpoint (index into the state's backends), or, for a rule with cache settings whose backend has no
+        /// ready endpoint, ghost's 500: a fresh or in-grace object may still answer, a miss or a pass gets it.
+        endpoint: Result<usize, Answer>,
         /// The rewritten request target, if any.
         url: Option<String>,
         /// The cache decision, when the rule has cache settings and `cache_recv()` ran.
@@ -62,23 +63,30 @@ impl Answer {
 impl Task {
     /// Whether the request goes to a backend.
     pub fn is_forward(&self) -> bool {
+        matches!(self, Self::Forward { endpoint: Ok(_), .. })
+    }
+
+    /// Whether the request goes to a backend or is looked up in the cache although its backend has no endpoint.
+    pub fn is_routed(&self) -> bool {
         matches!(self, Self::Forward { .. })
+    }
+
+    /// ghost's own answer for the request, if any.
+    fn answer(&self) -> Option<&Answer> {
+        match self {
+            Self::Answer(a) | Self::Forward { endpoint: Err(a), .. } => Some(a),
+            Self::Forward { .. } | Self::Fetch(_) => None,
+        }
     }
 
     /// The status of ghost's answer, or 0 when forwarded.
     pub fn status(&self) -> u16 {
-        match self {
-            Self::Forward { .. } | Self::Fetch(_) => 0,
-            Self::Answer(a) => a.status,
-        }
+        self.answer().map_or(0, |a| a.status)
     }
 
     /// The body of ghost's answer.
     pub fn body(&self) -> String {
-        match self {
-            Self::Forward { .. } | Self::Fetch(_) => String::new(),
-            Self::Answer(a) => a.body.clone(),
-        }
+        self.answer().map(|a| a.body.clone()).unwrap_or_default()
     }
 }
 
@@ -147,16 +155,20 @@ fn decide(ctx: &mut Ctx, state: &Arc<State>, socket: &str) -> Result<(Task, Stri
     let route_label =
         |rule: usize| router.rule(rule).map_or_else(String::new, |r| format!("{} rule {}", r.route_name, r.id.rule));
     let listener_label = listener.unwrap_or("-");
+    // The request side of forwarding: request filters of the rule and group, then the rewritten Host.
+    let mut forward_request = |rule: usize, group: usize, host: Option<&String>| {
+        if let Some(rule) = router.rule(rule) {
+            for modifier in rule.request_modifiers(Some(group)) {
+                apply_header_modifier(modifier, &mut sink);
+            }
+        }
+        if let Some(host) = host {
+            ghost_core::filters::HeaderSink::set(&mut sink, "Host", host);
+        }
+    };
     Ok(match decision {
         Decision::Forward(f) => {
-            if let Some(rule) = router.rule(f.rule) {
-                for modifier in rule.request_modifiers(Some(f.group)) {
-                    apply_header_modifier(modifier, &mut sink);
-                }
-            }
-            if let Some(host) = &f.host {
-                ghost_core::filters::HeaderSink::set(&mut sink, "Host", host);
-            }
+            forward_request(f.rule, f.group, f.host.as_ref());
             let group = router.rule(f.rule).and_then(|r| r.groups.get(f.group)).map_or("", |g| g.name.as_str());
             let endpoint = router.endpoints().get(f.endpoint).map(ToString::to_string).unwrap_or_default();
             let line = format!("ghost: 200 {} {listener_label} {group} {endpoint}", route_label(f.rule));
@@ -164,7 +176,7 @@ fn decide(ctx: &mut Ctx, state: &Arc<State>, socket: &str) -> Result<(Task, Stri
                 state: state.clone(),
                 rule: f.rule,
                 group: f.group,
-                endpoint: f.endpoint,
+                endpoint: Ok(f.endpoint),
                 url: f.url,
                 cache: None,
             };
@@ -183,7 +195,23 @@ fn decide(ctx: &mut Ctx, state: &Arc<State>, socket: &str) -> Result<(Task, Stri
         Decision::Refuse(r) => {
             let route = r.rule.map_or_else(|| "-".to_owned(), route_label);
             let line = format!("ghost: {} {route} {listener_label} {}", r.status, r.reason);
-            (Task::Answer(Answer::text(r.status, &r.reason)), line)
+            let answer = Answer::text(r.status, &r.reason);
+            let task = match (r.rule, r.lookup) {
+                // Prepared exactly like a forwarded request, so that the lookup finds the objects it stored.
+                (Some(rule), Some(lookup)) => {
+                    forward_request(rule, lookup.group, lookup.host.as_ref());
+                    Task::Forward {
+                        state: state.clone(),
+                        rule,
+                        group: lookup.group,
+                        endpoint: Err(answer),
+                        url: lookup.url,
+                        cache: None,
+                    }
+                }
+                _ => Task::Answer(answer),
+            };
+            (task, line)
         }
     })
 }
@@ -191,7 +219,7 @@ fn decide(ctx: &mut Ctx, state: &Arc<State>, socket: &str) -> Result<(Task, Stri
 /// The backend of a forwarded request, or a null backend.
 pub fn backend_of(task: Option<&Task>) -> VCL_BACKEND {
     match task {
-        Some(Task::Forward { state, endpoint, .. }) => {
+        Some(Task::Forward { state, endpoint: Ok(endpoint), .. }) => {
             state.backends.get(*endpoint).map_or(VCL_BACKEND(ptr::null()), |b| b.vcl_backend())
         }
         _ => VCL_BACKEND(ptr::null()),
@@ -230,7 +258,7 @@ fn json_answer(status: u16, body: String) -> Answer {
 
 /// Decorates ghost's synthetic answer in `vcl_synth`; false when the synthetic response is not ghost's.
 pub fn synth(ctx: &mut Ctx, task: Option<&Task>) -> bool {
-    let Some(Task::Answer(answer)) = task else { return false };
+    let Some(answer) = task.and_then(Task::answer) else { return false };
     let Some(resp) = ctx.http_resp.as_mut() else { return false };
     if text(resp.status()).parse::<u16>().ok() != Some(answer.status) {
         return false;
