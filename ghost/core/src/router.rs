@@ -555,20 +555,17 @@ impl Router {
                 location: redirect_location(redirect, &input),
             });
         }
-        let refuse = |reason: String| {
-            Decision::Refuse(Refusal {
-                rule: Some(rule_index),
-                listener,
-                status: 500,
-                reason: reason.into(),
-                lookup: None,
-            })
+        let refuse = |reason: String, lookup: Option<Lookup>| {
+            Decision::Refuse(Refusal { rule: Some(rule_index), listener, status: 500, reason: reason.into(), lookup })
         };
         if rule.groups.is_empty() {
-            return refuse(format!("route {} rule {} has no backends", rule.route_name, rule.id.rule));
+            return refuse(format!("route {} rule {} has no backends", rule.route_name, rule.id.rule), None);
         }
         if rule.total_weight == 0 {
-            return refuse(format!("every backend of route {} rule {} has weight 0", rule.route_name, rule.id.rule));
+            return refuse(
+                format!("every backend of route {} rule {} has weight 0", rule.route_name, rule.id.rule),
+                None,
+            );
         }
         let mut pick = req.random % rule.total_weight;
         let mut group_index = 0;
@@ -581,41 +578,19 @@ impl Router {
         }
         let group = &rule.groups[group_index];
         if let Some(error) = &group.error {
-            return refuse(format!("backend {}: {error}", group.name));
+            return refuse(format!("backend {}: {error}", group.name), None);
         }
-        let rewrite = || match rule.rewrite() {
-            Some(rewrite) => {
-                let url = rewrite.path.as_ref().map(|modifier| {
-                    let mut url = rewrite_path(path, modifier, prefix_len);
-                    if let Some(q) = query {
-                        url.push('?');
-                        url.push_str(q);
-                    }
-                    url
-                });
-                (url, rewrite.hostname.clone())
-            }
-            None => (None, None),
-        };
         if group.endpoints.is_empty() {
-            let reason = format!("backend {} has no ready endpoints", group.name);
-            if rule.cache.is_none() {
-                return refuse(reason);
-            }
-            // Scaled to zero or all endpoints unready: grace still covers a cached rule.
-            let (url, host) = rewrite();
-            let lookup = Some(Lookup { group: group_index, url, host });
-            return Decision::Refuse(Refusal {
-                rule: Some(rule_index),
-                listener,
-                status: 500,
-                reason: reason.into(),
-                lookup,
+            // Scaled to zero or every endpoint unready: grace still covers a rule with cache settings.
+            let lookup = rule.cache.is_some().then(|| {
+                let (url, host) = rewrite_request(rule, path, query, prefix_len);
+                Lookup { group: group_index, url, host }
             });
+            return refuse(format!("backend {} has no ready endpoints", group.name), lookup);
         }
         let spread = mix(req.random);
         let endpoint = group.endpoints[usize::try_from(spread % group.endpoints.len() as u64).unwrap_or(0)];
-        let (url, new_host) = rewrite();
+        let (url, new_host) = rewrite_request(rule, path, query, prefix_len);
         Decision::Forward(Forward { rule: rule_index, group: group_index, endpoint, listener, url, host: new_host })
     }
 
@@ -772,6 +747,25 @@ fn mix(mut x: u64) -> u64 {
     x ^= x >> 27;
     x = x.wrapping_mul(0x94d0_49bb_1331_11eb);
     x ^ (x >> 31)
+}
+
+/// The rewritten request target and Host header of a URLRewrite filter, when `rule` has one.
+fn rewrite_request(
+    rule: &Rule,
+    path: &str,
+    query: Option<&str>,
+    prefix_len: Option<usize>,
+) -> (Option<String>, Option<String>) {
+    let Some(rewrite) = rule.rewrite() else { return (None, None) };
+    let url = rewrite.path.as_ref().map(|modifier| {
+        let mut url = rewrite_path(path, modifier, prefix_len);
+        if let Some(q) = query {
+            url.push('?');
+            url.push_str(q);
+        }
+        url
+    });
+    (url, rewrite.hostname.clone())
 }
 
 #[cfg(test)]
