@@ -1,7 +1,9 @@
-import { equal } from "node:assert/strict";
+import { deepEqual, equal, ok } from "node:assert/strict";
 import { parse } from "yaml";
 import { generateMainVcl, type MainVclOptions } from "./generate_main_vcl.ts";
 import { lacquerCacheDir } from "../tests/cluster/layout.ts";
+import { startScratchVarnish } from "../chaperone/_test_varnish.ts";
+import { eventually } from "../tests/cluster/eventually.ts";
 
 const DIR = new URL("./testdata/", import.meta.url);
 const UPDATE = Deno.env.get("LACQUER_UPDATE_GOLDEN") === "1";
@@ -120,4 +122,34 @@ Deno.test({
       });
     }
   },
+});
+
+Deno.test("main.vcl answers clients without the Varnish version, transaction ids or a Guru Meditation page", async (t) => {
+  // ghost stubbed: `router.status()` reads 404, so the stubbed preamble answers synth(404) (a synthetic answer that
+  // is not ghost's); with that check switched off, the request goes to a backend that cannot be reached (503).
+  const vcl = withoutGhost(generateMainVcl({ gateway: "ns/gw" }));
+  const cases = [
+    { name: "a synthetic answer", vcl, status: 404, body: "404 Not Found\n" },
+    { name: "a failed fetch", vcl: vcl.replaceAll("if (404 > 0)", "if (false)"), status: 503 },
+  ];
+  for (const c of cases) {
+    await t.step(c.name, async () => {
+      const varnish = await startScratchVarnish(c.vcl);
+      try {
+        // The child starts a moment after the CLI answers.
+        const response = await eventually(() => fetch(`http://127.0.0.1:${varnish.httpPort}/x`));
+        const body = await response.text();
+        equal(response.status, c.status);
+        deepEqual(
+          [...response.headers.keys()].filter((h) => ["via", "x-varnish", "server"].includes(h)),
+          [],
+          JSON.stringify([...response.headers]),
+        );
+        ok(!/guru|varnish|xid/i.test(body), body);
+        if (c.body) equal(body, c.body);
+      } finally {
+        await varnish.stop();
+      }
+    });
+  }
 });

@@ -14,6 +14,29 @@ sub vcl_hash {
     return (lookup);
 }
 
+sub vcl_deliver {
+    # The Varnish version (Via) and transaction ids (X-Varnish) stay in the logs.
+    unset resp.http.Via;
+    unset resp.http.X-Varnish;
+}
+
+sub vcl_synth {
+    # Other synthetic answers (user VCL's) get a plain status line, not the built-in Guru Meditation page.
+    set resp.http.Content-Type = "text/plain; charset=utf-8";
+    synthetic(resp.status + " " + resp.reason + {"
+"});
+    return (deliver);
+}
+
+sub vcl_backend_error {
+    # A failed fetch answers a plain status line, not the built-in Guru Meditation page with its transaction id.
+    unset beresp.http.Server;
+    set beresp.http.Content-Type = "text/plain; charset=utf-8";
+    synthetic(beresp.status + " " + beresp.reason + {"
+"});
+    return (deliver);
+}
+
 sub vcl_backend_response {
     # ghost decided for rules with cache settings: the built-in rules must not undo an allowed private or no-store.
     if (router.cache_decided()) {

@@ -68,6 +68,9 @@ sub vcl_deliver {
 }
 
 sub vcl_synth {
+    # Clients never learn the transaction id or the server software (logs have them).
+    unset resp.http.X-Varnish;
+    unset resp.http.Server;
     # ghost's own answers: status, Content-Type, Cache-Control: no-store, Location for redirects.
     if (router.synth()) {
         synthetic(router.body());

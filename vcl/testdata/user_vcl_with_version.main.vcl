@@ -68,6 +68,9 @@ sub vcl_deliver {
 }
 
 sub vcl_synth {
+    # Clients never learn the transaction id or the server software (logs have them).
+    unset resp.http.X-Varnish;
+    unset resp.http.Server;
     # ghost's own answers: status, Content-Type, Cache-Control: no-store, Location for redirects.
     if (router.synth()) {
         synthetic(router.body());
@@ -129,6 +132,29 @@ sub vcl_recv {
 sub vcl_hash {
     # Only ghost's key (and what user VCL added): not the built-in host and URL.
     return (lookup);
+}
+
+sub vcl_deliver {
+    # The Varnish version (Via) and transaction ids (X-Varnish) stay in the logs.
+    unset resp.http.Via;
+    unset resp.http.X-Varnish;
+}
+
+sub vcl_synth {
+    # Other synthetic answers (user VCL's) get a plain status line, not the built-in Guru Meditation page.
+    set resp.http.Content-Type = "text/plain; charset=utf-8";
+    synthetic(resp.status + " " + resp.reason + {"
+"});
+    return (deliver);
+}
+
+sub vcl_backend_error {
+    # A failed fetch answers a plain status line, not the built-in Guru Meditation page with its transaction id.
+    unset beresp.http.Server;
+    set beresp.http.Content-Type = "text/plain; charset=utf-8";
+    synthetic(beresp.status + " " + beresp.reason + {"
+"});
+    return (deliver);
 }
 
 sub vcl_backend_response {
