@@ -60,6 +60,16 @@ impl Answer {
     }
 }
 
+/// What a client reads of a refusal. A 404 reason names nothing of the cluster; a 500 reason names namespaces,
+/// Services and ReferenceGrant state, so the client gets a generic line and the reason goes to the log only.
+fn client_reason(status: u16, reason: &str) -> &str {
+    if status >= 500 {
+        "no backend is available for this request"
+    } else {
+        reason
+    }
+}
+
 impl Task {
     /// Whether the request goes to a backend.
     pub fn is_forward(&self) -> bool {
@@ -195,7 +205,7 @@ fn decide(ctx: &mut Ctx, state: &Arc<State>, socket: &str) -> Result<(Task, Stri
         Decision::Refuse(r) => {
             let route = r.rule.map_or_else(|| "-".to_owned(), route_label);
             let line = format!("ghost: {} {route} {listener_label} {}", r.status, r.reason);
-            let answer = Answer::text(r.status, &r.reason);
+            let answer = Answer::text(r.status, client_reason(r.status, &r.reason));
             let task = match (r.rule, r.lookup) {
                 // Prepared exactly like a forwarded request, so that the lookup finds the objects it stored.
                 (Some(rule), Some(lookup)) => {
