@@ -27,7 +27,7 @@ import { translate } from "./translate.ts";
 import { TranslationMemo } from "./translation_memo.ts";
 
 const ROUTES = Number(Deno.env.get("LACQUER_BENCH_ROUTES") ?? 5000);
-const CHANGES = 20;
+const CHANGES = Number(Deno.env.get("LACQUER_BENCH_CHANGES") ?? 20);
 /** Unrelated ConfigMaps and Secrets (half each, 50 kB) the second operator run shares the cluster with. */
 const UNRELATED = Number(Deno.env.get("LACQUER_BENCH_UNRELATED") ?? 20_000);
 const GW = "/apis/gateway.networking.k8s.io/v1";
