@@ -4,23 +4,21 @@
  */
 import { deepEqual, equal, notEqual, ok } from "node:assert/strict";
 import { type KubeClient, type KubeObject } from "../internal/kube/mod.ts";
-import { APPLIED_ROUTING_ANNOTATION, APPLIED_VCL_ANNOTATION, CONTROLLER_NAME } from "../internal/names.ts";
+import { APPLIED_ROUTING_ANNOTATION, APPLIED_VCL_ANNOTATION } from "../internal/names.ts";
 import { installLacquerCrds } from "../tests/cluster/crd_installer.ts";
 import {
   clusterAvailable,
   consistently,
   createTestNamespace,
   eventually,
-  freePort,
   kubectl,
   selfSignedCertificate,
   type TestCluster,
   useCluster,
 } from "../tests/cluster/mod.ts";
-import { startOperatorProcess } from "../tests/stack/operator_process.ts";
+import { createGatewayClass, GW, startTestOperator } from "./_test_operator.ts";
 import { ROUTING_HASH_ANNOTATION, VCL_HASH_ANNOTATION } from "./children.ts";
 
-const GW = "/apis/gateway.networking.k8s.io/v1";
 const ROOT = new URL("../", import.meta.url).pathname;
 
 interface Condition {
@@ -36,28 +34,14 @@ function condition(obj: KubeObject, type: string): Condition | undefined {
 }
 
 async function startOperator(cluster: TestCluster, namespace: string, cls: string, env?: Record<string, string>) {
-  const port = freePort(2); // metrics, and health on port + 1
-  const logFile = await Deno.makeTempFile({ prefix: "operator-", suffix: ".log" });
-  const operator = startOperatorProcess({
+  const { process: operator, logFile, metricsUrl } = await startTestOperator({
     kubeconfig: cluster.kubeconfig,
-    logFile,
-    logLevel: "debug",
-    port,
-    args: [
-      "--leader-elect",
-      "--lease-namespace",
-      namespace,
-      // An image the process kubelet runs as a no-op: gateway pods never become ready, which lets the test
-      // stand in for the chaperone with a pod of its own.
-      "--gateway-image",
-      "example.com/gateway-stand-in:1",
-      "--gateway-class",
-      cls,
-    ],
+    leaseNamespace: namespace,
+    gatewayClass: cls,
     env,
   });
   return {
-    metricsUrl: `http://127.0.0.1:${port}/metrics`,
+    metricsUrl,
     async stop(failed: boolean) {
       // An operator that exited on its own is reported by the exit code check below, with its log.
       const status = await operator.stop(30_000);
@@ -83,15 +67,7 @@ async function withOperator(
   await using ns = await createTestNamespace(cluster);
   await installLacquerCrds(ns.client);
   const cls = `lacquer-${ns.name}`;
-  await ns.client.request(`${GW}/gatewayclasses`, {
-    method: "POST",
-    body: {
-      apiVersion: "gateway.networking.k8s.io/v1",
-      kind: "GatewayClass",
-      metadata: { name: cls },
-      spec: { controllerName: CONTROLLER_NAME },
-    },
-  });
+  await createGatewayClass(ns.client, cls);
   await options.prepare?.(ns.client, ns.name);
   const operator = await startOperator(cluster, ns.name, cls, options.env);
   let failed = true;

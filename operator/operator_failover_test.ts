@@ -5,50 +5,24 @@
  * writes nothing.
  */
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { CONTROLLER_NAME } from "../internal/names.ts";
 import { installLacquerCrds } from "../tests/cluster/crd_installer.ts";
 import {
   clusterAvailable,
   consistently,
   createTestNamespace,
   eventually,
-  freePort,
   type TestCluster,
   useCluster,
 } from "../tests/cluster/mod.ts";
-import type { LoggedProcess } from "../tests/cluster/spawn_logged.ts";
-import { startOperatorProcess } from "../tests/stack/operator_process.ts";
+import { createGatewayClass, GW, startTestOperator, type TestOperator } from "./_test_operator.ts";
 
-const GW = "/apis/gateway.networking.k8s.io/v1";
 /** The operator's log messages of its API writes. */
 const WRITE = /^(Child object (applied|deleted)|\w+ status written)$/;
 
-interface Replica {
-  process: LoggedProcess;
-  logFile: string;
-  metricsUrl: string;
-}
+type Replica = TestOperator;
 
-async function startReplica(cluster: TestCluster, namespace: string, cls: string): Promise<Replica> {
-  const port = freePort(2); // metrics, and health on port + 1
-  const logFile = await Deno.makeTempFile({ prefix: "operator-", suffix: ".log" });
-  const process = startOperatorProcess({
-    kubeconfig: cluster.kubeconfig,
-    logFile,
-    logLevel: "debug",
-    port,
-    // gateway pods run a no-op stand-in: this test is about the operator's writes
-    args: [
-      "--leader-elect",
-      "--lease-namespace",
-      namespace,
-      "--gateway-class",
-      cls,
-      "--gateway-image",
-      "example.com/gateway-stand-in:1",
-    ],
-  });
-  return { process, logFile, metricsUrl: `http://127.0.0.1:${port}/metrics` };
+function startReplica(cluster: TestCluster, namespace: string, cls: string): Promise<Replica> {
+  return startTestOperator({ kubeconfig: cluster.kubeconfig, leaseNamespace: namespace, gatewayClass: cls });
 }
 
 async function leads(replica: Replica): Promise<boolean> {
@@ -77,15 +51,7 @@ Deno.test({
   const client = ns.client;
   await installLacquerCrds(client);
   const cls = `lacquer-${ns.name}`;
-  await client.request(`${GW}/gatewayclasses`, {
-    method: "POST",
-    body: {
-      apiVersion: "gateway.networking.k8s.io/v1",
-      kind: "GatewayClass",
-      metadata: { name: cls },
-      spec: { controllerName: CONTROLLER_NAME },
-    },
-  });
+  await createGatewayClass(client, cls);
   const gateway = (name: string) => ({
     apiVersion: "gateway.networking.k8s.io/v1",
     kind: "Gateway",

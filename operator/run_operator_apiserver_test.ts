@@ -5,11 +5,9 @@
  */
 import { equal, ok } from "node:assert/strict";
 import type { KubeObject } from "../internal/kube/mod.ts";
-import { CONTROLLER_NAME } from "../internal/names.ts";
 import { clusterAvailable, createTestNamespace, eventually, freePort, useCluster } from "../tests/cluster/mod.ts";
 import { startOperatorProcess } from "../tests/stack/operator_process.ts";
-
-const GW = "/apis/gateway.networking.k8s.io/v1";
+import { createGatewayClass, GW } from "./_test_operator.ts";
 
 /** A TCP proxy to `target`, listening on `port` only once {@linkcode open} is called. */
 function closedProxy(port: number, target: { hostname: string; port: number }) {
@@ -55,15 +53,7 @@ Deno.test({
     const cluster = await useCluster();
     await using ns = await createTestNamespace(cluster);
     const cls = `lacquer-${ns.name}`;
-    await ns.client.request(`${GW}/gatewayclasses`, {
-      method: "POST",
-      body: {
-        apiVersion: "gateway.networking.k8s.io/v1",
-        kind: "GatewayClass",
-        metadata: { name: cls },
-        spec: { controllerName: CONTROLLER_NAME },
-      },
-    });
+    await createGatewayClass(ns.client, cls);
     const proxyPort = freePort();
     const server = new URL(cluster.server);
     const proxy = closedProxy(proxyPort, { hostname: server.hostname, port: Number(server.port) });
