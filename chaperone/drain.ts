@@ -40,6 +40,9 @@ export type DrainEnd = "quiet" | "deadline";
 export class Drain {
   #o: DrainOptions;
   #done: Promise<DrainEnd> | undefined;
+  #markStarted!: () => void;
+  /** Resolves when the drain starts, whoever started it (SIGTERM or `/drain`). */
+  readonly started: Promise<void> = new Promise((resolve) => this.#markStarted = resolve);
 
   /**
    * Creates the drain; nothing happens until {@linkcode Drain.start}.
@@ -58,6 +61,7 @@ export class Drain {
   /** Starts draining (idempotent); resolves when drained. */
   start(): Promise<DrainEnd> {
     this.#done ??= this.#run();
+    this.#markStarted();
     return this.#done;
   }
 

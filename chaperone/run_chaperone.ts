@@ -253,7 +253,8 @@ export async function startChaperone(options: ChaperoneOptions): Promise<Running
 }
 
 /**
- * Waits for a stop request (then drains) or for varnishd to fail for good, then stops every part.
+ * Waits for a stop request or a drain started by `/drain` (then drains) or for varnishd to fail for good, then stops
+ * every part. A drain always ends in exit: a pod that left its Service never stays up unready.
  *
  * @returns The exit code: 0 after a stop request, 1 when varnishd kept failing.
  */
@@ -271,6 +272,7 @@ async function runUntilStopped(parts: {
   const stopRequested = parts.stopSignal ?? signals!.promise;
   const outcome = await Promise.race([
     stopRequested.then(() => "stop" as const),
+    parts.drain.started.then(() => "stop" as const),
     parts.supervisor.done.then((state) => state === "failed" ? "failed" as const : "stop" as const),
   ]);
   if (outcome === "stop") await parts.drain.start();

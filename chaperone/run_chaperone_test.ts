@@ -239,11 +239,20 @@ Deno.test({
     await t.step("/metrics includes Varnish counters", async () => {
       match((await admin("/metrics")).body, /^varnish_main_client_req \d+$/m);
     });
-    await t.step("SIGTERM drains (readiness 503, still serving), exits 0 once requests stop (quiet exit)", async () => {
-      stop();
+    await t.step("/drain drains (readiness 503, still serving) and ends in exit 0 once requests stop", async () => {
+      // SIGTERM takes the same path (chaperone_process_test.ts sends it to the real process).
+      equal(
+        (await admin("/drain", { method: "POST", headers: { authorization: "Bearer drain-token-123" } })).status,
+        202,
+      );
       await eventually(async () => equal((await admin("/readyz")).status, 503));
       match(await get(httpPort), /^200 v\d+$/);
-      equal(await chaperone.exit, 0);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const bound = new Promise((_, reject) =>
+        timer = setTimeout(() => reject(new Error("no exit after /drain")), 30_000)
+      );
+      equal(await Promise.race([chaperone.exit, bound]), 0);
+      clearTimeout(timer);
       const drained = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === "Drained");
       deepStrictEqual(drained.map((l) => l.reason), ["quiet"]);
     });

@@ -2,7 +2,7 @@
  * The child objects of a Gateway, named after it: ConfigMap `<gw>-lacquer` (main.vcl, routing.json), Secret
  * `<gw>-lacquer-tls` (the certificates of its HTTPS listeners, when it has some),
  * ServiceAccount `<gw>-lacquer`, Role and RoleBinding `<gw>-lacquer` with exactly what the chaperone needs,
- * Deployment and Service `<gw>`.
+ * Deployment, Service and NetworkPolicy `<gw>`.
  *
  * Children in the Gateway's namespace carry an owner reference to it, so the garbage collector removes them with
  * the Gateway. The chaperone also reads EndpointSlices and Services of backends in other namespaces; those
@@ -35,6 +35,12 @@ export const ROUTING_HASH_ANNOTATION = "lacquer.dev/routing-hash";
 
 /** ConfigMap annotation with the hash of its main.vcl (`sha256:<hex>`). */
 export const VCL_HASH_ANNOTATION = "lacquer.dev/vcl-hash";
+
+/**
+ * Namespace label that lets pods of that namespace reach the gateways' admin port (`/healthz`, `/readyz`,
+ * `/metrics`, `/drain`); deploy/operator puts it on the operator's namespace, monitoring namespaces add it.
+ */
+export const GATEWAY_ADMIN_ACCESS_LABEL = "lacquer.dev/gateway-admin";
 
 /** The container name of the gateway in the Deployment. */
 export const GATEWAY_CONTAINER = "gateway";
@@ -285,6 +291,31 @@ function gatewayContainer(f: Family, parameters: ResolvedParameters): Record<str
   };
 }
 
+/**
+ * Ingress of the gateway pods: listener ports from anywhere, the admin port only from namespaces labelled
+ * {@linkcode GATEWAY_ADMIN_ACCESS_LABEL}. Kubelet probes and hooks come from the node, which NetworkPolicy always
+ * allows.
+ */
+function networkPolicyChild(f: Family): ChildObject {
+  const tcp = (port: number) => ({ protocol: "TCP", port });
+  return {
+    apiVersion: "networking.k8s.io/v1",
+    kind: "NetworkPolicy",
+    metadata: meta(f, f.name),
+    spec: {
+      podSelector: { matchLabels: f.selector },
+      policyTypes: ["Ingress"],
+      ingress: [
+        ...(f.ports.length > 0 ? [{ ports: f.ports.map((l) => tcp(l.listener.port)) }] : []),
+        {
+          from: [{ namespaceSelector: { matchLabels: { [GATEWAY_ADMIN_ACCESS_LABEL]: "allowed" } } }],
+          ports: [tcp(CHAPERONE_ADMIN_PORT)],
+        },
+      ],
+    },
+  };
+}
+
 function deploymentChild(f: Family, parameters: ResolvedParameters): ChildObject {
   const template = {
     metadata: {
@@ -316,7 +347,7 @@ function deploymentChild(f: Family, parameters: ResolvedParameters): ChildObject
 
 /**
  * Builds every child object of a Gateway, in a fixed order: ServiceAccount, Role, RoleBinding, ConfigMap, the
- * TLS Secret, Service, Deployment, then the Roles and RoleBindings in backend namespaces.
+ * TLS Secret, Service, Deployment, NetworkPolicy, then the Roles and RoleBindings in backend namespaces.
  *
  * @example Usage
  * ```ts ignore
@@ -335,6 +366,7 @@ export function buildChildren(input: ChildrenInput): ChildObject[] {
     ...tlsSecretChild(f, input.tlsBundles ?? {}),
     ...serviceChild(f, input.parameters),
     deploymentChild(f, input.parameters),
+    networkPolicyChild(f),
     ...remoteRbac(f, input.backendNamespaces),
   ];
 }

@@ -1,8 +1,8 @@
-import { equal, notEqual, ok } from "node:assert/strict";
-import { INFRA_HASH_ANNOTATION, ROUTING_JSON_KEY } from "../internal/names.ts";
+import { deepStrictEqual, equal, notEqual, ok } from "node:assert/strict";
+import { CHAPERONE_ADMIN_PORT, INFRA_HASH_ANNOTATION, ROUTING_JSON_KEY } from "../internal/names.ts";
 import { readRoutingConfigMapData, ROUTING_GZIP_THRESHOLD } from "../internal/routing_config_map.ts";
 import { gatewaySchema } from "./api_types.ts";
-import { buildChildren, type ChildObject } from "./children.ts";
+import { buildChildren, type ChildObject, GATEWAY_ADMIN_ACCESS_LABEL } from "./children.ts";
 import { resolveParameters } from "./gateway_parameters.ts";
 import { validateListeners } from "./listeners.ts";
 import { emptySnapshot } from "./snapshot.ts";
@@ -55,8 +55,25 @@ Deno.test("buildChildren() names every child after its Gateway", () => {
   const names = build().map((c) => `${c.kind}/${c.metadata.name}`);
   equal(
     names.join(" "),
-    "ServiceAccount/gw-lacquer Role/gw-lacquer RoleBinding/gw-lacquer ConfigMap/gw-lacquer Service/gw Deployment/gw",
+    "ServiceAccount/gw-lacquer Role/gw-lacquer RoleBinding/gw-lacquer ConfigMap/gw-lacquer Service/gw Deployment/gw " +
+      "NetworkPolicy/gw",
   );
+});
+
+Deno.test("buildChildren() ships a NetworkPolicy: listener ports open, the admin port only to labelled namespaces", () => {
+  const children = build();
+  // deno-lint-ignore no-explicit-any
+  const policy = children.find((c) => c.kind === "NetworkPolicy")!.spec as any;
+  const service = children.find((c) => c.kind === "Service")!.spec as { selector: Record<string, string> };
+  deepStrictEqual(policy.podSelector.matchLabels, service.selector);
+  deepStrictEqual(policy.policyTypes, ["Ingress"]);
+  deepStrictEqual(policy.ingress, [
+    { ports: [{ protocol: "TCP", port: 80 }] },
+    {
+      from: [{ namespaceSelector: { matchLabels: { [GATEWAY_ADMIN_ACCESS_LABEL]: "allowed" } } }],
+      ports: [{ protocol: "TCP", port: CHAPERONE_ADMIN_PORT }],
+    },
+  ]);
 });
 
 Deno.test("buildChildren() makes no Service for a Gateway without a listener to serve", () => {

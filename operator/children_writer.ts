@@ -24,6 +24,7 @@ export const CHILD_RESOURCES: Record<string, string> = {
   Deployment: "/apis/apps/v1/namespaces/{ns}/deployments",
   Role: "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles",
   RoleBinding: "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings",
+  NetworkPolicy: "/apis/networking.k8s.io/v1/namespaces/{ns}/networkpolicies",
 };
 
 /** Reads the cached copies of children. */

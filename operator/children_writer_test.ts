@@ -61,5 +61,6 @@ Deno.test("ChildrenWriter.sync() applies the RBAC children, backend namespaces' 
     "ns/configmaps/gw-lacquer",
     "ns/services/gw",
     "ns/deployments/gw",
+    "ns/networkpolicies/gw",
   ]);
 });

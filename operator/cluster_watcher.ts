@@ -89,6 +89,12 @@ export const WATCHED_KINDS: readonly WatchedKind[] = [
     labelSelector: MANAGED,
     compact: metadataOnly,
   },
+  {
+    kind: "NetworkPolicy",
+    path: "/apis/networking.k8s.io/v1/networkpolicies",
+    labelSelector: MANAGED,
+    compact: metadataOnly,
+  },
 ];
 
 /** Options for {@linkcode ClusterWatcher}. */
