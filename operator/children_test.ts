@@ -8,12 +8,21 @@ import { validateListeners } from "./listeners.ts";
 import { emptySnapshot } from "./snapshot.ts";
 import { indexSnapshot } from "./snapshot_index.ts";
 
-function build(options: { port?: number; routingJson?: string; mainVcl?: string; image?: string } = {}) {
+interface TestListener {
+  name: string;
+  port: number;
+  protocol: "HTTP";
+  hostname?: string;
+}
+
+function build(
+  options: { port?: number; listeners?: TestListener[]; routingJson?: string; mainVcl?: string; image?: string } = {},
+) {
   const gateway = gatewaySchema.parse({
     metadata: { name: "gw", namespace: "ns", uid: "u1" },
     spec: {
       gatewayClassName: "lacquer",
-      listeners: [{ name: "http", port: options.port ?? 80, protocol: "HTTP" }],
+      listeners: options.listeners ?? [{ name: "http", port: options.port ?? 80, protocol: "HTTP" }],
     },
   });
   return buildChildren({
@@ -37,6 +46,27 @@ Deno.test("buildChildren() changes the infra hash only on infrastructure changes
   equal(infraHash(build({ routingJson: '{"other":1}\n', mainVcl: "vcl 4.1;\n# changed\n" })), base);
   notEqual(infraHash(build({ port: 8080 })), base);
   notEqual(infraHash(build({ image: "lacquer:2" })), base);
+});
+
+Deno.test("buildChildren() keeps the infra hash when listeners change but their ports do not (pods and their cache stay)", () => {
+  // Rolling the pods empties their caches, so only a new or removed listener port (a varnishd socket, which varnishd
+  // cannot open at run time) may roll them; hostnames, names and more listeners on a served port must not.
+  const base = infraHash(build());
+  const same = [
+    [{ name: "http", port: 80, protocol: "HTTP", hostname: "shop.example.com" }],
+    [{ name: "web", port: 80, protocol: "HTTP" }],
+    [
+      { name: "http", port: 80, protocol: "HTTP" },
+      { name: "api", port: 80, protocol: "HTTP", hostname: "api.example.com" },
+    ],
+  ] satisfies TestListener[][];
+  for (const listeners of same) equal(infraHash(build({ listeners })), base, JSON.stringify(listeners));
+  notEqual(
+    infraHash(build({
+      listeners: [{ name: "http", port: 80, protocol: "HTTP" }, { name: "alt", port: 8080, protocol: "HTTP" }],
+    })),
+    base,
+  );
 });
 
 Deno.test("buildChildren() stores routing.json in the ConfigMap through the codec, gzipped when large", () => {
