@@ -58,13 +58,11 @@ function refKey(ref: Record<string, unknown>): string {
   return JSON.stringify([ref.group, ref.kind, ref.namespace, ref.name, ref.sectionName ?? ""]);
 }
 
-/** Places one target's verdict on its ancestors. */
-function placeTarget(
-  outcome: TargetOutcome,
-  namespace: string,
-  world: PolicyWorld,
-  add: (ref: Record<string, unknown>, verdict: Verdict) => void,
-): void {
+/** One verdict on one ancestor reference. */
+type Placement = [ref: Record<string, unknown>, verdict: Verdict];
+
+/** The ancestors one target's verdict lands on, each with that verdict. */
+function placeTarget(outcome: TargetOutcome, namespace: string, world: PolicyWorld): Placement[] {
   const t = outcome.target;
   const self = {
     group: GATEWAY_GROUP,
@@ -79,20 +77,20 @@ function placeTarget(
   };
   if (t.kind === "Gateway") {
     const gateway = world.gateway(`${namespace}/${t.name}`);
-    if (!gateway) return add(self, { kind: "notFound", message: `Gateway "${t.name}" not found` });
+    if (!gateway) return [[self, { kind: "notFound", message: `Gateway "${t.name}" not found` }]];
     if (!world.ours(gateway)) {
-      return add(self, {
+      return [[self, {
         kind: "notFound",
         message: `Gateway "${t.name}" is not of a GatewayClass of ${CONTROLLER_NAME}`,
-      });
+      }]];
     }
     if (t.sectionName !== undefined && !gateway.spec.listeners.some((l) => l.name === t.sectionName)) {
-      return add(self, { kind: "notFound", message: `Gateway "${t.name}" has no listener "${t.sectionName}"` });
+      return [[self, { kind: "notFound", message: `Gateway "${t.name}" has no listener "${t.sectionName}"` }]];
     }
-    return add(self, found);
+    return [[self, found]];
   }
   const route = world.route(`${namespace}/${t.name}`);
-  if (!route) return add(self, { kind: "notFound", message: `HTTPRoute "${t.name}" not found` });
+  if (!route) return [[self, { kind: "notFound", message: `HTTPRoute "${t.name}" not found` }]];
   const gateways = new Map<string, Record<string, unknown>>();
   for (const ref of route.spec.parentRefs) {
     if (ref.group !== GATEWAY_GROUP || ref.kind !== "Gateway") continue;
@@ -109,7 +107,7 @@ function placeTarget(
     : gateways.size === 0
     ? { kind: "notFound", message: `HTTPRoute "${t.name}" has no parent Gateway of ${CONTROLLER_NAME}` }
     : found;
-  for (const ref of where) add(ref, verdict);
+  return where.map((ref): Placement => [ref, verdict]);
 }
 
 function ancestorCondition(verdicts: Verdict[], problems: string[] | undefined, gen: number | undefined): NewCondition {
@@ -166,7 +164,9 @@ export function cachePolicyAncestors(
     if (entry) entry.verdicts.push(verdict);
     else ancestors.set(key, { ref, verdicts: [verdict] });
   };
-  for (const target of outcome.targets) placeTarget(target, namespace, world, add);
+  for (const target of outcome.targets) {
+    for (const [ref, verdict] of placeTarget(target, namespace, world)) add(ref, verdict);
+  }
   if (ancestors.size === 0) {
     // An invalid policy without one well-formed target: report it on the policy itself.
     add({ group: "lacquer.dev", kind: "CachePolicy", namespace, name: policy.metadata.name }, {
