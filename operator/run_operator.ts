@@ -99,6 +99,9 @@ async function whenReachable<T>(fn: () => Promise<T>, signal: AbortSignal, log: 
   return undefined;
 }
 
+/** The operator's own metrics that its parts update. */
+type OperatorMetrics = ReturnType<typeof buildMetrics>;
+
 function buildMetrics(registry: MetricsRegistry) {
   return {
     reconciles: registry.counter("lacquer_operator_reconcile_total", "Reconciles by controller and outcome."),
@@ -114,6 +117,198 @@ function buildMetrics(registry: MetricsRegistry) {
     ),
     writes: registry.counter("lacquer_operator_writes_total", "API writes by kind and operation."),
   };
+}
+
+/**
+ * What the operator has built so far. Filled in as start-up proceeds; the health and metrics servers read it from
+ * the start, for the liveness probe, before the API server has answered.
+ */
+interface RunState {
+  cache?: ClusterWatcher;
+  gatewayController?: GatewayController;
+  policyController?: CachePolicyController;
+  elector?: LeaderElector;
+  synced: boolean;
+  role: "single" | "standby" | "leader";
+}
+
+/** What the parts of one operator run share. */
+interface Run {
+  log: Logger;
+  config: OperatorConfig;
+  client: KubeClient;
+  /** Resolves when the operator must stop. */
+  stopRequested: Promise<unknown>;
+  /** Aborts when the operator must stop. */
+  stopSignal: AbortSignal;
+  state: RunState;
+}
+
+function registerGauges(registry: MetricsRegistry, state: RunState): void {
+  registry.gauge("lacquer_operator_queue_depth", "Keys waiting per controller.", () => [
+    { labels: { controller: "gateway" }, value: state.gatewayController?.gateways.length ?? 0 },
+    { labels: { controller: "gatewayclass" }, value: state.gatewayController?.classes.length ?? 0 },
+    { labels: { controller: "cachepolicy" }, value: state.policyController?.policies.length ?? 0 },
+  ]);
+  registry.gauge(
+    "lacquer_operator_cached_objects",
+    "Objects in the operator's caches by kind.",
+    () => Object.entries(state.cache?.counts() ?? {}).map(([kind, value]) => ({ labels: { kind }, value })),
+  );
+  registry.gauge("lacquer_operator_managed_gateways", "Gateways the operator manages.", () => [
+    { value: state.gatewayController?.managedGateways ?? 0 },
+  ]);
+  registry.gauge("process_resident_memory_bytes", "Resident memory size in bytes.", () => [
+    { value: Deno.memoryUsage().rss },
+  ]);
+  registry.gauge("lacquer_operator_heap_used_bytes", "V8 heap in use, in bytes.", () => [
+    { value: Deno.memoryUsage().heapUsed },
+  ]);
+  registry.gauge("lacquer_operator_leader", "1 while this replica runs the controllers.", () => [
+    { value: state.role === "standby" ? 0 : 1 },
+  ]);
+}
+
+/** Starts the metrics and health servers; throws when an address cannot be listened on. */
+function serveAdminEndpoints(run: Run, registry: MetricsRegistry, signal: AbortSignal): Deno.HttpServer[] {
+  const { config, state } = run;
+  const health = {
+    synced: () => state.synced,
+    watching: () => state.cache?.healthy() ?? false,
+    role: () => state.role,
+  };
+  return [
+    serveAdmin(config.metricsAddress, (r) => handleMetrics(r, registry), { signal }),
+    serveAdmin(config.healthAddress, (r) => handleHealth(r, health), { signal }),
+  ];
+}
+
+/** The watcher and the controllers it feeds. */
+interface Wiring {
+  watcher: ClusterWatcher;
+  gateways: GatewayController;
+  policies: CachePolicyController;
+}
+
+/** Builds the cluster watcher, the writers and the controllers (not started yet), and records them in the state. */
+function wireControllers(run: Run, api: ApiDiscovery, metrics: OperatorMetrics): Wiring {
+  const { client, config, log, state } = run;
+  // Events arrive asynchronously, after the controllers below exist.
+  const watcher = state.cache = new ClusterWatcher(client, {
+    kinds: api.kinds,
+    log: log.child({ part: "cache" }),
+    onChange: (kind, old, current) => {
+      state.gatewayController?.onChange(kind, old, current);
+      state.policyController?.onChange(kind, old, current);
+    },
+  });
+  // With leader election, writes go out only while this replica holds the lease by its own clock: a leader that
+  // lost it, or woke up from a freeze with reconciles in flight, writes nothing more.
+  const writer = config.leaderElect ? fenceWrites(client, () => state.elector?.holdsLease === true) : client;
+  const observe = (kind: string, op: string) => metrics.writes.inc({ kind, op });
+  const status = new StatusWriter(writer, { log: log.child({ part: "status" }), observe });
+  const observeReconcile = (name: string, outcome: string, ms: number) => {
+    metrics.reconciles.inc({ controller: name, result: outcome });
+    metrics.duration.observe(ms / 1000, { controller: name });
+  };
+  const gateways = state.gatewayController = new GatewayController({
+    cache: watcher,
+    children: new ChildrenWriter(writer, watcher, { log: log.child({ part: "children" }), observe }),
+    status,
+    log,
+    defaults: { image: config.gatewayImage, serviceType: config.gatewayServiceType },
+    crdBundleVersion: api.crdVersion,
+    workers: config.workers,
+    gatewayClassNames: config.gatewayClass,
+    observe: observeReconcile,
+    observeTranslate: (ms) => metrics.translate.observe(ms / 1000),
+  });
+  const policies = state.policyController = new CachePolicyController({
+    cache: watcher,
+    status,
+    log,
+    observe: observeReconcile,
+  });
+  return { watcher, gateways, policies };
+}
+
+/**
+ * Runs the controllers until the operator must stop; with leader election, only while holding the Lease.
+ *
+ * @returns The exit code: 1 when leadership was lost, else 0.
+ */
+async function lead(run: Run, wiring: Wiring): Promise<number> {
+  const { config, log, state } = run;
+  const start = () => {
+    wiring.gateways.start();
+    wiring.policies.start();
+  };
+  if (!config.leaderElect) {
+    start();
+    await run.stopRequested;
+    return 0;
+  }
+  const elector = state.elector = new LeaderElector({
+    client: run.client,
+    namespace: config.leaseNamespace,
+    name: config.leaseName,
+    identity: `${config.identity ?? Deno.hostname()}_${crypto.randomUUID()}`,
+    log: log.child({ part: "leader" }),
+  });
+  const ended = elector.run({
+    onStartedLeading: () => {
+      state.role = "leader";
+      start();
+    },
+  });
+  const why = await Promise.race([ended, run.stopRequested.then(() => "stop")]);
+  if (why !== "lost") return 0;
+  log.error("Operator stops: leadership lost");
+  return 1;
+}
+
+/**
+ * Waits for the API server, watches the cluster, and once the caches are synced runs the controllers until the
+ * operator must stop.
+ *
+ * @returns The exit code.
+ */
+async function operate(run: Run, metrics: OperatorMetrics): Promise<number> {
+  const { client, config, log } = run;
+  const api = await whenReachable(() => discoverApi(client, log), run.stopSignal, log);
+  if (!api) return 0;
+  log.info("Operator started", { leaderElect: config.leaderElect, gatewayApi: api.crdVersion });
+  const wiring = wireControllers(run, api, metrics);
+  const syncedOrStopped = await Promise.race([
+    wiring.watcher.synced.then(() => "synced"),
+    run.stopRequested.then(() => "stop"),
+  ]);
+  if (syncedOrStopped !== "synced") return 0;
+  run.state.synced = true;
+  log.info("Caches synced", { objects: wiring.watcher.counts() });
+  return await lead(run, wiring);
+}
+
+/** Stops in order, each step within its time limit: controllers, the Lease, the servers, the caches, the client. */
+async function shutDown(run: Run, servers: Deno.HttpServer[], serverAbort: AbortController): Promise<void> {
+  const { log, state } = run;
+  log.info("Operator stopping");
+  const stopping = performance.now();
+  const step = async (name: string, work: Promise<unknown>, limitMs: number) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"late">((resolve) => timer = setTimeout(() => resolve("late"), limitMs));
+    const outcome = await Promise.race([work.then(() => "done" as const, () => "done" as const), late]);
+    clearTimeout(timer);
+    if (outcome === "late") log.warn("Shutdown step took too long, moving on", { step: name, limitMs });
+  };
+  await step("controllers", Promise.all([state.gatewayController?.stop(), state.policyController?.stop()]), 30_000);
+  await step("lease", state.elector?.stop() ?? Promise.resolve(), 5_000);
+  serverAbort.abort();
+  // Idle keep-alive connections of scrapers would hold `finished` open.
+  await step("servers", Promise.all(servers.map((s) => s.finished)), 2_000);
+  await step("caches", state.cache?.stop() ?? Promise.resolve(), 3_000);
+  run.client.close();
+  log.info("Operator shut down", { durationMs: Math.round(performance.now() - stopping) });
 }
 
 /**
@@ -133,150 +328,26 @@ export async function runOperator(options: OperatorOptions): Promise<number> {
   }
   const signals = options.stop ? undefined : listenForStopSignals(["SIGTERM", "SIGINT"]);
   const stopRequested = options.stop ?? signals!.promise;
-  const stopSignal = new AbortController();
-  void stopRequested.then(() => stopSignal.abort());
+  const stop = new AbortController();
+  void stopRequested.then(() => stop.abort());
+  const state: RunState = { synced: false, role: config.leaderElect ? "standby" : "single" };
+  const run: Run = { log, config, client, stopRequested, stopSignal: stop.signal, state };
   const registry = new MetricsRegistry();
   const metrics = buildMetrics(registry);
-  const observe = (kind: string, op: string) => metrics.writes.inc({ kind, op });
-  // Set once the API server has answered; the health and metrics servers run before, for the liveness probe.
-  let cache: ClusterWatcher | undefined;
-  let ctl: GatewayController | undefined;
-  let policies: CachePolicyController | undefined;
-  registry.gauge("lacquer_operator_queue_depth", "Keys waiting per controller.", () => [
-    { labels: { controller: "gateway" }, value: ctl?.gateways.length ?? 0 },
-    { labels: { controller: "gatewayclass" }, value: ctl?.classes.length ?? 0 },
-    { labels: { controller: "cachepolicy" }, value: policies?.policies.length ?? 0 },
-  ]);
-  registry.gauge(
-    "lacquer_operator_cached_objects",
-    "Objects in the operator's caches by kind.",
-    () => Object.entries(cache?.counts() ?? {}).map(([kind, value]) => ({ labels: { kind }, value })),
-  );
-  registry.gauge("lacquer_operator_managed_gateways", "Gateways the operator manages.", () => [
-    { value: ctl?.managedGateways ?? 0 },
-  ]);
-  registry.gauge("process_resident_memory_bytes", "Resident memory size in bytes.", () => [
-    { value: Deno.memoryUsage().rss },
-  ]);
-  registry.gauge("lacquer_operator_heap_used_bytes", "V8 heap in use, in bytes.", () => [
-    { value: Deno.memoryUsage().heapUsed },
-  ]);
-  let synced = false;
-  let role = config.leaderElect ? "standby" : "single";
-  registry.gauge("lacquer_operator_leader", "1 while this replica runs the controllers.", () => [
-    { value: role === "standby" ? 0 : 1 },
-  ]);
+  registerGauges(registry, state);
   const serverAbort = new AbortController();
-  let servers: Deno.HttpServer[] = [];
+  let servers: Deno.HttpServer[];
   try {
-    servers = [
-      serveAdmin(config.metricsAddress, (r) => handleMetrics(r, registry), { signal: serverAbort.signal }),
-      serveAdmin(
-        config.healthAddress,
-        (r) => handleHealth(r, { synced: () => synced, watching: () => cache?.healthy() ?? false, role: () => role }),
-        { signal: serverAbort.signal },
-      ),
-    ];
+    servers = serveAdminEndpoints(run, registry, serverAbort.signal);
   } catch (err) {
     log.error("Operator cannot listen", { err });
     client.close();
     signals?.dispose();
     return 1;
   }
-
-  let exitCode = 0;
-  let elector: LeaderElector | undefined;
-  const api = await whenReachable(() => discoverApi(client, log), stopSignal.signal, log);
-  if (api) {
-    log.info("Operator started", { leaderElect: config.leaderElect, gatewayApi: api.crdVersion });
-    // Events arrive asynchronously, after the controllers below exist.
-    const watcher = new ClusterWatcher(client, {
-      kinds: api.kinds,
-      log: log.child({ part: "cache" }),
-      onChange: (kind, old, current) => {
-        ctl?.onChange(kind, old, current);
-        policies?.onChange(kind, old, current);
-      },
-    });
-    cache = watcher;
-    // With leader election, writes go out only while this replica holds the lease by its own clock: a leader that
-    // lost it, or woke up from a freeze with reconciles in flight, writes nothing more.
-    const writer = config.leaderElect ? fenceWrites(client, () => elector?.holdsLease === true) : client;
-    const status = new StatusWriter(writer, { log: log.child({ part: "status" }), observe });
-    const observeReconcile = (name: string, outcome: string, ms: number) => {
-      metrics.reconciles.inc({ controller: name, result: outcome });
-      metrics.duration.observe(ms / 1000, { controller: name });
-    };
-    const controller = ctl = new GatewayController({
-      cache: watcher,
-      children: new ChildrenWriter(writer, watcher, { log: log.child({ part: "children" }), observe }),
-      status,
-      log,
-      defaults: { image: config.gatewayImage, serviceType: config.gatewayServiceType },
-      crdBundleVersion: api.crdVersion,
-      workers: config.workers,
-      gatewayClassNames: config.gatewayClass,
-      observe: observeReconcile,
-      observeTranslate: (ms) => metrics.translate.observe(ms / 1000),
-    });
-    const policyController = policies = new CachePolicyController({
-      cache: watcher,
-      status,
-      log,
-      observe: observeReconcile,
-    });
-    const syncedOrStopped = await Promise.race([
-      watcher.synced.then(() => "synced"),
-      stopRequested.then(() => "stop"),
-    ]);
-    if (syncedOrStopped === "synced") {
-      synced = true;
-      log.info("Caches synced", { objects: watcher.counts() });
-      if (config.leaderElect) {
-        elector = new LeaderElector({
-          client,
-          namespace: config.leaseNamespace,
-          name: config.leaseName,
-          identity: `${config.identity ?? Deno.hostname()}_${crypto.randomUUID()}`,
-          log: log.child({ part: "leader" }),
-        });
-        const ended = elector.run({
-          onStartedLeading: () => {
-            role = "leader";
-            controller.start();
-            policyController.start();
-          },
-        });
-        const why = await Promise.race([ended, stopRequested.then(() => "stop")]);
-        if (why === "lost") {
-          log.error("Operator stops: leadership lost");
-          exitCode = 1;
-        }
-      } else {
-        controller.start();
-        policyController.start();
-        await stopRequested;
-      }
-    }
-  }
-  log.info("Operator stopping");
-  const stopping = performance.now();
-  const step = async (name: string, work: Promise<unknown>, limitMs: number) => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<"late">((resolve) => timer = setTimeout(() => resolve("late"), limitMs));
-    const outcome = await Promise.race([work.then(() => "done" as const, () => "done" as const), late]);
-    clearTimeout(timer);
-    if (outcome === "late") log.warn("Shutdown step took too long, moving on", { step: name, limitMs });
-  };
-  await step("controllers", Promise.all([ctl?.stop(), policies?.stop()]), 30_000);
-  await step("lease", elector?.stop() ?? Promise.resolve(), 5_000);
-  serverAbort.abort();
-  // Idle keep-alive connections of scrapers would hold `finished` open.
-  await step("servers", Promise.all(servers.map((s) => s.finished)), 2_000);
-  await step("caches", cache?.stop() ?? Promise.resolve(), 3_000);
-  client.close();
+  const exitCode = await operate(run, metrics);
+  await shutDown(run, servers, serverAbort);
   signals?.dispose();
-  log.info("Operator shut down", { durationMs: Math.round(performance.now() - stopping) });
   log.info("Operator stopped", { exitCode });
   return exitCode;
 }
