@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { equal } from "node:assert/strict";
 import { createLogger, type Logger, type LogLevelName } from "../internal/log.ts";
 import type { TestNamespace } from "../tests/cluster/mod.ts";
 import { freePort } from "./_test_varnish.ts";
@@ -115,6 +116,45 @@ export async function startTestChaperone(ns: TestNamespace, options: TestChapero
   const log = options.log ?? createLogger({ level: options.level ?? "info", sink: (line) => lines.push(line) });
   const chaperone = await startChaperone({ config, log, stopSignal });
   return { chaperone, stop, lines };
+}
+
+/** Options of `withTestChaperone`. */
+export interface WithTestChaperoneOptions extends TestChaperoneOptions {
+  /** Backend addresses to serve with `startBackends` while the chaperone runs. */
+  backends?: string[];
+}
+
+/**
+ * Starts a chaperone (and `backends`), runs `fn` with it, then stops it, checks it exits 0, shuts the backends down
+ * and removes `workDir`. When `fn` throws, the last log lines are printed first, to tell why.
+ */
+export async function withTestChaperone(
+  ns: TestNamespace,
+  options: WithTestChaperoneOptions,
+  fn: (running: TestChaperone) => Promise<void>,
+): Promise<void> {
+  const servers = await startBackends(options.backends ?? []);
+  const running = await startTestChaperone(ns, options);
+  let code: number;
+  try {
+    await fn(running);
+  } catch (err) {
+    console.error(running.lines.slice(-60).join("\n"));
+    throw err;
+  } finally {
+    running.stop();
+    code = await running.chaperone.exit;
+    await Promise.all(servers.map((s) => s.shutdown()));
+    await Deno.remove(options.workDir, { recursive: true });
+  }
+  equal(code, 0, "the chaperone exits 0 once stopped");
+}
+
+/** Applies Service `name` (see `testService`) and its EndpointSlice `<name>-1` of `addresses`. */
+export async function applyTestService(ns: TestNamespace, name: string, addresses: string[]): Promise<void> {
+  const { services, slices } = collections(ns);
+  await applyObject(ns, services, name, testService());
+  await applyObject(ns, slices, `${name}-1`, testEndpointSlice(`${name}-1`, name, addresses));
 }
 
 /** Adds `addresses` to the loopback device and serves on port 3000 of each an answer naming that address. */

@@ -10,13 +10,11 @@ import { GHOST_JSON_PATH, MAIN_VCL_KEY, ROUTING_JSON_KEY } from "../internal/nam
 import { clusterAvailable, createTestNamespace, useCluster } from "../tests/cluster/mod.ts";
 import { generateMainVcl } from "../vcl/mod.ts";
 import {
-  applyObject as upsert,
+  applyObject,
+  applyTestService,
   collections,
-  startBackends,
-  startTestChaperone,
   testConfigMap,
-  testEndpointSlice,
-  testService,
+  withTestChaperone,
 } from "./_test_cluster_fixtures.ts";
 import { eventually } from "../tests/cluster/eventually.ts";
 import { DEBIAN_VMOD_DIR, freePort, getWithHost, ghostVmodDir, stageGhostVmod } from "./_test_varnish.ts";
@@ -54,28 +52,16 @@ Deno.test({
 }, async () => {
   const cluster = await useCluster();
   await using ns = await createTestNamespace(cluster);
-  const servers = await startBackends([BACKEND]);
   const workDir = await Deno.makeTempDir({ prefix: "lacquer-cache-" });
   const httpPort = freePort();
-  const { configMaps, services, slices } = collections(ns);
-  await upsert(ns, services, "app", testService());
-  await upsert(ns, slices, "app-1", testEndpointSlice("app-1", "app", [BACKEND]));
+  await applyTestService(ns, "app", [BACKEND]);
   const vcl = generateMainVcl({ gateway: `${ns.name}/gw` }).replaceAll(GHOST_JSON_PATH, `${workDir}/ghost.json`);
-  await upsert(
-    ns,
-    configMaps,
-    "gw-lacquer",
-    testConfigMap({ [MAIN_VCL_KEY]: vcl, [ROUTING_JSON_KEY]: routing(ns.name) }),
-  );
-  const { chaperone, stop, lines } = await startTestChaperone(ns, {
-    workDir,
-    config: {
-      listen: [`port-http=127.0.0.1:${httpPort}`],
-      vmodPath: `${await stageGhostVmod(workDir)}:${DEBIAN_VMOD_DIR}`,
-    },
-  });
-  const metrics = async () => await (await chaperone.handler(new Request("http://admin/metrics"))).text();
-  try {
+  const configMap = testConfigMap({ [MAIN_VCL_KEY]: vcl, [ROUTING_JSON_KEY]: routing(ns.name) });
+  await applyObject(ns, collections(ns).configMaps, "gw-lacquer", configMap);
+  const vmodPath = `${await stageGhostVmod(workDir)}:${DEBIAN_VMOD_DIR}`;
+  const config = { listen: [`port-http=127.0.0.1:${httpPort}`], vmodPath };
+  await withTestChaperone(ns, { workDir, backends: [BACKEND], config }, async ({ chaperone }) => {
+    const metrics = async () => await (await chaperone.handler(new Request("http://admin/metrics"))).text();
     await eventually(async () => equal(await getWithHost(httpPort, "app.test", "/catalog"), `200 ${BACKEND}`), {
       timeoutMs: 30_000,
     });
@@ -92,13 +78,5 @@ Deno.test({
     match(text, /^varnish_main_s_pass [1-9]\d*$/m);
     match(text, /^lacquer_cache_objects [2-9]\d*$/m);
     match(text, /^lacquer_cache_storage_used_bytes [1-9]\d*$/m);
-  } catch (err) {
-    console.error(lines.slice(-60).join("\n"));
-    throw err;
-  } finally {
-    stop();
-    await chaperone.exit;
-    await Promise.all(servers.map((s) => s.shutdown()));
-    await Deno.remove(workDir, { recursive: true });
-  }
+  });
 });

@@ -10,12 +10,11 @@ import { MAIN_VCL_KEY, ROUTING_JSON_KEY } from "../internal/names.ts";
 import { clusterAvailable, createTestNamespace, useCluster } from "../tests/cluster/mod.ts";
 import {
   applyObject as upsert,
+  applyTestService,
   collections,
-  startBackends,
-  startTestChaperone,
   testConfigMap,
   testEndpointSlice,
-  testService,
+  withTestChaperone,
 } from "./_test_cluster_fixtures.ts";
 import { eventually } from "../tests/cluster/eventually.ts";
 import { DEBIAN_VMOD_DIR, freePort, getWithHost, ghostTestVcl, ghostVmodDir, stageGhostVmod } from "./_test_varnish.ts";
@@ -56,27 +55,26 @@ Deno.test({
 }, async (t) => {
   const cluster = await useCluster();
   await using ns = await createTestNamespace(cluster);
-  const servers = await startBackends(BACKENDS);
   const workDir = await Deno.makeTempDir({ prefix: "lacquer-ghost-" });
   const httpPort = freePort();
-  const { configMaps: CM, services, slices: SLICES } = collections(ns);
+  const { configMaps: CM, slices: SLICES } = collections(ns);
   const vcl = ghostTestVcl(`${workDir}/ghost.json`);
   const setRouting = (text: string) =>
     upsert(ns, CM, "gw-lacquer", testConfigMap({ [MAIN_VCL_KEY]: vcl, [ROUTING_JSON_KEY]: text }));
-  for (const service of ["a", "b"]) await upsert(ns, services, service, testService());
-  await upsert(ns, SLICES, "a-1", slice("a", [BACKENDS[0]]));
-  await upsert(ns, SLICES, "b-1", slice("b", [BACKENDS[1]]));
+  await applyTestService(ns, "a", [BACKENDS[0]]);
+  await applyTestService(ns, "b", [BACKENDS[1]]);
   await setRouting(routing(ns.name, [{ host: "app.test", service: "a" }]));
-  const { chaperone, stop, lines } = await startTestChaperone(ns, {
+  const get = (host: string, path = "/") => getWithHost(httpPort, host, path);
+  const options = {
     workDir,
-    level: "debug",
+    backends: BACKENDS,
+    level: "debug" as const,
     config: {
       listen: [`port-http=127.0.0.1:${httpPort}`],
       vmodPath: `${await stageGhostVmod(workDir)}:${DEBIAN_VMOD_DIR}`,
     },
-  });
-  const get = (host: string, path = "/") => getWithHost(httpPort, host, path);
-  try {
+  };
+  await withTestChaperone(ns, options, async ({ chaperone }) => {
     await t.step("serves the initial route", async () => {
       await eventually(async () => equal(await get("app.test"), `200 ${BACKENDS[0]}`), { timeoutMs: 30_000 });
     });
@@ -128,13 +126,5 @@ Deno.test({
       equal(stats.failed.length, 0, `failed: ${stats.failed.slice(0, 5).join(", ")}`);
       ok(stats.ok > 500);
     });
-  } catch (err) {
-    console.error(lines.slice(-60).join("\n"));
-    throw err;
-  } finally {
-    stop();
-    await chaperone.exit;
-    for (const server of servers) await server.shutdown();
-    await Deno.remove(workDir, { recursive: true });
-  }
+  });
 });

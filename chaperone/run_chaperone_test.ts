@@ -12,17 +12,19 @@ import {
   applyObject as apply,
   collections,
   getText as get,
-  startBackends,
   startLoad,
   startTestChaperone,
   testConfigMap,
   testEndpointSlice as slice,
   testService,
+  withTestChaperone,
 } from "./_test_cluster_fixtures.ts";
 import { eventually } from "../tests/cluster/eventually.ts";
 import { DEBIAN_VMOD_DIR, freePort, ghostTestVcl, ghostVmodDir, stageGhostVmod } from "./_test_varnish.ts";
 
 const ignore = !clusterAvailable();
+/** Deno.test options of every test here: sanitizers off, as in all tests against the local cluster. */
+const unsanitized = { sanitizeOps: false, sanitizeResources: false };
 
 /** A VCL that stands in for ghost: it answers the reload path on the ghost socket and `body` elsewhere. */
 function fakeGhostVcl(body: string): string {
@@ -73,8 +75,7 @@ async function gzipBase64(text: string): Promise<string> {
 Deno.test({
   name: "chaperone applies ConfigMap and EndpointSlice changes from the API server to a real varnishd",
   ignore,
-  sanitizeOps: false,
-  sanitizeResources: false,
+  ...unsanitized,
 }, async (t) => {
   const cluster = await useCluster();
   await using ns = await createTestNamespace(cluster);
@@ -98,28 +99,24 @@ Deno.test({
       spec: { containers: [{ name: "c", image: "registry.invalid/none:1" }] },
     },
   });
-  const { chaperone, stop, lines } = await startTestChaperone(ns, {
-    workDir,
-    level: "debug",
-    config: {
-      podName: "gw",
-      listen: [`port-http=127.0.0.1:${httpPort}`],
-      drainToken: "drain-token-123",
-      // well above the 2 s quiet period, so the drain ends because requests stopped, not at its bound
-      drainSeconds: "60",
-    },
-  });
-  const admin = async (path: string, init?: RequestInit) => {
-    const response = await chaperone.handler(new Request(`http://admin${path}`, init));
-    return { status: response.status, body: await response.text() };
+  const config = {
+    podName: "gw",
+    listen: [`port-http=127.0.0.1:${httpPort}`],
+    drainToken: "drain-token-123",
+    // well above the 2 s quiet period, so the drain ends because requests stopped, not at its bound
+    drainSeconds: "60",
   };
-  const ghostJson = () => JSON.parse(Deno.readTextFileSync(`${workDir}/ghost.json`));
-  const endpointsOf = () => ghostJson().vhosts["*"].routes[0].backends[0].endpoints;
-  const annotations = async () =>
-    (await ns.client.request<{ metadata: { annotations?: Record<string, string> } }>(
-      `/api/v1/namespaces/${ns.name}/pods/gw`,
-    )).metadata.annotations ?? {};
-  try {
+  await withTestChaperone(ns, { workDir, level: "debug", config }, async ({ chaperone, lines }) => {
+    const admin = async (path: string, init?: RequestInit) => {
+      const response = await chaperone.handler(new Request(`http://admin${path}`, init));
+      return { status: response.status, body: await response.text() };
+    };
+    const ghostJson = () => JSON.parse(Deno.readTextFileSync(`${workDir}/ghost.json`));
+    const endpointsOf = () => ghostJson().vhosts["*"].routes[0].backends[0].endpoints;
+    const annotations = async () =>
+      (await ns.client.request<{ metadata: { annotations?: Record<string, string> } }>(
+        `/api/v1/namespaces/${ns.name}/pods/gw`,
+      )).metadata.annotations ?? {};
     await t.step("starts, serves the VCL, writes ghost.json and publishes the applied hashes", async () => {
       await eventually(async () => equal((await admin("/readyz")).status, 200), { timeoutMs: 30_000 });
       equal(await get(httpPort), "200 v1");
@@ -256,27 +253,18 @@ Deno.test({
       const drained = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === "Drained");
       deepStrictEqual(drained.map((l) => l.reason), ["quiet"]);
     });
-  } catch (err) {
-    console.error(lines.slice(-60).join("\n"));
-    throw err;
-  } finally {
-    stop();
-    await chaperone.exit;
-    await Deno.remove(workDir, { recursive: true });
-  }
+  });
 });
 
 Deno.test({
   name: "chaperone loses no request during 100 VCL reloads and 100 endpoint changes under continuous load",
   ignore: ignore || ghostVmodDir() === undefined,
-  sanitizeOps: false,
-  sanitizeResources: false,
+  ...unsanitized,
 }, async () => {
   const cluster = await useCluster();
   await using ns = await createTestNamespace(cluster);
   // real endpoints behind a real route through ghost: every answer names the endpoint that served it
   const backends = ["10.245.2.1", "10.245.2.2"];
-  const servers = await startBackends(backends);
   const workDir = await Deno.makeTempDir({ prefix: "lacquer-chaperone-" });
   const httpPort = freePort();
   const { configMaps: CM, services, slices: SLICES } = collections(ns);
@@ -289,18 +277,13 @@ Deno.test({
   await apply(ns, services, "echo", testService());
   await apply(ns, SLICES, "echo-1", slice("echo-1", "echo", [endpoint(0)]));
   await apply(ns, CM, "gw-lacquer", configMap(0));
-  const { chaperone, stop, lines } = await startTestChaperone(ns, {
-    workDir,
-    config: {
-      listen: [`port-http=127.0.0.1:${httpPort}`],
-      vmodPath: `${await stageGhostVmod(workDir)}:${DEBIAN_VMOD_DIR}`,
-    },
-  });
   const served = async () => {
     const response = await fetch(`http://127.0.0.1:${httpPort}/`);
     return `${response.status} ${response.headers.get("x-vcl-version")} ${await response.text()}`;
   };
-  try {
+  const vmodPath = `${await stageGhostVmod(workDir)}:${DEBIAN_VMOD_DIR}`;
+  const config = { listen: [`port-http=127.0.0.1:${httpPort}`], vmodPath };
+  await withTestChaperone(ns, { workDir, backends, config }, async ({ chaperone }) => {
     await eventually(async () => equal(await served(), `200 v0 ${endpoint(0)}`), { timeoutMs: 30_000 });
     const load = startLoad(httpPort, 8, (answer) => backends.some((b) => answer === `200 ${b}`));
     const vclBefore = chaperone.metrics.vclReloads.success;
@@ -318,22 +301,13 @@ Deno.test({
     // the counter moves once the reload has finished (old VCLs discarded), just after v100 starts serving
     await eventually(() => equal(chaperone.metrics.vclReloads.success - vclBefore, 100));
     ok(chaperone.metrics.ghostReloads.success - ghostBefore >= 100);
-  } catch (err) {
-    console.error(lines.slice(-40).join("\n"));
-    throw err;
-  } finally {
-    stop();
-    equal(await chaperone.exit, 0);
-    for (const server of servers) await server.shutdown();
-    await Deno.remove(workDir, { recursive: true });
-  }
+  });
 });
 
 Deno.test({
   name: "chaperone works with only the RBAC it documents (ConfigMap by name, Services, EndpointSlices, own Pod)",
   ignore,
-  sanitizeOps: false,
-  sanitizeResources: false,
+  ...unsanitized,
 }, async () => {
   const cluster = await useCluster();
   await using ns = await createTestNamespace(cluster);
@@ -395,29 +369,21 @@ Deno.test({
     ].join("\n"),
   );
   const httpPort = freePort();
-  const { chaperone, stop, lines } = await startTestChaperone(ns, {
-    workDir,
-    config: { podName: "gw", listen: [`port-http=127.0.0.1:${httpPort}`], storage: "malloc,16m", kubeconfig },
-  });
-  try {
+  const config = { podName: "gw", listen: [`port-http=127.0.0.1:${httpPort}`], storage: "malloc,16m", kubeconfig };
+  await withTestChaperone(ns, { workDir, config }, async ({ lines }) => {
     await eventually(async () => equal(await get(httpPort), "200 rbac"), { timeoutMs: 30_000 });
     await eventually(async () => {
       const pod = await ns.client.request<{ metadata: { annotations?: Record<string, string> } }>(`${base}/pods/gw`);
       equal(pod.metadata.annotations?.[APPLIED_VCL_ANNOTATION], await contentHash(fakeGhostVcl("rbac")));
     });
     equal(lines.filter((l) => /"level":"(warn|error)"/.test(l)).length, 0, lines.join("\n"));
-  } finally {
-    stop();
-    equal(await chaperone.exit, 0);
-    await Deno.remove(workDir, { recursive: true });
-  }
+  });
 });
 
 Deno.test({
   name: "chaperone exits 1 once varnishd keeps failing, rather than restarting it forever",
   ignore,
-  sanitizeOps: false,
-  sanitizeResources: false,
+  ...unsanitized,
 }, async () => {
   const cluster = await useCluster();
   await using ns = await createTestNamespace(cluster);

@@ -10,7 +10,7 @@ import {
   type TestNamespace,
   useCluster,
 } from "../tests/cluster/mod.ts";
-import { startTestChaperone } from "./_test_cluster_fixtures.ts";
+import { withTestChaperone } from "./_test_cluster_fixtures.ts";
 import { freePort } from "./_test_varnish.ts";
 
 const ignore = !clusterAvailable();
@@ -86,7 +86,9 @@ Deno.test({
   const cluster = await useCluster();
   await using ns = await createTestNamespace(cluster);
   const workDir = await Deno.makeTempDir({ prefix: "lacquer-chaperone-tls-" });
-  const certDir = await Deno.makeTempDir({ prefix: "lacquer-certs-" });
+  // inside workDir, so that it goes with it
+  const certDir = `${workDir}/certs`;
+  await Deno.mkdir(certDir);
   const httpsPort = freePort();
   const a = await selfSignedCertificate(certDir, "a", ["a.example.com"]);
   const fallback = await selfSignedCertificate(certDir, "any", ["*.example.com"]);
@@ -106,14 +108,10 @@ Deno.test({
   await Deno.writeTextFile(hitchWrapper, `#!/bin/sh\n[ -e "${hitchBlocked}" ] && exit 1\nexec hitch "$@"\n`, {
     mode: 0o755,
   });
-  const { chaperone, stop, lines } = await startTestChaperone(ns, {
-    workDir,
-    level: "debug",
-    config: { tlsListen: [`port-https=127.0.0.1:${httpsPort}`], hitch: hitchWrapper },
-  });
-  const hitch = chaperone.hitches.get("port-https")!;
-  const readyz = async () => (await chaperone.handler(new Request("http://admin/readyz"))).status;
-  try {
+  const config = { tlsListen: [`port-https=127.0.0.1:${httpsPort}`], hitch: hitchWrapper };
+  await withTestChaperone(ns, { workDir, level: "debug", config }, async ({ chaperone, lines }) => {
+    const hitch = chaperone.hitches.get("port-https")!;
+    const readyz = async () => (await chaperone.handler(new Request("http://admin/readyz"))).status;
     await t.step(
       "a request with SNI gets that name's certificate and reaches varnishd's socket of the listener",
       async () => {
@@ -167,13 +165,5 @@ Deno.test({
       await eventually(async () => equal(await readyz(), 200), { timeoutMs: 30_000 });
       await eventually(async () => match(await httpsGet(httpsPort, "b.example.com", fallback.certFile), /^200 /));
     });
-  } catch (err) {
-    console.error(lines.slice(-60).join("\n"));
-    throw err;
-  } finally {
-    stop();
-    equal(await chaperone.exit, 0);
-    await Deno.remove(workDir, { recursive: true });
-    await Deno.remove(certDir, { recursive: true });
-  }
+  });
 });
