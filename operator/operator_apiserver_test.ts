@@ -113,6 +113,35 @@ const service = (ns: string, name: string) => ({
   spec: { ports: [{ port: 8080 }] },
 });
 
+/** The HTTPRoute "cross" of Gateway "gw" in `ns`, to Service "api" of namespace `other`. */
+function crossRoute(ns: string, other: string) {
+  const cross = route(ns, "cross", "gw", "/api");
+  (cross.spec.rules[0].backendRefs[0] as Record<string, unknown>) = { name: "api", namespace: other, port: 8080 };
+  return cross;
+}
+
+/** The reason of the ResolvedRefs condition of HTTPRoute "cross" in `ns` (its first parent). */
+async function crossResolvedRefs(client: KubeClient, ns: string): Promise<string> {
+  const r = await client.request<KubeObject>(`${GW}/namespaces/${ns}/httproutes/cross`);
+  return (r.status as { parents: { conditions: Condition[] }[] }).parents[0].conditions[1].reason;
+}
+
+/** Lets HTTPRoutes of `ns` refer to Services of `other` (ReferenceGrant "allow"). */
+async function grantServices(client: KubeClient, ns: string, other: string): Promise<void> {
+  await client.request(`${GW}/namespaces/${other}/referencegrants`, {
+    method: "POST",
+    body: {
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "ReferenceGrant",
+      metadata: { name: "allow", namespace: other },
+      spec: {
+        from: [{ group: "gateway.networking.k8s.io", kind: "HTTPRoute", namespace: ns }],
+        to: [{ group: "", kind: "Service" }],
+      },
+    },
+  });
+}
+
 async function writes(metricsUrl: string): Promise<number> {
   const text = await (await fetch(metricsUrl)).text();
   return text.split("\n").filter((l) => l.startsWith("lacquer_operator_writes_total"))
@@ -245,25 +274,8 @@ Deno.test({
         method: "POST",
         body: service(other.name, "api"),
       });
-      await client.request(`${GW}/namespaces/${other.name}/referencegrants`, {
-        method: "POST",
-        body: {
-          apiVersion: "gateway.networking.k8s.io/v1",
-          kind: "ReferenceGrant",
-          metadata: { name: "allow", namespace: other.name },
-          spec: {
-            from: [{ group: "gateway.networking.k8s.io", kind: "HTTPRoute", namespace: ns }],
-            to: [{ group: "", kind: "Service" }],
-          },
-        },
-      });
-      const cross = route(ns, "cross", "gw", "/api");
-      (cross.spec.rules[0].backendRefs[0] as Record<string, unknown>) = {
-        name: "api",
-        namespace: other.name,
-        port: 8080,
-      };
-      await client.request(`${GW}/namespaces/${ns}/httproutes`, { method: "POST", body: cross });
+      await grantServices(client, ns, other.name);
+      await client.request(`${GW}/namespaces/${ns}/httproutes`, { method: "POST", body: crossRoute(ns, other.name) });
       const rbac = "/apis/rbac.authorization.k8s.io/v1/namespaces";
       const children = [
         `/apis/apps/v1/namespaces/${ns}/deployments/gw`,
@@ -455,13 +467,7 @@ Deno.test({
         parametersRef: { group: "lacquer.dev", kind: "GatewayParameters", name: "params" },
       };
       await client.request(`${GW}/namespaces/${ns}/gateways`, { method: "POST", body: gw });
-      const cross = route(ns, "cross", "gw", "/api");
-      (cross.spec.rules[0].backendRefs[0] as Record<string, unknown>) = {
-        name: "api",
-        namespace: other.name,
-        port: 8080,
-      };
-      await client.request(`${GW}/namespaces/${ns}/httproutes`, { method: "POST", body: cross });
+      await client.request(`${GW}/namespaces/${ns}/httproutes`, { method: "POST", body: crossRoute(ns, other.name) });
 
       const deploymentPath = `/apis/apps/v1/namespaces/${ns}/deployments/gw`;
       type Deployment = {
@@ -478,30 +484,11 @@ Deno.test({
       const svc = await client.request<{ spec: { type: string } }>(`/api/v1/namespaces/${ns}/services/gw`);
       equal(svc.spec.type, "ClusterIP");
       // Not permitted yet: unresolved, and no Role in the other namespace.
-      await eventually(async () => {
-        const r = await client.request<KubeObject>(`${GW}/namespaces/${ns}/httproutes/cross`);
-        const parent = (r.status as { parents: { conditions: Condition[] }[] }).parents[0];
-        equal(parent.conditions[1].reason, "RefNotPermitted");
-      });
-      await client.request(`${GW}/namespaces/${other.name}/referencegrants`, {
-        method: "POST",
-        body: {
-          apiVersion: "gateway.networking.k8s.io/v1",
-          kind: "ReferenceGrant",
-          metadata: { name: "allow", namespace: other.name },
-          spec: {
-            from: [{ group: "gateway.networking.k8s.io", kind: "HTTPRoute", namespace: ns }],
-            to: [{ group: "", kind: "Service" }],
-          },
-        },
-      });
+      await eventually(async () => equal(await crossResolvedRefs(client, ns), "RefNotPermitted"));
+      await grantServices(client, ns, other.name);
       const remoteRole = `/apis/rbac.authorization.k8s.io/v1/namespaces/${other.name}/roles/lacquer-gw-${ns}-gw`;
       await eventually(() => client.request(remoteRole));
-      await eventually(async () => {
-        const r = await client.request<KubeObject>(`${GW}/namespaces/${ns}/httproutes/cross`);
-        const parent = (r.status as { parents: { conditions: Condition[] }[] }).parents[0];
-        equal(parent.conditions[1].reason, "ResolvedRefs");
-      });
+      await eventually(async () => equal(await crossResolvedRefs(client, ns), "ResolvedRefs"));
       // The route leaves: the remote Role is pruned.
       await client.request(`${GW}/namespaces/${ns}/httproutes/cross`, { method: "DELETE" });
       await eventually(async () => {
@@ -543,6 +530,21 @@ async function selfSignedTls(name: string): Promise<{ "tls.crt": string; "tls.ke
 const b64 = (text: string) => btoa(text);
 const unb64 = (text: string) => atob(text);
 
+/** The TLS Secret "cert" of `tls` (to replace the one at `resourceVersion` when given). */
+function tlsSecret(tls: { "tls.crt": string; "tls.key": string }, resourceVersion?: string) {
+  return {
+    metadata: { name: "cert", ...(resourceVersion === undefined ? {} : { resourceVersion }) },
+    type: "kubernetes.io/tls",
+    data: { "tls.crt": b64(tls["tls.crt"]), "tls.key": b64(tls["tls.key"]) },
+  };
+}
+
+/** The listener "https" on port 443 with the certificate of Secret "cert" (of `namespace` when given). */
+function httpsListener(namespace?: string) {
+  const ref = { group: "", kind: "Secret", name: "cert", ...(namespace === undefined ? {} : { namespace }) };
+  return { name: "https", port: 443, protocol: "HTTPS", tls: { certificateRefs: [ref] } };
+}
+
 Deno.test({
   name: "operator copies HTTPS listener certificates into the Gateway's TLS Secret, follows a rotation and a " +
     "deletion, and prunes it",
@@ -551,21 +553,9 @@ Deno.test({
     await withOperator(async ({ client, ns, cls }) => {
       const secrets = `/api/v1/namespaces/${ns}/secrets`;
       const first = await selfSignedTls("first.example.com");
-      await client.request(secrets, {
-        method: "POST",
-        body: {
-          metadata: { name: "cert" },
-          type: "kubernetes.io/tls",
-          data: { "tls.crt": b64(first["tls.crt"]), "tls.key": b64(first["tls.key"]) },
-        },
-      });
+      await client.request(secrets, { method: "POST", body: tlsSecret(first) });
       const gw = gateway(ns, cls, "secure");
-      (gw.spec.listeners as unknown[]).push({
-        name: "https",
-        port: 443,
-        protocol: "HTTPS",
-        tls: { certificateRefs: [{ group: "", kind: "Secret", name: "cert" }] },
-      });
+      (gw.spec.listeners as unknown[]).push(httpsListener());
       await client.request(`${GW}/namespaces/${ns}/gateways`, { method: "POST", body: gw });
       const bundle = async () => {
         const s = await client.request<{ data: Record<string, string>; metadata: KubeObject["metadata"] }>(
@@ -597,11 +587,7 @@ Deno.test({
       const current = await client.request<KubeObject>(`${secrets}/cert`);
       await client.request(`${secrets}/cert`, {
         method: "PUT",
-        body: {
-          metadata: { name: "cert", resourceVersion: current.metadata.resourceVersion },
-          type: "kubernetes.io/tls",
-          data: { "tls.crt": b64(rotated["tls.crt"]), "tls.key": b64(rotated["tls.key"]) },
-        },
+        body: tlsSecret(rotated, current.metadata.resourceVersion),
       });
       await eventually(async () => equal((await bundle()).pem, `${rotated["tls.key"]}${rotated["tls.crt"]}`));
 
@@ -681,21 +667,9 @@ Deno.test({
       // A certificate in another namespace: not permitted, permitted once a ReferenceGrant allows it, and not
       // permitted again when the grant goes.
       const cert = await selfSignedTls("borrowed.example.com");
-      await client.request(`/api/v1/namespaces/${other.name}/secrets`, {
-        method: "POST",
-        body: {
-          metadata: { name: "cert" },
-          type: "kubernetes.io/tls",
-          data: { "tls.crt": b64(cert["tls.crt"]), "tls.key": b64(cert["tls.key"]) },
-        },
-      });
+      await client.request(`/api/v1/namespaces/${other.name}/secrets`, { method: "POST", body: tlsSecret(cert) });
       const borrowed = gateway(ns, cls, "borrowed");
-      borrowed.spec.listeners = [{
-        name: "https",
-        port: 443,
-        protocol: "HTTPS",
-        tls: { certificateRefs: [{ group: "", kind: "Secret", name: "cert", namespace: other.name }] },
-      } as never];
+      borrowed.spec.listeners = [httpsListener(other.name) as never];
       await client.request(gateways, { method: "POST", body: borrowed });
       const resolvedRefs = async () => {
         const gw = await client.request<KubeObject>(`${gateways}/borrowed`);
