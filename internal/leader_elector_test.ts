@@ -99,7 +99,7 @@ Deno.test("LeaderElector gives up within the renew deadline when a renewal hangs
     },
     close() {},
   };
-  const elector = new LeaderElector({ client, namespace: "ns", name: "lease", identity: "a", log, ...TIMINGS });
+  const elector = testElector(client, "ns", "a");
   const leading: string[] = [];
   const run = elector.run({ onStartedLeading: () => leading.push("a") });
   // The fake never answers a request without a deadline: without them the elector would never end.
@@ -130,6 +130,11 @@ function cuttableClient(client: KubeClient) {
 
 const TIMINGS = { leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 300 };
 
+/** An elector for Lease "lease" in `namespace` with the short `TIMINGS`. */
+function testElector(client: KubeClient, namespace: string, identity: string): LeaderElector {
+  return new LeaderElector({ client, namespace, name: "lease", identity, log, ...TIMINGS });
+}
+
 Deno.test({
   name: "LeaderElector: a leader cut off from the API server gives up; the standby takes over once the lease expires",
   ignore: !clusterAvailable(),
@@ -137,22 +142,8 @@ Deno.test({
     await using ns = await createTestNamespace(await useCluster());
     const net = cuttableClient(ns.client);
     const leading: string[] = [];
-    const a = new LeaderElector({
-      client: net.client,
-      namespace: ns.name,
-      name: "lease",
-      identity: "a",
-      log,
-      ...TIMINGS,
-    });
-    const b = new LeaderElector({
-      client: ns.client,
-      namespace: ns.name,
-      name: "lease",
-      identity: "b",
-      log,
-      ...TIMINGS,
-    });
+    const a = testElector(net.client, ns.name, "a");
+    const b = testElector(ns.client, ns.name, "b");
     const runA = a.run({ onStartedLeading: () => leading.push("a") });
     await eventually(() => equal(leading.join(), "a"));
     const runB = b.run({ onStartedLeading: () => leading.push("b") });
@@ -180,14 +171,7 @@ Deno.test({
   async fn() {
     await using ns = await createTestNamespace(await useCluster());
     const net = cuttableClient(ns.client);
-    const a = new LeaderElector({
-      client: net.client,
-      namespace: ns.name,
-      name: "lease",
-      identity: "a",
-      log,
-      ...TIMINGS,
-    });
+    const a = testElector(net.client, ns.name, "a");
     let elected = false;
     const runA = a.run({ onStartedLeading: () => elected = true });
     await eventually(() => equal(elected, true));

@@ -56,18 +56,28 @@ function clusterTest(
   });
 }
 
-async function createRoute(client: KubeClient, ns: string): Promise<KubeObject> {
-  const path = `${GW}/namespaces/${ns}/httproutes`;
+/** Creates the Gateway API object `kind` `name` in `ns` with `spec`, and returns it as stored. */
+async function createGatewayApiObject(
+  client: KubeClient,
+  ns: string,
+  kind: string,
+  name: string,
+  spec: unknown,
+): Promise<KubeObject> {
+  const path = `${GW}/namespaces/${ns}/${kind.toLowerCase()}s`;
+  const metadata = { name, namespace: ns };
   await client.request(path, {
     method: "POST",
-    body: {
-      apiVersion: "gateway.networking.k8s.io/v1",
-      kind: "HTTPRoute",
-      metadata: { name: "r", namespace: ns },
-      spec: { parentRefs: [{ name: "gw" }, { name: "theirs" }] },
-    },
+    body: { apiVersion: "gateway.networking.k8s.io/v1", kind, metadata, spec },
   });
-  const route = await client.request<KubeObject>(`${path}/r`);
+  return await client.request<KubeObject>(`${path}/${name}`);
+}
+
+async function createRoute(client: KubeClient, ns: string): Promise<KubeObject> {
+  const path = `${GW}/namespaces/${ns}/httproutes`;
+  const route = await createGatewayApiObject(client, ns, "HTTPRoute", "r", {
+    parentRefs: [{ name: "gw" }, { name: "theirs" }],
+  });
   // Another controller's entry, which our writes must keep.
   const theirs = {
     parentRef: { group: "gateway.networking.k8s.io", kind: "Gateway", name: "theirs", namespace: ns },
@@ -134,14 +144,9 @@ clusterTest(
   "StatusWriter.writeGateway() applies status once and skips it while unchanged",
   async ({ client, ns, writer, writes }) => {
     const path = `${GW}/namespaces/${ns}/gateways`;
-    await client.request(path, {
-      method: "POST",
-      body: {
-        apiVersion: "gateway.networking.k8s.io/v1",
-        kind: "Gateway",
-        metadata: { name: "gw", namespace: ns },
-        spec: { gatewayClassName: "none", listeners: [{ name: "http", port: 80, protocol: "HTTP" }] },
-      },
+    const gateway = await createGatewayApiObject(client, ns, "Gateway", "gw", {
+      gatewayClassName: "none",
+      listeners: [{ name: "http", port: 80, protocol: "HTTP" }],
     });
     // Both conditions the CRD defaults, as the operator always writes them.
     const condition = { status: "False", message: "test", observedGeneration: 1, lastTransitionTime: OLD };
@@ -151,7 +156,7 @@ clusterTest(
         { ...condition, type: "Programmed", reason: "Invalid" },
       ],
     };
-    equal(await writer.writeGateway(await client.request<KubeObject>(`${path}/gw`), status), true);
+    equal(await writer.writeGateway(gateway, status), true);
     const stored = await client.request<KubeObject>(`${path}/gw`);
     deepEqual((stored.status as typeof status).conditions, status.conditions);
     const later = { conditions: status.conditions.map((c) => ({ ...c, lastTransitionTime: "2026-02-01T00:00:00Z" })) };
