@@ -11,24 +11,11 @@
 import type { KubeClient, KubeObject } from "../internal/kube/mod.ts";
 import type { Logger } from "../internal/log.ts";
 import { GATEWAY_NAME_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from "../internal/names.ts";
-import {
-  type ConfigMap,
-  gatewayClassSchema,
-  gatewaySchema,
-  httpRouteSchema,
-  namespaceSchema,
-  podSchema,
-  referenceGrantSchema,
-  type Secret,
-  type Service,
-  serviceSchema,
-} from "./api_types.ts";
-import { cachePolicySchema } from "./cache_policy/mod.ts";
+import type { ConfigMap, Secret, Service } from "./api_types.ts";
 import { compactNamespace, compactPod, compactService, metadataOnly, withoutManagedFields } from "./compact_objects.ts";
-import { gatewayParametersSchema } from "./gateway_parameters.ts";
 import { type ChangeHandler, type KindCache, type WatchedKind, watchKind } from "./kind_cache.ts";
 import { ReferenceWatcher } from "./reference_watcher.ts";
-import { emptySnapshot, type Snapshot } from "./snapshot.ts";
+import { emptySnapshot, kindSchema, type Snapshot } from "./snapshot.ts";
 import { keyOf } from "./snapshot_index.ts";
 
 export type { ChangeHandler, WatchedKind } from "./kind_cache.ts";
@@ -41,43 +28,49 @@ export const WATCHED_KINDS: readonly WatchedKind[] = [
     kind: "GatewayClass",
     path: "/apis/gateway.networking.k8s.io/v1/gatewayclasses",
     compact: withoutManagedFields,
-    schema: gatewayClassSchema,
+    schema: kindSchema("gateway.networking.k8s.io/GatewayClass"),
   },
   {
     kind: "Gateway",
     path: "/apis/gateway.networking.k8s.io/v1/gateways",
     compact: withoutManagedFields,
-    schema: gatewaySchema,
+    schema: kindSchema("gateway.networking.k8s.io/Gateway"),
   },
   {
     kind: "HTTPRoute",
     path: "/apis/gateway.networking.k8s.io/v1/httproutes",
     compact: withoutManagedFields,
-    schema: httpRouteSchema,
+    schema: kindSchema("gateway.networking.k8s.io/HTTPRoute"),
   },
   {
     kind: "ReferenceGrant",
     path: "/apis/gateway.networking.k8s.io/v1/referencegrants",
     compact: withoutManagedFields,
-    schema: referenceGrantSchema,
+    schema: kindSchema("gateway.networking.k8s.io/ReferenceGrant"),
   },
   {
     kind: "GatewayParameters",
     path: "/apis/lacquer.dev/v1alpha1/gatewayparameters",
     compact: withoutManagedFields,
-    schema: gatewayParametersSchema,
+    schema: kindSchema("lacquer.dev/GatewayParameters"),
   },
   {
     kind: "CachePolicy",
     path: "/apis/lacquer.dev/v1alpha1/cachepolicies",
     compact: withoutManagedFields,
-    schema: cachePolicySchema,
+    schema: kindSchema("lacquer.dev/CachePolicy"),
   },
-  { kind: "Namespace", path: "/api/v1/namespaces", compact: compactNamespace, schema: namespaceSchema },
+  { kind: "Namespace", path: "/api/v1/namespaces", compact: compactNamespace, schema: kindSchema("/Namespace") },
   // Our children, by label. The gateways' own Services are parsed (their addresses go into Gateway status); of the
   // others only the metadata is kept, which tells whether they are current and which Gateway they belong to.
-  { kind: "Service", path: "/api/v1/services", labelSelector: MANAGED, compact: compactService, schema: serviceSchema },
-  { kind: "Pod", path: "/api/v1/pods", labelSelector: MANAGED, compact: compactPod, schema: podSchema },
+  {
+    kind: "Service",
+    path: "/api/v1/services",
+    labelSelector: MANAGED,
+    compact: compactService,
+    schema: kindSchema("/Service"),
+  },
+  { kind: "Pod", path: "/api/v1/pods", labelSelector: MANAGED, compact: compactPod, schema: kindSchema("/Pod") },
   { kind: "ConfigMap", path: "/api/v1/configmaps", labelSelector: MANAGED, compact: metadataOnly },
   { kind: "Secret", path: "/api/v1/secrets", labelSelector: MANAGED, compact: metadataOnly },
   { kind: "Deployment", path: "/apis/apps/v1/deployments", labelSelector: MANAGED, compact: metadataOnly },

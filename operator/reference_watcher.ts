@@ -13,15 +13,20 @@
  */
 import type { KubeClient } from "../internal/kube/mod.ts";
 import type { Logger } from "../internal/log.ts";
-import { configMapSchema, secretSchema, serviceSchema } from "./api_types.ts";
 import { compactConfigMap, compactService, compactTlsSecret } from "./compact_objects.ts";
 import { type ChangeHandler, type KindCache, type WatchedKind, watchKind } from "./kind_cache.ts";
+import { kindSchema } from "./snapshot.ts";
 
 /** How each referenced kind is watched: per namespace, or by name (with a further field selector). */
 const REFERENCED: Record<string, Pick<WatchedKind, "compact" | "schema"> & { resource: string; byName?: string }> = {
-  Service: { resource: "services", compact: compactService, schema: serviceSchema },
-  Secret: { resource: "secrets", byName: "type=kubernetes.io/tls", compact: compactTlsSecret, schema: secretSchema },
-  ConfigMap: { resource: "configmaps", byName: "", compact: compactConfigMap, schema: configMapSchema },
+  Service: { resource: "services", compact: compactService, schema: kindSchema("/Service") },
+  Secret: {
+    resource: "secrets",
+    byName: "type=kubernetes.io/tls",
+    compact: compactTlsSecret,
+    schema: kindSchema("/Secret"),
+  },
+  ConfigMap: { resource: "configmaps", byName: "", compact: compactConfigMap, schema: kindSchema("/ConfigMap") },
 };
 
 /**

@@ -89,6 +89,26 @@ export const SNAPSHOT_KINDS: Record<string, { field: keyof Snapshot; schema: z.Z
 };
 
 /**
+ * Returns the schema that parses a kind the translator reads: the one place that says which schema parses which
+ * kind, for {@linkcode parseSnapshot} and the operator's watch tables alike.
+ *
+ * @example Usage
+ * ```ts
+ * import { kindSchema } from "./snapshot.ts";
+ * const service = kindSchema("/Service").parse({ metadata: { name: "web", namespace: "shop" } });
+ * ```
+ *
+ * @param key The kind's `group/Kind`, e.g. `gateway.networking.k8s.io/Gateway` or `/Service`.
+ * @returns The schema.
+ * @throws {TypeError} When the translator does not read that kind.
+ */
+export function kindSchema(key: string): z.ZodType {
+  const entry = SNAPSHOT_KINDS[key];
+  if (!entry) throw new TypeError(`No schema for kind "${key}": the translator does not read it`);
+  return entry.schema;
+}
+
+/**
  * Returns the snapshot kind key (`group/Kind`) of an object from its `apiVersion` and `kind`.
  *
  * @param obj The object.
