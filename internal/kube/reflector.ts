@@ -150,148 +150,192 @@ export function createReflector<T extends KubeObject>(client: KubeClient, option
   if (!options.path.startsWith("/")) {
     throw new TypeError(`Cannot create a reflector for path "${options.path}": the path must start with "/"`);
   }
-  const log = options.log;
-  const random = options.random ?? Math.random;
-  const policy = options.backoff ?? DEFAULT_BACKOFF;
-  const idleMs = options.idleTimeoutMs ?? 90_000;
-  const resyncMs = options.resyncMs ?? 600_000;
-  const transform = options.transform ?? ((obj: KubeObject) => obj as T);
-  const store = new Map<string, T>();
-  const stats: ReflectorStats = { lists: 0, watches: 0, errors: 0 };
-  let stopped = false;
-  let ok = true;
-  let lastEvent: number | undefined;
-  let resourceVersion = "";
-  const stopController = new AbortController();
-  let resolveSynced!: () => void;
-  let rejectSynced!: (err: Error) => void;
-  const synced = new Promise<void>((resolve, reject) => {
-    resolveSynced = resolve;
-    rejectSynced = reject;
-  });
-  synced.catch(() => {});
-  let isSynced = false;
+  return new RunningReflector(client, options);
+}
 
-  function emit(old: T | undefined, current: T | undefined): void {
-    if (stopped || !options.onChange) return;
+type ListPage = { metadata: { resourceVersion: string; continue?: string }; items: KubeObject[] };
+
+/** The state and loop of one reflector: list, then watch from the list's resource version, again and again. */
+class RunningReflector<T extends KubeObject> implements Reflector<T> {
+  readonly synced: Promise<void>;
+  #client: KubeClient;
+  #options: ReflectorOptions<T>;
+  #random: () => number;
+  #policy: BackoffPolicy;
+  #transform: (obj: KubeObject) => T | undefined;
+  #store = new Map<string, T>();
+  #stats: ReflectorStats = { lists: 0, watches: 0, errors: 0 };
+  #stopped = false;
+  #ok = true;
+  #lastEvent: number | undefined;
+  #resourceVersion = "";
+  #stopController = new AbortController();
+  #resolveSynced!: () => void;
+  #rejectSynced!: (err: Error) => void;
+  #isSynced = false;
+  #needList = true;
+  #failures = 0;
+  #healthySince = performance.now();
+  #sleepTimer: ReturnType<typeof setTimeout> | undefined;
+  #resyncTimer: ReturnType<typeof setInterval> | undefined;
+  #loop: Promise<unknown>;
+
+  constructor(client: KubeClient, options: ReflectorOptions<T>) {
+    this.#client = client;
+    this.#options = options;
+    this.#random = options.random ?? Math.random;
+    this.#policy = options.backoff ?? DEFAULT_BACKOFF;
+    this.#transform = options.transform ?? ((obj: KubeObject) => obj as T);
+    this.synced = new Promise<void>((resolve, reject) => {
+      this.#resolveSynced = resolve;
+      this.#rejectSynced = reject;
+    });
+    this.synced.catch(() => {});
+    const resyncMs = options.resyncMs ?? 600_000;
+    if (resyncMs > 0) {
+      this.#resyncTimer = setInterval(() => {
+        for (const item of this.#store.values()) this.#emit(item, item);
+      }, resyncMs);
+    }
+    this.#loop = this.#run().catch((err) => options.log?.error("Reflector loop crashed", { path: options.path, err }));
+  }
+
+  get(key: string): T | undefined {
+    return this.#store.get(key);
+  }
+
+  list(): T[] {
+    return [...this.#store.values()];
+  }
+
+  healthy(): boolean {
+    return this.#ok;
+  }
+
+  lastEventAt(): number | undefined {
+    return this.#lastEvent;
+  }
+
+  stats(): ReflectorStats {
+    return { ...this.#stats };
+  }
+
+  async stop(): Promise<void> {
+    if (!this.#stopped) {
+      this.#stopped = true;
+      clearInterval(this.#resyncTimer);
+      clearTimeout(this.#sleepTimer);
+      this.#stopController.abort(new Error("reflector stopped"));
+      if (!this.#isSynced) this.#rejectSynced(new Error("Cannot sync the reflector: it was stopped"));
+    }
+    await this.#loop;
+  }
+
+  get #selectors() {
+    return { labelSelector: this.#options.labelSelector, fieldSelector: this.#options.fieldSelector };
+  }
+
+  #emit(old: T | undefined, current: T | undefined): void {
+    if (this.#stopped || !this.#options.onChange) return;
     try {
-      options.onChange(old, current);
+      this.#options.onChange(old, current);
     } catch (err) {
-      log?.error("Reflector handler failed", { path: options.path, err });
+      this.#options.log?.error("Reflector handler failed", { path: this.#options.path, err });
     }
   }
 
-  const selectors = { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector };
-
-  async function list(): Promise<void> {
+  /** Lists every page, then replaces the store and reports the differences. */
+  async #list(): Promise<void> {
     const items: T[] = [];
     let cont: string | undefined;
     let rv = "";
     do {
-      const page = await client.request<
-        { metadata: { resourceVersion: string; continue?: string }; items: KubeObject[] }
-      >(
-        options.path,
-        { query: { ...selectors, limit: options.pageSize ?? 500, continue: cont }, signal: stopController.signal },
-      );
+      const query = { ...this.#selectors, limit: this.#options.pageSize ?? 500, continue: cont };
+      const page = await this.#client.request<ListPage>(this.#options.path, {
+        query,
+        signal: this.#stopController.signal,
+      });
       for (const raw of page.items) {
-        const item = transform(raw);
+        const item = this.#transform(raw);
         if (item !== undefined) items.push(item);
       }
       cont = page.metadata.continue || undefined;
       rv = page.metadata.resourceVersion;
     } while (cont);
-    stats.lists++;
-    lastEvent = performance.now();
-    resourceVersion = rv;
-    const old = new Map(store);
-    store.clear();
-    for (const item of items) store.set(objectKey(item), item);
-    for (const [key, item] of store) emit(old.get(key), item);
-    for (const [key, item] of old) if (!store.has(key)) emit(item, undefined);
-    if (!isSynced) {
-      isSynced = true;
-      resolveSynced();
+    this.#stats.lists++;
+    this.#lastEvent = performance.now();
+    this.#resourceVersion = rv;
+    this.#replace(items);
+    if (!this.#isSynced) {
+      this.#isSynced = true;
+      this.#resolveSynced();
     }
   }
 
-  function apply(event: WatchEvent<KubeObject>): void {
+  #replace(items: T[]): void {
+    const old = new Map(this.#store);
+    this.#store.clear();
+    for (const item of items) this.#store.set(objectKey(item), item);
+    for (const [key, item] of this.#store) this.#emit(old.get(key), item);
+    for (const [key, item] of old) if (!this.#store.has(key)) this.#emit(item, undefined);
+  }
+
+  #apply(event: WatchEvent<KubeObject>): void {
     const obj = event.object;
     if (event.type === "ERROR") {
       if (obj.code === 410) throw new GoneError();
-      throw new KubeApiError(`Cannot watch "${options.path}": ${obj.message ?? "error event"}`, {
+      throw new KubeApiError(`Cannot watch "${this.#options.path}": ${obj.message ?? "error event"}`, {
         code: obj.code ?? 500,
         reason: obj.reason,
       });
     }
-    if (obj.metadata?.resourceVersion) resourceVersion = obj.metadata.resourceVersion;
+    if (obj.metadata?.resourceVersion) this.#resourceVersion = obj.metadata.resourceVersion;
     if (event.type === "BOOKMARK") return;
     const key = objectKey(obj);
-    const old = store.get(key);
-    const current = event.type === "DELETED" ? undefined : transform(obj);
+    const old = this.#store.get(key);
+    const current = event.type === "DELETED" ? undefined : this.#transform(obj);
     if (current !== undefined) {
-      store.set(key, current);
-      emit(old, current);
+      this.#store.set(key, current);
+      this.#emit(old, current);
     } else if (old !== undefined) {
-      store.delete(key);
-      emit(old, undefined);
+      this.#store.delete(key);
+      this.#emit(old, undefined);
     }
   }
 
-  async function watch(): Promise<void> {
-    const timeoutSeconds = 300 + Math.floor(random() * 300);
+  /** One watch request, until the server ends it, it goes quiet for the idle timeout, or the reflector stops. */
+  async #watch(): Promise<void> {
+    const timeoutSeconds = 300 + Math.floor(this.#random() * 300);
     const request = new AbortController();
-    const signal = AbortSignal.any([stopController.signal, request.signal]);
+    const signal = AbortSignal.any([this.#stopController.signal, request.signal]);
     let idle: ReturnType<typeof setTimeout> | undefined;
     const arm = () => {
       clearTimeout(idle);
-      idle = setTimeout(() => request.abort(new Error("no data within the idle timeout")), idleMs);
+      idle = setTimeout(
+        () => request.abort(new Error("no data within the idle timeout")),
+        this.#options.idleTimeoutMs ?? 90_000,
+      );
     };
     const deadline = setTimeout(
       () => request.abort(new Error("the server timeout passed")),
       (timeoutSeconds + 30) * 1000,
     );
-    stats.watches++;
+    this.#stats.watches++;
     try {
       arm();
-      const response = await client.fetch(options.path, {
-        query: {
-          ...selectors,
-          watch: 1,
-          allowWatchBookmarks: true,
-          resourceVersion,
-          timeoutSeconds,
-        },
-        signal,
-      });
+      const query = { ...this.#selectors, watch: 1, allowWatchBookmarks: true, resourceVersion: this.#resourceVersion };
+      const response = await this.#client.fetch(this.#options.path, { query: { ...query, timeoutSeconds }, signal });
       if (response.status === 410) {
         await response.body?.cancel();
         throw new GoneError();
       }
-      if (!response.ok) throw await responseError(response, `watch "${options.path}"`);
-      ok = true;
-      let buffer = "";
-      const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-      try {
-        while (true) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          arm();
-          buffer += value;
-          let nl: number;
-          while ((nl = buffer.indexOf("\n")) >= 0) {
-            const line = buffer.slice(0, nl).trim();
-            buffer = buffer.slice(nl + 1);
-            if (!line) continue;
-            lastEvent = performance.now();
-            apply(JSON.parse(line) as WatchEvent<KubeObject>);
-          }
-        }
-      } finally {
-        await reader.cancel().catch(() => {});
-      }
+      if (!response.ok) throw await responseError(response, `watch "${this.#options.path}"`);
+      this.#ok = true;
+      await this.#readEvents(response.body!, arm);
     } catch (err) {
-      if (request.signal.aborted && !stopped) throw new WatchTimeoutError(String(request.signal.reason?.message));
+      if (request.signal.aborted && !this.#stopped) {
+        throw new WatchTimeoutError(String(request.signal.reason?.message));
+      }
       throw err;
     } finally {
       clearTimeout(idle);
@@ -299,95 +343,104 @@ export function createReflector<T extends KubeObject>(client: KubeClient, option
     }
   }
 
-  let sleepTimer: ReturnType<typeof setTimeout> | undefined;
-  function sleep(ms: number): Promise<void> {
+  /** Applies each line of a watch stream; `arm` restarts the idle timer on every chunk. */
+  async #readEvents(body: ReadableStream<Uint8Array>, arm: () => void): Promise<void> {
+    let buffer = "";
+    const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+    try {
+      while (true) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        arm();
+        buffer += value;
+        let nl: number;
+        while ((nl = buffer.indexOf("\n")) >= 0) {
+          const line = buffer.slice(0, nl).trim();
+          buffer = buffer.slice(nl + 1);
+          if (!line) continue;
+          this.#lastEvent = performance.now();
+          this.#apply(JSON.parse(line) as WatchEvent<KubeObject>);
+        }
+      }
+    } finally {
+      await reader.cancel().catch(() => {});
+    }
+  }
+
+  #sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      if (stopped) return resolve();
-      sleepTimer = setTimeout(resolve, ms);
-      stopController.signal.addEventListener("abort", () => {
-        clearTimeout(sleepTimer);
+      if (this.#stopped) return resolve();
+      this.#sleepTimer = setTimeout(resolve, ms);
+      this.#stopController.signal.addEventListener("abort", () => {
+        clearTimeout(this.#sleepTimer);
         resolve();
       }, { once: true });
     });
   }
 
-  async function run(): Promise<void> {
-    let needList = true;
-    let failures = 0;
-    let healthySince = performance.now();
-    while (!stopped) {
+  #backoff(): number {
+    return backoffDelay(this.#failures, { ...this.#policy, random: this.#random() });
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#stopped) {
       try {
-        if (needList) {
-          await list();
-          needList = false;
-          ok = true;
-        }
-        const watchStarted = performance.now();
-        await watch();
-        if (performance.now() - healthySince > 120_000) failures = 0;
-        if (performance.now() - watchStarted < 1000 && lastEvent !== undefined && lastEvent < watchStarted) {
-          // a watch that ends at once without a single event: do not spin
-          failures++;
-          await sleep(backoffDelay(failures, { ...policy, random: random() }));
-        }
+        await this.#listAndWatch();
       } catch (err) {
-        if (stopped) break;
-        if (err instanceof WatchTimeoutError) {
-          // a quiet resource or a silently dropped connection: open a new watch at once
-          stats.errors++;
-          log?.debug("Reflector watch timed out", { path: options.path, err });
-          continue;
-        }
-        if (err instanceof GoneError) {
-          log?.info("Reflector relisting after 410", { path: options.path });
-          needList = true;
-          continue;
-        }
-        stats.errors++;
-        failures++;
-        healthySince = performance.now();
-        let delay = backoffDelay(failures, { ...policy, random: random() });
-        if (err instanceof KubeApiError) {
-          if (err.code === 401 || err.code === 403) {
-            ok = false;
-            // A fresh 403 is often RBAC that is being granted right now (a Role applied a moment ago): retry it on
-            // the normal schedule; one that persists is a missing grant, retried at the slowest pace.
-            if (failures > FRESH_DENIALS) delay = policy.maxMs;
-          }
-          if (err.retryAfterSeconds) delay = Math.max(delay, err.retryAfterSeconds * 1000);
-          if (err.reason === "Expired" || /too large/i.test(err.message)) needList = true;
-        }
-        if (failures >= 3) needList = true;
-        log?.warn("Reflector request failed", { path: options.path, failures, delayMs: delay, err });
-        await sleep(delay);
+        if (this.#stopped) break;
+        await this.#recover(err);
       }
     }
   }
 
-  let resyncTimer: ReturnType<typeof setInterval> | undefined;
-  if (resyncMs > 0) {
-    resyncTimer = setInterval(() => {
-      for (const item of store.values()) emit(item, item);
-    }, resyncMs);
+  /** Lists when needed, then watches once. */
+  async #listAndWatch(): Promise<void> {
+    if (this.#needList) {
+      await this.#list();
+      this.#needList = false;
+      this.#ok = true;
+    }
+    const watchStarted = performance.now();
+    await this.#watch();
+    if (performance.now() - this.#healthySince > 120_000) this.#failures = 0;
+    if (performance.now() - watchStarted < 1000 && this.#lastEvent !== undefined && this.#lastEvent < watchStarted) {
+      // a watch that ends at once without a single event: do not spin
+      this.#failures++;
+      await this.#sleep(this.#backoff());
+    }
   }
-  const loop = run().catch((err) => log?.error("Reflector loop crashed", { path: options.path, err }));
 
-  return {
-    synced,
-    get: (key) => store.get(key),
-    list: () => [...store.values()],
-    healthy: () => ok,
-    lastEventAt: () => lastEvent,
-    stats: () => ({ ...stats }),
-    async stop() {
-      if (!stopped) {
-        stopped = true;
-        clearInterval(resyncTimer);
-        clearTimeout(sleepTimer);
-        stopController.abort(new Error("reflector stopped"));
-        if (!isSynced) rejectSynced(new Error("Cannot sync the reflector: it was stopped"));
+  /** Decides after a failed request whether to relist, and how long to wait before the next one. */
+  async #recover(err: unknown): Promise<void> {
+    const path = this.#options.path;
+    const log = this.#options.log;
+    if (err instanceof WatchTimeoutError) {
+      // a quiet resource or a silently dropped connection: open a new watch at once
+      this.#stats.errors++;
+      log?.debug("Reflector watch timed out", { path, err });
+      return;
+    }
+    if (err instanceof GoneError) {
+      log?.info("Reflector relisting after 410", { path });
+      this.#needList = true;
+      return;
+    }
+    this.#stats.errors++;
+    this.#failures++;
+    this.#healthySince = performance.now();
+    let delay = this.#backoff();
+    if (err instanceof KubeApiError) {
+      if (err.code === 401 || err.code === 403) {
+        this.#ok = false;
+        // A fresh 403 is often RBAC that is being granted right now (a Role applied a moment ago): retry it on
+        // the normal schedule; one that persists is a missing grant, retried at the slowest pace.
+        if (this.#failures > FRESH_DENIALS) delay = this.#policy.maxMs;
       }
-      await loop;
-    },
-  };
+      if (err.retryAfterSeconds) delay = Math.max(delay, err.retryAfterSeconds * 1000);
+      if (err.reason === "Expired" || /too large/i.test(err.message)) this.#needList = true;
+    }
+    if (this.#failures >= 3) this.#needList = true;
+    log?.warn("Reflector request failed", { path, failures: this.#failures, delayMs: delay, err });
+    await this.#sleep(delay);
+  }
 }
