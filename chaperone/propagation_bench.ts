@@ -158,7 +158,7 @@ Deno.test({
     if (vmod) await until(async () => (await request("h10.bench.example")) === BACKENDS[0], 30_000);
     const configTimes: Sample[] = [];
     for (let i = 1; i <= CHANGES; i++) {
-      const hash = await contentHash(routingJson(ns.name, (i % 2) + 1));
+      const hash = contentHash(routingJson(ns.name, (i % 2) + 1));
       const times = await put(ns, `${CM}/gw-lacquer`, configMap(i));
       // h0 alternates between s1 (second backend) and s2 (first backend).
       if (vmod) await until(async () => (await request("h0.bench.example")) === BACKENDS[((i % 2) + 1) % 2]);

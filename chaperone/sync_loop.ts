@@ -236,7 +236,7 @@ export class SyncLoop {
     this.#configMapFound = config !== undefined;
     this.#configMapError = config?.error;
     if (config === undefined) return;
-    if (config.routingJson !== undefined) await this.#acceptRouting(config.routingJson);
+    if (config.routingJson !== undefined) this.#acceptRouting(config.routingJson);
     const t1 = performance.now();
     let t2 = t1;
     if (this.#routing) {
@@ -287,8 +287,8 @@ export class SyncLoop {
     });
   }
 
-  async #acceptRouting(text: string): Promise<void> {
-    const hash = await contentHash(text);
+  #acceptRouting(text: string): void {
+    const hash = contentHash(text);
     if (hash === this.#routing?.hash || hash === this.#routingError?.hash) return;
     try {
       this.#routing = { hash, doc: parseRoutingJson(text) };
@@ -311,7 +311,7 @@ export class SyncLoop {
     let vclFailure: unknown;
     // The VCL's ghost instance reads ghost.json when it initialises: load no VCL before the file exists.
     if (config.mainVcl !== undefined && this.#ghostText !== undefined) {
-      const hash = await contentHash(config.mainVcl);
+      const hash = contentHash(config.mainVcl);
       if (hash !== reloader.activeHash && hash !== this.#vclError?.hash) {
         const started = performance.now();
         try {

@@ -98,8 +98,8 @@ Deno.test("SyncLoop applies VCL and ghost.json, coalesces bursts and skips ident
     match(Deno.readTextFileSync(`${s.dir}/ghost.json`), /"10\.0\.0\.1"/);
     const response = await fetch(`http://127.0.0.1:${s.varnish.httpPort}/`);
     match(await response.text(), /synced/);
-    await eventually(async () =>
-      deepStrictEqual(s.published.at(-1), { routing: await contentHash(ROUTING), vcl: await contentHash(VCL) })
+    await eventually(() =>
+      deepStrictEqual(s.published.at(-1), { routing: contentHash(ROUTING), vcl: contentHash(VCL) })
     );
     deepStrictEqual(s.sync.status().ghostReport, { status: "ok", reload: reloads });
 
@@ -156,7 +156,7 @@ Deno.test("SyncLoop keeps the previous routing.json and VCL when new ones are br
       match(s.sync.status().vclError ?? "", /nope/);
     });
     equal(Deno.readTextFileSync(`${s.dir}/ghost.json`), before);
-    equal(s.sync.status().vclHash, await contentHash(VCL));
+    equal(s.sync.status().vclHash, contentHash(VCL));
     equal(s.metrics.routingRejected, 1);
     equal(s.metrics.vclReloads.failure, 1);
     // The same broken input is not retried on every sync.
@@ -185,7 +185,7 @@ Deno.test("SyncLoop records a VCL whose vcl_init fails, skips it, and keeps relo
     ok(reloads > before, "ghost was not reloaded");
     equal(s.sync.status().lastSyncError, undefined);
     ok(s.sync.status().applied);
-    equal(s.sync.status().vclHash, await contentHash(VCL));
+    equal(s.sync.status().vclHash, contentHash(VCL));
     match(await (await fetch(`http://127.0.0.1:${s.varnish.httpPort}/`)).text(), /synced/);
     // The refused VCL is remembered by hash and not loaded again; later endpoint changes still reach ghost.
     const failures = s.metrics.vclReloads.failure;
@@ -224,16 +224,14 @@ Deno.test("SyncLoop keeps applying endpoint changes while a new backend namespac
     s.sync.poke();
     await eventually(() => match(Deno.readTextFileSync(`${s.dir}/ghost.json`), /"10\.0\.0\.9"/));
     ok(!Deno.readTextFileSync(`${s.dir}/ghost.json`).includes('"r2"'));
-    await eventually(async () =>
-      deepStrictEqual(s.published.at(-1), { routing: await contentHash(ROUTING), vcl: await contentHash(VCL) })
+    await eventually(() =>
+      deepStrictEqual(s.published.at(-1), { routing: contentHash(ROUTING), vcl: contentHash(VCL) })
     );
 
     s.state.listing.delete("apps");
     s.sync.poke();
     await eventually(() => ok(Deno.readTextFileSync(`${s.dir}/ghost.json`).includes('"r2"')));
-    await eventually(async () =>
-      deepStrictEqual(s.published.at(-1), { routing: await contentHash(next), vcl: await contentHash(VCL) })
-    );
+    await eventually(() => deepStrictEqual(s.published.at(-1), { routing: contentHash(next), vcl: contentHash(VCL) }));
   } finally {
     await s.cleanup();
   }
@@ -263,7 +261,7 @@ Deno.test("SyncLoop keeps the good ghost.json on disk and stays ready when ghost
     ok(s.sync.status().applied);
     equal(s.sync.status().lastSyncError, undefined);
     equal(Deno.readTextFileSync(file), good);
-    equal(s.sync.status().ghostRoutingHash, await contentHash(ROUTING));
+    equal(s.sync.status().ghostRoutingHash, contentHash(ROUTING));
     // The refused document is not offered again.
     const refusedReloads = reloads;
     s.sync.poke();
@@ -303,7 +301,7 @@ Deno.test("SyncLoop keeps syncing while publishing the applied hashes hangs, and
     await eventually(() => match(Deno.readTextFileSync(`${s.dir}/ghost.json`), /"10\.0\.0\.7"/));
     s.state.publishing = Promise.resolve();
     release();
-    await eventually(async () => deepStrictEqual(s.sync.status().published?.vcl, await contentHash(vcl2)));
+    await eventually(() => deepStrictEqual(s.sync.status().published?.vcl, contentHash(vcl2)));
   } finally {
     release?.();
     await s.cleanup();

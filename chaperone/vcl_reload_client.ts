@@ -57,7 +57,7 @@ export interface VclApplyResult {
  * ```ts ignore
  * import { VclReloader } from "./vcl_reload_client.ts";
  * const reloader = new VclReloader(cli, { keep: 2 });
- * await reloader.apply(source, await contentHash(source));
+ * await reloader.apply(source, contentHash(source));
  * ```
  */
 export class VclReloader {

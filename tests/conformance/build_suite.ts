@@ -19,7 +19,7 @@ const INPUTS = ["go.mod", "go.sum", "conformance_test.go"];
  */
 export async function buildConformanceSuite(cache: string): Promise<string> {
   const texts = await Promise.all(INPUTS.map((f) => Deno.readTextFile(new URL(f, FOLDER))));
-  const hash = await contentHash(texts.join("\0"));
+  const hash = contentHash(texts.join("\0"));
   const dir = `${cache}/conformance/${hash.slice("sha256:".length, "sha256:".length + 16)}`;
   const binary = `${dir}/conformance.test`;
   if (await Deno.stat(binary).then(() => true, () => false)) return binary;
