@@ -39,6 +39,7 @@ export const PURE_MODULES: ReadonlySet<string> = new Set([
   "internal/metrics.ts",
   "internal/names.ts",
   "internal/routing_config_map.ts",
+  "internal/zod_issues.ts",
   "operator/admin_handlers.ts",
   "operator/api_types.ts",
   "operator/attach.ts",
@@ -74,7 +75,7 @@ export const PURE_MODULES: ReadonlySet<string> = new Set([
 ]);
 
 /** Folders whose every module (tests aside) is pure. */
-export const PURE_FOLDERS: readonly string[] = ["operator/cache_policy/", "operator/status/"];
+export const PURE_FOLDERS: readonly string[] = ["internal/invalidation/", "operator/cache_policy/", "operator/status/"];
 
 /** Where `internal/` may import from, besides itself: the test helpers (from its tests). */
 const BELOW_OR_BESIDE = ["internal/", "tests/"];

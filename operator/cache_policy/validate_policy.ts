@@ -4,10 +4,10 @@
  *
  * @module
  */
-import type { z } from "zod";
 import type { RoutingRoute } from "../../ghost/contract/mod.ts";
 import { type CachePolicy, cachePolicySpecSchema, type PolicyTarget } from "./cache_policy_schema.ts";
 import { durationSeconds } from "./duration.ts";
+import { describeZodIssues } from "../../internal/zod_issues.ts";
 
 /** The `cache` object of a routing.json route entry, every default filled in. */
 export type RoutingCache = NonNullable<RoutingRoute["cache"]>;
@@ -32,16 +32,6 @@ export type ValidatedPolicy =
   };
 
 const DEFAULT_TTL = { default: 120, grace: 10, keep: 0 };
-
-function describeIssues(error: z.ZodError): string[] {
-  return error.issues.map((issue) => {
-    const path = issue.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("");
-    const message = issue.code === "unrecognized_keys"
-      ? `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}`
-      : issue.message;
-    return `spec${path}: ${message}`;
-  });
-}
 
 function wellFormedTargets(spec: Record<string, unknown>): PolicyTarget[] {
   const refs = Array.isArray(spec.targetRefs) ? spec.targetRefs : [];
@@ -86,7 +76,11 @@ function dedupe(targets: PolicyTarget[]): PolicyTarget[] {
 export function validatePolicy(policy: CachePolicy): ValidatedPolicy {
   const parsed = cachePolicySpecSchema.safeParse(policy.spec);
   if (!parsed.success) {
-    return { valid: false, targets: dedupe(wellFormedTargets(policy.spec)), problems: describeIssues(parsed.error) };
+    return {
+      valid: false,
+      targets: dedupe(wellFormedTargets(policy.spec)),
+      problems: describeZodIssues(parsed.error, "spec"),
+    };
   }
   const spec = parsed.data;
   // The schema checked every duration, so these are numbers.
