@@ -7,11 +7,18 @@
  */
 import { abortableSleep } from "../internal/abortable_sleep.ts";
 import { backoffDelay, DEFAULT_BACKOFF } from "../internal/backoff.ts";
-import { createKubeClient, KubeApiError, type KubeClient, loadKubeConfig } from "../internal/kube/mod.ts";
+import {
+  createKubeClient,
+  EventRecorder,
+  KubeApiError,
+  type KubeClient,
+  loadKubeConfig,
+} from "../internal/kube/mod.ts";
 import { fenceWrites, LeaderElector } from "../internal/leader_elector.ts";
 import type { Logger } from "../internal/log.ts";
 import { serveAdmin } from "../internal/admin_server.ts";
 import { MetricsRegistry } from "../internal/metrics.ts";
+import { CONTROLLER_NAME } from "../internal/names.ts";
 import { listenForStopSignals } from "../internal/stop_signals.ts";
 import { handleHealth, handleMetrics } from "./admin_handlers.ts";
 import { ChildrenWriter } from "./children_writer.ts";
@@ -116,6 +123,10 @@ function buildMetrics(registry: MetricsRegistry) {
       [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
     ),
     writes: registry.counter("lacquer_operator_writes_total", "API writes by kind and operation."),
+    events: registry.counter(
+      "lacquer_operator_events_total",
+      "Kubernetes Events by outcome (created, series, dropped, failed).",
+    ),
   };
 }
 
@@ -127,6 +138,7 @@ interface RunState {
   cache?: ClusterWatcher;
   gatewayController?: GatewayController;
   policyController?: CachePolicyController;
+  events?: EventRecorder;
   elector?: LeaderElector;
   synced: boolean;
   role: "single" | "standby" | "leader";
@@ -183,11 +195,12 @@ function serveAdminEndpoints(run: Run, registry: MetricsRegistry, signal: AbortS
   ];
 }
 
-/** The watcher and the controllers it feeds. */
+/** The watcher, the controllers it feeds, and the Events they record. */
 interface Wiring {
   watcher: ClusterWatcher;
   gateways: GatewayController;
   policies: CachePolicyController;
+  events: EventRecorder;
 }
 
 /** Builds the cluster watcher, the writers and the controllers (not started yet), and records them in the state. */
@@ -207,6 +220,13 @@ function wireControllers(run: Run, api: ApiDiscovery, metrics: OperatorMetrics):
   const writer = config.leaderElect ? fenceWrites(client, () => state.elector?.holdsLease === true) : client;
   const observe = (kind: string, op: string) => metrics.writes.inc({ kind, op });
   const status = new StatusWriter(writer, { log: log.child({ part: "status" }), observe });
+  // Fenced like every other write: a replica that lost the lease reports nothing more.
+  const events = state.events = new EventRecorder(writer, {
+    controller: CONTROLLER_NAME,
+    instance: config.identity ?? Deno.hostname(),
+    log: log.child({ part: "events" }),
+    observe: (outcome) => metrics.events.inc({ outcome }),
+  });
   const observeReconcile = (name: string, outcome: string, ms: number) => {
     metrics.reconciles.inc({ controller: name, result: outcome });
     metrics.duration.observe(ms / 1000, { controller: name });
@@ -229,7 +249,7 @@ function wireControllers(run: Run, api: ApiDiscovery, metrics: OperatorMetrics):
     log,
     observe: observeReconcile,
   });
-  return { watcher, gateways, policies };
+  return { watcher, gateways, policies, events };
 }
 
 /**
@@ -302,6 +322,8 @@ async function shutDown(run: Run, servers: Deno.HttpServer[], serverAbort: Abort
     if (outcome === "late") log.warn("Shutdown step took too long, moving on", { step: name, limitMs });
   };
   await step("controllers", Promise.all([state.gatewayController?.stop(), state.policyController?.stop()]), 30_000);
+  // While the lease is still held: the last series counts go out.
+  await step("events", state.events?.stop() ?? Promise.resolve(), 3_000);
   await step("lease", state.elector?.stop() ?? Promise.resolve(), 5_000);
   serverAbort.abort();
   // Idle keep-alive connections of scrapers would hold `finished` open.

@@ -4,7 +4,8 @@
  * - {@linkcode loadKubeConfig}: kubeconfig file, else in-cluster service account (never the localhost fallback);
  * - {@linkcode createKubeClient}: raw-JSON requests on Deno `fetch` with the kubeconfig's credentials;
  * - {@linkcode createReflector}: a list+watch cache with rewatch, relist on 410, backoff, watchdog and resync;
- * - {@linkcode watchObject}: one named object through a reflector, decoded once per version.
+ * - {@linkcode watchObject}: one named object through a reflector, decoded once per version;
+ * - {@linkcode EventRecorder}: Kubernetes Events (`events.k8s.io/v1`) on state changes, repeats aggregated, rate-limited.
  *
  * @example Watch the pods of a namespace
  * ```ts ignore
@@ -40,5 +41,14 @@ export {
   type ReflectorOptions,
   type ReflectorStats,
 } from "./reflector.ts";
+export {
+  type EventObject,
+  EventRecorder,
+  type EventRecorderOptions,
+  type EventSpec,
+  type EventTransition,
+  microTime,
+} from "./event_recorder.ts";
+export { type EventSeriesLimits, truncateUtf8 } from "./event_series.ts";
 export { type ObjectWatcher, watchObject, type WatchObjectOptions } from "./object_watcher.ts";
 export type { BackoffPolicy } from "../backoff.ts";
