@@ -28,8 +28,8 @@ export interface AdminBackend {
   metrics(): Promise<string>;
   /** Starts draining (idempotent). */
   drain(): void;
-  /** The bearer token /drain requires; undefined refuses every /drain. */
-  drainToken?: string;
+  /** The Gateway's admin token, which `/drain` requires as a bearer token; undefined refuses every such request. */
+  adminToken(): Promise<string | undefined>;
 }
 
 /** The admin handler: a request in, a response out. */
@@ -49,6 +49,15 @@ function sameToken(a: string, b: string): boolean {
   let diff = x.length ^ y.length;
   for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
   return diff === 0;
+}
+
+/** Throws 401 unless the request carries the current admin token as its bearer token. */
+async function authenticate(request: Request, backend: AdminBackend): Promise<void> {
+  const expected = await backend.adminToken();
+  const given = /^Bearer (.+)$/.exec(request.headers.get("authorization") ?? "")?.[1];
+  if (expected === undefined || given === undefined || !sameToken(given, expected)) {
+    throw new AdminHttpError(401, "unauthorized");
+  }
 }
 
 type Route = (request: Request, backend: AdminBackend) => Promise<Response>;
@@ -76,23 +85,18 @@ const routes: Record<string, { methods: string[]; handle: Route }> = {
       }),
   },
   "/drain": {
-    methods: ["POST", "GET"],
-    handle: (request, backend) => {
-      if (backend.drainToken === undefined) throw new AdminHttpError(403, "Cannot drain: no drain token is set");
-      const header = request.headers.get("authorization") ?? "";
-      const token = /^Bearer (.+)$/.exec(header)?.[1];
-      if (token === undefined || !sameToken(token, backend.drainToken)) {
-        throw new AdminHttpError(401, "Cannot drain: the bearer token is missing or wrong");
-      }
+    methods: ["POST"],
+    handle: async (request, backend) => {
+      await authenticate(request, backend);
       backend.drain();
-      return Promise.resolve(json(202, { draining: true }));
+      return json(202, { draining: true });
     },
   },
 };
 
 /**
- * Creates the admin handler. `/drain` accepts POST (and GET, for a preStop `httpGet` hook) with
- * `Authorization: Bearer <token>`. HEAD is answered like GET without a body.
+ * Creates the admin handler. `/drain` accepts POST with `Authorization: Bearer <admin token>` (SIGTERM drains
+ * too). HEAD is answered like GET without a body.
  *
  * @example Usage
  * ```ts
@@ -102,6 +106,7 @@ const routes: Record<string, { methods: string[]; handle: Route }> = {
  *   readiness: () => ({ ready: true }),
  *   metrics: () => Promise.resolve(""),
  *   drain: () => {},
+ *   adminToken: () => Promise.resolve(undefined),
  * });
  * const response = await handleAdmin(new Request("http://localhost/healthz"));
  * ```

@@ -8,7 +8,7 @@ function backend(overrides: Partial<AdminBackend> = {}) {
     readiness: () => ({ ready: true, vclHash: "sha256:ab" }),
     metrics: () => Promise.resolve("lacquer_chaperone_ready 1\n"),
     drain: () => state.drained++,
-    drainToken: "secret-token",
+    adminToken: () => Promise.resolve<string | undefined>("secret-token"),
     ...overrides,
   };
   return { handle: createAdminHandler(b), state };
@@ -41,18 +41,24 @@ Deno.test("handleAdmin() serves Prometheus text on /metrics", async () => {
   equal(metrics.text, "lacquer_chaperone_ready 1\n");
 });
 
-Deno.test("handleAdmin() drains only with the right bearer token", async () => {
+Deno.test("handleAdmin() drains only with the admin token as bearer token", async () => {
   const { handle, state } = backend();
-  equal((await call(handle, "/drain", { method: "POST" })).status, 401);
-  equal((await call(handle, "/drain", { method: "POST", headers: { authorization: "Bearer nope" } })).status, 401);
+  const refused = await call(handle, "/drain", { method: "POST" });
+  equal(refused.status, 401);
+  deepStrictEqual(JSON.parse(refused.text), { error: "unauthorized" });
+  for (const authorization of ["Bearer nope", "Bearer secret-toke", "Bearer secret-token2", "secret-token"]) {
+    equal((await call(handle, "/drain", { method: "POST", headers: { authorization } })).status, 401, authorization);
+  }
+  equal((await call(handle, "/drain", { headers: { authorization: "Bearer secret-token" } })).status, 405);
   equal(state.drained, 0);
   equal(
     (await call(handle, "/drain", { method: "POST", headers: { authorization: "Bearer secret-token" } })).status,
     202,
   );
   equal(state.drained, 1);
-  const noToken = backend({ drainToken: undefined });
-  equal((await call(noToken.handle, "/drain", { method: "POST", headers: { authorization: "Bearer x" } })).status, 403);
+  const noToken = backend({ adminToken: () => Promise.resolve(undefined) });
+  equal((await call(noToken.handle, "/drain", { method: "POST", headers: { authorization: "Bearer x" } })).status, 401);
+  equal(noToken.state.drained, 0);
 });
 
 Deno.test("handleAdmin() maps unknown paths, wrong methods, HEAD and failures", async () => {

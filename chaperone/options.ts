@@ -6,7 +6,13 @@
  */
 import { z } from "zod";
 import { listenAddressSchema } from "../internal/listen_address.ts";
-import { CHAPERONE_ADMIN_PORT, GHOST_CONTROL_PORT, GHOST_SOCKET_NAME, VARNISH_CLI_PORT } from "../internal/names.ts";
+import {
+  ADMIN_TOKEN_PATH,
+  CHAPERONE_ADMIN_PORT,
+  GHOST_CONTROL_PORT,
+  GHOST_SOCKET_NAME,
+  VARNISH_CLI_PORT,
+} from "../internal/names.ts";
 
 /** One chaperone flag: its commander spelling, environment variable, help text and default. */
 export interface ChaperoneFlag {
@@ -130,10 +136,11 @@ export const CHAPERONE_FLAGS: readonly ChaperoneFlag[] = [
     description: "kubeconfig file (default: in-cluster service account)",
   },
   {
-    key: "drainToken",
-    flags: "--drain-token <token>",
-    env: "LACQUER_DRAIN_TOKEN",
-    description: "bearer token /drain requires (no token: /drain is refused)",
+    key: "adminTokenFile",
+    flags: "--admin-token-file <path>",
+    env: "LACQUER_ADMIN_TOKEN_FILE",
+    description:
+      `file with the bearer token /invalidate and /drain require, re-read when it changes (default: ${ADMIN_TOKEN_PATH}; no file: both are refused)`,
   },
   {
     key: "drainSeconds",
@@ -218,7 +225,7 @@ export const chaperoneConfigSchema = z.object({
   varnishstat: z.string().min(1).default("varnishstat"),
   vmodPath: z.string().min(1).optional(),
   kubeconfig: z.string().min(1).optional(),
-  drainToken: z.string().min(8, "the drain token must have at least 8 characters").optional(),
+  adminTokenFile: z.string().min(1).default(ADMIN_TOKEN_PATH),
   drainSeconds: z.coerce.number().min(0).max(3600).default(20),
   coalesceMs: z.coerce.number().int().min(0).max(10_000).default(5),
   keepVcls: z.coerce.number().int().min(0).max(100).default(2),

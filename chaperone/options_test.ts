@@ -25,6 +25,7 @@ Deno.test("chaperoneConfigSchema applies the documented defaults", () => {
     ghostPort: 6091,
     varnishd: "varnishd",
     varnishstat: "varnishstat",
+    adminTokenFile: "/var/run/lacquer/admin/token",
     drainSeconds: 20,
     coalesceMs: 5,
     keepVcls: 2,

@@ -11,6 +11,7 @@ import type { Logger } from "../internal/log.ts";
 import { listenForStopSignals } from "../internal/stop_signals.ts";
 import { type AdminHandler, createAdminHandler } from "./admin_handler.ts";
 import { type GatewayConfig, watchConfigMap } from "./config_map_watcher.ts";
+import { AdminTokenFile } from "./admin_token_file.ts";
 import { Drain } from "./drain.ts";
 import { EndpointsWatcher } from "./endpoints_watcher.ts";
 import { type GhostRuleStats, renderCacheMetrics } from "./cache_metrics.ts";
@@ -165,7 +166,7 @@ interface AdminParts {
   varnishCounters: () => Promise<Record<string, VarnishCounter>>;
   /** ghost's per-rule cache counters. */
   cacheStats: () => Promise<GhostRuleStats[]>;
-  drainToken?: string;
+  adminToken: AdminTokenFile;
 }
 
 /** The admin handler over the chaperone's parts: health, readiness, metrics, drain. */
@@ -182,7 +183,7 @@ function createAdmin(parts: AdminParts): AdminHandler {
       return renderMetrics(withLiveGauges(parts.metrics, live), counters) + renderCacheMetrics(cache, counters);
     },
     drain: () => void drain.start(),
-    drainToken: parts.drainToken,
+    adminToken: () => parts.adminToken.read(),
   });
 }
 
@@ -227,7 +228,7 @@ export async function startChaperone(options: ChaperoneOptions): Promise<Running
     metrics,
     varnishCounters,
     cacheStats: () => readGhostStats(config.ghostPort),
-    drainToken: config.drainToken,
+    adminToken: new AdminTokenFile(config.adminTokenFile),
   });
   const server = serveAdmin(config.adminAddress, handler);
   log.info("Chaperone started", {

@@ -102,7 +102,7 @@ Deno.test({
   const config = {
     podName: "gw",
     listen: [`port-http=127.0.0.1:${httpPort}`],
-    drainToken: "drain-token-123",
+    adminTokenFile: `${workDir}/admin-token`,
     // well above the 2 s quiet period, so the drain ends because requests stopped, not at its bound
     drainSeconds: "60",
   };
@@ -236,6 +236,9 @@ Deno.test({
     });
     await t.step("/drain drains (readiness 503, still serving) and ends in exit 0 once requests stop", async () => {
       // SIGTERM takes the same path (chaperone_process_test.ts sends it to the real process).
+      const drain = { method: "POST", headers: { authorization: "Bearer drain-token-123" } };
+      equal((await admin("/drain", drain)).status, 401, "no token file yet");
+      await Deno.writeTextFile(`${workDir}/admin-token`, "drain-token-123\n");
       equal(
         (await admin("/drain", { method: "POST", headers: { authorization: "Bearer drain-token-123" } })).status,
         202,

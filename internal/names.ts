@@ -50,7 +50,7 @@ export const MANAGED_BY_VALUE = "lacquer";
 /** Label naming the Gateway a child object belongs to. */
 export const GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name";
 
-/** The chaperone's admin HTTP port (`/healthz`, `/readyz`, `/metrics`, `/drain`). */
+/** The chaperone's admin HTTP port (`/healthz`, `/readyz`, `/metrics`, `/drain`, `/invalidate`). */
 export const CHAPERONE_ADMIN_PORT = 8901;
 
 /** The Varnish CLI port, bound on loopback only. */
@@ -70,6 +70,15 @@ export const GHOST_STATS_PATH = "/.varnish-ghost/stats";
 
 /** Where the chaperone writes ghost.json inside a gateway pod. */
 export const GHOST_JSON_PATH = "/var/run/lacquer/ghost.json";
+
+/** The directory in a gateway pod where the Gateway's admin token Secret is mounted, read-only. */
+export const ADMIN_TOKEN_DIR = "/var/run/lacquer/admin";
+
+/** The data key of the admin token in a Gateway's admin token Secret (and the file name below {@linkcode ADMIN_TOKEN_DIR}). */
+export const ADMIN_TOKEN_KEY = "token";
+
+/** The file a gateway pod's chaperone reads its admin token from. */
+export const ADMIN_TOKEN_PATH = `${ADMIN_TOKEN_DIR}/${ADMIN_TOKEN_KEY}`;
 
 /** The operator's metrics port. */
 export const OPERATOR_METRICS_PORT = 8080;

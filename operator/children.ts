@@ -1,6 +1,7 @@
 /**
  * The child objects of a Gateway, named after it: ConfigMap `<gw>-lacquer` (main.vcl, routing.json), Secret
- * `<gw>-lacquer-tls` (the certificates of its HTTPS listeners, when it has some),
+ * `<gw>-lacquer-tls` (the certificates of its HTTPS listeners, when it has some), Secret `<gw>-lacquer-admin` (the
+ * admin token, `admin_token.ts`: created once with a random value by the writer, never rewritten),
  * ServiceAccount `<gw>-lacquer`, Role and RoleBinding `<gw>-lacquer` with exactly what the chaperone needs,
  * Deployment, Service and NetworkPolicy `<gw>`.
  *
@@ -13,6 +14,7 @@
  */
 import { Buffer } from "node:buffer";
 import {
+  ADMIN_TOKEN_DIR,
   CHAPERONE_ADMIN_PORT,
   GATEWAY_NAME_LABEL,
   gatewayChildName,
@@ -23,6 +25,7 @@ import {
 } from "../internal/names.ts";
 import { contentHash } from "../internal/content_hash.ts";
 import { routingConfigMapData } from "../internal/routing_config_map.ts";
+import { adminTokenSecretName } from "./admin_token.ts";
 import { type Gateway, GATEWAY_GROUP } from "./api_types.ts";
 import type { ResolvedParameters } from "./gateway_parameters.ts";
 import type { ListenerResult } from "./listeners.ts";
@@ -38,7 +41,7 @@ export const VCL_HASH_ANNOTATION = "lacquer.dev/vcl-hash";
 
 /**
  * Namespace label that lets pods of that namespace reach the gateways' admin port (`/healthz`, `/readyz`,
- * `/metrics`, `/drain`); deploy/operator puts it on the operator's namespace, monitoring namespaces add it.
+ * `/metrics`, `/drain`, `/invalidate`); deploy/operator puts it on the operator's namespace, monitoring namespaces add it.
  */
 export const GATEWAY_ADMIN_ACCESS_LABEL = "lacquer.dev/gateway-admin";
 
@@ -99,6 +102,8 @@ interface Family {
   child: string;
   /** `<gw>-lacquer-tls`. */
   tlsName: string;
+  /** `<gw>-lacquer-admin`. */
+  adminName: string;
   labels: Record<string, string>;
   /** The pod selector. */
   selector: Record<string, string>;
@@ -122,6 +127,7 @@ function family(gateway: Gateway, listeners: readonly ListenerResult[]): Family 
     name,
     child: gatewayChildName(name),
     tlsName: tlsSecretName(name),
+    adminName: adminTokenSecretName(name),
     labels: sortedKeys({ ...infraLabels, ...selector, [GATEWAY_NAMESPACE_LABEL]: ns }),
     selector,
     infraAnnotations: gateway.spec.infrastructure?.annotations ?? {},
@@ -216,6 +222,14 @@ function tlsSecretChild(f: Family, tlsBundles: Record<string, string>): ChildObj
   return [{ apiVersion: "v1", kind: "Secret", metadata: meta(f, f.tlsName), type: "kubernetes.io/tls", data }];
 }
 
+/**
+ * The admin token Secret, without its value: `ChildrenWriter` creates it once with a random token and never writes
+ * it again, so the token survives every reconcile and never appears in anything the operator computes.
+ */
+function adminSecretChild(f: Family): ChildObject {
+  return { apiVersion: "v1", kind: "Secret", metadata: meta(f, f.adminName), type: "Opaque" };
+}
+
 /** The Service, one port per served listener port; none while no listener is served (it needs a port). */
 function serviceChild(f: Family, parameters: ResolvedParameters): ChildObject[] {
   if (f.ports.length === 0) return [];
@@ -244,7 +258,7 @@ function serviceChild(f: Family, parameters: ResolvedParameters): ChildObject[] 
 
 type EnvVar = { name: string; value: string } | { name: string; valueFrom: unknown };
 
-function containerEnv(f: Family, parameters: ResolvedParameters, drainToken: string): EnvVar[] {
+function containerEnv(f: Family, parameters: ResolvedParameters): EnvVar[] {
   const listen = (ports: ListenerResult[]) => ports.map((l) => `${l.socket}=:${l.listener.port}`).join(" ");
   const env: EnvVar[] = [
     { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
@@ -255,14 +269,12 @@ function containerEnv(f: Family, parameters: ResolvedParameters, drainToken: str
       ? [{ name: "LACQUER_TLS_LISTEN", value: listen(f.tlsPorts) }, { name: "LACQUER_TLS_SECRET", value: f.tlsName }]
       : []),
     { name: "LACQUER_STORAGE", value: parameters.storage },
-    { name: "LACQUER_DRAIN_TOKEN", value: drainToken },
   ];
   const own = new Set(env.map((e) => e.name));
   return [...env, ...parameters.env.filter((e) => !own.has(e.name))];
 }
 
 function gatewayContainer(f: Family, parameters: ResolvedParameters): Record<string, unknown> {
-  const drainToken = contentHash(`drain:${f.gateway.metadata.uid ?? ""}:${f.ns}/${f.name}`).slice(7, 39);
   const admin = (path: string) => ({ path, port: CHAPERONE_ADMIN_PORT });
   return {
     name: GATEWAY_CONTAINER,
@@ -274,20 +286,20 @@ function gatewayContainer(f: Family, parameters: ResolvedParameters): Record<str
       "chaperone",
       ...parameters.varnishdArgs.map((a) => `--varnishd-arg=${a}`),
     ],
-    env: containerEnv(f, parameters, drainToken),
+    env: containerEnv(f, parameters),
     ports: [
       ...f.ports.map((l) => ({ name: l.socket, containerPort: l.listener.port, protocol: "TCP" })),
       { name: "admin", containerPort: CHAPERONE_ADMIN_PORT, protocol: "TCP" },
     ],
     readinessProbe: { httpGet: admin("/readyz"), periodSeconds: 2, failureThreshold: 2 },
     livenessProbe: { httpGet: admin("/healthz"), periodSeconds: 10, failureThreshold: 3 },
-    lifecycle: {
-      preStop: {
-        httpGet: { ...admin("/drain"), httpHeaders: [{ name: "Authorization", value: `Bearer ${drainToken}` }] },
-      },
-    },
     ...(Object.keys(parameters.resources).length > 0 ? { resources: parameters.resources } : {}),
-    volumeMounts: [{ name: "run", mountPath: "/var/run/lacquer" }],
+    // SIGTERM drains (no preStop hook: it would need the admin token in the pod spec). The admin token is mounted
+    // below the run directory, read-only.
+    volumeMounts: [
+      { name: "run", mountPath: "/var/run/lacquer" },
+      { name: "admin-token", mountPath: ADMIN_TOKEN_DIR, readOnly: true },
+    ],
   };
 }
 
@@ -326,7 +338,7 @@ function deploymentChild(f: Family, parameters: ResolvedParameters): ChildObject
       serviceAccountName: f.child,
       terminationGracePeriodSeconds: 60,
       containers: [gatewayContainer(f, parameters)],
-      volumes: [{ name: "run", emptyDir: {} }],
+      volumes: [{ name: "run", emptyDir: {} }, { name: "admin-token", secret: { secretName: f.adminName } }],
     },
   };
   // The hash covers the whole pod template, which holds infrastructure only (never routes or VCL), so it changes
@@ -347,7 +359,7 @@ function deploymentChild(f: Family, parameters: ResolvedParameters): ChildObject
 
 /**
  * Builds every child object of a Gateway, in a fixed order: ServiceAccount, Role, RoleBinding, ConfigMap, the
- * TLS Secret, Service, Deployment, NetworkPolicy, then the Roles and RoleBindings in backend namespaces.
+ * TLS Secret, the admin token Secret, Service, Deployment, NetworkPolicy, then the Roles and RoleBindings in backend namespaces.
  *
  * @example Usage
  * ```ts ignore
@@ -364,6 +376,7 @@ export function buildChildren(input: ChildrenInput): ChildObject[] {
     ...localRbac(f),
     configMapChild(f, input),
     ...tlsSecretChild(f, input.tlsBundles ?? {}),
+    adminSecretChild(f),
     ...serviceChild(f, input.parameters),
     deploymentChild(f, input.parameters),
     networkPolicyChild(f),

@@ -1,6 +1,7 @@
 import { deepStrictEqual, equal, notEqual, ok } from "node:assert/strict";
-import { CHAPERONE_ADMIN_PORT, INFRA_HASH_ANNOTATION, ROUTING_JSON_KEY } from "../internal/names.ts";
+import { ADMIN_TOKEN_DIR, CHAPERONE_ADMIN_PORT, INFRA_HASH_ANNOTATION, ROUTING_JSON_KEY } from "../internal/names.ts";
 import { readRoutingConfigMapData, ROUTING_GZIP_THRESHOLD } from "../internal/routing_config_map.ts";
+import { adminTokenSecretName } from "./admin_token.ts";
 import { gatewaySchema } from "./api_types.ts";
 import { buildChildren, type ChildObject, GATEWAY_ADMIN_ACCESS_LABEL } from "./children.ts";
 import { resolveParameters } from "./gateway_parameters.ts";
@@ -85,9 +86,33 @@ Deno.test("buildChildren() names every child after its Gateway", () => {
   const names = build().map((c) => `${c.kind}/${c.metadata.name}`);
   equal(
     names.join(" "),
-    "ServiceAccount/gw-lacquer Role/gw-lacquer RoleBinding/gw-lacquer ConfigMap/gw-lacquer Service/gw Deployment/gw " +
-      "NetworkPolicy/gw",
+    "ServiceAccount/gw-lacquer Role/gw-lacquer RoleBinding/gw-lacquer ConfigMap/gw-lacquer Secret/gw-lacquer-admin " +
+      "Service/gw Deployment/gw NetworkPolicy/gw",
   );
+});
+
+Deno.test("buildChildren() mounts the admin token Secret read-only and puts no token in the pod spec", () => {
+  const children = build();
+  const secret = children.find((c) => c.kind === "Secret")!;
+  equal(secret.metadata.name, adminTokenSecretName("gw"));
+  equal(secret.type, "Opaque");
+  // The value is made once by ChildrenWriter, never computed from the Gateway.
+  equal(secret.data, undefined);
+  equal(secret.stringData, undefined);
+  // deno-lint-ignore no-explicit-any
+  const pod = (children.find((c) => c.kind === "Deployment")!.spec as any).template.spec;
+  deepStrictEqual(pod.volumes.find((v: { name: string }) => v.name === "admin-token"), {
+    name: "admin-token",
+    secret: { secretName: "gw-lacquer-admin" },
+  });
+  const [container] = pod.containers;
+  deepStrictEqual(container.volumeMounts.find((m: { name: string }) => m.name === "admin-token"), {
+    name: "admin-token",
+    mountPath: ADMIN_TOKEN_DIR,
+    readOnly: true,
+  });
+  equal(container.lifecycle, undefined);
+  ok(!JSON.stringify(pod).match(/token"?\s*:|Bearer|DRAIN/i), JSON.stringify(pod));
 });
 
 Deno.test("buildChildren() ships a NetworkPolicy: listener ports open, the admin port only to labelled namespaces", () => {

@@ -1,7 +1,8 @@
 /**
  * Applies a Gateway's child objects with server-side apply (field manager `lacquer-operator`) and deletes the
  * children it no longer wants. A child whose cached copy carries the hash of the desired
- * object is not written again, so a no-op reconcile makes no writes.
+ * object is not written again, so a no-op reconcile makes no writes. The admin token Secret is the exception: it is
+ * created once, with a random token made here, and never written again while it exists.
  *
  * @module
  */
@@ -9,6 +10,7 @@ import { KubeApiError, type KubeClient, type KubeObject } from "../internal/kube
 import type { Logger } from "../internal/log.ts";
 import { contentHash } from "../internal/content_hash.ts";
 import { GATEWAY_NAME_LABEL } from "../internal/names.ts";
+import { ADMIN_TOKEN_BYTES, ADMIN_TOKEN_KEY, adminTokenSecretName, newAdminToken } from "./admin_token.ts";
 import { type ChildObject, GATEWAY_NAMESPACE_LABEL, ROUTING_HASH_ANNOTATION, VCL_HASH_ANNOTATION } from "./children.ts";
 import { FIELD_MANAGER, type WriteObserver } from "./status_writer.ts";
 
@@ -108,9 +110,14 @@ export class ChildrenWriter {
    */
   async sync(gateway: string, desired: readonly ChildObject[]): Promise<number> {
     let writes = 0;
+    const adminSecret = adminTokenSecretName(gateway.split("/")[1]);
     for (const child of applyOrder(desired)) {
-      const hash = desiredHash(child);
       const cached = this.#cache.raw(child.kind, `${child.metadata.namespace}/${child.metadata.name}`);
+      if (child.kind === "Secret" && child.metadata.name === adminSecret) {
+        if (cached === undefined) writes += await this.#createAdminSecret(gateway, child);
+        continue;
+      }
+      const hash = desiredHash(child);
       if (cached?.metadata.annotations?.[DESIRED_HASH_ANNOTATION] === hash) continue;
       const body = {
         ...child,
@@ -135,6 +142,31 @@ export class ChildrenWriter {
     }
     writes += await this.prune(gateway, desired);
     return writes;
+  }
+
+  /**
+   * Creates the admin token Secret with a fresh random token. One that exists already (the cache lags behind a
+   * create) is left alone: its token is never replaced.
+   */
+  async #createAdminSecret(gateway: string, child: ChildObject): Promise<number> {
+    const token = newAdminToken(crypto.getRandomValues(new Uint8Array(ADMIN_TOKEN_BYTES)));
+    try {
+      await this.#client.request(pathOf(child.kind, child.metadata.namespace), {
+        method: "POST",
+        query: { fieldManager: FIELD_MANAGER },
+        body: { ...child, stringData: { [ADMIN_TOKEN_KEY]: token } },
+      });
+    } catch (err) {
+      if (err instanceof KubeApiError && err.code === 409) return 0;
+      throw err;
+    }
+    this.#observe(child.kind, "create");
+    this.#log.info("Child object created", {
+      gateway,
+      kind: child.kind,
+      object: `${child.metadata.namespace}/${child.metadata.name}`,
+    });
+    return 1;
   }
 
   /**

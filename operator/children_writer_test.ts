@@ -1,5 +1,5 @@
-import { deepEqual, equal, notEqual } from "node:assert/strict";
-import type { KubeClient, KubeRequestOptions } from "../internal/kube/mod.ts";
+import { deepEqual, equal, match, notEqual } from "node:assert/strict";
+import { KubeApiError, type KubeClient, type KubeObject, type KubeRequestOptions } from "../internal/kube/mod.ts";
 import { createLogger } from "../internal/log.ts";
 import { gatewaySchema } from "./api_types.ts";
 import { buildChildren, type ChildObject } from "./children.ts";
@@ -63,4 +63,43 @@ Deno.test("ChildrenWriter.sync() applies the RBAC children, backend namespaces' 
     "ns/deployments/gw",
     "ns/networkpolicies/gw",
   ]);
+});
+
+Deno.test("ChildrenWriter.sync() creates the admin token Secret once with a random token and never rewrites it", async () => {
+  const secret: ChildObject = {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name: "gw-lacquer-admin", namespace: "ns", labels: {} },
+    type: "Opaque",
+  };
+  const requests: { method: string; path: string; body: unknown }[] = [];
+  let conflict = false;
+  const client = {
+    request(path: string, options: KubeRequestOptions = {}) {
+      requests.push({ method: options.method ?? "GET", path, body: options.body });
+      if (conflict) return Promise.reject(new KubeApiError("exists", { code: 409, reason: "AlreadyExists" }));
+      return Promise.resolve({});
+    },
+  } as unknown as KubeClient;
+  const cached = new Map<string, KubeObject>();
+  const writer = new ChildrenWriter(client, { raw: (_, key) => cached.get(key), rawList: () => [] }, {
+    log: createLogger({ sink: () => {} }),
+  });
+  equal(await writer.sync("ns/gw", [secret]), 1);
+  equal(await writer.sync("ns/gw", [secret]), 1);
+  const [a, b] = requests.map((r) => r.body as { stringData: { token: string }; metadata: unknown });
+  deepEqual(requests.map((r) => `${r.method} ${r.path}`), [
+    "POST /api/v1/namespaces/ns/secrets",
+    "POST /api/v1/namespaces/ns/secrets",
+  ]);
+  match(a.stringData.token, /^[A-Za-z0-9_-]{43}$/);
+  notEqual(a.stringData.token, b.stringData.token);
+  deepEqual(a.metadata, secret.metadata, "no desired-hash annotation: it is never compared or re-applied");
+  // Once it exists (in the cache, or only on the server: 409) it is left alone.
+  cached.set("ns/gw-lacquer-admin", { metadata: { name: "gw-lacquer-admin", namespace: "ns" } });
+  equal(await writer.sync("ns/gw", [secret]), 0);
+  equal(requests.length, 2);
+  cached.clear();
+  conflict = true;
+  equal(await writer.sync("ns/gw", [secret]), 0);
 });

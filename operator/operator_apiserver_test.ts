@@ -2,7 +2,7 @@
  * The operator against the real apiserver of the local cluster: it runs as a subprocess (`lacquer operator`) with
  * leader election on, and the tests assert the state of the world through the API.
  */
-import { deepEqual, equal, notEqual, ok } from "node:assert/strict";
+import { deepEqual, equal, match, notEqual, ok } from "node:assert/strict";
 import { type KubeClient, type KubeObject } from "../internal/kube/mod.ts";
 import { APPLIED_ROUTING_ANNOTATION, APPLIED_VCL_ANNOTATION } from "../internal/names.ts";
 import { installLacquerCrds } from "../tests/cluster/crd_installer.ts";
@@ -17,6 +17,7 @@ import {
   useCluster,
 } from "../tests/cluster/mod.ts";
 import { createGatewayClass, GW, startTestOperator } from "./_test_operator.ts";
+import { adminTokenFromSecret, adminTokenSecretName } from "./admin_token.ts";
 import { ROUTING_HASH_ANNOTATION, VCL_HASH_ANNOTATION } from "./children.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -147,6 +148,57 @@ async function writes(metricsUrl: string): Promise<number> {
   return text.split("\n").filter((l) => l.startsWith("lacquer_operator_writes_total"))
     .reduce((sum, l) => sum + Number(l.split(" ").pop()), 0);
 }
+
+Deno.test({
+  name: "operator creates the admin token Secret once: random, mounted, kept across reconciles, new when deleted",
+  ignore: !clusterAvailable(),
+  async fn() {
+    await withOperator(async ({ client, ns, cls }) => {
+      await client.request(`/api/v1/namespaces/${ns}/services`, { method: "POST", body: service(ns, "web") });
+      await client.request(`${GW}/namespaces/${ns}/gateways`, { method: "POST", body: gateway(ns, cls, "gw") });
+      await client.request(`${GW}/namespaces/${ns}/httproutes`, { method: "POST", body: route(ns, "r1", "gw", "/a") });
+      const secretPath = `/api/v1/namespaces/${ns}/secrets/${adminTokenSecretName("gw")}`;
+      const readSecret = () => client.request<KubeObject & { type: string; data?: Record<string, string> }>(secretPath);
+      const first = await eventually(readSecret);
+      equal(first.type, "Opaque");
+      const token = adminTokenFromSecret(first)!;
+      match(token, /^[A-Za-z0-9_-]{43}$/);
+      equal((first.metadata.ownerReferences as { name: string }[])[0].name, "gw");
+      equal(first.metadata.labels?.["gateway.networking.k8s.io/gateway-name"], "gw");
+      const deploymentPath = `/apis/apps/v1/namespaces/${ns}/deployments/gw`;
+      // deno-lint-ignore no-explicit-any
+      const pod = (await eventually(() => client.request<any>(deploymentPath))).spec.template.spec;
+      deepEqual(pod.volumes[1], { name: "admin-token", secret: { secretName: "gw-lacquer-admin", defaultMode: 420 } });
+      ok(!JSON.stringify(pod).includes(token), "the token is not in the pod spec");
+
+      // Reconciles that rewrite other children (a route, a listener port) leave the Secret as it is.
+      await client.request(`${GW}/namespaces/${ns}/httproutes`, { method: "POST", body: route(ns, "r2", "gw", "/b") });
+      await client.request(`${GW}/namespaces/${ns}/gateways/gw`, {
+        method: "PATCH",
+        contentType: "application/merge-patch+json",
+        body: { spec: { listeners: [{ name: "http", port: 8080, protocol: "HTTP" }] } },
+      });
+      await eventually(async () => {
+        // deno-lint-ignore no-explicit-any
+        const d = await client.request<any>(deploymentPath);
+        ok(JSON.stringify(d.spec.template.spec.containers[0].ports).includes("8080"));
+      });
+      const kept = await readSecret();
+      equal(kept.metadata.resourceVersion, first.metadata.resourceVersion);
+      equal(adminTokenFromSecret(kept), token);
+
+      // Deleted, it comes back with a new token.
+      await client.request(secretPath, { method: "DELETE" });
+      const again = await eventually(async () => {
+        const s = await readSecret();
+        notEqual(s.metadata.uid, first.metadata.uid);
+        return s;
+      });
+      match(adminTokenFromSecret(again)!, /^[A-Za-z0-9_-]{43}$/);
+      notEqual(adminTokenFromSecret(again), token);
+    });
+  },
+});
 
 Deno.test({
   name: "operator programs a Gateway: class status, children, routing.json, route status, Programmed, cleanup " +
@@ -284,6 +336,7 @@ Deno.test({
         `${rbac}/${ns}/roles/gw-lacquer`,
         `${rbac}/${ns}/rolebindings/gw-lacquer`,
         `/api/v1/namespaces/${ns}/configmaps/gw-lacquer`,
+        `/api/v1/namespaces/${ns}/secrets/gw-lacquer-admin`,
         `${rbac}/${other.name}/roles/lacquer-gw-${ns}-gw`,
         `${rbac}/${other.name}/rolebindings/lacquer-gw-${ns}-gw`,
       ];

@@ -42,6 +42,7 @@ export const PURE_MODULES: ReadonlySet<string> = new Set([
   "internal/routing_config_map.ts",
   "internal/zod_issues.ts",
   "operator/admin_handlers.ts",
+  "operator/admin_token.ts",
   "operator/api_types.ts",
   "operator/attach.ts",
   "operator/attach_routes.ts",
