@@ -143,13 +143,20 @@ sub vcl_deliver {
 }
 
 /**
- * Sends `GET path` with a Host header over a fresh HTTP/1.1 connection (Deno's fetch does not let a caller set
- * Host) and returns `"<status> <body>"`.
+ * Sends `GET path` (or `options.method`, with `options.headers`) with a Host header over a fresh HTTP/1.1 connection
+ * (Deno's fetch does not let a caller set Host) and returns `"<status> <body>"`.
  */
-export async function getWithHost(port: number, host: string, path = "/"): Promise<string> {
+export async function getWithHost(
+  port: number,
+  host: string,
+  path = "/",
+  options: { method?: string; headers?: Record<string, string> } = {},
+): Promise<string> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   try {
-    await conn.write(new TextEncoder().encode(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`));
+    const extra = Object.entries(options.headers ?? {}).map(([k, v]) => `${k}: ${v}\r\n`).join("");
+    const request = `${options.method ?? "GET"} ${path} HTTP/1.1\r\nHost: ${host}\r\n${extra}Connection: close\r\n\r\n`;
+    await conn.write(new TextEncoder().encode(request));
     const chunks: Uint8Array[] = [];
     const buffer = new Uint8Array(16 * 1024);
     for (;;) {

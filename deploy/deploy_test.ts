@@ -48,6 +48,7 @@ Deno.test({
       Namespace: "/api/v1/namespaces",
       ServiceAccount: "/api/v1/namespaces/{ns}/serviceaccounts",
       ConfigMap: "/api/v1/namespaces/{ns}/configmaps",
+      Service: "/api/v1/namespaces/{ns}/services",
       ClusterRole: "/apis/rbac.authorization.k8s.io/v1/clusterroles",
       ClusterRoleBinding: "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
       Role: "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles",

@@ -86,6 +86,9 @@ export const OPERATOR_METRICS_PORT = 8080;
 /** The operator's health port. */
 export const OPERATOR_HEALTH_PORT = 8081;
 
+/** The operator's invalidation API port (Service `lacquer-invalidation`). */
+export const OPERATOR_INVALIDATION_PORT = 8082;
+
 /**
  * Returns the name of a Gateway's ConfigMap (and ServiceAccount): `<gateway>-lacquer`.
  *

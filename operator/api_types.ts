@@ -304,11 +304,12 @@ export const configMapSchema = z.looseObject({
 /** A ConfigMap. */
 export type ConfigMap = z.output<typeof configMapSchema>;
 
-/** Pod (v1): labels, annotations, readiness, deletion. */
+/** Pod (v1): labels, annotations, readiness, deletion, IP. */
 export const podSchema = z.looseObject({
   metadata: metadataSchema,
   status: z.looseObject({
     conditions: z.array(z.looseObject({ type: str, status: str })).optional(),
+    podIP: str.optional(),
   }).optional(),
 });
 

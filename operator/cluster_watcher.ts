@@ -1,7 +1,7 @@
 /**
  * The operator's view of the cluster: one reflector per watched collection (internal/kube), each object made compact
  * and parsed once when it arrives (`operator/kind_cache.ts`). Cluster-wide, it watches the Gateway API objects,
- * GatewayParameters and Namespaces, and, by label, only our own children and pods; the Services, Secrets and
+ * GatewayParameters, CachePolicies, CacheInvalidations and Namespaces, and, by label, only our own children and pods; the Services, Secrets and
  * ConfigMaps Gateways reference are watched while referenced (`operator/reference_watcher.ts`). So the cluster's
  * other ConfigMaps, Secrets and Services never enter memory. Changes are reported as `(kind, old, new)` to a handler
  * that maps them to reconcile keys.
@@ -14,6 +14,11 @@ import { GATEWAY_NAME_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from "../inter
 import type { ConfigMap, Secret, Service } from "./api_types.ts";
 import { compactNamespace, compactPod, compactService, metadataOnly, withoutManagedFields } from "./compact_objects.ts";
 import { type ChangeHandler, type KindCache, type WatchedKind, watchKind } from "./kind_cache.ts";
+import {
+  CACHE_INVALIDATION_KIND,
+  CACHE_INVALIDATIONS_PATH,
+  cacheInvalidationSchema,
+} from "./invalidation/cache_invalidation.ts";
 import { ReferenceWatcher } from "./reference_watcher.ts";
 import { emptySnapshot, kindSchema, type Snapshot } from "./snapshot.ts";
 import { keyOf } from "./snapshot_index.ts";
@@ -59,6 +64,12 @@ export const WATCHED_KINDS: readonly WatchedKind[] = [
     path: "/apis/lacquer.dev/v1alpha1/cachepolicies",
     compact: withoutManagedFields,
     schema: kindSchema("lacquer.dev/CachePolicy"),
+  },
+  {
+    kind: CACHE_INVALIDATION_KIND,
+    path: CACHE_INVALIDATIONS_PATH,
+    compact: withoutManagedFields,
+    schema: cacheInvalidationSchema,
   },
   { kind: "Namespace", path: "/api/v1/namespaces", compact: compactNamespace, schema: kindSchema("/Namespace") },
   // Our children, by label. The gateways' own Services are parsed (their addresses go into Gateway status); of the

@@ -98,14 +98,18 @@ export function compactService(obj: KubeObject): KubeObject {
 }
 
 /**
- * Keeps a Pod's metadata and conditions (readiness; the annotations carry what it applied).
+ * Keeps a Pod's metadata, conditions (readiness; the annotations carry what it applied) and IP (invalidations are
+ * sent to it).
  *
  * @param obj The received Pod.
  * @returns The compact Pod.
  */
 export function compactPod(obj: KubeObject): KubeObject {
   const status = (obj.status ?? {}) as Record<string, unknown>;
-  return { ...base(obj), ...(status.conditions ? { status: { conditions: status.conditions } } : {}) };
+  const kept = Object.fromEntries(
+    ["conditions", "podIP"].filter((f) => status[f] !== undefined).map((f) => [f, status[f]]),
+  );
+  return { ...base(obj), ...(Object.keys(kept).length > 0 ? { status: kept } : {}) };
 }
 
 /**

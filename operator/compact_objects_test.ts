@@ -50,10 +50,10 @@ Deno.test("compact functions keep only the fields the operator reads", () => {
       status: { loadBalancer: {} },
     },
   );
-  deepEqual(compactPod({ metadata, spec: { containers: [] }, status: { phase: "Running", conditions: [] } }), {
-    metadata: small,
-    status: { conditions: [] },
-  });
+  deepEqual(
+    compactPod({ metadata, spec: { containers: [] }, status: { phase: "Running", conditions: [], podIP: "10.0.0.7" } }),
+    { metadata: small, status: { conditions: [], podIP: "10.0.0.7" } },
+  );
   deepEqual(compactNamespace({ kind: "Namespace", metadata }), {
     kind: "Namespace",
     metadata: { name: "a", labels: { app: "x" } },

@@ -60,6 +60,24 @@ export function intersectHostnames(listenerHostname: string | undefined, routeHo
 }
 
 /**
+ * Tells whether a served hostname (an exact name, a wildcard, or `*` for any host) covers one concrete hostname.
+ *
+ * @example Usage
+ * ```ts
+ * import { hostnameCovers } from "./hostnames.ts";
+ * hostnameCovers("*.example.com", "a.example.com"); // true
+ * hostnameCovers("*.example.com", "example.com"); // false
+ * ```
+ *
+ * @param served The hostname as served (from {@linkcode intersectHostnames}).
+ * @param host The concrete, lowercased hostname.
+ * @returns True when requests for `host` reach what is served under `served`.
+ */
+export function hostnameCovers(served: string, host: string): boolean {
+  return served === ANY_HOST || within(served, host);
+}
+
+/**
  * Tells whether two listener hostnames on one port collide (same effective value, absent meaning "any").
  *
  * @param a The first listener's hostname.

@@ -6,7 +6,8 @@
  */
 import { z } from "zod";
 import { listenAddressSchema } from "../internal/listen_address.ts";
-import { OPERATOR_HEALTH_PORT, OPERATOR_METRICS_PORT } from "../internal/names.ts";
+import { OPERATOR_HEALTH_PORT, OPERATOR_INVALIDATION_PORT, OPERATOR_METRICS_PORT } from "../internal/names.ts";
+import { durationSeconds } from "./cache_policy/duration.ts";
 import { LACQUER_VERSION } from "../internal/version.ts";
 
 /** One operator flag: its commander spelling, environment variable and help text. */
@@ -69,6 +70,30 @@ export const OPERATOR_FLAGS: readonly OperatorFlag[] = [
     description: `health address, /healthz and /readyz (default: :${OPERATOR_HEALTH_PORT})`,
   },
   {
+    key: "invalidationAddress",
+    flags: "--invalidation-address <[host]:port>",
+    env: "LACQUER_INVALIDATION_ADDRESS",
+    description: `invalidation API address, PURGE and POST /invalidate (default: :${OPERATOR_INVALIDATION_PORT})`,
+  },
+  {
+    key: "invalidationDeadline",
+    flags: "--invalidation-deadline <duration>",
+    env: "LACQUER_INVALIDATION_DEADLINE",
+    description: "how long a CacheInvalidation retries unreachable pods before it turns terminal (default: 2m)",
+  },
+  {
+    key: "invalidationRetention",
+    flags: "--invalidation-retention <duration>",
+    env: "LACQUER_INVALIDATION_RETENTION",
+    description: "how long a finished CacheInvalidation is kept before it is deleted (default: 1h)",
+  },
+  {
+    key: "invalidationRate",
+    flags: "--invalidation-rate <n>",
+    env: "LACQUER_INVALIDATION_RATE",
+    description: "invalidation API calls per second per caller, bursts of twice that (default: 10)",
+  },
+  {
     key: "gatewayImage",
     flags: "--gateway-image <image>",
     env: "LACQUER_GATEWAY_IMAGE",
@@ -95,6 +120,17 @@ export const OPERATOR_FLAGS: readonly OperatorFlag[] = [
   },
 ];
 
+// A duration flag ("90s", "1h") in milliseconds.
+const durationMs = z.string().transform((value, ctx) => {
+  const seconds = durationSeconds(value);
+  if (typeof seconds === "number" && seconds > 0) return seconds * 1000;
+  ctx.addIssue({
+    code: "custom",
+    message: typeof seconds === "string" ? seconds : `must be more than 0s, not ${value}`,
+  });
+  return z.NEVER;
+});
+
 const flag = z.union([z.boolean(), z.enum(["true", "false", "1", "0", ""])]).transform((v) =>
   v === true || v === "true" || v === "1"
 );
@@ -108,6 +144,10 @@ export const operatorConfigSchema = z.object({
   identity: z.string().min(1).optional(),
   metricsAddress: listenAddressSchema.prefault(`:${OPERATOR_METRICS_PORT}`),
   healthAddress: listenAddressSchema.prefault(`:${OPERATOR_HEALTH_PORT}`),
+  invalidationAddress: listenAddressSchema.prefault(`:${OPERATOR_INVALIDATION_PORT}`),
+  invalidationDeadline: durationMs.prefault("2m"),
+  invalidationRetention: durationMs.prefault("1h"),
+  invalidationRate: z.coerce.number().positive().max(10_000).default(10),
   gatewayImage: z.string().min(1).default(DEFAULT_GATEWAY_IMAGE),
   gatewayServiceType: z.enum(["LoadBalancer", "ClusterIP", "NodePort"]).default("LoadBalancer"),
   workers: z.coerce.number().int().min(1).max(64).default(4),

@@ -8,6 +8,17 @@ Deno.test("operatorConfigSchema fills defaults", () => {
   deepEqual(config.metricsAddress, { hostname: "0.0.0.0", port: 8080 });
   deepEqual(config.healthAddress, { hostname: "0.0.0.0", port: 8081 });
   equal(config.workers, 4);
+  deepEqual(config.invalidationAddress, { hostname: "0.0.0.0", port: 8082 });
+  equal(config.invalidationDeadline, 120_000);
+  equal(config.invalidationRetention, 3_600_000);
+});
+
+Deno.test("operatorConfigSchema reads invalidation durations and refuses unusable ones", () => {
+  const config = operatorConfigSchema.parse({ invalidationDeadline: "30s", invalidationRetention: "2h" });
+  equal(config.invalidationDeadline, 30_000);
+  equal(config.invalidationRetention, 7_200_000);
+  equal(operatorConfigSchema.safeParse({ invalidationRetention: "0s" }).success, false);
+  equal(operatorConfigSchema.safeParse({ invalidationDeadline: "soon" }).success, false);
 });
 
 Deno.test("operatorFlagsWithEnvironment() prefers flags over the environment", () => {

@@ -26,6 +26,14 @@ import { ClusterWatcher, WATCHED_KINDS } from "./cluster_watcher.ts";
 import { GATEWAY_API_VERSION } from "./features.ts";
 import { CachePolicyController } from "./cache_policy_controller.ts";
 import { GatewayController } from "./gateway_controller.ts";
+import {
+  AccessReviewer,
+  invalidationApiHandler,
+  InvalidationController,
+  InvalidationExecutor,
+  invalidationMetrics,
+  RateLimiter,
+} from "./invalidation/mod.ts";
 import type { OperatorConfig } from "./options.ts";
 import { StatusWriter } from "./status_writer.ts";
 
@@ -70,7 +78,11 @@ async function discoverApi(client: KubeClient, log: Logger): Promise<ApiDiscover
   // Without one of our CRDs, run without its kind (references to GatewayParameters are reported as invalid
   // parameters; nothing is cached) rather than waiting forever for a collection that does not exist.
   let kinds = WATCHED_KINDS;
-  const ours = { gatewayparameters: "GatewayParameters", cachepolicies: "CachePolicy" };
+  const ours = {
+    gatewayparameters: "GatewayParameters",
+    cachepolicies: "CachePolicy",
+    cacheinvalidations: "CacheInvalidation",
+  };
   let served: string[] = [];
   try {
     const list = await client.request<{ resources?: { name: string }[] }>("/apis/lacquer.dev/v1alpha1");
@@ -127,6 +139,7 @@ function buildMetrics(registry: MetricsRegistry) {
       "lacquer_operator_events_total",
       "Kubernetes Events by outcome (created, series, dropped, failed).",
     ),
+    invalidation: invalidationMetrics(registry),
   };
 }
 
@@ -139,6 +152,9 @@ interface RunState {
   gatewayController?: GatewayController;
   policyController?: CachePolicyController;
   events?: EventRecorder;
+  invalidationController?: InvalidationController;
+  /** The invalidation API's handler, once the caches it reads exist. */
+  invalidationApi?: (request: Request) => Promise<Response>;
   elector?: LeaderElector;
   synced: boolean;
   role: "single" | "standby" | "leader";
@@ -161,6 +177,7 @@ function registerGauges(registry: MetricsRegistry, state: RunState): void {
     { labels: { controller: "gateway" }, value: state.gatewayController?.gateways.length ?? 0 },
     { labels: { controller: "gatewayclass" }, value: state.gatewayController?.classes.length ?? 0 },
     { labels: { controller: "cachepolicy" }, value: state.policyController?.policies.length ?? 0 },
+    { labels: { controller: "cacheinvalidation" }, value: state.invalidationController?.queue.length ?? 0 },
   ]);
   registry.gauge(
     "lacquer_operator_cached_objects",
@@ -181,7 +198,7 @@ function registerGauges(registry: MetricsRegistry, state: RunState): void {
   ]);
 }
 
-/** Starts the metrics and health servers; throws when an address cannot be listened on. */
+/** Starts the metrics, health and invalidation API servers; throws when an address cannot be listened on. */
 function serveAdminEndpoints(run: Run, registry: MetricsRegistry, signal: AbortSignal): Deno.HttpServer[] {
   const { config, state } = run;
   const health = {
@@ -192,6 +209,11 @@ function serveAdminEndpoints(run: Run, registry: MetricsRegistry, signal: AbortS
   return [
     serveAdmin(config.metricsAddress, (r) => handleMetrics(r, registry), { signal }),
     serveAdmin(config.healthAddress, (r) => handleHealth(r, health), { signal }),
+    // Every replica serves it, leader or not, once its caches exist.
+    serveAdmin(config.invalidationAddress, (r) => {
+      if (state.invalidationApi) return state.invalidationApi(r);
+      return Response.json({ error: "the operator is starting" }, { status: 503 });
+    }, { signal }),
   ];
 }
 
@@ -201,6 +223,7 @@ interface Wiring {
   gateways: GatewayController;
   policies: CachePolicyController;
   events: EventRecorder;
+  invalidations: InvalidationController;
 }
 
 /** Builds the cluster watcher, the writers and the controllers (not started yet), and records them in the state. */
@@ -213,6 +236,7 @@ function wireControllers(run: Run, api: ApiDiscovery, metrics: OperatorMetrics):
     onChange: (kind, old, current) => {
       state.gatewayController?.onChange(kind, old, current);
       state.policyController?.onChange(kind, old, current);
+      state.invalidationController?.onChange(kind, old, current);
     },
   });
   // With leader election, writes go out only while this replica holds the lease by its own clock: a leader that
@@ -249,7 +273,33 @@ function wireControllers(run: Run, api: ApiDiscovery, metrics: OperatorMetrics):
     log,
     observe: observeReconcile,
   });
-  return { watcher, gateways, policies, events };
+  const executor = new InvalidationExecutor({
+    client,
+    cache: watcher,
+    controllerName: CONTROLLER_NAME,
+    metrics: metrics.invalidation,
+  });
+  const invalidations = state.invalidationController = new InvalidationController({
+    cache: watcher,
+    writer,
+    executor,
+    log,
+    deadlineMs: config.invalidationDeadline,
+    retentionMs: config.invalidationRetention,
+    observe: observeReconcile,
+    observeOutcome: (kind, phase) =>
+      metrics.invalidation.invalidations.inc({ source: "resource", kind, result: phase }),
+    events,
+  });
+  state.invalidationApi = invalidationApiHandler({
+    executor,
+    reviewer: new AccessReviewer({ client }),
+    limiter: new RateLimiter({ perSecond: config.invalidationRate, burst: 2 * config.invalidationRate }),
+    log: log.child({ part: "invalidation-api" }),
+    metrics: metrics.invalidation,
+    ready: () => state.synced,
+  });
+  return { watcher, gateways, policies, events, invalidations };
 }
 
 /**
@@ -262,6 +312,7 @@ async function lead(run: Run, wiring: Wiring): Promise<number> {
   const start = () => {
     wiring.gateways.start();
     wiring.policies.start();
+    wiring.invalidations.start();
   };
   if (!config.leaderElect) {
     start();
@@ -321,7 +372,8 @@ async function shutDown(run: Run, servers: Deno.HttpServer[], serverAbort: Abort
     clearTimeout(timer);
     if (outcome === "late") log.warn("Shutdown step took too long, moving on", { step: name, limitMs });
   };
-  await step("controllers", Promise.all([state.gatewayController?.stop(), state.policyController?.stop()]), 30_000);
+  const controllers = [state.gatewayController, state.policyController, state.invalidationController];
+  await step("controllers", Promise.all(controllers.map((c) => c?.stop())), 30_000);
   // While the lease is still held: the last series counts go out.
   await step("events", state.events?.stop() ?? Promise.resolve(), 3_000);
   await step("lease", state.elector?.stop() ?? Promise.resolve(), 5_000);

@@ -20,6 +20,8 @@ export interface OperatorProcessOptions {
   logLevel?: "debug" | "info" | "warn" | "error";
   /** Metrics and health ports on 127.0.0.1 (health is `port + 1`). @default {8080} */
   port?: number;
+  /** The invalidation API's port on 127.0.0.1. @default {0: any free port, so operators started side by side never collide} */
+  invalidationPort?: number;
   /** Further `lacquer operator` flags. @default {[]} */
   args?: string[];
   /** Extra environment, e.g. `DENO_V8_FLAGS`. @default {{}} */
@@ -48,6 +50,8 @@ export function startOperatorProcess(options: OperatorProcessOptions): LoggedPro
     `127.0.0.1:${port}`,
     "--health-address",
     `127.0.0.1:${port + 1}`,
+    "--invalidation-address",
+    `127.0.0.1:${options.invalidationPort ?? 0}`,
     ...(options.args ?? []),
   ];
   const [program, ...args] = options.netns

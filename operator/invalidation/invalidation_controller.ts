@@ -1,0 +1,242 @@
+/**
+ * The CacheInvalidation controller, key = `namespace/name`, run by the leader only. Level-triggered: each pass reads
+ * the object and its status from the cache, asks the pods that still need it (`executor.ts`), computes the next
+ * status (`phase.ts`, pure) and writes it once, as a merge patch on `/status` carrying the cached resourceVersion, so
+ * a pass that read a stale object gets a conflict and runs again instead of undoing a newer status. Passes repeat
+ * with back-off while pods are unreachable, until every target is done or the deadline passes; a terminal object is
+ * deleted once its retention is over.
+ *
+ * @module
+ */
+import { invalidationKind, parseInvalidation } from "../../internal/invalidation/mod.ts";
+import { type EventRecorder, KubeApiError, type KubeClient } from "../../internal/kube/mod.ts";
+import { kubeTime } from "../../internal/kube_time.ts";
+import type { Logger } from "../../internal/log.ts";
+import { type ReconcileResult, runWorkers, WorkQueue } from "../../internal/work_queue.ts";
+import type { ClusterWatcher } from "../cluster_watcher.ts";
+import { keyOf } from "../snapshot_index.ts";
+import { sameStatus } from "../status_writer.ts";
+import {
+  CACHE_INVALIDATION_API_VERSION,
+  CACHE_INVALIDATION_KIND,
+  type CacheInvalidation,
+  cacheInvalidationPath,
+  gatewayRefsOf,
+  invalidationRequestOf,
+} from "./cache_invalidation.ts";
+import type { InvalidationExecutor } from "./executor.ts";
+import { failedStatus, type InvalidationStatus, isTerminal, nextStatus, podsToAttempt } from "./phase.ts";
+import { targetGateways } from "./scope.ts";
+
+/** Options of {@linkcode InvalidationController}. */
+export interface InvalidationControllerOptions {
+  /** The caches (kind "CacheInvalidation" among them). */
+  cache: Pick<ClusterWatcher, "get" | "raw" | "list">;
+  /** Writes status and deletes expired objects (fenced to the leader). */
+  writer: KubeClient;
+  /** Sends the invalidations. */
+  executor: InvalidationExecutor;
+  /** Logger. */
+  log: Logger;
+  /** How long an invalidation may run before it turns terminal. */
+  deadlineMs: number;
+  /** How long a terminal object is kept. */
+  retentionMs: number;
+  /** Returns the current time. @default {() => new Date()} */
+  clock?: () => Date;
+  /** Called after each reconcile with the outcome and duration. */
+  observe?: (controller: string, outcome: string, durationMs: number) => void;
+  /** Called once per invalidation that turns terminal, with its kind and phase. */
+  observeOutcome?: (kind: string, phase: string) => void;
+  /** Records an Event on each change of phase. */
+  events?: EventRecorder;
+}
+
+/** Runs CacheInvalidations. */
+export class InvalidationController {
+  /** Queue of CacheInvalidation keys. */
+  readonly queue = new WorkQueue();
+  #o: InvalidationControllerOptions;
+  #running = false;
+  #stopped: Promise<void> | undefined;
+
+  /** Creates the controller; call {@linkcode InvalidationController.start} to run it. */
+  constructor(options: InvalidationControllerOptions) {
+    this.#o = options;
+  }
+
+  #unfinished(): CacheInvalidation[] {
+    return this.#o.cache.list<CacheInvalidation>(CACHE_INVALIDATION_KIND).filter((o) =>
+      !isTerminal((o.status as InvalidationStatus | undefined)?.phase)
+    );
+  }
+
+  /**
+   * Maps a change to keys: a CacheInvalidation to itself; a gateway pod to every unfinished invalidation (a pod that
+   * went away or came back changes what a pass does).
+   *
+   * @param kind The object's kind.
+   * @param old The object before (undefined when added).
+   * @param current The object after (undefined when deleted).
+   */
+  onChange(kind: string, old: unknown, current: unknown): void {
+    const object = (current ?? old) as CacheInvalidation | undefined;
+    if (!object) return;
+    if (kind === CACHE_INVALIDATION_KIND) this.queue.add(keyOf(object.metadata.namespace, object.metadata.name));
+    if (kind === "Pod") {
+      for (const o of this.#unfinished()) this.queue.add(keyOf(o.metadata.namespace, o.metadata.name));
+    }
+  }
+
+  /**
+   * One pass over one CacheInvalidation.
+   *
+   * @param key `namespace/name`.
+   * @param log The pass's logger.
+   * @returns When to look again.
+   */
+  async reconcile(key: string, log: Logger): Promise<ReconcileResult> {
+    const object = this.#o.cache.get<CacheInvalidation>(CACHE_INVALIDATION_KIND, key);
+    const raw = this.#o.cache.raw(CACHE_INVALIDATION_KIND, key);
+    if (!object || !raw) return;
+    const now = (this.#o.clock ?? (() => new Date()))();
+    const previous = object.status as InvalidationStatus | undefined;
+    if (previous && isTerminal(previous.phase)) return await this.#collect(key, raw.metadata, previous, now, log);
+    const generation = object.metadata.generation ?? 1;
+    const parsed = parseInvalidation(invalidationRequestOf(object));
+    if (!parsed.ok) {
+      return await this.#finish(key, raw.metadata, object, failedStatus(generation, kubeTime(now), parsed.error), log);
+    }
+    const invalidation = parsed.value;
+    const scope = targetGateways(
+      invalidation.hostname,
+      invalidation.namespace,
+      gatewayRefsOf(object),
+      this.#o.executor.scope(),
+    );
+    if (!scope.ok) {
+      return await this.#finish(key, raw.metadata, object, failedStatus(generation, kubeTime(now), scope.error), log);
+    }
+    const live = this.#o.executor.livePods(scope.gateways);
+    const ask = new Set(podsToAttempt(previous, live.map((p) => p.pod)));
+    const attempts = await this.#o.executor.fanOut(invalidation, live.filter((p) => ask.has(p.pod)));
+    const startedAt = previous?.startedAt ? Date.parse(previous.startedAt) : now.getTime();
+    const next = nextStatus({
+      generation,
+      now: kubeTime(now),
+      elapsedMs: now.getTime() - startedAt,
+      deadlineMs: this.#o.deadlineMs,
+      previous,
+      live: live.map((p) => p.pod),
+      attempts,
+    });
+    for (const a of attempts.filter((a) => !a.ok)) {
+      log.info("Gateway pod not invalidated yet", { pod: a.pod, error: a.error });
+    }
+    if (isTerminal(next.status.phase)) return await this.#finish(key, raw.metadata, object, next.status, log);
+    await this.#writeStatus(key, raw.metadata, previous, next.status);
+    return { requeueAfterMs: next.retryAfterMs ?? 1_000 };
+  }
+
+  async #finish(
+    key: string,
+    metadata: { resourceVersion?: string; uid?: string },
+    object: CacheInvalidation,
+    status: InvalidationStatus,
+    log: Logger,
+  ): Promise<ReconcileResult> {
+    await this.#writeStatus(key, metadata, object.status as InvalidationStatus | undefined, status);
+    const parsed = parseInvalidation(invalidationRequestOf(object));
+    this.#o.observeOutcome?.(parsed.ok ? invalidationKind(parsed.value) : "invalid", status.phase);
+    log.info("CacheInvalidation finished", {
+      phase: status.phase,
+      succeeded: status.succeeded,
+      total: status.total,
+      ...(status.message ? { message: status.message } : {}),
+    });
+    return { requeueAfterMs: this.#o.retentionMs };
+  }
+
+  async #writeStatus(
+    key: string,
+    metadata: { resourceVersion?: string; uid?: string },
+    previous: InvalidationStatus | undefined,
+    status: InvalidationStatus,
+  ): Promise<void> {
+    if (previous && sameStatus(previous, status)) return;
+    const [namespace, name] = key.split("/");
+    this.#recordPhase(namespace, name, metadata, previous, status);
+    await this.#o.writer.request(`${cacheInvalidationPath(namespace, name)}/status`, {
+      method: "PATCH",
+      contentType: "application/merge-patch+json",
+      // The resourceVersion makes a pass that read a stale object fail with 409 and run again.
+      body: { metadata: { resourceVersion: metadata.resourceVersion }, status },
+    });
+  }
+
+  #recordPhase(
+    namespace: string,
+    name: string,
+    metadata: { uid?: string },
+    previous: InvalidationStatus | undefined,
+    status: InvalidationStatus,
+  ): void {
+    const regarding = {
+      apiVersion: CACHE_INVALIDATION_API_VERSION,
+      kind: CACHE_INVALIDATION_KIND,
+      metadata: { namespace, name, uid: metadata.uid },
+    };
+    const counts = `${status.succeeded} of ${status.total} gateway pods done`;
+    this.#o.events?.transition(regarding, { topic: "Phase", state: status.phase, assumed: previous?.phase }, {
+      type: status.phase === "Complete" || status.phase === "Running" ? "Normal" : "Warning",
+      reason: status.phase,
+      action: "Invalidate",
+      note: status.message ? `${counts}; ${status.message}` : counts,
+    });
+  }
+
+  async #collect(
+    key: string,
+    metadata: { uid?: string },
+    status: InvalidationStatus,
+    now: Date,
+    log: Logger,
+  ): Promise<ReconcileResult> {
+    const completed = Date.parse(status.completedAt ?? "") || now.getTime();
+    const leftMs = completed + this.#o.retentionMs - now.getTime();
+    if (leftMs > 0) return { requeueAfterMs: leftMs };
+    const [namespace, name] = key.split("/");
+    try {
+      await this.#o.writer.request(cacheInvalidationPath(namespace, name), {
+        method: "DELETE",
+        body: { kind: "DeleteOptions", apiVersion: "v1", preconditions: { uid: metadata.uid } },
+      });
+      log.info("CacheInvalidation deleted after its retention", { phase: status.phase });
+    } catch (err) {
+      if (!(err instanceof KubeApiError && (err.code === 404 || err.code === 409))) throw err;
+    }
+  }
+
+  /** Starts the workers (once) and enqueues every cached invalidation. */
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    for (const o of this.#o.cache.list<CacheInvalidation>(CACHE_INVALIDATION_KIND)) {
+      this.queue.add(keyOf(o.metadata.namespace, o.metadata.name));
+    }
+    this.#stopped = runWorkers(this.queue, (key, log) => this.reconcile(key, log), {
+      log: this.#o.log.child({ controller: "cacheinvalidation" }),
+      workers: 4,
+      observer: {
+        reconciled: (outcome: string, durationMs: number) =>
+          this.#o.observe?.("cacheinvalidation", outcome, durationMs),
+      },
+    });
+  }
+
+  /** Stops the queue and waits for running passes to finish. */
+  async stop(): Promise<void> {
+    this.queue.shutDown();
+    await this.#stopped;
+  }
+}
