@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Builds the local cluster's binaries from the Go module proxy and caches them below $LACQUER_CACHE, keyed by version:
-#   kube/<k8s>/bin/{kube-apiserver,kube-controller-manager,kubectl}   (wrapper module, generated replace lines)
+#   kube/<k8s>/bin/{kube-apiserver,kube-controller-manager,kubectl,kubelet,kube-proxy,kube-scheduler}
+#                                                                    (wrapper module, generated replace lines)
 #   etcd/<etcd>/bin/etcd                                             (wrapper main around etcdmain)
 #   gateway-api/<gw>/bin/echo-basic, gateway-api/<gw>/crds/{standard,experimental}.yaml
+#   containerd/<v>/bin/{containerd,containerd-shim-runc-v2,ctr}      (the real node's runtime; static, no cgo)
+#   coredns/<v>/bin/coredns                                          (cluster DNS; static, no cgo)
 # and links the current ones as $LACQUER_CACHE/bin/<name> and $LACQUER_CACHE/gateway-api-crds/<channel>.yaml.
 # A warm run only checks that the files exist. Run directly or through scripts/setup.sh (step "kubernetes").
 set -euo pipefail
@@ -13,6 +16,11 @@ LACQUER_STEP_PREFIX=${LACQUER_STEP_PREFIX:-kube-build}
 
 KUBE_VERSION=${KUBE_VERSION:-v1.36.3}
 GATEWAY_API_VERSION=${GATEWAY_API_VERSION:-v1.6.1}
+# containerd 2: kubelet 1.37 drops containerd 1.x (Debian bookworm ships 1.6). CoreDNS: the version the Gateway API
+# conformance manifests deploy, so one image serves both the cluster DNS and the conformance run.
+CONTAINERD_VERSION=${CONTAINERD_VERSION:-v2.2.9}
+COREDNS_VERSION=${COREDNS_VERSION:-v1.12.2}
+KUBE_COMMANDS=(kube-apiserver kube-controller-manager kubectl kubelet kube-proxy kube-scheduler)
 # Two cores and no swap: keep the Go build to two parallel jobs.
 export GOMAXPROCS=${GOMAXPROCS:-2} GOFLAGS="${GOFLAGS:-} -buildvcs=false" GOTOOLCHAIN=local
 build_flags=(-p 2 -trimpath)
@@ -39,11 +47,10 @@ mod_dir() { go mod download -json "$1@$2" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p'
 # Kubernetes: a wrapper module requiring k8s.io/kubernetes, with one replace line per staging module generated from
 # the release's own go.mod (its "k8s.io/X => ./staging/src/k8s.io/X" lines become "k8s.io/X => k8s.io/X v0.N.M").
 build_kubernetes() {
-  local out="$LACQUER_CACHE/kube/$KUBE_VERSION" staging="v0.${KUBE_VERSION#v1.}"
-  if [ -x "$out/bin/kube-apiserver" ] && [ -x "$out/bin/kube-controller-manager" ] && [ -x "$out/bin/kubectl" ]; then
-    step "kubernetes $KUBE_VERSION cached"; return
-  fi
-  step "building kubernetes $KUBE_VERSION (cold: about 20 minutes on 2 cores)"
+  local out="$LACQUER_CACHE/kube/$KUBE_VERSION" staging="v0.${KUBE_VERSION#v1.}" cmd missing=()
+  for cmd in "${KUBE_COMMANDS[@]}"; do [ -x "$out/bin/$cmd" ] || missing+=("$cmd"); done
+  if [ ${#missing[@]} -eq 0 ]; then step "kubernetes $KUBE_VERSION cached"; return; fi
+  step "building kubernetes $KUBE_VERSION: ${missing[*]} (cold: about 25 minutes on 2 cores)"
   local src="$LACQUER_CACHE/kube/$KUBE_VERSION/src" gomod
   mkdir -p "$src"
   gomod=$(mod_file k8s.io/kubernetes "$KUBE_VERSION")
@@ -66,8 +73,7 @@ build_kubernetes() {
 // Package tools pins the Kubernetes commands this module builds.
 package tools
 GO
-  local pkgs=(k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager
-    k8s.io/kubernetes/cmd/kubectl)
+  local pkgs=("${missing[@]/#/k8s.io/kubernetes/cmd/}")
   step "resolving kubernetes dependencies"
   (cd "$src" && go get "${pkgs[@]/%/@$KUBE_VERSION}" >/dev/null 2>&1 || (cd "$src" && go get "${pkgs[@]}"))
   local minor=${KUBE_VERSION#v1.}; minor=${minor%%.*}
@@ -76,13 +82,15 @@ GO
   ldflags+=" -X k8s.io/component-base/version.gitTreeState=clean"
   ldflags+=" -X k8s.io/client-go/pkg/version.gitVersion=$KUBE_VERSION"
   ldflags+=" -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=$minor"
-  mkdir -p "$out/bin.tmp"
+  mkdir -p "$out/bin.tmp" "$out/bin"
   for p in "${pkgs[@]}"; do
     step "compiling $(basename "$p") ($(date +%T))"
     with_progress "compiling $(basename "$p")" \
       bash -c 'cd "$1" && shift && exec go "$@"' _ "$src" build "${build_flags[@]}" -ldflags "$ldflags" -o "$out/bin.tmp/" "$p"
+    # Moved one by one, so that an interrupted build keeps what it finished and a binary is never half written.
+    mv -f "$out/bin.tmp/$(basename "$p")" "$out/bin/"
   done
-  rm -rf "$out/bin" && mv "$out/bin.tmp" "$out/bin"
+  rmdir "$out/bin.tmp"
 }
 
 # etcd: the version k8s.io/kubernetes itself requires, as a tiny main around go.etcd.io/etcd/server/v3/etcdmain.
@@ -162,18 +170,69 @@ GO
   done
 }
 
+# A static Go program from a wrapper module: <cache dir> <module@version> <go.mod go line> <ldflags> <package...>.
+# The binaries land in <cache dir>/bin, each moved there only once it is complete.
+build_go_tool() {
+  local out=$1 module=$2 go_line=$3 ldflags=$4 p; shift 4
+  local src="$out/src"
+  mkdir -p "$src" "$out/bin.tmp" "$out/bin"
+  [ -f "$src/go.mod" ] || printf 'module lacquer.dev/%sbuild\n\ngo %s\n' "$(basename "$(dirname "$out")")" "$go_line" >"$src/go.mod"
+  {
+    printf '//go:build tools\n\n// Package tools pins the commands this module builds.\npackage tools\n\nimport (\n'
+    printf '\t_ "%s"\n' "$@"
+    printf ')\n'
+  } >"$src/tools.go"
+  step "resolving ${module%@*} dependencies"
+  (cd "$src" && go get "$module" >/dev/null && go mod tidy >/dev/null)
+  for p in "$@"; do
+    step "compiling $(basename "$p") ($(date +%T))"
+    with_progress "compiling $(basename "$p")" bash -c 'cd "$1" && shift && exec go "$@"' _ "$src" build \
+      "${build_flags[@]}" -tags "no_btrfs no_devmapper no_zfs no_aufs" -ldflags "$ldflags" -o "$out/bin.tmp/" "$p"
+    mv -f "$out/bin.tmp/$(basename "$p")" "$out/bin/"
+  done
+  rmdir "$out/bin.tmp"
+}
+
+# containerd with its runc shim and ctr (image import), without the snapshotters that need cgo or kernel modules.
+build_containerd() {
+  local out="$LACQUER_CACHE/containerd/$CONTAINERD_VERSION" c
+  if [ -x "$out/bin/containerd" ] && [ -x "$out/bin/containerd-shim-runc-v2" ] && [ -x "$out/bin/ctr" ]; then
+    step "containerd $CONTAINERD_VERSION cached"; return
+  fi
+  step "building containerd $CONTAINERD_VERSION (cold: about 3 minutes on 2 cores)"
+  local pkgs=()
+  for c in containerd containerd-shim-runc-v2 ctr; do pkgs+=("github.com/containerd/containerd/v2/cmd/$c"); done
+  CGO_ENABLED=0 build_go_tool "$out" "github.com/containerd/containerd/v2@$CONTAINERD_VERSION" 1.24 \
+    "-s -w -X github.com/containerd/containerd/v2/version.Version=$CONTAINERD_VERSION" "${pkgs[@]}"
+}
+
+# CoreDNS with its default plugins.
+build_coredns() {
+  local out="$LACQUER_CACHE/coredns/$COREDNS_VERSION"
+  if [ -x "$out/bin/coredns" ]; then step "coredns $COREDNS_VERSION cached"; return; fi
+  step "building coredns $COREDNS_VERSION (cold: about 2.5 minutes on 2 cores)"
+  CGO_ENABLED=0 build_go_tool "$out" "github.com/coredns/coredns@$COREDNS_VERSION" 1.24 "-s -w" github.com/coredns/coredns
+}
+
 build_etcd
 build_gateway_api
 build_kubernetes
+build_containerd
+build_coredns
 
 mkdir -p "$LACQUER_CACHE/bin" "$LACQUER_CACHE/gateway-api-crds"
-for b in kube-apiserver kube-controller-manager kubectl; do
+for b in "${KUBE_COMMANDS[@]}"; do
   ln -sfn "$LACQUER_CACHE/kube/$KUBE_VERSION/bin/$b" "$LACQUER_CACHE/bin/$b"
 done
 ln -sfn "$LACQUER_CACHE/etcd/$ETCD_VERSION/bin/etcd" "$LACQUER_CACHE/bin/etcd"
+for b in containerd containerd-shim-runc-v2 ctr; do
+  ln -sfn "$LACQUER_CACHE/containerd/$CONTAINERD_VERSION/bin/$b" "$LACQUER_CACHE/bin/$b"
+done
+ln -sfn "$LACQUER_CACHE/coredns/$COREDNS_VERSION/bin/coredns" "$LACQUER_CACHE/bin/coredns"
 ln -sfn "$LACQUER_CACHE/gateway-api/$GATEWAY_API_VERSION/bin/echo-basic" "$LACQUER_CACHE/bin/echo-basic"
 for channel in standard experimental; do
   ln -sfn "$LACQUER_CACHE/gateway-api/$GATEWAY_API_VERSION/crds/$channel.yaml" \
     "$LACQUER_CACHE/gateway-api-crds/$channel.yaml"
 done
-step "cluster binaries: kubernetes $KUBE_VERSION, etcd $ETCD_VERSION, gateway-api $GATEWAY_API_VERSION"
+step "cluster binaries: kubernetes $KUBE_VERSION, etcd $ETCD_VERSION, gateway-api $GATEWAY_API_VERSION," \
+  "containerd $CONTAINERD_VERSION, coredns $COREDNS_VERSION"
