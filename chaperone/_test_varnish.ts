@@ -123,7 +123,7 @@ sub vcl_recv {
   if (local.socket == "${GHOST_SOCKET_NAME}") {
     return (synth(router.control(req.url, client.ip)));
   }
-  if (!router.recv(local.socket)) {
+  if (!router.recv(local.socket, client.ip)) {
     return (synth(router.status()));
   }
   set req.backend_hint = router.backend();

@@ -117,7 +117,7 @@ function resolveBackend(backend: RoutingBackend, index: ServiceIndex): GhostBack
  * numeric targetPorts both work). When a Service has no ready endpoint at all, endpoints that are still serving
  * while terminating are used instead, as kube-proxy does. A group that cannot be resolved keeps its weight, gets no
  * endpoints and carries the reason in `error`, so its share of the traffic answers 500 with a useful message.
- * Everything else (listeners, vhosts, routes, matches, filters, cache settings) is copied unchanged. Endpoints are sorted, so the
+ * Everything else (listeners, vhosts, routes, matches, filters, cache settings, request settings) is copied unchanged. Endpoints are sorted, so the
  * output depends only on the state, not on the order in which objects arrived.
  *
  * Endpoint conditions: https://kubernetes.io/docs/concepts/services-networking/endpoint-slices/#conditions
@@ -152,7 +152,12 @@ export function mergeEndpoints(routing: RoutingJson, cluster: ClusterEndpoints):
       })),
     };
   }
-  return { version: routing.version, listeners: routing.listeners, vhosts };
+  return {
+    version: routing.version,
+    listeners: routing.listeners,
+    vhosts,
+    ...(routing.requests ? { requests: routing.requests } : {}),
+  };
 }
 
 /**

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { cidrSchema } from "../ghost/contract/mod.ts";
 import { LACQUER_GROUP } from "../internal/names.ts";
 import type { Gateway, GatewayClass } from "./api_types.ts";
 import {
@@ -127,6 +128,13 @@ export function resolveGatewayConfig(
   if (list.problem) return { parameters, problem: list.problem };
   const unsafe = varnishdParametersProblem(parameters.varnishdArgs, parameters.storage);
   if (unsafe) return { parameters, problem: invalid(unsafe) };
+  const badProxy = parameters.requests?.trustedProxies.find((p) => !cidrSchema.safeParse(p).success);
+  if (badProxy !== undefined) {
+    return {
+      parameters,
+      problem: invalid(`requests.trustedProxies: "${badProxy}" is not an IP address or CIDR block`),
+    };
+  }
   if (!parameters.vcl) return { parameters };
   const { namespace, name, key } = parameters.vcl;
   const configMap = context.index.configMaps.get(keyOf(namespace, name));

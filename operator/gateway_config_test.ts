@@ -10,13 +10,17 @@ const index = indexSnapshot(
       apiVersion: "lacquer.dev/v1alpha1",
       kind: "GatewayParameters",
       metadata: { name: "class-params", namespace: "sys" },
-      spec: { storage: "malloc,1g", vcl: { configMapRef: { name: "vcl" } } },
+      spec: {
+        storage: "malloc,1g",
+        vcl: { configMapRef: { name: "vcl" } },
+        requests: { escapedSlashes: "UnescapeAndRedirect" },
+      },
     },
     {
       apiVersion: "lacquer.dev/v1alpha1",
       kind: "GatewayParameters",
       metadata: { name: "own", namespace: "web" },
-      spec: { storage: "malloc,2g" },
+      spec: { storage: "malloc,2g", requests: { trustedProxies: ["10.0.0.0/8"] } },
     },
     {
       apiVersion: "lacquer.dev/v1alpha1",
@@ -30,6 +34,7 @@ const index = indexSnapshot(
       ["no-jail", { varnishdArgs: ["-j", "none"] }],
       ["file-storage", { storage: "file,/etc/shadow" }],
       ["path-value", { varnishdArgs: ["-p", "thread_pool_stack=/tmp/x"] }],
+      ["bad-proxy", { requests: { trustedProxies: ["10.0.0.0/33"] } }],
       ["tuned", { varnishdArgs: ["-p", "thread_pool_max=500", "-p", "timeout_idle=10"], storage: "main=malloc,1g" }],
     ].map(([name, spec]) => ({
       apiVersion: "lacquer.dev/v1alpha1",
@@ -89,6 +94,11 @@ Deno.test("resolveGatewayConfig() reports what keeps a Gateway from being accept
       want: 'InvalidParameters: ConfigMap "web/vcl" has no key "other.vcl"',
     },
     {
+      name: "a trusted proxy that is not an address",
+      spec: { infrastructure: { parametersRef: { ...LACQUER, name: "bad-proxy" } } },
+      want: 'InvalidParameters: requests.trustedProxies: "10.0.0.0/33" is not an IP address or CIDR block',
+    },
+    {
       name: "varnishd parameters that run code",
       spec: { infrastructure: { parametersRef: { ...LACQUER, name: "cc-command" } } },
       want: 'InvalidParameters: varnishdArgs: "-p cc_command" is refused: not one of the allowed varnishd parameters ' +
@@ -139,4 +149,6 @@ Deno.test("resolveGatewayConfig() lets the Gateway's parameters override the cla
   equal(config.problem, undefined);
   deepEqual([config.parameters.storage, config.parameters.image], ["malloc,2g", "lacquer:test"]);
   equal(config.userVcl, "vcl 4.1;\nsub vcl_recv {}\n");
+  deepEqual(config.parameters.requests, { escapedSlashes: "UnescapeAndRedirect", trustedProxies: ["10.0.0.0/8"] });
+  equal(resolve(undefined).parameters.requests, undefined);
 });

@@ -8,6 +8,7 @@
  * @module
  */
 import { z } from "zod";
+import { ESCAPED_SLASHES } from "../ghost/contract/mod.ts";
 import { metadataSchema } from "./api_types.ts";
 
 /** The API group and version of GatewayParameters. */
@@ -45,6 +46,12 @@ export const gatewayParametersSpecSchema = z.looseObject({
   logging: z.looseObject({ level: z.enum(["debug", "info", "warn", "error"]).optional() }).optional(),
   /** Extra environment variables of the gateway container (e.g. `LACQUER_VMOD_PATH`); Lacquer's own win. */
   env: z.array(z.looseObject({ name: z.string().min(1), value: z.string().default("") })).optional(),
+  /** Client requests: the escaped-slash policy of path normalisation and the proxies whose forwarding headers count. */
+  requests: z.looseObject({
+    escapedSlashes: z.enum(ESCAPED_SLASHES).optional(),
+    /** Checked by `resolveGatewayConfig`, so that a bad entry is reported on the Gateway. */
+    trustedProxies: z.array(z.string()).max(64).optional(),
+  }).optional(),
 });
 
 /** The spec of a GatewayParameters object. */
@@ -83,6 +90,8 @@ export interface ResolvedParameters {
   logLevel: "debug" | "info" | "warn" | "error";
   /** Extra container environment. */
   env: { name: string; value: string }[];
+  /** Client request settings for routing.json; absent while nobody set one (ghost's defaults apply). */
+  requests?: { escapedSlashes: (typeof ESCAPED_SLASHES)[number]; trustedProxies: string[] };
 }
 
 /** Defaults used when neither the class nor the Gateway names a value. */
@@ -147,6 +156,12 @@ export function resolveParameters(
     }
     if (s.logging?.level) out.logLevel = s.logging.level;
     if (s.env) out.env = s.env.map((e) => ({ name: e.name, value: e.value }));
+    if (s.requests?.escapedSlashes || s.requests?.trustedProxies) {
+      out.requests = {
+        escapedSlashes: s.requests.escapedSlashes ?? out.requests?.escapedSlashes ?? "Reject",
+        trustedProxies: [...(s.requests.trustedProxies ?? out.requests?.trustedProxies ?? [])],
+      };
+    }
   }
   return out;
 }

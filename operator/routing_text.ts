@@ -76,6 +76,6 @@ export function stringifyRouting(doc: RoutingJson, memo: WeakMap<object, RouteTe
     });
     out.push("]}");
   }
-  out.push("}}\n");
+  out.push(doc.requests ? `},"requests":${JSON.stringify(doc.requests)}}\n` : "}}\n");
   return out.join("");
 }

@@ -116,6 +116,7 @@ function translateGateway(
   const routing = routingDocument(
     listeners,
     buildVhosts(listeners, routes, (listener, id) => run.policies.cacheFor({ namespace, name }, listener, id)),
+    config.parameters.requests,
   );
   const routingJson = stringifyRouting(routing, memo.routeText);
   const mainVcl = generateMainVcl({ gateway: key, userVcl: config.userVcl });

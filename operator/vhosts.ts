@@ -95,7 +95,11 @@ export function buildVhosts(
  * @param vhosts Its vhosts ({@linkcode buildVhosts}).
  * @returns The document.
  */
-export function routingDocument(listeners: readonly ListenerResult[], vhosts: RoutingJson["vhosts"]): RoutingJson {
+export function routingDocument(
+  listeners: readonly ListenerResult[],
+  vhosts: RoutingJson["vhosts"],
+  requests?: RoutingJson["requests"],
+): RoutingJson {
   return {
     version: ROUTING_JSON_VERSION,
     listeners: listeners.filter((l) => l.usable).map((l) => ({
@@ -106,6 +110,7 @@ export function routingDocument(listeners: readonly ListenerResult[], vhosts: Ro
       ...(l.listener.hostname ? { hostname: l.listener.hostname.toLowerCase() } : {}),
     })),
     vhosts,
+    ...(requests ? { requests } : {}),
   };
 }
 

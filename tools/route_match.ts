@@ -10,6 +10,7 @@
  * @module
  */
 import type { GhostBackend, GhostJson, GhostRoute } from "../ghost/contract/mod.ts";
+import { normalizePath } from "./normalize_path.ts";
 
 /** A request as ghost sees it. */
 export interface MatchRequest {
@@ -69,7 +70,7 @@ export interface PrecedenceKey {
 export type MatchDecision =
   | { kind: "forward"; status: 200; backend: GhostBackend; endpoint: string; url?: string; host?: string }
   | { kind: "redirect"; status: number; location: string }
-  | { kind: "refuse"; status: 404 | 500; reason: string };
+  | { kind: "refuse"; status: 400 | 404 | 500; reason: string };
 
 /** The whole outcome: listener, ordered candidates (the first decides) and the decision. */
 export interface MatchOutcome {
@@ -324,7 +325,17 @@ export function matchRequest(doc: GhostJson, request: MatchRequest): MatchOutcom
     };
   }
   const q = request.url.indexOf("?");
-  const [path, query] = q >= 0 ? [request.url.slice(0, q), request.url.slice(q + 1)] : [request.url, undefined];
+  const [rawPath, query] = q >= 0 ? [request.url.slice(0, q), request.url.slice(q + 1)] : [request.url, undefined];
+  const withQuery = (path: string) => path + (query === undefined ? "" : `?${query}`);
+  const normal = normalizePath(rawPath, doc.requests?.escapedSlashes ?? "Reject");
+  const early = { ...(listener ? { listener: listener.name } : {}), candidates: [], skipped };
+  if (normal.kind === "reject") return { ...early, decision: { kind: "refuse", status: 400, reason: normal.reason } };
+  if (normal.kind === "redirect") {
+    return { ...early, decision: { kind: "redirect", status: 307, location: withQuery(normal.path) } };
+  }
+  // Rules match the path without parameters; a normalised target goes to the backend unless a rewrite replaces it.
+  const path = normal.matching;
+  const target = normal.target === rawPath ? undefined : withQuery(normal.target);
   const probes = prefixProbes(path);
   const header = (name: string) => request.headers.find((h) => h.name.toLowerCase() === name.toLowerCase())?.value;
   const candidates: Candidate[] = [];
@@ -389,6 +400,7 @@ export function matchRequest(doc: GhostJson, request: MatchRequest): MatchOutcom
       host,
       path,
       query,
+      target,
       port: listener?.port,
       https: listener?.protocol === "HTTPS",
     }),
@@ -400,6 +412,8 @@ interface DecideInput {
   host: string;
   path: string;
   query?: string;
+  /** The normalised request target, when normalisation changed it. */
+  target?: string;
   port?: number;
   https: boolean;
 }
@@ -450,7 +464,7 @@ function decide(winner: Candidate, input: DecideInput): MatchDecision {
   const rewrite = route.filters.find((f) => f.type === "URLRewrite")?.urlRewrite;
   const url = rewrite?.path
     ? rewritePath(input.path, rewrite.path, prefixLength) + (input.query === undefined ? "" : `?${input.query}`)
-    : undefined;
+    : input.target;
   return {
     kind: "forward",
     status: 200,

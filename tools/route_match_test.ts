@@ -20,12 +20,9 @@ interface GhostCase {
 /** The outcome in the shape of ghost's golden `expect` (ghost/core/tests/route_goldens.rs). */
 function asGhostExpects(outcome: MatchOutcome): Record<string, unknown> {
   const winner = outcome.candidates[0];
-  const route = winner
-    ? `${winner.route.id.namespace}/${winner.route.id.name} rule ${winner.route.id.rule}`
-    : undefined;
   const d = outcome.decision;
   const out: Record<string, unknown> = { status: d.status };
-  if (d.kind !== "refuse" || winner) out.route = route;
+  if (winner) out.route = `${winner.route.id.namespace}/${winner.route.id.name} rule ${winner.route.id.rule}`;
   if (outcome.listener !== undefined) out.listener = outcome.listener;
   if (d.kind === "forward") {
     out.backend = d.backend.name;

@@ -50,6 +50,22 @@ export const listenerSchema = z.strictObject({
 
 const pathValue = z.string().min(1).max(1024);
 
+/** What an encoded `/` or `\` (`%2F`, `%5C`) or a raw `\` in a request path does (ghost's `path.rs`). */
+export const ESCAPED_SLASHES = ["Reject", "UnescapeAndRedirect", "UnescapeAndForward", "KeepUnchanged"] as const;
+
+/** An IP address or CIDR block. */
+export const cidrSchema = z.union([z.cidrv4(), z.cidrv6(), z.ipv4(), z.ipv6()], {
+  error: "must be an IP address or CIDR block",
+});
+
+/** How client requests are normalised and whose forwarding headers are kept; absent: the defaults. */
+export const requestsSchema = z.strictObject({
+  /** Encoded or backslash path separators: answer 400 (the default), redirect or forward unescaped, or keep. */
+  escapedSlashes: z.enum(ESCAPED_SLASHES).default("Reject"),
+  /** Clients whose `X-Forwarded-*`, `Forwarded` and `X-Real-IP` are kept; everyone else's are replaced. */
+  trustedProxies: z.array(cidrSchema).max(64).default([]),
+});
+
 /** How a request path is matched. Exact and PathPrefix values are absolute paths. */
 export const pathMatchSchema = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("Exact"), value: pathValue.startsWith("/", "must start with /") }),
@@ -256,5 +272,6 @@ export function documentSchema<B extends z.ZodType>(version: number, backendSche
     version: z.literal(version, { error: `must be ${version}, the only version this build reads` }),
     listeners: z.array(listenerSchema).default([]),
     vhosts: z.record(vhostKeySchema, z.strictObject({ routes: z.array(route) })),
+    requests: requestsSchema.optional(),
   });
 }

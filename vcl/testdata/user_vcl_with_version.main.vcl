@@ -19,10 +19,12 @@ sub vcl_recv {
     if (local.socket == "ghost") {
         return (synth(router.control(req.url, client.ip)));
     }
-    # Route: strips X-Ghost-*/X-Gateway-*, isolates listeners by socket, applies request filters. A rule with cache
-    # settings whose backend has no ready endpoint still goes on to the lookup: grace covers the outage.
-    if (!router.recv_grace(local.socket)) {
-        # 404 no route, 500 no usable backend, or a RequestRedirect; answered in vcl_synth, never cached.
+    # Route: strips X-Ghost-*/X-Gateway-*, normalises the path (or answers 400), isolates listeners by socket, sets
+    # X-Forwarded-* and X-Real-IP for the client (client.ip: the real client behind hitch's PROXY header), applies
+    # request filters. A rule with cache settings whose backend has no ready endpoint still goes on to the lookup:
+    # grace covers the outage.
+    if (!router.recv_grace(local.socket, client.ip)) {
+        # 400 unusable path, 404 no route, 500 no usable backend, or a redirect; answered in vcl_synth, never cached.
         return (synth(router.status()));
     }
     set req.backend_hint = router.backend();

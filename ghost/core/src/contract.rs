@@ -23,6 +23,36 @@ pub struct GhostJson {
     pub listeners: Vec<Listener>,
     /// Routes per vhost key: an exact hostname, a `*.` wildcard or `*`.
     pub vhosts: BTreeMap<String, Vhost>,
+    /// How client requests are normalised and whose forwarding headers are believed; absent: the defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests: Option<Requests>,
+}
+
+/// How client requests are normalised and whose forwarding headers are believed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Requests {
+    /// What an encoded `/` or `\` (`%2F`, `%5C`) or a raw `\` in the request path does.
+    #[serde(default)]
+    pub escaped_slashes: EscapedSlashes,
+    /// Clients (CIDRs, `10.0.0.0/8`, `2001:db8::/32`) whose `X-Forwarded-*`, `Forwarded` and `X-Real-IP` headers
+    /// are kept; everyone else's are replaced.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+}
+
+/// The policy for encoded or backslash path separators, which many frameworks turn into `/` after routing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EscapedSlashes {
+    /// Answer 400.
+    #[default]
+    Reject,
+    /// Answer a redirect (307) to the path with them unescaped (`\` becomes `/`).
+    UnescapeAndRedirect,
+    /// Unescape them and route and forward the result.
+    UnescapeAndForward,
+    /// Forward them as they are; they do not separate segments when matching.
+    KeepUnchanged,
 }
 
 /// A Gateway listener.

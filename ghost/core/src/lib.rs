@@ -2,7 +2,8 @@
 //!
 //! It reads ghost.json ([`contract`], [`load`]), compiles it into lookup tables ([`Router`]) and answers, for one
 //! request view ([`Request`]), what to do with it ([`Decision`]): forward to an endpoint, redirect, or refuse with
-//! 404/500. Filter semantics live in [`filters`]. Nothing here knows about Varnish; the VMOD converts types and
+//! 400/404/500. The request path is normalised first ([`path`]); forwarding headers are in [`forwarding`].
+//! Filter semantics live in [`filters`]. Nothing here knows about Varnish; the VMOD converts types and
 //! calls in.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -11,8 +12,10 @@ pub mod cache;
 pub mod contract;
 mod error;
 pub mod filters;
+pub mod forwarding;
 mod hash;
 pub mod load;
+pub mod path;
 pub mod request;
 mod router;
 

@@ -10,9 +10,10 @@ use serde_json::value::RawValue;
 
 use crate::contract::{
     Backend, BackendFilter, Bypass, Cache, Filter, GhostJson, HeaderModifier, Listener, Match, PathMatchType,
-    PathModifier, QueryMode, Route, Vhost, VERSION,
+    PathModifier, QueryMode, Requests, Route, Vhost, VERSION,
 };
 use crate::error::{Error, ErrorKind};
+use crate::forwarding::Cidr;
 
 /// A route or vhost left out of the loaded state, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +43,8 @@ struct RawDoc<'a> {
     listeners: Vec<Listener>,
     #[serde(borrow)]
     vhosts: BTreeMap<String, RawVhost<'a>>,
+    #[serde(default)]
+    requests: Option<Requests>,
 }
 
 #[derive(Deserialize)]
@@ -86,6 +89,10 @@ pub fn load(text: &str) -> Result<Loaded, Error> {
         check_listener(listener)
             .map_err(|(field, msg)| Error::new(ErrorKind::Schema, format!("$.listeners[{i}]{field}"), msg))?;
     }
+    for (i, cidr) in raw.requests.iter().flat_map(|r| r.trusted_proxies.iter()).enumerate() {
+        cidr.parse::<Cidr>()
+            .map_err(|msg| Error::new(ErrorKind::Schema, format!("$.requests.trustedProxies[{i}]"), msg))?;
+    }
     let mut skipped = Vec::new();
     let mut vhosts = BTreeMap::new();
     for (key, raw_vhost) in raw.vhosts {
@@ -126,7 +133,10 @@ pub fn load(text: &str) -> Result<Loaded, Error> {
         }
         vhosts.insert(key, Vhost { routes });
     }
-    Ok(Loaded { doc: GhostJson { version: VERSION, listeners: raw.listeners, vhosts }, skipped })
+    Ok(Loaded {
+        doc: GhostJson { version: VERSION, listeners: raw.listeners, vhosts, requests: raw.requests },
+        skipped,
+    })
 }
 
 /// `namespace/name rule N`, how reports name a route.

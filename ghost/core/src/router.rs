@@ -18,13 +18,15 @@ use regex::Regex;
 
 use crate::cache::CacheRule;
 use crate::contract::{
-    BackendFilter, Filter, GhostJson, HeaderModifier, Method, PathMatchType, Protocol, RequestRedirect, Route, RouteId,
-    Scheme, UrlRewrite, ValueMatchType,
+    BackendFilter, EscapedSlashes, Filter, GhostJson, HeaderModifier, Method, PathMatchType, Protocol, RequestRedirect,
+    Route, RouteId, Scheme, UrlRewrite, ValueMatchType,
 };
 use crate::error::Error;
 use crate::filters::{redirect_location, rewrite_path, RedirectInput};
+use crate::forwarding::Cidr;
 use crate::hash::FxHashMap;
 use crate::load::{load, route_label, Skipped};
+use crate::path::{normalize_path, NormalPath, PathCheck};
 use crate::request::{host_port, normalize_host, query_param, split_url, HeaderSource, Request};
 
 /// Gateway API allows 64 listeners per Gateway, so a listener set fits in a `u64`.
@@ -203,7 +205,7 @@ pub struct Forward {
     pub endpoint: usize,
     /// Index of the listener, when the document has listeners.
     pub listener: Option<usize>,
-    /// The rewritten request target, when a URLRewrite changes the path.
+    /// The request target to send when it is not the one received: normalised, or rewritten by a URLRewrite.
     pub url: Option<String>,
     /// The rewritten Host header, when a URLRewrite changes the hostname.
     pub host: Option<String>,
@@ -212,8 +214,8 @@ pub struct Forward {
 /// A redirect answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Redirect {
-    /// Index of the rule.
-    pub rule: usize,
+    /// Index of the rule; none for the redirect of a path with escaped slashes.
+    pub rule: Option<usize>,
     /// Index of the listener.
     pub listener: Option<usize>,
     /// 301, 302, 303, 307 or 308.
@@ -229,7 +231,7 @@ pub struct Refusal {
     pub rule: Option<usize>,
     /// Index of the listener.
     pub listener: Option<usize>,
-    /// 404 or 500.
+    /// 400 (unusable path), 404 or 500.
     pub status: u16,
     /// A short text saying why, for the response body.
     pub reason: Cow<'static, str>,
@@ -273,6 +275,8 @@ pub struct Router {
     catch_all: Table,
     rules: Vec<Rule>,
     endpoints: Vec<SocketAddr>,
+    escaped_slashes: EscapedSlashes,
+    trusted_proxies: Vec<Cidr>,
 }
 
 impl Router {
@@ -314,6 +318,11 @@ impl Router {
             });
         }
         router.isolate = !router.listeners.is_empty();
+        if let Some(requests) = &doc.requests {
+            router.escaped_slashes = requests.escaped_slashes;
+            // load() checked every entry.
+            router.trusted_proxies = requests.trusted_proxies.iter().filter_map(|c| c.parse().ok()).collect();
+        }
         let mut endpoint_index: FxHashMap<SocketAddr, usize> = FxHashMap::default();
         for (key, vhost) in doc.vhosts {
             let mut table = Table::default();
@@ -506,6 +515,12 @@ impl Router {
         self.rules.len()
     }
 
+    /// Whether `client`'s forwarding headers are believed (it is in `requests.trustedProxies`).
+    #[must_use]
+    pub fn trusts(&self, client: IpAddr) -> bool {
+        self.trusted_proxies.iter().any(|c| c.contains(client))
+    }
+
     /// Decides what to do with a request.
     #[must_use]
     pub fn route<H: HeaderSource + ?Sized>(&self, req: &Request<'_, H>) -> Decision {
@@ -526,7 +541,15 @@ impl Router {
         } else {
             (None, u64::MAX)
         };
-        let (path, query) = split_url(req.url);
+        let (raw_path, query) = split_url(req.url);
+        let normal = match self.normalize(raw_path, query, listener) {
+            Ok(normal) => normal,
+            Err(decision) => return decision,
+        };
+        // Rules match (and rewrite and redirect) the path without segment parameters; an unchanged target is sent
+        // as it is, a normalised one with its parameters.
+        let path = normal.matching.as_ref();
+        let target = normal.changed(raw_path).then(|| with_query(&normal.target, query));
         let Some(entry) = self.find(&host, path, query, req, mask) else {
             return Decision::Refuse(Refusal {
                 rule: None,
@@ -549,7 +572,7 @@ impl Router {
                 prefix_len,
             };
             return Decision::Redirect(Redirect {
-                rule: rule_index,
+                rule: Some(rule_index),
                 listener,
                 status: redirect.status_code,
                 location: redirect_location(redirect, &input),
@@ -584,14 +607,40 @@ impl Router {
             // Scaled to zero or every endpoint unready: grace still covers a rule with cache settings.
             let lookup = rule.cache.is_some().then(|| {
                 let (url, host) = rewrite_request(rule, path, query, prefix_len);
-                Lookup { group: group_index, url, host }
+                Lookup { group: group_index, url: url.or(target), host }
             });
             return refuse(format!("backend {} has no ready endpoints", group.name), lookup);
         }
         let spread = mix(req.random);
         let endpoint = group.endpoints[usize::try_from(spread % group.endpoints.len() as u64).unwrap_or(0)];
         let (url, new_host) = rewrite_request(rule, path, query, prefix_len);
+        let url = url.or(target);
         Decision::Forward(Forward { rule: rule_index, group: group_index, endpoint, listener, url, host: new_host })
+    }
+
+    /// The normalised path, or the 400 or redirect that answers the request instead.
+    fn normalize<'u>(
+        &self,
+        raw_path: &'u str,
+        query: Option<&str>,
+        listener: Option<usize>,
+    ) -> Result<NormalPath<'u>, Decision> {
+        match normalize_path(raw_path, self.escaped_slashes) {
+            PathCheck::Use(normal) => Ok(normal),
+            PathCheck::Reject(reason) => Err(Decision::Refuse(Refusal {
+                rule: None,
+                listener,
+                status: 400,
+                reason: Cow::Borrowed(reason),
+                lookup: None,
+            })),
+            PathCheck::Redirect(path) => Err(Decision::Redirect(Redirect {
+                rule: None,
+                listener,
+                status: 307,
+                location: with_query(&path, query),
+            })),
+        }
     }
 
     fn scheme(&self, listener: Option<usize>) -> Scheme {
@@ -757,15 +806,16 @@ fn rewrite_request(
     prefix_len: Option<usize>,
 ) -> (Option<String>, Option<String>) {
     let Some(rewrite) = rule.rewrite() else { return (None, None) };
-    let url = rewrite.path.as_ref().map(|modifier| {
-        let mut url = rewrite_path(path, modifier, prefix_len);
-        if let Some(q) = query {
-            url.push('?');
-            url.push_str(q);
-        }
-        url
-    });
+    let url = rewrite.path.as_ref().map(|modifier| with_query(&rewrite_path(path, modifier, prefix_len), query));
     (url, rewrite.hostname.clone())
+}
+
+/// `path` with `?query` when there is one.
+fn with_query(path: &str, query: Option<&str>) -> String {
+    match query {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -813,6 +863,69 @@ mod tests {
         assert!(matches!(re, WholeRegex::Pooled(_)));
         assert!(re.is_match("foo bar"));
         assert!(whole_regex("(").is_err());
+    }
+
+    #[test]
+    fn paths_are_normalised_before_matching_and_sent_normalised() {
+        let rule = |name: &str, prefix: &str, filters: &str| {
+            format!(
+                r#"{{"id": {{"namespace": "ns", "name": "{name}", "rule": 0}}, "created": "2026-01-01T00:00:00Z", "listeners": ["web"],
+                    "matches": [{{"path": {{"type": "PathPrefix", "value": "{prefix}"}}}}], "filters": [{filters}],
+                    "backends": [{{"name": "ns/{name}:80", "endpoints": [{{"address": "10.0.0.1", "port": 80}}]}}]}}"#
+            )
+        };
+        let rewrite = r#"{"type": "URLRewrite", "urlRewrite": {"path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/v2"}}}"#;
+        let doc = |requests: &str| {
+            format!(
+                r#"{{"version": 1, {requests} "vhosts": {{"*": {{"routes": [{}, {}, {}]}}}}}}"#,
+                rule("admin", "/admin", ""),
+                rule("root", "/", ""),
+                rule("api", "/api", rewrite)
+            )
+        };
+        let headers: Vec<(String, String)> = Vec::new();
+        let decide = |router: &Router, url: &str| {
+            let req = Request { socket: "a0", host: "a.example", url, method: "GET", headers: &headers, random: 7 };
+            match router.route(&req) {
+                Decision::Forward(f) => (router.rule(f.rule).unwrap().route_name.clone(), f.url),
+                Decision::Redirect(r) => (format!("{} {}", r.status, r.location), None),
+                Decision::Refuse(r) => (r.status.to_string(), None),
+            }
+        };
+        let (router, _) = Router::from_json(&doc("")).unwrap();
+        let admin = |url: Option<&str>| ("ns/admin".to_owned(), url.map(str::to_owned));
+        assert_eq!(decide(&router, "/admin/x"), admin(None));
+        assert_eq!(decide(&router, "/%61dmin"), admin(Some("/admin")));
+        assert_eq!(decide(&router, "//admin?q=%2F"), admin(Some("/admin?q=%2F")));
+        assert_eq!(decide(&router, "/./admin"), admin(Some("/admin")));
+        assert_eq!(decide(&router, "/x/../admin"), admin(Some("/admin")));
+        assert_eq!(decide(&router, "/admin;x"), admin(None));
+        assert_eq!(decide(&router, "/public/..;/admin"), admin(Some("/admin")));
+        assert_eq!(decide(&router, "/admin%2fx"), ("400".to_owned(), None));
+        assert_eq!(decide(&router, "/a%zz"), ("400".to_owned(), None));
+        assert_eq!(decide(&router, "/adminx"), ("ns/root".to_owned(), None));
+        assert_eq!(decide(&router, "/%61pi//x?y=1"), ("ns/api".to_owned(), Some("/v2/x?y=1".to_owned())));
+        let policy =
+            |p: &str| Router::from_json(&doc(&format!(r#""requests": {{"escapedSlashes": "{p}"}},"#))).unwrap().0;
+        assert_eq!(decide(&policy("UnescapeAndRedirect"), "/admin%2fx?a=1"), ("307 /admin/x?a=1".to_owned(), None));
+        assert_eq!(decide(&policy("UnescapeAndForward"), "/admin%5Cx"), admin(Some("/admin/x")));
+        assert_eq!(
+            decide(&policy("KeepUnchanged"), "/admin%2fx"),
+            ("ns/root".to_owned(), Some("/admin%2Fx".to_owned()))
+        );
+    }
+
+    #[test]
+    fn trusted_proxies_are_read_and_bad_ones_refuse_the_document() {
+        let doc =
+            |cidrs: &str| format!(r#"{{"version": 1, "requests": {{"trustedProxies": [{cidrs}]}}, "vhosts": {{}}}}"#);
+        let (router, _) = Router::from_json(&doc(r#""10.0.0.0/8", "2001:db8::1""#)).unwrap();
+        assert!(router.trusts("10.1.2.3".parse().unwrap()));
+        assert!(router.trusts("2001:db8::1".parse().unwrap()));
+        assert!(!router.trusts("192.0.2.1".parse().unwrap()));
+        assert!(!Router::default().trusts("10.1.2.3".parse().unwrap()));
+        let err = Router::from_json(&doc(r#""10.0.0.0/8", "10.0.0.0/40""#)).unwrap_err();
+        assert!(err.to_string().contains("$.requests.trustedProxies[1]"), "{err}");
     }
 
     #[test]

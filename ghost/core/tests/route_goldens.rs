@@ -85,7 +85,7 @@ fn outcome(router: &Router, req: &Req) -> Outcome {
         },
         Decision::Redirect(r) => Outcome {
             status: r.status,
-            route: Some(label(r.rule)),
+            route: r.rule.map(label),
             listener: listener(r.listener),
             backend: None,
             endpoint: None,

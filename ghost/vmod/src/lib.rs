@@ -47,17 +47,19 @@ mod ghost {
             Self { shared }
         }
 
-        /// Call in `vcl_recv`. Strips client-sent `X-Ghost-*`/`X-Gateway-*` headers, routes the request on
-        /// `socket` (pass `local.socket`), applies request filters and sets `X-Gateway-Listener` and
-        /// `X-Gateway-Route`. Returns true when the request goes to a backend (then use `backend()` and
+        /// Call in `vcl_recv`. Strips client-sent `X-Ghost-*`/`X-Gateway-*` headers, normalises the path, routes
+        /// the request on `socket` (pass `local.socket`), sets the forwarding headers for `client` (pass
+        /// `client.ip`: the real client behind the PROXY protocol), applies request filters and sets
+        /// `X-Gateway-Listener` and `X-Gateway-Route`. Returns true when the request goes to a backend (then use `backend()` and
         /// `url()`), false when ghost answers itself (then `return (synth(router.status()))`).
         pub fn recv(
             &self,
             ctx: &mut Ctx,
             #[shared_per_task] task: &mut Option<Box<Task>>,
             socket: &str,
+            client: Option<SocketAddr>,
         ) -> Result<bool, VclError> {
-            Ok(task.insert(Box::new(task::route(ctx, &self.shared.current(), socket)?)).is_forward())
+            Ok(task.insert(Box::new(task::route(ctx, &self.shared.current(), socket, client)?)).is_forward())
         }
 
         /// Like `recv()`, but also true for a request of a rule with cache settings whose chosen backend has no
@@ -69,8 +71,9 @@ mod ghost {
             ctx: &mut Ctx,
             #[shared_per_task] task: &mut Option<Box<Task>>,
             socket: &str,
+            client: Option<SocketAddr>,
         ) -> Result<bool, VclError> {
-            Ok(task.insert(Box::new(task::route(ctx, &self.shared.current(), socket)?)).is_routed())
+            Ok(task.insert(Box::new(task::route(ctx, &self.shared.current(), socket, client)?)).is_routed())
         }
 
         /// The backend `recv()` chose, for `set req.backend_hint = router.backend();`.

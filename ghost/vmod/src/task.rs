@@ -8,6 +8,7 @@ use std::ptr;
 use std::sync::Arc;
 
 use ghost_core::filters::apply_header_modifier;
+use ghost_core::forwarding::{set_forwarding_headers, Arrival};
 use ghost_core::{Decision, Request};
 use varnish::ffi::VCL_BACKEND;
 use varnish::vcl::{Ctx, LogTag, VclError};
@@ -116,16 +117,22 @@ fn random() -> u64 {
     })
 }
 
-/// Routes the request of `ctx` and applies the request side of the decision to `req`.
+/// Routes the request of `ctx` from `client` and applies the request side of the decision to `req`: forwarding
+/// headers, filters.
 ///
 /// Logs the decision as a `VCL_Log` record: `ghost: <status> <route> <listener> <backend> <endpoint>|<reason>`.
-pub fn route(ctx: &mut Ctx, state: &Arc<State>, socket: &str) -> Result<Task, VclError> {
-    let (task, line) = decide(ctx, state, socket)?;
+pub fn route(ctx: &mut Ctx, state: &Arc<State>, socket: &str, client: Option<SocketAddr>) -> Result<Task, VclError> {
+    let (task, line) = decide(ctx, state, socket, client)?;
     ctx.log(LogTag::VclLog, line);
     Ok(task)
 }
 
-fn decide(ctx: &mut Ctx, state: &Arc<State>, socket: &str) -> Result<(Task, String), VclError> {
+fn decide(
+    ctx: &mut Ctx,
+    state: &Arc<State>,
+    socket: &str,
+    client: Option<SocketAddr>,
+) -> Result<(Task, String), VclError> {
     let req = ctx.http_req.as_mut().ok_or("ghost: router.recv() must be called from vcl_recv")?;
     strip_internal(req);
     let url = text(req.url());
@@ -150,12 +157,15 @@ fn decide(ctx: &mut Ctx, state: &Arc<State>, socket: &str) -> Result<(Task, Stri
     let router = &state.router;
     let name_of = |listener: Option<usize>| listener.and_then(|l| router.listener(l)).map(|l| l.name.as_str());
     let rule_name = |rule: Option<usize>| rule.and_then(|i| router.rule(i)).map(|r| r.route_name.as_str());
-    let (listener, route_name) = match &decision {
-        Decision::Forward(f) => (name_of(f.listener), rule_name(Some(f.rule))),
-        Decision::Redirect(r) => (name_of(r.listener), rule_name(Some(r.rule))),
-        Decision::Refuse(r) => (name_of(r.listener), rule_name(r.rule)),
+    let (listener_index, route_name) = match &decision {
+        Decision::Forward(f) => (f.listener, rule_name(Some(f.rule))),
+        Decision::Redirect(r) => (r.listener, rule_name(r.rule)),
+        Decision::Refuse(r) => (r.listener, rule_name(r.rule)),
     };
+    let listener = name_of(listener_index);
+    let received_host = text(req.header("host")).to_owned();
     let mut sink = Sink(req);
+    forwarding_headers(router, listener_index, client, &received_host, &mut sink);
     if let Some(l) = listener {
         ghost_core::filters::HeaderSink::set(&mut sink, "X-Gateway-Listener", l);
     }
@@ -193,7 +203,8 @@ fn decide(ctx: &mut Ctx, state: &Arc<State>, socket: &str) -> Result<(Task, Stri
             (task, line)
         }
         Decision::Redirect(r) => {
-            let line = format!("ghost: {} {} {listener_label} {}", r.status, route_label(r.rule), r.location);
+            let route = r.rule.map_or_else(|| "-".to_owned(), route_label);
+            let line = format!("ghost: {} {route} {listener_label} {}", r.status, r.location);
             let task = Task::Answer(Answer {
                 status: r.status,
                 content_type: "text/plain; charset=utf-8",
@@ -224,6 +235,24 @@ fn decide(ctx: &mut Ctx, state: &Arc<State>, socket: &str) -> Result<(Task, Stri
             (task, line)
         }
     })
+}
+
+/// Sets the forwarding headers of a request from `client` that arrived on the listener at `listener`.
+fn forwarding_headers(
+    router: &ghost_core::Router,
+    listener: Option<usize>,
+    client: Option<SocketAddr>,
+    host: &str,
+    sink: &mut Sink<'_, '_>,
+) {
+    let client = client.map(|c| c.ip());
+    let arrival = Arrival {
+        client,
+        trusted: client.is_some_and(|c| router.trusts(c)),
+        listener: listener.and_then(|l| router.listener(l)).map(|l| (l.protocol, l.port)),
+        host,
+    };
+    set_forwarding_headers(&arrival, sink);
 }
 
 /// The backend of a forwarded request, or a null backend.
