@@ -115,7 +115,13 @@ export class InvalidationController {
       this.#o.executor.scope(),
     );
     if (!scope.ok) {
-      return await this.#finish(key, raw.metadata, object, failedStatus(generation, kubeTime(now), scope.error), log);
+      return await this.#finish(
+        key,
+        raw.metadata,
+        object,
+        failedStatus(generation, kubeTime(now), scope.error, previous),
+        log,
+      );
     }
     const live = this.#o.executor.livePods(scope.gateways);
     const ask = new Set(podsToAttempt(previous, live.map((p) => p.pod)));

@@ -166,22 +166,29 @@ export function nextStatus(facts: PassFacts): { status: InvalidationStatus; retr
 }
 
 /**
- * The status of an invalidation that cannot run (invalid spec, no Gateway): `Failed` at once, with the reason.
+ * The status of an invalidation that cannot run (invalid spec, no Gateway): `Failed` at once, with the reason. What
+ * earlier passes did (when the Gateway stopped serving the hostname meanwhile) is kept.
  *
  * @param generation `metadata.generation`.
  * @param now Now, as Kubernetes writes times.
  * @param message The reason.
+ * @param previous The status before, if any pass ran.
  * @returns The status.
  */
-export function failedStatus(generation: number, now: string, message: string): InvalidationStatus {
+export function failedStatus(
+  generation: number,
+  now: string,
+  message: string,
+  previous?: InvalidationStatus,
+): InvalidationStatus {
   return {
     phase: "Failed",
     observedGeneration: generation,
-    startedAt: now,
+    startedAt: previous?.startedAt ?? now,
     completedAt: now,
     message,
-    total: 0,
-    succeeded: 0,
-    pods: [],
+    total: previous?.total ?? 0,
+    succeeded: previous?.succeeded ?? 0,
+    pods: previous?.pods ?? [],
   };
 }

@@ -108,5 +108,9 @@ Deno.test("failedStatus: terminal at once with the reason", () => {
   equal(status.observedGeneration, 2);
   equal(status.message, "bad hostname");
   equal(isTerminal("Running"), false);
+  // a running invalidation whose Gateway stopped serving the hostname keeps what it did
+  const running = nextStatus(facts({ live: ["ns/a", "ns/b"], attempts: [ok("ns/a"), fail("ns/b")] })).status;
+  const later = failedStatus(1, "2026-01-01T00:01:00Z", "no Gateway", running);
+  deepEqual([later.phase, later.startedAt, later.succeeded, later.pods], ["Failed", NOW, 1, running.pods]);
   equal(isTerminal(undefined), false);
 });
