@@ -144,15 +144,16 @@ sub vcl_deliver {
 
 /**
  * Sends `GET path` (or `options.method`, with `options.headers`) with a Host header over a fresh HTTP/1.1 connection
- * (Deno's fetch does not let a caller set Host) and returns `"<status> <body>"`.
+ * to `options.address` (default 127.0.0.1) (Deno's fetch does not let a caller set Host) and returns
+ * `"<status> <body>"`.
  */
 export async function getWithHost(
   port: number,
   host: string,
   path = "/",
-  options: { method?: string; headers?: Record<string, string> } = {},
+  options: { method?: string; headers?: Record<string, string>; address?: string } = {},
 ): Promise<string> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const conn = await Deno.connect({ hostname: options.address ?? "127.0.0.1", port });
   try {
     const extra = Object.entries(options.headers ?? {}).map(([k, v]) => `${k}: ${v}\r\n`).join("");
     const request = `${options.method ?? "GET"} ${path} HTTP/1.1\r\nHost: ${host}\r\n${extra}Connection: close\r\n\r\n`;

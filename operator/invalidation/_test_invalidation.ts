@@ -210,11 +210,46 @@ export async function startInvalidationFixture(podCount = 3): Promise<Invalidati
 }
 
 /** Deletes a Pod at once (grace period 0), as a node failure would. */
-export async function deletePod(client: KubeClient, pod: FakePod, namespace: string): Promise<void> {
-  await client.request(`/api/v1/namespaces/${namespace}/pods/${pod.name}`, {
+export async function deletePod(client: KubeClient, namespace: string, name: string): Promise<void> {
+  await client.request(`/api/v1/namespaces/${namespace}/pods/${name}`, {
     method: "DELETE",
     body: { apiVersion: "v1", kind: "DeleteOptions", gracePeriodSeconds: 0 },
   }).catch((err) => {
     if (!(err instanceof KubeApiError && err.code === 404)) throw err;
   });
+}
+
+/** A ServiceAccount's token from the TokenRequest API; `mayInvalidate` binds a Role allowing invalidations. */
+export async function serviceAccountToken(client: KubeClient, namespace: string, name: string, mayInvalidate: boolean) {
+  const rbac = `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}`;
+  await client.request(`/api/v1/namespaces/${namespace}/serviceaccounts`, {
+    method: "POST",
+    body: { apiVersion: "v1", kind: "ServiceAccount", metadata: { name } },
+  });
+  if (mayInvalidate) {
+    await client.request(`${rbac}/roles`, {
+      method: "POST",
+      body: {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "Role",
+        metadata: { name },
+        rules: [{ apiGroups: ["lacquer.dev"], resources: ["cacheinvalidations"], verbs: ["create"] }],
+      },
+    });
+    await client.request(`${rbac}/rolebindings`, {
+      method: "POST",
+      body: {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "RoleBinding",
+        metadata: { name },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name },
+        subjects: [{ kind: "ServiceAccount", name, namespace }],
+      },
+    });
+  }
+  const answer = await client.request<{ status: { token: string } }>(
+    `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`,
+    { method: "POST", body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: {} } },
+  );
+  return answer.status.token;
 }

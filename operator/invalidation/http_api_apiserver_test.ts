@@ -1,47 +1,16 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
-import type { KubeClient } from "../../internal/kube/mod.ts";
 import { createLogger } from "../../internal/log.ts";
 import { clusterAvailable, freePort } from "../../tests/cluster/mod.ts";
 import { getWithHost } from "../../chaperone/_test_varnish.ts";
 import { AccessReviewer } from "./access_review.ts";
 import { invalidationApiHandler } from "./http_api.ts";
 import { RateLimiter } from "./rate_limiter.ts";
-import { HOSTNAME, type InvalidationFixture, startInvalidationFixture } from "./_test_invalidation.ts";
-
-/** A ServiceAccount's token from the TokenRequest API; `mayInvalidate` binds a Role allowing invalidations. */
-async function serviceAccountToken(client: KubeClient, namespace: string, name: string, mayInvalidate: boolean) {
-  const rbac = `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}`;
-  await client.request(`/api/v1/namespaces/${namespace}/serviceaccounts`, {
-    method: "POST",
-    body: { apiVersion: "v1", kind: "ServiceAccount", metadata: { name } },
-  });
-  if (mayInvalidate) {
-    await client.request(`${rbac}/roles`, {
-      method: "POST",
-      body: {
-        apiVersion: "rbac.authorization.k8s.io/v1",
-        kind: "Role",
-        metadata: { name },
-        rules: [{ apiGroups: ["lacquer.dev"], resources: ["cacheinvalidations"], verbs: ["create"] }],
-      },
-    });
-    await client.request(`${rbac}/rolebindings`, {
-      method: "POST",
-      body: {
-        apiVersion: "rbac.authorization.k8s.io/v1",
-        kind: "RoleBinding",
-        metadata: { name },
-        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name },
-        subjects: [{ kind: "ServiceAccount", name, namespace }],
-      },
-    });
-  }
-  const answer = await client.request<{ status: { token: string } }>(
-    `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`,
-    { method: "POST", body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: {} } },
-  );
-  return answer.status.token;
-}
+import {
+  HOSTNAME,
+  type InvalidationFixture,
+  serviceAccountToken,
+  startInvalidationFixture,
+} from "./_test_invalidation.ts";
 
 /** Sends a PURGE with a Host header (which fetch cannot set). */
 async function purgeCall(port: number, path: string, headers: Record<string, string>) {

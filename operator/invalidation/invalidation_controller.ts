@@ -13,6 +13,7 @@ import { type EventRecorder, KubeApiError, type KubeClient } from "../../interna
 import { kubeTime } from "../../internal/kube_time.ts";
 import type { Logger } from "../../internal/log.ts";
 import { type ReconcileResult, runWorkers, WorkQueue } from "../../internal/work_queue.ts";
+import type { Pod } from "../api_types.ts";
 import type { ClusterWatcher } from "../cluster_watcher.ts";
 import { keyOf } from "../snapshot_index.ts";
 import { sameStatus } from "../status_writer.ts";
@@ -27,6 +28,14 @@ import {
 import type { InvalidationExecutor } from "./executor.ts";
 import { failedStatus, type InvalidationStatus, isTerminal, nextStatus, podsToAttempt } from "./phase.ts";
 import { targetGateways } from "./scope.ts";
+
+/** What of a pod matters to a running invalidation: whether it exists, is live (IP, not terminating) and ready. */
+function podState(pod: Pod | undefined): string {
+  if (!pod) return "absent";
+  const live = pod.status?.podIP !== undefined && !pod.metadata.deletionTimestamp;
+  const ready = pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+  return `${live}/${ready}`;
+}
 
 /** Options of {@linkcode InvalidationController}. */
 export interface InvalidationControllerOptions {
@@ -72,19 +81,27 @@ export class InvalidationController {
   }
 
   /**
-   * Maps a change to keys: a CacheInvalidation to itself; a gateway pod to every unfinished invalidation (a pod that
-   * went away or came back changes what a pass does).
+   * Maps a change to keys: a new or changed CacheInvalidation (not a status write, which would undo the back-off of
+   * the pass that wrote it) to itself; a gateway pod that disappears, or changes liveness or readiness (it may be
+   * reachable again, or gone), to the unfinished invalidations that target it.
    *
    * @param kind The object's kind.
    * @param old The object before (undefined when added).
    * @param current The object after (undefined when deleted).
    */
   onChange(kind: string, old: unknown, current: unknown): void {
-    const object = (current ?? old) as CacheInvalidation | undefined;
-    if (!object) return;
-    if (kind === CACHE_INVALIDATION_KIND) this.queue.add(keyOf(object.metadata.namespace, object.metadata.name));
-    if (kind === "Pod") {
-      for (const o of this.#unfinished()) this.queue.add(keyOf(o.metadata.namespace, o.metadata.name));
+    if (kind === CACHE_INVALIDATION_KIND) {
+      const [before, after] = [old, current] as (CacheInvalidation | undefined)[];
+      if (!after || (before && before.metadata.generation === after.metadata.generation)) return;
+      this.queue.add(keyOf(after.metadata.namespace, after.metadata.name));
+    }
+    const pod = (current ?? old) as Pod | undefined;
+    if (kind === "Pod" && pod && podState(old as Pod | undefined) !== podState(current as Pod | undefined)) {
+      const key = keyOf(pod.metadata.namespace, pod.metadata.name);
+      for (const o of this.#unfinished()) {
+        const targets = (o.status as InvalidationStatus | undefined)?.pods ?? [];
+        if (targets.some((t) => t.pod === key)) this.queue.add(keyOf(o.metadata.namespace, o.metadata.name));
+      }
     }
   }
 

@@ -108,7 +108,7 @@ Deno.test({
       equal(failed.error, "HTTP 503: varnishd is not running");
       // the second pod comes back: caught up; the third disappears: done without it
       second.behaviour = "ok";
-      await deletePod(f.client, third, f.ns.name);
+      await deletePod(f.client, f.ns.name, third.name);
       const status = await phaseIs(f, "prefix", "Complete");
       deepEqual(status.pods.map((p) => p.result), ["Succeeded", "Succeeded", "Gone"]);
       ok((status.pods[1].attempts ?? 0) >= 2);
@@ -129,6 +129,9 @@ Deno.test({
       const partial = await phaseIs(f, "all", "PartiallyFailed");
       equal(partial.succeeded, 2);
       equal(partial.message, `not invalidated before the deadline: ${f.pods[0].key}`);
+      // retried with back-off (1 s, 2 s) within the 3 s deadline, not in a loop
+      const attempts = partial.pods[0].attempts ?? 0;
+      ok(attempts >= 2 && attempts <= 4, `attempts: ${attempts}`);
       await create(f, "nobody", { hostname: "nobody.example.com", urls: ["/a"] });
       const nobody = await phaseIs(f, "nobody", "Failed");
       equal(nobody.message, `no Gateway of ours serves hostname "nobody.example.com" for HTTPRoutes of "${f.ns.name}"`);

@@ -1,0 +1,58 @@
+import { equal } from "node:assert/strict";
+import type { KubeClient } from "../../internal/kube/mod.ts";
+import { createLogger } from "../../internal/log.ts";
+import type { CacheInvalidation } from "./cache_invalidation.ts";
+import type { InvalidationExecutor } from "./executor.ts";
+import { InvalidationController } from "./invalidation_controller.ts";
+
+const invalidation = (generation: number, phase?: string, name = "inv", pods = ["ns/gw-1"]) =>
+  ({
+    metadata: { namespace: "ns", name, generation },
+    spec: { gatewayRefs: [], hostname: "h", mode: "Soft", all: true },
+    ...(phase ? { status: { phase, pods: pods.map((pod) => ({ pod, result: "Failed" })) } } : {}),
+  }) as CacheInvalidation;
+
+const pod = (ip?: string, ready = true, deleting = false) => ({
+  metadata: { namespace: "ns", name: "gw-1", ...(deleting ? { deletionTimestamp: "2026-01-01T00:00:00Z" } : {}) },
+  status: { ...(ip ? { podIP: ip } : {}), conditions: [{ type: "Ready", status: ready ? "True" : "False" }] },
+});
+
+function controller(objects: CacheInvalidation[]) {
+  return new InvalidationController({
+    cache: { get: () => undefined, raw: () => undefined, list: <T>() => objects as T[] },
+    writer: {} as KubeClient,
+    executor: {} as InvalidationExecutor,
+    log: createLogger({ level: "error" }),
+    deadlineMs: 1_000,
+    retentionMs: 1_000,
+  });
+}
+
+Deno.test("onChange: new and changed invalidations wake, our own status writes do not (they would undo the back-off)", () => {
+  const c = controller([]);
+  c.onChange("CacheInvalidation", invalidation(1), invalidation(1, "Running"));
+  equal(c.queue.length, 0);
+  c.onChange("CacheInvalidation", undefined, invalidation(1));
+  equal(c.queue.length, 1);
+  c.queue.shutDown();
+});
+
+Deno.test("onChange: a target pod that goes or changes liveness or readiness wakes the unfinished invalidations of it", () => {
+  const c = controller([
+    invalidation(1, "Running"),
+    invalidation(1, "Complete", "done"),
+    invalidation(1, "Running", "elsewhere", ["other/gw-1"]),
+  ]);
+  c.onChange("Pod", pod("10.0.0.1"), { ...pod("10.0.0.1"), metadata: { ...pod().metadata, annotations: { a: "b" } } });
+  equal(c.queue.length, 0, "an annotation change");
+  for (
+    const [old, current] of [[pod("10.0.0.1"), undefined], [pod("10.0.0.1", false), pod("10.0.0.1")], [
+      pod("10.0.0.1"),
+      pod("10.0.0.1", true, true),
+    ], [undefined, pod("10.0.0.1")]]
+  ) {
+    c.onChange("Pod", old, current);
+    equal(c.queue.length, 1, "only the unfinished one targeting the pod");
+  }
+  c.queue.shutDown();
+});
