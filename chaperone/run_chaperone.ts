@@ -6,6 +6,7 @@
  * @module
  */
 import { serveAdmin } from "../internal/admin_server.ts";
+import { cachedCall } from "../internal/cached_call.ts";
 import { createKubeClient, type KubeClient, loadKubeConfig, type ObjectWatcher } from "../internal/kube/mod.ts";
 import type { Logger } from "../internal/log.ts";
 import { listenForStopSignals } from "../internal/stop_signals.ts";
@@ -147,6 +148,9 @@ function createVarnishd(config: ChaperoneConfig, files: WorkFiles, backendPorts:
   });
 }
 
+/** How long a health check, varnishstat's counters and ghost's cache counters answer the admin server. */
+const ADMIN_CACHE_MS = 1000;
+
 /** Whether varnishd's CLI is alive. */
 async function varnishdHealthy(supervisor: VarnishdSupervisor): Promise<boolean> {
   // A command in progress (a VCL compile can take seconds) proves the CLI is alive; a ping would only queue behind
@@ -174,8 +178,11 @@ function createAdmin(parts: AdminParts): AdminHandler {
   const { supervisor, sync, tls, drain } = parts;
   const status = () =>
     readiness({ sync: sync.status(), draining: drain.draining, varnishd: supervisor.state, hitches: tls.hitches });
+  // Probes and scrapes are not rate-limited by their senders: at most one CLI ping and one varnishstat run at a time,
+  // and a result answers everyone for a second.
+  const healthy = cachedCall(() => varnishdHealthy(supervisor), { ttlMs: ADMIN_CACHE_MS });
   return createAdminHandler({
-    healthy: () => varnishdHealthy(supervisor),
+    healthy,
     readiness: status,
     metrics: async () => {
       const live = { ready: status().ready, draining: drain.draining, hitches: tls.hitches };
@@ -214,9 +221,10 @@ export async function startChaperone(options: ChaperoneOptions): Promise<Running
     log,
   });
   const supervisor = createVarnishd(config, files, backendPorts, { sync, log });
-  const varnishCounters = () => readVarnishCounters(files.instanceDir, { varnishstat: config.varnishstat });
+  const readCounters = () => readVarnishCounters(files.instanceDir, { varnishstat: config.varnishstat });
   const drain = new Drain({
-    requests: async () => (await varnishCounters())["MAIN.client_req"]?.value ?? 0,
+    // Uncached: the drain ends when this stops changing.
+    requests: async () => (await readCounters())["MAIN.client_req"]?.value ?? 0,
     maxMs: config.drainSeconds * 1000,
     log,
   });
@@ -226,8 +234,8 @@ export async function startChaperone(options: ChaperoneOptions): Promise<Running
     tls,
     drain,
     metrics,
-    varnishCounters,
-    cacheStats: () => readGhostStats(config.ghostPort),
+    varnishCounters: cachedCall(readCounters, { ttlMs: ADMIN_CACHE_MS }),
+    cacheStats: cachedCall(() => readGhostStats(config.ghostPort), { ttlMs: ADMIN_CACHE_MS }),
     adminToken: new AdminTokenFile(config.adminTokenFile),
   });
   const server = serveAdmin(config.adminAddress, handler);

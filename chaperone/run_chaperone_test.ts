@@ -99,10 +99,16 @@ Deno.test({
       spec: { containers: [{ name: "c", image: "registry.invalid/none:1" }] },
     },
   });
+  // varnishstat behind a wrapper that counts its runs
+  const varnishstat = `${workDir}/varnishstat`;
+  await Deno.writeTextFile(varnishstat, `#!/bin/sh\necho run >> "$0.runs"\nexec varnishstat "$@"\n`, { mode: 0o755 });
+  const varnishstatRuns = async () =>
+    (await Deno.readTextFile(`${varnishstat}.runs`).catch(() => "")).split("\n").length - 1;
   const config = {
     podName: "gw",
     listen: [`port-http=127.0.0.1:${httpPort}`],
     adminTokenFile: `${workDir}/admin-token`,
+    varnishstat,
     // well above the 2 s quiet period, so the drain ends because requests stopped, not at its bound
     drainSeconds: "60",
   };
@@ -127,6 +133,23 @@ Deno.test({
         equal(a[APPLIED_VCL_ANNOTATION], contentHash(fakeGhostVcl("v1")));
         equal(a[APPLIED_ROUTING_ANNOTATION], contentHash(routingJson(ns.name, "echo")));
       });
+    });
+    await t.step("concurrent scrapes share one varnishstat run, concurrent probes one CLI ping", async () => {
+      await new Promise((resolve) => setTimeout(resolve, 1100)); // past the admin cache of earlier requests
+      const cli = chaperone.supervisor.cli;
+      const ping = cli.ping.bind(cli);
+      let pings = 0;
+      cli.ping = () => (pings++, ping());
+      const runs = await varnishstatRuns();
+      const answers = await Promise.all([
+        ...Array.from({ length: 20 }, () => admin("/metrics")),
+        ...Array.from({ length: 20 }, () => admin("/healthz")),
+      ]);
+      cli.ping = ping;
+      deepStrictEqual(answers.map((a) => a.status), Array(40).fill(200));
+      match(answers[0].body, /^varnish_main_client_req/m);
+      equal(await varnishstatRuns() - runs, 1);
+      ok(pings <= 1, `${pings} pings`);
     });
     await t.step("an EndpointSlice change rewrites ghost.json and reloads ghost", async () => {
       const reloads = chaperone.metrics.ghostReloads.success;
