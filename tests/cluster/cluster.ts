@@ -1,8 +1,9 @@
 /**
  * `deno task cluster <command>`: the local cluster from a normal shell.
  *
- * - `up [--gateway-api-channel standard|experimental|none]`: starts the cluster `lacquer` in the network namespace
- *   `lacquer` and prints how to reach it;
+ * - `up [--gateway-api-channel standard|experimental|none] [--node process|real]`: starts the cluster `lacquer` in
+ *   the network namespace `lacquer` and prints how to reach it; `--node real` runs pods on the real node
+ *   (containerd, kubelet, kube-proxy, scheduler, CoreDNS) instead of the process kubelet;
  * - `down`: stops it and removes every process, namespace and file it made;
  * - `status`: tells whether it runs;
  * - `kubectl ARGS...`, `curl ARGS...`: run inside the namespace with the cluster's kubeconfig;
@@ -10,7 +11,7 @@
  *
  * @module
  */
-import { clusterBinaries, clusterLayout, lacquerCacheDir } from "./layout.ts";
+import { clusterBinaries, clusterLayout, lacquerCacheDir, parseNodeMode } from "./layout.ts";
 import { createClusterNetns, launchSupervisor, stopCluster, supervisorPid, waitForCluster } from "./cluster_control.ts";
 
 const layout = clusterLayout(Deno.env.get("LACQUER_CLUSTER") ?? "lacquer");
@@ -38,21 +39,27 @@ async function main(): Promise<number> {
       }
       const channelIndex = rest.indexOf("--gateway-api-channel");
       const channel = channelIndex >= 0 ? rest[channelIndex + 1] : "standard";
+      const nodeIndex = rest.indexOf("--node");
+      const node = parseNodeMode(nodeIndex >= 0 ? rest[nodeIndex + 1] : undefined);
       await stopCluster(layout);
       await createClusterNetns(layout);
       const t0 = performance.now();
       console.error(`starting cluster "${layout.name}" (logs in ${layout.logDir})...`);
-      await launchSupervisor(layout, { gatewayApiChannel: channel });
+      await launchSupervisor(layout, { gatewayApiChannel: channel, node });
       const info = await waitForCluster(layout);
       const ns = `nsenter --net=/run/netns/${layout.netns} --`;
-      console.log(`cluster "${info.name}" is up in ${Math.round(performance.now() - t0)} ms (${info.kubernetesVersion})
+      console.log(
+        `cluster "${info.name}" is up in ${
+          Math.round(performance.now() - t0)
+        } ms (${info.kubernetesVersion}, ${info.node} node)
   kubeconfig:   ${info.kubeconfig}   (reachable inside the network namespace "${info.netns}" only)
   kubectl:      deno task cluster kubectl get pods -A
                 ${ns} ${bin.kubectl} --kubeconfig ${info.kubeconfig} get pods -A
   curl:         deno task cluster curl -s http://<pod or LoadBalancer IP>:<port>/
   a shell:      deno task cluster exec bash     (KUBECONFIG set, kubectl on PATH)
   logs:         ${layout.logDir}/
-  stop:         deno task cluster down`);
+  stop:         deno task cluster down`,
+      );
       return 0;
     }
     case "down":
@@ -77,7 +84,9 @@ async function main(): Promise<number> {
       if (rest.length === 0) return await inNetns("bash", []);
       return await inNetns(rest[0], rest.slice(1));
     default:
-      console.error("usage: deno task cluster up|down|status|kubectl ARGS|curl ARGS|exec CMD ARGS");
+      console.error(
+        "usage: deno task cluster up [--node process|real]|down|status|kubectl ARGS|curl ARGS|exec CMD ARGS",
+      );
       return 2;
   }
 }

@@ -6,7 +6,8 @@
  * @module
  */
 import { killNetnsProcesses } from "./kubelet/pod_network.ts";
-import type { ClusterLayout } from "./layout.ts";
+import type { ClusterLayout, NodeMode } from "./layout.ts";
+import { removeNodeCgroup } from "./node/node_cgroup.ts";
 import { runCommand } from "./run_command.ts";
 
 /** What `ready.json` holds. */
@@ -17,6 +18,8 @@ export interface ClusterInfo {
   server: string;
   kubernetesVersion: string;
   gatewayApiChannel: string;
+  /** What runs the pods. */
+  node: NodeMode;
   startedInMs: number;
 }
 
@@ -28,6 +31,8 @@ export interface LaunchOptions {
   inCurrentNetns?: boolean;
   /** State root passed to the supervisor. */
   root?: string;
+  /** What runs the pods. @default {"process"} */
+  node?: NodeMode;
 }
 
 const supervisorPath = new URL("./supervisor.ts", import.meta.url).pathname;
@@ -53,7 +58,7 @@ export async function launchSupervisor(layout: ClusterLayout, options: LaunchOpt
   await Deno.mkdir(layout.logDir, { recursive: true });
   const deno = [Deno.execPath(), "run", "--allow-all", supervisorPath, "--name", layout.name];
   if (options.root) deno.push("--root", options.root);
-  deno.push("--gateway-api-channel", options.gatewayApiChannel ?? "standard");
+  deno.push("--gateway-api-channel", options.gatewayApiChannel ?? "standard", "--node", options.node ?? "process");
   const inner = options.inCurrentNetns ? deno : ["nsenter", `--net=/run/netns/${layout.netns}`, "--", ...deno];
   const quoted = inner.map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
   await runCommand("setsid", {
@@ -102,7 +107,8 @@ export async function supervisorPid(layout: ClusterLayout): Promise<number | und
 
 /**
  * Stops a cluster completely: graceful SIGTERM to the supervisor (up to `graceMs`), then SIGKILL for every process
- * left in its namespaces, then deletes the namespaces and (unless `keepState`) the state directory.
+ * left in its namespaces and in the real node's cgroup (which goes too), then deletes the namespaces and (unless
+ * `keepState`) the state directory.
  *
  * @param layout The cluster.
  * @param options Grace period and whether to keep logs.
@@ -130,7 +136,10 @@ export async function stopCluster(
     // none
   }
   const ours = names.filter((n) => n === layout.netns || n.startsWith(layout.podNetnsPrefix));
+  // the real node's pods are in network namespaces only its (private) mount namespace names: find them by cgroup
+  const cgroupError = await removeNodeCgroup(layout.cgroupName).then(() => undefined, (err: Error) => err);
   for (const n of ours) await killNetnsProcesses(n);
   for (const n of ours) await runCommand("ip", { args: ["netns", "del", n], allowFailure: true });
   if (!options.keepState) await Deno.remove(layout.dir, { recursive: true }).catch(() => {});
+  if (cgroupError) throw cgroupError;
 }

@@ -27,6 +27,12 @@ export const CONTROLLERS = [
   "clusterrole-aggregation-controller",
 ] as const;
 
+/**
+ * The controllers the real node needs on top: the kubelet registers its Node with the `not-ready` taint, and only
+ * the node lifecycle controller removes it.
+ */
+export const REAL_NODE_CONTROLLERS = ["node-lifecycle-controller"] as const;
+
 /** The running control plane. */
 export interface ControlPlane {
   /** Stops the controller manager, the API server and etcd, in that order. */
@@ -41,9 +47,25 @@ export interface StartControlPlaneOptions {
   /** A client with admin credentials, used to wait for readiness. */
   client: KubeClient;
   log: Logger;
+  /** Controllers to run besides {@linkcode CONTROLLERS}. */
+  extraControllers?: readonly string[];
 }
 
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, proc?: LoggedProcess) {
+/**
+ * Polls `check` until it returns true (errors count as false).
+ *
+ * @param what What is starting, for the error message.
+ * @param check The readiness check.
+ * @param timeoutMs How long to wait.
+ * @param proc The process that must not exit meanwhile.
+ * @throws {Error} When the process exits or the timeout passes.
+ */
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  proc?: LoggedProcess,
+): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   let exited = false;
   proc?.status.then(() => exited = true);
@@ -109,7 +131,9 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
         `--service-account-key-file=${pki.serviceAccountPub}`,
         `--service-account-signing-key-file=${pki.serviceAccountKey}`,
         `--service-cluster-ip-range=${SERVICE_CIDR}`,
-        "--authorization-mode=RBAC",
+        // the real node's kubelet authenticates as system:node:<name>: the Node authorizer and admission know it
+        "--authorization-mode=Node,RBAC",
+        "--enable-admission-plugins=NodeRestriction",
         "--allow-privileged=true",
         "--enable-priority-and-fairness=false",
         "--profiling=false",
@@ -147,7 +171,7 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
         `--authentication-kubeconfig=${kcmConfig}`,
         `--authorization-kubeconfig=${kcmConfig}`,
         "--bind-address=127.0.0.1",
-        `--controllers=${CONTROLLERS.join(",")}`,
+        `--controllers=${[...CONTROLLERS, ...options.extraControllers ?? []].join(",")}`,
         `--service-account-private-key-file=${pki.serviceAccountKey}`,
         `--root-ca-file=${pki.caCert}`,
         "--use-service-account-credentials=false",

@@ -13,6 +13,8 @@ export const POD_CIDR = "10.244.0.0/16";
 export const SERVICE_CIDR = "10.96.0.0/16";
 /** The ClusterIP of the `kubernetes` Service. */
 export const API_SERVICE_IP = "10.96.0.1";
+/** The ClusterIP of the cluster DNS Service (`kube-system/kube-dns`, CoreDNS) on the real node. */
+export const CLUSTER_DNS_IP = "10.96.0.10";
 /** The pool LoadBalancer Services get addresses from (added to the bridge inside the cluster namespace). */
 export const LB_POOL_PREFIX = "10.250.0.";
 /** The API server's secure port. */
@@ -23,6 +25,32 @@ export const KUBELET_PORT = 10250;
 export const BRIDGE = "lqbr0";
 /** The name of the single Node. */
 export const NODE_NAME = "lacquer-node";
+
+/**
+ * What runs the pods: `process`, the process kubelet (host processes, images mapped to local programs), or `real`,
+ * the upstream kubelet with containerd, kube-proxy, kube-scheduler and CoreDNS, running the imported images.
+ */
+export type NodeMode = "process" | "real";
+
+/**
+ * Parses a node mode from the command line or the environment.
+ *
+ * @example Usage
+ * ```ts
+ * import { parseNodeMode } from "./layout.ts";
+ * parseNodeMode(undefined); // "process"
+ * parseNodeMode("real"); // "real"
+ * ```
+ *
+ * @param value `process`, `real`, or nothing (the default).
+ * @returns The mode.
+ * @throws {RangeError} For any other value.
+ */
+export function parseNodeMode(value: string | undefined): NodeMode {
+  if (value === undefined || value === "" || value === "process") return "process";
+  if (value === "real") return "real";
+  throw new RangeError(`Cannot use node mode "${value}": expected "process" or "real"`);
+}
 
 /** Paths and names of one cluster. */
 export interface ClusterLayout {
@@ -42,6 +70,10 @@ export interface ClusterLayout {
   pidFile: string;
   /** Log directory. */
   logDir: string;
+  /** The real node's files: containerd's and the kubelet's state, configs, pod logs. */
+  nodeDir: string;
+  /** The real node's cgroup (in every v1 hierarchy): the kubelet's `cgroupRoot`, and containerd's. */
+  cgroupName: string;
 }
 
 /** Options for {@linkcode clusterLayout}. */
@@ -78,6 +110,8 @@ export function clusterLayout(name: string, options: ClusterLayoutOptions = {}):
     readyFile: `${dir}/ready.json`,
     pidFile: `${dir}/supervisor.pid`,
     logDir: `${dir}/logs`,
+    nodeDir: `${dir}/node`,
+    cgroupName: `lacquer-${name}`,
   };
 }
 
@@ -90,6 +124,12 @@ export interface ClusterBinaries {
   echoBasic: string;
   /** Directory with `standard.yaml` and `experimental.yaml`. */
   crdDir: string;
+  /** The real node's programs. */
+  kubelet: string;
+  kubeProxy: string;
+  kubeScheduler: string;
+  containerd: string;
+  ctr: string;
 }
 
 /**
@@ -123,5 +163,10 @@ export function clusterBinaries(cache: string): ClusterBinaries {
     kubectl: `${cache}/bin/kubectl`,
     echoBasic: `${cache}/bin/echo-basic`,
     crdDir: `${cache}/gateway-api-crds`,
+    kubelet: `${cache}/bin/kubelet`,
+    kubeProxy: `${cache}/bin/kube-proxy`,
+    kubeScheduler: `${cache}/bin/kube-scheduler`,
+    containerd: `${cache}/bin/containerd`,
+    ctr: `${cache}/bin/ctr`,
   };
 }

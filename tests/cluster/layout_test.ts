@@ -1,5 +1,5 @@
 import { strictEqual, throws } from "node:assert/strict";
-import { clusterLayout, lacquerCacheDir } from "./layout.ts";
+import { clusterLayout, lacquerCacheDir, parseNodeMode } from "./layout.ts";
 
 Deno.test("clusterLayout() derives namespace names and paths from the cluster name", () => {
   const l = clusterLayout("tabc123", { root: "/r" });
@@ -7,6 +7,15 @@ Deno.test("clusterLayout() derives namespace names and paths from the cluster na
   strictEqual(l.podNetnsPrefix, "lqp-tabc123-");
   strictEqual(l.kubeconfig, "/r/tabc123/kubeconfig");
   strictEqual(clusterLayout("lacquer").netns, "lacquer");
+  strictEqual(l.nodeDir, "/r/tabc123/node");
+  strictEqual(l.cgroupName, "lacquer-tabc123");
+});
+
+Deno.test("parseNodeMode() defaults to the process kubelet and refuses unknown modes", () => {
+  strictEqual(parseNodeMode(undefined), "process");
+  strictEqual(parseNodeMode(""), "process");
+  strictEqual(parseNodeMode("real"), "real");
+  throws(() => parseNodeMode("docker"), RangeError);
 });
 
 Deno.test("clusterLayout() rejects names unusable in interface names", () => {

@@ -1,6 +1,8 @@
 /**
  * Writes the cluster's certificates and keys with openssl: a CA, the API server and kubelet serving certificates,
- * client certificates (admin, controller manager, API server → kubelet) and the service-account signing key.
+ * client certificates (admin, controller manager, API server → kubelet, and the real node's kubelet, kube-proxy and
+ * scheduler, which the API server's Node authorizer and bootstrap RBAC know by these names) and the service-account
+ * signing key.
  * Every certificate is X.509 v3 with SANs, because rustls (Deno's TLS) rejects v1 certificates.
  *
  * @module
@@ -22,6 +24,13 @@ export interface Pki {
   controllerManagerKey: string;
   kubeletClientCert: string;
   kubeletClientKey: string;
+  /** The kubelet's client certificate (`system:node:<node>` in `system:nodes`). */
+  nodeCert: string;
+  nodeKey: string;
+  kubeProxyCert: string;
+  kubeProxyKey: string;
+  schedulerCert: string;
+  schedulerKey: string;
   serviceAccountKey: string;
   serviceAccountPub: string;
 }
@@ -32,6 +41,8 @@ export interface WritePkiOptions {
   apiserverIps: string[];
   /** IP SANs of the kubelet serving certificate. */
   kubeletIps: string[];
+  /** The Node's name, for the kubelet's client certificate. */
+  nodeName: string;
 }
 
 async function openssl(dir: string, args: string[]): Promise<void> {
@@ -185,6 +196,9 @@ export async function writePki(dir: string, options: WritePkiOptions): Promise<P
     leaf(dir, "admin", "/O=system:masters/CN=lacquer-admin", client),
     leaf(dir, "controller-manager", "/O=system:masters/CN=system:kube-controller-manager", client),
     leaf(dir, "kubelet-client", "/O=system:masters/CN=kube-apiserver-kubelet-client", client),
+    leaf(dir, "node", `/O=system:nodes/CN=system:node:${options.nodeName}`, client),
+    leaf(dir, "kube-proxy", "/CN=system:kube-proxy", client),
+    leaf(dir, "scheduler", "/CN=system:kube-scheduler", client),
     openssl(dir, ["ecparam", "-genkey", "-name", "prime256v1", "-noout", "-out", "sa.key"]),
   ]);
   await openssl(dir, ["ec", "-in", "sa.key", "-pubout", "-out", "sa.pub"]);
@@ -203,6 +217,12 @@ export async function writePki(dir: string, options: WritePkiOptions): Promise<P
     controllerManagerKey: p("controller-manager.key"),
     kubeletClientCert: p("kubelet-client.crt"),
     kubeletClientKey: p("kubelet-client.key"),
+    nodeCert: p("node.crt"),
+    nodeKey: p("node.key"),
+    kubeProxyCert: p("kube-proxy.crt"),
+    kubeProxyKey: p("kube-proxy.key"),
+    schedulerCert: p("scheduler.crt"),
+    schedulerKey: p("scheduler.key"),
     serviceAccountKey: p("sa.key"),
     serviceAccountPub: p("sa.pub"),
   };

@@ -8,6 +8,9 @@
  *   Service's EndpointSlices, seen one second late, as kube-proxy's rules lag behind), so pods and tests can use
  *   ClusterIPs and LoadBalancer addresses alike.
  *
+ * With the real node, kube-proxy runs and programs both kinds of address itself: the controller then only assigns
+ * LoadBalancer addresses (`proxy: false`).
+ *
  * @module
  */
 import { createReflector, type KubeClient, type KubeObject, objectKey } from "../../internal/kube/mod.ts";
@@ -53,14 +56,15 @@ export interface ServiceController {
  * Starts the Service address controller.
  *
  * @param client API client.
- * @param options Logger.
+ * @param options Logger; whether to proxy Service addresses (default) or only assign LoadBalancer addresses.
  * @returns The controller.
  */
 export async function startServiceController(
   client: KubeClient,
-  options: { log: Logger },
+  options: { log: Logger; proxy?: boolean },
 ): Promise<ServiceController> {
   const { log } = options;
+  const proxy = options.proxy ?? true;
   /** LoadBalancer address per Service key. */
   const lbAddresses = new Map<string, string>();
   /** Proxies by "address:port". */
@@ -81,7 +85,7 @@ export async function startServiceController(
   /** The EndpointSlices as the proxies see them: PROGRAMMING_DELAY_MS behind the API server, in order. */
   const programmed = new Map<string, Slice>();
   const timers = new Set<ReturnType<typeof setTimeout>>();
-  const slices = createReflector<Slice>(client, {
+  const slices = proxy && createReflector<Slice>(client, {
     path: "/apis/discovery.k8s.io/v1/endpointslices",
     onChange: (old, cur) => {
       const key = objectKey((cur ?? old)!);
@@ -181,6 +185,7 @@ export async function startServiceController(
     // 2. the proxies this Service wants
     const wanted = new Map<string, string>();
     const ips = [svc?.spec.clusterIP, isLb ? lb : undefined].filter((ip): ip is string =>
+      proxy &&
       !!ip && ip !== "None" && !ip.includes(":")
     );
     for (const ip of ips) {
@@ -218,11 +223,11 @@ export async function startServiceController(
     }
   }
 
-  await Promise.all([services.synced, slices.synced]);
+  await Promise.all([services.synced, slices && slices.synced]);
   return {
     async stop() {
       stopped = true;
-      await Promise.all([services.stop(), slices.stop()]);
+      await Promise.all([services.stop(), slices && slices.stop()]);
       for (const timer of timers) clearTimeout(timer);
       await queue;
       for (const f of forwards.values()) closeQuietly(f.listener);

@@ -1,21 +1,21 @@
 /**
  * The cluster supervisor: runs inside the cluster's network namespace and owns everything in it. It sets up the
  * node network (loopback, the pod bridge), writes the PKI and kubeconfig, starts etcd, kube-apiserver and
- * kube-controller-manager, installs the Gateway API CRDs, and runs the process kubelet and the LoadBalancer
- * controller in this process. It writes `ready.json` when the cluster can be used and tears everything down on
- * SIGTERM or SIGINT.
+ * kube-controller-manager, installs the Gateway API CRDs, and runs the node — the process kubelet in this process,
+ * or the real node (`--node real`: containerd, kubelet, kube-proxy, scheduler, CoreDNS) — and the LoadBalancer
+ * controller. It writes `ready.json` when the cluster can be used and tears everything down on SIGTERM or SIGINT.
  *
  * Usage (normally through `cluster.ts`): `deno run -A tests/cluster/supervisor.ts --name <name> [--root <dir>]
- * [--gateway-api-channel standard|experimental|none]`.
+ * [--gateway-api-channel standard|experimental|none] [--node process|real]`.
  *
  * @module
  */
 import { parseArgs } from "node:util";
 import { createKubeClient, loadKubeConfig } from "../../internal/kube/mod.ts";
 import { createLogger } from "../../internal/log.ts";
-import { startControlPlane } from "./control_plane.ts";
+import { type ControlPlane, REAL_NODE_CONTROLLERS, startControlPlane } from "./control_plane.ts";
 import { installCrds } from "./crd_installer.ts";
-import { startKubelet } from "./kubelet/kubelet.ts";
+import { type Kubelet, startKubelet } from "./kubelet/kubelet.ts";
 import { deletePodNetwork } from "./kubelet/pod_network.ts";
 import {
   API_PORT,
@@ -25,8 +25,12 @@ import {
   clusterLayout,
   lacquerCacheDir,
   NODE_IP,
+  NODE_NAME,
+  parseNodeMode,
   POD_CIDR,
 } from "./layout.ts";
+import { COREDNS_IMAGE, nodeImageArchives, PAUSE_IMAGE } from "./node/node_images.ts";
+import { type RealNode, startRealNode } from "./node/real_node.ts";
 import { startServiceController } from "./service_controller.ts";
 import { kubeconfigYaml, writePki } from "./pki_writer.ts";
 import { runCommand } from "./run_command.ts";
@@ -37,8 +41,10 @@ const { values } = parseArgs({
     name: { type: "string", default: "lacquer" },
     root: { type: "string" },
     "gateway-api-channel": { type: "string", default: "standard" },
+    node: { type: "string", default: "process" },
   },
 });
+const nodeMode = parseNodeMode(values.node);
 const layout = clusterLayout(values.name!, { root: values.root });
 const cache = lacquerCacheDir(Deno.env);
 const bin = clusterBinaries(cache);
@@ -74,9 +80,10 @@ async function removeLeftoverPodNetworks(): Promise<void> {
 }
 
 try {
-  for (const [name, path] of Object.entries(bin)) {
-    if (name !== "crdDir" && name !== "kubectl") await Deno.stat(path);
-  }
+  const needed = [bin.etcd, bin.kubeApiserver, bin.kubeControllerManager];
+  if (nodeMode === "real") needed.push(bin.kubelet, bin.kubeProxy, bin.kubeScheduler, bin.containerd, bin.ctr);
+  else needed.push(bin.echoBasic);
+  for (const path of needed) await Deno.stat(path);
   await Deno.mkdir(layout.logDir, { recursive: true });
   await Deno.writeTextFile(layout.pidFile, String(Deno.pid));
   await Deno.remove(`${layout.dir}/etcd`, { recursive: true }).catch(() => {});
@@ -92,6 +99,7 @@ try {
   const pki = await writePki(`${layout.dir}/pki`, {
     apiserverIps: [NODE_IP, "127.0.0.1", API_SERVICE_IP],
     kubeletIps: [NODE_IP, "127.0.0.1"],
+    nodeName: NODE_NAME,
   });
   const ca = await Deno.readTextFile(pki.caCert);
   await Deno.writeTextFile(
@@ -107,17 +115,44 @@ try {
   stops.push(() => Promise.resolve(client.close()));
   log.info("Cluster network and certificates ready", { durationMs: Math.round(performance.now() - t0) });
 
-  const cp = await startControlPlane({ layout, binaries: bin, pki, client, log });
-  stops.push(() => cp.stop());
-
-  const channel = values["gateway-api-channel"];
-  if (channel !== "none") {
-    const names = await installCrds(client, { file: `${bin.crdDir}/${channel}.yaml` });
-    log.info("Gateway API CRDs installed", { channel, crds: names.length });
+  // the real node's container runtime starts (and imports its images) while the control plane does; its kubelet
+  // once the API server is up
+  const apiUp = Promise.withResolvers<void>();
+  const realNode = nodeMode === "real"
+    ? startRealNode({
+      layout,
+      binaries: bin,
+      pki,
+      client,
+      log: log.child({ component: "node" }),
+      imageArchives: await nodeImageArchives(cache, Deno.env),
+      pauseImage: PAUSE_IMAGE,
+      corednsImage: COREDNS_IMAGE,
+      apiReady: apiUp.promise,
+    })
+    : undefined;
+  // awaited below; until then a failure must not count as unhandled
+  realNode?.catch(() => {});
+  let cp: ControlPlane;
+  try {
+    cp = await startControlPlane({
+      layout,
+      binaries: bin,
+      pki,
+      client,
+      log,
+      extraControllers: nodeMode === "real" ? REAL_NODE_CONTROLLERS : [],
+    });
+  } catch (err) {
+    apiUp.reject(err);
+    await realNode?.catch(() => {});
+    throw err;
   }
+  stops.push(() => cp.stop());
+  apiUp.resolve();
 
   const version = await client.request<{ gitVersion: string }>("/version");
-  const kubelet = await startKubelet({
+  const nodeStarted: Promise<RealNode | Kubelet> = realNode ?? startKubelet({
     client,
     log: log.child({ component: "kubelet" }),
     podsDir: `${layout.dir}/pods`,
@@ -127,8 +162,18 @@ try {
     imageHost: { echoBasic: bin.echoBasic, deno: Deno.execPath(), repoRoot },
     kubeletVersion: version.gitVersion,
   });
-  stops.push(() => kubelet.stop());
-  const services = await startServiceController(client, { log: log.child({ component: "services" }) });
+  // a node that failed to start has stopped itself
+  stops.push(async () => await (await nodeStarted.catch(() => undefined))?.stop());
+  const channel = values["gateway-api-channel"];
+  if (channel !== "none") {
+    const names = await installCrds(client, { file: `${bin.crdDir}/${channel}.yaml` });
+    log.info("Gateway API CRDs installed", { channel, crds: names.length });
+  }
+  await nodeStarted;
+  const services = await startServiceController(client, {
+    log: log.child({ component: "services" }),
+    proxy: nodeMode === "process",
+  });
   stops.push(() => services.stop());
 
   // the default ServiceAccount exists once the controller manager works
@@ -145,6 +190,7 @@ try {
     server: `https://${NODE_IP}:${API_PORT}`,
     kubernetesVersion: version.gitVersion,
     gatewayApiChannel: channel,
+    node: nodeMode,
     startedInMs: Math.round(performance.now() - t0),
   };
   await Deno.writeTextFile(layout.readyFile + ".tmp", JSON.stringify(ready, null, 2) + "\n");

@@ -8,7 +8,7 @@ import { createKubeClient, type KubeClient, loadKubeConfig } from "../../interna
 import { type ClusterInfo, launchSupervisor, waitForCluster } from "./cluster_control.ts";
 import { eventually } from "./eventually.ts";
 import { podNetnsName } from "./kubelet/pod_worker.ts";
-import { clusterBinaries, type ClusterLayout, clusterLayout, lacquerCacheDir } from "./layout.ts";
+import { clusterBinaries, type ClusterLayout, clusterLayout, lacquerCacheDir, parseNodeMode } from "./layout.ts";
 import { runCommand } from "./run_command.ts";
 
 /** The running test cluster. */
@@ -38,7 +38,8 @@ export function clusterAvailable(): boolean {
 let current: Promise<TestCluster> | undefined;
 
 /**
- * Returns the run's cluster, starting it on the first call (about 5 s warm).
+ * Returns the run's cluster, starting it on the first call (about 5 s warm). `LACQUER_NODE=real` starts it with the
+ * real node (containerd, kubelet, kube-proxy, scheduler, CoreDNS) instead of the process kubelet.
  *
  * @returns The cluster.
  * @throws {Error} Outside `deno task test`, or when the cluster cannot start (the message names the log).
@@ -61,6 +62,7 @@ async function start(): Promise<TestCluster> {
     await launchSupervisor(layout, {
       inCurrentNetns: true,
       gatewayApiChannel: Deno.env.get("LACQUER_GATEWAY_API_CHANNEL"),
+      node: parseNodeMode(Deno.env.get("LACQUER_NODE")),
     });
   } catch (err) {
     if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
