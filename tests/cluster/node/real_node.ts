@@ -200,14 +200,18 @@ export async function startRealNode(options: RealNodeOptions): Promise<RealNode>
       "--profiling=false",
       "--v=1",
     ]);
-    for (const { path, object } of clusterDnsObjects({ image: options.corednsImage, clusterIp: CLUSTER_DNS_IP })) {
-      await client.request(`${path}/${object.metadata.name}`, {
-        method: "PATCH",
-        contentType: "application/apply-patch+yaml",
-        query: { fieldManager: "lacquer-cluster", force: true },
-        body: object,
-      });
-    }
+    // kube-system appears a moment after the API server is ready
+    await waitFor("the cluster DNS", async () => {
+      for (const { path, object } of clusterDnsObjects({ image: options.corednsImage, clusterIp: CLUSTER_DNS_IP })) {
+        await client.request(`${path}/${object.metadata.name}`, {
+          method: "PATCH",
+          contentType: "application/apply-patch+yaml",
+          query: { fieldManager: "lacquer-cluster", force: true },
+          body: object,
+        });
+      }
+      return true;
+    }, 30_000);
     await waitFor(
       "the node",
       async () => {
