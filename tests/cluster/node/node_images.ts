@@ -25,7 +25,9 @@ export async function nodeImageArchives(
   const dir = env.get("LACQUER_NODE_IMAGES") || `${cache}/node-images`;
   const out: string[] = [];
   try {
-    for await (const e of Deno.readDir(dir)) if (!e.isDirectory && e.name.endsWith(".tar")) out.push(`${dir}/${e.name}`);
+    for await (const e of Deno.readDir(dir)) {
+      if (!e.isDirectory && e.name.endsWith(".tar")) out.push(`${dir}/${e.name}`);
+    }
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound)) throw err;
   }
