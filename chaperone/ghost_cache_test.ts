@@ -22,7 +22,7 @@ import { DEBIAN_VMOD_DIR, freePort, getWithHost, ghostVmodDir, stageGhostVmod } 
 const BACKEND = "10.245.2.1";
 
 function routing(namespace: string): string {
-  const rule = (name: string, path: string, cache?: unknown) => ({
+  const rule = (name: string, path: string, cache?: string) => ({
     id: { namespace, name, rule: 0 },
     created: "2026-01-01T00:00:00Z",
     listeners: ["http"],
@@ -33,10 +33,12 @@ function routing(namespace: string): string {
   return JSON.stringify({
     version: 1,
     listeners: [{ name: "http", socket: "port-http", port: 80, protocol: "HTTP" }],
+    // As the operator writes it: the policy's settings once, the rule naming it.
+    cachePolicies: { [`${namespace}/catalog`]: { debugHeaders: true } },
     vhosts: {
       "app.test": {
         routes: [
-          rule("catalog", "/catalog", { policy: { namespace, name: "catalog" }, debugHeaders: true }),
+          rule("catalog", "/catalog", `${namespace}/catalog`),
           rule("plain", "/"),
         ],
       },

@@ -117,8 +117,9 @@ function resolveBackend(backend: RoutingBackend, index: ServiceIndex): GhostBack
  * numeric targetPorts both work). When a Service has no ready endpoint at all, endpoints that are still serving
  * while terminating are used instead, as kube-proxy does. A group that cannot be resolved keeps its weight, gets no
  * endpoints and carries the reason in `error`, so its share of the traffic answers 500 with a useful message.
- * Everything else (listeners, vhosts, routes, matches, filters, cache settings, request settings) is copied unchanged. Endpoints are sorted, so the
- * output depends only on the state, not on the order in which objects arrived.
+ * Everything else (listeners, the cache policy table, vhosts, routes, matches, filters, cache settings, request
+ * settings) is copied unchanged. Endpoints are sorted, so the output depends only on the state, not on the order in
+ * which objects arrived.
  *
  * Endpoint conditions: https://kubernetes.io/docs/concepts/services-networking/endpoint-slices/#conditions
  *
@@ -152,11 +153,13 @@ export function mergeEndpoints(routing: RoutingJson, cluster: ClusterEndpoints):
       })),
     };
   }
+  const { version, listeners, cachePolicies, requests } = routing;
   return {
-    version: routing.version,
-    listeners: routing.listeners,
+    version,
+    listeners,
+    ...(cachePolicies ? { cachePolicies } : {}),
     vhosts,
-    ...(routing.requests ? { requests: routing.requests } : {}),
+    ...(requests ? { requests } : {}),
   };
 }
 

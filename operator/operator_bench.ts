@@ -8,10 +8,12 @@
  * 3. the operator's resident memory (VmRSS) with everything cached;
  * 4. parts 2 and 3 again, from a fresh start, once 20,000 unrelated 50 kB ConfigMaps and TLS Secrets (half each,
  *    1 GB; `LACQUER_BENCH_UNRELATED` changes the number) share the Gateway's namespace: the operator must not cache
- *    them.
+ *    them;
+ * 5. the size of routing.json without a CachePolicy and with one on the whole Gateway (its settings are written
+ *    once, each rule names it).
  *
  * Targets (issues 6 and 14): regeneration ≤ 100 ms, RSS ≤ 300 MB with and without the unrelated objects. Run as a test file inside the test cluster's network
- * namespace (see deno.json); part 1 also runs without the cluster.
+ * namespace (see deno.json); parts 1 and 5 also run without the cluster.
  *
  * @module
  */
@@ -116,6 +118,35 @@ Deno.test("bench: regenerate routing.json for 5,000 routes after one route chang
   }
   report(`regenerate routing.json (${ROUTES} routes, ${(bytes / 1024).toFixed(0)} KiB)`, times);
   console.log(`target: p50 <= 100 ms -> ${percentile(times, 50) <= 100 ? "met" : "MISSED"}`);
+});
+
+Deno.test("bench: routing.json size for 5,000 routes with and without a Gateway-wide CachePolicy", () => {
+  const policy = {
+    apiVersion: "lacquer.dev/v1alpha1",
+    kind: "CachePolicy",
+    metadata: { name: "site", namespace: "bench", creationTimestamp: "2026-01-01T00:00:00Z" },
+    spec: {
+      targetRefs: [{ group: "gateway.networking.k8s.io", kind: "Gateway", name: "gw" }],
+      ttl: { default: "5m", grace: "1m" },
+      key: { query: { mode: "Exclude", params: ["utm_source", "utm_medium"] }, headers: ["Accept-Language"] },
+      bypass: [{ header: { name: "X-Preview", valueRegex: "^1$" } }],
+      debugHeaders: true,
+    },
+  };
+  const routes = Array.from({ length: ROUTES }, (_, i) => routeObject("bench", i));
+  const size = (objects: Record<string, unknown>[]) =>
+    translate(parseSnapshot([...baseObjects("bench", "lacquer"), ...routes, ...objects]), {
+      now: "2026-01-01T00:00:00Z",
+      defaults: { image: "lacquer:bench" },
+      gateways: ["bench/gw"],
+    }).gateways[0].routingJson!.length;
+  const [plain, cached] = [size([]), size([policy])];
+  console.log(
+    `routing.json, ${ROUTES} routes: ${(plain / 1e6).toFixed(2)} MB without a CachePolicy, ` +
+      `${(cached / 1e6).toFixed(2)} MB with one on the Gateway (+${
+        ((cached - plain) / ROUTES).toFixed(0)
+      } bytes a rule)`,
+  );
 });
 
 async function routingOf(client: KubeClient, ns: string): Promise<{ hash?: string; text?: string }> {

@@ -2,8 +2,9 @@
  * Serializes routing.json to exactly the bytes `stringifyContract` writes, faster for large documents: the JSON of
  * each route entry (all but its listeners) is kept in the translation memo, keyed by the identity of the entry's
  * matches array, which translation builds once per rule and keeps while the route, its Services and grants are
- * unchanged; so regenerating after one route changed re-serializes only that route. An entry's `cache` object (one
- * per CachePolicy, kept by the memo too) is serialized once per entry and policy.
+ * unchanged; so regenerating after one route changed re-serializes only that route. An entry's `cache` (the name of
+ * its CachePolicy) is appended once per entry and policy and kept by the memo too; the `cachePolicies` table is
+ * small (one entry per policy) and written afresh.
  *
  * @module
  */
@@ -17,8 +18,8 @@ export interface RouteText {
   head: string;
   /** `,"matches":…,"filters":…,"backends":…}` */
   tail: string;
-  /** The tail with `,"cache":…` before the closing brace, per cache object (several when listeners differ). */
-  cached: WeakMap<object, string>;
+  /** The tail with `,"cache":…` before the closing brace, by the cache's JSON (several when listeners differ). */
+  cached: Map<string, string>;
 }
 
 function parts(route: Route, memo: WeakMap<object, RouteText>): RouteText {
@@ -29,25 +30,27 @@ function parts(route: Route, memo: WeakMap<object, RouteText>): RouteText {
       tail: `,"matches":${JSON.stringify(route.matches)},"filters":${JSON.stringify(route.filters)},"backends":${
         JSON.stringify(route.backends)
       }}`,
-      cached: new WeakMap(),
+      cached: new Map(),
     };
     memo.set(route.matches, cached);
   }
   return cached;
 }
 
-function cachedTail(text: RouteText, cache: object): string {
-  let tail = text.cached.get(cache);
-  if (tail === undefined) text.cached.set(cache, tail = `${text.tail.slice(0, -1)},"cache":${JSON.stringify(cache)}}`);
+function cachedTail(text: RouteText, cache: NonNullable<Route["cache"]>): string {
+  const json = JSON.stringify(cache);
+  let tail = text.cached.get(json);
+  if (tail === undefined) text.cached.set(json, tail = `${text.tail.slice(0, -1)},"cache":${json}}`);
   return tail;
 }
 
 /**
  * Serializes a routing.json document: compact JSON with a trailing newline, key order as built.
  *
- * Route entries must have their keys in the order `id, created, listeners, matches, filters, backends, cache`, and an
- * entry's `matches` array must not be shared with an entry whose id, created, filters or backends differ:
- * translation creates a new matches array whenever it rebuilds a rule entry. The golden tests check the result
+ * The document's keys must be in the order `version, listeners, cachePolicies, vhosts, requests`, route entries' in the order
+ * `id, created, listeners, matches, filters, backends, cache`, and an entry's `matches` array must not be shared with
+ * an entry whose id, created, filters or backends differ: translation creates a new matches array whenever it
+ * rebuilds a rule entry. The golden tests check the result
  * against `stringifyContract`.
  *
  * @example Usage
@@ -61,7 +64,10 @@ function cachedTail(text: RouteText, cache: object): string {
  * @returns The text.
  */
 export function stringifyRouting(doc: RoutingJson, memo: WeakMap<object, RouteText> = new WeakMap()): string {
-  const out: string[] = [`{"version":${doc.version},"listeners":${JSON.stringify(doc.listeners)},"vhosts":{`];
+  const policies = doc.cachePolicies ? `,"cachePolicies":${JSON.stringify(doc.cachePolicies)}` : "";
+  const out: string[] = [
+    `{"version":${doc.version},"listeners":${JSON.stringify(doc.listeners)}${policies},"vhosts":{`,
+  ];
   let firstHost = true;
   for (const [host, vhost] of Object.entries(doc.vhosts)) {
     out.push(`${firstHost ? "" : ","}${JSON.stringify(host)}:{"routes":[`);

@@ -7,8 +7,8 @@
  * A Gateway goes through named stages, each a module with its own tests ({@linkcode translateGateway} reads
  * them in order): resolve its configuration (`gateway_config.ts`) and listeners (`listeners.ts`), attach routes
  * (`attach_routes.ts`), build vhosts (`vhosts.ts`), serialise routing.json (`routing_text.ts`), build children
- * (`children.ts`), compute status (`status/`). Each rule entry carries the cache settings of the CachePolicy that
- * applies to it (`cache_policy/`, resolved once per call).
+ * (`children.ts`), compute status (`status/`). Each rule entry names the CachePolicy that applies to it
+ * (`cache_policy/`, resolved once per call), whose settings routing.json holds once.
  *
  * @module
  */
@@ -116,7 +116,7 @@ function translateGateway(
   const routing = routingDocument(
     listeners,
     buildVhosts(listeners, routes, (listener, id) => run.policies.cacheFor({ namespace, name }, listener, id)),
-    config.parameters.requests,
+    { requests: config.parameters.requests, settingsOf: (policy) => run.policies.settingsOf(policy) },
   );
   const routingJson = stringifyRouting(routing, memo.routeText);
   const mainVcl = generateMainVcl({ gateway: key, userVcl: config.userVcl });

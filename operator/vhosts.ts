@@ -2,8 +2,9 @@
  * Translation stage "build vhosts": the routing.json document of a Gateway from its attached routes. Each
  * hostname a route serves on a served listener gets the route's rule entries, in route precedence order; an
  * entry that several listeners reach through the same hostname appears once, listing those listeners in spec
- * order (ghost's listener isolation). Each entry carries the cache settings that apply to its rule on its listeners;
- * a rule whose listeners have different ones (listener-level CachePolicies) becomes one entry per cache.
+ * order (ghost's listener isolation). Each entry names the CachePolicy that applies to its rule on its listeners;
+ * a rule whose listeners have different ones (listener-level CachePolicies) becomes one entry per policy. Each named
+ * policy's settings are written once, in the document's `cachePolicies` table.
  *
  * @module
  */
@@ -15,14 +16,14 @@ import type { RuleEntry } from "./rules.ts";
 
 type RouteEntry = RoutingJson["vhosts"][string]["routes"][number];
 
-/** Returns the cache settings of a rule served on a listener (undefined: the rule passes). */
-export type CacheLookup = (listener: string, id: RuleEntry["id"]) => RoutingCache | undefined;
+/** Returns the `namespace/name` of the CachePolicy of a rule served on a listener (undefined: the rule passes). */
+export type CacheLookup = (listener: string, id: RuleEntry["id"]) => string | undefined;
 
-/** One rule entry in one vhost with one cache, collecting the listeners it is reached through. */
+/** One rule entry in one vhost with one policy, collecting the listeners it is reached through. */
 interface Slot {
   entry: RuleEntry;
   listeners: Set<string>;
-  cache: RoutingCache | undefined;
+  cache: string | undefined;
 }
 
 function addEntries(
@@ -60,7 +61,7 @@ function routeEntry({ entry, listeners, cache }: Slot, order: ReadonlyMap<string
  *
  * @param listeners The Gateway's validated listeners (only usable ones are served).
  * @param routes Its attached routes, in precedence order.
- * @param cacheFor The cache settings of a rule on a listener. @default {none: every rule passes}
+ * @param cacheFor The CachePolicy of a rule on a listener. @default {none: every rule passes}
  * @returns The vhosts, by hostname in sorted order.
  */
 export function buildVhosts(
@@ -89,17 +90,37 @@ export function buildVhosts(
 }
 
 /**
- * Assembles a Gateway's routing.json document: its usable listeners and its vhosts.
+ * Assembles a Gateway's routing.json document: its usable listeners, the settings of each CachePolicy its entries
+ * name (sorted by key; no table when none does), its vhosts and its request settings.
  *
  * @param listeners The Gateway's validated listeners.
  * @param vhosts Its vhosts ({@linkcode buildVhosts}).
+ * @param extras The gateway-wide request settings, and where the settings of a named CachePolicy come from.
  * @returns The document.
  */
 export function routingDocument(
   listeners: readonly ListenerResult[],
   vhosts: RoutingJson["vhosts"],
-  requests?: RoutingJson["requests"],
+  extras: {
+    /** The gateway-wide request settings. */
+    requests?: RoutingJson["requests"];
+    /** The settings of a policy its entries name. @default {none: no entry may name one} */
+    settingsOf?: (key: string) => RoutingCache;
+  } = {},
 ): RoutingJson {
+  const {
+    requests,
+    settingsOf = (key) => {
+      throw new Error(`No settings for the cache policy "${key}"`);
+    },
+  } = extras;
+  const keys = new Set<string>();
+  for (const vhost of Object.values(vhosts)) {
+    for (const route of vhost.routes) if (typeof route.cache === "string") keys.add(route.cache);
+  }
+  const cachePolicies = keys.size === 0
+    ? undefined
+    : Object.fromEntries([...keys].sort().map((key) => [key, settingsOf(key)]));
   return {
     version: ROUTING_JSON_VERSION,
     listeners: listeners.filter((l) => l.usable).map((l) => ({
@@ -109,6 +130,7 @@ export function routingDocument(
       protocol: l.listener.protocol as "HTTP" | "HTTPS",
       ...(l.listener.hostname ? { hostname: l.listener.hostname.toLowerCase() } : {}),
     })),
+    ...(cachePolicies ? { cachePolicies } : {}),
     vhosts,
     ...(requests ? { requests } : {}),
   };

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { GhostJson, GhostRoute } from "../ghost/contract/mod.ts";
+import { type GhostJson, type GhostRoute, routeCache } from "../ghost/contract/mod.ts";
 import {
   type Candidate,
   comparePrecedence,
@@ -114,11 +114,16 @@ function keptQuery(query: string | undefined, mode: string, params: readonly str
   return kept.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((p) => p.raw).join("&");
 }
 
-function cacheView(route: GhostRoute | undefined, outcome: MatchOutcome, request: MatchRequest, path: string) {
+function cacheView(
+  selected: { doc: GhostJson; route: GhostRoute | undefined; outcome: MatchOutcome },
+  request: MatchRequest,
+  path: string,
+) {
+  const { doc, route, outcome } = selected;
   if (!route || outcome.decision.kind !== "forward") {
     return { cached: false, why: "redirects and the gateway's own 404 and 500 answers are never cached" };
   }
-  const cache = route.cache;
+  const cache = routeCache(doc, route);
   if (!cache) return { cached: false, why: "no CachePolicy applies to this rule: every request passes" };
   const header = (name: string) => request.headers.find((h) => h.name.toLowerCase() === name.toLowerCase())?.value;
   const jar = cookies(header("cookie"));
@@ -223,7 +228,7 @@ export function explainRequest(doc: GhostJson, request: MatchRequest): Explanati
       ...(b.error ? { error: b.error } : {}),
       ...(b.filters.length ? { filters: b.filters } : {}),
     })),
-    cache: cacheView(route, outcome, request, q >= 0 ? request.url.slice(0, q) : request.url),
+    cache: cacheView({ doc, route, outcome }, request, q >= 0 ? request.url.slice(0, q) : request.url),
     ...(outcome.skipped.length ? { skipped: outcome.skipped } : {}),
   };
 }

@@ -53,6 +53,16 @@ export function formatJsonPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
+// A union's issue names no field. When exactly one of its options got past the value's own type (its issues are
+// all inside the value), that is the option the document meant, so its first issue is the one to report.
+function unwrapUnion(issue: z.core.$ZodIssue): z.core.$ZodIssue {
+  if (issue.code !== "invalid_union") return issue;
+  const meant = issue.errors.filter((option) => option.length > 0 && option.every((i) => i.path.length > 0));
+  if (meant.length !== 1) return issue;
+  const inner = unwrapUnion(meant[0][0]);
+  return { ...inner, path: [...issue.path, ...inner.path] };
+}
+
 function describe(issue: z.core.$ZodIssue): string {
   if (issue.code === "unrecognized_keys") return `unknown field ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
   if (issue.code === "invalid_key" && issue.issues[0]) return issue.issues[0].message;
@@ -83,7 +93,8 @@ export function parseContract<S extends z.ZodType>(
   }
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  const issues = result.error.issues.map((issue) => ({ path: formatJsonPath(issue.path), message: describe(issue) }));
+  const issues = result.error.issues.map(unwrapUnion)
+    .map((issue) => ({ path: formatJsonPath(issue.path), message: describe(issue) }));
   throw new ContractError(options.document, issues);
 }
 

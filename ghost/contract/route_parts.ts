@@ -228,10 +228,7 @@ export const cacheBypassSchema = z.discriminatedUnion("type", [
   }),
 ]);
 
-/** How a rule caches; absent on a route entry, the rule passes every request. */
-export const cacheSchema = z.strictObject({
-  /** The CachePolicy that applies, for metrics, logs and debugging. */
-  policy: z.strictObject({ namespace: z.string().min(1).max(253), name: z.string().min(1).max(253) }),
+const cacheSettingsShape = {
   ttl: cacheTtlSchema.prefault({}),
   allow: cacheAllowSchema.prefault({}),
   key: cacheKeySchema.prefault({}),
@@ -240,7 +237,26 @@ export const cacheSchema = z.strictObject({
   surrogateKeys: z.strictObject({ header: headerNameSchema.default("Surrogate-Key") }).prefault({}),
   /** Add `X-Cache`, `X-Cache-Hits` and `Age` to responses. */
   debugHeaders: z.boolean().default(false),
+};
+
+/** How a CachePolicy caches: one entry of a document's `cachePolicies` table. */
+export const cacheSettingsSchema = z.strictObject(cacheSettingsShape);
+
+/** How a rule caches, written out on the rule itself: the policy's name and its settings. */
+export const cacheSchema = z.strictObject({
+  /** The CachePolicy that applies, for metrics, logs and debugging. */
+  policy: z.strictObject({ namespace: z.string().min(1).max(253), name: z.string().min(1).max(253) }),
+  ...cacheSettingsShape,
 });
+
+/** `namespace/name` of a CachePolicy: a key of a document's `cachePolicies` table. */
+export const cachePolicyKeySchema = z.string().max(507).regex(
+  /^[^/]+\/[^/]+$/,
+  "must be a CachePolicy's namespace/name",
+);
+
+/** A route entry's `cache`: the key of its policy in `cachePolicies` (what the operator writes), or the settings. */
+export const routeCacheSchema = z.union([cachePolicyKeySchema, cacheSchema]);
 
 /**
  * Builds the document schema of a format around its backend-group schema.
@@ -266,12 +282,57 @@ export function documentSchema<B extends z.ZodType>(version: number, backendSche
     /** Weighted backend groups; none means the gateway answers 500 unless a redirect filter answers first. */
     backends: z.array(backendSchema).max(64).default([]),
     /** How the rule caches; absent: every request passes. */
-    cache: cacheSchema.optional(),
+    cache: routeCacheSchema.optional(),
   });
   return z.strictObject({
     version: z.literal(version, { error: `must be ${version}, the only version this build reads` }),
     listeners: z.array(listenerSchema).default([]),
+    /** Each CachePolicy's settings once, by `namespace/name`, for the route entries that name it. */
+    cachePolicies: z.record(cachePolicyKeySchema, cacheSettingsSchema).optional(),
     vhosts: z.record(vhostKeySchema, z.strictObject({ routes: z.array(route) })),
     requests: requestsSchema.optional(),
+  }).superRefine((doc, ctx) => {
+    for (const [host, vhost] of Object.entries(doc.vhosts)) {
+      vhost.routes.forEach((route, i) => {
+        if (typeof route.cache !== "string" || Object.hasOwn(doc.cachePolicies ?? {}, route.cache)) return;
+        ctx.addIssue({
+          code: "custom",
+          path: ["vhosts", host, "routes", i, "cache"],
+          message: `names the cache policy "${route.cache}", which cachePolicies does not hold`,
+        });
+      });
+    }
   });
+}
+
+/** A rule's cache settings with its policy's name, as a route entry writes them out. */
+export type RuleCache = z.output<typeof cacheSchema>;
+
+/**
+ * The cache settings that apply to a route entry: its own, or those of the policy it names.
+ *
+ * @example Usage
+ * ```ts
+ * import { routeCache } from "./route_parts.ts";
+ * const doc = { cachePolicies: { "shop/p": { ttl: { default: 60, grace: 10, keep: 0 }, allow: { noStore: false,
+ *   private: false, setCookie: false, authorization: false, otherCookies: false },
+ *   key: { query: { mode: "All" as const, params: [] }, headers: [], cookies: [] }, bypass: [],
+ *   surrogateKeys: { header: "Surrogate-Key" }, debugHeaders: false } } };
+ * routeCache(doc, { cache: "shop/p" })?.policy; // { namespace: "shop", name: "p" }
+ * ```
+ *
+ * @param doc The document (its `cachePolicies` table).
+ * @param route One of its route entries.
+ * @returns The policy's name and settings, or undefined when the rule passes every request.
+ */
+export function routeCache(
+  doc: { cachePolicies?: Record<string, z.output<typeof cacheSettingsSchema>> },
+  route: { cache?: string | RuleCache },
+): RuleCache | undefined {
+  const cache = route.cache;
+  if (typeof cache !== "string") return cache;
+  const settings = doc.cachePolicies?.[cache];
+  if (settings === undefined) return undefined;
+  const slash = cache.indexOf("/");
+  return { policy: { namespace: cache.slice(0, slash), name: cache.slice(slash + 1) }, ...settings };
 }

@@ -1,5 +1,5 @@
 /**
- * CachePolicy: validation and conversion into routing.json's per-rule `cache` object, and conflicts and precedence
+ * CachePolicy: validation and conversion into routing.json's `cachePolicies` table, and conflicts and precedence
  * between policies (their status is `../status/cache_policy.ts`). All pure; the operator's shell feeds it parsed objects.
  *
  * @example Which policy caches a rule
@@ -9,11 +9,11 @@
  *   metadata: { name: "catalog", namespace: "shop", creationTimestamp: "2026-01-01T00:00:00Z" },
  *   spec: { targetRefs: [{ group: "gateway.networking.k8s.io", kind: "Gateway", name: "gw" }] },
  * });
- * const cache = resolvePolicies([policy]).cacheFor({ namespace: "shop", name: "gw" }, "http", {
+ * const holder = resolvePolicies([policy]).cacheFor({ namespace: "shop", name: "gw" }, "http", {
  *   namespace: "shop",
  *   name: "list",
  * });
- * // cache?.policy.name === "catalog"
+ * // holder === "shop/catalog"
  * ```
  *
  * @module

@@ -32,26 +32,22 @@ export interface PolicyResolution {
   /** Every policy by `namespace/name`, sorted by key. */
   policies: Map<string, PolicyOutcome>;
   /**
-   * Returns the cache of a rule served on a listener of a Gateway, from the most specific policy that holds one of
-   * its targets, or undefined (the rule passes).
+   * Returns the `namespace/name` of the most specific policy that holds one of the targets of a rule served on a
+   * listener of a Gateway, or undefined (the rule passes). Its settings are `policies.get(key).validated.cache`.
    */
   cacheFor(
     gateway: { namespace: string; name: string },
     listener: string,
     rule: { namespace: string; name: string; ruleName?: string },
-  ): RoutingCache | undefined;
+  ): string | undefined;
+  /** The settings of a policy that {@linkcode PolicyResolution.cacheFor} returned. */
+  settingsOf(key: string): RoutingCache;
 }
 
-interface Holder {
-  /** The holding policy's `namespace/name`. */
-  key: string;
-  cache: RoutingCache;
-}
+/** Holders of one kind of target: namespace → name → sectionName (`""` for the whole object) → policy key. */
+type TargetTable = Map<string, Map<string, Map<string, string>>>;
 
-/** Holders of one kind of target: namespace → name → sectionName (`""` for the whole object) → holder. */
-type TargetTable = Map<string, Map<string, Map<string, Holder>>>;
-
-function sectionsOf(table: TargetTable, namespace: string, name: string): Map<string, Holder> {
+function sectionsOf(table: TargetTable, namespace: string, name: string): Map<string, string> {
   let names = table.get(namespace);
   if (!names) table.set(namespace, names = new Map());
   let sections = names.get(name);
@@ -94,8 +90,8 @@ export function resolvePolicies(
       if (!validated.valid) return { target };
       const sections = sectionsOf(tables[target.kind], p.metadata.namespace ?? "", target.name);
       const holder = sections.get(target.sectionName ?? "");
-      if (holder) return { target, conflictedBy: holder.key };
-      sections.set(target.sectionName ?? "", { key, cache: validated.cache });
+      if (holder) return { target, conflictedBy: holder };
+      sections.set(target.sectionName ?? "", key);
       return { target };
     });
     outcomes.set(key, { policy: p, validated, targets });
@@ -106,9 +102,14 @@ export function resolvePolicies(
     cacheFor(gateway, listener, rule) {
       const route = tables.HTTPRoute.get(rule.namespace)?.get(rule.name);
       const byRoute = route && ((rule.ruleName === undefined ? undefined : route.get(rule.ruleName)) ?? route.get(""));
-      if (byRoute) return byRoute.cache;
+      if (byRoute) return byRoute;
       const gw = tables.Gateway.get(gateway.namespace)?.get(gateway.name);
-      return (gw && (gw.get(listener) ?? gw.get("")))?.cache;
+      return gw && (gw.get(listener) ?? gw.get(""));
+    },
+    settingsOf(key) {
+      const validated = sorted.get(key)?.validated;
+      if (!validated?.valid) throw new Error(`The cache policy "${key}" holds no target`);
+      return validated.cache;
     },
   };
 }

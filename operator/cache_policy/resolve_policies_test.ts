@@ -36,7 +36,7 @@ Deno.test("resolvePolicies() picks the most specific level: rule > route > liste
   for (const input of [policies, [...policies].reverse()]) {
     const resolution = resolvePolicies(input);
     for (const [name, listener, rule, expected] of cases) {
-      equal(resolution.cacheFor(GW, listener, rule)?.policy.name, expected, name);
+      equal(resolution.cacheFor(GW, listener, rule)?.split("/")[1], expected, name);
     }
     equal(
       resolution.cacheFor({ namespace: "shop", name: "other-gw" }, "http", { namespace: "web", name: "x" }),
@@ -84,7 +84,7 @@ Deno.test("resolvePolicies() gives a target to the older policy, then to the low
   for (const [name, policies, winner, conflicts] of cases) {
     const resolution = resolvePolicies(policies);
     equal(
-      resolution.cacheFor(GW, "http", { namespace: "shop", name: "r", ruleName: "list" })?.policy.name,
+      resolution.cacheFor(GW, "http", { namespace: "shop", name: "r", ruleName: "list" })?.split("/")[1],
       winner,
       name,
     );
@@ -102,15 +102,16 @@ Deno.test("resolvePolicies() lets a policy win one target and lose another", () 
     policy("new", T2, [{ kind: "HTTPRoute", name: "a" }, { kind: "HTTPRoute", name: "b" }]),
   ]);
   deepEqual(resolution.policies.get("shop/new")!.targets.map((t) => t.conflictedBy), ["shop/old", undefined]);
-  equal(resolution.cacheFor(GW, "http", { namespace: "shop", name: "b" })?.policy.name, "new");
-  equal(resolution.cacheFor(GW, "http", { namespace: "shop", name: "a" })?.policy.name, "old");
+  equal(resolution.cacheFor(GW, "http", { namespace: "shop", name: "b" })?.split("/")[1], "new");
+  equal(resolution.cacheFor(GW, "http", { namespace: "shop", name: "a" })?.split("/")[1], "old");
+  equal(resolution.settingsOf("shop/new"), (resolution.policies.get("shop/new")!.validated as { cache: object }).cache);
 });
 
 Deno.test("resolvePolicies() scopes targets to the policy's namespace", () => {
   const resolution = resolvePolicies([policy("p", T1, [{ kind: "Gateway", name: "gw" }], "web")]);
   equal(resolution.cacheFor(GW, "http", { namespace: "shop", name: "r" }), undefined);
   equal(
-    resolution.cacheFor({ namespace: "web", name: "gw" }, "http", { namespace: "shop", name: "r" })?.policy.name,
+    resolution.cacheFor({ namespace: "web", name: "gw" }, "http", { namespace: "shop", name: "r" })?.split("/")[1],
     "p",
   );
 });

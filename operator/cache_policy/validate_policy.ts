@@ -1,16 +1,16 @@
 /**
- * Validation of one CachePolicy and its conversion into the `cache` object of routing.json route entries. A policy
+ * Validation of one CachePolicy and its conversion into its entry of routing.json's `cachePolicies` table. A policy
  * is either valid as a whole, and then converted whole, or invalid with every problem listed: never applied half-way.
  *
  * @module
  */
-import type { RoutingRoute } from "../../ghost/contract/mod.ts";
+import type { RoutingJson } from "../../ghost/contract/mod.ts";
 import { type CachePolicy, cachePolicySpecSchema, type PolicyTarget } from "./cache_policy_schema.ts";
 import { durationSeconds } from "./duration.ts";
 import { describeZodIssues } from "../../internal/zod_issues.ts";
 
-/** The `cache` object of a routing.json route entry, every default filled in. */
-export type RoutingCache = NonNullable<RoutingRoute["cache"]>;
+/** A policy's entry in routing.json's `cachePolicies` table, every default filled in. */
+export type RoutingCache = NonNullable<RoutingJson["cachePolicies"]>[string];
 
 /** The outcome of {@linkcode validatePolicy}. */
 export type ValidatedPolicy =
@@ -19,7 +19,7 @@ export type ValidatedPolicy =
     valid: true;
     /** Its targets, deduplicated, in spec order. */
     targets: PolicyTarget[];
-    /** The route entries' `cache` object. */
+    /** Its `cachePolicies` entry. */
     cache: RoutingCache;
   }
   | {
@@ -54,7 +54,7 @@ function dedupe(targets: PolicyTarget[]): PolicyTarget[] {
 }
 
 /**
- * Validates a CachePolicy and converts it into the routing.json `cache` object: durations become whole seconds,
+ * Validates a CachePolicy and converts it into its routing.json `cachePolicies` entry: durations become whole seconds,
  * every default is filled in, header names are lowercased and lists sorted and deduplicated (so equal policies give
  * equal bytes).
  *
@@ -71,7 +71,7 @@ function dedupe(targets: PolicyTarget[]): PolicyTarget[] {
  * ```
  *
  * @param policy The policy.
- * @returns The targets and the cache object, or the problems.
+ * @returns The targets and the settings, or the problems.
  */
 export function validatePolicy(policy: CachePolicy): ValidatedPolicy {
   const parsed = cachePolicySpecSchema.safeParse(policy.spec);
@@ -92,7 +92,6 @@ export function validatePolicy(policy: CachePolicy): ValidatedPolicy {
     valid: true,
     targets: spec.targetRefs,
     cache: {
-      policy: { namespace: policy.metadata.namespace ?? "", name: policy.metadata.name },
       ttl: {
         default: seconds(spec.ttl?.default, DEFAULT_TTL.default),
         ...(forced === undefined ? {} : { forced: seconds(forced, 0) }),

@@ -13,7 +13,6 @@ Deno.test("validatePolicy() fills every default of the cache object", () => {
   equal(result.valid, true);
   if (!result.valid) return;
   deepEqual(result.cache, {
-    policy: { namespace: "shop", name: "p" },
     ttl: { default: 120, grace: 10, keep: 0 },
     allow: { noStore: false, private: false, setCookie: false, authorization: false, otherCookies: false },
     key: { query: { mode: "All", params: [] }, headers: [], cookies: [] },
@@ -41,7 +40,6 @@ Deno.test("validatePolicy() converts a full spec: seconds, lowercase sorted head
   equal(result.valid, true);
   if (!result.valid) return;
   deepEqual(result.cache, {
-    policy: { namespace: "shop", name: "p" },
     ttl: { default: 120, forced: 3600, grace: 30, keep: 60 },
     allow: { noStore: true, private: true, setCookie: true, authorization: true, otherCookies: true },
     key: {

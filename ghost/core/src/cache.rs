@@ -123,8 +123,10 @@ impl CacheRule {
     ///
     /// # Errors
     ///
-    /// Returns a message when a bypass regular expression does not compile.
+    /// Returns a message when the settings name no policy or a bypass regular expression does not compile.
     pub fn new(id: &RouteId, settings: Cache) -> Result<Self, String> {
+        let Some(policy) = &settings.policy else { return Err("cache settings name no policy".to_owned()) };
+        let policy = format!("{}/{}", policy.namespace, policy.name);
         let bypass = settings
             .bypass
             .iter()
@@ -144,12 +146,7 @@ impl CacheRule {
                 Bypass::Cookie { name } => Ok(BypassCond::Cookie(name.clone())),
             })
             .collect::<Result<_, String>>()?;
-        Ok(Self {
-            identity: format!("{}/{}/{}", id.namespace, id.name, id.rule),
-            policy: format!("{}/{}", settings.policy.namespace, settings.policy.name),
-            settings,
-            bypass,
-        })
+        Ok(Self { identity: format!("{}/{}/{}", id.namespace, id.name, id.rule), policy, settings, bypass })
     }
 
     /// Decides whether a request is looked up, and under which key.
@@ -589,7 +586,7 @@ mod tests {
 
     fn settings() -> Cache {
         Cache {
-            policy: PolicyRef { namespace: "shop".into(), name: "catalog".into() },
+            policy: Some(PolicyRef { namespace: "shop".into(), name: "catalog".into() }),
             ttl: CacheTtl::default(),
             allow: CacheAllow::default(),
             key: CacheKey::default(),
@@ -665,7 +662,7 @@ mod tests {
         assert_ne!(other_rule.key, base.key);
         // One rule served under two policies (listeners with different policies) never shares objects either.
         let mut other_policy = c.clone();
-        other_policy.policy.name = "other".into();
+        other_policy.policy.as_mut().unwrap().name = "other".into();
         assert_ne!(lookup(&other_policy, "/", &[]).key, base.key);
         let fr = lookup(&c, "/", &[("Accept-Language", "fr")]);
         assert_ne!(fr.key, base.key);

@@ -21,6 +21,9 @@ pub struct GhostJson {
     /// The Gateway's listeners and the varnishd sockets their traffic arrives on.
     #[serde(default)]
     pub listeners: Vec<Listener>,
+    /// Each CachePolicy's settings once, by `namespace/name`, for the routes that name it.
+    #[serde(rename = "cachePolicies", default, skip_serializing_if = "Option::is_none")]
+    pub cache_policies: Option<BTreeMap<String, Cache>>,
     /// Routes per vhost key: an exact hostname, a `*.` wildcard or `*`.
     pub vhosts: BTreeMap<String, Vhost>,
     /// How client requests are normalised and whose forwarding headers are believed; absent: the defaults.
@@ -112,7 +115,37 @@ pub struct Route {
     pub backends: Vec<Backend>,
     /// How the rule caches; absent: every request passes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cache: Option<Cache>,
+    pub cache: Option<RouteCache>,
+}
+
+/// A route's `cache`: the `namespace/name` of its policy in `cachePolicies`, or the settings written out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum RouteCache {
+    /// A key of the document's `cachePolicies` (what the operator writes).
+    Policy(String),
+    /// The settings themselves, `policy` included.
+    Inline(Cache),
+}
+
+// By hand rather than untagged, so that an error inside written-out settings keeps its path and message.
+impl<'de> Deserialize<'de> for RouteCache {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = RouteCache;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a cache policy's namespace/name or cache settings")
+            }
+            fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<RouteCache, E> {
+                Ok(RouteCache::Policy(key.to_owned()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<RouteCache, A::Error> {
+                Cache::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(RouteCache::Inline)
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 fn default_matches() -> Vec<Match> {
@@ -451,12 +484,14 @@ pub struct Endpoint {
     pub port: u16,
 }
 
-/// How a rule caches (the optional `cache` of a route entry).
+/// How a rule caches: an entry of `cachePolicies` (without `policy`: the key names it) or a route's written-out
+/// `cache` (with it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Cache {
-    /// The CachePolicy that applies.
-    pub policy: PolicyRef,
+    /// The CachePolicy that applies, on written-out settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<PolicyRef>,
     /// Freshness.
     #[serde(default)]
     pub ttl: CacheTtl,

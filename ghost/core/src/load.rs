@@ -10,7 +10,7 @@ use serde_json::value::RawValue;
 
 use crate::contract::{
     Backend, BackendFilter, Bypass, Cache, Filter, GhostJson, HeaderModifier, Listener, Match, PathMatchType,
-    PathModifier, QueryMode, Requests, Route, Vhost, VERSION,
+    PathModifier, QueryMode, Requests, Route, RouteCache, Vhost, VERSION,
 };
 use crate::error::{Error, ErrorKind};
 use crate::forwarding::Cidr;
@@ -41,6 +41,8 @@ struct RawDoc<'a> {
     version: Option<serde_json::Value>,
     #[serde(default)]
     listeners: Vec<Listener>,
+    #[serde(rename = "cachePolicies", default, borrow)]
+    cache_policies: Option<BTreeMap<String, &'a RawValue>>,
     #[serde(borrow)]
     vhosts: BTreeMap<String, RawVhost<'a>>,
     #[serde(default)]
@@ -94,6 +96,7 @@ pub fn load(text: &str) -> Result<Loaded, Error> {
             .map_err(|msg| Error::new(ErrorKind::Schema, format!("$.requests.trustedProxies[{i}]"), msg))?;
     }
     let mut skipped = Vec::new();
+    let cache_policies = raw.cache_policies.map(|table| load_cache_policies(table, &mut skipped));
     let mut vhosts = BTreeMap::new();
     for (key, raw_vhost) in raw.vhosts {
         let vhost_path = format!("$.vhosts{}", path_key(&key));
@@ -134,9 +137,41 @@ pub fn load(text: &str) -> Result<Loaded, Error> {
         vhosts.insert(key, Vhost { routes });
     }
     Ok(Loaded {
-        doc: GhostJson { version: VERSION, listeners: raw.listeners, vhosts, requests: raw.requests },
+        doc: GhostJson { version: VERSION, listeners: raw.listeners, cache_policies, vhosts, requests: raw.requests },
         skipped,
     })
+}
+
+/// The entries of `cachePolicies` that parse and pass the checks; the others are skipped and reported, and so are
+/// the routes that name them (the router finds no such policy).
+fn load_cache_policies(table: BTreeMap<String, &RawValue>, skipped: &mut Vec<Skipped>) -> BTreeMap<String, Cache> {
+    let mut good = BTreeMap::new();
+    for (key, raw) in table {
+        let path = format!("$.cachePolicies{}", path_key(&key));
+        let mut de = serde_json::Deserializer::from_str(raw.get());
+        let checked = match serde_path_to_error::deserialize::<_, Cache>(&mut de) {
+            Ok(cache) => check_policy_key(&key).and_then(|()| check_cache(&cache, false)).map(|()| cache),
+            Err(err) => {
+                let message = strip_position(&err.inner().to_string());
+                let at = error_path(&err, &message);
+                Err(if at == "$" { message } else { format!("at {}: {message}", &at[1..]) })
+            }
+        };
+        match checked {
+            Ok(cache) => {
+                good.insert(key, cache);
+            }
+            Err(reason) => skipped.push(Skipped { path, route: None, reason }),
+        }
+    }
+    good
+}
+
+fn check_policy_key(key: &str) -> Result<(), String> {
+    match key.split_once('/') {
+        Some((namespace, name)) if !namespace.is_empty() && !name.is_empty() && !name.contains('/') => Ok(()),
+        _ => Err(format!("key {key:?} must be a CachePolicy's namespace/name")),
+    }
 }
 
 /// `namespace/name rule N`, how reports name a route.
@@ -243,8 +278,9 @@ fn check_route(route: &Route) -> Result<(), String> {
     for (i, backend) in route.backends.iter().enumerate() {
         check_backend(backend).map_err(|e| format!("backends[{i}]: {e}"))?;
     }
-    if let Some(cache) = &route.cache {
-        check_cache(cache).map_err(|e| format!("cache: {e}"))?;
+    // A named policy is looked up when the router compiles the route (`Router::build`), which skips it when missing.
+    if let Some(RouteCache::Inline(cache)) = &route.cache {
+        check_cache(cache, true).map_err(|e| format!("cache: {e}"))?;
     }
     Ok(())
 }
@@ -252,9 +288,16 @@ fn check_route(route: &Route) -> Result<(), String> {
 /// The largest number of seconds a TTL, grace or keep may hold (fits a signed 32-bit integer).
 const MAX_SECONDS: u32 = 2_147_483_647;
 
-fn check_cache(cache: &Cache) -> Result<(), String> {
-    if cache.policy.namespace.is_empty() || cache.policy.name.is_empty() {
-        return Err("policy.namespace and policy.name must not be empty".to_owned());
+/// Checks settings written out on a route (`inline`: they must name their policy) or in `cachePolicies` (where the
+/// key names it, so they must not).
+fn check_cache(cache: &Cache, inline: bool) -> Result<(), String> {
+    match (&cache.policy, inline) {
+        (Some(policy), true) if policy.namespace.is_empty() || policy.name.is_empty() => {
+            return Err("policy.namespace and policy.name must not be empty".to_owned());
+        }
+        (None, true) => return Err("policy is required on settings written out on a route".to_owned()),
+        (Some(_), false) => return Err("unknown field \"policy\": the key names the policy".to_owned()),
+        _ => {}
     }
     let ttl = &cache.ttl;
     if [ttl.default, ttl.grace, ttl.keep].into_iter().chain(ttl.forced).any(|s| s > MAX_SECONDS) {

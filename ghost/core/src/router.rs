@@ -12,6 +12,7 @@
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
+use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 
 use regex::Regex;
@@ -21,6 +22,7 @@ use crate::contract::{
     BackendFilter, EscapedSlashes, Filter, GhostJson, HeaderModifier, Method, PathMatchType, Protocol, RequestRedirect,
     Route, RouteId, Scheme, UrlRewrite, ValueMatchType,
 };
+use crate::contract::{Cache, PolicyRef, RouteCache};
 use crate::error::Error;
 use crate::filters::{redirect_location, rewrite_path, RedirectInput};
 use crate::forwarding::Cidr;
@@ -324,10 +326,11 @@ impl Router {
             router.trusted_proxies = requests.trusted_proxies.iter().filter_map(|c| c.parse().ok()).collect();
         }
         let mut endpoint_index: FxHashMap<SocketAddr, usize> = FxHashMap::default();
+        let policies = doc.cache_policies.unwrap_or_default();
         for (key, vhost) in doc.vhosts {
             let mut table = Table::default();
             for (i, route) in vhost.routes.into_iter().enumerate() {
-                match router.add_route(&mut table, route, &mut endpoint_index) {
+                match router.add_route(&mut table, route, (&policies, &mut endpoint_index)) {
                     Ok(()) => report.routes += 1,
                     Err((reason, label)) => report.skipped.push(Skipped {
                         path: format!("$.vhosts[{}].routes[{i}]", serde_json::Value::String(key.clone())),
@@ -353,18 +356,21 @@ impl Router {
         (router, report)
     }
 
-    /// Compiles one route into `table`; on failure returns the reason and the route's label.
+    /// Compiles one route into `table`, its cache settings taken from `policies` when it names a policy; on failure
+    /// returns the reason and the route's label.
     fn add_route(
         &mut self,
         table: &mut Table,
         route: Route,
-        endpoint_index: &mut FxHashMap<SocketAddr, usize>,
+        (policies, endpoint_index): (&BTreeMap<String, Cache>, &mut FxHashMap<SocketAddr, usize>),
     ) -> Result<(), (String, String)> {
         let entries = self.compile_matches(&route).map_err(|reason| (reason, route_label(&route)))?;
-        let cache = match route.cache.clone() {
-            Some(settings) => {
-                Some(CacheRule::new(&route.id, settings).map_err(|reason| (reason, route_label(&route)))?)
-            }
+        let cache = match &route.cache {
+            Some(named) => Some(
+                resolve_cache(named, policies)
+                    .and_then(|settings| CacheRule::new(&route.id, settings))
+                    .map_err(|reason| (reason, route_label(&route)))?,
+            ),
             None => None,
         };
         let Route { id, created, filters, backends, .. } = route;
@@ -818,6 +824,22 @@ fn with_query(path: &str, query: Option<&str>) -> String {
     }
 }
 
+/// The settings a route's `cache` stands for: its own, or those of the policy it names (with that policy's name).
+fn resolve_cache(cache: &RouteCache, policies: &BTreeMap<String, Cache>) -> Result<Cache, String> {
+    match cache {
+        RouteCache::Inline(settings) => Ok(settings.clone()),
+        RouteCache::Policy(key) => {
+            let missing = || format!("cache names the cache policy {key:?}, which cachePolicies does not hold");
+            let (namespace, name) = key.split_once('/').ok_or_else(missing)?;
+            let settings = policies.get(key).ok_or_else(missing)?;
+            Ok(Cache {
+                policy: Some(PolicyRef { namespace: namespace.to_owned(), name: name.to_owned() }),
+                ..settings.clone()
+            })
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -961,5 +983,33 @@ mod tests {
         assert_eq!(cached.lookup, Some(lookup));
         let plain = refusal("/plain/x");
         assert_eq!((plain.status, plain.lookup), (500, None));
+    }
+
+    #[test]
+    fn a_route_naming_a_cache_policy_takes_its_settings_and_a_dangling_name_skips_the_route() {
+        let route = |name: &str, policy: &str| {
+            format!(
+                r#"{{"id": {{"namespace": "ns", "name": "{name}", "rule": 0}}, "created": "2026-01-01T00:00:00Z",
+                    "listeners": ["web"], "matches": [{{"path": {{"type": "PathPrefix", "value": "/{name}"}}}}],
+                    "cache": "{policy}"}}"#
+            )
+        };
+        let text = format!(
+            r#"{{"version": 1, "cachePolicies": {{"ns/p": {{"ttl": {{"default": 7}}}}}},
+                "vhosts": {{"*": {{"routes": [{}, {}]}}}}}}"#,
+            route("named", "ns/p"),
+            route("dangling", "ns/q")
+        );
+        let (router, report) = Router::from_json(&text).unwrap();
+        assert_eq!(router.rules.len(), 1);
+        let cache = router.rules[0].cache.as_ref().unwrap();
+        assert_eq!((cache.identity.as_str(), cache.policy.as_str()), ("ns/named/0", "ns/p"));
+        assert_eq!(cache.settings.ttl.default, 7);
+        assert_eq!(report.skipped.len(), 1, "{report:?}");
+        assert_eq!(report.skipped[0].path, r#"$.vhosts["*"].routes[1]"#);
+        assert_eq!(
+            report.skipped[0].reason,
+            r#"cache names the cache policy "ns/q", which cachePolicies does not hold"#
+        );
     }
 }
