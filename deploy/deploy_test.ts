@@ -49,6 +49,7 @@ Deno.test({
       ServiceAccount: "/api/v1/namespaces/{ns}/serviceaccounts",
       ConfigMap: "/api/v1/namespaces/{ns}/configmaps",
       Service: "/api/v1/namespaces/{ns}/services",
+      PodDisruptionBudget: "/apis/policy/v1/namespaces/{ns}/poddisruptionbudgets",
       ClusterRole: "/apis/rbac.authorization.k8s.io/v1/clusterroles",
       ClusterRoleBinding: "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
       Role: "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles",

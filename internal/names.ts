@@ -80,6 +80,9 @@ export const ADMIN_TOKEN_KEY = "token";
 /** The file a gateway pod's chaperone reads its admin token from. */
 export const ADMIN_TOKEN_PATH = `${ADMIN_TOKEN_DIR}/${ADMIN_TOKEN_KEY}`;
 
+/** The non-root user (and group) id the Lacquer images run as: distroless's `nonroot`. */
+export const LACQUER_UID = 65532;
+
 /** The operator's metrics port. */
 export const OPERATOR_METRICS_PORT = 8080;
 

@@ -19,6 +19,7 @@ import {
   GATEWAY_NAME_LABEL,
   gatewayChildName,
   INFRA_HASH_ANNOTATION,
+  LACQUER_UID,
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
   tlsSecretName,
@@ -41,7 +42,8 @@ export const VCL_HASH_ANNOTATION = "lacquer.dev/vcl-hash";
 
 /**
  * Namespace label that lets pods of that namespace reach the gateways' admin port (`/healthz`, `/readyz`,
- * `/metrics`, `/drain`, `/invalidate`); deploy/operator puts it on the operator's namespace, monitoring namespaces add it.
+ * `/metrics`, `/drain`, `/invalidate`); the Helm chart's namespace (and deploy/operator) carries it, monitoring
+ * namespaces add it.
  */
 export const GATEWAY_ADMIN_ACCESS_LABEL = "lacquer.dev/gateway-admin";
 
@@ -294,6 +296,13 @@ function gatewayContainer(f: Family, parameters: ResolvedParameters): Record<str
     readinessProbe: { httpGet: admin("/readyz"), periodSeconds: 2, failureThreshold: 2 },
     livenessProbe: { httpGet: admin("/healthz"), periodSeconds: 10, failureThreshold: 3 },
     ...(Object.keys(parameters.resources).length > 0 ? { resources: parameters.resources } : {}),
+    // The restricted Pod Security Standard: nothing to escalate to, and the image's root filesystem read-only; the
+    // chaperone, varnishd (its -n dir, compiled VCL) and gcc (TMPDIR) write only to the "run" emptyDir.
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ["ALL"] },
+    },
     // SIGTERM drains (no preStop hook: it would need the admin token in the pod spec). The admin token is mounted
     // below the run directory, read-only.
     volumeMounts: [
@@ -302,6 +311,21 @@ function gatewayContainer(f: Family, parameters: ResolvedParameters): Record<str
     ],
   };
 }
+
+/**
+ * The gateway pod runs as the gateway image's non-root user. varnishd and hitch bind the listener ports themselves,
+ * below 1024 too: the pod's own network namespace lets every user bind any port (a safe sysctl, allowed by the
+ * restricted Pod Security Standard), so the container port stays the listener port. NET_BIND_SERVICE would not do:
+ * Kubernetes gives added capabilities to a non-root process only through file capabilities, which
+ * allowPrivilegeEscalation: false turns off.
+ */
+const GATEWAY_POD_SECURITY_CONTEXT = {
+  runAsNonRoot: true,
+  runAsUser: LACQUER_UID,
+  runAsGroup: LACQUER_UID,
+  seccompProfile: { type: "RuntimeDefault" },
+  sysctls: [{ name: "net.ipv4.ip_unprivileged_port_start", value: "0" }],
+};
 
 /**
  * Ingress of the gateway pods: listener ports from anywhere, the admin port only from namespaces labelled
@@ -337,6 +361,7 @@ function deploymentChild(f: Family, parameters: ResolvedParameters): ChildObject
     spec: {
       serviceAccountName: f.child,
       terminationGracePeriodSeconds: 60,
+      securityContext: GATEWAY_POD_SECURITY_CONTEXT,
       containers: [gatewayContainer(f, parameters)],
       volumes: [{ name: "run", emptyDir: {} }, { name: "admin-token", secret: { secretName: f.adminName } }],
     },

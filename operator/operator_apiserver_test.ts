@@ -749,11 +749,11 @@ Deno.test({
   },
 });
 
-/** `DENO_V8_FLAGS` as deploy/operator/deployment.yaml ships them. */
+/** `DENO_V8_FLAGS` as the Helm chart ships them (`operator.v8Flags`). */
 async function shippedV8Flags(): Promise<string> {
-  const manifest = await Deno.readTextFile(`${ROOT}deploy/operator/deployment.yaml`);
-  const flags = /name: DENO_V8_FLAGS\s+value: (\S+)/.exec(manifest)?.[1];
-  ok(flags, "deployment.yaml sets DENO_V8_FLAGS");
+  const values = await Deno.readTextFile(`${ROOT}deploy/helm/lacquer/values.yaml`);
+  const flags = /^\s*v8Flags: (\S+)$/m.exec(values)?.[1];
+  ok(flags, "values.yaml sets operator.v8Flags");
   return flags;
 }
 

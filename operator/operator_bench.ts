@@ -215,7 +215,7 @@ Deno.test({
         logFile,
         port,
         args: ["--gateway-image", "example.com/gateway-stand-in:1", "--gateway-class", cls],
-        // The heap cap deploy/operator/deployment.yaml sets: V8 then collects before growing the heap far.
+        // The heap cap the Helm chart sets (operator.v8Flags): V8 then collects before growing the heap far.
         env: {
           DENO_V8_FLAGS: Deno.env.get("LACQUER_OPERATOR_V8_FLAGS") ??
             "--max-old-space-size=160,--max-semi-space-size=4",

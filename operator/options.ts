@@ -23,7 +23,7 @@ export interface OperatorFlag {
 }
 
 /** The gateway image used when no GatewayParameters names one. */
-export const DEFAULT_GATEWAY_IMAGE = `ghcr.io/lacquer/lacquer:${LACQUER_VERSION}`;
+export const DEFAULT_GATEWAY_IMAGE = `ghcr.io/lacquer/lacquer-gateway:${LACQUER_VERSION}`;
 
 /** Every flag of `lacquer operator`, in help order. */
 export const OPERATOR_FLAGS: readonly OperatorFlag[] = [

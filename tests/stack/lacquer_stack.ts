@@ -10,6 +10,7 @@ import { createClusterNetns, launchSupervisor, stopCluster, waitForCluster } fro
 import { clusterBinaries, type ClusterLayout, clusterLayout, lacquerCacheDir } from "../cluster/layout.ts";
 import { runCommand } from "../cluster/run_command.ts";
 import type { LoggedProcess } from "../cluster/spawn_logged.ts";
+import { helmTemplate } from "../../deploy/render_manifests.ts";
 import { startOperatorProcess } from "./operator_process.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -75,7 +76,11 @@ export async function startLacquerStack(options: LacquerStackOptions): Promise<L
   progress(`[stack] cluster up in ${info.startedInMs} ms (${info.kubernetesVersion})`);
 
   progress("[stack] installing our CRDs (GatewayParameters, CachePolicy) and the lacquer-system namespace");
-  await kubectl(["apply", "--server-side", "-f", `${ROOT}deploy/crds/`, "-f", `${ROOT}deploy/operator/namespace.yaml`]);
+  // The namespace, GatewayClass and default GatewayParameters as the chart renders them; the operator runs here.
+  const [namespace, classObjects] = [`${layout.dir}/namespace.yaml`, `${layout.dir}/gatewayclass.yaml`];
+  await Deno.writeTextFile(namespace, await helmTemplate(["createNamespace=true"], ["templates/namespace.yaml"]));
+  await Deno.writeTextFile(classObjects, await helmTemplate([], ["templates/gatewayclass.yaml"]));
+  await kubectl(["apply", "--server-side", "-f", `${ROOT}deploy/crds/`, "-f", namespace]);
   await kubectl([
     "wait",
     "--for=condition=Established",
@@ -94,7 +99,7 @@ export async function startLacquerStack(options: LacquerStackOptions): Promise<L
   });
 
   progress("[stack] applying the GatewayClass lacquer and its default GatewayParameters");
-  await kubectl(["apply", "-f", `${ROOT}deploy/examples/gatewayclass.yaml`]);
+  await kubectl(["apply", "-f", classObjects]);
   await kubectl(["wait", "--for=condition=Accepted", "--timeout=60s", "gatewayclass/lacquer"]).catch((err) => {
     throw new Error(`GatewayClass "lacquer" was not accepted; see ${operatorLog}`, { cause: err });
   });

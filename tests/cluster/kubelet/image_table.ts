@@ -5,11 +5,13 @@
  * run are mapped to programs; any other image runs as a no-op process that sleeps until it is stopped, so
  * Deployments of unknown images still get Running pods (an init container of an unknown image succeeds at once).
  *
- * Hook for the gateway image (issue 7): images named `lacquer` (any registry, any tag, e.g.
- * `ghcr.io/lacquer/lacquer:dev`) run the repository's `mod.ts` with Deno, with the container's `command` minus a
- * leading `lacquer` and its `args` — so `args: ["chaperone", ...]` runs `lacquer chaperone ...`; the ghost
- * VMOD is where the image has it, in Debian's VMOD directory (scripts/setup.d/50-ghost.sh installs it there). Add or change
- * entries in {@linkcode defaultImageTable}, or pass a table to the kubelet.
+ * The Lacquer images (`lacquer-gateway`, `lacquer-operator`, and `lacquer` for tests that name one image for both;
+ * any registry, any tag, e.g. `ghcr.io/lacquer/lacquer-operator:0.1.0`) run the repository's `mod.ts` with Deno,
+ * with the container's `command` minus a leading `lacquer` and its `args` — so `args: ["chaperone", ...]` runs
+ * `lacquer chaperone ...`; a container with neither runs the image's default subcommand, as the images' entrypoint
+ * and Cmd do (images/recipes.ts). The ghost VMOD is where the gateway image has it, in Debian's VMOD directory
+ * (scripts/setup.d/50-ghost.sh installs it there). Add or change entries in {@linkcode defaultImageTable}, or pass
+ * a table to the kubelet.
  *
  * @module
  */
@@ -60,7 +62,14 @@ export function imageName(image: string): string {
   return last.split(":")[0];
 }
 
-/** The built-in table: echo servers and the lacquer image. */
+/** The Lacquer images by name, with the subcommand each runs when the container gives no command or args. */
+const LACQUER_IMAGE_DEFAULT_ARGS: Readonly<Record<string, readonly string[]>> = {
+  lacquer: [],
+  "lacquer-gateway": ["chaperone"],
+  "lacquer-operator": ["operator"],
+};
+
+/** The built-in table: echo servers and the Lacquer images. */
 export const defaultImageTable: readonly ImageRule[] = [
   {
     name: "echo-basic",
@@ -79,14 +88,14 @@ export const defaultImageTable: readonly ImageRule[] = [
   },
   {
     name: "lacquer",
-    matches: (name) => name === "lacquer",
+    matches: (name) => name in LACQUER_IMAGE_DEFAULT_ARGS,
     command: (c, host) => {
       const command = [...(c.command ?? [])];
       if (command[0] && imageName(command[0]) === "lacquer") command.shift();
-      return {
-        program: host.deno,
-        args: ["run", "--allow-all", `${host.repoRoot}/mod.ts`, ...command, ...(c.args ?? [])],
-      };
+      const args = command.length === 0 && (c.args ?? []).length === 0
+        ? LACQUER_IMAGE_DEFAULT_ARGS[imageName(c.image)]
+        : [...command, ...(c.args ?? [])];
+      return { program: host.deno, args: ["run", "--allow-all", `${host.repoRoot}/mod.ts`, ...args] };
     },
   },
 ];

@@ -25,6 +25,19 @@ Deno.test("resolveImage() runs the lacquer image as mod.ts with its command and 
   deepStrictEqual(c, { program: "/cache/deno", args: ["run", "--allow-all", "/repo/mod.ts", "chaperone", "--x=1"] });
 });
 
+Deno.test("resolveImage() runs the gateway and operator images with their default subcommand or their args", () => {
+  const run = (image: string, args?: string[]) =>
+    resolveImage({ name: "c", image, args }, { host, table: defaultImageTable });
+  const mod = ["run", "--allow-all", "/repo/mod.ts"];
+  deepStrictEqual(run("ghcr.io/lacquer/lacquer-operator:0.1.0").args, [...mod, "operator"]);
+  deepStrictEqual(run("ghcr.io/lacquer/lacquer-gateway:0.1.0").args, [...mod, "chaperone"]);
+  deepStrictEqual(run("ghcr.io/lacquer/lacquer-operator:0.1.0", ["operator", "--leader-elect"]).args, [
+    ...mod,
+    "operator",
+    "--leader-elect",
+  ]);
+});
+
 Deno.test("resolveImage() runs unknown images as a sleeping no-op", () => {
   const c = resolveImage({ name: "x", image: "nginx:1.27" }, { host, table: defaultImageTable });
   strictEqual(c.noop, true);
