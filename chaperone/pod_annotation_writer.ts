@@ -1,10 +1,11 @@
 /**
- * Publishes what the chaperone has live as annotations on its own Pod (merge patch), for the operator's
- * `Programmed` condition.
+ * Publishes what the chaperone has live, and what it could not apply, as annotations on its own Pod (merge patch),
+ * for the operator's `Programmed` condition and Events.
  *
  * @module
  */
 import type { KubeClient } from "../internal/kube/mod.ts";
+import { REJECTIONS_ANNOTATION } from "../internal/data_plane_rejections.ts";
 import { APPLIED_ROUTING_ANNOTATION, APPLIED_VCL_ANNOTATION } from "../internal/names.ts";
 
 /** The hashes of the configuration that is live. */
@@ -13,10 +14,12 @@ export interface AppliedConfig {
   routing?: string;
   /** `sha256:<hex>` of the active main.vcl. */
   vcl?: string;
+  /** What could not be applied, as `encodeRejections` writes it; none removes the annotation. */
+  rejected?: string;
 }
 
 /**
- * Writes the applied-config annotations on a Pod; absent hashes remove their annotation.
+ * Writes the applied-config and rejection annotations on a Pod; absent values remove their annotation.
  *
  * @example Usage
  * ```ts ignore
@@ -44,6 +47,7 @@ export async function writeAppliedAnnotations(
           annotations: {
             [APPLIED_ROUTING_ANNOTATION]: applied.routing ?? null,
             [APPLIED_VCL_ANNOTATION]: applied.vcl ?? null,
+            [REJECTIONS_ANNOTATION]: applied.rejected ?? null,
           },
         },
       },

@@ -219,6 +219,7 @@ export async function startChaperone(options: ChaperoneOptions): Promise<Running
     namespace: config.namespace,
     secretName: config.tlsSecret,
     log,
+    onRejections: (rejections) => sync.setTlsRejections(rejections),
   });
   const supervisor = createVarnishd(config, files, backendPorts, { sync, log });
   const readCounters = () => readVarnishCounters(files.instanceDir, { varnishstat: config.varnishstat });

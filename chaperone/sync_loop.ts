@@ -11,6 +11,7 @@ import { ContractError, parseRoutingJson, type RoutingJson, stringifyContract } 
 import { writeFileAtomic } from "../internal/atomic_writer.ts";
 import { backoffDelay } from "../internal/backoff.ts";
 import { contentHash } from "../internal/content_hash.ts";
+import { type DataPlaneRejection, encodeRejections, RejectionKind } from "../internal/data_plane_rejections.ts";
 import type { Logger } from "../internal/log.ts";
 import type { GatewayConfig } from "./config_map_watcher.ts";
 import { type ClusterEndpoints, mergeEndpoints, referencedNamespaces } from "./merge_endpoints.ts";
@@ -46,7 +47,7 @@ export interface SyncLoopOptions {
   ghostJsonPath: string;
   /** Reloads ghost; throws when ghost did not take the new file ({@linkcode GhostReloadError.refused} if ghost refused it). */
   reloadGhost: () => Promise<unknown>;
-  /** Publishes the applied hashes (the Pod annotations); throws on failure, which is retried. */
+  /** Publishes the applied hashes and the rejections (the Pod annotations); throws on failure, which is retried. */
   publish?: (applied: AppliedConfig) => Promise<void>;
   /** The counters to update. */
   metrics: ChaperoneMetrics;
@@ -84,7 +85,7 @@ export interface SyncStatus {
   ghostReport?: unknown;
   /** The last failure of a sync (retried with back-off). */
   lastSyncError?: string;
-  /** The hashes published on the Pod. */
+  /** The hashes and rejections published on the Pod. */
   published?: AppliedConfig;
   /** Whether endpoints of every referenced namespace are listed. */
   endpointsSynced: boolean;
@@ -112,14 +113,17 @@ export class SyncLoop {
   /** The routing.json ghost.json was last built from. */
   #merged: { hash: string; doc: RoutingJson } | undefined;
   #routingError: { hash: string; message: string } | undefined;
-  #vclError: { hash: string; message: string } | undefined;
+  #vclError: { hash: string; message: string; output: string } | undefined;
   #configMapFound = false;
   #configMapError: string | undefined;
   #ghostText: string | undefined;
   #ghostTextRouting: string | undefined;
   /** The last ghost.json ghost accepted, and the routing.json hash it was built from. */
   #goodGhost: { text: string; routing: string | undefined } | undefined;
-  #refusedGhost: { text: string; message: string } | undefined;
+  /** A ghost.json ghost refused, and the routing.json hash it was built from. */
+  #refusedGhost: { text: string; message: string; routing: string | undefined } | undefined;
+  /** What TLS termination could not use, published with the rest. */
+  #tlsRejections: readonly DataPlaneRejection[] = [];
   #ghostDirty = false;
   #ghostRoutingHash: string | undefined;
   #published: AppliedConfig | undefined;
@@ -289,6 +293,8 @@ export class SyncLoop {
 
   #acceptRouting(text: string): void {
     const hash = contentHash(text);
+    // Back to the accepted document: the error was about one that is no longer wanted.
+    if (hash === this.#routing?.hash) this.#routingError = undefined;
     if (hash === this.#routing?.hash || hash === this.#routingError?.hash) return;
     try {
       this.#routing = { hash, doc: parseRoutingJson(text) };
@@ -312,6 +318,7 @@ export class SyncLoop {
     // The VCL's ghost instance reads ghost.json when it initialises: load no VCL before the file exists.
     if (config.mainVcl !== undefined && this.#ghostText !== undefined) {
       const hash = contentHash(config.mainVcl);
+      if (hash === reloader.activeHash) this.#vclError = undefined;
       if (hash !== reloader.activeHash && hash !== this.#vclError?.hash) {
         const started = performance.now();
         try {
@@ -321,7 +328,7 @@ export class SyncLoop {
         } catch (err) {
           this.#o.metrics.vclReloads.failure++;
           if (err instanceof VclRejectedError) {
-            this.#vclError = { hash, message: err.message };
+            this.#vclError = { hash, message: err.message, output: err.output };
             this.#o.log.warn("VCL rejected; previous one keeps serving", { hash, err: err.output.slice(0, 4000) });
           } else vclFailure = err;
         } finally {
@@ -347,7 +354,7 @@ export class SyncLoop {
       this.#refusedGhost = undefined;
     } catch (err) {
       if (!(err instanceof GhostReloadError && err.refused)) throw err;
-      this.#refusedGhost = { text: this.#ghostText!, message: err.message };
+      this.#refusedGhost = { text: this.#ghostText!, message: err.message, routing: this.#ghostTextRouting };
       this.#o.log.warn("ghost.json refused by ghost; the last good one keeps serving", { err });
       const good = this.#goodGhost;
       if (good === undefined) {
@@ -381,13 +388,55 @@ export class SyncLoop {
   }
 
   /**
-   * Hands what is live to the publisher. Publishing (a Pod PATCH) runs outside the sync: a slow or failing API
-   * server delays the annotations, never the next routing or endpoint change.
+   * Sets what TLS termination could not use (bundles left out), to be published with the applied configuration.
+   *
+   * @param rejections The current TLS rejections (none once every bundle is usable).
+   */
+  setTlsRejections(rejections: readonly DataPlaneRejection[]): void {
+    this.#tlsRejections = rejections;
+    this.#publish();
+  }
+
+  /** What this pod could not apply of the current configuration, newest concerns first. */
+  rejections(): DataPlaneRejection[] {
+    const out: DataPlaneRejection[] = [];
+    if (this.#vclError) {
+      out.push({ kind: RejectionKind.VclRejected, hash: this.#vclError.hash, message: this.#vclError.output });
+    }
+    if (this.#routingError) {
+      const { hash, message } = this.#routingError;
+      out.push({ kind: RejectionKind.RoutingRejected, hash, message });
+    }
+    if (this.#refusedGhost?.routing) {
+      const { routing, message } = this.#refusedGhost;
+      out.push({ kind: RejectionKind.GhostRefused, hash: routing, message });
+    }
+    const skipped = (this.#ghostReport as { skipped?: { route?: string; path?: string; reason?: string }[] })
+      ?.skipped;
+    if (this.#ghostRoutingHash && Array.isArray(skipped) && skipped.length > 0) {
+      const lines = skipped.map((s) => `${s.route ?? s.path}: ${s.reason}`);
+      out.push({
+        kind: RejectionKind.RoutesSkipped,
+        hash: this.#ghostRoutingHash,
+        message: `${skipped.length} route(s) skipped\n${lines.join("\n")}`,
+      });
+    }
+    return [...out, ...this.#tlsRejections];
+  }
+
+  /**
+   * Hands what is live, and what was rejected, to the publisher. Publishing (a Pod PATCH) runs outside the sync: a
+   * slow or failing API server delays the annotations, never the next routing or endpoint change.
    */
   #publish(): void {
     if (!this.#o.publish) return;
-    const applied: AppliedConfig = { routing: this.#ghostRoutingHash, vcl: this.#reloader?.activeHash };
-    if (applied.routing === undefined && applied.vcl === undefined) return;
+    const rejected = encodeRejections(this.rejections());
+    const applied: AppliedConfig = {
+      routing: this.#ghostRoutingHash,
+      vcl: this.#reloader?.activeHash,
+      ...(rejected === undefined ? {} : { rejected }),
+    };
+    if (applied.routing === undefined && applied.vcl === undefined && applied.rejected === undefined) return;
     this.#toPublish = applied;
     this.#publishing ??= this.#publishLoop();
   }
@@ -405,7 +454,10 @@ export class SyncLoop {
   async #publishLatest(): Promise<void> {
     for (let failures = 0; !this.#stopped;) {
       const applied = this.#toPublish!;
-      if (this.#published?.routing === applied.routing && this.#published?.vcl === applied.vcl) return;
+      const done = this.#published;
+      if (done?.routing === applied.routing && done?.vcl === applied.vcl && done?.rejected === applied.rejected) {
+        return;
+      }
       try {
         await this.#o.publish!(applied);
         this.#published = applied;

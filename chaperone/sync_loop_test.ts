@@ -1,5 +1,6 @@
 import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
 import { contentHash } from "../internal/content_hash.ts";
+import { parseRejections } from "../internal/data_plane_rejections.ts";
 import { createLogger } from "../internal/log.ts";
 import { eventually } from "../tests/cluster/eventually.ts";
 import { startScratchVarnish } from "./_test_varnish.ts";
@@ -159,10 +160,27 @@ Deno.test("SyncLoop keeps the previous routing.json and VCL when new ones are br
     equal(s.sync.status().vclHash, contentHash(VCL));
     equal(s.metrics.routingRejected, 1);
     equal(s.metrics.vclReloads.failure, 1);
+    // Both rejections are published, with the rejected documents' hashes and varnishd's own words.
+    await eventually(() => {
+      const last = s.published.at(-1) as { rejected?: string; vcl?: string };
+      const rejected = parseRejections(last.rejected);
+      deepStrictEqual(rejected.map((r) => [r.kind, r.hash]), [
+        ["VCLRejected", contentHash(s.state.config.mainVcl!)],
+        ["RoutingRejected", contentHash("{")],
+      ]);
+      match(rejected[0].message, /nope/);
+      equal(last.vcl, contentHash(VCL), "the good VCL is still the applied one");
+    });
     // The same broken input is not retried on every sync.
     s.sync.poke();
     await s.sync.idle();
     equal(s.metrics.vclReloads.failure, 1);
+    // Back to the serving VCL and routing.json: nothing is rejected any more.
+    s.state.config = { resourceVersion: "3", mainVcl: VCL, routingJson: ROUTING };
+    s.sync.poke();
+    await s.sync.idle();
+    deepStrictEqual(s.sync.rejections(), []);
+    await eventually(() => equal((s.published.at(-1) as { rejected?: string }).rejected, undefined));
   } finally {
     await s.cleanup();
   }
@@ -257,6 +275,7 @@ Deno.test("SyncLoop keeps the good ghost.json on disk and stays ready when ghost
     s.sync.poke();
     await eventually(() => match(s.sync.status().ghostError ?? "", /status 500/));
     await s.sync.idle();
+    deepStrictEqual(s.sync.rejections().map((r) => [r.kind, r.hash]), [["GhostRefused", contentHash(ROUTING)]]);
     // Still ready: ghost serves the good state, and the good document is what a restart or VCL load reads.
     ok(s.sync.status().applied);
     equal(s.sync.status().lastSyncError, undefined);

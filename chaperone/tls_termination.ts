@@ -4,6 +4,8 @@
  *
  * @module
  */
+import { contentHash } from "../internal/content_hash.ts";
+import { type DataPlaneRejection, RejectionKind } from "../internal/data_plane_rejections.ts";
 import type { KubeClient } from "../internal/kube/mod.ts";
 import type { Logger } from "../internal/log.ts";
 import { usableTlsBundles } from "./hitch_config.ts";
@@ -27,6 +29,8 @@ export interface TlsTerminationOptions {
   secretName: string;
   /** Logger. */
   log: Logger;
+  /** Told, after each Secret change, which bundles were left out as unusable (none when all are usable). */
+  onRejections?: (rejections: DataPlaneRejection[]) => void;
 }
 
 /** The running TLS termination. */
@@ -86,9 +90,19 @@ async function applyCertificates(
     log.warn("TLS Secret not found", { secret: `${options.namespace}/${options.secretName}` });
     return;
   }
+  const rejections: DataPlaneRejection[] = [];
   for (const [name, hitch] of hitches) {
     const { bundles, skipped } = usableTlsBundles(data, name);
-    for (const { key, problem } of skipped) log.warn("TLS certificate skipped", { socket: name, key, problem });
+    for (const { key, problem } of skipped) {
+      log.warn("TLS certificate skipped", { socket: name, key, problem });
+      // The bundle's hash lets the operator tell it from a later, fixed one; the PEM itself stays here.
+      rejections.push({
+        kind: RejectionKind.TlsBundleUnusable,
+        hash: contentHash(data[key]),
+        message: `${key}: ${problem}`,
+      });
+    }
     await hitch.update(bundles).catch((err) => log.warn("TLS certificates not applied", { socket: name, err }));
   }
+  options.onRejections?.(rejections);
 }

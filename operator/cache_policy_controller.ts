@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type { KubeObject } from "../internal/kube/mod.ts";
+import type { EventRecorder, KubeObject } from "../internal/kube/mod.ts";
 import type { Logger } from "../internal/log.ts";
 import { kubeTime } from "../internal/kube_time.ts";
 import { type ReconcileResult, runWorkers, WorkQueue } from "../internal/work_queue.ts";
@@ -19,7 +19,7 @@ import type { Gateway, GatewayClass, HttpRoute } from "./api_types.ts";
 import type { CachePolicy } from "./cache_policy/mod.ts";
 import type { ClusterWatcher } from "./cluster_watcher.ts";
 import { keyOf } from "./snapshot_index.ts";
-import { cachePolicyStatuses } from "./status/mod.ts";
+import { cachePolicyStatuses, policyEvents } from "./status/mod.ts";
 import type { StatusWriter } from "./status_writer.ts";
 
 /** What the controller needs. */
@@ -28,6 +28,8 @@ export interface CachePolicyControllerOptions {
   cache: ClusterWatcher;
   /** Status writer. */
   status: StatusWriter;
+  /** Records Events on policies whose status changes. */
+  events?: EventRecorder;
   /** Logger. */
   log: Logger;
   /** Returns the current time (condition transition times). @default {() => new Date()} */
@@ -97,7 +99,11 @@ export class CachePolicyController {
       httpRoutes: cache.list<HttpRoute>("HTTPRoute").filter((r) => r.metadata.namespace === namespace),
       gatewayClasses: cache.list<GatewayClass>("GatewayClass"),
     }, { now: kubeTime((this.#o.clock ?? (() => new Date()))()) }).find((s) => s.key === key);
-    if (result) await this.#o.status.writeCachePolicy(raw, result.ancestors);
+    if (!result) return;
+    await this.#o.status.writeCachePolicy(raw, result.ancestors);
+    const before = (raw.status as { ancestors?: never[] } | undefined)?.ancestors;
+    const regarding = { apiVersion: raw.apiVersion, kind: "CachePolicy", metadata: raw.metadata };
+    for (const plan of policyEvents(result.ancestors, before)) this.#o.events?.transition(regarding, plan, plan.event);
   }
 
   /** Enqueues every cached policy. */

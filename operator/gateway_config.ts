@@ -33,6 +33,8 @@ export interface GatewayConfig {
   parameters: ResolvedParameters;
   /** The user's VCL, when the parameters name one and it was found. */
   userVcl?: string;
+  /** The GatewayParameters objects found for the Gateway, the class's first (Events about them go there). */
+  sources: GatewayParameters[];
   /** Why the Gateway is not accepted, if so; it then gets no children. */
   problem?: GatewayProblem;
 }
@@ -125,23 +127,25 @@ export function resolveGatewayConfig(
 ): GatewayConfig {
   const list = parameterList(gateway, cls, context.index);
   const parameters = resolveParameters(list.params, context.defaults);
-  if (list.problem) return { parameters, problem: list.problem };
+  const sources = list.params;
+  if (list.problem) return { parameters, sources, problem: list.problem };
   const unsafe = varnishdParametersProblem(parameters.varnishdArgs, parameters.storage);
-  if (unsafe) return { parameters, problem: invalid(unsafe) };
+  if (unsafe) return { parameters, sources, problem: invalid(unsafe) };
   const badProxy = parameters.requests?.trustedProxies.find((p) => !cidrSchema.safeParse(p).success);
   if (badProxy !== undefined) {
     return {
       parameters,
+      sources,
       problem: invalid(`requests.trustedProxies: "${badProxy}" is not an IP address or CIDR block`),
     };
   }
-  if (!parameters.vcl) return { parameters };
+  if (!parameters.vcl) return { parameters, sources };
   const { namespace, name, key } = parameters.vcl;
   const configMap = context.index.configMaps.get(keyOf(namespace, name));
   const userVcl = configMap?.data[key];
-  if (userVcl !== undefined) return { parameters, userVcl };
+  if (userVcl !== undefined) return { parameters, sources, userVcl };
   const message = configMap
     ? `ConfigMap "${namespace}/${name}" has no key "${key}"`
     : `ConfigMap "${namespace}/${name}" not found`;
-  return { parameters, problem: invalid(message) };
+  return { parameters, sources, problem: invalid(message) };
 }

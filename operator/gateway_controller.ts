@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { KubeObject } from "../internal/kube/mod.ts";
+import type { EventRecorder, KubeObject } from "../internal/kube/mod.ts";
 import type { Logger } from "../internal/log.ts";
 import { kubeTime } from "../internal/kube_time.ts";
 import { CONTROLLER_NAME, GATEWAY_NAME_LABEL } from "../internal/names.ts";
@@ -23,8 +23,9 @@ import type { ClusterWatcher } from "./cluster_watcher.ts";
 import { gatewayDependencies } from "./dependencies.ts";
 import type { ParameterDefaults } from "./gateway_parameters.ts";
 import { keyOf, routeGatewayKeys } from "./snapshot_index.ts";
+import { gatewayEvents, parametersEvents, routeEvents, type RouteStatusResult } from "./status/mod.ts";
 import type { StatusWriter } from "./status_writer.ts";
-import { translate } from "./translate.ts";
+import { type GatewayResult, translate } from "./translate.ts";
 import { TranslationMemo } from "./translation_memo.ts";
 
 /** What the controllers need. */
@@ -35,6 +36,8 @@ export interface GatewayControllerOptions {
   children: ChildrenWriter;
   /** Status writer. */
   status: StatusWriter;
+  /** Records Events on Gateways, HTTPRoutes and GatewayParameters whose state changes. */
+  events?: EventRecorder;
   /** Logger. */
   log: Logger;
   /** GatewayParameters defaults. */
@@ -67,6 +70,8 @@ export class GatewayController {
   #memo = new TranslationMemo();
   #running = false;
   #stopped: Promise<void> | undefined;
+  /** Route parent entries whose events were planned: translation reuses them while the route is unchanged. */
+  #plannedRoutes = new WeakSet<object>();
 
   /** Creates the controllers; call {@linkcode GatewayController.start} to run them. */
   constructor(options: GatewayControllerOptions) {
@@ -234,7 +239,10 @@ export class GatewayController {
         await this.#o.children.sync(key, gw.children).catch((err) => childrenError = err);
       }
       const raw = cache.raw("Gateway", key);
-      if (raw) await this.#o.status.writeGateway(raw, gw.status);
+      if (raw) {
+        await this.#o.status.writeGateway(raw, gw.status);
+        this.#gatewayEvents(raw, gw);
+      }
       this.#recordDeps(key, deps);
     } else {
       // Gone, or no longer ours: remove what we made (owner references cover the Gateway's own namespace).
@@ -246,12 +254,46 @@ export class GatewayController {
     const writer = async () => {
       while (next < result.routes.length) {
         const update = result.routes[next++];
-        await this.#o.status.writeRouteParents(cache.raw("HTTPRoute", update.key), update);
+        const raw = cache.raw("HTTPRoute", update.key);
+        await this.#o.status.writeRouteParents(raw, update);
+        if (raw) this.#routeEvents(raw, update);
       }
     };
     await Promise.all(Array.from({ length: Math.min(16, result.routes.length) }, writer));
     if (childrenError !== undefined) throw childrenError;
     log.debug("Gateway reconciled", { gateway: key, routes: routes.length });
+  }
+
+  /** Records the Events a Gateway's new status deserves (on changes only), on it and on its GatewayParameters. */
+  #gatewayEvents(raw: KubeObject, gw: GatewayResult): void {
+    const events = this.#o.events;
+    if (!events) return;
+    const before = raw.status as { conditions?: never[]; listeners?: never[] } | undefined;
+    const facts = {
+      before: before?.conditions,
+      listenersBefore: before?.listeners,
+      conditions: gw.status.conditions,
+      listeners: gw.status.listeners,
+      problems: gw.rejections?.problems ?? [],
+      podCount: gw.rejections?.podCount ?? 0,
+      vclSource: gw.rejections?.vclSource,
+    };
+    const gateway = { apiVersion: "gateway.networking.k8s.io/v1", kind: "Gateway", metadata: raw.metadata };
+    for (const plan of gatewayEvents(facts)) events.transition(gateway, plan, plan.event);
+    for (const params of gw.parameters ?? []) {
+      const regarding = { apiVersion: "lacquer.dev/v1alpha1", kind: "GatewayParameters", metadata: params.metadata };
+      for (const plan of parametersEvents(gw.key, facts)) events.transition(regarding, plan, plan.event);
+    }
+  }
+
+  /** Records the Events a route's new parent entries for one Gateway deserve (on changes only). */
+  #routeEvents(raw: KubeObject, update: RouteStatusResult): void {
+    const events = this.#o.events;
+    if (!events || this.#plannedRoutes.has(update.parents)) return;
+    this.#plannedRoutes.add(update.parents);
+    const before = (raw.status as { parents?: never[] } | undefined)?.parents;
+    const route = { apiVersion: "gateway.networking.k8s.io/v1", kind: "HTTPRoute", metadata: raw.metadata };
+    for (const plan of routeEvents(update.gateway, update.parents, before)) events.transition(route, plan, plan.event);
   }
 
   /**

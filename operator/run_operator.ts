@@ -259,6 +259,7 @@ function wireControllers(run: Run, api: ApiDiscovery, metrics: OperatorMetrics):
     cache: watcher,
     children: new ChildrenWriter(writer, watcher, { log: log.child({ part: "children" }), observe }),
     status,
+    events,
     log,
     defaults: { image: config.gatewayImage, serviceType: config.gatewayServiceType },
     crdBundleVersion: api.crdVersion,
@@ -270,6 +271,7 @@ function wireControllers(run: Run, api: ApiDiscovery, metrics: OperatorMetrics):
   const policies = state.policyController = new CachePolicyController({
     cache: watcher,
     status,
+    events,
     log,
     observe: observeReconcile,
   });

@@ -15,20 +15,22 @@
 import type { RoutingJson } from "../ghost/contract/mod.ts";
 import { contentHash } from "../internal/content_hash.ts";
 import { CONTROLLER_NAME } from "../internal/names.ts";
-import { generateMainVcl } from "../vcl/mod.ts";
-import type { Gateway, GatewayClass } from "./api_types.ts";
+import { generateMainVcl, userVclLines } from "../vcl/mod.ts";
+import type { Gateway, GatewayClass, Pod } from "./api_types.ts";
 import { type AttachedRoute, attachedRouteCounts, attachRoutes } from "./attach_routes.ts";
 import { type PolicyResolution, resolvePolicies } from "./cache_policy/mod.ts";
 import { buildChildren, type ChildObject } from "./children.ts";
-import type { ParameterDefaults } from "./gateway_parameters.ts";
-import { classParameters, resolveGatewayConfig } from "./gateway_config.ts";
+import type { GatewayParameters, ParameterDefaults } from "./gateway_parameters.ts";
+import { classParameters, type GatewayConfig, resolveGatewayConfig } from "./gateway_config.ts";
 import { validateListeners } from "./listeners.ts";
 import { stringifyRouting } from "./routing_text.ts";
 import type { Snapshot } from "./snapshot.ts";
 import { indexSnapshot, keyOf, type SnapshotIndex } from "./snapshot_index.ts";
 import {
+  currentRejections,
   type GatewayClassResult,
   gatewayClassStatus,
+  type GatewayRejections,
   type GatewayStatus,
   gatewayStatus,
   routeParentStatus,
@@ -70,6 +72,10 @@ export interface GatewayResult {
   routingJson?: string;
   /** main.vcl text. */
   mainVcl?: string;
+  /** What the gateway pods rejected of the current configuration. */
+  rejections?: GatewayRejections;
+  /** The GatewayParameters the Gateway uses. */
+  parameters?: GatewayParameters[];
   /** Child objects to apply; undefined means "leave the existing children alone" (invalid parameters). */
   children?: ChildObject[];
 }
@@ -100,6 +106,24 @@ function routeStatus(attached: AttachedRoute, gateway: string, run: Run): RouteS
   return memoised.status ??= routeParentStatus(attached, gateway, run.options.now);
 }
 
+/** What the Gateway's pods rejected of the current configuration, their VCL line numbers mapped to the user's. */
+function gatewayRejections(
+  key: string,
+  config: GatewayConfig,
+  current: { hashes: { routing: string; vcl: string }; tlsBundles: Record<string, string>; pods: readonly Pod[] },
+): GatewayRejections {
+  const lines = userVclLines({ gateway: key, userVcl: config.userVcl });
+  const vcl = config.parameters.vcl;
+  const vclSource = vcl && `ConfigMap "${vcl.namespace}/${vcl.name}" key "${vcl.key}"`;
+  const problems = currentRejections(current.pods, {
+    hashes: current.hashes,
+    tlsBundleHashes: new Set(Object.values(current.tlsBundles).map(contentHash)),
+    ...(lines && vclSource ? { userVcl: { ...lines, source: vclSource } } : {}),
+  });
+  const podCount = current.pods.filter((p) => !p.metadata.deletionTimestamp).length;
+  return { problems, podCount, ...(vclSource ? { vclSource } : {}) };
+}
+
 /** The pipeline for one Gateway of ours. */
 function translateGateway(
   gateway: Gateway,
@@ -121,6 +145,7 @@ function translateGateway(
   const routingJson = stringifyRouting(routing, memo.routeText);
   const mainVcl = generateMainVcl({ gateway: key, userVcl: config.userVcl });
   const hashes = { routing: contentHash(routingJson), vcl: contentHash(mainVcl) };
+  const tlsBundles = buildTlsBundles(gateway, listeners, index);
   // 4. Build children: none while the configuration is invalid, so the running ones stay.
   const children = config.problem ? undefined : buildChildren({
     gateway,
@@ -130,17 +155,20 @@ function translateGateway(
     mainVcl,
     hashes,
     backendNamespaces: backendNamespaces(routing),
-    tlsBundles: buildTlsBundles(gateway, listeners, index),
+    tlsBundles,
   });
   // 5. Compute status.
+  const pods = index.podsByGateway.get(key) ?? [];
+  const rejections = gatewayRejections(key, config, { hashes, tlsBundles, pods });
   const status = gatewayStatus({
     gateway,
     problem: config.problem,
     listeners,
     attachedRoutes: attachedRouteCounts(routes),
     service: index.services.get(key),
-    pods: index.podsByGateway.get(key) ?? [],
+    pods,
     hashes,
+    rejections,
   }, options.now);
   return {
     key,
@@ -150,6 +178,8 @@ function translateGateway(
     routing,
     routingJson,
     mainVcl,
+    rejections,
+    parameters: config.sources,
     ...(children ? { children } : {}),
     routes: routes.map((attached) => routeStatus(attached, key, run)),
   };

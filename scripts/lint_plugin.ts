@@ -35,6 +35,7 @@ export const PURE_MODULES: ReadonlySet<string> = new Set([
   "ghost/contract/routing_json.ts",
   "internal/backoff.ts",
   "internal/content_hash.ts",
+  "internal/data_plane_rejections.ts",
   "internal/kube/event_series.ts",
   "internal/listen_address.ts",
   "internal/metrics.ts",

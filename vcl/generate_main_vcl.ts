@@ -45,6 +45,48 @@ function fill(template: string, values: Record<string, string>): string {
  * @returns The VCL, ending with a newline.
  */
 export function generateMainVcl(options: MainVclOptions): string {
+  const { head, user } = parts(options);
+  return `${head}${user ? user + "\n" : ""}${postamble}`;
+}
+
+/** Where the user's VCL sits in main.vcl, to map varnishd's line numbers back to the user's own. */
+export interface UserVclLines {
+  /** The main.vcl line of the user's first kept line (1-based). */
+  first: number;
+  /** The main.vcl line of the user's last line. */
+  last: number;
+  /** The user's own line number of main.vcl line {@linkcode UserVclLines.first} (leading lines are not copied). */
+  userFirst: number;
+}
+
+/**
+ * Tells which lines of the main.vcl that {@linkcode generateMainVcl} builds hold the user's VCL.
+ *
+ * @example Usage
+ * ```ts
+ * import { generateMainVcl, userVclLines } from "./generate_main_vcl.ts";
+ * const userVcl = "vcl 4.1;\n\nsub vcl_recv {\n  set req.http.x = 1;\n}\n";
+ * const lines = userVclLines({ gateway: "default/gw", userVcl })!;
+ * // generateMainVcl(...).split("\n")[lines.first - 1] === "sub vcl_recv {", and that is the user's line 3
+ * lines.userFirst; // 3
+ * ```
+ *
+ * @param options The same options as for {@linkcode generateMainVcl}.
+ * @returns The lines, or undefined without user VCL.
+ */
+export function userVclLines(options: MainVclOptions): UserVclLines | undefined {
+  const { head, user, skipped } = parts(options);
+  if (!user) return undefined;
+  const first = lineCount(head) + 1;
+  return { first, last: first + lineCount(user) - 1, userFirst: skipped + 1 };
+}
+
+function lineCount(text: string): number {
+  return text.split("\n").length - 1;
+}
+
+/** The preamble with a blank line, the user's VCL as copied, and how many of the user's leading lines were left out. */
+function parts(options: MainVclOptions): { head: string; user: string; skipped: number } {
   const values = {
     gateway: options.gateway.replace(/[^A-Za-z0-9./_-]/g, "_"),
     ghostJson: GHOST_JSON_PATH,
@@ -53,7 +95,13 @@ export function generateMainVcl(options: MainVclOptions): string {
     reloadPath: GHOST_RELOAD_PATH,
     statsPath: GHOST_STATS_PATH,
   };
-  let user = (options.userVcl ?? "").replace(VERSION_DECLARATION, (m) => m.replace(/vcl\s+\d+\.\d+\s*;$/, "")).trim();
-  if (user) user += "\n";
-  return `${fill(preamble, values)}${user ? "\n" + user + "\n" : "\n"}${postamble}`;
+  let removed = 0;
+  const undeclared = (options.userVcl ?? "").replace(VERSION_DECLARATION, (m) => {
+    const kept = m.replace(/vcl\s+\d+\.\d+\s*;$/, "");
+    removed = lineCount(m) - lineCount(kept);
+    return kept;
+  });
+  const user = undeclared.trim();
+  const leading = undeclared.slice(0, undeclared.length - undeclared.trimStart().length);
+  return { head: `${fill(preamble, values)}\n`, user: user ? user + "\n" : "", skipped: removed + lineCount(leading) };
 }

@@ -1,6 +1,6 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { parse } from "yaml";
-import { generateMainVcl, type MainVclOptions } from "./generate_main_vcl.ts";
+import { generateMainVcl, type MainVclOptions, userVclLines } from "./generate_main_vcl.ts";
 import { lacquerCacheDir } from "../tests/cluster/layout.ts";
 import { startScratchVarnish } from "../chaperone/_test_varnish.ts";
 import { eventually } from "../tests/cluster/eventually.ts";
@@ -152,4 +152,17 @@ Deno.test("main.vcl answers clients without the Varnish version, transaction ids
       }
     });
   }
+});
+
+Deno.test("userVclLines() finds the user's lines in main.vcl, with the user's own numbering", () => {
+  const userVcl = "# mine\nvcl 4.1;\n\n\nsub vcl_recv {\n  set req.http.x = 1;\n}\n\n";
+  const lines = userVclLines({ gateway: "ns/gw", userVcl })!;
+  const main = generateMainVcl({ gateway: "ns/gw", userVcl }).split("\n");
+  equal(main[lines.first - 1], "# mine");
+  equal(lines.userFirst, 1);
+  equal(main[lines.first - 1 + 4], "sub vcl_recv {", "the user's line 5");
+  equal(main[lines.last - 1], "}");
+  const declaredFirst = userVclLines({ gateway: "ns/gw", userVcl: "vcl 4.1;\n\nsub vcl_recv {\n}\n" })!;
+  equal(declaredFirst.userFirst, 3, "the declaration and the blank line are not copied");
+  equal(userVclLines({ gateway: "ns/gw" }), undefined);
 });

@@ -9,4 +9,4 @@
  *
  * @module
  */
-export { generateMainVcl, type MainVclOptions } from "./generate_main_vcl.ts";
+export { generateMainVcl, type MainVclOptions, type UserVclLines, userVclLines } from "./generate_main_vcl.ts";

@@ -125,6 +125,7 @@ export class EventRecorder {
   #queue: (() => Promise<void>)[] = [];
   #draining: Promise<void> | undefined;
   #flushTimer: ReturnType<typeof setTimeout> | undefined;
+  #flushAtMs = Infinity;
   #sequence = 0;
   #stopped = false;
   #flushMs: number;
@@ -171,7 +172,7 @@ export class EventRecorder {
       return;
     }
     if (decision.kind === "repeat") {
-      this.#scheduleFlush();
+      this.#scheduleFlush(decision.dueInMs);
       return;
     }
     this.#enqueue(() => this.#create(key, regarding, { ...event, note }, now));
@@ -250,7 +251,7 @@ export class EventRecorder {
       await this.#client.request(`/apis/events.k8s.io/v1/namespaces/${namespace}/events`, { method: "POST", body });
       this.#table.created(key, `${namespace}/${name}`, this.#now().getTime());
       this.#o.observe?.("created");
-      this.#scheduleFlush();
+      this.#scheduleNextFlush();
     } catch (err) {
       this.#table.forget(key);
       this.#o.observe?.("failed");
@@ -267,12 +268,10 @@ export class EventRecorder {
         contentType: "application/merge-patch+json",
         body: { series: { count: series.count, lastObservedTime: microTime(new Date(series.lastMs)) } },
       });
-      this.#table.written(key, series.count, this.#now().getTime());
       this.#o.observe?.("series");
     } catch (err) {
       // Gone (Events expire after an hour): the next repeat creates a new one.
       if (err instanceof KubeApiError && err.code === 404) this.#table.forget(key);
-      else this.#table.written(key, series.count, this.#now().getTime());
       this.#o.observe?.("failed");
       this.#o.log.warn("Event series not written", { err, event: ref });
     }
@@ -282,13 +281,24 @@ export class EventRecorder {
     for (const series of this.#table.due(this.#now().getTime(), all)) this.#enqueue(() => this.#writeSeries(series));
   }
 
-  #scheduleFlush(): void {
-    if (this.#flushTimer !== undefined || this.#stopped) return;
+  /** Flushes in `delayMs`, or sooner when a flush is already due sooner. */
+  #scheduleFlush(delayMs: number): void {
+    if (this.#stopped) return;
+    const at = performance.now() + delayMs;
+    if (this.#flushTimer !== undefined && this.#flushAtMs <= at) return;
+    clearTimeout(this.#flushTimer);
+    this.#flushAtMs = at;
     this.#flushTimer = setTimeout(() => {
       this.#flushTimer = undefined;
+      this.#flushAtMs = Infinity;
       this.#flush(false);
-      if (this.#table.pending) this.#scheduleFlush();
-    }, this.#flushMs);
+      this.#scheduleNextFlush();
+    }, delayMs);
+  }
+
+  #scheduleNextFlush(): void {
+    const next = this.#table.nextDueInMs(this.#now().getTime());
+    if (next !== undefined) this.#scheduleFlush(next);
   }
 
   /** Resolves once every write queued so far is done (tests). */

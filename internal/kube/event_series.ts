@@ -28,8 +28,11 @@ export interface EventSeriesLimits {
 export type EventDecision =
   /** Write a new Event object. */
   | { kind: "create" }
-  /** Counted into the series of the Event already written; {@linkcode EventSeriesTable.due} says when to write it. */
-  | { kind: "repeat"; count: number }
+  /**
+   * Counted into the series of the Event already written; {@linkcode EventSeriesTable.due} gives it once `dueInMs`
+   * have passed (at once when its last write is older than the flush interval).
+   */
+  | { kind: "repeat"; count: number; dueInMs: number }
   /** Dropped: the object used up its new Events for now. */
   | { kind: "drop" };
 
@@ -79,7 +82,7 @@ function cap<K, V>(map: Map<K, V>, max: number): void {
  * const table = new EventSeriesTable({ flushMs: 1000 });
  * table.decide("gw|Warning|Rejected|vcl", "gw", 0); // { kind: "create" }
  * table.created("gw|Warning|Rejected|vcl", "default/gw.18c2", 0);
- * table.decide("gw|Warning|Rejected|vcl", "gw", 10); // { kind: "repeat", count: 2 }
+ * table.decide("gw|Warning|Rejected|vcl", "gw", 10); // { kind: "repeat", count: 2, dueInMs: 990 }
  * table.due(1000); // [{ key: "gw|Warning|Rejected|vcl", ref: "default/gw.18c2", count: 2, lastMs: 10 }]
  * ```
  */
@@ -106,7 +109,11 @@ export class EventSeriesTable {
     if (entry && nowMs - entry.lastMs <= this.#limits.windowMs) {
       entry.count++;
       entry.lastMs = nowMs;
-      return { kind: "repeat", count: entry.count };
+      return {
+        kind: "repeat",
+        count: entry.count,
+        dueInMs: Math.max(0, entry.writtenMs + this.#limits.flushMs - nowMs),
+      };
     }
     if (!this.#take(object, nowMs)) return { kind: "drop" };
     this.#entries.delete(key);
@@ -154,12 +161,13 @@ export class EventSeriesTable {
   }
 
   /**
-   * The series to write now: written Events repeated since their last write, at most once per flush interval.
-   * Events whose window has passed are forgotten once nothing of theirs is left to write.
+   * The series to write now: written Events repeated since their last write, at most once per flush interval. They
+   * count as written from now on (a failed write is not retried: the next repeat writes the count again). Events
+   * whose window has passed are forgotten once nothing of theirs is left to write.
    *
    * @param nowMs The time.
    * @param all Every series ahead of its last write, whatever the interval (on shutdown).
-   * @returns The series to write; report each write with {@linkcode EventSeriesTable.written}.
+   * @returns The series to write.
    */
   due(nowMs: number, all = false): DueSeries[] {
     const out: DueSeries[] = [];
@@ -167,6 +175,7 @@ export class EventSeriesTable {
       const ahead = entry.count > entry.writtenCount;
       if (ahead && entry.ref && (all || nowMs - entry.writtenMs >= this.#limits.flushMs)) {
         out.push({ key, ref: entry.ref, count: entry.count, lastMs: entry.lastMs });
+        Object.assign(entry, { writtenCount: entry.count, writtenMs: nowMs });
       } else if (!ahead && nowMs - entry.lastMs > this.#limits.windowMs) {
         this.#entries.delete(key);
       }
@@ -175,21 +184,19 @@ export class EventSeriesTable {
   }
 
   /**
-   * Records that a series was written with this count.
+   * When the next series is due ({@linkcode EventSeriesTable.due}), in milliseconds from now.
    *
-   * @param key The event's key.
-   * @param count The count written.
-   * @param nowMs The time of the write.
+   * @param nowMs The time.
+   * @returns The delay, or undefined when no written Event is ahead of its last write.
    */
-  written(key: string, count: number, nowMs: number): void {
-    const entry = this.#entries.get(key);
-    if (entry) Object.assign(entry, { writtenCount: Math.max(entry.writtenCount, count), writtenMs: nowMs });
-  }
-
-  /** Whether some series is ahead of what was written (a flush has work). */
-  get pending(): boolean {
-    for (const entry of this.#entries.values()) if (entry.count > entry.writtenCount) return true;
-    return false;
+  nextDueInMs(nowMs: number): number | undefined {
+    let next: number | undefined;
+    for (const entry of this.#entries.values()) {
+      if (entry.count <= entry.writtenCount || !entry.ref) continue;
+      const wait = Math.max(0, entry.writtenMs + this.#limits.flushMs - nowMs);
+      next = next === undefined ? wait : Math.min(next, wait);
+    }
+    return next;
   }
 }
 

@@ -7,15 +7,18 @@ Deno.test("EventSeriesTable: a repeat within the window joins the series; after 
   const table = new EventSeriesTable({ flushMs: 1000 });
   deepEqual(table.decide("k", "gw", 0), { kind: "create" });
   table.created("k", "ns/gw.1", 5);
-  deepEqual(table.decide("k", "gw", 10), { kind: "repeat", count: 2 });
-  deepEqual(table.decide("k", "gw", 20), { kind: "repeat", count: 3 });
+  deepEqual(table.decide("k", "gw", 10), { kind: "repeat", count: 2, dueInMs: 995 });
+  deepEqual(table.decide("k", "gw", 20), { kind: "repeat", count: 3, dueInMs: 985 });
   deepEqual(table.due(500), [], "not before the flush interval");
+  equal(table.nextDueInMs(500), 505);
   deepEqual(table.due(1005), [{ key: "k", ref: "ns/gw.1", count: 3, lastMs: 20 }]);
-  table.written("k", 3, 1005);
-  equal(table.pending, false);
+  equal(table.nextDueInMs(1005), undefined, "handed out once");
   deepEqual(table.due(5000), [], "nothing new to write");
+  // A repeat long after the last write is due at once.
+  deepEqual(table.decide("k", "gw", 60_000), { kind: "repeat", count: 4, dueInMs: 0 });
+  deepEqual(table.due(60_000).map((s) => s.count), [4]);
   // 6 minutes after the last repeat the series is over: the next occurrence is a new Event.
-  deepEqual(table.decide("k", "gw", 20 + 6 * MIN + 1), { kind: "create" });
+  deepEqual(table.decide("k", "gw", 60_000 + 6 * MIN + 1), { kind: "create" });
 });
 
 Deno.test("EventSeriesTable: a repeat before the create is written waits for its name; shutdown takes every series", () => {
@@ -23,7 +26,7 @@ Deno.test("EventSeriesTable: a repeat before the create is written waits for its
   table.decide("k", "gw", 0);
   table.decide("k", "gw", 1);
   deepEqual(table.due(5000, true), [], "no Event to patch yet");
-  equal(table.pending, true);
+  equal(table.nextDueInMs(5000), undefined, "the create schedules it");
   table.created("k", "ns/gw.1", 2);
   deepEqual(table.due(3, true), [{ key: "k", ref: "ns/gw.1", count: 2, lastMs: 1 }]);
 });

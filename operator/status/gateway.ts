@@ -17,7 +17,7 @@ import {
   type NewCondition,
 } from "./conditions.ts";
 import { type ListenerStatus, listenerStatuses } from "./listener.ts";
-import { gatewayProgrammedStatus } from "./programmed.ts";
+import { gatewayProgrammedStatus, type GatewayRejections } from "./programmed.ts";
 
 /** The computed status of a Gateway. */
 export interface GatewayStatus {
@@ -55,6 +55,8 @@ export interface GatewayFacts {
   pods: readonly Pod[];
   /** Hashes of the current routing.json and main.vcl. */
   hashes: { routing: string; vcl: string };
+  /** What the pods rejected of the current configuration. */
+  rejections?: GatewayRejections;
 }
 
 /**
@@ -99,6 +101,7 @@ export function gatewayStatus(facts: GatewayFacts, now: string): GatewayStatus {
     service: facts.service,
     pods: facts.pods,
     hashes: facts.hashes,
+    rejections: facts.rejections,
   });
   return {
     addresses: programmed.addresses,

@@ -8,6 +8,8 @@
  * | `gateway_class.ts`| GatewayClass `Accepted`, `SupportedVersion`, `supportedFeatures`                     |
  * | `gateway.ts`      | Gateway `Accepted`, and the whole Gateway status                                    |
  * | `programmed.ts`   | Gateway `Programmed` and `addresses` (the gateway pods report what they applied)    |
+ * | `data_plane.ts`   | what the gateway pods rejected, grouped over pods, VCL lines mapped to the user's    |
+ * | `events.ts`       | which Kubernetes Events a computed status deserves, per object and topic             |
  * | `listener.ts`     | Gateway `status.listeners[]`                                                        |
  * | `route_parent.ts` | HTTPRoute `status.parents[]` entries of our controller, and their merge             |
  * | `cache_policy.ts` | CachePolicy `status.ancestors[]` (GEP-713): `Accepted`, `Conflicted`, `Invalid`, ...  |
@@ -26,6 +28,8 @@
  */
 export * from "./cache_policy.ts";
 export * from "./conditions.ts";
+export * from "./data_plane.ts";
+export * from "./events.ts";
 export * from "./gateway_class.ts";
 export * from "./gateway.ts";
 export * from "./listener.ts";

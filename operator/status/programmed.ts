@@ -1,7 +1,9 @@
 /**
  * The truthful `Programmed` condition of a Gateway: True only when the gateway
  * Service has an address and every ready gateway pod reports, in its applied-config annotations, the hashes of
- * the current routing.json and main.vcl (there is at least one such pod).
+ * the current routing.json and main.vcl (there is at least one such pod). When pods reject the current
+ * configuration (`data_plane.ts`), it is False with reason `Invalid` and says which pods, which configuration and
+ * why; parts left out (skipped routes, unusable certificates) are told in the message whatever the status.
  *
  * @module
  */
@@ -12,6 +14,7 @@ import {
   MANAGED_BY_VALUE,
 } from "../../internal/names.ts";
 import type { Gateway, Pod, Service } from "../api_types.ts";
+import { type DataPlaneProblem, describeProblem, rejectsWholeConfiguration } from "./data_plane.ts";
 import {
   gatewayAddressNotAssigned,
   gatewayProgrammed,
@@ -32,6 +35,18 @@ export interface ProgrammedInput {
   pods: readonly Pod[];
   /** Hashes (`sha256:<hex>`) of the current routing.json and main.vcl. */
   hashes: { routing: string; vcl: string };
+  /** What the pods rejected of the current configuration (`currentRejections`). */
+  rejections?: GatewayRejections;
+}
+
+/** What the gateway pods rejected of the current configuration. */
+export interface GatewayRejections {
+  /** The rejections, grouped over pods. */
+  problems: readonly DataPlaneProblem[];
+  /** Where the user's VCL comes from (`ConfigMap "ns/name" key "k"`), named for VCL rejections. */
+  vclSource?: string;
+  /** How many gateway pods there are (not being deleted). */
+  podCount: number;
 }
 
 /** The Programmed condition and the addresses to publish. */
@@ -76,9 +91,22 @@ export function gatewayProgrammedStatus(input: ProgrammedInput): ProgrammedResul
     };
   }
   const { routing: routingHash, vcl: vclHash } = input.hashes;
+  const live = input.pods.filter((p) => !p.metadata.deletionTimestamp).length;
+  const { problems = [], vclSource } = input.rejections ?? {};
+  const describe = (whole: boolean) =>
+    problems.filter((p) => rejectsWholeConfiguration(p.kind) === whole)
+      .map((p) => "\n" + describeProblem(p, live, vclSource)).join("");
+  const rejected = describe(true);
+  const leftOut = describe(false);
+  if (rejected) {
+    return {
+      condition: gatewayProgrammedInvalid(`Gateway pods rejected the current configuration:${rejected}${leftOut}`, gen),
+      addresses,
+    };
+  }
   const ready = input.pods.filter(isReady);
   if (ready.length === 0) {
-    return { condition: gatewayProgrammedPending("No gateway pod is ready", gen), addresses };
+    return { condition: gatewayProgrammedPending(`No gateway pod is ready${leftOut}`, gen), addresses };
   }
   const current = ready.filter((p) =>
     p.metadata.annotations?.[APPLIED_ROUTING_ANNOTATION] === routingHash &&
@@ -87,14 +115,14 @@ export function gatewayProgrammedStatus(input: ProgrammedInput): ProgrammedResul
   if (current.length < ready.length) {
     return {
       condition: gatewayProgrammedPending(
-        `${current.length} of ${ready.length} ready gateway pods have applied the current configuration`,
+        `${current.length} of ${ready.length} ready gateway pods have applied the current configuration${leftOut}`,
         gen,
       ),
       addresses,
     };
   }
   return {
-    condition: gatewayProgrammed(`${ready.length} ready gateway pods serve the current configuration`, gen),
+    condition: gatewayProgrammed(`${ready.length} ready gateway pods serve the current configuration${leftOut}`, gen),
     addresses,
   };
 }

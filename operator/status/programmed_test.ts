@@ -1,4 +1,4 @@
-import { deepEqual, equal } from "node:assert/strict";
+import { deepEqual, equal, match } from "node:assert/strict";
 import { APPLIED_ROUTING_ANNOTATION, APPLIED_VCL_ANNOTATION } from "../../internal/names.ts";
 import { gatewaySchema, podSchema, serviceSchema } from "../api_types.ts";
 import { contentHash } from "../../internal/content_hash.ts";
@@ -64,4 +64,41 @@ Deno.test("gatewayProgrammedStatus() takes addresses from the load balancer and 
   ]);
   const pending = serviceSchema.parse({ ...lb, status: {} });
   equal(gatewayProgrammedStatus({ ...base, service: pending }).condition.reason, "AddressNotAssigned");
+});
+
+Deno.test("gatewayProgrammedStatus() says which pods rejected the current configuration", () => {
+  const p = pod("gw-1", true, { routing: current.routing, vcl: "sha256:previous" });
+  const problem = { kind: "VCLRejected" as const, hash: current.vcl, pods: ["gw-1"], message: "Expected ';'" };
+  const base = { gateway, accepted: true, service: clusterIpService, hashes: current, pods: [p] };
+  const invalid =
+    gatewayProgrammedStatus({ ...base, rejections: { problems: [problem], vclSource: "cm", podCount: 1 } }).condition;
+  equal(invalid.status, "False");
+  equal(invalid.reason, "Invalid");
+  match(
+    invalid.message,
+    /^Gateway pods rejected the current configuration:\nmain\.vcl was rejected.*\(your VCL: cm\): 1 of 1 gateway pods \(gw-1\), configuration sha256:[0-9a-f]{12}:\nExpected ';'$/,
+  );
+  equal(gatewayProgrammedStatus(base).condition.reason, "Pending", "without rejections the pod is just behind");
+});
+
+Deno.test("gatewayProgrammedStatus() stays True with routes left out, and tells them", () => {
+  const problem = {
+    kind: "RoutesSkipped" as const,
+    hash: current.routing,
+    pods: ["gw-1"],
+    message: "1 route(s) skipped\nns/r rule 0: regex too big",
+  };
+  const condition = gatewayProgrammedStatus({
+    gateway,
+    accepted: true,
+    service: clusterIpService,
+    hashes: current,
+    pods: [pod("gw-1", true, current)],
+    rejections: { problems: [problem], podCount: 1 },
+  }).condition;
+  equal(condition.status, "True");
+  match(
+    condition.message,
+    /^1 ready gateway pods serve the current configuration\nroutes were skipped by ghost.*\nns\/r rule 0: regex too big$/s,
+  );
 });

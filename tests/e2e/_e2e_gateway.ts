@@ -95,6 +95,39 @@ export function echoApp(namespace: string, name: string, replicas: number): Reco
   ];
 }
 
+/** Listeners "http" on port 80 and "https" on 443 for secure.example.com, its certificate in the Secret "site-cert". */
+export const HTTP_AND_HTTPS_LISTENERS: Record<string, unknown>[] = [
+  { name: "http", port: 80, protocol: "HTTP" },
+  {
+    name: "https",
+    port: 443,
+    protocol: "HTTPS",
+    hostname: "secure.example.com",
+    tls: { certificateRefs: [{ group: "", kind: "Secret", name: "site-cert" }] },
+  },
+];
+
+/** The `kubernetes.io/tls` Secret "site-cert" of {@linkcode HTTP_AND_HTTPS_LISTENERS}. */
+export function tlsSecret(namespace: string, pem: { cert: string; key: string }): Record<string, unknown> {
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name: "site-cert", namespace },
+    type: "kubernetes.io/tls",
+    data: { "tls.crt": btoa(pem.cert), "tls.key": btoa(pem.key) },
+  };
+}
+
+/** Applies the GatewayParameters "params": the user VCL of the ConfigMap "user-vcl", a LoadBalancer Service. */
+export async function applyVclParameters(client: KubeClient, namespace: string): Promise<void> {
+  await apply(client, `/apis/lacquer.dev/v1alpha1/namespaces/${namespace}/gatewayparameters`, {
+    apiVersion: "lacquer.dev/v1alpha1",
+    kind: "GatewayParameters",
+    metadata: { name: "params", namespace },
+    spec: { vcl: { configMapRef: { name: "user-vcl" } }, service: { type: "LoadBalancer" } },
+  });
+}
+
 /** Applies Deployments and Services from {@linkcode echoApp}. */
 export async function applyApp(client: KubeClient, objects: Record<string, unknown>[]): Promise<void> {
   for (const o of objects) {

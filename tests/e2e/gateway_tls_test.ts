@@ -3,18 +3,17 @@
  * certificate rotation that reaches clients without replacing the pod.
  */
 import { deepEqual, equal, match, ok } from "node:assert/strict";
-import { clusterAvailable, eventually, type SelfSignedCertificate, selfSignedCertificate } from "../cluster/mod.ts";
-import { apply, applyApp, echoApp, GW_API, podOf, startE2eGateway } from "./_e2e_gateway.ts";
-
-function tlsSecret(namespace: string, cert: SelfSignedCertificate): Record<string, unknown> {
-  return {
-    apiVersion: "v1",
-    kind: "Secret",
-    metadata: { name: "site-cert", namespace },
-    type: "kubernetes.io/tls",
-    data: { "tls.crt": btoa(cert.cert), "tls.key": btoa(cert.key) },
-  };
-}
+import { clusterAvailable, eventually, selfSignedCertificate } from "../cluster/mod.ts";
+import {
+  apply,
+  applyApp,
+  echoApp,
+  GW_API,
+  HTTP_AND_HTTPS_LISTENERS,
+  podOf,
+  startE2eGateway,
+  tlsSecret,
+} from "./_e2e_gateway.ts";
 
 /** GET https://<host>/<path> through the gateway address with SNI, trusting only `ca`: "<status> <body>". */
 async function httpsGet(address: string, host: string, path: string, ca: string): Promise<string> {
@@ -37,16 +36,7 @@ Deno.test({
   const certDir = await Deno.makeTempDir({ prefix: "lacquer-e2e-certs-" });
   const first = await selfSignedCertificate(certDir, "first", ["secure.example.com"]);
   await using gw = await startE2eGateway({
-    listeners: [
-      { name: "http", port: 80, protocol: "HTTP" },
-      {
-        name: "https",
-        port: 443,
-        protocol: "HTTPS",
-        hostname: "secure.example.com",
-        tls: { certificateRefs: [{ group: "", kind: "Secret", name: "site-cert" }] },
-      },
-    ],
+    listeners: HTTP_AND_HTTPS_LISTENERS,
     setup: async ({ client, name }) => {
       await applyApp(client, echoApp(name, "echo", 1));
       await apply(client, `/api/v1/namespaces/${name}/secrets`, tlsSecret(name, first));

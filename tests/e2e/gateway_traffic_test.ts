@@ -7,6 +7,7 @@ import { clusterAvailable, eventually } from "../cluster/mod.ts";
 import {
   apply,
   applyApp,
+  applyVclParameters,
   conditionOf,
   echoApp,
   get,
@@ -42,12 +43,7 @@ Deno.test({
     setup: async ({ client, name }) => {
       await applyApp(client, [...echoApp(name, "echo-a", 2), ...echoApp(name, "echo-b", 1)]);
       await apply(client, `/api/v1/namespaces/${name}/configmaps`, userVcl(name, "v1"));
-      await apply(client, `/apis/lacquer.dev/v1alpha1/namespaces/${name}/gatewayparameters`, {
-        apiVersion: "lacquer.dev/v1alpha1",
-        kind: "GatewayParameters",
-        metadata: { name: "params", namespace: name },
-        spec: { vcl: { configMapRef: { name: "user-vcl" } }, service: { type: "LoadBalancer" } },
-      });
+      await applyVclParameters(client, name);
     },
   });
   const { client, address } = gw;

@@ -1,0 +1,277 @@
+/**
+ * Which Kubernetes Events a computed status deserves: one plan per object, a list of topics, each with its state
+ * now, its state in the status the cluster has (so that a restarted operator does not repeat itself), and the
+ * event to record when the two differ. The controllers hand each plan to `EventRecorder.transition`, which records
+ * on changes only; this module decides nothing about time or I/O.
+ *
+ * | object            | topics and events                                                                           |
+ * | ----------------- | ------------------------------------------------------------------------------------------- |
+ * | Gateway           | `Accepted` (Warning with the spec's reason, Normal `Accepted`); `Programmed` (Normal        |
+ * |                   | `Programmed`); one per kind of pod rejection (Warning `VCLRejected`, `RoutesSkipped`, ...); |
+ * |                   | one per listener with a problem (Warning with the listener condition's reason)             |
+ * | HTTPRoute         | one per parent Gateway: Warning per problem (`NotAllowedByListeners`, `BackendNotFound`,   |
+ * |                   | `RefNotPermitted`, `PartiallyInvalid` with the dropped rules, ...), else Normal `Accepted`  |
+ * | GatewayParameters | Warning `InvalidParameters` and `VCLRejected` for the Gateways that use them               |
+ * | CachePolicy       | one per ancestor: Normal `Accepted`, or Warning `Conflicted`, `Invalid`, `TargetNotFound`   |
+ *
+ * @module
+ */
+import type { EventSpec, EventTransition } from "../../internal/kube/mod.ts";
+import { RejectionKind } from "../../internal/data_plane_rejections.ts";
+import type { Condition } from "../api_types.ts";
+import { type DataPlaneProblem, describeProblem } from "./data_plane.ts";
+import type { ListenerStatus } from "./listener.ts";
+import type { RouteParentStatus } from "./route_parent.ts";
+
+/** One topic of an object: its state, and the event to record when the state changes. */
+export interface PlannedEvent extends EventTransition {
+  /** What to record on a change; none for states that deserve no event (such as "pending"). */
+  event?: EventSpec;
+}
+
+type Conditions = readonly Pick<Condition, "type" | "status" | "reason" | "message">[] | undefined;
+
+function find(conditions: Conditions, type: string) {
+  return conditions?.find((c) => c.type === type);
+}
+
+function brief(c: { status: string; reason: string } | undefined): string | undefined {
+  return c && `${c.status}:${c.reason}`;
+}
+
+/** Whether a condition of this type and status means something is wrong. */
+function isProblem(c: { type: string; status: string }): boolean {
+  return (c.type === "Conflicted" || c.type === "PartiallyInvalid") ? c.status === "True" : c.status !== "True";
+}
+
+function warning(reason: string, note: string, action = "Reconcile"): EventSpec {
+  return { type: "Warning", reason, action, note };
+}
+
+function normal(reason: string, note: string, action = "Reconcile"): EventSpec {
+  return { type: "Normal", reason, action, note };
+}
+
+/** What a Gateway's events are planned from. */
+export interface GatewayEventFacts {
+  /** The conditions the cluster has now (before this reconcile's write). */
+  before?: Conditions;
+  /** The listener entries the cluster has now. */
+  listenersBefore?: readonly { name: string; conditions?: Conditions }[];
+  /** The computed conditions. */
+  conditions: Conditions;
+  /** The computed listener entries. */
+  listeners: readonly ListenerStatus[];
+  /** What the pods rejected of the current configuration. */
+  problems: readonly DataPlaneProblem[];
+  /** How many gateway pods there are. */
+  podCount: number;
+  /** Where the user's VCL comes from, for VCL rejections. */
+  vclSource?: string;
+}
+
+/** A listener's problems: its `Programmed` only follows the Gateway's and its other conditions, so it is left out. */
+function listenerProblems<C extends { type: string; status: string }>(conditions: readonly C[] | undefined): C[] {
+  return (conditions ?? []).filter((c) => c.type !== "Programmed" && isProblem(c));
+}
+
+function listenerState(conditions: Conditions): string {
+  return listenerProblems(conditions).map((c) => `${c.type}:${c.reason}:${c.message}`).join("\n");
+}
+
+/** The short hash a problem is shown with in a condition message. */
+function shown(problem: DataPlaneProblem, message: string | undefined): boolean {
+  return message?.includes(problem.hash.slice(0, "sha256:".length + 12)) ?? false;
+}
+
+/**
+ * Plans a Gateway's events.
+ *
+ * @example Usage
+ * ```ts
+ * import { gatewayEvents } from "./events.ts";
+ * const conditions = [{ type: "Programmed", status: "True" as const, reason: "Programmed", message: "2 ready pods" }];
+ * gatewayEvents({ conditions, listeners: [], problems: [], podCount: 2 })
+ *   .find((e) => e.topic === "Programmed")?.event?.reason; // "Programmed"
+ * ```
+ *
+ * @param facts The status before and after, and the pods' rejections.
+ * @returns The topics.
+ */
+export function gatewayEvents(facts: GatewayEventFacts): PlannedEvent[] {
+  const out: PlannedEvent[] = [];
+  const accepted = find(facts.conditions, "Accepted");
+  if (accepted) {
+    const ok = accepted.status === "True" && accepted.reason === "Accepted";
+    out.push({
+      topic: "Accepted",
+      state: `${brief(accepted)}:${accepted.message}`,
+      assumed: find(facts.before, "Accepted") &&
+        `${brief(find(facts.before, "Accepted"))}:${find(facts.before, "Accepted")!.message}`,
+      event: ok ? normal("Accepted", accepted.message) : warning(accepted.reason, accepted.message),
+    });
+  }
+  const programmed = find(facts.conditions, "Programmed");
+  // Waiting (pods applying a new configuration, an address on its way) is no state of its own: back to True after
+  // a route change is not news, back to True after a rejection is.
+  if (programmed && (programmed.status === "True" || programmed.reason === "Invalid")) {
+    out.push({
+      topic: "Programmed",
+      state: brief(programmed)!,
+      assumed: brief(find(facts.before, "Programmed")),
+      ...(programmed.status === "True" ? { event: normal("Programmed", programmed.message, "Program") } : {}),
+    });
+  }
+  const oldMessage = find(facts.before, "Programmed")?.message;
+  for (const kind of Object.values(RejectionKind)) {
+    const problems = facts.problems.filter((p) => p.kind === kind);
+    const note = problems.map((p) => describeProblem(p, facts.podCount, facts.vclSource)).join("\n");
+    out.push({
+      topic: `Rejected/${kind}`,
+      state: problems.map((p) => p.hash).join(","),
+      assumed: facts.before ? problems.filter((p) => shown(p, oldMessage)).map((p) => p.hash).join(",") : undefined,
+      ...(problems.length > 0 ? { event: warning(kind, note, "Program") } : {}),
+    });
+  }
+  const oldListeners = new Map(facts.listenersBefore?.map((l) => [l.name, l.conditions]));
+  for (const listener of facts.listeners) {
+    const bad = listenerProblems(listener.conditions);
+    const note = bad.map((c) => `Listener "${listener.name}": ${c.message}`).join("\n");
+    out.push({
+      topic: `Listener/${listener.name}`,
+      state: listenerState(listener.conditions),
+      assumed: oldListeners.has(listener.name) ? listenerState(oldListeners.get(listener.name)) : undefined,
+      ...(bad.length > 0 ? { event: warning(bad[0].reason, note) } : {}),
+    });
+  }
+  return out;
+}
+
+/**
+ * Plans the events of the GatewayParameters a Gateway uses: its parameters are invalid, or its VCL was rejected.
+ *
+ * @param gateway The Gateway's `namespace/name`, named in the notes.
+ * @param facts The Gateway's computed conditions, and the pods' rejections.
+ * @returns The topics (each GatewayParameters object of the Gateway gets them all).
+ */
+export function parametersEvents(
+  gateway: string,
+  facts: Pick<GatewayEventFacts, "conditions" | "before" | "problems" | "podCount" | "vclSource">,
+): PlannedEvent[] {
+  const accepted = find(facts.conditions, "Accepted");
+  const invalid = accepted?.reason === "InvalidParameters" ? accepted.message : "";
+  const vcl = facts.problems.filter((p) => p.kind === RejectionKind.VclRejected);
+  const old = find(facts.before, "Accepted");
+  return [
+    {
+      topic: `Gateway/${gateway}/Accepted`,
+      state: invalid,
+      assumed: facts.before ? (old?.reason === "InvalidParameters" ? old.message : "") : undefined,
+      ...(invalid ? { event: warning("InvalidParameters", `Gateway ${gateway}: ${invalid}`) } : {}),
+    },
+    {
+      topic: `Gateway/${gateway}/VCL`,
+      state: vcl.map((p) => p.hash).join(","),
+      assumed: facts.before
+        ? vcl.filter((p) => shown(p, find(facts.before, "Programmed")?.message)).map((p) => p.hash).join(",")
+        : undefined,
+      ...(vcl.length > 0
+        ? {
+          event: warning(
+            "VCLRejected",
+            `Gateway ${gateway}: ${vcl.map((p) => describeProblem(p, facts.podCount, facts.vclSource)).join("\n")}`,
+            "Program",
+          ),
+        }
+        : {}),
+    },
+  ];
+}
+
+function parentState(conditions: Conditions): string {
+  return (conditions ?? []).map((c) => `${c.type}=${c.status}:${c.reason}:${c.message}`).sort().join("\n");
+}
+
+function parentKey(parent: { parentRef: Record<string, unknown> }): string {
+  const ref = parent.parentRef;
+  return `${ref.namespace ?? ""}/${ref.name}/${ref.sectionName ?? ""}/${ref.port ?? ""}`;
+}
+
+/**
+ * Plans an HTTPRoute's events for one Gateway's parent entries.
+ *
+ * @example Usage
+ * ```ts
+ * import { routeEvents } from "./events.ts";
+ * const parent = {
+ *   parentRef: { name: "gw" },
+ *   controllerName: "lacquer.dev/gateway-controller",
+ *   conditions: [{ type: "ResolvedRefs", status: "False" as const, reason: "BackendNotFound", message: "Service ns/a not found",
+ *     lastTransitionTime: "2026-01-01T00:00:00Z" }],
+ * };
+ * routeEvents("ns/gw", [parent], undefined)[0].event?.reason; // "BackendNotFound"
+ * ```
+ *
+ * @param gateway The Gateway's `namespace/name`.
+ * @param parents Our computed entries for that Gateway.
+ * @param before The route's current `status.parents` (all controllers'), if it has a status.
+ * @returns The topics.
+ */
+export function routeEvents(
+  gateway: string,
+  parents: readonly RouteParentStatus[],
+  before:
+    | readonly { parentRef: Record<string, unknown>; controllerName?: string; conditions?: Conditions }[]
+    | undefined,
+): PlannedEvent[] {
+  return parents.map((parent) => {
+    const key = parentKey(parent);
+    const old = before?.find((p) => p.controllerName === parent.controllerName && parentKey(p) === key);
+    const bad = parent.conditions.filter(isProblem);
+    const section = parent.parentRef.sectionName ? ` (listener "${parent.parentRef.sectionName}")` : "";
+    const event = bad.length === 0 ? normal("Accepted", `Accepted by Gateway ${gateway}${section}`) : warning(
+      bad[0].type === "PartiallyInvalid" ? "PartiallyInvalid" : bad[0].reason,
+      bad.map((c) => `Gateway ${gateway}${section}: ${c.message}`).join("\n"),
+    );
+    return {
+      topic: `Parent/${key}`,
+      state: parentState(parent.conditions),
+      assumed: before ? parentState(old?.conditions) : undefined,
+      event,
+    };
+  });
+}
+
+/**
+ * Plans a CachePolicy's events, one topic per ancestor it reports on.
+ *
+ * @param ancestors Our computed `status.ancestors` entries.
+ * @param before The policy's current `status.ancestors`, if it has a status.
+ * @returns The topics.
+ */
+export function policyEvents(
+  ancestors: readonly { ancestorRef: Record<string, unknown>; conditions: Conditions }[],
+  before: readonly { ancestorRef: Record<string, unknown>; conditions?: Conditions }[] | undefined,
+): PlannedEvent[] {
+  const refKey = (ref: Record<string, unknown>) =>
+    `${ref.kind ?? "Gateway"}/${ref.namespace ?? ""}/${ref.name}/${ref.sectionName ?? ""}`;
+  return ancestors.map((ancestor) => {
+    const key = refKey(ancestor.ancestorRef);
+    const accepted = find(ancestor.conditions, "Accepted");
+    const old = find(before?.find((b) => refKey(b.ancestorRef) === key)?.conditions, "Accepted");
+    const state = accepted ? `${brief(accepted)}:${accepted.message}` : "";
+    const target = `${ancestor.ancestorRef.kind ?? "Gateway"} ${ancestor.ancestorRef.name}`;
+    return {
+      topic: `Ancestor/${key}`,
+      state,
+      assumed: before ? (old ? `${brief(old)}:${old.message}` : "") : undefined,
+      ...(accepted
+        ? {
+          event: accepted.status === "True"
+            ? normal("Accepted", `${target}: ${accepted.message}`)
+            : warning(accepted.reason, `${target}: ${accepted.message}`),
+        }
+        : {}),
+    };
+  });
+}
