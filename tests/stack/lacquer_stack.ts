@@ -11,6 +11,7 @@ import { clusterBinaries, type ClusterLayout, clusterLayout, lacquerCacheDir } f
 import { runCommand } from "../cluster/run_command.ts";
 import type { LoggedProcess } from "../cluster/spawn_logged.ts";
 import { helmTemplate } from "../../deploy/render_manifests.ts";
+import { OPERATOR_INVALIDATION_PORT } from "../../internal/names.ts";
 import { startOperatorProcess } from "./operator_process.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -75,7 +76,9 @@ export async function startLacquerStack(options: LacquerStackOptions): Promise<L
   const info = await waitForCluster(layout);
   progress(`[stack] cluster up in ${info.startedInMs} ms (${info.kubernetesVersion})`);
 
-  progress("[stack] installing our CRDs (GatewayParameters, CachePolicy) and the lacquer-system namespace");
+  progress(
+    "[stack] installing our CRDs (GatewayParameters, CachePolicy, CacheInvalidation) and the lacquer-system namespace",
+  );
   // The namespace, GatewayClass and default GatewayParameters as the chart renders them; the operator runs here.
   const [namespace, classObjects] = [`${layout.dir}/namespace.yaml`, `${layout.dir}/gatewayclass.yaml`];
   await Deno.writeTextFile(namespace, await helmTemplate(["createNamespace=true"], ["templates/namespace.yaml"]));
@@ -87,6 +90,7 @@ export async function startLacquerStack(options: LacquerStackOptions): Promise<L
     "--timeout=60s",
     "crd/gatewayparameters.lacquer.dev",
     "crd/cachepolicies.lacquer.dev",
+    "crd/cacheinvalidations.lacquer.dev",
   ]);
 
   const operatorLog = `${layout.logDir}/operator.log`;
@@ -96,6 +100,8 @@ export async function startLacquerStack(options: LacquerStackOptions): Promise<L
     logFile: operatorLog,
     netns: layout.netns,
     logLevel: options.logLevel,
+    // the invalidation API at its usual port, alone in the cluster's network namespace
+    invalidationPort: OPERATOR_INVALIDATION_PORT,
   });
 
   progress("[stack] applying the GatewayClass lacquer and its default GatewayParameters");
