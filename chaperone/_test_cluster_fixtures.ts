@@ -157,13 +157,19 @@ export async function applyTestService(ns: TestNamespace, name: string, addresse
   await applyObject(ns, slices, `${name}-1`, testEndpointSlice(`${name}-1`, name, addresses));
 }
 
-/** Adds `addresses` to the loopback device and serves on port 3000 of each an answer naming that address. */
-export async function startBackends(addresses: string[]): Promise<Deno.HttpServer[]> {
+/**
+ * Adds `addresses` to the loopback device and serves on port 3000 of each `handler`'s answer, by default one naming
+ * that address.
+ */
+export async function startBackends(
+  addresses: string[],
+  handler?: (request: Request) => Response,
+): Promise<Deno.HttpServer[]> {
   for (const address of addresses) {
     await new Deno.Command("ip", { args: ["addr", "replace", `${address}/32`, "dev", "lo"] }).output();
   }
   return addresses.map((hostname) =>
-    Deno.serve({ hostname, port: 3000, onListen: () => {} }, () => new Response(hostname))
+    Deno.serve({ hostname, port: 3000, onListen: () => {} }, handler ?? (() => new Response(hostname)))
   );
 }
 

@@ -1,10 +1,17 @@
 /**
- * The admin HTTP server on :8901: `/healthz`, `/readyz`, `/metrics`, `/drain`. One `Request → Response` function
- * with a small path table; `serveAdmin` (`internal/admin_server.ts`) is only the shell around it.
+ * The admin HTTP server on :8901: `/healthz`, `/readyz`, `/metrics`, `/drain`, `/invalidate`. One
+ * `Request → Response` function with a small path table; `serveAdmin` (`internal/admin_server.ts`) is only the shell
+ * around it.
  *
  * @module
  */
 import { PROMETHEUS_CONTENT_TYPE } from "../internal/admin_server.ts";
+import {
+  type Invalidation,
+  type InvalidationKind,
+  invalidationKind,
+  parseInvalidation,
+} from "../internal/invalidation/mod.ts";
 
 /** A problem that knows its HTTP status. */
 export class AdminHttpError extends Error {
@@ -18,6 +25,25 @@ export class AdminHttpError extends Error {
   }
 }
 
+/** The `result` label of one `POST /invalidate`: applied, refused input, refused caller, varnishd not ready, failed. */
+export type InvalidationResult = "ok" | "invalid" | "unauthorized" | "unavailable" | "error";
+
+/** What one `POST /invalidate` came to, for its log line and the metrics. */
+export interface InvalidationOutcome {
+  /** The kind, `unknown` when the request was refused before it was parsed. */
+  kind: InvalidationKind | "unknown";
+  /** How it ended. */
+  result: InvalidationResult;
+  /** The invalidation, once parsed. */
+  invalidation?: Invalidation;
+  /** Objects affected, when applied. */
+  affected?: number | null;
+  /** Time spent applying it, when applied. */
+  durationMs?: number;
+  /** Why it was refused or failed. */
+  error?: string;
+}
+
 /** What the admin handler asks the chaperone. */
 export interface AdminBackend {
   /** Whether varnishd answers the CLI; throws or returns false when it does not. */
@@ -28,8 +54,18 @@ export interface AdminBackend {
   metrics(): Promise<string>;
   /** Starts draining (idempotent). */
   drain(): void;
-  /** The Gateway's admin token, which `/drain` requires as a bearer token; undefined refuses every such request. */
+  /**
+   * The Gateway's admin token, which `/drain` and `/invalidate` require as a bearer token; undefined refuses every
+   * such request.
+   */
   adminToken(): Promise<string | undefined>;
+  /**
+   * Applies a validated invalidation to varnishd. Throws {@linkcode AdminHttpError} 503 when varnishd cannot take it
+   * now (the caller retries).
+   */
+  invalidate(invalidation: Invalidation): Promise<{ affected: number | null; durationMs: number }>;
+  /** Records the outcome of every `POST /invalidate`, refused ones included. */
+  invalidationDone(outcome: InvalidationOutcome): void;
 }
 
 /** The admin handler: a request in, a response out. */
@@ -62,6 +98,41 @@ async function authenticate(request: Request, backend: AdminBackend): Promise<vo
 
 type Route = (request: Request, backend: AdminBackend) => Promise<Response>;
 
+/** The largest `POST /invalidate` body: 256 entries of 2048 characters, with room for JSON. */
+const MAX_INVALIDATION_BYTES = 1 << 20;
+
+/** Authenticates, parses and applies one invalidation; every outcome is reported to the backend. */
+async function invalidate(request: Request, backend: AdminBackend): Promise<Response> {
+  let outcome: InvalidationOutcome = { kind: "unknown", result: "unauthorized" };
+  try {
+    await authenticate(request, backend);
+    outcome = { kind: "unknown", result: "invalid" };
+    const text = await request.text();
+    let body: unknown;
+    try {
+      if (text.length > MAX_INVALIDATION_BYTES) throw new RangeError("too large");
+      body = JSON.parse(text);
+    } catch {
+      throw new AdminHttpError(400, `Cannot accept the invalidation: the body is not a JSON object of at most 1 MiB`);
+    }
+    const parsed = parseInvalidation(body);
+    if (!parsed.ok) throw new AdminHttpError(400, parsed.error);
+    outcome = { kind: invalidationKind(parsed.value), result: "error", invalidation: parsed.value };
+    const applied = await backend.invalidate(parsed.value);
+    outcome = { ...outcome, result: "ok", ...applied };
+    return json(200, { result: "ok", affected: applied.affected, durationMs: applied.durationMs });
+  } catch (err) {
+    const status = err instanceof AdminHttpError ? err.status : 500;
+    if (outcome.result === "error") {
+      outcome.result = status === 503 ? "unavailable" : status === 400 ? "invalid" : "error";
+    }
+    outcome.error = (err as Error).message;
+    throw err;
+  } finally {
+    backend.invalidationDone(outcome);
+  }
+}
+
 const routes: Record<string, { methods: string[]; handle: Route }> = {
   "/healthz": {
     methods: ["GET"],
@@ -84,6 +155,7 @@ const routes: Record<string, { methods: string[]; handle: Route }> = {
         headers: { "content-type": PROMETHEUS_CONTENT_TYPE },
       }),
   },
+  "/invalidate": { methods: ["POST"], handle: invalidate },
   "/drain": {
     methods: ["POST"],
     handle: async (request, backend) => {
@@ -95,8 +167,10 @@ const routes: Record<string, { methods: string[]; handle: Route }> = {
 };
 
 /**
- * Creates the admin handler. `/drain` accepts POST with `Authorization: Bearer <admin token>` (SIGTERM drains
- * too). HEAD is answered like GET without a body.
+ * Creates the admin handler. `/drain` and `/invalidate` accept POST with `Authorization: Bearer <admin token>`
+ * (SIGTERM drains too). `/invalidate` takes one invalidation as JSON (`internal/invalidation/`) and answers
+ * `200 {"result": "ok", "affected": n, "durationMs": ms}`, `400 {"error": "<why>"}`, `401 {"error": "unauthorized"}`
+ * or `503 {"error": "<why>"}` (varnishd not ready: retry). HEAD is answered like GET without a body.
  *
  * @example Usage
  * ```ts
@@ -107,6 +181,8 @@ const routes: Record<string, { methods: string[]; handle: Route }> = {
  *   metrics: () => Promise.resolve(""),
  *   drain: () => {},
  *   adminToken: () => Promise.resolve(undefined),
+ *   invalidate: () => Promise.resolve({ affected: 0, durationMs: 0 }),
+ *   invalidationDone: () => {},
  * });
  * const response = await handleAdmin(new Request("http://localhost/healthz"));
  * ```
@@ -121,7 +197,9 @@ export function createAdminHandler(backend: AdminBackend): AdminHandler {
     const route = routes[new URL(request.url).pathname];
     let response: Response;
     try {
-      if (!route) throw new AdminHttpError(404, "Cannot find this path: try /healthz, /readyz, /metrics or /drain");
+      if (!route) {
+        throw new AdminHttpError(404, "Cannot find this path: try /healthz, /readyz, /metrics, /drain or /invalidate");
+      }
       if (!route.methods.includes(method)) throw new AdminHttpError(405, `Cannot ${method} this path`);
       response = await route.handle(request, backend);
     } catch (err) {

@@ -1,14 +1,20 @@
 import { deepStrictEqual, equal, match } from "node:assert/strict";
-import { type AdminBackend, createAdminHandler } from "./admin_handler.ts";
+import type { Invalidation } from "../internal/invalidation/mod.ts";
+import { type AdminBackend, AdminHttpError, createAdminHandler, type InvalidationOutcome } from "./admin_handler.ts";
 
 function backend(overrides: Partial<AdminBackend> = {}) {
-  const state = { drained: 0 };
+  const state = { drained: 0, applied: [] as Invalidation[], outcomes: [] as InvalidationOutcome[] };
   const b: AdminBackend = {
     healthy: () => Promise.resolve(true),
     readiness: () => ({ ready: true, vclHash: "sha256:ab" }),
     metrics: () => Promise.resolve("lacquer_chaperone_ready 1\n"),
     drain: () => state.drained++,
     adminToken: () => Promise.resolve<string | undefined>("secret-token"),
+    invalidate: (invalidation) => {
+      state.applied.push(invalidation);
+      return Promise.resolve({ affected: 3, durationMs: 1.5 });
+    },
+    invalidationDone: (outcome) => state.outcomes.push(outcome),
     ...overrides,
   };
   return { handle: createAdminHandler(b), state };
@@ -72,4 +78,70 @@ Deno.test("handleAdmin() maps unknown paths, wrong methods, HEAD and failures", 
   const failed = await call(failing.handle, "/metrics");
   equal(failed.status, 500);
   match(failed.text, /boom/);
+});
+
+const AUTH = { authorization: "Bearer secret-token" };
+const VALID = { namespace: "shop", hostname: "Shop.Example.com", urls: ["/a"] };
+
+function post(body: unknown, headers: Record<string, string> = AUTH): RequestInit {
+  return { method: "POST", headers, body: typeof body === "string" ? body : JSON.stringify(body) };
+}
+
+Deno.test("handleAdmin() applies a valid invalidation and answers what it affected", async () => {
+  const { handle, state } = backend();
+  const answer = await call(handle, "/invalidate", post(VALID));
+  equal(answer.status, 200);
+  deepStrictEqual(JSON.parse(answer.text), { result: "ok", affected: 3, durationMs: 1.5 });
+  const applied = { namespace: "shop", hostname: "shop.example.com", soft: true, urls: ["/a"] };
+  deepStrictEqual(state.applied, [applied]);
+  deepStrictEqual(state.outcomes, [{ kind: "url", result: "ok", invalidation: applied, affected: 3, durationMs: 1.5 }]);
+});
+
+Deno.test("handleAdmin() refuses an invalidation without the admin token, before reading it", async () => {
+  const refused: Record<string, string>[] = [{}, { authorization: "Bearer nope" }, {
+    authorization: "Basic c2VjcmV0LXRva2Vu",
+  }];
+  for (const headers of refused) {
+    const { handle, state } = backend();
+    const answer = await call(handle, "/invalidate", post(VALID, headers));
+    equal(answer.status, 401);
+    deepStrictEqual(JSON.parse(answer.text), { error: "unauthorized" });
+    deepStrictEqual(state.applied, []);
+    deepStrictEqual(state.outcomes.map((o) => [o.kind, o.result]), [["unknown", "unauthorized"]]);
+  }
+  const noToken = backend({ adminToken: () => Promise.resolve(undefined) });
+  equal((await call(noToken.handle, "/invalidate", post(VALID))).status, 401);
+  deepStrictEqual(noToken.state.applied, []);
+});
+
+Deno.test("handleAdmin() refuses bad invalidations with 400 and the reason", async (t) => {
+  const cases: [string, unknown, RegExp][] = [
+    ["not JSON", "{urls:", /the body is not a JSON object/],
+    ["query", { ...VALID, urls: ["/a?b=1"] }, /urls\[0\]: a URL must not carry a query string/],
+    ["two kinds", { ...VALID, tags: ["t"] }, /exactly one target/],
+    ["no namespace", { hostname: "a.example", all: true }, /namespace/],
+  ];
+  for (const [name, body, message] of cases) {
+    await t.step(name, async () => {
+      const { handle, state } = backend();
+      const answer = await call(handle, "/invalidate", post(body));
+      equal(answer.status, 400);
+      match(JSON.parse(answer.text).error, message);
+      deepStrictEqual(state.applied, []);
+      deepStrictEqual(state.outcomes.map((o) => [o.kind, o.result]), [["unknown", "invalid"]]);
+    });
+  }
+});
+
+Deno.test("handleAdmin() answers 503 while varnishd cannot take an invalidation, and only POST", async () => {
+  const { handle, state } = backend({
+    invalidate: () => Promise.reject(new AdminHttpError(503, "Cannot invalidate: varnishd is starting")),
+  });
+  const answer = await call(handle, "/invalidate", post({ ...VALID, urls: undefined, all: true, soft: false }));
+  equal(answer.status, 503);
+  deepStrictEqual(JSON.parse(answer.text), { error: "Cannot invalidate: varnishd is starting" });
+  deepStrictEqual(state.outcomes.map((o) => [o.kind, o.result, o.error]), [
+    ["all", "unavailable", "Cannot invalidate: varnishd is starting"],
+  ]);
+  equal((await call(handle, "/invalidate", { headers: AUTH })).status, 405);
 });

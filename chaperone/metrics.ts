@@ -51,6 +51,8 @@ export interface ChaperoneMetrics {
   draining: number;
   /** Per TLS listener socket: whether hitch accepts connections, its starts and its certificate reloads. */
   hitch: Record<string, { up: number; starts: number; reloads: number }>;
+  /** `POST /invalidate` calls by `<kind>/<result>` (at most 5 × 5 entries), with time spent and objects affected. */
+  invalidations: Record<string, { count: number; seconds: number; objects: number }>;
 }
 
 /** Returns a zeroed {@linkcode ChaperoneMetrics}. */
@@ -73,7 +75,33 @@ export function emptyMetrics(): ChaperoneMetrics {
     ready: 0,
     draining: 0,
     hitch: {},
+    invalidations: {},
   };
+}
+
+/**
+ * Counts one `POST /invalidate` call in {@linkcode ChaperoneMetrics.invalidations}.
+ *
+ * @example Usage
+ * ```ts
+ * import { countInvalidation, emptyMetrics } from "./metrics.ts";
+ * const metrics = emptyMetrics();
+ * countInvalidation(metrics, { kind: "tag", result: "ok", affected: 3, durationMs: 2 });
+ * ```
+ *
+ * @param metrics The chaperone's numbers, updated in place.
+ * @param call The call's kind and result, objects affected and time spent when known.
+ */
+export function countInvalidation(
+  metrics: ChaperoneMetrics,
+  call: { kind: string; result: string; affected?: number | null; durationMs?: number },
+): void {
+  const key = `${call.kind}/${call.result}`;
+  const entry = metrics.invalidations[key] ?? { count: 0, seconds: 0, objects: 0 };
+  entry.count++;
+  entry.seconds += (call.durationMs ?? 0) / 1000;
+  entry.objects += call.affected ?? 0;
+  metrics.invalidations[key] = entry;
 }
 
 /** One varnishstat counter (`varnishstat -j`). */
@@ -152,6 +180,19 @@ export function renderMetrics(metrics: ChaperoneMetrics, varnish: Record<string,
     perSocket("hitch_up", "gauge", "1 when hitch accepts TLS connections on the listener socket", "up");
     perSocket("hitch_starts_total", "counter", "hitch starts", "starts");
     perSocket("hitch_reloads_total", "counter", "hitch certificate reloads (SIGHUP)", "reloads");
+  }
+  const invalidations = Object.keys(metrics.invalidations).sort();
+  if (invalidations.length > 0) {
+    const calls = registry.counter(`${PREFIX}invalidations_total`, "POST /invalidate calls by kind and result");
+    const seconds = registry.counter(`${PREFIX}invalidation_seconds_total`, "Time spent applying invalidations");
+    const objects = registry.counter(`${PREFIX}invalidated_objects_total`, "Objects removed or marked stale");
+    for (const key of invalidations) {
+      const [kind, result] = key.split("/");
+      const entry = metrics.invalidations[key];
+      calls.inc({ kind, result }, entry.count);
+      seconds.inc({ kind, result }, entry.seconds);
+      if (result === "ok") objects.inc({ kind }, entry.objects);
+    }
   }
   for (const name of Object.keys(varnish).sort()) {
     const counter = varnish[name];

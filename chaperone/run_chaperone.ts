@@ -10,17 +10,25 @@ import { cachedCall } from "../internal/cached_call.ts";
 import { createKubeClient, type KubeClient, loadKubeConfig, type ObjectWatcher } from "../internal/kube/mod.ts";
 import type { Logger } from "../internal/log.ts";
 import { listenForStopSignals } from "../internal/stop_signals.ts";
-import { type AdminHandler, createAdminHandler } from "./admin_handler.ts";
+import { type AdminBackend, type AdminHandler, AdminHttpError, createAdminHandler } from "./admin_handler.ts";
 import { type GatewayConfig, watchConfigMap } from "./config_map_watcher.ts";
 import { AdminTokenFile } from "./admin_token_file.ts";
 import { Drain } from "./drain.ts";
 import { EndpointsWatcher } from "./endpoints_watcher.ts";
 import { type GhostRuleStats, renderCacheMetrics } from "./cache_metrics.ts";
+import { GhostInvalidateError, invalidateGhost } from "./ghost_invalidate_client.ts";
 import { reloadGhost } from "./ghost_reload_client.ts";
 import { readGhostStats } from "./ghost_stats_client.ts";
 import { tlsBackendPorts } from "./hitch_config.ts";
 import type { HitchSupervisor } from "./hitch_supervisor.ts";
-import { type ChaperoneMetrics, emptyMetrics, renderMetrics, type VarnishCounter, withLiveGauges } from "./metrics.ts";
+import {
+  type ChaperoneMetrics,
+  countInvalidation,
+  emptyMetrics,
+  renderMetrics,
+  type VarnishCounter,
+  withLiveGauges,
+} from "./metrics.ts";
 import type { ChaperoneConfig } from "./options.ts";
 import { writeAppliedAnnotations } from "./pod_annotation_writer.ts";
 import { readiness } from "./readiness.ts";
@@ -171,6 +179,50 @@ interface AdminParts {
   /** ghost's per-rule cache counters. */
   cacheStats: () => Promise<GhostRuleStats[]>;
   adminToken: AdminTokenFile;
+  /** ghost's control socket port. */
+  ghostPort: number;
+  log: Logger;
+}
+
+/**
+ * `POST /invalidate` on this pod: applied through ghost's control socket while varnishd runs (503 otherwise, so the
+ * caller retries), one log line and the metrics per call.
+ */
+function invalidation(parts: AdminParts): Pick<AdminBackend, "invalidate" | "invalidationDone"> {
+  return {
+    invalidate: async (invalidation) => {
+      const state = parts.supervisor.state;
+      if (state !== "running") throw new AdminHttpError(503, `Cannot invalidate: varnishd is ${state}`);
+      const started = performance.now();
+      try {
+        const affected = await invalidateGhost(parts.ghostPort, invalidation);
+        return { affected, durationMs: Math.round((performance.now() - started) * 10) / 10 };
+      } catch (err) {
+        const status = err instanceof GhostInvalidateError && err.status === 400 ? 400 : 503;
+        throw new AdminHttpError(status, (err as Error).message);
+      }
+    },
+    invalidationDone: (outcome) => {
+      countInvalidation(parts.metrics, outcome);
+      const i = outcome.invalidation;
+      const fields = {
+        kind: outcome.kind,
+        result: outcome.result,
+        ...(i && {
+          namespace: i.namespace,
+          hostname: i.hostname,
+          soft: i.soft,
+          entries: (i.urls ?? i.prefixes ?? i.tags ?? []).length,
+        }),
+        ...(outcome.affected !== undefined && { affected: outcome.affected }),
+        ...(outcome.durationMs !== undefined && { durationMs: outcome.durationMs }),
+        ...(outcome.error !== undefined && { err: outcome.error }),
+      };
+      if (outcome.result === "ok") parts.log.info("Invalidation applied", fields);
+      else if (outcome.result === "error") parts.log.warn("Invalidation failed", fields);
+      else parts.log.info("Invalidation refused", fields);
+    },
+  };
 }
 
 /** The admin handler over the chaperone's parts: health, readiness, metrics, drain. */
@@ -191,6 +243,7 @@ function createAdmin(parts: AdminParts): AdminHandler {
     },
     drain: () => void drain.start(),
     adminToken: () => parts.adminToken.read(),
+    ...invalidation(parts),
   });
 }
 
@@ -238,6 +291,8 @@ export async function startChaperone(options: ChaperoneOptions): Promise<Running
     varnishCounters: cachedCall(readCounters, { ttlMs: ADMIN_CACHE_MS }),
     cacheStats: cachedCall(() => readGhostStats(config.ghostPort), { ttlMs: ADMIN_CACHE_MS }),
     adminToken: new AdminTokenFile(config.adminTokenFile),
+    ghostPort: config.ghostPort,
+    log: log.child({ component: "admin" }),
   });
   const server = serveAdmin(config.adminAddress, handler);
   log.info("Chaperone started", {

@@ -20,6 +20,7 @@ const ROOT = new URL("../", import.meta.url).pathname;
 export const PURE_MODULES: ReadonlySet<string> = new Set([
   "chaperone/admin_handler.ts",
   "chaperone/cache_metrics.ts",
+  "chaperone/ghost_invalidation_requests.ts",
   "chaperone/hitch_config.ts",
   "chaperone/kube_views.ts",
   "chaperone/merge_endpoints.ts",
@@ -56,7 +57,6 @@ export const PURE_MODULES: ReadonlySet<string> = new Set([
   "operator/hostnames.ts",
   "operator/invalidation/api_request.ts",
   "operator/invalidation/cache_invalidation.ts",
-  "operator/invalidation/kind.ts",
   "operator/invalidation/phase.ts",
   "operator/invalidation/rate_limiter.ts",
   "operator/invalidation/results.ts",

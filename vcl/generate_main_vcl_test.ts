@@ -65,7 +65,9 @@ function withoutGhost(vcl: string): string {
     .replace(/^\s*router\.cache_\w+\([^)]*\);$/gm, "")
     .replace(/router\.(cache_url|cache_key)\(\)/g, "req.url")
     .replace(/router\.cache_(ttl|grace|keep)\(\)/g, "0s")
-    .replace(/router\.(cache_\w+|cacheable)\(\)/g, "false");
+    .replace(/router\.(cache_\w+|cacheable)\(\)/g, "false")
+    .replace(/router\.invalidated\(xkey\.(soft)?purge\(router\.invalidation_keys\(\)\)\)/g, "200")
+    .replace(/router\.invalidation(_soft)?\([^)]*\)/g, "false");
 }
 
 Deno.test("generateMainVcl() contains every statement of ghost's canonical wiring, in order", async () => {

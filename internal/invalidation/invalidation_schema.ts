@@ -16,6 +16,12 @@ export const MAX_INVALIDATION_ENTRIES = 256;
 /** At most this many characters in one URL path or prefix. */
 export const MAX_INVALIDATION_PATH_LENGTH = 2048;
 
+/**
+ * At most this many directories deep may a prefix reach (`/` is one, `/a/` and `/a` two): the gateway indexes that
+ * many ancestor directories of each cached path.
+ */
+export const MAX_PREFIX_DEPTH = 16;
+
 /** At most this many characters in one surrogate key. */
 export const MAX_SURROGATE_KEY_LENGTH = 256;
 
@@ -106,7 +112,12 @@ export const invalidationSchema = z.strictObject({
   hostname: hostnameSchema,
   soft: z.boolean().default(true),
   urls: listOf(pathSchema("a URL")).optional(),
-  prefixes: listOf(pathSchema("a prefix")).optional(),
+  prefixes: listOf(
+    pathSchema("a prefix").refine(
+      (prefix) => (prefix.endsWith("/") ? prefix : `${prefix}/`).split("/").length - 1 <= MAX_PREFIX_DEPTH,
+      `a prefix must be at most ${MAX_PREFIX_DEPTH} directories deep ("/" is one, "/a" two)`,
+    ),
+  ).optional(),
   tags: listOf(keySchema).optional(),
   all: z.literal(true, { error: "must be true when present (to invalidate everything of the hostname)" }).optional(),
 }).superRefine((value, ctx) => {

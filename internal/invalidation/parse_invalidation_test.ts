@@ -28,6 +28,10 @@ Deno.test("parseInvalidation() keeps soft false and lowercases the hostname", ()
   });
 });
 
+Deno.test("parseInvalidation() accepts prefixes 16 directories deep", () => {
+  ok(parseInvalidation({ ...BASE, prefixes: [`${"/d".repeat(15)}`, `${"/d".repeat(15)}/`, "/"] }).ok);
+});
+
 Deno.test("parseInvalidation() accepts 256 entries and a 256-character key", () => {
   const tags = Array.from({ length: MAX_INVALIDATION_ENTRIES }, (_, i) => `k${i}`);
   ok(parseInvalidation({ ...BASE, tags }).ok);
@@ -64,6 +68,7 @@ Deno.test("parseInvalidation() refuses bad input with a message naming the field
     ["quote in url", { ...BASE, urls: ['/a"||obj.http.x~"'] }, /urls\[0\]: .*RFC 3986 path characters/],
     ["bad escape", { ...BASE, urls: ["/a%zz"] }, /urls\[0\]: .*RFC 3986 path characters/],
     ["query in prefix", { ...BASE, prefixes: ["/a?"] }, /prefixes\[0\]: a prefix must not carry a query/],
+    ["deep prefix", { ...BASE, prefixes: [`${"/d".repeat(16)}`] }, /prefixes\[0\]: a prefix must be at most 16/],
     ["long path", { ...BASE, urls: [`/${"a".repeat(2048)}`] }, /urls\[0\]: must be at most 2048/],
     ["empty key", { ...BASE, tags: [""] }, /tags\[0\]: must be a surrogate key/],
     ["key with space", { ...BASE, tags: ["a b"] }, /tags\[0\]: must be a surrogate key/],

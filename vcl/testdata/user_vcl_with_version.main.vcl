@@ -6,6 +6,9 @@ vcl 4.1;
 # requests of rules with cache settings (return (hash)) and passes every other request.
 
 import ghost;
+# varnish-modules' xkey indexes stored objects by their xkey header (surrogate keys and ghost's keys for host, URL
+# and path prefixes) and purges them for invalidations.
+import xkey;
 
 backend lacquer_default none;
 
@@ -14,9 +17,18 @@ sub vcl_init {
 }
 
 sub vcl_recv {
-    # The loopback control socket (varnishd -a ghost=127.0.0.1:6091) serves /.varnish-ghost/reload
-    # and /.varnish-ghost/stats and nothing else; ghost refuses clients that are not on a loopback address.
+    # The loopback control socket (varnishd -a ghost=127.0.0.1:6091) serves /.varnish-ghost/reload,
+    # /.varnish-ghost/stats and /.varnish-ghost/invalidate and nothing else; ghost refuses clients that are not on a
+    # loopback address.
     if (local.socket == "ghost") {
+        # An invalidation from the chaperone: ghost turns it into xkey keys scoped to its namespace, xkey marks the
+        # objects stale (soft) or removes them, ghost answers how many.
+        if (router.invalidation(req.url, client.ip)) {
+            if (router.invalidation_soft()) {
+                return (synth(router.invalidated(xkey.softpurge(router.invalidation_keys()))));
+            }
+            return (synth(router.invalidated(xkey.purge(router.invalidation_keys()))));
+        }
         return (synth(router.control(req.url, client.ip)));
     }
     # Route: strips X-Ghost-*/X-Gateway-*, normalises the path (or answers 400), isolates listeners by socket, sets

@@ -14,6 +14,7 @@ mod error;
 pub mod filters;
 pub mod forwarding;
 mod hash;
+pub mod invalidation;
 pub mod load;
 pub mod path;
 pub mod request;

@@ -13,6 +13,7 @@ use ghost_core::cache::{
     HIT_FOR_MISS_SECONDS,
 };
 use ghost_core::filters::HeaderSink;
+use ghost_core::invalidation::object_keys;
 use ghost_core::request::normalize_host;
 use varnish::vcl::{Ctx, HttpHeaders, LogTag, StrOrBytes};
 
@@ -244,15 +245,18 @@ pub fn response(ctx: &mut Ctx, cache: Option<&mut BackendCache>) -> bool {
     let keys = {
         let configured = all_values(beresp, &cache.settings.surrogate_header);
         let xkey = all_values(beresp, "xkey");
-        cache.settings.surrogate_keys(configured.iter().chain(xkey.iter()).map(String::as_str))
+        let mut keys = cache.settings.surrogate_keys(configured.iter().chain(xkey.iter()).map(String::as_str));
+        // The implicit keys of host, URL path and path prefixes, for invalidations through xkey.
+        if !keys.is_empty() {
+            keys.push(' ');
+        }
+        keys.push_str(&object_keys(&cache.settings.route_namespace, &cache.settings.host, &url));
+        keys
     };
     let mut sink = Sink(beresp);
     sink.remove("Surrogate-Control");
     sink.remove(&cache.settings.surrogate_header);
-    sink.remove("xkey");
-    if !keys.is_empty() {
-        sink.set("xkey", &keys);
-    }
+    sink.set("xkey", &keys);
     sink.set(OBJ_HOST, &cache.settings.host);
     sink.set(OBJ_URL, &url);
     sink.set(OBJ_NAMESPACE, &cache.settings.route_namespace);

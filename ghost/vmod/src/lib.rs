@@ -10,6 +10,7 @@
 mod backend;
 mod cache;
 mod headers;
+mod invalidation;
 mod state;
 mod stats;
 mod task;
@@ -105,6 +106,54 @@ mod ghost {
             client: Option<SocketAddr>,
         ) -> i64 {
             let answer = task::control(ctx, &self.shared, url, client);
+            let status = answer.status();
+            *task = Some(Box::new(answer));
+            i64::from(status)
+        }
+
+        /// Call in `vcl_recv` for requests on the control socket, before `control()`. True for a well-formed
+        /// invalidation (`POST /.varnish-ghost/invalidate` from a loopback client, described in
+        /// `X-Ghost-Invalidate-*` headers): then purge `invalidation_keys()` with varnish-modules' `xkey` (`softpurge`
+        /// when `invalidation_soft()`, else `purge`) and `return (synth(router.invalidated(<objects affected>)));`.
+        /// False otherwise; `control()` then answers a malformed invalidation with 400 and the reason.
+        pub fn invalidation(
+            &self,
+            ctx: &mut Ctx,
+            #[shared_per_task] task: &mut Option<Box<Task>>,
+            url: &str,
+            client: Option<SocketAddr>,
+        ) -> bool {
+            match crate::invalidation::parse(ctx, url, client) {
+                Ok(Some(i)) => {
+                    *task = Some(Box::new(Task::Invalidation(i)));
+                    true
+                }
+                Ok(None) | Err(_) => false,
+            }
+        }
+
+        /// The `xkey` keys of the invalidation `invalidation()` accepted (scoped to its namespace), space-separated.
+        pub fn invalidation_keys(&self, #[shared_per_task] task: &mut Option<Box<Task>>) -> String {
+            match task.as_deref() {
+                Some(Task::Invalidation(i)) => i.keys.clone(),
+                _ => String::new(),
+            }
+        }
+
+        /// Whether the accepted invalidation is soft (mark stale) rather than hard (remove).
+        pub fn invalidation_soft(&self, #[shared_per_task] task: &mut Option<Box<Task>>) -> bool {
+            matches!(task.as_deref(), Some(Task::Invalidation(i)) if i.soft)
+        }
+
+        /// Records how many objects `xkey` affected and returns the status to `synth()` (200; the body says
+        /// `{"affected": n}`).
+        pub fn invalidated(
+            &self,
+            ctx: &mut Ctx,
+            #[shared_per_task] task: &mut Option<Box<Task>>,
+            affected: i64,
+        ) -> i64 {
+            let answer = task::invalidated(ctx, task.as_deref(), affected);
             let status = answer.status();
             *task = Some(Box::new(answer));
             i64::from(status)

@@ -15,6 +15,7 @@ use varnish::vcl::{Ctx, LogTag, VclError};
 
 use crate::cache::{BackendCache, ClientCache};
 use crate::headers::{strip_internal, text, Sink, Source};
+use crate::invalidation::{self, Invalidation, CONTROL_INVALIDATE};
 use crate::state::{Shared, State};
 
 const CONTROL_RELOAD: &str = "/.varnish-ghost/reload";
@@ -44,6 +45,8 @@ pub enum Task {
     Answer(Answer),
     /// A backend fetch of a cached rule (the backend task).
     Fetch(Box<BackendCache>),
+    /// An invalidation on the control socket, between `invalidation()` and `invalidated()`.
+    Invalidation(Invalidation),
 }
 
 /// A synthetic answer.
@@ -86,7 +89,7 @@ impl Task {
     fn answer(&self) -> Option<&Answer> {
         match self {
             Self::Answer(a) | Self::Forward { endpoint: Err(a), .. } => Some(a),
-            Self::Forward { .. } | Self::Fetch(_) => None,
+            Self::Forward { .. } | Self::Fetch(_) | Self::Invalidation(_) => None,
         }
     }
 
@@ -282,6 +285,15 @@ pub fn control(ctx: &mut Ctx, shared: &Shared, url: &str, client: Option<SocketA
     if path == CONTROL_STATS {
         return Task::Answer(json_answer(200, crate::stats::to_json(&shared.current().stats)));
     }
+    if path == CONTROL_INVALIDATE {
+        // A well-formed invalidation never gets here: the VCL applies it after `invalidation()`.
+        let error = match invalidation::parse(ctx, url, client) {
+            Err(e) => e,
+            Ok(_) => "the VCL does not apply invalidations (router.invalidation() is not called)".to_owned(),
+        };
+        let body = serde_json::json!({ "status": "error", "error": error }).to_string() + "\n";
+        return Task::Answer(json_answer(400, body));
+    }
     if path != CONTROL_RELOAD {
         return Task::Answer(json_answer(404, "{\"status\":\"error\",\"error\":\"not found\"}\n".into()));
     }
@@ -289,6 +301,14 @@ pub fn control(ctx: &mut Ctx, shared: &Shared, url: &str, client: Option<SocketA
     let body = outcome.to_json();
     ctx.log(LogTag::VclLog, format!("ghost: reload {}", body.trim_end()));
     Task::Answer(json_answer(outcome.status(), body))
+}
+
+/// The answer to an applied invalidation: 200 with the number of objects `xkey` affected.
+pub fn invalidated(ctx: &mut Ctx, task: Option<&Task>, affected: i64) -> Task {
+    match task {
+        Some(Task::Invalidation(i)) => Task::Answer(json_answer(200, invalidation::applied(ctx, i, affected))),
+        _ => Task::Answer(json_answer(500, "{\"status\":\"error\",\"error\":\"no invalidation\"}\n".into())),
+    }
 }
 
 fn json_answer(status: u16, body: String) -> Answer {
