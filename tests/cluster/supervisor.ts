@@ -126,6 +126,7 @@ try {
       client,
       log: log.child({ component: "node" }),
       imageArchives: await nodeImageArchives(cache, Deno.env),
+      cache,
       pauseImage: PAUSE_IMAGE,
       corednsImage: COREDNS_IMAGE,
       apiReady: apiUp.promise,

@@ -277,3 +277,34 @@ conntrack:
   tcpCloseWaitTimeout: 0s
 `;
 }
+
+/**
+ * Returns the `unshare` arguments that run containerd in a private mount namespace with its own tmpfs on each of
+ * `privateDirs` (where it, and the kubelet that joins it, write fixed host paths).
+ *
+ * @example Usage
+ * ```ts
+ * import { containerdArgs } from "./node_config.ts";
+ * containerdArgs("/bin/containerd", "/n/config.toml", ["/run"]).includes("/n/config.toml"); // true
+ * ```
+ *
+ * @param containerd The containerd binary.
+ * @param configFile Its config.toml.
+ * @param privateDirs Directories to hide behind an empty tmpfs.
+ * @returns The arguments for `unshare`.
+ */
+export function containerdArgs(containerd: string, configFile: string, privateDirs: readonly string[]): string[] {
+  const mounts = privateDirs.map((d) => `mount -t tmpfs -o mode=0755 tmpfs ${d}`).join(" && ");
+  return [
+    "--mount",
+    "--propagation",
+    "private",
+    "--",
+    "sh",
+    "-c",
+    `${mounts} && exec "$0" "$@"`,
+    containerd,
+    "--config",
+    configFile,
+  ];
+}

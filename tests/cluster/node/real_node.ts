@@ -32,9 +32,11 @@ import { kubeconfigYaml, type Pki } from "../pki_writer.ts";
 import { runCommand } from "../run_command.ts";
 import { type LoggedProcess, spawnLogged } from "../spawn_logged.ts";
 import { clusterDnsObjects } from "./cluster_dns.ts";
+import { copySeed, imageSeed } from "./image_seed.ts";
 import { createNodeCgroup, joinNodeCgroup, removeNodeCgroup } from "./node_cgroup.ts";
 import {
   cniConflist,
+  containerdArgs,
   containerdConfig,
   kubeletConfig,
   kubeProxyConfig,
@@ -52,6 +54,8 @@ export interface RealNodeOptions {
   log: Logger;
   /** The images to import into containerd (`docker-archive` tarballs; each keeps the names it was saved with). */
   imageArchives: readonly string[];
+  /** The cache root, where the imported images are kept for the next cluster (`image_seed.ts`). */
+  cache: string;
   /** The sandbox image (one of the imported ones). */
   pauseImage: string;
   /** The CoreDNS image (one of the imported ones). */
@@ -101,10 +105,11 @@ export async function startRealNode(options: RealNodeOptions): Promise<RealNode>
     runc: "/usr/sbin/runc",
   };
   const procs: LoggedProcess[] = [];
+  // a test cluster is thrown away: no graceful shutdown of pods or node programs, everything in the cgroup at once
+  // (so nothing restarts what was just killed)
   const stop = async () => {
-    // the kubelet first, so that it does not restart what is killed next
-    for (const p of procs.reverse()) await p.stop(3000);
     await removeNodeCgroup(layout.cgroupName);
+    await Promise.all(procs.map((p) => p.status));
   };
   const start = async (name: string, program: string, args: string[], env?: Record<string, string>) => {
     const p = spawnLogged(program, { args, env, logFile: `${layout.logDir}/${name}.log` });
@@ -149,35 +154,36 @@ export async function startRealNode(options: RealNodeOptions): Promise<RealNode>
       await runCommand("ip", { args: ["route", "replace", cidr, "dev", BRIDGE] });
     }
     await createNodeCgroup(layout.cgroupName);
+    const seed = await imageSeed({
+      cache: options.cache,
+      archives: options.imageArchives,
+      containerd: bin.containerd,
+      ctr: bin.ctr,
+      config: (dir) => {
+        const seedPaths = nodePaths(dir);
+        return {
+          toml: containerdConfig({ ...config, dir }),
+          root: seedPaths.containerdRoot,
+          socket: seedPaths.containerdSocket,
+        };
+      },
+      log,
+    });
+    await copySeed(seed, paths.containerdRoot);
+    log.info("Node images in place", { durationMs: Math.round(performance.now() - t0) });
 
-    const mounts = PRIVATE_DIRS.map((d) => `mount -t tmpfs -o mode=0755 tmpfs ${d}`).join(" && ");
     const path = `${bin.containerd.replace(/\/[^/]*$/, "")}:${Deno.env.get("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin"}`;
     const containerd = await start(
       "containerd",
       "unshare",
-      [
-        "--mount",
-        "--propagation",
-        "private",
-        "--",
-        "sh",
-        "-c",
-        `${mounts} && exec "$0" "$@"`,
-        bin.containerd,
-        "--config",
-        paths.containerdConfig,
-      ],
+      containerdArgs(bin.containerd, paths.containerdConfig, PRIVATE_DIRS),
       { PATH: path },
     );
     const ctr = (...args: string[]) =>
       runCommand(bin.ctr, { args: ["--address", paths.containerdSocket, "--namespace", "k8s.io", ...args] });
     await waitFor("containerd", async () => (await ctr("version"), true), 20_000, containerd);
     log.info("containerd ready", { durationMs: Math.round(performance.now() - t0) });
-    await Promise.all(options.imageArchives.map((a) => ctr("images", "import", "--local", a)));
-    log.info("Images imported", {
-      durationMs: Math.round(performance.now() - t0),
-      archives: options.imageArchives.length,
-    });
+    await options.apiReady;
 
     const kubelet = await start("kubelet", "nsenter", [
       `--mount=/proc/${containerd.pid}/ns/mnt`,

@@ -1,13 +1,10 @@
 import { ok, strictEqual } from "node:assert/strict";
 import { clusterAvailable, eventually } from "../mod.ts";
-import { createClusterNetns, launchSupervisor, stopCluster, waitForCluster } from "../cluster_control.ts";
-import { clusterBinaries, clusterLayout, lacquerCacheDir } from "../layout.ts";
-import { runCommand } from "../run_command.ts";
+import { lacquerCacheDir } from "../layout.ts";
 import { nodeImageArchives } from "./node_images.ts";
+import { startOwnRealNodeCluster } from "./own_cluster.ts";
 
-const cache = lacquerCacheDir(Deno.env);
-const bin = clusterBinaries(cache);
-const imagesMissing = await nodeImageArchives(cache, Deno.env).then(() => false, () => true);
+const imagesMissing = await nodeImageArchives(lacquerCacheDir(Deno.env), Deno.env).then(() => false, () => true);
 if (clusterAvailable() && imagesMissing) console.warn("real node test skipped: no node images built");
 
 /** The echo app: two replicas behind a LoadBalancer Service, from the imported echo-basic image. */
@@ -56,20 +53,10 @@ Deno.test({
   ignore: !clusterAvailable() || imagesMissing,
   sanitizeResources: false,
 }, async () => {
-  const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
-  const name = "r" + Array.from(crypto.getRandomValues(new Uint8Array(6)), (b) => alphabet[b % 36]).join("");
-  const layout = clusterLayout(name);
-  const inNetns = (program: string, args: string[]) =>
-    runCommand("nsenter", { args: [`--net=/run/netns/${layout.netns}`, "--", program, ...args] });
-  const kubectl = (...args: string[]) => inNetns(bin.kubectl, ["--kubeconfig", layout.kubeconfig, ...args]);
-  let stopped = false;
+  await using cluster = await startOwnRealNodeCluster();
+  const { layout, kubectl, inNetns } = cluster;
   try {
-    await createClusterNetns(layout);
-    const t0 = performance.now();
-    await launchSupervisor(layout, { node: "real", gatewayApiChannel: "none" });
-    const info = await waitForCluster(layout, { timeoutMs: 90_000 });
-    console.log(`real-node cluster "${name}" up in ${Math.round(performance.now() - t0)} ms`);
-    strictEqual(info.node, "real");
+    console.log(`real-node cluster "${layout.name}" up in ${cluster.startedInMs} ms`);
     const node = JSON.parse((await kubectl("get", "node", "-o", "json")).stdout).items[0];
     ok(node.status.nodeInfo.containerRuntimeVersion.startsWith("containerd://2."), "containerd 2 runs the pods");
     strictEqual((node.spec.taints ?? []).length, 0);
@@ -99,32 +86,31 @@ Deno.test({
     const answer = await eventually(
       async () =>
         (await inNetns(Deno.execPath(), ["run", "--allow-net", script, "echo.default.svc.cluster.local"])).stdout,
-      { timeoutMs: 30_000 },
+      {
+        timeoutMs: 30_000,
+      },
     );
     const [ip, pod] = answer.trim().split(" ");
     strictEqual(ip, clusterIp);
     ok(pods.has(pod), `${pod} is one of ${[...pods]}`);
+  } catch (err) {
+    cluster.keepLogs();
+    throw err;
+  }
 
-    await stopCluster(layout);
-    stopped = true;
-    // nothing is left: no network namespace, cgroup, state, process or mount of this cluster
-    ok(!await exists(`/run/netns/${layout.netns}`), "network namespace removed");
-    ok(!await exists(layout.dir), "state directory removed");
-    for await (const h of Deno.readDir("/sys/fs/cgroup")) {
-      ok(
-        !await exists(`/sys/fs/cgroup/${h.name}/${layout.cgroupName}`),
-        `cgroup ${h.name}/${layout.cgroupName} removed`,
-      );
-    }
-    const mounts = await Deno.readTextFile("/proc/self/mountinfo");
-    ok(!mounts.includes(layout.dir), "no mount left");
-    for await (const p of Deno.readDir("/proc")) {
-      if (!/^\d+$/.test(p.name)) continue;
-      const cmdline = await Deno.readTextFile(`/proc/${p.name}/cmdline`).catch(() => "");
-      ok(!cmdline.includes(layout.dir), `process ${p.name} left: ${cmdline.replaceAll("\0", " ")}`);
-    }
-  } finally {
-    if (!stopped) await stopCluster(layout, { keepState: true });
+  await cluster.stop();
+  // nothing is left: no network namespace, cgroup, state, process or mount of this cluster
+  ok(!await exists(`/run/netns/${layout.netns}`), "network namespace removed");
+  ok(!await exists(layout.dir), "state directory removed");
+  for await (const h of Deno.readDir("/sys/fs/cgroup")) {
+    ok(!await exists(`/sys/fs/cgroup/${h.name}/${layout.cgroupName}`), `cgroup ${h.name}/${layout.cgroupName} removed`);
+  }
+  const mounts = await Deno.readTextFile("/proc/self/mountinfo");
+  ok(!mounts.includes(layout.dir), "no mount left");
+  for await (const p of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(p.name)) continue;
+    const cmdline = await Deno.readTextFile(`/proc/${p.name}/cmdline`).catch(() => "");
+    ok(!cmdline.includes(layout.dir), `process ${p.name} left: ${cmdline.replaceAll("\0", " ")}`);
   }
 });
 
