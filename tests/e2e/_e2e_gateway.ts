@@ -218,6 +218,8 @@ export async function startE2eGateway(options: {
   parametersRef?: string;
   /** The Gateway's listeners. @default {one HTTP listener on port 80} */
   listeners?: Record<string, unknown>[];
+  /** The operator's invalidation API port on 127.0.0.1. @default {any free port} */
+  invalidationPort?: number;
 } = {}): Promise<E2eGateway> {
   const cluster = await useCluster();
   const ns = await createTestNamespace(cluster);
@@ -232,6 +234,7 @@ export async function startE2eGateway(options: {
     logFile: operatorLog,
     port,
     logLevel: "debug",
+    invalidationPort: options.invalidationPort,
     args: ["--gateway-service-type", "LoadBalancer"],
   });
   const cleanup = async () => {
