@@ -125,7 +125,7 @@ try {
       pki,
       client,
       log: log.child({ component: "node" }),
-      imageArchives: await nodeImageArchives(cache, Deno.env),
+      imageArchives: await nodeImageArchives(cache),
       cache,
       pauseImage: PAUSE_IMAGE,
       corednsImage: COREDNS_IMAGE,

@@ -1,36 +1,34 @@
 /**
- * The images the real node imports into containerd at start, and the two it needs itself.
+ * The images the real node imports into containerd at start (every image `deno task images` builds: see
+ * images/catalog.ts), and the two it needs itself.
  *
  * @module
  */
+import { imageFiles, type ImageName, IMAGES } from "../../../images/catalog.ts";
 
-/** The sandbox image (built locally, like every image here: nothing is pulled). */
-export const PAUSE_IMAGE = "registry.k8s.io/pause:3.10.2";
+/** The sandbox image. */
+export const PAUSE_IMAGE: string = IMAGES.pause.ref;
 /** CoreDNS, for the cluster DNS (the version the Gateway API conformance manifests deploy too). */
-export const COREDNS_IMAGE = "registry.k8s.io/coredns/coredns:v1.12.2";
+export const COREDNS_IMAGE: string = IMAGES.coredns.ref;
 
 /**
- * Lists the `docker-archive` tarballs to import: every `*.tar` in `$LACQUER_NODE_IMAGES`, else in
- * `<cache>/node-images`.
+ * Lists the `docker-archive` tarballs to import: one per image of the catalog.
  *
  * @param cache The cache root.
- * @param env The environment (`Deno.env`).
- * @returns The archive paths, sorted.
- * @throws {Error} When there are none (the node could not even start its pod sandboxes).
+ * @returns The archive paths, in the catalog's order.
+ * @throws {Error} When an image is not built yet, naming the command that builds it.
  */
-export async function nodeImageArchives(
-  cache: string,
-  env: { get(name: string): string | undefined },
-): Promise<string[]> {
-  const dir = env.get("LACQUER_NODE_IMAGES") || `${cache}/node-images`;
-  const out: string[] = [];
-  try {
-    for await (const e of Deno.readDir(dir)) {
-      if (!e.isDirectory && e.name.endsWith(".tar")) out.push(`${dir}/${e.name}`);
-    }
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
+export async function nodeImageArchives(cache: string): Promise<string[]> {
+  const names = Object.keys(IMAGES) as ImageName[];
+  const archives = names.map((name) => imageFiles(name, cache).archive);
+  const missing = [];
+  for (const [i, archive] of archives.entries()) {
+    if (!await Deno.stat(archive).then(() => true, () => false)) missing.push(names[i]);
   }
-  if (out.length === 0) throw new Error(`Cannot start the real node: no image archives (*.tar) in ${dir}`);
-  return out.sort();
+  if (missing.length > 0) {
+    throw new Error(
+      `Cannot start the real node: images ${missing.join(", ")} are not built; run \`deno task images\``,
+    );
+  }
+  return archives;
 }

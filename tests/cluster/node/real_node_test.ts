@@ -4,7 +4,7 @@ import { lacquerCacheDir } from "../layout.ts";
 import { nodeImageArchives } from "./node_images.ts";
 import { startOwnRealNodeCluster } from "./own_cluster.ts";
 
-const imagesMissing = await nodeImageArchives(lacquerCacheDir(Deno.env), Deno.env).then(() => false, () => true);
+const imagesMissing = await nodeImageArchives(lacquerCacheDir(Deno.env)).then(() => false, () => true);
 if (clusterAvailable() && imagesMissing) console.warn("real node test skipped: no node images built");
 
 /** The echo app: two replicas behind a LoadBalancer Service, from the imported echo-basic image. */
