@@ -6,8 +6,10 @@
  */
 import { equal } from "node:assert/strict";
 import { createLogger, type Logger, type LogLevelName } from "../internal/log.ts";
+import { GHOST_JSON_PATH, MAIN_VCL_KEY, ROUTING_JSON_KEY } from "../internal/names.ts";
 import type { TestNamespace } from "../tests/cluster/mod.ts";
-import { freePort } from "./_test_varnish.ts";
+import { generateMainVcl } from "../vcl/mod.ts";
+import { DEBIAN_VMOD_DIR, freePort, stageGhostVmod } from "./_test_varnish.ts";
 import { chaperoneConfigSchema } from "./options.ts";
 import { type RunningChaperone, startChaperone } from "./run_chaperone.ts";
 
@@ -148,6 +150,50 @@ export async function withTestChaperone(
     await Deno.remove(options.workDir, { recursive: true });
   }
   equal(code, 0, "the chaperone exits 0 once stopped");
+}
+
+/**
+ * routing.json with one route (listener "http" on socket "port-http", any host) to port 80 of `service` in
+ * `namespace`, and to further backends (`namespace/name`) when given.
+ */
+export function testRoutingJson(namespace: string, service: string, more: string[] = [], version = 1): string {
+  const backends = [`${namespace}/${service}`, ...more].map((key) => {
+    const [ns, name] = key.split("/");
+    return { weight: 1, service: { namespace: ns, name, port: 80 } };
+  });
+  return JSON.stringify({
+    version,
+    listeners: [{ name: "http", socket: "port-http", port: 80, protocol: "HTTP" }],
+    vhosts: {
+      "*": {
+        routes: [{
+          id: { namespace, name: "web", rule: 0 },
+          created: "2026-01-01T00:00:00Z",
+          listeners: ["http"],
+          backends,
+        }],
+      },
+    },
+  }) + "\n";
+}
+
+/**
+ * Prepares a gateway with the real ghost VMOD: Service "app" on `backend`, the ConfigMap "gw-lacquer" with the
+ * operator's generated VCL (reading ghost.json from `workDir`) and `routingJson`, the VMOD staged in `workDir`.
+ * Returns the chaperone config (a free HTTP port as listener "port-http") and that port.
+ */
+export async function applyGhostGateway(
+  ns: TestNamespace,
+  options: { workDir: string; backend: string; routingJson: string },
+): Promise<{ httpPort: number; config: { listen: string[]; vmodPath: string } }> {
+  const { workDir, backend, routingJson } = options;
+  const httpPort = freePort();
+  await applyTestService(ns, "app", [backend]);
+  const vcl = generateMainVcl({ gateway: `${ns.name}/gw` }).replaceAll(GHOST_JSON_PATH, `${workDir}/ghost.json`);
+  const configMap = testConfigMap({ [MAIN_VCL_KEY]: vcl, [ROUTING_JSON_KEY]: routingJson });
+  await applyObject(ns, collections(ns).configMaps, "gw-lacquer", configMap);
+  const vmodPath = `${await stageGhostVmod(workDir)}:${DEBIAN_VMOD_DIR}`;
+  return { httpPort, config: { listen: [`port-http=127.0.0.1:${httpPort}`], vmodPath } };
 }
 
 /** Applies Service `name` (see `testService`) and its EndpointSlice `<name>-1` of `addresses`. */

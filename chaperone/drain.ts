@@ -1,6 +1,9 @@
 /**
  * Draining before shutdown: once `/readyz` answers 503, endpoints drop the pod, but requests already routed to it
- * keep arriving for a while. The drain waits until none arrived for a quiet window, or a bound.
+ * keep arriving for a while, and clients hold keep-alive connections that they may reuse at any moment. The drain
+ * first has every answer close its connection (`closeConnections`), then waits until no request arrived for a quiet
+ * window and no client connection is left open, or a bound. Stopping varnishd while a client still holds a
+ * connection would race that client's next request ("connection closed before message completed").
  *
  * @module
  */
@@ -10,6 +13,10 @@ import type { Logger } from "../internal/log.ts";
 export interface DrainOptions {
   /** Reads the number of requests received so far (varnishd's `MAIN.client_req`). */
   requests: () => Promise<number>;
+  /** Reads the number of client connections still open. @default {none are counted} */
+  sessions?: () => Promise<number>;
+  /** Makes every later answer close its connection (ghost's drain switch); a failure is logged. */
+  closeConnections?: () => Promise<void>;
   /** The longest a drain waits. */
   maxMs: number;
   /** How long no new request must arrive. @default {2000} */
@@ -20,7 +27,10 @@ export interface DrainOptions {
   log: Logger;
 }
 
-/** Why a drain ended: no request for the quiet window, or the bound ran out while requests still arrived. */
+/**
+ * Why a drain ended: no request for the quiet window and no open connection, or the bound ran out while requests
+ * still arrived or connections stayed open.
+ */
 export type DrainEnd = "quiet" | "deadline";
 
 /**
@@ -66,11 +76,15 @@ export class Drain {
   }
 
   async #run(): Promise<DrainEnd> {
-    const { log, maxMs } = this.#o;
+    const { log, maxMs, sessions = () => Promise.resolve(0) } = this.#o;
     const quietMs = this.#o.quietMs ?? 2000;
     log.info("Draining", { maxSeconds: maxMs / 1000 });
     const deadline = performance.now() + maxMs;
+    await this.#o.closeConnections?.().catch((err) =>
+      log.warn("Cannot make answers close their connections", { error: (err as Error).message })
+    );
     let last = -1;
+    let open = 0;
     let quietSince = performance.now();
     let end: DrainEnd = "deadline";
     while (performance.now() < deadline) {
@@ -78,13 +92,13 @@ export class Drain {
       if (requests !== last) {
         last = requests;
         quietSince = performance.now();
-      } else if (performance.now() - quietSince >= quietMs) {
+      } else if (performance.now() - quietSince >= quietMs && (open = await sessions()) === 0) {
         end = "quiet";
         break;
       }
       await new Promise((resolve) => setTimeout(resolve, this.#o.pollMs ?? 250));
     }
-    log.info("Drained", { reason: end });
+    log.info("Drained", { reason: end, ...(end === "deadline" ? { openConnections: open } : {}) });
     return end;
   }
 }

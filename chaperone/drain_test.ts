@@ -1,4 +1,4 @@
-import { equal, ok } from "node:assert/strict";
+import { deepEqual, equal, ok } from "node:assert/strict";
 import { createLogger } from "../internal/log.ts";
 import { Drain } from "./drain.ts";
 
@@ -31,4 +31,40 @@ Deno.test("Drain ends at its bound while requests keep arriving", async () => {
   equal(await drain.start(), "deadline");
   const took = performance.now() - t0;
   ok(took >= 100 && took < 5_000, `took ${took} ms`);
+});
+
+Deno.test("Drain first makes answers close their connections, then waits until no connection is left", async () => {
+  const calls: string[] = [];
+  let open = 3;
+  const drain = new Drain({
+    requests: () => Promise.resolve(7),
+    sessions: () => {
+      calls.push(`sessions ${open}`);
+      return Promise.resolve(open > 0 ? open-- : 0);
+    },
+    closeConnections: () => {
+      calls.push("close");
+      return Promise.resolve();
+    },
+    maxMs: 10_000,
+    quietMs: 20,
+    pollMs: 5,
+    log,
+  });
+  equal(await drain.start(), "quiet");
+  equal(calls[0], "close");
+  deepEqual(calls.filter((c) => c.startsWith("sessions")), ["sessions 3", "sessions 2", "sessions 1", "sessions 0"]);
+});
+
+Deno.test("Drain ends at its bound while a connection stays open, and survives a failed switch", async () => {
+  const drain = new Drain({
+    requests: () => Promise.resolve(7),
+    sessions: () => Promise.resolve(1),
+    closeConnections: () => Promise.reject(new Error("ghost is down")),
+    maxMs: 100,
+    quietMs: 20,
+    pollMs: 5,
+    log,
+  });
+  equal(await drain.start(), "deadline");
 });

@@ -6,18 +6,10 @@
  * @module
  */
 import { equal, match } from "node:assert/strict";
-import { GHOST_JSON_PATH, MAIN_VCL_KEY, ROUTING_JSON_KEY } from "../internal/names.ts";
 import { clusterAvailable, createTestNamespace, useCluster } from "../tests/cluster/mod.ts";
-import { generateMainVcl } from "../vcl/mod.ts";
-import {
-  applyObject,
-  applyTestService,
-  collections,
-  testConfigMap,
-  withTestChaperone,
-} from "./_test_cluster_fixtures.ts";
 import { eventually } from "../tests/cluster/eventually.ts";
-import { DEBIAN_VMOD_DIR, freePort, getWithHost, ghostVmodDir, stageGhostVmod } from "./_test_varnish.ts";
+import { applyGhostGateway, withTestChaperone } from "./_test_cluster_fixtures.ts";
+import { getWithHost, ghostVmodDir } from "./_test_varnish.ts";
 
 const BACKEND = "10.245.2.1";
 
@@ -55,13 +47,11 @@ Deno.test({
   const cluster = await useCluster();
   await using ns = await createTestNamespace(cluster);
   const workDir = await Deno.makeTempDir({ prefix: "lacquer-cache-" });
-  const httpPort = freePort();
-  await applyTestService(ns, "app", [BACKEND]);
-  const vcl = generateMainVcl({ gateway: `${ns.name}/gw` }).replaceAll(GHOST_JSON_PATH, `${workDir}/ghost.json`);
-  const configMap = testConfigMap({ [MAIN_VCL_KEY]: vcl, [ROUTING_JSON_KEY]: routing(ns.name) });
-  await applyObject(ns, collections(ns).configMaps, "gw-lacquer", configMap);
-  const vmodPath = `${await stageGhostVmod(workDir)}:${DEBIAN_VMOD_DIR}`;
-  const config = { listen: [`port-http=127.0.0.1:${httpPort}`], vmodPath };
+  const { httpPort, config } = await applyGhostGateway(ns, {
+    workDir,
+    backend: BACKEND,
+    routingJson: routing(ns.name),
+  });
   await withTestChaperone(ns, { workDir, backends: [BACKEND], config }, async ({ chaperone }) => {
     const metrics = async () => await (await chaperone.handler(new Request("http://admin/metrics"))).text();
     await eventually(async () => equal(await getWithHost(httpPort, "app.test", "/catalog"), `200 ${BACKEND}`), {

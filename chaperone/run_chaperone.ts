@@ -13,7 +13,9 @@ import { listenForStopSignals } from "../internal/stop_signals.ts";
 import { type AdminBackend, type AdminHandler, AdminHttpError, createAdminHandler } from "./admin_handler.ts";
 import { type GatewayConfig, watchConfigMap } from "./config_map_watcher.ts";
 import { AdminTokenFile } from "./admin_token_file.ts";
+import { openClientSessions } from "./client_sessions.ts";
 import { Drain } from "./drain.ts";
+import { drainGhost } from "./ghost_drain_client.ts";
 import { EndpointsWatcher } from "./endpoints_watcher.ts";
 import { type GhostRuleStats, renderCacheMetrics } from "./cache_metrics.ts";
 import { GhostInvalidateError, invalidateGhost } from "./ghost_invalidate_client.ts";
@@ -276,9 +278,12 @@ export async function startChaperone(options: ChaperoneOptions): Promise<Running
   });
   const supervisor = createVarnishd(config, files, backendPorts, { sync, log });
   const readCounters = () => readVarnishCounters(files.instanceDir, { varnishstat: config.varnishstat });
+  const listenerPorts = new Set([...config.listen, ...config.tlsListen].map((l) => l.port));
   const drain = new Drain({
     // Uncached: the drain ends when this stops changing.
     requests: async () => (await readCounters())["MAIN.client_req"]?.value ?? 0,
+    sessions: () => openClientSessions(listenerPorts),
+    closeConnections: () => drainGhost(config.ghostPort),
     maxMs: config.drainSeconds * 1000,
     log,
   });

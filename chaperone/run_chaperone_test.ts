@@ -16,6 +16,7 @@ import {
   startTestChaperone,
   testConfigMap,
   testEndpointSlice as slice,
+  testRoutingJson,
   testService,
   withTestChaperone,
 } from "./_test_cluster_fixtures.ts";
@@ -44,28 +45,6 @@ sub vcl_synth {
 `;
 }
 
-/** routing.json with one route to `service` in `namespace`, and to further backends (`namespace/name`) when given. */
-function routingJson(namespace: string, service: string, more: string[] = [], version = 1): string {
-  const backends = [`${namespace}/${service}`, ...more].map((key) => {
-    const [ns, name] = key.split("/");
-    return { weight: 1, service: { namespace: ns, name, port: 80 } };
-  });
-  return JSON.stringify({
-    version,
-    listeners: [{ name: "http", socket: "port-http", port: 80, protocol: "HTTP" }],
-    vhosts: {
-      "*": {
-        routes: [{
-          id: { namespace, name: "web", rule: 0 },
-          created: "2026-01-01T00:00:00Z",
-          listeners: ["http"],
-          backends,
-        }],
-      },
-    },
-  }) + "\n";
-}
-
 async function gzipBase64(text: string): Promise<string> {
   const stream = new Blob([text]).stream().pipeThrough(new CompressionStream("gzip"));
   const bytes = new Uint8Array(await new Response(stream).arrayBuffer());
@@ -88,7 +67,7 @@ Deno.test({
     ns,
     CM,
     "gw-lacquer",
-    testConfigMap({ [MAIN_VCL_KEY]: fakeGhostVcl("v1"), [ROUTING_JSON_KEY]: routingJson(ns.name, "echo") }),
+    testConfigMap({ [MAIN_VCL_KEY]: fakeGhostVcl("v1"), [ROUTING_JSON_KEY]: testRoutingJson(ns.name, "echo") }),
   );
   await ns.client.request(`/api/v1/namespaces/${ns.name}/pods`, {
     method: "POST",
@@ -131,7 +110,7 @@ Deno.test({
       await eventually(async () => {
         const a = await annotations();
         equal(a[APPLIED_VCL_ANNOTATION], contentHash(fakeGhostVcl("v1")));
-        equal(a[APPLIED_ROUTING_ANNOTATION], contentHash(routingJson(ns.name, "echo")));
+        equal(a[APPLIED_ROUTING_ANNOTATION], contentHash(testRoutingJson(ns.name, "echo")));
       });
     });
     await t.step("concurrent scrapes share one varnishstat run, concurrent probes one CLI ping", async () => {
@@ -172,7 +151,7 @@ Deno.test({
         ns,
         CM,
         "gw-lacquer",
-        testConfigMap({ [MAIN_VCL_KEY]: fakeGhostVcl("v2"), [ROUTING_JSON_KEY]: routingJson(ns.name, "echo") }),
+        testConfigMap({ [MAIN_VCL_KEY]: fakeGhostVcl("v2"), [ROUTING_JSON_KEY]: testRoutingJson(ns.name, "echo") }),
       );
       await eventually(async () => equal(await get(httpPort), "200 v2"));
       equal(chaperone.supervisor.starts, starts);
@@ -200,7 +179,7 @@ Deno.test({
       equal((await annotations())[APPLIED_VCL_ANNOTATION], contentHash(fakeGhostVcl("v2")));
     });
     await t.step("a gzip'd routing.json in binaryData is read", async () => {
-      const routing = routingJson(ns.name, "other");
+      const routing = testRoutingJson(ns.name, "other");
       await apply(
         ns,
         CM,
@@ -222,7 +201,7 @@ Deno.test({
         "gw-lacquer",
         testConfigMap({
           [MAIN_VCL_KEY]: fakeGhostVcl("v3"),
-          [ROUTING_JSON_KEY]: routingJson(ns.name, "echo", [`${other.name}/remote`]),
+          [ROUTING_JSON_KEY]: testRoutingJson(ns.name, "echo", [`${other.name}/remote`]),
         }),
       );
       const remoteEndpoints = () => ghostJson().vhosts["*"].routes[0].backends[1].endpoints;
@@ -238,7 +217,10 @@ Deno.test({
         ns,
         CM,
         "gw-lacquer",
-        testConfigMap({ [MAIN_VCL_KEY]: fakeGhostVcl("v3"), [ROUTING_JSON_KEY]: routingJson(ns.name, "echo", [], 2) }),
+        testConfigMap({
+          [MAIN_VCL_KEY]: fakeGhostVcl("v3"),
+          [ROUTING_JSON_KEY]: testRoutingJson(ns.name, "echo", [], 2),
+        }),
       );
       await eventually(async () => match(JSON.parse((await admin("/readyz")).body).routingError, /version/));
       equal(Deno.readTextFileSync(`${workDir}/ghost.json`), before);
@@ -296,7 +278,7 @@ Deno.test({
   const vcl = (n: number) =>
     `${ghostTestVcl(`${workDir}/ghost.json`)}sub vcl_deliver {\n  set resp.http.x-vcl-version = "v${n}";\n}\n`;
   const configMap = (n: number) =>
-    testConfigMap({ [MAIN_VCL_KEY]: vcl(n), [ROUTING_JSON_KEY]: routingJson(ns.name, "echo") });
+    testConfigMap({ [MAIN_VCL_KEY]: vcl(n), [ROUTING_JSON_KEY]: testRoutingJson(ns.name, "echo") });
   const endpoint = (n: number) => backends[n % 2];
   await apply(ns, services, "echo", testService());
   await apply(ns, SLICES, "echo-1", slice("echo-1", "echo", [endpoint(0)]));
@@ -356,7 +338,7 @@ Deno.test({
   await post(`${base}/services`, { metadata: { name: "echo" }, spec: { ports: [{ name: "http", port: 80 }] } });
   await post(`${base}/configmaps`, {
     metadata: { name: "gw-lacquer" },
-    data: { [MAIN_VCL_KEY]: fakeGhostVcl("rbac"), [ROUTING_JSON_KEY]: routingJson(ns.name, "echo") },
+    data: { [MAIN_VCL_KEY]: fakeGhostVcl("rbac"), [ROUTING_JSON_KEY]: testRoutingJson(ns.name, "echo") },
   });
   await post(`${base}/configmaps`, { metadata: { name: "other" }, data: { secret: "not for the gateway" } });
   await post(`${base}/pods`, {
@@ -417,7 +399,7 @@ Deno.test({
     ns,
     CM,
     "gw-lacquer",
-    testConfigMap({ [MAIN_VCL_KEY]: fakeGhostVcl("v1"), [ROUTING_JSON_KEY]: routingJson(ns.name, "echo") }),
+    testConfigMap({ [MAIN_VCL_KEY]: fakeGhostVcl("v1"), [ROUTING_JSON_KEY]: testRoutingJson(ns.name, "echo") }),
   );
   // varnishd refuses to start with an unknown parameter, every time
   const { chaperone, stop, lines } = await startTestChaperone(ns, {

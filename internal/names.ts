@@ -68,6 +68,9 @@ export const GHOST_RELOAD_PATH = "/.varnish-ghost/reload";
 /** The path on the ghost control socket that answers the cache counters of every cached rule (JSON). */
 export const GHOST_STATS_PATH = "/.varnish-ghost/stats";
 
+/** The path on the ghost control socket after which every answer closes its client connection (a drain). */
+export const GHOST_DRAIN_PATH = "/.varnish-ghost/drain";
+
 /** Where the chaperone writes ghost.json inside a gateway pod. */
 export const GHOST_JSON_PATH = "/var/run/lacquer/ghost.json";
 

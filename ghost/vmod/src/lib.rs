@@ -97,7 +97,9 @@ mod ghost {
 
         /// Call in `vcl_recv` for requests on the control socket (`local.socket == "ghost"`); returns the
         /// status to `synth()`. `/.varnish-ghost/reload` reloads ghost.json (200 or 500 with a JSON report);
-        /// clients that are not on a loopback address get 403, other paths 404.
+        /// `/.varnish-ghost/stats` answers the cache counters; `/.varnish-ghost/drain` makes every later answer
+        /// of the process carry `Connection: close` (see `deliver()` and `synth()`); clients that are not on a
+        /// loopback address get 403, other paths 404.
         pub fn control(
             &self,
             ctx: &mut Ctx,
@@ -161,7 +163,8 @@ mod ghost {
 
         /// Call first in `vcl_synth`. When the synthetic response is ghost's own answer it sets status,
         /// `Content-Type`, `Cache-Control: no-store` and `Location`, and returns true: then
-        /// `synthetic(router.body()); return (deliver);`.
+        /// `synthetic(router.body()); return (deliver);`. While draining, every synthetic answer (ghost's or not)
+        /// gets `Connection: close`.
         pub fn synth(&self, ctx: &mut Ctx, #[shared_per_task] task: &mut Option<Box<Task>>) -> bool {
             task::synth(ctx, task.as_deref())
         }
@@ -171,7 +174,8 @@ mod ghost {
             task.as_deref().map(Task::body).unwrap_or_default()
         }
 
-        /// Call in `vcl_deliver`: applies the ResponseHeaderModifier filters of the chosen rule and backend.
+        /// Call in `vcl_deliver`: applies the ResponseHeaderModifier filters of the chosen rule and backend; while
+        /// draining, adds `Connection: close`, so that Varnish closes the client connection after the answer.
         pub fn deliver(&self, ctx: &mut Ctx, #[shared_per_task] task: &mut Option<Box<Task>>) {
             task::deliver(ctx, task.as_deref());
         }

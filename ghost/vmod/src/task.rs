@@ -5,6 +5,7 @@ use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::net::SocketAddr;
 use std::ptr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use ghost_core::filters::apply_header_modifier;
@@ -20,7 +21,23 @@ use crate::state::{Shared, State};
 
 const CONTROL_RELOAD: &str = "/.varnish-ghost/reload";
 const CONTROL_STATS: &str = "/.varnish-ghost/stats";
+const CONTROL_DRAIN: &str = "/.varnish-ghost/drain";
 const CONTROL_PREFIX: &str = "/.varnish-ghost/";
+
+/// Set by the control path `/.varnish-ghost/drain` and never cleared (a drain ends with varnishd stopping): every
+/// answer then carries `Connection: close`, so that no client reuses a connection of a gateway that goes away. One
+/// flag for the process, whichever VCL and router answer.
+static DRAINING: AtomicBool = AtomicBool::new(false);
+
+/// Answers with `Connection: close` (Varnish then closes the client connection) while the gateway drains.
+fn close_when_draining(ctx: &mut Ctx) {
+    if !DRAINING.load(Ordering::Relaxed) {
+        return;
+    }
+    if let Some(resp) = ctx.http_resp.as_mut() {
+        ghost_core::filters::HeaderSink::set(&mut Sink(resp), "Connection", "close");
+    }
+}
 
 /// The decision for one request.
 #[derive(Debug)]
@@ -294,6 +311,11 @@ pub fn control(ctx: &mut Ctx, shared: &Shared, url: &str, client: Option<SocketA
         let body = serde_json::json!({ "status": "error", "error": error }).to_string() + "\n";
         return Task::Answer(json_answer(400, body));
     }
+    if path == CONTROL_DRAIN {
+        DRAINING.store(true, Ordering::Relaxed);
+        ctx.log(LogTag::VclLog, "ghost: draining: answers close their connections");
+        return Task::Answer(json_answer(200, "{\"status\":\"ok\",\"draining\":true}\n".into()));
+    }
     if path != CONTROL_RELOAD {
         return Task::Answer(json_answer(404, "{\"status\":\"error\",\"error\":\"not found\"}\n".into()));
     }
@@ -315,8 +337,10 @@ fn json_answer(status: u16, body: String) -> Answer {
     Answer { status, content_type: "application/json", location: None, body }
 }
 
-/// Decorates ghost's synthetic answer in `vcl_synth`; false when the synthetic response is not ghost's.
+/// Decorates ghost's synthetic answer in `vcl_synth`; false when the synthetic response is not ghost's. Every
+/// synthetic answer gets `Connection: close` while the gateway drains.
 pub fn synth(ctx: &mut Ctx, task: Option<&Task>) -> bool {
+    close_when_draining(ctx);
     let Some(answer) = task.and_then(Task::answer) else { return false };
     let Some(resp) = ctx.http_resp.as_mut() else { return false };
     if text(resp.status()).parse::<u16>().ok() != Some(answer.status) {
@@ -331,8 +355,9 @@ pub fn synth(ctx: &mut Ctx, task: Option<&Task>) -> bool {
     true
 }
 
-/// Applies response filters in `vcl_deliver`.
+/// Applies response filters in `vcl_deliver`; every answer gets `Connection: close` while the gateway drains.
 pub fn deliver(ctx: &mut Ctx, task: Option<&Task>) {
+    close_when_draining(ctx);
     let Some(Task::Forward { state, rule, group, .. }) = task else { return };
     let Some(rule) = state.router.rule(*rule) else { return };
     let Some(resp) = ctx.http_resp.as_mut() else { return };
