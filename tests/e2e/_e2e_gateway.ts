@@ -220,6 +220,8 @@ export async function startE2eGateway(options: {
   listeners?: Record<string, unknown>[];
   /** The operator's invalidation API port on 127.0.0.1. @default {any free port} */
   invalidationPort?: number;
+  /** Further operator flags. @default {[]} */
+  operatorArgs?: string[];
 } = {}): Promise<E2eGateway> {
   const cluster = await useCluster();
   const ns = await createTestNamespace(cluster);
@@ -235,7 +237,7 @@ export async function startE2eGateway(options: {
     port,
     logLevel: "debug",
     invalidationPort: options.invalidationPort,
-    args: ["--gateway-service-type", "LoadBalancer"],
+    args: ["--gateway-service-type", "LoadBalancer", ...(options.operatorArgs ?? [])],
   });
   const cleanup = async () => {
     await client.request(`${GW_API}/gatewayclasses/${cls}`, { method: "DELETE" }).catch(() => {});

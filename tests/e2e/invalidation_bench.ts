@@ -47,6 +47,8 @@ Deno.test({
   const apiPort = freePort();
   await using gw = await startE2eGateway({
     invalidationPort: apiPort,
+    // one caller sends the calls back to back: the default rate limit would refuse most of them
+    operatorArgs: ["--invalidation-rate", "1000"],
     setup: ({ client, name }) => applyApp(client, echoApp(name, "echo", 1)),
   });
   const { client } = gw;
