@@ -96,6 +96,8 @@ export interface TestChaperone {
   stop: () => void;
   /** The log lines collected (empty when `log` was given). */
   lines: string[];
+  /** The access log lines collected (instead of written to stdout). */
+  accessLines: string[];
 }
 
 /** Starts a chaperone on the test namespace's ConfigMap "gw-lacquer" with admin, CLI and ghost on free ports. */
@@ -116,8 +118,10 @@ export async function startTestChaperone(ns: TestNamespace, options: TestChapero
   const stopSignal = new Promise<void>((resolve) => stop = resolve);
   const lines: string[] = [];
   const log = options.log ?? createLogger({ level: options.level ?? "info", sink: (line) => lines.push(line) });
-  const chaperone = await startChaperone({ config, log, stopSignal });
-  return { chaperone, stop, lines };
+  const accessLines: string[] = [];
+  const accessLogWrite = (line: string) => Promise.resolve(void accessLines.push(line));
+  const chaperone = await startChaperone({ config, log, stopSignal, accessLogWrite });
+  return { chaperone, stop, lines, accessLines };
 }
 
 /** Options of `withTestChaperone`. */

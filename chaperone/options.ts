@@ -124,6 +124,18 @@ export const CHAPERONE_FLAGS: readonly ChaperoneFlag[] = [
     description: "varnishstat executable (default: varnishstat)",
   },
   {
+    key: "varnishncsa",
+    flags: "--varnishncsa <path>",
+    env: "LACQUER_VARNISHNCSA",
+    description: "varnishncsa executable, which reads the access log (default: varnishncsa)",
+  },
+  {
+    key: "accessLogSample",
+    flags: "--access-log-sample <share>",
+    env: "LACQUER_ACCESS_LOG_SAMPLE",
+    description: "share of requests written to the JSON access log on stdout, 0 (off) to 1 (default: 1)",
+  },
+  {
     key: "vmodPath",
     flags: "--vmod-path <dirs>",
     env: "LACQUER_VMOD_PATH",
@@ -223,6 +235,8 @@ export const chaperoneConfigSchema = z.object({
   ghostPort: port.default(GHOST_CONTROL_PORT),
   varnishd: z.string().min(1).default("varnishd"),
   varnishstat: z.string().min(1).default("varnishstat"),
+  varnishncsa: z.string().min(1).default("varnishncsa"),
+  accessLogSample: z.coerce.number().min(0).max(1).default(1),
   vmodPath: z.string().min(1).optional(),
   kubeconfig: z.string().min(1).optional(),
   adminTokenFile: z.string().min(1).default(ADMIN_TOKEN_PATH),

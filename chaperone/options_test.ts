@@ -25,6 +25,8 @@ Deno.test("chaperoneConfigSchema applies the documented defaults", () => {
     ghostPort: 6091,
     varnishd: "varnishd",
     varnishstat: "varnishstat",
+    varnishncsa: "varnishncsa",
+    accessLogSample: 1,
     adminTokenFile: "/var/run/lacquer/admin/token",
     drainSeconds: 20,
     coalesceMs: 5,
@@ -81,4 +83,13 @@ Deno.test("withEnvironment() ignores empty variables and keeps given flags", () 
     namespace: "x",
   });
   match(String(chaperoneConfigSchema.safeParse({}).error), /namespace/);
+});
+
+Deno.test("the access log sample is a share from 0 (off) to 1", () => {
+  equal(
+    chaperone(["--namespace", "ns", "--configmap", "a"], { LACQUER_ACCESS_LOG_SAMPLE: "0.25" }).accessLogSample,
+    0.25,
+  );
+  equal(chaperone(["--namespace", "ns", "--configmap", "a", "--access-log-sample", "0"]).accessLogSample, 0);
+  throws(() => chaperone(["--namespace", "ns", "--configmap", "a", "--access-log-sample", "2"]));
 });

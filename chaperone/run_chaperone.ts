@@ -10,6 +10,7 @@ import { cachedCall } from "../internal/cached_call.ts";
 import { createKubeClient, type KubeClient, loadKubeConfig, type ObjectWatcher } from "../internal/kube/mod.ts";
 import type { Logger } from "../internal/log.ts";
 import { listenForStopSignals } from "../internal/stop_signals.ts";
+import { AccessLogger } from "./access_logger.ts";
 import { type AdminBackend, type AdminHandler, AdminHttpError, createAdminHandler } from "./admin_handler.ts";
 import { type GatewayConfig, watchConfigMap } from "./config_map_watcher.ts";
 import { AdminTokenFile } from "./admin_token_file.ts";
@@ -53,6 +54,8 @@ export interface ChaperoneOptions {
   stopSignal?: Promise<void>;
   /** Reap orphaned processes. @default {true when this process is PID 1} */
   reapZombies?: boolean;
+  /** Where access log lines go (tests). @default {stdout} */
+  accessLogWrite?: (line: string) => Promise<void>;
 }
 
 /** Internals exposed for the tests of the wiring. */
@@ -287,6 +290,15 @@ export async function startChaperone(options: ChaperoneOptions): Promise<Running
     maxMs: config.drainSeconds * 1000,
     log,
   });
+  const accessLog = config.accessLogSample > 0
+    ? new AccessLogger({
+      varnishncsa: config.varnishncsa,
+      instanceDir: files.instanceDir,
+      sampleRate: config.accessLogSample,
+      write: options.accessLogWrite,
+      log: log.child({ component: "access-log" }),
+    })
+    : undefined;
   const handler = createAdmin({
     supervisor,
     sync,
@@ -307,11 +319,13 @@ export async function startChaperone(options: ChaperoneOptions): Promise<Running
     tlsListeners: config.tlsListen.map((l) => l.name),
   });
   supervisor.start();
+  accessLog?.start();
   sync.poke();
   const stop = async () => {
     await sync.stop();
     await tls.stop();
     await supervisor.stop();
+    await accessLog?.stop();
     await configMap.stop();
     await endpoints.stop();
     await server.shutdown();

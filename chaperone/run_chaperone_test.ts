@@ -91,7 +91,7 @@ Deno.test({
     // well above the 2 s quiet period, so the drain ends because requests stopped, not at its bound
     drainSeconds: "60",
   };
-  await withTestChaperone(ns, { workDir, level: "debug", config }, async ({ chaperone, lines }) => {
+  await withTestChaperone(ns, { workDir, level: "debug", config }, async ({ chaperone, lines, accessLines }) => {
     const admin = async (path: string, init?: RequestInit) => {
       const response = await chaperone.handler(new Request(`http://admin${path}`, init));
       return { status: response.status, body: await response.text() };
@@ -107,6 +107,11 @@ Deno.test({
       equal(await get(httpPort), "200 v1");
       deepStrictEqual(endpointsOf(), [{ address: "10.244.200.1", port: 3000 }]);
       equal((await admin("/healthz")).status, 200);
+      // The access log is on by default (the fake VCL answers itself: no ghost decision in the line).
+      await eventually(async () => {
+        await get(httpPort); // varnishncsa may attach to the log after the first requests
+        ok(accessLines.some((l) => /"msg":"access".*"path":"\/".*"status":200/.test(l)));
+      });
       await eventually(async () => {
         const a = await annotations();
         equal(a[APPLIED_VCL_ANNOTATION], contentHash(fakeGhostVcl("v1")));

@@ -287,6 +287,7 @@ function gatewayContainer(f: Family, parameters: ResolvedParameters): Record<str
       parameters.logLevel,
       "chaperone",
       ...parameters.varnishdArgs.map((a) => `--varnishd-arg=${a}`),
+      ...(parameters.accessLogSample === undefined ? [] : [`--access-log-sample=${parameters.accessLogSample}`]),
     ],
     env: containerEnv(f, parameters),
     ports: [

@@ -1,6 +1,7 @@
 import { deepEqual, equal } from "node:assert/strict";
 import { gatewayClassSchema, gatewaySchema } from "./api_types.ts";
 import { resolveGatewayConfig } from "./gateway_config.ts";
+import { gatewayParametersSchema, resolveParameters } from "./gateway_parameters.ts";
 import { parseSnapshot } from "./snapshot.ts";
 import { indexSnapshot } from "./snapshot_index.ts";
 
@@ -151,4 +152,15 @@ Deno.test("resolveGatewayConfig() lets the Gateway's parameters override the cla
   equal(config.userVcl, "vcl 4.1;\nsub vcl_recv {}\n");
   deepEqual(config.parameters.requests, { escapedSlashes: "UnescapeAndRedirect", trustedProxies: ["10.0.0.0/8"] });
   equal(resolve(undefined).parameters.requests, undefined);
+});
+
+Deno.test("resolveParameters() turns the access log settings into a sample share, 0 when turned off", () => {
+  const layer = (accessLog: unknown) => gatewayParametersSchema.parse({ metadata: { name: "p" }, spec: { accessLog } });
+  const sample = (...layers: unknown[]) => resolveParameters(layers.map(layer), { image: "i" }).accessLogSample;
+  equal(sample(), undefined);
+  equal(sample({}), undefined);
+  equal(sample({ sampleRate: 0.1 }), 0.1);
+  equal(sample({ sampleRate: 0.1 }, { enabled: false }), 0);
+  equal(sample({ enabled: false }, { enabled: true }), undefined);
+  equal(sample({ enabled: false }, { enabled: true, sampleRate: 0.5 }), 0.5);
 });

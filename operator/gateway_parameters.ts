@@ -46,6 +46,12 @@ export const gatewayParametersSpecSchema = z.looseObject({
   logging: z.looseObject({ level: z.enum(["debug", "info", "warn", "error"]).optional() }).optional(),
   /** Extra environment variables of the gateway container (e.g. `LACQUER_VMOD_PATH`); Lacquer's own win. */
   env: z.array(z.looseObject({ name: z.string().min(1), value: z.string().default("") })).optional(),
+  /** The JSON access log on the gateway container's stdout: on unless `enabled: false`, every request unless sampled. */
+  accessLog: z.looseObject({
+    enabled: z.boolean().optional(),
+    /** The share of requests logged, 0 to 1. */
+    sampleRate: z.number().min(0).max(1).optional(),
+  }).optional(),
   /** Client requests: the escaped-slash policy of path normalisation and the proxies whose forwarding headers count. */
   requests: z.looseObject({
     escapedSlashes: z.enum(ESCAPED_SLASHES).optional(),
@@ -90,6 +96,8 @@ export interface ResolvedParameters {
   logLevel: "debug" | "info" | "warn" | "error";
   /** Extra container environment. */
   env: { name: string; value: string }[];
+  /** The share of requests in the access log (0: off); absent while nobody set one (the chaperone logs every one). */
+  accessLogSample?: number;
   /** Client request settings for routing.json; absent while nobody set one (ghost's defaults apply). */
   requests?: { escapedSlashes: (typeof ESCAPED_SLASHES)[number]; trustedProxies: string[] };
 }
@@ -132,6 +140,7 @@ export function resolveParameters(
     logLevel: "info",
     env: [],
   };
+  const accessLog: { enabled?: boolean; sampleRate?: number } = {};
   for (const layer of layers) {
     const s = layer.spec;
     if (s.image) out.image = s.image;
@@ -156,6 +165,8 @@ export function resolveParameters(
     }
     if (s.logging?.level) out.logLevel = s.logging.level;
     if (s.env) out.env = s.env.map((e) => ({ name: e.name, value: e.value }));
+    if (s.accessLog?.enabled !== undefined) accessLog.enabled = s.accessLog.enabled;
+    if (s.accessLog?.sampleRate !== undefined) accessLog.sampleRate = s.accessLog.sampleRate;
     if (s.requests?.escapedSlashes || s.requests?.trustedProxies) {
       out.requests = {
         escapedSlashes: s.requests.escapedSlashes ?? out.requests?.escapedSlashes ?? "Reject",
@@ -163,5 +174,7 @@ export function resolveParameters(
       };
     }
   }
+  if (accessLog.enabled === false) out.accessLogSample = 0;
+  else if (accessLog.sampleRate !== undefined) out.accessLogSample = accessLog.sampleRate;
   return out;
 }
