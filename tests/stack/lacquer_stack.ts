@@ -7,7 +7,14 @@
  * @module
  */
 import { createClusterNetns, launchSupervisor, stopCluster, waitForCluster } from "../cluster/cluster_control.ts";
-import { clusterBinaries, type ClusterLayout, clusterLayout, lacquerCacheDir } from "../cluster/layout.ts";
+import {
+  clusterBinaries,
+  type ClusterLayout,
+  clusterLayout,
+  lacquerCacheDir,
+  type NodeMode,
+  parseNodeMode,
+} from "../cluster/layout.ts";
 import { runCommand } from "../cluster/run_command.ts";
 import type { LoggedProcess } from "../cluster/spawn_logged.ts";
 import { helmTemplate } from "../../deploy/render_manifests.ts";
@@ -26,6 +33,8 @@ export interface LacquerStackOptions {
   logLevel?: "debug" | "info" | "warn" | "error";
   /** Prints progress lines. @default {console.error} */
   progress?: (line: string) => void;
+  /** What runs the pods. @default {$LACQUER_NODE, else "process"} */
+  node?: NodeMode;
 }
 
 /** A running installation. */
@@ -69,10 +78,13 @@ export async function startLacquerStack(options: LacquerStackOptions): Promise<L
     return out.stdout;
   };
 
-  progress(`[stack] starting cluster "${layout.name}" (Gateway API ${options.channel ?? "standard"} channel)`);
+  const node = options.node ?? parseNodeMode(Deno.env.get("LACQUER_NODE"));
+  progress(
+    `[stack] starting cluster "${layout.name}" (Gateway API ${options.channel ?? "standard"} channel, ${node} node)`,
+  );
   await stopCluster(layout);
   await createClusterNetns(layout);
-  await launchSupervisor(layout, { gatewayApiChannel: options.channel ?? "standard" });
+  await launchSupervisor(layout, { gatewayApiChannel: options.channel ?? "standard", node });
   const info = await waitForCluster(layout);
   progress(`[stack] cluster up in ${info.startedInMs} ms (${info.kubernetesVersion})`);
 
