@@ -130,3 +130,19 @@ export function imageFiles(name: ImageName, cache: string): ImageFiles {
 export function imageReferences(spec: ImageSpec): string[] {
   return [spec.ref, ...spec.aliases];
 }
+
+/**
+ * Returns the docker-archive tarballs of every image, for a node to import (each carries all its references).
+ *
+ * @example Usage
+ * ```ts
+ * import { imageArchives } from "./catalog.ts";
+ * imageArchives("/c").length; // 5
+ * ```
+ *
+ * @param cache The cache root (`$LACQUER_CACHE`, by default `~/.cache/lacquer`).
+ * @returns The paths, in {@linkcode IMAGES} order.
+ */
+export function imageArchives(cache: string): string[] {
+  return (Object.keys(IMAGES) as ImageName[]).map((name) => imageFiles(name, cache).archive);
+}

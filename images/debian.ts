@@ -29,8 +29,6 @@ export const GATEWAY_PACKAGES: readonly string[] = [
   "varnish-modules",
   "hitch",
   "ca-certificates",
-  // Satisfies init-system-helpers' "usrmerge | usr-is-merged" without usrmerge, which pulls in all of Perl.
-  "usr-is-merged",
 ];
 
 /**
@@ -149,6 +147,9 @@ const GATEWAY_MMDEBSTRAP_OPTIONS = [
   "--variant=essential",
   "--format=directory",
   "--quiet",
+  // Merged /usr made by mmdebstrap with usr-is-merged, so that nothing installs usrmerge (which pulls in all of
+  // Perl) to satisfy init-system-helpers' "usrmerge | usr-is-merged".
+  "--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr",
   '--aptopt=APT::Install-Recommends "false"',
   ...[...DPKG_EXCLUDES, ...GATEWAY_DPKG_EXCLUDES].map((o) => `--dpkgopt=${o}`),
 ];
@@ -165,7 +166,8 @@ const GATEWAY_CLEANUP = [
   `grep -q '^nonroot:' etc/passwd || echo 'nonroot:x:${NONROOT_UID}:${NONROOT_UID}:nonroot:/home/nonroot:/usr/sbin/nologin' >> etc/passwd`,
   `grep -q '^nonroot:' etc/group || echo 'nonroot:x:${NONROOT_UID}:' >> etc/group`,
   `install -d -m 0750 -o ${NONROOT_UID} -g ${NONROOT_UID} home/nonroot`,
-  "install -d -m 0755 var/run/lacquer opt/lacquer",
+  // /var/run is a link to /run: the state dir's mount point, made inside the tree (never through the link).
+  "install -d -m 0755 run/lacquer opt/lacquer",
   "chmod 1777 tmp",
 ].join("\n");
 

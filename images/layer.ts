@@ -64,8 +64,21 @@ export async function cachedLayer(options: CachedLayerOptions): Promise<CachedLa
     await Deno.rename(`${meta}.tmp`, meta);
     return layer;
   } finally {
-    await Deno.remove(root, { recursive: true });
+    await removeUnmounted(root);
   }
+}
+
+/**
+ * Removes a build tree, unless something is still mounted below it: mmdebstrap mounts /dev, /proc and /sys into the
+ * tree while it installs, and a recursive removal through such a mount would delete the host's files.
+ */
+async function removeUnmounted(root: string): Promise<void> {
+  const mounts = (await Deno.readTextFile("/proc/mounts")).split("\n").map((l) => l.split(" ")[1] ?? "");
+  const below = mounts.filter((m) => m === root || m.startsWith(`${root}/`));
+  if (below.length > 0) {
+    throw new Error(`Cannot remove the build tree "${root}": still mounted there: ${below.join(", ")}`);
+  }
+  await Deno.remove(root, { recursive: true });
 }
 
 /**

@@ -1,0 +1,5 @@
+# The OCI images (images/README.md): the gateway and operator images and the cluster's own (pause, echo-basic,
+# CoreDNS), written below $LACQUER_CACHE/images. Every layer is cached by the hash of its inputs, so a warm run only
+# hashes the inputs. Needs the ghost VMOD (step ghost) and echo-basic's module (step kubernetes).
+step "images: deno task images"
+(cd "$LACQUER_ROOT" && "$LACQUER_DENO" run --allow-all images/main.ts) || die "building the images failed"
