@@ -16,7 +16,7 @@ import type { Logger } from "../internal/log.ts";
 import { kubeTime } from "../internal/kube_time.ts";
 import { type ReconcileResult, runWorkers, WorkQueue } from "../internal/work_queue.ts";
 import type { Gateway, GatewayClass, HttpRoute } from "./api_types.ts";
-import type { CachePolicy } from "./cache_policy/mod.ts";
+import { CACHE_POLICY_API_VERSION, CACHE_POLICY_KIND, type CachePolicy } from "./cache_policy/mod.ts";
 import type { ClusterWatcher } from "./cluster_watcher.ts";
 import { keyOf } from "./snapshot_index.ts";
 import { cachePolicyStatuses, policyEvents } from "./status/mod.ts";
@@ -102,7 +102,7 @@ export class CachePolicyController {
     if (!result) return;
     await this.#o.status.writeCachePolicy(raw, result.ancestors);
     const before = (raw.status as { ancestors?: never[] } | undefined)?.ancestors;
-    const regarding = { apiVersion: raw.apiVersion, kind: "CachePolicy", metadata: raw.metadata };
+    const regarding = { apiVersion: CACHE_POLICY_API_VERSION, kind: CACHE_POLICY_KIND, metadata: raw.metadata };
     for (const plan of policyEvents(result.ancestors, before)) this.#o.events?.transition(regarding, plan, plan.event);
   }
 

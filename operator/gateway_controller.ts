@@ -23,7 +23,14 @@ import type { ClusterWatcher } from "./cluster_watcher.ts";
 import { gatewayDependencies } from "./dependencies.ts";
 import type { ParameterDefaults } from "./gateway_parameters.ts";
 import { keyOf, routeGatewayKeys } from "./snapshot_index.ts";
-import { gatewayEvents, parametersEvents, routeEvents, type RouteStatusResult } from "./status/mod.ts";
+import {
+  gatewayEvents,
+  parametersEvents,
+  type PlannedEvent,
+  routeEvents,
+  type RouteStatusResult,
+  skippedRuleEvents,
+} from "./status/mod.ts";
 import type { StatusWriter } from "./status_writer.ts";
 import { type GatewayResult, translate } from "./translate.ts";
 import { TranslationMemo } from "./translation_memo.ts";
@@ -72,6 +79,8 @@ export class GatewayController {
   #stopped: Promise<void> | undefined;
   /** Route parent entries whose events were planned: translation reuses them while the route is unchanged. */
   #plannedRoutes = new WeakSet<object>();
+  /** Per Gateway, the routes that had rules skipped by its pods at the last reconcile. */
+  #skippedRoutes = new Map<string, Set<string>>();
 
   /** Creates the controllers; call {@linkcode GatewayController.start} to run them. */
   constructor(options: GatewayControllerOptions) {
@@ -284,6 +293,23 @@ export class GatewayController {
       const regarding = { apiVersion: "lacquer.dev/v1alpha1", kind: "GatewayParameters", metadata: params.metadata };
       for (const plan of parametersEvents(gw.key, facts)) events.transition(regarding, plan, plan.event);
     }
+    this.#skippedRuleEvents(gw.key, skippedRuleEvents(gw.key, facts.problems));
+  }
+
+  /** Records RuleSkipped on the routes; those served again go back to "nothing skipped", so a new skip is news. */
+  #skippedRuleEvents(gateway: string, skipped: Map<string, PlannedEvent>): void {
+    for (const key of this.#skippedRoutes.get(gateway) ?? []) {
+      if (!skipped.has(key)) skipped.set(key, { topic: `Skipped/${gateway}`, state: "" });
+    }
+    for (const [key, plan] of skipped) {
+      const raw = this.#o.cache.raw("HTTPRoute", key);
+      if (!raw) continue;
+      const route = { apiVersion: "gateway.networking.k8s.io/v1", kind: "HTTPRoute", metadata: raw.metadata };
+      this.#o.events?.transition(route, plan, plan.event);
+    }
+    const now = [...skipped].filter(([, plan]) => plan.state !== "").map(([key]) => key);
+    if (now.length > 0) this.#skippedRoutes.set(gateway, new Set(now));
+    else this.#skippedRoutes.delete(gateway);
   }
 
   /** Records the Events a route's new parent entries for one Gateway deserve (on changes only). */

@@ -377,12 +377,13 @@ Deno.test({
       await client.request(`/api/v1/namespaces/${ns}/services`, { method: "POST", body: service(ns, "web") });
       await client.request(`${GW}/namespaces/${ns}/gateways`, { method: "POST", body: gateway(ns, cls, "gw") });
       await client.request(`${GW}/namespaces/${ns}/httproutes`, { method: "POST", body: route(ns, "a", "gw", "/a") });
-      const routing = async () => {
+      const document = async () => {
         const cm = await client.request<{ data: Record<string, string> }>(
           `/api/v1/namespaces/${ns}/configmaps/gw-lacquer`,
         );
-        return JSON.parse(cm.data["routing.json"]).vhosts["*"].routes[0];
+        return JSON.parse(cm.data["routing.json"]);
       };
+      const routing = async () => (await document()).vhosts["*"].routes[0];
       const accepted = async (name: string) => {
         const p = await client.request<KubeObject>(`${policies}/${name}`);
         const ancestors = (p.status as { ancestors?: { ancestorRef: { name: string }; conditions: Condition[] }[] })
@@ -401,8 +402,10 @@ Deno.test({
       });
       await client.request(policies, { method: "POST", body: policy("first", { ttl: { default: "90s" } }) });
       await eventually(async () => {
-        const cache = (await routing()).cache;
-        deepEqual([cache?.policy, cache?.ttl.default], [{ namespace: ns, name: "first" }, 90]);
+        // The rule names its policy; the policy's settings are in the document's table.
+        const doc = await document();
+        const name = doc.vhosts["*"].routes[0].cache;
+        deepEqual([name, doc.cachePolicies?.[name]?.ttl.default], [`${ns}/first`, 90]);
       });
       await eventually(async () => {
         const c = await accepted("first");
@@ -416,7 +419,18 @@ Deno.test({
         const c = await accepted("second");
         deepEqual([c.status, c.reason], ["False", "Conflicted"]);
       });
-      equal((await routing()).cache?.policy.name, "first");
+      equal((await routing()).cache, `${ns}/first`);
+      // Each policy has an Event saying so (what `kubectl describe cachepolicy` lists).
+      await eventually(async () => {
+        const events = await client.request<
+          { items: { regarding: { kind: string; name: string }; type: string; reason: string }[] }
+        >(
+          `/apis/events.k8s.io/v1/namespaces/${ns}/events`,
+        );
+        const seen = events.items.filter((e) => e.regarding.kind === "CachePolicy")
+          .map((e) => `${e.regarding.name} ${e.type} ${e.reason}`).sort();
+        deepEqual(seen, ["first Normal Accepted", "second Warning Conflicted"]);
+      });
       // kubectl shows the target and the acceptance (with -o wide, the reason; the empty section prints nothing).
       const table = await kubectl(await useCluster(), ["get", "cachepolicy", "-n", ns, "-o", "wide", "--no-headers"]);
       const rows = table.trim().split("\n").map((line) => line.trim().split(/\s+/).slice(0, 5));
@@ -427,7 +441,7 @@ Deno.test({
 
       // Deleting the older one hands the target to the other: routing.json and both statuses follow.
       await client.request(`${policies}/first`, { method: "DELETE" });
-      await eventually(async () => equal((await routing()).cache?.policy.name, "second"));
+      await eventually(async () => equal((await routing()).cache, `${ns}/second`));
       await eventually(async () => equal((await accepted("second")).reason, "Accepted"));
 
       // An update that makes it invalid removes the cache whole and says why.
@@ -448,7 +462,7 @@ Deno.test({
         contentType: "application/merge-patch+json",
         body: { spec: { bypass: null } },
       });
-      await eventually(async () => equal((await routing()).cache?.policy.name, "second"));
+      await eventually(async () => equal((await routing()).cache, `${ns}/second`));
       await client.request(`${policies}/second`, { method: "DELETE" });
       await eventually(async () => equal((await routing()).cache, undefined));
     });

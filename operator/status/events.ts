@@ -10,7 +10,8 @@
  * |                   | `Programmed`); one per kind of pod rejection (Warning `VCLRejected`, `RoutesSkipped`, ...); |
  * |                   | one per listener with a problem (Warning with the listener condition's reason)             |
  * | HTTPRoute         | one per parent Gateway: Warning per problem (`NotAllowedByListeners`, `BackendNotFound`,   |
- * |                   | `RefNotPermitted`, `PartiallyInvalid` with the dropped rules, ...), else Normal `Accepted`  |
+ * |                   | `RefNotPermitted`, `PartiallyInvalid` with the dropped rules, ...), else Normal `Accepted`; |
+ * |                   | Warning `RuleSkipped` for its rules the gateway pods skipped                               |
  * | GatewayParameters | Warning `InvalidParameters` and `VCLRejected` for the Gateways that use them               |
  * | CachePolicy       | one per ancestor: Normal `Accepted`, or Warning `Conflicted`, `Invalid`, `TargetNotFound`   |
  *
@@ -186,6 +187,41 @@ export function parametersEvents(
         : {}),
     },
   ];
+}
+
+/**
+ * Plans the `RuleSkipped` Warnings of the routes whose rules the gateway pods skipped, from the lines of the
+ * `RoutesSkipped` rejections (`<namespace>/<name> rule <n>: <reason>`, as ghost names them).
+ *
+ * @example Usage
+ * ```ts
+ * import { skippedRuleEvents } from "./events.ts";
+ * const problem = { kind: "RoutesSkipped" as const, hash: "sha256:ab", pods: ["gw-1"],
+ *   message: "1 route(s) skipped\nns/big rule 0: invalid regular expression" };
+ * skippedRuleEvents("ns/gw", [problem]).get("ns/big")?.event?.note;
+ * // "Gateway ns/gw does not serve rule 0: invalid regular expression"
+ * ```
+ *
+ * @param gateway The Gateway's `namespace/name`.
+ * @param problems What the Gateway's pods rejected of the current configuration.
+ * @returns The topic of each route with skipped rules, by route `namespace/name`.
+ */
+export function skippedRuleEvents(gateway: string, problems: readonly DataPlaneProblem[]): Map<string, PlannedEvent> {
+  const lines = new Map<string, string[]>();
+  for (const problem of problems) {
+    if (problem.kind !== RejectionKind.RoutesSkipped) continue;
+    for (const line of problem.message.split("\n")) {
+      const match = /^([^/\s]+\/[^/\s]+) rule (\d+): (.*)$/.exec(line);
+      if (!match) continue;
+      const [, route, rule, reason] = match;
+      lines.set(route, [...lines.get(route) ?? [], `Gateway ${gateway} does not serve rule ${rule}: ${reason}`]);
+    }
+  }
+  return new Map([...lines].map(([route, notes]) => [route, {
+    topic: `Skipped/${gateway}`,
+    state: notes.join("\n"),
+    event: warning("RuleSkipped", notes.join("\n"), "Program"),
+  }]));
 }
 
 function parentState(conditions: Conditions): string {

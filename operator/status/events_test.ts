@@ -1,5 +1,5 @@
 import { deepEqual, equal, match } from "node:assert/strict";
-import { gatewayEvents, parametersEvents, policyEvents, routeEvents } from "./events.ts";
+import { gatewayEvents, parametersEvents, policyEvents, routeEvents, skippedRuleEvents } from "./events.ts";
 
 const T = "2026-01-01T00:00:00Z";
 const cond = (type: string, status: "True" | "False", reason: string, message = "m") => ({
@@ -144,4 +144,21 @@ Deno.test("gatewayEvents(): waiting for pods is no state of its own, so a route 
     podCount: 1,
   });
   equal(pending.find((p) => p.topic === "Programmed"), undefined);
+});
+
+Deno.test("skippedRuleEvents() gives each route the rules the pods skipped", () => {
+  const problem = {
+    kind: "RoutesSkipped" as const,
+    hash: "sha256:ab",
+    pods: ["gw-1"],
+    message: "3 route(s) skipped\nns/a rule 0: bad regex\nns/b rule 2: dangling policy\nns/a rule 1: too big\n…",
+  };
+  const plans = skippedRuleEvents("ns/gw", [problem, { ...vclProblem }]);
+  equal(plans.size, 2);
+  equal(
+    plans.get("ns/a")?.event?.note,
+    "Gateway ns/gw does not serve rule 0: bad regex\nGateway ns/gw does not serve rule 1: too big",
+  );
+  equal(plans.get("ns/b")?.event?.reason, "RuleSkipped");
+  equal(plans.get("ns/b")?.topic, "Skipped/ns/gw");
 });

@@ -164,6 +164,9 @@ Deno.test({
         await eventually(async () => {
           const warning = (await events("Gateway", "gw")).find((e) => e.reason === "RoutesSkipped");
           match(warning?.note ?? "", /huge rule 0/);
+          // The route's owner sees it on the route.
+          const onRoute = (await events("HTTPRoute", "huge")).find((e) => e.reason === "RuleSkipped");
+          match(onRoute?.note ?? "", /^Gateway [^ ]+\/gw does not serve rule 0: /);
         });
         await serving();
         await client.request(`${routes}/huge`, { method: "DELETE" });
