@@ -113,7 +113,7 @@ export class SyncLoop {
   /** The routing.json ghost.json was last built from. */
   #merged: { hash: string; doc: RoutingJson } | undefined;
   #routingError: { hash: string; message: string } | undefined;
-  #vclError: { hash: string; message: string; output: string } | undefined;
+  #vclError: { hash: string; message: string; output: string; initFailed: boolean } | undefined;
   #configMapFound = false;
   #configMapError: string | undefined;
   #ghostText: string | undefined;
@@ -328,7 +328,7 @@ export class SyncLoop {
         } catch (err) {
           this.#o.metrics.vclReloads.failure++;
           if (err instanceof VclRejectedError) {
-            this.#vclError = { hash, message: err.message, output: err.output };
+            this.#vclError = { hash, message: err.message, output: err.output, initFailed: err.initFailed };
             this.#o.log.warn("VCL rejected; previous one keeps serving", { hash, err: err.output.slice(0, 4000) });
           } else vclFailure = err;
         } finally {
@@ -401,7 +401,8 @@ export class SyncLoop {
   rejections(): DataPlaneRejection[] {
     const out: DataPlaneRejection[] = [];
     if (this.#vclError) {
-      out.push({ kind: RejectionKind.VclRejected, hash: this.#vclError.hash, message: this.#vclError.output });
+      const { hash, output, initFailed } = this.#vclError;
+      out.push({ kind: initFailed ? RejectionKind.VclInitFailed : RejectionKind.VclRejected, hash, message: output });
     }
     if (this.#routingError) {
       const { hash, message } = this.#routingError;

@@ -199,6 +199,7 @@ Deno.test("SyncLoop records a VCL whose vcl_init fails, skips it, and keeps relo
     s.sync.poke();
     await eventually(() => match(s.sync.status().vclError ?? "", /init refused|initialization/));
     await s.sync.idle();
+    deepStrictEqual(s.sync.rejections().map((r) => [r.kind, r.hash]), [["VCLInitFailed", contentHash(failing)]]);
     // The endpoint change reached ghost although the VCL was refused, and the sync did not fail.
     ok(reloads > before, "ghost was not reloaded");
     equal(s.sync.status().lastSyncError, undefined);

@@ -18,8 +18,10 @@ export class VclRejectedError extends Error {
   readonly hash: string;
   /** varnishd's output (compiler errors or the `vcl_init` failure). */
   readonly output: string;
+  /** Whether it compiled and its `vcl_init` failed (rather than not compiling). */
+  readonly initFailed: boolean;
   /** Creates the error. */
-  constructor(hash: string, output: string, options?: ErrorOptions) {
+  constructor(hash: string, output: string, options?: ErrorOptions & { initFailed?: boolean }) {
     super(
       `Cannot load VCL "${hash}": varnishd rejected it: ${output.trim().split("\n").slice(0, 3).join(" ")}`,
       options,
@@ -27,6 +29,7 @@ export class VclRejectedError extends Error {
     this.name = "VclRejectedError";
     this.hash = hash;
     this.output = output;
+    this.initFailed = options?.initFailed ?? false;
   }
 }
 
@@ -107,7 +110,7 @@ export class VclReloader {
     } catch (err) {
       // 106: compile error; 300: the child ran vcl_init and it failed (a VMOD constructor, `return (fail)`).
       if (err instanceof VarnishCliError && (err.status === CliStatus.param || err.status === CliStatus.cant)) {
-        throw new VclRejectedError(hash, err.body, { cause: err });
+        throw new VclRejectedError(hash, err.body, { cause: err, initFailed: err.status === CliStatus.cant });
       }
       throw err;
     }

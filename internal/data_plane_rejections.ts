@@ -17,8 +17,10 @@ export const REJECTIONS_ANNOTATION = "lacquer.dev/rejected-config";
 
 /** The kinds of rejection, as machine-readable reasons. */
 export const RejectionKind = {
-  /** main.vcl did not compile, or its `vcl_init` failed; the previous VCL keeps serving. */
+  /** main.vcl did not compile; the previous VCL keeps serving. */
   VclRejected: "VCLRejected",
+  /** main.vcl compiled but its `vcl_init` failed; the previous VCL keeps serving. */
+  VclInitFailed: "VCLInitFailed",
   /** routing.json does not follow the contract; the previous one keeps serving. */
   RoutingRejected: "RoutingRejected",
   /** ghost refused the whole ghost.json; the previous one keeps serving. */
@@ -37,7 +39,7 @@ export interface DataPlaneRejection {
   /** What was rejected. */
   kind: RejectionKindName;
   /**
-   * The `sha256:<hex>` of what was rejected: main.vcl for `VCLRejected`, routing.json for the routing kinds, the
+   * The `sha256:<hex>` of what was rejected: main.vcl for the VCL kinds, routing.json for the routing kinds, the
    * bundle's PEM for `TLSBundleUnusable`; the operator compares it with what it wrote last.
    */
   hash: string;

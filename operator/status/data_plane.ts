@@ -40,12 +40,14 @@ export interface DataPlaneProblem {
 /** Rejections that leave the whole new configuration unapplied (the previous one keeps serving). */
 const WHOLE = new Set<RejectionKindName>([
   RejectionKind.VclRejected,
+  RejectionKind.VclInitFailed,
   RejectionKind.RoutingRejected,
   RejectionKind.GhostRefused,
 ]);
 
 const LABELS: Record<RejectionKindName, string> = {
   VCLRejected: "main.vcl was rejected; the previous VCL keeps serving",
+  VCLInitFailed: "main.vcl failed in vcl_init; the previous VCL keeps serving",
   RoutingRejected: "routing.json was rejected; the previous routing keeps serving",
   GhostRefused: "the routing table was refused by ghost; the previous routes keep serving",
   RoutesSkipped: "routes were skipped by ghost and are not served",
@@ -95,15 +97,20 @@ export function mapVclLines(message: string, lines: UserVclLines | undefined): s
     .replace(/\(program line \d+\),? ?/g, "");
 }
 
+/**
+ * Tells whether a rejection is about main.vcl (its hash is main.vcl's, its line numbers are main.vcl's).
+ *
+ * @param kind The rejection's kind.
+ * @returns True for the VCL kinds.
+ */
+export function isVclRejection(kind: RejectionKindName): boolean {
+  return kind === RejectionKind.VclRejected || kind === RejectionKind.VclInitFailed;
+}
+
 function isCurrent(rejection: DataPlaneRejection, context: DataPlaneContext): boolean {
-  switch (rejection.kind) {
-    case RejectionKind.VclRejected:
-      return rejection.hash === context.hashes.vcl;
-    case RejectionKind.TlsBundleUnusable:
-      return context.tlsBundleHashes?.has(rejection.hash) ?? false;
-    default:
-      return rejection.hash === context.hashes.routing;
-  }
+  if (isVclRejection(rejection.kind)) return rejection.hash === context.hashes.vcl;
+  if (rejection.kind === RejectionKind.TlsBundleUnusable) return context.tlsBundleHashes?.has(rejection.hash) ?? false;
+  return rejection.hash === context.hashes.routing;
 }
 
 /**
@@ -123,7 +130,7 @@ export function currentRejections(pods: readonly Pod[], context: DataPlaneContex
       const key = `${rejection.kind}\n${rejection.hash}\n${rejection.message}`;
       let problem = byKey.get(key);
       if (!problem) {
-        const message = rejection.kind === RejectionKind.VclRejected
+        const message = isVclRejection(rejection.kind)
           ? mapVclLines(rejection.message, context.userVcl)
           : rejection.message;
         byKey.set(key, problem = { kind: rejection.kind, hash: rejection.hash, pods: [], message });
@@ -162,7 +169,7 @@ function podList(pods: readonly string[], total: number): string {
 export function describeProblem(problem: DataPlaneProblem, podCount: number, source?: string): string {
   const lines = problem.message.split("\n");
   const body = lines.slice(0, MESSAGE_LINES).join("\n") + (lines.length > MESSAGE_LINES ? "\n…" : "");
-  const from = problem.kind === RejectionKind.VclRejected && source ? ` (your VCL: ${source})` : "";
+  const from = isVclRejection(problem.kind) && source ? ` (your VCL: ${source})` : "";
   const hash = problem.hash.slice(0, "sha256:".length + 12);
   return `${LABELS[problem.kind]}${from}: ${podList(problem.pods, podCount)}, configuration ${hash}:\n${body}`;
 }

@@ -66,6 +66,13 @@ Deno.test("currentRejections() groups the same rejection over pods and drops sta
   ]);
   match(problems[0].message, /your VCL line 11, position 3/);
   deepEqual(currentRejections([pod("gw-a", [tls])], { hashes }), [], "a bundle no longer in the Secret");
+  const init = { kind: "VCLInitFailed" as const, hash: hashes.vcl, message: "Message from vcl_init:\nnope" };
+  const [failed] = currentRejections([pod("gw-a", [init])], { hashes });
+  deepEqual([failed.kind, failed.pods], ["VCLInitFailed", ["gw-a"]]);
+  match(
+    describeProblem(failed, 1, "cm"),
+    /^main\.vcl failed in vcl_init; the previous VCL keeps serving \(your VCL: cm\)/,
+  );
 });
 
 Deno.test("describeProblem() names what, which pods (a few), which configuration, and the first lines", () => {

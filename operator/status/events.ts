@@ -12,7 +12,7 @@
  * | HTTPRoute         | one per parent Gateway: Warning per problem (`NotAllowedByListeners`, `BackendNotFound`,   |
  * |                   | `RefNotPermitted`, `PartiallyInvalid` with the dropped rules, ...), else Normal `Accepted`; |
  * |                   | Warning `RuleSkipped` for its rules the gateway pods skipped                               |
- * | GatewayParameters | Warning `InvalidParameters` and `VCLRejected` for the Gateways that use them               |
+ * | GatewayParameters | Warning `InvalidParameters`, `VCLRejected` and `VCLInitFailed` for the Gateways using them |
  * | CachePolicy       | one per ancestor: Normal `Accepted`, or Warning `Conflicted`, `Invalid`, `TargetNotFound`   |
  *
  * @module
@@ -20,7 +20,7 @@
 import type { EventSpec, EventTransition } from "../../internal/kube/mod.ts";
 import { RejectionKind } from "../../internal/data_plane_rejections.ts";
 import type { Condition } from "../api_types.ts";
-import { type DataPlaneProblem, describeProblem } from "./data_plane.ts";
+import { type DataPlaneProblem, describeProblem, isVclRejection } from "./data_plane.ts";
 import type { ListenerStatus } from "./listener.ts";
 import type { RouteParentStatus } from "./route_parent.ts";
 
@@ -161,7 +161,7 @@ export function parametersEvents(
 ): PlannedEvent[] {
   const accepted = find(facts.conditions, "Accepted");
   const invalid = accepted?.reason === "InvalidParameters" ? accepted.message : "";
-  const vcl = facts.problems.filter((p) => p.kind === RejectionKind.VclRejected);
+  const vcl = facts.problems.filter((p) => isVclRejection(p.kind));
   const old = find(facts.before, "Accepted");
   return [
     {
@@ -179,7 +179,7 @@ export function parametersEvents(
       ...(vcl.length > 0
         ? {
           event: warning(
-            "VCLRejected",
+            vcl[0].kind,
             `Gateway ${gateway}: ${vcl.map((p) => describeProblem(p, facts.podCount, facts.vclSource)).join("\n")}`,
             "Program",
           ),
