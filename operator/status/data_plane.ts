@@ -46,10 +46,10 @@ const WHOLE = new Set<RejectionKindName>([
 ]);
 
 const LABELS: Record<RejectionKindName, string> = {
-  VCLRejected: "main.vcl was rejected; the previous VCL keeps serving",
-  VCLInitFailed: "main.vcl failed in vcl_init; the previous VCL keeps serving",
-  RoutingRejected: "routing.json was rejected; the previous routing keeps serving",
-  GhostRefused: "the routing table was refused by ghost; the previous routes keep serving",
+  VCLRejected: "main.vcl was rejected; pods that had a VCL keep serving it",
+  VCLInitFailed: "main.vcl failed in vcl_init; pods that had a VCL keep serving it",
+  RoutingRejected: "routing.json was rejected; pods keep serving their previous routes",
+  GhostRefused: "the routing table was refused by ghost; pods keep serving their previous routes",
   RoutesSkipped: "routes were skipped by ghost and are not served",
   TLSBundleUnusable: "a TLS certificate bundle is unusable and was left out",
 };
@@ -157,7 +157,7 @@ function podList(pods: readonly string[], total: number): string {
  * ```ts
  * import { describeProblem } from "./data_plane.ts";
  * describeProblem({ kind: "GhostRefused", hash: "sha256:0123456789abcdef", pods: ["gw-1"], message: "bad" }, 2);
- * // "the routing table was refused by ghost; the previous routes keep serving: 1 of 2 gateway pods (gw-1),
+ * // "the routing table was refused by ghost; pods keep serving their previous routes: 1 of 2 gateway pods (gw-1),
  * //  configuration sha256:0123456789ab:\nbad"
  * ```
  *

@@ -71,7 +71,7 @@ Deno.test("currentRejections() groups the same rejection over pods and drops sta
   deepEqual([failed.kind, failed.pods], ["VCLInitFailed", ["gw-a"]]);
   match(
     describeProblem(failed, 1, "cm"),
-    /^main\.vcl failed in vcl_init; the previous VCL keeps serving \(your VCL: cm\)/,
+    /^main\.vcl failed in vcl_init; pods that had a VCL keep serving it \(your VCL: cm\)/,
   );
 });
 
@@ -85,7 +85,7 @@ Deno.test("describeProblem() names what, which pods (a few), which configuration
   const text = describeProblem(problem, 6, 'ConfigMap "ns/vcl" key "main.vcl"');
   match(
     text,
-    /^main\.vcl was rejected; the previous VCL keeps serving \(your VCL: ConfigMap "ns\/vcl" key "main\.vcl"\)/,
+    /^main\.vcl was rejected; pods that had a VCL keep serving it \(your VCL: ConfigMap "ns\/vcl" key "main\.vcl"\)/,
   );
   match(text, /5 of 6 gateway pods \(p1, p2, p3 and 2 more\), configuration sha256:0123456789ab:\nline 0\n/);
   ok(text.endsWith("line 7\n…"), text);

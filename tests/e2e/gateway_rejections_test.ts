@@ -107,7 +107,7 @@ Deno.test({
           return c!;
         }, { timeoutMs: 60_000 });
         equal(condition.status, "False");
-        match(condition.message, /main\.vcl was rejected; the previous VCL keeps serving/);
+        match(condition.message, /main\.vcl was rejected; pods that had a VCL keep serving it/);
         match(condition.message, /your VCL: ConfigMap "[^"]+\/user-vcl" key "user\.vcl"/);
         match(condition.message, /1 of 1 gateway pods \(gw-[a-z0-9-]+\), configuration sha256:[0-9a-f]{12}:/);
         match(condition.message, /Expected '\)' got '\{'/);
