@@ -4,12 +4,17 @@
  * object is not written again, so a no-op reconcile makes no writes. The admin token Secret is the exception: it is
  * created once, with a random token made here, and never written again while it exists.
  *
+ * An object that exists under a child's name but is not this Gateway's (an application's Service `web` next to a
+ * Gateway `web`, another Gateway's child) is never written: the apply is forced, so it would take the object over,
+ * and the owner reference would let the Gateway's deletion remove it. It is left as it is and reported as a
+ * {@linkcode ChildConflict}.
+ *
  * @module
  */
 import { KubeApiError, type KubeClient, type KubeObject } from "../internal/kube/mod.ts";
 import type { Logger } from "../internal/log.ts";
 import { contentHash } from "../internal/content_hash.ts";
-import { GATEWAY_NAME_LABEL } from "../internal/names.ts";
+import { GATEWAY_NAME_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from "../internal/names.ts";
 import { ADMIN_TOKEN_BYTES, ADMIN_TOKEN_KEY, adminTokenSecretName, newAdminToken } from "./admin_token.ts";
 import { type ChildObject, GATEWAY_NAMESPACE_LABEL, ROUTING_HASH_ANNOTATION, VCL_HASH_ANNOTATION } from "./children.ts";
 import { FIELD_MANAGER, type WriteObserver } from "./status_writer.ts";
@@ -86,6 +91,64 @@ export function applyOrder(children: readonly ChildObject[]): ChildObject[] {
   return [...children.filter((c) => RBAC_KINDS.has(c.kind)), ...children.filter((c) => !RBAC_KINDS.has(c.kind))];
 }
 
+/** An object under a child's name that belongs to someone else, left untouched. */
+export interface ChildConflict {
+  /** The kind of the object. */
+  kind: string;
+  /** Its `namespace/name`. */
+  object: string;
+  /** Who it belongs to instead, in words. */
+  owner: string;
+}
+
+/** What {@linkcode ChildrenWriter.sync} did. */
+export interface SyncResult {
+  /** The number of writes (applies, creates and deletes). */
+  writes: number;
+  /** The children not applied because an object that is not the Gateway's has their name. */
+  conflicts: ChildConflict[];
+}
+
+/**
+ * Says whose an existing object is, when it is not the Gateway's own child: Lacquer's children carry the
+ * managed-by label and the Gateway's name and namespace labels.
+ *
+ * @example Usage
+ * ```ts
+ * import { foreignOwner } from "./children_writer.ts";
+ * foreignOwner({ metadata: { name: "web", labels: {} } }, "ns/web"); // "not managed by Lacquer"
+ * ```
+ *
+ * @param obj The existing object.
+ * @param gateway The Gateway's `namespace/name`.
+ * @returns Undefined when the object is the Gateway's; else who it belongs to.
+ */
+export function foreignOwner(obj: KubeObject, gateway: string): string | undefined {
+  const [ns, name] = gateway.split("/");
+  const labels = obj.metadata.labels ?? {};
+  if (labels[MANAGED_BY_LABEL] !== MANAGED_BY_VALUE) return "not managed by Lacquer";
+  const owner = `${labels[GATEWAY_NAMESPACE_LABEL] ?? obj.metadata.namespace}/${labels[GATEWAY_NAME_LABEL]}`;
+  return owner === `${ns}/${name}` ? undefined : `a child of Gateway ${owner}`;
+}
+
+/**
+ * Describes conflicts for a condition message or an Event note.
+ *
+ * @example Usage
+ * ```ts
+ * import { describeConflicts } from "./children_writer.ts";
+ * describeConflicts([{ kind: "Service", object: "ns/web", owner: "not managed by Lacquer" }]);
+ * ```
+ *
+ * @param conflicts The conflicts.
+ * @returns One sentence per conflict.
+ */
+export function describeConflicts(conflicts: readonly ChildConflict[]): string {
+  const list = conflicts.map((c) => `${c.kind} "${c.object}" (${c.owner})`).join(", ");
+  return `These objects exist under the names of this Gateway's children and are left untouched: ${list}. ` +
+    "Rename the Gateway or remove them.";
+}
+
 /** Applies and prunes children. */
 export class ChildrenWriter {
   #client: KubeClient;
@@ -102,23 +165,33 @@ export class ChildrenWriter {
   }
 
   /**
-   * Applies the desired children of a Gateway and deletes its other children.
+   * Applies the desired children of a Gateway and deletes its other children. A child whose name is taken by an
+   * object that is not the Gateway's is skipped and reported; the others are applied.
    *
    * @param gateway The Gateway's `namespace/name`.
    * @param desired The children (all labelled with the Gateway).
-   * @returns The number of writes (applies and deletes).
+   * @returns The writes made and the conflicts found.
    */
-  async sync(gateway: string, desired: readonly ChildObject[]): Promise<number> {
+  async sync(gateway: string, desired: readonly ChildObject[]): Promise<SyncResult> {
     let writes = 0;
+    const conflicts: ChildConflict[] = [];
     const adminSecret = adminTokenSecretName(gateway.split("/")[1]);
     for (const child of applyOrder(desired)) {
-      const cached = this.#cache.raw(child.kind, `${child.metadata.namespace}/${child.metadata.name}`);
+      const object = `${child.metadata.namespace}/${child.metadata.name}`;
+      // The caches hold only Lacquer-labelled objects: anything else under the name is found by a read, made only
+      // while the child is not cached (its first apply, or a cache that lags).
+      const existing = this.#cache.raw(child.kind, object) ?? await this.#read(child);
+      const owner = existing && foreignOwner(existing, gateway);
+      if (owner !== undefined) {
+        conflicts.push({ kind: child.kind, object, owner });
+        continue;
+      }
       if (child.kind === "Secret" && child.metadata.name === adminSecret) {
-        if (cached === undefined) writes += await this.#createAdminSecret(gateway, child);
+        if (existing === undefined) writes += await this.#createAdminSecret(gateway, child, conflicts);
         continue;
       }
       const hash = desiredHash(child);
-      if (cached?.metadata.annotations?.[DESIRED_HASH_ANNOTATION] === hash) continue;
+      if (existing?.metadata.annotations?.[DESIRED_HASH_ANNOTATION] === hash) continue;
       const body = {
         ...child,
         metadata: {
@@ -141,14 +214,24 @@ export class ChildrenWriter {
       });
     }
     writes += await this.prune(gateway, desired);
-    return writes;
+    return { writes, conflicts };
+  }
+
+  /** Reads the live object under a child's name; undefined when there is none. */
+  async #read(child: ChildObject): Promise<KubeObject | undefined> {
+    try {
+      return await this.#client.request<KubeObject>(pathOf(child.kind, child.metadata.namespace, child.metadata.name));
+    } catch (err) {
+      if (err instanceof KubeApiError && err.code === 404) return undefined;
+      throw err;
+    }
   }
 
   /**
-   * Creates the admin token Secret with a fresh random token. One that exists already (the cache lags behind a
-   * create) is left alone: its token is never replaced.
+   * Creates the admin token Secret with a fresh random token. One that exists already (created between the read
+   * and the create) is left alone: its token is never replaced, and it is reported when it is not ours.
    */
-  async #createAdminSecret(gateway: string, child: ChildObject): Promise<number> {
+  async #createAdminSecret(gateway: string, child: ChildObject, conflicts: ChildConflict[]): Promise<number> {
     const token = newAdminToken(crypto.getRandomValues(new Uint8Array(ADMIN_TOKEN_BYTES)));
     try {
       await this.#client.request(pathOf(child.kind, child.metadata.namespace), {
@@ -157,8 +240,13 @@ export class ChildrenWriter {
         body: { ...child, stringData: { [ADMIN_TOKEN_KEY]: token } },
       });
     } catch (err) {
-      if (err instanceof KubeApiError && err.code === 409) return 0;
-      throw err;
+      if (!(err instanceof KubeApiError && err.code === 409)) throw err;
+      const existing = await this.#read(child);
+      const owner = existing && foreignOwner(existing, gateway);
+      if (owner !== undefined) {
+        conflicts.push({ kind: child.kind, object: `${child.metadata.namespace}/${child.metadata.name}`, owner });
+      }
+      return 0;
     }
     this.#observe(child.kind, "create");
     this.#log.info("Child object created", {

@@ -3,7 +3,7 @@ import { KubeApiError, type KubeClient, type KubeObject, type KubeRequestOptions
 import { createLogger } from "../internal/log.ts";
 import { gatewaySchema } from "./api_types.ts";
 import { buildChildren, type ChildObject } from "./children.ts";
-import { ChildrenWriter, desiredHash } from "./children_writer.ts";
+import { ChildrenWriter, describeConflicts, desiredHash, foreignOwner } from "./children_writer.ts";
 import { resolveParameters } from "./gateway_parameters.ts";
 import { validateListeners } from "./listeners.ts";
 import { emptySnapshot } from "./snapshot.ts";
@@ -45,6 +45,7 @@ Deno.test("ChildrenWriter.sync() applies the RBAC children, backend namespaces' 
   const client = {
     request(path: string, options: KubeRequestOptions = {}) {
       if (options.method === "PATCH") applied.push(path.split("/").slice(-3).join("/"));
+      if (options.method === undefined) return Promise.reject(new KubeApiError("not found", { code: 404 }));
       return Promise.resolve({});
     },
   } as unknown as KubeClient;
@@ -65,19 +66,24 @@ Deno.test("ChildrenWriter.sync() applies the RBAC children, backend namespaces' 
   ]);
 });
 
+const ours = { "app.kubernetes.io/managed-by": "lacquer", "gateway.networking.k8s.io/gateway-name": "gw" };
+
 Deno.test("ChildrenWriter.sync() creates the admin token Secret once with a random token and never rewrites it", async () => {
   const secret: ChildObject = {
     apiVersion: "v1",
     kind: "Secret",
-    metadata: { name: "gw-lacquer-admin", namespace: "ns", labels: {} },
+    metadata: { name: "gw-lacquer-admin", namespace: "ns", labels: ours },
     type: "Opaque",
   };
   const requests: { method: string; path: string; body: unknown }[] = [];
-  let conflict = false;
+  let onServer: KubeObject | undefined = undefined;
   const client = {
     request(path: string, options: KubeRequestOptions = {}) {
       requests.push({ method: options.method ?? "GET", path, body: options.body });
-      if (conflict) return Promise.reject(new KubeApiError("exists", { code: 409, reason: "AlreadyExists" }));
+      if (options.method === undefined) {
+        return onServer ? Promise.resolve(onServer) : Promise.reject(new KubeApiError("gone", { code: 404 }));
+      }
+      if (onServer) return Promise.reject(new KubeApiError("exists", { code: 409, reason: "AlreadyExists" }));
       return Promise.resolve({});
     },
   } as unknown as KubeClient;
@@ -85,21 +91,75 @@ Deno.test("ChildrenWriter.sync() creates the admin token Secret once with a rand
   const writer = new ChildrenWriter(client, { raw: (_, key) => cached.get(key), rawList: () => [] }, {
     log: createLogger({ sink: () => {} }),
   });
-  equal(await writer.sync("ns/gw", [secret]), 1);
-  equal(await writer.sync("ns/gw", [secret]), 1);
-  const [a, b] = requests.map((r) => r.body as { stringData: { token: string }; metadata: unknown });
+  deepEqual(await writer.sync("ns/gw", [secret]), { writes: 1, conflicts: [] });
+  deepEqual(await writer.sync("ns/gw", [secret]), { writes: 1, conflicts: [] });
+  const posts = requests.filter((r) => r.method === "POST");
+  const [a, b] = posts.map((r) => r.body as { stringData: { token: string }; metadata: unknown });
   deepEqual(requests.map((r) => `${r.method} ${r.path}`), [
+    "GET /api/v1/namespaces/ns/secrets/gw-lacquer-admin",
     "POST /api/v1/namespaces/ns/secrets",
+    "GET /api/v1/namespaces/ns/secrets/gw-lacquer-admin",
     "POST /api/v1/namespaces/ns/secrets",
   ]);
   match(a.stringData.token, /^[A-Za-z0-9_-]{43}$/);
   notEqual(a.stringData.token, b.stringData.token);
   deepEqual(a.metadata, secret.metadata, "no desired-hash annotation: it is never compared or re-applied");
-  // Once it exists (in the cache, or only on the server: 409) it is left alone.
-  cached.set("ns/gw-lacquer-admin", { metadata: { name: "gw-lacquer-admin", namespace: "ns" } });
-  equal(await writer.sync("ns/gw", [secret]), 0);
-  equal(requests.length, 2);
+  // Once it exists (in the cache, or only on the server) it is left alone.
+  const existing = { metadata: { name: "gw-lacquer-admin", namespace: "ns", labels: ours } };
+  cached.set("ns/gw-lacquer-admin", existing);
+  deepEqual(await writer.sync("ns/gw", [secret]), { writes: 0, conflicts: [] });
+  equal(requests.length, 4);
   cached.clear();
-  conflict = true;
-  equal(await writer.sync("ns/gw", [secret]), 0);
+  onServer = existing;
+  deepEqual(await writer.sync("ns/gw", [secret]), { writes: 0, conflicts: [] });
+  equal(requests.filter((r) => r.method === "POST").length, 2);
+});
+
+Deno.test("ChildrenWriter.sync() leaves objects that are not the Gateway's alone and reports them", async () => {
+  const child = (kind: string, name: string): ChildObject => ({
+    apiVersion: "v1",
+    kind,
+    metadata: { name, namespace: "ns", labels: ours },
+  });
+  const server = new Map<string, KubeObject>([
+    // An application's Service under the Gateway's name: not in the caches, which hold Lacquer's objects only.
+    ["services/web", { metadata: { name: "web", namespace: "ns", labels: { app: "web" } } }],
+  ]);
+  const cached = new Map<string, KubeObject>([
+    // Another Gateway's child (Gateway "other/web" keeps its remote Role here under the same name).
+    ["ns/web-lacquer", {
+      metadata: {
+        name: "web-lacquer",
+        namespace: "ns",
+        labels: { ...ours, "gateway.networking.k8s.io/gateway-name": "x", "lacquer.dev/gateway-namespace": "other" },
+      },
+    }],
+  ]);
+  const writes: string[] = [];
+  const client = {
+    request(path: string, options: KubeRequestOptions = {}) {
+      const key = path.split("/").slice(-2).join("/");
+      if (options.method === undefined) {
+        const found = server.get(key);
+        return found ? Promise.resolve(found) : Promise.reject(new KubeApiError("gone", { code: 404 }));
+      }
+      writes.push(`${options.method} ${key}`);
+      return Promise.resolve({});
+    },
+  } as unknown as KubeClient;
+  const writer = new ChildrenWriter(client, { raw: (_, key) => cached.get(key), rawList: () => [] }, {
+    log: createLogger({ sink: () => {} }),
+  });
+  const result = await writer.sync("ns/web", [
+    child("ConfigMap", "web-lacquer"),
+    child("Service", "web"),
+    child("Deployment", "web"),
+  ]);
+  deepEqual(writes, ["PATCH deployments/web"], "only the free name is applied");
+  deepEqual(result.conflicts, [
+    { kind: "ConfigMap", object: "ns/web-lacquer", owner: "a child of Gateway other/x" },
+    { kind: "Service", object: "ns/web", owner: "not managed by Lacquer" },
+  ]);
+  match(describeConflicts(result.conflicts), /Service "ns\/web" \(not managed by Lacquer\)/);
+  equal(foreignOwner({ metadata: { name: "web", namespace: "ns", labels: ours } }, "ns/gw"), undefined);
 });

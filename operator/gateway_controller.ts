@@ -18,22 +18,27 @@ import { type ReconcileResult, runWorkers, WorkQueue } from "../internal/work_qu
 import type { Gateway, GatewayClass, HttpRoute, Namespace } from "./api_types.ts";
 import { type CachePolicy, validatePolicy } from "./cache_policy/mod.ts";
 import { GATEWAY_NAMESPACE_LABEL } from "./children.ts";
-import type { ChildrenWriter } from "./children_writer.ts";
+import { type ChildrenWriter, describeConflicts } from "./children_writer.ts";
 import type { ClusterWatcher } from "./cluster_watcher.ts";
 import { gatewayDependencies } from "./dependencies.ts";
 import type { ParameterDefaults } from "./gateway_parameters.ts";
 import { keyOf, routeGatewayKeys } from "./snapshot_index.ts";
 import {
   gatewayEvents,
+  type GatewayStatus,
   parametersEvents,
   type PlannedEvent,
   routeEvents,
   type RouteStatusResult,
   skippedRuleEvents,
+  withChildConflicts,
 } from "./status/mod.ts";
 import type { StatusWriter } from "./status_writer.ts";
 import { type GatewayResult, translate } from "./translate.ts";
 import { TranslationMemo } from "./translation_memo.ts";
+
+/** How soon a Gateway whose children's names are taken looks again whether they are free. */
+const CONFLICT_RECHECK_MS = 30_000;
 
 /** What the controllers need. */
 export interface GatewayControllerOptions {
@@ -231,8 +236,9 @@ export class GatewayController {
     await cache.watchReferences(key, deps);
     cache.addReferences(snapshot, deps);
     const started = performance.now();
+    const now = kubeTime((this.#o.clock ?? (() => new Date()))());
     const result = translate(snapshot, {
-      now: kubeTime((this.#o.clock ?? (() => new Date()))()),
+      now,
       defaults: this.#o.defaults,
       gateways: [key],
       crdBundleVersion: this.#o.crdBundleVersion,
@@ -243,14 +249,19 @@ export class GatewayController {
     const gw = result.gateways[0];
     // A failure to apply children must not hide the status: write it anyway, then fail the run to retry.
     let childrenError: unknown = undefined;
+    let conflicts = "";
     if (gw) {
       if (gw.children) {
-        await this.#o.children.sync(key, gw.children).catch((err) => childrenError = err);
+        await this.#o.children.sync(key, gw.children).then(
+          (synced) => conflicts = synced.conflicts.length > 0 ? describeConflicts(synced.conflicts) : "",
+          (err) => childrenError = err,
+        );
       }
       const raw = cache.raw("Gateway", key);
-      if (raw) {
-        await this.#o.status.writeGateway(raw, gw.status);
-        this.#gatewayEvents(raw, gw);
+      if (raw && existing) {
+        const status = withChildConflicts(gw.status, existing, conflicts, now);
+        await this.#o.status.writeGateway(raw, status);
+        this.#gatewayEvents(raw, gw, status, conflicts);
       }
       this.#recordDeps(key, deps);
     } else {
@@ -271,21 +282,24 @@ export class GatewayController {
     await Promise.all(Array.from({ length: Math.min(16, result.routes.length) }, writer));
     if (childrenError !== undefined) throw childrenError;
     log.debug("Gateway reconciled", { gateway: key, routes: routes.length });
+    // The objects in the way are not watched (only Lacquer's are): look again later.
+    if (conflicts !== "") return { requeueAfterMs: CONFLICT_RECHECK_MS };
   }
 
   /** Records the Events a Gateway's new status deserves (on changes only), on it and on its GatewayParameters. */
-  #gatewayEvents(raw: KubeObject, gw: GatewayResult): void {
+  #gatewayEvents(raw: KubeObject, gw: GatewayResult, status: GatewayStatus, childConflicts: string): void {
     const events = this.#o.events;
     if (!events) return;
     const before = raw.status as { conditions?: never[]; listeners?: never[] } | undefined;
     const facts = {
       before: before?.conditions,
       listenersBefore: before?.listeners,
-      conditions: gw.status.conditions,
-      listeners: gw.status.listeners,
+      conditions: status.conditions,
+      listeners: status.listeners,
       problems: gw.rejections?.problems ?? [],
       podCount: gw.rejections?.podCount ?? 0,
       vclSource: gw.rejections?.vclSource,
+      childConflicts,
     };
     const gateway = { apiVersion: "gateway.networking.k8s.io/v1", kind: "Gateway", metadata: raw.metadata };
     for (const plan of gatewayEvents(facts)) events.transition(gateway, plan, plan.event);

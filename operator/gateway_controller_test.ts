@@ -52,7 +52,10 @@ const snapshot = parseSnapshot([
 Deno.test("GatewayController.onChange() enqueues exactly the Gateways an object affects", async () => {
   const controller = new GatewayController({
     cache: fakeCache(snapshot),
-    children: { sync: () => Promise.resolve(0), prune: () => Promise.resolve(0) } as unknown as ChildrenWriter,
+    children: {
+      sync: () => Promise.resolve({ writes: 0, conflicts: [] }),
+      prune: () => Promise.resolve(0),
+    } as unknown as ChildrenWriter,
     status: {
       writeGateway: () => Promise.resolve(false),
       writeRouteParents: () => Promise.resolve(false),

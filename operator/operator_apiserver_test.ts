@@ -201,6 +201,52 @@ Deno.test({
 });
 
 Deno.test({
+  name: "operator never takes over an object that holds a child's name: the Gateway says so and its deletion " +
+    "leaves the object",
+  ignore: !clusterAvailable(),
+  async fn() {
+    await withOperator(async ({ client, ns, cls }) => {
+      // The application's Service "web", and a Gateway "web" whose own Service would have that name.
+      const appService = { ...service(ns, "web"), spec: { selector: { app: "web" }, ports: [{ port: 8080 }] } };
+      await client.request(`/api/v1/namespaces/${ns}/services`, { method: "POST", body: appService });
+      await client.request(`${GW}/namespaces/${ns}/gateways`, { method: "POST", body: gateway(ns, cls, "web") });
+      const gwPath = `${GW}/namespaces/${ns}/gateways/web`;
+      await eventually(async () => {
+        const gw = await client.request<KubeObject>(gwPath);
+        const programmed = condition(gw, "Programmed") as Condition & { message: string };
+        equal(programmed?.reason, "Invalid");
+        match(programmed.message, new RegExp(`Service "${ns}/web" \\(not managed by Lacquer\\)`));
+      });
+      await eventually(async () => {
+        const events = await client.request<{ items: { reason: string; note: string; regarding: { name: string } }[] }>(
+          `/apis/events.k8s.io/v1/namespaces/${ns}/events`,
+        );
+        ok(events.items.some((e) => e.reason === "ChildConflict" && e.regarding.name === "web"), "a Warning Event");
+      });
+      // The other children are there; the Service is as the application made it.
+      await eventually(() => client.request(`/apis/apps/v1/namespaces/${ns}/deployments/web`));
+      // deno-lint-ignore no-explicit-any
+      const untouched = (s: any) => {
+        deepEqual(s.metadata.labels ?? {}, {});
+        equal(s.metadata.ownerReferences, undefined);
+        deepEqual(s.spec.selector, { app: "web" });
+        deepEqual(s.spec.ports.map((p: { port: number }) => p.port), [8080]);
+      };
+      const servicePath = `/api/v1/namespaces/${ns}/services/web`;
+      await consistently(async () => untouched(await client.request(servicePath)), { timeoutMs: 3000 });
+
+      // Deleting the Gateway removes its children and not the Service.
+      await client.request(gwPath, { method: "DELETE" });
+      await eventually(async () => {
+        const d = await client.request(`/apis/apps/v1/namespaces/${ns}/deployments/web`).catch(() => undefined);
+        equal(d, undefined);
+      }, { timeoutMs: 60_000 });
+      await consistently(async () => untouched(await client.request(servicePath)), { timeoutMs: 3000 });
+    });
+  },
+});
+
+Deno.test({
   name: "operator programs a Gateway: class status, children, routing.json, route status, Programmed, cleanup " +
     "of every child when the Gateway moves class or is deleted",
   ignore: !clusterAvailable(),

@@ -8,7 +8,8 @@
  * | ----------------- | ------------------------------------------------------------------------------------------- |
  * | Gateway           | `Accepted` (Warning with the spec's reason, Normal `Accepted`); `Programmed` (Normal        |
  * |                   | `Programmed`); one per kind of pod rejection (Warning `VCLRejected`, `RoutesSkipped`, ...); |
- * |                   | one per listener with a problem (Warning with the listener condition's reason)             |
+ * |                   | one per listener with a problem (Warning with the listener condition's reason); children   |
+ * |                   | whose names are taken by objects not the Gateway's (Warning `ChildConflict`)               |
  * | HTTPRoute         | one per parent Gateway: Warning per problem (`NotAllowedByListeners`, `BackendNotFound`,   |
  * |                   | `RefNotPermitted`, `PartiallyInvalid` with the dropped rules, ...), else Normal `Accepted`; |
  * |                   | Warning `RuleSkipped` for its rules the gateway pods skipped                               |
@@ -69,6 +70,8 @@ export interface GatewayEventFacts {
   podCount: number;
   /** Where the user's VCL comes from, for VCL rejections. */
   vclSource?: string;
+  /** The objects that hold the names of the Gateway's children (`describeConflicts`); empty or absent when none. */
+  childConflicts?: string;
 }
 
 /** A listener's problems: its `Programmed` only follows the Gateway's and its other conditions, so it is left out. */
@@ -134,6 +137,14 @@ export function gatewayEvents(facts: GatewayEventFacts): PlannedEvent[] {
       ...(problems.length > 0 ? { event: warning(kind, note, "Program") } : {}),
     });
   }
+  const conflicts = facts.childConflicts ?? "";
+  out.push({
+    topic: "ChildConflict",
+    state: conflicts,
+    // After a restart, a conflict the status already tells is not news.
+    assumed: facts.before ? (oldMessage === conflicts ? conflicts : "") : undefined,
+    ...(conflicts !== "" ? { event: warning("ChildConflict", conflicts) } : {}),
+  });
   const oldListeners = new Map(facts.listenersBefore?.map((l) => [l.name, l.conditions]));
   for (const listener of facts.listeners) {
     const bad = listenerProblems(listener.conditions);

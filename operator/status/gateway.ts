@@ -12,6 +12,7 @@ import {
   gatewayAccepted,
   gatewayInvalidParameters,
   gatewayListenersNotValid,
+  gatewayProgrammedInvalid,
   gatewayUnsupportedAddress,
   mergeConditions,
   type NewCondition,
@@ -108,4 +109,32 @@ export function gatewayStatus(facts: GatewayFacts, now: string): GatewayStatus {
     conditions: mergeConditions(gateway.status?.conditions, [accepted, programmed.condition], now),
     listeners: listenerStatuses({ ...facts, programmed: programmed.condition }, now),
   };
+}
+
+/**
+ * Makes a Gateway's `Programmed` False with reason Invalid when some of its children could not be applied because
+ * objects that are not its own hold their names (`ChildrenWriter.sync`): the gateway cannot serve as asked.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { withChildConflicts } from "./gateway.ts";
+ * const status = withChildConflicts(computed, gateway, 'Service "ns/web" ...', now);
+ * ```
+ *
+ * @param status The status computed from the cluster.
+ * @param gateway The Gateway (its generation and current conditions).
+ * @param message What conflicts, in words; empty when nothing does.
+ * @param now The time for conditions that flip (RFC 3339).
+ * @returns The status to write.
+ */
+export function withChildConflicts(
+  status: GatewayStatus,
+  gateway: Gateway,
+  message: string,
+  now: string,
+): GatewayStatus {
+  if (message === "") return status;
+  const programmed = gatewayProgrammedInvalid(message, gateway.metadata.generation);
+  const next = status.conditions.map((c) => c.type === programmed.type ? programmed : c);
+  return { ...status, conditions: mergeConditions(gateway.status?.conditions, next, now) };
 }
