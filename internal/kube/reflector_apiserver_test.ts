@@ -78,6 +78,14 @@ Deno.test({
     currentContext: base.currentContext,
   });
   const client = createKubeClient(kc);
+  const cm = (name: string, v: string) => ({
+    metadata: { name, labels: { test: "reflector" } },
+    data: { v },
+  });
+  const post = (name: string, v: string) =>
+    ns.client.request(`/api/v1/namespaces/${ns.name}/configmaps`, { method: "POST", body: cm(name, v) });
+  // "before" exists before the reflector starts, so that its first list holds it (not a later watch event).
+  await post("before", "1");
   const events: string[] = [];
   const reflector = createReflector<KubeObject & { data?: Record<string, string> }>(client, {
     path: `/api/v1/namespaces/${ns.name}/configmaps`,
@@ -85,14 +93,7 @@ Deno.test({
     backoff: { initialMs: 50, maxMs: 200 },
     onChange: (old, cur) => events.push(`${old ? (cur ? "update" : "delete") : "add"} ${(cur ?? old)!.metadata.name}`),
   });
-  const cm = (name: string, v: string) => ({
-    metadata: { name, labels: { test: "reflector" } },
-    data: { v },
-  });
-  const post = (name: string, v: string) =>
-    ns.client.request(`/api/v1/namespaces/${ns.name}/configmaps`, { method: "POST", body: cm(name, v) });
   try {
-    await post("before", "1");
     await reflector.synced;
     deepStrictEqual(reflector.list().map((o) => o.metadata.name), ["before"]);
 
