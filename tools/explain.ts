@@ -128,7 +128,17 @@ function cacheView(
   const header = (name: string) => request.headers.find((h) => h.name.toLowerCase() === name.toLowerCase())?.value;
   const jar = cookies(header("cookie"));
   const passes: string[] = [];
-  if (request.method !== "GET" && request.method !== "HEAD") passes.push(`the method ${request.method} is not cached`);
+  // An allowed POST is looked up when its Content-Length fits the limit; its method and body join the key.
+  const otherMethod = request.method !== "GET" && request.method !== "HEAD";
+  const withBody = otherMethod && (cache.allow.methods ?? []).some((m) => m === request.method);
+  if (otherMethod && !withBody) passes.push(`the method ${request.method} is not cached`);
+  if (withBody) {
+    const limit = cache.allow.maxBodyBytes ?? 16_384;
+    const length = Number(header("content-length") ?? NaN);
+    if (!(length <= limit) || header("transfer-encoding") !== undefined) {
+      passes.push(`its body has no Content-Length or one over allow.maxBodyBytes (${limit})`);
+    }
+  }
   for (const b of cache.bypass) {
     if (b.type === "Cookie" && jar.has(b.name)) passes.push(`bypass: cookie ${b.name} is present`);
     if (b.type === "Header" && header(b.name) !== undefined) {
@@ -164,6 +174,7 @@ function cacheView(
       query,
       headers: Object.fromEntries(cache.key.headers.map((h) => [h, header(h) ?? null])),
       cookies: Object.fromEntries(cache.key.cookies.map((c) => [c, jar.get(c) ?? null])),
+      ...(withBody ? { method: request.method, body: "the request body's hash" } : {}),
     },
     ...(cache.allow.otherCookies && others.length > 0 ? { removedCookies: others } : {}),
   };

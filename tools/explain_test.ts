@@ -23,6 +23,8 @@ const REQUESTS = [
   { method: "GET", url: "http://other.example.com/anything" },
   { method: "GET", url: "http://shop.example.com:8080/" },
   { method: "GET", url: "http://shop.example.com/legacy/boots?b=2&a=1" },
+  { method: "POST", url: "http://shop.example.com/legacy/search", header: ["Content-Length: 20"] },
+  { method: "POST", url: "http://shop.example.com/legacy/search", header: ["Content-Length: 65"] },
 ];
 
 Deno.test("explain gives the golden explanation of each request on the shop files", async () => {

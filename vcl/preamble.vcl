@@ -9,6 +9,9 @@ import ghost;
 # varnish-modules' xkey indexes stored objects by their xkey header (surrogate keys and ghost's keys for host, URL
 # and path prefixes) and purges them for invalidations.
 import xkey;
+# std caches the body of a POST that a policy looks up, and varnish-modules' bodyaccess hashes it into the key.
+import std;
+import bodyaccess;
 
 backend lacquer_default none;
 
@@ -41,10 +44,18 @@ sub vcl_recv {
     }
     set req.backend_hint = router.backend();
     set req.url = router.url();
-    # A rule with cache settings looks GET/HEAD requests up unless a bypass condition, Authorization or a cookie
-    # outside the key says otherwise; the URL becomes the one the key is computed from (query normalised).
+    # A rule with cache settings looks GET/HEAD requests (and POSTs its policy allows) up unless a bypass condition,
+    # Authorization or a cookie outside the key says otherwise; the URL becomes the one the key is computed from
+    # (query normalised).
     if (router.cache_recv()) {
         set req.url = router.cache_url();
+        # A POST its policy allows, its Content-Length within the policy's limit (ghost checked): the body is read
+        # into memory (ghost's limit is at most 1 MB) for the key, and a miss is fetched with the client's method
+        # and body (Varnish would send a GET).
+        if (router.cache_body()) {
+            std.cache_req_body(1MB);
+            set req.http.X-Ghost-Method = req.method;
+        }
     }
     # No return here: user VCL's vcl_recv runs next, then the postamble returns hash or pass.
 }
@@ -53,6 +64,9 @@ sub vcl_hash {
     # Host, rule, path, normalised query, named headers and cookies (host, rule and URL for rules without cache
     # settings that user VCL looks up). User VCL may add to it; the postamble returns lookup.
     hash_data(router.cache_key());
+    if (router.cache_body()) {
+        bodyaccess.hash_req_body();
+    }
 }
 
 sub vcl_hit {
@@ -93,6 +107,10 @@ sub vcl_synth {
 }
 
 sub vcl_backend_fetch {
+    # A looked-up POST: the origin gets the client's method (and its cached body), not Varnish's GET.
+    if (bereq.http.X-Ghost-Method) {
+        set bereq.method = bereq.http.X-Ghost-Method;
+    }
     # ghost's internal request headers never reach the origin.
     router.cache_fetch();
 }

@@ -193,6 +193,10 @@ export const cacheAllowSchema = z.strictObject({
   authorization: z.boolean().default(false),
   /** Remove cookies not named in `key.cookies` instead of passing requests that carry them. */
   otherCookies: z.boolean().default(false),
+  /** Methods besides GET and HEAD that are looked up (POST only), with the method and the body joining the key. */
+  methods: z.array(z.literal("POST")).max(1).optional(),
+  /** The largest body (`Content-Length`) such a request may have to be looked up; others pass. Absent: 16384. */
+  maxBodyBytes: z.int().min(1).max(1_048_576).optional(),
 });
 
 /** Which query parameters join the cache key (and reach the origin on a miss), sorted by name. */

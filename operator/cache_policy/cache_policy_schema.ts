@@ -82,6 +82,9 @@ export const cachePolicySpecSchema = z.strictObject({
     setCookie: z.boolean().optional(),
     authorization: z.boolean().optional(),
     otherCookies: z.boolean().optional(),
+    methods: z.array(z.literal("POST", { error: "must be POST (GET and HEAD are always looked up)" })).max(1)
+      .optional(),
+    maxBodyBytes: z.int().min(1).max(1_048_576).optional(),
   }).optional(),
   key: z.strictObject({
     query: z.strictObject({

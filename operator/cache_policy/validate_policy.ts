@@ -104,6 +104,7 @@ export function validatePolicy(policy: CachePolicy): ValidatedPolicy {
         setCookie: allow.setCookie ?? false,
         authorization: allow.authorization ?? false,
         otherCookies: allow.otherCookies ?? false,
+        ...(allow.methods?.length ? { methods: allow.methods, maxBodyBytes: allow.maxBodyBytes ?? 16_384 } : {}),
       },
       key: {
         query: { mode: spec.key?.query?.mode ?? "All", params: [...new Set(spec.key?.query?.params ?? [])].sort() },

@@ -17,7 +17,7 @@ use std::fmt::Write as _;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
-use crate::contract::{Bypass, Cache, QueryMode, RouteId};
+use crate::contract::{Bypass, Cache, QueryMode, RouteId, DEFAULT_MAX_BODY_BYTES};
 use crate::request::{decode_component, split_url, HeaderSource};
 
 /// The most surrogate keys stored per object; more are dropped.
@@ -49,8 +49,10 @@ enum BypassCond {
 /// Why a request of a cached rule is not looked up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PassReason {
-    /// Not GET or HEAD.
+    /// Not GET or HEAD, nor a method the settings allow.
     Method,
+    /// An allowed method besides GET and HEAD whose body has no `Content-Length` or a larger one than allowed.
+    Body,
     /// The request carries `Authorization` and the settings do not allow it.
     Authorization,
     /// The request carries a cookie the key does not name and the settings do not allow removing it.
@@ -65,6 +67,7 @@ impl PassReason {
     pub fn describe(self) -> Cow<'static, str> {
         match self {
             Self::Method => "method is not GET or HEAD".into(),
+            Self::Body => "request body is larger than allow.maxBodyBytes or has no Content-Length".into(),
             Self::Authorization => "request has Authorization".into(),
             Self::Cookie => "request has a cookie outside the key".into(),
             Self::Bypass(i) => format!("bypass[{i}] holds").into(),
@@ -94,6 +97,9 @@ pub struct Lookup {
     pub key: String,
     /// The normalised host, stored on the object for invalidation.
     pub host: String,
+    /// Whether the request body joins the key (a method besides GET and HEAD that the settings allow): the VCL
+    /// caches the body, hashes it and fetches a miss with the client's method and body.
+    pub body: bool,
 }
 
 /// The request-side decision of a cached rule.
@@ -152,8 +158,18 @@ impl CacheRule {
     /// Decides whether a request is looked up, and under which key.
     #[must_use]
     pub fn decide<H: HeaderSource + ?Sized>(&self, req: &RequestView<'_, H>) -> RequestDecision {
-        if req.method != "GET" && req.method != "HEAD" {
-            return RequestDecision::Pass(PassReason::Method);
+        let body = req.method != "GET" && req.method != "HEAD";
+        if body {
+            let allow = &self.settings.allow;
+            if !allow.methods.as_deref().unwrap_or_default().iter().any(|m| m.as_str() == req.method) {
+                return RequestDecision::Pass(PassReason::Method);
+            }
+            // Only a body of known, small size is read into memory; a chunked or larger one passes unread.
+            let limit = u64::from(allow.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES));
+            let length = req.headers.header("content-length").and_then(|v| v.trim().parse::<u64>().ok());
+            if length.is_none_or(|n| n > limit) || req.headers.header("transfer-encoding").is_some() {
+                return RequestDecision::Pass(PassReason::Body);
+            }
         }
         let cookie_header = req.headers.header("cookie").unwrap_or("");
         for (i, cond) in self.bypass.iter().enumerate() {
@@ -203,13 +219,17 @@ impl CacheRule {
         push_part(&mut key, &self.identity);
         push_part(&mut key, &self.policy);
         push_part(&mut key, &url);
+        if body {
+            // GET and POST of one URL are different objects (the body's hash follows in the VCL).
+            push_part(&mut key, req.method);
+        }
         for name in &self.settings.key.headers {
             push_optional(&mut key, req.headers.header(name));
         }
         for name in key_cookies {
             push_optional(&mut key, cookies(&kept).find(|(n, _)| n == name).map(|(_, v)| v));
         }
-        RequestDecision::Lookup(Lookup { url, cookie, key, host: req.host.to_owned() })
+        RequestDecision::Lookup(Lookup { url, cookie, key, host: req.host.to_owned(), body })
     }
 
     /// What the backend side needs, for [`FetchSettings::to_token`].
@@ -620,6 +640,28 @@ mod tests {
         for method in ["POST", "PUT", "DELETE", "PATCH", "OPTIONS"] {
             assert_eq!(decide(&c, method, "/", &[]), RequestDecision::Pass(PassReason::Method));
         }
+    }
+
+    #[test]
+    fn an_allowed_post_is_looked_up_with_its_method_in_the_key_when_its_body_fits() {
+        let mut c = settings();
+        c.allow.methods = Some(vec![crate::contract::Method::Post]);
+        c.allow.max_body_bytes = Some(10);
+        let post = |headers: &[(&str, &str)]| decide(&c, "POST", "/q?b=1&a=2", headers);
+        let RequestDecision::Lookup(looked_up) = post(&[("content-length", "10")]) else { panic!("not looked up") };
+        assert!(looked_up.body);
+        assert_eq!(looked_up.url, "/q?a=2&b=1");
+        let get = lookup(&c, "/q?a=2&b=1", &[]);
+        assert!(!get.body);
+        assert_ne!(looked_up.key, get.key, "GET and POST of one URL share no object");
+        assert_eq!(post(&[("content-length", "11")]), RequestDecision::Pass(PassReason::Body));
+        assert_eq!(post(&[]), RequestDecision::Pass(PassReason::Body), "no Content-Length");
+        let chunked = [("content-length", "3"), ("transfer-encoding", "chunked")];
+        assert_eq!(post(&chunked), RequestDecision::Pass(PassReason::Body));
+        assert_eq!(decide(&c, "PUT", "/q", &[("content-length", "1")]), RequestDecision::Pass(PassReason::Method));
+        c.allow.max_body_bytes = None;
+        let fits = decide(&c, "POST", "/q", &[("content-length", &DEFAULT_MAX_BODY_BYTES.to_string())]);
+        assert!(matches!(fits, RequestDecision::Lookup(_)));
     }
 
     #[test]

@@ -125,7 +125,7 @@ pub enum RouteCache {
     /// A key of the document's `cachePolicies` (what the operator writes).
     Policy(String),
     /// The settings themselves, `policy` included.
-    Inline(Cache),
+    Inline(Box<Cache>),
 }
 
 // By hand rather than untagged, so that an error inside written-out settings keeps its path and message.
@@ -141,7 +141,8 @@ impl<'de> Deserialize<'de> for RouteCache {
                 Ok(RouteCache::Policy(key.to_owned()))
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<RouteCache, A::Error> {
-                Cache::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(RouteCache::Inline)
+                Cache::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(|c| RouteCache::Inline(Box::new(c)))
             }
         }
         deserializer.deserialize_any(Visitor)
@@ -574,7 +575,19 @@ pub struct CacheAllow {
     /// Remove cookies not named in the key instead of passing.
     #[serde(default)]
     pub other_cookies: bool,
+    /// Methods besides GET and HEAD that are looked up (POST only), the method and the body joining the key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub methods: Option<Vec<Method>>,
+    /// The largest `Content-Length` such a request may have to be looked up (absent: [`DEFAULT_MAX_BODY_BYTES`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_body_bytes: Option<u32>,
 }
+
+/// The body limit of a policy that allows methods besides GET and HEAD but names no limit.
+pub const DEFAULT_MAX_BODY_BYTES: u32 = 16_384;
+
+/// The largest body limit a policy may name (the VCL caches request bodies up to this size).
+pub const MAX_BODY_BYTES: u32 = 1_048_576;
 
 /// What joins the cache key besides host, rule and path.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -9,8 +9,8 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::contract::{
-    Backend, BackendFilter, Bypass, Cache, Filter, GhostJson, HeaderModifier, Listener, Match, PathMatchType,
-    PathModifier, QueryMode, Requests, Route, RouteCache, Vhost, VERSION,
+    Backend, BackendFilter, Bypass, Cache, Filter, GhostJson, HeaderModifier, Listener, Match, Method, PathMatchType,
+    PathModifier, QueryMode, Requests, Route, RouteCache, Vhost, MAX_BODY_BYTES, VERSION,
 };
 use crate::error::{Error, ErrorKind};
 use crate::forwarding::Cidr;
@@ -336,6 +336,13 @@ fn check_cache(cache: &Cache, inline: bool) -> Result<(), String> {
                 return Err("bypass valueRegex must hold 1 to 1024 characters".to_owned());
             }
         }
+    }
+    let methods = cache.allow.methods.as_deref().unwrap_or_default();
+    if methods.len() > 1 || methods.iter().any(|m| *m != Method::Post) {
+        return Err("allow.methods may only hold POST".to_owned());
+    }
+    if cache.allow.max_body_bytes.is_some_and(|n| n == 0 || n > MAX_BODY_BYTES) {
+        return Err(format!("allow.maxBodyBytes must be between 1 and {MAX_BODY_BYTES}"));
     }
     if !is_header_name(&cache.surrogate_keys.header) {
         return Err("surrogateKeys.header must be an HTTP header name".to_owned());

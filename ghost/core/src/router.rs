@@ -827,7 +827,7 @@ fn with_query(path: &str, query: Option<&str>) -> String {
 /// The settings a route's `cache` stands for: its own, or those of the policy it names (with that policy's name).
 fn resolve_cache(cache: &RouteCache, policies: &BTreeMap<String, Cache>) -> Result<Cache, String> {
     match cache {
-        RouteCache::Inline(settings) => Ok(settings.clone()),
+        RouteCache::Inline(settings) => Ok((**settings).clone()),
         RouteCache::Policy(key) => {
             let missing = || format!("cache names the cache policy {key:?}, which cachePolicies does not hold");
             let (namespace, name) = key.split_once('/').ok_or_else(missing)?;

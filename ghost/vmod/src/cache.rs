@@ -53,6 +53,8 @@ pub struct ClientCache {
     host: String,
     /// `(key, url)` when the request is looked up.
     lookup: Option<(String, String)>,
+    /// Whether the looked-up request's body joins the key (an allowed method besides GET and HEAD).
+    body: bool,
     bypass: bool,
     outcome: Outcome,
 }
@@ -73,6 +75,7 @@ pub fn recv(ctx: &mut Ctx, task: Option<&mut Task>) -> bool {
         stats: state.stats.get(&stats_key(&settings.identity, &settings.policy)).cloned(),
         host,
         lookup: None,
+        body: false,
         bypass: false,
         outcome: Outcome::Pending,
     };
@@ -91,6 +94,7 @@ pub fn recv(ctx: &mut Ctx, task: Option<&mut Task>) -> bool {
                 CookieChange::Remove => sink.remove("Cookie"),
             }
             client.lookup = Some((lookup.key, lookup.url));
+            client.body = lookup.body;
         }
     }
     let looked_up = client.lookup.is_some();
@@ -130,6 +134,11 @@ fn client(task: Option<&Task>) -> Option<&ClientCache> {
 /// The URL of a looked-up request: the path and the normalised query the key is computed from.
 pub fn url(task: Option<&Task>) -> String {
     client(task).and_then(|c| c.lookup.as_ref()).map(|(_, url)| url.clone()).unwrap_or_default()
+}
+
+/// Whether the looked-up request's body joins the key: the VCL caches and hashes it and fetches with its method.
+pub fn body(task: Option<&Task>) -> bool {
+    client(task).is_some_and(|c| c.lookup.is_some() && c.body)
 }
 
 /// Whether the request is looked up.

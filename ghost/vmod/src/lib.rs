@@ -180,6 +180,14 @@ mod ghost {
             task::deliver(ctx, task.as_deref());
         }
 
+        /// After `cache_recv()` returned true: whether the request's method and body join the key (a POST the
+        /// rule's policy allows, its `Content-Length` within the policy's limit). Then cache the body
+        /// (`std.cache_req_body()`), hash it in `vcl_hash` (`bodyaccess.hash_req_body()`) and keep the method for
+        /// the fetch of a miss, which Varnish would otherwise send as a GET.
+        pub fn cache_body(&self, #[shared_per_task] task: &mut Option<Box<Task>>) -> bool {
+            cache::body(task.as_deref())
+        }
+
         /// Call in `vcl_recv` after `set req.url = router.url();`. For a rule with cache settings decides
         /// lookup or pass (method, bypass conditions, Authorization, cookies); for a lookup removes cookies the
         /// key does not name and returns true: then `set req.url = router.cache_url();`. False for rules without
