@@ -300,6 +300,7 @@ export class GatewayController {
       podCount: gw.rejections?.podCount ?? 0,
       vclSource: gw.rejections?.vclSource,
       childConflicts,
+      podTemplates: gw.podTemplates,
     };
     const gateway = { apiVersion: "gateway.networking.k8s.io/v1", kind: "Gateway", metadata: raw.metadata };
     for (const plan of gatewayEvents(facts)) events.transition(gateway, plan, plan.event);

@@ -74,6 +74,8 @@ export interface GatewayResult {
   mainVcl?: string;
   /** What the gateway pods rejected of the current configuration. */
   rejections?: GatewayRejections;
+  /** How many pod templates the Gateway's live pods run: more than one while its Deployment rolls them. */
+  podTemplates?: number;
   /** The GatewayParameters the Gateway uses. */
   parameters?: GatewayParameters[];
   /** Child objects to apply; undefined means "leave the existing children alone" (invalid parameters). */
@@ -105,6 +107,9 @@ function routeStatus(attached: AttachedRoute, gateway: string, run: Run): RouteS
   if (memoised?.result !== attached) return routeParentStatus(attached, gateway, run.options.now);
   return memoised.status ??= routeParentStatus(attached, gateway, run.options.now);
 }
+
+/** The label the Deployment controller puts on each pod with the hash of its pod template. */
+const POD_TEMPLATE_HASH_LABEL = "pod-template-hash";
 
 /** What the Gateway's pods rejected of the current configuration, their VCL line numbers mapped to the user's. */
 function gatewayRejections(
@@ -179,6 +184,9 @@ function translateGateway(
     routingJson,
     mainVcl,
     rejections,
+    podTemplates: new Set(
+      pods.filter((p) => !p.metadata.deletionTimestamp).map((p) => p.metadata.labels?.[POD_TEMPLATE_HASH_LABEL]),
+    ).size,
     parameters: config.sources,
     ...(children ? { children } : {}),
     routes: routes.map((attached) => routeStatus(attached, key, run)),

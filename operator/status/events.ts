@@ -9,7 +9,8 @@
  * | Gateway           | `Accepted` (Warning with the spec's reason, Normal `Accepted`); `Programmed` (Normal        |
  * |                   | `Programmed`); one per kind of pod rejection (Warning `VCLRejected`, `RoutesSkipped`, ...); |
  * |                   | one per listener with a problem (Warning with the listener condition's reason); children   |
- * |                   | whose names are taken by objects not the Gateway's (Warning `ChildConflict`)               |
+ * |                   | whose names are taken by objects not the Gateway's (Warning `ChildConflict`); pods being   |
+ * |                   | replaced (Normal `Rolling`, then `Rolled`)                                                  |
  * | HTTPRoute         | one per parent Gateway: Warning per problem (`NotAllowedByListeners`, `BackendNotFound`,   |
  * |                   | `RefNotPermitted`, `PartiallyInvalid` with the dropped rules, ...), else Normal `Accepted`; |
  * |                   | Warning `RuleSkipped` for its rules the gateway pods skipped                               |
@@ -72,6 +73,8 @@ export interface GatewayEventFacts {
   vclSource?: string;
   /** The objects that hold the names of the Gateway's children (`describeConflicts`); empty or absent when none. */
   childConflicts?: string;
+  /** How many pod templates the live gateway pods run (more than one while they are being replaced). */
+  podTemplates?: number;
 }
 
 /** A listener's problems: its `Programmed` only follows the Gateway's and its other conditions, so it is left out. */
@@ -124,6 +127,18 @@ export function gatewayEvents(facts: GatewayEventFacts): PlannedEvent[] {
       state: brief(programmed)!,
       assumed: brief(find(facts.before, "Programmed")),
       ...(programmed.status === "True" ? { event: normal("Programmed", programmed.message, "Program") } : {}),
+    });
+  }
+  if (facts.podTemplates !== undefined) {
+    const rolling = facts.podTemplates > 1;
+    out.push({
+      topic: "Rollout",
+      state: rolling ? "rolling" : "steady",
+      // Nothing in the status says a rollout is under way: a restarted operator assumes none.
+      assumed: "steady",
+      event: rolling
+        ? normal("Rolling", `Gateway pods are being replaced: they run ${facts.podTemplates} pod templates`, "Rollout")
+        : normal("Rolled", "Every gateway pod runs the current pod template", "Rollout"),
     });
   }
   const oldMessage = find(facts.before, "Programmed")?.message;

@@ -162,3 +162,15 @@ Deno.test("skippedRuleEvents() gives each route the rules the pods skipped", () 
   equal(plans.get("ns/b")?.event?.reason, "RuleSkipped");
   equal(plans.get("ns/b")?.topic, "Skipped/ns/gw");
 });
+
+Deno.test("gatewayEvents(): pods being replaced are Rolling, then Rolled; no rollout is no news", () => {
+  const plan = (podTemplates: number) =>
+    gatewayEvents({ conditions: [], listeners: [], problems: [], podCount: 2, podTemplates })
+      .find((p) => p.topic === "Rollout")!;
+  deepEqual([plan(2).state, plan(2).event?.reason, plan(2).event?.type], ["rolling", "Rolling", "Normal"]);
+  deepEqual([plan(1).state, plan(1).assumed, plan(1).event?.reason], ["steady", "steady", "Rolled"]);
+  equal(
+    gatewayEvents({ conditions: [], listeners: [], problems: [], podCount: 0 }).some((p) => p.topic === "Rollout"),
+    false,
+  );
+});
