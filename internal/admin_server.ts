@@ -5,8 +5,8 @@
  * @module
  */
 
-/** An admin request handler. */
-export type AdminRequestHandler = (request: Request) => Response | Promise<Response>;
+/** An admin request handler; `info` tells who connected. */
+export type AdminRequestHandler = (request: Request, info?: Deno.ServeHandlerInfo) => Response | Promise<Response>;
 
 /** The content type of the Prometheus text exposition format. */
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";

@@ -154,7 +154,7 @@ interface RunState {
   events?: EventRecorder;
   invalidationController?: InvalidationController;
   /** The invalidation API's handler, once the caches it reads exist. */
-  invalidationApi?: (request: Request) => Promise<Response>;
+  invalidationApi?: (request: Request, info?: Deno.ServeHandlerInfo) => Promise<Response>;
   elector?: LeaderElector;
   synced: boolean;
   role: "single" | "standby" | "leader";
@@ -210,8 +210,8 @@ function serveAdminEndpoints(run: Run, registry: MetricsRegistry, signal: AbortS
     serveAdmin(config.metricsAddress, (r) => handleMetrics(r, registry), { signal }),
     serveAdmin(config.healthAddress, (r) => handleHealth(r, health), { signal }),
     // Every replica serves it, leader or not, once its caches exist.
-    serveAdmin(config.invalidationAddress, (r) => {
-      if (state.invalidationApi) return state.invalidationApi(r);
+    serveAdmin(config.invalidationAddress, (r, info) => {
+      if (state.invalidationApi) return state.invalidationApi(r, info);
       return Response.json({ error: "the operator is starting" }, { status: 503 });
     }, { signal }),
   ];
@@ -297,6 +297,8 @@ function wireControllers(run: Run, api: ApiDiscovery, metrics: OperatorMetrics):
     executor,
     reviewer: new AccessReviewer({ client }),
     limiter: new RateLimiter({ perSecond: config.invalidationRate, burst: 2 * config.invalidationRate }),
+    // an address may carry several callers, but not a flood of bad tokens, each costing a TokenReview
+    sourceLimiter: new RateLimiter({ perSecond: 5 * config.invalidationRate, burst: 10 * config.invalidationRate }),
     log: log.child({ part: "invalidation-api" }),
     metrics: metrics.invalidation,
     ready: () => state.synced,

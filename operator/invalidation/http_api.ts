@@ -22,7 +22,13 @@ import { hostnameNamespaces, targetGateways } from "./scope.ts";
 export interface InvalidationApiOptions {
   executor: InvalidationExecutor;
   reviewer: AccessReviewer;
+  /** Limits each authenticated caller. */
   limiter: RateLimiter;
+  /**
+   * Limits each source address before anything else, so that callers without a valid token cannot make the API
+   * server review tokens without end.
+   */
+  sourceLimiter?: RateLimiter;
   log: Logger;
   metrics?: Pick<InvalidationMetrics, "invalidations">;
   /** Tells whether the caches are synced (before that, 503). */
@@ -81,7 +87,9 @@ async function readBody(request: Request): Promise<string | undefined> {
  * @param options Executor, reviewer, limiter, logger, metrics and readiness.
  * @returns The handler.
  */
-export function invalidationApiHandler(options: InvalidationApiOptions): (request: Request) => Promise<Response> {
+export function invalidationApiHandler(
+  options: InvalidationApiOptions,
+): (request: Request, info?: Deno.ServeHandlerInfo) => Promise<Response> {
   const { log } = options;
   const now = options.now ?? (() => performance.now());
   const durationMs = (call: Call) => Math.round(now() - call.began);
@@ -91,9 +99,16 @@ export function invalidationApiHandler(options: InvalidationApiOptions): (reques
     return json(status, { error }, headers);
   };
 
-  async function handle(request: Request, call: Call): Promise<Response> {
+  const tooMany = (call: Call, waitMs: number) =>
+    refuse(call, 429, "too many invalidations, slow down", "rate_limited", {
+      "retry-after": String(Math.ceil(waitMs / 1000)),
+    });
+
+  async function handle(request: Request, call: Call, source: string | undefined): Promise<Response> {
     const fields = call.fields;
     if (!options.ready()) return refuse(call, 503, "the operator's caches are not synced yet", "unavailable");
+    const sourceWaitMs = source === undefined ? 0 : options.sourceLimiter?.take(source, now()) ?? 0;
+    if (sourceWaitMs > 0) return tooMany(call, sourceWaitMs);
     const token = /^Bearer\s+(\S+)$/i.exec(request.headers.get("authorization") ?? "")?.[1];
     if (!token) {
       return refuse(call, 401, "a ServiceAccount bearer token is required", "unauthorized", {
@@ -104,11 +119,7 @@ export function invalidationApiHandler(options: InvalidationApiOptions): (reques
     if (!caller) return refuse(call, 401, "the token is not valid", "unauthorized", { "www-authenticate": "Bearer" });
     fields.caller = caller.username;
     const waitMs = options.limiter.take(caller.username, now());
-    if (waitMs > 0) {
-      return refuse(call, 429, "too many invalidations, slow down", "rate_limited", {
-        "retry-after": String(Math.ceil(waitMs / 1000)),
-      });
-    }
+    if (waitMs > 0) return tooMany(call, waitMs);
     const text = await readBody(request);
     if (text === undefined) return refuse(call, 400, `body larger than ${MAX_BODY_BYTES} bytes`, "invalid");
     const parsed = parseApiRequest(request.method, new URL(request.url), request.headers, text);
@@ -164,10 +175,11 @@ export function invalidationApiHandler(options: InvalidationApiOptions): (reques
     return json(fanOutHttpStatus(summary), summary);
   }
 
-  return async (request) => {
-    const call = { fields: { method: request.method, path: new URL(request.url).pathname }, began: now() };
+  return async (request, info) => {
+    const source = (info?.remoteAddr as Deno.NetAddr | undefined)?.hostname;
+    const call = { fields: { method: request.method, path: new URL(request.url).pathname, source }, began: now() };
     try {
-      return await handle(request, call);
+      return await handle(request, call, source);
     } catch (err) {
       // The API server did not answer a review: the caller may retry.
       log.warn("Invalidation failed", { ...call.fields, err, durationMs: durationMs(call) });

@@ -20,13 +20,14 @@ async function purgeCall(port: number, path: string, headers: Record<string, str
 }
 
 /** Serves the API over real HTTP on a free port; returns its base URL and the log lines. */
-function serveApi(f: InvalidationFixture, limiter: RateLimiter) {
+function serveApi(f: InvalidationFixture, limiter: RateLimiter, sourceLimiter?: RateLimiter) {
   const lines: Record<string, unknown>[] = [];
   const log = createLogger({ level: "info", sink: (line) => lines.push(JSON.parse(line)) });
   const handler = invalidationApiHandler({
     executor: f.executor,
     reviewer: new AccessReviewer({ client: f.client }),
     limiter,
+    sourceLimiter,
     log,
     ready: () => true,
   });
@@ -114,7 +115,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "invalidation API: a hostname shared by two namespaces needs the caller's namespace; tenants stay apart; 429",
+  name: "invalidation API: a hostname shared by two namespaces needs the caller's namespace; tenants stay apart; 429s",
   ignore: !clusterAvailable(),
   async fn() {
     await using f = await startInvalidationFixture();
@@ -142,6 +143,22 @@ Deno.test({
       equal((await purge(tenantA, f.ns.name)).status, 200);
     } finally {
       await api.server.shutdown();
+    }
+    // Before any TokenReview, each source address is limited: bad tokens cannot make the API server review forever.
+    const guarded = serveApi(
+      f,
+      new RateLimiter({ perSecond: 100, burst: 100 }),
+      new RateLimiter({ perSecond: 0.1, burst: 2 }),
+    );
+    try {
+      const statuses = [];
+      for (let i = 0; i < 3; i++) {
+        statuses.push((await purgeCall(guarded.port, "/p", { authorization: "Bearer bad" })).status);
+      }
+      deepEqual(statuses, [401, 401, 429]);
+      equal(guarded.lines.at(-1)?.source, "127.0.0.1");
+    } finally {
+      await guarded.server.shutdown();
     }
   },
 });
