@@ -65,6 +65,9 @@ Deno.test({
       });
       match(answer, /^200 /);
       ok(podOf(answer.slice(4))?.startsWith("echo-"));
+      // The backend learns the request came over HTTPS from the listener (hitch's PROXY header), not from a client.
+      const { headers } = JSON.parse(answer.slice(4)) as { headers: Record<string, string[]> };
+      deepEqual([headers["X-Forwarded-Proto"], headers["X-Forwarded-Port"]], [["https"], ["443"]]);
     });
     await t.step("the route attached only to the HTTPS listener does not serve plain HTTP", async () => {
       const response = await fetch(`http://${address}/hello`, {
