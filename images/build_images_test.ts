@@ -2,7 +2,7 @@ import { deepEqual, equal, notEqual, ok } from "node:assert/strict";
 import { lacquerCacheDir } from "../tests/cluster/layout.ts";
 import { runCommand } from "../tests/cluster/run_command.ts";
 import { buildImages } from "./build_images.ts";
-import { imageFiles, type ImageName } from "./catalog.ts";
+import { imageFiles, type ImageName, imageReferences, IMAGES } from "./catalog.ts";
 import { APP_DIR, DENO_DIR, GATEWAY_STATE_DIR } from "./recipes.ts";
 
 const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -80,6 +80,17 @@ Deno.test("buildImages() gives the same digest, archive and SBOM from the same i
   const files = [imageFiles("pause", `${one}`), imageFiles("pause", `${two}`)];
   deepEqual(await Deno.readFile(files[0].archive), await Deno.readFile(files[1].archive));
   equal(await Deno.readTextFile(files[0].sbom), await Deno.readTextFile(files[1].sbom));
+});
+
+Deno.test("the echo-basic archive carries every name the conformance manifests use, for ctr and docker to import", async () => {
+  await buildImages({ repo: REPO, cache: CACHE, updateLock: false, names: ["echo-basic"] });
+  const { stdout } = await runCommand("tar", {
+    args: ["-xOf", imageFiles("echo-basic", CACHE).archive, "manifest.json"],
+  });
+  const [entry] = JSON.parse(stdout) as { RepoTags: string[]; Layers: string[] }[];
+  deepEqual(entry.RepoTags.sort(), imageReferences(IMAGES["echo-basic"]).sort());
+  ok(entry.RepoTags.includes("registry.k8s.io/gateway-api/echo-basic:v1.6.0-dev.2"));
+  equal(entry.Layers.length, 1);
 });
 
 Deno.test("buildImages() rebuilds only the top layer of the operator image when a source file changes", async () => {
