@@ -10,10 +10,12 @@
  * varnishd, the installed ghost VMOD, nginx and wrk (`scripts/setup.sh`).
  *
  * It runs the gateway's data plane as the pod runs it (same varnishd, VMOD and generated VCL; routing fed as
- * ghost.json instead of by the chaperone), not through a gateway pod of the local cluster: there, Service and
- * LoadBalancer traffic goes through the test cluster's own user-space TCP proxy (a Deno process; see
- * tests/README.md), which would cap every scenario at its own throughput, and a pod's veth and bridge add a hop that
- * the origin and nginx scenarios would have to share to stay comparable. The chaperone adds nothing per request.
+ * ghost.json instead of by the chaperone, which adds nothing per request), not through a gateway pod of the local
+ * cluster. On the default process node, Service and LoadBalancer traffic goes through the test cluster's own
+ * user-space TCP proxy (a Deno process; see tests/README.md), which would cap every scenario at its own throughput. The
+ * real node (kube-proxy, nftables) has no such cap, but runs only the images `deno task images` builds: there is no
+ * nginx image for the origin and the nginx proxy, so those two would stay on the host and the scenarios would no
+ * longer cross the same veth and bridge hops.
  *
  * The four scenarios run interleaved in rounds (hit, pass, origin, nginx, hit, …) and each reports its median round,
  * so that load from elsewhere on the machine spreads over all of them.
