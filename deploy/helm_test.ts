@@ -117,7 +117,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "helm install runs the operator in the cluster and it reconciles a Gateway of the chart's class",
+  name: "helm install runs the operator in the cluster and it programs a Gateway of the chart's class",
   ignore: !HELM_AVAILABLE || !clusterAvailable(),
   async fn() {
     const cluster = await useCluster();
@@ -184,6 +184,16 @@ Deno.test({
         };
         equal(child.spec.template.spec.containers[0].image, "ghcr.io/lacquer/lacquer-gateway:0.1.0");
       }, { timeoutMs: 60_000 });
+      // Programmed: the gateway pod (lacquer chaperone, varnishd, ghost) serves what the in-cluster operator wrote.
+      await eventually(async () => {
+        const gw = await get(`/apis/gateway.networking.k8s.io/v1/namespaces/${ns.name}/gateways/gw`) as {
+          status?: { conditions?: { type: string; status: string }[] };
+        };
+        ok(
+          gw.status?.conditions?.some((c) => c.type === "Programmed" && c.status === "True"),
+          JSON.stringify(gw.status),
+        );
+      }, { timeoutMs: 120_000 });
     } finally {
       await ns.client.request(`/apis/gateway.networking.k8s.io/v1/namespaces/${ns.name}/gateways/gw`, {
         method: "DELETE",
