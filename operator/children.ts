@@ -3,7 +3,7 @@
  * `<gw>-lacquer-tls` (the certificates of its HTTPS listeners, when it has some), Secret `<gw>-lacquer-admin` (the
  * admin token, `admin_token.ts`: created once with a random value by the writer, never rewritten),
  * ServiceAccount `<gw>-lacquer`, Role and RoleBinding `<gw>-lacquer` with exactly what the chaperone needs,
- * Deployment, Service and NetworkPolicy `<gw>`.
+ * Deployment, Service, NetworkPolicy and PodDisruptionBudget `<gw>`.
  *
  * Children in the Gateway's namespace carry an owner reference to it, so the garbage collector removes them with
  * the Gateway. The chaperone also reads EndpointSlices and Services of backends in other namespaces; those
@@ -296,7 +296,10 @@ function gatewayContainer(f: Family, parameters: ResolvedParameters): Record<str
     ],
     readinessProbe: { httpGet: admin("/readyz"), periodSeconds: 2, failureThreshold: 2 },
     livenessProbe: { httpGet: admin("/healthz"), periodSeconds: 10, failureThreshold: 3 },
-    ...(Object.keys(parameters.resources).length > 0 ? { resources: parameters.resources } : {}),
+    // Requests default only when none are given (limits alone make Kubernetes request the limits).
+    resources: parameters.resources.requests || parameters.resources.limits
+      ? parameters.resources
+      : { requests: defaultRequests(parameters) },
     // The restricted Pod Security Standard: nothing to escalate to, and the image's root filesystem read-only; the
     // chaperone, varnishd (its -n dir, compiled VCL) and gcc (TMPDIR) write only to the "run" emptyDir.
     securityContext: {
@@ -311,6 +314,37 @@ function gatewayContainer(f: Family, parameters: ResolvedParameters): Record<str
       { name: "admin-token", mountPath: ADMIN_TOKEN_DIR, readOnly: true },
     ],
   };
+}
+
+/** Memory a gateway pod uses besides its cache storage: varnishd's workspaces and threads, the chaperone, hitch. */
+const MEMORY_OVERHEAD_MI = 128;
+
+const SIZE_UNITS_MI: Record<string, number> = { k: 1 / 1024, m: 1, g: 1024, t: 1024 * 1024 };
+
+/**
+ * Resource requests of a gateway container whose parameters name none: a tenth of a core, and the malloc storage
+ * size plus {@linkcode MEMORY_OVERHEAD_MI}, so that the scheduler places the pod where its cache fits. No limits:
+ * a memory limit would turn a full cache into OOM kills.
+ */
+function defaultRequests(parameters: ResolvedParameters): Record<string, string> {
+  const size = /^(?:\w+=)?malloc,(\d+)([kmgt])?$/i.exec(parameters.storage);
+  const storageMi = size
+    ? Math.ceil(Number(size[1]) * (SIZE_UNITS_MI[(size[2] ?? "").toLowerCase()] ?? 1 / 1048576))
+    : 0;
+  return { cpu: "100m", memory: `${storageMi + MEMORY_OVERHEAD_MI}Mi` };
+}
+
+/**
+ * Spreads a Gateway's pods over nodes and zones when it can; ScheduleAnyway, so a single-node cluster still runs
+ * them all.
+ */
+function topologySpread(f: Family): Record<string, unknown>[] {
+  return ["kubernetes.io/hostname", "topology.kubernetes.io/zone"].map((topologyKey) => ({
+    maxSkew: 1,
+    topologyKey,
+    whenUnsatisfiable: "ScheduleAnyway",
+    labelSelector: { matchLabels: f.selector },
+  }));
 }
 
 /**
@@ -363,6 +397,7 @@ function deploymentChild(f: Family, parameters: ResolvedParameters): ChildObject
       serviceAccountName: f.child,
       terminationGracePeriodSeconds: 60,
       securityContext: GATEWAY_POD_SECURITY_CONTEXT,
+      topologySpreadConstraints: topologySpread(f),
       containers: [gatewayContainer(f, parameters)],
       volumes: [{ name: "run", emptyDir: {} }, { name: "admin-token", secret: { secretName: f.adminName } }],
     },
@@ -376,6 +411,9 @@ function deploymentChild(f: Family, parameters: ResolvedParameters): ChildObject
     kind: "Deployment",
     metadata: meta(f, f.name),
     spec: {
+      // Two by default, so that one serves while the other goes. Dropped by the writer while a
+      // HorizontalPodAutoscaler targets the Deployment (its replicas are the HPA's).
+      replicas: parameters.replicas,
       selector: { matchLabels: f.selector },
       strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
       template: { ...template, metadata: { ...template.metadata, annotations } },
@@ -383,9 +421,20 @@ function deploymentChild(f: Family, parameters: ResolvedParameters): ChildObject
   };
 }
 
+/** At most one gateway pod evicted at a time (node drains, cluster upgrades): with two or more, one keeps serving. */
+function podDisruptionBudgetChild(f: Family): ChildObject {
+  return {
+    apiVersion: "policy/v1",
+    kind: "PodDisruptionBudget",
+    metadata: meta(f, f.name),
+    spec: { maxUnavailable: 1, selector: { matchLabels: f.selector } },
+  };
+}
+
 /**
  * Builds every child object of a Gateway, in a fixed order: ServiceAccount, Role, RoleBinding, ConfigMap, the
- * TLS Secret, the admin token Secret, Service, Deployment, NetworkPolicy, then the Roles and RoleBindings in backend namespaces.
+ * TLS Secret, the admin token Secret, Service, Deployment, NetworkPolicy, PodDisruptionBudget, then the Roles and
+ * RoleBindings in backend namespaces.
  *
  * @example Usage
  * ```ts ignore
@@ -406,6 +455,7 @@ export function buildChildren(input: ChildrenInput): ChildObject[] {
     ...serviceChild(f, input.parameters),
     deploymentChild(f, input.parameters),
     networkPolicyChild(f),
+    podDisruptionBudgetChild(f),
     ...remoteRbac(f, input.backendNamespaces),
   ];
 }

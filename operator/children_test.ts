@@ -87,7 +87,7 @@ Deno.test("buildChildren() names every child after its Gateway", () => {
   equal(
     names.join(" "),
     "ServiceAccount/gw-lacquer Role/gw-lacquer RoleBinding/gw-lacquer ConfigMap/gw-lacquer Secret/gw-lacquer-admin " +
-      "Service/gw Deployment/gw NetworkPolicy/gw",
+      "Service/gw Deployment/gw NetworkPolicy/gw PodDisruptionBudget/gw",
   );
 });
 

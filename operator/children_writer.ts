@@ -32,6 +32,7 @@ export const CHILD_RESOURCES: Record<string, string> = {
   Role: "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles",
   RoleBinding: "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings",
   NetworkPolicy: "/apis/networking.k8s.io/v1/namespaces/{ns}/networkpolicies",
+  PodDisruptionBudget: "/apis/policy/v1/namespaces/{ns}/poddisruptionbudgets",
 };
 
 /** Reads the cached copies of children. */
@@ -149,6 +150,12 @@ export function describeConflicts(conflicts: readonly ChildConflict[]): string {
     "Rename the Gateway or remove them.";
 }
 
+/** A Deployment child without `spec.replicas`. */
+function withoutReplicas(deployment: ChildObject): ChildObject {
+  const { replicas: _, ...spec } = deployment.spec as Record<string, unknown>;
+  return { ...deployment, spec };
+}
+
 /** Applies and prunes children. */
 export class ChildrenWriter {
   #client: KubeClient;
@@ -193,7 +200,7 @@ export class ChildrenWriter {
       const hash = desiredHash(child);
       if (existing?.metadata.annotations?.[DESIRED_HASH_ANNOTATION] === hash) continue;
       const body = {
-        ...child,
+        ...(child.kind === "Deployment" && await this.#autoscaled(child) ? withoutReplicas(child) : child),
         metadata: {
           ...child.metadata,
           annotations: { ...child.metadata.annotations, [DESIRED_HASH_ANNOTATION]: hash },
@@ -215,6 +222,18 @@ export class ChildrenWriter {
     }
     writes += await this.prune(gateway, desired);
     return { writes, conflicts };
+  }
+
+  /**
+   * Whether a HorizontalPodAutoscaler of the Deployment's namespace scales it: then its replicas are the HPA's, and
+   * the apply leaves them out (so the HPA's count is never reset). Asked only when the Deployment is written.
+   */
+  async #autoscaled(deployment: ChildObject): Promise<boolean> {
+    const path = `/apis/autoscaling/v2/namespaces/${deployment.metadata.namespace}/horizontalpodautoscalers`;
+    const list = await this.#client.request<{ items: { spec?: { scaleTargetRef?: Record<string, string> } }[] }>(path);
+    return list.items.some(({ spec }) =>
+      spec?.scaleTargetRef?.kind === "Deployment" && spec.scaleTargetRef.name === deployment.metadata.name
+    );
   }
 
   /** Reads the live object under a child's name; undefined when there is none. */

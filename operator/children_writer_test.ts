@@ -45,6 +45,7 @@ Deno.test("ChildrenWriter.sync() applies the RBAC children, backend namespaces' 
   const client = {
     request(path: string, options: KubeRequestOptions = {}) {
       if (options.method === "PATCH") applied.push(path.split("/").slice(-3).join("/"));
+      if (path.endsWith("/horizontalpodautoscalers")) return Promise.resolve({ items: [] });
       if (options.method === undefined) return Promise.reject(new KubeApiError("not found", { code: 404 }));
       return Promise.resolve({});
     },
@@ -63,6 +64,7 @@ Deno.test("ChildrenWriter.sync() applies the RBAC children, backend namespaces' 
     "ns/services/gw",
     "ns/deployments/gw",
     "ns/networkpolicies/gw",
+    "ns/poddisruptionbudgets/gw",
   ]);
 });
 
@@ -153,13 +155,41 @@ Deno.test("ChildrenWriter.sync() leaves objects that are not the Gateway's alone
   const result = await writer.sync("ns/web", [
     child("ConfigMap", "web-lacquer"),
     child("Service", "web"),
-    child("Deployment", "web"),
+    child("NetworkPolicy", "web"),
   ]);
-  deepEqual(writes, ["PATCH deployments/web"], "only the free name is applied");
+  deepEqual(writes, ["PATCH networkpolicies/web"], "only the free name is applied");
   deepEqual(result.conflicts, [
     { kind: "ConfigMap", object: "ns/web-lacquer", owner: "a child of Gateway other/x" },
     { kind: "Service", object: "ns/web", owner: "not managed by Lacquer" },
   ]);
   match(describeConflicts(result.conflicts), /Service "ns\/web" \(not managed by Lacquer\)/);
   equal(foreignOwner({ metadata: { name: "web", namespace: "ns", labels: ours } }, "ns/gw"), undefined);
+});
+
+Deno.test("ChildrenWriter.sync() leaves a Deployment's replicas to the HorizontalPodAutoscaler that scales it", async () => {
+  const deployment: ChildObject = {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "gw", namespace: "ns", labels: ours },
+    spec: { replicas: 2, selector: {} },
+  };
+  let targets = "other";
+  const bodies: { spec: Record<string, unknown> }[] = [];
+  const client = {
+    request(path: string, options: KubeRequestOptions = {}) {
+      if (path.endsWith("/horizontalpodautoscalers")) {
+        return Promise.resolve({ items: [{ spec: { scaleTargetRef: { kind: "Deployment", name: targets } } }] });
+      }
+      if (options.method === undefined) return Promise.reject(new KubeApiError("gone", { code: 404 }));
+      bodies.push(options.body as { spec: Record<string, unknown> });
+      return Promise.resolve({});
+    },
+  } as unknown as KubeClient;
+  const writer = new ChildrenWriter(client, { raw: () => undefined, rawList: () => [] }, {
+    log: createLogger({ sink: () => {} }),
+  });
+  await writer.sync("ns/gw", [deployment]);
+  targets = "gw";
+  await writer.sync("ns/gw", [deployment]);
+  deepEqual(bodies.map((b) => b.spec.replicas), [2, undefined]);
 });

@@ -99,6 +99,12 @@ export const WATCHED_KINDS: readonly WatchedKind[] = [
     labelSelector: MANAGED,
     compact: metadataOnly,
   },
+  {
+    kind: "PodDisruptionBudget",
+    path: "/apis/policy/v1/poddisruptionbudgets",
+    labelSelector: MANAGED,
+    compact: metadataOnly,
+  },
 ];
 
 /** Options for {@linkcode ClusterWatcher}. */

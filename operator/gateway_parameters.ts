@@ -86,6 +86,8 @@ export interface ResolvedParameters {
   resources: { requests?: Record<string, string | number>; limits?: Record<string, string | number> };
   /** Service type. */
   serviceType: "LoadBalancer" | "ClusterIP" | "NodePort";
+  /** Gateway pods (the operator's `--gateway-replicas`), unless an HPA scales the Deployment. */
+  replicas: number;
   /** Extra Service annotations. */
   serviceAnnotations: Record<string, string>;
   /** Extra Service labels. */
@@ -108,6 +110,8 @@ export interface ParameterDefaults {
   image: string;
   /** The Service type. @default {"LoadBalancer"} */
   serviceType?: "LoadBalancer" | "ClusterIP" | "NodePort";
+  /** Gateway pods per Gateway unless an HPA scales them. @default {2} */
+  replicas?: number;
 }
 
 /**
@@ -135,6 +139,7 @@ export function resolveParameters(
     storage: "malloc,256m",
     resources: {},
     serviceType: defaults.serviceType ?? "LoadBalancer",
+    replicas: defaults.replicas ?? 2,
     serviceAnnotations: {},
     serviceLabels: {},
     logLevel: "info",

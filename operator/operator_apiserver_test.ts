@@ -247,6 +247,51 @@ Deno.test({
 });
 
 Deno.test({
+  name: "gateway pods are admitted under Pod Security restricted, two by default with a PodDisruptionBudget, " +
+    "and an HPA's Deployment keeps the HPA's count",
+  ignore: !clusterAvailable(),
+  async fn() {
+    await withOperator(async ({ client, ns, cls }) => {
+      await client.request(`/api/v1/namespaces/${ns}`, {
+        method: "PATCH",
+        contentType: "application/merge-patch+json",
+        body: { metadata: { labels: { "pod-security.kubernetes.io/enforce": "restricted" } } },
+      });
+      // An HPA that scales the Deployment of Gateway "scaled" (no metrics server: it never acts, the count stays).
+      await client.request(`/apis/autoscaling/v2/namespaces/${ns}/horizontalpodautoscalers`, {
+        method: "POST",
+        body: {
+          apiVersion: "autoscaling/v2",
+          kind: "HorizontalPodAutoscaler",
+          metadata: { name: "scaled", namespace: ns },
+          spec: { scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "scaled" }, maxReplicas: 5 },
+        },
+      });
+      for (const name of ["gw", "scaled"]) {
+        await client.request(`${GW}/namespaces/${ns}/gateways`, { method: "POST", body: gateway(ns, cls, name) });
+      }
+      // The ReplicaSet controller creates the pods only if the restricted profile admits them.
+      await eventually(async () => {
+        const pods = await client.request<{ items: KubeObject[] }>(`/api/v1/namespaces/${ns}/pods`, {
+          query: { labelSelector: "gateway.networking.k8s.io/gateway-name=gw" },
+        });
+        equal(pods.items.length, 2);
+      }, { timeoutMs: 60_000 });
+      // deno-lint-ignore no-explicit-any
+      const pdb = await eventually(() =>
+        client.request<any>(`/apis/policy/v1/namespaces/${ns}/poddisruptionbudgets/gw`)
+      );
+      equal(pdb.spec.maxUnavailable, 1);
+      // deno-lint-ignore no-explicit-any
+      const scaled = await eventually(() => client.request<any>(`/apis/apps/v1/namespaces/${ns}/deployments/scaled`));
+      equal(scaled.spec.replicas, 1, "the API's default: the operator set none");
+      const ours = scaled.metadata.managedFields.filter((f: { manager: string }) => f.manager === "lacquer-operator");
+      ok(ours.length > 0 && !JSON.stringify(ours).includes("f:replicas"), "the operator owns no replicas");
+    });
+  },
+});
+
+Deno.test({
   name: "operator programs a Gateway: class status, children, routing.json, route status, Programmed, cleanup " +
     "of every child when the Gateway moves class or is deleted",
   ignore: !clusterAvailable(),

@@ -106,6 +106,12 @@ export const OPERATOR_FLAGS: readonly OperatorFlag[] = [
     description: "gateway Service type when GatewayParameters name none: LoadBalancer, ClusterIP, NodePort",
   },
   {
+    key: "gatewayReplicas",
+    flags: "--gateway-replicas <n>",
+    env: "LACQUER_GATEWAY_REPLICAS",
+    description: "gateway pods per Gateway unless a HorizontalPodAutoscaler scales its Deployment (default: 2)",
+  },
+  {
     key: "gatewayClass",
     flags: "--gateway-class <names>",
     env: "LACQUER_GATEWAY_CLASSES",
@@ -150,6 +156,7 @@ export const operatorConfigSchema = z.object({
   invalidationRate: z.coerce.number().positive().max(10_000).default(10),
   gatewayImage: z.string().min(1).default(DEFAULT_GATEWAY_IMAGE),
   gatewayServiceType: z.enum(["LoadBalancer", "ClusterIP", "NodePort"]).default("LoadBalancer"),
+  gatewayReplicas: z.coerce.number().int().min(1).max(100).default(2),
   workers: z.coerce.number().int().min(1).max(64).default(4),
   gatewayClass: z.string().optional().transform((v) =>
     v === undefined ? undefined : v.split(",").map((n) => n.trim()).filter((n) => n !== "")

@@ -261,7 +261,7 @@ function wireControllers(run: Run, api: ApiDiscovery, metrics: OperatorMetrics):
     status,
     events,
     log,
-    defaults: { image: config.gatewayImage, serviceType: config.gatewayServiceType },
+    defaults: { image: config.gatewayImage, serviceType: config.gatewayServiceType, replicas: config.gatewayReplicas },
     crdBundleVersion: api.crdVersion,
     workers: config.workers,
     gatewayClassNames: config.gatewayClass,

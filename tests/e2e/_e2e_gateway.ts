@@ -237,7 +237,9 @@ export async function startE2eGateway(options: {
     port,
     logLevel: "debug",
     invalidationPort: options.invalidationPort,
-    args: ["--gateway-service-type", "LoadBalancer", ...(options.operatorArgs ?? [])],
+    // One gateway pod per Gateway unless a test scales it: the tests count and kill pods, and a second pod on the
+    // local cluster's single node adds load, not availability.
+    args: ["--gateway-service-type", "LoadBalancer", "--gateway-replicas", "1", ...(options.operatorArgs ?? [])],
   });
   const cleanup = async () => {
     await client.request(`${GW_API}/gatewayclasses/${cls}`, { method: "DELETE" }).catch(() => {});

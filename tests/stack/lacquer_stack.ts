@@ -114,6 +114,8 @@ export async function startLacquerStack(options: LacquerStackOptions): Promise<L
     logLevel: options.logLevel,
     // the invalidation API at its usual port, alone in the cluster's network namespace
     invalidationPort: OPERATOR_INVALIDATION_PORT,
+    // One gateway pod per Gateway: the local cluster has a single node, where a second pod adds load, not availability.
+    args: ["--gateway-replicas", "1"],
   });
 
   progress("[stack] applying the GatewayClass lacquer and its default GatewayParameters");
