@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { imageFiles, type ImageName, IMAGES } from "../../../images/catalog.ts";
+import { imageArchives, IMAGES } from "../../../images/catalog.ts";
 
 /** The sandbox image. */
 export const PAUSE_IMAGE: string = IMAGES.pause.ref;
@@ -19,16 +19,11 @@ export const COREDNS_IMAGE: string = IMAGES.coredns.ref;
  * @throws {Error} When an image is not built yet, naming the command that builds it.
  */
 export async function nodeImageArchives(cache: string): Promise<string[]> {
-  const names = Object.keys(IMAGES) as ImageName[];
-  const archives = names.map((name) => imageFiles(name, cache).archive);
+  const archives = imageArchives(cache);
   const missing = [];
-  for (const [i, archive] of archives.entries()) {
-    if (!await Deno.stat(archive).then(() => true, () => false)) missing.push(names[i]);
-  }
+  for (const archive of archives) if (!await Deno.stat(archive).then(() => true, () => false)) missing.push(archive);
   if (missing.length > 0) {
-    throw new Error(
-      `Cannot start the real node: images ${missing.join(", ")} are not built; run \`deno task images\``,
-    );
+    throw new Error(`Cannot start the real node: no ${missing.join(", ")}; run \`deno task images\``);
   }
   return archives;
 }
