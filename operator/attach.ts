@@ -22,7 +22,7 @@ export interface Attachment {
 /** Why a route does not attach through a parentRef: the spec's reason for `Accepted=False`, and a message. */
 export interface AttachRejection {
   /** The spec's reason. */
-  reason: "NoMatchingParent" | "NotAllowedByListeners" | "NoMatchingListenerHostname";
+  reason: "NoMatchingParent" | "NotAllowedByListeners" | "NoMatchingListenerHostname" | "RoutingBudgetExceeded";
   /** What is wrong. */
   message: string;
 }

@@ -23,6 +23,7 @@ import { buildChildren, type ChildObject } from "./children.ts";
 import type { GatewayParameters, ParameterDefaults } from "./gateway_parameters.ts";
 import { classParameters, type GatewayConfig, resolveGatewayConfig } from "./gateway_config.ts";
 import { validateListeners } from "./listeners.ts";
+import { fitRoutes, ROUTING_BUDGET_BYTES, storedBytes } from "./routing_budget.ts";
 import { stringifyRouting } from "./routing_text.ts";
 import type { Snapshot } from "./snapshot.ts";
 import { indexSnapshot, keyOf, type SnapshotIndex } from "./snapshot_index.ts";
@@ -54,6 +55,8 @@ export interface TranslateOptions {
   gatewayClassNames?: readonly string[];
   /** Results of earlier translations to reuse (`translation_memo.ts`). @default {a fresh memo for this call} */
   memo?: TranslationMemo;
+  /** The stored size routing.json and main.vcl may take per Gateway (`routing_budget.ts`). @default {ROUTING_BUDGET_BYTES} */
+  routingBudgetBytes?: number;
 }
 
 /** The translation of one Gateway. */
@@ -141,14 +144,20 @@ function translateGateway(
   const config = resolveGatewayConfig(gateway, cls, { index, defaults: options.defaults });
   const listeners = validateListeners(gateway, index);
   // 1. Attach routes. 2. Build vhosts. 3. Serialise routing.json (and main.vcl).
-  const routes = attachRoutes(index.routesByGateway.get(key) ?? [], { key, gateway, listeners, index, memo });
-  const routing = routingDocument(
-    listeners,
-    buildVhosts(listeners, routes, (listener, id) => run.policies.cacheFor({ namespace, name }, listener, id)),
-    { requests: config.parameters.requests, settingsOf: (policy) => run.policies.settingsOf(policy) },
-  );
-  const routingJson = stringifyRouting(routing, memo.routeText);
+  const attached = attachRoutes(index.routesByGateway.get(key) ?? [], { key, gateway, listeners, index, memo });
   const mainVcl = generateMainVcl({ gateway: key, userVcl: config.userVcl });
+  const render = (routes: readonly AttachedRoute[]) => {
+    const routing = routingDocument(
+      listeners,
+      buildVhosts(listeners, routes, (listener, id) => run.policies.cacheFor({ namespace, name }, listener, id)),
+      { requests: config.parameters.requests, settingsOf: (policy) => run.policies.settingsOf(policy) },
+    );
+    return { routing, routingJson: stringifyRouting(routing, memo.routeText) };
+  };
+  // Past the budget the newest routes are refused (each told why) and the others keep serving.
+  const budget = options.routingBudgetBytes ?? ROUTING_BUDGET_BYTES;
+  const fitted = fitRoutes(attached, key, budget, render, (r) => storedBytes(r.routingJson, mainVcl, budget));
+  const { routes, rendered: { routing, routingJson } } = fitted;
   const hashes = { routing: contentHash(routingJson), vcl: contentHash(mainVcl) };
   const tlsBundles = buildTlsBundles(gateway, listeners, index);
   // 4. Build children: none while the configuration is invalid, so the running ones stay.

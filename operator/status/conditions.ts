@@ -260,7 +260,8 @@ export function routeNotAccepted(
     | "NoMatchingListenerHostname"
     | "NoMatchingParent"
     | "UnsupportedValue"
-    | "IncompatibleFilters",
+    | "IncompatibleFilters"
+    | "RoutingBudgetExceeded",
   message: string,
   generation?: number,
 ): NewCondition {

@@ -1,0 +1,83 @@
+import { deepEqual, equal, ok } from "node:assert/strict";
+import { parseSnapshot } from "./snapshot.ts";
+import { storedBytes } from "./routing_budget.ts";
+import { translate } from "./translate.ts";
+
+const CLASS = {
+  apiVersion: "gateway.networking.k8s.io/v1",
+  kind: "GatewayClass",
+  metadata: { name: "lacquer" },
+  spec: { controllerName: "lacquer.dev/gateway-controller" },
+};
+const GATEWAY = {
+  apiVersion: "gateway.networking.k8s.io/v1",
+  kind: "Gateway",
+  metadata: { name: "gw", namespace: "ns", uid: "u1" },
+  spec: { gatewayClassName: "lacquer", listeners: [{ name: "http", port: 80, protocol: "HTTP" }] },
+};
+const SERVICE = { apiVersion: "v1", kind: "Service", metadata: { name: "web", namespace: "ns" }, spec: {} };
+
+/** A route created at minute `minute` with `hostnames` hostnames: each copies its rules, so each costs bytes. */
+function route(name: string, minute: number, hostnames: number) {
+  return {
+    apiVersion: "gateway.networking.k8s.io/v1",
+    kind: "HTTPRoute",
+    metadata: { name, namespace: "ns", creationTimestamp: `2026-01-01T00:${String(minute).padStart(2, "0")}:00Z` },
+    spec: {
+      parentRefs: [{ name: "gw" }],
+      hostnames: Array.from({ length: hostnames }, (_, i) => `${name}-${i}.example.com`),
+      rules: [{
+        matches: [{ path: { type: "PathPrefix", value: `/${name}` } }],
+        backendRefs: [{ name: "web", port: 80 }],
+      }],
+    },
+  };
+}
+
+// "newest" is listed first: the order of the input is not what decides, creation time is.
+const ROUTES = [route("newest", 3, 10), route("old", 1, 10), route("mid", 2, 10)];
+
+function run(budget: number, routes = ROUTES) {
+  const snapshot = parseSnapshot([CLASS, GATEWAY, SERVICE, ...routes]);
+  return translate(snapshot, {
+    now: "2026-01-01T01:00:00Z",
+    defaults: { image: "lacquer:test" },
+    routingBudgetBytes: budget,
+  });
+}
+
+function accepted(result: ReturnType<typeof run>, name: string) {
+  const status = result.routes.find((r) => r.key === `ns/${name}`)!;
+  return status.parents[0].conditions.find((c) => c.type === "Accepted")!;
+}
+
+Deno.test("past the routing budget the newest routes are refused with a reason and the older keep serving", () => {
+  const whole = run(10_000_000).gateways[0];
+  // Stored as plain text (below the gzip threshold): the size is the text's.
+  const sizeOf = (g: typeof whole) => storedBytes(g.routingJson!, g.mainVcl!, 0);
+  const size = sizeOf(whole);
+  // A budget that holds all but about one route's share.
+  const result = run(size - 1000);
+  const gw = result.gateways[0];
+  const served = Object.keys(gw.routing!.vhosts);
+  ok(served.includes("old-0.example.com") && served.includes("mid-9.example.com"), "the older routes are served");
+  ok(!served.some((h) => h.startsWith("newest-")), "the newest route is left out");
+  ok(sizeOf(gw) <= size - 1000);
+  equal(accepted(result, "old").status, "True");
+  equal(accepted(result, "mid").status, "True");
+  const refused = accepted(result, "newest");
+  deepEqual([refused.status, refused.reason], ["False", "RoutingBudgetExceeded"]);
+  ok(refused.message.includes(`budget of ${size - 1000} bytes`));
+  // The listener counts only the routes it serves; the children are still built (the Gateway keeps working).
+  equal(gw.status.listeners[0].attachedRoutes, 2);
+  ok(gw.children && gw.children.length > 0);
+
+  // A budget for one route: the two newest go.
+  const tight = run(sizeOf(run(10_000_000, [ROUTES[1]]).gateways[0]));
+  equal(accepted(tight, "old").status, "True");
+  equal(accepted(tight, "mid").reason, "RoutingBudgetExceeded");
+  equal(accepted(tight, "newest").reason, "RoutingBudgetExceeded");
+
+  // Within the budget nothing changes.
+  deepEqual(run(size).gateways[0].routing, whole.routing);
+});
