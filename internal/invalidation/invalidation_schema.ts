@@ -3,8 +3,8 @@
  * `POST /invalidate` all accept it.
  *
  * The schema is strict: every string that ends up in a ban expression or an xkey lookup on the pod is held to a
- * narrow syntax here (RFC 1123 hostname, absolute path, HTTP token), so nothing the caller wrote is ever pasted into
- * VCL or a ban unchecked.
+ * narrow syntax here (RFC 1123 hostname, absolute path, surrogate key), so nothing the caller wrote is ever pasted
+ * into VCL or a ban unchecked.
  *
  * @module
  */
@@ -46,8 +46,11 @@ const NAMESPACE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const HOSTNAME_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 // RFC 3986 path characters: unreserved, sub-delims, ":", "@", "/" and percent-encoded octets.
 const PATH = /^\/([A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})*$/;
-// An RFC 7230 token (tchar), the syntax of a surrogate key.
-const TOKEN = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
+// A surrogate key: visible ASCII without "," (origins send keys like "product:42" or "cat/shoes"). Whitespace and ","
+// separate keys in the Surrogate-Key and xkey headers, so a key holding one would be several. The pod stores and
+// looks up "<namespace>/<key>", and a namespace name never holds "/": the first "/" ends the namespace whatever the
+// key holds, so a key (even "other-namespace/x") always stays in the caller's namespace.
+const SURROGATE_KEY = /^[\x21-\x2b\x2d-\x7e]+$/;
 
 const namespaceSchema = z.string().max(63, "must be at most 63 characters").regex(
   NAMESPACE,
@@ -92,7 +95,7 @@ function pathSchema(what: string) {
 }
 
 const keySchema = z.string().max(MAX_SURROGATE_KEY_LENGTH, `must be at most ${MAX_SURROGATE_KEY_LENGTH} characters`)
-  .regex(TOKEN, "must be a surrogate key (HTTP token characters, no spaces or commas)");
+  .regex(SURROGATE_KEY, "must be a surrogate key (visible ASCII characters, no spaces or commas)");
 
 function listOf<T extends z.ZodType>(entry: T) {
   return z.array(entry).min(1, "must not be empty").max(

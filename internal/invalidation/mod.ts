@@ -3,7 +3,7 @@
  * HTTP invalidation API and the gateway pod's `POST /invalidate`.
  *
  * A pure module (schema and validation, no I/O). {@linkcode parseInvalidation} is the only way in: it refuses
- * anything that is not a plain hostname, absolute paths or HTTP tokens, with a message that says why, so the pod
+ * anything that is not a plain hostname, absolute paths or surrogate keys (visible ASCII, no commas), with a message that says why, so the pod
  * side never sees caller text it could not safely turn into a ban or an xkey lookup.
  *
  * @example Usage

@@ -32,6 +32,15 @@ Deno.test("parseInvalidation() accepts prefixes 16 directories deep", () => {
   ok(parseInvalidation({ ...BASE, prefixes: [`${"/d".repeat(15)}`, `${"/d".repeat(15)}/`, "/"] }).ok);
 });
 
+Deno.test("parseInvalidation() accepts surrogate keys of any visible ASCII but the comma, as origins send them", () => {
+  // ":" and "/" are common ("product:42", "cat/shoes"); a key naming another namespace ("other/x") is still scoped
+  // to the caller's on the pod ("shop/other/x"), so it needs no refusal.
+  const tags = ["product:42", "cat/shoes", "other/x", "/", 'a"b', "k=v;w", "x@y", "[1]", "{a}", "\\", "?#"];
+  const parsed = parseInvalidation({ ...BASE, tags });
+  ok(parsed.ok, parsed.ok ? "" : parsed.error);
+  deepStrictEqual(parsed.value.tags, tags);
+});
+
 Deno.test("parseInvalidation() accepts 256 entries and a 256-character key", () => {
   const tags = Array.from({ length: MAX_INVALIDATION_ENTRIES }, (_, i) => `k${i}`);
   ok(parseInvalidation({ ...BASE, tags }).ok);
@@ -73,7 +82,11 @@ Deno.test("parseInvalidation() refuses bad input with a message naming the field
     ["empty key", { ...BASE, tags: [""] }, /tags\[0\]: must be a surrogate key/],
     ["key with space", { ...BASE, tags: ["a b"] }, /tags\[0\]: must be a surrogate key/],
     ["key with comma", { ...BASE, tags: ["a,b"] }, /tags\[0\]: must be a surrogate key/],
-    ["key with colon", { ...BASE, tags: ["a:b"] }, /tags\[0\]: must be a surrogate key/],
+    ["key with tab", { ...BASE, tags: ["a\tb"] }, /tags\[0\]: must be a surrogate key/],
+    ["key with newline", { ...BASE, tags: ["a\r\nx-b: c"] }, /tags\[0\]: must be a surrogate key/],
+    ["key with control character", { ...BASE, tags: ["a\u0000"] }, /tags\[0\]: must be a surrogate key/],
+    ["key with DEL", { ...BASE, tags: ["a\u007f"] }, /tags\[0\]: must be a surrogate key/],
+    ["non-ASCII key", { ...BASE, tags: ["caf\u00e9"] }, /tags\[0\]: must be a surrogate key/],
     ["long key", { ...BASE, tags: ["k".repeat(257)] }, /tags\[0\]: must be at most 256/],
     ["soft not boolean", { ...BASE, soft: "no", all: true }, /soft: /],
   ];

@@ -19,6 +19,9 @@ pub const MAX_PREFIX_DEPTH: usize = 16;
 /// The most entries one invalidation request may name.
 pub const MAX_ENTRIES: usize = 256;
 
+/// The longest surrogate key an invalidation may name.
+pub const MAX_KEY_LENGTH: usize = 256;
+
 /// What an invalidation names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -123,8 +126,10 @@ pub fn invalidation_keys(namespace: &str, host: &str, kind: Kind, entries: &str)
     for entry in entries {
         match kind {
             Kind::Tag => {
-                if entry.contains(',') || !entry.bytes().all(|b| b.is_ascii_graphic()) {
-                    return bad(format!("surrogate key {entry:?} is not a token"));
+                if !is_surrogate_key(entry) {
+                    return bad(format!(
+                        "surrogate key {entry:?} is not 1 to {MAX_KEY_LENGTH} visible ASCII characters without commas"
+                    ));
                 }
                 if !out.is_empty() {
                     out.push(' ');
@@ -149,6 +154,14 @@ pub fn invalidation_keys(namespace: &str, host: &str, kind: Kind, entries: &str)
         }
     }
     Ok(out)
+}
+
+/// A surrogate key as an invalidation may name it: visible ASCII without `,` (`product:42`, `cat/shoes`), at most
+/// [`MAX_KEY_LENGTH`]. Whitespace and `,` separate keys in the `Surrogate-Key` and `xkey` headers, so a key holding
+/// one would be several. Any other character is safe: keys are scoped as `<namespace>/<key>` and a namespace name
+/// never holds `/`, so the first `/` ends the namespace whatever the key holds (`other/x` named in `a` is `a/other/x`).
+fn is_surrogate_key(key: &str) -> bool {
+    !key.is_empty() && key.len() <= MAX_KEY_LENGTH && key.bytes().all(|b| b.is_ascii_graphic() && b != b',')
 }
 
 fn push_dir(out: &mut String, namespace: &str, host: &str, dir: &str) -> Result<(), InvalidRequest> {
@@ -238,6 +251,19 @@ mod tests {
     }
 
     #[test]
+    fn surrogate_keys_take_any_visible_ascii_but_the_comma_and_stay_in_their_namespace() {
+        let named = invalidation_keys("shop", "h.example", Kind::Tag, "product:42 cat/shoes a\"b;c=d").unwrap();
+        assert_eq!(named, "shop/product:42 shop/cat/shoes shop/a\"b;c=d");
+        // A key spelt with another namespace's prefix is still the caller's: "a" naming "b/x" is not "b"'s "x".
+        let a = invalidation_keys("a", "h.example", Kind::Tag, "b/x").unwrap();
+        assert_eq!(a, "a/b/x");
+        assert_ne!(a, invalidation_keys("b", "h.example", Kind::Tag, "x").unwrap());
+        let longest = "k".repeat(MAX_KEY_LENGTH);
+        assert!(invalidation_keys("n", "h", Kind::Tag, &longest).is_ok());
+        assert!(invalidation_keys("n", "h", Kind::Tag, &format!("{longest}k")).is_err());
+    }
+
+    #[test]
     fn deep_paths_index_sixteen_directories_and_deeper_prefixes_are_refused() {
         let deep = format!("{}x", "/d".repeat(20));
         assert_eq!(keys(&object_keys("n", "h", &deep)).len(), 2 + MAX_PREFIX_DEPTH);
@@ -262,6 +288,8 @@ mod tests {
             ("n", "h", Kind::Prefix, "/a#b"),
             ("n", "h", Kind::Tag, "a,b"),
             ("n", "h", Kind::Tag, "caf\u{e9}"),
+            ("n", "h", Kind::Tag, "a\u{7f}"),
+            ("n", "h", Kind::Tag, "a\u{0}b"),
         ];
         for (ns, host, kind, entries) in cases {
             assert!(invalidation_keys(ns, host, kind, entries).is_err(), "{ns} {host} {kind:?} {entries}");
