@@ -277,9 +277,8 @@ Deno.test({
         });
         equal(pods.items.length, 2);
       }, { timeoutMs: 60_000 });
-      // deno-lint-ignore no-explicit-any
       const pdb = await eventually(() =>
-        client.request<any>(`/apis/policy/v1/namespaces/${ns}/poddisruptionbudgets/gw`)
+        client.request<{ spec: { maxUnavailable: number } }>(`/apis/policy/v1/namespaces/${ns}/poddisruptionbudgets/gw`)
       );
       equal(pdb.spec.maxUnavailable, 1);
       // deno-lint-ignore no-explicit-any
