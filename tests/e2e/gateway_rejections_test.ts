@@ -1,6 +1,7 @@
 /**
  * End to end on the local cluster: what a user sees when the gateway pods reject what the operator wrote (a user VCL
- * that does not compile, a route ghost skips, a TLS certificate hitch cannot use) and when routes have problems:
+ * that does not compile or whose `vcl_init` fails, a CachePolicy whose bypass regex ghost cannot compile, a route
+ * ghost skips, a TLS certificate hitch cannot use) and when routes have problems:
  * the Gateway's `Programmed` condition and the Kubernetes Events that `kubectl describe` lists, and that fixing the
  * input clears them. A flapping input does not flood Events.
  */
@@ -20,11 +21,17 @@ import {
   tlsSecret,
 } from "./_e2e_gateway.ts";
 
-/** A user VCL; `broken` adds a syntax error on the user's line 3. */
-function userVcl(namespace: string, version: string, broken = false): Record<string, unknown> {
-  const vcl = broken
-    ? `sub vcl_deliver {\n    set resp.http.X-E2E-VCL = "${version}";\n    if (req.url ~ "x" {\n    }\n}\n`
-    : `sub vcl_deliver {\n    set resp.http.X-E2E-VCL = "${version}";\n}\n`;
+/**
+ * A user VCL; `syntax` adds a syntax error on the user's line 3, `init` a `vcl_init` that fails (the VCL compiles,
+ * the child refuses to load it).
+ */
+function userVcl(namespace: string, version: string, fault?: "syntax" | "init"): Record<string, unknown> {
+  const deliver = `sub vcl_deliver {\n    set resp.http.X-E2E-VCL = "${version}";\n`;
+  const vcl = fault === "syntax"
+    ? `${deliver}    if (req.url ~ "x" {\n    }\n}\n`
+    : fault === "init"
+    ? `${deliver}}\nsub vcl_init {\n    return (fail);\n}\n`
+    : `${deliver}}\n`;
   return { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "user-vcl", namespace }, data: { "user.vcl": vcl } };
 }
 
@@ -100,7 +107,7 @@ Deno.test({
     await t.step(
       "a user VCL that does not compile: Programmed says which pod, which hash, and the user's line",
       async () => {
-        await apply(client, `/api/v1/namespaces/${ns}/configmaps`, userVcl(ns, "v2", true));
+        await apply(client, `/api/v1/namespaces/${ns}/configmaps`, userVcl(ns, "v2", "syntax"));
         const condition = await eventually(async () => {
           const c = await programmed();
           equal(c?.reason, "Invalid", JSON.stringify(c));
@@ -144,6 +151,90 @@ Deno.test({
     });
 
     await t.step(
+      "a user VCL whose vcl_init fails: Programmed says VCLInitFailed, the old VCL serves, fixing clears",
+      async () => {
+        await apply(client, `/api/v1/namespaces/${ns}/configmaps`, userVcl(ns, "v4", "init"));
+        const condition = await eventually(async () => {
+          const c = await programmed();
+          equal(c?.reason, "Invalid", JSON.stringify(c));
+          return c!;
+        }, { timeoutMs: 60_000 });
+        equal(condition.status, "False");
+        match(condition.message, /main\.vcl failed in vcl_init; pods that had a VCL keep serving it/);
+        match(condition.message, /your VCL: ConfigMap "[^"]+\/user-vcl" key "user\.vcl"/);
+        match(condition.message, /1 of 1 gateway pods \(gw-[a-z0-9-]+\), configuration sha256:[0-9a-f]{12}:/);
+        match(condition.message, /Failed initialization/);
+        // The VCL that loaded last keeps serving.
+        await serving();
+        equal((await get(address, "/one/x")).headers.get("x-e2e-vcl"), "v3");
+        await eventually(async () => {
+          const warning = (await events("Gateway", "gw")).find((e) => e.reason === "VCLInitFailed");
+          equal(warning?.type, "Warning");
+          match(warning!.note, /main\.vcl failed in vcl_init/);
+          const params = (await events("GatewayParameters", "params")).find((e) => e.reason === "VCLInitFailed");
+          equal(params?.type, "Warning");
+          match(params!.note, /^Gateway [^ ]+\/gw: main\.vcl failed in vcl_init/);
+        });
+        await apply(client, `/api/v1/namespaces/${ns}/configmaps`, userVcl(ns, "v3"));
+        await eventually(async () => {
+          const c = await programmed();
+          equal(c?.status, "True", JSON.stringify(c));
+          ok(!/vcl_init/.test(c!.message), c!.message);
+        }, { timeoutMs: 60_000 });
+        await eventually(async () => equal(latest(await events("Gateway", "gw"))?.reason, "Programmed"), {
+          timeoutMs: 60_000,
+        });
+      },
+    );
+
+    await t.step(
+      "a CachePolicy whose bypass regex ghost cannot compile: the rules it covers are skipped and the user is told",
+      async () => {
+        const policies = `/apis/lacquer.dev/v1alpha1/namespaces/${ns}/cachepolicies`;
+        const cachePolicy = (valueRegex: string) => ({
+          apiVersion: "lacquer.dev/v1alpha1",
+          kind: "CachePolicy",
+          metadata: { name: "cached", namespace: ns },
+          spec: {
+            targetRefs: [{ group: "gateway.networking.k8s.io", kind: "HTTPRoute", name: "cached" }],
+            ttl: { default: "5m" },
+            // Valid syntax, which the operator checks; too big for ghost's compiled-size limit, which it does not.
+            bypass: [{ header: { name: "X-Preview", valueRegex } }],
+          },
+        });
+        await apply(
+          client,
+          routes,
+          route(ns, "cached", [{ matches: prefix("/cached"), backendRefs: [{ name: "echo", port: 8080 }] }]),
+        );
+        await eventually(async () => equal((await get(address, "/cached/x")).status, 200));
+        await apply(client, policies, cachePolicy("[a-z]{100000}"));
+        await eventually(async () => {
+          const c = await programmed();
+          equal(c?.status, "True", JSON.stringify(c));
+          match(c!.message, /routes were skipped by ghost and are not served: 1 of 1 gateway pods/);
+          match(c!.message, /\/cached rule 0: cache\.bypass\[0\]\.valueRegex "\[a-z\]\{100000\}" is not a valid/);
+        }, { timeoutMs: 60_000 });
+        await eventually(async () => {
+          const warning = (await events("Gateway", "gw")).find((e) => e.reason === "RoutesSkipped");
+          match(warning?.note ?? "", /cached rule 0: cache\.bypass\[0\]\.valueRegex/);
+          const onRoute = (await events("HTTPRoute", "cached")).find((e) => e.reason === "RuleSkipped");
+          match(onRoute?.note ?? "", /^Gateway [^ ]+\/gw does not serve rule 0: cache\.bypass\[0\]\.valueRegex/);
+        });
+        // The rule is not served at all (not served uncached): the policy's mistake costs the route its traffic.
+        equal((await get(address, "/cached/x")).status, 404);
+        await serving();
+        await apply(client, policies, cachePolicy("^1$"));
+        await eventually(async () => equal((await get(address, "/cached/x")).status, 200), { timeoutMs: 60_000 });
+        await eventually(async () => {
+          const c = await programmed();
+          equal(c?.status, "True", JSON.stringify(c));
+          ok(!/skipped/.test(c!.message), c!.message);
+        }, { timeoutMs: 60_000 });
+      },
+    );
+
+    await t.step(
       "a route ghost skips: Programmed stays True and names it, a Warning says so, deleting it clears",
       async () => {
         // Accepted by the operator's regex check, too big for ghost's compiled-size limit.
@@ -162,7 +253,8 @@ Deno.test({
           match(c!.message, /\/huge rule 0: /);
         }, { timeoutMs: 60_000 });
         await eventually(async () => {
-          const warning = (await events("Gateway", "gw")).find((e) => e.reason === "RoutesSkipped");
+          // The newest: an earlier step's skipped rules have an Event of their own.
+          const warning = latest((await events("Gateway", "gw")).filter((e) => e.reason === "RoutesSkipped"));
           match(warning?.note ?? "", /huge rule 0/);
           // The route's owner sees it on the route.
           const onRoute = (await events("HTTPRoute", "huge")).find((e) => e.reason === "RuleSkipped");
@@ -229,7 +321,7 @@ Deno.test({
     await t.step("a flapping VCL does not flood Events: repeats are one Event's series", async () => {
       const before = (await events("Gateway", "gw")).length;
       for (let i = 0; i < 3; i++) {
-        await apply(client, `/api/v1/namespaces/${ns}/configmaps`, userVcl(ns, "v2", true));
+        await apply(client, `/api/v1/namespaces/${ns}/configmaps`, userVcl(ns, "v2", "syntax"));
         await eventually(async () => equal((await programmed())?.reason, "Invalid"), { timeoutMs: 60_000 });
         await apply(client, `/api/v1/namespaces/${ns}/configmaps`, userVcl(ns, "v3"));
         await eventually(async () => equal((await programmed())?.status, "True"), { timeoutMs: 60_000 });
