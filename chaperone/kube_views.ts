@@ -11,24 +11,31 @@ import { z } from "zod";
 /** The label that ties an EndpointSlice to its Service. */
 export const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
 
+/** The label naming who manages an EndpointSlice. */
+export const SLICE_MANAGED_BY_LABEL = "endpointslice.kubernetes.io/managed-by";
+
+/** {@linkcode SLICE_MANAGED_BY_LABEL} of the slices Kubernetes makes from a Service's selector. */
+export const SLICE_CONTROLLER = "endpointslice-controller.k8s.io";
+
 const metadata = z.object({
   name: z.string(),
   namespace: z.string().default(""),
   labels: z.record(z.string(), z.string()).default({}),
 });
 
-/** The part of a Service the merge needs: its ports and type. */
+/** The part of a Service the merge needs: its ports, type and whether it has a selector. */
 export const serviceViewSchema = z.object({
   metadata,
   spec: z.object({
     type: z.string().default("ClusterIP"),
+    selector: z.record(z.string(), z.string()).nullish().transform((v) => v ?? {}),
     ports: z.array(z.object({
       name: z.string().default(""),
       port: z.int(),
       protocol: z.string().default("TCP"),
       targetPort: z.union([z.int(), z.string()]).optional(),
     })).default([]),
-  }).default({ type: "ClusterIP", ports: [] }),
+  }).default({ type: "ClusterIP", selector: {}, ports: [] }),
 });
 
 /** A parsed Service. */

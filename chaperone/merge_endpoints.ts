@@ -4,7 +4,13 @@
  * @module
  */
 import type { GhostBackend, GhostEndpoint, GhostJson, RoutingBackend, RoutingJson } from "../ghost/contract/mod.ts";
-import { type EndpointSliceView, SERVICE_NAME_LABEL, type ServiceView } from "./kube_views.ts";
+import {
+  type EndpointSliceView,
+  SERVICE_NAME_LABEL,
+  type ServiceView,
+  SLICE_CONTROLLER,
+  SLICE_MANAGED_BY_LABEL,
+} from "./kube_views.ts";
 
 /** The cluster state a merge reads. Order does not matter: the output is sorted. */
 export interface ClusterEndpoints {
@@ -30,6 +36,10 @@ function indexCluster(cluster: ClusterEndpoints): ServiceIndex {
     const owner = slice.metadata.labels[SERVICE_NAME_LABEL];
     if (owner === undefined) continue;
     const key = `${slice.metadata.namespace}/${owner}`;
+    // A Service with a selector gets its endpoints from Kubernetes' controller only: a slice anyone else labels
+    // with its name would add addresses of their choosing. Services without one have slices their owner writes.
+    const selects = Object.keys(services.get(key)?.spec.selector ?? {}).length > 0;
+    if (selects && slice.metadata.labels[SLICE_MANAGED_BY_LABEL] !== SLICE_CONTROLLER) continue;
     const list = slices.get(key);
     if (list) list.push(slice);
     else slices.set(key, [slice]);

@@ -29,7 +29,7 @@ const ROUTING = JSON.stringify({
 
 const SERVICE: ServiceView = {
   metadata: { name: "svc", namespace: "ns", labels: {} },
-  spec: { type: "ClusterIP", ports: [{ name: "", port: 80, protocol: "TCP", targetPort: 3000 }] },
+  spec: { type: "ClusterIP", selector: {}, ports: [{ name: "", port: 80, protocol: "TCP", targetPort: 3000 }] },
 };
 
 function sliceWith(addresses: string[]): EndpointSliceView {
