@@ -7,7 +7,7 @@
  *
  * Children in the Gateway's namespace carry an owner reference to it, so the garbage collector removes them with
  * the Gateway. The chaperone also reads EndpointSlices and Services of backends in other namespaces; those
- * namespaces get their own Role and RoleBinding (`lacquer-gw-<namespace>-<gw>`), labelled with the Gateway, which
+ * namespaces get their own Role and RoleBinding (`lacquer-gw-<namespace>.<gw>`), labelled with the Gateway, which
  * the reconciler prunes by label because owner references cannot cross namespaces.
  *
  * @module
@@ -190,9 +190,29 @@ function localRbac(f: Family): ChildObject[] {
   ];
 }
 
+/**
+ * The name of a Gateway's Role and RoleBinding in a backend namespace: `lacquer-gw-<namespace>.<gateway>`. A
+ * namespace name holds no `.`, so the first one tells where it ends and no two Gateways share a name (with `-`,
+ * `a-b`/`c` and `a`/`b-c` did). Past the 253 characters an object name may have, it ends in a hash of both.
+ *
+ * @example Usage
+ * ```ts
+ * import { remoteRbacName } from "./children.ts";
+ * remoteRbacName("shop", "gw"); // "lacquer-gw-shop.gw"
+ * ```
+ *
+ * @param namespace The Gateway's namespace.
+ * @param gateway The Gateway's name.
+ * @returns The Role and RoleBinding name.
+ */
+export function remoteRbacName(namespace: string, gateway: string): string {
+  const full = `lacquer-gw-${namespace}.${gateway}`;
+  return full.length <= 253 ? full : `${full.slice(0, 244)}-${contentHash(`${namespace}/${gateway}`).slice(7, 15)}`;
+}
+
 /** Role and RoleBinding in each other namespace whose Services routing.json names (no owner reference there). */
 function remoteRbac(f: Family, backendNamespaces: readonly string[]): ChildObject[] {
-  const remoteName = `lacquer-gw-${f.ns}-${f.name}`.slice(0, 253);
+  const remoteName = remoteRbacName(f.ns, f.name);
   const rules = localRules(f).filter((r) => r.resources[0] === "services" || r.resources[0] === "endpointslices");
   return [...new Set(backendNamespaces)].filter((n) => n !== f.ns).sort().flatMap((namespace) => {
     const metadata = { name: remoteName, namespace, labels: f.labels };

@@ -3,7 +3,7 @@ import { ADMIN_TOKEN_DIR, CHAPERONE_ADMIN_PORT, INFRA_HASH_ANNOTATION, ROUTING_J
 import { readRoutingConfigMapData, ROUTING_GZIP_THRESHOLD } from "../internal/routing_config_map.ts";
 import { adminTokenSecretName } from "./admin_token.ts";
 import { gatewaySchema } from "./api_types.ts";
-import { buildChildren, type ChildObject, GATEWAY_ADMIN_ACCESS_LABEL } from "./children.ts";
+import { buildChildren, type ChildObject, GATEWAY_ADMIN_ACCESS_LABEL, remoteRbacName } from "./children.ts";
 import { resolveParameters } from "./gateway_parameters.ts";
 import { validateListeners } from "./listeners.ts";
 import { emptySnapshot } from "./snapshot.ts";
@@ -135,4 +135,12 @@ Deno.test("buildChildren() makes no Service for a Gateway without a listener to 
   const kinds = build({ port: 8901 }).map((c) => c.kind);
   equal(kinds.includes("Service"), false);
   equal(kinds.includes("Deployment"), true);
+});
+
+Deno.test("remoteRbacName() gives Gateways whose namespace and name join alike different names, within 253", () => {
+  notEqual(remoteRbacName("a-b", "c"), remoteRbacName("a", "b-c"));
+  equal(remoteRbacName("shop", "gw"), "lacquer-gw-shop.gw");
+  const long = remoteRbacName("ns", "g".repeat(253));
+  equal(long.length, 253);
+  notEqual(long, remoteRbacName("ns", "g".repeat(252)));
 });

@@ -427,8 +427,8 @@ Deno.test({
         `${rbac}/${ns}/rolebindings/gw-lacquer`,
         `/api/v1/namespaces/${ns}/configmaps/gw-lacquer`,
         `/api/v1/namespaces/${ns}/secrets/gw-lacquer-admin`,
-        `${rbac}/${other.name}/roles/lacquer-gw-${ns}-gw`,
-        `${rbac}/${other.name}/rolebindings/lacquer-gw-${ns}-gw`,
+        `${rbac}/${other.name}/roles/lacquer-gw-${ns}.gw`,
+        `${rbac}/${other.name}/rolebindings/lacquer-gw-${ns}.gw`,
       ];
       const present = async () => {
         const found = await Promise.all(children.map((path) => client.request(path).then(() => true, () => false)));
@@ -643,7 +643,7 @@ Deno.test({
       // Not permitted yet: unresolved, and no Role in the other namespace.
       await eventually(async () => equal(await crossResolvedRefs(client, ns), "RefNotPermitted"));
       await grantServices(client, ns, other.name);
-      const remoteRole = `/apis/rbac.authorization.k8s.io/v1/namespaces/${other.name}/roles/lacquer-gw-${ns}-gw`;
+      const remoteRole = `/apis/rbac.authorization.k8s.io/v1/namespaces/${other.name}/roles/lacquer-gw-${ns}.gw`;
       await eventually(() => client.request(remoteRole));
       await eventually(async () => equal(await crossResolvedRefs(client, ns), "ResolvedRefs"));
       // The route leaves: the remote Role is pruned.
