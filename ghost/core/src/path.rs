@@ -35,7 +35,7 @@ impl NormalPath<'_> {
     /// Whether normalisation changed the path the client sent.
     #[must_use]
     pub fn changed(&self, raw: &str) -> bool {
-        self.target != raw
+        matches!(self.target, Cow::Owned(_)) && self.target != raw
     }
 }
 
@@ -60,15 +60,20 @@ pub fn normalize_path(path: &str, escaped: EscapedSlashes) -> PathCheck<'_> {
     PathCheck::Use(NormalPath { target: Cow::Owned(target), matching })
 }
 
-/// The fast path: nothing to decode, no `\`, no parameters, no empty or dot segments.
+/// The fast path, in one pass: nothing to decode, no `\`, no parameters, no empty (but a last) or dot segment.
 fn is_normal(path: &str) -> bool {
-    if path.bytes().any(|b| matches!(b, b'%' | b'\\' | b';')) {
-        return false;
-    }
-    let mut segments = path[1..].split('/').peekable();
-    while let Some(segment) = segments.next() {
-        if segment == "." || segment == ".." || (segment.is_empty() && segments.peek().is_some()) {
-            return false;
+    let bytes = path.as_bytes();
+    let ends_segment = |i: usize| matches!(bytes.get(i), None | Some(b'/'));
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'%' | b'\\' | b';' => return false,
+            b'/' if bytes.get(i + 1) == Some(&b'/') => return false,
+            b'/' if bytes.get(i + 1) == Some(&b'.')
+                && (ends_segment(i + 2) || (bytes.get(i + 2) == Some(&b'.') && ends_segment(i + 3))) =>
+            {
+                return false;
+            }
+            _ => {}
         }
     }
     true
@@ -197,6 +202,35 @@ mod tests {
             let PathCheck::Use(n) = normalize_path(path, EscapedSlashes::Reject) else { panic!("{path}") };
             assert!(matches!(n.target, Cow::Borrowed(_)), "{path}");
             assert!(!n.changed(path));
+        }
+    }
+
+    #[test]
+    fn the_fast_path_takes_only_paths_the_slow_path_leaves_alone() {
+        let paths = [
+            "/",
+            "/a",
+            "/a/",
+            "//",
+            "/a//b",
+            "/.",
+            "/..",
+            "/a/.",
+            "/a/..",
+            "/a/./b",
+            "/a/../b",
+            "/.a",
+            "/..a",
+            "/a.",
+            "/a/.../b",
+            "/a/.b/..c/",
+            "/a/b.",
+            "/a/./",
+            "/.well-known/x",
+        ];
+        for path in paths {
+            let (decoded, _) = decode(path, EscapedSlashes::Reject).unwrap();
+            assert_eq!(is_normal(path), remove_dot_segments(&decoded) == path, "{path}");
         }
     }
 
