@@ -30,6 +30,7 @@ import {
   type PlannedEvent,
   routeEvents,
   type RouteStatusResult,
+  skippedPolicyEvents,
   skippedRuleEvents,
   withChildConflicts,
 } from "./status/mod.ts";
@@ -39,6 +40,28 @@ import { TranslationMemo } from "./translation_memo.ts";
 
 /** How soon a Gateway whose children's names are taken looks again whether they are free. */
 const CONFLICT_RECHECK_MS = 30_000;
+
+/**
+ * The CachePolicy (`namespace/name`) of a rule of a Gateway's routing.json, by its route's `namespace/name` and rule
+ * index; the table is built on the first question only (there are questions only when rules were skipped).
+ */
+function rulePolicies(gw: GatewayResult): (route: string, rule: number) => string | undefined {
+  let policies: Map<string, string> | undefined;
+  return (route, rule) => {
+    if (!policies) {
+      policies = new Map();
+      for (const vhost of Object.values(gw.routing?.vhosts ?? {})) {
+        for (const { id, cache } of vhost.routes) {
+          const policy = typeof cache === "string"
+            ? cache
+            : cache?.policy && `${cache.policy.namespace}/${cache.policy.name}`;
+          if (policy) policies.set(`${id.namespace}/${id.name}/${id.rule}`, policy);
+        }
+      }
+    }
+    return policies.get(`${route}/${rule}`);
+  };
+}
 
 /** What the controllers need. */
 export interface GatewayControllerOptions {
@@ -86,6 +109,8 @@ export class GatewayController {
   #plannedRoutes = new WeakSet<object>();
   /** Per Gateway, the routes that had rules skipped by its pods at the last reconcile. */
   #skippedRoutes = new Map<string, Set<string>>();
+  /** The CachePolicies with skipped rules, by Gateway, to clear their RuleSkipped topic once served again. */
+  #skippedPolicies = new Map<string, Set<string>>();
 
   /** Creates the controllers; call {@linkcode GatewayController.start} to run them. */
   constructor(options: GatewayControllerOptions) {
@@ -308,23 +333,36 @@ export class GatewayController {
       const regarding = { apiVersion: "lacquer.dev/v1alpha1", kind: "GatewayParameters", metadata: params.metadata };
       for (const plan of parametersEvents(gw.key, facts)) events.transition(regarding, plan, plan.event);
     }
-    this.#skippedRuleEvents(gw.key, skippedRuleEvents(gw.key, facts.problems));
+    const route = { kind: "HTTPRoute", apiVersion: "gateway.networking.k8s.io/v1", tracked: this.#skippedRoutes };
+    this.#skippedEvents(route, gw.key, skippedRuleEvents(gw.key, facts.problems));
+    const policy = { kind: "CachePolicy", apiVersion: "lacquer.dev/v1alpha1", tracked: this.#skippedPolicies };
+    this.#skippedEvents(policy, gw.key, skippedPolicyEvents(gw.key, facts.problems, rulePolicies(gw)));
   }
 
-  /** Records RuleSkipped on the routes; those served again go back to "nothing skipped", so a new skip is news. */
-  #skippedRuleEvents(gateway: string, skipped: Map<string, PlannedEvent>): void {
-    for (const key of this.#skippedRoutes.get(gateway) ?? []) {
+  /**
+   * Records RuleSkipped on the routes or policies of skipped rules; those served again go back to "nothing
+   * skipped", so a new skip is news.
+   */
+  #skippedEvents(
+    of: { kind: string; apiVersion: string; tracked: Map<string, Set<string>> },
+    gateway: string,
+    skipped: Map<string, PlannedEvent>,
+  ): void {
+    for (const key of of.tracked.get(gateway) ?? []) {
       if (!skipped.has(key)) skipped.set(key, { topic: `Skipped/${gateway}`, state: "" });
     }
     for (const [key, plan] of skipped) {
-      const raw = this.#o.cache.raw("HTTPRoute", key);
+      const raw = this.#o.cache.raw(of.kind, key);
       if (!raw) continue;
-      const route = { apiVersion: "gateway.networking.k8s.io/v1", kind: "HTTPRoute", metadata: raw.metadata };
-      this.#o.events?.transition(route, plan, plan.event);
+      this.#o.events?.transition(
+        { apiVersion: of.apiVersion, kind: of.kind, metadata: raw.metadata },
+        plan,
+        plan.event,
+      );
     }
     const now = [...skipped].filter(([, plan]) => plan.state !== "").map(([key]) => key);
-    if (now.length > 0) this.#skippedRoutes.set(gateway, new Set(now));
-    else this.#skippedRoutes.delete(gateway);
+    if (now.length > 0) of.tracked.set(gateway, new Set(now));
+    else of.tracked.delete(gateway);
   }
 
   /** Records the Events a route's new parent entries for one Gateway deserve (on changes only). */

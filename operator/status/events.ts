@@ -15,7 +15,8 @@
  * |                   | `RefNotPermitted`, `PartiallyInvalid` with the dropped rules, ...), else Normal `Accepted`; |
  * |                   | Warning `RuleSkipped` for its rules the gateway pods skipped                               |
  * | GatewayParameters | Warning `InvalidParameters`, `VCLRejected` and `VCLInitFailed` for the Gateways using them |
- * | CachePolicy       | one per ancestor: Normal `Accepted`, or Warning `Conflicted`, `Invalid`, `TargetNotFound`   |
+ * | CachePolicy       | one per ancestor: Normal `Accepted`, or Warning `Conflicted`, `Invalid`, `TargetNotFound`;  |
+ * |                   | Warning `RuleSkipped` for the rules it covers that the gateway pods skipped over its settings |
  *
  * @module
  */
@@ -215,6 +216,32 @@ export function parametersEvents(
   ];
 }
 
+/** The rules the gateway pods skipped, from the lines of `RoutesSkipped` rejections, each once. */
+function skippedRules(problems: readonly DataPlaneProblem[]): { route: string; rule: string; reason: string }[] {
+  const lines = new Set<string>();
+  for (const problem of problems) {
+    if (problem.kind === RejectionKind.RoutesSkipped) {
+      for (const line of problem.message.split("\n")) lines.add(line);
+    }
+  }
+  return [...lines].flatMap((line) => {
+    const match = /^([^/\s]+\/[^/\s]+) rule (\d+): (.*)$/.exec(line);
+    return match ? [{ route: match[1], rule: match[2], reason: match[3] }] : [];
+  });
+}
+
+function ruleSkippedPlans(topic: string, notes: Map<string, string[]>): Map<string, PlannedEvent> {
+  return new Map([...notes].map(([key, lines]) => [key, {
+    topic,
+    state: lines.join("\n"),
+    event: warning("RuleSkipped", lines.join("\n"), "Program"),
+  }]));
+}
+
+function push(map: Map<string, string[]>, key: string, line: string): void {
+  map.set(key, [...map.get(key) ?? [], line]);
+}
+
 /**
  * Plans the `RuleSkipped` Warnings of the routes whose rules the gateway pods skipped, from the lines of the
  * `RoutesSkipped` rejections (`<namespace>/<name> rule <n>: <reason>`, as ghost names them).
@@ -233,21 +260,44 @@ export function parametersEvents(
  * @returns The topic of each route with skipped rules, by route `namespace/name`.
  */
 export function skippedRuleEvents(gateway: string, problems: readonly DataPlaneProblem[]): Map<string, PlannedEvent> {
-  const lines = new Map<string, string[]>();
-  for (const problem of problems) {
-    if (problem.kind !== RejectionKind.RoutesSkipped) continue;
-    for (const line of problem.message.split("\n")) {
-      const match = /^([^/\s]+\/[^/\s]+) rule (\d+): (.*)$/.exec(line);
-      if (!match) continue;
-      const [, route, rule, reason] = match;
-      lines.set(route, [...lines.get(route) ?? [], `Gateway ${gateway} does not serve rule ${rule}: ${reason}`]);
-    }
+  const notes = new Map<string, string[]>();
+  for (const { route, rule, reason } of skippedRules(problems)) {
+    push(notes, route, `Gateway ${gateway} does not serve rule ${rule}: ${reason}`);
   }
-  return new Map([...lines].map(([route, notes]) => [route, {
-    topic: `Skipped/${gateway}`,
-    state: notes.join("\n"),
-    event: warning("RuleSkipped", notes.join("\n"), "Program"),
-  }]));
+  return ruleSkippedPlans(`Skipped/${gateway}`, notes);
+}
+
+/**
+ * Plans the `RuleSkipped` Warnings of the CachePolicies whose settings made the gateway pods skip the rules they
+ * cover (ghost's reason starts with `cache`, such as a bypass regex it cannot compile): the operator's checks let
+ * the policy through, so its status says Accepted, and without this its owner would not learn that those rules
+ * are not served.
+ *
+ * @example Usage
+ * ```ts
+ * import { skippedPolicyEvents } from "./events.ts";
+ * const problem = { kind: "RoutesSkipped" as const, hash: "sha256:ab", pods: ["gw-1"],
+ *   message: "1 route(s) skipped\nns/shop rule 0: cache.bypass[0].valueRegex \"a{99999}\" is not a valid regular expression" };
+ * skippedPolicyEvents("ns/gw", [problem], () => "ns/p").get("ns/p")?.event?.note;
+ * // "Gateway ns/gw does not serve rule 0 of HTTPRoute ns/shop: cache.bypass[0].valueRegex ..."
+ * ```
+ *
+ * @param gateway The Gateway's `namespace/name`.
+ * @param problems What the Gateway's pods rejected of the current configuration.
+ * @param policyOf The CachePolicy (`namespace/name`) of a rule, by its route's `namespace/name` and rule index.
+ * @returns The topic of each policy whose settings skipped rules, by policy `namespace/name`.
+ */
+export function skippedPolicyEvents(
+  gateway: string,
+  problems: readonly DataPlaneProblem[],
+  policyOf: (route: string, rule: number) => string | undefined,
+): Map<string, PlannedEvent> {
+  const notes = new Map<string, string[]>();
+  for (const { route, rule, reason } of skippedRules(problems)) {
+    const policy = reason.startsWith("cache") ? policyOf(route, Number(rule)) : undefined;
+    if (policy) push(notes, policy, `Gateway ${gateway} does not serve rule ${rule} of HTTPRoute ${route}: ${reason}`);
+  }
+  return ruleSkippedPlans(`Skipped/${gateway}`, notes);
 }
 
 function parentState(conditions: Conditions): string {

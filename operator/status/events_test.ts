@@ -1,5 +1,12 @@
 import { deepEqual, equal, match } from "node:assert/strict";
-import { gatewayEvents, parametersEvents, policyEvents, routeEvents, skippedRuleEvents } from "./events.ts";
+import {
+  gatewayEvents,
+  parametersEvents,
+  policyEvents,
+  routeEvents,
+  skippedPolicyEvents,
+  skippedRuleEvents,
+} from "./events.ts";
 
 const T = "2026-01-01T00:00:00Z";
 const cond = (type: string, status: "True" | "False", reason: string, message = "m") => ({
@@ -161,6 +168,41 @@ Deno.test("skippedRuleEvents() gives each route the rules the pods skipped", () 
   );
   equal(plans.get("ns/b")?.event?.reason, "RuleSkipped");
   equal(plans.get("ns/b")?.topic, "Skipped/ns/gw");
+});
+
+Deno.test("skippedRuleEvents() names a rule skipped on several listeners once", () => {
+  const line = "ns/a rule 0: bad regex";
+  const problem = { kind: "RoutesSkipped" as const, hash: "sha256:ab", pods: ["gw-1"], message: `2\n${line}\n${line}` };
+  equal(
+    skippedRuleEvents("ns/gw", [problem]).get("ns/a")?.event?.note,
+    "Gateway ns/gw does not serve rule 0: bad regex",
+  );
+});
+
+Deno.test("skippedPolicyEvents() tells a CachePolicy the rules its settings made the pods skip, and only those", () => {
+  const problem = {
+    kind: "RoutesSkipped" as const,
+    hash: "sha256:ab",
+    pods: ["gw-1"],
+    message: [
+      "3 route(s) skipped",
+      'ns/shop rule 1: cache.bypass[0].valueRegex "a{99999}" is not a valid regular expression',
+      'ns/shop rule 1: cache.bypass[0].valueRegex "a{99999}" is not a valid regular expression',
+      "ns/shop rule 0: invalid regular expression",
+      "ns/plain rule 0: cache settings name no policy",
+    ].join("\n"),
+  };
+  const policyOf = (route: string, rule: number) => route === "ns/shop" ? `ns/p${rule}` : undefined;
+  const plans = skippedPolicyEvents("ns/gw", [problem], policyOf);
+  deepEqual([...plans.keys()], ["ns/p1"]);
+  equal(
+    plans.get("ns/p1")?.event?.note,
+    'Gateway ns/gw does not serve rule 1 of HTTPRoute ns/shop: cache.bypass[0].valueRegex "a{99999}" is not a valid ' +
+      "regular expression",
+  );
+  equal(plans.get("ns/p1")?.event?.type, "Warning");
+  equal(plans.get("ns/p1")?.event?.reason, "RuleSkipped");
+  equal(plans.get("ns/p1")?.topic, "Skipped/ns/gw");
 });
 
 Deno.test("gatewayEvents(): pods being replaced are Rolling, then Rolled; no rollout is no news", () => {

@@ -220,6 +220,13 @@ Deno.test({
           match(warning?.note ?? "", /cached rule 0: cache\.bypass\[0\]\.valueRegex/);
           const onRoute = (await events("HTTPRoute", "cached")).find((e) => e.reason === "RuleSkipped");
           match(onRoute?.note ?? "", /^Gateway [^ ]+\/gw does not serve rule 0: cache\.bypass\[0\]\.valueRegex/);
+          // The policy's owner sees it on the policy, which the operator's checks accepted.
+          const onPolicy = (await events("CachePolicy", "cached")).find((e) => e.reason === "RuleSkipped");
+          equal(onPolicy?.type, "Warning");
+          match(
+            onPolicy!.note,
+            /^Gateway [^ ]+\/gw does not serve rule 0 of HTTPRoute [^ ]+\/cached: cache\.bypass\[0\]\.valueRegex "\[a-z\]\{100000\}" is not a valid regular expression$/,
+          );
         });
         // The rule is not served at all (not served uncached): the policy's mistake costs the route its traffic.
         equal((await get(address, "/cached/x")).status, 404);
