@@ -1,6 +1,6 @@
 import { deepEqual, equal } from "node:assert/strict";
 import { gatewayClassSchema, gatewaySchema } from "./api_types.ts";
-import { resolveGatewayConfig } from "./gateway_config.ts";
+import { gatewayNameProblem, resolveGatewayConfig } from "./gateway_config.ts";
 import { gatewayParametersSchema, resolveParameters } from "./gateway_parameters.ts";
 import { parseSnapshot } from "./snapshot.ts";
 import { indexSnapshot } from "./snapshot_index.ts";
@@ -163,4 +163,21 @@ Deno.test("resolveParameters() turns the access log settings into a sample share
   equal(sample({ sampleRate: 0.1 }, { enabled: false }), 0);
   equal(sample({ enabled: false }, { enabled: true }), undefined);
   equal(sample({ enabled: false }, { enabled: true, sampleRate: 0.5 }), 0.5);
+});
+
+Deno.test("resolveGatewayConfig() refuses Gateway names that cannot name a Service or a label, saying why", () => {
+  const cls = gatewayClassSchema.parse({ metadata: { name: "c" }, spec: { controllerName: "x" } });
+  const config = (name: string) =>
+    resolveGatewayConfig(
+      gatewaySchema.parse({ metadata: { name, namespace: "web" }, spec: { gatewayClassName: "c", listeners: [] } }),
+      cls,
+      { index, defaults: { image: "lacquer:test" } },
+    ).problem;
+  equal(config("g".repeat(63)), undefined);
+  const long = config("g".repeat(64));
+  equal(long?.reason, "InvalidParameters");
+  equal(long?.message.includes("has 64 characters"), true);
+  equal(config("shop.v2")?.message.startsWith('Gateway name "shop.v2" cannot name its gateway Service'), true);
+  equal(config("1gw")?.reason, "InvalidParameters");
+  equal(gatewayNameProblem("shop"), undefined);
 });
