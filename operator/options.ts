@@ -79,7 +79,8 @@ export const OPERATOR_FLAGS: readonly OperatorFlag[] = [
     key: "invalidationDeadline",
     flags: "--invalidation-deadline <duration>",
     env: "LACQUER_INVALIDATION_DEADLINE",
-    description: "how long a CacheInvalidation retries unreachable pods before it turns terminal (default: 2m)",
+    description:
+      "how long a CacheInvalidation waits for a Gateway serving its hostname, and then retries unreachable pods, before it turns terminal (default: 2m)",
   },
   {
     key: "invalidationRetention",

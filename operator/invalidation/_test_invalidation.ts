@@ -37,6 +37,8 @@ export interface FakePod {
   ip: string;
   /** What its chaperone answers. */
   behaviour: PodBehaviour;
+  /** When set, its chaperone answers only once this settles. */
+  hold?: Promise<void>;
   /** The bodies it accepted. */
   received: Record<string, unknown>[];
 }
@@ -52,17 +54,25 @@ export interface InvalidationFixture extends AsyncDisposable {
   subscribe(handler: ChangeHandler): void;
   /** Adds the namespace of a second tenant whose route also serves {@linkcode HOSTNAME} on `gw`. */
   addTenant(): Promise<TestNamespace>;
+  /** Applies a route of the test namespace for `hostname` on `gw`, then writes our controller's Accepted entry. */
+  serveHostname(hostname: string): Promise<void>;
 }
 
-/** Creates an HTTPRoute for {@linkcode HOSTNAME} on `gwNamespace/gw` and writes our controller's Accepted entry. */
-async function acceptedRoute(client: KubeClient, namespace: string, gwNamespace: string): Promise<void> {
+/** Creates an HTTPRoute for a hostname on `gwNamespace/gw` and writes our controller's Accepted entry. */
+async function acceptedRoute(
+  client: KubeClient,
+  namespace: string,
+  gwNamespace: string,
+  hostname = HOSTNAME,
+  name = "shop",
+): Promise<void> {
   const parentRef = { group: "gateway.networking.k8s.io", kind: "Gateway", name: "gw", namespace: gwNamespace };
   const path = `${GW_API}/namespaces/${namespace}/httproutes`;
   await apply(client, path, {
     apiVersion: "gateway.networking.k8s.io/v1",
     kind: "HTTPRoute",
-    metadata: { name: "shop", namespace },
-    spec: { parentRefs: [parentRef], hostnames: [HOSTNAME] },
+    metadata: { name, namespace },
+    spec: { parentRefs: [parentRef], hostnames: [hostname] },
   });
   const accepted = {
     type: "Accepted",
@@ -72,7 +82,7 @@ async function acceptedRoute(client: KubeClient, namespace: string, gwNamespace:
     lastTransitionTime: "2026-01-01T00:00:00Z",
     observedGeneration: 1,
   };
-  await client.request(`${path}/shop/status`, {
+  await client.request(`${path}/${name}/status`, {
     method: "PATCH",
     contentType: "application/merge-patch+json",
     body: { status: { parents: [{ parentRef, controllerName: CONTROLLER_NAME, conditions: [accepted] }] } },
@@ -85,6 +95,7 @@ function serveChaperone(pod: FakePod, port: number): Deno.HttpServer {
       return Response.json({ error: "unauthorized" }, { status: 401 });
     }
     const body = await request.json();
+    await pod.hold;
     if (pod.behaviour === "fail") return Response.json({ error: "varnishd is not running" }, { status: 503 });
     pod.received.push(body);
     return Response.json({ result: "ok", affected: 2, durationMs: 1 });
@@ -200,6 +211,9 @@ export async function startInvalidationFixture(podCount = 3): Promise<Invalidati
           if (executor.scope().routes.every((r) => r.metadata.namespace !== other.name)) throw new Error("not cached");
         });
         return other;
+      },
+      async serveHostname(hostname) {
+        await acceptedRoute(client, ns.name, ns.name, hostname, hostname.replaceAll(".", "-"));
       },
       [Symbol.asyncDispose]: dispose,
     };

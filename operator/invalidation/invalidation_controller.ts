@@ -2,7 +2,10 @@
  * The CacheInvalidation controller, key = `namespace/name`, run by the leader only. Level-triggered: each pass reads
  * the object and its status from the cache, asks the pods that still need it (`executor.ts`), computes the next
  * status (`phase.ts`, pure) and writes it once, as a merge patch on `/status` carrying the cached resourceVersion, so
- * a pass that read a stale object gets a conflict and runs again instead of undoing a newer status. Passes repeat
+ * a pass that read a stale object gets a conflict and runs again instead of undoing a newer status. The first pass
+ * writes `Pending` before anything else, so the object shows a phase at once. While no Gateway serves its hostname
+ * for its namespace (routes applied a moment ago have no status from us yet) it stays `Pending`, woken by every
+ * Gateway and HTTPRoute change, and turns `Failed` only when the deadline since its creation passes. Passes repeat
  * with back-off while pods are unreachable, until every target is done or the deadline passes; a terminal object is
  * deleted once its retention is over.
  *
@@ -26,7 +29,14 @@ import {
   invalidationRequestOf,
 } from "./cache_invalidation.ts";
 import type { InvalidationExecutor } from "./executor.ts";
-import { failedStatus, type InvalidationStatus, isTerminal, nextStatus, podsToAttempt } from "./phase.ts";
+import {
+  failedStatus,
+  type InvalidationStatus,
+  isTerminal,
+  nextStatus,
+  pendingStatus,
+  podsToAttempt,
+} from "./phase.ts";
 import { targetGateways } from "./scope.ts";
 
 /** What of a pod matters to a running invalidation: whether it exists, is live (IP, not terminating) and ready. */
@@ -80,10 +90,15 @@ export class InvalidationController {
     );
   }
 
+  #enqueue(o: CacheInvalidation): void {
+    this.queue.add(keyOf(o.metadata.namespace, o.metadata.name));
+  }
+
   /**
    * Maps a change to keys: a new or changed CacheInvalidation (not a status write, which would undo the back-off of
-   * the pass that wrote it) to itself; a gateway pod that disappears, or changes liveness or readiness (it may be
-   * reachable again, or gone), to the unfinished invalidations that target it.
+   * the pass that wrote it) to itself; a Gateway or HTTPRoute change (it may now serve the hostname) to the
+   * invalidations not sent yet; a gateway pod that disappears, or changes liveness or readiness (it may be reachable
+   * again, or gone), to the unfinished invalidations that target it.
    *
    * @param kind The object's kind.
    * @param old The object before (undefined when added).
@@ -93,14 +108,20 @@ export class InvalidationController {
     if (kind === CACHE_INVALIDATION_KIND) {
       const [before, after] = [old, current] as (CacheInvalidation | undefined)[];
       if (!after || (before && before.metadata.generation === after.metadata.generation)) return;
-      this.queue.add(keyOf(after.metadata.namespace, after.metadata.name));
+      this.#enqueue(after);
+    }
+    if (kind === "Gateway" || kind === "HTTPRoute") {
+      for (const o of this.#unfinished()) {
+        const phase = (o.status as InvalidationStatus | undefined)?.phase;
+        if (phase === undefined || phase === "Pending") this.#enqueue(o);
+      }
     }
     const pod = (current ?? old) as Pod | undefined;
     if (kind === "Pod" && pod && podState(old as Pod | undefined) !== podState(current as Pod | undefined)) {
       const key = keyOf(pod.metadata.namespace, pod.metadata.name);
       for (const o of this.#unfinished()) {
         const targets = (o.status as InvalidationStatus | undefined)?.pods ?? [];
-        if (targets.some((t) => t.pod === key)) this.queue.add(keyOf(o.metadata.namespace, o.metadata.name));
+        if (targets.some((t) => t.pod === key)) this.#enqueue(o);
       }
     }
   }
@@ -117,12 +138,14 @@ export class InvalidationController {
     const raw = this.#o.cache.raw(CACHE_INVALIDATION_KIND, key);
     if (!object || !raw) return;
     const now = (this.#o.clock ?? (() => new Date()))();
-    const previous = object.status as InvalidationStatus | undefined;
+    let previous = object.status as InvalidationStatus | undefined;
     if (previous && isTerminal(previous.phase)) return await this.#collect(key, raw.metadata, previous, now, log);
     const generation = object.metadata.generation ?? 1;
+    let metadata = raw.metadata;
     const parsed = parseInvalidation(invalidationRequestOf(object));
     if (!parsed.ok) {
-      return await this.#finish(key, raw.metadata, object, failedStatus(generation, kubeTime(now), parsed.error), log);
+      const failed = failedStatus(generation, kubeTime(now), parsed.error);
+      return await this.#finish(key, metadata, previous, failed, log, "invalid");
     }
     const invalidation = parsed.value;
     const scope = targetGateways(
@@ -132,18 +155,33 @@ export class InvalidationController {
       this.#o.executor.scope(),
     );
     if (!scope.ok) {
+      const created = Date.parse(object.metadata.creationTimestamp ?? "") || now.getTime();
+      const leftMs = created + this.#o.deadlineMs - now.getTime();
+      if ((previous?.phase ?? "Pending") === "Pending" && leftMs > 0) {
+        // Not served yet: Gateway and HTTPRoute changes wake it; the deadline pass turns it Failed.
+        const waiting = pendingStatus(generation, `waiting for a Gateway: ${scope.error}`);
+        await this.#writeStatus(key, metadata, previous, waiting);
+        return { requeueAfterMs: leftMs };
+      }
       return await this.#finish(
         key,
-        raw.metadata,
-        object,
+        metadata,
+        previous,
         failedStatus(generation, kubeTime(now), scope.error, previous),
         log,
+        invalidationKind(invalidation),
       );
+    }
+    if (!previous) {
+      // Shown at once, not only after the fan-out; this pass goes on from the version that write made.
+      const pending = pendingStatus(generation);
+      metadata = { ...metadata, resourceVersion: await this.#writeStatus(key, metadata, previous, pending) };
+      previous = pending;
     }
     const live = this.#o.executor.livePods(scope.gateways);
     const ask = new Set(podsToAttempt(previous, live.map((p) => p.pod)));
     const attempts = await this.#o.executor.fanOut(invalidation, live.filter((p) => ask.has(p.pod)));
-    const startedAt = previous?.startedAt ? Date.parse(previous.startedAt) : now.getTime();
+    const startedAt = previous.startedAt ? Date.parse(previous.startedAt) : now.getTime();
     const next = nextStatus({
       generation,
       now: kubeTime(now),
@@ -156,21 +194,23 @@ export class InvalidationController {
     for (const a of attempts.filter((a) => !a.ok)) {
       log.info("Gateway pod not invalidated yet", { pod: a.pod, error: a.error });
     }
-    if (isTerminal(next.status.phase)) return await this.#finish(key, raw.metadata, object, next.status, log);
-    await this.#writeStatus(key, raw.metadata, previous, next.status);
+    if (isTerminal(next.status.phase)) {
+      return await this.#finish(key, metadata, previous, next.status, log, invalidationKind(invalidation));
+    }
+    await this.#writeStatus(key, metadata, previous, next.status);
     return { requeueAfterMs: next.retryAfterMs ?? 1_000 };
   }
 
   async #finish(
     key: string,
     metadata: { resourceVersion?: string; uid?: string },
-    object: CacheInvalidation,
+    previous: InvalidationStatus | undefined,
     status: InvalidationStatus,
     log: Logger,
+    kind: string,
   ): Promise<ReconcileResult> {
-    await this.#writeStatus(key, metadata, object.status as InvalidationStatus | undefined, status);
-    const parsed = parseInvalidation(invalidationRequestOf(object));
-    this.#o.observeOutcome?.(parsed.ok ? invalidationKind(parsed.value) : "invalid", status.phase);
+    await this.#writeStatus(key, metadata, previous, status);
+    this.#o.observeOutcome?.(kind, status.phase);
     log.info("CacheInvalidation finished", {
       phase: status.phase,
       succeeded: status.succeeded,
@@ -180,21 +220,26 @@ export class InvalidationController {
     return { requeueAfterMs: this.#o.retentionMs };
   }
 
+  /** Writes a status unless it is `previous`; returns the object's resourceVersion after. */
   async #writeStatus(
     key: string,
     metadata: { resourceVersion?: string; uid?: string },
     previous: InvalidationStatus | undefined,
     status: InvalidationStatus,
-  ): Promise<void> {
-    if (previous && sameStatus(previous, status)) return;
+  ): Promise<string | undefined> {
+    if (previous && sameStatus(previous, status)) return metadata.resourceVersion;
     const [namespace, name] = key.split("/");
     this.#recordPhase(namespace, name, metadata, previous, status);
-    await this.#o.writer.request(`${cacheInvalidationPath(namespace, name)}/status`, {
-      method: "PATCH",
-      contentType: "application/merge-patch+json",
-      // The resourceVersion makes a pass that read a stale object fail with 409 and run again.
-      body: { metadata: { resourceVersion: metadata.resourceVersion }, status },
-    });
+    const written = await this.#o.writer.request<{ metadata?: { resourceVersion?: string } }>(
+      `${cacheInvalidationPath(namespace, name)}/status`,
+      {
+        method: "PATCH",
+        contentType: "application/merge-patch+json",
+        // The resourceVersion makes a pass that read a stale object fail with 409 and run again.
+        body: { metadata: { resourceVersion: metadata.resourceVersion }, status },
+      },
+    );
+    return written?.metadata?.resourceVersion;
   }
 
   #recordPhase(
@@ -211,7 +256,7 @@ export class InvalidationController {
     };
     const counts = `${status.succeeded} of ${status.total} gateway pods done`;
     this.#o.events?.transition(regarding, { topic: "Phase", state: status.phase, assumed: previous?.phase }, {
-      type: status.phase === "Complete" || status.phase === "Running" ? "Normal" : "Warning",
+      type: status.phase === "PartiallyFailed" || status.phase === "Failed" ? "Warning" : "Normal",
       reason: status.phase,
       action: "Invalidate",
       note: status.message ? `${counts}; ${status.message}` : counts,

@@ -93,6 +93,55 @@ Deno.test({
 });
 
 Deno.test({
+  name: "CacheInvalidation: Pending (observedGeneration, no startedAt) is written before the pods answer",
+  ignore: !clusterAvailable(),
+  async fn() {
+    await withController({}, async (f) => {
+      const { promise, resolve } = Promise.withResolvers<void>();
+      for (const pod of f.pods) pod.hold = promise;
+      await create(f, "held", { hostname: HOSTNAME, urls: ["/a"] });
+      try {
+        const pending = await phaseIs(f, "held", "Pending");
+        deepEqual(pending, { phase: "Pending", observedGeneration: 1, total: 0, succeeded: 0, pods: [] });
+      } finally {
+        resolve();
+      }
+      const status = await phaseIs(f, "held", "Complete");
+      equal(status.succeeded, 3);
+      ok(status.startedAt);
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "CacheInvalidation: a hostname not served yet keeps it Pending, and the route's Accepted status (not a timer) sends it",
+  ignore: !clusterAvailable(),
+  async fn() {
+    await withController({ deadlineMs: 60_000 }, async (f) => {
+      const hostname = "late.example.com";
+      await create(f, "late", { hostname, tags: ["product:42", "cat/shoes"] });
+      const waiting = await phaseIs(f, "late", "Pending");
+      equal(
+        waiting.message,
+        `waiting for a Gateway: no Gateway of ours serves hostname "${hostname}" for HTTPRoutes of "${f.ns.name}"`,
+      );
+      equal(waiting.startedAt, undefined);
+      await new Promise((r) => setTimeout(r, 1_500));
+      equal((await statusOf(f, "late")).phase, "Pending", "still waiting, not Failed");
+      for (const pod of f.pods) equal(pod.received.length, 0);
+      // The route applied now gets our Accepted entry a moment later: that change alone wakes the invalidation.
+      await f.serveHostname(hostname);
+      const status = await phaseIs(f, "late", "Complete");
+      equal(status.succeeded, 3);
+      for (const pod of f.pods) {
+        deepEqual(pod.received, [{ namespace: f.ns.name, hostname, soft: true, tags: ["product:42", "cat/shoes"] }]);
+      }
+    });
+  },
+});
+
+Deno.test({
   name: "CacheInvalidation: an unreachable pod is retried and caught up; a pod that disappears counts as done",
   ignore: !clusterAvailable(),
   async fn() {
@@ -132,7 +181,9 @@ Deno.test({
       // retried with back-off (1 s, 2 s) within the 3 s deadline, not in a loop
       const attempts = partial.pods[0].attempts ?? 0;
       ok(attempts >= 2 && attempts <= 4, `attempts: ${attempts}`);
+      // Pending until its deadline, then Failed with the reason.
       await create(f, "nobody", { hostname: "nobody.example.com", urls: ["/a"] });
+      await phaseIs(f, "nobody", "Pending");
       const nobody = await phaseIs(f, "nobody", "Failed");
       equal(nobody.message, `no Gateway of ours serves hostname "nobody.example.com" for HTTPRoutes of "${f.ns.name}"`);
       await create(f, "query", { hostname: HOSTNAME, urls: ["/a?b=1"] });

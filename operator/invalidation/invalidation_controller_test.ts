@@ -56,3 +56,19 @@ Deno.test("onChange: a target pod that goes or changes liveness or readiness wak
   }
   c.queue.shutDown();
 });
+
+Deno.test("onChange: a Gateway or HTTPRoute change wakes the invalidations not sent yet (it may now serve their hostname)", () => {
+  const c = controller([
+    invalidation(1, undefined, "new"),
+    invalidation(1, "Pending", "waiting"),
+    invalidation(1, "Running", "running"),
+    invalidation(1, "Failed", "failed"),
+  ]);
+  for (const kind of ["HTTPRoute", "Gateway"]) {
+    c.onChange(kind, undefined, { metadata: { namespace: "ns", name: "r" } });
+    equal(c.queue.length, 2, kind);
+  }
+  c.onChange("Service", undefined, { metadata: { namespace: "ns", name: "s" } });
+  equal(c.queue.length, 2);
+  c.queue.shutDown();
+});

@@ -7,9 +7,10 @@
  * - A target that confirmed is `Succeeded`; one whose request failed is `Failed` and retried with back-off while it
  *   is live, so a pod that comes back after a network failure is still invalidated (catch-up); one that is no longer
  *   live (deleted or terminating: its cache goes with it) is `Gone`, which counts as done.
- * - Phases: `Pending` (no pass yet) → `Running` (some target not done) → `Complete` (every target done),
- *   `PartiallyFailed` (the deadline passed with some targets done) or `Failed` (the deadline passed with none done,
- *   or the invalidation cannot run at all: invalid spec, no Gateway serving the hostname).
+ * - Phases: `Pending` (written first, and kept while no Gateway serves the hostname yet) → `Running` (some target
+ *   not done) → `Complete` (every target done), `PartiallyFailed` (the deadline passed with some targets done) or
+ *   `Failed` (the deadline passed with none done, the spec is refused, or no Gateway served the hostname before the
+ *   deadline).
  *
  * @module
  */
@@ -166,8 +167,26 @@ export function nextStatus(facts: PassFacts): { status: InvalidationStatus; retr
 }
 
 /**
- * The status of an invalidation that cannot run (invalid spec, no Gateway): `Failed` at once, with the reason. What
- * earlier passes did (when the Gateway stopped serving the hostname meanwhile) is kept.
+ * The status of an invalidation before its first fan-out: `Pending`, without `startedAt` (nothing was sent yet).
+ *
+ * @param generation `metadata.generation`.
+ * @param message Why it waits, when it waits for something.
+ * @returns The status.
+ */
+export function pendingStatus(generation: number, message?: string): InvalidationStatus {
+  return {
+    phase: "Pending",
+    observedGeneration: generation,
+    ...(message ? { message } : {}),
+    total: 0,
+    succeeded: 0,
+    pods: [],
+  };
+}
+
+/**
+ * The status of an invalidation that cannot run (invalid spec, no Gateway by the deadline): `Failed`, with the
+ * reason. What earlier passes did (when the Gateway stopped serving the hostname meanwhile) is kept.
  *
  * @param generation `metadata.generation`.
  * @param now Now, as Kubernetes writes times.

@@ -5,6 +5,7 @@ import {
   isTerminal,
   nextStatus,
   type PassFacts,
+  pendingStatus,
   podsToAttempt,
 } from "./phase.ts";
 
@@ -113,4 +114,13 @@ Deno.test("failedStatus: terminal at once with the reason", () => {
   const later = failedStatus(1, "2026-01-01T00:01:00Z", "no Gateway", running);
   deepEqual([later.phase, later.startedAt, later.succeeded, later.pods], ["Failed", NOW, 1, running.pods]);
   equal(isTerminal(undefined), false);
+});
+
+Deno.test("pendingStatus: nothing sent yet (no startedAt, no pods), optionally why it waits; the next pass starts it", () => {
+  deepEqual(pendingStatus(3), { phase: "Pending", observedGeneration: 3, total: 0, succeeded: 0, pods: [] });
+  equal(pendingStatus(1, "waiting for a Gateway").message, "waiting for a Gateway");
+  equal(isTerminal("Pending"), false);
+  deepEqual(podsToAttempt(pendingStatus(1), ["ns/b", "ns/a"]), ["ns/a", "ns/b"]);
+  const { status } = nextStatus(facts({ previous: pendingStatus(1), live: ["ns/a"], attempts: [ok("ns/a")] }));
+  deepEqual([status.phase, status.startedAt, status.total], ["Complete", NOW, 1]);
 });
