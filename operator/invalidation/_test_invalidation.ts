@@ -17,6 +17,7 @@ import { adminTokenSecretName } from "../admin_token.ts";
 import { type ChangeHandler, ClusterWatcher, WATCHED_KINDS } from "../cluster_watcher.ts";
 import { CACHE_INVALIDATION_KIND } from "./cache_invalidation.ts";
 import { InvalidationExecutor } from "./executor.ts";
+import { servingGateways } from "./scope.ts";
 
 /** The hostname the fixture's route serves. */
 export const HOSTNAME = "shop.example.com";
@@ -65,7 +66,7 @@ async function acceptedRoute(
   gwNamespace: string,
   hostname = HOSTNAME,
   name = "shop",
-): Promise<void> {
+): Promise<string> {
   const parentRef = { group: "gateway.networking.k8s.io", kind: "Gateway", name: "gw", namespace: gwNamespace };
   const path = `${GW_API}/namespaces/${namespace}/httproutes`;
   await apply(client, path, {
@@ -87,6 +88,7 @@ async function acceptedRoute(
     contentType: "application/merge-patch+json",
     body: { status: { parents: [{ parentRef, controllerName: CONTROLLER_NAME, conditions: [accepted] }] } },
   });
+  return `${path}/${name}`;
 }
 
 function serveChaperone(pod: FakePod, port: number): Deno.HttpServer {
@@ -118,8 +120,12 @@ export async function startInvalidationFixture(podCount = 3): Promise<Invalidati
   const servers: Deno.HttpServer[] = [];
   let watcher: ClusterWatcher | undefined;
   let handler: ChangeHandler = () => {};
+  // Deleted before their namespaces: a namespace takes a while to go, and its accepted route for the shared hostname
+  // would meanwhile make the next test's hostname look served by two namespaces.
+  const routes: string[] = [];
   const dispose = async () => {
     await watcher?.stop();
+    for (const route of routes) await client.request(route, { method: "DELETE" }).catch(() => {});
     await Promise.all(servers.map((s) => s.shutdown()));
     await client.request(`/api/v1/nodes/${node}`, { method: "DELETE" }).catch(() => {});
     for (const other of extra) await other[Symbol.asyncDispose]();
@@ -143,7 +149,7 @@ export async function startInvalidationFixture(podCount = 3): Promise<Invalidati
       metadata: { name: "gw", namespace: ns.name },
       spec: { gatewayClassName: "unused", listeners: [{ name: "http", port: 80, protocol: "HTTP" }] },
     });
-    await acceptedRoute(client, ns.name, ns.name);
+    routes.push(await acceptedRoute(client, ns.name, ns.name));
     const labels = { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [GATEWAY_NAME_LABEL]: "gw" };
     await client.request(`/api/v1/namespaces/${ns.name}/secrets`, {
       method: "POST",
@@ -193,6 +199,7 @@ export async function startInvalidationFixture(podCount = 3): Promise<Invalidati
     });
     await eventually(() => {
       if (executor.livePods([`${ns.name}/gw`]).length !== podCount) throw new Error("pods not cached yet");
+      if (servingGateways(HOSTNAME, ns.name, executor.scope()).length === 0) throw new Error("route not cached yet");
     });
     return {
       ns,
@@ -206,14 +213,14 @@ export async function startInvalidationFixture(podCount = 3): Promise<Invalidati
       async addTenant() {
         const other = await createTestNamespace(cluster);
         extra.push(other);
-        await acceptedRoute(client, other.name, ns.name);
+        routes.push(await acceptedRoute(client, other.name, ns.name));
         await eventually(() => {
           if (executor.scope().routes.every((r) => r.metadata.namespace !== other.name)) throw new Error("not cached");
         });
         return other;
       },
       async serveHostname(hostname) {
-        await acceptedRoute(client, ns.name, ns.name, hostname, hostname.replaceAll(".", "-"));
+        routes.push(await acceptedRoute(client, ns.name, ns.name, hostname, hostname.replaceAll(".", "-")));
       },
       [Symbol.asyncDispose]: dispose,
     };

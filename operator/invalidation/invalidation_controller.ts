@@ -78,6 +78,9 @@ export class InvalidationController {
   #o: InvalidationControllerOptions;
   #running = false;
   #stopped: Promise<void> | undefined;
+  // Per key, the resourceVersions this replica's status writes replaced: a pass that finds one in the cache reads a
+  // copy older than its own last write, and would send to pods again what they already confirmed.
+  #superseded = new Map<string, Set<string>>();
 
   /** Creates the controller; call {@linkcode InvalidationController.start} to run it. */
   constructor(options: InvalidationControllerOptions) {
@@ -107,7 +110,11 @@ export class InvalidationController {
   onChange(kind: string, old: unknown, current: unknown): void {
     if (kind === CACHE_INVALIDATION_KIND) {
       const [before, after] = [old, current] as (CacheInvalidation | undefined)[];
-      if (!after || (before && before.metadata.generation === after.metadata.generation)) return;
+      if (!after) {
+        if (before) this.#superseded.delete(keyOf(before.metadata.namespace, before.metadata.name));
+        return;
+      }
+      if (before && before.metadata.generation === after.metadata.generation) return;
       this.#enqueue(after);
     }
     if (kind === "Gateway" || kind === "HTTPRoute") {
@@ -136,7 +143,12 @@ export class InvalidationController {
   async reconcile(key: string, log: Logger): Promise<ReconcileResult> {
     const object = this.#o.cache.get<CacheInvalidation>(CACHE_INVALIDATION_KIND, key);
     const raw = this.#o.cache.raw(CACHE_INVALIDATION_KIND, key);
-    if (!object || !raw) return;
+    if (!object || !raw) {
+      this.#superseded.delete(key);
+      return;
+    }
+    const version = raw.metadata.resourceVersion;
+    if (version !== undefined && this.#superseded.get(key)?.has(version)) return { requeueAfterMs: 100 };
     const now = (this.#o.clock ?? (() => new Date()))();
     let previous = object.status as InvalidationStatus | undefined;
     if (previous && isTerminal(previous.phase)) return await this.#collect(key, raw.metadata, previous, now, log);
@@ -239,6 +251,9 @@ export class InvalidationController {
         body: { metadata: { resourceVersion: metadata.resourceVersion }, status },
       },
     );
+    if (metadata.resourceVersion !== undefined) {
+      this.#superseded.set(key, (this.#superseded.get(key) ?? new Set()).add(metadata.resourceVersion));
+    }
     return written?.metadata?.resourceVersion;
   }
 

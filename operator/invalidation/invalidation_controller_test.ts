@@ -1,6 +1,7 @@
-import { equal } from "node:assert/strict";
-import type { KubeClient } from "../../internal/kube/mod.ts";
+import { deepEqual, equal } from "node:assert/strict";
+import type { KubeClient, KubeRequestOptions } from "../../internal/kube/mod.ts";
 import { createLogger } from "../../internal/log.ts";
+import type { ClusterWatcher } from "../cluster_watcher.ts";
 import type { CacheInvalidation } from "./cache_invalidation.ts";
 import type { InvalidationExecutor } from "./executor.ts";
 import { InvalidationController } from "./invalidation_controller.ts";
@@ -70,5 +71,65 @@ Deno.test("onChange: a Gateway or HTTPRoute change wakes the invalidations not s
   }
   c.onChange("Service", undefined, { metadata: { namespace: "ns", name: "s" } });
   equal(c.queue.length, 2);
+  c.queue.shutDown();
+});
+
+Deno.test("reconcile: a pass over a cached copy older than its own status writes sends nothing and looks again soon", async () => {
+  const gateway = {
+    metadata: { namespace: "ns", name: "gw" },
+    spec: { gatewayClassName: "lacquer", listeners: [{ name: "http", port: 80, protocol: "HTTP" }] },
+  };
+  const route = {
+    metadata: { namespace: "ns", name: "r" },
+    spec: { hostnames: ["h"] },
+    status: {
+      parents: [{
+        parentRef: { kind: "Gateway", name: "gw" },
+        controllerName: "c",
+        conditions: [{ type: "Accepted", status: "True" }],
+      }],
+    },
+  };
+  let cached: CacheInvalidation = {
+    ...invalidation(1),
+    metadata: { ...invalidation(1).metadata, resourceVersion: "1" },
+  };
+  let version = 1;
+  const written: string[] = [];
+  let sent = 0;
+  const c = new InvalidationController({
+    cache: {
+      get: <T>() => cached as T,
+      raw: () => ({ metadata: cached.metadata }) as ReturnType<ClusterWatcher["raw"]>,
+      list: <T>() => [] as T[],
+    },
+    writer: {
+      request: <T>(_path: string, options?: KubeRequestOptions) => {
+        written.push((options?.body as { status: { phase: string } }).status.phase);
+        return Promise.resolve({ metadata: { resourceVersion: String(++version) } } as T);
+      },
+    } as KubeClient,
+    executor: {
+      scope: () => ({ controllerName: "c", gateways: [gateway], routes: [route] }),
+      livePods: () => [{ pod: "ns/gw-1", gateway: "ns/gw", ip: "192.0.2.1" }],
+      fanOut: (_: unknown, pods: readonly { pod: string }[]) => {
+        sent += pods.length;
+        return Promise.resolve(pods.map((p) => ({ pod: p.pod, ok: false, durationMs: 1, error: "down" })));
+      },
+    } as unknown as InvalidationExecutor,
+    log: createLogger({ level: "error" }),
+    deadlineMs: 60_000,
+    retentionMs: 1_000,
+  });
+  const log = createLogger({ level: "error" });
+  await c.reconcile("ns/inv", log);
+  deepEqual([written, sent], [["Pending", "Running"], 1]);
+  // the watch has not delivered either write yet
+  deepEqual(await c.reconcile("ns/inv", log), { requeueAfterMs: 100 });
+  equal(sent, 1);
+  // it has delivered the first only
+  cached = { ...cached, metadata: { ...cached.metadata, resourceVersion: "2" }, status: { phase: "Pending" } };
+  deepEqual(await c.reconcile("ns/inv", log), { requeueAfterMs: 100 });
+  equal(sent, 1);
   c.queue.shutDown();
 });
