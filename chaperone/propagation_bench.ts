@@ -4,7 +4,7 @@
  * With 1,000 routes configured, it changes 100 times (a) routing.json in the ConfigMap (one route moves to a Service
  * on another backend) and measures until the first response from the new backend, and (b) the EndpointSlice of one
  * Service (its endpoint moves to another backend) and measures until traffic reaches the new backend. It prints
- * p50/p99 of each. Backends are HTTP servers on addresses of the run's own network namespace.
+ * p50/p99 of each and stores them in `propagation_bench_results.md`. Backends are HTTP servers on addresses of the run's own network namespace.
  *
  * When the ghost VMOD is not built yet, a stand-in VCL answers the reload and the bench measures up to ghost.json
  * written and reload acknowledged instead (it says so in its output).
@@ -26,11 +26,13 @@ import {
   testService,
 } from "./_test_cluster_fixtures.ts";
 import { eventually } from "../tests/cluster/eventually.ts";
+import { benchResultsHeading } from "../tests/bench/results_heading.ts";
 import { DEBIAN_VMOD_DIR, freePort, getWithHost, ghostTestVcl, ghostVmodDir, stageGhostVmod } from "./_test_varnish.ts";
 
 const ROUTES = 1000;
 const SERVICES = 10;
 const CHANGES = 100;
+const RESULTS = new URL("propagation_bench_results.md", import.meta.url);
 const BACKENDS = ["10.245.0.1", "10.245.0.2"];
 
 const STAND_IN_VCL = `vcl 4.1;
@@ -184,8 +186,13 @@ Deno.test({
         `(p50 ${ms(after, 50)} ms, p99 ${ms(after, 99)} ms after the API server acknowledged it; ` +
         `${samples.length} changes, ${ROUTES} routes; until ${what})`;
     };
-    console.log(line("ConfigMap routing.json → traffic", configTimes));
-    console.log(line("EndpointSlice → traffic", sliceTimes));
+    const lines = [line("ConfigMap routing.json → traffic", configTimes), line("EndpointSlice → traffic", sliceTimes)];
+    for (const l of lines) console.log(l);
+    // the stored output the README's figures come from (`scripts/bench_figures.ts`)
+    await Deno.writeTextFile(
+      RESULTS,
+      (await benchResultsHeading("bench:propagation")) + lines.map((l) => `- ${l}\n`).join(""),
+    );
   } finally {
     stop();
     await chaperone.exit;

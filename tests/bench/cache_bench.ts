@@ -30,6 +30,7 @@ import { GHOST_JSON_PATH, GHOST_STATS_PATH } from "../../internal/names.ts";
 import { generateMainVcl } from "../../vcl/mod.ts";
 import { parseGhostStats } from "../../chaperone/cache_metrics.ts";
 import { formatReport, medianRun, parseWrk, type Scenario } from "./cache_report.ts";
+import { benchResultsHeading } from "./results_heading.ts";
 
 const { values: flags } = parseArgs({
   args: Deno.args,
@@ -250,10 +251,7 @@ try {
   });
   console.log(report);
   if (flags.out) {
-    const load = (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ");
-    const heading = `# \`deno task bench:cache\`\n\nMeasured ${new Date().toISOString().slice(0, 16)}Z on ` +
-      `${navigator.hardwareConcurrency} cores shared with other work (load average ${load} at the end).\n\n`;
-    await Deno.writeTextFile(flags.out, heading + report);
+    await Deno.writeTextFile(flags.out, (await benchResultsHeading("bench:cache")) + report);
   }
 } finally {
   for (const child of children) {
