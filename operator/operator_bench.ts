@@ -10,7 +10,7 @@
  *    1 GB; `LACQUER_BENCH_UNRELATED` changes the number) share the Gateway's namespace: the operator must not cache
  *    them;
  * 5. the size of routing.json without a CachePolicy and with one on the whole Gateway (its settings are written
- *    once, each rule names it).
+ *    once, each rule names it), stored in `routing_size_bench_results.md`.
  *
  * Targets (issues 6 and 14): regeneration ≤ 100 ms, RSS ≤ 300 MB with and without the unrelated objects. Run as a test file inside the test cluster's network
  * namespace (see deno.json); parts 1 and 5 also run without the cluster.
@@ -27,12 +27,14 @@ import { ROUTING_HASH_ANNOTATION } from "./children.ts";
 import { parseSnapshot } from "./snapshot.ts";
 import { translate } from "./translate.ts";
 import { TranslationMemo } from "./translation_memo.ts";
+import { benchResultsHeading } from "../tests/bench/results_heading.ts";
 
 const ROUTES = Number(Deno.env.get("LACQUER_BENCH_ROUTES") ?? 5000);
 const CHANGES = Number(Deno.env.get("LACQUER_BENCH_CHANGES") ?? 20);
 /** Unrelated ConfigMaps and Secrets (half each, 50 kB) the second operator run shares the cluster with. */
 const UNRELATED = Number(Deno.env.get("LACQUER_BENCH_UNRELATED") ?? 20_000);
 const GW = "/apis/gateway.networking.k8s.io/v1";
+const SIZE_RESULTS = new URL("routing_size_bench_results.md", import.meta.url);
 
 function routeObject(ns: string, i: number, path = `/r${i}`) {
   return {
@@ -120,7 +122,7 @@ Deno.test("bench: regenerate routing.json for 5,000 routes after one route chang
   console.log(`target: p50 <= 100 ms -> ${percentile(times, 50) <= 100 ? "met" : "MISSED"}`);
 });
 
-Deno.test("bench: routing.json size for 5,000 routes with and without a Gateway-wide CachePolicy", () => {
+Deno.test("bench: routing.json size for 5,000 routes with and without a Gateway-wide CachePolicy", async () => {
   const policy = {
     apiVersion: "lacquer.dev/v1alpha1",
     kind: "CachePolicy",
@@ -141,12 +143,11 @@ Deno.test("bench: routing.json size for 5,000 routes with and without a Gateway-
       gateways: ["bench/gw"],
     }).gateways[0].routingJson!.length;
   const [plain, cached] = [size([]), size([policy])];
-  console.log(
-    `routing.json, ${ROUTES} routes: ${(plain / 1e6).toFixed(2)} MB without a CachePolicy, ` +
-      `${(cached / 1e6).toFixed(2)} MB with one on the Gateway (+${
-        ((cached - plain) / ROUTES).toFixed(0)
-      } bytes a rule)`,
-  );
+  const line = `routing.json, ${ROUTES} routes: ${(plain / 1e6).toFixed(2)} MB without a CachePolicy, ` +
+    `${(cached / 1e6).toFixed(2)} MB with one on the Gateway (+${((cached - plain) / ROUTES).toFixed(0)} bytes a rule)`;
+  console.log(line);
+  // the stored output the operator README's figures come from (`scripts/bench_figures.ts`)
+  await Deno.writeTextFile(SIZE_RESULTS, `${await benchResultsHeading("bench:operator")}${line}\n`);
 });
 
 async function routingOf(client: KubeClient, ns: string): Promise<{ hash?: string; text?: string }> {
