@@ -1,12 +1,21 @@
 /**
- * `deno task demo`: a local cluster with Lacquer serving real traffic. Starts the cluster `lacquer` with the
- * operator, deploys deploy/demo/demo.yaml (an echo app in two versions, a Gateway, an HTTPRoute with a path rule and
- * an 80/20 weighted split), waits until the Gateway is Programmed, sends requests through it and prints which pods
- * answered, then stays up until Ctrl-C and shuts everything down cleanly.
+ * `deno task demo`: a local cluster with Lacquer serving real traffic. Starts the cluster `lacquer` on the real node
+ * (containerd and the upstream kubelet running the images set-up built), installs Lacquer with `helm install` of
+ * deploy/helm/lacquer (the operator in-cluster from its image, gateway pods from theirs), deploys
+ * deploy/demo/demo.yaml (an echo app in two versions, a Gateway, an HTTPRoute with a path rule and an 80/20 weighted
+ * split), waits until the Gateway is Programmed, sends requests through it and prints which pods answered, then stays
+ * up until Ctrl-C and shuts everything down cleanly.
+ *
+ * `LACQUER_NODE=process` runs it on the process kubelet instead, with the operator as a process of this checkout.
+ * `--check` stops after the traffic and exits 1 unless every request was answered, `/` reached both versions and
+ * `/green` only green (the demo's end-to-end check); `--cluster <name>` names the cluster (default `lacquer`).
  *
  * @module
  */
+import { parseArgs } from "node:util";
+import { parseNodeMode } from "../tests/cluster/layout.ts";
 import { startLacquerStack } from "../tests/stack/lacquer_stack.ts";
+import { splitProblems } from "./demo_check.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const HOST = "demo.example.com";
@@ -25,8 +34,34 @@ async function tally(
   return counts;
 }
 
+/** Polls the gateway's address until it answers 200, for up to 30 s. */
+async function firstAnswer(
+  exec: (program: string, args: string[]) => Promise<{ stdout: string }>,
+  address: string,
+): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  const probe = ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "2", "-H", `Host: ${HOST}`];
+  while ((await exec("curl", [...probe, `http://${address}/`])).stdout !== "200") {
+    if (Date.now() > deadline) throw new Error(`http://${address}/ did not answer 200 within 30 s`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
 async function main(): Promise<number> {
-  const stack = await startLacquerStack({ cluster: "lacquer" });
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: { check: { type: "boolean", default: false }, cluster: { type: "string", default: "lacquer" } },
+  });
+  const node = parseNodeMode(Deno.env.get("LACQUER_NODE") ?? "real");
+  const stack = await startLacquerStack({
+    cluster: values.cluster,
+    node,
+    install: node === "real" ? "chart" : "process",
+  }).catch((err) => {
+    console.error(`[demo] failed to install: ${err instanceof Error ? err.message : err}`);
+    return undefined;
+  });
+  if (!stack) return 1;
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
@@ -53,13 +88,24 @@ async function main(): Promise<number> {
       "jsonpath={.status.addresses[0].value}",
     ])).trim();
     console.error(`[demo] Gateway demo/demo is Programmed at ${address}`);
+    // Programmed means the pods serve the configuration; the Service proxy follows their endpoints a moment later
+    console.error(`[demo] waiting for the first answer through ${address}`);
+    await firstAnswer(stack.exec, address);
 
-    for (const path of ["/", "/green"]) {
+    const problems: string[] = [];
+    for (const path of ["/", "/green"] as const) {
       const counts = await tally(stack.exec, { address, path, count: REQUESTS });
       console.log(`\n${REQUESTS} requests to http://${HOST}${path} via ${address}:`);
       for (const [pod, n] of [...counts].sort()) console.log(`  ${String(n).padStart(3)}  answered by ${pod}`);
       const failed = REQUESTS - [...counts.values()].reduce((a, b) => a + b, 0);
       if (failed > 0) console.log(`  ${String(failed).padStart(3)}  failed`);
+      problems.push(...splitProblems(path, counts, REQUESTS));
+    }
+    if (values.check) {
+      for (const problem of problems) console.log(`demo: FAILED: ${problem}`);
+      console.log(`demo: ${problems.length === 0 ? "PASSED" : "FAILED"}`);
+      await stack.stop();
+      return problems.length === 0 ? 0 : 1;
     }
 
     console.log(`

@@ -3,14 +3,15 @@
  * Lacquer on a fresh local cluster, with the features our GatewayClass advertises in its status, and prints the
  * passed, failed and skipped tests. It exits 0 only when the suite itself exited 0, no test failed and the report
  * says core and extended tests succeeded (`judge_run.ts`). A whole run removes
- * `tests/conformance/report.yaml` first and writes the suite's report there once the suite finished (also a failing
+ * `tests/conformance/report.yaml` (`report-real-node.yaml` on the real node) first and writes the suite's report there once the suite finished (also a failing
  * one), so a crashed, timed-out or killed run leaves no report rather than the one of an earlier run. The logs of a failed run are kept in
  * `/tmp/lacquer/failed-<cluster>/`.
  *
  * Flags: `--run-test <Name>` runs one test (its report stays in the cluster's log directory);
  * `--keep` leaves the cluster and operator running afterwards for debugging (`LACQUER_CLUSTER=conform deno task
  * cluster kubectl ...`); `--channel experimental` installs the experimental CRDs; `--debug` turns on the suite's
- * debug output; `--cluster <name>` names the cluster (default `conform`).
+ * debug output; `--cluster <name>` names the cluster (default `conform`). `LACQUER_NODE=real` runs it on the real
+ * node (containerd, the upstream kubelet, kube-proxy and CoreDNS) and writes `report-real-node.yaml` instead.
  *
  * @module
  */
@@ -20,10 +21,13 @@ import { startLacquerStack } from "../stack/lacquer_stack.ts";
 import { buildConformanceSuite } from "./build_suite.ts";
 import { conformanceProblems } from "./judge_run.ts";
 import { formatResults, summarizeResults } from "./summarize_results.ts";
-import { lacquerCacheDir } from "../cluster/layout.ts";
+import { lacquerCacheDir, type NodeMode, parseNodeMode } from "../cluster/layout.ts";
 
-/** The committed report of the last whole run. */
-const REPORT = new URL("./report.yaml", import.meta.url).pathname;
+/** The committed report of the last whole run on each node (`LACQUER_NODE`). */
+const REPORTS: Record<NodeMode, string> = {
+  process: new URL("./report.yaml", import.meta.url).pathname,
+  real: new URL("./report-real-node.yaml", import.meta.url).pathname,
+};
 
 /**
  * Runs a program inside the cluster's network namespace, copying its output (stderr merged) to the terminal and to
@@ -77,7 +81,9 @@ async function main(): Promise<number> {
   }
   const cache = lacquerCacheDir(Deno.env);
   const suite = await buildConformanceSuite(cache);
-  const stack = await startLacquerStack({ cluster: values.cluster, channel: values.channel, logLevel: "debug" });
+  const node = parseNodeMode(Deno.env.get("LACQUER_NODE"));
+  const reportPath = REPORTS[node];
+  const stack = await startLacquerStack({ cluster: values.cluster, channel: values.channel, logLevel: "debug", node });
   let passed = false;
   try {
     const single = values["run-test"];
@@ -102,7 +108,7 @@ async function main(): Promise<number> {
     console.error(`[conformance] running the suite (output: ${outputFile})`);
     const started = performance.now();
     // a run killed half-way must not leave the report of an earlier run behind
-    if (!single) await Deno.remove(REPORT).catch(() => {});
+    if (!single) await Deno.remove(reportPath).catch(() => {});
     const exitCode = await runTeed(stack.layout.netns, stack.layout.kubeconfig, [suite, ...args], outputFile);
     const results = summarizeResults(await Deno.readTextFile(outputFile));
     const report = await Deno.readTextFile(written).catch(() => undefined);
@@ -111,8 +117,10 @@ async function main(): Promise<number> {
     console.log(formatResults(results));
     const seconds = Math.round((performance.now() - started) / 1000);
     if (!single) {
-      if (report !== undefined) await replaceFile(REPORT, report);
-      console.log(report !== undefined ? `conformance: report ${REPORT}` : `conformance: no report, ${REPORT} removed`);
+      if (report !== undefined) await replaceFile(reportPath, report);
+      console.log(
+        report !== undefined ? `conformance: report ${reportPath}` : `conformance: no report, ${reportPath} removed`,
+      );
     }
     for (const problem of problems) console.log(`conformance: FAILED: ${problem}`);
     console.log(`conformance: ${passed ? "PASSED" : "FAILED"} in ${seconds} s`);
