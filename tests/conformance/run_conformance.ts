@@ -24,6 +24,13 @@ import { formatResults, summarizeResults } from "./summarize_results.ts";
 import { lacquerCacheDir, type NodeMode, parseNodeMode } from "../cluster/layout.ts";
 
 /** The committed report of the last whole run on each node (`LACQUER_NODE`). */
+/** What the real node's report says first: the two reports are otherwise the suite's own and alike. */
+const REPORT_HEADERS: Record<NodeMode, string> = {
+  process: "",
+  real: "# `LACQUER_NODE=real deno task conformance`: the suite against the real node (containerd 2, the upstream\n" +
+    "# kubelet, kube-proxy and CoreDNS; gateway pods from the lacquer-gateway image, the operator from this checkout).\n",
+};
+
 const REPORTS: Record<NodeMode, string> = {
   process: new URL("./report.yaml", import.meta.url).pathname,
   real: new URL("./report-real-node.yaml", import.meta.url).pathname,
@@ -117,7 +124,7 @@ async function main(): Promise<number> {
     console.log(formatResults(results));
     const seconds = Math.round((performance.now() - started) / 1000);
     if (!single) {
-      if (report !== undefined) await replaceFile(reportPath, report);
+      if (report !== undefined) await replaceFile(reportPath, REPORT_HEADERS[node] + report);
       console.log(
         report !== undefined ? `conformance: report ${reportPath}` : `conformance: no report, ${reportPath} removed`,
       );
