@@ -264,6 +264,9 @@ pub struct Report {
     pub endpoints: usize,
     /// Routes and vhosts left out, with reasons.
     pub skipped: Vec<Skipped>,
+    /// Rules loaded without their cache settings, which could not be built (a dangling policy name, a bypass regex
+    /// over the size limit): they are served as if they had none, every request passing to the backend.
+    pub uncached: Vec<Skipped>,
 }
 
 /// The compiled routing state of one ghost.json document.
@@ -330,13 +333,15 @@ impl Router {
         for (key, vhost) in doc.vhosts {
             let mut table = Table::default();
             for (i, route) in vhost.routes.into_iter().enumerate() {
+                let path = || format!("$.vhosts[{}].routes[{i}]", serde_json::Value::String(key.clone()));
+                let label = route_label(&route);
                 match router.add_route(&mut table, route, (&policies, &mut endpoint_index)) {
-                    Ok(()) => report.routes += 1,
-                    Err((reason, label)) => report.skipped.push(Skipped {
-                        path: format!("$.vhosts[{}].routes[{i}]", serde_json::Value::String(key.clone())),
-                        route: Some(label),
-                        reason,
-                    }),
+                    Ok(None) => report.routes += 1,
+                    Ok(Some(reason)) => {
+                        report.routes += 1;
+                        report.uncached.push(Skipped { path: path(), route: Some(label), reason });
+                    }
+                    Err(reason) => report.skipped.push(Skipped { path: path(), route: Some(label), reason }),
                 }
             }
             if table.is_empty() {
@@ -356,22 +361,24 @@ impl Router {
         (router, report)
     }
 
-    /// Compiles one route into `table`, its cache settings taken from `policies` when it names a policy; on failure
-    /// returns the reason and the route's label.
+    /// Compiles one route into `table`, its cache settings taken from `policies` when it names a policy. Returns
+    /// why the cache settings could not be built, when so: the route is then served without caching rather than
+    /// lost, since a policy mistake must not cost its routes their traffic. On failure returns the reason.
     fn add_route(
         &mut self,
         table: &mut Table,
         route: Route,
         (policies, endpoint_index): (&BTreeMap<String, Cache>, &mut FxHashMap<SocketAddr, usize>),
-    ) -> Result<(), (String, String)> {
-        let entries = self.compile_matches(&route).map_err(|reason| (reason, route_label(&route)))?;
-        let cache = match &route.cache {
-            Some(named) => Some(
-                resolve_cache(named, policies)
-                    .and_then(|settings| CacheRule::new(&route.id, settings))
-                    .map_err(|reason| (reason, route_label(&route)))?,
-            ),
-            None => None,
+    ) -> Result<Option<String>, String> {
+        let entries = self.compile_matches(&route)?;
+        let built = route
+            .cache
+            .as_ref()
+            .map(|named| resolve_cache(named, policies).and_then(|settings| CacheRule::new(&route.id, settings)));
+        let (cache, uncached) = match built {
+            Some(Ok(rule)) => (Some(rule), None),
+            Some(Err(reason)) => (None, Some(format!("{reason}; the rule is served without caching"))),
+            None => (None, None),
         };
         let Route { id, created, filters, backends, .. } = route;
         let mut groups = Vec::with_capacity(backends.len());
@@ -412,7 +419,7 @@ impl Router {
             cache,
             created,
         });
-        Ok(())
+        Ok(uncached)
     }
 
     /// The lookup entries of a route's matches, with their table and key.
@@ -986,30 +993,49 @@ mod tests {
     }
 
     #[test]
-    fn a_route_naming_a_cache_policy_takes_its_settings_and_a_dangling_name_skips_the_route() {
-        let route = |name: &str, policy: &str| {
+    fn a_route_naming_a_cache_policy_takes_its_settings_and_unbuildable_settings_serve_it_uncached() {
+        let route = |name: &str, cache: &str| {
             format!(
                 r#"{{"id": {{"namespace": "ns", "name": "{name}", "rule": 0}}, "created": "2026-01-01T00:00:00Z",
                     "listeners": ["web"], "matches": [{{"path": {{"type": "PathPrefix", "value": "/{name}"}}}}],
-                    "cache": "{policy}"}}"#
+                    "backends": [{{"name": "ns/empty:80", "endpoints": []}}], "cache": {cache}}}"#
             )
         };
         let text = format!(
-            r#"{{"version": 1, "cachePolicies": {{"ns/p": {{"ttl": {{"default": 7}}}}}},
-                "vhosts": {{"*": {{"routes": [{}, {}]}}}}}}"#,
-            route("named", "ns/p"),
-            route("dangling", "ns/q")
+            r#"{{"version": 1, "cachePolicies": {{"ns/p": {{"ttl": {{"default": 7}}}},
+                    "ns/big": {{"bypass": [{{"type": "Header", "name": "x", "valueRegex": "[a-z]{{100000}}"}}]}}}},
+                "vhosts": {{"*": {{"routes": [{}, {}, {}]}}}}}}"#,
+            route("named", r#""ns/p""#),
+            route("dangling", r#""ns/q""#),
+            route("big", r#""ns/big""#)
         );
         let (router, report) = Router::from_json(&text).unwrap();
-        assert_eq!(router.rules.len(), 1);
+        assert!(report.skipped.is_empty(), "{report:?}");
+        assert_eq!(report.routes, 3);
+        assert_eq!(router.rules.len(), 3);
         let cache = router.rules[0].cache.as_ref().unwrap();
         assert_eq!((cache.identity.as_str(), cache.policy.as_str()), ("ns/named/0", "ns/p"));
         assert_eq!(cache.settings.ttl.default, 7);
-        assert_eq!(report.skipped.len(), 1, "{report:?}");
-        assert_eq!(report.skipped[0].path, r#"$.vhosts["*"].routes[1]"#);
+        assert!(router.rules[1].cache.is_none() && router.rules[2].cache.is_none());
+        let uncached: Vec<_> = report.uncached.iter().map(|s| (s.path.as_str(), s.route.as_deref())).collect();
         assert_eq!(
-            report.skipped[0].reason,
-            r#"cache names the cache policy "ns/q", which cachePolicies does not hold"#
+            uncached,
+            [
+                (r#"$.vhosts["*"].routes[1]"#, Some("ns/dangling rule 0")),
+                (r#"$.vhosts["*"].routes[2]"#, Some("ns/big rule 0"))
+            ]
         );
+        assert_eq!(
+            report.uncached[0].reason,
+            r#"cache names the cache policy "ns/q", which cachePolicies does not hold; the rule is served without caching"#
+        );
+        let big = &report.uncached[1].reason;
+        assert!(big.starts_with("cache.bypass[0].valueRegex") && big.ends_with("served without caching"), "{big}");
+        // With no ready endpoint, only a rule with cache settings keeps the request side for a cache lookup.
+        let headers: Vec<(String, String)> = Vec::new();
+        for url in ["/dangling/x", "/big/x"] {
+            let req = Request { socket: "a0", host: "a.example", url, method: "GET", headers: &headers, random: 7 };
+            assert!(matches!(router.route(&req), Decision::Refuse(Refusal { status: 500, lookup: None, .. })), "{url}");
+        }
     }
 }

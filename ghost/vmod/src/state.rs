@@ -52,6 +52,7 @@ impl ReloadOutcome {
                 "backends": backends,
                 "backendsRetired": retired,
                 "skipped": report.skipped.iter().map(skipped_json).collect::<Vec<_>>(),
+                "uncached": report.uncached.iter().map(skipped_json).collect::<Vec<_>>(),
                 "durationMs": millis,
             }),
             Self::Failed { error, path, millis } => serde_json::json!({
@@ -69,10 +70,13 @@ impl ReloadOutcome {
     /// A one-line summary for `last_error()`: empty when everything loaded.
     pub fn problem(&self) -> String {
         match self {
-            Self::Loaded { report, .. } if report.skipped.is_empty() => String::new(),
+            Self::Loaded { report, .. } if report.skipped.is_empty() && report.uncached.is_empty() => String::new(),
             Self::Loaded { report, .. } => {
                 let mut text = format!("{} route(s) skipped", report.skipped.len());
-                for s in report.skipped.iter().take(3) {
+                if !report.uncached.is_empty() {
+                    let _ = write!(text, ", {} served without caching", report.uncached.len());
+                }
+                for s in report.skipped.iter().chain(&report.uncached).take(3) {
                     let _ = write!(text, "; {}: {}", s.path, s.reason);
                 }
                 text
@@ -191,6 +195,17 @@ mod tests {
         assert_eq!(json["routes"], 0);
         assert_eq!(json["skipped"][0]["route"], "ns/bad rule 0");
         assert!(loaded.problem().starts_with("1 route(s) skipped"));
+
+        let (_, report) = Router::from_json(
+            r#"{"version": 1, "vhosts": {"*": {"routes": [{"id": {"namespace": "ns", "name": "r", "rule": 0},
+                "created": "2026-01-01T00:00:00Z", "listeners": ["l"], "cache": "ns/gone"}]}}}"#,
+        )
+        .unwrap();
+        let loaded = ReloadOutcome::Loaded { report, backends: 0, retired: 0, millis: 1.5 };
+        let json: serde_json::Value = serde_json::from_str(&loaded.to_json()).unwrap();
+        assert_eq!((json["routes"].as_u64(), json["skipped"].as_array().map(Vec::len)), (Some(1), Some(0)));
+        assert_eq!(json["uncached"][0]["route"], "ns/r rule 0");
+        assert!(loaded.problem().starts_with("0 route(s) skipped, 1 served without caching; "), "{}", loaded.problem());
 
         let failed = ReloadOutcome::Failed { error: "cannot load".into(), path: Some("$".into()), millis: 0.1 };
         let json: serde_json::Value = serde_json::from_str(&failed.to_json()).unwrap();
