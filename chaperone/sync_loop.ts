@@ -412,14 +412,18 @@ export class SyncLoop {
       const { routing, message } = this.#refusedGhost;
       out.push({ kind: RejectionKind.GhostRefused, hash: routing, message });
     }
-    const skipped = (this.#ghostReport as { skipped?: { route?: string; path?: string; reason?: string }[] })
-      ?.skipped;
-    if (this.#ghostRoutingHash && Array.isArray(skipped) && skipped.length > 0) {
-      const lines = skipped.map((s) => `${s.route ?? s.path}: ${s.reason}`);
+    // Rules ghost serves without their cache settings (it could not build them) are told the same way.
+    type Part = { route?: string; path?: string; reason?: string };
+    const report = this.#ghostReport as { skipped?: Part[]; uncached?: Part[] } | undefined;
+    const skipped = Array.isArray(report?.skipped) ? report.skipped : [];
+    const uncached = Array.isArray(report?.uncached) ? report.uncached : [];
+    if (this.#ghostRoutingHash && skipped.length + uncached.length > 0) {
+      const lines = [...skipped, ...uncached].map((s) => `${s.route ?? s.path}: ${s.reason}`);
+      const served = uncached.length > 0 ? `, ${uncached.length} served without caching` : "";
       out.push({
         kind: RejectionKind.RoutesSkipped,
         hash: this.#ghostRoutingHash,
-        message: `${skipped.length} route(s) skipped\n${lines.join("\n")}`,
+        message: `${skipped.length} route(s) skipped${served}\n${lines.join("\n")}`,
       });
     }
     return [...out, ...this.#tlsRejections];

@@ -256,6 +256,29 @@ Deno.test("SyncLoop keeps applying endpoint changes while a new backend namespac
   }
 });
 
+Deno.test("SyncLoop reports the routes ghost skipped and the rules it serves without caching as RoutesSkipped", async () => {
+  const part = (name: string, reason: string) => ({ path: "$", route: `ns/${name} rule 0`, reason });
+  const s = await setup(() =>
+    Promise.resolve({
+      status: "ok",
+      skipped: [part("bad", "invalid regular expression")],
+      uncached: [part("shop", "cache.bypass[0].valueRegex is too big; the rule is served without caching")],
+    })
+  );
+  try {
+    await s.sync.onVarnishStarted(s.cli);
+    await eventually(() => ok(s.sync.status().applied));
+    deepStrictEqual(s.sync.rejections().map((r) => [r.kind, r.hash, r.message]), [[
+      "RoutesSkipped",
+      contentHash(ROUTING),
+      "1 route(s) skipped, 1 served without caching\nns/bad rule 0: invalid regular expression\n" +
+      "ns/shop rule 0: cache.bypass[0].valueRegex is too big; the rule is served without caching",
+    ]]);
+  } finally {
+    await s.cleanup();
+  }
+});
+
 Deno.test("SyncLoop keeps the good ghost.json on disk and stays ready when ghost refuses a new one", async () => {
   // Like ghost, the fake reads the file it is told to reload and refuses one document.
   let file = "";

@@ -25,7 +25,7 @@ export const RejectionKind = {
   RoutingRejected: "RoutingRejected",
   /** ghost refused the whole ghost.json; the previous one keeps serving. */
   GhostRefused: "GhostRefused",
-  /** ghost loaded ghost.json but left routes out (they are not served). */
+  /** ghost loaded ghost.json but left routes out (not served) or their cache settings (served without caching). */
   RoutesSkipped: "RoutesSkipped",
   /** A TLS certificate bundle hitch cannot use is left out (its listener's hostnames get the default certificate). */
   TlsBundleUnusable: "TLSBundleUnusable",

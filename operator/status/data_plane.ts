@@ -50,7 +50,7 @@ const LABELS: Record<RejectionKindName, string> = {
   VCLInitFailed: "main.vcl failed in vcl_init; pods that had a VCL keep serving it",
   RoutingRejected: "routing.json was rejected; pods keep serving their previous routes",
   GhostRefused: "the routing table was refused by ghost; pods keep serving their previous routes",
-  RoutesSkipped: "routes were skipped by ghost and are not served",
+  RoutesSkipped: "ghost skipped routes (not served) or their cache settings (served without caching)",
   TLSBundleUnusable: "a TLS certificate bundle is unusable and was left out",
 };
 

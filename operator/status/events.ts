@@ -13,10 +13,10 @@
  * |                   | replaced (Normal `Rolling`, then `Rolled`)                                                  |
  * | HTTPRoute         | one per parent Gateway: Warning per problem (`NotAllowedByListeners`, `BackendNotFound`,   |
  * |                   | `RefNotPermitted`, `PartiallyInvalid` with the dropped rules, ...), else Normal `Accepted`; |
- * |                   | Warning `RuleSkipped` for its rules the gateway pods skipped                               |
+ * |                   | Warning `RuleSkipped` for its rules the gateway pods skipped or serve without caching      |
  * | GatewayParameters | Warning `InvalidParameters`, `VCLRejected` and `VCLInitFailed` for the Gateways using them |
  * | CachePolicy       | one per ancestor: Normal `Accepted`, or Warning `Conflicted`, `Invalid`, `TargetNotFound`;  |
- * |                   | Warning `RuleSkipped` for the rules it covers that the gateway pods skipped over its settings |
+ * |                   | Warning `RuleSkipped` for the rules it covers that the gateway pods serve uncached over it |
  *
  * @module
  */
@@ -216,8 +216,13 @@ export function parametersEvents(
   ];
 }
 
-/** The rules the gateway pods skipped, from the lines of `RoutesSkipped` rejections, each once. */
-function skippedRules(problems: readonly DataPlaneProblem[]): { route: string; rule: string; reason: string }[] {
+/** How ghost ends the reason of a rule it serves without its cache settings rather than skipping it. */
+const UNCACHED = "; the rule is served without caching";
+
+/** The rules the gateway pods skipped or serve without caching, from the lines of `RoutesSkipped` rejections, each once. */
+function skippedRules(
+  problems: readonly DataPlaneProblem[],
+): { route: string; rule: string; reason: string; uncached: boolean }[] {
   const lines = new Set<string>();
   for (const problem of problems) {
     if (problem.kind === RejectionKind.RoutesSkipped) {
@@ -226,8 +231,16 @@ function skippedRules(problems: readonly DataPlaneProblem[]): { route: string; r
   }
   return [...lines].flatMap((line) => {
     const match = /^([^/\s]+\/[^/\s]+) rule (\d+): (.*)$/.exec(line);
-    return match ? [{ route: match[1], rule: match[2], reason: match[3] }] : [];
+    if (!match) return [];
+    const [, route, rule, reason] = match;
+    const uncached = reason.endsWith(UNCACHED);
+    return [{ route, rule, reason: uncached ? reason.slice(0, -UNCACHED.length) : reason, uncached }];
   });
+}
+
+/** What a Gateway does with a rule, for the start of a note (`rule` may name its route too). */
+function served(rule: string, uncached: boolean): string {
+  return uncached ? `serves rule ${rule} without caching` : `does not serve rule ${rule}`;
 }
 
 function ruleSkippedPlans(topic: string, notes: Map<string, string[]>): Map<string, PlannedEvent> {
@@ -261,31 +274,32 @@ function push(map: Map<string, string[]>, key: string, line: string): void {
  */
 export function skippedRuleEvents(gateway: string, problems: readonly DataPlaneProblem[]): Map<string, PlannedEvent> {
   const notes = new Map<string, string[]>();
-  for (const { route, rule, reason } of skippedRules(problems)) {
-    push(notes, route, `Gateway ${gateway} does not serve rule ${rule}: ${reason}`);
+  for (const { route, rule, reason, uncached } of skippedRules(problems)) {
+    push(notes, route, `Gateway ${gateway} ${served(rule, uncached)}: ${reason}`);
   }
   return ruleSkippedPlans(`Skipped/${gateway}`, notes);
 }
 
 /**
- * Plans the `RuleSkipped` Warnings of the CachePolicies whose settings made the gateway pods skip the rules they
- * cover (ghost's reason starts with `cache`, such as a bypass regex it cannot compile): the operator's checks let
- * the policy through, so its status says Accepted, and without this its owner would not learn that those rules
- * are not served.
+ * Plans the `RuleSkipped` Warnings of the CachePolicies whose settings the gateway pods could not apply to the
+ * rules they cover (ghost's reason starts with `cache`, such as a bypass regex over its size limit), so that those
+ * rules are served without caching: the operator's checks let the policy through, so its status says Accepted,
+ * and without this its owner would not learn that the policy has no effect.
  *
  * @example Usage
  * ```ts
  * import { skippedPolicyEvents } from "./events.ts";
  * const problem = { kind: "RoutesSkipped" as const, hash: "sha256:ab", pods: ["gw-1"],
- *   message: "1 route(s) skipped\nns/shop rule 0: cache.bypass[0].valueRegex \"a{99999}\" is not a valid regular expression" };
+ *   message: "0 route(s) skipped, 1 served without caching\nns/shop rule 0: cache.bypass[0].valueRegex \"a{99999}\" " +
+ *     "is not a valid regular expression; the rule is served without caching" };
  * skippedPolicyEvents("ns/gw", [problem], () => "ns/p").get("ns/p")?.event?.note;
- * // "Gateway ns/gw does not serve rule 0 of HTTPRoute ns/shop: cache.bypass[0].valueRegex ..."
+ * // "Gateway ns/gw serves rule 0 of HTTPRoute ns/shop without caching: cache.bypass[0].valueRegex ..."
  * ```
  *
  * @param gateway The Gateway's `namespace/name`.
  * @param problems What the Gateway's pods rejected of the current configuration.
  * @param policyOf The CachePolicy (`namespace/name`) of a rule, by its route's `namespace/name` and rule index.
- * @returns The topic of each policy whose settings skipped rules, by policy `namespace/name`.
+ * @returns The topic of each policy whose settings were not applied, by policy `namespace/name`.
  */
 export function skippedPolicyEvents(
   gateway: string,
@@ -293,9 +307,10 @@ export function skippedPolicyEvents(
   policyOf: (route: string, rule: number) => string | undefined,
 ): Map<string, PlannedEvent> {
   const notes = new Map<string, string[]>();
-  for (const { route, rule, reason } of skippedRules(problems)) {
+  for (const { route, rule, reason, uncached } of skippedRules(problems)) {
     const policy = reason.startsWith("cache") ? policyOf(route, Number(rule)) : undefined;
-    if (policy) push(notes, policy, `Gateway ${gateway} does not serve rule ${rule} of HTTPRoute ${route}: ${reason}`);
+    const what = served(`${rule} of HTTPRoute ${route}`, uncached);
+    if (policy) push(notes, policy, `Gateway ${gateway} ${what}: ${reason}`);
   }
   return ruleSkippedPlans(`Skipped/${gateway}`, notes);
 }

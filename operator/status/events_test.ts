@@ -179,17 +179,34 @@ Deno.test("skippedRuleEvents() names a rule skipped on several listeners once", 
   );
 });
 
-Deno.test("skippedPolicyEvents() tells a CachePolicy the rules its settings made the pods skip, and only those", () => {
+Deno.test("skippedRuleEvents() tells a route which rules are served without caching", () => {
+  const problem = {
+    kind: "RoutesSkipped" as const,
+    hash: "sha256:ab",
+    pods: ["gw-1"],
+    message: "1 route(s) skipped, 1 served without caching\nns/a rule 0: bad regex\n" +
+      'ns/a rule 1: cache names the cache policy "ns/q", which cachePolicies does not hold; the rule is served ' +
+      "without caching",
+  };
+  equal(
+    skippedRuleEvents("ns/gw", [problem]).get("ns/a")?.event?.note,
+    "Gateway ns/gw does not serve rule 0: bad regex\nGateway ns/gw serves rule 1 without caching: cache names the " +
+      'cache policy "ns/q", which cachePolicies does not hold',
+  );
+});
+
+Deno.test("skippedPolicyEvents() tells a CachePolicy the rules served without its settings, and only those", () => {
+  const uncached = "; the rule is served without caching";
   const problem = {
     kind: "RoutesSkipped" as const,
     hash: "sha256:ab",
     pods: ["gw-1"],
     message: [
-      "3 route(s) skipped",
-      'ns/shop rule 1: cache.bypass[0].valueRegex "a{99999}" is not a valid regular expression',
-      'ns/shop rule 1: cache.bypass[0].valueRegex "a{99999}" is not a valid regular expression',
+      "1 route(s) skipped, 2 served without caching",
+      `ns/shop rule 1: cache.bypass[0].valueRegex "a{99999}" is not a valid regular expression${uncached}`,
+      `ns/shop rule 1: cache.bypass[0].valueRegex "a{99999}" is not a valid regular expression${uncached}`,
       "ns/shop rule 0: invalid regular expression",
-      "ns/plain rule 0: cache settings name no policy",
+      `ns/plain rule 0: cache settings name no policy${uncached}`,
     ].join("\n"),
   };
   const policyOf = (route: string, rule: number) => route === "ns/shop" ? `ns/p${rule}` : undefined;
@@ -197,8 +214,8 @@ Deno.test("skippedPolicyEvents() tells a CachePolicy the rules its settings made
   deepEqual([...plans.keys()], ["ns/p1"]);
   equal(
     plans.get("ns/p1")?.event?.note,
-    'Gateway ns/gw does not serve rule 1 of HTTPRoute ns/shop: cache.bypass[0].valueRegex "a{99999}" is not a valid ' +
-      "regular expression",
+    'Gateway ns/gw serves rule 1 of HTTPRoute ns/shop without caching: cache.bypass[0].valueRegex "a{99999}" is not ' +
+      "a valid regular expression",
   );
   equal(plans.get("ns/p1")?.event?.type, "Warning");
   equal(plans.get("ns/p1")?.event?.reason, "RuleSkipped");
