@@ -27,6 +27,7 @@ export { consistently, eventually, type PollOptions } from "./eventually.ts";
 export { freePort } from "./free_port.ts";
 export {
   clusterAvailable,
+  containerLogFile,
   createTestNamespace,
   kubectl,
   podNetns,

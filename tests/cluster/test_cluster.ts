@@ -9,6 +9,7 @@ import { type ClusterInfo, launchSupervisor, waitForCluster } from "./cluster_co
 import { eventually } from "./eventually.ts";
 import { podNetnsName } from "./kubelet/pod_worker.ts";
 import { clusterBinaries, type ClusterLayout, clusterLayout, lacquerCacheDir, parseNodeMode } from "./layout.ts";
+import { nodePaths } from "./node/node_config.ts";
 import { runCommand } from "./run_command.ts";
 
 /** The running test cluster. */
@@ -161,4 +162,25 @@ export function podNetns(cluster: TestCluster, podUid: string): string {
  */
 export function podRoot(cluster: TestCluster, pod: { namespace: string; name: string; uid: string }): string {
   return `${cluster.layout.dir}/pods/${pod.namespace}_${pod.name}_${pod.uid}/root`;
+}
+
+/**
+ * Returns the file a container's first run logs to (CRI format, `<time> <stream> <tag> <line>`), from either node:
+ * below the process kubelet's pod directory, or in the real kubelet's `podLogsDir`. The kubelet removes it with the
+ * pod; a file opened before stays readable.
+ *
+ * @param cluster The cluster.
+ * @param pod The pod's namespace, name and uid.
+ * @param container The container's name.
+ * @returns The path.
+ */
+export function containerLogFile(
+  cluster: TestCluster,
+  pod: { namespace: string; name: string; uid: string },
+  container: string,
+): string {
+  const dir = `${pod.namespace}_${pod.name}_${pod.uid}`;
+  return parseNodeMode(Deno.env.get("LACQUER_NODE")) === "real"
+    ? `${nodePaths(cluster.layout.nodeDir).podLogs}/${dir}/${container}/0.log`
+    : `${cluster.layout.dir}/pods/${dir}/logs/${container}/0.log`;
 }

@@ -4,7 +4,7 @@
  * infrastructure change rolls the pods, and while the gateway is scaled down. Every request must get a 200.
  */
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { clusterAvailable, eventually, podRoot, useCluster } from "../cluster/mod.ts";
+import { clusterAvailable, containerLogFile, eventually, useCluster } from "../cluster/mod.ts";
 import { apply, applyApp, echoApp, get, GW_API, type Load, startE2eGateway, startLoad } from "./_e2e_gateway.ts";
 
 interface Pod {
@@ -107,9 +107,9 @@ Deno.test({
       await t.step("a deleted gateway pod drains to the quiet exit while the other serves", async () => {
         const [victim] = await gatewayPods();
         // the container's log, held open: the kubelet removes the file with the pod, the open file stays readable
-        const logDir = podRoot(cluster, { namespace: ns, name: victim.metadata.name, uid: victim.metadata.uid })
-          .replace(/\/root$/, "/logs/gateway");
-        const log = await Deno.open(`${logDir}/0.log`);
+        const log = await Deno.open(
+          containerLogFile(cluster, { namespace: ns, name: victim.metadata.name, uid: victim.metadata.uid }, "gateway"),
+        );
         const lines = async () => new TextDecoder().decode(await new Response(log.readable).arrayBuffer()).split("\n");
         let deleted = "";
         try {
