@@ -1,4 +1,4 @@
-import { deepEqual, equal } from "node:assert/strict";
+import { deepEqual, equal, ok } from "node:assert/strict";
 import { gatewayClassSchema, gatewaySchema } from "./api_types.ts";
 import { gatewayNameProblem, resolveGatewayConfig } from "./gateway_config.ts";
 import { gatewayParametersSchema, resolveParameters } from "./gateway_parameters.ts";
@@ -152,6 +152,18 @@ Deno.test("resolveGatewayConfig() lets the Gateway's parameters override the cla
   equal(config.userVcl, "vcl 4.1;\nsub vcl_recv {}\n");
   deepEqual(config.parameters.requests, { escapedSlashes: "UnescapeAndRedirect", trustedProxies: ["10.0.0.0/8"] });
   equal(resolve(undefined).parameters.requests, undefined);
+});
+
+Deno.test("resolveParameters() takes replicas from the most specific layer, else the operator's default", () => {
+  const layer = (replicas?: number) => gatewayParametersSchema.parse({ metadata: { name: "p" }, spec: { replicas } });
+  const replicas = (...layers: (number | undefined)[]) =>
+    resolveParameters(layers.map(layer), { image: "i", replicas: 3 }).replicas;
+  equal(replicas(), 3);
+  equal(replicas(undefined), 3);
+  equal(replicas(4), 4);
+  equal(replicas(4, 1), 1);
+  equal(replicas(4, undefined), 4);
+  ok(!gatewayParametersSchema.safeParse({ metadata: { name: "p" }, spec: { replicas: 0 } }).success);
 });
 
 Deno.test("resolveParameters() turns the access log settings into a sample share, 0 when turned off", () => {

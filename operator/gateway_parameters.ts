@@ -30,6 +30,8 @@ export const gatewayParametersSpecSchema = z.looseObject({
   varnishdArgs: z.array(z.string()).optional(),
   /** The varnishd storage (`-s`) specification, for example `malloc,256m`. */
   storage: z.string().min(1).optional(),
+  /** Gateway pods of the Gateway (default: the operator's `--gateway-replicas`); ignored while an HPA scales it. */
+  replicas: z.number().int().min(1).max(100).optional(),
   /** Container resources of the gateway container. */
   resources: z.looseObject({ requests: resourceList.optional(), limits: resourceList.optional() }).optional(),
   /** The shape of the gateway Service. */
@@ -86,7 +88,7 @@ export interface ResolvedParameters {
   resources: { requests?: Record<string, string | number>; limits?: Record<string, string | number> };
   /** Service type. */
   serviceType: "LoadBalancer" | "ClusterIP" | "NodePort";
-  /** Gateway pods (the operator's `--gateway-replicas`), unless an HPA scales the Deployment. */
+  /** Gateway pods (GatewayParameters, else the operator's `--gateway-replicas`), unless an HPA scales the Deployment. */
   replicas: number;
   /** Extra Service annotations. */
   serviceAnnotations: Record<string, string>;
@@ -152,6 +154,7 @@ export function resolveParameters(
     if (s.imagePullPolicy) out.imagePullPolicy = s.imagePullPolicy;
     if (s.varnishdArgs) out.varnishdArgs = [...s.varnishdArgs];
     if (s.storage) out.storage = s.storage;
+    if (s.replicas !== undefined) out.replicas = s.replicas;
     if (s.resources) {
       out.resources = {
         ...(s.resources.requests ? { requests: s.resources.requests } : {}),

@@ -12,12 +12,15 @@ interface Pod {
   status?: { conditions?: { type: string; status: string }[] };
 }
 
-const params = (namespace: string, env: { name: string; value: string }[]) => ({
+const params = (namespace: string, replicas: number, env: { name: string; value: string }[]) => ({
   apiVersion: "lacquer.dev/v1alpha1",
   kind: "GatewayParameters",
   metadata: { name: "params", namespace },
-  spec: { service: { type: "LoadBalancer" }, env },
+  spec: { service: { type: "LoadBalancer" }, replicas, env },
 });
+const DRAIN_ENV = [{ name: "LACQUER_DRAIN_SECONDS", value: "50" }];
+/** An environment change of the gateway container: it changes the pod template, so it rolls every pod. */
+const ROLLOUT_ENV = { name: "LACQUER_E2E_ROLLOUT", value: "1" };
 
 Deno.test({
   name: "gateway pods going away under steady load through the Service address fail no request: a drain to the " +
@@ -33,7 +36,7 @@ Deno.test({
       await apply(
         client,
         `/apis/lacquer.dev/v1alpha1/namespaces/${name}/gatewayparameters`,
-        params(name, [{ name: "LACQUER_DRAIN_SECONDS", value: "50" }]),
+        params(name, 2, DRAIN_ENV),
       );
     },
   });
@@ -65,12 +68,6 @@ Deno.test({
       equal(ready.length, replicas);
       return pods;
     }, { timeoutMs: 120_000, intervalMs: 250 });
-  const scale = (replicas: number) =>
-    client.request(`${deployment}/scale`, {
-      method: "PATCH",
-      contentType: "application/merge-patch+json",
-      body: { spec: { replicas } },
-    });
   /** Runs `change` under a steady load and asserts that every request got a 200. */
   const underLoad = async (change: () => Promise<void>) => {
     const load: Load = startLoad(address, "/load", 4);
@@ -100,7 +97,6 @@ Deno.test({
       },
     });
     await eventually(async () => equal((await get(address, "/load")).status, 200), { timeoutMs: 60_000 });
-    await scale(2);
     await settled(2);
 
     passed.push(
@@ -140,7 +136,7 @@ Deno.test({
           await apply(
             client,
             `/apis/lacquer.dev/v1alpha1/namespaces/${ns}/gatewayparameters`,
-            params(ns, [{ name: "LACQUER_DRAIN_SECONDS", value: "50" }, { name: "LACQUER_E2E_ROLLOUT", value: "1" }]),
+            params(ns, 2, [...DRAIN_ENV, ROLLOUT_ENV]),
           );
           await eventually(async () => {
             const pods = await settled(2);
@@ -153,7 +149,12 @@ Deno.test({
     passed.push(
       await t.step("scaling the gateway down", async () => {
         await underLoad(async () => {
-          await scale(1);
+          // the pod count a user sets, in GatewayParameters (a kubectl scale lasts only until the operator applies)
+          await apply(
+            client,
+            `/apis/lacquer.dev/v1alpha1/namespaces/${ns}/gatewayparameters`,
+            params(ns, 1, [...DRAIN_ENV, ROLLOUT_ENV]),
+          );
           await settled(1);
         });
       }),
