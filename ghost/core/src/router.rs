@@ -334,14 +334,13 @@ impl Router {
             let mut table = Table::default();
             for (i, route) in vhost.routes.into_iter().enumerate() {
                 let path = || format!("$.vhosts[{}].routes[{i}]", serde_json::Value::String(key.clone()));
-                let label = route_label(&route);
                 match router.add_route(&mut table, route, (&policies, &mut endpoint_index)) {
                     Ok(None) => report.routes += 1,
-                    Ok(Some(reason)) => {
+                    Ok(Some((reason, label))) => {
                         report.routes += 1;
                         report.uncached.push(Skipped { path: path(), route: Some(label), reason });
                     }
-                    Err(reason) => report.skipped.push(Skipped { path: path(), route: Some(label), reason }),
+                    Err((reason, label)) => report.skipped.push(Skipped { path: path(), route: Some(label), reason }),
                 }
             }
             if table.is_empty() {
@@ -363,21 +362,24 @@ impl Router {
 
     /// Compiles one route into `table`, its cache settings taken from `policies` when it names a policy. Returns
     /// why the cache settings could not be built, when so: the route is then served without caching rather than
-    /// lost, since a policy mistake must not cost its routes their traffic. On failure returns the reason.
+    /// lost, since a policy mistake must not cost its routes their traffic. On failure returns the reason. Reasons
+    /// come with the route's label, built only then (a reload of many good routes allocates none).
     fn add_route(
         &mut self,
         table: &mut Table,
         route: Route,
         (policies, endpoint_index): (&BTreeMap<String, Cache>, &mut FxHashMap<SocketAddr, usize>),
-    ) -> Result<Option<String>, String> {
-        let entries = self.compile_matches(&route)?;
+    ) -> Result<Option<(String, String)>, (String, String)> {
+        let entries = self.compile_matches(&route).map_err(|reason| (reason, route_label(&route)))?;
         let built = route
             .cache
             .as_ref()
             .map(|named| resolve_cache(named, policies).and_then(|settings| CacheRule::new(&route.id, settings)));
         let (cache, uncached) = match built {
             Some(Ok(rule)) => (Some(rule), None),
-            Some(Err(reason)) => (None, Some(format!("{reason}; the rule is served without caching"))),
+            Some(Err(reason)) => {
+                (None, Some((format!("{reason}; the rule is served without caching"), route_label(&route))))
+            }
             None => (None, None),
         };
         let Route { id, created, filters, backends, .. } = route;
