@@ -34,7 +34,8 @@ export interface LeaderElectorOptions {
   random?: () => number;
 }
 
-interface LeaseSpec {
+/** The fields of a coordination.k8s.io/v1 Lease's spec that leader election reads and writes. */
+export interface LeaseSpec {
   holderIdentity?: string;
   leaseDurationSeconds?: number;
   acquireTime?: string;

@@ -9,6 +9,7 @@ import { clusterAvailable, eventually } from "../cluster/mod.ts";
 import { lacquerCacheDir } from "../cluster/layout.ts";
 import { nodeImageArchives } from "../cluster/node/node_images.ts";
 import { startOwnRealNodeCluster } from "../cluster/node/own_cluster.ts";
+import type { LeaseSpec } from "../../internal/leader_elector.ts";
 
 const imagesMissing = await nodeImageArchives(lacquerCacheDir(Deno.env)).then(() => false, () => true);
 if (clusterAvailable() && imagesMissing) console.warn("real node failover test skipped: run `deno task images`");
@@ -44,14 +45,6 @@ spec:
   rules:
   - backendRefs: [{name: echo, port: 8080}]
 `;
-}
-
-interface LeaseSpec {
-  holderIdentity?: string;
-  leaseDurationSeconds?: number;
-  acquireTime?: string;
-  renewTime?: string;
-  leaseTransitions?: number;
 }
 
 /** Lists the cgroup directories below `dir` named `name`. */
