@@ -27,6 +27,7 @@ import {
 } from "./_test_cluster_fixtures.ts";
 import { eventually } from "../tests/cluster/eventually.ts";
 import { benchResultsHeading } from "../tests/bench/results_heading.ts";
+import { percentile } from "../tests/bench/percentile.ts";
 import { DEBIAN_VMOD_DIR, freePort, getWithHost, ghostTestVcl, ghostVmodDir, stageGhostVmod } from "./_test_varnish.ts";
 
 const ROUTES = 1000;
@@ -88,11 +89,6 @@ interface Sample {
 function sample(times: { started: number; acknowledged: number }): Sample {
   const now = performance.now();
   return { total: now - times.started, afterWrite: Math.max(0, now - times.acknowledged) };
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
 async function until(check: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {

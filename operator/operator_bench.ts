@@ -28,6 +28,7 @@ import { parseSnapshot } from "./snapshot.ts";
 import { translate } from "./translate.ts";
 import { TranslationMemo } from "./translation_memo.ts";
 import { benchResultsHeading } from "../tests/bench/results_heading.ts";
+import { percentile } from "../tests/bench/percentile.ts";
 
 const ROUTES = Number(Deno.env.get("LACQUER_BENCH_ROUTES") ?? 5000);
 const CHANGES = Number(Deno.env.get("LACQUER_BENCH_CHANGES") ?? 20);
@@ -78,11 +79,6 @@ function baseObjects(ns: string, cls: string) {
     },
     ...services,
   ];
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
 function report(label: string, values: number[]): void {

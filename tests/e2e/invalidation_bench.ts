@@ -22,7 +22,8 @@ import { serviceAccountToken } from "../../operator/invalidation/_test_invalidat
 import { benchResultsHeading } from "../bench/results_heading.ts";
 import { clusterAvailable, eventually, freePort } from "../cluster/mod.ts";
 import { apply, applyApp, echoApp, GW_API, startE2eGateway } from "./_e2e_gateway.ts";
-import { invalidationReport, percentile, TARGET_P99_MS } from "./invalidation_report.ts";
+import { percentile } from "../bench/percentile.ts";
+import { invalidationReport, TARGET_P99_MS } from "./invalidation_report.ts";
 
 const HOST = "bench.example.com";
 const CALLS = Number(Deno.env.get("LACQUER_BENCH_CALLS") ?? 100);

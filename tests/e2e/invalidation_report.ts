@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { percentile } from "../bench/percentile.ts";
 
 /** The target of the fan-out tail. */
 export const TARGET_P99_MS = 100;
@@ -29,22 +30,6 @@ export interface InvalidationFigures {
     /** Cached requests/s on that pod during a run with the purge in it. */
     rpsDuring: number;
   };
-}
-
-/**
- * Returns the `p`th percentile (nearest rank) of ascending values.
- *
- * @example
- * ```ts
- * import { equal } from "node:assert/strict";
- * equal(percentile([1, 2, 3, 4], 50), 2);
- * ```
- * @param sorted Values in ascending order, at least one.
- * @param p The percentile, 0 to 100.
- * @returns The value at that rank.
- */
-export function percentile(sorted: number[], p: number): number {
-  return sorted[Math.max(0, Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1))];
 }
 
 const int = (n: number) => Math.round(n).toLocaleString("en-US");

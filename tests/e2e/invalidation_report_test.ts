@@ -1,15 +1,7 @@
 import { equal } from "node:assert/strict";
-import { invalidationReport, percentile } from "./invalidation_report.ts";
+import { invalidationReport } from "./invalidation_report.ts";
 
 const purge = { objects: 10_000, fillSeconds: 15.04, ms: 134.4, affected: [10_000, 0, undefined], rpsBefore: 5_000 };
-
-Deno.test("percentile() takes the nearest rank", () => {
-  const values = Array.from({ length: 100 }, (_, i) => i + 1);
-  equal(percentile(values, 50), 50);
-  equal(percentile(values, 99), 99);
-  equal(percentile([7], 99), 7);
-  equal(percentile([1, 2], 0), 1);
-});
 
 Deno.test("invalidationReport() states p50/p99/min/max and that the p99 target was met", () => {
   const calls = Array.from({ length: 100 }, (_, i) => 100 - i); // unsorted on purpose

@@ -8,13 +8,10 @@
  */
 import { equal } from "node:assert/strict";
 import { clusterAvailable, eventually } from "../cluster/mod.ts";
+import { percentile } from "../bench/percentile.ts";
 import { apply, applyApp, echoApp, get, GW_API, podOf, startE2eGateway } from "./_e2e_gateway.ts";
 
 const CHANGES = 100;
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
 
 Deno.test({
   name: "bench: HTTPRoute write to the first response from its new backend, through the operator and a gateway pod",
