@@ -60,6 +60,8 @@ Deno.test({
       HTTPRoute: "/apis/gateway.networking.k8s.io/v1/namespaces/{ns}/httproutes",
       GatewayClass: "/apis/gateway.networking.k8s.io/v1/gatewayclasses",
       Gateway: "/apis/gateway.networking.k8s.io/v1/namespaces/{ns}/gateways",
+      ValidatingAdmissionPolicy: "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies",
+      ValidatingAdmissionPolicyBinding: "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings",
     };
     for (const { file, doc } of await documents()) {
       const kind = String(doc.kind);
