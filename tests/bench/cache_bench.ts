@@ -1,13 +1,15 @@
 /**
  * `deno task bench:cache`: the gateway's data plane (varnishd with the ghost VMOD and the operator's generated VCL)
- * against the same origin, side by side in one run: a cache hit, a pass, the origin direct, and Debian's nginx
- * proxying the origin (keep-alive upstream), each with wrk (requests/s and p99); then a Zipf workload over a given
- * number of objects with a given storage size: one warm-up run, then a measured run whose hit ratio comes from ghost's
- * per-rule counters.
+ * against the same origin, side by side in one run: a cache hit, a pass, the origin direct, Debian's nginx proxying
+ * the origin (keep-alive upstream), and a cache hit of the same varnishd with a minimal VCL that caches everything
+ * (what ghost's routing and cache decision cost on a hit), each with wrk (requests/s and p99); then a Zipf workload
+ * over a given number of objects with a given storage size: one warm-up run, then a measured run whose hit ratio comes
+ * from ghost's per-rule counters.
  *
  * The origin is nginx serving a fixed body for every path. Everything runs on loopback on this machine, so the numbers
  * compare the configurations with each other, not with other machines. Needs root (varnishd drops to its own users),
- * varnishd, the installed ghost VMOD, nginx and wrk (`scripts/setup.sh`).
+ * varnishd, the ghost VMOD (`$LACQUER_GHOST_VMOD_DIR` to measure a build of one's own, else the one `scripts/setup.sh`
+ * installed), nginx and wrk (`scripts/setup.sh`).
  *
  * It runs the gateway's data plane as the pod runs it (same varnishd, VMOD and generated VCL; routing fed as
  * ghost.json instead of by the chaperone, which adds nothing per request), not through a gateway pod of the local
@@ -17,8 +19,8 @@
  * nginx image for the origin and the nginx proxy, so those two would stay on the host and the scenarios would no
  * longer cross the same veth and bridge hops.
  *
- * The four scenarios run interleaved in rounds (hit, pass, origin, nginx, hit, …) and each reports its median round,
- * so that load from elsewhere on the machine spreads over all of them.
+ * The scenarios run interleaved in rounds (hit, pass, origin, nginx, plain-VCL hit, hit, …) and each reports its median
+ * round, so that load from elsewhere on the machine spreads over all of them.
  *
  * Flags: `--duration <s>` per run (5), `--rounds <n>` (3), `--connections <n>` (32), `--body <bytes>` (1024), `--objects <n>` (20000),
  * `--storage <size>` (16m), `--zipf <exponent>` (1.0), `--out <file>` (also write the report there).
@@ -26,7 +28,9 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { DEBIAN_VMOD_DIR, stageGhostVmod } from "../../chaperone/_test_varnish.ts";
 import { GHOST_JSON_PATH, GHOST_STATS_PATH } from "../../internal/names.ts";
+import { freePort } from "../cluster/free_port.ts";
 import { generateMainVcl } from "../../vcl/mod.ts";
 import { parseGhostStats } from "../../chaperone/cache_metrics.ts";
 import { formatReport, medianRun, parseWrk, type Scenario } from "./cache_report.ts";
@@ -46,13 +50,6 @@ const { values: flags } = parseArgs({
   },
 });
 
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
-
 async function waitForPort(port: number): Promise<void> {
   for (let i = 0; i < 200; i++) {
     try {
@@ -68,6 +65,8 @@ async function waitForPort(port: number): Promise<void> {
 const dir = await Deno.makeTempDir({ prefix: "lacquer-cache-bench-" });
 await Deno.chmod(dir, 0o755);
 const children: Deno.ChildProcess[] = [];
+// $LACQUER_GHOST_VMOD_DIR measures a VMOD of one's own build; by default the one set-up installed.
+const vmods = await stageGhostVmod(dir);
 
 function nginxConfig(name: string, server: string): string {
   const temp = `${dir}/${name}`;
@@ -111,28 +110,32 @@ function ghostJson(originPort: number): string {
   });
 }
 
-async function startVarnish(originPort: number, port: number, ghostPort: number): Promise<string> {
-  const instance = `${dir}/varnish`;
-  await Deno.writeTextFile(`${dir}/ghost.json`, ghostJson(originPort));
-  await Deno.writeTextFile(
-    `${dir}/main.vcl`,
-    generateMainVcl({ gateway: "bench/gw" }).replaceAll(GHOST_JSON_PATH, `${dir}/ghost.json`),
-  );
-  for (const file of ["ghost.json", "main.vcl"]) await Deno.chmod(`${dir}/${file}`, 0o644);
+/** A VCL that caches everything for an hour: what a cache hit costs in varnishd itself, without ghost. */
+function plainVcl(originPort: number): string {
+  return `vcl 4.1;
+backend origin { .host = "127.0.0.1"; .port = "${originPort}"; }
+sub vcl_backend_response { set beresp.ttl = 1h; }
+`;
+}
+
+/** Starts varnishd (instance `name`) with `vcl` on the `-a` sockets `listen`; returns its instance directory. */
+async function startVarnish(name: string, vcl: string, listen: string[], port: number): Promise<string> {
+  const instance = `${dir}/${name}`;
+  await Deno.writeTextFile(`${dir}/${name}.vcl`, vcl);
+  await Deno.chmod(`${dir}/${name}.vcl`, 0o644);
   children.push(
     new Deno.Command("varnishd", {
       args: [
         "-F",
         "-n",
         instance,
-        "-a",
-        `http=127.0.0.1:${port}`,
-        "-a",
-        `ghost=127.0.0.1:${ghostPort}`,
+        ...listen.flatMap((socket) => ["-a", socket]),
         "-f",
-        `${dir}/main.vcl`,
+        `${dir}/${name}.vcl`,
         "-s",
         `malloc,${flags.storage}`,
+        "-p",
+        `vmod_path=${vmods}:${DEBIAN_VMOD_DIR}`,
       ],
       stdout: "null",
       stderr: "inherit",
@@ -182,6 +185,7 @@ end
 
 try {
   const originPort = freePort(), nginxPort = freePort(), varnishPort = freePort(), ghostPort = freePort();
+  const plainPort = freePort();
   await Deno.writeTextFile(`${dir}/payload`, "x".repeat(Number(flags.body)));
   await Deno.chmod(`${dir}/payload`, 0o644);
   await startNginx(
@@ -197,13 +201,24 @@ try {
       location / { proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection ""; } }`,
     nginxPort,
   );
-  const instance = await startVarnish(originPort, varnishPort, ghostPort);
-  await fetch(`http://127.0.0.1:${varnishPort}/hit/object`).then((r) => r.arrayBuffer());
+  await Deno.writeTextFile(`${dir}/ghost.json`, ghostJson(originPort));
+  await Deno.chmod(`${dir}/ghost.json`, 0o644);
+  const instance = await startVarnish(
+    "lacquer",
+    generateMainVcl({ gateway: "bench/gw" }).replaceAll(GHOST_JSON_PATH, `${dir}/ghost.json`),
+    [`http=127.0.0.1:${varnishPort}`, `ghost=127.0.0.1:${ghostPort}`],
+    varnishPort,
+  );
+  await startVarnish("plain", plainVcl(originPort), [`127.0.0.1:${plainPort}`], plainPort);
+  for (const url of [`http://127.0.0.1:${varnishPort}/hit/object`, `http://127.0.0.1:${plainPort}/object`]) {
+    await fetch(url).then((r) => r.arrayBuffer());
+  }
   const targets: [string, string][] = [
     ["cache hit (varnishd + ghost)", `http://127.0.0.1:${varnishPort}/hit/object`],
     ["pass (varnishd + ghost)", `http://127.0.0.1:${varnishPort}/pass/object`],
     ["origin direct (nginx)", `http://127.0.0.1:${originPort}/object`],
     ["nginx proxying the origin", `http://127.0.0.1:${nginxPort}/object`],
+    ["cache hit (varnishd, plain VCL)", `http://127.0.0.1:${plainPort}/object`],
   ];
   const runs: Scenario[][] = targets.map(() => []);
   for (let round = 1; round <= Number(flags.rounds); round++) {

@@ -69,7 +69,7 @@ export interface ZipfResult {
 
 /** Everything the report shows. */
 export interface CacheBenchResult {
-  /** Hit, pass, origin direct, nginx proxy, in that order. */
+  /** Hit, pass, origin direct, nginx proxy, plain-VCL hit, in that order. */
   scenarios: Scenario[];
   /** The Zipf workload. */
   zipf: ZipfResult;
@@ -102,13 +102,14 @@ export function hitRatio(hits: number, misses: number): number {
 const fixed = (n: number, digits = 0) => n.toLocaleString("en-US", { maximumFractionDigits: digits });
 
 /**
- * Formats the report: a table of the four scenarios, the target ratios, and the Zipf workload.
+ * Formats the report: a table of the scenarios, the target ratios, what ghost costs against a plain-VCL hit, and the
+ * Zipf workload.
  *
  * @param result The measurements.
  * @returns Markdown text ending with a newline.
  */
 export function formatReport(result: CacheBenchResult): string {
-  const [hit, pass, , nginx] = result.scenarios;
+  const [hit, pass, , nginx, plain] = result.scenarios;
   const { settings, zipf } = result;
   const lines = [
     `wrk -t2 -c${settings.connections} -d${settings.duration}s, ${settings.body}-byte bodies, loopback; the median of ` +
@@ -121,6 +122,8 @@ export function formatReport(result: CacheBenchResult): string {
     `- hit / pass: ${fixed(hit.rps / pass.rps, 2)}× (target ≥ 3×)`,
     `- hit / nginx proxying: ${fixed(hit.rps / nginx.rps, 2)}× (target ≥ 1.2×)`,
     `- pass / nginx proxying: ${fixed(pass.rps / nginx.rps, 2)}×`,
+    `- hit / plain-VCL hit: ${fixed(hit.rps / plain.rps, 2)}× (what ghost's routing and cache decision cost on a hit)`,
+    `- plain-VCL hit / nginx proxying: ${fixed(plain.rps / nginx.rps, 2)}×`,
     "",
     `Zipf (exponent ${zipf.exponent}) over ${fixed(zipf.objects)} objects, storage malloc,${zipf.storage}, ` +
     `after a warm-up run of the same length:`,

@@ -22,7 +22,13 @@ Deno.test("parseWrk() reads requests/s, p99 in ms and errors", () => {
 Deno.test("formatReport() shows the scenarios, the target ratios and the Zipf hit ratio", () => {
   const run = (name: string, rps: number) => ({ name, rps, p99Ms: 1, errors: 0 });
   const text = formatReport({
-    scenarios: [run("hit", 90_000), run("pass", 20_000), run("origin", 50_000), run("nginx", 60_000)],
+    scenarios: [
+      run("hit", 90_000),
+      run("pass", 20_000),
+      run("origin", 50_000),
+      run("nginx", 60_000),
+      run("plain", 100_000),
+    ],
     zipf: {
       objects: 1000,
       exponent: 1,
@@ -39,6 +45,8 @@ Deno.test("formatReport() shows the scenarios, the target ratios and the Zipf hi
   equal(text.includes("| hit | 90,000 | 1 ms | 0 |"), true);
   equal(text.includes("hit / pass: 4.5× (target ≥ 3×)"), true);
   equal(text.includes("hit / nginx proxying: 1.5× (target ≥ 1.2×)"), true);
+  equal(text.includes("hit / plain-VCL hit: 0.9×"), true);
+  equal(text.includes("plain-VCL hit / nginx proxying: 1.67×"), true);
   equal(text.includes("hit ratio 90 % (900 hits, 100 misses)"), true);
   equal(hitRatio(0, 0), 0);
 });
