@@ -29,6 +29,7 @@ import {
 } from "./api_types.ts";
 import { type CachePolicy, cachePolicySchema } from "./cache_policy/mod.ts";
 import { type GatewayParameters, gatewayParametersSchema } from "./gateway_parameters.ts";
+import { type Ingress, type IngressClass, ingressClassSchema, ingressSchema } from "./ingress/ingress_schema.ts";
 
 /** Everything the translator reads, as plain arrays in any order. */
 export interface Snapshot {
@@ -54,6 +55,10 @@ export interface Snapshot {
   pods: Pod[];
   /** CachePolicies (all of them: conflicts and precedence are decided across policies). */
   cachePolicies: CachePolicy[];
+  /** IngressClasses (all controllers; `ingress/` picks Lacquer's). */
+  ingressClasses: IngressClass[];
+  /** Ingresses (those of Lacquer's IngressClasses become routes, `ingress/`). */
+  ingresses: Ingress[];
 }
 
 /** Returns an empty snapshot. */
@@ -70,6 +75,8 @@ export function emptySnapshot(): Snapshot {
     gatewayParameters: [],
     pods: [],
     cachePolicies: [],
+    ingressClasses: [],
+    ingresses: [],
   };
 }
 
@@ -81,6 +88,8 @@ export const SNAPSHOT_KINDS: Record<string, { field: keyof Snapshot; schema: z.Z
   "gateway.networking.k8s.io/ReferenceGrant": { field: "referenceGrants", schema: referenceGrantSchema },
   "lacquer.dev/GatewayParameters": { field: "gatewayParameters", schema: gatewayParametersSchema },
   "lacquer.dev/CachePolicy": { field: "cachePolicies", schema: cachePolicySchema },
+  "networking.k8s.io/IngressClass": { field: "ingressClasses", schema: ingressClassSchema },
+  "networking.k8s.io/Ingress": { field: "ingresses", schema: ingressSchema },
   "/Service": { field: "services", schema: serviceSchema },
   "/Namespace": { field: "namespaces", schema: namespaceSchema },
   "/Secret": { field: "secrets", schema: secretSchema },

@@ -22,6 +22,7 @@ import { type PolicyResolution, resolvePolicies } from "./cache_policy/mod.ts";
 import { buildChildren, type ChildObject } from "./children.ts";
 import type { GatewayParameters, ParameterDefaults } from "./gateway_parameters.ts";
 import { classParameters, type GatewayConfig, resolveGatewayConfig } from "./gateway_config.ts";
+import { expandIngresses, INGRESS_ROUTE_PREFIX, type IngressResult, ingressResult } from "./ingress/mod.ts";
 import { validateListeners } from "./listeners.ts";
 import { fitRoutes, ROUTING_BUDGET_BYTES, storedBytes } from "./routing_budget.ts";
 import { stringifyRouting } from "./routing_text.ts";
@@ -34,6 +35,7 @@ import {
   type GatewayRejections,
   type GatewayStatus,
   gatewayStatus,
+  type ListenerStatus,
   routeParentStatus,
   type RouteStatusResult,
 } from "./status/mod.ts";
@@ -91,8 +93,10 @@ export interface TranslateResult {
   gatewayClasses: GatewayClassResult[];
   /** The translated Gateways, sorted by key. */
   gateways: GatewayResult[];
-  /** Route status entries, per route and Gateway. */
+  /** Route status entries, per route and Gateway (HTTPRoutes only: those of Ingresses are told in `ingresses`). */
   routes: RouteStatusResult[];
+  /** The Ingresses of Lacquer's IngressClasses, sorted by key. */
+  ingresses: IngressResult[];
 }
 
 /** What every stage of one {@linkcode translate} call reads. */
@@ -225,8 +229,11 @@ function gatewayKeys(snapshot: Snapshot, run: Run, ours: (cls: GatewayClass | un
  * @param options Clock, defaults, which Gateways to translate, and the memo.
  * @returns The outputs and statuses.
  */
-export function translate(snapshot: Snapshot, options: TranslateOptions): TranslateResult {
+export function translate(read: Snapshot, options: TranslateOptions): TranslateResult {
   const memo = options.memo ?? new TranslationMemo();
+  // Ingresses are translated as the routes, listeners and policy targets they stand for.
+  const expanded = expandIngresses(read);
+  const snapshot = expanded.snapshot;
   const run: Run = {
     index: indexSnapshot(snapshot, CONTROLLER_NAME),
     options,
@@ -248,6 +255,7 @@ export function translate(snapshot: Snapshot, options: TranslateOptions): Transl
   const byKey = new Map(snapshot.gateways.map((g) => [keyOf(g.metadata.namespace, g.metadata.name), g]));
   const gateways: GatewayResult[] = [];
   const routes: RouteStatusResult[] = [];
+  const ingressListeners = new Map<string, Map<string, ListenerStatus>>();
   for (const key of gatewayKeys(snapshot, run, ours)) {
     const gateway = byKey.get(key);
     const cls = gateway ? run.index.classes.get(gateway.spec.gatewayClassName) : undefined;
@@ -261,8 +269,25 @@ export function translate(snapshot: Snapshot, options: TranslateOptions): Transl
       continue;
     }
     const { routes: routeStatuses, ...result } = translateGateway(gateway, cls, run);
+    // The listeners made from Ingress TLS are not the Gateway's: their status is told on the Ingresses.
+    const made = expanded.listeners.get(key);
+    if (made) {
+      const { listeners } = result.status;
+      ingressListeners.set(key, new Map(listeners.filter((l) => made.has(l.name)).map((l) => [l.name, l])));
+      result.status = { ...result.status, listeners: listeners.filter((l) => !made.has(l.name)) };
+    }
     gateways.push(result);
     routes.push(...routeStatuses);
   }
-  return { gatewayClasses, gateways, routes };
+  const facts = {
+    addresses: new Map(gateways.map((g) => [g.key, g.status.addresses])),
+    routes: routes.filter((r) => r.key.includes(`/${INGRESS_ROUTE_PREFIX}`)),
+    listeners: ingressListeners,
+  };
+  return {
+    gatewayClasses,
+    gateways,
+    routes: routes.filter((r) => !r.key.includes(`/${INGRESS_ROUTE_PREFIX}`)),
+    ingresses: expanded.ingresses.map((outcome) => ingressResult(outcome, facts)),
+  };
 }

@@ -85,7 +85,12 @@ export const PURE_MODULES: ReadonlySet<string> = new Set([
 ]);
 
 /** Folders whose every module (tests aside) is pure. */
-export const PURE_FOLDERS: readonly string[] = ["internal/invalidation/", "operator/cache_policy/", "operator/status/"];
+export const PURE_FOLDERS: readonly string[] = [
+  "internal/invalidation/",
+  "operator/cache_policy/",
+  "operator/ingress/",
+  "operator/status/",
+];
 
 /** Where `internal/` may import from, besides itself: the test helpers (from its tests). */
 const BELOW_OR_BESIDE = ["internal/", "tests/"];

@@ -30,6 +30,8 @@ export interface RenderedStatus {
   httpRoutes: { route: string; parents: unknown[] }[];
   /** CachePolicies with their ancestors; absent when there are none. */
   cachePolicies?: { policy: string; status: { ancestors: unknown[] } }[];
+  /** Ingresses of Lacquer's IngressClasses: their status and what the operator reports as Warning Events on them. */
+  ingresses?: { ingress: string; status: unknown; events: string[] }[];
 }
 
 /** What the operator would write for one Gateway. */
@@ -86,6 +88,13 @@ export function renderStatus(snapshot: Snapshot, result: TranslateResult, now: s
       cachePolicies: cachePolicyStatuses(snapshot, { now }).map((p) => ({
         policy: p.key,
         status: { ancestors: p.ancestors },
+      })),
+    }),
+    ...(result.ingresses.length === 0 ? {} : {
+      ingresses: result.ingresses.map((i) => ({
+        ingress: i.key,
+        status: i.status,
+        events: i.problems.map((p) => `${p.reason}: ${p.message}`),
       })),
     }),
   };

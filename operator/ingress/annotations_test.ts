@@ -1,0 +1,65 @@
+import { deepEqual, equal } from "node:assert/strict";
+import { readAnnotations } from "./annotations.ts";
+
+Deno.test("readAnnotations reads ingress-nginx names, and Lacquer's own names win over them", () => {
+  const read = readAnnotations({
+    "nginx.ingress.kubernetes.io/rewrite-target": "/nginx",
+    "lacquer.dev/rewrite-target": "/lacquer",
+    "nginx.ingress.kubernetes.io/ssl-redirect": "false",
+    "nginx.ingress.kubernetes.io/use-regex": "true",
+    "nginx.ingress.kubernetes.io/upstream-vhost": "internal.example",
+    "nginx.ingress.kubernetes.io/backend-protocol": "http",
+    "lacquer.dev/cache-policy": "static",
+  });
+  deepEqual(read, {
+    sslRedirect: false,
+    forceSslRedirect: false,
+    useRegex: true,
+    rewriteTarget: "/lacquer",
+    upstreamVhost: "internal.example",
+    cachePolicy: "static",
+    problems: [],
+  });
+});
+
+Deno.test("readAnnotations reads canary settings only on an Ingress marked canary", () => {
+  const canary = {
+    "nginx.ingress.kubernetes.io/canary-weight": "30",
+    "nginx.ingress.kubernetes.io/canary-by-header": "X-Canary",
+    "nginx.ingress.kubernetes.io/canary-by-header-value": "yes",
+  };
+  equal(readAnnotations(canary).canary, undefined);
+  deepEqual(readAnnotations({ ...canary, "nginx.ingress.kubernetes.io/canary": "true" }).canary, {
+    weight: 30,
+    weightTotal: 100,
+    header: "X-Canary",
+    headerValue: "yes",
+  });
+});
+
+Deno.test("readAnnotations reports unsupported, invalid and unknown controller annotations, and nothing else", () => {
+  const read = readAnnotations({
+    "nginx.ingress.kubernetes.io/enable-cors": "true",
+    "nginx.ingress.kubernetes.io/proxy-read-timeout": "30",
+    "nginx.ingress.kubernetes.io/backend-protocol": "GRPC",
+    "nginx.ingress.kubernetes.io/ssl-redirect": "yes",
+    "nginx.ingress.kubernetes.io/canary": "true",
+    "nginx.ingress.kubernetes.io/canary-weight": "150",
+    "alb.ingress.kubernetes.io/scheme": "internet-facing",
+    "lacquer.dev/made-up": "1",
+    "kubernetes.io/ingress.class": "lacquer",
+    "kubectl.kubernetes.io/last-applied-configuration": "{}",
+    "meta.helm.sh/release-name": "shop",
+  });
+  deepEqual(read.problems.map((p) => `${p.kind} ${p.annotation}`).sort(), [
+    "Invalid nginx.ingress.kubernetes.io/canary-weight",
+    "Invalid nginx.ingress.kubernetes.io/ssl-redirect",
+    "Unknown alb.ingress.kubernetes.io/scheme",
+    "Unknown lacquer.dev/made-up",
+    "Unsupported nginx.ingress.kubernetes.io/backend-protocol",
+    "Unsupported nginx.ingress.kubernetes.io/enable-cors",
+    "Unsupported nginx.ingress.kubernetes.io/proxy-read-timeout",
+  ]);
+  equal(read.sslRedirect, true, "an invalid value leaves the default");
+  deepEqual(read.canary, { weightTotal: 100 });
+});
