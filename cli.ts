@@ -16,7 +16,14 @@ import {
   operatorFlagsWithEnvironment,
 } from "./operator/mod.ts";
 import { LogLevel, type LogLevelName } from "./internal/log.ts";
-import { type ExplainConfig, explainConfigSchema, type RenderConfig, renderConfigSchema } from "./tools/options.ts";
+import {
+  type ExplainConfig,
+  explainConfigSchema,
+  type RenderConfig,
+  renderConfigSchema,
+  type StatusConfig,
+  statusConfigSchema,
+} from "./tools/options.ts";
 import { LACQUER_VERSION } from "./internal/version.ts";
 
 /** Options every subcommand shares. */
@@ -31,6 +38,7 @@ export type ParsedCommand =
   | { command: "chaperone"; global: GlobalOptions; options: ChaperoneConfig }
   | { command: "render"; global: GlobalOptions; options: RenderConfig }
   | { command: "explain"; global: GlobalOptions; options: ExplainConfig }
+  | { command: "status"; global: GlobalOptions; options: StatusConfig }
   | { command: "version"; global: GlobalOptions }
   | { command: "exit"; code: number; output: string };
 
@@ -79,7 +87,7 @@ function configure(command: Command, out: { text: string }): Command {
  */
 export function parseCommandLine(argv: readonly string[], options: ParseCommandLineOptions = {}): ParsedCommand {
   const out = { text: "" };
-  let selected: "operator" | "chaperone" | "render" | "explain" | "version" | undefined;
+  let selected: "operator" | "chaperone" | "render" | "explain" | "status" | "version" | undefined;
   let toolFlags: Record<string, unknown> = {};
   let chaperoneFlags: Record<string, unknown> = {};
   let operatorFlags: Record<string, unknown> = {};
@@ -112,7 +120,11 @@ export function parseCommandLine(argv: readonly string[], options: ParseCommandL
       toolFlags = opts;
     });
   addToolFlags(configure(program.command("explain"), out))
-    .description("explain how a Gateway routes and caches a request, offline from YAML files (exit 1: bad input)")
+    .description(
+      "explain how a Gateway routes and caches a request, from YAML files (-f) or the live cluster " +
+        "(exit 1: bad input, 3: cluster unreadable)",
+    )
+    .addOption(new Option("--kubeconfig <path>", "kubeconfig of the live cluster (default: KUBECONFIG)"))
     .argument("<method>", "request method, e.g. GET")
     .argument("<url>", "request URL, e.g. http://shop.example.com/catalog?page=2")
     .addOption(new Option("-H, --header <name:value>", "request header (repeatable)").argParser(repeat))
@@ -120,6 +132,18 @@ export function parseCommandLine(argv: readonly string[], options: ParseCommandL
     .action((method: string, url: string, opts: Record<string, unknown>) => {
       selected = "explain";
       toolFlags = { ...opts, method, url };
+    });
+  configure(program.command("status"), out)
+    .description(
+      "one-screen summary of Lacquer's Gateways, routes, policies and gateway pods in the live cluster " +
+        "(exit 3: cluster unreadable, 4: a problem is reported)",
+    )
+    .addOption(new Option("--kubeconfig <path>", "kubeconfig of the cluster (default: KUBECONFIG)"))
+    .addOption(new Option("-n, --namespace <namespace>", "only this namespace (default: all)"))
+    .addOption(new Option("-o, --output <format>", "output format").choices(["table", "yaml", "json"]).default("table"))
+    .action((opts: Record<string, unknown>) => {
+      selected = "status";
+      toolFlags = opts;
     });
   try {
     program.parse([...argv], { from: "user" });
@@ -133,7 +157,9 @@ export function parseCommandLine(argv: readonly string[], options: ParseCommandL
     throw new UsageError(err.message.replace(/^error: /, ""));
   }
   if (selected === undefined) {
-    throw new UsageError(`Cannot run lacquer: a command is required (operator, chaperone, render, explain or version)`);
+    throw new UsageError(
+      `Cannot run lacquer: a command is required (operator, chaperone, render, explain, status or version)`,
+    );
   }
   const global = globalSchema.safeParse(program.opts());
   if (!global.success) throw new UsageError(`Cannot parse global options: ${z.prettifyError(global.error)}`);
@@ -155,6 +181,11 @@ export function parseCommandLine(argv: readonly string[], options: ParseCommandL
   if (selected === "explain") {
     const config = explainConfigSchema.safeParse(toolFlags);
     if (!config.success) throw new UsageError(`Cannot parse explain options: ${z.prettifyError(config.error)}`);
+    return { command: selected, global: global.data, options: config.data };
+  }
+  if (selected === "status") {
+    const config = statusConfigSchema.safeParse(toolFlags);
+    if (!config.success) throw new UsageError(`Cannot parse status options: ${z.prettifyError(config.error)}`);
     return { command: selected, global: global.data, options: config.data };
   }
   return { command: selected, global: global.data };

@@ -80,3 +80,24 @@ Deno.test("parseCommandLine() reads explain's method, URL, repeatable -H and --l
   throws(() => parseCommandLine(["explain", "-f", "a", "get", "http://a/"]), UsageError);
   throws(() => parseCommandLine(["explain", "-f", "a", "GET", "http://a/", "-H", "novalue"]), UsageError);
 });
+
+Deno.test("parseCommandLine() reads explain without -f as the live cluster, and status", () => {
+  const live = parseCommandLine(["explain", "--kubeconfig", "/k", "--gateway", "shop/gw", "GET", "http://a/"]);
+  strictEqual(live.command, "explain");
+  if (live.command === "explain") {
+    deepStrictEqual(live.options.file, []);
+    strictEqual(live.options.kubeconfig, "/k");
+    strictEqual(live.options.gateway, "shop/gw");
+  }
+  deepStrictEqual(parseCommandLine(["status", "-n", "shop", "-o", "json"]), {
+    command: "status",
+    global: { logLevel: "info" },
+    options: { namespace: "shop", output: "json" },
+  });
+  deepStrictEqual(parseCommandLine(["status"]), {
+    command: "status",
+    global: { logLevel: "info" },
+    options: { output: "table" },
+  });
+  throws(() => parseCommandLine(["status", "-o", "xml"]), UsageError);
+});

@@ -1,5 +1,5 @@
 /**
- * The `lacquer` binary: `lacquer operator`, `lacquer chaperone`, `lacquer render`, `lacquer explain`, `lacquer version`.
+ * The `lacquer` binary: `lacquer operator`, `chaperone`, `render`, `explain`, `status` and `version`.
  *
  * This file only turns argv into a validated command and hands it to the subcommand's `run*` function.
  *
@@ -10,13 +10,14 @@ import { parseCommandLine, UsageError } from "./cli.ts";
 import { createLogger } from "./internal/log.ts";
 import { LACQUER_VERSION } from "./internal/version.ts";
 import { runOperator } from "./operator/mod.ts";
-import { CONSOLE_OUTPUT, runExplain, runRender } from "./tools/mod.ts";
+import { CONSOLE_OUTPUT, runExplain, runRender, runStatus } from "./tools/mod.ts";
 
 /**
  * Runs the `lacquer` command line.
  *
  * @param argv The arguments after the program name.
- * @returns The process exit code: 0 success, 1 failure, 2 usage error.
+ * @returns The process exit code: 0 success, 1 failure (bad input), 2 usage error, 3 the cluster cannot be read
+ * (explain, status), 4 `status` reports a problem.
  */
 export async function main(argv: readonly string[]): Promise<number> {
   let parsed;
@@ -48,6 +49,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       return await runRender(parsed.options, CONSOLE_OUTPUT);
     case "explain":
       return await runExplain(parsed.options, CONSOLE_OUTPUT);
+    case "status":
+      return await runStatus(parsed.options, CONSOLE_OUTPUT);
   }
 }
 

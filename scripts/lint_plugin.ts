@@ -77,6 +77,7 @@ export const PURE_MODULES: ReadonlySet<string> = new Set([
   "tools/options.ts",
   "tools/render.ts",
   "tools/route_match.ts",
+  "tools/status.ts",
   "tools/explain.ts",
   "tools/options.ts",
   "tools/render.ts",

@@ -26,8 +26,15 @@ const header = z.string().regex(/^[A-Za-z0-9!#$%&'*+\-.^_`|~]+:/, "must be name:
   return { name: h.slice(0, colon), value: h.slice(colon + 1).trim() };
 });
 
-/** What `lacquer explain` needs. */
+/** Where the live tools find the cluster. */
+const kubeconfig = z.string().min(1).optional();
+
+/** What `lacquer explain` needs: files (offline) or, without `-f`, the cluster of the kubeconfig. */
 export const explainConfigSchema = renderConfigSchema.extend({
+  /** Files or folders; none: read the live cluster. */
+  file: z.preprocess((v) => v ?? [], z.array(z.string().min(1))),
+  /** The kubeconfig file of the live cluster (default: `KUBECONFIG`, then the in-cluster account). */
+  kubeconfig,
   /** The request method. */
   method: z.string().regex(/^[A-Z]+$/, "must be an HTTP method in capitals, like GET"),
   /** The request URL: `http[s]://host[:port]/path?query`. */
@@ -40,3 +47,16 @@ export const explainConfigSchema = renderConfigSchema.extend({
 
 /** A validated `lacquer explain` command. */
 export type ExplainConfig = z.output<typeof explainConfigSchema>;
+
+/** What `lacquer status` needs. */
+export const statusConfigSchema = z.object({
+  /** The kubeconfig file (default: `KUBECONFIG`, then the in-cluster account). */
+  kubeconfig,
+  /** Output format: a table for the terminal, or the same summary as a document. */
+  output: z.enum(["table", "yaml", "json"]).default("table"),
+  /** Only this namespace's objects (default: every namespace). */
+  namespace: z.string().min(1).optional(),
+});
+
+/** A validated `lacquer status` command. */
+export type StatusConfig = z.output<typeof statusConfigSchema>;
