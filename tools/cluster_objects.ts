@@ -1,8 +1,9 @@
 /**
  * Reads the objects the offline tools read from files from a live cluster instead, so `lacquer explain` and
  * `lacquer status` run the same translation on what the API server holds. Cluster-wide lists of the Gateway API
- * kinds, Lacquer's kinds, Namespaces, Services, Lacquer's own pods and ConfigMaps and the EndpointSlices; the
- * Secrets and ConfigMaps Gateways reference are read by name (the cluster's others are never read).
+ * kinds, Lacquer's kinds, IngressClasses and Ingresses, Namespaces, Services, Lacquer's own pods and ConfigMaps and
+ * the EndpointSlices; the Secrets and ConfigMaps Gateways reference are read by name (the cluster's others are never
+ * read).
  *
  * @module
  */
@@ -55,6 +56,8 @@ const LISTS: { path: string; apiVersion: string; kind: string; labelSelector?: s
     kind: "CachePolicy",
     optional: true,
   },
+  { path: "/apis/networking.k8s.io/v1/ingressclasses", apiVersion: "networking.k8s.io/v1", kind: "IngressClass" },
+  { path: "/apis/networking.k8s.io/v1/ingresses", apiVersion: "networking.k8s.io/v1", kind: "Ingress" },
   { path: "/api/v1/namespaces", apiVersion: "v1", kind: "Namespace" },
   { path: "/api/v1/services", apiVersion: "v1", kind: "Service" },
   { path: "/api/v1/pods", apiVersion: "v1", kind: "Pod", labelSelector: MANAGED },
@@ -112,7 +115,7 @@ async function getOptional(client: KubeClient, path: string): Promise<Record<str
 }
 
 /**
- * The Secrets (listener certificates) and ConfigMaps (user VCL) a snapshot's Gateways reference, as API paths.
+ * The Secrets (listener and Ingress certificates) and ConfigMaps (user VCL) a snapshot references, as API paths.
  *
  * @example Usage
  * ```ts
@@ -131,6 +134,13 @@ export function referencedPaths(snapshot: Snapshot): { path: string; kind: "Secr
       for (const ref of listener.tls?.certificateRefs ?? []) {
         if (ref.group !== "" || ref.kind !== "Secret") continue;
         paths.set(`/api/v1/namespaces/${ref.namespace ?? gateway.metadata.namespace}/secrets/${ref.name}`, "Secret");
+      }
+    }
+  }
+  for (const ingress of snapshot.ingresses) {
+    for (const tls of ingress.spec.tls) {
+      if (tls.secretName) {
+        paths.set(`/api/v1/namespaces/${ingress.metadata.namespace}/secrets/${tls.secretName}`, "Secret");
       }
     }
   }
