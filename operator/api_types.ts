@@ -171,6 +171,14 @@ export const httpFilterSchema = z.looseObject({
     statusCode: z.number().int().default(302),
   }).optional(),
   urlRewrite: z.looseObject({ hostname: str.optional(), path: pathModifier.optional() }).optional(),
+  cors: z.looseObject({
+    allowOrigins: z.array(str).optional(),
+    allowCredentials: z.boolean().optional(),
+    allowMethods: z.array(str).optional(),
+    allowHeaders: z.array(str).optional(),
+    exposeHeaders: z.array(str).optional(),
+    maxAge: z.number().int().optional(),
+  }).optional(),
 });
 
 /** An HTTPRoute filter. */

@@ -4,7 +4,7 @@
  *
  * - A rule whose matches or filters ghost cannot run (bad regex, bad header name, incompatible filters) is left
  *   out and reported ("Dropped Rule").
- * - A rule with a filter we do not implement (RequestMirror, CORS, ExtensionRef, ...) is kept with no backends,
+ * - A rule with a filter we do not implement (RequestMirror, ExtensionRef, ...) is kept with no backends,
  *   so its requests get a 500 instead of being silently served without the filter (spec: `HTTPRouteFilter`).
  * - A backendRef that cannot be used stays in the entry as `unresolved` (its share of traffic gets 500) and
  *   sets ResolvedRefs=False with the spec's reason.
@@ -97,6 +97,21 @@ function convertFilter(f: HttpFilter): unknown | string {
         },
       };
     }
+    case "CORS": {
+      const c = f.cors ?? {};
+      return {
+        type: f.type,
+        cors: {
+          // Origins compare case-insensitively; routing.json holds them lowercase.
+          allowOrigins: (c.allowOrigins ?? []).map((o) => o.toLowerCase()),
+          allowCredentials: c.allowCredentials ?? false,
+          allowMethods: [...(c.allowMethods ?? [])],
+          allowHeaders: [...(c.allowHeaders ?? [])],
+          exposeHeaders: [...(c.exposeHeaders ?? [])],
+          maxAge: c.maxAge ?? 5,
+        },
+      };
+    }
     default:
       return `filter type "${f.type}" is not supported`;
   }
@@ -149,7 +164,7 @@ function convertStatic(route: HttpRoute, ruleIndex: number): StaticRule {
   if (types.includes("RequestRedirect") && types.includes("URLRewrite")) {
     return { problem: "filters RequestRedirect and URLRewrite cannot be combined", incompatible: true };
   }
-  for (const t of ["RequestHeaderModifier", "ResponseHeaderModifier", "RequestRedirect", "URLRewrite"]) {
+  for (const t of ["RequestHeaderModifier", "ResponseHeaderModifier", "RequestRedirect", "URLRewrite", "CORS"]) {
     if (types.filter((x) => x === t).length > 1) {
       return { problem: `filter ${t} appears more than once`, incompatible: true };
     }

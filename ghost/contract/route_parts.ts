@@ -142,12 +142,38 @@ const responseHeaderModifierFilter = z.strictObject({
   responseHeaderModifier: headerModifierSchema,
 });
 
+// `*`, or an http(s) origin whose host may start with `*` (any number of labels to its left).
+const CORS_ORIGIN = /^(\*|https?:\/\/(\*|\*?[a-z0-9.-]*[a-z0-9]|\[[0-9a-f:.]+\])(:[1-9][0-9]{0,4})?)$/;
+
+/** An `allowOrigins` entry of a CORS filter, lowercase. */
+export const corsOriginSchema = z.string().max(253).regex(
+  CORS_ORIGIN,
+  "must be `*` or a lowercase http(s)://host[:port] origin, the host optionally starting with `*`",
+);
+
+/** CORS answered by the gateway (Gateway API `HTTPCORSFilter`): preflights and the headers of answers. */
+export const corsSchema = z.strictObject({
+  /** Allowed origins; `*` allows every origin. */
+  allowOrigins: z.array(corsOriginSchema).max(64).default([]),
+  /** Answers carry `Access-Control-Allow-Credentials: true`; wildcards are then echoed, never sent as `*`. */
+  allowCredentials: z.boolean().default(false),
+  /** Methods for `Access-Control-Allow-Methods`, or `*`. */
+  allowMethods: z.array(z.enum([...HTTP_METHODS, "*"])).max(10).default([]),
+  /** Request headers for `Access-Control-Allow-Headers`, or `*`. */
+  allowHeaders: z.array(headerNameSchema).max(64).default([]),
+  /** Response headers for `Access-Control-Expose-Headers`, or `*`. */
+  exposeHeaders: z.array(headerNameSchema).max(64).default([]),
+  /** Seconds a client may cache a preflight answer. */
+  maxAge: z.int().min(1).max(2_147_483_647).default(5),
+});
+
 /** A rule filter, applied in order. */
 export const filterSchema = z.discriminatedUnion("type", [
   requestHeaderModifierFilter,
   responseHeaderModifierFilter,
   z.strictObject({ type: z.literal("RequestRedirect"), requestRedirect: requestRedirectSchema }),
   z.strictObject({ type: z.literal("URLRewrite"), urlRewrite: urlRewriteSchema }),
+  z.strictObject({ type: z.literal("CORS"), cors: corsSchema }),
 ]);
 
 /** A filter allowed on one backend group: header changes only. */

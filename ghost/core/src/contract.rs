@@ -321,6 +321,40 @@ pub enum Filter {
         #[serde(rename = "urlRewrite")]
         url_rewrite: UrlRewrite,
     },
+    /// Answers CORS preflights at the gateway and adds CORS headers to answers (see [`crate::cors`]).
+    #[serde(rename = "CORS")]
+    Cors {
+        /// The CORS settings.
+        cors: Cors,
+    },
+}
+
+/// The CORS settings of a rule (Gateway API `HTTPCORSFilter`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Cors {
+    /// Allowed origins: `scheme://host[:port]`, the host possibly starting with `*`, or `*` for every origin.
+    #[serde(default)]
+    pub allow_origins: Vec<String>,
+    /// Whether answers carry `Access-Control-Allow-Credentials: true`.
+    #[serde(default)]
+    pub allow_credentials: bool,
+    /// Methods for `Access-Control-Allow-Methods`, or `*`.
+    #[serde(default)]
+    pub allow_methods: Vec<String>,
+    /// Request headers for `Access-Control-Allow-Headers`, or `*`.
+    #[serde(default)]
+    pub allow_headers: Vec<String>,
+    /// Response headers for `Access-Control-Expose-Headers`, or `*`.
+    #[serde(default)]
+    pub expose_headers: Vec<String>,
+    /// Seconds a client may cache a preflight answer (`Access-Control-Max-Age`).
+    #[serde(default = "default_cors_max_age")]
+    pub max_age: u32,
+}
+
+fn default_cors_max_age() -> u32 {
+    5
 }
 
 /// A filter allowed on one backend group.

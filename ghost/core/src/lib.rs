@@ -3,13 +3,14 @@
 //! It reads ghost.json ([`contract`], [`load`]), compiles it into lookup tables ([`Router`]) and answers, for one
 //! request view ([`Request`]), what to do with it ([`Decision`]): forward to an endpoint, redirect, or refuse with
 //! 400/404/500. The request path is normalised first ([`path`]); forwarding headers are in [`forwarding`].
-//! Filter semantics live in [`filters`]. Nothing here knows about Varnish; the VMOD converts types and
+//! Filter semantics live in [`filters`], CORS in [`cors`]. Nothing here knows about Varnish; the VMOD converts types and
 //! calls in.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod cache;
 pub mod contract;
+pub mod cors;
 mod error;
 pub mod filters;
 pub mod forwarding;

@@ -9,8 +9,8 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::contract::{
-    Backend, BackendFilter, Bypass, Cache, Filter, GhostJson, HeaderModifier, Listener, Match, Method, PathMatchType,
-    PathModifier, QueryMode, Requests, Route, RouteCache, Vhost, MAX_BODY_BYTES, VERSION,
+    Backend, BackendFilter, Bypass, Cache, Cors, Filter, GhostJson, HeaderModifier, Listener, Match, Method,
+    PathMatchType, PathModifier, QueryMode, Requests, Route, RouteCache, Vhost, MAX_BODY_BYTES, VERSION,
 };
 use crate::error::{Error, ErrorKind};
 use crate::forwarding::Cidr;
@@ -386,7 +386,19 @@ fn check_filter(filter: &Filter) -> Result<(), String> {
             check_optional_hostname(r.hostname.as_deref())?;
             check_path_modifier(r.path.as_ref())
         }
+        Filter::Cors { cors } => check_cors(cors),
     }
+}
+
+fn check_cors(cors: &Cors) -> Result<(), String> {
+    if let Some(origin) = cors.allow_origins.iter().find(|o| !crate::cors::is_origin_pattern(o)) {
+        return Err(format!("allowOrigins entry {origin:?} must be `*` or http(s)://host[:port]"));
+    }
+    let names = cors.allow_headers.iter().chain(&cors.expose_headers).chain(&cors.allow_methods);
+    if let Some(name) = names.into_iter().find(|n| !is_header_name(n)) {
+        return Err(format!("CORS name {name:?} must be an HTTP token"));
+    }
+    Ok(())
 }
 
 fn check_modifier(m: &HeaderModifier) -> Result<(), String> {

@@ -19,8 +19,8 @@ use regex::Regex;
 
 use crate::cache::CacheRule;
 use crate::contract::{
-    BackendFilter, EscapedSlashes, Filter, GhostJson, HeaderModifier, Method, PathMatchType, Protocol, RequestRedirect,
-    Route, RouteId, Scheme, UrlRewrite, ValueMatchType,
+    BackendFilter, Cors, EscapedSlashes, Filter, GhostJson, HeaderModifier, Method, PathMatchType, Protocol,
+    RequestRedirect, Route, RouteId, Scheme, UrlRewrite, ValueMatchType,
 };
 use crate::contract::{Cache, PolicyRef, RouteCache};
 use crate::error::Error;
@@ -107,6 +107,15 @@ impl Rule {
                 BackendFilter::ResponseHeaderModifier { response_header_modifier } => Some(response_header_modifier),
                 BackendFilter::RequestHeaderModifier { .. } => None,
             }))
+    }
+
+    /// The rule's CORS settings, when it has the filter.
+    #[must_use]
+    pub fn cors(&self) -> Option<&Cors> {
+        self.filters.iter().find_map(|f| match f {
+            Filter::Cors { cors } => Some(cors),
+            _ => None,
+        })
     }
 
     fn redirect(&self) -> Option<&RequestRedirect> {

@@ -52,7 +52,7 @@ mod ghost {
         /// the request on `socket` (pass `local.socket`), sets the forwarding headers for `client` (pass
         /// `client.ip`: the real client behind the PROXY protocol), applies request filters and sets
         /// `X-Gateway-Listener` and `X-Gateway-Route`. Returns true when the request goes to a backend (then use `backend()` and
-        /// `url()`), false when ghost answers itself (then `return (synth(router.status()))`).
+        /// `url()`), false when ghost answers itself (a redirect, a refusal, a CORS preflight) (then `return (synth(router.status()))`).
         pub fn recv(
             &self,
             ctx: &mut Ctx,
@@ -162,7 +162,7 @@ mod ghost {
         }
 
         /// Call first in `vcl_synth`. When the synthetic response is ghost's own answer it sets status,
-        /// `Content-Type`, `Cache-Control: no-store` and `Location`, and returns true: then
+        /// `Content-Type`, `Cache-Control: no-store`, `Location` and a CORS preflight's headers, and returns true: then
         /// `synthetic(router.body()); return (deliver);`. While draining, every synthetic answer (ghost's or not)
         /// gets `Connection: close`.
         pub fn synth(&self, ctx: &mut Ctx, #[shared_per_task] task: &mut Option<Box<Task>>) -> bool {
@@ -174,7 +174,9 @@ mod ghost {
             task.as_deref().map(Task::body).unwrap_or_default()
         }
 
-        /// Call in `vcl_deliver`: applies the ResponseHeaderModifier filters of the chosen rule and backend; while
+        /// Call in `vcl_deliver`: applies the CORS filter (the backend's `Access-Control-*` headers replaced by the
+        /// filter's for an allowed `Origin`, `Vary: Origin`) and the ResponseHeaderModifier filters of the chosen rule
+        /// and backend; while
         /// draining, adds `Connection: close`, so that Varnish closes the client connection after the answer.
         pub fn deliver(&self, ctx: &mut Ctx, #[shared_per_task] task: &mut Option<Box<Task>>) {
             task::deliver(ctx, task.as_deref());

@@ -8,11 +8,12 @@ use std::ptr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use ghost_core::cors::{CorsHeaders, CorsRequest};
 use ghost_core::filters::apply_header_modifier;
 use ghost_core::forwarding::{set_forwarding_headers, Arrival};
 use ghost_core::{Decision, Request};
 use varnish::ffi::VCL_BACKEND;
-use varnish::vcl::{Ctx, LogTag, VclError};
+use varnish::vcl::{Ctx, HttpHeaders, LogTag, StrOrBytes, VclError};
 
 use crate::cache::{BackendCache, ClientCache};
 use crate::headers::{strip_internal, text, Sink, Source};
@@ -57,6 +58,8 @@ pub enum Task {
         url: Option<String>,
         /// The cache decision, when the rule has cache settings and `cache_recv()` ran.
         cache: Option<Box<ClientCache>>,
+        /// The CORS headers of the answer, when the rule has the CORS filter.
+        cors: Option<Box<CorsHeaders>>,
     },
     /// Answered by ghost itself.
     Answer(Answer),
@@ -70,14 +73,32 @@ pub enum Task {
 #[derive(Debug)]
 pub struct Answer {
     status: u16,
-    content_type: &'static str,
+    content_type: Option<&'static str>,
     location: Option<String>,
     body: String,
+    /// CORS headers of a preflight answer.
+    cors: Option<Box<CorsHeaders>>,
 }
 
 impl Answer {
     fn text(status: u16, reason: &str) -> Self {
-        Self { status, content_type: "text/plain; charset=utf-8", location: None, body: format!("{reason}\n") }
+        Self {
+            status,
+            content_type: Some("text/plain; charset=utf-8"),
+            location: None,
+            body: format!("{reason}\n"),
+            cors: None,
+        }
+    }
+
+    fn redirect(status: u16, location: String) -> Self {
+        let body = format!("redirecting to {location}\n");
+        Self { status, location: Some(location), body, ..Self::text(status, "") }
+    }
+
+    /// The gateway's answer to a CORS preflight: 204 without a body.
+    fn preflight(cors: CorsHeaders) -> Self {
+        Self { status: 204, content_type: None, location: None, body: String::new(), cors: Some(Box::new(cors)) }
     }
 }
 
@@ -157,10 +178,8 @@ fn decide(
     strip_internal(req);
     let url = text(req.url());
     if url.starts_with(CONTROL_PREFIX) {
-        return Ok((
-            Task::Answer(Answer::text(404, "not found")),
-            "ghost: 404 control path on a traffic socket".into(),
-        ));
+        let line = "ghost: 404 control path on a traffic socket".into();
+        return Ok((Task::Answer(Answer::text(404, "not found")), line));
     }
     let decision = {
         let view = Source(req);
@@ -176,14 +195,16 @@ fn decide(
     };
     let router = &state.router;
     let name_of = |listener: Option<usize>| listener.and_then(|l| router.listener(l)).map(|l| l.name.as_str());
-    let rule_name = |rule: Option<usize>| rule.and_then(|i| router.rule(i)).map(|r| r.route_name.as_str());
-    let (listener_index, route_name) = match &decision {
-        Decision::Forward(f) => (f.listener, rule_name(Some(f.rule))),
-        Decision::Redirect(r) => (r.listener, rule_name(r.rule)),
-        Decision::Refuse(r) => (r.listener, rule_name(r.rule)),
+    let (listener_index, rule_index) = match &decision {
+        Decision::Forward(f) => (f.listener, Some(f.rule)),
+        Decision::Redirect(r) => (r.listener, r.rule),
+        Decision::Refuse(r) => (r.listener, r.rule),
     };
+    let route_name = rule_index.and_then(|i| router.rule(i)).map(|r| r.route_name.as_str());
     let listener = name_of(listener_index);
     let received_host = text(req.header("host")).to_owned();
+    // CORS reads the request as the client sent it, before request filters.
+    let cors = rule_index.and_then(|rule| cors_of(router, req, rule));
     let mut sink = Sink(req);
     forwarding_headers(router, listener_index, client, &received_host, &mut sink);
     if let Some(l) = listener {
@@ -207,6 +228,12 @@ fn decide(
         }
     };
     Ok(match decision {
+        // A preflight is answered by the gateway, whatever the rule would otherwise do.
+        _ if cors.as_ref().is_some_and(|(preflight, _)| *preflight) => {
+            let route = rule_index.map_or_else(|| "-".to_owned(), route_label);
+            let task = Task::Answer(Answer::preflight(cors.map(|(_, h)| h).unwrap_or_default()));
+            (task, format!("ghost: 204 {route} {listener_label} CORS preflight"))
+        }
         Decision::Forward(f) => {
             forward_request(f.rule, f.group, f.host.as_ref());
             let group = router.rule(f.rule).and_then(|r| r.groups.get(f.group)).map_or("", |g| g.name.as_str());
@@ -219,19 +246,14 @@ fn decide(
                 endpoint: Ok(f.endpoint),
                 url: f.url,
                 cache: None,
+                cors: cors.map(|(_, h)| Box::new(h)),
             };
             (task, line)
         }
         Decision::Redirect(r) => {
             let route = r.rule.map_or_else(|| "-".to_owned(), route_label);
             let line = format!("ghost: {} {route} {listener_label} {}", r.status, r.location);
-            let task = Task::Answer(Answer {
-                status: r.status,
-                content_type: "text/plain; charset=utf-8",
-                body: format!("redirecting to {}\n", r.location),
-                location: Some(r.location),
-            });
-            (task, line)
+            (Task::Answer(Answer::redirect(r.status, r.location)), line)
         }
         Decision::Refuse(r) => {
             let route = r.rule.map_or_else(|| "-".to_owned(), route_label);
@@ -248,12 +270,32 @@ fn decide(
                         endpoint: Err(answer),
                         url: lookup.url,
                         cache: None,
+                        cors: cors.map(|(_, h)| Box::new(h)),
                     }
                 }
                 _ => Task::Answer(answer),
             };
             (task, line)
         }
+    })
+}
+
+/// The CORS headers for the request `req` of `rule`, and whether it is a preflight, when the rule has the filter.
+fn cors_of(router: &ghost_core::Router, req: &HttpHeaders<'_>, rule: usize) -> Option<(bool, CorsHeaders)> {
+    let cors = router.rule(rule)?.cors()?;
+    let header = |name: &str| match req.header(name) {
+        Some(StrOrBytes::Utf8(v)) => Some(v),
+        _ => None,
+    };
+    let request = CorsRequest {
+        method: text(req.method()),
+        origin: header("origin"),
+        request_method: header("access-control-request-method"),
+        request_headers: header("access-control-request-headers"),
+    };
+    Some(match ghost_core::cors::preflight(cors, &request) {
+        Some(headers) => (true, headers),
+        None => (false, ghost_core::cors::response(cors, &request)),
     })
 }
 
@@ -334,7 +376,7 @@ pub fn invalidated(ctx: &mut Ctx, task: Option<&Task>, affected: i64) -> Task {
 }
 
 fn json_answer(status: u16, body: String) -> Answer {
-    Answer { status, content_type: "application/json", location: None, body }
+    Answer { status, content_type: Some("application/json"), location: None, body, cors: None }
 }
 
 /// Decorates ghost's synthetic answer in `vcl_synth`; false when the synthetic response is not ghost's. Every
@@ -347,10 +389,16 @@ pub fn synth(ctx: &mut Ctx, task: Option<&Task>) -> bool {
         return false;
     }
     let mut sink = Sink(resp);
-    ghost_core::filters::HeaderSink::set(&mut sink, "Content-Type", answer.content_type);
+    match answer.content_type {
+        Some(content_type) => ghost_core::filters::HeaderSink::set(&mut sink, "Content-Type", content_type),
+        None => ghost_core::filters::HeaderSink::remove(&mut sink, "Content-Type"),
+    }
     ghost_core::filters::HeaderSink::set(&mut sink, "Cache-Control", "no-store");
     if let Some(location) = &answer.location {
         ghost_core::filters::HeaderSink::set(&mut sink, "Location", location);
+    }
+    if let Some(cors) = &answer.cors {
+        ghost_core::cors::apply(cors, &mut sink, &[]);
     }
     true
 }
@@ -358,9 +406,17 @@ pub fn synth(ctx: &mut Ctx, task: Option<&Task>) -> bool {
 /// Applies response filters in `vcl_deliver`; every answer gets `Connection: close` while the gateway drains.
 pub fn deliver(ctx: &mut Ctx, task: Option<&Task>) {
     close_when_draining(ctx);
-    let Some(Task::Forward { state, rule, group, .. }) = task else { return };
+    let Some(Task::Forward { state, rule, group, cors, .. }) = task else { return };
     let Some(rule) = state.router.rule(*rule) else { return };
     let Some(resp) = ctx.http_resp.as_mut() else { return };
+    if let Some(cors) = cors {
+        let names: Vec<String> = if cors.expose_response_headers {
+            resp.iter().map(|(name, _)| name.to_owned()).collect()
+        } else {
+            Vec::new()
+        };
+        ghost_core::cors::apply(cors, &mut Sink(resp), &names);
+    }
     let mut sink = Sink(resp);
     for modifier in rule.response_modifiers(Some(*group)) {
         apply_header_modifier(modifier, &mut sink);
