@@ -60,6 +60,8 @@ Deno.test({
       HTTPRoute: "/apis/gateway.networking.k8s.io/v1/namespaces/{ns}/httproutes",
       GatewayClass: "/apis/gateway.networking.k8s.io/v1/gatewayclasses",
       Gateway: "/apis/gateway.networking.k8s.io/v1/namespaces/{ns}/gateways",
+      IngressClass: "/apis/networking.k8s.io/v1/ingressclasses",
+      Ingress: "/apis/networking.k8s.io/v1/namespaces/{ns}/ingresses",
       ValidatingAdmissionPolicy: "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies",
       ValidatingAdmissionPolicyBinding: "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings",
     };

@@ -31,8 +31,15 @@ const GOLDEN_CASES: Record<string, string[]> = {
     "metrics.serviceMonitor.enabled=true",
     "metrics.serviceMonitor.labels.release=prometheus",
     "metrics.grafanaDashboard.enabled=true",
+    "ingressClass.default=true",
+    "ingressClass.gateway.create=true",
   ],
-  single_replica: ["operator.replicas=1", "operator.leaderElect=false", "gatewayClass.create=false"],
+  single_replica: [
+    "operator.replicas=1",
+    "operator.leaderElect=false",
+    "gatewayClass.create=false",
+    "ingressClass.create=false",
+  ],
 };
 
 function helm(args: string[], allowFailure = false) {
@@ -138,6 +145,9 @@ Deno.test({
       `operator.gatewayClasses={${className}}`,
       "--set",
       "gatewayClass.parameters.service.type=ClusterIP",
+      // IngressClasses are cluster-scoped: one per release.
+      "--set",
+      `ingressClass.name=${ns.name}-ingress`,
       "--wait",
       "--timeout",
       "3m",

@@ -1,7 +1,7 @@
 /**
  * The operator's view of the cluster: one reflector per watched collection (internal/kube), each object made compact
  * and parsed once when it arrives (`operator/kind_cache.ts`). Cluster-wide, it watches the Gateway API objects,
- * GatewayParameters, CachePolicies, CacheInvalidations and Namespaces, and, by label, only our own children and pods; the Services, Secrets and
+ * GatewayParameters, CachePolicies, CacheInvalidations, Ingresses, IngressClasses and Namespaces, and, by label, only our own children and pods; the Services, Secrets and
  * ConfigMaps Gateways reference are watched while referenced (`operator/reference_watcher.ts`). So the cluster's
  * other ConfigMaps, Secrets and Services never enter memory. Changes are reported as `(kind, old, new)` to a handler
  * that maps them to reconcile keys.
@@ -19,6 +19,7 @@ import {
   CACHE_INVALIDATIONS_PATH,
   cacheInvalidationSchema,
 } from "./invalidation/cache_invalidation.ts";
+import { type Ingress, ingressGateway } from "./ingress/mod.ts";
 import { ReferenceWatcher } from "./reference_watcher.ts";
 import { emptySnapshot, kindSchema, type Snapshot } from "./snapshot.ts";
 import { keyOf } from "./snapshot_index.ts";
@@ -70,6 +71,18 @@ export const WATCHED_KINDS: readonly WatchedKind[] = [
     path: CACHE_INVALIDATIONS_PATH,
     compact: withoutManagedFields,
     schema: cacheInvalidationSchema,
+  },
+  {
+    kind: "IngressClass",
+    path: "/apis/networking.k8s.io/v1/ingressclasses",
+    compact: withoutManagedFields,
+    schema: kindSchema("networking.k8s.io/IngressClass"),
+  },
+  {
+    kind: "Ingress",
+    path: "/apis/networking.k8s.io/v1/ingresses",
+    compact: withoutManagedFields,
+    schema: kindSchema("networking.k8s.io/Ingress"),
   },
   { kind: "Namespace", path: "/api/v1/namespaces", compact: compactNamespace, schema: kindSchema("/Namespace") },
   // Our children, by label. The gateways' own Services are parsed (their addresses go into Gateway status); of the
@@ -179,8 +192,9 @@ export class ClusterWatcher {
 
   /**
    * Builds the snapshot for translating some Gateways, without the objects they reference (see
-   * {@linkcode ClusterWatcher.addReferences}): every GatewayClass, ReferenceGrant and GatewayParameters, only the
-   * given Gateways, their routes, their own Services and pods, and the Namespaces of both.
+   * {@linkcode ClusterWatcher.addReferences}): every GatewayClass, ReferenceGrant, GatewayParameters and
+   * IngressClass, only the given Gateways, their routes and Ingresses, their own Services and pods, and the
+   * Namespaces of all of them.
    *
    * @param gateways Gateway keys.
    * @param routes The routes related to them.
@@ -195,7 +209,12 @@ export class ClusterWatcher {
     s.gatewayParameters = this.list("GatewayParameters");
     s.cachePolicies = this.list("CachePolicy");
     s.services = gateways.map((k) => this.get<Service>("Service", k)).filter((x) => x !== undefined);
-    const namespaces = new Set([...s.gateways, ...s.httpRoutes].map((o) => o.metadata.namespace ?? ""));
+    s.ingressClasses = this.list("IngressClass");
+    s.ingresses = this.list<Ingress>("Ingress").filter((i) => {
+      const gateway = ingressGateway(i, s.ingressClasses);
+      return gateway !== undefined && gateways.includes(gateway);
+    });
+    const namespaces = new Set([...s.gateways, ...s.httpRoutes, ...s.ingresses].map((o) => o.metadata.namespace ?? ""));
     s.namespaces = [...namespaces].map((n) => this.get("Namespace", n)).filter((n) => n !== undefined) as Snapshot[
       "namespaces"
     ];

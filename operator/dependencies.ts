@@ -13,6 +13,7 @@
 import { CONTROLLER_NAME, LACQUER_GROUP } from "../internal/names.ts";
 import { GATEWAY_PARAMETERS_KIND } from "./gateway_parameters.ts";
 import type { HttpRoute } from "./api_types.ts";
+import { expandIngresses } from "./ingress/mod.ts";
 import type { Snapshot } from "./snapshot.ts";
 import { keyOf, routeGatewayKeys, type SnapshotIndex } from "./snapshot_index.ts";
 
@@ -123,7 +124,9 @@ export function dependenciesUnchanged(index: SnapshotIndex, tracked: TrackedDepe
  * @param gatewayKey The Gateway's `namespace/name`.
  * @returns The keys, deduplicated and sorted.
  */
-export function gatewayDependencies(snapshot: Snapshot, gatewayKey: string): string[] {
+export function gatewayDependencies(read: Snapshot, gatewayKey: string): string[] {
+  // What the Gateway's Ingresses stand for (routes, TLS listeners) reads what the same HTTPRoutes and listeners would.
+  const snapshot = expandIngresses(read).snapshot;
   const deps = new Set<string>();
   const gateway = snapshot.gateways.find((g) => keyOf(g.metadata.namespace, g.metadata.name) === gatewayKey);
   if (!gateway) return [];

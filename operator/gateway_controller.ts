@@ -18,6 +18,7 @@ import { type ReconcileResult, runWorkers, WorkQueue } from "../internal/work_qu
 import type { Gateway, GatewayClass, HttpRoute, Namespace } from "./api_types.ts";
 import { type CachePolicy, validatePolicy } from "./cache_policy/mod.ts";
 import { GATEWAY_NAMESPACE_LABEL } from "./children.ts";
+import { classGateway, type Ingress, type IngressClass, ingressGateway, type IngressResult } from "./ingress/mod.ts";
 import { type ChildrenWriter, describeConflicts } from "./children_writer.ts";
 import type { ClusterWatcher } from "./cluster_watcher.ts";
 import { gatewayDependencies } from "./dependencies.ts";
@@ -111,6 +112,8 @@ export class GatewayController {
   #skippedRoutes = new Map<string, Set<string>>();
   /** The CachePolicies with skipped rules, by Gateway, to clear their RuleSkipped topic once served again. */
   #skippedPolicies = new Map<string, Set<string>>();
+  /** Per Ingress, the reasons of the problems last reported on it, to clear a topic once the problem is gone. */
+  #ingressReasons = new Map<string, Set<string>>();
 
   /** Creates the controllers; call {@linkcode GatewayController.start} to run them. */
   constructor(options: GatewayControllerOptions) {
@@ -185,6 +188,21 @@ export class GatewayController {
         break;
       case "ReferenceGrant":
         this.#enqueueDeps(`GrantNamespace:${objects[0].metadata.namespace}`);
+        break;
+      case "Ingress": {
+        const classes = this.#o.cache.list<IngressClass>("IngressClass");
+        for (const ingress of objects as unknown as Ingress[]) {
+          const gw = ingressGateway(ingress, classes);
+          if (gw) this.gateways.add(gw);
+        }
+        if (current === undefined) this.#ingressReasons.delete(key);
+        break;
+      }
+      case "IngressClass":
+        for (const cls of objects as unknown as IngressClass[]) {
+          const target = classGateway(cls);
+          if ("gateway" in target) this.gateways.add(target.gateway);
+        }
         break;
       case "Namespace": {
         const [a, b] = [old as Namespace | undefined, current as Namespace | undefined];
@@ -305,6 +323,12 @@ export class GatewayController {
       }
     };
     await Promise.all(Array.from({ length: Math.min(16, result.routes.length) }, writer));
+    for (const ingress of result.ingresses) {
+      const raw = cache.raw("Ingress", ingress.key);
+      if (!raw) continue;
+      await this.#o.status.writeIngress(raw, ingress.status);
+      this.#ingressEvents(raw, ingress);
+    }
     if (childrenError !== undefined) throw childrenError;
     log.debug("Gateway reconciled", { gateway: key, routes: routes.length });
     // The objects in the way are not watched (only Lacquer's are): look again later.
@@ -365,6 +389,31 @@ export class GatewayController {
     else of.tracked.delete(gateway);
   }
 
+  /**
+   * Records on an Ingress a Warning per reason of its problems when they change (an annotation that does nothing, a
+   * missing Service, ...), and `Translated` once it has none.
+   */
+  #ingressEvents(raw: KubeObject, result: IngressResult): void {
+    const events = this.#o.events;
+    if (!events) return;
+    const ingress = { apiVersion: "networking.k8s.io/v1", kind: "Ingress", metadata: raw.metadata };
+    const byReason = new Map<string, string[]>();
+    for (const p of result.problems) byReason.set(p.reason, [...(byReason.get(p.reason) ?? []), p.message]);
+    for (const reason of this.#ingressReasons.get(result.key) ?? []) {
+      if (!byReason.has(reason)) events.transition(ingress, { topic: `Problem/${reason}`, state: "" });
+    }
+    for (const [reason, messages] of byReason) {
+      const note = messages.join("; ");
+      const event = { type: "Warning" as const, reason, action: "Translate", note };
+      events.transition(ingress, { topic: `Problem/${reason}`, state: note }, event);
+    }
+    if (byReason.size > 0) this.#ingressReasons.set(result.key, new Set(byReason.keys()));
+    else this.#ingressReasons.delete(result.key);
+    const served = byReason.size === 0 ? `served by Gateway "${result.gateway}"` : "";
+    const translated = { type: "Normal" as const, reason: "Translated", action: "Translate", note: served };
+    events.transition(ingress, { topic: "Translated", state: served }, served ? translated : undefined);
+  }
+
   /** Records the Events a route's new parent entries for one Gateway deserve (on changes only). */
   #routeEvents(raw: KubeObject, update: RouteStatusResult): void {
     const events = this.#o.events;
@@ -398,7 +447,7 @@ export class GatewayController {
     if (out && raw) await this.#o.status.writeGatewayClass(raw, out.status);
   }
 
-  /** Rebuilds the route index from the cache and enqueues every class, Gateway and route-named Gateway. */
+  /** Rebuilds the route index from the cache and enqueues every class, Gateway, and Gateway a route or Ingress names. */
   enqueueAll(): void {
     this.#routesByGateway.clear();
     for (const route of this.#o.cache.list<HttpRoute>("HTTPRoute")) this.#indexRoute(undefined, route);
@@ -407,6 +456,11 @@ export class GatewayController {
       this.gateways.add(keyOf(gw.metadata.namespace, gw.metadata.name));
     }
     for (const key of this.#routesByGateway.keys()) this.gateways.add(key);
+    const classes = this.#o.cache.list<IngressClass>("IngressClass");
+    for (const ingress of this.#o.cache.list<Ingress>("Ingress")) {
+      const gw = ingressGateway(ingress, classes);
+      if (gw) this.gateways.add(gw);
+    }
   }
 
   /** Starts the workers (once). */

@@ -66,7 +66,7 @@ function normalizeParents(parents: unknown[], routeNs: string): unknown {
   });
 }
 
-/** Writes GatewayClass, Gateway and HTTPRoute status. */
+/** Writes GatewayClass, Gateway, HTTPRoute, Ingress and CachePolicy status. */
 export class StatusWriter {
   #client: KubeClient;
   #log: Logger;
@@ -127,6 +127,28 @@ export class StatusWriter {
     });
     this.#observe("Gateway", "status");
     this.#log.info("Gateway status written", { gateway: `${namespace}/${name}` });
+    return true;
+  }
+
+  /**
+   * Writes an Ingress's `status.loadBalancer` unless the cached object already has it.
+   *
+   * @param current The cached Ingress (raw).
+   * @param status The computed status.
+   * @returns True when a write happened.
+   */
+  async writeIngress(current: KubeObject, status: { loadBalancer: unknown }): Promise<boolean> {
+    const before = (current.status as { loadBalancer?: unknown } | undefined)?.loadBalancer ?? {};
+    if (sameStatus(before, status.loadBalancer)) return false;
+    const { name, namespace } = current.metadata;
+    await this.#apply(`/apis/networking.k8s.io/v1/namespaces/${namespace}/ingresses/${name}/status`, {
+      apiVersion: "networking.k8s.io/v1",
+      kind: "Ingress",
+      metadata: { name, namespace },
+      status,
+    });
+    this.#observe("Ingress", "status");
+    this.#log.info("Ingress status written", { ingress: `${namespace}/${name}` });
     return true;
   }
 

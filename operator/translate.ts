@@ -232,7 +232,7 @@ function gatewayKeys(snapshot: Snapshot, run: Run, ours: (cls: GatewayClass | un
 export function translate(read: Snapshot, options: TranslateOptions): TranslateResult {
   const memo = options.memo ?? new TranslationMemo();
   // Ingresses are translated as the routes, listeners and policy targets they stand for.
-  const expanded = expandIngresses(read);
+  const expanded = expandIngresses(read, memo.ingressGateways);
   const snapshot = expanded.snapshot;
   const run: Run = {
     index: indexSnapshot(snapshot, CONTROLLER_NAME),

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import type { HttpRoute } from "./api_types.ts";
+import type { Gateway, HttpRoute } from "./api_types.ts";
 import type { AttachedRoute } from "./attach_routes.ts";
 import type { CachePolicy, ValidatedPolicy } from "./cache_policy/mod.ts";
 import type { TrackedDependencies } from "./dependencies.ts";
@@ -59,4 +59,9 @@ export class TranslationMemo {
   readonly policies: WeakMap<CachePolicy, ValidatedPolicy> = new WeakMap();
   /** The JSON text of each routing.json route entry around its listeners, by the entry's matches array. */
   readonly routeText: WeakMap<object, RouteText> = new WeakMap();
+  /**
+   * Each Gateway with the HTTPS listeners its Ingresses' TLS adds (`ingress/`), by the listeners' JSON: the same object
+   * while they are the same, so the attachments of its routes are reused.
+   */
+  readonly ingressGateways: WeakMap<Gateway, { listeners: string; gateway: Gateway }> = new WeakMap();
 }

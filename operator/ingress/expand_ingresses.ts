@@ -107,6 +107,19 @@ export function classGateway(cls: IngressClass): { gateway: string } | { problem
   return { gateway: keyOf(p.namespace, p.name) };
 }
 
+/**
+ * The Gateway (`namespace/name`) that serves an Ingress: the one its Lacquer IngressClass names.
+ *
+ * @param ingress The Ingress.
+ * @param classes Every IngressClass.
+ * @returns The Gateway's key; undefined when the Ingress is not of a Lacquer class or its class names no Gateway.
+ */
+export function ingressGateway(ingress: Ingress, classes: readonly IngressClass[]): string | undefined {
+  const cls = ingressClassOf(ingress, classes);
+  const target = cls && classGateway(cls);
+  return target && "gateway" in target ? target.gateway : undefined;
+}
+
 /** The listener name for a TLS host. */
 function listenerName(host: string): string {
   return `${INGRESS_LISTENER_PREFIX}${host ? host.replace("*", "wildcard") : "any"}`;
@@ -186,6 +199,21 @@ function tlsListeners(
   return { listeners: [...listeners.values()].map((l) => l.listener), grants };
 }
 
+/** The Gateway with listeners added: the memoised object while they are the same as last time. */
+function withListeners(
+  gateway: Gateway,
+  added: readonly Listener[],
+  memo: WeakMap<Gateway, { listeners: string; gateway: Gateway }>,
+): Gateway {
+  if (added.length === 0) return gateway;
+  const listeners = JSON.stringify(added);
+  const known = memo.get(gateway);
+  if (known?.listeners === listeners) return known.gateway;
+  const result = { ...gateway, spec: { ...gateway.spec, listeners: [...gateway.spec.listeners, ...added] } };
+  memo.set(gateway, { listeners, gateway: result });
+  return result;
+}
+
 /** The canary backends of one namespace's canary Ingresses, by host and path; tracks which were used. */
 class Canaries {
   #entries: {
@@ -235,9 +263,13 @@ class Canaries {
  * ```
  *
  * @param snapshot What the operator read, Ingresses and IngressClasses included.
+ * @param gatewayMemo Gateways with listeners added by earlier calls, reused while the listeners are the same.
  * @returns The snapshot to translate and what became of each Ingress.
  */
-export function expandIngresses(snapshot: Snapshot): ExpandedIngresses {
+export function expandIngresses(
+  snapshot: Snapshot,
+  gatewayMemo: WeakMap<Gateway, { listeners: string; gateway: Gateway }> = new WeakMap(),
+): ExpandedIngresses {
   const none = { snapshot, ingresses: [], listeners: new Map() };
   if (snapshot.ingresses.length === 0) return none;
   const gateways = new Map(snapshot.gateways.map((g) => [keyOf(g.metadata.namespace, g.metadata.name), g]));
@@ -270,9 +302,7 @@ export function expandIngresses(snapshot: Snapshot): ExpandedIngresses {
   for (const [gwKey, ingresses] of byGateway) {
     const original = gateways.get(gwKey)!;
     const tls = tlsListeners(original, ingresses, outcomes);
-    const gateway = tls.listeners.length === 0
-      ? original
-      : { ...original, spec: { ...original.spec, listeners: [...original.spec.listeners, ...tls.listeners] } };
+    const gateway = withListeners(original, tls.listeners, gatewayMemo);
     gateways.set(gwKey, gateway);
     grants.push(...tls.grants);
     listenerNames.set(gwKey, new Set(tls.listeners.map((l) => l.name)));

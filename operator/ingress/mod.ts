@@ -28,6 +28,7 @@ export {
   expandIngresses,
   INGRESS_LISTENER_PREFIX,
   ingressClassOf,
+  ingressGateway,
   type IngressOutcome,
 } from "./expand_ingresses.ts";
 export {

@@ -1,0 +1,190 @@
+/**
+ * End to end on the local cluster: Ingresses of an IngressClass of Lacquer served by the Gateway its parameters name,
+ * through the real gateway pod: hosts, the default backend, a canary by header, the ingress-nginx rewrite idiom, TLS
+ * from `spec.tls` with the HTTP listener redirecting to HTTPS, `status.loadBalancer`, and an Event for an annotation
+ * Lacquer does not support.
+ */
+import { deepEqual, equal, match, ok } from "node:assert/strict";
+import { clusterAvailable, eventually, selfSignedCertificate } from "../cluster/mod.ts";
+import { apply, applyApp, echoApp, podOf, startE2eGateway, tlsSecret } from "./_e2e_gateway.ts";
+
+const NETWORKING = "/apis/networking.k8s.io/v1";
+
+/** An Ingress of `cls` whose backends are Service ports named "http". */
+function ingress(
+  namespace: string,
+  name: string,
+  spec: Record<string, unknown>,
+  annotations: Record<string, string> = {},
+): Record<string, unknown> {
+  return { apiVersion: "networking.k8s.io/v1", kind: "Ingress", metadata: { name, namespace, annotations }, spec };
+}
+
+/** A backend on the Service's port named "http". */
+function backend(service: string) {
+  return { service: { name: service, port: { name: "http" } } };
+}
+
+/**
+ * GET http://<host><path> sent to the gateway address, without following redirects (curl: fetch cannot set Host).
+ */
+async function hostGet(address: string, host: string, path: string, headers: Record<string, string> = {}) {
+  const output = await new Deno.Command("curl", {
+    args: ["-sS", "--max-time", "5", "--resolve", `${host}:80:${address}`, "-w", "\n%{http_code} %{redirect_url}"]
+      .concat(Object.entries(headers).flatMap(([name, value]) => ["-H", `${name}: ${value}`]))
+      .concat([`http://${host}${path}`]),
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!output.success) throw new Error(`curl failed: ${new TextDecoder().decode(output.stderr)}`);
+  const text = new TextDecoder().decode(output.stdout);
+  const cut = text.lastIndexOf("\n");
+  const [status, location] = text.slice(cut + 1).split(" ");
+  return { status: Number(status), body: text.slice(0, cut), location };
+}
+
+/** GET https://<host>/<path> through the gateway address with SNI, trusting only `ca`: "<status> <body>". */
+async function httpsGet(address: string, host: string, path: string, ca: string): Promise<string> {
+  const output = await new Deno.Command("curl", {
+    args: ["-sS", "--max-time", "5", "--cacert", ca, "--resolve", `${host}:443:${address}`, "-w", "\n%{http_code}"]
+      .concat([`https://${host}${path}`]),
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!output.success) throw new Error(`curl failed: ${new TextDecoder().decode(output.stderr)}`);
+  const text = new TextDecoder().decode(output.stdout);
+  const cut = text.lastIndexOf("\n");
+  return `${text.slice(cut + 1)} ${text.slice(0, cut)}`;
+}
+
+Deno.test({
+  name: "Ingresses of a Lacquer IngressClass route through the Gateway the class names",
+  ignore: !clusterAvailable(),
+}, async (t) => {
+  const certDir = await Deno.makeTempDir({ prefix: "lacquer-e2e-certs-" });
+  const cert = await selfSignedCertificate(certDir, "secure", ["secure.example.com"]);
+  let cls = "";
+  await using gw = await startE2eGateway({
+    setup: async ({ client, name }) => {
+      cls = `lacquer-ingress-${name}`;
+      await applyApp(client, [...echoApp(name, "echo", 1), ...echoApp(name, "canary", 1)]);
+      await apply(client, `/api/v1/namespaces/${name}/secrets`, tlsSecret(name, cert));
+      await apply(client, `${NETWORKING}/ingressclasses`, {
+        apiVersion: "networking.k8s.io/v1",
+        kind: "IngressClass",
+        metadata: { name: cls },
+        spec: {
+          controller: "lacquer.dev/ingress-controller",
+          parameters: {
+            apiGroup: "gateway.networking.k8s.io",
+            kind: "Gateway",
+            scope: "Namespace",
+            namespace: name,
+            name: "gw",
+          },
+        },
+      });
+      const ingresses = `${NETWORKING}/namespaces/${name}/ingresses`;
+      await apply(
+        client,
+        ingresses,
+        ingress(name, "web", {
+          ingressClassName: cls,
+          defaultBackend: backend("echo"),
+          tls: [{ hosts: ["secure.example.com"], secretName: "site-cert" }],
+          rules: [
+            {
+              host: "secure.example.com",
+              http: { paths: [{ path: "/", pathType: "Prefix", backend: backend("echo") }] },
+            },
+            { host: "www.example.com", http: { paths: [{ path: "/", pathType: "Prefix", backend: backend("echo") }] } },
+          ],
+        }, { "nginx.ingress.kubernetes.io/enable-cors": "true" }),
+      );
+      await apply(
+        client,
+        ingresses,
+        ingress(name, "web-canary", {
+          ingressClassName: cls,
+          rules: [{
+            host: "www.example.com",
+            http: { paths: [{ path: "/", pathType: "Prefix", backend: backend("canary") }] },
+          }],
+        }, {
+          "nginx.ingress.kubernetes.io/canary": "true",
+          "nginx.ingress.kubernetes.io/canary-by-header": "X-Canary",
+        }),
+      );
+      await apply(
+        client,
+        ingresses,
+        ingress(name, "app", {
+          ingressClassName: cls,
+          rules: [{
+            host: "www.example.com",
+            http: { paths: [{ path: "/app(/|$)(.*)", pathType: "ImplementationSpecific", backend: backend("echo") }] },
+          }],
+        }, { "nginx.ingress.kubernetes.io/use-regex": "true", "nginx.ingress.kubernetes.io/rewrite-target": "/$2" }),
+      );
+    },
+  });
+  const { client, address } = gw;
+  const ns = gw.ns.name;
+  let failed = true;
+  try {
+    await t.step("status.loadBalancer carries the Gateway's address", async () => {
+      await eventually(async () => {
+        const web = await client.request<{ status?: { loadBalancer?: { ingress?: { ip?: string }[] } } }>(
+          `${NETWORKING}/namespaces/${ns}/ingresses/web`,
+        );
+        deepEqual(web.status?.loadBalancer?.ingress, [{ ip: address }]);
+      }, { timeoutMs: 30_000 });
+    });
+    await t.step("a host's rule, the canary by header and the default backend answer", async () => {
+      const main = await eventually(async () => {
+        const r = await hostGet(address, "www.example.com", "/shop");
+        equal(r.status, 200, r.body);
+        return r;
+      }, { timeoutMs: 30_000 });
+      ok(podOf(main.body)?.startsWith("echo-"), main.body);
+      const canary = await hostGet(address, "www.example.com", "/shop", { "X-Canary": "always" });
+      ok(podOf(canary.body)?.startsWith("canary-"), canary.body);
+      const never = await hostGet(address, "www.example.com", "/shop", { "X-Canary": "never" });
+      ok(podOf(never.body)?.startsWith("echo-"), never.body);
+      const fallback = await hostGet(address, "unknown.example.com", "/anything");
+      equal(fallback.status, 200);
+      ok(podOf(fallback.body)?.startsWith("echo-"), fallback.body);
+    });
+    await t.step("the ingress-nginx rewrite idiom sends the rest of the path", async () => {
+      const r = await hostGet(address, "www.example.com", "/app/hello/world");
+      equal(r.status, 200, r.body);
+      equal((JSON.parse(r.body) as { path: string }).path, "/hello/world");
+    });
+    await t.step("a TLS host redirects HTTP to HTTPS and serves the Ingress's certificate", async () => {
+      const redirect = await hostGet(address, "secure.example.com", "/cart?x=1");
+      equal(redirect.status, 308);
+      equal(redirect.location, "https://secure.example.com/cart?x=1");
+      const answer = await eventually(() => httpsGet(address, "secure.example.com", "/cart", cert.certFile), {
+        timeoutMs: 30_000,
+      });
+      match(answer, /^200 /);
+      ok(podOf(answer.slice(4))?.startsWith("echo-"));
+    });
+    await t.step("an unsupported annotation is a Warning Event on the Ingress", async () => {
+      await eventually(async () => {
+        const events = (await client.request<{
+          items: { regarding: { kind: string; name: string }; type: string; reason: string; note: string }[];
+        }>(`/apis/events.k8s.io/v1/namespaces/${ns}/events`)).items
+          .filter((e) => e.regarding.kind === "Ingress" && e.regarding.name === "web");
+        const cors = events.find((e) => e.reason === "UnsupportedAnnotation");
+        equal(cors?.type, "Warning", JSON.stringify(events));
+        match(cors!.note, /enable-cors/);
+      }, { timeoutMs: 30_000 });
+    });
+    failed = false;
+  } finally {
+    if (failed) console.error(await Deno.readTextFile(gw.operatorLog).catch(() => ""));
+    await client.request(`${NETWORKING}/ingressclasses/${cls}`, { method: "DELETE" }).catch(() => {});
+    await Deno.remove(certDir, { recursive: true });
+  }
+});
