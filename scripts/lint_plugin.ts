@@ -73,6 +73,8 @@ export const PURE_MODULES: ReadonlySet<string> = new Set([
   "operator/translate.ts",
   "operator/translation_memo.ts",
   "operator/vhosts.ts",
+  "tests/chaos/answer_check.ts",
+  "tests/chaos/verdict.ts",
   "tools/explain.ts",
   "tools/options.ts",
   "tools/render.ts",

@@ -1,0 +1,102 @@
+/**
+ * `deno task chaos`: each scenario under a steady, bounded load through a Gateway with two gateway pods, counting
+ * requests sent, failed and misrouted; prints the table, writes `tests/chaos/results.md` (and the README section made
+ * from it) and fails when a scenario missed its target. Runs on the real node unless `LACQUER_NODE` says otherwise;
+ * `LACQUER_CHAOS_ONLY=<text>` runs only the scenarios whose name contains it and writes no results file.
+ *
+ * @module
+ */
+import { ok } from "node:assert/strict";
+import { updateReadmes } from "../../scripts/bench_figures.ts";
+import { clusterAvailable, runCommand } from "../cluster/mod.ts";
+import { stopApiServer } from "./api_server.ts";
+import { badRegex, badVcl, corruptGhostJson, oversizedRoute } from "./bad_input.ts";
+import { GATEWAY_PODS, PROBES, startChaosGateway } from "./chaos_gateway.ts";
+import { endpointChurn, routeChurn } from "./churn.ts";
+import { deleteGatewayPod, drainEviction } from "./disruption.ts";
+import { type LoadOptions, startChaosLoad } from "./load_driver.ts";
+import { killChaperone, killOperatorLeader, killVarnishChild, killVarnishd } from "./process_kills.ts";
+import type { Scenario } from "./scenario.ts";
+import { allPassed, judge, resultsMarkdown, resultsTable, type ScenarioResult } from "./verdict.ts";
+
+// the real node unless told otherwise: gateway pods from their image, kube-proxy, containerd
+Deno.env.set("LACQUER_NODE", Deno.env.get("LACQUER_NODE") ?? "real");
+
+const SCENARIOS: Scenario[] = [
+  routeChurn,
+  endpointChurn,
+  badVcl,
+  badRegex,
+  oversizedRoute,
+  corruptGhostJson,
+  deleteGatewayPod,
+  drainEviction,
+  killVarnishChild,
+  killVarnishd,
+  killChaperone,
+  killOperatorLeader,
+  stopApiServer,
+];
+const LOAD: Required<LoadOptions> = { workers: 4, ratePerWorker: 25, timeoutMs: 5000 };
+/** Load before the fault and after the recovery, so that both steady states are measured too. */
+const STEADY_MS = 3000;
+const ONLY = Deno.env.get("LACQUER_CHAOS_ONLY");
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const RESULTS = new URL("./results.md", import.meta.url);
+
+Deno.test({
+  name: "chaos: faults under load lose no request beyond their target and misroute none",
+  ignore: !clusterAvailable(),
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const started = new Date();
+  await using sys = await startChaosGateway();
+  const results: ScenarioResult[] = [];
+  for (const scenario of SCENARIOS.filter((s) => !ONLY || s.name.includes(ONLY))) {
+    console.log(`\n▶ ${scenario.name}`);
+    let recoveryMs: number | undefined;
+    let error: string | undefined;
+    try {
+      await sys.settled();
+      await scenario.prepare?.(sys);
+    } catch (err) {
+      error = `set-up: ${(err as Error).message}`;
+    }
+    const load = startChaosLoad(sys.address, [...PROBES, ...scenario.probes ?? []], LOAD);
+    if (!error) {
+      try {
+        await pause(STEADY_MS);
+        recoveryMs = await scenario.run(sys);
+        await pause(STEADY_MS);
+      } catch (err) {
+        error = (err as Error).message;
+      }
+    }
+    const counts = await load.stop();
+    await scenario.cleanup?.(sys).catch((err) => console.error(`cleanup of ${scenario.name} failed: ${err}`));
+    const result: ScenarioResult = { name: scenario.name, target: scenario.target, ...counts, recoveryMs, error };
+    results.push(result);
+    console.log(resultsTable([result]).split("\n").at(-1));
+    if (!judge(result).pass) {
+      for (const s of counts.samples) console.log(`  ${s}`);
+      if (error) console.log(`  ${error}`);
+    }
+  }
+  console.log(`\n${resultsTable(results)}\n`);
+  if (!ONLY) {
+    const load = (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ");
+    const context = `Run ${started.toISOString().slice(0, 16).replace("T", " ")} UTC on the local cluster's ` +
+      `${Deno.env.get("LACQUER_NODE")} node (2 cores shared with other work; load average ${load} at the end), ` +
+      `${GATEWAY_PODS} gateway pods behind the Gateway's LoadBalancer address, two operator replicas with leader ` +
+      `election. Load: ${LOAD.workers} workers, each one request after the other at most ${LOAD.ratePerWorker}/s, ` +
+      `alternating \`/blue\` and \`/green\` (each app two pods), from ${STEADY_MS / 1000} s before each fault until ` +
+      `${STEADY_MS / 1000} s after its recovery; a request without an answer after ` +
+      `${LOAD.timeoutMs / 1000} s counted failed.`;
+    await Deno.writeTextFile(RESULTS, resultsMarkdown(results, context));
+    await runCommand(Deno.execPath(), { args: ["fmt", "--quiet", RESULTS.pathname] });
+    await updateReadmes(new URL("../../", import.meta.url), false);
+    console.log(`written: ${RESULTS.pathname}`);
+  }
+  ok(allPassed(results), "a scenario missed its target (see the table)");
+});
