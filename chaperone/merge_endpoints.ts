@@ -61,7 +61,22 @@ function compareEndpoints(a: GhostEndpoint, b: GhostEndpoint): number {
   return a.port - b.port;
 }
 
-type Pick = "ready" | "servingTerminating";
+/**
+ * Which endpoints a backend uses, in order of preference: the ready ones; else those still serving while
+ * terminating (as kube-proxy does, so a drain never turns into 500s); else, as Envoy's panic routing does, those not
+ * ready but not terminating either. The last happens when the node controller marks every pod of a node not ready
+ * because the node's status did not reach it (an API server outage longer than the node grace period): the pods
+ * still serve, and without them every request would get a 500.
+ */
+type Pick = "ready" | "servingTerminating" | "notTerminating";
+
+function usable(conditions: { ready?: boolean; serving?: boolean; terminating?: boolean }, pick: Pick): boolean {
+  const { ready, serving, terminating } = conditions;
+  // An absent `ready` means ready (API semantics).
+  if (pick === "ready") return ready !== false;
+  if (pick === "servingTerminating") return serving !== false && terminating === true;
+  return terminating !== true;
+}
 
 function collect(slices: readonly EndpointSliceView[], portName: string, protocol: string, pick: Pick) {
   const seen = new Set<string>();
@@ -72,11 +87,7 @@ function collect(slices: readonly EndpointSliceView[], portName: string, protoco
     const port = slice.ports.find((p) => p.name === portName && p.protocol === protocol)?.port;
     if (port === undefined) continue;
     for (const endpoint of slice.endpoints) {
-      const { ready, serving, terminating } = endpoint.conditions;
-      // An absent `ready` means ready (API semantics). During a full rollout kube-proxy falls back to endpoints
-      // that still serve while terminating; we do the same so that a drain never turns into 500s.
-      const usable = pick === "ready" ? ready !== false : serving !== false && terminating === true;
-      if (!usable) continue;
+      if (!usable(endpoint.conditions, pick)) continue;
       for (const address of endpoint.addresses) {
         const key = `${address} ${port}`;
         if (seen.has(key)) continue;
@@ -116,6 +127,7 @@ function resolveBackend(backend: RoutingBackend, index: ServiceIndex): GhostBack
   const slices = index.slices.get(key) ?? [];
   let endpoints = collect(slices, servicePort.name, "TCP", "ready");
   if (endpoints.length === 0) endpoints = collect(slices, servicePort.name, "TCP", "servingTerminating");
+  if (endpoints.length === 0) endpoints = collect(slices, servicePort.name, "TCP", "notTerminating");
   return { weight, name, endpoints, filters };
 }
 
@@ -125,7 +137,8 @@ function resolveBackend(backend: RoutingBackend, index: ServiceIndex): GhostBack
  * Each backend group naming a Service port becomes `namespace/service:port` with the ready endpoints of every
  * EndpointSlice of that Service (the slice port with the Service port's name gives the target port, so named and
  * numeric targetPorts both work). When a Service has no ready endpoint at all, endpoints that are still serving
- * while terminating are used instead, as kube-proxy does. A group that cannot be resolved keeps its weight, gets no
+ * while terminating are used instead, as kube-proxy does, and without those the endpoints not ready but not
+ * terminating either (panic routing: with none, every request would fail). A group that cannot be resolved keeps its weight, gets no
  * endpoints and carries the reason in `error`, so its share of the traffic answers 500 with a useful message.
  * Everything else (listeners, the cache policy table, vhosts, routes, matches, filters, cache settings, request
  * settings) is copied unchanged. Endpoints are sorted, so the output depends only on the state, not on the order in

@@ -3,7 +3,8 @@
  * ghost.json from the whole current state, writes it only when its bytes change, reloads ghost, loads a changed
  * main.vcl, starts the varnishd child once it has a VCL, and publishes what is live. Failures retry with back-off
  * while the last good configuration keeps serving. A ghost.json that ghost refuses is replaced on disk by the last
- * one it accepted (what every VCL load and varnishd restart reads) and not offered again.
+ * one it accepted (what every VCL load and varnishd restart reads) and not offered again; the file is written again
+ * before each VCL load and child start, so a file changed behind the chaperone's back never starts an empty router.
  *
  * @module
  */
@@ -322,6 +323,7 @@ export class SyncLoop {
       if (hash !== reloader.activeHash && hash !== this.#vclError?.hash) {
         const started = performance.now();
         try {
+          await this.#rewriteGhostFile();
           await reloader.apply(config.mainVcl, hash);
           this.#vclError = undefined;
           this.#o.metrics.vclReloads.success++;
@@ -337,13 +339,29 @@ export class SyncLoop {
       }
     }
     if (reloader.activeHash !== undefined && !this.#childStarted) {
-      if ((await cli.status()) !== "running") await cli.start();
+      if ((await cli.status()) !== "running") {
+        await this.#rewriteGhostFile();
+        await cli.start();
+      }
       this.#childStarted = true;
       this.#ghostDirty = this.#ghostText !== undefined;
       this.#o.log.info("varnishd child running");
     }
     await this.#reloadGhost();
     if (vclFailure !== undefined) throw vclFailure;
+  }
+
+  /**
+   * Writes ghost.json to disk again as the chaperone last wrote it (a refused one already replaced by the last good
+   * one), before a VCL load or a child start makes a new router read it: the file may have changed behind the
+   * chaperone's back (a corrupted volume, a stray write), and a router that reads a bad file starts empty and answers
+   * 404 to everything.
+   */
+  async #rewriteGhostFile(): Promise<void> {
+    const text = this.#ghostText;
+    if (text !== undefined) {
+      await writeFileAtomic(this.#o.ghostJsonPath, text, { skipUnchanged: false, durable: false });
+    }
   }
 
   /** Reloads a changed ghost.json into the running child; a refused one is replaced by the last good one. */

@@ -326,6 +326,28 @@ Deno.test("SyncLoop keeps the good ghost.json on disk and stays ready when ghost
   }
 });
 
+Deno.test("SyncLoop writes ghost.json again before a VCL load, so a file corrupted behind its back is not read", async () => {
+  const s = await setup(() => Promise.resolve({ status: "ok" }));
+  const file = `${s.dir}/ghost.json`;
+  try {
+    await s.sync.onVarnishStarted(s.cli);
+    await eventually(() => ok(s.sync.status().applied));
+    const good = Deno.readTextFileSync(file);
+    Deno.writeTextFileSync(file, '{"version": 1, "vhosts": [');
+    const vcl = VCL.replace('"synced"', '"synced again"');
+    s.state.config = { ...s.state.config, resourceVersion: "2", mainVcl: vcl };
+    s.sync.poke();
+    await s.sync.idle();
+    await eventually(() =>
+      deepStrictEqual(s.published.at(-1), { routing: contentHash(ROUTING), vcl: contentHash(vcl) })
+    );
+    match(await (await fetch(`http://127.0.0.1:${s.varnish.httpPort}/`)).text(), /synced again/);
+    equal(Deno.readTextFileSync(file), good, "the new VCL's router read the chaperone's ghost.json");
+  } finally {
+    await s.cleanup();
+  }
+});
+
 Deno.test("SyncLoop keeps syncing while publishing the applied hashes hangs, and publishes the latest after", async () => {
   const s = await setup(() => Promise.resolve("ok"));
   let release!: () => void;
