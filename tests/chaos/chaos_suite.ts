@@ -2,7 +2,8 @@
  * `deno task chaos`: each scenario under a steady, bounded load through a Gateway with two gateway pods, counting
  * requests sent, failed and misrouted; prints the table, writes `tests/chaos/results.md` (and the README section made
  * from it) and fails when a scenario missed its target. Runs on the real node unless `LACQUER_NODE` says otherwise;
- * `LACQUER_CHAOS_ONLY=<text>` runs only the scenarios whose name contains it and writes no results file.
+ * `LACQUER_CHAOS_ONLY=<text>[,<text>...]` runs only the scenarios whose name contains one of them and writes no
+ * results file.
  *
  * @module
  */
@@ -40,7 +41,7 @@ const SCENARIOS: Scenario[] = [
 const LOAD: Required<LoadOptions> = { workers: 4, ratePerWorker: 25, timeoutMs: 5000 };
 /** Load before the fault and after the recovery, so that both steady states are measured too. */
 const STEADY_MS = 3000;
-const ONLY = Deno.env.get("LACQUER_CHAOS_ONLY");
+const ONLY = Deno.env.get("LACQUER_CHAOS_ONLY")?.split(",");
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const RESULTS = new URL("./results.md", import.meta.url);
 
@@ -53,7 +54,7 @@ Deno.test({
   const started = new Date();
   await using sys = await startChaosGateway();
   const results: ScenarioResult[] = [];
-  for (const scenario of SCENARIOS.filter((s) => !ONLY || s.name.includes(ONLY))) {
+  for (const scenario of SCENARIOS.filter((s) => !ONLY || ONLY.some((o) => s.name.includes(o)))) {
     console.log(`\n▶ ${scenario.name}`);
     let recoveryMs: number | undefined;
     let error: string | undefined;

@@ -1,6 +1,6 @@
 /**
  * The chaos suite's steady, bounded load through the Gateway: a few workers, each sending one request after the
- * other at a capped rate, each request checked against the apps its route selects ({@linkcode classifyAnswer}).
+ * other at a capped rate, each on a connection of its own, each request checked against the apps its route selects ({@linkcode classifyAnswer}).
  *
  * @module
  */
@@ -57,6 +57,9 @@ export function startChaosLoad(address: string, probes: readonly Probe[], option
   const note = (what: string) => {
     if (counts.samples.length < SAMPLES) counts.samples.push(`${new Date().toISOString()} ${what}`);
   };
+  // A new connection for every request, as from many clients: the Service spreads connections, not requests, so
+  // a few kept-alive connections could all land on the gateway pod a scenario leaves alone.
+  const client = Deno.createHttpClient({ poolMaxIdlePerHost: 0 });
   let stopped = false;
   const worker = async (index: number) => {
     for (let n = index; !stopped; n++) {
@@ -64,7 +67,10 @@ export function startChaosLoad(address: string, probes: readonly Probe[], option
       const probe = probes[n % probes.length];
       counts.sent++;
       try {
-        const response = await fetch(`http://${address}${probe.path}`, { signal: AbortSignal.timeout(timeoutMs) });
+        const response = await fetch(`http://${address}${probe.path}`, {
+          client,
+          signal: AbortSignal.timeout(timeoutMs),
+        });
         const { outcome, detail } = classifyAnswer(response.status, await response.text(), probe.apps);
         if (outcome === "failed") counts.failed++;
         if (outcome === "misrouted") counts.misrouted++;
@@ -83,6 +89,7 @@ export function startChaosLoad(address: string, probes: readonly Probe[], option
     async stop() {
       stopped = true;
       await Promise.all(running);
+      client.close();
       return { ...counts, samples: [...counts.samples] };
     },
   };

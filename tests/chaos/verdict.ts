@@ -68,9 +68,10 @@ function seconds(ms: number | undefined): string {
   return ms === undefined ? "–" : `${(ms / 1000).toFixed(1)} s`;
 }
 
-/** Escapes a table cell. */
+/** Escapes a table cell, cut to 100 characters (the log has the whole error). */
 function cell(text: string): string {
-  return text.replaceAll("|", "\\|").replaceAll("\n", " ");
+  const short = text.length > 100 ? `${text.slice(0, 99)}…` : text;
+  return short.replaceAll("|", "\\|").replaceAll("\n", " ");
 }
 
 /**

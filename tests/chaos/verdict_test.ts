@@ -42,6 +42,13 @@ Deno.test("the table has one row per scenario with its target, counts, recovery 
   ]);
 });
 
+Deno.test("a long error is cut in the table, on one line", () => {
+  const row = resultsTable([{ ...base, error: `first line\n${"x".repeat(200)}` }]).split("\n")[2];
+  ok(row.endsWith("… |"), row);
+  ok(row.includes("FAIL: error: first line xxx"), row);
+  ok(row.length < 160, row);
+});
+
 Deno.test("the results file is titled by the command and counts the scenarios that met their target", () => {
   const text = resultsMarkdown([base, { ...base, misrouted: 2 }], "Run on a test machine.");
   ok(text.startsWith("# `deno task chaos`\n\nRun on a test machine.\n\n| scenario |"), text);

@@ -25,6 +25,8 @@ export const CONTROLLERS = [
   "statefulset-controller",
   "daemonset-controller",
   "clusterrole-aggregation-controller",
+  // PodDisruptionBudget status: without it the Eviction API refuses every pod a budget covers
+  "disruption-controller",
 ] as const;
 
 /**
