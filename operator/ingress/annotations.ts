@@ -2,7 +2,7 @@
  * The Ingress annotations Lacquer understands, read under Lacquer's own prefix (`lacquer.dev/`) and under
  * ingress-nginx's (`nginx.ingress.kubernetes.io/`), so that Ingresses migrate without edits; Lacquer's wins when
  * both are set. Every other annotation that belongs to an Ingress controller (its prefix names `ingress`, or is
- * `lacquer.dev/`) is a problem to report: known but not supported (timeouts, CORS, ...), invalid, or unknown.
+ * `lacquer.dev/`) is a problem to report: known but not supported (timeouts, authentication, ...), invalid, or unknown.
  * Annotations of other tools (`kubectl.kubernetes.io/...`, `meta.helm.sh/...`) are none of our business.
  *
  * @module
@@ -25,6 +25,31 @@ export interface CanarySettings {
   /** The header value that selects the canary; without it, `always` does (and `never` selects the main backends). */
   headerValue?: string;
 }
+
+/** The CORS settings of `enable-cors` (the Gateway API's HTTPCORSFilter fields), ingress-nginx's defaults filled in. */
+export interface CorsSettings {
+  /** Origins (`scheme://host[:port]`, `*`). */
+  allowOrigins: string[];
+  /** Whether credentials are allowed. */
+  allowCredentials: boolean;
+  /** Methods. */
+  allowMethods: string[];
+  /** Request headers. */
+  allowHeaders: string[];
+  /** Response headers exposed to the page. */
+  exposeHeaders: string[];
+  /** Seconds a preflight answer may be cached. */
+  maxAge: number;
+}
+
+/** ingress-nginx's defaults of the `cors-*` annotations. */
+const CORS_DEFAULTS = {
+  origins: "*",
+  methods: "GET, PUT, POST, DELETE, PATCH, OPTIONS",
+  headers:
+    "DNT,Keep-Alive,User-Agent,X-Requested-With,If-Modified-Since,Cache-Control,Content-Type,Range,Authorization",
+  maxAge: 1728000,
+};
 
 /** Why an annotation does nothing. */
 export interface AnnotationProblem {
@@ -50,6 +75,8 @@ export interface IngressAnnotations {
   upstreamVhost?: string;
   /** `canary` with its `canary-*` settings. */
   canary?: CanarySettings;
+  /** `enable-cors` with its `cors-*` settings. */
+  cors?: CorsSettings;
   /** `lacquer.dev/cache-policy`: the name of a CachePolicy in the Ingress's namespace that caches its rules. */
   cachePolicy?: string;
   /** Annotations that do nothing, and why. */
@@ -62,13 +89,6 @@ const UNSUPPORTED: Record<string, string> = {
   "proxy-read-timeout":
     "Lacquer has no per-route timeouts (varnishd's first_byte_timeout in GatewayParameters applies)",
   "proxy-send-timeout": "Lacquer has no per-route timeouts (varnishd's send_timeout in GatewayParameters applies)",
-  "enable-cors": "Lacquer does not implement CORS: answer preflight requests in the backend",
-  "cors-allow-origin": "Lacquer does not implement CORS",
-  "cors-allow-methods": "Lacquer does not implement CORS",
-  "cors-allow-headers": "Lacquer does not implement CORS",
-  "cors-allow-credentials": "Lacquer does not implement CORS",
-  "cors-expose-headers": "Lacquer does not implement CORS",
-  "cors-max-age": "Lacquer does not implement CORS",
   "canary-by-header-pattern": "use canary-by-header-value: header patterns are not supported",
   "canary-by-cookie": "canary by cookie is not supported: use canary-by-header or canary-weight",
   "configuration-snippet": "snippets of nginx configuration have no meaning here: use GatewayParameters' VCL",
@@ -99,6 +119,13 @@ const UNDERSTOOD = new Set([
   "canary-weight-total",
   "canary-by-header",
   "canary-by-header-value",
+  "enable-cors",
+  "cors-allow-origin",
+  "cors-allow-methods",
+  "cors-allow-headers",
+  "cors-allow-credentials",
+  "cors-expose-headers",
+  "cors-max-age",
 ]);
 
 /** Whether an annotation belongs to an Ingress controller, and so is ours to understand or report. */
@@ -174,6 +201,19 @@ export function readAnnotations(annotations: Readonly<Record<string, string>> = 
       ...(text("canary-by-header-value") ? { headerValue: text("canary-by-header-value") } : {}),
     };
   }
+  let cors: CorsSettings | undefined;
+  if (bool("enable-cors", false)) {
+    const list = (name: string, fallback: string) =>
+      (get(name)?.value ?? fallback).split(",").map((v) => v.trim()).filter((v) => v !== "");
+    cors = {
+      allowOrigins: list("cors-allow-origin", CORS_DEFAULTS.origins),
+      allowCredentials: bool("cors-allow-credentials", true),
+      allowMethods: list("cors-allow-methods", CORS_DEFAULTS.methods).map((m) => m.toUpperCase()),
+      allowHeaders: list("cors-allow-headers", CORS_DEFAULTS.headers),
+      exposeHeaders: list("cors-expose-headers", ""),
+      maxAge: int("cors-max-age", 0, 2_147_483_647) ?? CORS_DEFAULTS.maxAge,
+    };
+  }
   const cachePolicy = annotations[`${LACQUER_PREFIX}cache-policy`]?.trim() || undefined;
   for (const key of Object.keys(annotations).sort()) {
     if (!controllerAnnotation(key) || key === LEGACY_CLASS_ANNOTATION) continue;
@@ -199,6 +239,7 @@ export function readAnnotations(annotations: Readonly<Record<string, string>> = 
     ...(text("rewrite-target") ? { rewriteTarget: text("rewrite-target") } : {}),
     ...(text("upstream-vhost") ? { upstreamVhost: text("upstream-vhost") } : {}),
     ...(canary ? { canary } : {}),
+    ...(cors ? { cors } : {}),
     ...(cachePolicy ? { cachePolicy } : {}),
     problems,
   };

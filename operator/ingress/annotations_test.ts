@@ -39,8 +39,8 @@ Deno.test("readAnnotations reads canary settings only on an Ingress marked canar
 
 Deno.test("readAnnotations reports unsupported, invalid and unknown controller annotations, and nothing else", () => {
   const read = readAnnotations({
-    "nginx.ingress.kubernetes.io/enable-cors": "true",
     "nginx.ingress.kubernetes.io/proxy-read-timeout": "30",
+    "nginx.ingress.kubernetes.io/auth-url": "http://auth",
     "nginx.ingress.kubernetes.io/backend-protocol": "GRPC",
     "nginx.ingress.kubernetes.io/ssl-redirect": "yes",
     "nginx.ingress.kubernetes.io/canary": "true",
@@ -56,10 +56,52 @@ Deno.test("readAnnotations reports unsupported, invalid and unknown controller a
     "Invalid nginx.ingress.kubernetes.io/ssl-redirect",
     "Unknown alb.ingress.kubernetes.io/scheme",
     "Unknown lacquer.dev/made-up",
+    "Unsupported nginx.ingress.kubernetes.io/auth-url",
     "Unsupported nginx.ingress.kubernetes.io/backend-protocol",
-    "Unsupported nginx.ingress.kubernetes.io/enable-cors",
     "Unsupported nginx.ingress.kubernetes.io/proxy-read-timeout",
   ]);
   equal(read.sslRedirect, true, "an invalid value leaves the default");
   deepEqual(read.canary, { weightTotal: 100 });
+});
+
+Deno.test("readAnnotations turns enable-cors into a CORS filter, with ingress-nginx's defaults where no cors-* is set", () => {
+  deepEqual(readAnnotations({ "nginx.ingress.kubernetes.io/enable-cors": "true" }).cors, {
+    allowOrigins: ["*"],
+    allowCredentials: true,
+    allowMethods: ["GET", "PUT", "POST", "DELETE", "PATCH", "OPTIONS"],
+    allowHeaders: [
+      "DNT",
+      "Keep-Alive",
+      "User-Agent",
+      "X-Requested-With",
+      "If-Modified-Since",
+      "Cache-Control",
+      "Content-Type",
+      "Range",
+      "Authorization",
+    ],
+    exposeHeaders: [],
+    maxAge: 1728000,
+  });
+  const set = readAnnotations({
+    "nginx.ingress.kubernetes.io/enable-cors": "true",
+    "nginx.ingress.kubernetes.io/cors-allow-origin": "https://a.example, https://b.example:8443",
+    "nginx.ingress.kubernetes.io/cors-allow-methods": "get, post",
+    "nginx.ingress.kubernetes.io/cors-allow-credentials": "false",
+    "nginx.ingress.kubernetes.io/cors-expose-headers": "X-Total",
+    "nginx.ingress.kubernetes.io/cors-max-age": "600",
+  });
+  deepEqual(set.problems, []);
+  deepEqual(
+    { ...set.cors, allowHeaders: [] },
+    {
+      allowOrigins: ["https://a.example", "https://b.example:8443"],
+      allowCredentials: false,
+      allowMethods: ["GET", "POST"],
+      allowHeaders: [],
+      exposeHeaders: ["X-Total"],
+      maxAge: 600,
+    },
+  );
+  equal(readAnnotations({ "nginx.ingress.kubernetes.io/cors-allow-origin": "*" }).cors, undefined);
 });

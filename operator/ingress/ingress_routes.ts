@@ -177,6 +177,8 @@ function pathRules(
       },
     });
   }
+  const cors = context.annotations.cors;
+  if (cors) filters.push({ type: "CORS", cors });
   const main = backendRef(namespace, path.backend, context, problems);
   const rules: Rule[] = [];
   let backendRefs: Record<string, unknown>[] = [{ ...main, weight: 1 }];

@@ -17,6 +17,7 @@
 export {
   type AnnotationProblem,
   type CanarySettings,
+  type CorsSettings,
   type IngressAnnotations,
   LACQUER_PREFIX,
   NGINX_PREFIX,

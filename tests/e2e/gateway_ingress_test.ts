@@ -1,8 +1,8 @@
 /**
  * End to end on the local cluster: Ingresses of an IngressClass of Lacquer served by the Gateway its parameters name,
  * through the real gateway pod: hosts, the default backend, a canary by header, the ingress-nginx rewrite idiom, TLS
- * from `spec.tls` with the HTTP listener redirecting to HTTPS, `status.loadBalancer`, and an Event for an annotation
- * Lacquer does not support.
+ * from `spec.tls` with the HTTP listener redirecting to HTTPS, CORS, `status.loadBalancer`, and an Event for an
+ * annotation Lacquer does not support.
  */
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { clusterAvailable, eventually, selfSignedCertificate } from "../cluster/mod.ts";
@@ -41,6 +41,23 @@ async function hostGet(address: string, host: string, path: string, headers: Rec
   const cut = text.lastIndexOf("\n");
   const [status, location] = text.slice(cut + 1).split(" ");
   return { status: Number(status), body: text.slice(0, cut), location };
+}
+
+/** A CORS preflight for http://<host><path> from `origin`, sent to the gateway address: status and response headers. */
+async function preflight(address: string, host: string, path: string, origin: string) {
+  const output = await new Deno.Command("curl", {
+    args: ["-sS", "--max-time", "5", "--resolve", `${host}:80:${address}`, "-X", "OPTIONS", "-o", "/dev/null"]
+      .concat(["-D", "-", "-H", `Origin: ${origin}`, "-H", "Access-Control-Request-Method: POST"])
+      .concat([`http://${host}${path}`]),
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!output.success) throw new Error(`curl failed: ${new TextDecoder().decode(output.stderr)}`);
+  const [status, ...lines] = new TextDecoder().decode(output.stdout).split("\r\n");
+  const headers = new Headers(
+    lines.filter((l) => l.includes(":")).map((l) => [l.slice(0, l.indexOf(":")), l.slice(l.indexOf(":") + 1).trim()]),
+  );
+  return { status: Number(status.split(" ")[1]), headers };
 }
 
 /** GET https://<host>/<path> through the gateway address with SNI, trusting only `ca`: "<status> <body>". */
@@ -99,7 +116,11 @@ Deno.test({
             },
             { host: "www.example.com", http: { paths: [{ path: "/", pathType: "Prefix", backend: backend("echo") }] } },
           ],
-        }, { "nginx.ingress.kubernetes.io/enable-cors": "true" }),
+        }, {
+          "nginx.ingress.kubernetes.io/enable-cors": "true",
+          "nginx.ingress.kubernetes.io/cors-allow-origin": "https://app.example.com",
+          "nginx.ingress.kubernetes.io/proxy-read-timeout": "120",
+        }),
       );
       await apply(
         client,
@@ -170,15 +191,22 @@ Deno.test({
       match(answer, /^200 /);
       ok(podOf(answer.slice(4))?.startsWith("echo-"));
     });
+    await t.step("enable-cors answers preflights for the allowed origin only", async () => {
+      const allowed = await preflight(address, "www.example.com", "/shop", "https://app.example.com");
+      equal(allowed.status, 204);
+      equal(allowed.headers.get("access-control-allow-origin"), "https://app.example.com");
+      const other = await preflight(address, "www.example.com", "/shop", "https://evil.example.com");
+      equal(other.headers.get("access-control-allow-origin"), null);
+    });
     await t.step("an unsupported annotation is a Warning Event on the Ingress", async () => {
       await eventually(async () => {
         const events = (await client.request<{
           items: { regarding: { kind: string; name: string }; type: string; reason: string; note: string }[];
         }>(`/apis/events.k8s.io/v1/namespaces/${ns}/events`)).items
           .filter((e) => e.regarding.kind === "Ingress" && e.regarding.name === "web");
-        const cors = events.find((e) => e.reason === "UnsupportedAnnotation");
-        equal(cors?.type, "Warning", JSON.stringify(events));
-        match(cors!.note, /enable-cors/);
+        const timeout = events.find((e) => e.reason === "UnsupportedAnnotation");
+        equal(timeout?.type, "Warning", JSON.stringify(events));
+        match(timeout!.note, /proxy-read-timeout/);
       }, { timeoutMs: 30_000 });
     });
     failed = false;
