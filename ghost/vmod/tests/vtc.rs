@@ -50,6 +50,8 @@ fn varnishtest_suite_passes() {
         .arg("-t60")
         // every file runs, also after a failure, and reports its own outcome
         .arg("-k")
+        // a test's log buffer (1 MiB by default) overflows when s00 dumps its shared-memory log: varnishtest aborts
+        .arg("-b8M")
         .arg("-D")
         .arg(format!("vmod={}", so.display()))
         .arg("-D")
