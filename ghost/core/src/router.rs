@@ -8,14 +8,16 @@
 //!
 //! Lookup structure per vhost: Exact paths in a hash map, PathPrefix values in a hash map keyed by the prefix
 //! without trailing slashes (a request path probes each of its element prefixes, longest first), regex paths in a
-//! list. Each bucket is sorted by the remaining criteria, so the first entry whose conditions hold wins.
+//! list searched by one multi-pattern automaton (a path is scanned once, whatever the number of patterns). Each
+//! bucket is sorted by the remaining criteria, so the first entry whose conditions hold wins; the automaton's
+//! pattern numbers are the regex list's positions, so it keeps that order.
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 
-use regex::Regex;
+use regex::{Regex, RegexSet};
 
 use crate::cache::CacheRule;
 use crate::contract::{
@@ -176,7 +178,8 @@ struct Entry {
     method: Option<Method>,
     headers: Box<[(Box<str>, ValueCond)]>,
     query: Box<[(Box<str>, ValueCond)]>,
-    path_regex: Option<WholeRegex>,
+    /// The RegularExpression path, as written; the table's [`PathSet`] matches it.
+    path_regex: Option<Box<str>>,
     /// Length of the PathPrefix without trailing slashes, for `ReplacePrefixMatch`.
     prefix_len: Option<u32>,
 }
@@ -186,6 +189,8 @@ struct Table {
     exact: FxHashMap<Box<str>, Vec<Entry>>,
     prefix: FxHashMap<Box<str>, Vec<Entry>>,
     regex: Vec<Entry>,
+    /// The paths of `regex`, pattern `i` being `regex[i]`'s; built by [`Router::sort_table`].
+    regex_set: Option<RegexSet>,
 }
 
 impl Table {
@@ -352,10 +357,21 @@ impl Router {
                     Err((reason, label)) => report.skipped.push(Skipped { path: path(), route: Some(label), reason }),
                 }
             }
+            let mut left_out: Vec<u32> = router.sort_table(&mut table).iter().map(|e| e.rule).collect();
+            left_out.sort_unstable();
+            left_out.dedup();
+            for rule in left_out {
+                let rule = &router.rules[rule as usize];
+                report.routes = report.routes.saturating_sub(1);
+                report.skipped.push(Skipped {
+                    path: format!("$.vhosts[{}]", serde_json::Value::String(key.clone())),
+                    route: Some(format!("{} rule {}", rule.route_name, rule.id.rule)),
+                    reason: "the vhost's regular expression paths together exceed the size limit".to_owned(),
+                });
+            }
             if table.is_empty() {
                 continue;
             }
-            router.sort_table(&mut table);
             report.vhosts += 1;
             if key == "*" {
                 router.catch_all = table;
@@ -453,7 +469,8 @@ impl Router {
                 .map_err(|e| format!("matches[{match_index}].queryParams: {e}"))?;
             let (path_regex, prefix_len) = match m.path.kind {
                 PathMatchType::RegularExpression => {
-                    (Some(whole_regex(&m.path.value).map_err(|e| format!("matches[{match_index}].path: {e}"))?), None)
+                    check_regex(&m.path.value).map_err(|e| format!("matches[{match_index}].path: {e}"))?;
+                    (Some(m.path.value.as_str().into()), None)
                 }
                 PathMatchType::PathPrefix => (None, Some(u32::try_from(prefix_key(&m.path.value).len()).unwrap_or(0))),
                 PathMatchType::Exact => (None, None),
@@ -492,12 +509,24 @@ impl Router {
             .fold(0, |mask, (i, _)| mask | (1 << i))
     }
 
-    fn sort_table(&self, table: &mut Table) {
+    /// Sorts every bucket by precedence and compiles the sorted regex paths into the table's automaton. Should the
+    /// patterns that compiled one by one not compile together, their entries are left out and returned.
+    fn sort_table(&self, table: &mut Table) -> Vec<Entry> {
         let cmp = |a: &Entry, b: &Entry| self.precedence(a, b);
         for bucket in table.exact.values_mut().chain(table.prefix.values_mut()) {
             bucket.sort_by(cmp);
         }
         table.regex.sort_by(cmp);
+        if table.regex.is_empty() {
+            return Vec::new();
+        }
+        match path_set(table.regex.iter().map(|e| e.path_regex.as_deref().unwrap_or_default())) {
+            Ok(set) => {
+                table.regex_set = Some(set);
+                Vec::new()
+            }
+            Err(_) => std::mem::take(&mut table.regex),
+        }
     }
 
     /// The order of two entries of the same path bucket: method, headers, query, age, name, rule, match.
@@ -748,10 +777,12 @@ fn find_in<'t, H: HeaderSource + ?Sized>(
             }
         }
     }
-    table
-        .regex
-        .iter()
-        .find(|e| e.path_regex.as_ref().is_some_and(|re| re.is_match(path)) && conditions_hold(e, query, req, mask))
+    let set = table.regex_set.as_ref()?;
+    // Most requests that get here match no pattern: one scan without allocating says so.
+    if !set.is_match(path) {
+        return None;
+    }
+    set.matches(path).iter().map(|i| &table.regex[i]).find(|e| conditions_hold(e, query, req, mask))
 }
 
 fn conditions_hold<H: HeaderSource + ?Sized>(e: &Entry, query: Option<&str>, req: &Request<'_, H>, mask: u64) -> bool {
@@ -791,11 +822,34 @@ fn value_cond(kind: ValueMatchType, value: &str) -> Result<ValueCond, String> {
     })
 }
 
+/// The compiled-size limit of one regular expression.
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+/// `pattern` anchored to match a whole value.
+fn anchored(pattern: &str) -> String {
+    format!("^(?:{pattern})$")
+}
+
+/// Checks that a path pattern compiles alone within the size limit, as [`path_set`] will compile it with others.
+fn check_regex(pattern: &str) -> Result<(), String> {
+    regex::RegexBuilder::new(&anchored(pattern))
+        .size_limit(REGEX_SIZE_LIMIT)
+        .build()
+        .map(drop)
+        .map_err(|e| format!("invalid regular expression {pattern:?}: {}", first_line(&e.to_string())))
+}
+
+/// One automaton for whole-value patterns that each passed [`check_regex`]: it may take the sum of their limits.
+fn path_set<'p>(patterns: impl ExactSizeIterator<Item = &'p str>) -> Result<RegexSet, regex::Error> {
+    let limit = REGEX_SIZE_LIMIT.saturating_mul(patterns.len());
+    regex::RegexSetBuilder::new(patterns.map(anchored)).size_limit(limit).dfa_size_limit(limit).build()
+}
+
 /// Compiles a regex that must match the whole value.
 fn whole_regex(pattern: &str) -> Result<WholeRegex, String> {
     use regex_automata::dfa::{dense, regex::Builder};
-    const LIMIT: usize = 1 << 20;
-    let anchored = format!("^(?:{pattern})$");
+    const LIMIT: usize = REGEX_SIZE_LIMIT;
+    let anchored = anchored(pattern);
     let dfa = Builder::new()
         .dense(dense::Config::new().dfa_size_limit(Some(LIMIT)).determinize_size_limit(Some(LIMIT)))
         .build(&anchored);
@@ -903,6 +957,57 @@ mod tests {
         assert!(matches!(re, WholeRegex::Pooled(_)));
         assert!(re.is_match("foo bar"));
         assert!(whole_regex("(").is_err());
+    }
+
+    /// The selection before the automaton: each regex entry of the sorted list tried in turn with its own regex.
+    fn linear_regex_pick<'t>(table: &'t Table, compiled: &[WholeRegex], path: &str, method: &str) -> Option<&'t Entry> {
+        let headers: Vec<(String, String)> = Vec::new();
+        let req = Request { socket: "a0", host: "h", url: path, method, headers: &headers, random: 0 };
+        table
+            .regex
+            .iter()
+            .zip(compiled)
+            .find(|(e, re)| re.is_match(path) && conditions_hold(e, None, &req, 1))
+            .map(|(e, _)| e)
+    }
+
+    const PATTERNS: [&str; 10] =
+        ["/a.*", "/a/[0-9]+", "/(a|b)/.*", ".*", "/b", r"\bx\b.*", "/[ab]+", "/a/x", "(?i)/A/.*", "/é.*"];
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// The automaton picks the entry the one-by-one scan of the sorted list picked, whatever the patterns, their
+        /// order, their methods and ages, and whether a pattern needs the `regex` fallback (`\b`, non-ASCII).
+        #[test]
+        fn the_regex_automaton_selects_what_the_linear_scan_selected(
+            routes in proptest::collection::vec((0..PATTERNS.len(), proptest::option::of(0..2u8), 0..4u8), 1..12),
+            paths in proptest::collection::vec("/[abx/0-9é ]{0,8}", 1..16),
+        ) {
+            let routes: Vec<String> = routes.iter().enumerate().map(|(i, (pattern, method, age))| {
+                let method = match method { Some(0) => r#", "method": "GET""#, Some(_) => r#", "method": "POST""#, None => "" };
+                format!(
+                    r#"{{"id": {{"namespace": "ns", "name": "r{i}", "rule": 0}}, "created": "2026-01-0{}T00:00:00Z",
+                        "listeners": ["web"], "matches": [{{"path": {{"type": "RegularExpression", "value": {}}}{method}}}],
+                        "backends": []}}"#,
+                    age + 1,
+                    serde_json::Value::String(PATTERNS[*pattern].to_owned())
+                )
+            }).collect();
+            let text = format!(r#"{{"version": 1, "vhosts": {{"*": {{"routes": [{}]}}}}}}"#, routes.join(","));
+            let (router, report) = Router::from_json(&text).unwrap();
+            proptest::prop_assert!(report.skipped.is_empty(), "{:?}", report);
+            let headers: Vec<(String, String)> = Vec::new();
+            let compiled: Vec<WholeRegex> =
+                router.catch_all.regex.iter().map(|e| whole_regex(e.path_regex.as_deref().unwrap()).unwrap()).collect();
+            for path in &paths {
+                for method in ["GET", "POST"] {
+                    let req = Request { socket: "a0", host: "h", url: path, method, headers: &headers, random: 0 };
+                    let picked = find_in(&router.catch_all, path, None, &req, 1).map(|e| (e.rule, e.match_index));
+                    let linear = linear_regex_pick(&router.catch_all, &compiled, path, method).map(|e| (e.rule, e.match_index));
+                    proptest::prop_assert_eq!(picked, linear, "{} {}", method, path);
+                }
+            }
+        }
     }
 
     #[test]
