@@ -1,12 +1,14 @@
 /**
- * The size budget of a Gateway's routing configuration. Its ConfigMap holds at most 1 MiB, and one that does not fit
- * fails every apply: no route change would reach the Gateway again, and no route would hear why. So the routes are
- * fitted to a budget first: the oldest routes (the precedence order) are kept, and the newest that do not fit are
- * refused, each told so in its status, while the others keep serving.
+ * The budgets of a Gateway's routing configuration. Its ConfigMap holds at most 1 MiB, and one that does not fit
+ * fails every apply: no route change would reach the Gateway again, and no route would hear why. Its regular
+ * expressions are compiled by every gateway pod into one automaton per hostname, whose build time and memory grow
+ * with them. So the routes are fitted to each budget in turn: the oldest routes (the precedence order) are kept, and
+ * the newest that do not fit are refused, each told which budget in its status, while the others keep serving.
  *
  * @module
  */
 import { Buffer } from "node:buffer";
+import type { RoutingJson } from "../ghost/contract/mod.ts";
 import { routingConfigMapData } from "../internal/routing_config_map.ts";
 import { parentRefsNaming } from "./attach.ts";
 import type { AttachedRoute } from "./attach_routes.ts";
@@ -36,14 +38,104 @@ export function storedBytes(routingJson: string, mainVcl: string, budget: number
   return [...Object.values(data), ...Object.values(binaryData)].reduce((n, v) => n + Buffer.byteLength(v, "utf8"), 0);
 }
 
-/** The route refused for the budget: not attached, its parentRefs naming the Gateway rejected with the reason. */
-function refuse(attached: AttachedRoute, gateway: string, budget: number): AttachedRoute {
-  const rejection = {
-    reason: "RoutingBudgetExceeded" as const,
+/** A limit on a Gateway's rendered routing configuration. */
+export interface RoutingBudget<T> {
+  /** Whether a rendering stays within the budget. */
+  fits(rendered: T): boolean;
+  /** Why a route is refused for this budget (the message of its `Accepted=False`). */
+  message: string;
+}
+
+/**
+ * The budget of bytes routing.json and main.vcl take in the ConfigMap.
+ *
+ * @example Usage
+ * ```ts
+ * import { byteBudget } from "./routing_budget.ts";
+ * byteBudget(1024, "vcl 4.1;\n").fits({ routingJson: "{}\n" }); // true
+ * ```
+ *
+ * @param budget The bytes allowed.
+ * @param mainVcl The main.vcl text stored next to routing.json.
+ * @returns The budget.
+ */
+export function byteBudget(budget: number, mainVcl: string): RoutingBudget<{ routingJson: string }> {
+  return {
+    fits: (rendered) => storedBytes(rendered.routingJson, mainVcl, budget) <= budget,
     message: `The Gateway's routing configuration would exceed its budget of ${budget} bytes (its ConfigMap holds at ` +
       "most 1 MiB), so the newest routes are left out, this one among them, while the older ones keep serving. " +
       "Remove routes, rules or hostnames of this Gateway.",
   };
+}
+
+/** How many regular expressions a Gateway's routing.json may hold, and how many characters they may add up to. */
+export interface RegexLimits {
+  /** Patterns (path, header and query matches; a rule served under several hostnames counts once per hostname). */
+  patterns: number;
+  /** Characters of those patterns together. */
+  characters: number;
+}
+
+/** The default regex budget per Gateway: far above hand-written routes, far below what slows a gateway pod's reload. */
+export const REGEX_BUDGET: RegexLimits = { patterns: 1024, characters: 64 * 1024 };
+
+/**
+ * The regular expressions of a routing document, counted as gateway pods compile them (per hostname).
+ *
+ * @example Usage
+ * ```ts
+ * import { regexCost } from "./routing_budget.ts";
+ * regexCost({ version: 1, listeners: [], vhosts: {} }); // { patterns: 0, characters: 0 }
+ * ```
+ *
+ * @param routing The routing document.
+ * @returns The number of patterns and their characters.
+ */
+export function regexCost(routing: Pick<RoutingJson, "vhosts">): RegexLimits {
+  const cost = { patterns: 0, characters: 0 };
+  const add = (value: string) => {
+    cost.patterns += 1;
+    cost.characters += value.length;
+  };
+  for (const vhost of Object.values(routing.vhosts)) {
+    for (const route of vhost.routes) {
+      for (const m of route.matches) {
+        if (m.path.type === "RegularExpression") add(m.path.value);
+        for (const c of [...m.headers, ...m.queryParams]) if (c.type === "RegularExpression") add(c.value);
+      }
+    }
+  }
+  return cost;
+}
+
+/**
+ * The budget of regular expressions in routing.json.
+ *
+ * @example Usage
+ * ```ts
+ * import { REGEX_BUDGET, regexBudget } from "./routing_budget.ts";
+ * regexBudget(REGEX_BUDGET).fits({ routing: { version: 1, listeners: [], vhosts: {} } }); // true
+ * ```
+ *
+ * @param limits The patterns and characters allowed.
+ * @returns The budget.
+ */
+export function regexBudget(limits: RegexLimits): RoutingBudget<{ routing: Pick<RoutingJson, "vhosts"> }> {
+  return {
+    fits: (rendered) => {
+      const cost = regexCost(rendered.routing);
+      return cost.patterns <= limits.patterns && cost.characters <= limits.characters;
+    },
+    message: `The Gateway's routes would hold more than ${limits.patterns} regular expressions or more than ` +
+      `${limits.characters} characters of them (a rule counts once per hostname), so the newest routes are left ` +
+      "out, this one among them, while the older ones keep serving. Use fewer RegularExpression matches, rules or " +
+      "hostnames on this Gateway.",
+  };
+}
+
+/** The route refused for a budget: not attached, its parentRefs naming the Gateway rejected with the reason. */
+function refuse(attached: AttachedRoute, gateway: string, message: string): AttachedRoute {
+  const rejection = { reason: "RoutingBudgetExceeded" as const, message };
   return {
     ...attached,
     rejections: new Map(parentRefsNaming(attached.route, gateway).map((ref) => [ref, rejection])),
@@ -52,42 +144,44 @@ function refuse(attached: AttachedRoute, gateway: string, budget: number): Attac
 }
 
 /**
- * Keeps the longest prefix of routes (in precedence order: oldest first) whose rendering fits the budget and
- * refuses the rest. Rendering is done O(log n) times, only when everything does not fit.
+ * Fits routes to each budget in turn: keeps the longest prefix of routes (in precedence order: oldest first) whose
+ * rendering fits and refuses the rest with that budget's message. Rendering is done O(log n) times per budget, only
+ * when everything does not fit.
  *
  * @example Usage
  * ```ts ignore
- * import { fitRoutes } from "./routing_budget.ts";
- * const { routes, rendered } = fitRoutes(attached, "ns/gw", ROUTING_BUDGET_BYTES, render, (r) => size(r));
+ * import { byteBudget, fitRoutes } from "./routing_budget.ts";
+ * const { routes, rendered } = fitRoutes(attached, "ns/gw", render, [byteBudget(ROUTING_BUDGET_BYTES, mainVcl)]);
  * ```
  *
  * @param routes The attached routes, oldest first.
  * @param gateway The Gateway's `namespace/name`.
- * @param budget The budget in bytes.
  * @param render Renders routes (refused ones contribute nothing).
- * @param size The stored size of a rendering.
+ * @param budgets The budgets, applied in order.
  * @returns The routes (the refused replaced by their refusals) and their rendering.
  */
 export function fitRoutes<T>(
   routes: readonly AttachedRoute[],
   gateway: string,
-  budget: number,
   render: (routes: readonly AttachedRoute[]) => T,
-  size: (rendered: T) => number,
+  budgets: readonly RoutingBudget<NoInfer<T>>[],
 ): { routes: AttachedRoute[]; rendered: T } {
-  const all = render(routes);
-  if (size(all) <= budget) return { routes: [...routes], rendered: all };
-  const keep = (n: number) =>
-    routes.map((r, i) => i < n || r.attachments.length === 0 ? r : refuse(r, gateway, budget));
-  // The largest n whose first n routes fit (none always fits: the document without routes is small).
-  let [low, high] = [0, routes.length - 1];
-  let best = { routes: keep(0), rendered: render(keep(0)) };
-  while (low < high) {
-    const mid = Math.ceil((low + high) / 2);
-    const candidate = keep(mid);
-    const rendered = render(candidate);
-    if (size(rendered) <= budget) [low, best] = [mid, { routes: candidate, rendered }];
-    else high = mid - 1;
+  let best = { routes: [...routes], rendered: render(routes) };
+  for (const budget of budgets) {
+    if (budget.fits(best.rendered)) continue;
+    const fitting = best.routes;
+    const keep = (n: number) =>
+      fitting.map((r, i) => i < n || r.attachments.length === 0 ? r : refuse(r, gateway, budget.message));
+    // The largest n whose first n routes fit (none always fits: the document without routes is small).
+    let [low, high] = [0, fitting.length - 1];
+    best = { routes: keep(0), rendered: render(keep(0)) };
+    while (low < high) {
+      const mid = Math.ceil((low + high) / 2);
+      const candidate = keep(mid);
+      const rendered = render(candidate);
+      if (budget.fits(rendered)) [low, best] = [mid, { routes: candidate, rendered }];
+      else high = mid - 1;
+    }
   }
   return best;
 }

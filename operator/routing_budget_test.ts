@@ -1,6 +1,6 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { parseSnapshot } from "./snapshot.ts";
-import { storedBytes } from "./routing_budget.ts";
+import { regexCost, storedBytes } from "./routing_budget.ts";
 import { translate } from "./translate.ts";
 
 const CLASS = {
@@ -80,4 +80,55 @@ Deno.test("past the routing budget the newest routes are refused with a reason a
 
   // Within the budget nothing changes.
   deepEqual(run(size).gateways[0].routing, whole.routing);
+});
+
+/** A route created at minute `minute` with a regex path and a regex header match under two hostnames: 4 patterns. */
+function regexRoute(name: string, minute: number) {
+  const base = route(name, minute, 2);
+  base.spec.rules[0].matches = [
+    {
+      path: { type: "RegularExpression", value: `/${name}/[0-9]+` },
+      headers: [{ type: "RegularExpression", name: "x-tier", value: "gold|silver" }],
+    } as (typeof base.spec.rules)[0]["matches"][0],
+  ];
+  return base;
+}
+
+Deno.test("past the regex budget the newest routes are refused with a reason and the older keep serving", () => {
+  const routes = [regexRoute("newest", 3), regexRoute("old", 1), regexRoute("mid", 2)];
+  const translateWith = (patterns: number, characters: number) =>
+    translate(parseSnapshot([CLASS, GATEWAY, SERVICE, ...routes]), {
+      now: "2026-01-01T01:00:00Z",
+      defaults: { image: "lacquer:test" },
+      regexBudget: { patterns, characters },
+    });
+  const whole = translateWith(1000, 100_000);
+  deepEqual(regexCost(whole.gateways[0].routing!), { patterns: 12, characters: 2 * (14 + 11 + 11 + 11 + 11 + 11) });
+  for (const name of ["old", "mid", "newest"]) equal(accepted(whole, name).status, "True");
+
+  // Eight patterns: the two oldest routes, each compiled under two hostnames.
+  const byCount = translateWith(8, 100_000);
+  deepEqual(regexCost(byCount.gateways[0].routing!).patterns, 8);
+  equal(accepted(byCount, "old").status, "True");
+  equal(accepted(byCount, "mid").status, "True");
+  const refused = accepted(byCount, "newest");
+  deepEqual([refused.status, refused.reason], ["False", "RoutingBudgetExceeded"]);
+  ok(refused.message.includes("more than 8 regular expressions"), refused.message);
+  equal(byCount.gateways[0].status.listeners[0].attachedRoutes, 2);
+
+  // The characters count as well: room for one route's patterns only.
+  const byCharacters = translateWith(1000, 2 * (11 + 11));
+  equal(accepted(byCharacters, "old").status, "True");
+  equal(accepted(byCharacters, "mid").reason, "RoutingBudgetExceeded");
+  equal(accepted(byCharacters, "newest").reason, "RoutingBudgetExceeded");
+
+  // A route without regexes is not refused for them, but it is the newest: the prefix rule keeps precedence order.
+  const plain = translate(parseSnapshot([CLASS, GATEWAY, SERVICE, ...routes, route("plain", 0, 1)]), {
+    now: "2026-01-01T01:00:00Z",
+    defaults: { image: "lacquer:test" },
+    regexBudget: { patterns: 4, characters: 100_000 },
+  });
+  equal(accepted(plain, "plain").status, "True");
+  equal(accepted(plain, "old").status, "True");
+  equal(accepted(plain, "mid").reason, "RoutingBudgetExceeded");
 });

@@ -24,7 +24,14 @@ import type { GatewayParameters, ParameterDefaults } from "./gateway_parameters.
 import { classParameters, type GatewayConfig, resolveGatewayConfig } from "./gateway_config.ts";
 import { expandIngresses, INGRESS_ROUTE_PREFIX, type IngressResult, ingressResult } from "./ingress/mod.ts";
 import { validateListeners } from "./listeners.ts";
-import { fitRoutes, ROUTING_BUDGET_BYTES, storedBytes } from "./routing_budget.ts";
+import {
+  byteBudget,
+  fitRoutes,
+  REGEX_BUDGET,
+  regexBudget,
+  type RegexLimits,
+  ROUTING_BUDGET_BYTES,
+} from "./routing_budget.ts";
 import { stringifyRouting } from "./routing_text.ts";
 import type { Snapshot } from "./snapshot.ts";
 import { indexSnapshot, keyOf, type SnapshotIndex } from "./snapshot_index.ts";
@@ -59,6 +66,8 @@ export interface TranslateOptions {
   memo?: TranslationMemo;
   /** The stored size routing.json and main.vcl may take per Gateway (`routing_budget.ts`). @default {ROUTING_BUDGET_BYTES} */
   routingBudgetBytes?: number;
+  /** The regular expressions routing.json may hold per Gateway (`routing_budget.ts`). @default {REGEX_BUDGET} */
+  regexBudget?: RegexLimits;
 }
 
 /** The translation of one Gateway. */
@@ -158,9 +167,11 @@ function translateGateway(
     );
     return { routing, routingJson: stringifyRouting(routing, memo.routeText) };
   };
-  // Past the budget the newest routes are refused (each told why) and the others keep serving.
-  const budget = options.routingBudgetBytes ?? ROUTING_BUDGET_BYTES;
-  const fitted = fitRoutes(attached, key, budget, render, (r) => storedBytes(r.routingJson, mainVcl, budget));
+  // Past a budget the newest routes are refused (each told why) and the others keep serving.
+  const fitted = fitRoutes(attached, key, render, [
+    regexBudget(options.regexBudget ?? REGEX_BUDGET),
+    byteBudget(options.routingBudgetBytes ?? ROUTING_BUDGET_BYTES, mainVcl),
+  ]);
   const { routes, rendered: { routing, routingJson } } = fitted;
   const hashes = { routing: contentHash(routingJson), vcl: contentHash(mainVcl) };
   const tlsBundles = buildTlsBundles(gateway, listeners, index);
