@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { contentHash } from "./content_hash.ts";
 
 /** The API group of Lacquer's own CRDs and annotations. */
 export const LACQUER_GROUP = "lacquer.dev";
@@ -95,6 +96,117 @@ export const OPERATOR_HEALTH_PORT = 8081;
 /** The operator's invalidation API port (Service `lacquer-invalidation`). */
 export const OPERATOR_INVALIDATION_PORT = 8082;
 
+/** Annotation holding the Gateway's name on children whose {@linkcode GATEWAY_NAME_LABEL} had to be shortened. */
+export const GATEWAY_NAME_ANNOTATION = "lacquer.dev/gateway-name";
+
+/** The most characters of a label value, and of a DNS label (Service names). */
+const DNS_LABEL_MAX = 63;
+
+/** The most characters of a DNS subdomain (most object names). */
+const DNS_SUBDOMAIN_MAX = 253;
+
+/** The longest suffix Lacquer appends to a Gateway's name for a child in its namespace. */
+const LONGEST_CHILD_SUFFIX = `${CHILD_SUFFIX}-admin`;
+
+/**
+ * `name` when it has at most `max` characters; else its first characters (without a trailing `-` or `.`, which may
+ * not end a name) and `-` and 8 hex digits of the hash of `identity`, `max` characters at most. Stable, and distinct
+ * for distinct identities but for a hash collision, which the child writer's ownership check reports.
+ *
+ * @example Usage
+ * ```ts
+ * import { boundedName } from "./names.ts";
+ * boundedName("short", 63, "ns/short"); // "short"
+ * boundedName("x".repeat(70), 63, "ns/x").length; // 63
+ * ```
+ *
+ * @param name The name wanted.
+ * @param max The most characters allowed.
+ * @param identity What the name stands for, hashed when it is cut.
+ * @returns The name, cut with a hash when too long.
+ */
+export function boundedName(name: string, max: number, identity: string = name): string {
+  return name.length <= max ? name : withHash(name, max, identity);
+}
+
+/** The first characters of `name` (no trailing `-` or `.`), `-` and 8 hex digits of `identity`'s hash: `max` at most. */
+function withHash(name: string, max: number, identity: string): string {
+  const hash = contentHash(identity).slice("sha256:".length, "sha256:".length + 8);
+  return `${name.slice(0, max - hash.length - 1).replace(/[-.]+$/, "")}-${hash}`;
+}
+
+/** A DNS-1035 label: what a Service name must be. */
+const DNS_1035_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/**
+ * Returns the name of a Gateway's Deployment, Service, NetworkPolicy and PodDisruptionBudget: the Gateway's name when
+ * it is a DNS-1035 label (what a Service name must be), else one made of it (dots turned to `-`, a leading digit
+ * prefixed with `gw-`, cut to 63 characters) that ends in a hash of the name, so any valid Gateway name works.
+ *
+ * @example Usage
+ * ```ts
+ * import { gatewayObjectName } from "./names.ts";
+ * gatewayObjectName("shop"); // "shop"
+ * gatewayObjectName("shop.v2").startsWith("shop-v2-"); // true
+ * ```
+ *
+ * @param gateway The Gateway's name.
+ * @returns The object name.
+ */
+export function gatewayObjectName(gateway: string): string {
+  if (DNS_1035_LABEL.test(gateway)) return gateway;
+  const label = `${/^[a-z]/.test(gateway) ? "" : "gw-"}${gateway.replaceAll(".", "-")}`;
+  // Always hashed: `a.b` and `a-b` both become `a-b`.
+  return withHash(label, DNS_LABEL_MAX, gateway);
+}
+
+/**
+ * Returns the value of {@linkcode GATEWAY_NAME_LABEL} for a Gateway: its name, cut with a hash past the 63 characters
+ * a label value may hold (children then also carry the whole name in {@linkcode GATEWAY_NAME_ANNOTATION}).
+ *
+ * @example Usage
+ * ```ts
+ * import { gatewayLabelValue } from "./names.ts";
+ * gatewayLabelValue("gw"); // "gw"
+ * ```
+ *
+ * @param gateway The Gateway's name.
+ * @returns The label value.
+ */
+export function gatewayLabelValue(gateway: string): string {
+  return boundedName(gateway, DNS_LABEL_MAX);
+}
+
+/**
+ * The name of the Gateway an object of Lacquer's belongs to: its {@linkcode GATEWAY_NAME_ANNOTATION}, else its
+ * {@linkcode GATEWAY_NAME_LABEL}.
+ *
+ * @example Usage
+ * ```ts
+ * import { GATEWAY_NAME_LABEL, gatewayNameOf } from "./names.ts";
+ * gatewayNameOf({ labels: { [GATEWAY_NAME_LABEL]: "gw" } }); // "gw"
+ * ```
+ *
+ * @param metadata The object's metadata.
+ * @returns The Gateway's name, when the object names one.
+ */
+export function gatewayNameOf(
+  metadata: { labels?: Record<string, string>; annotations?: Record<string, string> },
+): string | undefined {
+  return metadata.annotations?.[GATEWAY_NAME_ANNOTATION] ?? metadata.labels?.[GATEWAY_NAME_LABEL];
+}
+
+/**
+ * Returns the base of a Gateway's child names in its namespace: its name, cut with a hash when the longest child
+ * name (`<gateway>-lacquer-admin`) would pass the 253 characters an object name may hold.
+ *
+ * @param gateway The Gateway's name.
+ * @returns The base.
+ */
+function childBase(gateway: string): string {
+  return boundedName(gateway, DNS_SUBDOMAIN_MAX - LONGEST_CHILD_SUFFIX.length);
+}
+
 /**
  * Returns the name of a Gateway's ConfigMap (and ServiceAccount): `<gateway>-lacquer`.
  *
@@ -108,7 +220,7 @@ export const OPERATOR_INVALIDATION_PORT = 8082;
  * @returns The child object name.
  */
 export function gatewayChildName(gateway: string): string {
-  return `${gateway}${CHILD_SUFFIX}`;
+  return `${childBase(gateway)}${CHILD_SUFFIX}`;
 }
 
 /**
@@ -144,7 +256,7 @@ export const TLS_SECRET_SUFFIX = "-lacquer-tls";
  * @returns The Secret's name.
  */
 export function tlsSecretName(gateway: string): string {
-  return `${gateway}${TLS_SECRET_SUFFIX}`;
+  return `${childBase(gateway)}${TLS_SECRET_SUFFIX}`;
 }
 
 /**

@@ -15,9 +15,13 @@
 import { Buffer } from "node:buffer";
 import {
   ADMIN_TOKEN_DIR,
+  boundedName,
   CHAPERONE_ADMIN_PORT,
+  GATEWAY_NAME_ANNOTATION,
   GATEWAY_NAME_LABEL,
   gatewayChildName,
+  gatewayLabelValue,
+  gatewayObjectName,
   INFRA_HASH_ANNOTATION,
   LACQUER_UID,
   MANAGED_BY_LABEL,
@@ -100,6 +104,8 @@ interface Family {
   gateway: Gateway;
   ns: string;
   name: string;
+  /** `<gw>` (`gatewayObjectName`): Deployment, Service, NetworkPolicy, PodDisruptionBudget. */
+  object: string;
   /** `<gw>-lacquer`: ConfigMap, ServiceAccount, Role and RoleBinding. */
   child: string;
   /** `<gw>-lacquer-tls`. */
@@ -119,20 +125,24 @@ interface Family {
 function family(gateway: Gateway, listeners: readonly ListenerResult[]): Family {
   const ns = gateway.metadata.namespace ?? "";
   const name = gateway.metadata.name;
-  const selector = { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [GATEWAY_NAME_LABEL]: name };
+  const label = gatewayLabelValue(name);
+  const selector = { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [GATEWAY_NAME_LABEL]: label };
   const infraLabels = gateway.spec.infrastructure?.labels ?? {};
+  // A label holds 63 characters: a longer name is cut with a hash, and the whole name is kept beside it.
+  const nameAnnotation: Record<string, string> = label === name ? {} : { [GATEWAY_NAME_ANNOTATION]: name };
   const ports = [...new Map(listeners.filter((l) => l.usable).map((l) => [l.listener.port, l])).values()]
     .sort((a, b) => a.listener.port - b.listener.port);
   return {
     gateway,
     ns,
     name,
+    object: gatewayObjectName(name),
     child: gatewayChildName(name),
     tlsName: tlsSecretName(name),
     adminName: adminTokenSecretName(name),
     labels: sortedKeys({ ...infraLabels, ...selector, [GATEWAY_NAMESPACE_LABEL]: ns }),
     selector,
-    infraAnnotations: gateway.spec.infrastructure?.annotations ?? {},
+    infraAnnotations: { ...gateway.spec.infrastructure?.annotations, ...nameAnnotation },
     ports,
     tlsPorts: ports.filter((l) => l.listener.protocol === "HTTPS"),
     plainPorts: ports.filter((l) => l.listener.protocol !== "HTTPS"),
@@ -206,8 +216,7 @@ function localRbac(f: Family): ChildObject[] {
  * @returns The Role and RoleBinding name.
  */
 export function remoteRbacName(namespace: string, gateway: string): string {
-  const full = `lacquer-gw-${namespace}.${gateway}`;
-  return full.length <= 253 ? full : `${full.slice(0, 244)}-${contentHash(`${namespace}/${gateway}`).slice(7, 15)}`;
+  return boundedName(`lacquer-gw-${namespace}.${gateway}`, 253, `${namespace}/${gateway}`);
 }
 
 /** Role and RoleBinding in each other namespace whose Services routing.json names (no owner reference there). */
@@ -259,7 +268,7 @@ function serviceChild(f: Family, parameters: ResolvedParameters): ChildObject[] 
     apiVersion: "v1",
     kind: "Service",
     metadata: {
-      ...meta(f, f.name),
+      ...meta(f, f.object),
       labels: sortedKeys({ ...parameters.serviceLabels, ...f.labels }),
       ...(Object.keys({ ...f.infraAnnotations, ...parameters.serviceAnnotations }).length > 0
         ? { annotations: sortedKeys({ ...f.infraAnnotations, ...parameters.serviceAnnotations }) }
@@ -392,7 +401,7 @@ function networkPolicyChild(f: Family): ChildObject {
   return {
     apiVersion: "networking.k8s.io/v1",
     kind: "NetworkPolicy",
-    metadata: meta(f, f.name),
+    metadata: meta(f, f.object),
     spec: {
       podSelector: { matchLabels: f.selector },
       policyTypes: ["Ingress"],
@@ -429,7 +438,7 @@ function deploymentChild(f: Family, parameters: ResolvedParameters): ChildObject
   return {
     apiVersion: "apps/v1",
     kind: "Deployment",
-    metadata: meta(f, f.name),
+    metadata: meta(f, f.object),
     spec: {
       // Two by default, so that one serves while the other goes. Dropped by the writer while a
       // HorizontalPodAutoscaler targets the Deployment (its replicas are the HPA's).
@@ -446,7 +455,7 @@ function podDisruptionBudgetChild(f: Family): ChildObject {
   return {
     apiVersion: "policy/v1",
     kind: "PodDisruptionBudget",
-    metadata: meta(f, f.name),
+    metadata: meta(f, f.object),
     spec: { maxUnavailable: 1, selector: { matchLabels: f.selector } },
   };
 }

@@ -1,5 +1,11 @@
 import { deepStrictEqual, equal, notEqual, ok } from "node:assert/strict";
-import { ADMIN_TOKEN_DIR, CHAPERONE_ADMIN_PORT, INFRA_HASH_ANNOTATION, ROUTING_JSON_KEY } from "../internal/names.ts";
+import {
+  ADMIN_TOKEN_DIR,
+  CHAPERONE_ADMIN_PORT,
+  gatewayNameOf,
+  INFRA_HASH_ANNOTATION,
+  ROUTING_JSON_KEY,
+} from "../internal/names.ts";
 import { readRoutingConfigMapData, ROUTING_GZIP_THRESHOLD } from "../internal/routing_config_map.ts";
 import { adminTokenSecretName } from "./admin_token.ts";
 import { gatewaySchema } from "./api_types.ts";
@@ -17,10 +23,18 @@ interface TestListener {
 }
 
 function build(
-  options: { port?: number; listeners?: TestListener[]; routingJson?: string; mainVcl?: string; image?: string } = {},
+  options: {
+    port?: number;
+    listeners?: TestListener[];
+    routingJson?: string;
+    mainVcl?: string;
+    image?: string;
+    name?: string;
+    backendNamespaces?: string[];
+  } = {},
 ) {
   const gateway = gatewaySchema.parse({
-    metadata: { name: "gw", namespace: "ns", uid: "u1" },
+    metadata: { name: options.name ?? "gw", namespace: "ns", uid: "u1" },
     spec: {
       gatewayClassName: "lacquer",
       listeners: options.listeners ?? [{ name: "http", port: options.port ?? 80, protocol: "HTTP" }],
@@ -32,7 +46,7 @@ function build(
     parameters: resolveParameters([], { image: options.image ?? "lacquer:1" }),
     routingJson: options.routingJson ?? "{}\n",
     mainVcl: options.mainVcl ?? "vcl 4.1;\n",
-    backendNamespaces: [],
+    backendNamespaces: options.backendNamespaces ?? [],
   });
 }
 
@@ -89,6 +103,51 @@ Deno.test("buildChildren() names every child after its Gateway", () => {
     "ServiceAccount/gw-lacquer Role/gw-lacquer RoleBinding/gw-lacquer ConfigMap/gw-lacquer Secret/gw-lacquer-admin " +
       "Service/gw Deployment/gw NetworkPolicy/gw PodDisruptionBudget/gw",
   );
+});
+
+Deno.test("buildChildren() names the children of any valid Gateway name validly and apart, short names unchanged", () => {
+  const subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+  const dnsLabel = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+  const labelValue = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+  const cut = "g".repeat(53);
+  const names = [
+    "g".repeat(253),
+    "g".repeat(252),
+    `${"a.".repeat(30)}b`,
+    "shop.v2",
+    "shop-v2",
+    "1gw",
+    `${cut}.x${"y".repeat(20)}`,
+    `${cut}-x${"y".repeat(20)}`,
+  ];
+  const seen = new Map<string, string>();
+  for (const name of names) {
+    const children = build({ name, backendNamespaces: ["other"] });
+    for (const child of children) {
+      const { name: childName, labels = {} } = child.metadata;
+      const where = `${child.kind}/${childName} of ${name}`;
+      ok(childName.length <= 253 && subdomain.test(childName), where);
+      if (["Service", "Deployment", "NetworkPolicy", "PodDisruptionBudget"].includes(child.kind)) {
+        ok(dnsLabel.test(childName), where);
+      }
+      for (const value of Object.values(labels)) ok(value.length <= 63 && labelValue.test(value), `${where}: ${value}`);
+      const key = `${child.kind}/${child.metadata.namespace}/${childName}`;
+      equal(seen.get(key) ?? name, name, `${key} is the child of two Gateways`);
+      seen.set(key, name);
+    }
+    // deno-lint-ignore no-explicit-any
+    const deployment = children.find((c) => c.kind === "Deployment")!.spec as any;
+    deepStrictEqual(
+      Object.entries(deployment.selector.matchLabels).every(([k, v]) => deployment.template.metadata.labels[k] === v),
+      true,
+    );
+    equal(gatewayNameOf(deployment.template.metadata), name, "pods name their Gateway");
+    equal(gatewayNameOf(children[0].metadata), name);
+  }
+  // Within the limits nothing changes: the names of existing Gateways' children stay.
+  equal(build({ name: "g".repeat(63) }).find((c) => c.kind === "Service")!.metadata.name, "g".repeat(63));
+  equal(build({ name: "g".repeat(239) })[0].metadata.name, `${"g".repeat(239)}-lacquer`);
+  equal(build({ name: "g".repeat(63) })[0].metadata.annotations, undefined);
 });
 
 Deno.test("buildChildren() mounts the admin token Secret read-only and puts no token in the pod spec", () => {

@@ -14,7 +14,13 @@
 import { KubeApiError, type KubeClient, type KubeObject } from "../internal/kube/mod.ts";
 import type { Logger } from "../internal/log.ts";
 import { contentHash } from "../internal/content_hash.ts";
-import { GATEWAY_NAME_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from "../internal/names.ts";
+import {
+  GATEWAY_NAME_LABEL,
+  gatewayLabelValue,
+  gatewayNameOf,
+  MANAGED_BY_LABEL,
+  MANAGED_BY_VALUE,
+} from "../internal/names.ts";
 import { ADMIN_TOKEN_BYTES, ADMIN_TOKEN_KEY, adminTokenSecretName, newAdminToken } from "./admin_token.ts";
 import { type ChildObject, GATEWAY_NAMESPACE_LABEL, ROUTING_HASH_ANNOTATION, VCL_HASH_ANNOTATION } from "./children.ts";
 import { FIELD_MANAGER, type WriteObserver } from "./status_writer.ts";
@@ -128,8 +134,11 @@ export function foreignOwner(obj: KubeObject, gateway: string): string | undefin
   const [ns, name] = gateway.split("/");
   const labels = obj.metadata.labels ?? {};
   if (labels[MANAGED_BY_LABEL] !== MANAGED_BY_VALUE) return "not managed by Lacquer";
-  const owner = `${labels[GATEWAY_NAMESPACE_LABEL] ?? obj.metadata.namespace}/${labels[GATEWAY_NAME_LABEL]}`;
-  return owner === `${ns}/${name}` ? undefined : `a child of Gateway ${owner}`;
+  const ownerNs = labels[GATEWAY_NAMESPACE_LABEL] ?? obj.metadata.namespace;
+  // The label holds a long name cut with a hash (and the annotation, where there is one, the whole name).
+  const ours = ownerNs === ns && labels[GATEWAY_NAME_LABEL] === gatewayLabelValue(name) &&
+    (gatewayNameOf(obj.metadata) ?? name) === name;
+  return ours ? undefined : `a child of Gateway ${ownerNs}/${gatewayNameOf(obj.metadata)}`;
 }
 
 /**
@@ -290,7 +299,7 @@ export class ChildrenWriter {
     for (const kind of Object.keys(CHILD_RESOURCES)) {
       for (const obj of this.#cache.rawList(kind)) {
         const labels = obj.metadata.labels ?? {};
-        if (labels[GATEWAY_NAME_LABEL] !== name || labels[GATEWAY_NAMESPACE_LABEL] !== ns) continue;
+        if (labels[GATEWAY_NAME_LABEL] !== gatewayLabelValue(name) || labels[GATEWAY_NAMESPACE_LABEL] !== ns) continue;
         if (wanted.has(`${kind}/${obj.metadata.namespace}/${obj.metadata.name}`)) continue;
         try {
           await this.#client.request(pathOf(kind, obj.metadata.namespace ?? "", obj.metadata.name), {

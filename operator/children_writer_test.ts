@@ -1,6 +1,7 @@
 import { deepEqual, equal, match, notEqual } from "node:assert/strict";
 import { KubeApiError, type KubeClient, type KubeObject, type KubeRequestOptions } from "../internal/kube/mod.ts";
 import { createLogger } from "../internal/log.ts";
+import { GATEWAY_NAME_ANNOTATION } from "../internal/names.ts";
 import { gatewaySchema } from "./api_types.ts";
 import { buildChildren, type ChildObject } from "./children.ts";
 import { ChildrenWriter, describeConflicts, desiredHash, foreignOwner } from "./children_writer.ts";
@@ -164,6 +165,27 @@ Deno.test("ChildrenWriter.sync() leaves objects that are not the Gateway's alone
   ]);
   match(describeConflicts(result.conflicts), /Service "ns\/web" \(not managed by Lacquer\)/);
   equal(foreignOwner({ metadata: { name: "web", namespace: "ns", labels: ours } }, "ns/gw"), undefined);
+  // Long names: the label holds the name cut with a hash, the annotation the whole name; a Gateway whose cut name
+  // meets another's (same label value) is still told apart by the annotation.
+  const [long, other] = [`${"g".repeat(60)}-a`, `${"g".repeat(60)}-b`];
+  const longChild = buildChildren({
+    gateway: gatewaySchema.parse({
+      metadata: { name: long, namespace: "ns" },
+      spec: { gatewayClassName: "c", listeners: [] },
+    }),
+    listeners: [],
+    parameters: resolveParameters([], { image: "lacquer:1" }),
+    routingJson: "{}\n",
+    mainVcl: "vcl 4.1;\n",
+    backendNamespaces: [],
+  })[0];
+  equal(foreignOwner(longChild, `ns/${long}`), undefined);
+  equal(foreignOwner(longChild, `ns/${other}`), `a child of Gateway ns/${long}`);
+  const annotations = { [GATEWAY_NAME_ANNOTATION]: other };
+  equal(
+    foreignOwner({ metadata: { ...longChild.metadata, annotations } }, `ns/${long}`),
+    `a child of Gateway ns/${other}`,
+  );
 });
 
 Deno.test("ChildrenWriter.sync() leaves a Deployment's replicas to the HorizontalPodAutoscaler that scales it", async () => {

@@ -10,7 +10,7 @@
  */
 import type { KubeClient, KubeObject } from "../internal/kube/mod.ts";
 import type { Logger } from "../internal/log.ts";
-import { GATEWAY_NAME_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from "../internal/names.ts";
+import { gatewayNameOf, gatewayObjectName, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from "../internal/names.ts";
 import type { ConfigMap, Secret, Service } from "./api_types.ts";
 import { compactNamespace, compactPod, compactService, metadataOnly, withoutManagedFields } from "./compact_objects.ts";
 import { type ChangeHandler, type KindCache, type WatchedKind, watchKind } from "./kind_cache.ts";
@@ -208,7 +208,10 @@ export class ClusterWatcher {
     s.referenceGrants = this.list("ReferenceGrant");
     s.gatewayParameters = this.list("GatewayParameters");
     s.cachePolicies = this.list("CachePolicy");
-    s.services = gateways.map((k) => this.get<Service>("Service", k)).filter((x) => x !== undefined);
+    s.services = gateways.map((k) => {
+      const [ns, name] = k.split("/");
+      return this.get<Service>("Service", keyOf(ns, gatewayObjectName(name)));
+    }).filter((x) => x !== undefined);
     s.ingressClasses = this.list("IngressClass");
     s.ingresses = this.list<Ingress>("Ingress").filter((i) => {
       const gateway = ingressGateway(i, s.ingressClasses);
@@ -220,7 +223,7 @@ export class ClusterWatcher {
     ];
     const names = new Set(gateways);
     s.pods = this.list<Snapshot["pods"][number]>("Pod").filter((p) =>
-      names.has(`${p.metadata.namespace}/${p.metadata.labels?.[GATEWAY_NAME_LABEL]}`)
+      names.has(`${p.metadata.namespace}/${gatewayNameOf(p.metadata)}`)
     );
     return s;
   }

@@ -75,32 +75,6 @@ function invalid(message: string): GatewayProblem {
   return { reason: "InvalidParameters", message };
 }
 
-/** A DNS-1035 label: what a Service name must be, and within what a label value may hold. */
-const DNS_1035_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
-
-/**
- * Why a Gateway's name cannot name its children, if it cannot: its Service is named after it and its objects are
- * labelled with it, which allows 63 characters of lower-case letters, digits and `-`, starting with a letter. Such
- * a Gateway is refused with this message before any child is written (every apply would fail otherwise).
- *
- * @example Usage
- * ```ts
- * import { gatewayNameProblem } from "./gateway_config.ts";
- * gatewayNameProblem("shop"); // undefined
- * gatewayNameProblem("shop.v2"); // "Gateway name \"shop.v2\" cannot name ..."
- * ```
- *
- * @param name The Gateway's name.
- * @returns The problem, or undefined.
- */
-export function gatewayNameProblem(name: string): string | undefined {
-  if (DNS_1035_LABEL.test(name)) return undefined;
-  return `Gateway name "${name}" cannot name its gateway Service and labels: Lacquer needs at most 63 lower-case ` +
-    `letters, digits and "-", starting with a letter (this one ${
-      name.length > 63 ? `has ${name.length} characters` : "does not fit"
-    }); rename the Gateway`;
-}
-
 /** The class's and the Gateway's own parameters, in override order, or the first problem found. */
 function parameterList(
   gateway: Gateway,
@@ -154,8 +128,6 @@ export function resolveGatewayConfig(
   const list = parameterList(gateway, cls, context.index);
   const parameters = resolveParameters(list.params, context.defaults);
   const sources = list.params;
-  const badName = gatewayNameProblem(gateway.metadata.name);
-  if (badName) return { parameters, sources, problem: invalid(badName) };
   if (list.problem) return { parameters, sources, problem: list.problem };
   const unsafe = varnishdParametersProblem(parameters.varnishdArgs, parameters.storage);
   if (unsafe) return { parameters, sources, problem: invalid(unsafe) };

@@ -1,6 +1,6 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { gatewayClassSchema, gatewaySchema } from "./api_types.ts";
-import { gatewayNameProblem, resolveGatewayConfig } from "./gateway_config.ts";
+import { resolveGatewayConfig } from "./gateway_config.ts";
 import { gatewayParametersSchema, resolveParameters } from "./gateway_parameters.ts";
 import { parseSnapshot } from "./snapshot.ts";
 import { indexSnapshot } from "./snapshot_index.ts";
@@ -177,7 +177,7 @@ Deno.test("resolveParameters() turns the access log settings into a sample share
   equal(sample({ enabled: false }, { enabled: true, sampleRate: 0.5 }), 0.5);
 });
 
-Deno.test("resolveGatewayConfig() refuses Gateway names that cannot name a Service or a label, saying why", () => {
+Deno.test("resolveGatewayConfig() takes any valid Gateway name: children are named to fit (names.ts)", () => {
   const cls = gatewayClassSchema.parse({ metadata: { name: "c" }, spec: { controllerName: "x" } });
   const config = (name: string) =>
     resolveGatewayConfig(
@@ -185,11 +185,7 @@ Deno.test("resolveGatewayConfig() refuses Gateway names that cannot name a Servi
       cls,
       { index, defaults: { image: "lacquer:test" } },
     ).problem;
-  equal(config("g".repeat(63)), undefined);
-  const long = config("g".repeat(64));
-  equal(long?.reason, "InvalidParameters");
-  equal(long?.message.includes("has 64 characters"), true);
-  equal(config("shop.v2")?.message.startsWith('Gateway name "shop.v2" cannot name its gateway Service'), true);
-  equal(config("1gw")?.reason, "InvalidParameters");
-  equal(gatewayNameProblem("shop"), undefined);
+  for (const name of ["g".repeat(63), "g".repeat(64), "g".repeat(253), "shop.v2", "1gw"]) {
+    equal(config(name), undefined);
+  }
 });

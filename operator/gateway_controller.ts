@@ -13,7 +13,7 @@
 import type { EventRecorder, KubeObject } from "../internal/kube/mod.ts";
 import type { Logger } from "../internal/log.ts";
 import { kubeTime } from "../internal/kube_time.ts";
-import { CONTROLLER_NAME, GATEWAY_NAME_LABEL } from "../internal/names.ts";
+import { CONTROLLER_NAME, gatewayNameOf } from "../internal/names.ts";
 import { type ReconcileResult, runWorkers, WorkQueue } from "../internal/work_queue.ts";
 import type { Gateway, GatewayClass, HttpRoute, Namespace } from "./api_types.ts";
 import { type CachePolicy, validatePolicy } from "./cache_policy/mod.ts";
@@ -250,7 +250,7 @@ export class GatewayController {
 
   #enqueueOwner(objects: KubeObject[]): void {
     for (const obj of objects) {
-      const name = obj.metadata.labels?.[GATEWAY_NAME_LABEL];
+      const name = gatewayNameOf(obj.metadata);
       const ns = obj.metadata.labels?.[GATEWAY_NAMESPACE_LABEL] ?? obj.metadata.namespace;
       if (name && ns) this.gateways.add(`${ns}/${name}`);
     }

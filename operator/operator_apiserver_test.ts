@@ -4,7 +4,12 @@
  */
 import { deepEqual, equal, match, notEqual, ok } from "node:assert/strict";
 import { type KubeClient, type KubeObject } from "../internal/kube/mod.ts";
-import { APPLIED_ROUTING_ANNOTATION, APPLIED_VCL_ANNOTATION } from "../internal/names.ts";
+import {
+  APPLIED_ROUTING_ANNOTATION,
+  APPLIED_VCL_ANNOTATION,
+  gatewayChildName,
+  gatewayObjectName,
+} from "../internal/names.ts";
 import { installLacquerCrds } from "../tests/cluster/crd_installer.ts";
 import {
   clusterAvailable,
@@ -196,6 +201,37 @@ Deno.test({
       });
       match(adminTokenFromSecret(again)!, /^[A-Za-z0-9_-]{43}$/);
       notEqual(adminTokenFromSecret(again), token);
+    });
+  },
+});
+
+Deno.test({
+  name: "a Gateway of 250 characters with dots gets children the apiserver accepts, found again by their labels",
+  ignore: !clusterAvailable(),
+  async fn() {
+    await withOperator(async ({ client, ns, cls }) => {
+      const name = `${"long.".repeat(49)}gw`;
+      await client.request(`/api/v1/namespaces/${ns}/services`, { method: "POST", body: service(ns, "web") });
+      await client.request(`${GW}/namespaces/${ns}/gateways`, { method: "POST", body: gateway(ns, cls, name) });
+      await client.request(`${GW}/namespaces/${ns}/httproutes`, { method: "POST", body: route(ns, "r1", name, "/a") });
+      const object = gatewayObjectName(name);
+      match(object, /^long-long-[-a-z]+-[0-9a-f]{8}$/);
+      // deno-lint-ignore no-explicit-any
+      const deployment = await eventually(() =>
+        client.request<any>(`/apis/apps/v1/namespaces/${ns}/deployments/${object}`)
+      );
+      equal(deployment.spec.template.metadata.annotations["lacquer.dev/gateway-name"], name);
+      await eventually(() => client.request(`/api/v1/namespaces/${ns}/services/${object}`));
+      await eventually(() => client.request(`/api/v1/namespaces/${ns}/configmaps/${gatewayChildName(name)}`));
+      await eventually(() => client.request(`/api/v1/namespaces/${ns}/secrets/${adminTokenSecretName(name)}`));
+      await eventually(async () => {
+        const gw = await client.request<KubeObject>(`${GW}/namespaces/${ns}/gateways/${name}`);
+        equal(condition(gw, "Accepted")?.status, "True");
+        // deno-lint-ignore no-explicit-any
+        equal((gw.status as any).listeners[0].attachedRoutes, 1);
+        // Its own children are not taken for someone else's.
+        notEqual(condition(gw, "Programmed")?.reason, "Invalid");
+      });
     });
   },
 });

@@ -13,6 +13,7 @@ import type {
   Secret,
   Service,
 } from "./api_types.ts";
+import { gatewayNameOf } from "../internal/names.ts";
 import type { GatewayParameters } from "./gateway_parameters.ts";
 import type { Snapshot } from "./snapshot.ts";
 
@@ -101,7 +102,7 @@ export function indexSnapshot(snapshot: Snapshot, controllerName: string): Snaps
   }
   const podsByGateway = new Map<string, Pod[]>();
   for (const pod of snapshot.pods) {
-    const gw = pod.metadata.labels?.["gateway.networking.k8s.io/gateway-name"];
+    const gw = gatewayNameOf(pod.metadata);
     if (gw) push(podsByGateway, keyOf(pod.metadata.namespace, gw), pod);
   }
   return {

@@ -14,7 +14,7 @@
  */
 import type { RoutingJson } from "../ghost/contract/mod.ts";
 import { contentHash } from "../internal/content_hash.ts";
-import { CONTROLLER_NAME } from "../internal/names.ts";
+import { CONTROLLER_NAME, gatewayObjectName } from "../internal/names.ts";
 import { generateMainVcl, userVclLines } from "../vcl/mod.ts";
 import type { Gateway, GatewayClass, Pod } from "./api_types.ts";
 import { type AttachedRoute, attachedRouteCounts, attachRoutes } from "./attach_routes.ts";
@@ -194,7 +194,7 @@ function translateGateway(
     problem: config.problem,
     listeners,
     attachedRoutes: attachedRouteCounts(routes),
-    service: index.services.get(key),
+    service: index.services.get(keyOf(namespace, gatewayObjectName(name))),
     pods,
     hashes,
     rejections,

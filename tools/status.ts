@@ -9,8 +9,8 @@ import {
   APPLIED_ROUTING_ANNOTATION,
   APPLIED_VCL_ANNOTATION,
   CONTROLLER_NAME,
-  GATEWAY_NAME_LABEL,
   gatewayChildName,
+  gatewayNameOf,
 } from "../internal/names.ts";
 import { ROUTING_HASH_ANNOTATION, VCL_HASH_ANNOTATION } from "../operator/children.ts";
 
@@ -106,7 +106,7 @@ function summarizePods(input: StatusInput, gateway: ListedObject): { routingHash
   );
   const want = configMap?.metadata.annotations ?? {};
   const pods = input.pods.filter((p) =>
-    p.metadata.namespace === namespace && p.metadata.labels?.[GATEWAY_NAME_LABEL] === gateway.metadata.name
+    p.metadata.namespace === namespace && gatewayNameOf(p.metadata) === gateway.metadata.name
   ).map((p) => {
     const applied = p.metadata.annotations ?? {};
     const ready = conditions(p.status?.conditions).some((c) => c.type === "Ready" && c.status === "True");

@@ -8,7 +8,7 @@
  */
 import { type Invalidation, invalidationKind } from "../../internal/invalidation/mod.ts";
 import { KubeApiError, type KubeClient } from "../../internal/kube/mod.ts";
-import { CHAPERONE_ADMIN_PORT, GATEWAY_NAME_LABEL } from "../../internal/names.ts";
+import { CHAPERONE_ADMIN_PORT, gatewayNameOf } from "../../internal/names.ts";
 import { adminTokenFromSecret, adminTokenSecretName } from "../admin_token.ts";
 import type { Gateway, HttpRoute, Pod } from "../api_types.ts";
 import type { ClusterWatcher } from "../cluster_watcher.ts";
@@ -79,7 +79,7 @@ export class InvalidationExecutor {
     const wanted = new Set(gateways);
     const out: TargetPod[] = [];
     for (const p of this.#o.cache.list<Pod>("Pod")) {
-      const gateway = keyOf(p.metadata.namespace, p.metadata.labels?.[GATEWAY_NAME_LABEL] ?? "");
+      const gateway = keyOf(p.metadata.namespace, gatewayNameOf(p.metadata) ?? "");
       const ip = p.status?.podIP;
       if (!wanted.has(gateway) || !ip || p.metadata.deletionTimestamp) continue;
       out.push({ pod: keyOf(p.metadata.namespace, p.metadata.name), gateway, ip });
