@@ -22,6 +22,8 @@ export function fakeCache(snapshot: Snapshot): ClusterWatcher {
     HTTPRoute: snapshot.httpRoutes,
     Service: snapshot.services,
     CachePolicy: snapshot.cachePolicies,
+    IngressClass: snapshot.ingressClasses,
+    Ingress: snapshot.ingresses,
   };
   const key = (o: Named) => o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name;
   const get = (kind: string, k: string) => (byKind[kind] ?? []).find((o) => key(o) === k);

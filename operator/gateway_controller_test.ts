@@ -1,5 +1,5 @@
 import { deepEqual } from "node:assert/strict";
-import type { KubeObject } from "../internal/kube/mod.ts";
+import type { EventRecorder, KubeObject } from "../internal/kube/mod.ts";
 import { createLogger } from "../internal/log.ts";
 import { fakeCache } from "./_test_fake_cache.ts";
 import { cachePolicySchema } from "./cache_policy/mod.ts";
@@ -101,6 +101,74 @@ Deno.test("GatewayController.onChange() enqueues exactly the Gateways an object 
   deepEqual(await drain(controller), ["ns/b"], "an invalid policy still names the Gateways it left");
   controller.onChange("CachePolicy", policy([{ kind: "HTTPRoute", name: "gone" }]), undefined);
   deepEqual(await drain(controller), []);
+  controller.gateways.shutDown();
+  controller.classes.shutDown();
+});
+
+Deno.test("GatewayController serves Ingresses: their class's Gateway is woken, their status written, problems told", async () => {
+  const ingressClass = (gateway: string) => ({
+    apiVersion: "networking.k8s.io/v1",
+    kind: "IngressClass",
+    metadata: { name: "lacquer" },
+    spec: {
+      controller: "lacquer.dev/ingress-controller",
+      parameters: {
+        apiGroup: "gateway.networking.k8s.io",
+        kind: "Gateway",
+        scope: "Namespace",
+        namespace: "ns",
+        name: gateway,
+      },
+    },
+  });
+  const ingress = (annotations: Record<string, string>) => ({
+    apiVersion: "networking.k8s.io/v1",
+    kind: "Ingress",
+    metadata: { name: "web", namespace: "ns", annotations },
+    spec: { ingressClassName: "lacquer", defaultBackend: { service: { name: "svc", port: { number: 80 } } } },
+  });
+  const objects = [...snapshot.gatewayClasses, ...snapshot.gateways].map((o) => ({
+    ...o,
+    apiVersion: "gateway.networking.k8s.io/v1",
+    kind: o === snapshot.gatewayClasses[0] ? "GatewayClass" : "Gateway",
+  }));
+  const withIngress = parseSnapshot([
+    ...objects,
+    ingressClass("a"),
+    ingress({ "nginx.ingress.kubernetes.io/made-up": "1" }),
+  ]);
+  const written: unknown[] = [];
+  const recorded: string[] = [];
+  const controller = new GatewayController({
+    cache: fakeCache(withIngress),
+    children: {
+      sync: () => Promise.resolve({ writes: 0, conflicts: [] }),
+      prune: () => Promise.resolve(0),
+    } as unknown as ChildrenWriter,
+    status: {
+      writeGateway: () => Promise.resolve(false),
+      writeRouteParents: () => Promise.resolve(false),
+      writeIngress: (_: unknown, status: unknown) => Promise.resolve(written.push(status) > 0),
+    } as unknown as StatusWriter,
+    events: {
+      transition: (_: unknown, change: { topic: string; state: string }, event?: { reason: string }) => {
+        if (event) recorded.push(`${change.topic} ${event.reason}`);
+        return true;
+      },
+    } as unknown as EventRecorder,
+    log,
+    defaults: { image: "x" },
+  });
+  controller.onChange("Ingress", undefined, withIngress.ingresses[0]);
+  deepEqual(await drain(controller), ["ns/a"], "an Ingress wakes the Gateway its class names");
+  controller.onChange("IngressClass", ingressClass("a"), ingressClass("b"));
+  deepEqual(await drain(controller), ["ns/a", "ns/b"], "a class that moves wakes both Gateways");
+  await controller.reconcileGateway("ns/a", log);
+  deepEqual(written, [{ loadBalancer: {} }], "no address yet: an empty loadBalancer");
+  deepEqual(recorded.filter((r) => r.startsWith("Problem/")), [
+    "Problem/UnknownAnnotation UnknownAnnotation",
+    "Problem/BackendNotFound BackendNotFound",
+  ]);
   controller.gateways.shutDown();
   controller.classes.shutDown();
 });
