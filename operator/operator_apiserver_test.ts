@@ -216,9 +216,9 @@ Deno.test({
       await client.request(`${GW}/namespaces/${ns}/httproutes`, { method: "POST", body: route(ns, "r1", name, "/a") });
       const object = gatewayObjectName(name);
       match(object, /^long-long-[-a-z]+-[0-9a-f]{8}$/);
-      // deno-lint-ignore no-explicit-any
+      type Deployment = { spec: { template: { metadata: { annotations: Record<string, string> } } } };
       const deployment = await eventually(() =>
-        client.request<any>(`/apis/apps/v1/namespaces/${ns}/deployments/${object}`)
+        client.request<Deployment>(`/apis/apps/v1/namespaces/${ns}/deployments/${object}`)
       );
       equal(deployment.spec.template.metadata.annotations["lacquer.dev/gateway-name"], name);
       await eventually(() => client.request(`/api/v1/namespaces/${ns}/services/${object}`));
