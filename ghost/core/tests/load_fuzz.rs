@@ -7,6 +7,9 @@ use std::path::PathBuf;
 use ghost_core::{Request, Router};
 use proptest::prelude::*;
 
+mod common;
+use common::config;
+
 fn route_some_requests(router: &Router) {
     let headers: Vec<(String, String)> =
         vec![("x-canary".into(), "yes".into()), ("user-agent".into(), "Mobile".into())];
@@ -63,7 +66,7 @@ fn json_value() -> impl Strategy<Value = serde_json::Value> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(config(512))]
 
     #[test]
     fn arbitrary_json_values_never_panic(value in json_value()) {
@@ -97,7 +100,7 @@ fn byte_mutations_of_real_documents_never_panic() {
     let mut loaded = 0;
     for seed in seeds {
         let original = fs::read(&seed).unwrap();
-        for _ in 0..3000 {
+        for _ in 0..config(3000).cases {
             let mut bytes = original.clone();
             for _ in 0..=(next() % 4) {
                 let at = usize::try_from(next() % bytes.len() as u64).unwrap();
