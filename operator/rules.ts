@@ -44,7 +44,9 @@ export interface RulesResult {
   refProblems: RefProblem[];
 }
 
-const UNSUPPORTED_APP_PROTOCOLS = new Set(["kubernetes.io/h2c", "kubernetes.io/ws", "kubernetes.io/wss"]);
+// WebSocket over TLS and HTTP/2 without TLS need a backend transport the gateway does not have; plain WebSocket
+// (`kubernetes.io/ws`) is an HTTP/1.1 Upgrade, which the gateway pipes to the chosen endpoint.
+const UNSUPPORTED_APP_PROTOCOLS = new Set(["kubernetes.io/h2c", "kubernetes.io/wss"]);
 const DEFAULT_TIME = "1970-01-01T00:00:00Z";
 
 function describeIssue(error: z.ZodError): string {

@@ -11,6 +11,12 @@ const SERVICES = [
   {
     apiVersion: "v1",
     kind: "Service",
+    metadata: { name: "wss", namespace: "app" },
+    spec: { ports: [{ port: 80, appProtocol: "kubernetes.io/wss" }] },
+  },
+  {
+    apiVersion: "v1",
+    kind: "Service",
     metadata: { name: "ws", namespace: "app" },
     spec: { ports: [{ port: 80, appProtocol: "kubernetes.io/ws" }] },
   },
@@ -92,7 +98,7 @@ Deno.test("translateRules() keeps what ghost can serve and reports the rest", as
           { name: "gone", port: 80 },
           { name: "web", port: 81 },
           { name: "web" },
-          { name: "ws", port: 80 },
+          { name: "wss", port: 80 },
           { group: "example.com", kind: "Bucket", name: "b" },
           { name: "db", namespace: "data", port: 80 },
         ],
@@ -111,6 +117,11 @@ Deno.test("translateRules() keeps what ghost can serve and reports the rest", as
         ],
         unresolved: 6,
       },
+    },
+    {
+      name: "a WebSocket port (appProtocol kubernetes.io/ws) is a usable backend",
+      rules: [{ backendRefs: [{ name: "ws", port: 80 }] }],
+      want: { entries: 1, ruleProblems: [], allInvalid: false, refs: [], unresolved: 0 },
     },
     {
       name: "a backend filter we do not implement",

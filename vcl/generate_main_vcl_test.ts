@@ -59,6 +59,7 @@ function withoutGhost(vcl: string): string {
     .replace(/router\.status\(\)/g, "404")
     .replace("router.backend()", "lacquer_default")
     .replace("router.url()", "req.url")
+    .replace("router.upgrade()", "false")
     .replace("router.deliver();", "")
     .replace("router.synth()", "false")
     .replace("router.body()", '""')

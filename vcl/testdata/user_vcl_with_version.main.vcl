@@ -44,6 +44,10 @@ sub vcl_recv {
     }
     set req.backend_hint = router.backend();
     set req.url = router.url();
+    # A WebSocket upgrade routed like any request: the connection is piped to the chosen endpoint, never cached.
+    if (router.upgrade()) {
+        return (pipe);
+    }
     # A rule with cache settings looks GET/HEAD requests (and POSTs its policy allows) up unless a bypass condition,
     # Authorization or a cookie outside the key says otherwise; the URL becomes the one the key is computed from
     # (query normalised).
@@ -103,6 +107,14 @@ sub vcl_synth {
     if (router.synth()) {
         synthetic(router.body());
         return (deliver);
+    }
+}
+
+sub vcl_pipe {
+    # Varnish sends hop-by-hop headers on no backend request; the upgrade handshake needs them.
+    if (req.http.Upgrade) {
+        set bereq.http.Upgrade = req.http.Upgrade;
+        set bereq.http.Connection = req.http.Connection;
     }
 }
 

@@ -23,5 +23,5 @@ mod router;
 
 pub use error::{Error, ErrorKind};
 pub use load::{load, Loaded, Skipped};
-pub use request::{HeaderSource, Request};
+pub use request::{is_websocket_upgrade, HeaderSource, Request};
 pub use router::{Decision, Forward, Group, ListenerInfo, Lookup, Redirect, Refusal, Report, Router, Rule};

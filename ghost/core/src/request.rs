@@ -38,6 +38,16 @@ pub struct Request<'a, H: HeaderSource + ?Sized> {
     pub random: u64,
 }
 
+/// Whether a request asks to become a WebSocket (RFC 6455): `GET` with `Upgrade: websocket` and the `upgrade` token in
+/// `Connection`. The gateway then hands the connection to the chosen endpoint as it is (Varnish `pipe`).
+#[must_use]
+pub fn is_websocket_upgrade<H: HeaderSource + ?Sized>(method: &str, headers: &H) -> bool {
+    let has_token = |name: &str, token: &str| {
+        headers.header(name).is_some_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+    };
+    method == "GET" && has_token("upgrade", "websocket") && has_token("connection", "upgrade")
+}
+
 /// Lowercases a Host header value and strips its port and a trailing dot; IPv6 literals keep their brackets.
 #[must_use]
 pub fn normalize_host(host: &str) -> Cow<'_, str> {
@@ -146,6 +156,18 @@ fn hex(b: u8) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn websocket_upgrades_need_get_upgrade_and_the_connection_token() {
+        let headers = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+            list.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect()
+        };
+        let ws = headers(&[("Upgrade", "WebSocket"), ("Connection", "keep-alive, Upgrade")]);
+        assert!(is_websocket_upgrade("GET", &ws));
+        assert!(!is_websocket_upgrade("POST", &ws));
+        assert!(!is_websocket_upgrade("GET", &headers(&[("Upgrade", "websocket")])));
+        assert!(!is_websocket_upgrade("GET", &headers(&[("Upgrade", "h2c"), ("Connection", "Upgrade")])));
+    }
 
     #[test]
     fn normalize_host_strips_port_case_and_trailing_dot() {

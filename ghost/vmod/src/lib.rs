@@ -77,6 +77,17 @@ mod ghost {
             Ok(task.insert(Box::new(task::route(ctx, &self.shared.current(), socket, client)?)).is_routed())
         }
 
+        /// Call in `vcl_recv` after `recv()`: whether the request is a WebSocket upgrade (`GET` with `Upgrade:
+        /// websocket` and `Connection: upgrade`) that goes to a backend: then `return (pipe);`, and in `vcl_pipe` copy
+        /// `Upgrade` and `Connection` to `bereq`. The connection then belongs to the chosen endpoint until either side
+        /// closes it (`MAIN.s_pipe` counts them, `MAIN.n_pipe` says how many are open).
+        pub fn upgrade(&self, ctx: &Ctx, #[shared_per_task] task: &mut Option<Box<Task>>) -> bool {
+            task.as_deref().is_some_and(Task::is_forward)
+                && ctx.http_req.as_ref().is_some_and(|req| {
+                    ghost_core::is_websocket_upgrade(crate::headers::text(req.method()), &crate::headers::Source(req))
+                })
+        }
+
         /// The backend `recv()` chose, for `set req.backend_hint = router.backend();`.
         // SAFETY: the macro requires `unsafe` on every method returning a raw VCL type; this one performs no unsafe
         // operation and returns a director owned by this router's backend pool, so callers have nothing to uphold.
