@@ -64,6 +64,7 @@ Deno.test({
       Ingress: "/apis/networking.k8s.io/v1/namespaces/{ns}/ingresses",
       ValidatingAdmissionPolicy: "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies",
       ValidatingAdmissionPolicyBinding: "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings",
+      ValidatingWebhookConfiguration: "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations",
     };
     for (const { file, doc } of await documents()) {
       const kind = String(doc.kind);

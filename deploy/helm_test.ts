@@ -148,6 +148,9 @@ Deno.test({
       // IngressClasses are cluster-scoped: one per release.
       "--set",
       `ingressClass.name=${ns.name}-ingress`,
+      // The chart's webhook for this namespace only: other tests' routes are theirs.
+      "--set",
+      `admission.webhook.namespaceSelector.matchLabels.kubernetes\\.io/metadata\\.name=${ns.name}`,
       "--wait",
       "--timeout",
       "3m",
@@ -204,6 +207,21 @@ Deno.test({
           JSON.stringify(gw.status),
         );
       }, { timeoutMs: 120_000 });
+      // The operators' webhook, reached through its Service with the certificate they made, refuses a regex the
+      // gateway cannot compile.
+      await eventually(async () => {
+        const err = await ns.client.request(`/apis/gateway.networking.k8s.io/v1/namespaces/${ns.name}/httproutes`, {
+          method: "POST",
+          query: { dryRun: "All" },
+          body: {
+            apiVersion: "gateway.networking.k8s.io/v1",
+            kind: "HTTPRoute",
+            metadata: { name: "lookahead" },
+            spec: { rules: [{ matches: [{ path: { type: "RegularExpression", value: "/(?=a)" } }] }] },
+          },
+        }).then(() => undefined, (e: Error) => e);
+        ok(err?.message.includes('admission webhook "validate.lacquer.dev" denied'), String(err));
+      }, { timeoutMs: 90_000 });
     } finally {
       await ns.client.request(`/apis/gateway.networking.k8s.io/v1/namespaces/${ns.name}/gateways/gw`, {
         method: "DELETE",

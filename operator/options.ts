@@ -95,6 +95,33 @@ export const OPERATOR_FLAGS: readonly OperatorFlag[] = [
     description: "invalidation API calls per second per caller, bursts of twice that (default: 10)",
   },
   {
+    key: "webhookAddress",
+    flags: "--webhook-address <[host]:port>",
+    env: "LACQUER_WEBHOOK_ADDRESS",
+    description: "serve the validating admission webhook (HTTPS, own certificates) here (default: off)",
+  },
+  {
+    key: "webhookSecret",
+    flags: "--webhook-secret <name>",
+    env: "LACQUER_WEBHOOK_SECRET",
+    description:
+      "Secret in the operator's namespace keeping the webhook's CA and certificate (default: lacquer-webhook-tls)",
+  },
+  {
+    key: "webhookConfiguration",
+    flags: "--webhook-configuration <name>",
+    env: "LACQUER_WEBHOOK_CONFIGURATION",
+    description:
+      "ValidatingWebhookConfiguration whose caBundle the operator keeps current (default: lacquer-admission)",
+  },
+  {
+    key: "webhookService",
+    flags: "--webhook-service <name>",
+    env: "LACQUER_WEBHOOK_SERVICE",
+    description:
+      "Service in front of the webhook, whose DNS names the certificate names (default: lacquer-operator-webhook)",
+  },
+  {
     key: "gatewayImage",
     flags: "--gateway-image <image>",
     env: "LACQUER_GATEWAY_IMAGE",
@@ -155,6 +182,10 @@ export const operatorConfigSchema = z.object({
   invalidationDeadline: durationMs.prefault("2m"),
   invalidationRetention: durationMs.prefault("1h"),
   invalidationRate: z.coerce.number().positive().max(10_000).default(10),
+  webhookAddress: listenAddressSchema.optional(),
+  webhookSecret: z.string().min(1).default("lacquer-webhook-tls"),
+  webhookConfiguration: z.string().min(1).default("lacquer-admission"),
+  webhookService: z.string().min(1).default("lacquer-operator-webhook"),
   gatewayImage: z.string().min(1).default(DEFAULT_GATEWAY_IMAGE),
   gatewayServiceType: z.enum(["LoadBalancer", "ClusterIP", "NodePort"]).default("LoadBalancer"),
   gatewayReplicas: z.coerce.number().int().min(1).max(100).default(2),

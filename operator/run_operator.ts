@@ -34,6 +34,7 @@ import {
   invalidationMetrics,
   RateLimiter,
 } from "./invalidation/mod.ts";
+import { runAdmissionWebhook, webhookDnsNames } from "./admission/mod.ts";
 import type { OperatorConfig } from "./options.ts";
 import { StatusWriter } from "./status_writer.ts";
 
@@ -423,8 +424,18 @@ export async function runOperator(options: OperatorOptions): Promise<number> {
     signals?.dispose();
     return 1;
   }
+  const webhook = config.webhookAddress && runAdmissionWebhook({
+    client,
+    log: log.child({ component: "admission-webhook" }),
+    address: config.webhookAddress,
+    secret: { namespace: config.leaseNamespace, name: config.webhookSecret },
+    configurationName: config.webhookConfiguration,
+    names: { dnsNames: webhookDnsNames(config.webhookService, config.leaseNamespace) },
+    signal: serverAbort.signal,
+  });
   const exitCode = await operate(run, metrics);
   await shutDown(run, servers, serverAbort);
+  await webhook;
   signals?.dispose();
   log.info("Operator stopped", { exitCode });
   return exitCode;

@@ -61,6 +61,8 @@ export const PURE_MODULES: ReadonlySet<string> = new Set([
   "operator/invalidation/rate_limiter.ts",
   "operator/invalidation/results.ts",
   "operator/invalidation/scope.ts",
+  "operator/admission/review.ts",
+  "operator/admission/validate.ts",
   "operator/label_selector.ts",
   "operator/listeners.ts",
   "operator/options.ts",
