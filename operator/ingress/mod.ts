@@ -48,4 +48,5 @@ export {
   ingressSchema,
   LEGACY_CLASS_ANNOTATION,
 } from "./ingress_schema.ts";
+export { ingressScopeRoutes } from "./ingress_scope.ts";
 export { type IngressResult, ingressResult, type LoadBalancerIngress } from "./ingress_status.ts";

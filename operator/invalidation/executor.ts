@@ -12,6 +12,7 @@ import { CHAPERONE_ADMIN_PORT, gatewayNameOf } from "../../internal/names.ts";
 import { adminTokenFromSecret, adminTokenSecretName } from "../admin_token.ts";
 import type { Gateway, HttpRoute, Pod } from "../api_types.ts";
 import type { ClusterWatcher } from "../cluster_watcher.ts";
+import { type Ingress, type IngressClass, ingressScopeRoutes } from "../ingress/mod.ts";
 import { keyOf } from "../snapshot_index.ts";
 import type { InvalidationMetrics } from "./metrics.ts";
 import type { PodAttempt } from "./results.ts";
@@ -65,7 +66,15 @@ export class InvalidationExecutor {
     return {
       controllerName: this.#o.controllerName,
       gateways: this.#o.cache.list<Gateway>("Gateway"),
-      routes: this.#o.cache.list<HttpRoute>("HTTPRoute"),
+      // Ingresses of our classes serve hostnames for their namespaces too.
+      routes: [
+        ...this.#o.cache.list<HttpRoute>("HTTPRoute"),
+        ...ingressScopeRoutes(
+          this.#o.cache.list<Ingress>("Ingress"),
+          this.#o.cache.list<IngressClass>("IngressClass"),
+          this.#o.controllerName,
+        ),
+      ],
     };
   }
 
