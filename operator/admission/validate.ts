@@ -1,10 +1,13 @@
 /**
  * What the validating webhook decides for one object, where CEL cannot: regular expressions in the syntax of the
- * Rust `regex` crate (`operator/regex_check.ts`, the check the translator reports in status too), and HTTPRoute
- * hostnames that no listener of a parent Gateway accepts (that needs the Gateway, which a policy cannot read). Pure.
+ * Rust `regex` crate (`operator/regex_check.ts`, the check the translator reports in status too), HTTPRoute
+ * hostnames that no listener of a parent Gateway accepts, and matches another route of the namespace has too, on the
+ * same Gateway and hostnames, where one route always wins (both need other objects, which a policy cannot read).
+ * Pure.
  *
  * @module
  */
+import { isDeepStrictEqual } from "node:util";
 import { checkRegex } from "../regex_check.ts";
 import { intersectHostnames } from "../hostnames.ts";
 
@@ -82,7 +85,7 @@ export function routeParents(route: Obj): { key: string; sectionName?: string }[
 
 /**
  * Decides an HTTPRoute: refused for a regular expression ghost cannot compile; warned about for parent Gateways
- * (those found) none of whose listeners accepts any of its hostnames.
+ * (those found) none of whose listeners accepts any of its hostnames, and for matches another route always wins.
  *
  * @example Usage
  * ```ts
@@ -94,9 +97,14 @@ export function routeParents(route: Obj): { key: string; sectionName?: string }[
  *
  * @param route The HTTPRoute as submitted.
  * @param gateways The parent Gateways that exist, with their listeners.
+ * @param others The other HTTPRoutes of its namespace ({@linkcode sharedMatchWarnings}).
  * @returns The verdict.
  */
-export function validateHttpRoute(route: Obj, gateways: readonly GatewayListeners[]): Verdict {
+export function validateHttpRoute(
+  route: Obj,
+  gateways: readonly GatewayListeners[],
+  others: readonly Obj[] = [],
+): Verdict {
   const problems = regexProblems(route);
   if (problems.length > 0) {
     return {
@@ -106,7 +114,7 @@ export function validateHttpRoute(route: Obj, gateways: readonly GatewayListener
     };
   }
   const hostnames = ((route.spec as Obj | undefined)?.hostnames ?? []) as string[];
-  const warnings: string[] = [];
+  const warnings = sharedMatchWarnings(route, others);
   if (hostnames.length === 0) return { allowed: true, warnings };
   for (const parent of routeParents(route)) {
     const gateway = gateways.find((g) => g.key === parent.key);
@@ -124,6 +132,75 @@ export function validateHttpRoute(route: Obj, gateways: readonly GatewayListener
     );
   }
   return { allowed: true, warnings };
+}
+
+function meta(route: Obj): { name: string; namespace: string; created: string } {
+  const m = (route.metadata ?? {}) as Obj;
+  return {
+    name: String(m.name ?? ""),
+    namespace: String(m.namespace ?? "default"),
+    // A route being created may carry no timestamp yet: it is the newest.
+    created: typeof m.creationTimestamp === "string" ? m.creationTimestamp : "9999",
+  };
+}
+
+function hostSet(route: Obj): string[] {
+  return [...new Set(((route.spec as Obj | undefined)?.hostnames ?? []) as string[])].map((h) => h.toLowerCase())
+    .sort();
+}
+
+const ORDER = "older, or as old and first by name";
+
+function matchText(match: Obj): string {
+  const path = match.path as Obj | undefined;
+  const parts = [path ? `${path.type} ${path.value}` : "PathPrefix /"];
+  if (match.method) parts.push(`method ${match.method}`);
+  if (list(match.headers).length) parts.push(`${list(match.headers).length} header(s)`);
+  if (list(match.queryParams).length) parts.push(`${list(match.queryParams).length} query param(s)`);
+  return parts.join(", ");
+}
+
+/**
+ * Warns about matches an HTTPRoute shares with another route of its namespace on the same parent Gateway and with the
+ * same hostnames: for equal matches the older route (then the name that sorts first) always wins, so the other
+ * route's rule never receives those requests.
+ *
+ * @example Usage
+ * ```ts
+ * import { sharedMatchWarnings } from "./validate.ts";
+ * sharedMatchWarnings({ metadata: { name: "a", namespace: "s" }, spec: {} }, []); // []
+ * ```
+ *
+ * @param route The HTTPRoute as submitted.
+ * @param others The other HTTPRoutes of its namespace.
+ * @returns One warning per shared match.
+ */
+export function sharedMatchWarnings(route: Obj, others: readonly Obj[]): string[] {
+  const self = meta(route);
+  const parents = new Set(routeParents(route).map((p) => `${p.key}/${p.sectionName ?? ""}`));
+  const hosts = hostSet(route);
+  const warnings: string[] = [];
+  for (const other of others) {
+    const them = meta(other);
+    if (them.name === self.name || them.namespace !== self.namespace) continue;
+    if (!routeParents(other).some((p) => parents.has(`${p.key}/${p.sectionName ?? ""}`))) continue;
+    if (!isDeepStrictEqual(hostSet(other), hosts)) continue;
+    const theirMatches = list((other.spec as Obj | undefined)?.rules).flatMap((r) => list(r.matches));
+    const selfWins = self.created < them.created || (self.created === them.created && self.name < them.name);
+    list((route.spec as Obj | undefined)?.rules).forEach((rule, r) => {
+      list(rule.matches).forEach((match) => {
+        if (!theirMatches.some((m) => isDeepStrictEqual(m, match))) return;
+        warnings.push(
+          selfWins
+            ? `rule ${r}'s match (${matchText(match)}) is also HTTPRoute ${them.name}'s, on the same Gateway and ` +
+              `hostnames: this route takes precedence (${ORDER}), so that rule of ${them.name} never receives those requests`
+            : `rule ${r}'s match (${matchText(match)}) is also HTTPRoute ${them.name}'s, on the same Gateway and ` +
+              `hostnames: ${them.name} takes precedence (${ORDER}), so this rule never receives those requests`,
+        );
+      });
+    });
+  }
+  return warnings;
 }
 
 /**

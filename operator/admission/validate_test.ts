@@ -99,3 +99,34 @@ Deno.test("parseReview and reviewResponse speak admission.k8s.io/v1", () => {
     warnings: ["w"],
   });
 });
+
+Deno.test("sharedMatchWarnings names the route whose identical match always wins, on the same Gateway and hostnames", () => {
+  const api = { path: { type: "PathPrefix", value: "/api" } };
+  const older = {
+    metadata: { name: "old", namespace: "shop", creationTimestamp: "2026-01-01T00:00:00Z" },
+    spec: { parentRefs: [{ name: "gw" }], hostnames: ["a.example.com"], rules: [{ matches: [api] }] },
+  };
+  const mine = {
+    metadata: { name: "new", namespace: "shop" },
+    spec: {
+      parentRefs: [{ name: "gw" }],
+      hostnames: ["a.example.com"],
+      rules: [{ matches: [{ path: { type: "Exact", value: "/" } }, api] }],
+    },
+  };
+  deepEqual(validateHttpRoute(mine, [], [older, mine]).warnings, [
+    "rule 0's match (PathPrefix /api) is also HTTPRoute old's, on the same Gateway and hostnames: old takes " +
+    "precedence (older, or as old and first by name), so this rule never receives those requests",
+  ]);
+  match(
+    validateHttpRoute(older, [], [older, {
+      ...mine,
+      metadata: { ...mine.metadata, creationTimestamp: "2026-02-01T00:00:00Z" },
+    }]).warnings[0],
+    /this route takes precedence \(older, or as old and first by name\), so that rule of new never/,
+  );
+  const otherHosts = { ...older, spec: { ...older.spec, hostnames: ["b.example.com"] } };
+  deepEqual(validateHttpRoute(mine, [], [otherHosts]).warnings, [], "other hostnames: each wins for its own");
+  const otherGateway = { ...older, spec: { ...older.spec, parentRefs: [{ name: "gw2" }] } };
+  deepEqual(validateHttpRoute(mine, [], [otherGateway]).warnings, []);
+});

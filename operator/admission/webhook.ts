@@ -160,6 +160,19 @@ async function parentGateways(client: KubeClient, route: Record<string, unknown>
   return found.flat();
 }
 
+async function namespaceRoutes(client: KubeClient, route: Record<string, unknown>): Promise<Record<string, unknown>[]> {
+  const namespace = (route.metadata as { namespace?: string } | undefined)?.namespace ?? "default";
+  try {
+    const routes = await client.request<{ items?: Record<string, unknown>[] }>(
+      `/apis/gateway.networking.k8s.io/v1/namespaces/${namespace}/httproutes`,
+      { query: { limit: 500 }, timeoutMs: 1_000 },
+    );
+    return routes.items ?? [];
+  } catch {
+    return [];
+  }
+}
+
 /**
  * Answers one AdmissionReview request.
  *
@@ -174,7 +187,11 @@ export async function handleReview(client: KubeClient, request: Request): Promis
   if (!review) return new Response("not an AdmissionReview\n", { status: 400 });
   let verdict: Verdict = { allowed: true, warnings: [] };
   if (review.object && review.kind === "gateway.networking.k8s.io/HTTPRoute") {
-    verdict = validateHttpRoute(review.object, await parentGateways(client, review.object));
+    const [gateways, others] = await Promise.all([
+      parentGateways(client, review.object),
+      namespaceRoutes(client, review.object),
+    ]);
+    verdict = validateHttpRoute(review.object, gateways, others);
   } else if (review.object && review.kind === "lacquer.dev/CachePolicy") {
     verdict = validateCachePolicy(review.object);
   }

@@ -118,13 +118,25 @@ Deno.test({
         elsewhere.headers.get("warning") ?? "",
         /hostnames shop\.other\.org match no listener of Gateway .*\/gw \(http: \*\.example\.com\)/,
       );
+      const api = { rules: [{ matches: [{ path: { type: "PathPrefix", value: "/api" } }] }] };
       const matching = await ns.client.fetch(routes, {
         method: "POST",
-        body: route("matching", { hostnames: ["shop.example.com"] }),
+        body: route("matching", { hostnames: ["shop.example.com"], ...api }),
       });
       equal(matching.status, 201);
       await matching.body?.cancel();
       equal(matching.headers.get("warning"), null);
+      // The same match on the same Gateway and hostnames in a newer route (or one as old, later by name): it never wins.
+      const copy = await ns.client.fetch(routes, {
+        method: "POST",
+        body: route("zcopy", { hostnames: ["shop.example.com"], ...api }),
+      });
+      equal(copy.status, 201);
+      await copy.body?.cancel();
+      match(
+        copy.headers.get("warning") ?? "",
+        /also HTTPRoute matching's.*matching takes precedence .*so this rule never receives those requests/,
+      );
 
       const policyErr = await ns.client.request(`/apis/lacquer.dev/v1alpha1/namespaces/${ns.name}/cachepolicies`, {
         method: "POST",
