@@ -5,7 +5,7 @@ import { fakeCache } from "./_test_fake_cache.ts";
 import { cachePolicySchema } from "./cache_policy/mod.ts";
 import type { ChildrenWriter } from "./children_writer.ts";
 import { GatewayController } from "./gateway_controller.ts";
-import { parseSnapshot } from "./snapshot.ts";
+import { parseSnapshot, type Snapshot } from "./snapshot.ts";
 import type { StatusWriter } from "./status_writer.ts";
 
 const log = createLogger({ sink: () => {} });
@@ -49,9 +49,10 @@ const snapshot = parseSnapshot([
   },
 ]);
 
-Deno.test("GatewayController.onChange() enqueues exactly the Gateways an object affects", async () => {
-  const controller = new GatewayController({
-    cache: fakeCache(snapshot),
+/** A controller over the snapshot whose writers write nothing (`status` adds writers, `events` records). */
+function newController(objects: Snapshot, status: Record<string, unknown> = {}, events?: EventRecorder) {
+  return new GatewayController({
+    cache: fakeCache(objects),
     children: {
       sync: () => Promise.resolve({ writes: 0, conflicts: [] }),
       prune: () => Promise.resolve(0),
@@ -59,10 +60,16 @@ Deno.test("GatewayController.onChange() enqueues exactly the Gateways an object 
     status: {
       writeGateway: () => Promise.resolve(false),
       writeRouteParents: () => Promise.resolve(false),
+      ...status,
     } as unknown as StatusWriter,
+    ...(events ? { events } : {}),
     log,
     defaults: { image: "x" },
   });
+}
+
+Deno.test("GatewayController.onChange() enqueues exactly the Gateways an object affects", async () => {
+  const controller = newController(snapshot);
   const route = snapshot.httpRoutes[0];
   const moved = { ...route, spec: { ...route.spec, parentRefs: [{ ...route.spec.parentRefs[0], name: "b" }] } };
   controller.onChange("HTTPRoute", route, moved);
@@ -139,26 +146,14 @@ Deno.test("GatewayController serves Ingresses: their class's Gateway is woken, t
   ]);
   const written: unknown[] = [];
   const recorded: string[] = [];
-  const controller = new GatewayController({
-    cache: fakeCache(withIngress),
-    children: {
-      sync: () => Promise.resolve({ writes: 0, conflicts: [] }),
-      prune: () => Promise.resolve(0),
-    } as unknown as ChildrenWriter,
-    status: {
-      writeGateway: () => Promise.resolve(false),
-      writeRouteParents: () => Promise.resolve(false),
-      writeIngress: (_: unknown, status: unknown) => Promise.resolve(written.push(status) > 0),
-    } as unknown as StatusWriter,
-    events: {
-      transition: (_: unknown, change: { topic: string; state: string }, event?: { reason: string }) => {
-        if (event) recorded.push(`${change.topic} ${event.reason}`);
-        return true;
-      },
-    } as unknown as EventRecorder,
-    log,
-    defaults: { image: "x" },
-  });
+  const controller = newController(withIngress, {
+    writeIngress: (_: unknown, status: unknown) => Promise.resolve(written.push(status) > 0),
+  }, {
+    transition: (_: unknown, change: { topic: string; state: string }, event?: { reason: string }) => {
+      if (event) recorded.push(`${change.topic} ${event.reason}`);
+      return true;
+    },
+  } as unknown as EventRecorder);
   controller.onChange("Ingress", undefined, withIngress.ingresses[0]);
   deepEqual(await drain(controller), ["ns/a"], "an Ingress wakes the Gateway its class names");
   controller.onChange("IngressClass", ingressClass("a"), ingressClass("b"));

@@ -94,3 +94,13 @@ Deno.test("ingressRoutes serves a TLS host on HTTPS listeners and redirects it o
   equal(plain.routes.length, 1);
   deepEqual(plain.routes[0].spec.parentRefs.map((p) => p.sectionName), [undefined]);
 });
+
+Deno.test("ingressRoutes with force-ssl-redirect redirects a host without TLS of its own that a Gateway HTTPS listener serves", () => {
+  const { routes } = translate([{ path: "/", pathType: "Prefix" }], {
+    "nginx.ingress.kubernetes.io/force-ssl-redirect": "true",
+  });
+  deepEqual(routes.map((r) => [r.metadata.name, r.spec.parentRefs.map((p) => p.sectionName)]), [
+    ["ingress:web:shop.example.com", ["https"]],
+    ["ingress:web:shop.example.com:redirect", ["http"]],
+  ]);
+});

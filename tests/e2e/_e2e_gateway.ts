@@ -156,6 +156,31 @@ export async function get(
   return { status: response.status, body: await response.text(), headers: response.headers };
 }
 
+/**
+ * Runs curl (for what fetch cannot do: a Host header, SNI towards an address, a custom method with its headers).
+ *
+ * @param args curl's arguments; `-sS --max-time 5` come first.
+ * @returns What curl wrote on stdout.
+ * @throws {Error} With curl's stderr when it fails.
+ */
+export async function curl(args: string[]): Promise<string> {
+  const output = await new Deno.Command("curl", {
+    args: ["-sS", "--max-time", "5", ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!output.success) throw new Error(`curl failed: ${new TextDecoder().decode(output.stderr)}`);
+  return new TextDecoder().decode(output.stdout);
+}
+
+/** GET https://<host>/<path> through the gateway address with SNI, trusting only `ca`: "<status> <body>". */
+export async function httpsGet(address: string, host: string, path: string, ca: string): Promise<string> {
+  const text = await curl(["--cacert", ca, "--resolve", `${host}:443:${address}`, "-w", "\n%{http_code}"]
+    .concat([`https://${host}${path}`]));
+  const cut = text.lastIndexOf("\n");
+  return `${text.slice(cut + 1)} ${text.slice(0, cut)}`;
+}
+
 /** A steady load through the gateway, started by {@linkcode startLoad}. */
 export interface Load {
   /** Stops the workers and returns how many requests were sent and every failure (status and body, or error). */

@@ -6,7 +6,7 @@
  */
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { clusterAvailable, eventually, selfSignedCertificate } from "../cluster/mod.ts";
-import { apply, applyApp, echoApp, podOf, startE2eGateway, tlsSecret } from "./_e2e_gateway.ts";
+import { apply, applyApp, curl, echoApp, httpsGet, podOf, startE2eGateway, tlsSecret } from "./_e2e_gateway.ts";
 
 const NETWORKING = "/apis/networking.k8s.io/v1";
 
@@ -29,15 +29,11 @@ function backend(service: string) {
  * GET http://<host><path> sent to the gateway address, without following redirects (curl: fetch cannot set Host).
  */
 async function hostGet(address: string, host: string, path: string, headers: Record<string, string> = {}) {
-  const output = await new Deno.Command("curl", {
-    args: ["-sS", "--max-time", "5", "--resolve", `${host}:80:${address}`, "-w", "\n%{http_code} %{redirect_url}"]
+  const text = await curl(
+    ["--resolve", `${host}:80:${address}`, "-w", "\n%{http_code} %{redirect_url}"]
       .concat(Object.entries(headers).flatMap(([name, value]) => ["-H", `${name}: ${value}`]))
       .concat([`http://${host}${path}`]),
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!output.success) throw new Error(`curl failed: ${new TextDecoder().decode(output.stderr)}`);
-  const text = new TextDecoder().decode(output.stdout);
+  );
   const cut = text.lastIndexOf("\n");
   const [status, location] = text.slice(cut + 1).split(" ");
   return { status: Number(status), body: text.slice(0, cut), location };
@@ -45,33 +41,13 @@ async function hostGet(address: string, host: string, path: string, headers: Rec
 
 /** A CORS preflight for http://<host><path> from `origin`, sent to the gateway address: status and response headers. */
 async function preflight(address: string, host: string, path: string, origin: string) {
-  const output = await new Deno.Command("curl", {
-    args: ["-sS", "--max-time", "5", "--resolve", `${host}:80:${address}`, "-X", "OPTIONS", "-o", "/dev/null"]
-      .concat(["-D", "-", "-H", `Origin: ${origin}`, "-H", "Access-Control-Request-Method: POST"])
-      .concat([`http://${host}${path}`]),
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!output.success) throw new Error(`curl failed: ${new TextDecoder().decode(output.stderr)}`);
-  const [status, ...lines] = new TextDecoder().decode(output.stdout).split("\r\n");
+  const text = await curl(["--resolve", `${host}:80:${address}`, "-X", "OPTIONS", "-o", "/dev/null", "-D", "-"]
+    .concat(["-H", `Origin: ${origin}`, "-H", "Access-Control-Request-Method: POST", `http://${host}${path}`]));
+  const [status, ...lines] = text.split("\r\n");
   const headers = new Headers(
     lines.filter((l) => l.includes(":")).map((l) => [l.slice(0, l.indexOf(":")), l.slice(l.indexOf(":") + 1).trim()]),
   );
   return { status: Number(status.split(" ")[1]), headers };
-}
-
-/** GET https://<host>/<path> through the gateway address with SNI, trusting only `ca`: "<status> <body>". */
-async function httpsGet(address: string, host: string, path: string, ca: string): Promise<string> {
-  const output = await new Deno.Command("curl", {
-    args: ["-sS", "--max-time", "5", "--cacert", ca, "--resolve", `${host}:443:${address}`, "-w", "\n%{http_code}"]
-      .concat([`https://${host}${path}`]),
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!output.success) throw new Error(`curl failed: ${new TextDecoder().decode(output.stderr)}`);
-  const text = new TextDecoder().decode(output.stdout);
-  const cut = text.lastIndexOf("\n");
-  return `${text.slice(cut + 1)} ${text.slice(0, cut)}`;
 }
 
 Deno.test({

@@ -10,24 +10,11 @@ import {
   echoApp,
   GW_API,
   HTTP_AND_HTTPS_LISTENERS,
+  httpsGet,
   podOf,
   startE2eGateway,
   tlsSecret,
 } from "./_e2e_gateway.ts";
-
-/** GET https://<host>/<path> through the gateway address with SNI, trusting only `ca`: "<status> <body>". */
-async function httpsGet(address: string, host: string, path: string, ca: string): Promise<string> {
-  const output = await new Deno.Command("curl", {
-    args: ["-sS", "--max-time", "5", "--cacert", ca, "--resolve", `${host}:443:${address}`, "-w", "\n%{http_code}"]
-      .concat([`https://${host}${path}`]),
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!output.success) throw new Error(`curl failed: ${new TextDecoder().decode(output.stderr)}`);
-  const text = new TextDecoder().decode(output.stdout);
-  const cut = text.lastIndexOf("\n");
-  return `${text.slice(cut + 1)} ${text.slice(0, cut)}`;
-}
 
 Deno.test({
   name: "a Gateway terminates TLS on its HTTPS listener and serves a rotated certificate without a new pod",
