@@ -85,7 +85,7 @@ export const REGEX_BUDGET: RegexLimits = { patterns: 1024, characters: 64 * 1024
  * @example Usage
  * ```ts
  * import { regexCost } from "./routing_budget.ts";
- * regexCost({ version: 1, listeners: [], vhosts: {} }); // { patterns: 0, characters: 0 }
+ * regexCost({ vhosts: {} }); // { patterns: 0, characters: 0 }
  * ```
  *
  * @param routing The routing document.
@@ -114,7 +114,7 @@ export function regexCost(routing: Pick<RoutingJson, "vhosts">): RegexLimits {
  * @example Usage
  * ```ts
  * import { REGEX_BUDGET, regexBudget } from "./routing_budget.ts";
- * regexBudget(REGEX_BUDGET).fits({ routing: { version: 1, listeners: [], vhosts: {} } }); // true
+ * regexBudget(REGEX_BUDGET).fits({ routing: { vhosts: {} } }); // true
  * ```
  *
  * @param limits The patterns and characters allowed.
