@@ -43,6 +43,7 @@ import {
   type GatewayStatus,
   gatewayStatus,
   type ListenerStatus,
+  listenerStatuses,
   routeParentStatus,
   type RouteStatusResult,
 } from "./status/mod.ts";
@@ -115,6 +116,8 @@ interface Run {
   memo: TranslationMemo;
   /** Which CachePolicy applies to which rule. */
   policies: PolicyResolution;
+  /** The names of the listeners made from Ingress TLS, per Gateway key (`ingress/`). */
+  ingressListeners: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
 /** Our parent entries of an attached route, the same object while the attachment is (the status writer relies on it). */
@@ -150,7 +153,7 @@ function translateGateway(
   gateway: Gateway,
   cls: GatewayClass,
   run: Run,
-): GatewayResult & { routes: RouteStatusResult[] } {
+): GatewayResult & { routes: RouteStatusResult[]; ingressListeners?: ListenerStatus[] } {
   const { index, memo, options } = run;
   const { namespace = "", name } = gateway.metadata;
   const key = keyOf(namespace, name);
@@ -189,15 +192,27 @@ function translateGateway(
   // 5. Compute status.
   const pods = index.podsByGateway.get(key) ?? [];
   const rejections = gatewayRejections(key, config, { hashes, tlsBundles, pods });
+  // The listeners made from Ingress TLS are not the Gateway's: they neither count for its Accepted condition nor
+  // appear in its status.listeners; their status is told on the Ingresses.
+  const made = run.ingressListeners.get(key);
+  const own = made ? listeners.filter((l) => !made.has(l.listener.name)) : listeners;
+  const attachedRoutes = attachedRouteCounts(routes);
   const status = gatewayStatus({
     gateway,
     problem: config.problem,
-    listeners,
-    attachedRoutes: attachedRouteCounts(routes),
+    listeners: own,
+    attachedRoutes,
     service: index.services.get(keyOf(namespace, gatewayObjectName(name))),
     pods,
     hashes,
     rejections,
+  }, options.now);
+  const programmed = status.conditions.find((c) => c.type === "Programmed")!;
+  const ingressListeners = made && listenerStatuses({
+    gateway,
+    listeners: listeners.filter((l) => made.has(l.listener.name)),
+    attachedRoutes,
+    programmed,
   }, options.now);
   return {
     key,
@@ -214,6 +229,7 @@ function translateGateway(
     parameters: config.sources,
     ...(children ? { children } : {}),
     routes: routes.map((attached) => routeStatus(attached, key, run)),
+    ...(ingressListeners ? { ingressListeners } : {}),
   };
 }
 
@@ -250,6 +266,7 @@ export function translate(read: Snapshot, options: TranslateOptions): TranslateR
     options,
     memo,
     policies: resolvePolicies(snapshot.cachePolicies, memo.policies),
+    ingressListeners: expanded.listeners,
   };
   const filter = options.gatewayClassNames;
   const ourController = (cls: GatewayClass | undefined) => cls?.spec.controllerName === CONTROLLER_NAME;
@@ -279,14 +296,8 @@ export function translate(read: Snapshot, options: TranslateOptions): TranslateR
       }
       continue;
     }
-    const { routes: routeStatuses, ...result } = translateGateway(gateway, cls, run);
-    // The listeners made from Ingress TLS are not the Gateway's: their status is told on the Ingresses.
-    const made = expanded.listeners.get(key);
-    if (made) {
-      const { listeners } = result.status;
-      ingressListeners.set(key, new Map(listeners.filter((l) => made.has(l.name)).map((l) => [l.name, l])));
-      result.status = { ...result.status, listeners: listeners.filter((l) => !made.has(l.name)) };
-    }
+    const { routes: routeStatuses, ingressListeners: made, ...result } = translateGateway(gateway, cls, run);
+    if (made) ingressListeners.set(key, new Map(made.map((l) => [l.name, l])));
     gateways.push(result);
     routes.push(...routeStatuses);
   }
