@@ -1,6 +1,7 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { parseAllDocuments, stringify } from "yaml";
-import { KubeApiError } from "../internal/kube/mod.ts";
+import * as k8s from "@kubernetes/client-node";
+import { createKubeClient, KubeApiError, type KubeClient, loadKubeConfig } from "../internal/kube/mod.ts";
 import { SAFE_VARNISHD_PARAMETERS } from "../operator/varnishd_params.ts";
 import { installLacquerCrds } from "../tests/cluster/crd_installer.ts";
 import {
@@ -81,11 +82,15 @@ Deno.test({
   },
 });
 
-/** The chart's ValidatingAdmissionPolicies, their bindings limited to one namespace and renamed for it. */
-async function policiesFor(namespace: string): Promise<Record<string, unknown>[]> {
-  const rendered = await helmTemplate([], ["templates/admission-policy.yaml"]);
+/** The chart's ValidatingAdmissionPolicies of `template`, their bindings limited to one namespace and renamed for it. */
+async function policiesFor(
+  namespace: string,
+  template = "templates/admission-policy.yaml",
+  count = 4,
+): Promise<Record<string, unknown>[]> {
+  const rendered = await helmTemplate([], [template]);
   const docs = parseAllDocuments(rendered).map((d) => d.toJS() as Record<string, unknown>).filter(Boolean);
-  equal(docs.length, 4);
+  equal(docs.length, count);
   return docs.map((doc) => {
     const meta = doc.metadata as { name: string };
     const spec = doc.spec as Record<string, unknown>;
@@ -170,6 +175,116 @@ Deno.test({
     } finally {
       await kubectl(["delete", "--ignore-not-found"], policies);
       await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+/** A client authenticated as a ServiceAccount by `token`. */
+function tokenClient(kubeconfig: string, token: string): KubeClient {
+  const base = loadKubeConfig({ kubeconfig });
+  const kc = new k8s.KubeConfig();
+  kc.loadFromOptions({
+    clusters: base.clusters,
+    users: [{ name: "sa", token }],
+    contexts: [{ name: "sa", cluster: base.getCurrentCluster()!.name, user: "sa" }],
+    currentContext: "sa",
+  });
+  return createKubeClient(kc);
+}
+
+Deno.test({
+  name: "the chart's gateway pod policy lets a gateway ServiceAccount patch only its own Pod's annotations",
+  ignore: !clusterAvailable() || !HELM_AVAILABLE,
+  async fn() {
+    const cluster = await useCluster();
+    await using ns = await createTestNamespace(cluster);
+    const api = `/api/v1/namespaces/${ns.name}`;
+    const rbac = `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns.name}`;
+    const admission = "/apis/admissionregistration.k8s.io/v1";
+    const policies = await policiesFor(ns.name, "templates/gateway-pod-policy.yaml", 2);
+    const path = (o: Record<string, unknown>) =>
+      `${admission}/${
+        o.kind === "ValidatingAdmissionPolicy" ? "validatingadmissionpolicies" : "validatingadmissionpolicybindings"
+      }`;
+    try {
+      for (const policy of policies) await ns.client.request(path(policy), { method: "POST", body: policy });
+      // The gateway's ServiceAccount (labelled as the operator labels it) and an application's, with the gateway Role's
+      // pod rights.
+      const managed = { "app.kubernetes.io/managed-by": "lacquer" };
+      for (const [name, labels] of [["gw-lacquer", managed], ["app", {}]] as const) {
+        await ns.client.request(`${api}/serviceaccounts`, { method: "POST", body: { metadata: { name, labels } } });
+      }
+      await ns.client.request(`${rbac}/roles`, {
+        method: "POST",
+        body: {
+          metadata: { name: "pods" },
+          rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["get", "patch"] }],
+        },
+      });
+      await ns.client.request(`${rbac}/rolebindings`, {
+        method: "POST",
+        body: {
+          metadata: { name: "pods" },
+          roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "pods" },
+          subjects: ["gw-lacquer", "app"].map((name) => ({ kind: "ServiceAccount", name, namespace: ns.name })),
+        },
+      });
+      // Pods that are never scheduled: only their objects matter.
+      const pod = async (name: string, serviceAccountName: string) =>
+        await ns.client.request<{ metadata: { uid: string } }>(`${api}/pods`, {
+          method: "POST",
+          body: {
+            metadata: { name, labels: { app: name } },
+            spec: {
+              serviceAccountName,
+              schedulingGates: [{ name: "lacquer.dev/never" }],
+              containers: [{ name: "c", image: "registry.invalid/none" }],
+            },
+          },
+        });
+      const token = async (sa: string, boundPod?: string, uid?: string) =>
+        (await ns.client.request<{ status: { token: string } }>(`${api}/serviceaccounts/${sa}/token`, {
+          method: "POST",
+          body: {
+            apiVersion: "authentication.k8s.io/v1",
+            kind: "TokenRequest",
+            spec: boundPod ? { boundObjectRef: { apiVersion: "v1", kind: "Pod", name: boundPod, uid } } : {},
+          },
+        })).status.token;
+      const own = await pod("gw-a", "gw-lacquer");
+      await pod("gw-b", "gw-lacquer");
+      const appPod = await pod("app-c", "app");
+      const gateway = tokenClient(cluster.kubeconfig, await token("gw-lacquer", "gw-a", own.metadata.uid));
+      const unbound = tokenClient(cluster.kubeconfig, await token("gw-lacquer"));
+      const app = tokenClient(cluster.kubeconfig, await token("app", "app-c", appPod.metadata.uid));
+      const patch = (client: KubeClient, name: string, metadata: Record<string, unknown>) =>
+        client.request(`${api}/pods/${name}`, {
+          method: "PATCH",
+          contentType: "application/merge-patch+json",
+          body: { metadata },
+        });
+      const refused = async (promise: Promise<unknown>) => {
+        const err = await promise.then(() => undefined, (e: Error) => e);
+        ok(err instanceof KubeApiError, `expected a refusal, got ${err}`);
+        return err.message;
+      };
+      const applied = { annotations: { "lacquer.dev/applied-routing-hash": "sha256:1" } };
+      // The binding takes effect a moment after it is created.
+      await eventually(async () => match(await refused(patch(gateway, "gw-b", applied)), /may only patch its own Pod/));
+      await patch(gateway, "gw-a", applied);
+      match(await refused(patch(gateway, "gw-a", { labels: { app: "other" } })), /only change its Pod's annotations/);
+      match(await refused(patch(unbound, "gw-a", applied)), /its token is bound to none/);
+      // Everyone else keeps the rights RBAC gives: the application's ServiceAccount patches any pod.
+      await patch(app, "gw-b", { labels: { app: "other" } });
+      const stored = await ns.client.request<{ metadata: { annotations?: Record<string, string> } }>(
+        `${api}/pods/gw-a`,
+      );
+      equal(stored.metadata.annotations?.["lacquer.dev/applied-routing-hash"], "sha256:1");
+    } finally {
+      for (const policy of policies) {
+        const name = (policy.metadata as { name: string }).name;
+        await ns.client.request(`${path(policy)}/${name}`, { method: "DELETE" }).catch(() => undefined);
+      }
     }
   },
 });
