@@ -4,7 +4,7 @@
  * conformance suite reads to choose its tests, so this list must name only what works: each entry is carried by
  * routing.json (operator), passed through by the chaperone's merge, and executed by ghost (its vtc suite covers
  * hostnames, paths, methods, headers, query parameters, weights, redirects with any of 301/302/303/307/308,
- * rewrites, rule- and backend-level header modifiers and listener isolation).
+ * rewrites, rule- and backend-level header modifiers, listener isolation, CORS and WebSocket upgrades).
  *
  * @module
  */
@@ -25,6 +25,9 @@ export const SUPPORTED_FEATURES: readonly string[] = [
   "HTTPRoute303RedirectStatusCode",
   "HTTPRoute307RedirectStatusCode",
   "HTTPRoute308RedirectStatusCode",
+  "HTTPRouteBackendProtocolWebSocket",
+  "HTTPRouteCORS",
+  "HTTPRouteDestinationPortMatching",
   "HTTPRouteBackendRequestHeaderModification",
   "HTTPRouteHostRewrite",
   "HTTPRouteMethodMatching",
