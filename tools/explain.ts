@@ -121,7 +121,10 @@ function cacheView(
 ) {
   const { doc, route, outcome } = selected;
   if (!route || outcome.decision.kind !== "forward") {
-    return { cached: false, why: "redirects and the gateway's own 404 and 500 answers are never cached" };
+    return {
+      cached: false,
+      why: "redirects, CORS preflights and the gateway's own 404 and 500 answers are never cached",
+    };
   }
   const cache = routeCache(doc, route);
   if (!cache) return { cached: false, why: "no CachePolicy applies to this rule: every request passes" };
@@ -209,6 +212,7 @@ export function explainRequest(doc: GhostJson, request: MatchRequest): Explanati
     if (d.url !== undefined) decision.rewrittenUrl = d.url;
     if (d.host !== undefined) decision.rewrittenHost = d.host;
   } else if (d.kind === "redirect") decision.location = d.location;
+  else if (d.kind === "preflight") decision.origin = d.origin;
   else decision.reason = d.reason;
   const route = winner?.route;
   const total = route?.backends.reduce((sum, b) => sum + b.weight, 0) ?? 0;

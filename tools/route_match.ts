@@ -70,6 +70,7 @@ export interface PrecedenceKey {
 export type MatchDecision =
   | { kind: "forward"; status: 200; backend: GhostBackend; endpoint: string; url?: string; host?: string }
   | { kind: "redirect"; status: number; location: string }
+  | { kind: "preflight"; status: 204; origin: string }
   | { kind: "refuse"; status: 400 | 404 | 500; reason: string };
 
 /** The whole outcome: listener, ordered candidates (the first decides) and the decision. */
@@ -421,6 +422,15 @@ interface DecideInput {
 function decide(winner: Candidate, input: DecideInput): MatchDecision {
   const { route, prefixLength } = winner;
   const label = `${route.id.namespace}/${route.id.name}`;
+  // A CORS preflight is answered by ghost before anything else of the rule (ghost-core's cors.rs).
+  const header = (name: string) => input.request.headers.find((h) => h.name.toLowerCase() === name)?.value;
+  const origin = header("origin");
+  const corsFilter = route.filters.some((f) => f.type === "CORS");
+  if (
+    corsFilter && input.request.method === "OPTIONS" && origin !== undefined && header("access-control-request-method")
+  ) {
+    return { kind: "preflight", status: 204, origin };
+  }
   const redirect = route.filters.find((f) => f.type === "RequestRedirect")?.requestRedirect;
   if (redirect) {
     const scheme = redirect.scheme ?? (input.https ? "https" : "http");

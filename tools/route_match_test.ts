@@ -112,6 +112,30 @@ Deno.test("matchRequest() lists every candidate whose conditions hold, best firs
   equal(outcome.skipped[0].startsWith("ns/bad rule 0: matches[0].path: invalid regular expression"), true);
 });
 
+Deno.test("matchRequest() answers a CORS preflight of a rule with the CORS filter itself, as ghost does", () => {
+  const doc = parseGhostJson(JSON.stringify({
+    version: 1,
+    vhosts: {
+      "*": {
+        routes: [{
+          id: { namespace: "ns", name: "cors", rule: 0 },
+          created: "2026-01-01T00:00:00Z",
+          listeners: ["x"],
+          filters: [{ type: "CORS", cors: { allowOrigins: ["https://a.example"] } }],
+          backends: [{ name: "ns/app:80", endpoints: [{ address: "10.0.0.1", port: 80 }] }],
+        }],
+      },
+    },
+  }));
+  const request = (method: string, headers: { name: string; value: string }[]) =>
+    matchRequest(doc, { socket: "s", host: "h", url: "/", method, headers }).decision;
+  const origin = { name: "Origin", value: "https://a.example" };
+  const asked = { name: "Access-Control-Request-Method", value: "PUT" };
+  deepEqual(request("OPTIONS", [origin, asked]), { kind: "preflight", status: 204, origin: "https://a.example" });
+  equal(request("OPTIONS", [origin]).kind, "forward", "no Access-Control-Request-Method: not a preflight");
+  equal(request("GET", [origin, asked]).kind, "forward");
+});
+
 Deno.test("normalizeHost() and decodeComponent() read hosts and query values as ghost does", () => {
   equal(normalizeHost("API.Example.com:8080"), "api.example.com");
   equal(normalizeHost("example.com."), "example.com");
