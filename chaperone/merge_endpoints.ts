@@ -140,7 +140,7 @@ function resolveBackend(backend: RoutingBackend, index: ServiceIndex): GhostBack
  * while terminating are used instead, as kube-proxy does, and without those the endpoints not ready but not
  * terminating either (panic routing: with none, every request would fail). A group that cannot be resolved keeps its weight, gets no
  * endpoints and carries the reason in `error`, so its share of the traffic answers 500 with a useful message.
- * Everything else (listeners, the cache policy table, vhosts, routes, matches, filters, cache settings, request
+ * Everything else (listeners, the cache policy table, vhosts, routes, matches, filters, timeouts, retries, cache settings, request
  * settings) is copied unchanged. Endpoints are sorted, so the output depends only on the state, not on the order in
  * which objects arrived.
  *
@@ -172,6 +172,8 @@ export function mergeEndpoints(routing: RoutingJson, cluster: ClusterEndpoints):
         matches: route.matches,
         filters: route.filters,
         backends: route.backends.map((b) => resolveBackend(b, index)),
+        ...(route.timeouts ? { timeouts: route.timeouts } : {}),
+        ...(route.retry ? { retry: route.retry } : {}),
         ...(route.cache ? { cache: route.cache } : {}),
       })),
     };

@@ -38,6 +38,11 @@ sub vcl_recv {
     if (router.upgrade()) {
         return (pipe);
     }
+    # A rule with retries buffers a request body of known length (up to 1 MB) so that a retry can send it again; a
+    # request whose body is streamed to the backend is never retried.
+    if (router.retry_body()) {
+        router.retry_body_cached(std.cache_req_body(1MB));
+    }
     # A rule with cache settings looks GET/HEAD requests (and POSTs its policy allows) up unless a bypass condition,
     # Authorization or a cookie outside the key says otherwise; the URL becomes the one the key is computed from
     # (query normalised).
@@ -113,11 +118,29 @@ sub vcl_backend_fetch {
     if (bereq.http.X-Ghost-Method) {
         set bereq.method = bereq.http.X-Ghost-Method;
     }
-    # ghost's internal request headers never reach the origin.
+    # ghost's internal request headers never reach the origin; the rule's cache settings, timeouts and retries are
+    # kept for every attempt of the fetch.
     router.cache_fetch();
+    # Timeouts and retries of the rule: a retry waits the rule's back-off and goes to the next endpoint of its
+    # backend group; each attempt gets the backend timeout, cut to what is left of the request timeout.
+    if (router.fetch(bereq.retries)) {
+        if (router.fetch_expired()) {
+            return (error(504));
+        }
+        if (router.fetch_moves()) {
+            set bereq.backend = router.fetch_backend();
+        }
+        set bereq.connect_timeout = router.fetch_connect_timeout(bereq.connect_timeout);
+        set bereq.first_byte_timeout = router.fetch_timeout(bereq.first_byte_timeout);
+        set bereq.between_bytes_timeout = router.fetch_timeout(bereq.between_bytes_timeout);
+    }
 }
 
 sub vcl_backend_response {
+    # A status the rule retries, while retries and its request timeout allow: nothing of this answer is kept.
+    if (router.fetch_retry(beresp.status)) {
+        return (retry);
+    }
     # A server error from a background refresh never replaces the stale object: grace keeps serving it.
     if (bereq.is_bgfetch && beresp.status >= 500) {
         return (abandon);
@@ -135,6 +158,15 @@ sub vcl_backend_response {
 }
 
 sub vcl_backend_error {
+    # A connection error or a timeout of a rule with retries, while retries and its request timeout allow.
+    if (router.fetch_failed()) {
+        return (retry);
+    }
+    # The rule's backend or request timeout expired: 504, not Varnish's 503.
+    if (router.fetch_timed_out()) {
+        set beresp.status = 504;
+        set beresp.reason = "Gateway Timeout";
+    }
     # A failed background refresh keeps the stale object.
     if (bereq.is_bgfetch) {
         return (abandon);

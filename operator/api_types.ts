@@ -220,6 +220,12 @@ export const httpRuleSchema = z.looseObject({
   ),
   filters: z.array(httpFilterSchema).default([]),
   backendRefs: z.array(backendRefSchema).default([]),
+  timeouts: z.looseObject({ request: str.optional(), backendRequest: str.optional() }).optional(),
+  retry: z.looseObject({
+    codes: z.array(z.number().int()).default([]),
+    attempts: z.number().int().optional(),
+    backoff: str.optional(),
+  }).optional(),
 });
 
 /** One rule of an HTTPRoute. */

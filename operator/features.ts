@@ -4,7 +4,8 @@
  * conformance suite reads to choose its tests, so this list must name only what works: each entry is carried by
  * routing.json (operator), passed through by the chaperone's merge, and executed by ghost (its vtc suite covers
  * hostnames, paths, methods, headers, query parameters, weights, redirects with any of 301/302/303/307/308,
- * rewrites, rule- and backend-level header modifiers, listener isolation, CORS and WebSocket upgrades).
+ * rewrites, rule- and backend-level header modifiers, listener isolation, CORS, WebSocket upgrades, timeouts and
+ * retries).
  *
  * @module
  */
@@ -29,6 +30,7 @@ export const SUPPORTED_FEATURES: readonly string[] = [
   "HTTPRouteCORS",
   "HTTPRouteDestinationPortMatching",
   "HTTPRouteBackendRequestHeaderModification",
+  "HTTPRouteBackendTimeout",
   "HTTPRouteHostRewrite",
   "HTTPRouteMethodMatching",
   "HTTPRouteNamedRouteRule",
@@ -37,6 +39,10 @@ export const SUPPORTED_FEATURES: readonly string[] = [
   "HTTPRoutePathRewrite",
   "HTTPRoutePortRedirect",
   "HTTPRouteQueryParamMatching",
+  "HTTPRouteRequestTimeout",
   "HTTPRouteResponseHeaderModification",
+  "HTTPRouteRetry",
+  "HTTPRouteRetryBackendTimeout",
+  "HTTPRouteRetryConnectionError",
   "HTTPRouteSchemeRedirect",
 ].toSorted();

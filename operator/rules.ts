@@ -2,8 +2,9 @@
  * Translation of HTTPRoute rules into routing.json route entries: matches, filters and weighted backends, with
  * every problem reported instead of thrown: bad input is data, not an exception.
  *
- * - A rule whose matches or filters ghost cannot run (bad regex, bad header name, incompatible filters) is left
- *   out and reported ("Dropped Rule").
+ * - A rule whose matches or filters ghost cannot run (bad regex, bad header name, incompatible filters), or whose
+ *   timeouts or retries Lacquer cannot honour (a backend timeout longer than the request timeout, more retries than
+ *   varnishd makes), is left out and reported ("Dropped Rule").
  * - A rule with a filter we do not implement (RequestMirror, ExtensionRef, ...) is kept with no backends,
  *   so its requests get a 500 instead of being silently served without the filter (spec: `HTTPRouteFilter`).
  * - A backendRef that cannot be used stays in the entry as `unresolved` (its share of traffic gets 500) and
@@ -12,8 +13,9 @@
  * @module
  */
 import { z } from "zod";
-import { filterSchema, matchSchema, type RoutingRoute } from "../ghost/contract/mod.ts";
+import { filterSchema, matchSchema, MAX_RETRY_ATTEMPTS, type RoutingRoute } from "../ghost/contract/mod.ts";
 import { type BackendRef, GATEWAY_GROUP, type HttpFilter, type HttpRoute, type HttpRule } from "./api_types.ts";
+import { parseGatewayDuration } from "./gateway_duration.ts";
 import { dependenciesUnchanged, routeDependencies, trackDependencies } from "./dependencies.ts";
 import { checkRegex } from "./regex_check.ts";
 import { keyOf, referenceAllowed, type SnapshotIndex } from "./snapshot_index.ts";
@@ -158,6 +160,47 @@ function convertMatches(rule: HttpRule): unknown[] | string {
   return out;
 }
 
+// The longest timeout or back-off routing.json holds (a signed 32-bit number of milliseconds, about 24 days).
+const MAX_MILLIS = 2_147_483_647;
+
+/** A rule's `timeouts` and `retry` as routing.json writes them, or why the rule cannot be served with them. */
+function convertFetch(rule: HttpRule): Pick<RuleEntry, "timeouts" | "retry"> | string {
+  const millis = (field: string, text: string | undefined): number | string | undefined => {
+    if (text === undefined) return undefined;
+    const ms = parseGatewayDuration(text);
+    if (ms === undefined) return `${field} "${text}" is not a Gateway API duration (like "1h2m3s4ms")`;
+    if (ms > MAX_MILLIS) return `${field} "${text}" is longer than the ${MAX_MILLIS} ms Lacquer supports`;
+    return ms;
+  };
+  const out: Pick<RuleEntry, "timeouts" | "retry"> = {};
+  if (rule.timeouts) {
+    const request = millis("timeouts.request", rule.timeouts.request);
+    const backend = millis("timeouts.backendRequest", rule.timeouts.backendRequest);
+    for (const value of [request, backend]) if (typeof value === "string") return value;
+    const [requestMs, backendRequestMs] = [request as number | undefined, backend as number | undefined];
+    if (requestMs && backendRequestMs !== undefined && backendRequestMs > requestMs) {
+      return `timeouts.backendRequest "${rule.timeouts.backendRequest}" is longer than timeouts.request ` +
+        `"${rule.timeouts.request}", which covers it`;
+    }
+    out.timeouts = {
+      ...(requestMs === undefined ? {} : { requestMs }),
+      ...(backendRequestMs === undefined ? {} : { backendRequestMs }),
+    };
+  }
+  if (rule.retry) {
+    const { codes, attempts = 1 } = rule.retry;
+    const backoff = millis("retry.backoff", rule.retry.backoff) ?? 0;
+    if (typeof backoff === "string") return backoff;
+    const code = codes.find((c) => c < 400 || c > 599);
+    if (code !== undefined) return `retry.codes: ${code} is not an error status (400 to 599)`;
+    if (attempts < 1 || attempts > MAX_RETRY_ATTEMPTS) {
+      return `retry.attempts ${attempts} is not supported: Lacquer retries 1 to ${MAX_RETRY_ATTEMPTS} times`;
+    }
+    out.retry = { codes: [...new Set(codes)], attempts, backoffMs: backoff };
+  }
+  return out;
+}
+
 function convertStatic(route: HttpRoute, ruleIndex: number): StaticRule {
   const rule = route.spec.rules[ruleIndex];
   const matches = convertMatches(rule);
@@ -171,6 +214,8 @@ function convertStatic(route: HttpRoute, ruleIndex: number): StaticRule {
       return { problem: `filter ${t} appears more than once`, incompatible: true };
     }
   }
+  const fetch = convertFetch(rule);
+  if (typeof fetch === "string") return { problem: fetch };
   const filters: unknown[] = [];
   let unsupported: string | undefined;
   for (const f of rule.filters) {
@@ -193,6 +238,7 @@ function convertStatic(route: HttpRoute, ruleIndex: number): StaticRule {
     created: route.metadata.creationTimestamp ?? DEFAULT_TIME,
     matches: matches as RuleEntry["matches"],
     filters: (unsupported ? [] : filters) as RuleEntry["filters"],
+    ...fetch,
   };
   if (unsupported) return { base, problem: `${unsupported} (requests answer 500)`, answers500: true };
   return { base };

@@ -52,6 +52,8 @@ function routeEntry({ entry, listeners, cache }: Slot, order: ReadonlyMap<string
     matches: entry.matches,
     filters: entry.filters,
     backends: entry.backends,
+    ...(entry.timeouts ? { timeouts: entry.timeouts } : {}),
+    ...(entry.retry ? { retry: entry.retry } : {}),
     ...(cache ? { cache } : {}),
   };
 }

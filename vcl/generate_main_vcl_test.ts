@@ -68,7 +68,11 @@ function withoutGhost(vcl: string): string {
     .replace(/router\.cache_(ttl|grace|keep)\(\)/g, "0s")
     .replace(/router\.(cache_\w+|cacheable)\(\)/g, "false")
     .replace(/router\.invalidated\(xkey\.(soft)?purge\(router\.invalidation_keys\(\)\)\)/g, "200")
-    .replace(/router\.invalidation(_soft)?\([^)]*\)/g, "false");
+    .replace(/router\.invalidation(_soft)?\([^)]*\)/g, "false")
+    .replace(/^\s*router\.retry_body_cached\(.*\);$/gm, "")
+    .replace("router.fetch_backend()", "lacquer_default")
+    .replace(/router\.fetch_(connect_)?timeout\(([^)]*)\)/g, "$2")
+    .replace(/router\.(retry_body|fetch\w*)\([^)]*\)/g, "false");
 }
 
 Deno.test("generateMainVcl() contains every statement of ghost's canonical wiring, in order", async () => {

@@ -192,6 +192,33 @@ export const routeIdSchema = z.strictObject({
   ruleName: z.string().min(1).max(253).optional(),
 });
 
+/** Milliseconds; at most about 24 days, so that every value fits a signed 32-bit integer. */
+const millis = z.int().min(0).max(2_147_483_647);
+
+/**
+ * The most retries a rule may ask for: varnishd's default `max_retries`, past which Varnish ends a fetch with 503
+ * whatever the rule says.
+ */
+export const MAX_RETRY_ATTEMPTS = 4;
+
+/** A rule's timeouts (Gateway API `HTTPRouteTimeouts`), in milliseconds; 0 disables one, absent keeps varnishd's. */
+export const timeoutsSchema = z.strictObject({
+  /** The whole request, every retry and back-off included: 504 when it expires before the response starts. */
+  requestMs: millis.optional(),
+  /** Each attempt at a backend (connect, first byte, between bytes): 504, or a retry, when it expires. */
+  backendRequestMs: millis.optional(),
+});
+
+/** A rule's retries (Gateway API `HTTPRouteRetry`): on these statuses, on connection errors and on timeouts. */
+export const retrySchema = z.strictObject({
+  /** Response statuses that are retried. */
+  codes: z.array(z.int().min(400).max(599)).max(200).default([]),
+  /** How many times a failed attempt is retried. */
+  attempts: z.int().min(1).max(MAX_RETRY_ATTEMPTS).default(1),
+  /** The least time between a failed attempt and the next one. */
+  backoffMs: millis.default(0),
+});
+
 /** A backend weight (Gateway API allows 0 to 1,000,000; 0 takes no traffic). */
 export const weightSchema = z.int().min(0).max(1_000_000).default(1);
 
@@ -311,6 +338,10 @@ export function documentSchema<B extends z.ZodType>(version: number, backendSche
     filters: z.array(filterSchema).max(16).default([]),
     /** Weighted backend groups; none means the gateway answers 500 unless a redirect filter answers first. */
     backends: z.array(backendSchema).max(64).default([]),
+    /** The rule's timeouts; absent: varnishd's own. */
+    timeouts: timeoutsSchema.optional(),
+    /** The rule's retries; absent: a failed attempt is not retried. */
+    retry: retrySchema.optional(),
     /** How the rule caches; absent: every request passes. */
     cache: routeCacheSchema.optional(),
   });

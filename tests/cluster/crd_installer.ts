@@ -13,16 +13,17 @@ export type GatewayApiChannel = "standard" | "experimental";
  * Applies every CRD of a multi-document YAML file and waits for `Established=True`.
  *
  * @param client API client.
- * @param options The YAML file and a timeout.
+ * @param options The YAML file, the names of the CRDs to apply (default: every CRD of the file) and a timeout.
  * @returns The names of the applied CRDs.
  */
 export async function installCrds(
   client: KubeClient,
-  options: { file: string; timeoutMs?: number },
+  options: { file: string; only?: readonly string[]; timeoutMs?: number },
 ): Promise<string[]> {
   const docs = parseAllDocuments(await Deno.readTextFile(options.file))
     .map((d) => d.toJSON())
-    .filter((d) => d && d.kind === "CustomResourceDefinition");
+    .filter((d) => d && d.kind === "CustomResourceDefinition")
+    .filter((d) => options.only === undefined || options.only.includes(d.metadata.name));
   await Promise.all(
     docs.map((crd) =>
       client.request(`/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata.name}`, {

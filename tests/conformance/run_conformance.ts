@@ -9,7 +9,8 @@
  *
  * Flags: `--run-test <Name>` runs one test (its report stays in the cluster's log directory);
  * `--keep` leaves the cluster and operator running afterwards for debugging (`LACQUER_CLUSTER=conform deno task
- * cluster kubectl ...`); `--channel experimental` installs the experimental CRDs; `--debug` turns on the suite's
+ * cluster kubectl ...`); `--channel standard` installs the standard CRDs instead of the experimental ones (the
+ * default, because HTTPRoute's `retry`, which the HTTPRouteRetry test applies, exists only there); `--debug` turns on the suite's
  * debug output; `--cluster <name>` names the cluster (default `conform`). `LACQUER_NODE=real` runs it on the real
  * node (containerd, the upstream kubelet, kube-proxy and CoreDNS) and writes `report-real-node.yaml` instead.
  *
@@ -77,7 +78,7 @@ async function main(): Promise<number> {
     options: {
       "run-test": { type: "string" },
       keep: { type: "boolean", default: false },
-      channel: { type: "string", default: "standard" },
+      channel: { type: "string", default: "experimental" },
       debug: { type: "boolean", default: false },
       cluster: { type: "string", default: "conform" },
     },

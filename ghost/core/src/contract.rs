@@ -116,6 +116,46 @@ pub struct Route {
     /// How the rule caches; absent: every request passes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache: Option<RouteCache>,
+    /// The rule's timeouts; absent: varnishd's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeouts: Option<Timeouts>,
+    /// The rule's retries; absent: a failed attempt is not retried.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<Retry>,
+}
+
+/// A rule's timeouts (Gateway API `HTTPRouteTimeouts`) in milliseconds: 0 disables one, absent keeps varnishd's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Timeouts {
+    /// The whole request, every retry and back-off included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_ms: Option<u32>,
+    /// Each attempt at a backend.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend_request_ms: Option<u32>,
+}
+
+/// A rule's retries (Gateway API `HTTPRouteRetry`): on `codes`, on connection errors and on timeouts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Retry {
+    /// Response statuses that are retried (400 to 599).
+    #[serde(default)]
+    pub codes: Vec<u16>,
+    /// How many times a failed attempt is retried (1 to [`MAX_RETRY_ATTEMPTS`]).
+    #[serde(default = "default_attempts")]
+    pub attempts: u32,
+    /// The least time between a failed attempt and the next one.
+    #[serde(default)]
+    pub backoff_ms: u32,
+}
+
+/// The most retries a rule may ask for: varnishd's default `max_retries`, past which Varnish ends a fetch with 503.
+pub const MAX_RETRY_ATTEMPTS: u32 = 4;
+
+fn default_attempts() -> u32 {
+    1
 }
 
 /// A route's `cache`: the `namespace/name` of its policy in `cachePolicies`, or the settings written out.

@@ -12,6 +12,7 @@ pub mod cache;
 pub mod contract;
 pub mod cors;
 mod error;
+pub mod fetch;
 pub mod filters;
 pub mod forwarding;
 mod hash;

@@ -10,7 +10,8 @@ use serde_json::value::RawValue;
 
 use crate::contract::{
     Backend, BackendFilter, Bypass, Cache, Cors, Filter, GhostJson, HeaderModifier, Listener, Match, Method,
-    PathMatchType, PathModifier, QueryMode, Requests, Route, RouteCache, Vhost, MAX_BODY_BYTES, VERSION,
+    PathMatchType, PathModifier, QueryMode, Requests, Retry, Route, RouteCache, Vhost, MAX_BODY_BYTES,
+    MAX_RETRY_ATTEMPTS, VERSION,
 };
 use crate::error::{Error, ErrorKind};
 use crate::forwarding::Cidr;
@@ -281,6 +282,34 @@ fn check_route(route: &Route) -> Result<(), String> {
     // A named policy is looked up when the router compiles the route (`Router::build`), which skips it when missing.
     if let Some(RouteCache::Inline(cache)) = &route.cache {
         check_cache(cache, true).map_err(|e| format!("cache: {e}"))?;
+    }
+    if let Some(retry) = &route.retry {
+        check_retry(retry).map_err(|e| format!("retry: {e}"))?;
+    }
+    let too_long = |ms: Option<u32>| ms.is_some_and(|ms| ms > MAX_MILLIS);
+    if let Some(t) = &route.timeouts {
+        if too_long(t.request_ms) || too_long(t.backend_request_ms) {
+            return Err(format!("timeouts: at most {MAX_MILLIS} ms"));
+        }
+    }
+    Ok(())
+}
+
+/// The longest timeout or back-off, in milliseconds (fits a signed 32-bit integer).
+const MAX_MILLIS: u32 = 2_147_483_647;
+
+fn check_retry(retry: &Retry) -> Result<(), String> {
+    if let Some(code) = retry.codes.iter().find(|c| !(400..=599).contains(*c)) {
+        return Err(format!("codes: {code} is not an error status (400 to 599)"));
+    }
+    if retry.codes.len() > 200 {
+        return Err("codes: at most 200".to_owned());
+    }
+    if !(1..=MAX_RETRY_ATTEMPTS).contains(&retry.attempts) {
+        return Err(format!("attempts: {} is not between 1 and {MAX_RETRY_ATTEMPTS}", retry.attempts));
+    }
+    if retry.backoff_ms > MAX_MILLIS {
+        return Err(format!("backoffMs: at most {MAX_MILLIS}"));
     }
     Ok(())
 }

@@ -24,7 +24,7 @@ use crate::contract::{
     BackendFilter, Cors, EscapedSlashes, Filter, GhostJson, HeaderModifier, Method, PathMatchType, Protocol,
     RequestRedirect, Route, RouteId, Scheme, UrlRewrite, ValueMatchType,
 };
-use crate::contract::{Cache, PolicyRef, RouteCache};
+use crate::contract::{Cache, PolicyRef, Retry, RouteCache, Timeouts};
 use crate::error::Error;
 use crate::filters::{redirect_location, rewrite_path, RedirectInput};
 use crate::forwarding::Cidr;
@@ -76,6 +76,10 @@ pub struct Rule {
     pub groups: Vec<Group>,
     /// The rule's cache settings; `None`: every request passes.
     pub cache: Option<CacheRule>,
+    /// The rule's timeouts; `None`: varnishd's own.
+    pub timeouts: Option<Timeouts>,
+    /// The rule's retries; `None`: a failed attempt is not retried.
+    pub retry: Option<Retry>,
     created: String,
     total_weight: u64,
 }
@@ -407,7 +411,7 @@ impl Router {
             }
             None => (None, None),
         };
-        let Route { id, created, filters, backends, .. } = route;
+        let Route { id, created, filters, backends, timeouts, retry, .. } = route;
         let mut groups = Vec::with_capacity(backends.len());
         for backend in backends {
             let mut endpoints = Vec::with_capacity(backend.endpoints.len());
@@ -444,6 +448,8 @@ impl Router {
             total_weight: groups.iter().map(|g| u64::from(g.weight)).sum(),
             groups,
             cache,
+            timeouts,
+            retry,
             created,
         });
         Ok(uncached)

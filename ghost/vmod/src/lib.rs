@@ -9,6 +9,7 @@
 
 mod backend;
 mod cache;
+mod fetch;
 mod headers;
 mod invalidation;
 mod state;
@@ -35,8 +36,8 @@ mod ghost {
     use super::router;
     use crate::cache::{self, Outcome};
     use crate::fetch_task;
-    use crate::task::{self, Task};
-    use crate::Shared;
+    use crate::task::{self, BackendFetch, Task};
+    use crate::{attempt_mut, fetch, Shared};
 
     impl router {
         /// Creates the router and loads `path`. A missing or unusable file does not fail the VCL load: the
@@ -60,7 +61,9 @@ mod ghost {
             socket: &str,
             client: Option<SocketAddr>,
         ) -> Result<bool, VclError> {
-            Ok(task.insert(Box::new(task::route(ctx, &self.shared.current(), socket, client)?)).is_forward())
+            let routed = task.insert(Box::new(task::route(ctx, &self.shared.current(), socket, client)?));
+            fetch::hand_over(ctx, Some(&**routed));
+            Ok(routed.is_forward())
         }
 
         /// Like `recv()`, but also true for a request of a rule with cache settings whose chosen backend has no
@@ -74,7 +77,21 @@ mod ghost {
             socket: &str,
             client: Option<SocketAddr>,
         ) -> Result<bool, VclError> {
-            Ok(task.insert(Box::new(task::route(ctx, &self.shared.current(), socket, client)?)).is_routed())
+            let routed = task.insert(Box::new(task::route(ctx, &self.shared.current(), socket, client)?));
+            fetch::hand_over(ctx, Some(&**routed));
+            Ok(routed.is_routed())
+        }
+
+        /// After `recv()`: whether the request's rule retries and its body may be buffered (a known length of at
+        /// most 1 MB). Then cache it and report: `router.retry_body_cached(std.cache_req_body(1MB));`. A request
+        /// whose body is streamed to the backend is never retried: the body cannot be sent twice.
+        pub fn retry_body(&self, ctx: &mut Ctx, #[shared_per_task] task: &mut Option<Box<Task>>) -> bool {
+            fetch::wants_body(ctx, task.as_deref())
+        }
+
+        /// Records whether `std.cache_req_body()` cached the body (`cached`): only then may the request be retried.
+        pub fn retry_body_cached(&self, ctx: &mut Ctx, #[shared_per_task] task: &mut Option<Box<Task>>, cached: bool) {
+            fetch::buffered(ctx, task.as_deref(), cached);
         }
 
         /// Call in `vcl_recv` after `recv()`: whether the request is a WebSocket upgrade (`GET` with `Upgrade:
@@ -248,10 +265,77 @@ mod ghost {
         }
 
         /// Call first in `vcl_backend_fetch`: takes ghost's internal headers off the backend request (they never
-        /// reach the origin) and keeps the rule's cache settings for `cache_response()`.
+        /// reach the origin) and keeps the rule's cache settings for `cache_response()` and its timeouts and
+        /// retries for `fetch()`, for every retry of the fetch (Varnish keeps the changed backend request).
         pub fn cache_fetch(&self, ctx: &mut Ctx, #[shared_per_task] task: &mut Option<Box<Task>>) {
+            if matches!(task.as_deref(), Some(Task::Fetch(_))) {
+                return;
+            }
             let state = self.shared.current();
-            *task = cache::fetch(ctx, &state).map(|c| Box::new(Task::Fetch(Box::new(c))));
+            let attempt = fetch::take(ctx, state.clone());
+            let cache = cache::fetch(ctx, &state);
+            *task = (cache.is_some() || attempt.is_some())
+                .then(|| Box::new(Task::Fetch(Box::new(BackendFetch { cache, attempt }))));
+        }
+
+        /// Call in `vcl_backend_fetch` after `cache_fetch()`, with `bereq.retries`. True when the fetch's rule has
+        /// timeouts or retries: a retry first waits the rule's back-off; then `return (error(504))` when
+        /// `fetch_expired()`, set `bereq.backend = router.fetch_backend()` when `fetch_moves()`, and set the
+        /// timeouts from `fetch_timeout()` and `fetch_connect_timeout()`.
+        pub fn fetch(&self, ctx: &mut Ctx, #[shared_per_task] task: &mut Option<Box<Task>>, retries: i64) -> bool {
+            let Some(attempt) = attempt_mut(task) else { return false };
+            attempt.start(ctx, u32::try_from(retries).unwrap_or(0));
+            true
+        }
+
+        /// Whether the request timeout passed before this attempt could start.
+        pub fn fetch_expired(&self, #[shared_per_task] task: &mut Option<Box<Task>>) -> bool {
+            attempt_mut(task).is_some_and(|a| a.expired())
+        }
+
+        /// Whether this retry goes to another endpoint of the backend group than the first attempt did.
+        pub fn fetch_moves(&self, #[shared_per_task] task: &mut Option<Box<Task>>) -> bool {
+            attempt_mut(task).and_then(|a| a.retry_backend()).is_some()
+        }
+
+        /// The endpoint of this retry, for `set bereq.backend = router.fetch_backend();` when `fetch_moves()`.
+        // SAFETY: as for `backend()`: no unsafe operation, a director owned by the router's backend pool.
+        #[allow(clippy::missing_safety_doc)]
+        pub unsafe fn fetch_backend(&self, #[shared_per_task] task: &mut Option<Box<Task>>) -> VCL_BACKEND {
+            attempt_mut(task).and_then(|a| a.retry_backend()).unwrap_or(VCL_BACKEND(std::ptr::null()))
+        }
+
+        /// The attempt's first-byte and between-bytes timeout: the rule's backend timeout cut to what is left of
+        /// its request timeout, or `current` when the rule sets neither.
+        pub fn fetch_timeout(&self, #[shared_per_task] task: &mut Option<Box<Task>>, current: Duration) -> Duration {
+            attempt_mut(task).map_or(current, |a| a.timeout(current))
+        }
+
+        /// The attempt's connect timeout: `current`, never longer than `fetch_timeout()`.
+        pub fn fetch_connect_timeout(
+            &self,
+            #[shared_per_task] task: &mut Option<Box<Task>>,
+            current: Duration,
+        ) -> Duration {
+            attempt_mut(task).map_or(current, |a| a.connect_timeout(current))
+        }
+
+        /// Call first in `vcl_backend_response` with `beresp.status`: true when the rule retries the status and
+        /// retries and time are left: then `return (retry);`.
+        pub fn fetch_retry(&self, #[shared_per_task] task: &mut Option<Box<Task>>, status: i64) -> bool {
+            attempt_mut(task).is_some_and(|a| a.retries_status(u16::try_from(status).unwrap_or(0)))
+        }
+
+        /// Call first in `vcl_backend_error`: true when the rule retries and retries and time are left (a
+        /// connection error or a timeout): then `return (retry);`.
+        pub fn fetch_failed(&self, #[shared_per_task] task: &mut Option<Box<Task>>) -> bool {
+            attempt_mut(task).is_some_and(|a| a.retries_failure())
+        }
+
+        /// In `vcl_backend_error`: whether the failed attempt ran out of the rule's time, so that the answer is
+        /// 504 (Gateway Timeout) rather than 503.
+        pub fn fetch_timed_out(&self, #[shared_per_task] task: &mut Option<Box<Task>>) -> bool {
+            attempt_mut(task).is_some_and(|a| a.timed_out())
         }
 
         /// Call in `vcl_backend_response`. For a cached rule decides whether and how long the response is stored,
@@ -303,7 +387,14 @@ mod ghost {
 
 fn fetch_task(task: &mut Option<Box<task::Task>>) -> Option<&mut cache::BackendCache> {
     match task.as_deref_mut() {
-        Some(task::Task::Fetch(c)) => Some(c),
+        Some(task::Task::Fetch(f)) => f.cache.as_mut(),
+        _ => None,
+    }
+}
+
+fn attempt_mut(task: &mut Option<Box<task::Task>>) -> Option<&mut fetch::Attempt> {
+    match task.as_deref_mut() {
+        Some(task::Task::Fetch(f)) => f.attempt.as_mut(),
         _ => None,
     }
 }

@@ -21,6 +21,9 @@ pub struct State {
     pub backends: Vec<BackendRef>,
     /// Cache counters of the cached rules, by `namespace/name/rule`.
     pub stats: StatsMap,
+    /// Counts the loads of this router object: a fetch retries on another endpoint only within the state it
+    /// was routed with.
+    pub generation: u64,
 }
 
 /// The result of one reload, for the control endpoint and `last_error()`.
@@ -142,7 +145,8 @@ impl Shared {
                 Ok(backends) => {
                     let keep = router.endpoints().to_vec();
                     let stats = carry_over(&router, &self.stats);
-                    self.current.store(Arc::new(State { router, backends, stats }));
+                    let generation = self.current().generation + 1;
+                    self.current.store(Arc::new(State { router, backends, stats, generation }));
                     let retired = pool.retain(ctx, &keep);
                     ReloadOutcome::Loaded { report, backends: pool.len(), retired, millis: elapsed_ms(started) }
                 }

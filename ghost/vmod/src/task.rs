@@ -16,6 +16,7 @@ use varnish::ffi::VCL_BACKEND;
 use varnish::vcl::{Ctx, HttpHeaders, LogTag, StrOrBytes, VclError};
 
 use crate::cache::{BackendCache, ClientCache};
+use crate::fetch::Attempt;
 use crate::headers::{strip_internal, text, Sink, Source};
 use crate::invalidation::{self, Invalidation, CONTROL_INVALIDATE};
 use crate::state::{Shared, State};
@@ -63,10 +64,19 @@ pub enum Task {
     },
     /// Answered by ghost itself.
     Answer(Answer),
-    /// A backend fetch of a cached rule (the backend task).
-    Fetch(Box<BackendCache>),
+    /// A backend fetch of a rule with cache settings, timeouts or retries (the backend task).
+    Fetch(Box<BackendFetch>),
     /// An invalidation on the control socket, between `invalidation()` and `invalidated()`.
     Invalidation(Invalidation),
+}
+
+/// What the backend task of a fetch keeps from its first attempt to its last.
+#[derive(Debug)]
+pub struct BackendFetch {
+    /// The rule's cache settings, when it has some.
+    pub cache: Option<BackendCache>,
+    /// The rule's timeouts and retries, when it has some.
+    pub attempt: Option<Attempt>,
 }
 
 /// A synthetic answer.

@@ -75,6 +75,8 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
     PATH: Deno.env.get("PATH") ?? "/usr/local/bin:/usr/bin:/bin",
     HOME: Deno.env.get("HOME") ?? "/root",
     ...(Deno.env.get("LACQUER_CACHE") ? { LACQUER_CACHE: Deno.env.get("LACQUER_CACHE")! } : {}),
+    // A ghost VMOD other than the installed one (a branch's own build), for the gateway pods' varnishd.
+    ...(Deno.env.get("LACQUER_VMOD_PATH") ? { LACQUER_VMOD_PATH: Deno.env.get("LACQUER_VMOD_PATH")! } : {}),
   };
 
   const configMaps = createReflector<DataObject>(client, {
