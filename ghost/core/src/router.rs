@@ -845,10 +845,12 @@ fn check_regex(pattern: &str) -> Result<(), String> {
         .map_err(|e| format!("invalid regular expression {pattern:?}: {}", first_line(&e.to_string())))
 }
 
-/// One automaton for whole-value patterns that each passed [`check_regex`]: it may take the sum of their limits.
+/// One automaton for whole-value patterns that each passed [`check_regex`]: it may take the sum of their limits. The
+/// lazy DFA's cache, one per thread that searches, keeps the crate's default size (a search outgrowing it runs slower,
+/// never fails), so the memory of hundreds of worker threads does not grow with the patterns.
 fn path_set<'p>(patterns: impl ExactSizeIterator<Item = &'p str>) -> Result<RegexSet, regex::Error> {
     let limit = REGEX_SIZE_LIMIT.saturating_mul(patterns.len());
-    regex::RegexSetBuilder::new(patterns.map(anchored)).size_limit(limit).dfa_size_limit(limit).build()
+    regex::RegexSetBuilder::new(patterns.map(anchored)).size_limit(limit).build()
 }
 
 /// Compiles a regex that must match the whole value.
