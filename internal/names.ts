@@ -282,3 +282,15 @@ export function tlsBundleKey(socket: string, listener?: string, index = 0): stri
   if (listener === undefined) return `${socket}.pem`;
   return index === 0 ? `${socket}.${listener}.pem` : `${socket}.${listener}_${index}.pem`;
 }
+
+/**
+ * MetalLB's annotation listing the addresses a LoadBalancer Service asks for; the operator sets it when a Gateway
+ * requests more than one address (one goes in `spec.loadBalancerIP`, which MetalLB refuses alongside it).
+ */
+export const LB_IPS_ANNOTATION = "metallb.universe.tf/loadBalancerIPs";
+
+/**
+ * Service condition by which a load balancer says whether it could assign the addresses the Service asks for
+ * (status False: why not); the local cluster's load balancer writes it, the operator reports it on the Gateway.
+ */
+export const LB_ADDRESSES_CONDITION = "lacquer.dev/LoadBalancerAddresses";

@@ -286,6 +286,7 @@ export const serviceSchema = z.looseObject({
     loadBalancer: z.looseObject({
       ingress: z.array(z.looseObject({ ip: str.optional(), hostname: str.optional() })).optional(),
     }).optional(),
+    conditions: z.array(z.looseObject({ type: str, status: str, message: str.optional() })).optional(),
   }).optional(),
 });
 

@@ -24,12 +24,14 @@ import {
   gatewayObjectName,
   INFRA_HASH_ANNOTATION,
   LACQUER_UID,
+  LB_IPS_ANNOTATION,
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
   tlsSecretName,
 } from "../internal/names.ts";
 import { contentHash } from "../internal/content_hash.ts";
 import { routingConfigMapData } from "../internal/routing_config_map.ts";
+import { requestedAddresses } from "./addresses.ts";
 import { adminTokenSecretName } from "./admin_token.ts";
 import { type Gateway, GATEWAY_GROUP } from "./api_types.ts";
 import type { ResolvedParameters } from "./gateway_parameters.ts";
@@ -261,21 +263,30 @@ function adminSecretChild(f: Family): ChildObject {
   return { apiVersion: "v1", kind: "Secret", metadata: meta(f, f.adminName), type: "Opaque" };
 }
 
-/** The Service, one port per served listener port; none while no listener is served (it needs a port). */
+/**
+ * The Service, one port per served listener port; none while no listener is served (it needs a port). The
+ * Gateway's requested addresses go to the load balancer: one in `spec.loadBalancerIP` (which most load balancers
+ * honour), several in MetalLB's annotation.
+ */
 function serviceChild(f: Family, parameters: ResolvedParameters): ChildObject[] {
   if (f.ports.length === 0) return [];
+  const ips = requestedAddresses(f.gateway).ips ?? [];
+  const annotations = {
+    ...f.infraAnnotations,
+    ...parameters.serviceAnnotations,
+    ...(ips.length > 1 ? { [LB_IPS_ANNOTATION]: ips.join(",") } : {}),
+  };
   return [{
     apiVersion: "v1",
     kind: "Service",
     metadata: {
       ...meta(f, f.object),
       labels: sortedKeys({ ...parameters.serviceLabels, ...f.labels }),
-      ...(Object.keys({ ...f.infraAnnotations, ...parameters.serviceAnnotations }).length > 0
-        ? { annotations: sortedKeys({ ...f.infraAnnotations, ...parameters.serviceAnnotations }) }
-        : {}),
+      ...(Object.keys(annotations).length > 0 ? { annotations: sortedKeys(annotations) } : {}),
     },
     spec: {
       type: parameters.serviceType,
+      ...(ips.length === 1 ? { loadBalancerIP: ips[0] } : {}),
       selector: f.selector,
       ports: f.ports.map((l) => ({
         name: l.socket,

@@ -80,7 +80,7 @@ export function withoutManagedFields(obj: KubeObject): KubeObject {
 }
 
 /**
- * Keeps what a Service contributes: type, cluster IPs, ports, load balancer addresses.
+ * Keeps what a Service contributes: type, cluster IPs, ports, load balancer addresses and conditions.
  *
  * @param obj The received Service.
  * @returns The compact Service.
@@ -93,7 +93,13 @@ export function compactService(obj: KubeObject): KubeObject {
     spec: Object.fromEntries(
       ["type", "clusterIP", "clusterIPs", "ports"].filter((f) => spec[f] !== undefined).map((f) => [f, spec[f]]),
     ),
-    ...(status.loadBalancer ? { status: { loadBalancer: status.loadBalancer } } : {}),
+    ...(status.loadBalancer || status.conditions
+      ? {
+        status: Object.fromEntries(
+          ["loadBalancer", "conditions"].filter((f) => status[f] !== undefined).map((f) => [f, status[f]]),
+        ),
+      }
+      : {}),
   };
 }
 

@@ -8,6 +8,7 @@
  */
 import { cidrSchema } from "../ghost/contract/mod.ts";
 import { LACQUER_GROUP } from "../internal/names.ts";
+import { requestedAddresses } from "./addresses.ts";
 import type { Gateway, GatewayClass } from "./api_types.ts";
 import {
   GATEWAY_PARAMETERS_KIND,
@@ -105,10 +106,8 @@ function parameterList(
     }
     params.push(own);
   }
-  if ((gateway.spec.addresses ?? []).length > 0) {
-    const message = "spec.addresses is not supported: addresses come from the gateway Service";
-    return { params, problem: { reason: "UnsupportedAddress", message } };
-  }
+  const addresses = requestedAddresses(gateway);
+  if (addresses.problem) return { params, problem: { reason: "UnsupportedAddress", message: addresses.problem } };
   return { params };
 }
 

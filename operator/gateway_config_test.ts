@@ -131,8 +131,12 @@ Deno.test("resolveGatewayConfig() reports what keeps a Gateway from being accept
     { name: "allowed tuning", spec: { infrastructure: { parametersRef: { ...LACQUER, name: "tuned" } } } },
     {
       name: "static addresses",
-      spec: { addresses: [{ type: "IPAddress", value: "10.0.0.1" }] },
-      want: "UnsupportedAddress: spec.addresses is not supported: addresses come from the gateway Service",
+      spec: { addresses: [{ type: "IPAddress", value: "10.0.0.1" }, { type: "IPAddress" }] },
+    },
+    {
+      name: "a hostname address",
+      spec: { addresses: [{ type: "IPAddress", value: "10.0.0.1" }, { type: "Hostname", value: "gw.example" }] },
+      want: 'UnsupportedAddress: spec.addresses[1]: type "Hostname" is not supported, only IPAddress',
     },
   ];
   for (const c of cases) {

@@ -36,6 +36,7 @@ export const GatewayReason = {
   Invalid: "Invalid",
   Pending: "Pending",
   AddressNotAssigned: "AddressNotAssigned",
+  AddressNotUsable: "AddressNotUsable",
 } as const;
 
 /** Condition types of a Gateway listener. */
@@ -190,6 +191,11 @@ export function gatewayProgrammedPending(message: string, generation?: number): 
 /** Builds Gateway `Programmed=False` with reason AddressNotAssigned. */
 export function gatewayAddressNotAssigned(message: string, generation?: number): NewCondition {
   return condition({ type: "Programmed", status: "False", reason: "AddressNotAssigned" }, message, generation);
+}
+
+/** Builds Gateway `Programmed=False` with reason AddressNotUsable (a requested address cannot be assigned). */
+export function gatewayAddressNotUsable(message: string, generation?: number): NewCondition {
+  return condition({ type: "Programmed", status: "False", reason: "AddressNotUsable" }, message, generation);
 }
 
 /** Builds listener `Accepted=True`. */

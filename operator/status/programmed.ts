@@ -1,6 +1,7 @@
 /**
  * The truthful `Programmed` condition of a Gateway: True only when the gateway
- * Service has an address and every ready gateway pod reports, in its applied-config annotations, the hashes of
+ * Service has an address (each address the Gateway requests, when it requests some: `AddressNotUsable` when the
+ * load balancer says it cannot assign one or assigned others, `AddressNotAssigned` while it has not) and every ready gateway pod reports, in its applied-config annotations, the hashes of
  * the current routing.json and main.vcl (there is at least one such pod). When pods reject the current
  * configuration (`data_plane.ts`), it is False with reason `Invalid` and says which pods, which configuration and
  * why; parts left out (skipped routes, unusable certificates) are told in the message whatever the status.
@@ -10,13 +11,16 @@
 import {
   APPLIED_ROUTING_ANNOTATION,
   APPLIED_VCL_ANNOTATION,
+  LB_ADDRESSES_CONDITION,
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
 } from "../../internal/names.ts";
+import { requestedAddresses } from "../addresses.ts";
 import type { Gateway, Pod, Service } from "../api_types.ts";
 import { type DataPlaneProblem, describeProblem, rejectsWholeConfiguration } from "./data_plane.ts";
 import {
   gatewayAddressNotAssigned,
+  gatewayAddressNotUsable,
   gatewayProgrammed,
   gatewayProgrammedInvalid,
   gatewayProgrammedPending,
@@ -84,6 +88,8 @@ export function gatewayProgrammedStatus(input: ProgrammedInput): ProgrammedResul
     const ips = service.spec.clusterIPs ?? (service.spec.clusterIP ? [service.spec.clusterIP] : []);
     for (const ip of ips) if (ip && ip !== "None") addresses.push({ type: "IPAddress", value: ip });
   }
+  const unassigned = requestedAddressProblem(input.gateway, service, addresses);
+  if (unassigned) return { condition: unassigned, addresses };
   if (addresses.length === 0) {
     return {
       condition: gatewayAddressNotAssigned("The gateway Service has no address yet", gen),
@@ -125,4 +131,32 @@ export function gatewayProgrammedStatus(input: ProgrammedInput): ProgrammedResul
     condition: gatewayProgrammed(`${ready.length} ready gateway pods serve the current configuration${leftOut}`, gen),
     addresses,
   };
+}
+
+/** Why the Gateway does not have each address it requests, if it does not. */
+function requestedAddressProblem(
+  gateway: Gateway,
+  service: Service,
+  assigned: readonly { value: string }[],
+): NewCondition | undefined {
+  const gen = gateway.metadata.generation;
+  const requested = requestedAddresses(gateway).ips ?? [];
+  const missing = requested.filter((ip) => !assigned.some((a) => a.value === ip));
+  if (missing.length === 0) return undefined;
+  if (service.spec.type !== "LoadBalancer") {
+    return gatewayAddressNotUsable(
+      `spec.addresses needs a gateway Service of type LoadBalancer, not ${service.spec.type}`,
+      gen,
+    );
+  }
+  const failed = (service.status?.conditions ?? []).find((c) =>
+    c.type === LB_ADDRESSES_CONDITION && c.status === "False"
+  );
+  const list = missing.join(", ");
+  if (failed) return gatewayAddressNotUsable(`The load balancer cannot assign ${list}: ${failed.message ?? ""}`, gen);
+  if (assigned.length > 0) {
+    const got = assigned.map((a) => a.value).join(", ");
+    return gatewayAddressNotUsable(`The load balancer assigned ${got}, not the requested ${list}`, gen);
+  }
+  return gatewayAddressNotAssigned(`Waiting for the load balancer to assign ${list}`, gen);
 }

@@ -66,6 +66,65 @@ Deno.test("gatewayProgrammedStatus() takes addresses from the load balancer and 
   equal(gatewayProgrammedStatus({ ...base, service: pending }).condition.reason, "AddressNotAssigned");
 });
 
+Deno.test("gatewayProgrammedStatus() reports the requested addresses the load balancer did not assign", async (t) => {
+  const requesting = gatewaySchema.parse({
+    ...gateway,
+    spec: { ...gateway.spec, addresses: [{ value: "10.250.0.200" }, { type: "IPAddress", value: "10.250.0.201" }] },
+  });
+  const lb = (status: unknown, type = "LoadBalancer") =>
+    serviceSchema.parse({ metadata: { name: "gw", namespace: "ns", labels: managed }, spec: { type }, status });
+  const ingress = (...ips: string[]) => ({ loadBalancer: { ingress: ips.map((ip) => ({ ip })) } });
+  const notUsable = { type: "lacquer.dev/LoadBalancerAddresses", status: "False", message: "not in the pool" };
+  const cases: { name: string; service: ReturnType<typeof lb>; want: [string, string]; addresses: string[] }[] = [
+    {
+      name: "both assigned",
+      service: lb(ingress("10.250.0.200", "10.250.0.201")),
+      want: ["True", "1 ready gateway pods serve the current configuration"],
+      addresses: ["10.250.0.200", "10.250.0.201"],
+    },
+    {
+      name: "not yet",
+      service: lb({}),
+      want: ["AddressNotAssigned", "Waiting for the load balancer to assign 10.250.0.200, 10.250.0.201"],
+      addresses: [],
+    },
+    {
+      name: "refused by the load balancer",
+      service: lb({ loadBalancer: {}, conditions: [notUsable] }),
+      want: ["AddressNotUsable", "The load balancer cannot assign 10.250.0.200, 10.250.0.201: not in the pool"],
+      addresses: [],
+    },
+    {
+      name: "another address assigned",
+      service: lb(ingress("10.250.0.200", "10.250.0.9")),
+      want: ["AddressNotUsable", "The load balancer assigned 10.250.0.200, 10.250.0.9, not the requested 10.250.0.201"],
+      addresses: ["10.250.0.200", "10.250.0.9"],
+    },
+    {
+      name: "no load balancer",
+      service: lb({}, "ClusterIP"),
+      want: ["AddressNotUsable", "spec.addresses needs a gateway Service of type LoadBalancer, not ClusterIP"],
+      addresses: [],
+    },
+  ];
+  for (const c of cases) {
+    await t.step(c.name, () => {
+      const got = gatewayProgrammedStatus({
+        gateway: requesting,
+        accepted: true,
+        hashes: current,
+        pods: [pod("a", true, current)],
+        service: c.service,
+      });
+      deepEqual([
+        got.condition.reason === "Programmed" ? got.condition.status : got.condition.reason,
+        got.condition.message,
+      ], c.want);
+      deepEqual(got.addresses.map((a) => a.value), c.addresses);
+    });
+  }
+});
+
 Deno.test("gatewayProgrammedStatus() says which pods rejected the current configuration", () => {
   const p = pod("gw-1", true, { routing: current.routing, vcl: "sha256:previous" });
   const problem = { kind: "VCLRejected" as const, hash: current.vcl, pods: ["gw-1"], message: "Expected ';'" };

@@ -239,6 +239,48 @@ Deno.test({
   Object.assign(pinned.spec, { selector: { app: "web" }, loadBalancerIP: "10.250.0.77" });
   await create(ns, "/api/v1/namespaces/NS/services", pinned);
   await eventually(async () => ok(names.has((await echo("http://10.250.0.77/pinned")).pod)));
+
+  // several addresses in MetalLB's annotation: all of them, or none with the reason in the Service's condition
+  const lbStatus = (name: string) =>
+    ns.client.request<{
+      status?: {
+        loadBalancer?: { ingress?: { ip?: string }[] };
+        conditions?: { type: string; status: string; message: string }[];
+      };
+    }>(`/api/v1/namespaces/${ns.name}/services/${name}`).then((s) => ({
+      ips: (s.status?.loadBalancer?.ingress ?? []).map((i) => i.ip),
+      condition: s.status?.conditions?.find((c) => c.type === "lacquer.dev/LoadBalancerAddresses"),
+    }));
+  const pair = echoService("pair", "LoadBalancer");
+  Object.assign(pair.spec, { selector: { app: "web" } });
+  Object.assign(pair.metadata, { annotations: { "metallb.universe.tf/loadBalancerIPs": "192.0.2.1,10.250.0.78" } });
+  await create(ns, "/api/v1/namespaces/NS/services", pair);
+  await eventually(async () => {
+    const { ips, condition } = await lbStatus("pair");
+    deepStrictEqual(ips, []);
+    strictEqual(condition?.status, "False");
+    strictEqual(condition?.message, "192.0.2.1 is not in the pool 10.250.0.0/24");
+  });
+  await ns.client.request(`/api/v1/namespaces/${ns.name}/services/pair`, {
+    method: "PATCH",
+    contentType: "application/merge-patch+json",
+    body: { metadata: { annotations: { "metallb.universe.tf/loadBalancerIPs": "10.250.0.79,10.250.0.78" } } },
+  });
+  await eventually(async () => {
+    const { ips, condition } = await lbStatus("pair");
+    deepStrictEqual(ips, ["10.250.0.79", "10.250.0.78"]);
+    strictEqual(condition?.status, "True");
+  });
+  for (const ip of ["10.250.0.78", "10.250.0.79"]) {
+    await eventually(async () => ok(names.has((await echo(`http://${ip}/pair`)).pod)));
+  }
+  // an address another Service holds is refused
+  const thief = echoService("thief", "LoadBalancer");
+  Object.assign(thief.spec, { selector: { app: "web" }, loadBalancerIP: "10.250.0.77" });
+  await create(ns, "/api/v1/namespaces/NS/services", thief);
+  await eventually(async () =>
+    strictEqual((await lbStatus("thief")).condition?.message, "10.250.0.77 is used by another Service")
+  );
 });
 
 Deno.test({

@@ -2,7 +2,9 @@
  * Service addresses for the local cluster, as MetalLB plus kube-proxy would provide them:
  *
  * - every Service of type LoadBalancer gets an address from a private pool and `status.loadBalancer.ingress` says
- *   so;
+ *   so; a Service that asks for addresses (`spec.loadBalancerIP`, or several in MetalLB's annotation) gets all of
+ *   them when each is in the pool and free, else none, and its condition `lacquer.dev/LoadBalancerAddresses` says
+ *   why (the operator reports it on the Gateway);
  * - that address and every Service's ClusterIP are added to the node bridge inside the cluster's network namespace,
  *   and a TCP proxy on each Service port forwards every connection to a ready endpoint (round robin over the
  *   Service's EndpointSlices, seen one second late, as kube-proxy's rules lag behind), so pods and tests can use
@@ -15,8 +17,9 @@
  */
 import { createReflector, type KubeClient, type KubeObject, objectKey } from "../../internal/kube/mod.ts";
 import type { Logger } from "../../internal/log.ts";
+import { LB_ADDRESSES_CONDITION, LB_IPS_ANNOTATION } from "../../internal/names.ts";
 import { BRIDGE, LB_POOL_PREFIX } from "./layout.ts";
-import { type EndpointSliceLike, pickAddress, readyBackends } from "./lb_pool.ts";
+import { assignAddresses, type EndpointSliceLike, readyBackends } from "./lb_pool.ts";
 import { runCommand } from "./run_command.ts";
 
 interface Service extends KubeObject {
@@ -27,7 +30,17 @@ interface Service extends KubeObject {
     loadBalancerIP?: string;
     ports?: { name?: string; port: number; protocol?: string }[];
   };
-  status?: { loadBalancer?: { ingress?: { ip?: string }[] } };
+  status?: {
+    loadBalancer?: { ingress?: { ip?: string }[] };
+    conditions?: { type: string; status: string; message?: string }[];
+  };
+}
+
+/** The addresses a Service asks for: MetalLB's annotation, else `spec.loadBalancerIP`. */
+function requestedIps(svc: Service): string[] {
+  const listed = svc.metadata.annotations?.[LB_IPS_ANNOTATION];
+  if (listed) return listed.split(",").map((ip) => ip.trim()).filter((ip) => ip);
+  return svc.spec.loadBalancerIP ? [svc.spec.loadBalancerIP] : [];
 }
 
 interface Slice extends KubeObject, EndpointSliceLike {}
@@ -65,8 +78,8 @@ export async function startServiceController(
 ): Promise<ServiceController> {
   const { log } = options;
   const proxy = options.proxy ?? true;
-  /** LoadBalancer address per Service key. */
-  const lbAddresses = new Map<string, string>();
+  /** LoadBalancer addresses per Service key. */
+  const lbAddresses = new Map<string, string[]>();
   /** Proxies by "address:port". */
   const forwards = new Map<string, Forward>();
   /** Addresses on the bridge, with the number of Services using each. */
@@ -165,26 +178,37 @@ export async function startServiceController(
     // a Service that names another load balancer class is not ours
     const isLb = svc?.spec.type === "LoadBalancer" && !svc.spec.loadBalancerClass;
     let lb = lbAddresses.get(key);
-    if (isLb && !lb) {
-      lb = pickAddress({
-        prefix: LB_POOL_PREFIX,
-        used: new Set(lbAddresses.values()),
-        // an address the Service asks for (spec.loadBalancerIP), else the one it had
-        current: svc.spec.loadBalancerIP || svc.status?.loadBalancer?.ingress?.[0]?.ip,
-      });
-      if (!lb) log.warn("LoadBalancer pool exhausted", { service: key });
-      else {
-        lbAddresses.set(key, lb);
-        log.info("LoadBalancer address assigned", { service: key, address: lb });
+    let problem: string | undefined;
+    if (isLb) {
+      const requested = requestedIps(svc);
+      const keep = lb && (requested.length === 0 || requested.join(",") === lb.join(","));
+      if (!keep) {
+        const used = new Set([...lbAddresses].filter(([k]) => k !== key).flatMap(([, ips]) => ips));
+        // without a request, the address it had survives a restart of this controller
+        const assignment = assignAddresses({
+          prefix: LB_POOL_PREFIX,
+          used,
+          requested,
+          current: svc.status?.loadBalancer?.ingress?.[0]?.ip,
+        });
+        problem = assignment.problem;
+        lb = assignment.addresses;
+        if (lb) {
+          lbAddresses.set(key, lb);
+          log.info("LoadBalancer addresses assigned", { service: key, addresses: lb });
+        } else {
+          lbAddresses.delete(key);
+          log.warn("LoadBalancer addresses not assigned", { service: key, problem });
+        }
       }
-    } else if (!isLb && lb) {
+    } else if (lb) {
       lbAddresses.delete(key);
-      log.info("LoadBalancer address released", { service: key, address: lb });
+      log.info("LoadBalancer addresses released", { service: key, addresses: lb });
       lb = undefined;
     }
     // 2. the proxies this Service wants
     const wanted = new Map<string, string>();
-    const ips = [svc?.spec.clusterIP, isLb ? lb : undefined].filter((ip): ip is string =>
+    const ips = [svc?.spec.clusterIP, ...(isLb && lb ? lb : [])].filter((ip): ip is string =>
       proxy &&
       !!ip && ip !== "None" && !ip.includes(":")
     );
@@ -214,13 +238,33 @@ export async function startServiceController(
       }
     }
     // 3. the status
-    if (svc && isLb && lb && svc.status?.loadBalancer?.ingress?.[0]?.ip !== lb) {
-      await client.request(`/api/v1/namespaces/${svc.metadata.namespace}/services/${svc.metadata.name}/status`, {
-        method: "PATCH",
-        contentType: "application/merge-patch+json",
-        body: { status: { loadBalancer: { ingress: [{ ip: lb, ipMode: "VIP" }] } } },
-      });
-    }
+    if (svc && isLb) await writeStatus(svc, lb ?? [], problem);
+  }
+
+  async function writeStatus(svc: Service, ips: readonly string[], problem: string | undefined) {
+    const current = svc.status?.conditions?.find((c) => c.type === LB_ADDRESSES_CONDITION);
+    const status = problem ? "False" : "True";
+    const message = problem ?? `assigned ${ips.join(", ")}`;
+    const currentIps = (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip).join(",");
+    if (currentIps === ips.join(",") && current?.status === status && current.message === message) return;
+    const others = (svc.status?.conditions ?? []).filter((c) => c.type !== LB_ADDRESSES_CONDITION);
+    const condition = {
+      type: LB_ADDRESSES_CONDITION,
+      status,
+      reason: problem ? "AddressNotUsable" : "Assigned",
+      message,
+      lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+    };
+    await client.request(`/api/v1/namespaces/${svc.metadata.namespace}/services/${svc.metadata.name}/status`, {
+      method: "PATCH",
+      contentType: "application/merge-patch+json",
+      body: {
+        status: {
+          loadBalancer: { ingress: ips.map((ip) => ({ ip, ipMode: "VIP" })) },
+          conditions: [...others, condition],
+        },
+      },
+    });
   }
 
   await Promise.all([services.synced, slices && slices.synced]);

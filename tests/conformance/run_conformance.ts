@@ -22,7 +22,7 @@ import { startLacquerStack } from "../stack/lacquer_stack.ts";
 import { buildConformanceSuite } from "./build_suite.ts";
 import { conformanceProblems } from "./judge_run.ts";
 import { formatResults, summarizeResults } from "./summarize_results.ts";
-import { lacquerCacheDir, type NodeMode, parseNodeMode } from "../cluster/layout.ts";
+import { lacquerCacheDir, LB_POOL_PREFIX, type NodeMode, parseNodeMode } from "../cluster/layout.ts";
 
 /** The committed report of the last whole run on each node (`LACQUER_NODE`). */
 /** What the real node's report says first: the two reports are otherwise the suite's own and alike. */
@@ -110,6 +110,9 @@ async function main(): Promise<number> {
       "--contact=@lacquer/maintainers",
       `--report-output=${written}`,
       `--debug=${values.debug}`,
+      // GatewayStaticAddresses: a free address of the local load balancer's pool, and one outside it
+      `--usable-address=${LB_POOL_PREFIX}200`,
+      "--unusable-address=192.0.2.1",
       ...(single ? [`--run-test=${single}`] : []),
     ];
     const outputFile = `${stack.layout.logDir}/conformance.out`;
