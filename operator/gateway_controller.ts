@@ -18,7 +18,14 @@ import { type ReconcileResult, runWorkers, WorkQueue } from "../internal/work_qu
 import type { Gateway, GatewayClass, HttpRoute, Namespace } from "./api_types.ts";
 import { type CachePolicy, validatePolicy } from "./cache_policy/mod.ts";
 import { GATEWAY_NAMESPACE_LABEL } from "./children.ts";
-import { classGateway, type Ingress, type IngressClass, ingressGateway, type IngressResult } from "./ingress/mod.ts";
+import {
+  classGateway,
+  type Ingress,
+  type IngressClass,
+  ingressClassOf,
+  ingressGateway,
+  type IngressResult,
+} from "./ingress/mod.ts";
 import { type ChildrenWriter, describeConflicts } from "./children_writer.ts";
 import type { ClusterWatcher } from "./cluster_watcher.ts";
 import { gatewayDependencies } from "./dependencies.ts";
@@ -98,6 +105,11 @@ export class GatewayController {
   readonly gateways = new WorkQueue();
   /** Queue of GatewayClass names. */
   readonly classes = new WorkQueue();
+  /**
+   * Queue of the keys of Ingresses whose Lacquer IngressClass names no Gateway: no Gateway reconcile reaches them, so
+   * they are told here what to set.
+   */
+  readonly ingresses = new WorkQueue();
   #o: GatewayControllerOptions;
   #routesByGateway = new Map<string, Set<string>>();
   #deps = new Map<string, Set<string>>();
@@ -196,6 +208,7 @@ export class GatewayController {
           if (gw) this.gateways.add(gw);
         }
         if (current === undefined) this.#ingressReasons.delete(key);
+        else this.#enqueueUnserved([current as Ingress], classes);
         break;
       }
       case "IngressClass":
@@ -203,6 +216,7 @@ export class GatewayController {
           const target = classGateway(cls);
           if ("gateway" in target) this.gateways.add(target.gateway);
         }
+        this.#enqueueUnserved(this.#o.cache.list<Ingress>("Ingress"), this.#o.cache.list<IngressClass>("IngressClass"));
         break;
       case "Namespace": {
         const [a, b] = [old as Namespace | undefined, current as Namespace | undefined];
@@ -246,6 +260,36 @@ export class GatewayController {
       }
     }
     return keys;
+  }
+
+  /** Enqueues the Ingresses of a Lacquer class that names no Gateway. */
+  #enqueueUnserved(ingresses: readonly Ingress[], classes: readonly IngressClass[]): void {
+    for (const ingress of ingresses) {
+      const cls = ingressClassOf(ingress, classes);
+      if (cls && "problem" in classGateway(cls)) {
+        this.ingresses.add(keyOf(ingress.metadata.namespace, ingress.metadata.name));
+      }
+    }
+  }
+
+  /**
+   * Reconciles one Ingress whose Lacquer class names no Gateway: a Warning saying what to set on the class, and an
+   * empty `status.loadBalancer` (it is served nowhere). Once the class names a Gateway, that Gateway's reconcile
+   * takes the Ingress over (and clears the Warning).
+   *
+   * @param key The Ingress's `namespace/name`.
+   * @returns Nothing (errors are retried by the queue).
+   */
+  async reconcileIngress(key: string): Promise<ReconcileResult> {
+    const { cache } = this.#o;
+    const ingress = cache.get<Ingress>("Ingress", key);
+    const raw = cache.raw("Ingress", key);
+    const cls = ingress && ingressClassOf(ingress, cache.list<IngressClass>("IngressClass"));
+    const target = cls && classGateway(cls);
+    if (!raw || !target || "gateway" in target) return;
+    const result = { key, status: { loadBalancer: {} }, problems: [target.problem] };
+    await this.#o.status.writeIngress(raw, result.status);
+    this.#ingressEvents(raw, result);
   }
 
   #enqueueOwner(objects: KubeObject[]): void {
@@ -457,10 +501,12 @@ export class GatewayController {
     }
     for (const key of this.#routesByGateway.keys()) this.gateways.add(key);
     const classes = this.#o.cache.list<IngressClass>("IngressClass");
-    for (const ingress of this.#o.cache.list<Ingress>("Ingress")) {
+    const ingresses = this.#o.cache.list<Ingress>("Ingress");
+    for (const ingress of ingresses) {
       const gw = ingressGateway(ingress, classes);
       if (gw) this.gateways.add(gw);
     }
+    this.#enqueueUnserved(ingresses, classes);
   }
 
   /** Starts the workers (once). */
@@ -481,6 +527,10 @@ export class GatewayController {
         log: this.#o.log.child({ controller: "gatewayclass" }),
         observer: observer("gatewayclass"),
       }),
+      runWorkers(this.ingresses, (key) => this.reconcileIngress(key), {
+        log: this.#o.log.child({ controller: "ingress" }),
+        observer: observer("ingress"),
+      }),
     ]).then(() => {});
   }
 
@@ -488,6 +538,7 @@ export class GatewayController {
   async stop(): Promise<void> {
     this.gateways.shutDown();
     this.classes.shutDown();
+    this.ingresses.shutDown();
     await this.#stopped;
   }
 }

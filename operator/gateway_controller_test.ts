@@ -167,3 +167,95 @@ Deno.test("GatewayController serves Ingresses: their class's Gateway is woken, t
   controller.gateways.shutDown();
   controller.classes.shutDown();
 });
+
+Deno.test("GatewayController tells the Ingresses of a class that names no Gateway, and hands them over once it does", async () => {
+  const ingressClass = (parameters?: Record<string, string>) => ({
+    apiVersion: "networking.k8s.io/v1",
+    kind: "IngressClass",
+    metadata: { name: "lacquer" },
+    spec: { controller: "lacquer.dev/ingress-controller", ...(parameters ? { parameters } : {}) },
+  });
+  const ingress = (name: string, ingressClassName: string) => ({
+    apiVersion: "networking.k8s.io/v1",
+    kind: "Ingress",
+    metadata: { name, namespace: "ns" },
+    spec: { ingressClassName, defaultBackend: { service: { name: "svc", port: { number: 80 } } } },
+  });
+  const other = {
+    apiVersion: "networking.k8s.io/v1",
+    kind: "IngressClass",
+    metadata: { name: "nginx" },
+    spec: { controller: "k8s.io/ingress-nginx" },
+  };
+  const objects = [ingressClass(), other, ingress("web", "lacquer"), ingress("theirs", "nginx")];
+  const snap = parseSnapshot(objects);
+  const setClass = (cls: unknown) => snap.ingressClasses[0] = parseSnapshot([cls]).ingressClasses[0];
+  const cache = fakeCache(snap);
+  const written: unknown[] = [];
+  const recorded: string[] = [];
+  const controller = new GatewayController({
+    cache,
+    children: { prune: () => Promise.resolve(0) } as unknown as ChildrenWriter,
+    status: {
+      writeIngress: (_: unknown, status: unknown) => Promise.resolve(written.push(status) > 0),
+    } as unknown as StatusWriter,
+    events: {
+      transition: (_: unknown, change: { topic: string; state: string }, event?: { reason: string; note: string }) => {
+        recorded.push(event ? `${change.topic} ${event.reason}: ${event.note}` : `${change.topic} cleared`);
+        return true;
+      },
+    } as unknown as EventRecorder,
+    log,
+    defaults: { image: "x" },
+  });
+  const drainIngresses = async () => {
+    const keys: string[] = [];
+    while (controller.ingresses.length > 0) {
+      const key = (await controller.ingresses.get())!;
+      keys.push(key);
+      await controller.reconcileIngress(key);
+      controller.ingresses.done(key);
+    }
+    return keys;
+  };
+  controller.enqueueAll();
+  deepEqual(await drainIngresses(), ["ns/web"], "only the Ingress of our class, not another controller's");
+  deepEqual(await drain(controller), [], "no Gateway to reconcile");
+  deepEqual(written, [{ loadBalancer: {} }]);
+  deepEqual(recorded, [
+    'Problem/NoGateway NoGateway: IngressClass "lacquer" has no spec.parameters, so its Ingresses are served ' +
+    "nowhere: set spec.parameters to a Gateway (apiGroup: gateway.networking.k8s.io, kind: Gateway, " +
+    "scope: Namespace, namespace, name)",
+    "Translated cleared",
+  ]);
+
+  // The class names something that is not a Gateway: the Ingress hears why, on the class's change alone.
+  recorded.length = 0;
+  const configMap = ingressClass({ apiGroup: "", kind: "ConfigMap", name: "cfg", namespace: "ns" });
+  setClass(configMap);
+  controller.onChange("IngressClass", ingressClass(), configMap);
+  deepEqual(await drainIngresses(), ["ns/web"]);
+  deepEqual(recorded.filter((r) => r.startsWith("Problem/")).map((r) => r.slice(0, 95)), [
+    'Problem/NoGateway NoGateway: IngressClass "lacquer" names ConfigMap of group "" in spec.paramet',
+  ]);
+
+  // Once it names a Gateway, that Gateway takes the Ingress over and the Warning is cleared.
+  recorded.length = 0;
+  const named = ingressClass({
+    apiGroup: "gateway.networking.k8s.io",
+    kind: "Gateway",
+    scope: "Namespace",
+    namespace: "ns",
+    name: "gw",
+  });
+  setClass(named);
+  controller.onChange("IngressClass", configMap, named);
+  deepEqual(await drainIngresses(), [], "served by a Gateway now: not this queue's");
+  deepEqual(await drain(controller), ["ns/gw"]);
+  await controller.reconcileGateway("ns/gw", log);
+  deepEqual(recorded.filter((r) => r.startsWith("Problem/NoGateway")), ["Problem/NoGateway cleared"]);
+  deepEqual(recorded.filter((r) => r.startsWith("Problem/GatewayNotFound")).length, 1, "the Gateway is missing");
+  controller.gateways.shutDown();
+  controller.classes.shutDown();
+  controller.ingresses.shutDown();
+});

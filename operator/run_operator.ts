@@ -177,6 +177,7 @@ function registerGauges(registry: MetricsRegistry, state: RunState): void {
   registry.gauge("lacquer_operator_queue_depth", "Keys waiting per controller.", () => [
     { labels: { controller: "gateway" }, value: state.gatewayController?.gateways.length ?? 0 },
     { labels: { controller: "gatewayclass" }, value: state.gatewayController?.classes.length ?? 0 },
+    { labels: { controller: "ingress" }, value: state.gatewayController?.ingresses.length ?? 0 },
     { labels: { controller: "cachepolicy" }, value: state.policyController?.policies.length ?? 0 },
     { labels: { controller: "cacheinvalidation" }, value: state.invalidationController?.queue.length ?? 0 },
   ]);

@@ -96,11 +96,16 @@ export function ingressClassOf(ingress: Ingress, classes: readonly IngressClass[
 export function classGateway(cls: IngressClass): { gateway: string } | { problem: IngressProblem } {
   const p = cls.spec.parameters;
   if (!p || p.apiGroup !== GATEWAY_GROUP || p.kind !== "Gateway" || !p.namespace) {
+    const names = !p
+      ? "has no spec.parameters"
+      : p.apiGroup !== GATEWAY_GROUP || p.kind !== "Gateway"
+      ? `names ${p.kind} of group "${p.apiGroup ?? ""}" in spec.parameters`
+      : "names a Gateway without a namespace in spec.parameters";
     return {
       problem: {
         reason: "NoGateway",
-        message: `IngressClass "${cls.metadata.name}" must name a Gateway in spec.parameters ` +
-          `(apiGroup: ${GATEWAY_GROUP}, kind: Gateway, scope: Namespace, namespace, name)`,
+        message: `IngressClass "${cls.metadata.name}" ${names}, so its Ingresses are served nowhere: set ` +
+          `spec.parameters to a Gateway (apiGroup: ${GATEWAY_GROUP}, kind: Gateway, scope: Namespace, namespace, name)`,
       },
     };
   }

@@ -1,8 +1,8 @@
 /**
  * End to end on the local cluster: Ingresses of an IngressClass of Lacquer served by the Gateway its parameters name,
  * through the real gateway pod: hosts, the default backend, a canary by header, the ingress-nginx rewrite idiom, TLS
- * from `spec.tls` with the HTTP listener redirecting to HTTPS, CORS, `status.loadBalancer`, and an Event for an
- * annotation Lacquer does not support.
+ * from `spec.tls` with the HTTP listener redirecting to HTTPS, CORS, `status.loadBalancer`, an Event for an
+ * annotation Lacquer does not support, and one for an Ingress whose class names no Gateway.
  */
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { clusterAvailable, eventually, selfSignedCertificate } from "../cluster/mod.ts";
@@ -174,21 +174,44 @@ Deno.test({
       const other = await preflight(address, "www.example.com", "/shop", "https://evil.example.com");
       equal(other.headers.get("access-control-allow-origin"), null);
     });
+    const eventsOf = async (name: string) =>
+      (await client.request<{
+        items: { regarding: { kind: string; name: string }; type: string; reason: string; note: string }[];
+      }>(`/apis/events.k8s.io/v1/namespaces/${ns}/events`)).items
+        .filter((e) => e.regarding.kind === "Ingress" && e.regarding.name === name);
     await t.step("an unsupported annotation is a Warning Event on the Ingress", async () => {
       await eventually(async () => {
-        const events = (await client.request<{
-          items: { regarding: { kind: string; name: string }; type: string; reason: string; note: string }[];
-        }>(`/apis/events.k8s.io/v1/namespaces/${ns}/events`)).items
-          .filter((e) => e.regarding.kind === "Ingress" && e.regarding.name === "web");
+        const events = await eventsOf("web");
         const timeout = events.find((e) => e.reason === "UnsupportedAnnotation");
         equal(timeout?.type, "Warning", JSON.stringify(events));
         match(timeout!.note, /proxy-read-timeout/);
       }, { timeoutMs: 30_000 });
     });
+    await t.step("an Ingress whose class names no Gateway hears what to set", async () => {
+      await apply(client, `${NETWORKING}/ingressclasses`, {
+        apiVersion: "networking.k8s.io/v1",
+        kind: "IngressClass",
+        metadata: { name: `${cls}-bare` },
+        spec: { controller: "lacquer.dev/ingress-controller" },
+      });
+      await apply(
+        client,
+        `${NETWORKING}/namespaces/${ns}/ingresses`,
+        ingress(ns, "orphan", { ingressClassName: `${cls}-bare`, defaultBackend: backend("echo") }),
+      );
+      await eventually(async () => {
+        const events = await eventsOf("orphan");
+        const none = events.find((e) => e.reason === "NoGateway");
+        equal(none?.type, "Warning", JSON.stringify(events));
+        match(none!.note, /has no spec\.parameters.*set spec\.parameters to a Gateway/);
+      }, { timeoutMs: 30_000 });
+    });
     failed = false;
   } finally {
     if (failed) console.error(await Deno.readTextFile(gw.operatorLog).catch(() => ""));
-    await client.request(`${NETWORKING}/ingressclasses/${cls}`, { method: "DELETE" }).catch(() => {});
+    for (const name of [cls, `${cls}-bare`]) {
+      await client.request(`${NETWORKING}/ingressclasses/${name}`, { method: "DELETE" }).catch(() => {});
+    }
     await Deno.remove(certDir, { recursive: true });
   }
 });
