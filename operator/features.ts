@@ -23,6 +23,7 @@ export const SUPPORTED_FEATURES: readonly string[] = [
   "GatewayHTTPListenerIsolation",
   "GatewayInfrastructurePropagation",
   "GatewayPort8080",
+  "GatewayStaticAddresses",
   "HTTPRoute303RedirectStatusCode",
   "HTTPRoute307RedirectStatusCode",
   "HTTPRoute308RedirectStatusCode",
