@@ -115,6 +115,7 @@ export async function startScratchVarnish(vcl?: string): Promise<ScratchVarnish>
 export function ghostTestVcl(ghostJsonPath: string): string {
   return `vcl 4.1;
 import ghost;
+import proxy;
 backend default none;
 sub vcl_init {
   new router = ghost.router("${ghostJsonPath}");
@@ -123,7 +124,7 @@ sub vcl_recv {
   if (local.socket == "${GHOST_SOCKET_NAME}") {
     return (synth(router.control(req.url, client.ip)));
   }
-  if (!router.recv(local.socket, client.ip)) {
+  if (!router.recv(local.socket, client.ip, proxy.authority())) {
     return (synth(router.status()));
   }
   set req.backend_hint = router.backend();

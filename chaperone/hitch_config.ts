@@ -164,6 +164,8 @@ export interface HitchConfigOptions {
   workers?: number;
   /** The user hitch's workers run as; hitch refuses to run them as root. @default {none: hitch's own user} */
   user?: string;
+  /** Offer HTTP/2 (ALPN `h2`) before HTTP/1.1; varnishd must then run with `-p feature=+http2`. @default {false} */
+  http2?: boolean;
 }
 
 function quote(value: string): string {
@@ -173,8 +175,9 @@ function quote(value: string): string {
 
 /**
  * Builds hitch's configuration file for one TLS listener: the frontend on the listener's address, TLS 1.2 and
- * 1.3, ALPN `http/1.1` (varnishd speaks HTTP/1.1 here), and each connection forwarded to varnishd on loopback with
- * a PROXY v2 header, so that varnishd sees the client's address and routes by the listener's socket name.
+ * 1.3, ALPN `http/1.1` (with `http2`, `h2` first), and each connection forwarded to varnishd on loopback with a
+ * PROXY v2 header, so that varnishd sees the client's address and routes by the listener's socket name; hitch's
+ * default TLVs in that header carry the client's TLS server name, which ghost compares with the Host (421).
  *
  * @example Usage
  * ```ts
@@ -204,7 +207,7 @@ export function hitchConfig(options: HitchConfigOptions): string {
     "}",
     `backend = "[127.0.0.1]:${options.backendPort}"`,
     "write-proxy-v2 = on",
-    'alpn-protos = "http/1.1"',
+    `alpn-protos = "${options.http2 ? "h2, http/1.1" : "http/1.1"}"`,
     "tls-protos = TLSv1.2 TLSv1.3",
     `workers = ${options.workers ?? 1}`,
     "daemon = off",

@@ -109,3 +109,16 @@ Deno.test("tlsBundleProblem() and usableTlsBundles() accept a key with its certi
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("hitchConfig() offers h2 before http/1.1 only with http2", () => {
+  const options = {
+    frontend: { name: "s", host: "", port: 443 },
+    backendPort: 6100,
+    pemFiles: ["/c.pem"],
+    ocspDir: "/o",
+  };
+  const alpn = (text: string) => text.split("\n").find((l) => l.startsWith("alpn-protos"));
+  equal(alpn(hitchConfig(options)), 'alpn-protos = "http/1.1"');
+  equal(alpn(hitchConfig({ ...options, http2: false })), 'alpn-protos = "http/1.1"');
+  equal(alpn(hitchConfig({ ...options, http2: true })), 'alpn-protos = "h2, http/1.1"');
+});

@@ -25,6 +25,8 @@ export interface HitchSupervisorOptions {
   log: Logger;
   /** The user hitch's workers run as. @default {"nobody" when running as root, else none} */
   user?: string;
+  /** Offer HTTP/2 to clients (ALPN `h2`). @default {false} */
+  http2?: boolean;
   /** First back-off delay after hitch exits; doubles per consecutive failure. @default {500} */
   backoffMs?: number;
   /** Largest back-off delay. @default {30000} */
@@ -158,6 +160,7 @@ export class HitchSupervisor {
       pemFiles: files,
       ocspDir,
       user: o.user ?? (Deno.uid() === 0 ? "nobody" : undefined),
+      http2: o.http2,
     });
     if (await writeFileAtomic(`${o.dir}/hitch.conf`, config, { mode: 0o600, durable: false })) changed = true;
     return { files, changed };

@@ -136,6 +136,13 @@ export const CHAPERONE_FLAGS: readonly ChaperoneFlag[] = [
     description: "share of requests written to the JSON access log on stdout, 0 (off) to 1 (default: 1)",
   },
   {
+    key: "http2",
+    flags: "--http2 <bool>",
+    env: "LACQUER_HTTP2",
+    description: "serve HTTP/2 on HTTPS listeners (ALPN h2) and h2c; Varnish 7.1.1 lacks the rapid-reset fixes " +
+      "(default: false)",
+  },
+  {
     key: "vmodPath",
     flags: "--vmod-path <dirs>",
     env: "LACQUER_VMOD_PATH",
@@ -237,6 +244,7 @@ export const chaperoneConfigSchema = z.object({
   varnishstat: z.string().min(1).default("varnishstat"),
   varnishncsa: z.string().min(1).default("varnishncsa"),
   accessLogSample: z.coerce.number().min(0).max(1).default(1),
+  http2: z.stringbool().default(false),
   vmodPath: z.string().min(1).optional(),
   kubeconfig: z.string().min(1).optional(),
   adminTokenFile: z.string().min(1).default(ADMIN_TOKEN_PATH),

@@ -27,6 +27,7 @@ Deno.test("chaperoneConfigSchema applies the documented defaults", () => {
     varnishstat: "varnishstat",
     varnishncsa: "varnishncsa",
     accessLogSample: 1,
+    http2: false,
     adminTokenFile: "/var/run/lacquer/admin/token",
     drainSeconds: 20,
     coalesceMs: 5,
@@ -92,4 +93,11 @@ Deno.test("the access log sample is a share from 0 (off) to 1", () => {
   );
   equal(chaperone(["--namespace", "ns", "--configmap", "a", "--access-log-sample", "0"]).accessLogSample, 0);
   throws(() => chaperone(["--namespace", "ns", "--configmap", "a", "--access-log-sample", "2"]));
+});
+
+Deno.test("HTTP/2 is off unless the flag or LACQUER_HTTP2 turns it on", () => {
+  equal(chaperone(["--namespace", "ns", "--configmap", "a"]).http2, false);
+  equal(chaperone(["--namespace", "ns", "--configmap", "a"], { LACQUER_HTTP2: "true" }).http2, true);
+  equal(chaperone(["--namespace", "ns", "--configmap", "a", "--http2", "false"]).http2, false);
+  throws(() => chaperone(["--namespace", "ns", "--configmap", "a", "--http2", "maybe"]));
 });

@@ -151,6 +151,7 @@ function createVarnishd(config: ChaperoneConfig, files: WorkFiles, backendPorts:
       proxyListeners: [...backendPorts].map(([name, port]) => ({ name, port })),
       storage: config.storage,
       vmodPath: config.vmodPath,
+      http2: config.http2,
       extra: config.varnishdArg,
     }),
     cliPort: config.cliPort,
@@ -276,6 +277,7 @@ export async function startChaperone(options: ChaperoneOptions): Promise<Running
     dir: `${config.workDir}/tls`,
     namespace: config.namespace,
     secretName: config.tlsSecret,
+    http2: config.http2,
     log,
     onRejections: (rejections) => sync.setTlsRejections(rejections),
   });

@@ -27,6 +27,8 @@ export interface TlsTerminationOptions {
   namespace: string;
   /** The TLS Secret's name. */
   secretName: string;
+  /** Offer HTTP/2 to clients (ALPN `h2`). @default {false} */
+  http2?: boolean;
   /** Logger. */
   log: Logger;
   /** Told, after each Secret change, which bundles were left out as unusable (none when all are usable). */
@@ -58,6 +60,7 @@ export async function startTlsTermination(client: KubeClient, options: TlsTermin
       socket,
       backendPort: options.backendPorts.get(socket.name)!,
       dir: `${options.dir}/${socket.name}`,
+      http2: options.http2,
       log: log.child({ component: "hitch", socket: socket.name }),
     }),
   ]));

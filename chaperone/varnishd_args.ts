@@ -27,6 +27,8 @@ export interface VarnishdArgsOptions {
   storage: string;
   /** `vmod_path`, when set. */
   vmodPath?: string;
+  /** Serve HTTP/2 to clients (`-p feature=+http2`), for the ALPN `h2` hitch then offers. @default {false} */
+  http2?: boolean;
   /** Extra arguments, appended last. */
   extra: readonly string[];
 }
@@ -76,6 +78,7 @@ export function varnishdArgs(options: VarnishdArgsOptions): string[] {
   args.push("-a", `${GHOST_SOCKET_NAME}=127.0.0.1:${options.ghostPort}`);
   args.push("-s", options.storage);
   if (options.vmodPath !== undefined) args.push("-p", `vmod_path=${options.vmodPath}`);
+  if (options.http2) args.push("-p", "feature=+http2");
   args.push(...options.extra);
   return args;
 }

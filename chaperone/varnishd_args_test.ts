@@ -1,4 +1,4 @@
-import { deepStrictEqual } from "node:assert/strict";
+import { deepStrictEqual, equal } from "node:assert/strict";
 import { varnishdArgs } from "./varnishd_args.ts";
 
 Deno.test("varnishdArgs() starts varnishd without VCL, with the CLI, listeners and the ghost socket", () => {
@@ -58,4 +58,19 @@ Deno.test("varnishdArgs() gives each TLS listener a loopback PROXY socket under 
     "-a",
     "ghost=127.0.0.1:6091",
   ]);
+});
+
+Deno.test("varnishdArgs() turns HTTP/2 on only when asked", () => {
+  const options = {
+    instanceDir: "/w/varnishd",
+    secretFile: "/w/secret",
+    cliPort: 6082,
+    ghostPort: 6091,
+    listeners: [],
+    storage: "malloc,64m",
+    extra: [],
+  };
+  equal(varnishdArgs(options).includes("feature=+http2"), false);
+  const args = varnishdArgs({ ...options, http2: true });
+  equal(args[args.indexOf("feature=+http2") - 1], "-p");
 });

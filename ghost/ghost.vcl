@@ -8,6 +8,8 @@ import xkey;
 # std caches the body of a POST that a policy looks up, and varnish-modules' bodyaccess hashes it into the key.
 import std;
 import bodyaccess;
+# proxy reads hitch's PROXY header: the client's TLS server name, for ghost's misdirected-request check (421).
+import proxy;
 
 sub vcl_recv {
     # The loopback control socket (varnishd -a ghost=127.0.0.1:6091) serves /.varnish-ghost/reload,
@@ -28,8 +30,9 @@ sub vcl_recv {
     # X-Forwarded-* and X-Real-IP for the client (client.ip: the real client behind hitch's PROXY header), applies
     # request filters. A rule with cache settings whose backend has no ready endpoint still goes on to the lookup:
     # grace covers the outage.
-    if (!router.recv_grace(local.socket, client.ip)) {
-        # 400 unusable path, 404 no route, 500 no usable backend, or a redirect; answered in vcl_synth, never cached.
+    if (!router.recv_grace(local.socket, client.ip, proxy.authority())) {
+        # 400 unusable path, 404 no route, 421 misdirected (the TLS server name selects another listener than the Host),
+        # 500 no usable backend, or a redirect; answered in vcl_synth, never cached.
         return (synth(router.status()));
     }
     set req.backend_hint = router.backend();

@@ -311,6 +311,7 @@ function containerEnv(f: Family, parameters: ResolvedParameters): EnvVar[] {
       ? [{ name: "LACQUER_TLS_LISTEN", value: listen(f.tlsPorts) }, { name: "LACQUER_TLS_SECRET", value: f.tlsName }]
       : []),
     { name: "LACQUER_STORAGE", value: parameters.storage },
+    ...(parameters.http2 ? [{ name: "LACQUER_HTTP2", value: "true" }] : []),
   ];
   const own = new Set(env.map((e) => e.name));
   return [...env, ...parameters.env.filter((e) => !own.has(e.name))];

@@ -31,6 +31,7 @@ function build(
     image?: string;
     name?: string;
     backendNamespaces?: string[];
+    http2?: boolean;
   } = {},
 ) {
   const gateway = gatewaySchema.parse({
@@ -43,7 +44,10 @@ function build(
   return buildChildren({
     gateway,
     listeners: validateListeners(gateway, indexSnapshot(emptySnapshot(), "lacquer.dev/gateway-controller")),
-    parameters: resolveParameters([], { image: options.image ?? "lacquer:1" }),
+    parameters: {
+      ...resolveParameters([], { image: options.image ?? "lacquer:1" }),
+      ...(options.http2 === undefined ? {} : { http2: options.http2 }),
+    },
     routingJson: options.routingJson ?? "{}\n",
     mainVcl: options.mainVcl ?? "vcl 4.1;\n",
     backendNamespaces: options.backendNamespaces ?? [],
@@ -202,4 +206,14 @@ Deno.test("remoteRbacName() gives Gateways whose namespace and name join alike d
   const long = remoteRbacName("ns", "g".repeat(253));
   equal(long.length, 253);
   notEqual(long, remoteRbacName("ns", "g".repeat(252)));
+});
+
+Deno.test("buildChildren() sets LACQUER_HTTP2 on the gateway container only for a Gateway with HTTP/2", () => {
+  const env = (http2?: boolean) =>
+    // deno-lint-ignore no-explicit-any
+    (build({ http2 }).find((c) => c.kind === "Deployment")!.spec as any).template.spec.containers[0].env
+      .find((e: { name: string }) => e.name === "LACQUER_HTTP2");
+  equal(env(), undefined);
+  equal(env(false), undefined);
+  deepStrictEqual(env(true), { name: "LACQUER_HTTP2", value: "true" });
 });

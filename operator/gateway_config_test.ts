@@ -181,6 +181,17 @@ Deno.test("resolveParameters() turns the access log settings into a sample share
   equal(sample({ enabled: false }, { enabled: true, sampleRate: 0.5 }), 0.5);
 });
 
+Deno.test("resolveParameters() leaves HTTP/2 off unless a layer turns it on; the Gateway's layer wins", () => {
+  const layer = (http2: unknown) => gatewayParametersSchema.parse({ metadata: { name: "p" }, spec: { http2 } });
+  const http2 = (...layers: unknown[]) => resolveParameters(layers.map(layer), { image: "i" }).http2;
+  equal(http2(), false);
+  equal(http2(undefined), false);
+  equal(http2(true), true);
+  equal(http2(true, false), false);
+  equal(http2(true, undefined), true);
+  ok(!gatewayParametersSchema.safeParse({ metadata: { name: "p" }, spec: { http2: "yes" } }).success);
+});
+
 Deno.test("resolveGatewayConfig() takes any valid Gateway name: children are named to fit (names.ts)", () => {
   const cls = gatewayClassSchema.parse({ metadata: { name: "c" }, spec: { controllerName: "x" } });
   const config = (name: string) =>

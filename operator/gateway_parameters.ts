@@ -54,6 +54,8 @@ export const gatewayParametersSpecSchema = z.looseObject({
     /** The share of requests logged, 0 to 1. */
     sampleRate: z.number().min(0).max(1).optional(),
   }).optional(),
+  /** HTTP/2 towards clients (ALPN `h2` on HTTPS listeners); off by default: Varnish 7.1.1 lacks the rapid-reset fixes. */
+  http2: z.boolean().optional(),
   /** Client requests: the escaped-slash policy of path normalisation and the proxies whose forwarding headers count. */
   requests: z.looseObject({
     escapedSlashes: z.enum(ESCAPED_SLASHES).optional(),
@@ -102,6 +104,8 @@ export interface ResolvedParameters {
   env: { name: string; value: string }[];
   /** The share of requests in the access log (0: off); absent while nobody set one (the chaperone logs every one). */
   accessLogSample?: number;
+  /** HTTP/2 towards clients. */
+  http2: boolean;
   /** Client request settings for routing.json; absent while nobody set one (ghost's defaults apply). */
   requests?: { escapedSlashes: (typeof ESCAPED_SLASHES)[number]; trustedProxies: string[] };
 }
@@ -146,6 +150,7 @@ export function resolveParameters(
     serviceLabels: {},
     logLevel: "info",
     env: [],
+    http2: false,
   };
   const accessLog: { enabled?: boolean; sampleRate?: number } = {};
   for (const layer of layers) {
@@ -173,6 +178,7 @@ export function resolveParameters(
     }
     if (s.logging?.level) out.logLevel = s.logging.level;
     if (s.env) out.env = s.env.map((e) => ({ name: e.name, value: e.value }));
+    if (s.http2 !== undefined) out.http2 = s.http2;
     if (s.accessLog?.enabled !== undefined) accessLog.enabled = s.accessLog.enabled;
     if (s.accessLog?.sampleRate !== undefined) accessLog.sampleRate = s.accessLog.sampleRate;
     if (s.requests?.escapedSlashes || s.requests?.trustedProxies) {

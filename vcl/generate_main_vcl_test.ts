@@ -55,7 +55,7 @@ function withoutGhost(vcl: string): string {
   return vcl.replace("import ghost;", "")
     .replace(/new router = ghost\.router\([^)]*\);/, "")
     .replace("router.control(req.url, client.ip)", "404")
-    .replace("!router.recv_grace(local.socket, client.ip)", "false")
+    .replace("!router.recv_grace(local.socket, client.ip, proxy.authority())", "false")
     .replace(/router\.status\(\)/g, "404")
     .replace("router.backend()", "lacquer_default")
     .replace("router.url()", "req.url")

@@ -580,6 +580,39 @@ impl Router {
         self.trusted_proxies.iter().any(|c| c.contains(client))
     }
 
+    /// Decides what to do with a request that arrived over TLS with the server name `sni` (from hitch's PROXY
+    /// header): 421 Misdirected Request when, on an HTTPS socket, the listener the server name selects is not the one
+    /// the Host selects (both by the same most-specific-hostname rule), so a connection set up for one listener's
+    /// certificate never reaches another listener's routes; otherwise as [`Router::route`]. Without a server name
+    /// (absent or empty) nothing is compared.
+    #[must_use]
+    pub fn route_tls<H: HeaderSource + ?Sized>(&self, req: &Request<'_, H>, sni: Option<&str>) -> Decision {
+        if let Some(listener) =
+            sni.filter(|s| !s.is_empty()).and_then(|sni| self.misdirected(req.socket, req.host, sni))
+        {
+            return Decision::Refuse(Refusal {
+                rule: None,
+                listener: Some(listener),
+                status: 421,
+                reason: Cow::Borrowed("the TLS server name and the Host select different listeners"),
+                lookup: None,
+            });
+        }
+        self.route(req)
+    }
+
+    /// The listener the server name selects, when it is an HTTPS listener and the Host selects another one.
+    fn misdirected(&self, socket: &str, host: &str, sni: &str) -> Option<usize> {
+        if !self.isolate {
+            return None;
+        }
+        let by_sni = self.pick_listener(socket, &normalize_host(sni))?;
+        if self.listeners[by_sni].protocol != Protocol::Https {
+            return None;
+        }
+        (self.pick_listener(socket, &normalize_host(host)) != Some(by_sni)).then_some(by_sni)
+    }
+
     /// Decides what to do with a request.
     #[must_use]
     pub fn route<H: HeaderSource + ?Sized>(&self, req: &Request<'_, H>) -> Decision {
@@ -945,6 +978,50 @@ mod tests {
         assert_eq!(name("s", "example.com"), Some("any"));
         assert_eq!(name("t", "y.a.example.com"), None);
         assert_eq!(name("u", "x.a.example.com"), None);
+    }
+
+    #[test]
+    fn route_tls_answers_421_when_the_server_name_and_host_select_different_listeners() {
+        // The listeners of the Gateway API conformance test for misdirected requests, all on one HTTPS socket.
+        let r = router(
+            r#"{"name": "https", "socket": "s", "port": 443, "protocol": "HTTPS"},
+               {"name": "second", "socket": "s", "port": 443, "protocol": "HTTPS", "hostname": "second-example.org"},
+               {"name": "wild", "socket": "s", "port": 443, "protocol": "HTTPS", "hostname": "*.wildcard.org"},
+               {"name": "fourth", "socket": "s", "port": 443, "protocol": "HTTPS",
+                "hostname": "fourth-example.wildcard.org"},
+               {"name": "plain", "socket": "p", "port": 80, "protocol": "HTTP", "hostname": "example.org"}"#,
+        );
+        let headers: Vec<(String, String)> = Vec::new();
+        let status = |socket: &str, sni: Option<&str>, host: &str| {
+            let req = Request { socket, host, url: "/", method: "GET", headers: &headers, random: 7 };
+            match r.route_tls(&req, sni) {
+                Decision::Refuse(refusal) => refusal.status,
+                Decision::Forward(_) | Decision::Redirect(_) => 200,
+            }
+        };
+        // No route is loaded, so a request that is not misdirected gets the 404 of routing.
+        let cases = [
+            ("example.org", "example.org", 404),
+            ("example.org", "second-example.org", 421),
+            ("example.org", "unknown-example.org", 404),
+            ("second-example.org", "second-example.org", 404),
+            ("second-example.org", "Second-Example.org:443", 404),
+            ("second-example.org", "example.org", 421),
+            ("second-example.org", "unknown-example.org", 421),
+            ("third-example.wildcard.org", "fith-example.wildcard.org", 404),
+            ("third-example.wildcard.org", "fourth-example.wildcard.org", 421),
+            ("third-example.wildcard.org", "unknown-example.org", 421),
+            ("fourth-example.wildcard.org", "fith-example.wildcard.org", 421),
+            ("unknown-example.org", "example.org", 404),
+            ("unknown-example.org", "second-example.org", 421),
+        ];
+        for (sni, host, expected) in cases {
+            assert_eq!(status("s", Some(sni), host), expected, "SNI {sni}, Host {host}");
+        }
+        // Without a server name nothing is compared; nor on an HTTP socket.
+        assert_eq!(status("s", None, "second-example.org"), 404);
+        assert_eq!(status("s", Some(""), "second-example.org"), 404);
+        assert_eq!(status("p", Some("other.org"), "example.org"), 404);
     }
 
     #[test]

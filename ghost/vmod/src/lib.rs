@@ -51,7 +51,9 @@ mod ghost {
 
         /// Call in `vcl_recv`. Strips client-sent `X-Ghost-*`/`X-Gateway-*` headers, normalises the path, routes
         /// the request on `socket` (pass `local.socket`), sets the forwarding headers for `client` (pass
-        /// `client.ip`: the real client behind the PROXY protocol), applies request filters and sets
+        /// `client.ip`: the real client behind the PROXY protocol), answers 421 when the TLS server name `sni` (pass
+        /// `proxy.authority()`: hitch sends the client's SNI in the PROXY header) selects another HTTPS listener than
+        /// the Host does, applies request filters and sets
         /// `X-Gateway-Listener` and `X-Gateway-Route`. Returns true when the request goes to a backend (then use `backend()` and
         /// `url()`), false when ghost answers itself (a redirect, a refusal, a CORS preflight) (then `return (synth(router.status()))`).
         pub fn recv(
@@ -60,8 +62,9 @@ mod ghost {
             #[shared_per_task] task: &mut Option<Box<Task>>,
             socket: &str,
             client: Option<SocketAddr>,
+            sni: Option<&str>,
         ) -> Result<bool, VclError> {
-            let routed = task.insert(Box::new(task::route(ctx, &self.shared.current(), socket, client)?));
+            let routed = task.insert(Box::new(task::route(ctx, &self.shared.current(), socket, client, sni)?));
             fetch::hand_over(ctx, Some(&**routed));
             Ok(routed.is_forward())
         }
@@ -76,8 +79,9 @@ mod ghost {
             #[shared_per_task] task: &mut Option<Box<Task>>,
             socket: &str,
             client: Option<SocketAddr>,
+            sni: Option<&str>,
         ) -> Result<bool, VclError> {
-            let routed = task.insert(Box::new(task::route(ctx, &self.shared.current(), socket, client)?));
+            let routed = task.insert(Box::new(task::route(ctx, &self.shared.current(), socket, client, sni)?));
             fetch::hand_over(ctx, Some(&**routed));
             Ok(routed.is_routed())
         }

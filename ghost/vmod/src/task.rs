@@ -172,8 +172,14 @@ fn random() -> u64 {
 /// headers, filters.
 ///
 /// Logs the decision as a `VCL_Log` record: `ghost: <status> <route> <listener> <backend> <endpoint>|<reason>`.
-pub fn route(ctx: &mut Ctx, state: &Arc<State>, socket: &str, client: Option<SocketAddr>) -> Result<Task, VclError> {
-    let (task, line) = decide(ctx, state, socket, client)?;
+pub fn route(
+    ctx: &mut Ctx,
+    state: &Arc<State>,
+    socket: &str,
+    client: Option<SocketAddr>,
+    sni: Option<&str>,
+) -> Result<Task, VclError> {
+    let (task, line) = decide(ctx, state, socket, client, sni)?;
     ctx.log(LogTag::VclLog, line);
     Ok(task)
 }
@@ -183,6 +189,7 @@ fn decide(
     state: &Arc<State>,
     socket: &str,
     client: Option<SocketAddr>,
+    sni: Option<&str>,
 ) -> Result<(Task, String), VclError> {
     let req = ctx.http_req.as_mut().ok_or("ghost: router.recv() must be called from vcl_recv")?;
     strip_internal(req);
@@ -201,7 +208,7 @@ fn decide(
             headers: &view,
             random: random(),
         };
-        state.router.route(&request)
+        state.router.route_tls(&request, sni)
     };
     let router = &state.router;
     let name_of = |listener: Option<usize>| listener.and_then(|l| router.listener(l)).map(|l| l.name.as_str());
