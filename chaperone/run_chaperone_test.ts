@@ -7,7 +7,7 @@ import {
   ROUTING_JSON_GZ_KEY,
   ROUTING_JSON_KEY,
 } from "../internal/names.ts";
-import { clusterAvailable, createTestNamespace, useCluster } from "../tests/cluster/mod.ts";
+import { clusterAvailable, createTestNamespace, PAUSE_IMAGE, useCluster } from "../tests/cluster/mod.ts";
 import {
   applyObject as apply,
   collections,
@@ -75,7 +75,7 @@ Deno.test({
       apiVersion: "v1",
       kind: "Pod",
       metadata: { name: "gw" },
-      spec: { containers: [{ name: "c", image: "registry.invalid/none:1" }] },
+      spec: { containers: [{ name: "c", image: PAUSE_IMAGE }] },
     },
   });
   // varnishstat behind a wrapper that counts its runs
@@ -348,7 +348,7 @@ Deno.test({
   await post(`${base}/configmaps`, { metadata: { name: "other" }, data: { secret: "not for the gateway" } });
   await post(`${base}/pods`, {
     metadata: { name: "gw" },
-    spec: { containers: [{ name: "c", image: "none.invalid/x" }] },
+    spec: { containers: [{ name: "c", image: PAUSE_IMAGE }] },
   });
   const { status } = await ns.client.request<{ status: { token: string } }>(
     `${base}/serviceaccounts/gw-lacquer/token`,

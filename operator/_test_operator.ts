@@ -6,7 +6,7 @@
  */
 import type { KubeClient } from "../internal/kube/mod.ts";
 import { CONTROLLER_NAME } from "../internal/names.ts";
-import { freePort } from "../tests/cluster/mod.ts";
+import { freePort, PAUSE_IMAGE } from "../tests/cluster/mod.ts";
 import type { LoggedProcess } from "../tests/cluster/spawn_logged.ts";
 import { startOperatorProcess } from "../tests/stack/operator_process.ts";
 
@@ -54,9 +54,9 @@ export interface TestOperator {
 }
 
 /**
- * Starts `lacquer operator` with leader election, restricted to one GatewayClass. Gateway pods get an image the
- * process kubelet runs as a no-op, so they never become ready: the tests are about the operator's writes, and may
- * stand in for the chaperone with a pod of their own.
+ * Starts `lacquer operator` with leader election, restricted to one GatewayClass. Gateway pods run the pause image,
+ * a no-op, so they never become ready: the tests are about the operator's writes, and may stand in for the chaperone
+ * with a pod of their own.
  *
  * @param options Kubeconfig, Lease namespace, class and environment.
  * @returns The process, its log file and metrics address.
@@ -74,7 +74,7 @@ export async function startTestOperator(options: TestOperatorOptions): Promise<T
       "--lease-namespace",
       options.leaseNamespace,
       "--gateway-image",
-      "example.com/gateway-stand-in:1",
+      PAUSE_IMAGE,
       "--gateway-class",
       options.gatewayClass,
     ],

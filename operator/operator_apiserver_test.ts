@@ -15,8 +15,10 @@ import {
   clusterAvailable,
   consistently,
   createTestNamespace,
+  ECHO_IMAGE,
   eventually,
   kubectl,
+  PAUSE_IMAGE,
   selfSignedCertificate,
   type TestCluster,
   useCluster,
@@ -395,7 +397,7 @@ Deno.test({
               [APPLIED_VCL_ANNOTATION]: annotations[VCL_HASH_ANNOTATION],
             },
           },
-          spec: { containers: [{ name: "c", image: "example.com/stand-in:1" }] },
+          spec: { containers: [{ name: "c", image: PAUSE_IMAGE }] },
         },
       });
       await eventually(async () => {
@@ -651,7 +653,7 @@ Deno.test({
           apiVersion: "lacquer.dev/v1alpha1",
           kind: "GatewayParameters",
           metadata: { name: "params", namespace: ns },
-          spec: { image: "example.com/gateway-stand-in:2", service: { type: "ClusterIP" } },
+          spec: { image: ECHO_IMAGE, service: { type: "ClusterIP" } },
         },
       });
       const gw = gateway(ns, cls, "gw");
@@ -670,7 +672,7 @@ Deno.test({
       };
       const first = await eventually(async () => {
         const d = await client.request<Deployment & KubeObject>(deploymentPath);
-        equal(d.spec.template.spec.containers[0].image, "example.com/gateway-stand-in:2");
+        equal(d.spec.template.spec.containers[0].image, ECHO_IMAGE);
         equal(d.metadata.labels?.team, "edge");
         return d.spec.template.metadata.annotations["lacquer.dev/infra-hash"];
       });

@@ -21,7 +21,7 @@ import { type KubeClient, type KubeObject } from "../internal/kube/mod.ts";
 import { CONTROLLER_NAME } from "../internal/names.ts";
 import { readRoutingConfigMapData } from "../internal/routing_config_map.ts";
 import { installLacquerCrds } from "../tests/cluster/crd_installer.ts";
-import { clusterAvailable, createTestNamespace, eventually, useCluster } from "../tests/cluster/mod.ts";
+import { clusterAvailable, createTestNamespace, eventually, PAUSE_IMAGE, useCluster } from "../tests/cluster/mod.ts";
 import { startOperatorProcess } from "../tests/stack/operator_process.ts";
 import { ROUTING_HASH_ANNOTATION } from "./children.ts";
 import { parseSnapshot } from "./snapshot.ts";
@@ -211,7 +211,7 @@ Deno.test({
         kubeconfig: cluster.kubeconfig,
         logFile,
         port,
-        args: ["--gateway-image", "example.com/gateway-stand-in:1", "--gateway-class", cls],
+        args: ["--gateway-image", PAUSE_IMAGE, "--gateway-class", cls],
         // The heap cap the Helm chart sets (operator.v8Flags): V8 then collects before growing the heap far.
         env: {
           DENO_V8_FLAGS: Deno.env.get("LACQUER_OPERATOR_V8_FLAGS") ??

@@ -5,7 +5,14 @@
  */
 import { equal, ok } from "node:assert/strict";
 import type { KubeObject } from "../internal/kube/mod.ts";
-import { clusterAvailable, createTestNamespace, eventually, freePort, useCluster } from "../tests/cluster/mod.ts";
+import {
+  clusterAvailable,
+  createTestNamespace,
+  eventually,
+  freePort,
+  PAUSE_IMAGE,
+  useCluster,
+} from "../tests/cluster/mod.ts";
 import { startOperatorProcess } from "../tests/stack/operator_process.ts";
 import { createGatewayClass, GW } from "./_test_operator.ts";
 
@@ -68,7 +75,7 @@ Deno.test({
       kubeconfig,
       logFile,
       port,
-      args: ["--gateway-image", "example.com/gateway-stand-in:1", "--gateway-class", cls],
+      args: ["--gateway-image", PAUSE_IMAGE, "--gateway-class", cls],
     });
     let failed = true;
     try {

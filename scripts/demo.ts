@@ -52,7 +52,7 @@ async function main(): Promise<number> {
     args: Deno.args,
     options: { check: { type: "boolean", default: false }, cluster: { type: "string", default: "lacquer" } },
   });
-  const node = parseNodeMode(Deno.env.get("LACQUER_NODE") ?? "real");
+  const node = parseNodeMode(Deno.env.get("LACQUER_NODE"));
   const stack = await startLacquerStack({
     cluster: values.cluster,
     node,

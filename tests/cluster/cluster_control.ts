@@ -8,6 +8,7 @@
 import { killNetnsProcesses } from "./kubelet/pod_network.ts";
 import type { ClusterLayout, NodeMode } from "./layout.ts";
 import { removeNodeCgroup } from "./node/node_cgroup.ts";
+import { nodePaths } from "./node/node_config.ts";
 import { runCommand } from "./run_command.ts";
 
 /** What `ready.json` holds. */
@@ -31,7 +32,7 @@ export interface LaunchOptions {
   inCurrentNetns?: boolean;
   /** State root passed to the supervisor. */
   root?: string;
-  /** What runs the pods. @default {"process"} */
+  /** What runs the pods. @default {"real"} */
   node?: NodeMode;
 }
 
@@ -58,7 +59,7 @@ export async function launchSupervisor(layout: ClusterLayout, options: LaunchOpt
   await Deno.mkdir(layout.logDir, { recursive: true });
   const deno = [Deno.execPath(), "run", "--allow-all", supervisorPath, "--name", layout.name];
   if (options.root) deno.push("--root", options.root);
-  deno.push("--gateway-api-channel", options.gatewayApiChannel ?? "standard", "--node", options.node ?? "process");
+  deno.push("--gateway-api-channel", options.gatewayApiChannel ?? "standard", "--node", options.node ?? "real");
   const inner = options.inCurrentNetns ? deno : ["nsenter", `--net=/run/netns/${layout.netns}`, "--", ...deno];
   const quoted = inner.map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
   await runCommand("setsid", {
@@ -142,4 +143,20 @@ export async function stopCluster(
   for (const n of ours) await runCommand("ip", { args: ["netns", "del", n], allowFailure: true });
   if (!options.keepState) await Deno.remove(layout.dir, { recursive: true }).catch(() => {});
   if (cgroupError) throw cgroupError;
+}
+
+/**
+ * Copies a cluster's logs where they outlive it: its own (`<dir>/logs`) and the real node's pod logs (as `pods/`).
+ *
+ * @param layout The cluster.
+ * @param keep The folder to write (replaced).
+ */
+export async function keepClusterLogs(layout: ClusterLayout, keep: string): Promise<void> {
+  await Deno.remove(keep, { recursive: true }).catch(() => {});
+  await runCommand("cp", { args: ["-r", layout.logDir, keep], allowFailure: true });
+  const podLogs = nodePaths(layout.nodeDir).podLogs;
+  if (await Deno.stat(podLogs).then(() => true, () => false)) {
+    // -L: the kubelet's log files are what its symlinks name
+    await runCommand("cp", { args: ["-rL", podLogs, `${keep}/pods`], allowFailure: true });
+  }
 }

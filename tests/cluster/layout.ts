@@ -38,17 +38,17 @@ export type NodeMode = "process" | "real";
  * @example Usage
  * ```ts
  * import { parseNodeMode } from "./layout.ts";
- * parseNodeMode(undefined); // "process"
- * parseNodeMode("real"); // "real"
+ * parseNodeMode(undefined); // "real"
+ * parseNodeMode("process"); // "process"
  * ```
  *
- * @param value `process`, `real`, or nothing (the default).
+ * @param value `real` or nothing (the default), or `process`.
  * @returns The mode.
  * @throws {RangeError} For any other value.
  */
 export function parseNodeMode(value: string | undefined): NodeMode {
-  if (value === undefined || value === "" || value === "process") return "process";
-  if (value === "real") return "real";
+  if (value === undefined || value === "" || value === "real") return "real";
+  if (value === "process") return "process";
   throw new RangeError(`Cannot use node mode "${value}": expected "process" or "real"`);
 }
 

@@ -11,10 +11,10 @@ Deno.test("clusterLayout() derives namespace names and paths from the cluster na
   strictEqual(l.cgroupName, "lacquer-tabc123");
 });
 
-Deno.test("parseNodeMode() defaults to the process kubelet and refuses unknown modes", () => {
-  strictEqual(parseNodeMode(undefined), "process");
-  strictEqual(parseNodeMode(""), "process");
-  strictEqual(parseNodeMode("real"), "real");
+Deno.test("parseNodeMode() defaults to the real node and refuses unknown modes", () => {
+  strictEqual(parseNodeMode(undefined), "real");
+  strictEqual(parseNodeMode(""), "real");
+  strictEqual(parseNodeMode("process"), "process");
   throws(() => parseNodeMode("docker"), RangeError);
 });
 

@@ -31,6 +31,7 @@ export {
   createTestNamespace,
   kubectl,
   podNetns,
+  podNetnsPath,
   podRoot,
   type TestCluster,
   type TestNamespace,
@@ -38,6 +39,7 @@ export {
 } from "./test_cluster.ts";
 export { API_PORT, LB_POOL_PREFIX, NODE_IP, NODE_NAME } from "./layout.ts";
 export { defaultImageTable, type ImageRule } from "./kubelet/image_table.ts";
+export { ECHO_IMAGE, PAUSE_IMAGE } from "./node/node_images.ts";
 export {
   type ClusterInfo,
   createClusterNetns,

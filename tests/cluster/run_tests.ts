@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { createClusterNetns, stopCluster } from "./cluster_control.ts";
+import { createClusterNetns, keepClusterLogs, stopCluster } from "./cluster_control.ts";
 import { clusterLayout } from "./layout.ts";
 import { runCommand } from "./run_command.ts";
 
@@ -82,7 +82,7 @@ async function main(): Promise<number> {
     const t0 = performance.now();
     if (code !== 0 && started) {
       const keep = `/tmp/lacquer/failed-${name}`;
-      await runCommand("cp", { args: ["-r", layout.logDir, keep], allowFailure: true });
+      await keepClusterLogs(layout, keep);
       console.error(`cluster logs of the failed run kept in ${keep}`);
     }
     await stopCluster(layout, { graceMs: 20_000 });

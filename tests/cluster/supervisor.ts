@@ -41,7 +41,7 @@ const { values } = parseArgs({
     name: { type: "string", default: "lacquer" },
     root: { type: "string" },
     "gateway-api-channel": { type: "string", default: "standard" },
-    node: { type: "string", default: "process" },
+    node: { type: "string", default: "real" },
   },
 });
 const nodeMode = parseNodeMode(values.node);

@@ -9,6 +9,7 @@ import { type ClusterInfo, launchSupervisor, waitForCluster } from "./cluster_co
 import { eventually } from "./eventually.ts";
 import { podNetnsName } from "./kubelet/pod_worker.ts";
 import { clusterBinaries, type ClusterLayout, clusterLayout, lacquerCacheDir, parseNodeMode } from "./layout.ts";
+import { podProcesses } from "./node/node_cgroup.ts";
 import { nodePaths } from "./node/node_config.ts";
 import { runCommand } from "./run_command.ts";
 
@@ -141,8 +142,25 @@ export async function kubectl(cluster: TestCluster, args: string[]): Promise<str
 }
 
 /**
- * Returns the name of a pod's network namespace (`/run/netns/<name>`), e.g. to list its processes with
- * `ip netns pids`.
+ * Returns the path of a pod's network namespace, e.g. to run `nsenter --net=<path> ip link set eth0 down` there.
+ * On the real node it is a process's of the pod (found by the pod's cgroup): the kubelet names pod network
+ * namespaces only inside its private mount namespace.
+ *
+ * @param cluster The cluster.
+ * @param podUid The pod's `metadata.uid`.
+ * @returns The path.
+ * @throws {Error} When the pod runs no process.
+ */
+export async function podNetnsPath(cluster: TestCluster, podUid: string): Promise<string> {
+  if (cluster.info.node !== "real") return `/run/netns/${podNetnsName(cluster.layout.podNetnsPrefix, podUid)}`;
+  const [pid] = await podProcesses(cluster.layout.cgroupName, podUid);
+  if (pid === undefined) throw new Error(`Cannot find the network namespace of pod ${podUid}: it runs no process`);
+  return `/proc/${pid}/ns/net`;
+}
+
+/**
+ * Returns the name of a pod's network namespace on the process kubelet (`/run/netns/<name>`), e.g. to list its
+ * processes with `ip netns pids`.
  *
  * @param cluster The cluster.
  * @param podUid The pod's `metadata.uid`.

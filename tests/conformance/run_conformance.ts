@@ -2,17 +2,17 @@
  * `deno task conformance`: runs the upstream Gateway API conformance suite (v1.6.1, GATEWAY-HTTP profile) against
  * Lacquer on a fresh local cluster, with the features our GatewayClass advertises in its status, and prints the
  * passed, failed and skipped tests. It exits 0 only when the suite itself exited 0, no test failed and the report
- * says core and extended tests succeeded (`judge_run.ts`). A whole run removes
- * `tests/conformance/report.yaml` (`report-real-node.yaml` on the real node) first and writes the suite's report there once the suite finished (also a failing
- * one), so a crashed, timed-out or killed run leaves no report rather than the one of an earlier run. The logs of a failed run are kept in
- * `/tmp/lacquer/failed-<cluster>/`.
+ * says core and extended tests succeeded (`judge_run.ts`). The cluster runs the real node (containerd, the upstream
+ * kubelet, kube-proxy and CoreDNS) and Lacquer is installed as users install it, with `helm install` of the chart:
+ * operator and gateway pods from their images. A whole run removes `tests/conformance/report.yaml` first and writes
+ * the suite's report there once the suite finished (also a failing one), so a crashed, timed-out or killed run leaves
+ * no report rather than the one of an earlier run. The logs of a failed run are kept in `/tmp/lacquer/failed-<cluster>/`.
  *
  * Flags: `--run-test <Name>` runs one test (its report stays in the cluster's log directory);
  * `--keep` leaves the cluster and operator running afterwards for debugging (`LACQUER_CLUSTER=conform deno task
  * cluster kubectl ...`); `--channel standard` installs the standard CRDs instead of the experimental ones (the
  * default, because HTTPRoute's `retry`, which the HTTPRouteRetry test applies, exists only there); `--debug` turns on the suite's
- * debug output; `--cluster <name>` names the cluster (default `conform`). `LACQUER_NODE=real` runs it on the real
- * node (containerd, the upstream kubelet, kube-proxy and CoreDNS) and writes `report-real-node.yaml` instead.
+ * debug output; `--cluster <name>` names the cluster (default `conform`).
  *
  * @module
  */
@@ -22,20 +22,16 @@ import { startLacquerStack } from "../stack/lacquer_stack.ts";
 import { buildConformanceSuite } from "./build_suite.ts";
 import { conformanceProblems } from "./judge_run.ts";
 import { formatResults, summarizeResults } from "./summarize_results.ts";
-import { lacquerCacheDir, LB_POOL_PREFIX, type NodeMode, parseNodeMode } from "../cluster/layout.ts";
+import { keepClusterLogs } from "../cluster/cluster_control.ts";
+import { lacquerCacheDir, LB_POOL_PREFIX } from "../cluster/layout.ts";
 
-/** The committed report of the last whole run on each node (`LACQUER_NODE`). */
-/** What the real node's report says first: the two reports are otherwise the suite's own and alike. */
-const REPORT_HEADERS: Record<NodeMode, string> = {
-  process: "",
-  real: "# `LACQUER_NODE=real deno task conformance`: the suite against the real node (containerd 2, the upstream\n" +
-    "# kubelet, kube-proxy and CoreDNS; gateway pods from the lacquer-gateway image, the operator from this checkout).\n",
-};
+/** The committed report of the last whole run. */
+const REPORT = new URL("./report.yaml", import.meta.url).pathname;
 
-const REPORTS: Record<NodeMode, string> = {
-  process: new URL("./report.yaml", import.meta.url).pathname,
-  real: new URL("./report-real-node.yaml", import.meta.url).pathname,
-};
+/** What the report says first, how it was made; the rest is the suite's own. */
+const REPORT_HEADER =
+  "# `deno task conformance`: the suite against the real node (containerd 2, the upstream kubelet,\n" +
+  "# kube-proxy and CoreDNS), Lacquer installed by `helm install` of the chart: operator and gateway pods from their images.\n";
 
 /**
  * Runs a program inside the cluster's network namespace, copying its output (stderr merged) to the terminal and to
@@ -65,13 +61,6 @@ async function replaceFile(path: string, text: string): Promise<void> {
   await Deno.rename(`${path}.tmp`, path);
 }
 
-/** Copies a failed run's logs where they outlive the cluster. */
-async function keepLogs(logDir: string, keep: string): Promise<void> {
-  await Deno.remove(keep, { recursive: true }).catch(() => {});
-  const out = await new Deno.Command("cp", { args: ["-r", logDir, keep] }).output();
-  if (out.code === 0) console.error(`[conformance] logs of the failed run kept in ${keep}`);
-}
-
 async function main(): Promise<number> {
   const { values } = parseArgs({
     args: Deno.args,
@@ -89,9 +78,13 @@ async function main(): Promise<number> {
   }
   const cache = lacquerCacheDir(Deno.env);
   const suite = await buildConformanceSuite(cache);
-  const node = parseNodeMode(Deno.env.get("LACQUER_NODE"));
-  const reportPath = REPORTS[node];
-  const stack = await startLacquerStack({ cluster: values.cluster, channel: values.channel, logLevel: "debug", node });
+  const stack = await startLacquerStack({
+    cluster: values.cluster,
+    channel: values.channel,
+    logLevel: "debug",
+    node: "real",
+    install: "chart",
+  });
   let passed = false;
   try {
     const single = values["run-test"];
@@ -119,7 +112,7 @@ async function main(): Promise<number> {
     console.error(`[conformance] running the suite (output: ${outputFile})`);
     const started = performance.now();
     // a run killed half-way must not leave the report of an earlier run behind
-    if (!single) await Deno.remove(reportPath).catch(() => {});
+    if (!single) await Deno.remove(REPORT).catch(() => {});
     const exitCode = await runTeed(stack.layout.netns, stack.layout.kubeconfig, [suite, ...args], outputFile);
     const results = summarizeResults(await Deno.readTextFile(outputFile));
     const report = await Deno.readTextFile(written).catch(() => undefined);
@@ -128,9 +121,9 @@ async function main(): Promise<number> {
     console.log(formatResults(results));
     const seconds = Math.round((performance.now() - started) / 1000);
     if (!single) {
-      if (report !== undefined) await replaceFile(reportPath, REPORT_HEADERS[node] + report);
+      if (report !== undefined) await replaceFile(REPORT, REPORT_HEADER + report);
       console.log(
-        report !== undefined ? `conformance: report ${reportPath}` : `conformance: no report, ${reportPath} removed`,
+        report !== undefined ? `conformance: report ${REPORT}` : `conformance: no report, ${REPORT} removed`,
       );
     }
     for (const problem of problems) console.log(`conformance: FAILED: ${problem}`);
@@ -142,7 +135,11 @@ async function main(): Promise<number> {
         `[conformance] left running: LACQUER_CLUSTER=${values.cluster} deno task cluster kubectl get gateways -A`,
       );
     } else {
-      if (!passed) await keepLogs(stack.layout.logDir, `/tmp/lacquer/failed-${values.cluster}`);
+      if (!passed) {
+        const keep = `/tmp/lacquer/failed-${values.cluster}`;
+        await keepClusterLogs(stack.layout, keep);
+        console.error(`[conformance] logs of the failed run kept in ${keep} (pod logs in pods/)`);
+      }
       await stack.stop();
     }
   }

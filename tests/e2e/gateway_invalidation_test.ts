@@ -9,7 +9,7 @@ import { deepEqual, equal, ok } from "node:assert/strict";
 import { getWithHost } from "../../chaperone/_test_varnish.ts";
 import { deletePod, serviceAccountToken } from "../../operator/invalidation/_test_invalidation.ts";
 import type { InvalidationStatus } from "../../operator/invalidation/mod.ts";
-import { clusterAvailable, eventually, freePort, podNetns, runCommand, useCluster } from "../cluster/mod.ts";
+import { clusterAvailable, eventually, freePort, podNetnsPath, runCommand, useCluster } from "../cluster/mod.ts";
 import { apply, applyApp, echoApp, GW_API, startE2eGateway } from "./_e2e_gateway.ts";
 
 const HOST = "shop.example.com";
@@ -198,8 +198,10 @@ Deno.test({
       await eventually(async () => equal((await getFrom(pods[0], "/s/1")).req, stale.id), { timeoutMs: 5_000 });
 
       // A pod that cannot be reached during a fan-out: 207 naming it; the resource waits for it and catches up.
-      const link = (pod: GatewayPod, state: "up" | "down") =>
-        runCommand("ip", { args: ["-n", podNetns(cluster, pod.uid), "link", "set", "eth0", state] });
+      const link = async (pod: GatewayPod, state: "up" | "down") =>
+        await runCommand("nsenter", {
+          args: [`--net=${await podNetnsPath(cluster, pod.uid)}`, "ip", "link", "set", "eth0", state],
+        });
       const [, second, third] = pods;
       await prime(pods, "/f/1");
       await link(third, "down");

@@ -35,7 +35,7 @@ export interface LacquerStackOptions {
   logLevel?: "debug" | "info" | "warn" | "error";
   /** Prints progress lines. @default {console.error} */
   progress?: (line: string) => void;
-  /** What runs the pods. @default {$LACQUER_NODE, else "process"} */
+  /** What runs the pods. @default {$LACQUER_NODE, else "real"} */
   node?: NodeMode;
   /**
    * How the operator runs: `process` (this checkout, in the cluster's network namespace) or `chart` (`helm install`
@@ -87,7 +87,7 @@ export async function startLacquerStack(options: LacquerStackOptions): Promise<L
   };
 
   const node = options.node ?? parseNodeMode(Deno.env.get("LACQUER_NODE"));
-  const install = options.install ?? "process";
+  const install = options.install ?? (node === "real" ? "chart" : "process");
   if (install === "chart" && node !== "real") {
     throw new Error('Installing with the chart needs the real node (node: "real"): the operator runs from its image');
   }

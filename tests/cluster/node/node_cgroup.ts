@@ -63,6 +63,23 @@ async function processesIn(dir: string): Promise<number[]> {
 }
 
 /**
+ * Lists the processes of one pod (its sandbox and containers): the kubelet names the pod's cgroup `pod<uid>`, below
+ * the QoS class's cgroup.
+ *
+ * @param name The node's cgroup name.
+ * @param podUid The pod's `metadata.uid`.
+ * @returns The pids; none when the pod runs no process (yet).
+ */
+export async function podProcesses(name: string, podUid: string): Promise<number[]> {
+  const pods = `${CGROUP_FS}/${TRACKING}/${name}/kubepods`;
+  for (const dir of [pods, `${pods}/burstable`, `${pods}/besteffort`]) {
+    const pids = await processesIn(`${dir}/pod${podUid}`);
+    if (pids.length > 0) return pids;
+  }
+  return [];
+}
+
+/**
  * Kills every process in the node's cgroup (SIGKILL, repeated until none is left or `timeoutMs` passes) and removes
  * the cgroup from every hierarchy. Missing is fine.
  *

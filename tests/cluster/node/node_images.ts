@@ -8,6 +8,8 @@ import { imageArchives, IMAGES } from "../../../images/catalog.ts";
 
 /** The sandbox image. */
 export const PAUSE_IMAGE: string = IMAGES.pause.ref;
+/** The upstream echo server, for test backends and wherever a test needs a real image other than pause. */
+export const ECHO_IMAGE: string = IMAGES["echo-basic"].ref;
 /** CoreDNS, for the cluster DNS (the version the Gateway API conformance manifests deploy too). */
 export const COREDNS_IMAGE: string = IMAGES.coredns.ref;
 
