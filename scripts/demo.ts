@@ -6,14 +6,12 @@
  * split), waits until the Gateway is Programmed, sends requests through it and prints which pods answered, then stays
  * up until Ctrl-C and shuts everything down cleanly.
  *
- * `LACQUER_NODE=process` runs it on the process kubelet instead, with the operator as a process of this checkout.
  * `--check` stops after the traffic and exits 1 unless every request was answered, `/` reached both versions and
  * `/green` only green (the demo's end-to-end check); `--cluster <name>` names the cluster (default `lacquer`).
  *
  * @module
  */
 import { parseArgs } from "node:util";
-import { parseNodeMode } from "../tests/cluster/layout.ts";
 import { startLacquerStack } from "../tests/stack/lacquer_stack.ts";
 import { splitProblems } from "./demo_check.ts";
 
@@ -52,12 +50,7 @@ async function main(): Promise<number> {
     args: Deno.args,
     options: { check: { type: "boolean", default: false }, cluster: { type: "string", default: "lacquer" } },
   });
-  const node = parseNodeMode(Deno.env.get("LACQUER_NODE"));
-  const stack = await startLacquerStack({
-    cluster: values.cluster,
-    node,
-    install: node === "real" ? "chart" : "process",
-  }).catch((err) => {
+  const stack = await startLacquerStack({ cluster: values.cluster }).catch((err) => {
     console.error(`[demo] failed to install: ${err instanceof Error ? err.message : err}`);
     return undefined;
   });

@@ -16,12 +16,6 @@ export interface LoadKubeConfigOptions {
    * and `KUBERNETES_SERVICE_PORT` from the process environment when loading in-cluster. @default {Deno.env.get}
    */
   env?: (name: string) => string | undefined;
-  /**
-   * Directory prepended to `/var/run/secrets/kubernetes.io/serviceaccount` for in-cluster loading. The process
-   * kubelet of the local cluster materialises each pod's files below a per-pod root and passes it in the
-   * `LACQUER_POD_ROOT` variable. @default {the `LACQUER_POD_ROOT` environment variable, else ""}
-   */
-  podRoot?: string;
 }
 
 /**
@@ -47,7 +41,7 @@ export function loadKubeConfig(options: LoadKubeConfigOptions = {}): k8s.KubeCon
     return kc;
   }
   if (env("KUBERNETES_SERVICE_HOST")) {
-    kc.loadFromCluster(options.podRoot ?? env("LACQUER_POD_ROOT") ?? "");
+    kc.loadFromCluster();
     return kc;
   }
   throw new TypeError(

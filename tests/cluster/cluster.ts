@@ -1,9 +1,8 @@
 /**
  * `deno task cluster <command>`: the local cluster from a normal shell.
  *
- * - `up [--gateway-api-channel standard|experimental|none] [--node process|real]`: starts the cluster `lacquer` in
- *   the network namespace `lacquer` and prints how to reach it; `--node real` runs pods on the real node
- *   (containerd, kubelet, kube-proxy, scheduler, CoreDNS) instead of the process kubelet;
+ * - `up [--gateway-api-channel standard|experimental|none]`: starts the cluster `lacquer` (its node: containerd,
+ *   kubelet, kube-proxy, scheduler, CoreDNS) in the network namespace `lacquer` and prints how to reach it;
  * - `down`: stops it and removes every process, namespace and file it made;
  * - `status`: tells whether it runs;
  * - `kubectl ARGS...`, `curl ARGS...`: run inside the namespace with the cluster's kubeconfig;
@@ -11,7 +10,7 @@
  *
  * @module
  */
-import { clusterBinaries, clusterLayout, lacquerCacheDir, parseNodeMode } from "./layout.ts";
+import { clusterBinaries, clusterLayout, lacquerCacheDir } from "./layout.ts";
 import { createClusterNetns, launchSupervisor, stopCluster, supervisorPid, waitForCluster } from "./cluster_control.ts";
 
 const layout = clusterLayout(Deno.env.get("LACQUER_CLUSTER") ?? "lacquer");
@@ -39,19 +38,15 @@ async function main(): Promise<number> {
       }
       const channelIndex = rest.indexOf("--gateway-api-channel");
       const channel = channelIndex >= 0 ? rest[channelIndex + 1] : "standard";
-      const nodeIndex = rest.indexOf("--node");
-      const node = parseNodeMode(nodeIndex >= 0 ? rest[nodeIndex + 1] : undefined);
       await stopCluster(layout);
       await createClusterNetns(layout);
       const t0 = performance.now();
       console.error(`starting cluster "${layout.name}" (logs in ${layout.logDir})...`);
-      await launchSupervisor(layout, { gatewayApiChannel: channel, node });
+      await launchSupervisor(layout, { gatewayApiChannel: channel });
       const info = await waitForCluster(layout);
       const ns = `nsenter --net=/run/netns/${layout.netns} --`;
       console.log(
-        `cluster "${info.name}" is up in ${
-          Math.round(performance.now() - t0)
-        } ms (${info.kubernetesVersion}, ${info.node} node)
+        `cluster "${info.name}" is up in ${Math.round(performance.now() - t0)} ms (${info.kubernetesVersion})
   kubeconfig:   ${info.kubeconfig}   (reachable inside the network namespace "${info.netns}" only)
   kubectl:      deno task cluster kubectl get pods -A
                 ${ns} ${bin.kubectl} --kubeconfig ${info.kubeconfig} get pods -A
@@ -85,7 +80,7 @@ async function main(): Promise<number> {
       return await inNetns(rest[0], rest.slice(1));
     default:
       console.error(
-        "usage: deno task cluster up [--node process|real]|down|status|kubectl ARGS|curl ARGS|exec CMD ARGS",
+        "usage: deno task cluster up|down|status|kubectl ARGS|curl ARGS|exec CMD ARGS",
       );
       return 2;
   }

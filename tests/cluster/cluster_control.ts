@@ -5,8 +5,7 @@
  *
  * @module
  */
-import { killNetnsProcesses } from "./kubelet/pod_network.ts";
-import type { ClusterLayout, NodeMode } from "./layout.ts";
+import type { ClusterLayout } from "./layout.ts";
 import { removeNodeCgroup } from "./node/node_cgroup.ts";
 import { nodePaths } from "./node/node_config.ts";
 import { runCommand } from "./run_command.ts";
@@ -19,8 +18,6 @@ export interface ClusterInfo {
   server: string;
   kubernetesVersion: string;
   gatewayApiChannel: string;
-  /** What runs the pods. */
-  node: NodeMode;
   startedInMs: number;
 }
 
@@ -32,8 +29,6 @@ export interface LaunchOptions {
   inCurrentNetns?: boolean;
   /** State root passed to the supervisor. */
   root?: string;
-  /** What runs the pods. @default {"real"} */
-  node?: NodeMode;
 }
 
 const supervisorPath = new URL("./supervisor.ts", import.meta.url).pathname;
@@ -59,7 +54,7 @@ export async function launchSupervisor(layout: ClusterLayout, options: LaunchOpt
   await Deno.mkdir(layout.logDir, { recursive: true });
   const deno = [Deno.execPath(), "run", "--allow-all", supervisorPath, "--name", layout.name];
   if (options.root) deno.push("--root", options.root);
-  deno.push("--gateway-api-channel", options.gatewayApiChannel ?? "standard", "--node", options.node ?? "real");
+  deno.push("--gateway-api-channel", options.gatewayApiChannel ?? "standard");
   const inner = options.inCurrentNetns ? deno : ["nsenter", `--net=/run/netns/${layout.netns}`, "--", ...deno];
   const quoted = inner.map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
   await runCommand("setsid", {
@@ -108,7 +103,7 @@ export async function supervisorPid(layout: ClusterLayout): Promise<number | und
 
 /**
  * Stops a cluster completely: graceful SIGTERM to the supervisor (up to `graceMs`), then SIGKILL for every process
- * left in its namespaces and in the real node's cgroup (which goes too), then deletes the namespaces and (unless
+ * left in its network namespace and in the node's cgroup (which goes too), then deletes the namespace and (unless
  * `keepState`) the state directory.
  *
  * @param layout The cluster.
@@ -130,23 +125,18 @@ export async function stopCluster(
       await new Promise((r) => setTimeout(r, 100));
     }
   }
-  const names: string[] = [];
-  try {
-    for await (const e of Deno.readDir("/run/netns")) names.push(e.name);
-  } catch {
-    // none
-  }
-  const ours = names.filter((n) => n === layout.netns || n.startsWith(layout.podNetnsPrefix));
-  // the real node's pods are in network namespaces only its (private) mount namespace names: find them by cgroup
+  // the pods are in network namespaces only the node's (private) mount namespace names: found by their cgroup
   const cgroupError = await removeNodeCgroup(layout.cgroupName).then(() => undefined, (err: Error) => err);
-  for (const n of ours) await killNetnsProcesses(n);
-  for (const n of ours) await runCommand("ip", { args: ["netns", "del", n], allowFailure: true });
+  if (await Deno.stat(`/run/netns/${layout.netns}`).then(() => true, () => false)) {
+    await killNetnsProcesses(layout.netns);
+    await runCommand("ip", { args: ["netns", "del", layout.netns], allowFailure: true });
+  }
   if (!options.keepState) await Deno.remove(layout.dir, { recursive: true }).catch(() => {});
   if (cgroupError) throw cgroupError;
 }
 
 /**
- * Copies a cluster's logs where they outlive it: its own (`<dir>/logs`) and the real node's pod logs (as `pods/`).
+ * Copies a cluster's logs where they outlive it: its own (`<dir>/logs`) and the pod logs (as `pods/`).
  *
  * @param layout The cluster.
  * @param keep The folder to write (replaced).
@@ -159,4 +149,18 @@ export async function keepClusterLogs(layout: ClusterLayout, keep: string): Prom
     // -L: the kubelet's log files are what its symlinks name
     await runCommand("cp", { args: ["-rL", podLogs, `${keep}/pods`], allowFailure: true });
   }
+}
+
+/** Kills every process in a named network namespace but this one; returns how many there were. */
+async function killNetnsProcesses(netns: string): Promise<number> {
+  const out = await runCommand("ip", { args: ["netns", "pids", netns], allowFailure: true });
+  const pids = out.stdout.split(/\s+/).filter(Boolean).map(Number).filter((p) => p !== Deno.pid);
+  for (const pid of pids) {
+    try {
+      Deno.kill(pid, "SIGKILL");
+    } catch {
+      // gone already
+    }
+  }
+  return pids.length;
 }

@@ -10,7 +10,10 @@ import { API_PORT, type ClusterBinaries, type ClusterLayout, NODE_IP, SERVICE_CI
 import { kubeconfigYaml, type Pki } from "./pki_writer.ts";
 import { type LoggedProcess, spawnLogged } from "./spawn_logged.ts";
 
-/** The controllers kube-controller-manager runs in the local cluster. */
+/**
+ * The controllers kube-controller-manager runs in the local cluster. The node lifecycle controller removes the
+ * `not-ready` taint the kubelet registers its Node with.
+ */
 export const CONTROLLERS = [
   "deployment-controller",
   "replicaset-controller",
@@ -27,13 +30,8 @@ export const CONTROLLERS = [
   "clusterrole-aggregation-controller",
   // PodDisruptionBudget status: without it the Eviction API refuses every pod a budget covers
   "disruption-controller",
+  "node-lifecycle-controller",
 ] as const;
-
-/**
- * The controllers the real node needs on top: the kubelet registers its Node with the `not-ready` taint, and only
- * the node lifecycle controller removes it.
- */
-export const REAL_NODE_CONTROLLERS = ["node-lifecycle-controller"] as const;
 
 /** The running control plane. */
 export interface ControlPlane {
@@ -49,8 +47,6 @@ export interface StartControlPlaneOptions {
   /** A client with admin credentials, used to wait for readiness. */
   client: KubeClient;
   log: Logger;
-  /** Controllers to run besides {@linkcode CONTROLLERS}. */
-  extraControllers?: readonly string[];
 }
 
 /**
@@ -173,7 +169,7 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
         `--authentication-kubeconfig=${kcmConfig}`,
         `--authorization-kubeconfig=${kcmConfig}`,
         "--bind-address=127.0.0.1",
-        `--controllers=${[...CONTROLLERS, ...options.extraControllers ?? []].join(",")}`,
+        `--controllers=${CONTROLLERS.join(",")}`,
         `--service-account-private-key-file=${pki.serviceAccountKey}`,
         `--root-ca-file=${pki.caCert}`,
         "--use-service-account-credentials=false",

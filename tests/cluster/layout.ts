@@ -19,49 +19,19 @@ export const CLUSTER_DNS_IP = "10.96.0.10";
 export const LB_POOL_PREFIX = "10.250.0.";
 /** The API server's secure port. */
 export const API_PORT = 6443;
-/** The kubelet API port (logs). */
-export const KUBELET_PORT = 10250;
 /** The bridge interface of the pod network. */
 export const BRIDGE = "lqbr0";
 /** The name of the single Node. */
 export const NODE_NAME = "lacquer-node";
 
-/**
- * What runs the pods: `process`, the process kubelet (host processes, images mapped to local programs), or `real`,
- * the upstream kubelet with containerd, kube-proxy, kube-scheduler and CoreDNS, running the imported images.
- */
-export type NodeMode = "process" | "real";
-
-/**
- * Parses a node mode from the command line or the environment.
- *
- * @example Usage
- * ```ts
- * import { parseNodeMode } from "./layout.ts";
- * parseNodeMode(undefined); // "real"
- * parseNodeMode("process"); // "process"
- * ```
- *
- * @param value `real` or nothing (the default), or `process`.
- * @returns The mode.
- * @throws {RangeError} For any other value.
- */
-export function parseNodeMode(value: string | undefined): NodeMode {
-  if (value === undefined || value === "" || value === "real") return "real";
-  if (value === "process") return "process";
-  throw new RangeError(`Cannot use node mode "${value}": expected "process" or "real"`);
-}
-
 /** Paths and names of one cluster. */
 export interface ClusterLayout {
   /** Cluster name (`lacquer` for `deno task cluster up`, `t<id>` in test runs). */
   name: string;
-  /** State directory: certificates, etcd data, logs, pod roots, kubeconfig. */
+  /** State directory: certificates, etcd data, logs, the node's files, kubeconfig. */
   dir: string;
   /** The named network namespace (`/run/netns/<netns>`) everything runs in. */
   netns: string;
-  /** Prefix of the pods' network namespaces. */
-  podNetnsPrefix: string;
   /** The admin kubeconfig (valid inside the namespace only). */
   kubeconfig: string;
   /** Written by the supervisor once the cluster is ready. */
@@ -70,9 +40,9 @@ export interface ClusterLayout {
   pidFile: string;
   /** Log directory. */
   logDir: string;
-  /** The real node's files: containerd's and the kubelet's state, configs, pod logs. */
+  /** The node's files: containerd's and the kubelet's state, configs, pod logs. */
   nodeDir: string;
-  /** The real node's cgroup (in every v1 hierarchy): the kubelet's `cgroupRoot`, and containerd's. */
+  /** The node's cgroup (in every v1 hierarchy): the kubelet's `cgroupRoot`, and containerd's. */
   cgroupName: string;
 }
 
@@ -105,7 +75,6 @@ export function clusterLayout(name: string, options: ClusterLayoutOptions = {}):
     name,
     dir,
     netns: name === "lacquer" ? "lacquer" : `lacquer-${name}`,
-    podNetnsPrefix: `lqp-${name}-`,
     kubeconfig: `${dir}/kubeconfig`,
     readyFile: `${dir}/ready.json`,
     pidFile: `${dir}/supervisor.pid`,
@@ -121,10 +90,9 @@ export interface ClusterBinaries {
   kubeApiserver: string;
   kubeControllerManager: string;
   kubectl: string;
-  echoBasic: string;
   /** Directory with `standard.yaml` and `experimental.yaml`. */
   crdDir: string;
-  /** The real node's programs. */
+  /** The node's programs. */
   kubelet: string;
   kubeProxy: string;
   kubeScheduler: string;
@@ -161,7 +129,6 @@ export function clusterBinaries(cache: string): ClusterBinaries {
     kubeApiserver: `${cache}/bin/kube-apiserver`,
     kubeControllerManager: `${cache}/bin/kube-controller-manager`,
     kubectl: `${cache}/bin/kubectl`,
-    echoBasic: `${cache}/bin/echo-basic`,
     crdDir: `${cache}/gateway-api-crds`,
     kubelet: `${cache}/bin/kubelet`,
     kubeProxy: `${cache}/bin/kube-proxy`,

@@ -1,21 +1,13 @@
 import { strictEqual, throws } from "node:assert/strict";
-import { clusterLayout, lacquerCacheDir, parseNodeMode } from "./layout.ts";
+import { clusterLayout, lacquerCacheDir } from "./layout.ts";
 
 Deno.test("clusterLayout() derives namespace names and paths from the cluster name", () => {
   const l = clusterLayout("tabc123", { root: "/r" });
   strictEqual(l.netns, "lacquer-tabc123");
-  strictEqual(l.podNetnsPrefix, "lqp-tabc123-");
   strictEqual(l.kubeconfig, "/r/tabc123/kubeconfig");
   strictEqual(clusterLayout("lacquer").netns, "lacquer");
   strictEqual(l.nodeDir, "/r/tabc123/node");
   strictEqual(l.cgroupName, "lacquer-tabc123");
-});
-
-Deno.test("parseNodeMode() defaults to the real node and refuses unknown modes", () => {
-  strictEqual(parseNodeMode(undefined), "real");
-  strictEqual(parseNodeMode(""), "real");
-  strictEqual(parseNodeMode("process"), "process");
-  throws(() => parseNodeMode("docker"), RangeError);
 });
 
 Deno.test("clusterLayout() rejects names unusable in interface names", () => {

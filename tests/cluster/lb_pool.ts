@@ -1,5 +1,5 @@
 /**
- * Chooses LoadBalancer addresses and backends. Pure.
+ * Chooses LoadBalancer addresses. Pure.
  *
  * @module
  */
@@ -60,43 +60,4 @@ export function assignAddresses(
   if (requested.length > 0) return { addresses: [...requested] };
   const picked = pickAddress(options);
   return picked ? { addresses: [picked] } : { problem: `the pool ${prefix}0/24 is exhausted` };
-}
-
-/** A ready endpoint address and port. */
-export interface Backend {
-  address: string;
-  port: number;
-}
-
-/** The subset of an EndpointSlice the proxy reads. */
-export interface EndpointSliceLike {
-  ports?: { name?: string; port?: number; protocol?: string }[] | null;
-  endpoints?: { addresses: string[]; conditions?: { ready?: boolean | null } }[] | null;
-}
-
-/**
- * Lists the ready backends of a Service port across its EndpointSlices.
- *
- * @example Usage
- * ```ts
- * import { readyBackends } from "./lb_pool.ts";
- * readyBackends([{ ports: [{ name: "http", port: 3000 }], endpoints: [{ addresses: ["10.244.0.2"] }] }], "http");
- * // [{ address: "10.244.0.2", port: 3000 }]
- * ```
- *
- * @param slices The Service's slices.
- * @param portName The Service port's name ("" when unnamed).
- * @returns The backends, sorted.
- */
-export function readyBackends(slices: readonly EndpointSliceLike[], portName: string): Backend[] {
-  const out: Backend[] = [];
-  for (const s of slices) {
-    const port = (s.ports ?? []).find((p) => (p.name ?? "") === portName && (p.protocol ?? "TCP") === "TCP");
-    if (!port?.port) continue;
-    for (const e of s.endpoints ?? []) {
-      if (e.conditions?.ready === false) continue;
-      for (const a of e.addresses) out.push({ address: a, port: port.port });
-    }
-  }
-  return out.sort((a, b) => `${a.address}:${a.port}`.localeCompare(`${b.address}:${b.port}`));
 }

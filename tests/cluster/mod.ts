@@ -1,6 +1,7 @@
 /**
  * The local Kubernetes cluster for tests (see `tests/README.md`): real etcd, kube-apiserver and
- * kube-controller-manager plus our process kubelet and LoadBalancer controller, in a private network namespace.
+ * kube-controller-manager, a real node (containerd, kubelet, kube-proxy, scheduler, CoreDNS) running locally built
+ * images, and our LoadBalancer address controller, in a private network namespace.
  *
  * `deno task test` runs the tests inside a fresh network namespace; the first {@linkcode useCluster} call starts
  * the cluster there (shared by every test of the run) and the task tears it down at the end. Each test takes its
@@ -30,15 +31,12 @@ export {
   containerLogFile,
   createTestNamespace,
   kubectl,
-  podNetns,
   podNetnsPath,
-  podRoot,
   type TestCluster,
   type TestNamespace,
   useCluster,
 } from "./test_cluster.ts";
 export { API_PORT, LB_POOL_PREFIX, NODE_IP, NODE_NAME } from "./layout.ts";
-export { defaultImageTable, type ImageRule } from "./kubelet/image_table.ts";
 export { ECHO_IMAGE, PAUSE_IMAGE } from "./node/node_images.ts";
 export {
   type ClusterInfo,

@@ -1,34 +1,23 @@
 /**
- * Service addresses for the local cluster, as MetalLB plus kube-proxy would provide them:
- *
- * - every Service of type LoadBalancer gets an address from a private pool and `status.loadBalancer.ingress` says
- *   so; a Service that asks for addresses (`spec.loadBalancerIP`, or several in MetalLB's annotation) gets all of
- *   them when each is in the pool and free, else none, and its condition `lacquer.dev/LoadBalancerAddresses` says
- *   why (the operator reports it on the Gateway);
- * - that address and every Service's ClusterIP are added to the node bridge inside the cluster's network namespace,
- *   and a TCP proxy on each Service port forwards every connection to a ready endpoint (round robin over the
- *   Service's EndpointSlices, seen one second late, as kube-proxy's rules lag behind), so pods and tests can use
- *   ClusterIPs and LoadBalancer addresses alike.
- *
- * With the real node, kube-proxy runs and programs both kinds of address itself: the controller then only assigns
- * LoadBalancer addresses (`proxy: false`).
+ * LoadBalancer addresses for the local cluster, as MetalLB would assign them: every Service of type LoadBalancer
+ * (without another `loadBalancerClass`) gets an address from a private pool and `status.loadBalancer.ingress` says so;
+ * a Service that asks for addresses (`spec.loadBalancerIP`, or several in MetalLB's annotation) gets all of them when
+ * each is in the pool and free, else none, and its condition `lacquer.dev/LoadBalancerAddresses` says why (the
+ * operator reports it on the Gateway). kube-proxy on the node programs those addresses, like every ClusterIP.
  *
  * @module
  */
-import { createReflector, type KubeClient, type KubeObject, objectKey } from "../../internal/kube/mod.ts";
+import { createReflector, type KubeClient, type KubeObject } from "../../internal/kube/mod.ts";
 import type { Logger } from "../../internal/log.ts";
 import { LB_ADDRESSES_CONDITION, LB_IPS_ANNOTATION } from "../../internal/names.ts";
-import { BRIDGE, LB_POOL_PREFIX } from "./layout.ts";
-import { assignAddresses, type EndpointSliceLike, readyBackends } from "./lb_pool.ts";
-import { runCommand } from "./run_command.ts";
+import { LB_POOL_PREFIX } from "./layout.ts";
+import { assignAddresses } from "./lb_pool.ts";
 
 interface Service extends KubeObject {
   spec: {
     type?: string;
-    clusterIP?: string;
     loadBalancerClass?: string;
     loadBalancerIP?: string;
-    ports?: { name?: string; port: number; protocol?: string }[];
   };
   status?: {
     loadBalancer?: { ingress?: { ip?: string }[] };
@@ -43,48 +32,26 @@ function requestedIps(svc: Service): string[] {
   return svc.spec.loadBalancerIP ? [svc.spec.loadBalancerIP] : [];
 }
 
-interface Slice extends KubeObject, EndpointSliceLike {}
-
-/**
- * How long an EndpointSlice change takes to reach the proxies. kube-proxy programs its rules some time after a change
- * too (its sync period), so a pod that stops serving the moment it is told to terminate, rather than draining, drops
- * connections here as it would in a real cluster.
- */
-const PROGRAMMING_DELAY_MS = 1000;
-
-interface Forward {
-  service: string;
-  portName: string;
-  listener: Deno.TcpListener;
-  rr: number;
-}
-
 /** A running controller. */
 export interface ServiceController {
-  /** Closes listeners, removes addresses and stops watching. */
+  /** Stops watching. */
   stop(): Promise<void>;
 }
 
 /**
- * Starts the Service address controller.
+ * Starts the LoadBalancer address controller.
  *
  * @param client API client.
- * @param options Logger; whether to proxy Service addresses (default) or only assign LoadBalancer addresses.
+ * @param options Logger.
  * @returns The controller.
  */
 export async function startServiceController(
   client: KubeClient,
-  options: { log: Logger; proxy?: boolean },
+  options: { log: Logger },
 ): Promise<ServiceController> {
   const { log } = options;
-  const proxy = options.proxy ?? true;
   /** LoadBalancer addresses per Service key. */
   const lbAddresses = new Map<string, string[]>();
-  /** Proxies by "address:port". */
-  const forwards = new Map<string, Forward>();
-  /** Addresses on the bridge, with the number of Services using each. */
-  const addresses = new Map<string, number>();
-  const conns = new Set<Deno.Conn>();
   let stopped = false;
   let queue = Promise.resolve();
   const enqueue = (key: string) => {
@@ -95,81 +62,6 @@ export async function startServiceController(
     onChange: (o, c) => enqueue(`${(c ?? o)!.metadata.namespace}/${(c ?? o)!.metadata.name}`),
     log,
   });
-  /** The EndpointSlices as the proxies see them: PROGRAMMING_DELAY_MS behind the API server, in order. */
-  const programmed = new Map<string, Slice>();
-  const timers = new Set<ReturnType<typeof setTimeout>>();
-  const slices = proxy && createReflector<Slice>(client, {
-    path: "/apis/discovery.k8s.io/v1/endpointslices",
-    onChange: (old, cur) => {
-      const key = objectKey((cur ?? old)!);
-      const timer = setTimeout(() => {
-        timers.delete(timer);
-        if (cur) programmed.set(key, cur);
-        else programmed.delete(key);
-      }, PROGRAMMING_DELAY_MS);
-      timers.add(timer);
-    },
-    log,
-  });
-
-  function backendsFor(key: string, portName: string) {
-    const [ns, name] = key.split("/");
-    const mine = [...programmed.values()].filter((s) =>
-      s.metadata.namespace === ns && s.metadata.labels?.["kubernetes.io/service-name"] === name
-    );
-    return readyBackends(mine, portName);
-  }
-
-  function closeQuietly(c: Deno.Conn | Deno.TcpListener | undefined) {
-    try {
-      c?.close();
-    } catch {
-      // closed already
-    }
-  }
-
-  async function serve(f: Forward) {
-    for await (const conn of f.listener) {
-      const backends = backendsFor(f.service, f.portName);
-      if (backends.length === 0) {
-        conn.close();
-        continue;
-      }
-      const b = backends[f.rr++ % backends.length];
-      conns.add(conn);
-      (async () => {
-        let upstream: Deno.Conn | undefined;
-        try {
-          upstream = await Deno.connect({ hostname: b.address, port: b.port });
-          conns.add(upstream);
-          await Promise.all([
-            conn.readable.pipeTo(upstream.writable).catch(() => {}),
-            upstream.readable.pipeTo(conn.writable).catch(() => {}),
-          ]);
-        } catch {
-          // backend refused: the client sees a closed connection
-        } finally {
-          for (const c of [conn, upstream]) {
-            if (c) conns.delete(c);
-            closeQuietly(c);
-          }
-        }
-      })();
-    }
-  }
-
-  async function addAddress(address: string) {
-    const n = addresses.get(address) ?? 0;
-    if (n === 0) await runCommand("ip", { args: ["addr", "replace", `${address}/32`, "dev", BRIDGE] });
-    addresses.set(address, n + 1);
-  }
-
-  async function dropAddress(address: string) {
-    const n = (addresses.get(address) ?? 1) - 1;
-    if (n > 0) return void addresses.set(address, n);
-    addresses.delete(address);
-    await runCommand("ip", { args: ["addr", "del", `${address}/32`, "dev", BRIDGE], allowFailure: true });
-  }
 
   async function reconcile(key: string): Promise<void> {
     if (stopped) return;
@@ -206,38 +98,7 @@ export async function startServiceController(
       log.info("LoadBalancer addresses released", { service: key, addresses: lb });
       lb = undefined;
     }
-    // 2. the proxies this Service wants
-    const wanted = new Map<string, string>();
-    const ips = [svc?.spec.clusterIP, ...(isLb && lb ? lb : [])].filter((ip): ip is string =>
-      proxy &&
-      !!ip && ip !== "None" && !ip.includes(":")
-    );
-    for (const ip of ips) {
-      for (const p of svc?.spec.ports ?? []) {
-        if ((p.protocol ?? "TCP") === "TCP") wanted.set(`${ip}:${p.port}`, p.name ?? "");
-      }
-    }
-    for (const [addr, f] of forwards) {
-      if (f.service !== key || wanted.get(addr) === f.portName) continue;
-      closeQuietly(f.listener);
-      forwards.delete(addr);
-      await dropAddress(addr.slice(0, addr.lastIndexOf(":")));
-    }
-    for (const [addr, portName] of wanted) {
-      if (forwards.has(addr)) continue;
-      const ip = addr.slice(0, addr.lastIndexOf(":"));
-      await addAddress(ip);
-      try {
-        const listener = Deno.listen({ hostname: ip, port: Number(addr.slice(ip.length + 1)) });
-        const f = { service: key, portName, listener, rr: 0 };
-        forwards.set(addr, f);
-        serve(f).catch(() => {});
-      } catch (err) {
-        await dropAddress(ip);
-        log.warn("Service proxy cannot listen", { service: key, address: addr, err });
-      }
-    }
-    // 3. the status
+    // 2. the status
     if (svc && isLb) await writeStatus(svc, lb ?? [], problem);
   }
 
@@ -267,18 +128,12 @@ export async function startServiceController(
     });
   }
 
-  await Promise.all([services.synced, slices && slices.synced]);
+  await services.synced;
   return {
     async stop() {
       stopped = true;
-      await Promise.all([services.stop(), slices && slices.stop()]);
-      for (const timer of timers) clearTimeout(timer);
+      await services.stop();
       await queue;
-      for (const f of forwards.values()) closeQuietly(f.listener);
-      for (const c of conns) closeQuietly(c);
-      for (const a of [...addresses.keys()]) {
-        await runCommand("ip", { args: ["addr", "del", `${a}/32`, "dev", BRIDGE], allowFailure: true });
-      }
     },
   };
 }

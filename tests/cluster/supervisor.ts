@@ -1,22 +1,19 @@
 /**
  * The cluster supervisor: runs inside the cluster's network namespace and owns everything in it. It sets up the
  * node network (loopback, the pod bridge), writes the PKI and kubeconfig, starts etcd, kube-apiserver and
- * kube-controller-manager, installs the Gateway API CRDs, and runs the node — the process kubelet in this process,
- * or the real node (`--node real`: containerd, kubelet, kube-proxy, scheduler, CoreDNS) — and the LoadBalancer
- * controller. It writes `ready.json` when the cluster can be used and tears everything down on SIGTERM or SIGINT.
+ * kube-controller-manager, installs the Gateway API CRDs, and runs the node (containerd, kubelet, kube-proxy,
+ * scheduler, CoreDNS) and the LoadBalancer address controller. It writes `ready.json` when the cluster can be used and tears everything down on SIGTERM or SIGINT.
  *
  * Usage (normally through `cluster.ts`): `deno run -A tests/cluster/supervisor.ts --name <name> [--root <dir>]
- * [--gateway-api-channel standard|experimental|none] [--node process|real]`.
+ * [--gateway-api-channel standard|experimental|none]`.
  *
  * @module
  */
 import { parseArgs } from "node:util";
 import { createKubeClient, loadKubeConfig } from "../../internal/kube/mod.ts";
 import { createLogger } from "../../internal/log.ts";
-import { type ControlPlane, REAL_NODE_CONTROLLERS, startControlPlane } from "./control_plane.ts";
+import { type ControlPlane, startControlPlane } from "./control_plane.ts";
 import { installCrds } from "./crd_installer.ts";
-import { type Kubelet, startKubelet } from "./kubelet/kubelet.ts";
-import { deletePodNetwork } from "./kubelet/pod_network.ts";
 import {
   API_PORT,
   API_SERVICE_IP,
@@ -26,11 +23,10 @@ import {
   lacquerCacheDir,
   NODE_IP,
   NODE_NAME,
-  parseNodeMode,
   POD_CIDR,
 } from "./layout.ts";
 import { COREDNS_IMAGE, nodeImageArchives, PAUSE_IMAGE } from "./node/node_images.ts";
-import { type RealNode, startRealNode } from "./node/real_node.ts";
+import { startRealNode } from "./node/real_node.ts";
 import { startServiceController } from "./service_controller.ts";
 import { kubeconfigYaml, writePki } from "./pki_writer.ts";
 import { runCommand } from "./run_command.ts";
@@ -41,14 +37,11 @@ const { values } = parseArgs({
     name: { type: "string", default: "lacquer" },
     root: { type: "string" },
     "gateway-api-channel": { type: "string", default: "standard" },
-    node: { type: "string", default: "real" },
   },
 });
-const nodeMode = parseNodeMode(values.node);
 const layout = clusterLayout(values.name!, { root: values.root });
 const cache = lacquerCacheDir(Deno.env);
 const bin = clusterBinaries(cache);
-const repoRoot = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 const log = createLogger({ fields: { component: "cluster", cluster: layout.name } });
 const t0 = performance.now();
 
@@ -59,7 +52,6 @@ function shutdown(code: number): Promise<void> {
     log.info("Cluster stopping");
     await Deno.remove(layout.readyFile).catch(() => {});
     for (const stop of stops.reverse()) await stop().catch((err) => log.warn("Stop step failed", { err }));
-    await removeLeftoverPodNetworks();
     await Deno.remove(layout.pidFile).catch(() => {});
     log.info("Cluster stopped");
     Deno.exit(code);
@@ -69,26 +61,19 @@ function shutdown(code: number): Promise<void> {
 Deno.addSignalListener("SIGTERM", () => shutdown(0));
 Deno.addSignalListener("SIGINT", () => shutdown(0));
 
-async function removeLeftoverPodNetworks(): Promise<void> {
-  const names: string[] = [];
-  try {
-    for await (const e of Deno.readDir("/run/netns")) names.push(e.name);
-  } catch {
-    // no named namespaces at all
-  }
-  for (const name of names) if (name.startsWith(layout.podNetnsPrefix)) await deletePodNetwork(name);
-}
-
 try {
-  const needed = [bin.etcd, bin.kubeApiserver, bin.kubeControllerManager];
-  if (nodeMode === "real") needed.push(bin.kubelet, bin.kubeProxy, bin.kubeScheduler, bin.containerd, bin.ctr);
-  else needed.push(bin.echoBasic);
-  for (const path of needed) await Deno.stat(path);
+  const needed = [
+    bin.etcd,
+    bin.kubeApiserver,
+    bin.kubeControllerManager,
+    bin.kubelet,
+    bin.kubeProxy,
+    bin.kubeScheduler,
+  ];
+  for (const path of [...needed, bin.containerd, bin.ctr]) await Deno.stat(path);
   await Deno.mkdir(layout.logDir, { recursive: true });
   await Deno.writeTextFile(layout.pidFile, String(Deno.pid));
   await Deno.remove(`${layout.dir}/etcd`, { recursive: true }).catch(() => {});
-  await Deno.remove(`${layout.dir}/pods`, { recursive: true }).catch(() => {});
-  await removeLeftoverPodNetworks();
 
   const ip = (...args: string[]) => runCommand("ip", { args });
   await ip("link", "set", "lo", "up");
@@ -115,54 +100,35 @@ try {
   stops.push(() => Promise.resolve(client.close()));
   log.info("Cluster network and certificates ready", { durationMs: Math.round(performance.now() - t0) });
 
-  // the real node's container runtime starts (and imports its images) while the control plane does; its kubelet
-  // once the API server is up
+  // the node's container runtime starts (and imports its images) while the control plane does; its kubelet once the
+  // API server is up
   const apiUp = Promise.withResolvers<void>();
-  const realNode = nodeMode === "real"
-    ? startRealNode({
-      layout,
-      binaries: bin,
-      pki,
-      client,
-      log: log.child({ component: "node" }),
-      imageArchives: await nodeImageArchives(cache),
-      cache,
-      pauseImage: PAUSE_IMAGE,
-      corednsImage: COREDNS_IMAGE,
-      apiReady: apiUp.promise,
-    })
-    : undefined;
+  const nodeStarted = startRealNode({
+    layout,
+    binaries: bin,
+    pki,
+    client,
+    log: log.child({ component: "node" }),
+    imageArchives: await nodeImageArchives(cache),
+    cache,
+    pauseImage: PAUSE_IMAGE,
+    corednsImage: COREDNS_IMAGE,
+    apiReady: apiUp.promise,
+  });
   // awaited below; until then a failure must not count as unhandled
-  realNode?.catch(() => {});
+  nodeStarted.catch(() => {});
   let cp: ControlPlane;
   try {
-    cp = await startControlPlane({
-      layout,
-      binaries: bin,
-      pki,
-      client,
-      log,
-      extraControllers: nodeMode === "real" ? REAL_NODE_CONTROLLERS : [],
-    });
+    cp = await startControlPlane({ layout, binaries: bin, pki, client, log });
   } catch (err) {
     apiUp.reject(err);
-    await realNode?.catch(() => {});
+    await nodeStarted.catch(() => {});
     throw err;
   }
   stops.push(() => cp.stop());
   apiUp.resolve();
 
   const version = await client.request<{ gitVersion: string }>("/version");
-  const nodeStarted: Promise<RealNode | Kubelet> = realNode ?? startKubelet({
-    client,
-    log: log.child({ component: "kubelet" }),
-    podsDir: `${layout.dir}/pods`,
-    podNetnsPrefix: layout.podNetnsPrefix,
-    caCert: ca,
-    tls: { cert: await Deno.readTextFile(pki.kubeletCert), key: await Deno.readTextFile(pki.kubeletKey) },
-    imageHost: { echoBasic: bin.echoBasic, deno: Deno.execPath(), repoRoot },
-    kubeletVersion: version.gitVersion,
-  });
   // a node that failed to start has stopped itself
   stops.push(async () => await (await nodeStarted.catch(() => undefined))?.stop());
   const channel = values["gateway-api-channel"];
@@ -171,10 +137,7 @@ try {
     log.info("Gateway API CRDs installed", { channel, crds: names.length });
   }
   await nodeStarted;
-  const services = await startServiceController(client, {
-    log: log.child({ component: "services" }),
-    proxy: nodeMode === "process",
-  });
+  const services = await startServiceController(client, { log: log.child({ component: "services" }) });
   stops.push(() => services.stop());
 
   // the default ServiceAccount exists once the controller manager works
@@ -191,7 +154,6 @@ try {
     server: `https://${NODE_IP}:${API_PORT}`,
     kubernetesVersion: version.gitVersion,
     gatewayApiChannel: channel,
-    node: nodeMode,
     startedInMs: Math.round(performance.now() - t0),
   };
   await Deno.writeTextFile(layout.readyFile + ".tmp", JSON.stringify(ready, null, 2) + "\n");

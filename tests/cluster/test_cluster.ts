@@ -7,8 +7,7 @@
 import { createKubeClient, type KubeClient, loadKubeConfig } from "../../internal/kube/mod.ts";
 import { type ClusterInfo, launchSupervisor, waitForCluster } from "./cluster_control.ts";
 import { eventually } from "./eventually.ts";
-import { podNetnsName } from "./kubelet/pod_worker.ts";
-import { clusterBinaries, type ClusterLayout, clusterLayout, lacquerCacheDir, parseNodeMode } from "./layout.ts";
+import { clusterBinaries, type ClusterLayout, clusterLayout, lacquerCacheDir } from "./layout.ts";
 import { podProcesses } from "./node/node_cgroup.ts";
 import { nodePaths } from "./node/node_config.ts";
 import { runCommand } from "./run_command.ts";
@@ -40,8 +39,8 @@ export function clusterAvailable(): boolean {
 let current: Promise<TestCluster> | undefined;
 
 /**
- * Returns the run's cluster, starting it on the first call (about 5 s warm). `LACQUER_NODE=real` starts it with the
- * real node (containerd, kubelet, kube-proxy, scheduler, CoreDNS) instead of the process kubelet.
+ * Returns the run's cluster, starting it on the first call (about 6 s warm): control plane and node (containerd,
+ * kubelet, kube-proxy, scheduler, CoreDNS).
  *
  * @returns The cluster.
  * @throws {Error} Outside `deno task test`, or when the cluster cannot start (the message names the log).
@@ -64,7 +63,6 @@ async function start(): Promise<TestCluster> {
     await launchSupervisor(layout, {
       inCurrentNetns: true,
       gatewayApiChannel: Deno.env.get("LACQUER_GATEWAY_API_CHANNEL"),
-      node: parseNodeMode(Deno.env.get("LACQUER_NODE")),
     });
   } catch (err) {
     if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
@@ -143,8 +141,8 @@ export async function kubectl(cluster: TestCluster, args: string[]): Promise<str
 
 /**
  * Returns the path of a pod's network namespace, e.g. to run `nsenter --net=<path> ip link set eth0 down` there.
- * On the real node it is a process's of the pod (found by the pod's cgroup): the kubelet names pod network
- * namespaces only inside its private mount namespace.
+ * It is a process's of the pod (found by the pod's cgroup): the kubelet names pod network namespaces only inside
+ * its private mount namespace.
  *
  * @param cluster The cluster.
  * @param podUid The pod's `metadata.uid`.
@@ -152,40 +150,14 @@ export async function kubectl(cluster: TestCluster, args: string[]): Promise<str
  * @throws {Error} When the pod runs no process.
  */
 export async function podNetnsPath(cluster: TestCluster, podUid: string): Promise<string> {
-  if (cluster.info.node !== "real") return `/run/netns/${podNetnsName(cluster.layout.podNetnsPrefix, podUid)}`;
   const [pid] = await podProcesses(cluster.layout.cgroupName, podUid);
   if (pid === undefined) throw new Error(`Cannot find the network namespace of pod ${podUid}: it runs no process`);
   return `/proc/${pid}/ns/net`;
 }
 
 /**
- * Returns the name of a pod's network namespace on the process kubelet (`/run/netns/<name>`), e.g. to list its
- * processes with `ip netns pids`.
- *
- * @param cluster The cluster.
- * @param podUid The pod's `metadata.uid`.
- * @returns The namespace name.
- */
-export function podNetns(cluster: TestCluster, podUid: string): string {
-  return podNetnsName(cluster.layout.podNetnsPrefix, podUid);
-}
-
-/**
- * Returns the directory a pod's volumes are "mounted" below: a container sees `<mountPath>` as
- * `<podRoot>/<mountPath>` (the process gets it as `LACQUER_POD_ROOT`).
- *
- * @param cluster The cluster.
- * @param pod The pod's namespace, name and uid.
- * @returns The directory.
- */
-export function podRoot(cluster: TestCluster, pod: { namespace: string; name: string; uid: string }): string {
-  return `${cluster.layout.dir}/pods/${pod.namespace}_${pod.name}_${pod.uid}/root`;
-}
-
-/**
- * Returns the file a container's first run logs to (CRI format, `<time> <stream> <tag> <line>`), from either node:
- * below the process kubelet's pod directory, or in the real kubelet's `podLogsDir`. The kubelet removes it with the
- * pod; a file opened before stays readable.
+ * Returns the file a container's first run logs to (CRI format, `<time> <stream> <tag> <line>`), in the kubelet's
+ * `podLogsDir`. The kubelet removes it with the pod; a file opened before stays readable.
  *
  * @param cluster The cluster.
  * @param pod The pod's namespace, name and uid.
@@ -198,7 +170,5 @@ export function containerLogFile(
   container: string,
 ): string {
   const dir = `${pod.namespace}_${pod.name}_${pod.uid}`;
-  return parseNodeMode(Deno.env.get("LACQUER_NODE")) === "real"
-    ? `${nodePaths(cluster.layout.nodeDir).podLogs}/${dir}/${container}/0.log`
-    : `${cluster.layout.dir}/pods/${dir}/logs/${container}/0.log`;
+  return `${nodePaths(cluster.layout.nodeDir).podLogs}/${dir}/${container}/0.log`;
 }

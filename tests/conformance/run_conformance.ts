@@ -78,13 +78,7 @@ async function main(): Promise<number> {
   }
   const cache = lacquerCacheDir(Deno.env);
   const suite = await buildConformanceSuite(cache);
-  const stack = await startLacquerStack({
-    cluster: values.cluster,
-    channel: values.channel,
-    logLevel: "debug",
-    node: "real",
-    install: "chart",
-  });
+  const stack = await startLacquerStack({ cluster: values.cluster, channel: values.channel, logLevel: "debug" });
   let passed = false;
   try {
     const single = values["run-test"];

@@ -18,7 +18,6 @@ Deno.test({
   const cluster = "d" + Array.from(crypto.getRandomValues(new Uint8Array(6)), (b) => (b % 36).toString(36)).join("");
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", DEMO, "--check", "--cluster", cluster],
-    env: { LACQUER_NODE: "real" },
     stdin: "null",
   }).output();
   const [stdout, stderr] = [new TextDecoder().decode(out.stdout), new TextDecoder().decode(out.stderr)];

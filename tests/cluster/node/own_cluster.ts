@@ -42,7 +42,7 @@ export async function startOwnRealNodeCluster(options: { gatewayApiChannel?: str
   const t0 = performance.now();
   try {
     await createClusterNetns(layout);
-    await launchSupervisor(layout, { node: "real", gatewayApiChannel: options.gatewayApiChannel ?? "none" });
+    await launchSupervisor(layout, { gatewayApiChannel: options.gatewayApiChannel ?? "none" });
     await waitForCluster(layout, { timeoutMs: 120_000 });
   } catch (err) {
     keepState = true;
