@@ -1,15 +1,26 @@
 /**
- * Shared set-up of the end-to-end tests: the operator of this checkout against the shared test cluster, a
- * GatewayClass of its own, an echo app and a Gateway whose pods run the real chaperone, varnishd and ghost.
+ * Shared set-up of the end-to-end tests on the shared test cluster: the operator, a GatewayClass of its own, an echo
+ * app and a Gateway whose pods run the gateway image (the real chaperone, varnishd and ghost). The operator runs as
+ * users run it: in-cluster from its image, installed by `helm install` of the chart into the test's namespace, or
+ * (`operator: "process"`) as a process of this checkout against the cluster's kubeconfig.
  *
  * @module
  */
 import { equal } from "node:assert/strict";
+import { CHART_DIR, helmBinary } from "../../deploy/render_manifests.ts";
 import type { KubeClient } from "../../internal/kube/mod.ts";
 import { CONTROLLER_NAME } from "../../internal/names.ts";
 import { installLacquerCrds } from "../cluster/crd_installer.ts";
-import { createTestNamespace, eventually, freePort, type TestNamespace, useCluster } from "../cluster/mod.ts";
-import type { LoggedProcess } from "../cluster/spawn_logged.ts";
+import {
+  createTestNamespace,
+  eventually,
+  freePort,
+  kubectl,
+  runCommand,
+  type TestCluster,
+  type TestNamespace,
+  useCluster,
+} from "../cluster/mod.ts";
 import { startOperatorProcess } from "../stack/operator_process.ts";
 
 /** The Gateway API group path. */
@@ -23,10 +34,81 @@ export interface E2eGateway extends AsyncDisposable {
   address: string;
   /** The Gateway's name. */
   gateway: string;
-  /** The operator process. */
-  operator: LoggedProcess;
-  /** The operator's log file (printed when a test fails). */
-  operatorLog: string;
+  /** The operator's log so far (printed when a test fails). */
+  readOperatorLog(): Promise<string>;
+}
+
+/** A running operator of {@linkcode startE2eGateway}. */
+interface E2eOperator {
+  readLog(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/**
+ * `helm install` of the chart into the test's namespace: the operator (one replica, from its image) with the chart's
+ * RBAC, serving only the test's GatewayClass, which the test creates itself (no class parameters, as with the
+ * process).
+ */
+async function installOperator(cluster: TestCluster, ns: string, cls: string, args: string[]): Promise<E2eOperator> {
+  const helm = (helmArgs: string[]) =>
+    runCommand(helmBinary(), {
+      args: [...helmArgs, "--kubeconfig", cluster.kubeconfig, "--namespace", ns],
+      allowFailure: true,
+    });
+  const release = ns;
+  const readLog = () =>
+    kubectl(cluster, ["-n", ns, "logs", `deploy/${release}-operator`, "--tail=-1"]).catch((err) => `${err}`);
+  const stop = async () => void await helm(["uninstall", release, "--wait", "--timeout", "60s"]);
+  const install = await helm([
+    "install",
+    release,
+    CHART_DIR,
+    "--set",
+    "gatewayClass.create=false",
+    "--set",
+    `operator.gatewayClasses={${cls}}`,
+    "--set",
+    "operator.replicas=1",
+    "--set",
+    "podDisruptionBudget.enabled=false",
+    "--set",
+    "operator.logLevel=debug",
+    "--set-string",
+    `operator.extraArgs={${args.join(",")}}`,
+    "--wait",
+    "--timeout",
+    "2m",
+  ]);
+  if (install.code !== 0) {
+    const log = await readLog();
+    await stop();
+    throw new Error(`helm install of the operator failed: ${install.stderr.trim()}\n${log}`);
+  }
+  return { readLog, stop };
+}
+
+/** The operator of this checkout as a process against the cluster's kubeconfig, logging to a temporary file. */
+async function startProcessOperator(
+  cluster: TestCluster,
+  args: string[],
+  invalidationPort: number | undefined,
+): Promise<E2eOperator> {
+  const logFile = await Deno.makeTempFile({ prefix: "e2e-operator-", suffix: ".log" });
+  const operator = startOperatorProcess({
+    kubeconfig: cluster.kubeconfig,
+    logFile,
+    port: freePort(2), // metrics, and health on port + 1
+    logLevel: "debug",
+    invalidationPort,
+    args,
+  });
+  return {
+    readLog: () => Deno.readTextFile(logFile).catch(() => ""),
+    stop: async () => {
+      await operator.stop(10_000);
+      await Deno.remove(logFile).catch(() => {});
+    },
+  };
 }
 
 /** Applies an object with server-side apply (field manager `lacquer-e2e`). */
@@ -243,7 +325,12 @@ export async function startE2eGateway(options: {
   parametersRef?: string;
   /** The Gateway's listeners. @default {one HTTP listener on port 80} */
   listeners?: Record<string, unknown>[];
-  /** The operator's invalidation API port on 127.0.0.1. @default {any free port} */
+  /**
+   * How the operator runs: `in-cluster` (`helm install` of the chart, from its image) or `process` (this checkout).
+   * @default {"in-cluster"}
+   */
+  operator?: "in-cluster" | "process";
+  /** The operator's invalidation API port on 127.0.0.1 (`operator: "process"` only). @default {any free port} */
   invalidationPort?: number;
   /** Further operator flags. @default {[]} */
   operatorArgs?: string[];
@@ -251,27 +338,22 @@ export async function startE2eGateway(options: {
   const cluster = await useCluster();
   const ns = await createTestNamespace(cluster);
   const client = ns.client;
-  const operatorLog = await Deno.makeTempFile({ prefix: "e2e-operator-", suffix: ".log" });
   const cls = `lacquer-${ns.name}`;
   // our CRDs, which the operator watches (idempotent)
   await installLacquerCrds(client);
-  const port = freePort(2); // metrics, and health on port + 1
-  const operator = startOperatorProcess({
-    kubeconfig: cluster.kubeconfig,
-    logFile: operatorLog,
-    port,
-    logLevel: "debug",
-    invalidationPort: options.invalidationPort,
-    // One gateway pod per Gateway unless a test scales it: the tests count and kill pods, and a second pod on the
-    // local cluster's single node adds load, not availability.
-    args: ["--gateway-service-type", "LoadBalancer", "--gateway-replicas", "1", ...(options.operatorArgs ?? [])],
-  });
+  // One gateway pod per Gateway unless a test scales it: the tests count and kill pods, and a second pod on the
+  // local cluster's single node adds load, not availability.
+  const args = ["--gateway-service-type", "LoadBalancer", "--gateway-replicas", "1", ...(options.operatorArgs ?? [])];
+  let operator: E2eOperator | undefined;
   const cleanup = async () => {
     await client.request(`${GW_API}/gatewayclasses/${cls}`, { method: "DELETE" }).catch(() => {});
-    await operator.stop(10_000);
+    await operator?.stop();
     await ns[Symbol.asyncDispose]();
   };
   try {
+    operator = options.operator === "process"
+      ? await startProcessOperator(cluster, args, options.invalidationPort)
+      : await installOperator(cluster, ns.name, cls, args);
     await options.setup?.(ns);
     await apply(client, `${GW_API}/gatewayclasses`, {
       apiVersion: "gateway.networking.k8s.io/v1",
@@ -305,9 +387,9 @@ export async function startE2eGateway(options: {
       if (!value) throw new Error("Gateway has no address yet");
       return value;
     }, { timeoutMs: 120_000, intervalMs: 250 });
-    return { ns, client, address, gateway, operator, operatorLog, [Symbol.asyncDispose]: cleanup };
+    return { ns, client, address, gateway, readOperatorLog: operator.readLog, [Symbol.asyncDispose]: cleanup };
   } catch (err) {
-    console.error(await Deno.readTextFile(operatorLog).catch(() => ""));
+    if (operator) console.error(await operator.readLog());
     await cleanup();
     throw err;
   }

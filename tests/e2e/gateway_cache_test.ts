@@ -240,7 +240,7 @@ Deno.test({
     });
   } finally {
     if (passed.includes(false) || passed.length < 7) {
-      console.error(await Deno.readTextFile(gw.operatorLog).catch(() => ""));
+      console.error(await gw.readOperatorLog());
     }
   }
 });

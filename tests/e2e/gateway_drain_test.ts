@@ -161,7 +161,7 @@ Deno.test({
     );
   } finally {
     if (passed.length < 3 || passed.includes(false)) {
-      console.error(await Deno.readTextFile(gw.operatorLog).catch(() => ""));
+      console.error(await gw.readOperatorLog());
     }
   }
 });

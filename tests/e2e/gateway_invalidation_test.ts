@@ -54,7 +54,9 @@ Deno.test({
   ignore: !clusterAvailable(),
   async fn() {
     const apiPort = freePort();
+    // the one end-to-end test of the operator as a process against the kubeconfig, the other way users run it
     await using gw = await startE2eGateway({
+      operator: "process",
       invalidationPort: apiPort,
       setup: ({ client, name }) => applyApp(client, echoApp(name, "echo", 1)),
     });
@@ -229,7 +231,7 @@ Deno.test({
       equal(killed.pods.find((p) => p.pod === `${ns}/${second.name}`)?.result, "Gone");
       ok(killed.pods.filter((p) => p.result === "Succeeded").length === 2);
     } catch (err) {
-      console.error(await Deno.readTextFile(gw.operatorLog).catch(() => ""));
+      console.error(await gw.readOperatorLog());
       throw err;
     }
   },

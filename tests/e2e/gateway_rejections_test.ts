@@ -345,7 +345,7 @@ Deno.test({
     });
     failed = false;
   } finally {
-    if (failed) console.error(await Deno.readTextFile(gw.operatorLog).catch(() => ""));
+    if (failed) console.error(await gw.readOperatorLog());
     await Deno.remove(certDir, { recursive: true });
   }
 });

@@ -175,7 +175,7 @@ Deno.test({
     );
   } finally {
     if (passed.includes(false) || passed.length < 6) {
-      console.error(await Deno.readTextFile(gw.operatorLog).catch(() => ""));
+      console.error(await gw.readOperatorLog());
     }
   }
 });

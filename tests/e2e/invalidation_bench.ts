@@ -49,6 +49,7 @@ Deno.test({
 }, async () => {
   const apiPort = freePort();
   await using gw = await startE2eGateway({
+    operator: "process",
     invalidationPort: apiPort,
     // one caller sends the calls back to back: the default rate limit would refuse most of them
     operatorArgs: ["--invalidation-rate", "1000"],
