@@ -335,6 +335,9 @@ function gatewayContainer(f: Family, parameters: ResolvedParameters): Record<str
       ...f.ports.map((l) => ({ name: l.socket, containerPort: l.listener.port, protocol: "TCP" })),
       { name: "admin", containerPort: CHAPERONE_ADMIN_PORT, protocol: "TCP" },
     ],
+    // Liveness counts only once the chaperone answered: a start slowed by a busy node (Deno loading the program)
+    // must not be killed as a hang, which would only restart the same slow start.
+    startupProbe: { httpGet: admin("/healthz"), periodSeconds: 1, failureThreshold: 300 },
     readinessProbe: { httpGet: admin("/readyz"), periodSeconds: 2, failureThreshold: 2 },
     livenessProbe: { httpGet: admin("/healthz"), periodSeconds: 10, failureThreshold: 3 },
     // Requests default only when none are given (limits alone make Kubernetes request the limits).
