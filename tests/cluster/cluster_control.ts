@@ -151,8 +151,8 @@ export async function keepClusterLogs(layout: ClusterLayout, keep: string): Prom
   }
 }
 
-/** Kills every process in a named network namespace but this one; returns how many there were. */
-async function killNetnsProcesses(netns: string): Promise<number> {
+/** Kills every process in a named network namespace but this one. */
+async function killNetnsProcesses(netns: string): Promise<void> {
   const out = await runCommand("ip", { args: ["netns", "pids", netns], allowFailure: true });
   const pids = out.stdout.split(/\s+/).filter(Boolean).map(Number).filter((p) => p !== Deno.pid);
   for (const pid of pids) {
@@ -162,5 +162,4 @@ async function killNetnsProcesses(netns: string): Promise<number> {
       // gone already
     }
   }
-  return pids.length;
 }
