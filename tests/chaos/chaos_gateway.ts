@@ -87,7 +87,9 @@ export function userVcl(namespace: string, body = 'set resp.http.X-Chaos = "1";'
  */
 export async function startChaosGateway(): Promise<ChaosGateway> {
   const cluster = await useCluster();
+  // operator processes of this checkout: the suite starts, kills and pauses them
   const gw = await startE2eGateway({
+    operator: "process",
     parametersRef: "params",
     operatorArgs: [...OPERATOR_ARGS, "--identity", "chaos-1"],
     setup: async ({ client, name }) => {
@@ -110,7 +112,8 @@ export async function startChaosGateway(): Promise<ChaosGateway> {
   });
   const { client, address } = gw;
   const ns = gw.ns.name;
-  const operators = new Map<string, LoggedProcess>([["chaos-1", gw.operator]]);
+  const first = gw.operatorProcess!;
+  const operators = new Map<string, LoggedProcess>([["chaos-1", first.process]]);
   let started = 1;
   const startOperator = () => {
     const identity = `chaos-${++started}`;
@@ -118,7 +121,7 @@ export async function startChaosGateway(): Promise<ChaosGateway> {
       identity,
       startOperatorProcess({
         kubeconfig: cluster.kubeconfig,
-        logFile: gw.operatorLog,
+        logFile: first.logFile,
         port: freePort(2),
         logLevel: "debug",
         args: [

@@ -1,8 +1,7 @@
 /**
  * `deno task chaos`: each scenario under a steady, bounded load through a Gateway with two gateway pods, counting
  * requests sent, failed and misrouted; prints the table, writes `tests/chaos/results.md` (and the README section made
- * from it) and fails when a scenario missed its target. Runs on the real node unless `LACQUER_NODE` says otherwise;
- * `LACQUER_CHAOS_ONLY=<text>[,<text>...]` runs only the scenarios whose name contains one of them and writes no
+ * from it) and fails when a scenario missed its target. `LACQUER_CHAOS_ONLY=<text>[,<text>...]` runs only the scenarios whose name contains one of them and writes no
  * results file.
  *
  * @module
@@ -19,9 +18,6 @@ import { type LoadOptions, startChaosLoad } from "./load_driver.ts";
 import { killChaperone, killOperatorLeader, killVarnishChild, killVarnishd } from "./process_kills.ts";
 import type { Scenario } from "./scenario.ts";
 import { allPassed, judge, resultsMarkdown, resultsTable, type ScenarioResult } from "./verdict.ts";
-
-// the real node unless told otherwise: gateway pods from their image, kube-proxy, containerd
-Deno.env.set("LACQUER_NODE", Deno.env.get("LACQUER_NODE") ?? "real");
 
 const SCENARIOS: Scenario[] = [
   routeChurn,
@@ -88,7 +84,7 @@ Deno.test({
   if (!ONLY) {
     const load = (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ");
     const context = `Run ${started.toISOString().slice(0, 16).replace("T", " ")} UTC on the local cluster's ` +
-      `${Deno.env.get("LACQUER_NODE")} node (2 cores shared with other work; load average ${load} at the end), ` +
+      `node (2 cores shared with other work; load average ${load} at the end), ` +
       `${GATEWAY_PODS} gateway pods behind the Gateway's LoadBalancer address, two operator replicas with leader ` +
       `election. Load: ${LOAD.workers} workers, each one request after the other at most ${LOAD.ratePerWorker}/s, ` +
       `alternating \`/blue\` and \`/green\` (each app two pods), from ${STEADY_MS / 1000} s before each fault until ` +

@@ -21,6 +21,7 @@ import {
   type TestNamespace,
   useCluster,
 } from "../cluster/mod.ts";
+import type { LoggedProcess } from "../cluster/spawn_logged.ts";
 import { startOperatorProcess } from "../stack/operator_process.ts";
 
 /** The Gateway API group path. */
@@ -36,12 +37,15 @@ export interface E2eGateway extends AsyncDisposable {
   gateway: string;
   /** The operator's log so far (printed when a test fails). */
   readOperatorLog(): Promise<string>;
+  /** The operator process and its log file, with `operator: "process"`. */
+  operatorProcess?: { process: LoggedProcess; logFile: string };
 }
 
 /** A running operator of {@linkcode startE2eGateway}. */
 interface E2eOperator {
   readLog(): Promise<string>;
   stop(): Promise<void>;
+  process?: { process: LoggedProcess; logFile: string };
 }
 
 /**
@@ -104,10 +108,8 @@ async function startProcessOperator(
   });
   return {
     readLog: () => Deno.readTextFile(logFile).catch(() => ""),
-    stop: async () => {
-      await operator.stop(10_000);
-      await Deno.remove(logFile).catch(() => {});
-    },
+    stop: async () => void await operator.stop(10_000),
+    process: { process: operator, logFile },
   };
 }
 
@@ -387,7 +389,15 @@ export async function startE2eGateway(options: {
       if (!value) throw new Error("Gateway has no address yet");
       return value;
     }, { timeoutMs: 120_000, intervalMs: 250 });
-    return { ns, client, address, gateway, readOperatorLog: operator.readLog, [Symbol.asyncDispose]: cleanup };
+    return {
+      ns,
+      client,
+      address,
+      gateway,
+      readOperatorLog: operator.readLog,
+      operatorProcess: operator.process,
+      [Symbol.asyncDispose]: cleanup,
+    };
   } catch (err) {
     if (operator) console.error(await operator.readLog());
     await cleanup();

@@ -208,7 +208,7 @@ Deno.test({
     });
     failed = false;
   } finally {
-    if (failed) console.error(await Deno.readTextFile(gw.operatorLog).catch(() => ""));
+    if (failed) console.error(await gw.readOperatorLog());
     for (const name of [cls, `${cls}-bare`]) {
       await client.request(`${NETWORKING}/ingressclasses/${name}`, { method: "DELETE" }).catch(() => {});
     }
