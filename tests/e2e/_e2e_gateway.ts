@@ -51,7 +51,7 @@ interface E2eOperator {
 /**
  * `helm install` of the chart into the test's namespace: the operator (one replica, from its image) with the chart's
  * RBAC, serving only the test's GatewayClass, which the test creates itself (no class parameters, as with the
- * process).
+ * process), and no IngressClass.
  */
 async function installOperator(cluster: TestCluster, ns: string, cls: string, args: string[]): Promise<E2eOperator> {
   const helm = (helmArgs: string[]) =>
@@ -69,6 +69,9 @@ async function installOperator(cluster: TestCluster, ns: string, cls: string, ar
     CHART_DIR,
     "--set",
     "gatewayClass.create=false",
+    // cluster-wide and named alike in every release: a test that needs one makes its own
+    "--set",
+    "ingressClass.create=false",
     "--set",
     `operator.gatewayClasses={${cls}}`,
     "--set",
