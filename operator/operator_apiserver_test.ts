@@ -798,12 +798,15 @@ Deno.test({
         ok(!left.includes(rotated["tls.key"].trim()), "the deleted certificate's key is still copied");
       });
 
-      const latest = await client.request<KubeObject & { spec: { listeners: unknown[] } }>(
-        `${GW}/namespaces/${ns}/gateways/secure`,
-      );
-      await client.request(`${GW}/namespaces/${ns}/gateways/secure`, {
-        method: "PUT",
-        body: { ...latest, spec: { ...latest.spec, listeners: latest.spec.listeners.slice(0, 1) } },
+      // the operator writes the Gateway's status meanwhile: a read-modify-write retries on a conflict
+      await eventually(async () => {
+        const latest = await client.request<KubeObject & { spec: { listeners: unknown[] } }>(
+          `${GW}/namespaces/${ns}/gateways/secure`,
+        );
+        await client.request(`${GW}/namespaces/${ns}/gateways/secure`, {
+          method: "PUT",
+          body: { ...latest, spec: { ...latest.spec, listeners: latest.spec.listeners.slice(0, 1) } },
+        });
       });
       await eventually(async () => {
         const status = await client.request(`${secrets}/secure-lacquer-tls`).then(() => 200, (e) => e.code);
