@@ -3,14 +3,14 @@
  * connections, and its timeouts answer 504, through gateway pods running the real chaperone, varnishd and ghost.
  */
 import { equal, ok } from "node:assert/strict";
-import { clusterAvailable, clusterBinaries, eventually } from "../cluster/mod.ts";
+import { clusterAvailable, clusterBinaries, eventually, PAUSE_IMAGE } from "../cluster/mod.ts";
 import { installCrds } from "../cluster/crd_installer.ts";
 import { lacquerCacheDir } from "../cluster/layout.ts";
 import { apply, applyApp, echoApp, get, GW_API, podOf, prefix, route, startE2eGateway } from "./_e2e_gateway.ts";
 
 /**
- * A pod of the Service "flaky" that is ready but refuses connections: the process kubelet runs an image it does not
- * know as a process that listens on nothing, and without a readiness probe the pod is ready at once.
+ * A pod of the Service "flaky" that is ready but refuses connections: the pause image listens on nothing, and without
+ * a readiness probe the pod is ready once it runs.
  */
 function deadPod(namespace: string): Record<string, unknown> {
   const labels = { app: "flaky" };
@@ -26,7 +26,7 @@ function deadPod(namespace: string): Record<string, unknown> {
         spec: {
           containers: [{
             name: "dead",
-            image: "example.invalid/refuses-connections:1",
+            image: PAUSE_IMAGE,
             ports: [{ containerPort: 3000 }],
           }],
         },
@@ -89,7 +89,7 @@ Deno.test({
       await eventually(async () => equal((await get(address, "/timed?delay=1s")).status, 504), { timeoutMs: 60_000 });
     });
   } catch (err) {
-    console.error(await Deno.readTextFile(gw.operatorLog).catch(() => ""));
+    console.error(await gw.readOperatorLog());
     throw err;
   }
 });
