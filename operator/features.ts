@@ -20,6 +20,7 @@ export const SUPPORTED_FEATURES: readonly string[] = [
   "HTTPRoute",
   "ReferenceGrant",
   // Extended features.
+  "GatewayAddressEmpty",
   "GatewayHTTPListenerIsolation",
   "GatewayInfrastructurePropagation",
   "GatewayPort8080",
