@@ -6,10 +6,18 @@ command -v cargo >/dev/null || die "cargo is required to build the ghost VMOD"
 pkg-config --exists varnishapi || die "libvarnishapi-dev is required to build the ghost VMOD"
 ghost_vmods="$LACQUER_CACHE/vmods"
 mkdir -p "$ghost_vmods"
+ghost_so="$LACQUER_CACHE/ghost-target/release/libvmod_ghost.so"
+ghost_sources=$(cd "$LACQUER_ROOT/ghost" && find Cargo.toml Cargo.lock core/Cargo.toml core/src vmod/Cargo.toml vmod/src \
+  -type f | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-64)
+if [ -f "$ghost_so" ] && [ "$(cat "$ghost_so.sources" 2>/dev/null)" != "$ghost_sources" ]; then
+  # A cdylib's file name carries no hash: a build from another checkout sharing this target dir overwrote it, and
+  # cargo would call this checkout's build fresh. Touching the VMOD's root makes cargo link it from these sources.
+  touch "$LACQUER_ROOT/ghost/vmod/src/lib.rs"
+fi
 step "ghost: cargo build --release (Varnish $(pkg-config --modversion varnishapi); target $LACQUER_CACHE/ghost-target)"
 "$LACQUER_ROOT/ghost/scripts/cargo.sh" build --release -p vmod_ghost || die "ghost VMOD build failed"
-ghost_so="$LACQUER_CACHE/ghost-target/release/libvmod_ghost.so"
 [ -f "$ghost_so" ] || die "ghost build produced no $ghost_so"
+echo "$ghost_sources" >"$ghost_so.sources"
 if ! cmp -s "$ghost_so" "$ghost_vmods/libvmod_ghost.so"; then
   # Copy then rename, so that a varnishd loading VCL never sees a half-written file.
   cp "$ghost_so" "$ghost_vmods/.libvmod_ghost.so.tmp"
@@ -25,4 +33,4 @@ if ! cmp -s "$ghost_so" "$debian_vmods/libvmod_ghost.so"; then
   as_root mv -f "$debian_vmods/.libvmod_ghost.so.tmp" "$debian_vmods/libvmod_ghost.so"
   step "ghost: installed $debian_vmods/libvmod_ghost.so"
 fi
-unset ghost_vmods ghost_so debian_vmods
+unset ghost_vmods ghost_so ghost_sources debian_vmods
