@@ -4,7 +4,8 @@
  * GatewayParameters, CachePolicies, CacheInvalidations, Ingresses, IngressClasses and Namespaces, and, by label, only our own children and pods; the Services, Secrets and
  * ConfigMaps Gateways reference are watched while referenced (`operator/reference_watcher.ts`). So the cluster's
  * other ConfigMaps, Secrets and Services never enter memory. Changes are reported as `(kind, old, new)` to a handler
- * that maps them to reconcile keys.
+ * that maps them to reconcile keys. With `--watch-namespaces` the namespaced kinds are watched in those namespaces
+ * only (`operator/watch_scope.ts`), and references into other namespaces are not watched: they read as missing.
  *
  * @module
  */
@@ -23,6 +24,7 @@ import { type Ingress, ingressGateway } from "./ingress/mod.ts";
 import { ReferenceWatcher } from "./reference_watcher.ts";
 import { emptySnapshot, kindSchema, type Snapshot } from "./snapshot.ts";
 import { keyOf } from "./snapshot_index.ts";
+import type { WatchScope } from "./watch_scope.ts";
 
 export type { ChangeHandler, WatchedKind } from "./kind_cache.ts";
 
@@ -35,6 +37,7 @@ export const WATCHED_KINDS: readonly WatchedKind[] = [
     path: "/apis/gateway.networking.k8s.io/v1/gatewayclasses",
     compact: withoutManagedFields,
     schema: kindSchema("gateway.networking.k8s.io/GatewayClass"),
+    clusterScoped: true,
   },
   {
     kind: "Gateway",
@@ -77,6 +80,7 @@ export const WATCHED_KINDS: readonly WatchedKind[] = [
     path: "/apis/networking.k8s.io/v1/ingressclasses",
     compact: withoutManagedFields,
     schema: kindSchema("networking.k8s.io/IngressClass"),
+    clusterScoped: true,
   },
   {
     kind: "Ingress",
@@ -84,7 +88,13 @@ export const WATCHED_KINDS: readonly WatchedKind[] = [
     compact: withoutManagedFields,
     schema: kindSchema("networking.k8s.io/Ingress"),
   },
-  { kind: "Namespace", path: "/api/v1/namespaces", compact: compactNamespace, schema: kindSchema("/Namespace") },
+  {
+    kind: "Namespace",
+    path: "/api/v1/namespaces",
+    clusterScoped: true,
+    compact: compactNamespace,
+    schema: kindSchema("/Namespace"),
+  },
   // Our children, by label. The gateways' own Services are parsed (their addresses go into Gateway status); of the
   // others only the metadata is kept, which tells whether they are current and which Gateway they belong to.
   {
@@ -130,6 +140,8 @@ export interface ClusterWatcherOptions {
   kinds?: readonly WatchedKind[];
   /** How long a reconcile waits for the watches of newly referenced objects. @default {10000} */
   referenceSyncTimeoutMs?: number;
+  /** Watch only these namespaces (and the cluster-scoped kinds). @default {the whole cluster} */
+  namespaces?: WatchScope;
 }
 
 /** Typed caches of everything the operator reads, kept current by reflectors. */
@@ -142,9 +154,12 @@ export class ClusterWatcher {
   /** Starts one reflector per kind. */
   constructor(client: KubeClient, options: ClusterWatcherOptions) {
     const watch = { log: options.log, onChange: options.onChange, parseErrors: this.parseErrors };
-    for (const kind of options.kinds ?? WATCHED_KINDS) this.#caches.set(kind.kind, watchKind(client, kind, watch));
+    for (const kind of options.kinds ?? WATCHED_KINDS) {
+      this.#caches.set(kind.kind, watchKind(client, kind, { ...watch, namespaces: options.namespaces }));
+    }
     this.#referenced = new ReferenceWatcher(client, {
       ...watch,
+      namespaces: options.namespaces,
       log: options.log.child({ referenced: true }),
       syncTimeoutMs: options.referenceSyncTimeoutMs,
     });

@@ -6,15 +6,25 @@
  * @module
  */
 import type { z } from "zod";
-import { createReflector, type KubeClient, type KubeObject, objectKey, type Reflector } from "../internal/kube/mod.ts";
+import {
+  createReflector,
+  type KubeClient,
+  type KubeObject,
+  mergeReflectors,
+  objectKey,
+  type Reflector,
+} from "../internal/kube/mod.ts";
 import type { Logger } from "../internal/log.ts";
+import { namespacedPath, type WatchScope } from "./watch_scope.ts";
 
 /** A watched collection and what is kept of its objects. */
 export interface WatchedKind {
   /** Kind name. */
   kind: string;
-  /** Collection path. */
+  /** Collection path (cluster-wide for namespaced kinds). */
   path: string;
+  /** A cluster-scoped kind, watched cluster-wide even when the operator watches only some namespaces. */
+  clusterScoped?: boolean;
   /** Label selector. */
   labelSelector?: string;
   /** Field selector. */
@@ -46,6 +56,8 @@ export interface WatchKindOptions {
   onChange: ChangeHandler;
   /** Counts objects that failed to parse, by kind. */
   parseErrors: Map<string, number>;
+  /** Watch namespaced kinds only in these namespaces, one watch each. @default {the whole cluster} */
+  namespaces?: WatchScope;
 }
 
 /**
@@ -53,39 +65,46 @@ export interface WatchKindOptions {
  *
  * @param client The API client.
  * @param kind What to watch.
- * @param options Logger, change handler, parse error counters.
+ * @param options Logger, change handler, parse error counters, watched namespaces.
  * @returns The running cache; stop it with `reflector.stop()`.
  */
 export function watchKind(client: KubeClient, kind: WatchedKind, options: WatchKindOptions): KindCache {
   const parsed = new Map<string, unknown>();
   const log = options.log;
-  const reflector = createReflector<KubeObject>(client, {
-    path: kind.path,
-    labelSelector: kind.labelSelector,
-    fieldSelector: kind.fieldSelector,
-    transform: kind.compact,
-    log: log.child({ watch: kind.kind, path: kind.path }),
-    onChange: (oldRaw, newRaw) => {
-      const key = objectKey((newRaw ?? oldRaw)!);
-      const schema = kind.schema;
-      if (!schema) return options.onChange(kind.kind, oldRaw, newRaw);
-      const old = parsed.get(key);
-      let current: unknown = undefined;
-      if (newRaw && newRaw === oldRaw && parsed.has(key)) {
-        // A resync re-delivers the same object: keep its parsed copy, and with it every cache keyed on it.
-        current = old;
-      } else if (newRaw) {
-        const result = schema.safeParse(newRaw);
-        if (result.success) current = result.data;
-        else {
-          options.parseErrors.set(kind.kind, (options.parseErrors.get(kind.kind) ?? 0) + 1);
-          log.info("Object ignored: it does not parse", { kind: kind.kind, object: key, err: result.error.message });
-        }
-      }
-      if (current === undefined) parsed.delete(key);
-      else parsed.set(key, current);
-      options.onChange(kind.kind, old, current);
-    },
-  });
+  const paths = kind.clusterScoped || options.namespaces === undefined
+    ? [kind.path]
+    : options.namespaces.map((ns) => namespacedPath(kind.path, ns));
+  const reflector = mergeReflectors(paths.map((path) => watchPath(path)));
   return { kind, reflector, parsed };
+
+  function watchPath(path: string): Reflector<KubeObject> {
+    return createReflector<KubeObject>(client, {
+      path,
+      labelSelector: kind.labelSelector,
+      fieldSelector: kind.fieldSelector,
+      transform: kind.compact,
+      log: log.child({ watch: kind.kind, path }),
+      onChange: (oldRaw, newRaw) => {
+        const key = objectKey((newRaw ?? oldRaw)!);
+        const schema = kind.schema;
+        if (!schema) return options.onChange(kind.kind, oldRaw, newRaw);
+        const old = parsed.get(key);
+        let current: unknown = undefined;
+        if (newRaw && newRaw === oldRaw && parsed.has(key)) {
+          // A resync re-delivers the same object: keep its parsed copy, and with it every cache keyed on it.
+          current = old;
+        } else if (newRaw) {
+          const result = schema.safeParse(newRaw);
+          if (result.success) current = result.data;
+          else {
+            options.parseErrors.set(kind.kind, (options.parseErrors.get(kind.kind) ?? 0) + 1);
+            log.info("Object ignored: it does not parse", { kind: kind.kind, object: key, err: result.error.message });
+          }
+        }
+        if (current === undefined) parsed.delete(key);
+        else parsed.set(key, current);
+        options.onChange(kind.kind, old, current);
+      },
+    });
+  }
 }

@@ -147,6 +147,13 @@ export const OPERATOR_FLAGS: readonly OperatorFlag[] = [
       "handle only these GatewayClasses, comma-separated (default: every class of lacquer.dev/gateway-controller)",
   },
   {
+    key: "watchNamespaces",
+    flags: "--watch-namespaces <names>",
+    env: "LACQUER_WATCH_NAMESPACES",
+    description:
+      "watch and manage only these namespaces, comma-separated; needs rights only there (default: the whole cluster)",
+  },
+  {
     key: "workers",
     flags: "--workers <n>",
     env: "LACQUER_WORKERS",
@@ -168,6 +175,9 @@ const durationMs = z.string().transform((value, ctx) => {
 const flag = z.union([z.boolean(), z.enum(["true", "false", "1", "0", ""])]).transform((v) =>
   v === true || v === "true" || v === "1"
 );
+
+// A namespace name (an RFC 1123 label).
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 /** The schema of the operator's configuration; input is the raw flag/environment values. */
 export const operatorConfigSchema = z.object({
@@ -193,6 +203,17 @@ export const operatorConfigSchema = z.object({
   gatewayClass: z.string().optional().transform((v) =>
     v === undefined ? undefined : v.split(",").map((n) => n.trim()).filter((n) => n !== "")
   ),
+  watchNamespaces: z.string().optional().transform((v, ctx) => {
+    if (v === undefined) return undefined;
+    const names = [...new Set(v.split(",").map((n) => n.trim()).filter((n) => n !== ""))];
+    const bad = names.filter((n) => !DNS_LABEL.test(n));
+    if (names.length > 0 && bad.length === 0) return names;
+    ctx.addIssue({
+      code: "custom",
+      message: bad.length > 0 ? `not namespace names: ${bad.join(", ")}` : "names no namespace",
+    });
+    return z.NEVER;
+  }),
 });
 
 /** The operator's validated configuration. */

@@ -34,3 +34,15 @@ Deno.test("operatorFlagsWithEnvironment() prefers flags over the environment", (
 Deno.test("operatorConfigSchema rejects a bad address", () => {
   equal(operatorConfigSchema.safeParse({ metricsAddress: "nope" }).success, false);
 });
+
+Deno.test("operatorConfigSchema reads --watch-namespaces and refuses names that are no namespace", () => {
+  equal(operatorConfigSchema.parse({}).watchNamespaces, undefined);
+  deepEqual(operatorConfigSchema.parse({ watchNamespaces: " team-a, team-b,team-a," }).watchNamespaces, [
+    "team-a",
+    "team-b",
+  ]);
+  const raw = operatorFlagsWithEnvironment({}, { LACQUER_WATCH_NAMESPACES: "x" });
+  deepEqual(operatorConfigSchema.parse(raw).watchNamespaces, ["x"]);
+  equal(operatorConfigSchema.safeParse({ watchNamespaces: "Team_A" }).success, false);
+  equal(operatorConfigSchema.safeParse({ watchNamespaces: " , " }).success, false);
+});

@@ -16,6 +16,7 @@ import type { Logger } from "../internal/log.ts";
 import { compactConfigMap, compactService, compactTlsSecret } from "./compact_objects.ts";
 import { type ChangeHandler, type KindCache, type WatchedKind, watchKind } from "./kind_cache.ts";
 import { kindSchema } from "./snapshot.ts";
+import { watchesNamespace, type WatchScope } from "./watch_scope.ts";
 
 /** How each referenced kind is watched: per namespace, or by name (with a further field selector). */
 const REFERENCED: Record<string, Pick<WatchedKind, "compact" | "schema"> & { resource: string; byName?: string }> = {
@@ -60,6 +61,8 @@ export interface ReferenceWatcherOptions {
   parseErrors: Map<string, number>;
   /** How long {@linkcode ReferenceWatcher.watch} waits for new watches to sync. @default {10000} */
   syncTimeoutMs?: number;
+  /** Only references into these namespaces are watched; others read as missing. @default {every namespace} */
+  namespaces?: WatchScope;
 }
 
 interface Scope {
@@ -93,14 +96,15 @@ export class ReferenceWatcher {
     const wanted = new Map<string, WatchedKind>();
     for (const dep of deps) {
       const w = referenceWatch(dep);
-      if (w) wanted.set(w.id, w);
+      if (w && watchesNamespace(this.#o.namespaces, w.key.split("/")[0])) wanted.set(w.id, w);
     }
     const held = this.#byOwner.get(owner) ?? new Set<string>();
     for (const id of held) if (!wanted.has(id)) this.#release(owner, id);
     for (const [id, kind] of wanted) {
       let scope = this.#scopes.get(id);
       if (!scope) {
-        const cache = watchKind(this.#client, kind, this.#o);
+        // The reference's path is already namespaced: no scope to apply.
+        const cache = watchKind(this.#client, kind, { ...this.#o, namespaces: undefined });
         this.#scopes.set(id, scope = { cache, owners: new Set() });
       }
       scope.owners.add(owner);

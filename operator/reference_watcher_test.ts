@@ -91,3 +91,22 @@ Deno.test("ReferenceWatcher.watch() fails when a watch does not sync in time", a
     await refs.stop();
   }
 });
+
+Deno.test("ReferenceWatcher watches no reference into a namespace outside the operator's scope", async () => {
+  const { client, open } = fakeClient({ "/api/v1/namespaces/apps/services?": [svc("web")] });
+  const refs = new ReferenceWatcher(client, {
+    log: createLogger({ sink: () => {} }),
+    onChange: () => {},
+    parseErrors: new Map(),
+    namespaces: ["apps"],
+  });
+  try {
+    // Without the scope the Secret's list would fail (the fake has none) and the watch would never sync.
+    await refs.watch("apps/gw", ["Service:apps/web", "Secret:other/cert", "Service:other/db"]);
+    equal((refs.get("Service:apps/web") as Service).metadata.name, "web");
+    equal(refs.get("Service:other/db"), undefined);
+    deepEqual([...open], ["/api/v1/namespaces/apps/services?"]);
+  } finally {
+    await refs.stop();
+  }
+});

@@ -234,6 +234,7 @@ function wireControllers(run: Run, api: ApiDiscovery, metrics: OperatorMetrics):
   // Events arrive asynchronously, after the controllers below exist.
   const watcher = state.cache = new ClusterWatcher(client, {
     kinds: api.kinds,
+    namespaces: config.watchNamespaces,
     log: log.child({ part: "cache" }),
     onChange: (kind, old, current) => {
       state.gatewayController?.onChange(kind, old, current);
@@ -354,7 +355,11 @@ async function operate(run: Run, metrics: OperatorMetrics): Promise<number> {
   const { client, config, log } = run;
   const api = await whenReachable(() => discoverApi(client, log), run.stopSignal, log);
   if (!api) return 0;
-  log.info("Operator started", { leaderElect: config.leaderElect, gatewayApi: api.crdVersion });
+  log.info("Operator started", {
+    leaderElect: config.leaderElect,
+    gatewayApi: api.crdVersion,
+    namespaces: config.watchNamespaces ?? "all",
+  });
   const wiring = wireControllers(run, api, metrics);
   const syncedOrStopped = await Promise.race([
     wiring.watcher.synced.then(() => "synced"),

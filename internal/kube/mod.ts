@@ -51,4 +51,5 @@ export {
 } from "./event_recorder.ts";
 export { type EventSeriesLimits, truncateUtf8 } from "./event_series.ts";
 export { type ObjectWatcher, watchObject, type WatchObjectOptions } from "./object_watcher.ts";
+export { mergeReflectors } from "./merged_reflector.ts";
 export type { BackoffPolicy } from "../backoff.ts";

@@ -1,0 +1,71 @@
+import { deepEqual, equal } from "node:assert/strict";
+import type { KubeClient, KubeObject, KubeRequestOptions } from "../internal/kube/mod.ts";
+import { createLogger } from "../internal/log.ts";
+import { watchKind } from "./kind_cache.ts";
+
+/** Lists by path; every watch stays open until aborted. Records the paths requested. */
+function fakeClient(objects: Record<string, unknown[]>) {
+  const paths: string[] = [];
+  const client: KubeClient = {
+    server: "https://fake",
+    fetch(_path: string, options: KubeRequestOptions = {}) {
+      const signal = options.signal!;
+      const body = new ReadableStream<Uint8Array>({
+        start(c) {
+          // The reflector may be stopped before its watch starts.
+          if (signal.aborted) c.error(signal.reason);
+          else signal.addEventListener("abort", () => c.error(signal.reason), { once: true });
+        },
+      });
+      return Promise.resolve(new Response(body));
+    },
+    request<T>(path: string): Promise<T> {
+      paths.push(path);
+      const items = objects[path];
+      if (!items) return Promise.reject(new Error(`no list for ${path}`));
+      return Promise.resolve({ metadata: { resourceVersion: "1" }, items } as T);
+    },
+    close() {},
+  };
+  return { client, paths };
+}
+
+const route = (namespace: string) => ({ metadata: { name: "r", namespace } });
+const options = (namespaces?: string[]) => ({
+  log: createLogger({ sink: () => {} }),
+  onChange: () => {},
+  parseErrors: new Map(),
+  namespaces,
+});
+
+Deno.test("watchKind() lists a namespaced kind in each watched namespace and serves the union", async () => {
+  const { client, paths } = fakeClient({
+    "/apis/g/v1/namespaces/a/routes": [route("a")],
+    "/apis/g/v1/namespaces/b/routes": [route("b")],
+    "/apis/g/v1/routes": [route("a"), route("b"), route("c")],
+  });
+  const cache = watchKind(client, { kind: "Route", path: "/apis/g/v1/routes", compact: (o) => o }, options(["a", "b"]));
+  try {
+    await cache.reflector.synced;
+    deepEqual(paths.sort(), ["/apis/g/v1/namespaces/a/routes", "/apis/g/v1/namespaces/b/routes"]);
+    deepEqual(cache.reflector.list().map((o) => o.metadata.namespace).sort(), ["a", "b"]);
+    equal(cache.reflector.get("b/r")?.metadata.namespace, "b");
+    equal(cache.reflector.get("c/r"), undefined);
+    equal(cache.reflector.healthy(), true);
+  } finally {
+    await cache.reflector.stop();
+  }
+});
+
+Deno.test("watchKind() watches a cluster-scoped kind cluster-wide whatever the namespaces", async () => {
+  const { client, paths } = fakeClient({ "/apis/g/v1/classes": [{ metadata: { name: "c" } }] });
+  const kind = { kind: "Class", path: "/apis/g/v1/classes", clusterScoped: true, compact: (o: KubeObject) => o };
+  const cache = watchKind(client, kind, options(["a"]));
+  try {
+    await cache.reflector.synced;
+    deepEqual(paths, ["/apis/g/v1/classes"]);
+    equal(cache.reflector.get("c")?.metadata.name, "c");
+  } finally {
+    await cache.reflector.stop();
+  }
+});
