@@ -34,6 +34,7 @@ const GOLDEN_CASES: Record<string, string[]> = {
     "ingressClass.default=true",
     "ingressClass.gateway.create=true",
   ],
+  namespaced: ["scope.namespaces={team-a,team-b}"],
   single_replica: [
     "operator.replicas=1",
     "operator.leaderElect=false",
@@ -59,6 +60,7 @@ Deno.test({
       ["operator.leaderElect=false", /replicas/],
       ["gatewayClass.parameters.image=x", /image/],
       ["unknownValue=1", /unknownValue/],
+      ["scope.namespaces={Team_A}", /namespaces/],
     ];
     for (const [set, message] of bad) {
       const result = await helm(["lint", CHART_DIR, "--set", set], true);
