@@ -22,6 +22,7 @@ export const SUPPORTED_FEATURES: readonly string[] = [
   // Extended features.
   "GatewayAddressEmpty",
   "GatewayHTTPListenerIsolation",
+  "GatewayHTTPSListenerDetectMisdirectedRequests",
   "GatewayInfrastructurePropagation",
   "GatewayPort8080",
   "GatewayStaticAddresses",

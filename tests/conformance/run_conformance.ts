@@ -78,7 +78,13 @@ async function main(): Promise<number> {
   }
   const cache = lacquerCacheDir(Deno.env);
   const suite = await buildConformanceSuite(cache);
-  const stack = await startLacquerStack({ cluster: values.cluster, channel: values.channel, logLevel: "debug" });
+  const stack = await startLacquerStack({
+    cluster: values.cluster,
+    channel: values.channel,
+    logLevel: "debug",
+    // GatewayHTTPSListenerDetectMisdirectedRequests sends every request over HTTP/2, which is off by default.
+    values: ["gatewayClass.parameters.http2=true"],
+  });
   let passed = false;
   try {
     const single = values["run-test"];

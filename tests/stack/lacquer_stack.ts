@@ -22,6 +22,8 @@ export interface LacquerStackOptions {
   logLevel?: "debug" | "info" | "warn" | "error";
   /** Prints progress lines. @default {console.error} */
   progress?: (line: string) => void;
+  /** Further chart values (`--set` syntax), e.g. `gatewayClass.parameters.http2=true`. @default {[]} */
+  values?: readonly string[];
 }
 
 /** A running installation. */
@@ -73,7 +75,8 @@ export async function startLacquerStack(options: LacquerStackOptions): Promise<L
   const stop = () => stopCluster(layout);
   const operatorLog = `kubectl -n ${RELEASE.namespace} logs deploy/${RELEASE.name}-operator`;
   try {
-    await installChart({ layout, exec, kubectl, progress, logLevel: options.logLevel });
+    const values = [...STACK_VALUES, ...(options.values ?? [])];
+    await installChart({ layout, exec, kubectl, progress, logLevel: options.logLevel, values });
     await kubectl(["wait", "--for=condition=Accepted", "--timeout=60s", "gatewayclass/lacquer"]).catch((err) => {
       throw new Error(`GatewayClass "lacquer" was not accepted; see ${operatorLog}`, { cause: err });
     });
@@ -96,12 +99,13 @@ const STACK_VALUES = ["gatewayClass.parameters.resources.requests.cpu=10m"];
 
 /** `helm install` of the chart: CRDs, namespace, RBAC, the operator Deployment (from its image) and the class. */
 async function installChart(
-  { layout, exec, kubectl, progress, logLevel }: {
+  { layout, exec, kubectl, progress, logLevel, values }: {
     layout: ClusterLayout;
     exec: LacquerStack["exec"];
     kubectl: Kubectl;
     progress: (line: string) => void;
     logLevel: LacquerStackOptions["logLevel"];
+    values: readonly string[];
   },
 ): Promise<void> {
   // helm keeps its release in the namespace, so it must exist first: the chart's own, with the gateway-admin label
@@ -116,7 +120,7 @@ async function installChart(
     CHART_DIR,
     "--namespace",
     RELEASE.namespace,
-    ...STACK_VALUES.flatMap((value) => ["--set", value]),
+    ...values.flatMap((value) => ["--set", value]),
     "--set",
     `operator.logLevel=${logLevel ?? "info"}`,
     // One operator replica and one gateway pod per Gateway: the local cluster has a single node.
