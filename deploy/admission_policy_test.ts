@@ -60,7 +60,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "CachePolicy and CacheInvalidation CRDs refuse combinations and paths the operator cannot use",
+  name: "CachePolicy and CacheInvalidation CRDs refuse combinations, targets and paths the operator cannot use",
   ignore: !clusterAvailable(),
   async fn() {
     await using ns = await createTestNamespace(await useCluster());
@@ -71,6 +71,14 @@ Deno.test({
     await policy("forced", { ttl: { forced: "1m" }, allow: { noStore: true, methods: ["POST"], maxBodyBytes: 10 } });
     match(await rejection(policy("nostore", { allow: { noStore: true } })), /allow.noStore needs ttl.forced/);
     match(await rejection(policy("body", { allow: { maxBodyBytes: 10 } })), /maxBodyBytes only applies/);
+    const ingress = { group: "networking.k8s.io", kind: "Ingress", name: "web" };
+    await policy("ingress", { targetRefs: [ingress, ...targetRefs] });
+    const wrongGroup = { ...ingress, group: "gateway.networking.k8s.io" };
+    match(await rejection(policy("group", { targetRefs: [wrongGroup] })), /kind Ingress goes with group networking/);
+    const routeGroup = { ...targetRefs[0], group: "networking.k8s.io" };
+    match(await rejection(policy("route", { targetRefs: [routeGroup] })), /kind Ingress goes with group networking/);
+    const section = { ...ingress, sectionName: "a" };
+    match(await rejection(policy("section", { targetRefs: [section] })), /an Ingress target has no sectionName/);
     const invalidation = (name: string, spec: Record<string, unknown>) =>
       dryRun(ns, "cacheinvalidations", "CacheInvalidation", name, { hostname: "shop.example.com", ...spec });
     await invalidation("ok", { urls: ["/products/42"] });

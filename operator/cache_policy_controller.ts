@@ -3,11 +3,11 @@
  * the caches (`cachePolicyStatuses`, pure) and writes it when it differs. Translation of policies into routing.json
  * is the Gateway controller's job; this one only reports.
  *
- * A policy's status depends on the other policies of its namespace (conflicts), on the Gateways and HTTPRoutes it
- * targets in its namespace, and on the Gateways those routes name (which may live elsewhere) and their classes.
- * Events map to keys accordingly: a policy wakes every policy of its namespace; an HTTPRoute the policies of its
- * namespace; a Gateway or GatewayClass every policy (policies are few, and a reconcile that changes nothing writes
- * nothing).
+ * A policy's status depends on the other policies of its namespace (conflicts), on the Gateways, HTTPRoutes and
+ * Ingresses it targets in its namespace, and on the Gateways those routes and Ingress classes name (which may live
+ * elsewhere) and their classes. Events map to keys accordingly: a policy wakes every policy of its namespace; an
+ * HTTPRoute or Ingress the policies of its namespace; a Gateway, GatewayClass or IngressClass every policy (policies
+ * are few, and a reconcile that changes nothing writes nothing).
  *
  * @module
  */
@@ -18,6 +18,7 @@ import { type ReconcileResult, runWorkers, WorkQueue } from "../internal/work_qu
 import type { Gateway, GatewayClass, HttpRoute } from "./api_types.ts";
 import { CACHE_POLICY_API_VERSION, CACHE_POLICY_KIND, type CachePolicy } from "./cache_policy/mod.ts";
 import type { ClusterWatcher } from "./cluster_watcher.ts";
+import type { Ingress, IngressClass } from "./ingress/mod.ts";
 import { keyOf } from "./snapshot_index.ts";
 import { cachePolicyStatuses, policyEvents } from "./status/mod.ts";
 import type { StatusWriter } from "./status_writer.ts";
@@ -70,10 +71,12 @@ export class CachePolicyController {
     switch (kind) {
       case "CachePolicy":
       case "HTTPRoute":
+      case "Ingress":
         this.#enqueueNamespace(objects[0].metadata.namespace);
         break;
       case "Gateway":
       case "GatewayClass":
+      case "IngressClass":
         for (const p of this.#o.cache.list<CachePolicy>("CachePolicy")) {
           this.policies.add(keyOf(p.metadata.namespace, p.metadata.name));
         }
@@ -98,6 +101,8 @@ export class CachePolicyController {
       gateways: cache.list<Gateway>("Gateway"),
       httpRoutes: cache.list<HttpRoute>("HTTPRoute").filter((r) => r.metadata.namespace === namespace),
       gatewayClasses: cache.list<GatewayClass>("GatewayClass"),
+      ingresses: cache.list<Ingress>("Ingress").filter((i) => i.metadata.namespace === namespace),
+      ingressClasses: cache.list<IngressClass>("IngressClass"),
     }, { now: kubeTime((this.#o.clock ?? (() => new Date()))()) }).find((s) => s.key === key);
     if (!result) return;
     await this.#o.status.writeCachePolicy(raw, result.ancestors);

@@ -67,6 +67,10 @@ Deno.test("CachePolicyController enqueues the policies a change may affect and w
   deepEqual(await drain(controller), ["web/elsewhere"], "a route wakes its namespace's policies");
   controller.onChange("Gateway", undefined, snapshot.gateways[0]);
   deepEqual(await drain(controller), ["shop/new", "shop/old", "web/elsewhere"], "a Gateway wakes every policy");
+  controller.onChange("Ingress", undefined, { metadata: { name: "i", namespace: "web" } });
+  deepEqual(await drain(controller), ["web/elsewhere"], "an Ingress wakes its namespace's policies");
+  controller.onChange("IngressClass", undefined, { metadata: { name: "lacquer" } });
+  deepEqual(await drain(controller), ["shop/new", "shop/old", "web/elsewhere"], "an IngressClass wakes every policy");
   controller.onChange("Service", undefined, { metadata: { name: "s", namespace: "shop" } });
   deepEqual(await drain(controller), []);
 

@@ -246,13 +246,22 @@ export class GatewayController {
     }
   }
 
-  /** The Gateways a policy's targets reach: a targeted Gateway, or the Gateways of a targeted route. */
+  /**
+   * The Gateways a policy's targets reach: a targeted Gateway, the Gateways of a targeted route, or the Gateway of a
+   * targeted Ingress's class.
+   */
   #policyGateways(policies: CachePolicy[]): Set<string> {
     const keys = new Set<string>();
+    const classes = this.#o.cache.list<IngressClass>("IngressClass");
     for (const policy of policies) {
       const ns = policy.metadata.namespace;
       for (const target of validatePolicy(policy).targets) {
         if (target.kind === "Gateway") keys.add(keyOf(ns, target.name));
+        const ingress = target.kind === "Ingress"
+          ? this.#o.cache.get<Ingress>("Ingress", keyOf(ns, target.name))
+          : undefined;
+        const ingressGw = ingress && ingressGateway(ingress, classes);
+        if (ingressGw) keys.add(ingressGw);
         const route = target.kind === "HTTPRoute"
           ? this.#o.cache.get<HttpRoute>("HTTPRoute", keyOf(ns, target.name))
           : undefined;

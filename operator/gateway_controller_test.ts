@@ -158,6 +158,12 @@ Deno.test("GatewayController serves Ingresses: their class's Gateway is woken, t
   deepEqual(await drain(controller), ["ns/a"], "an Ingress wakes the Gateway its class names");
   controller.onChange("IngressClass", ingressClass("a"), ingressClass("b"));
   deepEqual(await drain(controller), ["ns/a", "ns/b"], "a class that moves wakes both Gateways");
+  const policy = cachePolicySchema.parse({
+    metadata: { name: "p", namespace: "ns" },
+    spec: { targetRefs: [{ group: "networking.k8s.io", kind: "Ingress", name: "web" }] },
+  });
+  controller.onChange("CachePolicy", undefined, policy);
+  deepEqual(await drain(controller), ["ns/a"], "a policy on an Ingress wakes the Gateway of its class");
   await controller.reconcileGateway("ns/a", log);
   deepEqual(written, [{ loadBalancer: {} }], "no address yet: an empty loadBalancer");
   deepEqual(recorded.filter((r) => r.startsWith("Problem/")), [

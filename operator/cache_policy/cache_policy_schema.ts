@@ -52,13 +52,25 @@ const duration = z.string().superRefine((text, ctx) => {
   }
 });
 
-/** A direct policy attachment target, in the policy's namespace. */
+/** The API group of Ingress, a target kind beside the Gateway API's. */
+export const INGRESS_GROUP = "networking.k8s.io";
+
+/**
+ * A direct policy attachment target, in the policy's namespace: a Gateway or HTTPRoute (group
+ * `gateway.networking.k8s.io`), or an Ingress (group `networking.k8s.io`, no sectionName) of a Lacquer IngressClass.
+ */
 export const policyTargetSchema = z.strictObject({
-  group: z.literal(GATEWAY_GROUP, { error: `must be "${GATEWAY_GROUP}"` }),
-  kind: z.enum(["Gateway", "HTTPRoute"], { error: 'must be "Gateway" or "HTTPRoute"' }),
+  group: z.enum([GATEWAY_GROUP, INGRESS_GROUP], { error: `must be "${GATEWAY_GROUP}" or "${INGRESS_GROUP}"` }),
+  kind: z.enum(["Gateway", "HTTPRoute", "Ingress"], { error: 'must be "Gateway", "HTTPRoute" or "Ingress"' }),
   name: z.string().min(1).max(253),
   sectionName: z.string().max(253).regex(SECTION_NAME, "must be a listener or rule name (lowercase DNS label)")
     .optional(),
+}).superRefine((t, ctx) => {
+  const group = t.kind === "Ingress" ? INGRESS_GROUP : GATEWAY_GROUP;
+  if (t.group !== group) ctx.addIssue({ code: "custom", path: ["group"], message: `must be "${group}" for ${t.kind}` });
+  if (t.kind === "Ingress" && t.sectionName !== undefined) {
+    ctx.addIssue({ code: "custom", path: ["sectionName"], message: "must not be set for an Ingress" });
+  }
 });
 
 /** A policy target. */

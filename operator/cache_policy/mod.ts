@@ -23,6 +23,7 @@ export {
   CACHE_POLICY_KIND,
   type CachePolicy,
   cachePolicySchema,
+  INGRESS_GROUP,
   type PolicyAncestor,
   type PolicyTarget,
 } from "./cache_policy_schema.ts";

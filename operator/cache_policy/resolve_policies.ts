@@ -80,7 +80,12 @@ export function resolvePolicies(
   const keyed = policies.map((p) => ({ p, order: `${p.metadata.creationTimestamp ?? ""}\u0000${policyKey(p)}` }))
     .sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
   // Lookups without building strings: cacheFor runs for every rule entry of every translation.
-  const tables: Record<PolicyTarget["kind"], TargetTable> = { Gateway: new Map(), HTTPRoute: new Map() };
+  // Ingress targets only meet each other here (conflicts): expandIngresses turns them into the Ingress's routes.
+  const tables: Record<PolicyTarget["kind"], TargetTable> = {
+    Gateway: new Map(),
+    HTTPRoute: new Map(),
+    Ingress: new Map(),
+  };
   const outcomes = new Map<string, PolicyOutcome>();
   for (const { p } of keyed) {
     const key = policyKey(p);

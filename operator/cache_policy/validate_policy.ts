@@ -5,7 +5,8 @@
  * @module
  */
 import type { RoutingJson } from "../../ghost/contract/mod.ts";
-import { type CachePolicy, cachePolicySpecSchema, type PolicyTarget } from "./cache_policy_schema.ts";
+import { GATEWAY_GROUP } from "../api_types.ts";
+import { type CachePolicy, cachePolicySpecSchema, INGRESS_GROUP, type PolicyTarget } from "./cache_policy_schema.ts";
 import { durationSeconds } from "./duration.ts";
 import { describeZodIssues } from "../../internal/zod_issues.ts";
 
@@ -36,14 +37,15 @@ const DEFAULT_TTL = { default: 120, grace: 10, keep: 0 };
 function wellFormedTargets(spec: Record<string, unknown>): PolicyTarget[] {
   const refs = Array.isArray(spec.targetRefs) ? spec.targetRefs : [];
   return refs.filter((r): r is PolicyTarget =>
-    r !== null && typeof r === "object" && (r.kind === "Gateway" || r.kind === "HTTPRoute") &&
+    r !== null && typeof r === "object" && (r.kind === "Gateway" || r.kind === "HTTPRoute" || r.kind === "Ingress") &&
     typeof r.name === "string" && r.name !== "" &&
     (r.sectionName === undefined || typeof r.sectionName === "string")
   ).map((r) => ({
-    group: "gateway.networking.k8s.io",
+    group: r.kind === "Ingress" ? INGRESS_GROUP : GATEWAY_GROUP,
     kind: r.kind,
     name: r.name,
-    ...(r.sectionName === undefined ? {} : { sectionName: r.sectionName }),
+    // An Ingress has no sections: its target is the whole Ingress.
+    ...(r.sectionName === undefined || r.kind === "Ingress" ? {} : { sectionName: r.sectionName }),
   }));
 }
 

@@ -113,3 +113,16 @@ Deno.test("validatePolicy() keeps the well-formed targets of an invalid policy f
   equal(result.valid, false);
   deepEqual(result.targets, [ROUTE]);
 });
+
+Deno.test("validatePolicy() takes Ingress targets of group networking.k8s.io, without sectionName", () => {
+  const withTargets = (targetRefs: unknown[]) =>
+    validatePolicy(cachePolicySchema.parse({ metadata: { name: "p", namespace: "shop" }, spec: { targetRefs } }));
+  const ingress = { group: "networking.k8s.io", kind: "Ingress", name: "web" };
+  deepEqual(withTargets([ingress]).targets, [ingress]);
+  const wrong = withTargets([{ ...ingress, group: "gateway.networking.k8s.io" }, { ...ingress, sectionName: "a" }]);
+  deepEqual(wrong.valid ? [] : wrong.problems, [
+    'spec.targetRefs[0].group: must be "networking.k8s.io" for Ingress',
+    "spec.targetRefs[1].sectionName: must not be set for an Ingress",
+  ]);
+  deepEqual(wrong.targets, [ingress], "the well-formed target, once, for status");
+});

@@ -1,8 +1,9 @@
 /**
  * Ingresses as HTTPRoute-pipeline input: {@linkcode expandIngresses} returns the snapshot the translator reads with
  * every Ingress of a Lacquer IngressClass turned into routes (`ingress_routes.ts`) on the Gateway its class names,
- * its TLS turned into HTTPS listeners of that Gateway, and its `lacquer.dev/cache-policy` into a target of that
- * CachePolicy. The objects of the cluster are left as they are: only the translator's view changes.
+ * its TLS turned into HTTPS listeners of that Gateway, and its `lacquer.dev/cache-policy` annotation, or a
+ * CachePolicy `targetRefs` entry naming it (`group: networking.k8s.io, kind: Ingress`), into targets of that
+ * CachePolicy: its routes. The objects of the cluster are left as they are: only the translator's view changes.
  *
  * An IngressClass of Lacquer (`spec.controller: lacquer.dev/ingress-controller`) names its Gateway in
  * `spec.parameters` (`apiGroup: gateway.networking.k8s.io`, `kind: Gateway`, `scope: Namespace`, `namespace`,
@@ -350,13 +351,20 @@ export function expandIngresses(
       });
     }
   }
+  const routesOf = new Map([...outcomes.values()].map((o) => [o.key, o.routes]));
   const cachePolicies = snapshot.cachePolicies.map((p): CachePolicy => {
-    const names = policyTargets.get(keyOf(p.metadata.namespace, p.metadata.name));
+    const names = policyTargets.get(keyOf(p.metadata.namespace, p.metadata.name)) ?? [];
     policyTargets.delete(keyOf(p.metadata.namespace, p.metadata.name));
-    if (!names) return p;
-    const added = names.map((name) => ({ group: GATEWAY_GROUP, kind: "HTTPRoute" as const, name }));
     const existing: unknown[] = Array.isArray(p.spec.targetRefs) ? p.spec.targetRefs : [];
-    return { ...p, spec: { ...p.spec, targetRefs: [...existing, ...added] } };
+    const isIngress = (t: unknown) => (t as { kind?: unknown } | null)?.kind === "Ingress";
+    if (names.length === 0 && !existing.some(isIngress)) return p;
+    // An Ingress target stands for the Ingress's routes (none when it is not served: nothing to cache).
+    for (const t of existing.filter(isIngress)) {
+      names.push(...routesOf.get(keyOf(p.metadata.namespace, (t as { name: string }).name)) ?? []);
+    }
+    const added = [...new Set(names)].map((name) => ({ group: GATEWAY_GROUP, kind: "HTTPRoute" as const, name }));
+    if (added.length === 0) return p;
+    return { ...p, spec: { ...p.spec, targetRefs: [...existing.filter((t) => !isIngress(t)), ...added] } };
   });
   for (const outcome of outcomes.values()) {
     const policy = readAnnotations(outcome.ingress.metadata.annotations).cachePolicy;

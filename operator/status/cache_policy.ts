@@ -3,7 +3,8 @@
  * ancestor with an `Accepted` condition (reasons Accepted, Conflicted, Invalid, TargetNotFound).
  *
  * Ancestors: for a Gateway target, the Gateway (with `sectionName` for a listener); for an HTTPRoute target, each
- * Gateway of our controller its parentRefs name. A target that cannot be found (a missing Gateway, listener, route
+ * Gateway of our controller its parentRefs name; for an Ingress target, the Gateway its Lacquer IngressClass names. A
+ * target that cannot be found (a missing Gateway, listener, route
  * or route rule, or a route with no Gateway of ours) is reported on the target itself as ancestor, so the user always
  * sees why a policy does not apply.
  *
@@ -11,6 +12,7 @@
  */
 import { CONTROLLER_NAME } from "../../internal/names.ts";
 import { type Gateway, GATEWAY_GROUP, type GatewayClass, type HttpRoute } from "../api_types.ts";
+import { classGateway, type Ingress, type IngressClass, ingressClassOf } from "../ingress/mod.ts";
 import { mergeConditions, type NewCondition, policyAccepted, policyNotAccepted } from "./conditions.ts";
 import {
   type CachePolicy,
@@ -31,6 +33,11 @@ export interface PolicyWorld {
   route(key: string): HttpRoute | undefined;
   /** Tells whether a Gateway belongs to a GatewayClass of our controller. */
   ours(gateway: Gateway): boolean;
+  /**
+   * An Ingress of a Lacquer IngressClass by `namespace/name`, with the Gateway (`namespace/name`) its class names
+   * (none when the class names none); undefined when there is no such Ingress or it is not of a Lacquer class.
+   */
+  ingress(key: string): { gateway?: string } | undefined;
 }
 
 /** Options for {@linkcode cachePolicyAncestors}. */
@@ -48,6 +55,7 @@ interface Ancestor {
 
 function describe(outcome: TargetOutcome): string {
   const t = outcome.target;
+  if (t.kind === "Ingress") return `Ingress "${t.name}"`;
   if (t.kind === "Gateway") {
     return t.sectionName === undefined ? `Gateway "${t.name}"` : `listener "${t.sectionName}" of Gateway "${t.name}"`;
   }
@@ -65,7 +73,7 @@ type Placement = [ref: Record<string, unknown>, verdict: Verdict];
 function placeTarget(outcome: TargetOutcome, namespace: string, world: PolicyWorld): Placement[] {
   const t = outcome.target;
   const self = {
-    group: GATEWAY_GROUP,
+    group: t.group,
     kind: t.kind,
     namespace,
     name: t.name,
@@ -75,6 +83,18 @@ function placeTarget(outcome: TargetOutcome, namespace: string, world: PolicyWor
     kind: "conflicted",
     message: `${describe(outcome)} is held by the older CachePolicy "${outcome.conflictedBy}"`,
   };
+  if (t.kind === "Ingress") {
+    const ingress = world.ingress(`${namespace}/${t.name}`);
+    const notFound = (message: string): Placement[] => [[self, { kind: "notFound", message }]];
+    if (!ingress) return notFound(`Ingress "${t.name}" of a Lacquer IngressClass not found`);
+    if (!ingress.gateway) return notFound(`the IngressClass of Ingress "${t.name}" names no Gateway`);
+    const gateway = world.gateway(ingress.gateway);
+    if (!gateway || !world.ours(gateway)) {
+      return notFound(`Gateway "${ingress.gateway}" of Ingress "${t.name}" not found or not of ${CONTROLLER_NAME}`);
+    }
+    const [ns, name] = ingress.gateway.split("/");
+    return [[{ group: GATEWAY_GROUP, kind: "Gateway", namespace: ns, name }, found]];
+  }
   if (t.kind === "Gateway") {
     const gateway = world.gateway(`${namespace}/${t.name}`);
     if (!gateway) return [[self, { kind: "notFound", message: `Gateway "${t.name}" not found` }]];
@@ -140,7 +160,7 @@ function ancestorCondition(verdicts: Verdict[], problems: string[] | undefined, 
  *   spec: { targetRefs: [{ group: "gateway.networking.k8s.io", kind: "HTTPRoute", name: "gone" }] },
  * });
  * const outcome = resolvePolicies([policy]).policies.get("shop/p")!;
- * const world = { gateway: () => undefined, route: () => undefined, ours: () => true };
+ * const world = { gateway: () => undefined, route: () => undefined, ours: () => true, ingress: () => undefined };
  * const [ancestor] = cachePolicyAncestors(outcome, world, { now: "2026-01-01T00:00:00Z" });
  * // ancestor.conditions[0].reason === "TargetNotFound"
  * ```
@@ -198,6 +218,10 @@ export interface PolicyStatusInput {
   httpRoutes: readonly HttpRoute[];
   /** GatewayClasses (which Gateways are ours). */
   gatewayClasses: readonly GatewayClass[];
+  /** Ingresses, at least those of the policies' namespaces (targets of kind Ingress). */
+  ingresses?: readonly Ingress[];
+  /** IngressClasses (which Ingresses are ours, and their Gateways). */
+  ingressClasses?: readonly IngressClass[];
 }
 
 /** One policy's computed status. */
@@ -231,10 +255,19 @@ export function cachePolicyStatuses(input: PolicyStatusInput, options: PolicySta
   const gateways = new Map(input.gateways.map((g) => [key(g), g]));
   const routes = new Map(input.httpRoutes.map((r) => [key(r), r]));
   const classes = new Map(input.gatewayClasses.map((c) => [c.metadata.name, c]));
+  const ingresses = new Map((input.ingresses ?? []).map((i) => [key(i), i]));
+  const ingressClasses = input.ingressClasses ?? [];
   const world: PolicyWorld = {
     gateway: (k) => gateways.get(k),
     route: (k) => routes.get(k),
     ours: (g) => classes.get(g.spec.gatewayClassName)?.spec.controllerName === CONTROLLER_NAME,
+    ingress: (k) => {
+      const ingress = ingresses.get(k);
+      const cls = ingress && ingressClassOf(ingress, ingressClasses);
+      if (!cls) return undefined;
+      const target = classGateway(cls);
+      return "gateway" in target ? { gateway: target.gateway } : {};
+    },
   };
   const resolution = resolvePolicies(input.cachePolicies);
   return [...resolution.policies].map(([k, outcome]) => ({

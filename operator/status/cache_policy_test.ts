@@ -37,6 +37,11 @@ const world: PolicyWorld = {
   gateway: (key) => gateways.find((g) => `${g.metadata.namespace}/${g.metadata.name}` === key),
   route: (key) => routes.find((r) => `${r.metadata.namespace}/${r.metadata.name}` === key),
   ours: (g) => g.spec.gatewayClassName === "lacquer",
+  ingress: (key) =>
+    ({ "shop/web": { gateway: "shop/gw" }, "shop/bare": {}, "shop/abroad": { gateway: "shop/foreign" } } as Record<
+      string,
+      { gateway?: string }
+    >)[key],
 };
 
 function policy(name: string, created: string, spec: Record<string, unknown>, extra: Record<string, unknown> = {}) {
@@ -48,7 +53,8 @@ function policy(name: string, created: string, spec: Record<string, unknown>, ex
 }
 
 function target(kind: string, name: string, sectionName?: string) {
-  return { group: GROUP, kind, name, ...(sectionName ? { sectionName } : {}) };
+  const group = kind === "Ingress" ? "networking.k8s.io" : GROUP;
+  return { group, kind, name, ...(sectionName ? { sectionName } : {}) };
 }
 
 /** Each ancestor as "kind ns/name[#section] status reason: message". */
@@ -89,6 +95,11 @@ Deno.test("cachePolicyAncestors() reports each target level on its Gateways", ()
         "Gateway shop/gw True Accepted: CachePolicy is accepted",
       ],
     ],
+    [
+      "Ingress: the Gateway its class names",
+      [target("Ingress", "web")],
+      ["Gateway shop/gw True Accepted: CachePolicy is accepted"],
+    ],
   ];
   for (const [name, targetRefs, expected] of cases) {
     deepEqual(summary("p", [policy("p", T1, { targetRefs })]), expected, name);
@@ -109,6 +120,22 @@ Deno.test("cachePolicyAncestors() says TargetNotFound for each kind of missing t
       'Gateway shop/foreign False TargetNotFound: Gateway "foreign" is not of a GatewayClass of lacquer.dev/gateway-controller',
     ],
     ["route", target("HTTPRoute", "gone"), 'HTTPRoute shop/gone False TargetNotFound: HTTPRoute "gone" not found'],
+    [
+      "Ingress",
+      target("Ingress", "gone"),
+      'Ingress shop/gone False TargetNotFound: Ingress "gone" of a Lacquer IngressClass not found',
+    ],
+    [
+      "Ingress whose class names no Gateway",
+      target("Ingress", "bare"),
+      'Ingress shop/bare False TargetNotFound: the IngressClass of Ingress "bare" names no Gateway',
+    ],
+    [
+      "Ingress on a foreign Gateway",
+      target("Ingress", "abroad"),
+      'Ingress shop/abroad False TargetNotFound: Gateway "shop/foreign" of Ingress "abroad" not found or not of ' +
+      "lacquer.dev/gateway-controller",
+    ],
     [
       "route without our Gateway",
       target("HTTPRoute", "lonely"),
@@ -157,7 +184,7 @@ Deno.test("cachePolicyAncestors() reports an invalid policy Invalid on every anc
     ],
   );
   deepEqual(summary("bad", [policy("bad", T1, { targetRefs: [{ kind: "Service", name: "x" }] })]), [
-    'CachePolicy shop/bad False Invalid: CachePolicy is invalid: spec.targetRefs[0].group: must be "gateway.networking.k8s.io"; spec.targetRefs[0].kind: must be "Gateway" or "HTTPRoute"',
+    'CachePolicy shop/bad False Invalid: CachePolicy is invalid: spec.targetRefs[0].group: must be "gateway.networking.k8s.io" or "networking.k8s.io"; spec.targetRefs[0].kind: must be "Gateway", "HTTPRoute" or "Ingress"',
   ]);
 });
 
