@@ -79,16 +79,20 @@ export interface IngressAnnotations {
   cors?: CorsSettings;
   /** `lacquer.dev/cache-policy`: the name of a CachePolicy in the Ingress's namespace that caches its rules. */
   cachePolicy?: string;
+  /**
+   * `proxy-read-timeout` (whole seconds) as the Gateway API backend timeout of every rule (`timeouts.backendRequest`,
+   * like `120s`): ghost bounds the wait for an answer's first byte and for each next read by it, as nginx does.
+   */
+  backendTimeout?: string;
   /** Annotations that do nothing, and why. */
   problems: AnnotationProblem[];
 }
 
 const UNSUPPORTED: Record<string, string> = {
-  "proxy-connect-timeout":
-    "Lacquer has no per-route timeouts (varnishd's connect_timeout in GatewayParameters applies)",
-  "proxy-read-timeout":
-    "Lacquer has no per-route timeouts (varnishd's first_byte_timeout in GatewayParameters applies)",
-  "proxy-send-timeout": "Lacquer has no per-route timeouts (varnishd's send_timeout in GatewayParameters applies)",
+  "proxy-connect-timeout": "Lacquer has no per-route connect timeout: varnishd's connect_timeout in " +
+    "GatewayParameters applies, cut to proxy-read-timeout when that is shorter",
+  "proxy-send-timeout": "Lacquer has no per-route timeout for sending the request to the backend " +
+    "(proxy-read-timeout bounds the wait for its answer)",
   "canary-by-header-pattern": "use canary-by-header-value: header patterns are not supported",
   "canary-by-cookie": "canary by cookie is not supported: use canary-by-header or canary-weight",
   "configuration-snippet": "snippets of nginx configuration have no meaning here: use GatewayParameters' VCL",
@@ -126,6 +130,7 @@ const UNDERSTOOD = new Set([
   "cors-allow-credentials",
   "cors-expose-headers",
   "cors-max-age",
+  "proxy-read-timeout",
 ]);
 
 /** Whether an annotation belongs to an Ingress controller, and so is ours to understand or report. */
@@ -215,6 +220,15 @@ export function readAnnotations(annotations: Readonly<Record<string, string>> = 
     };
   }
   const cachePolicy = annotations[`${LACQUER_PREFIX}cache-policy`]?.trim() || undefined;
+  // Whole seconds, as ingress-nginx reads it; at most what routing.json holds in milliseconds.
+  const readTimeout = int("proxy-read-timeout", 1, 2_147_483);
+  if (readTimeout !== undefined && canary) {
+    problems.push({
+      annotation: get("proxy-read-timeout")!.key,
+      kind: "Unsupported",
+      message: "a canary's paths join the rules of the main Ingress, whose proxy-read-timeout applies",
+    });
+  }
   for (const key of Object.keys(annotations).sort()) {
     if (!controllerAnnotation(key) || key === LEGACY_CLASS_ANNOTATION) continue;
     const name = key.startsWith(LACQUER_PREFIX)
@@ -241,6 +255,7 @@ export function readAnnotations(annotations: Readonly<Record<string, string>> = 
     ...(canary ? { canary } : {}),
     ...(cors ? { cors } : {}),
     ...(cachePolicy ? { cachePolicy } : {}),
+    ...(readTimeout !== undefined && !canary ? { backendTimeout: `${readTimeout}s` } : {}),
     problems,
   };
 }

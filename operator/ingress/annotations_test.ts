@@ -39,7 +39,7 @@ Deno.test("readAnnotations reads canary settings only on an Ingress marked canar
 
 Deno.test("readAnnotations reports unsupported, invalid and unknown controller annotations, and nothing else", () => {
   const read = readAnnotations({
-    "nginx.ingress.kubernetes.io/proxy-read-timeout": "30",
+    "nginx.ingress.kubernetes.io/proxy-send-timeout": "30",
     "nginx.ingress.kubernetes.io/auth-url": "http://auth",
     "nginx.ingress.kubernetes.io/backend-protocol": "GRPC",
     "nginx.ingress.kubernetes.io/ssl-redirect": "yes",
@@ -58,7 +58,7 @@ Deno.test("readAnnotations reports unsupported, invalid and unknown controller a
     "Unknown lacquer.dev/made-up",
     "Unsupported nginx.ingress.kubernetes.io/auth-url",
     "Unsupported nginx.ingress.kubernetes.io/backend-protocol",
-    "Unsupported nginx.ingress.kubernetes.io/proxy-read-timeout",
+    "Unsupported nginx.ingress.kubernetes.io/proxy-send-timeout",
   ]);
   equal(read.sslRedirect, true, "an invalid value leaves the default");
   deepEqual(read.canary, { weightTotal: 100 });
@@ -104,4 +104,19 @@ Deno.test("readAnnotations turns enable-cors into a CORS filter, with ingress-ng
     },
   );
   equal(readAnnotations({ "nginx.ingress.kubernetes.io/cors-allow-origin": "*" }).cors, undefined);
+});
+
+Deno.test("readAnnotations makes proxy-read-timeout the rules' backend timeout, except on a canary", () => {
+  const timeout = (value: string, more: Record<string, string> = {}) =>
+    readAnnotations({ "nginx.ingress.kubernetes.io/proxy-read-timeout": value, ...more });
+  equal(timeout("120").backendTimeout, "120s");
+  deepEqual(timeout("120").problems, []);
+  equal(timeout("2m").backendTimeout, undefined, "whole seconds only, as ingress-nginx reads it");
+  deepEqual(timeout("2m").problems.map((p) => p.kind), ["Invalid"]);
+  deepEqual(timeout("0").problems.map((p) => p.kind), ["Invalid"], "0 would disable the timeout in ghost");
+  const canary = timeout("120", { "nginx.ingress.kubernetes.io/canary": "true" });
+  equal(canary.backendTimeout, undefined);
+  deepEqual(canary.problems.map((p) => `${p.kind} ${p.annotation}`), [
+    "Unsupported nginx.ingress.kubernetes.io/proxy-read-timeout",
+  ]);
 });

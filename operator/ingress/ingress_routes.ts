@@ -75,7 +75,7 @@ const NGINX_PREFIX_IDIOM = /^(\/.*?)\(\/\|\$\)\(\.\*\)$/;
 const CAPTURE = /\$\d/;
 
 type Match = Record<string, unknown>;
-type Rule = { matches: Match[]; filters: unknown[]; backendRefs?: unknown[] };
+type Rule = { matches: Match[]; filters: unknown[]; backendRefs?: unknown[]; timeouts?: { backendRequest: string } };
 
 /** The route match and the URL rewrite of one Ingress path, or why it cannot be served. */
 function pathMatch(
@@ -181,16 +181,17 @@ function pathRules(
   if (cors) filters.push({ type: "CORS", cors });
   const main = backendRef(namespace, path.backend, context, problems);
   const rules: Rule[] = [];
+  const timeouts = backendTimeouts(context.annotations);
   let backendRefs: Record<string, unknown>[] = [{ ...main, weight: 1 }];
   for (const canary of context.canaries(host, path)) {
     const ref = backendRef(namespace, canary.backend, context, problems);
     const { header, headerValue, weight, weightTotal } = canary.settings;
     if (header) {
       const on = { ...translated.match, headers: [{ name: header, value: headerValue ?? "always" }] };
-      rules.push({ matches: [on], filters, backendRefs: [ref] });
+      rules.push({ matches: [on], filters, backendRefs: [ref], ...timeouts });
       if (headerValue === undefined) {
         const off = { ...translated.match, headers: [{ name: header, value: "never" }] };
-        rules.push({ matches: [off], filters, backendRefs: [main] });
+        rules.push({ matches: [off], filters, backendRefs: [main], ...timeouts });
       }
     }
     if (weight !== undefined) {
@@ -198,8 +199,13 @@ function pathRules(
       backendRefs = [{ ...main, weight: mainWeight }, ...backendRefs.slice(1), { ...ref, weight }];
     }
   }
-  rules.push({ matches: [translated.match], filters, backendRefs });
+  rules.push({ matches: [translated.match], filters, backendRefs, ...timeouts });
   return rules;
+}
+
+/** The `timeouts` of every rule that reaches a backend, from `proxy-read-timeout`. */
+function backendTimeouts(annotations: IngressAnnotations): Pick<Rule, "timeouts"> {
+  return annotations.backendTimeout ? { timeouts: { backendRequest: annotations.backendTimeout } } : {};
 }
 
 /** The listener names of the Gateway serving a protocol for a host (all of them for `""`). */
@@ -293,7 +299,12 @@ export function ingressRoutes(ingress: Ingress, context: IngressRoutesContext): 
   if (spec.defaultBackend) {
     const ref = backendRef(namespace, spec.defaultBackend, context, problems);
     // A regular expression ranks below every Exact and PathPrefix match of the host, whatever the routes' ages.
-    const rule = { matches: [{ path: { type: "RegularExpression", value: "/.*" } }], filters: [], backendRefs: [ref] };
+    const rule = {
+      matches: [{ path: { type: "RegularExpression", value: "/.*" } }],
+      filters: [],
+      backendRefs: [ref],
+      ...backendTimeouts(context.annotations),
+    };
     routes.push(route(`${INGRESS_ROUTE_PREFIX}${metadata.name}:default-backend`, [], [parent], [rule]));
   }
   if (routes.length === 0) {

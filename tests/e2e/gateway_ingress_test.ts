@@ -96,6 +96,7 @@ Deno.test({
           "nginx.ingress.kubernetes.io/enable-cors": "true",
           "nginx.ingress.kubernetes.io/cors-allow-origin": "https://app.example.com",
           "nginx.ingress.kubernetes.io/proxy-read-timeout": "120",
+          "nginx.ingress.kubernetes.io/proxy-send-timeout": "120",
         }),
       );
       await apply(
@@ -184,7 +185,8 @@ Deno.test({
         const events = await eventsOf("web");
         const timeout = events.find((e) => e.reason === "UnsupportedAnnotation");
         equal(timeout?.type, "Warning", JSON.stringify(events));
-        match(timeout!.note, /proxy-read-timeout/);
+        match(timeout!.note, /proxy-send-timeout/);
+        ok(!timeout!.note.includes('"nginx.ingress.kubernetes.io/proxy-read-timeout"'), "it is the rules' timeout");
       }, { timeoutMs: 30_000 });
     });
     await t.step("an Ingress whose class names no Gateway hears what to set", async () => {
