@@ -1,0 +1,140 @@
+/**
+ * The namespace-scoped mode against the real API server: the operator runs as a ServiceAccount holding only the RBAC
+ * the chart renders for `scope.namespaces` (a ClusterRole of cluster-scoped reads and a Role in the one watched
+ * namespace), with `--watch-namespaces`. Its caches sync with those rights, it programs the Gateway and route of the
+ * watched namespace, and leaves the ones of another namespace untouched.
+ */
+import { equal, ok } from "node:assert/strict";
+import { parse, parseAllDocuments, stringify } from "yaml";
+import type { KubeClient, KubeObject } from "../internal/kube/mod.ts";
+import { helmBinary, helmTemplate } from "../deploy/render_manifests.ts";
+import {
+  clusterAvailable,
+  createTestNamespace,
+  eventually,
+  freePort,
+  PAUSE_IMAGE,
+  useCluster,
+} from "../tests/cluster/mod.ts";
+import { startOperatorProcess } from "../tests/stack/operator_process.ts";
+import { createGatewayClass, GW } from "./_test_operator.ts";
+
+const RBAC = "/apis/rbac.authorization.k8s.io/v1";
+const HELM_AVAILABLE = await Deno.stat(helmBinary()).then(() => true, () => false);
+
+type Condition = { type: string; status: string; reason?: string; message?: string };
+
+// What the Gateway CRD defaults a new Gateway's conditions to, before any controller writes them.
+const UNTOUCHED = "Waiting for controller";
+
+/** Creates the chart's namespaced-mode RBAC for ServiceAccount `op` of `ns`, cluster-scoped names made unique. */
+async function applyRenderedRbac(client: KubeClient, ns: string, unique: string): Promise<() => Promise<void>> {
+  const rendered = await helmTemplate([`scope.namespaces={${ns}}`], ["templates/rbac.yaml"]);
+  const subject = { kind: "ServiceAccount", name: "op", namespace: ns };
+  const cleanup: string[] = [];
+  for (const doc of parseAllDocuments(rendered).map((d) => d.toJS() as KubeObject | null)) {
+    if (!doc || doc.kind === "ServiceAccount" || doc.metadata.name.endsWith("-leader-election")) continue;
+    if (doc.kind === "ClusterRole" || doc.kind === "ClusterRoleBinding") doc.metadata.name = unique;
+    if (doc.kind === "ClusterRoleBinding") (doc.roleRef as { name: string }).name = unique;
+    if (doc.kind?.endsWith("Binding")) doc.subjects = [subject];
+    const collection = `${doc.kind!.toLowerCase()}s`;
+    const path = doc.metadata.namespace ? `${RBAC}/namespaces/${ns}/${collection}` : `${RBAC}/${collection}`;
+    equal(doc.metadata.namespace ?? ns, ns, `${doc.kind} ${doc.metadata.name} is in the watched namespace`);
+    await client.request(path, { method: "POST", body: doc });
+    if (!doc.metadata.namespace) cleanup.push(`${path}/${unique}`);
+  }
+  return async () => {
+    for (const path of cleanup) await client.request(path, { method: "DELETE" }).catch(() => {});
+  };
+}
+
+/** Writes a kubeconfig like the admin one, authenticating with a token of ServiceAccount `op`. */
+async function serviceAccountKubeconfig(client: KubeClient, admin: string, ns: string): Promise<string> {
+  await client.request(`/api/v1/namespaces/${ns}/serviceaccounts`, {
+    method: "POST",
+    body: { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "op" } },
+  });
+  const review = await client.request<{ status: { token: string } }>(
+    `/api/v1/namespaces/${ns}/serviceaccounts/op/token`,
+    { method: "POST", body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: {} } },
+  );
+  const config = parse(await Deno.readTextFile(admin)) as { users: { user: Record<string, unknown> }[] };
+  for (const u of config.users) u.user = { token: review.status.token };
+  const file = await Deno.makeTempFile({ prefix: "kubeconfig-sa-" });
+  await Deno.writeTextFile(file, stringify(config));
+  return file;
+}
+
+const gateway = (cls: string) => ({
+  apiVersion: "gateway.networking.k8s.io/v1",
+  kind: "Gateway",
+  metadata: { name: "gw" },
+  spec: {
+    gatewayClassName: cls,
+    listeners: [{ name: "http", port: 80, protocol: "HTTP", allowedRoutes: { namespaces: { from: "Same" } } }],
+  },
+});
+const route = {
+  apiVersion: "gateway.networking.k8s.io/v1",
+  kind: "HTTPRoute",
+  metadata: { name: "r" },
+  spec: { parentRefs: [{ name: "gw" }], rules: [{ backendRefs: [{ name: "web", port: 80 }] }] },
+};
+
+Deno.test({
+  name: "with only the chart's namespaced RBAC and --watch-namespaces the operator programs its namespace only",
+  ignore: !clusterAvailable() || !HELM_AVAILABLE,
+  async fn() {
+    const cluster = await useCluster();
+    await using watched = await createTestNamespace(cluster);
+    await using other = await createTestNamespace(cluster);
+    const client = watched.client;
+    const cls = `lacquer-${watched.name}`;
+    await createGatewayClass(client, cls);
+    const removeRbac = await applyRenderedRbac(client, watched.name, `lacquer-op-${watched.name}`);
+    const kubeconfig = await serviceAccountKubeconfig(client, cluster.kubeconfig, watched.name);
+    for (const ns of [watched.name, other.name]) {
+      await client.request(`${GW}/namespaces/${ns}/gateways`, { method: "POST", body: gateway(cls) });
+      await client.request(`${GW}/namespaces/${ns}/httproutes`, { method: "POST", body: route });
+    }
+    const logFile = await Deno.makeTempFile({ prefix: "operator-", suffix: ".log" });
+    const operator = startOperatorProcess({
+      kubeconfig,
+      logFile,
+      port: freePort(2),
+      args: ["--gateway-image", PAUSE_IMAGE, "--gateway-class", cls, "--watch-namespaces", watched.name],
+    });
+    let failed = true;
+    try {
+      await eventually(async () => {
+        const gw = await client.request<KubeObject>(`${GW}/namespaces/${watched.name}/gateways/gw`);
+        const conditions = (gw.status as { conditions?: Condition[] }).conditions ?? [];
+        equal(conditions.find((c) => c.type === "Accepted")?.status, "True");
+        ok(conditions.some((c) => c.type === "Programmed" && c.message !== UNTOUCHED), "Programmed reported");
+        const r = await client.request<KubeObject>(`${GW}/namespaces/${watched.name}/httproutes/r`);
+        const parents = (r.status as { parents?: { conditions: Condition[] }[] } | undefined)?.parents ?? [];
+        equal(parents[0]?.conditions.find((c) => c.type === "Accepted")?.status, "True");
+        await client.request(`/apis/apps/v1/namespaces/${watched.name}/deployments/gw`);
+      }, { timeoutMs: 60_000 });
+      // The operator has long reconciled everything it sees: the other namespace's objects are as they were created.
+      const gw = await client.request<KubeObject>(`${GW}/namespaces/${other.name}/gateways/gw`);
+      const conditions = (gw.status as { conditions?: Condition[] } | undefined)?.conditions ?? [];
+      ok(conditions.every((c) => c.message === UNTOUCHED), JSON.stringify(conditions));
+      const r = await client.request<KubeObject>(`${GW}/namespaces/${other.name}/httproutes/r`);
+      equal((r.status as { parents?: unknown[] } | undefined)?.parents?.length ?? 0, 0);
+      const children = await client.request<{ items: unknown[] }>(`/apis/apps/v1/namespaces/${other.name}/deployments`);
+      equal(children.items.length, 0);
+      const log = await Deno.readTextFile(logFile);
+      ok(!/forbidden/i.test(log), "no request was refused");
+      failed = false;
+    } finally {
+      const status = await operator.stop(30_000);
+      if (failed) console.error(await Deno.readTextFile(logFile));
+      await Deno.remove(logFile);
+      await Deno.remove(kubeconfig);
+      await removeRbac();
+      await client.request(`${GW}/gatewayclasses/${cls}`, { method: "DELETE" }).catch(() => {});
+      equal(status.code, 0, "operator exits 0 on SIGTERM");
+    }
+  },
+});
