@@ -148,11 +148,13 @@ export interface ClusterWatcherOptions {
 export class ClusterWatcher {
   #caches = new Map<string, KindCache>();
   #referenced: ReferenceWatcher;
+  #namespaces: WatchScope;
   /** Counts objects that failed to parse, by kind. */
   readonly parseErrors = new Map<string, number>();
 
   /** Starts one reflector per kind. */
   constructor(client: KubeClient, options: ClusterWatcherOptions) {
+    this.#namespaces = options.namespaces;
     const watch = { log: options.log, onChange: options.onChange, parseErrors: this.parseErrors };
     for (const kind of options.kinds ?? WATCHED_KINDS) {
       this.#caches.set(kind.kind, watchKind(client, kind, { ...watch, namespaces: options.namespaces }));
@@ -217,6 +219,7 @@ export class ClusterWatcher {
    */
   snapshot(gateways: readonly string[], routes: readonly unknown[]): Snapshot {
     const s = emptySnapshot();
+    s.watchedNamespaces = this.#namespaces;
     s.gatewayClasses = this.list("GatewayClass");
     s.gateways = gateways.map((k) => this.get("Gateway", k)).filter((g) => g !== undefined) as Snapshot["gateways"];
     s.httpRoutes = routes as Snapshot["httpRoutes"];

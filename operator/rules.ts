@@ -20,6 +20,7 @@ import { dependenciesUnchanged, routeDependencies, trackDependencies } from "./d
 import { checkRegex } from "./regex_check.ts";
 import { keyOf, referenceAllowed, type SnapshotIndex } from "./snapshot_index.ts";
 import type { TranslationMemo } from "./translation_memo.ts";
+import { watchesNamespace } from "./watch_scope.ts";
 
 /** A routing.json route entry before its listeners are known. */
 export type RuleEntry = Omit<RoutingRoute, "listeners">;
@@ -261,6 +262,14 @@ function backendProblem(route: HttpRoute, ref: BackendRef, index: SnapshotIndex)
     return {
       reason: "InvalidKind",
       message: `backendRef kind ${ref.group || "core"}/${ref.kind} "${ref.name}" is not supported: only Services are`,
+    };
+  }
+  if (!watchesNamespace(index.watched, ns)) {
+    // Its Service and ReferenceGrants are never read: say so rather than report them missing.
+    return {
+      reason: "BackendNotFound",
+      message:
+        `Service "${ns}/${ref.name}" is in namespace ${ns}, which this operator does not watch (--watch-namespaces)`,
     };
   }
   const allowed = referenceAllowed(

@@ -183,3 +183,13 @@ Deno.test("translateRules() reuses the memo's result until a Service or grant it
   notEqual(granted, again);
   deepEqual(granted.refProblems, []);
 });
+
+Deno.test("translateRules() says a backend is in a namespace the operator does not watch", () => {
+  const snapshot = { ...parseSnapshot([...SERVICES, GRANT]), watchedNamespaces: ["app"] };
+  const r = route([{ backendRefs: [{ name: "db", namespace: "data", port: 80 }, { name: "web", port: 80 }] }]);
+  const out = translateRules(r, { index: indexSnapshot(snapshot, CONTROLLER), memo: new TranslationMemo() });
+  deepEqual(out.refProblems.map((p) => [p.reason, p.message]), [[
+    "BackendNotFound",
+    'Service "data/db" is in namespace data, which this operator does not watch (--watch-namespaces)',
+  ]]);
+});

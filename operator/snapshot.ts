@@ -59,6 +59,8 @@ export interface Snapshot {
   ingressClasses: IngressClass[];
   /** Ingresses (those of Lacquer's IngressClasses become routes, `ingress/`). */
   ingresses: Ingress[];
+  /** The namespaces the operator watches (`--watch-namespaces`); absent: the whole cluster. */
+  watchedNamespaces?: readonly string[];
 }
 
 /** Returns an empty snapshot. */

@@ -37,6 +37,8 @@ export interface SnapshotIndex {
   routesByGateway: Map<string, HttpRoute[]>;
   /** Pods by the Gateway named in their gateway-name label (`namespace/name`). */
   podsByGateway: Map<string, Pod[]>;
+  /** The namespaces the operator watches; undefined: the whole cluster. */
+  watched?: readonly string[];
 }
 
 /**
@@ -115,6 +117,7 @@ export function indexSnapshot(snapshot: Snapshot, controllerName: string): Snaps
     grants,
     routesByGateway,
     podsByGateway,
+    watched: snapshot.watchedNamespaces,
   };
 }
 
