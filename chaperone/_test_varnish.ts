@@ -128,7 +128,6 @@ sub vcl_recv {
     return (synth(router.status()));
   }
   set req.backend_hint = router.backend();
-  set req.url = router.url();
   return (pass);
 }
 sub vcl_synth {

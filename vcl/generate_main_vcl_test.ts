@@ -58,7 +58,6 @@ function withoutGhost(vcl: string): string {
     .replace("!router.recv_grace(local.socket, client.ip, proxy.authority())", "false")
     .replace(/router\.status\(\)/g, "404")
     .replace("router.backend()", "lacquer_default")
-    .replace("router.url()", "req.url")
     .replace("router.upgrade()", "false")
     .replace("router.deliver();", "")
     .replace("router.synth()", "false")

@@ -38,15 +38,14 @@ sub vcl_recv {
     }
     # Route: strips X-Ghost-*/X-Gateway-*, normalises the path (or answers 400), isolates listeners by socket, sets
     # X-Forwarded-* and X-Real-IP for the client (client.ip: the real client behind hitch's PROXY header), applies
-    # request filters. A rule with cache settings whose backend has no ready endpoint still goes on to the lookup:
-    # grace covers the outage.
+    # request filters (a URLRewrite sets req.url). A rule with cache settings whose backend has no ready endpoint
+    # still goes on to the lookup: grace covers the outage.
     if (!router.recv_grace(local.socket, client.ip, proxy.authority())) {
         # 400 unusable path, 404 no route, 421 misdirected (the TLS server name selects another listener than the Host),
         # 500 no usable backend, or a redirect; answered in vcl_synth, never cached.
         return (synth(router.status()));
     }
     set req.backend_hint = router.backend();
-    set req.url = router.url();
     # A WebSocket upgrade routed like any request: the connection is piped to the chosen endpoint, never cached.
     if (router.upgrade()) {
         return (pipe);
@@ -57,10 +56,9 @@ sub vcl_recv {
         router.retry_body_cached(std.cache_req_body(1MB));
     }
     # A rule with cache settings looks GET/HEAD requests (and POSTs its policy allows) up unless a bypass condition,
-    # Authorization or a cookie outside the key says otherwise; the URL becomes the one the key is computed from
-    # (query normalised).
+    # Authorization or a cookie outside the key says otherwise; ghost sets req.url to the one the key is computed
+    # from (query normalised).
     if (router.cache_recv()) {
-        set req.url = router.cache_url();
         # A POST its policy allows, its Content-Length within the policy's limit (ghost checked): the body is read
         # into memory (ghost's limit is at most 1 MB) for the key, and a miss is fetched with the client's method
         # and body (Varnish would send a GET).

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::contract::{Bypass, Cache, QueryMode, RouteId, DEFAULT_MAX_BODY_BYTES};
 use crate::request::{decode_component, split_url, HeaderSource};
+use crate::text::push_decimal;
 
 /// The most surrogate keys stored per object; more are dropped.
 pub const MAX_SURROGATE_KEYS: usize = 256;
@@ -214,7 +215,7 @@ impl CacheRule {
             Some(q) if !q.is_empty() => format!("{path}?{q}"),
             _ => path.to_owned(),
         };
-        let mut key = String::with_capacity(req.host.len() + self.identity.len() + url.len() + 16);
+        let mut key = String::with_capacity(req.host.len() + self.identity.len() + self.policy.len() + url.len() + 32);
         push_part(&mut key, req.host);
         push_part(&mut key, &self.identity);
         push_part(&mut key, &self.policy);
@@ -265,7 +266,10 @@ pub fn fallback_key(host: &str, rule: &str, url: &str) -> String {
 }
 
 fn push_part(key: &mut String, part: &str) {
-    let _ = write!(key, "{}:{part};", part.len());
+    push_decimal(key, u64::try_from(part.len()).unwrap_or(u64::MAX));
+    key.push(':');
+    key.push_str(part);
+    key.push(';');
 }
 
 fn push_optional(key: &mut String, part: Option<&str>) {

@@ -10,6 +10,16 @@ pub trait HeaderSink {
     fn set(&mut self, name: &str, value: &str);
     /// Removes every header called `name`.
     fn remove(&mut self, name: &str);
+    /// Removes every header called one of `names` (a sink may do it in one pass).
+    fn remove_each(&mut self, names: &[&str]) {
+        for name in names {
+            self.remove(name);
+        }
+    }
+    /// Adds a header known to be absent (removed just before), without looking for an old one to replace.
+    fn append(&mut self, name: &str, value: &str) {
+        self.set(name, value);
+    }
 }
 
 impl HeaderSink for Vec<(String, String)> {

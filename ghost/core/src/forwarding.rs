@@ -12,6 +12,7 @@ use std::str::FromStr;
 
 use crate::contract::Protocol;
 use crate::filters::HeaderSink;
+use crate::text::{push_decimal, push_ip};
 
 /// The headers a client that is not trusted may not set.
 const CLIENT_CLAIMS: [&str; 6] =
@@ -85,23 +86,28 @@ pub struct Arrival<'a> {
 /// `X-Forwarded-For` of a trusted proxy is left alone: varnishd has already appended the client address to it.
 pub fn set_forwarding_headers(arrival: &Arrival<'_>, headers: &mut impl HeaderSink) {
     if !arrival.trusted {
-        for name in CLIENT_CLAIMS {
-            headers.remove(name);
-        }
+        headers.remove_each(&CLIENT_CLAIMS);
     }
+    // Every header filled here is one of CLIENT_CLAIMS: absent now unless a trusted proxy sent it.
     let mut fill = |name: &str, value: &str| {
-        if headers.get(name).is_none() {
+        if !arrival.trusted {
+            headers.append(name, value);
+        } else if headers.get(name).is_none() {
             headers.set(name, value);
         }
     };
+    // Room for an IPv6 address.
+    let mut text = String::with_capacity(48);
     if let Some(client) = arrival.client {
-        let client = client.to_string();
-        fill("X-Forwarded-For", &client);
-        fill("X-Real-IP", &client);
+        push_ip(&mut text, client);
+        fill("X-Forwarded-For", &text);
+        fill("X-Real-IP", &text);
     }
     if let Some((protocol, port)) = arrival.listener {
         fill("X-Forwarded-Proto", if protocol == Protocol::Https { "https" } else { "http" });
-        fill("X-Forwarded-Port", &port.to_string());
+        text.clear();
+        push_decimal(&mut text, u64::from(port));
+        fill("X-Forwarded-Port", &text);
     }
     if !arrival.host.is_empty() {
         fill("X-Forwarded-Host", arrival.host);

@@ -21,6 +21,7 @@ pub mod load;
 pub mod path;
 pub mod request;
 mod router;
+pub mod text;
 
 pub use error::{Error, ErrorKind};
 pub use load::{load, Loaded, Skipped};

@@ -17,7 +17,7 @@ use ghost_core::invalidation::object_keys;
 use ghost_core::request::normalize_host;
 use varnish::vcl::{Ctx, HttpHeaders, LogTag, StrOrBytes};
 
-use crate::headers::{has_prefix, text, Sink, Source};
+use crate::headers::{has_prefix, header, remove_where, set_url, text, value_of, Sink, Source};
 use crate::state::State;
 use crate::stats::{bump, stats_key, RuleStats};
 use crate::task::Task;
@@ -66,13 +66,13 @@ pub fn recv(ctx: &mut Ctx, task: Option<&mut Task>) -> bool {
     let Some(Task::Forward { state, rule, cache, .. }) = task else { return false };
     let Some(settings) = state.router.rule(*rule).and_then(|r| r.cache.as_ref()) else { return false };
     let Some(req) = ctx.http_req.as_mut() else { return false };
-    let host = normalize_host(text(req.header("host"))).into_owned();
+    let host = normalize_host(header(req, "host")).into_owned();
     let decision = {
         let view = Source(req);
         settings.decide(&RequestView { method: text(req.method()), host: &host, url: text(req.url()), headers: &view })
     };
     let mut client = ClientCache {
-        stats: state.stats.get(&stats_key(&settings.identity, &settings.policy)).cloned(),
+        stats: state.rule_stats(*rule),
         host,
         lookup: None,
         body: false,
@@ -87,6 +87,10 @@ pub fn recv(ctx: &mut Ctx, task: Option<&mut Task>) -> bool {
             line = Some(format!("ghost: cache pass {}: {}", settings.identity, reason.describe()));
         }
         RequestDecision::Lookup(lookup) => {
+            // The key's URL (query normalised) is the one a miss fetches (`cache_url()` returns the same).
+            if text(req.url()) != lookup.url {
+                set_url(req, &lookup.url);
+            }
             let mut sink = Sink(req);
             match &lookup.cookie {
                 CookieChange::Keep => {}
@@ -159,7 +163,7 @@ pub fn key(ctx: &Ctx, task: Option<&Task>) -> String {
         _ => String::new(),
     };
     let Some(req) = ctx.http_req.as_ref() else { return String::new() };
-    fallback_key(&normalize_host(text(req.header("host"))), &rule, text(req.url()))
+    fallback_key(&normalize_host(header(req, "host")), &rule, text(req.url()))
 }
 
 /// Records how the request went (`vcl_hit`, `vcl_miss`, `vcl_pass`) and counts it.
@@ -181,13 +185,21 @@ pub fn record(task: Option<&mut Task>, outcome: Outcome) {
 /// In `vcl_deliver`: removes internal and surrogate headers and adds the debug headers when asked to.
 pub fn deliver(ctx: &mut Ctx, task: Option<&Task>, hits: i64) {
     let Some(resp) = ctx.http_resp.as_mut() else { return };
-    remove_prefixed(resp, "x-ghost-");
-    let Some(Task::Forward { state, rule, cache: Some(c), .. }) = task else { return };
-    let Some(settings) = state.router.rule(*rule).and_then(|r| r.cache.as_ref()) else { return };
+    let cached = match task {
+        Some(Task::Forward { state, rule, cache: Some(c), .. }) => {
+            state.router.rule(*rule).and_then(|r| r.cache.as_ref()).map(|settings| (settings, c))
+        }
+        _ => None,
+    };
+    let surrogate = cached.map(|(settings, _)| settings.settings.surrogate_keys.header.as_str());
+    remove_where(resp, |line| {
+        has_prefix(line, b"x-ghost-")
+            || surrogate.is_some_and(|surrogate| {
+                [surrogate, "xkey", "Surrogate-Control"].iter().any(|name| value_of(line, name).is_some())
+            })
+    });
+    let Some((settings, c)) = cached else { return };
     let mut sink = Sink(resp);
-    for name in ["xkey", "Surrogate-Control", settings.settings.surrogate_keys.header.as_str()] {
-        sink.remove(name);
-    }
     if settings.settings.debug_headers {
         let label = match c.outcome {
             Outcome::Hit => "HIT",
@@ -217,7 +229,7 @@ pub fn fetch(ctx: &mut Ctx, state: &State) -> Option<BackendCache> {
         Some(StrOrBytes::Utf8(s)) => Some(s.to_owned()),
         _ => None,
     };
-    remove_prefixed(bereq, "x-ghost-");
+    remove_where(bereq, |line| has_prefix(line, b"x-ghost-"));
     let settings = FetchSettings::from_token(&token?)?;
     Some(BackendCache {
         stats: state.stats.get(&stats_key(&settings.rule, &settings.policy)).cloned(),
@@ -332,12 +344,4 @@ fn all_values(headers: &HttpHeaders<'_>, name: &str) -> Option<String> {
         }
     }
     out
-}
-
-fn remove_prefixed(headers: &mut HttpHeaders<'_>, prefix: &str) {
-    let doomed: Vec<String> =
-        headers.iter().map(|(name, _)| name).filter(|n| has_prefix(n, prefix)).map(str::to_owned).collect();
-    for name in doomed {
-        headers.unset_header(&name);
-    }
 }

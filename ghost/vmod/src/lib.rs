@@ -53,9 +53,9 @@ mod ghost {
         /// the request on `socket` (pass `local.socket`), sets the forwarding headers for `client` (pass
         /// `client.ip`: the real client behind the PROXY protocol), answers 421 when the TLS server name `sni` (pass
         /// `proxy.authority()`: hitch sends the client's SNI in the PROXY header) selects another HTTPS listener than
-        /// the Host does, applies request filters and sets
-        /// `X-Gateway-Listener` and `X-Gateway-Route`. Returns true when the request goes to a backend (then use `backend()` and
-        /// `url()`), false when ghost answers itself (a redirect, a refusal, a CORS preflight) (then `return (synth(router.status()))`).
+        /// the Host does, applies request filters (a URLRewrite sets `req.url`) and sets `X-Gateway-Listener` and
+        /// `X-Gateway-Route`. Returns true when the request goes to a backend (then use `backend()`), false when
+        /// ghost answers itself (a redirect, a refusal, a CORS preflight) (then `return (synth(router.status()))`).
         pub fn recv(
             &self,
             ctx: &mut Ctx,
@@ -117,7 +117,8 @@ mod ghost {
             task::backend_of(task.as_deref())
         }
 
-        /// The request target to send: rewritten by a URLRewrite filter, else the current `req.url`.
+        /// The request target to send: rewritten by a URLRewrite filter, else the current `req.url` (`recv()` has
+        /// already set `req.url` to it).
         pub fn url(&self, ctx: &mut Ctx, #[shared_per_task] task: &mut Option<Box<Task>>) -> String {
             task::url_of(ctx, task.as_deref())
         }
@@ -222,15 +223,15 @@ mod ghost {
             cache::body(task.as_deref())
         }
 
-        /// Call in `vcl_recv` after `set req.url = router.url();`. For a rule with cache settings decides
-        /// lookup or pass (method, bypass conditions, Authorization, cookies); for a lookup removes cookies the
-        /// key does not name and returns true: then `set req.url = router.cache_url();`. False for rules without
-        /// cache settings.
+        /// Call in `vcl_recv` after `recv()`. For a rule with cache settings decides lookup or pass (method, bypass
+        /// conditions, Authorization, cookies); for a lookup sets `req.url` to the URL of the key (`cache_url()`),
+        /// removes cookies the key does not name and returns true. False for rules without cache settings.
         pub fn cache_recv(&self, ctx: &mut Ctx, #[shared_per_task] task: &mut Option<Box<Task>>) -> bool {
             cache::recv(ctx, task.as_deref_mut())
         }
 
-        /// The URL a looked-up request is sent with on a miss: the path and the normalised query of the key.
+        /// The URL a looked-up request is sent with on a miss: the path and the normalised query of the key
+        /// (`cache_recv()` has already set `req.url` to it).
         pub fn cache_url(&self, #[shared_per_task] task: &mut Option<Box<Task>>) -> String {
             cache::url(task.as_deref())
         }

@@ -9,7 +9,7 @@ use ghost_core::{Report, Router, Skipped};
 use varnish::vcl::Ctx;
 
 use crate::backend::{BackendPool, BackendRef};
-use crate::stats::{carry_over, StatsMap};
+use crate::stats::{carry_over, stats_key, RuleStats, StatsMap};
 
 /// One loaded ghost.json: the compiled router and a native backend per endpoint (same order as
 /// [`Router::endpoints`]).
@@ -24,6 +24,25 @@ pub struct State {
     /// Counts the loads of this router object: a fetch retries on another endpoint only within the state it
     /// was routed with.
     pub generation: u64,
+    /// The cache counters by rule index, so that a request finds them without building a key.
+    by_rule: Vec<Option<Arc<RuleStats>>>,
+}
+
+impl State {
+    fn new(router: Router, backends: Vec<BackendRef>, stats: StatsMap, generation: u64) -> Self {
+        let by_rule = (0..router.rule_count())
+            .map(|i| {
+                let cache = router.rule(i)?.cache.as_ref()?;
+                stats.get(&stats_key(&cache.identity, &cache.policy)).cloned()
+            })
+            .collect();
+        Self { router, backends, stats, generation, by_rule }
+    }
+
+    /// The cache counters of rule `rule`, when it has cache settings.
+    pub fn rule_stats(&self, rule: usize) -> Option<Arc<RuleStats>> {
+        self.by_rule.get(rule)?.clone()
+    }
 }
 
 /// The result of one reload, for the control endpoint and `last_error()`.
@@ -146,7 +165,7 @@ impl Shared {
                     let keep = router.endpoints().to_vec();
                     let stats = carry_over(&router, &self.stats);
                     let generation = self.current().generation + 1;
-                    self.current.store(Arc::new(State { router, backends, stats, generation }));
+                    self.current.store(Arc::new(State::new(router, backends, stats, generation)));
                     let retired = pool.retain(ctx, &keep);
                     ReloadOutcome::Loaded { report, backends: pool.len(), retired, millis: elapsed_ms(started) }
                 }

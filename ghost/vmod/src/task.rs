@@ -1,7 +1,8 @@
 //! What one client request carries between `vcl_recv`, `vcl_synth` and `vcl_deliver` (a `PRIV_TASK`).
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::hash_map::RandomState;
+use std::fmt::Write as _;
 use std::hash::BuildHasher;
 use std::net::SocketAddr;
 use std::ptr;
@@ -9,15 +10,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use ghost_core::cors::{CorsHeaders, CorsRequest};
-use ghost_core::filters::apply_header_modifier;
+use ghost_core::filters::{apply_header_modifier, HeaderSink};
 use ghost_core::forwarding::{set_forwarding_headers, Arrival};
+use ghost_core::text::{push_decimal, push_socket_addr};
 use ghost_core::{Decision, Request};
 use varnish::ffi::VCL_BACKEND;
 use varnish::vcl::{Ctx, HttpHeaders, LogTag, StrOrBytes, VclError};
 
 use crate::cache::{BackendCache, ClientCache};
 use crate::fetch::Attempt;
-use crate::headers::{strip_internal, text, Sink, Source};
+use crate::headers::{header, set_url, strip_internal, text, Sink, Source};
 use crate::invalidation::{self, Invalidation, CONTROL_INVALIDATE};
 use crate::state::{Shared, State};
 
@@ -37,7 +39,7 @@ fn close_when_draining(ctx: &mut Ctx) {
         return;
     }
     if let Some(resp) = ctx.http_resp.as_mut() {
-        ghost_core::filters::HeaderSink::set(&mut Sink(resp), "Connection", "close");
+        HeaderSink::set(&mut Sink(resp), "Connection", "close");
     }
 }
 
@@ -179,35 +181,40 @@ pub fn route(
     client: Option<SocketAddr>,
     sni: Option<&str>,
 ) -> Result<Task, VclError> {
-    let (task, line) = decide(ctx, state, socket, client, sni)?;
-    ctx.log(LogTag::VclLog, line);
-    Ok(task)
+    // One buffer per worker thread for the log line: this runs for every request.
+    thread_local! {
+        static LINE: RefCell<String> = const { RefCell::new(String::new()) };
+    }
+    LINE.with(|line| {
+        let mut line = line.borrow_mut();
+        line.clear();
+        let task = decide(ctx, state, socket, client, sni, &mut line)?;
+        ctx.log(LogTag::VclLog, line.as_str());
+        Ok(task)
+    })
 }
 
+#[allow(clippy::too_many_lines)] // one pass over the decision: headers, filters and the log line together
 fn decide(
     ctx: &mut Ctx,
     state: &Arc<State>,
     socket: &str,
     client: Option<SocketAddr>,
     sni: Option<&str>,
-) -> Result<(Task, String), VclError> {
+    line: &mut String,
+) -> Result<Task, VclError> {
     let req = ctx.http_req.as_mut().ok_or("ghost: router.recv() must be called from vcl_recv")?;
     strip_internal(req);
     let url = text(req.url());
     if url.starts_with(CONTROL_PREFIX) {
-        let line = "ghost: 404 control path on a traffic socket".into();
-        return Ok((Task::Answer(Answer::text(404, "not found")), line));
+        line.push_str("ghost: 404 control path on a traffic socket");
+        return Ok(Task::Answer(Answer::text(404, "not found")));
     }
+    let received_host = header(req, "host");
     let decision = {
         let view = Source(req);
-        let request = Request {
-            socket,
-            host: text(req.header("host")),
-            url,
-            method: text(req.method()),
-            headers: &view,
-            random: random(),
-        };
+        let request =
+            Request { socket, host: received_host, url, method: text(req.method()), headers: &view, random: random() };
         state.router.route_tls(&request, sni)
     };
     let router = &state.router;
@@ -219,44 +226,62 @@ fn decide(
     };
     let route_name = rule_index.and_then(|i| router.rule(i)).map(|r| r.route_name.as_str());
     let listener = name_of(listener_index);
-    let received_host = text(req.header("host")).to_owned();
+    let received_host = received_host.to_owned();
     // CORS reads the request as the client sent it, before request filters.
     let cors = rule_index.and_then(|rule| cors_of(router, req, rule));
     let mut sink = Sink(req);
     forwarding_headers(router, listener_index, client, &received_host, &mut sink);
+    // strip_internal() removed any client-sent X-Gateway-* header.
     if let Some(l) = listener {
-        ghost_core::filters::HeaderSink::set(&mut sink, "X-Gateway-Listener", l);
+        sink.append("X-Gateway-Listener", l);
     }
     if let Some(r) = route_name {
-        ghost_core::filters::HeaderSink::set(&mut sink, "X-Gateway-Route", r);
+        sink.append("X-Gateway-Route", r);
     }
-    let route_label =
-        |rule: usize| router.rule(rule).map_or_else(String::new, |r| format!("{} rule {}", r.route_name, r.id.rule));
+    let route_label = |rule: Option<usize>, line: &mut String| match rule.and_then(|i| router.rule(i)) {
+        Some(r) => {
+            line.push_str(&r.route_name);
+            line.push_str(" rule ");
+            push_decimal(line, u64::from(r.id.rule));
+        }
+        None => line.push('-'),
+    };
     let listener_label = listener.unwrap_or("-");
-    // The request side of forwarding: request filters of the rule and group, then the rewritten Host.
-    let mut forward_request = |rule: usize, group: usize, host: Option<&String>| {
+    // The request side of forwarding: request filters of the rule and group, then the rewritten Host and target
+    // (`url()` returns the same, for VCL that sets it again).
+    let mut forward_request = |rule: usize, group: usize, host: Option<&String>, url: Option<&String>| {
         if let Some(rule) = router.rule(rule) {
             for modifier in rule.request_modifiers(Some(group)) {
                 apply_header_modifier(modifier, &mut sink);
             }
         }
         if let Some(host) = host {
-            ghost_core::filters::HeaderSink::set(&mut sink, "Host", host);
+            HeaderSink::set(&mut sink, "Host", host);
+        }
+        if let Some(url) = url {
+            set_url(sink.0, url);
         }
     };
     Ok(match decision {
         // A preflight is answered by the gateway, whatever the rule would otherwise do.
         _ if cors.as_ref().is_some_and(|(preflight, _)| *preflight) => {
-            let route = rule_index.map_or_else(|| "-".to_owned(), route_label);
-            let task = Task::Answer(Answer::preflight(cors.map(|(_, h)| h).unwrap_or_default()));
-            (task, format!("ghost: 204 {route} {listener_label} CORS preflight"))
+            line.push_str("ghost: 204 ");
+            route_label(rule_index, line);
+            let _ = write!(line, " {listener_label} CORS preflight");
+            Task::Answer(Answer::preflight(cors.map(|(_, h)| h).unwrap_or_default()))
         }
         Decision::Forward(f) => {
-            forward_request(f.rule, f.group, f.host.as_ref());
+            forward_request(f.rule, f.group, f.host.as_ref(), f.url.as_ref());
             let group = router.rule(f.rule).and_then(|r| r.groups.get(f.group)).map_or("", |g| g.name.as_str());
-            let endpoint = router.endpoints().get(f.endpoint).map(ToString::to_string).unwrap_or_default();
-            let line = format!("ghost: 200 {} {listener_label} {group} {endpoint}", route_label(f.rule));
-            let task = Task::Forward {
+            line.push_str("ghost: 200 ");
+            route_label(Some(f.rule), line);
+            for part in [" ", listener_label, " ", group, " "] {
+                line.push_str(part);
+            }
+            if let Some(&endpoint) = router.endpoints().get(f.endpoint) {
+                push_socket_addr(line, endpoint);
+            }
+            Task::Forward {
                 state: state.clone(),
                 rule: f.rule,
                 group: f.group,
@@ -264,22 +289,23 @@ fn decide(
                 url: f.url,
                 cache: None,
                 cors: cors.map(|(_, h)| Box::new(h)),
-            };
-            (task, line)
+            }
         }
         Decision::Redirect(r) => {
-            let route = r.rule.map_or_else(|| "-".to_owned(), route_label);
-            let line = format!("ghost: {} {route} {listener_label} {}", r.status, r.location);
-            (Task::Answer(Answer::redirect(r.status, r.location)), line)
+            let _ = write!(line, "ghost: {} ", r.status);
+            route_label(r.rule, line);
+            let _ = write!(line, " {listener_label} {}", r.location);
+            Task::Answer(Answer::redirect(r.status, r.location))
         }
         Decision::Refuse(r) => {
-            let route = r.rule.map_or_else(|| "-".to_owned(), route_label);
-            let line = format!("ghost: {} {route} {listener_label} {}", r.status, r.reason);
+            let _ = write!(line, "ghost: {} ", r.status);
+            route_label(r.rule, line);
+            let _ = write!(line, " {listener_label} {}", r.reason);
             let answer = Answer::text(r.status, client_reason(r.status, &r.reason));
-            let task = match (r.rule, r.lookup) {
+            match (r.rule, r.lookup) {
                 // Prepared exactly like a forwarded request, so that the lookup finds the objects it stored.
                 (Some(rule), Some(lookup)) => {
-                    forward_request(rule, lookup.group, lookup.host.as_ref());
+                    forward_request(rule, lookup.group, lookup.host.as_ref(), lookup.url.as_ref());
                     Task::Forward {
                         state: state.clone(),
                         rule,
@@ -291,8 +317,7 @@ fn decide(
                     }
                 }
                 _ => Task::Answer(answer),
-            };
-            (task, line)
+            }
         }
     })
 }
@@ -407,12 +432,12 @@ pub fn synth(ctx: &mut Ctx, task: Option<&Task>) -> bool {
     }
     let mut sink = Sink(resp);
     match answer.content_type {
-        Some(content_type) => ghost_core::filters::HeaderSink::set(&mut sink, "Content-Type", content_type),
+        Some(content_type) => HeaderSink::set(&mut sink, "Content-Type", content_type),
         None => ghost_core::filters::HeaderSink::remove(&mut sink, "Content-Type"),
     }
-    ghost_core::filters::HeaderSink::set(&mut sink, "Cache-Control", "no-store");
+    HeaderSink::set(&mut sink, "Cache-Control", "no-store");
     if let Some(location) = &answer.location {
-        ghost_core::filters::HeaderSink::set(&mut sink, "Location", location);
+        HeaderSink::set(&mut sink, "Location", location);
     }
     if let Some(cors) = &answer.cors {
         ghost_core::cors::apply(cors, &mut sink, &[]);
