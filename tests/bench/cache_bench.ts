@@ -220,6 +220,7 @@ try {
     ["nginx proxying the origin", `http://127.0.0.1:${nginxPort}/object`],
     ["cache hit (varnishd, plain VCL)", `http://127.0.0.1:${plainPort}/object`],
   ];
+  const loadAtStart = (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ");
   const runs: Scenario[][] = targets.map(() => []);
   for (let round = 1; round <= Number(flags.rounds); round++) {
     for (const [i, [name, url]] of targets.entries()) {
@@ -257,6 +258,7 @@ try {
       evicted: (after.counters["MAIN.n_lru_nuked"] ?? 0) - (before.counters["MAIN.n_lru_nuked"] ?? 0),
       storageUsed: after.counters["SMA.s0.g_bytes"] ?? 0,
     },
+    loadAtStart,
     settings: {
       duration: Number(flags.duration),
       rounds: Number(flags.rounds),

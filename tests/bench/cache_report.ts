@@ -75,6 +75,8 @@ export interface CacheBenchResult {
   zipf: ZipfResult;
   /** How wrk was run. */
   settings: { duration: number; rounds: number; connections: number; body: number };
+  /** The load average (1, 5, 15 minutes) when the scenarios started, as `/proc/loadavg` has it. */
+  loadAtStart: string;
 }
 
 /**
@@ -113,7 +115,7 @@ export function formatReport(result: CacheBenchResult): string {
   const { settings, zipf } = result;
   const lines = [
     `wrk -t2 -c${settings.connections} -d${settings.duration}s, ${settings.body}-byte bodies, loopback; the median of ` +
-    `${settings.rounds} interleaved rounds per scenario:`,
+    `${settings.rounds} interleaved rounds per scenario (load average ${result.loadAtStart} at the start):`,
     "",
     "| scenario | requests/s | p99 | errors |",
     "| --- | ---: | ---: | ---: |",

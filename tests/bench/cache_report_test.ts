@@ -41,8 +41,10 @@ Deno.test("formatReport() shows the scenarios, the target ratios and the Zipf hi
       storageUsed: 2 * 1048576,
     },
     settings: { duration: 10, rounds: 3, connections: 32, body: 1024 },
+    loadAtStart: "0.10 0.20 0.30",
   });
   equal(text.includes("| hit | 90,000 | 1 ms | 0 |"), true);
+  equal(text.includes("(load average 0.10 0.20 0.30 at the start)"), true);
   equal(text.includes("hit / pass: 4.5× (target ≥ 3×)"), true);
   equal(text.includes("hit / nginx proxying: 1.5× (target ≥ 1.2×)"), true);
   equal(text.includes("hit / plain-VCL hit: 0.9×"), true);
