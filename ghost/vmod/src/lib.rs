@@ -1,7 +1,8 @@
 //! The ghost VMOD: routes every request inside varnishd per ghost.json. See README.md for the VCL API.
 //!
-//! This crate only converts between Varnish and ghost-core types: matching and filters live in `ghost-core`,
-//! native backends (all of the `unsafe` code) in `backend.rs`, the swappable state and reloads in `state.rs`.
+//! This crate only converts between Varnish and ghost-core types: matching and filters live in `ghost-core`, native
+//! backends in `backend.rs` and direct header-line access in `headers.rs` (between them all of the `unsafe` code), the
+//! swappable state and reloads in `state.rs`.
 
 // The `ghost` module's functions are exported to VCL, not called from Rust: `#[must_use]` and `# Errors` sections
 // would only repeat the generated README.
