@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::contract::{Bypass, Cache, QueryMode, RouteId, DEFAULT_MAX_BODY_BYTES};
 use crate::request::{decode_component, split_url, HeaderSource};
 use crate::text::push_decimal;
+use crate::HeaderToken;
 
 /// The most surrogate keys stored per object; more are dropped.
 pub const MAX_SURROGATE_KEYS: usize = 256;
@@ -233,7 +234,7 @@ impl CacheRule {
         RequestDecision::Lookup(Lookup { url, cookie, key, host: req.host.to_owned(), body })
     }
 
-    /// What the backend side needs, for [`FetchSettings::to_token`].
+    /// What the backend side needs, for its header token ([`HeaderToken`]).
     #[must_use]
     pub fn fetch_settings(&self, host: &str) -> FetchSettings {
         let s = &self.settings;
@@ -445,19 +446,9 @@ pub struct ResponseView<'a> {
     pub now: i64,
 }
 
+impl HeaderToken for FetchSettings {}
+
 impl FetchSettings {
-    /// The header value that carries the settings.
-    #[must_use]
-    pub fn to_token(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
-    }
-
-    /// Reads a header value written by [`FetchSettings::to_token`].
-    #[must_use]
-    pub fn from_token(token: &str) -> Option<Self> {
-        serde_json::from_str(token).ok()
-    }
-
     /// Decides whether and how long a response is stored.
     #[must_use]
     pub fn decide(&self, resp: &ResponseView<'_>) -> ResponseDecision {

@@ -2,7 +2,7 @@
 //! types.
 //!
 //! The client side (`vcl_recv`) turns a rule's settings into a [`FetchPlan`] whose request timeout is an absolute
-//! deadline, and hands it to the backend side as a request-header token ([`FetchPlan::to_token`]). The backend side
+//! deadline, and hands it to the backend side as a request-header token ([`HeaderToken`]). The backend side
 //! asks it, per attempt, how long the attempt may take ([`FetchPlan::attempt_limit`]: the backend timeout, cut to what
 //! is left of the request timeout) and whether a failed attempt is tried again ([`FetchPlan::retries_status`],
 //! [`FetchPlan::retries_failure`]): while retries are left and the deadline has not passed, so that the request
@@ -11,6 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::contract::{Retry, Timeouts};
+use crate::HeaderToken;
 
 /// What a disabled timeout (`0s`) becomes: Varnish has no infinite timeout, so the longest it is given is a day.
 pub const DISABLED_MS: u64 = 86_400_000;
@@ -52,6 +53,8 @@ pub enum Limit {
     Expired,
 }
 
+impl HeaderToken for FetchPlan {}
+
 impl FetchPlan {
     /// The plan of a request that arrived at `now_ms` for a rule with these settings; `None` when the rule has
     /// neither timeouts nor retries.
@@ -90,18 +93,6 @@ impl FetchPlan {
     #[must_use]
     pub fn origin(&self) -> Option<Origin> {
         self.origin
-    }
-
-    /// The plan as one header value (JSON, no line breaks).
-    #[must_use]
-    pub fn to_token(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
-    }
-
-    /// Reads a header value written by [`FetchPlan::to_token`].
-    #[must_use]
-    pub fn from_token(token: &str) -> Option<Self> {
-        serde_json::from_str(token).ok()
     }
 
     /// Whether the request timeout has passed at `now_ms`.

@@ -22,8 +22,10 @@ pub mod path;
 pub mod request;
 mod router;
 pub mod text;
+mod token;
 
 pub use error::{Error, ErrorKind};
 pub use load::{load, Loaded, Skipped};
 pub use request::{is_websocket_upgrade, HeaderSource, Request};
 pub use router::{Decision, Forward, Group, ListenerInfo, Lookup, Redirect, Refusal, Report, Router, Rule};
+pub use token::HeaderToken;

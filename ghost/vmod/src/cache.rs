@@ -15,6 +15,7 @@ use ghost_core::cache::{
 use ghost_core::filters::HeaderSink;
 use ghost_core::invalidation::object_keys;
 use ghost_core::request::normalize_host;
+use ghost_core::HeaderToken;
 use varnish::vcl::{Ctx, HttpHeaders, LogTag, StrOrBytes};
 
 use crate::headers::{has_prefix, header, remove_where, set_url, text, value_of, Sink, Source};

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use ghost_core::contract::MAX_BODY_BYTES;
 use ghost_core::fetch::{retry_endpoint, timed_out, FetchPlan, Limit, Origin};
 use ghost_core::filters::HeaderSink;
+use ghost_core::HeaderToken;
 use varnish::ffi::VCL_BACKEND;
 use varnish::vcl::{Ctx, LogTag, StrOrBytes};
 
