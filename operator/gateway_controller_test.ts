@@ -5,6 +5,7 @@ import { fakeCache } from "./_test_fake_cache.ts";
 import { cachePolicySchema } from "./cache_policy/mod.ts";
 import type { ChildrenWriter } from "./children_writer.ts";
 import { GatewayController } from "./gateway_controller.ts";
+import { lacquerIngressClass } from "./ingress/_test_ingress_class.ts";
 import { parseSnapshot, type Snapshot } from "./snapshot.ts";
 import type { StatusWriter } from "./status_writer.ts";
 
@@ -113,21 +114,7 @@ Deno.test("GatewayController.onChange() enqueues exactly the Gateways an object 
 });
 
 Deno.test("GatewayController serves Ingresses: their class's Gateway is woken, their status written, problems told", async () => {
-  const ingressClass = (gateway: string) => ({
-    apiVersion: "networking.k8s.io/v1",
-    kind: "IngressClass",
-    metadata: { name: "lacquer" },
-    spec: {
-      controller: "lacquer.dev/ingress-controller",
-      parameters: {
-        apiGroup: "gateway.networking.k8s.io",
-        kind: "Gateway",
-        scope: "Namespace",
-        namespace: "ns",
-        name: gateway,
-      },
-    },
-  });
+  const ingressClass = (gateway: string) => lacquerIngressClass("lacquer", { namespace: "ns", name: gateway });
   const ingress = (annotations: Record<string, string>) => ({
     apiVersion: "networking.k8s.io/v1",
     kind: "Ingress",

@@ -1,6 +1,7 @@
 import { deepEqual, equal, notEqual } from "node:assert/strict";
 import { type Gateway } from "../api_types.ts";
 import { parseSnapshot } from "../snapshot.ts";
+import { lacquerIngressClass } from "./_test_ingress_class.ts";
 import { expandIngresses } from "./expand_ingresses.ts";
 
 const GATEWAY = {
@@ -11,22 +12,7 @@ const GATEWAY = {
 };
 
 function ingressClass(name: string, extra: Record<string, unknown> = {}, annotations: Record<string, string> = {}) {
-  return {
-    apiVersion: "networking.k8s.io/v1",
-    kind: "IngressClass",
-    metadata: { name, annotations },
-    spec: {
-      controller: "lacquer.dev/ingress-controller",
-      parameters: {
-        apiGroup: "gateway.networking.k8s.io",
-        kind: "Gateway",
-        scope: "Namespace",
-        namespace: "infra",
-        name: "gw",
-      },
-      ...extra,
-    },
-  };
+  return lacquerIngressClass(name, { namespace: "infra", name: "gw" }, { annotations, spec: extra });
 }
 
 function ingress(name: string, spec: Record<string, unknown>, meta: Record<string, unknown> = {}) {

@@ -5,6 +5,7 @@
  * annotation Lacquer does not support, and one for an Ingress whose class names no Gateway.
  */
 import { deepEqual, equal, match, ok } from "node:assert/strict";
+import { lacquerIngressClass } from "../../operator/ingress/_test_ingress_class.ts";
 import { clusterAvailable, eventually, selfSignedCertificate } from "../cluster/mod.ts";
 import { apply, applyApp, curl, echoApp, httpsGet, podOf, startE2eGateway, tlsSecret } from "./_e2e_gateway.ts";
 
@@ -62,21 +63,7 @@ Deno.test({
       cls = `lacquer-ingress-${name}`;
       await applyApp(client, [...echoApp(name, "echo", 1), ...echoApp(name, "canary", 1)]);
       await apply(client, `/api/v1/namespaces/${name}/secrets`, tlsSecret(name, cert));
-      await apply(client, `${NETWORKING}/ingressclasses`, {
-        apiVersion: "networking.k8s.io/v1",
-        kind: "IngressClass",
-        metadata: { name: cls },
-        spec: {
-          controller: "lacquer.dev/ingress-controller",
-          parameters: {
-            apiGroup: "gateway.networking.k8s.io",
-            kind: "Gateway",
-            scope: "Namespace",
-            namespace: name,
-            name: "gw",
-          },
-        },
-      });
+      await apply(client, `${NETWORKING}/ingressclasses`, lacquerIngressClass(cls, { namespace: name, name: "gw" }));
       const ingresses = `${NETWORKING}/namespaces/${name}/ingresses`;
       await apply(
         client,
