@@ -7,11 +7,42 @@
 import { equal } from "node:assert/strict";
 import { createLogger, type Logger, type LogLevelName } from "../internal/log.ts";
 import { GHOST_JSON_PATH, MAIN_VCL_KEY, ROUTING_JSON_KEY } from "../internal/names.ts";
-import type { TestNamespace } from "../tests/cluster/mod.ts";
+import { clusterAvailable, createTestNamespace, type TestNamespace, useCluster } from "../tests/cluster/mod.ts";
 import { generateMainVcl } from "../vcl/mod.ts";
-import { DEBIAN_VMOD_DIR, freePort, stageGhostVmod } from "./_test_varnish.ts";
+import { DEBIAN_VMOD_DIR, freePort, ghostVmodDir, stageGhostVmod } from "./_test_varnish.ts";
 import { chaperoneConfigSchema } from "./options.ts";
 import { type RunningChaperone, startChaperone } from "./run_chaperone.ts";
+
+/** What {@linkcode ghostClusterTest} gives its test: a fresh namespace of the local cluster and a work directory. */
+export interface GhostClusterContext {
+  /** The test's namespace, deleted after the test. */
+  ns: TestNamespace;
+  /** A new temporary directory for varnishd and the chaperone. */
+  workDir: string;
+  /** The Deno test context, for steps. */
+  t: Deno.TestContext;
+}
+
+/**
+ * Registers a test that runs a chaperone with varnishd and the ghost VMOD against the local cluster: skipped without
+ * either, and without the op and resource sanitizers (varnishd and the chaperone outlive single awaits).
+ *
+ * @param name The test's name.
+ * @param prefix The prefix of its work directory's name.
+ * @param fn The test.
+ */
+export function ghostClusterTest(name: string, prefix: string, fn: (ctx: GhostClusterContext) => Promise<void>): void {
+  Deno.test({
+    name,
+    ignore: !clusterAvailable() || ghostVmodDir() === undefined,
+    sanitizeOps: false,
+    sanitizeResources: false,
+  }, async (t) => {
+    await using ns = await createTestNamespace(await useCluster());
+    const workDir = await Deno.makeTempDir({ prefix });
+    await fn({ ns, workDir, t });
+  });
+}
 
 /** Creates the object `name` in `collection` (an API path), or replaces it keeping its resourceVersion. */
 export async function applyObject(

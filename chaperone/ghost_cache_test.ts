@@ -6,10 +6,9 @@
  * @module
  */
 import { equal, match } from "node:assert/strict";
-import { clusterAvailable, createTestNamespace, useCluster } from "../tests/cluster/mod.ts";
 import { eventually } from "../tests/cluster/eventually.ts";
-import { applyGhostGateway, withTestChaperone } from "./_test_cluster_fixtures.ts";
-import { getWithHost, ghostVmodDir } from "./_test_varnish.ts";
+import { applyGhostGateway, ghostClusterTest, withTestChaperone } from "./_test_cluster_fixtures.ts";
+import { getWithHost } from "./_test_varnish.ts";
 
 const BACKEND = "10.245.2.1";
 
@@ -38,37 +37,33 @@ function routing(namespace: string): string {
   }) + "\n";
 }
 
-Deno.test({
-  name: "chaperone with ghost: cached rules hit, other rules pass, /metrics counts both per rule",
-  ignore: !clusterAvailable() || ghostVmodDir() === undefined,
-  sanitizeOps: false,
-  sanitizeResources: false,
-}, async () => {
-  const cluster = await useCluster();
-  await using ns = await createTestNamespace(cluster);
-  const workDir = await Deno.makeTempDir({ prefix: "lacquer-cache-" });
-  const { httpPort, config } = await applyGhostGateway(ns, {
-    workDir,
-    backend: BACKEND,
-    routingJson: routing(ns.name),
-  });
-  await withTestChaperone(ns, { workDir, backends: [BACKEND], config }, async ({ chaperone }) => {
-    const metrics = async () => await (await chaperone.handler(new Request("http://admin/metrics"))).text();
-    await eventually(async () => equal(await getWithHost(httpPort, "app.test", "/catalog"), `200 ${BACKEND}`), {
-      timeoutMs: 30_000,
+ghostClusterTest(
+  "chaperone with ghost: cached rules hit, other rules pass, /metrics counts both per rule",
+  "lacquer-cache-",
+  async ({ ns, workDir }) => {
+    const { httpPort, config } = await applyGhostGateway(ns, {
+      workDir,
+      backend: BACKEND,
+      routingJson: routing(ns.name),
     });
-    for (let i = 0; i < 3; i++) equal(await getWithHost(httpPort, "app.test", "/catalog?x=1"), `200 ${BACKEND}`);
-    for (let i = 0; i < 2; i++) equal(await getWithHost(httpPort, "app.test", "/other"), `200 ${BACKEND}`);
-    const text = await metrics();
-    const labels = `namespace="${ns.name}",route="catalog",rule="0",policy="${ns.name}/catalog"`;
-    // /catalog: one miss (earlier answers of a not yet loaded ghost count nowhere); /catalog?x=1: a miss, two hits.
-    match(text, new RegExp(`^lacquer_cache_requests_total\\{${labels},result="hit"\\} 2$`, "m"));
-    match(text, new RegExp(`^lacquer_cache_requests_total\\{${labels},result="miss"\\} 2$`, "m"));
-    match(text, new RegExp(`^lacquer_cache_responses_total\\{${labels},result="stored"\\} 2$`, "m"));
-    // Rules without cache settings have no series of their own; Varnish counts their passes.
-    equal(text.includes('route="plain"'), false);
-    match(text, /^varnish_main_s_pass [1-9]\d*$/m);
-    match(text, /^lacquer_cache_objects [2-9]\d*$/m);
-    match(text, /^lacquer_cache_storage_used_bytes [1-9]\d*$/m);
-  });
-});
+    await withTestChaperone(ns, { workDir, backends: [BACKEND], config }, async ({ chaperone }) => {
+      const metrics = async () => await (await chaperone.handler(new Request("http://admin/metrics"))).text();
+      await eventually(async () => equal(await getWithHost(httpPort, "app.test", "/catalog"), `200 ${BACKEND}`), {
+        timeoutMs: 30_000,
+      });
+      for (let i = 0; i < 3; i++) equal(await getWithHost(httpPort, "app.test", "/catalog?x=1"), `200 ${BACKEND}`);
+      for (let i = 0; i < 2; i++) equal(await getWithHost(httpPort, "app.test", "/other"), `200 ${BACKEND}`);
+      const text = await metrics();
+      const labels = `namespace="${ns.name}",route="catalog",rule="0",policy="${ns.name}/catalog"`;
+      // /catalog: one miss (earlier answers of a not yet loaded ghost count nowhere); /catalog?x=1: a miss, two hits.
+      match(text, new RegExp(`^lacquer_cache_requests_total\\{${labels},result="hit"\\} 2$`, "m"));
+      match(text, new RegExp(`^lacquer_cache_requests_total\\{${labels},result="miss"\\} 2$`, "m"));
+      match(text, new RegExp(`^lacquer_cache_responses_total\\{${labels},result="stored"\\} 2$`, "m"));
+      // Rules without cache settings have no series of their own; Varnish counts their passes.
+      equal(text.includes('route="plain"'), false);
+      match(text, /^varnish_main_s_pass [1-9]\d*$/m);
+      match(text, /^lacquer_cache_objects [2-9]\d*$/m);
+      match(text, /^lacquer_cache_storage_used_bytes [1-9]\d*$/m);
+    });
+  },
+);

@@ -7,10 +7,9 @@
  * @module
  */
 import { equal, match } from "node:assert/strict";
-import { clusterAvailable, createTestNamespace, useCluster } from "../tests/cluster/mod.ts";
 import { eventually } from "../tests/cluster/eventually.ts";
-import { applyGhostGateway, testRoutingJson, withTestChaperone } from "./_test_cluster_fixtures.ts";
-import { getWithHost, ghostVmodDir } from "./_test_varnish.ts";
+import { applyGhostGateway, ghostClusterTest, testRoutingJson, withTestChaperone } from "./_test_cluster_fixtures.ts";
+import { getWithHost } from "./_test_varnish.ts";
 
 const BACKEND = "10.245.3.1";
 
@@ -29,42 +28,38 @@ async function exchange(conn: Deno.Conn, path: string): Promise<string> {
   }
 }
 
-Deno.test({
-  name: "chaperone drain with ghost: a held keep-alive connection gets Connection: close and is waited for",
-  ignore: !clusterAvailable() || ghostVmodDir() === undefined,
-  sanitizeOps: false,
-  sanitizeResources: false,
-}, async () => {
-  const cluster = await useCluster();
-  await using ns = await createTestNamespace(cluster);
-  const workDir = await Deno.makeTempDir({ prefix: "lacquer-drain-" });
-  const routingJson = testRoutingJson(ns.name, "app");
-  const { httpPort, config } = await applyGhostGateway(ns, { workDir, backend: BACKEND, routingJson });
-  // A bound far above the 2 s quiet window: the drain must end because the connection went away.
-  const drainConfig = { ...config, drainSeconds: "30" };
-  await withTestChaperone(ns, { workDir, backends: [BACKEND], config: drainConfig }, async (running) => {
-    const { chaperone, stop, lines } = running;
-    await eventually(async () => equal(await getWithHost(httpPort, "app.test", "/"), `200 ${BACKEND}`), {
-      timeoutMs: 30_000,
+ghostClusterTest(
+  "chaperone drain with ghost: a held keep-alive connection gets Connection: close and is waited for",
+  "lacquer-drain-",
+  async ({ ns, workDir }) => {
+    const routingJson = testRoutingJson(ns.name, "app");
+    const { httpPort, config } = await applyGhostGateway(ns, { workDir, backend: BACKEND, routingJson });
+    // A bound far above the 2 s quiet window: the drain must end because the connection went away.
+    const drainConfig = { ...config, drainSeconds: "30" };
+    await withTestChaperone(ns, { workDir, backends: [BACKEND], config: drainConfig }, async (running) => {
+      const { chaperone, stop, lines } = running;
+      await eventually(async () => equal(await getWithHost(httpPort, "app.test", "/"), `200 ${BACKEND}`), {
+        timeoutMs: 30_000,
+      });
+      using conn = await Deno.connect({ hostname: "127.0.0.1", port: httpPort });
+      const before = await exchange(conn, "/");
+      match(before, /^HTTP\/1\.1 200 /);
+      equal(/\r\nconnection: *close\r\n/i.test(before), false, "keep-alive before the drain");
+      stop(); // SIGTERM's path: readiness 503, then the drain
+      await eventually(() => equal(lines.some((l) => JSON.parse(l).msg === "Draining"), true));
+      // Past the quiet window (no request for 2 s) the client still holds its connection: varnishd must still serve.
+      const exitedEarly = await Promise.race([
+        chaperone.exit.then(() => true),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 3_000)),
+      ]);
+      equal(exitedEarly, false, "the chaperone stopped varnishd while a client connection was open");
+      const during = await exchange(conn, "/");
+      match(during, /^HTTP\/1\.1 200 /);
+      match(during, /\r\nconnection: *close\r\n/i);
+      equal(await conn.read(new Uint8Array(1)), null, "varnishd closes the connection after that answer");
+      equal(await chaperone.exit, 0);
+      const drained = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === "Drained");
+      equal(drained.map((l) => l.reason).join(), "quiet");
     });
-    using conn = await Deno.connect({ hostname: "127.0.0.1", port: httpPort });
-    const before = await exchange(conn, "/");
-    match(before, /^HTTP\/1\.1 200 /);
-    equal(/\r\nconnection: *close\r\n/i.test(before), false, "keep-alive before the drain");
-    stop(); // SIGTERM's path: readiness 503, then the drain
-    await eventually(() => equal(lines.some((l) => JSON.parse(l).msg === "Draining"), true));
-    // Past the quiet window (no request for 2 s) the client still holds its connection: varnishd must still serve.
-    const exitedEarly = await Promise.race([
-      chaperone.exit.then(() => true),
-      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 3_000)),
-    ]);
-    equal(exitedEarly, false, "the chaperone stopped varnishd while a client connection was open");
-    const during = await exchange(conn, "/");
-    match(during, /^HTTP\/1\.1 200 /);
-    match(during, /\r\nconnection: *close\r\n/i);
-    equal(await conn.read(new Uint8Array(1)), null, "varnishd closes the connection after that answer");
-    equal(await chaperone.exit, 0);
-    const drained = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === "Drained");
-    equal(drained.map((l) => l.reason).join(), "quiet");
-  });
-});
+  },
+);

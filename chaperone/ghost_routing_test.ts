@@ -7,17 +7,17 @@
  */
 import { equal, ok } from "node:assert/strict";
 import { MAIN_VCL_KEY, ROUTING_JSON_KEY } from "../internal/names.ts";
-import { clusterAvailable, createTestNamespace, useCluster } from "../tests/cluster/mod.ts";
 import {
   applyObject as upsert,
   applyTestService,
   collections,
+  ghostClusterTest,
   testConfigMap,
   testEndpointSlice,
   withTestChaperone,
 } from "./_test_cluster_fixtures.ts";
 import { eventually } from "../tests/cluster/eventually.ts";
-import { DEBIAN_VMOD_DIR, freePort, getWithHost, ghostTestVcl, ghostVmodDir, stageGhostVmod } from "./_test_varnish.ts";
+import { DEBIAN_VMOD_DIR, freePort, getWithHost, ghostTestVcl, stageGhostVmod } from "./_test_varnish.ts";
 
 const BACKENDS = ["10.245.1.1", "10.245.1.2", "10.245.1.3"];
 
@@ -47,84 +47,80 @@ function slice(service: string, addresses: string[]) {
   return testEndpointSlice(`${service}-1`, service, addresses);
 }
 
-Deno.test({
-  name: "chaperone with ghost: route and endpoint changes reach traffic, bad routes and reloads under load do no harm",
-  ignore: !clusterAvailable() || ghostVmodDir() === undefined,
-  sanitizeOps: false,
-  sanitizeResources: false,
-}, async (t) => {
-  const cluster = await useCluster();
-  await using ns = await createTestNamespace(cluster);
-  const workDir = await Deno.makeTempDir({ prefix: "lacquer-ghost-" });
-  const httpPort = freePort();
-  const { configMaps: CM, slices: SLICES } = collections(ns);
-  const vcl = ghostTestVcl(`${workDir}/ghost.json`);
-  const setRouting = (text: string) =>
-    upsert(ns, CM, "gw-lacquer", testConfigMap({ [MAIN_VCL_KEY]: vcl, [ROUTING_JSON_KEY]: text }));
-  await applyTestService(ns, "a", [BACKENDS[0]]);
-  await applyTestService(ns, "b", [BACKENDS[1]]);
-  await setRouting(routing(ns.name, [{ host: "app.test", service: "a" }]));
-  const get = (host: string, path = "/") => getWithHost(httpPort, host, path);
-  const options = {
-    workDir,
-    backends: BACKENDS,
-    level: "debug" as const,
-    config: {
-      listen: [`port-http=127.0.0.1:${httpPort}`],
-      vmodPath: `${await stageGhostVmod(workDir)}:${DEBIAN_VMOD_DIR}`,
-    },
-  };
-  await withTestChaperone(ns, options, async ({ chaperone }) => {
-    await t.step("serves the initial route", async () => {
-      await eventually(async () => equal(await get("app.test"), `200 ${BACKENDS[0]}`), { timeoutMs: 30_000 });
-    });
-    await t.step("a route change moves traffic without a VCL reload", async () => {
-      const vclReloads = chaperone.metrics.vclReloads.success;
-      await setRouting(routing(ns.name, [{ host: "app.test", service: "b" }]));
-      await eventually(async () => equal(await get("app.test"), `200 ${BACKENDS[1]}`));
-      equal(chaperone.metrics.vclReloads.success, vclReloads);
-    });
-    await t.step("endpoint add and remove reach traffic", async () => {
-      await upsert(ns, SLICES, "b-1", slice("b", [BACKENDS[1], BACKENDS[2]]));
-      await eventually(async () => {
-        const seen = new Set<string>();
-        for (let i = 0; i < 20; i++) seen.add(await get("app.test"));
-        equal(seen.size, 2, [...seen].join(" | "));
+ghostClusterTest(
+  "chaperone with ghost: route and endpoint changes reach traffic, bad routes and reloads under load do no harm",
+  "lacquer-ghost-",
+  async ({ ns, workDir, t }) => {
+    const httpPort = freePort();
+    const { configMaps: CM, slices: SLICES } = collections(ns);
+    const vcl = ghostTestVcl(`${workDir}/ghost.json`);
+    const setRouting = (text: string) =>
+      upsert(ns, CM, "gw-lacquer", testConfigMap({ [MAIN_VCL_KEY]: vcl, [ROUTING_JSON_KEY]: text }));
+    await applyTestService(ns, "a", [BACKENDS[0]]);
+    await applyTestService(ns, "b", [BACKENDS[1]]);
+    await setRouting(routing(ns.name, [{ host: "app.test", service: "a" }]));
+    const get = (host: string, path = "/") => getWithHost(httpPort, host, path);
+    const options = {
+      workDir,
+      backends: BACKENDS,
+      level: "debug" as const,
+      config: {
+        listen: [`port-http=127.0.0.1:${httpPort}`],
+        vmodPath: `${await stageGhostVmod(workDir)}:${DEBIAN_VMOD_DIR}`,
+      },
+    };
+    await withTestChaperone(ns, options, async ({ chaperone }) => {
+      await t.step("serves the initial route", async () => {
+        await eventually(async () => equal(await get("app.test"), `200 ${BACKENDS[0]}`), { timeoutMs: 30_000 });
       });
-      await upsert(ns, SLICES, "b-1", slice("b", [BACKENDS[2]]));
-      await eventually(async () => {
-        for (let i = 0; i < 10; i++) equal(await get("app.test"), `200 ${BACKENDS[2]}`);
+      await t.step("a route change moves traffic without a VCL reload", async () => {
+        const vclReloads = chaperone.metrics.vclReloads.success;
+        await setRouting(routing(ns.name, [{ host: "app.test", service: "b" }]));
+        await eventually(async () => equal(await get("app.test"), `200 ${BACKENDS[1]}`));
+        equal(chaperone.metrics.vclReloads.success, vclReloads);
       });
-    });
-    await t.step("a route ghost cannot use is skipped while the others keep serving", async () => {
-      await setRouting(routing(ns.name, [
-        { host: "app.test", service: "a" },
-        { host: "bad.test", regex: "/(unclosed", service: "b" },
-      ]));
-      await eventually(async () => equal(await get("app.test"), `200 ${BACKENDS[0]}`));
-      await eventually(() => equal(chaperone.metrics.ghostRoutesSkipped, 1));
-      equal(chaperone.metrics.ghostRoutesLoaded, 1);
-    });
-    await t.step("100 endpoint changes under continuous load lose no request", async () => {
-      let stopped = false;
-      const stats = { ok: 0, failed: [] as string[] };
-      const loops = Array.from({ length: 8 }, async () => {
-        while (!stopped) {
-          const answer = await get("app.test").catch((e) => `error ${e.message}`);
-          if (/^200 10\.245\.1\.[12]$/.test(answer)) stats.ok++;
-          else stats.failed.push(answer);
+      await t.step("endpoint add and remove reach traffic", async () => {
+        await upsert(ns, SLICES, "b-1", slice("b", [BACKENDS[1], BACKENDS[2]]));
+        await eventually(async () => {
+          const seen = new Set<string>();
+          for (let i = 0; i < 20; i++) seen.add(await get("app.test"));
+          equal(seen.size, 2, [...seen].join(" | "));
+        });
+        await upsert(ns, SLICES, "b-1", slice("b", [BACKENDS[2]]));
+        await eventually(async () => {
+          for (let i = 0; i < 10; i++) equal(await get("app.test"), `200 ${BACKENDS[2]}`);
+        });
+      });
+      await t.step("a route ghost cannot use is skipped while the others keep serving", async () => {
+        await setRouting(routing(ns.name, [
+          { host: "app.test", service: "a" },
+          { host: "bad.test", regex: "/(unclosed", service: "b" },
+        ]));
+        await eventually(async () => equal(await get("app.test"), `200 ${BACKENDS[0]}`));
+        await eventually(() => equal(chaperone.metrics.ghostRoutesSkipped, 1));
+        equal(chaperone.metrics.ghostRoutesLoaded, 1);
+      });
+      await t.step("100 endpoint changes under continuous load lose no request", async () => {
+        let stopped = false;
+        const stats = { ok: 0, failed: [] as string[] };
+        const loops = Array.from({ length: 8 }, async () => {
+          while (!stopped) {
+            const answer = await get("app.test").catch((e) => `error ${e.message}`);
+            if (/^200 10\.245\.1\.[12]$/.test(answer)) stats.ok++;
+            else stats.failed.push(answer);
+          }
+        });
+        const reloads = chaperone.metrics.ghostReloads.success;
+        // The slice of "a" holds BACKENDS[0] now; every change moves it to the other backend.
+        for (let i = 1; i <= 100; i++) {
+          await upsert(ns, SLICES, "a-1", slice("a", [BACKENDS[i % 2]]));
+          await eventually(() => ok(chaperone.metrics.ghostReloads.success >= reloads + i));
         }
+        stopped = true;
+        await Promise.all(loops);
+        equal(stats.failed.length, 0, `failed: ${stats.failed.slice(0, 5).join(", ")}`);
+        ok(stats.ok > 500);
       });
-      const reloads = chaperone.metrics.ghostReloads.success;
-      // The slice of "a" holds BACKENDS[0] now; every change moves it to the other backend.
-      for (let i = 1; i <= 100; i++) {
-        await upsert(ns, SLICES, "a-1", slice("a", [BACKENDS[i % 2]]));
-        await eventually(() => ok(chaperone.metrics.ghostReloads.success >= reloads + i));
-      }
-      stopped = true;
-      await Promise.all(loops);
-      equal(stats.failed.length, 0, `failed: ${stats.failed.slice(0, 5).join(", ")}`);
-      ok(stats.ok > 500);
     });
-  });
-});
+  },
+);

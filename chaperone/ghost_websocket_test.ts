@@ -7,10 +7,15 @@
  * @module
  */
 import { equal } from "node:assert/strict";
-import { clusterAvailable, createTestNamespace, useCluster } from "../tests/cluster/mod.ts";
 import { eventually } from "../tests/cluster/eventually.ts";
-import { applyGhostGateway, startBackends, testRoutingJson, withTestChaperone } from "./_test_cluster_fixtures.ts";
-import { getWithHost, ghostVmodDir } from "./_test_varnish.ts";
+import {
+  applyGhostGateway,
+  ghostClusterTest,
+  startBackends,
+  testRoutingJson,
+  withTestChaperone,
+} from "./_test_cluster_fixtures.ts";
+import { getWithHost } from "./_test_varnish.ts";
 
 const BACKEND = "10.245.3.2";
 
@@ -65,50 +70,46 @@ async function varnishCounter(workDir: string, name: string): Promise<number> {
   return value;
 }
 
-Deno.test({
-  name: "chaperone with ghost: a WebSocket is piped to its endpoint, counted, and waited for by the drain",
-  ignore: !clusterAvailable() || ghostVmodDir() === undefined,
-  sanitizeOps: false,
-  sanitizeResources: false,
-}, async () => {
-  const cluster = await useCluster();
-  await using ns = await createTestNamespace(cluster);
-  const workDir = await Deno.makeTempDir({ prefix: "lacquer-websocket-" });
-  const routingJson = testRoutingJson(ns.name, "app");
-  const { httpPort, config } = await applyGhostGateway(ns, { workDir, backend: BACKEND, routingJson });
-  const servers = await startBackends([BACKEND], echo);
-  // A bound far above the 2 s quiet window: the drain must end because the WebSocket went away.
-  const drainConfig = { ...config, drainSeconds: "30" };
-  try {
-    await withTestChaperone(ns, { workDir, config: drainConfig }, async (running) => {
-      const { chaperone, stop, lines } = running;
-      await eventually(async () => equal(await getWithHost(httpPort, "app.test", "/"), `200 ${BACKEND}`), {
-        timeoutMs: 30_000,
+ghostClusterTest(
+  "chaperone with ghost: a WebSocket is piped to its endpoint, counted, and waited for by the drain",
+  "lacquer-websocket-",
+  async ({ ns, workDir }) => {
+    const routingJson = testRoutingJson(ns.name, "app");
+    const { httpPort, config } = await applyGhostGateway(ns, { workDir, backend: BACKEND, routingJson });
+    const servers = await startBackends([BACKEND], echo);
+    // A bound far above the 2 s quiet window: the drain must end because the WebSocket went away.
+    const drainConfig = { ...config, drainSeconds: "30" };
+    try {
+      await withTestChaperone(ns, { workDir, config: drainConfig }, async (running) => {
+        const { chaperone, stop, lines } = running;
+        await eventually(async () => equal(await getWithHost(httpPort, "app.test", "/"), `200 ${BACKEND}`), {
+          timeoutMs: 30_000,
+        });
+        const url = `ws://127.0.0.1:${httpPort}/chat`;
+        const first = await openWebSocket(url);
+        equal(await first.roundTrip("hello"), "hello");
+        await close(first.ws);
+        // A worker adds its pipe to the totals once the pipe ends; the gauge of open pipes moves at once.
+        await eventually(async () => equal(await varnishCounter(workDir, "MAIN.s_pipe"), 1));
+        const { ws, roundTrip } = await openWebSocket(url);
+        equal(await roundTrip("again"), "again");
+        await eventually(async () => equal(await varnishCounter(workDir, "MAIN.n_pipe"), 1));
+        stop(); // SIGTERM's path: readiness 503, then the drain
+        await eventually(() => equal(lines.some((l) => JSON.parse(l).msg === "Draining"), true));
+        // Past the quiet window (no request for 2 s) the WebSocket is still open: varnishd must still carry it.
+        const exitedEarly = await Promise.race([
+          chaperone.exit.then(() => true),
+          new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 3_000)),
+        ]);
+        equal(exitedEarly, false, "the chaperone stopped varnishd while a WebSocket was open");
+        equal(await roundTrip("during the drain"), "during the drain");
+        await close(ws);
+        equal(await chaperone.exit, 0);
+        const drained = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === "Drained");
+        equal(drained.map((l) => l.reason).join(), "quiet");
       });
-      const url = `ws://127.0.0.1:${httpPort}/chat`;
-      const first = await openWebSocket(url);
-      equal(await first.roundTrip("hello"), "hello");
-      await close(first.ws);
-      // A worker adds its pipe to the totals once the pipe ends; the gauge of open pipes moves at once.
-      await eventually(async () => equal(await varnishCounter(workDir, "MAIN.s_pipe"), 1));
-      const { ws, roundTrip } = await openWebSocket(url);
-      equal(await roundTrip("again"), "again");
-      await eventually(async () => equal(await varnishCounter(workDir, "MAIN.n_pipe"), 1));
-      stop(); // SIGTERM's path: readiness 503, then the drain
-      await eventually(() => equal(lines.some((l) => JSON.parse(l).msg === "Draining"), true));
-      // Past the quiet window (no request for 2 s) the WebSocket is still open: varnishd must still carry it.
-      const exitedEarly = await Promise.race([
-        chaperone.exit.then(() => true),
-        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 3_000)),
-      ]);
-      equal(exitedEarly, false, "the chaperone stopped varnishd while a WebSocket was open");
-      equal(await roundTrip("during the drain"), "during the drain");
-      await close(ws);
-      equal(await chaperone.exit, 0);
-      const drained = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === "Drained");
-      equal(drained.map((l) => l.reason).join(), "quiet");
-    });
-  } finally {
-    await Promise.all(servers.map((s) => s.shutdown()));
-  }
-});
+    } finally {
+      await Promise.all(servers.map((s) => s.shutdown()));
+    }
+  },
+);
