@@ -77,28 +77,20 @@ export const badRegex: Scenario = {
   target: "no-failures",
   async run(sys) {
     const t0 = performance.now();
-    await apply(sys.client, routesPath(sys), {
-      apiVersion: "gateway.networking.k8s.io/v1",
-      kind: "HTTPRoute",
-      metadata: { name: "bad-regex", namespace: sys.ns },
-      spec: {
-        parentRefs: [{ name: sys.gw.gateway }],
-        rules: [
-          {
-            matches: [{ path: { type: "RegularExpression", value: "/bad(" } }],
-            backendRefs: [{ name: "blue", port: 8080 }],
-          },
-          {
-            matches: [{ path: { type: "RegularExpression", value: "/look(?=ahead).*" } }],
-            backendRefs: [{ name: "blue", port: 8080 }],
-          },
-          {
-            matches: [{ path: { type: "PathPrefix", value: "/regex-ok" } }],
-            backendRefs: [{ name: "green", port: 8080 }],
-          },
-        ],
+    await sys.applyRoute("bad-regex", [
+      {
+        matches: [{ path: { type: "RegularExpression", value: "/bad(" } }],
+        backendRefs: [{ name: "blue", port: 8080 }],
       },
-    });
+      {
+        matches: [{ path: { type: "RegularExpression", value: "/look(?=ahead).*" } }],
+        backendRefs: [{ name: "blue", port: 8080 }],
+      },
+      {
+        matches: [{ path: { type: "PathPrefix", value: "/regex-ok" } }],
+        backendRefs: [{ name: "green", port: 8080 }],
+      },
+    ]);
     await sys.served("/regex-ok", "green");
     const recovery = since(t0);
     await eventually(async () => {
@@ -137,15 +129,7 @@ export const oversizedRoute: Scenario = {
       path: { type: "PathPrefix", value: `/big-${m}` },
       headers: Array.from({ length: 16 }, (_, h) => ({ name: `x-big-${h}`, value: noise(1100) })),
     }));
-    await apply(sys.client, routesPath(sys), {
-      apiVersion: "gateway.networking.k8s.io/v1",
-      kind: "HTTPRoute",
-      metadata: { name: "oversized", namespace: sys.ns },
-      spec: {
-        parentRefs: [{ name: sys.gw.gateway }],
-        rules: [{ matches, backendRefs: [{ name: "blue", port: 8080 }] }],
-      },
-    });
+    await sys.applyRoute("oversized", [{ matches, backendRefs: [{ name: "blue", port: 8080 }] }]);
     await eventually(async () => {
       const reasons = (await routeConditions(sys, "oversized")).map((c) => c.reason);
       ok(reasons.includes("RoutingBudgetExceeded"), `the route is refused for the budget: ${reasons}`);

@@ -53,6 +53,8 @@ export interface ChaosGateway extends AsyncDisposable {
   gatewayPods(): Promise<Pod[]>;
   /** Waits until the Gateway has `GATEWAY_PODS` ready pods, none terminating, all in its Service's endpoints. */
   settled(timeoutMs?: number): Promise<Pod[]>;
+  /** Applies the HTTPRoute `name` on the Gateway with these rules. */
+  applyRoute(name: string, rules: unknown[]): Promise<void>;
   /** Applies the HTTPRoute `name` sending `path` to `app`. */
   routeTo(name: string, path: string, app: string): Promise<void>;
   /** Waits until `path` is answered by `app`; returns how long that took. */
@@ -158,16 +160,17 @@ export async function startChaosGateway(): Promise<ChaosGateway> {
       equal(ready.length, GATEWAY_PODS, "ready endpoints of the Gateway's Service");
       return pods;
     }, { timeoutMs, intervalMs: 250 });
-  const routeTo = (name: string, path: string, app: string) =>
+  const applyRoute = (name: string, rules: unknown[]) =>
     apply(client, `${GW_API}/namespaces/${ns}/httproutes`, {
       apiVersion: "gateway.networking.k8s.io/v1",
       kind: "HTTPRoute",
       metadata: { name, namespace: ns },
-      spec: {
-        parentRefs: [{ name: gw.gateway }],
-        rules: [{ matches: [{ path: { type: "PathPrefix", value: path } }], backendRefs: [{ name: app, port: 8080 }] }],
-      },
+      spec: { parentRefs: [{ name: gw.gateway }], rules },
     });
+  const routeTo = (name: string, path: string, app: string) =>
+    applyRoute(name, [
+      { matches: [{ path: { type: "PathPrefix", value: path } }], backendRefs: [{ name: app, port: 8080 }] },
+    ]);
   const served = async (path: string, app: string, timeoutMs = 120_000) => {
     const t0 = performance.now();
     await eventually(async () => {
@@ -209,6 +212,7 @@ export async function startChaosGateway(): Promise<ChaosGateway> {
       )).spec ?? {},
     gatewayPods,
     settled,
+    applyRoute,
     routeTo,
     served,
     scaleApp,
