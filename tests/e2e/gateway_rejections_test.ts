@@ -95,6 +95,17 @@ Deno.test({
       equal(c?.status, "True", JSON.stringify(c));
       ok(!gone.test(c!.message), c!.message);
     }, { timeoutMs: 60_000 });
+  /** Applies a faulty user VCL and waits until Programmed is False with reason Invalid; returns the condition. */
+  const rejectedVcl = async (version: string, fault: "syntax" | "init") => {
+    await apply(client, `/api/v1/namespaces/${ns}/configmaps`, userVcl(ns, version, fault));
+    const condition = await eventually(async () => {
+      const c = await programmed();
+      equal(c?.reason, "Invalid", JSON.stringify(c));
+      return c!;
+    }, { timeoutMs: 60_000 });
+    equal(condition.status, "False");
+    return condition;
+  };
   const serving = async () => equal((await get(address, "/one/x")).status, 200);
   let failed = true;
   try {
@@ -114,13 +125,7 @@ Deno.test({
     await t.step(
       "a user VCL that does not compile: Programmed says which pod, which hash, and the user's line",
       async () => {
-        await apply(client, `/api/v1/namespaces/${ns}/configmaps`, userVcl(ns, "v2", "syntax"));
-        const condition = await eventually(async () => {
-          const c = await programmed();
-          equal(c?.reason, "Invalid", JSON.stringify(c));
-          return c!;
-        }, { timeoutMs: 60_000 });
-        equal(condition.status, "False");
+        const condition = await rejectedVcl("v2", "syntax");
         match(condition.message, /main\.vcl was rejected; pods that had a VCL keep serving it/);
         match(condition.message, /your VCL: ConfigMap "[^"]+\/user-vcl" key "user\.vcl"/);
         match(condition.message, /1 of 1 gateway pods \(gw-[a-z0-9-]+\), configuration sha256:[0-9a-f]{12}:/);
@@ -156,13 +161,7 @@ Deno.test({
     await t.step(
       "a user VCL whose vcl_init fails: Programmed says VCLInitFailed, the old VCL serves, fixing clears",
       async () => {
-        await apply(client, `/api/v1/namespaces/${ns}/configmaps`, userVcl(ns, "v4", "init"));
-        const condition = await eventually(async () => {
-          const c = await programmed();
-          equal(c?.reason, "Invalid", JSON.stringify(c));
-          return c!;
-        }, { timeoutMs: 60_000 });
-        equal(condition.status, "False");
+        const condition = await rejectedVcl("v4", "init");
         match(condition.message, /main\.vcl failed in vcl_init; pods that had a VCL keep serving it/);
         match(condition.message, /your VCL: ConfigMap "[^"]+\/user-vcl" key "user\.vcl"/);
         match(condition.message, /1 of 1 gateway pods \(gw-[a-z0-9-]+\), configuration sha256:[0-9a-f]{12}:/);
