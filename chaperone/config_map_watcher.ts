@@ -4,7 +4,7 @@
  * @module
  */
 import { z } from "zod";
-import type { KubeClient, ObjectWatcher } from "../internal/kube/mod.ts";
+import { KubeApiError, type KubeClient, type ObjectWatcher } from "../internal/kube/mod.ts";
 import { watchObject } from "../internal/kube/mod.ts";
 import type { Logger } from "../internal/log.ts";
 import { readRoutingConfigMapData } from "../internal/routing_config_map.ts";
@@ -17,6 +17,8 @@ export interface GatewayConfig {
   mainVcl?: string;
   /** routing.json text (gunzipped when it came as binaryData), when present. */
   routingJson?: string;
+  /** The routing-shards.json text, when routing.json is stored in shards. */
+  routingShards?: string;
   /** Why the ConfigMap could not be decoded, if it could not. */
   error?: string;
 }
@@ -43,6 +45,40 @@ export function decodeConfigMap(object: unknown): Promise<GatewayConfig> {
     resourceVersion: parsed.data.metadata.resourceVersion,
     ...readRoutingConfigMapData(parsed.data),
   });
+}
+
+/**
+ * Fetches a routing.json shard's ConfigMap by name (the chaperone may read its shards, not list them) and decodes
+ * its routing.json.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { fetchRoutingShard } from "./config_map_watcher.ts";
+ * const text = await fetchRoutingShard(client, "default", "gw-lacquer-r3");
+ * ```
+ *
+ * @param client The API client.
+ * @param namespace The gateway's namespace.
+ * @param name The shard ConfigMap's name.
+ * @returns Its routing.json text; undefined when it does not exist.
+ * @throws {Error} When it cannot be read or decoded.
+ */
+export async function fetchRoutingShard(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+): Promise<string | undefined> {
+  const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/configmaps/${encodeURIComponent(name)}`;
+  let object: unknown;
+  try {
+    object = await client.request(path);
+  } catch (err) {
+    if (err instanceof KubeApiError && err.code === 404) return undefined;
+    throw err;
+  }
+  const config = await decodeConfigMap(object);
+  if (config.error !== undefined) throw new Error(`Cannot read routing.json shard ${name}: ${config.error}`);
+  return config.routingJson;
 }
 
 /**

@@ -1,10 +1,12 @@
 /**
  * `deno task bench:propagation`: how fast changes reach traffic through a real chaperone, API server and varnishd.
  *
- * With 1,000 routes configured, it changes 100 times (a) routing.json in the ConfigMap (one route moves to a Service
- * on another backend) and measures until the first response from the new backend, and (b) the EndpointSlice of one
- * Service (its endpoint moves to another backend) and measures until traffic reaches the new backend. It prints
- * p50/p99 of each and stores them in `propagation_bench_results.md`. Backends are HTTP servers on addresses of the run's own network namespace.
+ * With 1,000 routes configured (`LACQUER_BENCH_ROUTES`), it changes 100 times (`LACQUER_BENCH_CHANGES`) (a) routing.json
+ * (one route moves to a Service on another backend) and measures until the first response from the new backend, and
+ * (b) the EndpointSlice of one Service (its endpoint moves to another backend) and measures until traffic reaches the
+ * new backend. routing.json is written as the operator stores it: whole in the ConfigMap while small, else in shards
+ * (the changed shard, then the manifest); `LACQUER_BENCH_STORAGE=whole` stores it whole at any size, as before
+ * shards existed. It prints p50/p99 of each and stores them in `propagation_bench_results.md`. Backends are HTTP servers on addresses of the run's own network namespace.
  *
  * When the ghost VMOD is not built yet, a stand-in VCL answers the reload and the bench measures up to ghost.json
  * written and reload acknowledged instead (it says so in its output).
@@ -16,7 +18,8 @@
 import { equal } from "node:assert/strict";
 import { contentHash } from "../internal/content_hash.ts";
 import { createLogger } from "../internal/log.ts";
-import { routingConfigMapData } from "../internal/routing_config_map.ts";
+import { parseRoutingJson, shardRouting } from "../ghost/contract/mod.ts";
+import { routingConfigMapData, routingJsonData, shardedConfigMapData } from "../internal/routing_config_map.ts";
 import { clusterAvailable, createTestNamespace, type TestNamespace, useCluster } from "../tests/cluster/mod.ts";
 import {
   collections,
@@ -30,11 +33,15 @@ import { benchResultsHeading } from "../tests/bench/results_heading.ts";
 import { percentile } from "../tests/bench/percentile.ts";
 import { DEBIAN_VMOD_DIR, freePort, getWithHost, ghostTestVcl, ghostVmodDir, stageGhostVmod } from "./_test_varnish.ts";
 
-const ROUTES = 1000;
+/** Routes configured: 1,000, or `LACQUER_BENCH_ROUTES`. */
+const ROUTES = Number(Deno.env.get("LACQUER_BENCH_ROUTES") ?? 1000);
 const SERVICES = 10;
-const CHANGES = 100;
+/** Changes measured of each kind: 100, or `LACQUER_BENCH_CHANGES`. */
+const CHANGES = Number(Deno.env.get("LACQUER_BENCH_CHANGES") ?? 100);
 const RESULTS = new URL("propagation_bench_results.md", import.meta.url);
 const BACKENDS = ["10.245.0.1", "10.245.0.2"];
+/** Whether routing.json is stored whole at any size (as before shards), rather than as the operator stores it. */
+const WHOLE = Deno.env.get("LACQUER_BENCH_STORAGE") === "whole";
 
 const STAND_IN_VCL = `vcl 4.1;
 backend default none;
@@ -121,16 +128,61 @@ Deno.test({
     });
   }
   const vcl = vmod ? ghostTestVcl(`${workDir}/ghost.json`) : STAND_IN_VCL;
-  const configMap = (version: number) => ({
-    apiVersion: "v1",
-    kind: "ConfigMap",
-    metadata: { name: "gw-lacquer" },
-    // stored as the operator stores it (compressed at this size)
-    // h0 starts on s1 (second backend), then s2 (first), s1, ...: every change, the first one included, moves it (it
-    // started on s0, on the first backend, so the first change measured nothing)
-    ...routingConfigMapData(routingJson(ns.name, (version % 2) + 1), vcl),
+  // h0 starts on s1 (second backend), then s2 (first), s1, ...: every change, the first one included, moves it (it
+  // started on s0, on the first backend, so the first change measured nothing). Two documents, computed once.
+  const documents = [0, 1].map((version) => {
+    const text = routingJson(ns.name, (version % 2) + 1);
+    const sharded = shardRouting(parseRoutingJson(text), {
+      bytes: new TextEncoder().encode(text).length,
+      name: (k) => `gw-lacquer-r${k}`,
+    });
+    return { text, sharded, hash: contentHash(sharded?.manifest ?? text) };
   });
-  await ns.client.request(CM, { method: "POST", body: configMap(0) });
+  /** The document of change `version`, stored whole or (when large enough) in shards. */
+  const texts = (version: number, whole: boolean) => {
+    const { text, sharded } = documents[version % 2];
+    return whole || !sharded
+      ? { text, hash: contentHash(text) }
+      : { text, sharded, hash: contentHash(sharded.manifest) };
+  };
+  const configMap = (version: number, whole: boolean) => {
+    const { text, sharded } = texts(version, whole);
+    return {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "gw-lacquer" },
+      // stored as the operator stores it
+      ...(sharded ? shardedConfigMapData(sharded.manifest, vcl) : routingConfigMapData(text, vcl)),
+    };
+  };
+  /** The shards written, by name and hash: a change writes the shards that differ, then the manifest. */
+  const written = new Map<string, string>();
+  const writeShards = async (version: number, whole: boolean) => {
+    for (const shard of texts(version, whole).sharded?.shards ?? []) {
+      if (written.get(shard.name) === shard.hash) continue;
+      const body = {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: shard.name },
+        ...routingJsonData(shard.text),
+      };
+      const exists = written.has(shard.name);
+      await ns.client.request(exists ? `${CM}/${shard.name}` : CM, { method: exists ? "PUT" : "POST", body });
+      written.set(shard.name, shard.hash);
+    }
+  };
+  /** Writes change `version` of routing.json: its changed shards, then the Gateway's ConfigMap. */
+  const writeRouting = async (version: number, whole: boolean) => {
+    const current = await ns.client.request<{ metadata: { resourceVersion: string } }>(`${CM}/gw-lacquer`);
+    const body = configMap(version, whole);
+    const started = performance.now();
+    await writeShards(version, whole);
+    const metadata = { ...body.metadata, resourceVersion: current.metadata.resourceVersion };
+    await ns.client.request(`${CM}/gw-lacquer`, { method: "PUT", body: { ...body, metadata } });
+    return { started, acknowledged: performance.now() };
+  };
+  await writeShards(0, WHOLE);
+  await ns.client.request(CM, { method: "POST", body: configMap(0, WHOLE) });
   const { chaperone, stop } = await startTestChaperone(ns, {
     workDir,
     log: createLogger({ level: Deno.env.get("LACQUER_BENCH_LOG") === "debug" ? "debug" : "warn" }),
@@ -154,14 +206,17 @@ Deno.test({
     // the starting point, so that the first change moves h0 and h10 for real
     if (vmod) await until(async () => (await request("h0.bench.example")) === BACKENDS[1], 30_000);
     if (vmod) await until(async () => (await request("h10.bench.example")) === BACKENDS[0], 30_000);
-    const configTimes: Sample[] = [];
-    for (let i = 1; i <= CHANGES; i++) {
-      const hash = contentHash(routingJson(ns.name, (i % 2) + 1));
-      const times = await put(ns, `${CM}/gw-lacquer`, configMap(i));
+    // A large document is stored in shards and whole by turns, so that both meet the same load.
+    const sharded = documents[0].sharded !== undefined && !WHOLE;
+    const configTimes = { whole: [] as Sample[], sharded: [] as Sample[] };
+    for (let i = 1; i <= CHANGES * (sharded ? 2 : 1); i++) {
+      const whole = !sharded || i % 4 >= 2;
+      const { hash } = texts(i, whole);
+      const times = await writeRouting(i, whole);
       // h0 alternates between s1 (second backend) and s2 (first backend).
       if (vmod) await until(async () => (await request("h0.bench.example")) === BACKENDS[((i % 2) + 1) % 2]);
       else await until(() => chaperone.sync.status().ghostRoutingHash === hash);
-      configTimes.push(sample(times));
+      configTimes[whole ? "whole" : "sharded"].push(sample(times));
     }
     const sliceTimes: Sample[] = [];
     for (let i = 1; i <= CHANGES; i++) {
@@ -182,7 +237,13 @@ Deno.test({
         `(p50 ${ms(after, 50)} ms, p99 ${ms(after, 99)} ms after the API server acknowledged it; ` +
         `${samples.length} changes, ${ROUTES} routes; until ${what})`;
     };
-    const lines = [line("ConfigMap routing.json → traffic", configTimes), line("EndpointSlice → traffic", sliceTimes)];
+    const lines = [
+      ...(configTimes.sharded.length > 0
+        ? [line(`routing.json in ${documents[0].sharded!.shards.length} shards → traffic`, configTimes.sharded)]
+        : []),
+      line("routing.json whole in the ConfigMap → traffic", configTimes.whole),
+      line("EndpointSlice → traffic", sliceTimes),
+    ];
     for (const l of lines) console.log(l);
     // the stored output the README's figures come from (`scripts/bench_figures.ts`)
     await Deno.writeTextFile(

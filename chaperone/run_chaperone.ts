@@ -12,7 +12,8 @@ import type { Logger } from "../internal/log.ts";
 import { listenForStopSignals } from "../internal/stop_signals.ts";
 import { AccessLogger } from "./access_logger.ts";
 import { type AdminBackend, type AdminHandler, AdminHttpError, createAdminHandler } from "./admin_handler.ts";
-import { type GatewayConfig, watchConfigMap } from "./config_map_watcher.ts";
+import { fetchRoutingShard, type GatewayConfig, watchConfigMap } from "./config_map_watcher.ts";
+import { ShardedRoutingReader } from "./routing_shards_reader.ts";
 import { AdminTokenFile } from "./admin_token_file.ts";
 import { openClientSessions } from "./client_sessions.ts";
 import { Drain } from "./drain.ts";
@@ -122,7 +123,10 @@ function startSync(client: KubeClient, options: ChaperoneOptions, files: WorkFil
   });
   const pod = config.podName ? { namespace: config.namespace, name: config.podName } : undefined;
   const sync = new SyncLoop({
-    config: { current: async () => await configMap.current() },
+    config: {
+      current: async () => await configMap.current(),
+      shards: new ShardedRoutingReader((name) => fetchRoutingShard(client, config.namespace, name)),
+    },
     endpoints,
     ghostJsonPath: files.ghostJsonPath,
     reloadGhost: () => reloadGhost(config.ghostPort),

@@ -17,6 +17,7 @@ import type { Logger } from "../internal/log.ts";
 import type { GatewayConfig } from "./config_map_watcher.ts";
 import { type ClusterEndpoints, mergeEndpoints, referencedNamespaces } from "./merge_endpoints.ts";
 import { GhostReloadError } from "./ghost_reload_client.ts";
+import type { ShardedRoutingReader } from "./routing_shards_reader.ts";
 import { type ChaperoneMetrics, countGhost, ghostReportCounts } from "./metrics.ts";
 import type { AppliedConfig } from "./pod_annotation_writer.ts";
 import type { VarnishCliClient } from "./varnish_cli_client.ts";
@@ -26,6 +27,8 @@ import { VclRejectedError, VclReloader } from "./vcl_reload_client.ts";
 export interface ConfigSource {
   /** The decoded ConfigMap, or undefined while it does not exist. */
   current(): Promise<GatewayConfig | undefined>;
+  /** Reads the shards a sharded routing.json's manifest names (`routing_shards_reader.ts`). */
+  shards?: ShardedRoutingReader;
 }
 
 /** Where the endpoints come from (the endpoints watcher in production). */
@@ -241,7 +244,15 @@ export class SyncLoop {
     this.#configMapFound = config !== undefined;
     this.#configMapError = config?.error;
     if (config === undefined) return;
-    if (config.routingJson !== undefined) this.#acceptRouting(config.routingJson);
+    if (config.routingJson !== undefined) {
+      const text = config.routingJson;
+      await this.#acceptRouting(contentHash(text), () => parseRoutingJson(text));
+    } else if (config.routingShards !== undefined) {
+      const [manifest, reader] = [config.routingShards, this.#o.config.shards];
+      if (reader === undefined) throw new Error("routing.json is stored in shards, and this source cannot read them");
+      // The manifest names every shard's hash: its own hash stands for the whole generation.
+      await this.#acceptRouting(contentHash(manifest), () => reader.read(manifest));
+    }
     const t1 = performance.now();
     let t2 = t1;
     if (this.#routing) {
@@ -292,13 +303,17 @@ export class SyncLoop {
     });
   }
 
-  #acceptRouting(text: string): void {
-    const hash = contentHash(text);
+  /**
+   * Takes a new routing.json (whole, or a generation of shards) unless it is the accepted or the rejected one. A
+   * contract error rejects it (the previous one keeps serving); any other error (shards not all written yet) fails
+   * the sync, which is retried.
+   */
+  async #acceptRouting(hash: string, parse: () => RoutingJson | Promise<RoutingJson>): Promise<void> {
     // Back to the accepted document: the error was about one that is no longer wanted.
     if (hash === this.#routing?.hash) this.#routingError = undefined;
     if (hash === this.#routing?.hash || hash === this.#routingError?.hash) return;
     try {
-      this.#routing = { hash, doc: parseRoutingJson(text) };
+      this.#routing = { hash, doc: await parse() };
       this.#routingError = undefined;
       this.#o.log.info("routing.json accepted", { hash });
     } catch (err) {

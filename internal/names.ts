@@ -30,8 +30,16 @@ export const ROUTING_JSON_KEY = "routing.json";
 export const ROUTING_JSON_GZ_KEY = "routing.json.gz";
 
 /**
+ * ConfigMap data key of routing-shards.json, which stands for routing.json when a large one is stored in shards
+ * (`ghost/contract/routing_shards.ts`): it names the shard ConfigMaps ({@linkcode routingShardName}) of the current
+ * generation and their hashes.
+ */
+export const ROUTING_SHARDS_KEY = "routing-shards.json";
+
+/**
  * Pod annotation in which the chaperone publishes the hash of the routing.json it has live: `sha256:<hex>` of the
- * routing.json bytes (after gunzip when the ConfigMap carries {@linkcode ROUTING_JSON_GZ_KEY}). See
+ * routing.json bytes (after gunzip when the ConfigMap carries {@linkcode ROUTING_JSON_GZ_KEY}), or of the
+ * routing-shards.json bytes when it is stored in shards (the manifest names each shard's hash). See
  * `contentHash` in `internal/content_hash.ts`.
  */
 export const APPLIED_ROUTING_ANNOTATION = "lacquer.dev/applied-routing-hash";
@@ -221,6 +229,24 @@ function childBase(gateway: string): string {
  */
 export function gatewayChildName(gateway: string): string {
   return `${childBase(gateway)}${CHILD_SUFFIX}`;
+}
+
+/**
+ * Returns the name of shard `k` of a Gateway's routing.json: `<gateway>-lacquer-r<k>` (at most 253 characters for
+ * the 4,096 shards a Gateway may have).
+ *
+ * @example Usage
+ * ```ts
+ * import { routingShardName } from "./names.ts";
+ * routingShardName("gw", 3); // "gw-lacquer-r3"
+ * ```
+ *
+ * @param gateway The Gateway's name.
+ * @param k The shard's number.
+ * @returns The shard ConfigMap's name.
+ */
+export function routingShardName(gateway: string, k: number): string {
+  return `${gatewayChildName(gateway)}-r${k}`;
 }
 
 /**

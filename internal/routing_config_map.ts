@@ -1,13 +1,15 @@
 /**
  * The routing.json codec of a Gateway's ConfigMap, both directions in one place: the operator stores routing.json
  * as text under `data["routing.json"]` while it is small, gzip-compressed under `binaryData["routing.json.gz"]`
- * beyond {@linkcode ROUTING_GZIP_THRESHOLD}, beside `data["main.vcl"]`; the chaperone reads either.
+ * beyond {@linkcode ROUTING_GZIP_THRESHOLD}, beside `data["main.vcl"]`; the chaperone reads either. A large
+ * routing.json is stored in shards instead (`ghost/contract/routing_shards.ts`): the Gateway's ConfigMap carries
+ * `data["routing-shards.json"]`, and each shard ConfigMap carries its routing.json text the same two ways.
  *
  * @module
  */
 import { Buffer } from "node:buffer";
 import { gunzipSync, gzipSync } from "node:zlib";
-import { MAIN_VCL_KEY, ROUTING_JSON_GZ_KEY, ROUTING_JSON_KEY } from "./names.ts";
+import { MAIN_VCL_KEY, ROUTING_JSON_GZ_KEY, ROUTING_JSON_KEY, ROUTING_SHARDS_KEY } from "./names.ts";
 
 /**
  * routing.json texts larger than this many bytes are stored gzip-compressed. A ConfigMap holds at most 1 MiB, and
@@ -30,6 +32,8 @@ export interface RoutingConfig {
   routingJson?: string;
   /** The main.vcl text, when present. */
   mainVcl?: string;
+  /** The routing-shards.json text, when routing.json is stored in shards (`routingJson` is then missing). */
+  routingShards?: string;
   /** Why routing.json could not be decoded, if it could not (`routingJson` is then missing). */
   error?: string;
 }
@@ -48,19 +52,52 @@ export interface RoutingConfig {
  * @returns The `data` and optional `binaryData` fields.
  */
 export function routingConfigMapData(routingJson: string, mainVcl: string): RoutingConfigMapData {
+  const { data, binaryData } = routingJsonData(routingJson);
+  return { data: { [MAIN_VCL_KEY]: mainVcl, ...data }, ...(binaryData ? { binaryData } : {}) };
+}
+
+/**
+ * Builds the content of a ConfigMap that carries only a routing.json text (a shard's), stored as in
+ * {@linkcode routingConfigMapData}.
+ *
+ * @example Usage
+ * ```ts
+ * import { routingJsonData } from "./routing_config_map.ts";
+ * routingJsonData("{}\n"); // { data: { "routing.json": "{}\n" } }
+ * ```
+ *
+ * @param routingJson The routing.json text.
+ * @returns The `data` and optional `binaryData` fields.
+ */
+export function routingJsonData(routingJson: string): RoutingConfigMapData {
   if (Buffer.byteLength(routingJson, "utf8") <= ROUTING_GZIP_THRESHOLD) {
-    return { data: { [MAIN_VCL_KEY]: mainVcl, [ROUTING_JSON_KEY]: routingJson } };
+    return { data: { [ROUTING_JSON_KEY]: routingJson } };
   }
-  return {
-    data: { [MAIN_VCL_KEY]: mainVcl },
-    binaryData: { [ROUTING_JSON_GZ_KEY]: gzipSync(routingJson, { level: 6 }).toString("base64") },
-  };
+  return { data: {}, binaryData: { [ROUTING_JSON_GZ_KEY]: gzipSync(routingJson, { level: 6 }).toString("base64") } };
+}
+
+/**
+ * Builds the content of a Gateway's ConfigMap whose routing.json is stored in shards: main.vcl and the manifest.
+ *
+ * @example Usage
+ * ```ts
+ * import { shardedConfigMapData } from "./routing_config_map.ts";
+ * shardedConfigMapData('{"version":1,"shards":[]}\n', "vcl 4.1;\n").data["routing-shards.json"];
+ * ```
+ *
+ * @param manifest The routing-shards.json text.
+ * @param mainVcl The main.vcl text.
+ * @returns The `data` field.
+ */
+export function shardedConfigMapData(manifest: string, mainVcl: string): RoutingConfigMapData {
+  return { data: { [MAIN_VCL_KEY]: mainVcl, [ROUTING_SHARDS_KEY]: manifest } };
 }
 
 /**
  * Reads routing.json and main.vcl back from a ConfigMap's `data` and `binaryData`: the inverse of
- * {@linkcode routingConfigMapData}. A compressed routing.json wins over a plain one; one that does not decode is
- * reported in `error`, not thrown (it comes from the cluster, not from us).
+ * {@linkcode routingConfigMapData}, {@linkcode routingJsonData} and {@linkcode shardedConfigMapData}. A manifest wins
+ * over routing.json, a compressed routing.json over a plain one; one that does not decode is reported in `error`,
+ * not thrown (it comes from the cluster, not from us).
  *
  * @example Usage
  * ```ts
@@ -75,6 +112,8 @@ export function readRoutingConfigMapData(
   content: { data?: Record<string, string> | null; binaryData?: Record<string, string> | null },
 ): RoutingConfig {
   const mainVcl = content.data?.[MAIN_VCL_KEY];
+  const routingShards = content.data?.[ROUTING_SHARDS_KEY];
+  if (routingShards !== undefined) return { routingShards, mainVcl };
   const gz = content.binaryData?.[ROUTING_JSON_GZ_KEY];
   if (gz === undefined) return { routingJson: content.data?.[ROUTING_JSON_KEY], mainVcl };
   try {

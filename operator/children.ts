@@ -30,7 +30,8 @@ import {
   tlsSecretName,
 } from "../internal/names.ts";
 import { contentHash } from "../internal/content_hash.ts";
-import { routingConfigMapData } from "../internal/routing_config_map.ts";
+import { routingConfigMapData, routingJsonData, shardedConfigMapData } from "../internal/routing_config_map.ts";
+import type { ShardedRouting } from "../ghost/contract/mod.ts";
 import { requestedAddresses } from "./addresses.ts";
 import { adminTokenSecretName } from "./admin_token.ts";
 import { type Gateway, GATEWAY_GROUP } from "./api_types.ts";
@@ -83,6 +84,8 @@ export interface ChildrenInput {
   parameters: ResolvedParameters;
   /** routing.json text. */
   routingJson: string;
+  /** routing.json as stored in shards, when it is large: the ConfigMap then carries the manifest. */
+  routingShards?: ShardedRouting;
   /** main.vcl text. */
   mainVcl: string;
   /** Hashes of routing.json and main.vcl, when already computed. */
@@ -170,10 +173,16 @@ function meta(f: Family, objectName: string, annotations: Record<string, string>
   };
 }
 
-/** The chaperone's rights in its own namespace: its ConfigMap, its TLS Secret, its pod, Services, EndpointSlices. */
-function localRules(f: Family) {
+/**
+ * The chaperone's rights in its own namespace: its ConfigMap (and reading the routing.json shards it names), its TLS
+ * Secret, its pod, Services, EndpointSlices.
+ */
+function localRules(f: Family, shards: readonly string[] = []) {
   return [
     { apiGroups: [""], resources: ["configmaps"], resourceNames: [f.child], verbs: ["get", "list", "watch"] },
+    ...(shards.length > 0
+      ? [{ apiGroups: [""], resources: ["configmaps"], resourceNames: shards, verbs: ["get"] }]
+      : []),
     ...(f.tlsPorts.length > 0
       ? [{ apiGroups: [""], resources: ["secrets"], resourceNames: [f.tlsName], verbs: ["get", "list", "watch"] }]
       : []),
@@ -194,10 +203,11 @@ function roleBinding(f: Family, roleName: string, metadata: ChildObject["metadat
 }
 
 /** ServiceAccount, Role and RoleBinding in the Gateway's namespace. */
-function localRbac(f: Family): ChildObject[] {
+function localRbac(f: Family, shards: readonly string[]): ChildObject[] {
+  const rules = localRules(f, shards);
   return [
     { apiVersion: "v1", kind: "ServiceAccount", metadata: meta(f, f.child) },
-    { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: meta(f, f.child), rules: localRules(f) },
+    { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: meta(f, f.child), rules },
     roleBinding(f, f.child, meta(f, f.child)),
   ];
 }
@@ -234,15 +244,28 @@ function remoteRbac(f: Family, backendNamespaces: readonly string[]): ChildObjec
   });
 }
 
-function configMapChild(f: Family, input: ChildrenInput): ChildObject {
-  const routingHash = input.hashes?.routing ?? contentHash(input.routingJson);
+/**
+ * The Gateway's ConfigMap, and for a sharded routing.json one ConfigMap per shard before it (each shard is written
+ * before the manifest that names it; a reader waits for every shard of the manifest anyway).
+ */
+function configMapChildren(f: Family, input: ChildrenInput): ChildObject[] {
+  const sharded = input.routingShards;
+  const routingHash = input.hashes?.routing ?? contentHash(sharded?.manifest ?? input.routingJson);
   const vclHash = input.hashes?.vcl ?? contentHash(input.mainVcl);
-  return {
+  const shards: ChildObject[] = (sharded?.shards ?? []).map((shard) => ({
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: meta(f, shard.name, { [ROUTING_HASH_ANNOTATION]: shard.hash }),
+    ...routingJsonData(shard.text),
+  }));
+  return [...shards, {
     apiVersion: "v1",
     kind: "ConfigMap",
     metadata: meta(f, f.child, { [ROUTING_HASH_ANNOTATION]: routingHash, [VCL_HASH_ANNOTATION]: vclHash }),
-    ...routingConfigMapData(input.routingJson, input.mainVcl),
-  };
+    ...(sharded
+      ? shardedConfigMapData(sharded.manifest, input.mainVcl)
+      : routingConfigMapData(input.routingJson, input.mainVcl)),
+  }];
 }
 
 /**
@@ -492,8 +515,8 @@ function podDisruptionBudgetChild(f: Family): ChildObject {
 export function buildChildren(input: ChildrenInput): ChildObject[] {
   const f = family(input.gateway, input.listeners);
   return [
-    ...localRbac(f),
-    configMapChild(f, input),
+    ...localRbac(f, input.routingShards?.shards.map((s) => s.name) ?? []),
+    ...configMapChildren(f, input),
     ...tlsSecretChild(f, input.tlsBundles ?? {}),
     adminSecretChild(f),
     ...serviceChild(f, input.parameters),

@@ -18,6 +18,7 @@ import {
   GATEWAY_NAME_LABEL,
   gatewayLabelValue,
   gatewayNameOf,
+  MAIN_VCL_KEY,
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
 } from "../internal/names.ts";
@@ -55,19 +56,24 @@ function pathOf(kind: string, namespace: string, name?: string): string {
 }
 
 /**
- * Hashes a desired child. A ConfigMap that carries the content-hash annotations of its data is hashed without
- * the (possibly megabytes of) data, which the annotations already stand for.
+ * Hashes a desired child. A ConfigMap that carries the content-hash annotations of its data (a routing.json
+ * shard's: the routing hash alone) is hashed without the (possibly megabytes of) data, which the annotations
+ * already stand for.
  *
  * @param child The desired object.
  * @returns `sha256:<hex>`.
  */
 export function desiredHash(child: ChildObject): string {
   const annotations = child.metadata.annotations ?? {};
-  if (child.kind === "ConfigMap" && annotations[ROUTING_HASH_ANNOTATION] && annotations[VCL_HASH_ANNOTATION]) {
+  const data = child.data as Record<string, string> | undefined;
+  // A routing.json shard's ConfigMap carries no main.vcl: its routing hash stands for all its data.
+  const covered = annotations[ROUTING_HASH_ANNOTATION] &&
+    (annotations[VCL_HASH_ANNOTATION] || data?.[MAIN_VCL_KEY] === undefined);
+  if (child.kind === "ConfigMap" && covered) {
     return contentHash(
       JSON.stringify({
         ...child,
-        data: Object.keys(child.data ?? {}),
+        data: Object.keys(data ?? {}),
         binaryData: Object.keys(child.binaryData ?? {}),
       }),
     );

@@ -8,7 +8,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import type { RoutingJson } from "../ghost/contract/mod.ts";
+import type { RoutingJson, ShardedRouting } from "../ghost/contract/mod.ts";
 import { routingConfigMapData } from "../internal/routing_config_map.ts";
 import { parentRefsNaming } from "./attach.ts";
 import type { AttachedRoute } from "./attach_routes.ts";
@@ -47,7 +47,9 @@ export interface RoutingBudget<T> {
 }
 
 /**
- * The budget of bytes routing.json and main.vcl take in the ConfigMap.
+ * The budget of bytes routing.json and main.vcl take in the ConfigMap. A routing.json stored in shards
+ * (`ghost/contract/routing_shards.ts`) fits when each shard and the manifest beside main.vcl do: its total has no
+ * ceiling, but one hostname's routes must fit in one ConfigMap.
  *
  * @example Usage
  * ```ts
@@ -59,11 +61,19 @@ export interface RoutingBudget<T> {
  * @param mainVcl The main.vcl text stored next to routing.json.
  * @returns The budget.
  */
-export function byteBudget(budget: number, mainVcl: string): RoutingBudget<{ routingJson: string }> {
+export function byteBudget(
+  budget: number,
+  mainVcl: string,
+): RoutingBudget<{ routingJson: string; sharded?: ShardedRouting }> {
   return {
-    fits: (rendered) => storedBytes(rendered.routingJson, mainVcl, budget) <= budget,
+    fits: ({ routingJson, sharded }) =>
+      sharded
+        ? storedBytes(sharded.manifest, mainVcl, budget) <= budget &&
+          sharded.shards.every((shard) => storedBytes(shard.text, "", budget) <= budget)
+        : storedBytes(routingJson, mainVcl, budget) <= budget,
     message: `The Gateway's routing configuration would exceed its budget of ${budget} bytes (its ConfigMap holds at ` +
-      "most 1 MiB), so the newest routes are left out, this one among them, while the older ones keep serving. " +
+      "most 1 MiB; a large one is split by hostname, and one hostname's routes must fit one), so the newest routes " +
+      "are left out, this one among them, while the older ones keep serving. " +
       "Remove routes, rules or hostnames of this Gateway.",
   };
 }

@@ -12,9 +12,10 @@
  *
  * @module
  */
-import type { RoutingJson } from "../ghost/contract/mod.ts";
+import { Buffer } from "node:buffer";
+import { type RoutingJson, type ShardedRouting, shardRouting } from "../ghost/contract/mod.ts";
 import { contentHash } from "../internal/content_hash.ts";
-import { CONTROLLER_NAME, gatewayObjectName } from "../internal/names.ts";
+import { CONTROLLER_NAME, gatewayObjectName, routingShardName } from "../internal/names.ts";
 import { generateMainVcl, userVclLines } from "../vcl/mod.ts";
 import type { Gateway, GatewayClass, Pod } from "./api_types.ts";
 import { type AttachedRoute, attachedRouteCounts, attachRoutes } from "./attach_routes.ts";
@@ -85,6 +86,8 @@ export interface GatewayResult {
   routing?: RoutingJson;
   /** The routing.json text (the product's serializer). */
   routingJson?: string;
+  /** routing.json as stored in shards, when it is large (`ghost/contract/routing_shards.ts`). */
+  routingShards?: ShardedRouting;
   /** main.vcl text. */
   mainVcl?: string;
   /** What the gateway pods rejected of the current configuration. */
@@ -168,15 +171,23 @@ function translateGateway(
       buildVhosts(listeners, routes, (listener, id) => run.policies.cacheFor({ namespace, name }, listener, id)),
       { requests: config.parameters.requests, settingsOf: (policy) => run.policies.settingsOf(policy) },
     );
-    return { routing, routingJson: stringifyRouting(routing, memo.routeText) };
+    const stringify = (doc: RoutingJson) => stringifyRouting(doc, memo.routeText);
+    const routingJson = stringify(routing);
+    const sharded = shardRouting(routing, {
+      bytes: Buffer.byteLength(routingJson, "utf8"),
+      name: (k) => routingShardName(name, k),
+      stringify,
+    });
+    return { routing, routingJson, sharded };
   };
   // Past a budget the newest routes are refused (each told why) and the others keep serving.
   const fitted = fitRoutes(attached, key, render, [
     regexBudget(options.regexBudget ?? REGEX_BUDGET),
     byteBudget(options.routingBudgetBytes ?? ROUTING_BUDGET_BYTES, mainVcl),
   ]);
-  const { routes, rendered: { routing, routingJson } } = fitted;
-  const hashes = { routing: contentHash(routingJson), vcl: contentHash(mainVcl) };
+  const { routes, rendered: { routing, routingJson, sharded } } = fitted;
+  // A sharded routing.json is known by its manifest, which names the hash of every shard.
+  const hashes = { routing: contentHash(sharded?.manifest ?? routingJson), vcl: contentHash(mainVcl) };
   const tlsBundles = buildTlsBundles(gateway, listeners, index);
   // 4. Build children: none while the configuration is invalid, so the running ones stay.
   const children = config.problem ? undefined : buildChildren({
@@ -184,6 +195,7 @@ function translateGateway(
     listeners,
     parameters: config.parameters,
     routingJson,
+    routingShards: sharded,
     mainVcl,
     hashes,
     backendNamespaces: backendNamespaces(routing),
@@ -221,6 +233,7 @@ function translateGateway(
     status,
     routing,
     routingJson,
+    ...(sharded ? { routingShards: sharded } : {}),
     mainVcl,
     rejections,
     podTemplates: new Set(

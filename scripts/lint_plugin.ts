@@ -34,6 +34,7 @@ export const PURE_MODULES: ReadonlySet<string> = new Set([
   "ghost/contract/parse_contract.ts",
   "ghost/contract/route_parts.ts",
   "ghost/contract/routing_json.ts",
+  "ghost/contract/routing_shards.ts",
   "internal/backoff.ts",
   "internal/content_hash.ts",
   "internal/data_plane_rejections.ts",

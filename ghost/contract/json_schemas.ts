@@ -6,11 +6,13 @@
 import { z } from "zod";
 import { ghostJsonSchema } from "./ghost_json.ts";
 import { routingJsonSchema } from "./routing_json.ts";
+import { routingManifestSchema } from "./routing_shards.ts";
 
 /** File names under `ghost/contract/schema/` and the zod schema each is generated from. */
 export const CONTRACT_SCHEMAS = {
   "routing.schema.json": { title: "Lacquer routing.json v1", schema: routingJsonSchema },
   "ghost.schema.json": { title: "Lacquer ghost.json v1", schema: ghostJsonSchema },
+  "routing-shards.schema.json": { title: "Lacquer routing-shards.json v1", schema: routingManifestSchema },
 } as const;
 
 /**

@@ -3,6 +3,7 @@
  *
  * - routing.json (operator → ConfigMap → chaperone): the route tree of a Gateway, backends named as Services.
  * - ghost.json (chaperone → ghost VMOD): the same tree with each backend resolved to ready endpoints.
+ * - routing-shards.json (operator → chaperone): how a large routing.json is stored, split by hostname into shards.
  *
  * Both are zod schemas here, exported as JSON Schema in `schema/`, with golden documents in `testdata/` that the
  * TypeScript and the Rust tests both read.
@@ -21,3 +22,4 @@ export * from "./ghost_json.ts";
 export * from "./json_schemas.ts";
 export * from "./parse_contract.ts";
 export * from "./routing_json.ts";
+export * from "./routing_shards.ts";

@@ -1,0 +1,188 @@
+/**
+ * routing.json in shards: how a large Gateway's routing.json is stored, so that one route change writes one small
+ * object instead of the whole document (operator → ConfigMaps → chaperone).
+ *
+ * A routing.json larger than {@linkcode SHARDING_THRESHOLD_BYTES} is split by hostname into shards: each shard is
+ * itself a routing.json document (the same `version`, `listeners`, `cachePolicies` and `requests`) holding the
+ * vhosts whose hostname hashes to it, stored in a ConfigMap of its own. The Gateway's ConfigMap then carries the
+ * manifest, routing-shards.json, instead of routing.json: the name and content hash of every shard of the current
+ * generation. The routing configuration's hash is the manifest's hash (it names every shard's hash), so a gateway
+ * pod that reports it serves exactly that generation. A reader applies a manifest only once every shard it names
+ * is present with that hash, so it never applies half of a generation.
+ *
+ * @example Usage
+ * ```ts
+ * import { assembleRouting, parseRoutingJson, parseRoutingManifest, shardRouting } from "./mod.ts";
+ * const doc = parseRoutingJson('{"version": 1, "vhosts": {"a.example": {"routes": []}}}');
+ * const stored = shardRouting(doc, { bytes: 1 << 20, name: (k) => `gw-lacquer-r${k}` })!;
+ * const manifest = parseRoutingManifest(stored.manifest);
+ * const texts = new Map(stored.shards.map((s) => [s.name, s.text]));
+ * assembleRouting(manifest.shards.map((s) => parseRoutingJson(texts.get(s.name)!))); // the vhosts of doc
+ * ```
+ *
+ * @module
+ */
+import { z } from "zod";
+import { contentHash } from "../../internal/content_hash.ts";
+import { ContractError, parseContract, stringifyContract } from "./parse_contract.ts";
+import type { RoutingJson } from "./routing_json.ts";
+
+/** The version of routing-shards.json this code reads and writes. */
+export const ROUTING_MANIFEST_VERSION = 1;
+
+/** routing.json texts (UTF-8 bytes) above this size are stored in shards; smaller ones stay in one ConfigMap. */
+export const SHARDING_THRESHOLD_BYTES = 256 * 1024;
+
+/**
+ * The size a shard aims at: small enough that one route change writes little and most shards are stored without
+ * compression (`internal/routing_config_map.ts` compresses beyond 32 KiB, which costs the operator time on every
+ * write), large enough that 50,000 routes make about a thousand objects.
+ */
+export const SHARD_TARGET_BYTES = 32 * 1024;
+
+/** The most shards a Gateway's routing.json is split into. */
+export const MAX_SHARDS = 4096;
+
+/** The routing-shards.json schema (version 1): the shards of one generation of routing.json. */
+export const routingManifestSchema = z.strictObject({
+  version: z.literal(ROUTING_MANIFEST_VERSION),
+  shards: z.array(z.strictObject({
+    /** The ConfigMap holding the shard, in the Gateway's namespace. */
+    name: z.string().regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/),
+    /** `sha256:<hex>` of the shard's routing.json text. */
+    hash: z.string().regex(/^sha256:[0-9a-f]{64}$/),
+  })).min(1).max(MAX_SHARDS),
+});
+
+/** A parsed routing-shards.json document. */
+export type RoutingManifest = z.output<typeof routingManifestSchema>;
+
+/** One stored shard of a routing.json. */
+export interface RoutingShard {
+  /** Its ConfigMap's name. */
+  name: string;
+  /** Its routing.json text. */
+  text: string;
+  /** `sha256:<hex>` of the text. */
+  hash: string;
+}
+
+/** A routing.json as stored in shards. */
+export interface ShardedRouting {
+  /** The routing-shards.json text. */
+  manifest: string;
+  /** The shards the manifest names, in its order. */
+  shards: RoutingShard[];
+}
+
+/** FNV-1a (32 bits) of a hostname: spreads hostnames over shards, the same way in every run. */
+function hostHash(host: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < host.length; i++) h = Math.imul(h ^ host.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/**
+ * The number of shards for a routing.json of `bytes` bytes: a power of two, so it changes (and every shard is
+ * rewritten) only when the size doubles or halves.
+ *
+ * @example Usage
+ * ```ts
+ * import { shardCount } from "./routing_shards.ts";
+ * shardCount(2_400_000); // 128
+ * ```
+ *
+ * @param bytes The routing.json text's size in bytes.
+ * @returns The number of shards, at least 1.
+ */
+export function shardCount(bytes: number): number {
+  let count = 1;
+  while (count < MAX_SHARDS && bytes / count > SHARD_TARGET_BYTES) count *= 2;
+  return count;
+}
+
+/**
+ * Splits a routing.json document into shards by hostname, or returns undefined when it is small enough to be
+ * stored whole. Empty shards are left out; each shard keeps the vhosts in the document's order.
+ *
+ * @param doc The routing.json document.
+ * @param options `bytes`: the size of its text; `name`: the ConfigMap name of shard `k`; `stringify`: the
+ *   serializer (the operator's memoised one; the contract's by default).
+ * @returns The manifest and the shards, or undefined below {@linkcode SHARDING_THRESHOLD_BYTES}.
+ */
+export function shardRouting(
+  doc: RoutingJson,
+  options: { bytes: number; name: (k: number) => string; stringify?: (doc: RoutingJson) => string },
+): ShardedRouting | undefined {
+  if (options.bytes <= SHARDING_THRESHOLD_BYTES) return undefined;
+  const count = shardCount(options.bytes);
+  const groups = new Map<number, RoutingJson["vhosts"]>();
+  for (const [host, vhost] of Object.entries(doc.vhosts)) {
+    const k = hostHash(host) % count;
+    let group = groups.get(k);
+    if (group === undefined) groups.set(k, group = {});
+    group[host] = vhost;
+  }
+  const stringify = options.stringify ?? stringifyContract;
+  const shards = [...groups.keys()].sort((a, b) => a - b).map((k) => {
+    const text = stringify({ ...doc, vhosts: groups.get(k)! });
+    return { name: options.name(k), text, hash: contentHash(text) };
+  });
+  // An empty document still needs one shard: the manifest names at least one.
+  if (shards.length === 0) {
+    const text = stringify(doc);
+    shards.push({ name: options.name(0), text, hash: contentHash(text) });
+  }
+  const manifest: RoutingManifest = {
+    version: ROUTING_MANIFEST_VERSION,
+    shards: shards.map(({ name, hash }) => ({ name, hash })),
+  };
+  return { manifest: JSON.stringify(manifest) + "\n", shards };
+}
+
+/**
+ * Parses a routing-shards.json document.
+ *
+ * @param text The JSON text.
+ * @returns The manifest.
+ * @throws {ContractError} When the document is invalid; the message names the JSON path.
+ */
+export function parseRoutingManifest(text: string): RoutingManifest {
+  return parseContract(routingManifestSchema, text, { document: "routing-shards.json" });
+}
+
+/** The document-wide parts every shard repeats, as text to compare. */
+function head(doc: RoutingJson): string {
+  return JSON.stringify({ ...doc, vhosts: undefined });
+}
+
+/**
+ * Joins the parsed shards of one generation back into one routing.json document. Every shard must carry the same
+ * document-wide fields, and no hostname may be in two shards.
+ *
+ * @param shards The shards, parsed, in the manifest's order.
+ * @returns The whole document.
+ * @throws {ContractError} When the shards do not belong together.
+ */
+export function assembleRouting(shards: readonly RoutingJson[]): RoutingJson {
+  const first = head(shards[0]);
+  const vhosts: RoutingJson["vhosts"] = {};
+  shards.forEach((shard, i) => {
+    if (i > 0 && head(shard) !== first) {
+      throw new ContractError("routing-shards.json", [{
+        path: `$.shards[${i}]`,
+        message: "the shard's version, listeners, cachePolicies or requests differ from the first shard's",
+      }]);
+    }
+    for (const [host, vhost] of Object.entries(shard.vhosts)) {
+      if (Object.hasOwn(vhosts, host)) {
+        throw new ContractError("routing-shards.json", [{
+          path: `$.shards[${i}]`,
+          message: `the hostname ${JSON.stringify(host)} is in two shards`,
+        }]);
+      }
+      vhosts[host] = vhost;
+    }
+  });
+  return { ...shards[0], vhosts };
+}

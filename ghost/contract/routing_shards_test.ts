@@ -1,0 +1,96 @@
+import { deepStrictEqual, equal, match, ok, throws } from "node:assert/strict";
+import { contentHash } from "../../internal/content_hash.ts";
+import { ContractError, parseRoutingJson } from "./parse_contract.ts";
+import type { RoutingJson } from "./routing_json.ts";
+import {
+  assembleRouting,
+  parseRoutingManifest,
+  SHARD_TARGET_BYTES,
+  shardCount,
+  SHARDING_THRESHOLD_BYTES,
+  shardRouting,
+} from "./routing_shards.ts";
+
+/** A routing.json with `hosts` hostnames of one route each, a listener and Gateway-wide request settings. */
+function document(hosts: number): RoutingJson {
+  const vhosts: Record<string, unknown> = {};
+  for (let i = 0; i < hosts; i++) {
+    vhosts[`h${i}.example`] = {
+      routes: [{
+        id: { namespace: "ns", name: `r${i}`, rule: 0 },
+        created: "2026-01-01T00:00:00Z",
+        listeners: ["http"],
+        backends: [{ weight: 1, service: { namespace: "ns", name: `s${i % 7}`, port: 80 } }],
+      }],
+    };
+  }
+  return parseRoutingJson(JSON.stringify({
+    version: 1,
+    listeners: [{ name: "http", socket: "port-80", port: 80, protocol: "HTTP" }],
+    vhosts,
+  }));
+}
+
+const name = (k: number) => `gw-lacquer-r${k}`;
+
+Deno.test("shardRouting() keeps a routing.json below the threshold whole", () => {
+  equal(shardRouting(document(3), { bytes: SHARDING_THRESHOLD_BYTES, name }), undefined);
+});
+
+Deno.test("shardRouting() splits by hostname into shards that assemble back into the same document", () => {
+  const doc = document(3000);
+  const bytes = JSON.stringify(doc).length;
+  ok(bytes > SHARDING_THRESHOLD_BYTES, `the fixture is large enough (${bytes} bytes)`);
+  const stored = shardRouting(doc, { bytes, name })!;
+  const manifest = parseRoutingManifest(stored.manifest);
+  equal(manifest.shards.length, shardCount(bytes));
+  deepStrictEqual(manifest.shards, stored.shards.map(({ name, hash }) => ({ name, hash })));
+  for (const shard of stored.shards) {
+    equal(shard.hash, contentHash(shard.text));
+    ok(shard.text.length < 2 * SHARD_TARGET_BYTES, `${shard.name} has ${shard.text.length} bytes`);
+  }
+  const joined = assembleRouting(stored.shards.map((s) => parseRoutingJson(s.text)));
+  deepStrictEqual(joined.listeners, doc.listeners);
+  deepStrictEqual(
+    Object.fromEntries(Object.entries(joined.vhosts).sort(([a], [b]) => a.localeCompare(b))),
+    Object.fromEntries(Object.entries(doc.vhosts).sort(([a], [b]) => a.localeCompare(b))),
+  );
+});
+
+Deno.test("shardRouting() changes only the shard of a changed hostname", () => {
+  const before = document(3000);
+  const after = structuredClone(before);
+  after.vhosts["h42.example"].routes[0].backends[0].service!.name = "moved";
+  const bytes = JSON.stringify(before).length;
+  const [a, b] = [shardRouting(before, { bytes, name })!, shardRouting(after, { bytes, name })!];
+  const changed = a.shards.filter((s, i) => s.hash !== b.shards[i].hash);
+  equal(changed.length, 1);
+  match(b.shards.find((s) => s.name === changed[0].name)!.text, /"moved"/);
+  ok(a.manifest !== b.manifest, "the manifest names the new shard hash");
+});
+
+Deno.test("shardCount() is a power of two that keeps shards near the target size", () => {
+  deepStrictEqual([shardCount(1), shardCount(300_000), shardCount(2_400_000), shardCount(24_000_000)], [
+    1,
+    16,
+    128,
+    1024,
+  ]);
+});
+
+Deno.test("assembleRouting() refuses shards that do not belong together", () => {
+  const doc = document(2);
+  const other = { ...doc, listeners: [] };
+  throws(() => assembleRouting([doc, other]), (err) => err instanceof ContractError && /differ/.test(err.message));
+  throws(() => assembleRouting([doc, doc]), (err) => err instanceof ContractError && /in two shards/.test(err.message));
+});
+
+Deno.test("parseRoutingManifest() accepts the golden manifest and rejects one without a hash", async () => {
+  const golden = await Deno.readTextFile(new URL("testdata/routing-shards/manifest.json", import.meta.url));
+  equal(parseRoutingManifest(golden).shards.length, 2);
+  throws(
+    () => parseRoutingManifest('{"version":1,"shards":[{"name":"gw-lacquer-r0"}]}'),
+    (err) => err instanceof ContractError && /\$\.shards\[0\]\.hash/.test(err.message),
+  );
+  throws(() => parseRoutingManifest('{"version":2,"shards":[]}'), ContractError);
+});
