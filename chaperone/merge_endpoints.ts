@@ -140,6 +140,7 @@ function resolveBackend(backend: RoutingBackend, index: ServiceIndex): GhostBack
  * while terminating are used instead, as kube-proxy does, and without those the endpoints not ready but not
  * terminating either (panic routing: with none, every request would fail). A group that cannot be resolved keeps its weight, gets no
  * endpoints and carries the reason in `error`, so its share of the traffic answers 500 with a useful message.
+ * Mirror backends are resolved the same way.
  * Everything else (listeners, the cache policy table, vhosts, routes, matches, filters, timeouts, retries, cache settings, request
  * settings) is copied unchanged. Endpoints are sorted, so the output depends only on the state, not on the order in
  * which objects arrived.
@@ -172,6 +173,9 @@ export function mergeEndpoints(routing: RoutingJson, cluster: ClusterEndpoints):
         matches: route.matches,
         filters: route.filters,
         backends: route.backends.map((b) => resolveBackend(b, index)),
+        ...(route.mirrors
+          ? { mirrors: route.mirrors.map((m) => ({ ...m, backend: resolveBackend(m.backend, index) })) }
+          : {}),
         ...(route.timeouts ? { timeouts: route.timeouts } : {}),
         ...(route.retry ? { retry: route.retry } : {}),
         ...(route.cache ? { cache: route.cache } : {}),
@@ -205,7 +209,9 @@ export function referencedNamespaces(routing: RoutingJson): string[] {
   const namespaces = new Set<string>();
   for (const vhost of Object.values(routing.vhosts)) {
     for (const route of vhost.routes) {
-      for (const backend of route.backends) if (backend.service) namespaces.add(backend.service.namespace);
+      for (const backend of [...route.backends, ...(route.mirrors ?? []).map((m) => m.backend)]) {
+        if (backend.service) namespaces.add(backend.service.namespace);
+      }
     }
   }
   return [...namespaces].sort();

@@ -66,3 +66,8 @@ Deno.test("referencedNamespaces() lists the namespaces of every Service backend,
   );
   deepStrictEqual(referencedNamespaces(routing), ["payments", "prod"]);
 });
+
+Deno.test("referencedNamespaces() includes the namespaces of mirror backends", () => {
+  const routing = parseRoutingJson(Deno.readTextFileSync(new URL("mirrors_resolved.routing.json", DIR)));
+  deepStrictEqual(referencedNamespaces(routing), ["audit", "shop"]);
+});

@@ -50,8 +50,8 @@ export const IMAGES: Readonly<Record<ImageName, ImageSpec>> = {
   "echo-basic": {
     name: "echo-basic",
     ref: `registry.k8s.io/gateway-api/echo-basic:${THIRD_PARTY_VERSIONS.gatewayApi}`,
-    // Every name the v1.6.1 conformance manifests use. echo-advanced (gRPC and mirroring tests, which Lacquer does
-    // not claim) answers HTTP the same way, so echo-basic stands in for it.
+    // Every name the v1.6.1 conformance manifests use. echo-advanced (mesh and gRPC tests only, which Lacquer does
+    // not run) answers HTTP the same way, so echo-basic stands in for it; the mirroring tests use echo-basic itself.
     aliases: [
       "registry.k8s.io/gateway-api/echo-basic:v1.5.1",
       "registry.k8s.io/gateway-api/echo-basic:v1.6.0-dev.2",

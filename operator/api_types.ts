@@ -182,7 +182,9 @@ export const httpFilterSchema = z.looseObject({
 });
 
 /** An HTTPRoute filter. */
-export type HttpFilter = z.output<typeof httpFilterSchema>;
+export type HttpFilter = z.output<typeof httpFilterSchema> & {
+  requestMirror?: z.output<typeof requestMirrorSchema>;
+};
 
 /** A backendRef of an HTTPRoute rule. */
 export const backendRefSchema = z.looseObject({
@@ -194,6 +196,16 @@ export const backendRefSchema = z.looseObject({
   weight: z.number().int().default(1),
   filters: z.array(httpFilterSchema).default([]),
 });
+
+/** A RequestMirror filter: its backend (a backendRef without weight or filters) and the share of requests. */
+export const requestMirrorSchema = z.looseObject({
+  backendRef: backendRefSchema,
+  percent: z.number().int().optional(),
+  fraction: z.looseObject({ numerator: z.number().int(), denominator: z.number().int().default(100) }).optional(),
+});
+
+/** A rule-level HTTPRoute filter: any filter, or a RequestMirror. */
+export const ruleFilterSchema = httpFilterSchema.extend({ requestMirror: requestMirrorSchema.optional() });
 
 /** A backendRef of an HTTPRoute rule. */
 export type BackendRef = z.output<typeof backendRefSchema>;
@@ -218,7 +230,7 @@ export const httpRuleSchema = z.looseObject({
   matches: z.array(httpMatchSchema).default([]).transform((m) =>
     m.length === 0 ? [{ path: { type: "PathPrefix", value: "/" }, headers: [], queryParams: [] }] : m
   ),
-  filters: z.array(httpFilterSchema).default([]),
+  filters: z.array(ruleFilterSchema).default([]),
   backendRefs: z.array(backendRefSchema).default([]),
   timeouts: z.looseObject({ request: str.optional(), backendRequest: str.optional() }).optional(),
   retry: z.looseObject({

@@ -39,7 +39,8 @@ export function routeDependencies(route: HttpRoute): string[] {
   const routeNs = route.metadata.namespace ?? "";
   const deps = new Set<string>();
   for (const rule of route.spec.rules) {
-    for (const ref of rule.backendRefs) {
+    const mirrors = rule.filters.flatMap((f) => f.requestMirror ? [f.requestMirror.backendRef] : []);
+    for (const ref of [...rule.backendRefs, ...mirrors]) {
       const backendNs = ref.namespace ?? routeNs;
       if (ref.group === "" && ref.kind === "Service") deps.add(`Service:${keyOf(backendNs, ref.name)}`);
       if (backendNs !== routeNs) deps.add(`GrantNamespace:${backendNs}`);

@@ -16,7 +16,7 @@ type Route = RoutingJson["vhosts"][string]["routes"][number];
 export interface RouteText {
   /** `{"id":…,"created":…,"listeners":` */
   head: string;
-  /** `,"matches":…,"filters":…,"backends":…,"timeouts":…,"retry":…}` (the last two when the rule has them) */
+  /** `,"matches":…,"filters":…,"backends":…,"mirrors":…,"timeouts":…,"retry":…}` (the last three when the rule has them) */
   tail: string;
   /** The tail with `,"cache":…` before the closing brace, by the cache's JSON (several when listeners differ). */
   cached: Map<string, string>;
@@ -29,9 +29,9 @@ function parts(route: Route, memo: WeakMap<object, RouteText>): RouteText {
       head: `{"id":${JSON.stringify(route.id)},"created":${JSON.stringify(route.created)},"listeners":`,
       tail: `,"matches":${JSON.stringify(route.matches)},"filters":${JSON.stringify(route.filters)},"backends":${
         JSON.stringify(route.backends)
-      }${route.timeouts ? `,"timeouts":${JSON.stringify(route.timeouts)}` : ""}${
-        route.retry ? `,"retry":${JSON.stringify(route.retry)}` : ""
-      }}`,
+      }${route.mirrors ? `,"mirrors":${JSON.stringify(route.mirrors)}` : ""}${
+        route.timeouts ? `,"timeouts":${JSON.stringify(route.timeouts)}` : ""
+      }${route.retry ? `,"retry":${JSON.stringify(route.retry)}` : ""}}`,
       cached: new Map(),
     };
     memo.set(route.matches, cached);
@@ -50,7 +50,7 @@ function cachedTail(text: RouteText, cache: NonNullable<Route["cache"]>): string
  * Serializes a routing.json document: compact JSON with a trailing newline, key order as built.
  *
  * The document's keys must be in the order `version, listeners, cachePolicies, vhosts, requests`, route entries' in the order
- * `id, created, listeners, matches, filters, backends, timeouts, retry, cache`, and an entry's `matches` array must not be shared with
+ * `id, created, listeners, matches, filters, backends, mirrors, timeouts, retry, cache`, and an entry's `matches` array must not be shared with
  * an entry whose id, created, filters or backends differ: translation creates a new matches array whenever it
  * rebuilds a rule entry. The golden tests check the result
  * against `stringifyContract`.

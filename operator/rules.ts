@@ -5,15 +5,24 @@
  * - A rule whose matches or filters ghost cannot run (bad regex, bad header name, incompatible filters), or whose
  *   timeouts or retries Lacquer cannot honour (a backend timeout longer than the request timeout, more retries than
  *   varnishd makes), is left out and reported ("Dropped Rule").
- * - A rule with a filter we do not implement (RequestMirror, ExtensionRef, ...) is kept with no backends,
+ * - A rule with a filter we do not implement (ExtensionRef, ...) is kept with no backends,
  *   so its requests get a 500 instead of being silently served without the filter (spec: `HTTPRouteFilter`).
+ * - RequestMirror filters become the entry's `mirrors`; a mirror's backendRef is checked like a backendRef (a
+ *   problem sets ResolvedRefs=False and the mirror gets nothing, the rule keeps serving); a share that is not a
+ *   fraction of at most 1 drops the rule.
  * - A backendRef that cannot be used stays in the entry as `unresolved` (its share of traffic gets 500) and
  *   sets ResolvedRefs=False with the spec's reason.
  *
  * @module
  */
 import { z } from "zod";
-import { filterSchema, matchSchema, MAX_RETRY_ATTEMPTS, type RoutingRoute } from "../ghost/contract/mod.ts";
+import {
+  filterSchema,
+  matchSchema,
+  MAX_RETRY_ATTEMPTS,
+  mirrorFractionSchema,
+  type RoutingRoute,
+} from "../ghost/contract/mod.ts";
 import { type BackendRef, GATEWAY_GROUP, type HttpFilter, type HttpRoute, type HttpRule } from "./api_types.ts";
 import { parseGatewayDuration } from "./gateway_duration.ts";
 import { dependenciesUnchanged, routeDependencies, trackDependencies } from "./dependencies.ts";
@@ -220,6 +229,11 @@ function convertStatic(route: HttpRoute, ruleIndex: number): StaticRule {
   const filters: unknown[] = [];
   let unsupported: string | undefined;
   for (const f of rule.filters) {
+    if (f.type === "RequestMirror") {
+      const share = mirrorFraction(f);
+      if (typeof share === "string") return { problem: share };
+      continue;
+    }
     const converted = convertFilter(f);
     if (typeof converted === "string") {
       unsupported ??= converted;
@@ -243,6 +257,52 @@ function convertStatic(route: HttpRoute, ruleIndex: number): StaticRule {
   };
   if (unsupported) return { base, problem: `${unsupported} (requests answer 500)`, answers500: true };
   return { base };
+}
+
+type MirrorFraction = { numerator: number; denominator: number };
+
+/** A RequestMirror's share of requests (`percent` or `fraction`; absent: every request), or why it is unusable. */
+function mirrorFraction(f: HttpFilter): MirrorFraction | undefined | string {
+  const m = f.requestMirror;
+  if (m === undefined) return "filter RequestMirror has no requestMirror";
+  if (m.percent !== undefined && m.fraction !== undefined) {
+    return "filter RequestMirror sets both percent and fraction";
+  }
+  const share = m.percent !== undefined
+    ? { numerator: m.percent, denominator: 100 }
+    : m.fraction && { numerator: m.fraction.numerator, denominator: m.fraction.denominator };
+  if (share === undefined) return undefined;
+  const parsed = mirrorFractionSchema.safeParse(share);
+  if (!parsed.success) {
+    return `filter RequestMirror share ${share.numerator}/${share.denominator} is not a fraction of at most 1: ` +
+      describeIssue(parsed.error);
+  }
+  return parsed.data;
+}
+
+/** The rule's mirrors for routing.json, and the problems of their backendRefs. */
+function convertMirrors(
+  route: HttpRoute,
+  rule: HttpRule,
+  index: SnapshotIndex,
+): { mirrors: NonNullable<RuleEntry["mirrors"]>; problems: RefProblem[] } {
+  const mirrors: NonNullable<RuleEntry["mirrors"]> = [];
+  const problems: RefProblem[] = [];
+  for (const f of rule.filters) {
+    if (f.type !== "RequestMirror" || f.requestMirror === undefined) continue;
+    const ref = { ...f.requestMirror.backendRef, weight: 1, filters: [] };
+    const fraction = mirrorFraction(f);
+    const problem = backendProblem(route, ref, index);
+    if (problem) problems.push(problem);
+    const service = { namespace: ref.namespace ?? route.metadata.namespace ?? "", name: ref.name, port: ref.port! };
+    mirrors.push({
+      backend: problem
+        ? { weight: 1, unresolved: problem.message.slice(0, 1024), filters: [] }
+        : { weight: 1, service, filters: [] },
+      ...(typeof fraction === "object" ? { fraction } : {}),
+    });
+  }
+  return { mirrors, problems };
 }
 
 function staticRules(route: HttpRoute, memo: TranslationMemo): StaticRule[] {
@@ -402,7 +462,9 @@ function computeRules(route: HttpRoute, index: SnapshotIndex, memo: TranslationM
       if (converted.unsupported) unsupported ??= converted.unsupported;
     }
     if (unsupported) ruleProblems.push(`${label}: ${unsupported}`);
-    entries.push({ ...s.base, matches: [...s.base.matches], backends });
+    const { mirrors, problems } = convertMirrors(route, route.spec.rules[i], index);
+    refProblems.push(...problems);
+    entries.push({ ...s.base, matches: [...s.base.matches], backends, ...(mirrors.length ? { mirrors } : {}) });
   });
   const allInvalid = ruleProblems.length >= route.spec.rules.length && route.spec.rules.length > 0;
   return { entries, ruleProblems, allInvalid, incompatibleFilters, refProblems };

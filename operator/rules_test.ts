@@ -68,10 +68,35 @@ Deno.test("translateRules() keeps what ghost can serve and reports the rest", as
     },
     {
       name: "a filter we do not implement answers 500 instead of being ignored",
-      rules: [{ filters: [{ type: "RequestMirror", requestMirror: { backendRef: web } }], backendRefs: [web] }],
+      rules: [{ filters: [{ type: "ExtensionRef", extensionRef: { name: "x" } }], backendRefs: [web] }],
       want: {
         entries: 1,
-        ruleProblems: ['rule 0: filter type "RequestMirror" is not supported (requests answer 500)'],
+        ruleProblems: ['rule 0: filter type "ExtensionRef" is not supported (requests answer 500)'],
+        allInvalid: true,
+        refs: [],
+        unresolved: 0,
+      },
+    },
+    {
+      name: "a mirror whose Service is missing reports ResolvedRefs and the rule keeps serving",
+      rules: [{
+        filters: [{ type: "RequestMirror", requestMirror: { backendRef: { name: "gone", port: 80 } } }],
+        backendRefs: [web],
+      }],
+      want: { entries: 1, ruleProblems: [], allInvalid: false, refs: ["BackendNotFound"], unresolved: 0 },
+    },
+    {
+      name: "a mirror share over 1 drops the rule",
+      rules: [{
+        filters: [{
+          type: "RequestMirror",
+          requestMirror: { backendRef: web, fraction: { numerator: 3, denominator: 2 } },
+        }],
+        backendRefs: [web],
+      }],
+      want: {
+        entries: 0,
+        ruleProblems: ["rule 0: filter RequestMirror share 3/2 is not a fraction of at most 1"],
         allInvalid: true,
         refs: [],
         unresolved: 0,
@@ -192,4 +217,35 @@ Deno.test("translateRules() says a backend is in a namespace the operator does n
     "BackendNotFound",
     'Service "data/db" is in namespace data, which this operator does not watch (--watch-namespaces)',
   ]]);
+});
+
+Deno.test("translateRules() turns RequestMirror filters into mirrors with their share", () => {
+  const index = indexSnapshot(parseSnapshot([...SERVICES, GRANT]), CONTROLLER);
+  const out = translateRules(
+    route([{
+      filters: [
+        { type: "RequestMirror", requestMirror: { backendRef: web } },
+        {
+          type: "RequestMirror",
+          requestMirror: { backendRef: { name: "db", namespace: "data", port: 80 }, percent: 20 },
+        },
+        { type: "RequestMirror", requestMirror: { backendRef: web, fraction: { numerator: 25, denominator: 50 } } },
+      ],
+      backendRefs: [web],
+    }]),
+    { index, memo: new TranslationMemo() },
+  );
+  deepEqual(out.entries[0].mirrors, [
+    { backend: { weight: 1, service: { namespace: "app", name: "web", port: 80 }, filters: [] } },
+    {
+      backend: { weight: 1, service: { namespace: "data", name: "db", port: 80 }, filters: [] },
+      fraction: { numerator: 20, denominator: 100 },
+    },
+    {
+      backend: { weight: 1, service: { namespace: "app", name: "web", port: 80 }, filters: [] },
+      fraction: { numerator: 25, denominator: 50 },
+    },
+  ]);
+  deepEqual(out.entries[0].filters, []);
+  deepEqual(out.refProblems, []);
 });

@@ -52,6 +52,7 @@ function routeEntry({ entry, listeners, cache }: Slot, order: ReadonlyMap<string
     matches: entry.matches,
     filters: entry.filters,
     backends: entry.backends,
+    ...(entry.mirrors ? { mirrors: entry.mirrors } : {}),
     ...(entry.timeouts ? { timeouts: entry.timeouts } : {}),
     ...(entry.retry ? { retry: entry.retry } : {}),
     ...(cache ? { cache } : {}),

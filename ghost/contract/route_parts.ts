@@ -219,6 +219,21 @@ export const retrySchema = z.strictObject({
   backoffMs: millis.default(0),
 });
 
+/**
+ * The share of a rule's requests a mirror gets (Gateway API `RequestMirror` `percent` or `fraction`):
+ * `numerator / denominator`, each request drawn independently.
+ */
+export const mirrorFractionSchema = z.strictObject({
+  numerator: z.int().min(0).max(1_000_000),
+  denominator: z.int().min(1).max(1_000_000).default(100),
+}).refine((f) => f.numerator <= f.denominator, {
+  message: "numerator must not exceed denominator",
+  path: ["numerator"],
+});
+
+/** The most mirrors a rule may have (Gateway API allows at most 16 filters per rule). */
+export const MAX_MIRRORS = 16;
+
 /** A backend weight (Gateway API allows 0 to 1,000,000; 0 takes no traffic). */
 export const weightSchema = z.int().min(0).max(1_000_000).default(1);
 
@@ -338,6 +353,15 @@ export function documentSchema<B extends z.ZodType>(version: number, backendSche
     filters: z.array(filterSchema).max(16).default([]),
     /** Weighted backend groups; none means the gateway answers 500 unless a redirect filter answers first. */
     backends: z.array(backendSchema).max(64).default([]),
+    /**
+     * The rule's RequestMirror filters: a copy of each forwarded request goes to one endpoint of each mirror's
+     * backend (its `weight` and `filters` are not used), the answer ignored; absent: none.
+     */
+    mirrors: z.array(z.strictObject({
+      backend: backendSchema,
+      /** The share of requests mirrored; absent: every request. */
+      fraction: mirrorFractionSchema.optional(),
+    })).min(1).max(MAX_MIRRORS).optional(),
     /** The rule's timeouts; absent: varnishd's own. */
     timeouts: timeoutsSchema.optional(),
     /** The rule's retries; absent: a failed attempt is not retried. */

@@ -113,6 +113,9 @@ pub struct Route {
     /// Weighted backend groups.
     #[serde(default)]
     pub backends: Vec<Backend>,
+    /// The rule's RequestMirror filters: a copy of each forwarded request goes to each (see [`crate::mirror`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mirrors: Vec<Mirror>,
     /// How the rule caches; absent: every request passes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache: Option<RouteCache>,
@@ -123,6 +126,35 @@ pub struct Route {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry: Option<Retry>,
 }
+
+/// One RequestMirror filter of a rule: the backend that gets copies of the rule's requests, and how many.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mirror {
+    /// The mirror's backend group; its `weight` and `filters` are not used.
+    pub backend: Backend,
+    /// The share of requests mirrored; absent: every request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fraction: Option<Fraction>,
+}
+
+/// `numerator / denominator` of a rule's requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fraction {
+    /// At most `denominator`.
+    pub numerator: u32,
+    /// At least 1.
+    #[serde(default = "default_denominator")]
+    pub denominator: u32,
+}
+
+fn default_denominator() -> u32 {
+    100
+}
+
+/// The most mirrors a rule may have.
+pub const MAX_MIRRORS: usize = 16;
 
 /// A rule's timeouts (Gateway API `HTTPRouteTimeouts`) in milliseconds: 0 disables one, absent keeps varnishd's.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -18,6 +18,7 @@ pub mod forwarding;
 mod hash;
 pub mod invalidation;
 pub mod load;
+pub mod mirror;
 pub mod path;
 pub mod request;
 mod router;

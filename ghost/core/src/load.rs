@@ -10,7 +10,7 @@ use serde_json::value::RawValue;
 
 use crate::contract::{
     Backend, BackendFilter, Bypass, Cache, Cors, Filter, GhostJson, HeaderModifier, Listener, Match, Method,
-    PathMatchType, PathModifier, QueryMode, Requests, Retry, Route, RouteCache, Vhost, MAX_BODY_BYTES,
+    PathMatchType, PathModifier, QueryMode, Requests, Retry, Route, RouteCache, Vhost, MAX_BODY_BYTES, MAX_MIRRORS,
     MAX_RETRY_ATTEMPTS, VERSION,
 };
 use crate::error::{Error, ErrorKind};
@@ -278,6 +278,20 @@ fn check_route(route: &Route) -> Result<(), String> {
     }
     for (i, backend) in route.backends.iter().enumerate() {
         check_backend(backend).map_err(|e| format!("backends[{i}]: {e}"))?;
+    }
+    if route.mirrors.len() > MAX_MIRRORS {
+        return Err(format!("mirrors: at most {MAX_MIRRORS}"));
+    }
+    for (i, mirror) in route.mirrors.iter().enumerate() {
+        check_backend(&mirror.backend).map_err(|e| format!("mirrors[{i}].backend: {e}"))?;
+        if let Some(f) = mirror.fraction {
+            if f.denominator == 0 || f.numerator > f.denominator || f.denominator > 1_000_000 {
+                return Err(format!(
+                    "mirrors[{i}].fraction: {}/{} must have 1 <= denominator <= 1000000 and numerator <= denominator",
+                    f.numerator, f.denominator
+                ));
+            }
+        }
     }
     // A named policy is looked up when the router compiles the route (`Router::build`), which skips it when missing.
     if let Some(RouteCache::Inline(cache)) = &route.cache {

@@ -24,12 +24,13 @@ use crate::contract::{
     BackendFilter, Cors, EscapedSlashes, Filter, GhostJson, HeaderModifier, Method, PathMatchType, Protocol,
     RequestRedirect, Route, RouteId, Scheme, UrlRewrite, ValueMatchType,
 };
-use crate::contract::{Cache, PolicyRef, Retry, RouteCache, Timeouts};
+use crate::contract::{Cache, Fraction, PolicyRef, Retry, RouteCache, Timeouts};
 use crate::error::Error;
 use crate::filters::{redirect_location, rewrite_path, RedirectInput};
 use crate::forwarding::Cidr;
 use crate::hash::FxHashMap;
 use crate::load::{load, route_label, Skipped};
+use crate::mirror::MirrorTarget;
 use crate::path::{normalize_path, NormalPath, PathCheck};
 use crate::request::{host_port, normalize_host, query_param, split_url, HeaderSource, Request};
 
@@ -80,6 +81,8 @@ pub struct Rule {
     pub timeouts: Option<Timeouts>,
     /// The rule's retries; `None`: a failed attempt is not retried.
     pub retry: Option<Retry>,
+    /// The rule's mirrors: each forwarded request may be copied to each.
+    pub mirrors: Vec<MirrorTarget>,
     created: String,
     total_weight: u64,
 }
@@ -411,7 +414,26 @@ impl Router {
             }
             None => (None, None),
         };
-        let Route { id, created, filters, backends, timeouts, retry, .. } = route;
+        let Route { id, created, filters, backends, mirrors, timeouts, retry, .. } = route;
+        let mirrors = mirrors
+            .into_iter()
+            .map(|m| {
+                let fraction = m.fraction.unwrap_or(Fraction { numerator: 1, denominator: 1 });
+                MirrorTarget {
+                    name: m.backend.name,
+                    // load() checked every address.
+                    endpoints: m
+                        .backend
+                        .endpoints
+                        .iter()
+                        .filter_map(|ep| Some(SocketAddr::new(ep.address.parse().ok()?, ep.port)))
+                        .collect(),
+                    error: m.backend.error,
+                    numerator: fraction.numerator,
+                    denominator: fraction.denominator,
+                }
+            })
+            .collect();
         let mut groups = Vec::with_capacity(backends.len());
         for backend in backends {
             let mut endpoints = Vec::with_capacity(backend.endpoints.len());
@@ -450,6 +472,7 @@ impl Router {
             cache,
             timeouts,
             retry,
+            mirrors,
             created,
         });
         Ok(uncached)

@@ -87,7 +87,7 @@ pub fn value_of<'l>(line: &'l [u8], name: &str) -> Option<&'l [u8]> {
 }
 
 /// The header lines of `headers`, in order.
-fn lines<'h>(headers: &'h HttpHeaders<'_>) -> impl Iterator<Item = &'h [u8]> + 'h {
+pub fn lines<'h>(headers: &'h HttpHeaders<'_>) -> impl Iterator<Item = &'h [u8]> + 'h {
     let http: &'h ffi::http = headers.raw;
     (HDR_FIRST..usize::from(http.nhd)).filter_map(move |i| {
         // SAFETY: Varnish keeps `nhd` entries in `hd`; each is null or a line of the object's workspace, which

@@ -13,6 +13,7 @@ mod cache;
 mod fetch;
 mod headers;
 mod invalidation;
+mod mirror;
 mod state;
 mod stats;
 mod task;

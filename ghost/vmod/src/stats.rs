@@ -1,5 +1,6 @@
 //! Cache counters per cached rule, kept across reloads for as long as the rule has cache settings, and their JSON
-//! form for the control endpoint `/.varnish-ghost/stats` (which the chaperone turns into metrics).
+//! form, with the process's mirror counters, for the control endpoint `/.varnish-ghost/stats` (which the chaperone
+//! turns into metrics).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -85,7 +86,16 @@ pub fn to_json(stats: &StatsMap) -> String {
             })
         })
         .collect();
-    let mut text = serde_json::json!({ "status": "ok", "rules": rules }).to_string();
+    let m = crate::mirror::stats();
+    let mirrors = serde_json::json!({
+        "sent": m.sent,
+        "failed": m.failed,
+        "droppedQueueFull": m.dropped_queue_full,
+        "droppedBody": m.dropped_body,
+        "droppedUnavailable": m.dropped_unavailable,
+        "queued": m.queued,
+    });
+    let mut text = serde_json::json!({ "status": "ok", "rules": rules, "mirrors": mirrors }).to_string();
     text.push('\n');
     text
 }

@@ -21,6 +21,7 @@ use crate::cache::{BackendCache, ClientCache};
 use crate::fetch::Attempt;
 use crate::headers::{header, set_url, strip_internal, text, Sink, Source};
 use crate::invalidation::{self, Invalidation, CONTROL_INVALIDATE};
+use crate::mirror;
 use crate::state::{Shared, State};
 
 const CONTROL_RELOAD: &str = "/.varnish-ghost/reload";
@@ -272,6 +273,8 @@ fn decide(
         }
         Decision::Forward(f) => {
             forward_request(f.rule, f.group, f.host.as_ref(), f.url.as_ref());
+            let mirrored =
+                router.rule(f.rule).filter(|r| !r.mirrors.is_empty()).map(|r| mirror::submit(r, sink.0, random));
             let group = router.rule(f.rule).and_then(|r| r.groups.get(f.group)).map_or("", |g| g.name.as_str());
             line.push_str("ghost: 200 ");
             route_label(Some(f.rule), line);
@@ -280,6 +283,10 @@ fn decide(
             }
             if let Some(&endpoint) = router.endpoints().get(f.endpoint) {
                 push_socket_addr(line, endpoint);
+            }
+            if let Some(n) = mirrored {
+                line.push_str(" mirrored ");
+                push_decimal(line, n as u64);
             }
             Task::Forward {
                 state: state.clone(),
