@@ -166,6 +166,19 @@ export interface HitchConfigOptions {
   user?: string;
   /** Offer HTTP/2 (ALPN `h2`) before HTTP/1.1; varnishd must then run with `-p feature=+http2`. @default {false} */
   http2?: boolean;
+  /** Verify client certificates against the CA file: `required` refuses clients without a valid one. @default {none} */
+  clientVerify?: ClientVerify;
+}
+
+/** How hitch verifies client certificates on a socket. */
+export interface ClientVerify {
+  /**
+   * `required`: only clients with a certificate the CAs signed are served (AllowValidOnly); `optional`: clients
+   * without a certificate are served too (AllowInsecureFallback), those presenting one that fails are refused.
+   */
+  mode: "required" | "optional";
+  /** The file with the CA certificates (PEM). */
+  caFile: string;
 }
 
 function quote(value: string): string {
@@ -177,7 +190,10 @@ function quote(value: string): string {
  * Builds hitch's configuration file for one TLS listener: the frontend on the listener's address, TLS 1.2 and
  * 1.3, ALPN `http/1.1` (with `http2`, `h2` first), and each connection forwarded to varnishd on loopback with a
  * PROXY v2 header, so that varnishd sees the client's address and routes by the listener's socket name; hitch's
- * default TLVs in that header carry the client's TLS server name, which ghost compares with the Host (421).
+ * default TLVs in that header carry the client's TLS server name, which ghost compares with the Host (421). With
+ * `clientVerify`, hitch asks clients for a certificate issued by the CA file's CAs and verifies it: hitch's process
+ * serves one socket, so the settings are global and apply to every certificate of the socket (a `frontend` block's
+ * own `client-verify` applies only to that block's `pem-file`s, which SNI would not pick from).
  *
  * @example Usage
  * ```ts
@@ -214,6 +230,10 @@ export function hitchConfig(options: HitchConfigOptions): string {
     "log-level = 1",
     `ocsp-dir = ${quote(options.ocspDir)}`,
     ...(options.user === undefined ? [] : [`user = ${quote(options.user)}`]),
+    ...(options.clientVerify === undefined ? [] : [
+      `client-verify = ${options.clientVerify.mode}`,
+      `client-verify-ca = ${quote(options.clientVerify.caFile)}`,
+    ]),
     ...options.pemFiles.map((file) => `pem-file = ${quote(file)}`),
   ];
   return lines.join("\n") + "\n";

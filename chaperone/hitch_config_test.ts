@@ -1,4 +1,4 @@
-import { deepStrictEqual, equal, throws } from "node:assert/strict";
+import { deepStrictEqual, equal, match, ok, throws } from "node:assert/strict";
 import { selfSignedCertificate } from "../tests/cluster/pki_writer.ts";
 import { hitchConfig, selectTlsBundles, tlsBackendPorts, tlsBundleProblem, usableTlsBundles } from "./hitch_config.ts";
 
@@ -121,4 +121,31 @@ Deno.test("hitchConfig() offers h2 before http/1.1 only with http2", () => {
   equal(alpn(hitchConfig(options)), 'alpn-protos = "http/1.1"');
   equal(alpn(hitchConfig({ ...options, http2: false })), 'alpn-protos = "http/1.1"');
   equal(alpn(hitchConfig({ ...options, http2: true })), 'alpn-protos = "h2, http/1.1"');
+});
+
+Deno.test("hitchConfig() verifies client certificates against the CA file, required or optional", () => {
+  const base = {
+    frontend: { name: "port-443", host: "", port: 443 },
+    backendPort: 6100,
+    pemFiles: ["/w/tls/port-443/port-443.pem"],
+    ocspDir: "/w/tls/port-443/ocsp",
+  };
+  const required = hitchConfig({
+    ...base,
+    clientVerify: { mode: "required", caFile: "/w/tls/port-443/client-ca.crt" },
+  });
+  // Global settings, before the certificates: a frontend block's own would not cover the certificates SNI picks.
+  ok(
+    required.endsWith(
+      [
+        "client-verify = required",
+        'client-verify-ca = "/w/tls/port-443/client-ca.crt"',
+        'pem-file = "/w/tls/port-443/port-443.pem"',
+        "",
+      ].join("\n"),
+    ),
+    required,
+  );
+  match(hitchConfig({ ...base, clientVerify: { mode: "optional", caFile: "/c.crt" } }), /^client-verify = optional$/m);
+  ok(!hitchConfig(base).includes("client-verify"));
 });

@@ -1,6 +1,7 @@
 /**
  * TLS termination for one HTTPS listener socket: runs hitch (a {@linkcode SupervisedProcess}), writes its certificate
- * files and configuration, and reloads it with SIGHUP when they change (certificate rotation without a restart).
+ * files, client CA certificates and configuration, and reloads it with SIGHUP when they change (certificate rotation
+ * and client verification changes without a restart).
  *
  * @module
  */
@@ -33,6 +34,16 @@ export interface HitchSupervisorOptions {
   maxBackoffMs?: number;
 }
 
+/** The CA certificates client certificates are verified against, and how (see `ClientVerify`). */
+export interface ClientCas {
+  /** `required` or `optional`. */
+  mode: "required" | "optional";
+  /** The CA certificates, PEM. */
+  ca: string;
+}
+
+const CLIENT_CA_FILE = "client-ca.crt";
+
 /** What a {@linkcode HitchSupervisor} is doing: `waiting` for the first certificates, then as its process. */
 export type HitchState = "waiting" | ProcessState;
 
@@ -57,6 +68,10 @@ export class HitchSupervisor {
   #stopped = false;
   #updates: Promise<void> = Promise.resolve();
   #reloads = 0;
+  /** The client verification hitch runs with (mode and CAs); "" when it verifies none. */
+  #verifyKey = "";
+  /** Bumped for each reload that must load every certificate anew; part of the file names. */
+  #generation = 0;
 
   /**
    * Creates the supervisor; hitch starts with the first certificates.
@@ -102,65 +117,120 @@ export class HitchSupervisor {
   }
 
   /**
-   * Installs a new set of certificate bundles: writes the changed files and the configuration atomically, then
-   * starts hitch or reloads it. An empty set keeps the last certificates serving (or keeps waiting for the first).
+   * Installs a new set of certificate bundles and client certificate verification: writes the changed files and the
+   * configuration atomically, then starts hitch or reloads it. An empty set keeps the last certificates serving (or
+   * keeps waiting for the first).
    *
    * @param bundles The bundles in load order (see `selectTlsBundles`).
+   * @param clientCas How client certificates are verified, with the CA certificates (PEM); none: they are not.
    * @returns Resolves when the files are written and hitch was started or signalled.
    */
-  update(bundles: readonly TlsBundle[]): Promise<void> {
-    const next = this.#updates.then(() => this.#update(bundles));
+  update(bundles: readonly TlsBundle[], clientCas?: ClientCas): Promise<void> {
+    const next = this.#updates.then(() => this.#update(bundles, clientCas));
     this.#updates = next.catch(() => {});
     return next;
   }
 
-  async #update(bundles: readonly TlsBundle[]): Promise<void> {
+  async #update(bundles: readonly TlsBundle[], clientCas: ClientCas | undefined): Promise<void> {
     const o = this.#o;
     if (this.#stopped) return;
     if (bundles.length === 0) {
       o.log.warn("TLS certificates missing; the last ones keep serving", { socket: o.socket.name });
       return;
     }
-    const { files, changed } = await this.#writeFiles(bundles);
+    const verifyKey = clientCas === undefined ? "" : `${clientCas.mode}\n${clientCas.ca}`;
+    let files: string[];
     if (this.#waiting) {
+      this.#verifyKey = verifyKey;
+      files = (await this.#writeFiles(bundles, clientCas)).files;
       this.#waiting = false;
       this.#process.start();
-    } else if (changed && this.#process.pid !== undefined) {
-      this.#reloads++;
-      o.log.info("hitch reloading certificates", {
+    } else if (verifyKey !== this.#verifyKey) {
+      // hitch 1.7 applies client verification settings only to certificates it loads anew, and takes them from the
+      // configuration it replaces: so every certificate is loaded under a new name twice, and the second reload
+      // applies these settings (with a hitch that takes them from the new configuration, both do).
+      this.#verifyKey = verifyKey;
+      o.log.info("hitch reloading client certificate verification", {
         socket: o.socket.name,
-        pid: this.#process.pid,
-        files: files.length,
+        clientVerify: clientCas?.mode ?? "none",
       });
-      this.#process.signal("SIGHUP");
+      files = [];
+      for (const _ of [1, 2]) {
+        this.#generation++;
+        files = (await this.#writeFiles(bundles, clientCas)).files;
+        await this.#reload();
+      }
+    } else {
+      const written = await this.#writeFiles(bundles, clientCas);
+      files = written.files;
+      if (written.changed && this.#process.pid !== undefined) {
+        o.log.info("hitch reloading certificates", {
+          socket: o.socket.name,
+          pid: this.#process.pid,
+          files: files.length,
+        });
+        await this.#reload();
+      }
     }
-    // Bundles that are no longer listed: hitch has read the new configuration or reads it when it next starts.
-    const keep = new Set([...bundles.map((b) => b.name), "hitch.conf", "ocsp"]);
+    // Files that are no longer listed: hitch has read the new configuration or reads it when it next starts.
+    const keep = new Set([...files.map((f) => f.slice(o.dir.length + 1)), "hitch.conf", "ocsp"]);
     for await (const entry of Deno.readDir(o.dir)) {
       if (!keep.has(entry.name) && !entry.name.startsWith(".")) await Deno.remove(`${o.dir}/${entry.name}`);
     }
   }
 
-  /** Writes the bundles and hitch.conf; `changed` when any file's bytes changed. */
-  async #writeFiles(bundles: readonly TlsBundle[]): Promise<{ files: string[]; changed: boolean }> {
+  /** Sends SIGHUP and waits (at most 5 s) until hitch has started a worker process that was not there before. */
+  async #reload(): Promise<void> {
+    const pid = this.#process.pid;
+    if (pid === undefined) return;
+    const children = async () =>
+      new Set(
+        (await Deno.readTextFile(`/proc/${pid}/task/${pid}/children`).catch(() => "")).split(/\s+/).filter((c) => c),
+      );
+    const before = await children();
+    this.#reloads++;
+    this.#process.signal("SIGHUP");
+    const deadline = Date.now() + 5_000;
+    while (Date.now() < deadline && this.#process.pid === pid) {
+      if ([...await children()].some((child) => !before.has(child))) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  /**
+   * Writes the bundles, the CA file and hitch.conf; `changed` when any file's bytes changed. Files of a later
+   * generation get new names (see {@linkcode HitchSupervisor.update}).
+   */
+  async #writeFiles(
+    bundles: readonly TlsBundle[],
+    clientCas: ClientCas | undefined,
+  ): Promise<{ files: string[]; changed: boolean }> {
     const o = this.#o;
     await Deno.mkdir(o.dir, { recursive: true, mode: 0o700 });
     const ocspDir = `${o.dir}/ocsp`;
     await Deno.mkdir(ocspDir, { recursive: true, mode: 0o700 });
+    const prefix = this.#generation === 0 ? "" : `g${this.#generation}.`;
     let changed = false;
     const files: string[] = [];
-    for (const bundle of bundles) {
-      const file = `${o.dir}/${bundle.name}`;
+    const write = async (name: string, text: string) => {
+      const file = `${o.dir}/${prefix}${name}`;
       files.push(file);
-      if (await writeFileAtomic(file, bundle.pem, { mode: 0o600, durable: false })) changed = true;
-    }
+      if (await writeFileAtomic(file, text, { mode: 0o600, durable: false })) changed = true;
+      return file;
+    };
+    for (const bundle of bundles) await write(bundle.name, bundle.pem);
+    const pemFiles = [...files];
+    const clientVerify = clientCas === undefined
+      ? undefined
+      : { mode: clientCas.mode, caFile: await write(CLIENT_CA_FILE, clientCas.ca) };
     const config = hitchConfig({
       frontend: o.socket,
       backendPort: o.backendPort,
-      pemFiles: files,
+      pemFiles,
       ocspDir,
       user: o.user ?? (Deno.uid() === 0 ? "nobody" : undefined),
       http2: o.http2,
+      clientVerify,
     });
     if (await writeFileAtomic(`${o.dir}/hitch.conf`, config, { mode: 0o600, durable: false })) changed = true;
     return { files, changed };

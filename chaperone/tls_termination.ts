@@ -1,6 +1,6 @@
 /**
  * HTTPS listeners: one {@linkcode HitchSupervisor} per TLS listener socket, fed with the usable certificates of the
- * gateway's TLS Secret each time the Secret changes.
+ * gateway's TLS Secret, and the socket's client certificate verification, each time the Secret changes.
  *
  * @module
  */
@@ -8,8 +8,9 @@ import { contentHash } from "../internal/content_hash.ts";
 import { type DataPlaneRejection, RejectionKind } from "../internal/data_plane_rejections.ts";
 import type { KubeClient } from "../internal/kube/mod.ts";
 import type { Logger } from "../internal/log.ts";
+import { clientVerifyKeys } from "../internal/names.ts";
 import { usableTlsBundles } from "./hitch_config.ts";
-import { HitchSupervisor } from "./hitch_supervisor.ts";
+import { type ClientCas, HitchSupervisor } from "./hitch_supervisor.ts";
 import type { ListenerSocket } from "./options.ts";
 import { watchTlsSecret } from "./tls_secret_watcher.ts";
 
@@ -105,7 +106,21 @@ async function applyCertificates(
         message: `${key}: ${problem}`,
       });
     }
-    await hitch.update(bundles).catch((err) => log.warn("TLS certificates not applied", { socket: name, err }));
+    await hitch.update(bundles, clientCasOf(data, name)).catch((err) =>
+      log.warn("TLS certificates not applied", { socket: name, err })
+    );
   }
   options.onRejections?.(rejections);
+}
+
+/**
+ * The socket's client certificate verification as the operator wrote it (see `clientVerifyKeys`); none when neither
+ * key is there. Fails closed: a damaged pair still requires a client certificate.
+ */
+function clientCasOf(data: Readonly<Record<string, string>>, socket: string): ClientCas | undefined {
+  const keys = clientVerifyKeys(socket);
+  const mode = data[keys.verify]?.trim();
+  const ca = data[keys.ca];
+  if (mode === undefined && ca === undefined) return undefined;
+  return { mode: mode === "optional" ? "optional" : "required", ca: ca ?? "" };
 }

@@ -310,6 +310,24 @@ export function tlsBundleKey(socket: string, listener?: string, index = 0): stri
 }
 
 /**
+ * Returns the TLS Secret keys of a socket's client certificate validation: `ca` holds the CA certificates (PEM)
+ * that client certificates are verified against, `verify` the hitch `client-verify` setting (`required` or
+ * `optional`). They end in neither `.pem` nor a listener name, so they never collide with certificate bundles.
+ *
+ * @example Usage
+ * ```ts
+ * import { clientVerifyKeys } from "./names.ts";
+ * clientVerifyKeys("port-443"); // { ca: "port-443.client-ca.crt", verify: "port-443.client-verify" }
+ * ```
+ *
+ * @param socket The socket name of the listener port.
+ * @returns The two keys.
+ */
+export function clientVerifyKeys(socket: string): { ca: string; verify: string } {
+  return { ca: `${socket}.client-ca.crt`, verify: `${socket}.client-verify` };
+}
+
+/**
  * MetalLB's annotation listing the addresses a LoadBalancer Service asks for; the operator sets it when a Gateway
  * requests more than one address (one goes in `spec.loadBalancerIP`, which MetalLB refuses alongside it).
  */

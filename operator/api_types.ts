@@ -71,6 +71,35 @@ const secretObjectRef = z.looseObject({
   namespace: str.optional(),
 });
 
+/** A reference to a CA certificate bundle of client certificate validation (`ObjectReference`). */
+const caCertificateRef = z.looseObject({
+  group: str.default(""),
+  kind: str.default("ConfigMap"),
+  name: str,
+  namespace: str.optional(),
+});
+
+/** Client certificate validation of a Gateway's HTTPS listeners (`FrontendTLSValidation`). */
+const frontendValidation = z.looseObject({
+  caCertificateRefs: z.array(caCertificateRef).default([]),
+  mode: str.default("AllowValidOnly"),
+});
+
+/** `Gateway.spec.tls.frontend`: the default validation and per-port overrides (`FrontendTLSConfig`). */
+const frontendTlsConfig = z.looseObject({
+  default: z.looseObject({ validation: frontendValidation.optional() }).default({}),
+  perPort: z.array(z.looseObject({
+    port: z.number().int(),
+    tls: z.looseObject({ validation: frontendValidation.optional() }).default({}),
+  })).default([]),
+});
+
+/** How a Gateway validates client certificates (`FrontendTLSValidation`). */
+export type FrontendValidation = z.output<typeof frontendValidation>;
+
+/** A reference to a CA certificate bundle. */
+export type CaCertificateRef = z.output<typeof caCertificateRef>;
+
 const routeGroupKind = z.looseObject({ group: str.default(GATEWAY_GROUP), kind: str });
 
 const labelSelectorRequirement = z.looseObject({
@@ -117,6 +146,7 @@ export const gatewaySchema = z.looseObject({
     gatewayClassName: str,
     listeners: z.array(listenerSchema).default([]),
     addresses: z.array(z.looseObject({ type: str.optional(), value: str.optional() })).optional(),
+    tls: z.looseObject({ frontend: frontendTlsConfig.optional() }).optional(),
     infrastructure: z.looseObject({
       labels: labels.optional(),
       annotations: labels.optional(),

@@ -130,7 +130,8 @@ export function compactNamespace(obj: KubeObject): KubeObject {
 }
 
 /**
- * Keeps what a certificateRef needs from a Secret: its type, `tls.crt` and `tls.key`.
+ * Keeps what a certificateRef needs from a Secret: its type, `tls.crt` and `tls.key`, and `ca.crt` for a
+ * caCertificateRef of client certificate validation.
  *
  * @param obj The received Secret.
  * @returns The compact Secret.
@@ -138,7 +139,7 @@ export function compactNamespace(obj: KubeObject): KubeObject {
 export function compactTlsSecret(obj: KubeObject): KubeObject {
   const data = (obj.data ?? {}) as Record<string, string>;
   const kept: Record<string, string> = {};
-  for (const key of ["tls.crt", "tls.key"]) if (data[key] !== undefined) kept[key] = data[key];
+  for (const key of ["tls.crt", "tls.key", "ca.crt"]) if (data[key] !== undefined) kept[key] = data[key];
   return { ...base(obj), type: obj.type, data: kept };
 }
 

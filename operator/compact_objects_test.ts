@@ -59,11 +59,15 @@ Deno.test("compact functions keep only the fields the operator reads", () => {
     metadata: { name: "a", labels: { app: "x" } },
   });
   deepEqual(
-    compactTlsSecret({ metadata, type: "kubernetes.io/tls", data: { "tls.crt": "C", "tls.key": "K", "ca.crt": "A" } }),
+    compactTlsSecret({
+      metadata,
+      type: "kubernetes.io/tls",
+      data: { "tls.crt": "C", "tls.key": "K", "ca.crt": "A", other: "O" },
+    }),
     {
       metadata: small,
       type: "kubernetes.io/tls",
-      data: { "tls.crt": "C", "tls.key": "K" },
+      data: { "tls.crt": "C", "tls.key": "K", "ca.crt": "A" },
     },
   );
 });

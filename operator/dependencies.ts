@@ -148,6 +148,14 @@ export function gatewayDependencies(read: Snapshot, gatewayKey: string): string[
     const vcl = params?.spec.vcl?.configMapRef;
     if (vcl) deps.add(`ConfigMap:${keyOf(params!.metadata.namespace, vcl.name)}`);
   }
+  const frontend = gateway.spec.tls?.frontend;
+  const validations = [frontend?.default.validation, ...(frontend?.perPort ?? []).map((p) => p.tls.validation)];
+  for (const ref of validations.flatMap((v) => v?.caCertificateRefs ?? [])) {
+    if (ref.group !== "" || (ref.kind !== "ConfigMap" && ref.kind !== "Secret")) continue;
+    const refNs = ref.namespace ?? ns;
+    deps.add(`${ref.kind}:${keyOf(refNs, ref.name)}`);
+    if (refNs !== ns) deps.add(`GrantNamespace:${refNs}`);
+  }
   for (const listener of gateway.spec.listeners) {
     if (listener.allowedRoutes.namespaces.from === "Selector") deps.add("NamespaceLabels");
     for (const ref of listener.tls?.certificateRefs ?? []) {

@@ -1,6 +1,6 @@
 /**
- * Validation of a Gateway's listeners: protocol, port, conflicts on a shared port, route kinds and TLS
- * certificate references, each problem with the spec's reason (`apis/v1/gateway_types.go`,
+ * Validation of a Gateway's listeners: protocol, port, conflicts on a shared port, route kinds, TLS
+ * certificate references and the CA certificates of client certificate validation (`frontend_validation.ts`), each problem with the spec's reason (`apis/v1/gateway_types.go`,
  * ListenerConditionType); `status/listener.ts` turns them into conditions.
  *
  * @module
@@ -9,6 +9,7 @@ import { Buffer } from "node:buffer";
 import { X509Certificate } from "node:crypto";
 import { CHAPERONE_ADMIN_PORT, GHOST_CONTROL_PORT, listenerSocketName, VARNISH_CLI_PORT } from "../internal/names.ts";
 import { type Gateway, GATEWAY_GROUP, type Listener } from "./api_types.ts";
+import { type CaRefReason, type PortValidation, validateFrontend } from "./frontend_validation.ts";
 import { sameListenerHostname } from "./hostnames.ts";
 import { keyOf, referenceAllowed, type SnapshotIndex } from "./snapshot_index.ts";
 
@@ -44,11 +45,15 @@ export interface ListenerResult {
   /** The route kinds it supports (only those we implement). */
   supportedKinds: RouteGroupKind[];
   /** Why it is not accepted (`Accepted=False`), when it is not. */
-  notAccepted?: ListenerProblem<"UnsupportedProtocol" | "PortUnavailable" | "UnsupportedValue">;
+  notAccepted?: ListenerProblem<
+    "UnsupportedProtocol" | "PortUnavailable" | "UnsupportedValue" | "NoValidCACertificate"
+  >;
   /** Its conflict with another listener on the same port (`Conflicted=True`), if any. */
   conflicted?: ListenerProblem<"ProtocolConflict" | "HostnameConflict">;
   /** Why its references are not resolved (`ResolvedRefs=False`), if so. */
-  refsNotResolved?: ListenerProblem<"InvalidRouteKinds" | "RefNotPermitted" | "InvalidCertificateRef">;
+  refsNotResolved?: ListenerProblem<"InvalidRouteKinds" | "RefNotPermitted" | "InvalidCertificateRef" | CaRefReason>;
+  /** How an HTTPS listener verifies client certificates (`spec.tls.frontend`), when it does. */
+  frontend?: PortValidation;
   /** Why it is not usable, for the Programmed condition. */
   problem?: string;
 }
@@ -171,28 +176,40 @@ function validateListener(listener: Listener, gateway: Gateway, index: SnapshotI
   const acceptance = acceptanceProblem(listener);
   const conflicted = conflictOf(listener, gateway.spec.listeners);
   const certificate = certificateIssue(listener, gateway, index);
+  const frontend = listener.protocol === "HTTPS" ? validateFrontend(gateway, listener.port, index) : undefined;
+  // Without a usable CA the listener cannot verify clients, so it is not served at all (never without verification).
+  const noValidCa = frontend?.caBundle === ""
+    ? `no valid CA certificate for client certificate validation: ${
+      frontend.problem?.message ?? "no caCertificateRefs"
+    }`
+    : undefined;
   const supportedKinds = acceptance?.reason === "UnsupportedProtocol" ? [] : kinds.supported;
   const refsNotResolved: ListenerResult["refsNotResolved"] = kinds.invalid.length > 0
     ? {
       reason: "InvalidRouteKinds",
       message: `Route kinds ${kinds.invalid.map((k) => `"${k}"`).join(", ")} are not supported: only HTTPRoute is`,
     }
-    : certificate;
+    : certificate ?? frontend?.problem;
   const notAttachable = acceptance?.text ??
     (conflicted ? "it conflicts with another listener" : undefined) ??
     (supportedKinds.length === 0 ? "it supports no route kind" : undefined);
   // Routes still attach to a listener whose certificate is unusable (attachedRoutes counts them, as the spec's
   // conformance tests expect), but it is not configured in the data plane.
-  const problem = notAttachable ?? certificate?.message;
+  const problem = notAttachable ?? certificate?.message ?? noValidCa;
   return {
     listener,
     socket: listenerSocketName(listener.port),
     attachable: notAttachable === undefined,
     usable: problem === undefined,
     supportedKinds,
-    ...(acceptance ? { notAccepted: { reason: acceptance.reason, message: `Listener ${acceptance.text}` } } : {}),
+    ...(acceptance
+      ? { notAccepted: { reason: acceptance.reason, message: `Listener ${acceptance.text}` } }
+      : noValidCa
+      ? { notAccepted: { reason: "NoValidCACertificate" as const, message: `Listener has ${noValidCa}` } }
+      : {}),
     ...(conflicted ? { conflicted } : {}),
     ...(refsNotResolved ? { refsNotResolved } : {}),
+    ...(frontend ? { frontend } : {}),
     ...(problem === undefined ? {} : { problem }),
   };
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { tlsBundleKey } from "../internal/names.ts";
+import { clientVerifyKeys, tlsBundleKey } from "../internal/names.ts";
 import type { Gateway } from "./api_types.ts";
 import type { ListenerResult } from "./listeners.ts";
 import { keyOf, type SnapshotIndex } from "./snapshot_index.ts";
@@ -41,8 +41,10 @@ export function pemBundle(chain: string, key: string): string {
  * Builds the TLS Secret data of a Gateway: for every HTTPS listener that is served (its references resolved and
  * permitted, see `validateListeners`), one bundle per certificateRef under `<socket>.<listener>.pem` (`_<n>` for
  * the further ones), and per socket a default bundle `<socket>.pem`: the first certificate of the first listener on
- * that port without a hostname (it accepts any SNI), else of the first listener on it. `tls.crt` and `tls.key` hold
- * the default certificate of the lowest port, so the Secret is a valid `kubernetes.io/tls` one.
+ * that port without a hostname (it accepts any SNI), else of the first listener on it. A socket whose listeners
+ * verify client certificates (`spec.tls.frontend`) gets its CA certificates and hitch's `client-verify` setting
+ * (`required` for AllowValidOnly, `optional` for AllowInsecureFallback) under `clientVerifyKeys`. `tls.crt` and
+ * `tls.key` hold the default certificate of the lowest port, so the Secret is a valid `kubernetes.io/tls` one.
  *
  * @example Usage
  * ```ts ignore
@@ -66,6 +68,11 @@ export function buildTlsBundles(
   const defaults = new Map<string, { chain: string; key: string; anyHost: boolean; port: number }>();
   for (const l of listeners) {
     if (!l.usable || l.listener.protocol !== "HTTPS") continue;
+    if (l.frontend && l.frontend.caBundle !== "") {
+      const keys = clientVerifyKeys(l.socket);
+      data[keys.ca] = l.frontend.caBundle;
+      data[keys.verify] = l.frontend.mode === "AllowInsecureFallback" ? "optional" : "required";
+    }
     (l.listener.tls?.certificateRefs ?? []).forEach((ref, i) => {
       const secret = index.secrets.get(keyOf(ref.namespace ?? ns, ref.name));
       if (!secret) return;

@@ -53,6 +53,7 @@ export const PURE_MODULES: ReadonlySet<string> = new Set([
   "operator/compact_objects.ts",
   "operator/dependencies.ts",
   "operator/features.ts",
+  "operator/frontend_validation.ts",
   "operator/gateway_config.ts",
   "operator/gateway_parameters.ts",
   "operator/hostnames.ts",

@@ -24,7 +24,11 @@ export const GatewayClassReason = {
 } as const;
 
 /** Condition types of Gateway. */
-export const GatewayConditionType = { Accepted: "Accepted", Programmed: "Programmed" } as const;
+export const GatewayConditionType = {
+  Accepted: "Accepted",
+  Programmed: "Programmed",
+  InsecureFrontendValidationMode: "InsecureFrontendValidationMode",
+} as const;
 
 /** Reasons of Gateway conditions. */
 export const GatewayReason = {
@@ -37,6 +41,7 @@ export const GatewayReason = {
   Pending: "Pending",
   AddressNotAssigned: "AddressNotAssigned",
   AddressNotUsable: "AddressNotUsable",
+  ConfigurationChanged: "ConfigurationChanged",
 } as const;
 
 /** Condition types of a Gateway listener. */
@@ -60,6 +65,9 @@ export const ListenerReason = {
   InvalidCertificateRef: "InvalidCertificateRef",
   InvalidRouteKinds: "InvalidRouteKinds",
   RefNotPermitted: "RefNotPermitted",
+  InvalidCACertificateRef: "InvalidCACertificateRef",
+  InvalidCACertificateKind: "InvalidCACertificateKind",
+  NoValidCACertificate: "NoValidCACertificate",
   Programmed: "Programmed",
   Invalid: "Invalid",
   Pending: "Pending",
@@ -173,6 +181,18 @@ export function gatewayUnsupportedAddress(message: string, generation?: number):
   return condition({ type: "Accepted", status: "False", reason: "UnsupportedAddress" }, message, generation);
 }
 
+/**
+ * Builds Gateway `InsecureFrontendValidationMode=True` with reason ConfigurationChanged: some listener ports accept
+ * clients without a valid certificate (`AllowInsecureFallback`).
+ */
+export function gatewayInsecureFrontendValidation(message: string, generation?: number): NewCondition {
+  return condition(
+    { type: "InsecureFrontendValidationMode", status: "True", reason: "ConfigurationChanged" },
+    message,
+    generation,
+  );
+}
+
 /** Builds Gateway `Programmed=True`. */
 export function gatewayProgrammed(message: string, generation?: number): NewCondition {
   return condition({ type: "Programmed", status: "True", reason: "Programmed" }, message, generation);
@@ -205,7 +225,7 @@ export function listenerAccepted(generation?: number): NewCondition {
 
 /** Builds listener `Accepted=False` with the given reason (UnsupportedProtocol, PortUnavailable, ...). */
 export function listenerNotAccepted(
-  reason: "UnsupportedProtocol" | "PortUnavailable" | "UnsupportedValue",
+  reason: "UnsupportedProtocol" | "PortUnavailable" | "UnsupportedValue" | "NoValidCACertificate",
   message: string,
   generation?: number,
 ): NewCondition {
@@ -235,9 +255,17 @@ export function listenerResolvedRefs(generation?: number): NewCondition {
   );
 }
 
-/** Builds listener `ResolvedRefs=False` (InvalidCertificateRef, InvalidRouteKinds or RefNotPermitted). */
+/**
+ * Builds listener `ResolvedRefs=False` (InvalidCertificateRef, InvalidRouteKinds, RefNotPermitted,
+ * InvalidCACertificateRef or InvalidCACertificateKind).
+ */
 export function listenerRefsNotResolved(
-  reason: "InvalidCertificateRef" | "InvalidRouteKinds" | "RefNotPermitted",
+  reason:
+    | "InvalidCertificateRef"
+    | "InvalidRouteKinds"
+    | "RefNotPermitted"
+    | "InvalidCACertificateRef"
+    | "InvalidCACertificateKind",
   message: string,
   generation?: number,
 ): NewCondition {

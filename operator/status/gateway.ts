@@ -6,10 +6,12 @@
  * @module
  */
 import type { Condition, Gateway, Pod, Service } from "../api_types.ts";
+import { insecureFallbackPorts } from "../frontend_validation.ts";
 import type { GatewayProblem } from "../gateway_config.ts";
 import type { ListenerResult } from "../listeners.ts";
 import {
   gatewayAccepted,
+  gatewayInsecureFrontendValidation,
   gatewayInvalidParameters,
   gatewayListenersNotValid,
   gatewayProgrammedInvalid,
@@ -104,9 +106,23 @@ export function gatewayStatus(facts: GatewayFacts, now: string): GatewayStatus {
     hashes: facts.hashes,
     rejections: facts.rejections,
   });
+  // Present only while some port allows clients without a valid certificate (the spec removes it afterwards).
+  const insecure = insecureFallbackPorts(gateway);
+  const insecureCondition = insecure.length === 0 ? [] : [
+    gatewayInsecureFrontendValidation(
+      `Client certificate validation allows clients without a valid certificate (AllowInsecureFallback): ${
+        insecure.map((p) => p === "default" ? "default" : `port ${p}`).join(", ")
+      }`,
+      gateway.metadata.generation,
+    ),
+  ];
   return {
     addresses: programmed.addresses,
-    conditions: mergeConditions(gateway.status?.conditions, [accepted, programmed.condition], now),
+    conditions: mergeConditions(
+      gateway.status?.conditions,
+      [accepted, programmed.condition, ...insecureCondition],
+      now,
+    ),
     listeners: listenerStatuses({ ...facts, programmed: programmed.condition }, now),
   };
 }

@@ -49,5 +49,10 @@ export {
 } from "./cluster_control.ts";
 export { type ClusterBinaries, clusterBinaries, type ClusterLayout, clusterLayout } from "./layout.ts";
 export { type CommandResult, runCommand, type RunCommandOptions } from "./run_command.ts";
-export { type SelfSignedCertificate, selfSignedCertificate } from "./pki_writer.ts";
+export {
+  type SelfSignedCertificate,
+  selfSignedCertificate,
+  type TestCertificateAuthority,
+  testCertificateAuthority,
+} from "./pki_writer.ts";
 export { type LoggedProcess, spawnLogged, type SpawnLoggedOptions } from "./spawn_logged.ts";

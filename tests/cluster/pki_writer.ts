@@ -279,3 +279,95 @@ export function kubeconfigYaml(options: KubeconfigOptions): string {
     "",
   ].join("\n");
 }
+
+/** A certificate authority for tests of client certificate validation (see {@linkcode testCertificateAuthority}). */
+export interface TestCertificateAuthority {
+  /** The CA certificate (PEM). */
+  ca: string;
+  /** `<dir>/<name>-ca.crt`. */
+  caFile: string;
+  /**
+   * Issues a client certificate (extended key usage clientAuth, valid two days) as `<dir>/<name>-<client>.crt`
+   * and `.key`.
+   */
+  issueClient(client: string): Promise<SelfSignedCertificate>;
+}
+
+/**
+ * Writes a P-256 CA (valid two days) that issues client certificates, for tests of client certificate validation.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { testCertificateAuthority } from "./pki_writer.ts";
+ * const ca = await testCertificateAuthority(await Deno.makeTempDir(), "clients");
+ * const alice = await ca.issueClient("alice");
+ * ```
+ *
+ * @param dir An existing directory.
+ * @param name The file name stem, also the CA's common name.
+ * @returns The CA.
+ */
+export async function testCertificateAuthority(dir: string, name: string): Promise<TestCertificateAuthority> {
+  const caFile = `${dir}/${name}-ca.crt`;
+  const caKey = `${dir}/${name}-ca.key`;
+  await openssl(dir, [
+    "req",
+    "-x509",
+    ...NEW_EC_KEY,
+    "-keyout",
+    caKey,
+    "-out",
+    caFile,
+    "-days",
+    "2",
+    "-subj",
+    `/CN=${name}`,
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
+  ]);
+  return {
+    ca: await Deno.readTextFile(caFile),
+    caFile,
+    async issueClient(client: string): Promise<SelfSignedCertificate> {
+      const stem = `${dir}/${name}-${client}`;
+      await Deno.writeTextFile(`${stem}.ext`, "basicConstraints=critical,CA:FALSE\nextendedKeyUsage=clientAuth\n");
+      await openssl(dir, [
+        "req",
+        "-new",
+        ...NEW_EC_KEY,
+        "-keyout",
+        `${stem}.key`,
+        "-subj",
+        `/CN=${client}`,
+        "-out",
+        `${stem}.csr`,
+      ]);
+      await openssl(dir, [
+        "x509",
+        "-req",
+        "-in",
+        `${stem}.csr`,
+        "-CA",
+        caFile,
+        "-CAkey",
+        caKey,
+        "-set_serial",
+        String(Date.now() * 1000 + Math.floor(Math.random() * 1000)),
+        "-days",
+        "2",
+        "-extfile",
+        `${stem}.ext`,
+        "-out",
+        `${stem}.crt`,
+      ]);
+      return {
+        cert: await Deno.readTextFile(`${stem}.crt`),
+        key: await Deno.readTextFile(`${stem}.key`),
+        certFile: `${stem}.crt`,
+        keyFile: `${stem}.key`,
+      };
+    },
+  };
+}

@@ -336,6 +336,8 @@ export async function startE2eGateway(options: {
   parametersRef?: string;
   /** The Gateway's listeners. @default {one HTTP listener on port 80} */
   listeners?: Record<string, unknown>[];
+  /** The Gateway's `spec.tls` (client certificate validation). @default {none} */
+  tls?: Record<string, unknown>;
   /**
    * How the operator runs: `in-cluster` (`helm install` of the chart, from its image) or `process` (this checkout).
    * @default {"in-cluster"}
@@ -380,6 +382,7 @@ export async function startE2eGateway(options: {
       spec: {
         gatewayClassName: cls,
         listeners: options.listeners ?? [{ name: "http", port: 80, protocol: "HTTP" }],
+        ...(options.tls ? { tls: options.tls } : {}),
         ...(options.parametersRef
           ? {
             infrastructure: {
