@@ -2,7 +2,7 @@ import { deepEqual } from "node:assert/strict";
 import { gatewayDependencies } from "./dependencies.ts";
 import { parseSnapshot } from "./snapshot.ts";
 
-Deno.test("gatewayDependencies() lists Services, Secrets, parameters, VCL ConfigMaps and grant namespaces", () => {
+Deno.test("gatewayDependencies() lists Services, Secrets, parameters, VCL and CA ConfigMaps and grant namespaces", () => {
   const snapshot = parseSnapshot([
     {
       apiVersion: "gateway.networking.k8s.io/v1",
@@ -25,6 +25,22 @@ Deno.test("gatewayDependencies() lists Services, Secrets, parameters, VCL Config
       metadata: { name: "gw", namespace: "ns" },
       spec: {
         gatewayClassName: "c",
+        tls: {
+          frontend: {
+            default: { validation: { caCertificateRefs: [{ group: "", kind: "ConfigMap", name: "ca" }] } },
+            perPort: [{
+              port: 8443,
+              tls: {
+                validation: {
+                  caCertificateRefs: [
+                    { group: "", kind: "Secret", name: "issuer", namespace: "pki" },
+                    { group: "", kind: "Service", name: "not-a-ca" },
+                  ],
+                },
+              },
+            }],
+          },
+        },
         listeners: [
           { name: "h", port: 443, protocol: "HTTPS", tls: { certificateRefs: [{ name: "cert", namespace: "certs" }] } },
           { name: "s", port: 80, protocol: "HTTP", allowedRoutes: { namespaces: { from: "Selector", selector: {} } } },
@@ -42,12 +58,15 @@ Deno.test("gatewayDependencies() lists Services, Secrets, parameters, VCL Config
     },
   ]);
   deepEqual(gatewayDependencies(snapshot, "ns/gw"), [
+    "ConfigMap:ns/ca",
     "ConfigMap:sys/vcl",
     "GatewayParameters:sys/p",
     "GrantNamespace:certs",
     "GrantNamespace:other",
+    "GrantNamespace:pki",
     "NamespaceLabels",
     "Secret:certs/cert",
+    "Secret:pki/issuer",
     "Service:ns/a",
     "Service:other/b",
   ]);

@@ -110,9 +110,9 @@ export function gatewayStatus(facts: GatewayFacts, now: string): GatewayStatus {
   const insecure = insecureFallbackPorts(gateway);
   const insecureCondition = insecure.length === 0 ? [] : [
     gatewayInsecureFrontendValidation(
-      `Client certificate validation allows clients without a valid certificate (AllowInsecureFallback): ${
+      `Client certificate validation allows clients without a certificate (AllowInsecureFallback): ${
         insecure.map((p) => p === "default" ? "default" : `port ${p}`).join(", ")
-      }`,
+      }; a certificate that fails verification is still refused`,
       gateway.metadata.generation,
     ),
   ];
