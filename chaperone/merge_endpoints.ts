@@ -162,26 +162,75 @@ function resolveBackend(backend: RoutingBackend, index: ServiceIndex): GhostBack
  * @returns The ghost.json document.
  */
 export function mergeEndpoints(routing: RoutingJson, cluster: ClusterEndpoints): GhostJson {
-  const index = indexCluster(cluster);
+  const resolve = backendResolver(cluster);
   const vhosts: GhostJson["vhosts"] = {};
-  for (const [host, vhost] of Object.entries(routing.vhosts)) {
-    vhosts[host] = {
-      routes: vhost.routes.map((route) => ({
-        id: route.id,
-        created: route.created,
-        listeners: route.listeners,
-        matches: route.matches,
-        filters: route.filters,
-        backends: route.backends.map((b) => resolveBackend(b, index)),
-        ...(route.mirrors
-          ? { mirrors: route.mirrors.map((m) => ({ ...m, backend: resolveBackend(m.backend, index) })) }
-          : {}),
-        ...(route.timeouts ? { timeouts: route.timeouts } : {}),
-        ...(route.retry ? { retry: route.retry } : {}),
-        ...(route.cache ? { cache: route.cache } : {}),
-      })),
-    };
-  }
+  for (const [host, vhost] of Object.entries(routing.vhosts)) vhosts[host] = mergeVhost(vhost, resolve);
+  return ghostDocument(routing, vhosts);
+}
+
+/** Resolves a routing.json backend group against one cluster state. */
+export type BackendResolver = (backend: RoutingBackend) => GhostBackend;
+
+/**
+ * Makes the resolver of backend groups for one cluster state; each Service port is resolved once, however many
+ * backend groups name it.
+ *
+ * @param cluster The Services and EndpointSlices.
+ * @returns The resolver.
+ */
+export function backendResolver(cluster: ClusterEndpoints): BackendResolver {
+  const index = indexCluster(cluster);
+  const resolved = new Map<string, GhostBackend>();
+  return (backend) => {
+    if (backend.service === undefined) return resolveBackend(backend, index);
+    const { namespace, name, port } = backend.service;
+    const key = `${namespace}/${name}:${port}`;
+    let found = resolved.get(key);
+    if (found === undefined) resolved.set(key, found = resolveBackend({ ...backend, filters: [] }, index));
+    // the same fields in the same order as resolveBackend gives them, this group's weight and filters
+    const { endpoints, error } = found;
+    const { weight, filters } = backend;
+    return error === undefined
+      ? { weight, name: found.name, endpoints, filters }
+      : { weight, name: found.name, endpoints, error, filters };
+  };
+}
+
+/**
+ * One vhost of ghost.json: the routing.json vhost with each backend group resolved.
+ *
+ * @param vhost The routing.json vhost.
+ * @param resolve The backend resolver of the current cluster state.
+ * @returns The ghost.json vhost.
+ */
+export function mergeVhost(
+  vhost: RoutingJson["vhosts"][string],
+  resolve: BackendResolver,
+): GhostJson["vhosts"][string] {
+  return {
+    routes: vhost.routes.map((route) => ({
+      id: route.id,
+      created: route.created,
+      listeners: route.listeners,
+      matches: route.matches,
+      filters: route.filters,
+      backends: route.backends.map(resolve),
+      ...(route.mirrors ? { mirrors: route.mirrors.map((m) => ({ ...m, backend: resolve(m.backend) })) } : {}),
+      ...(route.timeouts ? { timeouts: route.timeouts } : {}),
+      ...(route.retry ? { retry: route.retry } : {}),
+      ...(route.cache ? { cache: route.cache } : {}),
+    })),
+  };
+}
+
+/**
+ * The ghost.json document around merged vhosts: routing.json's document-wide fields, in the product's key order.
+ *
+ * @param routing The routing.json document.
+ * @param vhosts The merged vhosts.
+ * @returns The ghost.json document.
+ */
+export function ghostDocument(routing: RoutingJson, vhosts: GhostJson["vhosts"]): GhostJson {
   const { version, listeners, cachePolicies, requests } = routing;
   return {
     version,

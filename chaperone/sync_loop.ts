@@ -8,14 +8,15 @@
  *
  * @module
  */
-import { ContractError, parseRoutingJson, type RoutingJson, stringifyContract } from "../ghost/contract/mod.ts";
+import { ContractError, parseRoutingJson, type RoutingJson } from "../ghost/contract/mod.ts";
 import { writeFileAtomic } from "../internal/atomic_writer.ts";
 import { backoffDelay } from "../internal/backoff.ts";
 import { contentHash } from "../internal/content_hash.ts";
 import { type DataPlaneRejection, encodeRejections, RejectionKind } from "../internal/data_plane_rejections.ts";
 import type { Logger } from "../internal/log.ts";
 import type { GatewayConfig } from "./config_map_watcher.ts";
-import { type ClusterEndpoints, mergeEndpoints, referencedNamespaces } from "./merge_endpoints.ts";
+import { GhostJsonBuilder } from "./ghost_json_builder.ts";
+import { type ClusterEndpoints, referencedNamespaces } from "./merge_endpoints.ts";
 import { GhostReloadError } from "./ghost_reload_client.ts";
 import type { ShardedRoutingReader } from "./routing_shards_reader.ts";
 import { type ChaperoneMetrics, countGhost, ghostReportCounts } from "./metrics.ts";
@@ -121,6 +122,8 @@ export class SyncLoop {
   #configMapFound = false;
   #configMapError: string | undefined;
   #ghostText: string | undefined;
+  /** Merges and serializes only the vhosts that changed since the last sync. */
+  #ghost = new GhostJsonBuilder();
   #ghostTextRouting: string | undefined;
   /** The last ghost.json ghost accepted, and the routing.json hash it was built from. */
   #goodGhost: { text: string; routing: string | undefined } | undefined;
@@ -274,8 +277,7 @@ export class SyncLoop {
       if (!routing) return;
       if (routing !== this.#routing) this.#o.log.debug("New backend namespaces not listed yet", { wanted });
       this.#merged = routing;
-      const ghost = mergeEndpoints(routing.doc, this.#o.endpoints.snapshot());
-      const text = stringifyContract(ghost);
+      const { ghost, text } = this.#ghost.build(routing.doc, this.#o.endpoints.snapshot());
       t2 = performance.now();
       if (text !== this.#refusedGhost?.text) {
         if (text !== this.#ghostText) {

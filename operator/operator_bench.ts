@@ -17,6 +17,7 @@
  *
  * @module
  */
+import { assembleRouting, parseRoutingJson, parseRoutingManifest, type RoutingJson } from "../ghost/contract/mod.ts";
 import { type KubeClient, type KubeObject } from "../internal/kube/mod.ts";
 import { CONTROLLER_NAME } from "../internal/names.ts";
 import { readRoutingConfigMapData } from "../internal/routing_config_map.ts";
@@ -146,11 +147,21 @@ Deno.test("bench: routing.json size for 5,000 routes with and without a Gateway-
   await Deno.writeTextFile(SIZE_RESULTS, `${await benchResultsHeading("bench:operator")}${line}\n`);
 });
 
-async function routingOf(client: KubeClient, ns: string): Promise<{ hash?: string; text?: string }> {
-  const cm = await client.request<KubeObject & { data?: Record<string, string>; binaryData?: Record<string, string> }>(
-    `/api/v1/namespaces/${ns}/configmaps/gw-lacquer`,
+type StoredConfigMap = KubeObject & { data?: Record<string, string>; binaryData?: Record<string, string> };
+
+/** The Gateway's routing hash, and its routing.json document (joined from its shards when it is stored in shards). */
+async function routingOf(client: KubeClient, ns: string): Promise<{ hash?: string; doc?: RoutingJson }> {
+  const read = (name: string) => client.request<StoredConfigMap>(`/api/v1/namespaces/${ns}/configmaps/${name}`);
+  const cm = await read("gw-lacquer");
+  const { routingJson, routingShards } = readRoutingConfigMapData(cm);
+  const hash = cm.metadata.annotations?.[ROUTING_HASH_ANNOTATION];
+  if (routingShards === undefined) return { hash, doc: routingJson ? parseRoutingJson(routingJson) : undefined };
+  const shards = await Promise.all(
+    parseRoutingManifest(routingShards).shards.map(async (s) =>
+      parseRoutingJson(readRoutingConfigMapData(await read(s.name)).routingJson ?? "")
+    ),
   );
-  return { hash: cm.metadata.annotations?.[ROUTING_HASH_ANNOTATION], text: readRoutingConfigMapData(cm).routingJson };
+  return { hash, doc: assembleRouting(shards) };
 }
 
 async function rssMiB(pid: number): Promise<number> {
@@ -225,12 +236,8 @@ Deno.test({
           const ready = await fetch(`http://127.0.0.1:${port + 1}/readyz`);
           await ready.body?.cancel();
           if (!ready.ok) throw new Error(`operator not ready (${ready.status})`);
-          const { text } = await routingOf(client, ns.name);
-          const routing = JSON.parse(text ?? "{}");
-          const count = Object.values(routing.vhosts ?? {}).reduce(
-            (n: number, v) => n + (v as { routes: unknown[] }).routes.length,
-            0,
-          );
+          const { doc } = await routingOf(client, ns.name);
+          const count = Object.values(doc?.vhosts ?? {}).reduce((n, v) => n + v.routes.length, 0);
           if (count !== ROUTES) throw new Error(`routing.json has ${count} routes`);
         }, { timeoutMs: 300_000, intervalMs: 500 });
         console.log(

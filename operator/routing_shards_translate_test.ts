@@ -6,6 +6,7 @@ import { readRoutingConfigMapData } from "../internal/routing_config_map.ts";
 import { ROUTING_HASH_ANNOTATION } from "./children.ts";
 import { parseSnapshot } from "./snapshot.ts";
 import { translate } from "./translate.ts";
+import { TranslationMemo } from "./translation_memo.ts";
 
 const OPTIONS = { now: "2026-01-01T00:00:00Z", defaults: { image: "lacquer:test" }, gateways: ["ns/gw"] };
 
@@ -87,4 +88,30 @@ Deno.test("translate() keeps a small routing.json whole in the Gateway's ConfigM
   deepStrictEqual(configMaps.map((c) => c.metadata.name), ["gw-lacquer"]);
   equal(readRoutingConfigMapData(configMaps[0]).routingJson, gw.routingJson);
   equal(gw.routingShards, undefined);
+});
+
+Deno.test("translate() with a memo rewrites only the shard of a changed route, with the hash of its new text", () => {
+  const memo = new TranslationMemo();
+  const shardsOf = (objects: Record<string, unknown>[]) => {
+    const gw = translate(parseSnapshot(objects), { ...OPTIONS, memo }).gateways[0];
+    return gw.routingShards!.shards;
+  };
+  const base = objects(1500);
+  const before = shardsOf(base);
+  const changed = base.map((o) =>
+    (o.metadata as { name: string }).name === "r7" && o.kind === "HTTPRoute"
+      ? {
+        ...o,
+        spec: {
+          ...(o.spec as object),
+          hostnames: ["h7.example"],
+          rules: [{ backendRefs: [{ name: "other", port: 80 }] }],
+        },
+      }
+      : o
+  );
+  const after = shardsOf(changed);
+  const differ = after.filter((s, i) => s.hash !== before[i].hash);
+  equal(differ.length, 1);
+  for (const shard of after) equal(shard.hash, contentHash(shard.text));
 });

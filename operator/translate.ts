@@ -165,6 +165,8 @@ function translateGateway(
   // 1. Attach routes. 2. Build vhosts. 3. Serialise routing.json (and main.vcl).
   const attached = attachRoutes(index.routesByGateway.get(key) ?? [], { key, gateway, listeners, index, memo });
   const mainVcl = generateMainVcl({ gateway: key, userVcl: config.userVcl });
+  const lastShards = memo.shardHashes.get(gateway);
+  const shards = new Map<string, { text: string; hash: string }>();
   const render = (routes: readonly AttachedRoute[]) => {
     const routing = routingDocument(
       listeners,
@@ -177,6 +179,12 @@ function translateGateway(
       bytes: Buffer.byteLength(routingJson, "utf8"),
       name: (k) => routingShardName(name, k),
       stringify,
+      hash: (shard, text) => {
+        const last = lastShards?.get(shard);
+        const hash = last?.text === text ? last.hash : contentHash(text);
+        shards.set(shard, { text, hash });
+        return hash;
+      },
     });
     return { routing, routingJson, sharded };
   };
@@ -186,6 +194,7 @@ function translateGateway(
     byteBudget(options.routingBudgetBytes ?? ROUTING_BUDGET_BYTES, mainVcl),
   ]);
   const { routes, rendered: { routing, routingJson, sharded } } = fitted;
+  memo.shardHashes.set(gateway, shards);
   // A sharded routing.json is known by its manifest, which names the hash of every shard.
   const hashes = { routing: contentHash(sharded?.manifest ?? routingJson), vcl: contentHash(mainVcl) };
   const tlsBundles = buildTlsBundles(gateway, listeners, index);

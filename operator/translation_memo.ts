@@ -60,6 +60,11 @@ export class TranslationMemo {
   /** The JSON text of each routing.json route entry around its listeners, by the entry's matches array. */
   readonly routeText: WeakMap<object, RouteText> = new WeakMap();
   /**
+   * The text and hash of each routing.json shard last rendered for a Gateway, by shard name: a shard whose text did
+   * not change keeps its hash (comparing texts is far cheaper than hashing megabytes again on every change).
+   */
+  readonly shardHashes: WeakMap<Gateway, Map<string, { text: string; hash: string }>> = new WeakMap();
+  /**
    * Each Gateway with the HTTPS listeners its Ingresses' TLS adds (`ingress/`), by the listeners' JSON: the same object
    * while they are the same, so the attachments of its routes are reused.
    */

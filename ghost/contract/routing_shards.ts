@@ -107,12 +107,18 @@ export function shardCount(bytes: number): number {
  *
  * @param doc The routing.json document.
  * @param options `bytes`: the size of its text; `name`: the ConfigMap name of shard `k`; `stringify`: the
- *   serializer (the operator's memoised one; the contract's by default).
+ *   serializer (the operator's memoised one; the contract's by default); `hash`: the content hash of a shard's text
+ *   (the operator's remembers the last texts; `contentHash` by default).
  * @returns The manifest and the shards, or undefined below {@linkcode SHARDING_THRESHOLD_BYTES}.
  */
 export function shardRouting(
   doc: RoutingJson,
-  options: { bytes: number; name: (k: number) => string; stringify?: (doc: RoutingJson) => string },
+  options: {
+    bytes: number;
+    name: (k: number) => string;
+    stringify?: (doc: RoutingJson) => string;
+    hash?: (name: string, text: string) => string;
+  },
 ): ShardedRouting | undefined {
   if (options.bytes <= SHARDING_THRESHOLD_BYTES) return undefined;
   const count = shardCount(options.bytes);
@@ -124,15 +130,14 @@ export function shardRouting(
     group[host] = vhost;
   }
   const stringify = options.stringify ?? stringifyContract;
-  const shards = [...groups.keys()].sort((a, b) => a - b).map((k) => {
-    const text = stringify({ ...doc, vhosts: groups.get(k)! });
-    return { name: options.name(k), text, hash: contentHash(text) };
-  });
+  const hash = options.hash ?? ((_: string, text: string) => contentHash(text));
+  const shard = (k: number, vhosts: RoutingJson["vhosts"]) => {
+    const [name, text] = [options.name(k), stringify({ ...doc, vhosts })];
+    return { name, text, hash: hash(name, text) };
+  };
+  const shards = [...groups.keys()].sort((a, b) => a - b).map((k) => shard(k, groups.get(k)!));
   // An empty document still needs one shard: the manifest names at least one.
-  if (shards.length === 0) {
-    const text = stringify(doc);
-    shards.push({ name: options.name(0), text, hash: contentHash(text) });
-  }
+  if (shards.length === 0) shards.push(shard(0, {}));
   const manifest: RoutingManifest = {
     version: ROUTING_MANIFEST_VERSION,
     shards: shards.map(({ name, hash }) => ({ name, hash })),

@@ -1,0 +1,82 @@
+/**
+ * Builds ghost.json again after each change at the cost of what changed: a vhost whose routing.json object is the
+ * same as last time (a routing.json read in shards keeps the parsed vhosts of unchanged shards) and whose Services
+ * resolve to the same endpoints keeps its merged object and its JSON text; only the others are merged and
+ * serialized. The result is byte for byte `stringifyContract(mergeEndpoints(routing, cluster))`.
+ *
+ * @module
+ */
+import type { GhostJson, RoutingBackend, RoutingJson } from "../ghost/contract/mod.ts";
+import { backendResolver, type ClusterEndpoints, ghostDocument, mergeVhost } from "./merge_endpoints.ts";
+
+type RoutingVhost = RoutingJson["vhosts"][string];
+type GhostVhost = GhostJson["vhosts"][string];
+
+/**
+ * Builds ghost.json incrementally; one instance per chaperone.
+ *
+ * @example Usage
+ * ```ts
+ * import { GhostJsonBuilder } from "./ghost_json_builder.ts";
+ * import { parseRoutingJson } from "../ghost/contract/mod.ts";
+ * const builder = new GhostJsonBuilder();
+ * const { text } = builder.build(parseRoutingJson('{"version": 1, "vhosts": {}}'), { services: [], endpointSlices: [] });
+ * ```
+ */
+export class GhostJsonBuilder {
+  /** Per routing.json vhost object: the resolutions it was merged with, its merged object and its `"host":{…}` text. */
+  #vhosts = new WeakMap<RoutingVhost, { host: string; deps: string; merged: GhostVhost; text: string }>();
+  /**
+   * Per Service port (`namespace/name:port`) of the last build: what it resolved to, and a version, new whenever that
+   * changes (from one counter, so a Service port that comes back never reuses an old version).
+   */
+  #resolutions = new Map<string, { json: string; version: number }>();
+  #versions = 0;
+
+  /**
+   * Merges routing.json with the endpoints and serializes the result.
+   *
+   * @param routing The routing.json document.
+   * @param cluster The Services and EndpointSlices of the namespaces it references.
+   * @returns The ghost.json document and its text.
+   */
+  build(routing: RoutingJson, cluster: ClusterEndpoints): { ghost: GhostJson; text: string } {
+    const resolve = backendResolver(cluster);
+    const resolutions = new Map<string, { json: string; version: number }>();
+    const versionOf = (backend: RoutingBackend): number | string => {
+      if (backend.service === undefined) return "u";
+      const { namespace, name, port } = backend.service;
+      const key = `${namespace}/${name}:${port}`;
+      let entry = resolutions.get(key);
+      if (entry === undefined) {
+        const { endpoints, error } = resolve(backend);
+        const json = JSON.stringify([endpoints, error]);
+        const last = this.#resolutions.get(key);
+        entry = last?.json === json ? last : { json, version: ++this.#versions };
+        resolutions.set(key, entry);
+      }
+      return entry.version;
+    };
+    const vhosts: GhostJson["vhosts"] = {};
+    const texts: string[] = [];
+    for (const [host, vhost] of Object.entries(routing.vhosts)) {
+      const deps = vhost.routes.map((r) =>
+        [...r.backends, ...(r.mirrors ?? []).map((m) => m.backend)].map(versionOf).join(",")
+      ).join(";");
+      let memo = this.#vhosts.get(vhost);
+      if (memo?.deps !== deps || memo.host !== host) {
+        const merged = mergeVhost(vhost, resolve);
+        memo = { host, deps, merged, text: `${JSON.stringify(host)}:${JSON.stringify(merged)}` };
+        this.#vhosts.set(vhost, memo);
+      }
+      vhosts[host] = memo.merged;
+      texts.push(memo.text);
+    }
+    this.#resolutions = resolutions;
+    const ghost = ghostDocument(routing, vhosts);
+    // the document's own fields around the vhosts, in the order ghostDocument gives them
+    const head = JSON.stringify({ ...ghost, vhosts: {}, requests: undefined }).slice(0, -"{}}".length);
+    const tail = ghost.requests ? `,"requests":${JSON.stringify(ghost.requests)}}` : "}";
+    return { ghost, text: `${head}{${texts.join(",")}}${tail}\n` };
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * `deno task bench`: runs the propagation benchmark at each route count (100, 1,000 and 5,000; `LACQUER_BENCH_SIZES`
+ * sets them, e.g. `100,1000,5000,20000`; `LACQUER_BENCH_CHANGES` the changes of each kind, 30 by default), each in
+ * a test cluster of its own, and writes the report with its charts to `tests/bench/results/`: `README.md` (the
+ * conditions, the charts, every figure), one SVG per chart rendered by Vega-Lite, and `headline.md`, the figures the
+ * repository's README quotes (`deno task bench:figures` copies it there).
+ *
+ * @module
+ */
+import * as vega from "vega";
+import * as vegaLite from "vega-lite";
+import {
+  type Chart,
+  type Conditions,
+  headline,
+  propagationChart,
+  type PropagationSeries,
+  reportMarkdown,
+} from "./report_render.ts";
+import { benchResultsHeading } from "./results_heading.ts";
+
+const ROOT = new URL("../../", import.meta.url);
+const RESULTS = new URL("results/", import.meta.url);
+
+/**
+ * Renders a Vega-Lite chart to SVG text, on the server (no browser, no canvas).
+ *
+ * @param chart The chart.
+ * @returns The SVG text.
+ */
+export async function renderSvg(chart: Chart): Promise<string> {
+  const compiled = vegaLite.compile(chart.spec as unknown as vegaLite.TopLevelSpec).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: "none" });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+async function output(command: string, args: string[]): Promise<string> {
+  try {
+    const out = await new Deno.Command(command, { args, stdout: "piped", stderr: "piped" }).output();
+    return new TextDecoder().decode(out.success ? out.stdout : out.stderr).trim();
+  } catch {
+    return "unavailable";
+  }
+}
+
+async function load(): Promise<string> {
+  return (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ");
+}
+
+/** Runs the propagation bench with `routes` routes and returns its series. */
+async function propagation(routes: number, changes: number): Promise<PropagationSeries[]> {
+  const file = await Deno.makeTempFile({ prefix: "lacquer-bench-", suffix: ".json" });
+  try {
+    console.log(`--- propagation, ${routes} routes`);
+    const status = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-all", "tests/cluster/run_tests.ts", "chaperone/propagation_bench.ts"],
+      cwd: ROOT,
+      env: {
+        LACQUER_BENCH_ROUTES: String(routes),
+        LACQUER_BENCH_CHANGES: String(changes),
+        LACQUER_BENCH_JSON: file,
+      },
+      stdout: "inherit",
+      stderr: "inherit",
+    }).output();
+    if (!status.success) throw new Error(`The propagation bench with ${routes} routes failed (exit ${status.code})`);
+    return JSON.parse(await Deno.readTextFile(file));
+  } finally {
+    await Deno.remove(file).catch(() => {});
+  }
+}
+
+if (import.meta.main) {
+  const sizes = (Deno.env.get("LACQUER_BENCH_SIZES") ?? "100,1000,5000").split(",").map(Number);
+  const changes = Number(Deno.env.get("LACQUER_BENCH_CHANGES") ?? 30);
+  const before = await load();
+  const cpu = /model name\s*:\s*(.*)/.exec(await Deno.readTextFile("/proc/cpuinfo"))?.[1] ?? "unknown CPU";
+  const series: PropagationSeries[] = [];
+  for (const routes of sizes) series.push(...await propagation(routes, changes));
+  const conditions: Conditions = {
+    date: `${new Date().toISOString().slice(0, 16)}Z`,
+    cpu,
+    cores: navigator.hardwareConcurrency,
+    load: { before, after: await load() },
+    versions: {
+      Deno: Deno.version.deno,
+      varnishd: (await output("varnishd", ["-V"])).split("\n")[0].replace(/^varnishd /, ""),
+      commit: await output("git", ["-C", ROOT.pathname, "rev-parse", "--short", "HEAD"]),
+    },
+  };
+  const charts = [propagationChart(series)];
+  await Deno.mkdir(RESULTS, { recursive: true });
+  for (const chart of charts) await Deno.writeTextFile(new URL(chart.file, RESULTS), await renderSvg(chart));
+  await Deno.writeTextFile(new URL("README.md", RESULTS), reportMarkdown(conditions, series, charts));
+  await Deno.writeTextFile(
+    new URL("headline.md", RESULTS),
+    (await benchResultsHeading("bench")) + headline(series) +
+      "\nThe whole report, with its charts: [`tests/bench/results/`](tests/bench/results/README.md).\n",
+  );
+  console.log(`wrote ${RESULTS.pathname}`);
+}
