@@ -15,6 +15,28 @@ export const endpointSchema = z.strictObject({
   port: portSchema,
 });
 
+const pem = z.string().min(1).max(256 * 1024);
+
+/** TLS towards a backend group: a BackendTLSPolicy's validation and the Gateway's client certificate. */
+export const backendTlsSchema = z.strictObject({
+  /** Sent as SNI; without `subjectAltNames` the certificate must be valid for it. */
+  hostname: z.string().min(1).max(253),
+  /** PEM CA certificates the server's chain must end in; absent: the well-known (system) roots. */
+  caCertificates: pem.optional(),
+  /** DNS names of which the certificate must carry one, instead of `hostname`. */
+  subjectAltNames: z.array(z.string().min(1).max(253)).max(16).optional(),
+  /** Presented on every connection: certificate chain and key, PEM. */
+  clientCertificate: z.strictObject({ certificate: pem, key: pem }).optional(),
+});
+
+/** How ghost reaches a group's endpoints itself when Varnish's HTTP/1.1 backends cannot: HTTPS or H2C. */
+export const transportSchema = z.strictObject({
+  protocol: z.enum(["HTTPS", "H2C"]),
+  tls: backendTlsSchema.optional(),
+}).refine((t) => (t.protocol === "HTTPS") === (t.tls !== undefined), {
+  message: "tls is required for protocol HTTPS and must be absent for H2C",
+});
+
 /** A backend group of ghost.json: a named set of endpoints. */
 export const ghostBackendSchema = z.strictObject({
   weight: weightSchema,
@@ -25,6 +47,8 @@ export const ghostBackendSchema = z.strictObject({
   /** Set when the backendRef could not be resolved; the group's share of traffic answers 500 with it. */
   error: z.string().min(1).max(1024).optional(),
   filters: z.array(backendFilterSchema).max(16).default([]),
+  /** Absent for plain HTTP/1.1 (Varnish's own backends). */
+  transport: transportSchema.optional(),
 });
 
 /** The ghost.json schema (version 1). */
@@ -38,5 +62,7 @@ export type GhostJsonInput = z.input<typeof ghostJsonSchema>;
 export type GhostRoute = GhostJson["vhosts"][string]["routes"][number];
 /** One backend group of ghost.json. */
 export type GhostBackend = z.output<typeof ghostBackendSchema>;
+/** How ghost reaches a backend group (TLS, H2C). */
+export type GhostTransport = z.output<typeof transportSchema>;
 /** One endpoint of ghost.json. */
 export type GhostEndpoint = z.output<typeof endpointSchema>;

@@ -7,7 +7,7 @@ pkg-config --exists varnishapi || die "libvarnishapi-dev is required to build th
 ghost_vmods="$LACQUER_CACHE/vmods"
 mkdir -p "$ghost_vmods"
 ghost_so="$LACQUER_CACHE/ghost-target/release/libvmod_ghost.so"
-ghost_sources=$(cd "$LACQUER_ROOT/ghost" && find Cargo.toml Cargo.lock core/Cargo.toml core/src vmod/Cargo.toml vmod/src \
+ghost_sources=$(cd "$LACQUER_ROOT/ghost" && find Cargo.toml Cargo.lock core/Cargo.toml core/src transport/Cargo.toml transport/src vmod/Cargo.toml vmod/src \
   -type f | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-64)
 if [ -f "$ghost_so" ] && [ "$(cat "$ghost_so.sources" 2>/dev/null)" != "$ghost_sources" ]; then
   # A cdylib's file name carries no hash: a build from another checkout sharing this target dir overwrote it, and

@@ -575,6 +575,60 @@ pub struct Backend {
     /// Header filters of this group.
     #[serde(default)]
     pub filters: Vec<BackendFilter>,
+    /// How ghost itself reaches the endpoints when Varnish's own HTTP/1.1 backends cannot (TLS, H2C); absent for
+    /// plain HTTP/1.1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport: Option<Transport>,
+}
+
+/// A backend group reached through ghost's own client transport.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Transport {
+    /// The protocol spoken to the endpoints.
+    pub protocol: TransportProtocol,
+    /// TLS settings: present exactly when `protocol` is `HTTPS`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<BackendTls>,
+}
+
+/// The protocol of a [`Transport`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum TransportProtocol {
+    /// HTTP/1.1 over TLS (a BackendTLSPolicy).
+    #[serde(rename = "HTTPS")]
+    Https,
+    /// Cleartext HTTP/2 with prior knowledge (`appProtocol: kubernetes.io/h2c`).
+    #[serde(rename = "H2C")]
+    H2c,
+}
+
+/// How a TLS backend connection is made and verified (a BackendTLSPolicy's `validation`, the Gateway's client
+/// certificate).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct BackendTls {
+    /// The server name sent as SNI and, without `subjectAltNames`, the name the certificate must carry.
+    pub hostname: String,
+    /// PEM CA certificates the server's chain must end in; absent means the well-known (system) roots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_certificates: Option<String>,
+    /// DNS names of which the certificate must carry at least one, instead of `hostname`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subject_alt_names: Vec<String>,
+    /// The certificate chain and key presented to the backend (PEM).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_certificate: Option<ClientCertificate>,
+}
+
+/// A client certificate chain and its private key, in PEM.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientCertificate {
+    /// The certificate chain, leaf first.
+    pub certificate: String,
+    /// The private key.
+    pub key: String,
 }
 
 fn default_weight() -> u32 {

@@ -10,8 +10,8 @@ use serde_json::value::RawValue;
 
 use crate::contract::{
     Backend, BackendFilter, Bypass, Cache, Cors, Filter, GhostJson, HeaderModifier, Listener, Match, Method,
-    PathMatchType, PathModifier, QueryMode, Requests, Retry, Route, RouteCache, Vhost, MAX_BODY_BYTES, MAX_MIRRORS,
-    MAX_RETRY_ATTEMPTS, VERSION,
+    PathMatchType, PathModifier, QueryMode, Requests, Retry, Route, RouteCache, Transport, TransportProtocol, Vhost,
+    MAX_BODY_BYTES, MAX_MIRRORS, MAX_RETRY_ATTEMPTS, VERSION,
 };
 use crate::error::{Error, ErrorKind};
 use crate::forwarding::Cidr;
@@ -501,7 +501,27 @@ fn check_backend(backend: &Backend) -> Result<(), String> {
             | BackendFilter::ResponseHeaderModifier { response_header_modifier: m } => check_modifier(m)?,
         }
     }
+    if let Some(transport) = &backend.transport {
+        check_transport(transport).map_err(|e| format!("transport: {e}"))?;
+    }
     Ok(())
+}
+
+fn check_transport(transport: &Transport) -> Result<(), String> {
+    match (transport.protocol, &transport.tls) {
+        (TransportProtocol::H2c, Some(_)) => Err("tls must be absent for protocol H2C".to_owned()),
+        (TransportProtocol::Https, None) => Err("tls is required for protocol HTTPS".to_owned()),
+        (TransportProtocol::H2c, None) => Ok(()),
+        (TransportProtocol::Https, Some(tls)) => {
+            if tls.hostname.is_empty() {
+                return Err("tls.hostname must not be empty".to_owned());
+            }
+            if tls.subject_alt_names.iter().any(String::is_empty) {
+                return Err("tls.subjectAltNames must not hold an empty name".to_owned());
+            }
+            Ok(())
+        }
+    }
 }
 
 /// Whether `name` is an HTTP header name (RFC 9110 token).

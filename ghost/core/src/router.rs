@@ -16,6 +16,7 @@ use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use regex::{Regex, RegexSet};
 
@@ -24,7 +25,7 @@ use crate::contract::{
     BackendFilter, Cors, EscapedSlashes, Filter, GhostJson, HeaderModifier, Method, PathMatchType, Protocol,
     RequestRedirect, Route, RouteId, Scheme, UrlRewrite, ValueMatchType,
 };
-use crate::contract::{Cache, Fraction, PolicyRef, Retry, RouteCache, Timeouts};
+use crate::contract::{Cache, Fraction, PolicyRef, Retry, RouteCache, Timeouts, Transport};
 use crate::error::Error;
 use crate::filters::{redirect_location, rewrite_path, RedirectInput};
 use crate::forwarding::Cidr;
@@ -290,6 +291,9 @@ pub struct Report {
     pub uncached: Vec<Skipped>,
 }
 
+/// Endpoint indexes by address and transport, while a document is compiled.
+type EndpointIndex = FxHashMap<(SocketAddr, Option<Arc<Transport>>), usize>;
+
 /// The compiled routing state of one ghost.json document.
 #[derive(Debug, Default)]
 pub struct Router {
@@ -301,6 +305,8 @@ pub struct Router {
     catch_all: Table,
     rules: Vec<Rule>,
     endpoints: Vec<SocketAddr>,
+    /// `transports[i]`: how ghost reaches `endpoints[i]` itself, `None` for a native Varnish backend.
+    transports: Vec<Option<Arc<Transport>>>,
     escaped_slashes: EscapedSlashes,
     trusted_proxies: Vec<Cidr>,
 }
@@ -349,7 +355,7 @@ impl Router {
             // load() checked every entry.
             router.trusted_proxies = requests.trusted_proxies.iter().filter_map(|c| c.parse().ok()).collect();
         }
-        let mut endpoint_index: FxHashMap<SocketAddr, usize> = FxHashMap::default();
+        let mut endpoint_index = EndpointIndex::default();
         let policies = doc.cache_policies.unwrap_or_default();
         for (key, vhost) in doc.vhosts {
             let mut table = Table::default();
@@ -400,7 +406,7 @@ impl Router {
         &mut self,
         table: &mut Table,
         route: Route,
-        (policies, endpoint_index): (&BTreeMap<String, Cache>, &mut FxHashMap<SocketAddr, usize>),
+        (policies, endpoint_index): (&BTreeMap<String, Cache>, &mut EndpointIndex),
     ) -> Result<Option<(String, String)>, (String, String)> {
         let entries = self.compile_matches(&route).map_err(|reason| (reason, route_label(&route)))?;
         let built = route
@@ -428,7 +434,13 @@ impl Router {
                         .iter()
                         .filter_map(|ep| Some(SocketAddr::new(ep.address.parse().ok()?, ep.port)))
                         .collect(),
-                    error: m.backend.error,
+                    // Mirrors are sent by plain HTTP/1.1 senders: never in cleartext to a backend that wants TLS.
+                    error: m.backend.error.or_else(|| {
+                        m.backend
+                            .transport
+                            .is_some()
+                            .then(|| "mirrors to TLS or H2C backends are not supported".to_owned())
+                    }),
                     numerator: fraction.numerator,
                     denominator: fraction.denominator,
                 }
@@ -437,14 +449,16 @@ impl Router {
         let mut groups = Vec::with_capacity(backends.len());
         for backend in backends {
             let mut endpoints = Vec::with_capacity(backend.endpoints.len());
+            let transport = backend.transport.map(Arc::new);
             for ep in &backend.endpoints {
                 // load() checked the address; a parse failure here would be a bug, so skip rather than panic.
                 let Ok(ip) = ep.address.parse::<IpAddr>() else { continue };
                 let addr = SocketAddr::new(ip, ep.port);
                 let next = self.endpoints.len();
-                let index = *endpoint_index.entry(addr).or_insert(next);
+                let index = *endpoint_index.entry((addr, transport.clone())).or_insert(next);
                 if index == next {
                     self.endpoints.push(addr);
+                    self.transports.push(transport.clone());
                 }
                 endpoints.push(index);
             }
@@ -585,10 +599,17 @@ impl Router {
         self.listeners.get(index)
     }
 
-    /// Every distinct endpoint address, indexed by [`Forward::endpoint`].
+    /// Every distinct endpoint address, indexed by [`Forward::endpoint`]. An address reached over two transports
+    /// appears twice.
     #[must_use]
     pub fn endpoints(&self) -> &[SocketAddr] {
         &self.endpoints
+    }
+
+    /// The transports of [`Router::endpoints`], same order: `None` for plain HTTP/1.1 (a native backend).
+    #[must_use]
+    pub fn transports(&self) -> &[Option<Arc<Transport>>] {
+        &self.transports
     }
 
     /// Number of compiled rules.

@@ -9,16 +9,26 @@
 //! disables it and lets Varnish free it once it has cooled down and has no connections, so requests still using
 //! it finish normally. Backends still alive when their VCL is discarded are freed by Varnish itself, so dropping
 //! the pool deletes nothing.
+//!
+//! A [`TransportBackend`] serves endpoints that need TLS or H2C through `ghost-transport` (a director of the
+//! `varnish` crate's backend API). Its director is deleted only when the pool is dropped (VCL discard): the crate
+//! frees the backend's state right away, which a fetch still using it would then touch, so a retired endpoint
+//! keeps its (idle) director until then.
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
-use std::ffi::{c_void, CString};
+use std::ffi::{c_int, c_uint, c_void, CString};
 use std::net::SocketAddr;
 use std::ptr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use ghost_core::contract::Transport;
+use ghost_transport::{Answer, BodyWriter, Endpoint, RequestBody, ResponseBody, Timeouts};
 use varnish::ffi;
-use varnish::vcl::Ctx;
+use varnish::vcl::{Backend, Ctx, LogTag, VclBackend, VclError, VclResponse};
+
+use crate::headers::{append, text};
 
 const AF_INET: ffi::sa_family_t = 2;
 const AF_INET6: ffi::sa_family_t = 10;
@@ -125,11 +135,36 @@ impl BackendRef {
 }
 
 #[derive(Debug)]
+enum Director {
+    Native(NativeBackend),
+    Transport(TransportDirector),
+}
+
+impl Director {
+    fn create(ctx: &mut Ctx, key: &Key) -> Result<Self, String> {
+        match &key.1 {
+            None => NativeBackend::create(ctx, key.0).map(Self::Native),
+            Some(transport) => TransportDirector::create(ctx, key.0, transport).map(Self::Transport),
+        }
+    }
+
+    fn vcl_backend(&self) -> ffi::VCL_BACKEND {
+        match self {
+            Self::Native(n) => n.director,
+            Self::Transport(t) => t.0.vcl_ptr(),
+        }
+    }
+}
+
+#[derive(Debug)]
 struct Slot {
-    backend: NativeBackend,
+    backend: Director,
     /// Since when no loaded state uses the backend.
     unused_since: Option<Instant>,
 }
+
+/// An endpoint and how it is reached (`None`: a native backend).
+pub type Key = (SocketAddr, Option<Arc<Transport>>);
 
 /// The native backends of one router object, keyed by `address:port`.
 ///
@@ -138,7 +173,7 @@ struct Slot {
 /// endpoint that comes back quickly (a flapping readiness probe) keeps its backend and pooled connections.
 #[derive(Debug)]
 pub struct BackendPool {
-    slots: HashMap<SocketAddr, Slot>,
+    slots: HashMap<Key, Slot>,
     retire_after: Duration,
 }
 
@@ -149,42 +184,42 @@ impl BackendPool {
         Self { slots: HashMap::new(), retire_after }
     }
 
-    /// Returns the backends for `addrs`, in order, creating the missing ones.
+    /// Returns the backends for `keys`, in order, creating the missing ones.
     ///
     /// # Errors
     ///
     /// Returns a message when Varnish refuses to create a backend; backends created so far stay in the pool.
-    pub fn acquire(&mut self, ctx: &Ctx, addrs: &[SocketAddr]) -> Result<Vec<BackendRef>, String> {
-        let mut out = Vec::with_capacity(addrs.len());
-        for addr in addrs {
-            let slot = match self.slots.entry(*addr) {
+    pub fn acquire(&mut self, ctx: &mut Ctx, keys: &[Key]) -> Result<Vec<BackendRef>, String> {
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            let slot = match self.slots.entry(key.clone()) {
                 Entry::Occupied(o) => o.into_mut(),
-                Entry::Vacant(v) => v.insert(Slot { backend: NativeBackend::create(ctx, *addr)?, unused_since: None }),
+                Entry::Vacant(v) => v.insert(Slot { backend: Director::create(ctx, key)?, unused_since: None }),
             };
-            out.push(BackendRef { director: slot.backend.director });
+            out.push(BackendRef { director: slot.backend.vcl_backend() });
         }
         Ok(out)
     }
 
-    /// Marks the backends whose address is not in `keep` as unused and deletes those unused for long enough;
-    /// returns how many were deleted.
-    pub fn retain(&mut self, ctx: &Ctx, keep: &[SocketAddr]) -> usize {
-        let keep: HashSet<&SocketAddr> = keep.iter().collect();
+    /// Marks the backends not in `keep` as unused and deletes the native ones unused for long enough (transport
+    /// backends stay until the pool is dropped, see the module documentation); returns how many were deleted.
+    pub fn retain(&mut self, ctx: &Ctx, keep: &[Key]) -> usize {
+        let keep: HashSet<&Key> = keep.iter().collect();
         let now = Instant::now();
         let mut expired = Vec::new();
-        for (addr, slot) in &mut self.slots {
-            if keep.contains(addr) {
+        for (key, slot) in &mut self.slots {
+            if keep.contains(key) {
                 slot.unused_since = None;
                 continue;
             }
             let since = *slot.unused_since.get_or_insert(now);
-            if now.duration_since(since) >= self.retire_after {
-                expired.push(*addr);
+            if now.duration_since(since) >= self.retire_after && matches!(slot.backend, Director::Native(_)) {
+                expired.push(key.clone());
             }
         }
-        for addr in &expired {
-            if let Some(slot) = self.slots.remove(addr) {
-                slot.backend.retire(ctx);
+        for key in &expired {
+            if let Some(Slot { backend: Director::Native(native), .. }) = self.slots.remove(key) {
+                native.retire(ctx);
             }
         }
         expired.len()
@@ -194,5 +229,184 @@ impl BackendPool {
     #[must_use]
     pub fn len(&self) -> usize {
         self.slots.len()
+    }
+}
+
+/// A director of the `varnish` crate whose fetches go through ghost's transport.
+#[derive(Debug)]
+struct TransportDirector(Backend<TransportBackend, TransportBody>);
+
+// SAFETY: as for `NativeBackend`: Varnish shares the director between its threads; the backend state behind it is
+// `Sync` (an `Arc<Endpoint>` or an error message), and the pool only hands out copies of the pointer.
+unsafe impl Send for TransportDirector {}
+// SAFETY: see `Send`.
+unsafe impl Sync for TransportDirector {}
+
+impl TransportDirector {
+    fn create(ctx: &mut Ctx, addr: SocketAddr, transport: &Transport) -> Result<Self, String> {
+        let protocol = match transport.protocol {
+            ghost_core::contract::TransportProtocol::Https => "https",
+            ghost_core::contract::TransportProtocol::H2c => "h2c",
+        };
+        // Unusable TLS settings do not fail the reload: every fetch of the endpoint fails with the reason instead.
+        let endpoint = Endpoint::new(addr, transport).map(Arc::new);
+        let backend = TransportBackend { endpoint };
+        Backend::new(ctx, "ghost-transport", &format!("ghost({protocol}://{addr})"), backend, false)
+            .map(Self)
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// The state behind a transport director.
+#[derive(Debug)]
+struct TransportBackend {
+    endpoint: Result<Arc<Endpoint>, String>,
+}
+
+/// The response body of a transport fetch, pulled by Varnish's fetch processor.
+#[derive(Debug)]
+pub struct TransportBody {
+    body: ResponseBody,
+    length: Option<usize>,
+}
+
+impl VclResponse for TransportBody {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, VclError> {
+        self.body.read(buf).map_err(|e| VclError::from(format!("ghost transport: {e}")))
+    }
+
+    fn len(&self) -> Option<usize> {
+        self.length
+    }
+}
+
+impl VclBackend<TransportBody> for TransportBackend {
+    fn get_response(&self, ctx: &mut Ctx) -> Result<Option<TransportBody>, VclError> {
+        let endpoint = self.endpoint.as_ref().map_err(|e| VclError::from(format!("ghost transport: {e}")))?;
+        let timeouts = fetch_timeouts(ctx);
+        let (request, length) = backend_request(ctx)?;
+        let source = body_source(ctx);
+        let (body, writer) = if source == BodySource::None {
+            (RequestBody::empty(), None)
+        } else {
+            let (body, writer) = RequestBody::channel(length);
+            (body, Some(writer))
+        };
+        let pending = endpoint.start(request.body(body).map_err(|e| VclError::from(e.to_string()))?, timeouts);
+        if let Some(writer) = writer {
+            if !send_body(ctx, source, &writer) {
+                writer.abort();
+            }
+        }
+        let answer = pending.wait(timeouts).map_err(|e| {
+            ctx.log(LogTag::VclLog, format!("ghost: transport failure {}: {e}", endpoint.addr()));
+            VclError::from(format!("ghost transport: {e}"))
+        })?;
+        Ok(set_response(ctx, answer))
+    }
+}
+
+/// The fetch's timeouts as VCL left them (`bereq.*_timeout`, set from a rule's timeouts); unset ones take
+/// Varnish's defaults.
+fn fetch_timeouts(ctx: &Ctx) -> Timeouts {
+    // SAFETY: `bo` of a backend fetch's context is its live busyobj (or null elsewhere, handled).
+    let bo = unsafe { ctx.raw.bo.as_ref() };
+    let pick = |value: Option<f64>, default: f64| {
+        Duration::from_secs_f64(value.filter(|v| v.is_finite() && *v > 0.0).unwrap_or(default))
+    };
+    Timeouts {
+        connect: pick(bo.map(|b| b.connect_timeout.0), 3.5),
+        first_byte: pick(bo.map(|b| b.first_byte_timeout.0), 60.0),
+        between_bytes: pick(bo.map(|b| b.between_bytes_timeout.0), 60.0),
+    }
+}
+
+/// `bereq` as an `http` request (without its body) and the body's announced length.
+fn backend_request(ctx: &Ctx) -> Result<(http::request::Builder, Option<u64>), VclError> {
+    let bereq = ctx.http_bereq.as_ref().ok_or_else(|| VclError::from("ghost transport: no bereq".to_owned()))?;
+    let mut builder = http::Request::builder().method(text(bereq.method())).uri(text(bereq.url()));
+    let mut length = None;
+    for (name, value) in bereq.iter() {
+        let value = match value {
+            varnish::vcl::StrOrBytes::Utf8(s) => s.as_bytes(),
+            varnish::vcl::StrOrBytes::Bytes(b) => b,
+        };
+        if name.eq_ignore_ascii_case("content-length") {
+            length = std::str::from_utf8(value).ok().and_then(|v| v.trim().parse().ok());
+        }
+        builder = builder.header(name, value);
+    }
+    Ok((builder, length))
+}
+
+/// Where a fetch's request body is: none, cached (`bereq_body`) or still on the client request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BodySource {
+    None,
+    Cached,
+    Client,
+}
+
+fn body_source(ctx: &Ctx) -> BodySource {
+    // SAFETY: `bo` is the fetch's busyobj; `bo.req`, when set, is the client request waiting for this fetch (a pass),
+    // alive until the fetch has sent its body. The same fields Varnish's HTTP/1 fetch reads.
+    unsafe {
+        let Some(bo) = ctx.raw.bo.as_ref() else { return BodySource::None };
+        if !bo.bereq_body.is_null() {
+            return BodySource::Cached;
+        }
+        match bo.req.as_ref() {
+            Some(req) if req.req_body_status != ffi::BS_NONE.as_ptr() => BodySource::Client,
+            _ => BodySource::None,
+        }
+    }
+}
+
+/// Iterates the request body into `writer`; false when it could not be read whole (or the backend stopped
+/// reading).
+fn send_body(ctx: &Ctx, source: BodySource, writer: &BodyWriter) -> bool {
+    unsafe extern "C" fn push(priv_: *mut c_void, _flush: c_uint, ptr: *const c_void, len: isize) -> c_int {
+        // SAFETY: `priv_` is the `&BodyWriter` passed below, alive for the whole iteration; Varnish hands `len`
+        // readable bytes at `ptr`.
+        let writer = unsafe { &*priv_.cast::<BodyWriter>() };
+        let Ok(len) = usize::try_from(len) else { return 0 };
+        if len == 0 || ptr.is_null() {
+            return 0;
+        }
+        let chunk = unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) };
+        if writer.write(chunk) {
+            0
+        } else {
+            -1
+        }
+    }
+    let priv_ = ptr::from_ref(writer).cast_mut().cast::<c_void>();
+    // SAFETY: as in `body_source`; these are the calls Varnish's own HTTP/1 fetch makes from this context, with a
+    // callback that only copies the bytes it is given.
+    unsafe {
+        let Some(bo) = ctx.raw.bo.as_mut() else { return true };
+        match source {
+            BodySource::None => true,
+            BodySource::Cached => ffi::ObjIterate(bo.wrk, bo.bereq_body, priv_, Some(push), 0) == 0,
+            BodySource::Client => ffi::VRB_Iterate(bo.wrk, bo.vsl.as_mut_ptr(), bo.req, Some(push), priv_) >= 0,
+        }
+    }
+}
+
+/// Copies status and headers into `beresp` and returns the body, if any.
+fn set_response(ctx: &mut Ctx, mut answer: Answer) -> Option<TransportBody> {
+    let status = answer.parts.status;
+    let length = answer.length();
+    if let Some(beresp) = ctx.http_beresp.as_mut() {
+        beresp.set_status(status.as_u16());
+        let _ = beresp.set_proto("HTTP/1.1");
+        let _ = beresp.set_reason(status.canonical_reason().unwrap_or(""));
+        for (name, value) in answer.headers() {
+            append(beresp, name.as_str(), &String::from_utf8_lossy(value.as_bytes()));
+        }
+    }
+    match length {
+        Some(0) => None,
+        _ => Some(TransportBody { body: answer.body, length: length.and_then(|l| usize::try_from(l).ok()) }),
     }
 }

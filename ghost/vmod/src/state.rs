@@ -8,7 +8,7 @@ use arc_swap::ArcSwap;
 use ghost_core::{Report, Router, Skipped};
 use varnish::vcl::Ctx;
 
-use crate::backend::{BackendPool, BackendRef};
+use crate::backend::{BackendPool, BackendRef, Key};
 use crate::stats::{carry_over, stats_key, RuleStats, StatsMap};
 
 /// One loaded ghost.json: the compiled router and a native backend per endpoint (same order as
@@ -145,7 +145,7 @@ impl Shared {
     }
 
     /// Reads the ghost.json file, builds a new state and swaps it in; on failure the old state keeps serving.
-    pub fn reload(&self, ctx: &Ctx) -> ReloadOutcome {
+    pub fn reload(&self, ctx: &mut Ctx) -> ReloadOutcome {
         let started = Instant::now();
         // Reloads are serialized so that backends are created and retired in a consistent order.
         let mut pool = match self.pool.lock() {
@@ -159,10 +159,10 @@ impl Shared {
                 path: Some(err.path().to_owned()),
                 millis: elapsed_ms(started),
             },
-            Ok(Ok((router, report))) => match pool.acquire(ctx, router.endpoints()) {
+            Ok(Ok((router, report))) => match pool.acquire(ctx, &keys(&router)) {
                 Err(error) => ReloadOutcome::Failed { error, path: None, millis: elapsed_ms(started) },
                 Ok(backends) => {
-                    let keep = router.endpoints().to_vec();
+                    let keep = keys(&router);
                     let stats = carry_over(&router, &self.stats);
                     let generation = self.current().generation + 1;
                     self.current.store(Arc::new(State::new(router, backends, stats, generation)));
@@ -176,6 +176,11 @@ impl Shared {
         }
         outcome
     }
+}
+
+/// The router's endpoints with their transports, the backend pool's keys.
+fn keys(router: &Router) -> Vec<Key> {
+    router.endpoints().iter().copied().zip(router.transports().iter().cloned()).collect()
 }
 
 /// Reads and compiles ghost.json on a thread of its own: Varnish worker threads have small stacks (tens of KiB),

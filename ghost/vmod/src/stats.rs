@@ -63,7 +63,8 @@ pub fn carry_over(router: &Router, previous: &Mutex<StatsMap>) -> StatsMap {
     next
 }
 
-/// The JSON answer of the stats endpoint: one entry per cached rule, sorted.
+/// The JSON answer of the stats endpoint: one entry per cached rule, sorted, and the counters of ghost's backend
+/// transport (`transport`: requests, new connections and failures by kind).
 pub fn to_json(stats: &StatsMap) -> String {
     let mut names: Vec<&String> = stats.keys().collect();
     names.sort();
@@ -95,7 +96,10 @@ pub fn to_json(stats: &StatsMap) -> String {
         "droppedUnavailable": m.dropped_unavailable,
         "queued": m.queued,
     });
-    let mut text = serde_json::json!({ "status": "ok", "rules": rules, "mirrors": mirrors }).to_string();
+    let transport: serde_json::Map<String, serde_json::Value> =
+        ghost_transport::Stats::global().counters().into_iter().map(|(k, v)| (k.to_owned(), v.into())).collect();
+    let mut text =
+        serde_json::json!({ "status": "ok", "rules": rules, "mirrors": mirrors, "transport": transport }).to_string();
     text.push('\n');
     text
 }

@@ -20,6 +20,12 @@ fn built_vmod() -> PathBuf {
     so
 }
 
+/// The TLS and H2C echo servers of `examples/transport_echo.rs`, built beside this test by `cargo test`.
+fn transport_echo() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().and_then(Path::parent).unwrap().join("examples/transport_echo")
+}
+
 #[test]
 fn varnishtest_suite_passes() {
     let tests_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests");
@@ -56,6 +62,8 @@ fn varnishtest_suite_passes() {
         .arg(format!("vmod={}", so.display()))
         .arg("-D")
         .arg(format!("ghostvcl={}", vcl.display()))
+        .arg("-D")
+        .arg(format!("transport_echo={}", transport_echo().display()))
         .args(&files)
         .output()
         .expect("cannot run varnishtest");

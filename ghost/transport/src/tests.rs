@@ -1,0 +1,162 @@
+//! The transport against real local servers: TLS (rustls, certificates from a test CA made here) and H2C (hyper).
+
+use std::time::Instant;
+
+use ghost_core::contract::BackendTls;
+
+use super::*;
+use crate::testing::{h2c_server, test_pki, tls_server, Pki};
+
+const TIMEOUTS: Timeouts = Timeouts {
+    connect: Duration::from_secs(2),
+    first_byte: Duration::from_secs(5),
+    between_bytes: Duration::from_secs(5),
+};
+
+fn https(pki: &Pki, hostname: &str, sans: &[&str], client: bool) -> Transport {
+    Transport {
+        protocol: TransportProtocol::Https,
+        tls: Some(BackendTls {
+            hostname: hostname.to_owned(),
+            ca_certificates: Some(pki.ca_pem.clone()),
+            subject_alt_names: sans.iter().map(|s| (*s).to_owned()).collect(),
+            client_certificate: client.then(|| pki.client.clone()),
+        }),
+    }
+}
+
+fn request(host: &str, path: &str, body: RequestBody) -> Request<RequestBody> {
+    Request::builder().method("POST").uri(path).header(header::HOST, host).body(body).unwrap()
+}
+
+/// Sends `path` with `body` and reads the whole answer: (status, x-echo-* headers, body).
+fn fetch(endpoint: &Arc<Endpoint>, path: &str, chunks: &[&[u8]]) -> Result<(u16, HeaderMap, Vec<u8>), Error> {
+    let (body, writer) = RequestBody::channel(None);
+    let pending = endpoint.start(request("app.example", path, body), TIMEOUTS);
+    for chunk in chunks {
+        assert!(writer.write(chunk));
+    }
+    drop(writer);
+    let mut answer = pending.wait(TIMEOUTS)?;
+    let headers = answer.headers().clone();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 16 << 10];
+    loop {
+        let n = answer.body.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+    Ok((answer.parts.status.as_u16(), headers, out))
+}
+
+#[test]
+fn tls_with_a_private_ca_streams_both_ways_and_reuses_the_connection() {
+    let pki = test_pki();
+    let (addr, accepted) = tls_server(&pki, None);
+    let endpoint = Arc::new(Endpoint::new(addr, &https(&pki, "echo.test", &[], false)).unwrap());
+    for round in 0..3 {
+        let (status, headers, body) = fetch(&endpoint, "/echo", &[b"hello ", b"over ", b"tls"]).unwrap();
+        assert_eq!(status, 200);
+        assert_eq!(body, b"hello over tls", "round {round}");
+        assert_eq!(headers["x-echo-host"], "app.example", "the Host header is passed unchanged");
+        assert_eq!(headers["x-echo-version"], "HTTP/1.1");
+        assert!(headers.get(header::CONNECTION).is_none(), "hop-by-hop headers are not passed on");
+        // The connection goes back to the pool once the body is read; give the pool a moment to take it.
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(accepted.load(Ordering::SeqCst), 1, "three requests, one connection");
+    let (status, _, body) = fetch(&endpoint, "/big", &[]).unwrap();
+    assert_eq!((status, body.len()), (200, 1 << 20));
+}
+
+#[test]
+fn a_certificate_not_valid_for_the_hostname_fails_the_request_with_a_tls_error() {
+    let pki = test_pki();
+    let (addr, _) = tls_server(&pki, None);
+    let endpoint = Arc::new(Endpoint::new(addr, &https(&pki, "other.test", &[], false)).unwrap());
+    let err = fetch(&endpoint, "/echo", &[]).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Tls, "{err}");
+    assert!(err.to_string().contains("not valid for name \"other.test\""), "{err}");
+    // A CA that did not sign the chain: the certificate is not trusted.
+    let other = test_pki();
+    let mut transport = https(&pki, "echo.test", &[], false);
+    transport.tls.as_mut().unwrap().ca_certificates = Some(other.ca_pem);
+    let endpoint = Arc::new(Endpoint::new(addr, &transport).unwrap());
+    let err = fetch(&endpoint, "/echo", &[]).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Tls, "{err}");
+    assert!(err.to_string().contains("invalid peer certificate"), "{err}");
+}
+
+#[test]
+fn subject_alt_names_replace_the_hostname_for_verification() {
+    let pki = test_pki();
+    let (addr, _) = tls_server(&pki, None);
+    let listed =
+        Arc::new(Endpoint::new(addr, &https(&pki, "sni.example", &["nope.test", "echo.test"], false)).unwrap());
+    assert_eq!(fetch(&listed, "/echo", &[b"ok"]).unwrap().2, b"ok");
+    let unlisted = Arc::new(Endpoint::new(addr, &https(&pki, "echo.test", &["nope.test"], false)).unwrap());
+    assert_eq!(fetch(&unlisted, "/echo", &[]).unwrap_err().kind, ErrorKind::Tls);
+}
+
+#[test]
+fn the_client_certificate_is_presented_when_set() {
+    let pki = test_pki();
+    let (addr, _) = tls_server(&pki, Some(&pki.ca_pem));
+    let with = Arc::new(Endpoint::new(addr, &https(&pki, "echo.test", &[], true)).unwrap());
+    assert_eq!(fetch(&with, "/echo", &[b"mtls"]).unwrap().2, b"mtls");
+    let without = Arc::new(Endpoint::new(addr, &https(&pki, "echo.test", &[], false)).unwrap());
+    assert!(fetch(&without, "/echo", &[]).is_err(), "the server requires a client certificate");
+}
+
+#[test]
+fn h2c_multiplexes_requests_over_one_connection_with_the_host_as_authority() {
+    let (addr, accepted) = h2c_server();
+    let endpoint = Arc::new(Endpoint::new(addr, &Transport { protocol: TransportProtocol::H2c, tls: None }).unwrap());
+    let threads: Vec<_> = (0..4)
+        .map(|i| {
+            let endpoint = endpoint.clone();
+            std::thread::spawn(move || fetch(&endpoint, &format!("/r{i}"), &[b"h2", b"c"]).unwrap())
+        })
+        .collect();
+    for thread in threads {
+        let (status, headers, body) = thread.join().unwrap();
+        assert_eq!((status, body.as_slice()), (200, b"h2c".as_slice()));
+        assert_eq!(headers["x-echo-version"], "HTTP/2.0");
+        assert_eq!(headers["x-echo-host"], "app.example");
+    }
+    assert_eq!(fetch(&endpoint, "/big", &[]).unwrap().2.len(), 1 << 20);
+    assert_eq!(accepted.load(Ordering::SeqCst), 1, "every request on one HTTP/2 connection");
+}
+
+#[test]
+fn timeouts_and_refused_connections_are_errors_of_their_kind() {
+    let (addr, _) = h2c_server();
+    let endpoint = Arc::new(Endpoint::new(addr, &Transport { protocol: TransportProtocol::H2c, tls: None }).unwrap());
+    let short = Timeouts { first_byte: Duration::from_millis(200), ..TIMEOUTS };
+    let started = Instant::now();
+    let (body, writer) = RequestBody::channel(Some(0));
+    drop(writer);
+    let err = endpoint.start(request("a", "/slow", body), short).wait(short).err().unwrap();
+    assert_eq!(err.kind, ErrorKind::Timeout, "{err}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+
+    // A port nobody listens on: bind one, then close it.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let endpoint = Arc::new(Endpoint::new(closed, &Transport { protocol: TransportProtocol::H2c, tls: None }).unwrap());
+    let err = endpoint.start(request("a", "/", RequestBody::empty()), TIMEOUTS).wait(TIMEOUTS).err().unwrap();
+    assert_eq!(err.kind, ErrorKind::Connect, "{err}");
+}
+
+#[test]
+fn unusable_tls_settings_are_refused_when_the_endpoint_is_made() {
+    let pki = test_pki();
+    let addr: SocketAddr = "127.0.0.1:1".parse().unwrap();
+    let mut transport = https(&pki, "echo.test", &[], false);
+    transport.tls.as_mut().unwrap().ca_certificates = Some("not a certificate".to_owned());
+    assert!(Endpoint::new(addr, &transport).unwrap_err().contains("caCertificates"));
+    let mut transport = https(&pki, "echo.test", &[], true);
+    transport.tls.as_mut().unwrap().client_certificate.as_mut().unwrap().key = String::new();
+    assert!(Endpoint::new(addr, &transport).unwrap_err().contains("clientCertificate"));
+}
