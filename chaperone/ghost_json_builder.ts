@@ -49,8 +49,8 @@ export class GhostJsonBuilder {
       const key = `${namespace}/${name}:${port}`;
       let entry = resolutions.get(key);
       if (entry === undefined) {
-        const { endpoints, error } = resolve(backend);
-        const json = JSON.stringify([endpoints, error]);
+        const { endpoints, error, transport } = resolve(backend);
+        const json = JSON.stringify([endpoints, error, transport]);
         const last = this.#resolutions.get(key);
         entry = last?.json === json ? last : { json, version: ++this.#versions };
         resolutions.set(key, entry);

@@ -35,11 +35,9 @@ const ROUTING = parseRoutingJson(JSON.stringify({
   requests: { escapedSlashes: "KeepUnchanged" },
 }));
 
-function service(name: string): ServiceView {
-  return {
-    metadata: { name, namespace: "ns", labels: {} },
-    spec: { type: "ClusterIP", selector: {}, ports: [{ name: "", port: 80, protocol: "TCP", targetPort: 8080 }] },
-  };
+function service(name: string, appProtocol?: string): ServiceView {
+  const port = { name: "", port: 80, protocol: "TCP", targetPort: 8080, appProtocol };
+  return { metadata: { name, namespace: "ns", labels: {} }, spec: { type: "ClusterIP", selector: {}, ports: [port] } };
 }
 
 function slice(name: string, address: string): EndpointSliceView {
@@ -51,13 +49,17 @@ function slice(name: string, address: string): EndpointSliceView {
   };
 }
 
-function cluster(s0: string): ClusterEndpoints {
-  return { services: [service("s0"), service("s1")], endpointSlices: [slice("s0", s0), slice("s1", "10.0.1.1")] };
+function cluster(s0: string, s0AppProtocol?: string): ClusterEndpoints {
+  return {
+    services: [service("s0", s0AppProtocol), service("s1")],
+    endpointSlices: [slice("s0", s0), slice("s1", "10.0.1.1")],
+  };
 }
 
 Deno.test("GhostJsonBuilder writes exactly what mergeEndpoints and the contract's serializer write", () => {
   const builder = new GhostJsonBuilder();
-  for (const state of [cluster("10.0.0.1"), cluster("10.0.0.2"), { services: [], endpointSlices: [] }]) {
+  const h2c = cluster("10.0.0.2", "kubernetes.io/h2c");
+  for (const state of [cluster("10.0.0.1"), cluster("10.0.0.2"), h2c, { services: [], endpointSlices: [] }]) {
     const { ghost, text } = builder.build(ROUTING, state);
     equal(text, stringifyContract(mergeEndpoints(ROUTING, state)));
     equal(text, stringifyContract(ghost));
@@ -75,6 +77,10 @@ Deno.test("GhostJsonBuilder merges again only the vhosts whose routing or endpoi
   strictEqual(moved.vhosts["b.example"], first.vhosts["b.example"]);
   equal(moved.vhosts["c.example"].routes[0].backends[0].endpoints[0].address, "10.0.0.9");
   equal(moved.vhosts["m.example"].routes[0].mirrors?.[0].backend.endpoints[0].address, "10.0.0.9");
+  // s0's port turns to H2C: same endpoints, another transport, merged again
+  const h2c = builder.build(ROUTING, cluster("10.0.0.9", "kubernetes.io/h2c")).ghost;
+  equal(h2c.vhosts["a.example"].routes[0].backends[0].transport?.protocol, "H2C");
+  strictEqual(h2c.vhosts["b.example"], first.vhosts["b.example"]);
   // a new routing.json object for a vhost is merged again even when it is equal
   const reparsed = {
     ...ROUTING,

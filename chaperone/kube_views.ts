@@ -23,7 +23,7 @@ const metadata = z.object({
   labels: z.record(z.string(), z.string()).default({}),
 });
 
-/** The part of a Service the merge needs: its ports, type and whether it has a selector. */
+/** The part of a Service the merge needs: its ports (with their appProtocol), type and whether it has a selector. */
 export const serviceViewSchema = z.object({
   metadata,
   spec: z.object({
@@ -34,6 +34,7 @@ export const serviceViewSchema = z.object({
       port: z.int(),
       protocol: z.string().default("TCP"),
       targetPort: z.union([z.int(), z.string()]).optional(),
+      appProtocol: z.string().optional(),
     })).default([]),
   }).default({ type: "ClusterIP", selector: {}, ports: [] }),
 });

@@ -128,8 +128,14 @@ function resolveBackend(backend: RoutingBackend, index: ServiceIndex): GhostBack
   let endpoints = collect(slices, servicePort.name, "TCP", "ready");
   if (endpoints.length === 0) endpoints = collect(slices, servicePort.name, "TCP", "servingTerminating");
   if (endpoints.length === 0) endpoints = collect(slices, servicePort.name, "TCP", "notTerminating");
+  // Cleartext HTTP/2 (prior knowledge) needs ghost's own transport; other ports keep Varnish's HTTP/1.1 backends.
+  if (servicePort.appProtocol === H2C_APP_PROTOCOL) return { weight, name, endpoints, filters, transport: H2C };
   return { weight, name, endpoints, filters };
 }
+
+/** The Service port appProtocol of cleartext HTTP/2 (Gateway API: HTTPRouteBackendProtocolH2C). */
+export const H2C_APP_PROTOCOL = "kubernetes.io/h2c";
+const H2C = { protocol: "H2C" } as const;
 
 /**
  * Merges routing.json with the cluster's endpoints into ghost.json.
@@ -140,7 +146,8 @@ function resolveBackend(backend: RoutingBackend, index: ServiceIndex): GhostBack
  * while terminating are used instead, as kube-proxy does, and without those the endpoints not ready but not
  * terminating either (panic routing: with none, every request would fail). A group that cannot be resolved keeps its weight, gets no
  * endpoints and carries the reason in `error`, so its share of the traffic answers 500 with a useful message.
- * Mirror backends are resolved the same way.
+ * Mirror backends are resolved the same way. A Service port with `appProtocol: kubernetes.io/h2c` gets
+ * `transport: {protocol: "H2C"}`: ghost reaches it over cleartext HTTP/2.
  * Everything else (listeners, the cache policy table, vhosts, routes, matches, filters, timeouts, retries, cache settings, request
  * settings) is copied unchanged. Endpoints are sorted, so the output depends only on the state, not on the order in
  * which objects arrived.
@@ -188,11 +195,12 @@ export function backendResolver(cluster: ClusterEndpoints): BackendResolver {
     let found = resolved.get(key);
     if (found === undefined) resolved.set(key, found = resolveBackend({ ...backend, filters: [] }, index));
     // the same fields in the same order as resolveBackend gives them, this group's weight and filters
-    const { endpoints, error } = found;
+    const { endpoints, error, transport } = found;
     const { weight, filters } = backend;
-    return error === undefined
+    const group: GhostBackend = error === undefined
       ? { weight, name: found.name, endpoints, filters }
       : { weight, name: found.name, endpoints, error, filters };
+    return transport === undefined ? group : { ...group, transport };
   };
 }
 

@@ -56,9 +56,10 @@ export interface RulesResult {
   refProblems: RefProblem[];
 }
 
-// WebSocket over TLS and HTTP/2 without TLS need a backend transport the gateway does not have; plain WebSocket
-// (`kubernetes.io/ws`) is an HTTP/1.1 Upgrade, which the gateway pipes to the chosen endpoint.
-const UNSUPPORTED_APP_PROTOCOLS = new Set(["kubernetes.io/h2c", "kubernetes.io/wss"]);
+// WebSocket over TLS needs a piped TLS connection the gateway cannot make; plain WebSocket (`kubernetes.io/ws`) is an
+// HTTP/1.1 Upgrade, which the gateway pipes to the chosen endpoint, and `kubernetes.io/h2c` goes through ghost's own
+// HTTP/2 transport (the chaperone marks those backends from the Service port).
+const UNSUPPORTED_APP_PROTOCOLS = new Set(["kubernetes.io/wss"]);
 const DEFAULT_TIME = "1970-01-01T00:00:00Z";
 
 function describeIssue(error: z.ZodError): string {
