@@ -2,8 +2,10 @@
  * `deno task bench`: runs the propagation benchmark at each route count (100, 1,000 and 5,000; `LACQUER_BENCH_SIZES`
  * sets them, e.g. `100,1000,5000,20000`; `LACQUER_BENCH_CHANGES` the changes of each kind, 30 by default), each in
  * a test cluster of its own, and writes the report with its charts to `tests/bench/results/`: `README.md` (the
- * conditions, the charts, every figure), one SVG per chart rendered by Vega-Lite, and `headline.md`, the figures the
- * repository's README quotes (`deno task bench:figures` copies it there).
+ * conditions, the charts, every figure), one SVG per chart rendered by Vega-Lite, `headline.md`, the figures the
+ * repository's README quotes (`deno task bench:figures` copies it there), and `samples.json`, every sample, from
+ * which `deno task bench --render` writes the report again without measuring (and `--add` measures the sizes of
+ * `LACQUER_BENCH_SIZES` again into it, the others kept).
  *
  * @module
  */
@@ -17,7 +19,6 @@ import {
   type PropagationSeries,
   reportMarkdown,
 } from "./report_render.ts";
-import { benchResultsHeading } from "./results_heading.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const RESULTS = new URL("results/", import.meta.url);
@@ -74,13 +75,29 @@ async function propagation(routes: number, changes: number): Promise<Propagation
   }
 }
 
-if (import.meta.main) {
+/** What one run measured, stored as `results/samples.json` so that the report can be rendered again from it. */
+interface Measured {
+  conditions: Conditions;
+  series: PropagationSeries[];
+  /** Route counts whose run failed. */
+  failed: number[];
+}
+
+async function measure(): Promise<Measured> {
   const sizes = (Deno.env.get("LACQUER_BENCH_SIZES") ?? "100,1000,5000").split(",").map(Number);
   const changes = Number(Deno.env.get("LACQUER_BENCH_CHANGES") ?? 30);
   const before = await load();
   const cpu = /model name\s*:\s*(.*)/.exec(await Deno.readTextFile("/proc/cpuinfo"))?.[1] ?? "unknown CPU";
   const series: PropagationSeries[] = [];
-  for (const routes of sizes) series.push(...await propagation(routes, changes));
+  const failed: number[] = [];
+  for (const routes of sizes) {
+    // one size that fails (a test cluster that does not start on a busy machine) leaves the others measured
+    await propagation(routes, changes).then((s) => series.push(...s), (err) => {
+      console.error(`${err.message}; the report goes on without it`);
+      failed.push(routes);
+    });
+  }
+  if (series.length === 0) throw new Error("No benchmark succeeded");
   const conditions: Conditions = {
     date: `${new Date().toISOString().slice(0, 16)}Z`,
     cpu,
@@ -92,14 +109,48 @@ if (import.meta.main) {
       commit: await output("git", ["-C", ROOT.pathname, "rev-parse", "--short", "HEAD"]),
     },
   };
+  return { conditions, series, failed };
+}
+
+/** The stored samples with those of a later run of some sizes in place of theirs. */
+function merge(stored: Measured, later: Measured): Measured {
+  const sizes = new Set(later.series.map((s) => s.routes));
+  return {
+    conditions: {
+      ...later.conditions,
+      date: `${stored.conditions.date} and ${later.conditions.date}`,
+      load: { before: stored.conditions.load.before, after: later.conditions.load.after },
+    },
+    series: [...stored.series.filter((s) => !sizes.has(s.routes)), ...later.series],
+    failed: [...new Set([...stored.failed, ...later.failed])].filter((n) => !sizes.has(n)),
+  };
+}
+
+async function write({ conditions, series, failed }: Measured): Promise<void> {
   const charts = [propagationChart(series)];
   await Deno.mkdir(RESULTS, { recursive: true });
   for (const chart of charts) await Deno.writeTextFile(new URL(chart.file, RESULTS), await renderSvg(chart));
-  await Deno.writeTextFile(new URL("README.md", RESULTS), reportMarkdown(conditions, series, charts));
+  const note = failed.length ? `\nNot measured (the run failed): ${failed.join(", ")} routes.\n` : "";
+  await Deno.writeTextFile(new URL("README.md", RESULTS), reportMarkdown(conditions, series, charts) + note);
   await Deno.writeTextFile(
     new URL("headline.md", RESULTS),
-    (await benchResultsHeading("bench")) + headline(series) +
-      "\nThe whole report, with its charts: [`tests/bench/results/`](tests/bench/results/README.md).\n",
+    `# \`deno task bench\`\n\nMeasured ${conditions.date} on ${conditions.cores} cores shared with other work (load ` +
+      `average ${conditions.load.after} at the end).\n\n${headline(series)}\nThe whole report, with its charts: ` +
+      "[`tests/bench/results/`](tests/bench/results/README.md).\n",
   );
   console.log(`wrote ${RESULTS.pathname}`);
+}
+
+if (import.meta.main) {
+  // `--render`: the report again from the stored samples, without measuring
+  const samples = new URL("samples.json", RESULTS);
+  if (Deno.args.includes("--render")) await write(JSON.parse(await Deno.readTextFile(samples)));
+  else {
+    let measured = await measure();
+    // `--add`: these sizes measured again (a run that failed on a busy machine), the stored others kept
+    if (Deno.args.includes("--add")) measured = merge(JSON.parse(await Deno.readTextFile(samples)), measured);
+    await Deno.mkdir(RESULTS, { recursive: true });
+    await Deno.writeTextFile(samples, JSON.stringify(measured) + "\n");
+    await write(measured);
+  }
 }

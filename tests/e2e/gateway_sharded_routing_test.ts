@@ -1,0 +1,94 @@
+/**
+ * End to end on the local cluster: a Gateway whose routing.json is large enough to be stored in shards (1,024 route
+ * entries, about 500 KB) is Programmed, serves its routes, and serves a changed route, through the operator and a
+ * gateway pod running from their images (the pod reads the shards with its own ServiceAccount's rights).
+ */
+import { equal, ok } from "node:assert/strict";
+import { parseRoutingManifest } from "../../ghost/contract/mod.ts";
+import { ROUTING_SHARDS_KEY } from "../../internal/names.ts";
+import { clusterAvailable, eventually } from "../cluster/mod.ts";
+import { apply, applyApp, conditionOf, curl, echoApp, GW_API, podOf, startE2eGateway } from "./_e2e_gateway.ts";
+
+const ROUTES = 64;
+/** Hostnames per route (the most an HTTPRoute may have). */
+const HOSTS = 16;
+
+/** HTTPRoute `r<i>` on the hostnames `r<i>-h<j>.sharded.example`, to `app`. */
+function shardedRoute(namespace: string, i: number, app: string): Record<string, unknown> {
+  return {
+    apiVersion: "gateway.networking.k8s.io/v1",
+    kind: "HTTPRoute",
+    metadata: { name: `r${i}`, namespace },
+    spec: {
+      parentRefs: [{ name: "gw" }],
+      hostnames: Array.from({ length: HOSTS }, (_, j) => `r${i}-h${j}.sharded.example`),
+      rules: [{
+        matches: [{
+          path: { type: "PathPrefix", value: `/tenant-${i}/` },
+          headers: [{ name: "x-tenant", value: `${i}` }],
+        }],
+        backendRefs: [{ name: app, port: 8080 }],
+      }],
+    },
+  };
+}
+
+Deno.test({
+  name: "a Gateway with routing.json in shards is Programmed, serves its routes and a changed one",
+  ignore: !clusterAvailable(),
+}, async (t) => {
+  await using gw = await startE2eGateway({
+    setup: async ({ client, name }) =>
+      await applyApp(client, [...echoApp(name, "blue", 1), ...echoApp(name, "green", 1)]),
+  });
+  const { client, address } = gw;
+  const ns = gw.ns.name;
+  const routes = `${GW_API}/namespaces/${ns}/httproutes`;
+  const answer = async (i: number, j: number) =>
+    podOf(
+      await curl([
+        "-H",
+        `Host: r${i}-h${j}.sharded.example`,
+        "-H",
+        `x-tenant: ${i}`,
+        `http://${address}/tenant-${i}/x`,
+      ]),
+    );
+  const programmed = async () => {
+    const object = await client.request<never>(`${GW_API}/namespaces/${ns}/gateways/gw`);
+    equal(conditionOf(object, "Programmed")?.status, "True", JSON.stringify(conditionOf(object, "Programmed")));
+  };
+  try {
+    await t.step("the routes are stored in shards, and the gateway pod serves them", async () => {
+      for (let i = 0; i < ROUTES; i += 16) {
+        await Promise.all(Array.from({ length: 16 }, (_, k) => apply(client, routes, shardedRoute(ns, i + k, "blue"))));
+      }
+      const manifest = await eventually(async () => {
+        const cm = await client.request<{ data?: Record<string, string> }>(
+          `/api/v1/namespaces/${ns}/configmaps/gw-lacquer`,
+        );
+        const text = cm.data?.[ROUTING_SHARDS_KEY];
+        ok(text, "routing.json is not stored in shards yet");
+        return parseRoutingManifest(text);
+      }, { timeoutMs: 120_000, intervalMs: 500 });
+      ok(manifest.shards.length > 1, `${manifest.shards.length} shards`);
+      await eventually(async () => {
+        ok((await answer(ROUTES - 1, HOSTS - 1))?.startsWith("blue-"));
+        ok((await answer(0, 0))?.startsWith("blue-"));
+        await programmed();
+      }, { timeoutMs: 120_000, intervalMs: 500 });
+    });
+
+    await t.step("a changed route reaches traffic, and the Gateway is Programmed for the new generation", async () => {
+      await apply(client, routes, shardedRoute(ns, 7, "green"));
+      await eventually(async () => {
+        ok((await answer(7, 3))?.startsWith("green-"));
+        await programmed();
+      }, { timeoutMs: 60_000, intervalMs: 250 });
+      ok((await answer(8, 3))?.startsWith("blue-"), "the other routes keep their backend");
+    });
+  } catch (err) {
+    console.error(await gw.readOperatorLog());
+    throw err;
+  }
+});
