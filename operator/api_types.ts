@@ -139,6 +139,12 @@ export const listenerSchema = z.looseObject({
 /** One listener of a Gateway. */
 export type Listener = z.output<typeof listenerSchema>;
 
+/** The part of a Gateway's or ListenerSet's status that conditions are merged with. */
+const listenersStatusSchema = z.looseObject({
+  conditions: z.array(conditionSchema).optional(),
+  listeners: z.array(z.looseObject({ name: str, conditions: z.array(conditionSchema).optional() })).optional(),
+});
+
 /** Gateway (gateway.networking.k8s.io/v1). */
 export const gatewaySchema = z.looseObject({
   metadata: metadataSchema,
@@ -152,15 +158,37 @@ export const gatewaySchema = z.looseObject({
       annotations: labels.optional(),
       parametersRef: parametersRef.optional(),
     }).optional(),
+    /** Which ListenerSets may attach (the CRD's default, and an absent field, allow none). */
+    allowedListeners: z.looseObject({
+      namespaces: z.looseObject({
+        from: str.default("None"),
+        selector: labelSelectorSchema.optional(),
+      }).default({ from: "None" }),
+    }).optional(),
   }),
-  status: z.looseObject({
-    conditions: z.array(conditionSchema).optional(),
-    listeners: z.array(z.looseObject({ name: str, conditions: z.array(conditionSchema).optional() })).optional(),
-  }).optional(),
+  status: listenersStatusSchema.optional(),
 });
 
 /** A Gateway. */
 export type Gateway = z.output<typeof gatewaySchema>;
+
+/** ListenerSet (gateway.networking.k8s.io/v1): listeners added to a Gateway that allows it. */
+export const listenerSetSchema = z.looseObject({
+  metadata: metadataSchema,
+  spec: z.looseObject({
+    parentRef: z.looseObject({
+      group: str.default(GATEWAY_GROUP),
+      kind: str.default("Gateway"),
+      namespace: str.optional(),
+      name: str,
+    }),
+    listeners: z.array(listenerSchema).default([]),
+  }),
+  status: listenersStatusSchema.optional(),
+});
+
+/** A ListenerSet. */
+export type ListenerSet = z.output<typeof listenerSetSchema>;
 
 /** A parentRef of a route. */
 export const parentRefSchema = z.looseObject({

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type Gateway, GATEWAY_GROUP, type HttpRoute, type ParentRef } from "./api_types.ts";
+import { type Gateway, GATEWAY_GROUP, type HttpRoute, type LabelSelector, type ParentRef } from "./api_types.ts";
 import { intersectHostnames } from "./hostnames.ts";
 import { matchesSelector } from "./label_selector.ts";
 import type { ListenerResult } from "./listeners.ts";
@@ -45,24 +45,42 @@ export interface AttachContext {
   index: SnapshotIndex;
 }
 
-function namespaceAllowed(listener: ListenerResult, route: HttpRoute, context: AttachContext): boolean {
-  const { gateway, index } = context;
-  const routeNs = route.metadata.namespace ?? "";
-  const ns = listener.listener.allowedRoutes.namespaces;
-  switch (ns.from) {
+/**
+ * Tells whether a namespace is selected by `from` (Same, All, Selector; anything else selects none), as
+ * `allowedRoutes.namespaces` and `allowedListeners.namespaces` say it.
+ *
+ * @param from The `from` value and its selector.
+ * @param owner The namespace that `Same` means.
+ * @param namespace The namespace asking.
+ * @param index Lookups for Namespaces (their labels).
+ * @returns True when selected.
+ */
+export function namespaceSelected(
+  from: { from: string; selector?: LabelSelector },
+  owner: string,
+  namespace: string,
+  index: SnapshotIndex,
+): boolean {
+  switch (from.from) {
     case "All":
       return true;
     case "Same":
-      return routeNs === gateway.metadata.namespace;
+      return namespace === owner;
     case "Selector": {
-      if (!ns.selector) return false;
+      if (!from.selector) return false;
       // The apiserver labels every namespace with its name; count on it even before the Namespace is cached.
-      const labels = { ...index.namespaces.get(routeNs)?.metadata.labels, "kubernetes.io/metadata.name": routeNs };
-      return matchesSelector(ns.selector, labels);
+      const labels = { ...index.namespaces.get(namespace)?.metadata.labels, "kubernetes.io/metadata.name": namespace };
+      return matchesSelector(from.selector, labels);
     }
     default:
       return false;
   }
+}
+
+function namespaceAllowed(listener: ListenerResult, route: HttpRoute, context: AttachContext): boolean {
+  // A ListenerSet's listener: `Same` is the ListenerSet's namespace.
+  const owner = listener.listenerSet?.namespace ?? context.gateway.metadata.namespace ?? "";
+  return namespaceSelected(listener.listener.allowedRoutes.namespaces, owner, route.metadata.namespace ?? "", context.index);
 }
 
 /**
@@ -78,8 +96,11 @@ export function attachRoute(
   ref: ParentRef,
   context: AttachContext,
 ): AttachResult {
+  // A Gateway parentRef selects the Gateway's own listeners, a ListenerSet parentRef those of that ListenerSet.
+  const setKey = ref.kind === "ListenerSet" ? keyOf(ref.namespace ?? route.metadata.namespace, ref.name) : undefined;
   const candidates = context.listeners.filter((l) =>
-    (ref.sectionName === undefined || l.listener.name === ref.sectionName) &&
+    l.listenerSet?.key === setKey &&
+    (ref.sectionName === undefined || (l.listenerSet?.name ?? l.listener.name) === ref.sectionName) &&
     (ref.port === undefined || l.listener.port === ref.port)
   );
   if (candidates.length === 0) {
@@ -87,10 +108,12 @@ export function attachRoute(
       ref.sectionName === undefined ? "" : `sectionName "${ref.sectionName}"`,
       ref.port === undefined ? "" : `port ${ref.port}`,
     ].filter(Boolean).join(" and ");
-    return {
-      attachments: [],
-      rejection: { reason: "NoMatchingParent", message: `Gateway has no listener with ${what}` },
-    };
+    const message = !setKey
+      ? `Gateway has no listener with ${what}`
+      : what
+      ? `ListenerSet has no accepted listener with ${what}`
+      : "ListenerSet is not attached to its Gateway";
+    return { attachments: [], rejection: { reason: "NoMatchingParent", message } };
   }
   const allowed = candidates.filter((l) =>
     l.attachable && l.supportedKinds.some((k) => k.kind === "HTTPRoute") &&
@@ -124,15 +147,20 @@ export function attachRoute(
 }
 
 /**
- * Lists the parentRefs of a route that name one Gateway, in parentRef order.
+ * Lists the parentRefs of a route that name one parent, in parentRef order.
  *
  * @param route The route.
- * @param gatewayKey The Gateway's `namespace/name`.
+ * @param parentKey The parent's `namespace/name`.
+ * @param kind The parent's kind. @default {"Gateway"}
  * @returns The parentRefs (a parentRef's namespace defaults to the route's).
  */
-export function parentRefsNaming(route: HttpRoute, gatewayKey: string): ParentRef[] {
+export function parentRefsNaming(
+  route: HttpRoute,
+  parentKey: string,
+  kind: "Gateway" | "ListenerSet" = "Gateway",
+): ParentRef[] {
   const routeNs = route.metadata.namespace ?? "";
   return route.spec.parentRefs.filter((ref) =>
-    ref.group === GATEWAY_GROUP && ref.kind === "Gateway" && keyOf(ref.namespace ?? routeNs, ref.name) === gatewayKey
+    ref.group === GATEWAY_GROUP && ref.kind === kind && keyOf(ref.namespace ?? routeNs, ref.name) === parentKey
   );
 }

@@ -20,8 +20,10 @@ export interface AttachedRoute {
   key: string;
   /** Its translated rules. */
   rules: RulesResult;
+  /** Its parentRefs that name the Gateway or one of the Gateway's ListenerSets, in parentRef order. */
+  parentRefs: ParentRef[];
   /**
-   * Why the route did not attach through a parentRef naming the Gateway (`parentRefsNaming`), by parentRef; empty
+   * Why the route did not attach through one of `parentRefs`, by parentRef; empty
    * when it attached through every one (most routes: they then share one empty map).
    */
   rejections: ReadonlyMap<ParentRef, AttachRejection>;
@@ -35,8 +37,10 @@ export interface AttachRoutesContext {
   key: string;
   /** The Gateway. */
   gateway: Gateway;
-  /** Its validated listeners. */
+  /** Its validated listeners, with those of the ListenerSets attached to it. */
   listeners: readonly ListenerResult[];
+  /** The keys of every ListenerSet whose parentRef names the Gateway (attached or not). @default {none} */
+  listenerSets?: readonly string[];
   /** Lookups for Services, ReferenceGrants and Namespaces. */
   index: SnapshotIndex;
   /** The translation memo. */
@@ -58,7 +62,11 @@ const NO_REJECTIONS: ReadonlyMap<ParentRef, AttachRejection> = new Map();
 function computeAttachment(route: HttpRoute, rules: RulesResult, context: AttachRoutesContext): AttachedRoute {
   let rejections: Map<ParentRef, AttachRejection> | undefined;
   const attachments: AttachedRoute["attachments"] = [];
-  for (const ref of parentRefsNaming(route, context.key)) {
+  const parentRefs = route.spec.parentRefs.filter((ref) =>
+    parentRefsNaming(route, context.key).includes(ref) ||
+    (context.listenerSets ?? []).some((key) => parentRefsNaming(route, key, "ListenerSet").includes(ref))
+  );
+  for (const ref of parentRefs) {
     const attach = attachRoute(route, ref, context);
     if (attach.rejection) (rejections ??= new Map()).set(ref, attach.rejection);
     if (attach.rejection || rules.allInvalid) continue;
@@ -67,7 +75,7 @@ function computeAttachment(route: HttpRoute, rules: RulesResult, context: Attach
     }
   }
   const key = keyOf(route.metadata.namespace, route.metadata.name);
-  return { route, key, rules, rejections: rejections ?? NO_REJECTIONS, attachments };
+  return { route, key, rules, parentRefs, rejections: rejections ?? NO_REJECTIONS, attachments };
 }
 
 function attachToGateway(route: HttpRoute, context: AttachRoutesContext, listeners: string): AttachedRoute {
@@ -93,7 +101,10 @@ function attachToGateway(route: HttpRoute, context: AttachRoutesContext, listene
  */
 export function attachRoutes(routes: readonly HttpRoute[], context: AttachRoutesContext): AttachedRoute[] {
   // Everything about the listeners that attachment reads; a memoised attachment is reused only when it matches.
-  const listeners = JSON.stringify(context.listeners.map((l) => [l.listener, l.attachable, l.supportedKinds]));
+  const listeners = JSON.stringify([
+    context.listeners.map((l) => [l.listener, l.attachable, l.supportedKinds, l.listenerSet]),
+    context.listenerSets ?? [],
+  ]);
   return sortRoutes(routes).map((route) => attachToGateway(route, context, listeners));
 }
 

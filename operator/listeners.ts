@@ -44,9 +44,14 @@ export interface ListenerResult {
   usable: boolean;
   /** The route kinds it supports (only those we implement). */
   supportedKinds: RouteGroupKind[];
-  /** Why it is not accepted (`Accepted=False`), when it is not. */
+  /** Why it is not accepted (`Accepted=False`), when it is not (a ListenerSet's listener: also for a conflict). */
   notAccepted?: ListenerProblem<
-    "UnsupportedProtocol" | "PortUnavailable" | "UnsupportedValue" | "NoValidCACertificate"
+    | "UnsupportedProtocol"
+    | "PortUnavailable"
+    | "UnsupportedValue"
+    | "NoValidCACertificate"
+    | "ProtocolConflict"
+    | "HostnameConflict"
   >;
   /** Its conflict with another listener on the same port (`Conflicted=True`), if any. */
   conflicted?: ListenerProblem<"ProtocolConflict" | "HostnameConflict">;
@@ -56,6 +61,8 @@ export interface ListenerResult {
   frontend?: PortValidation;
   /** Why it is not usable, for the Programmed condition. */
   problem?: string;
+  /** The ListenerSet that declares it (`listener.name` is then unique to the Gateway, `name` as declared). */
+  listenerSet?: { key: string; namespace: string; name: string };
 }
 
 const SUPPORTED_PROTOCOLS = new Set(["HTTP", "HTTPS"]);
@@ -66,8 +73,16 @@ function decode(value: string | undefined): string {
   return value === undefined ? "" : Buffer.from(value, "base64").toString("utf8");
 }
 
-function certificateProblem(index: SnapshotIndex, gateway: Gateway, listener: Listener): string | undefined {
-  const ns = gateway.metadata.namespace ?? "";
+/** The object that declares a listener: a Gateway, or a ListenerSet that adds listeners to one. */
+export interface ListenerOwner {
+  /** `Gateway` or `ListenerSet` (the `from` kind of the ReferenceGrants its certificateRefs need). */
+  kind: "Gateway" | "ListenerSet";
+  /** Its namespace (the default of its certificateRefs' namespaces). */
+  namespace: string;
+}
+
+function certificateProblem(index: SnapshotIndex, owner: ListenerOwner, listener: Listener): string | undefined {
+  const ns = owner.namespace;
   const refs = listener.tls?.certificateRefs ?? [];
   if (listener.protocol === "HTTPS" && refs.length === 0) return "HTTPS listener has no certificateRefs";
   for (const ref of refs) {
@@ -91,14 +106,18 @@ function certificateProblem(index: SnapshotIndex, gateway: Gateway, listener: Li
   return undefined;
 }
 
-function certificateRefNotPermitted(index: SnapshotIndex, gateway: Gateway, listener: Listener): string | undefined {
-  const ns = gateway.metadata.namespace ?? "";
+function certificateRefNotPermitted(
+  index: SnapshotIndex,
+  owner: ListenerOwner,
+  listener: Listener,
+): string | undefined {
+  const ns = owner.namespace;
   for (const ref of listener.tls?.certificateRefs ?? []) {
     const secretNs = ref.namespace ?? ns;
     if (ref.group !== "" || ref.kind !== "Secret" || secretNs === ns) continue;
     const allowed = referenceAllowed(
       index,
-      { group: GATEWAY_GROUP, kind: "Gateway", namespace: ns },
+      { group: GATEWAY_GROUP, kind: owner.kind, namespace: ns },
       { group: "", kind: "Secret", namespace: secretNs, name: ref.name },
     );
     if (!allowed) return `certificateRef to Secret "${secretNs}/${ref.name}" is not permitted by any ReferenceGrant`;
@@ -161,21 +180,40 @@ function conflictOf(listener: Listener, listeners: readonly Listener[]): Listene
 /** The first problem with an HTTPS listener's certificateRefs: a reference no grant permits comes first. */
 function certificateIssue(
   listener: Listener,
-  gateway: Gateway,
+  owner: ListenerOwner,
   index: SnapshotIndex,
 ): ListenerProblem<"RefNotPermitted" | "InvalidCertificateRef"> | undefined {
   if (listener.protocol !== "HTTPS") return undefined;
-  const notPermitted = certificateRefNotPermitted(index, gateway, listener);
+  const notPermitted = certificateRefNotPermitted(index, owner, listener);
   if (notPermitted) return { reason: "RefNotPermitted", message: notPermitted };
-  const invalid = certificateProblem(index, gateway, listener);
+  const invalid = certificateProblem(index, owner, listener);
   return invalid === undefined ? undefined : { reason: "InvalidCertificateRef", message: invalid };
 }
 
-function validateListener(listener: Listener, gateway: Gateway, index: SnapshotIndex): ListenerResult {
+/**
+ * Validates one listener.
+ *
+ * @param listener The listener.
+ * @param gateway The Gateway it serves on (its client certificate validation applies to every listener).
+ * @param owner Who declares it.
+ * @param index Lookups for Secrets and ReferenceGrants.
+ * @param others The listeners it must not conflict with.
+ * @returns The validated listener.
+ */
+export function validateListener(
+  listener: Listener,
+  gateway: Gateway,
+  owner: ListenerOwner,
+  index: SnapshotIndex,
+  others: readonly Listener[],
+): ListenerResult {
   const kinds = routeKinds(listener);
-  const acceptance = acceptanceProblem(listener);
-  const conflicted = conflictOf(listener, gateway.spec.listeners);
-  const certificate = certificateIssue(listener, gateway, index);
+  const conflicted = conflictOf(listener, others);
+  // A ListenerSet's listener that conflicts with one of higher precedence is not accepted, for that reason.
+  const acceptance = owner.kind === "ListenerSet" && conflicted
+    ? { reason: conflicted.reason, text: conflicted.message.replace(/^Listener /, "") }
+    : acceptanceProblem(listener);
+  const certificate = certificateIssue(listener, owner, index);
   const frontend = listener.protocol === "HTTPS" ? validateFrontend(gateway, listener.port, index) : undefined;
   // Without a usable CA the listener cannot verify clients, so it is not served at all (never without verification).
   const noValidCa = frontend?.caBundle === ""
@@ -183,7 +221,7 @@ function validateListener(listener: Listener, gateway: Gateway, index: SnapshotI
       frontend.problem?.message ?? "no caCertificateRefs"
     }`
     : undefined;
-  const supportedKinds = acceptance?.reason === "UnsupportedProtocol" ? [] : kinds.supported;
+  const supportedKinds = SUPPORTED_PROTOCOLS.has(listener.protocol) ? kinds.supported : [];
   const refsNotResolved: ListenerResult["refsNotResolved"] = kinds.invalid.length > 0
     ? {
       reason: "InvalidRouteKinds",
@@ -236,5 +274,8 @@ function validateListener(listener: Listener, gateway: Gateway, index: SnapshotI
  * @returns One result per listener, in spec order.
  */
 export function validateListeners(gateway: Gateway, index: SnapshotIndex): ListenerResult[] {
-  return gateway.spec.listeners.map((listener) => validateListener(listener, gateway, index));
+  const owner: ListenerOwner = { kind: "Gateway", namespace: gateway.metadata.namespace ?? "" };
+  return gateway.spec.listeners.map((listener) =>
+    validateListener(listener, gateway, owner, index, gateway.spec.listeners)
+  );
 }

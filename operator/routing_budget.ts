@@ -10,7 +10,6 @@
 import { Buffer } from "node:buffer";
 import type { RoutingJson, ShardedRouting } from "../ghost/contract/mod.ts";
 import { routingConfigMapData } from "../internal/routing_config_map.ts";
-import { parentRefsNaming } from "./attach.ts";
 import type { AttachedRoute } from "./attach_routes.ts";
 
 /** Bytes of routing.json (as stored: plain, or gzip in base64) and main.vcl a Gateway's ConfigMap may take. */
@@ -144,11 +143,11 @@ export function regexBudget(limits: RegexLimits): RoutingBudget<{ routing: Pick<
 }
 
 /** The route refused for a budget: not attached, its parentRefs naming the Gateway rejected with the reason. */
-function refuse(attached: AttachedRoute, gateway: string, message: string): AttachedRoute {
+function refuse(attached: AttachedRoute, message: string): AttachedRoute {
   const rejection = { reason: "RoutingBudgetExceeded" as const, message };
   return {
     ...attached,
-    rejections: new Map(parentRefsNaming(attached.route, gateway).map((ref) => [ref, rejection])),
+    rejections: new Map(attached.parentRefs.map((ref) => [ref, rejection])),
     attachments: [],
   };
 }
@@ -161,18 +160,16 @@ function refuse(attached: AttachedRoute, gateway: string, message: string): Atta
  * @example Usage
  * ```ts ignore
  * import { byteBudget, fitRoutes } from "./routing_budget.ts";
- * const { routes, rendered } = fitRoutes(attached, "ns/gw", render, [byteBudget(ROUTING_BUDGET_BYTES, mainVcl)]);
+ * const { routes, rendered } = fitRoutes(attached, render, [byteBudget(ROUTING_BUDGET_BYTES, mainVcl)]);
  * ```
  *
  * @param routes The attached routes, oldest first.
- * @param gateway The Gateway's `namespace/name`.
  * @param render Renders routes (refused ones contribute nothing).
  * @param budgets The budgets, applied in order.
  * @returns The routes (the refused replaced by their refusals) and their rendering.
  */
 export function fitRoutes<T>(
   routes: readonly AttachedRoute[],
-  gateway: string,
   render: (routes: readonly AttachedRoute[]) => T,
   budgets: readonly RoutingBudget<NoInfer<T>>[],
 ): { routes: AttachedRoute[]; rendered: T } {
@@ -181,7 +178,7 @@ export function fitRoutes<T>(
     if (budget.fits(best.rendered)) continue;
     const fitting = best.routes;
     const keep = (n: number) =>
-      fitting.map((r, i) => i < n || r.attachments.length === 0 ? r : refuse(r, gateway, budget.message));
+      fitting.map((r, i) => i < n || r.attachments.length === 0 ? r : refuse(r, budget.message));
     // The largest n whose first n routes fit (none always fits: the document without routes is small).
     let [low, high] = [0, fitting.length - 1];
     best = { routes: keep(0), rendered: render(keep(0)) };

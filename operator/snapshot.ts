@@ -16,6 +16,8 @@ import {
   gatewaySchema,
   type HttpRoute,
   httpRouteSchema,
+  type ListenerSet,
+  listenerSetSchema,
   type Namespace,
   namespaceSchema,
   type Pod,
@@ -39,6 +41,8 @@ export interface Snapshot {
   gateways: Gateway[];
   /** HTTPRoutes. */
   httpRoutes: HttpRoute[];
+  /** ListenerSets (those whose parent is a Gateway of ours add listeners to it). */
+  listenerSets: ListenerSet[];
   /** ReferenceGrants. */
   referenceGrants: ReferenceGrant[];
   /** Services (backends and the gateways' own Services). */
@@ -69,6 +73,7 @@ export function emptySnapshot(): Snapshot {
     gatewayClasses: [],
     gateways: [],
     httpRoutes: [],
+    listenerSets: [],
     referenceGrants: [],
     services: [],
     namespaces: [],
@@ -87,6 +92,7 @@ export const SNAPSHOT_KINDS: Record<string, { field: keyof Snapshot; schema: z.Z
   "gateway.networking.k8s.io/GatewayClass": { field: "gatewayClasses", schema: gatewayClassSchema },
   "gateway.networking.k8s.io/Gateway": { field: "gateways", schema: gatewaySchema },
   "gateway.networking.k8s.io/HTTPRoute": { field: "httpRoutes", schema: httpRouteSchema },
+  "gateway.networking.k8s.io/ListenerSet": { field: "listenerSets", schema: listenerSetSchema },
   "gateway.networking.k8s.io/ReferenceGrant": { field: "referenceGrants", schema: referenceGrantSchema },
   "lacquer.dev/GatewayParameters": { field: "gatewayParameters", schema: gatewayParametersSchema },
   "lacquer.dev/CachePolicy": { field: "cachePolicies", schema: cachePolicySchema },

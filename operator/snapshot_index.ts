@@ -7,6 +7,7 @@ import type {
   ConfigMap,
   GatewayClass,
   HttpRoute,
+  ListenerSet,
   Namespace,
   Pod,
   ReferenceGrant,
@@ -33,7 +34,11 @@ export interface SnapshotIndex {
   parameters: Map<string, GatewayParameters>;
   /** ReferenceGrants by namespace. */
   grants: Map<string, ReferenceGrant[]>;
-  /** HTTPRoutes by the key of each Gateway their parentRefs or our status entries name. */
+  /** ListenerSets by key. */
+  listenerSets: Map<string, ListenerSet>;
+  /** ListenerSets by the key of the Gateway their parentRef names. */
+  listenerSetsByGateway: Map<string, ListenerSet[]>;
+  /** HTTPRoutes by the key of each Gateway their parentRefs or our status entries name (through a ListenerSet too). */
   routesByGateway: Map<string, HttpRoute[]>;
   /** Pods by the Gateway named in their gateway-name label (`namespace/name`). */
   podsByGateway: Map<string, Pod[]>;
@@ -64,26 +69,44 @@ function push<T>(map: Map<string, T[]>, key: string, item: T): void {
 }
 
 /**
- * Returns the keys of the Gateways a route relates to: those its parentRefs name, and those named by status
- * entries that we wrote earlier (so that a route that left a Gateway gets its stale entry removed).
+ * Returns the key of the Gateway a ListenerSet's parentRef names, or undefined when it names another kind.
+ *
+ * @param listenerSet The ListenerSet.
+ * @returns `namespace/name` of the Gateway.
+ */
+export function listenerSetParentKey(listenerSet: ListenerSet): string | undefined {
+  const ref = listenerSet.spec.parentRef;
+  if (ref.group !== "gateway.networking.k8s.io" || ref.kind !== "Gateway") return undefined;
+  return keyOf(ref.namespace ?? listenerSet.metadata.namespace, ref.name);
+}
+
+/**
+ * Returns the keys of the Gateways a route relates to: those its parentRefs name, directly or through a
+ * ListenerSet, and those named by status entries that we wrote earlier (so that a route that left a Gateway gets
+ * its stale entry removed).
  *
  * @param route The route.
  * @param controllerName Our controller name.
+ * @param listenerSetParent The Gateway key of a ListenerSet, by the ListenerSet's key. @default {none known}
  * @returns Gateway keys, deduplicated, in first-seen order.
  */
-export function routeGatewayKeys(route: HttpRoute, controllerName: string): string[] {
+export function routeGatewayKeys(
+  route: HttpRoute,
+  controllerName: string,
+  listenerSetParent: (key: string) => string | undefined = () => undefined,
+): string[] {
   const keys = new Set<string>();
   const ns = route.metadata.namespace ?? "";
-  for (const ref of route.spec.parentRefs) {
-    if (ref.group === "gateway.networking.k8s.io" && ref.kind === "Gateway") {
-      keys.add(keyOf(ref.namespace ?? ns, ref.name));
-    }
-  }
+  const add = (ref: { group?: string; kind?: string; namespace?: string; name: string }) => {
+    if ((ref.group ?? "gateway.networking.k8s.io") !== "gateway.networking.k8s.io") return;
+    const key = keyOf(ref.namespace ?? ns, ref.name);
+    const kind = ref.kind ?? "Gateway";
+    const gateway = kind === "Gateway" ? key : kind === "ListenerSet" ? listenerSetParent(key) : undefined;
+    if (gateway) keys.add(gateway);
+  };
+  for (const ref of route.spec.parentRefs) add(ref);
   for (const parent of route.status?.parents ?? []) {
-    const ref = parent.parentRef;
-    if (parent.controllerName === controllerName && ref.kind === "Gateway") {
-      keys.add(keyOf(ref.namespace ?? ns, ref.name));
-    }
+    if (parent.controllerName === controllerName) add(parent.parentRef);
   }
   return [...keys];
 }
@@ -98,9 +121,19 @@ export function routeGatewayKeys(route: HttpRoute, controllerName: string): stri
 export function indexSnapshot(snapshot: Snapshot, controllerName: string): SnapshotIndex {
   const grants = new Map<string, ReferenceGrant[]>();
   for (const grant of snapshot.referenceGrants) push(grants, grant.metadata.namespace ?? "", grant);
+  const listenerSets = byKey(snapshot.listenerSets);
+  const listenerSetsByGateway = new Map<string, ListenerSet[]>();
+  for (const ls of snapshot.listenerSets) {
+    const parent = listenerSetParentKey(ls);
+    if (parent) push(listenerSetsByGateway, parent, ls);
+  }
+  const listenerSetParent = (key: string) => {
+    const ls = listenerSets.get(key);
+    return ls && listenerSetParentKey(ls);
+  };
   const routesByGateway = new Map<string, HttpRoute[]>();
   for (const route of snapshot.httpRoutes) {
-    for (const key of routeGatewayKeys(route, controllerName)) push(routesByGateway, key, route);
+    for (const key of routeGatewayKeys(route, controllerName, listenerSetParent)) push(routesByGateway, key, route);
   }
   const podsByGateway = new Map<string, Pod[]>();
   for (const pod of snapshot.pods) {
@@ -115,6 +148,8 @@ export function indexSnapshot(snapshot: Snapshot, controllerName: string): Snaps
     configMaps: byKey(snapshot.configMaps),
     parameters: byKey(snapshot.gatewayParameters),
     grants,
+    listenerSets,
+    listenerSetsByGateway,
     routesByGateway,
     podsByGateway,
     watched: snapshot.watchedNamespaces,

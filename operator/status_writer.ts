@@ -153,10 +153,11 @@ export class StatusWriter {
   }
 
   /**
-   * Replaces our parent entries for one Gateway in a route's status, unless the cached route already has them.
+   * Replaces our parent entries for one parent (a Gateway or a ListenerSet) in a route's status, unless the cached
+   * route already has them.
    *
    * @param current The cached route (raw), or undefined when it is gone.
-   * @param update Our entries for the Gateway.
+   * @param update Our entries for the parent.
    * @returns True when a write happened.
    */
   async writeRouteParents(current: KubeObject | undefined, update: RouteStatusResult): Promise<boolean> {
@@ -164,11 +165,12 @@ export class StatusWriter {
     // Translation reuses its results for unchanged routes, so "this cached route already carries these entries"
     // can be remembered by identity and the comparison skipped on the next reconcile.
     const verified = this.#verified.get(current);
-    if (verified?.get(update.gateway) === update.parents) return false;
+    const parent = `${update.kind ?? "Gateway"}/${update.gateway}`;
+    if (verified?.get(parent) === update.parents) return false;
     const wrote = await this.#writeRouteParents(current, update);
     if (!wrote) {
       const map = verified ?? new Map<string, unknown>();
-      map.set(update.gateway, update.parents);
+      map.set(parent, update.parents);
       this.#verified.set(current, map);
     }
     return wrote;
@@ -200,7 +202,7 @@ export class StatusWriter {
           body: { ...fresh, status: { ...(fresh.status as object ?? {}), parents: next } },
         });
         this.#observe("HTTPRoute", "status");
-        this.#log.info("HTTPRoute status written", { route: update.key, gateway: update.gateway });
+        this.#log.info("HTTPRoute status written", { route: update.key, parent: `${update.kind ?? "Gateway"}/${update.gateway}` });
         return true;
       } catch (err) {
         if (err instanceof KubeApiError && err.code === 409 && attempt < 5) continue;

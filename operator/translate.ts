@@ -5,7 +5,8 @@
  * No I/O, no clock: `now` is an argument, used only as the `lastTransitionTime` of conditions that flip.
  *
  * A Gateway goes through named stages, each a module with its own tests ({@linkcode translateGateway} reads
- * them in order): resolve its configuration (`gateway_config.ts`) and listeners (`listeners.ts`), attach routes
+ * them in order): resolve its configuration (`gateway_config.ts`) and listeners (`listeners.ts`, with those of its
+ * ListenerSets: `listener_sets.ts`), attach routes
  * (`attach_routes.ts`), build vhosts (`vhosts.ts`), serialise routing.json (`routing_text.ts`), build children
  * (`children.ts`), compute status (`status/`). Each rule entry names the CachePolicy that applies to it
  * (`cache_policy/`, resolved once per call), whose settings routing.json holds once.
@@ -24,6 +25,7 @@ import { buildChildren, type ChildObject } from "./children.ts";
 import type { GatewayParameters, ParameterDefaults } from "./gateway_parameters.ts";
 import { classParameters, type GatewayConfig, resolveGatewayConfig } from "./gateway_config.ts";
 import { expandIngresses, INGRESS_ROUTE_PREFIX, type IngressResult, ingressResult } from "./ingress/mod.ts";
+import { type ListenerSetResult, mergeListenerSets } from "./listener_sets.ts";
 import { validateListeners } from "./listeners.ts";
 import {
   byteBudget,
@@ -44,6 +46,8 @@ import {
   type GatewayStatus,
   gatewayStatus,
   type ListenerStatus,
+  type ListenerSetStatusResult,
+  listenerSetStatus,
   listenerStatuses,
   routeParentStatus,
   type RouteStatusResult,
@@ -106,8 +110,10 @@ export interface TranslateResult {
   gatewayClasses: GatewayClassResult[];
   /** The translated Gateways, sorted by key. */
   gateways: GatewayResult[];
-  /** Route status entries, per route and Gateway (HTTPRoutes only: those of Ingresses are told in `ingresses`). */
+  /** Route status entries, per route and parent (HTTPRoutes only: those of Ingresses are told in `ingresses`). */
   routes: RouteStatusResult[];
+  /** The ListenerSets whose parent is a Gateway of ours, or a Gateway that does not exist; sorted by key. */
+  listenerSets: ListenerSetStatusResult[];
   /** The Ingresses of Lacquer's IngressClasses, sorted by key. */
   ingresses: IngressResult[];
 }
@@ -123,11 +129,25 @@ interface Run {
   ingressListeners: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
-/** Our parent entries of an attached route, the same object while the attachment is (the status writer relies on it). */
-function routeStatus(attached: AttachedRoute, gateway: string, run: Run): RouteStatusResult {
+/**
+ * Our parent entries of an attached route, for the Gateway and for each of its ListenerSets the route names; the
+ * same objects while the attachment is (the status writer relies on it).
+ */
+function routeStatus(attached: AttachedRoute, gateway: string, listenerSets: readonly string[], run: Run) {
+  const compute = () => {
+    const named = new Set(attached.parentRefs.filter((ref) => ref.kind === "ListenerSet").map((ref) =>
+      keyOf(ref.namespace ?? attached.route.metadata.namespace, ref.name)
+    ));
+    return [
+      routeParentStatus(attached, gateway, run.options.now),
+      ...listenerSets.filter((key) => named.has(key)).map((key) =>
+        routeParentStatus(attached, key, run.options.now, "ListenerSet")
+      ),
+    ];
+  };
   const memoised = run.memo.attachments.get(attached.route);
-  if (memoised?.result !== attached) return routeParentStatus(attached, gateway, run.options.now);
-  return memoised.status ??= routeParentStatus(attached, gateway, run.options.now);
+  if (memoised?.result !== attached) return compute();
+  return memoised.status ??= compute();
 }
 
 /** The label the Deployment controller puts on each pod with the hash of its pod template. */
@@ -156,14 +176,33 @@ function translateGateway(
   gateway: Gateway,
   cls: GatewayClass,
   run: Run,
-): GatewayResult & { routes: RouteStatusResult[]; ingressListeners?: ListenerStatus[] } {
+): GatewayResult & {
+  routes: RouteStatusResult[];
+  ingressListeners?: ListenerStatus[];
+  listenerSets: ListenerSetStatusResult[];
+} {
   const { index, memo, options } = run;
   const { namespace = "", name } = gateway.metadata;
   const key = keyOf(namespace, name);
   const config = resolveGatewayConfig(gateway, cls, { index, defaults: options.defaults });
-  const listeners = validateListeners(gateway, index);
+  // The Gateway's listeners, then those of the ListenerSets it allows.
+  const merged = mergeListenerSets(
+    gateway,
+    validateListeners(gateway, index),
+    index.listenerSetsByGateway.get(key) ?? [],
+    index,
+  );
+  const listeners = merged.listeners;
+  const listenerSetKeys = merged.listenerSets.map((ls) => ls.key);
   // 1. Attach routes. 2. Build vhosts. 3. Serialise routing.json (and main.vcl).
-  const attached = attachRoutes(index.routesByGateway.get(key) ?? [], { key, gateway, listeners, index, memo });
+  const attached = attachRoutes(index.routesByGateway.get(key) ?? [], {
+    key,
+    gateway,
+    listeners,
+    listenerSets: listenerSetKeys,
+    index,
+    memo,
+  });
   const mainVcl = generateMainVcl({ gateway: key, userVcl: config.userVcl });
   const lastShards = memo.shardHashes.get(gateway);
   const shards = new Map<string, { text: string; hash: string }>();
@@ -189,7 +228,7 @@ function translateGateway(
     return { routing, routingJson, sharded };
   };
   // Past a budget the newest routes are refused (each told why) and the others keep serving.
-  const fitted = fitRoutes(attached, key, render, [
+  const fitted = fitRoutes(attached, render, [
     regexBudget(options.regexBudget ?? REGEX_BUDGET),
     byteBudget(options.routingBudgetBytes ?? ROUTING_BUDGET_BYTES, mainVcl),
   ]);
@@ -216,7 +255,8 @@ function translateGateway(
   // The listeners made from Ingress TLS are not the Gateway's: they neither count for its Accepted condition nor
   // appear in its status.listeners; their status is told on the Ingresses.
   const made = run.ingressListeners.get(key);
-  const own = made ? listeners.filter((l) => !made.has(l.listener.name)) : listeners;
+  // Neither are those of ListenerSets: theirs is told on the ListenerSets.
+  const own = listeners.filter((l) => !l.listenerSet && !made?.has(l.listener.name));
   const attachedRoutes = attachedRouteCounts(routes);
   const status = gatewayStatus({
     gateway,
@@ -228,7 +268,17 @@ function translateGateway(
     hashes,
     rejections,
   }, options.now);
+  const accepted = status.conditions.find((c) => c.type === "Accepted")!;
   const programmed = status.conditions.find((c) => c.type === "Programmed")!;
+  const listenerSets = merged.listenerSets.map((result) =>
+    listenerSetStatus({ result, parentAccepted: accepted, parentProgrammed: programmed, attachedRoutes }, options.now)
+  );
+  if (gateway.spec.allowedListeners || listenerSets.length > 0) {
+    status.attachedListenerSets = accepted.status === "True"
+      ? listenerSets.filter((ls) => ls.status.conditions.some((c) => c.type === "Accepted" && c.status === "True"))
+        .length
+      : 0;
+  }
   const ingressListeners = made && listenerStatuses({
     gateway,
     listeners: listeners.filter((l) => made.has(l.listener.name)),
@@ -250,9 +300,27 @@ function translateGateway(
     ).size,
     parameters: config.sources,
     ...(children ? { children } : {}),
-    routes: routes.map((attached) => routeStatus(attached, key, run)),
+    routes: routes.flatMap((attached) => routeStatus(attached, key, listenerSetKeys, run)),
     ...(ingressListeners ? { ingressListeners } : {}),
+    listenerSets,
   };
+}
+
+/**
+ * The status of the ListenerSets whose parentRef names a Gateway that does not exist (in a namespace we watch): no
+ * controller would tell their owners otherwise.
+ */
+function orphanListenerSets(key: string, run: Run): ListenerSetStatusResult[] {
+  const watched = run.index.watched;
+  if (watched && !watched.includes(key.slice(0, key.indexOf("/")))) return [];
+  return (run.index.listenerSetsByGateway.get(key) ?? []).map((listenerSet) => {
+    const result: ListenerSetResult = {
+      key: keyOf(listenerSet.metadata.namespace, listenerSet.metadata.name),
+      listenerSet,
+      listeners: [],
+    };
+    return listenerSetStatus({ result, attachedRoutes: new Map() }, run.options.now);
+  });
 }
 
 /** The Gateway keys to look at: those asked for, or every Gateway of ours and every Gateway a route names. */
@@ -260,7 +328,7 @@ function gatewayKeys(snapshot: Snapshot, run: Run, ours: (cls: GatewayClass | un
   if (run.options.gateways) return [...new Set(run.options.gateways)].sort();
   const own = snapshot.gateways.filter((g) => ours(run.index.classes.get(g.spec.gatewayClassName)))
     .map((g) => keyOf(g.metadata.namespace, g.metadata.name));
-  return [...new Set([...own, ...run.index.routesByGateway.keys()])].sort();
+  return [...new Set([...own, ...run.index.routesByGateway.keys(), ...run.index.listenerSetsByGateway.keys()])].sort();
 }
 
 /**
@@ -305,6 +373,7 @@ export function translate(read: Snapshot, options: TranslateOptions): TranslateR
   const byKey = new Map(snapshot.gateways.map((g) => [keyOf(g.metadata.namespace, g.metadata.name), g]));
   const gateways: GatewayResult[] = [];
   const routes: RouteStatusResult[] = [];
+  const listenerSets: ListenerSetStatusResult[] = [];
   const ingressListeners = new Map<string, Map<string, ListenerStatus>>();
   for (const key of gatewayKeys(snapshot, run, ours)) {
     const gateway = byKey.get(key);
@@ -316,12 +385,18 @@ export function translate(read: Snapshot, options: TranslateOptions): TranslateR
       for (const route of run.index.routesByGateway.get(key) ?? []) {
         routes.push({ key: keyOf(route.metadata.namespace, route.metadata.name), gateway: key, parents: [] });
       }
+      if (!gateway) listenerSets.push(...orphanListenerSets(key, run));
       continue;
     }
-    const { routes: routeStatuses, ingressListeners: made, ...result } = translateGateway(gateway, cls, run);
+    const { routes: routeStatuses, ingressListeners: made, listenerSets: sets, ...result } = translateGateway(
+      gateway,
+      cls,
+      run,
+    );
     if (made) ingressListeners.set(key, new Map(made.map((l) => [l.name, l])));
     gateways.push(result);
     routes.push(...routeStatuses);
+    listenerSets.push(...sets);
   }
   const facts = {
     addresses: new Map(gateways.map((g) => [g.key, g.status.addresses])),
@@ -333,5 +408,6 @@ export function translate(read: Snapshot, options: TranslateOptions): TranslateR
     gateways,
     routes: routes.filter((r) => !r.key.includes(`/${INGRESS_ROUTE_PREFIX}`)),
     ingresses: expanded.ingresses.map((outcome) => ingressResult(outcome, facts)),
+    listenerSets: listenerSets.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
   };
 }

@@ -35,10 +35,10 @@ export interface MemoisedAttachment {
   /** The attachment. */
   result: AttachedRoute;
   /**
-   * Our parent status entries for it, once computed. Reusing the same entries object for an unchanged route lets
+   * Our parent status entries for it (the Gateway first, then each ListenerSet it names), once computed. Reusing the same entries object for an unchanged route lets
    * the status writer skip comparing it with the cluster's again.
    */
-  status?: RouteStatusResult;
+  status?: RouteStatusResult[];
 }
 
 /** Memoised translation results; see the module documentation for the lifetime. */

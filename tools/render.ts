@@ -28,6 +28,8 @@ export interface RenderedStatus {
   gateways: { gateway: string; status: GatewayStatus }[];
   /** HTTPRoutes, with their `status.parents` after our entries are merged in. */
   httpRoutes: { route: string; parents: unknown[] }[];
+  /** ListenerSets of our Gateways (or of missing ones); absent when there are none. */
+  listenerSets?: { listenerSet: string; status: unknown }[];
   /** CachePolicies with their ancestors; absent when there are none. */
   cachePolicies?: { policy: string; status: { ancestors: unknown[] } }[];
   /** Ingresses of Lacquer's IngressClasses: their status and what the operator reports as Warning Events on them. */
@@ -83,6 +85,9 @@ export function renderStatus(snapshot: Snapshot, result: TranslateResult, now: s
     gatewayClasses: result.gatewayClasses.map((c) => ({ name: c.name, status: c.status })),
     gateways: result.gateways.map((g) => ({ gateway: g.key, status: g.status })),
     httpRoutes,
+    ...(result.listenerSets.length === 0 ? {} : {
+      listenerSets: result.listenerSets.map((ls) => ({ listenerSet: ls.key, status: ls.status })),
+    }),
     // CachePolicy status comes from its own pure function over the same objects (the policy controller's).
     ...(snapshot.cachePolicies.length === 0 ? {} : {
       cachePolicies: cachePolicyStatuses(snapshot, { now }).map((p) => ({

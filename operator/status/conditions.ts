@@ -73,6 +73,16 @@ export const ListenerReason = {
   Pending: "Pending",
 } as const;
 
+/** Reasons of ListenerSet conditions (`ListenerSetConditionReason`; its types are those of a Gateway). */
+export const ListenerSetReason = {
+  Accepted: "Accepted",
+  NotAllowed: "NotAllowed",
+  ParentNotAccepted: "ParentNotAccepted",
+  ListenersNotValid: "ListenersNotValid",
+  Programmed: "Programmed",
+  ParentNotProgrammed: "ParentNotProgrammed",
+} as const;
+
 /** Condition types of a route's parent status. */
 export const RouteConditionType = {
   Accepted: "Accepted",
@@ -225,7 +235,13 @@ export function listenerAccepted(generation?: number): NewCondition {
 
 /** Builds listener `Accepted=False` with the given reason (UnsupportedProtocol, PortUnavailable, ...). */
 export function listenerNotAccepted(
-  reason: "UnsupportedProtocol" | "PortUnavailable" | "UnsupportedValue" | "NoValidCACertificate",
+  reason:
+    | "UnsupportedProtocol"
+    | "PortUnavailable"
+    | "UnsupportedValue"
+    | "NoValidCACertificate"
+    | "ProtocolConflict"
+    | "HostnameConflict",
   message: string,
   generation?: number,
 ): NewCondition {
@@ -278,8 +294,32 @@ export function listenerProgrammed(generation?: number): NewCondition {
 }
 
 /** Builds listener `Programmed=False` with reason Invalid or Pending. */
-export function listenerNotProgrammed(reason: "Invalid" | "Pending", message: string, generation?: number) {
+export function listenerNotProgrammed(
+  reason: "Invalid" | "Pending" | "ProtocolConflict" | "HostnameConflict",
+  message: string,
+  generation?: number,
+) {
   return condition({ type: "Programmed", status: "False", reason }, message, generation);
+}
+
+/** Builds a ListenerSet's `Accepted` (True with reason Accepted or ListenersNotValid, or False with any reason). */
+export function listenerSetAccepted(
+  status: "True" | "False",
+  reason: keyof typeof ListenerSetReason,
+  message: string,
+  generation?: number,
+): NewCondition {
+  return condition({ type: "Accepted", status, reason }, message, generation);
+}
+
+/** Builds a ListenerSet's `Programmed` (True with reason Programmed, or False with any reason). */
+export function listenerSetProgrammed(
+  status: "True" | "False",
+  reason: keyof typeof ListenerSetReason,
+  message: string,
+  generation?: number,
+): NewCondition {
+  return condition({ type: "Programmed", status, reason }, message, generation);
 }
 
 /** Builds route `Accepted=True`. */

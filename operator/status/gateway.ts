@@ -30,6 +30,8 @@ export interface GatewayStatus {
   conditions: Condition[];
   /** Per-listener status, in spec order. */
   listeners: ListenerStatus[];
+  /** How many ListenerSets are attached; set when the Gateway allows ListenerSets or one names it. */
+  attachedListenerSets?: number;
 }
 
 /** What a Gateway's `Accepted` condition is computed from. */

@@ -33,8 +33,8 @@ export interface ListenerStatus {
 
 /** What the listener entries of a Gateway are computed from. */
 export interface ListenerFacts {
-  /** The Gateway (its generation and current listener status). */
-  gateway: Gateway;
+  /** The Gateway, or the ListenerSet whose listeners these are (its generation and current listener status). */
+  gateway: Pick<Gateway, "metadata" | "status">;
   /** Its validated listeners, in spec order. */
   listeners: readonly ListenerResult[];
   /** Routes attached per listener name. */
@@ -63,6 +63,8 @@ export function listenerConditions(
   generation: number | undefined,
 ): NewCondition[] {
   const { notAccepted, conflicted, refsNotResolved } = listener;
+  // A ListenerSet's conflicted listener is not programmed for the conflict's reason (the spec's conformance tests).
+  const notProgrammed = conflicted && notAccepted?.reason === conflicted.reason ? conflicted.reason : "Invalid";
   return [
     notAccepted
       ? listenerNotAccepted(notAccepted.reason, notAccepted.message, generation)
@@ -74,7 +76,7 @@ export function listenerConditions(
       ? listenerRefsNotResolved(refsNotResolved.reason, refsNotResolved.message, generation)
       : listenerResolvedRefs(generation),
     !listener.usable
-      ? listenerNotProgrammed("Invalid", `Listener is not programmed: ${listener.problem}`, generation)
+      ? listenerNotProgrammed(notProgrammed, `Listener is not programmed: ${listener.problem}`, generation)
       : programmed.status === "True"
       ? listenerProgrammed(generation)
       : listenerNotProgrammed("Pending", programmed.message, generation),

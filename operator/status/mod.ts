@@ -11,6 +11,7 @@
  * | `data_plane.ts`   | what the gateway pods rejected, grouped over pods, VCL lines mapped to the user's    |
  * | `events.ts`       | which Kubernetes Events a computed status deserves, per object and topic             |
  * | `listener.ts`     | Gateway `status.listeners[]`                                                        |
+ * | `listener_set.ts` | ListenerSet `Accepted`, `Programmed` and `status.listeners[]`                       |
  * | `route_parent.ts` | HTTPRoute `status.parents[]` entries of our controller, and their merge             |
  * | `cache_policy.ts` | CachePolicy `status.ancestors[]` (GEP-713): `Accepted`, `Conflicted`, `Invalid`, ...  |
  *
@@ -33,5 +34,6 @@ export * from "./events.ts";
 export * from "./gateway_class.ts";
 export * from "./gateway.ts";
 export * from "./listener.ts";
+export * from "./listener_set.ts";
 export * from "./programmed.ts";
 export * from "./route_parent.ts";

@@ -31,12 +31,14 @@ export interface RouteParentStatus {
   conditions: Condition[];
 }
 
-/** Our parent status entries of one route for one Gateway (empty: remove ours for that Gateway). */
+/** Our parent status entries of one route for one parent (empty: remove ours for that parent). */
 export interface RouteStatusResult {
   /** The route's `namespace/name`. */
   key: string;
-  /** The Gateway these entries are about (`namespace/name`). */
+  /** The parent these entries are about (`namespace/name`): a Gateway, or a ListenerSet with `kind`. */
   gateway: string;
+  /** `ListenerSet` when the parent is one; absent for a Gateway. */
+  kind?: "ListenerSet";
   /** The entries, in parentRef order. */
   parents: RouteParentStatus[];
 }
@@ -104,18 +106,24 @@ function sameParentRef(a: Record<string, unknown>, b: ParentRef, routeNs: string
 }
 
 /**
- * Computes our parent entries of an attached route for its Gateway, keeping `lastTransitionTime` of conditions
- * that did not flip in the route's current entry for the same parentRef.
+ * Computes our parent entries of an attached route for one parent, keeping `lastTransitionTime` of conditions that
+ * did not flip in the route's current entry for the same parentRef.
  *
  * @param attached The route attached to the Gateway.
- * @param gateway The Gateway's `namespace/name`.
+ * @param parent The parent's `namespace/name`: the Gateway, or one of its ListenerSets with `kind`.
  * @param now The time for conditions that flip (RFC 3339).
+ * @param kind `ListenerSet` when the parent is one. @default {the Gateway}
  * @returns The entries, in parentRef order.
  */
-export function routeParentStatus(attached: AttachedRoute, gateway: string, now: string): RouteStatusResult {
+export function routeParentStatus(
+  attached: AttachedRoute,
+  parent: string,
+  now: string,
+  kind?: "ListenerSet",
+): RouteStatusResult {
   const { route, rules } = attached;
   const routeNs = route.metadata.namespace ?? "";
-  const parents = parentRefsNaming(route, gateway).map((ref) => {
+  const parents = parentRefsNaming(route, parent, kind ?? "Gateway").map((ref) => {
     const previous = route.status?.parents.find((p) =>
       p.controllerName === CONTROLLER_NAME && sameParentRef(p.parentRef, ref, routeNs)
     );
@@ -130,12 +138,12 @@ export function routeParentStatus(attached: AttachedRoute, gateway: string, now:
       conditions: mergeConditions(previous?.conditions, conditions, now),
     };
   });
-  return { key: attached.key, gateway, parents };
+  return { key: attached.key, gateway: parent, ...(kind ? { kind } : {}), parents };
 }
 
 /**
- * Merges our new parent entries for one Gateway into a route's current `status.parents`: other controllers'
- * entries and our entries for other Gateways stay where they are; ours for this Gateway are replaced in place
+ * Merges our new parent entries for one parent into a route's current `status.parents`: other controllers'
+ * entries and our entries for other parents stay where they are; ours for this parent are replaced in place
  * (or appended).
  *
  * @example Usage
@@ -146,7 +154,7 @@ export function routeParentStatus(attached: AttachedRoute, gateway: string, now:
  * ```
  *
  * @param current The route's current `status.parents`.
- * @param update Our entries for one Gateway.
+ * @param update Our entries for one parent.
  * @param routeNamespace The route's namespace (the default of parentRef namespaces).
  * @returns The new `status.parents`.
  */
@@ -156,7 +164,7 @@ export function mergeRouteParents(
   routeNamespace: string,
 ): unknown[] {
   const isOurs = (p: { parentRef: Record<string, unknown>; controllerName: string }) =>
-    p.controllerName === CONTROLLER_NAME && (p.parentRef.kind ?? "Gateway") === "Gateway" &&
+    p.controllerName === CONTROLLER_NAME && (p.parentRef.kind ?? "Gateway") === (update.kind ?? "Gateway") &&
     keyOf((p.parentRef.namespace as string | undefined) ?? routeNamespace, String(p.parentRef.name)) === update.gateway;
   const out: unknown[] = [];
   let inserted = false;

@@ -100,6 +100,7 @@ Deno.test("routeParentStatus() writes one entry per parentRef, keeping transitio
     route,
     key: "app/r",
     rules: rules(),
+    parentRefs: route.spec.parentRefs,
     rejections: new Map([[withSection, { reason: "NoMatchingParent" as const, message: "none" }]]),
     attachments: [],
   };
