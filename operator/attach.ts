@@ -80,7 +80,12 @@ export function namespaceSelected(
 function namespaceAllowed(listener: ListenerResult, route: HttpRoute, context: AttachContext): boolean {
   // A ListenerSet's listener: `Same` is the ListenerSet's namespace.
   const owner = listener.listenerSet?.namespace ?? context.gateway.metadata.namespace ?? "";
-  return namespaceSelected(listener.listener.allowedRoutes.namespaces, owner, route.metadata.namespace ?? "", context.index);
+  return namespaceSelected(
+    listener.listener.allowedRoutes.namespaces,
+    owner,
+    route.metadata.namespace ?? "",
+    context.index,
+  );
 }
 
 /**
@@ -124,8 +129,9 @@ export function attachRoute(
       attachments: [],
       rejection: {
         reason: "NotAllowedByListeners",
-        message:
-          `No listener of the Gateway allows this route (namespace "${route.metadata.namespace}", kind HTTPRoute)`,
+        message: `No listener of the ${
+          setKey ? "ListenerSet" : "Gateway"
+        } allows this route (namespace "${route.metadata.namespace}", kind HTTPRoute)`,
       },
     };
   }

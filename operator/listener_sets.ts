@@ -10,7 +10,7 @@
  */
 import type { Gateway, Listener, ListenerSet } from "./api_types.ts";
 import { namespaceSelected } from "./attach.ts";
-import { type ListenerOwner, type ListenerResult, validateListener } from "./listeners.ts";
+import { type ListenerOwner, type ListenerResult, mergedListenerName, validateListener } from "./listeners.ts";
 import { keyOf, type SnapshotIndex } from "./snapshot_index.ts";
 
 /** Why a ListenerSet is not attached to its Gateway: the spec's reason for `Accepted=False`, and a message. */
@@ -39,18 +39,6 @@ export interface MergedListeners {
   listeners: ListenerResult[];
   /** Every ListenerSet whose parentRef names the Gateway, in precedence order. */
   listenerSets: ListenerSetResult[];
-}
-
-/**
- * The name a ListenerSet's listener has inside the Gateway: listener names need only be unique per Gateway and per
- * ListenerSet, and `_` cannot occur in a declared one, so this never meets a name of the Gateway's own.
- *
- * @param listenerSet The ListenerSet's `namespace/name`.
- * @param name The listener's declared name.
- * @returns The merged name.
- */
-export function mergedListenerName(listenerSet: string, name: string): string {
-  return `${listenerSet.replace("/", "_")}_${name}`;
 }
 
 /** Sorts ListenerSets by creation time, then `namespace/name` (the spec's precedence). */

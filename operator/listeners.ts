@@ -155,14 +155,34 @@ function acceptanceProblem(
   return undefined;
 }
 
+/**
+ * The name a ListenerSet's listener has inside the Gateway: listener names need only be unique per Gateway and per
+ * ListenerSet, and `_` occurs in no declared name (nor in a namespace or ListenerSet name), so this never meets a
+ * name of the Gateway's own.
+ *
+ * @param listenerSet The ListenerSet's `namespace/name`.
+ * @param name The listener's declared name.
+ * @returns The merged name.
+ */
+export function mergedListenerName(listenerSet: string, name: string): string {
+  return `${listenerSet.replace("/", "_")}_${name}`;
+}
+
+/** Names a listener in messages: `"http"`, or `"web" of ListenerSet "ns/name"` for a merged name. */
+function describeListener(name: string): string {
+  const [namespace, listenerSet, declared] = name.split("_");
+  return declared === undefined ? `"${name}"` : `"${declared}" of ListenerSet "${namespace}/${listenerSet}"`;
+}
+
 function conflictOf(listener: Listener, listeners: readonly Listener[]): ListenerResult["conflicted"] {
   const samePort = listeners.filter((other) => other !== listener && other.port === listener.port);
   const protocolClash = samePort.find((other) => other.protocol !== listener.protocol);
   if (protocolClash) {
     return {
       reason: "ProtocolConflict",
-      message:
-        `Listener shares port ${listener.port} with listener "${protocolClash.name}" of protocol ${protocolClash.protocol}`,
+      message: `Listener shares port ${listener.port} with listener ${
+        describeListener(protocolClash.name)
+      } of protocol ${protocolClash.protocol}`,
     };
   }
   const hostnameClash = samePort.find((other) =>
@@ -171,7 +191,7 @@ function conflictOf(listener: Listener, listeners: readonly Listener[]): Listene
   if (hostnameClash) {
     return {
       reason: "HostnameConflict",
-      message: `Listener has the same port and hostname as listener "${hostnameClash.name}"`,
+      message: `Listener has the same port and hostname as listener ${describeListener(hostnameClash.name)}`,
     };
   }
   return undefined;

@@ -202,7 +202,10 @@ export class StatusWriter {
           body: { ...fresh, status: { ...(fresh.status as object ?? {}), parents: next } },
         });
         this.#observe("HTTPRoute", "status");
-        this.#log.info("HTTPRoute status written", { route: update.key, parent: `${update.kind ?? "Gateway"}/${update.gateway}` });
+        this.#log.info("HTTPRoute status written", {
+          route: update.key,
+          parent: `${update.kind ?? "Gateway"}/${update.gateway}`,
+        });
         return true;
       } catch (err) {
         if (err instanceof KubeApiError && err.code === 409 && attempt < 5) continue;

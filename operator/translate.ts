@@ -45,9 +45,9 @@ import {
   type GatewayRejections,
   type GatewayStatus,
   gatewayStatus,
-  type ListenerStatus,
-  type ListenerSetStatusResult,
   listenerSetStatus,
+  type ListenerSetStatusResult,
+  type ListenerStatus,
   listenerStatuses,
   routeParentStatus,
   type RouteStatusResult,
@@ -135,9 +135,11 @@ interface Run {
  */
 function routeStatus(attached: AttachedRoute, gateway: string, listenerSets: readonly string[], run: Run) {
   const compute = () => {
-    const named = new Set(attached.parentRefs.filter((ref) => ref.kind === "ListenerSet").map((ref) =>
-      keyOf(ref.namespace ?? attached.route.metadata.namespace, ref.name)
-    ));
+    const named = new Set(
+      attached.parentRefs.filter((ref) => ref.kind === "ListenerSet").map((ref) =>
+        keyOf(ref.namespace ?? attached.route.metadata.namespace, ref.name)
+      ),
+    );
     return [
       routeParentStatus(attached, gateway, run.options.now),
       ...listenerSets.filter((key) => named.has(key)).map((key) =>

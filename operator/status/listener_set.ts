@@ -67,7 +67,10 @@ export function listenerSetConditions(facts: ListenerSetFacts): NewCondition[] {
   ];
   const parent = result.listenerSet.spec.parentRef;
   if (!parentAccepted) {
-    return both("ParentNotAccepted", `Gateway "${parent.namespace ?? result.listenerSet.metadata.namespace}/${parent.name}" not found`);
+    return both(
+      "ParentNotAccepted",
+      `Gateway "${parent.namespace ?? result.listenerSet.metadata.namespace}/${parent.name}" not found`,
+    );
   }
   if (result.rejection?.reason === "NotAllowed") return both("NotAllowed", result.rejection.message);
   if (parentAccepted.status !== "True") {
