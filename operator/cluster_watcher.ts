@@ -1,7 +1,8 @@
 /**
  * The operator's view of the cluster: one reflector per watched collection (internal/kube), each object made compact
  * and parsed once when it arrives (`operator/kind_cache.ts`). Cluster-wide, it watches the Gateway API objects,
- * GatewayParameters, CachePolicies, CacheInvalidations, Ingresses, IngressClasses and Namespaces, and, by label, only our own children and pods; the Services, Secrets and
+ * GatewayParameters, CachePolicies, CacheInvalidations, Ingresses, IngressClasses and Namespaces (the Gateway API objects
+ * include ListenerSets), and, by label, only our own children and pods; the Services, Secrets and
  * ConfigMaps Gateways reference are watched while referenced (`operator/reference_watcher.ts`). So the cluster's
  * other ConfigMaps, Secrets and Services never enter memory. Changes are reported as `(kind, old, new)` to a handler
  * that maps them to reconcile keys. With `--watch-namespaces` the namespaced kinds are watched in those namespaces
@@ -50,6 +51,12 @@ export const WATCHED_KINDS: readonly WatchedKind[] = [
     path: "/apis/gateway.networking.k8s.io/v1/httproutes",
     compact: withoutManagedFields,
     schema: kindSchema("gateway.networking.k8s.io/HTTPRoute"),
+  },
+  {
+    kind: "ListenerSet",
+    path: "/apis/gateway.networking.k8s.io/v1/listenersets",
+    compact: withoutManagedFields,
+    schema: kindSchema("gateway.networking.k8s.io/ListenerSet"),
   },
   {
     kind: "ReferenceGrant",
@@ -215,14 +222,16 @@ export class ClusterWatcher {
    *
    * @param gateways Gateway keys.
    * @param routes The routes related to them.
+   * @param listenerSets The ListenerSets whose parentRef names them.
    * @returns The snapshot.
    */
-  snapshot(gateways: readonly string[], routes: readonly unknown[]): Snapshot {
+  snapshot(gateways: readonly string[], routes: readonly unknown[], listenerSets: readonly unknown[] = []): Snapshot {
     const s = emptySnapshot();
     s.watchedNamespaces = this.#namespaces;
     s.gatewayClasses = this.list("GatewayClass");
     s.gateways = gateways.map((k) => this.get("Gateway", k)).filter((g) => g !== undefined) as Snapshot["gateways"];
     s.httpRoutes = routes as Snapshot["httpRoutes"];
+    s.listenerSets = listenerSets as Snapshot["listenerSets"];
     s.referenceGrants = this.list("ReferenceGrant");
     s.gatewayParameters = this.list("GatewayParameters");
     s.cachePolicies = this.list("CachePolicy");
@@ -235,7 +244,9 @@ export class ClusterWatcher {
       const gateway = ingressGateway(i, s.ingressClasses);
       return gateway !== undefined && gateways.includes(gateway);
     });
-    const namespaces = new Set([...s.gateways, ...s.httpRoutes, ...s.ingresses].map((o) => o.metadata.namespace ?? ""));
+    const namespaces = new Set(
+      [...s.gateways, ...s.httpRoutes, ...s.ingresses, ...s.listenerSets].map((o) => o.metadata.namespace ?? ""),
+    );
     s.namespaces = [...namespaces].map((n) => this.get("Namespace", n)).filter((n) => n !== undefined) as Snapshot[
       "namespaces"
     ];

@@ -15,7 +15,7 @@ import { GATEWAY_PARAMETERS_KIND } from "./gateway_parameters.ts";
 import type { HttpRoute } from "./api_types.ts";
 import { expandIngresses } from "./ingress/mod.ts";
 import type { Snapshot } from "./snapshot.ts";
-import { keyOf, routeGatewayKeys, type SnapshotIndex } from "./snapshot_index.ts";
+import { keyOf, listenerSetParentKey, routeGatewayKeys, type SnapshotIndex } from "./snapshot_index.ts";
 
 /**
  * Lists the dependency keys of one route's rules: the Services its backendRefs name and the namespaces it
@@ -156,16 +156,29 @@ export function gatewayDependencies(read: Snapshot, gatewayKey: string): string[
     deps.add(`${ref.kind}:${keyOf(refNs, ref.name)}`);
     if (refNs !== ns) deps.add(`GrantNamespace:${refNs}`);
   }
-  for (const listener of gateway.spec.listeners) {
-    if (listener.allowedRoutes.namespaces.from === "Selector") deps.add("NamespaceLabels");
-    for (const ref of listener.tls?.certificateRefs ?? []) {
-      const secretNs = ref.namespace ?? ns;
-      deps.add(`Secret:${keyOf(secretNs, ref.name)}`);
-      if (secretNs !== ns) deps.add(`GrantNamespace:${secretNs}`);
+  // The listeners of its ListenerSets read as its own do, from their namespaces.
+  const listenerSets = snapshot.listenerSets.filter((ls) => listenerSetParentKey(ls) === gatewayKey);
+  if (gateway.spec.allowedListeners?.namespaces.from === "Selector") deps.add("NamespaceLabels");
+  const owners = [
+    { namespace: ns, listeners: gateway.spec.listeners },
+    ...listenerSets.map((ls) => ({ namespace: ls.metadata.namespace ?? "", listeners: ls.spec.listeners })),
+  ];
+  for (const { namespace, listeners } of owners) {
+    for (const listener of listeners) {
+      if (listener.allowedRoutes.namespaces.from === "Selector") deps.add("NamespaceLabels");
+      for (const ref of listener.tls?.certificateRefs ?? []) {
+        const secretNs = ref.namespace ?? namespace;
+        deps.add(`Secret:${keyOf(secretNs, ref.name)}`);
+        if (secretNs !== namespace) deps.add(`GrantNamespace:${secretNs}`);
+      }
     }
   }
+  const listenerSetParent = (key: string) => {
+    const ls = listenerSets.find((l) => keyOf(l.metadata.namespace, l.metadata.name) === key);
+    return ls && gatewayKey;
+  };
   for (const route of snapshot.httpRoutes) {
-    if (!routeGatewayKeys(route, CONTROLLER_NAME).includes(gatewayKey)) continue;
+    if (!routeGatewayKeys(route, CONTROLLER_NAME, listenerSetParent).includes(gatewayKey)) continue;
     for (const dep of routeDependencies(route)) deps.add(dep);
   }
   return [...deps].sort();

@@ -15,7 +15,7 @@ import type { Logger } from "../internal/log.ts";
 import { kubeTime } from "../internal/kube_time.ts";
 import { CONTROLLER_NAME, gatewayNameOf } from "../internal/names.ts";
 import { type ReconcileResult, runWorkers, WorkQueue } from "../internal/work_queue.ts";
-import type { Gateway, GatewayClass, HttpRoute, Namespace } from "./api_types.ts";
+import type { Gateway, GatewayClass, HttpRoute, ListenerSet, Namespace } from "./api_types.ts";
 import { type CachePolicy, validatePolicy } from "./cache_policy/mod.ts";
 import { GATEWAY_NAMESPACE_LABEL } from "./children.ts";
 import {
@@ -30,7 +30,7 @@ import { type ChildrenWriter, describeConflicts } from "./children_writer.ts";
 import type { ClusterWatcher } from "./cluster_watcher.ts";
 import { gatewayDependencies } from "./dependencies.ts";
 import type { ParameterDefaults } from "./gateway_parameters.ts";
-import { keyOf, routeGatewayKeys } from "./snapshot_index.ts";
+import { keyOf, listenerSetParentKey, routeGatewayKeys } from "./snapshot_index.ts";
 import {
   gatewayEvents,
   type GatewayStatus,
@@ -45,6 +45,13 @@ import {
 import type { StatusWriter } from "./status_writer.ts";
 import { type GatewayResult, translate } from "./translate.ts";
 import { TranslationMemo } from "./translation_memo.ts";
+/** The prefix of a ListenerSet's key in the route index. */
+const LISTENER_SET_INDEX = "ListenerSet:";
+
+/** A ListenerSet's key in the route index. */
+function listenerSetIndexKey(key: string): string {
+  return `${LISTENER_SET_INDEX}${key}`;
+}
 
 /** How soon a Gateway whose children's names are taken looks again whether they are free. */
 const CONFLICT_RECHECK_MS = 30_000;
@@ -159,10 +166,14 @@ export class GatewayController {
     }
   }
 
+  /**
+   * Indexes a route under the Gateways and the ListenerSets (`ListenerSet:<key>`, whichever Gateway they name when
+   * the Gateway is reconciled) its parentRefs or our status entries name; returns the keys it was and is under.
+   */
   #indexRoute(old: HttpRoute | undefined, current: HttpRoute | undefined): string[] {
     const routeKey = keyOf((current ?? old)!.metadata.namespace, (current ?? old)!.metadata.name);
-    const before = old ? routeGatewayKeys(old, CONTROLLER_NAME) : [];
-    const after = current ? routeGatewayKeys(current, CONTROLLER_NAME) : [];
+    const before = old ? routeGatewayKeys(old, CONTROLLER_NAME, listenerSetIndexKey) : [];
+    const after = current ? routeGatewayKeys(current, CONTROLLER_NAME, listenerSetIndexKey) : [];
     for (const g of before) this.#routesByGateway.get(g)?.delete(routeKey);
     for (const g of after) {
       let set = this.#routesByGateway.get(g);
@@ -195,7 +206,13 @@ export class GatewayController {
         break;
       case "HTTPRoute":
         for (const gw of this.#indexRoute(old as HttpRoute | undefined, current as HttpRoute | undefined)) {
-          this.gateways.add(gw);
+          this.#enqueueParent(gw);
+        }
+        break;
+      case "ListenerSet":
+        for (const ls of objects as unknown as ListenerSet[]) {
+          const parent = listenerSetParentKey(ls);
+          if (parent) this.gateways.add(parent);
         }
         break;
       case "ReferenceGrant":
@@ -301,6 +318,17 @@ export class GatewayController {
     this.#ingressEvents(raw, result);
   }
 
+  /** Enqueues a Gateway, or the Gateway of a ListenerSet's index key (`ListenerSet:<key>`) when it names one. */
+  #enqueueParent(indexKey: string): void {
+    if (!indexKey.startsWith(LISTENER_SET_INDEX)) {
+      this.gateways.add(indexKey);
+      return;
+    }
+    const ls = this.#o.cache.get<ListenerSet>("ListenerSet", indexKey.slice(LISTENER_SET_INDEX.length));
+    const parent = ls && listenerSetParentKey(ls);
+    if (parent) this.gateways.add(parent);
+  }
+
   #enqueueOwner(objects: KubeObject[]): void {
     for (const obj of objects) {
       const name = gatewayNameOf(obj.metadata);
@@ -318,14 +346,20 @@ export class GatewayController {
    */
   async reconcileGateway(key: string, log: Logger): Promise<ReconcileResult> {
     const { cache } = this.#o;
-    const routes = [...(this.#routesByGateway.get(key) ?? [])]
+    // The routes that name it, and those that name one of the ListenerSets that name it.
+    const listenerSets = cache.list<ListenerSet>("ListenerSet").filter((ls) => listenerSetParentKey(ls) === key);
+    const indexKeys = [
+      key,
+      ...listenerSets.map((ls) => listenerSetIndexKey(keyOf(ls.metadata.namespace, ls.metadata.name))),
+    ];
+    const routes = [...new Set(indexKeys.flatMap((k) => [...(this.#routesByGateway.get(k) ?? [])]))]
       .map((r) => cache.get<HttpRoute>("HTTPRoute", r))
       .filter((r) => r !== undefined);
     const existing = cache.get<Gateway>("Gateway", key);
     const cls = existing && cache.get<GatewayClass>("GatewayClass", existing.spec.gatewayClassName);
     const ours = cls?.spec.controllerName === CONTROLLER_NAME;
     if (ours && !this.#handles(cls.metadata.name)) return;
-    const snapshot = cache.snapshot([key], routes);
+    const snapshot = cache.snapshot([key], routes, listenerSets);
     // What the Gateway references is watched only while it does: load it before translating, so that a reference
     // not loaded yet is never reported (or routed) as a missing object.
     const deps = ours ? gatewayDependencies(snapshot, key) : [];
@@ -376,6 +410,10 @@ export class GatewayController {
       }
     };
     await Promise.all(Array.from({ length: Math.min(16, result.routes.length) }, writer));
+    for (const ls of result.listenerSets) {
+      const raw = cache.raw("ListenerSet", ls.key);
+      if (raw) await this.#o.status.writeListenerSet(raw, ls.status);
+    }
     for (const ingress of result.ingresses) {
       const raw = cache.raw("Ingress", ingress.key);
       if (!raw) continue;
@@ -467,14 +505,16 @@ export class GatewayController {
     events.transition(ingress, { topic: "Translated", state: served }, served ? translated : undefined);
   }
 
-  /** Records the Events a route's new parent entries for one Gateway deserve (on changes only). */
+  /** Records the Events a route's new parent entries for one parent deserve (on changes only). */
   #routeEvents(raw: KubeObject, update: RouteStatusResult): void {
     const events = this.#o.events;
     if (!events || this.#plannedRoutes.has(update.parents)) return;
     this.#plannedRoutes.add(update.parents);
     const before = (raw.status as { parents?: never[] } | undefined)?.parents;
     const route = { apiVersion: "gateway.networking.k8s.io/v1", kind: "HTTPRoute", metadata: raw.metadata };
-    for (const plan of routeEvents(update.gateway, update.parents, before)) events.transition(route, plan, plan.event);
+    for (const plan of routeEvents(update.gateway, update.parents, before, update.kind)) {
+      events.transition(route, plan, plan.event);
+    }
   }
 
   /**
@@ -508,7 +548,11 @@ export class GatewayController {
     for (const gw of this.#o.cache.list<Gateway>("Gateway")) {
       this.gateways.add(keyOf(gw.metadata.namespace, gw.metadata.name));
     }
-    for (const key of this.#routesByGateway.keys()) this.gateways.add(key);
+    for (const key of this.#routesByGateway.keys()) this.#enqueueParent(key);
+    for (const ls of this.#o.cache.list<ListenerSet>("ListenerSet")) {
+      const parent = listenerSetParentKey(ls);
+      if (parent) this.gateways.add(parent);
+    }
     const classes = this.#o.cache.list<IngressClass>("IngressClass");
     const ingresses = this.#o.cache.list<Ingress>("Ingress");
     for (const ingress of ingresses) {

@@ -2,7 +2,7 @@
  * Writes status: once per object, only when it differs from what the cluster has (ignoring
  * `lastTransitionTime`), so that a no-op reconcile makes no write:
  *
- * - GatewayClass and Gateway: server-side apply on `/status` with field manager `lacquer-operator` (their
+ * - GatewayClass, Gateway and ListenerSet: server-side apply on `/status` with field manager `lacquer-operator` (their
  *   conditions and listeners are map-lists, so SSA merges with other writers);
  * - CachePolicy: `status.ancestors` (atomic) by server-side apply on `/status`, other controllers' entries kept;
  * - HTTPRoute: `status.parents` is an atomic list, so read (the cached copy first), replace only our entries for
@@ -66,7 +66,7 @@ function normalizeParents(parents: unknown[], routeNs: string): unknown {
   });
 }
 
-/** Writes GatewayClass, Gateway, HTTPRoute, Ingress and CachePolicy status. */
+/** Writes GatewayClass, Gateway, ListenerSet, HTTPRoute, Ingress and CachePolicy status. */
 export class StatusWriter {
   #client: KubeClient;
   #log: Logger;
@@ -127,6 +127,27 @@ export class StatusWriter {
     });
     this.#observe("Gateway", "status");
     this.#log.info("Gateway status written", { gateway: `${namespace}/${name}` });
+    return true;
+  }
+
+  /**
+   * Writes a ListenerSet's status unless the cached object already has it.
+   *
+   * @param current The cached object (raw).
+   * @param status The computed status.
+   * @returns True when a write happened.
+   */
+  async writeListenerSet(current: KubeObject, status: unknown): Promise<boolean> {
+    if (sameStatus(current.status, status)) return false;
+    const { name, namespace } = current.metadata;
+    await this.#apply(`${GW}/namespaces/${namespace}/listenersets/${name}/status`, {
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "ListenerSet",
+      metadata: { name, namespace },
+      status,
+    });
+    this.#observe("ListenerSet", "status");
+    this.#log.info("ListenerSet status written", { listenerSet: `${namespace}/${name}` });
     return true;
   }
 

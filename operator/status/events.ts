@@ -342,6 +342,7 @@ function parentKey(parent: { parentRef: Record<string, unknown> }): string {
  * @param gateway The Gateway's `namespace/name`.
  * @param parents Our computed entries for that Gateway.
  * @param before The route's current `status.parents` (all controllers'), if it has a status.
+ * @param kind The parent's kind: the entries may be about one of the Gateway's ListenerSets.
  * @returns The topics.
  */
 export function routeEvents(
@@ -350,15 +351,16 @@ export function routeEvents(
   before:
     | readonly { parentRef: Record<string, unknown>; controllerName?: string; conditions?: Conditions }[]
     | undefined,
+  kind: "Gateway" | "ListenerSet" = "Gateway",
 ): PlannedEvent[] {
   return parents.map((parent) => {
     const key = parentKey(parent);
     const old = before?.find((p) => p.controllerName === parent.controllerName && parentKey(p) === key);
     const bad = parent.conditions.filter(isProblem);
     const section = parent.parentRef.sectionName ? ` (listener "${parent.parentRef.sectionName}")` : "";
-    const event = bad.length === 0 ? normal("Accepted", `Accepted by Gateway ${gateway}${section}`) : warning(
+    const event = bad.length === 0 ? normal("Accepted", `Accepted by ${kind} ${gateway}${section}`) : warning(
       bad[0].type === "PartiallyInvalid" ? "PartiallyInvalid" : bad[0].reason,
-      bad.map((c) => `Gateway ${gateway}${section}: ${c.message}`).join("\n"),
+      bad.map((c) => `${kind} ${gateway}${section}: ${c.message}`).join("\n"),
     );
     return {
       topic: `Parent/${key}`,
