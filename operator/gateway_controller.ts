@@ -346,11 +346,16 @@ export class GatewayController {
    */
   async reconcileGateway(key: string, log: Logger): Promise<ReconcileResult> {
     const { cache } = this.#o;
-    // The routes that name it, and those that name one of the ListenerSets that name it.
+    // The routes that name it, those that name one of the ListenerSets that name it, and those that name a
+    // ListenerSet that is gone (their entries for it are removed).
     const listenerSets = cache.list<ListenerSet>("ListenerSet").filter((ls) => listenerSetParentKey(ls) === key);
+    const gone = [...this.#routesByGateway.keys()].filter((k) =>
+      k.startsWith(LISTENER_SET_INDEX) && !cache.get("ListenerSet", k.slice(LISTENER_SET_INDEX.length))
+    );
     const indexKeys = [
       key,
       ...listenerSets.map((ls) => listenerSetIndexKey(keyOf(ls.metadata.namespace, ls.metadata.name))),
+      ...gone,
     ];
     const routes = [...new Set(indexKeys.flatMap((k) => [...(this.#routesByGateway.get(k) ?? [])]))]
       .map((r) => cache.get<HttpRoute>("HTTPRoute", r))

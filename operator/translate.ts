@@ -325,6 +325,22 @@ function orphanListenerSets(key: string, run: Run): ListenerSetStatusResult[] {
   });
 }
 
+/** Removals of our route status entries for ListenerSets that no longer exist (nothing else reports on them). */
+function goneListenerSetEntries(snapshot: Snapshot, run: Run): RouteStatusResult[] {
+  const out = new Map<string, RouteStatusResult>();
+  for (const route of snapshot.httpRoutes) {
+    const ns = route.metadata.namespace ?? "";
+    for (const { parentRef, controllerName } of route.status?.parents ?? []) {
+      if (controllerName !== CONTROLLER_NAME || parentRef.kind !== "ListenerSet") continue;
+      const set = keyOf(parentRef.namespace ?? ns, parentRef.name);
+      if (run.index.listenerSets.has(set)) continue;
+      const key = keyOf(ns, route.metadata.name);
+      out.set(`${key} ${set}`, { key, gateway: set, kind: "ListenerSet", parents: [] });
+    }
+  }
+  return [...out.values()];
+}
+
 /** The Gateway keys to look at: those asked for, or every Gateway of ours and every Gateway a route names. */
 function gatewayKeys(snapshot: Snapshot, run: Run, ours: (cls: GatewayClass | undefined) => boolean): string[] {
   if (run.options.gateways) return [...new Set(run.options.gateways)].sort();
@@ -400,6 +416,7 @@ export function translate(read: Snapshot, options: TranslateOptions): TranslateR
     routes.push(...routeStatuses);
     listenerSets.push(...sets);
   }
+  routes.push(...goneListenerSetEntries(snapshot, run));
   const facts = {
     addresses: new Map(gateways.map((g) => [g.key, g.status.addresses])),
     routes: routes.filter((r) => r.key.includes(`/${INGRESS_ROUTE_PREFIX}`)),

@@ -8,7 +8,8 @@
  * the suite's report there once the suite finished (also a failing one), so a crashed, timed-out or killed run leaves
  * no report rather than the one of an earlier run. The logs of a failed run are kept in `/tmp/lacquer/failed-<cluster>/`.
  *
- * Flags: `--run-test <Name>` runs one test (its report stays in the cluster's log directory);
+ * Flags: `--run-test <Name>` runs one test, `--run-tests <regexp>` the tests whose names match (e.g. `^ListenerSet`;
+ * either way the report stays in the cluster's log directory);
  * `--keep` leaves the cluster and operator running afterwards for debugging (`LACQUER_CLUSTER=conform deno task
  * cluster kubectl ...`); `--channel standard` installs the standard CRDs instead of the experimental ones (the
  * default, because HTTPRoute's `retry`, which the HTTPRouteRetry test applies, exists only there); `--debug` turns on the suite's
@@ -66,6 +67,7 @@ async function main(): Promise<number> {
     args: Deno.args,
     options: {
       "run-test": { type: "string" },
+      "run-tests": { type: "string" },
       keep: { type: "boolean", default: false },
       channel: { type: "string", default: "experimental" },
       debug: { type: "boolean", default: false },
@@ -87,13 +89,14 @@ async function main(): Promise<number> {
   });
   let passed = false;
   try {
-    const single = values["run-test"];
+    // one test, or the tests whose names match a regular expression: either way the committed report stays
+    const single = values["run-test"] ?? values["run-tests"];
     // the suite writes its report into the state directory; only a whole, finished run replaces the committed one
     const written = `${stack.layout.logDir}/report.yaml`;
     const args = [
       "-test.v",
       "-test.timeout=120m",
-      "-test.run=^TestConformance$",
+      `-test.run=^TestConformance$${values["run-tests"] ? `/${values["run-tests"]}` : ""}`,
       "--gateway-class=lacquer",
       "--conformance-profiles=GATEWAY-HTTP",
       "--organization=lacquer",
@@ -106,7 +109,7 @@ async function main(): Promise<number> {
       // GatewayStaticAddresses: a free address of the local load balancer's pool, and one outside it
       `--usable-address=${LB_POOL_PREFIX}200`,
       "--unusable-address=192.0.2.1",
-      ...(single ? [`--run-test=${single}`] : []),
+      ...(values["run-test"] ? [`--run-test=${values["run-test"]}`] : []),
     ];
     const outputFile = `${stack.layout.logDir}/conformance.out`;
     console.error(`[conformance] running the suite (output: ${outputFile})`);
