@@ -4,7 +4,7 @@
  * (Gateway API `ListenerSetSpec.listeners`, GEP-1713): the Gateway's listeners first, then each ListenerSet by
  * creation time, then `namespace/name`, each in its spec order. A ListenerSet's listener that conflicts with one of
  * higher precedence is not accepted (the Gateway's own listeners never lose to a ListenerSet); a ListenerSet none of
- * whose listeners is accepted is not attached. `status/listener_set.ts` turns the results into status.
+ * whose listeners can be served is not attached. `status/listener_set.ts` turns the results into status.
  *
  * @module
  */
@@ -120,7 +120,9 @@ export function mergeListenerSets(
       mine.push({ ...result, listenerSet: { key, namespace, name: declared.name } });
       if (result.attachable) accepted.push(listener);
     }
-    if (accepted.length === 0) {
+    // Attached only with a listener it can serve (not merely one routes may attach to, like one without its
+    // certificate).
+    if (!mine.some((l) => l.usable)) {
       const rejection: ListenerSetRejection = { reason: "ListenersNotValid", message: "No listener is valid" };
       results.push({ key, listenerSet, listeners: mine, rejection });
       continue;

@@ -126,11 +126,13 @@ function certificateRefNotPermitted(
 }
 
 function routeKinds(listener: Listener): { supported: RouteGroupKind[]; invalid: string[] } {
-  if (!listener.allowedRoutes.kinds) return { supported: [HTTP_ROUTE], invalid: [] };
+  // HTTPRoute is a kind of HTTP and HTTPS listeners only: on another protocol every listed kind is invalid.
+  const http = SUPPORTED_PROTOCOLS.has(listener.protocol);
+  if (!listener.allowedRoutes.kinds) return { supported: http ? [HTTP_ROUTE] : [], invalid: [] };
   const supported: RouteGroupKind[] = [];
   const invalid: string[] = [];
   for (const k of listener.allowedRoutes.kinds) {
-    if (k.group === GATEWAY_GROUP && k.kind === "HTTPRoute") {
+    if (http && k.group === GATEWAY_GROUP && k.kind === "HTTPRoute") {
       if (supported.length === 0) supported.push(HTTP_ROUTE);
     } else invalid.push(`${k.group}/${k.kind}`);
   }
@@ -241,11 +243,13 @@ export function validateListener(
       frontend.problem?.message ?? "no caCertificateRefs"
     }`
     : undefined;
-  const supportedKinds = SUPPORTED_PROTOCOLS.has(listener.protocol) ? kinds.supported : [];
+  const supportedKinds = kinds.supported;
   const refsNotResolved: ListenerResult["refsNotResolved"] = kinds.invalid.length > 0
     ? {
       reason: "InvalidRouteKinds",
-      message: `Route kinds ${kinds.invalid.map((k) => `"${k}"`).join(", ")} are not supported: only HTTPRoute is`,
+      message: `Route kinds ${kinds.invalid.map((k) => `"${k}"`).join(", ")} are not supported${
+        SUPPORTED_PROTOCOLS.has(listener.protocol) ? ": only HTTPRoute is" : ` on a ${listener.protocol} listener`
+      }`,
     }
     : certificate ?? frontend?.problem;
   const notAttachable = acceptance?.text ??
