@@ -84,7 +84,8 @@ Deno.test({
         const route = await client.request<{ status?: { parents?: (Conditions & { parentRef: object })[] } }>(
           routePath,
         );
-        deepEqual(route.status?.parents?.map((p) => [p.parentRef, conditionOf(p as never, "Accepted")?.status]), [
+        const accepted = (p: Conditions) => p.conditions?.find((c) => c.type === "Accepted")?.status;
+        deepEqual(route.status?.parents?.map((p) => [p.parentRef, accepted(p)]), [
           [{ group: "gateway.networking.k8s.io", kind: "ListenerSet", name: "extra", sectionName: "web" }, "True"],
         ]);
       }, { timeoutMs: 30_000 });
