@@ -1,32 +1,42 @@
 /**
- * Reads ghost's per-rule cache counters: `GET /.varnish-ghost/stats` on the loopback control socket.
+ * Reads ghost's per-rule cache counters and its mirror counters: `GET /.varnish-ghost/stats` on the loopback control
+ * socket.
  *
  * @module
  */
 import { GHOST_STATS_PATH } from "../internal/names.ts";
 import { type GhostRuleStats, parseGhostStats } from "./cache_metrics.ts";
+import { type GhostMirrorStats, parseMirrorStats } from "./mirror_metrics.ts";
+
+/** What ghost's stats answer holds. */
+export interface GhostStats {
+  /** The cache counters per cached rule. */
+  rules: GhostRuleStats[];
+  /** The mirror counters of the process, when ghost reports them. */
+  mirrors?: GhostMirrorStats;
+}
 
 /**
- * Reads the cache counters from ghost.
+ * Reads the cache and mirror counters from ghost.
  *
  * @example Usage
  * ```ts ignore
  * import { readGhostStats } from "./ghost_stats_client.ts";
- * const rules = await readGhostStats(6091);
+ * const { rules, mirrors } = await readGhostStats(6091);
  * ```
  *
  * @param port The ghost control socket port on 127.0.0.1.
  * @param timeoutMs Time allowed.
- * @returns The counters; empty when ghost cannot answer (varnishd not up, or a VMOD without the endpoint).
+ * @returns The counters; none when ghost cannot answer (varnishd not up, or a VMOD without the endpoint).
  */
-export async function readGhostStats(port: number, timeoutMs = 2000): Promise<GhostRuleStats[]> {
+export async function readGhostStats(port: number, timeoutMs = 2000): Promise<GhostStats> {
   try {
     const response = await fetch(`http://127.0.0.1:${port}${GHOST_STATS_PATH}`, {
       signal: AbortSignal.timeout(timeoutMs),
     });
     const body = await response.text();
-    return response.ok ? parseGhostStats(body) : [];
+    return response.ok ? { rules: parseGhostStats(body), mirrors: parseMirrorStats(body) } : { rules: [] };
   } catch {
-    return [];
+    return { rules: [] };
   }
 }

@@ -19,10 +19,11 @@ import { openClientSessions } from "./client_sessions.ts";
 import { Drain } from "./drain.ts";
 import { drainGhost } from "./ghost_drain_client.ts";
 import { EndpointsWatcher } from "./endpoints_watcher.ts";
-import { type GhostRuleStats, renderCacheMetrics } from "./cache_metrics.ts";
+import { renderCacheMetrics } from "./cache_metrics.ts";
 import { GhostInvalidateError, invalidateGhost } from "./ghost_invalidate_client.ts";
 import { reloadGhost } from "./ghost_reload_client.ts";
-import { readGhostStats } from "./ghost_stats_client.ts";
+import { type GhostStats, readGhostStats } from "./ghost_stats_client.ts";
+import { renderMirrorMetrics } from "./mirror_metrics.ts";
 import { tlsBackendPorts } from "./hitch_config.ts";
 import type { HitchSupervisor } from "./hitch_supervisor.ts";
 import {
@@ -186,8 +187,8 @@ interface AdminParts {
   drain: Drain;
   metrics: ChaperoneMetrics;
   varnishCounters: () => Promise<Record<string, VarnishCounter>>;
-  /** ghost's per-rule cache counters. */
-  cacheStats: () => Promise<GhostRuleStats[]>;
+  /** ghost's per-rule cache counters and its mirror counters. */
+  ghostStats: () => Promise<GhostStats>;
   adminToken: AdminTokenFile;
   /** ghost's control socket port. */
   ghostPort: number;
@@ -248,8 +249,9 @@ function createAdmin(parts: AdminParts): AdminHandler {
     readiness: status,
     metrics: async () => {
       const live = { ready: status().ready, draining: drain.draining, hitches: tls.hitches };
-      const [counters, cache] = await Promise.all([parts.varnishCounters(), parts.cacheStats()]);
-      return renderMetrics(withLiveGauges(parts.metrics, live), counters) + renderCacheMetrics(cache, counters);
+      const [counters, ghost] = await Promise.all([parts.varnishCounters(), parts.ghostStats()]);
+      return renderMetrics(withLiveGauges(parts.metrics, live), counters) + renderCacheMetrics(ghost.rules, counters) +
+        renderMirrorMetrics(ghost.mirrors);
     },
     drain: () => void drain.start(),
     adminToken: () => parts.adminToken.read(),
@@ -312,7 +314,7 @@ export async function startChaperone(options: ChaperoneOptions): Promise<Running
     drain,
     metrics,
     varnishCounters: cachedCall(readCounters, { ttlMs: ADMIN_CACHE_MS }),
-    cacheStats: cachedCall(() => readGhostStats(config.ghostPort), { ttlMs: ADMIN_CACHE_MS }),
+    ghostStats: cachedCall(() => readGhostStats(config.ghostPort), { ttlMs: ADMIN_CACHE_MS }),
     adminToken: new AdminTokenFile(config.adminTokenFile),
     ghostPort: config.ghostPort,
     log: log.child({ component: "admin" }),
