@@ -4,8 +4,8 @@
  * conformance suite reads to choose its tests, so this list must name only what works: each entry is carried by
  * routing.json (operator), passed through by the chaperone's merge, and executed by ghost (its vtc suite covers
  * hostnames, paths, methods, headers, query parameters, weights, redirects with any of 301/302/303/307/308,
- * rewrites, rule- and backend-level header modifiers, listener isolation, CORS, WebSocket upgrades, timeouts and
- * retries); hitch verifies client certificates (`chaperone/hitch_supervisor_test.ts`). Not claimed:
+ * rewrites, rule- and backend-level header modifiers, listener isolation, CORS, WebSocket upgrades, timeouts,
+ * retries and request mirrors); hitch verifies client certificates (`chaperone/hitch_supervisor_test.ts`). Not claimed:
  * GatewayFrontendClientCertificateValidationInsecureFallback, whose test has a client present a certificate of an
  * unknown CA and expects it served, which hitch 1.7 refuses (it has no setting to accept a failed verification).
  *
@@ -45,6 +45,9 @@ export const SUPPORTED_FEATURES: readonly string[] = [
   "HTTPRoutePathRewrite",
   "HTTPRoutePortRedirect",
   "HTTPRouteQueryParamMatching",
+  "HTTPRouteRequestMirror",
+  "HTTPRouteRequestMultipleMirrors",
+  "HTTPRouteRequestPercentageMirror",
   "HTTPRouteRequestTimeout",
   "HTTPRouteResponseHeaderModification",
   "HTTPRouteRetry",
