@@ -42,7 +42,9 @@ export async function renderSvg(chart: Chart): Promise<string> {
 async function output(command: string, args: string[]): Promise<string> {
   try {
     const out = await new Deno.Command(command, { args, stdout: "piped", stderr: "piped" }).output();
-    return new TextDecoder().decode(out.success ? out.stdout : out.stderr).trim();
+    // varnishd -V prints on stderr
+    const text = new TextDecoder().decode(out.stdout).trim() || new TextDecoder().decode(out.stderr).trim();
+    return out.success ? text : "unavailable";
   } catch {
     return "unavailable";
   }
@@ -105,7 +107,7 @@ async function measure(): Promise<Measured> {
     load: { before, after: await load() },
     versions: {
       Deno: Deno.version.deno,
-      varnishd: (await output("varnishd", ["-V"])).split("\n")[0].replace(/^varnishd /, ""),
+      varnishd: /varnish-[\d.]+/.exec(await output("varnishd", ["-V"]))?.[0] ?? "unavailable",
       commit: await output("git", ["-C", ROOT.pathname, "rev-parse", "--short", "HEAD"]),
     },
   };

@@ -12,7 +12,7 @@ export interface PropagationSeries {
   change: string;
   /** Routes configured. */
   routes: number;
-  /** Shards routing.json was stored in (0: whole). */
+  /** Shards routing.json was stored in, for the change `routing.json in shards` (0 for the others). */
   shards: number;
   /** Milliseconds from the start of the write to the first correct response, one per change. */
   total: number[];
@@ -47,6 +47,9 @@ export interface Chart {
 }
 
 const ms = (values: number[], p: number) => Math.round(percentile(values, p) * 10) / 10;
+
+/** Whether a series is of routing.json stored in shards (its shard count applies to it alone). */
+const sharded = (s: PropagationSeries) => s.change === "routing.json in shards" && s.shards > 0;
 
 /**
  * The chart of propagation p50 and p99 against the number of routes, one line per kind of change and percentile.
@@ -94,12 +97,12 @@ export function propagationChart(series: readonly PropagationSeries[]): Chart {
 export function headline(series: readonly PropagationSeries[]): string {
   const largest = Math.max(...series.map((s) => s.routes));
   const lines = series.filter((s) => s.routes === largest).map((s) =>
-    `- ${s.change}${s.shards ? ` (${s.shards} shards)` : ""} → traffic at ${largest} routes: p50 ${
+    `- ${s.change}${sharded(s) ? ` (${s.shards} shards)` : ""} → traffic at ${largest} routes: p50 ${
       ms(s.total, 50)
     } ms, p99 ${ms(s.total, 99)} ms (${s.total.length} changes)`
   );
   // the goal: a route change live in under 50 ms (p99) at 5,000 routes, stored as the operator stores it
-  const goal = series.find((s) => s.routes === 5000 && s.change !== "EndpointSlice" && s.shards > 0);
+  const goal = series.find((s) => s.routes === 5000 && sharded(s));
   if (goal) {
     const p99 = ms(goal.total, 99);
     lines.push(
@@ -126,9 +129,9 @@ export function reportMarkdown(
 ): string {
   const versions = Object.entries(conditions.versions).map(([k, v]) => `${k} ${v}`).join(", ");
   const rows = [...series].sort((a, b) => a.routes - b.routes || a.change.localeCompare(b.change)).map((s) =>
-    `| ${s.routes} | ${s.change} | ${s.shards || "–"} | ${s.total.length} | ${ms(s.total, 50)} | ${ms(s.total, 99)} | ${
-      ms(s.afterWrite, 50)
-    } | ${ms(s.afterWrite, 99)} |`
+    `| ${s.routes} | ${s.change} | ${sharded(s) ? s.shards : "–"} | ${s.total.length} | ${ms(s.total, 50)} | ${
+      ms(s.total, 99)
+    } | ${ms(s.afterWrite, 50)} | ${ms(s.afterWrite, 99)} |`
   );
   const until = [...new Set(series.map((s) => s.until))].join("; ");
   return [
@@ -142,7 +145,9 @@ export function reportMarkdown(
     "From the write of a change to the API server until the first correct response through a real chaperone and " +
     `varnishd with the ghost VMOD (${until}), one Gateway with one route per hostname: a routing.json change stored ` +
     "in shards (one shard and the manifest written) and stored whole (one ConfigMap, gzip beyond 32 KiB) by turns, " +
-    "so that both meet the same load, then EndpointSlice changes (`chaperone/propagation_bench.ts`).",
+    "so that both meet the same load, then EndpointSlice changes (`chaperone/propagation_bench.ts`). Each route " +
+    "count runs in a test cluster of its own, one after the other, on a machine other work shares: compare the " +
+    "kinds of change at one route count (measured by turns) rather than one route count with another.",
     "",
     ...charts.map((c) => `![${c.title}](${c.file})`),
     "",
