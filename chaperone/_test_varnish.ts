@@ -137,7 +137,7 @@ sub vcl_synth {
   }
 }
 sub vcl_deliver {
-  router.deliver();
+  router.deliver(obj.hits);
 }
 `;
 }

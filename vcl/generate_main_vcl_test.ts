@@ -59,7 +59,7 @@ function withoutGhost(vcl: string): string {
     .replace(/router\.status\(\)/g, "404")
     .replace("router.backend()", "lacquer_default")
     .replace("router.upgrade()", "false")
-    .replace("router.deliver();", "")
+    .replace("router.deliver(obj.hits);", "")
     .replace("router.synth()", "false")
     .replace("router.body()", '""')
     .replace(/^\s*router\.cache_\w+\([^)]*\);$/gm, "")
@@ -75,9 +75,11 @@ function withoutGhost(vcl: string): string {
 }
 
 Deno.test("generateMainVcl() contains every statement of ghost's canonical wiring, in order", async () => {
-  const canonical = await Deno.readTextFile(new URL("../ghost/ghost.vcl", import.meta.url));
+  // Returns differ by design: the preamble leaves them (and the cacheable() test that picks hash or pass) to the
+  // postamble, after user VCL.
+  const canonical = (await Deno.readTextFile(new URL("../ghost/ghost.vcl", import.meta.url)))
+    .replace(/\n *if \(router\.cacheable\(\)\) \{\n *return \(hash\);\n *\}/, "");
   const statements = canonical.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"))
-    // Returns differ by design: the preamble leaves them to the postamble, after user VCL.
     .filter((l) => !l.startsWith("return (") || l.startsWith("return (synth"));
   const vcl = generateMainVcl({ gateway: "ns/gw" }).split("\n").map((l) => l.trim());
   let at = 0;
@@ -134,9 +136,11 @@ Deno.test("main.vcl answers clients without the Varnish version, transaction ids
   // ghost stubbed: `router.status()` reads 404, so the stubbed preamble answers synth(404) (a synthetic answer that
   // is not ghost's); with that check switched off, the request goes to a backend that cannot be reached (503).
   const vcl = withoutGhost(generateMainVcl({ gateway: "ns/gw" }));
+  // A delivered answer (the failed fetch) loses Via and X-Varnish in ghost's router.deliver(), stubbed here: the
+  // varnishtest suite covers those (b14_clients_never_see_via_or_x_varnish.vtc).
   const cases = [
-    { name: "a synthetic answer", vcl, status: 404, body: "404 Not Found\n" },
-    { name: "a failed fetch", vcl: vcl.replaceAll("if (404 > 0)", "if (false)"), status: 503 },
+    { name: "a synthetic answer", vcl, status: 404, body: "404 Not Found\n", hidden: ["via", "x-varnish", "server"] },
+    { name: "a failed fetch", vcl: vcl.replaceAll("if (404 > 0)", "if (false)"), status: 503, hidden: ["server"] },
   ];
   for (const c of cases) {
     await t.step(c.name, async () => {
@@ -147,7 +151,7 @@ Deno.test("main.vcl answers clients without the Varnish version, transaction ids
         const body = await response.text();
         equal(response.status, c.status);
         deepEqual(
-          [...response.headers.keys()].filter((h) => ["via", "x-varnish", "server"].includes(h)),
+          [...response.headers.keys()].filter((h) => c.hidden.includes(h)),
           [],
           JSON.stringify([...response.headers]),
         );

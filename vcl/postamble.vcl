@@ -14,12 +14,6 @@ sub vcl_hash {
     return (lookup);
 }
 
-sub vcl_deliver {
-    # The Varnish version (Via) and transaction ids (X-Varnish) stay in the logs.
-    unset resp.http.Via;
-    unset resp.http.X-Varnish;
-}
-
 sub vcl_synth {
     # Other synthetic answers (user VCL's) get a plain status line, not the built-in Guru Meditation page.
     set resp.http.Content-Type = "text/plain; charset=utf-8";

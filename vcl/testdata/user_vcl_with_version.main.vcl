@@ -39,7 +39,10 @@ sub vcl_recv {
     # Route: strips X-Ghost-*/X-Gateway-*, normalises the path (or answers 400), isolates listeners by socket, sets
     # X-Forwarded-* and X-Real-IP for the client (client.ip: the real client behind hitch's PROXY header), applies
     # request filters (a URLRewrite sets req.url). A rule with cache settings whose backend has no ready endpoint
-    # still goes on to the lookup: grace covers the outage.
+    # still goes on to the lookup: grace covers the outage. In the same call, a rule with cache settings decides
+    # lookup or pass: GET/HEAD requests (and POSTs its policy allows) are looked up unless a bypass condition,
+    # Authorization or a cookie outside the key says otherwise; ghost sets req.url to the one the key is computed
+    # from (query normalised) and removes cookies the key does not name.
     if (!router.recv_grace(local.socket, client.ip, proxy.authority())) {
         # 400 unusable path, 404 no route, 421 misdirected (the TLS server name selects another listener than the Host),
         # 500 no usable backend, or a redirect; answered in vcl_synth, never cached.
@@ -55,17 +58,12 @@ sub vcl_recv {
     if (router.retry_body()) {
         router.retry_body_cached(std.cache_req_body(1MB));
     }
-    # A rule with cache settings looks GET/HEAD requests (and POSTs its policy allows) up unless a bypass condition,
-    # Authorization or a cookie outside the key says otherwise; ghost sets req.url to the one the key is computed
-    # from (query normalised).
-    if (router.cache_recv()) {
-        # A POST its policy allows, its Content-Length within the policy's limit (ghost checked): the body is read
-        # into memory (ghost's limit is at most 1 MB) for the key, and a miss is fetched with the client's method
-        # and body (Varnish would send a GET).
-        if (router.cache_body()) {
-            std.cache_req_body(1MB);
-            set req.http.X-Ghost-Method = req.method;
-        }
+    # A looked-up POST its policy allows, its Content-Length within the policy's limit (ghost checked): the body is
+    # read into memory (ghost's limit is at most 1 MB) for the key, and a miss is fetched with the client's method
+    # and body (Varnish would send a GET).
+    if (router.cache_body()) {
+        std.cache_req_body(1MB);
+        set req.http.X-Ghost-Method = req.method;
     }
     # No return here: user VCL's vcl_recv runs next, then the postamble returns hash or pass.
 }
@@ -99,10 +97,10 @@ sub vcl_pass {
 }
 
 sub vcl_deliver {
-    # ResponseHeaderModifier filters of the chosen rule and backend, on every delivery (never stored).
-    router.deliver();
-    # Internal object headers off; X-Cache and X-Cache-Hits when the rule asks for debug headers.
-    router.cache_deliver(obj.hits);
+    # ResponseHeaderModifier filters of the chosen rule and backend, on every delivery (never stored); then Via and
+    # X-Varnish (the logs keep the Varnish version and the transaction ids) and internal object headers off;
+    # X-Cache and X-Cache-Hits when the rule asks for debug headers.
+    router.deliver(obj.hits);
 }
 
 sub vcl_synth {
@@ -209,12 +207,6 @@ sub vcl_recv {
 sub vcl_hash {
     # Only ghost's key (and what user VCL added): not the built-in host and URL.
     return (lookup);
-}
-
-sub vcl_deliver {
-    # The Varnish version (Via) and transaction ids (X-Varnish) stay in the logs.
-    unset resp.http.Via;
-    unset resp.http.X-Varnish;
 }
 
 sub vcl_synth {

@@ -183,7 +183,9 @@ pub fn record(task: Option<&mut Task>, outcome: Outcome) {
     }
 }
 
-/// In `vcl_deliver`: removes internal and surrogate headers and adds the debug headers when asked to.
+/// In `vcl_deliver`, in one pass over the response: removes Varnish's `Via` and `X-Varnish` (the logs keep the version
+/// and the transaction ids), ghost's internal headers and, for a rule with cache settings, the surrogate headers; then
+/// adds the debug headers when asked to.
 pub fn deliver(ctx: &mut Ctx, task: Option<&Task>, hits: i64) {
     let Some(resp) = ctx.http_resp.as_mut() else { return };
     let cached = match task {
@@ -195,6 +197,8 @@ pub fn deliver(ctx: &mut Ctx, task: Option<&Task>, hits: i64) {
     let surrogate = cached.map(|(settings, _)| settings.settings.surrogate_keys.header.as_str());
     remove_where(resp, |line| {
         has_prefix(line, b"x-ghost-")
+            || value_of(line, "Via").is_some()
+            || value_of(line, "X-Varnish").is_some()
             || surrogate.is_some_and(|surrogate| {
                 [surrogate, "xkey", "Surrogate-Control"].iter().any(|name| value_of(line, name).is_some())
             })

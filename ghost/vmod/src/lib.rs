@@ -56,7 +56,10 @@ mod ghost {
         /// `client.ip`: the real client behind the PROXY protocol), answers 421 when the TLS server name `sni` (pass
         /// `proxy.authority()`: hitch sends the client's SNI in the PROXY header) selects another HTTPS listener than
         /// the Host does, applies request filters (a URLRewrite sets `req.url`) and sets `X-Gateway-Listener` and
-        /// `X-Gateway-Route`. Returns true when the request goes to a backend (then use `backend()`), false when
+        /// `X-Gateway-Route`. For a rule with cache settings it then decides lookup or pass (method, bypass
+        /// conditions, Authorization, cookies; see `cacheable()`), unless the request is a WebSocket upgrade (see
+        /// `upgrade()`); for a lookup it sets `req.url` to the URL of the key (`cache_url()`) and removes cookies the
+        /// key does not name. Returns true when the request goes to a backend (then use `backend()`), false when
         /// ghost answers itself (a redirect, a refusal, a CORS preflight) (then `return (synth(router.status()))`).
         pub fn recv(
             &self,
@@ -66,9 +69,8 @@ mod ghost {
             client: Option<SocketAddr>,
             sni: Option<&str>,
         ) -> Result<bool, VclError> {
-            let routed = task.insert(Box::new(task::route(ctx, &self.shared.current(), socket, client, sni)?));
-            fetch::hand_over(ctx, Some(&**routed));
-            Ok(routed.is_forward())
+            let state = self.shared.current();
+            Ok(task::receive(ctx, task, &state, socket, client, sni, false)?.is_forward())
         }
 
         /// Like `recv()`, but also true for a request of a rule with cache settings whose chosen backend has no
@@ -83,9 +85,8 @@ mod ghost {
             client: Option<SocketAddr>,
             sni: Option<&str>,
         ) -> Result<bool, VclError> {
-            let routed = task.insert(Box::new(task::route(ctx, &self.shared.current(), socket, client, sni)?));
-            fetch::hand_over(ctx, Some(&**routed));
-            Ok(routed.is_routed())
+            let state = self.shared.current();
+            Ok(task::receive(ctx, task, &state, socket, client, sni, true)?.is_routed())
         }
 
         /// After `recv()`: whether the request's rule retries and its body may be buffered (a known length of at
@@ -104,11 +105,8 @@ mod ghost {
         /// websocket` and `Connection: upgrade`) that goes to a backend: then `return (pipe);`, and in `vcl_pipe` copy
         /// `Upgrade` and `Connection` to `bereq`. The connection then belongs to the chosen endpoint until either side
         /// closes it (`MAIN.s_pipe` counts them, `MAIN.n_pipe` says how many are open).
-        pub fn upgrade(&self, ctx: &Ctx, #[shared_per_task] task: &mut Option<Box<Task>>) -> bool {
-            task.as_deref().is_some_and(Task::is_forward)
-                && ctx.http_req.as_ref().is_some_and(|req| {
-                    ghost_core::is_websocket_upgrade(crate::headers::text(req.method()), &crate::headers::Source(req))
-                })
+        pub fn upgrade(&self, #[shared_per_task] task: &mut Option<Box<Task>>) -> bool {
+            task.as_deref().is_some_and(Task::is_upgrade)
         }
 
         /// The backend `recv()` chose, for `set req.backend_hint = router.backend();`.
@@ -209,15 +207,19 @@ mod ghost {
             task.as_deref().map(Task::body).unwrap_or_default()
         }
 
-        /// Call in `vcl_deliver`: applies the CORS filter (the backend's `Access-Control-*` headers replaced by the
-        /// filter's for an allowed `Origin`, `Vary: Origin`) and the ResponseHeaderModifier filters of the chosen rule
-        /// and backend; while
-        /// draining, adds `Connection: close`, so that Varnish closes the client connection after the answer.
-        pub fn deliver(&self, ctx: &mut Ctx, #[shared_per_task] task: &mut Option<Box<Task>>) {
+        /// Call in `vcl_deliver` with `obj.hits`: applies the CORS filter (the backend's `Access-Control-*` headers
+        /// replaced by the filter's for an allowed `Origin`, `Vary: Origin`) and the ResponseHeaderModifier filters of
+        /// the chosen rule and backend; then removes what clients never see (Varnish's `Via` and `X-Varnish`, which
+        /// the logs keep, and ghost's internal headers; for a rule with cache settings also `xkey`,
+        /// `Surrogate-Control` and the surrogate-key header) and adds `X-Cache` and `X-Cache-Hits` when the rule asks
+        /// for debug headers. While draining, adds `Connection: close`, so that Varnish closes the client connection
+        /// after the answer. User VCL's `vcl_deliver` runs after it and may set any of these again.
+        pub fn deliver(&self, ctx: &mut Ctx, #[shared_per_task] task: &mut Option<Box<Task>>, hits: i64) {
             task::deliver(ctx, task.as_deref());
+            cache::deliver(ctx, task.as_deref(), hits);
         }
 
-        /// After `cache_recv()` returned true: whether the request's method and body join the key (a POST the
+        /// After `recv()`, for a looked-up request (`cacheable()`): whether the request's method and body join the key (a POST the
         /// rule's policy allows, its `Content-Length` within the policy's limit). Then cache the body
         /// (`std.cache_req_body()`), hash it in `vcl_hash` (`bodyaccess.hash_req_body()`) and keep the method for
         /// the fetch of a miss, which Varnish would otherwise send as a GET.
@@ -225,20 +227,13 @@ mod ghost {
             cache::body(task.as_deref())
         }
 
-        /// Call in `vcl_recv` after `recv()`. For a rule with cache settings decides lookup or pass (method, bypass
-        /// conditions, Authorization, cookies); for a lookup sets `req.url` to the URL of the key (`cache_url()`),
-        /// removes cookies the key does not name and returns true. False for rules without cache settings.
-        pub fn cache_recv(&self, ctx: &mut Ctx, #[shared_per_task] task: &mut Option<Box<Task>>) -> bool {
-            cache::recv(ctx, task.as_deref_mut())
-        }
-
         /// The URL a looked-up request is sent with on a miss: the path and the normalised query of the key
-        /// (`cache_recv()` has already set `req.url` to it).
+        /// (`recv()` has already set `req.url` to it).
         pub fn cache_url(&self, #[shared_per_task] task: &mut Option<Box<Task>>) -> String {
             cache::url(task.as_deref())
         }
 
-        /// Whether `cache_recv()` decided a lookup: then `return (hash);`, else `return (pass);`.
+        /// Whether `recv()` decided a lookup: then `return (hash);`, else `return (pass);`.
         pub fn cacheable(&self, #[shared_per_task] task: &mut Option<Box<Task>>) -> bool {
             cache::cacheable(task.as_deref())
         }
@@ -262,13 +257,6 @@ mod ghost {
         /// Call in `vcl_pass`: counts a pass (or a bypass).
         pub fn cache_pass(&self, #[shared_per_task] task: &mut Option<Box<Task>>) {
             cache::record(task.as_deref_mut(), Outcome::Pass);
-        }
-
-        /// Call in `vcl_deliver` with `obj.hits`, after `deliver()`: removes internal headers (`X-Ghost-*`,
-        /// `xkey`, `Surrogate-Control`, the surrogate-key header) and adds `X-Cache` and `X-Cache-Hits` when the
-        /// rule asks for debug headers.
-        pub fn cache_deliver(&self, ctx: &mut Ctx, #[shared_per_task] task: &mut Option<Box<Task>>, hits: i64) {
-            cache::deliver(ctx, task.as_deref(), hits);
         }
 
         /// Call first in `vcl_backend_fetch`: takes ghost's internal headers off the backend request (they never

@@ -60,8 +60,10 @@ pub enum Task {
         endpoint: Result<usize, Answer>,
         /// The rewritten request target, if any.
         url: Option<String>,
-        /// The cache decision, when the rule has cache settings and `cache_recv()` ran.
+        /// The cache decision, when the rule has cache settings (made by `receive()`).
         cache: Option<Box<ClientCache>>,
+        /// Whether the request is a WebSocket upgrade that goes to a backend (piped, never looked up).
+        upgrade: bool,
         /// The CORS headers of the answer, when the rule has the CORS filter.
         cors: Option<Box<CorsHeaders>>,
     },
@@ -136,6 +138,11 @@ impl Task {
         matches!(self, Self::Forward { .. })
     }
 
+    /// Whether the request is a WebSocket upgrade that goes to a backend.
+    pub fn is_upgrade(&self) -> bool {
+        matches!(self, Self::Forward { upgrade: true, .. })
+    }
+
     /// ghost's own answer for the request, if any.
     fn answer(&self) -> Option<&Answer> {
         match self {
@@ -169,6 +176,33 @@ fn random() -> u64 {
         cell.set(x);
         x.wrapping_mul(0x2545_f491_4f6c_dd1d)
     })
+}
+
+/// `vcl_recv` in one VMOD call: routes the request (`route()`) into `task`, hands its fetch plan to the backend side,
+/// and, unless it is a WebSocket upgrade, decides lookup or pass for a rule with cache settings: for every routed
+/// request when `grace` (one whose backend has no ready endpoint is looked up too), else only for a forwarded one.
+#[allow(clippy::too_many_arguments)] // recv()'s VCL arguments plus the state and the grace flag
+pub fn receive<'t>(
+    ctx: &mut Ctx,
+    task: &'t mut Option<Box<Task>>,
+    state: &Arc<State>,
+    socket: &str,
+    client: Option<SocketAddr>,
+    sni: Option<&str>,
+    grace: bool,
+) -> Result<&'t Task, VclError> {
+    let routed = task.insert(Box::new(route(ctx, state, socket, client, sni)?));
+    crate::fetch::hand_over(ctx, Some(&**routed));
+    let forward = routed.is_forward();
+    let upgrade = forward
+        && ctx.http_req.as_ref().is_some_and(|req| ghost_core::is_websocket_upgrade(text(req.method()), &Source(req)));
+    if let Task::Forward { upgrade: flag, .. } = &mut **routed {
+        *flag = upgrade;
+    }
+    if !upgrade && (forward || grace && routed.is_routed()) {
+        crate::cache::recv(ctx, Some(&mut **routed));
+    }
+    Ok(routed)
 }
 
 /// Routes the request of `ctx` from `client` and applies the request side of the decision to `req`: forwarding
@@ -295,6 +329,7 @@ fn decide(
                 endpoint: Ok(f.endpoint),
                 url: f.url,
                 cache: None,
+                upgrade: false,
                 cors: cors.map(|(_, h)| Box::new(h)),
             }
         }
@@ -320,6 +355,7 @@ fn decide(
                         endpoint: Err(answer),
                         url: lookup.url,
                         cache: None,
+                        upgrade: false,
                         cors: cors.map(|(_, h)| Box::new(h)),
                     }
                 }
