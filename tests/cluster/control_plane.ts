@@ -8,6 +8,7 @@ import type { Logger } from "../../internal/log.ts";
 import type { KubeClient } from "../../internal/kube/mod.ts";
 import { API_PORT, type ClusterBinaries, type ClusterLayout, NODE_IP, SERVICE_CIDR } from "./layout.ts";
 import { kubeconfigYaml, type Pki } from "./pki_writer.ts";
+import { spawnRestarting } from "./restarting_process.ts";
 import { type LoggedProcess, spawnLogged } from "./spawn_logged.ts";
 
 /**
@@ -83,7 +84,7 @@ export async function waitFor(
  */
 export async function startControlPlane(options: StartControlPlaneOptions): Promise<ControlPlane> {
   const { layout, binaries: bin, pki, client, log } = options;
-  const procs: LoggedProcess[] = [];
+  const procs: Pick<LoggedProcess, "stop">[] = [];
   const stop = async () => {
     for (const p of procs.reverse()) await p.stop(5000);
   };
@@ -162,7 +163,13 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
         user: "controller-manager",
       }),
     );
-    const kcm = spawnLogged(bin.kubeControllerManager, {
+    // With leader election, as production control planes run it: an API server away for longer than the renew
+    // deadline makes it exit, and the restart starts the node lifecycle controller afresh, giving every node a
+    // whole grace period again. Without it, the controller would count the outage against the nodes' heartbeats and
+    // mark them NotReady, with all their pods, a few seconds after the API server returned.
+    const kcm = spawnRestarting(bin.kubeControllerManager, {
+      name: "kube-controller-manager",
+      log,
       logFile: `${layout.logDir}/kube-controller-manager.log`,
       args: [
         `--kubeconfig=${kcmConfig}`,
@@ -173,7 +180,7 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
         `--service-account-private-key-file=${pki.serviceAccountKey}`,
         `--root-ca-file=${pki.caCert}`,
         "--use-service-account-credentials=false",
-        "--leader-elect=false",
+        "--leader-elect=true",
         "--concurrent-deployment-syncs=10",
         "--concurrent-replicaset-syncs=10",
         "--concurrent-service-endpoint-syncs=10",
