@@ -48,6 +48,8 @@ interface StartOutcome {
   status?: Deno.CommandStatus;
   /** Why it could not be spawned. */
   err?: unknown;
+  /** How long it ran, from the spawn to its exit. */
+  ranMs: number;
 }
 
 /** Sends `signal` to `child`, ignoring a child that has already exited. */
@@ -69,7 +71,8 @@ export async function terminateChild(child: Deno.ChildProcess, graceMs: number):
 
 /**
  * Keeps one process running. A process that could not be spawned (a missing executable), did not come up or exited
- * counts as a failure and is started again after the back-off; a start that came up resets the back-off. With
+ * counts as a failure and is started again after the back-off; a start that came up resets the back-off, and when
+ * it ran longer than the delay it is started again at once. With
  * `giveUp`, too many failures within the window end the supervision ({@linkcode SupervisedProcess.done} resolves
  * `failed`), so that the pod restarts rather than crash-looping inside.
  *
@@ -163,7 +166,11 @@ export class SupervisedProcess {
       const now = performance.now();
       const windowMs = this.#o.giveUp?.windowMs ?? Infinity;
       this.#failures = [...this.#failures.filter((t) => now - t < windowMs), now];
-      const restartInMs = backoffDelay(consecutive, this.#o.backoff ?? { initialMs: 500, maxMs: 30_000 });
+      // Starts are spaced by the back-off, not separated by it: a process that served longer than its delay is
+      // started again at once, since every moment without it refuses connections; one that keeps failing
+      // early still waits, doubling.
+      const delay = backoffDelay(consecutive, this.#o.backoff ?? { initialMs: 500, maxMs: 30_000 });
+      const restartInMs = outcome.up ? Math.max(0, Math.round(delay - outcome.ranMs)) : delay;
       const failures = this.#failures.length;
       if (outcome.status === undefined) log.error(`${name} did not start`, { err: outcome.err, restartInMs });
       else {
@@ -186,11 +193,12 @@ export class SupervisedProcess {
   async #startOnce(): Promise<StartOutcome> {
     this.#state = "starting";
     this.#starts++;
+    const spawnedAt = performance.now();
     let child: Deno.ChildProcess;
     try {
       child = spawnTracked(this.#o.command());
     } catch (err) {
-      return { up: false, err };
+      return { up: false, err, ranMs: 0 };
     }
     this.#child = child;
     this.#o.log.info(`${this.#o.name} started`, { pid: child.pid, start: this.#starts });
@@ -208,7 +216,7 @@ export class SupervisedProcess {
       if (!this.#abort.signal.aborted) this.#o.log.warn(`${this.#o.name} start failed`, { pid: child.pid, err });
       signalChild(child, "SIGTERM");
     }
-    const result = { up, status: await status };
+    const result = { up, status: await status, ranMs: performance.now() - spawnedAt };
     this.#child = undefined;
     return result;
   }

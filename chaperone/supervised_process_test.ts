@@ -6,7 +6,7 @@ import { SupervisedProcess, type SupervisedProcessOptions } from "./supervised_p
 function recorder() {
   const lines: Record<string, unknown>[] = [];
   const log = createLogger({ level: "debug", sink: (line) => lines.push(JSON.parse(line)) });
-  return { log, messages: () => lines.map((l) => l.msg) };
+  return { log, messages: () => lines.map((l) => l.msg), lines };
 }
 
 function sh(script: string): () => Deno.Command {
@@ -25,6 +25,25 @@ Deno.test("SupervisedProcess restarts a process that exits, and stop() ends it",
   equal(p.state, "stopped");
   equal(await p.done, "stopped");
   ok(messages().includes("p exited"));
+});
+
+Deno.test("SupervisedProcess starts a process that ran longer than its back-off again at once, one that did not after the rest", async () => {
+  const { log, lines } = recorder();
+  let starts = 0;
+  const p = new SupervisedProcess({
+    name: "p",
+    // the first run outlives the 200 ms delay, the second exits at once
+    command: () => sh(++starts === 1 ? "sleep 0.4" : "exit 0")(),
+    whenUp: up,
+    log,
+    backoff: { initialMs: 200, maxMs: 200 },
+  });
+  p.start();
+  await eventually(() => ok(lines.filter((l) => l.msg === "p exited").length >= 2));
+  await p.stop();
+  const [first, second] = lines.filter((l) => l.msg === "p exited").map((l) => l.restartInMs as number);
+  equal(first, 0);
+  ok(second > 100, `the quick exit waits most of its delay (${second} ms)`);
 });
 
 Deno.test("SupervisedProcess gives up after the allowed failures within the window", async () => {
