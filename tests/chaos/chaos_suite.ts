@@ -54,6 +54,7 @@ Deno.test({
     console.log(`\n▶ ${scenario.name}`);
     let recoveryMs: number | undefined;
     let error: string | undefined;
+    let inFlightAtFault: number | undefined;
     try {
       await sys.settled();
       await scenario.prepare?.(sys);
@@ -64,7 +65,10 @@ Deno.test({
     if (!error) {
       try {
         await pause(STEADY_MS);
-        recoveryMs = await scenario.run(sys);
+        recoveryMs = await scenario.run(sys, () => inFlightAtFault ??= load.inFlightNow());
+        if (scenario.target === "in-flight" && inFlightAtFault === undefined) {
+          throw new Error("the scenario never marked its fault");
+        }
         await pause(STEADY_MS);
       } catch (err) {
         error = (err as Error).message;
@@ -72,7 +76,14 @@ Deno.test({
     }
     const counts = await load.stop();
     await scenario.cleanup?.(sys).catch((err) => console.error(`cleanup of ${scenario.name} failed: ${err}`));
-    const result: ScenarioResult = { name: scenario.name, target: scenario.target, ...counts, recoveryMs, error };
+    const result: ScenarioResult = {
+      name: scenario.name,
+      target: scenario.target,
+      ...counts,
+      inFlight: inFlightAtFault ?? counts.inFlight,
+      recoveryMs,
+      error,
+    };
     results.push(result);
     console.log(resultsTable([result]).split("\n").at(-1));
     if (!judge(result).pass) {

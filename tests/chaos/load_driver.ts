@@ -25,6 +25,8 @@ export interface LoadCounts {
 
 /** A running load. */
 export interface ChaosLoad {
+  /** How many requests are in flight now (sent, not yet answered or failed). */
+  inFlightNow(): number;
   /** Stops the workers once their current request ends and returns the counts. */
   stop(): Promise<LoadCounts>;
 }
@@ -61,11 +63,13 @@ export function startChaosLoad(address: string, probes: readonly Probe[], option
   // a few kept-alive connections could all land on the gateway pod a scenario leaves alone.
   const client = Deno.createHttpClient({ poolMaxIdlePerHost: 0 });
   let stopped = false;
+  let inFlight = 0;
   const worker = async (index: number) => {
     for (let n = index; !stopped; n++) {
       const started = performance.now();
       const probe = probes[n % probes.length];
       counts.sent++;
+      inFlight++;
       try {
         const response = await fetch(`http://${address}${probe.path}`, {
           client,
@@ -79,6 +83,8 @@ export function startChaosLoad(address: string, probes: readonly Probe[], option
         counts.failed++;
         const cause = (err as Error).cause;
         note(`${probe.path}: failed: ${err}${cause ? ` (${cause})` : ""}`);
+      } finally {
+        inFlight--;
       }
       const rest = interval - (performance.now() - started);
       if (rest > 0) await new Promise((r) => setTimeout(r, rest));
@@ -86,6 +92,7 @@ export function startChaosLoad(address: string, probes: readonly Probe[], option
   };
   const running = Array.from({ length: workers }, (_, i) => worker(i));
   return {
+    inFlightNow: () => inFlight,
     async stop() {
       stopped = true;
       await Promise.all(running);

@@ -23,11 +23,12 @@ function killVarnish(name: string, pick: (p: ProcessInfo) => boolean): Scenario 
   return {
     name,
     target: "in-flight",
-    async run(sys) {
+    async run(sys, fault) {
       const pod = await firstPod(sys);
       const before = await podProcesses(sys.ns, pod.metadata.name);
       const victims = before.filter(pick);
       ok(victims.length > 0, `no varnishd process to kill in ${pod.metadata.name}: ${before.map((p) => p.comm)}`);
+      fault();
       const t0 = performance.now();
       killAll(victims);
       const old = new Set(before.map((p) => p.pid));
@@ -57,12 +58,13 @@ export const killVarnishd: Scenario = killVarnish(
 export const killChaperone: Scenario = {
   name: "kill -9 the chaperone",
   target: "in-flight",
-  async run(sys) {
+  async run(sys, fault) {
     const pod = await firstPod(sys);
     const restarts = pod.status?.containerStatuses?.[0]?.restartCount ?? 0;
     const chaperone = (await podProcesses(sys.ns, pod.metadata.name))
       .filter((p) => p.comm === "deno" && p.cmdline.includes("chaperone"));
     ok(chaperone.length === 1, `one chaperone process in ${pod.metadata.name}: ${chaperone.map((p) => p.pid)}`);
+    fault();
     const t0 = performance.now();
     killAll(chaperone);
     await eventually(async () => {
@@ -78,10 +80,11 @@ export const killChaperone: Scenario = {
 export const killOperatorLeader: Scenario = {
   name: "kill -9 the operator leader",
   target: "in-flight",
-  async run(sys) {
+  async run(sys, fault) {
     const holder = (await sys.lease()).holderIdentity ?? "";
     const leader = [...sys.operators.keys()].find((identity) => holder.startsWith(`${identity}_`));
     ok(leader, `the Lease holder ${holder} is one of the operators ${[...sys.operators.keys()]}`);
+    fault();
     const t0 = performance.now();
     Deno.kill(sys.operators.get(leader)!.pid, "SIGKILL");
     sys.operators.delete(leader);

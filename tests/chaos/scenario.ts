@@ -15,8 +15,11 @@ export interface Scenario {
   prepare?(sys: ChaosGateway): Promise<void>;
   /** Paths the load requests besides the suite's routes. */
   probes?: Probe[];
-  /** Does the fault and waits until the system is whole again; returns the recovery time it measured, if any. */
-  run(sys: ChaosGateway): Promise<number | undefined>;
+  /**
+   * Does the fault and waits until the system is whole again; returns the recovery time it measured, if any. A
+   * scenario with the `in-flight` target calls `fault` just before it kills, to record the requests in flight then.
+   */
+  run(sys: ChaosGateway, fault: () => void): Promise<number | undefined>;
   /** Undoes what `prepare` and `run` left, after the load stopped. */
   cleanup?(sys: ChaosGateway): Promise<void>;
 }

@@ -6,9 +6,9 @@
  */
 
 /**
- * What a scenario must keep: `no-failures` (churn, scaling, bad input, API server loss: every request answered by
- * the backend its route selects) or `in-flight` (process kills: no more failures than requests in flight when the
- * process died, which the load's worker count bounds).
+ * What a scenario must keep, as issue #14 words it: `no-failures` (churn, scaling, bad input, API server loss, and the
+ * graceful pod removals: every request answered by the backend its route selects) or `in-flight` (process kills: no
+ * more failures than the requests in flight when the process was killed).
  */
 export type Target = "no-failures" | "in-flight";
 
@@ -23,7 +23,7 @@ export interface ScenarioResult {
   failed: number;
   /** Requests answered with a 200 by a backend the routes did not select. */
   misrouted: number;
-  /** The most requests the load had in flight at once (its worker count). */
+  /** For a process kill, the requests in flight when it struck; otherwise the most the load has (its workers). */
   inFlight: number;
   /** From the fault until the system was whole again (what that means is the scenario's), when it measures one. */
   recoveryMs?: number;
@@ -119,8 +119,8 @@ ${resultsTable(results)}
 
 ${passed} of ${results.length} scenarios met their target. Zero misrouted requests is every scenario's target: a request
 is misrouted when a backend the routes did not select answers it (each echo backend names its pod). Churn, scaling, bad
-input and the API server's absence must fail no request; a process kill may fail at most the requests in flight when it
-happened. Recovery is measured from the fault until the scenario sees the system whole again: the killed process back
+input, the API server's absence and the graceful pod removals must fail no request; a process kill may fail at most the
+requests in flight at the moment of the kill (counted then). Recovery is measured from the fault until the scenario sees the system whole again: the killed process back
 and its pod ready, or a route change made after the fault served.
 `;
 }
