@@ -58,8 +58,8 @@ export interface ScratchVarnish {
   stop(): Promise<void>;
 }
 
-/** Starts a varnishd with a plain VCL answering 200 "hello", CLI on a free port. */
-export async function startScratchVarnish(vcl?: string): Promise<ScratchVarnish> {
+/** Starts a varnishd with a plain VCL answering 200 "hello" (or `vcl`), CLI on a free port, `extraArgs` last. */
+export async function startScratchVarnish(vcl?: string, extraArgs: readonly string[] = []): Promise<ScratchVarnish> {
   const dir = await Deno.makeTempDir({ prefix: "lacquer-varnish-" });
   // varnishd drops privileges (jail "unix") when started as root: its users must be able to read the files.
   await Deno.chmod(dir, 0o755);
@@ -86,6 +86,7 @@ export async function startScratchVarnish(vcl?: string): Promise<ScratchVarnish>
       `${dir}/boot.vcl`,
       "-s",
       "malloc,16m",
+      ...extraArgs,
     ],
     stdout: "null",
     stderr: "null",

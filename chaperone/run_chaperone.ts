@@ -40,6 +40,7 @@ import { readiness } from "./readiness.ts";
 import { startReaper } from "./reaper.ts";
 import { SyncLoop } from "./sync_loop.ts";
 import { startTlsTermination, type TlsTermination } from "./tls_termination.ts";
+import { prepareVclCompileCache } from "./vcl_compile_cache.ts";
 import { varnishdArgs } from "./varnishd_args.ts";
 import { VarnishdSupervisor } from "./varnishd_supervisor.ts";
 import { readVarnishCounters } from "./varnishstat_reader.ts";
@@ -86,6 +87,8 @@ interface WorkFiles {
   secret: Uint8Array;
   /** Where the sync loop writes ghost.json. */
   ghostJsonPath: string;
+  /** varnishd's VCL compiler: the cache of compiled VCL in the work directory. */
+  ccCommand: string;
 }
 
 /** Creates the work directory and a fresh CLI secret. */
@@ -99,7 +102,13 @@ async function prepareWorkDir(workDir: string): Promise<WorkFiles> {
   );
   await Deno.remove(secretFile).catch(() => {});
   await Deno.writeFile(secretFile, secret, { mode: 0o600, createNew: true });
-  return { instanceDir: `${workDir}/varnishd`, secretFile, secret, ghostJsonPath: `${workDir}/ghost.json` };
+  return {
+    instanceDir: `${workDir}/varnishd`,
+    secretFile,
+    secret,
+    ghostJsonPath: `${workDir}/ghost.json`,
+    ccCommand: await prepareVclCompileCache(workDir),
+  };
 }
 
 /** The sync loop and the two watchers that poke it. */
@@ -157,6 +166,7 @@ function createVarnishd(config: ChaperoneConfig, files: WorkFiles, backendPorts:
       storage: config.storage,
       vmodPath: config.vmodPath,
       http2: config.http2,
+      ccCommand: files.ccCommand,
       extra: config.varnishdArg,
     }),
     cliPort: config.cliPort,

@@ -29,6 +29,8 @@ export interface VarnishdArgsOptions {
   vmodPath?: string;
   /** Serve HTTP/2 to clients (`-p feature=+http2`), for the ALPN `h2` hitch then offers. @default {false} */
   http2?: boolean;
+  /** The VCL compiler command (`-p cc_command=`, see `vcl_compile_cache.ts`), when not varnishd's own. */
+  ccCommand?: string;
   /** Extra arguments, appended last. */
   extra: readonly string[];
 }
@@ -79,6 +81,7 @@ export function varnishdArgs(options: VarnishdArgsOptions): string[] {
   args.push("-s", options.storage);
   if (options.vmodPath !== undefined) args.push("-p", `vmod_path=${options.vmodPath}`);
   if (options.http2) args.push("-p", "feature=+http2");
+  if (options.ccCommand !== undefined) args.push("-p", `cc_command=${options.ccCommand}`);
   args.push(...options.extra);
   return args;
 }
