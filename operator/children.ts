@@ -94,6 +94,8 @@ export interface ChildrenInput {
   backendNamespaces: string[];
   /** The TLS Secret's data as text (`buildTlsBundles`); needed when an HTTPS listener is served. @default {{}} */
   tlsBundles?: Record<string, string>;
+  /** The ClusterRole the gateway's pod RoleBinding grants. @default {GATEWAY_POD_CLUSTER_ROLE's name} */
+  podClusterRole?: string;
 }
 
 function sortedKeys<T>(obj: Record<string, T>): Record<string, T> {
@@ -174,8 +176,22 @@ function meta(f: Family, objectName: string, annotations: Record<string, string>
 }
 
 /**
+ * The ClusterRole each gateway's ServiceAccount is bound to in its own namespace (by a RoleBinding, so only there):
+ * get and patch pods, to publish the hashes the chaperone applied on its own Pod (the chart's admission policy
+ * narrows the patch to that Pod's annotations). The chart creates it (named after its release, passed as
+ * `--gateway-pod-cluster-role`); the operator holds `bind` on it, not the right itself, so that its own ClusterRole
+ * needs no pod patch to hand this one out. Test clusters get it under this default name.
+ */
+export const GATEWAY_POD_CLUSTER_ROLE = {
+  apiVersion: "rbac.authorization.k8s.io/v1",
+  kind: "ClusterRole",
+  metadata: { name: "lacquer-gateway-pod" },
+  rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["get", "patch"] }],
+} as const;
+
+/**
  * The chaperone's rights in its own namespace: its ConfigMap (and reading the routing.json shards it names), its TLS
- * Secret, its pod, Services, EndpointSlices.
+ * Secret, Services, EndpointSlices.
  */
 function localRules(f: Family, shards: readonly string[] = []) {
   return [
@@ -186,29 +202,33 @@ function localRules(f: Family, shards: readonly string[] = []) {
     ...(f.tlsPorts.length > 0
       ? [{ apiGroups: [""], resources: ["secrets"], resourceNames: [f.tlsName], verbs: ["get", "list", "watch"] }]
       : []),
-    { apiGroups: [""], resources: ["pods"], verbs: ["get", "patch"] },
     { apiGroups: [""], resources: ["services"], verbs: ["get", "list", "watch"] },
     { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["get", "list", "watch"] },
   ];
 }
 
-function roleBinding(f: Family, roleName: string, metadata: ChildObject["metadata"]): ChildObject {
+function roleBinding(
+  f: Family,
+  roleRef: { kind: "Role" | "ClusterRole"; name: string },
+  metadata: ChildObject["metadata"],
+): ChildObject {
   return {
     apiVersion: "rbac.authorization.k8s.io/v1",
     kind: "RoleBinding",
     metadata,
-    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: roleName },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", ...roleRef },
     subjects: [{ kind: "ServiceAccount", name: f.child, namespace: f.ns }],
   };
 }
 
-/** ServiceAccount, Role and RoleBinding in the Gateway's namespace. */
-function localRbac(f: Family, shards: readonly string[]): ChildObject[] {
+/** ServiceAccount, Role and RoleBinding in the Gateway's namespace, and the binding to the pod ClusterRole. */
+function localRbac(f: Family, shards: readonly string[], podClusterRole: string): ChildObject[] {
   const rules = localRules(f, shards);
   return [
     { apiVersion: "v1", kind: "ServiceAccount", metadata: meta(f, f.child) },
     { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: meta(f, f.child), rules },
-    roleBinding(f, f.child, meta(f, f.child)),
+    roleBinding(f, { kind: "Role", name: f.child }, meta(f, f.child)),
+    roleBinding(f, { kind: "ClusterRole", name: podClusterRole }, meta(f, `${f.child}-pod`)),
   ];
 }
 
@@ -239,7 +259,7 @@ function remoteRbac(f: Family, backendNamespaces: readonly string[]): ChildObjec
     const metadata = { name: remoteName, namespace, labels: f.labels };
     return [
       { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata, rules },
-      roleBinding(f, remoteName, metadata),
+      roleBinding(f, { kind: "Role", name: remoteName }, metadata),
     ];
   });
 }
@@ -499,7 +519,7 @@ function podDisruptionBudgetChild(f: Family): ChildObject {
 }
 
 /**
- * Builds every child object of a Gateway, in a fixed order: ServiceAccount, Role, RoleBinding, ConfigMap, the
+ * Builds every child object of a Gateway, in a fixed order: ServiceAccount, Role, RoleBindings, ConfigMap, the
  * TLS Secret, the admin token Secret, Service, Deployment, NetworkPolicy, PodDisruptionBudget, then the Roles and
  * RoleBindings in backend namespaces.
  *
@@ -515,7 +535,11 @@ function podDisruptionBudgetChild(f: Family): ChildObject {
 export function buildChildren(input: ChildrenInput): ChildObject[] {
   const f = family(input.gateway, input.listeners);
   return [
-    ...localRbac(f, input.routingShards?.shards.map((s) => s.name) ?? []),
+    ...localRbac(
+      f,
+      input.routingShards?.shards.map((s) => s.name) ?? [],
+      input.podClusterRole ?? GATEWAY_POD_CLUSTER_ROLE.metadata.name,
+    ),
     ...configMapChildren(f, input),
     ...tlsSecretChild(f, input.tlsBundles ?? {}),
     adminSecretChild(f),

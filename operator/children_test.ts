@@ -104,7 +104,8 @@ Deno.test("buildChildren() names every child after its Gateway", () => {
   const names = build().map((c) => `${c.kind}/${c.metadata.name}`);
   equal(
     names.join(" "),
-    "ServiceAccount/gw-lacquer Role/gw-lacquer RoleBinding/gw-lacquer ConfigMap/gw-lacquer Secret/gw-lacquer-admin " +
+    "ServiceAccount/gw-lacquer Role/gw-lacquer RoleBinding/gw-lacquer RoleBinding/gw-lacquer-pod ConfigMap/gw-lacquer " +
+      "Secret/gw-lacquer-admin " +
       "Service/gw Deployment/gw NetworkPolicy/gw PodDisruptionBudget/gw",
   );
 });

@@ -118,6 +118,8 @@ export interface ParameterDefaults {
   serviceType?: "LoadBalancer" | "ClusterIP" | "NodePort";
   /** Gateway pods per Gateway unless an HPA scales them. @default {2} */
   replicas?: number;
+  /** The ClusterRole the gateways' RoleBindings grant (no GatewayParameters field sets it). @default {"lacquer-gateway-pod"} */
+  podClusterRole?: string;
 }
 
 /**

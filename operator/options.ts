@@ -8,6 +8,7 @@ import { z } from "zod";
 import { listenAddressSchema } from "../internal/listen_address.ts";
 import { OPERATOR_HEALTH_PORT, OPERATOR_INVALIDATION_PORT, OPERATOR_METRICS_PORT } from "../internal/names.ts";
 import { durationSeconds } from "./cache_policy/duration.ts";
+import { GATEWAY_POD_CLUSTER_ROLE } from "./children.ts";
 import { LACQUER_VERSION } from "../internal/version.ts";
 
 /** One operator flag: its commander spelling, environment variable and help text. */
@@ -140,6 +141,13 @@ export const OPERATOR_FLAGS: readonly OperatorFlag[] = [
     description: "gateway pods per Gateway unless a HorizontalPodAutoscaler scales its Deployment (default: 2)",
   },
   {
+    key: "gatewayPodClusterRole",
+    flags: "--gateway-pod-cluster-role <name>",
+    env: "LACQUER_GATEWAY_POD_CLUSTER_ROLE",
+    description:
+      "ClusterRole each gateway's RoleBinding grants (get and patch of pods), on which the operator holds bind (default: lacquer-gateway-pod)",
+  },
+  {
     key: "gatewayClass",
     flags: "--gateway-class <names>",
     env: "LACQUER_GATEWAY_CLASSES",
@@ -199,6 +207,7 @@ export const operatorConfigSchema = z.object({
   gatewayImage: z.string().min(1).default(DEFAULT_GATEWAY_IMAGE),
   gatewayServiceType: z.enum(["LoadBalancer", "ClusterIP", "NodePort"]).default("LoadBalancer"),
   gatewayReplicas: z.coerce.number().int().min(1).max(100).default(2),
+  gatewayPodClusterRole: z.string().min(1).default(GATEWAY_POD_CLUSTER_ROLE.metadata.name),
   workers: z.coerce.number().int().min(1).max(64).default(4),
   gatewayClass: z.string().optional().transform((v) =>
     v === undefined ? undefined : v.split(",").map((n) => n.trim()).filter((n) => n !== "")

@@ -264,7 +264,12 @@ function wireControllers(run: Run, api: ApiDiscovery, metrics: OperatorMetrics):
     status,
     events,
     log,
-    defaults: { image: config.gatewayImage, serviceType: config.gatewayServiceType, replicas: config.gatewayReplicas },
+    defaults: {
+      image: config.gatewayImage,
+      serviceType: config.gatewayServiceType,
+      replicas: config.gatewayReplicas,
+      podClusterRole: config.gatewayPodClusterRole,
+    },
     crdBundleVersion: api.crdVersion,
     workers: config.workers,
     gatewayClassNames: config.gatewayClass,

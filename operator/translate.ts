@@ -250,6 +250,7 @@ function translateGateway(
     hashes,
     backendNamespaces: backendNamespaces(routing),
     tlsBundles,
+    podClusterRole: options.defaults.podClusterRole,
   });
   // 5. Compute status.
   const pods = index.podsByGateway.get(key) ?? [];

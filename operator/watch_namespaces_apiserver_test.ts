@@ -18,6 +18,9 @@ import {
 } from "../tests/cluster/mod.ts";
 import { startOperatorProcess } from "../tests/stack/operator_process.ts";
 import { createGatewayClass, GW } from "./_test_operator.ts";
+import { GATEWAY_POD_CLUSTER_ROLE } from "./children.ts";
+import { installLacquerCrds } from "../tests/cluster/crd_installer.ts";
+import { createKubeClient, KubeApiError, loadKubeConfig } from "../internal/kube/mod.ts";
 
 const RBAC = "/apis/rbac.authorization.k8s.io/v1";
 const HELM_AVAILABLE = await Deno.stat(helmBinary()).then(() => true, () => false);
@@ -34,6 +37,8 @@ async function applyRenderedRbac(client: KubeClient, ns: string, unique: string)
   const cleanup: string[] = [];
   for (const doc of parseAllDocuments(rendered).map((d) => d.toJS() as KubeObject | null)) {
     if (!doc || doc.kind === "ServiceAccount" || doc.metadata.name.endsWith("-leader-election")) continue;
+    // the cluster has the gateways' pod ClusterRole under this name already (installLacquerCrds)
+    if (doc.metadata.name === GATEWAY_POD_CLUSTER_ROLE.metadata.name) continue;
     if (doc.kind === "ClusterRole" || doc.kind === "ClusterRoleBinding") doc.metadata.name = unique;
     if (doc.kind === "ClusterRoleBinding") (doc.roleRef as { name: string }).name = unique;
     if (doc.kind?.endsWith("Binding")) doc.subjects = [subject];
@@ -135,6 +140,70 @@ Deno.test({
       await removeRbac();
       await client.request(`${GW}/gatewayclasses/${cls}`, { method: "DELETE" }).catch(() => {});
       equal(status.code, 0, "operator exits 0 on SIGTERM");
+    }
+  },
+});
+
+/** The HTTP status a request ends with: 2xx, or the API server's error code. */
+async function statusOf(request: Promise<unknown>): Promise<number> {
+  try {
+    await request;
+    return 200;
+  } catch (err) {
+    if (err instanceof KubeApiError) return err.code;
+    throw err;
+  }
+}
+
+Deno.test({
+  name: "the chart's operator RBAC binds its gateways' pod ClusterRole but no other, and patches no pod itself",
+  ignore: !clusterAvailable() || !HELM_AVAILABLE,
+  async fn() {
+    const cluster = await useCluster();
+    await using ns = await createTestNamespace(cluster);
+    const admin = ns.client;
+    await installLacquerCrds(admin);
+    const removeRbac = await applyRenderedRbac(admin, ns.name, `lacquer-op-${ns.name}`);
+    const kubeconfig = await serviceAccountKubeconfig(admin, cluster.kubeconfig, ns.name);
+    try {
+      const op = createKubeClient(loadKubeConfig({ kubeconfig }));
+      const api = `/api/v1/namespaces/${ns.name}`;
+      await admin.request(`${api}/pods`, {
+        method: "POST",
+        body: {
+          apiVersion: "v1",
+          kind: "Pod",
+          metadata: { name: "app" },
+          spec: { containers: [{ name: "app", image: PAUSE_IMAGE }] },
+        },
+      });
+      const binding = (name: string, role: string) =>
+        op.request(`${RBAC}/namespaces/${ns.name}/rolebindings`, {
+          method: "POST",
+          body: {
+            apiVersion: "rbac.authorization.k8s.io/v1",
+            kind: "RoleBinding",
+            metadata: { name },
+            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: role },
+            subjects: [{ kind: "ServiceAccount", name: "gw-lacquer", namespace: ns.name }],
+          },
+        });
+      // What a gateway needs, the operator may hand out...
+      equal(await statusOf(binding("gw-lacquer-pod", GATEWAY_POD_CLUSTER_ROLE.metadata.name)), 200);
+      // ...and nothing else: binding any other ClusterRole would be an escalation.
+      equal(await statusOf(binding("escalate-admin", "admin")), 403);
+      equal(await statusOf(binding("escalate-edit", "edit")), 403);
+      // It reads pods, and may not change one (only gateways patch, and only their own Pod's annotations).
+      equal(await statusOf(op.request(`${api}/pods/app`)), 200);
+      const patch = op.request(`${api}/pods/app`, {
+        method: "PATCH",
+        contentType: "application/merge-patch+json",
+        body: { metadata: { annotations: { "lacquer.dev/test": "x" } } },
+      });
+      equal(await statusOf(patch), 403);
+    } finally {
+      await Deno.remove(kubeconfig);
+      await removeRbac();
     }
   },
 });

@@ -5,6 +5,7 @@
  */
 import { parseAllDocuments } from "yaml";
 import type { KubeClient } from "../../internal/kube/mod.ts";
+import { GATEWAY_POD_CLUSTER_ROLE } from "../../operator/children.ts";
 
 /** The CRD channels of the Gateway API release. */
 export type GatewayApiChannel = "standard" | "experimental";
@@ -51,12 +52,20 @@ export async function installCrds(
 
 /**
  * Applies Lacquer's own CRDs (every file in `deploy/crds/`: GatewayParameters, CachePolicy) and waits until they
- * are Established. The operator watches them all, so it needs them before it starts.
+ * are Established. The operator watches them all, so it needs them before it starts. Also applies the ClusterRole
+ * the gateways' RoleBindings grant under its default name, which the chart creates per release: an operator run
+ * as a process binds its gateways to it.
  *
  * @param client API client.
  * @returns The names of the applied CRDs.
  */
 export async function installLacquerCrds(client: KubeClient): Promise<string[]> {
+  await client.request(`/apis/rbac.authorization.k8s.io/v1/clusterroles/${GATEWAY_POD_CLUSTER_ROLE.metadata.name}`, {
+    method: "PATCH",
+    contentType: "application/apply-patch+yaml",
+    query: { fieldManager: "lacquer-cluster", force: true },
+    body: GATEWAY_POD_CLUSTER_ROLE,
+  });
   const dir = new URL("../../deploy/crds/", import.meta.url);
   const files = [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.endsWith(".yaml")).sort();
   const names = await Promise.all(files.map((f) => installCrds(client, { file: new URL(f, dir).pathname })));
