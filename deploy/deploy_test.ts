@@ -72,8 +72,11 @@ Deno.test({
       const meta = doc.metadata as { name: string; namespace?: string };
       const path = plural[kind];
       ok(path, `${file}: no path for ${kind}`);
-      // Namespaced objects go into the test namespace; everything is a dry run, so nothing is created.
-      const body = { ...doc, metadata: { ...meta, ...(meta.namespace ? { namespace: ns.name } : {}) } };
+      // Namespaced objects go into the test namespace, cluster-scoped ones get its name as a suffix (the test cluster
+      // may hold one of them already: installLacquerCrds applies the gateways' pod ClusterRole); everything is a dry
+      // run, so nothing is created.
+      const name = meta.namespace ? meta.name : `${meta.name}-${ns.name}`;
+      const body = { ...doc, metadata: { ...meta, name, ...(meta.namespace ? { namespace: ns.name } : {}) } };
       await ns.client.request(path.replace("{ns}", ns.name), { method: "POST", query: { dryRun: "All" }, body });
     }
   },
