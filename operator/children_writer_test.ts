@@ -59,6 +59,7 @@ Deno.test("ChildrenWriter.sync() applies the RBAC children, backend namespaces' 
     "ns/serviceaccounts/gw-lacquer",
     "ns/roles/gw-lacquer",
     "ns/rolebindings/gw-lacquer",
+    "ns/rolebindings/gw-lacquer-pod",
     "apps/roles/lacquer-gw-ns.gw",
     "apps/rolebindings/lacquer-gw-ns.gw",
     "ns/configmaps/gw-lacquer",
