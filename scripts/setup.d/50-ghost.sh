@@ -10,9 +10,10 @@ ghost_so="$LACQUER_CACHE/ghost-target/release/libvmod_ghost.so"
 ghost_sources=$(cd "$LACQUER_ROOT/ghost" && find Cargo.toml Cargo.lock core/Cargo.toml core/src transport/Cargo.toml transport/src vmod/Cargo.toml vmod/src \
   -type f | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-64)
 if [ -f "$ghost_so" ] && [ "$(cat "$ghost_so.sources" 2>/dev/null)" != "$ghost_sources" ]; then
-  # A cdylib's file name carries no hash: a build from another checkout sharing this target dir overwrote it, and
-  # cargo would call this checkout's build fresh. Touching the VMOD's root makes cargo link it from these sources.
-  touch "$LACQUER_ROOT/ghost/vmod/src/lib.rs"
+  # Cargo names the workspace's own crates relative to the workspace root, so another checkout sharing this target
+  # dir builds into the same artifacts, and cargo may call this checkout's build fresh (mtimes only). Touching every
+  # workspace crate's root makes cargo build them, and link the VMOD, from these sources.
+  touch "$LACQUER_ROOT/ghost/core/src/lib.rs" "$LACQUER_ROOT/ghost/transport/src/lib.rs" "$LACQUER_ROOT/ghost/vmod/src/lib.rs"
 fi
 step "ghost: cargo build --release (Varnish $(pkg-config --modversion varnishapi); target $LACQUER_CACHE/ghost-target)"
 "$LACQUER_ROOT/ghost/scripts/cargo.sh" build --release -p vmod_ghost || die "ghost VMOD build failed"

@@ -133,6 +133,18 @@ pub fn tls_server(pki: &Pki, client_ca: Option<&str>) -> (SocketAddr, Arc<Atomic
     })
 }
 
+/// A plain HTTP/1.1 echo server on a loopback port (what Varnish's native backends reach); like [`tls_server`].
+///
+/// # Panics
+///
+/// When the port cannot be bound.
+#[must_use]
+pub fn http1_server() -> (SocketAddr, Arc<AtomicUsize>) {
+    serve(|tcp| async move {
+        let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(tcp), service_fn(echo)).await;
+    })
+}
+
 /// A cleartext HTTP/2 (prior knowledge) echo server on a loopback port; like [`tls_server`].
 ///
 /// # Panics

@@ -1,13 +1,13 @@
-//! A TLS and an H2C echo server for the varnishtest of ghost's backend transport
-//! (`tests/f01_transport_reaches_tls_and_h2c_backends.vtc`). Usage: `transport_echo <dir>`. Writes into `<dir>`:
-//! `env` (`TLS_PORT=…` and `H2C_PORT=…`, for `sh`), `tls_ok.json` and `tls_wrong_name.json` (ghost.json `transport`
+//! TLS, H2C and plain HTTP/1.1 echo servers for the varnishtest of ghost's backend transport
+//! (`tests/f01_transport_reaches_tls_and_h2c_backends.vtc`) and `deno task bench:transport`. Usage: `transport_echo
+//! <dir>`. Writes into `<dir>`: `env` (`TLS_PORT=…`, `H2C_PORT=…` and `HTTP_PORT=…`, for `sh`), `tls_ok.json` and `tls_wrong_name.json` (ghost.json `transport`
 //! objects trusting the test CA, for the server's name `echo.test` and for a name its certificate does not carry),
 //! then `ready`; serves until killed.
 
 use std::fs;
 use std::path::Path;
 
-use ghost_transport::testing::{h2c_server, test_pki, tls_server};
+use ghost_transport::testing::{h2c_server, http1_server, test_pki, tls_server};
 
 fn main() {
     let dir = std::env::args().nth(1).expect("usage: transport_echo <dir>");
@@ -16,11 +16,13 @@ fn main() {
     let pki = test_pki();
     let (tls, _) = tls_server(&pki, None);
     let (h2c, _) = h2c_server();
+    let (http, _) = http1_server();
     let transport = |hostname: &str| {
         serde_json::json!({"protocol": "HTTPS", "tls": {"hostname": hostname, "caCertificates": pki.ca_pem}})
             .to_string()
     };
-    fs::write(dir.join("env"), format!("TLS_PORT={}\nH2C_PORT={}\n", tls.port(), h2c.port())).unwrap();
+    let env = format!("TLS_PORT={}\nH2C_PORT={}\nHTTP_PORT={}\n", tls.port(), h2c.port(), http.port());
+    fs::write(dir.join("env"), env).unwrap();
     fs::write(dir.join("tls_ok.json"), transport("echo.test")).unwrap();
     fs::write(dir.join("tls_wrong_name.json"), transport("wrong.test")).unwrap();
     fs::write(dir.join("ready"), "").unwrap();
