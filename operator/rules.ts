@@ -281,6 +281,22 @@ function mirrorFraction(f: HttpFilter): MirrorFraction | undefined | string {
   return parsed.data;
 }
 
+/** Why a usable Service port cannot take mirrored copies, which ghost sends as plain HTTP/1.1: an H2C port. */
+function mirrorProtocolProblem(
+  service: { namespace: string; name: string; port: number },
+  index: SnapshotIndex,
+): RefProblem | undefined {
+  const port = index.services.get(keyOf(service.namespace, service.name))?.spec.ports.find((p) =>
+    p.port === service.port
+  );
+  if (port?.appProtocol !== "kubernetes.io/h2c") return undefined;
+  return {
+    reason: "UnsupportedProtocol",
+    message: `RequestMirror to Service "${service.namespace}/${service.name}" port ${service.port}: appProtocol ` +
+      `"kubernetes.io/h2c" is not supported for mirrors, whose copies are plain HTTP/1.1`,
+  };
+}
+
 /** The rule's mirrors for routing.json, and the problems of their backendRefs. */
 function convertMirrors(
   route: HttpRoute,
@@ -293,9 +309,9 @@ function convertMirrors(
     if (f.type !== "RequestMirror" || f.requestMirror === undefined) continue;
     const ref = { ...f.requestMirror.backendRef, weight: 1, filters: [] };
     const fraction = mirrorFraction(f);
-    const problem = backendProblem(route, ref, index);
-    if (problem) problems.push(problem);
     const service = { namespace: ref.namespace ?? route.metadata.namespace ?? "", name: ref.name, port: ref.port! };
+    const problem = backendProblem(route, ref, index) ?? mirrorProtocolProblem(service, index);
+    if (problem) problems.push(problem);
     mirrors.push({
       backend: problem
         ? { weight: 1, unresolved: problem.message.slice(0, 1024), filters: [] }

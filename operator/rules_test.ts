@@ -20,6 +20,12 @@ const SERVICES = [
     metadata: { name: "ws", namespace: "app" },
     spec: { ports: [{ port: 80, appProtocol: "kubernetes.io/ws" }] },
   },
+  {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name: "h2c", namespace: "app" },
+    spec: { ports: [{ port: 80, appProtocol: "kubernetes.io/h2c" }] },
+  },
   { apiVersion: "v1", kind: "Service", metadata: { name: "db", namespace: "data" }, spec: { ports: [{ port: 80 }] } },
 ];
 const GRANT = {
@@ -84,6 +90,14 @@ Deno.test("translateRules() keeps what ghost can serve and reports the rest", as
         backendRefs: [web],
       }],
       want: { entries: 1, ruleProblems: [], allInvalid: false, refs: ["BackendNotFound"], unresolved: 0 },
+    },
+    {
+      name: "a mirror to an H2C port reports UnsupportedProtocol and the rule keeps serving",
+      rules: [{
+        filters: [{ type: "RequestMirror", requestMirror: { backendRef: { name: "h2c", port: 80 } } }],
+        backendRefs: [web],
+      }],
+      want: { entries: 1, ruleProblems: [], allInvalid: false, refs: ["UnsupportedProtocol"], unresolved: 0 },
     },
     {
       name: "a mirror share over 1 drops the rule",
