@@ -54,4 +54,5 @@ export const SUPPORTED_FEATURES: readonly string[] = [
   "HTTPRouteRetryBackendTimeout",
   "HTTPRouteRetryConnectionError",
   "HTTPRouteSchemeRedirect",
+  "ListenerSet",
 ].toSorted();
