@@ -17,6 +17,7 @@ import {
   NONROOT_UID,
   readDebLock,
 } from "./debian.ts";
+import { emitTranspileCache } from "./emit_cache.ts";
 import { type CachedLayer, cachedLayer } from "./layer.ts";
 import type { RuntimeConfig } from "./oci.ts";
 import { buildCoreDns, buildEchoBasic, buildGhostVmod, buildPause, type Program } from "./programs.ts";
@@ -27,7 +28,7 @@ const RECIPE_VERSION = "1";
 
 /** Where the program lives in the Lacquer images. */
 export const APP_DIR = "/opt/lacquer/app";
-/** The prepared DENO_DIR (npm packages only; read-only at run time). */
+/** The prepared DENO_DIR (npm packages, and the program's transpile cache `gen`; read-only at run time). */
 export const DENO_DIR = "/opt/lacquer/deno-dir";
 /** Debian's VMOD directory, where varnishd finds `import ghost;` without a vmod_path. */
 export const VMOD_DIR = "/usr/lib/x86_64-linux-gnu/varnish/vmods";
@@ -204,10 +205,12 @@ async function appLayer(ctx: BuildContext): Promise<CachedLayer> {
   const hashes = await Promise.all(files.map(async (f) => `${f} ${await fileHash(`${ctx.repo}/${f}`)}`));
   return await cachedLayer({
     dir: layerDir(ctx),
-    inputs: ["app", RECIPE_VERSION, ...hashes],
-    comment: `lacquer ${IMAGE_VERSION} (${files.length} files)`,
+    inputs: ["app", RECIPE_VERSION, Deno.version.deno, ...hashes],
+    comment: `lacquer ${IMAGE_VERSION} (${files.length} files, transpiled)`,
     produce: async (root) => {
       for (const f of files) await install(`${ctx.repo}/${f}`, `${root}${APP_DIR}/${f}`, 0o644);
+      await Deno.mkdir(`${root}${DENO_DIR}`, { recursive: true });
+      await emitTranspileCache(`${root}${APP_DIR}`, APP_DIR, `${root}${DENO_DIR}/gen`);
       return { packages: [{ type: "generic", name: "lacquer", version: IMAGE_VERSION }] };
     },
   });
