@@ -51,8 +51,18 @@ export const ghostBackendSchema = z.strictObject({
   transport: transportSchema.optional(),
 });
 
+/**
+ * The clustered cache in ghost.json: this pod's peer listener, those of the gateway's ready pods, and the key that
+ * signs the requests they send each other.
+ */
+export const ghostClusterSchema = z.strictObject({
+  self: endpointSchema,
+  peers: z.array(endpointSchema).max(256),
+  secret: z.string().min(32).max(256),
+});
+
 /** The ghost.json schema (version 1). */
-export const ghostJsonSchema = documentSchema(GHOST_JSON_VERSION, ghostBackendSchema);
+export const ghostJsonSchema = documentSchema(GHOST_JSON_VERSION, ghostBackendSchema, ghostClusterSchema);
 
 /** A parsed ghost.json document, defaults applied. */
 export type GhostJson = z.output<typeof ghostJsonSchema>;
@@ -64,5 +74,7 @@ export type GhostRoute = GhostJson["vhosts"][string]["routes"][number];
 export type GhostBackend = z.output<typeof ghostBackendSchema>;
 /** How ghost reaches a backend group (TLS, H2C). */
 export type GhostTransport = z.output<typeof transportSchema>;
+/** The clustered cache section of ghost.json. */
+export type GhostCluster = z.output<typeof ghostClusterSchema>;
 /** One endpoint of ghost.json. */
 export type GhostEndpoint = z.output<typeof endpointSchema>;

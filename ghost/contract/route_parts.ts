@@ -335,9 +335,14 @@ export const routeCacheSchema = z.union([cachePolicyKeySchema, cacheSchema]);
  *
  * @param version The format's version number.
  * @param backendSchema The schema of one backend group.
+ * @param clusterSchema The schema of the clustered cache's section.
  * @returns The document schema.
  */
-export function documentSchema<B extends z.ZodType>(version: number, backendSchema: B) {
+export function documentSchema<B extends z.ZodType, C extends z.ZodType>(
+  version: number,
+  backendSchema: B,
+  clusterSchema: C,
+) {
   const route = z.strictObject({
     id: routeIdSchema,
     /** The HTTPRoute's creationTimestamp (older routes win ties). */
@@ -376,6 +381,8 @@ export function documentSchema<B extends z.ZodType>(version: number, backendSche
     cachePolicies: z.record(cachePolicyKeySchema, cacheSettingsSchema).optional(),
     vhosts: z.record(vhostKeySchema, z.strictObject({ routes: z.array(route) })),
     requests: requestsSchema.optional(),
+    /** The clustered cache (GatewayParameters `cache.clustered`); absent: every gateway pod caches on its own. */
+    cluster: clusterSchema.optional(),
   }).superRefine((doc, ctx) => {
     for (const [host, vhost] of Object.entries(doc.vhosts)) {
       vhost.routes.forEach((route, i) => {

@@ -28,8 +28,13 @@ export const routingBackendSchema = z.strictObject({
   message: 'must have exactly one of "service" and "unresolved"',
 });
 
+/** The clustered cache in routing.json: the Gateway's own Service, whose ready endpoints are the peers. */
+export const routingClusterSchema = z.strictObject({
+  service: z.strictObject({ namespace: z.string().min(1).max(253), name: z.string().min(1).max(253) }),
+});
+
 /** The routing.json schema (version 1). */
-export const routingJsonSchema = documentSchema(ROUTING_JSON_VERSION, routingBackendSchema);
+export const routingJsonSchema = documentSchema(ROUTING_JSON_VERSION, routingBackendSchema, routingClusterSchema);
 
 /** A parsed routing.json document, defaults applied. */
 export type RoutingJson = z.output<typeof routingJsonSchema>;

@@ -29,6 +29,24 @@ pub struct GhostJson {
     /// How client requests are normalised and whose forwarding headers are believed; absent: the defaults.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requests: Option<Requests>,
+    /// The clustered cache: the gateway's pods and the key that signs their requests to each other; absent: every
+    /// pod caches on its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<Cluster>,
+}
+
+/// The clustered cache of a Gateway: each cacheable object has one owner among the ready gateway pods, which stores
+/// it; the others fetch it from the owner's peer listener.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cluster {
+    /// This pod's peer listener.
+    #[serde(rename = "self")]
+    pub own: Endpoint,
+    /// The peer listeners of the gateway's ready pods (this one among them when it is ready).
+    pub peers: Vec<Endpoint>,
+    /// The key that signs and checks peer requests (at least 32 characters; never derived from public fields).
+    pub secret: String,
 }
 
 /// How client requests are normalised and whose forwarding headers are believed.

@@ -83,6 +83,14 @@ impl FetchPlan {
         self
     }
 
+    /// The same plan without the first attempt's endpoint: for a fetch that another gateway pod makes, whose
+    /// routing state numbers rules and endpoints differently.
+    #[must_use]
+    pub fn without_origin(mut self) -> Self {
+        self.origin = None;
+        self
+    }
+
     /// Whether a failed attempt may be retried at all (before looking at attempts and the deadline).
     #[must_use]
     pub fn has_retry(&self) -> bool {

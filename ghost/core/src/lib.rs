@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 
 pub mod cache;
+pub mod cluster;
 pub mod contract;
 pub mod cors;
 mod error;

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::contract::{
-    Backend, BackendFilter, Bypass, Cache, Cors, Filter, GhostJson, HeaderModifier, Listener, Match, Method,
+    Backend, BackendFilter, Bypass, Cache, Cluster, Cors, Filter, GhostJson, HeaderModifier, Listener, Match, Method,
     PathMatchType, PathModifier, QueryMode, Requests, Retry, Route, RouteCache, Transport, TransportProtocol, Vhost,
     MAX_BODY_BYTES, MAX_MIRRORS, MAX_RETRY_ATTEMPTS, VERSION,
 };
@@ -48,6 +48,8 @@ struct RawDoc<'a> {
     vhosts: BTreeMap<String, RawVhost<'a>>,
     #[serde(default)]
     requests: Option<Requests>,
+    #[serde(default)]
+    cluster: Option<Cluster>,
 }
 
 #[derive(Deserialize)]
@@ -96,6 +98,10 @@ pub fn load(text: &str) -> Result<Loaded, Error> {
         cidr.parse::<Cidr>()
             .map_err(|msg| Error::new(ErrorKind::Schema, format!("$.requests.trustedProxies[{i}]"), msg))?;
     }
+    if let Some(cluster) = &raw.cluster {
+        crate::cluster::check(cluster)
+            .map_err(|(field, msg)| Error::new(ErrorKind::Schema, format!("$.cluster{field}"), msg))?;
+    }
     let mut skipped = Vec::new();
     let cache_policies = raw.cache_policies.map(|table| load_cache_policies(table, &mut skipped));
     let mut vhosts = BTreeMap::new();
@@ -138,7 +144,14 @@ pub fn load(text: &str) -> Result<Loaded, Error> {
         vhosts.insert(key, Vhost { routes });
     }
     Ok(Loaded {
-        doc: GhostJson { version: VERSION, listeners: raw.listeners, cache_policies, vhosts, requests: raw.requests },
+        doc: GhostJson {
+            version: VERSION,
+            listeners: raw.listeners,
+            cache_policies,
+            vhosts,
+            requests: raw.requests,
+            cluster: raw.cluster,
+        },
         skipped,
     })
 }

@@ -21,6 +21,7 @@ use std::sync::Arc;
 use regex::{Regex, RegexSet};
 
 use crate::cache::CacheRule;
+use crate::cluster::Cluster;
 use crate::contract::{
     BackendFilter, Cors, EscapedSlashes, Filter, GhostJson, HeaderModifier, Method, PathMatchType, Protocol,
     RequestRedirect, Route, RouteId, Scheme, UrlRewrite, ValueMatchType,
@@ -309,6 +310,7 @@ pub struct Router {
     transports: Vec<Option<Arc<Transport>>>,
     escaped_slashes: EscapedSlashes,
     trusted_proxies: Vec<Cidr>,
+    cluster: Option<Cluster>,
 }
 
 impl Router {
@@ -355,6 +357,7 @@ impl Router {
             // load() checked every entry.
             router.trusted_proxies = requests.trusted_proxies.iter().filter_map(|c| c.parse().ok()).collect();
         }
+        router.cluster = doc.cluster.as_ref().map(Cluster::new);
         let mut endpoint_index = EndpointIndex::default();
         let policies = doc.cache_policies.unwrap_or_default();
         for (key, vhost) in doc.vhosts {
@@ -610,6 +613,12 @@ impl Router {
     #[must_use]
     pub fn transports(&self) -> &[Option<Arc<Transport>>] {
         &self.transports
+    }
+
+    /// The clustered cache, when ghost.json enables it.
+    #[must_use]
+    pub fn cluster(&self) -> Option<&Cluster> {
+        self.cluster.as_ref()
     }
 
     /// Number of compiled rules.

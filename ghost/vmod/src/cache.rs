@@ -44,6 +44,8 @@ pub enum Outcome {
     Miss,
     /// Passed to the origin.
     Pass,
+    /// Fetched from the gateway pod that owns the key (clustered cache).
+    Peer,
 }
 
 /// The cache state of a client request whose rule has cache settings.
@@ -51,13 +53,16 @@ pub enum Outcome {
 pub struct ClientCache {
     stats: Option<Arc<RuleStats>>,
     /// The normalised host, for the fetch settings of a miss.
-    host: String,
+    pub host: String,
     /// `(key, url)` when the request is looked up.
-    lookup: Option<(String, String)>,
+    pub lookup: Option<(String, String)>,
     /// Whether the looked-up request's body joins the key (an allowed method besides GET and HEAD).
-    body: bool,
+    pub body: bool,
     bypass: bool,
-    outcome: Outcome,
+    /// How the request went.
+    pub outcome: Outcome,
+    /// The peer (index in the cluster) that owns the key, when the request hops to it instead of a lookup here.
+    pub peer: Option<usize>,
 }
 
 /// Decides lookup or pass for the request of `ctx` routed by `task` (in `vcl_recv`, after `req.url` was set to the
@@ -79,6 +84,7 @@ pub fn recv(ctx: &mut Ctx, task: Option<&mut Task>) -> bool {
         body: false,
         bypass: false,
         outcome: Outcome::Pending,
+        peer: None,
     };
     // Hits log nothing more than the routing line; misses log in `miss()`.
     let mut line = None;
@@ -115,6 +121,9 @@ pub fn recv(ctx: &mut Ctx, task: Option<&mut Task>) -> bool {
 /// from the client request after these subroutines).
 pub fn lookup_outcome(ctx: &mut Ctx, task: Option<&mut Task>, outcome: Outcome) {
     let Some(task) = task else { return };
+    if let (Outcome::Miss, Task::Peer(p)) = (outcome, &*task) {
+        ctx.log(LogTag::VclLog, format!("ghost: cache miss for a peer {}", p.key));
+    }
     if let (Outcome::Miss | Outcome::Stale, Task::Forward { state, rule, cache: Some(c), .. }) = (outcome, &*task) {
         if let (Some(settings), Some(req)) =
             (state.router.rule(*rule).and_then(|r| r.cache.as_ref()), ctx.http_req.as_mut())
@@ -146,9 +155,9 @@ pub fn body(task: Option<&Task>) -> bool {
     client(task).is_some_and(|c| c.lookup.is_some() && c.body)
 }
 
-/// Whether the request is looked up.
+/// Whether the request is looked up here (not when it hops to the key's owner); a peer request always is.
 pub fn cacheable(task: Option<&Task>) -> bool {
-    client(task).is_some_and(|c| c.lookup.is_some())
+    matches!(task, Some(Task::Peer(_))) || client(task).is_some_and(|c| c.lookup.is_some() && c.peer.is_none())
 }
 
 /// The cache key of the request (in `vcl_hash`): the rule's key, or host, rule and URL for requests that user VCL
@@ -156,6 +165,9 @@ pub fn cacheable(task: Option<&Task>) -> bool {
 pub fn key(ctx: &Ctx, task: Option<&Task>) -> String {
     if let Some((key, _)) = client(task).and_then(|c| c.lookup.as_ref()) {
         return key.clone();
+    }
+    if let Some(Task::Peer(p)) = task {
+        return p.key.clone();
     }
     let rule = match task {
         Some(Task::Forward { state, rule, .. }) => {
@@ -170,15 +182,29 @@ pub fn key(ctx: &Ctx, task: Option<&Task>) -> String {
 /// Records how the request went (`vcl_hit`, `vcl_miss`, `vcl_pass`) and counts it.
 #[allow(clippy::needless_pass_by_value)] // the caller's `Option<Box<Task>>::as_deref_mut()`
 pub fn record(task: Option<&mut Task>, outcome: Outcome) {
-    let Some(Task::Forward { cache: Some(c), .. }) = task else { return };
-    c.outcome = outcome;
-    if let Some(stats) = &c.stats {
+    let (stats, bypass) = match task {
+        Some(Task::Forward { cache: Some(c), .. }) => {
+            // A hop passes here; the owner counts its lookup.
+            if c.peer.is_some() {
+                c.outcome = Outcome::Peer;
+                return;
+            }
+            c.outcome = outcome;
+            (&c.stats, c.bypass)
+        }
+        Some(Task::Peer(p)) => {
+            p.outcome = outcome;
+            (&p.stats, false)
+        }
+        _ => return,
+    };
+    if let Some(stats) = stats {
         bump(match outcome {
             Outcome::Hit => &stats.hits,
             Outcome::Stale => &stats.stale_hits,
             Outcome::Miss => &stats.misses,
-            Outcome::Pass if c.bypass => &stats.bypasses,
-            Outcome::Pass | Outcome::Pending => &stats.passes,
+            Outcome::Pass if bypass => &stats.bypasses,
+            Outcome::Pass | Outcome::Pending | Outcome::Peer => &stats.passes,
         });
     }
 }
@@ -188,6 +214,13 @@ pub fn record(task: Option<&mut Task>, outcome: Outcome) {
 /// adds the debug headers when asked to.
 pub fn deliver(ctx: &mut Ctx, task: Option<&Task>, hits: i64) {
     let Some(resp) = ctx.http_resp.as_mut() else { return };
+    if let Some(Task::Peer(p)) = task {
+        // The first pod strips the rest and labels its answer with this pod's outcome.
+        remove_where(resp, |line| has_prefix(line, b"x-ghost-") || value_of(line, "xkey").is_some());
+        Sink(resp).set(crate::peer::OUTCOME_HEADER, label(p.outcome));
+        return;
+    }
+    let owner_outcome = header(resp, crate::peer::OUTCOME_HEADER).to_owned();
     let cached = match task {
         Some(Task::Forward { state, rule, cache: Some(c), .. }) => {
             state.router.rule(*rule).and_then(|r| r.cache.as_ref()).map(|settings| (settings, c))
@@ -207,14 +240,22 @@ pub fn deliver(ctx: &mut Ctx, task: Option<&Task>, hits: i64) {
     let mut sink = Sink(resp);
     if settings.settings.debug_headers {
         let label = match c.outcome {
-            Outcome::Hit => "HIT",
-            Outcome::Stale => "STALE",
-            Outcome::Miss => "MISS",
             Outcome::Pass if c.bypass => "BYPASS",
-            Outcome::Pass | Outcome::Pending => "PASS",
+            Outcome::Peer => &format!("PEER {owner_outcome}"),
+            outcome => label(outcome),
         };
         sink.set("X-Cache", label);
         sink.set("X-Cache-Hits", &hits.max(0).to_string());
+    }
+}
+
+fn label(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Hit => "HIT",
+        Outcome::Stale => "STALE",
+        Outcome::Miss => "MISS",
+        Outcome::Pass | Outcome::Pending => "PASS",
+        Outcome::Peer => "PEER",
     }
 }
 

@@ -93,6 +93,13 @@ pub struct Attempt {
     limit: Limit,
 }
 
+impl Attempt {
+    /// The attempt of `plan` starting now, within `state`.
+    pub fn new(plan: FetchPlan, state: Arc<State>) -> Self {
+        Self { plan, state, retries: 0, started: Instant::now(), limit: Limit::Keep }
+    }
+}
+
 /// In `vcl_backend_fetch` of the first attempt: takes the plan off the backend request.
 pub fn take(ctx: &mut Ctx, state: Arc<State>) -> Option<Attempt> {
     let bereq = ctx.http_bereq.as_mut()?;
@@ -101,7 +108,7 @@ pub fn take(ctx: &mut Ctx, state: Arc<State>) -> Option<Attempt> {
         _ => None,
     }?;
     bereq.unset_header(PLAN_HEADER);
-    Some(Attempt { plan, state, retries: 0, started: Instant::now(), limit: Limit::Keep })
+    Some(Attempt::new(plan, state))
 }
 
 impl Attempt {

@@ -14,6 +14,7 @@ mod fetch;
 mod headers;
 mod invalidation;
 mod mirror;
+mod peer;
 mod state;
 mod stats;
 mod task;
@@ -39,7 +40,7 @@ mod ghost {
     use crate::cache::{self, Outcome};
     use crate::fetch_task;
     use crate::task::{self, BackendFetch, Task};
-    use crate::{attempt_mut, fetch, Shared};
+    use crate::{attempt_mut, fetch, hop_mut, Shared};
 
     impl router {
         /// Creates the router and loads `path`. A missing or unusable file does not fail the VCL load: the
@@ -126,6 +127,37 @@ mod ghost {
         /// The status of ghost's own answer for this request (404, 500, a redirect, a control answer), or 0.
         pub fn status(&self, #[shared_per_task] task: &mut Option<Box<Task>>) -> i64 {
             task.as_deref().map_or(0, |t| i64::from(t.status()))
+        }
+
+        /// Call in `vcl_recv` after `recv_grace()` (which decided the lookup): true for a looked-up request whose body
+        /// is not part of its key when the gateway is
+        /// clustered and another ready gateway pod owns the request's key. Then `set req.backend_hint =
+        /// router.backend();` (that pod's peer listener): `cacheable()` is now false, so the request passes, signed
+        /// for the owner, which looks it up and fetches from the origin on a miss; this pod stores nothing.
+        pub fn peer(&self, ctx: &mut Ctx, #[shared_per_task] task: &mut Option<Box<Task>>) -> bool {
+            crate::peer::hop(ctx, task.as_deref_mut())
+        }
+
+        /// Call in `vcl_recv` for requests on the peer listener, instead of `recv()`: checks the signature of the
+        /// first pod's decision and restores it (key, origin endpoint, cache and fetch settings) without routing or
+        /// filtering again. True: `set req.backend_hint = router.backend(); return (hash);`. False: `return
+        /// (synth(router.status()));` (403 bad signature, 503 unknown origin endpoint; the first pod then fetches
+        /// from the origin itself).
+        pub fn peer_recv(&self, ctx: &mut Ctx, #[shared_per_task] task: &mut Option<Box<Task>>) -> bool {
+            let accepted = task.insert(Box::new(crate::peer::accept(ctx, &self.shared.current())));
+            matches!(**accepted, Task::Peer(_))
+        }
+
+        /// Call in `vcl_backend_fetch` after `cache_fetch()`: true on the retry after a failed peer hop (the owner
+        /// could not be reached or refused): then `set bereq.backend = router.fetch_backend();`, the origin endpoint
+        /// the client side chose. The owner is skipped for a few seconds.
+        pub fn peer_fallback(&self, ctx: &mut Ctx, #[shared_per_task] task: &mut Option<Box<Task>>) -> bool {
+            let Some(Task::Fetch(f)) = task.as_deref_mut() else { return false };
+            let Some(hop) = f.hop.as_mut().filter(|h| h.stage == crate::peer::Stage::Failed) else { return false };
+            let state = self.shared.current();
+            let plan = hop.fall_back(ctx, &state);
+            f.attempt = plan.map(|plan| crate::fetch::Attempt::new(plan, state));
+            true
         }
 
         /// Call in `vcl_recv` for requests on the control socket (`local.socket == "ghost"`); returns the
@@ -267,10 +299,15 @@ mod ghost {
                 return;
             }
             let state = self.shared.current();
+            if let Some(hop) = crate::peer::fetch(ctx, &state) {
+                *task =
+                    Some(Box::new(Task::Fetch(Box::new(BackendFetch { cache: None, attempt: None, hop: Some(hop) }))));
+                return;
+            }
             let attempt = fetch::take(ctx, state.clone());
             let cache = cache::fetch(ctx, &state);
             *task = (cache.is_some() || attempt.is_some())
-                .then(|| Box::new(Task::Fetch(Box::new(BackendFetch { cache, attempt }))));
+                .then(|| Box::new(Task::Fetch(Box::new(BackendFetch { cache, attempt, hop: None }))));
         }
 
         /// Call in `vcl_backend_fetch` after `cache_fetch()`, with `bereq.retries`. True when the fetch's rule has
@@ -278,8 +315,10 @@ mod ghost {
         /// `fetch_expired()`, set `bereq.backend = router.fetch_backend()` when `fetch_moves()`, and set the
         /// timeouts from `fetch_timeout()` and `fetch_connect_timeout()`.
         pub fn fetch(&self, ctx: &mut Ctx, #[shared_per_task] task: &mut Option<Box<Task>>, retries: i64) -> bool {
+            // The failed hop to a peer used one retry.
+            let hop_retries = i64::from(hop_mut(task).is_some_and(|h| h.stage == crate::peer::Stage::Origin));
             let Some(attempt) = attempt_mut(task) else { return false };
-            attempt.start(ctx, u32::try_from(retries).unwrap_or(0));
+            attempt.start(ctx, u32::try_from(retries - hop_retries).unwrap_or(0));
             true
         }
 
@@ -297,7 +336,10 @@ mod ghost {
         // SAFETY: as for `backend()`: no unsafe operation, a director owned by the router's backend pool.
         #[allow(clippy::missing_safety_doc)]
         pub unsafe fn fetch_backend(&self, #[shared_per_task] task: &mut Option<Box<Task>>) -> VCL_BACKEND {
-            attempt_mut(task).and_then(|a| a.retry_backend()).unwrap_or(VCL_BACKEND(std::ptr::null()))
+            attempt_mut(task)
+                .and_then(|a| a.retry_backend())
+                .or_else(|| hop_mut(task).and_then(|h| h.origin_backend).map(crate::backend::BackendRef::vcl_backend))
+                .unwrap_or(VCL_BACKEND(std::ptr::null()))
         }
 
         /// The attempt's first-byte and between-bytes timeout: the rule's backend timeout cut to what is left of
@@ -317,13 +359,23 @@ mod ghost {
 
         /// Call first in `vcl_backend_response` with `beresp.status`: true when the rule retries the status and
         /// retries and time are left: then `return (retry);`.
-        pub fn fetch_retry(&self, #[shared_per_task] task: &mut Option<Box<Task>>, status: i64) -> bool {
+        pub fn fetch_retry(&self, ctx: &mut Ctx, #[shared_per_task] task: &mut Option<Box<Task>>, status: i64) -> bool {
+            if crate::peer::refused(ctx) {
+                if let Some(hop) = hop_mut(task) {
+                    return hop.fail(ctx, &self.shared.current());
+                }
+            }
             attempt_mut(task).is_some_and(|a| a.retries_status(u16::try_from(status).unwrap_or(0)))
         }
 
         /// Call first in `vcl_backend_error`: true when the rule retries and retries and time are left (a
         /// connection error or a timeout): then `return (retry);`.
-        pub fn fetch_failed(&self, #[shared_per_task] task: &mut Option<Box<Task>>) -> bool {
+        pub fn fetch_failed(&self, ctx: &mut Ctx, #[shared_per_task] task: &mut Option<Box<Task>>) -> bool {
+            if let Some(hop) = hop_mut(task) {
+                if hop.fail(ctx, &self.shared.current()) {
+                    return true;
+                }
+            }
             attempt_mut(task).is_some_and(|a| a.retries_failure())
         }
 
@@ -383,6 +435,13 @@ mod ghost {
 fn fetch_task(task: &mut Option<Box<task::Task>>) -> Option<&mut cache::BackendCache> {
     match task.as_deref_mut() {
         Some(task::Task::Fetch(f)) => f.cache.as_mut(),
+        _ => None,
+    }
+}
+
+fn hop_mut(task: &mut Option<Box<task::Task>>) -> Option<&mut peer::Hop> {
+    match task.as_deref_mut() {
+        Some(task::Task::Fetch(f)) => f.hop.as_mut(),
         _ => None,
     }
 }

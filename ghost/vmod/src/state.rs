@@ -9,6 +9,7 @@ use ghost_core::{Report, Router, Skipped};
 use varnish::vcl::Ctx;
 
 use crate::backend::{BackendPool, BackendRef, Key};
+use crate::peer::Peers;
 use crate::stats::{carry_over, stats_key, RuleStats, StatsMap};
 
 /// One loaded ghost.json: the compiled router and a native backend per endpoint (same order as
@@ -24,19 +25,21 @@ pub struct State {
     /// Counts the loads of this router object: a fetch retries on another endpoint only within the state it
     /// was routed with.
     pub generation: u64,
+    /// The clustered cache's peers (none without a cluster).
+    pub peers: Peers,
     /// The cache counters by rule index, so that a request finds them without building a key.
     by_rule: Vec<Option<Arc<RuleStats>>>,
 }
 
 impl State {
-    fn new(router: Router, backends: Vec<BackendRef>, stats: StatsMap, generation: u64) -> Self {
+    fn new(router: Router, backends: Vec<BackendRef>, peers: Peers, stats: StatsMap, generation: u64) -> Self {
         let by_rule = (0..router.rule_count())
             .map(|i| {
                 let cache = router.rule(i)?.cache.as_ref()?;
                 stats.get(&stats_key(&cache.identity, &cache.policy)).cloned()
             })
             .collect();
-        Self { router, backends, stats, generation, by_rule }
+        Self { router, backends, stats, generation, peers, by_rule }
     }
 
     /// The cache counters of rule `rule`, when it has cache settings.
@@ -159,13 +162,17 @@ impl Shared {
                 path: Some(err.path().to_owned()),
                 millis: elapsed_ms(started),
             },
-            Ok(Ok((router, report))) => match pool.acquire(ctx, &keys(&router)) {
+            Ok(Ok((router, report))) => match pool
+                .acquire(ctx, &keys(&router))
+                .and_then(|backends| Ok((backends, Peers::new(pool.acquire(ctx, &peer_keys(&router))?))))
+            {
                 Err(error) => ReloadOutcome::Failed { error, path: None, millis: elapsed_ms(started) },
-                Ok(backends) => {
-                    let keep = keys(&router);
+                Ok((backends, peers)) => {
+                    let mut keep = keys(&router);
+                    keep.extend(peer_keys(&router));
                     let stats = carry_over(&router, &self.stats);
                     let generation = self.current().generation + 1;
-                    self.current.store(Arc::new(State::new(router, backends, stats, generation)));
+                    self.current.store(Arc::new(State::new(router, backends, peers, stats, generation)));
                     let retired = pool.retain(ctx, &keep);
                     ReloadOutcome::Loaded { report, backends: pool.len(), retired, millis: elapsed_ms(started) }
                 }
@@ -181,6 +188,11 @@ impl Shared {
 /// The router's endpoints with their transports, the backend pool's keys.
 fn keys(router: &Router) -> Vec<Key> {
     router.endpoints().iter().copied().zip(router.transports().iter().cloned()).collect()
+}
+
+/// The clustered cache's peer listeners, plain HTTP/1.1 (same order as `Cluster::peers`).
+fn peer_keys(router: &Router) -> Vec<Key> {
+    router.cluster().map_or_else(Vec::new, |c| c.peers().iter().map(|p| (*p, None)).collect())
 }
 
 /// Reads and compiles ghost.json on a thread of its own: Varnish worker threads have small stacks (tens of KiB),

@@ -22,6 +22,7 @@ use crate::fetch::Attempt;
 use crate::headers::{header, set_url, strip_internal, text, Sink, Source};
 use crate::invalidation::{self, Invalidation, CONTROL_INVALIDATE};
 use crate::mirror;
+use crate::peer::{Hop, PeerRequest};
 use crate::state::{Shared, State};
 
 const CONTROL_RELOAD: &str = "/.varnish-ghost/reload";
@@ -73,6 +74,8 @@ pub enum Task {
     Fetch(Box<BackendFetch>),
     /// An invalidation on the control socket, between `invalidation()` and `invalidated()`.
     Invalidation(Invalidation),
+    /// A request another gateway pod sent to this one, the owner of its key (clustered cache).
+    Peer(Box<PeerRequest>),
 }
 
 /// What the backend task of a fetch keeps from its first attempt to its last.
@@ -82,6 +85,8 @@ pub struct BackendFetch {
     pub cache: Option<BackendCache>,
     /// The rule's timeouts and retries, when it has some.
     pub attempt: Option<Attempt>,
+    /// The hop to the key's owner, when the request was sent to one (clustered cache).
+    pub hop: Option<Hop>,
 }
 
 /// A synthetic answer.
@@ -93,6 +98,8 @@ pub struct Answer {
     body: String,
     /// CORS headers of a preflight answer.
     cors: Option<Box<CorsHeaders>>,
+    /// A refused peer request: the answer says so, and the first pod fetches from the origin itself.
+    peer_refused: bool,
 }
 
 impl Answer {
@@ -103,7 +110,13 @@ impl Answer {
             location: None,
             body: format!("{reason}\n"),
             cors: None,
+            peer_refused: false,
         }
+    }
+
+    /// The owner's refusal of a peer request.
+    pub fn peer_refusal(status: u16, reason: &str) -> Self {
+        Self { peer_refused: true, ..Self::text(status, reason) }
     }
 
     fn redirect(status: u16, location: String) -> Self {
@@ -113,7 +126,14 @@ impl Answer {
 
     /// The gateway's answer to a CORS preflight: 204 without a body.
     fn preflight(cors: CorsHeaders) -> Self {
-        Self { status: 204, content_type: None, location: None, body: String::new(), cors: Some(Box::new(cors)) }
+        Self {
+            status: 204,
+            content_type: None,
+            location: None,
+            body: String::new(),
+            cors: Some(Box::new(cors)),
+            peer_refused: false,
+        }
     }
 }
 
@@ -147,7 +167,7 @@ impl Task {
     fn answer(&self) -> Option<&Answer> {
         match self {
             Self::Answer(a) | Self::Forward { endpoint: Err(a), .. } => Some(a),
-            Self::Forward { .. } | Self::Fetch(_) | Self::Invalidation(_) => None,
+            Self::Forward { .. } | Self::Fetch(_) | Self::Invalidation(_) | Self::Peer(_) => None,
         }
     }
 
@@ -404,12 +424,17 @@ fn forwarding_headers(
 
 /// The backend of a forwarded request, or a null backend.
 pub fn backend_of(task: Option<&Task>) -> VCL_BACKEND {
-    match task {
-        Some(Task::Forward { state, endpoint: Ok(endpoint), .. }) => {
-            state.backends.get(*endpoint).map_or(VCL_BACKEND(ptr::null()), |b| b.vcl_backend())
+    let backend = match task {
+        Some(Task::Forward { state, cache: Some(c), .. }) if c.peer.is_some() => {
+            c.peer.and_then(|peer| crate::peer::backend(state, peer))
         }
-        _ => VCL_BACKEND(ptr::null()),
-    }
+        Some(Task::Forward { state, endpoint: Ok(endpoint), .. }) => {
+            state.backends.get(*endpoint).map(|b| b.vcl_backend())
+        }
+        Some(Task::Peer(p)) => p.state.backends.get(p.endpoint).map(|b| b.vcl_backend()),
+        _ => None,
+    };
+    backend.unwrap_or(VCL_BACKEND(ptr::null()))
 }
 
 /// The request target to forward.
@@ -461,7 +486,7 @@ pub fn invalidated(ctx: &mut Ctx, task: Option<&Task>, affected: i64) -> Task {
 }
 
 fn json_answer(status: u16, body: String) -> Answer {
-    Answer { status, content_type: Some("application/json"), location: None, body, cors: None }
+    Answer { status, content_type: Some("application/json"), location: None, body, cors: None, peer_refused: false }
 }
 
 /// Decorates ghost's synthetic answer in `vcl_synth`; false when the synthetic response is not ghost's. Every
@@ -484,6 +509,9 @@ pub fn synth(ctx: &mut Ctx, task: Option<&Task>) -> bool {
     }
     if let Some(cors) = &answer.cors {
         ghost_core::cors::apply(cors, &mut sink, &[]);
+    }
+    if answer.peer_refused {
+        HeaderSink::set(&mut sink, crate::peer::REFUSED_HEADER, "1");
     }
     true
 }
