@@ -12,5 +12,13 @@ done < <("$ghost_dir/scripts/patch_varnish_sys.sh")
 cd "$ghost_dir"
 # rustfmt needs no dependencies and cargo fmt rejects --config.
 [ "${1:-}" = fmt ] && exec cargo "$@"
+# Cargo names the workspace's own crates relative to the workspace root, so checkouts sharing a target dir build into
+# the same artifacts, and cargo, comparing mtimes only, may take another checkout's build for this one's. After a
+# build from another checkout, touching every crate root makes cargo build them from these sources.
+stamp="$CARGO_TARGET_DIR/.ghost-checkout"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$ghost_dir" ]; then
+  touch core/src/lib.rs transport/src/lib.rs vmod/src/lib.rs
+  mkdir -p "$CARGO_TARGET_DIR" && echo "$ghost_dir" >"$stamp"
+fi
 # After the subcommand, so that external subcommands (clippy) pass the options on to cargo as well.
 exec cargo "$1" "${config[@]}" "${@:2}"
