@@ -83,6 +83,12 @@ export const GHOST_DRAIN_PATH = "/.varnish-ghost/drain";
 /** Where the chaperone writes ghost.json inside a gateway pod. */
 export const GHOST_JSON_PATH = "/var/run/lacquer/ghost.json";
 
+/**
+ * varnishd's `-n` directory inside a gateway pod (the chaperone's work directory plus `varnishd`): its shared-memory
+ * log and counters and the compiled VCLs. A memory-backed volume of its own (see operator/children.ts).
+ */
+export const VARNISHD_INSTANCE_DIR = "/var/run/lacquer/varnishd";
+
 /** The directory in a gateway pod where the Gateway's admin token Secret is mounted, read-only. */
 export const ADMIN_TOKEN_DIR = "/var/run/lacquer/admin";
 

@@ -19,6 +19,10 @@
  * nginx image for the origin and the nginx proxy, so those two would stay on the host and the scenarios would no
  * longer cross the same veth and bridge hops.
  *
+ * varnishd's `-n` directories are on a memory-backed filesystem (`/dev/shm`), as in the gateway pod (its own
+ * `medium: Memory` volume): on a disk-backed one the kernel writes the shared-memory log's pages back and faults them
+ * in again.
+ *
  * The scenarios run interleaved in rounds (hit, pass, origin, nginx, plain-VCL hit, hit, …) and each reports its median
  * round, so that load from elsewhere on the machine spreads over all of them.
  *
@@ -64,6 +68,9 @@ async function waitForPort(port: number): Promise<void> {
 
 const dir = await Deno.makeTempDir({ prefix: "lacquer-cache-bench-" });
 await Deno.chmod(dir, 0o755);
+// varnishd's -n directories, memory-backed as in the gateway pod.
+const shm = await Deno.makeTempDir({ dir: "/dev/shm", prefix: "lacquer-cache-bench-" });
+await Deno.chmod(shm, 0o755);
 const children: Deno.ChildProcess[] = [];
 // $LACQUER_GHOST_VMOD_DIR measures a VMOD of one's own build; by default the one set-up installed.
 const vmods = await stageGhostVmod(dir);
@@ -120,7 +127,7 @@ sub vcl_backend_response { set beresp.ttl = 1h; }
 
 /** Starts varnishd (instance `name`) with `vcl` on the `-a` sockets `listen`; returns its instance directory. */
 async function startVarnish(name: string, vcl: string, listen: string[], port: number): Promise<string> {
-  const instance = `${dir}/${name}`;
+  const instance = `${shm}/${name}`;
   await Deno.writeTextFile(`${dir}/${name}.vcl`, vcl);
   await Deno.chmod(`${dir}/${name}.vcl`, 0o644);
   children.push(
@@ -280,4 +287,5 @@ try {
     await child.status;
   }
   await Deno.remove(dir, { recursive: true });
+  await Deno.remove(shm, { recursive: true });
 }
