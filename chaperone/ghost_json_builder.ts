@@ -7,7 +7,14 @@
  * @module
  */
 import type { GhostJson, RoutingBackend, RoutingJson } from "../ghost/contract/mod.ts";
-import { backendResolver, type ClusterEndpoints, ghostDocument, mergeVhost } from "./merge_endpoints.ts";
+import {
+  backendResolver,
+  type ClusterEndpoints,
+  ghostDocument,
+  mergeVhost,
+  type PeerIdentity,
+  peerSection,
+} from "./merge_endpoints.ts";
 
 type RoutingVhost = RoutingJson["vhosts"][string];
 type GhostVhost = GhostJson["vhosts"][string];
@@ -38,9 +45,10 @@ export class GhostJsonBuilder {
    *
    * @param routing The routing.json document.
    * @param cluster The Services and EndpointSlices of the namespaces it references.
+   * @param self This pod's identity, for the clustered cache.
    * @returns The ghost.json document and its text.
    */
-  build(routing: RoutingJson, cluster: ClusterEndpoints): { ghost: GhostJson; text: string } {
+  build(routing: RoutingJson, cluster: ClusterEndpoints, self?: PeerIdentity): { ghost: GhostJson; text: string } {
     const resolve = backendResolver(cluster);
     const resolutions = new Map<string, { json: string; version: number }>();
     const versionOf = (backend: RoutingBackend): number | string => {
@@ -73,10 +81,15 @@ export class GhostJsonBuilder {
       texts.push(memo.text);
     }
     this.#resolutions = resolutions;
-    const ghost = ghostDocument(routing, vhosts);
+    const ghost = ghostDocument(routing, vhosts, peerSection(routing, cluster, self));
     // the document's own fields around the vhosts, in the order ghostDocument gives them
-    const head = JSON.stringify({ ...ghost, vhosts: {}, requests: undefined }).slice(0, -"{}}".length);
-    const tail = ghost.requests ? `,"requests":${JSON.stringify(ghost.requests)}}` : "}";
+    const head = JSON.stringify({ ...ghost, vhosts: {}, requests: undefined, cluster: undefined }).slice(
+      0,
+      -"{}}".length,
+    );
+    const tail = `${ghost.requests ? `,"requests":${JSON.stringify(ghost.requests)}` : ""}${
+      ghost.cluster ? `,"cluster":${JSON.stringify(ghost.cluster)}` : ""
+    }}`;
     return { ghost, text: `${head}{${texts.join(",")}}${tail}\n` };
   }
 }

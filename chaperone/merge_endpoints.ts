@@ -3,7 +3,15 @@
  *
  * @module
  */
-import type { GhostBackend, GhostEndpoint, GhostJson, RoutingBackend, RoutingJson } from "../ghost/contract/mod.ts";
+import type {
+  GhostBackend,
+  GhostCluster,
+  GhostEndpoint,
+  GhostJson,
+  RoutingBackend,
+  RoutingJson,
+} from "../ghost/contract/mod.ts";
+import { GHOST_PEER_PORT } from "../internal/names.ts";
 import {
   type EndpointSliceView,
   SERVICE_NAME_LABEL,
@@ -18,6 +26,14 @@ export interface ClusterEndpoints {
   services: readonly ServiceView[];
   /** EndpointSlices of the same namespaces. */
   endpointSlices: readonly EndpointSliceView[];
+}
+
+/** What a gateway pod knows of itself for the clustered cache. */
+export interface PeerIdentity {
+  /** The pod's IP address (its peer listener listens there on {@linkcode GHOST_PEER_PORT}). */
+  address: string;
+  /** The key that signs peer requests: the same in every pod of the Gateway, never derived from public fields. */
+  secret: string;
 }
 
 /** The name of a backend group whose backendRef the operator could not resolve. */
@@ -164,15 +180,20 @@ const H2C = { protocol: "H2C" } as const;
  * });
  * ```
  *
+ * With `routing.cluster` (the clustered cache) and the pod's own identity, ghost.json's `cluster` lists the peer
+ * listeners of the Gateway Service's ready endpoints, this pod's own, and the signing secret; without the identity
+ * the section is left out and every pod caches on its own.
+ *
  * @param routing The parsed routing.json.
  * @param cluster The Services and EndpointSlices of the namespaces it references.
+ * @param self This pod's identity, for the clustered cache.
  * @returns The ghost.json document.
  */
-export function mergeEndpoints(routing: RoutingJson, cluster: ClusterEndpoints): GhostJson {
+export function mergeEndpoints(routing: RoutingJson, cluster: ClusterEndpoints, self?: PeerIdentity): GhostJson {
   const resolve = backendResolver(cluster);
   const vhosts: GhostJson["vhosts"] = {};
   for (const [host, vhost] of Object.entries(routing.vhosts)) vhosts[host] = mergeVhost(vhost, resolve);
-  return ghostDocument(routing, vhosts);
+  return ghostDocument(routing, vhosts, peerSection(routing, cluster, self));
 }
 
 /** Resolves a routing.json backend group against one cluster state. */
@@ -236,9 +257,10 @@ export function mergeVhost(
  *
  * @param routing The routing.json document.
  * @param vhosts The merged vhosts.
+ * @param peers The clustered cache's section ({@linkcode peerSection}).
  * @returns The ghost.json document.
  */
-export function ghostDocument(routing: RoutingJson, vhosts: GhostJson["vhosts"]): GhostJson {
+export function ghostDocument(routing: RoutingJson, vhosts: GhostJson["vhosts"], peers?: GhostCluster): GhostJson {
   const { version, listeners, cachePolicies, requests } = routing;
   return {
     version,
@@ -246,7 +268,37 @@ export function ghostDocument(routing: RoutingJson, vhosts: GhostJson["vhosts"])
     ...(cachePolicies ? { cachePolicies } : {}),
     vhosts,
     ...(requests ? { requests } : {}),
+    ...(peers ? { cluster: peers } : {}),
   };
+}
+
+/**
+ * ghost.json's clustered cache section: the ready pods of the Gateway's own Service as peer listeners, sorted (each
+ * pod once, whatever its ports), this pod's own and the secret; undefined unless routing.json clusters the cache and
+ * the pod knows its identity.
+ *
+ * @param routing The routing.json document.
+ * @param cluster The Services and EndpointSlices.
+ * @param self This pod's identity.
+ * @returns The section, if any.
+ */
+export function peerSection(
+  routing: RoutingJson,
+  cluster: ClusterEndpoints,
+  self: PeerIdentity | undefined,
+): GhostCluster | undefined {
+  if (!routing.cluster || !self) return undefined;
+  const { namespace, name } = routing.cluster.service;
+  const addresses = new Set<string>();
+  for (const slice of indexCluster(cluster).slices.get(`${namespace}/${name}`) ?? []) {
+    if (slice.addressType !== "IPv4" && slice.addressType !== "IPv6") continue;
+    for (const endpoint of slice.endpoints) {
+      if (!usable(endpoint.conditions, "ready")) continue;
+      for (const address of endpoint.addresses) addresses.add(address);
+    }
+  }
+  const peers = [...addresses].map((address) => ({ address, port: GHOST_PEER_PORT })).sort(compareEndpoints);
+  return { self: { address: self.address, port: GHOST_PEER_PORT }, peers, secret: self.secret };
 }
 
 /**
@@ -271,5 +323,6 @@ export function referencedNamespaces(routing: RoutingJson): string[] {
       }
     }
   }
+  if (routing.cluster) namespaces.add(routing.cluster.service.namespace);
   return [...namespaces].sort();
 }

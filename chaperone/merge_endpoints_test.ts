@@ -1,6 +1,7 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
 import { parseAllDocuments } from "yaml";
 import { parseGhostJson, parseRoutingJson, stringifyContract } from "../ghost/contract/mod.ts";
+import { GhostJsonBuilder } from "./ghost_json_builder.ts";
 import { endpointSliceViewSchema, serviceViewSchema } from "./kube_views.ts";
 import { type ClusterEndpoints, mergeEndpoints, referencedNamespaces } from "./merge_endpoints.ts";
 
@@ -70,4 +71,44 @@ Deno.test("referencedNamespaces() lists the namespaces of every Service backend,
 Deno.test("referencedNamespaces() includes the namespaces of mirror backends", () => {
   const routing = parseRoutingJson(Deno.readTextFileSync(new URL("mirrors_resolved.routing.json", DIR)));
   deepStrictEqual(referencedNamespaces(routing), ["audit", "shop"]);
+});
+
+Deno.test("mergeEndpoints() lists the Gateway Service's ready pods as peers when the cache is clustered", () => {
+  const routing = parseRoutingJson(JSON.stringify({
+    version: 1,
+    vhosts: {},
+    cluster: { service: { namespace: "gw-ns", name: "gw-lacquer" } },
+  }));
+  const cluster = parseCluster(`
+kind: Service
+metadata: { namespace: gw-ns, name: gw-lacquer }
+spec: { type: LoadBalancer, selector: { app: gw }, ports: [{ name: http, port: 80, protocol: TCP }] }
+---
+kind: EndpointSlice
+metadata:
+  namespace: gw-ns
+  name: gw-lacquer-a
+  labels: { kubernetes.io/service-name: gw-lacquer, endpointslice.kubernetes.io/managed-by: endpointslice-controller.k8s.io }
+addressType: IPv4
+ports: [{ name: http, port: 8080, protocol: TCP }]
+endpoints:
+  - { addresses: [10.0.0.9], conditions: { ready: true } }
+  - { addresses: [10.0.0.10], conditions: { ready: false } }
+  - { addresses: [10.0.0.2] }
+`);
+  const self = { address: "10.0.0.2", secret: "s".repeat(64) };
+  deepStrictEqual(mergeEndpoints(routing, cluster, self).cluster, {
+    self: { address: "10.0.0.2", port: 6092 },
+    peers: [{ address: "10.0.0.2", port: 6092 }, { address: "10.0.0.9", port: 6092 }],
+    secret: "s".repeat(64),
+  });
+  // Without the pod's identity (no POD_IP or admin token) the pod caches on its own.
+  strictEqual(mergeEndpoints(routing, cluster).cluster, undefined);
+  deepStrictEqual(referencedNamespaces(routing), ["gw-ns"]);
+  strictEqual(parseGhostJson(stringifyContract(mergeEndpoints(routing, cluster, self))).cluster?.peers.length, 2);
+  // The incremental builder writes the same text.
+  strictEqual(
+    new GhostJsonBuilder().build(routing, cluster, self).text,
+    stringifyContract(mergeEndpoints(routing, cluster, self)),
+  );
 });

@@ -49,6 +49,12 @@ export const CHAPERONE_FLAGS: readonly ChaperoneFlag[] = [
     description: "own Pod name; the applied-config annotations go on it (none when absent)",
   },
   {
+    key: "podIp",
+    flags: "--pod-ip <address>",
+    env: "POD_IP",
+    description: "own Pod IP: where other gateway pods reach this one's peer listener (clustered cache only)",
+  },
+  {
     key: "listen",
     flags: "--listen <socket=[host]:port>",
     env: "LACQUER_LISTEN",
@@ -227,6 +233,7 @@ export const chaperoneConfigSchema = z.object({
   namespace: z.string({ error: "--namespace (or POD_NAMESPACE) is required" }).min(1),
   configmap: z.string({ error: "--configmap (or LACQUER_CONFIGMAP) is required" }).min(1),
   podName: z.string().min(1).optional(),
+  podIp: z.union([z.ipv4(), z.ipv6()], { error: "--pod-ip (or POD_IP) must be an IP address" }).optional(),
   listen: z.array(listenerSchema).default([]),
   tlsListen: z.array(listenerSchema).default([]),
   tlsSecret: z.string().min(1).optional(),

@@ -9,12 +9,14 @@ import { serveAdmin } from "../internal/admin_server.ts";
 import { cachedCall } from "../internal/cached_call.ts";
 import { createKubeClient, type KubeClient, loadKubeConfig, type ObjectWatcher } from "../internal/kube/mod.ts";
 import type { Logger } from "../internal/log.ts";
+import { GHOST_PEER_SOCKET_NAME } from "../internal/names.ts";
 import { listenForStopSignals } from "../internal/stop_signals.ts";
 import { AccessLogger } from "./access_logger.ts";
 import { type AdminBackend, type AdminHandler, AdminHttpError, createAdminHandler } from "./admin_handler.ts";
 import { fetchRoutingShard, type GatewayConfig, watchConfigMap } from "./config_map_watcher.ts";
 import { ShardedRoutingReader } from "./routing_shards_reader.ts";
 import { AdminTokenFile } from "./admin_token_file.ts";
+import { peerIdentity } from "./peer_identity.ts";
 import { openClientSessions } from "./client_sessions.ts";
 import { Drain } from "./drain.ts";
 import { drainGhost } from "./ghost_drain_client.ts";
@@ -141,6 +143,7 @@ function startSync(client: KubeClient, options: ChaperoneOptions, files: WorkFil
     ghostJsonPath: files.ghostJsonPath,
     reloadGhost: () => reloadGhost(config.ghostPort),
     publish: pod ? (applied) => writeAppliedAnnotations(client, pod, applied) : undefined,
+    peer: peerIdentity(config.podIp, new AdminTokenFile(config.adminTokenFile)),
     metrics,
     log: log.child({ component: "sync" }),
     coalesceMs: config.coalesceMs,
@@ -299,7 +302,10 @@ export async function startChaperone(options: ChaperoneOptions): Promise<Running
   });
   const supervisor = createVarnishd(config, files, backendPorts, { sync, log });
   const readCounters = () => readVarnishCounters(files.instanceDir, { varnishstat: config.varnishstat });
-  const listenerPorts = new Set([...config.listen, ...config.tlsListen].map((l) => l.port));
+  // Client connections only: other gateway pods keep idle connections to the peer listener, and a hop cut by the
+  // drain is fetched from the origin by the pod that sent it.
+  const clientListeners = config.listen.filter((l) => l.name !== GHOST_PEER_SOCKET_NAME);
+  const listenerPorts = new Set([...clientListeners, ...config.tlsListen].map((l) => l.port));
   const drain = new Drain({
     // Uncached: the drain ends when this stops changing.
     requests: async () => (await readCounters())["MAIN.client_req"]?.value ?? 0,

@@ -16,7 +16,7 @@ import { type DataPlaneRejection, encodeRejections, RejectionKind } from "../int
 import type { Logger } from "../internal/log.ts";
 import type { GatewayConfig } from "./config_map_watcher.ts";
 import { GhostJsonBuilder } from "./ghost_json_builder.ts";
-import { type ClusterEndpoints, referencedNamespaces } from "./merge_endpoints.ts";
+import { type ClusterEndpoints, type PeerIdentity, referencedNamespaces } from "./merge_endpoints.ts";
 import { GhostReloadError } from "./ghost_reload_client.ts";
 import type { ShardedRoutingReader } from "./routing_shards_reader.ts";
 import { type ChaperoneMetrics, countGhost, ghostReportCounts } from "./metrics.ts";
@@ -54,6 +54,8 @@ export interface SyncLoopOptions {
   reloadGhost: () => Promise<unknown>;
   /** Publishes the applied hashes and the rejections (the Pod annotations); throws on failure, which is retried. */
   publish?: (applied: AppliedConfig) => Promise<void>;
+  /** This pod's identity for the clustered cache (absent, or answering undefined: ghost.json gets no cluster). */
+  peer?: () => Promise<PeerIdentity | undefined>;
   /** The counters to update. */
   metrics: ChaperoneMetrics;
   /** Logger. */
@@ -277,7 +279,8 @@ export class SyncLoop {
       if (!routing) return;
       if (routing !== this.#routing) this.#o.log.debug("New backend namespaces not listed yet", { wanted });
       this.#merged = routing;
-      const { ghost, text } = this.#ghost.build(routing.doc, this.#o.endpoints.snapshot());
+      const self = routing.doc.cluster ? await this.#o.peer?.() : undefined;
+      const { ghost, text } = this.#ghost.build(routing.doc, this.#o.endpoints.snapshot(), self);
       t2 = performance.now();
       if (text !== this.#refusedGhost?.text) {
         if (text !== this.#ghostText) {

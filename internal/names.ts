@@ -71,6 +71,15 @@ export const GHOST_CONTROL_PORT = 6091;
 /** The varnishd socket name of the ghost control listener. */
 export const GHOST_SOCKET_NAME = "ghost";
 
+/**
+ * The port of the clustered cache's peer listener (`-a peer=:6092`): gateway pods fetch the objects another pod owns
+ * from it, signed with the Gateway's peer secret. No Service exposes it.
+ */
+export const GHOST_PEER_PORT = 6092;
+
+/** The varnishd socket name of the peer listener. */
+export const GHOST_PEER_SOCKET_NAME = "peer";
+
 /** The path on the ghost control socket that reloads ghost.json. */
 export const GHOST_RELOAD_PATH = "/.varnish-ghost/reload";
 

@@ -22,6 +22,8 @@ import {
   gatewayChildName,
   gatewayLabelValue,
   gatewayObjectName,
+  GHOST_PEER_PORT,
+  GHOST_PEER_SOCKET_NAME,
   INFRA_HASH_ANNOTATION,
   LACQUER_UID,
   LB_IPS_ANNOTATION,
@@ -350,7 +352,16 @@ function containerEnv(f: Family, parameters: ResolvedParameters): EnvVar[] {
     { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
     { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
     { name: "LACQUER_CONFIGMAP", value: f.child },
-    { name: "LACQUER_LISTEN", value: listen(f.plainPorts) },
+    {
+      name: "LACQUER_LISTEN",
+      value: [
+        listen(f.plainPorts),
+        ...(parameters.clusteredCache ? [`${GHOST_PEER_SOCKET_NAME}=:${GHOST_PEER_PORT}`] : []),
+      ]
+        .filter((l) => l !== "").join(" "),
+    },
+    // The clustered cache: other gateway pods reach this one's peer listener at its IP.
+    ...(parameters.clusteredCache ? [{ name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } }] : []),
     ...(f.tlsPorts.length > 0
       ? [{ name: "LACQUER_TLS_LISTEN", value: listen(f.tlsPorts) }, { name: "LACQUER_TLS_SECRET", value: f.tlsName }]
       : []),
@@ -378,6 +389,8 @@ function gatewayContainer(f: Family, parameters: ResolvedParameters): Record<str
     ports: [
       ...f.ports.map((l) => ({ name: l.socket, containerPort: l.listener.port, protocol: "TCP" })),
       { name: "admin", containerPort: CHAPERONE_ADMIN_PORT, protocol: "TCP" },
+      // Not a port of the Gateway's Service: only other gateway pods use it, each request signed.
+      ...(parameters.clusteredCache ? [{ name: "peer", containerPort: GHOST_PEER_PORT, protocol: "TCP" }] : []),
     ],
     // Liveness counts only once the chaperone answered: a start slowed by a busy node (Deno loading the program)
     // must not be killed as a hang, which would only restart the same slow start.
@@ -453,10 +466,10 @@ const GATEWAY_POD_SECURITY_CONTEXT = {
 
 /**
  * Ingress of the gateway pods: listener ports from anywhere, the admin port only from namespaces labelled
- * {@linkcode GATEWAY_ADMIN_ACCESS_LABEL}. Kubelet probes and hooks come from the node, which NetworkPolicy always
- * allows.
+ * {@linkcode GATEWAY_ADMIN_ACCESS_LABEL}, the clustered cache's peer port only from the Gateway's own pods. Kubelet
+ * probes and hooks come from the node, which NetworkPolicy always allows.
  */
-function networkPolicyChild(f: Family): ChildObject {
+function networkPolicyChild(f: Family, parameters: ResolvedParameters): ChildObject {
   const tcp = (port: number) => ({ protocol: "TCP", port });
   return {
     apiVersion: "networking.k8s.io/v1",
@@ -471,6 +484,9 @@ function networkPolicyChild(f: Family): ChildObject {
           from: [{ namespaceSelector: { matchLabels: { [GATEWAY_ADMIN_ACCESS_LABEL]: "allowed" } } }],
           ports: [tcp(CHAPERONE_ADMIN_PORT)],
         },
+        ...(parameters.clusteredCache
+          ? [{ from: [{ podSelector: { matchLabels: f.selector } }], ports: [tcp(GHOST_PEER_PORT)] }]
+          : []),
       ],
     },
   };
@@ -554,7 +570,7 @@ export function buildChildren(input: ChildrenInput): ChildObject[] {
     adminSecretChild(f),
     ...serviceChild(f, input.parameters),
     deploymentChild(f, input.parameters),
-    networkPolicyChild(f),
+    networkPolicyChild(f, input.parameters),
     podDisruptionBudgetChild(f),
     ...remoteRbac(f, input.backendNamespaces),
   ];

@@ -32,6 +32,7 @@ function build(
     name?: string;
     backendNamespaces?: string[];
     http2?: boolean;
+    clusteredCache?: boolean;
   } = {},
 ) {
   const gateway = gatewaySchema.parse({
@@ -47,6 +48,7 @@ function build(
     parameters: {
       ...resolveParameters([], { image: options.image ?? "lacquer:1" }),
       ...(options.http2 === undefined ? {} : { http2: options.http2 }),
+      ...(options.clusteredCache === undefined ? {} : { clusteredCache: options.clusteredCache }),
     },
     routingJson: options.routingJson ?? "{}\n",
     mainVcl: options.mainVcl ?? "vcl 4.1;\n",
@@ -217,4 +219,38 @@ Deno.test("buildChildren() sets LACQUER_HTTP2 on the gateway container only for 
   equal(env(), undefined);
   equal(env(false), undefined);
   deepStrictEqual(env(true), { name: "LACQUER_HTTP2", value: "true" });
+});
+
+Deno.test("buildChildren() gives a clustered Gateway's pods the peer listener, reachable only from each other", () => {
+  // deno-lint-ignore no-explicit-any
+  const parts = (clusteredCache: boolean): any => {
+    const children = build({ clusteredCache });
+    // deno-lint-ignore no-explicit-any
+    const container = (children.find((c) => c.kind === "Deployment")!.spec as any).template.spec.containers[0];
+    return {
+      listen: container.env.find((e: { name: string }) => e.name === "LACQUER_LISTEN").value,
+      podIp: container.env.find((e: { name: string }) => e.name === "POD_IP"),
+      ports: container.ports.map((p: { containerPort: number }) => p.containerPort),
+      // deno-lint-ignore no-explicit-any
+      policy: (children.find((c) => c.kind === "NetworkPolicy")!.spec as any).ingress,
+      // deno-lint-ignore no-explicit-any
+      service: children.find((c) => c.kind === "Service")!.spec as any,
+    };
+  };
+  const alone = parts(false);
+  deepStrictEqual([alone.listen, alone.podIp, alone.ports, alone.policy.length], [
+    "port-80=:80",
+    undefined,
+    [80, 8901],
+    2,
+  ]);
+  const clustered = parts(true);
+  equal(clustered.listen, "port-80=:80 peer=:6092");
+  deepStrictEqual(clustered.podIp, { name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } });
+  deepStrictEqual(clustered.ports, [80, 8901, 6092]);
+  deepStrictEqual(clustered.service.ports.map((p: { port: number }) => p.port), [80], "no Service exposes the peers");
+  deepStrictEqual(clustered.policy[2], {
+    from: [{ podSelector: { matchLabels: clustered.service.selector } }],
+    ports: [{ protocol: "TCP", port: 6092 }],
+  });
 });

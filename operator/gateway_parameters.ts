@@ -56,6 +56,14 @@ export const gatewayParametersSpecSchema = z.looseObject({
   }).optional(),
   /** HTTP/2 towards clients (ALPN `h2` on HTTPS listeners); off by default: Varnish 7.1.1 lacks the rapid-reset fixes. */
   http2: z.boolean().optional(),
+  /** The cache of the Gateway's pods. */
+  cache: z.looseObject({
+    /**
+     * One cache shared by the gateway pods: each cacheable object has one owner pod (consistent hashing of its key
+     * over the ready pods), which stores it; the others fetch it from the owner.
+     */
+    clustered: z.boolean().optional(),
+  }).optional(),
   /** Client requests: the escaped-slash policy of path normalisation and the proxies whose forwarding headers count. */
   requests: z.looseObject({
     escapedSlashes: z.enum(ESCAPED_SLASHES).optional(),
@@ -106,6 +114,8 @@ export interface ResolvedParameters {
   accessLogSample?: number;
   /** HTTP/2 towards clients. */
   http2: boolean;
+  /** One cache shared by the gateway pods (the clustered cache). */
+  clusteredCache: boolean;
   /** Client request settings for routing.json; absent while nobody set one (ghost's defaults apply). */
   requests?: { escapedSlashes: (typeof ESCAPED_SLASHES)[number]; trustedProxies: string[] };
 }
@@ -153,6 +163,7 @@ export function resolveParameters(
     logLevel: "info",
     env: [],
     http2: false,
+    clusteredCache: false,
   };
   const accessLog: { enabled?: boolean; sampleRate?: number } = {};
   for (const layer of layers) {
@@ -181,6 +192,7 @@ export function resolveParameters(
     if (s.logging?.level) out.logLevel = s.logging.level;
     if (s.env) out.env = s.env.map((e) => ({ name: e.name, value: e.value }));
     if (s.http2 !== undefined) out.http2 = s.http2;
+    if (s.cache?.clustered !== undefined) out.clusteredCache = s.cache.clustered;
     if (s.accessLog?.enabled !== undefined) accessLog.enabled = s.accessLog.enabled;
     if (s.accessLog?.sampleRate !== undefined) accessLog.sampleRate = s.accessLog.sampleRate;
     if (s.requests?.escapedSlashes || s.requests?.trustedProxies) {

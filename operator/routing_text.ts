@@ -49,7 +49,7 @@ function cachedTail(text: RouteText, cache: NonNullable<Route["cache"]>): string
 /**
  * Serializes a routing.json document: compact JSON with a trailing newline, key order as built.
  *
- * The document's keys must be in the order `version, listeners, cachePolicies, vhosts, requests`, route entries' in the order
+ * The document's keys must be in the order `version, listeners, cachePolicies, vhosts, requests, cluster`, route entries' in the order
  * `id, created, listeners, matches, filters, backends, mirrors, timeouts, retry, cache`, and an entry's `matches` array must not be shared with
  * an entry whose id, created, filters or backends differ: translation creates a new matches array whenever it
  * rebuilds a rule entry. The golden tests check the result
@@ -84,6 +84,7 @@ export function stringifyRouting(doc: RoutingJson, memo: WeakMap<object, RouteTe
     });
     out.push("]}");
   }
-  out.push(doc.requests ? `},"requests":${JSON.stringify(doc.requests)}}\n` : "}}\n");
+  out.push(doc.requests ? `},"requests":${JSON.stringify(doc.requests)}` : "}");
+  out.push(doc.cluster ? `,"cluster":${JSON.stringify(doc.cluster)}}\n` : "}\n");
   return out.join("");
 }

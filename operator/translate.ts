@@ -212,7 +212,13 @@ function translateGateway(
     const routing = routingDocument(
       listeners,
       buildVhosts(listeners, routes, (listener, id) => run.policies.cacheFor({ namespace, name }, listener, id)),
-      { requests: config.parameters.requests, settingsOf: (policy) => run.policies.settingsOf(policy) },
+      {
+        requests: config.parameters.requests,
+        cluster: config.parameters.clusteredCache
+          ? { service: { namespace, name: gatewayObjectName(name) } }
+          : undefined,
+        settingsOf: (policy) => run.policies.settingsOf(policy),
+      },
     );
     const stringify = (doc: RoutingJson) => stringifyRouting(doc, memo.routeText);
     const routingJson = stringify(routing);

@@ -94,7 +94,7 @@ export function buildVhosts(
 
 /**
  * Assembles a Gateway's routing.json document: its usable listeners, the settings of each CachePolicy its entries
- * name (sorted by key; no table when none does), its vhosts and its request settings.
+ * name (sorted by key; no table when none does), its vhosts, its request settings and its clustered cache.
  *
  * @param listeners The Gateway's validated listeners.
  * @param vhosts Its vhosts ({@linkcode buildVhosts}).
@@ -107,12 +107,15 @@ export function routingDocument(
   extras: {
     /** The gateway-wide request settings. */
     requests?: RoutingJson["requests"];
+    /** The clustered cache: the Gateway's own Service, whose ready pods share one cache. */
+    cluster?: RoutingJson["cluster"];
     /** The settings of a policy its entries name. @default {none: no entry may name one} */
     settingsOf?: (key: string) => RoutingCache;
   } = {},
 ): RoutingJson {
   const {
     requests,
+    cluster,
     settingsOf = (key) => {
       throw new Error(`No settings for the cache policy "${key}"`);
     },
@@ -136,6 +139,7 @@ export function routingDocument(
     ...(cachePolicies ? { cachePolicies } : {}),
     vhosts,
     ...(requests ? { requests } : {}),
+    ...(cluster ? { cluster } : {}),
   };
 }
 

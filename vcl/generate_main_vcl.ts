@@ -10,6 +10,8 @@
 import {
   GHOST_CONTROL_PORT,
   GHOST_JSON_PATH,
+  GHOST_PEER_PORT,
+  GHOST_PEER_SOCKET_NAME,
   GHOST_RELOAD_PATH,
   GHOST_SOCKET_NAME,
   GHOST_STATS_PATH,
@@ -92,6 +94,8 @@ function parts(options: MainVclOptions): { head: string; user: string; skipped: 
     ghostJson: GHOST_JSON_PATH,
     ghostSocket: GHOST_SOCKET_NAME,
     ghostPort: String(GHOST_CONTROL_PORT),
+    peerSocket: GHOST_PEER_SOCKET_NAME,
+    peerPort: String(GHOST_PEER_PORT),
     reloadPath: GHOST_RELOAD_PATH,
     statsPath: GHOST_STATS_PATH,
   };

@@ -57,7 +57,7 @@ function withoutGhost(vcl: string): string {
     .replace("router.control(req.url, client.ip)", "404")
     .replace("!router.recv_grace(local.socket, client.ip, proxy.authority())", "false")
     .replace(/router\.status\(\)/g, "404")
-    .replace("router.backend()", "lacquer_default")
+    .replace(/router\.backend\(\)/g, "lacquer_default")
     .replace("router.upgrade()", "false")
     .replace("router.deliver(obj.hits);", "")
     .replace("router.synth()", "false")
@@ -69,9 +69,10 @@ function withoutGhost(vcl: string): string {
     .replace(/router\.invalidated\(xkey\.(soft)?purge\(router\.invalidation_keys\(\)\)\)/g, "200")
     .replace(/router\.invalidation(_soft)?\([^)]*\)/g, "false")
     .replace(/^\s*router\.retry_body_cached\(.*\);$/gm, "")
-    .replace("router.fetch_backend()", "lacquer_default")
+    .replace(/router\.fetch_backend\(\)/g, "lacquer_default")
     .replace(/router\.fetch_(connect_)?timeout\(([^)]*)\)/g, "$2")
-    .replace(/router\.(retry_body|fetch\w*)\([^)]*\)/g, "false");
+    .replace(/router\.(retry_body|fetch\w*)\([^)]*\)/g, "false")
+    .replace(/router\.peer(_recv|_fallback)?\(\)/g, "false");
 }
 
 Deno.test("generateMainVcl() contains every statement of ghost's canonical wiring, in order", async () => {

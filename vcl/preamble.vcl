@@ -36,6 +36,17 @@ sub vcl_recv {
         }
         return (synth(router.control(req.url, client.ip)));
     }
+    # The peer listener (varnishd -a {{peerSocket}}=:{{peerPort}}, clustered cache only, never behind the Gateway's Service):
+    # another gateway pod sends the requests whose key this pod owns. ghost checks their signature and restores that
+    # pod's routing and cache decision (routing and filters ran there once); a miss is fetched from the origin
+    # endpoint it chose. A refusal (bad signature, unknown endpoint) makes that pod fetch from the origin itself.
+    if (local.socket == "{{peerSocket}}") {
+        if (!router.peer_recv()) {
+            return (synth(router.status()));
+        }
+        set req.backend_hint = router.backend();
+        return (hash);
+    }
     # Route: strips X-Ghost-*/X-Gateway-*, normalises the path (or answers 400), isolates listeners by socket, sets
     # X-Forwarded-* and X-Real-IP for the client (client.ip: the real client behind hitch's PROXY header), applies
     # request filters (a URLRewrite sets req.url). A rule with cache settings whose backend has no ready endpoint
@@ -64,6 +75,12 @@ sub vcl_recv {
     if (router.cache_body()) {
         std.cache_req_body(1MB);
         set req.http.X-Ghost-Method = req.method;
+    }
+    # Clustered cache: another ready gateway pod owns the key. The request passes, signed, to that pod's peer
+    # listener, which looks it up (and fetches from the origin on a miss); this pod stores nothing, so an
+    # invalidation on every pod still removes every copy.
+    if (router.peer()) {
+        set req.backend_hint = router.backend();
     }
     # No return here: user VCL's vcl_recv runs next, then the postamble returns hash or pass.
 }
@@ -130,6 +147,11 @@ sub vcl_backend_fetch {
     # ghost's internal request headers never reach the origin; the rule's cache settings, timeouts and retries are
     # kept for every attempt of the fetch.
     router.cache_fetch();
+    # After a failed hop to a peer (unreachable, or it refused): this attempt goes to the origin endpoint, and the
+    # peer is skipped for a few seconds.
+    if (router.peer_fallback()) {
+        set bereq.backend = router.fetch_backend();
+    }
     # Timeouts and retries of the rule: a retry waits the rule's back-off and goes to the next endpoint of its
     # backend group; each attempt gets the backend timeout, cut to what is left of the request timeout.
     if (router.fetch(bereq.retries)) {
