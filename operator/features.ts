@@ -35,6 +35,7 @@ export const SUPPORTED_FEATURES: readonly string[] = [
   "HTTPRouteBackendProtocolWebSocket",
   "HTTPRouteCORS",
   "HTTPRouteDestinationPortMatching",
+  "HTTPRouteBackendProtocolH2C",
   "HTTPRouteBackendRequestHeaderModification",
   "HTTPRouteBackendTimeout",
   "HTTPRouteHostRewrite",
