@@ -1,23 +1,11 @@
 import { deepStrictEqual, equal, rejects } from "node:assert/strict";
-import { ContractError, parseRoutingJson, shardRouting } from "../ghost/contract/mod.ts";
+import { ContractError, shardRouting } from "../ghost/contract/mod.ts";
+import { manyHostsRouting } from "../ghost/contract/_test_many_hosts.ts";
 import { contentHash } from "../internal/content_hash.ts";
 import { ShardedRoutingReader, ShardsPendingError } from "./routing_shards_reader.ts";
 
 /** A routing.json of `hosts` hostnames, one route each to Service `s<i>` (or `moved` for `h<move>`). */
-function document(hosts: number, move = -1) {
-  const vhosts: Record<string, unknown> = {};
-  for (let i = 0; i < hosts; i++) {
-    vhosts[`h${i}.example`] = {
-      routes: [{
-        id: { namespace: "ns", name: `r${i}`, rule: 0 },
-        created: "2026-01-01T00:00:00Z",
-        listeners: ["http"],
-        backends: [{ weight: 1, service: { namespace: "ns", name: i === move ? "moved" : `s${i}`, port: 80 } }],
-      }],
-    };
-  }
-  return parseRoutingJson(JSON.stringify({ version: 1, vhosts }));
-}
+const document = (hosts: number, move = -1) => manyHostsRouting(hosts, (i) => i === move ? "moved" : `s${i}`);
 
 /** Stores the shards of `doc` into `store` and returns the manifest. */
 function store(into: Map<string, string>, doc: ReturnType<typeof document>): string {

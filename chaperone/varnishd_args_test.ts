@@ -60,31 +60,26 @@ Deno.test("varnishdArgs() gives each TLS listener a loopback PROXY socket under 
   ]);
 });
 
+/** Options of a varnishd without listeners, for the tests of one setting each. */
+const BARE = {
+  instanceDir: "/w/varnishd",
+  secretFile: "/w/secret",
+  cliPort: 6082,
+  ghostPort: 6091,
+  listeners: [],
+  storage: "malloc,64m",
+  extra: [],
+};
+
 Deno.test("varnishdArgs() turns HTTP/2 on only when asked", () => {
-  const options = {
-    instanceDir: "/w/varnishd",
-    secretFile: "/w/secret",
-    cliPort: 6082,
-    ghostPort: 6091,
-    listeners: [],
-    storage: "malloc,64m",
-    extra: [],
-  };
+  const options = BARE;
   equal(varnishdArgs(options).includes("feature=+http2"), false);
   const args = varnishdArgs({ ...options, http2: true });
   equal(args[args.indexOf("feature=+http2") - 1], "-p");
 });
 
 Deno.test("varnishdArgs() sets cc_command only when given, before the extra arguments", () => {
-  const options = {
-    instanceDir: "/w/varnishd",
-    secretFile: "/w/secret",
-    cliPort: 6082,
-    ghostPort: 6091,
-    listeners: [],
-    storage: "malloc,64m",
-    extra: ["-p", "thread_pools=1"],
-  };
+  const options = { ...BARE, extra: ["-p", "thread_pools=1"] };
   equal(varnishdArgs(options).some((a) => a.startsWith("cc_command=")), false);
   const args = varnishdArgs({ ...options, ccCommand: "exec /bin/sh /w/cc.sh %o %s %D" });
   deepStrictEqual(args.slice(-4), ["-p", "cc_command=exec /bin/sh /w/cc.sh %o %s %D", "-p", "thread_pools=1"]);

@@ -1,7 +1,7 @@
 import { deepStrictEqual, equal, match, ok, throws } from "node:assert/strict";
 import { contentHash } from "../../internal/content_hash.ts";
 import { ContractError, parseRoutingJson } from "./parse_contract.ts";
-import type { RoutingJson } from "./routing_json.ts";
+import { manyHostsRouting } from "./_test_many_hosts.ts";
 import {
   assembleRouting,
   parseRoutingManifest,
@@ -11,25 +11,8 @@ import {
   shardRouting,
 } from "./routing_shards.ts";
 
-/** A routing.json with `hosts` hostnames of one route each, a listener and Gateway-wide request settings. */
-function document(hosts: number): RoutingJson {
-  const vhosts: Record<string, unknown> = {};
-  for (let i = 0; i < hosts; i++) {
-    vhosts[`h${i}.example`] = {
-      routes: [{
-        id: { namespace: "ns", name: `r${i}`, rule: 0 },
-        created: "2026-01-01T00:00:00Z",
-        listeners: ["http"],
-        backends: [{ weight: 1, service: { namespace: "ns", name: `s${i % 7}`, port: 80 } }],
-      }],
-    };
-  }
-  return parseRoutingJson(JSON.stringify({
-    version: 1,
-    listeners: [{ name: "http", socket: "port-80", port: 80, protocol: "HTTP" }],
-    vhosts,
-  }));
-}
+/** A routing.json with `hosts` hostnames of one route each, to seven Services. */
+const document = (hosts: number) => manyHostsRouting(hosts, (i) => `s${i % 7}`);
 
 const name = (k: number) => `gw-lacquer-r${k}`;
 

@@ -240,6 +240,24 @@ export function conditionOf(
   return object.status?.conditions?.find((c) => c.type === type);
 }
 
+/**
+ * Lists the names of a Gateway's pods, sorted (to see whether a change replaced or restarted them).
+ *
+ * @param client The test's client.
+ * @param namespace The Gateway's namespace.
+ * @param gateway The Gateway's name.
+ * @returns The pod names.
+ */
+export async function gatewayPodNames(client: KubeClient, namespace: string, gateway = "gw"): Promise<string[]> {
+  const pods = await client.request<{ items: { metadata: { name: string } }[] }>(
+    `/api/v1/namespaces/${namespace}/pods`,
+    {
+      query: { labelSelector: `gateway.networking.k8s.io/gateway-name=${gateway}` },
+    },
+  );
+  return pods.items.map((p) => p.metadata.name).sort();
+}
+
 /** Sends one GET through the gateway; returns status, body and headers. */
 export async function get(
   address: string,

@@ -11,7 +11,17 @@ import {
   selfSignedCertificate,
   testCertificateAuthority,
 } from "../cluster/mod.ts";
-import { apply, applyApp, conditionOf, curl, echoApp, GW_API, startE2eGateway, tlsSecret } from "./_e2e_gateway.ts";
+import {
+  apply,
+  applyApp,
+  conditionOf,
+  curl,
+  echoApp,
+  gatewayPodNames,
+  GW_API,
+  startE2eGateway,
+  tlsSecret,
+} from "./_e2e_gateway.ts";
 
 const HOST = "secure.example.com";
 
@@ -91,10 +101,7 @@ Deno.test({
       await statusWith(address, port, server.certFile),
       await statusWith(address, port, server.certFile, mallory),
     ].join(" ");
-  const gatewayPods = async () =>
-    (await client.request<{ items: { metadata: { name: string } }[] }>(`/api/v1/namespaces/${ns}/pods`, {
-      query: { labelSelector: "gateway.networking.k8s.io/gateway-name=gw" },
-    })).items.map((p) => p.metadata.name).sort();
+  const gatewayPods = () => gatewayPodNames(client, ns);
   let failed = true;
   try {
     await t.step("AllowValidOnly: a certificate of the CA is served, none or another CA's is refused", async () => {

@@ -8,6 +8,7 @@ import {
   apply,
   applyApp,
   echoApp,
+  gatewayPodNames,
   GW_API,
   HTTP_AND_HTTPS_LISTENERS,
   httpsGet,
@@ -40,10 +41,7 @@ Deno.test({
   });
   const { client, address } = gw;
   const ns = gw.ns.name;
-  const gatewayPods = async () =>
-    (await client.request<{ items: { metadata: { name: string } }[] }>(`/api/v1/namespaces/${ns}/pods`, {
-      query: { labelSelector: "gateway.networking.k8s.io/gateway-name=gw" },
-    })).items.map((p) => p.metadata.name).sort();
+  const gatewayPods = () => gatewayPodNames(client, ns);
   let failed = true;
   try {
     await t.step("an HTTPS request with SNI reaches the route attached to the HTTPS listener", async () => {
