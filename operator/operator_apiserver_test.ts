@@ -175,7 +175,10 @@ Deno.test({
       const deploymentPath = `/apis/apps/v1/namespaces/${ns}/deployments/gw`;
       // deno-lint-ignore no-explicit-any
       const pod = (await eventually(() => client.request<any>(deploymentPath))).spec.template.spec;
-      deepEqual(pod.volumes[1], { name: "admin-token", secret: { secretName: "gw-lacquer-admin", defaultMode: 420 } });
+      deepEqual(pod.volumes.find((v: { name: string }) => v.name === "admin-token"), {
+        name: "admin-token",
+        secret: { secretName: "gw-lacquer-admin", defaultMode: 420 },
+      });
       ok(!JSON.stringify(pod).includes(token), "the token is not in the pod spec");
 
       // Reconciles that rewrite other children (a route, a listener port) leave the Secret as it is.
