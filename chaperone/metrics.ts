@@ -31,6 +31,12 @@ export interface ChaperoneMetrics {
   syncs: number;
   /** Seconds spent in completed sync runs. */
   syncSeconds: number;
+  /**
+   * Seconds of completed sync runs by stage (`wait`: first change event → sync start, `read`: ConfigMap and shards,
+   * `build`: ghost.json merged and serialized, `write`: ghost.json written, `ghost`: ghost reloads, `vcl`: the rest of
+   * applying to varnishd).
+   */
+  syncStageSeconds: Record<SyncStage, number>;
   /** varnishd starts. */
   varnishdStarts: number;
   /** Backend groups in ghost.json. */
@@ -55,6 +61,12 @@ export interface ChaperoneMetrics {
   invalidations: Record<string, { count: number; seconds: number; objects: number }>;
 }
 
+/** The stages of a sync, from the change event to the state ghost serves ({@linkcode ChaperoneMetrics.syncStageSeconds}). */
+export const SYNC_STAGES = ["wait", "read", "build", "write", "ghost", "vcl"] as const;
+
+/** One of {@linkcode SYNC_STAGES}. */
+export type SyncStage = typeof SYNC_STAGES[number];
+
 /** Returns a zeroed {@linkcode ChaperoneMetrics}. */
 export function emptyMetrics(): ChaperoneMetrics {
   const op = () => ({ success: 0, failure: 0, seconds: 0 });
@@ -65,6 +77,7 @@ export function emptyMetrics(): ChaperoneMetrics {
     routingRejected: 0,
     syncs: 0,
     syncSeconds: 0,
+    syncStageSeconds: { wait: 0, read: 0, build: 0, write: 0, ghost: 0, vcl: 0 },
     varnishdStarts: 0,
     backends: 0,
     backendsEmpty: 0,
@@ -153,6 +166,8 @@ export function renderMetrics(metrics: ChaperoneMetrics, varnish: Record<string,
   one("routing_rejected_total", "counter", "routing.json documents rejected", metrics.routingRejected);
   one("syncs_total", "counter", "Sync runs completed", metrics.syncs);
   one("sync_seconds_total", "counter", "Time spent in completed sync runs", metrics.syncSeconds);
+  const stages = registry.counter(`${PREFIX}sync_stage_seconds_total`, "Time of completed sync runs by stage");
+  for (const stage of SYNC_STAGES) stages.inc({ stage }, metrics.syncStageSeconds[stage]);
   one("varnishd_starts_total", "counter", "varnishd starts", metrics.varnishdStarts);
   one("backends", "gauge", "Backend groups in ghost.json", metrics.backends);
   one("backends_without_endpoints", "gauge", "Backend groups without endpoints", metrics.backendsEmpty);

@@ -6,6 +6,7 @@ Deno.test("renderMetrics() renders chaperone numbers and Varnish counters in Pro
   metrics.vclReloads.success = 3;
   metrics.vclReloads.failure = 1;
   metrics.endpoints = 7;
+  metrics.syncStageSeconds.ghost = 0.25;
   const text = renderMetrics(metrics, {
     "MAIN.client_req": { description: "Good client requests", flag: "c", value: 42 },
     "MAIN.n_object": { description: "objects", flag: "g", value: 5 },
@@ -15,6 +16,8 @@ Deno.test("renderMetrics() renders chaperone numbers and Varnish counters in Pro
   match(text, /^lacquer_chaperone_vcl_reloads_total\{result="success"\} 3$/m);
   match(text, /^lacquer_chaperone_vcl_reloads_total\{result="failure"\} 1$/m);
   match(text, /^lacquer_chaperone_endpoints 7$/m);
+  match(text, /^lacquer_chaperone_sync_stage_seconds_total\{stage="ghost"\} 0.25$/m);
+  match(text, /^lacquer_chaperone_sync_stage_seconds_total\{stage="wait"\} 0$/m);
   match(text, /^# TYPE varnish_main_client_req counter\nvarnish_main_client_req 42$/m);
   match(text, /^# TYPE varnish_main_n_object gauge\nvarnish_main_n_object 5$/m);
   equal(/varnish_vbe/.test(text), false);

@@ -19,7 +19,7 @@ import { GhostJsonBuilder } from "./ghost_json_builder.ts";
 import { type ClusterEndpoints, type PeerIdentity, referencedNamespaces } from "./merge_endpoints.ts";
 import { GhostReloadError } from "./ghost_reload_client.ts";
 import type { ShardedRoutingReader } from "./routing_shards_reader.ts";
-import { type ChaperoneMetrics, countGhost, ghostReportCounts } from "./metrics.ts";
+import { type ChaperoneMetrics, countGhost, ghostReportCounts, SYNC_STAGES, type SyncStage } from "./metrics.ts";
 import type { AppliedConfig } from "./pod_annotation_writer.ts";
 import type { VarnishCliClient } from "./varnish_cli_client.ts";
 import { VclRejectedError, VclReloader } from "./vcl_reload_client.ts";
@@ -145,6 +145,10 @@ export class SyncLoop {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #running: Promise<void> | undefined;
   #dirty = false;
+  /** When the first change not yet taken by a sync arrived. */
+  #pokedAt: number | undefined;
+  /** Time of the running sync's ghost reloads. */
+  #ghostMs = 0;
   #stopped = false;
   #idleWaiters: (() => void)[] = [];
   #namespaces = "";
@@ -170,6 +174,7 @@ export class SyncLoop {
   poke(): void {
     if (this.#stopped) return;
     this.#dirty = true;
+    this.#pokedAt ??= performance.now();
     if (this.#timer !== undefined || this.#running) return;
     this.#schedule(this.#o.coalesceMs ?? 5);
   }
@@ -187,8 +192,10 @@ export class SyncLoop {
     const run = (async () => {
       while (this.#dirty && !this.#stopped) {
         this.#dirty = false;
+        const pokedAt = this.#pokedAt;
+        this.#pokedAt = undefined;
         try {
-          await this.#exclusive(() => this.#syncOnce());
+          await this.#exclusive(() => this.#syncOnce(pokedAt));
           this.#failures = 0;
           this.#lastSyncError = undefined;
         } catch (err) {
@@ -243,8 +250,10 @@ export class SyncLoop {
     this.poke();
   }
 
-  async #syncOnce(): Promise<void> {
+  /** One sync; `pokedAt` is when the first change it takes arrived (for the stage timings). */
+  async #syncOnce(pokedAt: number | undefined): Promise<void> {
     const t0 = performance.now();
+    this.#ghostMs = 0;
     const config = await this.#o.config.current();
     this.#configMapFound = config !== undefined;
     this.#configMapError = config?.error;
@@ -299,12 +308,26 @@ export class SyncLoop {
     const t4 = performance.now();
     this.#publish();
     this.#o.metrics.syncs++;
-    this.#o.metrics.syncSeconds += (performance.now() - t0) / 1000;
+    this.#o.metrics.syncSeconds += (t4 - t0) / 1000;
+    const stages: Record<SyncStage, number> = {
+      wait: pokedAt === undefined ? 0 : Math.max(0, t0 - pokedAt),
+      read: t1 - t0,
+      build: t2 - t1,
+      write: t3 - t2,
+      ghost: this.#ghostMs,
+      vcl: t4 - t3 - this.#ghostMs,
+    };
+    const fields: Record<string, number> = {};
+    for (const stage of SYNC_STAGES) {
+      this.#o.metrics.syncStageSeconds[stage] += stages[stage] / 1000;
+      fields[`${stage}Ms`] = Math.round(stages[stage] * 10) / 10;
+    }
+    // From the change event to what ghost serves: the chaperone's share of a change's propagation.
+    const report = this.#ghostReport as { durationMs?: unknown } | undefined;
     this.#o.log.debug("Sync finished", {
-      parseMs: Math.round(t1 - t0),
-      mergeMs: Math.round(t2 - t1),
-      writeMs: Math.round(t3 - t2),
-      varnishMs: Math.round(t4 - t3),
+      ...fields,
+      ...(this.#ghostMs > 0 && typeof report?.durationMs === "number" ? { ghostOwnMs: report.durationMs } : {}),
+      totalMs: Math.round((t4 - (pokedAt ?? t0)) * 10) / 10,
     });
   }
 
@@ -421,6 +444,7 @@ export class SyncLoop {
       this.#o.metrics.ghostReloads.failure++;
       throw err;
     } finally {
+      this.#ghostMs += performance.now() - started;
       this.#o.metrics.ghostReloads.seconds += (performance.now() - started) / 1000;
     }
   }

@@ -112,6 +112,9 @@ Deno.test("SyncLoop applies VCL and ghost.json, coalesces bursts and skips ident
     await s.sync.idle();
     await eventually(() => match(Deno.readTextFileSync(`${s.dir}/ghost.json`), /"10\.0\.0\.51"/));
     ok(s.metrics.ghostWrites - writes <= 3, `${s.metrics.ghostWrites - writes} writes for one burst`);
+    // every stage of the burst's syncs is timed: the pokes waited for the coalescing delay, ghost was reloaded
+    const stages = s.metrics.syncStageSeconds;
+    ok(stages.wait > 0 && stages.build > 0 && stages.write > 0 && stages.ghost > 0, JSON.stringify(stages));
 
     const settled = s.metrics.ghostWrites;
     const settledReloads = reloads;
