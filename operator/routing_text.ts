@@ -4,7 +4,9 @@
  * matches array, which translation builds once per rule and keeps while the route, its Services and grants are
  * unchanged; so regenerating after one route changed re-serializes only that route. An entry's `cache` (the name of
  * its CachePolicy) is appended once per entry and policy and kept by the memo too; the `cachePolicies` table is
- * small (one entry per policy) and written afresh.
+ * small (one entry per policy) and written afresh. The text of a whole vhost is kept by its object, which
+ * `buildVhosts` reuses while the hostname's entries are the same: so writing routing.json, and then each of its
+ * shards, copies the unchanged hostnames' text instead of assembling it again.
  *
  * @module
  */
@@ -22,8 +24,8 @@ export interface RouteText {
   cached: Map<string, string>;
 }
 
-function parts(route: Route, memo: WeakMap<object, RouteText>): RouteText {
-  let cached = memo.get(route.matches);
+function parts(route: Route, memo: WeakMap<object, RouteText | string>): RouteText {
+  let cached = memo.get(route.matches) as RouteText | undefined;
   if (cached === undefined) {
     cached = {
       head: `{"id":${JSON.stringify(route.id)},"created":${JSON.stringify(route.created)},"listeners":`,
@@ -46,6 +48,20 @@ function cachedTail(text: RouteText, cache: NonNullable<Route["cache"]>): string
   return tail;
 }
 
+function vhostText(vhost: RoutingJson["vhosts"][string], memo: WeakMap<object, RouteText | string>): string {
+  const out = ['{"routes":['];
+  vhost.routes.forEach((r, i) => {
+    const text = parts(r, memo);
+    out.push(
+      `${i === 0 ? "" : ","}${text.head}${JSON.stringify(r.listeners)}${
+        r.cache ? cachedTail(text, r.cache) : text.tail
+      }`,
+    );
+  });
+  out.push("]}");
+  return out.join("");
+}
+
 /**
  * Serializes a routing.json document: compact JSON with a trailing newline, key order as built.
  *
@@ -62,27 +78,25 @@ function cachedTail(text: RouteText, cache: NonNullable<Route["cache"]>): string
  * ```
  *
  * @param doc The document.
- * @param memo Route entry texts by matches array (`TranslationMemo.routeText`). @default {a fresh map}
+ * @param memo Route entry texts by matches array, and vhost texts by vhost object (`TranslationMemo.routeText`).
+ *   @default {a fresh map}
  * @returns The text.
  */
-export function stringifyRouting(doc: RoutingJson, memo: WeakMap<object, RouteText> = new WeakMap()): string {
+export function stringifyRouting(
+  doc: RoutingJson,
+  memo: WeakMap<object, RouteText | string> = new WeakMap(),
+): string {
   const policies = doc.cachePolicies ? `,"cachePolicies":${JSON.stringify(doc.cachePolicies)}` : "";
   const out: string[] = [
     `{"version":${doc.version},"listeners":${JSON.stringify(doc.listeners)}${policies},"vhosts":{`,
   ];
   let firstHost = true;
   for (const [host, vhost] of Object.entries(doc.vhosts)) {
-    out.push(`${firstHost ? "" : ","}${JSON.stringify(host)}:{"routes":[`);
+    out.push(`${firstHost ? "" : ","}${JSON.stringify(host)}:`);
     firstHost = false;
-    vhost.routes.forEach((r, i) => {
-      const text = parts(r, memo);
-      out.push(
-        `${i === 0 ? "" : ","}${text.head}${JSON.stringify(r.listeners)}${
-          r.cache ? cachedTail(text, r.cache) : text.tail
-        }`,
-      );
-    });
-    out.push("]}");
+    let text = memo.get(vhost) as string | undefined;
+    if (text === undefined) memo.set(vhost, text = vhostText(vhost, memo));
+    out.push(text);
   }
   out.push(doc.requests ? `},"requests":${JSON.stringify(doc.requests)}` : "}");
   out.push(doc.cluster ? `,"cluster":${JSON.stringify(doc.cluster)}}\n` : "}\n");

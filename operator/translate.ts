@@ -36,6 +36,7 @@ import {
   ROUTING_BUDGET_BYTES,
 } from "./routing_budget.ts";
 import { stringifyRouting } from "./routing_text.ts";
+import type { RuleEntry } from "./rules.ts";
 import type { Snapshot } from "./snapshot.ts";
 import { indexSnapshot, keyOf, type SnapshotIndex } from "./snapshot_index.ts";
 import {
@@ -208,10 +209,14 @@ function translateGateway(
   const mainVcl = generateMainVcl({ gateway: key, userVcl: config.userVcl });
   const lastShards = memo.shardHashes.get(gateway);
   const shards = new Map<string, { text: string; hash: string }>();
+  let reuse = memo.vhosts.get(gateway);
+  if (reuse === undefined) memo.vhosts.set(gateway, reuse = {});
   const render = (routes: readonly AttachedRoute[]) => {
+    const cacheFor = (listener: string, id: RuleEntry["id"]) =>
+      run.policies.cacheFor({ namespace, name }, listener, id);
     const routing = routingDocument(
       listeners,
-      buildVhosts(listeners, routes, (listener, id) => run.policies.cacheFor({ namespace, name }, listener, id)),
+      buildVhosts(listeners, routes, cacheFor, reuse),
       {
         requests: config.parameters.requests,
         cluster: config.parameters.clusteredCache

@@ -21,6 +21,7 @@ import type { TrackedDependencies } from "./dependencies.ts";
 import type { RouteText } from "./routing_text.ts";
 import type { RulesResult, StaticRule } from "./rules.ts";
 import type { RouteStatusResult } from "./status/route_parent.ts";
+import type { VhostReuse } from "./vhosts.ts";
 
 /** A route's attachment to a Gateway with what it was computed from, besides the route it is keyed by. */
 export interface MemoisedAttachment {
@@ -57,8 +58,13 @@ export class TranslationMemo {
    * reuse its text.
    */
   readonly policies: WeakMap<CachePolicy, ValidatedPolicy> = new WeakMap();
-  /** The JSON text of each routing.json route entry around its listeners, by the entry's matches array. */
-  readonly routeText: WeakMap<object, RouteText> = new WeakMap();
+  /**
+   * The JSON text of each routing.json route entry around its listeners, by the entry's matches array; and of each
+   * vhost, by the vhost object.
+   */
+  readonly routeText: WeakMap<object, RouteText | string> = new WeakMap();
+  /** The vhosts last built for each Gateway, reused for the hostnames whose entries did not change. */
+  readonly vhosts: WeakMap<Gateway, VhostReuse> = new WeakMap();
   /**
    * The text and hash of each routing.json shard last rendered for a Gateway, by shard name: a shard whose text did
    * not change keeps its hash (comparing texts is far cheaper than hashing megabytes again on every change).

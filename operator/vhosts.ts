@@ -20,9 +20,12 @@ type RouteEntry = RoutingJson["vhosts"][string]["routes"][number];
 export type CacheLookup = (listener: string, id: RuleEntry["id"]) => string | undefined;
 
 /** One rule entry in one vhost with one policy, collecting the listeners it is reached through. */
-interface Slot {
+export interface Slot {
+  /** The rule entry. */
   entry: RuleEntry;
+  /** The listeners it is reached through. */
   listeners: Set<string>;
+  /** The CachePolicy that applies to it there. */
   cache: string | undefined;
 }
 
@@ -65,12 +68,15 @@ function routeEntry({ entry, listeners, cache }: Slot, order: ReadonlyMap<string
  * @param listeners The Gateway's validated listeners (only usable ones are served).
  * @param routes Its attached routes, in precedence order.
  * @param cacheFor The CachePolicy of a rule on a listener. @default {none: every rule passes}
+ * @param reuse The vhosts of the previous call for this Gateway ({@linkcode VhostReuse}): a hostname whose entries
+ *   are the same keeps its vhost object, so the serializer's text of it is reused. @default {none}
  * @returns The vhosts, by hostname in sorted order.
  */
 export function buildVhosts(
   listeners: readonly ListenerResult[],
   routes: readonly AttachedRoute[],
   cacheFor: CacheLookup = () => undefined,
+  reuse?: VhostReuse,
 ): RoutingJson["vhosts"] {
   const served = new Set(listeners.filter((l) => l.usable).map((l) => l.listener.name));
   const order = new Map(listeners.map((l, i) => [l.listener.name, i]));
@@ -85,11 +91,43 @@ export function buildVhosts(
       }
     }
   }
-  return Object.fromEntries(
-    [...hosts.keys()].sort().map((host) => [host, {
-      routes: [...hosts.get(host)!.values()].flat().map((slot) => routeEntry(slot, order)),
-    }]),
+  const previous = reuse?.last;
+  const next = new Map<string, { slots: Slot[]; vhost: Vhost }>();
+  const vhosts = Object.fromEntries(
+    [...hosts.keys()].sort().map((host) => {
+      const slots = [...hosts.get(host)!.values()].flat();
+      const last = previous?.get(host);
+      const vhost = last && sameSlots(last.slots, slots)
+        ? last.vhost
+        : { routes: slots.map((slot) => routeEntry(slot, order)) };
+      next.set(host, { slots, vhost });
+      return [host, vhost];
+    }),
   );
+  if (reuse) reuse.last = next;
+  return vhosts;
+}
+
+type Vhost = RoutingJson["vhosts"][string];
+
+/**
+ * The vhosts one Gateway's last {@linkcode buildVhosts} call built, with the slots each was built from. Keep one per
+ * Gateway (`TranslationMemo.vhosts`): a vhost is reused only when its slots are the same entries, listeners and
+ * policies, in the same order, so the result is always what a fresh call builds.
+ */
+export interface VhostReuse {
+  /** By hostname; replaced by each call. */
+  last?: Map<string, { slots: Slot[]; vhost: Vhost }>;
+}
+
+function sameSlots(a: readonly Slot[], b: readonly Slot[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const [x, y] = [a[i], b[i]];
+    if (x.entry !== y.entry || x.cache !== y.cache || x.listeners.size !== y.listeners.size) return false;
+    for (const l of x.listeners) if (!y.listeners.has(l)) return false;
+  }
+  return true;
 }
 
 /**
