@@ -17,14 +17,24 @@ export const endpointSchema = z.strictObject({
 
 const pem = z.string().min(1).max(256 * 1024);
 
+/** The Gateway API's AbsoluteURI: a scheme, then `//` (what ghost checks too). */
+const ABSOLUTE_URI = /^[^:/?#]+:\/\//;
+
 /** TLS towards a backend group: a BackendTLSPolicy's validation and the Gateway's client certificate. */
 export const backendTlsSchema = z.strictObject({
-  /** Sent as SNI; without `subjectAltNames` the certificate must be valid for it. */
+  /** Sent as SNI; without `subjectAltNames` and `uriSubjectAltNames` the certificate must be valid for it. */
   hostname: z.string().min(1).max(253),
   /** PEM CA certificates the server's chain must end in; absent: the well-known (system) roots. */
   caCertificates: pem.optional(),
-  /** DNS names of which the certificate must carry one, instead of `hostname`. */
+  /** DNS names of which the certificate must carry one (or one of `uriSubjectAltNames`), instead of `hostname`. */
   subjectAltNames: z.array(z.string().min(1).max(253)).max(16).optional(),
+  /**
+   * Absolute URIs (`scheme://authority…`, e.g. SPIFFE IDs) of which the certificate must carry one as a URI
+   * subjectAltName, compared exactly (or one of `subjectAltNames`), instead of `hostname`.
+   */
+  uriSubjectAltNames: z.array(
+    z.string().min(1).max(253).regex(ABSOLUTE_URI, { error: "must be an absolute URI (scheme://authority...)" }),
+  ).max(16).optional(),
   /** Presented on every connection: certificate chain and key, PEM. */
   clientCertificate: z.strictObject({ certificate: pem, key: pem }).optional(),
 });

@@ -626,14 +626,20 @@ pub enum TransportProtocol {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct BackendTls {
-    /// The server name sent as SNI and, without `subjectAltNames`, the name the certificate must carry.
+    /// The server name sent as SNI and, without `subjectAltNames` and `uriSubjectAltNames`, the name the certificate
+    /// must carry.
     pub hostname: String,
     /// PEM CA certificates the server's chain must end in; absent means the well-known (system) roots.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_certificates: Option<String>,
-    /// DNS names of which the certificate must carry at least one, instead of `hostname`.
+    /// DNS names of which the certificate must carry at least one (or one of `uriSubjectAltNames`), instead of
+    /// `hostname`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub subject_alt_names: Vec<String>,
+    /// URIs of which the certificate must carry one as a URI subjectAltName, exactly (or one of `subjectAltNames`),
+    /// instead of `hostname`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub uri_subject_alt_names: Vec<String>,
     /// The certificate chain and key presented to the backend (PEM).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_certificate: Option<ClientCertificate>,

@@ -532,9 +532,17 @@ fn check_transport(transport: &Transport) -> Result<(), String> {
             if tls.subject_alt_names.iter().any(String::is_empty) {
                 return Err("tls.subjectAltNames must not hold an empty name".to_owned());
             }
+            if let Some(uri) = tls.uri_subject_alt_names.iter().find(|u| !is_absolute_uri(u)) {
+                return Err(format!("tls.uriSubjectAltNames: {uri:?} must be an absolute URI (scheme://authority...)"));
+            }
             Ok(())
         }
     }
+}
+
+/// Whether `uri` starts with a scheme and `//`, as the Gateway API's AbsoluteURI does.
+fn is_absolute_uri(uri: &str) -> bool {
+    uri.split_once("://").is_some_and(|(scheme, _)| !scheme.is_empty() && !scheme.contains([':', '/', '?', '#']))
 }
 
 /// Whether `name` is an HTTP header name (RFC 9110 token).

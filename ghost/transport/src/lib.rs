@@ -277,6 +277,15 @@ impl Endpoint {
         }
     }
 
+    /// How many idle HTTP/1.1 connections the pool holds.
+    #[cfg(test)]
+    fn idle_connections(&self) -> usize {
+        match &self.kind {
+            Kind::Https { idle, .. } => idle.lock().map_or(0, |idle| idle.len()),
+            Kind::H2c { .. } => 0,
+        }
+    }
+
     /// Keeps `sender` for reuse once its current response is complete.
     fn keep(self: &Arc<Self>, mut sender: http1::SendRequest<RequestBody>) {
         let endpoint = self.clone();

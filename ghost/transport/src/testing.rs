@@ -15,7 +15,9 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, ExtendedKeyUsagePurpose, IsCa, KeyPair};
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, ExtendedKeyUsagePurpose, IsCa, KeyPair, SanType,
+};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig};
 use rustls_pki_types::pem::PemObject;
@@ -25,7 +27,10 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::runtime;
 
-/// A test PKI: one CA, a server certificate for `echo.test`, a client certificate.
+/// The URI subjectAltName of [`test_pki`]'s server certificate (a SPIFFE ID).
+pub const ECHO_URI: &str = "spiffe://lacquer.test/ns/default/sa/echo";
+
+/// A test PKI: one CA, a server certificate, a client certificate.
 pub struct Pki {
     /// The CA certificate.
     pub ca_pem: String,
@@ -35,18 +40,39 @@ pub struct Pki {
     pub client: ClientCertificate,
 }
 
-/// Makes a new test PKI.
+/// Makes a new test PKI whose server certificate is for `echo.test` and [`ECHO_URI`].
 ///
 /// # Panics
 ///
 /// When rcgen fails.
 #[must_use]
 pub fn test_pki() -> Pki {
+    test_pki_for(&["echo.test", ECHO_URI])
+}
+
+/// Makes a new test PKI whose server certificate carries `names` as subjectAltNames: URIs (with `://`) or DNS names.
+///
+/// # Panics
+///
+/// When rcgen fails.
+#[must_use]
+pub fn test_pki_for(names: &[&str]) -> Pki {
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
     let server_key = KeyPair::generate().unwrap();
-    let server = CertificateParams::new(vec!["echo.test".to_owned()]).unwrap().signed_by(&server_key, &ca).unwrap();
+    let mut server_params = CertificateParams::default();
+    server_params.subject_alt_names = names
+        .iter()
+        .map(|n| {
+            if n.contains("://") {
+                SanType::URI((*n).try_into().unwrap())
+            } else {
+                SanType::DnsName((*n).try_into().unwrap())
+            }
+        })
+        .collect();
+    let server = server_params.signed_by(&server_key, &ca).unwrap();
     let client_key = KeyPair::generate().unwrap();
     let mut client_params = CertificateParams::new(vec!["gateway.test".to_owned()]).unwrap();
     client_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];

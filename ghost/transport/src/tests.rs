@@ -5,7 +5,7 @@ use std::time::Instant;
 use ghost_core::contract::BackendTls;
 
 use super::*;
-use crate::testing::{h2c_server, test_pki, tls_server, Pki};
+use crate::testing::{h2c_server, test_pki, test_pki_for, tls_server, Pki, ECHO_URI};
 
 const TIMEOUTS: Timeouts = Timeouts {
     connect: Duration::from_secs(2),
@@ -13,13 +13,16 @@ const TIMEOUTS: Timeouts = Timeouts {
     between_bytes: Duration::from_secs(5),
 };
 
+/// HTTPS to `hostname` with the PKI's CA; `sans` with `://` are URI subjectAltNames, the others DNS ones.
 fn https(pki: &Pki, hostname: &str, sans: &[&str], client: bool) -> Transport {
+    let (uris, names): (Vec<&str>, Vec<&str>) = sans.iter().partition(|s| s.contains("://"));
     Transport {
         protocol: TransportProtocol::Https,
         tls: Some(BackendTls {
             hostname: hostname.to_owned(),
             ca_certificates: Some(pki.ca_pem.clone()),
-            subject_alt_names: sans.iter().map(|s| (*s).to_owned()).collect(),
+            subject_alt_names: names.into_iter().map(str::to_owned).collect(),
+            uri_subject_alt_names: uris.into_iter().map(str::to_owned).collect(),
             client_certificate: client.then(|| pki.client.clone()),
         }),
     }
@@ -33,8 +36,11 @@ fn request(host: &str, path: &str, body: RequestBody) -> Request<RequestBody> {
 fn fetch(endpoint: &Arc<Endpoint>, path: &str, chunks: &[&[u8]]) -> Result<(u16, HeaderMap, Vec<u8>), Error> {
     let (body, writer) = RequestBody::channel(None);
     let pending = endpoint.start(request("app.example", path, body), TIMEOUTS);
+    // A request that failed early (TLS refused) stops taking its body; the error comes from `wait`.
     for chunk in chunks {
-        assert!(writer.write(chunk));
+        if !writer.write(chunk) {
+            break;
+        }
     }
     drop(writer);
     let mut answer = pending.wait(TIMEOUTS)?;
@@ -51,6 +57,15 @@ fn fetch(endpoint: &Arc<Endpoint>, path: &str, chunks: &[&[u8]]) -> Result<(u16,
     Ok((answer.parts.status.as_u16(), headers, out))
 }
 
+/// Waits (up to 5 s: the machine may be loaded) until `endpoint` pools `n` idle connections.
+fn wait_for_idle(endpoint: &Endpoint, n: usize) {
+    let started = Instant::now();
+    while endpoint.idle_connections() != n && started.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(endpoint.idle_connections(), n, "idle connections");
+}
+
 #[test]
 fn tls_with_a_private_ca_streams_both_ways_and_reuses_the_connection() {
     let pki = test_pki();
@@ -64,7 +79,7 @@ fn tls_with_a_private_ca_streams_both_ways_and_reuses_the_connection() {
         assert_eq!(headers["x-echo-version"], "HTTP/1.1");
         assert!(headers.get(header::CONNECTION).is_none(), "hop-by-hop headers are not passed on");
         // The connection goes back to the pool once the body is read; give the pool a moment to take it.
-        std::thread::sleep(Duration::from_millis(20));
+        wait_for_idle(&endpoint, 1);
     }
     assert_eq!(accepted.load(Ordering::SeqCst), 1, "three requests, one connection");
     let (status, _, body) = fetch(&endpoint, "/big", &[]).unwrap();
@@ -98,6 +113,43 @@ fn subject_alt_names_replace_the_hostname_for_verification() {
     assert_eq!(fetch(&listed, "/echo", &[b"ok"]).unwrap().2, b"ok");
     let unlisted = Arc::new(Endpoint::new(addr, &https(&pki, "echo.test", &["nope.test"], false)).unwrap());
     assert_eq!(fetch(&unlisted, "/echo", &[]).unwrap_err().kind, ErrorKind::Tls);
+}
+
+#[test]
+fn uri_subject_alt_names_match_a_uri_san_exactly_and_the_chain_is_still_verified() {
+    // A SPIFFE-style certificate: only a URI subjectAltName, no DNS name at all.
+    let pki = test_pki_for(&[ECHO_URI]);
+    let (addr, _) = tls_server(&pki, None);
+    let fetch_with = |pki: &Pki, sans: &[&str]| {
+        let endpoint = Arc::new(Endpoint::new(addr, &https(pki, "sni.example", sans, false)).unwrap());
+        fetch(&endpoint, "/echo", &[b"uri"])
+    };
+    assert_eq!(fetch_with(&pki, &[ECHO_URI]).unwrap().2, b"uri");
+    // One of several, DNS and URI: the URI one matches.
+    assert_eq!(fetch_with(&pki, &["nope.test", "spiffe://lacquer.test/other", ECHO_URI]).unwrap().2, b"uri");
+    for wrong in [&["spiffe://lacquer.test/ns/default/sa/other"][..], &["spiffe://lacquer.test/ns/default"], &[
+        "spiffe://LACQUER.test/ns/default/sa/echo",
+    ]] {
+        let err = fetch_with(&pki, wrong).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Tls, "{wrong:?}: {err}");
+        assert!(err.to_string().contains("carries none of the subjectAltNames"), "{err}");
+        assert!(err.to_string().contains(ECHO_URI), "the log line names what the certificate carries: {err}");
+    }
+    // A DNS subjectAltName never matches a URI one, nor the other way round.
+    assert_eq!(fetch_with(&pki, &["lacquer.test"]).unwrap_err().kind, ErrorKind::Tls);
+    let dns_only = test_pki_for(&["echo.test"]);
+    let (dns_addr, _) = tls_server(&dns_only, None);
+    let endpoint =
+        Arc::new(Endpoint::new(dns_addr, &https(&dns_only, "echo.test", &["spiffe://echo.test"], false)).unwrap());
+    assert_eq!(fetch(&endpoint, "/echo", &[]).unwrap_err().kind, ErrorKind::Tls, "listed URIs replace the hostname");
+    // The right URI from a CA that did not sign the chain: not trusted.
+    let other = test_pki_for(&[ECHO_URI]);
+    let mut transport = https(&pki, "sni.example", &[ECHO_URI], false);
+    transport.tls.as_mut().unwrap().ca_certificates = Some(other.ca_pem);
+    let endpoint = Arc::new(Endpoint::new(addr, &transport).unwrap());
+    let err = fetch(&endpoint, "/echo", &[]).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Tls, "{err}");
+    assert!(err.to_string().contains("invalid peer certificate"), "{err}");
 }
 
 #[test]

@@ -1,18 +1,21 @@
 //! The rustls client configuration of a TLS backend: trust anchors, name checks, client certificate.
 
+use std::fmt;
 use std::sync::Arc;
 
 use ghost_core::contract::BackendTls;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::client::WebPkiServerVerifier;
-use rustls::crypto::ring;
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::client::{verify_server_cert_signed_by_trust_anchor, verify_server_name, WebPkiServerVerifier};
+use rustls::crypto::{ring, verify_tls12_signature, verify_tls13_signature, WebPkiSupportedAlgorithms};
+use rustls::server::ParsedCertificate;
+use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, OtherError, RootCertStore, SignatureScheme};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use x509_parser::extensions::GeneralName;
 
 /// Builds the client configuration for `tls`: the chain must end in `caCertificates` (or a well-known root when
-/// absent) and carry `hostname`, or one of `subjectAltNames` when those are given; the client certificate is
-/// presented when set. Only HTTP/1.1 is offered by ALPN.
+/// absent) and carry `hostname`, or one of `subjectAltNames` / `uriSubjectAltNames` when those are given; the client
+/// certificate is presented when set. Only HTTP/1.1 is offered by ALPN.
 ///
 /// # Errors
 ///
@@ -33,21 +36,25 @@ pub fn client_config(tls: &BackendTls) -> Result<Arc<ClientConfig>, String> {
         }
         None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
     }
-    let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-        .build()
-        .map_err(|e| format!("caCertificates: {e}"))?;
+    let roots = Arc::new(roots);
     let names = tls
         .subject_alt_names
         .iter()
         .map(|n| ServerName::try_from(n.clone()).map_err(|e| format!("subjectAltNames {n:?}: {e}")))
         .collect::<Result<Vec<_>, _>>()?;
-    let builder = ClientConfig::builder_with_provider(provider)
+    let algorithms = provider.signature_verification_algorithms;
+    let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?;
-    let builder = if names.is_empty() {
+    let builder = if names.is_empty() && tls.uri_subject_alt_names.is_empty() {
+        let webpki = WebPkiServerVerifier::builder_with_provider(roots, provider)
+            .build()
+            .map_err(|e| format!("caCertificates: {e}"))?;
         builder.with_webpki_verifier(webpki)
     } else {
-        builder.dangerous().with_custom_certificate_verifier(Arc::new(AnyNameVerifier { inner: webpki, names }))
+        let uris = tls.uri_subject_alt_names.clone();
+        let verifier = SubjectAltNameVerifier { roots, algorithms, names, uris };
+        builder.dangerous().with_custom_certificate_verifier(Arc::new(verifier))
     };
     let mut config = match &tls.client_certificate {
         Some(client) => {
@@ -76,31 +83,76 @@ pub fn server_name(tls: &BackendTls) -> Result<ServerName<'static>, String> {
     ServerName::try_from(tls.hostname.clone()).map_err(|e| format!("hostname {:?}: {e}", tls.hostname))
 }
 
-/// BackendTLSPolicy `subjectAltNames`: the chain is verified as usual, and the certificate must be valid for at
-/// least one of the names (rather than for the SNI hostname).
+/// BackendTLSPolicy `subjectAltNames` of both types: the chain is verified against the roots as usual, and the
+/// certificate must be valid for one of the DNS names or carry one of the URIs as a URI subjectAltName, exactly
+/// (rather than be valid for the SNI hostname).
 #[derive(Debug)]
-struct AnyNameVerifier {
-    inner: Arc<WebPkiServerVerifier>,
+struct SubjectAltNameVerifier {
+    roots: Arc<RootCertStore>,
+    algorithms: WebPkiSupportedAlgorithms,
     names: Vec<ServerName<'static>>,
+    uris: Vec<String>,
 }
 
-impl ServerCertVerifier for AnyNameVerifier {
+/// The certificate carries none of the subjectAltNames asked for.
+#[derive(Debug)]
+struct NoListedName(String);
+
+impl fmt::Display for NoListedName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for NoListedName {}
+
+impl SubjectAltNameVerifier {
+    /// Whether the certificate is valid for one of the names or URIs; else what it carries instead.
+    fn check_names(&self, cert: &ParsedCertificate<'_>, der: &CertificateDer<'_>) -> Result<(), String> {
+        if self.names.iter().any(|name| verify_server_name(cert, name).is_ok()) {
+            return Ok(());
+        }
+        let presented = presented_names(der);
+        if presented.iter().any(|(uri, value)| *uri && self.uris.iter().any(|u| u == value)) {
+            return Ok(());
+        }
+        let wanted: Vec<String> = self.names.iter().map(|n| n.to_str().into_owned()).chain(self.uris.clone()).collect();
+        let presented: Vec<&str> = presented.iter().map(|(_, value)| value.as_str()).collect();
+        Err(format!("certificate carries none of the subjectAltNames {wanted:?} (it carries {presented:?})"))
+    }
+}
+
+/// The DNS and URI subjectAltNames of a certificate, `(is a URI, value)`; none when it cannot be parsed (webpki has
+/// accepted it by then, so only an odd extension gets here).
+fn presented_names(der: &CertificateDer<'_>) -> Vec<(bool, String)> {
+    let Ok((_, cert)) = x509_parser::parse_x509_certificate(der.as_ref()) else { return Vec::new() };
+    let Ok(Some(san)) = cert.subject_alternative_name() else { return Vec::new() };
+    san.value
+        .general_names
+        .iter()
+        .filter_map(|name| match name {
+            GeneralName::URI(uri) => Some((true, (*uri).to_owned())),
+            GeneralName::DNSName(dns) => Some((false, (*dns).to_owned())),
+            _ => None,
+        })
+        .collect()
+}
+
+impl ServerCertVerifier for SubjectAltNameVerifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
         intermediates: &[CertificateDer<'_>],
         _server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
+        _ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let mut last = rustls::Error::General("no subjectAltNames to verify".to_owned());
-        for name in &self.names {
-            match self.inner.verify_server_cert(end_entity, intermediates, name, ocsp_response, now) {
-                Ok(ok) => return Ok(ok),
-                Err(err) => last = err,
-            }
-        }
-        Err(last)
+        let cert = ParsedCertificate::try_from(end_entity)?;
+        verify_server_cert_signed_by_trust_anchor(&cert, &self.roots, intermediates, now, self.algorithms.all)?;
+        self.check_names(&cert, end_entity).map_err(|message| {
+            rustls::Error::InvalidCertificate(CertificateError::Other(OtherError(Arc::new(NoListedName(message)))))
+        })?;
+        Ok(ServerCertVerified::assertion())
     }
 
     fn verify_tls12_signature(
@@ -109,7 +161,7 @@ impl ServerCertVerifier for AnyNameVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
+        verify_tls12_signature(message, cert, dss, &self.algorithms)
     }
 
     fn verify_tls13_signature(
@@ -118,10 +170,10 @@ impl ServerCertVerifier for AnyNameVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
+        verify_tls13_signature(message, cert, dss, &self.algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.inner.supported_verify_schemes()
+        self.algorithms.supported_schemes()
     }
 }
