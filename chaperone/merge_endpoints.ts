@@ -5,10 +5,12 @@
  */
 import type {
   GhostBackend,
+  GhostClientCertificate,
   GhostCluster,
   GhostEndpoint,
   GhostJson,
   RoutingBackend,
+  RoutingBackendTls,
   RoutingJson,
 } from "../ghost/contract/mod.ts";
 import { GHOST_PEER_PORT } from "../internal/names.ts";
@@ -26,6 +28,8 @@ export interface ClusterEndpoints {
   services: readonly ServiceView[];
   /** EndpointSlices of the same namespaces. */
   endpointSlices: readonly EndpointSliceView[];
+  /** The Gateway's backend client certificate (from its TLS Secret), for backends whose `tls` asks for it. */
+  backendClientCertificate?: GhostClientCertificate;
 }
 
 /** What a gateway pod knows of itself for the clustered cache. */
@@ -42,6 +46,7 @@ export const UNRESOLVED_BACKEND_NAME = "unresolved";
 interface ServiceIndex {
   services: Map<string, ServiceView>;
   slices: Map<string, EndpointSliceView[]>;
+  clientCertificate?: GhostClientCertificate;
 }
 
 function indexCluster(cluster: ClusterEndpoints): ServiceIndex {
@@ -60,7 +65,7 @@ function indexCluster(cluster: ClusterEndpoints): ServiceIndex {
     if (list) list.push(slice);
     else slices.set(key, [slice]);
   }
-  return { services, slices };
+  return { services, slices, clientCertificate: cluster.backendClientCertificate };
 }
 
 function ipv4Key(address: string): string | undefined {
@@ -144,9 +149,17 @@ function resolveBackend(backend: RoutingBackend, index: ServiceIndex): GhostBack
   let endpoints = collect(slices, servicePort.name, "TCP", "ready");
   if (endpoints.length === 0) endpoints = collect(slices, servicePort.name, "TCP", "servingTerminating");
   if (endpoints.length === 0) endpoints = collect(slices, servicePort.name, "TCP", "notTerminating");
-  // Cleartext HTTP/2 (prior knowledge) needs ghost's own transport; other ports keep Varnish's HTTP/1.1 backends.
+  // TLS (a BackendTLSPolicy) and cleartext HTTP/2 (prior knowledge) need ghost's own transport; other ports keep
+  // Varnish's HTTP/1.1 backends.
+  if (backend.tls) return tlsBackend(backend.tls, { weight, name, endpoints, filters }, index);
   if (servicePort.appProtocol === H2C_APP_PROTOCOL) return { weight, name, endpoints, filters, transport: H2C };
   return { weight, name, endpoints, filters };
+}
+
+/** A group reached over TLS, presenting the Gateway's backend client certificate when it has one. */
+function tlsBackend(tls: RoutingBackendTls, group: GhostBackend, index: ServiceIndex): GhostBackend {
+  const { clientCertificate } = index;
+  return { ...group, transport: { protocol: "HTTPS", tls: clientCertificate ? { ...tls, clientCertificate } : tls } };
 }
 
 /** The Service port appProtocol of cleartext HTTP/2 (Gateway API: HTTPRouteBackendProtocolH2C). */
@@ -163,7 +176,8 @@ const H2C = { protocol: "H2C" } as const;
  * terminating either (panic routing: with none, every request would fail). A group that cannot be resolved keeps its weight, gets no
  * endpoints and carries the reason in `error`, so its share of the traffic answers 500 with a useful message.
  * Mirror backends are resolved the same way. A Service port with `appProtocol: kubernetes.io/h2c` gets
- * `transport: {protocol: "H2C"}`: ghost reaches it over cleartext HTTP/2.
+ * `transport: {protocol: "H2C"}`: ghost reaches it over cleartext HTTP/2. A group with `tls` (its BackendTLSPolicy)
+ * gets `transport: {protocol: "HTTPS", tls}`, with the Gateway's backend client certificate when it has one.
  * Everything else (listeners, the cache policy table, vhosts, routes, matches, filters, timeouts, retries, cache settings, request
  * settings) is copied unchanged. Endpoints are sorted, so the output depends only on the state, not on the order in
  * which objects arrived.

@@ -152,7 +152,11 @@ export const gatewaySchema = z.looseObject({
     gatewayClassName: str,
     listeners: z.array(listenerSchema).default([]),
     addresses: z.array(z.looseObject({ type: str.optional(), value: str.optional() })).optional(),
-    tls: z.looseObject({ frontend: frontendTlsConfig.optional() }).optional(),
+    tls: z.looseObject({
+      frontend: frontendTlsConfig.optional(),
+      /** The client certificate presented to TLS backends (`GatewayBackendTLS`). */
+      backend: z.looseObject({ clientCertificateRef: secretObjectRef.optional() }).optional(),
+    }).optional(),
     infrastructure: z.looseObject({
       labels: labels.optional(),
       annotations: labels.optional(),
@@ -171,6 +175,43 @@ export const gatewaySchema = z.looseObject({
 
 /** A Gateway. */
 export type Gateway = z.output<typeof gatewaySchema>;
+
+/** One entry of a policy's `status.ancestors` (Gateway API `PolicyAncestorStatus`). */
+export const policyAncestorSchema = z.looseObject({
+  ancestorRef: z.record(z.string(), z.unknown()),
+  controllerName: z.string(),
+  conditions: z.array(conditionSchema).default([]),
+});
+
+/** One entry of a policy's `status.ancestors`. */
+export type PolicyAncestor = z.output<typeof policyAncestorSchema>;
+
+/** BackendTLSPolicy (gateway.networking.k8s.io/v1): how Gateways reach a Service's ports over TLS. */
+export const backendTlsPolicySchema = z.looseObject({
+  metadata: metadataSchema,
+  spec: z.looseObject({
+    targetRefs: z.array(z.looseObject({
+      group: str.default(""),
+      kind: str,
+      name: str,
+      sectionName: str.optional(),
+    })).default([]),
+    validation: z.looseObject({
+      caCertificateRefs: z.array(z.looseObject({ group: str.default(""), kind: str, name: str })).default([]),
+      wellKnownCACertificates: str.optional(),
+      hostname: str,
+      subjectAltNames: z.array(z.looseObject({
+        type: str,
+        hostname: str.optional(),
+        uri: str.optional(),
+      })).default([]),
+    }),
+  }),
+  status: z.looseObject({ ancestors: z.array(policyAncestorSchema).optional() }).optional(),
+});
+
+/** A BackendTLSPolicy. */
+export type BackendTlsPolicy = z.output<typeof backendTlsPolicySchema>;
 
 /** ListenerSet (gateway.networking.k8s.io/v1): listeners added to a Gateway that allows it. */
 export const listenerSetSchema = z.looseObject({

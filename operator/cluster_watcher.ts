@@ -1,7 +1,7 @@
 /**
  * The operator's view of the cluster: one reflector per watched collection (internal/kube), each object made compact
  * and parsed once when it arrives (`operator/kind_cache.ts`). Cluster-wide, it watches the Gateway API objects,
- * GatewayParameters, CachePolicies, CacheInvalidations, Ingresses, IngressClasses and Namespaces (the Gateway API objects
+ * GatewayParameters, CachePolicies, CacheInvalidations, BackendTLSPolicies, Ingresses, IngressClasses and Namespaces (the Gateway API objects
  * include ListenerSets), and, by label, only our own children and pods; the Services, Secrets and
  * ConfigMaps Gateways reference are watched while referenced (`operator/reference_watcher.ts`). So the cluster's
  * other ConfigMaps, Secrets and Services never enter memory. Changes are reported as `(kind, old, new)` to a handler
@@ -63,6 +63,12 @@ export const WATCHED_KINDS: readonly WatchedKind[] = [
     path: "/apis/gateway.networking.k8s.io/v1/referencegrants",
     compact: withoutManagedFields,
     schema: kindSchema("gateway.networking.k8s.io/ReferenceGrant"),
+  },
+  {
+    kind: "BackendTLSPolicy",
+    path: "/apis/gateway.networking.k8s.io/v1/backendtlspolicies",
+    compact: withoutManagedFields,
+    schema: kindSchema("gateway.networking.k8s.io/BackendTLSPolicy"),
   },
   {
     kind: "GatewayParameters",
@@ -235,6 +241,7 @@ export class ClusterWatcher {
     s.referenceGrants = this.list("ReferenceGrant");
     s.gatewayParameters = this.list("GatewayParameters");
     s.cachePolicies = this.list("CachePolicy");
+    s.backendTlsPolicies = this.list("BackendTLSPolicy");
     s.services = gateways.map((k) => {
       const [ns, name] = k.split("/");
       return this.get<Service>("Service", keyOf(ns, gatewayObjectName(name)));

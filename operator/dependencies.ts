@@ -5,6 +5,7 @@
  * same (parsed objects are immutable, so identity tells what changed).
  *
  * Keys: `Service:<ns>/<name>`, `Secret:<ns>/<name>`, `ConfigMap:<ns>/<name>`, `GatewayParameters:<ns>/<name>`,
+ * `BackendTLS:<ns>/<service>` (the BackendTLSPolicies that target the Service and the ConfigMaps they name),
  * `GrantNamespace:<ns>` (a cross-namespace reference into `<ns>`, which a ReferenceGrant there may allow) and
  * `NamespaceLabels` (a listener selects route namespaces by label).
  *
@@ -18,8 +19,8 @@ import type { Snapshot } from "./snapshot.ts";
 import { keyOf, listenerSetParentKey, routeGatewayKeys, type SnapshotIndex } from "./snapshot_index.ts";
 
 /**
- * Lists the dependency keys of one route's rules: the Services its backendRefs name and the namespaces it
- * references across (whose ReferenceGrants decide).
+ * Lists the dependency keys of one route's rules: the Services its backendRefs name, the BackendTLSPolicies of
+ * those Services, and the namespaces it references across (whose ReferenceGrants decide).
  *
  * @example Usage
  * ```ts
@@ -29,7 +30,7 @@ import { keyOf, listenerSetParentKey, routeGatewayKeys, type SnapshotIndex } fro
  *   metadata: { name: "r", namespace: "web" },
  *   spec: { rules: [{ backendRefs: [{ name: "api", namespace: "apps", port: 80 }] }] },
  * });
- * routeDependencies(route); // ["Service:apps/api", "GrantNamespace:apps"]
+ * routeDependencies(route); // ["Service:apps/api", "BackendTLS:apps/api", "GrantNamespace:apps"]
  * ```
  *
  * @param route The route.
@@ -42,7 +43,10 @@ export function routeDependencies(route: HttpRoute): string[] {
     const mirrors = rule.filters.flatMap((f) => f.requestMirror ? [f.requestMirror.backendRef] : []);
     for (const ref of [...rule.backendRefs, ...mirrors]) {
       const backendNs = ref.namespace ?? routeNs;
-      if (ref.group === "" && ref.kind === "Service") deps.add(`Service:${keyOf(backendNs, ref.name)}`);
+      if (ref.group === "" && ref.kind === "Service") {
+        deps.add(`Service:${keyOf(backendNs, ref.name)}`);
+        deps.add(`BackendTLS:${keyOf(backendNs, ref.name)}`);
+      }
       if (backendNs !== routeNs) deps.add(`GrantNamespace:${backendNs}`);
     }
   }
@@ -65,6 +69,13 @@ function resolveDependency(index: SnapshotIndex, key: string): unknown {
       return index.configMaps.get(name);
     case "GatewayParameters":
       return index.parameters.get(name);
+    case "BackendTLS": {
+      const policies = index.backendTlsByService.get(name) ?? [];
+      const configMaps = policies.flatMap((p) =>
+        p.spec.validation.caCertificateRefs.map((ref) => index.configMaps.get(keyOf(p.metadata.namespace, ref.name)))
+      );
+      return [...policies, ...configMaps];
+    }
     case "GrantNamespace":
       return index.grants.get(name) ?? [];
     case "NamespaceLabels":
@@ -156,6 +167,12 @@ export function gatewayDependencies(read: Snapshot, gatewayKey: string): string[
     deps.add(`${ref.kind}:${keyOf(refNs, ref.name)}`);
     if (refNs !== ns) deps.add(`GrantNamespace:${refNs}`);
   }
+  const clientCertificate = gateway.spec.tls?.backend?.clientCertificateRef;
+  if (clientCertificate && clientCertificate.group === "" && clientCertificate.kind === "Secret") {
+    const refNs = clientCertificate.namespace ?? ns;
+    deps.add(`Secret:${keyOf(refNs, clientCertificate.name)}`);
+    if (refNs !== ns) deps.add(`GrantNamespace:${refNs}`);
+  }
   // The listeners of its ListenerSets read as its own do, from their namespaces.
   const listenerSets = snapshot.listenerSets.filter((ls) => listenerSetParentKey(ls) === gatewayKey);
   if (gateway.spec.allowedListeners?.namespaces.from === "Selector") deps.add("NamespaceLabels");
@@ -180,6 +197,17 @@ export function gatewayDependencies(read: Snapshot, gatewayKey: string): string[
   for (const route of snapshot.httpRoutes) {
     if (!routeGatewayKeys(route, CONTROLLER_NAME, listenerSetParent).includes(gatewayKey)) continue;
     for (const dep of routeDependencies(route)) deps.add(dep);
+  }
+  // The CA certificates of the BackendTLSPolicies of its backends, watched by name like its other references.
+  for (const policy of snapshot.backendTlsPolicies) {
+    const policyNs = policy.metadata.namespace ?? "";
+    const targeted = policy.spec.targetRefs.some((ref) =>
+      ref.kind === "Service" && deps.has(`BackendTLS:${keyOf(policyNs, ref.name)}`)
+    );
+    if (!targeted) continue;
+    for (const ref of policy.spec.validation.caCertificateRefs) {
+      if (ref.group === "" && ref.kind === "ConfigMap") deps.add(`ConfigMap:${keyOf(policyNs, ref.name)}`);
+    }
   }
   return [...deps].sort();
 }

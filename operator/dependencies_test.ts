@@ -1,4 +1,5 @@
 import { deepEqual } from "node:assert/strict";
+import { CONTROLLER_NAME } from "../internal/names.ts";
 import { gatewayDependencies } from "./dependencies.ts";
 import { parseSnapshot } from "./snapshot.ts";
 
@@ -58,6 +59,8 @@ Deno.test("gatewayDependencies() lists Services, Secrets, parameters, VCL and CA
     },
   ]);
   deepEqual(gatewayDependencies(snapshot, "ns/gw"), [
+    "BackendTLS:ns/a",
+    "BackendTLS:other/b",
     "ConfigMap:ns/ca",
     "ConfigMap:sys/vcl",
     "GatewayParameters:sys/p",
@@ -69,5 +72,43 @@ Deno.test("gatewayDependencies() lists Services, Secrets, parameters, VCL and CA
     "Secret:pki/issuer",
     "Service:ns/a",
     "Service:other/b",
+  ]);
+});
+
+Deno.test("gatewayDependencies() lists the CA ConfigMaps of its backends' BackendTLSPolicies and its client certificate", () => {
+  const snapshot = parseSnapshot([
+    {
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "GatewayClass",
+      metadata: { name: "c" },
+      spec: { controllerName: CONTROLLER_NAME },
+    },
+    {
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "Gateway",
+      metadata: { name: "gw", namespace: "ns" },
+      spec: { gatewayClassName: "c", tls: { backend: { clientCertificateRef: { name: "client" } } } },
+    },
+    {
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "HTTPRoute",
+      metadata: { name: "r", namespace: "ns" },
+      spec: { parentRefs: [{ name: "gw" }], rules: [{ backendRefs: [{ name: "a", port: 443 }] }] },
+    },
+    ...["a", "elsewhere"].map((service) => ({
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "BackendTLSPolicy",
+      metadata: { name: `p-${service}`, namespace: "ns" },
+      spec: {
+        targetRefs: [{ group: "", kind: "Service", name: service }],
+        validation: { caCertificateRefs: [{ group: "", kind: "ConfigMap", name: `ca-${service}` }], hostname: "h" },
+      },
+    })),
+  ]);
+  deepEqual(gatewayDependencies(snapshot, "ns/gw"), [
+    "BackendTLS:ns/a",
+    "ConfigMap:ns/ca-a",
+    "Secret:ns/client",
+    "Service:ns/a",
   ]);
 });

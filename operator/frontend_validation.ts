@@ -40,8 +40,19 @@ export function frontendValidationOf(gateway: Gateway, port: number): FrontendVa
   return perPort ? perPort.tls.validation : frontend.default.validation;
 }
 
-/** The PEM certificates of a `ca.crt` text, each checked to parse; undefined when one does not. */
-function caCertificates(text: string): string[] | undefined {
+/**
+ * Returns the PEM certificates of a `ca.crt` text, each checked to parse.
+ *
+ * @example Usage
+ * ```ts
+ * import { caCertificates } from "./frontend_validation.ts";
+ * caCertificates("no certificate here"); // []
+ * ```
+ *
+ * @param text The text.
+ * @returns The certificates, in order; undefined when one does not parse.
+ */
+export function caCertificates(text: string): string[] | undefined {
   const pems = text.replace(/\r\n?/g, "\n").match(CERTIFICATE_PEM) ?? [];
   try {
     for (const pem of pems) new X509Certificate(pem);

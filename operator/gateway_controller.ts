@@ -15,7 +15,7 @@ import type { Logger } from "../internal/log.ts";
 import { kubeTime } from "../internal/kube_time.ts";
 import { CONTROLLER_NAME, gatewayNameOf } from "../internal/names.ts";
 import { type ReconcileResult, runWorkers, WorkQueue } from "../internal/work_queue.ts";
-import type { Gateway, GatewayClass, HttpRoute, ListenerSet, Namespace } from "./api_types.ts";
+import type { BackendTlsPolicy, Gateway, GatewayClass, HttpRoute, ListenerSet, Namespace } from "./api_types.ts";
 import { type CachePolicy, validatePolicy } from "./cache_policy/mod.ts";
 import { GATEWAY_NAMESPACE_LABEL } from "./children.ts";
 import {
@@ -245,6 +245,17 @@ export class GatewayController {
       case "CachePolicy":
         for (const gw of this.#policyGateways(objects as CachePolicy[])) this.gateways.add(gw);
         break;
+      case "BackendTLSPolicy":
+        // The Gateways whose routes use a Service it targets (or targeted), and those with an entry in its status.
+        for (const policy of objects as unknown as BackendTlsPolicy[]) {
+          const ns = policy.metadata.namespace ?? "";
+          for (const ref of policy.spec.targetRefs) this.#enqueueDeps(`BackendTLS:${keyOf(ns, ref.name)}`);
+          for (const { ancestorRef: ref, controllerName } of policy.status?.ancestors ?? []) {
+            if (controllerName !== CONTROLLER_NAME || ref.kind !== "Gateway" || typeof ref.name !== "string") continue;
+            this.gateways.add(keyOf(typeof ref.namespace === "string" ? ref.namespace : ns, ref.name));
+          }
+        }
+        break;
       case "GatewayParameters":
         this.#enqueueDeps(`GatewayParameters:${key}`);
         for (const cls of this.#o.cache.list<GatewayClass>("GatewayClass")) {
@@ -418,6 +429,9 @@ export class GatewayController {
     for (const ls of result.listenerSets) {
       const raw = cache.raw("ListenerSet", ls.key);
       if (raw) await this.#o.status.writeListenerSet(raw, ls.status);
+    }
+    for (const update of result.backendTlsPolicies) {
+      await this.#o.status.writeBackendTlsAncestor(cache.raw("BackendTLSPolicy", update.key), update);
     }
     for (const ingress of result.ingresses) {
       const raw = cache.raw("Ingress", ingress.key);

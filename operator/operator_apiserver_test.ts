@@ -974,3 +974,73 @@ Deno.test({
     }, { env: { DENO_V8_FLAGS: await shippedV8Flags() }, prepare });
   },
 });
+
+Deno.test({
+  name:
+    "a BackendTLSPolicy reaches routing.json and its status; a change of its CA ConfigMap (watched by name) reaches both",
+  ignore: !clusterAvailable(),
+  async fn() {
+    await withOperator(async ({ client, ns, cls }) => {
+      const dir = await Deno.makeTempDir({ prefix: "lacquer-btls-" });
+      const { cert } = await selfSignedCertificate(dir, "backend-ca", ["web.internal"]);
+      await Deno.remove(dir, { recursive: true });
+      const configMaps = `/api/v1/namespaces/${ns}/configmaps`;
+      await client.request(configMaps, {
+        method: "POST",
+        body: {
+          apiVersion: "v1",
+          kind: "ConfigMap",
+          metadata: { name: "backend-ca", namespace: ns },
+          data: { "ca.crt": cert },
+        },
+      });
+      await client.request(`/api/v1/namespaces/${ns}/services`, { method: "POST", body: service(ns, "web") });
+      await client.request(`${GW}/namespaces/${ns}/gateways`, { method: "POST", body: gateway(ns, cls, "gw") });
+      await client.request(`${GW}/namespaces/${ns}/httproutes`, { method: "POST", body: route(ns, "r", "gw", "/") });
+      const policyPath = `${GW}/namespaces/${ns}/backendtlspolicies`;
+      await client.request(policyPath, {
+        method: "POST",
+        body: {
+          apiVersion: "gateway.networking.k8s.io/v1",
+          kind: "BackendTLSPolicy",
+          metadata: { name: "p", namespace: ns },
+          spec: {
+            targetRefs: [{ group: "", kind: "Service", name: "web" }],
+            validation: {
+              caCertificateRefs: [{ group: "", kind: "ConfigMap", name: "backend-ca" }],
+              hostname: "web.internal",
+            },
+          },
+        },
+      });
+      type Ancestor = { ancestorRef: { name: string }; controllerName: string; conditions: Condition[] };
+      const ancestors = async () =>
+        ((await client.request<KubeObject>(`${policyPath}/p`)).status as { ancestors?: Ancestor[] } | undefined)
+          ?.ancestors ?? [];
+      const backend = async () => {
+        const cm = await client.request<{ data: Record<string, string> }>(`${configMaps}/${gatewayChildName("gw")}`);
+        return JSON.parse(cm.data["routing.json"]).vhosts["*"].routes[0].backends[0];
+      };
+      const reasons = async () =>
+        (await ancestors()).map((a) => [a.ancestorRef.name, ...a.conditions.map((c) => c.reason)]);
+      await eventually(async () => {
+        deepEqual(await reasons(), [["gw", "Accepted", "ResolvedRefs"]]);
+        const b = await backend();
+        deepEqual([b.tls.hostname, b.tls.caCertificates.trim()], ["web.internal", cert.trim()]);
+      });
+      // An emptied ca.crt: the policy has no valid CA left, and its Service's share of traffic answers 500.
+      await client.request(`${configMaps}/backend-ca`, {
+        method: "PATCH",
+        contentType: "application/merge-patch+json",
+        body: { data: { "ca.crt": "" } },
+      });
+      await eventually(async () => {
+        deepEqual(await reasons(), [["gw", "NoValidCACertificate", "InvalidCACertificateRef"]]);
+        match((await backend()).unresolved, /^BackendTLSPolicy ".*\/p" cannot be used/);
+      });
+      // The route gone, the Gateway's entry goes too.
+      await client.request(`${GW}/namespaces/${ns}/httproutes/r`, { method: "DELETE" });
+      await eventually(async () => deepEqual(await ancestors(), []));
+    });
+  },
+});

@@ -12,6 +12,8 @@
  *   fraction of at most 1 drops the rule.
  * - A backendRef that cannot be used stays in the entry as `unresolved` (its share of traffic gets 500) and
  *   sets ResolvedRefs=False with the spec's reason.
+ * - A backendRef to a Service port with a BackendTLSPolicy gets its `tls` (`backend_tls.ts`); when the policy cannot
+ *   be used it stays as `unresolved` too (500, never plain HTTP), and the policy's status says why.
  *
  * @module
  */
@@ -21,9 +23,11 @@ import {
   matchSchema,
   MAX_RETRY_ATTEMPTS,
   mirrorFractionSchema,
+  type RoutingBackendTls,
   type RoutingRoute,
 } from "../ghost/contract/mod.ts";
 import { type BackendRef, GATEWAY_GROUP, type HttpFilter, type HttpRoute, type HttpRule } from "./api_types.ts";
+import { backendTlsPolicyOf, validateBackendTls } from "./backend_tls.ts";
 import { parseGatewayDuration } from "./gateway_duration.ts";
 import { dependenciesUnchanged, routeDependencies, trackDependencies } from "./dependencies.ts";
 import { checkRegex } from "./regex_check.ts";
@@ -281,7 +285,10 @@ function mirrorFraction(f: HttpFilter): MirrorFraction | undefined | string {
   return parsed.data;
 }
 
-/** Why a usable Service port cannot take mirrored copies, which ghost sends as plain HTTP/1.1: an H2C port. */
+/**
+ * Why a usable Service port cannot take mirrored copies, which ghost sends as plain HTTP/1.1: an H2C port, or one a
+ * BackendTLSPolicy asks to reach over TLS.
+ */
 function mirrorProtocolProblem(
   service: { namespace: string; name: string; port: number },
   index: SnapshotIndex,
@@ -289,6 +296,13 @@ function mirrorProtocolProblem(
   const port = index.services.get(keyOf(service.namespace, service.name))?.spec.ports.find((p) =>
     p.port === service.port
   );
+  if (backendTlsPolicyOf(index, service.namespace, service.name, service.port)) {
+    return {
+      reason: "UnsupportedProtocol",
+      message: `RequestMirror to Service "${service.namespace}/${service.name}" port ${service.port}: a ` +
+        "BackendTLSPolicy asks for TLS, which mirrors do not speak (their copies are plain HTTP/1.1)",
+    };
+  }
   if (port?.appProtocol !== "kubernetes.io/h2c") return undefined;
   return {
     reason: "UnsupportedProtocol",
@@ -410,9 +424,26 @@ function convertBackend(
     return { backend: { weight, unresolved: converted.unresolved, filters: [] }, unsupported: converted.unsupported };
   }
   const service = { namespace: ref.namespace ?? route.metadata.namespace ?? "", name: ref.name, port: ref.port! };
-  return {
-    backend: { weight, service, filters: converted.filters as RuleEntry["backends"][number]["filters"] },
-  };
+  const filters = converted.filters as RuleEntry["backends"][number]["filters"];
+  const tls = backendTls(service, index);
+  if (tls && "unresolved" in tls) return { backend: { weight, unresolved: tls.unresolved, filters: [] } };
+  return { backend: { weight, service, filters, ...(tls ? { tls: tls.tls } : {}) } };
+}
+
+/**
+ * How a Service port is reached over TLS (its BackendTLSPolicy): routing.json's `tls`, or, when the policy cannot
+ * be used, why its share of the traffic answers 500 (never plain HTTP instead); undefined without a policy.
+ */
+function backendTls(
+  service: { namespace: string; name: string; port: number },
+  index: SnapshotIndex,
+): { tls: RoutingBackendTls } | { unresolved: string } | undefined {
+  const policy = backendTlsPolicyOf(index, service.namespace, service.name, service.port);
+  if (!policy) return undefined;
+  const verdict = validateBackendTls(policy, index);
+  if (verdict.tls) return { tls: verdict.tls };
+  const name = keyOf(policy.metadata.namespace, policy.metadata.name);
+  return { unresolved: `BackendTLSPolicy "${name}" cannot be used: ${verdict.problem}`.slice(0, 1024) };
 }
 
 /**

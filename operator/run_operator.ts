@@ -96,6 +96,16 @@ async function discoverApi(client: KubeClient, log: Logger): Promise<ApiDiscover
     log.warn(`${kind} CRD not installed: ${kind} objects are ignored`, { crd: "deploy/crds/" });
     kinds = kinds.filter((k) => k.kind !== kind);
   }
+  // BackendTLSPolicy is a standard Gateway API kind since v1.4; a cluster with older CRDs runs without it.
+  const gatewayApi = await client.request<{ resources?: { name: string }[] }>("/apis/gateway.networking.k8s.io/v1")
+    .catch((err) => {
+      if (err instanceof KubeApiError && err.code === 404) return { resources: [] };
+      throw err;
+    });
+  if (!(gatewayApi.resources ?? []).some((r) => r.name === "backendtlspolicies")) {
+    log.warn("BackendTLSPolicy CRD not installed: BackendTLSPolicy objects are ignored", { crd: "gateway-api" });
+    kinds = kinds.filter((k) => k.kind !== "BackendTLSPolicy");
+  }
   return { crdVersion, kinds };
 }
 

@@ -8,6 +8,8 @@
  */
 import type { z } from "zod";
 import {
+  type BackendTlsPolicy,
+  backendTlsPolicySchema,
   type ConfigMap,
   configMapSchema,
   type Gateway,
@@ -59,6 +61,8 @@ export interface Snapshot {
   pods: Pod[];
   /** CachePolicies (all of them: conflicts and precedence are decided across policies). */
   cachePolicies: CachePolicy[];
+  /** BackendTLSPolicies (all of them: conflicts are decided across policies). */
+  backendTlsPolicies: BackendTlsPolicy[];
   /** IngressClasses (all controllers; `ingress/` picks Lacquer's). */
   ingressClasses: IngressClass[];
   /** Ingresses (those of Lacquer's IngressClasses become routes, `ingress/`). */
@@ -82,6 +86,7 @@ export function emptySnapshot(): Snapshot {
     gatewayParameters: [],
     pods: [],
     cachePolicies: [],
+    backendTlsPolicies: [],
     ingressClasses: [],
     ingresses: [],
   };
@@ -94,6 +99,7 @@ export const SNAPSHOT_KINDS: Record<string, { field: keyof Snapshot; schema: z.Z
   "gateway.networking.k8s.io/HTTPRoute": { field: "httpRoutes", schema: httpRouteSchema },
   "gateway.networking.k8s.io/ListenerSet": { field: "listenerSets", schema: listenerSetSchema },
   "gateway.networking.k8s.io/ReferenceGrant": { field: "referenceGrants", schema: referenceGrantSchema },
+  "gateway.networking.k8s.io/BackendTLSPolicy": { field: "backendTlsPolicies", schema: backendTlsPolicySchema },
   "lacquer.dev/GatewayParameters": { field: "gatewayParameters", schema: gatewayParametersSchema },
   "lacquer.dev/CachePolicy": { field: "cachePolicies", schema: cachePolicySchema },
   "networking.k8s.io/IngressClass": { field: "ingressClasses", schema: ingressClassSchema },

@@ -4,6 +4,7 @@
  * @module
  */
 import type {
+  BackendTlsPolicy,
   ConfigMap,
   GatewayClass,
   HttpRoute,
@@ -42,6 +43,8 @@ export interface SnapshotIndex {
   routesByGateway: Map<string, HttpRoute[]>;
   /** Pods by the Gateway named in their gateway-name label (`namespace/name`). */
   podsByGateway: Map<string, Pod[]>;
+  /** BackendTLSPolicies by the key of each Service they target, oldest first (then by key). */
+  backendTlsByService: Map<string, BackendTlsPolicy[]>;
   /** The namespaces the operator watches; undefined: the whole cluster. */
   watched?: readonly string[];
 }
@@ -140,6 +143,14 @@ export function indexSnapshot(snapshot: Snapshot, controllerName: string): Snaps
     const gw = gatewayNameOf(pod.metadata);
     if (gw) push(podsByGateway, keyOf(pod.metadata.namespace, gw), pod);
   }
+  const backendTlsByService = new Map<string, BackendTlsPolicy[]>();
+  for (const policy of [...snapshot.backendTlsPolicies].sort(olderFirst)) {
+    for (const ref of policy.spec.targetRefs) {
+      if (ref.group === "" && ref.kind === "Service") {
+        push(backendTlsByService, keyOf(policy.metadata.namespace, ref.name), policy);
+      }
+    }
+  }
   return {
     classes: new Map(snapshot.gatewayClasses.map((c) => [c.metadata.name, c])),
     namespaces: new Map(snapshot.namespaces.map((n) => [n.metadata.name, n])),
@@ -152,8 +163,29 @@ export function indexSnapshot(snapshot: Snapshot, controllerName: string): Snaps
     listenerSetsByGateway,
     routesByGateway,
     podsByGateway,
+    backendTlsByService,
     watched: snapshot.watchedNamespaces,
   };
+}
+
+/**
+ * Orders objects as Gateway API conflict resolution does: the older creationTimestamp first, then `namespace/name`
+ * alphabetically.
+ *
+ * @param a One object.
+ * @param b The other.
+ * @returns Negative when `a` takes precedence.
+ */
+export function olderFirst(
+  a: { metadata: { name: string; namespace?: string; creationTimestamp?: string } },
+  b: { metadata: { name: string; namespace?: string; creationTimestamp?: string } },
+): number {
+  const ta = a.metadata.creationTimestamp ?? "";
+  const tb = b.metadata.creationTimestamp ?? "";
+  if (ta !== tb) return ta < tb ? -1 : 1;
+  const ka = keyOf(a.metadata.namespace, a.metadata.name);
+  const kb = keyOf(b.metadata.namespace, b.metadata.name);
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
 }
 
 /** One side of a reference, for {@linkcode referenceAllowed}. */

@@ -7,6 +7,7 @@
  * - CachePolicy: `status.ancestors` (atomic) by server-side apply on `/status`, other controllers' entries kept;
  * - HTTPRoute: `status.parents` is an atomic list, so read (the cached copy first), replace only our entries for
  *   the Gateway, and PUT with the read resourceVersion; a 409 re-reads from the API server and retries.
+ * - BackendTLSPolicy: `status.ancestors` the same way, each Gateway's reconcile replacing only its own entry.
  *
  * @module
  */
@@ -14,7 +15,13 @@ import { KubeApiError, type KubeClient, type KubeObject } from "../internal/kube
 import type { Logger } from "../internal/log.ts";
 import { CONTROLLER_NAME } from "../internal/names.ts";
 import { CACHE_POLICY_API_VERSION, CACHE_POLICY_KIND } from "./cache_policy/mod.ts";
-import { mergeRouteParents, type RouteStatusResult } from "./status/mod.ts";
+import type { PolicyAncestor } from "./api_types.ts";
+import {
+  type BackendTlsAncestorUpdate,
+  mergeBackendTlsAncestor,
+  mergeRouteParents,
+  type RouteStatusResult,
+} from "./status/mod.ts";
 
 /** The field manager of every operator write. */
 export const FIELD_MANAGER = "lacquer-operator";
@@ -66,7 +73,7 @@ function normalizeParents(parents: unknown[], routeNs: string): unknown {
   });
 }
 
-/** Writes GatewayClass, Gateway, ListenerSet, HTTPRoute, Ingress and CachePolicy status. */
+/** Writes GatewayClass, Gateway, ListenerSet, HTTPRoute, Ingress, CachePolicy and BackendTLSPolicy status. */
 export class StatusWriter {
   #client: KubeClient;
   #log: Logger;
@@ -197,13 +204,35 @@ export class StatusWriter {
     return wrote;
   }
 
-  async #writeRouteParents(current: KubeObject, update: RouteStatusResult): Promise<boolean> {
+  #writeRouteParents(current: KubeObject, update: RouteStatusResult): Promise<boolean> {
     const ns = current.metadata.namespace ?? "";
-    const parents = ((current.status as { parents?: unknown[] } | undefined)?.parents ?? []) as never[];
-    const merged = mergeRouteParents(parents, update, ns);
-    if (sameStatus(normalizeParents(parents, ns), normalizeParents(merged, ns))) return false;
     const path = `${GW}/namespaces/${ns}/httproutes/${current.metadata.name}`;
-    // The cached copy serves as the first read; a 409 (someone wrote meanwhile) re-reads from the API server.
+    const wrote = this.#putStatus(current, path, (status) => {
+      const parents = ((status as { parents?: unknown[] } | undefined)?.parents ?? []) as never[];
+      const next = mergeRouteParents(parents, update, ns);
+      return sameStatus(normalizeParents(parents, ns), normalizeParents(next, ns)) ? undefined : { parents: next };
+    });
+    return wrote.then((done) => {
+      if (!done) return false;
+      this.#observe("HTTPRoute", "status");
+      this.#log.info("HTTPRoute status written", {
+        route: update.key,
+        parent: `${update.kind ?? "Gateway"}/${update.gateway}`,
+      });
+      return true;
+    });
+  }
+
+  /**
+   * Read-modify-write of part of an object's status, for atomic lists several writers share: `change` returns the
+   * status fields to replace, or undefined when nothing is to change. The cached copy serves as the first read; a
+   * 409 (someone wrote meanwhile) re-reads from the API server and tries again.
+   */
+  async #putStatus(
+    current: KubeObject,
+    path: string,
+    change: (status: unknown) => Record<string, unknown> | undefined,
+  ): Promise<boolean> {
     for (let attempt = 0;; attempt++) {
       let fresh: KubeObject = current;
       if (attempt > 0) {
@@ -214,18 +243,12 @@ export class StatusWriter {
           throw err;
         }
       }
-      const freshParents = ((fresh.status as { parents?: unknown[] } | undefined)?.parents ?? []) as never[];
-      const next = mergeRouteParents(freshParents, update, ns);
-      if (sameStatus(normalizeParents(freshParents, ns), normalizeParents(next, ns))) return false;
+      const fields = change(fresh.status);
+      if (fields === undefined) return false;
       try {
         await this.#client.request(`${path}/status`, {
           method: "PUT",
-          body: { ...fresh, status: { ...(fresh.status as object ?? {}), parents: next } },
-        });
-        this.#observe("HTTPRoute", "status");
-        this.#log.info("HTTPRoute status written", {
-          route: update.key,
-          parent: `${update.kind ?? "Gateway"}/${update.gateway}`,
+          body: { ...fresh, status: { ...(fresh.status as object ?? {}), ...fields } },
         });
         return true;
       } catch (err) {
@@ -234,6 +257,30 @@ export class StatusWriter {
         throw err;
       }
     }
+  }
+
+  /**
+   * Writes one Gateway's entry of a BackendTLSPolicy's `status.ancestors` (an atomic list each Gateway's reconcile
+   * writes its own entry of), unless the policy already has it.
+   *
+   * @param current The cached policy (raw), or undefined when it is gone.
+   * @param update The Gateway's entry, or its removal.
+   * @returns True when a write happened.
+   */
+  async writeBackendTlsAncestor(current: KubeObject | undefined, update: BackendTlsAncestorUpdate): Promise<boolean> {
+    if (!current) return false;
+    const ns = current.metadata.namespace ?? "";
+    const path = `${GW}/namespaces/${ns}/backendtlspolicies/${current.metadata.name}`;
+    const wrote = await this.#putStatus(current, path, (status) => {
+      const ancestors = ((status as { ancestors?: unknown[] } | undefined)?.ancestors ?? []) as PolicyAncestor[];
+      const next = mergeBackendTlsAncestor(ancestors, update, ns);
+      return sameStatus(ancestors, next) ? undefined : { ancestors: next };
+    });
+    if (wrote) {
+      this.#observe("BackendTLSPolicy", "status");
+      this.#log.info("BackendTLSPolicy status written", { policy: update.key, gateway: update.gateway });
+    }
+    return wrote;
   }
   /**
    * Replaces our `status.ancestors` entries of a CachePolicy (other controllers' entries stay first), unless the

@@ -18,7 +18,7 @@ import { type RoutingJson, type ShardedRouting, shardRouting } from "../ghost/co
 import { contentHash } from "../internal/content_hash.ts";
 import { CONTROLLER_NAME, gatewayObjectName, routingShardName } from "../internal/names.ts";
 import { generateMainVcl, userVclLines } from "../vcl/mod.ts";
-import type { Gateway, GatewayClass, Pod } from "./api_types.ts";
+import type { BackendTlsPolicy, Gateway, GatewayClass, Pod } from "./api_types.ts";
 import { type AttachedRoute, attachedRouteCounts, attachRoutes } from "./attach_routes.ts";
 import { type PolicyResolution, resolvePolicies } from "./cache_policy/mod.ts";
 import { buildChildren, type ChildObject } from "./children.ts";
@@ -40,6 +40,8 @@ import type { RuleEntry } from "./rules.ts";
 import type { Snapshot } from "./snapshot.ts";
 import { indexSnapshot, keyOf, type SnapshotIndex } from "./snapshot_index.ts";
 import {
+  backendTlsAncestors,
+  type BackendTlsAncestorUpdate,
   currentRejections,
   type GatewayClassResult,
   gatewayClassStatus,
@@ -117,6 +119,8 @@ export interface TranslateResult {
   listenerSets: ListenerSetStatusResult[];
   /** The Ingresses of Lacquer's IngressClasses, sorted by key. */
   ingresses: IngressResult[];
+  /** Each translated (or gone) Gateway's entries in the BackendTLSPolicies' `status.ancestors`. */
+  backendTlsPolicies: BackendTlsAncestorUpdate[];
 }
 
 /** What every stage of one {@linkcode translate} call reads. */
@@ -128,6 +132,8 @@ interface Run {
   policies: PolicyResolution;
   /** The names of the listeners made from Ingress TLS, per Gateway key (`ingress/`). */
   ingressListeners: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Every BackendTLSPolicy (each Gateway's translation reports its entry in theirs). */
+  backendTlsPolicies: readonly BackendTlsPolicy[];
 }
 
 /**
@@ -183,6 +189,7 @@ function translateGateway(
   routes: RouteStatusResult[];
   ingressListeners?: ListenerStatus[];
   listenerSets: ListenerSetStatusResult[];
+  backendTlsPolicies: BackendTlsAncestorUpdate[];
 } {
   const { index, memo, options } = run;
   const { namespace = "", name } = gateway.metadata;
@@ -317,6 +324,12 @@ function translateGateway(
     routes: routes.flatMap((attached) => routeStatus(attached, key, listenerSetKeys, run)),
     ...(ingressListeners ? { ingressListeners } : {}),
     listenerSets,
+    backendTlsPolicies: backendTlsAncestors(key, {
+      routes: routes.map((r) => r.route),
+      policies: run.backendTlsPolicies,
+      index,
+      now: options.now,
+    }),
   };
 }
 
@@ -387,6 +400,7 @@ export function translate(read: Snapshot, options: TranslateOptions): TranslateR
     memo,
     policies: resolvePolicies(snapshot.cachePolicies, memo.policies),
     ingressListeners: expanded.listeners,
+    backendTlsPolicies: snapshot.backendTlsPolicies,
   };
   const filter = options.gatewayClassNames;
   const ourController = (cls: GatewayClass | undefined) => cls?.spec.controllerName === CONTROLLER_NAME;
@@ -405,6 +419,7 @@ export function translate(read: Snapshot, options: TranslateOptions): TranslateR
   const routes: RouteStatusResult[] = [];
   const listenerSets: ListenerSetStatusResult[] = [];
   const ingressListeners = new Map<string, Map<string, ListenerStatus>>();
+  const backendTlsPolicies: BackendTlsAncestorUpdate[] = [];
   for (const key of gatewayKeys(snapshot, run, ours)) {
     const gateway = byKey.get(key);
     const cls = gateway ? run.index.classes.get(gateway.spec.gatewayClassName) : undefined;
@@ -416,13 +431,18 @@ export function translate(read: Snapshot, options: TranslateOptions): TranslateR
         routes.push({ key: keyOf(route.metadata.namespace, route.metadata.name), gateway: key, parents: [] });
       }
       if (!gateway) listenerSets.push(...orphanListenerSets(key, run));
+      const gone = { routes: [], policies: run.backendTlsPolicies, index: run.index, now: options.now };
+      backendTlsPolicies.push(...backendTlsAncestors(key, gone));
       continue;
     }
-    const { routes: routeStatuses, ingressListeners: made, listenerSets: sets, ...result } = translateGateway(
-      gateway,
-      cls,
-      run,
-    );
+    const {
+      routes: routeStatuses,
+      ingressListeners: made,
+      listenerSets: sets,
+      backendTlsPolicies: policyEntries,
+      ...result
+    } = translateGateway(gateway, cls, run);
+    backendTlsPolicies.push(...policyEntries);
     if (made) ingressListeners.set(key, new Map(made.map((l) => [l.name, l])));
     gateways.push(result);
     routes.push(...routeStatuses);
@@ -440,5 +460,6 @@ export function translate(read: Snapshot, options: TranslateOptions): TranslateR
     routes: routes.filter((r) => !r.key.includes(`/${INGRESS_ROUTE_PREFIX}`)),
     ingresses: expanded.ingresses.map((outcome) => ingressResult(outcome, facts)),
     listenerSets: listenerSets.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
+    backendTlsPolicies,
   };
 }

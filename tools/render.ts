@@ -7,7 +7,12 @@
 import type { ChildObject } from "../operator/children.ts";
 import type { ParameterDefaults } from "../operator/gateway_parameters.ts";
 import type { Snapshot } from "../operator/snapshot.ts";
-import { cachePolicyStatuses, type GatewayStatus, mergeRouteParents } from "../operator/status/mod.ts";
+import {
+  cachePolicyStatuses,
+  type GatewayStatus,
+  mergeBackendTlsAncestor,
+  mergeRouteParents,
+} from "../operator/status/mod.ts";
 import { translate, type TranslateResult } from "../operator/translate.ts";
 
 /** Options for {@linkcode renderSnapshot}. */
@@ -32,6 +37,8 @@ export interface RenderedStatus {
   listenerSets?: { listenerSet: string; status: unknown }[];
   /** CachePolicies with their ancestors; absent when there are none. */
   cachePolicies?: { policy: string; status: { ancestors: unknown[] } }[];
+  /** BackendTLSPolicies with their ancestors after our entries are merged in; absent when there are none. */
+  backendTlsPolicies?: { policy: string; status: { ancestors: unknown[] } }[];
   /** Ingresses of Lacquer's IngressClasses: their status and what the operator reports as Warning Events on them. */
   ingresses?: { ingress: string; status: unknown; events: string[] }[];
 }
@@ -94,6 +101,17 @@ export function renderStatus(snapshot: Snapshot, result: TranslateResult, now: s
         policy: p.key,
         status: { ancestors: p.ancestors },
       })),
+    }),
+    ...(snapshot.backendTlsPolicies.length === 0 ? {} : {
+      backendTlsPolicies: snapshot.backendTlsPolicies.map((policy) => {
+        const ns = policy.metadata.namespace ?? "";
+        const key = `${ns}/${policy.metadata.name}`;
+        let ancestors = policy.status?.ancestors ?? [];
+        for (const update of result.backendTlsPolicies.filter((u) => u.key === key)) {
+          ancestors = mergeBackendTlsAncestor(ancestors, update, ns);
+        }
+        return { policy: key, status: { ancestors } };
+      }).sort((a, b) => (a.policy < b.policy ? -1 : 1)),
     }),
     ...(result.ingresses.length === 0 ? {} : {
       ingresses: result.ingresses.map((i) => ({

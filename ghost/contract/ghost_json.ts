@@ -20,6 +20,9 @@ const pem = z.string().min(1).max(256 * 1024);
 /** The Gateway API's AbsoluteURI: a scheme, then `//` (what ghost checks too). */
 const ABSOLUTE_URI = /^[^:/?#]+:\/\//;
 
+/** A client certificate chain and its private key, PEM. */
+export const clientCertificateSchema = z.strictObject({ certificate: pem, key: pem });
+
 /** TLS towards a backend group: a BackendTLSPolicy's validation and the Gateway's client certificate. */
 export const backendTlsSchema = z.strictObject({
   /** Sent as SNI; without `subjectAltNames` and `uriSubjectAltNames` the certificate must be valid for it. */
@@ -36,7 +39,7 @@ export const backendTlsSchema = z.strictObject({
     z.string().min(1).max(253).regex(ABSOLUTE_URI, { error: "must be an absolute URI (scheme://authority...)" }),
   ).max(16).optional(),
   /** Presented on every connection: certificate chain and key, PEM. */
-  clientCertificate: z.strictObject({ certificate: pem, key: pem }).optional(),
+  clientCertificate: clientCertificateSchema.optional(),
 });
 
 /** How ghost reaches a group's endpoints itself when Varnish's HTTP/1.1 backends cannot: HTTPS or H2C. */
@@ -84,6 +87,8 @@ export type GhostRoute = GhostJson["vhosts"][string]["routes"][number];
 export type GhostBackend = z.output<typeof ghostBackendSchema>;
 /** How ghost reaches a backend group (TLS, H2C). */
 export type GhostTransport = z.output<typeof transportSchema>;
+/** A client certificate presented to TLS backends. */
+export type GhostClientCertificate = z.output<typeof clientCertificateSchema>;
 /** The clustered cache section of ghost.json. */
 export type GhostCluster = z.output<typeof ghostClusterSchema>;
 /** One endpoint of ghost.json. */

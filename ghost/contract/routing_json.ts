@@ -6,6 +6,7 @@
  * @module
  */
 import { z } from "zod";
+import { backendTlsSchema } from "./ghost_json.ts";
 import { backendFilterSchema, documentSchema, portSchema, weightSchema } from "./route_parts.ts";
 
 /** The version of routing.json this code reads and writes. */
@@ -17,6 +18,12 @@ const service = z.strictObject({
   port: portSchema,
 });
 
+/**
+ * TLS towards a Service port (its BackendTLSPolicy): ghost.json's `transport.tls` without the client certificate,
+ * whose key stays in the Gateway's TLS Secret (the chaperone adds it to every TLS backend group).
+ */
+export const routingBackendTlsSchema = backendTlsSchema.omit({ clientCertificate: true });
+
 /** A backend group of routing.json: exactly one of a Service port or the reason the reference is unusable. */
 export const routingBackendSchema = z.strictObject({
   weight: weightSchema,
@@ -24,8 +31,12 @@ export const routingBackendSchema = z.strictObject({
   /** Why the backendRef cannot be used; its share of the traffic gets 500. */
   unresolved: z.string().min(1).max(1024).optional(),
   filters: z.array(backendFilterSchema).max(16).default([]),
+  /** Reach the Service port over TLS (a BackendTLSPolicy); absent: plain HTTP (or H2C by its appProtocol). */
+  tls: routingBackendTlsSchema.optional(),
 }).refine((b) => (b.service === undefined) !== (b.unresolved === undefined), {
   message: 'must have exactly one of "service" and "unresolved"',
+}).refine((b) => b.tls === undefined || b.service !== undefined, {
+  message: 'tls needs "service"',
 });
 
 /** The clustered cache in routing.json: the Gateway's own Service, whose ready endpoints are the peers. */
@@ -44,3 +55,5 @@ export type RoutingJsonInput = z.input<typeof routingJsonSchema>;
 export type RoutingRoute = RoutingJson["vhosts"][string]["routes"][number];
 /** One backend group of routing.json. */
 export type RoutingBackend = z.output<typeof routingBackendSchema>;
+/** TLS towards a backend group's Service port, as routing.json carries it. */
+export type RoutingBackendTls = z.output<typeof routingBackendTlsSchema>;

@@ -9,7 +9,7 @@
  * @module
  */
 import { z } from "zod";
-import { conditionSchema, GATEWAY_GROUP, metadataSchema } from "../api_types.ts";
+import { GATEWAY_GROUP, metadataSchema, policyAncestorSchema } from "../api_types.ts";
 import { checkRegex } from "../regex_check.ts";
 import { durationSeconds } from "./duration.ts";
 
@@ -19,15 +19,7 @@ export const CACHE_POLICY_KIND = "CachePolicy";
 /** The apiVersion. */
 export const CACHE_POLICY_API_VERSION = "lacquer.dev/v1alpha1";
 
-/** One entry of `status.ancestors` (Gateway API `PolicyAncestorStatus`). */
-export const policyAncestorSchema = z.looseObject({
-  ancestorRef: z.record(z.string(), z.unknown()),
-  controllerName: z.string(),
-  conditions: z.array(conditionSchema).default([]),
-});
-
-/** One entry of `status.ancestors`. */
-export type PolicyAncestor = z.output<typeof policyAncestorSchema>;
+export { type PolicyAncestor, policyAncestorSchema } from "../api_types.ts";
 
 /** A CachePolicy as the operator reads it: metadata and status parsed, spec kept for validation. */
 export const cachePolicySchema = z.looseObject({

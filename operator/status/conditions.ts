@@ -117,6 +117,24 @@ export const PolicyReason = {
   TargetNotFound: "TargetNotFound",
 } as const;
 
+/** Condition types of a BackendTLSPolicy's ancestor status. */
+export const BackendTlsPolicyConditionType = { Accepted: "Accepted", ResolvedRefs: "ResolvedRefs" } as const;
+
+/** Reasons of BackendTLSPolicy conditions (`apis/v1/backendtlspolicy_types.go`, besides {@linkcode PolicyReason}). */
+export const BackendTlsPolicyReason = {
+  NoValidCACertificate: "NoValidCACertificate",
+  ResolvedRefs: "ResolvedRefs",
+  InvalidCACertificateRef: "InvalidCACertificateRef",
+  InvalidKind: "InvalidKind",
+} as const;
+
+/** Reasons of a Gateway's `ResolvedRefs` condition about its backend client certificate. */
+export const GatewayResolvedRefsReason = {
+  ResolvedRefs: "ResolvedRefs",
+  InvalidClientCertificateRef: "InvalidClientCertificateRef",
+  RefNotPermitted: "RefNotPermitted",
+} as const;
+
 /** The longest condition message the API accepts. */
 export const MAX_MESSAGE_LENGTH = 32768;
 
@@ -384,6 +402,42 @@ export function policyNotAccepted(
   generation?: number,
 ): NewCondition {
   return condition({ type: "Accepted", status: "False", reason }, message, generation);
+}
+
+/** Builds BackendTLSPolicy `Accepted` (Accepted; or False with Conflicted, Invalid or NoValidCACertificate). */
+export function backendTlsPolicyAccepted(
+  outcome: { status: "True"; reason: "Accepted" } | {
+    status: "False";
+    reason: "Conflicted" | "Invalid" | "NoValidCACertificate";
+  },
+  message: string,
+  generation?: number,
+): NewCondition {
+  return condition({ type: "Accepted", ...outcome }, message, generation);
+}
+
+/** Builds BackendTLSPolicy `ResolvedRefs` (ResolvedRefs; or False with InvalidCACertificateRef or InvalidKind). */
+export function backendTlsPolicyResolvedRefs(
+  outcome: { status: "True"; reason: "ResolvedRefs" } | {
+    status: "False";
+    reason: "InvalidCACertificateRef" | "InvalidKind";
+  },
+  message: string,
+  generation?: number,
+): NewCondition {
+  return condition({ type: "ResolvedRefs", ...outcome }, message, generation);
+}
+
+/** Builds Gateway `ResolvedRefs` about its backend client certificate (`spec.tls.backend.clientCertificateRef`). */
+export function gatewayResolvedRefs(
+  outcome: { status: "True"; reason: "ResolvedRefs" } | {
+    status: "False";
+    reason: "InvalidClientCertificateRef" | "RefNotPermitted";
+  },
+  message: string,
+  generation?: number,
+): NewCondition {
+  return condition({ type: "ResolvedRefs", ...outcome }, message, generation);
 }
 
 /**

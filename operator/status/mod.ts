@@ -14,6 +14,7 @@
  * | `listener_set.ts` | ListenerSet `Accepted`, `Programmed` and `status.listeners[]`                       |
  * | `route_parent.ts` | HTTPRoute `status.parents[]` entries of our controller, and their merge             |
  * | `cache_policy.ts` | CachePolicy `status.ancestors[]` (GEP-713): `Accepted`, `Conflicted`, `Invalid`, ...  |
+ * | `backend_tls_policy.ts` | BackendTLSPolicy `status.ancestors[]`: each Gateway's own entry, from its translation |
  *
  * Each module follows one pattern: a `…Facts` interface (what translation found: problems with the spec's
  * reasons, never conditions), a `…Conditions(facts)` function returning `NewCondition`s (the table-tested part),
@@ -27,6 +28,7 @@
  *
  * @module
  */
+export * from "./backend_tls_policy.ts";
 export * from "./cache_policy.ts";
 export * from "./conditions.ts";
 export * from "./data_plane.ts";
