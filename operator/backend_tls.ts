@@ -8,13 +8,13 @@
  *   others are `Conflicted`.
  * - Validation: `hostname` (SNI, and the name the certificate must carry unless `subjectAltNames` are given), CA
  *   certificates from ConfigMaps (`ca.crt`) of the policy's namespace, or `wellKnownCACertificates: System`;
- *   `subjectAltNames` of type Hostname and URI. Another kind of CA reference is `InvalidKind`; a missing ConfigMap,
+ *   `subjectAltNames` of type Hostname and URI (the certificate must carry one of them; ghost compares URIs exactly). Another kind of CA reference is `InvalidKind`; a missing ConfigMap,
  *   one without `ca.crt` or with no certificate that parses, `InvalidCACertificateRef`; with no usable reference left
  *   the policy is not accepted (`NoValidCACertificate`) and its ports answer 500: never plain HTTP instead.
  *
  * @module
  */
-import type { RoutingBackendTls } from "../ghost/contract/mod.ts";
+import { ABSOLUTE_URI, type RoutingBackendTls } from "../ghost/contract/mod.ts";
 import type { BackendTlsPolicy } from "./api_types.ts";
 import { caCertificates } from "./frontend_validation.ts";
 import { keyOf, type SnapshotIndex } from "./snapshot_index.ts";
@@ -96,7 +96,10 @@ function settingsProblem(policy: BackendTlsPolicy): string | undefined {
     return "a subjectAltName of type Hostname needs hostname, one of type URI needs uri";
   }
   if (dns.length > MAX_SANS || uris.length > MAX_SANS) return `at most ${MAX_SANS} subjectAltNames of each type`;
-  if (uris.length > 0) return "subjectAltNames of type URI are not supported yet";
+  const relative = uris.find((s) => !ABSOLUTE_URI.test(s.uri!));
+  if (relative) return `subjectAltName URI "${relative.uri}" is not an absolute URI (scheme://authority...)`;
+  const long = [...dns.map((s) => s.hostname!), ...uris.map((s) => s.uri!)].find((name) => name.length > 253);
+  if (long) return `subjectAltName "${long.slice(0, 64)}..." is longer than 253 characters`;
   return undefined;
 }
 
@@ -158,10 +161,12 @@ export function validateBackendTls(policy: BackendTlsPolicy, index: SnapshotInde
     return { problem, accepted: accepted as AcceptedOutcome, resolvedRefs };
   }
   const dns = validation.subjectAltNames.flatMap((s) => s.type === "Hostname" && s.hostname ? [s.hostname] : []);
+  const uris = validation.subjectAltNames.flatMap((s) => s.type === "URI" && s.uri ? [s.uri] : []);
   const tls: RoutingBackendTls = {
     hostname: validation.hostname,
     ...(unique.length > 0 ? { caCertificates: `${unique.join("\n")}\n` } : {}),
     ...(dns.length > 0 ? { subjectAltNames: dns } : {}),
+    ...(uris.length > 0 ? { uriSubjectAltNames: uris } : {}),
   };
   return {
     tls,

@@ -18,7 +18,7 @@ export const endpointSchema = z.strictObject({
 const pem = z.string().min(1).max(256 * 1024);
 
 /** The Gateway API's AbsoluteURI: a scheme, then `//` (what ghost checks too). */
-const ABSOLUTE_URI = /^[^:/?#]+:\/\//;
+export const ABSOLUTE_URI = /^[^:/?#]+:\/\//;
 
 /** A client certificate chain and its private key, PEM. */
 export const clientCertificateSchema = z.strictObject({ certificate: pem, key: pem });
