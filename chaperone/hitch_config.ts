@@ -173,8 +173,9 @@ export interface HitchConfigOptions {
 /** How hitch verifies client certificates on a socket. */
 export interface ClientVerify {
   /**
-   * `required`: only clients with a certificate the CAs signed are served (AllowValidOnly); `optional`: clients
-   * without a certificate are served too (AllowInsecureFallback), those presenting one that fails are refused.
+   * `required`: only clients with a certificate the CAs signed are served (AllowValidOnly); `optional`: every client
+   * is served, with or without a certificate, valid or not (AllowInsecureFallback: hitch's `optional-no-ca`, a
+   * setting of Lacquer's patched hitch, `images/hitch/`).
    */
   mode: "required" | "optional";
   /** The file with the CA certificates (PEM). */
@@ -191,7 +192,8 @@ function quote(value: string): string {
  * 1.3, ALPN `http/1.1` (with `http2`, `h2` first), and each connection forwarded to varnishd on loopback with a
  * PROXY v2 header, so that varnishd sees the client's address and routes by the listener's socket name; hitch's
  * default TLVs in that header carry the client's TLS server name, which ghost compares with the Host (421). With
- * `clientVerify`, hitch asks clients for a certificate issued by the CA file's CAs and verifies it: hitch's process
+ * `clientVerify`, hitch asks clients for a certificate issued by the CA file's CAs and verifies it (`optional`
+ * serves the clients whose verification fails too, recording the result in the PROXY header's SSL TLV): hitch's process
  * serves one socket, so the settings are global and apply to every certificate of the socket (a `frontend` block's
  * own `client-verify` applies only to that block's `pem-file`s, which SNI would not pick from).
  *
@@ -231,7 +233,7 @@ export function hitchConfig(options: HitchConfigOptions): string {
     `ocsp-dir = ${quote(options.ocspDir)}`,
     ...(options.user === undefined ? [] : [`user = ${quote(options.user)}`]),
     ...(options.clientVerify === undefined ? [] : [
-      `client-verify = ${options.clientVerify.mode}`,
+      `client-verify = ${options.clientVerify.mode === "optional" ? "optional-no-ca" : "required"}`,
       `client-verify-ca = ${quote(options.clientVerify.caFile)}`,
     ]),
     ...options.pemFiles.map((file) => `pem-file = ${quote(file)}`),

@@ -36,23 +36,42 @@ Deno.test("HitchSupervisor waits for certificates, and retries instead of failin
   equal(hitch.state, "stopped");
 });
 
-/** A stand-in for varnishd's PROXY socket: answers every request 200 with the PROXY header's length. */
+/**
+ * What the SSL TLV of a PROXY v2 header says about the client certificate (proxy-protocol.txt, PP2_TYPE_SSL):
+ * `verified` (PP2_CLIENT_CERT_CONN and verify 0), `failed(<X509 error>)` (a certificate that failed), or `none`.
+ */
+function clientCertOfProxyHeader(header: Uint8Array): string {
+  const view = new DataView(header.buffer, header.byteOffset, header.byteLength);
+  const end = Math.min(16 + view.getUint16(14), header.length);
+  for (let at = 16 + (header[13] === 0x11 ? 12 : 36); at + 3 <= end; at += 3 + view.getUint16(at + 1)) {
+    if (header[at] !== 0x20) continue;
+    const client = header[at + 3];
+    const verify = view.getUint32(at + 4);
+    if (client & 0x02 && verify === 0) return "verified";
+    return client & 0x04 ? `failed(${verify})` : "none";
+  }
+  return "no SSL TLV";
+}
+
+/** A stand-in for varnishd's PROXY socket: answers every request 200 with what the PROXY header says of the client. */
 function proxyBackend(port: number): Deno.TcpListener {
   const listener = Deno.listen({ hostname: "127.0.0.1", port });
   (async () => {
     for await (const conn of listener) {
       (async () => {
         const buf = new Uint8Array(16384);
-        let text = "";
-        while (!text.includes("\r\n\r\n")) {
+        let received = new Uint8Array(0);
+        while (!new TextDecoder("latin1").decode(received).includes("\r\n\r\n")) {
           const n = await conn.read(buf).catch(() => null);
           if (n === null) break;
-          text += new TextDecoder("latin1").decode(buf.subarray(0, n));
+          received = new Uint8Array([...received, ...buf.subarray(0, n)]);
         }
+        const body = clientCertOfProxyHeader(received);
         await conn.write(
-          new TextEncoder().encode("HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok"),
-        )
-          .catch(() => {});
+          new TextEncoder().encode(
+            `HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
+          ),
+        ).catch(() => {});
         conn.close();
       })();
     }
@@ -60,7 +79,10 @@ function proxyBackend(port: number): Deno.TcpListener {
   return listener;
 }
 
-/** curl over TLS with an optional client certificate: the HTTP status, or "refused" when the handshake fails. */
+/**
+ * curl over TLS with an optional client certificate: `<HTTP status>/<client certificate as the PROXY header says>`,
+ * or "refused" when the handshake fails.
+ */
 async function curlStatus(port: number, server: string, client?: SelfSignedCertificate): Promise<string> {
   const output = await new Deno.Command("curl", {
     args: [
@@ -72,17 +94,15 @@ async function curlStatus(port: number, server: string, client?: SelfSignedCerti
       "--resolve",
       `a.example.com:${port}:127.0.0.1`,
       ...(client ? ["--cert", client.certFile, "--key", client.keyFile] : []),
-      "-o",
-      "/dev/null",
       "-w",
-      "%{http_code}",
+      "/%{http_code}",
       `https://a.example.com:${port}/`,
     ],
     stdout: "piped",
     stderr: "null",
   }).output();
-  const status = new TextDecoder().decode(output.stdout);
-  return output.success && status !== "000" ? status : "refused";
+  const [body, status] = new TextDecoder().decode(output.stdout).split("/");
+  return output.success && status !== "000" ? `${status}/${body}` : "refused";
 }
 
 Deno.test({
@@ -115,20 +135,21 @@ Deno.test({
     await t.step("required: only a certificate the CA issued is served", async () => {
       await hitch.update(bundles, { mode: "required", ca: ca.ca });
       await eventually(() => equal(hitch.state, "running"), { timeoutMs: 10_000 });
-      await eventually(async () => equal(await statuses(), "200 refused refused"));
+      await eventually(async () => equal(await statuses(), "200/verified refused refused"));
     });
-    await t.step("optional: clients without a certificate are served too", async () => {
+    await t.step("optional: every client is served, and the PROXY header tells which one was verified", async () => {
       await hitch.update(bundles, { mode: "optional", ca: ca.ca });
-      // The old workers may take a connection in the moment they are being replaced.
-      await eventually(async () => equal(await statuses(), "200 200 refused"));
+      // The old workers may take a connection in the moment they are being replaced. 21: the issuer is unknown
+      // (X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE).
+      await eventually(async () => equal(await statuses(), "200/verified 200/none 200/failed(21)"));
     });
     await t.step("another CA: its certificates are served, the first CA's refused", async () => {
       await hitch.update(bundles, { mode: "required", ca: other.ca });
-      await eventually(async () => equal(await statuses(), "refused refused 200"));
+      await eventually(async () => equal(await statuses(), "refused refused 200/verified"));
     });
     await t.step("no verification: every client is served, and hitch was never restarted", async () => {
       await hitch.update(bundles);
-      await eventually(async () => equal(await statuses(), "200 200 200"));
+      await eventually(async () => equal(await statuses(), "200/none 200/none 200/none"));
       equal(hitch.starts, 1);
       equal(hitch.reloads, 6);
       deepEqual([...Deno.readDirSync(`${dir}/tls`)].map((e) => e.name).sort(), [

@@ -1,7 +1,7 @@
 /**
  * The programs of the images, built here and cached by their inputs: pause (from the Kubernetes module's C source),
- * echo-basic (from the Gateway API conformance module) and the ghost VMOD (from this repository); CoreDNS is the one
- * set-up builds. Go programs are static (CGO_ENABLED=0) and built with -trimpath, so the same module versions give
+ * echo-basic (from the Gateway API conformance module), the ghost VMOD (from this repository) and hitch (Debian's
+ * source with Lacquer's patch, `images/hitch/`); CoreDNS is the one set-up builds. Go programs are static (CGO_ENABLED=0) and built with -trimpath, so the same module versions give
  * the same bytes.
  *
  * @module
@@ -150,4 +150,20 @@ export async function buildGhostVmod(repo: string, cache: string): Promise<Progr
   await runCommand("bash", { args: [`${repo}/ghost/scripts/cargo.sh`, "build", "--release", "-p", "vmod_ghost"] });
   const target = Deno.env.get("CARGO_TARGET_DIR") || `${cache}/ghost-target`;
   return { path: `${target}/release/libvmod_ghost.so`, buildInfo: "" };
+}
+
+/**
+ * Builds hitch 1.7.2 from Debian's source with Lacquer's patch (`images/hitch/build.sh`, cached below
+ * `<cache>/hitch/`): the gateway image's hitch, which also knows `client-verify = optional-no-ca`.
+ *
+ * @param repo The repository root.
+ * @param cache The cache root.
+ * @returns The program.
+ */
+export async function buildHitch(repo: string, cache: string): Promise<Program> {
+  const { stdout } = await runCommand("bash", {
+    args: [`${repo}/images/hitch/build.sh`],
+    env: { LACQUER_CACHE: cache },
+  });
+  return { path: stdout.trim(), buildInfo: "" };
 }

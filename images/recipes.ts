@@ -20,11 +20,14 @@ import {
 import { emitTranspileCache } from "./emit_cache.ts";
 import { type CachedLayer, cachedLayer } from "./layer.ts";
 import type { RuntimeConfig } from "./oci.ts";
-import { buildCoreDns, buildEchoBasic, buildGhostVmod, buildPause, type Program } from "./programs.ts";
+import { buildCoreDns, buildEchoBasic, buildGhostVmod, buildHitch, buildPause, type Program } from "./programs.ts";
 import { cratesFromCargoLock, goModulesFromBuildInfo, npmPackagesFromDenoLock, type SbomPackage } from "./sbom.ts";
 
 /** Bump when a recipe changes in a way its inputs do not show, so that cached layers are rebuilt. */
 const RECIPE_VERSION = "1";
+
+/** The version the SBOM gives the gateway image's hitch: Debian's 1.7.2 with Lacquer's patch. */
+const HITCH_VERSION = "1.7.2+lacquer.optional-no-ca";
 
 /** Where the program lives in the Lacquer images. */
 export const APP_DIR = "/opt/lacquer/app";
@@ -94,6 +97,16 @@ async function gatewayRecipe(ctx: BuildContext): Promise<Recipe> {
     comment: "Debian bookworm: Varnish, varnish-modules, hitch, gcc for VCL",
     produce: async (root) => ({ packages: await buildGatewayRootfs(root, { lock, updateLock: ctx.updateLock }) }),
   });
+  const hitch = await buildHitch(ctx.repo, ctx.cache);
+  const patchedHitch = await cachedLayer({
+    dir: layerDir(ctx),
+    inputs: ["hitch", RECIPE_VERSION, await fileHash(hitch.path)],
+    comment: "hitch 1.7.2 with Lacquer's optional-no-ca patch (images/hitch/), over Debian's",
+    produce: async (root) => {
+      await install(hitch.path, `${root}/usr/sbin/hitch`, 0o755);
+      return { packages: [{ type: "generic", name: "hitch", version: HITCH_VERSION }] };
+    },
+  });
   const ghost = await buildGhostVmod(ctx.repo, ctx.cache);
   const crates = cratesFromCargoLock(await Deno.readTextFile(`${ctx.repo}/ghost/Cargo.lock`));
   const vmod = await cachedLayer({
@@ -106,7 +119,7 @@ async function gatewayRecipe(ctx: BuildContext): Promise<Recipe> {
     },
   });
   return {
-    layers: [base, await denoLayer(ctx), await npmLayer(ctx), vmod, await appLayer(ctx)],
+    layers: [base, patchedHitch, await denoLayer(ctx), await npmLayer(ctx), vmod, await appLayer(ctx)],
     runtime: {
       entrypoint: denoEntrypoint(),
       cmd: ["chaperone"],

@@ -5,9 +5,8 @@
  * routing.json (operator), passed through by the chaperone's merge, and executed by ghost (its vtc suite covers
  * hostnames, paths, methods, headers, query parameters, weights, redirects with any of 301/302/303/307/308,
  * rewrites, rule- and backend-level header modifiers, listener isolation, CORS, WebSocket upgrades, timeouts,
- * retries and request mirrors); hitch verifies client certificates (`chaperone/hitch_supervisor_test.ts`). Not claimed:
- * GatewayFrontendClientCertificateValidationInsecureFallback, whose test has a client present a certificate of an
- * unknown CA and expects it served, which hitch 1.7 refuses (it has no setting to accept a failed verification).
+ * retries and request mirrors); hitch verifies client certificates (`chaperone/hitch_supervisor_test.ts`), and with
+ * AllowInsecureFallback serves a client whose certificate fails too (Lacquer's patched hitch, `images/hitch/`).
  *
  * @module
  */
@@ -24,6 +23,7 @@ export const SUPPORTED_FEATURES: readonly string[] = [
   // Extended features.
   "GatewayAddressEmpty",
   "GatewayFrontendClientCertificateValidation",
+  "GatewayFrontendClientCertificateValidationInsecureFallback",
   "GatewayHTTPListenerIsolation",
   "GatewayHTTPSListenerDetectMisdirectedRequests",
   "GatewayInfrastructurePropagation",

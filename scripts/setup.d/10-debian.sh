@@ -1,9 +1,11 @@
-# Debian packages: Varnish and its development headers (ghost), hitch (TLS), clang (bindgen), network and namespace
+# Debian packages: Varnish and its development headers (ghost), hitch (TLS) and what its source package builds with
+# (libev-dev, libssl-dev, autoconf, automake, flex, bison: step hitch patches it), clang (bindgen), network and namespace
 # tools (iproute2, util-linux: nsenter, unshare, setsid; mount), openssl (the local cluster's certificates), wrk and
 # nginx (the cache benchmark's load generator and reference proxy), for the local cluster's real node: runc, the
 # CNI plugins (bridge, host-local) and nftables (kube-proxy's nftables mode runs `nft`), and the image tools
 # (mmdebstrap builds Debian root filesystems, skopeo converts and pushes OCI images; images/README.md).
-packages=(varnish libvarnishapi-dev varnish-modules hitch clang libclang-dev pkg-config iproute2 curl wrk nginx
+packages=(varnish libvarnishapi-dev varnish-modules hitch libev-dev libssl-dev autoconf automake flex bison clang
+  libclang-dev pkg-config iproute2 curl wrk nginx
   build-essential git ca-certificates openssl util-linux mount runc containernetworking-plugins nftables mmdebstrap
   skopeo)
 missing=()

@@ -1,9 +1,9 @@
 /**
  * End to end on the local cluster: client certificate validation of a Gateway's HTTPS listeners
  * (`spec.tls.frontend`), verified by hitch in the gateway pod against a CA bundle from a ConfigMap, per port:
- * AllowValidOnly on 443, AllowInsecureFallback on 8443; and a changed CA applied by the same pod.
+ * AllowValidOnly on 443, AllowInsecureFallback on 8443 (every client served); and a changed CA applied by the same pod.
  */
-import { deepEqual, equal, match } from "node:assert/strict";
+import { deepEqual, equal } from "node:assert/strict";
 import {
   clusterAvailable,
   eventually,
@@ -107,10 +107,9 @@ Deno.test({
     await t.step("AllowValidOnly: a certificate of the CA is served, none or another CA's is refused", async () => {
       await eventually(async () => equal(await statuses(443), "200 refused refused"), { timeoutMs: 30_000 });
     });
-    await t.step("AllowInsecureFallback: no certificate is served too, another CA's is refused by hitch", async () => {
-      // hitch 1.7 cannot accept a certificate that fails verification; clients that honour the CA names the
-      // gateway asks for (browsers, Go) send none then, and are served.
-      equal(await statuses(8443), "200 200 refused");
+    await t.step("AllowInsecureFallback: no certificate and another CA's are served too", async () => {
+      // The gateway image's patched hitch (images/hitch/): Debian's refuses a certificate that fails verification.
+      equal(await statuses(8443), "200 200 200");
     });
     await t.step("the Gateway says that a port accepts clients without a valid certificate", async () => {
       const gateway = await client.request<never>(`${GW_API}/namespaces/${ns}/gateways/gw`);
@@ -121,7 +120,7 @@ Deno.test({
       const pods = await gatewayPods();
       await apply(client, `/api/v1/namespaces/${ns}/configmaps`, caConfigMap(ns, others.ca));
       await eventually(async () => equal(await statuses(443), "refused refused 200"), { timeoutMs: 30_000 });
-      match(await statuses(8443), /^refused 200 200$/);
+      equal(await statuses(8443), "200 200 200");
       deepEqual(await gatewayPods(), pods);
     });
     failed = false;
