@@ -24,7 +24,7 @@ echo "$tarball_sha256  $tarball" | sha256sum --check --status || die "$tarball i
 
 key=$( {
   cat "$tarball" "$patch_file" "${BASH_SOURCE[0]}"
-  gcc --version | head -n 1
+  gcc -dumpfullversion
   dpkg-query -W -f='${Version}' libssl-dev libev-dev 2>/dev/null || true
 } | sha256sum | cut -c1-16)
 out="$LACQUER_CACHE/hitch/$key"
