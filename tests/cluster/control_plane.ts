@@ -1,6 +1,6 @@
 /**
- * Starts and stops the real control plane: etcd, kube-apiserver and kube-controller-manager, each a child process
- * logging to `<logDir>/<name>.log`.
+ * Starts and stops the real control plane: etcd, kube-apiserver, kube-controller-manager and kube-scheduler, each a
+ * child process logging to `<logDir>/<name>.log`.
  *
  * @module
  */
@@ -36,7 +36,7 @@ export const CONTROLLERS = [
 
 /** The running control plane. */
 export interface ControlPlane {
-  /** Stops the controller manager, the API server and etcd, in that order. */
+  /** Stops the scheduler, the controller manager, the API server and etcd, in that order. */
   stop(): Promise<void>;
 }
 
@@ -77,7 +77,7 @@ export async function waitFor(
 }
 
 /**
- * Starts etcd, the API server and the controller manager and waits until the API server is ready.
+ * Starts etcd, the API server, the controller manager and the scheduler and waits until the API server is ready.
  *
  * @param options Layout, binaries, PKI, a client and a logger.
  * @returns The handle.
@@ -190,6 +190,35 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
       ],
     });
     procs.push(kcm);
+
+    const schedulerConfig = `${layout.dir}/scheduler.kubeconfig`;
+    await Deno.writeTextFile(
+      schedulerConfig,
+      kubeconfigYaml({
+        server: `https://${NODE_IP}:${API_PORT}`,
+        ca: await Deno.readTextFile(pki.caCert),
+        cert: await Deno.readTextFile(pki.schedulerCert),
+        key: await Deno.readTextFile(pki.schedulerKey),
+        user: "scheduler",
+      }),
+    );
+    // Leader election too, for the same reason: production schedulers run with it, exit when they cannot renew
+    // their lease, and start afresh.
+    const scheduler = spawnRestarting(bin.kubeScheduler, {
+      name: "kube-scheduler",
+      log,
+      logFile: `${layout.logDir}/kube-scheduler.log`,
+      args: [
+        `--kubeconfig=${schedulerConfig}`,
+        `--authentication-kubeconfig=${schedulerConfig}`,
+        `--authorization-kubeconfig=${schedulerConfig}`,
+        "--bind-address=127.0.0.1",
+        "--leader-elect=true",
+        "--profiling=false",
+        "--v=1",
+      ],
+    });
+    procs.push(scheduler);
     return { stop };
   } catch (err) {
     await stop();

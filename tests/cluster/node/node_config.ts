@@ -42,7 +42,6 @@ export interface NodePaths {
   kubeletKubeconfig: string;
   kubeProxyConfig: string;
   kubeProxyKubeconfig: string;
-  schedulerKubeconfig: string;
   resolvConf: string;
   podLogs: string;
 }
@@ -71,7 +70,6 @@ export function nodePaths(dir: string): NodePaths {
     kubeletKubeconfig: `${dir}/kubelet.kubeconfig`,
     kubeProxyConfig: `${dir}/kube-proxy-config.yaml`,
     kubeProxyKubeconfig: `${dir}/kube-proxy.kubeconfig`,
-    schedulerKubeconfig: `${dir}/scheduler.kubeconfig`,
     resolvConf: `${dir}/resolv.conf`,
     podLogs: `${dir}/pod-logs`,
   };

@@ -1,6 +1,6 @@
 /**
- * The real node: containerd (with runc and the CNI bridge), the upstream kubelet, kube-proxy (nftables), the
- * kube-scheduler and CoreDNS, started by the cluster supervisor inside the cluster's network namespace.
+ * The real node: containerd (with runc and the CNI bridge), the upstream kubelet, kube-proxy (nftables) and CoreDNS,
+ * started by the cluster supervisor inside the cluster's network namespace.
  *
  * Isolation, so that clusters run side by side and leave nothing behind:
  * - containerd and the kubelet share one private mount namespace (they must see each other's mounts: volumes, pod
@@ -143,8 +143,6 @@ export async function startRealNode(options: RealNodeOptions): Promise<RealNode>
       kubeconfig(pki.nodeCert, pki.nodeKey, "kubelet").then((t) => Deno.writeTextFile(paths.kubeletKubeconfig, t)),
       kubeconfig(pki.kubeProxyCert, pki.kubeProxyKey, "kube-proxy")
         .then((t) => Deno.writeTextFile(paths.kubeProxyKubeconfig, t)),
-      kubeconfig(pki.schedulerCert, pki.schedulerKey, "scheduler")
-        .then((t) => Deno.writeTextFile(paths.schedulerKubeconfig, t)),
     ]);
 
     // the network namespace has no default route: ClusterIPs and LoadBalancer addresses go to the bridge, where
@@ -197,15 +195,6 @@ export async function startRealNode(options: RealNodeOptions): Promise<RealNode>
       "--v=1",
     ], { PATH: path });
     await start("kube-proxy", bin.kubeProxy, [`--config=${paths.kubeProxyConfig}`, "--v=1"]);
-    await start("kube-scheduler", bin.kubeScheduler, [
-      `--kubeconfig=${paths.schedulerKubeconfig}`,
-      `--authentication-kubeconfig=${paths.schedulerKubeconfig}`,
-      `--authorization-kubeconfig=${paths.schedulerKubeconfig}`,
-      "--bind-address=127.0.0.1",
-      "--leader-elect=false",
-      "--profiling=false",
-      "--v=1",
-    ]);
     // kube-system appears a moment after the API server is ready
     await waitFor("the cluster DNS", async () => {
       for (const { path, object } of clusterDnsObjects({ image: options.corednsImage, clusterIp: CLUSTER_DNS_IP })) {
