@@ -267,6 +267,68 @@ function remoteRbac(f: Family, backendNamespaces: readonly string[]): ChildObjec
   });
 }
 
+/** The operator's own identity and the ClusterRole it binds to itself to reach Secrets (`secret_access.ts`). */
+export interface OperatorSecretAccess {
+  /** The chart's ClusterRole of Secret rights, on which the operator holds `bind` only. */
+  clusterRole: string;
+  /** The operator's ServiceAccount. */
+  serviceAccount: { namespace: string; name: string };
+}
+
+/**
+ * The name of the operator's RoleBinding for a Gateway's Secrets in another namespace:
+ * `lacquer-op-<namespace>.<gateway>` (bounded like {@linkcode remoteRbacName}).
+ *
+ * @example Usage
+ * ```ts
+ * import { remoteSecretBindingName } from "./children.ts";
+ * remoteSecretBindingName("shop", "gw"); // "lacquer-op-shop.gw"
+ * ```
+ *
+ * @param namespace The Gateway's namespace.
+ * @param gateway The Gateway's name.
+ * @returns The RoleBinding name.
+ */
+export function remoteSecretBindingName(namespace: string, gateway: string): string {
+  return boundedName(`lacquer-op-${namespace}.${gateway}`, 253, `${namespace}/${gateway}`);
+}
+
+/**
+ * The RoleBindings that give the operator's ServiceAccount the chart's Secret ClusterRole in each namespace a
+ * Gateway needs Secrets from: `<gw>-lacquer-operator` in the Gateway's own namespace (owned by the Gateway, like
+ * every child there), `lacquer-op-<gw namespace>.<gw>` in the others (pruned by label).
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { operatorSecretBindings } from "./children.ts";
+ * operatorSecretBindings(gateway, ["web", "certs"], access);
+ * ```
+ *
+ * @param gateway The Gateway.
+ * @param namespaces The namespaces (the Gateway's own included).
+ * @param access The ClusterRole and the operator's ServiceAccount.
+ * @returns One RoleBinding per namespace, the Gateway's own first.
+ */
+export function operatorSecretBindings(
+  gateway: Gateway,
+  namespaces: readonly string[],
+  access: OperatorSecretAccess,
+): ChildObject[] {
+  const f = family(gateway, []);
+  const binding = (metadata: ChildObject["metadata"]): ChildObject => ({
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "RoleBinding",
+    metadata,
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: access.clusterRole },
+    subjects: [{ kind: "ServiceAccount", ...access.serviceAccount }],
+  });
+  const others = [...new Set(namespaces)].filter((n) => n !== f.ns).sort();
+  return [
+    binding(meta(f, `${f.child}-operator`)),
+    ...others.map((namespace) => binding({ name: remoteSecretBindingName(f.ns, f.name), namespace, labels: f.labels })),
+  ];
+}
+
 /**
  * The Gateway's ConfigMap, and for a sharded routing.json one ConfigMap per shard before it (each shard is written
  * before the manifest that names it; a reader waits for every shard of the manifest anyway).

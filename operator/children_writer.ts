@@ -195,6 +195,18 @@ export class ChildrenWriter {
    * @returns The writes made and the conflicts found.
    */
   async sync(gateway: string, desired: readonly ChildObject[]): Promise<SyncResult> {
+    const { writes, conflicts } = await this.apply(gateway, desired);
+    return { writes: writes + await this.prune(gateway, desired), conflicts };
+  }
+
+  /**
+   * Applies some children of a Gateway, as {@linkcode ChildrenWriter.sync} does, and deletes nothing.
+   *
+   * @param gateway The Gateway's `namespace/name`.
+   * @param desired The children to apply.
+   * @returns The writes made and the conflicts found.
+   */
+  async apply(gateway: string, desired: readonly ChildObject[]): Promise<SyncResult> {
     let writes = 0;
     const conflicts: ChildConflict[] = [];
     const adminSecret = adminTokenSecretName(gateway.split("/")[1]);
@@ -235,7 +247,6 @@ export class ChildrenWriter {
         object: `${child.metadata.namespace}/${child.metadata.name}`,
       });
     }
-    writes += await this.prune(gateway, desired);
     return { writes, conflicts };
   }
 

@@ -3,7 +3,8 @@
  * and parsed once when it arrives (`operator/kind_cache.ts`). Cluster-wide, it watches the Gateway API objects,
  * GatewayParameters, CachePolicies, CacheInvalidations, BackendTLSPolicies, Ingresses, IngressClasses and Namespaces (the Gateway API objects
  * include ListenerSets), and, by label, only our own children and pods; the Services, Secrets and
- * ConfigMaps Gateways reference are watched while referenced (`operator/reference_watcher.ts`). So the cluster's
+ * ConfigMaps Gateways reference, and the Gateways' own Secrets, are watched per namespace or by name while a Gateway
+ * needs them (`operator/reference_watcher.ts`). So the cluster's
  * other ConfigMaps, Secrets and Services never enter memory. Changes are reported as `(kind, old, new)` to a handler
  * that maps them to reconcile keys. With `--watch-namespaces` the namespaced kinds are watched in those namespaces
  * only (`operator/watch_scope.ts`), and references into other namespaces are not watched: they read as missing.
@@ -119,7 +120,6 @@ export const WATCHED_KINDS: readonly WatchedKind[] = [
   },
   { kind: "Pod", path: "/api/v1/pods", labelSelector: MANAGED, compact: compactPod, schema: kindSchema("/Pod") },
   { kind: "ConfigMap", path: "/api/v1/configmaps", labelSelector: MANAGED, compact: metadataOnly },
-  { kind: "Secret", path: "/api/v1/secrets", labelSelector: MANAGED, compact: metadataOnly },
   { kind: "Deployment", path: "/apis/apps/v1/deployments", labelSelector: MANAGED, compact: metadataOnly },
   { kind: "ServiceAccount", path: "/api/v1/serviceaccounts", labelSelector: MANAGED, compact: metadataOnly },
   { kind: "Role", path: "/apis/rbac.authorization.k8s.io/v1/roles", labelSelector: MANAGED, compact: metadataOnly },
@@ -200,14 +200,19 @@ export class ClusterWatcher {
     return this.#caches.get(kind)?.parsed.get(key) as T | undefined;
   }
 
-  /** Returns the cached object as the apiserver sent it, made compact. */
+  /**
+   * Returns the cached object as the apiserver sent it, made compact; of the Gateways' own Secrets, those of the
+   * namespaces watched for a Gateway.
+   */
   raw(kind: string, key: string): KubeObject | undefined {
-    return this.#caches.get(kind)?.reflector.get(key);
+    const cache = this.#caches.get(kind);
+    if (cache) return cache.reflector.get(key);
+    return this.#referenced.children(kind).find((o) => keyOf(o.metadata.namespace, o.metadata.name) === key);
   }
 
-  /** Returns every cached object of a kind, made compact. */
+  /** Returns every cached object of a kind, made compact (see {@linkcode ClusterWatcher.raw}). */
   rawList(kind: string): KubeObject[] {
-    return this.#caches.get(kind)?.reflector.list() ?? [];
+    return this.#caches.get(kind)?.reflector.list() ?? this.#referenced.children(kind);
   }
 
   /** Number of cached objects per kind; referenced objects as `referenced/<kind>`, their watches as `watches/<kind>`. */

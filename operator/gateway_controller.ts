@@ -17,7 +17,14 @@ import { CONTROLLER_NAME, gatewayNameOf } from "../internal/names.ts";
 import { type ReconcileResult, runWorkers, WorkQueue } from "../internal/work_queue.ts";
 import type { BackendTlsPolicy, Gateway, GatewayClass, HttpRoute, ListenerSet, Namespace } from "./api_types.ts";
 import { type CachePolicy, validatePolicy } from "./cache_policy/mod.ts";
-import { GATEWAY_NAMESPACE_LABEL } from "./children.ts";
+import {
+  type ChildObject,
+  GATEWAY_NAMESPACE_LABEL,
+  type OperatorSecretAccess,
+  operatorSecretBindings,
+} from "./children.ts";
+import { secretNamespaces } from "./secret_access.ts";
+import type { Snapshot } from "./snapshot.ts";
 import {
   classGateway,
   type Ingress,
@@ -104,6 +111,12 @@ export interface GatewayControllerOptions {
   workers?: number;
   /** Handle only these GatewayClasses. @default {every class of our controller} */
   gatewayClassNames?: readonly string[];
+  /**
+   * Reach Secrets through RoleBindings the operator gives itself per Gateway (`secret_access.ts`), instead of a
+   * standing right: the ClusterRole and ServiceAccount, and how to wait until new bindings are in effect.
+   * @default {a standing right to the Secrets of every watched namespace}
+   */
+  secretAccess?: OperatorSecretAccess & { inEffect(namespaces: readonly string[]): Promise<void> };
 }
 
 /** Both controllers, their queues and the event mapping. */
@@ -379,7 +392,15 @@ export class GatewayController {
     // What the Gateway references is watched only while it does: load it before translating, so that a reference
     // not loaded yet is never reported (or routed) as a missing object.
     const deps = ours ? gatewayDependencies(snapshot, key) : [];
-    await cache.watchReferences(key, deps);
+    const access = ours && existing
+      ? await this.#secretAccess(key, existing, snapshot)
+      : { bindings: [], readable: undefined };
+    if (ours) {
+      // Secrets only where the operator may read them (elsewhere a reference reads as missing), and the Gateway's own.
+      const readable = (dep: string) =>
+        !dep.startsWith("Secret:") || !access.readable || access.readable.has(dep.slice(7).split("/")[0]);
+      await cache.watchReferences(key, [...deps.filter(readable), `ChildSecrets:${key.split("/")[0]}`]);
+    }
     cache.addReferences(snapshot, deps);
     const started = performance.now();
     const now = kubeTime((this.#o.clock ?? (() => new Date()))());
@@ -398,7 +419,7 @@ export class GatewayController {
     let conflicts = "";
     if (gw) {
       if (gw.children) {
-        await this.#o.children.sync(key, gw.children).then(
+        await this.#o.children.sync(key, [...access.bindings, ...gw.children]).then(
           (synced) => conflicts = synced.conflicts.length > 0 ? describeConflicts(synced.conflicts) : "",
           (err) => childrenError = err,
         );
@@ -411,8 +432,10 @@ export class GatewayController {
       }
       this.#recordDeps(key, deps);
     } else {
-      // Gone, or no longer ours: remove what we made (owner references cover the Gateway's own namespace).
+      // Gone, or no longer ours: remove what we made (owner references cover the Gateway's own namespace), then stop
+      // the watches of what it referenced (its own Secrets among them, which the prune reads).
       await this.#o.children.prune(key, []);
+      await cache.watchReferences(key, []);
       this.#recordDeps(key, []);
     }
     // Route status writes are independent of each other: run a few at a time.
@@ -443,6 +466,25 @@ export class GatewayController {
     log.debug("Gateway reconciled", { gateway: key, routes: routes.length });
     // The objects in the way are not watched (only Lacquer's are): look again later.
     if (conflicts !== "") return { requeueAfterMs: CONFLICT_RECHECK_MS };
+  }
+
+  /**
+   * With {@linkcode GatewayControllerOptions.secretAccess}: applies the RoleBindings that let the operator read the
+   * Secrets a Gateway needs and waits until new ones are in effect. Returns them (kept by the children's sync,
+   * pruned with the others) and the namespaces they cover, or no bindings and no limit without it.
+   */
+  async #secretAccess(
+    key: string,
+    gateway: Gateway,
+    snapshot: Snapshot,
+  ): Promise<{ bindings: ChildObject[]; readable: Set<string> | undefined }> {
+    const access = this.#o.secretAccess;
+    if (!access) return { bindings: [], readable: undefined };
+    const namespaces = secretNamespaces(snapshot, key);
+    const bindings = operatorSecretBindings(gateway, namespaces, access);
+    const applied = await this.#o.children.apply(key, bindings);
+    if (applied.writes > 0) await access.inEffect(namespaces);
+    return { bindings, readable: new Set(namespaces) };
   }
 
   /** Records the Events a Gateway's new status deserves (on changes only), on it and on its GatewayParameters. */

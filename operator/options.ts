@@ -148,6 +148,19 @@ export const OPERATOR_FLAGS: readonly OperatorFlag[] = [
       "ClusterRole each gateway's RoleBinding grants (get and patch of pods), on which the operator holds bind (default: lacquer-gateway-pod)",
   },
   {
+    key: "secretsClusterRole",
+    flags: "--secrets-cluster-role <name>",
+    env: "LACQUER_SECRETS_CLUSTER_ROLE",
+    description:
+      "reach Secrets only through RoleBindings to this ClusterRole, which the operator creates for itself in the namespaces its Gateways need Secrets from and holds bind on (needs --service-account; default: a standing right to read Secrets)",
+  },
+  {
+    key: "serviceAccount",
+    flags: "--service-account <namespace/name>",
+    env: "LACQUER_SERVICE_ACCOUNT",
+    description: "the operator's own ServiceAccount, the subject of the RoleBindings of --secrets-cluster-role",
+  },
+  {
     key: "gatewayClass",
     flags: "--gateway-class <names>",
     env: "LACQUER_GATEWAY_CLASSES",
@@ -208,6 +221,14 @@ export const operatorConfigSchema = z.object({
   gatewayServiceType: z.enum(["LoadBalancer", "ClusterIP", "NodePort"]).default("LoadBalancer"),
   gatewayReplicas: z.coerce.number().int().min(1).max(100).default(2),
   gatewayPodClusterRole: z.string().min(1).default(GATEWAY_POD_CLUSTER_ROLE.metadata.name),
+  secretsClusterRole: z.string().min(1).optional(),
+  serviceAccount: z.string().optional().transform((v, ctx) => {
+    if (v === undefined) return undefined;
+    const [namespace, name, ...rest] = v.split("/");
+    if (namespace && name && rest.length === 0 && DNS_LABEL.test(namespace)) return { namespace, name };
+    ctx.addIssue({ code: "custom", message: `must be <namespace>/<name>, not ${v}` });
+    return z.NEVER;
+  }),
   workers: z.coerce.number().int().min(1).max(64).default(4),
   gatewayClass: z.string().optional().transform((v) =>
     v === undefined ? undefined : v.split(",").map((n) => n.trim()).filter((n) => n !== "")
@@ -223,6 +244,9 @@ export const operatorConfigSchema = z.object({
     });
     return z.NEVER;
   }),
+}).refine((c) => !c.secretsClusterRole || c.serviceAccount, {
+  message: "--secrets-cluster-role needs --service-account (whom the RoleBindings name)",
+  path: ["serviceAccount"],
 });
 
 /** The operator's validated configuration. */

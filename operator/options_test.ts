@@ -46,3 +46,15 @@ Deno.test("operatorConfigSchema reads --watch-namespaces and refuses names that 
   equal(operatorConfigSchema.safeParse({ watchNamespaces: "Team_A" }).success, false);
   equal(operatorConfigSchema.safeParse({ watchNamespaces: " , " }).success, false);
 });
+
+Deno.test("operatorConfigSchema reads --secrets-cluster-role with the ServiceAccount it binds, and refuses it alone", () => {
+  const config = operatorConfigSchema.parse({
+    secretsClusterRole: "lacquer-operator-secrets",
+    serviceAccount: "sys/op",
+  });
+  deepEqual(config.serviceAccount, { namespace: "sys", name: "op" });
+  equal(config.secretsClusterRole, "lacquer-operator-secrets");
+  equal(operatorConfigSchema.safeParse({ secretsClusterRole: "r" }).success, false);
+  equal(operatorConfigSchema.safeParse({ secretsClusterRole: "r", serviceAccount: "op" }).success, false);
+  equal(operatorConfigSchema.safeParse({ secretsClusterRole: "r", serviceAccount: "a/b/c" }).success, false);
+});

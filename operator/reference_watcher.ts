@@ -2,7 +2,9 @@
  * The objects Gateways reference, watched only while a Gateway references them: backend Services per namespace
  * (a namespace's Services are small, and routes often name many of them), and by name the certificateRef Secrets
  * and the user VCL ConfigMaps of GatewayParameters (large, and few of a namespace's are ours to read). So the
- * operator never holds the cluster's unrelated ConfigMaps, Secrets or Services.
+ * operator never holds the cluster's unrelated ConfigMaps, Secrets or Services. The Gateways' own Secrets (children,
+ * by label) are watched per namespace the same way (`ChildSecrets:<ns>`): the operator may hold no right to list
+ * the cluster's Secrets (`secret_access.ts`).
  *
  * Each Gateway declares its dependency keys (`operator/dependencies.ts`) before it is translated;
  * {@linkcode ReferenceWatcher.watch} starts the watches it lacks, stops those no Gateway needs any more, and waits
@@ -13,13 +15,21 @@
  */
 import type { KubeClient } from "../internal/kube/mod.ts";
 import type { Logger } from "../internal/log.ts";
-import { compactConfigMap, compactService, compactTlsSecret } from "./compact_objects.ts";
+import type { KubeObject } from "../internal/kube/mod.ts";
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from "../internal/names.ts";
+import { compactConfigMap, compactService, compactTlsSecret, metadataOnly } from "./compact_objects.ts";
 import { type ChangeHandler, type KindCache, type WatchedKind, watchKind } from "./kind_cache.ts";
 import { kindSchema } from "./snapshot.ts";
 import { watchesNamespace, type WatchScope } from "./watch_scope.ts";
 
-/** How each referenced kind is watched: per namespace, or by name (with a further field selector). */
-const REFERENCED: Record<string, Pick<WatchedKind, "compact" | "schema"> & { resource: string; byName?: string }> = {
+/**
+ * How each referenced kind is watched: per namespace (optionally by label, under another kind name), or by name (with
+ * a further field selector).
+ */
+const REFERENCED: Record<
+  string,
+  Pick<WatchedKind, "compact" | "schema" | "labelSelector"> & { resource: string; byName?: string; kind?: string }
+> = {
   Service: { resource: "services", compact: compactService, schema: kindSchema("/Service") },
   Secret: {
     resource: "secrets",
@@ -28,25 +38,33 @@ const REFERENCED: Record<string, Pick<WatchedKind, "compact" | "schema"> & { res
     schema: kindSchema("/Secret"),
   },
   ConfigMap: { resource: "configmaps", byName: "", compact: compactConfigMap, schema: kindSchema("/ConfigMap") },
+  // The Gateways' own Secrets (TLS, admin token): only their metadata, which tells whether they are current.
+  ChildSecrets: {
+    resource: "secrets",
+    kind: "Secret",
+    labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`,
+    compact: metadataOnly,
+  },
 };
 
 /**
  * Returns the watch that covers a dependency key: `Service:<ns>/<name>` is covered by the watch of the namespace's
- * Services, `Secret:` and `ConfigMap:` keys by a watch of that one object.
+ * Services, `Secret:` and `ConfigMap:` keys by a watch of that one object, `ChildSecrets:<ns>` by the watch of the
+ * namespace's Lacquer-labelled Secrets.
  *
  * @param dep A dependency key.
  * @returns The watch, with its id and the object's key; undefined when the key names no watched object.
  */
 export function referenceWatch(dep: string): (WatchedKind & { id: string; key: string }) | undefined {
   const colon = dep.indexOf(":");
-  const kind = dep.slice(0, colon);
+  const depKind = dep.slice(0, colon);
   const key = dep.slice(colon + 1);
   const [ns, name] = key.split("/");
-  const how = REFERENCED[kind];
-  if (!how || !ns || !name) return undefined;
-  const { resource, byName, ...parse } = how;
+  const how = REFERENCED[depKind];
+  if (!how || !ns || (!name && how.labelSelector === undefined)) return undefined;
+  const { resource, byName, kind = depKind, ...parse } = how;
   const path = `/api/v1/namespaces/${ns}/${resource}`;
-  if (byName === undefined) return { id: `${kind}:${ns}`, key, kind, path, ...parse };
+  if (byName === undefined) return { id: `${depKind}:${ns}`, key, kind, path, ...parse };
   const fieldSelector = [`metadata.name=${name}`, byName].filter((s) => s).join(",");
   return { id: dep, key, kind, path, fieldSelector, ...parse };
 }
@@ -149,6 +167,18 @@ export class ReferenceWatcher {
   get(dep: string): unknown {
     const w = referenceWatch(dep);
     return w ? this.#scopes.get(w.id)?.cache.parsed.get(w.key) : undefined;
+  }
+
+  /**
+   * Returns the Gateways' own objects of a kind that the per-namespace, labelled watches hold (`ChildSecrets:<ns>`).
+   *
+   * @param kind The kind (`Secret`).
+   * @returns The compact objects.
+   */
+  children(kind: string): KubeObject[] {
+    return [...this.#scopes.values()]
+      .filter((s) => s.cache.kind.kind === kind && s.cache.kind.labelSelector !== undefined)
+      .flatMap((s) => s.cache.reflector.list());
   }
 
   /** Tells whether every watch's last request succeeded. */

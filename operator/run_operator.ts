@@ -25,6 +25,7 @@ import { ChildrenWriter } from "./children_writer.ts";
 import { ClusterWatcher, WATCHED_KINDS } from "./cluster_watcher.ts";
 import { GATEWAY_API_VERSION } from "./features.ts";
 import { CachePolicyController } from "./cache_policy_controller.ts";
+import { waitForSecretAccess } from "./secret_access_review.ts";
 import { GatewayController } from "./gateway_controller.ts";
 import {
   AccessReviewer,
@@ -285,6 +286,13 @@ function wireControllers(run: Run, api: ApiDiscovery, metrics: OperatorMetrics):
     gatewayClassNames: config.gatewayClass,
     observe: observeReconcile,
     observeTranslate: (ms) => metrics.translate.observe(ms / 1000),
+    secretAccess: config.secretsClusterRole && config.serviceAccount
+      ? {
+        clusterRole: config.secretsClusterRole,
+        serviceAccount: config.serviceAccount,
+        inEffect: (namespaces) => waitForSecretAccess(client, namespaces),
+      }
+      : undefined,
   });
   const policies = state.policyController = new CachePolicyController({
     cache: watcher,

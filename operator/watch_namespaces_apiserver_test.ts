@@ -5,9 +5,7 @@
  * watched namespace, and leaves the ones of another namespace untouched.
  */
 import { equal, ok } from "node:assert/strict";
-import { parse, parseAllDocuments, stringify } from "yaml";
-import type { KubeClient, KubeObject } from "../internal/kube/mod.ts";
-import { helmBinary, helmTemplate } from "../deploy/render_manifests.ts";
+import type { KubeObject } from "../internal/kube/mod.ts";
 import {
   clusterAvailable,
   createTestNamespace,
@@ -20,55 +18,13 @@ import { startOperatorProcess } from "../tests/stack/operator_process.ts";
 import { createGatewayClass, GW } from "./_test_operator.ts";
 import { GATEWAY_POD_CLUSTER_ROLE } from "./children.ts";
 import { installLacquerCrds } from "../tests/cluster/crd_installer.ts";
-import { createKubeClient, KubeApiError, loadKubeConfig } from "../internal/kube/mod.ts";
-
-const RBAC = "/apis/rbac.authorization.k8s.io/v1";
-const HELM_AVAILABLE = await Deno.stat(helmBinary()).then(() => true, () => false);
+import { createKubeClient, loadKubeConfig } from "../internal/kube/mod.ts";
+import { applyRenderedRbac, HELM_AVAILABLE, RBAC, serviceAccountKubeconfig, statusOf } from "./_test_chart_rbac.ts";
 
 type Condition = { type: string; status: string; reason?: string; message?: string };
 
 // What the Gateway CRD defaults a new Gateway's conditions to, before any controller writes them.
 const UNTOUCHED = "Waiting for controller";
-
-/** Creates the chart's namespaced-mode RBAC for ServiceAccount `op` of `ns`, cluster-scoped names made unique. */
-async function applyRenderedRbac(client: KubeClient, ns: string, unique: string): Promise<() => Promise<void>> {
-  const rendered = await helmTemplate([`scope.namespaces={${ns}}`], ["templates/rbac.yaml"]);
-  const subject = { kind: "ServiceAccount", name: "op", namespace: ns };
-  const cleanup: string[] = [];
-  for (const doc of parseAllDocuments(rendered).map((d) => d.toJS() as KubeObject | null)) {
-    if (!doc || doc.kind === "ServiceAccount" || doc.metadata.name.endsWith("-leader-election")) continue;
-    // the cluster has the gateways' pod ClusterRole under this name already (installLacquerCrds)
-    if (doc.metadata.name === GATEWAY_POD_CLUSTER_ROLE.metadata.name) continue;
-    if (doc.kind === "ClusterRole" || doc.kind === "ClusterRoleBinding") doc.metadata.name = unique;
-    if (doc.kind === "ClusterRoleBinding") (doc.roleRef as { name: string }).name = unique;
-    if (doc.kind?.endsWith("Binding")) doc.subjects = [subject];
-    const collection = `${doc.kind!.toLowerCase()}s`;
-    const path = doc.metadata.namespace ? `${RBAC}/namespaces/${ns}/${collection}` : `${RBAC}/${collection}`;
-    equal(doc.metadata.namespace ?? ns, ns, `${doc.kind} ${doc.metadata.name} is in the watched namespace`);
-    await client.request(path, { method: "POST", body: doc });
-    if (!doc.metadata.namespace) cleanup.push(`${path}/${unique}`);
-  }
-  return async () => {
-    for (const path of cleanup) await client.request(path, { method: "DELETE" }).catch(() => {});
-  };
-}
-
-/** Writes a kubeconfig like the admin one, authenticating with a token of ServiceAccount `op`. */
-async function serviceAccountKubeconfig(client: KubeClient, admin: string, ns: string): Promise<string> {
-  await client.request(`/api/v1/namespaces/${ns}/serviceaccounts`, {
-    method: "POST",
-    body: { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "op" } },
-  });
-  const review = await client.request<{ status: { token: string } }>(
-    `/api/v1/namespaces/${ns}/serviceaccounts/op/token`,
-    { method: "POST", body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: {} } },
-  );
-  const config = parse(await Deno.readTextFile(admin)) as { users: { user: Record<string, unknown> }[] };
-  for (const u of config.users) u.user = { token: review.status.token };
-  const file = await Deno.makeTempFile({ prefix: "kubeconfig-sa-" });
-  await Deno.writeTextFile(file, stringify(config));
-  return file;
-}
 
 const gateway = (cls: string) => ({
   apiVersion: "gateway.networking.k8s.io/v1",
@@ -96,7 +52,9 @@ Deno.test({
     const client = watched.client;
     const cls = `lacquer-${watched.name}`;
     await createGatewayClass(client, cls);
-    const removeRbac = await applyRenderedRbac(client, watched.name, `lacquer-op-${watched.name}`);
+    const removeRbac = await applyRenderedRbac(client, watched.name, `lacquer-op-${watched.name}`, [
+      `scope.namespaces={${watched.name}}`,
+    ]);
     const kubeconfig = await serviceAccountKubeconfig(client, cluster.kubeconfig, watched.name);
     for (const ns of [watched.name, other.name]) {
       await client.request(`${GW}/namespaces/${ns}/gateways`, { method: "POST", body: gateway(cls) });
@@ -144,17 +102,6 @@ Deno.test({
   },
 });
 
-/** The HTTP status a request ends with: 2xx, or the API server's error code. */
-async function statusOf(request: Promise<unknown>): Promise<number> {
-  try {
-    await request;
-    return 200;
-  } catch (err) {
-    if (err instanceof KubeApiError) return err.code;
-    throw err;
-  }
-}
-
 Deno.test({
   name: "the chart's operator RBAC binds its gateways' pod ClusterRole but no other, and patches no pod itself",
   ignore: !clusterAvailable() || !HELM_AVAILABLE,
@@ -163,7 +110,9 @@ Deno.test({
     await using ns = await createTestNamespace(cluster);
     const admin = ns.client;
     await installLacquerCrds(admin);
-    const removeRbac = await applyRenderedRbac(admin, ns.name, `lacquer-op-${ns.name}`);
+    const removeRbac = await applyRenderedRbac(admin, ns.name, `lacquer-op-${ns.name}`, [
+      `scope.namespaces={${ns.name}}`,
+    ]);
     const kubeconfig = await serviceAccountKubeconfig(admin, cluster.kubeconfig, ns.name);
     try {
       const op = createKubeClient(loadKubeConfig({ kubeconfig }));
