@@ -215,13 +215,17 @@ export class ClusterWatcher {
     return this.#caches.get(kind)?.reflector.list() ?? this.#referenced.children(kind);
   }
 
-  /** Number of cached objects per kind; referenced objects as `referenced/<kind>`, their watches as `watches/<kind>`. */
+  /**
+   * Number of cached objects per kind (the Gateways' own Secrets too); referenced objects as `referenced/<kind>`, their
+   * watches as `watches/<kind>`.
+   */
   counts(): Record<string, number> {
     const out: Record<string, number> = {};
     for (const [kind, c] of this.#caches) out[kind] = c.reflector.list().length;
     const referenced = this.#referenced.counts();
     for (const [kind, n] of Object.entries(referenced.objects)) out[`referenced/${kind}`] = n;
     for (const [kind, n] of Object.entries(referenced.watches)) out[`watches/${kind}`] = n;
+    for (const [kind, n] of Object.entries(referenced.children)) out[kind] = n;
     return out;
   }
 

@@ -186,16 +186,18 @@ export class ReferenceWatcher {
     return [...this.#scopes.values()].every((s) => s.cache.reflector.healthy());
   }
 
-  /** Number of watches and of cached objects per kind. */
-  counts(): { watches: Record<string, number>; objects: Record<string, number> } {
+  /** Number of watches and of cached objects per kind, the Gateways' own objects (`children`) apart. */
+  counts(): { watches: Record<string, number>; objects: Record<string, number>; children: Record<string, number> } {
     const watches: Record<string, number> = {};
     const objects: Record<string, number> = {};
+    const children: Record<string, number> = {};
     for (const { cache } of this.#scopes.values()) {
       const kind = cache.kind.kind;
+      const counted = cache.kind.labelSelector === undefined ? objects : children;
       watches[kind] = (watches[kind] ?? 0) + 1;
-      objects[kind] = (objects[kind] ?? 0) + cache.reflector.list().length;
+      counted[kind] = (counted[kind] ?? 0) + cache.reflector.list().length;
     }
-    return { watches, objects };
+    return { watches, objects, children };
   }
 
   /** Stops every watch. */
