@@ -7,8 +7,8 @@
  *
  * - the Gateway's own (its TLS and admin token Secrets, and certificateRefs there);
  * - the namespace of each ListenerSet the Gateway admits, for the certificateRefs into its own namespace;
- * - another namespace a certificateRef or a CA certificate reference names, only when a ReferenceGrant there
- *   permits it (an Ingress's TLS counts as the grant its expansion makes).
+ * - another namespace a certificateRef, a CA certificate reference or the backend client certificate names, only
+ *   when a ReferenceGrant there permits it (an Ingress's TLS counts as the grant its expansion makes).
  *
  * A reference into a namespace that permits none is never read: it reads as missing. Pure.
  *
@@ -61,7 +61,13 @@ export function secretNamespaces(read: Snapshot, gatewayKey: string): string[] {
   }
   const frontend = gateway.spec.tls?.frontend;
   const validations = [frontend?.default.validation, ...(frontend?.perPort ?? []).map((p) => p.tls.validation)];
-  for (const ref of validations.flatMap((v) => v?.caCertificateRefs ?? [])) {
+  const clientCertificate = gateway.spec.tls?.backend?.clientCertificateRef;
+  for (
+    const ref of [
+      ...validations.flatMap((v) => v?.caCertificateRefs ?? []),
+      ...(clientCertificate ? [clientCertificate] : []),
+    ]
+  ) {
     if (ref.group === "" && ref.kind === "Secret") {
       refs.push({ kind: "Gateway", from: own, namespace: ref.namespace ?? own, name: ref.name });
     }

@@ -41,6 +41,7 @@ Deno.test("secretNamespaces() binds the Gateway's namespace, admitted ListenerSe
           https("ungranted", [cert("c", "secrets-of-others")]),
         ],
         tls: {
+          backend: { clientCertificateRef: cert("client", "clients") },
           frontend: {
             default: {
               validation: { caCertificateRefs: [cert("ca", "pki"), { ...cert("ca", "cms"), kind: "ConfigMap" }] },
@@ -51,6 +52,7 @@ Deno.test("secretNamespaces() binds the Gateway's namespace, admitted ListenerSe
     },
     grant("certs", { kind: "Gateway", namespace: "web" }),
     grant("pki", { kind: "Gateway", namespace: "web" }),
+    grant("clients", { kind: "Gateway", namespace: "web" }),
     grant("configs", { kind: "Gateway", namespace: "web" }, "ConfigMap"),
     grant("ls-grants", { kind: "ListenerSet", namespace: "team-a" }),
     { apiVersion: "v1", kind: "Namespace", metadata: { name: "team-a", labels: { team: "a" } } },
@@ -66,7 +68,7 @@ Deno.test("secretNamespaces() binds the Gateway's namespace, admitted ListenerSe
     })),
   ]);
   // team-b's ListenerSet is not admitted: neither its namespace nor its grant count
-  deepEqual(secretNamespaces(snapshot, "web/gw"), ["web", "certs", "ls-grants", "pki", "team-a"]);
+  deepEqual(secretNamespaces(snapshot, "web/gw"), ["web", "certs", "clients", "ls-grants", "pki", "team-a"]);
 });
 
 Deno.test("secretNamespaces() gives a Gateway it cannot find its own namespace only", () => {
