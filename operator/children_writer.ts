@@ -307,9 +307,15 @@ export class ChildrenWriter {
    *
    * @param gateway The Gateway's `namespace/name`.
    * @param keep The children to keep.
+   * @param options `elsewhereOnly`: only children outside the Gateway's namespace (the Gateway is gone: the garbage
+   *   collector removes those its owner references name, and the operator's rights there may be going with them).
    * @returns The number of deletes.
    */
-  async prune(gateway: string, keep: readonly ChildObject[]): Promise<number> {
+  async prune(
+    gateway: string,
+    keep: readonly ChildObject[],
+    options: { elsewhereOnly?: boolean } = {},
+  ): Promise<number> {
     const [ns, name] = gateway.split("/");
     const wanted = new Set(keep.map((c) => `${c.kind}/${c.metadata.namespace}/${c.metadata.name}`));
     let deletes = 0;
@@ -318,6 +324,7 @@ export class ChildrenWriter {
         const labels = obj.metadata.labels ?? {};
         if (labels[GATEWAY_NAME_LABEL] !== gatewayLabelValue(name) || labels[GATEWAY_NAMESPACE_LABEL] !== ns) continue;
         if (wanted.has(`${kind}/${obj.metadata.namespace}/${obj.metadata.name}`)) continue;
+        if (options.elsewhereOnly && obj.metadata.namespace === ns) continue;
         try {
           await this.#client.request(pathOf(kind, obj.metadata.namespace ?? "", obj.metadata.name), {
             method: "DELETE",

@@ -216,3 +216,36 @@ Deno.test("ChildrenWriter.sync() leaves a Deployment's replicas to the Horizonta
   await writer.sync("ns/gw", [deployment]);
   deepEqual(bodies.map((b) => b.spec.replicas), [2, undefined]);
 });
+
+Deno.test("ChildrenWriter.prune() of a Gateway that is gone deletes only its children in other namespaces", async () => {
+  const labels = { ...ours, "lacquer.dev/gateway-namespace": "ns" };
+  const child = (kind: string, namespace: string, name: string): KubeObject => ({
+    apiVersion: "v1",
+    kind,
+    metadata: { name, namespace, labels },
+  });
+  const cached: Record<string, KubeObject[]> = {
+    Secret: [child("Secret", "ns", "gw-lacquer-tls")],
+    RoleBinding: [child("RoleBinding", "ns", "gw-lacquer-operator"), child("RoleBinding", "certs", "lacquer-op-ns.gw")],
+  };
+  const deleted: string[] = [];
+  const client = {
+    request(path: string, options: KubeRequestOptions = {}) {
+      if (options.method === "DELETE") deleted.push(path.split("/").slice(-3).join("/"));
+      return Promise.resolve({});
+    },
+  } as unknown as KubeClient;
+  const writer = new ChildrenWriter(client, { raw: () => undefined, rawList: (kind) => cached[kind] ?? [] }, {
+    log: createLogger({ sink: () => {} }),
+  });
+  equal(await writer.prune("ns/gw", [], { elsewhereOnly: true }), 1);
+  deepEqual(deleted, ["certs/rolebindings/lacquer-op-ns.gw"]);
+  // a Gateway that is still there but no longer ours loses every child, its Secrets before the RoleBindings
+  deleted.length = 0;
+  equal(await writer.prune("ns/gw", []), 3);
+  deepEqual(deleted, [
+    "ns/secrets/gw-lacquer-tls",
+    "ns/rolebindings/gw-lacquer-operator",
+    "certs/rolebindings/lacquer-op-ns.gw",
+  ]);
+});

@@ -432,9 +432,10 @@ export class GatewayController {
       }
       this.#recordDeps(key, deps);
     } else {
-      // Gone, or no longer ours: remove what we made (owner references cover the Gateway's own namespace), then stop
-      // the watches of what it referenced (its own Secrets among them, which the prune reads).
-      await this.#o.children.prune(key, []);
+      // No longer ours: remove what we made, then stop the watches of what it referenced (its own Secrets among them,
+      // which the prune reads). Gone: in its namespace the garbage collector follows the owner references (and may
+      // already have removed the operator's Secret RoleBinding there), so only other namespaces are ours to clean.
+      await this.#o.children.prune(key, [], { elsewhereOnly: !existing });
       await cache.watchReferences(key, []);
       this.#recordDeps(key, []);
     }
