@@ -1,6 +1,6 @@
-import { equal, notStrictEqual, strictEqual } from "node:assert/strict";
+import { deepStrictEqual, equal, notStrictEqual, strictEqual } from "node:assert/strict";
 import { parseRoutingJson, stringifyContract } from "../ghost/contract/mod.ts";
-import { GhostJsonBuilder } from "./ghost_json_builder.ts";
+import { ghostDelta, GhostJsonBuilder } from "./ghost_json_builder.ts";
 import type { EndpointSliceView, ServiceView } from "./kube_views.ts";
 import { type ClusterEndpoints, mergeEndpoints } from "./merge_endpoints.ts";
 
@@ -87,4 +87,28 @@ Deno.test("GhostJsonBuilder merges again only the vhosts whose routing or endpoi
     vhosts: { ...ROUTING.vhosts, "b.example": structuredClone(ROUTING.vhosts["b.example"]) },
   };
   notStrictEqual(builder.build(reparsed, cluster("10.0.0.9")).ghost.vhosts["b.example"], first.vhosts["b.example"]);
+});
+
+Deno.test("ghostDelta() names the vhosts whose text changed and the keys gone, and nothing across another frame", () => {
+  const served = { frame: "f", vhosts: new Map([["a", '{"routes":[]}'], ["b", "{}"], ["c", "{}"]]) };
+  const next = { frame: "f", vhosts: new Map([["a", '{"routes":[]}'], ["b", '{"routes":[1]}'], ["d", "{}"]]) };
+  deepStrictEqual(JSON.parse(ghostDelta(served, next)!), {
+    version: 1,
+    vhosts: { b: { routes: [1] }, d: {}, c: null },
+  });
+  equal(ghostDelta(served, served), undefined);
+  equal(ghostDelta(served, { ...next, frame: "g" }), undefined);
+});
+
+Deno.test("GhostJsonBuilder gives each vhost's text and the frame around them, which rebuild the document", () => {
+  const routing = parseRoutingJson(JSON.stringify({
+    version: 1,
+    listeners: [{ name: "http", socket: "port-http", port: 80, protocol: "HTTP" }],
+    vhosts: { "a.example": { routes: [] }, "*": { routes: [] } },
+    requests: { escapedSlashes: "Reject", trustedProxies: [] },
+  }));
+  const built = new GhostJsonBuilder().build(routing, { services: [], endpointSlices: [] });
+  const vhosts = [...built.vhosts].map(([host, text]) => `${JSON.stringify(host)}:${text}`).join(",");
+  equal(`${built.frame.replace('"vhosts":', `"vhosts":{${vhosts}}`)}\n`, built.text);
+  equal(built.text, stringifyContract(mergeEndpoints(routing, { services: [], endpointSlices: [] })));
 });

@@ -1,5 +1,7 @@
 /**
- * Asks the ghost VMOD to reload ghost.json: `GET /.varnish-ghost/reload` on the loopback control socket.
+ * Asks the ghost VMOD to reload ghost.json: `GET /.varnish-ghost/reload` on the loopback control socket, or to apply
+ * the delta file next to it (`ghost.json.delta`) to the state it serves (`?delta=<base revision>`); `?revision=` names
+ * the new state for a later delta.
  *
  * @module
  */
@@ -19,6 +21,11 @@ export class GhostReloadError extends Error {
     this.body = body;
   }
 
+  /** Whether ghost did not apply a delta because it does not serve the delta's base revision (409). */
+  get stale(): boolean {
+    return this.status === 409;
+  }
+
   /** Whether ghost itself refused the document (500 with its `"status":"error"` report), not a failed request. */
   get refused(): boolean {
     if (this.status !== 500) return false;
@@ -34,6 +41,16 @@ export class GhostReloadError extends Error {
 export interface ReloadGhostOptions {
   /** Time allowed for the request. @default {10000} */
   timeoutMs?: number;
+  /** What to reload. */
+  request?: GhostReloadRequest;
+}
+
+/** A reload of the whole ghost.json, or of its delta file. */
+export interface GhostReloadRequest {
+  /** The revision the new state is known by. */
+  revision?: string;
+  /** Apply `ghost.json.delta` to the state of this revision (409 when ghost serves another one). */
+  deltaBase?: string;
 }
 
 /**
@@ -53,7 +70,11 @@ export interface ReloadGhostOptions {
 export async function reloadGhost(port: number, options: ReloadGhostOptions = {}): Promise<unknown> {
   let response: Response;
   try {
-    response = await fetch(`http://127.0.0.1:${port}${GHOST_RELOAD_PATH}`, {
+    const query = new URLSearchParams();
+    if (options.request?.revision !== undefined) query.set("revision", options.request.revision);
+    if (options.request?.deltaBase !== undefined) query.set("delta", options.request.deltaBase);
+    const search = query.size > 0 ? `?${query}` : "";
+    response = await fetch(`http://127.0.0.1:${port}${GHOST_RELOAD_PATH}${search}`, {
       signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
     });
   } catch (err) {

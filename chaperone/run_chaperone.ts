@@ -141,7 +141,7 @@ function startSync(client: KubeClient, options: ChaperoneOptions, files: WorkFil
     },
     endpoints,
     ghostJsonPath: files.ghostJsonPath,
-    reloadGhost: () => reloadGhost(config.ghostPort),
+    reloadGhost: (request) => reloadGhost(config.ghostPort, { request }),
     publish: pod ? (applied) => writeAppliedAnnotations(client, pod, applied) : undefined,
     peer: peerIdentity(config.podIp, new AdminTokenFile(config.adminTokenFile)),
     metrics,

@@ -6,6 +6,12 @@
  * one it accepted (what every VCL load and varnishd restart reads) and not offered again; the file is written again
  * before each VCL load and child start, so a file changed behind the chaperone's back never starts an empty router.
  *
+ * A change that leaves ghost.json's document-wide fields alone reaches ghost as a delta: only the vhosts that differ
+ * from the document ghost serves are written (`ghost.json.delta`) and applied to its state, which ghost knows by the
+ * revision the chaperone gave it; the whole ghost.json, what a VCL load or a restart reads, is written after the swap.
+ * A delta ghost cannot apply (it serves another revision since a VCL load read the file) falls back to the whole
+ * document, with the same keep-last-good handling.
+ *
  * @module
  */
 import { ContractError, parseRoutingJson, type RoutingJson } from "../ghost/contract/mod.ts";
@@ -15,14 +21,17 @@ import { contentHash } from "../internal/content_hash.ts";
 import { type DataPlaneRejection, encodeRejections, RejectionKind } from "../internal/data_plane_rejections.ts";
 import type { Logger } from "../internal/log.ts";
 import type { GatewayConfig } from "./config_map_watcher.ts";
-import { GhostJsonBuilder } from "./ghost_json_builder.ts";
+import { type BuiltGhostJson, ghostDelta, GhostJsonBuilder } from "./ghost_json_builder.ts";
 import { type ClusterEndpoints, type PeerIdentity, referencedNamespaces } from "./merge_endpoints.ts";
-import { GhostReloadError } from "./ghost_reload_client.ts";
+import { GhostReloadError, type GhostReloadRequest } from "./ghost_reload_client.ts";
 import type { ShardedRoutingReader } from "./routing_shards_reader.ts";
 import { type ChaperoneMetrics, countGhost, ghostReportCounts, SYNC_STAGES, type SyncStage } from "./metrics.ts";
 import type { AppliedConfig } from "./pod_annotation_writer.ts";
 import type { VarnishCliClient } from "./varnish_cli_client.ts";
 import { VclRejectedError, VclReloader } from "./vcl_reload_client.ts";
+
+/** A ghost.json's parts for deltas, and the revision ghost knows it by once loaded. */
+type GhostParts = Pick<BuiltGhostJson, "frame" | "vhosts"> & { revision: string };
 
 /** Where the configuration comes from (the ConfigMap watcher in production). */
 export interface ConfigSource {
@@ -50,8 +59,12 @@ export interface SyncLoopOptions {
   endpoints: EndpointsSource;
   /** Where ghost.json is written. */
   ghostJsonPath: string;
-  /** Reloads ghost; throws when ghost did not take the new file ({@linkcode GhostReloadError.refused} if ghost refused it). */
-  reloadGhost: () => Promise<unknown>;
+  /**
+   * Reloads ghost (the whole ghost.json, or its delta file); throws when ghost did not take it
+   * ({@linkcode GhostReloadError.refused} if ghost refused it, {@linkcode GhostReloadError.stale} for a delta whose base
+   * it does not serve).
+   */
+  reloadGhost: (request?: GhostReloadRequest) => Promise<unknown>;
   /** Publishes the applied hashes and the rejections (the Pod annotations); throws on failure, which is retried. */
   publish?: (applied: AppliedConfig) => Promise<void>;
   /** This pod's identity for the clustered cache (absent, or answering undefined: ghost.json gets no cluster). */
@@ -124,11 +137,19 @@ export class SyncLoop {
   #configMapFound = false;
   #configMapError: string | undefined;
   #ghostText: string | undefined;
+  /** The parts of `#ghostText` and the revision ghost knows it by once loaded. */
+  #ghostParts: GhostParts | undefined;
+  /** What ghost serves, when it was loaded with a revision: the base of the next delta. */
+  #served: GhostParts | undefined;
+  /** Whether ghost.json on disk is behind `#ghostText` (written after a delta's swap). */
+  #fileBehind = false;
+  #revisions = 0;
+  readonly #revisionPrefix = crypto.randomUUID().slice(0, 8);
   /** Merges and serializes only the vhosts that changed since the last sync. */
   #ghost = new GhostJsonBuilder();
   #ghostTextRouting: string | undefined;
-  /** The last ghost.json ghost accepted, and the routing.json hash it was built from. */
-  #goodGhost: { text: string; routing: string | undefined } | undefined;
+  /** The last ghost.json ghost accepted, its parts, and the routing.json hash it was built from. */
+  #goodGhost: { text: string; parts: GhostParts | undefined; routing: string | undefined } | undefined;
   /** A ghost.json ghost refused, and the routing.json hash it was built from. */
   #refusedGhost: { text: string; message: string; routing: string | undefined } | undefined;
   /** What TLS termination could not use, published with the rest. */
@@ -242,6 +263,7 @@ export class SyncLoop {
       this.#reloader ??= new VclReloader(cli, { keep: this.#o.keepVcls ?? 2, log: this.#o.log });
       this.#reloader.reset();
       this.#childStarted = false;
+      this.#served = undefined;
       this.#ghostDirty = this.#ghostText !== undefined;
       this.#o.metrics.varnishdStarts++;
       const config = await this.#o.config.current();
@@ -289,13 +311,16 @@ export class SyncLoop {
       if (routing !== this.#routing) this.#o.log.debug("New backend namespaces not listed yet", { wanted });
       this.#merged = routing;
       const self = routing.doc.cluster ? await this.#o.peer?.() : undefined;
-      const { ghost, text } = this.#ghost.build(routing.doc, this.#o.endpoints.snapshot(), self);
+      const built = this.#ghost.build(routing.doc, this.#o.endpoints.snapshot(), self);
+      const { ghost, text } = built;
       t2 = performance.now();
       if (text !== this.#refusedGhost?.text) {
         if (text !== this.#ghostText) {
-          // Compared in memory already; no flush: the file is rebuilt from the API at every start.
-          await writeFileAtomic(this.#o.ghostJsonPath, text, { skipUnchanged: false, durable: false });
           this.#ghostText = text;
+          this.#ghostParts = { frame: built.frame, vhosts: built.vhosts, revision: this.#nextRevision() };
+          // A delta is written at reload time; the whole file then follows the swap.
+          this.#fileBehind = true;
+          if (!this.#deltaPossible()) await this.#writeGhostFile();
           this.#ghostDirty = true;
           this.#o.metrics.ghostWrites++;
           Object.assign(this.#o.metrics, countGhost(ghost));
@@ -368,6 +393,8 @@ export class SyncLoop {
         try {
           await this.#rewriteGhostFile();
           await reloader.apply(config.mainVcl, hash);
+          // The new VCL's router read ghost.json and knows no revision: the next change reloads it whole.
+          this.#served = undefined;
           this.#vclError = undefined;
           this.#o.metrics.vclReloads.success++;
         } catch (err) {
@@ -401,19 +428,65 @@ export class SyncLoop {
    * 404 to everything.
    */
   async #rewriteGhostFile(): Promise<void> {
-    const text = this.#ghostText;
-    if (text !== undefined) {
-      await writeFileAtomic(this.#o.ghostJsonPath, text, { skipUnchanged: false, durable: false });
+    if (this.#ghostText !== undefined) await this.#writeGhostFile();
+  }
+
+  /** Writes `#ghostText` to ghost.json. Compared in memory already; no flush: the file is rebuilt at every start. */
+  async #writeGhostFile(): Promise<void> {
+    await writeFileAtomic(this.#o.ghostJsonPath, this.#ghostText!, { skipUnchanged: false, durable: false });
+    this.#fileBehind = false;
+  }
+
+  #nextRevision(): string {
+    return `${this.#revisionPrefix}-${++this.#revisions}`;
+  }
+
+  /** Whether the running child serves a revision the new ghost.json can be a delta of. */
+  #deltaPossible(): boolean {
+    return this.#childStarted && this.#served !== undefined && this.#ghostParts !== undefined &&
+      this.#served.frame === this.#ghostParts.frame;
+  }
+
+  /**
+   * Hands ghost the new document as a delta of the one it serves, then writes the whole file. False when it cannot
+   * (document-wide fields changed, or ghost serves another revision): the whole document is then reloaded.
+   */
+  async #reloadDelta(): Promise<boolean> {
+    const [served, next] = [this.#served, this.#ghostParts];
+    if (!this.#deltaPossible() || served === undefined || next === undefined) return false;
+    const delta = ghostDelta(served, next);
+    if (delta === undefined) return false;
+    await writeFileAtomic(`${this.#o.ghostJsonPath}.delta`, delta, { skipUnchanged: false, durable: false });
+    try {
+      await this.#timedGhostReload({ revision: next.revision, deltaBase: served.revision });
+      // A ghost without deltas reloads the file (still the served document) and names no revision.
+      const answered = (this.#ghostReport as { revision?: unknown } | undefined)?.revision;
+      if (answered !== next.revision) throw new Error(`ghost answered revision ${answered}, not ${next.revision}`);
+    } catch (err) {
+      this.#o.log.debug("ghost did not apply the delta; reloading the whole ghost.json", { err });
+      this.#served = undefined;
+      return false;
     }
+    this.#served = next;
+    return true;
   }
 
   /** Reloads a changed ghost.json into the running child; a refused one is replaced by the last good one. */
   async #reloadGhost(): Promise<void> {
     if (!this.#childStarted || !this.#ghostDirty) return;
     try {
-      await this.#timedGhostReload();
+      if (await this.#reloadDelta()) {
+        // off the change's path: ghost serves it already
+        if (this.#fileBehind) await this.#writeGhostFile();
+      } else {
+        if (this.#fileBehind) await this.#writeGhostFile();
+        const parts = this.#ghostParts;
+        await this.#timedGhostReload({ revision: parts?.revision });
+        this.#served = parts;
+      }
       this.#refusedGhost = undefined;
     } catch (err) {
+      this.#served = undefined;
       if (!(err instanceof GhostReloadError && err.refused)) throw err;
       this.#refusedGhost = { text: this.#ghostText!, message: err.message, routing: this.#ghostTextRouting };
       this.#o.log.warn("ghost.json refused by ghost; the last good one keeps serving", { err });
@@ -423,21 +496,23 @@ export class SyncLoop {
         this.#ghostDirty = false;
         return;
       }
-      await writeFileAtomic(this.#o.ghostJsonPath, good.text, { skipUnchanged: false, durable: false });
       this.#ghostText = good.text;
+      this.#ghostParts = good.parts;
       this.#ghostTextRouting = good.routing;
+      await this.#writeGhostFile();
       // ghost kept its state, but a router created since (VCL load, varnishd restart) read the refused file.
-      await this.#timedGhostReload();
+      await this.#timedGhostReload({ revision: good.parts?.revision });
+      this.#served = good.parts;
     }
-    this.#goodGhost = { text: this.#ghostText!, routing: this.#ghostTextRouting };
+    this.#goodGhost = { text: this.#ghostText!, parts: this.#ghostParts, routing: this.#ghostTextRouting };
     this.#ghostDirty = false;
     this.#ghostRoutingHash = this.#ghostTextRouting;
   }
 
-  async #timedGhostReload(): Promise<void> {
+  async #timedGhostReload(request?: GhostReloadRequest): Promise<void> {
     const started = performance.now();
     try {
-      this.#ghostReport = await this.#o.reloadGhost();
+      this.#ghostReport = await this.#o.reloadGhost(request);
       this.#o.metrics.ghostReloads.success++;
       Object.assign(this.#o.metrics, ghostReportCounts(this.#ghostReport));
     } catch (err) {

@@ -6,7 +6,7 @@ import { eventually } from "../tests/cluster/eventually.ts";
 import { startScratchVarnish } from "./_test_varnish.ts";
 import type { GatewayConfig } from "./config_map_watcher.ts";
 import type { EndpointSliceView, ServiceView } from "./kube_views.ts";
-import { GhostReloadError } from "./ghost_reload_client.ts";
+import { GhostReloadError, type GhostReloadRequest } from "./ghost_reload_client.ts";
 import { emptyMetrics } from "./metrics.ts";
 import { type ConfigSource, type EndpointsSource, SyncLoop } from "./sync_loop.ts";
 import { VarnishCliClient } from "./varnish_cli_client.ts";
@@ -44,7 +44,7 @@ function sliceWith(addresses: string[]): EndpointSliceView {
   };
 }
 
-async function setup(reloadGhost: () => Promise<unknown>) {
+async function setup(reloadGhost: (request?: GhostReloadRequest) => Promise<unknown>) {
   const varnish = await startScratchVarnish();
   const dir = await Deno.makeTempDir();
   const cli = new VarnishCliClient({ port: varnish.cliPort, secret: varnish.secret });
@@ -283,12 +283,12 @@ Deno.test("SyncLoop reports the routes ghost skipped and the rules it serves wit
 });
 
 Deno.test("SyncLoop keeps the good ghost.json on disk and stays ready when ghost refuses a new one", async () => {
-  // Like ghost, the fake reads the file it is told to reload and refuses one document.
+  // Like ghost, the fake reads the file it is told to reload (the whole one, or the delta) and refuses one document.
   let file = "";
   let reloads = 0;
-  const s = await setup(async () => {
+  const s = await setup(async (request) => {
     reloads++;
-    if ((await Deno.readTextFile(file)).includes('"10.0.0.66"')) {
+    if ((await Deno.readTextFile(request?.deltaBase ? `${file}.delta` : file)).includes('"10.0.0.66"')) {
       throw new GhostReloadError("Cannot reload ghost: status 500", 500, '{"status":"error","error":"refused"}\n');
     }
     return { status: "ok" };
@@ -372,6 +372,74 @@ Deno.test("SyncLoop keeps syncing while publishing the applied hashes hangs, and
     await eventually(() => deepStrictEqual(s.sync.status().published?.vcl, contentHash(vcl2)));
   } finally {
     release?.();
+    await s.cleanup();
+  }
+});
+
+Deno.test("SyncLoop hands ghost a delta of the vhosts that changed, writes the whole file after, and falls back to it", async () => {
+  const routing = JSON.parse(ROUTING);
+  routing.vhosts["a.example"] = structuredClone(routing.vhosts["*"]);
+  routing.vhosts["a.example"].routes[0].backends[0].service.name = "other";
+  const requests: (GhostReloadRequest | undefined)[] = [];
+  let file = "";
+  /** What the fake ghost read at each reload: the delta, or the whole file. */
+  const read: string[] = [];
+  let stale = false;
+  const s = await setup(async (request) => {
+    requests.push(request);
+    if (request?.deltaBase && stale) throw new GhostReloadError("stale", 409, '{"status":"stale"}');
+    read.push(await Deno.readTextFile(request?.deltaBase ? `${file}.delta` : file));
+    return { status: "ok", revision: request?.revision };
+  });
+  file = `${s.dir}/ghost.json`;
+  s.state.config = { resourceVersion: "1", mainVcl: VCL, routingJson: JSON.stringify(routing) };
+  try {
+    await s.sync.onVarnishStarted(s.cli);
+    await eventually(() => ok(s.sync.status().applied));
+    // the first load is whole, and names its revision
+    const first = requests.at(-1)!;
+    ok(first.revision !== undefined && first.deltaBase === undefined, JSON.stringify(requests));
+
+    // An endpoint change of the Service of "*" only: ghost gets "*" alone, based on the revision it serves.
+    s.state.slices = [sliceWith(["10.0.0.7"])];
+    s.sync.poke();
+    await s.sync.idle();
+    const delta = requests.at(-1)!;
+    equal(delta.deltaBase, first.revision);
+    ok(delta.revision !== first.revision);
+    const applied = JSON.parse(read.at(-1)!);
+    deepStrictEqual(Object.keys(applied.vhosts), ["*"]);
+    equal(applied.vhosts["*"].routes[0].backends[0].endpoints[0].address, "10.0.0.7");
+    // The whole file, what a VCL load or a restart reads, follows.
+    match(Deno.readTextFileSync(file), /"10\.0\.0\.7"/);
+    ok(Deno.readTextFileSync(file).includes('"a.example"'));
+    ok(s.sync.status().applied);
+
+    // A route removed: its key goes as null.
+    delete routing.vhosts["a.example"];
+    s.state.config = { resourceVersion: "2", mainVcl: VCL, routingJson: JSON.stringify(routing) };
+    s.sync.poke();
+    await s.sync.idle();
+    deepStrictEqual(JSON.parse(read.at(-1)!).vhosts, { "a.example": null });
+    equal(requests.at(-1)!.deltaBase, delta.revision);
+    equal(s.sync.status().ghostRoutingHash, contentHash(JSON.stringify(routing)));
+
+    // ghost serving another revision answers 409: the whole file is reloaded instead, and deltas resume after.
+    stale = true;
+    s.state.slices = [sliceWith(["10.0.0.8"])];
+    s.sync.poke();
+    await s.sync.idle();
+    equal(requests.at(-1)!.deltaBase, undefined);
+    match(read.at(-1)!, /^\{"version":1,.*"10\.0\.0\.8"/s);
+    stale = false;
+    s.state.slices = [sliceWith(["10.0.0.9"])];
+    s.sync.poke();
+    await s.sync.idle();
+    equal(requests.at(-1)!.deltaBase, requests.at(-2)!.revision);
+    match(Deno.readTextFileSync(file), /"10\.0\.0\.9"/);
+    ok(s.sync.status().applied);
+    equal(s.sync.status().lastSyncError, undefined);
+  } finally {
     await s.cleanup();
   }
 });

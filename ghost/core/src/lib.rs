@@ -27,7 +27,7 @@ pub mod text;
 mod token;
 
 pub use error::{Error, ErrorKind};
-pub use load::{load, Loaded, Skipped};
+pub use load::{load, load_delta, Delta, Loaded, Skipped};
 pub use request::{is_websocket_upgrade, HeaderSource, Request};
 pub use router::{Decision, Forward, Group, ListenerInfo, Lookup, Redirect, Refusal, Report, Router, Rule};
 pub use token::HeaderToken;

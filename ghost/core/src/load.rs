@@ -36,6 +36,36 @@ pub struct Loaded {
     pub skipped: Vec<Skipped>,
 }
 
+/// A parsed document, what was left out of it split by vhost key (a router keeps each vhost's share for deltas).
+#[derive(Debug)]
+pub(crate) struct LoadedParts {
+    /// The document without the skipped routes and vhosts.
+    pub doc: GhostJson,
+    /// Left out of the document-wide parts (cache policies).
+    pub skipped: Vec<Skipped>,
+    /// Left out per vhost key, every key of the document listed (a key that is not a vhost key, with nothing in
+    /// `doc`, too).
+    pub vhosts: BTreeMap<String, Vec<Skipped>>,
+}
+
+/// A change to a loaded document: vhosts replaced (`Some`) or removed (`None`), parsed as [`load`] parses a
+/// document's vhosts; a key that is not a vhost key is removed and reported.
+#[derive(Debug)]
+pub struct Delta {
+    /// The new vhosts by key; `None` removes the key.
+    pub vhosts: BTreeMap<String, Option<Vhost>>,
+    /// What was left out of each key's vhost (every key listed).
+    pub skipped: BTreeMap<String, Vec<Skipped>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDelta<'a> {
+    version: Option<serde_json::Value>,
+    #[serde(borrow)]
+    vhosts: BTreeMap<String, Option<RawVhost<'a>>>,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawDoc<'a> {
@@ -66,8 +96,39 @@ struct RawVhost<'a> {
 /// Returns an [`Error`] when the text is not JSON, the document or a listener does not have the contract's shape,
 /// or the version is not [`VERSION`]. Problems inside one route or vhost skip it instead (see [`Loaded::skipped`]).
 pub fn load(text: &str) -> Result<Loaded, Error> {
+    let parts = load_parts(text)?;
+    let mut skipped = parts.skipped;
+    skipped.extend(parts.vhosts.into_values().flatten());
+    Ok(Loaded { doc: parts.doc, skipped })
+}
+
+/// Parses a delta document (`{"version": 1, "vhosts": {"<key>": {"routes": [...]}, "<gone>": null}}`, see
+/// `ghost/README.md`).
+///
+/// # Errors
+///
+/// Returns an [`Error`] when the text is not JSON, does not have the delta's shape, or the version is not
+/// [`VERSION`]. Problems inside one route or vhost skip it instead, as in [`load`].
+pub fn load_delta(text: &str) -> Result<Delta, Error> {
     let mut de = serde_json::Deserializer::from_str(text);
-    let raw: RawDoc<'_> = match serde_path_to_error::deserialize(&mut de) {
+    let raw: RawDelta<'_> = parse_raw(&mut de)?;
+    check_version(raw.version.as_ref())?;
+    let mut vhosts = BTreeMap::new();
+    let mut skipped = BTreeMap::new();
+    for (key, raw_vhost) in raw.vhosts {
+        let mut left_out = Vec::new();
+        let vhost = raw_vhost.and_then(|raw| load_vhost(&key, &raw, &mut left_out));
+        vhosts.insert(key.clone(), vhost);
+        skipped.insert(key, left_out);
+    }
+    Ok(Delta { vhosts, skipped })
+}
+
+/// Deserializes a whole document, with the JSON path of a shape error.
+fn parse_raw<'a, T: Deserialize<'a>>(
+    de: &mut serde_json::Deserializer<serde_json::de::StrRead<'a>>,
+) -> Result<T, Error> {
+    let raw: T = match serde_path_to_error::deserialize(&mut *de) {
         Ok(raw) => raw,
         Err(err) => {
             let message = strip_position(&err.inner().to_string());
@@ -80,16 +141,25 @@ pub fn load(text: &str) -> Result<Loaded, Error> {
     if let Err(err) = de.end() {
         return Err(Error::new(ErrorKind::Syntax, "$", err.to_string()));
     }
-    match &raw.version {
-        Some(v) if v.as_u64() == Some(VERSION) => {}
-        _ => {
-            return Err(Error::new(
-                ErrorKind::Version,
-                "$.version",
-                format!("must be {VERSION}, the only version this build reads"),
-            ))
-        }
+    Ok(raw)
+}
+
+fn check_version(version: Option<&serde_json::Value>) -> Result<(), Error> {
+    match version {
+        Some(v) if v.as_u64() == Some(VERSION) => Ok(()),
+        _ => Err(Error::new(
+            ErrorKind::Version,
+            "$.version",
+            format!("must be {VERSION}, the only version this build reads"),
+        )),
     }
+}
+
+/// [`load`], with what was left out split by vhost key.
+pub(crate) fn load_parts(text: &str) -> Result<LoadedParts, Error> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let raw: RawDoc<'_> = parse_raw(&mut de)?;
+    check_version(raw.version.as_ref())?;
     for (i, listener) in raw.listeners.iter().enumerate() {
         check_listener(listener)
             .map_err(|(field, msg)| Error::new(ErrorKind::Schema, format!("$.listeners[{i}]{field}"), msg))?;
@@ -105,45 +175,15 @@ pub fn load(text: &str) -> Result<Loaded, Error> {
     let mut skipped = Vec::new();
     let cache_policies = raw.cache_policies.map(|table| load_cache_policies(table, &mut skipped));
     let mut vhosts = BTreeMap::new();
+    let mut vhost_skipped = BTreeMap::new();
     for (key, raw_vhost) in raw.vhosts {
-        let vhost_path = format!("$.vhosts{}", path_key(&key));
-        if !is_vhost_key(&key) {
-            skipped.push(Skipped {
-                path: vhost_path,
-                route: None,
-                reason: "vhost key must be a lowercase hostname, a `*.`-wildcard hostname or `*`".to_owned(),
-            });
-            continue;
+        let mut left_out = Vec::new();
+        if let Some(vhost) = load_vhost(&key, &raw_vhost, &mut left_out) {
+            vhosts.insert(key.clone(), vhost);
         }
-        let mut routes = Vec::with_capacity(raw_vhost.routes.len());
-        for (i, raw_route) in raw_vhost.routes.iter().enumerate() {
-            let path = format!("{vhost_path}.routes[{i}]");
-            // The plain parse is the fast path; the path-tracking parse runs only to explain a failure.
-            let parsed = serde_json::from_str::<Route>(raw_route.get()).map_err(|_| {
-                let mut de = serde_json::Deserializer::from_str(raw_route.get());
-                serde_path_to_error::deserialize::<_, Route>(&mut de).err()
-            });
-            match parsed {
-                Ok(route) => match check_route(&route) {
-                    Ok(()) => routes.push(route),
-                    Err(reason) => skipped.push(Skipped { path, route: Some(route_label(&route)), reason }),
-                },
-                Err(None) => skipped.push(Skipped {
-                    route: route_label_of_raw(raw_route.get()),
-                    reason: "route does not have the ghost.json route shape".to_owned(),
-                    path,
-                }),
-                Err(Some(err)) => {
-                    let message = strip_position(&err.inner().to_string());
-                    let at = error_path(&err, &message);
-                    let reason = if at == "$" { message } else { format!("at {}: {message}", &at[1..]) };
-                    skipped.push(Skipped { route: route_label_of_raw(raw_route.get()), reason, path });
-                }
-            }
-        }
-        vhosts.insert(key, Vhost { routes });
+        vhost_skipped.insert(key, left_out);
     }
-    Ok(Loaded {
+    Ok(LoadedParts {
         doc: GhostJson {
             version: VERSION,
             listeners: raw.listeners,
@@ -153,7 +193,49 @@ pub fn load(text: &str) -> Result<Loaded, Error> {
             cluster: raw.cluster,
         },
         skipped,
+        vhosts: vhost_skipped,
     })
+}
+
+/// Parses one vhost's routes, skipping (into `skipped`) the routes that do not pass; `None` when the key is not a
+/// vhost key.
+fn load_vhost(key: &str, raw_vhost: &RawVhost<'_>, skipped: &mut Vec<Skipped>) -> Option<Vhost> {
+    let vhost_path = format!("$.vhosts{}", path_key(key));
+    if !is_vhost_key(key) {
+        skipped.push(Skipped {
+            path: vhost_path,
+            route: None,
+            reason: "vhost key must be a lowercase hostname, a `*.`-wildcard hostname or `*`".to_owned(),
+        });
+        return None;
+    }
+    let mut routes = Vec::with_capacity(raw_vhost.routes.len());
+    for (i, raw_route) in raw_vhost.routes.iter().enumerate() {
+        let path = format!("{vhost_path}.routes[{i}]");
+        // The plain parse is the fast path; the path-tracking parse runs only to explain a failure.
+        let parsed = serde_json::from_str::<Route>(raw_route.get()).map_err(|_| {
+            let mut de = serde_json::Deserializer::from_str(raw_route.get());
+            serde_path_to_error::deserialize::<_, Route>(&mut de).err()
+        });
+        match parsed {
+            Ok(route) => match check_route(&route) {
+                Ok(()) => routes.push(route),
+                Err(reason) => skipped.push(Skipped { path, route: Some(route_label(&route)), reason }),
+            },
+            Err(None) => skipped.push(Skipped {
+                route: route_label_of_raw(raw_route.get()),
+                reason: "route does not have the ghost.json route shape".to_owned(),
+                path,
+            }),
+            Err(Some(err)) => {
+                let message = strip_position(&err.inner().to_string());
+                let at = error_path(&err, &message);
+                let reason = if at == "$" { message } else { format!("at {}: {message}", &at[1..]) };
+                skipped.push(Skipped { route: route_label_of_raw(raw_route.get()), reason, path });
+            }
+        }
+    }
+    Some(Vhost { routes })
 }
 
 /// The entries of `cachePolicies` that parse and pass the checks; the others are skipped and reported, and so are

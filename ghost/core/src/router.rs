@@ -22,6 +22,7 @@ use regex::{Regex, RegexSet};
 
 use crate::cache::CacheRule;
 use crate::cluster::Cluster;
+use crate::contract::Vhost;
 use crate::contract::{
     BackendFilter, Cors, EscapedSlashes, Filter, GhostJson, HeaderModifier, Method, PathMatchType, Protocol,
     RequestRedirect, Route, RouteId, Scheme, UrlRewrite, ValueMatchType,
@@ -31,7 +32,7 @@ use crate::error::Error;
 use crate::filters::{redirect_location, rewrite_path, RedirectInput};
 use crate::forwarding::Cidr;
 use crate::hash::FxHashMap;
-use crate::load::{load, route_label, Skipped};
+use crate::load::{load_delta, load_parts, route_label, Delta, LoadedParts, Skipped};
 use crate::mirror::MirrorTarget;
 use crate::path::{normalize_path, NormalPath, PathCheck};
 use crate::request::{host_port, normalize_host, query_param, split_url, HeaderSource, Request};
@@ -295,22 +296,51 @@ pub struct Report {
 /// Endpoint indexes by address and transport, while a document is compiled.
 type EndpointIndex = FxHashMap<(SocketAddr, Option<Arc<Transport>>), usize>;
 
-/// The compiled routing state of one ghost.json document.
+/// What one vhost key of the document left in a router: the rule slots and endpoint uses it holds (released when a
+/// delta replaces or removes it), and its share of the [`Report`].
 #[derive(Debug, Default)]
+struct VhostPart {
+    rules: Vec<u32>,
+    endpoints: Vec<usize>,
+    routes: usize,
+    served: bool,
+    /// Left out when the vhost was parsed, then when it was compiled.
+    load_skipped: Vec<Skipped>,
+    skipped: Vec<Skipped>,
+    uncached: Vec<Skipped>,
+}
+
+/// The compiled routing state of one ghost.json document.
+///
+/// Vhosts are compiled apart from each other: [`Router::apply`] makes the state of a changed document from this one
+/// by compiling only the vhosts a delta names and sharing the others' tables and rules. Rule and endpoint indexes
+/// stay those of this state; the slots a replaced vhost held are reused by later ones.
+#[derive(Debug, Default, Clone)]
 pub struct Router {
     listeners: Vec<ListenerInfo>,
     sockets: FxHashMap<Box<str>, Vec<usize>>,
     isolate: bool,
-    exact_hosts: FxHashMap<Box<str>, Table>,
-    wildcard_hosts: FxHashMap<Box<str>, Table>,
-    catch_all: Table,
-    rules: Vec<Rule>,
+    exact_hosts: FxHashMap<Box<str>, Arc<Table>>,
+    wildcard_hosts: FxHashMap<Box<str>, Arc<Table>>,
+    catch_all: Arc<Table>,
+    /// By rule index; `None` for a slot no vhost holds now.
+    rules: Vec<Option<Arc<Rule>>>,
+    free_rules: Vec<u32>,
     endpoints: Vec<SocketAddr>,
     /// `transports[i]`: how ghost reaches `endpoints[i]` itself, `None` for a native Varnish backend.
     transports: Vec<Option<Arc<Transport>>>,
+    endpoint_index: EndpointIndex,
+    /// How many backend group entries use each endpoint; a slot at 0 is free for the next new endpoint.
+    endpoint_uses: Vec<u32>,
+    free_endpoints: Vec<usize>,
     escaped_slashes: EscapedSlashes,
     trusted_proxies: Vec<Cidr>,
     cluster: Option<Cluster>,
+    policies: Arc<BTreeMap<String, Cache>>,
+    /// Left out of the document-wide parts: cache policies, then listeners.
+    policies_skipped: Arc<Vec<Skipped>>,
+    listeners_skipped: Arc<Vec<Skipped>>,
+    vhosts: BTreeMap<String, Arc<VhostPart>>,
 }
 
 impl Router {
@@ -321,19 +351,20 @@ impl Router {
     /// Returns an [`Error`] when the document cannot be used at all; bad routes are skipped and listed in the
     /// [`Report`] instead.
     pub fn from_json(text: &str) -> Result<(Self, Report), Error> {
-        let loaded = load(text)?;
-        let (router, mut report) = Self::build(loaded.doc);
-        let mut skipped = loaded.skipped;
-        skipped.append(&mut report.skipped);
-        report.skipped = skipped;
-        Ok((router, report))
+        Ok(Self::build_parts(load_parts(text)?))
     }
 
     /// Compiles a parsed document; routes whose regular expressions do not compile are skipped.
     #[must_use]
     pub fn build(doc: GhostJson) -> (Self, Report) {
+        let vhosts = doc.vhosts.keys().map(|k| (k.clone(), Vec::new())).collect();
+        Self::build_parts(LoadedParts { doc, skipped: Vec::new(), vhosts })
+    }
+
+    fn build_parts(parts: LoadedParts) -> (Self, Report) {
+        let LoadedParts { doc, skipped, vhosts: mut vhost_skipped } = parts;
         let mut router = Self::default();
-        let mut report = Report::default();
+        let mut listeners_skipped = Vec::new();
         for listener in doc.listeners.iter().take(MAX_LISTENERS) {
             let index = router.listeners.len();
             router.listeners.push(ListenerInfo {
@@ -345,7 +376,7 @@ impl Router {
             router.sockets.entry(listener.socket.as_str().into()).or_default().push(index);
         }
         for (i, extra) in doc.listeners.iter().enumerate().skip(MAX_LISTENERS) {
-            report.skipped.push(Skipped {
+            listeners_skipped.push(Skipped {
                 path: format!("$.listeners[{i}]"),
                 route: None,
                 reason: format!("listener {:?} exceeds the limit of {MAX_LISTENERS} listeners", extra.name),
@@ -358,47 +389,152 @@ impl Router {
             router.trusted_proxies = requests.trusted_proxies.iter().filter_map(|c| c.parse().ok()).collect();
         }
         router.cluster = doc.cluster.as_ref().map(Cluster::new);
-        let mut endpoint_index = EndpointIndex::default();
-        let policies = doc.cache_policies.unwrap_or_default();
-        for (key, vhost) in doc.vhosts {
-            let mut table = Table::default();
-            for (i, route) in vhost.routes.into_iter().enumerate() {
-                let path = || format!("$.vhosts[{}].routes[{i}]", serde_json::Value::String(key.clone()));
-                match router.add_route(&mut table, route, (&policies, &mut endpoint_index)) {
-                    Ok(None) => report.routes += 1,
-                    Ok(Some((reason, label))) => {
-                        report.routes += 1;
-                        report.uncached.push(Skipped { path: path(), route: Some(label), reason });
-                    }
-                    Err((reason, label)) => report.skipped.push(Skipped { path: path(), route: Some(label), reason }),
-                }
-            }
-            let mut left_out: Vec<u32> = router.sort_table(&mut table).iter().map(|e| e.rule).collect();
-            left_out.sort_unstable();
-            left_out.dedup();
-            for rule in left_out {
-                let rule = &router.rules[rule as usize];
-                report.routes = report.routes.saturating_sub(1);
-                report.skipped.push(Skipped {
-                    path: format!("$.vhosts[{}]", serde_json::Value::String(key.clone())),
-                    route: Some(format!("{} rule {}", rule.route_name, rule.id.rule)),
-                    reason: "the vhost's regular expression paths together exceed the size limit".to_owned(),
-                });
-            }
-            if table.is_empty() {
-                continue;
-            }
-            report.vhosts += 1;
-            if key == "*" {
-                router.catch_all = table;
-            } else if let Some(suffix) = key.strip_prefix('*') {
-                router.wildcard_hosts.insert(suffix.into(), table);
-            } else {
-                router.exact_hosts.insert(key.as_str().into(), table);
+        router.policies = Arc::new(doc.cache_policies.unwrap_or_default());
+        router.policies_skipped = Arc::new(skipped);
+        router.listeners_skipped = Arc::new(listeners_skipped);
+        let mut vhosts = doc.vhosts;
+        for (key, load_skipped) in std::mem::take(&mut vhost_skipped) {
+            let vhost = vhosts.remove(&key);
+            router.put_vhost(key, vhost, load_skipped);
+        }
+        let report = router.report();
+        (router, report)
+    }
+
+    /// Parses a delta document (`ghost/README.md`) and turns this state into the one it leads to, compiling only
+    /// the vhosts it names: the same state, request for request, as [`Router::from_json`] of the whole changed
+    /// document (rule and endpoint indexes aside). Clone the router first to keep serving the old state.
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`Error`] when the delta cannot be used at all; bad routes are skipped and listed in the
+    /// [`Report`] instead.
+    pub fn apply_json(self, text: &str) -> Result<(Self, Report), Error> {
+        Ok(self.apply(load_delta(text)?))
+    }
+
+    /// Turns this state into the one a parsed delta leads to (see [`Router::apply_json`]).
+    #[must_use]
+    pub fn apply(self, delta: Delta) -> (Self, Report) {
+        let mut router = self;
+        let Delta { mut vhosts, skipped } = delta;
+        for (key, load_skipped) in skipped {
+            router.remove_vhost(&key);
+            let vhost = vhosts.remove(&key).flatten();
+            // A key the delta removes leaves nothing behind; one that is not a vhost key stays reported.
+            if vhost.is_some() || !load_skipped.is_empty() {
+                router.put_vhost(key, vhost, load_skipped);
             }
         }
-        report.endpoints = router.endpoints.len();
+        let report = router.report();
         (router, report)
+    }
+
+    /// The report of this state, as a load of the whole document gives it.
+    fn report(&self) -> Report {
+        let mut report = Report::default();
+        report.skipped.extend(self.policies_skipped.iter().cloned());
+        report.skipped.extend(self.vhosts.values().flat_map(|v| v.load_skipped.iter().cloned()));
+        report.skipped.extend(self.listeners_skipped.iter().cloned());
+        for part in self.vhosts.values() {
+            report.routes += part.routes;
+            report.vhosts += usize::from(part.served);
+            report.skipped.extend(part.skipped.iter().cloned());
+            report.uncached.extend(part.uncached.iter().cloned());
+        }
+        report.endpoints = self.endpoint_uses.iter().filter(|&&n| n > 0).count();
+        report
+    }
+
+    /// Releases what the vhost `key` holds: its table, its rule slots and its endpoint uses.
+    fn remove_vhost(&mut self, key: &str) {
+        let Some(part) = self.vhosts.remove(key) else { return };
+        if key == "*" {
+            self.catch_all = Arc::default();
+        } else if let Some(suffix) = key.strip_prefix('*') {
+            self.wildcard_hosts.remove(suffix);
+        } else {
+            self.exact_hosts.remove(key);
+        }
+        for &rule in &part.rules {
+            self.rules[rule as usize] = None;
+            self.free_rules.push(rule);
+        }
+        for &endpoint in &part.endpoints {
+            self.endpoint_uses[endpoint] -= 1;
+            if self.endpoint_uses[endpoint] == 0 {
+                self.endpoint_index.remove(&(self.endpoints[endpoint], self.transports[endpoint].clone()));
+                self.free_endpoints.push(endpoint);
+            }
+        }
+    }
+
+    /// Compiles the vhost `key` (none: only what its parse left out is kept for the report).
+    fn put_vhost(&mut self, key: String, vhost: Option<Vhost>, load_skipped: Vec<Skipped>) {
+        let mut part = VhostPart { load_skipped, ..VhostPart::default() };
+        let mut table = Table::default();
+        for (i, route) in vhost.map(|v| v.routes).unwrap_or_default().into_iter().enumerate() {
+            let path = || format!("$.vhosts[{}].routes[{i}]", serde_json::Value::String(key.clone()));
+            match self.add_route(&mut table, route, &mut part) {
+                Ok(None) => part.routes += 1,
+                Ok(Some((reason, label))) => {
+                    part.routes += 1;
+                    part.uncached.push(Skipped { path: path(), route: Some(label), reason });
+                }
+                Err((reason, label)) => part.skipped.push(Skipped { path: path(), route: Some(label), reason }),
+            }
+        }
+        let mut left_out: Vec<u32> = self.sort_table(&mut table).iter().map(|e| e.rule).collect();
+        left_out.sort_unstable();
+        left_out.dedup();
+        for rule in left_out {
+            let Some(rule) = self.rules[rule as usize].as_deref() else { continue };
+            part.routes = part.routes.saturating_sub(1);
+            part.skipped.push(Skipped {
+                path: format!("$.vhosts[{}]", serde_json::Value::String(key.clone())),
+                route: Some(format!("{} rule {}", rule.route_name, rule.id.rule)),
+                reason: "the vhost's regular expression paths together exceed the size limit".to_owned(),
+            });
+        }
+        if !table.is_empty() {
+            part.served = true;
+            let table = Arc::new(table);
+            if key == "*" {
+                self.catch_all = table;
+            } else if let Some(suffix) = key.strip_prefix('*') {
+                self.wildcard_hosts.insert(suffix.into(), table);
+            } else {
+                self.exact_hosts.insert(key.as_str().into(), table);
+            }
+        }
+        self.vhosts.insert(key, Arc::new(part));
+    }
+
+    /// The index of a new endpoint, or of the one already known with this address and transport; counts the use.
+    fn endpoint(&mut self, addr: SocketAddr, transport: Option<Arc<Transport>>) -> usize {
+        let index = if let Some(&index) = self.endpoint_index.get(&(addr, transport.clone())) {
+            index
+        } else {
+            let index = if let Some(free) = self.free_endpoints.pop() {
+                self.endpoints[free] = addr;
+                self.transports[free].clone_from(&transport);
+                free
+            } else {
+                self.endpoints.push(addr);
+                self.transports.push(transport.clone());
+                self.endpoint_uses.push(0);
+                self.endpoints.len() - 1
+            };
+            self.endpoint_index.insert((addr, transport), index);
+            index
+        };
+        self.endpoint_uses[index] += 1;
+        index
+    }
+
+    /// The slot the next rule takes.
+    fn next_rule(&self) -> usize {
+        self.free_rules.last().map_or(self.rules.len(), |&free| free as usize)
     }
 
     /// Compiles one route into `table`, its cache settings taken from `policies` when it names a policy. Returns
@@ -409,13 +545,13 @@ impl Router {
         &mut self,
         table: &mut Table,
         route: Route,
-        (policies, endpoint_index): (&BTreeMap<String, Cache>, &mut EndpointIndex),
+        part: &mut VhostPart,
     ) -> Result<Option<(String, String)>, (String, String)> {
         let entries = self.compile_matches(&route).map_err(|reason| (reason, route_label(&route)))?;
         let built = route
             .cache
             .as_ref()
-            .map(|named| resolve_cache(named, policies).and_then(|settings| CacheRule::new(&route.id, settings)));
+            .map(|named| resolve_cache(named, &self.policies).and_then(|settings| CacheRule::new(&route.id, settings)));
         let (cache, uncached) = match built {
             Some(Ok(rule)) => (Some(rule), None),
             Some(Err(reason)) => {
@@ -456,13 +592,8 @@ impl Router {
             for ep in &backend.endpoints {
                 // load() checked the address; a parse failure here would be a bug, so skip rather than panic.
                 let Ok(ip) = ep.address.parse::<IpAddr>() else { continue };
-                let addr = SocketAddr::new(ip, ep.port);
-                let next = self.endpoints.len();
-                let index = *endpoint_index.entry((addr, transport.clone())).or_insert(next);
-                if index == next {
-                    self.endpoints.push(addr);
-                    self.transports.push(transport.clone());
-                }
+                let index = self.endpoint(SocketAddr::new(ip, ep.port), transport.clone());
+                part.endpoints.push(index);
                 endpoints.push(index);
             }
             groups.push(Group {
@@ -480,7 +611,14 @@ impl Router {
                 PathMatchType::RegularExpression => table.regex.push(entry),
             }
         }
-        self.rules.push(Rule {
+        let slot = self.next_rule();
+        if slot == self.rules.len() {
+            self.rules.push(None);
+        } else {
+            self.free_rules.pop();
+        }
+        part.rules.push(u32::try_from(slot).unwrap_or(u32::MAX));
+        self.rules[slot] = Some(Arc::new(Rule {
             route_name: format!("{}/{}", id.namespace, id.name),
             id,
             filters,
@@ -491,13 +629,13 @@ impl Router {
             retry,
             mirrors,
             created,
-        });
+        }));
         Ok(uncached)
     }
 
     /// The lookup entries of a route's matches, with their table and key.
     fn compile_matches(&self, route: &Route) -> Result<Vec<(PathMatchType, Box<str>, Entry)>, String> {
-        let rule_index = u32::try_from(self.rules.len()).map_err(|_| "too many routes".to_owned())?;
+        let rule_index = u32::try_from(self.next_rule()).map_err(|_| "too many routes".to_owned())?;
         let listeners = self.listener_mask(&route.listeners);
         let mut entries = Vec::with_capacity(route.matches.len());
         for (match_index, m) in route.matches.iter().enumerate() {
@@ -577,7 +715,9 @@ impl Router {
 
     /// The order of two entries of the same path bucket: method, headers, query, age, name, rule, match.
     fn precedence(&self, a: &Entry, b: &Entry) -> Ordering {
-        let (ra, rb) = (&self.rules[a.rule as usize], &self.rules[b.rule as usize]);
+        let (Some(ra), Some(rb)) = (self.rule(a.rule as usize), self.rule(b.rule as usize)) else {
+            return Ordering::Equal;
+        };
         b.method
             .is_some()
             .cmp(&a.method.is_some())
@@ -593,7 +733,7 @@ impl Router {
     /// A compiled rule by index.
     #[must_use]
     pub fn rule(&self, index: usize) -> Option<&Rule> {
-        self.rules.get(index)
+        self.rules.get(index)?.as_deref()
     }
 
     /// A listener by index.
@@ -603,7 +743,7 @@ impl Router {
     }
 
     /// Every distinct endpoint address, indexed by [`Forward::endpoint`]. An address reached over two transports
-    /// appears twice.
+    /// appears twice; after [`Router::apply`], a slot no rule uses any more keeps its last address until reused.
     #[must_use]
     pub fn endpoints(&self) -> &[SocketAddr] {
         &self.endpoints
@@ -705,7 +845,15 @@ impl Router {
             });
         };
         let rule_index = entry.rule as usize;
-        let rule = &self.rules[rule_index];
+        let Some(rule) = self.rule(rule_index) else {
+            return Decision::Refuse(Refusal {
+                rule: None,
+                listener,
+                status: 404,
+                reason: Cow::Borrowed("no route matches this request"),
+                lookup: None,
+            });
+        };
         let prefix_len = entry.prefix_len.map(|l| l as usize);
         if let Some(redirect) = rule.redirect() {
             let input = RedirectInput {
@@ -1267,10 +1415,10 @@ mod tests {
         assert!(report.skipped.is_empty(), "{report:?}");
         assert_eq!(report.routes, 3);
         assert_eq!(router.rules.len(), 3);
-        let cache = router.rules[0].cache.as_ref().unwrap();
+        let cache = router.rule(0).unwrap().cache.as_ref().unwrap();
         assert_eq!((cache.identity.as_str(), cache.policy.as_str()), ("ns/named/0", "ns/p"));
         assert_eq!(cache.settings.ttl.default, 7);
-        assert!(router.rules[1].cache.is_none() && router.rules[2].cache.is_none());
+        assert!(router.rule(1).unwrap().cache.is_none() && router.rule(2).unwrap().cache.is_none());
         let uncached: Vec<_> = report.uncached.iter().map(|s| (s.path.as_str(), s.route.as_deref())).collect();
         assert_eq!(
             uncached,

@@ -48,7 +48,7 @@ mod ghost {
         /// left ghost.json is deleted at the first reload at least `retire_after` (default 10s) later.
         pub fn new(ctx: &mut Ctx, path: &str, retire_after: Option<Duration>) -> Self {
             let shared = Shared::new(path, retire_after.unwrap_or(Duration::from_secs(10)));
-            let _ = shared.reload(ctx);
+            let _ = shared.reload(ctx, &crate::state::Reload::default());
             Self { shared }
         }
 
@@ -422,7 +422,7 @@ mod ghost {
 
         /// Reloads ghost.json now; returns false (and keeps the old state) when it cannot be used.
         pub fn reload(&self, ctx: &mut Ctx) -> bool {
-            self.shared.reload(ctx).status() == 200
+            self.shared.reload(ctx, &crate::state::Reload::default()).status() == 200
         }
 
         /// What went wrong in the last load: the error, or the routes skipped; empty when all is well.

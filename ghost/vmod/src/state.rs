@@ -27,19 +27,28 @@ pub struct State {
     pub generation: u64,
     /// The clustered cache's peers (none without a cluster).
     pub peers: Peers,
+    /// The revision the reload request named for this state (see [`Reload`]): a delta applies only to the state of
+    /// its base revision.
+    pub revision: Option<String>,
     /// The cache counters by rule index, so that a request finds them without building a key.
     by_rule: Vec<Option<Arc<RuleStats>>>,
 }
 
 impl State {
-    fn new(router: Router, backends: Vec<BackendRef>, peers: Peers, stats: StatsMap, generation: u64) -> Self {
+    fn new(
+        router: Router,
+        backends: Vec<BackendRef>,
+        peers: Peers,
+        stats: StatsMap,
+        (generation, revision): (u64, Option<String>),
+    ) -> Self {
         let by_rule = (0..router.rule_count())
             .map(|i| {
                 let cache = router.rule(i)?.cache.as_ref()?;
                 stats.get(&stats_key(&cache.identity, &cache.policy)).cloned()
             })
             .collect();
-        Self { router, backends, stats, generation, peers, by_rule }
+        Self { router, backends, stats, generation, peers, revision, by_rule }
     }
 
     /// The cache counters of rule `rule`, when it has cache settings.
@@ -48,13 +57,41 @@ impl State {
     }
 }
 
+/// What a reload request asks for (`/.varnish-ghost/reload?revision=<r>[&delta=<base>]`).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Reload {
+    /// The revision the new state is known by, for a later delta's base.
+    pub revision: Option<String>,
+    /// Apply the delta file (`<ghost.json>.delta`) to the state of this revision instead of loading ghost.json.
+    pub delta_base: Option<String>,
+}
+
+impl Reload {
+    /// Reads the request from the control URL's query; unknown parameters are ignored.
+    pub fn from_url(url: &str) -> Self {
+        let mut reload = Self::default();
+        let query = url.split_once('?').map_or("", |(_, q)| q);
+        for (name, value) in query.split('&').filter_map(|p| p.split_once('=')) {
+            match name {
+                "revision" => reload.revision = Some(value.to_owned()),
+                "delta" => reload.delta_base = Some(value.to_owned()),
+                _ => {}
+            }
+        }
+        reload
+    }
+}
+
 /// The result of one reload, for the control endpoint and `last_error()`.
 #[derive(Debug)]
 pub enum ReloadOutcome {
     /// The new state is serving.
-    Loaded { report: Report, backends: usize, retired: usize, millis: f64 },
+    Loaded { report: Report, backends: usize, retired: usize, millis: f64, revision: Option<String> },
     /// The document could not be used; the previous state keeps serving.
     Failed { error: String, path: Option<String>, millis: f64 },
+    /// A delta whose base is not the serving state's revision (a VCL load or varnishd start read ghost.json since):
+    /// nothing changed; the caller reloads the whole document instead.
+    Stale { serving: Option<String>, millis: f64 },
 }
 
 impl ReloadOutcome {
@@ -63,14 +100,16 @@ impl ReloadOutcome {
         match self {
             Self::Loaded { .. } => 200,
             Self::Failed { .. } => 500,
+            Self::Stale { .. } => 409,
         }
     }
 
     /// The JSON body of the control answer.
     pub fn to_json(&self) -> String {
         let value = match self {
-            Self::Loaded { report, backends, retired, millis } => serde_json::json!({
+            Self::Loaded { report, backends, retired, millis, revision } => serde_json::json!({
                 "status": "ok",
+                "revision": revision,
                 "routes": report.routes,
                 "vhosts": report.vhosts,
                 "endpoints": report.endpoints,
@@ -84,6 +123,12 @@ impl ReloadOutcome {
                 "status": "error",
                 "error": error,
                 "path": path,
+                "durationMs": millis,
+            }),
+            Self::Stale { serving, millis } => serde_json::json!({
+                "status": "stale",
+                "error": "the delta's base is not the revision serving",
+                "serving": serving,
                 "durationMs": millis,
             }),
         };
@@ -107,6 +152,7 @@ impl ReloadOutcome {
                 text
             }
             Self::Failed { error, .. } => error.clone(),
+            Self::Stale { .. } => String::new(),
         }
     }
 }
@@ -147,15 +193,24 @@ impl Shared {
         self.last_error.lock().map(|e| e.clone()).unwrap_or_default()
     }
 
-    /// Reads the ghost.json file, builds a new state and swaps it in; on failure the old state keeps serving.
-    pub fn reload(&self, ctx: &mut Ctx) -> ReloadOutcome {
+    /// Reads the ghost.json file (or applies its delta file to the serving state), builds a new state and swaps it
+    /// in; on failure the old state keeps serving.
+    pub fn reload(&self, ctx: &mut Ctx, request: &Reload) -> ReloadOutcome {
         let started = Instant::now();
         // Reloads are serialized so that backends are created and retired in a consistent order.
         let mut pool = match self.pool.lock() {
             Ok(pool) => pool,
             Err(poisoned) => poisoned.into_inner(),
         };
-        let outcome = match load_off_thread(&self.path) {
+        let current = self.current();
+        let built = match &request.delta_base {
+            Some(base) if current.revision.as_ref() != Some(base) => {
+                return ReloadOutcome::Stale { serving: current.revision.clone(), millis: elapsed_ms(started) };
+            }
+            Some(_) => apply_off_thread(format!("{}.delta", self.path), current.router.clone()),
+            None => load_off_thread(&self.path),
+        };
+        let outcome = match built {
             Err(error) => ReloadOutcome::Failed { error, path: None, millis: elapsed_ms(started) },
             Ok(Err(err)) => ReloadOutcome::Failed {
                 error: err.to_string(),
@@ -171,10 +226,11 @@ impl Shared {
                     let mut keep = keys(&router);
                     keep.extend(peer_keys(&router));
                     let stats = carry_over(&router, &self.stats);
-                    let generation = self.current().generation + 1;
-                    self.current.store(Arc::new(State::new(router, backends, peers, stats, generation)));
+                    let revision = (current.generation + 1, request.revision.clone());
+                    self.current.store(Arc::new(State::new(router, backends, peers, stats, revision)));
                     let retired = pool.retain(ctx, &keep);
-                    ReloadOutcome::Loaded { report, backends: pool.len(), retired, millis: elapsed_ms(started) }
+                    let (backends, millis) = (pool.len(), elapsed_ms(started));
+                    ReloadOutcome::Loaded { report, backends, retired, millis, revision: request.revision.clone() }
                 }
             },
         };
@@ -211,6 +267,20 @@ fn load_off_thread(path: &str) -> Result<Result<(Router, Report), ghost_core::Er
     worker.join().map_err(|_| "the ghost.json loader thread panicked".to_owned())?
 }
 
+/// Reads a delta file and applies it to `router` on a thread of its own (as [`load_off_thread`]).
+fn apply_off_thread(path: String, router: Router) -> Result<Result<(Router, Report), ghost_core::Error>, String> {
+    let worker = std::thread::Builder::new()
+        .name("ghost-delta".to_owned())
+        .stack_size(LOAD_STACK)
+        .spawn(move || {
+            std::fs::read_to_string(&path)
+                .map_err(|err| format!("cannot read {path}: {err}"))
+                .map(|text| router.apply_json(&text))
+        })
+        .map_err(|err| format!("cannot start the ghost.json delta thread: {err}"))?;
+    worker.join().map_err(|_| "the ghost.json delta thread panicked".to_owned())?
+}
+
 const LOAD_STACK: usize = 16 << 20;
 
 fn elapsed_ms(started: Instant) -> f64 {
@@ -228,7 +298,7 @@ mod tests {
                 {"id": {"namespace": "ns", "name": "bad", "rule": 0}, "created": "nope", "listeners": ["l"]}]}}}"#,
         )
         .unwrap();
-        let loaded = ReloadOutcome::Loaded { report, backends: 0, retired: 0, millis: 1.5 };
+        let loaded = ReloadOutcome::Loaded { report, backends: 0, retired: 0, millis: 1.5, revision: None };
         let json: serde_json::Value = serde_json::from_str(&loaded.to_json()).unwrap();
         assert_eq!(loaded.status(), 200);
         assert_eq!(json["status"], "ok");
@@ -241,16 +311,30 @@ mod tests {
                 "created": "2026-01-01T00:00:00Z", "listeners": ["l"], "cache": "ns/gone"}]}}}"#,
         )
         .unwrap();
-        let loaded = ReloadOutcome::Loaded { report, backends: 0, retired: 0, millis: 1.5 };
+        let loaded = ReloadOutcome::Loaded { report, backends: 0, retired: 0, millis: 1.5, revision: None };
         let json: serde_json::Value = serde_json::from_str(&loaded.to_json()).unwrap();
         assert_eq!((json["routes"].as_u64(), json["skipped"].as_array().map(Vec::len)), (Some(1), Some(0)));
         assert_eq!(json["uncached"][0]["route"], "ns/r rule 0");
         assert!(loaded.problem().starts_with("0 route(s) skipped, 1 served without caching; "), "{}", loaded.problem());
+
+        let stale = ReloadOutcome::Stale { serving: Some("r1".into()), millis: 0.1 };
+        let json: serde_json::Value = serde_json::from_str(&stale.to_json()).unwrap();
+        assert_eq!((stale.status(), &json["status"], &json["serving"]), (409, &"stale".into(), &"r1".into()));
+        assert_eq!(stale.problem(), "");
 
         let failed = ReloadOutcome::Failed { error: "cannot load".into(), path: Some("$".into()), millis: 0.1 };
         let json: serde_json::Value = serde_json::from_str(&failed.to_json()).unwrap();
         assert_eq!(failed.status(), 500);
         assert_eq!(json["status"], "error");
         assert_eq!(failed.problem(), "cannot load");
+    }
+
+    #[test]
+    fn reload_requests_read_the_revision_and_the_delta_base_from_the_query() {
+        assert_eq!(Reload::from_url("/.varnish-ghost/reload"), Reload::default());
+        assert_eq!(
+            Reload::from_url("/.varnish-ghost/reload?revision=c-2&delta=c-1&x=y"),
+            Reload { revision: Some("c-2".into()), delta_base: Some("c-1".into()) }
+        );
     }
 }

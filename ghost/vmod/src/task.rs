@@ -471,7 +471,7 @@ pub fn control(ctx: &mut Ctx, shared: &Shared, url: &str, client: Option<SocketA
     if path != CONTROL_RELOAD {
         return Task::Answer(json_answer(404, "{\"status\":\"error\",\"error\":\"not found\"}\n".into()));
     }
-    let outcome = shared.reload(ctx);
+    let outcome = shared.reload(ctx, &crate::state::Reload::from_url(url));
     let body = outcome.to_json();
     ctx.log(LogTag::VclLog, format!("ghost: reload {}", body.trim_end()));
     Task::Answer(json_answer(outcome.status(), body))
