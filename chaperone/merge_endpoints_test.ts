@@ -112,3 +112,16 @@ endpoints:
     stringifyContract(mergeEndpoints(routing, cluster, self)),
   );
 });
+
+Deno.test("mergeEndpoints() presents the Gateway's backend client certificate on TLS groups only", () => {
+  const routing = parseRoutingJson(Deno.readTextFileSync(new URL("backend_tls.routing.json", DIR)));
+  const cluster = parseCluster(Deno.readTextFileSync(new URL("backend_tls.endpointslices.yaml", DIR)));
+  const clientCertificate = { certificate: "CERT", key: "KEY" };
+  const ghost = mergeEndpoints(routing, { ...cluster, backendClientCertificate: clientCertificate });
+  const backends = ghost.vhosts["app.example.com"].routes[0].backends;
+  deepStrictEqual(backends.map((b) => b.transport?.tls?.clientCertificate), [
+    clientCertificate,
+    clientCertificate,
+    undefined,
+  ]);
+});

@@ -75,6 +75,13 @@ export const CHAPERONE_FLAGS: readonly ChaperoneFlag[] = [
     description: "Secret with the HTTPS listeners' certificates (default: the ConfigMap name plus -tls)",
   },
   {
+    key: "backendClientSecret",
+    flags: "--backend-client-secret <name>",
+    env: "LACQUER_BACKEND_CLIENT_SECRET",
+    description: "Secret with the Gateway's backend client certificate (backend-client.crt and .key), presented to " +
+      "TLS backends",
+  },
+  {
     key: "hitch",
     flags: "--hitch <path>",
     env: "LACQUER_HITCH",
@@ -237,6 +244,7 @@ export const chaperoneConfigSchema = z.object({
   listen: z.array(listenerSchema).default([]),
   tlsListen: z.array(listenerSchema).default([]),
   tlsSecret: z.string().min(1).optional(),
+  backendClientSecret: z.string().min(1).optional(),
   hitch: z.string().min(1).default("hitch"),
   storage: z.string().min(1).default("malloc,256m"),
   varnishdArg: z.array(z.string()).default([]).refine(

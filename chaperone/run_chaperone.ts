@@ -42,6 +42,7 @@ import { readiness } from "./readiness.ts";
 import { startReaper } from "./reaper.ts";
 import { SyncLoop } from "./sync_loop.ts";
 import { startTlsTermination, type TlsTermination } from "./tls_termination.ts";
+import { backendClientCertificateOf, watchTlsSecret } from "./tls_secret_watcher.ts";
 import { prepareVclCompileCache } from "./vcl_compile_cache.ts";
 import { varnishdArgs } from "./varnishd_args.ts";
 import { VarnishdSupervisor } from "./varnishd_supervisor.ts";
@@ -118,6 +119,7 @@ interface SyncParts {
   sync: SyncLoop;
   configMap: ObjectWatcher<Promise<GatewayConfig>>;
   endpoints: EndpointsWatcher;
+  clientSecret?: ObjectWatcher<Record<string, string> | undefined>;
 }
 
 function startSync(client: KubeClient, options: ChaperoneOptions, files: WorkFiles, metrics: ChaperoneMetrics) {
@@ -134,6 +136,15 @@ function startSync(client: KubeClient, options: ChaperoneOptions, files: WorkFil
     log: log.child({ component: "endpoints" }),
   });
   const pod = config.podName ? { namespace: config.namespace, name: config.podName } : undefined;
+  // The Gateway's backend client certificate, when it has one: its TLS Secret, read through the API like hitch's.
+  const clientSecret = config.backendClientSecret
+    ? watchTlsSecret(client, {
+      namespace: config.namespace,
+      name: config.backendClientSecret,
+      onChange: () => changed.poke(),
+      log: log.child({ component: "backend-client-certificate" }),
+    })
+    : undefined;
   const sync = new SyncLoop({
     config: {
       current: async () => await configMap.current(),
@@ -144,13 +155,14 @@ function startSync(client: KubeClient, options: ChaperoneOptions, files: WorkFil
     reloadGhost: (request) => reloadGhost(config.ghostPort, { request }),
     publish: pod ? (applied) => writeAppliedAnnotations(client, pod, applied) : undefined,
     peer: peerIdentity(config.podIp, new AdminTokenFile(config.adminTokenFile)),
+    backendClientCertificate: clientSecret && (() => backendClientCertificateOf(clientSecret.current())),
     metrics,
     log: log.child({ component: "sync" }),
     coalesceMs: config.coalesceMs,
     keepVcls: config.keepVcls,
   });
   changed.poke = () => sync.poke();
-  return { sync, configMap, endpoints } satisfies SyncParts;
+  return { sync, configMap, endpoints, clientSecret } satisfies SyncParts;
 }
 
 function createVarnishd(config: ChaperoneConfig, files: WorkFiles, backendPorts: Map<string, number>, parts: {
@@ -284,7 +296,7 @@ export async function startChaperone(options: ChaperoneOptions): Promise<Running
   const metrics = emptyMetrics();
   const reaper = (options.reapZombies ?? Deno.pid === 1) ? startReaper({ log }) : undefined;
   const client = options.client ?? createKubeClient(loadKubeConfig({ kubeconfig: config.kubeconfig }));
-  const { sync, configMap, endpoints } = startSync(client, options, files, metrics);
+  const { sync, configMap, endpoints, clientSecret } = startSync(client, options, files, metrics);
   // TLS listeners: hitch on the listener's address, varnishd behind it on a loopback PROXY socket of the same name.
   const backendPorts = tlsBackendPorts(config.tlsListen, {
     taken: [...config.listen.map((l) => l.port), config.adminAddress.port],
@@ -352,6 +364,7 @@ export async function startChaperone(options: ChaperoneOptions): Promise<Running
     await accessLog?.stop();
     await configMap.stop();
     await endpoints.stop();
+    await clientSecret?.stop();
     await server.shutdown();
     if (!options.client) client.close();
     reaper?.stop();

@@ -14,7 +14,12 @@
  *
  * @module
  */
-import { ContractError, parseRoutingJson, type RoutingJson } from "../ghost/contract/mod.ts";
+import {
+  ContractError,
+  type GhostClientCertificate,
+  parseRoutingJson,
+  type RoutingJson,
+} from "../ghost/contract/mod.ts";
 import { writeFileAtomic } from "../internal/atomic_writer.ts";
 import { backoffDelay } from "../internal/backoff.ts";
 import { contentHash } from "../internal/content_hash.ts";
@@ -69,6 +74,8 @@ export interface SyncLoopOptions {
   publish?: (applied: AppliedConfig) => Promise<void>;
   /** This pod's identity for the clustered cache (absent, or answering undefined: ghost.json gets no cluster). */
   peer?: () => Promise<PeerIdentity | undefined>;
+  /** The Gateway's backend client certificate, presented to TLS backends (absent or undefined: none). */
+  backendClientCertificate?: () => GhostClientCertificate | undefined;
   /** The counters to update. */
   metrics: ChaperoneMetrics;
   /** Logger. */
@@ -311,7 +318,13 @@ export class SyncLoop {
       if (routing !== this.#routing) this.#o.log.debug("New backend namespaces not listed yet", { wanted });
       this.#merged = routing;
       const self = routing.doc.cluster ? await this.#o.peer?.() : undefined;
-      const built = this.#ghost.build(routing.doc, this.#o.endpoints.snapshot(), self);
+      const clientCertificate = this.#o.backendClientCertificate?.();
+      const cluster = this.#o.endpoints.snapshot();
+      const built = this.#ghost.build(
+        routing.doc,
+        clientCertificate ? { ...cluster, backendClientCertificate: clientCertificate } : cluster,
+        self,
+      );
       const { ghost, text } = built;
       t2 = performance.now();
       if (text !== this.#refusedGhost?.text) {

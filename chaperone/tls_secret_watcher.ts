@@ -9,6 +9,8 @@ import { z } from "zod";
 import type { KubeClient, ObjectWatcher } from "../internal/kube/mod.ts";
 import { watchObject } from "../internal/kube/mod.ts";
 import type { Logger } from "../internal/log.ts";
+import { BACKEND_CLIENT_CERTIFICATE_KEYS } from "../internal/names.ts";
+import type { GhostClientCertificate } from "../ghost/contract/mod.ts";
 
 const secretSchema = z.object({
   metadata: z.object({ resourceVersion: z.string().default("") }),
@@ -49,4 +51,26 @@ export function watchTlsSecret(
   options: { namespace: string; name: string; onChange: () => void; log: Logger },
 ): ObjectWatcher<Record<string, string> | undefined> {
   return watchObject(client, { ...options, resource: "secrets", decode: decodeSecretData });
+}
+
+/**
+ * Returns the Gateway's backend client certificate from its TLS Secret's decoded data (the operator writes it under
+ * `BACKEND_CLIENT_CERTIFICATE_KEYS`).
+ *
+ * @example Usage
+ * ```ts
+ * import { backendClientCertificateOf } from "./tls_secret_watcher.ts";
+ * backendClientCertificateOf({ "backend-client.crt": "CERT", "backend-client.key": "KEY" });
+ * // { certificate: "CERT", key: "KEY" }
+ * ```
+ *
+ * @param data The Secret's data as text; undefined when it does not exist (yet).
+ * @returns The certificate and key; undefined unless both are there.
+ */
+export function backendClientCertificateOf(
+  data: Readonly<Record<string, string>> | undefined,
+): GhostClientCertificate | undefined {
+  const certificate = data?.[BACKEND_CLIENT_CERTIFICATE_KEYS.certificate];
+  const key = data?.[BACKEND_CLIENT_CERTIFICATE_KEYS.key];
+  return certificate && key ? { certificate, key } : undefined;
 }

@@ -343,6 +343,15 @@ export function clientVerifyKeys(socket: string): { ca: string; verify: string }
 }
 
 /**
+ * The TLS Secret keys of the Gateway's backend client certificate (`spec.tls.backend.clientCertificateRef`), which
+ * ghost presents to TLS backends: its certificate chain and private key, PEM. No listener or socket name makes them.
+ */
+export const BACKEND_CLIENT_CERTIFICATE_KEYS = {
+  certificate: "backend-client.crt",
+  key: "backend-client.key",
+} as const;
+
+/**
  * MetalLB's annotation listing the addresses a LoadBalancer Service asks for; the operator sets it when a Gateway
  * requests more than one address (one goes in `spec.loadBalancerIP`, which MetalLB refuses alongside it).
  */

@@ -1,7 +1,8 @@
 /**
  * The child objects of a Gateway, named after it: ConfigMap `<gw>-lacquer` (main.vcl, routing.json), Secret
- * `<gw>-lacquer-tls` (the certificates of its HTTPS listeners, when it has some), Secret `<gw>-lacquer-admin` (the
- * admin token, `admin_token.ts`: created once with a random value by the writer, never rewritten),
+ * `<gw>-lacquer-tls` (the certificates of its HTTPS listeners and its backend client certificate, when it has some),
+ * Secret `<gw>-lacquer-admin` (the admin token, `admin_token.ts`: created once with a random value by the writer,
+ * never rewritten),
  * ServiceAccount `<gw>-lacquer`, Role and RoleBinding `<gw>-lacquer` with exactly what the chaperone needs,
  * Deployment, Service, NetworkPolicy and PodDisruptionBudget `<gw>`.
  *
@@ -15,6 +16,7 @@
 import { Buffer } from "node:buffer";
 import {
   ADMIN_TOKEN_DIR,
+  BACKEND_CLIENT_CERTIFICATE_KEYS,
   boundedName,
   CHAPERONE_ADMIN_PORT,
   GATEWAY_NAME_ANNOTATION,
@@ -130,9 +132,15 @@ interface Family {
   ports: ListenerResult[];
   tlsPorts: ListenerResult[];
   plainPorts: ListenerResult[];
+  /** Whether the TLS Secret holds a backend client certificate (`spec.tls.backend`), which the chaperone reads. */
+  backendClientCertificate: boolean;
 }
 
-function family(gateway: Gateway, listeners: readonly ListenerResult[]): Family {
+function family(
+  gateway: Gateway,
+  listeners: readonly ListenerResult[],
+  tlsBundles: Record<string, string> = {},
+): Family {
   const ns = gateway.metadata.namespace ?? "";
   const name = gateway.metadata.name;
   const label = gatewayLabelValue(name);
@@ -156,6 +164,7 @@ function family(gateway: Gateway, listeners: readonly ListenerResult[]): Family 
     ports,
     tlsPorts: ports.filter((l) => l.listener.protocol === "HTTPS"),
     plainPorts: ports.filter((l) => l.listener.protocol !== "HTTPS"),
+    backendClientCertificate: tlsBundles[BACKEND_CLIENT_CERTIFICATE_KEYS.certificate] !== undefined,
   };
 }
 
@@ -202,7 +211,7 @@ function localRules(f: Family, shards: readonly string[] = []) {
     ...(shards.length > 0
       ? [{ apiGroups: [""], resources: ["configmaps"], resourceNames: shards, verbs: ["get"] }]
       : []),
-    ...(f.tlsPorts.length > 0
+    ...(f.tlsPorts.length > 0 || f.backendClientCertificate
       ? [{ apiGroups: [""], resources: ["secrets"], resourceNames: [f.tlsName], verbs: ["get", "list", "watch"] }]
       : []),
     { apiGroups: [""], resources: ["services"], verbs: ["get", "list", "watch"] },
@@ -358,7 +367,7 @@ function configMapChildren(f: Family, input: ChildrenInput): ChildObject[] {
  * TLS Secrets also holds this child: a no-op reconcile then skips it, and it is pruned like the others.
  */
 function tlsSecretChild(f: Family, tlsBundles: Record<string, string>): ChildObject[] {
-  if (f.tlsPorts.length === 0 || tlsBundles["tls.crt"] === undefined) return [];
+  if ((f.tlsPorts.length === 0 && !f.backendClientCertificate) || tlsBundles["tls.crt"] === undefined) return [];
   const data = Object.fromEntries(Object.entries(tlsBundles).map(([k, v]) => [k, Buffer.from(v).toString("base64")]));
   return [{ apiVersion: "v1", kind: "Secret", metadata: meta(f, f.tlsName), type: "kubernetes.io/tls", data }];
 }
@@ -427,6 +436,7 @@ function containerEnv(f: Family, parameters: ResolvedParameters): EnvVar[] {
     ...(f.tlsPorts.length > 0
       ? [{ name: "LACQUER_TLS_LISTEN", value: listen(f.tlsPorts) }, { name: "LACQUER_TLS_SECRET", value: f.tlsName }]
       : []),
+    ...(f.backendClientCertificate ? [{ name: "LACQUER_BACKEND_CLIENT_SECRET", value: f.tlsName }] : []),
     { name: "LACQUER_STORAGE", value: parameters.storage },
     ...(parameters.http2 ? [{ name: "LACQUER_HTTP2", value: "true" }] : []),
   ];
@@ -620,7 +630,7 @@ function podDisruptionBudgetChild(f: Family): ChildObject {
  * @returns The objects to apply.
  */
 export function buildChildren(input: ChildrenInput): ChildObject[] {
-  const f = family(input.gateway, input.listeners);
+  const f = family(input.gateway, input.listeners, input.tlsBundles ?? {});
   return [
     ...localRbac(
       f,

@@ -1,12 +1,14 @@
 /**
- * The certificate bundles of a Gateway's HTTPS listeners, as its TLS Secret `<gateway>-lacquer-tls` carries them
- * to the chaperone (pods cannot mount Secrets of other namespaces, and a certificateRef may point to one). Pure.
+ * The certificate bundles of a Gateway's HTTPS listeners and its backend client certificate, as its TLS Secret
+ * `<gateway>-lacquer-tls` carries them to the chaperone (pods cannot mount Secrets of other namespaces, and a
+ * certificateRef may point to one). Pure.
  *
  * @module
  */
 import { Buffer } from "node:buffer";
-import { clientVerifyKeys, tlsBundleKey } from "../internal/names.ts";
+import { BACKEND_CLIENT_CERTIFICATE_KEYS, clientVerifyKeys, tlsBundleKey } from "../internal/names.ts";
 import type { Gateway } from "./api_types.ts";
+import { resolveBackendClientCertificate } from "./backend_client_certificate.ts";
 import type { ListenerResult } from "./listeners.ts";
 import { keyOf, type SnapshotIndex } from "./snapshot_index.ts";
 
@@ -43,8 +45,10 @@ export function pemBundle(chain: string, key: string): string {
  * the further ones), and per socket a default bundle `<socket>.pem`: the first certificate of the first listener on
  * that port without a hostname (it accepts any SNI), else of the first listener on it. A socket whose listeners
  * verify client certificates (`spec.tls.frontend`) gets its CA certificates and hitch's `client-verify` setting
- * (`required` for AllowValidOnly, `optional` for AllowInsecureFallback) under `clientVerifyKeys`. `tls.crt` and
- * `tls.key` hold the default certificate of the lowest port, so the Secret is a valid `kubernetes.io/tls` one.
+ * (`required` for AllowValidOnly, `optional` for AllowInsecureFallback) under `clientVerifyKeys`. The Gateway's
+ * backend client certificate (`spec.tls.backend`), when it resolves, goes under `BACKEND_CLIENT_CERTIFICATE_KEYS`.
+ * `tls.crt` and `tls.key` hold the default certificate of the lowest port (else the client certificate), so the
+ * Secret is a valid `kubernetes.io/tls` one.
  *
  * @example Usage
  * ```ts ignore
@@ -95,6 +99,13 @@ export function buildTlsBundles(
     const first = defaults.get(sockets[0])!;
     data["tls.crt"] = `${normalize(first.chain)}\n`;
     data["tls.key"] = `${normalize(first.key)}\n`;
+  }
+  const client = resolveBackendClientCertificate(gateway, index);
+  if (client && "certificate" in client) {
+    data[BACKEND_CLIENT_CERTIFICATE_KEYS.certificate] = `${normalize(client.certificate)}\n`;
+    data[BACKEND_CLIENT_CERTIFICATE_KEYS.key] = `${normalize(client.key)}\n`;
+    data["tls.crt"] ??= `${normalize(client.certificate)}\n`;
+    data["tls.key"] ??= `${normalize(client.key)}\n`;
   }
   return Object.fromEntries(Object.keys(data).sort().map((k) => [k, data[k]]));
 }

@@ -20,6 +20,7 @@ import { CONTROLLER_NAME, gatewayObjectName, routingShardName } from "../interna
 import { generateMainVcl, userVclLines } from "../vcl/mod.ts";
 import type { BackendTlsPolicy, Gateway, GatewayClass, Pod } from "./api_types.ts";
 import { type AttachedRoute, attachedRouteCounts, attachRoutes } from "./attach_routes.ts";
+import { resolveBackendClientCertificate } from "./backend_client_certificate.ts";
 import { type PolicyResolution, resolvePolicies } from "./cache_policy/mod.ts";
 import { buildChildren, type ChildObject } from "./children.ts";
 import type { GatewayParameters, ParameterDefaults } from "./gateway_parameters.ts";
@@ -288,6 +289,7 @@ function translateGateway(
     pods,
     hashes,
     rejections,
+    clientCertificate: resolveBackendClientCertificate(gateway, index),
   }, options.now);
   const accepted = status.conditions.find((c) => c.type === "Accepted")!;
   const programmed = status.conditions.find((c) => c.type === "Programmed")!;

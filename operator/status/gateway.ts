@@ -1,11 +1,13 @@
 /**
  * Gateway status: `Accepted` (with `ListenersNotValid`, `InvalidParameters`, `UnsupportedAddress`),
- * `Programmed` and `addresses` (`programmed.ts`), and the listener entries (`listener.ts`); Gateway API
+ * `Programmed` and `addresses` (`programmed.ts`), `ResolvedRefs` of its backend client certificate
+ * (`InvalidClientCertificateRef`, `RefNotPermitted`), and the listener entries (`listener.ts`); Gateway API
  * `GatewayStatus`, `apis/v1/gateway_types.go`.
  *
  * @module
  */
 import type { Condition, Gateway, Pod, Service } from "../api_types.ts";
+import type { BackendClientCertificate, BackendClientCertificateProblem } from "../backend_client_certificate.ts";
 import { insecureFallbackPorts } from "../frontend_validation.ts";
 import type { GatewayProblem } from "../gateway_config.ts";
 import type { ListenerResult } from "../listeners.ts";
@@ -15,6 +17,7 @@ import {
   gatewayInvalidParameters,
   gatewayListenersNotValid,
   gatewayProgrammedInvalid,
+  gatewayResolvedRefs,
   gatewayUnsupportedAddress,
   mergeConditions,
   type NewCondition,
@@ -62,6 +65,8 @@ export interface GatewayFacts {
   hashes: { routing: string; vcl: string };
   /** What the pods rejected of the current configuration. */
   rejections?: GatewayRejections;
+  /** Its backend client certificate (`spec.tls.backend.clientCertificateRef`), resolved or why not. */
+  clientCertificate?: BackendClientCertificate | BackendClientCertificateProblem;
 }
 
 /**
@@ -118,11 +123,22 @@ export function gatewayStatus(facts: GatewayFacts, now: string): GatewayStatus {
       gateway.metadata.generation,
     ),
   ];
+  // Present only while the Gateway names a backend client certificate (the only reference it reports on).
+  const client = facts.clientCertificate;
+  const resolvedRefs = client === undefined ? [] : [
+    "reason" in client
+      ? gatewayResolvedRefs({ status: "False", reason: client.reason }, client.message, gateway.metadata.generation)
+      : gatewayResolvedRefs(
+        { status: "True", reason: "ResolvedRefs" },
+        "The backend client certificate is resolved",
+        gateway.metadata.generation,
+      ),
+  ];
   return {
     addresses: programmed.addresses,
     conditions: mergeConditions(
       gateway.status?.conditions,
-      [accepted, programmed.condition, ...insecureCondition],
+      [accepted, programmed.condition, ...insecureCondition, ...resolvedRefs],
       now,
     ),
     listeners: listenerStatuses({ ...facts, programmed: programmed.condition }, now),
