@@ -35,8 +35,13 @@ import {
   VARNISHD_INSTANCE_DIR,
 } from "../internal/names.ts";
 import { contentHash } from "../internal/content_hash.ts";
-import { routingConfigMapData, routingJsonData, shardedConfigMapData } from "../internal/routing_config_map.ts";
-import type { ShardedRouting } from "../ghost/contract/mod.ts";
+import {
+  type RoutingConfigMapData,
+  routingConfigMapData,
+  routingJsonData,
+  shardedConfigMapData,
+} from "../internal/routing_config_map.ts";
+import type { RoutingShard, ShardedRouting } from "../ghost/contract/mod.ts";
 import { requestedAddresses } from "./addresses.ts";
 import { adminTokenSecretName } from "./admin_token.ts";
 import { type Gateway, GATEWAY_GROUP } from "./api_types.ts";
@@ -91,6 +96,11 @@ export interface ChildrenInput {
   routingJson: string;
   /** routing.json as stored in shards, when it is large: the ConfigMap then carries the manifest. */
   routingShards?: ShardedRouting;
+  /**
+   * The data of a shard's ConfigMap ({@linkcode routingJsonData} of its text), when kept from an earlier translation:
+   * gzip of megabytes of unchanged shards is most of a large Gateway's regeneration. @default {computed}
+   */
+  shardData?: (shard: RoutingShard) => RoutingConfigMapData;
   /** main.vcl text. */
   mainVcl: string;
   /** Hashes of routing.json and main.vcl, when already computed. */
@@ -350,7 +360,7 @@ function configMapChildren(f: Family, input: ChildrenInput): ChildObject[] {
     apiVersion: "v1",
     kind: "ConfigMap",
     metadata: meta(f, shard.name, { [ROUTING_HASH_ANNOTATION]: shard.hash }),
-    ...routingJsonData(shard.text),
+    ...(input.shardData?.(shard) ?? routingJsonData(shard.text)),
   }));
   return [...shards, {
     apiVersion: "v1",

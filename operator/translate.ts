@@ -17,6 +17,7 @@ import { Buffer } from "node:buffer";
 import { type RoutingJson, type ShardedRouting, shardRouting } from "../ghost/contract/mod.ts";
 import { contentHash } from "../internal/content_hash.ts";
 import { CONTROLLER_NAME, gatewayObjectName, routingShardName } from "../internal/names.ts";
+import { routingJsonData } from "../internal/routing_config_map.ts";
 import { generateMainVcl, userVclLines } from "../vcl/mod.ts";
 import type { BackendTlsPolicy, Gateway, GatewayClass, Pod } from "./api_types.ts";
 import { type AttachedRoute, attachedRouteCounts, attachRoutes } from "./attach_routes.ts";
@@ -57,7 +58,7 @@ import {
   type RouteStatusResult,
 } from "./status/mod.ts";
 import { buildTlsBundles } from "./tls_bundles.ts";
-import { TranslationMemo } from "./translation_memo.ts";
+import { type ShardMemo, TranslationMemo } from "./translation_memo.ts";
 import { backendNamespaces, buildVhosts, routingDocument } from "./vhosts.ts";
 
 /** Options for {@linkcode translate}. */
@@ -216,7 +217,7 @@ function translateGateway(
   });
   const mainVcl = generateMainVcl({ gateway: key, userVcl: config.userVcl });
   const lastShards = memo.shardHashes.get(gateway);
-  const shards = new Map<string, { text: string; hash: string }>();
+  const shards = new Map<string, ShardMemo>();
   let reuse = memo.vhosts.get(gateway);
   if (reuse === undefined) memo.vhosts.set(gateway, reuse = {});
   const render = (routes: readonly AttachedRoute[]) => {
@@ -241,9 +242,9 @@ function translateGateway(
       stringify,
       hash: (shard, text) => {
         const last = lastShards?.get(shard);
-        const hash = last?.text === text ? last.hash : contentHash(text);
-        shards.set(shard, { text, hash });
-        return hash;
+        const kept = last?.text === text ? last : { text, hash: contentHash(text) };
+        shards.set(shard, kept);
+        return kept.hash;
       },
     });
     return { routing, routingJson, sharded };
@@ -265,6 +266,10 @@ function translateGateway(
     parameters: config.parameters,
     routingJson,
     routingShards: sharded,
+    shardData: (shard) => {
+      const kept = shards.get(shard.name);
+      return kept?.text === shard.text ? kept.data ??= routingJsonData(shard.text) : routingJsonData(shard.text);
+    },
     mainVcl,
     hashes,
     backendNamespaces: backendNamespaces(routing),

@@ -17,6 +17,7 @@
 import type { Gateway, HttpRoute } from "./api_types.ts";
 import type { AttachedRoute } from "./attach_routes.ts";
 import type { CachePolicy, ValidatedPolicy } from "./cache_policy/mod.ts";
+import type { RoutingConfigMapData } from "../internal/routing_config_map.ts";
 import type { TrackedDependencies } from "./dependencies.ts";
 import type { RouteText } from "./routing_text.ts";
 import type { RulesResult, StaticRule } from "./rules.ts";
@@ -40,6 +41,16 @@ export interface MemoisedAttachment {
    * the status writer skip comparing it with the cluster's again.
    */
   status?: RouteStatusResult[];
+}
+
+/** A routing.json shard last rendered for a Gateway, with what was computed from its text. */
+export interface ShardMemo {
+  /** Its text. */
+  text: string;
+  /** Its content hash. */
+  hash: string;
+  /** Its ConfigMap's data (gzipped beyond 32 KiB), once computed. */
+  data?: RoutingConfigMapData;
 }
 
 /** Memoised translation results; see the module documentation for the lifetime. */
@@ -67,9 +78,10 @@ export class TranslationMemo {
   readonly vhosts: WeakMap<Gateway, VhostReuse> = new WeakMap();
   /**
    * The text and hash of each routing.json shard last rendered for a Gateway, by shard name: a shard whose text did
-   * not change keeps its hash (comparing texts is far cheaper than hashing megabytes again on every change).
+   * not change keeps its hash and its ConfigMap data (comparing texts is far cheaper than hashing and compressing
+   * megabytes again on every change).
    */
-  readonly shardHashes: WeakMap<Gateway, Map<string, { text: string; hash: string }>> = new WeakMap();
+  readonly shardHashes: WeakMap<Gateway, Map<string, ShardMemo>> = new WeakMap();
   /**
    * Each Gateway with the HTTPS listeners its Ingresses' TLS adds (`ingress/`), by the listeners' JSON: the same object
    * while they are the same, so the attachments of its routes are reused.
