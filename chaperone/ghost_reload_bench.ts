@@ -3,7 +3,8 @@
  * with the ghost VMOD: write ghost.json (10,000 routes, each with a native backend of its own), then
  * `GET /.varnish-ghost/reload` on the control socket, which reads, compiles and swaps the state and creates the
  * backends. Every reload moves one host to another local backend, and the sample ends with its first correct answer.
- * Skipped when the VMOD is not built.
+ * Skipped when the VMOD is not built. `LACQUER_BENCH_ROUTES` and `LACQUER_BENCH_RELOADS` set the routes (one host
+ * and one native backend each) and reloads; `LACQUER_BENCH_JSON` names a file for the figures as JSON.
  *
  * @module
  */
@@ -13,8 +14,10 @@ import { eventually } from "../tests/cluster/eventually.ts";
 import { reloadGhost } from "./ghost_reload_client.ts";
 import { DEBIAN_VMOD_DIR, freePort, getWithHost, ghostTestVcl, ghostVmodDir, stageGhostVmod } from "./_test_varnish.ts";
 
-const ROUTES = 10_000;
-const RELOADS = 21;
+const ROUTES = Number(Deno.env.get("LACQUER_BENCH_ROUTES") ?? 10_000);
+const RELOADS = Number(Deno.env.get("LACQUER_BENCH_RELOADS") ?? 21);
+/** Where to write the figures as JSON (`tests/bench/report.ts`), besides printing them. */
+const JSON_OUT = Deno.env.get("LACQUER_BENCH_JSON");
 
 /** ghost.json with `ROUTES` hosts; `h0.bench` goes to the local backend on `port`, the others nowhere reachable. */
 function ghostJson(port: number): string {
@@ -37,7 +40,7 @@ function ghostJson(port: number): string {
 }
 
 Deno.test({
-  name: "bench: ghost reload of 10,000 routes with their native backends in varnishd",
+  name: `bench: ghost reload of ${ROUTES} routes with their native backends in varnishd`,
   ignore: ghostVmodDir() === undefined,
   sanitizeOps: false,
   sanitizeResources: false,
@@ -88,6 +91,10 @@ Deno.test({
         `correct answer): best ${samples[0].toFixed(0)} ms, median ${at(50).toFixed(0)} ms, ` +
         `p90 ${at(90).toFixed(0)} ms (${samples.length} reloads)`,
     );
+    if (JSON_OUT) {
+      const figures = { routes: ROUTES, bestMs: samples[0], p50Ms: at(50), p90Ms: at(90), reloads: samples.length };
+      await Deno.writeTextFile(JSON_OUT, JSON.stringify(figures));
+    }
   } finally {
     try {
       varnishd.kill("SIGTERM");

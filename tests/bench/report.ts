@@ -1,15 +1,25 @@
 /**
- * `deno task bench`: runs the propagation benchmark at each route count (100, 1,000 and 5,000; `LACQUER_BENCH_SIZES`
- * sets them, e.g. `100,1000,5000,20000`; `LACQUER_BENCH_CHANGES` the changes of each kind, 30 by default), each in
- * a test cluster of its own, and writes the report with its charts to `tests/bench/results/`: `README.md` (the
- * conditions, the charts, every figure), one SVG per chart rendered by Vega-Lite, `headline.md`, the figures the
- * repository's README quotes (`deno task bench:figures` copies it there), and `samples.json`, every sample, from
- * which `deno task bench --render` writes the report again without measuring (and `--add` measures the sizes of
- * `LACQUER_BENCH_SIZES` again into it, the others kept).
+ * `deno task bench`: every benchmark of the report, then the report with its charts in `tests/bench/results/`:
+ *
+ * - propagation (`chaperone/propagation_bench.ts`) at each route count (100, 1,000 and 5,000;
+ *   `LACQUER_BENCH_SIZES` sets them, e.g. `100,1000,5000,20000`; `LACQUER_BENCH_CHANGES` the changes of each kind, 30
+ *   by default), each in a test cluster of its own;
+ * - the operator's regeneration time and memory (`operator/scale_bench.ts`, `LACQUER_BENCH_OPERATOR_SIZES`,
+ *   100 to 50,000 routes by default, under the shipped V8 flags or `LACQUER_OPERATOR_V8_FLAGS`);
+ * - ghost's match cost and load time (`bench:ghost` at `LACQUER_BENCH_GHOST_SIZES`) and its whole reload in
+ *   varnishd (`bench:ghost-reload` at `LACQUER_BENCH_RELOAD_SIZES`, 100 to 20,000 routes by default);
+ * - the data-plane comparison (`bench:cache`, into `tests/bench/cache_bench_results.md`).
+ *
+ * `LACQUER_BENCH_PARTS` (`propagation,operator,ghost,cache`) picks the parts to measure; the others keep their
+ * stored samples. It writes `README.md` (the conditions of each part, the charts, every figure), one SVG per chart
+ * rendered by Vega-Lite, `headline.md`, the figures the repository's README quotes (`deno task bench:figures` copies
+ * it there), and `samples.json`, every sample, from which `deno task bench --render` writes the report again without
+ * measuring (and `--add` measures the propagation sizes of `LACQUER_BENCH_SIZES` again into it, the others kept).
  *
  * @module
  */
 import * as vega from "vega";
+import { scaleSample, SHIPPED_V8_FLAGS } from "../../operator/scale_bench.ts";
 import * as vegaLite from "vega-lite";
 import {
   type Chart,
@@ -19,9 +29,23 @@ import {
   type PropagationSeries,
   reportMarkdown,
 } from "./report_render.ts";
+import {
+  dataPlaneChart,
+  dataPlaneMarkdown,
+  dataPlaneRows,
+  ghostCharts,
+  ghostMarkdown,
+  type GhostRow,
+  operatorCharts,
+  operatorHeadline,
+  operatorMarkdown,
+  type ReloadRow,
+  type ScaleSections,
+} from "./scale_render.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const RESULTS = new URL("results/", import.meta.url);
+const CACHE_RESULTS = new URL("cache_bench_results.md", import.meta.url);
 
 /**
  * Renders a Vega-Lite chart to SVG text, on the server (no browser, no canvas).
@@ -83,13 +107,31 @@ interface Measured {
   series: PropagationSeries[];
   /** Route counts whose run failed. */
   failed: number[];
+  /** The other parts, each with its own conditions. */
+  sections?: ScaleSections;
 }
 
-async function measure(): Promise<Measured> {
-  const sizes = (Deno.env.get("LACQUER_BENCH_SIZES") ?? "100,1000,5000").split(",").map(Number);
+/** The conditions of a part measured from `before` (the load average then) until now. */
+async function conditionsSince(before: string): Promise<Conditions> {
+  return {
+    date: `${new Date().toISOString().slice(0, 16)}Z`,
+    cpu: /model name\s*:\s*(.*)/.exec(await Deno.readTextFile("/proc/cpuinfo"))?.[1] ?? "unknown CPU",
+    cores: navigator.hardwareConcurrency,
+    load: { before, after: await load() },
+    versions: {
+      Deno: Deno.version.deno,
+      varnishd: /varnish-[\d.]+/.exec(await output("varnishd", ["-V"]))?.[0] ?? "unavailable",
+      commit: await output("git", ["-C", ROOT.pathname, "rev-parse", "--short", "HEAD"]),
+    },
+  };
+}
+
+const sizesOf = (name: string, fallback: string) => (Deno.env.get(name) ?? fallback).split(",").map(Number);
+
+async function measurePropagation(): Promise<Measured> {
+  const sizes = sizesOf("LACQUER_BENCH_SIZES", "100,1000,5000");
   const changes = Number(Deno.env.get("LACQUER_BENCH_CHANGES") ?? 30);
   const before = await load();
-  const cpu = /model name\s*:\s*(.*)/.exec(await Deno.readTextFile("/proc/cpuinfo"))?.[1] ?? "unknown CPU";
   const series: PropagationSeries[] = [];
   const failed: number[] = [];
   for (const routes of sizes) {
@@ -100,18 +142,69 @@ async function measure(): Promise<Measured> {
     });
   }
   if (series.length === 0) throw new Error("No benchmark succeeded");
-  const conditions: Conditions = {
-    date: `${new Date().toISOString().slice(0, 16)}Z`,
-    cpu,
-    cores: navigator.hardwareConcurrency,
-    load: { before, after: await load() },
-    versions: {
-      Deno: Deno.version.deno,
-      varnishd: /varnish-[\d.]+/.exec(await output("varnishd", ["-V"]))?.[0] ?? "unavailable",
-      commit: await output("git", ["-C", ROOT.pathname, "rev-parse", "--short", "HEAD"]),
-    },
-  };
-  return { conditions, series, failed };
+  return { conditions: await conditionsSince(before), series, failed };
+}
+
+/** `operator/scale_bench.ts` at each size of `LACQUER_BENCH_OPERATOR_SIZES`, under the operator's shipped flags. */
+async function measureOperator(): Promise<NonNullable<ScaleSections["operator"]>> {
+  const before = await load();
+  const flags = Deno.env.get("LACQUER_OPERATOR_V8_FLAGS") ?? SHIPPED_V8_FLAGS;
+  const samples = [];
+  for (const routes of sizesOf("LACQUER_BENCH_OPERATOR_SIZES", "100,1000,5000,20000,50000")) {
+    console.log(`--- operator scale, ${routes} routes`);
+    samples.push(await scaleSample(routes, flags));
+  }
+  return { conditions: await conditionsSince(before), samples };
+}
+
+/** `bench:ghost` at each size of `LACQUER_BENCH_GHOST_SIZES`, and `bench:ghost-reload` at `..._RELOAD_SIZES`. */
+async function measureGhost(): Promise<NonNullable<ScaleSections["ghost"]>> {
+  const before = await load();
+  const sizes = Deno.env.get("LACQUER_BENCH_GHOST_SIZES") ?? "100,1000,5000,20000,50000";
+  console.log("--- ghost match and load");
+  const bench = await new Deno.Command("bash", {
+    args: ["ghost/scripts/cargo.sh", "run", "--release", "--quiet", "-p", "ghost-core", "--example", "bench"],
+    cwd: ROOT,
+    env: { GHOST_BENCH_SIZES: sizes },
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  const text = new TextDecoder().decode(bench.stdout);
+  console.log(text);
+  if (!bench.success) throw new Error("bench:ghost failed");
+  const match: GhostRow[] = JSON.parse(text.trim().split("\n").pop()!);
+  const reload: ReloadRow[] = [];
+  for (const routes of sizesOf("LACQUER_BENCH_RELOAD_SIZES", "100,1000,5000,20000")) {
+    console.log(`--- ghost reload in varnishd, ${routes} routes`);
+    const file = await Deno.makeTempFile({ prefix: "lacquer-bench-", suffix: ".json" });
+    try {
+      const run = await new Deno.Command(Deno.execPath(), {
+        args: ["test", "--allow-all", "chaperone/ghost_reload_bench.ts"],
+        cwd: ROOT,
+        env: { LACQUER_BENCH_ROUTES: String(routes), LACQUER_BENCH_RELOADS: "11", LACQUER_BENCH_JSON: file },
+        stdout: "inherit",
+        stderr: "inherit",
+      }).output();
+      const figures = await Deno.readTextFile(file);
+      if (run.success && figures) reload.push(JSON.parse(figures));
+      else console.error(`the reload bench with ${routes} routes failed; the report goes on without it`);
+    } finally {
+      await Deno.remove(file).catch(() => {});
+    }
+  }
+  return { conditions: await conditionsSince(before), match, reload };
+}
+
+/** `bench:cache`, which writes `tests/bench/cache_bench_results.md` (the report quotes that file). */
+async function measureCache(): Promise<void> {
+  console.log("--- data plane (bench:cache)");
+  const run = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", "tests/bench/cache_bench.ts", "--out", CACHE_RESULTS.pathname],
+    cwd: ROOT,
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  if (!run.success) throw new Error("bench:cache failed");
 }
 
 /** The stored samples with those of a later run of some sizes in place of theirs. */
@@ -128,17 +221,30 @@ function merge(stored: Measured, later: Measured): Measured {
   };
 }
 
-async function write({ conditions, series, failed }: Measured): Promise<void> {
-  const charts = [propagationChart(series)];
+async function write({ conditions, series, failed, sections = {} }: Measured): Promise<void> {
+  const propagationCharts = [propagationChart(series)];
+  const operator = sections.operator && operatorCharts(sections.operator.samples);
+  const ghost = sections.ghost && ghostCharts(sections.ghost.match, sections.ghost.reload);
+  const cacheResults = await Deno.readTextFile(CACHE_RESULTS).catch(() => undefined);
+  const dataPlane = cacheResults && dataPlaneChart(dataPlaneRows(cacheResults));
   await Deno.mkdir(RESULTS, { recursive: true });
-  for (const chart of charts) await Deno.writeTextFile(new URL(chart.file, RESULTS), await renderSvg(chart));
+  for (const chart of [...propagationCharts, ...operator ?? [], ...ghost ?? [], ...dataPlane ? [dataPlane] : []]) {
+    await Deno.writeTextFile(new URL(chart.file, RESULTS), await renderSvg(chart));
+  }
   const note = failed.length ? `\nNot measured (the run failed): ${failed.join(", ")} routes.\n` : "";
-  await Deno.writeTextFile(new URL("README.md", RESULTS), reportMarkdown(conditions, series, charts) + note);
+  const report = [
+    reportMarkdown(conditions, series, propagationCharts) + note,
+    ...sections.operator && operator ? [operatorMarkdown(sections.operator, operator)] : [],
+    ...sections.ghost && ghost ? [ghostMarkdown(sections.ghost, ghost)] : [],
+    ...cacheResults && dataPlane ? [dataPlaneMarkdown(cacheResults, dataPlane)] : [],
+  ];
+  await Deno.writeTextFile(new URL("README.md", RESULTS), report.join("\n"));
   await Deno.writeTextFile(
     new URL("headline.md", RESULTS),
     `# \`deno task bench\`\n\nMeasured ${conditions.date} on ${conditions.cores} cores shared with other work (load ` +
-      `average ${conditions.load.after} at the end).\n\n${headline(series)}\nThe whole report, with its charts: ` +
-      "[`tests/bench/results/`](tests/bench/results/README.md).\n",
+      `average ${conditions.load.after} at the end).\n\n${headline(series)}${
+        sections.operator ? operatorHeadline(sections.operator.samples) : ""
+      }\nThe whole report, with its charts: [\`tests/bench/results/\`](tests/bench/results/README.md).\n`,
   );
   console.log(`wrote ${RESULTS.pathname}`);
 }
@@ -146,11 +252,19 @@ async function write({ conditions, series, failed }: Measured): Promise<void> {
 if (import.meta.main) {
   // `--render`: the report again from the stored samples, without measuring
   const samples = new URL("samples.json", RESULTS);
-  if (Deno.args.includes("--render")) await write(JSON.parse(await Deno.readTextFile(samples)));
+  const stored: Measured | undefined = await Deno.readTextFile(samples).then(JSON.parse, () => undefined);
+  if (Deno.args.includes("--render")) await write(stored!);
   else {
-    let measured = await measure();
+    // `LACQUER_BENCH_PARTS`: which parts to measure; the others keep their stored samples
+    const parts = new Set((Deno.env.get("LACQUER_BENCH_PARTS") ?? "propagation,operator,ghost,cache").split(","));
+    let measured = parts.has("propagation") ? await measurePropagation() : stored!;
     // `--add`: these sizes measured again (a run that failed on a busy machine), the stored others kept
-    if (Deno.args.includes("--add")) measured = merge(JSON.parse(await Deno.readTextFile(samples)), measured);
+    if (parts.has("propagation") && Deno.args.includes("--add")) measured = merge(stored!, measured);
+    const sections: ScaleSections = { ...stored?.sections };
+    if (parts.has("operator")) sections.operator = await measureOperator();
+    if (parts.has("ghost")) sections.ghost = await measureGhost();
+    if (parts.has("cache")) await measureCache();
+    measured = { ...measured, sections };
     await Deno.mkdir(RESULTS, { recursive: true });
     await Deno.writeTextFile(samples, JSON.stringify(measured) + "\n");
     await write(measured);

@@ -3,6 +3,9 @@
 //! the time to load a 10,000-route document from its file (read, parse, validate, compile: ghost-core's share of a
 //! reload; the VMOD's native backends and the control request come on top).
 //! Targets: at most 1 µs per match at 1,000 routes, reload of 10,000 routes within 50 ms.
+//!
+//! `GHOST_BENCH_SIZES` (for example `100,1000,5000,20000,50000`) measures the match cost and the load time at those
+//! route counts instead, and prints them as one JSON line last (`deno task bench` puts them in its report).
 
 use std::fmt::Write as _;
 use std::hint::black_box;
@@ -162,19 +165,69 @@ fn ns_per_match(router: &Router, paths: &[String], expected: &[Check]) -> f64 {
     elapsed.as_secs_f64() * 1e9 / (f64::from(rounds) * per_round)
 }
 
+/// The time to load `n` routes from a file as a reload does (read, parse, validate, compile), best and median of 7.
+fn load_ms(n: usize) -> (f64, f64) {
+    let text = document(n);
+    let file = std::env::temp_dir().join(format!("ghost-bench-{}-{n}.json", std::process::id()));
+    std::fs::write(&file, &text).expect("writes the benchmark document");
+    let mut timings: Vec<f64> = (0..7)
+        .map(|_| {
+            let started = Instant::now();
+            let read = std::fs::read_to_string(&file).expect("reads the benchmark document");
+            let (loaded, _) = Router::from_json(black_box(&read)).expect("loads");
+            let ms = started.elapsed().as_secs_f64() * 1e3;
+            assert!(loaded.rule(n - 1).is_some(), "every route compiled");
+            drop(black_box(loaded));
+            ms
+        })
+        .collect();
+    let _ = std::fs::remove_file(&file);
+    timings.sort_by(f64::total_cmp);
+    (timings[0], timings[timings.len() / 2])
+}
+
+/// A router of `n` routes, the benchmark's request paths and what each must get.
+fn prepared(n: usize, rng: &mut Rng) -> (Router, Vec<String>, Vec<Check>) {
+    let text = document(n);
+    let (router, report) = Router::from_json(&text).expect("benchmark document loads");
+    assert!(report.skipped.is_empty(), "benchmark document skipped routes: {:?}", report.skipped);
+    let requests = requests(n, rng);
+    let expected = checks(&router, &requests);
+    let paths: Vec<String> = requests.into_iter().map(|(path, _)| path).collect();
+    (router, paths, expected)
+}
+
+/// The best of 5 trials of the match cost, in ns per match: other processes on the machine only ever make a trial
+/// slower.
+fn best_ns(router: &Router, paths: &[String], expected: &[Check]) -> f64 {
+    (0..5).map(|_| ns_per_match(router, paths, expected)).fold(f64::INFINITY, f64::min)
+}
+
+/// `GHOST_BENCH_SIZES`: each size's match cost and load time, then one JSON line of them all.
+fn sweep(sizes: &str) {
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let mut rows = Vec::new();
+    for n in sizes.split(',').map(|s| s.trim().parse::<usize>().expect("GHOST_BENCH_SIZES: route counts")) {
+        let (router, paths, expected) = prepared(n, &mut rng);
+        let ns = best_ns(&router, &paths, &expected);
+        let (best, median) = load_ms(n);
+        println!("  {n:>6} routes: {ns:8.1} ns/match, load {best:.1} ms (best of 7; median {median:.1} ms)");
+        rows.push(format!(r#"{{"routes":{n},"matchNs":{ns:.1},"loadMs":{best:.2},"loadMedianMs":{median:.2}}}"#));
+    }
+    println!("[{}]", rows.join(","));
+}
+
 fn main() {
+    if let Ok(sizes) = std::env::var("GHOST_BENCH_SIZES") {
+        sweep(&sizes);
+        return;
+    }
     let mut rng = Rng(0x2545_f491_4f6c_dd1d);
     println!("ghost-core routing benchmark (one vhost, mixed prefixes/exact/header/regex routes)");
     let mut results = Vec::new();
     for n in [10, 1_000, 10_000] {
-        let text = document(n);
-        let (router, report) = Router::from_json(&text).expect("benchmark document loads");
-        assert!(report.skipped.is_empty(), "benchmark document skipped routes: {:?}", report.skipped);
-        let requests = requests(n, &mut rng);
-        let expected = checks(&router, &requests);
-        let paths: Vec<String> = requests.into_iter().map(|(path, _)| path).collect();
-        // The best of several trials: other processes on the machine only ever make a trial slower.
-        let ns = (0..5).map(|_| ns_per_match(&router, &paths, &expected)).fold(f64::INFINITY, f64::min);
+        let (router, paths, expected) = prepared(n, &mut rng);
+        let ns = best_ns(&router, &paths, &expected);
         println!("  {n:>6} routes: {ns:8.1} ns/match");
         if std::env::var("GHOST_BENCH_DETAIL").is_ok() {
             for (i, p) in paths.iter().enumerate().take(5) {
@@ -188,30 +241,14 @@ fn main() {
 
     // As a reload does: read the file, parse, validate and compile it. The VMOD's native backends and the control
     // request come on top (GET /.varnish-ghost/reload inside varnishd); this measures ghost-core's share.
-    let text = document(10_000);
-    let file = std::env::temp_dir().join(format!("ghost-bench-{}.json", std::process::id()));
-    std::fs::write(&file, &text).expect("writes the benchmark document");
-    let mut timings: Vec<f64> = (0..7)
-        .map(|_| {
-            let started = Instant::now();
-            let read = std::fs::read_to_string(&file).expect("reads the benchmark document");
-            let (loaded, _) = Router::from_json(black_box(&read)).expect("loads");
-            let ms = started.elapsed().as_secs_f64() * 1e3;
-            assert!(loaded.rule(9_999).is_some(), "every route compiled");
-            drop(black_box(loaded));
-            ms
-        })
-        .collect();
-    let _ = std::fs::remove_file(&file);
-    timings.sort_by(f64::total_cmp);
-    let reload_ms = timings[0];
-    let median_ms = timings[timings.len() / 2];
+    let (reload_ms, median_ms) = load_ms(10_000);
     println!(
         "  load of 10,000 routes from a {} KiB file (read, parse, compile): {reload_ms:.1} ms (best of 7; median {median_ms:.1} ms)",
-        text.len() / 1024
+        document(10_000).len() / 1024
     );
 
     if std::env::var("GHOST_BENCH_DETAIL").is_ok() {
+        let text = document(10_000);
         let started = Instant::now();
         let loaded = ghost_core::load(&text).expect("loads");
         println!("      parse + validate: {:.1} ms", started.elapsed().as_secs_f64() * 1e3);
