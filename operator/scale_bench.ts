@@ -25,7 +25,7 @@ import { translate } from "./translate.ts";
 import { TranslationMemo } from "./translation_memo.ts";
 
 /** The V8 flags the Helm chart gives the operator (`deploy/helm/lacquer/values.yaml`, `operator.v8Flags`). */
-export const SHIPPED_V8_FLAGS = "--max-old-space-size=160,--max-semi-space-size=4";
+export const SHIPPED_V8_FLAGS = "--max-old-space-size=1024,--max-semi-space-size=4";
 
 /** What one route count measured. */
 export interface ScaleSample {
