@@ -147,7 +147,9 @@ export function reportMarkdown(
     "in shards (one shard and the manifest written) and stored whole (one ConfigMap, gzip beyond 32 KiB) by turns, " +
     "so that both meet the same load, then EndpointSlice changes (`chaperone/propagation_bench.ts`). Each route " +
     "count runs in a test cluster of its own, one after the other, on a machine other work shares: compare the " +
-    "kinds of change at one route count (measured by turns) rather than one route count with another.",
+    "kinds of change at one route count (measured by turns) rather than one route count with another. A route's " +
+    "creation or deletion reaches the gateway pods as the same write as an update (its hostname's shard and the " +
+    "manifest); the operator's share of each kind, from the HTTPRoute to the ConfigMaps, is in the operator section.",
     "",
     ...charts.map((c) => `![${c.title}](${c.file})`),
     "",
