@@ -243,7 +243,7 @@ async function write({ conditions, series, failed, sections = {} }: Measured): P
     new URL("headline.md", RESULTS),
     `# \`deno task bench\`\n\nMeasured ${conditions.date} on ${conditions.cores} cores shared with other work (load ` +
       `average ${conditions.load.after} at the end).\n\n${headline(series)}${
-        sections.operator ? operatorHeadline(sections.operator.samples) : ""
+        sections.operator ? operatorHeadline(sections.operator.samples, sections.operator.conditions) : ""
       }\nThe whole report, with its charts: [\`tests/bench/results/\`](tests/bench/results/README.md).\n`,
   );
   console.log(`wrote ${RESULTS.pathname}`);

@@ -312,9 +312,10 @@ export function dataPlaneMarkdown(markdown: string, chart: Chart): string {
  * that fits, and which sizes ran out of heap.
  *
  * @param samples The operator scale samples.
+ * @param conditions Under what conditions they were measured (each line states them: they differ from propagation's).
  * @returns Markdown lines.
  */
-export function operatorHeadline(samples: readonly ScaleSample[]): string {
+export function operatorHeadline(samples: readonly ScaleSample[], conditions: Conditions): string {
   const fitting = samples.filter((s) => s.fits && s.regenerate);
   const lines = [5000, Math.max(...fitting.map((s) => s.routes))].filter((n, i, a) => a.indexOf(n) === i).flatMap(
     (n) => {
@@ -334,5 +335,7 @@ export function operatorHeadline(samples: readonly ScaleSample[]): string {
   for (const s of samples.filter((x) => !x.fits)) {
     lines.push(`- operator at ${s.routes} routes: out of heap under \`${s.v8Flags}\``);
   }
-  return lines.length ? lines.join("\n") + "\n" : "";
+  const measured = `(measured ${conditions.date}, load average ${conditions.load.before} before, ` +
+    `${conditions.load.after} after)`;
+  return lines.length ? lines.map((l) => `${l} ${measured}`).join("\n") + "\n" : "";
 }

@@ -56,9 +56,9 @@ Deno.test("operatorMarkdown() lists every size with its figures, and a size that
   );
   match(text, /\| 50000 \| 5000 \| out of heap under `--max-old-space-size=160` \|/);
   match(text, /!\[.*\]\(operator-memory\.svg\)/);
-  const headline = operatorHeadline(SAMPLES);
+  const headline = operatorHeadline(SAMPLES, CONDITIONS);
   match(headline, /at 5000 routes: p50 41\.0 ms, p99 82\.0 ms; heap 10\.2 KiB per route \(128 shards/);
-  match(headline, /operator at 50000 routes: out of heap/);
+  match(headline, /operator at 50000 routes: out of heap.*\(measured 2026-11-30T19:00Z, load average 1 1 1 before/);
 });
 
 Deno.test("ghostMarkdown() joins match cost and reload rows by route count; ghostCharts() draws both", async () => {
