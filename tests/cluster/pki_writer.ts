@@ -291,6 +291,11 @@ export interface TestCertificateAuthority {
    * and `.key`.
    */
   issueClient(client: string): Promise<SelfSignedCertificate>;
+  /**
+   * Issues a server certificate (extended key usage serverAuth, valid two days) for subjectAltNames, DNS names or
+   * URIs (those with `://`), as `<dir>/<name>-<server>.crt` and `.key`.
+   */
+  issueServer(server: string, names: readonly string[]): Promise<SelfSignedCertificate>;
 }
 
 /**
@@ -327,47 +332,55 @@ export async function testCertificateAuthority(dir: string, name: string): Promi
     "-addext",
     "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
   ]);
+  const issue = async (subject: string, extensions: string): Promise<SelfSignedCertificate> => {
+    const stem = `${dir}/${name}-${subject}`;
+    await Deno.writeTextFile(`${stem}.ext`, `basicConstraints=critical,CA:FALSE\n${extensions}`);
+    await openssl(dir, [
+      "req",
+      "-new",
+      ...NEW_EC_KEY,
+      "-keyout",
+      `${stem}.key`,
+      "-subj",
+      `/CN=${subject}`,
+      "-out",
+      `${stem}.csr`,
+    ]);
+    await openssl(dir, [
+      "x509",
+      "-req",
+      "-in",
+      `${stem}.csr`,
+      "-CA",
+      caFile,
+      "-CAkey",
+      caKey,
+      "-set_serial",
+      String(Date.now() * 1000 + Math.floor(Math.random() * 1000)),
+      "-days",
+      "2",
+      "-extfile",
+      `${stem}.ext`,
+      "-out",
+      `${stem}.crt`,
+    ]);
+    return {
+      cert: await Deno.readTextFile(`${stem}.crt`),
+      key: await Deno.readTextFile(`${stem}.key`),
+      certFile: `${stem}.crt`,
+      keyFile: `${stem}.key`,
+    };
+  };
   return {
     ca: await Deno.readTextFile(caFile),
     caFile,
-    async issueClient(client: string): Promise<SelfSignedCertificate> {
-      const stem = `${dir}/${name}-${client}`;
-      await Deno.writeTextFile(`${stem}.ext`, "basicConstraints=critical,CA:FALSE\nextendedKeyUsage=clientAuth\n");
-      await openssl(dir, [
-        "req",
-        "-new",
-        ...NEW_EC_KEY,
-        "-keyout",
-        `${stem}.key`,
-        "-subj",
-        `/CN=${client}`,
-        "-out",
-        `${stem}.csr`,
-      ]);
-      await openssl(dir, [
-        "x509",
-        "-req",
-        "-in",
-        `${stem}.csr`,
-        "-CA",
-        caFile,
-        "-CAkey",
-        caKey,
-        "-set_serial",
-        String(Date.now() * 1000 + Math.floor(Math.random() * 1000)),
-        "-days",
-        "2",
-        "-extfile",
-        `${stem}.ext`,
-        "-out",
-        `${stem}.crt`,
-      ]);
-      return {
-        cert: await Deno.readTextFile(`${stem}.crt`),
-        key: await Deno.readTextFile(`${stem}.key`),
-        certFile: `${stem}.crt`,
-        keyFile: `${stem}.key`,
-      };
-    },
+    issueClient: (client) => issue(client, "extendedKeyUsage=clientAuth\n"),
+    issueServer: (server, names) =>
+      issue(
+        server,
+        `extendedKeyUsage=serverAuth\nsubjectAltName=${
+          names.map((n) => n.includes("://") ? `URI:${n}` : `DNS:${n}`).join(",")
+        }\n`,
+      ),
   };
 }
