@@ -1,11 +1,12 @@
 /**
- * Reads ghost's per-rule cache counters and its mirror counters: `GET /.varnish-ghost/stats` on the loopback control
- * socket.
+ * Reads ghost's per-rule cache counters, its mirror counters and its clustered-cache counters: `GET
+ * /.varnish-ghost/stats` on the loopback control socket.
  *
  * @module
  */
 import { GHOST_STATS_PATH } from "../internal/names.ts";
 import { type GhostRuleStats, parseGhostStats } from "./cache_metrics.ts";
+import { type GhostClusterStats, parseClusterStats } from "./cluster_metrics.ts";
 import { type GhostMirrorStats, parseMirrorStats } from "./mirror_metrics.ts";
 
 /** What ghost's stats answer holds. */
@@ -14,10 +15,12 @@ export interface GhostStats {
   rules: GhostRuleStats[];
   /** The mirror counters of the process, when ghost reports them. */
   mirrors?: GhostMirrorStats;
+  /** The clustered-cache counters of the process, when the Gateway's cache is clustered. */
+  cluster?: GhostClusterStats;
 }
 
 /**
- * Reads the cache and mirror counters from ghost.
+ * Reads the cache, mirror and clustered-cache counters from ghost.
  *
  * @example Usage
  * ```ts ignore
@@ -35,7 +38,8 @@ export async function readGhostStats(port: number, timeoutMs = 2000): Promise<Gh
       signal: AbortSignal.timeout(timeoutMs),
     });
     const body = await response.text();
-    return response.ok ? { rules: parseGhostStats(body), mirrors: parseMirrorStats(body) } : { rules: [] };
+    if (!response.ok) return { rules: [] };
+    return { rules: parseGhostStats(body), mirrors: parseMirrorStats(body), cluster: parseClusterStats(body) };
   } catch {
     return { rules: [] };
   }

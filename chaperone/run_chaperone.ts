@@ -22,6 +22,7 @@ import { Drain } from "./drain.ts";
 import { drainGhost } from "./ghost_drain_client.ts";
 import { EndpointsWatcher } from "./endpoints_watcher.ts";
 import { renderCacheMetrics } from "./cache_metrics.ts";
+import { renderClusterMetrics } from "./cluster_metrics.ts";
 import { GhostInvalidateError, invalidateGhost } from "./ghost_invalidate_client.ts";
 import { reloadGhost } from "./ghost_reload_client.ts";
 import { type GhostStats, readGhostStats } from "./ghost_stats_client.ts";
@@ -212,7 +213,7 @@ interface AdminParts {
   drain: Drain;
   metrics: ChaperoneMetrics;
   varnishCounters: () => Promise<Record<string, VarnishCounter>>;
-  /** ghost's per-rule cache counters and its mirror counters. */
+  /** ghost's per-rule cache counters, its mirror counters and its clustered-cache counters. */
   ghostStats: () => Promise<GhostStats>;
   adminToken: AdminTokenFile;
   /** ghost's control socket port. */
@@ -276,7 +277,7 @@ function createAdmin(parts: AdminParts): AdminHandler {
       const live = { ready: status().ready, draining: drain.draining, hitches: tls.hitches };
       const [counters, ghost] = await Promise.all([parts.varnishCounters(), parts.ghostStats()]);
       return renderMetrics(withLiveGauges(parts.metrics, live), counters) + renderCacheMetrics(ghost.rules, counters) +
-        renderMirrorMetrics(ghost.mirrors);
+        renderMirrorMetrics(ghost.mirrors) + renderClusterMetrics(ghost.cluster);
     },
     drain: () => void drain.start(),
     adminToken: () => parts.adminToken.read(),

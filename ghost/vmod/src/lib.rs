@@ -362,7 +362,7 @@ mod ghost {
         pub fn fetch_retry(&self, ctx: &mut Ctx, #[shared_per_task] task: &mut Option<Box<Task>>, status: i64) -> bool {
             if crate::peer::refused(ctx) {
                 if let Some(hop) = hop_mut(task) {
-                    return hop.fail(ctx, &self.shared.current());
+                    return hop.fail(ctx, &self.shared.current(), true);
                 }
             }
             attempt_mut(task).is_some_and(|a| a.retries_status(u16::try_from(status).unwrap_or(0)))
@@ -372,7 +372,7 @@ mod ghost {
         /// connection error or a timeout): then `return (retry);`.
         pub fn fetch_failed(&self, ctx: &mut Ctx, #[shared_per_task] task: &mut Option<Box<Task>>) -> bool {
             if let Some(hop) = hop_mut(task) {
-                if hop.fail(ctx, &self.shared.current()) {
+                if hop.fail(ctx, &self.shared.current(), false) {
                     return true;
                 }
             }

@@ -23,6 +23,7 @@ use crate::cache::{Outcome, TOKEN_HEADER};
 use crate::fetch::PLAN_HEADER;
 use crate::headers::{has_prefix, header, remove_where, text, Sink};
 use crate::state::State;
+use crate::stats::bump;
 use crate::task::Task;
 
 /// The request header with the token of a peer hop.
@@ -36,6 +37,53 @@ pub const REFUSED_HEADER: &str = "X-Ghost-Peer-Refused";
 
 /// How long a peer that failed is skipped (its keys go to the origin from the pod that received them).
 pub const DOWN_MS: u64 = 5_000;
+
+/// The clustered cache's counters of the varnishd process (every loaded VCL and state adds to the same ones): a fixed
+/// set, whatever the number of peers.
+#[derive(Debug, Default)]
+pub struct ClusterStats {
+    /// Looked-up requests whose key this pod owns: looked up here.
+    pub local: AtomicU64,
+    /// Looked-up requests sent to the key's owner.
+    pub hop: AtomicU64,
+    /// Looked-up requests whose owner was skipped (it failed within [`DOWN_MS`]): looked up here instead.
+    pub skipped: AtomicU64,
+    /// Hops whose owner could not be reached, timed out or failed the fetch: fetched from the origin instead.
+    pub hop_errors: AtomicU64,
+    /// Hops the owner refused (bad signature, unknown origin endpoint): fetched from the origin instead.
+    pub hop_refused: AtomicU64,
+    /// Peer requests this pod accepted as the owner.
+    pub peer_accepted: AtomicU64,
+    /// Peer requests this pod refused.
+    pub peer_refused: AtomicU64,
+}
+
+/// The process's clustered-cache counters.
+pub static STATS: ClusterStats = ClusterStats {
+    local: AtomicU64::new(0),
+    hop: AtomicU64::new(0),
+    skipped: AtomicU64::new(0),
+    hop_errors: AtomicU64::new(0),
+    hop_refused: AtomicU64::new(0),
+    peer_accepted: AtomicU64::new(0),
+    peer_refused: AtomicU64::new(0),
+};
+
+impl ClusterStats {
+    /// The counters as the stats endpoint reports them.
+    pub fn to_json(&self) -> serde_json::Value {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        serde_json::json!({
+            "local": get(&self.local),
+            "hop": get(&self.hop),
+            "skipped": get(&self.skipped),
+            "hopErrors": get(&self.hop_errors),
+            "hopRefused": get(&self.hop_refused),
+            "peerAccepted": get(&self.peer_accepted),
+            "peerRefused": get(&self.peer_refused),
+        })
+    }
+}
 
 fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
@@ -83,7 +131,12 @@ pub fn hop(ctx: &mut Ctx, task: Option<&mut Task>) -> bool {
         return false;
     }
     let Some(owner) = cluster.owner(key) else { return false };
-    if Some(owner) == cluster.own() || !state.peers.is_up(owner) {
+    if Some(owner) == cluster.own() {
+        bump(&STATS.local);
+        return false;
+    }
+    if !state.peers.is_up(owner) {
+        bump(&STATS.skipped);
         return false;
     }
     let (Some(settings), Some(&origin), Some(req)) = (
@@ -116,6 +169,7 @@ pub fn hop(ctx: &mut Ctx, task: Option<&mut Task>) -> bool {
     sink.set(SIGNATURE_HEADER, &signature);
     client.peer = Some(owner);
     client.outcome = Outcome::Pending;
+    bump(&STATS.hop);
     true
 }
 
@@ -144,8 +198,12 @@ pub struct PeerRequest {
 /// with [`REFUSED_HEADER`], so the first pod fetches from the origin itself).
 pub fn accept(ctx: &mut Ctx, state: &Arc<State>) -> Task {
     match restore(ctx, state) {
-        Ok(request) => Task::Peer(Box::new(request)),
+        Ok(request) => {
+            bump(&STATS.peer_accepted);
+            Task::Peer(Box::new(request))
+        }
         Err((status, reason)) => {
+            bump(&STATS.peer_refused);
             ctx.log(LogTag::VclLog, format!("ghost: peer request refused: {reason}"));
             Task::Answer(crate::task::Answer::peer_refusal(status, reason))
         }
@@ -222,12 +280,13 @@ pub fn fetch(ctx: &mut Ctx, state: &State) -> Option<Hop> {
 }
 
 impl Hop {
-    /// After a connection error or a refusal of the owner: marks it down and prepares the retry at the origin.
-    /// False when the hop already failed (the origin's own failure is the rule's business).
-    pub fn fail(&mut self, ctx: &mut Ctx, state: &State) -> bool {
+    /// After a connection error (`refused` false) or a refusal of the owner: marks it down and prepares the retry
+    /// at the origin. False when the hop already failed (the origin's own failure is the rule's business).
+    pub fn fail(&mut self, ctx: &mut Ctx, state: &State, refused: bool) -> bool {
         if self.stage != Stage::Sent {
             return false;
         }
+        bump(if refused { &STATS.hop_refused } else { &STATS.hop_errors });
         self.stage = Stage::Failed;
         mark_down(ctx, state, self.peer);
         true

@@ -63,9 +63,10 @@ pub fn carry_over(router: &Router, previous: &Mutex<StatsMap>) -> StatsMap {
     next
 }
 
-/// The JSON answer of the stats endpoint: one entry per cached rule, sorted, and the counters of ghost's backend
-/// transport (`transport`: requests, new connections and failures by kind).
-pub fn to_json(stats: &StatsMap) -> String {
+/// The JSON answer of the stats endpoint: one entry per cached rule, sorted, the counters of ghost's backend
+/// transport (`transport`: requests, new connections and failures by kind) and, when the gateway is `clustered`, those
+/// of the clustered cache (`cluster`).
+pub fn to_json(stats: &StatsMap, clustered: bool) -> String {
     let mut names: Vec<&String> = stats.keys().collect();
     names.sort();
     let rules: Vec<serde_json::Value> = names
@@ -98,8 +99,11 @@ pub fn to_json(stats: &StatsMap) -> String {
     });
     let transport: serde_json::Map<String, serde_json::Value> =
         ghost_transport::Stats::global().counters().into_iter().map(|(k, v)| (k.to_owned(), v.into())).collect();
-    let mut text =
-        serde_json::json!({ "status": "ok", "rules": rules, "mirrors": mirrors, "transport": transport }).to_string();
+    let mut answer = serde_json::json!({ "status": "ok", "rules": rules, "mirrors": mirrors, "transport": transport });
+    if clustered {
+        answer["cluster"] = crate::peer::STATS.to_json();
+    }
+    let mut text = answer.to_string();
     text.push('\n');
     text
 }
@@ -135,8 +139,11 @@ mod tests {
         let other_policy = carry_over(&router("q", true), &registry);
         assert_eq!(other_policy[&stats_key("ns/r/0", "ns/q")].hits.load(Ordering::Relaxed), 0);
         assert!(carry_over(&router("q", false), &registry).is_empty());
-        let json: serde_json::Value = serde_json::from_str(&to_json(&other_policy)).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&to_json(&other_policy, false)).unwrap();
         assert_eq!(json["rules"][0]["rule"], "ns/r/0");
         assert_eq!(json["rules"][0]["policy"], "ns/q");
+        assert!(json.get("cluster").is_none(), "a gateway that is not clustered reports no cluster counters");
+        let clustered: serde_json::Value = serde_json::from_str(&to_json(&other_policy, true)).unwrap();
+        assert!(clustered["cluster"]["hop"].is_u64());
     }
 }

@@ -452,7 +452,8 @@ pub fn control(ctx: &mut Ctx, shared: &Shared, url: &str, client: Option<SocketA
     }
     let path = url.split('?').next().unwrap_or(url);
     if path == CONTROL_STATS {
-        return Task::Answer(json_answer(200, crate::stats::to_json(&shared.current().stats)));
+        let state = shared.current();
+        return Task::Answer(json_answer(200, crate::stats::to_json(&state.stats, state.router.cluster().is_some())));
     }
     if path == CONTROL_INVALIDATE {
         // A well-formed invalidation never gets here: the VCL applies it after `invalidation()`.
