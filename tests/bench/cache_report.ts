@@ -37,12 +37,30 @@ const UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000 }
  */
 export function parseWrk(text: string): WrkRun {
   const rps = text.match(/^Requests\/sec:\s+([\d.]+)/m);
-  const p99 = text.match(/^\s+99%\s+([\d.]+)(us|ms|s|m)\b/m);
-  if (!rps || !p99) throw new Error(`Cannot read wrk's output:\n${text}`);
+  const p99 = wrkPercentileMs(text, 99);
+  if (!rps || p99 === undefined) throw new Error(`Cannot read wrk's output:\n${text}`);
   const non2xx = Number(text.match(/Non-2xx or 3xx responses:\s+(\d+)/)?.[1] ?? 0);
   const socket = text.match(/Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/);
   const socketErrors = socket ? socket.slice(1).reduce((total, n) => total + Number(n), 0) : 0;
-  return { rps: Number(rps[1]), p99Ms: Number(p99[1]) * UNIT_MS[p99[2]], errors: non2xx + socketErrors };
+  return { rps: Number(rps[1]), p99Ms: p99, errors: non2xx + socketErrors };
+}
+
+/**
+ * Reads one percentile of `wrk --latency`'s latency distribution (50, 75, 90 or 99).
+ *
+ * @example Usage
+ * ```ts
+ * import { wrkPercentileMs } from "./cache_report.ts";
+ * wrkPercentileMs("     50%  250.00us\n", 50); // 0.25
+ * ```
+ *
+ * @param text wrk's standard output.
+ * @param percentile Which line.
+ * @returns Milliseconds, or undefined when the output has no such line.
+ */
+export function wrkPercentileMs(text: string, percentile: 50 | 75 | 90 | 99): number | undefined {
+  const line = text.match(new RegExp(`^\\s+${percentile}%\\s+([\\d.]+)(us|ms|s|m)\\b`, "m"));
+  return line ? Number(line[1]) * UNIT_MS[line[2]] : undefined;
 }
 
 /** The Zipf workload's results. */

@@ -1,5 +1,5 @@
 import { equal, throws } from "node:assert/strict";
-import { formatReport, hitRatio, medianRun, parseWrk } from "./cache_report.ts";
+import { formatReport, hitRatio, medianRun, parseWrk, wrkPercentileMs } from "./cache_report.ts";
 
 const WRK = `Running 10s test @ http://127.0.0.1:8080/hit/object
   2 threads and 32 connections
@@ -17,6 +17,8 @@ Deno.test("parseWrk() reads requests/s, p99 in ms and errors", () => {
   equal(parseWrk("     99%  900.00us\nRequests/sec: 10\n").p99Ms, 0.9);
   equal(parseWrk("     99%    1.20s\nRequests/sec: 10\n").p99Ms, 1200);
   throws(() => parseWrk("unable to connect"));
+  equal(wrkPercentileMs(WRK, 50), 0.25);
+  equal(wrkPercentileMs(WRK, 90), undefined);
 });
 
 Deno.test("formatReport() shows the scenarios, the target ratios and the Zipf hit ratio", () => {

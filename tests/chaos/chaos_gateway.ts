@@ -1,6 +1,6 @@
 /**
- * The chaos suite's system under test: the end-to-end Gateway (`tests/e2e/`) with two gateway pods, a user VCL, two
- * echo apps `blue` and `green` (two pods each, a PodDisruptionBudget each) behind the routes `/blue` and `/green`,
+ * The chaos suite's system under test: the end-to-end Gateway (`tests/e2e/`) with two gateway pods (or as many as
+ * asked, with a clustered cache if asked), a user VCL, two echo apps `blue` and `green` (two pods each, a PodDisruptionBudget each) behind the routes `/blue` and `/green`,
  * and two operator processes with leader election (the standby takes over when the leader dies).
  *
  * @module
@@ -51,8 +51,10 @@ export interface ChaosGateway extends AsyncDisposable {
   lease(): Promise<LeaseSpec>;
   /** The Gateway's pods. */
   gatewayPods(): Promise<Pod[]>;
-  /** Waits until the Gateway has `GATEWAY_PODS` ready pods, none terminating, all in its Service's endpoints. */
+  /** Waits until the Gateway has its ready pods (`GATEWAY_PODS` unless scaled), none terminating, all in its Service's endpoints. */
   settled(timeoutMs?: number): Promise<Pod[]>;
+  /** Sets the gateway pod count (GatewayParameters `replicas`), which `settled()` then waits for. */
+  scaleGateway(replicas: number): Promise<void>;
   /** Applies the HTTPRoute `name` on the Gateway with these rules. */
   applyRoute(name: string, rules: unknown[]): Promise<void>;
   /** Applies the HTTPRoute `name` sending `path` to `app`. */
@@ -85,10 +87,25 @@ export function userVcl(namespace: string, body = 'set resp.http.X-Chaos = "1";'
 /**
  * Starts the system and waits until both routes are served through both gateway pods' Service.
  *
+ * @param options The gateway pod count (`GATEWAY_PODS` by default) and whether their cache is clustered.
  * @returns The running system; dispose it to stop the operators and delete the namespace.
  */
-export async function startChaosGateway(): Promise<ChaosGateway> {
+export async function startChaosGateway(
+  options: { pods?: number; clustered?: boolean } = {},
+): Promise<ChaosGateway> {
   const cluster = await useCluster();
+  let pods = options.pods ?? GATEWAY_PODS;
+  const parameters = (namespace: string) => ({
+    apiVersion: "lacquer.dev/v1alpha1",
+    kind: "GatewayParameters",
+    metadata: { name: "params", namespace },
+    spec: {
+      service: { type: "LoadBalancer" },
+      replicas: pods,
+      vcl: { configMapRef: { name: "user-vcl" } },
+      ...(options.clustered && { cache: { clustered: true } }),
+    },
+  });
   // operator processes of this checkout: the suite starts, kills and pauses them
   const gw = await startE2eGateway({
     operator: "process",
@@ -100,16 +117,7 @@ export async function startChaosGateway(): Promise<ChaosGateway> {
         await apply(client, `/apis/policy/v1/namespaces/${name}/poddisruptionbudgets`, pdb(name, app));
       }
       await apply(client, `/api/v1/namespaces/${name}/configmaps`, userVcl(name));
-      await apply(client, `/apis/lacquer.dev/v1alpha1/namespaces/${name}/gatewayparameters`, {
-        apiVersion: "lacquer.dev/v1alpha1",
-        kind: "GatewayParameters",
-        metadata: { name: "params", namespace: name },
-        spec: {
-          service: { type: "LoadBalancer" },
-          replicas: GATEWAY_PODS,
-          vcl: { configMapRef: { name: "user-vcl" } },
-        },
-      });
+      await apply(client, `/apis/lacquer.dev/v1alpha1/namespaces/${name}/gatewayparameters`, parameters(name));
     },
   });
   const { client, address } = gw;
@@ -145,9 +153,9 @@ export async function startChaosGateway(): Promise<ChaosGateway> {
     })).items;
   const settled = (timeoutMs = 180_000) =>
     eventually(async () => {
-      const pods = await gatewayPods();
-      equal(pods.length, GATEWAY_PODS, `gateway pods: ${pods.map((p) => p.metadata.name)}`);
-      for (const p of pods) {
+      const found = await gatewayPods();
+      equal(found.length, pods, `gateway pods: ${found.map((p) => p.metadata.name)}`);
+      for (const p of found) {
         ok(!p.metadata.deletionTimestamp, `${p.metadata.name} is terminating`);
         const ready = p.status?.conditions?.find((c) => c.type === "Ready")?.status;
         equal(ready, "True", `${p.metadata.name} ready`);
@@ -157,8 +165,8 @@ export async function startChaosGateway(): Promise<ChaosGateway> {
         { query: { labelSelector: `kubernetes.io/service-name=${gw.gateway}` } },
       );
       const ready = slices.items.flatMap((s) => s.endpoints ?? []).filter((e) => e.conditions?.ready !== false);
-      equal(ready.length, GATEWAY_PODS, "ready endpoints of the Gateway's Service");
-      return pods;
+      equal(ready.length, pods, "ready endpoints of the Gateway's Service");
+      return found;
     }, { timeoutMs, intervalMs: 250 });
   const applyRoute = (name: string, rules: unknown[]) =>
     apply(client, `${GW_API}/namespaces/${ns}/httproutes`, {
@@ -212,6 +220,10 @@ export async function startChaosGateway(): Promise<ChaosGateway> {
       )).spec ?? {},
     gatewayPods,
     settled,
+    async scaleGateway(replicas) {
+      pods = replicas;
+      await apply(client, `/apis/lacquer.dev/v1alpha1/namespaces/${ns}/gatewayparameters`, parameters(ns));
+    },
     applyRoute,
     routeTo,
     served,

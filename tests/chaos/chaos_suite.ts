@@ -22,10 +22,11 @@ import { badRegex, badVcl, corruptGhostJson, oversizedRoute } from "./bad_input.
 import { GATEWAY_PODS, PROBES, startChaosGateway } from "./chaos_gateway.ts";
 import { endpointChurn, routeChurn } from "./churn.ts";
 import { deleteGatewayPod, drainEviction } from "./disruption.ts";
-import { type LoadOptions, startChaosLoad } from "./load_driver.ts";
+import type { LoadOptions } from "./load_driver.ts";
 import { killChaperone, killOperatorLeader, killVarnishChild, killVarnishd } from "./process_kills.ts";
 import type { Scenario } from "./scenario.ts";
-import { allPassed, judge, resultsMarkdown, resultsTable, type ScenarioResult } from "./verdict.ts";
+import { runScenario } from "./run_scenario.ts";
+import { allPassed, resultsMarkdown, resultsTable, type ScenarioResult } from "./verdict.ts";
 
 const SCENARIOS: Scenario[] = [
   routeChurn,
@@ -47,7 +48,6 @@ const LOAD: Required<LoadOptions> = { workers: 4, ratePerWorker: 25, timeoutMs: 
 const STEADY_MS = 3000;
 const ONLY = Deno.env.get("LACQUER_CHAOS_ONLY")?.split(",");
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const RESULTS = new URL("./results.md", import.meta.url);
 const BACKGROUND_ROUTES = Number(Deno.env.get("LACQUER_CHAOS_BACKGROUND_ROUTES") ?? "0");
 
@@ -69,45 +69,7 @@ Deno.test({
   }
   const results: ScenarioResult[] = [];
   for (const scenario of SCENARIOS.filter((s) => !ONLY || ONLY.some((o) => s.name.includes(o)))) {
-    console.log(`\n▶ ${scenario.name}`);
-    let recoveryMs: number | undefined;
-    let error: string | undefined;
-    let inFlightAtFault: number | undefined;
-    try {
-      await sys.settled();
-      await scenario.prepare?.(sys);
-    } catch (err) {
-      error = `set-up: ${(err as Error).message}`;
-    }
-    const load = startChaosLoad(sys.address, [...PROBES, ...scenario.probes ?? []], LOAD);
-    if (!error) {
-      try {
-        await pause(STEADY_MS);
-        recoveryMs = await scenario.run(sys, () => inFlightAtFault ??= load.inFlightNow());
-        if (scenario.target === "in-flight" && inFlightAtFault === undefined) {
-          throw new Error("the scenario never marked its fault");
-        }
-        await pause(STEADY_MS);
-      } catch (err) {
-        error = (err as Error).message;
-      }
-    }
-    const counts = await load.stop();
-    await scenario.cleanup?.(sys).catch((err) => console.error(`cleanup of ${scenario.name} failed: ${err}`));
-    const result: ScenarioResult = {
-      name: scenario.name,
-      target: scenario.target,
-      ...counts,
-      inFlight: inFlightAtFault ?? counts.inFlight,
-      recoveryMs,
-      error,
-    };
-    results.push(result);
-    console.log(resultsTable([result]).split("\n").at(-1));
-    if (!judge(result).pass) {
-      for (const s of counts.samples) console.log(`  ${s}`);
-      if (error) console.log(`  ${error}`);
-    }
+    results.push(await runScenario(sys, scenario, { load: LOAD, steadyMs: STEADY_MS, probes: PROBES }));
   }
   console.log(`\n${resultsTable(results)}\n`);
   const loadavg = (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ");

@@ -107,11 +107,12 @@ export function resultsTable(results: ScenarioResult[]): string {
  *
  * @param results The scenarios' outcomes.
  * @param context One paragraph on the run (date, node, load).
+ * @param task The deno task that ran them.
  * @returns The file's text.
  */
-export function resultsMarkdown(results: ScenarioResult[], context: string): string {
+export function resultsMarkdown(results: ScenarioResult[], context: string, task = "chaos"): string {
   const passed = results.filter((r) => judge(r).pass).length;
-  return `# \`deno task chaos\`
+  return `# \`deno task ${task}\`
 
 ${context}
 

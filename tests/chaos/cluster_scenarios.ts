@@ -1,0 +1,107 @@
+/**
+ * Chaos scenarios of the clustered cache (`deno task chaos:cluster`): the pod that owns cached objects deleted or its
+ * varnishd worker killed, and the gateway scaled out and in, while the load asks for cached objects through every pod.
+ * A pod that does not own an object asks the owner for it; when the owner fails, it fetches from the origin instead.
+ *
+ * @module
+ */
+import { ok } from "node:assert/strict";
+import { eventually } from "../cluster/mod.ts";
+import type { ChaosGateway, Pod } from "./chaos_gateway.ts";
+import type { Probe } from "./load_driver.ts";
+import { killAll, podProcesses } from "./processes.ts";
+import { type Scenario, since } from "./scenario.ts";
+
+/** The gateway pods of the clustered scenarios. */
+export const CLUSTER_PODS = 3;
+/** Cached objects the load asks for: enough keys that every pod owns some. */
+export const CACHED_PROBES: Probe[] = Array.from({ length: 9 }, (_, i) => ({ path: `/cached/${i}`, apps: ["blue"] }));
+
+/** The value of the series `name{labels}` in a Prometheus text, or 0. */
+function metric(text: string, series: string): number {
+  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+  return line ? Number(line.slice(series.length + 1)) : 0;
+}
+
+/** One series of each gateway pod's `/metrics`, by pod name. */
+export async function podMetric(sys: ChaosGateway, series: string): Promise<Map<string, number>> {
+  const list = await sys.client.request<{ items: (Pod & { status?: { podIP?: string } })[] }>(
+    `/api/v1/namespaces/${sys.ns}/pods`,
+    { query: { labelSelector: `gateway.networking.k8s.io/gateway-name=${sys.gw.gateway}` } },
+  );
+  const values = new Map<string, number>();
+  for (const pod of list.items) {
+    const ip = pod.status?.podIP;
+    if (!ip || pod.metadata.deletionTimestamp) continue;
+    const response = await fetch(`http://${ip}:8901/metrics`, { signal: AbortSignal.timeout(5000) });
+    values.set(pod.metadata.name, metric(await response.text(), series));
+  }
+  return values;
+}
+
+/** The settled pod that answered the most hops of other pods: the owner of cached objects the load asks for. */
+async function busiestOwner(sys: ChaosGateway): Promise<Pod> {
+  const pods = await sys.settled();
+  const accepted = await podMetric(sys, 'lacquer_cluster_peer_requests_total{result="accepted"}');
+  const [name, hops] = [...accepted].sort((a, b) => b[1] - a[1])[0] ?? [];
+  ok(name && hops > 0, `no gateway pod has answered a hop: ${JSON.stringify([...accepted])}`);
+  return pods.find((p) => p.metadata.name === name)!;
+}
+
+/** The owner pod deleted (graceful termination): the others fetch its objects from the origin, then own them. */
+export const deleteOwnerPod: Scenario = {
+  name: "clustered: owner pod deleted",
+  target: "no-failures",
+  probes: CACHED_PROBES,
+  async run(sys) {
+    const pod = await busiestOwner(sys);
+    const t0 = performance.now();
+    await sys.client.request(`/api/v1/namespaces/${sys.ns}/pods/${pod.metadata.name}`, { method: "DELETE" });
+    await eventually(async () => {
+      ok(!(await sys.gatewayPods()).some((p) => p.metadata.uid === pod.metadata.uid), "the deleted pod is gone");
+    }, { timeoutMs: 120_000, intervalMs: 250 });
+    await sys.settled();
+    return since(t0);
+  },
+};
+
+/**
+ * kill -9 of the owner's varnishd worker: the requests in flight on that pod's own client connections fail; hops of
+ * the other pods to it fall back to the origin.
+ */
+export const killOwnerVarnish: Scenario = {
+  name: "clustered: kill -9 the owner's varnishd worker",
+  target: "in-flight",
+  probes: CACHED_PROBES,
+  async run(sys, fault) {
+    const pod = await busiestOwner(sys);
+    const before = await podProcesses(sys.ns, pod.metadata.name);
+    const victims = before.filter((p) => p.comm === "cache-main");
+    ok(victims.length > 0, `no varnishd worker in ${pod.metadata.name}`);
+    fault();
+    const t0 = performance.now();
+    killAll(victims);
+    const old = new Set(before.map((p) => p.pid));
+    await eventually(async () => {
+      const now = await podProcesses(sys.ns, pod.metadata.name);
+      ok(now.some((p) => p.comm === "cache-main" && !old.has(p.pid)), "a new varnishd worker runs");
+    }, { timeoutMs: 120_000, intervalMs: 50 });
+    await sys.settled();
+    return since(t0);
+  },
+};
+
+/** Scale out to 5 pods and in to 2 (objects change owner both ways), then back. */
+export const scaleOutAndIn: Scenario = {
+  name: `clustered: gateway scaled ${CLUSTER_PODS} → 5 → 2 → ${CLUSTER_PODS}`,
+  target: "no-failures",
+  probes: CACHED_PROBES,
+  async run(sys) {
+    const t0 = performance.now();
+    for (const replicas of [5, 2, CLUSTER_PODS]) {
+      await sys.scaleGateway(replicas);
+      await sys.settled(300_000);
+    }
+    return since(t0);
+  },
+};
