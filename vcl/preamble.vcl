@@ -45,6 +45,12 @@ sub vcl_recv {
             return (synth(router.status()));
         }
         set req.backend_hint = router.backend();
+        # A cached POST: the first pod sends its body along; the body joins the key here too, and a miss is fetched
+        # with the request's method and body.
+        if (router.cache_body()) {
+            std.cache_req_body(1MB);
+            set req.http.X-Ghost-Method = req.method;
+        }
         return (hash);
     }
     # Route: strips X-Ghost-*/X-Gateway-*, normalises the path (or answers 400), isolates listeners by socket, sets

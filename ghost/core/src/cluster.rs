@@ -167,6 +167,10 @@ pub struct PeerToken {
     /// When the token was made (milliseconds since the Unix epoch).
     #[serde(rename = "t")]
     pub issued_ms: u64,
+    /// Whether the request's body joins the key (a cached POST): the owner caches and hashes the body it receives
+    /// and fetches a miss with the request's method and body.
+    #[serde(rename = "b", default, skip_serializing_if = "std::ops::Not::not")]
+    pub body: bool,
 }
 
 impl HeaderToken for PeerToken {}
@@ -284,9 +288,13 @@ mod tests {
             plan: None,
             forwarded_for: None,
             issued_ms: 100_000,
+            body: false,
         };
         assert_eq!(PeerToken::from_token(&token.to_token()), Some(token.clone()));
         assert!(token.is_fresh(100_000 + MAX_TOKEN_AGE_MS) && token.is_fresh(100_000 - MAX_TOKEN_AGE_MS));
         assert!(!token.is_fresh(100_001 + MAX_TOKEN_AGE_MS));
+        let with_body = PeerToken { body: true, ..token.clone() };
+        assert_eq!(PeerToken::from_token(&with_body.to_token()), Some(with_body));
+        assert!(!token.to_token().is_empty());
     }
 }

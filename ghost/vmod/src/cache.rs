@@ -150,8 +150,12 @@ pub fn url(task: Option<&Task>) -> String {
     client(task).and_then(|c| c.lookup.as_ref()).map(|(_, url)| url.clone()).unwrap_or_default()
 }
 
-/// Whether the looked-up request's body joins the key: the VCL caches and hashes it and fetches with its method.
+/// Whether the looked-up request's body joins the key: the VCL caches and hashes it and fetches with its method. On
+/// the owner of a clustered cache, whether the first pod's decision said so.
 pub fn body(task: Option<&Task>) -> bool {
+    if let Some(Task::Peer(p)) = task {
+        return p.body;
+    }
     client(task).is_some_and(|c| c.lookup.is_some() && c.body)
 }
 

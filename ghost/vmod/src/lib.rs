@@ -129,9 +129,9 @@ mod ghost {
             task.as_deref().map_or(0, |t| i64::from(t.status()))
         }
 
-        /// Call in `vcl_recv` after `recv_grace()` (which decided the lookup): true for a looked-up request whose body
-        /// is not part of its key when the gateway is
-        /// clustered and another ready gateway pod owns the request's key. Then `set req.backend_hint =
+        /// Call in `vcl_recv` after `recv_grace()` (which decided the lookup) and `cache_body()`'s caching of the
+        /// body: true for a looked-up request when the gateway is clustered and another ready gateway pod owns the
+        /// request's key (a cached POST takes its body along). Then `set req.backend_hint =
         /// router.backend();` (that pod's peer listener): `cacheable()` is now false, so the request passes, signed
         /// for the owner, which looks it up and fetches from the origin on a miss; this pod stores nothing.
         pub fn peer(&self, ctx: &mut Ctx, #[shared_per_task] task: &mut Option<Box<Task>>) -> bool {
@@ -254,7 +254,8 @@ mod ghost {
         /// After `recv()`, for a looked-up request (`cacheable()`): whether the request's method and body join the key (a POST the
         /// rule's policy allows, its `Content-Length` within the policy's limit). Then cache the body
         /// (`std.cache_req_body()`), hash it in `vcl_hash` (`bodyaccess.hash_req_body()`) and keep the method for
-        /// the fetch of a miss, which Varnish would otherwise send as a GET.
+        /// the fetch of a miss, which Varnish would otherwise send as a GET. On the peer listener, after
+        /// `peer_recv()`: whether the first pod's request was such a POST (its body came along).
         pub fn cache_body(&self, #[shared_per_task] task: &mut Option<Box<Task>>) -> bool {
             cache::body(task.as_deref())
         }

@@ -118,8 +118,8 @@ fn mark_down(ctx: &mut Ctx, state: &State, peer: SocketAddr) {
     ctx.log(LogTag::VclLog, format!("ghost: peer {peer} failed: skipped for {DOWN_MS} ms"));
 }
 
-/// In `vcl_recv`, after routing decided the lookup: when the request is looked up, its body is not part of the key and another
-/// ready peer owns its key, prepares the hop (signed token on `req`, the plan header removed: the owner applies it)
+/// In `vcl_recv`, after routing decided the lookup: when the request is looked up and another ready peer owns its
+/// key, prepares the hop (signed token on `req`, the plan header removed: the owner applies it)
 /// and returns true; `backend()` then answers the peer's backend and `cacheable()` false (the request passes).
 #[allow(clippy::needless_pass_by_value)] // the caller's `Option<Box<Task>>::as_deref_mut()`
 pub fn hop(ctx: &mut Ctx, task: Option<&mut Task>) -> bool {
@@ -127,9 +127,6 @@ pub fn hop(ctx: &mut Ctx, task: Option<&mut Task>) -> bool {
         return false;
     };
     let (Some(cluster), Some((key, _))) = (state.router.cluster(), client.lookup.as_ref()) else { return false };
-    if client.body {
-        return false;
-    }
     let Some(owner) = cluster.owner(key) else { return false };
     if Some(owner) == cluster.own() {
         bump(&STATS.local);
@@ -160,6 +157,7 @@ pub fn hop(ctx: &mut Ctx, task: Option<&mut Task>) -> bool {
         plan,
         forwarded_for,
         issued_ms: now_ms(),
+        body: client.body,
     }
     .to_token();
     let signature = cluster.sign(&token, text(req.method()), text(req.url()), header(req, "host"));
@@ -191,6 +189,8 @@ pub struct PeerRequest {
     pub stats: Option<Arc<crate::stats::RuleStats>>,
     /// How the lookup went.
     pub outcome: Outcome,
+    /// Whether the request's body joins the key (a cached POST, its body sent along by the first pod).
+    pub body: bool,
 }
 
 /// In `vcl_recv` on the peer listener: checks the token and its signature and restores the first pod's decision;
@@ -235,7 +235,14 @@ fn restore(ctx: &mut Ctx, state: &Arc<State>) -> Result<PeerRequest, (u16, &'sta
         None => sink.remove("X-Forwarded-For"),
     }
     let counters = state.stats.get(&crate::stats::stats_key(&token.cache.rule, &token.cache.policy)).cloned();
-    Ok(PeerRequest { state: state.clone(), endpoint, key: token.key, stats: counters, outcome: Outcome::Pending })
+    Ok(PeerRequest {
+        state: state.clone(),
+        endpoint,
+        key: token.key,
+        stats: counters,
+        outcome: Outcome::Pending,
+        body: token.body,
+    })
 }
 
 /// Where a hop's fetch stands.
