@@ -9,7 +9,7 @@
  * @module
  */
 import { ok } from "node:assert/strict";
-import { clusterAvailable } from "../cluster/mod.ts";
+import { clusterAvailable, runCommand } from "../cluster/mod.ts";
 import { PROBES, startChaosGateway } from "./chaos_gateway.ts";
 import {
   CACHED_PROBES,
@@ -85,6 +85,7 @@ Deno.test({
       RESULTS,
       resultsMarkdown(results, context, "chaos:cluster"),
     );
+    await runCommand(Deno.execPath(), { args: ["fmt", "--quiet", RESULTS.pathname] });
     console.log(`written: ${RESULTS.pathname}`);
   }
   ok(allPassed(results), "a scenario missed its target (see the table)");

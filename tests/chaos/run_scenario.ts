@@ -34,7 +34,8 @@ export async function runScenario(
   } catch (err) {
     error = `set-up: ${(err as Error).message}`;
   }
-  const load = startChaosLoad(sys.address, [...options.probes, ...scenario.probes ?? []], options.load);
+  const address = (!error && scenario.loadAddress?.(sys)) || sys.address;
+  const load = startChaosLoad(address, [...options.probes, ...scenario.probes ?? []], options.load);
   if (!error) {
     try {
       await pause(options.steadyMs);

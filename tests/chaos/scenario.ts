@@ -15,6 +15,8 @@ export interface Scenario {
   prepare?(sys: ChaosGateway): Promise<void>;
   /** Paths the load requests besides the suite's routes. */
   probes?: Probe[];
+  /** Where the load goes, after `prepare` (one gateway pod's address, say); the Gateway's address by default. */
+  loadAddress?(sys: ChaosGateway): string;
   /**
    * Does the fault and waits until the system is whole again; returns the recovery time it measured, if any. A
    * scenario with the `in-flight` target calls `fault` just before it kills, to record the requests in flight then.
