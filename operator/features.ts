@@ -6,7 +6,9 @@
  * hostnames, paths, methods, headers, query parameters, weights, redirects with any of 301/302/303/307/308,
  * rewrites, rule- and backend-level header modifiers, listener isolation, CORS, WebSocket upgrades, timeouts,
  * retries and request mirrors); hitch verifies client certificates (`chaperone/hitch_supervisor_test.ts`), and with
- * AllowInsecureFallback serves a client whose certificate fails too (Lacquer's patched hitch, `images/hitch/`).
+ * AllowInsecureFallback serves a client whose certificate fails too (Lacquer's patched hitch, `images/hitch/`);
+ * ghost's transport verifies the TLS backends of BackendTLSPolicies and presents the Gateway's backend client
+ * certificate (`tests/e2e/gateway_backend_tls_test.ts`).
  *
  * @module
  */
@@ -21,7 +23,10 @@ export const SUPPORTED_FEATURES: readonly string[] = [
   "HTTPRoute",
   "ReferenceGrant",
   // Extended features.
+  "BackendTLSPolicy",
+  "BackendTLSPolicySANValidation",
   "GatewayAddressEmpty",
+  "GatewayBackendClientCertificate",
   "GatewayFrontendClientCertificateValidation",
   "GatewayFrontendClientCertificateValidationInsecureFallback",
   "GatewayHTTPListenerIsolation",
