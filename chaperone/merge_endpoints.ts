@@ -331,12 +331,25 @@ export function peerSection(
 export function referencedNamespaces(routing: RoutingJson): string[] {
   const namespaces = new Set<string>();
   for (const vhost of Object.values(routing.vhosts)) {
-    for (const route of vhost.routes) {
-      for (const backend of [...route.backends, ...(route.mirrors ?? []).map((m) => m.backend)]) {
-        if (backend.service) namespaces.add(backend.service.namespace);
-      }
-    }
+    for (const namespace of vhostNamespaces(vhost)) namespaces.add(namespace);
   }
   if (routing.cluster) namespaces.add(routing.cluster.service.namespace);
   return [...namespaces].sort();
+}
+
+/** The namespaces of one vhost, once per vhost object: parsed documents are not changed, and unchanged shards keep theirs. */
+const namespacesOfVhost = new WeakMap<RoutingJson["vhosts"][string], string[]>();
+
+function vhostNamespaces(vhost: RoutingJson["vhosts"][string]): string[] {
+  let namespaces = namespacesOfVhost.get(vhost);
+  if (namespaces === undefined) {
+    const set = new Set<string>();
+    for (const route of vhost.routes) {
+      for (const backend of [...route.backends, ...(route.mirrors ?? []).map((m) => m.backend)]) {
+        if (backend.service) set.add(backend.service.namespace);
+      }
+    }
+    namespacesOfVhost.set(vhost, namespaces = [...set]);
+  }
+  return namespaces;
 }
