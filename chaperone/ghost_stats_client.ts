@@ -8,6 +8,7 @@ import { GHOST_STATS_PATH } from "../internal/names.ts";
 import { type GhostRuleStats, parseGhostStats } from "./cache_metrics.ts";
 import { type GhostClusterStats, parseClusterStats } from "./cluster_metrics.ts";
 import { type GhostMirrorStats, parseMirrorStats } from "./mirror_metrics.ts";
+import { type GhostTransportStats, parseTransportStats } from "./transport_metrics.ts";
 
 /** What ghost's stats answer holds. */
 export interface GhostStats {
@@ -17,6 +18,8 @@ export interface GhostStats {
   mirrors?: GhostMirrorStats;
   /** The clustered-cache counters of the process, when the Gateway's cache is clustered. */
   cluster?: GhostClusterStats;
+  /** The counters of ghost's own transport (TLS and H2C backends), when ghost reports them. */
+  transport?: GhostTransportStats;
 }
 
 /**
@@ -39,7 +42,12 @@ export async function readGhostStats(port: number, timeoutMs = 2000): Promise<Gh
     });
     const body = await response.text();
     if (!response.ok) return { rules: [] };
-    return { rules: parseGhostStats(body), mirrors: parseMirrorStats(body), cluster: parseClusterStats(body) };
+    return {
+      rules: parseGhostStats(body),
+      mirrors: parseMirrorStats(body),
+      cluster: parseClusterStats(body),
+      transport: parseTransportStats(body),
+    };
   } catch {
     return { rules: [] };
   }

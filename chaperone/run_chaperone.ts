@@ -27,6 +27,7 @@ import { GhostInvalidateError, invalidateGhost } from "./ghost_invalidate_client
 import { reloadGhost } from "./ghost_reload_client.ts";
 import { type GhostStats, readGhostStats } from "./ghost_stats_client.ts";
 import { renderMirrorMetrics } from "./mirror_metrics.ts";
+import { renderTransportMetrics } from "./transport_metrics.ts";
 import { tlsBackendPorts } from "./hitch_config.ts";
 import type { HitchSupervisor } from "./hitch_supervisor.ts";
 import {
@@ -277,7 +278,8 @@ function createAdmin(parts: AdminParts): AdminHandler {
       const live = { ready: status().ready, draining: drain.draining, hitches: tls.hitches };
       const [counters, ghost] = await Promise.all([parts.varnishCounters(), parts.ghostStats()]);
       return renderMetrics(withLiveGauges(parts.metrics, live), counters) + renderCacheMetrics(ghost.rules, counters) +
-        renderMirrorMetrics(ghost.mirrors) + renderClusterMetrics(ghost.cluster);
+        renderMirrorMetrics(ghost.mirrors) + renderClusterMetrics(ghost.cluster) +
+        renderTransportMetrics(ghost.transport);
     },
     drain: () => void drain.start(),
     adminToken: () => parts.adminToken.read(),
