@@ -4,6 +4,7 @@
  * as the chaperone writes it, a `cluster` section in clustered mode) in front of one nginx origin, a warm-up Zipf run,
  * then a measured one: requests, origin fetches (the origin's access log), hit ratio (ghost's per-rule counters, summed
  * over the pods: each lookup is counted by the pod that made it), hops (ghost's cluster counters) and objects stored.
+ * The warm-up lasts until the pods have served a given number of lookups, whatever their throughput.
  * Then the cost of a peer hop: one cached object asked of its owner and of another pod, p50 and p99.
  *
  * The pods are varnishd processes on loopback (each with its own listeners, peer listener and `-n` directory), not
@@ -14,13 +15,15 @@
  *
  * Flags: `--duration <s>` per run (5), `--connections <n>` (32, spread over the pods), `--body <bytes>` (1024),
  * `--objects <n>` (20000), `--storage <size>` per pod (16m), `--zipf <exponent>` (1.0), `--pods <list>` (1,3,5),
- * `--rounds <n>` of the hop latency (3), `--out <file>` (also write the report there).
+ * `--rounds <n>` of the hop latency (3), `--warmup <n>` lookups before each measured run (150000), `--out <file>`
+ * (also write the report there).
  *
  * @module
  */
 import { parseArgs } from "node:util";
 import { GHOST_JSON_PATH, GHOST_STATS_PATH } from "../../internal/names.ts";
 import { parseGhostStats } from "../../chaperone/cache_metrics.ts";
+import { ghostVmodDir } from "../../chaperone/_test_varnish.ts";
 import { parseClusterStats } from "../../chaperone/cluster_metrics.ts";
 import { generateMainVcl } from "../../vcl/mod.ts";
 import { freePort } from "../cluster/free_port.ts";
@@ -40,6 +43,7 @@ const { values: flags } = parseArgs({
     zipf: { type: "string", default: "1.0" },
     pods: { type: "string", default: "1,3,5" },
     rounds: { type: "string", default: "3" },
+    warmup: { type: "string", default: "150000" },
     out: { type: "string" },
   },
 });
@@ -138,7 +142,15 @@ const originFetches = async () => {
 };
 
 const loadAtStart = (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ");
+const varnishVersion = new TextDecoder().decode(
+  (await new Deno.Command("varnishd", { args: ["-V"], stderr: "piped" })
+    .output()).stderr,
+).match(/varnish-[\d.]+/)?.[0] ?? "varnishd";
+const vmod = `${ghostVmodDir()}/libvmod_ghost.so`;
+const versions = `${varnishVersion}, the ghost VMOD ${vmod} built ${(await Deno.stat(vmod)).mtime?.toISOString()}, ` +
+  `${navigator.hardwareConcurrency} cores`;
 const duration = Number(flags.duration);
+const warmup = Number(flags.warmup);
 const runs: ClusterRun[] = [];
 for (const count of flags.pods.split(",").map(Number)) {
   for (const clustered of [false, true]) {
@@ -156,7 +168,13 @@ for (const count of flags.pods.split(",").map(Number)) {
           script: { text: ZIPF_LUA, args: [flags.objects, flags.zipf, `/zipf/${name}/`] },
         })
       ));
-    await zipf();
+    // Warm-up runs until the pods have served --warmup lookups: a run of a fixed length would leave the slower
+    // configurations (hops cost CPU on this shared machine) colder, and their hit ratio would measure that.
+    const lookups = async () => {
+      const { hits, misses } = await sumStats(pods);
+      return hits + misses;
+    };
+    for (let run = 0; run < 20 && await lookups() < warmup; run++) await zipf();
     const [before, fetchedBefore] = [await sumStats(pods), await originFetches()];
     const outputs = await Promise.all((await zipf()).map((text) => ({ text, run: parseWrk(text) })));
     const [after, fetchedAfter] = [await sumStats(pods), await originFetches()];
@@ -223,8 +241,10 @@ const report = formatClusterReport({
     connections: Number(flags.connections),
     body: Number(flags.body),
     rounds: Number(flags.rounds),
+    warmup,
   },
   loadAtStart,
+  versions,
 });
 console.log(report);
 if (flags.out) await Deno.writeTextFile(flags.out, (await benchResultsHeading("bench:cluster-cache")) + report);

@@ -57,9 +57,13 @@ export interface ClusterBenchResult {
     connections: number;
     body: number;
     rounds: number;
+    /** Lookups served before each measured run. */
+    warmup?: number;
   };
   /** The load average when the runs started. */
   loadAtStart: string;
+  /** varnishd's version, the VMOD measured and the machine. */
+  versions?: string;
 }
 
 const fixed = (n: number, digits = 0) => n.toLocaleString("en-US", { maximumFractionDigits: digits });
@@ -98,8 +102,12 @@ export function formatClusterReport(result: ClusterBenchResult): string {
   const lines = [
     `Zipf (exponent ${settings.exponent}) over ${fixed(settings.objects)} objects of ${settings.body} bytes, ` +
     `malloc,${settings.storage} of storage per pod; ${settings.connections} connections spread over the pods ` +
-    `(one wrk per pod, as a Service spreads clients); per configuration a warm-up run, then a measured run of ` +
-    `${settings.duration} s (load average ${result.loadAtStart} at the start):`,
+    `(one wrk per pod, as a Service spreads clients); per configuration warm-up runs ` +
+    `${settings.warmup === undefined ? "" : `until the pods served ${fixed(settings.warmup)} lookups `}` +
+    `then a measured run of ` +
+    `${settings.duration} s (load average ${result.loadAtStart} at the start${
+      result.versions ? `; ${result.versions}` : ""
+    }):`,
     "",
     "| pods | cache | requests | origin fetches | per 1,000 requests | hit ratio | hopped | objects stored | requests/s | p99 | errors |",
     "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
