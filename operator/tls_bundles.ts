@@ -9,6 +9,7 @@ import { Buffer } from "node:buffer";
 import { BACKEND_CLIENT_CERTIFICATE_KEYS, clientVerifyKeys, tlsBundleKey } from "../internal/names.ts";
 import type { Gateway } from "./api_types.ts";
 import { resolveBackendClientCertificate } from "./backend_client_certificate.ts";
+import type { PortValidation } from "./frontend_validation.ts";
 import type { ListenerResult } from "./listeners.ts";
 import { keyOf, type SnapshotIndex } from "./snapshot_index.ts";
 
@@ -37,6 +38,25 @@ function normalize(pem: string): string {
  */
 export function pemBundle(chain: string, key: string): string {
   return `${normalize(key)}\n${normalize(chain)}\n`;
+}
+
+/**
+ * Tells whether hitch verifies client certificates for a listener: a served HTTPS listener with a CA bundle
+ * (`spec.tls.frontend`). Its socket's requests then tell backends the result (`X-SSL-Client-Verify`, `vcl/`).
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { verifiesClientCertificates } from "./tls_bundles.ts";
+ * validateListeners(gateway, index).filter(verifiesClientCertificates).map((l) => l.socket); // ["port-443"]
+ * ```
+ *
+ * @param l A validated listener.
+ * @returns True when its socket verifies client certificates.
+ */
+export function verifiesClientCertificates(
+  l: ListenerResult,
+): l is ListenerResult & { frontend: PortValidation } {
+  return l.usable && l.listener.protocol === "HTTPS" && l.frontend !== undefined && l.frontend.caBundle !== "";
 }
 
 /**
@@ -72,7 +92,7 @@ export function buildTlsBundles(
   const defaults = new Map<string, { chain: string; key: string; anyHost: boolean; port: number }>();
   for (const l of listeners) {
     if (!l.usable || l.listener.protocol !== "HTTPS") continue;
-    if (l.frontend && l.frontend.caBundle !== "") {
+    if (verifiesClientCertificates(l)) {
       const keys = clientVerifyKeys(l.socket);
       data[keys.ca] = l.frontend.caBundle;
       data[keys.verify] = l.frontend.mode === "AllowInsecureFallback" ? "optional" : "required";

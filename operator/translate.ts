@@ -57,7 +57,7 @@ import {
   routeParentStatus,
   type RouteStatusResult,
 } from "./status/mod.ts";
-import { buildTlsBundles } from "./tls_bundles.ts";
+import { buildTlsBundles, verifiesClientCertificates } from "./tls_bundles.ts";
 import { type ShardMemo, TranslationMemo } from "./translation_memo.ts";
 import { backendNamespaces, buildVhosts, routingDocument } from "./vhosts.ts";
 
@@ -215,7 +215,11 @@ function translateGateway(
     index,
     memo,
   });
-  const mainVcl = generateMainVcl({ gateway: key, userVcl: config.userVcl });
+  const mainVcl = generateMainVcl({
+    gateway: key,
+    userVcl: config.userVcl,
+    clientVerifySockets: listeners.filter(verifiesClientCertificates).map((l) => l.socket),
+  });
   const lastShards = memo.shardHashes.get(gateway);
   const shards = new Map<string, ShardMemo>();
   let reuse = memo.vhosts.get(gateway);

@@ -25,9 +25,34 @@ export interface MainVclOptions {
   gateway: string;
   /** The user's VCL, if any. A leading `vcl 4.x;` declaration is removed (the preamble has one). */
   userVcl?: string;
+  /**
+   * The sockets (e.g. `port-443`) of HTTPS listeners that verify client certificates: their requests tell backends
+   * the result in `X-SSL-Client-Verify`. @default {[]}
+   */
+  clientVerifySockets?: readonly string[];
 }
 
 const VERSION_DECLARATION = /^\s*(?:(?:#|\/\/)[^\n]*\n\s*|\/\*[\s\S]*?\*\/\s*)*vcl\s+\d+\.\d+\s*;/;
+
+/** The vcl_recv statements that set `X-SSL-Client-Verify` on the given sockets, from hitch's PROXY header. */
+function clientVerifyVcl(sockets: readonly string[]): string {
+  if (sockets.length === 0) return "";
+  const bad = sockets.find((s) => !/^[A-Za-z0-9._-]+$/.test(s));
+  if (bad !== undefined) throw new RangeError(`Cannot name socket "${bad}" in VCL`);
+  const condition = [...new Set(sockets)].sort().map((s) => `local.socket == "${s}"`).join(" || ");
+  return [
+    `    if (${condition}) {`,
+    "        if (proxy.client_has_cert_conn() && proxy.ssl_verify_result() == 0) {",
+    '            set req.http.X-SSL-Client-Verify = "SUCCESS";',
+    "        } else if (proxy.client_has_cert_sess()) {",
+    '            set req.http.X-SSL-Client-Verify = "FAILED:" + proxy.ssl_verify_result();',
+    "        } else {",
+    '            set req.http.X-SSL-Client-Verify = "NONE";',
+    "        }",
+    "    }",
+    "",
+  ].join("\n");
+}
 
 function fill(template: string, values: Record<string, string>): string {
   return template.replace(/\{\{(\w+)\}\}/g, (whole, key: string) => values[key] ?? whole);
@@ -98,6 +123,7 @@ function parts(options: MainVclOptions): { head: string; user: string; skipped: 
     peerPort: String(GHOST_PEER_PORT),
     reloadPath: GHOST_RELOAD_PATH,
     statsPath: GHOST_STATS_PATH,
+    clientVerify: clientVerifyVcl(options.clientVerifySockets ?? []),
   };
   let removed = 0;
   const undeclared = (options.userVcl ?? "").replace(VERSION_DECLARATION, (m) => {

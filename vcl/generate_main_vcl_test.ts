@@ -2,7 +2,7 @@ import { deepEqual, equal, ok } from "node:assert/strict";
 import { parse } from "yaml";
 import { generateMainVcl, type MainVclOptions, userVclLines } from "./generate_main_vcl.ts";
 import { lacquerCacheDir } from "../tests/cluster/layout.ts";
-import { startScratchVarnish } from "../chaperone/_test_varnish.ts";
+import { freePort, startScratchVarnish } from "../chaperone/_test_varnish.ts";
 import { eventually } from "../tests/cluster/eventually.ts";
 
 const DIR = new URL("./testdata/", import.meta.url);
@@ -176,4 +176,71 @@ Deno.test("userVclLines() finds the user's lines in main.vcl, with the user's ow
   const declaredFirst = userVclLines({ gateway: "ns/gw", userVcl: "vcl 4.1;\n\nsub vcl_recv {\n}\n" })!;
   equal(declaredFirst.userFirst, 3, "the declaration and the blank line are not copied");
   equal(userVclLines({ gateway: "ns/gw" }), undefined);
+});
+
+/** A PROXY v2 header (TCP over IPv4, loopback) with hitch's SSL TLV: the client bits and the verification result. */
+function proxyHeader(ssl?: { client: number; verify: number }): Uint8Array {
+  const tlv = ssl === undefined
+    ? []
+    : [0x20, 0, 5, ssl.client, ...new Uint8Array(new Uint32Array([ssl.verify]).buffer).reverse()];
+  const addresses = [127, 0, 0, 1, 127, 0, 0, 1, 0xc3, 0x50, 0x01, 0xbb];
+  const length = addresses.length + tlv.length;
+  return new Uint8Array([
+    ...[0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a],
+    0x21,
+    0x11,
+    length >> 8,
+    length & 0xff,
+    ...addresses,
+    ...tlv,
+  ]);
+}
+
+/** Sends a request with a forged X-SSL-Client-Verify after `preface`; answers the body's status line. */
+async function forgedRequest(port: number, preface: Uint8Array): Promise<string> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    const request = "GET / HTTP/1.1\r\nHost: x\r\nX-SSL-Client-Verify: SUCCESS\r\nConnection: close\r\n\r\n";
+    await conn.write(new Uint8Array([...preface, ...new TextEncoder().encode(request)]));
+    const response = await new Response(conn.readable).text();
+    return response.slice(response.indexOf("\r\n\r\n") + 4).trim();
+  } catch (err) {
+    conn.close();
+    throw err;
+  }
+}
+
+Deno.test("main.vcl tells backends what hitch's PROXY header says of the client certificate, and nothing forged", async (t) => {
+  // ghost stubbed (routing passes); user VCL answers with the header a backend would get.
+  const vcl = withoutGhost(generateMainVcl({
+    gateway: "ns/gw",
+    clientVerifySockets: ["port-443"],
+    userVcl: 'sub vcl_recv {\n    return (synth(200, "verify=" + req.http.X-SSL-Client-Verify));\n}\n',
+  }));
+  const verifying = freePort();
+  const other = freePort();
+  const varnish = await startScratchVarnish(vcl, [
+    "-a",
+    `port-443=127.0.0.1:${verifying},PROXY`,
+    "-a",
+    `port-8443=127.0.0.1:${other},PROXY`,
+  ]);
+  try {
+    // The child starts a moment after the CLI answers.
+    await eventually(() => forgedRequest(varnish.httpPort, new Uint8Array()));
+    const cases: [string, number, Uint8Array, string][] = [
+      // PP2_CLIENT_SSL 0x01, PP2_CLIENT_CERT_CONN 0x02 (hitch: only when every check passed), PP2_CLIENT_CERT_SESS 0x04.
+      ["a verified certificate", verifying, proxyHeader({ client: 0x07, verify: 0 }), "200 verify=SUCCESS"],
+      ["a certificate of an unknown CA", verifying, proxyHeader({ client: 0x05, verify: 20 }), "200 verify=FAILED:20"],
+      ["no certificate", verifying, proxyHeader({ client: 0x01, verify: 0 }), "200 verify=NONE"],
+      ["a listener that does not verify", other, proxyHeader({ client: 0x07, verify: 0 }), "200 verify="],
+      ["a PROXY header without SSL TLV", verifying, proxyHeader(), "200 verify=NONE"],
+      ["plain HTTP", varnish.httpPort, new Uint8Array(), "200 verify="],
+    ];
+    for (const [name, port, preface, expected] of cases) {
+      await t.step(name, async () => equal(await forgedRequest(port, preface), expected));
+    }
+  } finally {
+    await varnish.stop();
+  }
 });

@@ -1,7 +1,8 @@
 /**
  * End to end on the local cluster: client certificate validation of a Gateway's HTTPS listeners
  * (`spec.tls.frontend`), verified by hitch in the gateway pod against a CA bundle from a ConfigMap, per port:
- * AllowValidOnly on 443, AllowInsecureFallback on 8443 (every client served); and a changed CA applied by the same pod.
+ * AllowValidOnly on 443, AllowInsecureFallback on 8443 (every client served); backends learn the verification result
+ * (`X-SSL-Client-Verify`, which clients cannot forge); and a changed CA applied by the same pod.
  */
 import { deepEqual, equal } from "node:assert/strict";
 import {
@@ -25,30 +26,36 @@ import {
 
 const HOST = "secure.example.com";
 
-/** GET / on `port` with SNI, trusting `server`, with a client certificate or none: "200", or "refused". */
+/**
+ * GET / on `port` with SNI, trusting `server`, with a client certificate or none, and a forged `X-SSL-Client-Verify`:
+ * "<status>/<X-SSL-Client-Verify the echo backend got>", or "refused".
+ */
 async function statusWith(
   address: string,
   port: number,
   server: string,
   client?: SelfSignedCertificate,
 ): Promise<string> {
+  let text: string;
   try {
-    const text = await curl([
+    text = await curl([
       "--cacert",
       server,
       "--resolve",
       `${HOST}:${port}:${address}`,
       ...(client ? ["--cert", client.certFile, "--key", client.keyFile] : []),
-      "-o",
-      "/dev/null",
+      "-H",
+      "X-SSL-Client-Verify: SUCCESS",
       "-w",
-      "%{http_code}",
+      "\n%{http_code}",
       `https://${HOST}:${port}/`,
     ]);
-    return text;
   } catch {
     return "refused";
   }
+  const status = text.slice(text.lastIndexOf("\n") + 1);
+  const echoed = JSON.parse(text.slice(0, text.lastIndexOf("\n"))) as { headers: Record<string, string[]> };
+  return `${status}/${echoed.headers["X-Ssl-Client-Verify"]?.join(",") ?? "absent"}`;
 }
 
 function caConfigMap(namespace: string, ca: string): Record<string, unknown> {
@@ -105,12 +112,17 @@ Deno.test({
   let failed = true;
   try {
     await t.step("AllowValidOnly: a certificate of the CA is served, none or another CA's is refused", async () => {
-      await eventually(async () => equal(await statuses(443), "200 refused refused"), { timeoutMs: 30_000 });
+      await eventually(async () => equal(await statuses(443), "200/SUCCESS refused refused"), { timeoutMs: 30_000 });
     });
-    await t.step("AllowInsecureFallback: no certificate and another CA's are served too", async () => {
-      // The gateway image's patched hitch (images/hitch/): Debian's refuses a certificate that fails verification.
-      equal(await statuses(8443), "200 200 200");
-    });
+    await t.step(
+      "AllowInsecureFallback: no certificate and another CA's are served too, the backend told which",
+      async () => {
+        // The gateway image's patched hitch (images/hitch/): Debian's refuses a certificate that fails verification.
+        // X-SSL-Client-Verify comes from hitch's PROXY header, never from the client (each request forges SUCCESS);
+        // FAILED:21 is OpenSSL's X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE (a lone certificate of an unknown issuer).
+        equal(await statuses(8443), "200/SUCCESS 200/NONE 200/FAILED:21");
+      },
+    );
     await t.step("the Gateway says that a port accepts clients without a valid certificate", async () => {
       const gateway = await client.request<never>(`${GW_API}/namespaces/${ns}/gateways/gw`);
       const insecure = conditionOf(gateway, "InsecureFrontendValidationMode");
@@ -119,8 +131,8 @@ Deno.test({
     await t.step("a changed CA bundle applies in the same gateway pod", async () => {
       const pods = await gatewayPods();
       await apply(client, `/api/v1/namespaces/${ns}/configmaps`, caConfigMap(ns, others.ca));
-      await eventually(async () => equal(await statuses(443), "refused refused 200"), { timeoutMs: 30_000 });
-      equal(await statuses(8443), "200 200 200");
+      await eventually(async () => equal(await statuses(443), "refused refused 200/SUCCESS"), { timeoutMs: 30_000 });
+      equal(await statuses(8443), "200/FAILED:21 200/NONE 200/SUCCESS");
       deepEqual(await gatewayPods(), pods);
     });
     failed = false;

@@ -12,7 +12,8 @@ import xkey;
 # std caches the body of a POST that a policy looks up, and varnish-modules' bodyaccess hashes it into the key.
 import std;
 import bodyaccess;
-# proxy reads hitch's PROXY header: the client's TLS server name, for ghost's misdirected-request check (421).
+# proxy reads hitch's PROXY header: the client's TLS server name, for ghost's misdirected-request check (421), and
+# the verification of the client's certificate.
 import proxy;
 
 backend lacquer_default none;
@@ -53,6 +54,12 @@ sub vcl_recv {
         }
         return (hash);
     }
+    # Client certificates: on HTTPS listeners that verify them (Gateway spec.tls.frontend), backends learn the result
+    # from X-SSL-Client-Verify, with nginx's $ssl_client_verify words: SUCCESS (a certificate that passed every check),
+    # FAILED:<OpenSSL X509 error number> (one that failed, served under AllowInsecureFallback) or NONE (no certificate).
+    # hitch puts the result in its PROXY header (images/hitch/); a copy the client sent is removed on every listener,
+    # so no client can forge it. It is set before routing, so a route can match on it.
+    unset req.http.X-SSL-Client-Verify;
     # Route: strips X-Ghost-*/X-Gateway-*, normalises the path (or answers 400), isolates listeners by socket, sets
     # X-Forwarded-* and X-Real-IP for the client (client.ip: the real client behind hitch's PROXY header), applies
     # request filters (a URLRewrite sets req.url). A rule with cache settings whose backend has no ready endpoint
