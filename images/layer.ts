@@ -53,12 +53,15 @@ export async function cachedLayer(options: CachedLayerOptions): Promise<CachedLa
   const key = contentHash(options.inputs.join("\n")).slice(7);
   const meta = `${options.dir}/${key}.json`;
   const cached = await readJson<CachedLayer>(meta);
-  if (cached && await exists(cached.path)) return cached;
+  // The archive beside the metadata, whatever path it was recorded under: a private cache (a link to this directory)
+  // that recorded it may be gone.
+  const archive = `${options.dir}/${key}.tar.gz`;
+  if (cached && await exists(archive)) return { ...cached, path: archive };
   await Deno.mkdir(options.dir, { recursive: true });
   const root = await Deno.makeTempDir({ dir: options.dir, prefix: `.${key}.root-` });
   try {
     const produced = await options.produce(root);
-    const packed = await packLayer(root, `${options.dir}/${key}.tar.gz`);
+    const packed = await packLayer(root, archive);
     const layer: CachedLayer = { ...packed, comment: options.comment, packages: produced.packages ?? [] };
     await Deno.writeTextFile(`${meta}.tmp`, JSON.stringify(layer, null, 2) + "\n");
     await Deno.rename(`${meta}.tmp`, meta);
