@@ -1,10 +1,12 @@
 /**
  * `deno task bench:transport`: one varnishd with the ghost VMOD in front of one origin process
  * (`ghost/vmod/examples/transport_echo.rs`: the same echo handler on a plain HTTP/1.1, a TLS and an H2C port), and
- * the same load through three routes: Varnish's native backend (HTTP/1.1), ghost's transport over TLS and over H2C.
- * Prints requests/s and latency percentiles side by side and writes them to `chaperone/transport_bench_results.md`.
+ * the same load through four routes: Varnish's native backend (HTTP/1.1), ghost's transport over plain HTTP/1.1 (to
+ * the native backend's port: like for like), over TLS and over H2C. Prints requests/s and latency percentiles side by
+ * side and writes them, with the machine's load and the versions, to `chaperone/transport_bench_results.md`.
  * The modes take turns (`ROUNDS` rounds) so that a noisy neighbour hits all of them alike. Skipped when the VMOD or
- * the example is not built.
+ * the example is not built; `LACQUER_GHOST_VMOD_DIR` names another VMOD build than the installed one (such as
+ * `$CARGO_TARGET_DIR/release` after `ghost/scripts/cargo.sh build --release -p vmod_ghost`).
  *
  * @module
  */
@@ -17,7 +19,7 @@ import { DEBIAN_VMOD_DIR, freePort, ghostTestVcl, ghostVmodDir, stageGhostVmod }
 const ROUNDS = 3;
 const SECONDS_PER_ROUND = 4;
 const WORKERS = 8;
-const MODES = ["native", "tls", "h2c"] as const;
+const MODES = ["native", "http", "tls", "h2c"] as const;
 type Mode = typeof MODES[number];
 
 function echoBinary(): string {
@@ -34,7 +36,7 @@ function exists(path: string): boolean {
   }
 }
 
-/** ghost.json: `/native`, `/tls` and `/h2c` to the three ports of the one origin. */
+/** ghost.json: `/native`, `/http`, `/tls` and `/h2c` to the ports of the one origin. */
 function ghostJson(ports: Record<Mode, number>, tls: unknown): string {
   const route = (mode: Mode, transport?: unknown) => ({
     id: { namespace: "bench", name: mode, rule: 0 },
@@ -49,7 +51,16 @@ function ghostJson(ports: Record<Mode, number>, tls: unknown): string {
   });
   return JSON.stringify({
     version: 1,
-    vhosts: { "*": { routes: [route("native"), route("tls", tls), route("h2c", { protocol: "H2C" })] } },
+    vhosts: {
+      "*": {
+        routes: [
+          route("native"),
+          route("http", { protocol: "HTTP" }),
+          route("tls", tls),
+          route("h2c", { protocol: "H2C" }),
+        ],
+      },
+    },
   });
 }
 
@@ -71,12 +82,29 @@ async function load(port: number, path: string, seconds: number): Promise<{ late
   return { latencies, failures };
 }
 
+/** The machine and versions a run was measured with: cores, load average before and after, varnishd, rustc, Deno. */
+async function conditions(): Promise<string> {
+  const version = async (cmd: string, args: string[]) => {
+    try {
+      const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+      return new TextDecoder().decode(out.stdout.length ? out.stdout : out.stderr).split("\n")[0].trim();
+    } catch {
+      return `${cmd}: not found`;
+    }
+  };
+  return `${navigator.hardwareConcurrency} cores (shared with other work), load average ${
+    Deno.loadavg().map((l) => l.toFixed(2)).join(" ")
+  } at the end, ${await version("varnishd", ["-V"])}, ${await version("rustc", [
+    "--version",
+  ])}, Deno ${Deno.version.deno}`;
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
 }
 
 Deno.test({
-  name: "bench: native backend vs ghost's transport over TLS and H2C, same origin, same load",
+  name: "bench: native backend vs ghost's transport over plain HTTP/1.1, TLS and H2C, same origin, same load",
   ignore: ghostVmodDir() === undefined || !exists(echoBinary()),
   sanitizeOps: false,
   sanitizeResources: false,
@@ -92,7 +120,8 @@ Deno.test({
     const env = Object.fromEntries(
       (await Deno.readTextFile(`${dir}/echo/env`)).trim().split("\n").map((l) => l.split("=") as [string, string]),
     );
-    const ports = { native: Number(env.HTTP_PORT), tls: Number(env.TLS_PORT), h2c: Number(env.H2C_PORT) };
+    const http = Number(env.HTTP_PORT);
+    const ports = { native: http, http, tls: Number(env.TLS_PORT), h2c: Number(env.H2C_PORT) };
     const tls = JSON.parse(await Deno.readTextFile(`${dir}/echo/tls_ok.json`));
     await Deno.writeTextFile(`${dir}/ghost.json`, ghostJson(ports, tls), { mode: 0o644 });
     await Deno.writeTextFile(`${dir}/main.vcl`, ghostTestVcl(`${dir}/ghost.json`), { mode: 0o644 });
@@ -140,12 +169,14 @@ Deno.test({
       ),
     ].join("\n");
     console.log(table);
-    const report =
-      `# bench:transport\n\n${
-        new Date().toISOString()
-      }, ${navigator.hardwareConcurrency} cores (shared), ${WORKERS} concurrent keep-alive clients (Deno fetch) for ${ROUNDS}×${SECONDS_PER_ROUND} s per ` +
-      `backend, taking turns, \`return (pass)\` (no caching), one origin process with a small echo answer:\n\n${table}\n`;
-    await Deno.writeTextFile(new URL("transport_bench_results.md", import.meta.url), report);
+    const report = `# bench:transport\n\n${new Date().toISOString()}, ${await conditions()}; ${WORKERS} concurrent ` +
+      `keep-alive clients (Deno fetch) for ${ROUNDS}×${SECONDS_PER_ROUND} s per backend, taking turns, \`return (pass)\` ` +
+      `(no caching), one origin process with a small echo answer:\n\n${table}\n`;
+    // Sections below the table (`## …`: how to read it, the allocation figures of the Rust test) are kept.
+    const file = new URL("transport_bench_results.md", import.meta.url);
+    const previous = await Deno.readTextFile(file).catch(() => "");
+    const notes = previous.indexOf("\n## ");
+    await Deno.writeTextFile(file, notes < 0 ? report : `${report}${previous.slice(notes)}`);
     for (const r of rows) equal(r.failures, 0, `${r.mode} had failures`);
   } finally {
     try {

@@ -42,12 +42,15 @@ export const backendTlsSchema = z.strictObject({
   clientCertificate: clientCertificateSchema.optional(),
 });
 
-/** How ghost reaches a group's endpoints itself when Varnish's HTTP/1.1 backends cannot: HTTPS or H2C. */
+/**
+ * How ghost reaches a group's endpoints itself when Varnish's HTTP/1.1 backends cannot: HTTPS or H2C. `HTTP` (plain
+ * HTTP/1.1 through ghost's transport) exists to compare the transport with a native backend; chaperone never writes it.
+ */
 export const transportSchema = z.strictObject({
-  protocol: z.enum(["HTTPS", "H2C"]),
+  protocol: z.enum(["HTTP", "HTTPS", "H2C"]),
   tls: backendTlsSchema.optional(),
 }).refine((t) => (t.protocol === "HTTPS") === (t.tls !== undefined), {
-  message: "tls is required for protocol HTTPS and must be absent for H2C",
+  message: "tls is required for protocol HTTPS and must be absent for HTTP and H2C",
 });
 
 /** A backend group of ghost.json: a named set of endpoints. */

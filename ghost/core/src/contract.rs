@@ -613,6 +613,10 @@ pub struct Transport {
 /// The protocol of a [`Transport`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum TransportProtocol {
+    /// Plain HTTP/1.1 through ghost's transport rather than a native backend: for comparing the two (the chaperone
+    /// never writes it).
+    #[serde(rename = "HTTP")]
+    Http,
     /// HTTP/1.1 over TLS (a BackendTLSPolicy).
     #[serde(rename = "HTTPS")]
     Https,

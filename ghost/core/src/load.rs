@@ -604,9 +604,11 @@ fn check_backend(backend: &Backend) -> Result<(), String> {
 
 fn check_transport(transport: &Transport) -> Result<(), String> {
     match (transport.protocol, &transport.tls) {
-        (TransportProtocol::H2c, Some(_)) => Err("tls must be absent for protocol H2C".to_owned()),
+        (TransportProtocol::H2c | TransportProtocol::Http, Some(_)) => {
+            Err("tls must be absent for protocols HTTP and H2C".to_owned())
+        }
         (TransportProtocol::Https, None) => Err("tls is required for protocol HTTPS".to_owned()),
-        (TransportProtocol::H2c, None) => Ok(()),
+        (TransportProtocol::H2c | TransportProtocol::Http, None) => Ok(()),
         (TransportProtocol::Https, Some(tls)) => {
             if tls.hostname.is_empty() {
                 return Err("tls.hostname must not be empty".to_owned());

@@ -14,7 +14,7 @@ mod tls;
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -117,6 +117,8 @@ pub struct Stats {
     pub timeouts: AtomicU64,
     /// Other failures (connection reset, protocol errors).
     pub protocol_failures: AtomicU64,
+    /// Requests sent again on a new connection because the pooled one had been closed by the backend.
+    pub resent: AtomicU64,
 }
 
 impl Stats {
@@ -137,7 +139,7 @@ impl Stats {
     }
 
     /// The counters by name, for the stats endpoint.
-    pub fn counters(&self) -> [(&'static str, u64); 6] {
+    pub fn counters(&self) -> [(&'static str, u64); 7] {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         [
             ("requests", get(&self.requests)),
@@ -146,14 +148,21 @@ impl Stats {
             ("tlsFailures", get(&self.tls_failures)),
             ("timeouts", get(&self.timeouts)),
             ("protocolFailures", get(&self.protocol_failures)),
+            ("resent", get(&self.resent)),
         ]
     }
 }
 
+/// The TLS side of an HTTPS endpoint.
+struct Tls {
+    connector: TlsConnector,
+    server_name: ServerName<'static>,
+}
+
 enum Kind {
-    Https {
-        connector: TlsConnector,
-        server_name: ServerName<'static>,
+    /// HTTP/1.1, over TLS or plain, with a pool of idle connections.
+    Http1 {
+        tls: Option<Tls>,
         idle: Mutex<Vec<http1::SendRequest<RequestBody>>>,
     },
     H2c {
@@ -165,22 +174,29 @@ enum Kind {
 pub struct Endpoint {
     addr: SocketAddr,
     kind: Kind,
+    /// Left ghost.json: connections are closed once their request is over instead of pooled.
+    retired: AtomicBool,
 }
 
 impl fmt::Debug for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let protocol = match self.kind {
-            Kind::Https { .. } => "HTTPS",
+            Kind::Http1 { tls: Some(_), .. } => "HTTPS",
+            Kind::Http1 { tls: None, .. } => "HTTP",
             Kind::H2c { .. } => "H2C",
         };
         write!(f, "Endpoint({protocol} {})", self.addr)
     }
 }
 
+/// An answer's head and, over HTTP/1.1, its connection, to pool again once the body has been read.
+type Sent = (Response<Incoming>, Option<http1::SendRequest<RequestBody>>);
+
 /// A request on its way: send the body through the writer (if any), then [`Pending::wait`] for the answer.
 #[derive(Debug)]
 pub struct Pending {
-    task: tokio::task::JoinHandle<Result<Response<Incoming>, Error>>,
+    task: tokio::task::JoinHandle<Result<Sent, Error>>,
+    endpoint: Arc<Endpoint>,
 }
 
 impl Endpoint {
@@ -191,15 +207,39 @@ impl Endpoint {
     /// When the TLS settings cannot be used (bad CA bundle, hostname or client certificate).
     pub fn new(addr: SocketAddr, transport: &Transport) -> Result<Self, String> {
         let kind = match (transport.protocol, &transport.tls) {
-            (TransportProtocol::Https, Some(settings)) => Kind::Https {
-                connector: TlsConnector::from(tls::client_config(settings)?),
-                server_name: tls::server_name(settings)?,
+            (TransportProtocol::Https, Some(settings)) => Kind::Http1 {
+                tls: Some(Tls {
+                    connector: TlsConnector::from(tls::client_config(settings)?),
+                    server_name: tls::server_name(settings)?,
+                }),
                 idle: Mutex::new(Vec::new()),
             },
             (TransportProtocol::Https, None) => return Err("HTTPS needs TLS settings".to_owned()),
+            (TransportProtocol::Http, _) => Kind::Http1 { tls: None, idle: Mutex::new(Vec::new()) },
             (TransportProtocol::H2c, _) => Kind::H2c { conn: tokio::sync::Mutex::new(None) },
         };
-        Ok(Self { addr, kind })
+        Ok(Self { addr, kind, retired: AtomicBool::new(false) })
+    }
+
+    /// Closes the idle connections (and the H2C connection once its streams are over) and pools none from now on:
+    /// the endpoint left ghost.json. Requests in flight finish on their connections.
+    pub fn retire(&self) {
+        self.retired.store(true, Ordering::Relaxed);
+        match &self.kind {
+            Kind::Http1 { idle, .. } => idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear(),
+            // Dropping the last sender lets hyper close the connection once its streams have ended.
+            Kind::H2c { conn } => drop(conn.blocking_lock().take()),
+        }
+    }
+
+    /// Whether [`Endpoint::retire`] was the last call.
+    pub fn is_retired(&self) -> bool {
+        self.retired.load(Ordering::Relaxed)
+    }
+
+    /// Pools connections again: the endpoint is back in ghost.json.
+    pub fn resume(&self) {
+        self.retired.store(false, Ordering::Relaxed);
     }
 
     /// The endpoint's address.
@@ -213,20 +253,14 @@ impl Endpoint {
         Stats::global().requests.fetch_add(1, Ordering::Relaxed);
         let endpoint = self.clone();
         let task = runtime().spawn(async move { endpoint.send(request, timeouts).await });
-        Pending { task }
+        Pending { task, endpoint: self.clone() }
     }
 
-    async fn send(
-        self: Arc<Self>,
-        mut request: Request<RequestBody>,
-        timeouts: Timeouts,
-    ) -> Result<Response<Incoming>, Error> {
+    async fn send(self: Arc<Self>, mut request: Request<RequestBody>, timeouts: Timeouts) -> Result<Sent, Error> {
         strip_hop_by_hop(request.headers_mut());
         let result = match &self.kind {
-            Kind::Https { .. } => {
-                let mut sender = self.http1_sender(timeouts.connect).await?;
-                let sent = timeout(timeouts.first_byte, sender.send_request(request)).await;
-                let response = self.answer(sent, timeouts)?;
+            Kind::Http1 { .. } => {
+                let (response, sender) = self.send_http1(request, timeouts).await?;
                 // The connection is free again once the body has been read; the reader returns it then.
                 Ok(response.map(|body| (body, Some(sender))))
             }
@@ -255,11 +289,35 @@ impl Endpoint {
         };
         result.map(|r: Response<(Incoming, Option<http1::SendRequest<RequestBody>>)>| {
             let (parts, (body, sender)) = r.into_parts();
-            if let Some(sender) = sender {
-                self.keep(sender);
-            }
-            Response::from_parts(parts, body)
+            (Response::from_parts(parts, body), sender)
         })
+    }
+
+    /// Sends `request` on a pooled connection, or a new one. A pooled connection the backend closed while it was idle
+    /// must not fail the request: when nothing of it was written, or when it is idempotent and bodiless (so that the
+    /// backend cannot have acted on it twice in a way that matters), it is sent again once on a new connection.
+    async fn send_http1(
+        &self,
+        mut request: Request<RequestBody>,
+        timeouts: Timeouts,
+    ) -> Result<(Response<Incoming>, http1::SendRequest<RequestBody>), Error> {
+        let (mut sender, reused) = self.http1_sender(timeouts.connect, false).await?;
+        let replay = (reused && replayable(&request)).then(|| head_copy(&request));
+        let sent = match timeout(timeouts.first_byte, sender.try_send_request(request)).await {
+            Ok(Err(mut failed)) if reused && stale_connection(failed.error()) => {
+                match failed.take_message().or(replay) {
+                    Some(again) => {
+                        request = again;
+                        Stats::global().resent.fetch_add(1, Ordering::Relaxed);
+                    }
+                    None => return Err(self.failure(&failed.into_error())),
+                }
+                sender = self.http1_sender(timeouts.connect, true).await?.0;
+                timeout(timeouts.first_byte, sender.send_request(request)).await
+            }
+            sent => sent.map(|r| r.map_err(hyper::client::conn::TrySendError::into_error)),
+        };
+        Ok((self.answer(sent, timeouts)?, sender))
     }
 
     fn answer(
@@ -269,7 +327,7 @@ impl Endpoint {
     ) -> Result<Response<Incoming>, Error> {
         match sent {
             Ok(Ok(response)) => Ok(response),
-            Ok(Err(e)) => Err(Error::new(ErrorKind::Protocol, format!("{}: {e}", self.addr))),
+            Ok(Err(e)) => Err(self.failure(&e)),
             Err(_) => Err(Error::new(
                 ErrorKind::Timeout,
                 format!("{}: no response within the first-byte timeout of {:?}", self.addr, timeouts.first_byte),
@@ -281,24 +339,24 @@ impl Endpoint {
     #[cfg(test)]
     fn idle_connections(&self) -> usize {
         match &self.kind {
-            Kind::Https { idle, .. } => idle.lock().map_or(0, |idle| idle.len()),
+            Kind::Http1 { idle, .. } => idle.lock().map_or(0, |idle| idle.len()),
             Kind::H2c { .. } => 0,
         }
     }
 
-    /// Keeps `sender` for reuse once its current response is complete.
-    fn keep(self: &Arc<Self>, mut sender: http1::SendRequest<RequestBody>) {
-        let endpoint = self.clone();
-        tokio::spawn(async move {
-            if sender.ready().await.is_ok() {
-                if let Kind::Https { idle, .. } = &endpoint.kind {
-                    let mut idle = idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                    if idle.len() < MAX_IDLE {
-                        idle.push(sender);
-                    }
-                }
+    fn failure(&self, error: &hyper::Error) -> Error {
+        Error::new(ErrorKind::Protocol, format!("{}: {error}", self.addr))
+    }
+
+    /// Pools `sender` again: its response has been read whole. Until hyper has seen the end of the exchange it is not
+    /// ready yet; the next request waits for that.
+    fn keep(&self, sender: http1::SendRequest<RequestBody>) {
+        if let Kind::Http1 { idle, .. } = &self.kind {
+            let mut idle = idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if idle.len() < MAX_IDLE && !sender.is_closed() && !self.retired.load(Ordering::Relaxed) {
+                idle.push(sender);
             }
-        });
+        }
     }
 
     async fn connect(&self, limit: Duration) -> Result<TcpStream, Error> {
@@ -317,17 +375,30 @@ impl Endpoint {
         Ok(stream)
     }
 
-    async fn http1_sender(&self, limit: Duration) -> Result<http1::SendRequest<RequestBody>, Error> {
-        let Kind::Https { connector, server_name, idle } = &self.kind else { unreachable!("HTTPS endpoints only") };
-        loop {
-            let sender = idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop();
-            match sender {
-                Some(s) if s.is_ready() && !s.is_closed() => return Ok(s),
-                Some(_) => {}
-                None => break,
+    /// An idle pooled connection (unless `fresh`), `true` with it, or a new one.
+    async fn http1_sender(
+        &self,
+        limit: Duration,
+        fresh: bool,
+    ) -> Result<(http1::SendRequest<RequestBody>, bool), Error> {
+        let Kind::Http1 { tls, idle } = &self.kind else { unreachable!("HTTP/1.1 endpoints only") };
+        if !fresh {
+            // The lock is taken and released for each pop: never held across the wait.
+            let pop = || idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop();
+            while let Some(mut sender) = pop() {
+                if sender.is_ready() || matches!(timeout(limit, sender.ready()).await, Ok(Ok(()))) {
+                    return Ok((sender, true));
+                }
             }
         }
         let tcp = self.connect(limit).await?;
+        let Some(Tls { connector, server_name }) = tls else {
+            let (sender, conn) = http1::handshake(TokioIo::new(tcp))
+                .await
+                .map_err(|e| Error::new(ErrorKind::Protocol, format!("{}: {e}", self.addr)))?;
+            tokio::spawn(conn);
+            return Ok((sender, false));
+        };
         let tls = match timeout(limit, connector.connect(server_name.clone(), tcp)).await {
             Ok(Ok(tls)) => tls,
             Ok(Err(e)) => {
@@ -347,7 +418,7 @@ impl Endpoint {
             .await
             .map_err(|e| Error::new(ErrorKind::Protocol, format!("{}: {e}", self.addr)))?;
         tokio::spawn(conn);
-        Ok(sender)
+        Ok((sender, false))
     }
 
     async fn h2_sender(&self, limit: Duration) -> Result<http2::SendRequest<RequestBody>, Error> {
@@ -368,7 +439,9 @@ impl Endpoint {
             }
         };
         tokio::spawn(connection);
-        *current = Some(sender.clone());
+        if !self.retired.load(Ordering::Relaxed) {
+            *current = Some(sender.clone());
+        }
         Ok(sender)
     }
 }
@@ -384,12 +457,11 @@ impl Pending {
             .block_on(self.task)
             .unwrap_or_else(|e| Err(Error::new(ErrorKind::Protocol, format!("the request task failed: {e}"))));
         match result {
-            Ok(response) => {
+            Ok((response, sender)) => {
                 let (parts, body) = response.into_parts();
-                Ok(Answer {
-                    parts,
-                    body: ResponseBody { body, chunk: Bytes::new(), between_bytes: timeouts.between_bytes },
-                })
+                let between_bytes = timeouts.between_bytes;
+                let connection = sender.map(|s| (self.endpoint, s));
+                Ok(Answer { parts, body: ResponseBody { body, chunk: Bytes::new(), between_bytes, connection } })
             }
             Err(e) => {
                 Stats::global().count(&e);
@@ -421,12 +493,30 @@ impl Answer {
     }
 }
 
-/// A response body, read from a thread outside the runtime.
-#[derive(Debug)]
+/// A response body, read from a thread outside the runtime. An HTTP/1.1 connection goes back to its endpoint's pool
+/// once the body has been read whole (or had none); a body left unread closes it.
 pub struct ResponseBody {
     body: Incoming,
     chunk: Bytes,
     between_bytes: Duration,
+    connection: Option<(Arc<Endpoint>, http1::SendRequest<RequestBody>)>,
+}
+
+impl fmt::Debug for ResponseBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseBody")
+            .field("body", &self.body)
+            .field("chunk", &self.chunk.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for ResponseBody {
+    fn drop(&mut self) {
+        if http_body::Body::is_end_stream(&self.body) {
+            self.release();
+        }
+    }
 }
 
 impl ResponseBody {
@@ -437,9 +527,16 @@ impl ResponseBody {
     /// When the backend stops sending for longer than the between-bytes timeout or the connection fails.
     pub fn read(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
         while self.chunk.is_empty() {
+            if http_body::Body::is_end_stream(&self.body) {
+                self.release();
+                return Ok(0);
+            }
             let next = runtime().block_on(async { timeout(self.between_bytes, self.body.frame()).await });
             match next {
-                Ok(None) => return Ok(0),
+                Ok(None) => {
+                    self.release();
+                    return Ok(0);
+                }
                 Ok(Some(Ok(frame))) => {
                     if let Ok(data) = frame.into_data() {
                         self.chunk = data;
@@ -462,6 +559,43 @@ impl ResponseBody {
         buf[..n].copy_from_slice(&self.chunk.split_to(n));
         Ok(n)
     }
+
+    /// Returns the connection to the pool: the body is over.
+    fn release(&mut self) {
+        if let Some((endpoint, sender)) = self.connection.take() {
+            endpoint.keep(sender);
+        }
+    }
+}
+
+/// Whether `request` may be sent again after it was written to a connection that closed without an answer:
+/// idempotent (RFC 9110) and without a body (a streamed body is gone once sent).
+fn replayable(request: &Request<RequestBody>) -> bool {
+    use http::Method;
+    let idempotent = [Method::GET, Method::HEAD, Method::OPTIONS, Method::TRACE, Method::PUT, Method::DELETE];
+    http_body::Body::is_end_stream(request.body()) && idempotent.contains(request.method())
+}
+
+/// A bodiless copy of `request`, to send again.
+fn head_copy(request: &Request<RequestBody>) -> Request<RequestBody> {
+    let mut copy = Request::new(RequestBody::empty());
+    *copy.method_mut() = request.method().clone();
+    *copy.uri_mut() = request.uri().clone();
+    *copy.version_mut() = request.version();
+    *copy.headers_mut() = request.headers().clone();
+    copy
+}
+
+/// Whether a pooled connection failed the way one closed by the backend while idle does: closed, reset or ended
+/// before any answer.
+fn stale_connection(error: &hyper::Error) -> bool {
+    use std::io::ErrorKind as Io;
+    let io =
+        std::error::Error::source(error).and_then(|s| s.downcast_ref::<std::io::Error>()).map(std::io::Error::kind);
+    error.is_closed()
+        || error.is_canceled()
+        || error.is_incomplete_message()
+        || matches!(io, Some(Io::ConnectionReset | Io::BrokenPipe | Io::ConnectionAborted))
 }
 
 /// Headers that describe one connection, not the message: never forwarded.

@@ -11,9 +11,11 @@
 //! the pool deletes nothing.
 //!
 //! A [`TransportBackend`] serves endpoints that need TLS or H2C through `ghost-transport` (a director of the
-//! `varnish` crate's backend API). Its director is deleted only when the pool is dropped (VCL discard): the crate
-//! frees the backend's state right away, which a fetch still using it would then touch, so a retired endpoint
-//! keeps its (idle) director until then.
+//! `varnish` crate's backend API). When its endpoint has been unused for `retire_after` its connections are closed
+//! (idle ones at once, busy ones when their request is over) and none is pooled again unless the endpoint comes back.
+//! The director itself, a few hundred bytes without a socket, is deleted only when the pool is dropped (VCL
+//! discard): Varnish 7.1 counts no references to a director, and the crate frees its state right away, which a fetch
+//! that picked it before the reload would then touch.
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
@@ -154,6 +156,14 @@ impl Director {
             Self::Transport(t) => t.0.vcl_ptr(),
         }
     }
+
+    /// The transport endpoint behind a transport director.
+    fn endpoint(&self) -> Option<&Endpoint> {
+        match self {
+            Self::Native(_) => None,
+            Self::Transport(t) => t.0.get_inner().endpoint.as_deref().ok(),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -193,7 +203,15 @@ impl BackendPool {
         let mut out = Vec::with_capacity(keys.len());
         for key in keys {
             let slot = match self.slots.entry(key.clone()) {
-                Entry::Occupied(o) => o.into_mut(),
+                Entry::Occupied(o) => {
+                    let slot = o.into_mut();
+                    if slot.unused_since.is_some() {
+                        if let Some(endpoint) = slot.backend.endpoint() {
+                            endpoint.resume();
+                        }
+                    }
+                    slot
+                }
                 Entry::Vacant(v) => v.insert(Slot { backend: Director::create(ctx, key)?, unused_since: None }),
             };
             out.push(BackendRef { director: slot.backend.vcl_backend() });
@@ -201,20 +219,30 @@ impl BackendPool {
         Ok(out)
     }
 
-    /// Marks the backends not in `keep` as unused and deletes the native ones unused for long enough (transport
-    /// backends stay until the pool is dropped, see the module documentation); returns how many were deleted.
+    /// Marks the backends not in `keep` as unused and deletes the native ones unused for long enough, or closes the
+    /// connections of transport ones (their directors stay until the pool is dropped, see the module documentation);
+    /// returns how many were deleted or closed.
     pub fn retain(&mut self, ctx: &Ctx, keep: &[Key]) -> usize {
         let keep: HashSet<&Key> = keep.iter().collect();
         let now = Instant::now();
         let mut expired = Vec::new();
+        let mut closed = 0;
         for (key, slot) in &mut self.slots {
             if keep.contains(key) {
                 slot.unused_since = None;
                 continue;
             }
             let since = *slot.unused_since.get_or_insert(now);
-            if now.duration_since(since) >= self.retire_after && matches!(slot.backend, Director::Native(_)) {
-                expired.push(key.clone());
+            if now.duration_since(since) < self.retire_after {
+                continue;
+            }
+            match slot.backend.endpoint() {
+                Some(endpoint) if !endpoint.is_retired() => {
+                    endpoint.retire();
+                    closed += 1;
+                }
+                Some(_) => {}
+                None => expired.push(key.clone()),
             }
         }
         for key in &expired {
@@ -222,7 +250,7 @@ impl BackendPool {
                 native.retire(ctx);
             }
         }
-        expired.len()
+        expired.len() + closed
     }
 
     /// Number of backends, used or waiting to be retired.
@@ -245,6 +273,7 @@ unsafe impl Sync for TransportDirector {}
 impl TransportDirector {
     fn create(ctx: &mut Ctx, addr: SocketAddr, transport: &Transport) -> Result<Self, String> {
         let protocol = match transport.protocol {
+            ghost_core::contract::TransportProtocol::Http => "http",
             ghost_core::contract::TransportProtocol::Https => "https",
             ghost_core::contract::TransportProtocol::H2c => "h2c",
         };
