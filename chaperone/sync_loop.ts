@@ -337,6 +337,11 @@ export class SyncLoop {
           this.#ghostDirty = true;
           this.#o.metrics.ghostWrites++;
           Object.assign(this.#o.metrics, countGhost(ghost));
+        } else if (!this.#ghostDirty && this.#ghostRoutingHash !== undefined) {
+          // A routing.json that changed only in what ghost.json does not carry (rule names, formatting): ghost
+          // already serves its document, so this pod applies it as it stands, with no reload to wait for.
+          this.#ghostRoutingHash = routing.hash;
+          if (this.#goodGhost) this.#goodGhost = { ...this.#goodGhost, routing: routing.hash };
         }
         this.#ghostTextRouting = routing.hash;
       }

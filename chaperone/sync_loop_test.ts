@@ -127,6 +127,29 @@ Deno.test("SyncLoop applies VCL and ghost.json, coalesces bursts and skips ident
   }
 });
 
+Deno.test("SyncLoop publishes a routing.json whose ghost.json is the one ghost serves already, without a reload", async () => {
+  let reloads = 0;
+  const s = await setup(() => Promise.resolve({ status: "ok", reload: ++reloads }));
+  try {
+    await s.sync.onVarnishStarted(s.cli);
+    s.sync.poke();
+    await eventually(() =>
+      deepStrictEqual(s.published.at(-1), { routing: contentHash(ROUTING), vcl: contentHash(VCL) })
+    );
+    const settled = reloads;
+    // Another generation of routing.json that builds the same ghost.json (only its formatting differs here; a rule
+    // name does the same): Programmed waits for this hash, so it must be published although ghost has nothing new.
+    const same = JSON.stringify(JSON.parse(ROUTING), null, 1);
+    s.state.config = { ...s.state.config, resourceVersion: "2", routingJson: same };
+    s.sync.poke();
+    await eventually(() => deepStrictEqual(s.published.at(-1), { routing: contentHash(same), vcl: contentHash(VCL) }));
+    equal(reloads, settled);
+    equal(s.sync.status().ghostRoutingHash, contentHash(same));
+  } finally {
+    await s.cleanup();
+  }
+});
+
 Deno.test("SyncLoop retries a failed ghost reload with back-off and keeps the last good state", async () => {
   let calls = 0;
   const s = await setup(() => {
