@@ -179,7 +179,11 @@ export class HitchSupervisor {
     }
   }
 
-  /** Sends SIGHUP and waits (at most 5 s) until hitch has started a worker process that was not there before. */
+  /**
+   * Sends SIGHUP and waits (at most 5 s) until hitch has started a worker process that was not there before, then (at
+   * most 1 s more) until the workers it replaced are gone: a SIGHUP sent while hitch still reaps them can be lost, and
+   * the verification settings need a second reload right after the first.
+   */
   async #reload(): Promise<void> {
     const pid = this.#process.pid;
     if (pid === undefined) return;
@@ -191,8 +195,14 @@ export class HitchSupervisor {
     this.#reloads++;
     this.#process.signal("SIGHUP");
     const deadline = Date.now() + 5_000;
+    let started: number | undefined;
     while (Date.now() < deadline && this.#process.pid === pid) {
-      if ([...await children()].some((child) => !before.has(child))) return;
+      const now = await children();
+      if (started === undefined && [...now].some((child) => !before.has(child))) started = Date.now();
+      // Old workers linger while their connections drain: wait for them only briefly.
+      if (started !== undefined && (![...before].some((child) => now.has(child)) || Date.now() - started > 1_000)) {
+        return;
+      }
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
