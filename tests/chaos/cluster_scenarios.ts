@@ -8,6 +8,7 @@
 import { ok } from "node:assert/strict";
 import { eventually } from "../cluster/mod.ts";
 import type { ChaosGateway, Pod } from "./chaos_gateway.ts";
+import { deletePodUntilWhole } from "./disruption.ts";
 import type { Probe } from "./load_driver.ts";
 import { killAll, podProcesses } from "./processes.ts";
 import { type Scenario, since } from "./scenario.ts";
@@ -60,14 +61,7 @@ export const deleteOwnerPod: Scenario = {
   target: "no-failures",
   probes: CACHED_PROBES,
   async run(sys) {
-    const pod = await busiestOwner(sys);
-    const t0 = performance.now();
-    await sys.client.request(`/api/v1/namespaces/${sys.ns}/pods/${pod.metadata.name}`, { method: "DELETE" });
-    await eventually(async () => {
-      ok(!(await sys.gatewayPods()).some((p) => p.metadata.uid === pod.metadata.uid), "the deleted pod is gone");
-    }, { timeoutMs: 120_000, intervalMs: 250 });
-    await sys.settled();
-    return since(t0);
+    return await deletePodUntilWhole(sys, await busiestOwner(sys));
   },
 };
 

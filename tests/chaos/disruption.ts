@@ -14,15 +14,26 @@ export const deleteGatewayPod: Scenario = {
   target: "no-failures",
   async run(sys) {
     const [pod] = await sys.settled();
-    const t0 = performance.now();
-    await sys.client.request(`/api/v1/namespaces/${sys.ns}/pods/${pod.metadata.name}`, { method: "DELETE" });
-    await eventually(async () => {
-      ok(!(await sys.gatewayPods()).some((p) => p.metadata.uid === pod.metadata.uid), "the deleted pod is gone");
-    }, { timeoutMs: 120_000, intervalMs: 250 });
-    await sys.settled();
-    return since(t0);
+    return await deletePodUntilWhole(sys, pod);
   },
 };
+
+/**
+ * Deletes a gateway pod and waits until it is gone and the Gateway is whole again.
+ *
+ * @param sys The chaos system.
+ * @param pod The gateway pod to delete.
+ * @returns The recovery time from the delete, in milliseconds.
+ */
+export async function deletePodUntilWhole(sys: ChaosGateway, pod: Pod): Promise<number> {
+  const t0 = performance.now();
+  await sys.client.request(`/api/v1/namespaces/${sys.ns}/pods/${pod.metadata.name}`, { method: "DELETE" });
+  await eventually(async () => {
+    ok(!(await sys.gatewayPods()).some((p) => p.metadata.uid === pod.metadata.uid), "the deleted pod is gone");
+  }, { timeoutMs: 120_000, intervalMs: 250 });
+  await sys.settled();
+  return since(t0);
+}
 
 async function allPods(sys: ChaosGateway): Promise<Pod[]> {
   return (await sys.client.request<{ items: Pod[] }>(`/api/v1/namespaces/${sys.ns}/pods`)).items;
