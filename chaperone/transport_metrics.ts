@@ -18,6 +18,7 @@ export const ghostTransportStatsSchema = z.object({
   tlsFailures: count,
   timeouts: count,
   protocolFailures: count,
+  resent: count,
 });
 
 /** ghost's transport counters. */
@@ -41,7 +42,9 @@ export function parseTransportStats(text: string): GhostTransportStats | undefin
 }
 
 /**
- * Renders `lacquer_transport_requests_total`, `lacquer_transport_connections_total` and
+ * Renders `lacquer_transport_requests_total`, `lacquer_transport_connections_total`,
+ * `lacquer_transport_resent_total` (requests sent again on a new connection because the pooled one they were sent on
+ * had been closed by the backend: only when nothing of them had been sent, or they were idempotent and bodiless) and
  * `lacquer_transport_failures_total{kind="connect|tls|timeout|protocol"}` (`tls`: a handshake failed, the backend's
  * certificate not verified among them). A fixed set of series, whatever the number of backends; nothing before ghost
  * reports counters.
@@ -49,7 +52,15 @@ export function parseTransportStats(text: string): GhostTransportStats | undefin
  * @example Usage
  * ```ts
  * import { renderTransportMetrics } from "./transport_metrics.ts";
- * renderTransportMetrics({ requests: 9, connections: 2, connectFailures: 0, tlsFailures: 1, timeouts: 0, protocolFailures: 0 });
+ * renderTransportMetrics({
+ *   requests: 9,
+ *   connections: 2,
+ *   connectFailures: 0,
+ *   tlsFailures: 1,
+ *   timeouts: 0,
+ *   protocolFailures: 0,
+ *   resent: 1,
+ * });
  * ```
  *
  * @param stats ghost's counters, if it reported them.
@@ -62,6 +73,10 @@ export function renderTransportMetrics(stats: GhostTransportStats | undefined): 
     .inc({}, stats.requests);
   registry.counter("lacquer_transport_connections_total", "Connections ghost's transport opened (TCP, and TLS)")
     .inc({}, stats.connections);
+  registry.counter(
+    "lacquer_transport_resent_total",
+    "Requests ghost's transport sent again on a new connection after the backend had closed the pooled one",
+  ).inc({}, stats.resent);
   const failures = registry.counter(
     "lacquer_transport_failures_total",
     "Requests of ghost's transport that failed (answered 503 or retried): connect, TLS handshake (the backend's " +
