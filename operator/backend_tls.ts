@@ -7,16 +7,18 @@
  *   naming the whole Service; among policies with the same target the oldest wins (then `namespace/name`), the
  *   others are `Conflicted`.
  * - Validation: `hostname` (SNI, and the name the certificate must carry unless `subjectAltNames` are given), CA
- *   certificates from ConfigMaps (`ca.crt`) of the policy's namespace, or `wellKnownCACertificates: System`;
- *   `subjectAltNames` of type Hostname and URI (the certificate must carry one of them; ghost compares URIs exactly). Another kind of CA reference is `InvalidKind`; a missing ConfigMap,
- *   one without `ca.crt` or with no certificate that parses, `InvalidCACertificateRef`; with no usable reference left
+ *   certificates (`ca.crt`) from ConfigMaps or `kubernetes.io/tls` Secrets of the policy's namespace, or
+ *   `wellKnownCACertificates: System`; `subjectAltNames` of type Hostname and URI (the certificate must carry one of
+ *   them; ghost compares URIs exactly). Another kind of CA reference is `InvalidKind`; a missing object (a Secret of
+ *   another type reads as missing), one without `ca.crt` or with no certificate that parses,
+ *   `InvalidCACertificateRef`; with no usable reference left
  *   the policy is not accepted (`NoValidCACertificate`) and its ports answer 500: never plain HTTP instead.
  *
  * @module
  */
 import { ABSOLUTE_URI, type RoutingBackendTls } from "../ghost/contract/mod.ts";
 import type { BackendTlsPolicy } from "./api_types.ts";
-import { caCertificates } from "./frontend_validation.ts";
+import { readCaCertificates } from "./frontend_validation.ts";
 import { keyOf, type SnapshotIndex } from "./snapshot_index.ts";
 
 /** A policy's `Accepted` outcome before conflicts are considered. */
@@ -54,23 +56,15 @@ function resolveCaRef(
   namespace: string,
   index: SnapshotIndex,
 ): { pems: string[] } | RefProblem {
-  if (ref.group !== "" || ref.kind !== "ConfigMap") {
+  if (ref.group !== "" || (ref.kind !== "ConfigMap" && ref.kind !== "Secret")) {
     return {
       reason: "InvalidKind",
       message: `caCertificateRef to ${ref.group || "core"}/${ref.kind} "${ref.name}" is not supported: use a ` +
-        "ConfigMap with the CA certificates in ca.crt",
+        "ConfigMap or a kubernetes.io/tls Secret with the CA certificates in ca.crt",
     };
   }
-  const what = `caCertificateRef to ConfigMap "${keyOf(namespace, ref.name)}"`;
-  const configMap = index.configMaps.get(keyOf(namespace, ref.name));
-  if (!configMap) return { reason: "InvalidCACertificateRef", message: `${what}: not found` };
-  const text = configMap.data["ca.crt"];
-  if (text === undefined) return { reason: "InvalidCACertificateRef", message: `${what}: it has no key ca.crt` };
-  const pems = caCertificates(text);
-  if (pems === undefined || pems.length === 0) {
-    return { reason: "InvalidCACertificateRef", message: `${what}: ca.crt holds no PEM certificate that parses` };
-  }
-  return { pems };
+  const read = readCaCertificates(index, ref.kind, keyOf(namespace, ref.name));
+  return "pems" in read ? read : { reason: "InvalidCACertificateRef", message: read.message };
 }
 
 /** Why the policy's settings (other than its references) cannot be used, if they cannot. */
@@ -104,7 +98,7 @@ function settingsProblem(policy: BackendTlsPolicy): string | undefined {
 }
 
 /**
- * Validates a BackendTLSPolicy against the ConfigMaps of a snapshot: its routing.json `tls`, or why its ports
+ * Validates a BackendTLSPolicy against the ConfigMaps and Secrets of a snapshot: its routing.json `tls`, or why its ports
  * cannot be reached, and its `Accepted` (before conflicts) and `ResolvedRefs` conditions.
  *
  * @example Usage
@@ -125,7 +119,7 @@ function settingsProblem(policy: BackendTlsPolicy): string | undefined {
  * ```
  *
  * @param policy The policy.
- * @param index Lookups for its ConfigMaps.
+ * @param index Lookups for its ConfigMaps and Secrets.
  * @returns The verdict.
  */
 export function validateBackendTls(policy: BackendTlsPolicy, index: SnapshotIndex): BackendTlsVerdict {

@@ -5,7 +5,8 @@
  * same (parsed objects are immutable, so identity tells what changed).
  *
  * Keys: `Service:<ns>/<name>`, `Secret:<ns>/<name>`, `ConfigMap:<ns>/<name>`, `GatewayParameters:<ns>/<name>`,
- * `BackendTLS:<ns>/<service>` (the BackendTLSPolicies that target the Service and the ConfigMaps they name),
+ * `BackendTLS:<ns>/<service>` (the BackendTLSPolicies that target the Service and the ConfigMaps and Secrets they
+ * name),
  * `GrantNamespace:<ns>` (a cross-namespace reference into `<ns>`, which a ReferenceGrant there may allow) and
  * `NamespaceLabels` (a listener selects route namespaces by label).
  *
@@ -13,7 +14,7 @@
  */
 import { CONTROLLER_NAME, LACQUER_GROUP } from "../internal/names.ts";
 import { GATEWAY_PARAMETERS_KIND } from "./gateway_parameters.ts";
-import type { HttpRoute } from "./api_types.ts";
+import type { BackendTlsPolicy, HttpRoute } from "./api_types.ts";
 import { expandIngresses } from "./ingress/mod.ts";
 import type { Snapshot } from "./snapshot.ts";
 import { keyOf, listenerSetParentKey, routeGatewayKeys, type SnapshotIndex } from "./snapshot_index.ts";
@@ -71,10 +72,13 @@ function resolveDependency(index: SnapshotIndex, key: string): unknown {
       return index.parameters.get(name);
     case "BackendTLS": {
       const policies = index.backendTlsByService.get(name) ?? [];
-      const configMaps = policies.flatMap((p) =>
-        p.spec.validation.caCertificateRefs.map((ref) => index.configMaps.get(keyOf(p.metadata.namespace, ref.name)))
+      const references = policies.flatMap((p) =>
+        p.spec.validation.caCertificateRefs.map((ref) => {
+          const key = keyOf(p.metadata.namespace, ref.name);
+          return ref.kind === "Secret" ? index.secrets.get(key) : index.configMaps.get(key);
+        })
       );
-      return [...policies, ...configMaps];
+      return [...policies, ...references];
     }
     case "GrantNamespace":
       return index.grants.get(name) ?? [];
@@ -199,15 +203,40 @@ export function gatewayDependencies(read: Snapshot, gatewayKey: string): string[
     for (const dep of routeDependencies(route)) deps.add(dep);
   }
   // The CA certificates of the BackendTLSPolicies of its backends, watched by name like its other references.
-  for (const policy of snapshot.backendTlsPolicies) {
+  for (const dep of backendTlsCaDependencies(snapshot.backendTlsPolicies, deps)) deps.add(dep);
+  return [...deps].sort();
+}
+
+/**
+ * Lists the CA certificate references (`ConfigMap:` and `Secret:` keys, in the policies' own namespaces) of the
+ * BackendTLSPolicies that target a Service among the given `BackendTLS:` keys.
+ *
+ * @example Usage
+ * ```ts
+ * import { backendTlsCaDependencies } from "./dependencies.ts";
+ * backendTlsCaDependencies([], new Set(["BackendTLS:apps/api"])); // []
+ * ```
+ *
+ * @param policies Every BackendTLSPolicy.
+ * @param deps Dependency keys; only the `BackendTLS:` ones count.
+ * @returns The keys, in the order of the policies and their references.
+ */
+export function backendTlsCaDependencies(
+  policies: readonly BackendTlsPolicy[],
+  deps: ReadonlySet<string>,
+): string[] {
+  const keys: string[] = [];
+  for (const policy of policies) {
     const policyNs = policy.metadata.namespace ?? "";
     const targeted = policy.spec.targetRefs.some((ref) =>
       ref.kind === "Service" && deps.has(`BackendTLS:${keyOf(policyNs, ref.name)}`)
     );
     if (!targeted) continue;
     for (const ref of policy.spec.validation.caCertificateRefs) {
-      if (ref.group === "" && ref.kind === "ConfigMap") deps.add(`ConfigMap:${keyOf(policyNs, ref.name)}`);
+      if (ref.group === "" && (ref.kind === "ConfigMap" || ref.kind === "Secret")) {
+        keys.push(`${ref.kind}:${keyOf(policyNs, ref.name)}`);
+      }
     }
   }
-  return [...deps].sort();
+  return keys;
 }

@@ -1,7 +1,8 @@
-import { deepEqual } from "node:assert/strict";
+import { deepEqual, equal } from "node:assert/strict";
 import { CONTROLLER_NAME } from "../internal/names.ts";
-import { gatewayDependencies } from "./dependencies.ts";
+import { dependenciesUnchanged, gatewayDependencies, trackDependencies } from "./dependencies.ts";
 import { parseSnapshot } from "./snapshot.ts";
+import { indexSnapshot } from "./snapshot_index.ts";
 
 Deno.test("gatewayDependencies() lists Services, Secrets, parameters, VCL and CA ConfigMaps and grant namespaces", () => {
   const snapshot = parseSnapshot([
@@ -75,40 +76,64 @@ Deno.test("gatewayDependencies() lists Services, Secrets, parameters, VCL and CA
   ]);
 });
 
-Deno.test("gatewayDependencies() lists the CA ConfigMaps of its backends' BackendTLSPolicies and its client certificate", () => {
-  const snapshot = parseSnapshot([
-    {
-      apiVersion: "gateway.networking.k8s.io/v1",
-      kind: "GatewayClass",
-      metadata: { name: "c" },
-      spec: { controllerName: CONTROLLER_NAME },
-    },
-    {
-      apiVersion: "gateway.networking.k8s.io/v1",
-      kind: "Gateway",
-      metadata: { name: "gw", namespace: "ns" },
-      spec: { gatewayClassName: "c", tls: { backend: { clientCertificateRef: { name: "client" } } } },
-    },
-    {
-      apiVersion: "gateway.networking.k8s.io/v1",
-      kind: "HTTPRoute",
-      metadata: { name: "r", namespace: "ns" },
-      spec: { parentRefs: [{ name: "gw" }], rules: [{ backendRefs: [{ name: "a", port: 443 }] }] },
-    },
-    ...["a", "elsewhere"].map((service) => ({
-      apiVersion: "gateway.networking.k8s.io/v1",
-      kind: "BackendTLSPolicy",
-      metadata: { name: `p-${service}`, namespace: "ns" },
-      spec: {
-        targetRefs: [{ group: "", kind: "Service", name: service }],
-        validation: { caCertificateRefs: [{ group: "", kind: "ConfigMap", name: `ca-${service}` }], hostname: "h" },
+const backendTlsObjects = [
+  {
+    apiVersion: "gateway.networking.k8s.io/v1",
+    kind: "GatewayClass",
+    metadata: { name: "c" },
+    spec: { controllerName: CONTROLLER_NAME },
+  },
+  {
+    apiVersion: "gateway.networking.k8s.io/v1",
+    kind: "Gateway",
+    metadata: { name: "gw", namespace: "ns" },
+    spec: { gatewayClassName: "c", tls: { backend: { clientCertificateRef: { name: "client" } } } },
+  },
+  {
+    apiVersion: "gateway.networking.k8s.io/v1",
+    kind: "HTTPRoute",
+    metadata: { name: "r", namespace: "ns" },
+    spec: { parentRefs: [{ name: "gw" }], rules: [{ backendRefs: [{ name: "a", port: 443 }] }] },
+  },
+  ...["a", "elsewhere"].map((service) => ({
+    apiVersion: "gateway.networking.k8s.io/v1",
+    kind: "BackendTLSPolicy",
+    metadata: { name: `p-${service}`, namespace: "ns" },
+    spec: {
+      targetRefs: [{ group: "", kind: "Service", name: service }],
+      validation: {
+        caCertificateRefs: [
+          { group: "", kind: "ConfigMap", name: `ca-${service}` },
+          { group: "", kind: "Secret", name: `ca-${service}` },
+          { group: "example.com", kind: "Secret", name: `not-core-${service}` },
+        ],
+        hostname: "h",
       },
-    })),
-  ]);
-  deepEqual(gatewayDependencies(snapshot, "ns/gw"), [
+    },
+  })),
+];
+
+Deno.test("gatewayDependencies() lists the CA ConfigMaps and Secrets of its backends' BackendTLSPolicies and its client certificate", () => {
+  deepEqual(gatewayDependencies(parseSnapshot(backendTlsObjects), "ns/gw"), [
     "BackendTLS:ns/a",
     "ConfigMap:ns/ca-a",
+    "Secret:ns/ca-a",
     "Secret:ns/client",
     "Service:ns/a",
   ]);
+});
+
+Deno.test("dependenciesUnchanged() sees a changed CA Secret of a backend's BackendTLSPolicy", () => {
+  const secret = (value: string) => ({
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name: "ca-a", namespace: "ns" },
+    type: "kubernetes.io/tls",
+    data: { "ca.crt": value },
+  });
+  const before = indexSnapshot(parseSnapshot([...backendTlsObjects, secret("b25l")]), CONTROLLER_NAME);
+  const tracked = trackDependencies(before, ["BackendTLS:ns/a"]);
+  equal(dependenciesUnchanged(before, tracked), true);
+  const after = indexSnapshot(parseSnapshot([...backendTlsObjects, secret("dHdv")]), CONTROLLER_NAME);
+  equal(dependenciesUnchanged(after, tracked), false);
 });

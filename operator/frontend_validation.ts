@@ -90,31 +90,49 @@ function resolveRef(
   if (!permitted) {
     return { reason: "RefNotPermitted", message: `caCertificateRef to ${what} is not permitted by any ReferenceGrant` };
   }
-  const data = ref.kind === "ConfigMap"
-    ? index.configMaps.get(keyOf(refNs, ref.name))?.data["ca.crt"]
-    : decodeSecretValue(index.secrets.get(keyOf(refNs, ref.name))?.data["ca.crt"]);
-  const found = ref.kind === "ConfigMap"
-    ? index.configMaps.has(keyOf(refNs, ref.name))
-    : index.secrets.has(keyOf(refNs, ref.name));
-  if (!found) {
-    const hint = ref.kind === "Secret" ? " (only kubernetes.io/tls Secrets are read)" : "";
-    return { reason: "InvalidCACertificateRef", message: `caCertificateRef to ${what}: not found${hint}` };
-  }
-  if (data === undefined) {
-    return { reason: "InvalidCACertificateRef", message: `caCertificateRef to ${what}: it has no key ca.crt` };
-  }
-  const pems = caCertificates(data);
-  if (pems === undefined || pems.length === 0) {
-    return {
-      reason: "InvalidCACertificateRef",
-      message: `caCertificateRef to ${what}: ca.crt holds no PEM certificate that parses`,
-    };
-  }
-  return { pems };
+  const read = readCaCertificates(index, ref.kind, keyOf(refNs, ref.name));
+  return "pems" in read ? read : { reason: "InvalidCACertificateRef", message: read.message };
 }
 
-function decodeSecretValue(value: string | undefined): string | undefined {
-  return value === undefined ? undefined : Buffer.from(value, "base64").toString("utf8");
+/**
+ * Reads the CA certificates of a ConfigMap or Secret (core group) of a snapshot: the PEM certificates of its
+ * `ca.crt`, or why there are none (the object is missing, has no `ca.crt`, or none of it parses). Only
+ * `kubernetes.io/tls` Secrets are ever loaded, so another Secret reads as missing.
+ *
+ * @example Usage
+ * ```ts
+ * import { readCaCertificates } from "./frontend_validation.ts";
+ * import { indexSnapshot } from "./snapshot_index.ts";
+ * import { emptySnapshot } from "./snapshot.ts";
+ * const index = indexSnapshot(emptySnapshot(), "lacquer.dev/gateway-controller");
+ * readCaCertificates(index, "ConfigMap", "shop/ca");
+ * // { message: 'caCertificateRef to ConfigMap "shop/ca": not found' }
+ * ```
+ *
+ * @param index Lookups for ConfigMaps and Secrets.
+ * @param kind `ConfigMap` or `Secret`.
+ * @param key The object's `namespace/name`.
+ * @returns The certificates, in order, or what is wrong.
+ */
+export function readCaCertificates(
+  index: SnapshotIndex,
+  kind: "ConfigMap" | "Secret",
+  key: string,
+): { pems: string[] } | { message: string } {
+  const what = `caCertificateRef to ${kind} "${key}"`;
+  const object = kind === "ConfigMap" ? index.configMaps.get(key) : index.secrets.get(key);
+  if (!object) {
+    const hint = kind === "Secret" ? " (only kubernetes.io/tls Secrets are read)" : "";
+    return { message: `${what}: not found${hint}` };
+  }
+  const value = object.data["ca.crt"];
+  const data = kind === "ConfigMap" || value === undefined ? value : Buffer.from(value, "base64").toString("utf8");
+  if (data === undefined) return { message: `${what}: it has no key ca.crt` };
+  const pems = caCertificates(data);
+  if (pems === undefined || pems.length === 0) {
+    return { message: `${what}: ca.crt holds no PEM certificate that parses` };
+  }
+  return { pems };
 }
 
 /**

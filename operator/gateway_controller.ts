@@ -33,6 +33,7 @@ import {
   ingressGateway,
   type IngressResult,
 } from "./ingress/mod.ts";
+import { type BackendTlsProblemChange, BackendTlsProblems } from "./backend_tls_problems.ts";
 import { type ChildrenWriter, describeConflicts } from "./children_writer.ts";
 import type { ClusterWatcher } from "./cluster_watcher.ts";
 import { gatewayDependencies } from "./dependencies.ts";
@@ -130,6 +131,8 @@ export class GatewayController {
    * they are told here what to set.
    */
   readonly ingresses = new WorkQueue();
+  /** What is wrong with the BackendTLSPolicies the Gateways use (for the metric). */
+  readonly backendTlsProblems = new BackendTlsProblems();
   #o: GatewayControllerOptions;
   #routesByGateway = new Map<string, Set<string>>();
   #deps = new Map<string, Set<string>>();
@@ -260,6 +263,7 @@ export class GatewayController {
         break;
       case "BackendTLSPolicy":
         // The Gateways whose routes use a Service it targets (or targeted), and those with an entry in its status.
+        if (current === undefined) this.backendTlsProblems.forget(key);
         for (const policy of objects as unknown as BackendTlsPolicy[]) {
           const ns = policy.metadata.namespace ?? "";
           for (const ref of policy.spec.targetRefs) this.#enqueueDeps(`BackendTLS:${keyOf(ns, ref.name)}`);
@@ -393,7 +397,7 @@ export class GatewayController {
     // not loaded yet is never reported (or routed) as a missing object.
     const deps = ours ? gatewayDependencies(snapshot, key) : [];
     const access = ours && existing
-      ? await this.#secretAccess(key, existing, snapshot)
+      ? await this.#secretAccess(key, existing, snapshot, deps)
       : { bindings: [], readable: undefined };
     if (ours) {
       // Secrets only where the operator may read them (elsewhere a reference reads as missing), and the Gateway's own.
@@ -455,7 +459,11 @@ export class GatewayController {
       if (raw) await this.#o.status.writeListenerSet(raw, ls.status);
     }
     for (const update of result.backendTlsPolicies) {
-      await this.#o.status.writeBackendTlsAncestor(cache.raw("BackendTLSPolicy", update.key), update);
+      const raw = cache.raw("BackendTLSPolicy", update.key);
+      await this.#o.status.writeBackendTlsAncestor(raw, update);
+      // A policy deleted meanwhile is forgotten, not recorded again.
+      const change = raw && this.backendTlsProblems.record(update);
+      if (change) this.#backendTlsProblemChanged(raw, change, log);
     }
     for (const ingress of result.ingresses) {
       const raw = cache.raw("Ingress", ingress.key);
@@ -478,14 +486,41 @@ export class GatewayController {
     key: string,
     gateway: Gateway,
     snapshot: Snapshot,
+    dependencies: readonly string[],
   ): Promise<{ bindings: ChildObject[]; readable: Set<string> | undefined }> {
     const access = this.#o.secretAccess;
     if (!access) return { bindings: [], readable: undefined };
-    const namespaces = secretNamespaces(snapshot, key);
+    const namespaces = secretNamespaces(snapshot, key, { dependencies });
     const bindings = operatorSecretBindings(gateway, namespaces, access);
     const applied = await this.#o.children.apply(key, bindings);
     if (applied.writes > 0) await access.inEffect(namespaces);
     return { bindings, readable: new Set(namespaces) };
+  }
+
+  /**
+   * Tells, once per change, what is wrong with a BackendTLSPolicy (the reconciles of every Gateway that uses it
+   * compute it again): a warning in the log and an Event on the policy, and that it is resolved when it is.
+   */
+  #backendTlsProblemChanged(raw: KubeObject, change: BackendTlsProblemChange, log: Logger): void {
+    const { policy, gateway, problem } = change;
+    const regarding = { apiVersion: "gateway.networking.k8s.io/v1", kind: "BackendTLSPolicy", metadata: raw.metadata };
+    if (problem) {
+      log.warn("BackendTLSPolicy has a problem", { policy, gateway, ...problem });
+      this.#o.events?.record(regarding, {
+        type: "Warning",
+        reason: problem.reason,
+        action: "Reconcile",
+        note: problem.message,
+      });
+    } else {
+      log.info("BackendTLSPolicy problem resolved", { policy, gateway });
+      this.#o.events?.record(regarding, {
+        type: "Normal",
+        reason: "Accepted",
+        action: "Reconcile",
+        note: "BackendTLSPolicy is accepted and its references resolved",
+      });
+    }
   }
 
   /** Records the Events a Gateway's new status deserves (on changes only), on it and on its GatewayParameters. */

@@ -200,6 +200,21 @@ function registerGauges(registry: MetricsRegistry, state: RunState): void {
   registry.gauge("lacquer_operator_managed_gateways", "Gateways the operator manages.", () => [
     { value: state.gatewayController?.managedGateways ?? 0 },
   ]);
+  registry.gauge(
+    "lacquer_operator_backend_tls_policy_problems",
+    "BackendTLSPolicies that Gateways use and that have a problem, by reason (Accepted=False: Conflicted, Invalid, " +
+      "NoValidCACertificate; else ResolvedRefs=False: InvalidCACertificateRef, InvalidKind).",
+    () =>
+      Object.entries(
+        state.gatewayController?.backendTlsProblems.counts((key) =>
+          state.cache?.get("BackendTLSPolicy", key) !== undefined
+        ) ??
+          {},
+      ).map(([reason, value]) => ({
+        labels: { reason },
+        value,
+      })),
+  );
   registry.gauge("process_resident_memory_bytes", "Resident memory size in bytes.", () => [
     { value: Deno.memoryUsage().rss },
   ]);

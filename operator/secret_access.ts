@@ -8,7 +8,9 @@
  * - the Gateway's own (its TLS and admin token Secrets, and certificateRefs there);
  * - the namespace of each ListenerSet the Gateway admits, for the certificateRefs into its own namespace;
  * - another namespace a certificateRef, a CA certificate reference or the backend client certificate names, only
- *   when a ReferenceGrant there permits it (an Ingress's TLS counts as the grant its expansion makes).
+ *   when a ReferenceGrant there permits it (an Ingress's TLS counts as the grant its expansion makes);
+ * - the namespace of a BackendTLSPolicy of one of its backends whose `caCertificateRefs` name a Secret: the policy's
+ *   references are local, so its author, who may read that namespace's Secrets, is the one who asks.
  *
  * A reference into a namespace that permits none is never read: it reads as missing. Pure.
  *
@@ -17,9 +19,19 @@
 import { CONTROLLER_NAME } from "../internal/names.ts";
 import { GATEWAY_GROUP } from "./api_types.ts";
 import { namespaceSelected } from "./attach.ts";
+import { backendTlsCaDependencies } from "./dependencies.ts";
 import { expandIngresses } from "./ingress/mod.ts";
 import type { Snapshot } from "./snapshot.ts";
 import { indexSnapshot, keyOf, listenerSetParentKey, referenceAllowed } from "./snapshot_index.ts";
+
+/** Options for {@linkcode secretNamespaces}. */
+export interface SecretNamespacesOptions {
+  /**
+   * The Gateway's dependency keys (`gatewayDependencies`): the BackendTLSPolicies of its backends (`BackendTLS:`
+   * keys) may name Secrets. @default {none}
+   */
+  dependencies?: readonly string[];
+}
 
 /**
  * Lists the namespaces whose Secrets the operator needs for a Gateway.
@@ -33,9 +45,10 @@ import { indexSnapshot, keyOf, listenerSetParentKey, referenceAllowed } from "./
  *
  * @param read The snapshot the Gateway is translated from.
  * @param gatewayKey The Gateway's `namespace/name`.
+ * @param options The Gateway's dependency keys.
  * @returns The namespaces, the Gateway's own first, then the others sorted.
  */
-export function secretNamespaces(read: Snapshot, gatewayKey: string): string[] {
+export function secretNamespaces(read: Snapshot, gatewayKey: string, options: SecretNamespacesOptions = {}): string[] {
   const own = gatewayKey.split("/")[0];
   const snapshot = expandIngresses(read).snapshot;
   const gateway = snapshot.gateways.find((g) => keyOf(g.metadata.namespace, g.metadata.name) === gatewayKey);
@@ -80,6 +93,10 @@ export function secretNamespaces(read: Snapshot, gatewayKey: string): string[] {
       { group: "", kind: "Secret", namespace: ref.namespace, name: ref.name },
     );
     if (allowed && ref.namespace !== own) others.add(ref.namespace);
+  }
+  for (const dep of backendTlsCaDependencies(snapshot.backendTlsPolicies, new Set(options.dependencies ?? []))) {
+    const namespace = dep.startsWith("Secret:") ? dep.slice(7).split("/")[0] : own;
+    if (namespace !== own) others.add(namespace);
   }
   return [own, ...[...others].sort()];
 }

@@ -74,3 +74,30 @@ Deno.test("secretNamespaces() binds the Gateway's namespace, admitted ListenerSe
 Deno.test("secretNamespaces() gives a Gateway it cannot find its own namespace only", () => {
   deepEqual(secretNamespaces(parseSnapshot([]), "web/gone"), ["web"]);
 });
+
+Deno.test("secretNamespaces() binds the namespace of a backend's BackendTLSPolicy whose CA reference is a Secret", () => {
+  const policy = (namespace: string, service: string, kind: string) => ({
+    apiVersion: `${GROUP}/v1`,
+    kind: "BackendTLSPolicy",
+    metadata: { name: `p-${service}`, namespace },
+    spec: {
+      targetRefs: [{ group: "", kind: "Service", name: service }],
+      validation: { caCertificateRefs: [{ group: "", kind, name: "ca" }], hostname: "h" },
+    },
+  });
+  const snapshot = parseSnapshot([
+    policy("apps", "api", "Secret"),
+    policy("maps", "api", "ConfigMap"),
+    policy("unused", "api", "Secret"),
+    {
+      apiVersion: `${GROUP}/v1`,
+      kind: "Gateway",
+      metadata: { name: "gw", namespace: "web" },
+      spec: { gatewayClassName: "c", listeners: [] },
+    },
+  ]);
+  const dependencies = ["BackendTLS:apps/api", "BackendTLS:maps/api", "Service:apps/api", "Service:maps/api"];
+  // a ConfigMap needs no Secret right; a policy of a Service the Gateway's routes do not reach opens nothing
+  deepEqual(secretNamespaces(snapshot, "web/gw", { dependencies }), ["web", "apps"]);
+  deepEqual(secretNamespaces(snapshot, "web/gw"), ["web"]);
+});
