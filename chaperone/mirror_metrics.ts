@@ -41,8 +41,8 @@ export function parseMirrorStats(text: string): GhostMirrorStats | undefined {
 
 /**
  * Renders `lacquer_mirror_requests_total{result="sent|failed|dropped_queue_full|dropped_body|dropped_unavailable"}`
- * (copies a mirror answered, copies that failed, and copies not sent: the queue was full, the request had a body, the
- * mirror had no usable endpoint) and `lacquer_mirror_queued` (copies waiting). A fixed set of series, whatever the
+ * (copies a mirror answered, copies that failed, and copies not sent: the queue was full, the request's body was
+ * longer than ghost's 64 KiB limit or of unknown length, the mirror had no usable endpoint) and `lacquer_mirror_queued` (copies waiting). A fixed set of series, whatever the
  * number of routes and mirrors; nothing before ghost reports counters.
  *
  * @example Usage
@@ -59,8 +59,8 @@ export function renderMirrorMetrics(stats: GhostMirrorStats | undefined): string
   const registry = new MetricsRegistry();
   const requests = registry.counter(
     "lacquer_mirror_requests_total",
-    "Copies of requests for RequestMirror backends: sent (answered), failed, or dropped (queue full, request body, " +
-      "no usable endpoint)",
+    "Copies of requests for RequestMirror backends: sent (answered), failed, or dropped (queue full, request body " +
+      "over 64 KiB or of unknown length, no usable endpoint)",
   );
   const results: [string, keyof GhostMirrorStats][] = [
     ["sent", "sent"],

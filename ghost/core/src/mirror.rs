@@ -5,8 +5,12 @@
 //! Bounds: the queue holds at most [`Limits::queue`] copies and at most [`Limits::senders`] are on the wire at once;
 //! a copy that finds the queue full is dropped and counted, never waited for. A sender gives a mirror
 //! [`Limits::connect_timeout`] to accept the connection and [`Limits::timeout`] for each write and for the status
-//! line of its answer, which is all it reads. Copies carry no body: a request with one (`Content-Length` other than 0,
-//! or `Transfer-Encoding`) is not mirrored and is counted, since its body streams to the backend and is not kept.
+//! line of its answer, which is all it reads. Waiting copies hold at most [`Limits::queue_bytes`] bytes in all.
+//!
+//! Bodies: a request whose `Content-Length` is at most [`MAX_BODY_BYTES`] has its body read into memory before it is
+//! forwarded (as for a retry), and its copies carry that body; a request with a longer body, or one of unknown length
+//! (`Transfer-Encoding`), is not mirrored and is counted, since its body streams to the backend and is never kept
+//! whole.
 
 use std::collections::VecDeque;
 use std::io::{Read as _, Write as _};
@@ -62,13 +66,16 @@ impl MirrorTarget {
 pub enum Dropped {
     /// The queue was full.
     QueueFull,
-    /// The request has a body.
+    /// The request has a body longer than [`MAX_BODY_BYTES`], of unknown length, or one that could not be read.
     Body,
     /// The mirror had no usable endpoint.
     Unavailable,
 }
 
-/// Headers a copy never carries: hop-by-hop ones, and the framing of a body it does not have.
+/// The longest request body that copies carry (64 KiB): a longer one is not read into memory for mirrors.
+pub const MAX_BODY_BYTES: u64 = 65_536;
+
+/// Headers a copy never carries: hop-by-hop ones, and the framing of the body, which the copy sets itself.
 const LEFT_OUT: [&str; 9] = [
     "connection",
     "keep-alive",
@@ -81,40 +88,90 @@ const LEFT_OUT: [&str; 9] = [
     "expect",
 ];
 
-/// The copy of a request without a body as HTTP/1.1 bytes: `method target`, the header lines as forwarded (hop-by-hop
-/// ones left out) and `Connection: close`. [`Dropped::Body`] for a request with a body; `None` for a request line that
-/// could not be written safely (Varnish never hands one over).
+/// The body of a request, as far as its copies are concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Body {
+    /// None (no `Content-Length` other than 0, no `Transfer-Encoding`): the copy is the head alone.
+    None,
+    /// This many bytes (its `Content-Length`, at most [`MAX_BODY_BYTES`]): read the body into memory, then
+    /// [`Head::finish`] the copy with it.
+    Buffer(u64),
+    /// Longer than [`MAX_BODY_BYTES`], of unknown length, or with a `Content-Length` that is not a number: no copy.
+    Streamed,
+}
+
+/// The head of a request's copy, waiting for its body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    bytes: Vec<u8>,
+    body: Body,
+}
+
+/// The head of the copy of a request as HTTP/1.1 bytes: `method target` and the header lines as forwarded
+/// (hop-by-hop ones and the body's framing left out), and what the request's body needs. `None` for a request line
+/// that could not be written safely (Varnish never hands one over).
 #[must_use]
-pub fn copy_request<'h>(
-    method: &str,
-    target: &str,
-    headers: impl IntoIterator<Item = &'h [u8]>,
-) -> Option<Result<Vec<u8>, Dropped>> {
+pub fn copy_head<'h>(method: &str, target: &str, headers: impl IntoIterator<Item = &'h [u8]>) -> Option<Head> {
     let unsafe_text = |t: &[u8]| t.is_empty() || t.iter().any(|&b| b <= b' ' || b == 0x7f);
     if unsafe_text(method.as_bytes()) || unsafe_text(target.as_bytes()) {
         return None;
     }
-    let mut out = Vec::with_capacity(512);
+    let mut bytes = Vec::with_capacity(512);
     for part in [method.as_bytes(), b" ", target.as_bytes(), b" HTTP/1.1\r\n"] {
-        out.extend_from_slice(part);
+        bytes.extend_from_slice(part);
     }
+    let mut body = Body::None;
     for line in headers {
         let Some(colon) = line.iter().position(|&b| b == b':') else { continue };
         let name = &line[..colon];
         let value = line[colon + 1..].trim_ascii();
-        if name.eq_ignore_ascii_case(b"transfer-encoding")
-            || (name.eq_ignore_ascii_case(b"content-length") && value != b"0")
-        {
-            return Some(Err(Dropped::Body));
+        if name.eq_ignore_ascii_case(b"transfer-encoding") {
+            body = Body::Streamed;
+        } else if name.eq_ignore_ascii_case(b"content-length") && body == Body::None {
+            body = match std::str::from_utf8(value).ok().and_then(|v| v.parse::<u64>().ok()) {
+                Some(0) => Body::None,
+                Some(n) if n <= MAX_BODY_BYTES => Body::Buffer(n),
+                _ => Body::Streamed,
+            };
         }
         if LEFT_OUT.iter().any(|h| name.eq_ignore_ascii_case(h.as_bytes())) || line.contains(&b'\n') {
             continue;
         }
-        out.extend_from_slice(line);
-        out.extend_from_slice(b"\r\n");
+        bytes.extend_from_slice(line);
+        bytes.extend_from_slice(b"\r\n");
     }
-    out.extend_from_slice(b"Connection: close\r\n\r\n");
-    Some(Ok(out))
+    Some(Head { bytes, body })
+}
+
+impl Head {
+    /// What the request's body needs before the copy can be finished.
+    #[must_use]
+    pub fn body(&self) -> Body {
+        self.body
+    }
+
+    /// The whole copy: the head, `Content-Length` when there is a body, `Connection: close` and `body` (the request's
+    /// body as read: empty for [`Body::None`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Dropped::Body`] for a [`Body::Streamed`] request, or a body whose length is not the announced one (it could
+    /// not be read whole).
+    pub fn finish(self, body: &[u8]) -> Result<Arc<[u8]>, Dropped> {
+        let Self { mut bytes, body: need } = self;
+        match need {
+            Body::None if body.is_empty() => {}
+            Body::Buffer(n) if body.len() as u64 == n => {
+                bytes.extend_from_slice(b"Content-Length: ");
+                bytes.extend_from_slice(n.to_string().as_bytes());
+                bytes.extend_from_slice(b"\r\n");
+            }
+            _ => return Err(Dropped::Body),
+        }
+        bytes.extend_from_slice(b"Connection: close\r\n\r\n");
+        bytes.extend_from_slice(body);
+        Ok(bytes.into())
+    }
 }
 
 /// A copy on its way to a mirror.
@@ -122,8 +179,8 @@ pub fn copy_request<'h>(
 pub struct MirrorCopy {
     /// The mirror endpoint.
     pub to: SocketAddr,
-    /// The request, from [`copy_request`].
-    pub bytes: Vec<u8>,
+    /// The request with its body, from [`Head::finish`] (shared by the copies of one request).
+    pub bytes: Arc<[u8]>,
 }
 
 /// How much mirrored traffic a process may have.
@@ -131,6 +188,8 @@ pub struct MirrorCopy {
 pub struct Limits {
     /// Copies waiting for a sender.
     pub queue: usize,
+    /// Bytes (heads and bodies) of the copies waiting for a sender.
+    pub queue_bytes: usize,
     /// Sender threads: copies on the wire at once.
     pub senders: usize,
     /// For a mirror to accept the connection.
@@ -141,7 +200,13 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { queue: 1024, senders: 8, connect_timeout: Duration::from_secs(1), timeout: Duration::from_secs(2) }
+        Self {
+            queue: 1024,
+            queue_bytes: 16 << 20,
+            senders: 8,
+            connect_timeout: Duration::from_secs(1),
+            timeout: Duration::from_secs(2),
+        }
     }
 }
 
@@ -202,8 +267,15 @@ struct Counters {
     dropped_unavailable: AtomicU64,
 }
 
+/// The waiting copies and their bytes.
+#[derive(Default)]
+struct Waiting {
+    copies: VecDeque<MirrorCopy>,
+    bytes: usize,
+}
+
 struct Inner {
-    queue: Mutex<VecDeque<MirrorCopy>>,
+    queue: Mutex<Waiting>,
     ready: Condvar,
     limits: Limits,
     counters: Counters,
@@ -228,7 +300,7 @@ impl MirrorQueue {
     #[must_use]
     pub fn start(limits: Limits, deliver: impl Deliver) -> Self {
         let inner = Arc::new(Inner {
-            queue: Mutex::new(VecDeque::with_capacity(limits.queue)),
+            queue: Mutex::new(Waiting { copies: VecDeque::with_capacity(limits.queue), bytes: 0 }),
             ready: Condvar::new(),
             limits,
             counters: Counters::default(),
@@ -242,19 +314,21 @@ impl MirrorQueue {
         Self { inner }
     }
 
-    /// Queues `copy`, or drops it when the queue is full; never blocks on a sender.
+    /// Queues `copy`, or drops it when the queue is full (of copies or of bytes); never blocks on a sender.
     ///
     /// # Errors
     ///
     /// [`Dropped::QueueFull`] when the queue is full (the drop is counted).
     pub fn submit(&self, copy: MirrorCopy) -> Result<(), Dropped> {
+        let limits = &self.inner.limits;
         let mut queue = self.inner.queue.lock().unwrap_or_else(PoisonError::into_inner);
-        if queue.len() >= self.inner.limits.queue {
+        if queue.copies.len() >= limits.queue || queue.bytes + copy.bytes.len() > limits.queue_bytes {
             drop(queue);
             self.count(Dropped::QueueFull);
             return Err(Dropped::QueueFull);
         }
-        queue.push_back(copy);
+        queue.bytes += copy.bytes.len();
+        queue.copies.push_back(copy);
         drop(queue);
         self.inner.ready.notify_one();
         Ok(())
@@ -275,7 +349,7 @@ impl MirrorQueue {
     #[must_use]
     pub fn stats(&self) -> MirrorStats {
         let c = &self.inner.counters;
-        let queued = self.inner.queue.lock().unwrap_or_else(PoisonError::into_inner).len();
+        let queued = self.inner.queue.lock().unwrap_or_else(PoisonError::into_inner).copies.len();
         MirrorStats {
             sent: c.sent.load(Ordering::Relaxed),
             failed: c.failed.load(Ordering::Relaxed),
@@ -292,7 +366,8 @@ fn send_loop(inner: &Inner) {
         let copy = {
             let mut queue = inner.queue.lock().unwrap_or_else(PoisonError::into_inner);
             loop {
-                if let Some(copy) = queue.pop_front() {
+                if let Some(copy) = queue.copies.pop_front() {
+                    queue.bytes -= copy.bytes.len();
                     break copy;
                 }
                 queue = inner.ready.wait(queue).unwrap_or_else(PoisonError::into_inner);
@@ -346,20 +421,55 @@ mod tests {
     }
 
     #[test]
-    fn copy_keeps_forwarded_headers_without_hop_by_hop_ones_and_refuses_bodies() {
+    fn copy_keeps_forwarded_headers_without_hop_by_hop_ones() {
         let lines: [&[u8]; 5] =
             [b"Host: a.example", b"Connection: keep-alive", b"X-Set: 1", b"Content-Length: 0", b"Upgrade: h2c"];
-        let copy = copy_request("GET", "/m?x=1", lines).unwrap().unwrap();
+        let head = copy_head("GET", "/m?x=1", lines).unwrap();
+        assert_eq!(head.body(), Body::None);
         assert_eq!(
-            String::from_utf8(copy).unwrap(),
-            "GET /m?x=1 HTTP/1.1\r\nHost: a.example\r\nX-Set: 1\r\nConnection: close\r\n\r\n"
+            &*head.finish(b"").unwrap(),
+            b"GET /m?x=1 HTTP/1.1\r\nHost: a.example\r\nX-Set: 1\r\nConnection: close\r\n\r\n"
         );
-        let body: [&[u8]; 1] = [b"content-length: 12"];
-        assert_eq!(copy_request("POST", "/", body), Some(Err(Dropped::Body)));
-        let chunked: [&[u8]; 1] = [b"Transfer-Encoding: chunked"];
-        assert_eq!(copy_request("POST", "/", chunked), Some(Err(Dropped::Body)));
-        assert_eq!(copy_request("GET", "/a b", []), None);
-        assert_eq!(copy_request("GET\r\n", "/", []), None);
+        assert_eq!(copy_head("GET", "/a b", []), None);
+        assert_eq!(copy_head("GET\r\n", "/", []), None);
+    }
+
+    #[test]
+    fn copy_carries_a_body_of_known_length_within_the_limit() {
+        let lines: [&[u8]; 3] = [b"Host: h", b"content-length: 7", b"Expect: 100-continue"];
+        let head = copy_head("POST", "/orders", lines).unwrap();
+        assert_eq!(head.body(), Body::Buffer(7));
+        assert_eq!(
+            &*head.clone().finish(b"order=1").unwrap(),
+            b"POST /orders HTTP/1.1\r\nHost: h\r\nContent-Length: 7\r\nConnection: close\r\n\r\norder=1"
+        );
+        // A body that could not be read whole is not sent in part.
+        assert_eq!(head.clone().finish(b"order"), Err(Dropped::Body));
+        assert_eq!(head.finish(b""), Err(Dropped::Body));
+        let binary = [0u8, 13, 10, 255];
+        let head = copy_head("PUT", "/b", [b"Content-Length: 4".as_slice()]).unwrap();
+        assert!(head.finish(&binary).unwrap().ends_with(b"Content-Length: 4\r\nConnection: close\r\n\r\n\0\r\n\xff"));
+        // A request without a body gets none.
+        assert_eq!(copy_head("GET", "/", []).unwrap().finish(b"x"), Err(Dropped::Body));
+    }
+
+    #[test]
+    fn bodies_over_the_limit_or_of_unknown_length_are_not_copied() {
+        let at_limit = format!("Content-Length: {MAX_BODY_BYTES}");
+        assert_eq!(copy_head("POST", "/", [at_limit.as_bytes()]).unwrap().body(), Body::Buffer(MAX_BODY_BYTES));
+        let over = format!("Content-Length: {}", MAX_BODY_BYTES + 1);
+        let cases: [&[&[u8]]; 5] = [
+            &[over.as_bytes()],
+            &[b"Transfer-Encoding: chunked"],
+            &[b"Content-Length: 5", b"Transfer-Encoding: chunked"],
+            &[b"Content-Length: five"],
+            &[b"Content-Length: -1"],
+        ];
+        for lines in cases {
+            let head = copy_head("POST", "/", lines.iter().copied()).unwrap();
+            assert_eq!(head.body(), Body::Streamed, "{lines:?}");
+            assert_eq!(head.finish(b""), Err(Dropped::Body), "{lines:?}");
+        }
     }
 
     struct Slow(Duration);
@@ -371,7 +481,7 @@ mod tests {
     }
 
     fn copy() -> MirrorCopy {
-        MirrorCopy { to: SocketAddr::from(([127, 0, 0, 1], 9)), bytes: b"GET / HTTP/1.1\r\n\r\n".to_vec() }
+        MirrorCopy { to: SocketAddr::from(([127, 0, 0, 1], 9)), bytes: b"GET / HTTP/1.1\r\n\r\n".as_slice().into() }
     }
 
     #[test]
@@ -393,6 +503,18 @@ mod tests {
     }
 
     #[test]
+    fn waiting_bytes_are_bounded_too() {
+        let limits = Limits { queue: 100, queue_bytes: 100, senders: 1, ..Limits::default() };
+        let queue = MirrorQueue::start(limits, Slow(Duration::from_secs(30)));
+        let big = || MirrorCopy { to: SocketAddr::from(([127, 0, 0, 1], 9)), bytes: [b'x'; 40].as_slice().into() };
+        let accepted = (0..10).filter(|_| queue.submit(big()).is_ok()).count();
+        // Two copies of 40 bytes fit in 100; the sender may have taken one off the queue before.
+        assert!((2..=3).contains(&accepted), "{accepted} copies of 40 bytes accepted within 100 bytes");
+        assert_eq!(queue.stats().dropped_queue_full, 10 - accepted as u64);
+        assert_eq!(queue.submit(copy()), Ok(()), "a small copy still fits");
+    }
+
+    #[test]
     fn senders_bound_concurrency_and_count_what_they_sent() {
         let limits = Limits { queue: 64, senders: 3, ..Limits::default() };
         let queue = MirrorQueue::start(limits, Slow(Duration::from_millis(50)));
@@ -409,7 +531,7 @@ mod tests {
     }
 
     #[test]
-    fn http_sends_the_copy_and_reads_the_status_line() {
+    fn http_sends_the_copy_with_its_body_and_reads_the_status_line() {
         let server = TcpListener::bind("127.0.0.1:0").unwrap();
         let to = server.local_addr().unwrap();
         let handle = std::thread::spawn(move || {
@@ -424,12 +546,16 @@ mod tests {
                     break;
                 }
             }
+            let mut body = [0u8; 7];
+            reader.read_exact(&mut body).unwrap();
             (&stream).write_all(b"HTTP/1.1 204 No Content\r\n\r\n").unwrap();
-            request
+            (request, body)
         });
-        let bytes = copy_request("GET", "/m", [b"Host: h".as_slice()]).unwrap().unwrap();
-        assert!(Http.deliver(&MirrorCopy { to, bytes }, &Limits::default()));
-        assert_eq!(handle.join().unwrap(), "GET /m HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+        let bytes = copy_head("POST", "/m", [b"Host: h".as_slice(), b"Content-Length: 7"]).unwrap().finish(b"order=1");
+        assert!(Http.deliver(&MirrorCopy { to, bytes: bytes.unwrap() }, &Limits::default()));
+        let (head, body) = handle.join().unwrap();
+        assert_eq!(head, "POST /m HTTP/1.1\r\nHost: h\r\nContent-Length: 7\r\nConnection: close\r\n\r\n");
+        assert_eq!(&body, b"order=1");
     }
 
     #[test]
@@ -438,11 +564,11 @@ mod tests {
         let to = dead.local_addr().unwrap();
         drop(dead);
         let limits = Limits { timeout: Duration::from_millis(200), ..Limits::default() };
-        assert!(!Http.deliver(&MirrorCopy { to, bytes: b"GET / HTTP/1.1\r\n\r\n".to_vec() }, &limits));
+        assert!(!Http.deliver(&MirrorCopy { to, bytes: b"GET / HTTP/1.1\r\n\r\n".as_slice().into() }, &limits));
         let silent = TcpListener::bind("127.0.0.1:0").unwrap();
         let to = silent.local_addr().unwrap();
         let started = Instant::now();
-        assert!(!Http.deliver(&MirrorCopy { to, bytes: b"GET / HTTP/1.1\r\n\r\n".to_vec() }, &limits));
+        assert!(!Http.deliver(&MirrorCopy { to, bytes: b"GET / HTTP/1.1\r\n\r\n".as_slice().into() }, &limits));
         assert!(started.elapsed() < Duration::from_secs(5), "waited {:?} for a silent mirror", started.elapsed());
     }
 }

@@ -1,14 +1,15 @@
 //! The ghost VMOD: routes every request inside varnishd per ghost.json. See README.md for the VCL API.
 //!
 //! This crate only converts between Varnish and ghost-core types: matching and filters live in `ghost-core`, native
-//! backends in `backend.rs` and direct header-line access in `headers.rs` (between them all of the `unsafe` code), the
-//! swappable state and reloads in `state.rs`.
+//! backends in `backend.rs`, direct header-line access in `headers.rs` and the client request's body in `body.rs`
+//! (between them all of the `unsafe` code), the swappable state and reloads in `state.rs`.
 
 // The `ghost` module's functions are exported to VCL, not called from Rust: `#[must_use]` and `# Errors` sections
 // would only repeat the generated README.
 #![allow(clippy::must_use_candidate, clippy::missing_errors_doc)]
 
 mod backend;
+mod body;
 mod cache;
 mod fetch;
 mod headers;
@@ -57,7 +58,9 @@ mod ghost {
         /// `client.ip`: the real client behind the PROXY protocol), answers 421 when the TLS server name `sni` (pass
         /// `proxy.authority()`: hitch sends the client's SNI in the PROXY header) selects another HTTPS listener than
         /// the Host does, applies request filters (a URLRewrite sets `req.url`) and sets `X-Gateway-Listener` and
-        /// `X-Gateway-Route`. For a rule with cache settings it then decides lookup or pass (method, bypass
+        /// `X-Gateway-Route`. For a rule with RequestMirror filters it queues the copies the request draws, with its
+        /// body when its `Content-Length` is at most 64 KiB (read into memory first, as `std.cache_req_body()`
+        /// does; the request is then forwarded from there). For a rule with cache settings it then decides lookup or pass (method, bypass
         /// conditions, Authorization, cookies; see `cacheable()`), unless the request is a WebSocket upgrade (see
         /// `upgrade()`); for a lookup it sets `req.url` to the URL of the key (`cache_url()`) and removes cookies the
         /// key does not name. Returns true when the request goes to a backend (then use `backend()`), false when

@@ -327,8 +327,9 @@ fn decide(
         }
         Decision::Forward(f) => {
             forward_request(f.rule, f.group, f.host.as_ref(), f.url.as_ref());
-            let mirrored =
-                router.rule(f.rule).filter(|r| !r.mirrors.is_empty()).map(|r| mirror::submit(r, sink.0, random));
+            let drawn = router.rule(f.rule).filter(|r| !r.mirrors.is_empty()).map(|r| mirror::draw(r, sink.0, random));
+            // After the request filters; a body of known length within the limit is read into memory first.
+            let mirrored = drawn.map(|drawn| mirror::submit(ctx, drawn));
             let group = router.rule(f.rule).and_then(|r| r.groups.get(f.group)).map_or("", |g| g.name.as_str());
             line.push_str("ghost: 200 ");
             route_label(Some(f.rule), line);
