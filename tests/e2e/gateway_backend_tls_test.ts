@@ -1,9 +1,9 @@
 /**
  * End to end on the local cluster: BackendTLSPolicy and the Gateway's backend client certificate. An echo backend
  * serves HTTPS with a certificate of a test CA (DNS and URI subjectAltNames) and records the client certificate it is
- * shown; ghost's transport in the gateway pod verifies it against the policy's CA ConfigMap and presents the
- * Gateway's client certificate. A name the certificate does not carry answers 503, and a rotated CA bundle reaches
- * traffic without a failed request.
+ * shown; ghost's transport in the gateway pod verifies it against the policy's CA ConfigMap (or, for one policy, a
+ * kubernetes.io/tls Secret's ca.crt) and presents the Gateway's client certificate. A name the certificate does not
+ * carry answers 503, and a rotated CA bundle reaches traffic without a failed request.
  */
 import { deepEqual, equal } from "node:assert/strict";
 import { clusterAvailable, eventually, testCertificateAuthority } from "../cluster/mod.ts";
@@ -128,6 +128,8 @@ Deno.test({
         policy(name, "by-uri", "echo-tls-uri", {
           hostname: BACKEND_HOST,
           subjectAltNames: [{ type: "URI", uri: BACKEND_URI }],
+          // The CA from a kubernetes.io/tls Secret's ca.crt rather than a ConfigMap.
+          caCertificateRefs: [{ group: "", kind: "Secret", name: "echo-tls" }],
         }),
       );
       await apply(client, policies, policy(name, "wrong-name", "echo-tls-wrong-name", { hostname: "other.internal" }));
@@ -158,7 +160,7 @@ Deno.test({
         deepEqual(answer.tls?.peerCertificates?.map((c) => c.trim()), [gatewayClient.cert.trim()]);
       },
     );
-    await t.step("a URI subjectAltName the certificate carries is accepted", async () => {
+    await t.step("a URI subjectAltName the certificate carries is accepted, verified with a Secret's CA", async () => {
       await eventually(async () => equal((await get(address, "/uri/a")).status, 200), { timeoutMs: 30_000 });
     });
     await t.step("a hostname the certificate does not carry answers 503, never plain HTTP", async () => {
