@@ -17,7 +17,7 @@ cd "$ghost_dir"
 # build from another checkout, touching every crate root makes cargo build them from these sources.
 stamp="$CARGO_TARGET_DIR/.ghost-checkout"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$ghost_dir" ]; then
-  touch core/src/lib.rs transport/src/lib.rs vmod/src/lib.rs
+  touch core/src/lib.rs transport/src/lib.rs vmod/src/lib.rs keeper/src/lib.rs keeper/src/main.rs keeper-preload/src/lib.rs
   mkdir -p "$CARGO_TARGET_DIR" && echo "$ghost_dir" >"$stamp"
 fi
 # After the subcommand, so that external subcommands (clippy) pass the options on to cargo as well.

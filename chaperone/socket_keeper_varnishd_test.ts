@@ -1,0 +1,189 @@
+/**
+ * The socket keeper (`ghost/keeper`) with a real varnishd: new connections during a varnishd restart wait for the next
+ * varnishd instead of being refused. Each case runs varnishd twice (killed with SIGKILL, started again) under a
+ * stream of new connections; the control case shows the same restart refusing connections without the keeper.
+ */
+import { ok } from "node:assert/strict";
+import { eventually } from "../tests/cluster/eventually.ts";
+import { lacquerCacheDir } from "../tests/cluster/layout.ts";
+import { freePort } from "./_test_varnish.ts";
+import { keeperEnv } from "./socket_keeper.ts";
+
+const VCL = 'vcl 4.1;\nbackend default none;\nsub vcl_recv { return (synth(200, "up")); }\n';
+
+/** The keeper program and the shim, as `scripts/setup.sh keeper` installs them (or `$LACQUER_KEEPER_DIR`). */
+function keeperBuild(): { keeper: string; preload: string } {
+  const dir = Deno.env.get("LACQUER_KEEPER_DIR") ?? `${lacquerCacheDir(Deno.env)}/keeper`;
+  const build = { keeper: `${dir}/lacquer-keeper`, preload: `${dir}/libkeeper_preload.so` };
+  for (const file of Object.values(build)) {
+    try {
+      Deno.statSync(file);
+    } catch {
+      throw new Error(`${file} is not built (scripts/setup.sh keeper)`);
+    }
+  }
+  return build;
+}
+
+type Outcome = "answered" | "refused" | "failed";
+
+/** One new connection with one request; "answered" only for a 200 within 5 s (the chaos load's limit). */
+async function request(port: number): Promise<Outcome> {
+  let conn: Deno.TcpConn;
+  try {
+    conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  } catch (err) {
+    return err instanceof Deno.errors.ConnectionRefused ? "refused" : "failed";
+  }
+  const timer = setTimeout(() => conn.close(), 5000);
+  try {
+    await conn.write(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: keeper\r\nConnection: close\r\n\r\n"));
+    const buf = new Uint8Array(64);
+    const n = await conn.read(buf);
+    return n !== null && new TextDecoder().decode(buf.subarray(0, n)).startsWith("HTTP/1.1 200")
+      ? "answered"
+      : "failed";
+  } catch {
+    return "failed";
+  } finally {
+    clearTimeout(timer);
+    try {
+      conn.close();
+    } catch {
+      // Closed by the timer.
+    }
+  }
+}
+
+/** Workers opening one new connection after the other until stopped; each attempt with its start time. */
+function load(port: number, workers: number) {
+  const attempts: { at: number; outcome: Outcome }[] = [];
+  let running = true;
+  const loops = Array.from({ length: workers }, async () => {
+    while (running) {
+      const at = performance.now();
+      attempts.push({ at, outcome: await request(port) });
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  });
+  return {
+    attempts,
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+    },
+  };
+}
+
+/** The child processes of `pid` (varnishd's manager: its worker). */
+function childrenOf(pid: number): number[] {
+  return Deno.readTextFileSync(`/proc/${pid}/task/${pid}/children`).trim().split(/\s+/).filter(Boolean).map(Number);
+}
+
+interface RestartResult {
+  /** Outcomes of the attempts started from the kill until the restarted varnishd answered. */
+  gap: Outcome[];
+  /** Outcomes of the attempts started after the kill. */
+  after: Outcome[];
+  /** Outcomes of the attempts started before it (in flight at the kill, or done). */
+  before: Outcome[];
+}
+
+/**
+ * Starts varnishd (with the keeper when `withKeeper`), puts it under load, kills it with SIGKILL (`worker`: the
+ * worker process only, which its manager restarts; else manager and worker, then starts varnishd again) and
+ * reports what the connections saw.
+ */
+async function restartUnderLoad(kill: "worker" | "manager", withKeeper: boolean): Promise<RestartResult> {
+  const build = keeperBuild();
+  const dir = await Deno.makeTempDir({ prefix: "lacquer-keeper-" });
+  // varnishd started as root runs its VCL compiler as an unprivileged user, which must read the preloaded shim.
+  await Deno.chmod(dir, 0o755);
+  await Deno.copyFile(build.preload, `${dir}/libkeeper_preload.so`);
+  await Deno.writeTextFile(`${dir}/boot.vcl`, VCL);
+  const httpPort = freePort();
+  const socket = `${dir}/keeper.sock`;
+  const keeper = withKeeper
+    ? new Deno.Command(build.keeper, { args: [socket], stdout: "null", stderr: "null" }).spawn()
+    : undefined;
+  if (keeper) await eventually(() => Deno.statSync(socket));
+  const env = keeperEnv({ socket: keeper && socket, preload: `${dir}/libkeeper_preload.so`, ports: [httpPort] });
+  const start = () =>
+    new Deno.Command("varnishd", {
+      args: [
+        "-F",
+        "-n",
+        `${dir}/n`,
+        "-a",
+        `127.0.0.1:${httpPort}`,
+        "-T",
+        `127.0.0.1:${freePort()}`,
+        "-f",
+        `${dir}/boot.vcl`,
+      ],
+      env,
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+  const answers = () => request(httpPort).then((o) => ok(o === "answered", o));
+  let varnishd = start();
+  let traffic: ReturnType<typeof load> | undefined;
+  try {
+    await eventually(answers);
+    traffic = load(httpPort, 4);
+    await new Promise((r) => setTimeout(r, 200));
+    const killedAt = performance.now();
+    if (kill === "worker") {
+      Deno.kill(childrenOf(varnishd.pid)[0], "SIGKILL");
+    } else {
+      const worker = childrenOf(varnishd.pid);
+      varnishd.kill("SIGKILL");
+      for (const pid of worker) Deno.kill(pid, "SIGKILL");
+      await varnishd.status;
+      varnishd = start();
+    }
+    await eventually(answers, { intervalMs: 20 });
+    const backAt = performance.now();
+    await new Promise((r) => setTimeout(r, 200));
+    await traffic.stop();
+    return {
+      gap: traffic.attempts.filter((a) => a.at >= killedAt && a.at < backAt).map((a) => a.outcome),
+      after: traffic.attempts.filter((a) => a.at >= killedAt).map((a) => a.outcome),
+      before: traffic.attempts.filter((a) => a.at < killedAt).map((a) => a.outcome),
+    };
+  } finally {
+    await traffic?.stop();
+    varnishd.kill("SIGTERM");
+    await varnishd.status;
+    keeper?.kill("SIGTERM");
+    await keeper?.status;
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const count = (outcomes: Outcome[], which: Outcome) => outcomes.filter((o) => o === which).length;
+
+/**
+ * Every connection opened after the kill is answered; of those opened before, only the ones the killed worker had
+ * accepted may fail (at most one per load worker: each has one request in flight).
+ */
+function assertNoneRefused({ after, before }: RestartResult) {
+  const unanswered = after.filter((o) => o !== "answered");
+  ok(unanswered.length === 0, `connections opened after the kill and not answered: ${JSON.stringify(unanswered)}`);
+  ok(count(before, "refused") === 0 && before.length - count(before, "answered") <= 4, JSON.stringify(before));
+}
+
+Deno.test("socket keeper: varnishd's manager and worker killed, no new connection is refused", async () => {
+  const result = await restartUnderLoad("manager", true);
+  ok(result.gap.length > 0, "the load must open connections while no varnishd runs");
+  assertNoneRefused(result);
+});
+
+Deno.test("socket keeper: varnishd's worker killed, its manager's re-bind keeps the socket listening", async () => {
+  assertNoneRefused(await restartUnderLoad("worker", true));
+});
+
+Deno.test("socket keeper: without it, the same varnishd restart refuses connections", async () => {
+  const { gap } = await restartUnderLoad("manager", false);
+  ok(count(gap, "refused") > 0, `connections refused while no varnishd runs: ${JSON.stringify(gap)}`);
+});
