@@ -1,68 +1,148 @@
 /**
- * Builds ghost.json again after each change at the cost of what changed: a vhost whose routing.json object is the
- * same as last time (a routing.json read in shards keeps the parsed vhosts of unchanged shards) and whose Services
- * resolve to the same endpoints keeps its merged object and its JSON text; only the others are merged and
- * serialized. The result is byte for byte `stringifyContract(mergeEndpoints(routing, cluster))`. It comes with each
- * vhost's own JSON text and the document's text around the vhosts, so that the sync loop can hand ghost only the
- * vhosts that differ from the document it serves ({@linkcode ghostDelta}).
+ * Keeps ghost.json built and rebuilds it after each change at the cost of that change: each vhost's ghost.json value
+ * is kept as JSON text with what it was built from (its routing.json object, and the resolution of each Service
+ * port it names), so a change merges only the vhosts of the routing.json shards it rewrote and those using a Service
+ * port whose endpoints it changed, and says which vhosts changed. The sync loop makes ghost's delta of them
+ * ({@linkcode ghostDelta}); the whole document, byte for byte `stringifyContract(mergeEndpoints(routing, cluster))`, is
+ * joined only when it is written whole ({@linkcode GhostJsonBuilder.text}).
  *
  * @module
  */
-import type { GhostJson, RoutingBackend, RoutingJson } from "../ghost/contract/mod.ts";
+import type { GhostBackend, GhostClientCertificate, RoutingBackend, RoutingJson } from "../ghost/contract/mod.ts";
 import {
-  backendResolver,
-  type ClusterEndpoints,
+  type EndpointsIndex,
   ghostDocument,
   mergeVhost,
   type PeerIdentity,
   peerSection,
+  resolveServicePort,
+  type ServiceEndpoints,
+  withGroup,
 } from "./merge_endpoints.ts";
+import { countGhost } from "./metrics.ts";
 
 type RoutingVhost = RoutingJson["vhosts"][string];
-type GhostVhost = GhostJson["vhosts"][string];
 
-/** A built ghost.json: the document, its text, and its parts for deltas. */
-export interface BuiltGhostJson {
-  /** The document. */
-  ghost: GhostJson;
-  /** Its text. */
-  text: string;
-  /** The text around the vhosts (every document-wide field): a delta applies only between documents with the same. */
-  frame: string;
-  /** Each vhost's JSON text, by key. */
-  vhosts: ReadonlyMap<string, string>;
+/** The counts of a ghost.json the metrics show. */
+export type GhostCounts = ReturnType<typeof countGhost>;
+
+/** What ghost.json is built from. */
+export interface GhostBuildInput {
+  /**
+   * routing.json's parsed shards (the whole document as one shard when it is stored whole): a shard that is the same
+   * object as in the last build is taken as unchanged.
+   */
+  shards: readonly RoutingJson[];
+  /** The Services and EndpointSlices by Service. */
+  endpoints: EndpointsIndex;
+  /**
+   * The Services (`namespace/name`) whose entry may have changed since the last build; absent: every Service in use
+   * is compared with the entry it was resolved against, by identity.
+   */
+  changedServices?: Iterable<string>;
+  /** The Gateway's backend client certificate, presented to TLS backends. */
+  clientCertificate?: GhostClientCertificate;
+  /** This pod's identity, for the clustered cache. */
+  self?: PeerIdentity;
 }
 
+/** The text of ghost.json around its vhosts (every document-wide field), before and after the vhosts' object. */
+export interface GhostFrame {
+  /** Up to `"vhosts":`. */
+  head: string;
+  /** After the vhosts' object, up to the closing brace. */
+  tail: string;
+}
+
+/** The vhost values a delta changes: the new value's text, or undefined for a key gone. */
+export type VhostValues = ReadonlyMap<string, string | undefined>;
+
 /**
- * The text of ghost's delta document (`ghost/README.md`) that turns the document of `served` into the one of `next`:
- * the vhosts whose text differs, and `null` for the keys gone. Undefined when a document-wide field differs or
- * nothing does.
+ * The text of ghost's delta document (`ghost/contract/ghost_delta.ts`): the vhosts given, `null` for those gone.
  *
  * @example Usage
  * ```ts
  * import { ghostDelta } from "./ghost_json_builder.ts";
- * const served = { frame: "f", vhosts: new Map([["a", "{}"], ["b", "{}"]]) };
- * ghostDelta(served, { frame: "f", vhosts: new Map([["a", '{"routes":[]}']]) });
+ * ghostDelta(new Map([["a", '{"routes":[]}'], ["b", undefined]]));
  * // '{"version":1,"vhosts":{"a":{"routes":[]},"b":null}}'
  * ```
  *
- * @param served The parts of the document ghost serves.
- * @param next The parts of the new document.
- * @returns The delta's text, if a delta can say it.
+ * @param vhosts The changed vhosts' values.
+ * @returns The delta's text.
  */
-export function ghostDelta(
-  served: Pick<BuiltGhostJson, "frame" | "vhosts">,
-  next: Pick<BuiltGhostJson, "frame" | "vhosts">,
-): string | undefined {
-  if (served.frame !== next.frame) return undefined;
-  const parts: string[] = [];
-  for (const [host, text] of next.vhosts) {
-    if (served.vhosts.get(host) !== text) parts.push(`${JSON.stringify(host)}:${text}`);
-  }
-  for (const host of served.vhosts.keys()) {
-    if (!next.vhosts.has(host)) parts.push(`${JSON.stringify(host)}:null`);
-  }
-  return parts.length === 0 ? undefined : `{"version":1,"vhosts":{${parts.join(",")}}}`;
+export function ghostDelta(vhosts: VhostValues): string {
+  const parts = [...vhosts].map(([host, value]) => `${JSON.stringify(host)}:${value ?? "null"}`);
+  return `{"version":1,"vhosts":{${parts.join(",")}}}`;
+}
+
+interface HostEntry {
+  vhost: RoutingVhost;
+  shard: RoutingJson;
+  /** The Service ports it names ({@linkcode portKey}). */
+  ports: readonly string[];
+  /** Its ghost.json value as JSON text. */
+  value: string;
+  counts: GhostCounts;
+}
+
+interface PortEntry {
+  /** A backend group naming the port, to resolve it again. */
+  backend: RoutingBackend;
+  resolved: GhostBackend;
+  json: string;
+  /** The hosts whose vhost names it. */
+  users: Set<string>;
+}
+
+/** A Service port with its TLS settings (a BackendTLSPolicy's), which change its resolution. */
+function portKey(backend: RoutingBackend): string | undefined {
+  if (backend.service === undefined) return undefined;
+  const { namespace, name, port } = backend.service;
+  return `${namespace}/${name}:${port}${backend.tls ? JSON.stringify(backend.tls) : ""}`;
+}
+
+function serviceKey(backend: RoutingBackend): string {
+  return `${backend.service!.namespace}/${backend.service!.name}`;
+}
+
+function backendsOf(vhost: RoutingVhost): RoutingBackend[] {
+  return vhost.routes.flatMap((r) => [...r.backends, ...(r.mirrors ?? []).map((m) => m.backend)]);
+}
+
+const ZERO: GhostCounts = { backends: 0, backendsEmpty: 0, endpoints: 0, routes: 0 };
+
+function addCounts(total: GhostCounts, counts: GhostCounts, sign: 1 | -1): GhostCounts {
+  return {
+    backends: total.backends + sign * counts.backends,
+    backendsEmpty: total.backendsEmpty + sign * counts.backendsEmpty,
+    endpoints: total.endpoints + sign * counts.endpoints,
+    routes: total.routes + sign * counts.routes,
+  };
+}
+
+/**
+ * Whether two frames are the same text.
+ *
+ * @param a A frame.
+ * @param b Another.
+ * @returns True when a delta can lead from a document of one to a document of the other.
+ */
+export function sameFrame(a: GhostFrame, b: GhostFrame): boolean {
+  return a.head === b.head && a.tail === b.tail;
+}
+
+/** The document's own fields around the vhosts, in the order ghostDocument gives them. */
+function frameOf(input: GhostBuildInput): GhostFrame {
+  const routing = input.shards[0];
+  const ghost = ghostDocument(routing, {}, peerSection(routing, input.endpoints, input.self));
+  const head = JSON.stringify({ ...ghost, vhosts: {}, requests: undefined, cluster: undefined }).slice(
+    0,
+    -"{}}".length,
+  );
+  const tail = `${ghost.requests ? `,"requests":${JSON.stringify(ghost.requests)}` : ""}${
+    ghost.cluster ? `,"cluster":${JSON.stringify(ghost.cluster)}` : ""
+  }}`;
+  return { head, tail };
 }
 
 /**
@@ -73,75 +153,175 @@ export function ghostDelta(
  * import { GhostJsonBuilder } from "./ghost_json_builder.ts";
  * import { parseRoutingJson } from "../ghost/contract/mod.ts";
  * const builder = new GhostJsonBuilder();
- * const { text } = builder.build(parseRoutingJson('{"version": 1, "vhosts": {}}'), { services: [], endpointSlices: [] });
+ * builder.update({ shards: [parseRoutingJson('{"version": 1, "vhosts": {}}')], endpoints: new Map() });
+ * builder.text(); // '{"version":1,"listeners":[],"vhosts":{}}\n'
  * ```
  */
 export class GhostJsonBuilder {
-  /** Per routing.json vhost object: the resolutions it was merged with, its merged object and its `"host":{…}` text. */
-  #vhosts = new WeakMap<
-    RoutingVhost,
-    { host: string; deps: string; merged: GhostVhost; value: string; text: string }
-  >();
-  /**
-   * Per Service port (`namespace/name:port`) of the last build: what it resolved to, and a version, new whenever that
-   * changes (from one counter, so a Service port that comes back never reuses an old version).
-   */
-  #resolutions = new Map<string, { json: string; version: number }>();
-  #versions = 0;
+  #shards: readonly RoutingJson[] = [];
+  #hosts = new Map<string, HostEntry>();
+  #ports = new Map<string, PortEntry>();
+  /** The ports in use of each Service, and the entry they were resolved against. */
+  #services = new Map<string, { entry: ServiceEndpoints | undefined; ports: Set<string> }>();
+  #certificate: string | undefined;
+  #frame: GhostFrame = { head: "", tail: "" };
+  #counts: GhostCounts = ZERO;
 
   /**
-   * Merges routing.json with the endpoints and serializes the result.
+   * Takes the current state and rebuilds what it changes.
    *
-   * @param routing The routing.json document.
-   * @param cluster The Services and EndpointSlices of the namespaces it references.
-   * @param self This pod's identity, for the clustered cache.
-   * @returns The ghost.json document, its text and its parts.
+   * @param input routing.json's shards, the endpoints, the client certificate and the pod's identity.
+   * @returns The vhosts whose value changed, each with its value before (undefined: it was absent).
    */
-  build(routing: RoutingJson, cluster: ClusterEndpoints, self?: PeerIdentity): BuiltGhostJson {
-    const resolve = backendResolver(cluster);
-    const resolutions = new Map<string, { json: string; version: number }>();
-    const versionOf = (backend: RoutingBackend): number | string => {
-      if (backend.service === undefined) return "u";
-      const { namespace, name, port } = backend.service;
-      const key = `${namespace}/${name}:${port}`;
-      let entry = resolutions.get(key);
-      if (entry === undefined) {
-        const { endpoints, error, transport } = resolve(backend);
-        const json = JSON.stringify([endpoints, error, transport]);
-        const last = this.#resolutions.get(key);
-        entry = last?.json === json ? last : { json, version: ++this.#versions };
-        resolutions.set(key, entry);
+  update(input: GhostBuildInput): Map<string, string | undefined> {
+    const { shards, endpoints } = input;
+    const dirty = new Set<string>();
+    // routing: the vhosts of the shards new to this build, and those of the shards gone from it
+    const [before, now] = [new Set(this.#shards), new Set(shards)];
+    const incoming = new Map<string, [RoutingVhost, RoutingJson]>();
+    for (const shard of shards) {
+      if (before.has(shard)) continue;
+      for (const [host, vhost] of Object.entries(shard.vhosts)) {
+        incoming.set(host, [vhost, shard]);
+        dirty.add(host);
       }
-      return entry.version;
-    };
-    const vhosts: GhostJson["vhosts"] = {};
-    const texts: string[] = [];
-    const values = new Map<string, string>();
-    for (const [host, vhost] of Object.entries(routing.vhosts)) {
-      const deps = vhost.routes.map((r) =>
-        [...r.backends, ...(r.mirrors ?? []).map((m) => m.backend)].map(versionOf).join(",")
-      ).join(";");
-      let memo = this.#vhosts.get(vhost);
-      if (memo?.deps !== deps || memo.host !== host) {
-        const merged = mergeVhost(vhost, resolve);
-        const value = JSON.stringify(merged);
-        memo = { host, deps, merged, value, text: `${JSON.stringify(host)}:${value}` };
-        this.#vhosts.set(vhost, memo);
-      }
-      vhosts[host] = memo.merged;
-      texts.push(memo.text);
-      values.set(host, memo.value);
     }
-    this.#resolutions = resolutions;
-    const ghost = ghostDocument(routing, vhosts, peerSection(routing, cluster, self));
-    // the document's own fields around the vhosts, in the order ghostDocument gives them
-    const head = JSON.stringify({ ...ghost, vhosts: {}, requests: undefined, cluster: undefined }).slice(
-      0,
-      -"{}}".length,
-    );
-    const tail = `${ghost.requests ? `,"requests":${JSON.stringify(ghost.requests)}` : ""}${
-      ghost.cluster ? `,"cluster":${JSON.stringify(ghost.cluster)}` : ""
-    }}`;
-    return { ghost, text: `${head}{${texts.join(",")}}${tail}\n`, frame: `${head}${tail}`, vhosts: values };
+    for (const shard of this.#shards) {
+      if (!now.has(shard)) { for (const host of Object.keys(shard.vhosts)) dirty.add(host); }
+    }
+    // endpoints: the Service ports whose resolution changed (every one when the client certificate did)
+    const certificate = JSON.stringify(input.clientCertificate ?? null);
+    const everyPort = certificate !== this.#certificate;
+    this.#certificate = certificate;
+    const services = everyPort || input.changedServices === undefined ? this.#services.keys() : input.changedServices;
+    for (const service of services) {
+      const used = this.#services.get(service);
+      const entry = endpoints.get(service);
+      if (used === undefined || (entry === used.entry && !everyPort)) continue;
+      used.entry = entry;
+      for (const key of used.ports) {
+        const port = this.#ports.get(key)!;
+        const resolved = resolveServicePort(port.backend, entry, input.clientCertificate);
+        const json = JSON.stringify(resolved);
+        if (json === port.json) continue;
+        Object.assign(port, { resolved, json });
+        for (const host of port.users) dirty.add(host);
+      }
+    }
+    this.#shards = shards;
+    const changed = new Map<string, string | undefined>();
+    for (const host of dirty) {
+      const old = this.#hosts.get(host);
+      const next = incoming.get(host) ?? (old && now.has(old.shard) ? [old.vhost, old.shard] as const : undefined);
+      const value = next === undefined ? this.#remove(host) : this.#merge(host, next[0], next[1], input);
+      if (value !== old?.value) changed.set(host, old?.value);
+    }
+    this.#frame = frameOf(input);
+    return changed;
+  }
+
+  /** Merges one vhost and keeps it; returns its value. */
+  #merge(host: string, vhost: RoutingVhost, shard: RoutingJson, input: GhostBuildInput): string {
+    const old = this.#hosts.get(host);
+    const named = new Map<string, RoutingBackend>();
+    for (const backend of backendsOf(vhost)) {
+      const key = portKey(backend);
+      if (key !== undefined && !named.has(key)) named.set(key, backend);
+    }
+    const ports = [...named.keys()];
+    for (const [key, backend] of named) this.#use(key, backend, input);
+    const merged = mergeVhost(vhost, (backend) => {
+      const key = portKey(backend);
+      const resolved = key === undefined
+        ? resolveServicePort(backend, undefined, undefined)
+        : this.#ports.get(key)!.resolved;
+      return withGroup(resolved, backend);
+    });
+    for (const key of ports) this.#ports.get(key)!.users.add(host);
+    if (old) this.#release(host, old.ports.filter((k) => !ports.includes(k)));
+    const value = JSON.stringify(merged);
+    const counts = countGhost({ vhosts: { [host]: merged } });
+    this.#counts = addCounts(old ? addCounts(this.#counts, old.counts, -1) : this.#counts, counts, 1);
+    this.#hosts.set(host, { vhost, shard, ports, value, counts });
+    return value;
+  }
+
+  /** Makes sure a Service port is resolved (against the current entry of its Service). */
+  #use(key: string, backend: RoutingBackend, input: GhostBuildInput): void {
+    if (this.#ports.has(key)) return;
+    const service = serviceKey(backend);
+    let used = this.#services.get(service);
+    if (used === undefined) {
+      this.#services.set(service, used = { entry: input.endpoints.get(service), ports: new Set() });
+    }
+    used.ports.add(key);
+    const resolved = resolveServicePort(backend, used.entry, input.clientCertificate);
+    this.#ports.set(key, { backend, resolved, json: JSON.stringify(resolved), users: new Set() });
+  }
+
+  /** Forgets a vhost; returns undefined (its value now). */
+  #remove(host: string): undefined {
+    const old = this.#hosts.get(host);
+    if (old === undefined) return undefined;
+    this.#release(host, old.ports);
+    this.#counts = addCounts(this.#counts, old.counts, -1);
+    this.#hosts.delete(host);
+    return undefined;
+  }
+
+  /** Drops a host from the users of ports, and the ports no vhost names any more. */
+  #release(host: string, keys: readonly string[]): void {
+    for (const key of keys) {
+      const port = this.#ports.get(key)!;
+      port.users.delete(host);
+      if (port.users.size > 0) continue;
+      this.#ports.delete(key);
+      const service = serviceKey(port.backend);
+      const used = this.#services.get(service)!;
+      used.ports.delete(key);
+      if (used.ports.size === 0) this.#services.delete(service);
+    }
+  }
+
+  /** The text around the vhosts: a delta applies only between documents with the same. */
+  get frame(): GhostFrame {
+    return this.#frame;
+  }
+
+  /** The counts of the built document. */
+  get counts(): GhostCounts {
+    return this.#counts;
+  }
+
+  /**
+   * A vhost's value in the built document.
+   *
+   * @param host The vhost key.
+   * @returns Its JSON text, or undefined when the document has no such vhost.
+   */
+  value(host: string): string | undefined {
+    return this.#hosts.get(host)?.value;
+  }
+
+  /**
+   * Joins the whole document: the built one, or with `values` instead of the built ones for some vhosts (the
+   * document a delta log leads back to) and another frame.
+   *
+   * @param values Vhost values to use instead of the built ones (undefined: the vhost is absent).
+   * @param frame The frame those values go with (the built one by default).
+   * @returns The ghost.json text.
+   */
+  text(values?: VhostValues, frame: GhostFrame = this.#frame): string {
+    const parts: string[] = [];
+    const part = (host: string, value: string | undefined) => {
+      if (value !== undefined) parts.push(`${JSON.stringify(host)}:${value}`);
+    };
+    for (const shard of this.#shards) {
+      for (const host of Object.keys(shard.vhosts)) {
+        part(host, values?.has(host) ? values.get(host) : this.#hosts.get(host)!.value);
+      }
+    }
+    for (const [host, value] of values ?? []) if (!this.#hosts.has(host)) part(host, value);
+    return `${frame.head}{${parts.join(",")}}${frame.tail}\n`;
   }
 }

@@ -1,8 +1,9 @@
-import { deepStrictEqual, equal, notStrictEqual, strictEqual } from "node:assert/strict";
-import { parseRoutingJson, stringifyContract } from "../ghost/contract/mod.ts";
+import { deepStrictEqual, equal, match } from "node:assert/strict";
+import { assembleRouting, parseRoutingJson, type RoutingJson, stringifyContract } from "../ghost/contract/mod.ts";
 import { ghostDelta, GhostJsonBuilder } from "./ghost_json_builder.ts";
 import type { EndpointSliceView, ServiceView } from "./kube_views.ts";
-import { type ClusterEndpoints, mergeEndpoints } from "./merge_endpoints.ts";
+import { type ClusterEndpoints, indexEndpoints, mergeEndpoints } from "./merge_endpoints.ts";
+import { countGhost } from "./metrics.ts";
 
 const ROUTING = parseRoutingJson(JSON.stringify({
   version: 1,
@@ -56,59 +57,96 @@ function cluster(s0: string, s0AppProtocol?: string): ClusterEndpoints {
   };
 }
 
+/** The builder's input for one routing.json (as one shard, or the shards given) and cluster state. */
+function input(routing: RoutingJson | RoutingJson[], state: ClusterEndpoints) {
+  return {
+    shards: Array.isArray(routing) ? routing : [routing],
+    endpoints: indexEndpoints(state),
+    clientCertificate: state.backendClientCertificate,
+  };
+}
+
 Deno.test("GhostJsonBuilder writes exactly what mergeEndpoints and the contract's serializer write", () => {
   const builder = new GhostJsonBuilder();
   const h2c = cluster("10.0.0.2", "kubernetes.io/h2c");
-  for (const state of [cluster("10.0.0.1"), cluster("10.0.0.2"), h2c, { services: [], endpointSlices: [] }]) {
-    const { ghost, text } = builder.build(ROUTING, state);
-    equal(text, stringifyContract(mergeEndpoints(ROUTING, state)));
-    equal(text, stringifyContract(ghost));
+  const tls = { ...cluster("10.0.0.2"), backendClientCertificate: { certificate: "C", key: "K" } };
+  for (const state of [cluster("10.0.0.1"), cluster("10.0.0.2"), h2c, tls, { services: [], endpointSlices: [] }]) {
+    builder.update(input(ROUTING, state));
+    equal(builder.text(), stringifyContract(mergeEndpoints(ROUTING, state)));
+    deepStrictEqual(builder.counts, countGhost(mergeEndpoints(ROUTING, state)));
   }
 });
 
-Deno.test("GhostJsonBuilder merges again only the vhosts whose routing or endpoints changed", () => {
+Deno.test("GhostJsonBuilder merges again only the vhosts whose routing or endpoints changed, and says which", () => {
   const builder = new GhostJsonBuilder();
-  const first = builder.build(ROUTING, cluster("10.0.0.1")).ghost;
-  const same = builder.build(ROUTING, cluster("10.0.0.1")).ghost;
-  strictEqual(same.vhosts["a.example"], first.vhosts["a.example"]);
-  // s0 (a.example and c.example) moves; b.example (s1) is kept as it was
-  const moved = builder.build(ROUTING, cluster("10.0.0.9")).ghost;
-  notStrictEqual(moved.vhosts["a.example"], first.vhosts["a.example"]);
-  strictEqual(moved.vhosts["b.example"], first.vhosts["b.example"]);
-  equal(moved.vhosts["c.example"].routes[0].backends[0].endpoints[0].address, "10.0.0.9");
-  equal(moved.vhosts["m.example"].routes[0].mirrors?.[0].backend.endpoints[0].address, "10.0.0.9");
-  // s0's port turns to H2C: same endpoints, another transport, merged again
-  const h2c = builder.build(ROUTING, cluster("10.0.0.9", "kubernetes.io/h2c")).ghost;
-  equal(h2c.vhosts["a.example"].routes[0].backends[0].transport?.protocol, "H2C");
-  strictEqual(h2c.vhosts["b.example"], first.vhosts["b.example"]);
-  // a new routing.json object for a vhost is merged again even when it is equal
-  const reparsed = {
-    ...ROUTING,
-    vhosts: { ...ROUTING.vhosts, "b.example": structuredClone(ROUTING.vhosts["b.example"]) },
-  };
-  notStrictEqual(builder.build(reparsed, cluster("10.0.0.9")).ghost.vhosts["b.example"], first.vhosts["b.example"]);
+  const first = builder.update(input(ROUTING, cluster("10.0.0.1")));
+  deepStrictEqual([...first.keys()].sort(), ["a.example", "b.example", "c.example", "m.example"]);
+  const before = builder.value("a.example");
+  // the same entries: nothing changed
+  const index = indexEndpoints(cluster("10.0.0.1"));
+  // equal entries that are new objects: resolved again, nothing changed; the same entries: not even resolved
+  equal(builder.update({ shards: [ROUTING], endpoints: index }).size, 0);
+  equal(builder.update({ shards: [ROUTING], endpoints: index }).size, 0);
+  // s0 (a.example, c.example and m.example's mirror) moves; b.example (s1) is not merged again
+  const moved = builder.update(input(ROUTING, cluster("10.0.0.9")));
+  deepStrictEqual([...moved.keys()].sort(), ["a.example", "c.example", "m.example"]);
+  equal(moved.get("a.example"), before);
+  match(builder.value("m.example")!, /"mirrors":\[\{"backend":\{[^}]*"endpoints":\[\{"address":"10\.0\.0\.9"/);
+  // s0's port turns to H2C: same endpoints, another transport
+  const h2c = builder.update(input(ROUTING, cluster("10.0.0.9", "kubernetes.io/h2c")));
+  deepStrictEqual([...h2c.keys()].sort(), ["a.example", "c.example", "m.example"]);
+  match(builder.value("a.example")!, /"transport":\{"protocol":"H2C"\}/);
 });
 
-Deno.test("ghostDelta() names the vhosts whose text changed and the keys gone, and nothing across another frame", () => {
-  const served = { frame: "f", vhosts: new Map([["a", '{"routes":[]}'], ["b", "{}"], ["c", "{}"]]) };
-  const next = { frame: "f", vhosts: new Map([["a", '{"routes":[]}'], ["b", '{"routes":[1]}'], ["d", "{}"]]) };
-  deepStrictEqual(JSON.parse(ghostDelta(served, next)!), {
+Deno.test("GhostJsonBuilder takes the vhosts of the shards that changed, and removes those of shards gone", () => {
+  const shard = (hosts: string[], service: (host: string) => string) =>
+    parseRoutingJson(JSON.stringify({
+      version: 1,
+      vhosts: Object.fromEntries(hosts.map((host) => [host, {
+        routes: [{
+          id: { namespace: "ns", name: host, rule: 0 },
+          created: "2026-01-01T00:00:00Z",
+          listeners: ["http"],
+          backends: [{ weight: 1, service: { namespace: "ns", name: service(host), port: 80 } }],
+        }],
+      }])),
+    }));
+  const [one, two] = [shard(["a.example", "b.example"], () => "s0"), shard(["c.example"], () => "s1")];
+  const builder = new GhostJsonBuilder();
+  builder.update(input([one, two], cluster("10.0.0.1")));
+  equal(builder.text(), stringifyContract(mergeEndpoints(assembleRouting([one, two]), cluster("10.0.0.1"))));
+  // shard one rewritten: b.example moves to s1, a.example is equal, a new d.example
+  const rewritten = shard(["a.example", "b.example", "d.example"], (host) => host === "a.example" ? "s0" : "s1");
+  const old = builder.value("b.example");
+  let changed = builder.update(input([rewritten, two], cluster("10.0.0.1")));
+  deepStrictEqual(changed, new Map([["b.example", old], ["d.example", undefined]]));
+  // shard two gone: c.example removed, its old value given back
+  const c = builder.value("c.example");
+  changed = builder.update(input([rewritten], cluster("10.0.0.1")));
+  deepStrictEqual(changed, new Map([["c.example", c]]));
+  equal(builder.value("c.example"), undefined);
+  equal(builder.text(), stringifyContract(mergeEndpoints(rewritten, cluster("10.0.0.1"))));
+  // s0's endpoints change: only a.example, its one user, changes
+  deepStrictEqual([...builder.update(input([rewritten], cluster("10.0.0.7"))).keys()], ["a.example"]);
+});
+
+Deno.test("ghostDelta() writes the vhosts given and null for the keys gone", () => {
+  deepStrictEqual(JSON.parse(ghostDelta(new Map([["b", '{"routes":[]}'], ["c", undefined]]))), {
     version: 1,
-    vhosts: { b: { routes: [1] }, d: {}, c: null },
+    vhosts: { b: { routes: [] }, c: null },
   });
-  equal(ghostDelta(served, served), undefined);
-  equal(ghostDelta(served, { ...next, frame: "g" }), undefined);
 });
 
-Deno.test("GhostJsonBuilder gives each vhost's text and the frame around them, which rebuild the document", () => {
-  const routing = parseRoutingJson(JSON.stringify({
-    version: 1,
-    listeners: [{ name: "http", socket: "port-http", port: 80, protocol: "HTTP" }],
-    vhosts: { "a.example": { routes: [] }, "*": { routes: [] } },
-    requests: { escapedSlashes: "Reject", trustedProxies: [] },
-  }));
-  const built = new GhostJsonBuilder().build(routing, { services: [], endpointSlices: [] });
-  const vhosts = [...built.vhosts].map(([host, text]) => `${JSON.stringify(host)}:${text}`).join(",");
-  equal(`${built.frame.replace('"vhosts":', `"vhosts":{${vhosts}}`)}\n`, built.text);
-  equal(built.text, stringifyContract(mergeEndpoints(routing, { services: [], endpointSlices: [] })));
+Deno.test("GhostJsonBuilder.text() joins the document a log of earlier values leads back to", () => {
+  const builder = new GhostJsonBuilder();
+  builder.update(input(ROUTING, cluster("10.0.0.1")));
+  const [served, frame] = [builder.text(), builder.frame];
+  const log = new Map(builder.update(input(ROUTING, cluster("10.0.0.9"))));
+  const fewer = { ...ROUTING, vhosts: { ...ROUTING.vhosts } };
+  delete fewer.vhosts["b.example"];
+  for (const [host, value] of builder.update(input(fewer, cluster("10.0.0.9")))) {
+    if (!log.has(host)) log.set(host, value);
+  }
+  deepStrictEqual(JSON.parse(builder.text(log, frame)), JSON.parse(served));
+  equal(builder.text(), stringifyContract(mergeEndpoints(fewer, cluster("10.0.0.9"))));
 });

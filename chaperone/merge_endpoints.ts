@@ -43,29 +43,57 @@ export interface PeerIdentity {
 /** The name of a backend group whose backendRef the operator could not resolve. */
 export const UNRESOLVED_BACKEND_NAME = "unresolved";
 
-interface ServiceIndex {
-  services: Map<string, ServiceView>;
-  slices: Map<string, EndpointSliceView[]>;
-  clientCertificate?: GhostClientCertificate;
+/** One Service and the EndpointSlices labelled with its name: all that resolving one of its ports reads. */
+export interface ServiceEndpoints {
+  /** The Service, unless only slices name it. */
+  service?: ServiceView;
+  /** Its EndpointSlices, in any order. */
+  slices: readonly EndpointSliceView[];
 }
 
-function indexCluster(cluster: ClusterEndpoints): ServiceIndex {
-  const services = new Map<string, ServiceView>();
-  for (const svc of cluster.services) services.set(`${svc.metadata.namespace}/${svc.metadata.name}`, svc);
-  const slices = new Map<string, EndpointSliceView[]>();
+/**
+ * The cluster state by Service (`namespace/name`). An entry is a new object whenever its Service or one of its slices
+ * changes and the same object otherwise, so that a builder tells what changed by identity
+ * (`endpoints_watcher.ts` keeps one so).
+ */
+export type EndpointsIndex = ReadonlyMap<string, ServiceEndpoints>;
+
+/**
+ * Groups the cluster state by Service.
+ *
+ * @example Usage
+ * ```ts
+ * import { indexEndpoints } from "./merge_endpoints.ts";
+ * indexEndpoints({ services: [], endpointSlices: [] }).size; // 0
+ * ```
+ *
+ * @param cluster The Services and EndpointSlices.
+ * @returns The index (new entries every call).
+ */
+export function indexEndpoints(cluster: Omit<ClusterEndpoints, "backendClientCertificate">): EndpointsIndex {
+  const index = new Map<string, { service?: ServiceView; slices: EndpointSliceView[] }>();
+  const entry = (key: string) => {
+    let found = index.get(key);
+    if (found === undefined) index.set(key, found = { slices: [] });
+    return found;
+  };
+  for (const svc of cluster.services) entry(`${svc.metadata.namespace}/${svc.metadata.name}`).service = svc;
   for (const slice of cluster.endpointSlices) {
     const owner = slice.metadata.labels[SERVICE_NAME_LABEL];
-    if (owner === undefined) continue;
-    const key = `${slice.metadata.namespace}/${owner}`;
-    // A Service with a selector gets its endpoints from Kubernetes' controller only: a slice anyone else labels
-    // with its name would add addresses of their choosing. Services without one have slices their owner writes.
-    const selects = Object.keys(services.get(key)?.spec.selector ?? {}).length > 0;
-    if (selects && slice.metadata.labels[SLICE_MANAGED_BY_LABEL] !== SLICE_CONTROLLER) continue;
-    const list = slices.get(key);
-    if (list) list.push(slice);
-    else slices.set(key, [slice]);
+    if (owner !== undefined) entry(`${slice.metadata.namespace}/${owner}`).slices.push(slice);
   }
-  return { services, slices, clientCertificate: cluster.backendClientCertificate };
+  return index;
+}
+
+/**
+ * The slices that give a Service its endpoints: a Service with a selector gets them from Kubernetes' controller only
+ * (a slice anyone else labels with its name would add addresses of their choosing); Services without one have
+ * slices their owner writes.
+ */
+function trustedSlices(entry: ServiceEndpoints | undefined): readonly EndpointSliceView[] {
+  if (entry === undefined) return [];
+  if (Object.keys(entry.service?.spec.selector ?? {}).length === 0) return entry.slices;
+  return entry.slices.filter((slice) => slice.metadata.labels[SLICE_MANAGED_BY_LABEL] === SLICE_CONTROLLER);
 }
 
 function ipv4Key(address: string): string | undefined {
@@ -120,15 +148,28 @@ function collect(slices: readonly EndpointSliceView[], portName: string, protoco
   return out.sort(compareEndpoints);
 }
 
-function resolveBackend(backend: RoutingBackend, index: ServiceIndex): GhostBackend {
-  const { weight, filters } = backend;
+/**
+ * Resolves one Service port (`backend.service`) against its Service's entry: the backend group without weight and
+ * filters, which {@linkcode withGroup} adds.
+ *
+ * @param backend The routing.json backend group naming the port.
+ * @param entry The entry of its Service.
+ * @param clientCertificate The Gateway's backend client certificate, for a group with `tls`.
+ * @returns The resolved group (weight 1, no filters).
+ */
+export function resolveServicePort(
+  backend: RoutingBackend,
+  entry: ServiceEndpoints | undefined,
+  clientCertificate: GhostClientCertificate | undefined,
+): GhostBackend {
+  const [weight, filters] = [1, []];
   if (backend.service === undefined) {
     return { weight, name: UNRESOLVED_BACKEND_NAME, endpoints: [], error: backend.unresolved, filters };
   }
   const { namespace, name: serviceName, port } = backend.service;
   const name = `${namespace}/${serviceName}:${port}`;
   const key = `${namespace}/${serviceName}`;
-  const service = index.services.get(key);
+  const service = entry?.service;
   if (service === undefined) {
     return { weight, name, endpoints: [], error: `Service "${key}" not found`, filters };
   }
@@ -145,20 +186,40 @@ function resolveBackend(backend: RoutingBackend, index: ServiceIndex): GhostBack
   if (servicePort === undefined) {
     return { weight, name, endpoints: [], error: `Service "${key}" has no TCP port ${port}`, filters };
   }
-  const slices = index.slices.get(key) ?? [];
+  const slices = trustedSlices(entry);
   let endpoints = collect(slices, servicePort.name, "TCP", "ready");
   if (endpoints.length === 0) endpoints = collect(slices, servicePort.name, "TCP", "servingTerminating");
   if (endpoints.length === 0) endpoints = collect(slices, servicePort.name, "TCP", "notTerminating");
   // TLS (a BackendTLSPolicy) and cleartext HTTP/2 (prior knowledge) need ghost's own transport; other ports keep
   // Varnish's HTTP/1.1 backends.
-  if (backend.tls) return tlsBackend(backend.tls, { weight, name, endpoints, filters }, index);
+  if (backend.tls) return tlsBackend(backend.tls, { weight, name, endpoints, filters }, clientCertificate);
   if (servicePort.appProtocol === H2C_APP_PROTOCOL) return { weight, name, endpoints, filters, transport: H2C };
   return { weight, name, endpoints, filters };
 }
 
+/**
+ * A resolved Service port as one backend group of a route: that group's weight and filters, in the fields' order
+ * of the contract.
+ *
+ * @param resolved The resolved port ({@linkcode resolveServicePort}).
+ * @param backend The routing.json backend group.
+ * @returns The ghost.json backend group.
+ */
+export function withGroup(resolved: GhostBackend, backend: RoutingBackend): GhostBackend {
+  const { endpoints, error, transport } = resolved;
+  const { weight, filters } = backend;
+  const group: GhostBackend = error === undefined
+    ? { weight, name: resolved.name, endpoints, filters }
+    : { weight, name: resolved.name, endpoints, error, filters };
+  return transport === undefined ? group : { ...group, transport };
+}
+
 /** A group reached over TLS, presenting the Gateway's backend client certificate when it has one. */
-function tlsBackend(tls: RoutingBackendTls, group: GhostBackend, index: ServiceIndex): GhostBackend {
-  const { clientCertificate } = index;
+function tlsBackend(
+  tls: RoutingBackendTls,
+  group: GhostBackend,
+  clientCertificate: GhostClientCertificate | undefined,
+): GhostBackend {
   return { ...group, transport: { protocol: "HTTPS", tls: clientCertificate ? { ...tls, clientCertificate } : tls } };
 }
 
@@ -204,10 +265,11 @@ const H2C = { protocol: "H2C" } as const;
  * @returns The ghost.json document.
  */
 export function mergeEndpoints(routing: RoutingJson, cluster: ClusterEndpoints, self?: PeerIdentity): GhostJson {
-  const resolve = backendResolver(cluster);
+  const index = indexEndpoints(cluster);
+  const resolve = backendResolver(index, cluster.backendClientCertificate);
   const vhosts: GhostJson["vhosts"] = {};
   for (const [host, vhost] of Object.entries(routing.vhosts)) vhosts[host] = mergeVhost(vhost, resolve);
-  return ghostDocument(routing, vhosts, peerSection(routing, cluster, self));
+  return ghostDocument(routing, vhosts, peerSection(routing, index, self));
 }
 
 /** Resolves a routing.json backend group against one cluster state. */
@@ -217,25 +279,22 @@ export type BackendResolver = (backend: RoutingBackend) => GhostBackend;
  * Makes the resolver of backend groups for one cluster state; each Service port is resolved once, however many
  * backend groups name it.
  *
- * @param cluster The Services and EndpointSlices.
+ * @param index The cluster state by Service.
+ * @param clientCertificate The Gateway's backend client certificate.
  * @returns The resolver.
  */
-export function backendResolver(cluster: ClusterEndpoints): BackendResolver {
-  const index = indexCluster(cluster);
+function backendResolver(index: EndpointsIndex, clientCertificate?: GhostClientCertificate): BackendResolver {
   const resolved = new Map<string, GhostBackend>();
   return (backend) => {
-    if (backend.service === undefined) return resolveBackend(backend, index);
+    if (backend.service === undefined) return withGroup(resolveServicePort(backend, undefined, undefined), backend);
     const { namespace, name, port } = backend.service;
     const key = `${namespace}/${name}:${port}`;
     let found = resolved.get(key);
-    if (found === undefined) resolved.set(key, found = resolveBackend({ ...backend, filters: [] }, index));
-    // the same fields in the same order as resolveBackend gives them, this group's weight and filters
-    const { endpoints, error, transport } = found;
-    const { weight, filters } = backend;
-    const group: GhostBackend = error === undefined
-      ? { weight, name: found.name, endpoints, filters }
-      : { weight, name: found.name, endpoints, error, filters };
-    return transport === undefined ? group : { ...group, transport };
+    if (found === undefined) {
+      found = resolveServicePort(backend, index.get(`${namespace}/${name}`), clientCertificate);
+      resolved.set(key, found);
+    }
+    return withGroup(found, backend);
   };
 }
 
@@ -292,19 +351,19 @@ export function ghostDocument(routing: RoutingJson, vhosts: GhostJson["vhosts"],
  * the pod knows its identity.
  *
  * @param routing The routing.json document.
- * @param cluster The Services and EndpointSlices.
+ * @param index The cluster state by Service.
  * @param self This pod's identity.
  * @returns The section, if any.
  */
 export function peerSection(
-  routing: RoutingJson,
-  cluster: ClusterEndpoints,
+  routing: { cluster?: RoutingJson["cluster"] },
+  index: EndpointsIndex,
   self: PeerIdentity | undefined,
 ): GhostCluster | undefined {
   if (!routing.cluster || !self) return undefined;
   const { namespace, name } = routing.cluster.service;
   const addresses = new Set<string>();
-  for (const slice of indexCluster(cluster).slices.get(`${namespace}/${name}`) ?? []) {
+  for (const slice of trustedSlices(index.get(`${namespace}/${name}`))) {
     if (slice.addressType !== "IPv4" && slice.addressType !== "IPv6") continue;
     for (const endpoint of slice.endpoints) {
       if (!usable(endpoint.conditions, "ready")) continue;
@@ -322,34 +381,36 @@ export function peerSection(
  * ```ts
  * import { referencedNamespaces } from "./merge_endpoints.ts";
  * import { parseRoutingJson } from "../ghost/contract/mod.ts";
- * referencedNamespaces(parseRoutingJson('{"version": 1, "vhosts": {}}')); // []
+ * referencedNamespaces([parseRoutingJson('{"version": 1, "vhosts": {}}')]); // []
  * ```
  *
- * @param routing The parsed routing.json.
+ * @param shards The parsed routing.json, or its parsed shards.
  * @returns The namespaces.
  */
-export function referencedNamespaces(routing: RoutingJson): string[] {
+export function referencedNamespaces(shards: RoutingJson | readonly RoutingJson[]): string[] {
   const namespaces = new Set<string>();
-  for (const vhost of Object.values(routing.vhosts)) {
-    for (const namespace of vhostNamespaces(vhost)) namespaces.add(namespace);
+  for (const shard of Array.isArray(shards) ? shards : [shards]) {
+    for (const namespace of documentNamespaces(shard)) namespaces.add(namespace);
   }
-  if (routing.cluster) namespaces.add(routing.cluster.service.namespace);
   return [...namespaces].sort();
 }
 
-/** The namespaces of one vhost, once per vhost object: parsed documents are not changed, and unchanged shards keep theirs. */
-const namespacesOfVhost = new WeakMap<RoutingJson["vhosts"][string], string[]>();
+/** The namespaces of one document, once per document: parsed documents are not changed, and unchanged shards keep theirs. */
+const namespacesOfDocument = new WeakMap<RoutingJson, string[]>();
 
-function vhostNamespaces(vhost: RoutingJson["vhosts"][string]): string[] {
-  let namespaces = namespacesOfVhost.get(vhost);
+function documentNamespaces(doc: RoutingJson): string[] {
+  let namespaces = namespacesOfDocument.get(doc);
   if (namespaces === undefined) {
     const set = new Set<string>();
-    for (const route of vhost.routes) {
-      for (const backend of [...route.backends, ...(route.mirrors ?? []).map((m) => m.backend)]) {
-        if (backend.service) set.add(backend.service.namespace);
+    for (const vhost of Object.values(doc.vhosts)) {
+      for (const route of vhost.routes) {
+        for (const backend of [...route.backends, ...(route.mirrors ?? []).map((m) => m.backend)]) {
+          if (backend.service) set.add(backend.service.namespace);
+        }
       }
     }
-    namespacesOfVhost.set(vhost, namespaces = [...set]);
+    if (doc.cluster) set.add(doc.cluster.service.namespace);
+    namespacesOfDocument.set(doc, namespaces = [...set]);
   }
   return namespaces;
 }

@@ -2,13 +2,20 @@
  * Reads a routing.json stored in shards (`ghost/contract/routing_shards.ts`): the Gateway's ConfigMap names the
  * shard ConfigMaps of the current generation and their hashes; this fetches the shards it does not hold yet (by
  * name: the chaperone may read only its own ConfigMaps), checks each against the manifest's hash, parses it once,
- * and joins them. A shard missing or of another generation means the generation is not whole yet: nothing of it
+ * and hands over the generation's parsed shards, those unchanged as the same objects as before, so that the work
+ * of a change is that of the shards it rewrote (checking that they belong together included). A shard missing or of another generation means the generation is not whole yet: nothing of it
  * is applied, and the read fails to be retried (the operator writes the shards before the manifest, so this is
  * rare).
  *
  * @module
  */
-import { assembleRouting, parseRoutingJson, parseRoutingManifest, type RoutingJson } from "../ghost/contract/mod.ts";
+import {
+  parseRoutingJson,
+  parseRoutingManifest,
+  type RoutingJson,
+  shardConflict,
+  shardHead,
+} from "../ghost/contract/mod.ts";
 import { contentHash } from "../internal/content_hash.ts";
 
 /** Fetches one shard ConfigMap's routing.json text; undefined when the ConfigMap does not exist. */
@@ -33,13 +40,15 @@ const PARALLEL_FETCHES = 16;
  * ```ts ignore
  * import { ShardedRoutingReader } from "./routing_shards_reader.ts";
  * const reader = new ShardedRoutingReader(fetchShard);
- * const doc = await reader.read(manifestText); // throws ContractError or ShardsPendingError
+ * const shards = await reader.read(manifestText); // throws ContractError or ShardsPendingError
  * ```
  */
 export class ShardedRoutingReader {
   #fetch: ShardFetcher;
   /** The parsed shards of the last generation read, by ConfigMap name. */
   #shards = new Map<string, { hash: string; doc: RoutingJson }>();
+  /** Which shard (ConfigMap name) of the last generation read holds each hostname. */
+  #owners = new Map<string, string>();
 
   /**
    * Creates the reader.
@@ -54,11 +63,12 @@ export class ShardedRoutingReader {
    * Reads the generation a manifest names.
    *
    * @param manifestText The routing-shards.json text.
-   * @returns The whole routing.json document.
-   * @throws {ContractError} When the manifest or a shard does not follow the contract.
+   * @returns The generation's parsed shards in the manifest's order (joined, they are the whole routing.json).
+   * @throws {ContractError} When the manifest or a shard does not follow the contract, or the shards do not belong
+   *   together.
    * @throws {ShardsPendingError} When a shard is missing or does not have the manifest's hash.
    */
-  async read(manifestText: string): Promise<RoutingJson> {
+  async read(manifestText: string): Promise<readonly RoutingJson[]> {
     const manifest = parseRoutingManifest(manifestText);
     const wanted = manifest.shards.filter((s) => this.#shards.get(s.name)?.hash !== s.hash);
     const fetched = new Map<string, { hash: string; doc: RoutingJson }>();
@@ -75,8 +85,35 @@ export class ShardedRoutingReader {
       );
     }
     const shards = manifest.shards.map((s) => fetched.get(s.name) ?? this.#shards.get(s.name)!);
-    const doc = assembleRouting(shards.map((s) => s.doc));
+    const first = shardHead(shards[0].doc);
+    shards.forEach((shard, i) => {
+      if (i > 0 && shardHead(shard.doc) !== first) throw shardConflict(i);
+    });
+    this.#takeHostnames(manifest.shards.map((s) => s.name), fetched);
     this.#shards = new Map(manifest.shards.map((s, i) => [s.name, shards[i]]));
-    return doc;
+    return shards.map((s) => s.doc);
+  }
+
+  /**
+   * Checks that no hostname is in two shards and records which shard holds each, looking only at the hostnames of
+   * the shards fetched and of those they replace (the others' were checked with the last generation).
+   */
+  #takeHostnames(names: readonly string[], fetched: ReadonlyMap<string, { doc: RoutingJson }>): void {
+    const position = new Map(names.map((name, i) => [name, i]));
+    const released = new Set<string>();
+    for (const [name, { doc }] of this.#shards) {
+      if (position.has(name) && !fetched.has(name)) continue;
+      for (const host of Object.keys(doc.vhosts)) if (this.#owners.get(host) === name) released.add(host);
+    }
+    const taken = new Map<string, string>();
+    for (const [name, { doc }] of fetched) {
+      for (const host of Object.keys(doc.vhosts)) {
+        const kept = this.#owners.has(host) && !released.has(host);
+        if (kept || taken.has(host)) throw shardConflict(position.get(name)!, host);
+        taken.set(host, name);
+      }
+    }
+    for (const host of released) this.#owners.delete(host);
+    for (const [host, name] of taken) this.#owners.set(host, name);
   }
 }

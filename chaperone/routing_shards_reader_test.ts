@@ -1,5 +1,12 @@
 import { deepStrictEqual, equal, rejects } from "node:assert/strict";
-import { ContractError, shardRouting } from "../ghost/contract/mod.ts";
+import {
+  assembleRouting,
+  ContractError,
+  parseRoutingJson,
+  parseRoutingManifest,
+  shardRouting,
+  stringifyContract,
+} from "../ghost/contract/mod.ts";
 import { manyHostsRouting } from "../ghost/contract/_test_many_hosts.ts";
 import { contentHash } from "../internal/content_hash.ts";
 import { ShardedRoutingReader, ShardsPendingError } from "./routing_shards_reader.ts";
@@ -26,11 +33,12 @@ function setup() {
 
 Deno.test("ShardedRoutingReader reads a whole generation, then fetches only the shards that changed", async () => {
   const { shards, fetched, reader } = setup();
-  const first = await reader.read(store(shards, document(500)));
+  const first = assembleRouting(await reader.read(store(shards, document(500))));
   equal(Object.keys(first.vhosts).length, 500);
   equal(fetched.length, 32);
   fetched.length = 0;
-  const second = await reader.read(store(shards, document(500, 7)));
+  const kept = await reader.read(store(shards, document(500, 7)));
+  const second = assembleRouting(kept);
   deepStrictEqual(second.vhosts["h7.example"].routes[0].backends[0].service?.name, "moved");
   equal(fetched.length, 1, "one hostname changed: one shard fetched");
 });
@@ -47,7 +55,7 @@ Deno.test("ShardedRoutingReader applies no half-written generation: a missing or
   shards.delete(changed[0]);
   await rejects(reader.read(manifest), ShardsPendingError);
   shards.set(changed[0], changed[1]);
-  equal((await reader.read(manifest)).vhosts["h7.example"].routes[0].backends[0].service?.name, "moved");
+  equal(assembleRouting(await reader.read(manifest)).vhosts["h7.example"].routes[0].backends[0].service?.name, "moved");
 });
 
 Deno.test("ShardedRoutingReader rejects a shard that breaks the contract", async () => {
@@ -58,4 +66,36 @@ Deno.test("ShardedRoutingReader rejects a shard that breaks the contract", async
   shards.set(name, bad);
   const tampered = manifest.replace(/"hash":"[^"]+"/, `"hash":"${contentHash(bad)}"`);
   await rejects(reader.read(tampered), ContractError);
+});
+
+Deno.test("ShardedRoutingReader hands unchanged shards over as they were, and rejects a hostname in two shards", async () => {
+  const { shards, reader } = setup();
+  const before = await reader.read(store(shards, document(500)));
+  const good = store(shards, document(500, 7));
+  const after = await reader.read(good);
+  equal(after.filter((doc, i) => doc === before[i]).length, before.length - 1, "one shard is new");
+  // shard 0 rewritten to also hold a hostname of shard 1
+  const manifest = parseRoutingManifest(good);
+  const [zero, one] = manifest.shards.map((s) => parseRoutingJson(shards.get(s.name)!));
+  const host = Object.keys(one.vhosts)[0];
+  const bad = stringifyContract({ ...zero, vhosts: { ...zero.vhosts, [host]: one.vhosts[host] } });
+  shards.set(manifest.shards[0].name, bad);
+  const tampered = JSON.stringify({
+    ...manifest,
+    shards: manifest.shards.map((s, i) => i === 0 ? { ...s, hash: contentHash(bad) } : s),
+  });
+  await rejects(
+    reader.read(tampered),
+    (err: Error) => err instanceof ContractError && /in two shards/.test(err.message),
+  );
+  // the hostname leaves shard 1 in the same generation: accepted
+  const rest = stringifyContract({ ...one, vhosts: Object.fromEntries(Object.entries(one.vhosts).slice(1)) });
+  shards.set(manifest.shards[1].name, rest);
+  const moved = JSON.stringify({
+    ...manifest,
+    shards: manifest.shards.map((s, i) =>
+      i === 0 ? { ...s, hash: contentHash(bad) } : i === 1 ? { ...s, hash: contentHash(rest) } : s
+    ),
+  });
+  equal(Object.keys(assembleRouting(await reader.read(moved)).vhosts).length, 500);
 });

@@ -6,11 +6,17 @@
  * one it accepted (what every VCL load and varnishd restart reads) and not offered again; the file is written again
  * before each VCL load and child start, so a file changed behind the chaperone's back never starts an empty router.
  *
- * A change that leaves ghost.json's document-wide fields alone reaches ghost as a delta: only the vhosts that differ
- * from the document ghost serves are written (`ghost.json.delta`) and applied to its state, which ghost knows by the
- * revision the chaperone gave it; the whole ghost.json, what a VCL load or a restart reads, is written after the swap.
- * A delta ghost cannot apply (it serves another revision since a VCL load read the file) falls back to the whole
- * document, with the same keep-last-good handling.
+ * A change costs what it changes: ghost.json is rebuilt for the routing.json shards it rewrote and the Services
+ * whose endpoints it changed (`ghost_json_builder.ts`), and when ghost.json's document-wide fields stay the same it
+ * reaches ghost as a delta: only the vhosts that differ from the document ghost serves are written
+ * (`ghost.json.delta`) and applied to its state, which ghost knows by the revision the chaperone gave it. What ghost
+ * serves is kept as an undo log against the built document (each vhost changed since, with its value there), so
+ * that neither the delta nor the served document needs a pass over the whole Gateway. The whole ghost.json, what a
+ * VCL load or a varnishd restart reads, is written after the swap, off the change's path: coalesced, a moment later,
+ * and always the document ghost serves (a crash before it leaves the previous good one, which a delta's 409 then
+ * repairs with a whole reload); before a VCL load or a child start it is written first. A delta ghost cannot apply
+ * (it serves another revision since a VCL load read the file) falls back to the whole document, with the same
+ * keep-last-good handling.
  *
  * @module
  */
@@ -26,17 +32,35 @@ import { contentHash } from "../internal/content_hash.ts";
 import { type DataPlaneRejection, encodeRejections, RejectionKind } from "../internal/data_plane_rejections.ts";
 import type { Logger } from "../internal/log.ts";
 import type { GatewayConfig } from "./config_map_watcher.ts";
-import { type BuiltGhostJson, ghostDelta, GhostJsonBuilder } from "./ghost_json_builder.ts";
-import { type ClusterEndpoints, type PeerIdentity, referencedNamespaces } from "./merge_endpoints.ts";
+import { ghostDelta, type GhostFrame, GhostJsonBuilder, sameFrame } from "./ghost_json_builder.ts";
+import { type EndpointsIndex, type PeerIdentity, referencedNamespaces } from "./merge_endpoints.ts";
 import { GhostReloadError, type GhostReloadRequest } from "./ghost_reload_client.ts";
 import type { ShardedRoutingReader } from "./routing_shards_reader.ts";
-import { type ChaperoneMetrics, countGhost, ghostReportCounts, SYNC_STAGES, type SyncStage } from "./metrics.ts";
+import { type ChaperoneMetrics, ghostReportCounts, SYNC_STAGES, type SyncStage } from "./metrics.ts";
 import type { AppliedConfig } from "./pod_annotation_writer.ts";
 import type { VarnishCliClient } from "./varnish_cli_client.ts";
 import { VclRejectedError, VclReloader } from "./vcl_reload_client.ts";
 
-/** A ghost.json's parts for deltas, and the revision ghost knows it by once loaded. */
-type GhostParts = Pick<BuiltGhostJson, "frame" | "vhosts"> & { revision: string };
+/** A routing.json accepted: its hash and its parsed shards (the whole document as one when stored whole). */
+interface Routing {
+  hash: string;
+  shards: readonly RoutingJson[];
+}
+
+/**
+ * What ghost serves, against the built document: its frame, the value there of each vhost changed since (undefined:
+ * absent there), the revision ghost knows it by (none once a router read it from the file) and the routing.json
+ * hash it was built from.
+ */
+interface Served {
+  frame: GhostFrame;
+  values: Map<string, string | undefined>;
+  revision: string | undefined;
+  routing: string | undefined;
+}
+
+/** How long after a delta's swap the whole ghost.json is written (the swaps of a burst write it once). */
+const PERSIST_DELAY_MS = 100;
 
 /** Where the configuration comes from (the ConfigMap watcher in production). */
 export interface ConfigSource {
@@ -52,8 +76,16 @@ export interface EndpointsSource {
   setNamespaces(namespaces: readonly string[]): void;
   /** Whether each of these namespaces is watched and has listed once (every watched one when omitted). */
   isSynced(namespaces?: readonly string[]): boolean;
-  /** The current Services and EndpointSlices. */
-  snapshot(): ClusterEndpoints;
+  /**
+   * The current Services and EndpointSlices by Service; an entry is replaced when its Service or slices change
+   * (`indexEndpoints` makes one from lists).
+   */
+  index(): EndpointsIndex;
+  /**
+   * The Services (`namespace/name`) whose entry changed since the last call (absent: every Service in use is
+   * compared with the entry it was built from, by identity).
+   */
+  takeChanged?(): Iterable<string>;
 }
 
 /** Options for {@linkcode SyncLoop}. */
@@ -136,29 +168,32 @@ export class SyncLoop {
   #cli: VarnishCliClient | undefined;
   #reloader: VclReloader | undefined;
   #childStarted = false;
-  #routing: { hash: string; doc: RoutingJson } | undefined;
+  #routing: Routing | undefined;
   /** The routing.json ghost.json was last built from. */
-  #merged: { hash: string; doc: RoutingJson } | undefined;
+  #merged: Routing | undefined;
   #routingError: { hash: string; message: string } | undefined;
   #vclError: { hash: string; message: string; output: string; initFailed: boolean } | undefined;
   #configMapFound = false;
   #configMapError: string | undefined;
-  #ghostText: string | undefined;
-  /** The parts of `#ghostText` and the revision ghost knows it by once loaded. */
-  #ghostParts: GhostParts | undefined;
-  /** What ghost serves, when it was loaded with a revision: the base of the next delta. */
-  #served: GhostParts | undefined;
-  /** Whether ghost.json on disk is behind `#ghostText` (written after a delta's swap). */
-  #fileBehind = false;
   #revisions = 0;
   readonly #revisionPrefix = crypto.randomUUID().slice(0, 8);
-  /** Merges and serializes only the vhosts that changed since the last sync. */
+  /** The built ghost.json: rebuilds only what a change touches. */
   #ghost = new GhostJsonBuilder();
-  #ghostTextRouting: string | undefined;
-  /** The last ghost.json ghost accepted, its parts, and the routing.json hash it was built from. */
-  #goodGhost: { text: string; parts: GhostParts | undefined; routing: string | undefined } | undefined;
-  /** A ghost.json ghost refused, and the routing.json hash it was built from. */
-  #refusedGhost: { text: string; message: string; routing: string | undefined } | undefined;
+  /** Whether ghost.json was built once. */
+  #built = false;
+  /** The routing.json hash the built ghost.json was built from. */
+  #builtRouting: string | undefined;
+  /** What ghost serves; undefined while it serves nothing the chaperone gave it and accepted. */
+  #served: Served | undefined;
+  /** Why ghost refused the newest ghost.json, and the routing.json hash it was built from. */
+  #refused: { message: string; routing: string | undefined } | undefined;
+  /** Whether the built ghost.json is the one ghost refused (not offered again until a change). */
+  #builtRefused = false;
+  /** Whether ghost.json on disk is behind what ghost serves (a delta swapped, the file not written yet). */
+  #fileBehind = false;
+  #persistTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Writes of the whole ghost.json, in order. */
+  #fileWrites: Promise<void> = Promise.resolve();
   /** What TLS termination could not use, published with the rest. */
   #tlsRejections: readonly DataPlaneRejection[] = [];
   #ghostDirty = false;
@@ -175,8 +210,9 @@ export class SyncLoop {
   #dirty = false;
   /** When the first change not yet taken by a sync arrived. */
   #pokedAt: number | undefined;
-  /** Time of the running sync's ghost reloads. */
+  /** Time of the running sync's ghost reloads, and of its file writes. */
   #ghostMs = 0;
+  #writeMs = 0;
   #stopped = false;
   #idleWaiters: (() => void)[] = [];
   #namespaces = "";
@@ -270,8 +306,9 @@ export class SyncLoop {
       this.#reloader ??= new VclReloader(cli, { keep: this.#o.keepVcls ?? 2, log: this.#o.log });
       this.#reloader.reset();
       this.#childStarted = false;
-      this.#served = undefined;
-      this.#ghostDirty = this.#ghostText !== undefined;
+      // the new varnishd's router reads the file, the document ghost served: known by no revision
+      if (this.#served) this.#served.revision = undefined;
+      this.#ghostDirty = this.#built;
       this.#o.metrics.varnishdStarts++;
       const config = await this.#o.config.current();
       if (config) await this.#applyVarnish(cli, config);
@@ -283,13 +320,14 @@ export class SyncLoop {
   async #syncOnce(pokedAt: number | undefined): Promise<void> {
     const t0 = performance.now();
     this.#ghostMs = 0;
+    this.#writeMs = 0;
     const config = await this.#o.config.current();
     this.#configMapFound = config !== undefined;
     this.#configMapError = config?.error;
     if (config === undefined) return;
     if (config.routingJson !== undefined) {
       const text = config.routingJson;
-      await this.#acceptRouting(contentHash(text), () => parseRoutingJson(text));
+      await this.#acceptRouting(contentHash(text), () => [parseRoutingJson(text)]);
     } else if (config.routingShards !== undefined) {
       const [manifest, reader] = [config.routingShards, this.#o.config.shards];
       if (reader === undefined) throw new Error("routing.json is stored in shards, and this source cannot read them");
@@ -302,8 +340,8 @@ export class SyncLoop {
       // A namespace new to routing.json is listed in the background. Until it is, ghost.json keeps being built
       // from the last routing.json whose namespaces are all listed, so endpoint changes keep flowing and no
       // route loses its backends; only the new routing.json waits for its new namespaces.
-      const wanted = referencedNamespaces(this.#routing.doc);
-      const previous = this.#merged ? referencedNamespaces(this.#merged.doc) : [];
+      const wanted = referencedNamespaces(this.#routing.shards);
+      const previous = this.#merged ? referencedNamespaces(this.#merged.shards) : [];
       const watched = [...new Set([...wanted, ...previous])].sort();
       if (watched.join("\n") !== this.#namespaces) {
         this.#namespaces = watched.join("\n");
@@ -317,36 +355,9 @@ export class SyncLoop {
       if (!routing) return;
       if (routing !== this.#routing) this.#o.log.debug("New backend namespaces not listed yet", { wanted });
       this.#merged = routing;
-      const self = routing.doc.cluster ? await this.#o.peer?.() : undefined;
-      const clientCertificate = this.#o.backendClientCertificate?.();
-      const cluster = this.#o.endpoints.snapshot();
-      const built = this.#ghost.build(
-        routing.doc,
-        clientCertificate ? { ...cluster, backendClientCertificate: clientCertificate } : cluster,
-        self,
-      );
-      const { ghost, text } = built;
+      await this.#build(routing);
       t2 = performance.now();
-      if (text !== this.#refusedGhost?.text) {
-        if (text !== this.#ghostText) {
-          this.#ghostText = text;
-          this.#ghostParts = { frame: built.frame, vhosts: built.vhosts, revision: this.#nextRevision() };
-          // A delta is written at reload time; the whole file then follows the swap.
-          this.#fileBehind = true;
-          if (!this.#deltaPossible()) await this.#writeGhostFile();
-          this.#ghostDirty = true;
-          this.#o.metrics.ghostWrites++;
-          Object.assign(this.#o.metrics, countGhost(ghost));
-        } else if (!this.#ghostDirty && this.#ghostRoutingHash !== undefined) {
-          // A routing.json that changed only in what ghost.json does not carry (rule names, formatting): ghost
-          // already serves its document, so this pod applies it as it stands, with no reload to wait for.
-          this.#ghostRoutingHash = routing.hash;
-          if (this.#goodGhost) this.#goodGhost = { ...this.#goodGhost, routing: routing.hash };
-        }
-        this.#ghostTextRouting = routing.hash;
-      }
     }
-    const t3 = performance.now();
     if (this.#cli) await this.#applyVarnish(this.#cli, config);
     const t4 = performance.now();
     this.#publish();
@@ -356,9 +367,9 @@ export class SyncLoop {
       wait: pokedAt === undefined ? 0 : Math.max(0, t0 - pokedAt),
       read: t1 - t0,
       build: t2 - t1,
-      write: t3 - t2,
+      write: this.#writeMs,
       ghost: this.#ghostMs,
-      vcl: t4 - t3 - this.#ghostMs,
+      vcl: t4 - t2 - this.#ghostMs - this.#writeMs,
     };
     const fields: Record<string, number> = {};
     for (const stage of SYNC_STAGES) {
@@ -379,12 +390,15 @@ export class SyncLoop {
    * contract error rejects it (the previous one keeps serving); any other error (shards not all written yet) fails
    * the sync, which is retried.
    */
-  async #acceptRouting(hash: string, parse: () => RoutingJson | Promise<RoutingJson>): Promise<void> {
+  async #acceptRouting(
+    hash: string,
+    parse: () => readonly RoutingJson[] | Promise<readonly RoutingJson[]>,
+  ): Promise<void> {
     // Back to the accepted document: the error was about one that is no longer wanted.
     if (hash === this.#routing?.hash) this.#routingError = undefined;
     if (hash === this.#routing?.hash || hash === this.#routingError?.hash) return;
     try {
-      this.#routing = { hash, doc: await parse() };
+      this.#routing = { hash, shards: await parse() };
       this.#routingError = undefined;
       this.#o.log.info("routing.json accepted", { hash });
     } catch (err) {
@@ -392,6 +406,38 @@ export class SyncLoop {
       this.#routingError = { hash, message: err.message };
       this.#o.metrics.routingRejected++;
       this.#o.log.info("routing.json rejected; previous one keeps serving", { hash, err });
+    }
+  }
+
+  /** Rebuilds ghost.json for a routing.json and the current endpoints; marks ghost to be reloaded when it changed. */
+  async #build(routing: Routing): Promise<void> {
+    const self = routing.shards[0].cluster ? await this.#o.peer?.() : undefined;
+    const frame = this.#ghost.frame;
+    const changed = this.#ghost.update({
+      shards: routing.shards,
+      endpoints: this.#o.endpoints.index(),
+      changedServices: this.#o.endpoints.takeChanged?.(),
+      clientCertificate: this.#o.backendClientCertificate?.(),
+      self,
+    });
+    if (!this.#built || changed.size > 0 || !sameFrame(frame, this.#ghost.frame)) {
+      this.#built = true;
+      this.#builtRefused = false;
+      // the served document's value of each vhost changed since it was loaded, kept once
+      const values = this.#served?.values;
+      for (const [host, before] of values ? changed : []) if (!values!.has(host)) values!.set(host, before);
+      this.#builtRouting = routing.hash;
+      this.#ghostDirty = true;
+      this.#o.metrics.ghostWrites++;
+      Object.assign(this.#o.metrics, this.#ghost.counts);
+    } else if (!this.#builtRefused) {
+      this.#builtRouting = routing.hash;
+      if (!this.#ghostDirty && this.#ghostRoutingHash !== undefined) {
+        // A routing.json that changed only in what ghost.json does not carry (rule names, formatting): ghost
+        // already serves its document, so this pod applies it as it stands, with no reload to wait for.
+        this.#ghostRoutingHash = routing.hash;
+        if (this.#served) this.#served.routing = routing.hash;
+      }
     }
   }
 
@@ -403,7 +449,7 @@ export class SyncLoop {
     // endpoints: user VCL never holds up routing.
     let vclFailure: unknown;
     // The VCL's ghost instance reads ghost.json when it initialises: load no VCL before the file exists.
-    if (config.mainVcl !== undefined && this.#ghostText !== undefined) {
+    if (config.mainVcl !== undefined && this.#built) {
       const hash = contentHash(config.mainVcl);
       if (hash === reloader.activeHash) this.#vclError = undefined;
       if (hash !== reloader.activeHash && hash !== this.#vclError?.hash) {
@@ -412,7 +458,7 @@ export class SyncLoop {
           await this.#rewriteGhostFile();
           await reloader.apply(config.mainVcl, hash);
           // The new VCL's router read ghost.json and knows no revision: the next change reloads it whole.
-          this.#served = undefined;
+          if (this.#served) this.#served.revision = undefined;
           this.#vclError = undefined;
           this.#o.metrics.vclReloads.success++;
         } catch (err) {
@@ -432,7 +478,7 @@ export class SyncLoop {
         await cli.start();
       }
       this.#childStarted = true;
-      this.#ghostDirty = this.#ghostText !== undefined;
+      this.#ghostDirty = this.#built;
       this.#o.log.info("varnishd child running");
     }
     await this.#reloadGhost();
@@ -440,91 +486,159 @@ export class SyncLoop {
   }
 
   /**
-   * Writes ghost.json to disk again as the chaperone last wrote it (a refused one already replaced by the last good
-   * one), before a VCL load or a child start makes a new router read it: the file may have changed behind the
-   * chaperone's back (a corrupted volume, a stray write), and a router that reads a bad file starts empty and answers
-   * 404 to everything.
+   * Writes ghost.json to disk again, the document ghost serves (a refused one never), before a VCL load or a child
+   * start makes a new router read it: the file may be behind (written after a delta's swap) or have changed behind
+   * the chaperone's back (a corrupted volume, a stray write), and a router that reads a bad file starts empty and
+   * answers 404 to everything.
    */
   async #rewriteGhostFile(): Promise<void> {
-    if (this.#ghostText !== undefined) await this.#writeGhostFile();
+    if (!this.#built) return;
+    clearTimeout(this.#persistTimer);
+    this.#persistTimer = undefined;
+    this.#fileBehind = false;
+    await this.#writeGhostFile(this.#servedText());
   }
 
-  /** Writes `#ghostText` to ghost.json. Compared in memory already; no flush: the file is rebuilt at every start. */
-  async #writeGhostFile(): Promise<void> {
-    await writeFileAtomic(this.#o.ghostJsonPath, this.#ghostText!, { skipUnchanged: false, durable: false });
-    this.#fileBehind = false;
+  /** The document ghost serves (the built one while it serves nothing the chaperone knows). */
+  #servedText(): string {
+    return this.#served ? this.#ghost.text(this.#served.values, this.#served.frame) : this.#ghost.text();
+  }
+
+  /** Writes the whole ghost.json after the earlier writes. No flush: the file is written again at every start. */
+  #writeGhostFile(text: string): Promise<void> {
+    const write = this.#fileWrites.then(async () => {
+      await writeFileAtomic(this.#o.ghostJsonPath, text, { skipUnchanged: false, durable: false });
+    });
+    this.#fileWrites = write.catch(() => {});
+    return write;
+  }
+
+  /** Writes on the change's path, timed as the sync's write stage. */
+  async #timedWrite(write: () => Promise<void>): Promise<void> {
+    const started = performance.now();
+    try {
+      await write();
+    } finally {
+      this.#writeMs += performance.now() - started;
+    }
+  }
+
+  /** Writes the whole ghost.json a moment after a delta's swap, once for the swaps of a burst. */
+  #schedulePersist(): void {
+    this.#fileBehind = true;
+    if (this.#persistTimer !== undefined || this.#stopped) return;
+    this.#persistTimer = setTimeout(() => {
+      this.#persistTimer = undefined;
+      // between syncs, so that the document is the one ghost serves; the write itself does not hold them up
+      void this.#exclusive(() => {
+        if (!this.#fileBehind) return Promise.resolve();
+        const started = performance.now();
+        const text = this.#servedText();
+        this.#fileBehind = false;
+        this.#writeGhostFile(text).then(
+          () => this.#o.log.debug("ghost.json written", { ms: Math.round((performance.now() - started) * 10) / 10 }),
+          (err) => {
+            this.#fileBehind = true;
+            this.#o.log.warn("Cannot write ghost.json; the next change or VCL load writes it", { err });
+          },
+        );
+        return Promise.resolve();
+      });
+    }, PERSIST_DELAY_MS);
   }
 
   #nextRevision(): string {
     return `${this.#revisionPrefix}-${++this.#revisions}`;
   }
 
-  /** Whether the running child serves a revision the new ghost.json can be a delta of. */
-  #deltaPossible(): boolean {
-    return this.#childStarted && this.#served !== undefined && this.#ghostParts !== undefined &&
-      this.#served.frame === this.#ghostParts.frame;
+  /** ghost now serves the built document, known by `revision`. */
+  #servesBuilt(revision: string): void {
+    this.#served = { frame: this.#ghost.frame, values: new Map(), revision, routing: this.#builtRouting };
   }
 
   /**
-   * Hands ghost the new document as a delta of the one it serves, then writes the whole file. False when it cannot
-   * (document-wide fields changed, or ghost serves another revision): the whole document is then reloaded.
+   * Hands ghost the vhosts that differ from the document it serves. False when it cannot (document-wide fields
+   * changed, or ghost serves another revision): the whole document is then reloaded.
    */
   async #reloadDelta(): Promise<boolean> {
-    const [served, next] = [this.#served, this.#ghostParts];
-    if (!this.#deltaPossible() || served === undefined || next === undefined) return false;
-    const delta = ghostDelta(served, next);
-    if (delta === undefined) return false;
-    await writeFileAtomic(`${this.#o.ghostJsonPath}.delta`, delta, { skipUnchanged: false, durable: false });
+    const served = this.#served;
+    if (served?.revision === undefined || !sameFrame(served.frame, this.#ghost.frame)) return false;
+    const changes = new Map<string, string | undefined>();
+    for (const [host, before] of served.values) {
+      const now = this.#ghost.value(host);
+      if (now !== before) changes.set(host, now);
+    }
+    if (changes.size === 0) {
+      // changed and changed back: ghost serves the built document already
+      this.#servesBuilt(served.revision);
+      return true;
+    }
+    const revision = this.#nextRevision();
+    await this.#timedWrite(async () => {
+      await writeFileAtomic(`${this.#o.ghostJsonPath}.delta`, ghostDelta(changes), {
+        skipUnchanged: false,
+        durable: false,
+      });
+    });
     try {
-      await this.#timedGhostReload({ revision: next.revision, deltaBase: served.revision });
+      await this.#timedGhostReload({ revision, deltaBase: served.revision });
       // A ghost without deltas reloads the file (still the served document) and names no revision.
       const answered = (this.#ghostReport as { revision?: unknown } | undefined)?.revision;
-      if (answered !== next.revision) throw new Error(`ghost answered revision ${answered}, not ${next.revision}`);
+      if (answered !== revision) throw new Error(`ghost answered revision ${answered}, not ${revision}`);
     } catch (err) {
       this.#o.log.debug("ghost did not apply the delta; reloading the whole ghost.json", { err });
-      this.#served = undefined;
+      served.revision = undefined;
       return false;
     }
-    this.#served = next;
+    this.#servesBuilt(revision);
+    this.#schedulePersist();
     return true;
   }
 
-  /** Reloads a changed ghost.json into the running child; a refused one is replaced by the last good one. */
+  /** Reloads a changed ghost.json into the running child; a refused one is replaced by the one ghost serves. */
   async #reloadGhost(): Promise<void> {
     if (!this.#childStarted || !this.#ghostDirty) return;
+    if (this.#builtRefused && this.#served) {
+      // a new varnishd: the document ghost served, not the refused one again
+      await this.#reloadServed(this.#served);
+      this.#ghostDirty = false;
+      return;
+    }
     try {
-      if (await this.#reloadDelta()) {
-        // off the change's path: ghost serves it already
-        if (this.#fileBehind) await this.#writeGhostFile();
-      } else {
-        if (this.#fileBehind) await this.#writeGhostFile();
-        const parts = this.#ghostParts;
-        await this.#timedGhostReload({ revision: parts?.revision });
-        this.#served = parts;
+      if (!(await this.#reloadDelta())) {
+        const revision = this.#nextRevision();
+        await this.#timedWrite(() => this.#writeGhostFile(this.#ghost.text()));
+        this.#fileBehind = false;
+        await this.#timedGhostReload({ revision });
+        this.#servesBuilt(revision);
       }
-      this.#refusedGhost = undefined;
+      this.#refused = undefined;
     } catch (err) {
-      this.#served = undefined;
       if (!(err instanceof GhostReloadError && err.refused)) throw err;
-      this.#refusedGhost = { text: this.#ghostText!, message: err.message, routing: this.#ghostTextRouting };
+      this.#refused = { message: err.message, routing: this.#builtRouting };
+      this.#builtRefused = true;
       this.#o.log.warn("ghost.json refused by ghost; the last good one keeps serving", { err });
-      const good = this.#goodGhost;
-      if (good === undefined) {
+      const served = this.#served;
+      if (served === undefined) {
         // Nothing good yet: ghost serves an empty router and /readyz stays failing.
         this.#ghostDirty = false;
         return;
       }
-      this.#ghostText = good.text;
-      this.#ghostParts = good.parts;
-      this.#ghostTextRouting = good.routing;
-      await this.#writeGhostFile();
       // ghost kept its state, but a router created since (VCL load, varnishd restart) read the refused file.
-      await this.#timedGhostReload({ revision: good.parts?.revision });
-      this.#served = good.parts;
+      await this.#reloadServed(served);
     }
-    this.#goodGhost = { text: this.#ghostText!, parts: this.#ghostParts, routing: this.#ghostTextRouting };
     this.#ghostDirty = false;
-    this.#ghostRoutingHash = this.#ghostTextRouting;
+    this.#ghostRoutingHash = this.#served?.routing;
+  }
+
+  /** Writes the document ghost serves and reloads it whole, under a new revision. */
+  async #reloadServed(served: Served): Promise<void> {
+    await this.#timedWrite(() => this.#writeGhostFile(this.#servedText()));
+    this.#fileBehind = false;
+    served.revision = undefined;
+    const revision = this.#nextRevision();
+    await this.#timedGhostReload({ revision });
+    served.revision = revision;
   }
 
   async #timedGhostReload(request?: GhostReloadRequest): Promise<void> {
@@ -563,8 +677,8 @@ export class SyncLoop {
       const { hash, message } = this.#routingError;
       out.push({ kind: RejectionKind.RoutingRejected, hash, message });
     }
-    if (this.#refusedGhost?.routing) {
-      const { routing, message } = this.#refusedGhost;
+    if (this.#refused?.routing) {
+      const { routing, message } = this.#refused;
       out.push({ kind: RejectionKind.GhostRefused, hash: routing, message });
     }
     // Rules ghost serves without their cache settings (it could not build them) are told the same way.
@@ -647,7 +761,7 @@ export class SyncLoop {
       vclHash: this.#reloader?.activeHash,
       vclError: this.#vclError?.message,
       ghostRoutingHash: this.#ghostRoutingHash,
-      ghostError: this.#refusedGhost?.message,
+      ghostError: this.#refused?.message,
       ghostReport: this.#ghostReport,
       lastSyncError: this.#lastSyncError,
       published: this.#published,
@@ -660,10 +774,13 @@ export class SyncLoop {
     this.#stopped = true;
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    clearTimeout(this.#persistTimer);
+    this.#persistTimer = undefined;
     clearTimeout(this.#publishRetry?.timer);
     this.#publishRetry?.resolve();
     await this.#running?.catch(() => {});
     await this.#publishing;
+    await this.#fileWrites;
     for (const resolve of this.#idleWaiters.splice(0)) resolve();
   }
 }

@@ -1,4 +1,4 @@
-import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
+import { deepStrictEqual, doesNotMatch, equal, match, ok } from "node:assert/strict";
 import { contentHash } from "../internal/content_hash.ts";
 import { parseRejections } from "../internal/data_plane_rejections.ts";
 import { createLogger } from "../internal/log.ts";
@@ -6,7 +6,9 @@ import { eventually } from "../tests/cluster/eventually.ts";
 import { startScratchVarnish } from "./_test_varnish.ts";
 import type { GatewayConfig } from "./config_map_watcher.ts";
 import type { EndpointSliceView, ServiceView } from "./kube_views.ts";
+import { parseGhostDelta } from "../ghost/contract/mod.ts";
 import { GhostReloadError, type GhostReloadRequest } from "./ghost_reload_client.ts";
+import { indexEndpoints } from "./merge_endpoints.ts";
 import { emptyMetrics } from "./metrics.ts";
 import { type ConfigSource, type EndpointsSource, SyncLoop } from "./sync_loop.ts";
 import { VarnishCliClient } from "./varnish_cli_client.ts";
@@ -61,7 +63,7 @@ async function setup(reloadGhost: (request?: GhostReloadRequest) => Promise<unkn
   const endpoints: EndpointsSource = {
     setNamespaces: (ns) => state.namespaces = [...ns],
     isSynced: (ns) => (ns ?? state.namespaces).every((n) => state.namespaces.includes(n) && !state.listing.has(n)),
-    snapshot: () => ({ services: [SERVICE], endpointSlices: state.slices }),
+    index: () => indexEndpoints({ services: [SERVICE], endpointSlices: state.slices }),
   };
   const metrics = emptyMetrics();
   const published: unknown[] = [];
@@ -433,10 +435,12 @@ Deno.test("SyncLoop hands ghost a delta of the vhosts that changed, writes the w
     const applied = JSON.parse(read.at(-1)!);
     deepStrictEqual(Object.keys(applied.vhosts), ["*"]);
     equal(applied.vhosts["*"].routes[0].backends[0].endpoints[0].address, "10.0.0.7");
-    // The whole file, what a VCL load or a restart reads, follows.
-    match(Deno.readTextFileSync(file), /"10\.0\.0\.7"/);
-    ok(Deno.readTextFileSync(file).includes('"a.example"'));
     ok(s.sync.status().applied);
+    // The whole file, what a VCL load or a restart reads, follows off the change's path: still the previous
+    // document when ghost serves the new one, then the new one.
+    doesNotMatch(Deno.readTextFileSync(file), /"10\.0\.0\.7"/);
+    await eventually(() => match(Deno.readTextFileSync(file), /"10\.0\.0\.7"/));
+    ok(Deno.readTextFileSync(file).includes('"a.example"'));
 
     // A route removed: its key goes as null.
     delete routing.vhosts["a.example"];
@@ -446,6 +450,9 @@ Deno.test("SyncLoop hands ghost a delta of the vhosts that changed, writes the w
     deepStrictEqual(JSON.parse(read.at(-1)!).vhosts, { "a.example": null });
     equal(requests.at(-1)!.deltaBase, delta.revision);
     equal(s.sync.status().ghostRoutingHash, contentHash(JSON.stringify(routing)));
+
+    // every delta follows the contract's schema
+    for (const [i, request] of requests.entries()) if (request?.deltaBase) parseGhostDelta(read[i]);
 
     // ghost serving another revision answers 409: the whole file is reloaded instead, and deltas resume after.
     stale = true;
@@ -459,9 +466,62 @@ Deno.test("SyncLoop hands ghost a delta of the vhosts that changed, writes the w
     s.sync.poke();
     await s.sync.idle();
     equal(requests.at(-1)!.deltaBase, requests.at(-2)!.revision);
-    match(Deno.readTextFileSync(file), /"10\.0\.0\.9"/);
+    await eventually(() => match(Deno.readTextFileSync(file), /"10\.0\.0\.9"/));
     ok(s.sync.status().applied);
     equal(s.sync.status().lastSyncError, undefined);
+  } finally {
+    await s.cleanup();
+  }
+});
+
+Deno.test("SyncLoop keeps the document ghost serves after a delta when ghost refuses the next one, and deltas on from it", async () => {
+  const routing = JSON.parse(ROUTING);
+  const requests: (GhostReloadRequest | undefined)[] = [];
+  let file = "";
+  const read: string[] = [];
+  const s = await setup(async (request) => {
+    requests.push(request);
+    const text = await Deno.readTextFile(request?.deltaBase ? `${file}.delta` : file);
+    read.push(text);
+    if (text.includes("refused.example")) {
+      throw new GhostReloadError("refused", 500, '{"status":"error","error":"no"}');
+    }
+    return { status: "ok", revision: request?.revision };
+  });
+  file = `${s.dir}/ghost.json`;
+  try {
+    await s.sync.onVarnishStarted(s.cli);
+    await eventually(() => ok(s.sync.status().applied));
+    // a delta swapped; before its file is written, a change that ghost refuses
+    s.state.slices = [sliceWith(["10.0.0.7"])];
+    s.sync.poke();
+    await s.sync.idle();
+    const served = requests.at(-1)!;
+    ok(served.deltaBase !== undefined);
+    routing.vhosts["refused.example"] = structuredClone(routing.vhosts["*"]);
+    s.state.config = { resourceVersion: "2", mainVcl: VCL, routingJson: JSON.stringify(routing) };
+    s.sync.poke();
+    await s.sync.idle();
+    match(s.sync.status().ghostError ?? "", /refused/);
+    ok(s.sync.status().applied, "the served document stays applied");
+    equal(s.sync.status().ghostRoutingHash, contentHash(ROUTING));
+    // on disk: the document ghost serves (with the delta), never the refused one, and ghost reloaded it whole
+    const disk = Deno.readTextFileSync(file);
+    match(disk, /"10\.0\.0\.7"/);
+    ok(!disk.includes("refused.example"));
+    equal(read.at(-1), disk);
+    const revision = requests.at(-1)!.revision;
+    // the refused vhost gone again and the endpoints moved: a delta from what ghost serves, of "*" only
+    delete routing.vhosts["refused.example"];
+    s.state.config = { resourceVersion: "3", mainVcl: VCL, routingJson: JSON.stringify(routing) };
+    s.state.slices = [sliceWith(["10.0.0.8"])];
+    s.sync.poke();
+    await s.sync.idle();
+    equal(requests.at(-1)!.deltaBase, revision);
+    deepStrictEqual(Object.keys(parseGhostDelta(read.at(-1)!).vhosts), ["*"]);
+    equal(s.sync.status().ghostError, undefined);
+    equal(s.sync.status().ghostRoutingHash, contentHash(JSON.stringify(routing)));
+    await eventually(() => match(Deno.readTextFileSync(file), /"10\.0\.0\.8"/));
   } finally {
     await s.cleanup();
   }

@@ -4,6 +4,7 @@
  * @module
  */
 import { z } from "zod";
+import { ghostDeltaSchema } from "./ghost_delta.ts";
 import { ghostJsonSchema } from "./ghost_json.ts";
 import { routingJsonSchema } from "./routing_json.ts";
 import { routingManifestSchema } from "./routing_shards.ts";
@@ -13,6 +14,7 @@ export const CONTRACT_SCHEMAS = {
   "routing.schema.json": { title: "Lacquer routing.json v1", schema: routingJsonSchema },
   "ghost.schema.json": { title: "Lacquer ghost.json v1", schema: ghostJsonSchema },
   "routing-shards.schema.json": { title: "Lacquer routing-shards.json v1", schema: routingManifestSchema },
+  "ghost-delta.schema.json": { title: "Lacquer ghost.json.delta v1", schema: ghostDeltaSchema },
 } as const;
 
 /**

@@ -331,18 +331,12 @@ export const cachePolicyKeySchema = z.string().max(507).regex(
 export const routeCacheSchema = z.union([cachePolicyKeySchema, cacheSchema]);
 
 /**
- * Builds the document schema of a format around its backend-group schema.
+ * Builds the schema of one vhost (its route entries) of a format around its backend-group schema.
  *
- * @param version The format's version number.
  * @param backendSchema The schema of one backend group.
- * @param clusterSchema The schema of the clustered cache's section.
- * @returns The document schema.
+ * @returns The vhost schema.
  */
-export function documentSchema<B extends z.ZodType, C extends z.ZodType>(
-  version: number,
-  backendSchema: B,
-  clusterSchema: C,
-) {
+export function vhostSchema<B extends z.ZodType>(backendSchema: B) {
   const route = z.strictObject({
     id: routeIdSchema,
     /** The HTTPRoute's creationTimestamp (older routes win ties). */
@@ -374,12 +368,38 @@ export function documentSchema<B extends z.ZodType, C extends z.ZodType>(
     /** How the rule caches; absent: every request passes. */
     cache: routeCacheSchema.optional(),
   });
+  return z.strictObject({ routes: z.array(route) });
+}
+
+/**
+ * The schema of a document's `version`: only this one.
+ *
+ * @param version The format's version number.
+ * @returns The schema.
+ */
+export function versionSchema<V extends number>(version: V) {
+  return z.literal(version, { error: `must be ${version}, the only version this build reads` });
+}
+
+/**
+ * Builds the document schema of a format around its backend-group schema.
+ *
+ * @param version The format's version number.
+ * @param backendSchema The schema of one backend group.
+ * @param clusterSchema The schema of the clustered cache's section.
+ * @returns The document schema.
+ */
+export function documentSchema<B extends z.ZodType, C extends z.ZodType>(
+  version: number,
+  backendSchema: B,
+  clusterSchema: C,
+) {
   return z.strictObject({
-    version: z.literal(version, { error: `must be ${version}, the only version this build reads` }),
+    version: versionSchema(version),
     listeners: z.array(listenerSchema).default([]),
     /** Each CachePolicy's settings once, by `namespace/name`, for the route entries that name it. */
     cachePolicies: z.record(cachePolicyKeySchema, cacheSettingsSchema).optional(),
-    vhosts: z.record(vhostKeySchema, z.strictObject({ routes: z.array(route) })),
+    vhosts: z.record(vhostKeySchema, vhostSchema(backendSchema)),
     requests: requestsSchema.optional(),
     /** The clustered cache (GatewayParameters `cache.clustered`); absent: every gateway pod caches on its own. */
     cluster: clusterSchema.optional(),

@@ -156,9 +156,35 @@ export function parseRoutingManifest(text: string): RoutingManifest {
   return parseContract(routingManifestSchema, text, { document: "routing-shards.json" });
 }
 
-/** The document-wide parts every shard repeats, as text to compare. */
-function head(doc: RoutingJson): string {
-  return JSON.stringify({ ...doc, vhosts: undefined });
+/** The document-wide parts of each parsed shard, as text to compare: computed once per shard. */
+const heads = new WeakMap<RoutingJson, string>();
+
+/**
+ * The document-wide parts every shard repeats (everything but its vhosts), as text to compare.
+ *
+ * @param doc A parsed shard.
+ * @returns The text, the same for shards of one generation.
+ */
+export function shardHead(doc: RoutingJson): string {
+  let head = heads.get(doc);
+  if (head === undefined) heads.set(doc, head = JSON.stringify({ ...doc, vhosts: undefined }));
+  return head;
+}
+
+/**
+ * The error of a generation whose shard `index` does not belong with the others.
+ *
+ * @param index The shard's position in the manifest.
+ * @param host The hostname it holds that another shard holds too; absent: its document-wide fields differ.
+ * @returns The error.
+ */
+export function shardConflict(index: number, host?: string): ContractError {
+  return new ContractError("routing-shards.json", [{
+    path: `$.shards[${index}]`,
+    message: host === undefined
+      ? "the shard's version, listeners, cachePolicies or requests differ from the first shard's"
+      : `the hostname ${JSON.stringify(host)} is in two shards`,
+  }]);
 }
 
 /**
@@ -170,22 +196,12 @@ function head(doc: RoutingJson): string {
  * @throws {ContractError} When the shards do not belong together.
  */
 export function assembleRouting(shards: readonly RoutingJson[]): RoutingJson {
-  const first = head(shards[0]);
+  const first = shardHead(shards[0]);
   const vhosts: RoutingJson["vhosts"] = {};
   shards.forEach((shard, i) => {
-    if (i > 0 && head(shard) !== first) {
-      throw new ContractError("routing-shards.json", [{
-        path: `$.shards[${i}]`,
-        message: "the shard's version, listeners, cachePolicies or requests differ from the first shard's",
-      }]);
-    }
+    if (i > 0 && shardHead(shard) !== first) throw shardConflict(i);
     for (const [host, vhost] of Object.entries(shard.vhosts)) {
-      if (Object.hasOwn(vhosts, host)) {
-        throw new ContractError("routing-shards.json", [{
-          path: `$.shards[${i}]`,
-          message: `the hostname ${JSON.stringify(host)} is in two shards`,
-        }]);
-      }
+      if (Object.hasOwn(vhosts, host)) throw shardConflict(i, host);
       vhosts[host] = vhost;
     }
   });

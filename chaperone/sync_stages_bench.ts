@@ -1,0 +1,113 @@
+/**
+ * `deno task bench:sync-stages`: the chaperone's own work for one change at 1,000, 5,000 and 20,000 routes, without
+ * the API server, ghost or disk: a route change (its routing.json shard rewritten: read the generation, rebuild
+ * ghost.json, make the delta) and an endpoint change (one Service's EndpointSlice: rebuild, make the delta). One
+ * hostname, route and Service per route, so each change touches one vhost; the whole document's text, which is
+ * written after the swap, off the change's path, is timed apart. Prints a table and stores it in
+ * `sync_stages_bench_results.md`.
+ *
+ * @module
+ */
+import { parseRoutingJson, parseRoutingManifest, type RoutingJson, shardRouting } from "../ghost/contract/mod.ts";
+import { manyHostsRouting } from "../ghost/contract/_test_many_hosts.ts";
+import { contentHash } from "../internal/content_hash.ts";
+import { benchResultsHeading } from "../tests/bench/results_heading.ts";
+import { percentile } from "../tests/bench/percentile.ts";
+import { ghostDelta, GhostJsonBuilder } from "./ghost_json_builder.ts";
+import type { EndpointSliceView, ServiceView } from "./kube_views.ts";
+import { referencedNamespaces, type ServiceEndpoints } from "./merge_endpoints.ts";
+import { ShardedRoutingReader } from "./routing_shards_reader.ts";
+
+const SIZES = (Deno.env.get("SIZES") ?? "1000,5000,20000").split(",").map(Number);
+const CHANGES = 200;
+const RESULTS = new URL("sync_stages_bench_results.md", import.meta.url);
+
+function service(name: string): ServiceView {
+  const port = { name: "", port: 80, protocol: "TCP", targetPort: 8080 };
+  return { metadata: { name, namespace: "ns", labels: {} }, spec: { type: "ClusterIP", selector: {}, ports: [port] } };
+}
+
+function slice(name: string, address: string): EndpointSliceView {
+  return {
+    metadata: { name: `${name}-1`, namespace: "ns", labels: { "kubernetes.io/service-name": name } },
+    addressType: "IPv4",
+    ports: [{ name: "", port: 8080, protocol: "TCP" }],
+    endpoints: [{ addresses: [address], conditions: { ready: true, serving: undefined, terminating: undefined } }],
+  };
+}
+
+/** One route count: the per-change timings in ms. */
+async function measure(routes: number) {
+  const doc = manyHostsRouting(routes, (i) => `s${i}`);
+  const bytes = new TextEncoder().encode(JSON.stringify(doc)).length;
+  const stored = shardRouting(doc, { bytes, name: (k) => `gw-lacquer-r${k}` })!;
+  const texts = new Map(stored.shards.map((s) => [s.name, s.text]));
+  const reader = new ShardedRoutingReader((name) => Promise.resolve(texts.get(name)));
+  const index = new Map<string, ServiceEndpoints>();
+  for (let i = 0; i < routes; i++) {
+    index.set(`ns/s${i}`, { service: service(`s${i}`), slices: [slice(`s${i}`, "10.0.0.1")] });
+  }
+  const builder = new GhostJsonBuilder();
+  let manifest = parseRoutingManifest(stored.manifest);
+  let changedServices: string[] = [];
+  const build = (shards: readonly RoutingJson[]) => {
+    referencedNamespaces(shards);
+    const changed = builder.update({ shards, endpoints: index, changedServices });
+    changedServices = [];
+    return ghostDelta(new Map([...changed.keys()].map((host) => [host, builder.value(host)])));
+  };
+  build(await reader.read(stored.manifest));
+  const routeMs: number[] = [];
+  const endpointMs: number[] = [];
+  const textMs: number[] = [];
+  for (let c = 0; c < CHANGES; c++) {
+    // a route moves to another Service: its shard is rewritten (the operator's work, not timed)
+    const host = `h${(c * 7919) % routes}.example`;
+    const at = manifest.shards.findIndex((s) => texts.get(s.name)!.includes(`"${host}"`));
+    const shard = parseRoutingJson(texts.get(manifest.shards[at].name)!);
+    shard.vhosts[host].routes[0].backends[0].service!.name = `s${(c + 1) % routes}`;
+    const text = JSON.stringify(shard) + "\n";
+    texts.set(manifest.shards[at].name, text);
+    manifest = {
+      ...manifest,
+      shards: manifest.shards.map((s, i) => i === at ? { ...s, hash: contentHash(text) } : s),
+    };
+    const manifestText = JSON.stringify(manifest);
+    let started = performance.now();
+    const shards = await reader.read(manifestText);
+    const delta = build(shards);
+    routeMs.push(performance.now() - started);
+    if (!delta.includes(host)) throw new Error(`the delta misses ${host}`);
+    // one Service's endpoint moves
+    const name = `s${(c * 104729) % routes}`;
+    index.set(`ns/${name}`, { service: service(name), slices: [slice(name, `10.1.${c >> 8}.${c & 255}`)] });
+    changedServices = [`ns/${name}`];
+    started = performance.now();
+    build(shards);
+    endpointMs.push(performance.now() - started);
+    // the whole document, written after the swap
+    started = performance.now();
+    builder.text();
+    textMs.push(performance.now() - started);
+  }
+  return { routes, shards: manifest.shards.length, routeMs, endpointMs, textMs };
+}
+
+if (import.meta.main) {
+  const ms = (values: number[], p: number) => percentile(values, p).toFixed(2);
+  const rows = [
+    "| routes | shards | route change p50 / p99 ms | endpoint change p50 / p99 ms | whole text (after the swap) p50 ms |",
+    "| -----: | -----: | ------------------------: | ---------------------------: | ---------------------------------: |",
+  ];
+  for (const routes of SIZES) {
+    const r = await measure(routes);
+    const row = `| ${routes} | ${r.shards} | ${ms(r.routeMs, 50)} / ${ms(r.routeMs, 99)} | ` +
+      `${ms(r.endpointMs, 50)} / ${ms(r.endpointMs, 99)} | ${ms(r.textMs, 50)} |`;
+    rows.push(row);
+    console.log(row);
+  }
+  const text = (await benchResultsHeading("bench:sync-stages")) +
+    `${CHANGES} changes of each kind per route count, one process (\`chaperone/sync_stages_bench.ts\`).\n\n` +
+    rows.join("\n") + "\n";
+  await Deno.writeTextFile(RESULTS, text);
+}
