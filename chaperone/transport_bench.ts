@@ -99,6 +99,27 @@ async function conditions(): Promise<string> {
   ])}, Deno ${Deno.version.deno}`;
 }
 
+/** The varnishd child (the process that serves requests) of the manager `pid`. */
+async function varnishChild(pid: number): Promise<number> {
+  let children = "";
+  await eventually(async () => {
+    children = (await Deno.readTextFile(`/proc/${pid}/task/${pid}/children`)).trim();
+    if (!children) throw new Error("varnishd has no child yet");
+  }, { timeoutMs: 30_000 });
+  return Number(children.split(" ")[0]);
+}
+
+/** CPU seconds (user and system, every thread) that process `pid` used so far. */
+async function cpuSeconds(pid: number): Promise<number> {
+  // Fields 14 and 15 of /proc/<pid>/stat, counted after the command name's closing parenthesis.
+  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+/** `getconf CLK_TCK` on Linux. */
+const CLOCK_TICKS = 100;
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
 }
@@ -143,10 +164,15 @@ Deno.test({
         equal(response.status, 200);
       }, { timeoutMs: 60_000 });
     }
-    const results = Object.fromEntries(MODES.map((m) => [m, { latencies: [] as number[], failures: 0, seconds: 0 }]));
+    const child = await varnishChild(varnishd.pid);
+    const results = Object.fromEntries(
+      MODES.map((m) => [m, { latencies: [] as number[], failures: 0, seconds: 0, cpu: 0 }]),
+    );
     for (let round = 0; round < ROUNDS; round++) {
       for (const mode of MODES) {
+        const cpu = await cpuSeconds(child);
         const { latencies, failures } = await load(httpPort, `/${mode}/x`, SECONDS_PER_ROUND);
+        results[mode].cpu += await cpuSeconds(child) - cpu;
         results[mode].latencies.push(...latencies);
         results[mode].failures += failures;
         results[mode].seconds += SECONDS_PER_ROUND;
@@ -156,16 +182,24 @@ Deno.test({
       const r = results[mode];
       const sorted = r.latencies.sort((a, b) => a - b);
       const rps = sorted.length / r.seconds;
-      return { mode, rps, p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), failures: r.failures };
+      const cpuPerRequest = r.cpu * 1e6 / Math.max(1, sorted.length + r.failures);
+      return {
+        mode,
+        rps,
+        p50: percentile(sorted, 0.5),
+        p99: percentile(sorted, 0.99),
+        failures: r.failures,
+        cpuPerRequest,
+      };
     });
-    const native = rows[0].rps;
+    const [native] = rows;
     const table = [
-      "| backend | requests/s | vs native | p50 ms | p99 ms | failures |",
-      "| --- | ---: | ---: | ---: | ---: | ---: |",
+      "| backend | requests/s | vs native | p50 ms | p99 ms | varnishd CPU µs/request | vs native | failures |",
+      "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
       ...rows.map((r) =>
-        `| ${r.mode} | ${r.rps.toFixed(0)} | ${(r.rps / native).toFixed(2)}× | ${r.p50.toFixed(2)} | ${
+        `| ${r.mode} | ${r.rps.toFixed(0)} | ${(r.rps / native.rps).toFixed(2)}× | ${r.p50.toFixed(2)} | ${
           r.p99.toFixed(2)
-        } | ${r.failures} |`
+        } | ${r.cpuPerRequest.toFixed(0)} | ${(r.cpuPerRequest / native.cpuPerRequest).toFixed(2)}× | ${r.failures} |`
       ),
     ].join("\n");
     console.log(table);

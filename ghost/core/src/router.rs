@@ -749,6 +749,13 @@ impl Router {
         &self.endpoints
     }
 
+    /// Whether a rule uses the endpoint slot `index` of [`Router::endpoints`] (after [`Router::apply`], a freed slot
+    /// keeps its last address until a new endpoint takes it).
+    #[must_use]
+    pub fn endpoint_used(&self, index: usize) -> bool {
+        self.endpoint_uses.get(index).is_some_and(|&uses| uses > 0)
+    }
+
     /// The transports of [`Router::endpoints`], same order: `None` for plain HTTP/1.1 (a native backend).
     #[must_use]
     pub fn transports(&self) -> &[Option<Arc<Transport>>] {
@@ -835,7 +842,10 @@ impl Router {
         // as it is, a normalised one with its parameters.
         let path = normal.matching.as_ref();
         let target = normal.changed(raw_path).then(|| with_query(&normal.target, query));
-        let Some(entry) = self.find(&host, path, query, req, mask) else {
+        // No matching entry, or one whose rule is gone: the same 404.
+        let Some((entry, rule)) =
+            self.find(&host, path, query, req, mask).and_then(|entry| Some((entry, self.rule(entry.rule as usize)?)))
+        else {
             return Decision::Refuse(Refusal {
                 rule: None,
                 listener,
@@ -845,15 +855,6 @@ impl Router {
             });
         };
         let rule_index = entry.rule as usize;
-        let Some(rule) = self.rule(rule_index) else {
-            return Decision::Refuse(Refusal {
-                rule: None,
-                listener,
-                status: 404,
-                reason: Cow::Borrowed("no route matches this request"),
-                lookup: None,
-            });
-        };
         let prefix_len = entry.prefix_len.map(|l| l as usize);
         if let Some(redirect) = rule.redirect() {
             let input = RedirectInput {
@@ -1161,6 +1162,32 @@ mod tests {
     fn router(listeners: &str) -> Router {
         let text = format!(r#"{{"version": 1, "listeners": [{listeners}], "vhosts": {{}}}}"#);
         Router::from_json(&text).unwrap().0
+    }
+
+    #[test]
+    fn a_slot_freed_by_a_delta_is_unused_until_a_new_endpoint_takes_it() {
+        let vhost = |port: u16| {
+            format!(
+                r#"{{"routes": [{{"id": {{"namespace": "ns", "name": "r{port}", "rule": 0}},
+                    "created": "2026-01-01T00:00:00Z", "listeners": ["l"],
+                    "backends": [{{"name": "ns/b:80", "endpoints": [{{"address": "10.0.0.1", "port": {port}}}]}}]}}]}}"#
+            )
+        };
+        let text = format!(r#"{{"version": 1, "vhosts": {{"a": {}, "b": {}}}}}"#, vhost(1), vhost(2));
+        let (router, _) = Router::from_json(&text).unwrap();
+        assert_eq!(router.endpoints().len(), 2);
+        assert!(router.endpoint_used(0) && router.endpoint_used(1) && !router.endpoint_used(2));
+        let slot = |r: &Router, port: u16| r.endpoints().iter().position(|e| e.port() == port).unwrap();
+        let freed = slot(&router, 2);
+
+        let (router, _) = router.apply_json(r#"{"version": 1, "vhosts": {"b": null}}"#).unwrap();
+        assert_eq!(router.endpoints()[freed].port(), 2, "the freed slot keeps its last address");
+        assert!(!router.endpoint_used(freed));
+        assert!(router.endpoint_used(slot(&router, 1)));
+
+        let text = format!(r#"{{"version": 1, "vhosts": {{"c": {}}}}}"#, vhost(3));
+        let (router, _) = router.apply_json(&text).unwrap();
+        assert_eq!((slot(&router, 3), router.endpoint_used(freed)), (freed, true));
     }
 
     #[test]

@@ -117,12 +117,15 @@ proptest! {
                     prop_assert_eq!(meaning(&next, next.route(&req)), meaning(&whole, whole.route(&req)), "{} {}", host, url);
                 }
             }
-            // every endpoint a rule uses is a live slot with the address the rule names
+            // every endpoint a rule uses is a live slot with the address the rule names, and the live slots are as
+            // many as the whole document's endpoints (a freed slot gets no backend)
             for i in 0..next.rule_count() {
                 for group in next.rule(i).iter().flat_map(|r| r.groups.iter()) {
-                    prop_assert!(group.endpoints.iter().all(|&e| e < next.endpoints().len()));
+                    prop_assert!(group.endpoints.iter().all(|&e| e < next.endpoints().len() && next.endpoint_used(e)));
                 }
             }
+            let used = (0..next.endpoints().len()).filter(|&i| next.endpoint_used(i)).count();
+            prop_assert_eq!(used, whole.endpoints().len());
             router = next;
         }
     }

@@ -13,16 +13,22 @@
 //! A [`TransportBackend`] serves endpoints that need TLS or H2C through `ghost-transport` (a director of the
 //! `varnish` crate's backend API). When its endpoint has been unused for `retire_after` its connections are closed
 //! (idle ones at once, busy ones when their request is over) and none is pooled again unless the endpoint comes back.
-//! The director itself, a few hundred bytes without a socket, is deleted only when the pool is dropped (VCL
-//! discard): Varnish 7.1 counts no references to a director, and the crate frees its state right away, which a fetch
-//! that picked it before the reload would then touch.
+//!
+//! Deleting a backend waits until no request can use it. Varnish 7.1 counts the references of requests
+//! (`req.backend_hint`) and fetches (`bereq.backend`, the director answering) to a director, but ghost hands out
+//! directors from its routing states without counting: a request routed with a state picks its director from it before
+//! VCL assigns it. So a backend is deleted only once no state that listed it is alive ([`Lives`]). A native backend is
+//! then deleted with `VRT_delete_backend`, which Varnish completes when the last request using it lets go. A transport
+//! director is freed by the `varnish` crate at once (its state with it), and Varnish 7.1's `VRT_DelDirector` asserts that
+//! nothing else holds it: it is deleted only when Varnish counts no reference but the pool's, else at a later reload.
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::ffi::{c_int, c_uint, c_void, CString};
 use std::net::SocketAddr;
 use std::ptr;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use ghost_core::contract::Transport;
@@ -169,18 +175,72 @@ impl Director {
 #[derive(Debug)]
 struct Slot {
     backend: Director,
-    /// Since when no loaded state uses the backend.
+    tenure: Tenure,
+}
+
+/// When a backend that the serving state no longer lists may be deleted (the bookkeeping apart from Varnish).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Tenure {
+    /// Since when no loaded state lists the backend.
     unused_since: Option<Instant>,
+    /// The newest state (by generation) that listed it.
+    listed_until: u64,
+}
+
+impl Tenure {
+    /// Records whether the state of `generation` lists the backend; true when it may go: unlisted for
+    /// `retire_after`, and every state still alive is newer than the last one that listed it (`oldest_alive`).
+    fn update(
+        &mut self,
+        listed: bool,
+        generation: u64,
+        now: Instant,
+        retire_after: Duration,
+        oldest_alive: u64,
+    ) -> bool {
+        if listed {
+            *self = Self { unused_since: None, listed_until: generation };
+            return false;
+        }
+        let since = *self.unused_since.get_or_insert(now);
+        now.duration_since(since) >= retire_after && self.listed_until < oldest_alive
+    }
+}
+
+/// The routing states built so far that requests may still hold, by generation: a request keeps the state it was
+/// routed with until it is over, and takes its backend from it.
+#[derive(Debug)]
+pub struct Lives<T> {
+    states: Vec<(u64, Weak<T>)>,
+}
+
+impl<T> Default for Lives<T> {
+    fn default() -> Self {
+        Self { states: Vec::new() }
+    }
+}
+
+impl<T> Lives<T> {
+    /// Records the state of `generation`.
+    pub fn push(&mut self, generation: u64, state: &Arc<T>) {
+        self.states.push((generation, Arc::downgrade(state)));
+    }
+
+    /// The generation of the oldest state still alive (`u64::MAX` when none is), forgetting the dead ones.
+    pub fn oldest(&mut self) -> u64 {
+        self.states.retain(|(_, state)| state.strong_count() > 0);
+        self.states.iter().map(|(generation, _)| *generation).min().unwrap_or(u64::MAX)
+    }
 }
 
 /// An endpoint and how it is reached (`None`: a native backend).
 pub type Key = (SocketAddr, Option<Arc<Transport>>);
 
-/// The native backends of one router object, keyed by `address:port`.
+/// The backends of one router object, by endpoint and transport.
 ///
-/// A backend that the new state no longer uses is deleted only once it has been unused for `retire_after`, at a later
-/// reload: a request that picked it from the previous state just before the swap still finds it enabled, and an
-/// endpoint that comes back quickly (a flapping readiness probe) keeps its backend and pooled connections.
+/// A backend that the new state no longer uses is deleted only once it has been unused for `retire_after` and no
+/// state that listed it is alive, at a later reload (see the module documentation): an endpoint that comes back
+/// quickly (a flapping readiness probe) keeps its backend and pooled connections.
 #[derive(Debug)]
 pub struct BackendPool {
     slots: HashMap<Key, Slot>,
@@ -194,63 +254,72 @@ impl BackendPool {
         Self { slots: HashMap::new(), retire_after }
     }
 
-    /// Returns the backends for `keys`, in order, creating the missing ones.
+    /// Returns the backends for `keys`, in order, creating the missing ones; a slot without a key (an endpoint slot no
+    /// rule uses) gets no backend.
     ///
     /// # Errors
     ///
     /// Returns a message when Varnish refuses to create a backend; backends created so far stay in the pool.
-    pub fn acquire(&mut self, ctx: &mut Ctx, keys: &[Key]) -> Result<Vec<BackendRef>, String> {
+    pub fn acquire(&mut self, ctx: &mut Ctx, keys: &[Option<Key>]) -> Result<Vec<BackendRef>, String> {
         let mut out = Vec::with_capacity(keys.len());
         for key in keys {
+            let Some(key) = key else {
+                out.push(BackendRef { director: ffi::VCL_BACKEND(ptr::null()) });
+                continue;
+            };
             let slot = match self.slots.entry(key.clone()) {
                 Entry::Occupied(o) => {
                     let slot = o.into_mut();
-                    if slot.unused_since.is_some() {
+                    if slot.tenure.unused_since.is_some() {
                         if let Some(endpoint) = slot.backend.endpoint() {
                             endpoint.resume();
                         }
                     }
                     slot
                 }
-                Entry::Vacant(v) => v.insert(Slot { backend: Director::create(ctx, key)?, unused_since: None }),
+                Entry::Vacant(v) => v.insert(Slot { backend: Director::create(ctx, key)?, tenure: Tenure::default() }),
             };
             out.push(BackendRef { director: slot.backend.vcl_backend() });
         }
         Ok(out)
     }
 
-    /// Marks the backends not in `keep` as unused and deletes the native ones unused for long enough, or closes the
-    /// connections of transport ones (their directors stay until the pool is dropped, see the module documentation);
-    /// returns how many were deleted or closed.
-    pub fn retain(&mut self, ctx: &Ctx, keep: &[Key]) -> usize {
+    /// After the state of `generation`, listing the backends of `keep`, was swapped in: marks the others as unused and
+    /// deletes those that may go (see [`Tenure::update`]); a transport director that Varnish still counts references
+    /// to has its connections closed instead and is deleted at a later reload. Returns how many backends were deleted
+    /// or closed.
+    pub fn retain(&mut self, ctx: &Ctx, keep: &[Key], generation: u64, oldest_alive: u64) -> usize {
         let keep: HashSet<&Key> = keep.iter().collect();
         let now = Instant::now();
         let mut expired = Vec::new();
         let mut closed = 0;
         for (key, slot) in &mut self.slots {
-            if keep.contains(key) {
-                slot.unused_since = None;
+            let listed = keep.contains(key);
+            if !slot.tenure.update(listed, generation, now, self.retire_after, oldest_alive) {
                 continue;
             }
-            let since = *slot.unused_since.get_or_insert(now);
-            if now.duration_since(since) < self.retire_after {
-                continue;
+            match &slot.backend {
+                Director::Native(_) => expired.push(key.clone()),
+                Director::Transport(t) if t.references() == 0 => expired.push(key.clone()),
+                Director::Transport(_) => {}
             }
-            match slot.backend.endpoint() {
-                Some(endpoint) if !endpoint.is_retired() => {
-                    endpoint.retire();
-                    closed += 1;
-                }
-                Some(_) => {}
-                None => expired.push(key.clone()),
+            if let Some(endpoint) = slot.backend.endpoint().filter(|e| !e.is_retired()) {
+                endpoint.retire();
+                closed += 1;
             }
         }
         for key in &expired {
-            if let Some(Slot { backend: Director::Native(native), .. }) = self.slots.remove(key) {
-                native.retire(ctx);
+            let Some(slot) = self.slots.remove(key) else { continue };
+            match slot.backend {
+                Director::Native(native) => {
+                    native.retire(ctx);
+                    closed += 1;
+                }
+                // Dropping it deletes the director (`VRT_DelDirector`) and frees its state.
+                Director::Transport(transport) => drop(transport),
             }
         }
-        expired.len() + closed
+        closed
     }
 
     /// Number of backends, used or waiting to be retired.
@@ -271,6 +340,19 @@ unsafe impl Send for TransportDirector {}
 unsafe impl Sync for TransportDirector {}
 
 impl TransportDirector {
+    /// How many references to the director Varnish counts besides the pool's own: requests whose
+    /// `req.backend_hint`, fetches whose `bereq.backend` or answering director it is.
+    fn references(&self) -> i32 {
+        // SAFETY: the director was created by `VRT_AddDirector` and is alive until the pool drops it, and so is its
+        // `vcldir`; `refcnt` is an aligned int that Varnish changes under the director's lock, read atomically here.
+        // A director created by a VMOD is counted (only VCL's static backends are not, `VRT_StaticDirector`).
+        let count = unsafe {
+            let vdir = (*self.0.vcl_ptr().0).vdir;
+            AtomicI32::from_ptr(&raw mut (*vdir).refcnt).load(Ordering::Acquire)
+        };
+        count - 1
+    }
+
     fn create(ctx: &mut Ctx, addr: SocketAddr, transport: &Transport) -> Result<Self, String> {
         let protocol = match transport.protocol {
             ghost_core::contract::TransportProtocol::Http => "http",
@@ -437,5 +519,37 @@ fn set_response(ctx: &mut Ctx, mut answer: Answer) -> Option<TransportBody> {
     match length {
         Some(0) => None,
         _ => Some(TransportBody { body: answer.body, length: length.and_then(|l| usize::try_from(l).ok()) }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_backend_goes_once_unlisted_for_retire_after_and_no_state_that_listed_it_is_alive() {
+        let mut lives = Lives::default();
+        let (first, second) = (Arc::new(()), Arc::new(()));
+        lives.push(1, &first);
+        lives.push(2, &second);
+        let t0 = Instant::now();
+        let after = |ms| t0 + Duration::from_millis(ms);
+        let retire_after = Duration::from_millis(100);
+        let mut tenure = Tenure::default();
+        // Listed by state 1, not by state 2.
+        assert!(!tenure.update(true, 1, t0, retire_after, lives.oldest()));
+        assert!(!tenure.update(false, 2, t0, retire_after, lives.oldest()));
+        // Unlisted long enough, but a request still holds state 1.
+        assert_eq!(lives.oldest(), 1);
+        assert!(!tenure.update(false, 3, after(200), retire_after, lives.oldest()));
+        drop(first);
+        assert_eq!(lives.oldest(), 2);
+        assert!(tenure.update(false, 3, after(200), retire_after, lives.oldest()));
+        // Listed again: the clock starts over.
+        assert!(!tenure.update(true, 4, after(300), retire_after, lives.oldest()));
+        drop(second);
+        assert_eq!(lives.oldest(), u64::MAX);
+        assert!(!tenure.update(false, 5, after(350), retire_after, lives.oldest()));
+        assert!(tenure.update(false, 6, after(450), retire_after, lives.oldest()));
     }
 }

@@ -46,7 +46,8 @@ mod ghost {
     impl router {
         /// Creates the router and loads `path`. A missing or unusable file does not fail the VCL load: the
         /// router starts empty (every request answers 404) and `last_error()` says why. A backend whose endpoint
-        /// left ghost.json is deleted at the first reload at least `retire_after` (default 10s) later.
+        /// left ghost.json is deleted at the first reload at least `retire_after` (default 10s) later at which no
+        /// request routed with a state that listed it is under way.
         pub fn new(ctx: &mut Ctx, path: &str, retire_after: Option<Duration>) -> Self {
             let shared = Shared::new(path, retire_after.unwrap_or(Duration::from_secs(10)));
             let _ = shared.reload(ctx, &crate::state::Reload::default());

@@ -310,7 +310,8 @@ impl Hop {
             .router
             .endpoints()
             .iter()
-            .position(|e| *e == self.origin)
+            .enumerate()
+            .position(|(i, e)| *e == self.origin && state.router.endpoint_used(i))
             .and_then(|i| state.backends.get(i))
             .copied();
         ctx.log(LogTag::VclLog, format!("ghost: peer {} failed: fetching from the origin {}", self.peer, self.origin));

@@ -8,7 +8,7 @@ use arc_swap::ArcSwap;
 use ghost_core::{Report, Router, Skipped};
 use varnish::vcl::Ctx;
 
-use crate::backend::{BackendPool, BackendRef, Key};
+use crate::backend::{BackendPool, BackendRef, Key, Lives};
 use crate::peer::Peers;
 use crate::stats::{carry_over, stats_key, RuleStats, StatsMap};
 
@@ -166,7 +166,7 @@ fn skipped_json(s: &Skipped) -> serde_json::Value {
 pub struct Shared {
     path: String,
     current: ArcSwap<State>,
-    pool: Mutex<BackendPool>,
+    pool: Mutex<(BackendPool, Lives<State>)>,
     last_error: Mutex<String>,
     stats: Mutex<StatsMap>,
 }
@@ -177,7 +177,7 @@ impl Shared {
         Self {
             path: path.to_owned(),
             current: ArcSwap::from_pointee(State::default()),
-            pool: Mutex::new(BackendPool::new(retire_after)),
+            pool: Mutex::new((BackendPool::new(retire_after), Lives::default())),
             last_error: Mutex::new(String::new()),
             stats: Mutex::new(StatsMap::new()),
         }
@@ -198,10 +198,11 @@ impl Shared {
     pub fn reload(&self, ctx: &mut Ctx, request: &Reload) -> ReloadOutcome {
         let started = Instant::now();
         // Reloads are serialized so that backends are created and retired in a consistent order.
-        let mut pool = match self.pool.lock() {
+        let mut guard = match self.pool.lock() {
             Ok(pool) => pool,
             Err(poisoned) => poisoned.into_inner(),
         };
+        let (pool, lives) = &mut *guard;
         let current = self.current();
         let built = match &request.delta_base {
             Some(base) if current.revision.as_ref() != Some(base) => {
@@ -223,12 +224,17 @@ impl Shared {
             {
                 Err(error) => ReloadOutcome::Failed { error, path: None, millis: elapsed_ms(started) },
                 Ok((backends, peers)) => {
-                    let mut keep = keys(&router);
-                    keep.extend(peer_keys(&router));
+                    let mut keep: Vec<Key> = keys(&router).into_iter().flatten().collect();
+                    keep.extend(peer_keys(&router).into_iter().flatten());
                     let stats = carry_over(&router, &self.stats);
-                    let revision = (current.generation + 1, request.revision.clone());
-                    self.current.store(Arc::new(State::new(router, backends, peers, stats, revision)));
-                    let retired = pool.retain(ctx, &keep);
+                    let generation = current.generation + 1;
+                    let next =
+                        Arc::new(State::new(router, backends, peers, stats, (generation, request.revision.clone())));
+                    lives.push(generation, &next);
+                    self.current.store(next);
+                    // The previous state may now go, unless requests still hold it.
+                    drop(current);
+                    let retired = pool.retain(ctx, &keep, generation, lives.oldest());
                     let (backends, millis) = (pool.len(), elapsed_ms(started));
                     ReloadOutcome::Loaded { report, backends, retired, millis, revision: request.revision.clone() }
                 }
@@ -241,14 +247,16 @@ impl Shared {
     }
 }
 
-/// The router's endpoints with their transports, the backend pool's keys.
-fn keys(router: &Router) -> Vec<Key> {
-    router.endpoints().iter().copied().zip(router.transports().iter().cloned()).collect()
+/// The router's endpoints with their transports, the backend pool's keys; none for a slot no rule uses (one that a
+/// delta freed keeps its last address until it is reused).
+fn keys(router: &Router) -> Vec<Option<Key>> {
+    let endpoints = router.endpoints().iter().copied().zip(router.transports().iter().cloned());
+    endpoints.enumerate().map(|(i, key)| router.endpoint_used(i).then_some(key)).collect()
 }
 
 /// The clustered cache's peer listeners, plain HTTP/1.1 (same order as `Cluster::peers`).
-fn peer_keys(router: &Router) -> Vec<Key> {
-    router.cluster().map_or_else(Vec::new, |c| c.peers().iter().map(|p| (*p, None)).collect())
+fn peer_keys(router: &Router) -> Vec<Option<Key>> {
+    router.cluster().map_or_else(Vec::new, |c| c.peers().iter().map(|p| Some((*p, None))).collect())
 }
 
 /// Reads and compiles ghost.json on a thread of its own: Varnish worker threads have small stacks (tens of KiB),
