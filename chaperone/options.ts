@@ -125,6 +125,13 @@ export const CHAPERONE_FLAGS: readonly ChaperoneFlag[] = [
     description: `ghost control socket port on 127.0.0.1 (default: ${GHOST_CONTROL_PORT})`,
   },
   {
+    key: "keeperSocket",
+    flags: "--keeper-socket <path>",
+    env: "LACQUER_KEEPER_SOCKET",
+    description: "Unix socket of the pod's socket keeper, which holds the listening sockets across varnishd restarts " +
+      "(default: none, varnishd binds its own)",
+  },
+  {
     key: "varnishd",
     flags: "--varnishd <path>",
     env: "LACQUER_VARNISHD",
@@ -255,6 +262,7 @@ export const chaperoneConfigSchema = z.object({
   adminAddress: listenAddressSchema.prefault(`0.0.0.0:${CHAPERONE_ADMIN_PORT}`),
   cliPort: port.default(VARNISH_CLI_PORT),
   ghostPort: port.default(GHOST_CONTROL_PORT),
+  keeperSocket: z.string().min(1).optional(),
   varnishd: z.string().min(1).default("varnishd"),
   varnishstat: z.string().min(1).default("varnishstat"),
   varnishncsa: z.string().min(1).default("varnishncsa"),

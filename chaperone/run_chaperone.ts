@@ -47,6 +47,7 @@ import { startTlsTermination, type TlsTermination } from "./tls_termination.ts";
 import { backendClientCertificateOf, watchTlsSecret } from "./tls_secret_watcher.ts";
 import { prepareVclCompileCache } from "./vcl_compile_cache.ts";
 import { varnishdArgs } from "./varnishd_args.ts";
+import { KEEPER_PRELOAD_PATH, keeperEnv } from "./socket_keeper.ts";
 import { VarnishdSupervisor } from "./varnishd_supervisor.ts";
 import { readVarnishCounters } from "./varnishstat_reader.ts";
 
@@ -173,6 +174,12 @@ function createVarnishd(config: ChaperoneConfig, files: WorkFiles, backendPorts:
 }): VarnishdSupervisor {
   return new VarnishdSupervisor({
     varnishd: config.varnishd,
+    env: keeperEnv({
+      socket: keeperSocket(config.keeperSocket, parts.log),
+      preload: KEEPER_PRELOAD_PATH,
+      // Every listener varnishd binds, the loopback ones hitch forwards to among them; not its CLI or ghost socket.
+      ports: [...config.listen.map((l) => l.port), ...backendPorts.values()],
+    }),
     args: varnishdArgs({
       instanceDir: files.instanceDir,
       secretFile: files.secretFile,
@@ -192,6 +199,18 @@ function createVarnishd(config: ChaperoneConfig, files: WorkFiles, backendPorts:
     maxFailures: config.maxRestarts,
     onStarted: (cli) => parts.sync.onVarnishStarted(cli),
   });
+}
+
+/** The keeper's socket when one is configured and the image carries the shim, else undefined (logged). */
+function keeperSocket(socket: string | undefined, log: Logger): string | undefined {
+  if (socket === undefined) return undefined;
+  try {
+    Deno.statSync(KEEPER_PRELOAD_PATH);
+    return socket;
+  } catch {
+    log.warn("no socket keeper shim: varnishd binds its own listening sockets", { preload: KEEPER_PRELOAD_PATH });
+    return undefined;
+  }
 }
 
 /** How long a health check, varnishstat's counters and ghost's cache counters answer the admin server. */

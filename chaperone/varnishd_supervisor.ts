@@ -15,6 +15,8 @@ export interface VarnishdSupervisorOptions {
   varnishd: string;
   /** Its arguments (see `varnishdArgs`). */
   args: readonly string[];
+  /** Variables added to its environment (see `keeperEnv`). @default {{}} */
+  env?: Record<string, string>;
   /** The CLI port on 127.0.0.1. */
   cliPort: number;
   /** The CLI secret bytes (the content of the `-S` file). */
@@ -68,7 +70,13 @@ export class VarnishdSupervisor {
     this.#process = new SupervisedProcess({
       name: "varnishd",
       command: () =>
-        new Deno.Command(o.varnishd, { args: [...o.args], stdin: "null", stdout: "inherit", stderr: "inherit" }),
+        new Deno.Command(o.varnishd, {
+          args: [...o.args],
+          env: o.env,
+          stdin: "null",
+          stdout: "inherit",
+          stderr: "inherit",
+        }),
       whenUp: async (start) => {
         await this.#waitForCli(start);
         await o.onStarted(this.#cli);

@@ -4,6 +4,8 @@ import { selfSignedCertificate } from "../tests/cluster/pki_writer.ts";
 import { runCommand } from "../tests/cluster/run_command.ts";
 import { buildImages } from "./build_images.ts";
 import { imageFiles, type ImageName, imageReferences, IMAGES } from "./catalog.ts";
+import { KEEPER_PRELOAD_PATH } from "../chaperone/socket_keeper.ts";
+import { KEEPER_PROGRAM } from "../internal/names.ts";
 import { APP_DIR, DENO_DIR, GATEWAY_STATE_DIR } from "./recipes.ts";
 
 const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -143,7 +145,7 @@ Deno.test("the operator image runs lacquer as user 65532 on a read-only root, wi
   }
 });
 
-Deno.test("the gateway image compiles VCL that imports ghost, and runs the patched hitch, as user 65532 on a read-only root", async () => {
+Deno.test("the gateway image compiles VCL that imports ghost, runs the patched hitch and carries the socket keeper, as user 65532 on a read-only root", async () => {
   await buildImages({ repo: REPO, cache: CACHE, updateLock: false, names: ["lacquer-gateway"] });
   const root = await Deno.makeTempDir({ prefix: "lacquer-gateway-root-" });
   try {
@@ -164,8 +166,13 @@ Deno.test("the gateway image compiles VCL that imports ghost, and runs the patch
       "sh",
       "-c",
       `varnishd -C -n ${GATEWAY_STATE_DIR}/n -f /opt/test.vcl >/dev/null && echo compiled; hitch --version; ` +
-      "hitch --test --config=/opt/hitch.conf >/dev/null 2>&1 && echo optional-no-ca; id -u",
+      "hitch --test --config=/opt/hitch.conf >/dev/null 2>&1 && echo optional-no-ca; id -u; " +
+      // The shim loads into varnishd (the loader would say it "cannot be preloaded" otherwise), the keeper runs.
+      `LD_PRELOAD=${KEEPER_PRELOAD_PATH} varnishd -V 2>&1 | grep -q preloaded || echo preloaded; ` +
+      `${KEEPER_PROGRAM} 2>&1 | head -1`,
     ]);
+    ok(out.includes("preloaded"), out);
+    ok(out.includes("usage: lacquer-keeper"), out);
     ok(out.includes("compiled"), out);
     ok(/hitch 1\.7/.test(out), out);
     ok(out.includes("optional-no-ca"), out);

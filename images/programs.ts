@@ -152,6 +152,29 @@ export async function buildGhostVmod(repo: string, cache: string): Promise<Progr
   return { path: `${target}/release/libvmod_ghost.so`, buildInfo: "" };
 }
 
+/** The socket keeper's two files (`ghost/keeper`, `ghost/keeper-preload`). */
+export interface SocketKeeper {
+  /** The program the gateway pod's sidecar runs. */
+  program: string;
+  /** The shim the chaperone preloads into varnishd. */
+  preload: string;
+}
+
+/**
+ * Builds the socket keeper like the VMOD (`ghost/scripts/cargo.sh build --release`, into the same target directory).
+ *
+ * @param repo The repository root.
+ * @param cache The cache root.
+ * @returns The program and the shim.
+ */
+export async function buildSocketKeeper(repo: string, cache: string): Promise<SocketKeeper> {
+  await runCommand("bash", {
+    args: [`${repo}/ghost/scripts/cargo.sh`, "build", "--release", "-p", "lacquer-keeper", "-p", "keeper-preload"],
+  });
+  const target = Deno.env.get("CARGO_TARGET_DIR") || `${cache}/ghost-target`;
+  return { program: `${target}/release/lacquer-keeper`, preload: `${target}/release/libkeeper_preload.so` };
+}
+
 /**
  * Builds hitch 1.7.2 from Debian's source with Lacquer's patch (`images/hitch/build.sh`, cached below
  * `<cache>/hitch/`): the gateway image's hitch, which also knows `client-verify = optional-no-ca`.

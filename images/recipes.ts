@@ -6,7 +6,9 @@
  *
  * @module
  */
+import { KEEPER_PRELOAD_PATH } from "../chaperone/socket_keeper.ts";
 import { contentHash } from "../internal/content_hash.ts";
+import { KEEPER_PROGRAM } from "../internal/names.ts";
 import { runCommand } from "../tests/cluster/run_command.ts";
 import { IMAGE_VERSION, type ImageName, THIRD_PARTY_VERSIONS } from "./catalog.ts";
 import {
@@ -20,7 +22,15 @@ import {
 import { emitTranspileCache } from "./emit_cache.ts";
 import { type CachedLayer, cachedLayer } from "./layer.ts";
 import type { RuntimeConfig } from "./oci.ts";
-import { buildCoreDns, buildEchoBasic, buildGhostVmod, buildHitch, buildPause, type Program } from "./programs.ts";
+import {
+  buildCoreDns,
+  buildEchoBasic,
+  buildGhostVmod,
+  buildHitch,
+  buildPause,
+  buildSocketKeeper,
+  type Program,
+} from "./programs.ts";
 import { cratesFromCargoLock, goModulesFromBuildInfo, npmPackagesFromDenoLock, type SbomPackage } from "./sbom.ts";
 
 /** Bump when a recipe changes in a way its inputs do not show, so that cached layers are rebuilt. */
@@ -118,8 +128,20 @@ async function gatewayRecipe(ctx: BuildContext): Promise<Recipe> {
       return { packages: crates };
     },
   });
+  const keeperFiles = await buildSocketKeeper(ctx.repo, ctx.cache);
+  const keeper = await cachedLayer({
+    dir: layerDir(ctx),
+    inputs: ["socket-keeper", RECIPE_VERSION, await fileHash(keeperFiles.program), await fileHash(keeperFiles.preload)],
+    comment: "the socket keeper and its varnishd shim",
+    produce: async (root) => {
+      // The paths the operator (internal/names.ts) and the chaperone (chaperone/socket_keeper.ts) name.
+      await install(keeperFiles.program, `${root}${KEEPER_PROGRAM}`, 0o755);
+      await install(keeperFiles.preload, `${root}${KEEPER_PRELOAD_PATH}`, 0o644);
+      return { packages: [] };
+    },
+  });
   return {
-    layers: [base, patchedHitch, await denoLayer(ctx), await npmLayer(ctx), vmod, await appLayer(ctx)],
+    layers: [base, patchedHitch, await denoLayer(ctx), await npmLayer(ctx), vmod, keeper, await appLayer(ctx)],
     runtime: {
       entrypoint: denoEntrypoint(),
       cmd: ["chaperone"],

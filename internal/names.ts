@@ -107,6 +107,18 @@ export const ADMIN_TOKEN_KEY = "token";
 /** The file a gateway pod's chaperone reads its admin token from. */
 export const ADMIN_TOKEN_PATH = `${ADMIN_TOKEN_DIR}/${ADMIN_TOKEN_KEY}`;
 
+/**
+ * The directory of a gateway pod's socket keeper (`ghost/keeper`), an `emptyDir` shared by the keeper's sidecar and the
+ * gateway container.
+ */
+export const KEEPER_DIR = "/var/run/lacquer-keeper";
+
+/** The keeper's Unix socket, where varnishd's shim asks for the listening sockets it keeps. */
+export const KEEPER_SOCKET = `${KEEPER_DIR}/keeper.sock`;
+
+/** The keeper program in the gateway image. */
+export const KEEPER_PROGRAM = "/usr/local/bin/lacquer-keeper";
+
 /** The non-root user (and group) id the Lacquer images run as: distroless's `nonroot`. */
 export const LACQUER_UID = 65532;
 

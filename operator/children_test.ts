@@ -4,12 +4,21 @@ import {
   CHAPERONE_ADMIN_PORT,
   gatewayNameOf,
   INFRA_HASH_ANNOTATION,
+  KEEPER_DIR,
+  KEEPER_PROGRAM,
+  KEEPER_SOCKET,
   ROUTING_JSON_KEY,
 } from "../internal/names.ts";
 import { readRoutingConfigMapData, ROUTING_GZIP_THRESHOLD } from "../internal/routing_config_map.ts";
 import { adminTokenSecretName } from "./admin_token.ts";
 import { gatewaySchema } from "./api_types.ts";
-import { buildChildren, type ChildObject, GATEWAY_ADMIN_ACCESS_LABEL, remoteRbacName } from "./children.ts";
+import {
+  buildChildren,
+  type ChildObject,
+  GATEWAY_ADMIN_ACCESS_LABEL,
+  KEEPER_CONTAINER,
+  remoteRbacName,
+} from "./children.ts";
 import { resolveParameters } from "./gateway_parameters.ts";
 import { validateListeners } from "./listeners.ts";
 import { emptySnapshot } from "./snapshot.ts";
@@ -179,6 +188,33 @@ Deno.test("buildChildren() mounts the admin token Secret read-only and puts no t
   });
   equal(container.lifecycle, undefined);
   ok(!JSON.stringify(pod).match(/token"?\s*:|Bearer|DRAIN/i), JSON.stringify(pod));
+});
+
+Deno.test("buildChildren() runs the socket keeper as a restricted native sidecar sharing only its socket's directory", () => {
+  // deno-lint-ignore no-explicit-any
+  const pod = (build().find((c) => c.kind === "Deployment")!.spec as any).template.spec;
+  const [keeper] = pod.initContainers;
+  const [gateway] = pod.containers;
+  equal(keeper.name, KEEPER_CONTAINER);
+  // An init container that keeps running: started before the gateway container, outliving its restarts.
+  equal(keeper.restartPolicy, "Always");
+  deepStrictEqual([...keeper.command, ...keeper.args], [KEEPER_PROGRAM, KEEPER_SOCKET]);
+  equal(keeper.image, gateway.image);
+  deepStrictEqual(keeper.securityContext, gateway.securityContext);
+  deepStrictEqual(keeper.securityContext.capabilities, { drop: ["ALL"] });
+  equal(keeper.securityContext.readOnlyRootFilesystem, true);
+  equal(keeper.ports, undefined);
+  deepStrictEqual(keeper.volumeMounts, [{ name: "keeper", mountPath: KEEPER_DIR }]);
+  deepStrictEqual(pod.volumes.find((v: { name: string }) => v.name === "keeper"), { name: "keeper", emptyDir: {} });
+  ok(
+    gateway.volumeMounts.some((m: { name: string; mountPath: string }) =>
+      m.name === "keeper" && m.mountPath === KEEPER_DIR
+    ),
+  );
+  deepStrictEqual(gateway.env.find((e: { name: string }) => e.name === "LACQUER_KEEPER_SOCKET"), {
+    name: "LACQUER_KEEPER_SOCKET",
+    value: KEEPER_SOCKET,
+  });
 });
 
 Deno.test("buildChildren() ships a NetworkPolicy: listener ports open, the admin port only to labelled namespaces", () => {

@@ -130,6 +130,17 @@ export function resolveGatewayConfig(
   if (list.problem) return { parameters, sources, problem: list.problem };
   const unsafe = varnishdParametersProblem(parameters.varnishdArgs, parameters.storage);
   if (unsafe) return { parameters, sources, problem: invalid(unsafe) };
+  // The dynamic loader's variables would run code of the user's choosing in the chaperone and varnishd.
+  const loaderVariable = parameters.env.find((e) => e.name.startsWith("LD_"));
+  if (loaderVariable) {
+    return {
+      parameters,
+      sources,
+      problem: invalid(
+        `env: "${loaderVariable.name}" is refused: variables of the dynamic loader (LD_*) are not allowed`,
+      ),
+    };
+  }
   const badProxy = parameters.requests?.trustedProxies.find((p) => !cidrSchema.safeParse(p).success);
   if (badProxy !== undefined) {
     return {

@@ -36,6 +36,7 @@ const index = indexSnapshot(
       ["file-storage", { storage: "file,/etc/shadow" }],
       ["path-value", { varnishdArgs: ["-p", "thread_pool_stack=/tmp/x"] }],
       ["bad-proxy", { requests: { trustedProxies: ["10.0.0.0/33"] } }],
+      ["preload", { env: [{ name: "TZ", value: "UTC" }, { name: "LD_PRELOAD", value: "/tmp/evil.so" }] }],
       ["tuned", { varnishdArgs: ["-p", "thread_pool_max=500", "-p", "timeout_idle=10"], storage: "main=malloc,1g" }],
     ].map(([name, spec]) => ({
       apiVersion: "lacquer.dev/v1alpha1",
@@ -127,6 +128,11 @@ Deno.test("resolveGatewayConfig() reports what keeps a Gateway from being accept
       spec: { infrastructure: { parametersRef: { ...LACQUER, name: "path-value" } } },
       want: 'InvalidParameters: varnishdArgs: "-p thread_pool_stack=/tmp/x" is refused: the value must be a number ' +
         "(with an optional unit) or on/off",
+    },
+    {
+      name: "a variable of the dynamic loader",
+      spec: { infrastructure: { parametersRef: { ...LACQUER, name: "preload" } } },
+      want: 'InvalidParameters: env: "LD_PRELOAD" is refused: variables of the dynamic loader (LD_*) are not allowed',
     },
     { name: "allowed tuning", spec: { infrastructure: { parametersRef: { ...LACQUER, name: "tuned" } } } },
     {
