@@ -21,6 +21,11 @@ export interface LoadCounts {
   samples: string[];
   /** The worker count: the most requests in flight at once. */
   inFlight: number;
+  /**
+   * The longest time a request took that was answered: after a process kill, how long a connection waited in the
+   * kept listening socket's queue for the restarted varnishd (0 when none was answered).
+   */
+  slowestMs: number;
 }
 
 /** A running load. */
@@ -55,7 +60,7 @@ export function startChaosLoad(address: string, probes: readonly Probe[], option
   const workers = options.workers ?? 4;
   const interval = 1000 / (options.ratePerWorker ?? 25);
   const timeoutMs = options.timeoutMs ?? 5000;
-  const counts: LoadCounts = { sent: 0, failed: 0, misrouted: 0, samples: [], inFlight: workers };
+  const counts: LoadCounts = { sent: 0, failed: 0, misrouted: 0, samples: [], inFlight: workers, slowestMs: 0 };
   const note = (what: string) => {
     if (counts.samples.length < SAMPLES) counts.samples.push(`${new Date().toISOString()} ${what}`);
   };
@@ -77,6 +82,7 @@ export function startChaosLoad(address: string, probes: readonly Probe[], option
         });
         const { outcome, detail } = classifyAnswer(response.status, await response.text(), probe.apps);
         if (outcome === "failed") counts.failed++;
+        else counts.slowestMs = Math.max(counts.slowestMs, performance.now() - started);
         if (outcome === "misrouted") counts.misrouted++;
         if (detail) note(`${probe.path}: ${outcome}: ${detail}`);
       } catch (err) {

@@ -59,7 +59,9 @@ export async function runScenario(
     error,
   };
   console.log(resultsTable([result]).split("\n").at(-1));
-  if (!judge(result).pass) {
+  console.log(`  slowest answer: ${Math.round(counts.slowestMs)} ms`);
+  // Failures within the target are shown too: what they were (refused, timed out, an error status) is the finding.
+  if (!judge(result).pass || counts.failed > 0) {
     for (const s of counts.samples) console.log(`  ${s}`);
     if (error) console.log(`  ${error}`);
   }
