@@ -10,7 +10,7 @@ import { type AttachRejection, attachRoute, parentRefsNaming } from "./attach.ts
 import type { ListenerResult } from "./listeners.ts";
 import { type RulesResult, translateRules } from "./rules.ts";
 import { keyOf, type SnapshotIndex } from "./snapshot_index.ts";
-import type { TranslationMemo } from "./translation_memo.ts";
+import { routeIdentity, type TranslationMemo } from "./translation_memo.ts";
 
 /** A route as attached to one Gateway. */
 export interface AttachedRoute {
@@ -47,12 +47,21 @@ export interface AttachRoutesContext {
   memo: TranslationMemo;
 }
 
+/** Each route's precedence key, by the (immutable) route object. */
+const precedenceKeys = new WeakMap<HttpRoute, string>();
+
+function precedenceKey(r: HttpRoute): string {
+  let k = precedenceKeys.get(r);
+  if (k === undefined) {
+    k = `${r.metadata.creationTimestamp ?? ""}\u0000${r.metadata.namespace ?? ""}/${r.metadata.name}`;
+    precedenceKeys.set(r, k);
+  }
+  return k;
+}
+
 /** Sorts routes by creation time, then `namespace/name` (the precedence tie-breakers), computing keys once. */
 function sortRoutes(routes: readonly HttpRoute[]): HttpRoute[] {
-  const keyed = routes.map((r) => ({
-    r,
-    k: `${r.metadata.creationTimestamp ?? ""}\u0000${r.metadata.namespace ?? ""}/${r.metadata.name}`,
-  }));
+  const keyed = routes.map((r) => ({ r, k: precedenceKey(r) }));
   keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
   return keyed.map((x) => x.r);
 }
@@ -82,13 +91,16 @@ function attachToGateway(route: HttpRoute, context: AttachRoutesContext, listene
   const { memo, index, gateway } = context;
   const rules = translateRules(route, context);
   const namespace = index.namespaces.get(route.metadata.namespace ?? "");
-  const cached = memo.attachments.get(route);
+  const identity = routeIdentity(route);
+  const cached = memo.attachments.get(route.spec);
+  // The Gateway by its spec and key: writing its status makes a new object, not a new attachment.
   if (
-    cached?.gateway === gateway && cached.listeners === listeners && cached.rules === rules &&
-    cached.namespace === namespace
+    cached?.identity === identity && cached.gateway === gateway.spec && cached.gatewayKey === context.key &&
+    cached.listeners === listeners && cached.rules === rules && cached.namespace === namespace
   ) return cached.result;
   const result = computeAttachment(route, rules, context);
-  memo.attachments.set(route, { gateway, listeners, rules, namespace, result });
+  const entry = { identity, gateway: gateway.spec, gatewayKey: context.key, listeners, rules, namespace, result };
+  memo.attachments.set(route.spec, entry);
   return result;
 }
 

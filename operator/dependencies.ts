@@ -57,7 +57,22 @@ export function routeDependencies(route: HttpRoute): string[] {
 /** Dependency keys with what each resolved to in the index a result was computed from. */
 export type TrackedDependencies = readonly (readonly [key: string, value: unknown])[];
 
+/**
+ * What each dependency key resolved to, per index (built once per translation and never changed): thousands of
+ * routes share a few Services, so each key is resolved once per translation.
+ */
+const resolvedByIndex = new WeakMap<SnapshotIndex, Map<string, unknown>>();
+
 function resolveDependency(index: SnapshotIndex, key: string): unknown {
+  let resolved = resolvedByIndex.get(index);
+  if (resolved === undefined) resolvedByIndex.set(index, resolved = new Map());
+  if (resolved.has(key)) return resolved.get(key);
+  const value = resolveUncached(index, key);
+  resolved.set(key, value);
+  return value;
+}
+
+function resolveUncached(index: SnapshotIndex, key: string): unknown {
   const colon = key.indexOf(":");
   const kind = colon < 0 ? key : key.slice(0, colon);
   const name = key.slice(colon + 1);

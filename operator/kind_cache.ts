@@ -95,7 +95,7 @@ export function watchKind(client: KubeClient, kind: WatchedKind, options: WatchK
           current = old;
         } else if (newRaw) {
           const result = schema.safeParse(newRaw);
-          if (result.success) current = result.data;
+          if (result.success) current = keepUnchangedSpec(old, result.data);
           else {
             options.parseErrors.set(kind.kind, (options.parseErrors.get(kind.kind) ?? 0) + 1);
             log.info("Object ignored: it does not parse", { kind: kind.kind, object: key, err: result.error.message });
@@ -107,4 +107,30 @@ export function watchKind(client: KubeClient, kind: WatchedKind, options: WatchK
       },
     });
   }
+}
+
+type Specced = { metadata?: { uid?: string }; spec?: unknown };
+
+/**
+ * Gives a parsed object the spec object of its previous version when the spec did not change: translation memoises
+ * by spec object (`translation_memo.ts`), so a write of the status alone (the operator's own, on every route after
+ * its start) keeps the work done for the object. Pure but for the fresh `current`, which is not shared yet.
+ *
+ * @example Usage
+ * ```ts
+ * import { keepUnchangedSpec } from "./kind_cache.ts";
+ * const old = { metadata: { uid: "u" }, spec: { a: 1 } };
+ * keepUnchangedSpec(old, { metadata: { uid: "u" }, spec: { a: 1 }, status: {} }).spec === old.spec; // true
+ * ```
+ *
+ * @param old The previous parsed version, if any.
+ * @param current The new parsed version.
+ * @returns `current`, with the old spec object when its spec is equal.
+ */
+export function keepUnchangedSpec<T>(old: unknown, current: T): T {
+  const [before, after] = [old as Specced | undefined, current as Specced];
+  if (before?.spec === undefined || after.spec === undefined || before.spec === after.spec) return current;
+  if (before.metadata?.uid !== after.metadata?.uid) return current;
+  if (JSON.stringify(before.spec) === JSON.stringify(after.spec)) after.spec = before.spec;
+  return current;
 }

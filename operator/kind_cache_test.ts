@@ -1,7 +1,7 @@
-import { deepEqual, equal } from "node:assert/strict";
+import { deepEqual, equal, notStrictEqual } from "node:assert/strict";
 import type { KubeClient, KubeObject, KubeRequestOptions } from "../internal/kube/mod.ts";
 import { createLogger } from "../internal/log.ts";
-import { watchKind } from "./kind_cache.ts";
+import { keepUnchangedSpec, watchKind } from "./kind_cache.ts";
 
 /** Lists by path; every watch stays open until aborted. Records the paths requested. */
 function fakeClient(objects: Record<string, unknown[]>) {
@@ -68,4 +68,16 @@ Deno.test("watchKind() watches a cluster-scoped kind cluster-wide whatever the n
   } finally {
     await cache.reflector.stop();
   }
+});
+
+Deno.test("keepUnchangedSpec() keeps the spec object of an object whose spec is the same, and only then", () => {
+  const old = { metadata: { uid: "u" }, spec: { hostnames: ["a.example"] }, status: {} };
+  const same = { metadata: { uid: "u" }, spec: { hostnames: ["a.example"] }, status: { parents: [] } };
+  equal(keepUnchangedSpec(old, same).spec, old.spec);
+  const changed = { metadata: { uid: "u" }, spec: { hostnames: ["b.example"] } };
+  notStrictEqual(keepUnchangedSpec(old, changed).spec, old.spec);
+  const recreated = { metadata: { uid: "v" }, spec: { hostnames: ["a.example"] } };
+  notStrictEqual(keepUnchangedSpec(old, recreated).spec, old.spec);
+  const added = { metadata: { uid: "u" }, spec: { hostnames: ["a.example"] } };
+  equal(keepUnchangedSpec(undefined, added), added);
 });

@@ -65,11 +65,14 @@ export function byteBudget(
   mainVcl: string,
 ): RoutingBudget<{ routingJson: string; sharded?: ShardedRouting }> {
   return {
-    fits: ({ routingJson, sharded }) =>
-      sharded
+    // `rendered.routingJson` is read only when it is stored whole: a sharded rendering need not assemble it.
+    fits: (rendered) => {
+      const sharded = rendered.sharded;
+      return sharded
         ? storedBytes(sharded.manifest, mainVcl, budget) <= budget &&
           sharded.shards.every((shard) => storedBytes(shard.text, "", budget) <= budget)
-        : storedBytes(routingJson, mainVcl, budget) <= budget,
+        : storedBytes(rendered.routingJson, mainVcl, budget) <= budget;
+    },
     message: `The Gateway's routing configuration would exceed its budget of ${budget} bytes (its ConfigMap holds at ` +
       "most 1 MiB; a large one is split by hostname, and one hostname's routes must fit one), so the newest routes " +
       "are left out, this one among them, while the older ones keep serving. " +
@@ -102,18 +105,31 @@ export const REGEX_BUDGET: RegexLimits = { patterns: 1024, characters: 64 * 1024
  */
 export function regexCost(routing: Pick<RoutingJson, "vhosts">): RegexLimits {
   const cost = { patterns: 0, characters: 0 };
-  const add = (value: string) => {
-    cost.patterns += 1;
-    cost.characters += value.length;
-  };
   for (const vhost of Object.values(routing.vhosts)) {
-    for (const route of vhost.routes) {
-      for (const m of route.matches) {
-        if (m.path.type === "RegularExpression") add(m.path.value);
-        for (const c of [...m.headers, ...m.queryParams]) if (c.type === "RegularExpression") add(c.value);
+    const own = vhostRegexCost(vhost);
+    cost.patterns += own.patterns;
+    cost.characters += own.characters;
+  }
+  return cost;
+}
+
+/** The regex cost of each vhost object: translation reuses unchanged vhosts, so a change counts only its own. */
+const vhostCosts = new WeakMap<object, RegexLimits>();
+
+function vhostRegexCost(vhost: RoutingJson["vhosts"][string]): RegexLimits {
+  let cost = vhostCosts.get(vhost);
+  if (cost !== undefined) return cost;
+  cost = { patterns: 0, characters: 0 };
+  for (const route of vhost.routes) {
+    for (const m of route.matches) {
+      for (const c of [m.path, ...m.headers, ...m.queryParams]) {
+        if (c.type !== "RegularExpression") continue;
+        cost.patterns += 1;
+        cost.characters += c.value.length;
       }
     }
   }
+  vhostCosts.set(vhost, cost);
   return cost;
 }
 

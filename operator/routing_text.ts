@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { Buffer } from "node:buffer";
 import type { RoutingJson } from "../ghost/contract/mod.ts";
 
 type Route = RoutingJson["vhosts"][string]["routes"][number];
@@ -86,19 +87,64 @@ export function stringifyRouting(
   doc: RoutingJson,
   memo: WeakMap<object, RouteText | string> = new WeakMap(),
 ): string {
+  return routingPieces(doc, memo).join("");
+}
+
+/**
+ * The size in bytes (UTF-8) of {@linkcode stringifyRouting}'s text, without assembling it: each vhost's size is kept
+ * by its object, so a large document whose text is stored in shards is never joined whole to be measured.
+ *
+ * @example Usage
+ * ```ts
+ * import { routingBytes } from "./routing_text.ts";
+ * routingBytes({ version: 1, listeners: [], vhosts: {} }); // 41
+ * ```
+ *
+ * @param doc The document.
+ * @param memo As for {@linkcode stringifyRouting}. @default {a fresh map}
+ * @returns The byte length of its text.
+ */
+export function routingBytes(doc: RoutingJson, memo: WeakMap<object, RouteText | string> = new WeakMap()): number {
+  const hosts = Object.entries(doc.vhosts);
+  // "{head}" + each `,"host":` and vhost text; the pieces other than vhost texts are short
+  let bytes = hosts.length === 0 ? 0 : -1;
+  for (const [host, vhost] of hosts) {
+    let size = vhostSizes.get(vhost);
+    if (size === undefined) vhostSizes.set(vhost, size = Buffer.byteLength(textOf(vhost, memo), "utf8"));
+    bytes += 1 + Buffer.byteLength(JSON.stringify(host), "utf8") + 1 + size;
+  }
+  const [head, tail] = [routingHead(doc), routingTail(doc)];
+  return bytes + Buffer.byteLength(head, "utf8") + Buffer.byteLength(tail, "utf8");
+}
+
+/** The UTF-8 size of each vhost object's text. */
+const vhostSizes = new WeakMap<object, number>();
+
+function textOf(vhost: RoutingJson["vhosts"][string], memo: WeakMap<object, RouteText | string>): string {
+  let text = memo.get(vhost) as string | undefined;
+  if (text === undefined) memo.set(vhost, text = vhostText(vhost, memo));
+  return text;
+}
+
+function routingHead(doc: RoutingJson): string {
   const policies = doc.cachePolicies ? `,"cachePolicies":${JSON.stringify(doc.cachePolicies)}` : "";
-  const out: string[] = [
-    `{"version":${doc.version},"listeners":${JSON.stringify(doc.listeners)}${policies},"vhosts":{`,
-  ];
+  return `{"version":${doc.version},"listeners":${JSON.stringify(doc.listeners)}${policies},"vhosts":{`;
+}
+
+function routingTail(doc: RoutingJson): string {
+  return `${doc.requests ? `},"requests":${JSON.stringify(doc.requests)}` : "}"}${
+    doc.cluster ? `,"cluster":${JSON.stringify(doc.cluster)}}\n` : "}\n"
+  }`;
+}
+
+/** The text of a document in pieces: the head, then each hostname's key and vhost text, then the tail. */
+function routingPieces(doc: RoutingJson, memo: WeakMap<object, RouteText | string>): string[] {
+  const out: string[] = [routingHead(doc)];
   let firstHost = true;
   for (const [host, vhost] of Object.entries(doc.vhosts)) {
-    out.push(`${firstHost ? "" : ","}${JSON.stringify(host)}:`);
+    out.push(`${firstHost ? "" : ","}${JSON.stringify(host)}:`, textOf(vhost, memo));
     firstHost = false;
-    let text = memo.get(vhost) as string | undefined;
-    if (text === undefined) memo.set(vhost, text = vhostText(vhost, memo));
-    out.push(text);
   }
-  out.push(doc.requests ? `},"requests":${JSON.stringify(doc.requests)}` : "}");
-  out.push(doc.cluster ? `,"cluster":${JSON.stringify(doc.cluster)}}\n` : "}\n");
-  return out.join("");
+  out.push(routingTail(doc));
+  return out;
 }

@@ -1,7 +1,8 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { parseRoutingJson, type RoutingJson, stringifyContract } from "../ghost/contract/mod.ts";
 import { readRoutingConfigMapData, routingConfigMapData } from "../internal/routing_config_map.ts";
-import { type RouteText, stringifyRouting } from "./routing_text.ts";
+import { Buffer } from "node:buffer";
+import { type RouteText, routingBytes, stringifyRouting } from "./routing_text.ts";
 
 const VALID = new URL("../ghost/contract/testdata/routing/valid/", import.meta.url);
 
@@ -28,6 +29,7 @@ Deno.test("stringifyRouting() writes the contract's bytes, and routing.json surv
       await t.step(`${name} (${variant})`, () => {
         const text = stringifyRouting(input);
         equal(text, stringifyContract(input));
+        equal(routingBytes(input), Buffer.byteLength(text, "utf8"), "routingBytes() measures it without joining it");
         const decoded = readRoutingConfigMapData(routingConfigMapData(text, "vcl 4.1;\n"));
         equal(decoded.routingJson, text);
         deepEqual(parseRoutingJson(decoded.routingJson!), parseRoutingJson(stringifyContract(input)));

@@ -32,7 +32,7 @@ import { parseGatewayDuration } from "./gateway_duration.ts";
 import { dependenciesUnchanged, routeDependencies, trackDependencies } from "./dependencies.ts";
 import { checkRegex } from "./regex_check.ts";
 import { keyOf, referenceAllowed, type SnapshotIndex } from "./snapshot_index.ts";
-import type { TranslationMemo } from "./translation_memo.ts";
+import { routeIdentity, type TranslationMemo } from "./translation_memo.ts";
 import { watchesNamespace } from "./watch_scope.ts";
 
 /** A routing.json route entry before its listeners are known. */
@@ -337,12 +337,12 @@ function convertMirrors(
 }
 
 function staticRules(route: HttpRoute, memo: TranslationMemo): StaticRule[] {
-  let cached = memo.staticRules.get(route);
-  if (!cached) {
-    cached = route.spec.rules.map((_, i) => convertStatic(route, i));
-    memo.staticRules.set(route, cached);
-  }
-  return cached;
+  const identity = routeIdentity(route);
+  const cached = memo.staticRules.get(route.spec);
+  if (cached?.identity === identity) return cached.rules;
+  const rules = route.spec.rules.map((_, i) => convertStatic(route, i));
+  memo.staticRules.set(route.spec, { identity, rules });
+  return rules;
 }
 
 /** Why a backendRef cannot be used, if it cannot: kind, ReferenceGrant, Service, port and app protocol. */
@@ -475,10 +475,11 @@ export function translateRules(
   context: { index: SnapshotIndex; memo: TranslationMemo },
 ): RulesResult {
   const { index, memo } = context;
-  const cached = memo.rules.get(route);
-  if (cached && dependenciesUnchanged(index, cached.deps)) return cached.result;
+  const identity = routeIdentity(route);
+  const cached = memo.rules.get(route.spec);
+  if (cached?.identity === identity && dependenciesUnchanged(index, cached.deps)) return cached.result;
   const result = computeRules(route, index, memo);
-  memo.rules.set(route, { result, deps: trackDependencies(index, routeDependencies(route)) });
+  memo.rules.set(route.spec, { identity, result, deps: trackDependencies(index, routeDependencies(route)) });
   return result;
 }
 

@@ -114,6 +114,26 @@ export function routeGatewayKeys(
   return [...keys];
 }
 
+/** The Gateway keys of each route that names no ListenerSet (they depend on the route alone), by route object. */
+const directGatewayKeys = new WeakMap<HttpRoute, { controllerName: string; keys: string[] }>();
+
+/** {@linkcode routeGatewayKeys}, kept by route object while no ListenerSet is involved. */
+function gatewayKeysOf(
+  route: HttpRoute,
+  controllerName: string,
+  listenerSetParent: (key: string) => string | undefined,
+): string[] {
+  const known = directGatewayKeys.get(route);
+  if (known?.controllerName === controllerName) return known.keys;
+  let named = false;
+  const keys = routeGatewayKeys(route, controllerName, (key) => {
+    named = true;
+    return listenerSetParent(key);
+  });
+  if (!named) directGatewayKeys.set(route, { controllerName, keys });
+  return keys;
+}
+
 /**
  * Builds the lookup tables of a snapshot.
  *
@@ -136,7 +156,7 @@ export function indexSnapshot(snapshot: Snapshot, controllerName: string): Snaps
   };
   const routesByGateway = new Map<string, HttpRoute[]>();
   for (const route of snapshot.httpRoutes) {
-    for (const key of routeGatewayKeys(route, controllerName, listenerSetParent)) push(routesByGateway, key, route);
+    for (const key of gatewayKeysOf(route, controllerName, listenerSetParent)) push(routesByGateway, key, route);
   }
   const podsByGateway = new Map<string, Pod[]>();
   for (const pod of snapshot.pods) {

@@ -13,7 +13,6 @@
  *
  * @module
  */
-import { Buffer } from "node:buffer";
 import { type RoutingJson, type ShardedRouting, shardRouting } from "../ghost/contract/mod.ts";
 import { contentHash } from "../internal/content_hash.ts";
 import { CONTROLLER_NAME, gatewayObjectName, routingShardName } from "../internal/names.ts";
@@ -37,7 +36,7 @@ import {
   type RegexLimits,
   ROUTING_BUDGET_BYTES,
 } from "./routing_budget.ts";
-import { stringifyRouting } from "./routing_text.ts";
+import { routingBytes, stringifyRouting } from "./routing_text.ts";
 import type { RuleEntry } from "./rules.ts";
 import type { Snapshot } from "./snapshot.ts";
 import { indexSnapshot, keyOf, type SnapshotIndex } from "./snapshot_index.ts";
@@ -156,7 +155,7 @@ function routeStatus(attached: AttachedRoute, gateway: string, listenerSets: rea
       ),
     ];
   };
-  const memoised = run.memo.attachments.get(attached.route);
+  const memoised = run.memo.attachments.get(attached.route.spec);
   if (memoised?.result !== attached) return compute();
   return memoised.status ??= compute();
 }
@@ -182,12 +181,20 @@ function gatewayRejections(
   return { problems, podCount, ...(vclSource ? { vclSource } : {}) };
 }
 
+/** Whether an object's own keys are these, in this order. */
+function sameKeys(keys: readonly string[], object: object): boolean {
+  let i = 0;
+  for (const key in object) if (keys[i++] !== key) return false;
+  return i === keys.length;
+}
+
 /** The pipeline for one Gateway of ours. */
 function translateGateway(
   gateway: Gateway,
   cls: GatewayClass,
   run: Run,
-): GatewayResult & {
+): {
+  result: GatewayResult;
   routes: RouteStatusResult[];
   ingressListeners?: ListenerStatus[];
   listenerSets: ListenerSetStatusResult[];
@@ -220,10 +227,10 @@ function translateGateway(
     userVcl: config.userVcl,
     clientVerifySockets: listeners.filter(verifiesClientCertificates).map((l) => l.socket),
   });
-  const lastShards = memo.shardHashes.get(gateway);
+  const lastShards = memo.shardHashes.get(gateway.spec);
   const shards = new Map<string, ShardMemo>();
-  let reuse = memo.vhosts.get(gateway);
-  if (reuse === undefined) memo.vhosts.set(gateway, reuse = {});
+  let reuse = memo.vhosts.get(gateway.spec);
+  if (reuse === undefined) memo.vhosts.set(gateway.spec, reuse = {});
   const render = (routes: readonly AttachedRoute[]) => {
     const cacheFor = (listener: string, id: RuleEntry["id"]) =>
       run.policies.cacheFor({ namespace, name }, listener, id);
@@ -239,36 +246,55 @@ function translateGateway(
       },
     );
     const stringify = (doc: RoutingJson) => stringifyRouting(doc, memo.routeText);
-    const routingJson = stringify(routing);
+    // A shard whose vhosts are the same objects under the same document-wide fields has the same text.
+    const head = stringify({ ...routing, vhosts: {} });
+    const shardText = (doc: RoutingJson, shard: string) => {
+      const last = lastShards?.get(shard);
+      const vhosts = Object.values(doc.vhosts);
+      const same = last?.head === head && last.vhosts.length === vhosts.length &&
+        last.vhosts.every((v, i) => v === vhosts[i]) && sameKeys(last.hosts, doc.vhosts);
+      return same ? last.text : stringify(doc);
+    };
     const sharded = shardRouting(routing, {
-      bytes: Buffer.byteLength(routingJson, "utf8"),
+      bytes: routingBytes(routing, memo.routeText),
       name: (k) => routingShardName(name, k),
-      stringify,
-      hash: (shard, text) => {
+      stringify: shardText,
+      hash: (shard, text, doc) => {
         const last = lastShards?.get(shard);
         const kept = last?.text === text ? last : { text, hash: contentHash(text) };
-        shards.set(shard, kept);
+        shards.set(shard, { ...kept, head, hosts: Object.keys(doc.vhosts), vhosts: Object.values(doc.vhosts) });
         return kept.hash;
       },
     });
-    return { routing, routingJson, sharded };
+    // The whole text is assembled only when asked for: stored in shards, a large Gateway never needs it.
+    let text: string | undefined;
+    return {
+      routing,
+      sharded,
+      get routingJson() {
+        return text ??= stringify(routing);
+      },
+    };
   };
   // Past a budget the newest routes are refused (each told why) and the others keep serving.
   const fitted = fitRoutes(attached, render, [
     regexBudget(options.regexBudget ?? REGEX_BUDGET),
     byteBudget(options.routingBudgetBytes ?? ROUTING_BUDGET_BYTES, mainVcl),
   ]);
-  const { routes, rendered: { routing, routingJson, sharded } } = fitted;
-  memo.shardHashes.set(gateway, shards);
+  const { routes, rendered } = fitted;
+  const { routing, sharded } = rendered;
+  memo.shardHashes.set(gateway.spec, shards);
   // A sharded routing.json is known by its manifest, which names the hash of every shard.
-  const hashes = { routing: contentHash(sharded?.manifest ?? routingJson), vcl: contentHash(mainVcl) };
+  const hashes = { routing: contentHash(sharded?.manifest ?? rendered.routingJson), vcl: contentHash(mainVcl) };
   const tlsBundles = buildTlsBundles(gateway, listeners, index);
   // 4. Build children: none while the configuration is invalid, so the running ones stay.
   const children = config.problem ? undefined : buildChildren({
     gateway,
     listeners,
     parameters: config.parameters,
-    routingJson,
+    get routingJson() {
+      return rendered.routingJson;
+    },
     routingShards: sharded,
     shardData: (shard) => {
       const kept = shards.get(shard.name);
@@ -318,20 +344,25 @@ function translateGateway(
     programmed,
   }, options.now);
   return {
-    key,
-    namespace,
-    name,
-    status,
-    routing,
-    routingJson,
-    ...(sharded ? { routingShards: sharded } : {}),
-    mainVcl,
-    rejections,
-    podTemplates: new Set(
-      pods.filter((p) => !p.metadata.deletionTimestamp).map((p) => p.metadata.labels?.[POD_TEMPLATE_HASH_LABEL]),
-    ).size,
-    parameters: config.sources,
-    ...(children ? { children } : {}),
+    result: {
+      key,
+      namespace,
+      name,
+      status,
+      routing,
+      // a getter: assembled on first use (tests, `lacquer render`); the operator stores the shards
+      get routingJson() {
+        return rendered.routingJson;
+      },
+      ...(sharded ? { routingShards: sharded } : {}),
+      mainVcl,
+      rejections,
+      podTemplates: new Set(
+        pods.filter((p) => !p.metadata.deletionTimestamp).map((p) => p.metadata.labels?.[POD_TEMPLATE_HASH_LABEL]),
+      ).size,
+      parameters: config.sources,
+      ...(children ? { children } : {}),
+    },
     routes: routes.flatMap((attached) => routeStatus(attached, key, listenerSetKeys, run)),
     ...(ingressListeners ? { ingressListeners } : {}),
     listenerSets,
@@ -447,11 +478,11 @@ export function translate(read: Snapshot, options: TranslateOptions): TranslateR
       continue;
     }
     const {
+      result,
       routes: routeStatuses,
       ingressListeners: made,
       listenerSets: sets,
       backendTlsPolicies: policyEntries,
-      ...result
     } = translateGateway(gateway, cls, run);
     backendTlsPolicies.push(...policyEntries);
     if (made) ingressListeners.set(key, new Map(made.map((l) => [l.name, l])));

@@ -1,13 +1,16 @@
 import { deepStrictEqual, ok } from "node:assert/strict";
 import { CONTROLLER_NAME } from "../internal/names.ts";
+import { keepUnchangedSpec } from "./kind_cache.ts";
 import { parseSnapshot, type Snapshot } from "./snapshot.ts";
-import { translate } from "./translate.ts";
+import { translate, type TranslateResult } from "./translate.ts";
 import { TranslationMemo } from "./translation_memo.ts";
 
 // The incremental translation (one memo kept across changes, unchanged objects kept as the same parsed objects, as
 // the operator's caches keep them) must give exactly what a translation from scratch gives, after any sequence of
 // route creations, updates and deletions. Routes compete for the same hostnames and paths so that every precedence
-// rule (match kind, path length, headers, query, method, age, name) decides between them.
+// rule (match kind, path length, headers, query, method, age, name) decides between them. Between the changes, the
+// status the operator computed is written to a route or to the Gateway, as the operator does: the cache then holds a
+// new object whose spec is the old spec object (`keepUnchangedSpec`), and the memo must keep serving it.
 
 const OPTIONS = { now: "2026-01-01T00:00:00Z", defaults: { image: "lacquer:test" }, gateways: ["ns/gw"] };
 
@@ -102,13 +105,30 @@ function randomRoute(rand: () => number, name: string, pad: number): Raw {
   };
 }
 
-/** The snapshot the operator's caches hold: a changed object is parsed anew, the others stay the same objects. */
+/**
+ * The snapshot the operator's caches hold: a changed object is parsed anew (keeping its spec object when the spec is
+ * the same, as the cache does), the others stay the same objects.
+ */
 function reparse(snapshot: Snapshot, routes: Map<string, Raw>, changed: string): Snapshot {
   const byName = new Map(snapshot.httpRoutes.map((r) => [r.metadata.name, r]));
   const raw = routes.get(changed);
-  if (raw) byName.set(changed, parseSnapshot([raw]).httpRoutes[0]);
+  if (raw) byName.set(changed, keepUnchangedSpec(byName.get(changed), parseSnapshot([raw]).httpRoutes[0]));
   else byName.delete(changed);
   return { ...snapshot, httpRoutes: [...byName.values()] };
+}
+
+/** The Gateway with the status a translation computed written to it, as the cache then holds it. */
+function withGatewayStatus(snapshot: Snapshot, gateway: Raw, result: TranslateResult): Snapshot {
+  gateway.status = structuredClone(result.gateways[0].status);
+  const parsed = keepUnchangedSpec(snapshot.gateways[0], parseSnapshot([gateway]).gateways[0]);
+  return { ...snapshot, gateways: [parsed] };
+}
+
+/** A route with the parent entries a translation computed for it written to its status. */
+function withRouteStatus(route: Raw, result: TranslateResult): Raw {
+  const key = `ns/${(route.metadata as { name: string }).name}`;
+  const parents = result.routes.filter((r) => r.key === key).flatMap((r) => r.parents);
+  return { ...route, status: structuredClone({ parents }) };
 }
 
 for (
@@ -122,21 +142,51 @@ for (
     const memo = new TranslationMemo();
     const routes = new Map<string, Raw>();
     for (let i = 0; i < count; i++) routes.set(`r${i}`, randomRoute(rand, `r${i}`, pad));
-    let snapshot = parseSnapshot([...fixed(), ...routes.values()]);
-    translate(snapshot, { ...OPTIONS, memo });
+    const base = fixed();
+    const gateway = base.find((o) => o.kind === "Gateway")!;
+    let snapshot = parseSnapshot([...base, ...routes.values()]);
+    let last = translate(snapshot, { ...OPTIONS, memo });
     let sharded = 0;
-    for (let step = 0; step < 40; step++) {
+    const kinds = new Set<string>();
+    for (let step = 0; step < 60; step++) {
       const name = `r${Math.floor(rand() * (count + 10))}`;
-      const kind = !routes.has(name) ? "create" : rand() < 0.3 ? "delete" : "update";
-      if (kind === "delete") routes.delete(name);
-      else routes.set(name, randomRoute(rand, name, pad));
-      snapshot = reparse(snapshot, routes, name);
+      const dice = rand();
+      const kind = dice < 0.1
+        ? "gateway status"
+        : !routes.has(name)
+        ? "create"
+        : dice < 0.3
+        ? "delete"
+        : dice < 0.5
+        ? "route status"
+        : "update";
+      kinds.add(kind);
+      if (kind === "gateway status") snapshot = withGatewayStatus(snapshot, gateway, last);
+      else {
+        if (kind === "delete") routes.delete(name);
+        else {routes.set(
+            name,
+            kind === "route status" ? withRouteStatus(routes.get(name)!, last) : randomRoute(rand, name, pad),
+          );}
+        snapshot = reparse(snapshot, routes, name);
+      }
       const incremental = translate(snapshot, { ...OPTIONS, memo });
-      const full = translate(parseSnapshot([...fixed(), ...routes.values()]), OPTIONS);
+      const full = translate(parseSnapshot([...base, ...routes.values()]), OPTIONS);
       deepStrictEqual(incremental, full, `seed ${seed}, step ${step}: ${kind} ${name}`);
       if (full.gateways[0].routingShards) sharded++;
+      // A status write keeps the memo's work: the same status entries, the same vhost objects.
+      if (kind === "route status") {
+        const entries = (r: TranslateResult) => r.routes.find((x) => x.key === `ns/${name}`)?.parents;
+        ok(entries(incremental) === entries(last), `step ${step}: ${name}'s entries computed again`);
+      }
+      if (kind.endsWith("status")) {
+        const [before, after] = [last, incremental].map((r) => Object.values(r.gateways[0].routing!.vhosts));
+        ok(after.every((v, i) => v === before[i]), `step ${step}: vhosts built again after a ${kind} write`);
+      }
+      last = incremental;
     }
     // the case covers what its label says
-    ok(label.includes("shards") ? sharded === 40 : sharded === 0, `${sharded} of 40 steps sharded`);
+    ok(label.includes("shards") ? sharded === 60 : sharded === 0, `${sharded} of 60 steps sharded`);
+    deepStrictEqual([...kinds].sort(), ["create", "delete", "gateway status", "route status", "update"]);
   });
 }

@@ -4,9 +4,12 @@
  * cost little more than that route (5,000 routes: `deno task bench:operator`).
  *
  * Why it is correct: parsed API objects are immutable and the caches replace an object on every change, so an
- * object's identity stands for its content. Each entry is keyed weakly by the object it was computed from (it
- * dies with it) and records what else it read, checked before reuse: a route's rules record their dependency
- * keys (`dependencies.ts`), an attachment records the Gateway, its listeners, the rules and the namespace.
+ * object's identity stands for its content. The caches keep an object's spec object while its spec is the same
+ * (`kind_cache.ts`: a status write makes a new object with the old spec), and route and Gateway entries are keyed by
+ * spec, so the operator's own status writes cost no translation. Each entry is keyed weakly by the object it was
+ * computed from (it dies with it) and records what else it read, checked before reuse: a route's rules record their
+ * dependency keys (`dependencies.ts`) and the route's identity, an attachment records the Gateway's spec and key,
+ * its listeners, the rules and the namespace.
  *
  * Lifetime: one memo per `GatewayController`, that is per operator process; a relist (a new object
  * for everything) simply misses. {@linkcode translate} without a memo uses a fresh one, so one translation
@@ -24,10 +27,48 @@ import type { RulesResult, StaticRule } from "./rules.ts";
 import type { RouteStatusResult } from "./status/route_parent.ts";
 import type { VhostReuse } from "./vhosts.ts";
 
+/**
+ * What the route entries are keyed by: a route's spec. The operator's cache keeps the spec object of a route whose
+ * spec did not change (`kind_cache.ts`), so a route whose status alone was written (by this operator, on every route
+ * after its start) still hits. The other route fields translation reads (namespace, name, creation time,
+ * generation) are the same for the same spec object, and the status it reads only for transition times.
+ */
+export type RouteSpec = HttpRoute["spec"];
+
+const identities = new WeakMap<HttpRoute, string>();
+
+/**
+ * The route fields besides its spec that translation reads, as text: a memo entry found by a route's spec is used
+ * only for a route with the same identity (two routes may share a spec object, e.g. one spread from the other).
+ *
+ * @example Usage
+ * ```ts
+ * import { routeIdentity } from "./translation_memo.ts";
+ * import { httpRouteSchema } from "./api_types.ts";
+ * routeIdentity(httpRouteSchema.parse({ metadata: { name: "r", namespace: "web" }, spec: {} })); // "web/r|||"
+ * ```
+ *
+ * @param route The route.
+ * @returns Its namespace, name, uid, creation time and generation.
+ */
+export function routeIdentity(route: HttpRoute): string {
+  let identity = identities.get(route);
+  if (identity === undefined) {
+    const m = route.metadata;
+    identity = `${m.namespace ?? ""}/${m.name}|${m.uid ?? ""}|${m.creationTimestamp ?? ""}|${m.generation ?? ""}`;
+    identities.set(route, identity);
+  }
+  return identity;
+}
+
 /** A route's attachment to a Gateway with what it was computed from, besides the route it is keyed by. */
 export interface MemoisedAttachment {
-  /** The Gateway object. */
+  /** The route's {@linkcode routeIdentity}. */
+  identity: string;
+  /** The Gateway's spec object. */
   gateway: unknown;
+  /** The Gateway's `namespace/name`. */
+  gatewayKey: string;
   /** Everything about the listeners that attachment reads, as text. */
   listeners: string;
   /** The route's rules result. */
@@ -51,19 +92,26 @@ export interface ShardMemo {
   hash: string;
   /** Its ConfigMap's data (gzipped beyond 32 KiB), once computed. */
   data?: RoutingConfigMapData;
+  /** The document-wide fields it was rendered with, as text. */
+  head: string;
+  /** Its hostnames, in order. */
+  hosts: readonly string[];
+  /** Their vhost objects: the same objects under the same head render the same text. */
+  vhosts: readonly object[];
 }
 
 /** Memoised translation results; see the module documentation for the lifetime. */
 export class TranslationMemo {
-  /** Each route's rules without backends (matches, filters): they depend on the route object alone. */
-  readonly staticRules: WeakMap<HttpRoute, StaticRule[]> = new WeakMap();
+  /** Each route's rules without backends (matches, filters): they depend on the route's spec alone. */
+  readonly staticRules: WeakMap<RouteSpec, { identity: string; rules: StaticRule[] }> = new WeakMap();
   /** Each route's translated rules, with the Services and grants they read. */
-  readonly rules: WeakMap<HttpRoute, { result: RulesResult; deps: TrackedDependencies }> = new WeakMap();
+  readonly rules: WeakMap<RouteSpec, { identity: string; result: RulesResult; deps: TrackedDependencies }> =
+    new WeakMap();
   /**
    * Each route's latest attachment, with what it was computed from. One per route: a route whose parentRefs name
    * several Gateways is recomputed when another Gateway is translated (rare, and cheap).
    */
-  readonly attachments: WeakMap<HttpRoute, MemoisedAttachment> = new WeakMap();
+  readonly attachments: WeakMap<RouteSpec, MemoisedAttachment> = new WeakMap();
   /**
    * Each CachePolicy's validation and cache object. The same cache object for an unchanged policy lets routing_text.ts
    * reuse its text.
@@ -74,14 +122,17 @@ export class TranslationMemo {
    * vhost, by the vhost object.
    */
   readonly routeText: WeakMap<object, RouteText | string> = new WeakMap();
-  /** The vhosts last built for each Gateway, reused for the hostnames whose entries did not change. */
-  readonly vhosts: WeakMap<Gateway, VhostReuse> = new WeakMap();
+  /**
+   * The vhosts last built for each Gateway (by its spec object, which the cache keeps while only its status changes),
+   * reused for the hostnames whose entries did not change.
+   */
+  readonly vhosts: WeakMap<Gateway["spec"], VhostReuse> = new WeakMap();
   /**
    * The text and hash of each routing.json shard last rendered for a Gateway, by shard name: a shard whose text did
    * not change keeps its hash and its ConfigMap data (comparing texts is far cheaper than hashing and compressing
    * megabytes again on every change).
    */
-  readonly shardHashes: WeakMap<Gateway, Map<string, ShardMemo>> = new WeakMap();
+  readonly shardHashes: WeakMap<Gateway["spec"], Map<string, ShardMemo>> = new WeakMap();
   /**
    * Each Gateway with the HTTPS listeners its Ingresses' TLS adds (`ingress/`), by the listeners' JSON: the same object
    * while they are the same, so the attachments of its routes are reused.

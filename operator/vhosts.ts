@@ -159,9 +159,7 @@ export function routingDocument(
     },
   } = extras;
   const keys = new Set<string>();
-  for (const vhost of Object.values(vhosts)) {
-    for (const route of vhost.routes) if (typeof route.cache === "string") keys.add(route.cache);
-  }
+  for (const vhost of Object.values(vhosts)) for (const key of vhostFacts(vhost).policies) keys.add(key);
   const cachePolicies = keys.size === 0
     ? undefined
     : Object.fromEntries([...keys].sort().map((key) => [key, settingsOf(key)]));
@@ -189,10 +187,28 @@ export function routingDocument(
  */
 export function backendNamespaces(routing: RoutingJson): string[] {
   const namespaces = new Set<string>();
-  for (const vhost of Object.values(routing.vhosts)) {
-    for (const route of vhost.routes) {
-      for (const backend of route.backends) if (backend.service) namespaces.add(backend.service.namespace);
-    }
-  }
+  for (const vhost of Object.values(routing.vhosts)) for (const ns of vhostFacts(vhost).namespaces) namespaces.add(ns);
   return [...namespaces].sort();
+}
+
+/** What a vhost names: the CachePolicies of its entries and its Services' namespaces. */
+interface VhostFacts {
+  policies: readonly string[];
+  namespaces: readonly string[];
+}
+
+/** The facts of each vhost object: {@linkcode buildVhosts} reuses unchanged vhosts, so a change reads only its own. */
+const facts = new WeakMap<Vhost, VhostFacts>();
+
+function vhostFacts(vhost: Vhost): VhostFacts {
+  let found = facts.get(vhost);
+  if (found !== undefined) return found;
+  const policies = new Set<string>();
+  const namespaces = new Set<string>();
+  for (const route of vhost.routes) {
+    if (typeof route.cache === "string") policies.add(route.cache);
+    for (const backend of route.backends) if (backend.service) namespaces.add(backend.service.namespace);
+  }
+  facts.set(vhost, found = { policies: [...policies], namespaces: [...namespaces] });
+  return found;
 }

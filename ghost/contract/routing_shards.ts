@@ -107,8 +107,9 @@ export function shardCount(bytes: number): number {
  *
  * @param doc The routing.json document.
  * @param options `bytes`: the size of its text; `name`: the ConfigMap name of shard `k`; `stringify`: the
- *   serializer (the operator's memoised one; the contract's by default); `hash`: the content hash of a shard's text
- *   (the operator's remembers the last texts; `contentHash` by default).
+ *   serializer of a shard's document, given its name (the operator's memoised one; the contract's by default); `hash`:
+ *   the content hash of a shard's text, given its name and document (the operator's remembers the last texts;
+ *   `contentHash` by default).
  * @returns The manifest and the shards, or undefined below {@linkcode SHARDING_THRESHOLD_BYTES}.
  */
 export function shardRouting(
@@ -116,8 +117,8 @@ export function shardRouting(
   options: {
     bytes: number;
     name: (k: number) => string;
-    stringify?: (doc: RoutingJson) => string;
-    hash?: (name: string, text: string) => string;
+    stringify?: (doc: RoutingJson, name: string) => string;
+    hash?: (name: string, text: string, doc: RoutingJson) => string;
   },
 ): ShardedRouting | undefined {
   if (options.bytes <= SHARDING_THRESHOLD_BYTES) return undefined;
@@ -132,8 +133,10 @@ export function shardRouting(
   const stringify = options.stringify ?? stringifyContract;
   const hash = options.hash ?? ((_: string, text: string) => contentHash(text));
   const shard = (k: number, vhosts: RoutingJson["vhosts"]) => {
-    const [name, text] = [options.name(k), stringify({ ...doc, vhosts })];
-    return { name, text, hash: hash(name, text) };
+    const name = options.name(k);
+    const shardDoc = { ...doc, vhosts };
+    const text = stringify(shardDoc, name);
+    return { name, text, hash: hash(name, text, shardDoc) };
   };
   const shards = [...groups.keys()].sort((a, b) => a - b).map((k) => shard(k, groups.get(k)!));
   // An empty document still needs one shard: the manifest names at least one.

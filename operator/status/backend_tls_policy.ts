@@ -113,6 +113,8 @@ export function backendTlsAncestors(
     now: string;
   },
 ): BackendTlsAncestorUpdate[] {
+  // Without policies there is nothing to report, and walking every route of a large Gateway would cost each change.
+  if (facts.policies.length === 0) return [];
   const reached = reachedPolicies(facts.routes, facts.index);
   const updates: BackendTlsAncestorUpdate[] = [];
   for (const policy of facts.policies) {
