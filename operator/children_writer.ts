@@ -84,6 +84,16 @@ export function desiredHash(child: ChildObject): string {
 /** Kinds applied before the others: the rights the chaperone needs to read what the others name. */
 const RBAC_KINDS = new Set(["ServiceAccount", "Role", "RoleBinding"]);
 
+/** Routing.json shards written at the same time. */
+const SHARD_WRITERS = 8;
+
+/** A routing.json shard's ConfigMap: a routing hash without a VCL hash (the Gateway's own ConfigMap has both). */
+function isRoutingShard(child: ChildObject): boolean {
+  const annotations = child.metadata.annotations ?? {};
+  return child.kind === "ConfigMap" && annotations[ROUTING_HASH_ANNOTATION] !== undefined &&
+    annotations[VCL_HASH_ANNOTATION] === undefined;
+}
+
 /**
  * Orders children for applying: the ServiceAccount, Roles and RoleBindings (also those in backend namespaces)
  * first, then the rest, each group in its given order. So a routing.json that names a new backend namespace
@@ -209,45 +219,59 @@ export class ChildrenWriter {
   async apply(gateway: string, desired: readonly ChildObject[]): Promise<SyncResult> {
     let writes = 0;
     const conflicts: ChildConflict[] = [];
-    const adminSecret = adminTokenSecretName(gateway.split("/")[1]);
-    for (const child of applyOrder(desired)) {
-      const object = `${child.metadata.namespace}/${child.metadata.name}`;
-      // The caches hold only Lacquer-labelled objects: anything else under the name is found by a read, made only
-      // while the child is not cached (its first apply, or a cache that lags).
-      const existing = this.#cache.raw(child.kind, object) ?? await this.#read(child);
-      const owner = existing && foreignOwner(existing, gateway);
-      if (owner !== undefined) {
-        conflicts.push({ kind: child.kind, object, owner });
-        continue;
-      }
-      if (child.kind === "Secret" && child.metadata.name === adminSecret) {
-        if (existing === undefined) writes += await this.#createAdminSecret(gateway, child, conflicts);
-        continue;
-      }
-      const hash = desiredHash(child);
-      if (existing?.metadata.annotations?.[DESIRED_HASH_ANNOTATION] === hash) continue;
-      const body = {
-        ...(child.kind === "Deployment" && await this.#autoscaled(child) ? withoutReplicas(child) : child),
-        metadata: {
-          ...child.metadata,
-          annotations: { ...child.metadata.annotations, [DESIRED_HASH_ANNOTATION]: hash },
-        },
-      };
-      await this.#client.request(pathOf(child.kind, child.metadata.namespace, child.metadata.name), {
-        method: "PATCH",
-        query: { fieldManager: FIELD_MANAGER, force: true },
-        contentType: "application/apply-patch+yaml",
-        body,
-      });
-      writes++;
-      this.#observe(child.kind, "apply");
-      this.#log.info("Child object applied", {
-        gateway,
-        kind: child.kind,
-        object: `${child.metadata.namespace}/${child.metadata.name}`,
-      });
-    }
+    const ordered = applyOrder(desired);
+    // The routing.json shards are independent of each other and come before the manifest that names them: a few at
+    // a time (a Gateway's first apply, or a change of their number, writes hundreds).
+    const shards = ordered.filter(isRoutingShard);
+    const first = ordered.filter((c) => RBAC_KINDS.has(c.kind));
+    const rest = ordered.filter((c) => !RBAC_KINDS.has(c.kind) && !isRoutingShard(c));
+    for (const child of first) writes += await this.#applyOne(gateway, child, conflicts);
+    let next = 0;
+    const worker = async () => {
+      while (next < shards.length) writes += await this.#applyOne(gateway, shards[next++], conflicts);
+    };
+    await Promise.all(Array.from({ length: Math.min(SHARD_WRITERS, shards.length) }, worker));
+    for (const child of rest) writes += await this.#applyOne(gateway, child, conflicts);
     return { writes, conflicts };
+  }
+
+  /** Applies one child unless it is in place or not the Gateway's; returns the writes made. */
+  async #applyOne(gateway: string, child: ChildObject, conflicts: ChildConflict[]): Promise<number> {
+    const adminSecret = adminTokenSecretName(gateway.split("/")[1]);
+    const object = `${child.metadata.namespace}/${child.metadata.name}`;
+    // The caches hold only Lacquer-labelled objects: anything else under the name is found by a read, made only
+    // while the child is not cached (its first apply, or a cache that lags).
+    const existing = this.#cache.raw(child.kind, object) ?? await this.#read(child);
+    const owner = existing && foreignOwner(existing, gateway);
+    if (owner !== undefined) {
+      conflicts.push({ kind: child.kind, object, owner });
+      return 0;
+    }
+    if (child.kind === "Secret" && child.metadata.name === adminSecret) {
+      return existing === undefined ? await this.#createAdminSecret(gateway, child, conflicts) : 0;
+    }
+    const hash = desiredHash(child);
+    if (existing?.metadata.annotations?.[DESIRED_HASH_ANNOTATION] === hash) return 0;
+    const body = {
+      ...(child.kind === "Deployment" && await this.#autoscaled(child) ? withoutReplicas(child) : child),
+      metadata: {
+        ...child.metadata,
+        annotations: { ...child.metadata.annotations, [DESIRED_HASH_ANNOTATION]: hash },
+      },
+    };
+    await this.#client.request(pathOf(child.kind, child.metadata.namespace, child.metadata.name), {
+      method: "PATCH",
+      query: { fieldManager: FIELD_MANAGER, force: true },
+      contentType: "application/apply-patch+yaml",
+      body,
+    });
+    this.#observe(child.kind, "apply");
+    this.#log.info("Child object applied", {
+      gateway,
+      kind: child.kind,
+      object: `${child.metadata.namespace}/${child.metadata.name}`,
+    });
+    return 1;
   }
 
   /**

@@ -1,4 +1,4 @@
-import { deepEqual, equal, match, notEqual } from "node:assert/strict";
+import { deepEqual, equal, match, notEqual, ok } from "node:assert/strict";
 import { KubeApiError, type KubeClient, type KubeObject, type KubeRequestOptions } from "../internal/kube/mod.ts";
 import { createLogger } from "../internal/log.ts";
 import { GATEWAY_NAME_ANNOTATION } from "../internal/names.ts";
@@ -248,4 +248,49 @@ Deno.test("ChildrenWriter.prune() of a Gateway that is gone deletes only its chi
     "ns/rolebindings/gw-lacquer-operator",
     "certs/rolebindings/lacquer-op-ns.gw",
   ]);
+});
+
+Deno.test("ChildrenWriter.sync() writes routing.json shards a few at a time, all before the manifest, and only those that changed", async () => {
+  const shard = (k: number, hash: string): ChildObject => ({
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: {
+      name: `gw-lacquer-r${k}`,
+      namespace: "ns",
+      labels: ours,
+      annotations: { "lacquer.dev/routing-hash": hash },
+    },
+    data: { "routing.json": `{"shard":${k}}` },
+  });
+  const manifest = (hash: string) => ({
+    ...configMap("manifest", hash),
+    metadata: { ...configMap("", hash).metadata, labels: ours },
+  });
+  const stored = new Map<string, KubeObject>();
+  const applied: string[] = [];
+  let [open, most] = [0, 0];
+  const client = {
+    async request(path: string, options: KubeRequestOptions = {}) {
+      if (options.method !== "PATCH") throw new KubeApiError("not found", { code: 404 });
+      open++;
+      most = Math.max(most, open);
+      await new Promise((r) => setTimeout(r, 1));
+      open--;
+      const body = options.body as KubeObject;
+      applied.push(body.metadata.name);
+      stored.set(`${body.metadata.namespace}/${body.metadata.name}`, body);
+      return body;
+    },
+  } as unknown as KubeClient;
+  const cache = { raw: (_: string, key: string) => stored.get(key), rawList: () => [...stored.values()] };
+  const writer = new ChildrenWriter(client, cache, { log: createLogger({ sink: () => {} }) });
+  const shards = Array.from({ length: 40 }, (_, k) => shard(k, `sha256:${k}`));
+  await writer.sync("ns/gw", [...shards, manifest("sha256:m1")]);
+  equal(applied.length, 41);
+  equal(applied.at(-1), "gw-lacquer", "the manifest last, once every shard is written");
+  ok(most > 1 && most <= 8, `${most} shard writes at a time`);
+  applied.length = 0;
+  shards[7] = shard(7, "sha256:7b");
+  await writer.sync("ns/gw", [...shards, manifest("sha256:m2")]);
+  deepEqual(applied, ["gw-lacquer-r7", "gw-lacquer"], "unchanged shards are not written again");
 });

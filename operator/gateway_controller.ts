@@ -133,6 +133,13 @@ export class GatewayController {
   readonly ingresses = new WorkQueue();
   /** What is wrong with the BackendTLSPolicies the Gateways use (for the metric). */
   readonly backendTlsProblems = new BackendTlsProblems();
+  /**
+   * Queue of route status entries to write (`<route key> <parent kind>/<parent key>`), the latest of each in
+   * {@linkcode GatewayController.#routeStatuses}. A Gateway's reconcile hands them over instead of writing them
+   * itself: the first reconcile after a start writes an entry on every route (minutes at 50,000 routes), and a route
+   * change must not wait for that to reach the gateway pods.
+   */
+  readonly routeStatuses = new WorkQueue();
   #o: GatewayControllerOptions;
   #routesByGateway = new Map<string, Set<string>>();
   #deps = new Map<string, Set<string>>();
@@ -141,6 +148,10 @@ export class GatewayController {
   #memo = new TranslationMemo();
   #running = false;
   #stopped: Promise<void> | undefined;
+  /** The latest route status entries to write, by route status queue key. */
+  #routeStatuses = new Map<string, RouteStatusResult>();
+  /** Entries written or found in place, with the cached route they were checked against: not handed over again. */
+  #routeStatusDone = new WeakMap<object, KubeObject>();
   /** Route parent entries whose events were planned: translation reuses them while the route is unchanged. */
   #plannedRoutes = new WeakSet<object>();
   /** Per Gateway, the routes that had rules skipped by its pods at the last reconcile. */
@@ -443,17 +454,14 @@ export class GatewayController {
       await cache.watchReferences(key, []);
       this.#recordDeps(key, []);
     }
-    // Route status writes are independent of each other: run a few at a time.
-    let next = 0;
-    const writer = async () => {
-      while (next < result.routes.length) {
-        const update = result.routes[next++];
-        const raw = cache.raw("HTTPRoute", update.key);
-        await this.#o.status.writeRouteParents(raw, update);
-        if (raw) this.#routeEvents(raw, update);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(16, result.routes.length) }, writer));
+    // Route status entries go to their own queue; those already in place (the same entries, checked against the
+    // same cached route) are not handed over again.
+    for (const update of result.routes) {
+      if (this.#routeStatusDone.get(update.parents) === cache.raw("HTTPRoute", update.key)) continue;
+      const statusKey = `${update.key} ${update.kind ?? "Gateway"}/${update.gateway}`;
+      this.#routeStatuses.set(statusKey, update);
+      this.routeStatuses.add(statusKey);
+    }
     for (const ls of result.listenerSets) {
       const raw = cache.raw("ListenerSet", ls.key);
       if (raw) await this.#o.status.writeListenerSet(raw, ls.status);
@@ -475,6 +483,25 @@ export class GatewayController {
     log.debug("Gateway reconciled", { gateway: key, routes: routes.length });
     // The objects in the way are not watched (only Lacquer's are): look again later.
     if (conflicts !== "") return { requeueAfterMs: CONFLICT_RECHECK_MS };
+  }
+
+  /**
+   * Writes the latest entries of one route for one parent, unless the cached route has them.
+   *
+   * @param statusKey `<route key> <parent kind>/<parent key>`.
+   * @returns Nothing (errors are retried by the queue, which keeps the latest entries).
+   */
+  async reconcileRouteStatus(statusKey: string): Promise<ReconcileResult> {
+    const update = this.#routeStatuses.get(statusKey);
+    if (!update) return;
+    const raw = this.#o.cache.raw("HTTPRoute", update.key);
+    await this.#o.status.writeRouteParents(raw, update);
+    if (raw) {
+      this.#routeEvents(raw, update);
+      this.#routeStatusDone.set(update.parents, raw);
+    }
+    // newer entries may have come meanwhile: those stay for the next run
+    if (this.#routeStatuses.get(statusKey) === update) this.#routeStatuses.delete(statusKey);
   }
 
   /**
@@ -681,6 +708,12 @@ export class GatewayController {
         log: this.#o.log.child({ controller: "ingress" }),
         observer: observer("ingress"),
       }),
+      // Route status writes are independent of each other: a few at a time.
+      runWorkers(this.routeStatuses, (key) => this.reconcileRouteStatus(key), {
+        log: this.#o.log.child({ controller: "routestatus" }),
+        workers: 16,
+        observer: observer("routestatus"),
+      }),
     ]).then(() => {});
   }
 
@@ -689,6 +722,7 @@ export class GatewayController {
     this.gateways.shutDown();
     this.classes.shutDown();
     this.ingresses.shutDown();
+    this.routeStatuses.shutDown();
     await this.#stopped;
   }
 }

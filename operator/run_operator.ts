@@ -189,6 +189,7 @@ function registerGauges(registry: MetricsRegistry, state: RunState): void {
     { labels: { controller: "gateway" }, value: state.gatewayController?.gateways.length ?? 0 },
     { labels: { controller: "gatewayclass" }, value: state.gatewayController?.classes.length ?? 0 },
     { labels: { controller: "ingress" }, value: state.gatewayController?.ingresses.length ?? 0 },
+    { labels: { controller: "routestatus" }, value: state.gatewayController?.routeStatuses.length ?? 0 },
     { labels: { controller: "cachepolicy" }, value: state.policyController?.policies.length ?? 0 },
     { labels: { controller: "cacheinvalidation" }, value: state.invalidationController?.queue.length ?? 0 },
   ]);
