@@ -722,6 +722,9 @@ export class GatewayController {
     this.gateways.shutDown();
     this.classes.shutDown();
     this.ingresses.shutDown();
+    // The entries still queued are left to the next operator (its first reconcile computes them again): the workers
+    // find nothing to write and stop.
+    this.#routeStatuses.clear();
     this.routeStatuses.shutDown();
     await this.#stopped;
   }
