@@ -47,21 +47,9 @@ export interface AttachRoutesContext {
   memo: TranslationMemo;
 }
 
-/** Each route's precedence key, by the (immutable) route object. */
-const precedenceKeys = new WeakMap<HttpRoute, string>();
-
-function precedenceKey(r: HttpRoute): string {
-  let k = precedenceKeys.get(r);
-  if (k === undefined) {
-    k = `${r.metadata.creationTimestamp ?? ""}\u0000${r.metadata.namespace ?? ""}/${r.metadata.name}`;
-    precedenceKeys.set(r, k);
-  }
-  return k;
-}
-
 /** Sorts routes by creation time, then `namespace/name` (the precedence tie-breakers), computing keys once. */
 function sortRoutes(routes: readonly HttpRoute[]): HttpRoute[] {
-  const keyed = routes.map((r) => ({ r, k: precedenceKey(r) }));
+  const keyed = routes.map((r) => ({ r, k: routeIdentity(r) }));
   keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
   return keyed.map((x) => x.r);
 }

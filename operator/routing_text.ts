@@ -21,8 +21,11 @@ export interface RouteText {
   head: string;
   /** `,"matches":…,"filters":…,"backends":…,"mirrors":…,"timeouts":…,"retry":…}` (the last three when the rule has them) */
   tail: string;
-  /** The tail with `,"cache":…` before the closing brace, by the cache's JSON (several when listeners differ). */
-  cached: Map<string, string>;
+  /**
+   * The tail with `,"cache":…` before the closing brace, by the cache's JSON (several when listeners differ); made for
+   * the first entry with a cache only (a Map on every entry would cost more than its text).
+   */
+  cached?: Map<string, string>;
 }
 
 function parts(route: Route, memo: WeakMap<object, RouteText | string>): RouteText {
@@ -35,7 +38,6 @@ function parts(route: Route, memo: WeakMap<object, RouteText | string>): RouteTe
       }${route.mirrors ? `,"mirrors":${JSON.stringify(route.mirrors)}` : ""}${
         route.timeouts ? `,"timeouts":${JSON.stringify(route.timeouts)}` : ""
       }${route.retry ? `,"retry":${JSON.stringify(route.retry)}` : ""}}`,
-      cached: new Map(),
     };
     memo.set(route.matches, cached);
   }
@@ -44,6 +46,7 @@ function parts(route: Route, memo: WeakMap<object, RouteText | string>): RouteTe
 
 function cachedTail(text: RouteText, cache: NonNullable<Route["cache"]>): string {
   const json = JSON.stringify(cache);
+  text.cached ??= new Map();
   let tail = text.cached.get(json);
   if (tail === undefined) text.cached.set(json, tail = `${text.tail.slice(0, -1)},"cache":${json}}`);
   return tail;

@@ -114,8 +114,12 @@ export function routeGatewayKeys(
   return [...keys];
 }
 
-/** The Gateway keys of each route that names no ListenerSet (they depend on the route alone), by route object. */
-const directGatewayKeys = new WeakMap<HttpRoute, { controllerName: string; keys: string[] }>();
+/**
+ * The Gateway keys of each route that names no ListenerSet (they depend on the route alone), by controller name and
+ * route object; routes with the same keys share one array.
+ */
+const directGatewayKeys = new Map<string, WeakMap<HttpRoute, string[]>>();
+const sharedKeys = new Map<string, string[]>();
 
 /** {@linkcode routeGatewayKeys}, kept by route object while no ListenerSet is involved. */
 function gatewayKeysOf(
@@ -123,15 +127,23 @@ function gatewayKeysOf(
   controllerName: string,
   listenerSetParent: (key: string) => string | undefined,
 ): string[] {
-  const known = directGatewayKeys.get(route);
-  if (known?.controllerName === controllerName) return known.keys;
+  let known = directGatewayKeys.get(controllerName);
+  if (known === undefined) directGatewayKeys.set(controllerName, known = new WeakMap());
+  const kept = known.get(route);
+  if (kept !== undefined) return kept;
   let named = false;
   const keys = routeGatewayKeys(route, controllerName, (key) => {
     named = true;
     return listenerSetParent(key);
   });
-  if (!named) directGatewayKeys.set(route, { controllerName, keys });
-  return keys;
+  if (named) return keys;
+  const text = keys.join("\n");
+  // bounded: the arrays are shared, not needed
+  if (sharedKeys.size > 10_000) sharedKeys.clear();
+  let shared = sharedKeys.get(text);
+  if (shared === undefined) sharedKeys.set(text, shared = keys);
+  known.set(route, shared);
+  return shared;
 }
 
 /**

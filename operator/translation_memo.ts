@@ -39,23 +39,25 @@ const identities = new WeakMap<HttpRoute, string>();
 
 /**
  * The route fields besides its spec that translation reads, as text: a memo entry found by a route's spec is used
- * only for a route with the same identity (two routes may share a spec object, e.g. one spread from the other).
+ * only for a route with the same identity (two routes may share a spec object, e.g. one spread from the other). Its
+ * order is the routes' precedence order (creation time, then `namespace/name`), so it sorts them too.
  *
  * @example Usage
  * ```ts
  * import { routeIdentity } from "./translation_memo.ts";
  * import { httpRouteSchema } from "./api_types.ts";
- * routeIdentity(httpRouteSchema.parse({ metadata: { name: "r", namespace: "web" }, spec: {} })); // "web/r|||"
+ * routeIdentity(httpRouteSchema.parse({ metadata: { name: "r", namespace: "web" }, spec: {} })); // "\0web/r\0\0"
  * ```
  *
  * @param route The route.
- * @returns Its namespace, name, uid, creation time and generation.
+ * @returns Its creation time, namespace, name, uid and generation.
  */
 export function routeIdentity(route: HttpRoute): string {
   let identity = identities.get(route);
   if (identity === undefined) {
     const m = route.metadata;
-    identity = `${m.namespace ?? ""}/${m.name}|${m.uid ?? ""}|${m.creationTimestamp ?? ""}|${m.generation ?? ""}`;
+    // NUL sorts first: a name that is a prefix of another sorts before it, as the plain keys do
+    identity = `${m.creationTimestamp ?? ""}\0${m.namespace ?? ""}/${m.name}\0${m.uid ?? ""}\0${m.generation ?? ""}`;
     identities.set(route, identity);
   }
   return identity;

@@ -23,8 +23,8 @@ export type CacheLookup = (listener: string, id: RuleEntry["id"]) => string | un
 export interface Slot {
   /** The rule entry. */
   entry: RuleEntry;
-  /** The listeners it is reached through. */
-  listeners: Set<string>;
+  /** The listeners it is reached through (a few: an array is far smaller than a Set, and there is one per entry). */
+  listeners: string[];
   /** The CachePolicy that applies to it there. */
   cache: string | undefined;
 }
@@ -40,13 +40,13 @@ function addEntries(
     let list = slots.get(entry);
     if (!list) slots.set(entry, list = []);
     let slot = list.find((s) => s.cache === cache);
-    if (!slot) list.push(slot = { entry, listeners: new Set(), cache });
-    slot.listeners.add(listener);
+    if (!slot) list.push(slot = { entry, listeners: [], cache });
+    if (!slot.listeners.includes(listener)) slot.listeners.push(listener);
   }
 }
 
 function routeEntry({ entry, listeners, cache }: Slot, order: ReadonlyMap<string, number>): RouteEntry {
-  const names = listeners.size === 1 ? [...listeners] : [...listeners].sort((a, b) => order.get(a)! - order.get(b)!);
+  const names = listeners.length === 1 ? listeners : [...listeners].sort((a, b) => order.get(a)! - order.get(b)!);
   // Key order is the contract's (routing_text.ts relies on it).
   return {
     id: entry.id,
@@ -124,8 +124,8 @@ function sameSlots(a: readonly Slot[], b: readonly Slot[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) {
     const [x, y] = [a[i], b[i]];
-    if (x.entry !== y.entry || x.cache !== y.cache || x.listeners.size !== y.listeners.size) return false;
-    for (const l of x.listeners) if (!y.listeners.has(l)) return false;
+    if (x.entry !== y.entry || x.cache !== y.cache || x.listeners.length !== y.listeners.length) return false;
+    for (const l of x.listeners) if (!y.listeners.includes(l)) return false;
   }
   return true;
 }
