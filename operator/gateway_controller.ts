@@ -61,6 +61,9 @@ function listenerSetIndexKey(key: string): string {
   return `${LISTENER_SET_INDEX}${key}`;
 }
 
+/** How soon a Gateway looks again after a route's status alone changed. */
+const STATUS_RECHECK_MS = 10_000;
+
 /** How soon a Gateway whose children's names are taken looks again whether they are free. */
 const CONFLICT_RECHECK_MS = 30_000;
 
@@ -231,11 +234,17 @@ export class GatewayController {
       case "Gateway":
         this.gateways.add(key);
         break;
-      case "HTTPRoute":
-        for (const gw of this.#indexRoute(old as HttpRoute | undefined, current as HttpRoute | undefined)) {
-          this.#enqueueParent(gw);
-        }
+      case "HTTPRoute": {
+        const [before, after] = [old as HttpRoute | undefined, current as HttpRoute | undefined];
+        const keys = before && routeGatewayKeys(before, CONTROLLER_NAME, listenerSetIndexKey).join(" ");
+        const indexed = this.#indexRoute(before, after);
+        // Its status alone changed (mostly the operator's own writes, one per route after a start): its Gateways
+        // look again a little later, so that a storm of status writes wakes them a few times, not once per route.
+        const statusOnly = before !== undefined && after !== undefined && before.spec === after.spec &&
+          keys === routeGatewayKeys(after, CONTROLLER_NAME, listenerSetIndexKey).join(" ");
+        for (const gw of indexed) this.#enqueueParent(gw, statusOnly ? STATUS_RECHECK_MS : 0);
         break;
+      }
       case "ListenerSet":
         for (const ls of objects as unknown as ListenerSet[]) {
           const parent = listenerSetParentKey(ls);
@@ -358,14 +367,12 @@ export class GatewayController {
   }
 
   /** Enqueues a Gateway, or the Gateway of a ListenerSet's index key (`ListenerSet:<key>`) when it names one. */
-  #enqueueParent(indexKey: string): void {
-    if (!indexKey.startsWith(LISTENER_SET_INDEX)) {
-      this.gateways.add(indexKey);
-      return;
-    }
-    const ls = this.#o.cache.get<ListenerSet>("ListenerSet", indexKey.slice(LISTENER_SET_INDEX.length));
-    const parent = ls && listenerSetParentKey(ls);
-    if (parent) this.gateways.add(parent);
+  #enqueueParent(indexKey: string, delayMs = 0): void {
+    const ls = indexKey.startsWith(LISTENER_SET_INDEX)
+      ? this.#o.cache.get<ListenerSet>("ListenerSet", indexKey.slice(LISTENER_SET_INDEX.length))
+      : undefined;
+    const gateway = indexKey.startsWith(LISTENER_SET_INDEX) ? ls && listenerSetParentKey(ls) : indexKey;
+    if (gateway) this.gateways.addAfter(gateway, delayMs);
   }
 
   #enqueueOwner(objects: KubeObject[]): void {

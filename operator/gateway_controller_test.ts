@@ -295,3 +295,18 @@ Deno.test("GatewayController hands route status over to its own queue: a Gateway
   controller.gateways.shutDown();
   controller.routeStatuses.shutDown();
 });
+
+Deno.test("GatewayController: a route whose status alone changed wakes its Gateway later, a changed spec at once", async () => {
+  const controller = newController(snapshot);
+  const route = snapshot.httpRoutes[0];
+  controller.onChange("HTTPRoute", undefined, route);
+  deepEqual(await drain(controller), ["ns/a"]);
+  // what the cache delivers after the operator wrote the route's status: a new object with the same spec object
+  const written = { ...route, status: { parents: [] } };
+  controller.onChange("HTTPRoute", route, written);
+  deepEqual(await drain(controller), [], "not at once: a storm of status writes must not wake it once per route");
+  const changed = { ...written, spec: { ...written.spec, hostnames: ["new.example"] } };
+  controller.onChange("HTTPRoute", written, changed);
+  deepEqual(await drain(controller), ["ns/a"]);
+  controller.gateways.shutDown();
+});
