@@ -125,15 +125,16 @@ export async function buildEchoBasic(cache: string): Promise<Program> {
 }
 
 /**
- * Returns the static CoreDNS set-up builds from the Go module proxy (scripts/kube/build.sh).
+ * Returns the static CoreDNS set-up builds from the Go module proxy with the plugins the clusters use
+ * (scripts/kube/build.sh links it as `<cache>/bin/coredns`).
  *
  * @param cache The cache root.
  * @returns The program.
  */
 export async function buildCoreDns(cache: string): Promise<Program> {
-  const path = `${cache}/coredns/${THIRD_PARTY_VERSIONS.coredns}/bin/coredns`;
-  await Deno.stat(path).catch(() => {
-    throw new Error(`Cannot build the coredns image: no ${path}; run \`bash scripts/setup.sh kubernetes\` first`);
+  const link = `${cache}/bin/coredns`;
+  const path = await Deno.realPath(link).catch(() => {
+    throw new Error(`Cannot build the coredns image: no ${link}; run \`bash scripts/setup.sh kubernetes\` first`);
   });
   return { path, buildInfo: await goBuildInfo(path) };
 }

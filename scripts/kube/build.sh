@@ -5,7 +5,7 @@
 #   etcd/<etcd>/bin/etcd                                             (wrapper main around etcdmain)
 #   gateway-api/<gw>/bin/echo-basic, gateway-api/<gw>/crds/{standard,experimental}.yaml
 #   containerd/<v>/bin/{containerd,containerd-shim-runc-v2,ctr}      (the real node's runtime; static, no cgo)
-#   coredns/<v>/bin/coredns                                          (cluster DNS; static, no cgo)
+#   coredns/<v>-<key>/bin/coredns                                    (cluster DNS, the plugins we use; static, no cgo)
 # and links the current ones as $LACQUER_CACHE/bin/<name> and $LACQUER_CACHE/gateway-api-crds/<channel>.yaml.
 # A warm run only checks that the files exist. Run directly or through scripts/setup.sh (step "kubernetes").
 set -euo pipefail
@@ -206,12 +206,46 @@ build_containerd() {
     "-s -w -X github.com/containerd/containerd/v2/version.Version=$CONTAINERD_VERSION" "${pkgs[@]}"
 }
 
-# CoreDNS with its default plugins.
+# CoreDNS with only the plugins the clusters' Corefiles use: the local cluster's (tests/cluster/node/cluster_dns.ts)
+# and the Gateway API conformance manifests' (forward, log, whoami). Upstream's main imports every plugin (about 1,300
+# packages to compile, cloud SDKs included); this generated main compiles about 770. Listed in upstream's directive
+# order (core/dnsserver/zdirectives.go), which is the order a query passes through them. The cache directory is keyed
+# by the generated main, so changing the list builds a new binary.
+COREDNS_PLUGINS=(ready health errors log cache kubernetes forward whoami)
 build_coredns() {
-  local out="$LACQUER_CACHE/coredns/$COREDNS_VERSION"
-  if [ -x "$out/bin/coredns" ]; then step "coredns $COREDNS_VERSION cached"; return; fi
-  step "building coredns $COREDNS_VERSION (cold: about 2.5 minutes on 2 cores)"
-  CGO_ENABLED=0 build_go_tool "$out" "github.com/coredns/coredns@$COREDNS_VERSION" 1.24 "-s -w" github.com/coredns/coredns
+  local imports directives main key
+  imports=$(printf '\t_ "github.com/coredns/coredns/plugin/%s"\n' "${COREDNS_PLUGINS[@]}" | LC_ALL=C sort)
+  directives=$(printf '"%s", ' "${COREDNS_PLUGINS[@]}")
+  main=$(cat <<GO
+// Command coredns is CoreDNS $COREDNS_VERSION with only the plugins Lacquer's clusters configure.
+package main
+
+import (
+	"github.com/coredns/coredns/core/dnsserver"
+	"github.com/coredns/coredns/coremain"
+
+$imports
+)
+
+// The plugins a Corefile may use, in the order a query passes through them.
+func init() { dnsserver.Directives = []string{${directives%, }} }
+
+func main() { coremain.Run() }
+GO
+)
+  key=$(printf '%s' "$main" | sha256sum | cut -c1-12)
+  COREDNS_DIR="$LACQUER_CACHE/coredns/$COREDNS_VERSION-$key"
+  if [ -x "$COREDNS_DIR/bin/coredns" ]; then step "coredns $COREDNS_VERSION ($key) cached"; return; fi
+  step "building coredns $COREDNS_VERSION with ${COREDNS_PLUGINS[*]}"
+  local src="$COREDNS_DIR/src"
+  mkdir -p "$src" "$COREDNS_DIR/bin"
+  printf 'module lacquer.dev/corednsbuild\n\ngo 1.24\n' >"$src/go.mod"
+  printf '%s\n' "$main" >"$src/main.go"
+  (cd "$src" && go get "github.com/coredns/coredns@$COREDNS_VERSION" >/dev/null 2>&1 && go mod tidy >/dev/null 2>&1) ||
+    (cd "$src" && go get "github.com/coredns/coredns@$COREDNS_VERSION" && go mod tidy)
+  CGO_ENABLED=0 with_progress "compiling coredns" bash -c 'cd "$1" && shift && exec go "$@"' _ "$src" build "${build_flags[@]}" \
+    -ldflags "-s -w" -o "$COREDNS_DIR/bin/coredns.tmp" .
+  mv -f "$COREDNS_DIR/bin/coredns.tmp" "$COREDNS_DIR/bin/coredns"
 }
 
 build_etcd
@@ -228,7 +262,7 @@ ln -sfn "$LACQUER_CACHE/etcd/$ETCD_VERSION/bin/etcd" "$LACQUER_CACHE/bin/etcd"
 for b in containerd containerd-shim-runc-v2 ctr; do
   ln -sfn "$LACQUER_CACHE/containerd/$CONTAINERD_VERSION/bin/$b" "$LACQUER_CACHE/bin/$b"
 done
-ln -sfn "$LACQUER_CACHE/coredns/$COREDNS_VERSION/bin/coredns" "$LACQUER_CACHE/bin/coredns"
+ln -sfn "$COREDNS_DIR/bin/coredns" "$LACQUER_CACHE/bin/coredns"
 ln -sfn "$LACQUER_CACHE/gateway-api/$GATEWAY_API_VERSION/bin/echo-basic" "$LACQUER_CACHE/bin/echo-basic"
 for channel in standard experimental; do
   ln -sfn "$LACQUER_CACHE/gateway-api/$GATEWAY_API_VERSION/crds/$channel.yaml" \
