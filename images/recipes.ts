@@ -99,14 +99,45 @@ function labels(title: string): Record<string, string> {
   };
 }
 
-async function gatewayRecipe(ctx: BuildContext): Promise<Recipe> {
+/**
+ * Builds (or finds cached) the two Debian base layers, the slow part of a cold build that needs only the network and
+ * the disk: set-up starts it in the background while it compiles (step `image-bases`).
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { buildBaseLayers } from "./recipes.ts";
+ * await buildBaseLayers({ repo: "/src/lacquer", cache: "/root/.cache/lacquer", updateLock: false });
+ * ```
+ *
+ * @param ctx The repository and the cache.
+ * @returns The gateway's and the operator's base layer.
+ */
+export async function buildBaseLayers(ctx: BuildContext): Promise<CachedLayer[]> {
+  return [await gatewayBase(ctx), await operatorBase(ctx)];
+}
+
+async function gatewayBase(ctx: BuildContext): Promise<CachedLayer> {
   const lock = await readDebLock(`${ctx.repo}/images/gateway.debs.lock`);
-  const base = await cachedLayer({
+  return await cachedLayer({
     dir: layerDir(ctx),
     inputs: ["gateway-rootfs", RECIPE_VERSION, GATEWAY_ROOTFS_RECIPE, ...lock.pins],
     comment: "Debian bookworm: Varnish, varnish-modules, hitch, gcc for VCL",
     produce: async (root) => ({ packages: await buildGatewayRootfs(root, { lock, updateLock: ctx.updateLock }) }),
   });
+}
+
+async function operatorBase(ctx: BuildContext): Promise<CachedLayer> {
+  const lock = await readDebLock(`${ctx.repo}/images/operator.debs.lock`);
+  return await cachedLayer({
+    dir: layerDir(ctx),
+    inputs: ["distroless", RECIPE_VERSION, DISTROLESS_ROOTFS_RECIPE, ...lock.pins],
+    comment: "distroless: libc, libgcc, CA certificates, tzdata, netbase, nonroot user",
+    produce: async (root) => ({ packages: await buildDistrolessRootfs(root, { lock, updateLock: ctx.updateLock }) }),
+  });
+}
+
+async function gatewayRecipe(ctx: BuildContext): Promise<Recipe> {
+  const base = await gatewayBase(ctx);
   const hitch = await buildHitch(ctx.repo, ctx.cache);
   const patchedHitch = await cachedLayer({
     dir: layerDir(ctx),
@@ -155,13 +186,7 @@ async function gatewayRecipe(ctx: BuildContext): Promise<Recipe> {
 }
 
 async function operatorRecipe(ctx: BuildContext): Promise<Recipe> {
-  const lock = await readDebLock(`${ctx.repo}/images/operator.debs.lock`);
-  const base = await cachedLayer({
-    dir: layerDir(ctx),
-    inputs: ["distroless", RECIPE_VERSION, DISTROLESS_ROOTFS_RECIPE, ...lock.pins],
-    comment: "distroless: libc, libgcc, CA certificates, tzdata, netbase, nonroot user",
-    produce: async (root) => ({ packages: await buildDistrolessRootfs(root, { lock, updateLock: ctx.updateLock }) }),
-  });
+  const base = await operatorBase(ctx);
   return {
     layers: [base, await denoLayer(ctx), await npmLayer(ctx), await appLayer(ctx)],
     runtime: {
