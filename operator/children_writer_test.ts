@@ -270,7 +270,7 @@ Deno.test("ChildrenWriter.sync() writes routing.json shards a few at a time, all
   const applied: string[] = [];
   let [open, most] = [0, 0];
   const client = {
-    async request(path: string, options: KubeRequestOptions = {}) {
+    async request(_path: string, options: KubeRequestOptions = {}) {
       if (options.method !== "PATCH") throw new KubeApiError("not found", { code: 404 });
       open++;
       most = Math.max(most, open);
