@@ -1,11 +1,12 @@
-//! The shared contract goldens of `ghost/contract/testdata/ghost/` (see the README there) and every ghost.json
-//! that chaperone's merge goldens produce: the serde types must agree with the zod schema.
+//! The shared contract goldens of `ghost/contract/testdata/ghost/` and `ghost/contract/testdata/ghost-delta/` (see
+//! the README there) and every ghost.json that chaperone's merge goldens produce: the serde types must agree with
+//! the zod schemas.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use ghost_core::contract::GhostJson;
-use ghost_core::{load, Router};
+use ghost_core::{load, load_delta, Error, Report, Router};
 
 fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -44,7 +45,40 @@ fn valid_goldens_round_trip_to_their_parsed_form() {
 
 #[test]
 fn invalid_goldens_are_rejected_or_their_route_skipped_or_served_uncached() {
-    let dir = repo_root().join("ghost/contract/testdata/ghost/invalid");
+    check_invalid_goldens("ghost", |text| Router::from_json(text).map(|(_, report)| report));
+}
+
+#[test]
+fn valid_delta_goldens_round_trip_to_their_parsed_form_and_apply() {
+    let dir = repo_root().join("ghost/contract/testdata/ghost-delta/valid");
+    let inputs: Vec<PathBuf> =
+        json_files(&dir, ".json").into_iter().filter(|p| !p.to_string_lossy().ends_with(".parsed.json")).collect();
+    assert!(!inputs.is_empty(), "no goldens found in {}", dir.display());
+    for input in inputs {
+        let text = fs::read_to_string(&input).unwrap();
+        let delta = load_delta(&text).unwrap_or_else(|e| panic!("{}: {e}", input.display()));
+        let skipped: Vec<_> = delta.skipped.values().flatten().collect();
+        assert!(skipped.is_empty(), "{}: skipped {skipped:?}", input.display());
+        let parsed_path = input.with_extension("parsed.json");
+        let want: serde_json::Value = serde_json::from_str(&fs::read_to_string(&parsed_path).unwrap()).unwrap();
+        // A delta has no type of its own to serialize: its version is the one load_delta checked.
+        let got = serde_json::json!({ "version": ghost_core::contract::VERSION, "vhosts": delta.vhosts });
+        assert_eq!(got, want, "{}: re-serialized delta differs from {}", input.display(), parsed_path.display());
+        let (_, report) = Router::default().apply_json(&text).unwrap();
+        assert!(report.skipped.is_empty(), "{}: router skipped {:?}", input.display(), report.skipped);
+    }
+}
+
+#[test]
+fn invalid_delta_goldens_are_rejected_or_their_route_skipped() {
+    check_invalid_goldens("ghost-delta", |text| Router::default().apply_json(text).map(|(_, report)| report));
+}
+
+/// Every `ghost/contract/testdata/<format>/invalid/` golden must be rejected by `parse` at (a prefix of) the path
+/// its `.error.json` names, or accepted with that path (or a prefix) skipped, or served uncached when only its cache
+/// settings cannot be built.
+fn check_invalid_goldens(format: &str, parse: impl Fn(&str) -> Result<Report, Error>) {
+    let dir = repo_root().join("ghost/contract/testdata").join(format).join("invalid");
     let inputs: Vec<PathBuf> =
         json_files(&dir, ".json").into_iter().filter(|p| !p.to_string_lossy().ends_with(".error.json")).collect();
     assert!(!inputs.is_empty(), "no goldens found in {}", dir.display());
@@ -54,7 +88,7 @@ fn invalid_goldens_are_rejected_or_their_route_skipped_or_served_uncached() {
         let error: serde_json::Value =
             serde_json::from_str(&fs::read_to_string(input.with_extension("error.json")).unwrap()).unwrap();
         let want_path = error["path"].as_str().unwrap().to_owned();
-        match Router::from_json(&text) {
+        match parse(&text) {
             Err(err) => {
                 if !want_path.starts_with(err.path()) {
                     failures.push(format!(
@@ -64,7 +98,7 @@ fn invalid_goldens_are_rejected_or_their_route_skipped_or_served_uncached() {
                     ));
                 }
             }
-            Ok((_, report)) => {
+            Ok(report) => {
                 // Cache settings ghost cannot build leave the route served without caching, reported in `uncached`.
                 if !report.skipped.iter().chain(&report.uncached).any(|s| want_path.starts_with(&s.path)) {
                     failures.push(format!(
