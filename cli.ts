@@ -8,13 +8,13 @@
  */
 import { Command, CommanderError, Option } from "commander";
 import { z } from "zod";
-import { CHAPERONE_FLAGS, type ChaperoneConfig, chaperoneConfigSchema, withEnvironment } from "./chaperone/mod.ts";
+import { CHAPERONE_FLAGS, type ChaperoneConfig, chaperoneConfigSchema, withEnvironment } from "./chaperone/options.ts";
 import {
   OPERATOR_FLAGS,
   type OperatorConfig,
   operatorConfigSchema,
   operatorFlagsWithEnvironment,
-} from "./operator/mod.ts";
+} from "./operator/options.ts";
 import { LogLevel, type LogLevelName } from "./internal/log.ts";
 import {
   type ExplainConfig,

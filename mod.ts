@@ -1,16 +1,15 @@
 /**
  * The `lacquer` binary: `lacquer operator`, `chaperone`, `render`, `explain`, `status` and `version`.
  *
- * This file only turns argv into a validated command and hands it to the subcommand's `run*` function.
+ * This file only turns argv into a validated command and hands it to the subcommand's `run*` function. Each
+ * subcommand's code is imported when it runs: the chaperone (a gateway pod's PID 1, restarted while clients wait)
+ * then loads none of the operator's modules and the operator none of the chaperone's, which cuts process start.
  *
  * @module
  */
-import { runChaperone } from "./chaperone/mod.ts";
 import { parseCommandLine, UsageError } from "./cli.ts";
 import { createLogger } from "./internal/log.ts";
 import { LACQUER_VERSION } from "./internal/version.ts";
-import { runOperator } from "./operator/mod.ts";
-import { CONSOLE_OUTPUT, runExplain, runRender, runStatus } from "./tools/mod.ts";
 
 /**
  * Runs the `lacquer` command line.
@@ -35,22 +34,32 @@ export async function main(argv: readonly string[]): Promise<number> {
     case "version":
       console.log(LACQUER_VERSION);
       return 0;
-    case "operator":
+    case "operator": {
+      const { runOperator } = await import("./operator/mod.ts");
       return await runOperator({
         log: createLogger({ level: parsed.global.logLevel, fields: { component: "operator" } }),
         config: parsed.options,
       });
-    case "chaperone":
+    }
+    case "chaperone": {
+      const { runChaperone } = await import("./chaperone/mod.ts");
       return await runChaperone({
         log: createLogger({ level: parsed.global.logLevel, fields: { component: "chaperone" } }),
         config: parsed.options,
       });
-    case "render":
+    }
+    case "render": {
+      const { runRender, CONSOLE_OUTPUT } = await import("./tools/mod.ts");
       return await runRender(parsed.options, CONSOLE_OUTPUT);
-    case "explain":
+    }
+    case "explain": {
+      const { runExplain, CONSOLE_OUTPUT } = await import("./tools/mod.ts");
       return await runExplain(parsed.options, CONSOLE_OUTPUT);
-    case "status":
+    }
+    case "status": {
+      const { runStatus, CONSOLE_OUTPUT } = await import("./tools/mod.ts");
       return await runStatus(parsed.options, CONSOLE_OUTPUT);
+    }
   }
 }
 
