@@ -34,7 +34,7 @@ function dryRun(ns: TestNamespace, plural: string, kind: string, name: string, s
 }
 
 Deno.test({
-  name: "GatewayParameters CRD refuses what the operator would not accept: varnishd arguments, storage, proxies",
+  name: "GatewayParameters CRD refuses what the operator would not accept: varnishd arguments, storage, proxies, env",
   ignore: !clusterAvailable(),
   async fn() {
     await using ns = await createTestNamespace(await useCluster());
@@ -56,6 +56,12 @@ Deno.test({
     match(await rejection(params("owned", { varnishdArgs: ["-f", "/x.vcl"] })), /flags the chaperone owns/);
     match(await rejection(params("file", { storage: "file,/tmp/cache,1g" })), /storage must be malloc/);
     match(await rejection(params("proxy", { requests: { trustedProxies: ["10.0.0.0/33"] } })), /IP address or a CIDR/);
+    await params("env", {
+      env: [{ name: "TZ", value: "UTC" }, { name: "MY_PATH" }, { name: "LACQUER_DRAIN_SECONDS", value: "50" }],
+    });
+    for (const name of ["LD_PRELOAD", "KUBECONFIG", "lacquer_keeper_socket", "POD_NAME", "DENO_DIR", "NODE_OPTIONS"]) {
+      match(await rejection(params("env", { env: [{ name }] })), /env may not set variables/, name);
+    }
   },
 });
 

@@ -1,6 +1,7 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { parseAllDocuments } from "yaml";
 import { cachePolicySchema, validatePolicy } from "../operator/cache_policy/mod.ts";
+import { ENV_NAME_RULE } from "../operator/gateway_env.ts";
 import { gatewayParametersSchema } from "../operator/gateway_parameters.ts";
 import { KubeApiError } from "../internal/kube/mod.ts";
 import { installLacquerCrds } from "../tests/cluster/crd_installer.ts";
@@ -35,6 +36,11 @@ Deno.test("deploy manifests parse and example GatewayParameters and CachePolicie
     const validated = validatePolicy(cachePolicySchema.parse(doc));
     deepEqual(validated.valid ? [] : validated.problems, [], file);
   }
+});
+
+Deno.test("the GatewayParameters CRD refuses the env names the operator refuses", async () => {
+  const crd = (await documents()).find((d) => d.file === "crds/lacquer.dev_gatewayparameters.yaml")!.doc;
+  ok(JSON.stringify(crd).includes(JSON.stringify({ rule: ENV_NAME_RULE }).slice(1, -1)));
 });
 
 Deno.test({

@@ -2,7 +2,7 @@
  * The first step of translating a Gateway: its effective GatewayParameters (the class's, overridden field by
  * field by the Gateway's own `infrastructure.parametersRef`) and its user VCL, or the problem that makes the
  * Gateway not accepted (`InvalidParameters`, among them varnishd arguments outside the allow-list of
- * `varnishd_params.ts`, and `UnsupportedAddress`).
+ * `varnishd_params.ts` and environment variables `gateway_env.ts` refuses, and `UnsupportedAddress`).
  *
  * @module
  */
@@ -17,6 +17,7 @@ import {
   type ResolvedParameters,
   resolveParameters,
 } from "./gateway_parameters.ts";
+import { envProblem } from "./gateway_env.ts";
 import { keyOf, type SnapshotIndex } from "./snapshot_index.ts";
 import { varnishdParametersProblem } from "./varnishd_params.ts";
 
@@ -130,17 +131,8 @@ export function resolveGatewayConfig(
   if (list.problem) return { parameters, sources, problem: list.problem };
   const unsafe = varnishdParametersProblem(parameters.varnishdArgs, parameters.storage);
   if (unsafe) return { parameters, sources, problem: invalid(unsafe) };
-  // The dynamic loader's variables would run code of the user's choosing in the chaperone and varnishd.
-  const loaderVariable = parameters.env.find((e) => e.name.startsWith("LD_"));
-  if (loaderVariable) {
-    return {
-      parameters,
-      sources,
-      problem: invalid(
-        `env: "${loaderVariable.name}" is refused: variables of the dynamic loader (LD_*) are not allowed`,
-      ),
-    };
-  }
+  const badEnv = envProblem(parameters.env);
+  if (badEnv) return { parameters, sources, problem: invalid(badEnv) };
   const badProxy = parameters.requests?.trustedProxies.find((p) => !cidrSchema.safeParse(p).success);
   if (badProxy !== undefined) {
     return {

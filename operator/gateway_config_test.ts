@@ -37,6 +37,7 @@ const index = indexSnapshot(
       ["path-value", { varnishdArgs: ["-p", "thread_pool_stack=/tmp/x"] }],
       ["bad-proxy", { requests: { trustedProxies: ["10.0.0.0/33"] } }],
       ["preload", { env: [{ name: "TZ", value: "UTC" }, { name: "LD_PRELOAD", value: "/tmp/evil.so" }] }],
+      ["kubeconfig", { env: [{ name: "KUBECONFIG", value: "/tmp/other" }] }],
       ["tuned", { varnishdArgs: ["-p", "thread_pool_max=500", "-p", "timeout_idle=10"], storage: "main=malloc,1g" }],
     ].map(([name, spec]) => ({
       apiVersion: "lacquer.dev/v1alpha1",
@@ -132,7 +133,14 @@ Deno.test("resolveGatewayConfig() reports what keeps a Gateway from being accept
     {
       name: "a variable of the dynamic loader",
       spec: { infrastructure: { parametersRef: { ...LACQUER, name: "preload" } } },
-      want: 'InvalidParameters: env: "LD_PRELOAD" is refused: variables of the dynamic loader (LD_*) are not allowed',
+      want: 'InvalidParameters: env: "LD_PRELOAD" is refused: variables of the dynamic loader and the C library load ' +
+        "code into the pod's processes (LD_*, GCONV_PATH, GLIBC_TUNABLES)",
+    },
+    {
+      name: "another API server",
+      spec: { infrastructure: { parametersRef: { ...LACQUER, name: "kubeconfig" } } },
+      want: 'InvalidParameters: env: "KUBECONFIG" is refused: it would point the chaperone at another API server or ' +
+        "credentials (KUBECONFIG, KUBERNETES_*)",
     },
     { name: "allowed tuning", spec: { infrastructure: { parametersRef: { ...LACQUER, name: "tuned" } } } },
     {

@@ -46,7 +46,7 @@ export const gatewayParametersSpecSchema = z.looseObject({
   }).optional(),
   /** Logging of the chaperone. */
   logging: z.looseObject({ level: z.enum(["debug", "info", "warn", "error"]).optional() }).optional(),
-  /** Extra environment variables of the gateway container (e.g. `LACQUER_VMOD_PATH`); Lacquer's own win. */
+  /** Extra environment variables of the gateway container (e.g. `TZ`); `gateway_env.ts` lists the refused names. */
   env: z.array(z.looseObject({ name: z.string().min(1), value: z.string().default("") })).optional(),
   /** The JSON access log on the gateway container's stdout: on unless `enabled: false`, every request unless sampled. */
   accessLog: z.looseObject({

@@ -20,7 +20,7 @@ const params = (namespace: string, replicas: number, env: { name: string; value:
 });
 const DRAIN_ENV = [{ name: "LACQUER_DRAIN_SECONDS", value: "50" }];
 /** An environment change of the gateway container: it changes the pod template, so it rolls every pod. */
-const ROLLOUT_ENV = { name: "LACQUER_E2E_ROLLOUT", value: "1" };
+const ROLLOUT_ENV = { name: "E2E_ROLLOUT", value: "1" };
 
 Deno.test({
   name: "gateway pods going away under steady load through the Service address fail no request: a drain to the " +
