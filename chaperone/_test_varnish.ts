@@ -29,11 +29,11 @@ export function ghostVmodDir(): string | undefined {
 }
 
 /**
- * Copies the ghost VMOD into `<dir>/vmods` and returns that directory. varnishd started as root runs its VCL
- * compiler and child as an unprivileged user (jail "unix"), which cannot read below `/root/.cache`.
+ * Copies the ghost VMOD (from `source`, by default {@linkcode ghostVmodDir}) into `<dir>/vmods` and returns that
+ * directory. varnishd started as root runs its VCL compiler and child as an unprivileged user (jail "unix"), which
+ * cannot read below `/root/.cache`.
  */
-export async function stageGhostVmod(dir: string): Promise<string> {
-  const source = ghostVmodDir();
+export async function stageGhostVmod(dir: string, source: string | undefined = ghostVmodDir()): Promise<string> {
   if (source === undefined) throw new Error("Cannot stage the ghost VMOD: it is not built (scripts/setup.sh ghost)");
   await Deno.mkdir(`${dir}/vmods`, { recursive: true, mode: 0o755 });
   await Deno.chmod(`${dir}/vmods`, 0o755);

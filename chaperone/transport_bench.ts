@@ -4,9 +4,10 @@
  * the same load through four routes: Varnish's native backend (HTTP/1.1), ghost's transport over plain HTTP/1.1 (to
  * the native backend's port: like for like), over TLS and over H2C. Prints requests/s and latency percentiles side by
  * side and writes them, with the machine's load and the versions, to `chaperone/transport_bench_results.md`.
- * The modes take turns (`ROUNDS` rounds) so that a noisy neighbour hits all of them alike. Skipped when the VMOD or
- * the example is not built; `LACQUER_GHOST_VMOD_DIR` names another VMOD build than the installed one (such as
- * `$CARGO_TARGET_DIR/release` after `ghost/scripts/cargo.sh build --release -p vmod_ghost`).
+ * The modes take turns (`ROUNDS` rounds) so that a noisy neighbour hits all of them alike. The task builds the VMOD
+ * and the example into the same release directory and the bench loads both from there (`$CARGO_TARGET_DIR/release`),
+ * so that the VMOD measured is the checkout's, never an older build; `LACQUER_GHOST_VMOD_DIR` names another VMOD
+ * build. Skipped when the VMOD or the example is not built.
  *
  * @module
  */
@@ -14,7 +15,7 @@ import { equal } from "node:assert/strict";
 import { GHOST_SOCKET_NAME } from "../internal/names.ts";
 import { eventually } from "../tests/cluster/eventually.ts";
 import { lacquerCacheDir } from "../tests/cluster/layout.ts";
-import { DEBIAN_VMOD_DIR, freePort, ghostTestVcl, ghostVmodDir, stageGhostVmod } from "./_test_varnish.ts";
+import { DEBIAN_VMOD_DIR, freePort, ghostTestVcl, stageGhostVmod } from "./_test_varnish.ts";
 
 const ROUNDS = 3;
 const SECONDS_PER_ROUND = 4;
@@ -22,10 +23,9 @@ const WORKERS = 8;
 const MODES = ["native", "http", "tls", "h2c"] as const;
 type Mode = typeof MODES[number];
 
-function echoBinary(): string {
-  const target = Deno.env.get("CARGO_TARGET_DIR") ?? `${lacquerCacheDir(Deno.env)}/ghost-target`;
-  return `${target}/release/examples/transport_echo`;
-}
+const RELEASE_DIR = `${Deno.env.get("CARGO_TARGET_DIR") ?? `${lacquerCacheDir(Deno.env)}/ghost-target`}/release`;
+const ECHO_BINARY = `${RELEASE_DIR}/examples/transport_echo`;
+const VMOD_DIR = Deno.env.get("LACQUER_GHOST_VMOD_DIR") ?? RELEASE_DIR;
 
 function exists(path: string): boolean {
   try {
@@ -126,13 +126,13 @@ function percentile(sorted: number[], p: number): number {
 
 Deno.test({
   name: "bench: native backend vs ghost's transport over plain HTTP/1.1, TLS and H2C, same origin, same load",
-  ignore: ghostVmodDir() === undefined || !exists(echoBinary()),
+  ignore: !exists(`${VMOD_DIR}/libvmod_ghost.so`) || !exists(ECHO_BINARY),
   sanitizeOps: false,
   sanitizeResources: false,
 }, async () => {
   const dir = await Deno.makeTempDir({ prefix: "lacquer-transport-bench-" });
   await Deno.chmod(dir, 0o755);
-  const origin = new Deno.Command(echoBinary(), { args: [`${dir}/echo`], stdout: "null", stderr: "inherit" }).spawn();
+  const origin = new Deno.Command(ECHO_BINARY, { args: [`${dir}/echo`], stdout: "null", stderr: "inherit" }).spawn();
   const httpPort = freePort();
   const cliPort = freePort();
   let varnishd: Deno.ChildProcess | undefined;
@@ -152,7 +152,7 @@ Deno.test({
         ...["-F", "-n", `${dir}/n`, "-f", `${dir}/main.vcl`, "-s", "malloc,64m"],
         ...["-a", `http=127.0.0.1:${httpPort}`, "-a", `${GHOST_SOCKET_NAME}=127.0.0.1:${freePort()}`],
         ...["-T", `127.0.0.1:${cliPort}`, "-S", `${dir}/secret`],
-        ...["-p", `vmod_path=${await stageGhostVmod(dir)}:${DEBIAN_VMOD_DIR}`],
+        ...["-p", `vmod_path=${await stageGhostVmod(dir, VMOD_DIR)}:${DEBIAN_VMOD_DIR}`],
       ],
       stdout: "null",
       stderr: "inherit",
