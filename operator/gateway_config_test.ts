@@ -133,8 +133,8 @@ Deno.test("resolveGatewayConfig() reports what keeps a Gateway from being accept
     {
       name: "a variable of the dynamic loader",
       spec: { infrastructure: { parametersRef: { ...LACQUER, name: "preload" } } },
-      want: 'InvalidParameters: env: "LD_PRELOAD" is refused: variables of the dynamic loader and the C library load ' +
-        "code into the pod's processes (LD_*, GCONV_PATH, GLIBC_TUNABLES)",
+      want: 'InvalidParameters: env: "LD_PRELOAD" is refused: variables of the dynamic loader, the C library and ' +
+        "OpenSSL load code into the pod's processes (LD_*, GCONV_PATH, GLIBC_TUNABLES, OPENSSL_*)",
     },
     {
       name: "another API server",

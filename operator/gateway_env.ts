@@ -21,8 +21,8 @@ export interface RefusedEnv {
 /** Every variable GatewayParameters' `env` may not set. */
 export const REFUSED_ENV: readonly RefusedEnv[] = [
   {
-    names: ["LD_*", "GCONV_PATH", "GLIBC_TUNABLES"],
-    why: "variables of the dynamic loader and the C library load code into the pod's processes",
+    names: ["LD_*", "GCONV_PATH", "GLIBC_TUNABLES", "OPENSSL_*"],
+    why: "variables of the dynamic loader, the C library and OpenSSL load code into the pod's processes",
   },
   {
     names: ["LACQUER_*", "POD_NAME", "POD_NAMESPACE", "POD_IP"],
@@ -38,7 +38,16 @@ export const REFUSED_ENV: readonly RefusedEnv[] = [
     why: "variables of the runtime change its permissions, module loading or trusted certificates",
   },
   {
-    names: ["SSL_CERT_FILE", "SSL_CERT_DIR", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"],
+    names: [
+      "SSL_CERT_FILE",
+      "SSL_CERT_DIR",
+      "HTTP_PROXY",
+      "HTTPS_PROXY",
+      "ALL_PROXY",
+      "HOSTALIASES",
+      "LOCALDOMAIN",
+      "RES_OPTIONS",
+    ],
     why: "it changes which certificates the chaperone trusts or where its connections go",
   },
   {

@@ -8,6 +8,8 @@ Deno.test("envProblem() refuses what the gateway pod's processes read for their 
       "ld_library_path",
       "GCONV_PATH",
       "GLIBC_TUNABLES",
+      "OPENSSL_CONF",
+      "HOSTALIASES",
       "KUBECONFIG",
       "KUBERNETES_SERVICE_HOST",
       "LACQUER_KEEPER_SOCKET",
