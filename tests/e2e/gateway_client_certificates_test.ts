@@ -131,8 +131,11 @@ Deno.test({
     await t.step("a changed CA bundle applies in the same gateway pod", async () => {
       const pods = await gatewayPods();
       await apply(client, `/api/v1/namespaces/${ns}/configmaps`, caConfigMap(ns, others.ca));
+      // Each port has its own hitch, reloaded in turn: wait for both.
       await eventually(async () => equal(await statuses(443), "refused refused 200/SUCCESS"), { timeoutMs: 30_000 });
-      equal(await statuses(8443), "200/FAILED:21 200/NONE 200/SUCCESS");
+      await eventually(async () => equal(await statuses(8443), "200/FAILED:21 200/NONE 200/SUCCESS"), {
+        timeoutMs: 30_000,
+      });
       deepEqual(await gatewayPods(), pods);
     });
     failed = false;
