@@ -28,6 +28,8 @@ export interface HitchSupervisorOptions {
   user?: string;
   /** Offer HTTP/2 to clients (ALPN `h2`). @default {false} */
   http2?: boolean;
+  /** Variables added to hitch's environment (see `keeperEnv`). @default {{}} */
+  env?: Record<string, string>;
   /** First back-off delay after hitch exits; doubles per consecutive failure. @default {500} */
   backoffMs?: number;
   /** Largest back-off delay. @default {30000} */
@@ -86,6 +88,7 @@ export class HitchSupervisor {
       command: () =>
         new Deno.Command(o.hitch, {
           args: [`--config=${o.dir}/hitch.conf`],
+          env: o.env,
           stdin: "null",
           stdout: "inherit",
           stderr: "inherit",

@@ -170,12 +170,13 @@ function startSync(client: KubeClient, options: ChaperoneOptions, files: WorkFil
 
 function createVarnishd(config: ChaperoneConfig, files: WorkFiles, backendPorts: Map<string, number>, parts: {
   sync: SyncLoop;
+  keeper: string | undefined;
   log: Logger;
 }): VarnishdSupervisor {
   return new VarnishdSupervisor({
     varnishd: config.varnishd,
     env: keeperEnv({
-      socket: keeperSocket(config.keeperSocket, parts.log),
+      socket: parts.keeper,
       preload: KEEPER_PRELOAD_PATH,
       // Every listener varnishd binds, the loopback ones hitch forwards to among them; not its CLI or ghost socket.
       ports: [...config.listen.map((l) => l.port), ...backendPorts.values()],
@@ -208,7 +209,9 @@ function keeperSocket(socket: string | undefined, log: Logger): string | undefin
     Deno.statSync(KEEPER_PRELOAD_PATH);
     return socket;
   } catch {
-    log.warn("no socket keeper shim: varnishd binds its own listening sockets", { preload: KEEPER_PRELOAD_PATH });
+    log.warn("no socket keeper shim: varnishd and hitch bind their own listening sockets", {
+      preload: KEEPER_PRELOAD_PATH,
+    });
     return undefined;
   }
 }
@@ -323,6 +326,7 @@ export async function startChaperone(options: ChaperoneOptions): Promise<Running
   const backendPorts = tlsBackendPorts(config.tlsListen, {
     taken: [...config.listen.map((l) => l.port), config.adminAddress.port],
   });
+  const keeper = keeperSocket(config.keeperSocket, log);
   const tls = await startTlsTermination(client, {
     sockets: config.tlsListen,
     backendPorts,
@@ -331,10 +335,11 @@ export async function startChaperone(options: ChaperoneOptions): Promise<Running
     namespace: config.namespace,
     secretName: config.tlsSecret,
     http2: config.http2,
+    keeperSocket: keeper,
     log,
     onRejections: (rejections) => sync.setTlsRejections(rejections),
   });
-  const supervisor = createVarnishd(config, files, backendPorts, { sync, log });
+  const supervisor = createVarnishd(config, files, backendPorts, { sync, keeper, log });
   const readCounters = () => readVarnishCounters(files.instanceDir, { varnishstat: config.varnishstat });
   // Client connections only: other gateway pods keep idle connections to the peer listener, and a hop cut by the
   // drain is fetched from the origin by the pod that sent it.

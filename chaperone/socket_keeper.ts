@@ -1,8 +1,8 @@
 /**
- * varnishd's environment for the socket keeper (`ghost/keeper`): a process of the gateway pod, outside the gateway
- * container, that holds the listening sockets for the pod's lifetime. The keeper's shim, preloaded into varnishd,
- * makes each varnishd's `bind()` of a listener port take the kept socket, so connections wait in its queue while
- * varnishd restarts instead of being refused. Pure.
+ * varnishd's and hitch's environment for the socket keeper (`ghost/keeper`): a process of the gateway pod, outside the
+ * gateway container, that holds the listening sockets for the pod's lifetime. The keeper's shim, preloaded into
+ * varnishd and hitch, makes each one's `bind()` of a listener port take the kept socket, so connections wait in its
+ * queue while the process restarts instead of being refused. Pure.
  *
  * @module
  */
@@ -21,8 +21,8 @@ export interface KeeperEnvOptions {
 }
 
 /**
- * The environment varnishd runs with: the shim preloaded and told where the keeper is and which ports it keeps;
- * empty without a keeper socket or ports (varnishd then binds as usual).
+ * The environment varnishd (or hitch) runs with: the shim preloaded and told where the keeper is and which ports it
+ * keeps; empty without a keeper socket or ports (the process then binds as usual).
  *
  * @example Usage
  * ```ts
@@ -36,7 +36,7 @@ export interface KeeperEnvOptions {
  * ```
  *
  * @param options The keeper's socket, the shim and the ports.
- * @returns Environment variables to add to varnishd's.
+ * @returns Environment variables to add to the process's.
  */
 export function keeperEnv(options: KeeperEnvOptions): Record<string, string> {
   const ports = [...new Set(options.ports)].sort((a, b) => a - b);

@@ -5,27 +5,11 @@
  */
 import { ok } from "node:assert/strict";
 import { eventually } from "../tests/cluster/eventually.ts";
-import { lacquerCacheDir } from "../tests/cluster/layout.ts";
+import { count, keeperBuild, load, type Outcome } from "./_test_keeper.ts";
 import { freePort } from "./_test_varnish.ts";
 import { keeperEnv } from "./socket_keeper.ts";
 
 const VCL = 'vcl 4.1;\nbackend default none;\nsub vcl_recv { return (synth(200, "up")); }\n';
-
-/** The keeper program and the shim, as `scripts/setup.sh keeper` installs them (or `$LACQUER_KEEPER_DIR`). */
-function keeperBuild(): { keeper: string; preload: string } {
-  const dir = Deno.env.get("LACQUER_KEEPER_DIR") ?? `${lacquerCacheDir(Deno.env)}/keeper`;
-  const build = { keeper: `${dir}/lacquer-keeper`, preload: `${dir}/libkeeper_preload.so` };
-  for (const file of Object.values(build)) {
-    try {
-      Deno.statSync(file);
-    } catch {
-      throw new Error(`${file} is not built (scripts/setup.sh keeper)`);
-    }
-  }
-  return build;
-}
-
-type Outcome = "answered" | "refused" | "failed";
 
 /** One new connection with one request; "answered" only for a 200 within 5 s (the chaos load's limit). */
 async function request(port: number): Promise<Outcome> {
@@ -53,26 +37,6 @@ async function request(port: number): Promise<Outcome> {
       // Closed by the timer.
     }
   }
-}
-
-/** Workers opening one new connection after the other until stopped; each attempt with its start time. */
-function load(port: number, workers: number) {
-  const attempts: { at: number; outcome: Outcome }[] = [];
-  let running = true;
-  const loops = Array.from({ length: workers }, async () => {
-    while (running) {
-      const at = performance.now();
-      attempts.push({ at, outcome: await request(port) });
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  });
-  return {
-    attempts,
-    async stop() {
-      running = false;
-      await Promise.all(loops);
-    },
-  };
 }
 
 /** The child processes of `pid` (varnishd's manager: its worker). */
@@ -130,7 +94,7 @@ async function restartUnderLoad(kill: "worker" | "manager", withKeeper: boolean)
   let traffic: ReturnType<typeof load> | undefined;
   try {
     await eventually(answers);
-    traffic = load(httpPort, 4);
+    traffic = load(() => request(httpPort), 4);
     await new Promise((r) => setTimeout(r, 200));
     const killedAt = performance.now();
     if (kill === "worker") {
@@ -160,8 +124,6 @@ async function restartUnderLoad(kill: "worker" | "manager", withKeeper: boolean)
     await Deno.remove(dir, { recursive: true });
   }
 }
-
-const count = (outcomes: Outcome[], which: Outcome) => outcomes.filter((o) => o === which).length;
 
 /**
  * Every connection opened after the kill is answered; of those opened before, only the ones the killed worker had

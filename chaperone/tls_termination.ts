@@ -12,6 +12,7 @@ import { clientVerifyKeys } from "../internal/names.ts";
 import { usableTlsBundles } from "./hitch_config.ts";
 import { type ClientCas, HitchSupervisor } from "./hitch_supervisor.ts";
 import type { ListenerSocket } from "./options.ts";
+import { KEEPER_PRELOAD_PATH, keeperEnv } from "./socket_keeper.ts";
 import { watchTlsSecret } from "./tls_secret_watcher.ts";
 
 /** Options of {@linkcode startTlsTermination}. */
@@ -30,6 +31,8 @@ export interface TlsTerminationOptions {
   secretName: string;
   /** Offer HTTP/2 to clients (ALPN `h2`). @default {false} */
   http2?: boolean;
+  /** The socket keeper's Unix socket: each hitch runs with its shim and its frontend port kept; none: not kept. */
+  keeperSocket?: string;
   /** Logger. */
   log: Logger;
   /** Told, after each Secret change, which bundles were left out as unusable (none when all are usable). */
@@ -62,6 +65,8 @@ export async function startTlsTermination(client: KubeClient, options: TlsTermin
       backendPort: options.backendPorts.get(socket.name)!,
       dir: `${options.dir}/${socket.name}`,
       http2: options.http2,
+      // Its frontend only: the loopback port it forwards to is varnishd's to bind.
+      env: keeperEnv({ socket: options.keeperSocket, preload: KEEPER_PRELOAD_PATH, ports: [socket.port] }),
       log: log.child({ component: "hitch", socket: socket.name }),
     }),
   ]));
