@@ -504,9 +504,10 @@ function gatewayContainer(f: Family, parameters: ResolvedParameters): Record<str
 }
 
 /**
- * The socket keeper (`ghost/keeper`, `chaperone/README.md`): holds the listening sockets varnishd binds for the pod's
- * lifetime, so that connections wait for a restarted varnishd instead of being refused. A native sidecar (an init
- * container that keeps running), outside the gateway container, so that it outlives a restart of that container too.
+ * The socket keeper (`ghost/keeper`, `chaperone/README.md`): holds the listening sockets varnishd and hitch bind for
+ * the pod's lifetime, so that connections wait for a restarted varnishd or hitch instead of being refused. A native
+ * sidecar (an init container that keeps running), outside the gateway container, so that it outlives a restart of
+ * that container too.
  * It binds no port; it needs only its socket's directory.
  */
 function keeperContainer(parameters: ResolvedParameters): Record<string, unknown> {
