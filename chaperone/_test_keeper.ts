@@ -23,6 +23,44 @@ export function keeperBuild(): { keeper: string; preload: string } {
 /** What one new connection with one request saw. */
 export type Outcome = "answered" | "refused" | "failed";
 
+/**
+ * One new connection to `port` on loopback with one request: "refused" when nothing accepts it, "answered" only for a
+ * 200 within 5 s (the chaos load's limit), "failed" otherwise.
+ *
+ * @param port The port.
+ * @param host The request's Host (and the TLS server name).
+ * @param tls When given, the connection is wrapped in TLS verified by these CA certificates.
+ * @returns What it saw.
+ */
+export async function requestOnce(port: number, host: string, tls?: { caCerts: string[] }): Promise<Outcome> {
+  let tcp: Deno.TcpConn;
+  try {
+    tcp = await Deno.connect({ hostname: "127.0.0.1", port });
+  } catch (err) {
+    return err instanceof Deno.errors.ConnectionRefused ? "refused" : "failed";
+  }
+  let conn: Deno.Conn = tcp;
+  const timer = setTimeout(() => conn.close(), 5000);
+  try {
+    if (tls) conn = await Deno.startTls(tcp, { hostname: host, caCerts: tls.caCerts });
+    await conn.write(new TextEncoder().encode(`GET / HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`));
+    const buf = new Uint8Array(64);
+    const n = await conn.read(buf);
+    return n !== null && new TextDecoder().decode(buf.subarray(0, n)).startsWith("HTTP/1.1 200")
+      ? "answered"
+      : "failed";
+  } catch {
+    return "failed";
+  } finally {
+    clearTimeout(timer);
+    try {
+      conn.close();
+    } catch {
+      // Closed by the timer.
+    }
+  }
+}
+
 /** One attempt of {@linkcode load}, with its start time (`performance.now()`). */
 export interface Attempt {
   /** When it started. */

@@ -10,42 +10,15 @@ import { equal, ok } from "node:assert/strict";
 import { createLogger } from "../internal/log.ts";
 import { eventually } from "../tests/cluster/eventually.ts";
 import { type SelfSignedCertificate, testCertificateAuthority } from "../tests/cluster/pki_writer.ts";
-import { type Attempt, count, keeperBuild, load, type Outcome } from "./_test_keeper.ts";
+import { type Attempt, count, keeperBuild, load, type Outcome, requestOnce } from "./_test_keeper.ts";
 import { freePort, startScratchVarnish } from "./_test_varnish.ts";
 import { HitchSupervisor } from "./hitch_supervisor.ts";
 import { keeperEnv } from "./socket_keeper.ts";
 
 const HOST = "a.example.com";
 
-/** One new TLS connection with one request; "answered" only for a 200 within 5 s (the chaos load's limit). */
-async function request(port: number, caCerts: string[]): Promise<Outcome> {
-  let tcp: Deno.TcpConn;
-  try {
-    tcp = await Deno.connect({ hostname: "127.0.0.1", port });
-  } catch (err) {
-    return err instanceof Deno.errors.ConnectionRefused ? "refused" : "failed";
-  }
-  let conn: Deno.Conn = tcp;
-  const timer = setTimeout(() => conn.close(), 5000);
-  try {
-    conn = await Deno.startTls(tcp, { hostname: HOST, caCerts });
-    await conn.write(new TextEncoder().encode(`GET / HTTP/1.1\r\nHost: ${HOST}\r\nConnection: close\r\n\r\n`));
-    const buf = new Uint8Array(64);
-    const n = await conn.read(buf);
-    return n !== null && new TextDecoder().decode(buf.subarray(0, n)).startsWith("HTTP/1.1 200")
-      ? "answered"
-      : "failed";
-  } catch {
-    return "failed";
-  } finally {
-    clearTimeout(timer);
-    try {
-      conn.close();
-    } catch {
-      // Closed by the timer.
-    }
-  }
-}
+/** One new TLS connection with one request (see {@linkcode requestOnce}). */
+const request = (port: number, caCerts: string[]) => requestOnce(port, HOST, { caCerts });
 
 interface Setup {
   port: number;

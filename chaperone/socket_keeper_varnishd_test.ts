@@ -5,39 +5,14 @@
  */
 import { ok } from "node:assert/strict";
 import { eventually } from "../tests/cluster/eventually.ts";
-import { count, keeperBuild, load, type Outcome } from "./_test_keeper.ts";
+import { count, keeperBuild, load, type Outcome, requestOnce } from "./_test_keeper.ts";
 import { freePort } from "./_test_varnish.ts";
 import { keeperEnv } from "./socket_keeper.ts";
 
 const VCL = 'vcl 4.1;\nbackend default none;\nsub vcl_recv { return (synth(200, "up")); }\n';
 
-/** One new connection with one request; "answered" only for a 200 within 5 s (the chaos load's limit). */
-async function request(port: number): Promise<Outcome> {
-  let conn: Deno.TcpConn;
-  try {
-    conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  } catch (err) {
-    return err instanceof Deno.errors.ConnectionRefused ? "refused" : "failed";
-  }
-  const timer = setTimeout(() => conn.close(), 5000);
-  try {
-    await conn.write(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: keeper\r\nConnection: close\r\n\r\n"));
-    const buf = new Uint8Array(64);
-    const n = await conn.read(buf);
-    return n !== null && new TextDecoder().decode(buf.subarray(0, n)).startsWith("HTTP/1.1 200")
-      ? "answered"
-      : "failed";
-  } catch {
-    return "failed";
-  } finally {
-    clearTimeout(timer);
-    try {
-      conn.close();
-    } catch {
-      // Closed by the timer.
-    }
-  }
-}
+/** One new connection with one request (see {@linkcode requestOnce}). */
+const request = (port: number) => requestOnce(port, "keeper");
 
 /** The child processes of `pid` (varnishd's manager: its worker). */
 function childrenOf(pid: number): number[] {
