@@ -1,7 +1,7 @@
 import { deepStrictEqual, equal, match } from "node:assert/strict";
 import { assembleRouting, parseRoutingJson, type RoutingJson, stringifyContract } from "../ghost/contract/mod.ts";
 import { ghostDelta, GhostJsonBuilder } from "./ghost_json_builder.ts";
-import type { EndpointSliceView, ServiceView } from "./kube_views.ts";
+import { serviceView, sliceView } from "./_test_views.ts";
 import { type ClusterEndpoints, indexEndpoints, mergeEndpoints } from "./merge_endpoints.ts";
 import { countGhost } from "./metrics.ts";
 
@@ -36,24 +36,10 @@ const ROUTING = parseRoutingJson(JSON.stringify({
   requests: { escapedSlashes: "KeepUnchanged" },
 }));
 
-function service(name: string, appProtocol?: string): ServiceView {
-  const port = { name: "", port: 80, protocol: "TCP", targetPort: 8080, appProtocol };
-  return { metadata: { name, namespace: "ns", labels: {} }, spec: { type: "ClusterIP", selector: {}, ports: [port] } };
-}
-
-function slice(name: string, address: string): EndpointSliceView {
-  return {
-    metadata: { name: `${name}-1`, namespace: "ns", labels: { "kubernetes.io/service-name": name } },
-    addressType: "IPv4",
-    ports: [{ name: "", port: 8080, protocol: "TCP" }],
-    endpoints: [{ addresses: [address], conditions: { ready: true, serving: undefined, terminating: undefined } }],
-  };
-}
-
 function cluster(s0: string, s0AppProtocol?: string): ClusterEndpoints {
   return {
-    services: [service("s0", s0AppProtocol), service("s1")],
-    endpointSlices: [slice("s0", s0), slice("s1", "10.0.1.1")],
+    services: [serviceView("s0", s0AppProtocol), serviceView("s1")],
+    endpointSlices: [sliceView("s0", s0), sliceView("s1", "10.0.1.1")],
   };
 }
 

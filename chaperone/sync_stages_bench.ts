@@ -14,27 +14,13 @@ import { contentHash } from "../internal/content_hash.ts";
 import { benchResultsHeading } from "../tests/bench/results_heading.ts";
 import { percentile } from "../tests/bench/percentile.ts";
 import { ghostDelta, GhostJsonBuilder } from "./ghost_json_builder.ts";
-import type { EndpointSliceView, ServiceView } from "./kube_views.ts";
+import { serviceView, sliceView } from "./_test_views.ts";
 import { referencedNamespaces, type ServiceEndpoints } from "./merge_endpoints.ts";
 import { ShardedRoutingReader } from "./routing_shards_reader.ts";
 
 const SIZES = (Deno.env.get("SIZES") ?? "1000,5000,20000").split(",").map(Number);
 const CHANGES = 200;
 const RESULTS = new URL("sync_stages_bench_results.md", import.meta.url);
-
-function service(name: string): ServiceView {
-  const port = { name: "", port: 80, protocol: "TCP", targetPort: 8080 };
-  return { metadata: { name, namespace: "ns", labels: {} }, spec: { type: "ClusterIP", selector: {}, ports: [port] } };
-}
-
-function slice(name: string, address: string): EndpointSliceView {
-  return {
-    metadata: { name: `${name}-1`, namespace: "ns", labels: { "kubernetes.io/service-name": name } },
-    addressType: "IPv4",
-    ports: [{ name: "", port: 8080, protocol: "TCP" }],
-    endpoints: [{ addresses: [address], conditions: { ready: true, serving: undefined, terminating: undefined } }],
-  };
-}
 
 /** One route count: the per-change timings in ms. */
 async function measure(routes: number) {
@@ -45,7 +31,7 @@ async function measure(routes: number) {
   const reader = new ShardedRoutingReader((name) => Promise.resolve(texts.get(name)));
   const index = new Map<string, ServiceEndpoints>();
   for (let i = 0; i < routes; i++) {
-    index.set(`ns/s${i}`, { service: service(`s${i}`), slices: [slice(`s${i}`, "10.0.0.1")] });
+    index.set(`ns/s${i}`, { service: serviceView(`s${i}`), slices: [sliceView(`s${i}`, "10.0.0.1")] });
   }
   const builder = new GhostJsonBuilder();
   let manifest = parseRoutingManifest(stored.manifest);
@@ -80,7 +66,7 @@ async function measure(routes: number) {
     if (!delta.includes(host)) throw new Error(`the delta misses ${host}`);
     // one Service's endpoint moves
     const name = `s${(c * 104729) % routes}`;
-    index.set(`ns/${name}`, { service: service(name), slices: [slice(name, `10.1.${c >> 8}.${c & 255}`)] });
+    index.set(`ns/${name}`, { service: serviceView(name), slices: [sliceView(name, `10.1.${c >> 8}.${c & 255}`)] });
     changedServices = [`ns/${name}`];
     started = performance.now();
     build(shards);
