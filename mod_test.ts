@@ -1,4 +1,4 @@
-import { match, strictEqual } from "node:assert/strict";
+import { deepStrictEqual, match, ok, strictEqual } from "node:assert/strict";
 import { LACQUER_VERSION } from "./internal/version.ts";
 
 const root = new URL(".", import.meta.url);
@@ -74,4 +74,42 @@ Deno.test("lacquer explain prints the decision and exits 0, 1 on bad input, 2 on
   match(noSuchListener.stderr, /--listener nope/);
   strictEqual((await lacquer("explain", "-f", shop, "GET", "ftp://a/")).code, 2);
   strictEqual((await lacquer("explain", "-f", shop, "GET")).code, 2);
+});
+
+/** The modules loaded with `paths` (relative to mod.ts), by their static imports, in the graph of mod.ts. */
+async function staticModules(...paths: string[]): Promise<string[]> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", new URL("mod.ts", root).pathname],
+    stdout: "piped",
+  }).output();
+  strictEqual(output.code, 0);
+  const graph: {
+    modules: { specifier: string; dependencies?: { code?: { specifier: string }; isDynamic?: boolean }[] }[];
+    redirects: Record<string, string>;
+  } = JSON.parse(new TextDecoder().decode(output.stdout));
+  const modules = new Map(graph.modules.map((m) => [m.specifier, m]));
+  const seen = new Set<string>();
+  const pending = paths.map((path) => new URL(path, root).href);
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const specifier = graph.redirects[next] ?? next;
+    if (seen.has(specifier)) continue;
+    seen.add(specifier);
+    // Type-only imports are not loaded at run time, and dynamic ones only when their code runs.
+    for (const dependency of modules.get(specifier)?.dependencies ?? []) {
+      if (dependency.code && !dependency.isDynamic) pending.push(dependency.code.specifier);
+    }
+  }
+  return [...seen];
+}
+
+Deno.test("lacquer chaperone and operator load no @kubernetes/client-node before a kubeconfig is named", async () => {
+  // The in-cluster service account needs none of it, and it costs about half a CPU-second of every start.
+  for (const subcommand of ["chaperone", "operator"]) {
+    // What `lacquer <subcommand>` loads before it runs: mod.ts's static imports and the subcommand's.
+    const modules = await staticModules("mod.ts", `${subcommand}/mod.ts`);
+    ok(modules.some((m) => m.endsWith(`/${subcommand}/run_${subcommand}.ts`)), `${subcommand}: ${modules.length}`);
+    deepStrictEqual(modules.filter((m) => m.includes("@kubernetes/client-node")), [], subcommand);
+  }
+  // The walk does reach npm packages: a kubeconfig file is read through client-node, imported when one is named.
+  ok((await staticModules("internal/kube/kubeconfig.ts")).some((m) => m.includes("@kubernetes/client-node")));
 });

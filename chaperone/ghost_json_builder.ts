@@ -1,22 +1,30 @@
 /**
  * Keeps ghost.json built and rebuilds it after each change at the cost of that change: each vhost's ghost.json value
- * is kept as JSON text with what it was built from (its routing.json object, and the resolution of each Service
- * port it names), so a change merges only the vhosts of the routing.json shards it rewrote and those using a Service
- * port whose endpoints it changed, and says which vhosts changed. The sync loop makes ghost's delta of them
+ * is kept as JSON text with what it was built from (its routing.json object, and the Service ports it names), and
+ * each Service port's `backends` entry (version 2) as JSON text, so a change merges only the vhosts of the
+ * routing.json shards it rewrote, and an endpoint change rewrites only the entry of each Service port it touched
+ * (and the vhosts mirroring to it, since mirrors hold their endpoints inline). It says which vhosts and entries
+ * changed, by key: a `backends` key holds a `/`, which no vhost key does. The sync loop makes ghost's delta of them
  * ({@linkcode ghostDelta}); the whole document, byte for byte `stringifyContract(mergeEndpoints(routing, cluster))`, is
  * joined only when it is written whole ({@linkcode GhostJsonBuilder.text}).
  *
  * @module
  */
 import type { GhostBackend, GhostClientCertificate, RoutingBackend, RoutingJson } from "../ghost/contract/mod.ts";
+import { shardCaBundles } from "../ghost/contract/mod.ts";
 import {
+  backendEntry,
   type EndpointsIndex,
   ghostDocument,
+  inlineCaBundle,
+  keyedGroup,
   mergeVhost,
   type PeerIdentity,
   peerSection,
+  portKey,
   resolveServicePort,
   type ServiceEndpoints,
+  serviceKey,
   withGroup,
 } from "./merge_endpoints.ts";
 import { countGhost } from "./metrics.ts";
@@ -54,25 +62,43 @@ export interface GhostFrame {
   tail: string;
 }
 
-/** The vhost values a delta changes: the new value's text, or undefined for a key gone. */
+/**
+ * The values a delta changes, by key: vhosts, and `backends` entries (whose keys hold a `/`); the new value's text,
+ * or undefined for a key gone.
+ */
 export type VhostValues = ReadonlyMap<string, string | undefined>;
 
 /**
- * The text of ghost's delta document (`ghost/contract/ghost_delta.ts`): the vhosts given, `null` for those gone.
+ * Whether a key of {@linkcode VhostValues} is a `backends` key (else a vhost key).
+ *
+ * @param key The key.
+ * @returns True for a `backends` key.
+ */
+export function isBackendKey(key: string): boolean {
+  return key.includes("/");
+}
+
+/**
+ * The text of ghost's delta document (`ghost/contract/ghost_delta.ts`, version 2): the vhosts and `backends` entries
+ * given, `null` for those gone.
  *
  * @example Usage
  * ```ts
  * import { ghostDelta } from "./ghost_json_builder.ts";
- * ghostDelta(new Map([["a", '{"routes":[]}'], ["b", undefined]]));
- * // '{"version":1,"vhosts":{"a":{"routes":[]},"b":null}}'
+ * ghostDelta(new Map([["a", '{"routes":[]}'], ["b", undefined], ["ns/s:80", '{"endpoints":[]}']]));
+ * // '{"version":2,"vhosts":{"a":{"routes":[]},"b":null},"backends":{"ns/s:80":{"endpoints":[]}}}'
  * ```
  *
- * @param vhosts The changed vhosts' values.
+ * @param values The changed vhosts' and entries' values.
  * @returns The delta's text.
  */
-export function ghostDelta(vhosts: VhostValues): string {
-  const parts = [...vhosts].map(([host, value]) => `${JSON.stringify(host)}:${value ?? "null"}`);
-  return `{"version":1,"vhosts":{${parts.join(",")}}}`;
+export function ghostDelta(values: VhostValues): string {
+  const [vhosts, backends]: string[][] = [[], []];
+  for (const [key, value] of values) {
+    (isBackendKey(key) ? backends : vhosts).push(`${JSON.stringify(key)}:${value ?? "null"}`);
+  }
+  const table = backends.length > 0 ? `,"backends":{${backends.join(",")}}` : "";
+  return `{"version":2,"vhosts":{${vhosts.join(",")}}${table}}`;
 }
 
 interface HostEntry {
@@ -80,8 +106,13 @@ interface HostEntry {
   shard: RoutingJson;
   /** The Service ports it names ({@linkcode portKey}). */
   ports: readonly string[];
+  /** The groups naming each `backends` key. */
+  groups: ReadonlyMap<string, number>;
+  /** The Service ports its mirrors hold inline. */
+  mirrored: ReadonlySet<string>;
   /** Its ghost.json value as JSON text. */
   value: string;
+  /** Its counts, the endpoints of the `backends` entries its groups name apart. */
   counts: GhostCounts;
 }
 
@@ -90,24 +121,22 @@ interface PortEntry {
   backend: RoutingBackend;
   resolved: GhostBackend;
   json: string;
+  /** Its `backends` entry as JSON text. */
+  entry: string;
   /** The hosts whose vhost names it. */
   users: Set<string>;
-}
-
-/** A Service port with its TLS settings (a BackendTLSPolicy's), which change its resolution. */
-function portKey(backend: RoutingBackend): string | undefined {
-  if (backend.service === undefined) return undefined;
-  const { namespace, name, port } = backend.service;
-  return `${namespace}/${name}:${port}${backend.tls ? JSON.stringify(backend.tls) : ""}`;
-}
-
-function serviceKey(backend: RoutingBackend): string {
-  return `${backend.service!.namespace}/${backend.service!.name}`;
+  /** The hosts whose mirrors hold it inline. */
+  mirrors: Set<string>;
+  /** The groups, over every vhost, naming its `backends` key; the table lists it while there are any. */
+  groups: number;
 }
 
 function backendsOf(vhost: RoutingVhost): RoutingBackend[] {
   return vhost.routes.flatMap((r) => [...r.backends, ...(r.mirrors ?? []).map((m) => m.backend)]);
 }
+
+/** How a frame's head ends. */
+const VHOSTS_FIELD = '"vhosts":';
 
 const ZERO: GhostCounts = { backends: 0, backendsEmpty: 0, endpoints: 0, routes: 0 };
 
@@ -164,18 +193,25 @@ export class GhostJsonBuilder {
   /** The ports in use of each Service, and the entry they were resolved against. */
   #services = new Map<string, { entry: ServiceEndpoints | undefined; ports: Set<string> }>();
   #certificate: string | undefined;
+  /** The CA bundles of the current shards (one of them holds them), by key. */
+  #caBundles: ReadonlyMap<string, string> = new Map();
   #frame: GhostFrame = { head: "", tail: "" };
+  /** The counts of the vhosts, the `backends` entries' endpoints apart. */
   #counts: GhostCounts = ZERO;
+  /** The `backends` keys this update touched, with their value before it. */
+  #touched = new Map<string, string | undefined>();
 
   /**
    * Takes the current state and rebuilds what it changes.
    *
    * @param input routing.json's shards, the endpoints, the client certificate and the pod's identity.
-   * @returns The vhosts whose value changed, each with its value before (undefined: it was absent).
+   * @returns The vhosts and `backends` entries whose value changed, each with its value before (undefined: it was
+   *   absent).
    */
   update(input: GhostBuildInput): Map<string, string | undefined> {
     const { shards, endpoints } = input;
     const dirty = new Set<string>();
+    this.#touched = new Map();
     // routing: the vhosts of the shards new to this build, and those of the shards gone from it
     const [before, now] = [new Set(this.#shards), new Set(shards)];
     const incoming = new Map<string, [RoutingVhost, RoutingJson]>();
@@ -204,11 +240,16 @@ export class GhostJsonBuilder {
         const resolved = resolveServicePort(port.backend, entry, input.clientCertificate);
         const json = JSON.stringify(resolved);
         if (json === port.json) continue;
-        Object.assign(port, { resolved, json });
-        for (const host of port.users) dirty.add(host);
+        this.#touch(key);
+        Object.assign(port, { resolved, json, entry: JSON.stringify(backendEntry(resolved)) });
+        // the groups name the entry; only mirrors hold the endpoints inline
+        for (const host of port.mirrors) dirty.add(host);
       }
     }
     this.#shards = shards;
+    // A bundle's key is its content's hash: the groups naming a changed bundle name a new key, so their vhosts are
+    // rebuilt with their shards, and a resolved port (keyed with its tls) never outlives its bundle.
+    this.#caBundles = shardCaBundles(shards);
     const changed = new Map<string, string | undefined>();
     for (const host of dirty) {
       const old = this.#hosts.get(host);
@@ -216,8 +257,20 @@ export class GhostJsonBuilder {
       const value = next === undefined ? this.#remove(host) : this.#merge(host, next[0], next[1], input);
       if (value !== old?.value) changed.set(host, old?.value);
     }
+    for (const [key, before] of this.#touched) if (this.value(key) !== before) changed.set(key, before);
     this.#frame = frameOf(input);
     return changed;
+  }
+
+  /** Keeps the value of a `backends` key from before this update, once. */
+  #touch(key: string): void {
+    if (!this.#touched.has(key)) this.#touched.set(key, this.value(key));
+  }
+
+  /** Adds `n` (negative: removes) groups naming a `backends` key. */
+  #countGroups(key: string, n: number): void {
+    this.#touch(key);
+    this.#ports.get(key)!.groups += n;
   }
 
   /** Merges one vhost and keeps it; returns its value. */
@@ -226,23 +279,40 @@ export class GhostJsonBuilder {
     const named = new Map<string, RoutingBackend>();
     for (const backend of backendsOf(vhost)) {
       const key = portKey(backend);
-      if (key !== undefined && !named.has(key)) named.set(key, backend);
+      if (key === undefined || named.has(key)) continue;
+      const inlined = inlineCaBundle(backend, this.#caBundles);
+      // without its CA bundle (which the contract checks rule out) it answers 500, resolved on its own below
+      if (inlined.service !== undefined) named.set(key, inlined);
     }
     const ports = [...named.keys()];
     for (const [key, backend] of named) this.#use(key, backend, input);
-    const merged = mergeVhost(vhost, (backend) => {
+    const groups = new Map<string, number>();
+    const mirrored = new Set<string>();
+    // groups name their Service port's `backends` entry, mirrors hold its endpoints inline
+    const resolver = (keyed: boolean) => (backend: RoutingBackend) => {
       const key = portKey(backend);
-      const resolved = key === undefined
-        ? resolveServicePort(backend, undefined, undefined)
-        : this.#ports.get(key)!.resolved;
-      return withGroup(resolved, backend);
-    });
+      const port = key !== undefined && named.has(key) ? this.#ports.get(key) : undefined;
+      if (port === undefined) {
+        return withGroup(resolveServicePort(inlineCaBundle(backend, this.#caBundles), undefined, undefined), backend);
+      }
+      if (!keyed) {
+        mirrored.add(key!);
+        return withGroup(port.resolved, backend);
+      }
+      groups.set(key!, (groups.get(key!) ?? 0) + 1);
+      return keyedGroup(port.resolved, backend, key!);
+    };
+    const merged = mergeVhost(vhost, resolver(true), resolver(false));
     for (const key of ports) this.#ports.get(key)!.users.add(host);
+    for (const [key, n] of old?.groups ?? []) this.#countGroups(key, -n);
+    for (const [key, n] of groups) this.#countGroups(key, n);
+    for (const key of old?.mirrored ?? []) this.#ports.get(key)!.mirrors.delete(host);
+    for (const key of mirrored) this.#ports.get(key)!.mirrors.add(host);
     if (old) this.#release(host, old.ports.filter((k) => !ports.includes(k)));
     const value = JSON.stringify(merged);
     const counts = countGhost({ vhosts: { [host]: merged } });
     this.#counts = addCounts(old ? addCounts(this.#counts, old.counts, -1) : this.#counts, counts, 1);
-    this.#hosts.set(host, { vhost, shard, ports, value, counts });
+    this.#hosts.set(host, { vhost, shard, ports, groups, mirrored, value, counts });
     return value;
   }
 
@@ -256,13 +326,16 @@ export class GhostJsonBuilder {
     }
     used.ports.add(key);
     const resolved = resolveServicePort(backend, used.entry, input.clientCertificate);
-    this.#ports.set(key, { backend, resolved, json: JSON.stringify(resolved), users: new Set() });
+    const [json, entry] = [JSON.stringify(resolved), JSON.stringify(backendEntry(resolved))];
+    this.#ports.set(key, { backend, resolved, json, entry, users: new Set(), mirrors: new Set(), groups: 0 });
   }
 
   /** Forgets a vhost; returns undefined (its value now). */
   #remove(host: string): undefined {
     const old = this.#hosts.get(host);
     if (old === undefined) return undefined;
+    for (const [key, n] of old.groups) this.#countGroups(key, -n);
+    for (const key of old.mirrored) this.#ports.get(key)!.mirrors.delete(host);
     this.#release(host, old.ports);
     this.#counts = addCounts(this.#counts, old.counts, -1);
     this.#hosts.delete(host);
@@ -290,17 +363,30 @@ export class GhostJsonBuilder {
 
   /** The counts of the built document. */
   get counts(): GhostCounts {
-    return this.#counts;
+    let counts = this.#counts;
+    for (const port of this.#ports.values()) {
+      if (port.groups === 0) continue;
+      const [groups, endpoints] = [port.groups, port.resolved.endpoints.length];
+      const empty = endpoints === 0 ? groups : 0;
+      counts = addCounts(
+        counts,
+        { backends: groups, backendsEmpty: empty, endpoints: endpoints * groups, routes: 0 },
+        1,
+      );
+    }
+    return counts;
   }
 
   /**
-   * A vhost's value in the built document.
+   * A vhost's or a `backends` entry's value in the built document.
    *
-   * @param host The vhost key.
-   * @returns Its JSON text, or undefined when the document has no such vhost.
+   * @param key The vhost key, or the `backends` key ({@linkcode isBackendKey}).
+   * @returns Its JSON text, or undefined when the document has no such vhost or entry.
    */
-  value(host: string): string | undefined {
-    return this.#hosts.get(host)?.value;
+  value(key: string): string | undefined {
+    if (!isBackendKey(key)) return this.#hosts.get(key)?.value;
+    const port = this.#ports.get(key);
+    return port !== undefined && port.groups > 0 ? port.entry : undefined;
   }
 
   /**
@@ -321,7 +407,20 @@ export class GhostJsonBuilder {
         part(host, values?.has(host) ? values.get(host) : this.#hosts.get(host)!.value);
       }
     }
-    for (const [host, value] of values ?? []) if (!this.#hosts.has(host)) part(host, value);
-    return `${frame.head}{${parts.join(",")}}${frame.tail}\n`;
+    for (const [host, value] of values ?? []) if (!isBackendKey(host) && !this.#hosts.has(host)) part(host, value);
+    const entries = new Map<string, string>();
+    for (const [key, port] of this.#ports) if (port.groups > 0) entries.set(key, port.entry);
+    for (const [key, value] of values ?? []) {
+      if (!isBackendKey(key)) continue;
+      if (value === undefined) entries.delete(key);
+      else entries.set(key, value);
+    }
+    // in key order, as mergeEndpoints writes them
+    const table = [...entries.keys()].sort().map((key) => `${JSON.stringify(key)}:${entries.get(key)}`);
+    // the frame's head ends with `"vhosts":`; the table goes before it, as the contract orders the fields
+    const head = table.length > 0
+      ? `${frame.head.slice(0, -VHOSTS_FIELD.length)}"backends":{${table.join(",")}},${VHOSTS_FIELD}`
+      : frame.head;
+    return `${head}{${parts.join(",")}}${frame.tail}\n`;
   }
 }

@@ -1,5 +1,11 @@
 import { deepStrictEqual, equal, match } from "node:assert/strict";
-import { assembleRouting, parseRoutingJson, type RoutingJson, stringifyContract } from "../ghost/contract/mod.ts";
+import {
+  assembleRouting,
+  parseGhostDelta,
+  parseRoutingJson,
+  type RoutingJson,
+  stringifyContract,
+} from "../ghost/contract/mod.ts";
 import { ghostDelta, GhostJsonBuilder } from "./ghost_json_builder.ts";
 import { serviceView, sliceView } from "./_test_views.ts";
 import { type ClusterEndpoints, indexEndpoints, mergeEndpoints } from "./merge_endpoints.ts";
@@ -66,22 +72,33 @@ Deno.test("GhostJsonBuilder writes exactly what mergeEndpoints and the contract'
 Deno.test("GhostJsonBuilder merges again only the vhosts whose routing or endpoints changed, and says which", () => {
   const builder = new GhostJsonBuilder();
   const first = builder.update(input(ROUTING, cluster("10.0.0.1")));
-  deepStrictEqual([...first.keys()].sort(), ["a.example", "b.example", "c.example", "m.example"]);
-  const before = builder.value("a.example");
+  deepStrictEqual([...first.keys()].sort(), [
+    "a.example",
+    "b.example",
+    "c.example",
+    "m.example",
+    "ns/s0:80",
+    "ns/s1:80",
+  ]);
+  const [before, entry] = [builder.value("a.example"), builder.value("ns/s0:80")];
   // the same entries: nothing changed
   const index = indexEndpoints(cluster("10.0.0.1"));
   // equal entries that are new objects: resolved again, nothing changed; the same entries: not even resolved
   equal(builder.update({ shards: [ROUTING], endpoints: index }).size, 0);
   equal(builder.update({ shards: [ROUTING], endpoints: index }).size, 0);
-  // s0 (a.example, c.example and m.example's mirror) moves; b.example (s1) is not merged again
+  // s0 moves: its one entry changes, and m.example, whose mirror holds it inline; a.example and c.example name the
+  // entry and are not merged again, nor is b.example (s1)
   const moved = builder.update(input(ROUTING, cluster("10.0.0.9")));
-  deepStrictEqual([...moved.keys()].sort(), ["a.example", "c.example", "m.example"]);
-  equal(moved.get("a.example"), before);
+  deepStrictEqual([...moved.keys()].sort(), ["m.example", "ns/s0:80"]);
+  equal(moved.get("ns/s0:80"), entry);
+  equal(builder.value("a.example"), before);
+  match(builder.value("ns/s0:80")!, /^\{"endpoints":\[\{"address":"10\.0\.0\.9"/);
   match(builder.value("m.example")!, /"mirrors":\[\{"backend":\{[^}]*"endpoints":\[\{"address":"10\.0\.0\.9"/);
   // s0's port turns to H2C: same endpoints, another transport
   const h2c = builder.update(input(ROUTING, cluster("10.0.0.9", "kubernetes.io/h2c")));
-  deepStrictEqual([...h2c.keys()].sort(), ["a.example", "c.example", "m.example"]);
-  match(builder.value("a.example")!, /"transport":\{"protocol":"H2C"\}/);
+  deepStrictEqual([...h2c.keys()].sort(), ["m.example", "ns/s0:80"]);
+  match(builder.value("ns/s0:80")!, /"transport":\{"protocol":"H2C"\}/);
+  equal(builder.text(), stringifyContract(mergeEndpoints(ROUTING, cluster("10.0.0.9", "kubernetes.io/h2c"))));
 });
 
 Deno.test("GhostJsonBuilder takes the vhosts of the shards that changed, and removes those of shards gone", () => {
@@ -112,15 +129,28 @@ Deno.test("GhostJsonBuilder takes the vhosts of the shards that changed, and rem
   deepStrictEqual(changed, new Map([["c.example", c]]));
   equal(builder.value("c.example"), undefined);
   equal(builder.text(), stringifyContract(mergeEndpoints(rewritten, cluster("10.0.0.1"))));
-  // s0's endpoints change: only a.example, its one user, changes
-  deepStrictEqual([...builder.update(input([rewritten], cluster("10.0.0.7"))).keys()], ["a.example"]);
+  // s0's endpoints change: only its entry, which a.example names, changes
+  deepStrictEqual([...builder.update(input([rewritten], cluster("10.0.0.7"))).keys()], ["ns/s0:80"]);
+  // b.example and d.example go: s1's entry, which no vhost names any more, goes too
+  const onlyA = shard(["a.example"], () => "s0");
+  changed = builder.update(input([onlyA], cluster("10.0.0.7")));
+  deepStrictEqual([...changed.keys()].sort(), ["b.example", "d.example", "ns/s1:80"]);
+  equal(builder.value("ns/s1:80"), undefined);
+  equal(builder.text(), stringifyContract(mergeEndpoints(onlyA, cluster("10.0.0.7"))));
 });
 
-Deno.test("ghostDelta() writes the vhosts given and null for the keys gone", () => {
+Deno.test("ghostDelta() writes the vhosts and backends entries given and null for the keys gone", () => {
   deepStrictEqual(JSON.parse(ghostDelta(new Map([["b", '{"routes":[]}'], ["c", undefined]]))), {
-    version: 1,
+    version: 2,
     vhosts: { b: { routes: [] }, c: null },
   });
+  const entries = new Map([["ns/s:80", '{"endpoints":[]}'], ["ns/t:80", undefined], ["b", undefined]]);
+  deepStrictEqual(JSON.parse(ghostDelta(entries)), {
+    version: 2,
+    vhosts: { b: null },
+    backends: { "ns/s:80": { endpoints: [] }, "ns/t:80": null },
+  });
+  parseGhostDelta(ghostDelta(entries));
 });
 
 Deno.test("GhostJsonBuilder.text() joins the document a log of earlier values leads back to", () => {

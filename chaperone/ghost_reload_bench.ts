@@ -6,7 +6,8 @@
  * Then the same change as a delta (`ghost.json.delta` with that one host, applied to the state ghost serves), as the
  * chaperone sends a change that leaves the document-wide fields alone.
  * Skipped when the VMOD is not built. `LACQUER_BENCH_ROUTES` and `LACQUER_BENCH_RELOADS` set the routes (one host
- * and one native backend each) and reloads; `LACQUER_BENCH_JSON` names a file for the figures as JSON.
+ * and one native backend each) and reloads; `LACQUER_BENCH_CACHED=1` gives every route cache settings (and counters);
+ * `LACQUER_BENCH_JSON` names a file for the figures as JSON.
  *
  * @module
  */
@@ -18,6 +19,7 @@ import { DEBIAN_VMOD_DIR, freePort, getWithHost, ghostTestVcl, ghostVmodDir, sta
 
 const ROUTES = Number(Deno.env.get("LACQUER_BENCH_ROUTES") ?? 10_000);
 const RELOADS = Number(Deno.env.get("LACQUER_BENCH_RELOADS") ?? 21);
+const CACHED = Deno.env.get("LACQUER_BENCH_CACHED") === "1";
 /** Where to write the figures as JSON (`tests/bench/report.ts`), besides printing them. */
 const JSON_OUT = Deno.env.get("LACQUER_BENCH_JSON");
 
@@ -33,6 +35,7 @@ function vhost(i: number, port: number) {
       created: "2026-01-01T00:00:00Z",
       listeners: ["http"],
       backends: [{ name: `bench/s${i}:80`, endpoints: [endpoint] }],
+      ...(CACHED ? { cache: "bench/p" } : {}),
     }],
   };
 }
@@ -41,7 +44,7 @@ function vhost(i: number, port: number) {
 function ghostJson(port: number): string {
   const vhosts: Record<string, unknown> = {};
   for (let i = 0; i < ROUTES; i++) vhosts[`h${i}.bench`] = vhost(i, port);
-  return JSON.stringify({ version: 1, vhosts });
+  return JSON.stringify({ version: 1, ...(CACHED ? { cachePolicies: { "bench/p": {} } } : {}), vhosts });
 }
 
 /** The percentile `p` of sorted samples. */
@@ -111,11 +114,12 @@ Deno.test({
       const answer = await reloadGhost(ghostPort, {
         timeoutMs: 60_000,
         request: { revision: `r${n}`, deltaBase: `r${n - 1}` },
-      }) as { revision?: string; routes?: number };
+      }) as { revision?: string; routes?: number; uncached?: unknown[] };
       equal(await getWithHost(httpPort, "h0.bench"), `200 ${port}`);
       deltas.push(performance.now() - started);
       equal(answer.revision, `r${n}`);
       equal(answer.routes, ROUTES);
+      equal(answer.uncached?.length, 0, "every route's cache settings built");
     }
     console.log(
       `ghost reload of ${ROUTES} routes (write ghost.json, control request, ${ROUTES} native backends, first ` +

@@ -96,3 +96,43 @@ export async function reloadGhost(port: number, options: ReloadGhostOptions = {}
     return body;
   }
 }
+
+/**
+ * Asks ghost which revision it serves, changing nothing: a delta request whose base no state has (the empty
+ * revision, which the chaperone never gives) answers 409 with the revision serving, before any file is read.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { ghostServingRevision } from "./ghost_reload_client.ts";
+ * const serving = await ghostServingRevision(6091); // null: a router that read ghost.json itself
+ * ```
+ *
+ * @param port The ghost control socket port on 127.0.0.1.
+ * @param timeoutMs Time allowed.
+ * @returns The revision, or null when the serving state was read from ghost.json by a VCL load or a child start.
+ * @throws {GhostReloadError} When the request fails or ghost does not answer 409 with the revision it serves.
+ */
+export async function ghostServingRevision(port: number, timeoutMs = 2000): Promise<string | null> {
+  try {
+    await reloadGhost(port, { timeoutMs, request: { deltaBase: "" } });
+  } catch (err) {
+    if (!(err instanceof GhostReloadError && err.stale)) throw err;
+    let serving: unknown;
+    try {
+      serving = (JSON.parse(err.body) as { serving?: unknown }).serving;
+    } catch {
+      // not ghost's answer: reported below
+    }
+    if (typeof serving === "string" || serving === null) return serving;
+    throw new GhostReloadError(
+      `ghost's 409 names no serving revision: ${err.body.trim().slice(0, 200)}`,
+      409,
+      err.body,
+    );
+  }
+  throw new GhostReloadError(
+    "ghost applied a delta to the empty revision: it cannot tell the revision it serves",
+    200,
+    "",
+  );
+}

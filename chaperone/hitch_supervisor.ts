@@ -11,6 +11,7 @@ import type { Logger } from "../internal/log.ts";
 import { hitchConfig, type TlsBundle } from "./hitch_config.ts";
 import type { ListenerSocket } from "./options.ts";
 import { type ProcessStart, type ProcessState, SupervisedProcess } from "./supervised_process.ts";
+import { tlsClientHello } from "./tls_client_hello.ts";
 
 /** Options of {@linkcode HitchSupervisor}. */
 export interface HitchSupervisorOptions {
@@ -93,13 +94,13 @@ export class HitchSupervisor {
           stdout: "inherit",
           stderr: "inherit",
         }),
-      whenUp: (start) => this.#waitListening(start),
+      whenUp: (start) => this.#waitServing(start),
       log: o.log,
       backoff: { initialMs: o.backoffMs ?? 500, maxMs: o.maxBackoffMs ?? 30_000 },
     });
   }
 
-  /** The current state; `running` once hitch accepts connections. */
+  /** The current state; `running` once hitch answers TLS handshakes. */
   get state(): HitchState {
     return this.#waiting ? "waiting" : this.#process.state;
   }
@@ -249,19 +250,40 @@ export class HitchSupervisor {
     return { files, changed };
   }
 
-  /** Polls the frontend until it accepts a connection; throws when hitch exited or the supervisor stopped first. */
-  async #waitListening(start: ProcessStart): Promise<void> {
+  /**
+   * Waits until hitch serves its frontend: a ClientHello sent there is answered (or the connection closed by whoever
+   * accepted it). A connection that is merely accepted says nothing: with the socket keeper the port accepts before
+   * hitch runs, into the kept socket's queue. One probe connection waits there for hitch however long it takes to
+   * start, so probes never pile up in the queue. Throws when hitch exited or the supervisor stopped first.
+   */
+  async #waitServing(start: ProcessStart): Promise<void> {
     const host = this.#o.socket.host === "" ? "127.0.0.1" : this.#o.socket.host.replace(/^\[(.*)\]$/, "$1");
+    const gone = new Promise<"gone">((resolve) => {
+      start.child.status.then(() => resolve("gone"), () => resolve("gone"));
+      start.signal.addEventListener("abort", () => resolve("gone"), { once: true });
+    });
     while (!start.exited() && !start.signal.aborted) {
+      let conn: Deno.TcpConn;
       try {
-        const conn = await Deno.connect({ hostname: host, port: this.#o.socket.port });
-        conn.close();
-        return;
+        conn = await Deno.connect({ hostname: host, port: this.#o.socket.port });
       } catch {
         await abortableSleep(50, start.signal);
+        continue;
       }
+      try {
+        await conn.write(tlsClientHello({ random: crypto.getRandomValues(new Uint8Array(32)) }));
+        // Bytes, an end or a reset: a process took the connection from the queue and handled it (hitch resets it when
+        // it cannot reach varnishd yet). Only a queue nobody serves stays silent.
+        const answer = conn.read(new Uint8Array(1)).then(() => "answered" as const, () => "answered" as const);
+        if (await Promise.race([answer, gone]) === "answered") return;
+      } catch {
+        // The write failed: the connection is gone; probe again.
+      } finally {
+        conn.close();
+      }
+      await abortableSleep(50, start.signal);
     }
-    throw new Error("hitch exited before accepting connections");
+    throw new Error("hitch exited before serving TLS");
   }
 
   /**

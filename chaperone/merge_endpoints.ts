@@ -3,15 +3,17 @@
  *
  * @module
  */
-import type {
-  GhostBackend,
-  GhostClientCertificate,
-  GhostCluster,
-  GhostEndpoint,
-  GhostJson,
-  RoutingBackend,
-  RoutingBackendTls,
-  RoutingJson,
+import {
+  GHOST_JSON_VERSION,
+  type GhostBackend,
+  type GhostBackendEntry,
+  type GhostClientCertificate,
+  type GhostCluster,
+  type GhostEndpoint,
+  type GhostJson,
+  type RoutingBackend,
+  type RoutingBackendTls,
+  type RoutingJson,
 } from "../ghost/contract/mod.ts";
 import { GHOST_PEER_PORT } from "../internal/names.ts";
 import {
@@ -214,6 +216,32 @@ export function withGroup(resolved: GhostBackend, backend: RoutingBackend): Ghos
   return transport === undefined ? group : { ...group, transport };
 }
 
+/**
+ * A routing.json backend group with the CA bundle its `tls.caBundle` names written out as `caCertificates`, what
+ * ghost.json carries (ghost reads no bundle table); a group whose bundle is missing gets no service but the reason,
+ * so its share of the traffic answers 500, never plain HTTP.
+ *
+ * @example Usage
+ * ```ts
+ * import { inlineCaBundle } from "./merge_endpoints.ts";
+ * const backend = { weight: 1, filters: [], service: { namespace: "a", name: "b", port: 443 }, tls: { hostname: "b" } };
+ * inlineCaBundle(backend, new Map()) === backend; // true: no bundle named
+ * ```
+ *
+ * @param backend The routing.json backend group.
+ * @param bundles The CA bundles of routing.json (the whole document's, or those of the shards' generation).
+ * @returns The group with its CA certificates inline (the same object when it names no bundle).
+ */
+export function inlineCaBundle(backend: RoutingBackend, bundles: ReadonlyMap<string, string>): RoutingBackend {
+  const key = backend.tls?.caBundle;
+  if (key === undefined) return backend;
+  const pem = bundles.get(key);
+  const { weight, filters } = backend;
+  if (pem === undefined) return { weight, filters, unresolved: `The CA bundle "${key}" is missing from routing.json` };
+  const { hostname, caBundle: _, ...names } = backend.tls!;
+  return { ...backend, tls: { hostname, caCertificates: pem, ...names } };
+}
+
 /** A group reached over TLS, presenting the Gateway's backend client certificate when it has one. */
 function tlsBackend(
   tls: RoutingBackendTls,
@@ -238,7 +266,8 @@ const H2C = { protocol: "H2C" } as const;
  * endpoints and carries the reason in `error`, so its share of the traffic answers 500 with a useful message.
  * Mirror backends are resolved the same way. A Service port with `appProtocol: kubernetes.io/h2c` gets
  * `transport: {protocol: "H2C"}`: ghost reaches it over cleartext HTTP/2. A group with `tls` (its BackendTLSPolicy)
- * gets `transport: {protocol: "HTTPS", tls}`, with the Gateway's backend client certificate when it has one.
+ * gets `transport: {protocol: "HTTPS", tls}`, with the Gateway's backend client certificate when it has one and the
+ * CA bundle its `tls.caBundle` names written out as `caCertificates` ({@linkcode inlineCaBundle}).
  * Everything else (listeners, the cache policy table, vhosts, routes, matches, filters, timeouts, retries, cache settings, request
  * settings) is copied unchanged. Endpoints are sorted, so the output depends only on the state, not on the order in
  * which objects arrived.
@@ -266,10 +295,68 @@ const H2C = { protocol: "H2C" } as const;
  */
 export function mergeEndpoints(routing: RoutingJson, cluster: ClusterEndpoints, self?: PeerIdentity): GhostJson {
   const index = indexEndpoints(cluster);
-  const resolve = backendResolver(index, cluster.backendClientCertificate);
+  const bundles = new Map(Object.entries(routing.caBundles ?? {}));
+  const { backendClientCertificate: clientCertificate } = cluster;
+  const resolve = backendResolver(index, { clientCertificate, bundles });
+  const backends: Record<string, GhostBackendEntry> = {};
+  const group = (named: RoutingBackend): GhostBackend => {
+    const key = portKey(named);
+    const backend = inlineCaBundle(named, bundles);
+    if (key === undefined || backend.service === undefined) return resolve(named);
+    const resolved = resolveServicePort(backend, index.get(serviceKey(backend)), clientCertificate);
+    backends[key] ??= backendEntry(resolved);
+    return keyedGroup(resolved, backend, key);
+  };
   const vhosts: GhostJson["vhosts"] = {};
-  for (const [host, vhost] of Object.entries(routing.vhosts)) vhosts[host] = mergeVhost(vhost, resolve);
-  return ghostDocument(routing, vhosts, peerSection(routing, index, self));
+  for (const [host, vhost] of Object.entries(routing.vhosts)) vhosts[host] = mergeVhost(vhost, group, resolve);
+  return ghostDocument(routing, vhosts, peerSection(routing, index, self), backends);
+}
+
+/**
+ * The key of a Service port in ghost.json's `backends` table: `namespace/name:port`, then its TLS settings (a
+ * BackendTLSPolicy's, which change its resolution) as JSON. Every key holds a `/`, which no vhost key does.
+ *
+ * @param backend The routing.json backend group.
+ * @returns The key, or undefined for a group naming no Service.
+ */
+export function portKey(backend: RoutingBackend): string | undefined {
+  if (backend.service === undefined) return undefined;
+  const { namespace, name, port } = backend.service;
+  return `${namespace}/${name}:${port}${backend.tls ? JSON.stringify(backend.tls) : ""}`;
+}
+
+/**
+ * `namespace/name` of the Service a backend group names.
+ *
+ * @param backend A routing.json backend group naming a Service.
+ * @returns The Service's key in the endpoints index.
+ */
+export function serviceKey(backend: RoutingBackend): string {
+  return `${backend.service!.namespace}/${backend.service!.name}`;
+}
+
+/**
+ * The `backends` table entry of a resolved Service port: its endpoints, error and transport.
+ *
+ * @param resolved The port resolved ({@linkcode resolveServicePort}).
+ * @returns The entry.
+ */
+export function backendEntry(resolved: GhostBackend): GhostBackendEntry {
+  const { endpoints, error, transport } = resolved;
+  return { endpoints, ...(error === undefined ? {} : { error }), ...(transport === undefined ? {} : { transport }) };
+}
+
+/**
+ * A backend group naming the `backends` entry `key` instead of holding its endpoints: an endpoint change is then that
+ * one entry, whatever the number of groups naming it.
+ *
+ * @param resolved The port resolved (for its name).
+ * @param backend The routing.json group (weight and filters).
+ * @param key The entry's key ({@linkcode portKey}).
+ * @returns The ghost.json group.
+ */
+export function keyedGroup(resolved: GhostBackend, backend: RoutingBackend, key: string): GhostBackend {
+  return { weight: backend.weight, name: resolved.name, endpoints: [], backend: key, filters: backend.filters };
 }
 
 /** Resolves a routing.json backend group against one cluster state. */
@@ -280,18 +367,22 @@ export type BackendResolver = (backend: RoutingBackend) => GhostBackend;
  * backend groups name it.
  *
  * @param index The cluster state by Service.
- * @param clientCertificate The Gateway's backend client certificate.
+ * @param options The Gateway's backend client certificate, and routing.json's CA bundles.
  * @returns The resolver.
  */
-function backendResolver(index: EndpointsIndex, clientCertificate?: GhostClientCertificate): BackendResolver {
+function backendResolver(
+  index: EndpointsIndex,
+  options: { clientCertificate?: GhostClientCertificate; bundles: ReadonlyMap<string, string> },
+): BackendResolver {
   const resolved = new Map<string, GhostBackend>();
-  return (backend) => {
+  return (named) => {
+    const backend = inlineCaBundle(named, options.bundles);
     if (backend.service === undefined) return withGroup(resolveServicePort(backend, undefined, undefined), backend);
     const { namespace, name, port } = backend.service;
     const key = `${namespace}/${name}:${port}`;
     let found = resolved.get(key);
     if (found === undefined) {
-      found = resolveServicePort(backend, index.get(`${namespace}/${name}`), clientCertificate);
+      found = resolveServicePort(backend, index.get(`${namespace}/${name}`), options.clientCertificate);
       resolved.set(key, found);
     }
     return withGroup(found, backend);
@@ -303,11 +394,14 @@ function backendResolver(index: EndpointsIndex, clientCertificate?: GhostClientC
  *
  * @param vhost The routing.json vhost.
  * @param resolve The backend resolver of the current cluster state.
+ * @param resolveMirror The resolver of mirror groups, which hold their endpoints inline (ghost sends their copies
+ *   itself). @default {resolve}
  * @returns The ghost.json vhost.
  */
 export function mergeVhost(
   vhost: RoutingJson["vhosts"][string],
   resolve: BackendResolver,
+  resolveMirror: BackendResolver = resolve,
 ): GhostJson["vhosts"][string] {
   return {
     routes: vhost.routes.map((route) => ({
@@ -317,7 +411,7 @@ export function mergeVhost(
       matches: route.matches,
       filters: route.filters,
       backends: route.backends.map(resolve),
-      ...(route.mirrors ? { mirrors: route.mirrors.map((m) => ({ ...m, backend: resolve(m.backend) })) } : {}),
+      ...(route.mirrors ? { mirrors: route.mirrors.map((m) => ({ ...m, backend: resolveMirror(m.backend) })) } : {}),
       ...(route.timeouts ? { timeouts: route.timeouts } : {}),
       ...(route.retry ? { retry: route.retry } : {}),
       ...(route.cache ? { cache: route.cache } : {}),
@@ -331,14 +425,23 @@ export function mergeVhost(
  * @param routing The routing.json document.
  * @param vhosts The merged vhosts.
  * @param peers The clustered cache's section ({@linkcode peerSection}).
+ * @param backends The `backends` table (version 2), written in key order. @default {none}
  * @returns The ghost.json document.
  */
-export function ghostDocument(routing: RoutingJson, vhosts: GhostJson["vhosts"], peers?: GhostCluster): GhostJson {
-  const { version, listeners, cachePolicies, requests } = routing;
+export function ghostDocument(
+  routing: RoutingJson,
+  vhosts: GhostJson["vhosts"],
+  peers?: GhostCluster,
+  backends: Record<string, GhostBackendEntry> = {},
+): GhostJson {
+  const { listeners, cachePolicies, requests } = routing;
+  const keys = Object.keys(backends).sort();
   return {
-    version,
+    version: GHOST_JSON_VERSION,
     listeners,
     ...(cachePolicies ? { cachePolicies } : {}),
+    // the contract's order; sorted, so that the text depends on the state only, not on the order of first use
+    ...(keys.length > 0 ? { backends: Object.fromEntries(keys.map((k) => [k, backends[k]])) } : {}),
     vhosts,
     ...(requests ? { requests } : {}),
     ...(peers ? { cluster: peers } : {}),

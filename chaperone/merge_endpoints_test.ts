@@ -1,9 +1,16 @@
-import { deepStrictEqual, strictEqual } from "node:assert/strict";
+import { deepStrictEqual, match, strictEqual } from "node:assert/strict";
 import { parseAllDocuments } from "yaml";
-import { parseGhostJson, parseRoutingJson, stringifyContract } from "../ghost/contract/mod.ts";
+import { parseGhostJson, parseRoutingJson, type RoutingJson, stringifyContract } from "../ghost/contract/mod.ts";
+import { contentHash } from "../internal/content_hash.ts";
 import { GhostJsonBuilder } from "./ghost_json_builder.ts";
 import { endpointSliceViewSchema, serviceViewSchema } from "./kube_views.ts";
-import { type ClusterEndpoints, indexEndpoints, mergeEndpoints, referencedNamespaces } from "./merge_endpoints.ts";
+import {
+  type ClusterEndpoints,
+  indexEndpoints,
+  inlineCaBundle,
+  mergeEndpoints,
+  referencedNamespaces,
+} from "./merge_endpoints.ts";
 
 const DIR = new URL("testdata/merge/", import.meta.url);
 const UPDATE = Deno.env.get("LACQUER_UPDATE_GOLDEN") === "1";
@@ -117,10 +124,61 @@ Deno.test("mergeEndpoints() presents the Gateway's backend client certificate on
   const cluster = parseCluster(Deno.readTextFileSync(new URL("backend_tls.endpointslices.yaml", DIR)));
   const clientCertificate = { certificate: "CERT", key: "KEY" };
   const ghost = mergeEndpoints(routing, { ...cluster, backendClientCertificate: clientCertificate });
-  const backends = ghost.vhosts["app.example.com"].routes[0].backends;
+  const backends = ghost.vhosts["app.example.com"].routes[0].backends.map((b) => ghost.backends![b.backend!]);
   deepStrictEqual(backends.map((b) => b.transport?.tls?.clientCertificate), [
     clientCertificate,
     clientCertificate,
     undefined,
   ]);
+});
+
+/** A routing.json with each backend group's inline `caCertificates` moved to the document's `caBundles`. */
+function withCaBundles(routing: RoutingJson): RoutingJson {
+  const caBundles: Record<string, string> = {};
+  const moved = structuredClone(routing);
+  for (const vhost of Object.values(moved.vhosts)) {
+    for (const route of vhost.routes) {
+      for (const backend of [...route.backends, ...(route.mirrors ?? []).map((m) => m.backend)]) {
+        const pem = backend.tls?.caCertificates;
+        if (pem === undefined) continue;
+        const { hostname, caCertificates: _, ...names } = backend.tls!;
+        caBundles[contentHash(pem)] = pem;
+        backend.tls = { hostname, caBundle: contentHash(pem), ...names };
+      }
+    }
+  }
+  return parseRoutingJson(JSON.stringify({ ...moved, caBundles }));
+}
+
+Deno.test("mergeEndpoints() and GhostJsonBuilder write a CA bundle a group names as its caCertificates", () => {
+  const inline = parseRoutingJson(Deno.readTextFileSync(new URL("backend_tls.routing.json", DIR)));
+  const cluster = parseCluster(Deno.readTextFileSync(new URL("backend_tls.endpointslices.yaml", DIR)));
+  const bundled = withCaBundles(inline);
+  strictEqual(Object.keys(bundled.caBundles ?? {}).length, 1, "the fixture's groups share one bundle");
+  // The entries' keys name the bundle (short, whatever its size); the entries carry its certificates.
+  const entries = (routing: RoutingJson) => Object.values(mergeEndpoints(routing, cluster).backends ?? {});
+  deepStrictEqual(entries(bundled), entries(inline), "ghost.json carries no bundle table");
+  const expected = stringifyContract(mergeEndpoints(bundled, cluster));
+  match(expected, /"caCertificates":"-----BEGIN/);
+  const builder = new GhostJsonBuilder();
+  builder.update({ shards: [bundled], endpoints: indexEndpoints(cluster) });
+  strictEqual(builder.text(), expected);
+});
+
+Deno.test("inlineCaBundle() gives a group whose bundle is missing its reason instead of its Service: 500, not HTTP", () => {
+  const backend = {
+    weight: 3,
+    filters: [],
+    service: { namespace: "a", name: "api", port: 443 },
+    tls: { hostname: "api.internal", caBundle: `sha256:${"0".repeat(64)}` },
+  };
+  deepStrictEqual(inlineCaBundle(backend, new Map()), {
+    weight: 3,
+    filters: [],
+    unresolved: `The CA bundle "sha256:${"0".repeat(64)}" is missing from routing.json`,
+  });
+  deepStrictEqual(inlineCaBundle(backend, new Map([[`sha256:${"0".repeat(64)}`, "PEM"]])).tls, {
+    hostname: "api.internal",
+    caCertificates: "PEM",
+  });
 });

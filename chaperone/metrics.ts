@@ -55,7 +55,7 @@ export interface ChaperoneMetrics {
   ready: number;
   /** 1 while draining. */
   draining: number;
-  /** Per TLS listener socket: whether hitch accepts connections, its starts and its certificate reloads. */
+  /** Per TLS listener socket: whether hitch serves TLS, its starts and its certificate reloads. */
   hitch: Record<string, { up: number; starts: number; reloads: number }>;
   /** `POST /invalidate` calls by `<kind>/<result>` (at most 5 × 5 entries), with time spent and objects affected. */
   invalidations: Record<string, { count: number; seconds: number; objects: number }>;
@@ -225,16 +225,22 @@ export function renderMetrics(metrics: ChaperoneMetrics, varnish: Record<string,
  * @returns The counts.
  */
 export function countGhost(
-  ghost: { vhosts: Record<string, { routes: { backends: { endpoints: unknown[] }[] }[] }> },
+  ghost: {
+    vhosts: Record<string, { routes: { backends: { endpoints: unknown[]; backend?: string }[] }[] }>;
+    backends?: Record<string, { endpoints: unknown[] }>;
+  },
 ): Pick<ChaperoneMetrics, "backends" | "backendsEmpty" | "endpoints" | "routes"> {
   let backends = 0, backendsEmpty = 0, endpoints = 0, routes = 0;
   for (const vhost of Object.values(ghost.vhosts)) {
     for (const route of vhost.routes) {
       routes++;
       for (const backend of route.backends) {
+        // a group naming a `backends` entry the document does not hold is counted by whoever holds the entry
+        const held = backend.backend === undefined ? backend.endpoints : ghost.backends?.[backend.backend]?.endpoints;
+        if (held === undefined) continue;
         backends++;
-        endpoints += backend.endpoints.length;
-        if (backend.endpoints.length === 0) backendsEmpty++;
+        endpoints += held.length;
+        if (held.length === 0) backendsEmpty++;
       }
     }
   }

@@ -191,7 +191,8 @@ export const CHAPERONE_FLAGS: readonly ChaperoneFlag[] = [
     key: "coalesceMs",
     flags: "--coalesce-ms <ms>",
     env: "LACQUER_COALESCE_MS",
-    description: "how long a burst of changes is collected before one sync (default: 5)",
+    description:
+      "how long a burst of changes is collected before one sync (default: 0: at once; changes that arrive during a sync are taken together by the next)",
   },
   {
     key: "keepVcls",
@@ -272,7 +273,7 @@ export const chaperoneConfigSchema = z.object({
   kubeconfig: z.string().min(1).optional(),
   adminTokenFile: z.string().min(1).default(ADMIN_TOKEN_PATH),
   drainSeconds: z.coerce.number().min(0).max(3600).default(20),
-  coalesceMs: z.coerce.number().int().min(0).max(10_000).default(5),
+  coalesceMs: z.coerce.number().int().min(0).max(10_000).default(0),
   keepVcls: z.coerce.number().int().min(0).max(100).default(2),
   maxRestarts: z.coerce.number().int().min(1).max(1000).default(5),
 }).refine(

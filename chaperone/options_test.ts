@@ -30,7 +30,7 @@ Deno.test("chaperoneConfigSchema applies the documented defaults", () => {
     http2: false,
     adminTokenFile: "/var/run/lacquer/admin/token",
     drainSeconds: 20,
-    coalesceMs: 5,
+    coalesceMs: 0,
     keepVcls: 2,
     maxRestarts: 5,
   });

@@ -6,8 +6,9 @@
  * (b) the EndpointSlice of one Service (its endpoint moves to another backend) and measures until traffic reaches the
  * new backend. routing.json is written as the operator stores it: whole in the ConfigMap while small, else in shards
  * (the changed shard, then the manifest); `LACQUER_BENCH_STORAGE=whole` stores it whole at any size, as before
- * shards existed. It prints p50/p99 of each and stores them in `propagation_bench_results.md` (or, with
- * `LACQUER_BENCH_JSON=<file>`, every sample in that file for `deno task bench`'s report instead). Backends are HTTP servers on addresses of the run's own network namespace.
+ * shards existed. It prints p50/p99 of each and stores them in `propagation_bench_results.md` (the chaperone's own
+ * share: the end-to-end figures, through the operator and gateway pods, are `deno task bench:e2e`'s). Backends are
+ * HTTP servers on addresses of the run's own network namespace.
  *
  * When the ghost VMOD is not built yet, a stand-in VCL answers the reload and the bench measures up to ghost.json
  * written and reload acknowledged instead (it says so in its output).
@@ -32,7 +33,6 @@ import {
 import { eventually } from "../tests/cluster/eventually.ts";
 import { benchResultsHeading } from "../tests/bench/results_heading.ts";
 import { percentile } from "../tests/bench/percentile.ts";
-import type { PropagationSeries } from "../tests/bench/report_render.ts";
 import { DEBIAN_VMOD_DIR, freePort, getWithHost, ghostTestVcl, ghostVmodDir, stageGhostVmod } from "./_test_varnish.ts";
 
 /** Routes configured: 1,000, or `LACQUER_BENCH_ROUTES`. */
@@ -259,27 +259,6 @@ Deno.test({
       line("EndpointSlice → traffic", sliceTimes),
     ];
     for (const l of lines) console.log(l);
-    const json = Deno.env.get("LACQUER_BENCH_JSON");
-    if (json) {
-      // for `deno task bench`'s report (`tests/bench/report.ts`), instead of the results file
-      const series = (change: string, samples: Sample[], shards = 0): PropagationSeries => ({
-        change,
-        routes: ROUTES,
-        shards,
-        total: samples.map((x) => x.total),
-        afterWrite: samples.map((x) => x.afterWrite),
-        until: what,
-      });
-      const all = [
-        ...(configTimes.sharded.length > 0
-          ? [series("routing.json in shards", configTimes.sharded, documents[0].sharded!.shards.length)]
-          : []),
-        series("routing.json whole", configTimes.whole),
-        series("EndpointSlice", sliceTimes),
-      ];
-      await Deno.writeTextFile(json, JSON.stringify(all));
-      return;
-    }
     // the stored output the README's figures come from (`scripts/bench_figures.ts`)
     await Deno.writeTextFile(
       RESULTS,

@@ -1,6 +1,6 @@
 /**
  * What `/readyz` answers: the gateway is ready once its initial configuration is applied, varnishd runs, every hitch
- * accepts connections, and it is not draining. Pure.
+ * serves TLS, and it is not draining. Pure.
  *
  * @module
  */

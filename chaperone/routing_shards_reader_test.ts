@@ -4,6 +4,7 @@ import {
   ContractError,
   parseRoutingJson,
   parseRoutingManifest,
+  type RoutingJson,
   shardRouting,
   stringifyContract,
 } from "../ghost/contract/mod.ts";
@@ -36,11 +37,15 @@ Deno.test("ShardedRoutingReader reads a whole generation, then fetches only the 
   const first = assembleRouting(await reader.read(store(shards, document(500))));
   equal(Object.keys(first.vhosts).length, 500);
   equal(fetched.length, 32);
+  equal(reader.lastRead.fetched, 32);
   fetched.length = 0;
   const kept = await reader.read(store(shards, document(500, 7)));
   const second = assembleRouting(kept);
   deepStrictEqual(second.vhosts["h7.example"].routes[0].backends[0].service?.name, "moved");
   equal(fetched.length, 1, "one hostname changed: one shard fetched");
+  // what the sync's log reports of the read
+  equal(reader.lastRead.fetched, 1);
+  equal(reader.lastRead.fetchMs >= reader.lastRead.parseMs && reader.lastRead.parseMs > 0, true);
 });
 
 Deno.test("ShardedRoutingReader applies no half-written generation: a missing or older shard is pending", async () => {
@@ -98,4 +103,32 @@ Deno.test("ShardedRoutingReader hands unchanged shards over as they were, and re
     ),
   });
   equal(Object.keys(assembleRouting(await reader.read(moved)).vhosts).length, 500);
+});
+
+Deno.test("ShardedRoutingReader reads the CA bundles' shard with the others, and refuses a bundle no shard holds", async () => {
+  const { shards, fetched, reader } = setup();
+  const pem = `-----BEGIN CERTIFICATE-----\n${"A".repeat(1000)}\n-----END CERTIFICATE-----\n`;
+  const key = contentHash(pem);
+  const bundled = (doc: RoutingJson): RoutingJson => {
+    doc.vhosts["h3.example"].routes[0].backends[0].tls = { hostname: "s3.internal", caBundle: key };
+    return { ...doc, caBundles: { [key]: pem } };
+  };
+  const first = assembleRouting(await reader.read(store(shards, bundled(document(500)))));
+  equal(first.caBundles?.[key], pem);
+  fetched.length = 0;
+  await reader.read(store(shards, bundled(document(500, 7))));
+  equal(fetched.length, 1, "a route change fetches its shard, not the bundles' again");
+  // a generation whose shard names a bundle the bundles' shard does not hold
+  const manifest = store(shards, bundled(document(500, 8)));
+  shards.set("gw-lacquer-r32", shards.get("gw-lacquer-r32")!.replace(key.slice(-8), "00000000"));
+  const broken = JSON.stringify({
+    ...parseRoutingManifest(manifest),
+    shards: parseRoutingManifest(manifest).shards.map((s) =>
+      s.name === "gw-lacquer-r32" ? { ...s, hash: contentHash(shards.get(s.name)!) } : s
+    ),
+  });
+  await rejects(() => reader.read(broken), (err: Error) => {
+    equal(err instanceof ContractError, true);
+    return /names the CA bundle "sha256:[0-9a-f]{64}", which no shard of the generation holds/.test(err.message);
+  });
 });

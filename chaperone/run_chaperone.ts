@@ -7,7 +7,7 @@
  */
 import { serveAdmin } from "../internal/admin_server.ts";
 import { cachedCall } from "../internal/cached_call.ts";
-import { createKubeClient, type KubeClient, loadKubeConfig, type ObjectWatcher } from "../internal/kube/mod.ts";
+import { createKubeClient, type KubeClient, loadKubeCredentials, type ObjectWatcher } from "../internal/kube/mod.ts";
 import type { Logger } from "../internal/log.ts";
 import { GHOST_PEER_SOCKET_NAME } from "../internal/names.ts";
 import { listenForStopSignals } from "../internal/stop_signals.ts";
@@ -24,7 +24,7 @@ import { EndpointsWatcher } from "./endpoints_watcher.ts";
 import { renderCacheMetrics } from "./cache_metrics.ts";
 import { renderClusterMetrics } from "./cluster_metrics.ts";
 import { GhostInvalidateError, invalidateGhost } from "./ghost_invalidate_client.ts";
-import { reloadGhost } from "./ghost_reload_client.ts";
+import { ghostServingRevision, reloadGhost } from "./ghost_reload_client.ts";
 import { type GhostStats, readGhostStats } from "./ghost_stats_client.ts";
 import { renderMirrorMetrics } from "./mirror_metrics.ts";
 import { renderTransportMetrics } from "./transport_metrics.ts";
@@ -47,6 +47,7 @@ import { startTlsTermination, type TlsTermination } from "./tls_termination.ts";
 import { backendClientCertificateOf, watchTlsSecret } from "./tls_secret_watcher.ts";
 import { prepareVclCompileCache } from "./vcl_compile_cache.ts";
 import { varnishdArgs } from "./varnishd_args.ts";
+import { retainKeptPorts } from "./keeper_client.ts";
 import { KEEPER_PRELOAD_PATH, keeperEnv } from "./socket_keeper.ts";
 import { VarnishdSupervisor } from "./varnishd_supervisor.ts";
 import { readVarnishCounters } from "./varnishstat_reader.ts";
@@ -156,6 +157,7 @@ function startSync(client: KubeClient, options: ChaperoneOptions, files: WorkFil
     endpoints,
     ghostJsonPath: files.ghostJsonPath,
     reloadGhost: (request) => reloadGhost(config.ghostPort, { request }),
+    servingRevision: () => ghostServingRevision(config.ghostPort),
     publish: pod ? (applied) => writeAppliedAnnotations(client, pod, applied) : undefined,
     peer: peerIdentity(config.podIp, new AdminTokenFile(config.adminTokenFile)),
     backendClientCertificate: clientSecret && (() => backendClientCertificateOf(clientSecret.current())),
@@ -214,6 +216,17 @@ function keeperSocket(socket: string | undefined, log: Logger): string | undefin
     });
     return undefined;
   }
+}
+
+/**
+ * Has the keeper close the sockets it keeps for ports this chaperone no longer listens on (a listener removed since an
+ * earlier container of the pod bound it), so they refuse connections rather than queue them for nobody. Off the
+ * start's path: only other ports are touched.
+ */
+function releaseOtherKeptPorts(keeper: string, ports: number[], log: Logger): void {
+  retainKeptPorts(keeper, ports).catch((err) =>
+    log.warn("the socket keeper did not close the sockets of other ports", { err })
+  );
 }
 
 /** How long a health check, varnishstat's counters and ghost's cache counters answer the admin server. */
@@ -320,13 +333,17 @@ export async function startChaperone(options: ChaperoneOptions): Promise<Running
   const files = await prepareWorkDir(config.workDir);
   const metrics = emptyMetrics();
   const reaper = (options.reapZombies ?? Deno.pid === 1) ? startReaper({ log }) : undefined;
-  const client = options.client ?? createKubeClient(loadKubeConfig({ kubeconfig: config.kubeconfig }));
+  const client = options.client ?? createKubeClient(await loadKubeCredentials({ kubeconfig: config.kubeconfig }));
   const { sync, configMap, endpoints, clientSecret } = startSync(client, options, files, metrics);
   // TLS listeners: hitch on the listener's address, varnishd behind it on a loopback PROXY socket of the same name.
   const backendPorts = tlsBackendPorts(config.tlsListen, {
     taken: [...config.listen.map((l) => l.port), config.adminAddress.port],
   });
   const keeper = keeperSocket(config.keeperSocket, log);
+  if (keeper) {
+    const ports = [...config.listen, ...config.tlsListen].map((l) => l.port);
+    releaseOtherKeptPorts(keeper, [...ports, ...backendPorts.values()], log);
+  }
   const tls = await startTlsTermination(client, {
     sockets: config.tlsListen,
     backendPorts,

@@ -1,4 +1,5 @@
 import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
+import { inlineBackends, parseGhostJson } from "../ghost/contract/mod.ts";
 import { contentHash } from "../internal/content_hash.ts";
 import {
   APPLIED_ROUTING_ANNOTATION,
@@ -96,7 +97,8 @@ Deno.test({
       const response = await chaperone.handler(new Request(`http://admin${path}`, init));
       return { status: response.status, body: await response.text() };
     };
-    const ghostJson = () => JSON.parse(Deno.readTextFileSync(`${workDir}/ghost.json`));
+    // groups as ghost resolves them: each naming a `backends` entry with its endpoints
+    const ghostJson = () => inlineBackends(parseGhostJson(Deno.readTextFileSync(`${workDir}/ghost.json`)));
     const endpointsOf = () => ghostJson().vhosts["*"].routes[0].backends[0].endpoints;
     const annotations = async () =>
       (await ns.client.request<{ metadata: { annotations?: Record<string, string> } }>(
@@ -192,7 +194,7 @@ Deno.test({
         testConfigMap({ [MAIN_VCL_KEY]: fakeGhostVcl("v3") }, { [ROUTING_JSON_GZ_KEY]: await gzipBase64(routing) }),
       );
       await eventually(async () => equal(await get(httpPort), "200 v3"));
-      await eventually(() => match(ghostJson().vhosts["*"].routes[0].backends[0].error, /not found/));
+      await eventually(() => match(ghostJson().vhosts["*"].routes[0].backends[0].error ?? "", /not found/));
       await eventually(async () => equal((await annotations())[APPLIED_ROUTING_ANNOTATION], contentHash(routing)));
     });
     await t.step("EndpointSlices of a backend in another namespace are watched too", async () => {

@@ -29,10 +29,24 @@ interface Setup {
   cas: string[];
 }
 
-/** A keeper (when `withKeeper`), a varnishd with a PROXY socket and a hitch in front of it; torn down after `run`. */
-async function withHitch<T>(withKeeper: boolean, run: (setup: Setup) => Promise<T>): Promise<T> {
+/**
+ * A keeper (when `withKeeper`), a varnishd with a PROXY socket and a hitch in front of it; torn down after `run`.
+ * `restartDelayMs` delays every start of hitch but the first, as a busy node does.
+ */
+async function withHitch<T>(
+  withKeeper: boolean,
+  run: (setup: Setup) => Promise<T>,
+  options: { restartDelayMs?: number } = {},
+): Promise<T> {
   const build = keeperBuild();
   const dir = await Deno.makeTempDir({ prefix: "lacquer-keeper-hitch-" });
+  const hitchProgram = `${dir}/hitch.sh`;
+  const delay = (options.restartDelayMs ?? 0) / 1000;
+  await Deno.writeTextFile(
+    hitchProgram,
+    `#!/bin/sh\nif [ -e ${dir}/started ]; then sleep ${delay}; fi\ntouch ${dir}/started\nexec hitch "$@"\n`,
+    { mode: 0o755 },
+  );
   const cas = [await testCertificateAuthority(dir, "first"), await testCertificateAuthority(dir, "second")];
   const certs = [await cas[0].issueServer("server", [HOST]), await cas[1].issueServer("server", [HOST])];
   const backendPort = freePort();
@@ -43,7 +57,7 @@ async function withHitch<T>(withKeeper: boolean, run: (setup: Setup) => Promise<
     : undefined;
   const varnish = await startScratchVarnish(undefined, ["-a", `127.0.0.1:${backendPort},PROXY`]);
   const hitch = new HitchSupervisor({
-    hitch: "hitch",
+    hitch: hitchProgram,
     socket: { name: "port-443", host: "127.0.0.1", port },
     backendPort,
     dir: `${dir}/tls`,
@@ -155,6 +169,25 @@ Deno.test(
       // The new certificate is the one served now.
       await eventually(async () => equal(await request(port, [cas[1]]), "answered"));
     }),
+);
+
+Deno.test(
+  {
+    name: "socket keeper: a restarted hitch counts as running once it serves TLS, not once its port accepts",
+    ignore: notLinux,
+  },
+  () =>
+    withHitch(true, async ({ port, hitch, cas }) => {
+      await killHitch(hitch);
+      // The kept socket accepts all along; hitch itself is 1.5 s away.
+      const until = performance.now() + 1200;
+      while (performance.now() < until) {
+        ok(hitch.state !== "running", "running while no hitch serves");
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await eventually(() => equal(hitch.state, "running"), { intervalMs: 5 });
+      equal(await request(port, [cas[0]]), "answered");
+    }, { restartDelayMs: 1500 }),
 );
 
 Deno.test(

@@ -19,6 +19,15 @@ function childrenOf(pid: number): number[] {
   return Deno.readTextFileSync(`/proc/${pid}/task/${pid}/children`).trim().split(/\s+/).filter(Boolean).map(Number);
 }
 
+/** Whether `pid` has exited (gone, or a zombie: either way its sockets are closed). */
+function exited(pid: number): boolean {
+  try {
+    return Deno.readTextFileSync(`/proc/${pid}/stat`).replace(/^.*\) /s, "").startsWith("Z");
+  } catch {
+    return true;
+  }
+}
+
 interface RestartResult {
   /** Outcomes of the attempts started from the kill until the restarted varnishd answered. */
   gap: Outcome[];
@@ -79,6 +88,9 @@ async function restartUnderLoad(kill: "worker" | "manager", withKeeper: boolean)
       varnishd.kill("SIGKILL");
       for (const pid of worker) Deno.kill(pid, "SIGKILL");
       await varnishd.status;
+      // The orphaned worker dies on its own time; on a busy node, while it still holds the listening socket, the new
+      // varnishd's real bind (without the keeper) fails and it exits.
+      await eventually(() => ok(worker.every(exited), "the killed worker is gone"), { intervalMs: 5 });
       varnishd = start();
     }
     await eventually(answers, { intervalMs: 20 });
@@ -92,7 +104,11 @@ async function restartUnderLoad(kill: "worker" | "manager", withKeeper: boolean)
     };
   } finally {
     await traffic?.stop();
-    varnishd.kill("SIGTERM");
+    try {
+      varnishd.kill("SIGTERM");
+    } catch {
+      // It exited already: whatever failed above is the error to report, not this.
+    }
     await varnishd.status;
     keeper?.kill("SIGTERM");
     await keeper?.status;

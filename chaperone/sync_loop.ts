@@ -16,7 +16,9 @@
  * and always the document ghost serves (a crash before it leaves the previous good one, which a delta's 409 then
  * repairs with a whole reload); before a VCL load or a child start it is written first. A delta ghost cannot apply
  * (it serves another revision since a VCL load read the file) falls back to the whole document, with the same
- * keep-last-good handling.
+ * keep-last-good handling. Once the whole file is written, ghost is asked which revision it serves: varnishd's manager
+ * restarts a crashed child on its own, and a child started before that write read the previous document; when no
+ * change follows, nothing else would notice, so a revision other than the one ghost was given reloads the file.
  *
  * @module
  */
@@ -26,7 +28,7 @@ import {
   parseRoutingJson,
   type RoutingJson,
 } from "../ghost/contract/mod.ts";
-import { writeFileAtomic } from "../internal/atomic_writer.ts";
+import { writeFileAtomic, writeFileAtomicSync } from "../internal/atomic_writer.ts";
 import { backoffDelay } from "../internal/backoff.ts";
 import { contentHash } from "../internal/content_hash.ts";
 import { type DataPlaneRejection, encodeRejections, RejectionKind } from "../internal/data_plane_rejections.ts";
@@ -35,7 +37,7 @@ import type { GatewayConfig } from "./config_map_watcher.ts";
 import { ghostDelta, type GhostFrame, GhostJsonBuilder, sameFrame } from "./ghost_json_builder.ts";
 import { type EndpointsIndex, type PeerIdentity, referencedNamespaces } from "./merge_endpoints.ts";
 import { GhostReloadError, type GhostReloadRequest } from "./ghost_reload_client.ts";
-import type { ShardedRoutingReader } from "./routing_shards_reader.ts";
+import type { ShardedRoutingReader, ShardReadStats } from "./routing_shards_reader.ts";
 import { type ChaperoneMetrics, ghostReportCounts, SYNC_STAGES, type SyncStage } from "./metrics.ts";
 import type { AppliedConfig } from "./pod_annotation_writer.ts";
 import type { VarnishCliClient } from "./varnish_cli_client.ts";
@@ -58,9 +60,6 @@ interface Served {
   revision: string | undefined;
   routing: string | undefined;
 }
-
-/** How long after a delta's swap the whole ghost.json is written (the swaps of a burst write it once). */
-const PERSIST_DELAY_MS = 100;
 
 /** Where the configuration comes from (the ConfigMap watcher in production). */
 export interface ConfigSource {
@@ -102,6 +101,11 @@ export interface SyncLoopOptions {
    * it does not serve).
    */
   reloadGhost: (request?: GhostReloadRequest) => Promise<unknown>;
+  /**
+   * The revision ghost serves (null: read from ghost.json by a router it created); throws when ghost does not answer.
+   * Absent: what ghost serves is never checked.
+   */
+  servingRevision?: () => Promise<string | null>;
   /** Publishes the applied hashes and the rejections (the Pod annotations); throws on failure, which is retried. */
   publish?: (applied: AppliedConfig) => Promise<void>;
   /** This pod's identity for the clustered cache (absent, or answering undefined: ghost.json gets no cluster). */
@@ -112,12 +116,17 @@ export interface SyncLoopOptions {
   metrics: ChaperoneMetrics;
   /** Logger. */
   log: Logger;
-  /** Quiet time that collects a burst of changes into one sync. @default {5} */
+  /**
+   * Time a change waits for others before its sync. A burst is collected anyway: changes that arrive while a sync
+   * runs are taken together by the next one, so waiting on an idle loop only delays the change. @default {0}
+   */
   coalesceMs?: number;
   /** Inactive VCLs kept. @default {2} */
   keepVcls?: number;
   /** First retry delay after a failed sync; doubles up to 10 s. @default {100} */
   retryMs?: number;
+  /** How long after a delta's swap the whole ghost.json is written (the swaps of a burst write it once). @default {100} */
+  persistDelayMs?: number;
 }
 
 /** What /readyz reports. */
@@ -192,6 +201,8 @@ export class SyncLoop {
   /** Whether ghost.json on disk is behind what ghost serves (a delta swapped, the file not written yet). */
   #fileBehind = false;
   #persistTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The next check of the revision ghost serves, while it does not answer. */
+  #checkTimer: ReturnType<typeof setTimeout> | undefined;
   /** Writes of the whole ghost.json, in order. */
   #fileWrites: Promise<void> = Promise.resolve();
   /** What TLS termination could not use, published with the rest. */
@@ -240,7 +251,7 @@ export class SyncLoop {
     this.#dirty = true;
     this.#pokedAt ??= performance.now();
     if (this.#timer !== undefined || this.#running) return;
-    this.#schedule(this.#o.coalesceMs ?? 5);
+    this.#schedule(this.#o.coalesceMs ?? 0);
   }
 
   #schedule(delay: number): void {
@@ -325,6 +336,8 @@ export class SyncLoop {
     this.#configMapFound = config !== undefined;
     this.#configMapError = config?.error;
     if (config === undefined) return;
+    /** The shards this sync read, for its log line. */
+    let read: ShardReadStats | undefined;
     if (config.routingJson !== undefined) {
       const text = config.routingJson;
       await this.#acceptRouting(contentHash(text), () => [parseRoutingJson(text)]);
@@ -332,7 +345,11 @@ export class SyncLoop {
       const [manifest, reader] = [config.routingShards, this.#o.config.shards];
       if (reader === undefined) throw new Error("routing.json is stored in shards, and this source cannot read them");
       // The manifest names every shard's hash: its own hash stands for the whole generation.
-      await this.#acceptRouting(contentHash(manifest), () => reader.read(manifest));
+      await this.#acceptRouting(contentHash(manifest), async () => {
+        const shards = await reader.read(manifest);
+        read = reader.lastRead;
+        return shards;
+      });
     }
     const t1 = performance.now();
     let t2 = t1;
@@ -381,6 +398,13 @@ export class SyncLoop {
     this.#o.log.debug("Sync finished", {
       ...fields,
       ...(this.#ghostMs > 0 && typeof report?.durationMs === "number" ? { ghostOwnMs: report.durationMs } : {}),
+      ...(read
+        ? {
+          shardsFetched: read.fetched,
+          fetchMs: Math.round(read.fetchMs * 10) / 10,
+          parseMs: Math.round(read.parseMs * 10) / 10,
+        }
+        : {}),
       totalMs: Math.round((t4 - (pokedAt ?? t0)) * 10) / 10,
     });
   }
@@ -536,7 +560,10 @@ export class SyncLoop {
         const text = this.#servedText();
         this.#fileBehind = false;
         this.#writeGhostFile(text).then(
-          () => this.#o.log.debug("ghost.json written", { ms: Math.round((performance.now() - started) * 10) / 10 }),
+          () => {
+            this.#o.log.debug("ghost.json written", { ms: Math.round((performance.now() - started) * 10) / 10 });
+            void this.#checkServing();
+          },
           (err) => {
             this.#fileBehind = true;
             this.#o.log.warn("Cannot write ghost.json; the next change or VCL load writes it", { err });
@@ -544,7 +571,42 @@ export class SyncLoop {
         );
         return Promise.resolve();
       });
-    }, PERSIST_DELAY_MS);
+    }, this.#o.persistDelayMs ?? 100);
+  }
+
+  /**
+   * Asks ghost, once the whole ghost.json is on disk, whether it serves the revision it was given; if not, a child
+   * that varnishd's manager restarted read the file while it was behind: ghost is reloaded from the whole document.
+   * Asked again with back-off while ghost does not answer (a child restarting), until the revision changes.
+   */
+  async #checkServing(failures = 0): Promise<void> {
+    clearTimeout(this.#checkTimer);
+    this.#checkTimer = undefined;
+    const ask = this.#o.servingRevision;
+    const given = this.#served?.revision;
+    if (ask === undefined || given === undefined || this.#fileBehind || this.#stopped) return;
+    let serving: string | null;
+    try {
+      serving = await ask();
+    } catch (err) {
+      const delay = backoffDelay(failures + 1, { initialMs: this.#o.retryMs ?? 100, maxMs: 10_000 });
+      this.#o.log.debug("ghost did not say which revision it serves; asking again", { err, retryMs: delay });
+      if (!this.#stopped) this.#checkTimer = setTimeout(() => void this.#checkServing(failures + 1), delay);
+      return;
+    }
+    if (serving === given) return;
+    const reload = await this.#exclusive(() => {
+      // a sync since has reloaded ghost, or sent a delta that ghost's 409 turned into a whole reload
+      if (this.#served?.revision !== given) return Promise.resolve(false);
+      this.#o.log.warn("ghost serves another revision than it was given (varnishd restarted its child); reloading", {
+        given,
+        serving,
+      });
+      this.#served.revision = undefined;
+      this.#ghostDirty = true;
+      return Promise.resolve(true);
+    });
+    if (reload) this.poke();
   }
 
   #nextRevision(): string {
@@ -574,12 +636,10 @@ export class SyncLoop {
       return true;
     }
     const revision = this.#nextRevision();
-    await this.#timedWrite(async () => {
-      await writeFileAtomic(`${this.#o.ghostJsonPath}.delta`, ghostDelta(changes), {
-        skipUnchanged: false,
-        durable: false,
-      });
-    });
+    // small, and on the change's path: written at once rather than through the runtime's thread pool
+    await this.#timedWrite(() =>
+      Promise.resolve(writeFileAtomicSync(`${this.#o.ghostJsonPath}.delta`, ghostDelta(changes)))
+    );
     try {
       await this.#timedGhostReload({ revision, deltaBase: served.revision });
       // A ghost without deltas reloads the file (still the served document) and names no revision.
@@ -776,6 +836,8 @@ export class SyncLoop {
     this.#timer = undefined;
     clearTimeout(this.#persistTimer);
     this.#persistTimer = undefined;
+    clearTimeout(this.#checkTimer);
+    this.#checkTimer = undefined;
     clearTimeout(this.#publishRetry?.timer);
     this.#publishRetry?.resolve();
     await this.#running?.catch(() => {});

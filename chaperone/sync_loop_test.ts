@@ -425,7 +425,8 @@ Deno.test("SyncLoop hands ghost a delta of the vhosts that changed, writes the w
     const first = requests.at(-1)!;
     ok(first.revision !== undefined && first.deltaBase === undefined, JSON.stringify(requests));
 
-    // An endpoint change of the Service of "*" only: ghost gets "*" alone, based on the revision it serves.
+    // An endpoint change of the Service of "*" only: ghost gets that Service port's backends entry alone, no vhost,
+    // based on the revision it serves.
     s.state.slices = [sliceWith(["10.0.0.7"])];
     s.sync.poke();
     await s.sync.idle();
@@ -433,8 +434,10 @@ Deno.test("SyncLoop hands ghost a delta of the vhosts that changed, writes the w
     equal(delta.deltaBase, first.revision);
     ok(delta.revision !== first.revision);
     const applied = JSON.parse(read.at(-1)!);
-    deepStrictEqual(Object.keys(applied.vhosts), ["*"]);
-    equal(applied.vhosts["*"].routes[0].backends[0].endpoints[0].address, "10.0.0.7");
+    deepStrictEqual(Object.keys(applied.vhosts), []);
+    const [entry] = Object.values(applied.backends) as { endpoints: { address: string }[] }[];
+    deepStrictEqual(Object.keys(applied.backends).length, 1);
+    equal(entry.endpoints[0].address, "10.0.0.7");
     ok(s.sync.status().applied);
     // The whole file, what a VCL load or a restart reads, follows off the change's path: still the previous
     // document when ghost serves the new one, then the new one.
@@ -460,7 +463,7 @@ Deno.test("SyncLoop hands ghost a delta of the vhosts that changed, writes the w
     s.sync.poke();
     await s.sync.idle();
     equal(requests.at(-1)!.deltaBase, undefined);
-    match(read.at(-1)!, /^\{"version":1,.*"10\.0\.0\.8"/s);
+    match(read.at(-1)!, /^\{"version":2,.*"10\.0\.0\.8"/s);
     stale = false;
     s.state.slices = [sliceWith(["10.0.0.9"])];
     s.sync.poke();
@@ -511,14 +514,16 @@ Deno.test("SyncLoop keeps the document ghost serves after a delta when ghost ref
     ok(!disk.includes("refused.example"));
     equal(read.at(-1), disk);
     const revision = requests.at(-1)!.revision;
-    // the refused vhost gone again and the endpoints moved: a delta from what ghost serves, of "*" only
+    // the refused vhost gone again and the endpoints moved: a delta from what ghost serves, of the Service port's
+    // entry only ("*" names it)
     delete routing.vhosts["refused.example"];
     s.state.config = { resourceVersion: "3", mainVcl: VCL, routingJson: JSON.stringify(routing) };
     s.state.slices = [sliceWith(["10.0.0.8"])];
     s.sync.poke();
     await s.sync.idle();
     equal(requests.at(-1)!.deltaBase, revision);
-    deepStrictEqual(Object.keys(parseGhostDelta(read.at(-1)!).vhosts), ["*"]);
+    const last = parseGhostDelta(read.at(-1)!);
+    deepStrictEqual([Object.keys(last.vhosts), Object.keys(last.backends ?? {})], [[], ["ns/svc:80"]]);
     equal(s.sync.status().ghostError, undefined);
     equal(s.sync.status().ghostRoutingHash, contentHash(JSON.stringify(routing)));
     await eventually(() => match(Deno.readTextFileSync(file), /"10\.0\.0\.8"/));

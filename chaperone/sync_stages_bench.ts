@@ -3,7 +3,10 @@
  * the API server, ghost or disk: a route change (its routing.json shard rewritten: read the generation, rebuild
  * ghost.json, make the delta) and an endpoint change (one Service's EndpointSlice: rebuild, make the delta). One
  * hostname, route and Service per route, so each change touches one vhost; the whole document's text, which is
- * written after the swap, off the change's path, is timed apart. Prints a table and stores it in
+ * written after the swap, off the change's path, is timed apart. Then the shape where every hostname sends to one
+ * Service port (thousands of hostnames in front of one app): one pod of that Service scales (an endpoint added or
+ * removed), and the table gives the change's build time, its delta's size and how many vhosts and `backends` entries
+ * it names (ghost's side of that delta: `GHOST_BENCH_SHARED` of `deno task bench:ghost`, its version 2 form). Prints the tables and stores them in
  * `sync_stages_bench_results.md`.
  *
  * @module
@@ -13,13 +16,17 @@ import { manyHostsRouting } from "../ghost/contract/_test_many_hosts.ts";
 import { contentHash } from "../internal/content_hash.ts";
 import { benchResultsHeading } from "../tests/bench/results_heading.ts";
 import { percentile } from "../tests/bench/percentile.ts";
-import { ghostDelta, GhostJsonBuilder } from "./ghost_json_builder.ts";
+import { ghostDelta, GhostJsonBuilder, isBackendKey } from "./ghost_json_builder.ts";
 import { serviceView, sliceView } from "./_test_views.ts";
 import { referencedNamespaces, type ServiceEndpoints } from "./merge_endpoints.ts";
 import { ShardedRoutingReader } from "./routing_shards_reader.ts";
 
 const SIZES = (Deno.env.get("SIZES") ?? "1000,5000,20000").split(",").map(Number);
 const CHANGES = 200;
+/** Fewer in the shared shape: each change there rebuilds every vhost. */
+const SHARED_CHANGES = 20;
+/** The shared Service's ready endpoints before a change adds or removes one. */
+const SHARED_PODS = 10;
 const RESULTS = new URL("sync_stages_bench_results.md", import.meta.url);
 
 /** One route count: the per-change timings in ms. */
@@ -79,6 +86,43 @@ async function measure(routes: number) {
   return { routes, shards: manifest.shards.length, routeMs, endpointMs, textMs };
 }
 
+/** The endpoint addresses of the shared Service: `pods` of them. */
+function pods(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `10.2.${i >> 8}.${i & 255}`);
+}
+
+/** One route count where every route sends to one Service port: an endpoint change's build time and delta. */
+function measureShared(routes: number) {
+  const routing = manyHostsRouting(routes, () => "shared");
+  const shards = [routing];
+  const service = serviceView("shared");
+  const index = new Map<string, ServiceEndpoints>();
+  const setPods = (count: number) => {
+    const slice = sliceView("shared", "10.2.0.0");
+    slice.endpoints = pods(count).map((a) => ({ ...slice.endpoints[0], addresses: [a] }));
+    index.set("ns/shared", { service, slices: [slice] });
+  };
+  setPods(SHARED_PODS);
+  const builder = new GhostJsonBuilder();
+  builder.update({ shards, endpoints: index });
+  const buildMs: number[] = [];
+  let bytes = 0;
+  let vhosts = 0;
+  let entries = 0;
+  for (let c = 0; c < SHARED_CHANGES; c++) {
+    // one pod of the Service comes or goes
+    setPods(SHARED_PODS + (c % 2 === 0 ? 1 : 0));
+    const started = performance.now();
+    const changed = builder.update({ shards, endpoints: index, changedServices: ["ns/shared"] });
+    const delta = ghostDelta(new Map([...changed.keys()].map((host) => [host, builder.value(host)])));
+    buildMs.push(performance.now() - started);
+    bytes = new TextEncoder().encode(delta).length;
+    vhosts = [...changed.keys()].filter((key) => !isBackendKey(key)).length;
+    entries = changed.size - vhosts;
+  }
+  return { routes, buildMs, bytes, vhosts, entries };
+}
+
 if (import.meta.main) {
   const ms = (values: number[], p: number) => percentile(values, p).toFixed(2);
   const rows = [
@@ -92,8 +136,22 @@ if (import.meta.main) {
     rows.push(row);
     console.log(row);
   }
+  const shared = [
+    "| routes (vhosts) on one Service port | endpoint change (build + delta) p50 / max ms | delta bytes | vhosts / entries in the delta |",
+    "| ----------------------------------: | ------------------------------------------: | ----------: | ----------------------------: |",
+  ];
+  for (const routes of SIZES) {
+    const r = measureShared(routes);
+    const row = `| ${routes} | ${ms(r.buildMs, 50)} / ${
+      ms(r.buildMs, 100)
+    } | ${r.bytes} | ${r.vhosts} / ${r.entries} |`;
+    shared.push(row);
+    console.log(row);
+  }
   const text = (await benchResultsHeading("bench:sync-stages")) +
     `${CHANGES} changes of each kind per route count, one process (\`chaperone/sync_stages_bench.ts\`).\n\n` +
-    rows.join("\n") + "\n";
+    rows.join("\n") + "\n\n" +
+    `Every route on one Service port of ${SHARED_PODS} ready pods, ${SHARED_CHANGES} changes of one pod each:\n\n` +
+    shared.join("\n") + "\n";
   await Deno.writeTextFile(RESULTS, text);
 }

@@ -1,7 +1,8 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { parseAllDocuments, stringify } from "yaml";
 import * as k8s from "@kubernetes/client-node";
-import { createKubeClient, KubeApiError, type KubeClient, loadKubeConfig } from "../internal/kube/mod.ts";
+import { createKubeClient, KubeApiError, type KubeClient } from "../internal/kube/mod.ts";
+import { loadKubeConfig } from "../internal/kube/kubeconfig.ts";
 import { SAFE_VARNISHD_PARAMETERS } from "../operator/varnishd_params.ts";
 import { installLacquerCrds } from "../tests/cluster/crd_installer.ts";
 import {

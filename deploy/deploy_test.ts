@@ -2,6 +2,7 @@ import { deepEqual, equal, ok } from "node:assert/strict";
 import { parseAllDocuments } from "yaml";
 import { cachePolicySchema, validatePolicy } from "../operator/cache_policy/mod.ts";
 import { ENV_NAME_RULE } from "../operator/gateway_env.ts";
+import { GATEWAY_OVERRIDES } from "../operator/gateway_overrides.ts";
 import { gatewayParametersSchema } from "../operator/gateway_parameters.ts";
 import { KubeApiError } from "../internal/kube/mod.ts";
 import { installLacquerCrds } from "../tests/cluster/crd_installer.ts";
@@ -41,6 +42,18 @@ Deno.test("deploy manifests parse and example GatewayParameters and CachePolicie
 Deno.test("the GatewayParameters CRD refuses the env names the operator refuses", async () => {
   const crd = (await documents()).find((d) => d.file === "crds/lacquer.dev_gatewayparameters.yaml")!.doc;
   ok(JSON.stringify(crd).includes(JSON.stringify({ rule: ENV_NAME_RULE }).slice(1, -1)));
+});
+
+Deno.test("the GatewayParameters CRD's allowedGatewayOverrides lists the operator's names", async () => {
+  const crd = (await documents()).find((d) => d.file === "crds/lacquer.dev_gatewayparameters.yaml")!.doc as {
+    spec: {
+      versions: { schema: { openAPIV3Schema: { properties: { spec: { properties: Record<string, unknown> } } } } }[];
+    };
+  };
+  const field = crd.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.allowedGatewayOverrides as {
+    items: { enum: string[] };
+  };
+  deepEqual(field.items.enum, [...GATEWAY_OVERRIDES]);
 });
 
 Deno.test({

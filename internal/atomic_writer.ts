@@ -52,9 +52,7 @@ export async function writeFileAtomic(
       if (!(err instanceof Deno.errors.NotFound)) throw err;
     }
   }
-  const slash = path.lastIndexOf("/");
-  const dir = slash >= 0 ? path.slice(0, slash + 1) : "";
-  const temp = `${dir}.${path.slice(slash + 1)}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+  const temp = tempPathOf(path);
   try {
     const file = await Deno.open(temp, { write: true, createNew: true, mode: options.mode ?? 0o644 });
     try {
@@ -72,4 +70,46 @@ export async function writeFileAtomic(
     throw err;
   }
   return true;
+}
+
+/** A new temporary file's path beside `path` (hidden, unique). */
+function tempPathOf(path: string): string {
+  const slash = path.lastIndexOf("/");
+  const dir = slash >= 0 ? path.slice(0, slash + 1) : "";
+  return `${dir}.${path.slice(slash + 1)}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+}
+
+/**
+ * Writes a small file atomically without leaving the calling thread: the same temporary file and rename as
+ * {@linkcode writeFileAtomic} (not flushed to disk, always written), in a few system calls made at once. For a file on
+ * a latency path (ghost.json's delta): each call of the asynchronous one waits for a thread of the runtime's pool and
+ * then for the event loop, which costs milliseconds on a busy node.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { writeFileAtomicSync } from "./atomic_writer.ts";
+ * writeFileAtomicSync("/var/run/lacquer/ghost.json.delta", '{"version":1,"vhosts":{}}\n');
+ * ```
+ *
+ * @param path The target file.
+ * @param data The new content (text is written as UTF-8).
+ * @param mode Permission bits of the file.
+ * @throws {Deno.errors.NotFound} When the directory does not exist.
+ */
+export function writeFileAtomicSync(path: string, data: Uint8Array | string, mode = 0o644): void {
+  const temp = tempPathOf(path);
+  try {
+    if (typeof data === "string") Deno.writeTextFileSync(temp, data, { createNew: true, mode });
+    else Deno.writeFileSync(temp, data, { createNew: true, mode });
+    // The mode passed to open is filtered by the umask; make it exact.
+    Deno.chmodSync(temp, mode);
+    Deno.renameSync(temp, path);
+  } catch (err) {
+    try {
+      Deno.removeSync(temp);
+    } catch {
+      // never created
+    }
+    throw err;
+  }
 }

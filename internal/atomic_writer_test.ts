@@ -1,5 +1,5 @@
-import { deepStrictEqual, equal, rejects } from "node:assert/strict";
-import { writeFileAtomic } from "./atomic_writer.ts";
+import { deepStrictEqual, equal, rejects, throws } from "node:assert/strict";
+import { writeFileAtomic, writeFileAtomicSync } from "./atomic_writer.ts";
 
 Deno.test("writeFileAtomic() replaces the file and skips identical content", async () => {
   const dir = await Deno.makeTempDir();
@@ -47,4 +47,19 @@ Deno.test("writeFileAtomic() never shows a reader a partial file", async () => {
 
 Deno.test("writeFileAtomic() fails when the directory is missing", async () => {
   await rejects(writeFileAtomic("/nonexistent-lacquer-dir/x", "x"), Deno.errors.NotFound);
+});
+
+Deno.test("writeFileAtomicSync() replaces the file with its exact mode, leaving no temporary file", () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const path = `${dir}/ghost.json.delta`;
+    writeFileAtomicSync(path, "one\n");
+    writeFileAtomicSync(path, new TextEncoder().encode("two\n"), 0o600);
+    equal(Deno.readTextFileSync(path), "two\n");
+    equal(Deno.statSync(path).mode! & 0o777, 0o600);
+    deepStrictEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["ghost.json.delta"]);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+  throws(() => writeFileAtomicSync("/nonexistent-lacquer-dir/x", "x"), Deno.errors.NotFound);
 });

@@ -24,6 +24,7 @@ export function fakeCache(snapshot: Snapshot): ClusterWatcher {
     CachePolicy: snapshot.cachePolicies,
     IngressClass: snapshot.ingressClasses,
     Ingress: snapshot.ingresses,
+    Pod: snapshot.pods,
   };
   const key = (o: Named) => o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name;
   const get = (kind: string, k: string) => (byKind[kind] ?? []).find((o) => key(o) === k);

@@ -75,7 +75,15 @@ function computeAttachment(route: HttpRoute, rules: RulesResult, context: Attach
   return { route, key, rules, parentRefs, rejections: rejections ?? NO_REJECTIONS, attachments };
 }
 
-function attachToGateway(route: HttpRoute, context: AttachRoutesContext, listeners: string): AttachedRoute {
+/**
+ * Attaches one route to a Gateway, reusing the memo's attachment while what it was computed from is unchanged.
+ *
+ * @param route The route.
+ * @param context The Gateway, its listeners, lookups and the memo.
+ * @param listeners {@linkcode attachmentListeners} of the context.
+ * @returns The attached route.
+ */
+export function attachToGateway(route: HttpRoute, context: AttachRoutesContext, listeners: string): AttachedRoute {
   const { memo, index, gateway } = context;
   const rules = translateRules(route, context);
   const namespace = index.namespaces.get(route.metadata.namespace ?? "");
@@ -100,12 +108,21 @@ function attachToGateway(route: HttpRoute, context: AttachRoutesContext, listene
  * @returns The attached routes in precedence order (oldest first, then by `namespace/name`).
  */
 export function attachRoutes(routes: readonly HttpRoute[], context: AttachRoutesContext): AttachedRoute[] {
-  // Everything about the listeners that attachment reads; a memoised attachment is reused only when it matches.
-  const listeners = JSON.stringify([
+  const listeners = attachmentListeners(context);
+  return sortRoutes(routes).map((route) => attachToGateway(route, context, listeners));
+}
+
+/**
+ * Everything about the listeners that attachment reads, as text: a memoised attachment is reused only when it matches.
+ *
+ * @param context The Gateway's listeners and the keys of its ListenerSets.
+ * @returns The text.
+ */
+export function attachmentListeners(context: Pick<AttachRoutesContext, "listeners" | "listenerSets">): string {
+  return JSON.stringify([
     context.listeners.map((l) => [l.listener, l.attachable, l.supportedKinds, l.listenerSet]),
     context.listenerSets ?? [],
   ]);
-  return sortRoutes(routes).map((route) => attachToGateway(route, context, listeners));
 }
 
 /**

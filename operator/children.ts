@@ -117,6 +117,11 @@ export interface ChildrenInput {
   tlsBundles?: Record<string, string>;
   /** The ClusterRole the gateway's pod RoleBinding grants. @default {GATEWAY_POD_CLUSTER_ROLE's name} */
   podClusterRole?: string;
+  /**
+   * The image of the socket keeper's sidecar: the operator's gateway image (`--gateway-image`), whatever image the
+   * GatewayParameters name, since a custom image need not carry the keeper. @default {the gateway container's image}
+   */
+  keeperImage?: string;
 }
 
 function sortedKeys<T>(obj: Record<string, T>): Record<string, T> {
@@ -362,12 +367,22 @@ function configMapChildren(f: Family, input: ChildrenInput): ChildObject[] {
   const sharded = input.routingShards;
   const routingHash = input.hashes?.routing ?? contentHash(sharded?.manifest ?? input.routingJson);
   const vclHash = input.hashes?.vcl ?? contentHash(input.mainVcl);
-  const shards: ChildObject[] = (sharded?.shards ?? []).map((shard) => ({
-    apiVersion: "v1",
-    kind: "ConfigMap",
-    metadata: meta(f, shard.name, { [ROUTING_HASH_ANNOTATION]: shard.hash }),
-    ...(input.shardData?.(shard) ?? routingJsonData(shard.text)),
-  }));
+  // A shard whose data is the object kept from an earlier translation, under the same metadata, is the same child
+  // object as then: a large Gateway has a thousand shards, of which a change touches one.
+  const family = sharded && JSON.stringify(meta(f, "", {}));
+  const shards: ChildObject[] = (sharded?.shards ?? []).map((shard) => {
+    const data = input.shardData?.(shard) ?? routingJsonData(shard.text);
+    const kept = shardChildren.get(data);
+    if (kept && kept.family === family && kept.name === shard.name && kept.hash === shard.hash) return kept.child;
+    const child = {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: meta(f, shard.name, { [ROUTING_HASH_ANNOTATION]: shard.hash }),
+      ...data,
+    };
+    shardChildren.set(data, { family: family!, name: shard.name, hash: shard.hash, child });
+    return child;
+  });
   return [...shards, {
     apiVersion: "v1",
     kind: "ConfigMap",
@@ -377,6 +392,9 @@ function configMapChildren(f: Family, input: ChildrenInput): ChildObject[] {
       : routingConfigMapData(input.routingJson, input.mainVcl)),
   }];
 }
+
+/** Each shard's ConfigMap child, by its data object, with what its metadata was built from. */
+const shardChildren = new WeakMap<object, { family: string; name: string; hash: string; child: ChildObject }>();
 
 /**
  * A kubernetes.io/tls Secret (tls.crt and tls.key are the default certificate), so that the operator's cache of
@@ -508,13 +526,16 @@ function gatewayContainer(f: Family, parameters: ResolvedParameters): Record<str
  * the pod's lifetime, so that connections wait for a restarted varnishd or hitch instead of being refused. A native
  * sidecar (an init container that keeps running), outside the gateway container, so that it outlives a restart of
  * that container too.
- * It binds no port; it needs only its socket's directory.
+ * It binds no port; it needs only its socket's directory. It runs `image`, the operator's gateway image: a sidecar
+ * that cannot start holds back the gateway container, so a custom gateway image without the keeper must not be run
+ * here (its chaperone then finds no shim and binds the listeners itself).
  */
-function keeperContainer(parameters: ResolvedParameters): Record<string, unknown> {
+function keeperContainer(parameters: ResolvedParameters, image: string): Record<string, unknown> {
   return {
     name: KEEPER_CONTAINER,
-    image: parameters.image,
-    imagePullPolicy: parameters.imagePullPolicy,
+    image,
+    // The Gateway's pull policy is for its image; the operator's image is pulled as the chart's default class does.
+    imagePullPolicy: image === parameters.image ? parameters.imagePullPolicy : "IfNotPresent",
     restartPolicy: "Always",
     command: [KEEPER_PROGRAM],
     args: [KEEPER_SOCKET],
@@ -606,7 +627,7 @@ function networkPolicyChild(f: Family, parameters: ResolvedParameters): ChildObj
   };
 }
 
-function deploymentChild(f: Family, parameters: ResolvedParameters): ChildObject {
+function deploymentChild(f: Family, parameters: ResolvedParameters, keeperImage: string): ChildObject {
   const template = {
     metadata: {
       labels: f.labels,
@@ -617,7 +638,7 @@ function deploymentChild(f: Family, parameters: ResolvedParameters): ChildObject
       terminationGracePeriodSeconds: 60,
       securityContext: GATEWAY_POD_SECURITY_CONTEXT,
       topologySpreadConstraints: topologySpread(f),
-      initContainers: [keeperContainer(parameters)],
+      initContainers: [keeperContainer(parameters, keeperImage)],
       containers: [gatewayContainer(f, parameters)],
       volumes: [
         { name: "run", emptyDir: {} },
@@ -685,7 +706,7 @@ export function buildChildren(input: ChildrenInput): ChildObject[] {
     ...tlsSecretChild(f, input.tlsBundles ?? {}),
     adminSecretChild(f),
     ...serviceChild(f, input.parameters),
-    deploymentChild(f, input.parameters),
+    deploymentChild(f, input.parameters, input.keeperImage ?? input.parameters.image),
     networkPolicyChild(f, input.parameters),
     podDisruptionBudgetChild(f),
     ...remoteRbac(f, input.backendNamespaces),

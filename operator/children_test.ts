@@ -38,6 +38,7 @@ function build(
     routingJson?: string;
     mainVcl?: string;
     image?: string;
+    keeperImage?: string;
     name?: string;
     backendNamespaces?: string[];
     http2?: boolean;
@@ -62,6 +63,7 @@ function build(
     routingJson: options.routingJson ?? "{}\n",
     mainVcl: options.mainVcl ?? "vcl 4.1;\n",
     backendNamespaces: options.backendNamespaces ?? [],
+    keeperImage: options.keeperImage,
   });
 }
 
@@ -215,6 +217,19 @@ Deno.test("buildChildren() runs the socket keeper as a restricted native sidecar
     name: "LACQUER_KEEPER_SOCKET",
     value: KEEPER_SOCKET,
   });
+});
+
+Deno.test("buildChildren() runs the keeper from the operator's gateway image whatever image the Gateway runs", () => {
+  // deno-lint-ignore no-explicit-any
+  const pod = (children: ChildObject[]) => (children.find((c) => c.kind === "Deployment")!.spec as any).template.spec;
+  // A custom image need not carry the keeper: a sidecar that cannot start would hold the gateway container back.
+  const custom = pod(build({ image: "registry.example/my-varnish:2", keeperImage: "lacquer:1" }));
+  deepStrictEqual(
+    [custom.containers[0].image, custom.initContainers[0].image, custom.initContainers[0].imagePullPolicy],
+    ["registry.example/my-varnish:2", "lacquer:1", "IfNotPresent"],
+  );
+  const same = pod(build({ image: "lacquer:1", keeperImage: "lacquer:1" }));
+  equal(same.initContainers[0].image, "lacquer:1");
 });
 
 Deno.test("buildChildren() ships a NetworkPolicy: listener ports open, the admin port only to labelled namespaces", () => {

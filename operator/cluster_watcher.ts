@@ -52,6 +52,7 @@ export const WATCHED_KINDS: readonly WatchedKind[] = [
     path: "/apis/gateway.networking.k8s.io/v1/httproutes",
     compact: withoutManagedFields,
     schema: kindSchema("gateway.networking.k8s.io/HTTPRoute"),
+    specOnlyParsed: true,
   },
   {
     kind: "ListenerSet",
@@ -260,9 +261,10 @@ export class ClusterWatcher {
       const gateway = ingressGateway(i, s.ingressClasses);
       return gateway !== undefined && gateways.includes(gateway);
     });
-    const namespaces = new Set(
-      [...s.gateways, ...s.httpRoutes, ...s.ingresses, ...s.listenerSets].map((o) => o.metadata.namespace ?? ""),
-    );
+    const namespaces = new Set<string>();
+    for (const list of [s.gateways, s.httpRoutes, s.ingresses, s.listenerSets]) {
+      for (const o of list) namespaces.add(o.metadata.namespace ?? "");
+    }
     s.namespaces = [...namespaces].map((n) => this.get("Namespace", n)).filter((n) => n !== undefined) as Snapshot[
       "namespaces"
     ];

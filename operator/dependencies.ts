@@ -35,10 +35,29 @@ import { keyOf, listenerSetParentKey, routeGatewayKeys, type SnapshotIndex } fro
  * ```
  *
  * @param route The route.
- * @returns The keys, deduplicated, in the order of the backendRefs.
+ * @returns The keys, deduplicated, in the order of the backendRefs; the same array for the same spec object and
+ *   namespace (the route table and the Gateway's dependencies read them on every change).
  */
-export function routeDependencies(route: HttpRoute): string[] {
+export function routeDependencies(route: HttpRoute): readonly string[] {
   const routeNs = route.metadata.namespace ?? "";
+  const kept = routeDependencyKeys.get(route.spec);
+  if (kept?.namespace === routeNs) return kept.keys;
+  const computed = computeRouteDependencies(route, routeNs);
+  const text = computed.join("\n");
+  // bounded: the arrays are shared to save memory (most routes read one of a few Services), not needed
+  if (sharedKeys.size > 10_000) sharedKeys.clear();
+  let keys = sharedKeys.get(text);
+  if (keys === undefined) sharedKeys.set(text, keys = computed);
+  routeDependencyKeys.set(route.spec, { namespace: routeNs, keys });
+  return keys;
+}
+
+/** The dependency keys of each route spec object, with the namespace they were computed in. */
+const routeDependencyKeys = new WeakMap<HttpRoute["spec"], { namespace: string; keys: readonly string[] }>();
+/** Equal key lists, shared. */
+const sharedKeys = new Map<string, readonly string[]>();
+
+function computeRouteDependencies(route: HttpRoute, routeNs: string): string[] {
   const deps = new Set<string>();
   for (const rule of route.spec.rules) {
     const mirrors = rule.filters.flatMap((f) => f.requestMirror ? [f.requestMirror.backendRef] : []);
@@ -113,8 +132,16 @@ function resolveUncached(index: SnapshotIndex, key: string): unknown {
  * @throws {RangeError} For a key of an unknown kind.
  */
 export function trackDependencies(index: SnapshotIndex, keys: readonly string[]): TrackedDependencies {
-  return keys.map((key) => [key, resolveDependency(index, key)] as const);
+  // routes whose keys are one shared array (`routeDependencies`) share what it resolved to in one index
+  let tracked = trackedByIndex.get(index);
+  if (tracked === undefined) trackedByIndex.set(index, tracked = new WeakMap());
+  let found = tracked.get(keys);
+  if (found === undefined) tracked.set(keys, found = keys.map((key) => [key, resolveDependency(index, key)] as const));
+  return found;
 }
+
+/** What each key list resolved to, per index. */
+const trackedByIndex = new WeakMap<SnapshotIndex, WeakMap<readonly string[], TrackedDependencies>>();
 
 function same(a: unknown, b: unknown): boolean {
   if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => x === b[i]);
@@ -213,9 +240,13 @@ export function gatewayDependencies(read: Snapshot, gatewayKey: string): string[
     const ls = listenerSets.find((l) => keyOf(l.metadata.namespace, l.metadata.name) === key);
     return ls && gatewayKey;
   };
+  // routes mostly share their key lists (`routeDependencies`): each list is added once
+  const added = new Set<readonly string[]>();
   for (const route of snapshot.httpRoutes) {
-    if (!routeGatewayKeys(route, CONTROLLER_NAME, listenerSetParent).includes(gatewayKey)) continue;
-    for (const dep of routeDependencies(route)) deps.add(dep);
+    const keys = routeDependencies(route);
+    if (added.has(keys) || !routeGatewayKeys(route, CONTROLLER_NAME, listenerSetParent).includes(gatewayKey)) continue;
+    added.add(keys);
+    for (const dep of keys) deps.add(dep);
   }
   // The CA certificates of the BackendTLSPolicies of its backends, watched by name like its other references.
   for (const dep of backendTlsCaDependencies(snapshot.backendTlsPolicies, deps)) deps.add(dep);

@@ -15,7 +15,14 @@ const index = indexSnapshot(
         storage: "malloc,1g",
         vcl: { configMapRef: { name: "vcl" } },
         requests: { escapedSlashes: "UnescapeAndRedirect" },
+        allowedGatewayOverrides: ["vcl", "storage"],
       },
+    },
+    {
+      apiVersion: "lacquer.dev/v1alpha1",
+      kind: "GatewayParameters",
+      metadata: { name: "open", namespace: "sys" },
+      spec: { allowedGatewayOverrides: ["image", "env", "storage", "varnishdArgs", "vcl"] },
     },
     {
       apiVersion: "lacquer.dev/v1alpha1",
@@ -38,6 +45,16 @@ const index = indexSnapshot(
       ["bad-proxy", { requests: { trustedProxies: ["10.0.0.0/33"] } }],
       ["preload", { env: [{ name: "TZ", value: "UTC" }, { name: "LD_PRELOAD", value: "/tmp/evil.so" }] }],
       ["kubeconfig", { env: [{ name: "KUBECONFIG", value: "/tmp/other" }] }],
+      ["everything", {
+        image: "evil:1",
+        imagePullPolicy: "Always",
+        env: [{ name: "TZ", value: "UTC" }],
+        storage: "malloc,64g",
+        varnishdArgs: ["-p", "cc_command=sh -c id"],
+        vcl: { configMapRef: { name: "vcl" } },
+        replicas: 5,
+        allowedGatewayOverrides: ["image", "env", "storage", "varnishdArgs", "vcl"],
+      }],
       ["tuned", { varnishdArgs: ["-p", "thread_pool_max=500", "-p", "timeout_idle=10"], storage: "main=malloc,1g" }],
     ].map(([name, spec]) => ({
       apiVersion: "lacquer.dev/v1alpha1",
@@ -71,6 +88,8 @@ function resolve(classRef: unknown, gatewaySpec: Record<string, unknown> = {}) {
 
 Deno.test("resolveGatewayConfig() reports what keeps a Gateway from being accepted", async (t) => {
   const classParams = { ...LACQUER, name: "class-params", namespace: "sys" };
+  // A class that lets its Gateways set every field, so that their values are checked.
+  const open = { ...LACQUER, name: "open", namespace: "sys" };
   const cases: { name: string; classRef?: unknown; spec?: Record<string, unknown>; want?: string }[] = [
     { name: "no parameters" },
     { name: "class parameters with their VCL", classRef: classParams },
@@ -103,46 +122,57 @@ Deno.test("resolveGatewayConfig() reports what keeps a Gateway from being accept
     },
     {
       name: "varnishd parameters that run code",
+      classRef: open,
       spec: { infrastructure: { parametersRef: { ...LACQUER, name: "cc-command" } } },
       want: 'InvalidParameters: varnishdArgs: "-p cc_command" is refused: not one of the allowed varnishd parameters ' +
         "(see the operator's README)",
     },
     {
       name: "inline C",
+      classRef: open,
       spec: { infrastructure: { parametersRef: { ...LACQUER, name: "inline-c" } } },
       want: 'InvalidParameters: varnishdArgs: "-p vcc_allow_inline_c" is refused: not one of the allowed varnishd ' +
         "parameters (see the operator's README)",
     },
     {
       name: "no jail",
+      classRef: open,
       spec: { infrastructure: { parametersRef: { ...LACQUER, name: "no-jail" } } },
       want: 'InvalidParameters: varnishdArgs: "-j" is refused: only "-p", "<name>=<value>" pairs are allowed',
     },
     {
       name: "file storage",
+      classRef: open,
       spec: { infrastructure: { parametersRef: { ...LACQUER, name: "file-storage" } } },
       want: 'InvalidParameters: storage "file,/etc/shadow" is refused: only malloc storage is allowed, for example ' +
         '"malloc,256m"',
     },
     {
       name: "a path as a parameter value",
+      classRef: open,
       spec: { infrastructure: { parametersRef: { ...LACQUER, name: "path-value" } } },
       want: 'InvalidParameters: varnishdArgs: "-p thread_pool_stack=/tmp/x" is refused: the value must be a number ' +
         "(with an optional unit) or on/off",
     },
     {
       name: "a variable of the dynamic loader",
+      classRef: open,
       spec: { infrastructure: { parametersRef: { ...LACQUER, name: "preload" } } },
       want: 'InvalidParameters: env: "LD_PRELOAD" is refused: variables of the dynamic loader, the C library and ' +
         "OpenSSL load code into the pod's processes (LD_*, GCONV_PATH, GLIBC_TUNABLES, OPENSSL_*)",
     },
     {
       name: "another API server",
+      classRef: open,
       spec: { infrastructure: { parametersRef: { ...LACQUER, name: "kubeconfig" } } },
       want: 'InvalidParameters: env: "KUBECONFIG" is refused: it would point the chaperone at another API server or ' +
         "credentials (KUBECONFIG, KUBERNETES_*)",
     },
-    { name: "allowed tuning", spec: { infrastructure: { parametersRef: { ...LACQUER, name: "tuned" } } } },
+    {
+      name: "allowed tuning",
+      classRef: open,
+      spec: { infrastructure: { parametersRef: { ...LACQUER, name: "tuned" } } },
+    },
     {
       name: "static addresses",
       spec: { addresses: [{ type: "IPAddress", value: "10.0.0.1" }, { type: "IPAddress" }] },
@@ -170,6 +200,76 @@ Deno.test("resolveGatewayConfig() lets the Gateway's parameters override the cla
   equal(config.userVcl, "vcl 4.1;\nsub vcl_recv {}\n");
   deepEqual(config.parameters.requests, { escapedSlashes: "UnescapeAndRedirect", trustedProxies: ["10.0.0.0/8"] });
   equal(resolve(undefined).parameters.requests, undefined);
+});
+
+Deno.test("resolveGatewayConfig() applies the class-level fields of the Gateway's parameters only if the class allows", async (t) => {
+  const everything = { infrastructure: { parametersRef: { ...LACQUER, name: "everything" } } };
+  await t.step("a class without GatewayParameters allows none: the defaults apply, the other fields apply", () => {
+    const config = resolve(undefined, everything);
+    equal(config.problem, undefined, "refused values are not applied, so they cannot make the Gateway invalid");
+    const p = config.parameters;
+    deepEqual([p.image, p.imagePullPolicy, p.env, p.storage, p.varnishdArgs, p.vcl, config.userVcl], [
+      "lacquer:test",
+      "IfNotPresent",
+      [],
+      "malloc,256m",
+      [],
+      undefined,
+      undefined,
+    ]);
+    equal(p.replicas, 5);
+    deepEqual(config.own && { ...config.own, refused: config.own.refused.map((r) => r.field) }, {
+      name: "web/everything",
+      className: "c",
+      classParameters: undefined,
+      allowed: [],
+      refused: ["image", "imagePullPolicy", "env", "storage", "varnishdArgs", "vcl", "allowedGatewayOverrides"],
+    });
+    deepEqual(config.sources.map((s) => s.metadata.name), ["everything"], "Events still go to the object");
+  });
+  await t.step("the class's values apply to the refused fields", () => {
+    const config = resolve({ ...LACQUER, name: "class-params", namespace: "sys" }, everything);
+    equal(config.problem, undefined);
+    equal(config.parameters.image, "lacquer:test");
+    equal(config.parameters.storage, "malloc,64g", "allowed by the class");
+    deepEqual(config.parameters.vcl, { namespace: "web", name: "vcl", key: "user.vcl" }, "allowed by the class");
+    deepEqual(config.own?.refused.map((r) => r.field), [
+      "image",
+      "imagePullPolicy",
+      "env",
+      "varnishdArgs",
+      "allowedGatewayOverrides",
+    ]);
+    deepEqual([config.own?.classParameters, config.own?.allowed], ["sys/class-params", ["vcl", "storage"]]);
+  });
+  await t.step("a class that allows a field checks it as before", () => {
+    const config = resolve({ ...LACQUER, name: "open", namespace: "sys" }, everything);
+    equal(config.parameters.image, "evil:1");
+    equal(config.problem?.reason, "InvalidParameters");
+    deepEqual(config.own?.refused.map((r) => r.field), ["allowedGatewayOverrides"]);
+  });
+  await t.step("the class's own object named by the Gateway refuses nothing", () => {
+    const same = resolveGatewayConfig(
+      gatewaySchema.parse({
+        metadata: { name: "gw", namespace: "sys" },
+        spec: {
+          gatewayClassName: "c",
+          listeners: [],
+          infrastructure: { parametersRef: { ...LACQUER, name: "class-params" } },
+        },
+      }),
+      gatewayClassSchema.parse({
+        metadata: { name: "c" },
+        spec: { controllerName: "x", parametersRef: { ...LACQUER, name: "class-params", namespace: "sys" } },
+      }),
+      { index, defaults: { image: "lacquer:test" } },
+    );
+    deepEqual(same.own?.refused, []);
+    equal(same.parameters.storage, "malloc,1g");
+  });
+  await t.step("a Gateway without its own parameters has no own entry", () => {
+    equal(resolve({ ...LACQUER, name: "class-params", namespace: "sys" }).own, undefined);
+  });
 });
 
 Deno.test("resolveParameters() takes replicas from the most specific layer, else the operator's default", () => {

@@ -283,6 +283,8 @@ Deno.test("GatewayController hands route status over to its own queue: a Gateway
   controller.onChange("HTTPRoute", undefined, snapshot.httpRoutes[0]);
   await drain(controller);
   await controller.reconcileGateway("ns/a", log);
+  // the route changed again meanwhile: the second reconcile translates too
+  controller.onChange("HTTPRoute", undefined, snapshot.httpRoutes[0]);
   await controller.reconcileGateway("ns/a", log);
   deepEqual(synced, ["ns/a", "ns/a"], "both reconciles applied the children while the route status write hung");
   deepEqual(controller.routeStatuses.length, 1, "one entry queued, once");

@@ -2,14 +2,17 @@
  * `GatewayParameters` (`lacquer.dev/v1alpha1`): how the gateway pods of a GatewayClass or of one Gateway run.
  *
  * Referenced from `GatewayClass.spec.parametersRef` (the class default) and `Gateway.spec.infrastructure.
- * parametersRef` (per Gateway; wins over the class). The CRD in `deploy/crds/` carries the same schema for the
- * apiserver's validation; this zod schema parses the objects where they enter the operator.
+ * parametersRef` (per Gateway; wins over the class, except for the fields of `gateway_overrides.ts`, which a
+ * Gateway sets only when the class's object lists them in `allowedGatewayOverrides`). The CRD in `deploy/crds/`
+ * carries the same schema for the apiserver's validation; this zod schema parses the objects where they enter the
+ * operator.
  *
  * @module
  */
 import { z } from "zod";
 import { ESCAPED_SLASHES } from "../ghost/contract/mod.ts";
 import { metadataSchema } from "./api_types.ts";
+import { GATEWAY_OVERRIDES } from "./gateway_overrides.ts";
 
 /** The API group and version of GatewayParameters. */
 export const GATEWAY_PARAMETERS_API_VERSION = "lacquer.dev/v1alpha1";
@@ -70,6 +73,11 @@ export const gatewayParametersSpecSchema = z.looseObject({
     /** Checked by `resolveGatewayConfig`, so that a bad entry is reported on the Gateway. */
     trustedProxies: z.array(z.string()).max(64).optional(),
   }).optional(),
+  /**
+   * On the class's object: the fields of `gateway_overrides.ts` a Gateway's own object may set too (by default
+   * none). Ignored, and reported, on a Gateway's own object.
+   */
+  allowedGatewayOverrides: z.array(z.enum(GATEWAY_OVERRIDES)).optional(),
 });
 
 /** The spec of a GatewayParameters object. */

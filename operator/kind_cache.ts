@@ -33,6 +33,54 @@ export interface WatchedKind {
   compact: (obj: KubeObject) => KubeObject;
   /** Parses the compact objects for the translator; absent for raw-only caches (our children). */
   schema?: z.ZodType;
+  /**
+   * The reflector keeps, of an object that parses, only its apiVersion, kind and the parsed object's own metadata and
+   * status: the spec lives once, in the parsed object (HTTPRoutes, tens of thousands per Gateway). Nothing may then
+   * read the spec of the raw object (the status writer's PUT of `/status` does not need it).
+   */
+  specOnlyParsed?: boolean;
+}
+
+/** What a cache keeps of one received object: the object its reflector stores, and the parse of it. */
+export interface CachedForm {
+  /** What the reflector stores (`KindCache.reflector`, `ClusterWatcher.raw`). */
+  stored: KubeObject;
+  /** The parse of the compact object, for a kind the translator reads. */
+  parsed?: z.ZodSafeParseResult<unknown>;
+}
+
+/**
+ * Makes a received object what the cache keeps of it: compact ({@linkcode WatchedKind.compact}), parsed for a parsed
+ * kind, and for {@linkcode WatchedKind.specOnlyParsed} a stored object sharing the parsed object's metadata and status.
+ * Pure.
+ *
+ * @example Usage
+ * ```ts
+ * import { cachedForm } from "./kind_cache.ts";
+ * import { httpRouteSchema } from "./api_types.ts";
+ * import { withoutManagedFields } from "./compact_objects.ts";
+ * const kind = { kind: "HTTPRoute", path: "/", compact: withoutManagedFields, schema: httpRouteSchema, specOnlyParsed: true };
+ * const { stored, parsed } = cachedForm(kind, { metadata: { name: "r", namespace: "ns" }, spec: {} });
+ * // "spec" in stored === false; parsed.success === true
+ * ```
+ *
+ * @param kind The watched kind.
+ * @param received The object as the API server sent it.
+ * @returns The stored object and the parse.
+ */
+export function cachedForm(kind: WatchedKind, received: KubeObject): CachedForm {
+  const compact = kind.compact(received);
+  if (!kind.schema) return { stored: compact };
+  const parsed = kind.schema.safeParse(compact);
+  if (!kind.specOnlyParsed || !parsed.success) return { stored: compact, parsed };
+  const { metadata, status } = parsed.data as { metadata: KubeObject["metadata"]; status?: unknown };
+  const stored: KubeObject = {
+    ...(compact.apiVersion ? { apiVersion: compact.apiVersion } : {}),
+    ...(compact.kind ? { kind: compact.kind } : {}),
+    metadata,
+    ...(status !== undefined ? { status } : {}),
+  };
+  return { stored, parsed };
 }
 
 /** Receives every change. Objects are the parsed ones for parsed kinds, the compact raw ones for the others. */
@@ -74,6 +122,13 @@ export function watchKind(client: KubeClient, kind: WatchedKind, options: WatchK
   const paths = kind.clusterScoped || options.namespaces === undefined
     ? [kind.path]
     : options.namespaces.map((ns) => namespacedPath(kind.path, ns));
+  // each stored object's parse, from the reflector's transform to the change handler
+  const parses = new WeakMap<KubeObject, z.ZodSafeParseResult<unknown>>();
+  const transform = (obj: KubeObject) => {
+    const form = cachedForm(kind, obj);
+    if (form.parsed) parses.set(form.stored, form.parsed);
+    return form.stored;
+  };
   const reflector = mergeReflectors(paths.map((path) => watchPath(path)));
   return { kind, reflector, parsed };
 
@@ -82,7 +137,7 @@ export function watchKind(client: KubeClient, kind: WatchedKind, options: WatchK
       path,
       labelSelector: kind.labelSelector,
       fieldSelector: kind.fieldSelector,
-      transform: kind.compact,
+      transform,
       log: log.child({ watch: kind.kind, path }),
       onChange: (oldRaw, newRaw) => {
         const key = objectKey((newRaw ?? oldRaw)!);
@@ -94,7 +149,8 @@ export function watchKind(client: KubeClient, kind: WatchedKind, options: WatchK
           // A resync re-delivers the same object: keep its parsed copy, and with it every cache keyed on it.
           current = old;
         } else if (newRaw) {
-          const result = schema.safeParse(newRaw);
+          const result = parses.get(newRaw) ?? schema.safeParse(newRaw);
+          parses.delete(newRaw);
           if (result.success) current = keepUnchangedSpec(old, result.data);
           else {
             options.parseErrors.set(kind.kind, (options.parseErrors.get(kind.kind) ?? 0) + 1);

@@ -1,6 +1,7 @@
-import { deepEqual, equal, notStrictEqual } from "node:assert/strict";
+import { deepEqual, equal, notStrictEqual, ok } from "node:assert/strict";
 import type { KubeClient, KubeObject, KubeRequestOptions } from "../internal/kube/mod.ts";
 import { createLogger } from "../internal/log.ts";
+import { httpRouteSchema } from "./api_types.ts";
 import { keepUnchangedSpec, watchKind } from "./kind_cache.ts";
 
 /** Lists by path; every watch stays open until aborted. Records the paths requested. */
@@ -80,4 +81,42 @@ Deno.test("keepUnchangedSpec() keeps the spec object of an object whose spec is 
   notStrictEqual(keepUnchangedSpec(old, recreated).spec, old.spec);
   const added = { metadata: { uid: "u" }, spec: { hostnames: ["a.example"] } };
   equal(keepUnchangedSpec(undefined, added), added);
+});
+
+Deno.test("watchKind() keeps a route's spec once, in the parsed object, when the kind says so", async () => {
+  const received = {
+    apiVersion: "gateway.networking.k8s.io/v1",
+    kind: "HTTPRoute",
+    metadata: { name: "r", namespace: "a", resourceVersion: "7" },
+    spec: { parentRefs: [{ name: "gw" }], hostnames: ["a.example"] },
+    status: { parents: [] },
+  };
+  const bad = { ...received, metadata: { name: "bad", namespace: "a" }, spec: { hostnames: "not a list" } };
+  const { client } = fakeClient({ "/apis/g/v1/routes": [received, bad] });
+  const changes: unknown[] = [];
+  const kind = {
+    kind: "HTTPRoute",
+    path: "/apis/g/v1/routes",
+    compact: (o: KubeObject) => o,
+    schema: httpRouteSchema,
+    specOnlyParsed: true,
+  };
+  const cache = watchKind(client, kind, { ...options(), onChange: (_k, _o, n) => changes.push(n) });
+  try {
+    await cache.reflector.synced;
+    const stored = cache.reflector.get("a/r")!;
+    const parsed = cache.parsed.get("a/r") as { metadata: unknown; spec: { hostnames: string[] }; status: unknown };
+    deepEqual(parsed.spec.hostnames, ["a.example"]);
+    ok(!("spec" in stored), "the stored object has no spec");
+    deepEqual(Object.keys(stored), ["apiVersion", "kind", "metadata", "status"]);
+    equal(stored.metadata, parsed.metadata);
+    equal(stored.status, parsed.status);
+    equal(stored.metadata.resourceVersion, "7");
+    // one that does not parse is stored whole (and not handed on)
+    deepEqual(cache.reflector.get("a/bad")?.spec, { hostnames: "not a list" });
+    equal(cache.parsed.has("a/bad"), false);
+    deepEqual(changes, [parsed, undefined]);
+  } finally {
+    await cache.reflector.stop();
+  }
 });

@@ -8,7 +8,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import type { RoutingJson, ShardedRouting } from "../ghost/contract/mod.ts";
+import { type RoutingJson, type ShardedRouting, vhostEntries } from "../ghost/contract/mod.ts";
 import { routingConfigMapData } from "../internal/routing_config_map.ts";
 import type { AttachedRoute } from "./attach_routes.ts";
 
@@ -48,7 +48,8 @@ export interface RoutingBudget<T> {
 /**
  * The budget of bytes routing.json and main.vcl take in the ConfigMap. A routing.json stored in shards
  * (`ghost/contract/routing_shards.ts`) fits when each shard and the manifest beside main.vcl do: its total has no
- * ceiling, but one hostname's routes must fit in one ConfigMap.
+ * ceiling, but one hostname's routes must fit in one ConfigMap, and so must the CA bundles of its BackendTLSPolicies
+ * (their shard). A CA bundle counts once, however many backend groups name it (`caBundles`).
  *
  * @example Usage
  * ```ts
@@ -105,7 +106,7 @@ export const REGEX_BUDGET: RegexLimits = { patterns: 1024, characters: 64 * 1024
  */
 export function regexCost(routing: Pick<RoutingJson, "vhosts">): RegexLimits {
   const cost = { patterns: 0, characters: 0 };
-  for (const vhost of Object.values(routing.vhosts)) {
+  for (const [, vhost] of vhostEntries(routing.vhosts)) {
     const own = vhostRegexCost(vhost);
     cost.patterns += own.patterns;
     cost.characters += own.characters;
@@ -182,14 +183,16 @@ function refuse(attached: AttachedRoute, message: string): AttachedRoute {
  * @param routes The attached routes, oldest first.
  * @param render Renders routes (refused ones contribute nothing).
  * @param budgets The budgets, applied in order.
- * @returns The routes (the refused replaced by their refusals) and their rendering.
+ * @returns The routes (`routes` itself when all fit; otherwise a new array, the refused replaced by their
+ *   refusals) and their rendering.
  */
 export function fitRoutes<T>(
   routes: readonly AttachedRoute[],
   render: (routes: readonly AttachedRoute[]) => T,
   budgets: readonly RoutingBudget<NoInfer<T>>[],
-): { routes: AttachedRoute[]; rendered: T } {
-  let best = { routes: [...routes], rendered: render(routes) };
+): { routes: readonly AttachedRoute[]; rendered: T } {
+  // everything fits (the common case): the routes given, the same array
+  let best: { routes: readonly AttachedRoute[]; rendered: T } = { routes, rendered: render(routes) };
   for (const budget of budgets) {
     if (budget.fits(best.rendered)) continue;
     const fitting = best.routes;

@@ -1,6 +1,6 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { parseSnapshot } from "./snapshot.ts";
-import { regexCost, storedBytes } from "./routing_budget.ts";
+import { regexCost, ROUTING_BUDGET_BYTES, storedBytes } from "./routing_budget.ts";
 import { translate } from "./translate.ts";
 
 const CLASS = {
@@ -131,4 +131,58 @@ Deno.test("past the regex budget the newest routes are refused with a reason and
   equal(accepted(plain, "plain").status, "True");
   equal(accepted(plain, "old").status, "True");
   equal(accepted(plain, "mid").reason, "RoutingBudgetExceeded");
+});
+
+/** 20 Services on 20 hostnames, each behind its own BackendTLSPolicy whose CA ConfigMap holds the same bundle. */
+function tlsBackends(pem: string, services = 20) {
+  return Array.from({ length: services }, (_, i) => [
+    {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: `api${i}`, namespace: "ns" },
+      spec: { ports: [{ port: 443 }] },
+    },
+    { apiVersion: "v1", kind: "ConfigMap", metadata: { name: `ca${i}`, namespace: "ns" }, data: { "ca.crt": pem } },
+    {
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "BackendTLSPolicy",
+      metadata: { name: `tls${i}`, namespace: "ns", creationTimestamp: "2026-01-01T00:00:00Z" },
+      spec: {
+        targetRefs: [{ group: "", kind: "Service", name: `api${i}` }],
+        validation: {
+          hostname: `api${i}.internal`,
+          caCertificateRefs: [{ group: "", kind: "ConfigMap", name: `ca${i}` }],
+        },
+      },
+    },
+    {
+      ...route(`api${i}`, 0, 1),
+      spec: {
+        parentRefs: [{ name: "gw" }],
+        hostnames: [`api${i}.example.com`],
+        rules: [{ backendRefs: [{ name: `api${i}`, port: 443 }] }],
+      },
+    },
+  ]).flat();
+}
+
+Deno.test("N backends sharing one big CA bundle cost one bundle in routing.json, within the budget", async () => {
+  const pem = await Deno.readTextFile(new URL("testdata/ca_bundle_37.pem", import.meta.url));
+  const bundle = new TextEncoder().encode(JSON.stringify(pem)).length;
+  ok(bundle > 42_000, `a 37-CA bundle of ${bundle} bytes as JSON`);
+  const result = translate(parseSnapshot([CLASS, GATEWAY, ...tlsBackends(pem)]), {
+    now: "2026-01-01T01:00:00Z",
+    defaults: { image: "lacquer:test" },
+  });
+  const gw = result.gateways[0];
+  equal(Object.keys(gw.routing!.vhosts).length, 20);
+  deepEqual(Object.values(gw.routing!.caBundles ?? {}).map((p) => p.length), [pem.length]);
+  const size = storedBytes(gw.routingJson!, "", ROUTING_BUDGET_BYTES);
+  // Twenty routes take a few kilobytes besides the bundle: the bundle is there once, not twenty times (about 840 KB).
+  ok(size > bundle && size < bundle + 16_000, `routing.json takes ${size} bytes for a ${bundle}-byte bundle`);
+  for (const vhost of Object.values(gw.routing!.vhosts)) {
+    equal(vhost.routes[0].backends[0].tls?.caBundle, Object.keys(gw.routing!.caBundles!)[0]);
+  }
+  // Each route is accepted: nothing was refused for the budget.
+  for (let i = 0; i < 20; i++) equal(accepted(result, `api${i}`).status, "True");
 });

@@ -4,14 +4,15 @@
  * matches array, which translation builds once per rule and keeps while the route, its Services and grants are
  * unchanged; so regenerating after one route changed re-serializes only that route. An entry's `cache` (the name of
  * its CachePolicy) is appended once per entry and policy and kept by the memo too; the `cachePolicies` table is
- * small (one entry per policy) and written afresh. The text of a whole vhost is kept by its object, which
- * `buildVhosts` reuses while the hostname's entries are the same: so writing routing.json, and then each of its
- * shards, copies the unchanged hostnames' text instead of assembling it again.
+ * small (one entry per policy) and written afresh, and so is `caBundles` (each CA bundle once, by hash). A vhost's text is joined from its entries' texts whenever it is
+ * written, and not kept: the operator keeps each shard's text (`translate.ts`), and joining the entries of the one
+ * shard that changed costs far less than keeping every route's text twice more. Only each vhost's size is kept, by
+ * its object, which translation reuses while the hostname's entries are the same.
  *
  * @module
  */
 import { Buffer } from "node:buffer";
-import type { RoutingJson } from "../ghost/contract/mod.ts";
+import { type RoutingJson, vhostEntries } from "../ghost/contract/mod.ts";
 
 type Route = RoutingJson["vhosts"][string]["routes"][number];
 
@@ -28,8 +29,8 @@ export interface RouteText {
   cached?: Map<string, string>;
 }
 
-function parts(route: Route, memo: WeakMap<object, RouteText | string>): RouteText {
-  let cached = memo.get(route.matches) as RouteText | undefined;
+function parts(route: Route, memo: WeakMap<object, RouteText>): RouteText {
+  let cached = memo.get(route.matches);
   if (cached === undefined) {
     cached = {
       head: `{"id":${JSON.stringify(route.id)},"created":${JSON.stringify(route.created)},"listeners":`,
@@ -52,7 +53,7 @@ function cachedTail(text: RouteText, cache: NonNullable<Route["cache"]>): string
   return tail;
 }
 
-function vhostText(vhost: RoutingJson["vhosts"][string], memo: WeakMap<object, RouteText | string>): string {
+function vhostText(vhost: RoutingJson["vhosts"][string], memo: WeakMap<object, RouteText>): string {
   const out = ['{"routes":['];
   vhost.routes.forEach((r, i) => {
     const text = parts(r, memo);
@@ -69,7 +70,7 @@ function vhostText(vhost: RoutingJson["vhosts"][string], memo: WeakMap<object, R
 /**
  * Serializes a routing.json document: compact JSON with a trailing newline, key order as built.
  *
- * The document's keys must be in the order `version, listeners, cachePolicies, vhosts, requests, cluster`, route entries' in the order
+ * The document's keys must be in the order `version, listeners, cachePolicies, caBundles, vhosts, requests, cluster`, route entries' in the order
  * `id, created, listeners, matches, filters, backends, mirrors, timeouts, retry, cache`, and an entry's `matches` array must not be shared with
  * an entry whose id, created, filters or backends differ: translation creates a new matches array whenever it
  * rebuilds a rule entry. The golden tests check the result
@@ -82,14 +83,10 @@ function vhostText(vhost: RoutingJson["vhosts"][string], memo: WeakMap<object, R
  * ```
  *
  * @param doc The document.
- * @param memo Route entry texts by matches array, and vhost texts by vhost object (`TranslationMemo.routeText`).
- *   @default {a fresh map}
+ * @param memo Route entry texts by matches array (`TranslationMemo.routeText`). @default {a fresh map}
  * @returns The text.
  */
-export function stringifyRouting(
-  doc: RoutingJson,
-  memo: WeakMap<object, RouteText | string> = new WeakMap(),
-): string {
+export function stringifyRouting(doc: RoutingJson, memo: WeakMap<object, RouteText> = new WeakMap()): string {
   return routingPieces(doc, memo).join("");
 }
 
@@ -107,31 +104,29 @@ export function stringifyRouting(
  * @param memo As for {@linkcode stringifyRouting}. @default {a fresh map}
  * @returns The byte length of its text.
  */
-export function routingBytes(doc: RoutingJson, memo: WeakMap<object, RouteText | string> = new WeakMap()): number {
-  const hosts = Object.entries(doc.vhosts);
+export function routingBytes(doc: RoutingJson, memo: WeakMap<object, RouteText> = new WeakMap()): number {
+  const hosts = vhostEntries(doc.vhosts);
   // "{head}" + each `,"host":` and vhost text; the pieces other than vhost texts are short
   let bytes = hosts.length === 0 ? 0 : -1;
   for (const [host, vhost] of hosts) {
     let size = vhostSizes.get(vhost);
-    if (size === undefined) vhostSizes.set(vhost, size = Buffer.byteLength(textOf(vhost, memo), "utf8"));
-    bytes += 1 + Buffer.byteLength(JSON.stringify(host), "utf8") + 1 + size;
+    if (size?.host !== host) {
+      const text = Buffer.byteLength(vhostText(vhost, memo), "utf8");
+      vhostSizes.set(vhost, size = { host, bytes: 1 + Buffer.byteLength(JSON.stringify(host), "utf8") + 1 + text });
+    }
+    bytes += size.bytes;
   }
   const [head, tail] = [routingHead(doc), routingTail(doc)];
   return bytes + Buffer.byteLength(head, "utf8") + Buffer.byteLength(tail, "utf8");
 }
 
-/** The UTF-8 size of each vhost object's text. */
-const vhostSizes = new WeakMap<object, number>();
-
-function textOf(vhost: RoutingJson["vhosts"][string], memo: WeakMap<object, RouteText | string>): string {
-  let text = memo.get(vhost) as string | undefined;
-  if (text === undefined) memo.set(vhost, text = vhostText(vhost, memo));
-  return text;
-}
+/** The UTF-8 size of each vhost object's entry (`,"host":` and its text), with the hostname it was measured under. */
+const vhostSizes = new WeakMap<object, { host: string; bytes: number }>();
 
 function routingHead(doc: RoutingJson): string {
   const policies = doc.cachePolicies ? `,"cachePolicies":${JSON.stringify(doc.cachePolicies)}` : "";
-  return `{"version":${doc.version},"listeners":${JSON.stringify(doc.listeners)}${policies},"vhosts":{`;
+  const bundles = doc.caBundles ? `,"caBundles":${JSON.stringify(doc.caBundles)}` : "";
+  return `{"version":${doc.version},"listeners":${JSON.stringify(doc.listeners)}${policies}${bundles},"vhosts":{`;
 }
 
 function routingTail(doc: RoutingJson): string {
@@ -141,11 +136,11 @@ function routingTail(doc: RoutingJson): string {
 }
 
 /** The text of a document in pieces: the head, then each hostname's key and vhost text, then the tail. */
-function routingPieces(doc: RoutingJson, memo: WeakMap<object, RouteText | string>): string[] {
+function routingPieces(doc: RoutingJson, memo: WeakMap<object, RouteText>): string[] {
   const out: string[] = [routingHead(doc)];
   let firstHost = true;
-  for (const [host, vhost] of Object.entries(doc.vhosts)) {
-    out.push(`${firstHost ? "" : ","}${JSON.stringify(host)}:`, textOf(vhost, memo));
+  for (const [host, vhost] of vhostEntries(doc.vhosts)) {
+    out.push(`${firstHost ? "" : ","}${JSON.stringify(host)}:`, vhostText(vhost, memo));
     firstHost = false;
   }
   out.push(routingTail(doc));

@@ -12,8 +12,9 @@
  *   fraction of at most 1 drops the rule.
  * - A backendRef that cannot be used stays in the entry as `unresolved` (its share of traffic gets 500) and
  *   sets ResolvedRefs=False with the spec's reason.
- * - A backendRef to a Service port with a BackendTLSPolicy gets its `tls` (`backend_tls.ts`); when the policy cannot
- *   be used it stays as `unresolved` too (500, never plain HTTP), and the policy's status says why.
+ * - A backendRef to a Service port with a BackendTLSPolicy gets its `tls` (`backend_tls.ts`), which names its CA
+ *   certificates by their hash (`caBundle`; the result's `caBundles` holds them, for routing.json's table); when the
+ *   policy cannot be used it stays as `unresolved` too (500, never plain HTTP), and the policy's status says why.
  *
  * @module
  */
@@ -31,6 +32,7 @@ import { backendTlsPolicyOf, validateBackendTls } from "./backend_tls.ts";
 import { parseGatewayDuration } from "./gateway_duration.ts";
 import { dependenciesUnchanged, routeDependencies, trackDependencies } from "./dependencies.ts";
 import { checkRegex } from "./regex_check.ts";
+import { contentHash } from "../internal/content_hash.ts";
 import { keyOf, referenceAllowed, type SnapshotIndex } from "./snapshot_index.ts";
 import { routeIdentity, type TranslationMemo } from "./translation_memo.ts";
 import { watchesNamespace } from "./watch_scope.ts";
@@ -58,6 +60,8 @@ export interface RulesResult {
   incompatibleFilters: boolean;
   /** Backend reference problems. */
   refProblems: RefProblem[];
+  /** The CA bundles its backend groups name (`tls.caBundle`), by key; absent when none does. */
+  caBundles?: ReadonlyMap<string, string>;
 }
 
 // WebSocket over TLS needs a piped TLS connection the gateway cannot make; plain WebSocket (`kubernetes.io/ws`) is an
@@ -415,7 +419,13 @@ function convertBackend(
   route: HttpRoute,
   ref: BackendRef,
   index: SnapshotIndex,
-): { backend: RuleEntry["backends"][number]; problem?: RefProblem; unsupported?: string } {
+): {
+  backend: RuleEntry["backends"][number];
+  problem?: RefProblem;
+  unsupported?: string;
+  /** The CA bundle its `tls.caBundle` names: key and PEM text. */
+  caBundle?: [string, string];
+} {
   const weight = ref.weight;
   const problem = backendProblem(route, ref, index);
   if (problem) return { backend: { weight, unresolved: problem.message.slice(0, 1024), filters: [] }, problem };
@@ -427,21 +437,30 @@ function convertBackend(
   const filters = converted.filters as RuleEntry["backends"][number]["filters"];
   const tls = backendTls(service, index);
   if (tls && "unresolved" in tls) return { backend: { weight, unresolved: tls.unresolved, filters: [] } };
-  return { backend: { weight, service, filters, ...(tls ? { tls: tls.tls } : {}) } };
+  return {
+    backend: { weight, service, filters, ...(tls ? { tls: tls.tls } : {}) },
+    ...(tls?.caBundle ? { caBundle: tls.caBundle } : {}),
+  };
 }
 
 /**
- * How a Service port is reached over TLS (its BackendTLSPolicy): routing.json's `tls`, or, when the policy cannot
- * be used, why its share of the traffic answers 500 (never plain HTTP instead); undefined without a policy.
+ * How a Service port is reached over TLS (its BackendTLSPolicy): routing.json's `tls`, naming its CA certificates by
+ * their hash (the document holds each bundle once, in `caBundles`), with that bundle; or, when the policy cannot be
+ * used, why its share of the traffic answers 500 (never plain HTTP instead); undefined without a policy.
  */
 function backendTls(
   service: { namespace: string; name: string; port: number },
   index: SnapshotIndex,
-): { tls: RoutingBackendTls } | { unresolved: string } | undefined {
+): { tls: RoutingBackendTls; caBundle?: [string, string] } | { unresolved: string } | undefined {
   const policy = backendTlsPolicyOf(index, service.namespace, service.name, service.port);
   if (!policy) return undefined;
   const verdict = validateBackendTls(policy, index);
-  if (verdict.tls) return { tls: verdict.tls };
+  if (verdict.tls) {
+    const { hostname, caCertificates, ...names } = verdict.tls;
+    if (caCertificates === undefined) return { tls: verdict.tls };
+    const key = contentHash(caCertificates);
+    return { tls: { hostname, caBundle: key, ...names }, caBundle: [key, caCertificates] };
+  }
   const name = keyOf(policy.metadata.namespace, policy.metadata.name);
   return { unresolved: `BackendTLSPolicy "${name}" cannot be used: ${verdict.problem}`.slice(0, 1024) };
 }
@@ -487,6 +506,7 @@ function computeRules(route: HttpRoute, index: SnapshotIndex, memo: TranslationM
   const entries: RuleEntry[] = [];
   const ruleProblems: string[] = [];
   const refProblems: RefProblem[] = [];
+  const caBundles = new Map<string, string>();
   let incompatibleFilters = false;
   const statics = staticRules(route, memo);
   statics.forEach((s, i) => {
@@ -507,6 +527,7 @@ function computeRules(route: HttpRoute, index: SnapshotIndex, memo: TranslationM
     for (const ref of route.spec.rules[i].backendRefs) {
       const converted = convertBackend(route, ref, index);
       backends.push(converted.backend);
+      if (converted.caBundle) caBundles.set(...converted.caBundle);
       if (converted.problem) refProblems.push(converted.problem);
       if (converted.unsupported) unsupported ??= converted.unsupported;
     }
@@ -516,5 +537,12 @@ function computeRules(route: HttpRoute, index: SnapshotIndex, memo: TranslationM
     entries.push({ ...s.base, matches: [...s.base.matches], backends, ...(mirrors.length ? { mirrors } : {}) });
   });
   const allInvalid = ruleProblems.length >= route.spec.rules.length && route.spec.rules.length > 0;
-  return { entries, ruleProblems, allInvalid, incompatibleFilters, refProblems };
+  return {
+    entries,
+    ruleProblems,
+    allInvalid,
+    incompatibleFilters,
+    refProblems,
+    ...(caBundles.size ? { caBundles } : {}),
+  };
 }

@@ -12,7 +12,7 @@ import {
   EventRecorder,
   KubeApiError,
   type KubeClient,
-  loadKubeConfig,
+  loadKubeCredentials,
 } from "../internal/kube/mod.ts";
 import { fenceWrites, LeaderElector } from "../internal/leader_elector.ts";
 import type { Logger } from "../internal/log.ts";
@@ -445,7 +445,7 @@ export async function runOperator(options: OperatorOptions): Promise<number> {
   const { log, config } = options;
   let client: KubeClient;
   try {
-    client = createKubeClient(loadKubeConfig({ kubeconfig: config.kubeconfig }));
+    client = createKubeClient(await loadKubeCredentials({ kubeconfig: config.kubeconfig }));
   } catch (err) {
     log.error("Operator cannot start", { err });
     return 1;

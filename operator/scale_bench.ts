@@ -1,10 +1,11 @@
 /**
  * `deno task bench:operator-scale`: the operator's translation of one Gateway against the number of its HTTPRoutes,
  * without a cluster. For each route count (`LACQUER_BENCH_SIZES`, 100, 1,000, 5,000, 20,000 and 50,000 by default;
- * one route per 10 hostnames beyond 5,000, so 50,000 routes on 5,000 hostnames) a process of its own, run with the
+ * one route per 10 hostnames beyond 5,000, so 50,000 routes on 5,000 hostnames; one hostname per route with
+ * `LACQUER_BENCH_HOSTNAMES=per-route`) a process of its own, run with the
  * V8 flags the Helm chart ships (`operator.v8Flags`, or `LACQUER_OPERATOR_V8_FLAGS`), holds what the operator holds
- * (each route as the cache keeps it, with a status entry, and parsed; the translation memo; the last result) and
- * measures:
+ * (each route, with a status entry, as its cache keeps it: `cachedForm` of `kind_cache.ts`, the reflector's object and
+ * the parsed one; the translation memo; the last result) and measures:
  *
  * - the first translation of the whole Gateway (the operator's start), and the regeneration after one route is
  *   created, updated or deleted (the memo kept, as the operator keeps it);
@@ -20,6 +21,10 @@ import { Buffer } from "node:buffer";
 import { CONTROLLER_NAME } from "../internal/names.ts";
 import { routingJsonData } from "../internal/routing_config_map.ts";
 import { percentile } from "../tests/bench/percentile.ts";
+import type { KubeObject } from "../internal/kube/mod.ts";
+import type { HttpRoute } from "./api_types.ts";
+import { WATCHED_KINDS } from "./cluster_watcher.ts";
+import { cachedForm } from "./kind_cache.ts";
 import { parseSnapshot, type Snapshot } from "./snapshot.ts";
 import { translate } from "./translate.ts";
 import { TranslationMemo } from "./translation_memo.ts";
@@ -55,9 +60,15 @@ export interface ScaleSample {
 
 const CHANGES = Number(Deno.env.get("LACQUER_BENCH_CHANGES") ?? 20);
 
+/**
+ * `LACQUER_BENCH_HOSTNAMES=per-route`: every route has a hostname of its own (the shape of `deno task bench:e2e`, and
+ * of a Gateway serving one site per route), instead of routes spread over {@linkcode hostnamesFor}'s hostnames.
+ */
+const HOST_PER_ROUTE = Deno.env.get("LACQUER_BENCH_HOSTNAMES") === "per-route";
+
 /** The hostnames `routes` routes spread over. */
 export function hostnamesFor(routes: number): number {
-  return Math.min(routes, Math.max(500, Math.ceil(routes / 10)));
+  return HOST_PER_ROUTE ? routes : Math.min(routes, Math.max(500, Math.ceil(routes / 10)));
 }
 
 function routeObject(i: number, hosts: number, path = `/r${i}`): Record<string, unknown> {
@@ -75,7 +86,8 @@ function routeObject(i: number, hosts: number, path = `/r${i}`): Record<string, 
     },
     spec: {
       parentRefs: [{ name: "gw" }],
-      hostnames: [`h${i % hosts}.bench.example`],
+      // one hostname per route: a created route's is new too
+      hostnames: [`h${HOST_PER_ROUTE ? i : i % hosts}.bench.example`],
       rules: [{
         matches: [{ path: { type: "PathPrefix", value: path }, headers: [{ name: "x-tenant", value: `t${i}` }] }],
         filters: [{
@@ -151,9 +163,15 @@ export function measureScale(routes: number, v8Flags: string): ScaleSample {
   const base = parseSnapshot(baseObjects());
   translate(base, { ...options, memo: new TranslationMemo() });
   const baseline = heapAfterGc();
-  // the cache's copy of each route and the parsed one
-  const raw = Array.from({ length: routes }, (_, i) => routeObject(i, hosts));
-  const snapshot: Snapshot = { ...base, httpRoutes: parseSnapshot(raw).httpRoutes };
+  // what the cache keeps of each route: the reflector's object and the parsed one
+  const kind = WATCHED_KINDS.find((k) => k.kind === "HTTPRoute")!;
+  const forms = Array.from(
+    { length: routes },
+    (_, i) => cachedForm(kind, routeObject(i, hosts) as unknown as KubeObject),
+  );
+  const raw = forms.map((form) => form.stored);
+  const snapshot: Snapshot = { ...base, httpRoutes: forms.map((form) => form.parsed!.data as HttpRoute) };
+  forms.length = 0;
   let start = performance.now();
   let result = translate(snapshot, options);
   const coldMs = performance.now() - start;

@@ -6,7 +6,7 @@
  * a Gateway or a grant stays unreadable, and the bindings go with the references.
  */
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { createKubeClient, type KubeClient, type KubeObject, loadKubeConfig } from "../internal/kube/mod.ts";
+import { createKubeClient, type KubeClient, type KubeObject, loadKubeCredentials } from "../internal/kube/mod.ts";
 import {
   clusterAvailable,
   createTestNamespace,
@@ -66,7 +66,7 @@ async function chartOperator(cluster: TestCluster, opNs: TestNamespace): Promise
   await createGatewayClass(admin, cls);
   const removeRbac = await applyRenderedRbac(admin, opNs.name, unique, []);
   const kubeconfig = await serviceAccountKubeconfig(admin, cluster.kubeconfig, opNs.name);
-  const op = createKubeClient(loadKubeConfig({ kubeconfig }));
+  const op = createKubeClient(await loadKubeCredentials({ kubeconfig }));
   const logFile = await Deno.makeTempFile({ prefix: "operator-", suffix: ".log" });
   const port = freePort(2);
   let operator: LoggedProcess | undefined;

@@ -3,6 +3,8 @@ import type { KubeClient, KubeObject } from "../internal/kube/mod.ts";
 import { createLogger } from "../internal/log.ts";
 import { CONTROLLER_NAME } from "../internal/names.ts";
 import { clusterAvailable, createTestNamespace, useCluster } from "../tests/cluster/mod.ts";
+import { WATCHED_KINDS } from "./cluster_watcher.ts";
+import { cachedForm } from "./kind_cache.ts";
 import type { RouteStatusResult } from "./status/mod.ts";
 import { sameStatus, StatusWriter } from "./status_writer.ts";
 
@@ -137,6 +139,24 @@ clusterTest(
     );
     deepEqual(writes, ["HTTPRoute/status", "HTTPRoute/status"]);
     equal(await writer.writeRouteParents(undefined, ourEntry(ns, "Accepted")), false, "a deleted route");
+  },
+);
+
+clusterTest(
+  "StatusWriter.writeRouteParents() writes from the cache's form of a route, which holds no spec, and the spec stays",
+  async ({ client, ns, writer }) => {
+    const stored = await createRoute(client, ns);
+    const kind = WATCHED_KINDS.find((k) => k.kind === "HTTPRoute")!;
+    const cached = cachedForm(kind, stored).stored;
+    equal("spec" in cached, false);
+    equal(await writer.writeRouteParents(cached, ourEntry(ns, "Accepted")), true);
+    const written = await client.request<KubeObject>(`${GW}/namespaces/${ns}/httproutes/r`);
+    deepEqual(written.spec, stored.spec);
+    const parents = (written.status as { parents: { controllerName: string }[] }).parents;
+    deepEqual(parents.map((p) => p.controllerName), ["example.com/other", CONTROLLER_NAME]);
+    // a change offered with that (now stale) cached form: 409, re-read, written; the spec still stays
+    equal(await writer.writeRouteParents(cached, ourEntry(ns, "NotAllowedByListeners")), true);
+    deepEqual((await client.request<KubeObject>(`${GW}/namespaces/${ns}/httproutes/r`)).spec, stored.spec);
   },
 );
 

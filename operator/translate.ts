@@ -19,7 +19,7 @@ import { CONTROLLER_NAME, gatewayObjectName, routingShardName } from "../interna
 import { routingJsonData } from "../internal/routing_config_map.ts";
 import { generateMainVcl, userVclLines } from "../vcl/mod.ts";
 import type { BackendTlsPolicy, Gateway, GatewayClass, Pod } from "./api_types.ts";
-import { type AttachedRoute, attachedRouteCounts, attachRoutes } from "./attach_routes.ts";
+import { type AttachedRoute, attachedRouteCounts, attachmentListeners, attachToGateway } from "./attach_routes.ts";
 import { resolveBackendClientCertificate } from "./backend_client_certificate.ts";
 import { type PolicyResolution, resolvePolicies } from "./cache_policy/mod.ts";
 import { buildChildren, type ChildObject } from "./children.ts";
@@ -57,8 +57,9 @@ import {
   type RouteStatusResult,
 } from "./status/mod.ts";
 import { buildTlsBundles, verifiesClientCertificates } from "./tls_bundles.ts";
+import { RouteTable } from "./route_table.ts";
 import { type ShardMemo, TranslationMemo } from "./translation_memo.ts";
-import { backendNamespaces, buildVhosts, routingDocument } from "./vhosts.ts";
+import { backendNamespaces, buildVhosts, routingDocument, vhostContext } from "./vhosts.ts";
 
 /** Options for {@linkcode translate}. */
 export interface TranslateOptions {
@@ -135,6 +136,8 @@ interface Run {
   ingressListeners: ReadonlyMap<string, ReadonlySet<string>>;
   /** Every BackendTLSPolicy (each Gateway's translation reports its entry in theirs). */
   backendTlsPolicies: readonly BackendTlsPolicy[];
+  /** Every CachePolicy (a route table's vhosts are built again when they are other objects). */
+  cachePolicies: readonly unknown[];
 }
 
 /**
@@ -181,11 +184,137 @@ function gatewayRejections(
   return { problems, podCount, ...(vclSource ? { vclSource } : {}) };
 }
 
-/** Whether an object's own keys are these, in this order. */
-function sameKeys(keys: readonly string[], object: object): boolean {
+/**
+ * Whether a shard's vhosts table holds the hostnames and vhost objects its memo holds, in the same order: one pass
+ * over its hostnames (every shard is looked at on every change).
+ */
+function sameVhosts(last: ShardMemo, table: RoutingJson["vhosts"]): boolean {
   let i = 0;
-  for (const key in object) if (keys[i++] !== key) return false;
-  return i === keys.length;
+  for (const host in table) {
+    if (last.hosts[i] !== host || last.vhosts[i] !== table[host]) return false;
+    i++;
+  }
+  return i === last.hosts.length;
+}
+
+/**
+ * The PEM text of each CA bundle the routes' backend groups name (`RulesResult.caBundles`), by key: the routes are
+ * read once, when a vhost first names a bundle (never, without BackendTLSPolicies), not once per bundle.
+ */
+function caBundlesOf(routes: readonly AttachedRoute[]): (key: string) => string | undefined {
+  let bundles: Map<string, string> | undefined;
+  return (key) => {
+    if (bundles === undefined) {
+      bundles = new Map();
+      for (const { rules } of routes) for (const [k, pem] of rules.caBundles ?? []) bundles.set(k, pem);
+    }
+    return bundles.get(key);
+  };
+}
+
+/** What a Gateway's status is computed from besides its pods and its object: the rest of its translation. */
+export interface StatusFacts {
+  /** The Gateway's `namespace/name`. */
+  key: string;
+  /** Its resolved configuration. */
+  config: GatewayConfig;
+  /** Its listeners and those of its ListenerSets. */
+  merged: ReturnType<typeof mergeListenerSets>;
+  /** The names of the listeners made from Ingress TLS. */
+  made: ReadonlySet<string> | undefined;
+  /** The routes attached per listener. */
+  attachedRoutes: ReturnType<typeof attachedRouteCounts>;
+  /** Its Service (addresses). */
+  service: Parameters<typeof gatewayStatus>[0]["service"];
+  /** The hashes of its routing.json and main.vcl. */
+  hashes: { routing: string; vcl: string };
+  /** Its TLS bundles. */
+  tlsBundles: Record<string, string>;
+  /** Its backend client certificate's resolution. */
+  clientCertificate: ReturnType<typeof resolveBackendClientCertificate>;
+}
+
+/** Step 5 of {@linkcode translateGateway}: the status of a Gateway, its ListenerSets and its Ingress listeners. */
+function gatewayStatusPart(gateway: Gateway, pods: readonly Pod[], now: string, facts: StatusFacts) {
+  const { key, config, merged, made, attachedRoutes, hashes, tlsBundles } = facts;
+  const listeners = merged.listeners;
+  const rejections = gatewayRejections(key, config, { hashes, tlsBundles, pods });
+  // The listeners made from Ingress TLS are not the Gateway's: they neither count for its Accepted condition nor
+  // appear in its status.listeners; their status is told on the Ingresses.
+  // Neither are those of ListenerSets: theirs is told on the ListenerSets.
+  const own = listeners.filter((l) => !l.listenerSet && !made?.has(l.listener.name));
+  const status = gatewayStatus({
+    gateway,
+    problem: config.problem,
+    listeners: own,
+    attachedRoutes,
+    service: facts.service,
+    pods,
+    hashes,
+    rejections,
+    clientCertificate: facts.clientCertificate,
+    ownParameters: config.own,
+  }, now);
+  const accepted = status.conditions.find((c) => c.type === "Accepted")!;
+  const programmed = status.conditions.find((c) => c.type === "Programmed")!;
+  const listenerSets = merged.listenerSets.map((result) =>
+    listenerSetStatus({ result, parentAccepted: accepted, parentProgrammed: programmed, attachedRoutes }, now)
+  );
+  if (gateway.spec.allowedListeners || listenerSets.length > 0) {
+    status.attachedListenerSets = accepted.status === "True"
+      ? listenerSets.filter((ls) => ls.status.conditions.some((c) => c.type === "Accepted" && c.status === "True"))
+        .length
+      : 0;
+  }
+  const ingressListeners = made && listenerStatuses({
+    gateway,
+    listeners: listeners.filter((l) => made.has(l.listener.name)),
+    attachedRoutes,
+    programmed,
+  }, now);
+  const podTemplates = new Set(
+    pods.filter((p) => !p.metadata.deletionTimestamp).map((p) => p.metadata.labels?.[POD_TEMPLATE_HASH_LABEL]),
+  ).size;
+  return { status, rejections, podTemplates, listenerSets, ingressListeners };
+}
+
+/**
+ * A Gateway's last translation (in a memo) with its status computed again for other pods and another version of
+ * the Gateway with the same spec, labels and annotations, and its ListenerSets' status: what translating again
+ * gives when nothing else changed, without reading the routes. The caller knows nothing else changed.
+ *
+ * @example Usage
+ * ```ts
+ * import { restatusGateway, translate } from "./translate.ts";
+ * import { TranslationMemo } from "./translation_memo.ts";
+ * import { emptySnapshot } from "./snapshot.ts";
+ * const memo = new TranslationMemo();
+ * translate(emptySnapshot(), { now: "2026-01-01T00:00:00Z", defaults: { image: "lacquer:dev" }, memo });
+ * restatusGateway(memo, "ns/gw", undefined!, [], "2026-01-01T00:00:00Z"); // undefined: never translated
+ * ```
+ *
+ * @param memo The memo of the Gateway's last translation.
+ * @param key The Gateway's `namespace/name`.
+ * @param gateway The Gateway now.
+ * @param pods Its pods now.
+ * @param now The current time.
+ * @returns The Gateway's result and its ListenerSets' status; undefined when the memo has no translation of it that
+ * this can redo (none, or it has listeners made from Ingresses, whose status is told on them).
+ */
+export function restatusGateway(
+  memo: TranslationMemo,
+  key: string,
+  gateway: Gateway,
+  pods: readonly Pod[],
+  now: string,
+): { gateway: GatewayResult; listenerSets: ListenerSetStatusResult[] } | undefined {
+  const last = memo.gatewayStatus.get(key);
+  if (!last) return undefined;
+  const part = gatewayStatusPart(gateway, pods, now, last.facts);
+  // a copy keeping the getter of its routing.json text
+  const copy = Object.defineProperties({}, Object.getOwnPropertyDescriptors(last.result)) as GatewayResult;
+  const { status, rejections, podTemplates } = part;
+  return { gateway: Object.assign(copy, { status, rejections, podTemplates }), listenerSets: part.listenerSets };
 }
 
 /** The pipeline for one Gateway of ours. */
@@ -214,14 +343,24 @@ function translateGateway(
   const listeners = merged.listeners;
   const listenerSetKeys = merged.listenerSets.map((ls) => ls.key);
   // 1. Attach routes. 2. Build vhosts. 3. Serialise routing.json (and main.vcl).
-  const attached = attachRoutes(index.routesByGateway.get(key) ?? [], {
+  // The Gateway's route table attaches again only the routes that changed and rebuilds only their hostnames' vhosts.
+  const attachContext = { key, gateway, listeners, listenerSets: listenerSetKeys, index, memo };
+  const attachText = attachmentListeners(attachContext);
+  const cacheFor = (listener: string, id: RuleEntry["id"]) => run.policies.cacheFor({ namespace, name }, listener, id);
+  const tableContext = {
     key,
-    gateway,
-    listeners,
-    listenerSets: listenerSetKeys,
+    gateway: gateway.spec,
+    listeners: `${attachText}${JSON.stringify(listeners.map((l) => l.usable))}`,
+  };
+  let table = memo.routeTables.get(key);
+  if (!table?.fits(tableContext)) memo.routeTables.set(key, table = new RouteTable(tableContext, table));
+  table.update(
+    index.routesByGateway.get(key) ?? [],
+    (route) => attachToGateway(route, attachContext, attachText),
     index,
-    memo,
-  });
+    { ...vhostContext(listeners, cacheFor), policies: run.cachePolicies },
+  );
+  const attached = table.attached;
   const mainVcl = generateMainVcl({
     gateway: key,
     userVcl: config.userVcl,
@@ -229,15 +368,13 @@ function translateGateway(
   });
   const lastShards = memo.shardHashes.get(gateway.spec);
   const shards = new Map<string, ShardMemo>();
-  let reuse = memo.vhosts.get(gateway.spec);
-  if (reuse === undefined) memo.vhosts.set(gateway.spec, reuse = {});
   const render = (routes: readonly AttachedRoute[]) => {
-    const cacheFor = (listener: string, id: RuleEntry["id"]) =>
-      run.policies.cacheFor({ namespace, name }, listener, id);
+    // all the routes: the table's vhosts; fewer (past a budget): built afresh
     const routing = routingDocument(
       listeners,
-      buildVhosts(listeners, routes, cacheFor, reuse),
+      routes === attached ? table.vhosts() : buildVhosts(listeners, routes, cacheFor),
       {
+        caBundleOf: caBundlesOf(routes),
         requests: config.parameters.requests,
         cluster: config.parameters.clusteredCache
           ? { service: { namespace, name: gatewayObjectName(name) } }
@@ -246,14 +383,15 @@ function translateGateway(
       },
     );
     const stringify = (doc: RoutingJson) => stringifyRouting(doc, memo.routeText);
-    // A shard whose vhosts are the same objects under the same document-wide fields has the same text.
+    // A shard whose vhosts are the same objects under the same document-wide fields has the same text, and keeps its
+    // memo as it is.
     const head = stringify({ ...routing, vhosts: {} });
+    const unchanged = new Set<string>();
     const shardText = (doc: RoutingJson, shard: string) => {
       const last = lastShards?.get(shard);
-      const vhosts = Object.values(doc.vhosts);
-      const same = last?.head === head && last.vhosts.length === vhosts.length &&
-        last.vhosts.every((v, i) => v === vhosts[i]) && sameKeys(last.hosts, doc.vhosts);
-      return same ? last.text : stringify(doc);
+      if (last?.head !== head || !sameVhosts(last, doc.vhosts)) return stringify(doc);
+      unchanged.add(shard);
+      return last.text;
     };
     const sharded = shardRouting(routing, {
       bytes: routingBytes(routing, memo.routeText),
@@ -261,6 +399,10 @@ function translateGateway(
       stringify: shardText,
       hash: (shard, text, doc) => {
         const last = lastShards?.get(shard);
+        if (last && unchanged.has(shard)) {
+          shards.set(shard, last);
+          return last.hash;
+        }
         const kept = last?.text === text ? last : { text, hash: contentHash(text) };
         shards.set(shard, { ...kept, head, hosts: Object.keys(doc.vhosts), vhosts: Object.values(doc.vhosts) });
         return kept.hash;
@@ -282,6 +424,7 @@ function translateGateway(
     byteBudget(options.routingBudgetBytes ?? ROUTING_BUDGET_BYTES, mainVcl),
   ]);
   const { routes, rendered } = fitted;
+  const whole = routes === attached;
   const { routing, sharded } = rendered;
   memo.shardHashes.set(gateway.spec, shards);
   // A sharded routing.json is known by its manifest, which names the hash of every shard.
@@ -305,68 +448,43 @@ function translateGateway(
     backendNamespaces: backendNamespaces(routing),
     tlsBundles,
     podClusterRole: options.defaults.podClusterRole,
+    keeperImage: options.defaults.image,
   });
-  // 5. Compute status.
-  const pods = index.podsByGateway.get(key) ?? [];
-  const rejections = gatewayRejections(key, config, { hashes, tlsBundles, pods });
-  // The listeners made from Ingress TLS are not the Gateway's: they neither count for its Accepted condition nor
-  // appear in its status.listeners; their status is told on the Ingresses.
+  // 5. Compute status: from the pods and the Gateway object (its spec the same) alone, so that a change of only
+  // those recomputes it from this translation (`restatusGateway`).
   const made = run.ingressListeners.get(key);
-  // Neither are those of ListenerSets: theirs is told on the ListenerSets.
-  const own = listeners.filter((l) => !l.listenerSet && !made?.has(l.listener.name));
-  const attachedRoutes = attachedRouteCounts(routes);
-  const status = gatewayStatus({
-    gateway,
-    problem: config.problem,
-    listeners: own,
-    attachedRoutes,
-    service: index.services.get(keyOf(namespace, gatewayObjectName(name))),
-    pods,
-    hashes,
-    rejections,
-    clientCertificate: resolveBackendClientCertificate(gateway, index),
-  }, options.now);
-  const accepted = status.conditions.find((c) => c.type === "Accepted")!;
-  const programmed = status.conditions.find((c) => c.type === "Programmed")!;
-  const listenerSets = merged.listenerSets.map((result) =>
-    listenerSetStatus({ result, parentAccepted: accepted, parentProgrammed: programmed, attachedRoutes }, options.now)
-  );
-  if (gateway.spec.allowedListeners || listenerSets.length > 0) {
-    status.attachedListenerSets = accepted.status === "True"
-      ? listenerSets.filter((ls) => ls.status.conditions.some((c) => c.type === "Accepted" && c.status === "True"))
-        .length
-      : 0;
-  }
-  const ingressListeners = made && listenerStatuses({
-    gateway,
-    listeners: listeners.filter((l) => made.has(l.listener.name)),
-    attachedRoutes,
-    programmed,
-  }, options.now);
-  return {
-    result: {
-      key,
-      namespace,
-      name,
-      status,
-      routing,
-      // a getter: assembled on first use (tests, `lacquer render`); the operator stores the shards
-      get routingJson() {
-        return rendered.routingJson;
-      },
-      ...(sharded ? { routingShards: sharded } : {}),
-      mainVcl,
-      rejections,
-      podTemplates: new Set(
-        pods.filter((p) => !p.metadata.deletionTimestamp).map((p) => p.metadata.labels?.[POD_TEMPLATE_HASH_LABEL]),
-      ).size,
-      parameters: config.sources,
-      ...(children ? { children } : {}),
+  const attachedRoutes = whole ? table.routeCounts() : attachedRouteCounts(routes);
+  const service = index.services.get(keyOf(namespace, gatewayObjectName(name)));
+  const clientCertificate = resolveBackendClientCertificate(gateway, index);
+  const facts = { key, config, merged, made, attachedRoutes, service, hashes, tlsBundles, clientCertificate };
+  const part = gatewayStatusPart(gateway, index.podsByGateway.get(key) ?? [], options.now, facts);
+  const result: GatewayResult = {
+    key,
+    namespace,
+    name,
+    status: part.status,
+    routing,
+    // a getter: assembled on first use (tests, `lacquer render`); the operator stores the shards
+    get routingJson() {
+      return rendered.routingJson;
     },
-    routes: routes.flatMap((attached) => routeStatus(attached, key, listenerSetKeys, run)),
-    ...(ingressListeners ? { ingressListeners } : {}),
-    listenerSets,
-    backendTlsPolicies: backendTlsAncestors(key, {
+    ...(sharded ? { routingShards: sharded } : {}),
+    mainVcl,
+    rejections: part.rejections,
+    podTemplates: part.podTemplates,
+    parameters: config.sources,
+    ...(children ? { children } : {}),
+  };
+  if (made) memo.gatewayStatus.delete(key);
+  else memo.gatewayStatus.set(key, { result, facts });
+  return {
+    result,
+    routes: whole
+      ? table.statuses((attached) => routeStatus(attached, key, listenerSetKeys, run))
+      : routes.flatMap((attached) => routeStatus(attached, key, listenerSetKeys, run)),
+    ...(part.ingressListeners ? { ingressListeners: part.ingressListeners } : {}),
+    listenerSets: part.listenerSets,
+    backendTlsPolicies: run.backendTlsPolicies.length === 0 ? [] : backendTlsAncestors(key, {
       routes: routes.map((r) => r.route),
       policies: run.backendTlsPolicies,
       index,
@@ -443,6 +561,7 @@ export function translate(read: Snapshot, options: TranslateOptions): TranslateR
     policies: resolvePolicies(snapshot.cachePolicies, memo.policies),
     ingressListeners: expanded.listeners,
     backendTlsPolicies: snapshot.backendTlsPolicies,
+    cachePolicies: snapshot.cachePolicies,
   };
   const filter = options.gatewayClassNames;
   const ourController = (cls: GatewayClass | undefined) => cls?.spec.controllerName === CONTROLLER_NAME;
@@ -468,6 +587,8 @@ export function translate(read: Snapshot, options: TranslateOptions): TranslateR
     // Another instance of our controller handles this class: neither translate nor clean up.
     if (gateway && ourController(cls) && !ours(cls)) continue;
     if (!gateway || !cls || !ours(cls)) {
+      memo.routeTables.delete(key);
+      memo.gatewayStatus.delete(key);
       // Not (or no longer) ours: our status entries on routes that name it must go.
       for (const route of run.index.routesByGateway.get(key) ?? []) {
         routes.push({ key: keyOf(route.metadata.namespace, route.metadata.name), gateway: key, parents: [] });
@@ -487,19 +608,24 @@ export function translate(read: Snapshot, options: TranslateOptions): TranslateR
     backendTlsPolicies.push(...policyEntries);
     if (made) ingressListeners.set(key, new Map(made.map((l) => [l.name, l])));
     gateways.push(result);
-    routes.push(...routeStatuses);
+    // a loop, not a spread: a Gateway's entries may be more than a call takes arguments
+    for (const entry of routeStatuses) routes.push(entry);
     listenerSets.push(...sets);
   }
   routes.push(...goneListenerSetEntries(snapshot, run));
+  // the status entries of the routes Ingresses stand for are told on the Ingresses (none without Ingresses: tens of
+  // thousands of entries are not searched for them)
+  const ingressRoute = (r: RouteStatusResult) => r.key.includes(`/${INGRESS_ROUTE_PREFIX}`);
+  const some = expanded.ingresses.length > 0;
   const facts = {
     addresses: new Map(gateways.map((g) => [g.key, g.status.addresses])),
-    routes: routes.filter((r) => r.key.includes(`/${INGRESS_ROUTE_PREFIX}`)),
+    routes: some ? routes.filter(ingressRoute) : [],
     listeners: ingressListeners,
   };
   return {
     gatewayClasses,
     gateways,
-    routes: routes.filter((r) => !r.key.includes(`/${INGRESS_ROUTE_PREFIX}`)),
+    routes: some ? routes.filter((r) => !ingressRoute(r)) : routes,
     ingresses: expanded.ingresses.map((outcome) => ingressResult(outcome, facts)),
     listenerSets: listenerSets.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
     backendTlsPolicies,

@@ -22,10 +22,11 @@ import type { AttachedRoute } from "./attach_routes.ts";
 import type { CachePolicy, ValidatedPolicy } from "./cache_policy/mod.ts";
 import type { RoutingConfigMapData } from "../internal/routing_config_map.ts";
 import type { TrackedDependencies } from "./dependencies.ts";
+import type { RouteTable } from "./route_table.ts";
+import type { GatewayResult, StatusFacts } from "./translate.ts";
 import type { RouteText } from "./routing_text.ts";
 import type { RulesResult, StaticRule } from "./rules.ts";
 import type { RouteStatusResult } from "./status/route_parent.ts";
-import type { VhostReuse } from "./vhosts.ts";
 
 /**
  * What the route entries are keyed by: a route's spec. The operator's cache keeps the spec object of a route whose
@@ -119,16 +120,18 @@ export class TranslationMemo {
    * reuse its text.
    */
   readonly policies: WeakMap<CachePolicy, ValidatedPolicy> = new WeakMap();
+  /** The JSON text of each routing.json route entry around its listeners, by the entry's matches array. */
+  readonly routeText: WeakMap<object, RouteText> = new WeakMap();
   /**
-   * The JSON text of each routing.json route entry around its listeners, by the entry's matches array; and of each
-   * vhost, by the vhost object.
+   * Each Gateway's attached routes and vhosts, indexed for incremental translation (`route_table.ts`), by its
+   * `namespace/name`; dropped when the Gateway is gone or no longer ours.
    */
-  readonly routeText: WeakMap<object, RouteText | string> = new WeakMap();
+  readonly routeTables: Map<string, RouteTable> = new Map();
   /**
-   * The vhosts last built for each Gateway (by its spec object, which the cache keeps while only its status changes),
-   * reused for the hostnames whose entries did not change.
+   * Each Gateway's last result with what its status was computed from besides its pods and its object, by its
+   * `namespace/name` (`restatusGateway` in `translate.ts`); dropped as its route table is.
    */
-  readonly vhosts: WeakMap<Gateway["spec"], VhostReuse> = new WeakMap();
+  readonly gatewayStatus: Map<string, { result: GatewayResult; facts: StatusFacts }> = new Map();
   /**
    * The text and hash of each routing.json shard last rendered for a Gateway, by shard name: a shard whose text did
    * not change keeps its hash and its ConfigMap data (comparing texts is far cheaper than hashing and compressing

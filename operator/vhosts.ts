@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { ROUTING_JSON_VERSION, type RoutingJson } from "../ghost/contract/mod.ts";
+import { ROUTING_JSON_VERSION, type RoutingJson, vhostEntries, vhostTable } from "../ghost/contract/mod.ts";
 import type { AttachedRoute } from "./attach_routes.ts";
 import type { ListenerResult } from "./listeners.ts";
 import type { RoutingCache } from "./cache_policy/mod.ts";
@@ -62,63 +62,114 @@ function routeEntry({ entry, listeners, cache }: Slot, order: ReadonlyMap<string
   };
 }
 
+/** What the vhosts of a Gateway are built with besides its routes: its served listeners and their spec order. */
+export interface VhostContext {
+  /** The names of the usable listeners (the others are not served). */
+  served: ReadonlySet<string>;
+  /** Each listener's position in the Gateway's spec (with its ListenerSets' after it). */
+  order: ReadonlyMap<string, number>;
+  /** The CachePolicy of a rule on a listener. */
+  cacheFor: CacheLookup;
+}
+
+/**
+ * The served listeners and their order, for {@linkcode buildVhost}.
+ *
+ * @param listeners The Gateway's validated listeners.
+ * @param cacheFor The CachePolicy of a rule on a listener. @default {none: every rule passes}
+ * @returns The context.
+ */
+export function vhostContext(
+  listeners: readonly ListenerResult[],
+  cacheFor: CacheLookup = () => undefined,
+): VhostContext {
+  return {
+    served: new Set(listeners.filter((l) => l.usable).map((l) => l.listener.name)),
+    order: new Map(listeners.map((l, i) => [l.listener.name, i])),
+    cacheFor,
+  };
+}
+
+/** One hostname's vhost with the slots it was built from. */
+export interface BuiltVhost {
+  /** Its rule entries with their listeners and policies, in precedence order. */
+  slots: Slot[];
+  /** The vhost. */
+  vhost: Vhost;
+}
+
+/**
+ * Builds one hostname's vhost from the routes that serve it.
+ *
+ * @param host The hostname.
+ * @param routes The attached routes that serve it (others contribute nothing), in precedence order.
+ * @param context The served listeners, their order and the CachePolicy lookup.
+ * @param last The hostname's previous build: its vhost object is kept when the slots are the same entries,
+ *   listeners and policies in the same order, so the serializer's text of it is reused. @default {none}
+ * @returns The vhost and its slots.
+ */
+export function buildVhost(
+  host: string,
+  routes: Iterable<AttachedRoute>,
+  context: VhostContext,
+  last?: BuiltVhost,
+): BuiltVhost {
+  const { served, order, cacheFor } = context;
+  const bySlot = new Map<RuleEntry, Slot[]>();
+  for (const { rules, attachments } of routes) {
+    for (const { listener, hostnames } of attachments) {
+      if (served.has(listener) && hostnames.includes(host)) addEntries(bySlot, rules.entries, { listener, cacheFor });
+    }
+  }
+  const slots = [...bySlot.values()].flat();
+  const same = last !== undefined && sameSlots(last.slots, slots);
+  return { slots, vhost: same ? last.vhost : { routes: slots.map((slot) => routeEntry(slot, order)) } };
+}
+
+/**
+ * The hostnames attached routes serve on served listeners, each with its routes in their order.
+ *
+ * @param routes Attached routes, in precedence order.
+ * @param served The names of the served listeners.
+ * @returns The routes of each hostname, by hostname in first-seen order.
+ */
+export function routesByHost(
+  routes: readonly AttachedRoute[],
+  served: ReadonlySet<string>,
+): Map<string, AttachedRoute[]> {
+  const hosts = new Map<string, AttachedRoute[]>();
+  for (const route of routes) {
+    for (const { listener, hostnames } of route.attachments) {
+      if (!served.has(listener)) continue;
+      for (const host of hostnames) {
+        const list = hosts.get(host);
+        if (!list) hosts.set(host, [route]);
+        else if (list[list.length - 1] !== route) list.push(route);
+      }
+    }
+  }
+  return hosts;
+}
+
 /**
  * Builds the vhost table of a Gateway.
  *
  * @param listeners The Gateway's validated listeners (only usable ones are served).
  * @param routes Its attached routes, in precedence order.
  * @param cacheFor The CachePolicy of a rule on a listener. @default {none: every rule passes}
- * @param reuse The vhosts of the previous call for this Gateway ({@linkcode VhostReuse}): a hostname whose entries
- *   are the same keeps its vhost object, so the serializer's text of it is reused. @default {none}
  * @returns The vhosts, by hostname in sorted order.
  */
 export function buildVhosts(
   listeners: readonly ListenerResult[],
   routes: readonly AttachedRoute[],
   cacheFor: CacheLookup = () => undefined,
-  reuse?: VhostReuse,
 ): RoutingJson["vhosts"] {
-  const served = new Set(listeners.filter((l) => l.usable).map((l) => l.listener.name));
-  const order = new Map(listeners.map((l, i) => [l.listener.name, i]));
-  const hosts = new Map<string, Map<RuleEntry, Slot[]>>();
-  for (const { rules, attachments } of routes) {
-    for (const { listener, hostnames } of attachments) {
-      if (!served.has(listener)) continue;
-      for (const host of hostnames) {
-        let slots = hosts.get(host);
-        if (!slots) hosts.set(host, slots = new Map());
-        addEntries(slots, rules.entries, { listener, cacheFor });
-      }
-    }
-  }
-  const previous = reuse?.last;
-  const next = new Map<string, { slots: Slot[]; vhost: Vhost }>();
-  const vhosts = Object.fromEntries(
-    [...hosts.keys()].sort().map((host) => {
-      const slots = [...hosts.get(host)!.values()].flat();
-      const last = previous?.get(host);
-      const vhost = last && sameSlots(last.slots, slots)
-        ? last.vhost
-        : { routes: slots.map((slot) => routeEntry(slot, order)) };
-      next.set(host, { slots, vhost });
-      return [host, vhost];
-    }),
-  );
-  if (reuse) reuse.last = next;
-  return vhosts;
+  const context = vhostContext(listeners, cacheFor);
+  const hosts = routesByHost(routes, context.served);
+  return vhostTable([...hosts.keys()].sort().map((host) => [host, buildVhost(host, hosts.get(host)!, context).vhost]));
 }
 
 type Vhost = RoutingJson["vhosts"][string];
-
-/**
- * The vhosts one Gateway's last {@linkcode buildVhosts} call built, with the slots each was built from. Keep one per
- * Gateway (`TranslationMemo.vhosts`): a vhost is reused only when its slots are the same entries, listeners and
- * policies, in the same order, so the result is always what a fresh call builds.
- */
-export interface VhostReuse {
-  /** By hostname; replaced by each call. */
-  last?: Map<string, { slots: Slot[]; vhost: Vhost }>;
-}
 
 function sameSlots(a: readonly Slot[], b: readonly Slot[]): boolean {
   if (a.length !== b.length) return false;
@@ -132,11 +183,13 @@ function sameSlots(a: readonly Slot[], b: readonly Slot[]): boolean {
 
 /**
  * Assembles a Gateway's routing.json document: its usable listeners, the settings of each CachePolicy its entries
- * name (sorted by key; no table when none does), its vhosts, its request settings and its clustered cache.
+ * name and each CA bundle its backend groups name (each table sorted by key, absent when nothing is named), its
+ * vhosts, its request settings and its clustered cache.
  *
  * @param listeners The Gateway's validated listeners.
  * @param vhosts Its vhosts ({@linkcode buildVhosts}).
- * @param extras The gateway-wide request settings, and where the settings of a named CachePolicy come from.
+ * @param extras The gateway-wide request settings, and where the settings of a named CachePolicy and the PEM text
+ *   of a named CA bundle come from.
  * @returns The document.
  */
 export function routingDocument(
@@ -149,20 +202,25 @@ export function routingDocument(
     cluster?: RoutingJson["cluster"];
     /** The settings of a policy its entries name. @default {none: no entry may name one} */
     settingsOf?: (key: string) => RoutingCache;
+    /** The PEM text of a CA bundle its backend groups name (`tls.caBundle`). @default {none: no group may name one} */
+    caBundleOf?: (key: string) => string | undefined;
   } = {},
 ): RoutingJson {
-  const {
-    requests,
-    cluster,
-    settingsOf = (key) => {
-      throw new Error(`No settings for the cache policy "${key}"`);
-    },
-  } = extras;
+  const { requests, cluster, settingsOf = (key) => missing("settings for the cache policy", key) } = extras;
+  const caBundleOf = (key: string) => extras.caBundleOf?.(key) ?? missing("CA bundle", key);
   const keys = new Set<string>();
-  for (const vhost of Object.values(vhosts)) for (const key of vhostFacts(vhost).policies) keys.add(key);
+  const bundleKeys = new Set<string>();
+  for (const [, vhost] of vhostEntries(vhosts)) {
+    const found = vhostFacts(vhost);
+    for (const key of found.policies) keys.add(key);
+    for (const key of found.caBundles) bundleKeys.add(key);
+  }
   const cachePolicies = keys.size === 0
     ? undefined
     : Object.fromEntries([...keys].sort().map((key) => [key, settingsOf(key)]));
+  const caBundles = bundleKeys.size === 0
+    ? undefined
+    : Object.fromEntries([...bundleKeys].sort().map((key) => [key, caBundleOf(key)]));
   return {
     version: ROUTING_JSON_VERSION,
     listeners: listeners.filter((l) => l.usable).map((l) => ({
@@ -173,10 +231,15 @@ export function routingDocument(
       ...(l.listener.hostname ? { hostname: l.listener.hostname.toLowerCase() } : {}),
     })),
     ...(cachePolicies ? { cachePolicies } : {}),
+    ...(caBundles ? { caBundles } : {}),
     vhosts,
     ...(requests ? { requests } : {}),
     ...(cluster ? { cluster } : {}),
   };
+}
+
+function missing(what: string, key: string): never {
+  throw new Error(`No ${what} "${key}"`);
 }
 
 /**
@@ -187,17 +250,20 @@ export function routingDocument(
  */
 export function backendNamespaces(routing: RoutingJson): string[] {
   const namespaces = new Set<string>();
-  for (const vhost of Object.values(routing.vhosts)) for (const ns of vhostFacts(vhost).namespaces) namespaces.add(ns);
+  for (const [, vhost] of vhostEntries(routing.vhosts)) {
+    for (const ns of vhostFacts(vhost).namespaces) namespaces.add(ns);
+  }
   return [...namespaces].sort();
 }
 
-/** What a vhost names: the CachePolicies of its entries and its Services' namespaces. */
+/** What a vhost names: the CachePolicies of its entries, its Services' namespaces and its groups' CA bundles. */
 interface VhostFacts {
   policies: readonly string[];
   namespaces: readonly string[];
+  caBundles: readonly string[];
 }
 
-/** The facts of each vhost object: {@linkcode buildVhosts} reuses unchanged vhosts, so a change reads only its own. */
+/** The facts of each vhost object: translation reuses unchanged vhosts (`route_table.ts`), so a change reads only its own. */
 const facts = new WeakMap<Vhost, VhostFacts>();
 
 function vhostFacts(vhost: Vhost): VhostFacts {
@@ -205,10 +271,15 @@ function vhostFacts(vhost: Vhost): VhostFacts {
   if (found !== undefined) return found;
   const policies = new Set<string>();
   const namespaces = new Set<string>();
+  const caBundles = new Set<string>();
   for (const route of vhost.routes) {
     if (typeof route.cache === "string") policies.add(route.cache);
-    for (const backend of route.backends) if (backend.service) namespaces.add(backend.service.namespace);
+    for (const backend of route.backends) {
+      if (backend.service) namespaces.add(backend.service.namespace);
+      if (backend.tls?.caBundle) caBundles.add(backend.tls.caBundle);
+    }
+    for (const { backend } of route.mirrors ?? []) if (backend.tls?.caBundle) caBundles.add(backend.tls.caBundle);
   }
-  facts.set(vhost, found = { policies: [...policies], namespaces: [...namespaces] });
+  facts.set(vhost, found = { policies: [...policies], namespaces: [...namespaces], caBundles: [...caBundles] });
   return found;
 }

@@ -18,7 +18,7 @@ import { startOperatorProcess } from "../tests/stack/operator_process.ts";
 import { createGatewayClass, GW } from "./_test_operator.ts";
 import { GATEWAY_POD_CLUSTER_ROLE } from "./children.ts";
 import { installLacquerCrds } from "../tests/cluster/crd_installer.ts";
-import { createKubeClient, loadKubeConfig } from "../internal/kube/mod.ts";
+import { createKubeClient, loadKubeCredentials } from "../internal/kube/mod.ts";
 import { applyRenderedRbac, HELM_AVAILABLE, RBAC, serviceAccountKubeconfig, statusOf } from "./_test_chart_rbac.ts";
 
 type Condition = { type: string; status: string; reason?: string; message?: string };
@@ -115,7 +115,7 @@ Deno.test({
     ]);
     const kubeconfig = await serviceAccountKubeconfig(admin, cluster.kubeconfig, ns.name);
     try {
-      const op = createKubeClient(loadKubeConfig({ kubeconfig }));
+      const op = createKubeClient(await loadKubeCredentials({ kubeconfig }));
       const api = `/api/v1/namespaces/${ns.name}`;
       await admin.request(`${api}/pods`, {
         method: "POST",

@@ -2,7 +2,8 @@
 # The whole test suite from a fresh machine (what CI runs, through .ci/run): installs what is missing, then runs the
 # TypeScript tests (`deno task test:ts`, arguments go to `deno test`), the Rust tests with each varnishtest file, and
 # the Gateway API conformance profile (tests/conformance/), each step even when an earlier one failed. It closes with
-# one line per kind of test (product, harness, doc examples, Rust, .vtc files, conformance; passed, failed, ignored)
+# one line per kind of test (product, harness, doc examples, Rust, .vtc files, conformance; passed, failed, ignored),
+# a line naming each failed test (the Rust tests run to the end even when one fails: --no-fail-fast),
 # and the total "tests: N passed, N failed"; it fails when any step failed.
 #
 # Every step runs under one overall deadline, LACQUER_TEST_TIMEOUT_MINUTES (default 80; CI stops a run at 90): a
@@ -42,7 +43,7 @@ step() {
 cd "$root"
 step typescript "$out/deno.log" "$here/deno" task test:ts --junit-path="$out/deno.xml" "$@"
 step rust "$out/cargo.log" env VTC_RESULTS="$out/vtc.txt" bash -c \
-  'bash ghost/scripts/cargo.sh build -p vmod_ghost && bash ghost/scripts/cargo.sh test --workspace'
+  'bash ghost/scripts/cargo.sh build -p vmod_ghost && bash ghost/scripts/cargo.sh test --workspace --no-fail-fast'
 step conformance "$out/conformance.log" "$here/deno" run --allow-all tests/conformance/run_conformance.ts
 echo "test.sh: took $(($(date +%s) - started)) s"
 "$here/deno" run --allow-read tests/summary/print_summary.ts "$out" || status=1

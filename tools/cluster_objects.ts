@@ -8,7 +8,7 @@
  * @module
  */
 import { type EndpointSliceView, endpointSliceViewSchema } from "../chaperone/kube_views.ts";
-import { createKubeClient, KubeApiError, type KubeClient, loadKubeConfig } from "../internal/kube/mod.ts";
+import { createKubeClient, KubeApiError, type KubeClient, loadKubeCredentials } from "../internal/kube/mod.ts";
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from "../internal/names.ts";
 import { resolveParameters } from "../operator/gateway_parameters.ts";
 import { parseSnapshot, type Snapshot } from "../operator/snapshot.ts";
@@ -214,9 +214,9 @@ export async function loadClusterObjects(
  * @returns The client; close it when done.
  * @throws {ClusterError} When no configuration can be loaded.
  */
-export function connectCluster(kubeconfig: string | undefined): KubeClient {
+export async function connectCluster(kubeconfig: string | undefined): Promise<KubeClient> {
   try {
-    return createKubeClient(loadKubeConfig(kubeconfig ? { kubeconfig } : {}), { requestTimeoutMs: 30_000 });
+    return createKubeClient(await loadKubeCredentials(kubeconfig ? { kubeconfig } : {}), { requestTimeoutMs: 30_000 });
   } catch (err) {
     throw new ClusterError((err as Error).message);
   }

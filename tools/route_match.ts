@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { GhostBackend, GhostJson, GhostRoute } from "../ghost/contract/mod.ts";
+import { type GhostBackend, type GhostJson, type GhostRoute, inlineBackends } from "../ghost/contract/mod.ts";
 import { normalizePath } from "./normalize_path.ts";
 
 /** A request as ghost sees it. */
@@ -309,11 +309,13 @@ function rewritePath(
  * // outcome.decision.status === 404
  * ```
  *
- * @param doc The ghost.json document (routing.json with endpoints).
+ * @param document The ghost.json document (routing.json with endpoints).
  * @param request The request.
  * @returns The listener, the candidates and the decision.
  */
-export function matchRequest(doc: GhostJson, request: MatchRequest): MatchOutcome {
+export function matchRequest(document: GhostJson, request: MatchRequest): MatchOutcome {
+  // groups naming a `backends` entry (version 2) evaluated with its endpoints, as ghost's pools give them
+  const doc = inlineBackends(document);
   const host = normalizeHost(request.host);
   const skipped: string[] = [];
   const isolate = doc.listeners.length > 0;

@@ -95,7 +95,7 @@ export async function runExplain(config: ExplainConfig, out: ToolOutput): Promis
 /** The files' objects, or without files the live cluster's. */
 async function readObjects(config: ExplainConfig, out: ToolOutput): Promise<LoadedObjects> {
   if (config.file.length > 0) return await loadObjects(config.file);
-  const client = connectCluster(config.kubeconfig);
+  const client = await connectCluster(config.kubeconfig);
   try {
     out.stderr(`lacquer explain: reading ${client.server}`);
     return await loadClusterObjects(client, (note) => out.stderr(`lacquer explain: ${note}`));

@@ -37,7 +37,7 @@ const READS: { field: keyof StatusInput; path: string; labelSelector?: string; o
 export async function runStatus(config: StatusConfig, out: ToolOutput): Promise<number> {
   let client;
   try {
-    client = connectCluster(config.kubeconfig);
+    client = await connectCluster(config.kubeconfig);
     out.stderr(`lacquer status: reading ${client.server}`);
     const input: StatusInput = {
       gatewayClasses: [],

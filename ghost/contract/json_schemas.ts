@@ -12,9 +12,9 @@ import { routingManifestSchema } from "./routing_shards.ts";
 /** File names under `ghost/contract/schema/` and the zod schema each is generated from. */
 export const CONTRACT_SCHEMAS = {
   "routing.schema.json": { title: "Lacquer routing.json v1", schema: routingJsonSchema },
-  "ghost.schema.json": { title: "Lacquer ghost.json v1", schema: ghostJsonSchema },
+  "ghost.schema.json": { title: "Lacquer ghost.json v1 and v2", schema: ghostJsonSchema },
   "routing-shards.schema.json": { title: "Lacquer routing-shards.json v1", schema: routingManifestSchema },
-  "ghost-delta.schema.json": { title: "Lacquer ghost.json.delta v1", schema: ghostDeltaSchema },
+  "ghost-delta.schema.json": { title: "Lacquer ghost.json.delta v1 and v2", schema: ghostDeltaSchema },
 } as const;
 
 /**

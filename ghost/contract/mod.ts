@@ -4,8 +4,8 @@
  * - routing.json (operator → ConfigMap → chaperone): the route tree of a Gateway, backends named as Services.
  * - ghost.json (chaperone → ghost VMOD): the same tree with each backend resolved to ready endpoints.
  * - routing-shards.json (operator → chaperone): how a large routing.json is stored, split by hostname into shards.
- * - ghost.json.delta (chaperone → ghost VMOD): the vhosts of ghost.json that changed, applied to the document ghost
- *   serves.
+ * - ghost.json.delta (chaperone → ghost VMOD): the vhosts and `backends` entries of ghost.json that changed, applied
+ *   to the document ghost serves.
  *
  * Both are zod schemas here, exported as JSON Schema in `schema/`, with golden documents in `testdata/` that the
  * TypeScript and the Rust tests both read.

@@ -5,7 +5,7 @@
  */
 import type { z } from "zod";
 import { type GhostJson, ghostJsonSchema } from "./ghost_json.ts";
-import { type RoutingJson, routingJsonSchema } from "./routing_json.ts";
+import { type RoutingJson, routingJsonSchema, routingShardSchema } from "./routing_json.ts";
 
 /** One problem found in a document. */
 export interface ContractIssue {
@@ -113,6 +113,25 @@ export function parseContract<S extends z.ZodType>(
  */
 export function parseRoutingJson(text: string): RoutingJson {
   return parseContract(routingJsonSchema, text, { document: "routing.json" });
+}
+
+/**
+ * Parses one shard of a routing.json stored in shards (`routing_shards.ts`): as {@linkcode parseRoutingJson}, but its
+ * backend groups may name CA bundles another shard of the generation holds (`assembleRouting` and the chaperone's
+ * reader check those against the generation's).
+ *
+ * @example Usage
+ * ```ts
+ * import { parseRoutingShard } from "./parse_contract.ts";
+ * const shard = parseRoutingShard('{"version": 1, "vhosts": {}}');
+ * ```
+ *
+ * @param text The JSON text.
+ * @returns The document with defaults applied.
+ * @throws {ContractError} When the document is invalid; the message names the JSON path.
+ */
+export function parseRoutingShard(text: string): RoutingJson {
+  return parseContract(routingShardSchema, text, { document: "routing.json shard" });
 }
 
 /**

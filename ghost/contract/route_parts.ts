@@ -372,38 +372,54 @@ export function vhostSchema<B extends z.ZodType>(backendSchema: B) {
 }
 
 /**
- * The schema of a document's `version`: only this one.
+ * The schema of a document's `version`: the one, or the ones, this build reads.
  *
- * @param version The format's version number.
+ * @param version The format's version number, or the versions it reads.
  * @returns The schema.
  */
-export function versionSchema<V extends number>(version: V) {
-  return z.literal(version, { error: `must be ${version}, the only version this build reads` });
+export function versionSchema<V extends number>(version: V | readonly V[]) {
+  const versions: readonly V[] = typeof version === "number" ? [version] : version;
+  const error = versions.length === 1
+    ? `must be ${versions[0]}, the only version this build reads`
+    : `must be ${versions.slice(0, -1).join(", ")} or ${versions.at(-1)}, the versions this build reads`;
+  return z.literal(versions, { error });
 }
 
 /**
  * Builds the document schema of a format around its backend-group schema.
  *
- * @param version The format's version number.
+ * @param version The format's version number, or the versions it reads.
  * @param backendSchema The schema of one backend group.
  * @param clusterSchema The schema of the clustered cache's section.
+ * @param tables Further document-wide tables of the format, written after `cachePolicies`. @default {none}
  * @returns The document schema.
  */
-export function documentSchema<B extends z.ZodType, C extends z.ZodType>(
-  version: number,
+export function documentSchema<
+  B extends z.ZodType,
+  C extends z.ZodType,
+  T extends z.ZodRawShape = Record<never, never>,
+>(
+  version: number | readonly number[],
   backendSchema: B,
   clusterSchema: C,
+  tables: T = {} as T,
 ) {
   return z.strictObject({
     version: versionSchema(version),
     listeners: z.array(listenerSchema).default([]),
     /** Each CachePolicy's settings once, by `namespace/name`, for the route entries that name it. */
     cachePolicies: z.record(cachePolicyKeySchema, cacheSettingsSchema).optional(),
+    ...tables,
     vhosts: z.record(vhostKeySchema, vhostSchema(backendSchema)),
     requests: requestsSchema.optional(),
     /** The clustered cache (GatewayParameters `cache.clustered`); absent: every gateway pod caches on its own. */
     cluster: clusterSchema.optional(),
-  }).superRefine((doc, ctx) => {
+  }).superRefine((parsed, ctx) => {
+    // The fields read here, whatever further tables the format has.
+    const doc = parsed as unknown as {
+      cachePolicies?: Record<string, unknown>;
+      vhosts: Record<string, { routes: { cache?: unknown }[] }>;
+    };
     for (const [host, vhost] of Object.entries(doc.vhosts)) {
       vhost.routes.forEach((route, i) => {
         if (typeof route.cache !== "string" || Object.hasOwn(doc.cachePolicies ?? {}, route.cache)) return;

@@ -6,7 +6,7 @@
  * @module
  */
 import { z } from "zod";
-import { backendTlsSchema } from "./ghost_json.ts";
+import { backendTlsSchema, pemSchema } from "./ghost_json.ts";
 import { backendFilterSchema, documentSchema, portSchema, weightSchema } from "./route_parts.ts";
 
 /** The version of routing.json this code reads and writes. */
@@ -18,11 +18,28 @@ const service = z.strictObject({
   port: portSchema,
 });
 
+/** `sha256:<hex>` of a CA bundle's PEM text: a key of routing.json's `caBundles` table. */
+export const caBundleKeySchema = z.string().regex(
+  /^sha256:[0-9a-f]{64}$/,
+  "must be sha256:<64 hex digits>, the hash of a caBundles entry",
+);
+
+/** Each CA bundle of the document once, by its {@linkcode caBundleKeySchema} key, for the backend groups naming it. */
+export const caBundlesSchema = z.record(caBundleKeySchema, pemSchema);
+
 /**
  * TLS towards a Service port (its BackendTLSPolicy): ghost.json's `transport.tls` without the client certificate,
- * whose key stays in the Gateway's TLS Secret (the chaperone adds it to every TLS backend group).
+ * whose key stays in the Gateway's TLS Secret (the chaperone adds it to every TLS backend group). Its CA
+ * certificates are named by `caBundle`, their key in the document's `caBundles` (what the operator writes: a bundle
+ * shared by many backends is stored once), or given in `caCertificates`; the chaperone writes ghost.json with
+ * `caCertificates`.
  */
-export const routingBackendTlsSchema = backendTlsSchema.omit({ clientCertificate: true });
+export const routingBackendTlsSchema = backendTlsSchema.omit({ clientCertificate: true }).extend({
+  /** The key of the CA certificates in the document's `caBundles`. */
+  caBundle: caBundleKeySchema.optional(),
+}).refine((t) => t.caBundle === undefined || t.caCertificates === undefined, {
+  message: 'must not have both "caBundle" and "caCertificates"',
+});
 
 /** A backend group of routing.json: exactly one of a Service port or the reason the reference is unusable. */
 export const routingBackendSchema = z.strictObject({
@@ -44,8 +61,51 @@ export const routingClusterSchema = z.strictObject({
   service: z.strictObject({ namespace: z.string().min(1).max(253), name: z.string().min(1).max(253) }),
 });
 
-/** The routing.json schema (version 1). */
-export const routingJsonSchema = documentSchema(ROUTING_JSON_VERSION, routingBackendSchema, routingClusterSchema);
+/**
+ * The schema of one shard of a routing.json stored in shards (`routing_shards.ts`): a routing.json document whose
+ * backend groups may name CA bundles that another shard of its generation holds.
+ */
+export const routingShardSchema = documentSchema(ROUTING_JSON_VERSION, routingBackendSchema, routingClusterSchema, {
+  /** Each CA bundle once, by the hash of its PEM text, for the backend groups whose `tls.caBundle` names it. */
+  caBundles: caBundlesSchema.optional(),
+});
+
+/**
+ * Where a document's backend groups (mirrors' included) name a CA bundle: each `tls.caBundle` with its JSON path.
+ *
+ * @example Usage
+ * ```ts
+ * import { caBundleRefs } from "./routing_json.ts";
+ * caBundleRefs({ vhosts: {} }); // []
+ * ```
+ *
+ * @param doc The document (its vhosts).
+ * @returns The references, in document order.
+ */
+export function caBundleRefs(doc: Pick<RoutingJson, "vhosts">): { key: string; path: (string | number)[] }[] {
+  const out: { key: string; path: (string | number)[] }[] = [];
+  for (const [host, vhost] of Object.entries(doc.vhosts)) {
+    vhost.routes.forEach((route, i) => {
+      const at = ["vhosts", host, "routes", i];
+      route.backends.forEach((b, j) => {
+        if (b.tls?.caBundle) out.push({ key: b.tls.caBundle, path: [...at, "backends", j, "tls", "caBundle"] });
+      });
+      route.mirrors?.forEach((m, j) => {
+        const key = m.backend.tls?.caBundle;
+        if (key) out.push({ key, path: [...at, "mirrors", j, "backend", "tls", "caBundle"] });
+      });
+    });
+  }
+  return out;
+}
+
+/** The routing.json schema (version 1): a whole document, whose `caBundles` holds every bundle its groups name. */
+export const routingJsonSchema = routingShardSchema.superRefine((doc, ctx) => {
+  for (const { key, path } of caBundleRefs(doc)) {
+    if (Object.hasOwn(doc.caBundles ?? {}, key)) continue;
+    ctx.addIssue({ code: "custom", path, message: `names the CA bundle "${key}", which caBundles does not hold` });
+  }
+});
 
 /** A parsed routing.json document, defaults applied. */
 export type RoutingJson = z.output<typeof routingJsonSchema>;

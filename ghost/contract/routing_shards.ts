@@ -4,11 +4,16 @@
  *
  * A routing.json larger than {@linkcode SHARDING_THRESHOLD_BYTES} is split by hostname into shards: each shard is
  * itself a routing.json document (the same `version`, `listeners`, `cachePolicies` and `requests`) holding the
- * vhosts whose hostname hashes to it, stored in a ConfigMap of its own. The Gateway's ConfigMap then carries the
+ * vhosts whose hostname hashes to it, stored in a ConfigMap of its own. The document's `caBundles` (BackendTLSPolicy
+ * CA certificates, tens of kilobytes each) go to one more shard of their own, without vhosts, which the other shards'
+ * backend groups name by key: so a bundle is stored once however many shards use it, and one route change still
+ * rewrites only its own shard (a bundle's key is its content's hash, so a changed bundle is a new key: the shards
+ * naming it and the bundles' shard are rewritten). The Gateway's ConfigMap then carries the
  * manifest, routing-shards.json, instead of routing.json: the name and content hash of every shard of the current
  * generation. The routing configuration's hash is the manifest's hash (it names every shard's hash), so a gateway
  * pod that reports it serves exactly that generation. A reader applies a manifest only once every shard it names
- * is present with that hash, so it never applies half of a generation.
+ * is present with that hash, so it never applies half of a generation, and a bundle a shard names is there when the
+ * shard is applied.
  *
  * @example Usage
  * ```ts
@@ -25,7 +30,7 @@
 import { z } from "zod";
 import { contentHash } from "../../internal/content_hash.ts";
 import { ContractError, parseContract, stringifyContract } from "./parse_contract.ts";
-import type { RoutingJson } from "./routing_json.ts";
+import { caBundleRefs, type RoutingJson } from "./routing_json.ts";
 
 /** The version of routing-shards.json this code reads and writes. */
 export const ROUTING_MANIFEST_VERSION = 1;
@@ -40,7 +45,7 @@ export const SHARDING_THRESHOLD_BYTES = 256 * 1024;
  */
 export const SHARD_TARGET_BYTES = 32 * 1024;
 
-/** The most shards a Gateway's routing.json is split into. */
+/** The most shards a Gateway's routing.json's vhosts are split into (its CA bundles may take one more). */
 export const MAX_SHARDS = 4096;
 
 /** The routing-shards.json schema (version 1): the shards of one generation of routing.json. */
@@ -51,7 +56,7 @@ export const routingManifestSchema = z.strictObject({
     name: z.string().regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/),
     /** `sha256:<hex>` of the shard's routing.json text. */
     hash: z.string().regex(/^sha256:[0-9a-f]{64}$/),
-  })).min(1).max(MAX_SHARDS),
+  })).min(1).max(MAX_SHARDS + 1),
 });
 
 /** A parsed routing-shards.json document. */
@@ -73,6 +78,51 @@ export interface ShardedRouting {
   manifest: string;
   /** The shards the manifest names, in its order. */
   shards: RoutingShard[];
+}
+
+type Vhosts = RoutingJson["vhosts"];
+
+/** The entries of each vhosts table built by {@linkcode vhostTable}, in its order. */
+const tableEntries = new WeakMap<Vhosts, readonly (readonly [string, Vhosts[string]])[]>();
+
+/** A key an object orders before the others (an array index): `Object.entries` would not keep insertion order. */
+const ARRAY_INDEX = /^(0|[1-9][0-9]*)$/;
+
+/**
+ * Builds a vhosts table from its entries in order and remembers them, so that {@linkcode vhostEntries} hands them
+ * back without iterating the table: iterating an object of thousands of hostnames (kept as a dictionary) sorts its
+ * keys each time, and routing.json's writer, its sizes and its shards each iterate it on every change.
+ *
+ * @example Usage
+ * ```ts
+ * import { vhostEntries, vhostTable } from "./routing_shards.ts";
+ * const entries: [string, { routes: [] }][] = [["a.example", { routes: [] }]];
+ * vhostEntries(vhostTable(entries)) === entries; // true
+ * ```
+ *
+ * @param entries The hostnames and their vhosts, in the table's order (the table must not be changed afterwards).
+ * @returns The table.
+ */
+export function vhostTable(entries: readonly (readonly [string, Vhosts[string]])[]): Vhosts {
+  const table: Vhosts = {};
+  let ordered = true;
+  for (const [host, vhost] of entries) {
+    table[host] = vhost;
+    if (ARRAY_INDEX.test(host)) ordered = false;
+  }
+  if (ordered) tableEntries.set(table, entries);
+  return table;
+}
+
+/**
+ * The entries of a vhosts table, as `Object.entries` gives them: those {@linkcode vhostTable} remembered, or the
+ * table's own.
+ *
+ * @param vhosts The table.
+ * @returns Its hostnames and vhosts, in order.
+ */
+export function vhostEntries(vhosts: Vhosts): readonly (readonly [string, Vhosts[string]])[] {
+  return tableEntries.get(vhosts) ?? Object.entries(vhosts);
 }
 
 /** FNV-1a (32 bits) of a hostname: spreads hostnames over shards, the same way in every run. */
@@ -103,7 +153,9 @@ export function shardCount(bytes: number): number {
 
 /**
  * Splits a routing.json document into shards by hostname, or returns undefined when it is small enough to be
- * stored whole. Empty shards are left out; each shard keeps the vhosts in the document's order.
+ * stored whole. Empty shards are left out; each shard keeps the vhosts in the document's order. The document's
+ * `caBundles` go to a last shard of their own (named as shard `count`, one past the hostnames' shards), and do not count
+ * towards the number of the hostnames' shards.
  *
  * @param doc The routing.json document.
  * @param options `bytes`: the size of its text; `name`: the ConfigMap name of shard `k`; `stringify`: the
@@ -122,9 +174,13 @@ export function shardRouting(
   },
 ): ShardedRouting | undefined {
   if (options.bytes <= SHARDING_THRESHOLD_BYTES) return undefined;
-  const count = shardCount(options.bytes);
+  const { caBundles, ...rest } = doc;
+  // The hostnames' shards are counted without the bundles, which have a shard of their own: a CA bundle that changes
+  // or comes does not move hostnames to other shards (and so rewrite them all).
+  const bundleBytes = caBundles === undefined ? 0 : new TextEncoder().encode(JSON.stringify(caBundles)).length;
+  const count = shardCount(options.bytes - bundleBytes);
   const groups = new Map<number, RoutingJson["vhosts"]>();
-  for (const [host, vhost] of Object.entries(doc.vhosts)) {
+  for (const [host, vhost] of vhostEntries(doc.vhosts)) {
     const k = hostHash(host) % count;
     let group = groups.get(k);
     if (group === undefined) groups.set(k, group = {});
@@ -132,15 +188,15 @@ export function shardRouting(
   }
   const stringify = options.stringify ?? stringifyContract;
   const hash = options.hash ?? ((_: string, text: string) => contentHash(text));
-  const shard = (k: number, vhosts: RoutingJson["vhosts"]) => {
+  const shard = (k: number, shardDoc: RoutingJson) => {
     const name = options.name(k);
-    const shardDoc = { ...doc, vhosts };
     const text = stringify(shardDoc, name);
     return { name, text, hash: hash(name, text, shardDoc) };
   };
-  const shards = [...groups.keys()].sort((a, b) => a - b).map((k) => shard(k, groups.get(k)!));
+  const shards = [...groups.keys()].sort((a, b) => a - b).map((k) => shard(k, { ...rest, vhosts: groups.get(k)! }));
   // An empty document still needs one shard: the manifest names at least one.
-  if (shards.length === 0) shards.push(shard(0, {}));
+  if (shards.length === 0) shards.push(shard(0, { ...rest, vhosts: {} }));
+  if (caBundles !== undefined) shards.push(shard(count, { ...doc, vhosts: {} }));
   const manifest: RoutingManifest = {
     version: ROUTING_MANIFEST_VERSION,
     shards: shards.map(({ name, hash }) => ({ name, hash })),
@@ -163,15 +219,57 @@ export function parseRoutingManifest(text: string): RoutingManifest {
 const heads = new WeakMap<RoutingJson, string>();
 
 /**
- * The document-wide parts every shard repeats (everything but its vhosts), as text to compare.
+ * The document-wide parts every shard repeats (everything but its vhosts and CA bundles), as text to compare.
  *
  * @param doc A parsed shard.
  * @returns The text, the same for shards of one generation.
  */
 export function shardHead(doc: RoutingJson): string {
   let head = heads.get(doc);
-  if (head === undefined) heads.set(doc, head = JSON.stringify({ ...doc, vhosts: undefined }));
+  if (head === undefined) heads.set(doc, head = JSON.stringify({ ...doc, vhosts: undefined, caBundles: undefined }));
   return head;
+}
+
+/**
+ * The CA bundles of a generation's shards together, checked: a key in two shards must hold the same bundle.
+ *
+ * @param shards The shards, parsed, in the manifest's order.
+ * @returns The bundles by key; empty when no shard holds one.
+ * @throws {ContractError} When two shards hold different bundles under one key.
+ */
+export function shardCaBundles(shards: readonly RoutingJson[]): Map<string, string> {
+  const bundles = new Map<string, string>();
+  shards.forEach((shard, i) => {
+    for (const [key, pem] of Object.entries(shard.caBundles ?? {})) {
+      if (bundles.has(key) && bundles.get(key) !== pem) throw shardConflict(i, undefined, key);
+      bundles.set(key, pem);
+    }
+  });
+  return bundles;
+}
+
+/**
+ * Checks that every CA bundle some shards' backend groups name is in the generation's bundles.
+ *
+ * @param shards The shards to check (those of a generation, or only those new to it).
+ * @param bundles The generation's bundles ({@linkcode shardCaBundles}).
+ * @param position The position in the manifest of each shard checked, for the error's path.
+ * @throws {ContractError} Naming the first backend group whose bundle is missing.
+ */
+export function checkCaBundleRefs(
+  shards: readonly RoutingJson[],
+  bundles: ReadonlyMap<string, string>,
+  position: (shard: number) => number = (i) => i,
+): void {
+  shards.forEach((shard, i) => {
+    const missing = caBundleRefs(shard).find((ref) => !bundles.has(ref.key));
+    if (missing === undefined) return;
+    throw new ContractError("routing-shards.json", [{
+      path: `$.shards[${position(i)}]`,
+      message: `its vhost ${JSON.stringify(missing.path[1])} names the CA bundle "${missing.key}", which no shard ` +
+        "of the generation holds",
+    }]);
+  });
 }
 
 /**
@@ -179,12 +277,15 @@ export function shardHead(doc: RoutingJson): string {
  *
  * @param index The shard's position in the manifest.
  * @param host The hostname it holds that another shard holds too; absent: its document-wide fields differ.
+ * @param caBundle The key of a CA bundle it holds with another content than another shard.
  * @returns The error.
  */
-export function shardConflict(index: number, host?: string): ContractError {
+export function shardConflict(index: number, host?: string, caBundle?: string): ContractError {
   return new ContractError("routing-shards.json", [{
     path: `$.shards[${index}]`,
-    message: host === undefined
+    message: caBundle !== undefined
+      ? `the CA bundle "${caBundle}" differs from another shard's`
+      : host === undefined
       ? "the shard's version, listeners, cachePolicies or requests differ from the first shard's"
       : `the hostname ${JSON.stringify(host)} is in two shards`,
   }]);
@@ -192,7 +293,7 @@ export function shardConflict(index: number, host?: string): ContractError {
 
 /**
  * Joins the parsed shards of one generation back into one routing.json document. Every shard must carry the same
- * document-wide fields, and no hostname may be in two shards.
+ * document-wide fields, no hostname may be in two shards, and every CA bundle a backend group names must be in one.
  *
  * @param shards The shards, parsed, in the manifest's order.
  * @returns The whole document.
@@ -208,5 +309,18 @@ export function assembleRouting(shards: readonly RoutingJson[]): RoutingJson {
       vhosts[host] = vhost;
     }
   });
-  return { ...shards[0], vhosts };
+  const bundles = shardCaBundles(shards);
+  checkCaBundleRefs(shards, bundles);
+  // The first shard's fields in their order, the bundles just before the vhosts (where the whole document has them).
+  const doc: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(shards[0])) {
+    if (key === "caBundles") continue;
+    if (key === "vhosts" && bundles.size > 0) doc.caBundles = Object.fromEntries([...bundles].sort(byKey));
+    doc[key] = key === "vhosts" ? vhosts : value;
+  }
+  return doc as RoutingJson;
+}
+
+function byKey([a]: [string, unknown], [b]: [string, unknown]): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -1,6 +1,6 @@
 import { deepStrictEqual, equal, match, ok, throws } from "node:assert/strict";
 import { contentHash } from "../../internal/content_hash.ts";
-import { ContractError, parseRoutingJson } from "./parse_contract.ts";
+import { ContractError, parseRoutingJson, parseRoutingShard } from "./parse_contract.ts";
 import { manyHostsRouting } from "./_test_many_hosts.ts";
 import {
   assembleRouting,
@@ -50,6 +50,52 @@ Deno.test("shardRouting() changes only the shard of a changed hostname", () => {
   equal(changed.length, 1);
   match(b.shards.find((s) => s.name === changed[0].name)!.text, /"moved"/);
   ok(a.manifest !== b.manifest, "the manifest names the new shard hash");
+});
+
+/** {@linkcode document} with every 100th hostname's backend over TLS, verified against one CA bundle. */
+function withCaBundle(
+  hosts: number,
+  pem = `-----BEGIN CERTIFICATE-----\n${"A".repeat(40_000)}\n-----END CERTIFICATE-----\n`,
+) {
+  const doc = document(hosts);
+  const key = contentHash(pem);
+  Object.values(doc.vhosts).forEach((vhost, i) => {
+    if (i % 100 === 0) vhost.routes[0].backends[0].tls = { hostname: "api.internal", caBundle: key };
+  });
+  return { doc: { ...doc, caBundles: { [key]: pem } }, key, pem };
+}
+
+Deno.test("shardRouting() stores the CA bundles once, in a shard of their own that one route change leaves alone", () => {
+  const { doc, key, pem } = withCaBundle(3000);
+  const bytes = JSON.stringify(doc).length;
+  const stored = shardRouting(doc, { bytes, name })!;
+  const count = shardCount(bytes);
+  const bundles = stored.shards.at(-1)!;
+  equal(bundles.name, name(count), "one past the hostnames' shards");
+  deepStrictEqual(parseRoutingShard(bundles.text).caBundles, { [key]: pem });
+  deepStrictEqual(Object.keys(parseRoutingShard(bundles.text).vhosts), []);
+  equal(
+    stored.shards.filter((s) => s.text.includes(JSON.stringify(pem))).length,
+    1,
+    "the bundle's text is stored once",
+  );
+  const joined = assembleRouting(stored.shards.map((s) => parseRoutingShard(s.text)));
+  deepStrictEqual(joined.caBundles, { [key]: pem });
+  equal(Object.keys(joined.vhosts).length, 3000);
+  equal(joined.vhosts["h0.example"].routes[0].backends[0].tls?.caBundle, key);
+  // one route changes: its shard and the manifest, not the bundles' shard
+  const after = structuredClone(doc);
+  after.vhosts["h42.example"].routes[0].backends[0].service!.name = "moved";
+  const next = shardRouting(after, { bytes, name })!;
+  const changed = next.shards.filter((s, i) => s.hash !== stored.shards[i].hash).map((s) => s.name);
+  equal(changed.length, 1);
+  ok(changed[0] !== bundles.name);
+  // without the bundles' shard, the generation is not whole
+  throws(
+    () => assembleRouting(stored.shards.slice(0, -1).map((s) => parseRoutingShard(s.text))),
+    /names the CA bundle "sha256:[0-9a-f]{64}", which no shard of the generation holds/,
+  );
+  throws(() => parseRoutingJson(stored.shards[0].text), /which caBundles does not hold/);
 });
 
 Deno.test("shardCount() is a power of two that keeps shards near the target size", () => {

@@ -1,6 +1,7 @@
-import { deepStrictEqual, rejects, strictEqual } from "node:assert/strict";
+import { deepStrictEqual, ok, rejects, strictEqual } from "node:assert/strict";
 import * as k8s from "@kubernetes/client-node";
 import { buildUrl, createKubeClient, type FetchLike, KubeApiError } from "./kube_client.ts";
+import type { KubeCredentials } from "./credentials.ts";
 
 function config(): k8s.KubeConfig {
   const kc = new k8s.KubeConfig();
@@ -87,5 +88,55 @@ Deno.test("createKubeClient() request() fails after its deadline when the server
   const pending = client.request("/api/v1/pods", { signal: caller.signal, timeoutMs: 60_000 });
   caller.abort(new Error("caller gave up"));
   await rejects(pending, /caller gave up/);
+  client.close();
+});
+
+Deno.test("createKubeClient() reads rotated credentials after a 401 and sends the request once more", async () => {
+  let token = "old";
+  let refreshes = 0;
+  const credentials: KubeCredentials = {
+    server: "http://127.0.0.1:1",
+    auth: () => Promise.resolve({ headers: { Authorization: `Bearer ${token}` } }),
+    refresh: () => {
+      refreshes++;
+      return Promise.resolve(false);
+    },
+  };
+  const sent: (string | null)[] = [];
+  const fetch: FetchLike = (_url, init) => {
+    const auth = new Headers(init.headers).get("authorization");
+    sent.push(auth);
+    return Promise.resolve(new Response("{}", { status: auth === "Bearer new" ? 200 : 401 }));
+  };
+  const client = createKubeClient(credentials, { fetch });
+  // Unchanged credentials: the 401 stands, without a second request.
+  await rejects(client.request("/api/v1/pods"), (err: KubeApiError) => err.code === 401);
+  deepStrictEqual([sent, refreshes], [["Bearer old"], 1]);
+  credentials.refresh = () => {
+    token = "new";
+    return Promise.resolve(true);
+  };
+  deepStrictEqual(await client.request("/api/v1/pods", { method: "POST", body: { a: 1 } }), {});
+  deepStrictEqual(sent, ["Bearer old", "Bearer old", "Bearer new"]);
+  client.close();
+});
+
+Deno.test("createKubeClient() sends requests with a body over their own (HTTP/1.1) client, reads over the shared one", async () => {
+  const credentials: KubeCredentials = { server: "https://127.0.0.1:1", auth: () => Promise.resolve({ headers: {} }) };
+  const clients: unknown[] = [];
+  const fetch: FetchLike = (_url, init) => {
+    clients.push((init as { client?: unknown }).client);
+    return Promise.resolve(new Response("{}"));
+  };
+  const client = createKubeClient(credentials, { fetch });
+  await client.request("/api/v1/pods");
+  await client.request("/api/v1/namespaces/n/configmaps/c", { method: "PUT", body: { data: { a: "1" } } });
+  await client.request("/api/v1/pods/x");
+  await client.request("/api/v1/namespaces/n/configmaps/c", { method: "DELETE", body: {} });
+  const [read, write, read2, write2] = clients;
+  ok(read !== undefined && write !== undefined);
+  strictEqual(read, read2);
+  strictEqual(write, write2);
+  ok(read !== write);
   client.close();
 });

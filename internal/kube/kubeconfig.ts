@@ -1,7 +1,7 @@
 /**
- * Loads a client-node `KubeConfig` the explicit way: a kubeconfig file when one is
- * named, else the in-cluster service account, else an error. Never `loadFromDefault()`, which silently falls back
- * to `http://localhost:8080`.
+ * Loads a client-node `KubeConfig` from a kubeconfig file. Only `loadKubeCredentials` (`credentials.ts`, for a
+ * named file) and tests import this module: client-node is large, and the pod's service account needs none of it
+ * (`in_cluster.ts`).
  *
  * @module
  */
@@ -9,18 +9,15 @@ import * as k8s from "@kubernetes/client-node";
 
 /** Options for {@linkcode loadKubeConfig}. */
 export interface LoadKubeConfigOptions {
-  /** Path of a kubeconfig file; wins over everything else. @default {the `KUBECONFIG` environment variable} */
+  /** Path of a kubeconfig file (of a `KUBECONFIG` list, the first). @default {the `KUBECONFIG` environment variable} */
   kubeconfig?: string;
-  /**
-   * Reads an environment variable (for choosing the source). client-node itself reads `KUBERNETES_SERVICE_HOST`
-   * and `KUBERNETES_SERVICE_PORT` from the process environment when loading in-cluster. @default {Deno.env.get}
-   */
+  /** Reads an environment variable. @default {Deno.env.get} */
   env?: (name: string) => string | undefined;
 }
 
 /**
- * Loads the Kubernetes client configuration: `--kubeconfig`/`KUBECONFIG` first, else the in-cluster service
- * account when `KUBERNETES_SERVICE_HOST` is set.
+ * Loads a kubeconfig file: `--kubeconfig`, else `KUBECONFIG`. Never `loadFromDefault()`, which silently falls back to
+ * `http://localhost:8080`.
  *
  * @example Usage
  * ```ts ignore
@@ -30,21 +27,13 @@ export interface LoadKubeConfigOptions {
  *
  * @param options Where to look.
  * @returns The loaded configuration.
- * @throws {TypeError} When neither a kubeconfig nor an in-cluster environment is available.
+ * @throws {TypeError} When no kubeconfig file is named.
  */
 export function loadKubeConfig(options: LoadKubeConfigOptions = {}): k8s.KubeConfig {
   const env = options.env ?? ((name: string) => Deno.env.get(name));
-  const kc = new k8s.KubeConfig();
   const file = options.kubeconfig ?? env("KUBECONFIG");
-  if (file) {
-    kc.loadFromFile(file.split(":")[0]);
-    return kc;
-  }
-  if (env("KUBERNETES_SERVICE_HOST")) {
-    kc.loadFromCluster();
-    return kc;
-  }
-  throw new TypeError(
-    "Cannot load the Kubernetes configuration: neither --kubeconfig, KUBECONFIG nor KUBERNETES_SERVICE_HOST is set",
-  );
+  if (!file) throw new TypeError("Cannot load the kubeconfig: neither --kubeconfig nor KUBECONFIG is set");
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(file.split(":")[0]);
+  return kc;
 }

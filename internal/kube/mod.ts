@@ -1,16 +1,17 @@
 /**
  * Kubernetes client pieces shared by the operator, the chaperone and the test cluster:
  *
- * - {@linkcode loadKubeConfig}: kubeconfig file, else in-cluster service account (never the localhost fallback);
- * - {@linkcode createKubeClient}: raw-JSON requests on Deno `fetch` with the kubeconfig's credentials;
+ * - {@linkcode loadKubeCredentials}: a kubeconfig file (through client-node, imported only then), else the pod's
+ *   service account ({@linkcode inClusterCredentials}, without client-node), never the localhost fallback;
+ * - {@linkcode createKubeClient}: raw-JSON requests on Deno `fetch` with those credentials;
  * - {@linkcode createReflector}: a list+watch cache with rewatch, relist on 410, backoff, watchdog and resync;
  * - {@linkcode watchObject}: one named object through a reflector, decoded once per version;
  * - {@linkcode EventRecorder}: Kubernetes Events (`events.k8s.io/v1`) on state changes, repeats aggregated, rate-limited.
  *
  * @example Watch the pods of a namespace
  * ```ts ignore
- * import { createKubeClient, createReflector, loadKubeConfig } from "./mod.ts";
- * const client = createKubeClient(loadKubeConfig({ kubeconfig: "/tmp/kubeconfig" }));
+ * import { createKubeClient, createReflector, loadKubeCredentials } from "./mod.ts";
+ * const client = createKubeClient(await loadKubeCredentials({ kubeconfig: "/tmp/kubeconfig" }));
  * const pods = createReflector(client, {
  *   path: "/api/v1/namespaces/default/pods",
  *   onChange: (old, pod) => console.log(old ? (pod ? "updated" : "deleted") : "added"),
@@ -22,7 +23,14 @@
  *
  * @module
  */
-export { loadKubeConfig, type LoadKubeConfigOptions } from "./kubeconfig.ts";
+export {
+  type KubeAuth,
+  kubeConfigCredentials,
+  type KubeCredentials,
+  loadKubeCredentials,
+  type LoadKubeCredentialsOptions,
+} from "./credentials.ts";
+export { inClusterCredentials, type InClusterOptions, SERVICE_ACCOUNT_DIR } from "./in_cluster.ts";
 export {
   buildUrl,
   createKubeClient,

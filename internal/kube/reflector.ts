@@ -133,8 +133,8 @@ interface WatchEvent<T> {
  *
  * @example Usage
  * ```ts ignore
- * import { createKubeClient, createReflector, loadKubeConfig } from "./mod.ts";
- * const client = createKubeClient(loadKubeConfig());
+ * import { createKubeClient, createReflector, loadKubeCredentials } from "./mod.ts";
+ * const client = createKubeClient(await loadKubeCredentials());
  * const pods = createReflector(client, { path: "/api/v1/namespaces/default/pods", onChange: (o, n) => {} });
  * await pods.synced;
  * console.log(pods.list().length);

@@ -28,6 +28,8 @@ export const GatewayConditionType = {
   Accepted: "Accepted",
   Programmed: "Programmed",
   InsecureFrontendValidationMode: "InsecureFrontendValidationMode",
+  /** Lacquer's own: whether the class lets the Gateway's own GatewayParameters set every field they set. */
+  ParametersAllowed: "lacquer.dev/ParametersAllowed",
 } as const;
 
 /** Reasons of Gateway conditions. */
@@ -42,6 +44,8 @@ export const GatewayReason = {
   AddressNotAssigned: "AddressNotAssigned",
   AddressNotUsable: "AddressNotUsable",
   ConfigurationChanged: "ConfigurationChanged",
+  Allowed: "Allowed",
+  NotAllowedByClass: "NotAllowedByClass",
 } as const;
 
 /** Condition types of a Gateway listener. */
@@ -438,6 +442,22 @@ export function gatewayResolvedRefs(
   generation?: number,
 ): NewCondition {
   return condition({ type: "ResolvedRefs", ...outcome }, message, generation);
+}
+
+/**
+ * Builds Gateway `lacquer.dev/ParametersAllowed`: True (`Allowed`) when its class lets its own GatewayParameters set
+ * every field they set, False (`NotAllowedByClass`) when some are left out.
+ */
+export function gatewayParametersAllowed(allowed: boolean, message: string, generation?: number): NewCondition {
+  return condition(
+    {
+      type: GatewayConditionType.ParametersAllowed,
+      status: allowed ? "True" : "False",
+      reason: allowed ? GatewayReason.Allowed : GatewayReason.NotAllowedByClass,
+    },
+    message,
+    generation,
+  );
 }
 
 /**

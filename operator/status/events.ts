@@ -10,7 +10,8 @@
  * |                   | `Programmed`); one per kind of pod rejection (Warning `VCLRejected`, `RoutesSkipped`, ...); |
  * |                   | one per listener with a problem (Warning with the listener condition's reason); children   |
  * |                   | whose names are taken by objects not the Gateway's (Warning `ChildConflict`); pods being   |
- * |                   | replaced (Normal `Rolling`, then `Rolled`)                                                  |
+ * |                   | replaced (Normal `Rolling`, then `Rolled`); fields of its own GatewayParameters its class   |
+ * |                   | does not let it set (Warning `NotAllowedByClass`)                                           |
  * | HTTPRoute         | one per parent Gateway: Warning per problem (`NotAllowedByListeners`, `BackendNotFound`,   |
  * |                   | `RefNotPermitted`, `PartiallyInvalid` with the dropped rules, ...), else Normal `Accepted`; |
  * |                   | Warning `RuleSkipped` for its rules the gateway pods skipped or serve without caching      |
@@ -23,6 +24,7 @@
 import type { EventSpec, EventTransition } from "../../internal/kube/mod.ts";
 import { RejectionKind } from "../../internal/data_plane_rejections.ts";
 import type { Condition } from "../api_types.ts";
+import { GatewayConditionType } from "./conditions.ts";
 import { type DataPlaneProblem, describeProblem, isVclRejection } from "./data_plane.ts";
 import type { ListenerStatus } from "./listener.ts";
 import type { RouteParentStatus } from "./route_parent.ts";
@@ -160,6 +162,14 @@ export function gatewayEvents(facts: GatewayEventFacts): PlannedEvent[] {
     // After a restart, a conflict the status already tells is not news.
     assumed: facts.before ? (oldMessage === conflicts ? conflicts : "") : undefined,
     ...(conflicts !== "" ? { event: warning("ChildConflict", conflicts) } : {}),
+  });
+  const refused = find(facts.conditions, GatewayConditionType.ParametersAllowed);
+  const refusedState = (c: ReturnType<typeof find>) => c?.status === "False" ? c.message : "";
+  out.push({
+    topic: "ParametersAllowed",
+    state: refusedState(refused),
+    assumed: facts.before ? refusedState(find(facts.before, GatewayConditionType.ParametersAllowed)) : undefined,
+    ...(refused?.status === "False" ? { event: warning(refused.reason, refused.message) } : {}),
   });
   const oldListeners = new Map(facts.listenersBefore?.map((l) => [l.name, l.conditions]));
   for (const listener of facts.listeners) {

@@ -233,3 +233,22 @@ Deno.test("gatewayEvents(): pods being replaced are Rolling, then Rolled; no rol
     false,
   );
 });
+
+Deno.test("gatewayEvents(): fields of its own GatewayParameters the class refused are a Warning, once", () => {
+  const refused = cond("lacquer.dev/ParametersAllowed", "False", "NotAllowedByClass", "does not let its Gateways set");
+  const accepted = cond("Accepted", "True", "Accepted");
+  const topic = (conditions: ReturnType<typeof cond>[], before?: ReturnType<typeof cond>[]) =>
+    gatewayEvents({ conditions, before, listeners: [], problems: [], podCount: 1 })
+      .find((p) => p.topic === "ParametersAllowed")!;
+  const fresh = topic([accepted, refused]);
+  deepEqual([fresh.event?.type, fresh.event?.reason, fresh.event?.note], [
+    "Warning",
+    "NotAllowedByClass",
+    "does not let its Gateways set",
+  ]);
+  const again = topic([accepted, refused], [accepted, refused]);
+  equal(again.assumed, again.state, "the status already tells it");
+  const fixed = topic([accepted, cond("lacquer.dev/ParametersAllowed", "True", "Allowed")], [accepted, refused]);
+  deepEqual([fixed.state, fixed.event], ["", undefined]);
+  equal(topic([accepted]).state, "");
+});

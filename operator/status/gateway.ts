@@ -1,7 +1,8 @@
 /**
  * Gateway status: `Accepted` (with `ListenersNotValid`, `InvalidParameters`, `UnsupportedAddress`),
  * `Programmed` and `addresses` (`programmed.ts`), `ResolvedRefs` of its backend client certificate
- * (`InvalidClientCertificateRef`, `RefNotPermitted`), and the listener entries (`listener.ts`); Gateway API
+ * (`InvalidClientCertificateRef`, `RefNotPermitted`), Lacquer's `lacquer.dev/ParametersAllowed` about the fields of
+ * its own GatewayParameters its class does not let it set, and the listener entries (`listener.ts`); Gateway API
  * `GatewayStatus`, `apis/v1/gateway_types.go`.
  *
  * @module
@@ -9,13 +10,14 @@
 import type { Condition, Gateway, Pod, Service } from "../api_types.ts";
 import type { BackendClientCertificate, BackendClientCertificateProblem } from "../backend_client_certificate.ts";
 import { insecureFallbackPorts } from "../frontend_validation.ts";
-import type { GatewayProblem } from "../gateway_config.ts";
+import type { GatewayProblem, OwnParameters } from "../gateway_config.ts";
 import type { ListenerResult } from "../listeners.ts";
 import {
   gatewayAccepted,
   gatewayInsecureFrontendValidation,
   gatewayInvalidParameters,
   gatewayListenersNotValid,
+  gatewayParametersAllowed,
   gatewayProgrammedInvalid,
   gatewayResolvedRefs,
   gatewayUnsupportedAddress,
@@ -67,6 +69,8 @@ export interface GatewayFacts {
   rejections?: GatewayRejections;
   /** Its backend client certificate (`spec.tls.backend.clientCertificateRef`), resolved or why not. */
   clientCertificate?: BackendClientCertificate | BackendClientCertificateProblem;
+  /** Its own GatewayParameters, when it names some that exist, with the fields its class refused. */
+  ownParameters?: OwnParameters;
 }
 
 /**
@@ -93,6 +97,42 @@ export function gatewayAcceptedCondition(facts: GatewayAcceptanceFacts): NewCond
   if (invalid.length === 0) return gatewayAccepted(gen);
   const names = invalid.map((l) => `"${l.listener.name}"`).join(", ");
   return { ...gatewayListenersNotValid(`Listeners ${names} are not valid`, gen), status: "True" };
+}
+
+/**
+ * Computes a Gateway's `lacquer.dev/ParametersAllowed` condition: whether its class lets its own GatewayParameters
+ * set every field they set, and if not, which fields were left out and why.
+ *
+ * @example Usage
+ * ```ts
+ * import { ownParametersCondition } from "./gateway.ts";
+ * const own = { name: "web/own", className: "c", allowed: [], refused: [{ field: "image", why: "it is code" }] };
+ * ownParametersCondition(own).reason; // "NotAllowedByClass"
+ * ```
+ *
+ * @param own The Gateway's own GatewayParameters and what of them its class refused.
+ * @param generation The Gateway's generation.
+ * @returns The condition.
+ */
+export function ownParametersCondition(own: OwnParameters, generation?: number): NewCondition {
+  if (own.refused.length === 0) {
+    return gatewayParametersAllowed(
+      true,
+      `GatewayClass "${own.className}" lets GatewayParameters "${own.name}" set every field they set`,
+      generation,
+    );
+  }
+  const fields = own.refused.map((r) => `${r.field} (${r.why})`).join(", ");
+  const grant = own.classParameters
+    ? `Its Gateways may set only what its GatewayParameters "${own.classParameters}" list in ` +
+      `allowedGatewayOverrides (now: ${own.allowed.length > 0 ? own.allowed.join(", ") : "none"})`
+    : "The class names no GatewayParameters, whose allowedGatewayOverrides would list what its Gateways may set";
+  return gatewayParametersAllowed(
+    false,
+    `GatewayClass "${own.className}" does not let its Gateways set ${fields}: GatewayParameters "${own.name}" set ` +
+      `them, so the class's values apply (their other fields apply). ${grant}`,
+    generation,
+  );
 }
 
 /**
@@ -134,11 +174,14 @@ export function gatewayStatus(facts: GatewayFacts, now: string): GatewayStatus {
         gateway.metadata.generation,
       ),
   ];
+  // Present only while the Gateway names GatewayParameters of its own.
+  const own = facts.ownParameters;
+  const ownCondition = own === undefined ? [] : [ownParametersCondition(own, gateway.metadata.generation)];
   return {
     addresses: programmed.addresses,
     conditions: mergeConditions(
       gateway.status?.conditions,
-      [accepted, programmed.condition, ...insecureCondition, ...resolvedRefs],
+      [accepted, programmed.condition, ...insecureCondition, ...resolvedRefs, ...ownCondition],
       now,
     ),
     listeners: listenerStatuses({ ...facts, programmed: programmed.condition }, now),

@@ -1,7 +1,7 @@
 import { gatewayAccepted } from "./conditions.ts";
-import { deepEqual, equal } from "node:assert/strict";
+import { deepEqual, equal, match } from "node:assert/strict";
 import { gatewaySchema, serviceSchema } from "../api_types.ts";
-import type { GatewayProblem } from "../gateway_config.ts";
+import type { GatewayProblem, OwnParameters } from "../gateway_config.ts";
 import type { ListenerResult } from "../listeners.ts";
 import { gatewayAcceptedCondition, gatewayStatus } from "./gateway.ts";
 
@@ -128,4 +128,43 @@ Deno.test("gatewayStatus() does not program a Gateway that is not accepted", () 
     ["Programmed", "False", "Invalid"],
   ]);
   deepEqual(status.addresses, []);
+});
+
+Deno.test("gatewayStatus() tells which fields of the Gateway's own GatewayParameters its class refused, and why", () => {
+  const gateway = gatewaySchema.parse({
+    metadata: { name: "gw", namespace: "ns", generation: 4 },
+    spec: { gatewayClassName: "lacquer", listeners: [] },
+  });
+  const facts = (ownParameters: OwnParameters) =>
+    gatewayStatus({
+      gateway,
+      listeners: [listener("a", true)],
+      attachedRoutes: new Map(),
+      pods: [],
+      hashes: { routing: "sha256:r", vcl: "sha256:v" },
+      ownParameters,
+    }, NOW).conditions.map((c) => [c.type, c.status, c.reason, c.message, c.observedGeneration]);
+  const own = { name: "ns/own", className: "lacquer", classParameters: "sys/defaults", allowed: ["vcl"] };
+  deepEqual(facts({ ...own, refused: [] })[2], [
+    "lacquer.dev/ParametersAllowed",
+    "True",
+    "Allowed",
+    'GatewayClass "lacquer" lets GatewayParameters "ns/own" set every field they set',
+    4,
+  ]);
+  const refused = facts({ ...own, refused: [{ field: "image", why: "it chooses the program the gateway pods run" }] });
+  deepEqual(refused[0], ["Accepted", "True", "Accepted", "Gateway is accepted", 4], "the rest still applies");
+  deepEqual(refused[2], [
+    "lacquer.dev/ParametersAllowed",
+    "False",
+    "NotAllowedByClass",
+    'GatewayClass "lacquer" does not let its Gateways set image (it chooses the program the gateway pods run): ' +
+    'GatewayParameters "ns/own" set them, so the class\'s values apply (their other fields apply). Its Gateways may ' +
+    'set only what its GatewayParameters "sys/defaults" list in allowedGatewayOverrides (now: vcl)',
+    4,
+  ]);
+  match(
+    String(facts({ name: "ns/own", className: "lacquer", allowed: [], refused: [{ field: "env", why: "w" }] })[2][3]),
+    /The class names no GatewayParameters, whose allowedGatewayOverrides would list what its Gateways may set$/,
+  );
 });

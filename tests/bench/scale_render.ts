@@ -228,8 +228,9 @@ export function operatorMarkdown(section: NonNullable<ScaleSections["operator"]>
     "One Gateway, one listener, 50 Services; each HTTPRoute one rule (a path prefix and a header match, a header " +
     "filter, one backend) with a status entry as the operator writes it; one hostname per route up to 500, then 500, " +
     "then one per 10 routes (50,000 routes on 5,000 hostnames). Each route count in a process of its own under the " +
-    `V8 flags ${flags}, holding what the operator holds: each route as its cache keeps it and parsed, the ` +
-    "translation memo and the last result (`operator/scale_bench.ts`). The cold translation is the operator's start; " +
+    `V8 flags ${flags}, holding what the operator holds: each route as its cache keeps it (the reflector's object, ` +
+    "without the spec, and the parsed one), the translation memo with each Gateway's route table, and the last result " +
+    "(`operator/scale_bench.ts`). The cold translation is the operator's start; " +
     "each change (20 of each kind) re-translates the Gateway with the memo kept, as the operator does, and includes " +
     "serialising routing.json, its shards, their hashes and their ConfigMap data. The heap is measured after a full " +
     "collection, beyond the same process's heap before the routes existed. The API server's write and the gateway " +

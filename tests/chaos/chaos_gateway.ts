@@ -110,6 +110,8 @@ export async function startChaosGateway(
   const gw = await startE2eGateway({
     operator: "process",
     parametersRef: "params",
+    // the class lets the Gateway's own parameters set this
+    allowedGatewayOverrides: ["vcl"],
     operatorArgs: [...OPERATOR_ARGS, "--identity", "chaos-1"],
     setup: async ({ client, name }) => {
       await applyApp(client, [...echoApp(name, "blue", 2), ...echoApp(name, "green", 2)]);

@@ -1,5 +1,5 @@
 import { ok } from "node:assert/strict";
-import { createKubeClient, loadKubeConfig } from "../../internal/kube/mod.ts";
+import { createKubeClient, loadKubeCredentials } from "../../internal/kube/mod.ts";
 import { clusterAvailable, eventually, useCluster } from "./mod.ts";
 
 Deno.test({
@@ -7,7 +7,7 @@ Deno.test({
   ignore: !clusterAvailable(),
 }, async () => {
   const cluster = await useCluster();
-  const client = createKubeClient(loadKubeConfig({ kubeconfig: cluster.kubeconfig }));
+  const client = createKubeClient(await loadKubeCredentials({ kubeconfig: cluster.kubeconfig }));
   try {
     // A component with leader election holds a Lease named after it in kube-system and renews it.
     for (const name of ["kube-controller-manager", "kube-scheduler"]) {

@@ -10,7 +10,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { createKubeClient, loadKubeConfig } from "../../internal/kube/mod.ts";
+import { createKubeClient, loadKubeCredentials } from "../../internal/kube/mod.ts";
 import { createLogger } from "../../internal/log.ts";
 import { type ControlPlane, startControlPlane } from "./control_plane.ts";
 import { installCrds } from "./crd_installer.ts";
@@ -96,7 +96,7 @@ try {
       key: await Deno.readTextFile(pki.adminKey),
     }),
   );
-  const client = createKubeClient(loadKubeConfig({ kubeconfig: layout.kubeconfig }));
+  const client = createKubeClient(await loadKubeCredentials({ kubeconfig: layout.kubeconfig }));
   stops.push(() => Promise.resolve(client.close()));
   log.info("Cluster network and certificates ready", { durationMs: Math.round(performance.now() - t0) });
 

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { createKubeClient, type KubeClient, loadKubeConfig } from "../../internal/kube/mod.ts";
+import { createKubeClient, type KubeClient, loadKubeCredentials } from "../../internal/kube/mod.ts";
 import { type ClusterInfo, launchSupervisor, waitForCluster } from "./cluster_control.ts";
 import { eventually } from "./eventually.ts";
 import { clusterBinaries, type ClusterLayout, clusterLayout, lacquerCacheDir } from "./layout.ts";
@@ -95,7 +95,7 @@ export interface TestNamespace extends AsyncDisposable {
  * @returns The namespace; deleting it happens in the background on dispose.
  */
 export async function createTestNamespace(cluster: TestCluster): Promise<TestNamespace> {
-  const client = createKubeClient(loadKubeConfig({ kubeconfig: cluster.kubeconfig }));
+  const client = createKubeClient(await loadKubeCredentials({ kubeconfig: cluster.kubeconfig }));
   const name = `t-${crypto.randomUUID().slice(0, 8)}`;
   try {
     await client.request("/api/v1/namespaces", {

@@ -37,15 +37,15 @@ export interface E2eGateway extends AsyncDisposable {
   gateway: string;
   /** The operator's log so far (printed when a test fails). */
   readOperatorLog(): Promise<string>;
-  /** The operator process and its log file, with `operator: "process"`. */
-  operatorProcess?: { process: LoggedProcess; logFile: string };
+  /** The operator process, its log file and its metrics port on 127.0.0.1, with `operator: "process"`. */
+  operatorProcess?: { process: LoggedProcess; logFile: string; metricsPort: number };
 }
 
 /** A running operator of {@linkcode startE2eGateway}. */
 interface E2eOperator {
   readLog(): Promise<string>;
   stop(): Promise<void>;
-  process?: { process: LoggedProcess; logFile: string };
+  process?: { process: LoggedProcess; logFile: string; metricsPort: number };
 }
 
 /**
@@ -107,10 +107,11 @@ async function startProcessOperator(
   invalidationPort: number | undefined,
 ): Promise<E2eOperator> {
   const logFile = await Deno.makeTempFile({ prefix: "e2e-operator-", suffix: ".log" });
+  const metricsPort = freePort(2); // metrics, and health on port + 1
   const operator = startOperatorProcess({
     kubeconfig: cluster.kubeconfig,
     logFile,
-    port: freePort(2), // metrics, and health on port + 1
+    port: metricsPort,
     logLevel: "debug",
     invalidationPort,
     args,
@@ -118,7 +119,7 @@ async function startProcessOperator(
   return {
     readLog: () => Deno.readTextFile(logFile).catch(() => ""),
     stop: async () => void await operator.stop(10_000),
-    process: { process: operator, logFile },
+    process: { process: operator, logFile, metricsPort },
   };
 }
 
@@ -352,6 +353,11 @@ export function podOf(body: string): string | undefined {
 export async function startE2eGateway(options: {
   setup?: (ns: TestNamespace) => Promise<void>;
   parametersRef?: string;
+  /**
+   * What the class lets the Gateway's own GatewayParameters set of its class-level fields: given, the class gets
+   * GatewayParameters "class-params" with this `allowedGatewayOverrides`. @default {none: no class parameters}
+   */
+  allowedGatewayOverrides?: string[];
   /** The Gateway's listeners. @default {one HTTP listener on port 80} */
   listeners?: Record<string, unknown>[];
   /** The Gateway's `spec.tls` (client certificate validation). @default {none} */
@@ -386,11 +392,32 @@ export async function startE2eGateway(options: {
       ? await startProcessOperator(cluster, args, options.invalidationPort)
       : await installOperator(cluster, ns.name, cls, args);
     await options.setup?.(ns);
+    const allowed = options.allowedGatewayOverrides;
+    if (allowed) {
+      await apply(client, `/apis/lacquer.dev/v1alpha1/namespaces/${ns.name}/gatewayparameters`, {
+        apiVersion: "lacquer.dev/v1alpha1",
+        kind: "GatewayParameters",
+        metadata: { name: "class-params", namespace: ns.name },
+        spec: { allowedGatewayOverrides: allowed },
+      });
+    }
     await apply(client, `${GW_API}/gatewayclasses`, {
       apiVersion: "gateway.networking.k8s.io/v1",
       kind: "GatewayClass",
       metadata: { name: cls },
-      spec: { controllerName: CONTROLLER_NAME },
+      spec: {
+        controllerName: CONTROLLER_NAME,
+        ...(allowed
+          ? {
+            parametersRef: {
+              group: "lacquer.dev",
+              kind: "GatewayParameters",
+              name: "class-params",
+              namespace: ns.name,
+            },
+          }
+          : {}),
+      },
     });
     const gateway = "gw";
     await apply(client, `${GW_API}/namespaces/${ns.name}/gateways`, {

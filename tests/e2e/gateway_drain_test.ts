@@ -29,6 +29,8 @@ Deno.test({
 }, async (t) => {
   await using gw = await startE2eGateway({
     parametersRef: "params",
+    // the class lets the Gateway's own parameters set this
+    allowedGatewayOverrides: ["env"],
     setup: async ({ client, name }) => {
       await applyApp(client, echoApp(name, "echo", 2));
       // a drain bound far above the 2 s quiet period (and below the 60 s grace period): a drain that does not end

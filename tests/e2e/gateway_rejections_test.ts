@@ -62,6 +62,8 @@ Deno.test({
   const other = await selfSignedCertificate(certDir, "other", ["secure.example.com"]);
   await using gw = await startE2eGateway({
     parametersRef: "params",
+    // the class lets the Gateway's own parameters set this
+    allowedGatewayOverrides: ["vcl"],
     listeners: HTTP_AND_HTTPS_LISTENERS,
     setup: async ({ client, name }) => {
       await applyApp(client, echoApp(name, "echo", 1));

@@ -40,6 +40,8 @@ Deno.test({
 }, async (t) => {
   await using gw = await startE2eGateway({
     parametersRef: "params",
+    // the class lets the Gateway's own parameters set this
+    allowedGatewayOverrides: ["vcl"],
     setup: async ({ client, name }) => {
       await applyApp(client, [...echoApp(name, "echo-a", 2), ...echoApp(name, "echo-b", 1)]);
       await apply(client, `/api/v1/namespaces/${name}/configmaps`, userVcl(name, "v1"));

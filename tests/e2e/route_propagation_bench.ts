@@ -1,59 +1,314 @@
 /**
- * `deno task bench:e2e`: p50/p90/p99 from an HTTPRoute write to the first response from the backend it now names,
- * through the whole path: the API server, the operator (translation, ConfigMap write), the gateway pod's chaperone
- * (ConfigMap watch, ghost.json, ghost reload) and varnishd, measured at the Gateway's Service address. 100 changes
- * of one route between two apps; every change moves the route, and every sample waits for the new backend's answer.
+ * `deno task bench:e2e`: end-to-end propagation, from the write of a change to the API server until every gateway
+ * pod answers correctly, through the whole path: the API server, the operator of this checkout (a process against
+ * the test cluster's API server: its watch, translation and ConfigMap writes), and two gateway pods running the
+ * gateway image (chaperone: ConfigMap watch, shard fetch, ghost.json delta, ghost reload; varnishd with ghost). Each
+ * pod is asked directly (its pod IP, the route's Host), in a loop, until it answers as the change says.
+ *
+ * One Gateway grows through the route counts of `LACQUER_BENCH_SIZES` (100, 1,000 and 5,000 by default; e.g.
+ * `100,1000,5000,20000,50000`): routes `r<i>` (hostname `h<i>.bench.example`, to one of two echo apps) are created
+ * in bulk, then the bench waits until the operator is quiet (its queues empty, route statuses written) and both pods
+ * serve the last route. At each count it measures `LACQUER_BENCH_CHANGES` (30) changes of each kind, by turns so
+ * that every kind meets the same conditions, `LACQUER_BENCH_GAP_MS` (200) apart:
+ *
+ * - HTTPRoute create: a new route on a new hostname → both pods answer 200 from its app;
+ * - HTTPRoute update: a route spread over the Gateway moves to the other app (a merge patch of its rules);
+ * - HTTPRoute delete: the created route is deleted → both pods answer 404;
+ * - EndpointSlice: the one endpoint of a Service without selector (one route uses it) moves to the other app's pod.
+ *
+ * The stages of each change come from the operator's and the chaperones' logs (`propagation_stages.ts`; the
+ * chaperones log at debug, their access log is off so the bench's polling does not fill it). It prints p50/p99 and
+ * the median stages of each kind and count; `LACQUER_BENCH_JSON=<file>` writes every sample there
+ * (`tests/bench/report.ts`, after each route count, so a later count that fails leaves the earlier ones).
  *
  * @module
  */
 import { equal } from "node:assert/strict";
-import { clusterAvailable, eventually } from "../cluster/mod.ts";
+import { getWithHost } from "../../chaperone/_test_varnish.ts";
+import type { KubeClient } from "../../internal/kube/mod.ts";
+import { ROUTING_SHARDS_KEY } from "../../internal/names.ts";
+import { clusterAvailable, containerLogFile, eventually } from "../cluster/mod.ts";
 import { percentile } from "../bench/percentile.ts";
-import { apply, applyApp, echoApp, get, GW_API, podOf, startE2eGateway } from "./_e2e_gateway.ts";
+import type { PropagationSeries } from "../bench/report_render.ts";
+import { apply, applyApp, echoApp, GW_API, podOf, startE2eGateway } from "./_e2e_gateway.ts";
+import {
+  changeStages,
+  type ChangeTimes,
+  parseLogLines,
+  PART_NAMES,
+  STAGE_NAMES,
+  type Stages,
+} from "./propagation_stages.ts";
 
-const CHANGES = 100;
+const SIZES = (Deno.env.get("LACQUER_BENCH_SIZES") ?? "100,1000,5000").split(",").map(Number).sort((a, b) => a - b);
+const CHANGES = Number(Deno.env.get("LACQUER_BENCH_CHANGES") ?? 30);
+const GAP_MS = Number(Deno.env.get("LACQUER_BENCH_GAP_MS") ?? 200);
+/** Gateway pods, each checked. */
+const PODS = 2;
+/** Route creations in flight at once while the Gateway grows. */
+const PARALLEL_CREATES = 32;
+const APPS = ["bench-a", "bench-b"];
+const KINDS = ["HTTPRoute create", "HTTPRoute update", "HTTPRoute delete", "EndpointSlice"] as const;
+type Kind = typeof KINDS[number];
 
-Deno.test({
-  name: "bench: HTTPRoute write to the first response from its new backend, through the operator and a gateway pod",
-  ignore: !clusterAvailable(),
-}, async () => {
-  // the operator of this checkout, as when the committed figures were measured
-  await using gw = await startE2eGateway({
-    operator: "process",
-    setup: ({ client, name }) => applyApp(client, [...echoApp(name, "bench-a", 1), ...echoApp(name, "bench-b", 1)]),
-  });
-  const { client, address } = gw;
-  const ns = gw.ns.name;
-  const route = (backend: string) => ({
+const wall = () => performance.timeOrigin + performance.now();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface GatewayPod {
+  name: string;
+  ip: string;
+  logFile: string;
+}
+
+/** An HTTPRoute on hostname `host` to the app `app`. */
+function httpRoute(namespace: string, name: string, host: string, app: string) {
+  return {
     apiVersion: "gateway.networking.k8s.io/v1",
     kind: "HTTPRoute",
-    metadata: { name: "bench", namespace: ns },
-    spec: {
-      parentRefs: [{ name: gw.gateway }],
-      rules: [{
-        matches: [{ path: { type: "PathPrefix", value: "/bench" } }],
-        backendRefs: [{ name: backend, port: 8080 }],
-      }],
+    metadata: { name, namespace },
+    spec: { parentRefs: [{ name: "gw" }], hostnames: [host], rules: [{ backendRefs: [{ name: app, port: 8080 }] }] },
+  };
+}
+
+/** The EndpointSlice of the Service "moving": one ready endpoint, `address`. */
+function movingSlice(address: string) {
+  return {
+    apiVersion: "discovery.k8s.io/v1",
+    kind: "EndpointSlice",
+    metadata: {
+      name: "moving-1",
+      labels: { "kubernetes.io/service-name": "moving", "endpointslice.kubernetes.io/managed-by": "lacquer-bench" },
+    },
+    addressType: "IPv4",
+    ports: [{ name: "http", port: 3000, protocol: "TCP" }],
+    endpoints: [{ addresses: [address], conditions: { ready: true } }],
+  };
+}
+
+/** Runs `fn` on each of `items`, `parallel` at a time. */
+async function inParallel<T>(items: readonly T[], parallel: number, fn: (item: T) => Promise<unknown>) {
+  let next = 0;
+  await Promise.all(Array.from({ length: parallel }, async () => {
+    while (next < items.length) await fn(items[next++]);
+  }));
+}
+
+/** The operator's queue depths (`lacquer_operator_queue_depth`), summed over its controllers. */
+async function operatorQueued(metricsPort: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  return [...text.matchAll(/^lacquer_operator_queue_depth\{[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
+}
+
+/** The shards the Gateway's routing.json is stored in (0: whole). */
+async function shardCount(client: KubeClient, namespace: string): Promise<number> {
+  const cm = await client.request<{ data?: Record<string, string> }>(
+    `/api/v1/namespaces/${namespace}/configmaps/gw-lacquer`,
+  );
+  const manifest = cm.data?.[ROUTING_SHARDS_KEY];
+  return manifest ? (JSON.parse(manifest) as { shards: unknown[] }).shards.length : 0;
+}
+
+Deno.test({
+  name: "bench: HTTPRoute and EndpointSlice changes to the first correct response of every gateway pod",
+  ignore: !clusterAvailable(),
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  const started = performance.now();
+  await using gw = await startE2eGateway({
+    operator: "process",
+    parametersRef: "bench",
+    setup: async ({ client, name }) => {
+      await applyApp(client, APPS.flatMap((app) => echoApp(name, app, 1)));
+      await apply(client, `/apis/lacquer.dev/v1alpha1/namespaces/${name}/gatewayparameters`, {
+        apiVersion: "lacquer.dev/v1alpha1",
+        kind: "GatewayParameters",
+        metadata: { name: "bench", namespace: name },
+        spec: { replicas: PODS, logging: { level: "debug" }, accessLog: { enabled: false } },
+      });
+      await apply(client, `/api/v1/namespaces/${name}/services`, {
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: { name: "moving", namespace: name },
+        spec: { ports: [{ name: "http", port: 8080, targetPort: 3000 }] },
+      });
     },
   });
-  const servedBy = async () => podOf((await get(address, "/bench")).body) ?? "";
-  await apply(client, `${GW_API}/namespaces/${ns}/httproutes`, route("bench-a"));
-  await eventually(async () => equal((await servedBy()).startsWith("bench-a-"), true), { timeoutMs: 120_000 });
-  const samples: number[] = [];
-  for (let i = 1; i <= CHANGES; i++) {
-    const backend = i % 2 === 1 ? "bench-b" : "bench-a";
-    const started = performance.now();
-    await apply(client, `${GW_API}/namespaces/${ns}/httproutes`, route(backend));
-    await eventually(async () => equal((await servedBy()).startsWith(`${backend}-`), true), {
-      timeoutMs: 30_000,
-      intervalMs: 2,
+  const { client } = gw;
+  const ns = gw.ns.name;
+  const operatorLog = gw.operatorProcess!.logFile;
+  const metricsPort = gw.operatorProcess!.metricsPort;
+  const routesPath = `${GW_API}/namespaces/${ns}/httproutes`;
+  const slicesPath = `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices`;
+  type PodList = {
+    items: {
+      metadata: { name: string; namespace: string; uid: string; deletionTimestamp?: string };
+      status?: { podIP?: string; conditions?: { type: string; status: string }[] };
+    }[];
+  };
+  const readyPods = async (selector: string) => {
+    const list = await client.request<PodList>(`/api/v1/namespaces/${ns}/pods`, {
+      query: { labelSelector: selector },
     });
-    samples.push(performance.now() - started);
+    return list.items.filter((p) =>
+      !p.metadata.deletionTimestamp && p.status?.podIP &&
+      p.status.conditions?.some((c) => c.type === "Ready" && c.status === "True")
+    );
+  };
+  const pods: GatewayPod[] = await eventually(async () => {
+    const ready = await readyPods("gateway.networking.k8s.io/gateway-name=gw");
+    equal(ready.length, PODS, "gateway pods ready");
+    return ready.map((p) => ({
+      name: p.metadata.name,
+      ip: p.status!.podIP!,
+      logFile: containerLogFile(gw.ns.cluster, p.metadata, "gateway"),
+    }));
+  }, { timeoutMs: 120_000, intervalMs: 500 });
+  const appIp: Record<string, string> = {};
+  for (const app of APPS) {
+    appIp[app] = await eventually(async () => {
+      const [pod] = await readyPods(`app=${app}`);
+      if (!pod) throw new Error(`${app} is not ready`);
+      return pod.status!.podIP!;
+    }, { timeoutMs: 120_000, intervalMs: 500 });
   }
-  samples.sort((a, b) => a - b);
-  const ms = (p: number) => percentile(samples, p).toFixed(0);
-  console.log(
-    `HTTPRoute write → first response from the new backend: p50 ${ms(50)} ms, p90 ${ms(90)} ms, p99 ${ms(99)} ms ` +
-      `(${samples.length} changes; min ${samples[0].toFixed(0)} ms, max ${samples.at(-1)!.toFixed(0)} ms)`,
-  );
+  await client.request(slicesPath, { method: "POST", body: movingSlice(appIp["bench-a"]) });
+  await client.request(routesPath, {
+    method: "POST",
+    body: httpRoute(ns, "moving", "moving.bench.example", "moving"),
+  });
+
+  /** What a pod answers for `host`: `<status> <body>`, or the error. */
+  const ask = (pod: GatewayPod, host: string) =>
+    getWithHost(80, host, "/", { address: pod.ip }).catch((err) => `error ${(err as Error).message}`);
+  const from = (app: string) => (answer: string) =>
+    answer.startsWith("200 ") && (podOf(answer.slice(4)) ?? "").startsWith(`${app}-`);
+  const notFound = (answer: string) => answer.startsWith("404 ");
+  /** When each pod first answered `host` as `ok` says (wall clock), asking each in a loop. */
+  const firstCorrect = (host: string, ok: (answer: string) => boolean, timeoutMs = 60_000) => {
+    const deadline = performance.now() + timeoutMs;
+    return Promise.all(pods.map(async (pod) => {
+      for (;;) {
+        const answer = await ask(pod, host);
+        if (ok(answer)) return wall();
+        if (performance.now() > deadline) throw new Error(`${pod.name} answers ${host} with ${answer.slice(0, 200)}`);
+        await sleep(1);
+      }
+    }));
+  };
+  await firstCorrect("moving.bench.example", from("bench-a"), 120_000);
+
+  /** Routes `r<i>` exist below this; `r<i>` goes to `APPS[backend[i]]`. */
+  let created = 0;
+  const backend: number[] = [];
+  const series: PropagationSeries[] = [];
+  for (const size of SIZES) {
+    const growth = performance.now();
+    const names = Array.from({ length: Math.max(0, size - created) }, (_, k) => created + k);
+    await inParallel(names, PARALLEL_CREATES, async (i) => {
+      backend[i] = i % 2;
+      await client.request(routesPath, {
+        method: "POST",
+        body: httpRoute(ns, `r${i}`, `h${i}.bench.example`, APPS[i % 2]),
+      });
+    });
+    created = Math.max(created, size);
+    const createdS = (performance.now() - growth) / 1000;
+    // settled: both pods serve the last route, and the operator's queues stay empty for 3 s (route statuses written)
+    await firstCorrect(`h${created - 1}.bench.example`, from(APPS[backend[created - 1]]), 3600_000);
+    for (let quiet = 0; quiet < 3;) {
+      quiet = (await operatorQueued(metricsPort)) === 0 ? quiet + 1 : 0;
+      await sleep(1000);
+    }
+    console.log(
+      `${size} routes: created in ${createdS.toFixed(0)} s, settled after ${
+        ((performance.now() - growth) / 1000).toFixed(0)
+      } s`,
+    );
+
+    const times: Record<Kind, ChangeTimes[]> = Object.fromEntries(KINDS.map((k) => [k, []])) as never;
+    const timed = async (kind: Kind, write: () => Promise<unknown>, host: string, ok: (a: string) => boolean) => {
+      const started = wall();
+      await write();
+      const acknowledged = wall();
+      const served = await firstCorrect(host, ok);
+      times[kind].push({ started, acknowledged, served, throughOperator: kind !== "EndpointSlice" });
+      await sleep(GAP_MS);
+    };
+    let moving = 0;
+    for (let k = 0; k < CHANGES; k++) {
+      const name = `c${size}-${k}`;
+      const host = `${name}.bench.example`;
+      await timed(
+        "HTTPRoute create",
+        () => client.request(routesPath, { method: "POST", body: httpRoute(ns, name, host, "bench-b") }),
+        host,
+        from("bench-b"),
+      );
+      // a route spread over the Gateway (and its shards) moves to the other app
+      const i = (k * 7919 + size) % created;
+      backend[i] = 1 - backend[i];
+      await timed(
+        "HTTPRoute update",
+        () =>
+          client.request(`${routesPath}/r${i}`, {
+            method: "PATCH",
+            contentType: "application/merge-patch+json",
+            body: { spec: { rules: [{ backendRefs: [{ name: APPS[backend[i]], port: 8080 }] }] } },
+          }),
+        `h${i}.bench.example`,
+        from(APPS[backend[i]]),
+      );
+      await timed(
+        "HTTPRoute delete",
+        () => client.request(`${routesPath}/${name}`, { method: "DELETE" }),
+        host,
+        notFound,
+      );
+      moving = 1 - moving;
+      await timed(
+        "EndpointSlice",
+        () =>
+          client.request(`${slicesPath}/moving-1`, {
+            method: "PATCH",
+            contentType: "application/merge-patch+json",
+            body: { endpoints: [{ addresses: [appIp[APPS[moving]]], conditions: { ready: true } }] },
+          }),
+        "moving.bench.example",
+        from(APPS[moving]),
+      );
+    }
+
+    const operatorEvents = parseLogLines(await Deno.readTextFile(operatorLog));
+    const podEvents = await Promise.all(pods.map(async (p) => parseLogLines(await Deno.readTextFile(p.logFile))));
+    const shards = await shardCount(client, ns);
+    for (const kind of KINDS) {
+      const samples = times[kind];
+      const names = { configMap: `${ns}/gw-lacquer`, gateway: `${ns}/gw` };
+      const stages: Stages[] = samples.map((c) => changeStages(c, operatorEvents, podEvents, names));
+      series.push({
+        change: kind,
+        routes: size,
+        shards,
+        pods: PODS,
+        total: samples.map((c) => Math.max(...c.served) - c.started),
+        afterWrite: samples.map((c) => Math.max(...c.served) - c.acknowledged),
+        stages,
+        until: `first correct response of each of ${PODS} gateway pods`,
+      });
+      const total = series.at(-1)!.total;
+      const median = [...STAGE_NAMES, ...PART_NAMES].map((s) => {
+        const values = stages.map((x) => x[s]).filter((v) => v !== undefined);
+        return values.length ? `${s} ${percentile(values, 50).toFixed(1)}` : "";
+      }).filter(Boolean).join(", ");
+      console.log(
+        `${size} routes (${shards} shards), ${kind}: p50 ${percentile(total, 50).toFixed(1)} ms, p99 ${
+          percentile(total, 99).toFixed(1)
+        } ms (${total.length} changes); median stages ms: ${median}`,
+      );
+    }
+    const json = Deno.env.get("LACQUER_BENCH_JSON");
+    if (json) await Deno.writeTextFile(json, JSON.stringify(series));
+  }
+  console.log(`whole run: ${((performance.now() - started) / 1000).toFixed(0)} s`);
 });

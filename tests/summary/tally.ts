@@ -20,6 +20,8 @@ export interface Tally {
   ignored: number;
   /** Sub-steps of the passed and failed tests (Deno's `t.step`), counted apart. */
   steps: number;
+  /** What failed: a test's (or step's) name and, where its output tells, why (`name: reason`). */
+  failures: string[];
 }
 
 /** Everything one run of the test command left behind; `undefined` for what a step did not write. */
@@ -53,13 +55,25 @@ const HARNESS = /^\.\/(tests\/(cluster|conformance|summary|stack)\/|scripts\/)/;
 /** Deno names a documentation example's test after its file and lines: `./a/b.ts#26-31.ts`. */
 const DOC_EXAMPLE = /#\d+-\d+\.[jt]sx?$/;
 
-const empty = (): Tally => ({ passed: 0, failed: 0, ignored: 0, steps: 0 });
+const empty = (): Tally => ({ passed: 0, failed: 0, ignored: 0, steps: 0, failures: [] });
+/** At most this many failures are listed; the rest are counted. */
+const MAX_LISTED = 30;
+
+interface JunitFailure {
+  message?: string;
+}
 
 interface JunitCase {
   name: string;
-  failure?: unknown;
-  error?: unknown;
+  failure?: JunitFailure | string;
+  error?: JunitFailure | string;
   skipped?: unknown;
+}
+
+/** A failure's one-line reason: its message, or its text's first line. */
+function reason(failure: JunitFailure | string): string {
+  const text = typeof failure === "string" ? failure : failure.message ?? "";
+  return text.split("\n")[0].trim();
 }
 
 /**
@@ -95,9 +109,14 @@ export function tallyDenoJunit(xml: string): { product: Tally; harness: Tally; d
       // a step is named "<test> > <step>" after the test (or step) it belongs to
       const cut = c.name.lastIndexOf(" > ");
       const isStep = cut > 0 && names.has(c.name.slice(0, cut));
+      const failure = c.failure ?? c.error;
+      // a failed step is listed with its own reason; its test's "1 test step failed" tells nothing more
+      if (failure !== undefined && !/^\d+ test steps? failed/.test(reason(failure))) {
+        tally.failures.push(`${suite.name.replace(/^\.\//, "")} > ${c.name}: ${reason(failure)}`);
+      }
       if (c.skipped !== undefined) tally.ignored++;
       else if (isStep) tally.steps++;
-      else if (c.failure !== undefined || c.error !== undefined) tally.failed++;
+      else if (failure !== undefined) tally.failed++;
       else tally.passed++;
     }
   }
@@ -106,18 +125,22 @@ export function tallyDenoJunit(xml: string): { product: Tally; harness: Tally; d
 
 /**
  * Tallies `cargo test` output from its per-test lines (`test <name> ... ok|FAILED|ignored`), leaving out the test that
- * runs varnishtest (each `.vtc` file counts instead).
+ * runs varnishtest (each `.vtc` file counts instead). A failed test is listed with the first line of its panic.
  *
  * @param log The output of `cargo test`.
  * @returns The counts.
  */
 export function tallyCargo(log: string): Tally {
   const tally = empty();
+  const panics = new Map<string, string>();
+  for (const m of log.matchAll(/^thread '(.+?)' panicked at (.+?):\n(.*)$/gm)) panics.set(m[1], `${m[3]} (${m[2]})`);
   for (const m of log.matchAll(/^test (.+?) \.\.\. (ok|FAILED|ignored)/gm)) {
     if (m[1] === VTC_RUNNER || m[1].endsWith(`::${VTC_RUNNER}`)) continue;
     if (m[2] === "ok") tally.passed++;
-    else if (m[2] === "FAILED") tally.failed++;
-    else tally.ignored++;
+    else if (m[2] === "FAILED") {
+      tally.failed++;
+      tally.failures.push(panics.has(m[1]) ? `${m[1]}: ${panics.get(m[1])}` : m[1]);
+    } else tally.ignored++;
   }
   return tally;
 }
@@ -134,7 +157,10 @@ export function tallyVtc(results: string): Tally {
     const outcome = line.trim().split(/\s+/)[1];
     if (outcome === "passed") tally.passed++;
     else if (outcome === "skipped") tally.ignored++;
-    else if (outcome !== undefined) tally.failed++;
+    else if (outcome !== undefined) {
+      tally.failed++;
+      tally.failures.push(`${line.trim().split(/\s+/)[0]}: ${outcome}`);
+    }
   }
   return tally;
 }
@@ -171,7 +197,13 @@ export function summarizeRun(run: RunOutputs): SummaryLine[] {
   ]);
   if (run.conformanceLog !== undefined) {
     const r = summarizeResults(run.conformanceLog);
-    const tally = { passed: r.passed.length, failed: r.failed.length, ignored: r.skipped.length, steps: 0 };
+    const tally = {
+      passed: r.passed.length,
+      failed: r.failed.length,
+      ignored: r.skipped.length,
+      steps: 0,
+      failures: r.failed,
+    };
     step("conformance", [["conformance tests", tally]]);
   } else {
     step("conformance", []);
@@ -180,7 +212,8 @@ export function summarizeRun(run: RunOutputs): SummaryLine[] {
 }
 
 /**
- * Formats the summary lines and the closing total `tests: N passed, N failed` (every kind counted once; steps apart).
+ * Formats the summary lines, what failed (at most 30 lines, so that the end of a long log names it), and the closing
+ * total `tests: N passed, N failed` (every kind counted once; steps apart).
  *
  * @param lines The summary lines.
  * @returns The text.
@@ -191,6 +224,9 @@ export function formatSummary(lines: SummaryLine[]): string {
     const counts = note ? note : `${tally.passed} passed${steps}, ${tally.failed} failed, ${tally.ignored} ignored`;
     return `  ${kind}: ${counts}`;
   });
+  const failures = lines.flatMap(({ kind, tally }) => tally.failures.map((f) => `  FAILED ${kind}: ${f}`));
+  out.push(...failures.slice(0, MAX_LISTED));
+  if (failures.length > MAX_LISTED) out.push(`  ... and ${failures.length - MAX_LISTED} more failures`);
   const total = lines.reduce((t, { tally }) => ({ passed: t.passed + tally.passed, failed: t.failed + tally.failed }), {
     passed: 0,
     failed: 0,

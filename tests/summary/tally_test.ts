@@ -6,14 +6,26 @@ const testdata = (name: string) => Deno.readTextFile(new URL(`./testdata/${name}
 Deno.test("tallyDenoJunit() counts product, harness and doc-example tests apart, steps and ignored tests too", async () => {
   deepStrictEqual(tallyDenoJunit(await testdata("deno.xml")), {
     // "fails" and "steps" failed (a failed step fails its test), "ign" was ignored; three steps, one nested
-    product: { passed: 0, failed: 2, ignored: 1, steps: 3 },
-    harness: { passed: 1, failed: 0, ignored: 0, steps: 0 },
-    docExamples: { passed: 1, failed: 0, ignored: 0, steps: 0 },
+    product: {
+      passed: 0,
+      failed: 2,
+      ignored: 1,
+      steps: 3,
+      failures: ["a_test.ts > fails: Uncaught Error: x", "a_test.ts > steps > s2: Uncaught Error: y"],
+    },
+    harness: { passed: 1, failed: 0, ignored: 0, steps: 0, failures: [] },
+    docExamples: { passed: 1, failed: 0, ignored: 0, steps: 0, failures: [] },
   });
 });
 
 Deno.test("tallyCargo() counts each Rust test but the varnishtest runner, ignored ones apart", async () => {
-  deepStrictEqual(tallyCargo(await testdata("cargo_test.txt")), { passed: 2, failed: 1, ignored: 1, steps: 0 });
+  deepStrictEqual(tallyCargo(await testdata("cargo_test.txt")), {
+    passed: 2,
+    failed: 1,
+    ignored: 1,
+    steps: 0,
+    failures: ["route::tests::weights: assertion `left == right` failed: weights (core/src/route.rs:10:5)"],
+  });
 });
 
 Deno.test("tallyVtc() counts each .vtc file", () => {
@@ -22,6 +34,7 @@ Deno.test("tallyVtc() counts each .vtc file", () => {
     failed: 2,
     ignored: 1,
     steps: 0,
+    failures: ["b01.vtc: failed", "b03.vtc: missing"],
   });
 });
 
@@ -42,6 +55,9 @@ Deno.test("summarizeRun() lists every kind and totals them", async () => {
       "  Rust tests: 2 passed, 1 failed, 1 ignored",
       "  .vtc files: 2 passed, 0 failed, 0 ignored",
       "  conformance tests: 1 passed, 0 failed, 1 ignored",
+      "  FAILED product tests: a_test.ts > fails: Uncaught Error: x",
+      "  FAILED product tests: a_test.ts > steps > s2: Uncaught Error: y",
+      "  FAILED Rust tests: route::tests::weights: assertion `left == right` failed: weights (core/src/route.rs:10:5)",
       "tests: 7 passed, 3 failed",
     ].join("\n"),
   );

@@ -6,6 +6,16 @@
 //!
 //! `GHOST_BENCH_SIZES` (for example `100,1000,5000,20000,50000`) measures the match cost and the load time at those
 //! route counts instead, and prints them as one JSON line last (`deno task bench` puts them in its report).
+//!
+//! `GHOST_BENCH_SHARED` (for example `1000,5000,20000`) measures instead what a delta costs when that many vhosts of
+//! one route each send to one Service port and one of its pods comes: the chaperone's delta names every vhost
+//! (`deno task bench:sync-stages`), and ghost applies it (parse, then each vhost recompiled) on a clone of the router,
+//! as the VMOD does. Then the same change in version 2's form: the vhosts name the Service port's `backends` entry,
+//! and the delta carries that one entry.
+//!
+//! `GHOST_BENCH_ONE` (for example `5000,20000,50000`) measures what a delta naming one vhost costs in a Gateway of
+//! that many vhosts of one route and one endpoint each: the router cloned and the delta applied, as the VMOD does, and
+//! the clone alone. The cost should not grow with the Gateway.
 
 use std::fmt::Write as _;
 use std::hint::black_box;
@@ -217,7 +227,169 @@ fn sweep(sizes: &str) {
     println!("[{}]", rows.join(","));
 }
 
+/// `n` vhosts `h<i>.example` of one route each, all to one backend group of `pods` endpoints, as ghost.json's
+/// `vhosts` object's members (no braces).
+fn shared_vhosts(n: usize, pods: usize) -> String {
+    let endpoints: Vec<String> =
+        (0..pods).map(|p| format!(r#"{{"address": "10.2.{}.{}", "port": 8080}}"#, p >> 8, p & 255)).collect();
+    let endpoints = endpoints.join(",");
+    let vhosts: Vec<String> = (0..n)
+        .map(|i| {
+            format!(
+                r#""h{i}.example": {{"routes": [{{"id": {{"namespace": "ns", "name": "r{i}", "rule": 0}},
+  "created": "2026-01-01T00:00:00Z", "listeners": ["http"],
+  "backends": [{{"name": "ns/shared:80", "endpoints": [{endpoints}]}}]}}]}}"#
+            )
+        })
+        .collect();
+    vhosts.join(",")
+}
+
+/// `n` vhosts `h<i>.example` of one route each naming the `backends` entry `ns/shared:80` (version 2).
+fn keyed_vhosts(n: usize) -> String {
+    let vhosts: Vec<String> = (0..n)
+        .map(|i| {
+            format!(
+                r#""h{i}.example": {{"routes": [{{"id": {{"namespace": "ns", "name": "r{i}", "rule": 0}},
+  "created": "2026-01-01T00:00:00Z", "listeners": ["http"],
+  "backends": [{{"name": "ns/shared:80", "backend": "ns/shared:80"}}]}}]}}"#
+            )
+        })
+        .collect();
+    vhosts.join(",")
+}
+
+/// The `backends` table member of the shared Service port with `pods` endpoints.
+fn shared_entry(pods: usize) -> String {
+    let endpoints: Vec<String> =
+        (0..pods).map(|p| format!(r#"{{"address": "10.2.{}.{}", "port": 8080}}"#, p >> 8, p & 255)).collect();
+    format!(r#""ns/shared:80": {{"endpoints": [{}]}}"#, endpoints.join(","))
+}
+
+/// Best and median of 5 trials of cloning `router` and applying `delta`, checking that `endpoints` are live after.
+fn apply_ms(router: &Router, delta: &str, endpoints: usize) -> (f64, f64) {
+    let mut timings: Vec<f64> = (0..5)
+        .map(|_| {
+            let started = Instant::now();
+            let (applied, report) = router.clone().apply_json(black_box(delta)).expect("the delta applies");
+            let ms = started.elapsed().as_secs_f64() * 1e3;
+            assert_eq!(report.endpoints, endpoints, "the new pod is live");
+            drop(black_box(applied));
+            ms
+        })
+        .collect();
+    timings.sort_by(f64::total_cmp);
+    (timings[0], timings[timings.len() / 2])
+}
+
+/// `GHOST_BENCH_SHARED`: per vhost count, the time to apply the delta of one pod added to the one shared Service port.
+fn shared(sizes: &str) {
+    let mut rows = Vec::new();
+    for n in sizes.split(',').map(|s| s.trim().parse::<usize>().expect("GHOST_BENCH_SHARED: vhost counts")) {
+        let document = format!(r#"{{"version": 1, "vhosts": {{{}}}}}"#, shared_vhosts(n, 10));
+        let delta = format!(r#"{{"version": 1, "vhosts": {{{}}}}}"#, shared_vhosts(n, 11));
+        let (router, report) = Router::from_json(&document).expect("the shared document loads");
+        assert_eq!(report.vhosts, n, "every vhost served");
+        let (best, median) = apply_ms(&router, &delta, 11);
+        println!(
+            "  {n:>6} vhosts on one Service port: a {} KiB delta applies in {best:.1} ms (best of 5; median {median:.1} ms)",
+            delta.len() / 1024
+        );
+        let keyed =
+            format!(r#"{{"version": 2, "backends": {{{}}}, "vhosts": {{{}}}}}"#, shared_entry(10), keyed_vhosts(n));
+        let entry_delta = format!(r#"{{"version": 2, "backends": {{{}}}}}"#, shared_entry(11));
+        let (router, report) = Router::from_json(&keyed).expect("the version 2 document loads");
+        assert_eq!(report.vhosts, n, "every vhost served");
+        let (keyed_best, keyed_median) = apply_ms(&router, &entry_delta, 11);
+        println!(
+            "  {n:>6} vhosts naming one backends entry (version 2): a {} B delta applies in {keyed_best:.2} ms (best of 5; median {keyed_median:.2} ms)",
+            entry_delta.len()
+        );
+        rows.push(format!(
+            r#"{{"vhosts":{n},"deltaBytes":{},"applyMs":{best:.2},"applyMedianMs":{median:.2},"v2DeltaBytes":{},"v2ApplyMs":{keyed_best:.3},"v2ApplyMedianMs":{keyed_median:.3}}}"#,
+            delta.len(),
+            entry_delta.len()
+        ));
+    }
+    println!("[{}]", rows.join(","));
+}
+
+/// `n` vhosts `v<i>.example` of one route each, each to a Service of its own with one endpoint (`pods` for the
+/// first), as ghost.json's `vhosts` object's members (no braces).
+fn distinct_vhosts(range: std::ops::Range<usize>, pods: usize) -> String {
+    let vhosts: Vec<String> = range
+        .map(|i| {
+            let count = if i == 0 { pods } else { 1 };
+            let endpoints: Vec<String> = (0..count)
+                .map(|p| format!(r#"{{"address": "10.{}.{}.{}", "port": {}}}"#, (i >> 16) & 255, (i >> 8) & 255, i & 255, 8080 + p))
+                .collect();
+            format!(
+                r#""v{i}.example": {{"routes": [{{"id": {{"namespace": "ns{ns}", "name": "r{i}", "rule": 0}},
+  "created": "2026-01-01T00:00:00Z", "listeners": ["http"], "matches": [{{"path": {{"type": "PathPrefix", "value": "/app{i}"}}}}],
+  "backends": [{{"name": "ns/svc-{i}:80", "endpoints": [{}]}}]}}]}}"#,
+                endpoints.join(","),
+                ns = i % 7,
+            )
+        })
+        .collect();
+    vhosts.join(",")
+}
+
+/// `GHOST_BENCH_ONE`: per vhost count, the time to clone the router and apply a delta naming one vhost (a pod added
+/// to its Service), and the time of the clone alone.
+fn one_vhost(sizes: &str) {
+    let mut rows = Vec::new();
+    for n in sizes.split(',').map(|s| s.trim().parse::<usize>().expect("GHOST_BENCH_ONE: vhost counts")) {
+        let document = format!(r#"{{"version": 1, "vhosts": {{{}}}}}"#, distinct_vhosts(0..n, 1));
+        let delta = format!(r#"{{"version": 1, "vhosts": {{{}}}}}"#, distinct_vhosts(0..1, 2));
+        let (router, report) = Router::from_json(&document).expect("the document loads");
+        assert_eq!(report.vhosts, n, "every vhost served");
+        let best_median = |mut timings: Vec<f64>| {
+            timings.sort_by(f64::total_cmp);
+            (timings[0], timings[timings.len() / 2])
+        };
+        let (best, median) = best_median(
+            (0..9)
+                .map(|_| {
+                    let started = Instant::now();
+                    let (applied, report) = router.clone().apply_json(black_box(&delta)).expect("the delta applies");
+                    let ms = started.elapsed().as_secs_f64() * 1e3;
+                    assert_eq!(report.endpoints, n + 1, "the new pod is live");
+                    drop(black_box(applied));
+                    ms
+                })
+                .collect(),
+        );
+        let (clone_best, _) = best_median(
+            (0..9)
+                .map(|_| {
+                    let started = Instant::now();
+                    let copy = black_box(router.clone());
+                    let ms = started.elapsed().as_secs_f64() * 1e3;
+                    drop(copy);
+                    ms
+                })
+                .collect(),
+        );
+        println!(
+            "  {n:>6} vhosts: a delta naming one applies in {best:.2} ms (best of 9; median {median:.2} ms), of which the clone {clone_best:.2} ms"
+        );
+        rows.push(format!(
+            r#"{{"vhosts":{n},"applyMs":{best:.3},"applyMedianMs":{median:.3},"cloneMs":{clone_best:.3}}}"#
+        ));
+    }
+    println!("[{}]", rows.join(","));
+}
+
 fn main() {
+    if let Ok(sizes) = std::env::var("GHOST_BENCH_ONE") {
+        one_vhost(&sizes);
+        return;
+    }
+    if let Ok(sizes) = std::env::var("GHOST_BENCH_SHARED") {
+        shared(&sizes);
+        return;
+    }
     if let Ok(sizes) = std::env::var("GHOST_BENCH_SIZES") {
         sweep(&sizes);
         return;

@@ -3,14 +3,18 @@
 //! These types mirror `ghost/contract/ghost_json.ts` field for field: unknown fields are rejected and defaults are
 //! the zod defaults, so deserializing a document and serializing it again yields what the zod schema outputs.
 //! Value-level rules that serde cannot express (timestamps, header-name syntax, regex syntax, …) live in
-//! [`crate::load`], which skips the offending route instead of rejecting the document.
+//! [`crate::load()`], which skips the offending route instead of rejecting the document.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// The only ghost.json version this build reads.
-pub const VERSION: u64 = 1;
+/// The ghost.json version this build writes; it reads [`OLDEST_VERSION`] up to this one.
+pub const VERSION: u64 = 2;
+
+/// The oldest ghost.json version this build reads: version 1 has no top-level `backends` table (every backend group
+/// holds its endpoints inline).
+pub const OLDEST_VERSION: u64 = 1;
 
 /// A whole ghost.json document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,6 +30,10 @@ pub struct GhostJson {
     pub cache_policies: Option<BTreeMap<String, Cache>>,
     /// Routes per vhost key: an exact hostname, a `*.` wildcard or `*`.
     pub vhosts: BTreeMap<String, Vhost>,
+    /// Version 2: the endpoints of each Service port (its TLS settings in the key), which backend groups name by key
+    /// ([`Backend::backend`]), so that an endpoint change is one entry, whatever the number of routes using it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub backends: BTreeMap<String, BackendEntry>,
     /// How client requests are normalised and whose forwarding headers are believed; absent: the defaults.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requests: Option<Requests>,
@@ -584,9 +592,13 @@ pub struct Backend {
     pub weight: u32,
     /// `namespace/service:port`, for logs and error bodies.
     pub name: String,
-    /// Ready endpoints.
+    /// Ready endpoints (version 1, or a group without a [`Backend::backend`] key).
     #[serde(default)]
     pub endpoints: Vec<Endpoint>,
+    /// Version 2: the key of the document's `backends` entry holding the group's endpoints and transport (then
+    /// `endpoints` is empty and `transport` absent). A key the table lacks makes the group answer 500.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<String>,
     /// Why the backendRef could not be resolved.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -595,6 +607,21 @@ pub struct Backend {
     pub filters: Vec<BackendFilter>,
     /// How ghost itself reaches the endpoints when Varnish's own HTTP/1.1 backends cannot (TLS, H2C); absent for
     /// plain HTTP/1.1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport: Option<Transport>,
+}
+
+/// An entry of ghost.json's `backends` table: the ready endpoints of one Service port and how ghost reaches them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackendEntry {
+    /// Ready endpoints; none makes the groups naming the entry answer 500 (or from cache).
+    #[serde(default)]
+    pub endpoints: Vec<Endpoint>,
+    /// Why the Service port could not be resolved; the groups naming the entry answer 500 with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// How ghost itself reaches the endpoints (TLS, H2C); absent for plain HTTP/1.1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transport: Option<Transport>,
 }

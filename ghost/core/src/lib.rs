@@ -1,6 +1,6 @@
 //! ghost-core: the pure routing engine of the ghost VMOD.
 //!
-//! It reads ghost.json ([`contract`], [`load`]), compiles it into lookup tables ([`Router`]) and answers, for one
+//! It reads ghost.json ([`contract`], [`mod@load`]), compiles it into lookup tables ([`Router`]) and answers, for one
 //! request view ([`Request`]), what to do with it ([`Decision`]): forward to an endpoint, redirect, or refuse with
 //! 400/404/500. The request path is normalised first ([`path`]); forwarding headers are in [`forwarding`].
 //! Filter semantics live in [`filters`], CORS in [`cors`]. Nothing here knows about Varnish; the VMOD converts types and
@@ -23,6 +23,7 @@ pub mod mirror;
 pub mod path;
 pub mod request;
 mod router;
+pub mod shards;
 pub mod text;
 mod token;
 

@@ -9,9 +9,9 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::contract::{
-    Backend, BackendFilter, Bypass, Cache, Cluster, Cors, Filter, GhostJson, HeaderModifier, Listener, Match, Method,
-    PathMatchType, PathModifier, QueryMode, Requests, Retry, Route, RouteCache, Transport, TransportProtocol, Vhost,
-    MAX_BODY_BYTES, MAX_MIRRORS, MAX_RETRY_ATTEMPTS, VERSION,
+    Backend, BackendEntry, BackendFilter, Bypass, Cache, Cluster, Cors, Filter, GhostJson, HeaderModifier, Listener,
+    Match, Method, PathMatchType, PathModifier, QueryMode, Requests, Retry, Route, RouteCache, Transport,
+    TransportProtocol, Vhost, MAX_BODY_BYTES, MAX_MIRRORS, MAX_RETRY_ATTEMPTS, OLDEST_VERSION, VERSION,
 };
 use crate::error::{Error, ErrorKind};
 use crate::forwarding::Cidr;
@@ -46,6 +46,8 @@ pub(crate) struct LoadedParts {
     /// Left out per vhost key, every key of the document listed (a key that is not a vhost key, with nothing in
     /// `doc`, too).
     pub vhosts: BTreeMap<String, Vec<Skipped>>,
+    /// The `backends` entries left out (not in `doc`), by key.
+    pub backends: BTreeMap<String, Skipped>,
 }
 
 /// A change to a loaded document: vhosts replaced (`Some`) or removed (`None`), parsed as [`load`] parses a
@@ -56,14 +58,21 @@ pub struct Delta {
     pub vhosts: BTreeMap<String, Option<Vhost>>,
     /// What was left out of each key's vhost (every key listed).
     pub skipped: BTreeMap<String, Vec<Skipped>>,
+    /// The `backends` entries replaced (`Some`) or removed (`None`: gone, or left out as [`Delta::backends_skipped`]
+    /// says); the vhosts naming them are not recompiled.
+    pub backends: BTreeMap<String, Option<BackendEntry>>,
+    /// The `backends` entries of the delta left out, by key.
+    pub backends_skipped: BTreeMap<String, Skipped>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawDelta<'a> {
     version: Option<serde_json::Value>,
-    #[serde(borrow)]
+    #[serde(borrow, default)]
     vhosts: BTreeMap<String, Option<RawVhost<'a>>>,
+    #[serde(borrow, default)]
+    backends: BTreeMap<String, Option<&'a RawValue>>,
 }
 
 #[derive(Deserialize)]
@@ -76,6 +85,8 @@ struct RawDoc<'a> {
     cache_policies: Option<BTreeMap<String, &'a RawValue>>,
     #[serde(borrow)]
     vhosts: BTreeMap<String, RawVhost<'a>>,
+    #[serde(borrow, default)]
+    backends: BTreeMap<String, &'a RawValue>,
     #[serde(default)]
     requests: Option<Requests>,
     #[serde(default)]
@@ -98,6 +109,7 @@ struct RawVhost<'a> {
 pub fn load(text: &str) -> Result<Loaded, Error> {
     let parts = load_parts(text)?;
     let mut skipped = parts.skipped;
+    skipped.extend(parts.backends.into_values());
     skipped.extend(parts.vhosts.into_values().flatten());
     Ok(Loaded { doc: parts.doc, skipped })
 }
@@ -121,7 +133,14 @@ pub fn load_delta(text: &str) -> Result<Delta, Error> {
         vhosts.insert(key.clone(), vhost);
         skipped.insert(key, left_out);
     }
-    Ok(Delta { vhosts, skipped })
+    let mut backends = BTreeMap::new();
+    let mut backends_skipped = BTreeMap::new();
+    for (key, raw) in raw.backends {
+        let entry =
+            raw.and_then(|raw| load_backend_entry(&key, raw).map_err(|s| backends_skipped.insert(key.clone(), s)).ok());
+        backends.insert(key, entry);
+    }
+    Ok(Delta { vhosts, skipped, backends, backends_skipped })
 }
 
 /// Deserializes a whole document, with the JSON path of a shape error.
@@ -146,11 +165,11 @@ fn parse_raw<'a, T: Deserialize<'a>>(
 
 fn check_version(version: Option<&serde_json::Value>) -> Result<(), Error> {
     match version {
-        Some(v) if v.as_u64() == Some(VERSION) => Ok(()),
+        Some(v) if v.as_u64().is_some_and(|v| (OLDEST_VERSION..=VERSION).contains(&v)) => Ok(()),
         _ => Err(Error::new(
             ErrorKind::Version,
             "$.version",
-            format!("must be {VERSION}, the only version this build reads"),
+            format!("must be {OLDEST_VERSION} to {VERSION}, the versions this build reads"),
         )),
     }
 }
@@ -183,18 +202,53 @@ pub(crate) fn load_parts(text: &str) -> Result<LoadedParts, Error> {
         }
         vhost_skipped.insert(key, left_out);
     }
+    let mut backends = BTreeMap::new();
+    let mut backends_skipped = BTreeMap::new();
+    for (key, raw) in raw.backends {
+        match load_backend_entry(&key, raw) {
+            Ok(entry) => {
+                backends.insert(key, entry);
+            }
+            Err(skipped) => {
+                backends_skipped.insert(key, skipped);
+            }
+        }
+    }
     Ok(LoadedParts {
         doc: GhostJson {
-            version: VERSION,
+            // check_version() took it.
+            version: raw.version.as_ref().and_then(serde_json::Value::as_u64).unwrap_or(VERSION),
             listeners: raw.listeners,
             cache_policies,
             vhosts,
+            backends,
             requests: raw.requests,
             cluster: raw.cluster,
         },
         skipped,
         vhosts: vhost_skipped,
+        backends: backends_skipped,
     })
+}
+
+/// Parses and checks one entry of the `backends` table; a bad one is left out and reported, and the groups naming it
+/// answer 500 as for a key the table lacks.
+fn load_backend_entry(key: &str, raw: &RawValue) -> Result<BackendEntry, Skipped> {
+    let path = format!("$.backends{}", path_key(key));
+    let mut de = serde_json::Deserializer::from_str(raw.get());
+    let checked = match serde_path_to_error::deserialize::<_, BackendEntry>(&mut de) {
+        Ok(entry) => check_endpoints(&entry.endpoints)
+            .and_then(|()| {
+                entry.transport.as_ref().map_or(Ok(()), |t| check_transport(t).map_err(|e| format!("transport: {e}")))
+            })
+            .map(|()| entry),
+        Err(err) => {
+            let message = strip_position(&err.inner().to_string());
+            let at = error_path(&err, &message);
+            Err(if at == "$" { message } else { format!("at {}: {message}", &at[1..]) })
+        }
+    };
+    checked.map_err(|reason| Skipped { path, route: None, reason })
 }
 
 /// Parses one vhost's routes, skipping (into `skipped`) the routes that do not pass; `None` when the key is not a
@@ -379,6 +433,9 @@ fn check_route(route: &Route) -> Result<(), String> {
     }
     for (i, mirror) in route.mirrors.iter().enumerate() {
         check_backend(&mirror.backend).map_err(|e| format!("mirrors[{i}].backend: {e}"))?;
+        if mirror.backend.backend.is_some() {
+            return Err(format!("mirrors[{i}].backend: a mirror holds its endpoints inline, not a backends key"));
+        }
         if let Some(f) = mirror.fraction {
             if f.denominator == 0 || f.numerator > f.denominator || f.denominator > 1_000_000 {
                 return Err(format!(
@@ -582,14 +639,10 @@ fn check_backend(backend: &Backend) -> Result<(), String> {
     if backend.weight > 1_000_000 {
         return Err(format!("weight {} must be at most 1000000", backend.weight));
     }
-    for ep in &backend.endpoints {
-        if ep.address.parse::<IpAddr>().is_err() {
-            return Err(format!("endpoint address {:?} must be an IPv4 or IPv6 address", ep.address));
-        }
-        if ep.port == 0 {
-            return Err(format!("endpoint port of {} must be between 1 and 65535", ep.address));
-        }
+    if backend.backend.is_some() && (!backend.endpoints.is_empty() || backend.transport.is_some()) {
+        return Err("a group naming a backends entry must hold no endpoints or transport of its own".to_owned());
     }
+    check_endpoints(&backend.endpoints)?;
     for filter in &backend.filters {
         match filter {
             BackendFilter::RequestHeaderModifier { request_header_modifier: m }
@@ -598,6 +651,18 @@ fn check_backend(backend: &Backend) -> Result<(), String> {
     }
     if let Some(transport) = &backend.transport {
         check_transport(transport).map_err(|e| format!("transport: {e}"))?;
+    }
+    Ok(())
+}
+
+fn check_endpoints(endpoints: &[crate::contract::Endpoint]) -> Result<(), String> {
+    for ep in endpoints {
+        if ep.address.parse::<IpAddr>().is_err() {
+            return Err(format!("endpoint address {:?} must be an IPv4 or IPv6 address", ep.address));
+        }
+        if ep.port == 0 {
+            return Err(format!("endpoint port of {} must be between 1 and 65535", ep.address));
+        }
     }
     Ok(())
 }
@@ -679,10 +744,29 @@ mod tests {
     }
 
     #[test]
-    fn load_rejects_other_versions() {
-        let err = load(r#"{"version": 2, "vhosts": {}}"#).unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::Version);
-        assert_eq!(err.path(), "$.version");
+    fn load_reads_versions_1_and_2_and_rejects_others() {
+        for version in [0, 3] {
+            let err = load(&format!(r#"{{"version": {version}, "vhosts": {{}}}}"#)).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Version);
+            assert_eq!(err.path(), "$.version");
+        }
+        assert!(load(r#"{"version": 1, "vhosts": {}}"#).is_ok());
+        assert!(load(r#"{"version": 2, "backends": {}, "vhosts": {}}"#).is_ok());
+    }
+
+    #[test]
+    fn a_bad_backends_entry_is_left_out_and_reported_and_a_group_naming_one_holds_nothing_else() {
+        let loaded = load(
+            r#"{"version": 2, "backends": {"ns/a:80": {"endpoints": [{"address": "10.0.0.1", "port": 80}]},
+                "ns/b:80": {"endpoints": [{"address": "nope", "port": 80}]}, "ns/c:80": {"extra": 1}}, "vhosts": {"a": {"routes": [
+                {"id": {"namespace": "ns", "name": "r", "rule": 0}, "created": "2026-01-01T00:00:00Z", "listeners": ["l"],
+                 "backends": [{"name": "ns/a:80", "backend": "ns/a:80", "endpoints": [{"address": "10.0.0.2", "port": 80}]}]}]}}}"#,
+        )
+        .unwrap();
+        assert_eq!(loaded.doc.backends.keys().collect::<Vec<_>>(), ["ns/a:80"]);
+        let paths: Vec<&str> = loaded.skipped.iter().map(|s| s.path.as_str()).collect();
+        assert_eq!(paths, [r#"$.backends["ns/b:80"]"#, r#"$.backends["ns/c:80"]"#, "$.vhosts.a.routes[0]"]);
+        assert!(loaded.skipped[2].reason.contains("no endpoints or transport of its own"), "{:?}", loaded.skipped[2]);
     }
 
     #[test]

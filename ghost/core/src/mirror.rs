@@ -241,20 +241,23 @@ impl Deliver for Http {
     }
 }
 
-/// Counters of mirrored traffic, for `/.varnish-ghost/stats`.
+/// The process's mirrored traffic, for `/.varnish-ghost/stats` (`mirrors`): counters since the start, one count per
+/// copy (a request two mirrors draw counts twice), and the copies waiting now.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MirrorStats {
-    /// Copies a mirror answered.
+    /// Copies the mirror took and answered with an HTTP/1.x status line.
     pub sent: u64,
-    /// Copies whose mirror refused the connection, timed out or answered something other than HTTP.
+    /// Copies the mirror did not take or answer: it refused the connection or did not accept it in time, a write
+    /// failed, or no HTTP/1.x status line came back in time.
     pub failed: u64,
-    /// Copies dropped because the queue was full.
+    /// Copies dropped because the queue was full, of copies ([`Limits::queue`]) or of bytes ([`Limits::queue_bytes`]).
     pub dropped_queue_full: u64,
-    /// Requests not mirrored because they had a body.
+    /// Copies not made because the request's body is longer than [`MAX_BODY_BYTES`], of unknown length, or could not
+    /// be read (a request with a shorter body is mirrored with it).
     pub dropped_body: u64,
-    /// Copies not sent because the mirror had no usable endpoint.
+    /// Copies not made because the drawn mirror had no usable endpoint.
     pub dropped_unavailable: u64,
-    /// Copies waiting now.
+    /// Copies waiting in the queue now: a gauge, where the other fields only grow.
     pub queued: u64,
 }
 

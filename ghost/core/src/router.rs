@@ -22,7 +22,7 @@ use regex::{Regex, RegexSet};
 
 use crate::cache::CacheRule;
 use crate::cluster::Cluster;
-use crate::contract::Vhost;
+use crate::contract::{BackendEntry, Endpoint, Vhost};
 use crate::contract::{
     BackendFilter, Cors, EscapedSlashes, Filter, GhostJson, HeaderModifier, Method, PathMatchType, Protocol,
     RequestRedirect, Route, RouteId, Scheme, UrlRewrite, ValueMatchType,
@@ -36,6 +36,7 @@ use crate::load::{load_delta, load_parts, route_label, Delta, LoadedParts, Skipp
 use crate::mirror::MirrorTarget;
 use crate::path::{normalize_path, NormalPath, PathCheck};
 use crate::request::{host_port, normalize_host, query_param, split_url, HeaderSource, Request};
+use crate::shards::{ChunkedVec, ShardedMap};
 
 /// Gateway API allows 64 listeners per Gateway, so a listener set fits in a `u64`.
 const MAX_LISTENERS: usize = 64;
@@ -59,8 +60,9 @@ pub struct Group {
     pub name: String,
     /// Relative share of traffic.
     pub weight: u32,
-    /// Indexes into [`Router::endpoints`].
-    pub endpoints: Vec<usize>,
+    /// The group's endpoint pool: [`Router::group_endpoints`] gives its endpoints. A group naming a `backends` entry
+    /// shares that entry's pool, which a delta of the entry swaps without recompiling the group's rule.
+    pub pool: usize,
     /// Why the group cannot take traffic, when it cannot.
     pub error: Option<String>,
     /// Header filters of the group.
@@ -143,6 +145,11 @@ impl Rule {
             _ => None,
         })
     }
+}
+
+/// The pool of a `backends` key the table lacks: its groups answer 500.
+fn missing_entry(key: &str) -> Pool {
+    Pool { endpoints: Vec::new(), error: Some(format!("the backends table has no entry {key:?}")) }
 }
 
 /// A compiled regular expression that must match a whole value.
@@ -293,14 +300,35 @@ pub struct Report {
     pub uncached: Vec<Skipped>,
 }
 
-/// Endpoint indexes by address and transport, while a document is compiled.
-type EndpointIndex = FxHashMap<(SocketAddr, Option<Arc<Transport>>), usize>;
+/// Endpoint indexes by address and transport.
+type EndpointIndex = ShardedMap<(SocketAddr, Option<Arc<Transport>>), usize>;
 
-/// What one vhost key of the document left in a router: the rule slots and endpoint uses it holds (released when a
-/// delta replaces or removes it), and its share of the [`Report`].
+/// The endpoints of one pool: a `backends` entry's, or those a version 1 group holds inline.
+#[derive(Debug, Default)]
+struct Pool {
+    /// Indexes into [`Router::endpoints`].
+    endpoints: Vec<usize>,
+    /// Why the pool takes no traffic (an unresolved Service port, a key the `backends` table lacks).
+    error: Option<String>,
+}
+
+/// A `backends` key that the document lists or a group names.
+#[derive(Debug, Clone, Copy)]
+struct Keyed {
+    pool: usize,
+    /// Groups naming the key.
+    users: u32,
+    /// Whether the document lists the entry (it then holds its endpoints' uses).
+    present: bool,
+}
+
+/// What one vhost key of the document left in a router: the rule slots, inline pools, `backends` keys named and
+/// endpoint uses it holds (released when a delta replaces or removes it), and its share of the [`Report`].
 #[derive(Debug, Default)]
 struct VhostPart {
     rules: Vec<u32>,
+    pools: Vec<usize>,
+    keys: Vec<String>,
     endpoints: Vec<usize>,
     routes: usize,
     served: bool,
@@ -314,17 +342,19 @@ struct VhostPart {
 ///
 /// Vhosts are compiled apart from each other: [`Router::apply`] makes the state of a changed document from this one
 /// by compiling only the vhosts a delta names and sharing the others' tables and rules. Rule and endpoint indexes
-/// stay those of this state; the slots a replaced vhost held are reused by later ones.
+/// stay those of this state; the slots a replaced vhost held are reused by later ones. The per-vhost and per-rule
+/// tables are sharded copy on write ([`crate::shards`]), so a clone and a delta's changes cost what the delta names,
+/// not what the Gateway holds.
 #[derive(Debug, Default, Clone)]
 pub struct Router {
     listeners: Vec<ListenerInfo>,
     sockets: FxHashMap<Box<str>, Vec<usize>>,
     isolate: bool,
-    exact_hosts: FxHashMap<Box<str>, Arc<Table>>,
-    wildcard_hosts: FxHashMap<Box<str>, Arc<Table>>,
+    exact_hosts: ShardedMap<Box<str>, Arc<Table>>,
+    wildcard_hosts: ShardedMap<Box<str>, Arc<Table>>,
     catch_all: Arc<Table>,
     /// By rule index; `None` for a slot no vhost holds now.
-    rules: Vec<Option<Arc<Rule>>>,
+    rules: ChunkedVec<Option<Arc<Rule>>>,
     free_rules: Vec<u32>,
     endpoints: Vec<SocketAddr>,
     /// `transports[i]`: how ghost reaches `endpoints[i]` itself, `None` for a native Varnish backend.
@@ -333,6 +363,19 @@ pub struct Router {
     /// How many backend group entries use each endpoint; a slot at 0 is free for the next new endpoint.
     endpoint_uses: Vec<u32>,
     free_endpoints: Vec<usize>,
+    /// Endpoint slots in use (`endpoint_uses` above 0).
+    live_endpoints: usize,
+    /// The endpoint slots the last [`Router::apply`] took or freed; `None` after a whole load.
+    changed_endpoints: Option<Vec<usize>>,
+    /// The rule slots the last [`Router::apply`] took or freed; `None` after a whole load.
+    changed_rules: Option<Vec<u32>>,
+    /// By pool id ([`Group::pool`]); `None` for a free slot.
+    pools: ChunkedVec<Option<Arc<Pool>>>,
+    free_pools: Vec<usize>,
+    /// The `backends` keys listed or named, with their pools.
+    keyed: ShardedMap<String, Keyed>,
+    /// The `backends` entries left out, in key order.
+    backends_skipped: BTreeMap<String, Skipped>,
     escaped_slashes: EscapedSlashes,
     trusted_proxies: Vec<Cidr>,
     cluster: Option<Cluster>,
@@ -340,7 +383,13 @@ pub struct Router {
     /// Left out of the document-wide parts: cache policies, then listeners.
     policies_skipped: Arc<Vec<Skipped>>,
     listeners_skipped: Arc<Vec<Skipped>>,
-    vhosts: BTreeMap<String, Arc<VhostPart>>,
+    vhosts: ShardedMap<String, Arc<VhostPart>>,
+    /// The vhosts that left something out, in key order (the report's order), apart so that a report costs what it
+    /// lists.
+    reported: BTreeMap<String, Arc<VhostPart>>,
+    /// Rules and served vhosts over every vhost part.
+    routes: usize,
+    served: usize,
 }
 
 impl Router {
@@ -358,11 +407,11 @@ impl Router {
     #[must_use]
     pub fn build(doc: GhostJson) -> (Self, Report) {
         let vhosts = doc.vhosts.keys().map(|k| (k.clone(), Vec::new())).collect();
-        Self::build_parts(LoadedParts { doc, skipped: Vec::new(), vhosts })
+        Self::build_parts(LoadedParts { doc, skipped: Vec::new(), vhosts, backends: BTreeMap::new() })
     }
 
     fn build_parts(parts: LoadedParts) -> (Self, Report) {
-        let LoadedParts { doc, skipped, vhosts: mut vhost_skipped } = parts;
+        let LoadedParts { doc, skipped, vhosts: mut vhost_skipped, backends: backends_skipped } = parts;
         let mut router = Self::default();
         let mut listeners_skipped = Vec::new();
         for listener in doc.listeners.iter().take(MAX_LISTENERS) {
@@ -392,6 +441,10 @@ impl Router {
         router.policies = Arc::new(doc.cache_policies.unwrap_or_default());
         router.policies_skipped = Arc::new(skipped);
         router.listeners_skipped = Arc::new(listeners_skipped);
+        for (key, entry) in doc.backends {
+            router.set_backend(key, Some(entry));
+        }
+        router.backends_skipped = backends_skipped;
         let mut vhosts = doc.vhosts;
         for (key, load_skipped) in std::mem::take(&mut vhost_skipped) {
             let vhost = vhosts.remove(&key);
@@ -417,7 +470,16 @@ impl Router {
     #[must_use]
     pub fn apply(self, delta: Delta) -> (Self, Report) {
         let mut router = self;
-        let Delta { mut vhosts, skipped } = delta;
+        router.changed_endpoints = Some(Vec::new());
+        router.changed_rules = Some(Vec::new());
+        let Delta { mut vhosts, skipped, backends, backends_skipped: mut entries_skipped } = delta;
+        for (key, entry) in backends {
+            router.backends_skipped.remove(&key);
+            if let Some(skip) = entries_skipped.remove(&key) {
+                router.backends_skipped.insert(key.clone(), skip);
+            }
+            router.set_backend(key, entry);
+        }
         for (key, load_skipped) in skipped {
             router.remove_vhost(&key);
             let vhost = vhosts.remove(&key).flatten();
@@ -432,23 +494,25 @@ impl Router {
 
     /// The report of this state, as a load of the whole document gives it.
     fn report(&self) -> Report {
-        let mut report = Report::default();
+        let mut report =
+            Report { routes: self.routes, vhosts: self.served, endpoints: self.live_endpoints, ..Report::default() };
         report.skipped.extend(self.policies_skipped.iter().cloned());
-        report.skipped.extend(self.vhosts.values().flat_map(|v| v.load_skipped.iter().cloned()));
+        report.skipped.extend(self.backends_skipped.values().cloned());
+        report.skipped.extend(self.reported.values().flat_map(|v| v.load_skipped.iter().cloned()));
         report.skipped.extend(self.listeners_skipped.iter().cloned());
-        for part in self.vhosts.values() {
-            report.routes += part.routes;
-            report.vhosts += usize::from(part.served);
+        for part in self.reported.values() {
             report.skipped.extend(part.skipped.iter().cloned());
             report.uncached.extend(part.uncached.iter().cloned());
         }
-        report.endpoints = self.endpoint_uses.iter().filter(|&&n| n > 0).count();
         report
     }
 
     /// Releases what the vhost `key` holds: its table, its rule slots and its endpoint uses.
     fn remove_vhost(&mut self, key: &str) {
         let Some(part) = self.vhosts.remove(key) else { return };
+        self.reported.remove(key);
+        self.routes -= part.routes;
+        self.served -= usize::from(part.served);
         if key == "*" {
             self.catch_all = Arc::default();
         } else if let Some(suffix) = key.strip_prefix('*') {
@@ -457,16 +521,121 @@ impl Router {
             self.exact_hosts.remove(key);
         }
         for &rule in &part.rules {
-            self.rules[rule as usize] = None;
+            *self.rules.get_mut(rule as usize) = None;
             self.free_rules.push(rule);
         }
-        for &endpoint in &part.endpoints {
+        if let Some(changed) = &mut self.changed_rules {
+            changed.extend_from_slice(&part.rules);
+        }
+        for &pool in &part.pools {
+            self.free_pool(pool);
+        }
+        for key in &part.keys {
+            self.unuse_key(key);
+        }
+        self.release_endpoints(&part.endpoints);
+    }
+
+    /// Drops one use of each endpoint; a slot no use holds any more is free for the next new endpoint.
+    fn release_endpoints(&mut self, endpoints: &[usize]) {
+        for &endpoint in endpoints {
             self.endpoint_uses[endpoint] -= 1;
             if self.endpoint_uses[endpoint] == 0 {
+                self.live_endpoints -= 1;
+                if let Some(changed) = &mut self.changed_endpoints {
+                    changed.push(endpoint);
+                }
                 self.endpoint_index.remove(&(self.endpoints[endpoint], self.transports[endpoint].clone()));
                 self.free_endpoints.push(endpoint);
             }
         }
+    }
+
+    /// The endpoint indexes of `endpoints` reached over `transport`, each use counted.
+    fn take_endpoints(&mut self, endpoints: &[Endpoint], transport: Option<&Transport>) -> Vec<usize> {
+        let transport = transport.cloned().map(Arc::new);
+        // load() checked the addresses; a parse failure here would be a bug, so skip rather than panic.
+        endpoints
+            .iter()
+            .filter_map(|ep| Some(SocketAddr::new(ep.address.parse::<IpAddr>().ok()?, ep.port)))
+            .map(|addr| self.endpoint(addr, transport.clone()))
+            .collect()
+    }
+
+    /// A pool slot holding `pool`.
+    fn new_pool(&mut self, pool: Pool) -> usize {
+        let pool = Some(Arc::new(pool));
+        if let Some(free) = self.free_pools.pop() {
+            *self.pools.get_mut(free) = pool;
+            free
+        } else {
+            self.pools.push(pool);
+            self.pools.len() - 1
+        }
+    }
+
+    fn free_pool(&mut self, pool: usize) {
+        *self.pools.get_mut(pool) = None;
+        self.free_pools.push(pool);
+    }
+
+    /// The pool of the `backends` key `key` for one more group naming it (the pool of a missing entry when the table
+    /// lacks it).
+    fn use_key(&mut self, key: &str) -> usize {
+        if let Some(keyed) = self.keyed.get(key).copied() {
+            self.keyed.insert(key.to_owned(), Keyed { users: keyed.users + 1, ..keyed });
+            return keyed.pool;
+        }
+        let pool = self.new_pool(missing_entry(key));
+        self.keyed.insert(key.to_owned(), Keyed { pool, users: 1, present: false });
+        pool
+    }
+
+    /// One group fewer names `key`; a key nothing lists or names any more is forgotten.
+    fn unuse_key(&mut self, key: &str) {
+        let Some(keyed) = self.keyed.get(key).copied() else { return };
+        if keyed.users == 1 && !keyed.present {
+            self.keyed.remove(key);
+            self.free_pool(keyed.pool);
+        } else {
+            self.keyed.insert(key.to_owned(), Keyed { users: keyed.users - 1, ..keyed });
+        }
+    }
+
+    /// Sets (or, `None`, removes) the `backends` entry `key`: its pool's endpoints change in place, so every group
+    /// naming it follows without its rule being recompiled; the endpoint uses move from the old endpoints to the new.
+    fn set_backend(&mut self, key: String, entry: Option<BackendEntry>) {
+        let old = self.keyed.get(key.as_str()).copied();
+        if let Some(old) = old.filter(|k| k.present) {
+            let endpoints =
+                self.pools.get(old.pool).cloned().flatten().map(|p| p.endpoints.clone()).unwrap_or_default();
+            self.release_endpoints(&endpoints);
+        }
+        let users = old.map_or(0, |k| k.users);
+        let Some(entry) = entry else {
+            match old {
+                Some(old) if users > 0 => {
+                    *self.pools.get_mut(old.pool) = Some(Arc::new(missing_entry(&key)));
+                    self.keyed.insert(key, Keyed { present: false, ..old });
+                }
+                Some(old) => {
+                    self.keyed.remove(key.as_str());
+                    self.free_pool(old.pool);
+                }
+                None => {}
+            }
+            return;
+        };
+        let endpoints = self.take_endpoints(&entry.endpoints, entry.transport.as_ref());
+        let pool = Pool { endpoints, error: entry.error };
+        let id = match old {
+            Some(old) => {
+                *self.pools.get_mut(old.pool) = Some(Arc::new(pool));
+                old.pool
+            }
+            None => self.new_pool(pool),
+        };
+        self.keyed.insert(key, Keyed { pool: id, users, present: true });
     }
 
     /// Compiles the vhost `key` (none: only what its parse left out is kept for the report).
@@ -488,7 +657,7 @@ impl Router {
         left_out.sort_unstable();
         left_out.dedup();
         for rule in left_out {
-            let Some(rule) = self.rules[rule as usize].as_deref() else { continue };
+            let Some(rule) = self.rule(rule as usize) else { continue };
             part.routes = part.routes.saturating_sub(1);
             part.skipped.push(Skipped {
                 path: format!("$.vhosts[{}]", serde_json::Value::String(key.clone())),
@@ -507,7 +676,13 @@ impl Router {
                 self.exact_hosts.insert(key.as_str().into(), table);
             }
         }
-        self.vhosts.insert(key, Arc::new(part));
+        self.routes += part.routes;
+        self.served += usize::from(part.served);
+        let part = Arc::new(part);
+        if !(part.load_skipped.is_empty() && part.skipped.is_empty() && part.uncached.is_empty()) {
+            self.reported.insert(key.clone(), Arc::clone(&part));
+        }
+        self.vhosts.insert(key, part);
     }
 
     /// The index of a new endpoint, or of the one already known with this address and transport; counts the use.
@@ -528,6 +703,12 @@ impl Router {
             self.endpoint_index.insert((addr, transport), index);
             index
         };
+        if self.endpoint_uses[index] == 0 {
+            self.live_endpoints += 1;
+            if let Some(changed) = &mut self.changed_endpoints {
+                changed.push(index);
+            }
+        }
         self.endpoint_uses[index] += 1;
         index
     }
@@ -587,19 +768,20 @@ impl Router {
             .collect();
         let mut groups = Vec::with_capacity(backends.len());
         for backend in backends {
-            let mut endpoints = Vec::with_capacity(backend.endpoints.len());
-            let transport = backend.transport.map(Arc::new);
-            for ep in &backend.endpoints {
-                // load() checked the address; a parse failure here would be a bug, so skip rather than panic.
-                let Ok(ip) = ep.address.parse::<IpAddr>() else { continue };
-                let index = self.endpoint(SocketAddr::new(ip, ep.port), transport.clone());
-                part.endpoints.push(index);
-                endpoints.push(index);
-            }
+            let pool = if let Some(key) = &backend.backend {
+                part.keys.push(key.clone());
+                self.use_key(key)
+            } else {
+                let endpoints = self.take_endpoints(&backend.endpoints, backend.transport.as_ref());
+                part.endpoints.extend_from_slice(&endpoints);
+                let pool = self.new_pool(Pool { endpoints, error: None });
+                part.pools.push(pool);
+                pool
+            };
             groups.push(Group {
                 name: backend.name,
                 weight: backend.weight,
-                endpoints,
+                pool,
                 error: backend.error,
                 filters: backend.filters,
             });
@@ -618,7 +800,10 @@ impl Router {
             self.free_rules.pop();
         }
         part.rules.push(u32::try_from(slot).unwrap_or(u32::MAX));
-        self.rules[slot] = Some(Arc::new(Rule {
+        if let Some(changed) = &mut self.changed_rules {
+            changed.push(u32::try_from(slot).unwrap_or(u32::MAX));
+        }
+        *self.rules.get_mut(slot) = Some(Arc::new(Rule {
             route_name: format!("{}/{}", id.namespace, id.name),
             id,
             filters,
@@ -736,6 +921,12 @@ impl Router {
         self.rules.get(index)?.as_deref()
     }
 
+    /// The endpoints of a group's pool, indexes into [`Router::endpoints`] (none when its `backends` entry is missing).
+    #[must_use]
+    pub fn group_endpoints(&self, group: &Group) -> &[usize] {
+        self.pools.get(group.pool).and_then(Option::as_deref).map(|p| p.endpoints.as_slice()).unwrap_or_default()
+    }
+
     /// A listener by index.
     #[must_use]
     pub fn listener(&self, index: usize) -> Option<&ListenerInfo> {
@@ -754,6 +945,27 @@ impl Router {
     #[must_use]
     pub fn endpoint_used(&self, index: usize) -> bool {
         self.endpoint_uses.get(index).is_some_and(|&uses| uses > 0)
+    }
+
+    /// The endpoint slots whose endpoint the last [`Router::apply`] changed (taken, freed, or both; a slot may be
+    /// listed twice), so that a caller keeping something per slot updates only those; `None` for a router a whole
+    /// document built, where every slot is new.
+    #[must_use]
+    pub fn endpoint_changes(&self) -> Option<&[usize]> {
+        self.changed_endpoints.as_deref()
+    }
+
+    /// The rule slots the last [`Router::apply`] changed (freed, taken, or both; a slot may be listed twice), as
+    /// [`Router::endpoint_changes`] for endpoints; `None` for a router a whole document built.
+    #[must_use]
+    pub fn rule_changes(&self) -> Option<&[u32]> {
+        self.changed_rules.as_deref()
+    }
+
+    /// Whether some rule uses the endpoint `addr` reached over `transport`.
+    #[must_use]
+    pub fn lists_endpoint(&self, addr: SocketAddr, transport: Option<&Arc<Transport>>) -> bool {
+        self.endpoint_index.get(&(addr, transport.cloned())).is_some()
     }
 
     /// The transports of [`Router::endpoints`], same order: `None` for plain HTTP/1.1 (a native backend).
@@ -894,10 +1106,12 @@ impl Router {
             pick -= u64::from(g.weight);
         }
         let group = &rule.groups[group_index];
-        if let Some(error) = &group.error {
+        let pool = self.pools.get(group.pool).and_then(Option::as_deref);
+        if let Some(error) = group.error.as_ref().or(pool.and_then(|p| p.error.as_ref())) {
             return refuse(format!("backend {}: {error}", group.name), None);
         }
-        if group.endpoints.is_empty() {
+        let endpoints = pool.map(|p| p.endpoints.as_slice()).unwrap_or_default();
+        if endpoints.is_empty() {
             // Scaled to zero or every endpoint unready: grace still covers a rule with cache settings.
             let lookup = rule.cache.is_some().then(|| {
                 let (url, host) = rewrite_request(rule, path, query, prefix_len);
@@ -906,7 +1120,7 @@ impl Router {
             return refuse(format!("backend {} has no ready endpoints", group.name), lookup);
         }
         let spread = mix(req.random);
-        let endpoint = group.endpoints[usize::try_from(spread % group.endpoints.len() as u64).unwrap_or(0)];
+        let endpoint = endpoints[usize::try_from(spread % endpoints.len() as u64).unwrap_or(0)];
         let (url, new_host) = rewrite_request(rule, path, query, prefix_len);
         let url = url.or(target);
         Decision::Forward(Forward { rule: rule_index, group: group_index, endpoint, listener, url, host: new_host })

@@ -1,5 +1,6 @@
-//! Property test of deltas: a router made by applying a chain of random deltas (vhosts replaced, added, removed)
-//! answers every request as the router of the whole resulting document does, and reports the same.
+//! Property test of deltas: a router made by applying a chain of random deltas (vhosts replaced, added, removed;
+//! `backends` entries replaced, added, removed, some bad) answers every request as the router of the whole resulting
+//! document does, and reports the same.
 
 use std::collections::BTreeMap;
 
@@ -15,6 +16,8 @@ const KEYS: [&str; 6] = ["a.example", "b.example", "*.example", "*", "x.b.exampl
 const PATHS: [&str; 5] = ["/", "/a", "/a/b", "/b", "/c"];
 /// Endpoint addresses, few, so that vhosts share them and a removed vhost frees some.
 const ADDRESSES: [&str; 4] = ["10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4"];
+/// `backends` keys (version 2), which some groups name instead of holding endpoints.
+const SERVICES: [&str; 3] = ["ns/p:80", "ns/q:80", "ns/r:443"];
 
 /// A generated route: path match kind and value, age, endpoints, and what is special about it.
 type GenRoute = (usize, usize, u8, Vec<usize>, u8);
@@ -36,6 +39,11 @@ fn route(key: usize, i: usize, (kind, path, created, endpoints, special): GenRou
         "backends": [{"name": format!("ns/s{i}:80"), "endpoints": endpoints.iter().map(|&e| json!({"address": ADDRESSES[e], "port": 80})).collect::<Vec<_>>()}],
     });
     match special {
+        // a group naming a backends entry (which the table may lack)
+        2..=4 => {
+            let key = SERVICES[usize::from(special - 2)];
+            route["backends"][0] = json!({"name": key, "backend": key});
+        }
         // a regex that does not compile: the route is skipped
         0 => route["matches"][0]["path"] = json!({"type": "RegularExpression", "value": "/("}),
         // a cache policy that does not exist: served without caching
@@ -53,6 +61,27 @@ fn gen_vhost() -> impl Strategy<Value = Option<Vec<GenRoute>>> {
 /// A delta: some keys with their new vhost or removal.
 fn gen_delta() -> impl Strategy<Value = BTreeMap<usize, Option<Vec<GenRoute>>>> {
     prop::collection::btree_map(0..KEYS.len(), gen_vhost(), 0..4)
+}
+
+/// A `backends` entry (none: the delta removes the key): endpoint indexes, `ADDRESSES.len()` being a bad address
+/// (the entry is left out and reported), and whether it goes over ghost's transport (H2C).
+fn gen_entry() -> impl Strategy<Value = Option<(Vec<usize>, bool)>> {
+    prop::option::weighted(0.8, (prop::collection::vec(0..=ADDRESSES.len(), 0..3), any::<bool>()))
+}
+
+/// Changes to the `backends` table.
+fn gen_entries() -> impl Strategy<Value = BTreeMap<usize, Option<(Vec<usize>, bool)>>> {
+    prop::collection::btree_map(0..SERVICES.len(), gen_entry(), 0..3)
+}
+
+fn entry_json((endpoints, h2c): &(Vec<usize>, bool)) -> Value {
+    let endpoints: Vec<Value> =
+        endpoints.iter().map(|&e| json!({"address": ADDRESSES.get(e).unwrap_or(&"not-an-ip"), "port": 8080})).collect();
+    if *h2c {
+        json!({"endpoints": endpoints, "transport": {"protocol": "H2C"}})
+    } else {
+        json!({"endpoints": endpoints})
+    }
 }
 
 fn vhost_json(key: usize, routes: &[GenRoute]) -> Value {
@@ -82,7 +111,8 @@ proptest! {
     #[test]
     fn a_chain_of_deltas_routes_and_reports_as_the_whole_document(
         start in gen_delta(),
-        deltas in prop::collection::vec(gen_delta(), 1..5),
+        start_entries in gen_entries(),
+        deltas in prop::collection::vec((gen_delta(), gen_entries()), 1..5),
         random in any::<u64>(),
     ) {
         let listeners = json!([{"name": "web", "socket": "a0", "port": 80, "protocol": "HTTP"}]);
@@ -92,11 +122,26 @@ proptest! {
                 vhosts.insert(KEYS[key].to_owned(), vhost_json(key, routes));
             }
         }
-        let doc = |vhosts: &serde_json::Map<String, Value>| {
-            json!({"version": 1, "listeners": listeners, "vhosts": vhosts}).to_string()
+        let mut entries = serde_json::Map::new();
+        for (&key, entry) in &start_entries {
+            if let Some(entry) = entry {
+                entries.insert(SERVICES[key].to_owned(), entry_json(entry));
+            }
+        }
+        let doc = |vhosts: &serde_json::Map<String, Value>, entries: &serde_json::Map<String, Value>| {
+            json!({"version": 2, "listeners": listeners, "backends": entries, "vhosts": vhosts}).to_string()
         };
-        let (mut router, _) = Router::from_json(&doc(&vhosts)).unwrap();
-        for delta in &deltas {
+        let (mut router, _) = Router::from_json(&doc(&vhosts, &entries)).unwrap();
+        for (delta, entry_delta) in &deltas {
+            let mut changed_entries = serde_json::Map::new();
+            for (&key, entry) in entry_delta {
+                let value = entry.as_ref().map_or(Value::Null, entry_json);
+                match &value {
+                    Value::Null => entries.remove(SERVICES[key]),
+                    v => entries.insert(SERVICES[key].to_owned(), v.clone()),
+                };
+                changed_entries.insert(SERVICES[key].to_owned(), value);
+            }
             let mut changed = serde_json::Map::new();
             for (&key, vhost) in delta {
                 let value = vhost.as_ref().map_or(Value::Null, |routes| vhost_json(key, routes));
@@ -106,8 +151,9 @@ proptest! {
                 };
                 changed.insert(KEYS[key].to_owned(), value);
             }
-            let (next, report) = router.clone().apply_json(&json!({"version": 1, "vhosts": changed}).to_string()).unwrap();
-            let (whole, whole_report) = Router::from_json(&doc(&vhosts)).unwrap();
+            let delta = json!({"version": 2, "backends": changed_entries, "vhosts": changed}).to_string();
+            let (next, report) = router.clone().apply_json(&delta).unwrap();
+            let (whole, whole_report) = Router::from_json(&doc(&vhosts, &entries)).unwrap();
             prop_assert_eq!(&report, &whole_report);
             let headers: Vec<(String, String)> = Vec::new();
             for host in ["a.example", "b.example", "x.b.example", "y.example", "other.test"] {
@@ -121,11 +167,21 @@ proptest! {
             // many as the whole document's endpoints (a freed slot gets no backend)
             for i in 0..next.rule_count() {
                 for group in next.rule(i).iter().flat_map(|r| r.groups.iter()) {
-                    prop_assert!(group.endpoints.iter().all(|&e| e < next.endpoints().len() && next.endpoint_used(e)));
+                    prop_assert!(next.group_endpoints(group).iter().all(|&e| e < next.endpoints().len() && next.endpoint_used(e)));
                 }
             }
             let used = (0..next.endpoints().len()).filter(|&i| next.endpoint_used(i)).count();
             prop_assert_eq!(used, whole.endpoints().len());
+            // every slot whose endpoint the delta changed is listed (the VMOD acquires and retires backends by it)
+            let changes = next.endpoint_changes().unwrap();
+            let slot = |r: &Router, i: usize| {
+                r.endpoint_used(i).then(|| (r.endpoints()[i], r.transports()[i].clone()))
+            };
+            for i in 0..next.endpoints().len() {
+                if slot(&router, i) != slot(&next, i) {
+                    prop_assert!(changes.contains(&i), "slot {} changed unlisted", i);
+                }
+            }
             router = next;
         }
     }
@@ -134,7 +190,7 @@ proptest! {
 #[test]
 fn a_delta_that_is_not_a_delta_is_refused_and_names_the_problem() {
     let (router, _) = Router::from_json(r#"{"version": 1, "vhosts": {}}"#).unwrap();
-    let err = router.clone().apply_json(r#"{"version": 2, "vhosts": {}}"#).unwrap_err();
+    let err = router.clone().apply_json(r#"{"version": 3, "vhosts": {}}"#).unwrap_err();
     assert_eq!(err.path(), "$.version");
     let err = router.clone().apply_json(r#"{"version": 1, "vhosts": {"a": 3}}"#).unwrap_err();
     assert_eq!(err.path(), "$.vhosts.a", "{err}");

@@ -328,9 +328,9 @@ fn check_decision(router: &Router, decision: &Decision) -> Result<(), TestCaseEr
     match decision {
         Decision::Forward(f) => {
             let rule = router.rule(f.rule);
-            prop_assert!(
-                rule.is_some_and(|r| f.group < r.groups.len() && r.groups[f.group].endpoints.contains(&f.endpoint))
-            );
+            prop_assert!(rule.is_some_and(
+                |r| f.group < r.groups.len() && router.group_endpoints(&r.groups[f.group]).contains(&f.endpoint)
+            ));
             prop_assert!(f.endpoint < router.endpoints().len());
             prop_assert!(f.listener.is_none_or(|l| router.listener(l).is_some()));
             prop_assert!(f.url.as_ref().is_none_or(|u| u.starts_with('/')), "{:?}", f.url);

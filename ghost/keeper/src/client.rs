@@ -13,7 +13,7 @@ use std::time::Duration;
 /// How long the keeper may take to answer: varnishd's start waits for it.
 const KEEPER_TIMEOUT: Duration = Duration::from_secs(2);
 
-fn exchange(socket: &Path, request: Request, fd: Option<BorrowedFd<'_>>) -> io::Result<(Reply, Option<OwnedFd>)> {
+fn exchange(socket: &Path, request: &Request, fd: Option<BorrowedFd<'_>>) -> io::Result<(Reply, Option<OwnedFd>)> {
     let stream = UnixStream::connect(socket)?;
     let uid = peer_uid(&stream)?;
     if uid != own_uid() {
@@ -36,7 +36,7 @@ fn refused(why: &str) -> io::Error {
 /// # Errors
 /// The keeper could not be reached or answered something else.
 pub fn fetch(socket: &Path, addr: SocketAddr) -> io::Result<Option<OwnedFd>> {
-    match exchange(socket, Request::Get(addr), None)? {
+    match exchange(socket, &Request::Get(addr), None)? {
         (Reply::Ok, Some(fd)) => Ok(Some(fd)),
         (Reply::Ok, None) => Err(io::Error::new(io::ErrorKind::InvalidData, "ok without a socket")),
         (Reply::None, _) => Ok(None),
@@ -49,7 +49,7 @@ pub fn fetch(socket: &Path, addr: SocketAddr) -> io::Result<Option<OwnedFd>> {
 /// # Errors
 /// The keeper could not be reached or refused the socket.
 pub fn deposit(socket: &Path, addr: SocketAddr, fd: BorrowedFd<'_>) -> io::Result<()> {
-    match exchange(socket, Request::Put(addr), Some(fd))? {
+    match exchange(socket, &Request::Put(addr), Some(fd))? {
         (Reply::Ok, _) => Ok(()),
         (Reply::None, _) => Err(io::Error::new(io::ErrorKind::InvalidData, "none to a put")),
         (Reply::Error(why), _) => Err(refused(&why)),

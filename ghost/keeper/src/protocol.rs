@@ -2,6 +2,8 @@
 //!
 //! - `get <addr>`: the reply `ok` carries the kept socket for `<addr>` (SCM_RIGHTS), `none` says none is kept.
 //! - `put <addr>` carries a socket bound to `<addr>`: kept unless one is kept already (`ok`), or `error <why>`.
+//! - `retain <port>,<port>...` (or `retain` alone: none): the kept sockets of every other port are closed (`ok`), so a
+//!   listener the chaperone no longer has refuses connections instead of queueing them for nobody.
 //!
 //! `<addr>` is a socket address as Rust prints it (`0.0.0.0:80`, `[::]:80`).
 
@@ -12,12 +14,14 @@ use std::net::SocketAddr;
 pub const MAX_LINE: usize = 256;
 
 /// A request to the keeper.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
     /// Asks for the socket kept for this address.
     Get(SocketAddr),
     /// Offers the attached socket, bound to this address.
     Put(SocketAddr),
+    /// Keeps the sockets of these ports only, closing the others.
+    Retain(Vec<u16>),
 }
 
 /// The keeper's answer.
@@ -36,6 +40,11 @@ impl fmt::Display for Request {
         match self {
             Request::Get(addr) => writeln!(f, "get {addr}"),
             Request::Put(addr) => writeln!(f, "put {addr}"),
+            Request::Retain(ports) if ports.is_empty() => writeln!(f, "retain"),
+            Request::Retain(ports) => {
+                let ports: Vec<String> = ports.iter().map(u16::to_string).collect();
+                writeln!(f, "retain {}", ports.join(","))
+            }
         }
     }
 }
@@ -55,10 +64,20 @@ impl Request {
     /// Parses one request line (with or without its newline).
     ///
     /// # Errors
-    /// A line that is not `get <addr>` or `put <addr>`, with why.
+    /// A line that is not `get <addr>`, `put <addr>` or `retain [<ports>]`, with why.
     pub fn parse(line: &str) -> Result<Request, String> {
         let line = line.strip_suffix('\n').unwrap_or(line);
+        if line == "retain" {
+            return Ok(Request::Retain(Vec::new()));
+        }
         let (verb, addr) = line.split_once(' ').ok_or_else(|| format!("not a request: {line:?}"))?;
+        if verb == "retain" {
+            return addr
+                .split(',')
+                .map(|p| p.parse::<u16>().ok().filter(|&p| p != 0).ok_or(format!("not a port: {p:?}")))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Request::Retain);
+        }
         let addr: SocketAddr = addr.parse().map_err(|_| format!("not a socket address: {addr:?}"))?;
         match verb {
             "get" => Ok(Request::Get(addr)),
@@ -96,6 +115,8 @@ mod tests {
             Request::Get("0.0.0.0:80".parse().unwrap()),
             Request::Put("[::]:8443".parse().unwrap()),
             Request::Get("127.0.0.1:6086".parse().unwrap()),
+            Request::Retain(vec![80, 443, 6100]),
+            Request::Retain(vec![]),
         ] {
             assert_eq!(Request::parse(&request.to_string()), Ok(request));
         }
@@ -118,6 +139,8 @@ mod tests {
         assert_eq!(Request::parse("get"), Err("not a request: \"get\"".into()));
         assert_eq!(Request::parse("get :80"), Err("not a socket address: \":80\"".into()));
         assert_eq!(Request::parse("drop 0.0.0.0:80"), Err("unknown request \"drop\"".into()));
+        assert_eq!(Request::parse("retain 80,x"), Err("not a port: \"x\"".into()));
+        assert_eq!(Request::parse("retain 0"), Err("not a port: \"0\"".into()));
         assert!(Reply::parse("maybe").is_err());
     }
 }

@@ -55,6 +55,11 @@ pub fn run(listener: &UnixListener, store: &mut Store) {
                 &[("address", &addr.to_string())],
             ),
             Ok(Outcome::Refused(why)) => log("warn", "request refused", &[("error", &why)]),
+            Ok(Outcome::Released(addrs)) => {
+                for addr in addrs {
+                    log("info", "closed a kept socket no listener uses", &[("address", &addr.to_string())]);
+                }
+            }
             Err(e) => log("warn", "connection failed", &[("error", &e.to_string())]),
         }
     }

@@ -23,6 +23,8 @@ pub enum Outcome {
     Kept { addr: SocketAddr, replaced: bool },
     /// A `put` refused, and why.
     Refused(String),
+    /// A `retain` closed the sockets of these addresses (none, when every kept port was retained).
+    Released(Vec<SocketAddr>),
 }
 
 impl Store {
@@ -35,7 +37,19 @@ impl Store {
                 None => (Outcome::NotKept(addr), None),
             },
             Request::Put(addr) => (self.put(addr, fd), None),
+            Request::Retain(ports) => (Outcome::Released(self.retain(&ports)), None),
         }
+    }
+
+    /// Drops every kept socket whose port is not in `ports` and returns their addresses, sorted. Dropping the keeper's
+    /// reference closes a socket no process holds any more: its queue is reset and new connections are refused.
+    fn retain(&mut self, ports: &[u16]) -> Vec<SocketAddr> {
+        let mut released: Vec<_> = self.sockets.keys().filter(|a| !ports.contains(&a.port())).copied().collect();
+        released.sort();
+        for addr in &released {
+            self.sockets.remove(addr);
+        }
+        released
     }
 
     /// Keeps `fd` for `addr` after checking that it is a TCP socket bound to `addr`. The newest socket wins: the
@@ -67,7 +81,7 @@ impl Outcome {
     #[must_use]
     pub fn reply(&self) -> Reply {
         match self {
-            Outcome::Handed(_) | Outcome::Kept { .. } => Reply::Ok,
+            Outcome::Handed(_) | Outcome::Kept { .. } | Outcome::Released(_) => Reply::Ok,
             Outcome::NotKept(_) => Reply::None,
             Outcome::Refused(why) => Reply::Error(why.clone()),
         }
@@ -95,6 +109,32 @@ mod tests {
         assert_eq!(outcome, Outcome::Handed(addr));
         assert_eq!(local_addr(fd.unwrap()).unwrap(), addr);
         assert_eq!(store.addresses(), vec![addr]);
+    }
+
+    #[test]
+    fn retain_closes_the_sockets_of_other_ports_and_a_port_can_be_kept_again() {
+        let mut store = Store::default();
+        let kept = TcpListener::bind("127.0.0.1:0").unwrap();
+        let kept_addr = kept.local_addr().unwrap();
+        let dropped = TcpListener::bind("127.0.0.1:0").unwrap();
+        let dropped_addr = dropped.local_addr().unwrap();
+        store.handle(Request::Put(kept_addr), Some(owned(kept)));
+        store.handle(Request::Put(dropped_addr), Some(owned(dropped)));
+        let outcome = store.handle(Request::Retain(vec![kept_addr.port()]), None).0;
+        assert_eq!(outcome, Outcome::Released(vec![dropped_addr]));
+        assert_eq!(outcome.reply(), Reply::Ok);
+        assert_eq!(store.addresses(), vec![kept_addr]);
+        // The socket is closed: nothing listens on its port any more.
+        assert!(std::net::TcpStream::connect(dropped_addr).is_err());
+        let again = TcpListener::bind(dropped_addr).unwrap();
+        assert_eq!(
+            store.handle(Request::Put(dropped_addr), Some(owned(again))).0,
+            Outcome::Kept { addr: dropped_addr, replaced: false }
+        );
+        let mut both = vec![kept_addr, dropped_addr];
+        both.sort();
+        assert_eq!(store.handle(Request::Retain(vec![]), None).0, Outcome::Released(both));
+        assert!(store.addresses().is_empty());
     }
 
     #[test]

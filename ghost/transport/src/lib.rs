@@ -344,6 +344,15 @@ impl Endpoint {
         }
     }
 
+    /// How many of the idle HTTP/1.1 connections hyper has seen closed by the backend.
+    #[cfg(test)]
+    fn idle_closed(&self) -> usize {
+        match &self.kind {
+            Kind::Http1 { idle, .. } => idle.lock().map_or(0, |idle| idle.iter().filter(|s| s.is_closed()).count()),
+            Kind::H2c { .. } => 0,
+        }
+    }
+
     fn failure(&self, error: &hyper::Error) -> Error {
         Error::new(ErrorKind::Protocol, format!("{}: {error}", self.addr))
     }

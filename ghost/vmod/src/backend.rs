@@ -135,6 +135,12 @@ unsafe impl Send for BackendRef {}
 unsafe impl Sync for BackendRef {}
 
 impl BackendRef {
+    /// No backend: an endpoint slot no rule uses.
+    #[must_use]
+    pub fn none() -> Self {
+        Self { director: ffi::VCL_BACKEND(ptr::null()) }
+    }
+
     /// The backend as a VCL value, for `req.backend_hint`.
     #[must_use]
     pub fn vcl_backend(self) -> ffi::VCL_BACKEND {
@@ -202,6 +208,11 @@ impl Tenure {
             *self = Self { unused_since: None, listed_until: generation };
             return false;
         }
+        if self.unused_since.is_none() {
+            // Listed until now: the previous state is the last that lists it (a delta's bookkeeping does not mark the
+            // backends it leaves alone as listed by each state).
+            self.listed_until = self.listed_until.max(generation.saturating_sub(1));
+        }
         let since = *self.unused_since.get_or_insert(now);
         now.duration_since(since) >= retire_after && self.listed_until < oldest_alive
     }
@@ -244,6 +255,9 @@ pub type Key = (SocketAddr, Option<Arc<Transport>>);
 #[derive(Debug)]
 pub struct BackendPool {
     slots: HashMap<Key, Slot>,
+    /// The keys no state lists now (their tenure counts down): a delta's bookkeeping visits only these and the keys
+    /// it changes.
+    unlisted: HashSet<Key>,
     retire_after: Duration,
 }
 
@@ -251,7 +265,7 @@ impl BackendPool {
     /// Creates an empty pool.
     #[must_use]
     pub fn new(retire_after: Duration) -> Self {
-        Self { slots: HashMap::new(), retire_after }
+        Self { slots: HashMap::new(), unlisted: HashSet::new(), retire_after }
     }
 
     /// Returns the backends for `keys`, in order, creating the missing ones; a slot without a key (an endpoint slot no
@@ -264,7 +278,7 @@ impl BackendPool {
         let mut out = Vec::with_capacity(keys.len());
         for key in keys {
             let Some(key) = key else {
-                out.push(BackendRef { director: ffi::VCL_BACKEND(ptr::null()) });
+                out.push(BackendRef::none());
                 continue;
             };
             let slot = match self.slots.entry(key.clone()) {
@@ -295,20 +309,46 @@ impl BackendPool {
         let mut closed = 0;
         for (key, slot) in &mut self.slots {
             let listed = keep.contains(key);
-            if !slot.tenure.update(listed, generation, now, self.retire_after, oldest_alive) {
-                continue;
-            }
-            match &slot.backend {
-                Director::Native(_) => expired.push(key.clone()),
-                Director::Transport(t) if t.references() == 0 => expired.push(key.clone()),
-                Director::Transport(_) => {}
-            }
-            if let Some(endpoint) = slot.backend.endpoint().filter(|e| !e.is_retired()) {
-                endpoint.retire();
-                closed += 1;
+            closed += settle(key, slot, (listed, generation, oldest_alive), now, self.retire_after, &mut expired);
+        }
+        closed += self.delete(ctx, &expired);
+        self.unlisted =
+            self.slots.iter().filter(|(_, s)| s.tenure.unused_since.is_some()).map(|(k, _)| k.clone()).collect();
+        closed
+    }
+
+    /// [`BackendPool::retain`] after a delta, at the cost of what it changed: `listed` are the keys of the endpoint
+    /// slots it took, `unlisted` those of the slots it freed that no rule or peer lists any more; the backends it left
+    /// alone are listed as before. Visits those and the backends already unlisted, whose tenure counts down.
+    pub fn retain_changes(
+        &mut self,
+        ctx: &Ctx,
+        (listed, unlisted): (&[Key], &[Key]),
+        generation: u64,
+        oldest_alive: u64,
+    ) -> usize {
+        let now = Instant::now();
+        let mut expired = Vec::new();
+        let mut closed = 0;
+        for key in listed {
+            if let Some(slot) = self.slots.get_mut(key) {
+                closed += settle(key, slot, (true, generation, oldest_alive), now, self.retire_after, &mut expired);
+                self.unlisted.remove(key);
             }
         }
-        for key in &expired {
+        self.unlisted.extend(unlisted.iter().filter(|k| self.slots.contains_key(*k)).cloned());
+        for key in &self.unlisted {
+            let Some(slot) = self.slots.get_mut(key) else { continue };
+            closed += settle(key, slot, (false, generation, oldest_alive), now, self.retire_after, &mut expired);
+        }
+        closed + self.delete(ctx, &expired)
+    }
+
+    /// Deletes the backends of `expired` (see [`BackendPool::retain`]); returns how many.
+    fn delete(&mut self, ctx: &Ctx, expired: &[Key]) -> usize {
+        let mut closed = 0;
+        for key in expired {
+            self.unlisted.remove(key);
             let Some(slot) = self.slots.remove(key) else { continue };
             match slot.backend {
                 Director::Native(native) => {
@@ -326,6 +366,34 @@ impl BackendPool {
     #[must_use]
     pub fn len(&self) -> usize {
         self.slots.len()
+    }
+}
+
+/// Records whether the state of `generation` lists `slot`'s backend; one that may go is added to `expired` (a transport
+/// director Varnish still references has its connections closed instead). Returns how many connections' backends it
+/// closed.
+fn settle(
+    key: &Key,
+    slot: &mut Slot,
+    (listed, generation, oldest_alive): (bool, u64, u64),
+    now: Instant,
+    retire_after: Duration,
+    expired: &mut Vec<Key>,
+) -> usize {
+    if !slot.tenure.update(listed, generation, now, retire_after, oldest_alive) {
+        return 0;
+    }
+    match &slot.backend {
+        Director::Native(_) => expired.push(key.clone()),
+        Director::Transport(t) if t.references() == 0 => expired.push(key.clone()),
+        Director::Transport(_) => {}
+    }
+    match slot.backend.endpoint().filter(|e| !e.is_retired()) {
+        Some(endpoint) => {
+            endpoint.retire();
+            1
+        }
+        None => 0,
     }
 }
 

@@ -157,7 +157,7 @@ impl Attempt {
             return None;
         }
         let group = self.state.router.rule(origin.rule)?.groups.get(origin.group)?;
-        let endpoint = retry_endpoint(&group.endpoints, origin.endpoint, self.retries)?;
+        let endpoint = retry_endpoint(self.state.router.group_endpoints(group), origin.endpoint, self.retries)?;
         if endpoint == origin.endpoint {
             return None;
         }

@@ -35,19 +35,29 @@ pub struct State {
 }
 
 impl State {
+    /// The state of `router`; after a delta, `before` is the state it was applied to, whose per-rule counters it
+    /// shares but for the rules the delta changed.
     fn new(
+        before: &Self,
         router: Router,
-        backends: Vec<BackendRef>,
-        peers: Peers,
-        stats: StatsMap,
+        (backends, peers, stats): (Vec<BackendRef>, Peers, StatsMap),
         (generation, revision): (u64, Option<String>),
     ) -> Self {
-        let by_rule = (0..router.rule_count())
-            .map(|i| {
-                let cache = router.rule(i)?.cache.as_ref()?;
-                stats.get(&stats_key(&cache.identity, &cache.policy)).cloned()
-            })
-            .collect();
+        let stats_of = |i: usize| {
+            let cache = router.rule(i)?.cache.as_ref()?;
+            stats.get(&stats_key(&cache.identity, &cache.policy)).cloned()
+        };
+        let by_rule = match router.rule_changes() {
+            Some(changed) => {
+                let mut by_rule = before.by_rule.clone();
+                by_rule.resize(router.rule_count(), None);
+                for &i in changed {
+                    by_rule[i as usize] = stats_of(i as usize);
+                }
+                by_rule
+            }
+            None => (0..router.rule_count()).map(stats_of).collect(),
+        };
         Self { router, backends, stats, generation, peers, revision, by_rule }
     }
 
@@ -179,7 +189,7 @@ impl Shared {
             current: ArcSwap::from_pointee(State::default()),
             pool: Mutex::new((BackendPool::new(retire_after), Lives::default())),
             last_error: Mutex::new(String::new()),
-            stats: Mutex::new(StatsMap::new()),
+            stats: Mutex::new(StatsMap::default()),
         }
     }
 
@@ -218,23 +228,30 @@ impl Shared {
                 path: Some(err.path().to_owned()),
                 millis: elapsed_ms(started),
             },
-            Ok(Ok((router, report))) => match pool
-                .acquire(ctx, &keys(&router))
+            Ok(Ok((router, report))) => match acquire(ctx, pool, &current, &router)
                 .and_then(|backends| Ok((backends, Peers::new(pool.acquire(ctx, &peer_keys(&router))?))))
             {
                 Err(error) => ReloadOutcome::Failed { error, path: None, millis: elapsed_ms(started) },
                 Ok((backends, peers)) => {
-                    let mut keep: Vec<Key> = keys(&router).into_iter().flatten().collect();
-                    keep.extend(peer_keys(&router).into_iter().flatten());
-                    let stats = carry_over(&router, &self.stats);
+                    let listing = Listing::of(&current.router, &router);
+                    let stats = carry_over(&current.router, &router, &self.stats);
                     let generation = current.generation + 1;
-                    let next =
-                        Arc::new(State::new(router, backends, peers, stats, (generation, request.revision.clone())));
+                    let next = Arc::new(State::new(
+                        &current,
+                        router,
+                        (backends, peers, stats),
+                        (generation, request.revision.clone()),
+                    ));
                     lives.push(generation, &next);
                     self.current.store(next);
                     // The previous state may now go, unless requests still hold it.
                     drop(current);
-                    let retired = pool.retain(ctx, &keep, generation, lives.oldest());
+                    let retired = match listing {
+                        Listing::Changes { listed, unlisted } => {
+                            pool.retain_changes(ctx, (&listed, &unlisted), generation, lives.oldest())
+                        }
+                        Listing::Whole(keep) => pool.retain(ctx, &keep, generation, lives.oldest()),
+                    };
                     let (backends, millis) = (pool.len(), elapsed_ms(started));
                     ReloadOutcome::Loaded { report, backends, retired, millis, revision: request.revision.clone() }
                 }
@@ -250,8 +267,56 @@ impl Shared {
 /// The router's endpoints with their transports, the backend pool's keys; none for a slot no rule uses (one that a
 /// delta freed keeps its last address until it is reused).
 fn keys(router: &Router) -> Vec<Option<Key>> {
-    let endpoints = router.endpoints().iter().copied().zip(router.transports().iter().cloned());
-    endpoints.enumerate().map(|(i, key)| router.endpoint_used(i).then_some(key)).collect()
+    (0..router.endpoints().len()).map(|i| slot_key(router, i)).collect()
+}
+
+/// The backends of `router`'s endpoint slots: after a delta, those of the serving state with the slots it changed
+/// acquired again (its cost is the change's); after a whole load, every slot's.
+fn acquire(ctx: &mut Ctx, pool: &mut BackendPool, current: &State, router: &Router) -> Result<Vec<BackendRef>, String> {
+    let Some(changed) = router.endpoint_changes() else { return pool.acquire(ctx, &keys(router)) };
+    let mut slots = changed.to_vec();
+    slots.sort_unstable();
+    slots.dedup();
+    let keys: Vec<Option<Key>> = slots.iter().map(|&i| slot_key(router, i)).collect();
+    let mut backends = current.backends.clone();
+    backends.resize(router.endpoints().len(), BackendRef::none());
+    for (slot, backend) in slots.into_iter().zip(pool.acquire(ctx, &keys)?) {
+        backends[slot] = backend;
+    }
+    Ok(backends)
+}
+
+/// What a new state lists, for the backend pool's bookkeeping.
+enum Listing {
+    /// After a delta: the keys of the endpoint slots it took, and of those it freed whose endpoint no rule or peer
+    /// lists any more (see [`BackendPool::retain_changes`]).
+    Changes { listed: Vec<Key>, unlisted: Vec<Key> },
+    /// After a whole load: every key it lists, peers included.
+    Whole(Vec<Key>),
+}
+
+impl Listing {
+    fn of(before: &Router, router: &Router) -> Self {
+        let peers: Vec<Key> = peer_keys(router).into_iter().flatten().collect();
+        let Some(changed) = router.endpoint_changes() else {
+            let mut keep: Vec<Key> = keys(router).into_iter().flatten().collect();
+            keep.extend(peers);
+            return Self::Whole(keep);
+        };
+        let listed = changed.iter().filter_map(|&i| slot_key(router, i)).collect();
+        let unlisted = changed
+            .iter()
+            .filter_map(|&i| slot_key(before, i))
+            .filter(|(addr, transport)| !router.lists_endpoint(*addr, transport.as_ref()))
+            .filter(|key| !peers.contains(key))
+            .collect();
+        Self::Changes { listed, unlisted }
+    }
+}
+
+/// The key of endpoint slot `i`, when a rule uses it.
+fn slot_key(router: &Router, i: usize) -> Option<Key> {
+    router.endpoint_used(i).then(|| (router.endpoints()[i], router.transports()[i].clone()))
 }
 
 /// The clustered cache's peer listeners, plain HTTP/1.1 (same order as `Cluster::peers`).

@@ -1,0 +1,104 @@
+import { deepStrictEqual } from "node:assert/strict";
+import { CONTROLLER_NAME } from "../internal/names.ts";
+import type { HttpRoute } from "./api_types.ts";
+import { attachmentListeners, attachRoutes, attachToGateway } from "./attach_routes.ts";
+import { validateListeners } from "./listeners.ts";
+import { RouteTable } from "./route_table.ts";
+import { parseSnapshot, type Snapshot } from "./snapshot.ts";
+import { indexSnapshot } from "./snapshot_index.ts";
+import { TranslationMemo } from "./translation_memo.ts";
+import { buildVhosts, vhostContext } from "./vhosts.ts";
+
+// The route table's work after a change is the change's: the routes it touches and their hostnames, whatever the
+// number of routes on the Gateway. (That its results equal a fresh translation is translate_incremental_test.ts.)
+
+const ROUTES = 200;
+const HOSTS = 20;
+
+function route(i: number, backend = `svc${i % 2}`): Record<string, unknown> {
+  return {
+    apiVersion: "gateway.networking.k8s.io/v1",
+    kind: "HTTPRoute",
+    metadata: { name: `r${i}`, namespace: "ns", creationTimestamp: `2026-01-01T00:00:00Z` },
+    spec: {
+      parentRefs: [{ name: "gw" }],
+      hostnames: [`h${i % HOSTS}.example`],
+      rules: [{
+        matches: [{ path: { type: "PathPrefix", value: `/r${i}` } }],
+        backendRefs: [{ name: backend, port: 80 }],
+      }],
+    },
+  };
+}
+
+function others(svc1Port = 80): Record<string, unknown>[] {
+  return [
+    {
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "Gateway",
+      metadata: { name: "gw", namespace: "ns" },
+      spec: { gatewayClassName: "lacquer", listeners: [{ name: "http", port: 80, protocol: "HTTP" }] },
+    },
+    { apiVersion: "v1", kind: "Namespace", metadata: { name: "ns" } },
+    ...[80, svc1Port].map((port, i) => ({
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: `svc${i}`, namespace: "ns" },
+      spec: { ports: [{ port }] },
+    })),
+  ];
+}
+
+/** A table over a snapshot's routes, updated the way translation updates it. */
+function harness() {
+  const memo = new TranslationMemo();
+  let table: RouteTable | undefined;
+  return (snapshot: Snapshot) => {
+    const index = indexSnapshot(snapshot, CONTROLLER_NAME);
+    const gateway = snapshot.gateways[0];
+    const listeners = validateListeners(gateway, index);
+    const context = { key: "ns/gw", gateway, listeners, index, memo };
+    const text = attachmentListeners(context);
+    table ??= new RouteTable({ key: "ns/gw", gateway: gateway.spec, listeners: text });
+    const work = table.update(
+      snapshot.httpRoutes,
+      (r: HttpRoute) => attachToGateway(r, context, text),
+      index,
+      { ...vhostContext(listeners), policies: [] },
+    );
+    // what a translation without the table builds
+    const fresh = attachRoutes(snapshot.httpRoutes, { ...context, memo: new TranslationMemo() });
+    deepStrictEqual(table.attached, fresh);
+    deepStrictEqual(table.vhosts(), buildVhosts(listeners, fresh));
+    return work;
+  };
+}
+
+Deno.test("RouteTable.update() attaches again only the changed route and rebuilds only its hostnames", () => {
+  const update = harness();
+  const raw = Array.from({ length: ROUTES }, (_, i) => route(i));
+  let snapshot = parseSnapshot([...others(), ...raw]);
+  deepStrictEqual(update(snapshot), { routes: ROUTES, hosts: HOSTS });
+  deepStrictEqual(update(snapshot), { routes: 0, hosts: 0 });
+  // an update
+  const changed = parseSnapshot([{ ...route(7), spec: { ...route(7).spec as object, hostnames: ["h3.example"] } }]);
+  snapshot = { ...snapshot, httpRoutes: snapshot.httpRoutes.map((r, i) => i === 7 ? changed.httpRoutes[0] : r) };
+  deepStrictEqual(update(snapshot), { routes: 1, hosts: 2 }, "it moved from h7 to h3");
+  // a creation, then its deletion
+  const created = parseSnapshot([route(ROUTES)]).httpRoutes[0];
+  deepStrictEqual(update({ ...snapshot, httpRoutes: [...snapshot.httpRoutes, created] }), { routes: 1, hosts: 1 });
+  deepStrictEqual(update(snapshot), { routes: 0, hosts: 1 });
+});
+
+Deno.test("RouteTable.update() attaches again only the routes reading a changed Service", () => {
+  const update = harness();
+  const raw = Array.from({ length: ROUTES }, (_, i) => route(i));
+  const snapshot = parseSnapshot([...others(), ...raw]);
+  update(snapshot);
+  // svc1's port changes: the odd routes read it, and they serve the odd hostnames
+  const services = parseSnapshot(others(81)).services;
+  deepStrictEqual(update({ ...snapshot, services: [snapshot.services[0], services[1]] }), {
+    routes: ROUTES / 2,
+    hosts: HOSTS / 2,
+  });
+});
