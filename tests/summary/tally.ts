@@ -133,7 +133,10 @@ export function tallyDenoJunit(xml: string): { product: Tally; harness: Tally; d
 export function tallyCargo(log: string): Tally {
   const tally = empty();
   const panics = new Map<string, string>();
-  for (const m of log.matchAll(/^thread '(.+?)' panicked at (.+?):\n(.*)$/gm)) panics.set(m[1], `${m[3]} (${m[2]})`);
+  // Rust 1.92 and later name the thread's id after its name: `thread 'x' (20771) panicked at`.
+  for (const m of log.matchAll(/^thread '(.+?)'(?: \(\d+\))? panicked at (.+?):\n(.*)$/gm)) {
+    panics.set(m[1], `${m[3]} (${m[2]})`);
+  }
   for (const m of log.matchAll(/^test (.+?) \.\.\. (ok|FAILED|ignored)/gm)) {
     if (m[1] === VTC_RUNNER || m[1].endsWith(`::${VTC_RUNNER}`)) continue;
     if (m[2] === "ok") tally.passed++;
