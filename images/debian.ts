@@ -151,6 +151,9 @@ const GATEWAY_MMDEBSTRAP_OPTIONS = [
   // Perl) to satisfy init-system-helpers' "usrmerge | usr-is-merged".
   "--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr",
   '--aptopt=APT::Install-Recommends "false"',
+  // The essential stage installs the archive's newest Essential packages; a pin behind a later update (zlib1g after
+  // a security release) is then a downgrade, which apt refuses unless allowed: the lockfile's versions win.
+  '--aptopt=APT::Get::allow-downgrades "true"',
   ...[...DPKG_EXCLUDES, ...GATEWAY_DPKG_EXCLUDES].map((o) => `--dpkgopt=${o}`),
 ];
 
