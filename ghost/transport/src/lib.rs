@@ -354,7 +354,7 @@ impl Endpoint {
     }
 
     fn failure(&self, error: &hyper::Error) -> Error {
-        Error::new(ErrorKind::Protocol, format!("{}: {error}", self.addr))
+        Error::new(ErrorKind::Protocol, format!("{}: {}", self.addr, with_causes(error)))
     }
 
     /// Pools `sender` again: its response has been read whole. Until hyper has seen the end of the exchange it is not
@@ -552,7 +552,7 @@ impl ResponseBody {
                     }
                 }
                 Ok(Some(Err(e))) => {
-                    let e = Error::new(ErrorKind::Protocol, format!("response body: {e}"));
+                    let e = Error::new(ErrorKind::Protocol, format!("response body: {}", with_causes(&e)));
                     Stats::global().count(&e);
                     return Err(e);
                 }
@@ -575,6 +575,18 @@ impl ResponseBody {
             endpoint.keep(sender);
         }
     }
+}
+
+/// `error` and its causes, `: `-separated: hyper's own message alone ("error reading a body from connection") does not
+/// say what failed underneath (a reset, an early end, a TLS alert).
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        text = format!("{text}: {e}");
+        cause = e.source();
+    }
+    text
 }
 
 /// Whether `request` may be sent again after it was written to a connection that closed without an answer:
