@@ -48,8 +48,8 @@ export function decodeConfigMap(object: unknown): Promise<GatewayConfig> {
 }
 
 /**
- * Fetches a routing.json shard's ConfigMap by name (the chaperone may read its shards, not list them) and decodes
- * its routing.json.
+ * Fetches a routing.json shard's ConfigMap by name (what a read falls back to when the watch of the shards does not
+ * hold it in time) and decodes its routing.json.
  *
  * @example Usage
  * ```ts ignore

@@ -1,9 +1,10 @@
 /**
  * Reads a routing.json stored in shards (`ghost/contract/routing_shards.ts`): the Gateway's ConfigMap names the
- * shard ConfigMaps of the current generation and their hashes; this fetches the shards it does not hold yet (by
- * name: the chaperone may read only its own ConfigMaps), checks each against the manifest's hash, parses it once,
- * and hands over the generation's parsed shards, those unchanged as the same objects as before, so that the work
- * of a change is that of the shards it rewrote (checking that they belong together included, and that the CA
+ * shard ConfigMaps of the current generation and their hashes; this takes the shards it does not hold yet from the
+ * watch of the Gateway's shards (`routing_shards_watcher.ts`, parsed there as they arrived), waits a moment for a few
+ * the watch does not hold yet, and fetches the rest by name; it checks each against the manifest's hash, parses it
+ * once, and hands over the generation's parsed shards, those unchanged as the same objects as before, so that the
+ * work of a change is that of the shards it rewrote (checking that they belong together included, and that the CA
  * bundles their backend groups name are in the generation's bundles shard). A shard missing or of another generation
  * means the generation is not whole yet: nothing of it is applied, and the read fails to be retried (the operator
  * writes the shards before the manifest, so this is rare).
@@ -24,6 +25,48 @@ import { contentHash } from "../internal/content_hash.ts";
 /** Fetches one shard ConfigMap's routing.json text; undefined when the ConfigMap does not exist. */
 export type ShardFetcher = (name: string) => Promise<string | undefined>;
 
+/** A shard as a {@linkcode ShardSource} holds it. */
+export interface HeldShard {
+  /** `sha256:<hex>` of its routing.json text. */
+  hash: string;
+  /** The parsed shard; undefined when it does not follow the contract. */
+  doc?: RoutingJson;
+  /** Why it does not follow the contract (what parsing it threw). */
+  error?: Error;
+}
+
+/** Shards held as they arrive (the watch of the Gateway's shards, `routing_shards_watcher.ts`). */
+export interface ShardSource {
+  /** Resolves after the first list of the shards. */
+  readonly synced: Promise<void>;
+  /** Whether the first list is done. */
+  listed(): boolean;
+  /** The shard held under a ConfigMap name, if any. */
+  held(name: string): HeldShard | undefined;
+  /** Resolves once each of these shards is held with its hash, or after `ms`, whichever comes first. */
+  arrival(shards: readonly { name: string; hash: string }[], ms: number): Promise<void>;
+}
+
+/**
+ * How long a read waits for the watch events of the shards it does not hold yet, before it fetches them. The
+ * operator writes a change's shards just before its manifest, so their events are usually in already or a few
+ * milliseconds behind; a GET is a round trip of about as much, so a wait past that would only delay the fallback.
+ */
+export const SHARD_ARRIVAL_WAIT_MS = 50;
+
+/**
+ * The most missing shards a read waits for: a route change rewrites one shard or a few; more missing means a
+ * generation the watch has not seen (its watch is behind, or it is reconnecting), which the GETs serve better.
+ */
+export const MAX_AWAITED_SHARDS = 8;
+
+/**
+ * How long a read waits for the watch's first list (a pod's start: one paged list of every shard instead of a GET
+ * each); past it, something keeps the list from answering (RBAC not granted yet, an API server under load) and the
+ * shards are fetched by name as without a watch.
+ */
+export const FIRST_LIST_WAIT_MS = 5_000;
+
 /** A generation of which some shard is missing or not written yet. */
 export class ShardsPendingError extends Error {
   /** Creates the error. */
@@ -38,9 +81,13 @@ const PARALLEL_FETCHES = 16;
 
 /** What one read did (for the sync's stage timings). */
 export interface ShardReadStats {
-  /** Shards fetched (those new to the reader). */
+  /** Shards new to the reader taken from the watch, as it held them. */
+  held: number;
+  /** Shards new to the reader fetched by name (not held by the watch in time). */
   fetched: number;
-  /** From the first fetch until the last shard was there, parses included (ms). */
+  /** Of `fetchMs`, the wait for the watch (ms). */
+  waitMs: number;
+  /** From the first shard not held until the last shard was there, waits and parses included (ms). */
   fetchMs: number;
   /** Of that, the parses of the fetched shards, summed (ms). */
   parseMs: number;
@@ -58,11 +105,12 @@ export interface ShardReadStats {
  */
 export class ShardedRoutingReader {
   #fetch: ShardFetcher;
+  #source: ShardSource | undefined;
   /** The parsed shards of the last generation read, by ConfigMap name. */
   #shards = new Map<string, { hash: string; doc: RoutingJson }>();
   /** Which shard (ConfigMap name) of the last generation read holds each hostname. */
   #owners = new Map<string, string>();
-  #stats: ShardReadStats = { fetched: 0, fetchMs: 0, parseMs: 0 };
+  #stats: ShardReadStats = { held: 0, fetched: 0, waitMs: 0, fetchMs: 0, parseMs: 0 };
   /** The keys of the CA bundles of the last generation read, joined. */
   #bundleKeys = "";
 
@@ -70,9 +118,11 @@ export class ShardedRoutingReader {
    * Creates the reader.
    *
    * @param fetch Fetches a shard's text.
+   * @param source Shards held from a watch, taken before any fetch. @default {none: every shard is fetched}
    */
-  constructor(fetch: ShardFetcher) {
+  constructor(fetch: ShardFetcher, source?: ShardSource) {
     this.#fetch = fetch;
+    this.#source = source;
   }
 
   /**
@@ -88,11 +138,15 @@ export class ShardedRoutingReader {
     const manifest = parseRoutingManifest(manifestText);
     const wanted = manifest.shards.filter((s) => this.#shards.get(s.name)?.hash !== s.hash);
     const fetched = new Map<string, { hash: string; doc: RoutingJson }>();
+    let missing = this.#takeHeld(wanted, fetched);
     const started = performance.now();
-    this.#stats = { fetched: wanted.length, fetchMs: 0, parseMs: 0 };
-    for (let i = 0; i < wanted.length; i += PARALLEL_FETCHES) {
+    this.#stats = { held: fetched.size, fetched: 0, waitMs: 0, fetchMs: 0, parseMs: 0 };
+    missing = await this.#awaitHeld(missing, fetched);
+    this.#stats.waitMs = performance.now() - started;
+    this.#stats.fetched = missing.length;
+    for (let i = 0; i < missing.length; i += PARALLEL_FETCHES) {
       await Promise.all(
-        wanted.slice(i, i + PARALLEL_FETCHES).map(async ({ name, hash }) => {
+        missing.slice(i, i + PARALLEL_FETCHES).map(async ({ name, hash }) => {
           const text = await this.#fetch(name);
           if (text === undefined) throw new ShardsPendingError(`routing.json shard ${name} does not exist yet`);
           if (contentHash(text) !== hash) {
@@ -116,7 +170,55 @@ export class ShardedRoutingReader {
     return shards.map((s) => s.doc);
   }
 
-  /** What the last read did: the shards it fetched, and the time that took. */
+  /**
+   * Moves the shards the watch holds with the manifest's hash into `taken`; a shard that does not follow the contract
+   * rejects the generation, as a fetched one would.
+   *
+   * @returns The others.
+   */
+  #takeHeld(
+    shards: readonly { name: string; hash: string }[],
+    taken: Map<string, { hash: string; doc: RoutingJson }>,
+  ): { name: string; hash: string }[] {
+    if (this.#source === undefined) return [...shards];
+    const missing: { name: string; hash: string }[] = [];
+    for (const { name, hash } of shards) {
+      const held = this.#source.held(name);
+      if (held?.hash !== hash) missing.push({ name, hash });
+      else if (held.doc === undefined) throw held.error;
+      else taken.set(name, { hash, doc: held.doc });
+    }
+    return missing;
+  }
+
+  /**
+   * Waits for the watch's first list ({@linkcode FIRST_LIST_WAIT_MS}), or for a few shards' events
+   * ({@linkcode SHARD_ARRIVAL_WAIT_MS}), and takes what arrived.
+   *
+   * @returns The shards still missing, to be fetched.
+   */
+  async #awaitHeld(
+    missing: { name: string; hash: string }[],
+    taken: Map<string, { hash: string; doc: RoutingJson }>,
+  ): Promise<{ name: string; hash: string }[]> {
+    const source = this.#source;
+    if (source === undefined || missing.length === 0) return missing;
+    if (!source.listed()) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<void>((resolve) => timer = setTimeout(resolve, FIRST_LIST_WAIT_MS));
+      await Promise.race([source.synced.catch(() => {}), late]);
+      clearTimeout(timer);
+      missing = this.#takeHeld(missing, taken);
+    }
+    if (missing.length > 0 && missing.length <= MAX_AWAITED_SHARDS) {
+      await source.arrival(missing, SHARD_ARRIVAL_WAIT_MS);
+      missing = this.#takeHeld(missing, taken);
+    }
+    this.#stats.held = taken.size;
+    return missing;
+  }
+
+  /** What the last read did: the shards it took from the watch and fetched, and the time that took. */
   get lastRead(): ShardReadStats {
     return this.#stats;
   }

@@ -1,4 +1,4 @@
-import { deepStrictEqual, equal, rejects } from "node:assert/strict";
+import { deepStrictEqual, equal, ok, rejects } from "node:assert/strict";
 import {
   assembleRouting,
   ContractError,
@@ -10,7 +10,16 @@ import {
 } from "../ghost/contract/mod.ts";
 import { manyHostsRouting } from "../ghost/contract/_test_many_hosts.ts";
 import { contentHash } from "../internal/content_hash.ts";
-import { ShardedRoutingReader, ShardsPendingError } from "./routing_shards_reader.ts";
+import {
+  FIRST_LIST_WAIT_MS,
+  type HeldShard,
+  MAX_AWAITED_SHARDS,
+  SHARD_ARRIVAL_WAIT_MS,
+  ShardedRoutingReader,
+  type ShardSource,
+  ShardsPendingError,
+} from "./routing_shards_reader.ts";
+import { heldShard } from "./routing_shards_watcher.ts";
 
 /** A routing.json of `hosts` hostnames, one route each to Service `s<i>` (or `moved` for `h<move>`). */
 const document = (hosts: number, move = -1) => manyHostsRouting(hosts, (i) => i === move ? "moved" : `s${i}`);
@@ -131,4 +140,154 @@ Deno.test("ShardedRoutingReader reads the CA bundles' shard with the others, and
     equal(err instanceof ContractError, true);
     return /names the CA bundle "sha256:[0-9a-f]{64}", which no shard of the generation holds/.test(err.message);
   });
+});
+
+/** A watch of shards in memory: `put` is a shard's watch event, `list` the end of its first list. */
+class FakeSource implements ShardSource {
+  readonly synced: Promise<void>;
+  #listed = false;
+  #resolveSynced!: () => void;
+  #held = new Map<string, HeldShard>();
+  #waiters = new Set<() => void>();
+
+  constructor(listed = true) {
+    this.synced = new Promise((resolve) => this.#resolveSynced = resolve);
+    if (listed) this.list();
+  }
+
+  put(name: string, text: string): void {
+    this.#held.set(name, heldShard({ metadata: { name }, data: { "routing.json": text } })!);
+    for (const check of this.#waiters) check();
+  }
+
+  list(): void {
+    this.#listed = true;
+    this.#resolveSynced();
+  }
+
+  listed(): boolean {
+    return this.#listed;
+  }
+
+  held(name: string): HeldShard | undefined {
+    return this.#held.get(name);
+  }
+
+  arrival(shards: readonly { name: string; hash: string }[], ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const check = () => {
+        if (!shards.every((s) => this.#held.get(s.name)?.hash === s.hash)) return;
+        clearTimeout(timer);
+        this.#waiters.delete(check);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.#waiters.delete(check);
+        resolve();
+      }, ms);
+      this.#waiters.add(check);
+      check();
+    });
+  }
+}
+
+/** A reader over a watch (`source`) and the API server's shards (`shards`, what a GET by name finds). */
+function setupWatched(source = new FakeSource()) {
+  const shards = new Map<string, string>();
+  const fetched: string[] = [];
+  const reader = new ShardedRoutingReader((name) => {
+    fetched.push(name);
+    return Promise.resolve(shards.get(name));
+  }, source);
+  /** Stores the shards of `doc` on the API server, and those of `watched` names in the watch too. */
+  const write = (doc: ReturnType<typeof document>, watched: (name: string) => boolean = () => true) => {
+    const manifest = store(shards, doc);
+    for (const [name, text] of shards) {
+      if (watched(name) && source.held(name)?.hash !== contentHash(text)) {
+        source.put(name, text);
+      }
+    }
+    return manifest;
+  };
+  return { shards, fetched, reader, source, write };
+}
+
+/** The shards whose text differs between two stores. */
+const changedNames = (before: Map<string, string>, after: Map<string, string>) =>
+  [...after].filter(([name, text]) => before.get(name) !== text).map(([name]) => name);
+
+Deno.test("ShardedRoutingReader takes the shards the watch holds as they are, and fetches none", async () => {
+  const { fetched, reader, source, write } = setupWatched();
+  const manifest = write(document(500));
+  const docs = await reader.read(manifest);
+  equal(Object.keys(assembleRouting(docs).vhosts).length, 500);
+  deepStrictEqual(fetched, []);
+  equal(reader.lastRead.held, 32);
+  equal(reader.lastRead.fetched, 0);
+  // the watch's parsed shards themselves: parsed once, as their events arrived
+  const names = parseRoutingManifest(manifest).shards.map((s) => s.name);
+  equal(docs.every((doc, i) => doc === source.held(names[i])?.doc), true);
+  const after = await reader.read(write(document(500, 7)));
+  equal(after.filter((doc, i) => doc === docs[i]).length, docs.length - 1, "one shard is new");
+  deepStrictEqual(fetched, []);
+  equal(reader.lastRead.held, 1);
+});
+
+Deno.test("ShardedRoutingReader waits for a shard whose watch event is a moment behind its manifest", async () => {
+  const { shards, fetched, reader, source, write } = setupWatched();
+  await reader.read(write(document(500)));
+  const before = new Map(shards);
+  const manifest = write(document(500, 7), () => false);
+  const [late] = changedNames(before, shards);
+  setTimeout(() => source.put(late, shards.get(late)!), 5);
+  const docs = await reader.read(manifest);
+  equal(assembleRouting(docs).vhosts["h7.example"].routes[0].backends[0].service?.name, "moved");
+  deepStrictEqual(fetched, []);
+});
+
+Deno.test("ShardedRoutingReader fetches a shard whose watch event does not come, the watch holding its old version", async () => {
+  const { shards, fetched, reader, source, write } = setupWatched();
+  await reader.read(write(document(500)));
+  const before = new Map(shards);
+  // the watch never sees the new shard: it holds the previous generation's (a stale hash), fetched after the wait
+  const manifest = write(document(500, 7), () => false);
+  const [missed] = changedNames(before, shards);
+  equal(source.held(missed)?.hash, contentHash(before.get(missed)!));
+  const started = performance.now();
+  equal(assembleRouting(await reader.read(manifest)).vhosts["h7.example"].routes[0].backends[0].service?.name, "moved");
+  ok(performance.now() - started >= SHARD_ARRIVAL_WAIT_MS - 1, "waited for the event first");
+  deepStrictEqual(fetched, [missed]);
+  equal(reader.lastRead.fetched, 1);
+  ok(reader.lastRead.waitMs >= SHARD_ARRIVAL_WAIT_MS - 1 && reader.lastRead.fetchMs >= reader.lastRead.waitMs);
+});
+
+Deno.test("ShardedRoutingReader fetches at once when many shards are missing, and waits for the watch's first list", async () => {
+  const { fetched, reader, write } = setupWatched();
+  const manifest = write(document(2000), () => false);
+  const count = parseRoutingManifest(manifest).shards.length;
+  ok(count > MAX_AWAITED_SHARDS);
+  await reader.read(manifest);
+  ok(reader.lastRead.waitMs < SHARD_ARRIVAL_WAIT_MS, "no wait for a generation the watch has not seen");
+  equal(fetched.length, count);
+
+  // a pod's start: the first read waits for the list rather than fetching every shard
+  const unlisted = new FakeSource(false);
+  const w = setupWatched(unlisted);
+  const first = w.write(document(500));
+  setTimeout(() => unlisted.list(), 5);
+  await w.reader.read(first);
+  ok(w.reader.lastRead.waitMs < FIRST_LIST_WAIT_MS);
+  deepStrictEqual(w.fetched, []);
+});
+
+Deno.test("ShardedRoutingReader rejects a shard the watch holds that breaks the contract", async () => {
+  const { reader, source, write } = setupWatched();
+  const manifest = parseRoutingManifest(write(document(500)));
+  const bad = '{"version":7}';
+  source.put(manifest.shards[0].name, bad);
+  const tampered = JSON.stringify({
+    ...manifest,
+    shards: manifest.shards.map((s, i) => i === 0 ? { ...s, hash: contentHash(bad) } : s),
+  });
+  await rejects(reader.read(tampered), ContractError);
 });

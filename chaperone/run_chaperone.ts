@@ -15,6 +15,7 @@ import { AccessLogger } from "./access_logger.ts";
 import { type AdminBackend, type AdminHandler, AdminHttpError, createAdminHandler } from "./admin_handler.ts";
 import { fetchRoutingShard, type GatewayConfig, watchConfigMap } from "./config_map_watcher.ts";
 import { ShardedRoutingReader } from "./routing_shards_reader.ts";
+import { type RoutingShardsWatch, watchRoutingShards } from "./routing_shards_watcher.ts";
 import { AdminTokenFile } from "./admin_token_file.ts";
 import { peerIdentity } from "./peer_identity.ts";
 import { openClientSessions } from "./client_sessions.ts";
@@ -122,6 +123,8 @@ async function prepareWorkDir(workDir: string): Promise<WorkFiles> {
 interface SyncParts {
   sync: SyncLoop;
   configMap: ObjectWatcher<Promise<GatewayConfig>>;
+  /** The Gateway's routing.json shards, held as they are written. */
+  shards: RoutingShardsWatch;
   endpoints: EndpointsWatcher;
   clientSecret?: ObjectWatcher<Record<string, string> | undefined>;
 }
@@ -134,6 +137,11 @@ function startSync(client: KubeClient, options: ChaperoneOptions, files: WorkFil
     name: config.configmap,
     onChange: () => changed.poke(),
     log: log.child({ component: "configmap" }),
+  });
+  const shards = watchRoutingShards(client, {
+    namespace: config.namespace,
+    configMap: config.configmap,
+    log: log.child({ component: "routing-shards" }),
   });
   const endpoints = new EndpointsWatcher(client, {
     onChange: () => changed.poke(),
@@ -152,7 +160,7 @@ function startSync(client: KubeClient, options: ChaperoneOptions, files: WorkFil
   const sync = new SyncLoop({
     config: {
       current: async () => await configMap.current(),
-      shards: new ShardedRoutingReader((name) => fetchRoutingShard(client, config.namespace, name)),
+      shards: new ShardedRoutingReader((name) => fetchRoutingShard(client, config.namespace, name), shards),
     },
     endpoints,
     ghostJsonPath: files.ghostJsonPath,
@@ -167,7 +175,7 @@ function startSync(client: KubeClient, options: ChaperoneOptions, files: WorkFil
     keepVcls: config.keepVcls,
   });
   changed.poke = () => sync.poke();
-  return { sync, configMap, endpoints, clientSecret } satisfies SyncParts;
+  return { sync, configMap, shards, endpoints, clientSecret } satisfies SyncParts;
 }
 
 function createVarnishd(config: ChaperoneConfig, files: WorkFiles, backendPorts: Map<string, number>, parts: {
@@ -334,7 +342,7 @@ export async function startChaperone(options: ChaperoneOptions): Promise<Running
   const metrics = emptyMetrics();
   const reaper = (options.reapZombies ?? Deno.pid === 1) ? startReaper({ log }) : undefined;
   const client = options.client ?? createKubeClient(await loadKubeCredentials({ kubeconfig: config.kubeconfig }));
-  const { sync, configMap, endpoints, clientSecret } = startSync(client, options, files, metrics);
+  const { sync, configMap, shards, endpoints, clientSecret } = startSync(client, options, files, metrics);
   // TLS listeners: hitch on the listener's address, varnishd behind it on a loopback PROXY socket of the same name.
   const backendPorts = tlsBackendPorts(config.tlsListen, {
     taken: [...config.listen.map((l) => l.port), config.adminAddress.port],
@@ -407,6 +415,7 @@ export async function startChaperone(options: ChaperoneOptions): Promise<Running
     await supervisor.stop();
     await accessLog?.stop();
     await configMap.stop();
+    await shards.stop();
     await endpoints.stop();
     await clientSecret?.stop();
     await server.shutdown();

@@ -318,7 +318,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "chaperone works with only the RBAC it documents (ConfigMap by name, Services, EndpointSlices, own Pod)",
+  name: "chaperone works with only the RBAC it documents (ConfigMaps, Services, EndpointSlices, own Pod)",
   ignore,
   ...unsanitized,
 }, async () => {
@@ -332,6 +332,8 @@ Deno.test({
     metadata: { name: "gw-lacquer" },
     rules: [
       { apiGroups: [""], resources: ["configmaps"], resourceNames: ["gw-lacquer"], verbs: ["get", "list", "watch"] },
+      // the watch of the routing.json shards, by label
+      { apiGroups: [""], resources: ["configmaps"], verbs: ["list", "watch"] },
       { apiGroups: [""], resources: ["pods"], verbs: ["get", "patch"] },
       { apiGroups: [""], resources: ["services"], verbs: ["list", "watch"] },
       { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["list", "watch"] },

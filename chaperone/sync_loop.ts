@@ -217,6 +217,8 @@ export class SyncLoop {
   #ghostReport: unknown;
   #failures = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Whether a sync without delay is queued as a microtask. */
+  #queued = false;
   #running: Promise<void> | undefined;
   #dirty = false;
   /** When the first change not yet taken by a sync arrived. */
@@ -250,12 +252,25 @@ export class SyncLoop {
     if (this.#stopped) return;
     this.#dirty = true;
     this.#pokedAt ??= performance.now();
-    if (this.#timer !== undefined || this.#running) return;
+    if (this.#timer !== undefined || this.#queued || this.#running) return;
     this.#schedule(this.#o.coalesceMs ?? 0);
   }
 
+  /**
+   * Runs the loop after `delay`; without one, as a microtask: a timer, even of 0 ms, waits for the event loop's
+   * timer phase, and a change on an idle loop should not wait for anything.
+   */
   #schedule(delay: number): void {
     clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (delay <= 0) {
+      this.#queued = true;
+      queueMicrotask(() => {
+        this.#queued = false;
+        void this.#runLoop();
+      });
+      return;
+    }
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       void this.#runLoop();
@@ -292,15 +307,15 @@ export class SyncLoop {
     this.#running = run;
     await run;
     if (this.#running === run) this.#running = undefined;
-    if (this.#dirty && this.#timer === undefined && !this.#stopped) this.#schedule(0);
-    if (!this.#dirty && this.#timer === undefined) {
+    if (this.#dirty && this.#timer === undefined && !this.#queued && !this.#stopped) this.#schedule(0);
+    if (!this.#dirty && this.#timer === undefined && !this.#queued) {
       for (const resolve of this.#idleWaiters.splice(0)) resolve();
     }
   }
 
   /** Resolves when no sync is pending or running (tests, start-up). */
   idle(): Promise<void> {
-    if (!this.#dirty && !this.#running && this.#timer === undefined) return Promise.resolve();
+    if (!this.#dirty && !this.#running && this.#timer === undefined && !this.#queued) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
@@ -400,7 +415,9 @@ export class SyncLoop {
       ...(this.#ghostMs > 0 && typeof report?.durationMs === "number" ? { ghostOwnMs: report.durationMs } : {}),
       ...(read
         ? {
+          shardsHeld: read.held,
           shardsFetched: read.fetched,
+          shardWaitMs: Math.round(read.waitMs * 10) / 10,
           fetchMs: Math.round(read.fetchMs * 10) / 10,
           parseMs: Math.round(read.parseMs * 10) / 10,
         }

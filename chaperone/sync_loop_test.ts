@@ -531,3 +531,31 @@ Deno.test("SyncLoop keeps the document ghost serves after a delta when ghost ref
     await s.cleanup();
   }
 });
+
+Deno.test("SyncLoop starts the sync of a change on an idle loop at once, not after a timer", async () => {
+  const order: string[] = [];
+  const sync = new SyncLoop({
+    config: {
+      current: () => {
+        order.push("sync");
+        return Promise.resolve(undefined);
+      },
+    },
+    endpoints: {
+      setNamespaces: () => {},
+      isSynced: () => true,
+      index: () => indexEndpoints({ services: [], endpointSlices: [] }),
+    },
+    ghostJsonPath: "/nonexistent/ghost.json",
+    reloadGhost: () => Promise.resolve(),
+    metrics: emptyMetrics(),
+    log: createLogger({ level: "error" }),
+  });
+  // a timer due before the poke: a sync scheduled on a timer of its own would run after it
+  const timer = new Promise<void>((resolve) => setTimeout(() => resolve(void order.push("timer")), 0));
+  sync.poke();
+  await timer;
+  await sync.idle();
+  deepStrictEqual(order, ["sync", "timer"]);
+  await sync.stop();
+});

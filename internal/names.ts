@@ -277,6 +277,30 @@ export function routingShardName(gateway: string, k: number): string {
 }
 
 /**
+ * Label on every routing.json shard ConfigMap of a Gateway, and only on those, whose value is
+ * {@linkcode routingShardsLabelValue} of the Gateway's ConfigMap name: what the chaperone, which knows that name, watches
+ * its shards by.
+ */
+export const ROUTING_SHARDS_OF_LABEL = "lacquer.dev/routing-shards-of";
+
+/**
+ * Returns the {@linkcode ROUTING_SHARDS_OF_LABEL} value of the shards of a Gateway's ConfigMap: its name, or one cut to
+ * the 63 characters of a label value and ended with a hash of the whole name.
+ *
+ * @example Usage
+ * ```ts
+ * import { routingShardsLabelValue } from "./names.ts";
+ * routingShardsLabelValue("gw-lacquer"); // "gw-lacquer"
+ * ```
+ *
+ * @param configMap The Gateway's ConfigMap name (`gatewayChildName`).
+ * @returns The label value.
+ */
+export function routingShardsLabelValue(configMap: string): string {
+  return boundedName(configMap, DNS_LABEL_MAX);
+}
+
+/**
  * Returns the varnishd socket name of a listener port: `port-<n>`. Listeners sharing a port share the socket.
  *
  * @example Usage

@@ -34,6 +34,8 @@ import {
   LB_IPS_ANNOTATION,
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
+  ROUTING_SHARDS_OF_LABEL,
+  routingShardsLabelValue,
   tlsSecretName,
   VARNISHD_INSTANCE_DIR,
 } from "../internal/names.ts";
@@ -224,11 +226,15 @@ export const GATEWAY_POD_CLUSTER_ROLE = {
 
 /**
  * The chaperone's rights in its own namespace: its ConfigMap (and reading the routing.json shards it names), its TLS
- * Secret, Services, EndpointSlices.
+ * Secret, Services, EndpointSlices. The routing.json shards are watched by their label ({@linkcode
+ * ROUTING_SHARDS_OF_LABEL}), so that they are there when the manifest naming them arrives; RBAC cannot restrict a
+ * list or watch by label, so the pod may list every ConfigMap of its namespace (not its Secrets, which stay by name).
+ * The `get` of the shards by name is what the chaperone falls back to when a shard's watch event is late.
  */
 function localRules(f: Family, shards: readonly string[] = []) {
   return [
     { apiGroups: [""], resources: ["configmaps"], resourceNames: [f.child], verbs: ["get", "list", "watch"] },
+    { apiGroups: [""], resources: ["configmaps"], verbs: ["list", "watch"] },
     ...(shards.length > 0
       ? [{ apiGroups: [""], resources: ["configmaps"], resourceNames: shards, verbs: ["get"] }]
       : []),
@@ -370,14 +376,17 @@ function configMapChildren(f: Family, input: ChildrenInput): ChildObject[] {
   // A shard whose data is the object kept from an earlier translation, under the same metadata, is the same child
   // object as then: a large Gateway has a thousand shards, of which a change touches one.
   const family = sharded && JSON.stringify(meta(f, "", {}));
+  const shardsOf = routingShardsLabelValue(f.child);
   const shards: ChildObject[] = (sharded?.shards ?? []).map((shard) => {
     const data = input.shardData?.(shard) ?? routingJsonData(shard.text);
     const kept = shardChildren.get(data);
     if (kept && kept.family === family && kept.name === shard.name && kept.hash === shard.hash) return kept.child;
+    const metadata = meta(f, shard.name, { [ROUTING_HASH_ANNOTATION]: shard.hash });
     const child = {
       apiVersion: "v1",
       kind: "ConfigMap",
-      metadata: meta(f, shard.name, { [ROUTING_HASH_ANNOTATION]: shard.hash }),
+      // the label the chaperone watches its Gateway's shards by
+      metadata: { ...metadata, labels: sortedKeys({ ...metadata.labels, [ROUTING_SHARDS_OF_LABEL]: shardsOf }) },
       ...data,
     };
     shardChildren.set(data, { family: family!, name: shard.name, hash: shard.hash, child });

@@ -8,7 +8,12 @@ import {
   KEEPER_PROGRAM,
   KEEPER_SOCKET,
   ROUTING_JSON_KEY,
+  ROUTING_SHARDS_OF_LABEL,
+  routingShardName,
+  routingShardsLabelValue,
 } from "../internal/names.ts";
+import { type ShardedRouting, shardRouting } from "../ghost/contract/mod.ts";
+import { manyHostsRouting } from "../ghost/contract/_test_many_hosts.ts";
 import { readRoutingConfigMapData, ROUTING_GZIP_THRESHOLD } from "../internal/routing_config_map.ts";
 import { adminTokenSecretName } from "./admin_token.ts";
 import { gatewaySchema } from "./api_types.ts";
@@ -43,6 +48,7 @@ function build(
     backendNamespaces?: string[];
     http2?: boolean;
     clusteredCache?: boolean;
+    routingShards?: ShardedRouting;
   } = {},
 ) {
   const gateway = gatewaySchema.parse({
@@ -64,6 +70,7 @@ function build(
     mainVcl: options.mainVcl ?? "vcl 4.1;\n",
     backendNamespaces: options.backendNamespaces ?? [],
     keeperImage: options.keeperImage,
+    routingShards: options.routingShards,
   });
 }
 
@@ -304,4 +311,31 @@ Deno.test("buildChildren() gives a clustered Gateway's pods the peer listener, r
     from: [{ podSelector: { matchLabels: clustered.service.selector } }],
     ports: [{ protocol: "TCP", port: 6092 }],
   });
+});
+
+Deno.test("buildChildren() labels a Gateway's routing.json shards for its pods' watch, which the Role lets them list", () => {
+  for (const name of ["gw", `a${"b".repeat(200)}`]) {
+    const routingShards = shardRouting(manyHostsRouting(500, (i) => `s${i}`), {
+      bytes: 1 << 20,
+      name: (k) => routingShardName(name, k),
+    })!;
+    const children = build({ name, routingShards });
+    const configMaps = children.filter((c) => c.kind === "ConfigMap");
+    const child = configMaps.at(-1)!.metadata.name;
+    const value = routingShardsLabelValue(child);
+    ok(value.length <= 63);
+    deepStrictEqual(
+      configMaps.filter((c) => c.metadata.labels[ROUTING_SHARDS_OF_LABEL] === value).map((c) => c.metadata.name),
+      routingShards.shards.map((s) => s.name),
+      "every shard, and only the shards, carry the label",
+    );
+    const role = children.find((c) => c.kind === "Role" && c.metadata.namespace === "ns")!;
+    const rules = (role.rules as { resources: string[]; resourceNames?: string[]; verbs: string[] }[])
+      .filter((r) => r.resources[0] === "configmaps");
+    deepStrictEqual(rules.map((r) => [r.resourceNames, r.verbs]), [
+      [[child], ["get", "list", "watch"]],
+      [undefined, ["list", "watch"]],
+      [routingShards.shards.map((s) => s.name), ["get"]],
+    ]);
+  }
 });
