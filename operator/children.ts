@@ -562,7 +562,18 @@ const GATEWAY_CONTAINER_SECURITY_CONTEXT = {
   capabilities: { drop: ["ALL"] },
 };
 
-/** Memory a gateway pod uses besides its cache storage: varnishd's workspaces and threads, the chaperone, hitch. */
+/**
+ * The most the gateway container's `run` volume (in memory) may hold: ghost.json twice at 50,000 routes (the file and
+ * its atomic rewrite, about 15 MiB each), the eight compiled VCLs the compile cache keeps and a VCL compile's temporary
+ * files, with room to spare. Only what is written counts against the pod's memory, not the limit.
+ */
+const RUN_VOLUME_SIZE_LIMIT = "256Mi";
+
+/**
+ * Memory a gateway pod uses besides its cache storage: varnishd's workspaces and threads, the chaperone, hitch, and
+ * the files of its in-memory volumes (`run`: a few MiB for a small Gateway, up to about 40 at 50,000 routes; varnishd's
+ * shared-memory log).
+ */
 const MEMORY_OVERHEAD_MI = 128;
 
 const SIZE_UNITS_MI: Record<string, number> = { k: 1 / 1024, m: 1, g: 1024, t: 1024 * 1024 };
@@ -650,7 +661,11 @@ function deploymentChild(f: Family, parameters: ResolvedParameters, keeperImage:
       initContainers: [keeperContainer(parameters, keeperImage)],
       containers: [gatewayContainer(f, parameters)],
       volumes: [
-        { name: "run", emptyDir: {} },
+        // ghost.json (about 15 MiB at 50,000 routes, twice that during its atomic rewrite), its deltas, the compiled
+        // VCL cache and gcc's temporary files: in memory, since a reload writes and ghost reads ghost.json on a
+        // change's path, and a disk-backed volume makes both wait for the node's disk. The pages count against the
+        // pod's memory; the limit bounds them (RUN_VOLUME_SIZE_LIMIT).
+        { name: "run", emptyDir: { medium: "Memory", sizeLimit: RUN_VOLUME_SIZE_LIMIT } },
         // varnishd writes its shared-memory log (every request's records) through a mapping of a file in its -n
         // directory: on a disk-backed volume the kernel writes those pages back and faults them in again (5 % of a
         // cache hit's time, measured), in memory it does not. The pages count against the pod's memory either way.

@@ -339,3 +339,10 @@ Deno.test("buildChildren() labels a Gateway's routing.json shards for its pods' 
     ]);
   }
 });
+
+Deno.test("buildChildren() keeps the gateway's run directory (ghost.json, VCLs) in memory, within a limit", () => {
+  const deployment = build().find((c) => c.kind === "Deployment")!;
+  // deno-lint-ignore no-explicit-any
+  const volumes = (deployment.spec as any).template.spec.volumes as { name: string; emptyDir?: unknown }[];
+  deepStrictEqual(volumes.find((v) => v.name === "run")?.emptyDir, { medium: "Memory", sizeLimit: "256Mi" });
+});
