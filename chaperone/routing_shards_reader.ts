@@ -111,6 +111,8 @@ export class ShardedRoutingReader {
   /** Which shard (ConfigMap name) of the last generation read holds each hostname. */
   #owners = new Map<string, string>();
   #stats: ShardReadStats = { held: 0, fetched: 0, waitMs: 0, fetchMs: 0, parseMs: 0 };
+  /** Whether no read has started yet: only the first waits for the watch's first list. */
+  #first = true;
   /** The keys of the CA bundles of the last generation read, joined. */
   #bundleKeys = "";
 
@@ -141,7 +143,9 @@ export class ShardedRoutingReader {
     let missing = this.#takeHeld(wanted, fetched);
     const started = performance.now();
     this.#stats = { held: fetched.size, fetched: 0, waitMs: 0, fetchMs: 0, parseMs: 0 };
-    missing = await this.#awaitHeld(missing, fetched);
+    const firstRead = this.#first;
+    this.#first = false;
+    missing = await this.#awaitHeld(missing, fetched, firstRead);
     this.#stats.waitMs = performance.now() - started;
     this.#stats.fetched = missing.length;
     for (let i = 0; i < missing.length; i += PARALLEL_FETCHES) {
@@ -192,18 +196,20 @@ export class ShardedRoutingReader {
   }
 
   /**
-   * Waits for the watch's first list ({@linkcode FIRST_LIST_WAIT_MS}), or for a few shards' events
-   * ({@linkcode SHARD_ARRIVAL_WAIT_MS}), and takes what arrived.
+   * Waits for the watch's first list on the first read ({@linkcode FIRST_LIST_WAIT_MS}; a list that keeps failing
+   * costs that once, not on every read), or for a few shards' events ({@linkcode SHARD_ARRIVAL_WAIT_MS}), and takes
+   * what arrived.
    *
    * @returns The shards still missing, to be fetched.
    */
   async #awaitHeld(
     missing: { name: string; hash: string }[],
     taken: Map<string, { hash: string; doc: RoutingJson }>,
+    first: boolean,
   ): Promise<{ name: string; hash: string }[]> {
     const source = this.#source;
     if (source === undefined || missing.length === 0) return missing;
-    if (!source.listed()) {
+    if (first && !source.listed()) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const late = new Promise<void>((resolve) => timer = setTimeout(resolve, FIRST_LIST_WAIT_MS));
       await Promise.race([source.synced.catch(() => {}), late]);

@@ -278,6 +278,14 @@ Deno.test("ShardedRoutingReader fetches at once when many shards are missing, an
   await w.reader.read(first);
   ok(w.reader.lastRead.waitMs < FIRST_LIST_WAIT_MS);
   deepStrictEqual(w.fetched, []);
+
+  // a list that does not answer (RBAC missing) holds up the first read only, not every one after it
+  const never = setupWatched(new FakeSource(false));
+  await never.reader.read(never.write(document(500)));
+  deepStrictEqual(never.fetched, [], "the first read took what the watch held");
+  await never.reader.read(never.write(document(500, 7), () => false));
+  equal(never.fetched.length, 1);
+  ok(never.reader.lastRead.waitMs < FIRST_LIST_WAIT_MS / 2, `waited ${never.reader.lastRead.waitMs} ms`);
 });
 
 Deno.test("ShardedRoutingReader rejects a shard the watch holds that breaks the contract", async () => {
