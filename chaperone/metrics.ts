@@ -27,6 +27,11 @@ export interface ChaperoneMetrics {
   ghostWrites: number;
   /** routing.json documents rejected by the contract. */
   routingRejected: number;
+  /**
+   * routing.json shards new to the pod, by where they came from: held by the watch of the shards as their manifest was
+   * read, or fetched by name (the watch did not hold them in time).
+   */
+  routingShards: { watch: number; api: number };
   /** Completed sync runs. */
   syncs: number;
   /** Seconds spent in completed sync runs. */
@@ -75,6 +80,7 @@ export function emptyMetrics(): ChaperoneMetrics {
     ghostReloads: op(),
     ghostWrites: 0,
     routingRejected: 0,
+    routingShards: { watch: 0, api: 0 },
     syncs: 0,
     syncSeconds: 0,
     syncStageSeconds: { wait: 0, read: 0, build: 0, write: 0, ghost: 0, vcl: 0 },
@@ -164,6 +170,12 @@ export function renderMetrics(metrics: ChaperoneMetrics, varnish: Record<string,
   op("ghost_reloads", "Ghost reloads", metrics.ghostReloads);
   one("ghost_writes_total", "counter", "ghost.json files written", metrics.ghostWrites);
   one("routing_rejected_total", "counter", "routing.json documents rejected", metrics.routingRejected);
+  const shards = registry.counter(
+    `${PREFIX}routing_shards_total`,
+    "routing.json shards new to the pod: held by the watch (watch) or fetched by name (api)",
+  );
+  shards.inc({ source: "watch" }, metrics.routingShards.watch);
+  shards.inc({ source: "api" }, metrics.routingShards.api);
   one("syncs_total", "counter", "Sync runs completed", metrics.syncs);
   one("sync_seconds_total", "counter", "Time spent in completed sync runs", metrics.syncSeconds);
   const stages = registry.counter(`${PREFIX}sync_stage_seconds_total`, "Time of completed sync runs by stage");

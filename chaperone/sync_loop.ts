@@ -363,6 +363,8 @@ export class SyncLoop {
       await this.#acceptRouting(contentHash(manifest), async () => {
         const shards = await reader.read(manifest);
         read = reader.lastRead;
+        this.#o.metrics.routingShards.watch += read.held;
+        this.#o.metrics.routingShards.api += read.fetched;
         return shards;
       });
     }

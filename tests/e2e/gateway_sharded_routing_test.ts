@@ -1,7 +1,8 @@
 /**
  * End to end on the local cluster: a Gateway whose routing.json is large enough to be stored in shards (1,024 route
  * entries, about 500 KB) is Programmed, serves its routes, and serves a changed route, through the operator and a
- * gateway pod running from their images (the pod reads the shards with its own ServiceAccount's rights).
+ * gateway pod running from their images (the pod reads the shards with its own ServiceAccount's rights, from its watch
+ * of the shards, which its Role and the shards' label allow).
  */
 import { equal, ok } from "node:assert/strict";
 import { parseRoutingManifest } from "../../ghost/contract/mod.ts";
@@ -12,6 +13,12 @@ import { apply, applyApp, conditionOf, curl, echoApp, GW_API, podOf, startE2eGat
 const ROUTES = 64;
 /** Hostnames per route (the most an HTTPRoute may have). */
 const HOSTS = 16;
+
+/** The value of the series `name{labels}` in a Prometheus text, or 0. */
+function metric(text: string, series: string): number {
+  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+  return line ? Number(line.slice(series.length + 1)) : 0;
+}
 
 /** HTTPRoute `r<i>` on the hostnames `r<i>-h<j>.sharded.example`, to `app`. */
 function shardedRoute(namespace: string, i: number, app: string): Record<string, unknown> {
@@ -86,6 +93,23 @@ Deno.test({
         await programmed();
       }, { timeoutMs: 60_000, intervalMs: 250 });
       ok((await answer(8, 3))?.startsWith("blue-"), "the other routes keep their backend");
+    });
+
+    await t.step("the gateway pod took shards from its watch of them", async () => {
+      const pods = await client.request<{ items: { status?: { podIP?: string } }[] }>(`/api/v1/namespaces/${ns}/pods`, {
+        query: { labelSelector: `gateway.networking.k8s.io/gateway-name=${gw.gateway}` },
+      });
+      const ip = pods.items[0]?.status?.podIP;
+      ok(ip, "the gateway pod has an address");
+      const response = await fetch(`http://${ip}:8901/metrics`, { signal: AbortSignal.timeout(5000) });
+      const text = await response.text();
+      const watched = metric(text, 'lacquer_chaperone_routing_shards_total{source="watch"}');
+      ok(
+        watched > 0,
+        `no shard came from the watch (fetched: ${
+          metric(text, 'lacquer_chaperone_routing_shards_total{source="api"}')
+        })`,
+      );
     });
   } catch (err) {
     console.error(await gw.readOperatorLog());
