@@ -139,13 +139,14 @@ export class ShardedRoutingReader {
   async read(manifestText: string): Promise<readonly RoutingJson[]> {
     const manifest = parseRoutingManifest(manifestText);
     const wanted = manifest.shards.filter((s) => this.#shards.get(s.name)?.hash !== s.hash);
-    const fetched = new Map<string, { hash: string; doc: RoutingJson }>();
-    let missing = this.#takeHeld(wanted, fetched);
+    /** The shards new to the reader: taken from the watch, or fetched. */
+    const taken = new Map<string, { hash: string; doc: RoutingJson }>();
+    let missing = this.#takeHeld(wanted, taken);
     const started = performance.now();
-    this.#stats = { held: fetched.size, fetched: 0, waitMs: 0, fetchMs: 0, parseMs: 0 };
+    this.#stats = { held: taken.size, fetched: 0, waitMs: 0, fetchMs: 0, parseMs: 0 };
     const firstRead = this.#first;
     this.#first = false;
-    missing = await this.#awaitHeld(missing, fetched, firstRead);
+    missing = await this.#awaitHeld(missing, taken, firstRead);
     this.#stats.waitMs = performance.now() - started;
     this.#stats.fetched = missing.length;
     for (let i = 0; i < missing.length; i += PARALLEL_FETCHES) {
@@ -157,19 +158,19 @@ export class ShardedRoutingReader {
             throw new ShardsPendingError(`routing.json shard ${name} is not the one of this generation yet`);
           }
           const parsing = performance.now();
-          fetched.set(name, { hash, doc: parseRoutingShard(text) });
+          taken.set(name, { hash, doc: parseRoutingShard(text) });
           this.#stats.parseMs += performance.now() - parsing;
         }),
       );
     }
     this.#stats.fetchMs = performance.now() - started;
-    const shards = manifest.shards.map((s) => fetched.get(s.name) ?? this.#shards.get(s.name)!);
+    const shards = manifest.shards.map((s) => taken.get(s.name) ?? this.#shards.get(s.name)!);
     const first = shardHead(shards[0].doc);
     shards.forEach((shard, i) => {
       if (i > 0 && shardHead(shard.doc) !== first) throw shardConflict(i);
     });
-    this.#checkCaBundles(shards.map((s) => s.doc), fetched);
-    this.#takeHostnames(manifest.shards.map((s) => s.name), fetched);
+    this.#checkCaBundles(shards.map((s) => s.doc), taken);
+    this.#takeHostnames(manifest.shards.map((s) => s.name), taken);
     this.#shards = new Map(manifest.shards.map((s, i) => [s.name, shards[i]]));
     return shards.map((s) => s.doc);
   }
@@ -231,14 +232,14 @@ export class ShardedRoutingReader {
 
   /**
    * Checks that the CA bundles the shards' backend groups name are in the generation (one shard holds them): those
-   * of the shards fetched, or of every shard when the bundles changed (the others' were checked with the last
+   * of the shards new to the reader, or of every shard when the bundles changed (the others' were checked with the last
    * generation, against the same bundles).
    */
-  #checkCaBundles(docs: readonly RoutingJson[], fetched: ReadonlyMap<string, { doc: RoutingJson }>): void {
+  #checkCaBundles(docs: readonly RoutingJson[], taken: ReadonlyMap<string, { doc: RoutingJson }>): void {
     const bundles = shardCaBundles(docs);
     const keys = [...bundles.keys()].join(",");
     const changed = keys !== this.#bundleKeys;
-    const fresh = new Set([...fetched.values()].map((f) => f.doc));
+    const fresh = new Set([...taken.values()].map((f) => f.doc));
     const checked = docs.flatMap((doc, i) => changed || fresh.has(doc) ? [i] : []);
     checkCaBundleRefs(checked.map((i) => docs[i]), bundles, (j) => checked[j]);
     this.#bundleKeys = keys;
@@ -246,17 +247,17 @@ export class ShardedRoutingReader {
 
   /**
    * Checks that no hostname is in two shards and records which shard holds each, looking only at the hostnames of
-   * the shards fetched and of those they replace (the others' were checked with the last generation).
+   * the shards new to the reader and of those they replace (the others' were checked with the last generation).
    */
-  #takeHostnames(names: readonly string[], fetched: ReadonlyMap<string, { doc: RoutingJson }>): void {
+  #takeHostnames(names: readonly string[], fresh: ReadonlyMap<string, { doc: RoutingJson }>): void {
     const position = new Map(names.map((name, i) => [name, i]));
     const released = new Set<string>();
     for (const [name, { doc }] of this.#shards) {
-      if (position.has(name) && !fetched.has(name)) continue;
+      if (position.has(name) && !fresh.has(name)) continue;
       for (const host of Object.keys(doc.vhosts)) if (this.#owners.get(host) === name) released.add(host);
     }
     const taken = new Map<string, string>();
-    for (const [name, { doc }] of fetched) {
+    for (const [name, { doc }] of fresh) {
       for (const host of Object.keys(doc.vhosts)) {
         const kept = this.#owners.has(host) && !released.has(host);
         if (kept || taken.has(host)) throw shardConflict(position.get(name)!, host);
