@@ -24,6 +24,7 @@ import {
 } from "../internal/names.ts";
 import { ADMIN_TOKEN_BYTES, ADMIN_TOKEN_KEY, adminTokenSecretName, newAdminToken } from "./admin_token.ts";
 import { type ChildObject, GATEWAY_NAMESPACE_LABEL, ROUTING_HASH_ANNOTATION, VCL_HASH_ANNOTATION } from "./children.ts";
+import { OwnWrites } from "./own_writes.ts";
 import { FIELD_MANAGER, type WriteObserver } from "./status_writer.ts";
 
 /** Annotation with the hash of the object as we last applied it. */
@@ -197,13 +198,22 @@ export class ChildrenWriter {
   #cache: ChildCache;
   #log: Logger;
   #observe: WriteObserver;
+  #own: OwnWrites;
 
-  /** Creates the writer. */
-  constructor(client: KubeClient, cache: ChildCache, options: { log: Logger; observe?: WriteObserver }) {
+  /**
+   * Creates the writer; `ownWrites` remembers its writes, so that their watch events wake nothing (the controller
+   * shares it).
+   */
+  constructor(
+    client: KubeClient,
+    cache: ChildCache,
+    options: { log: Logger; observe?: WriteObserver; ownWrites?: OwnWrites },
+  ) {
     this.#client = client;
     this.#cache = cache;
     this.#log = options.log;
     this.#observe = options.observe ?? (() => {});
+    this.#own = options.ownWrites ?? new OwnWrites();
   }
 
   /**
@@ -271,12 +281,18 @@ export class ChildrenWriter {
     };
     // the round trip alone (the propagation bench splits the operator's share with it)
     const requested = performance.now();
-    await this.#client.request(pathOf(child.kind, child.metadata.namespace, child.metadata.name), {
-      method: "PATCH",
-      query: { fieldManager: FIELD_MANAGER, force: true },
-      contentType: "application/apply-patch+yaml",
-      body,
-    });
+    await this.#own.track(
+      child.kind,
+      object,
+      "object",
+      () =>
+        this.#client.request(pathOf(child.kind, child.metadata.namespace, child.metadata.name), {
+          method: "PATCH",
+          query: { fieldManager: FIELD_MANAGER, force: true },
+          contentType: "application/apply-patch+yaml",
+          body,
+        }),
+    );
     this.#observe(child.kind, "apply");
     this.#log.info("Child object applied", {
       gateway,
@@ -315,27 +331,30 @@ export class ChildrenWriter {
    */
   async #createAdminSecret(gateway: string, child: ChildObject, conflicts: ChildConflict[]): Promise<number> {
     const token = newAdminToken(crypto.getRandomValues(new Uint8Array(ADMIN_TOKEN_BYTES)));
+    const object = `${child.metadata.namespace}/${child.metadata.name}`;
     try {
-      await this.#client.request(pathOf(child.kind, child.metadata.namespace), {
-        method: "POST",
-        query: { fieldManager: FIELD_MANAGER },
-        body: { ...child, stringData: { [ADMIN_TOKEN_KEY]: token } },
-      });
+      await this.#own.track(
+        child.kind,
+        object,
+        "object",
+        () =>
+          this.#client.request(pathOf(child.kind, child.metadata.namespace), {
+            method: "POST",
+            query: { fieldManager: FIELD_MANAGER },
+            body: { ...child, stringData: { [ADMIN_TOKEN_KEY]: token } },
+          }),
+      );
     } catch (err) {
       if (!(err instanceof KubeApiError && err.code === 409)) throw err;
       const existing = await this.#read(child);
       const owner = existing && foreignOwner(existing, gateway);
       if (owner !== undefined) {
-        conflicts.push({ kind: child.kind, object: `${child.metadata.namespace}/${child.metadata.name}`, owner });
+        conflicts.push({ kind: child.kind, object, owner });
       }
       return 0;
     }
     this.#observe(child.kind, "create");
-    this.#log.info("Child object created", {
-      gateway,
-      kind: child.kind,
-      object: `${child.metadata.namespace}/${child.metadata.name}`,
-    });
+    this.#log.info("Child object created", { gateway, kind: child.kind, object });
     return 1;
   }
 
@@ -362,21 +381,20 @@ export class ChildrenWriter {
         if (labels[GATEWAY_NAME_LABEL] !== gatewayLabelValue(name) || labels[GATEWAY_NAMESPACE_LABEL] !== ns) continue;
         if (wanted.has(`${kind}/${obj.metadata.namespace}/${obj.metadata.name}`)) continue;
         if (options.elsewhereOnly && obj.metadata.namespace === ns) continue;
-        try {
-          await this.#client.request(pathOf(kind, obj.metadata.namespace ?? "", obj.metadata.name), {
-            method: "DELETE",
-            body: { apiVersion: "v1", kind: "DeleteOptions", propagationPolicy: "Background" },
-          });
-        } catch (err) {
-          if (!(err instanceof KubeApiError && err.code === 404)) throw err;
-        }
+        const object = `${obj.metadata.namespace}/${obj.metadata.name}`;
+        await this.#own.track(kind, object, "delete", async () => {
+          try {
+            await this.#client.request(pathOf(kind, obj.metadata.namespace ?? "", obj.metadata.name), {
+              method: "DELETE",
+              body: { apiVersion: "v1", kind: "DeleteOptions", propagationPolicy: "Background" },
+            });
+          } catch (err) {
+            if (!(err instanceof KubeApiError && err.code === 404)) throw err;
+          }
+        });
         deletes++;
         this.#observe(kind, "delete");
-        this.#log.info("Child object deleted", {
-          gateway,
-          kind,
-          object: `${obj.metadata.namespace}/${obj.metadata.name}`,
-        });
+        this.#log.info("Child object deleted", { gateway, kind, object });
       }
     }
     return deletes;

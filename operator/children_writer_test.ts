@@ -294,3 +294,52 @@ Deno.test("ChildrenWriter.sync() writes routing.json shards a few at a time, all
   await writer.sync("ns/gw", [...shards, manifest("sha256:m2")]);
   deepEqual(applied, ["gw-lacquer-r7", "gw-lacquer"], "unchanged shards are not written again");
 });
+
+Deno.test("ChildrenWriter.sync() leaves a Deployment someone scaled alone while its desired hash matches", async () => {
+  // `kubectl scale` changes spec.replicas of the applied Deployment and keeps our annotations: the change wakes the
+  // Gateway, whose reconcile must not reset the count (tests/e2e/gateway_invalidation_test.ts scales to 3).
+  const gateway = gatewaySchema.parse({
+    metadata: { name: "gw", namespace: "ns", uid: "u1" },
+    spec: { gatewayClassName: "lacquer", listeners: [{ name: "http", port: 80, protocol: "HTTP" }] },
+  });
+  const children = buildChildren({
+    gateway,
+    listeners: validateListeners(gateway, indexSnapshot(emptySnapshot(), "lacquer.dev/gateway-controller")),
+    parameters: resolveParameters([], { image: "lacquer:1" }),
+    routingJson: "{}\n",
+    mainVcl: "vcl 4.1;\n",
+    backendNamespaces: [],
+  });
+  const stored = new Map<string, KubeObject>();
+  const applied: string[] = [];
+  let rv = 0;
+  const client = {
+    request(path: string, options: KubeRequestOptions = {}) {
+      if (path.endsWith("/horizontalpodautoscalers")) return Promise.resolve({ items: [] });
+      if (options.method === undefined) return Promise.reject(new KubeApiError("not found", { code: 404 }));
+      const body = options.body as KubeObject;
+      applied.push(`${body.kind} ${body.metadata.name}`);
+      const object = { ...body, metadata: { ...body.metadata, resourceVersion: String(++rv) } };
+      stored.set(`${body.kind} ${body.metadata.namespace}/${body.metadata.name}`, object);
+      return Promise.resolve(object);
+    },
+  } as unknown as KubeClient;
+  const cache = {
+    raw: (kind: string, key: string) => stored.get(`${kind} ${key}`),
+    rawList: (kind: string) => [...stored.values()].filter((o) => o.kind === kind),
+  };
+  const writer = new ChildrenWriter(client, cache, { log: createLogger({ sink: () => {} }) });
+  await writer.sync("ns/gw", children);
+  ok(applied.includes("Deployment gw"));
+  const key = "Deployment ns/gw";
+  const deployment = stored.get(key)!;
+  stored.set(key, {
+    ...deployment,
+    metadata: { ...deployment.metadata, resourceVersion: String(++rv) },
+    spec: { ...deployment.spec as object, replicas: 3 },
+  });
+  applied.length = 0;
+  deepEqual(await writer.sync("ns/gw", children), { writes: 0, conflicts: [] });
+  deepEqual(applied, [], "nothing rewritten");
+  equal((stored.get(key)!.spec as { replicas: number }).replicas, 3);
+});
