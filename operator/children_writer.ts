@@ -95,14 +95,20 @@ function computeDesiredHash(child: ChildObject): string {
 /** Kinds applied before the others: the rights the chaperone needs to read what the others name. */
 const RBAC_KINDS = new Set(["ServiceAccount", "Role", "RoleBinding"]);
 
-/** Routing.json shards written at the same time. */
+/** Routing.json shards (and the manifest) written at the same time. */
 const SHARD_WRITERS = 8;
 
-/** A routing.json shard's ConfigMap: a routing hash without a VCL hash (the Gateway's own ConfigMap has both). */
-function isRoutingShard(child: ChildObject): boolean {
-  const annotations = child.metadata.annotations ?? {};
-  return child.kind === "ConfigMap" && annotations[ROUTING_HASH_ANNOTATION] !== undefined &&
-    annotations[VCL_HASH_ANNOTATION] === undefined;
+/**
+ * A ConfigMap that holds routing: a shard (a routing hash without a VCL hash), or the Gateway's own ConfigMap (both:
+ * routing.json or the shards' manifest, and main.vcl).
+ */
+function isRouting(child: ChildObject): boolean {
+  return child.kind === "ConfigMap" && child.metadata.annotations?.[ROUTING_HASH_ANNOTATION] !== undefined;
+}
+
+/** The Gateway's own ConfigMap (routing and main.vcl), which names the shards when routing.json is sharded. */
+function isManifest(child: ChildObject): boolean {
+  return isRouting(child) && child.metadata.annotations?.[VCL_HASH_ANNOTATION] !== undefined;
 }
 
 /**
@@ -240,17 +246,26 @@ export class ChildrenWriter {
     let writes = 0;
     const conflicts: ChildConflict[] = [];
     const ordered = applyOrder(desired);
-    // The routing.json shards are independent of each other and come before the manifest that names them: a few at
-    // a time (a Gateway's first apply, or a change of their number, writes hundreds).
-    const shards = ordered.filter(isRoutingShard);
     const first = ordered.filter((c) => RBAC_KINDS.has(c.kind));
-    const rest = ordered.filter((c) => !RBAC_KINDS.has(c.kind) && !isRoutingShard(c));
+    // The routing.json shards and the manifest that names them are written at the same time, a few at a time (a
+    // Gateway's first apply, or a change of their number, writes hundreds), the manifest last into the queue: a route
+    // change waits for one write, not two. A pod that reads the manifest before a shard it names keeps serving the
+    // last whole generation until the shard is there (the chaperone's `routing_shards_reader.ts`).
+    const routing = ordered.filter(isRouting).sort((a, b) => Number(isManifest(a)) - Number(isManifest(b)));
+    const rest = ordered.filter((c) => !RBAC_KINDS.has(c.kind) && !isRouting(c));
     for (const child of first) writes += await this.#applyOne(gateway, child, conflicts);
-    let next = 0;
+    let [next, failed] = [0, false];
     const worker = async () => {
-      while (next < shards.length) writes += await this.#applyOne(gateway, shards[next++], conflicts);
+      try {
+        while (next < routing.length && !failed) writes += await this.#applyOne(gateway, routing[next++], conflicts);
+      } catch (err) {
+        failed = true; // none started after a failure (the manifest, if not yet)
+        throw err;
+      }
     };
-    await Promise.all(Array.from({ length: Math.min(SHARD_WRITERS, shards.length) }, worker));
+    // Every write settles before a failure is told: none may land after the retry's newer one.
+    const settled = await Promise.allSettled(Array.from({ length: Math.min(SHARD_WRITERS, routing.length) }, worker));
+    for (const result of settled) if (result.status === "rejected") throw result.reason;
     for (const child of rest) writes += await this.#applyOne(gateway, child, conflicts);
     return { writes, conflicts };
   }
