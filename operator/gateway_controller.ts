@@ -66,6 +66,12 @@ function listenerSetIndexKey(key: string): string {
 /** How soon a Gateway looks again after a route's status alone changed. */
 const STATUS_RECHECK_MS = 10_000;
 
+/**
+ * The children whose echo tells a reconcile something it did not write: the API server fills in a Service's cluster
+ * IPs, which the Gateway's addresses are read from. Their echoes reconcile like anyone's change.
+ */
+const READ_AFTER_WRITE = new Set(["Service"]);
+
 /** How soon a Gateway whose children's names are taken looks again whether they are free. */
 const CONFLICT_RECHECK_MS = 30_000;
 
@@ -240,8 +246,9 @@ export class GatewayController {
       : [];
     const react = () => this.#react(kind, old, current, objects, routeParents);
     const own = this.#o.ownWrites;
-    if (own) own.observe(kind, old as KubeObject | undefined, current as KubeObject | undefined, react);
-    else react();
+    if (own && !READ_AFTER_WRITE.has(kind)) {
+      own.observe(kind, old as KubeObject | undefined, current as KubeObject | undefined, react);
+    } else react();
   }
 
   /** Enqueues the keys a change affects; `routeParents`: a route's index keys, before and after. */

@@ -337,6 +337,11 @@ Deno.test("GatewayController: the echoes of the operator's own writes wake nothi
     controller.onChange(kind, child(kind, "1"), child(kind, "2"));
     deepEqual(await drain(controller), [], `the echo of the ${kind} apply`);
   }
+  // the Gateway's Service as the operator created it, with the cluster IP the API server gave it: its addresses
+  const service = child("Service", "2", { spec: { clusterIPs: ["10.96.0.7"] } });
+  await own.track("Service", "ns/a", "object", () => Promise.resolve(service));
+  controller.onChange("Service", undefined, service);
+  deepEqual(await drain(controller), ["ns/a"], "the Service's echo: the Gateway's addresses are read from it");
   // someone scales the Deployment (kubectl scale): a change of someone else's, reconciled
   controller.onChange("Deployment", child("Deployment", "2"), child("Deployment", "3"));
   deepEqual(await drain(controller), ["ns/a"]);
