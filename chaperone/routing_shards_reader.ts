@@ -7,7 +7,8 @@
  * work of a change is that of the shards it rewrote (checking that they belong together included, and that the CA
  * bundles their backend groups name are in the generation's bundles shard). A shard missing or of another generation
  * means the generation is not whole yet: nothing of it is applied, and the read fails to be retried (the operator
- * writes the shards before the manifest, so this is rare).
+ * writes the changed shards and the manifest at the same time, so a shard may come a moment after the manifest: the
+ * wait for the watch covers that, and the retry what is later still).
  *
  * @module
  */

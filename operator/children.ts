@@ -366,8 +366,8 @@ export function operatorSecretBindings(
 }
 
 /**
- * The Gateway's ConfigMap, and for a sharded routing.json one ConfigMap per shard before it (each shard is written
- * before the manifest that names it; a reader waits for every shard of the manifest anyway).
+ * The Gateway's ConfigMap, and for a sharded routing.json one ConfigMap per shard before it (the writer starts the
+ * manifest last, with the shards' writes; a reader waits for every shard of the manifest).
  */
 function configMapChildren(f: Family, input: ChildrenInput): ChildObject[] {
   const sharded = input.routingShards;

@@ -24,6 +24,7 @@ import {
 } from "../internal/names.ts";
 import { ADMIN_TOKEN_BYTES, ADMIN_TOKEN_KEY, adminTokenSecretName, newAdminToken } from "./admin_token.ts";
 import { type ChildObject, GATEWAY_NAMESPACE_LABEL, ROUTING_HASH_ANNOTATION, VCL_HASH_ANNOTATION } from "./children.ts";
+import { OwnWrites } from "./own_writes.ts";
 import { FIELD_MANAGER, type WriteObserver } from "./status_writer.ts";
 
 /** Annotation with the hash of the object as we last applied it. */
@@ -94,14 +95,20 @@ function computeDesiredHash(child: ChildObject): string {
 /** Kinds applied before the others: the rights the chaperone needs to read what the others name. */
 const RBAC_KINDS = new Set(["ServiceAccount", "Role", "RoleBinding"]);
 
-/** Routing.json shards written at the same time. */
+/** Routing.json shards (and the manifest) written at the same time. */
 const SHARD_WRITERS = 8;
 
-/** A routing.json shard's ConfigMap: a routing hash without a VCL hash (the Gateway's own ConfigMap has both). */
-function isRoutingShard(child: ChildObject): boolean {
-  const annotations = child.metadata.annotations ?? {};
-  return child.kind === "ConfigMap" && annotations[ROUTING_HASH_ANNOTATION] !== undefined &&
-    annotations[VCL_HASH_ANNOTATION] === undefined;
+/**
+ * A ConfigMap that holds routing: a shard (a routing hash without a VCL hash), or the Gateway's own ConfigMap (both:
+ * routing.json or the shards' manifest, and main.vcl).
+ */
+function isRouting(child: ChildObject): boolean {
+  return child.kind === "ConfigMap" && child.metadata.annotations?.[ROUTING_HASH_ANNOTATION] !== undefined;
+}
+
+/** The Gateway's own ConfigMap (routing and main.vcl), which names the shards when routing.json is sharded. */
+function isManifest(child: ChildObject): boolean {
+  return isRouting(child) && child.metadata.annotations?.[VCL_HASH_ANNOTATION] !== undefined;
 }
 
 /**
@@ -197,13 +204,22 @@ export class ChildrenWriter {
   #cache: ChildCache;
   #log: Logger;
   #observe: WriteObserver;
+  #own: OwnWrites;
 
-  /** Creates the writer. */
-  constructor(client: KubeClient, cache: ChildCache, options: { log: Logger; observe?: WriteObserver }) {
+  /**
+   * Creates the writer; `ownWrites` remembers its writes, so that their watch events wake nothing (the controller
+   * shares it).
+   */
+  constructor(
+    client: KubeClient,
+    cache: ChildCache,
+    options: { log: Logger; observe?: WriteObserver; ownWrites?: OwnWrites },
+  ) {
     this.#client = client;
     this.#cache = cache;
     this.#log = options.log;
     this.#observe = options.observe ?? (() => {});
+    this.#own = options.ownWrites ?? new OwnWrites();
   }
 
   /**
@@ -230,17 +246,26 @@ export class ChildrenWriter {
     let writes = 0;
     const conflicts: ChildConflict[] = [];
     const ordered = applyOrder(desired);
-    // The routing.json shards are independent of each other and come before the manifest that names them: a few at
-    // a time (a Gateway's first apply, or a change of their number, writes hundreds).
-    const shards = ordered.filter(isRoutingShard);
     const first = ordered.filter((c) => RBAC_KINDS.has(c.kind));
-    const rest = ordered.filter((c) => !RBAC_KINDS.has(c.kind) && !isRoutingShard(c));
+    // The routing.json shards and the manifest that names them are written at the same time, a few at a time (a
+    // Gateway's first apply, or a change of their number, writes hundreds), the manifest last into the queue: a route
+    // change waits for one write, not two. A pod that reads the manifest before a shard it names keeps serving the
+    // last whole generation until the shard is there (the chaperone's `routing_shards_reader.ts`).
+    const routing = ordered.filter(isRouting).sort((a, b) => Number(isManifest(a)) - Number(isManifest(b)));
+    const rest = ordered.filter((c) => !RBAC_KINDS.has(c.kind) && !isRouting(c));
     for (const child of first) writes += await this.#applyOne(gateway, child, conflicts);
-    let next = 0;
+    let [next, failed] = [0, false];
     const worker = async () => {
-      while (next < shards.length) writes += await this.#applyOne(gateway, shards[next++], conflicts);
+      try {
+        while (next < routing.length && !failed) writes += await this.#applyOne(gateway, routing[next++], conflicts);
+      } catch (err) {
+        failed = true; // none started after a failure (the manifest, if not yet)
+        throw err;
+      }
     };
-    await Promise.all(Array.from({ length: Math.min(SHARD_WRITERS, shards.length) }, worker));
+    // Every write settles before a failure is told: none may land after the retry's newer one.
+    const settled = await Promise.allSettled(Array.from({ length: Math.min(SHARD_WRITERS, routing.length) }, worker));
+    for (const result of settled) if (result.status === "rejected") throw result.reason;
     for (const child of rest) writes += await this.#applyOne(gateway, child, conflicts);
     return { writes, conflicts };
   }
@@ -271,12 +296,18 @@ export class ChildrenWriter {
     };
     // the round trip alone (the propagation bench splits the operator's share with it)
     const requested = performance.now();
-    await this.#client.request(pathOf(child.kind, child.metadata.namespace, child.metadata.name), {
-      method: "PATCH",
-      query: { fieldManager: FIELD_MANAGER, force: true },
-      contentType: "application/apply-patch+yaml",
-      body,
-    });
+    await this.#own.track(
+      child.kind,
+      object,
+      "object",
+      () =>
+        this.#client.request(pathOf(child.kind, child.metadata.namespace, child.metadata.name), {
+          method: "PATCH",
+          query: { fieldManager: FIELD_MANAGER, force: true },
+          contentType: "application/apply-patch+yaml",
+          body,
+        }),
+    );
     this.#observe(child.kind, "apply");
     this.#log.info("Child object applied", {
       gateway,
@@ -315,27 +346,30 @@ export class ChildrenWriter {
    */
   async #createAdminSecret(gateway: string, child: ChildObject, conflicts: ChildConflict[]): Promise<number> {
     const token = newAdminToken(crypto.getRandomValues(new Uint8Array(ADMIN_TOKEN_BYTES)));
+    const object = `${child.metadata.namespace}/${child.metadata.name}`;
     try {
-      await this.#client.request(pathOf(child.kind, child.metadata.namespace), {
-        method: "POST",
-        query: { fieldManager: FIELD_MANAGER },
-        body: { ...child, stringData: { [ADMIN_TOKEN_KEY]: token } },
-      });
+      await this.#own.track(
+        child.kind,
+        object,
+        "object",
+        () =>
+          this.#client.request(pathOf(child.kind, child.metadata.namespace), {
+            method: "POST",
+            query: { fieldManager: FIELD_MANAGER },
+            body: { ...child, stringData: { [ADMIN_TOKEN_KEY]: token } },
+          }),
+      );
     } catch (err) {
       if (!(err instanceof KubeApiError && err.code === 409)) throw err;
       const existing = await this.#read(child);
       const owner = existing && foreignOwner(existing, gateway);
       if (owner !== undefined) {
-        conflicts.push({ kind: child.kind, object: `${child.metadata.namespace}/${child.metadata.name}`, owner });
+        conflicts.push({ kind: child.kind, object, owner });
       }
       return 0;
     }
     this.#observe(child.kind, "create");
-    this.#log.info("Child object created", {
-      gateway,
-      kind: child.kind,
-      object: `${child.metadata.namespace}/${child.metadata.name}`,
-    });
+    this.#log.info("Child object created", { gateway, kind: child.kind, object });
     return 1;
   }
 
@@ -362,21 +396,20 @@ export class ChildrenWriter {
         if (labels[GATEWAY_NAME_LABEL] !== gatewayLabelValue(name) || labels[GATEWAY_NAMESPACE_LABEL] !== ns) continue;
         if (wanted.has(`${kind}/${obj.metadata.namespace}/${obj.metadata.name}`)) continue;
         if (options.elsewhereOnly && obj.metadata.namespace === ns) continue;
-        try {
-          await this.#client.request(pathOf(kind, obj.metadata.namespace ?? "", obj.metadata.name), {
-            method: "DELETE",
-            body: { apiVersion: "v1", kind: "DeleteOptions", propagationPolicy: "Background" },
-          });
-        } catch (err) {
-          if (!(err instanceof KubeApiError && err.code === 404)) throw err;
-        }
+        const object = `${obj.metadata.namespace}/${obj.metadata.name}`;
+        await this.#own.track(kind, object, "delete", async () => {
+          try {
+            await this.#client.request(pathOf(kind, obj.metadata.namespace ?? "", obj.metadata.name), {
+              method: "DELETE",
+              body: { apiVersion: "v1", kind: "DeleteOptions", propagationPolicy: "Background" },
+            });
+          } catch (err) {
+            if (!(err instanceof KubeApiError && err.code === 404)) throw err;
+          }
+        });
         deletes++;
         this.#observe(kind, "delete");
-        this.#log.info("Child object deleted", {
-          gateway,
-          kind,
-          object: `${obj.metadata.namespace}/${obj.metadata.name}`,
-        });
+        this.#log.info("Child object deleted", { gateway, kind, object });
       }
     }
     return deletes;

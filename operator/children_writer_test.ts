@@ -1,4 +1,4 @@
-import { deepEqual, equal, match, notEqual, ok } from "node:assert/strict";
+import { deepEqual, equal, match, notEqual, ok, rejects } from "node:assert/strict";
 import { KubeApiError, type KubeClient, type KubeObject, type KubeRequestOptions } from "../internal/kube/mod.ts";
 import { createLogger } from "../internal/log.ts";
 import { GATEWAY_NAME_ANNOTATION } from "../internal/names.ts";
@@ -250,47 +250,150 @@ Deno.test("ChildrenWriter.prune() of a Gateway that is gone deletes only its chi
   ]);
 });
 
-Deno.test("ChildrenWriter.sync() writes routing.json shards a few at a time, all before the manifest, and only those that changed", async () => {
-  const shard = (k: number, hash: string): ChildObject => ({
+/** A routing.json shard's ConfigMap child of Gateway ns/gw. */
+function shard(k: number, hash: string): ChildObject {
+  return {
     apiVersion: "v1",
     kind: "ConfigMap",
     metadata: {
       name: `gw-lacquer-r${k}`,
       namespace: "ns",
-      labels: ours,
+      labels: { ...ours, "lacquer.dev/gateway-namespace": "ns" },
       annotations: { "lacquer.dev/routing-hash": hash },
     },
     data: { "routing.json": `{"shard":${k}}` },
-  });
-  const manifest = (hash: string) => ({
-    ...configMap("manifest", hash),
-    metadata: { ...configMap("", hash).metadata, labels: ours },
-  });
+  };
+}
+
+/** The manifest ConfigMap child of Gateway ns/gw. */
+function manifest(hash: string): ChildObject {
+  return { ...configMap("manifest", hash), metadata: { ...configMap("", hash).metadata, labels: ours } };
+}
+
+/**
+ * An API server of ConfigMaps that answers each write after a millisecond (`fail` names an object whose next write
+ * fails once), recording the writes as they start and as they succeed and the most under way at once; the cache is what it stores.
+ */
+function configMapServer() {
   const stored = new Map<string, KubeObject>();
-  const applied: string[] = [];
-  let [open, most] = [0, 0];
+  const log: string[] = [];
+  const state = { open: 0, most: 0, fail: "" };
   const client = {
-    async request(_path: string, options: KubeRequestOptions = {}) {
-      if (options.method !== "PATCH") throw new KubeApiError("not found", { code: 404 });
-      open++;
-      most = Math.max(most, open);
+    async request(path: string, options: KubeRequestOptions = {}) {
+      if (options.method === undefined) throw new KubeApiError("not found", { code: 404 });
+      const name = path.split("/").at(-1)!;
+      state.open++;
+      state.most = Math.max(state.most, state.open);
+      log.push(`${options.method} ${name} start`);
       await new Promise((r) => setTimeout(r, 1));
-      open--;
+      state.open--;
+      if (state.fail === name) {
+        state.fail = "";
+        throw new KubeApiError("etcdserver: request timed out", { code: 500 });
+      }
+      log.push(`${options.method} ${name}`);
+      if (options.method === "DELETE") return stored.delete(`ns/${name}`), {};
       const body = options.body as KubeObject;
-      applied.push(body.metadata.name);
       stored.set(`${body.metadata.namespace}/${body.metadata.name}`, body);
       return body;
     },
   } as unknown as KubeClient;
-  const cache = { raw: (_: string, key: string) => stored.get(key), rawList: () => [...stored.values()] };
+  const cache = {
+    raw: (_: string, key: string) => stored.get(key),
+    rawList: (kind: string) => kind === "ConfigMap" ? [...stored.values()] : [],
+  };
   const writer = new ChildrenWriter(client, cache, { log: createLogger({ sink: () => {} }) });
+  const applied = () => log.filter((l) => l.startsWith("PATCH") && !l.endsWith(" start")).map((l) => l.slice(6));
+  return { stored, log, state, writer, applied };
+}
+
+Deno.test("ChildrenWriter.sync() writes routing.json shards and their manifest a few at a time, only those that changed, and deletes old shards after the manifest", async () => {
+  const { log, state, writer, applied } = configMapServer();
   const shards = Array.from({ length: 40 }, (_, k) => shard(k, `sha256:${k}`));
   await writer.sync("ns/gw", [...shards, manifest("sha256:m1")]);
-  equal(applied.length, 41);
-  equal(applied.at(-1), "gw-lacquer", "the manifest last, once every shard is written");
-  ok(most > 1 && most <= 8, `${most} shard writes at a time`);
-  applied.length = 0;
+  equal(applied().length, 41);
+  ok(log.indexOf("PATCH gw-lacquer start") > log.indexOf("PATCH gw-lacquer-r39 start"), "the manifest last in");
+  ok(state.most > 1 && state.most <= 8, `${state.most} writes at a time`);
+  // a route change: its shard and the manifest at the same time
+  log.length = 0;
   shards[7] = shard(7, "sha256:7b");
   await writer.sync("ns/gw", [...shards, manifest("sha256:m2")]);
-  deepEqual(applied, ["gw-lacquer-r7", "gw-lacquer"], "unchanged shards are not written again");
+  deepEqual(applied().sort(), ["gw-lacquer", "gw-lacquer-r7"], "unchanged shards are not written again");
+  deepEqual(log.slice(0, 2).sort(), ["PATCH gw-lacquer start", "PATCH gw-lacquer-r7 start"], "both under way at once");
+  // fewer shards: those the new manifest no longer names are deleted once it is written, not while
+  log.length = 0;
+  await writer.sync("ns/gw", [...shards.slice(0, 20), manifest("sha256:m3")]);
+  const written = log.indexOf("PATCH gw-lacquer");
+  ok(written >= 0 && log.findIndex((l) => l.startsWith("DELETE")) > written, log.join(", "));
+  equal(log.filter((l) => l.startsWith("DELETE") && !l.endsWith(" start")).length, 20);
+});
+
+Deno.test("ChildrenWriter.sync(): a shard whose write fails while its manifest is written is repaired by the next sync, before any old shard goes", async () => {
+  const { stored, log, state, writer, applied } = configMapServer();
+  const shards = Array.from({ length: 4 }, (_, k) => shard(k, `sha256:${k}`));
+  await writer.sync("ns/gw", [...shards, manifest("sha256:m1")]);
+  // the next generation rewrites r2 and drops r3; the write of r2 fails, the manifest's succeeds meanwhile
+  log.length = 0;
+  state.fail = "gw-lacquer-r2";
+  const next = [shards[0], shards[1], shard(2, "sha256:2b"), manifest("sha256:m2")];
+  await rejects(writer.sync("ns/gw", next), KubeApiError);
+  deepEqual(applied(), ["gw-lacquer"], "the manifest is written, the shard is not");
+  equal(stored.get("ns/gw-lacquer-r2")?.metadata.annotations?.["lacquer.dev/routing-hash"], "sha256:2");
+  ok(stored.has("ns/gw-lacquer-r3"), "nothing is deleted after a failed write");
+  // (a pod reads the manifest, finds r2 of the last generation and keeps serving that one: ShardsPendingError)
+  // the retry: level-triggered, it writes what differs from what is stored, then deletes r3
+  log.length = 0;
+  await writer.sync("ns/gw", next);
+  deepEqual(applied(), ["gw-lacquer-r2"]);
+  equal(stored.get("ns/gw-lacquer-r2")?.metadata.annotations?.["lacquer.dev/routing-hash"], "sha256:2b");
+  ok(!stored.has("ns/gw-lacquer-r3"));
+});
+
+Deno.test("ChildrenWriter.sync() leaves a Deployment someone scaled alone while its desired hash matches", async () => {
+  // `kubectl scale` changes spec.replicas of the applied Deployment and keeps our annotations: the change wakes the
+  // Gateway, whose reconcile must not reset the count (tests/e2e/gateway_invalidation_test.ts scales to 3).
+  const gateway = gatewaySchema.parse({
+    metadata: { name: "gw", namespace: "ns", uid: "u1" },
+    spec: { gatewayClassName: "lacquer", listeners: [{ name: "http", port: 80, protocol: "HTTP" }] },
+  });
+  const children = buildChildren({
+    gateway,
+    listeners: validateListeners(gateway, indexSnapshot(emptySnapshot(), "lacquer.dev/gateway-controller")),
+    parameters: resolveParameters([], { image: "lacquer:1" }),
+    routingJson: "{}\n",
+    mainVcl: "vcl 4.1;\n",
+    backendNamespaces: [],
+  });
+  const stored = new Map<string, KubeObject>();
+  const applied: string[] = [];
+  let rv = 0;
+  const client = {
+    request(path: string, options: KubeRequestOptions = {}) {
+      if (path.endsWith("/horizontalpodautoscalers")) return Promise.resolve({ items: [] });
+      if (options.method === undefined) return Promise.reject(new KubeApiError("not found", { code: 404 }));
+      const body = options.body as KubeObject;
+      applied.push(`${body.kind} ${body.metadata.name}`);
+      const object = { ...body, metadata: { ...body.metadata, resourceVersion: String(++rv) } };
+      stored.set(`${body.kind} ${body.metadata.namespace}/${body.metadata.name}`, object);
+      return Promise.resolve(object);
+    },
+  } as unknown as KubeClient;
+  const cache = {
+    raw: (kind: string, key: string) => stored.get(`${kind} ${key}`),
+    rawList: (kind: string) => [...stored.values()].filter((o) => o.kind === kind),
+  };
+  const writer = new ChildrenWriter(client, cache, { log: createLogger({ sink: () => {} }) });
+  await writer.sync("ns/gw", children);
+  ok(applied.includes("Deployment gw"));
+  const key = "Deployment ns/gw";
+  const deployment = stored.get(key)!;
+  stored.set(key, {
+    ...deployment,
+    metadata: { ...deployment.metadata, resourceVersion: String(++rv) },
+    spec: { ...deployment.spec as object, replicas: 3 },
+  });
+  applied.length = 0;
+  deepEqual(await writer.sync("ns/gw", children), { writes: 0, conflicts: [] });
+  deepEqual(applied, [], "nothing rewritten");
+  equal((stored.get(key)!.spec as { replicas: number }).replicas, 3);
 });

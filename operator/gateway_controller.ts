@@ -38,6 +38,7 @@ import { type ChildrenWriter, describeConflicts } from "./children_writer.ts";
 import type { ClusterWatcher } from "./cluster_watcher.ts";
 import { gatewayDependencies } from "./dependencies.ts";
 import type { ParameterDefaults } from "./gateway_parameters.ts";
+import type { OwnWrites } from "./own_writes.ts";
 import { keyOf, listenerSetParentKey, routeGatewayKeys } from "./snapshot_index.ts";
 import {
   gatewayEvents,
@@ -64,6 +65,12 @@ function listenerSetIndexKey(key: string): string {
 
 /** How soon a Gateway looks again after a route's status alone changed. */
 const STATUS_RECHECK_MS = 10_000;
+
+/**
+ * The children whose echo tells a reconcile something it did not write: the API server fills in a Service's cluster
+ * IPs, which the Gateway's addresses are read from. Their echoes reconcile like anyone's change.
+ */
+const READ_AFTER_WRITE = new Set(["Service"]);
 
 /** How soon a Gateway whose children's names are taken looks again whether they are free. */
 const CONFLICT_RECHECK_MS = 30_000;
@@ -122,6 +129,11 @@ export interface GatewayControllerOptions {
    * @default {a standing right to the Secrets of every watched namespace}
    */
   secretAccess?: OperatorSecretAccess & { inEffect(namespaces: readonly string[]): Promise<void> };
+  /**
+   * The operator's own writes (shared with the writers): a change that only echoes one of them wakes nothing.
+   * @default {every change wakes what it affects}
+   */
+  ownWrites?: OwnWrites;
 }
 
 /** Both controllers, their queues and the event mapping. */
@@ -228,6 +240,19 @@ export class GatewayController {
   onChange(kind: string, old: unknown, current: unknown): void {
     const objects = [old, current].filter((o) => o !== undefined) as KubeObject[];
     if (objects.length === 0) return;
+    // The route index follows every change, ours too: it is what a reconcile finds a Gateway's routes by.
+    const routeParents = kind === "HTTPRoute"
+      ? this.#indexRoute(old as HttpRoute | undefined, current as HttpRoute | undefined)
+      : [];
+    const react = () => this.#react(kind, old, current, objects, routeParents);
+    const own = this.#o.ownWrites;
+    if (own && !READ_AFTER_WRITE.has(kind)) {
+      own.observe(kind, old as KubeObject | undefined, current as KubeObject | undefined, react);
+    } else react();
+  }
+
+  /** Enqueues the keys a change affects; `routeParents`: a route's index keys, before and after. */
+  #react(kind: string, old: unknown, current: unknown, objects: KubeObject[], routeParents: string[]): void {
     const key = keyOf(objects[0].metadata.namespace, objects[0].metadata.name);
     switch (kind) {
       case "GatewayClass":
@@ -237,7 +262,8 @@ export class GatewayController {
         }
         break;
       case "Gateway": {
-        // Its status alone changed (mostly the operator's own writes): its status is computed again, untranslated.
+        // Its status alone changed (someone else's write; the operator's own wake nothing): its status is computed
+        // again, untranslated.
         const [a, b] = [old as Gateway | undefined, current as Gateway | undefined];
         const same = (x: Gateway, y: Gateway) =>
           JSON.stringify([x.metadata.labels, x.metadata.annotations, x.metadata.deletionTimestamp]) ===
@@ -248,12 +274,11 @@ export class GatewayController {
       case "HTTPRoute": {
         const [before, after] = [old as HttpRoute | undefined, current as HttpRoute | undefined];
         const keys = before && routeGatewayKeys(before, CONTROLLER_NAME, listenerSetIndexKey).join(" ");
-        const indexed = this.#indexRoute(before, after);
-        // Its status alone changed (mostly the operator's own writes, one per route after a start): its Gateways
-        // look again a little later, so that a storm of status writes wakes them a few times, not once per route.
+        // Its status alone changed (another controller's entries; the operator's own writes wake nothing): its
+        // Gateways look again a little later, so that a storm of status writes wakes them a few times.
         const statusOnly = before !== undefined && after !== undefined && before.spec === after.spec &&
           keys === routeGatewayKeys(after, CONTROLLER_NAME, listenerSetIndexKey).join(" ");
-        for (const gw of indexed) this.#enqueueParent(gw, statusOnly ? STATUS_RECHECK_MS : 0, !statusOnly);
+        for (const gw of routeParents) this.#enqueueParent(gw, statusOnly ? STATUS_RECHECK_MS : 0, !statusOnly);
         break;
       }
       case "ListenerSet":
@@ -506,6 +531,9 @@ export class GatewayController {
     // What the Gateway references is watched only while it does: load it before translating, so that a reference
     // not loaded yet is never reported (or routed) as a missing object.
     const deps = ours ? gatewayDependencies(snapshot, key) : [];
+    // Recorded in the same turn as the snapshot is taken: a change of what it read that arrives while this reconcile
+    // works (a ReferenceGrant created just after the Gateway) wakes the Gateway again.
+    this.#recordDeps(key, deps);
     const access = ours && existing
       ? await this.#secretAccess(key, existing, snapshot, deps)
       : { bindings: [], readable: undefined };
@@ -548,14 +576,12 @@ export class GatewayController {
         await this.#o.status.writeGateway(raw, status);
         this.#gatewayEvents(raw, gw, status, conflicts);
       }
-      this.#recordDeps(key, deps);
     } else {
       // No longer ours: remove what we made, then stop the watches of what it referenced (its own Secrets among them,
       // which the prune reads). Gone: in its namespace the garbage collector follows the owner references (and may
       // already have removed the operator's Secret RoleBinding there), so only other namespaces are ours to clean.
       await this.#o.children.prune(key, [], { elsewhereOnly: !existing });
       await cache.watchReferences(key, []);
-      this.#recordDeps(key, []);
     }
     // Route status entries go to their own queue.
     this.#handOverRouteStatuses(result.routes);

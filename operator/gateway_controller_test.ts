@@ -5,6 +5,7 @@ import { fakeCache } from "./_test_fake_cache.ts";
 import { cachePolicySchema } from "./cache_policy/mod.ts";
 import type { ChildrenWriter } from "./children_writer.ts";
 import { GatewayController } from "./gateway_controller.ts";
+import { OwnWrites } from "./own_writes.ts";
 import { lacquerIngressClass } from "./ingress/_test_ingress_class.ts";
 import { parseSnapshot, type Snapshot } from "./snapshot.ts";
 import type { StatusWriter } from "./status_writer.ts";
@@ -311,4 +312,94 @@ Deno.test("GatewayController: a route whose status alone changed wakes its Gatew
   controller.onChange("HTTPRoute", written, changed);
   deepEqual(await drain(controller), ["ns/a"]);
   controller.gateways.shutDown();
+});
+
+Deno.test("GatewayController: the echoes of the operator's own writes wake nothing, anyone else's changes do", async () => {
+  const own = new OwnWrites();
+  const controller = new GatewayController({
+    cache: fakeCache(snapshot),
+    children: {} as ChildrenWriter,
+    status: {} as StatusWriter,
+    log,
+    defaults: { image: "x" },
+    ownWrites: own,
+  });
+  const labels = { "gateway.networking.k8s.io/gateway-name": "a", "app.kubernetes.io/managed-by": "lacquer" };
+  const child = (kind: string, rv: string, extra: Record<string, unknown> = {}): KubeObject => ({
+    kind,
+    metadata: { name: kind === "ConfigMap" ? "a-lacquer" : "a", namespace: "ns", labels, resourceVersion: rv },
+    ...extra,
+  });
+  // the shard or manifest ConfigMap and the Deployment as the operator applied them
+  for (const kind of ["ConfigMap", "Deployment"]) {
+    const { namespace, name } = child(kind, "").metadata;
+    await own.track(kind, `${namespace}/${name}`, "object", () => Promise.resolve(child(kind, "2")));
+    controller.onChange(kind, child(kind, "1"), child(kind, "2"));
+    deepEqual(await drain(controller), [], `the echo of the ${kind} apply`);
+  }
+  // the Gateway's Service as the operator created it, with the cluster IP the API server gave it: its addresses
+  const service = child("Service", "2", { spec: { clusterIPs: ["10.96.0.7"] } });
+  await own.track("Service", "ns/a", "object", () => Promise.resolve(service));
+  controller.onChange("Service", undefined, service);
+  deepEqual(await drain(controller), ["ns/a"], "the Service's echo: the Gateway's addresses are read from it");
+  // someone scales the Deployment (kubectl scale): a change of someone else's, reconciled
+  controller.onChange("Deployment", child("Deployment", "2"), child("Deployment", "3"));
+  deepEqual(await drain(controller), ["ns/a"]);
+  // the Gateway's status as the operator wrote it, then someone else's change of its spec
+  const [gateway] = snapshot.gateways;
+  const at = (rv: string, fields: Record<string, unknown> = {}) =>
+    ({ ...gateway, metadata: { ...gateway.metadata, resourceVersion: rv }, ...fields }) as unknown as KubeObject;
+  await own.track("Gateway", "ns/a", "status", () => Promise.resolve(at("5", { status: { conditions: [] } })));
+  controller.onChange("Gateway", at("4"), at("5", { status: { conditions: [] } }));
+  deepEqual(await drain(controller), [], "the echo of the Gateway's status write");
+  controller.onChange("Gateway", at("5"), at("6", { spec: { ...gateway.spec, listeners: [] } }));
+  deepEqual(await drain(controller), ["ns/a"]);
+  controller.gateways.shutDown();
+});
+
+Deno.test("GatewayController: a ReferenceGrant created while a Gateway's first reconcile works wakes it again", async () => {
+  // The Gateway's route reaches across namespaces; the grant that allows it comes while the reconcile, on a snapshot
+  // taken before the grant, writes the Gateway's status. Its dependencies must already be recorded then.
+  const crossing = parseSnapshot([
+    {
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "GatewayClass",
+      metadata: { name: "c" },
+      spec: { controllerName: "lacquer.dev/gateway-controller" },
+    },
+    {
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "Gateway",
+      metadata: { name: "a", namespace: "ns" },
+      spec: { gatewayClassName: "c", listeners: [{ name: "h", port: 80, protocol: "HTTP" }] },
+    },
+    {
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "HTTPRoute",
+      metadata: { name: "r", namespace: "ns" },
+      spec: { parentRefs: [{ name: "a" }], rules: [{ backendRefs: [{ name: "svc", namespace: "apps", port: 80 }] }] },
+    },
+  ]);
+  let release = () => {};
+  const writing = new Promise<void>((resolve) => release = resolve);
+  let started = () => {};
+  const statusStarted = new Promise<void>((resolve) => started = resolve);
+  const controller = newController(crossing, {
+    writeGateway: async () => {
+      started();
+      await writing;
+      return true;
+    },
+  });
+  controller.onChange("HTTPRoute", undefined, crossing.httpRoutes[0]);
+  deepEqual(await drain(controller), ["ns/a"]);
+  const reconcile = controller.reconcileGateway("ns/a", log);
+  await statusStarted;
+  const grant = { metadata: { name: "allow", namespace: "apps" } };
+  controller.onChange("ReferenceGrant", undefined, grant);
+  release();
+  await reconcile;
+  deepEqual(await drain(controller), ["ns/a"], "the grant's change reconciles the Gateway again");
+  controller.gateways.shutDown();
+  controller.routeStatuses.shutDown();
 });

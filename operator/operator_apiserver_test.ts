@@ -443,6 +443,29 @@ Deno.test({
       const cmAfter = await client.request<KubeObject>(`/api/v1/namespaces/${ns}/configmaps/gw-lacquer`);
       equal(cmAfter.metadata.resourceVersion, cm.metadata.resourceVersion);
 
+      // A route change is reconciled once: the echoes of the writes it makes (the ConfigMap, the statuses) wake
+      // nothing. Changes of others (the pods) may come at any time, so an attempt that saw a second reconcile is
+      // repeated with another path; an echo that reconciles fails every attempt.
+      await eventually(async () => {
+        const reconciled = await reconciles(metricsUrl, "gateway");
+        const path = `/a${++attempt}`;
+        await client.request(`${GW}/namespaces/${ns}/httproutes/r1`, {
+          method: "PATCH",
+          contentType: "application/merge-patch+json",
+          body: route(ns, "r1", "gw", path),
+        });
+        await eventually(async () => {
+          const cm = await client.request<{ data: Record<string, string> }>(
+            `/api/v1/namespaces/${ns}/configmaps/gw-lacquer`,
+          );
+          ok(cm.data["routing.json"].includes(`"${path}"`));
+          ok(await reconciles(metricsUrl, "gateway") > reconciled, "its reconcile finished");
+        });
+        await consistently(async () => equal(await reconciles(metricsUrl, "gateway"), reconciled + 1), {
+          timeoutMs: 1500,
+        });
+      }, { timeoutMs: 90_000 });
+
       // A route change rewrites routing.json but keeps the infra hash; a listener port change rolls the pods.
       const hash = async () => {
         const d = await client.request<{ spec: { template: { metadata: { annotations: Record<string, string> } } } }>(

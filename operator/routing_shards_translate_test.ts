@@ -70,7 +70,8 @@ Deno.test("translate() stores a large routing.json in shards the chaperone can r
   const joined = assembleRouting(shards);
   equal(Object.keys(joined.vhosts).length, 1500);
   deepStrictEqual(joined.vhosts["h7.example"], gw.routing!.vhosts["h7.example"]);
-  // the shards come before the manifest that names them, and the chaperone may read exactly them
+  // the shards come before the manifest that names them (the writer starts it last), and the chaperone may read exactly
+  // them
   const order = children.filter((c) => c.kind === "ConfigMap").map((c) => c.metadata.name);
   ok(manifest.shards.every(({ name }) => order.indexOf(name) < order.indexOf("gw-lacquer")));
   const role = children.find((c) => c.kind === "Role" && c.metadata.name === "gw-lacquer") as unknown as {

@@ -37,6 +37,7 @@ import {
 } from "./invalidation/mod.ts";
 import { runAdmissionWebhook, webhookDnsNames } from "./admission/mod.ts";
 import type { OperatorConfig } from "./options.ts";
+import { OwnWrites } from "./own_writes.ts";
 import { StatusWriter } from "./status_writer.ts";
 
 /** Options of `lacquer operator`. */
@@ -273,7 +274,9 @@ function wireControllers(run: Run, api: ApiDiscovery, metrics: OperatorMetrics):
   // lost it, or woke up from a freeze with reconciles in flight, writes nothing more.
   const writer = config.leaderElect ? fenceWrites(client, () => state.elector?.holdsLease === true) : client;
   const observe = (kind: string, op: string) => metrics.writes.inc({ kind, op });
-  const status = new StatusWriter(writer, { log: log.child({ part: "status" }), observe });
+  // The writers remember what they wrote, so that the Gateway controller is not woken by the echoes.
+  const ownWrites = new OwnWrites();
+  const status = new StatusWriter(writer, { log: log.child({ part: "status" }), observe, ownWrites });
   // Fenced like every other write: a replica that lost the lease reports nothing more.
   const events = state.events = new EventRecorder(writer, {
     controller: CONTROLLER_NAME,
@@ -287,8 +290,9 @@ function wireControllers(run: Run, api: ApiDiscovery, metrics: OperatorMetrics):
   };
   const gateways = state.gatewayController = new GatewayController({
     cache: watcher,
-    children: new ChildrenWriter(writer, watcher, { log: log.child({ part: "children" }), observe }),
+    children: new ChildrenWriter(writer, watcher, { log: log.child({ part: "children" }), observe, ownWrites }),
     status,
+    ownWrites,
     events,
     log,
     defaults: {

@@ -16,6 +16,7 @@ import type { Logger } from "../internal/log.ts";
 import { CONTROLLER_NAME } from "../internal/names.ts";
 import { CACHE_POLICY_API_VERSION, CACHE_POLICY_KIND } from "./cache_policy/mod.ts";
 import type { PolicyAncestor } from "./api_types.ts";
+import { OwnWrites } from "./own_writes.ts";
 import {
   type BackendTlsAncestorUpdate,
   mergeBackendTlsAncestor,
@@ -79,21 +80,33 @@ export class StatusWriter {
   #log: Logger;
   #observe: WriteObserver;
   #verified = new WeakMap<KubeObject, Map<string, unknown>>();
+  #own: OwnWrites;
 
-  /** Creates the writer. */
-  constructor(client: KubeClient, options: { log: Logger; observe?: WriteObserver }) {
+  /**
+   * Creates the writer; `ownWrites` remembers its writes, so that their watch events wake nothing (the Gateway
+   * controller shares it).
+   */
+  constructor(client: KubeClient, options: { log: Logger; observe?: WriteObserver; ownWrites?: OwnWrites }) {
     this.#client = client;
     this.#log = options.log;
     this.#observe = options.observe ?? (() => {});
+    this.#own = options.ownWrites ?? new OwnWrites();
   }
 
-  async #apply(path: string, body: unknown): Promise<void> {
-    await this.#client.request(path, {
-      method: "PATCH",
-      query: { fieldManager: FIELD_MANAGER, force: true },
-      contentType: "application/apply-patch+yaml",
-      body,
-    });
+  /** Applies the status of the object the body names (`kind`, `metadata`). */
+  async #apply(
+    path: string,
+    body: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string }; status: unknown },
+  ): Promise<void> {
+    const { kind, metadata } = body;
+    const key = metadata.namespace ? `${metadata.namespace}/${metadata.name}` : metadata.name;
+    await this.#own.track(kind, key, "status", () =>
+      this.#client.request(path, {
+        method: "PATCH",
+        query: { fieldManager: FIELD_MANAGER, force: true },
+        contentType: "application/apply-patch+yaml",
+        body,
+      }));
   }
 
   /**
@@ -207,7 +220,7 @@ export class StatusWriter {
   #writeRouteParents(current: KubeObject, update: RouteStatusResult): Promise<boolean> {
     const ns = current.metadata.namespace ?? "";
     const path = `${GW}/namespaces/${ns}/httproutes/${current.metadata.name}`;
-    const wrote = this.#putStatus(current, path, (status) => {
+    const wrote = this.#putStatus("HTTPRoute", current, path, (status) => {
       const parents = ((status as { parents?: unknown[] } | undefined)?.parents ?? []) as never[];
       const next = mergeRouteParents(parents, update, ns);
       return sameStatus(normalizeParents(parents, ns), normalizeParents(next, ns)) ? undefined : { parents: next };
@@ -229,6 +242,7 @@ export class StatusWriter {
    * 409 (someone wrote meanwhile) re-reads from the API server and tries again.
    */
   async #putStatus(
+    kind: string,
     current: KubeObject,
     path: string,
     change: (status: unknown) => Record<string, unknown> | undefined,
@@ -246,10 +260,17 @@ export class StatusWriter {
       const fields = change(fresh.status);
       if (fields === undefined) return false;
       try {
-        await this.#client.request(`${path}/status`, {
-          method: "PUT",
-          body: { ...fresh, status: { ...(fresh.status as object ?? {}), ...fields } },
-        });
+        const { namespace, name } = fresh.metadata;
+        await this.#own.track(
+          kind,
+          namespace ? `${namespace}/${name}` : name,
+          "status",
+          () =>
+            this.#client.request(`${path}/status`, {
+              method: "PUT",
+              body: { ...fresh, status: { ...(fresh.status as object ?? {}), ...fields } },
+            }),
+        );
         return true;
       } catch (err) {
         if (err instanceof KubeApiError && err.code === 409 && attempt < 5) continue;
@@ -271,7 +292,7 @@ export class StatusWriter {
     if (!current) return false;
     const ns = current.metadata.namespace ?? "";
     const path = `${GW}/namespaces/${ns}/backendtlspolicies/${current.metadata.name}`;
-    const wrote = await this.#putStatus(current, path, (status) => {
+    const wrote = await this.#putStatus("BackendTLSPolicy", current, path, (status) => {
       const ancestors = ((status as { ancestors?: unknown[] } | undefined)?.ancestors ?? []) as PolicyAncestor[];
       const next = mergeBackendTlsAncestor(ancestors, update, ns);
       return sameStatus(ancestors, next) ? undefined : { ancestors: next };

@@ -13,7 +13,10 @@
  * generation. The routing configuration's hash is the manifest's hash (it names every shard's hash), so a gateway
  * pod that reports it serves exactly that generation. A reader applies a manifest only once every shard it names
  * is present with that hash, so it never applies half of a generation, and a bundle a shard names is there when the
- * shard is applied.
+ * shard is applied. So a writer may write a generation's shards and its manifest at the same time (the operator does:
+ * a route change then waits for one write, not two): a reader that sees the manifest first finds a shard missing or of
+ * the last generation, applies nothing of the new one, keeps the last whole generation and reads again. A shard the
+ * manifest no longer names is deleted only after the manifest is written, as readers of the last one may need it.
  *
  * @example Usage
  * ```ts
