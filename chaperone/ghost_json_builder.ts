@@ -1,8 +1,10 @@
 /**
  * Keeps ghost.json built and rebuilds it after each change at the cost of that change: each vhost's ghost.json value
  * is kept as JSON text with what it was built from (its routing.json object, and the Service ports it names), and
- * each Service port's `backends` entry (version 2) as JSON text, so a change merges only the vhosts of the
- * routing.json shards it rewrote, and an endpoint change rewrites only the entry of each Service port it touched
+ * each Service port's `backends` entry (version 2) as JSON text, so a change merges only the vhosts that differ in
+ * the routing.json shards it rewrote (the others of those shards, or of a whole document, are compared with what
+ * they were built from, which costs a fraction of a merge), and an endpoint change rewrites only the entry of each
+ * Service port it touched
  * (and the vhosts mirroring to it, since mirrors hold their endpoints inline). It says which vhosts and entries
  * changed, by key: a `backends` key holds a `/`, which no vhost key does. The sync loop makes ghost's delta of them
  * ({@linkcode ghostDelta}); the whole document, byte for byte `stringifyContract(mergeEndpoints(routing, cluster))`, is
@@ -28,6 +30,7 @@ import {
   withGroup,
 } from "./merge_endpoints.ts";
 import { countGhost } from "./metrics.ts";
+import { sameJson } from "./same_json.ts";
 
 type RoutingVhost = RoutingJson["vhosts"][string];
 
@@ -102,6 +105,7 @@ export function ghostDelta(values: VhostValues): string {
 }
 
 interface HostEntry {
+  /** Its routing.json object, and the shard holding it (replaced by an equal one when its shard is rewritten). */
   vhost: RoutingVhost;
   shard: RoutingJson;
   /** The Service ports it names ({@linkcode portKey}). */
@@ -200,6 +204,7 @@ export class GhostJsonBuilder {
   #counts: GhostCounts = ZERO;
   /** The `backends` keys this update touched, with their value before it. */
   #touched = new Map<string, string | undefined>();
+  #merged = 0;
 
   /**
    * Takes the current state and rebuilds what it changes.
@@ -212,6 +217,7 @@ export class GhostJsonBuilder {
     const { shards, endpoints } = input;
     const dirty = new Set<string>();
     this.#touched = new Map();
+    this.#merged = 0;
     // routing: the vhosts of the shards new to this build, and those of the shards gone from it
     const [before, now] = [new Set(this.#shards), new Set(shards)];
     const incoming = new Map<string, [RoutingVhost, RoutingJson]>();
@@ -225,6 +231,8 @@ export class GhostJsonBuilder {
     for (const shard of this.#shards) {
       if (!now.has(shard)) { for (const host of Object.keys(shard.vhosts)) dirty.add(host); }
     }
+    /** The hosts whose mirrors hold endpoints that changed. */
+    const mirroring = new Set<string>();
     // endpoints: the Service ports whose resolution changed (every one when the client certificate did)
     const certificate = JSON.stringify(input.clientCertificate ?? null);
     const everyPort = certificate !== this.#certificate;
@@ -243,16 +251,28 @@ export class GhostJsonBuilder {
         this.#touch(key);
         Object.assign(port, { resolved, json, entry: JSON.stringify(backendEntry(resolved)) });
         // the groups name the entry; only mirrors hold the endpoints inline
-        for (const host of port.mirrors) dirty.add(host);
+        for (const host of port.mirrors) {
+          dirty.add(host);
+          mirroring.add(host);
+        }
       }
     }
     this.#shards = shards;
     // A bundle's key is its content's hash: the groups naming a changed bundle name a new key, so their vhosts are
     // rebuilt with their shards, and a resolved port (keyed with its tls) never outlives its bundle.
-    this.#caBundles = shardCaBundles(shards);
+    const bundles = shardCaBundles(shards);
+    const sameBundles = bundles.size === this.#caBundles.size &&
+      [...bundles].every(([key, pem]) => this.#caBundles.get(key) === pem);
+    this.#caBundles = bundles;
     const changed = new Map<string, string | undefined>();
     for (const host of dirty) {
       const old = this.#hosts.get(host);
+      const came = incoming.get(host);
+      // A rewritten shard holds mostly the vhosts it held: one the same as before (its endpoints too) keeps its value.
+      if (came && old && sameBundles && !mirroring.has(host) && sameJson(came[0], old.vhost)) {
+        [old.vhost, old.shard] = came;
+        continue;
+      }
       const next = incoming.get(host) ?? (old && now.has(old.shard) ? [old.vhost, old.shard] as const : undefined);
       const value = next === undefined ? this.#remove(host) : this.#merge(host, next[0], next[1], input);
       if (value !== old?.value) changed.set(host, old?.value);
@@ -273,8 +293,14 @@ export class GhostJsonBuilder {
     this.#ports.get(key)!.groups += n;
   }
 
+  /** How many vhosts the last update merged (the others it took as they were). */
+  get merged(): number {
+    return this.#merged;
+  }
+
   /** Merges one vhost and keeps it; returns its value. */
   #merge(host: string, vhost: RoutingVhost, shard: RoutingJson, input: GhostBuildInput): string {
+    this.#merged++;
     const old = this.#hosts.get(host);
     const named = new Map<string, RoutingBackend>();
     for (const backend of backendsOf(vhost)) {
@@ -398,16 +424,33 @@ export class GhostJsonBuilder {
    * @returns The ghost.json text.
    */
   text(values?: VhostValues, frame: GhostFrame = this.#frame): string {
-    const parts: string[] = [];
-    const part = (host: string, value: string | undefined) => {
-      if (value !== undefined) parts.push(`${JSON.stringify(host)}:${value}`);
+    return [...this.textPieces(values, frame)].join("");
+  }
+
+  /**
+   * The document {@linkcode GhostJsonBuilder.text} joins, in pieces of `perPiece` vhosts: what it holds is taken at the
+   * call (later updates do not change it), each piece is joined when it is asked for, so that writing a document of
+   * tens of thousands of vhosts piece by piece never holds the event loop for the whole join.
+   *
+   * @param values Vhost values to use instead of the built ones (undefined: the vhost is absent).
+   * @param frame The frame those values go with (the built one by default).
+   * @param perPiece Vhosts per piece. @default {2000}
+   * @returns The pieces, in order.
+   */
+  textPieces(values?: VhostValues, frame: GhostFrame = this.#frame, perPiece = 2000): Iterable<string> {
+    // the vhosts and their values now, their members' text later
+    const [hosts, texts]: string[][] = [[], []];
+    const member = (host: string, value: string | undefined) => {
+      if (value === undefined) return;
+      hosts.push(host);
+      texts.push(value);
     };
     for (const shard of this.#shards) {
       for (const host of Object.keys(shard.vhosts)) {
-        part(host, values?.has(host) ? values.get(host) : this.#hosts.get(host)!.value);
+        member(host, values?.has(host) ? values.get(host) : this.#hosts.get(host)!.value);
       }
     }
-    for (const [host, value] of values ?? []) if (!isBackendKey(host) && !this.#hosts.has(host)) part(host, value);
+    for (const [host, value] of values ?? []) if (!isBackendKey(host) && !this.#hosts.has(host)) member(host, value);
     const entries = new Map<string, string>();
     for (const [key, port] of this.#ports) if (port.groups > 0) entries.set(key, port.entry);
     for (const [key, value] of values ?? []) {
@@ -421,6 +464,16 @@ export class GhostJsonBuilder {
     const head = table.length > 0
       ? `${frame.head.slice(0, -VHOSTS_FIELD.length)}"backends":{${table.join(",")}},${VHOSTS_FIELD}`
       : frame.head;
-    return `${head}{${parts.join(",")}}${frame.tail}\n`;
+    return (function* () {
+      yield `${head}{`;
+      for (let i = 0; i < hosts.length; i += perPiece) {
+        const members: string[] = [];
+        for (let j = i; j < Math.min(i + perPiece, hosts.length); j++) {
+          members.push(`${JSON.stringify(hosts[j])}:${texts[j]}`);
+        }
+        yield `${i > 0 ? "," : ""}${members.join(",")}`;
+      }
+      yield `}${frame.tail}\n`;
+    })();
   }
 }

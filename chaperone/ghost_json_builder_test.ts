@@ -139,6 +139,40 @@ Deno.test("GhostJsonBuilder takes the vhosts of the shards that changed, and rem
   equal(builder.text(), stringifyContract(mergeEndpoints(onlyA, cluster("10.0.0.7"))));
 });
 
+Deno.test("GhostJsonBuilder merges only the vhosts that differ in a document parsed again", () => {
+  const builder = new GhostJsonBuilder();
+  builder.update(input(ROUTING, cluster("10.0.0.1")));
+  equal(builder.merged, 4);
+  // the same text parsed again (a whole routing.json rewritten for another vhost's sake): nothing merged
+  equal(builder.update(input(parseRoutingJson(JSON.stringify(ROUTING)), cluster("10.0.0.1"))).size, 0);
+  equal(builder.merged, 0);
+  // one vhost's route moves to s0: that vhost only
+  const moved = JSON.parse(JSON.stringify(ROUTING));
+  moved.vhosts["b.example"].routes[0].backends[0].service.name = "s0";
+  deepStrictEqual([...builder.update(input(parseRoutingJson(JSON.stringify(moved)), cluster("10.0.0.1"))).keys()], [
+    "b.example",
+  ]);
+  equal(builder.merged, 1);
+  // the document again and s0's endpoints at once: m.example, whose mirror holds them inline, is merged again
+  const again = parseRoutingJson(JSON.stringify(moved));
+  deepStrictEqual([...builder.update(input(again, cluster("10.0.0.5"))).keys()].sort(), ["m.example", "ns/s0:80"]);
+  equal(builder.merged, 1);
+  equal(builder.text(), stringifyContract(mergeEndpoints(again, cluster("10.0.0.5"))));
+});
+
+Deno.test("GhostJsonBuilder.textPieces() are the document as it was when asked for, joined", () => {
+  const builder = new GhostJsonBuilder();
+  builder.update(input(ROUTING, cluster("10.0.0.1")));
+  const whole = builder.text();
+  const pieces = builder.textPieces(undefined, undefined, 1);
+  // an update after the call does not change them
+  builder.update(input(ROUTING, cluster("10.0.0.9")));
+  const joined = [...pieces];
+  equal(joined.length, 2 + 4);
+  equal(joined.join(""), whole);
+  equal([...builder.textPieces(undefined, undefined, 3)].join(""), builder.text());
+});
+
 Deno.test("ghostDelta() writes the vhosts and backends entries given and null for the keys gone", () => {
   deepStrictEqual(JSON.parse(ghostDelta(new Map([["b", '{"routes":[]}'], ["c", undefined]]))), {
     version: 2,

@@ -138,7 +138,7 @@ Deno.test({
     const text = routingJson(ns.name, (version % 2) + 1);
     const sharded = shardRouting(parseRoutingJson(text), {
       bytes: new TextEncoder().encode(text).length,
-      name: (k) => `gw-lacquer-r${k}`,
+      prefix: "gw-lacquer-r",
     });
     return { text, sharded, hash: contentHash(sharded?.manifest ?? text) };
   });

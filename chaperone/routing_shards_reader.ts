@@ -1,8 +1,9 @@
 /**
  * Reads a routing.json stored in shards (`ghost/contract/routing_shards.ts`): the Gateway's ConfigMap names the
- * shard ConfigMaps of the current generation and their hashes; this takes the shards it does not hold yet from the
- * watch of the Gateway's shards (`routing_shards_watcher.ts`, parsed there as they arrived), waits a moment for a few
- * the watch does not hold yet, and fetches the rest by name; it checks each against the manifest's hash, parses it
+ * shard ConfigMaps of the current generation and their hashes (routing-shards.json version 2, or version 1 from an
+ * operator of before: pods and operator may run different versions during an upgrade); this takes the shards it does
+ * not hold yet from the watch of the Gateway's shards (`routing_shards_watcher.ts`, parsed there as they arrived),
+ * waits a moment for a few the watch does not hold yet, and fetches the rest by name; it checks each against the manifest's hash, parses it
  * once, and hands over the generation's parsed shards, those unchanged as the same objects as before, so that the
  * work of a change is that of the shards it rewrote (checking that they belong together included, and that the CA
  * bundles their backend groups name are in the generation's bundles shard). A shard missing or of another generation
@@ -19,6 +20,7 @@ import {
   type RoutingJson,
   shardCaBundles,
   shardConflict,
+  shardHashMatches,
   shardHead,
 } from "../ghost/contract/mod.ts";
 import { contentHash } from "../internal/content_hash.ts";
@@ -28,7 +30,7 @@ export type ShardFetcher = (name: string) => Promise<string | undefined>;
 
 /** A shard as a {@linkcode ShardSource} holds it. */
 export interface HeldShard {
-  /** `sha256:<hex>` of its routing.json text. */
+  /** `sha256:<hex>` of its routing.json text (a manifest's hash is checked against it by `shardHashMatches`). */
   hash: string;
   /** The parsed shard; undefined when it does not follow the contract. */
   doc?: RoutingJson;
@@ -44,7 +46,7 @@ export interface ShardSource {
   listed(): boolean;
   /** The shard held under a ConfigMap name, if any. */
   held(name: string): HeldShard | undefined;
-  /** Resolves once each of these shards is held with its hash, or after `ms`, whichever comes first. */
+  /** Resolves once each of these shards is held with the hash the manifest names, or after `ms`, whichever first. */
   arrival(shards: readonly { name: string; hash: string }[], ms: number): Promise<void>;
 }
 
@@ -77,6 +79,13 @@ export class ShardsPendingError extends Error {
   }
 }
 
+/** A shard of the generation read: the hash its manifest names it by, its text's `sha256:<hex>`, the parsed shard. */
+interface Taken {
+  hash: string;
+  full: string;
+  doc: RoutingJson;
+}
+
 /** Shards fetched at the same time, at most (a first read of thousands of shards). */
 const PARALLEL_FETCHES = 16;
 
@@ -107,8 +116,11 @@ export interface ShardReadStats {
 export class ShardedRoutingReader {
   #fetch: ShardFetcher;
   #source: ShardSource | undefined;
-  /** The parsed shards of the last generation read, by ConfigMap name. */
-  #shards = new Map<string, { hash: string; doc: RoutingJson }>();
+  /**
+   * The parsed shards of the last generation read, by ConfigMap name: the hash the manifest named each by, and its
+   * text's `sha256:<hex>` (a manifest of the other version names an unchanged shard by another hash).
+   */
+  #shards = new Map<string, Taken>();
   /** Which shard (ConfigMap name) of the last generation read holds each hostname. */
   #owners = new Map<string, string>();
   #stats: ShardReadStats = { held: 0, fetched: 0, waitMs: 0, fetchMs: 0, parseMs: 0 };
@@ -139,9 +151,12 @@ export class ShardedRoutingReader {
    */
   async read(manifestText: string): Promise<readonly RoutingJson[]> {
     const manifest = parseRoutingManifest(manifestText);
-    const wanted = manifest.shards.filter((s) => this.#shards.get(s.name)?.hash !== s.hash);
+    const wanted = manifest.shards.filter((s) => {
+      const last = this.#shards.get(s.name);
+      return last === undefined || (last.hash !== s.hash && !shardHashMatches(s.hash, last.full));
+    });
     /** The shards new to the reader: taken from the watch, or fetched. */
-    const taken = new Map<string, { hash: string; doc: RoutingJson }>();
+    const taken = new Map<string, Taken>();
     let missing = this.#takeHeld(wanted, taken);
     const started = performance.now();
     this.#stats = { held: taken.size, fetched: 0, waitMs: 0, fetchMs: 0, parseMs: 0 };
@@ -155,17 +170,21 @@ export class ShardedRoutingReader {
         missing.slice(i, i + PARALLEL_FETCHES).map(async ({ name, hash }) => {
           const text = await this.#fetch(name);
           if (text === undefined) throw new ShardsPendingError(`routing.json shard ${name} does not exist yet`);
-          if (contentHash(text) !== hash) {
+          const full = contentHash(text);
+          if (!shardHashMatches(hash, full)) {
             throw new ShardsPendingError(`routing.json shard ${name} is not the one of this generation yet`);
           }
           const parsing = performance.now();
-          taken.set(name, { hash, doc: parseRoutingShard(text) });
+          taken.set(name, { hash, full, doc: parseRoutingShard(text) });
           this.#stats.parseMs += performance.now() - parsing;
         }),
       );
     }
     this.#stats.fetchMs = performance.now() - started;
-    const shards = manifest.shards.map((s) => taken.get(s.name) ?? this.#shards.get(s.name)!);
+    const shards = manifest.shards.map((s) => {
+      const shard = taken.get(s.name) ?? this.#shards.get(s.name)!;
+      return shard.hash === s.hash ? shard : { ...shard, hash: s.hash };
+    });
     const first = shardHead(shards[0].doc);
     shards.forEach((shard, i) => {
       if (i > 0 && shardHead(shard.doc) !== first) throw shardConflict(i);
@@ -184,15 +203,15 @@ export class ShardedRoutingReader {
    */
   #takeHeld(
     shards: readonly { name: string; hash: string }[],
-    taken: Map<string, { hash: string; doc: RoutingJson }>,
+    taken: Map<string, Taken>,
   ): { name: string; hash: string }[] {
     if (this.#source === undefined) return [...shards];
     const missing: { name: string; hash: string }[] = [];
     for (const { name, hash } of shards) {
       const held = this.#source.held(name);
-      if (held?.hash !== hash) missing.push({ name, hash });
+      if (held === undefined || !shardHashMatches(hash, held.hash)) missing.push({ name, hash });
       else if (held.doc === undefined) throw held.error;
-      else taken.set(name, { hash, doc: held.doc });
+      else taken.set(name, { hash, full: held.hash, doc: held.doc });
     }
     return missing;
   }
@@ -206,7 +225,7 @@ export class ShardedRoutingReader {
    */
   async #awaitHeld(
     missing: { name: string; hash: string }[],
-    taken: Map<string, { hash: string; doc: RoutingJson }>,
+    taken: Map<string, Taken>,
     first: boolean,
   ): Promise<{ name: string; hash: string }[]> {
     const source = this.#source;

@@ -5,7 +5,9 @@ import {
   parseRoutingJson,
   parseRoutingManifest,
   type RoutingJson,
+  shardHashMatches,
   shardRouting,
+  shortShardHash,
   stringifyContract,
 } from "../ghost/contract/mod.ts";
 import { manyHostsRouting } from "../ghost/contract/_test_many_hosts.ts";
@@ -24,9 +26,28 @@ import { heldShard } from "./routing_shards_watcher.ts";
 /** A routing.json of `hosts` hostnames, one route each to Service `s<i>` (or `moved` for `h<move>`). */
 const document = (hosts: number, move = -1) => manyHostsRouting(hosts, (i) => i === move ? "moved" : `s${i}`);
 
+/** `manifest` (version 2) with the hashes of the texts given of some shards, by ConfigMap name. */
+function rehashed(manifest: string, texts: Record<string, string>): string {
+  const doc = JSON.parse(manifest) as { prefix: string; shards: [number, string][] };
+  const shards = doc.shards.map(([k, hash]) => {
+    const text = texts[`${doc.prefix}${k}`];
+    return [k, text === undefined ? hash : shortShardHash(contentHash(text))];
+  });
+  return JSON.stringify({ ...doc, shards });
+}
+
+/** The version 1 manifest of what `manifest` names, the texts stored in `shards` (what an operator of before wrote). */
+function versionOne(manifest: string, shards: ReadonlyMap<string, string>): string {
+  const named = parseRoutingManifest(manifest).shards;
+  return JSON.stringify({
+    version: 1,
+    shards: named.map(({ name }) => ({ name, hash: contentHash(shards.get(name)!) })),
+  });
+}
+
 /** Stores the shards of `doc` into `store` and returns the manifest. */
 function store(into: Map<string, string>, doc: ReturnType<typeof document>): string {
-  const stored = shardRouting(doc, { bytes: 1 << 20, name: (k) => `gw-lacquer-r${k}` })!;
+  const stored = shardRouting(doc, { bytes: 1 << 20, prefix: "gw-lacquer-r" })!;
   for (const shard of stored.shards) into.set(shard.name, shard.text);
   return stored.manifest;
 }
@@ -78,8 +99,7 @@ Deno.test("ShardedRoutingReader rejects a shard that breaks the contract", async
   const [name, text] = [...shards][0];
   const bad = text.replace('"version":1', '"version":7');
   shards.set(name, bad);
-  const tampered = manifest.replace(/"hash":"[^"]+"/, `"hash":"${contentHash(bad)}"`);
-  await rejects(reader.read(tampered), ContractError);
+  await rejects(reader.read(rehashed(manifest, { [name]: bad })), ContractError);
 });
 
 Deno.test("ShardedRoutingReader hands unchanged shards over as they were, and rejects a hostname in two shards", async () => {
@@ -94,10 +114,7 @@ Deno.test("ShardedRoutingReader hands unchanged shards over as they were, and re
   const host = Object.keys(one.vhosts)[0];
   const bad = stringifyContract({ ...zero, vhosts: { ...zero.vhosts, [host]: one.vhosts[host] } });
   shards.set(manifest.shards[0].name, bad);
-  const tampered = JSON.stringify({
-    ...manifest,
-    shards: manifest.shards.map((s, i) => i === 0 ? { ...s, hash: contentHash(bad) } : s),
-  });
+  const tampered = rehashed(good, { [manifest.shards[0].name]: bad });
   await rejects(
     reader.read(tampered),
     (err: Error) => err instanceof ContractError && /in two shards/.test(err.message),
@@ -105,12 +122,7 @@ Deno.test("ShardedRoutingReader hands unchanged shards over as they were, and re
   // the hostname leaves shard 1 in the same generation: accepted
   const rest = stringifyContract({ ...one, vhosts: Object.fromEntries(Object.entries(one.vhosts).slice(1)) });
   shards.set(manifest.shards[1].name, rest);
-  const moved = JSON.stringify({
-    ...manifest,
-    shards: manifest.shards.map((s, i) =>
-      i === 0 ? { ...s, hash: contentHash(bad) } : i === 1 ? { ...s, hash: contentHash(rest) } : s
-    ),
-  });
+  const moved = rehashed(good, { [manifest.shards[0].name]: bad, [manifest.shards[1].name]: rest });
   equal(Object.keys(assembleRouting(await reader.read(moved)).vhosts).length, 500);
 });
 
@@ -130,12 +142,7 @@ Deno.test("ShardedRoutingReader reads the CA bundles' shard with the others, and
   // a generation whose shard names a bundle the bundles' shard does not hold
   const manifest = store(shards, bundled(document(500, 8)));
   shards.set("gw-lacquer-r32", shards.get("gw-lacquer-r32")!.replace(key.slice(-8), "00000000"));
-  const broken = JSON.stringify({
-    ...parseRoutingManifest(manifest),
-    shards: parseRoutingManifest(manifest).shards.map((s) =>
-      s.name === "gw-lacquer-r32" ? { ...s, hash: contentHash(shards.get(s.name)!) } : s
-    ),
-  });
+  const broken = rehashed(manifest, { "gw-lacquer-r32": shards.get("gw-lacquer-r32")! });
   await rejects(() => reader.read(broken), (err: Error) => {
     equal(err instanceof ContractError, true);
     return /names the CA bundle "sha256:[0-9a-f]{64}", which no shard of the generation holds/.test(err.message);
@@ -176,7 +183,9 @@ class FakeSource implements ShardSource {
   arrival(shards: readonly { name: string; hash: string }[], ms: number): Promise<void> {
     return new Promise((resolve) => {
       const check = () => {
-        if (!shards.every((s) => this.#held.get(s.name)?.hash === s.hash)) return;
+        if (!shards.every((s) => this.#held.has(s.name) && shardHashMatches(s.hash, this.#held.get(s.name)!.hash))) {
+          return;
+        }
         clearTimeout(timer);
         this.#waiters.delete(check);
         resolve();
@@ -290,12 +299,47 @@ Deno.test("ShardedRoutingReader fetches at once when many shards are missing, an
 
 Deno.test("ShardedRoutingReader rejects a shard the watch holds that breaks the contract", async () => {
   const { reader, source, write } = setupWatched();
-  const manifest = parseRoutingManifest(write(document(500)));
+  const manifest = write(document(500));
   const bad = '{"version":7}';
-  source.put(manifest.shards[0].name, bad);
-  const tampered = JSON.stringify({
-    ...manifest,
-    shards: manifest.shards.map((s, i) => i === 0 ? { ...s, hash: contentHash(bad) } : s),
-  });
-  await rejects(reader.read(tampered), ContractError);
+  source.put("gw-lacquer-r0", bad);
+  await rejects(reader.read(rehashed(manifest, { "gw-lacquer-r0": bad })), ContractError);
+});
+
+Deno.test("ShardedRoutingReader reads a version 1 manifest (an operator of before), then version 2 without refetching", async () => {
+  const { shards, fetched, reader } = setup();
+  const v2 = store(shards, document(500));
+  const v1 = versionOne(v2, shards);
+  equal(JSON.parse(v1).version, 1);
+  ok(v2.length * 3 < v1.length, `version 2 is ${v2.length} bytes, version 1 ${v1.length}`);
+  equal(Object.keys(assembleRouting(await reader.read(v1)).vhosts).length, 500);
+  equal(fetched.length, 32);
+  // the operator upgraded: the same generation named by short hashes is not fetched again, a changed shard is
+  fetched.length = 0;
+  const before = await reader.read(v2);
+  deepStrictEqual(fetched, []);
+  const changed = store(shards, document(500, 7));
+  equal((await reader.read(changed)).filter((doc, i) => doc !== before[i]).length, 1);
+  equal(fetched.length, 1);
+  // and back (an operator rolled back): the same generation in version 1 is nothing new either
+  fetched.length = 0;
+  equal(Object.keys(assembleRouting(await reader.read(versionOne(changed, shards))).vhosts).length, 500);
+  deepStrictEqual(fetched, []);
+});
+
+Deno.test("ShardedRoutingReader applies no half-written version 1 generation, and rejects a hash mismatch", async () => {
+  const { shards, reader } = setup();
+  const first = versionOne(store(shards, document(500)), shards);
+  await reader.read(first);
+  const before = new Map(shards);
+  const next = versionOne(store(shards, document(500, 7)), shards);
+  const [changed] = changedNames(before, shards);
+  const text = shards.get(changed)!;
+  shards.set(changed, before.get(changed)!);
+  await rejects(reader.read(next), ShardsPendingError);
+  // a shard whose text is neither generation's: its hash does not match either version's manifest
+  shards.set(changed, text.replace('"moved"', '"other"'));
+  await rejects(reader.read(next), ShardsPendingError);
+  await rejects(reader.read(store(new Map(), document(500, 7))), ShardsPendingError);
+  shards.set(changed, text);
+  equal(assembleRouting(await reader.read(next)).vhosts["h7.example"].routes[0].backends[0].service?.name, "moved");
 });

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { parseRoutingShard } from "../ghost/contract/mod.ts";
+import { parseRoutingShard, shardHashMatches } from "../ghost/contract/mod.ts";
 import { contentHash } from "../internal/content_hash.ts";
 import { createReflector, type KubeClient, type KubeObject, objectKey, type Reflector } from "../internal/kube/mod.ts";
 import type { Logger } from "../internal/log.ts";
@@ -126,12 +126,18 @@ class ShardWatch implements RoutingShardsWatch {
         resolve();
       };
       const check = () => {
-        if (shards.every((s) => this.held(s.name)?.hash === s.hash)) done();
+        if (shards.every((s) => this.#holds(s))) done();
       };
       const timer = setTimeout(done, ms);
       this.#waiters.add(check);
       check();
     });
+  }
+
+  /** Whether the shard is held with the text a manifest names. */
+  #holds(shard: { name: string; hash: string }): boolean {
+    const held = this.held(shard.name);
+    return held !== undefined && shardHashMatches(shard.hash, held.hash);
   }
 
   stop(): Promise<void> {

@@ -1,5 +1,5 @@
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
-import { ContractError } from "../ghost/contract/mod.ts";
+import { ContractError, shortShardHash } from "../ghost/contract/mod.ts";
 import { contentHash } from "../internal/content_hash.ts";
 import type { KubeClient, KubeObject, KubeRequestOptions } from "../internal/kube/mod.ts";
 import { createLogger } from "../internal/log.ts";
@@ -77,9 +77,10 @@ Deno.test("watchRoutingShards() holds its Gateway's shards as they arrive, and f
     const first = shards.held("gw-lacquer-r0")!;
     equal(first.hash, contentHash(shardText("a.example")));
 
-    // a shard the reader waits for arrives with its watch event; one that does not come ends the wait at its time
+    // a shard the reader waits for (named by a version 2 manifest's short hash) arrives with its watch event; one that
+    // does not come (named by a version 1 manifest's whole hash) ends the wait at its time
     const next = shardText("d.example");
-    const arrived = shards.arrival([{ name: "gw-lacquer-r3", hash: contentHash(next) }], 10_000);
+    const arrived = shards.arrival([{ name: "gw-lacquer-r3", hash: shortShardHash(contentHash(next)) }], 10_000);
     await eventually(() => equal(queries.length, 2)); // the watch is open
     send("ADDED", configMap("gw-lacquer-r3", "2", next));
     await arrived;

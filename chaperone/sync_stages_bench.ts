@@ -33,7 +33,7 @@ const RESULTS = new URL("sync_stages_bench_results.md", import.meta.url);
 async function measure(routes: number) {
   const doc = manyHostsRouting(routes, (i) => `s${i}`);
   const bytes = new TextEncoder().encode(JSON.stringify(doc)).length;
-  const stored = shardRouting(doc, { bytes, name: (k) => `gw-lacquer-r${k}` })!;
+  const stored = shardRouting(doc, { bytes, prefix: "gw-lacquer-r" })!;
   const texts = new Map(stored.shards.map((s) => [s.name, s.text]));
   const reader = new ShardedRoutingReader((name) => Promise.resolve(texts.get(name)));
   const index = new Map<string, ServiceEndpoints>();

@@ -8,7 +8,7 @@
 export interface WriteFileAtomicOptions {
   /** Permission bits of the file. @default {0o644} */
   mode?: number;
-  /** Leave the file alone when it already holds exactly these bytes. @default {true} */
+  /** Leave the file alone when it already holds exactly these bytes (never for pieces). @default {true} */
   skipUnchanged?: boolean;
   /**
    * Flush the data to disk before the rename, so the new content also survives a crash of the machine. Readers see
@@ -34,18 +34,21 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
  * ```
  *
  * @param path The target file.
- * @param data The new content (text is written as UTF-8).
+ * @param data The new content: bytes, text (written as UTF-8), or pieces of text, each encoded and written as it
+ *   comes (a large document is then never joined nor encoded at once, and other work runs between the writes).
  * @param options Mode and whether unchanged content is skipped.
  * @returns Whether the file was written (false when it already held the same bytes).
  * @throws {Deno.errors.NotFound} When the directory does not exist.
  */
 export async function writeFileAtomic(
   path: string,
-  data: Uint8Array | string,
+  data: Uint8Array | string | Iterable<string>,
   options: WriteFileAtomicOptions = {},
 ): Promise<boolean> {
-  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
-  if (options.skipUnchanged ?? true) {
+  const encoder = new TextEncoder();
+  const pieces = typeof data === "string" || data instanceof Uint8Array ? undefined : data;
+  const bytes = typeof data === "string" ? encoder.encode(data) : data instanceof Uint8Array ? data : undefined;
+  if (bytes !== undefined && (options.skipUnchanged ?? true)) {
     try {
       if (sameBytes(await Deno.readFile(path), bytes)) return false;
     } catch (err) {
@@ -56,8 +59,11 @@ export async function writeFileAtomic(
   try {
     const file = await Deno.open(temp, { write: true, createNew: true, mode: options.mode ?? 0o644 });
     try {
-      let written = 0;
-      while (written < bytes.length) written += await file.write(bytes.subarray(written));
+      const writeAll = async (chunk: Uint8Array) => {
+        for (let written = 0; written < chunk.length;) written += await file.write(chunk.subarray(written));
+      };
+      if (bytes !== undefined) await writeAll(bytes);
+      for (const piece of pieces ?? []) await writeAll(encoder.encode(piece));
       if (options.durable ?? true) await file.sync();
     } finally {
       file.close();

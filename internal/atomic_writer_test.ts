@@ -63,3 +63,21 @@ Deno.test("writeFileAtomicSync() replaces the file with its exact mode, leaving 
   }
   throws(() => writeFileAtomicSync("/nonexistent-lacquer-dir/x", "x"), Deno.errors.NotFound);
 });
+
+Deno.test("writeFileAtomic() writes pieces of text one after the other, as UTF-8, and never skips them", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/ghost.json`;
+    await writeFileAtomic(path, "old\n");
+    const pieces = function* () {
+      yield* ['{"a":', '"é"', "}\n"];
+    };
+    equal(await writeFileAtomic(path, pieces(), { durable: false }), true);
+    equal(await Deno.readTextFile(path), '{"a":"é"}\n');
+    // pieces are always written: nothing is compared
+    equal(await writeFileAtomic(path, ['{"a":"é"}\n']), true);
+    deepStrictEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["ghost.json"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

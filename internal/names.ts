@@ -31,7 +31,7 @@ export const ROUTING_JSON_GZ_KEY = "routing.json.gz";
 
 /**
  * ConfigMap data key of routing-shards.json, which stands for routing.json when a large one is stored in shards
- * (`ghost/contract/routing_shards.ts`): it names the shard ConfigMaps ({@linkcode routingShardName}) of the current
+ * (`ghost/contract/routing_shards.ts`): it names the shard ConfigMaps ({@linkcode routingShardPrefix}) of the current
  * generation and their hashes.
  */
 export const ROUTING_SHARDS_KEY = "routing-shards.json";
@@ -259,21 +259,20 @@ export function gatewayChildName(gateway: string): string {
 }
 
 /**
- * Returns the name of shard `k` of a Gateway's routing.json: `<gateway>-lacquer-r<k>` (at most 253 characters for
- * the 4,096 shards a Gateway may have).
+ * Returns the prefix of the names of a Gateway's routing.json shards: shard `k` is `<gateway>-lacquer-r<k>` (at most
+ * 253 characters for the 4,096 shards a Gateway may have). The manifest names shards by number after this prefix.
  *
  * @example Usage
  * ```ts
- * import { routingShardName } from "./names.ts";
- * routingShardName("gw", 3); // "gw-lacquer-r3"
+ * import { routingShardPrefix } from "./names.ts";
+ * routingShardPrefix("gw") + 3; // "gw-lacquer-r3"
  * ```
  *
  * @param gateway The Gateway's name.
- * @param k The shard's number.
- * @returns The shard ConfigMap's name.
+ * @returns The prefix of its shard ConfigMaps' names.
  */
-export function routingShardName(gateway: string, k: number): string {
-  return `${gatewayChildName(gateway)}-r${k}`;
+export function routingShardPrefix(gateway: string): string {
+  return `${gatewayChildName(gateway)}-r`;
 }
 
 /**

@@ -9,7 +9,7 @@ import {
   KEEPER_SOCKET,
   ROUTING_JSON_KEY,
   ROUTING_SHARDS_OF_LABEL,
-  routingShardName,
+  routingShardPrefix,
   routingShardsLabelValue,
 } from "../internal/names.ts";
 import { type ShardedRouting, shardRouting } from "../ghost/contract/mod.ts";
@@ -317,7 +317,7 @@ Deno.test("buildChildren() labels a Gateway's routing.json shards for its pods' 
   for (const name of ["gw", `a${"b".repeat(200)}`]) {
     const routingShards = shardRouting(manyHostsRouting(500, (i) => `s${i}`), {
       bytes: 1 << 20,
-      name: (k) => routingShardName(name, k),
+      prefix: routingShardPrefix(name),
     })!;
     const children = build({ name, routingShards });
     const configMaps = children.filter((c) => c.kind === "ConfigMap");

@@ -239,9 +239,16 @@ export class ClusterWatcher {
    * @param gateways Gateway keys.
    * @param routes The routes related to them.
    * @param listenerSets The ListenerSets whose parentRef names them.
+   * @param routeNamespaces The Namespaces of the routes when the caller keeps them (tens of thousands of routes are
+   *   not walked for them); read from the routes otherwise.
    * @returns The snapshot.
    */
-  snapshot(gateways: readonly string[], routes: readonly unknown[], listenerSets: readonly unknown[] = []): Snapshot {
+  snapshot(
+    gateways: readonly string[],
+    routes: readonly unknown[],
+    listenerSets: readonly unknown[] = [],
+    routeNamespaces?: Iterable<string>,
+  ): Snapshot {
     const s = emptySnapshot();
     s.watchedNamespaces = this.#namespaces;
     s.gatewayClasses = this.list("GatewayClass");
@@ -261,10 +268,7 @@ export class ClusterWatcher {
       const gateway = ingressGateway(i, s.ingressClasses);
       return gateway !== undefined && gateways.includes(gateway);
     });
-    const namespaces = new Set<string>();
-    for (const list of [s.gateways, s.httpRoutes, s.ingresses, s.listenerSets]) {
-      for (const o of list) namespaces.add(o.metadata.namespace ?? "");
-    }
+    const namespaces = snapshotNamespaces(s, routeNamespaces);
     s.namespaces = [...namespaces].map((n) => this.get("Namespace", n)).filter((n) => n !== undefined) as Snapshot[
       "namespaces"
     ];
@@ -308,4 +312,26 @@ export class ClusterWatcher {
   async stop(): Promise<void> {
     await Promise.all([...[...this.#caches.values()].map((c) => c.reflector.stop()), this.#referenced.stop()]);
   }
+}
+
+/**
+ * The Namespaces of a snapshot's Gateways, routes, Ingresses and ListenerSets, those of the routes as the caller keeps
+ * them when it does (a pass over tens of thousands of routes is saved), else read from the routes.
+ *
+ * @param s The snapshot's objects.
+ * @param routeNamespaces The Namespaces of its routes, when kept.
+ * @returns The Namespace names.
+ */
+export function snapshotNamespaces(
+  s: Pick<Snapshot, "gateways" | "httpRoutes" | "ingresses" | "listenerSets">,
+  routeNamespaces?: Iterable<string>,
+): Set<string> {
+  const namespaces = new Set<string>(routeNamespaces);
+  const lists = routeNamespaces
+    ? [s.gateways, s.ingresses, s.listenerSets]
+    : [s.gateways, s.httpRoutes, s.ingresses, s.listenerSets];
+  for (const list of lists) {
+    for (const o of list) namespaces.add(o.metadata.namespace ?? "");
+  }
+  return namespaces;
 }

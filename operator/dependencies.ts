@@ -13,11 +13,12 @@
  * @module
  */
 import { CONTROLLER_NAME, LACQUER_GROUP } from "../internal/names.ts";
+import { AlignedWalk } from "./aligned_walk.ts";
 import { GATEWAY_PARAMETERS_KIND } from "./gateway_parameters.ts";
 import type { BackendTlsPolicy, HttpRoute } from "./api_types.ts";
 import { expandIngresses } from "./ingress/mod.ts";
 import type { Snapshot } from "./snapshot.ts";
-import { keyOf, listenerSetParentKey, routeGatewayKeys, type SnapshotIndex } from "./snapshot_index.ts";
+import { gatewayKeysOf, keyOf, listenerSetParentKey, type SnapshotIndex } from "./snapshot_index.ts";
 
 /**
  * Lists the dependency keys of one route's rules: the Services its backendRefs name, the BackendTLSPolicies of
@@ -168,6 +169,16 @@ export function dependenciesUnchanged(index: SnapshotIndex, tracked: TrackedDepe
   return tracked.every(([key, value]) => same(resolveDependency(index, key), value));
 }
 
+/** The dependency keys of no route. */
+const NONE: readonly string[] = [];
+
+/**
+ * The last walk of each Gateway's routes (`aligned_walk.ts`), by its spec object (kept while its spec is) with its key
+ * (two Gateways may share a spec object): each route's dependency keys, or {@linkcode NONE} when it
+ * does not name the Gateway, or null when that involves a ListenerSet (found again every time).
+ */
+const dependencyWalks = new WeakMap<object, { key: string; walk: AlignedWalk<HttpRoute, readonly string[] | null> }>();
+
 /**
  * Lists the dependency keys of one Gateway.
  *
@@ -240,14 +251,30 @@ export function gatewayDependencies(read: Snapshot, gatewayKey: string): string[
     const ls = listenerSets.find((l) => keyOf(l.metadata.namespace, l.metadata.name) === key);
     return ls && gatewayKey;
   };
-  // routes mostly share their key lists (`routeDependencies`): each list is added once
+  // routes mostly share their key lists (`routeDependencies`): each list is added once; a route found at its place
+  // in the last walk of this Gateway's routes keeps its list (or NONE) without a lookup
   const added = new Set<readonly string[]>();
-  for (const route of snapshot.httpRoutes) {
-    const keys = routeDependencies(route);
-    if (added.has(keys) || !routeGatewayKeys(route, CONTROLLER_NAME, listenerSetParent).includes(gatewayKey)) continue;
-    added.add(keys);
-    for (const dep of keys) deps.add(dep);
-  }
+  let last: readonly string[] | undefined;
+  const keysOf = (route: HttpRoute) => {
+    let involved = false;
+    const keys = gatewayKeysOf(route, CONTROLLER_NAME, listenerSetParent, () => involved = true).includes(gatewayKey)
+      ? routeDependencies(route)
+      : NONE;
+    return { keys, kept: involved ? null : keys };
+  };
+  // a kept route allocates nothing here (its keys found afresh need a closure: not per route of tens of thousands)
+  const readRoute = (route: HttpRoute, kept: readonly string[] | null | undefined) => {
+    let keys = kept;
+    if (!keys) ({ keys, kept } = keysOf(route));
+    if (keys !== last && !added.has(keys)) {
+      added.add(last = keys);
+      for (const dep of keys) deps.add(dep);
+    }
+    return kept ?? null;
+  };
+  let kept = dependencyWalks.get(gateway.spec);
+  if (kept?.key !== gatewayKey) dependencyWalks.set(gateway.spec, kept = { key: gatewayKey, walk: new AlignedWalk() });
+  kept.walk.walk(snapshot.httpRoutes, readRoute);
   // The CA certificates of the BackendTLSPolicies of its backends, watched by name like its other references.
   for (const dep of backendTlsCaDependencies(snapshot.backendTlsPolicies, deps)) deps.add(dep);
   return [...deps].sort();

@@ -137,3 +137,34 @@ Deno.test("dependenciesUnchanged() sees a changed CA Secret of a backend's Backe
   const after = indexSnapshot(parseSnapshot([...backendTlsObjects, secret("dHdv")]), CONTROLLER_NAME);
   equal(dependenciesUnchanged(after, tracked), false);
 });
+
+Deno.test("gatewayDependencies() of a route list seen before reads each Gateway's own routes", () => {
+  const route = (name: string, gateway: string, service: string) => ({
+    apiVersion: "gateway.networking.k8s.io/v1",
+    kind: "HTTPRoute",
+    metadata: { name, namespace: "ns" },
+    spec: { parentRefs: [{ name: gateway }], rules: [{ backendRefs: [{ name: service, port: 80 }] }] },
+  });
+  const snapshot = parseSnapshot([
+    {
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "Gateway",
+      metadata: { name: "a", namespace: "ns" },
+      spec: { gatewayClassName: "c", listeners: [{ name: "h", port: 80, protocol: "HTTP" }] },
+    },
+    route("ra", "a", "svc-a"),
+    route("rb", "b", "svc-b"),
+  ]);
+  // Gateway b shares a's spec object (as a copy of it may)
+  const b = { ...snapshot.gateways[0], metadata: { ...snapshot.gateways[0].metadata, name: "b" } };
+  const both = { ...snapshot, gateways: [snapshot.gateways[0], b] };
+  const services = (key: string) => gatewayDependencies(both, key).filter((d) => d.startsWith("Service:"));
+  for (let i = 0; i < 2; i++) {
+    deepEqual(services("ns/a"), ["Service:ns/svc-a"]);
+    deepEqual(services("ns/b"), ["Service:ns/svc-b"]);
+  }
+  // a route changed in place
+  const changed = parseSnapshot([route("ra", "a", "svc-c")]).httpRoutes[0];
+  const next = { ...both, httpRoutes: [changed, both.httpRoutes[1]] };
+  deepEqual(gatewayDependencies(next, "ns/a").filter((d) => d.startsWith("Service:")), ["Service:ns/svc-c"]);
+});

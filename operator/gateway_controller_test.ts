@@ -4,6 +4,8 @@ import { createLogger } from "../internal/log.ts";
 import { fakeCache } from "./_test_fake_cache.ts";
 import { cachePolicySchema } from "./cache_policy/mod.ts";
 import type { ChildrenWriter } from "./children_writer.ts";
+import type { ClusterWatcher } from "./cluster_watcher.ts";
+import type { HttpRoute } from "./api_types.ts";
 import { GatewayController } from "./gateway_controller.ts";
 import { OwnWrites } from "./own_writes.ts";
 import { lacquerIngressClass } from "./ingress/_test_ingress_class.ts";
@@ -52,9 +54,14 @@ const snapshot = parseSnapshot([
 ]);
 
 /** A controller over the snapshot whose writers write nothing (`status` adds writers, `events` records). */
-function newController(objects: Snapshot, status: Record<string, unknown> = {}, events?: EventRecorder) {
+function newController(
+  objects: Snapshot,
+  status: Record<string, unknown> = {},
+  events?: EventRecorder,
+  cache: ClusterWatcher = fakeCache(objects),
+) {
   return new GatewayController({
-    cache: fakeCache(objects),
+    cache,
     children: {
       sync: () => Promise.resolve({ writes: 0, conflicts: [] }),
       prune: () => Promise.resolve(0),
@@ -402,4 +409,55 @@ Deno.test("GatewayController: a ReferenceGrant created while a Gateway's first r
   deepEqual(await drain(controller), ["ns/a"], "the grant's change reconciles the Gateway again");
   controller.gateways.shutDown();
   controller.routeStatuses.shutDown();
+});
+
+Deno.test("GatewayController lists a Gateway's routes from its index, a changed route in its place", async () => {
+  const route = (name: string, path: string) => ({
+    apiVersion: "gateway.networking.k8s.io/v1",
+    kind: "HTTPRoute",
+    metadata: { name, namespace: "ns" },
+    spec: { parentRefs: [{ name: "a" }], rules: [{ matches: [{ path: { type: "PathPrefix", value: path } }] }] },
+  });
+  const objects = parseSnapshot([
+    ...snapshot.gatewayClasses.map((c) => ({ ...c, apiVersion: "gateway.networking.k8s.io/v1", kind: "GatewayClass" })),
+    ...snapshot.gateways.map((g) => ({ ...g, apiVersion: "gateway.networking.k8s.io/v1", kind: "Gateway" })),
+    route("r0", "/0"),
+    route("r1", "/1"),
+    route("r2", "/2"),
+  ]);
+  const cache = fakeCache(objects);
+  const listed: HttpRoute[][] = [];
+  const namespacesListed: string[][] = [];
+  const snapshotOf = cache.snapshot.bind(cache);
+  cache.snapshot = (gateways, routes, listenerSets, routeNamespaces) => {
+    listed.push([...routes] as HttpRoute[]);
+    namespacesListed.push([...routeNamespaces ?? ["(read from the routes)"]].sort());
+    return snapshotOf(gateways, routes, listenerSets, routeNamespaces);
+  };
+  const controller = newController(objects, {}, undefined, cache);
+  controller.enqueueAll();
+  await drain(controller);
+  const [r0, r1, r2] = objects.httpRoutes;
+  const changed = parseSnapshot([route("r1", "/changed")]).httpRoutes[0];
+  controller.onChange("HTTPRoute", r1, changed);
+  await controller.reconcileGateway("ns/a", log);
+  deepEqual(listed.pop()!.map((r) => r), [r0, changed, r2]);
+  // moved to Gateway b: gone from a's list, even after an event that does not name its old version
+  const moved = { ...changed, spec: { ...changed.spec, parentRefs: [{ name: "b" }] } };
+  controller.onChange("HTTPRoute", undefined, moved);
+  await controller.reconcileGateway("ns/a", log);
+  deepEqual(listed.pop(), [r0, r2]);
+  // the index keeps the Namespaces of the Gateway's routes as they come and go
+  deepEqual(namespacesListed.pop(), ["ns"]);
+  const elsewhere = parseSnapshot([{
+    ...route("r3", "/3"),
+    metadata: { name: "r3", namespace: "other" },
+    spec: { parentRefs: [{ name: "a", namespace: "ns" }], rules: [] },
+  }]).httpRoutes[0];
+  controller.onChange("HTTPRoute", undefined, elsewhere);
+  await controller.reconcileGateway("ns/a", log);
+  deepEqual(namespacesListed.pop(), ["ns", "other"]);
+  controller.onChange("HTTPRoute", elsewhere, undefined);
+  await controller.reconcileGateway("ns/a", log);
+  deepEqual(namespacesListed.pop(), ["ns"]);
 });

@@ -19,14 +19,16 @@
  *
  * @module
  */
-import { type RoutingJson, vhostTable } from "../ghost/contract/mod.ts";
+import { type RoutingJson, vhostEntries, vhostTable } from "../ghost/contract/mod.ts";
 import type { HttpRoute } from "./api_types.ts";
 import type { AttachedRoute } from "./attach_routes.ts";
+import { AlignedWalk } from "./aligned_walk.ts";
 import { dependenciesUnchanged, routeDependencies, trackDependencies } from "./dependencies.ts";
 import { keyOf, type SnapshotIndex } from "./snapshot_index.ts";
 import type { RouteStatusResult } from "./status/mod.ts";
 import { routeIdentity } from "./translation_memo.ts";
 import { buildVhost, type BuiltVhost, type VhostContext } from "./vhosts.ts";
+import { type VhostContribution, VhostTotals } from "./vhost_totals.ts";
 
 /** What every result a table holds was computed under, besides the routes and their dependencies. */
 export interface RouteTableContext {
@@ -118,6 +120,28 @@ export class RouteTable {
   #counts = new Map<string, number>();
   /** The CachePolicies the vhosts were built with. */
   #policies: readonly unknown[] = [];
+  /**
+   * Each entry's one status entry in precedence order, while every entry has exactly one (no ListenerSets): kept by
+   * splicing as entries come and go, so that a change does not gather every route's entries again. A slot of an
+   * entry added since is empty until {@linkcode RouteTable.statuses} fills it; undefined: gathered again.
+   */
+  #flat: (RouteStatusResult | undefined)[] | undefined;
+  /** The entries added since the last {@linkcode RouteTable.statuses}, whose slot in `#flat` is empty. */
+  #pending = new Set<Entry>();
+  /** Per hostname rebuilt since the totals were last asked for, its vhost before (undefined: it had none). */
+  #retotal = new Map<string, BuiltVhost | undefined>();
+  #totals: VhostTotals | undefined;
+  /** The hostnames whose vhost was built again (or dropped) since the shard groups were last asked for. */
+  #regrouped = new Set<string>();
+  /** The hostnames of each shard for a shard count, sorted, and each shard's vhosts table (never changed: replaced). */
+  #groups: { count: number; hosts: Map<number, string[]>; tables: Map<number, RoutingJson["vhosts"]> } | undefined;
+  /**
+   * The last update's routes, each with the entry that held it, or the route key of the entry made for it (a new or
+   * changed route).
+   */
+  #walk = new AlignedWalk<HttpRoute, Entry | string | undefined>();
+  /** Whether the entries of the last walk still hold their routes and no route was in it twice. */
+  #trusted = false;
   #epoch = 0;
   /** An update threw halfway: what the table holds is not to be trusted. */
   #broken = false;
@@ -177,12 +201,19 @@ export class RouteTable {
     const epoch = ++this.#epoch;
     const changes = new Map<string, Change>();
     let seen = 0;
-    for (const route of routes) {
-      const held = this.#byRoute.get(route);
+    // The routes come in the same order as last time: most are found at their place, without a lookup. While the
+    // last walk's entries are trusted, one found at its place is taken as it is (its entry is not even read: at tens
+    // of thousands of routes, reading each entry is most of the walk), and the gone routes are those of the last walk
+    // not found at their place that no lookup found either.
+    const trusted = this.#trusted;
+    const missed: (Entry | string)[] = [];
+    this.#walk.walk(routes, (route, kept) => {
+      if (trusted && typeof kept === "object") return kept;
+      const held = typeof kept === "object" && kept.route === route ? kept : this.#byRoute.get(route);
       if (held !== undefined && held.live && held.route === route) {
         if (held.seen !== epoch) seen++;
         held.seen = epoch;
-        continue;
+        return held;
       }
       const key = keyOf(route.metadata.namespace, route.metadata.name);
       const old = this.#byKey.get(key);
@@ -191,8 +222,15 @@ export class RouteTable {
         seen++;
       }
       changes.set(key, { old, route });
-    }
-    if (seen < this.#byKey.size) {
+      // its entry is made below: the next walk finds it by key
+      return key;
+    }, trusted ? (value) => value !== undefined && missed.push(value) : undefined);
+    if (trusted) {
+      for (const value of missed) {
+        const entry = typeof value === "string" ? this.#byKey.get(value) : value;
+        if (entry?.live && entry.seen !== epoch && !changes.has(entry.key)) changes.set(entry.key, { old: entry });
+      }
+    } else if (seen < this.#byKey.size) {
       for (const [key, entry] of this.#byKey) if (entry.seen !== epoch) changes.set(key, { old: entry });
     }
     // Routes whose Services, grants, BackendTLSPolicies or Namespace are other objects now: attached again.
@@ -223,6 +261,7 @@ export class RouteTable {
       this.#policies = policies;
     }
     let attached = 0;
+    let untrust = false;
     const [removed, added]: Entry[][] = [[], []];
     for (const [key, { old, route }] of changes) {
       const result = route && attach(route);
@@ -233,12 +272,16 @@ export class RouteTable {
         old.route = route;
         continue;
       }
+      // an entry the walk took at its place is replaced: the next walk reads what it finds
+      if (old !== undefined && route === old.route) untrust = true;
       if (old !== undefined) this.#remove(old, hosts, removed);
       if (route !== undefined) {
         added.push(this.#add(key, route, result!, { index, epoch, served: vhosts.served }, hosts));
       }
     }
     this.#reorder(removed, added);
+    // every route of this walk has its own entry (no route twice), none replaced since the walk took it
+    this.#trusted = !untrust && routes.length === this.#byKey.size;
     for (const host of hosts) this.#rebuild(host, vhosts);
     // a new table starts from its predecessor's vhosts: those of hostnames it no longer has go
     if (this.#vhosts.size > this.#hosts.length) {
@@ -316,6 +359,8 @@ export class RouteTable {
       const kept = removed.length > 0 ? sorted.filter((e) => e.live) : sorted;
       this.#sorted = kept.concat(added).sort((a, b) => (a.identity < b.identity ? -1 : 1));
       this.#attached = this.#sorted.map((e) => e.attached);
+      this.#flat = undefined;
+      this.#pending.clear();
       return;
     }
     for (const entry of removed) {
@@ -323,16 +368,30 @@ export class RouteTable {
       if (sorted[i] !== entry) throw new Error(`The route table lost the order of ${entry.key}`);
       sorted.splice(i, 1);
       this.#attached.splice(i, 1);
+      this.#flat?.splice(i, 1);
+      this.#pending.delete(entry);
     }
     for (const entry of added) {
       const i = insertionPoint(sorted, entry.identity);
       sorted.splice(i, 0, entry);
       this.#attached.splice(i, 0, entry.attached);
+      if (this.#flat !== undefined) {
+        this.#flat.splice(i, 0, undefined);
+        this.#pending.add(entry);
+      }
     }
   }
 
   /** Builds one hostname's vhost again from the routes serving it, or drops it when none does. */
   #rebuild(host: string, context: VhostContext): void {
+    this.#regrouped.add(host);
+    // what the totals counted of it: its vhost while it was listed (the list changes here only)
+    if (this.#totals !== undefined && !this.#retotal.has(host)) {
+      this.#retotal.set(
+        host,
+        this.#hosts[insertionPointOf(this.#hosts, host)] === host ? this.#vhosts.get(host) : undefined,
+      );
+    }
     const set = this.#hostRoutes.get(host);
     const at = insertionPointOf(this.#hosts, host);
     const listed = this.#hosts[at] === host;
@@ -365,6 +424,79 @@ export class RouteTable {
   }
 
   /**
+   * The vhosts of {@linkcode RouteTable.vhosts} grouped into `count` shards (what `shardRouting` groups them into):
+   * after a change only the shards of the hostnames it rebuilt are grouped again, each as a new table; the others are
+   * the same objects as last time.
+   *
+   * @param count The number of shards.
+   * @param shardOf The shard of a hostname (`shardOfHost`).
+   * @returns The vhosts of each non-empty shard, by shard number; the map is the table's own, read it before the next
+   *   update.
+   */
+  shardGroups(
+    count: number,
+    shardOf: (host: string, count: number) => number,
+  ): ReadonlyMap<number, RoutingJson["vhosts"]> {
+    const table = (hosts: readonly string[]) => vhostTable(hosts.map((host) => [host, this.#vhosts.get(host)!.vhost]));
+    let groups = this.#groups;
+    if (groups?.count !== count) {
+      groups = this.#groups = { count, hosts: new Map(), tables: new Map() };
+      for (const host of this.#hosts) {
+        const k = shardOf(host, count);
+        const list = groups.hosts.get(k);
+        if (list === undefined) groups.hosts.set(k, [host]);
+        else list.push(host);
+      }
+      for (const [k, hosts] of groups.hosts) groups.tables.set(k, table(hosts));
+    } else {
+      const touched = new Set<number>();
+      for (const host of this.#regrouped) {
+        const k = shardOf(host, count);
+        const list = groups.hosts.get(k) ?? [];
+        const at = insertionPointOf(list, host);
+        const listed = list[at] === host;
+        if (this.#hostRoutes.has(host) && !listed) list.splice(at, 0, host);
+        else if (!this.#hostRoutes.has(host) && listed) list.splice(at, 1);
+        groups.hosts.set(k, list);
+        touched.add(k);
+      }
+      for (const k of touched) {
+        const hosts = groups.hosts.get(k)!;
+        if (hosts.length > 0) groups.tables.set(k, table(hosts));
+        else {
+          groups.hosts.delete(k);
+          groups.tables.delete(k);
+        }
+      }
+    }
+    this.#regrouped.clear();
+    return groups.tables;
+  }
+
+  /**
+   * What the vhosts of {@linkcode RouteTable.vhosts} add up to (what they name, their size, their regular
+   * expressions), kept from one update to the next: after a change only the hostnames it rebuilt are counted again.
+   *
+   * @param contribution What one hostname's vhost adds (computed once per vhost object, so that taking an old vhost's
+   *   contribution out gives back what was put in).
+   * @returns The totals; the table's own object, read it before the next update.
+   */
+  totals(contribution: (host: string, vhost: RoutingJson["vhosts"][string]) => VhostContribution): VhostTotals {
+    let totals = this.#totals;
+    if (totals === undefined) {
+      totals = this.#totals = new VhostTotals();
+      for (const host of this.#hosts) totals.add(contribution(host, this.#vhosts.get(host)!.vhost), 1);
+    } else {
+      for (const [host, old] of this.#retotal) {
+        if (old !== undefined) totals.add(contribution(host, old.vhost), -1);
+        if (this.#hostRoutes.has(host)) totals.add(contribution(host, this.#vhosts.get(host)!.vhost), 1);
+      }
+    }
+    this.#retotal.clear();
+    return totals;
+  }
+
+  /**
    * The routes attached to each listener (what `attachedRouteCounts` counts of {@linkcode RouteTable.attached}).
    *
    * @returns A new map, by listener name.
@@ -380,10 +512,43 @@ export class RouteTable {
    * @returns A new array.
    */
   statuses(compute: (attached: AttachedRoute) => RouteStatusResult[]): RouteStatusResult[] {
+    const flat = this.#flat;
+    if (flat !== undefined) {
+      for (const entry of this.#pending) {
+        const status = entry.status ??= compute(entry.attached);
+        const i = insertionPoint(this.#sorted, entry.identity) - 1;
+        if (status.length !== 1 || this.#sorted[i] !== entry) {
+          this.#flat = undefined;
+          break;
+        }
+        flat[i] = status[0];
+      }
+      this.#pending.clear();
+      if (this.#flat !== undefined) return flat.slice() as RouteStatusResult[];
+    }
     const out: RouteStatusResult[] = [];
-    for (const entry of this.#sorted) for (const status of entry.status ??= compute(entry.attached)) out.push(status);
+    let single = true;
+    for (const entry of this.#sorted) {
+      const status = entry.status ??= compute(entry.attached);
+      single &&= status.length === 1;
+      for (const one of status) out.push(one);
+    }
+    this.#flat = single ? out.slice() : undefined;
     return out;
   }
+}
+
+/**
+ * The vhosts table of shard groups ({@linkcode RouteTable.shardGroups}) together: what {@linkcode RouteTable.vhosts}
+ * gave when they were taken, whatever the table holds since.
+ *
+ * @param groups The groups.
+ * @returns A new table, by hostname in sorted order.
+ */
+export function groupedVhosts(groups: ReadonlyMap<number, RoutingJson["vhosts"]>): RoutingJson["vhosts"] {
+  const entries: (readonly [string, RoutingJson["vhosts"][string]])[] = [];
+  for (const group of groups.values()) for (const entry of vhostEntries(group)) entries.push(entry);
+  return vhostTable(entries.sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
 /** The position of `host` in the sorted hostnames, or where it would go. */

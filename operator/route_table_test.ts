@@ -1,9 +1,10 @@
-import { deepStrictEqual } from "node:assert/strict";
+import { deepStrictEqual, ok } from "node:assert/strict";
+import { shardOfHost } from "../ghost/contract/mod.ts";
 import { CONTROLLER_NAME } from "../internal/names.ts";
 import type { HttpRoute } from "./api_types.ts";
 import { attachmentListeners, attachRoutes, attachToGateway } from "./attach_routes.ts";
 import { validateListeners } from "./listeners.ts";
-import { RouteTable } from "./route_table.ts";
+import { groupedVhosts, RouteTable } from "./route_table.ts";
 import { parseSnapshot, type Snapshot } from "./snapshot.ts";
 import { indexSnapshot } from "./snapshot_index.ts";
 import { TranslationMemo } from "./translation_memo.ts";
@@ -53,7 +54,7 @@ function others(svc1Port = 80): Record<string, unknown>[] {
 function harness() {
   const memo = new TranslationMemo();
   let table: RouteTable | undefined;
-  return (snapshot: Snapshot) => {
+  const update = (snapshot: Snapshot) => {
     const index = indexSnapshot(snapshot, CONTROLLER_NAME);
     const gateway = snapshot.gateways[0];
     const listeners = validateListeners(gateway, index);
@@ -72,6 +73,7 @@ function harness() {
     deepStrictEqual(table.vhosts(), buildVhosts(listeners, fresh));
     return work;
   };
+  return Object.assign(update, { table: () => table! });
 }
 
 Deno.test("RouteTable.update() attaches again only the changed route and rebuilds only its hostnames", () => {
@@ -101,4 +103,80 @@ Deno.test("RouteTable.update() attaches again only the routes reading a changed 
     routes: ROUTES / 2,
     hosts: HOSTS / 2,
   });
+});
+
+Deno.test("RouteTable.statuses() computes the entries of the changed routes only, in precedence order", () => {
+  const update = harness();
+  let snapshot = parseSnapshot([...others(), ...Array.from({ length: ROUTES }, (_, i) => route(i))]);
+  const computed: string[] = [];
+  // r5 has two entries (as with a ListenerSet it names) while `two` says so
+  let two = false;
+  const compute = (attached: { route: HttpRoute }) => {
+    const name = attached.route.metadata.name;
+    computed.push(name);
+    const entry = { key: `ns/${name}`, gateway: "ns/gw", parents: [] };
+    return two && name === "r5" ? [entry, { ...entry, gateway: "ns/set", kind: "ListenerSet" as const }] : [entry];
+  };
+  const expected = (routes: readonly HttpRoute[]) =>
+    routes.map((r) => `ns/${r.metadata.name}`).sort((a, b) => (`${a}\0` < `${b}\0` ? -1 : 1));
+  const keys = () => update.table().statuses(compute).map((s) => s.key);
+  update(snapshot);
+  deepStrictEqual(keys(), expected(snapshot.httpRoutes));
+  deepStrictEqual(computed.length, ROUTES);
+  // a creation, an update and a deletion: only the new attachments are computed, the others keep their place
+  const created = parseSnapshot([route(ROUTES)]).httpRoutes[0];
+  const changed = parseSnapshot([{ ...route(7), spec: { ...route(7).spec as object, hostnames: ["h3.example"] } }]);
+  snapshot = {
+    ...snapshot,
+    httpRoutes: [...snapshot.httpRoutes.filter((r) => r.metadata.name !== "r9"), created].map((r) =>
+      r.metadata.name === "r7" ? changed.httpRoutes[0] : r
+    ),
+  };
+  computed.length = 0;
+  update(snapshot);
+  deepStrictEqual(keys(), expected(snapshot.httpRoutes));
+  deepStrictEqual(computed.sort(), [`r${ROUTES}`, "r7"]);
+  // a route with two entries: all of them, in order
+  two = true;
+  const r5 = parseSnapshot([{ ...route(5), spec: { ...route(5).spec as object, hostnames: ["h4.example"] } }]);
+  snapshot = {
+    ...snapshot,
+    httpRoutes: snapshot.httpRoutes.map((r) => r.metadata.name === "r5" ? r5.httpRoutes[0] : r),
+  };
+  update(snapshot);
+  const all = expected(snapshot.httpRoutes);
+  all.splice(all.indexOf("ns/r5") + 1, 0, "ns/r5");
+  deepStrictEqual(keys(), all);
+  deepStrictEqual(keys(), all, "asked twice");
+});
+
+Deno.test("RouteTable.shardGroups() groups again only the shards of the hostnames a change rebuilt", () => {
+  const update = harness();
+  let snapshot = parseSnapshot([...others(), ...Array.from({ length: ROUTES }, (_, i) => route(i))]);
+  update(snapshot);
+  // what shardRouting groups the whole table into
+  const fresh = (count: number) => {
+    const groups = new Map<number, Record<string, unknown>>();
+    for (const [host, vhost] of Object.entries(update.table().vhosts())) {
+      const k = shardOfHost(host, count);
+      groups.set(k, { ...groups.get(k), [host]: vhost });
+    }
+    return new Map([...groups].sort(([a], [b]) => a - b));
+  };
+  const sorted = (groups: ReadonlyMap<number, unknown>) => new Map([...groups].sort(([a], [b]) => a - b));
+  const before = new Map(update.table().shardGroups(4, shardOfHost));
+  deepStrictEqual(sorted(before), fresh(4));
+  // r7 moves from h7 to a hostname of its own
+  const moved = parseSnapshot([{ ...route(7), spec: { ...route(7).spec as object, hostnames: ["own.example"] } }]);
+  snapshot = { ...snapshot, httpRoutes: snapshot.httpRoutes.map((r, i) => i === 7 ? moved.httpRoutes[0] : r) };
+  update(snapshot);
+  const after = update.table().shardGroups(4, shardOfHost);
+  deepStrictEqual(sorted(after), fresh(4));
+  const touched = new Set([shardOfHost("h7.example", 4), shardOfHost("own.example", 4)]);
+  for (const [k, group] of after) ok((group === before.get(k)) === !touched.has(k), `shard ${k}`);
+  // the groups together are the table's vhosts, in the same order
+  const whole = update.table().vhosts();
+  deepStrictEqual(Object.entries(groupedVhosts(after)), Object.entries(whole));
+  // another count: grouped again whole
+  deepStrictEqual(sorted(update.table().shardGroups(8, shardOfHost)), fresh(8));
 });

@@ -8,7 +8,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { type RoutingJson, type ShardedRouting, vhostEntries } from "../ghost/contract/mod.ts";
+import { type RoutingJson, type RoutingShard, type ShardedRouting, vhostEntries } from "../ghost/contract/mod.ts";
 import { routingConfigMapData } from "../internal/routing_config_map.ts";
 import type { AttachedRoute } from "./attach_routes.ts";
 
@@ -64,14 +64,22 @@ export interface RoutingBudget<T> {
 export function byteBudget(
   budget: number,
   mainVcl: string,
-): RoutingBudget<{ routingJson: string; sharded?: ShardedRouting }> {
+): RoutingBudget<{
+  routingJson: string;
+  sharded?: ShardedRouting;
+  shardBytes?: (shard: RoutingShard, budget: number, measure: () => number) => number;
+}> {
   return {
-    // `rendered.routingJson` is read only when it is stored whole: a sharded rendering need not assemble it.
+    // `rendered.routingJson` is read only when it is stored whole: a sharded rendering need not assemble it. A
+    // rendering that keeps its unchanged shards' sizes (`shardBytes`) has only its changed shards measured.
     fits: (rendered) => {
       const sharded = rendered.sharded;
+      const shardBytes = rendered.shardBytes ?? ((_, __, measure) => measure());
       return sharded
         ? storedBytes(sharded.manifest, mainVcl, budget) <= budget &&
-          sharded.shards.every((shard) => storedBytes(shard.text, "", budget) <= budget)
+          sharded.shards.every((shard) =>
+            shardBytes(shard, budget, () => storedBytes(shard.text, "", budget)) <= budget
+          )
         : storedBytes(rendered.routingJson, mainVcl, budget) <= budget;
     },
     message: `The Gateway's routing configuration would exceed its budget of ${budget} bytes (its ConfigMap holds at ` +
@@ -117,7 +125,13 @@ export function regexCost(routing: Pick<RoutingJson, "vhosts">): RegexLimits {
 /** The regex cost of each vhost object: translation reuses unchanged vhosts, so a change counts only its own. */
 const vhostCosts = new WeakMap<object, RegexLimits>();
 
-function vhostRegexCost(vhost: RoutingJson["vhosts"][string]): RegexLimits {
+/**
+ * The regular expressions one vhost holds (what {@linkcode regexCost} adds up), computed once per vhost object.
+ *
+ * @param vhost The vhost.
+ * @returns Its patterns and their characters.
+ */
+export function vhostRegexCost(vhost: RoutingJson["vhosts"][string]): RegexLimits {
   let cost = vhostCosts.get(vhost);
   if (cost !== undefined) return cost;
   cost = { patterns: 0, characters: 0 };
@@ -146,10 +160,13 @@ function vhostRegexCost(vhost: RoutingJson["vhosts"][string]): RegexLimits {
  * @param limits The patterns and characters allowed.
  * @returns The budget.
  */
-export function regexBudget(limits: RegexLimits): RoutingBudget<{ routing: Pick<RoutingJson, "vhosts"> }> {
+export function regexBudget(
+  limits: RegexLimits,
+): RoutingBudget<{ routing: Pick<RoutingJson, "vhosts">; regexCost?: RegexLimits }> {
   return {
+    // a rendering that knows its cost (the route table's totals) is not walked
     fits: (rendered) => {
-      const cost = regexCost(rendered.routing);
+      const cost = rendered.regexCost ?? regexCost(rendered.routing);
       return cost.patterns <= limits.patterns && cost.characters <= limits.characters;
     },
     message: `The Gateway's routes would hold more than ${limits.patterns} regular expressions or more than ` +

@@ -102,22 +102,52 @@ export function stringifyRouting(doc: RoutingJson, memo: WeakMap<object, RouteTe
  *
  * @param doc The document.
  * @param memo As for {@linkcode stringifyRouting}. @default {a fresh map}
+ * @param vhosts The number of its hostnames and the sum of their {@linkcode vhostBytes}, when the caller keeps them
+ *   (its vhosts are then not read). @default {read from the document}
  * @returns The byte length of its text.
  */
-export function routingBytes(doc: RoutingJson, memo: WeakMap<object, RouteText> = new WeakMap()): number {
-  const hosts = vhostEntries(doc.vhosts);
-  // "{head}" + each `,"host":` and vhost text; the pieces other than vhost texts are short
-  let bytes = hosts.length === 0 ? 0 : -1;
-  for (const [host, vhost] of hosts) {
-    let size = vhostSizes.get(vhost);
-    if (size?.host !== host) {
-      const text = Buffer.byteLength(vhostText(vhost, memo), "utf8");
-      vhostSizes.set(vhost, size = { host, bytes: 1 + Buffer.byteLength(JSON.stringify(host), "utf8") + 1 + text });
-    }
-    bytes += size.bytes;
+export function routingBytes(
+  doc: RoutingJson,
+  memo: WeakMap<object, RouteText> = new WeakMap(),
+  vhosts?: { hosts: number; bytes: number },
+): number {
+  let sum = vhosts;
+  if (sum === undefined) {
+    const hosts = vhostEntries(doc.vhosts);
+    sum = { hosts: hosts.length, bytes: 0 };
+    for (const [host, vhost] of hosts) sum.bytes += vhostBytes(host, vhost, memo);
   }
+  // "{head}" + each `,"host":` and vhost text (the first without its comma); the pieces other than vhost texts are short
   const [head, tail] = [routingHead(doc), routingTail(doc)];
-  return bytes + Buffer.byteLength(head, "utf8") + Buffer.byteLength(tail, "utf8");
+  return sum.bytes - (sum.hosts === 0 ? 0 : 1) + Buffer.byteLength(head, "utf8") + Buffer.byteLength(tail, "utf8");
+}
+
+/**
+ * The UTF-8 size of a vhost's part of {@linkcode stringifyRouting}'s text: `,"host":` and the vhost's text; kept by
+ * vhost object.
+ *
+ * @example Usage
+ * ```ts
+ * import { vhostBytes } from "./routing_text.ts";
+ * vhostBytes("a.example", { routes: [] }); // 26
+ * ```
+ *
+ * @param host The hostname.
+ * @param vhost Its vhost.
+ * @param memo As for {@linkcode stringifyRouting}. @default {a fresh map}
+ * @returns The bytes.
+ */
+export function vhostBytes(
+  host: string,
+  vhost: RoutingJson["vhosts"][string],
+  memo: WeakMap<object, RouteText> = new WeakMap(),
+): number {
+  let size = vhostSizes.get(vhost);
+  if (size?.host !== host) {
+    const text = Buffer.byteLength(vhostText(vhost, memo), "utf8");
+    vhostSizes.set(vhost, size = { host, bytes: 1 + Buffer.byteLength(JSON.stringify(host), "utf8") + 1 + text });
+  }
+  return size.bytes;
 }
 
 /** The UTF-8 size of each vhost object's entry (`,"host":` and its text), with the hostname it was measured under. */

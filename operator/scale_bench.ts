@@ -10,7 +10,8 @@
  * - the first translation of the whole Gateway (the operator's start), and the regeneration after one route is
  *   created, updated or deleted (the memo kept, as the operator keeps it);
  * - the V8 heap in use after a full collection, beyond the same process's heap before the routes existed;
- * - routing.json's size, its shards, and the largest object stored (each must stay under the API server's 1 MiB).
+ * - routing.json's size, its shards, the manifest naming them, and the largest object stored (each must stay under
+ *   the API server's 1 MiB).
  *
  * A size whose process runs out of heap under those flags is reported as such. Prints one JSON line per size;
  * `tests/bench/report.ts` puts them in the report.
@@ -56,6 +57,8 @@ export interface ScaleSample {
   shards?: number;
   /** The largest stored ConfigMap data (after the gzip the ConfigMap codec applies), in bytes. */
   largestStoredBytes?: number;
+  /** routing-shards.json's size in bytes, which every route change rewrites (0: stored whole). */
+  manifestBytes?: number;
 }
 
 const CHANGES = Number(Deno.env.get("LACQUER_BENCH_CHANGES") ?? 20);
@@ -71,7 +74,16 @@ export function hostnamesFor(routes: number): number {
   return HOST_PER_ROUTE ? routes : Math.min(routes, Math.max(500, Math.ceil(routes / 10)));
 }
 
-function routeObject(i: number, hosts: number, path = `/r${i}`): Record<string, unknown> {
+/**
+ * The `i`th bench HTTPRoute (namespace `bench`, named `r<i>`, on Gateway `bench/gw`), as the cache holds it once the
+ * operator wrote its status.
+ *
+ * @param i Its number.
+ * @param hosts The hostnames routes spread over ({@linkcode hostnamesFor}).
+ * @param path Its rule's path prefix (another path: an update).
+ * @returns The object as the API server sends it.
+ */
+export function routeObject(i: number, hosts: number, path = `/r${i}`): Record<string, unknown> {
   const name = `r${i}`;
   return {
     apiVersion: "gateway.networking.k8s.io/v1",
@@ -115,7 +127,13 @@ function routeObject(i: number, hosts: number, path = `/r${i}`): Record<string, 
   };
 }
 
-function baseObjects(): Record<string, unknown>[] {
+/**
+ * What the bench Gateway needs besides its routes: its GatewayClass, the Gateway `bench/gw` (one HTTP listener) and
+ * the 50 Services the routes' backends name.
+ *
+ * @returns The objects as the API server sends them.
+ */
+export function baseObjects(): Record<string, unknown>[] {
   return [
     {
       apiVersion: "gateway.networking.k8s.io/v1",
@@ -220,6 +238,7 @@ export function measureScale(routes: number, v8Flags: string): ScaleSample {
     routingBytes: Buffer.byteLength(gw.routingJson ?? "", "utf8"),
     shards: gw.routingShards?.shards.length ?? 0,
     largestStoredBytes,
+    manifestBytes: Buffer.byteLength(gw.routingShards?.manifest ?? "", "utf8"),
   };
 }
 

@@ -12,6 +12,7 @@ Deno.test("scaleSample() measures a Gateway in a process of its own under the sh
   ok(s.fits);
   equal(s.v8Flags, SHIPPED_V8_FLAGS);
   equal(s.shards, 0, "300 routes fit one ConfigMap");
+  equal(s.manifestBytes, 0, "and need no manifest");
   for (const kind of ["create", "update", "delete"] as const) {
     equal(s.regenerate![kind].n, 20);
     ok(s.regenerate![kind].p50 > 0 && s.regenerate![kind].p99 >= s.regenerate![kind].p50);

@@ -53,7 +53,9 @@ export function secretNamespaces(read: Snapshot, gatewayKey: string, options: Se
   const snapshot = expandIngresses(read).snapshot;
   const gateway = snapshot.gateways.find((g) => keyOf(g.metadata.namespace, g.metadata.name) === gatewayKey);
   if (!gateway) return [own];
-  const index = indexSnapshot(snapshot, CONTROLLER_NAME);
+  // Namespaces and ReferenceGrants are what is read of it: its routes (tens of thousands on a large Gateway) are not
+  // indexed
+  const index = indexSnapshot({ ...snapshot, httpRoutes: [] }, CONTROLLER_NAME);
   const allowedListeners = gateway.spec.allowedListeners?.namespaces ?? { from: "None" };
   const owners = [
     { kind: "Gateway", namespace: own, listeners: gateway.spec.listeners },

@@ -16,6 +16,7 @@ import type {
   Service,
 } from "./api_types.ts";
 import { gatewayNameOf } from "../internal/names.ts";
+import type { AlignedWalk } from "./aligned_walk.ts";
 import type { GatewayParameters } from "./gateway_parameters.ts";
 import type { Snapshot } from "./snapshot.ts";
 
@@ -41,6 +42,11 @@ export interface SnapshotIndex {
   listenerSetsByGateway: Map<string, ListenerSet[]>;
   /** HTTPRoutes by the key of each Gateway their parentRefs or our status entries name (through a ListenerSet too). */
   routesByGateway: Map<string, HttpRoute[]>;
+  /**
+   * The HTTPRoutes that name a ListenerSet, in a parentRef or in one of our status entries (the others: no entry of
+   * theirs can be for a ListenerSet that is gone, and translation does not look at them for it).
+   */
+  listenerSetRoutes: HttpRoute[];
   /** Pods by the Gateway named in their gateway-name label (`namespace/name`). */
   podsByGateway: Map<string, Pod[]>;
   /** BackendTLSPolicies by the key of each Service they target, oldest first (then by key). */
@@ -121,22 +127,43 @@ export function routeGatewayKeys(
 const directGatewayKeys = new Map<string, WeakMap<HttpRoute, string[]>>();
 const sharedKeys = new Map<string, string[]>();
 
-/** {@linkcode routeGatewayKeys}, kept by route object while no ListenerSet is involved. */
-function gatewayKeysOf(
+/** Whether a route has a status entry of ours for a ListenerSet (of any group). */
+function ownListenerSetEntry(route: HttpRoute, controllerName: string): boolean {
+  return route.status?.parents?.some((p) =>
+    p.controllerName === controllerName && p.parentRef.kind === "ListenerSet"
+  ) ??
+    false;
+}
+
+/**
+ * {@linkcode routeGatewayKeys}, kept by route object while no ListenerSet is involved (neither named by a parentRef
+ * nor by a status entry of ours).
+ *
+ * @param route The route.
+ * @param controllerName Our controller name.
+ * @param listenerSetParent The Gateway key of a ListenerSet, by the ListenerSet's key.
+ * @param named Called when a ListenerSet is involved (the keys are not kept then).
+ * @returns The Gateway keys (an array that may be shared: never change it).
+ */
+export function gatewayKeysOf(
   route: HttpRoute,
   controllerName: string,
   listenerSetParent: (key: string) => string | undefined,
-): string[] {
+  named: () => void = () => {},
+): readonly string[] {
   let known = directGatewayKeys.get(controllerName);
   if (known === undefined) directGatewayKeys.set(controllerName, known = new WeakMap());
   const kept = known.get(route);
   if (kept !== undefined) return kept;
-  let named = false;
+  let involved = false;
   const keys = routeGatewayKeys(route, controllerName, (key) => {
-    named = true;
+    involved = true;
     return listenerSetParent(key);
   });
-  if (named) return keys;
+  if (involved || ownListenerSetEntry(route, controllerName)) {
+    named();
+    return keys;
+  }
   const text = keys.join("\n");
   // bounded: the arrays are shared, not needed
   if (sharedKeys.size > 10_000) sharedKeys.clear();
@@ -151,9 +178,15 @@ function gatewayKeysOf(
  *
  * @param snapshot The snapshot.
  * @param controllerName Our controller name (to find our old route status entries).
+ * @param walk The last index's walk of the routes (`aligned_walk.ts`), with the same controller name: a route at its
+ *   place keeps its Gateway keys without a lookup. @default {none}
  * @returns The index.
  */
-export function indexSnapshot(snapshot: Snapshot, controllerName: string): SnapshotIndex {
+export function indexSnapshot(
+  snapshot: Snapshot,
+  controllerName: string,
+  walk?: AlignedWalk<HttpRoute, readonly string[] | null>,
+): SnapshotIndex {
   const grants = new Map<string, ReferenceGrant[]>();
   for (const grant of snapshot.referenceGrants) push(grants, grant.metadata.namespace ?? "", grant);
   const listenerSets = byKey(snapshot.listenerSets);
@@ -167,9 +200,28 @@ export function indexSnapshot(snapshot: Snapshot, controllerName: string): Snaps
     return ls && listenerSetParentKey(ls);
   };
   const routesByGateway = new Map<string, HttpRoute[]>();
-  for (const route of snapshot.httpRoutes) {
-    for (const key of gatewayKeysOf(route, controllerName, listenerSetParent)) push(routesByGateway, key, route);
-  }
+  const listenerSetRoutes: HttpRoute[] = [];
+  // null: keys that involve a ListenerSet, found again every time (the ListenerSets may have changed)
+  const keysOf = (route: HttpRoute) => {
+    let involved = false;
+    const keys = gatewayKeysOf(route, controllerName, listenerSetParent, () => {
+      involved = true;
+      listenerSetRoutes.push(route);
+    });
+    return { keys, kept: involved ? null : keys };
+  };
+  // a kept route allocates nothing here (its keys found afresh need a closure: not per route of tens of thousands)
+  const index = (route: HttpRoute, kept: readonly string[] | null | undefined) => {
+    if (kept) {
+      for (const key of kept) push(routesByGateway, key, route);
+      return kept;
+    }
+    const found = keysOf(route);
+    for (const key of found.keys) push(routesByGateway, key, route);
+    return found.kept;
+  };
+  if (walk) walk.walk(snapshot.httpRoutes, index);
+  else for (const route of snapshot.httpRoutes) index(route, undefined);
   const podsByGateway = new Map<string, Pod[]>();
   for (const pod of snapshot.pods) {
     const gw = gatewayNameOf(pod.metadata);
@@ -194,6 +246,7 @@ export function indexSnapshot(snapshot: Snapshot, controllerName: string): Snaps
     listenerSets,
     listenerSetsByGateway,
     routesByGateway,
+    listenerSetRoutes,
     podsByGateway,
     backendTlsByService,
     watched: snapshot.watchedNamespaces,

@@ -13,9 +13,16 @@
  *
  * @module
  */
-import { type RoutingJson, type ShardedRouting, shardRouting } from "../ghost/contract/mod.ts";
+import {
+  type RoutingJson,
+  type RoutingShard,
+  type ShardedRouting,
+  shardOfHost,
+  shardRouting,
+  withoutVhosts,
+} from "../ghost/contract/mod.ts";
 import { contentHash } from "../internal/content_hash.ts";
-import { CONTROLLER_NAME, gatewayObjectName, routingShardName } from "../internal/names.ts";
+import { CONTROLLER_NAME, gatewayObjectName, routingShardPrefix } from "../internal/names.ts";
 import { routingJsonData } from "../internal/routing_config_map.ts";
 import { generateMainVcl, userVclLines } from "../vcl/mod.ts";
 import type { BackendTlsPolicy, Gateway, GatewayClass, Pod } from "./api_types.ts";
@@ -35,8 +42,9 @@ import {
   regexBudget,
   type RegexLimits,
   ROUTING_BUDGET_BYTES,
+  vhostRegexCost,
 } from "./routing_budget.ts";
-import { routingBytes, stringifyRouting } from "./routing_text.ts";
+import { routingBytes, stringifyRouting, vhostBytes } from "./routing_text.ts";
 import type { RuleEntry } from "./rules.ts";
 import type { Snapshot } from "./snapshot.ts";
 import { indexSnapshot, keyOf, type SnapshotIndex } from "./snapshot_index.ts";
@@ -57,9 +65,11 @@ import {
   type RouteStatusResult,
 } from "./status/mod.ts";
 import { buildTlsBundles, verifiesClientCertificates } from "./tls_bundles.ts";
-import { RouteTable } from "./route_table.ts";
+import { groupedVhosts, RouteTable } from "./route_table.ts";
+import { AlignedWalk } from "./aligned_walk.ts";
 import { type ShardMemo, TranslationMemo } from "./translation_memo.ts";
-import { backendNamespaces, buildVhosts, routingDocument, vhostContext } from "./vhosts.ts";
+import { backendNamespaces, buildVhosts, routingDocument, vhostContext, vhostFacts } from "./vhosts.ts";
+import type { VhostContribution } from "./vhost_totals.ts";
 
 /** Options for {@linkcode translate}. */
 export interface TranslateOptions {
@@ -189,12 +199,21 @@ function gatewayRejections(
  * over its hostnames (every shard is looked at on every change).
  */
 function sameVhosts(last: ShardMemo, table: RoutingJson["vhosts"]): boolean {
+  // the route table's shard groups are the same objects while their hostnames' vhosts are
+  if (last.table === table) return true;
   let i = 0;
   for (const host in table) {
     if (last.hosts[i] !== host || last.vhosts[i] !== table[host]) return false;
     i++;
   }
   return i === last.hosts.length;
+}
+
+/** What one vhost adds to its route table's totals (`vhost_totals.ts`), each part kept by vhost object. */
+function contribution(host: string, vhost: RoutingJson["vhosts"][string], memo: TranslationMemo): VhostContribution {
+  const { policies, caBundles, namespaces } = vhostFacts(vhost);
+  const { patterns, characters } = vhostRegexCost(vhost);
+  return { policies, caBundles, namespaces, bytes: vhostBytes(host, vhost, memo.routeText), patterns, characters };
 }
 
 /**
@@ -369,10 +388,15 @@ function translateGateway(
   const lastShards = memo.shardHashes.get(gateway.spec);
   const shards = new Map<string, ShardMemo>();
   const render = (routes: readonly AttachedRoute[]) => {
-    // all the routes: the table's vhosts; fewer (past a budget): built afresh
+    // All the routes: the table's vhosts, built only when read (shards come from the table's groups) with what they
+    // add up to kept by the table; fewer (past a budget): built afresh.
+    const totals = routes === attached ? table.totals((host, vhost) => contribution(host, vhost, memo)) : undefined;
+    // The table changes with the next update: a result read later builds its vhosts from this translation's shard
+    // groups (tables that are replaced, never changed), or from the table while it is this translation's.
+    let groups: ReadonlyMap<number, RoutingJson["vhosts"]> | undefined;
     const routing = routingDocument(
       listeners,
-      routes === attached ? table.vhosts() : buildVhosts(listeners, routes, cacheFor),
+      totals ? () => groups ? groupedVhosts(groups) : table.vhosts() : buildVhosts(listeners, routes, cacheFor),
       {
         caBundleOf: caBundlesOf(routes),
         requests: config.parameters.requests,
@@ -380,12 +404,13 @@ function translateGateway(
           ? { service: { namespace, name: gatewayObjectName(name) } }
           : undefined,
         settingsOf: (policy) => run.policies.settingsOf(policy),
+        ...(totals ? { facts: { policies: totals.policies(), caBundles: totals.caBundles() } } : {}),
       },
     );
     const stringify = (doc: RoutingJson) => stringifyRouting(doc, memo.routeText);
     // A shard whose vhosts are the same objects under the same document-wide fields has the same text, and keeps its
     // memo as it is.
-    const head = stringify({ ...routing, vhosts: {} });
+    const head = stringify(withoutVhosts(routing));
     const unchanged = new Set<string>();
     const shardText = (doc: RoutingJson, shard: string) => {
       const last = lastShards?.get(shard);
@@ -394,8 +419,12 @@ function translateGateway(
       return last.text;
     };
     const sharded = shardRouting(routing, {
-      bytes: routingBytes(routing, memo.routeText),
-      name: (k) => routingShardName(name, k),
+      bytes: routingBytes(routing, memo.routeText, totals),
+      prefix: routingShardPrefix(name),
+      // the table's vhosts: grouped again only where a change rebuilt them
+      ...(routes === attached
+        ? { groups: (count: number) => groups = new Map(table.shardGroups(count, shardOfHost)) }
+        : {}),
       stringify: shardText,
       hash: (shard, text, doc) => {
         const last = lastShards?.get(shard);
@@ -404,7 +433,8 @@ function translateGateway(
           return last.hash;
         }
         const kept = last?.text === text ? last : { text, hash: contentHash(text) };
-        shards.set(shard, { ...kept, head, hosts: Object.keys(doc.vhosts), vhosts: Object.values(doc.vhosts) });
+        const [hosts, vhosts] = [Object.keys(doc.vhosts), Object.values(doc.vhosts)];
+        shards.set(shard, { ...kept, head, hosts, vhosts, table: doc.vhosts });
         return kept.hash;
       },
     });
@@ -413,6 +443,15 @@ function translateGateway(
     return {
       routing,
       sharded,
+      ...(totals ? { regexCost: { patterns: totals.patterns, characters: totals.characters } } : {}),
+      backendNamespaces: () => totals ? totals.namespaces() : backendNamespaces(routing),
+      // an unchanged shard's stored size is measured once (its text may be megabytes in all)
+      shardBytes: (shard: RoutingShard, budget: number, measure: () => number) => {
+        const kept = shards.get(shard.name);
+        if (kept?.text !== shard.text) return measure();
+        if (kept.stored?.budget !== budget) kept.stored = { budget, bytes: measure() };
+        return kept.stored.bytes;
+      },
       get routingJson() {
         return text ??= stringify(routing);
       },
@@ -445,7 +484,7 @@ function translateGateway(
     },
     mainVcl,
     hashes,
-    backendNamespaces: backendNamespaces(routing),
+    backendNamespaces: rendered.backendNamespaces(),
     tlsBundles,
     podClusterRole: options.defaults.podClusterRole,
     keeperImage: options.defaults.image,
@@ -510,10 +549,13 @@ function orphanListenerSets(key: string, run: Run): ListenerSetStatusResult[] {
   });
 }
 
-/** Removals of our route status entries for ListenerSets that no longer exist (nothing else reports on them). */
-function goneListenerSetEntries(snapshot: Snapshot, run: Run): RouteStatusResult[] {
+/**
+ * Removals of our route status entries for ListenerSets that no longer exist (nothing else reports on them): only the
+ * routes that name a ListenerSet are read (`SnapshotIndex.listenerSetRoutes`).
+ */
+function goneListenerSetEntries(run: Run): RouteStatusResult[] {
   const out = new Map<string, RouteStatusResult>();
-  for (const route of snapshot.httpRoutes) {
+  for (const route of run.index.listenerSetRoutes) {
     const ns = route.metadata.namespace ?? "";
     for (const { parentRef, controllerName } of route.status?.parents ?? []) {
       if (controllerName !== CONTROLLER_NAME || parentRef.kind !== "ListenerSet") continue;
@@ -554,8 +596,11 @@ export function translate(read: Snapshot, options: TranslateOptions): TranslateR
   // Ingresses are translated as the routes, listeners and policy targets they stand for.
   const expanded = expandIngresses(read, memo.ingressGateways);
   const snapshot = expanded.snapshot;
+  const walkKey = options.gateways?.join(",") ?? "*";
+  let walk = memo.routeWalks.get(walkKey);
+  if (walk === undefined) memo.routeWalks.set(walkKey, walk = new AlignedWalk());
   const run: Run = {
-    index: indexSnapshot(snapshot, CONTROLLER_NAME),
+    index: indexSnapshot(snapshot, CONTROLLER_NAME, walk),
     options,
     memo,
     policies: resolvePolicies(snapshot.cachePolicies, memo.policies),
@@ -577,7 +622,7 @@ export function translate(read: Snapshot, options: TranslateOptions): TranslateR
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const byKey = new Map(snapshot.gateways.map((g) => [keyOf(g.metadata.namespace, g.metadata.name), g]));
   const gateways: GatewayResult[] = [];
-  const routes: RouteStatusResult[] = [];
+  let routes: RouteStatusResult[] = [];
   const listenerSets: ListenerSetStatusResult[] = [];
   const ingressListeners = new Map<string, Map<string, ListenerStatus>>();
   const backendTlsPolicies: BackendTlsAncestorUpdate[] = [];
@@ -588,6 +633,7 @@ export function translate(read: Snapshot, options: TranslateOptions): TranslateR
     if (gateway && ourController(cls) && !ours(cls)) continue;
     if (!gateway || !cls || !ours(cls)) {
       memo.routeTables.delete(key);
+      memo.routeWalks.delete(key);
       memo.gatewayStatus.delete(key);
       // Not (or no longer) ours: our status entries on routes that name it must go.
       for (const route of run.index.routesByGateway.get(key) ?? []) {
@@ -608,11 +654,13 @@ export function translate(read: Snapshot, options: TranslateOptions): TranslateR
     backendTlsPolicies.push(...policyEntries);
     if (made) ingressListeners.set(key, new Map(made.map((l) => [l.name, l])));
     gateways.push(result);
-    // a loop, not a spread: a Gateway's entries may be more than a call takes arguments
-    for (const entry of routeStatuses) routes.push(entry);
+    // the first Gateway's entries as they are (a new array); a loop, not a spread: a Gateway's entries may be more
+    // than a call takes arguments
+    if (routes.length === 0) routes = routeStatuses;
+    else for (const entry of routeStatuses) routes.push(entry);
     listenerSets.push(...sets);
   }
-  routes.push(...goneListenerSetEntries(snapshot, run));
+  routes.push(...goneListenerSetEntries(run));
   // the status entries of the routes Ingresses stand for are told on the Ingresses (none without Ingresses: tens of
   // thousands of entries are not searched for them)
   const ingressRoute = (r: RouteStatusResult) => r.key.includes(`/${INGRESS_ROUTE_PREFIX}`);

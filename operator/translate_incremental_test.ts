@@ -4,6 +4,7 @@ import { keepUnchangedSpec } from "./kind_cache.ts";
 import { parseSnapshot, type Snapshot } from "./snapshot.ts";
 import { restatusGateway, translate, type TranslateResult } from "./translate.ts";
 import { TranslationMemo } from "./translation_memo.ts";
+import { baseObjects, hostnamesFor, routeObject } from "./scale_bench.ts";
 
 // The incremental translation (one memo kept across changes, unchanged objects kept as the same parsed objects, as
 // the operator's caches keep them) must give exactly what a translation from scratch gives, after any sequence of
@@ -25,7 +26,7 @@ const CA_BUNDLES = (() => {
   return [all.slice(0, all.indexOf(end) + end.length), all];
 })();
 
-const OPTIONS = { now: "2026-01-01T00:00:00Z", defaults: { image: "lacquer:test" }, gateways: ["ns/gw"] };
+const BASE_OPTIONS = { now: "2026-01-01T00:00:00Z", defaults: { image: "lacquer:test" }, gateways: ["ns/gw"] };
 
 /** mulberry32: a small seeded generator, so that a failure names a sequence that can be replayed. */
 function random(seed: number): () => number {
@@ -111,7 +112,9 @@ function backendTlsPolicy(service: string): Raw {
 function randomRoute(rand: () => number, name: string, pad: number): Raw {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
   const hosts = ["x.a.example", "y.a.example", "*.a.example", "b.example", "*.example", "c.example"];
-  const hostnames = rand() < 0.2 ? [] : [...new Set([pick(hosts), ...(rand() < 0.3 ? [pick(hosts)] : [])])];
+  // a hostname of its own now and then: created, moved (to another shard) and gone with the route
+  const own = rand() < 0.3 ? [`${name}-${Math.floor(rand() * 3)}.d.example`] : [];
+  const hostnames = rand() < 0.2 ? own : [...new Set([pick(hosts), ...(rand() < 0.3 ? [pick(hosts)] : []), ...own])];
   const match = () => ({
     path: pick([
       { type: "PathPrefix", value: pick(["/", "/a", "/a/b", "/c"]) },
@@ -267,14 +270,18 @@ function withRouteStatus(route: Raw, result: TranslateResult): Raw {
 }
 
 for (
-  const { seed, routes: count, pad, label } of [
+  const { seed, routes: count, pad, label, budget } of [
     { seed: 1, routes: 40, pad: 10, label: "whole routing.json" },
     { seed: 7, routes: 120, pad: 2600, label: "routing.json in shards" },
+    { seed: 11, routes: 120, pad: 2600, label: "routing.json in shards past its budget", budget: 80 },
   ]
 ) {
   Deno.test(`translate() with a memo after random changes of routes and what they read equals a fresh translation (${label})`, () => {
     const rand = random(seed);
     const memo = new TranslationMemo();
+    // a budget of regular expressions: shards are each far below the byte budget
+    const OPTIONS = { ...BASE_OPTIONS, ...(budget ? { regexBudget: { patterns: budget, characters: 1 << 16 } } : {}) };
+    let refused = 0;
     const routes = new Map<string, Raw>();
     for (let i = 0; i < count; i++) routes.set(`r${i}`, randomRoute(rand, `r${i}`, pad));
     let base = fixed();
@@ -331,12 +338,15 @@ for (
         deepStrictEqual(redone.listenerSets, full.listenerSets, `seed ${seed}, step ${step}: ListenerSets`);
       }
       if (full.gateways[0].routingShards) sharded++;
-      // A status write keeps the memo's work: the same status entries, the same vhost objects.
-      if (kind === "route status") {
+      if (JSON.stringify(full.routes).includes("RoutingBudgetExceeded")) refused++;
+      // A status write keeps the memo's work: the same status entries, the same vhost objects (within the budget: the
+      // refused routes' entries are made again).
+      if (kind === "route status" && !budget) {
         const entries = (r: TranslateResult) => r.routes.find((x) => x.key === `ns/${name}`)?.parents;
         ok(entries(incremental) === entries(last), `step ${step}: ${name}'s entries computed again`);
       }
-      if (kind.endsWith("status")) {
+      // (past a budget the routes that fit are rendered afresh)
+      if (kind.endsWith("status") && !budget) {
         const [before, after] = [last, incremental].map((r) => Object.values(r.gateways[0].routing!.vhosts));
         ok(after.every((v, i) => v === before[i]), `step ${step}: vhosts built again after a ${kind} write`);
       }
@@ -344,6 +354,7 @@ for (
     }
     // the case covers what its label says
     ok(label.includes("shards") ? sharded === steps : sharded === 0, `${sharded} of ${steps} steps sharded`);
+    ok(budget ? refused > steps / 2 : refused === 0, `${refused} of ${steps} steps past the budget`);
     deepStrictEqual([...kinds].sort(), [
       "backend tls",
       "cache policy",
@@ -358,3 +369,21 @@ for (
     ]);
   });
 }
+
+Deno.test("a large Gateway's routing.vhosts read after the next translation is still its own translation's", () => {
+  const hosts = hostnamesFor(2000);
+  const base = baseObjects();
+  const routes = Array.from({ length: 2000 }, (_, i) => routeObject(i, hosts));
+  const options = { ...BASE_OPTIONS, gateways: ["bench/gw"] };
+  const memo = new TranslationMemo();
+  const first = translate(parseSnapshot([...base, ...routes]), { ...options, memo });
+  ok(first.gateways[0].routingShards, "stored in shards: its vhosts are not built by translation");
+  // r5 moves to a hostname of its own, r6 goes
+  const next = routes.filter((_, i) => i !== 6).map((r, i) => i === 5 ? routeObject(5, hosts, "/moved") : r);
+  (next[5].spec as { hostnames: string[] }).hostnames = ["own.bench.example"];
+  const second = translate(parseSnapshot([...base, ...next]), { ...options, memo });
+  const fresh = (objects: Record<string, unknown>[]) => translate(parseSnapshot(objects), options).gateways[0].routing!;
+  const [late, now] = [first, second].map((r) => r.gateways[0].routing!.vhosts);
+  deepStrictEqual(Object.entries(late), Object.entries(fresh([...base, ...routes]).vhosts));
+  deepStrictEqual(Object.entries(now), Object.entries(fresh([...base, ...next]).vhosts));
+});

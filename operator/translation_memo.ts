@@ -17,6 +17,7 @@
  *
  * @module
  */
+import type { AlignedWalk } from "./aligned_walk.ts";
 import type { Gateway, HttpRoute } from "./api_types.ts";
 import type { AttachedRoute } from "./attach_routes.ts";
 import type { CachePolicy, ValidatedPolicy } from "./cache_policy/mod.ts";
@@ -95,12 +96,16 @@ export interface ShardMemo {
   hash: string;
   /** Its ConfigMap's data (gzipped beyond 32 KiB), once computed. */
   data?: RoutingConfigMapData;
+  /** Its stored size as a routing budget of `budget` bytes measured it (`routing_budget.ts`), once measured. */
+  stored?: { budget: number; bytes: number };
   /** The document-wide fields it was rendered with, as text. */
   head: string;
   /** Its hostnames, in order. */
   hosts: readonly string[];
   /** Their vhost objects: the same objects under the same head render the same text. */
   vhosts: readonly object[];
+  /** The vhosts table it was rendered from (the route table's shard group: the same object while it holds the same). */
+  table: object;
 }
 
 /** Memoised translation results; see the module documentation for the lifetime. */
@@ -127,6 +132,12 @@ export class TranslationMemo {
    * `namespace/name`; dropped when the Gateway is gone or no longer ours.
    */
   readonly routeTables: Map<string, RouteTable> = new Map();
+  /**
+   * The last walk of the routes by the snapshot's index (`aligned_walk.ts`), by the Gateways translated
+   * (`TranslateOptions.gateways`, joined; `*` for all): the operator translates one Gateway at a time, each with its
+   * own routes. Dropped with the route table of a Gateway that is gone.
+   */
+  readonly routeWalks: Map<string, AlignedWalk<HttpRoute, readonly string[] | null>> = new Map();
   /**
    * Each Gateway's last result with what its status was computed from besides its pods and its object, by its
    * `namespace/name` (`restatusGateway` in `translate.ts`); dropped as its route table is.

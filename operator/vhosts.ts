@@ -187,14 +187,15 @@ function sameSlots(a: readonly Slot[], b: readonly Slot[]): boolean {
  * vhosts, its request settings and its clustered cache.
  *
  * @param listeners The Gateway's validated listeners.
- * @param vhosts Its vhosts ({@linkcode buildVhosts}).
+ * @param vhosts Its vhosts ({@linkcode buildVhosts}), or what builds them when first read (the document's `vhosts` is
+ *   then an accessor; give `extras.facts` too, or they are built at once).
  * @param extras The gateway-wide request settings, and where the settings of a named CachePolicy and the PEM text
  *   of a named CA bundle come from.
  * @returns The document.
  */
 export function routingDocument(
   listeners: readonly ListenerResult[],
-  vhosts: RoutingJson["vhosts"],
+  vhosts: RoutingJson["vhosts"] | (() => RoutingJson["vhosts"]),
   extras: {
     /** The gateway-wide request settings. */
     requests?: RoutingJson["requests"];
@@ -204,24 +205,30 @@ export function routingDocument(
     settingsOf?: (key: string) => RoutingCache;
     /** The PEM text of a CA bundle its backend groups name (`tls.caBundle`). @default {none: no group may name one} */
     caBundleOf?: (key: string) => string | undefined;
+    /** What the vhosts name, when the caller knows it (`RouteTable.totals`). @default {read from the vhosts} */
+    facts?: { policies: Iterable<string>; caBundles: Iterable<string> };
   } = {},
 ): RoutingJson {
   const { requests, cluster, settingsOf = (key) => missing("settings for the cache policy", key) } = extras;
   const caBundleOf = (key: string) => extras.caBundleOf?.(key) ?? missing("CA bundle", key);
-  const keys = new Set<string>();
-  const bundleKeys = new Set<string>();
-  for (const [, vhost] of vhostEntries(vhosts)) {
-    const found = vhostFacts(vhost);
-    for (const key of found.policies) keys.add(key);
-    for (const key of found.caBundles) bundleKeys.add(key);
+  let facts = extras.facts;
+  if (facts === undefined) {
+    const keys = new Set<string>();
+    const bundleKeys = new Set<string>();
+    for (const [, vhost] of vhostEntries(typeof vhosts === "function" ? vhosts() : vhosts)) {
+      const found = vhostFacts(vhost);
+      for (const key of found.policies) keys.add(key);
+      for (const key of found.caBundles) bundleKeys.add(key);
+    }
+    facts = { policies: keys, caBundles: bundleKeys };
   }
-  const cachePolicies = keys.size === 0
+  const keys = [...facts.policies].sort();
+  const bundleKeys = [...facts.caBundles].sort();
+  const cachePolicies = keys.length === 0 ? undefined : Object.fromEntries(keys.map((key) => [key, settingsOf(key)]));
+  const caBundles = bundleKeys.length === 0
     ? undefined
-    : Object.fromEntries([...keys].sort().map((key) => [key, settingsOf(key)]));
-  const caBundles = bundleKeys.size === 0
-    ? undefined
-    : Object.fromEntries([...bundleKeys].sort().map((key) => [key, caBundleOf(key)]));
-  return {
+    : Object.fromEntries(bundleKeys.map((key) => [key, caBundleOf(key)]));
+  const head = {
     version: ROUTING_JSON_VERSION,
     listeners: listeners.filter((l) => l.usable).map((l) => ({
       name: l.listener.name,
@@ -232,10 +239,15 @@ export function routingDocument(
     })),
     ...(cachePolicies ? { cachePolicies } : {}),
     ...(caBundles ? { caBundles } : {}),
-    vhosts,
-    ...(requests ? { requests } : {}),
-    ...(cluster ? { cluster } : {}),
   };
+  const tail = { ...(requests ? { requests } : {}), ...(cluster ? { cluster } : {}) };
+  if (typeof vhosts !== "function") return { ...head, vhosts, ...tail };
+  // A plain object whose vhosts table is built on first read, in its place among the keys: a large Gateway stored in
+  // shards never needs it whole (its shards come from the route table's groups).
+  let table: RoutingJson["vhosts"] | undefined;
+  return Object.defineProperties({ ...head, vhosts: {} as RoutingJson["vhosts"], ...tail }, {
+    vhosts: { get: () => table ??= vhosts(), enumerable: true, configurable: true },
+  });
 }
 
 function missing(what: string, key: string): never {
@@ -257,16 +269,26 @@ export function backendNamespaces(routing: RoutingJson): string[] {
 }
 
 /** What a vhost names: the CachePolicies of its entries, its Services' namespaces and its groups' CA bundles. */
-interface VhostFacts {
+export interface VhostFacts {
+  /** The CachePolicies its entries name. */
   policies: readonly string[];
+  /** The namespaces of its backends' Services. */
   namespaces: readonly string[];
+  /** The CA bundles its backend groups name. */
   caBundles: readonly string[];
 }
 
 /** The facts of each vhost object: translation reuses unchanged vhosts (`route_table.ts`), so a change reads only its own. */
 const facts = new WeakMap<Vhost, VhostFacts>();
 
-function vhostFacts(vhost: Vhost): VhostFacts {
+/**
+ * What a vhost names: the CachePolicies of its entries, its Services' namespaces and its groups' CA bundles; computed
+ * once per vhost object.
+ *
+ * @param vhost The vhost.
+ * @returns Its facts.
+ */
+export function vhostFacts(vhost: Vhost): VhostFacts {
   let found = facts.get(vhost);
   if (found !== undefined) return found;
   const policies = new Set<string>();

@@ -13,7 +13,7 @@ import { routingManifestSchema } from "./routing_shards.ts";
 export const CONTRACT_SCHEMAS = {
   "routing.schema.json": { title: "Lacquer routing.json v1", schema: routingJsonSchema },
   "ghost.schema.json": { title: "Lacquer ghost.json v1 and v2", schema: ghostJsonSchema },
-  "routing-shards.schema.json": { title: "Lacquer routing-shards.json v1", schema: routingManifestSchema },
+  "routing-shards.schema.json": { title: "Lacquer routing-shards.json v1 and v2", schema: routingManifestSchema },
   "ghost-delta.schema.json": { title: "Lacquer ghost.json.delta v1 and v2", schema: ghostDeltaSchema },
 } as const;
 

@@ -10,9 +10,15 @@
  * rewrites only its own shard (a bundle's key is its content's hash, so a changed bundle is a new key: the shards
  * naming it and the bundles' shard are rewritten). The Gateway's ConfigMap then carries the
  * manifest, routing-shards.json, instead of routing.json: the name and content hash of every shard of the current
- * generation. The routing configuration's hash is the manifest's hash (it names every shard's hash), so a gateway
- * pod that reports it serves exactly that generation. A reader applies a manifest only once every shard it names
- * is present with that hash, so it never applies half of a generation, and a bundle a shard names is there when the
+ * generation. Version 2 (written) names a shard by its number after one `prefix` (shard `k` is the ConfigMap
+ * `<prefix><k>`) and by 128 bits of its text's SHA-256 in base64url, about 30 bytes a shard where version 1 (still
+ * read, from an operator of before) spends about 100 on its ConfigMap name and whole `sha256:<hex>`: at 1,024 shards
+ * every route change rewrites and every pod reads 32 KB instead of 110 KB. The short hash tells a shard of this
+ * generation from one of another (a consistency check between generations written by the operator), not a security
+ * boundary: whoever may write the shard ConfigMaps may write the manifest too. The routing configuration's hash is
+ * the manifest's hash (it names every shard's hash), so a gateway pod that reports it serves exactly that generation.
+ * A reader applies a manifest only once every shard it names is present with that hash, so it never applies half of a
+ * generation, and a bundle a shard names is there when the
  * shard is applied. So a writer may write a generation's shards and its manifest at the same time (the operator does:
  * a route change then waits for one write, not two): a reader that sees the manifest first finds a shard missing or of
  * the last generation, applies nothing of the new one, keeps the last whole generation and reads again. A shard the
@@ -22,7 +28,7 @@
  * ```ts
  * import { assembleRouting, parseRoutingJson, parseRoutingManifest, shardRouting } from "./mod.ts";
  * const doc = parseRoutingJson('{"version": 1, "vhosts": {"a.example": {"routes": []}}}');
- * const stored = shardRouting(doc, { bytes: 1 << 20, name: (k) => `gw-lacquer-r${k}` })!;
+ * const stored = shardRouting(doc, { bytes: 1 << 20, prefix: "gw-lacquer-r" })!;
  * const manifest = parseRoutingManifest(stored.manifest);
  * const texts = new Map(stored.shards.map((s) => [s.name, s.text]));
  * assembleRouting(manifest.shards.map((s) => parseRoutingJson(texts.get(s.name)!))); // the vhosts of doc
@@ -30,13 +36,14 @@
  *
  * @module
  */
+import { Buffer } from "node:buffer";
 import { z } from "zod";
 import { contentHash } from "../../internal/content_hash.ts";
 import { ContractError, parseContract, stringifyContract } from "./parse_contract.ts";
 import { caBundleRefs, type RoutingJson } from "./routing_json.ts";
 
-/** The version of routing-shards.json this code reads and writes. */
-export const ROUTING_MANIFEST_VERSION = 1;
+/** The version of routing-shards.json this code writes; it reads version 1 too. */
+export const ROUTING_MANIFEST_VERSION = 2;
 
 /** routing.json texts (UTF-8 bytes) above this size are stored in shards; smaller ones stay in one ConfigMap. */
 export const SHARDING_THRESHOLD_BYTES = 256 * 1024;
@@ -51,9 +58,9 @@ export const SHARD_TARGET_BYTES = 32 * 1024;
 /** The most shards a Gateway's routing.json's vhosts are split into (its CA bundles may take one more). */
 export const MAX_SHARDS = 4096;
 
-/** The routing-shards.json schema (version 1): the shards of one generation of routing.json. */
-export const routingManifestSchema = z.strictObject({
-  version: z.literal(ROUTING_MANIFEST_VERSION),
+/** routing-shards.json version 1: each shard's ConfigMap name and whole hash. */
+const routingManifestV1Schema = z.strictObject({
+  version: z.literal(1),
   shards: z.array(z.strictObject({
     /** The ConfigMap holding the shard, in the Gateway's namespace. */
     name: z.string().regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/),
@@ -62,8 +69,88 @@ export const routingManifestSchema = z.strictObject({
   })).min(1).max(MAX_SHARDS + 1),
 });
 
-/** A parsed routing-shards.json document. */
-export type RoutingManifest = z.output<typeof routingManifestSchema>;
+/** A short shard hash: the first 128 bits of the SHA-256 of the shard's text, in base64url without padding. */
+const SHORT_HASH = /^[A-Za-z0-9_-]{22}$/;
+
+/** routing-shards.json version 2: the shards' ConfigMap name prefix, and each shard's number and short hash. */
+const routingManifestV2Schema = z.strictObject({
+  version: z.literal(2),
+  /** Shard `k`'s ConfigMap, in the Gateway's namespace, is `<prefix><k>` (room left for four digits). */
+  prefix: z.string().regex(/^[a-z0-9][-a-z0-9.]{0,248}$/),
+  /** `[k, hash]` of each shard, by increasing `k`; `hash` is {@linkcode shortShardHash} of its text. */
+  shards: z.array(z.tuple([z.int().min(0).max(MAX_SHARDS), z.string().regex(SHORT_HASH)])).min(1).max(
+    MAX_SHARDS + 1,
+  ),
+});
+
+/** The routing-shards.json schema, versions 1 and 2: the shards of one generation of routing.json. */
+export const routingManifestSchema = z.discriminatedUnion("version", [
+  routingManifestV1Schema,
+  routingManifestV2Schema,
+]);
+
+/** A routing-shards.json document as written, of either version. */
+export type RoutingManifestDocument = z.output<typeof routingManifestSchema>;
+
+/** A parsed routing-shards.json, of either version: the shards it names, in its order. */
+export interface RoutingManifest {
+  /** The document's version. */
+  version: 1 | 2;
+  /** Each shard's ConfigMap name, and its hash as the manifest gives it (checked by {@linkcode shardHashMatches}). */
+  shards: { name: string; hash: string }[];
+}
+
+/**
+ * The hash version 2 of routing-shards.json names a shard by: the first 128 bits of its text's SHA-256, in
+ * base64url. Long enough that two generations' shards do not collide by chance; not meant to resist a forger.
+ *
+ * @example Usage
+ * ```ts
+ * import { shortShardHash } from "./routing_shards.ts";
+ * shortShardHash("sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"); // "47DEQpj8HBSa-_TImW-5JA"
+ * ```
+ *
+ * @param hash The text's `sha256:<hex>` (`contentHash`).
+ * @returns The short hash, 22 characters.
+ */
+export function shortShardHash(hash: string): string {
+  return Buffer.from(hash.slice(7, 39), "hex").toString("base64url");
+}
+
+/** The short hashes of the shards written lately, by whole hash; emptied when it holds this many. */
+const SHORT_HASHES_KEPT = 4 * (MAX_SHARDS + 1);
+const shortHashes = new Map<string, string>();
+
+/**
+ * {@linkcode shortShardHash}, remembered: the writer names every shard of a generation on each route change, about a
+ * microsecond each (a millisecond at 1,024 shards), where all but a few have the hash they had (the operator hands
+ * back the same strings, whose lookup is cheap).
+ */
+function rememberedShortHash(hash: string): string {
+  let short = shortHashes.get(hash);
+  if (short === undefined) {
+    if (shortHashes.size >= SHORT_HASHES_KEPT) shortHashes.clear();
+    shortHashes.set(hash, short = shortShardHash(hash));
+  }
+  return short;
+}
+
+/**
+ * Whether a shard's text is the one a manifest names.
+ *
+ * @example Usage
+ * ```ts
+ * import { shardHashMatches } from "./routing_shards.ts";
+ * shardHashMatches("47DEQpj8HBSa-_TImW-5JA", "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"); // true
+ * ```
+ *
+ * @param named The shard's hash in the manifest ({@linkcode RoutingManifest}): `sha256:<hex>` (version 1) or short.
+ * @param hash The `sha256:<hex>` of the text (`contentHash`).
+ * @returns True when they match.
+ */
+export function shardHashMatches(named: string, hash: string): boolean {
+  return named.startsWith("sha256:") ? named === hash : named === shortShardHash(hash);
+}
 
 /** One stored shard of a routing.json. */
 export interface RoutingShard {
@@ -136,6 +223,23 @@ function hostHash(host: string): number {
 }
 
 /**
+ * The shard a hostname's vhost goes to among `count` shards (what {@linkcode shardRouting} groups by).
+ *
+ * @example Usage
+ * ```ts
+ * import { shardOfHost } from "./routing_shards.ts";
+ * shardOfHost("a.example", 1); // 0
+ * ```
+ *
+ * @param host The hostname.
+ * @param count The number of shards ({@linkcode shardCount}).
+ * @returns Its shard's number, below `count`.
+ */
+export function shardOfHost(host: string, count: number): number {
+  return hostHash(host) % count;
+}
+
+/**
  * The number of shards for a routing.json of `bytes` bytes: a power of two, so it changes (and every shard is
  * rewritten) only when the size doubles or halves.
  *
@@ -155,67 +259,115 @@ export function shardCount(bytes: number): number {
 }
 
 /**
+ * A routing.json document's fields in their order, with an empty vhosts table in its place: its own vhosts are not
+ * read (a document may build them only when read).
+ *
+ * @example Usage
+ * ```ts
+ * import { parseRoutingJson, withoutVhosts } from "./mod.ts";
+ * withoutVhosts(parseRoutingJson('{"version": 1, "vhosts": {"a.example": {"routes": []}}}')); // { version: 1, vhosts: {} }
+ * ```
+ *
+ * @param doc The document.
+ * @param caBundles Whether its `caBundles` stay. @default {true}
+ * @returns A new document without vhosts.
+ */
+export function withoutVhosts(doc: RoutingJson, caBundles = true): RoutingJson {
+  const fields: Record<string, unknown> = {};
+  for (const key of Object.keys(doc)) {
+    if (key === "vhosts") fields.vhosts = {};
+    else if (key !== "caBundles" || caBundles) fields[key] = doc[key as keyof RoutingJson];
+  }
+  return fields as unknown as RoutingJson;
+}
+
+/**
  * Splits a routing.json document into shards by hostname, or returns undefined when it is small enough to be
  * stored whole. Empty shards are left out; each shard keeps the vhosts in the document's order. The document's
  * `caBundles` go to a last shard of their own (named as shard `count`, one past the hostnames' shards), and do not count
  * towards the number of the hostnames' shards.
  *
  * @param doc The routing.json document.
- * @param options `bytes`: the size of its text; `name`: the ConfigMap name of shard `k`; `stringify`: the
+ * @param options `bytes`: the size of its text; `prefix`: shard `k`'s ConfigMap is `<prefix><k>`; `stringify`: the
  *   serializer of a shard's document, given its name (the operator's memoised one; the contract's by default); `hash`:
  *   the content hash of a shard's text, given its name and document (the operator's remembers the last texts;
- *   `contentHash` by default).
+ *   `contentHash` by default); `groups`: the vhosts of each non-empty shard for a shard count, exactly as grouping
+ *   the document's vhosts by {@linkcode shardOfHost} in their order gives them (the operator keeps them from one change
+ *   to the next; grouped here by default).
  * @returns The manifest and the shards, or undefined below {@linkcode SHARDING_THRESHOLD_BYTES}.
  */
 export function shardRouting(
   doc: RoutingJson,
   options: {
     bytes: number;
-    name: (k: number) => string;
+    prefix: string;
     stringify?: (doc: RoutingJson, name: string) => string;
     hash?: (name: string, text: string, doc: RoutingJson) => string;
+    groups?: (count: number) => ReadonlyMap<number, RoutingJson["vhosts"]>;
   },
 ): ShardedRouting | undefined {
   if (options.bytes <= SHARDING_THRESHOLD_BYTES) return undefined;
-  const { caBundles, ...rest } = doc;
+  const caBundles = doc.caBundles;
+  // its vhosts are not read here when the groups are given (the operator's are built only when read)
+  const rest = withoutVhosts(doc, false);
   // The hostnames' shards are counted without the bundles, which have a shard of their own: a CA bundle that changes
   // or comes does not move hostnames to other shards (and so rewrite them all).
   const bundleBytes = caBundles === undefined ? 0 : new TextEncoder().encode(JSON.stringify(caBundles)).length;
   const count = shardCount(options.bytes - bundleBytes);
-  const groups = new Map<number, RoutingJson["vhosts"]>();
-  for (const [host, vhost] of vhostEntries(doc.vhosts)) {
-    const k = hostHash(host) % count;
-    let group = groups.get(k);
-    if (group === undefined) groups.set(k, group = {});
-    group[host] = vhost;
+  let groups = options.groups?.(count);
+  if (groups === undefined) {
+    const grouped = new Map<number, RoutingJson["vhosts"]>();
+    for (const [host, vhost] of vhostEntries(doc.vhosts)) {
+      const k = shardOfHost(host, count);
+      let group = grouped.get(k);
+      if (group === undefined) grouped.set(k, group = {});
+      group[host] = vhost;
+    }
+    groups = grouped;
   }
   const stringify = options.stringify ?? stringifyContract;
   const hash = options.hash ?? ((_: string, text: string) => contentHash(text));
   const shard = (k: number, shardDoc: RoutingJson) => {
-    const name = options.name(k);
+    const name = `${options.prefix}${k}`;
     const text = stringify(shardDoc, name);
-    return { name, text, hash: hash(name, text, shardDoc) };
+    return { k, name, text, hash: hash(name, text, shardDoc) };
   };
   const shards = [...groups.keys()].sort((a, b) => a - b).map((k) => shard(k, { ...rest, vhosts: groups.get(k)! }));
   // An empty document still needs one shard: the manifest names at least one.
   if (shards.length === 0) shards.push(shard(0, { ...rest, vhosts: {} }));
-  if (caBundles !== undefined) shards.push(shard(count, { ...doc, vhosts: {} }));
-  const manifest: RoutingManifest = {
+  if (caBundles !== undefined) shards.push(shard(count, withoutVhosts(doc)));
+  const manifest: RoutingManifestDocument = {
     version: ROUTING_MANIFEST_VERSION,
-    shards: shards.map(({ name, hash }) => ({ name, hash })),
+    prefix: options.prefix,
+    shards: shards.map(({ k, hash }) => [k, rememberedShortHash(hash)]),
   };
-  return { manifest: JSON.stringify(manifest) + "\n", shards };
+  return {
+    manifest: JSON.stringify(manifest) + "\n",
+    shards: shards.map(({ name, text, hash }) => ({ name, text, hash })),
+  };
 }
 
 /**
- * Parses a routing-shards.json document.
+ * Parses a routing-shards.json document of either version.
  *
  * @param text The JSON text.
- * @returns The manifest.
- * @throws {ContractError} When the document is invalid; the message names the JSON path.
+ * @returns The shards it names, each with its ConfigMap name.
+ * @throws {ContractError} When the document is invalid (version 2: also when its shard numbers do not increase);
+ *   the message names the JSON path.
  */
 export function parseRoutingManifest(text: string): RoutingManifest {
-  return parseContract(routingManifestSchema, text, { document: "routing-shards.json" });
+  const doc = parseContract(routingManifestSchema, text, { document: "routing-shards.json" });
+  if (doc.version === 1) return doc;
+  const shards = doc.shards.map(([k, hash], i) => {
+    if (i > 0 && k <= doc.shards[i - 1][0]) {
+      throw new ContractError("routing-shards.json", [{
+        path: `$.shards[${i}][0]`,
+        message: `shard numbers must increase: ${k} follows ${doc.shards[i - 1][0]}`,
+      }]);
+    }
+    return { name: `${doc.prefix}${k}`, hash };
+  });
+  return { version: 2, shards };
 }
 
 /** The document-wide parts of each parsed shard, as text to compare: computed once per shard. */

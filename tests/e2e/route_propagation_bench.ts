@@ -3,13 +3,16 @@
  * pod answers correctly, through the whole path: the API server, the operator of this checkout (a process against
  * the test cluster's API server: its watch, translation and ConfigMap writes), and two gateway pods running the
  * gateway image (chaperone: ConfigMap watch, shard fetch, ghost.json delta, ghost reload; varnishd with ghost). Each
- * pod is asked directly (its pod IP, the route's Host), in a loop, until it answers as the change says.
+ * pod is asked directly (its pod IP, the route's Host) over `LACQUER_BENCH_IN_FLIGHT` (3) kept-alive connections, a
+ * request in flight on each, spread over a round trip (and at most one every `LACQUER_BENCH_POLL_MS`, 1), until it
+ * answers as the change says.
  *
  * One Gateway grows through the route counts of `LACQUER_BENCH_SIZES` (100, 1,000 and 5,000 by default; e.g.
  * `100,1000,5000,20000,50000`): routes `r<i>` (hostname `h<i>.bench.example`, to one of two echo apps) are created
- * in bulk, then the bench waits until the operator is quiet (its queues empty, route statuses written) and both pods
- * serve the last route. At each count it measures `LACQUER_BENCH_CHANGES` (30) changes of each kind, by turns so
- * that every kind meets the same conditions, `LACQUER_BENCH_GAP_MS` (200) apart:
+ * in bulk (`LACQUER_BENCH_CREATES`, 32, at a time; the rate is printed), then the bench waits until the operator is
+ * quiet (its queues empty, route statuses written) and both pods serve the last route. At each count it measures
+ * `LACQUER_BENCH_CHANGES` (30) changes of each kind, by turns so that every kind meets the same conditions,
+ * `LACQUER_BENCH_GAP_MS` (200) apart:
  *
  * - HTTPRoute create: a new route on a new hostname → both pods answer 200 from its app;
  * - HTTPRoute update: a route spread over the Gateway moves to the other app (a merge patch of its rules);
@@ -24,13 +27,14 @@
  * @module
  */
 import { equal } from "node:assert/strict";
-import { getWithHost } from "../../chaperone/_test_varnish.ts";
 import type { KubeClient } from "../../internal/kube/mod.ts";
 import { ROUTING_SHARDS_KEY } from "../../internal/names.ts";
 import { clusterAvailable, containerLogFile, eventually } from "../cluster/mod.ts";
 import { percentile } from "../bench/percentile.ts";
 import type { PropagationSeries } from "../bench/report_render.ts";
 import { apply, applyApp, echoApp, GW_API, podOf, startE2eGateway } from "./_e2e_gateway.ts";
+import { KeepAliveClient } from "./keep_alive_client.ts";
+import { pollUntil } from "./paced_poll.ts";
 import {
   changeStages,
   type ChangeTimes,
@@ -43,10 +47,20 @@ import {
 const SIZES = (Deno.env.get("LACQUER_BENCH_SIZES") ?? "100,1000,5000").split(",").map(Number).sort((a, b) => a - b);
 const CHANGES = Number(Deno.env.get("LACQUER_BENCH_CHANGES") ?? 30);
 const GAP_MS = Number(Deno.env.get("LACQUER_BENCH_GAP_MS") ?? 200);
+/**
+ * Each pod is asked over this many kept-alive connections, one request in flight on each, their requests spread over
+ * a round trip (`paced_poll.ts`), and at most one every {@linkcode POLL_MS}: on 2 loaded cores a round trip is
+ * several ms of scheduling, which one connection would add to every change half of on average.
+ */
+const IN_FLIGHT = Number(Deno.env.get("LACQUER_BENCH_IN_FLIGHT") ?? 3);
+const POLL_MS = Number(Deno.env.get("LACQUER_BENCH_POLL_MS") ?? 1);
 /** Gateway pods, each checked. */
 const PODS = 2;
-/** Route creations in flight at once while the Gateway grows. */
-const PARALLEL_CREATES = 32;
+/**
+ * Route creations in flight at once while the Gateway grows: the API server's writes are the limit (and the operator
+ * reconciling beside them), not the bench.
+ */
+const PARALLEL_CREATES = Number(Deno.env.get("LACQUER_BENCH_CREATES") ?? 32);
 const APPS = ["bench-a", "bench-b"];
 const KINDS = ["HTTPRoute create", "HTTPRoute update", "HTTPRoute delete", "EndpointSlice"] as const;
 type Kind = typeof KINDS[number];
@@ -58,6 +72,8 @@ interface GatewayPod {
   name: string;
   ip: string;
   logFile: string;
+  /** The connections the bench polls it over. */
+  clients: KeepAliveClient[];
 }
 
 /** An HTTPRoute on hostname `host` to the app `app`. */
@@ -162,6 +178,7 @@ Deno.test({
       name: p.metadata.name,
       ip: p.status!.podIP!,
       logFile: containerLogFile(gw.ns.cluster, p.metadata, "gateway"),
+      clients: Array.from({ length: IN_FLIGHT }, () => new KeepAliveClient(p.status!.podIP!, 80)),
     }));
   }, { timeoutMs: 120_000, intervalMs: 500 });
   const appIp: Record<string, string> = {};
@@ -178,22 +195,17 @@ Deno.test({
     body: httpRoute(ns, "moving", "moving.bench.example", "moving"),
   });
 
-  /** What a pod answers for `host`: `<status> <body>`, or the error. */
-  const ask = (pod: GatewayPod, host: string) =>
-    getWithHost(80, host, "/", { address: pod.ip }).catch((err) => `error ${(err as Error).message}`);
   const from = (app: string) => (answer: string) =>
     answer.startsWith("200 ") && (podOf(answer.slice(4)) ?? "").startsWith(`${app}-`);
   const notFound = (answer: string) => answer.startsWith("404 ");
-  /** When each pod first answered `host` as `ok` says (wall clock), asking each in a loop. */
+  let polls = 0;
+  /** When each pod first answered `host` as `ok` says (wall clock, at the answer's receipt: an upper bound). */
   const firstCorrect = (host: string, ok: (answer: string) => boolean, timeoutMs = 60_000) => {
     const deadline = performance.now() + timeoutMs;
     return Promise.all(pods.map(async (pod) => {
-      for (;;) {
-        const answer = await ask(pod, host);
-        if (ok(answer)) return wall();
-        if (performance.now() > deadline) throw new Error(`${pod.name} answers ${host} with ${answer.slice(0, 200)}`);
-        await sleep(1);
-      }
+      const { at, requests } = await pollUntil(pod.clients, host, ok, { deadline, minGapMs: POLL_MS });
+      polls += requests;
+      return at;
     }));
   };
   await firstCorrect("moving.bench.example", from("bench-a"), 120_000);
@@ -221,17 +233,22 @@ Deno.test({
       await sleep(1000);
     }
     console.log(
-      `${size} routes: created in ${createdS.toFixed(0)} s, settled after ${
-        ((performance.now() - growth) / 1000).toFixed(0)
-      } s`,
+      `${size} routes: ${names.length} created in ${createdS.toFixed(0)} s (${
+        (names.length / createdS).toFixed(0)
+      } routes/s, ${PARALLEL_CREATES} at a time), settled after ${((performance.now() - growth) / 1000).toFixed(0)} s`,
     );
 
     const times: Record<Kind, ChangeTimes[]> = Object.fromEntries(KINDS.map((k) => [k, []])) as never;
+    /** The polls of this route count's changes, and the time they took (ms, summed over the changes). */
+    const polled = { polls: 0, ms: 0 };
     const timed = async (kind: Kind, write: () => Promise<unknown>, host: string, ok: (a: string) => boolean) => {
       const started = wall();
       await write();
       const acknowledged = wall();
+      const before = polls;
       const served = await firstCorrect(host, ok);
+      polled.polls += polls - before;
+      polled.ms += Math.max(...served) - acknowledged;
       times[kind].push({ started, acknowledged, served, throughOperator: kind !== "EndpointSlice" });
       await sleep(GAP_MS);
     };
@@ -307,8 +324,13 @@ Deno.test({
         } ms (${total.length} changes); median stages ms: ${median}`,
       );
     }
+    console.log(
+      `${size} routes: each pod asked every ${(polled.ms * PODS / polled.polls).toFixed(2)} ms while a change was ` +
+        `on its way (${polled.polls} requests, ${IN_FLIGHT} in flight)`,
+    );
     const json = Deno.env.get("LACQUER_BENCH_JSON");
     if (json) await Deno.writeTextFile(json, JSON.stringify(series));
   }
+  for (const client of pods.flatMap((p) => p.clients)) client.close();
   console.log(`whole run: ${((performance.now() - started) / 1000).toFixed(0)} s`);
 });
