@@ -20,6 +20,20 @@ export function keeperBuild(): { keeper: string; preload: string } {
   return build;
 }
 
+/**
+ * Whether process `pid` has exited (gone, or a zombie: either way its sockets are closed). A process killed with
+ * SIGKILL dies on its own time, and until then still accepts connections.
+ *
+ * @param pid The process.
+ */
+export function exited(pid: number): boolean {
+  try {
+    return Deno.readTextFileSync(`/proc/${pid}/stat`).replace(/^.*\) /s, "").startsWith("Z");
+  } catch {
+    return true;
+  }
+}
+
 /** What one new connection with one request saw. */
 export type Outcome = "answered" | "refused" | "failed";
 

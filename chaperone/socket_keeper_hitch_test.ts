@@ -10,7 +10,7 @@ import { equal, ok } from "node:assert/strict";
 import { createLogger } from "../internal/log.ts";
 import { eventually } from "../tests/cluster/eventually.ts";
 import { type SelfSignedCertificate, testCertificateAuthority } from "../tests/cluster/pki_writer.ts";
-import { type Attempt, count, keeperBuild, load, type Outcome, requestOnce } from "./_test_keeper.ts";
+import { type Attempt, count, exited, keeperBuild, load, type Outcome, requestOnce } from "./_test_keeper.ts";
 import { freePort, startScratchVarnish } from "./_test_varnish.ts";
 import { HitchSupervisor } from "./hitch_supervisor.ts";
 import { keeperEnv } from "./socket_keeper.ts";
@@ -81,21 +81,24 @@ async function withHitch<T>(
 }
 
 interface Phases {
-  /** Outcomes of the attempts started from the event until hitch answered again. */
+  /** Outcomes of the attempts started from the event (a kill: the killed processes' exit) until hitch answered again. */
   gap: Outcome[];
-  /** Outcomes of the attempts started after the event. */
+  /** Outcomes of the attempts started after it. */
   after: Outcome[];
   /** Outcomes of the attempts started before it (in flight at the event, or done). */
   before: Outcome[];
 }
 
-/** Runs `event` under a stream of new TLS connections (4 at a time) and sorts what they saw. */
-async function underLoad(port: number, caCerts: string[], event: () => Promise<void>): Promise<Phases> {
+/**
+ * Runs `event` under a stream of new TLS connections (4 at a time) and sorts what they saw: "after" counts from the
+ * time `event` returns, else from its start.
+ */
+async function underLoad(port: number, caCerts: string[], event: () => Promise<number | void>): Promise<Phases> {
   const traffic = load(() => request(port, caCerts), 4);
   try {
     await new Promise((r) => setTimeout(r, 200));
-    const at = performance.now();
-    await event();
+    const started = performance.now();
+    const at = (await event()) ?? started;
     await eventually(async () => equal(await request(port, caCerts), "answered"), { intervalMs: 20 });
     const backAt = performance.now();
     await new Promise((r) => setTimeout(r, 200));
@@ -113,23 +116,18 @@ async function underLoad(port: number, caCerts: string[], event: () => Promise<v
 
 /**
  * hitch's main process and its workers killed with SIGKILL, as when the container dies (a killed main process alone
- * leaves its workers serving until they notice); the supervisor starts it again.
+ * leaves its workers serving until they notice); the supervisor starts it again. Returns when they had all exited.
  */
-async function killHitch(hitch: HitchSupervisor): Promise<void> {
+async function killHitch(hitch: HitchSupervisor): Promise<number> {
   const pid = hitch.pid!;
   const children = Deno.readTextFileSync(`/proc/${pid}/task/${pid}/children`).trim().split(/\s+/).filter(Boolean);
   hitch.signal("SIGKILL");
   for (const child of children) Deno.kill(Number(child), "SIGKILL");
-  // Gone (or a zombie) before the gap counts: a worker still running would answer.
-  const dead = (p: number) => {
-    try {
-      return Deno.readTextFileSync(`/proc/${p}/stat`).split(") ")[1]?.[0] === "Z";
-    } catch {
-      return true;
-    }
-  };
-  await eventually(() => ok([pid, ...children.map(Number)].every(dead)), { intervalMs: 5 });
+  // Gone (or a zombie) before the gap counts: a worker still running would answer, or accept a connection and drop it.
+  await eventually(() => ok([pid, ...children.map(Number)].every(exited)), { intervalMs: 1 });
+  const exitedAt = performance.now();
   await eventually(() => equal(hitch.starts, 2), { intervalMs: 10 });
+  return exitedAt;
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import { ok } from "node:assert/strict";
 import { eventually } from "../tests/cluster/eventually.ts";
-import { count, keeperBuild, load, type Outcome, requestOnce } from "./_test_keeper.ts";
+import { count, exited, keeperBuild, load, type Outcome, requestOnce } from "./_test_keeper.ts";
 import { freePort } from "./_test_varnish.ts";
 import { keeperEnv } from "./socket_keeper.ts";
 
@@ -19,19 +19,10 @@ function childrenOf(pid: number): number[] {
   return Deno.readTextFileSync(`/proc/${pid}/task/${pid}/children`).trim().split(/\s+/).filter(Boolean).map(Number);
 }
 
-/** Whether `pid` has exited (gone, or a zombie: either way its sockets are closed). */
-function exited(pid: number): boolean {
-  try {
-    return Deno.readTextFileSync(`/proc/${pid}/stat`).replace(/^.*\) /s, "").startsWith("Z");
-  } catch {
-    return true;
-  }
-}
-
 interface RestartResult {
-  /** Outcomes of the attempts started from the kill until the restarted varnishd answered. */
+  /** Outcomes of the attempts started from the killed process's exit until the restarted varnishd answered. */
   gap: Outcome[];
-  /** Outcomes of the attempts started after the kill. */
+  /** Outcomes of the attempts started after that exit. */
   after: Outcome[];
   /** Outcomes of the attempts started before it (in flight at the kill, or done). */
   before: Outcome[];
@@ -80,17 +71,17 @@ async function restartUnderLoad(kill: "worker" | "manager", withKeeper: boolean)
     await eventually(answers);
     traffic = load(() => request(httpPort), 4);
     await new Promise((r) => setTimeout(r, 200));
+    const worker = childrenOf(varnishd.pid);
+    if (kill === "manager") varnishd.kill("SIGKILL");
+    for (const pid of worker) Deno.kill(pid, "SIGKILL");
+    // A killed process dies on its own time: until then (milliseconds on a busy node) it still accepts connections,
+    // which it then drops with at most one in flight per load worker, so the attempts after the kill count from
+    // its exit. The orphaned worker also holds the listening socket until then, and without the keeper the new
+    // varnishd's real bind would fail.
+    await eventually(() => ok(worker.every(exited), "the killed worker is gone"), { intervalMs: 1 });
     const killedAt = performance.now();
-    if (kill === "worker") {
-      Deno.kill(childrenOf(varnishd.pid)[0], "SIGKILL");
-    } else {
-      const worker = childrenOf(varnishd.pid);
-      varnishd.kill("SIGKILL");
-      for (const pid of worker) Deno.kill(pid, "SIGKILL");
+    if (kill === "manager") {
       await varnishd.status;
-      // The orphaned worker dies on its own time; on a busy node, while it still holds the listening socket, the new
-      // varnishd's real bind (without the keeper) fails and it exits.
-      await eventually(() => ok(worker.every(exited), "the killed worker is gone"), { intervalMs: 5 });
       varnishd = start();
     }
     // Without the keeper, a varnishd that exits before it answers (its bind still met the killed one's socket on a
@@ -128,7 +119,7 @@ async function restartUnderLoad(kill: "worker" | "manager", withKeeper: boolean)
 }
 
 /**
- * Every connection opened after the kill is answered; of those opened before, only the ones the killed worker had
+ * Every connection opened after the killed worker exited is answered; of those opened before, only the ones it had
  * accepted may fail (at most one per load worker: each has one request in flight).
  */
 function assertNoneRefused({ after, before }: RestartResult) {
