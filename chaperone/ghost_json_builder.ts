@@ -1,14 +1,14 @@
 /**
- * Keeps ghost.json built and rebuilds it after each change at the cost of that change: each vhost's ghost.json value
- * is kept as JSON text with what it was built from (its routing.json object, and the Service ports it names), and
- * each Service port's `backends` entry (version 2) as JSON text, so a change merges only the vhosts that differ in
- * the routing.json shards it rewrote (the others of those shards, or of a whole document, are compared with what
- * they were built from, which costs a fraction of a merge), and an endpoint change rewrites only the entry of each
- * Service port it touched
- * (and the vhosts mirroring to it, since mirrors hold their endpoints inline). It says which vhosts and entries
- * changed, by key: a `backends` key holds a `/`, which no vhost key does. The sync loop makes ghost's delta of them
- * ({@linkcode ghostDelta}); the whole document, byte for byte `stringifyContract(mergeEndpoints(routing, cluster))`, is
- * joined only when it is written whole ({@linkcode GhostJsonBuilder.text}).
+ * Keeps ghost.json built and rebuilds it after each change at the cost of that change: each vhost's ghost.json value is
+ * kept as JSON text with what it was built from (its routing.json object, and the Service ports it names), and each
+ * Service port's `backends` entry (version 2) as JSON text, so a change merges only the vhosts that differ in the
+ * routing.json shards it rewrote (the others of those shards, or of a whole document, are compared with what they were
+ * built from, which costs a fraction of a merge), and an endpoint change rewrites only the entry of each Service port
+ * it touched (and the vhosts mirroring to it, since mirrors hold their endpoints inline). It says which vhosts and
+ * entries changed, by key: a `backends` key holds a `/`, which no vhost key does. The sync loop makes ghost's delta of
+ * them ({@linkcode ghostDelta}); the whole document, byte for byte
+ * `stringifyContract(mergeEndpoints(routing, cluster))`, is joined only when it is written whole
+ * ({@linkcode GhostJsonBuilder.text}).
  *
  * @module
  */
@@ -273,7 +273,7 @@ export class GhostJsonBuilder {
         [old.vhost, old.shard] = came;
         continue;
       }
-      const next = incoming.get(host) ?? (old && now.has(old.shard) ? [old.vhost, old.shard] as const : undefined);
+      const next = came ?? (old && now.has(old.shard) ? [old.vhost, old.shard] as const : undefined);
       const value = next === undefined ? this.#remove(host) : this.#merge(host, next[0], next[1], input);
       if (value !== old?.value) changed.set(host, old?.value);
     }

@@ -1,15 +1,15 @@
 /**
- * Reads a routing.json stored in shards (`ghost/contract/routing_shards.ts`): the Gateway's ConfigMap names the
- * shard ConfigMaps of the current generation and their hashes (routing-shards.json version 2, or version 1 from an
- * operator of before: pods and operator may run different versions during an upgrade); this takes the shards it does
- * not hold yet from the watch of the Gateway's shards (`routing_shards_watcher.ts`, parsed there as they arrived),
- * waits a moment for a few the watch does not hold yet, and fetches the rest by name; it checks each against the manifest's hash, parses it
- * once, and hands over the generation's parsed shards, those unchanged as the same objects as before, so that the
- * work of a change is that of the shards it rewrote (checking that they belong together included, and that the CA
- * bundles their backend groups name are in the generation's bundles shard). A shard missing or of another generation
- * means the generation is not whole yet: nothing of it is applied, and the read fails to be retried (the operator
- * writes the changed shards and the manifest at the same time, so a shard may come a moment after the manifest: the
- * wait for the watch covers that, and the retry what is later still).
+ * Reads a routing.json stored in shards (`ghost/contract/routing_shards.ts`): the Gateway's ConfigMap names the shard
+ * ConfigMaps of the current generation and their hashes (routing-shards.json version 2, or version 1 from an operator
+ * of before: pods and operator may run different versions during an upgrade); this takes the shards it does not hold
+ * yet from the watch of the Gateway's shards (`routing_shards_watcher.ts`, parsed there as they arrived), waits a
+ * moment for a few the watch does not hold yet, and fetches the rest by name; it checks each against the manifest's
+ * hash, parses it once, and hands over the generation's parsed shards, those unchanged as the same objects as before,
+ * so that the work of a change is that of the shards it rewrote (checking that they belong together included, and that
+ * the CA bundles their backend groups name are in the generation's bundles shard). A shard missing or of another
+ * generation means the generation is not whole yet: nothing of it is applied, and the read fails to be retried (the
+ * operator writes the changed shards and the manifest at the same time, so a shard may come a moment after the
+ * manifest: the wait for the watch covers that, and the retry what is later still).
  *
  * @module
  */

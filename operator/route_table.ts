@@ -385,16 +385,13 @@ export class RouteTable {
   /** Builds one hostname's vhost again from the routes serving it, or drops it when none does. */
   #rebuild(host: string, context: VhostContext): void {
     this.#regrouped.add(host);
-    // what the totals counted of it: its vhost while it was listed (the list changes here only)
-    if (this.#totals !== undefined && !this.#retotal.has(host)) {
-      this.#retotal.set(
-        host,
-        this.#hosts[insertionPointOf(this.#hosts, host)] === host ? this.#vhosts.get(host) : undefined,
-      );
-    }
-    const set = this.#hostRoutes.get(host);
     const at = insertionPointOf(this.#hosts, host);
     const listed = this.#hosts[at] === host;
+    // what the totals counted of it: its vhost while it was listed (the list changes here only)
+    if (this.#totals !== undefined && !this.#retotal.has(host)) {
+      this.#retotal.set(host, listed ? this.#vhosts.get(host) : undefined);
+    }
+    const set = this.#hostRoutes.get(host);
     if (set === undefined) {
       if (listed) this.#hosts.splice(at, 1);
       this.#vhosts.delete(host);
