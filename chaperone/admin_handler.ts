@@ -1,5 +1,5 @@
 /**
- * The admin HTTP server on :8901: `/healthz`, `/readyz`, `/metrics`, `/drain`, `/invalidate`. One
+ * The admin HTTP server on :8901: `/healthz`, `/readyz`, `/metrics`, `/drain`, `/invalidate`, `/routing`. One
  * `Request → Response` function with a small path table; `serveAdmin` (`internal/admin_server.ts`) is only the shell
  * around it.
  *
@@ -12,6 +12,8 @@ import {
   invalidationKind,
   parseInvalidation,
 } from "../internal/invalidation/mod.ts";
+import { MAX_ROUTING_PUSH_BYTES, parseRoutingPush, type RoutingPush } from "../internal/routing_push.ts";
+import { ROUTING_PUSH_PATH } from "../internal/names.ts";
 
 /** A problem that knows its HTTP status. */
 export class AdminHttpError extends Error {
@@ -66,6 +68,8 @@ export interface AdminBackend {
   invalidate(invalidation: Invalidation): Promise<{ affected: number | null; durationMs: number }>;
   /** Records the outcome of every `POST /invalidate`, refused ones included. */
   invalidationDone(outcome: InvalidationOutcome): void;
+  /** Takes a routing generation the operator pushed; `stale` when a newer one is held or watched already. */
+  pushRouting(push: RoutingPush): Promise<"taken" | "stale">;
 }
 
 /** The admin handler: a request in, a response out. */
@@ -133,6 +137,20 @@ async function invalidate(request: Request, backend: AdminBackend): Promise<Resp
   }
 }
 
+/** Authenticates and takes one pushed routing generation (`internal/routing_push.ts`). */
+async function pushRouting(request: Request, backend: AdminBackend): Promise<Response> {
+  await authenticate(request, backend);
+  const text = await request.text();
+  let push: RoutingPush;
+  try {
+    if (text.length > MAX_ROUTING_PUSH_BYTES) throw new RangeError(`the body is over ${MAX_ROUTING_PUSH_BYTES} bytes`);
+    push = parseRoutingPush(JSON.parse(text));
+  } catch (err) {
+    throw new AdminHttpError(400, (err as Error).message);
+  }
+  return json(202, { result: await backend.pushRouting(push) });
+}
+
 const routes: Record<string, { methods: string[]; handle: Route }> = {
   "/healthz": {
     methods: ["GET"],
@@ -156,6 +174,7 @@ const routes: Record<string, { methods: string[]; handle: Route }> = {
       }),
   },
   "/invalidate": { methods: ["POST"], handle: invalidate },
+  [ROUTING_PUSH_PATH]: { methods: ["POST"], handle: pushRouting },
   "/drain": {
     methods: ["POST"],
     handle: async (request, backend) => {
@@ -167,10 +186,13 @@ const routes: Record<string, { methods: string[]; handle: Route }> = {
 };
 
 /**
- * Creates the admin handler. `/drain` and `/invalidate` accept POST with `Authorization: Bearer <admin token>`
- * (SIGTERM drains too). `/invalidate` takes one invalidation as JSON (`internal/invalidation/`) and answers
- * `200 {"result": "ok", "affected": n, "durationMs": ms}`, `400 {"error": "<why>"}`, `401 {"error": "unauthorized"}`
- * or `503 {"error": "<why>"}` (varnishd not ready: retry). HEAD is answered like GET without a body.
+ * Creates the admin handler. `/drain`, `/invalidate` and `/routing` accept POST with
+ * `Authorization: Bearer <admin token>` (SIGTERM drains too). `/invalidate` takes one invalidation as JSON
+ * (`internal/invalidation/`) and answers `200 {"result": "ok", "affected": n, "durationMs": ms}`,
+ * `400 {"error": "<why>"}`, `401 {"error": "unauthorized"}` or `503 {"error": "<why>"}` (varnishd not ready: retry).
+ * `/routing` takes a routing generation the operator pushes (`internal/routing_push.ts`) and answers
+ * `202 {"result": "taken"}` (the sync applies it), `202 {"result": "stale"}` (a newer one is there already), 400 or 401.
+ * HEAD is answered like GET without a body.
  *
  * @example Usage
  * ```ts
@@ -183,6 +205,7 @@ const routes: Record<string, { methods: string[]; handle: Route }> = {
  *   adminToken: () => Promise.resolve(undefined),
  *   invalidate: () => Promise.resolve({ affected: 0, durationMs: 0 }),
  *   invalidationDone: () => {},
+ *   pushRouting: () => Promise.resolve("stale"),
  * });
  * const response = await handleAdmin(new Request("http://localhost/healthz"));
  * ```
@@ -198,7 +221,10 @@ export function createAdminHandler(backend: AdminBackend): AdminHandler {
     let response: Response;
     try {
       if (!route) {
-        throw new AdminHttpError(404, "Cannot find this path: try /healthz, /readyz, /metrics, /drain or /invalidate");
+        throw new AdminHttpError(
+          404,
+          "Cannot find this path: try /healthz, /readyz, /metrics, /drain, /invalidate or /routing",
+        );
       }
       if (!route.methods.includes(method)) throw new AdminHttpError(405, `Cannot ${method} this path`);
       response = await route.handle(request, backend);

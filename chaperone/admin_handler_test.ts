@@ -1,9 +1,15 @@
 import { deepStrictEqual, equal, match } from "node:assert/strict";
 import type { Invalidation } from "../internal/invalidation/mod.ts";
+import type { RoutingPush } from "../internal/routing_push.ts";
 import { type AdminBackend, AdminHttpError, createAdminHandler, type InvalidationOutcome } from "./admin_handler.ts";
 
 function backend(overrides: Partial<AdminBackend> = {}) {
-  const state = { drained: 0, applied: [] as Invalidation[], outcomes: [] as InvalidationOutcome[] };
+  const state = {
+    drained: 0,
+    applied: [] as Invalidation[],
+    outcomes: [] as InvalidationOutcome[],
+    pushes: [] as RoutingPush[],
+  };
   const b: AdminBackend = {
     healthy: () => Promise.resolve(true),
     readiness: () => ({ ready: true, vclHash: "sha256:ab" }),
@@ -15,6 +21,10 @@ function backend(overrides: Partial<AdminBackend> = {}) {
       return Promise.resolve({ affected: 3, durationMs: 1.5 });
     },
     invalidationDone: (outcome) => state.outcomes.push(outcome),
+    pushRouting: (push) => {
+      state.pushes.push(push);
+      return Promise.resolve(push.sequence > 5 ? "taken" : "stale");
+    },
     ...overrides,
   };
   return { handle: createAdminHandler(b), state };
@@ -144,4 +154,23 @@ Deno.test("handleAdmin() answers 503 while varnishd cannot take an invalidation,
     ["all", "unavailable", "Cannot invalidate: varnishd is starting"],
   ]);
   equal((await call(handle, "/invalidate", { headers: AUTH })).status, 405);
+});
+
+Deno.test("handleAdmin() takes a routing push only with the admin token, and only a valid one", async () => {
+  const { handle, state } = backend();
+  const push = { sequence: 7, configMap: { data: { "main.vcl": "vcl 4.1;\n" } }, shards: {} };
+  const post = (body: string, token = "secret-token") =>
+    call(handle, "/routing", { method: "POST", headers: { authorization: `Bearer ${token}` }, body });
+  deepStrictEqual((await post(JSON.stringify(push))).text, '{"result":"taken"}\n');
+  equal((await post(JSON.stringify(push))).status, 202);
+  deepStrictEqual((await post(JSON.stringify({ ...push, sequence: 5 }))).text, '{"result":"stale"}\n');
+  equal((await post(JSON.stringify(push), "other")).status, 401);
+  equal((await call(handle, "/routing", { method: "POST", body: JSON.stringify(push) })).status, 401);
+  const notJson = await post("{");
+  equal(notJson.status, 400);
+  const invalid = await post(JSON.stringify({ ...push, shards: { r0: { data: { "routing.json": 1 } } } }));
+  equal(invalid.status, 400);
+  match(invalid.text, /shards\.r0\.data\.routing\.json/);
+  equal((await call(handle, "/routing")).status, 405);
+  deepStrictEqual(state.pushes.map((p) => p.sequence), [7, 7, 5]);
 });

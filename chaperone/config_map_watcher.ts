@@ -8,6 +8,8 @@ import { KubeApiError, type KubeClient, type ObjectWatcher } from "../internal/k
 import { watchObject } from "../internal/kube/mod.ts";
 import type { Logger } from "../internal/log.ts";
 import { readRoutingConfigMapData } from "../internal/routing_config_map.ts";
+import { routingSequenceOf } from "../internal/routing_push.ts";
+import type { HeldShard } from "./routing_shards_reader.ts";
 
 /** The decoded content of the ConfigMap. */
 export interface GatewayConfig {
@@ -21,10 +23,17 @@ export interface GatewayConfig {
   routingShards?: string;
   /** Why the ConfigMap could not be decoded, if it could not. */
   error?: string;
+  /** The routing generation's sequence number, when the operator gave it one. */
+  sequence?: number;
+  /** Shards that came with it (a push), by ConfigMap name: taken before those watched or fetched. */
+  shards?: ReadonlyMap<string, HeldShard>;
 }
 
 const configMapSchema = z.object({
-  metadata: z.object({ resourceVersion: z.string().default("") }),
+  metadata: z.object({
+    resourceVersion: z.string().default(""),
+    annotations: z.record(z.string(), z.string()).nullish(),
+  }),
   data: z.record(z.string(), z.string()).nullish(),
   binaryData: z.record(z.string(), z.string()).nullish(),
 });
@@ -41,9 +50,11 @@ export function decodeConfigMap(object: unknown): Promise<GatewayConfig> {
   if (!parsed.success) {
     return Promise.resolve({ resourceVersion: "", error: `Cannot decode the ConfigMap: ${parsed.error.message}` });
   }
+  const sequence = routingSequenceOf(parsed.data.metadata.annotations);
   return Promise.resolve({
     resourceVersion: parsed.data.metadata.resourceVersion,
     ...readRoutingConfigMapData(parsed.data),
+    ...(sequence !== undefined && { sequence }),
   });
 }
 

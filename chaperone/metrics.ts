@@ -32,6 +32,8 @@ export interface ChaperoneMetrics {
    * read, or fetched by name (the watch did not hold them in time).
    */
   routingShards: { watch: number; api: number };
+  /** Routing generations the operator pushed: taken, or stale (a newer one was there already). */
+  routingPushes: { taken: number; stale: number };
   /** Completed sync runs. */
   syncs: number;
   /** Seconds spent in completed sync runs. */
@@ -81,6 +83,7 @@ export function emptyMetrics(): ChaperoneMetrics {
     ghostWrites: 0,
     routingRejected: 0,
     routingShards: { watch: 0, api: 0 },
+    routingPushes: { taken: 0, stale: 0 },
     syncs: 0,
     syncSeconds: 0,
     syncStageSeconds: { wait: 0, read: 0, build: 0, write: 0, ghost: 0, vcl: 0 },
@@ -176,6 +179,11 @@ export function renderMetrics(metrics: ChaperoneMetrics, varnish: Record<string,
   );
   shards.inc({ source: "watch" }, metrics.routingShards.watch);
   shards.inc({ source: "api" }, metrics.routingShards.api);
+  const pushes = registry.counter(
+    `${PREFIX}routing_pushes_total`,
+    "Routing generations the operator pushed: taken, or stale (a newer one was there already)",
+  );
+  for (const result of ["taken", "stale"] as const) pushes.inc({ result }, metrics.routingPushes[result]);
   one("syncs_total", "counter", "Sync runs completed", metrics.syncs);
   one("sync_seconds_total", "counter", "Time spent in completed sync runs", metrics.syncSeconds);
   const stages = registry.counter(`${PREFIX}sync_stage_seconds_total`, "Time of completed sync runs by stage");

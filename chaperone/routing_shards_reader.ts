@@ -144,20 +144,25 @@ export class ShardedRoutingReader {
    * Reads the generation a manifest names.
    *
    * @param manifestText The routing-shards.json text.
+   * @param delivered Shards that came with the manifest (a push), by ConfigMap name, taken first.
    * @returns The generation's parsed shards in the manifest's order (joined, they are the whole routing.json).
    * @throws {ContractError} When the manifest or a shard does not follow the contract, or the shards do not belong
    *   together.
    * @throws {ShardsPendingError} When a shard is missing or does not have the manifest's hash.
    */
-  async read(manifestText: string): Promise<readonly RoutingJson[]> {
+  async read(manifestText: string, delivered?: ReadonlyMap<string, HeldShard>): Promise<readonly RoutingJson[]> {
     const manifest = parseRoutingManifest(manifestText);
     const wanted = manifest.shards.filter((s) => {
       const last = this.#shards.get(s.name);
       return last === undefined || (last.hash !== s.hash && !shardHashMatches(s.hash, last.full));
     });
-    /** The shards new to the reader: taken from the watch, or fetched. */
+    /** The shards new to the reader: delivered with the manifest, taken from the watch, or fetched. */
     const taken = new Map<string, Taken>();
-    let missing = this.#takeHeld(wanted, taken);
+    let missing = this.#takeHeld(
+      this.#takeHeld(wanted, taken, delivered && { held: (name) => delivered.get(name) }),
+      taken,
+      this.#source,
+    );
     const started = performance.now();
     this.#stats = { held: taken.size, fetched: 0, waitMs: 0, fetchMs: 0, parseMs: 0 };
     const firstRead = this.#first;
@@ -196,19 +201,20 @@ export class ShardedRoutingReader {
   }
 
   /**
-   * Moves the shards the watch holds with the manifest's hash into `taken`; a shard that does not follow the contract
-   * rejects the generation, as a fetched one would.
+   * Moves the shards held (by the watch, or delivered with the manifest) with the manifest's hash into `taken`; a
+   * shard that does not follow the contract rejects the generation, as a fetched one would.
    *
    * @returns The others.
    */
   #takeHeld(
     shards: readonly { name: string; hash: string }[],
     taken: Map<string, Taken>,
+    holder: Pick<ShardSource, "held"> | undefined,
   ): { name: string; hash: string }[] {
-    if (this.#source === undefined) return [...shards];
+    if (holder === undefined) return [...shards];
     const missing: { name: string; hash: string }[] = [];
     for (const { name, hash } of shards) {
-      const held = this.#source.held(name);
+      const held = holder.held(name);
       if (held === undefined || !shardHashMatches(hash, held.hash)) missing.push({ name, hash });
       else if (held.doc === undefined) throw held.error;
       else taken.set(name, { hash, full: held.hash, doc: held.doc });
@@ -235,11 +241,11 @@ export class ShardedRoutingReader {
       const late = new Promise<void>((resolve) => timer = setTimeout(resolve, FIRST_LIST_WAIT_MS));
       await Promise.race([source.synced.catch(() => {}), late]);
       clearTimeout(timer);
-      missing = this.#takeHeld(missing, taken);
+      missing = this.#takeHeld(missing, taken, source);
     }
     if (missing.length > 0 && missing.length <= MAX_AWAITED_SHARDS) {
       await source.arrival(missing, SHARD_ARRIVAL_WAIT_MS);
-      missing = this.#takeHeld(missing, taken);
+      missing = this.#takeHeld(missing, taken, source);
     }
     this.#stats.held = taken.size;
     return missing;

@@ -254,6 +254,27 @@ Deno.test("ShardedRoutingReader waits for a shard whose watch event is a moment 
   deepStrictEqual(fetched, []);
 });
 
+Deno.test("ShardedRoutingReader takes the shards delivered with a manifest (a push) first: no wait, no fetch", async () => {
+  const { shards, fetched, reader, source, write } = setupWatched();
+  await reader.read(write(document(500)));
+  const before = new Map(shards);
+  const manifest = write(document(500, 7), () => false);
+  const [changed] = changedNames(before, shards);
+  // delivered: the changed shard, and a stale copy of another that the manifest names by another hash
+  const other = [...before.keys()].find((name) => name !== changed)!;
+  const delivered = new Map([
+    [changed, heldShard({ metadata: { name: changed }, data: { "routing.json": shards.get(changed)! } })!],
+    [other, heldShard({ metadata: { name: other }, data: { "routing.json": "{}" } })!],
+  ]);
+  const started = performance.now();
+  const docs = await reader.read(manifest, delivered);
+  ok(performance.now() - started < SHARD_ARRIVAL_WAIT_MS, "no wait for the watch");
+  equal(assembleRouting(docs).vhosts["h7.example"].routes[0].backends[0].service?.name, "moved");
+  deepStrictEqual(fetched, []);
+  equal(reader.lastRead.held, 1);
+  equal(source.held(changed)?.hash, contentHash(before.get(changed)!), "the watch still holds the old one");
+});
+
 Deno.test("ShardedRoutingReader fetches a shard whose watch event does not come, the watch holding its old version", async () => {
   const { shards, fetched, reader, source, write } = setupWatched();
   await reader.read(write(document(500)));

@@ -15,6 +15,7 @@ import { AccessLogger } from "./access_logger.ts";
 import { type AdminBackend, type AdminHandler, AdminHttpError, createAdminHandler } from "./admin_handler.ts";
 import { fetchRoutingShard, type GatewayConfig, watchConfigMap } from "./config_map_watcher.ts";
 import { ShardedRoutingReader } from "./routing_shards_reader.ts";
+import { PushedRouting } from "./pushed_routing.ts";
 import { type RoutingShardsWatch, watchRoutingShards } from "./routing_shards_watcher.ts";
 import { AdminTokenFile } from "./admin_token_file.ts";
 import { peerIdentity } from "./peer_identity.ts";
@@ -125,6 +126,8 @@ interface SyncParts {
   configMap: ObjectWatcher<Promise<GatewayConfig>>;
   /** The Gateway's routing.json shards, held as they are written. */
   shards: RoutingShardsWatch;
+  /** The routing generation the operator pushed, until the watch catches up with it. */
+  pushed: PushedRouting;
   endpoints: EndpointsWatcher;
   clientSecret?: ObjectWatcher<Record<string, string> | undefined>;
 }
@@ -147,6 +150,7 @@ function startSync(client: KubeClient, options: ChaperoneOptions, files: WorkFil
     onChange: () => changed.poke(),
     log: log.child({ component: "endpoints" }),
   });
+  const pushed = new PushedRouting(() => changed.poke());
   const pod = config.podName ? { namespace: config.namespace, name: config.podName } : undefined;
   // The Gateway's backend client certificate, when it has one: its TLS Secret, read through the API like hitch's.
   const clientSecret = config.backendClientSecret
@@ -159,7 +163,7 @@ function startSync(client: KubeClient, options: ChaperoneOptions, files: WorkFil
     : undefined;
   const sync = new SyncLoop({
     config: {
-      current: async () => await configMap.current(),
+      current: async () => pushed.choose(await configMap.current()),
       shards: new ShardedRoutingReader((name) => fetchRoutingShard(client, config.namespace, name), shards),
     },
     endpoints,
@@ -175,7 +179,7 @@ function startSync(client: KubeClient, options: ChaperoneOptions, files: WorkFil
     keepVcls: config.keepVcls,
   });
   changed.poke = () => sync.poke();
-  return { sync, configMap, shards, endpoints, clientSecret } satisfies SyncParts;
+  return { sync, configMap, shards, pushed, endpoints, clientSecret } satisfies SyncParts;
 }
 
 function createVarnishd(config: ChaperoneConfig, files: WorkFiles, backendPorts: Map<string, number>, parts: {
@@ -260,6 +264,8 @@ interface AdminParts {
   /** ghost's per-rule cache counters, its mirror counters and its clustered-cache counters. */
   ghostStats: () => Promise<GhostStats>;
   adminToken: AdminTokenFile;
+  /** Takes the routing generations the operator pushes. */
+  pushRouting: AdminBackend["pushRouting"];
   /** ghost's control socket port. */
   ghostPort: number;
   log: Logger;
@@ -326,6 +332,7 @@ function createAdmin(parts: AdminParts): AdminHandler {
     },
     drain: () => void drain.start(),
     adminToken: () => parts.adminToken.read(),
+    pushRouting: parts.pushRouting,
     ...invalidation(parts),
   });
 }
@@ -342,7 +349,7 @@ export async function startChaperone(options: ChaperoneOptions): Promise<Running
   const metrics = emptyMetrics();
   const reaper = (options.reapZombies ?? Deno.pid === 1) ? startReaper({ log }) : undefined;
   const client = options.client ?? createKubeClient(await loadKubeCredentials({ kubeconfig: config.kubeconfig }));
-  const { sync, configMap, shards, endpoints, clientSecret } = startSync(client, options, files, metrics);
+  const { sync, configMap, shards, pushed, endpoints, clientSecret } = startSync(client, options, files, metrics);
   // TLS listeners: hitch on the listener's address, varnishd behind it on a loopback PROXY socket of the same name.
   const backendPorts = tlsBackendPorts(config.tlsListen, {
     taken: [...config.listen.map((l) => l.port), config.adminAddress.port],
@@ -396,6 +403,12 @@ export async function startChaperone(options: ChaperoneOptions): Promise<Running
     varnishCounters: cachedCall(readCounters, { ttlMs: ADMIN_CACHE_MS }),
     ghostStats: cachedCall(() => readGhostStats(config.ghostPort), { ttlMs: ADMIN_CACHE_MS }),
     adminToken: new AdminTokenFile(config.adminTokenFile),
+    pushRouting: async (push) => {
+      const result = pushed.take(push, await configMap.current());
+      metrics.routingPushes[result]++;
+      log.debug("Routing push", { sequence: push.sequence, shards: Object.keys(push.shards).length, result });
+      return result;
+    },
     ghostPort: config.ghostPort,
     log: log.child({ component: "admin" }),
   });
@@ -416,6 +429,7 @@ export async function startChaperone(options: ChaperoneOptions): Promise<Running
     await accessLog?.stop();
     await configMap.stop();
     await shards.stop();
+    pushed.stop();
     await endpoints.stop();
     await clientSecret?.stop();
     await server.shutdown();

@@ -7,6 +7,8 @@ import {
   MAIN_VCL_KEY,
   ROUTING_JSON_GZ_KEY,
   ROUTING_JSON_KEY,
+  ROUTING_PUSH_PATH,
+  ROUTING_SEQUENCE_ANNOTATION,
 } from "../internal/names.ts";
 import { clusterAvailable, createTestNamespace, PAUSE_IMAGE, useCluster } from "../tests/cluster/mod.ts";
 import {
@@ -246,10 +248,50 @@ Deno.test({
     await t.step("/metrics includes Varnish counters", async () => {
       match((await admin("/metrics")).body, /^varnish_main_client_req \d+$/m);
     });
+    await t.step(
+      "a pushed generation is served before its ConfigMap is written, the newer watched one after",
+      async () => {
+        const routing = testRoutingJson(ns.name, "echo");
+        const push = (sequence: number, body: string, token = "push-token-1") =>
+          admin(ROUTING_PUSH_PATH, {
+            method: "POST",
+            headers: { authorization: `Bearer ${token}` },
+            body: JSON.stringify({
+              sequence,
+              configMap: { data: { [MAIN_VCL_KEY]: fakeGhostVcl(body), [ROUTING_JSON_KEY]: routing } },
+              shards: {},
+            }),
+          });
+        equal((await push(1, "nope")).status, 401, "no token file yet");
+        await Deno.writeTextFile(`${workDir}/admin-token`, "push-token-1\n");
+        equal((await push(1, "nope", "wrong")).status, 401);
+        const sequence = Date.now();
+        deepStrictEqual(await push(sequence, "v4"), { status: 202, body: '{"result":"taken"}\n' });
+        await eventually(async () => equal(await get(httpPort), "200 v4"));
+        deepStrictEqual(await push(sequence, "v4b"), { status: 202, body: '{"result":"stale"}\n' });
+        const bad = await admin(ROUTING_PUSH_PATH, {
+          method: "POST",
+          headers: { authorization: "Bearer push-token-1" },
+          body: '{"sequence": -1}',
+        });
+        equal(bad.status, 400);
+        match(bad.body, /sequence/);
+        // the watch shows a newer generation: it is followed again, and an older push is refused
+        await apply(ns, CM, "gw-lacquer", {
+          ...testConfigMap({ [MAIN_VCL_KEY]: fakeGhostVcl("v5"), [ROUTING_JSON_KEY]: routing }),
+          metadata: { annotations: { [ROUTING_SEQUENCE_ANNOTATION]: String(sequence + 1) } },
+        });
+        await eventually(async () => equal(await get(httpPort), "200 v5"));
+        deepStrictEqual(await push(sequence + 1, "v6"), { status: 202, body: '{"result":"stale"}\n' });
+        equal(await get(httpPort), "200 v5");
+        match((await admin("/metrics")).body, /lacquer_chaperone_routing_pushes_total\{result="stale"\} 2/);
+        await Deno.remove(`${workDir}/admin-token`);
+      },
+    );
     await t.step("/drain drains (readiness 503, still serving) and ends in exit 0 once requests stop", async () => {
       // SIGTERM takes the same path (chaperone_process_test.ts sends it to the real process).
       const drain = { method: "POST", headers: { authorization: "Bearer drain-token-123" } };
-      equal((await admin("/drain", drain)).status, 401, "no token file yet");
+      equal((await admin("/drain", drain)).status, 401, "no token file");
       await Deno.writeTextFile(`${workDir}/admin-token`, "drain-token-123\n");
       equal(
         (await admin("/drain", { method: "POST", headers: { authorization: "Bearer drain-token-123" } })).status,

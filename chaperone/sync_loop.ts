@@ -361,7 +361,7 @@ export class SyncLoop {
       if (reader === undefined) throw new Error("routing.json is stored in shards, and this source cannot read them");
       // The manifest names every shard's hash: its own hash stands for the whole generation.
       await this.#acceptRouting(contentHash(manifest), async () => {
-        const shards = await reader.read(manifest);
+        const shards = await reader.read(manifest, config.shards);
         read = reader.lastRead;
         this.#o.metrics.routingShards.watch += read.held;
         this.#o.metrics.routingShards.api += read.fetched;

@@ -44,6 +44,17 @@ export const ROUTING_SHARDS_KEY = "routing-shards.json";
  */
 export const APPLIED_ROUTING_ANNOTATION = "lacquer.dev/applied-routing-hash";
 
+/**
+ * Annotation of a Gateway's ConfigMap: the sequence number of its routing generation (milliseconds since the epoch
+ * when the operator wrote it, or one more than the last when that is not later). The same number comes with the
+ * generation's push to the gateway pods (`internal/routing_push.ts`), so a pod can tell which of the pushed and the
+ * watched generation is the newer.
+ */
+export const ROUTING_SEQUENCE_ANNOTATION = "lacquer.dev/routing-sequence";
+
+/** The chaperone's admin path that takes a routing generation pushed by the operator (`internal/routing_push.ts`). */
+export const ROUTING_PUSH_PATH = "/routing";
+
 /** Pod annotation in which the chaperone publishes the hash of the main.vcl it has live (`sha256:<hex>`). */
 export const APPLIED_VCL_ANNOTATION = "lacquer.dev/applied-vcl-hash";
 
@@ -59,7 +70,7 @@ export const MANAGED_BY_VALUE = "lacquer";
 /** Label naming the Gateway a child object belongs to. */
 export const GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name";
 
-/** The chaperone's admin HTTP port (`/healthz`, `/readyz`, `/metrics`, `/drain`, `/invalidate`). */
+/** The chaperone's admin HTTP port (`/healthz`, `/readyz`, `/metrics`, `/drain`, `/invalidate`, `/routing`). */
 export const CHAPERONE_ADMIN_PORT = 8901;
 
 /** The Varnish CLI port, bound on loopback only. */

@@ -21,10 +21,12 @@ import {
   MAIN_VCL_KEY,
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
+  ROUTING_SEQUENCE_ANNOTATION,
 } from "../internal/names.ts";
 import { ADMIN_TOKEN_BYTES, ADMIN_TOKEN_KEY, adminTokenSecretName, newAdminToken } from "./admin_token.ts";
 import { type ChildObject, GATEWAY_NAMESPACE_LABEL, ROUTING_HASH_ANNOTATION, VCL_HASH_ANNOTATION } from "./children.ts";
 import { OwnWrites } from "./own_writes.ts";
+import { type RoutingGeneration, RoutingSequence } from "./routing_pusher.ts";
 import { FIELD_MANAGER, type WriteObserver } from "./status_writer.ts";
 
 /** Annotation with the hash of the object as we last applied it. */
@@ -205,21 +207,33 @@ export class ChildrenWriter {
   #log: Logger;
   #observe: WriteObserver;
   #own: OwnWrites;
+  #onRouting: ((gateway: string, generation: RoutingGeneration) => void) | undefined;
+  #sequence: RoutingSequence;
 
   /**
    * Creates the writer; `ownWrites` remembers its writes, so that their watch events wake nothing (the controller
-   * shares it).
+   * shares it). `onRouting` is told of each new routing generation (the Gateway's ConfigMap and the shards that
+   * changed) just before they are written, with the sequence number the Gateway's ConfigMap is written with
+   * ({@linkcode ROUTING_SEQUENCE_ANNOTATION}): the routing pusher sends it to the pods meanwhile.
    */
   constructor(
     client: KubeClient,
     cache: ChildCache,
-    options: { log: Logger; observe?: WriteObserver; ownWrites?: OwnWrites },
+    options: {
+      log: Logger;
+      observe?: WriteObserver;
+      ownWrites?: OwnWrites;
+      onRouting?: (gateway: string, generation: RoutingGeneration) => void;
+      sequence?: RoutingSequence;
+    },
   ) {
     this.#client = client;
     this.#cache = cache;
     this.#log = options.log;
     this.#observe = options.observe ?? (() => {});
     this.#own = options.ownWrites ?? new OwnWrites();
+    this.#onRouting = options.onRouting;
+    this.#sequence = options.sequence ?? new RoutingSequence();
   }
 
   /**
@@ -254,10 +268,19 @@ export class ChildrenWriter {
     const routing = ordered.filter(isRouting).sort((a, b) => Number(isManifest(a)) - Number(isManifest(b)));
     const rest = ordered.filter((c) => !RBAC_KINDS.has(c.kind) && !isRouting(c));
     for (const child of first) writes += await this.#applyOne(gateway, child, conflicts);
+    const sequence = this.#newGeneration(gateway, routing);
     let [next, failed] = [0, false];
     const worker = async () => {
       try {
-        while (next < routing.length && !failed) writes += await this.#applyOne(gateway, routing[next++], conflicts);
+        while (next < routing.length && !failed) {
+          const child = routing[next++];
+          writes += await this.#applyOne(
+            gateway,
+            child,
+            conflicts,
+            isManifest(child) ? sequence ?? this.#sequence.next() : undefined,
+          );
+        }
       } catch (err) {
         failed = true; // none started after a failure (the manifest, if not yet)
         throw err;
@@ -270,8 +293,35 @@ export class ChildrenWriter {
     return { writes, conflicts };
   }
 
-  /** Applies one child unless it is in place or not the Gateway's; returns the writes made. */
-  async #applyOne(gateway: string, child: ChildObject, conflicts: ChildConflict[]): Promise<number> {
+  /**
+   * When the Gateway's ConfigMap is to be written (its cached copy is the Gateway's, with another desired hash),
+   * numbers the new routing generation and tells `onRouting` of it with the shards to be written.
+   *
+   * @returns The generation's sequence number, if there is a new one.
+   */
+  #newGeneration(gateway: string, routing: readonly ChildObject[]): number | undefined {
+    const changed = routing.filter((child) => {
+      const existing = this.#cache.raw(child.kind, `${child.metadata.namespace}/${child.metadata.name}`);
+      if (existing !== undefined && foreignOwner(existing, gateway) !== undefined) return false;
+      return existing?.metadata.annotations?.[DESIRED_HASH_ANNOTATION] !== desiredHash(child);
+    });
+    const configMap = changed.find(isManifest);
+    if (configMap === undefined) return undefined;
+    const sequence = this.#sequence.next();
+    this.#onRouting?.(gateway, { sequence, configMap, shards: changed.filter((c) => c !== configMap) });
+    return sequence;
+  }
+
+  /**
+   * Applies one child unless it is in place or not the Gateway's; returns the writes made. `sequence` is the routing
+   * generation's, written on the Gateway's ConfigMap.
+   */
+  async #applyOne(
+    gateway: string,
+    child: ChildObject,
+    conflicts: ChildConflict[],
+    sequence?: number,
+  ): Promise<number> {
     const adminSecret = adminTokenSecretName(gateway.split("/")[1]);
     const object = `${child.metadata.namespace}/${child.metadata.name}`;
     // The caches hold only Lacquer-labelled objects: anything else under the name is found by a read, made only
@@ -291,7 +341,11 @@ export class ChildrenWriter {
       ...(child.kind === "Deployment" && await this.#autoscaled(child) ? withoutReplicas(child) : child),
       metadata: {
         ...child.metadata,
-        annotations: { ...child.metadata.annotations, [DESIRED_HASH_ANNOTATION]: hash },
+        annotations: {
+          ...child.metadata.annotations,
+          [DESIRED_HASH_ANNOTATION]: hash,
+          ...(sequence !== undefined && { [ROUTING_SEQUENCE_ANNOTATION]: String(sequence) }),
+        },
       },
     };
     // the round trip alone (the propagation bench splits the operator's share with it)

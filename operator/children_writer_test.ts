@@ -6,6 +6,7 @@ import { gatewaySchema } from "./api_types.ts";
 import { buildChildren, type ChildObject } from "./children.ts";
 import { ChildrenWriter, describeConflicts, desiredHash, foreignOwner } from "./children_writer.ts";
 import { resolveParameters } from "./gateway_parameters.ts";
+import { type RoutingGeneration, RoutingSequence } from "./routing_pusher.ts";
 import { validateListeners } from "./listeners.ts";
 import { emptySnapshot } from "./snapshot.ts";
 import { indexSnapshot } from "./snapshot_index.ts";
@@ -274,7 +275,7 @@ function manifest(hash: string): ChildObject {
  * An API server of ConfigMaps that answers each write after a millisecond (`fail` names an object whose next write
  * fails once), recording the writes as they start and as they succeed and the most under way at once; the cache is what it stores.
  */
-function configMapServer() {
+function configMapServer(onRouting?: (gateway: string, generation: RoutingGeneration) => void) {
   const stored = new Map<string, KubeObject>();
   const log: string[] = [];
   const state = { open: 0, most: 0, fail: "" };
@@ -302,7 +303,11 @@ function configMapServer() {
     raw: (_: string, key: string) => stored.get(key),
     rawList: (kind: string) => kind === "ConfigMap" ? [...stored.values()] : [],
   };
-  const writer = new ChildrenWriter(client, cache, { log: createLogger({ sink: () => {} }) });
+  const writer = new ChildrenWriter(client, cache, {
+    log: createLogger({ sink: () => {} }),
+    onRouting,
+    sequence: new RoutingSequence(() => 100),
+  });
   const applied = () => log.filter((l) => l.startsWith("PATCH") && !l.endsWith(" start")).map((l) => l.slice(6));
   return { stored, log, state, writer, applied };
 }
@@ -326,6 +331,39 @@ Deno.test("ChildrenWriter.sync() writes routing.json shards and their manifest a
   const written = log.indexOf("PATCH gw-lacquer");
   ok(written >= 0 && log.findIndex((l) => l.startsWith("DELETE")) > written, log.join(", "));
   equal(log.filter((l) => l.startsWith("DELETE") && !l.endsWith(" start")).length, 20);
+});
+
+Deno.test("ChildrenWriter.sync() tells onRouting of each new routing generation before writing it, numbered as on the manifest", async () => {
+  const told: { gateway: string; sequence: number; configMap: string; shards: string[]; written: boolean }[] = [];
+  const { stored, writer } = configMapServer((gateway, g) =>
+    told.push({
+      gateway,
+      sequence: g.sequence,
+      configMap: g.configMap.metadata.name,
+      shards: g.shards.map((s) => s.metadata.name),
+      written: stored.has("ns/gw-lacquer"),
+    })
+  );
+  const sequenceOf = () => stored.get("ns/gw-lacquer")?.metadata.annotations?.["lacquer.dev/routing-sequence"];
+  const shards = Array.from({ length: 3 }, (_, k) => shard(k, `sha256:${k}`));
+  await writer.sync("ns/gw", [...shards, manifest("sha256:m1")]);
+  deepEqual(told, [{
+    gateway: "ns/gw",
+    sequence: 100,
+    configMap: "gw-lacquer",
+    shards: ["gw-lacquer-r0", "gw-lacquer-r1", "gw-lacquer-r2"],
+    written: false,
+  }]);
+  equal(sequenceOf(), "100");
+  // a route change: its shard, a number above the last
+  shards[1] = shard(1, "sha256:1b");
+  await writer.sync("ns/gw", [...shards, manifest("sha256:m2")]);
+  deepEqual(told.slice(1).map((t) => [t.sequence, t.shards]), [[101, ["gw-lacquer-r1"]]]);
+  equal(sequenceOf(), "101");
+  // nothing changed: nothing told, nothing written
+  await writer.sync("ns/gw", [...shards, manifest("sha256:m2")]);
+  equal(told.length, 2);
+  equal(sequenceOf(), "101");
 });
 
 Deno.test("ChildrenWriter.sync(): a shard whose write fails while its manifest is written is repaired by the next sync, before any old shard goes", async () => {

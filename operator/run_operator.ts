@@ -22,6 +22,8 @@ import { CONTROLLER_NAME } from "../internal/names.ts";
 import { listenForStopSignals } from "../internal/stop_signals.ts";
 import { handleHealth, handleMetrics } from "./admin_handlers.ts";
 import { ChildrenWriter } from "./children_writer.ts";
+import { GatewayPods } from "./gateway_pods.ts";
+import { RoutingPusher } from "./routing_pusher.ts";
 import { ClusterWatcher, WATCHED_KINDS } from "./cluster_watcher.ts";
 import { GATEWAY_API_VERSION } from "./features.ts";
 import { CachePolicyController } from "./cache_policy_controller.ts";
@@ -148,6 +150,10 @@ function buildMetrics(registry: MetricsRegistry) {
       [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
     ),
     writes: registry.counter("lacquer_operator_writes_total", "API writes by kind and operation."),
+    pushes: registry.counter(
+      "lacquer_operator_routing_pushes_total",
+      "Routing generations pushed to gateway pods, one per pod, by result (taken, stale, failed).",
+    ),
     events: registry.counter(
       "lacquer_operator_events_total",
       "Kubernetes Events by outcome (created, series, dropped, failed).",
@@ -288,9 +294,23 @@ function wireControllers(run: Run, api: ApiDiscovery, metrics: OperatorMetrics):
     metrics.reconciles.inc({ controller: name, result: outcome });
     metrics.duration.observe(ms / 1000, { controller: name });
   };
+  // Pods are reached directly for routing pushes and invalidations; pushes, like writes, only from the leader.
+  const pods = new GatewayPods({ client, cache: watcher });
+  const pusher = new RoutingPusher({
+    pods,
+    allowed: () => !config.leaderElect || state.elector?.holdsLease === true,
+    observe: (result) => metrics.pushes.inc({ result }),
+    log: log.child({ part: "push" }),
+  });
+  const children = new ChildrenWriter(writer, watcher, {
+    log: log.child({ part: "children" }),
+    observe,
+    ownWrites,
+    onRouting: (gateway, generation) => void pusher.push(gateway, generation),
+  });
   const gateways = state.gatewayController = new GatewayController({
     cache: watcher,
-    children: new ChildrenWriter(writer, watcher, { log: log.child({ part: "children" }), observe, ownWrites }),
+    children,
     status,
     ownWrites,
     events,
@@ -324,6 +344,7 @@ function wireControllers(run: Run, api: ApiDiscovery, metrics: OperatorMetrics):
   const executor = new InvalidationExecutor({
     client,
     cache: watcher,
+    pods,
     controllerName: CONTROLLER_NAME,
     metrics: metrics.invalidation,
   });

@@ -7,29 +7,19 @@
  * @module
  */
 import { type Invalidation, invalidationKind } from "../../internal/invalidation/mod.ts";
-import { KubeApiError, type KubeClient } from "../../internal/kube/mod.ts";
-import { CHAPERONE_ADMIN_PORT, gatewayNameOf } from "../../internal/names.ts";
-import { adminTokenFromSecret, adminTokenSecretName } from "../admin_token.ts";
-import type { Gateway, HttpRoute, Pod } from "../api_types.ts";
+import type { KubeClient } from "../../internal/kube/mod.ts";
+import type { Gateway, HttpRoute } from "../api_types.ts";
 import type { ClusterWatcher } from "../cluster_watcher.ts";
+import { GatewayPods, type TargetPod } from "../gateway_pods.ts";
 import { type Ingress, type IngressClass, ingressScopeRoutes } from "../ingress/mod.ts";
-import { keyOf } from "../snapshot_index.ts";
 import type { InvalidationMetrics } from "./metrics.ts";
 import type { PodAttempt } from "./results.ts";
 import type { ScopeInput } from "./scope.ts";
 
+export type { TargetPod };
+
 /** The path of the chaperone's invalidation endpoint. */
 export const POD_INVALIDATE_PATH = "/invalidate";
-
-/** A live gateway pod. */
-export interface TargetPod {
-  /** `namespace/name`. */
-  pod: string;
-  /** Its Gateway, `namespace/name`. */
-  gateway: string;
-  /** Its IP. */
-  ip: string;
-}
 
 /** What the executor reads from the operator's caches. */
 export type ExecutorCache = Pick<ClusterWatcher, "list" | "raw">;
@@ -48,17 +38,19 @@ export interface ExecutorOptions {
   adminPort?: number;
   /** Fan-out durations and objects affected. */
   metrics?: Pick<InvalidationMetrics, "fanOut" | "affected">;
+  /** Finds the pods and posts to them (shared with the routing pusher). @default {one made from these options} */
+  pods?: GatewayPods;
 }
 
 /** Sends invalidations to gateway pods. */
 export class InvalidationExecutor {
   #o: ExecutorOptions;
-  // Admin tokens by Secret key, valid while the cached Secret has the same resourceVersion.
-  #tokens = new Map<string, { resourceVersion: string | undefined; token: string }>();
+  #pods: GatewayPods;
 
   /** Creates the executor. */
   constructor(options: ExecutorOptions) {
     this.#o = options;
+    this.#pods = options.pods ?? new GatewayPods(options);
   }
 
   /** What scoping reads, from the caches now. */
@@ -85,15 +77,7 @@ export class InvalidationExecutor {
    * @returns The pods, sorted by key.
    */
   livePods(gateways: readonly string[]): TargetPod[] {
-    const wanted = new Set(gateways);
-    const out: TargetPod[] = [];
-    for (const p of this.#o.cache.list<Pod>("Pod")) {
-      const gateway = keyOf(p.metadata.namespace, gatewayNameOf(p.metadata) ?? "");
-      const ip = p.status?.podIP;
-      if (!wanted.has(gateway) || !ip || p.metadata.deletionTimestamp) continue;
-      out.push({ pod: keyOf(p.metadata.namespace, p.metadata.name), gateway, ip });
-    }
-    return out.sort((a, b) => a.pod.localeCompare(b.pod));
+    return this.#pods.live(gateways);
   }
 
   /**
@@ -109,7 +93,7 @@ export class InvalidationExecutor {
     const body = JSON.stringify(invalidation);
     const tokens = new Map<string, Promise<string>>();
     const tokenOf = (gateway: string) => {
-      if (!tokens.has(gateway)) tokens.set(gateway, this.#adminToken(gateway));
+      if (!tokens.has(gateway)) tokens.set(gateway, this.#pods.token(gateway));
       return tokens.get(gateway)!;
     };
     const attempts = await Promise.all(pods.map(async (p) => {
@@ -133,62 +117,31 @@ export class InvalidationExecutor {
 
   async #ask(pod: TargetPod, token: string, body: string, signal?: AbortSignal): Promise<PodAttempt> {
     const began = performance.now();
-    const timeoutMs = this.#o.podTimeoutMs ?? 5_000;
-    const host = pod.ip.includes(":") ? `[${pod.ip}]` : pod.ip;
     const attempt = (ok: boolean, extra: Partial<PodAttempt>): PodAttempt => ({
       pod: pod.pod,
       ok,
       durationMs: performance.now() - began,
       ...extra,
     });
+    let answer: { status: number; text: string };
     try {
-      const timeout = AbortSignal.timeout(timeoutMs);
-      const response = await fetch(
-        `http://${host}:${this.#o.adminPort ?? CHAPERONE_ADMIN_PORT}${POD_INVALIDATE_PATH}`,
-        {
-          method: "POST",
-          headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-          body,
-          signal: signal ? AbortSignal.any([timeout, signal]) : timeout,
-        },
-      );
-      const text = await response.text();
-      let answer: { affected?: unknown; error?: unknown } = {};
-      try {
-        answer = JSON.parse(text);
-      } catch {
-        // not JSON: the message below quotes the text
-      }
-      if (response.status === 200) {
-        return attempt(true, typeof answer.affected === "number" ? { affected: answer.affected } : {});
-      }
-      const why = typeof answer.error === "string" ? answer.error : text.slice(0, 200);
-      return attempt(false, { error: `HTTP ${response.status}: ${why}` });
+      answer = await this.#pods.post(pod, POD_INVALIDATE_PATH, token, body, {
+        timeoutMs: this.#o.podTimeoutMs ?? 5_000,
+        signal,
+      });
     } catch (err) {
-      const e = err as Error;
-      const error = e.name === "TimeoutError"
-        ? `no answer within ${timeoutMs} ms`
-        : `unreachable: ${e.message.slice(0, 200)}`;
-      return attempt(false, { error });
+      return attempt(false, { error: (err as Error).message });
     }
-  }
-
-  async #adminToken(gateway: string): Promise<string> {
-    const [namespace, name] = gateway.split("/");
-    const secret = keyOf(namespace, adminTokenSecretName(name));
-    const cachedVersion = this.#o.cache.raw("Secret", secret)?.metadata.resourceVersion;
-    const known = this.#tokens.get(secret);
-    if (known && cachedVersion !== undefined && known.resourceVersion === cachedVersion) return known.token;
-    let object: { metadata: { resourceVersion?: string }; data?: Record<string, string> };
+    let parsed: { affected?: unknown; error?: unknown } = {};
     try {
-      object = await this.#o.client.request(`/api/v1/namespaces/${namespace}/secrets/${adminTokenSecretName(name)}`);
-    } catch (err) {
-      if (err instanceof KubeApiError && err.code === 404) throw new Error(`admin token Secret ${secret} not found`);
-      throw new Error(`admin token Secret ${secret} unreadable: ${(err as Error).message}`);
+      parsed = JSON.parse(answer.text);
+    } catch {
+      // not JSON: the message below quotes the text
     }
-    const token = adminTokenFromSecret(object);
-    if (!token) throw new Error(`admin token Secret ${secret} holds no token`);
-    this.#tokens.set(secret, { resourceVersion: object.metadata.resourceVersion, token });
-    return token;
+    if (answer.status === 200) {
+      return attempt(true, typeof parsed.affected === "number" ? { affected: parsed.affected } : {});
+    }
+    const why = typeof parsed.error === "string" ? parsed.error : answer.text.slice(0, 200);
+    return attempt(false, { error: `HTTP ${answer.status}: ${why}` });
   }
 }

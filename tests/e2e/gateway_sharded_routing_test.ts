@@ -95,22 +95,36 @@ Deno.test({
       ok((await answer(8, 3))?.startsWith("blue-"), "the other routes keep their backend");
     });
 
-    await t.step("the gateway pod took shards from its watch of them", async () => {
-      const pods = await client.request<{ items: { status?: { podIP?: string } }[] }>(`/api/v1/namespaces/${ns}/pods`, {
-        query: { labelSelector: `gateway.networking.k8s.io/gateway-name=${gw.gateway}` },
-      });
-      const ip = pods.items[0]?.status?.podIP;
-      ok(ip, "the gateway pod has an address");
-      const response = await fetch(`http://${ip}:8901/metrics`, { signal: AbortSignal.timeout(5000) });
-      const text = await response.text();
-      const watched = metric(text, 'lacquer_chaperone_routing_shards_total{source="watch"}');
-      ok(
-        watched > 0,
-        `no shard came from the watch (fetched: ${
-          metric(text, 'lacquer_chaperone_routing_shards_total{source="api"}')
-        })`,
-      );
-    });
+    await t.step(
+      "the gateway pod took shards from its watch of them, and generations the operator pushed",
+      async () => {
+        const pods = await client.request<{ items: { status?: { podIP?: string } }[] }>(
+          `/api/v1/namespaces/${ns}/pods`,
+          {
+            query: { labelSelector: `gateway.networking.k8s.io/gateway-name=${gw.gateway}` },
+          },
+        );
+        const ip = pods.items[0]?.status?.podIP;
+        ok(ip, "the gateway pod has an address");
+        const response = await fetch(`http://${ip}:8901/metrics`, { signal: AbortSignal.timeout(5000) });
+        const text = await response.text();
+        const watched = metric(text, 'lacquer_chaperone_routing_shards_total{source="watch"}');
+        ok(
+          watched > 0,
+          `no shard came from the watch (fetched: ${
+            metric(text, 'lacquer_chaperone_routing_shards_total{source="api"}')
+          })`,
+        );
+        // the routes were applied 16 at a time: every generation after the first rewrote a few shards, and was pushed
+        const pushed = metric(text, 'lacquer_chaperone_routing_pushes_total{result="taken"}');
+        ok(
+          pushed > 0,
+          `no pushed generation taken (stale: ${
+            metric(text, 'lacquer_chaperone_routing_pushes_total{result="stale"}')
+          })`,
+        );
+      },
+    );
   } catch (err) {
     console.error(await gw.readOperatorLog());
     throw err;

@@ -68,7 +68,10 @@ export interface ChangeTimes {
 export type Stages = {
   /** The write until the API server's answer. */
   api: number;
-  /** The answer until the operator has written the Gateway's ConfigMap (the changed shard before it). */
+  /**
+   * The answer until the operator sent the new generation to the pods (`Routing pushed`), or, when it did not push
+   * it, until it had written the Gateway's ConfigMap (the changed shard before it).
+   */
   operator?: number;
   /** Of that, until the reconcile that wrote it started (watch event, queue, an earlier reconcile running). */
   queued?: number;
@@ -76,9 +79,12 @@ export type Stages = {
   prepare?: number;
   /** Of that, its translation. */
   translate?: number;
-  /** Of that, the round trip of the Gateway's ConfigMap write (the shards' writes come before it). */
+  /**
+   * Of that, the round trip of the Gateway's ConfigMap write (the shards' writes come before it); absent when the
+   * generation was pushed (the write then runs beside the push, off the path).
+   */
   apply?: number;
-  /** That write (or the answer, for an EndpointSlice) until the chaperone's watch event. */
+  /** That push or write (or the answer, for an EndpointSlice) until the chaperone took it (push or watch event). */
   watch?: number;
   /** The chaperone's wait for its sync (coalescing, or a sync still running). */
   wait?: number;
@@ -126,9 +132,11 @@ export const PART_NAMES = ["queued", "prepare", "translate", "apply", "fetch", "
 const num = (v: unknown) => typeof v === "number" ? v : 0;
 
 /**
- * Places one change's stages: the operator's write of the Gateway's ConfigMap (`Child object applied` of
- * `<namespace>/<configMap>`, the first after the answer) and the reconcile that wrote it (`Gateway reconciled`, the
- * first after), and the slowest pod's last `Sync finished` before its first correct response.
+ * Places one change's stages: the operator's push of the generation (`Routing pushed` of the Gateway, the first after
+ * the answer, placed at its first request: the line's time less its `durationMs`) or else its write of the Gateway's
+ * ConfigMap (`Child object applied` of `<namespace>/<configMap>`, the first after the answer), the reconcile that did
+ * it (`Gateway reconciled`, the first after), and the slowest pod's last `Sync finished` that reloaded ghost before its
+ * first correct response (or its last one, when none did).
  *
  * @example Usage
  * ```ts
@@ -157,26 +165,32 @@ export function changeStages(
   const served = change.served[last];
   let before = change.acknowledged;
   if (change.throughOperator) {
-    const written = operator.find((e) =>
-      e.msg === "Child object applied" && e.fields.object === names.configMap &&
-      e.time >= Math.floor(change.acknowledged) && e.time <= served
+    const after = (e: LogEvent) => e.time >= Math.floor(change.acknowledged) && e.time <= served;
+    const pushed = operator.find((e) =>
+      e.msg === "Routing pushed" && e.fields.gateway === names.gateway && num(e.fields.taken) > 0 && after(e)
     );
-    if (written === undefined) return stages;
-    stages.operator = written.time - change.acknowledged;
-    stages.apply = num(written.fields.requestMs);
+    const written = pushed
+      ? undefined
+      : operator.find((e) => e.msg === "Child object applied" && e.fields.object === names.configMap && after(e));
+    const sent = pushed ? pushed.time - num(pushed.fields.durationMs) : written?.time;
+    if (sent === undefined) return stages;
+    stages.operator = Math.max(0, sent - change.acknowledged);
+    if (written) stages.apply = num(written.fields.requestMs);
     const reconcile = operator.find((e) =>
-      e.msg === "Gateway reconciled" && e.fields.gateway === names.gateway && e.time >= written.time
+      e.msg === "Gateway reconciled" && e.fields.gateway === names.gateway && e.time >= sent
     );
     if (reconcile) {
       stages.queued = Math.max(0, reconcile.time - num(reconcile.fields.durationMs) - change.acknowledged);
       stages.prepare = num(reconcile.fields.prepareMs);
       stages.translate = num(reconcile.fields.translateMs);
     }
-    before = written.time;
+    before = sent;
   }
-  const sync = pods[last]?.findLast((e) =>
+  // The last sync that reloaded ghost: one after it (the watch event of a pushed generation) found nothing to do.
+  const syncs = pods[last]?.filter((e) =>
     e.msg === "Sync finished" && e.time <= Math.ceil(served) && e.time - num(e.fields.totalMs) >= Math.floor(before) - 1
   );
+  const sync = syncs?.findLast((e) => num(e.fields.ghostMs) > 0) ?? syncs?.at(-1);
   if (sync === undefined) return stages;
   const f = sync.fields;
   const total = num(f.totalMs);

@@ -87,6 +87,34 @@ Deno.test("changeStages() places a route change's stages at the pod that answere
   equal(endpoint.watch, 6);
 });
 
+Deno.test("changeStages() places a pushed change at its push, not at the ConfigMap write beside it", () => {
+  const operator = parseLogLines([
+    // a push no pod took counts for nothing
+    JSON.stringify({ time: at(12), msg: "Routing pushed", gateway: "ns/gw", taken: 0, durationMs: 1 }),
+    // sent at 16, the last answer at 18
+    JSON.stringify({ time: at(18), msg: "Routing pushed", gateway: "ns/gw", taken: 2, durationMs: 2 }),
+    JSON.stringify({ time: at(24), msg: "Child object applied", object: "ns/gw-lacquer", requestMs: 7 }),
+    JSON.stringify({ time: at(26), msg: "Gateway reconciled", gateway: "ns/gw", prepareMs: 1, translateMs: 3 }),
+  ].join("\n"));
+  // the pod took the push at 17 and served it from 22: before the write was done
+  const stages = changeStages(
+    { started: T0 + 2, acknowledged: T0 + 10, served: [T0 + 23.5], throughOperator: true },
+    operator,
+    // then the write's watch event: a sync that changes nothing, still before the first correct response
+    [parseLogLines(
+      [sync(22, 5), JSON.stringify({ time: at(23), msg: "Sync finished", ghostMs: 0, totalMs: 0.5 })].join("\n"),
+    )],
+    NAMES,
+  );
+  deepEqual([stages.operator, stages.apply, stages.translate, stages.watch, stages.response], [
+    6,
+    undefined,
+    3,
+    1,
+    1.5,
+  ]);
+});
+
 Deno.test("changeStages() leaves out what the logs do not show", () => {
   deepEqual(
     changeStages({ started: T0, acknowledged: T0 + 3, served: [T0 + 50], throughOperator: true }, [], [[]], NAMES),

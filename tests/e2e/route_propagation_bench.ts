@@ -22,7 +22,9 @@
  * The stages of each change come from the operator's and the chaperones' logs (`propagation_stages.ts`; the
  * chaperones log at debug, their access log is off so the bench's polling does not fill it). It prints p50/p99 and
  * the median stages of each kind and count; `LACQUER_BENCH_JSON=<file>` writes every sample there
- * (`tests/bench/report.ts`, after each route count, so a later count that fails leaves the earlier ones).
+ * (`tests/bench/report.ts`, after each route count, so a later count that fails leaves the earlier ones), and
+ * `LACQUER_BENCH_LOGS=<dir>` keeps the operator's and each pod's log there (`operator-<routes>.log`,
+ * `pod<i>-<routes>.log`).
  *
  * @module
  */
@@ -296,8 +298,17 @@ Deno.test({
       );
     }
 
-    const operatorEvents = parseLogLines(await Deno.readTextFile(operatorLog));
-    const podEvents = await Promise.all(pods.map(async (p) => parseLogLines(await Deno.readTextFile(p.logFile))));
+    const operatorText = await Deno.readTextFile(operatorLog);
+    const podTexts = await Promise.all(pods.map((p) => Deno.readTextFile(p.logFile)));
+    const keep = Deno.env.get("LACQUER_BENCH_LOGS");
+    if (keep) {
+      // the raw logs, for a closer look at single changes
+      await Deno.mkdir(keep, { recursive: true });
+      await Deno.writeTextFile(`${keep}/operator-${size}.log`, operatorText);
+      for (const [i, text] of podTexts.entries()) await Deno.writeTextFile(`${keep}/pod${i}-${size}.log`, text);
+    }
+    const operatorEvents = parseLogLines(operatorText);
+    const podEvents = podTexts.map(parseLogLines);
     const shards = await shardCount(client, ns);
     for (const kind of KINDS) {
       const samples = times[kind];

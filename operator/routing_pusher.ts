@@ -1,0 +1,167 @@
+/**
+ * Pushes each new routing generation of a Gateway to its live pods (`POST /routing` on the chaperone's admin port,
+ * with the Gateway's admin token; the body is `internal/routing_push.ts`) at the moment its ConfigMaps are written,
+ * so that a route change reaches traffic without waiting for the API server's write and the pods' watch events. A
+ * push is sent once, never retried and never waited for: a pod that misses it reads the same generation from the
+ * ConfigMaps a moment later, which stay the record. Each generation carries a sequence number, the same as on the
+ * Gateway's ConfigMap ({@linkcode RoutingSequence}), so a pod keeps the newer of what it was pushed and what it watches.
+ *
+ * @module
+ */
+import type { Logger } from "../internal/log.ts";
+import { ROUTING_PUSH_PATH } from "../internal/names.ts";
+import type { ConfigMapContent, RoutingPush } from "../internal/routing_push.ts";
+import type { ChildObject } from "./children.ts";
+import type { GatewayPods } from "./gateway_pods.ts";
+
+/**
+ * The most shards a pushed generation may have rewritten. A route change rewrites one or a few; a generation that
+ * rewrites many (a Gateway's first, or a change of the number of shards) is not pushed: its many writes, not the watch,
+ * are what it waits for, and the pods read it from the ConfigMaps as they are written.
+ */
+export const MAX_PUSHED_SHARDS = 16;
+
+/** The routing children of one generation, as the children writer hands them over. */
+export interface RoutingGeneration {
+  /** Its sequence number. */
+  sequence: number;
+  /** The Gateway's ConfigMap. */
+  configMap: ChildObject;
+  /** The shard ConfigMaps it rewrote. */
+  shards: readonly ChildObject[];
+}
+
+/**
+ * Gives routing generations increasing numbers: the wall clock in milliseconds, so that a new operator (a restart, a
+ * new leader) continues above its predecessor's numbers, or one more than the last when the clock has not moved on.
+ */
+export class RoutingSequence {
+  #last = 0;
+  #now: () => number;
+
+  /**
+   * Creates the counter.
+   *
+   * @param now The clock (ms since the epoch). @default {Date.now}
+   */
+  constructor(now: () => number = Date.now) {
+    this.#now = now;
+  }
+
+  /**
+   * Returns the next number.
+   *
+   * @example Usage
+   * ```ts
+   * import { RoutingSequence } from "./routing_pusher.ts";
+   * const sequence = new RoutingSequence(() => 5);
+   * [sequence.next(), sequence.next()]; // [5, 6]
+   * ```
+   *
+   * @returns A number above every one returned before.
+   */
+  next(): number {
+    this.#last = Math.max(this.#now(), this.#last + 1);
+    return this.#last;
+  }
+}
+
+function contentOf(child: ChildObject): ConfigMapContent {
+  const { data, binaryData } = child as { data?: Record<string, string>; binaryData?: Record<string, string> };
+  return { ...(data && { data }), ...(binaryData && { binaryData }) };
+}
+
+/**
+ * Builds the push body of a generation.
+ *
+ * @example Usage
+ * ```ts
+ * import { routingPushOf } from "./routing_pusher.ts";
+ * const configMap = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "gw-lacquer", namespace: "ns", labels: {} }, data: {} };
+ * routingPushOf({ sequence: 7, configMap, shards: [] }); // { sequence: 7, configMap: { data: {} }, shards: {} }
+ * ```
+ *
+ * @param generation The generation.
+ * @returns The body.
+ */
+export function routingPushOf(generation: RoutingGeneration): RoutingPush {
+  return {
+    sequence: generation.sequence,
+    configMap: contentOf(generation.configMap),
+    shards: Object.fromEntries(generation.shards.map((s) => [s.metadata.name, contentOf(s)])),
+  };
+}
+
+/** Options of {@linkcode RoutingPusher}. */
+export interface RoutingPusherOptions {
+  /** Finds the pods and posts to them. */
+  pods: Pick<GatewayPods, "live" | "token" | "post">;
+  /** Whether pushes may go out now (with leader election: while this replica holds the lease). */
+  allowed?: () => boolean;
+  /** Counts each pod's push by result. */
+  observe?: (result: "taken" | "stale" | "failed") => void;
+  /** Deadline of each pod request. @default {2000} */
+  timeoutMs?: number;
+  /** Logger. */
+  log: Logger;
+}
+
+/** Pushes routing generations to gateway pods. */
+export class RoutingPusher {
+  #o: RoutingPusherOptions;
+
+  /** Creates the pusher. */
+  constructor(options: RoutingPusherOptions) {
+    this.#o = options;
+  }
+
+  /**
+   * Sends a generation to the Gateway's live pods, in parallel, unless it rewrote more than
+   * {@linkcode MAX_PUSHED_SHARDS} shards.
+   *
+   * @param gateway The Gateway's `namespace/name`.
+   * @param generation The generation.
+   * @returns Resolves when every pod has answered or failed (callers need not wait).
+   */
+  async push(gateway: string, generation: RoutingGeneration): Promise<void> {
+    if (this.#o.allowed?.() === false || generation.shards.length > MAX_PUSHED_SHARDS) return;
+    const pods = this.#o.pods.live([gateway]);
+    if (pods.length === 0) return;
+    let token: string;
+    try {
+      token = await this.#o.pods.token(gateway);
+    } catch (err) {
+      this.#o.log.debug("Routing not pushed", { gateway, err });
+      return;
+    }
+    const body = JSON.stringify(routingPushOf(generation));
+    const started = performance.now();
+    const results = await Promise.all(pods.map(async (pod) => {
+      let result: "taken" | "stale" | "failed" = "failed";
+      let why: string | undefined;
+      try {
+        const answer = await this.#o.pods.post(pod, ROUTING_PUSH_PATH, token, body, {
+          timeoutMs: this.#o.timeoutMs ?? 2_000,
+        });
+        const taken = answer.status === 202 ? (JSON.parse(answer.text) as { result?: unknown }).result : undefined;
+        if (taken === "taken" || taken === "stale") result = taken;
+        else why = `HTTP ${answer.status}: ${answer.text.slice(0, 200)}`;
+      } catch (err) {
+        why = (err as Error).message;
+      }
+      this.#o.observe?.(result);
+      // A pod that did not take it reads the generation from the ConfigMaps: worth a line, not a warning.
+      if (why !== undefined) this.#o.log.debug("Routing push failed", { gateway, pod: pod.pod, err: why });
+      return result;
+    }));
+    this.#o.log.info("Routing pushed", {
+      gateway,
+      sequence: generation.sequence,
+      shards: generation.shards.length,
+      pods: pods.length,
+      taken: results.filter((r) => r === "taken").length,
+      // from the first request sent to the last answer (the bench places the push by it)
+      durationMs: Math.round((performance.now() - started) * 10) / 10,
+    });
+  }
+}
