@@ -28,10 +28,10 @@ export interface ChaperoneMetrics {
   /** routing.json documents rejected by the contract. */
   routingRejected: number;
   /**
-   * routing.json shards new to the pod, by where they came from: held by the watch of the shards as their manifest was
-   * read, or fetched by name (the watch did not hold them in time).
+   * routing.json shards new to the pod, by where they came from: pushed with their generation by the operator, held by
+   * the watch of the shards as their manifest was read, or fetched by name (the watch did not hold them in time).
    */
-  routingShards: { watch: number; api: number };
+  routingShards: { push: number; watch: number; api: number };
   /** Routing generations the operator pushed: taken, or stale (a newer one was there already). */
   routingPushes: { taken: number; stale: number };
   /** Completed sync runs. */
@@ -82,7 +82,7 @@ export function emptyMetrics(): ChaperoneMetrics {
     ghostReloads: op(),
     ghostWrites: 0,
     routingRejected: 0,
-    routingShards: { watch: 0, api: 0 },
+    routingShards: { push: 0, watch: 0, api: 0 },
     routingPushes: { taken: 0, stale: 0 },
     syncs: 0,
     syncSeconds: 0,
@@ -175,10 +175,9 @@ export function renderMetrics(metrics: ChaperoneMetrics, varnish: Record<string,
   one("routing_rejected_total", "counter", "routing.json documents rejected", metrics.routingRejected);
   const shards = registry.counter(
     `${PREFIX}routing_shards_total`,
-    "routing.json shards new to the pod: held by the watch (watch) or fetched by name (api)",
+    "routing.json shards new to the pod: pushed with their generation (push), held by the watch (watch) or fetched by name (api)",
   );
-  shards.inc({ source: "watch" }, metrics.routingShards.watch);
-  shards.inc({ source: "api" }, metrics.routingShards.api);
+  for (const source of ["push", "watch", "api"] as const) shards.inc({ source }, metrics.routingShards[source]);
   const pushes = registry.counter(
     `${PREFIX}routing_pushes_total`,
     "Routing generations the operator pushed: taken, or stale (a newer one was there already)",

@@ -7,7 +7,7 @@ Deno.test("renderMetrics() renders chaperone numbers and Varnish counters in Pro
   metrics.vclReloads.failure = 1;
   metrics.endpoints = 7;
   metrics.syncStageSeconds.ghost = 0.25;
-  metrics.routingShards = { watch: 31, api: 1 };
+  metrics.routingShards = { push: 2, watch: 31, api: 1 };
   const text = renderMetrics(metrics, {
     "MAIN.client_req": { description: "Good client requests", flag: "c", value: 42 },
     "MAIN.n_object": { description: "objects", flag: "g", value: 5 },
@@ -19,6 +19,7 @@ Deno.test("renderMetrics() renders chaperone numbers and Varnish counters in Pro
   match(text, /^lacquer_chaperone_endpoints 7$/m);
   match(text, /^lacquer_chaperone_sync_stage_seconds_total\{stage="ghost"\} 0.25$/m);
   match(text, /^lacquer_chaperone_sync_stage_seconds_total\{stage="wait"\} 0$/m);
+  match(text, /^lacquer_chaperone_routing_shards_total\{source="push"\} 2$/m);
   match(text, /^lacquer_chaperone_routing_shards_total\{source="watch"\} 31$/m);
   match(text, /^lacquer_chaperone_routing_shards_total\{source="api"\} 1$/m);
   match(text, /^# TYPE varnish_main_client_req counter\nvarnish_main_client_req 42$/m);

@@ -3,7 +3,7 @@
  * the one the ConfigMap watch sees: the sync takes whichever is newer by sequence number. A push comes before its
  * ConfigMap write and watch event, so for a moment it is ahead of the watch; once the watch shows the same
  * generation or a later one, the push is dropped and the watch is followed again. A push the watch never catches up
- * with (the operator failed to write it, or a new operator's clock is behind the old one's) is trusted for
+ * with (the operator failed to write it and stopped before writing a newer one) is trusted for
  * {@linkcode PUSH_TRUST_MS} at most: the ConfigMaps are the record, a push only a shortcut to them.
  *
  * @module

@@ -93,6 +93,8 @@ const PARALLEL_FETCHES = 16;
 export interface ShardReadStats {
   /** Shards new to the reader taken from the watch, as it held them. */
   held: number;
+  /** Shards new to the reader that came with the manifest (a push). */
+  delivered: number;
   /** Shards new to the reader fetched by name (not held by the watch in time). */
   fetched: number;
   /** Of `fetchMs`, the wait for the watch (ms). */
@@ -123,7 +125,7 @@ export class ShardedRoutingReader {
   #shards = new Map<string, Taken>();
   /** Which shard (ConfigMap name) of the last generation read holds each hostname. */
   #owners = new Map<string, string>();
-  #stats: ShardReadStats = { held: 0, fetched: 0, waitMs: 0, fetchMs: 0, parseMs: 0 };
+  #stats: ShardReadStats = { held: 0, delivered: 0, fetched: 0, waitMs: 0, fetchMs: 0, parseMs: 0 };
   /** Whether no read has started yet: only the first waits for the watch's first list. */
   #first = true;
   /** The keys of the CA bundles of the last generation read, joined. */
@@ -158,13 +160,11 @@ export class ShardedRoutingReader {
     });
     /** The shards new to the reader: delivered with the manifest, taken from the watch, or fetched. */
     const taken = new Map<string, Taken>();
-    let missing = this.#takeHeld(
-      this.#takeHeld(wanted, taken, delivered && { held: (name) => delivered.get(name) }),
-      taken,
-      this.#source,
-    );
+    let missing = this.#takeHeld(wanted, taken, delivered && { held: (name) => delivered.get(name) });
+    const came = taken.size;
+    missing = this.#takeHeld(missing, taken, this.#source);
     const started = performance.now();
-    this.#stats = { held: taken.size, fetched: 0, waitMs: 0, fetchMs: 0, parseMs: 0 };
+    this.#stats = { held: taken.size - came, delivered: came, fetched: 0, waitMs: 0, fetchMs: 0, parseMs: 0 };
     const firstRead = this.#first;
     this.#first = false;
     missing = await this.#awaitHeld(missing, taken, firstRead);
@@ -247,7 +247,7 @@ export class ShardedRoutingReader {
       await source.arrival(missing, SHARD_ARRIVAL_WAIT_MS);
       missing = this.#takeHeld(missing, taken, source);
     }
-    this.#stats.held = taken.size;
+    this.#stats.held = taken.size - this.#stats.delivered;
     return missing;
   }
 

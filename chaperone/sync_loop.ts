@@ -363,6 +363,7 @@ export class SyncLoop {
       await this.#acceptRouting(contentHash(manifest), async () => {
         const shards = await reader.read(manifest, config.shards);
         read = reader.lastRead;
+        this.#o.metrics.routingShards.push += read.delivered;
         this.#o.metrics.routingShards.watch += read.held;
         this.#o.metrics.routingShards.api += read.fetched;
         return shards;
@@ -417,6 +418,7 @@ export class SyncLoop {
       ...(this.#ghostMs > 0 && typeof report?.durationMs === "number" ? { ghostOwnMs: report.durationMs } : {}),
       ...(read
         ? {
+          shardsPushed: read.delivered,
           shardsHeld: read.held,
           shardsFetched: read.fetched,
           shardWaitMs: Math.round(read.waitMs * 10) / 10,

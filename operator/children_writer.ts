@@ -25,6 +25,7 @@ import {
 } from "../internal/names.ts";
 import { ADMIN_TOKEN_BYTES, ADMIN_TOKEN_KEY, adminTokenSecretName, newAdminToken } from "./admin_token.ts";
 import { type ChildObject, GATEWAY_NAMESPACE_LABEL, ROUTING_HASH_ANNOTATION, VCL_HASH_ANNOTATION } from "./children.ts";
+import { routingSequenceOf } from "../internal/routing_push.ts";
 import { OwnWrites } from "./own_writes.ts";
 import { type RoutingGeneration, RoutingSequence } from "./routing_pusher.ts";
 import { FIELD_MANAGER, type WriteObserver } from "./status_writer.ts";
@@ -278,7 +279,7 @@ export class ChildrenWriter {
             gateway,
             child,
             conflicts,
-            isManifest(child) ? sequence ?? this.#sequence.next() : undefined,
+            isManifest(child) ? sequence ?? this.#sequence.next(this.#storedSequence(child)) : undefined,
           );
         }
       } catch (err) {
@@ -307,9 +308,15 @@ export class ChildrenWriter {
     });
     const configMap = changed.find(isManifest);
     if (configMap === undefined) return undefined;
-    const sequence = this.#sequence.next();
+    const sequence = this.#sequence.next(this.#storedSequence(configMap));
     this.#onRouting?.(gateway, { sequence, configMap, shards: changed.filter((c) => c !== configMap) });
     return sequence;
+  }
+
+  /** The routing sequence number on the cached copy of the Gateway's ConfigMap (0: none). */
+  #storedSequence(configMap: ChildObject): number {
+    const cached = this.#cache.raw(configMap.kind, `${configMap.metadata.namespace}/${configMap.metadata.name}`);
+    return routingSequenceOf(cached?.metadata.annotations) ?? 0;
   }
 
   /**

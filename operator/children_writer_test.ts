@@ -364,6 +364,11 @@ Deno.test("ChildrenWriter.sync() tells onRouting of each new routing generation 
   await writer.sync("ns/gw", [...shards, manifest("sha256:m2")]);
   equal(told.length, 2);
   equal(sequenceOf(), "101");
+  // another operator (a new leader whose clock is behind) wrote a higher number: the next one goes past it
+  stored.get("ns/gw-lacquer")!.metadata.annotations!["lacquer.dev/routing-sequence"] = "5000";
+  await writer.sync("ns/gw", [...shards, manifest("sha256:m3")]);
+  deepEqual(told.at(-1)?.sequence, 5001);
+  equal(sequenceOf(), "5001");
 });
 
 Deno.test("ChildrenWriter.sync(): a shard whose write fails while its manifest is written is repaired by the next sync, before any old shard goes", async () => {

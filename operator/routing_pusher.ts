@@ -32,8 +32,9 @@ export interface RoutingGeneration {
 }
 
 /**
- * Gives routing generations increasing numbers: the wall clock in milliseconds, so that a new operator (a restart, a
- * new leader) continues above its predecessor's numbers, or one more than the last when the clock has not moved on.
+ * Gives routing generations increasing numbers: the wall clock in milliseconds, or one more than the last number or
+ * than the one on the Gateway's ConfigMap when the clock is not past them, so that a new operator (a restart, a new
+ * leader whose clock is behind) continues above its predecessor's numbers.
  */
 export class RoutingSequence {
   #last = 0;
@@ -58,10 +59,11 @@ export class RoutingSequence {
    * [sequence.next(), sequence.next()]; // [5, 6]
    * ```
    *
-   * @returns A number above every one returned before.
+   * @param above A number to go past too (the one on the Gateway's ConfigMap). @default {0}
+   * @returns A number above every one returned before, and above `above`.
    */
-  next(): number {
-    this.#last = Math.max(this.#now(), this.#last + 1);
+  next(above = 0): number {
+    this.#last = Math.max(this.#now(), this.#last + 1, above + 1);
     return this.#last;
   }
 }

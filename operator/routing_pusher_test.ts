@@ -31,6 +31,9 @@ Deno.test("RoutingSequence numbers by the clock, and above the last when the clo
   equal(sequence.next(), 1_002);
   now = 5_000;
   equal(sequence.next(), 5_000);
+  // a predecessor's number on the ConfigMap, ahead of this clock
+  equal(sequence.next(9_000), 9_001);
+  equal(sequence.next(), 9_002);
 });
 
 Deno.test("routingPushOf() carries the ConfigMaps' content by name", () => {
