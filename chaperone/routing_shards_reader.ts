@@ -31,11 +31,11 @@ export type ShardFetcher = (name: string) => Promise<string | undefined>;
 /** A shard as a {@linkcode ShardSource} holds it. */
 export interface HeldShard {
   /** `sha256:<hex>` of its routing.json text (a manifest's hash is checked against it by `shardHashMatches`). */
-  hash: string;
-  /** The parsed shard; undefined when it does not follow the contract. */
-  doc?: RoutingJson;
+  readonly hash: string;
+  /** The parsed shard; undefined when it does not follow the contract. May parse on first read. */
+  readonly doc?: RoutingJson;
   /** Why it does not follow the contract (what parsing it threw). */
-  error?: Error;
+  readonly error?: Error;
 }
 
 /** Shards held as they arrive (the watch of the Gateway's shards, `routing_shards_watcher.ts`). */
@@ -101,7 +101,7 @@ export interface ShardReadStats {
   waitMs: number;
   /** From the first shard not held until the last shard was there, waits and parses included (ms). */
   fetchMs: number;
-  /** Of that, the parses of the fetched shards, summed (ms). */
+  /** The parses of the shards new to the reader, summed (ms): of `fetchMs` for those fetched. */
   parseMs: number;
 }
 
@@ -160,11 +160,12 @@ export class ShardedRoutingReader {
     });
     /** The shards new to the reader: delivered with the manifest, taken from the watch, or fetched. */
     const taken = new Map<string, Taken>();
+    this.#stats = { held: 0, delivered: 0, fetched: 0, waitMs: 0, fetchMs: 0, parseMs: 0 };
     let missing = this.#takeHeld(wanted, taken, delivered && { held: (name) => delivered.get(name) });
-    const came = taken.size;
+    this.#stats.delivered = taken.size;
     missing = this.#takeHeld(missing, taken, this.#source);
+    this.#stats.held = taken.size - this.#stats.delivered;
     const started = performance.now();
-    this.#stats = { held: taken.size - came, delivered: came, fetched: 0, waitMs: 0, fetchMs: 0, parseMs: 0 };
     const firstRead = this.#first;
     this.#first = false;
     missing = await this.#awaitHeld(missing, taken, firstRead);
@@ -215,9 +216,15 @@ export class ShardedRoutingReader {
     const missing: { name: string; hash: string }[] = [];
     for (const { name, hash } of shards) {
       const held = holder.held(name);
-      if (held === undefined || !shardHashMatches(hash, held.hash)) missing.push({ name, hash });
-      else if (held.doc === undefined) throw held.error;
-      else taken.set(name, { hash, full: held.hash, doc: held.doc });
+      if (held === undefined || !shardHashMatches(hash, held.hash)) {
+        missing.push({ name, hash });
+        continue;
+      }
+      const parsing = performance.now();
+      const doc = held.doc; // parsed on first use
+      this.#stats.parseMs += performance.now() - parsing;
+      if (doc === undefined) throw held.error;
+      taken.set(name, { hash, full: held.hash, doc });
     }
     return missing;
   }

@@ -2,17 +2,19 @@
  * Watches the routing.json shard ConfigMaps of the chaperone's Gateway (by their label, `ROUTING_SHARDS_OF_LABEL`),
  * so that the shards a new manifest names are usually held by the time it arrives: the operator writes them just
  * before it, and a GET per shard after the manifest's event was one more API round trip on the change's path. Each
- * shard is decoded, hashed and parsed once, as its event arrives; the reader (`routing_shards_reader.ts`) takes those
- * whose hash the manifest names, as they are, and still fetches by name what the watch does not hold in time.
+ * shard is decoded and hashed as its event arrives, and parsed once when the reader (`routing_shards_reader.ts`)
+ * first takes it: a shard that also came with a pushed generation is never parsed here, and its event, which often
+ * arrives while that generation is being applied, costs the sync no parse. The reader takes those whose hash the
+ * manifest names, and still fetches by name what the watch does not hold in time.
  *
  * What is held is what the cluster holds: a deleted shard leaves with its event (or with the relist that follows a
  * lost watch, which replaces the whole set at once, so no shard still there goes missing meanwhile), and the operator
- * deletes the shards no manifest names once the manifest naming their successors is written. A relist parses again
+ * deletes the shards no manifest names once the manifest naming their successors is written. A relist decodes again
  * only the shards whose resourceVersion changed.
  *
  * @module
  */
-import { parseRoutingShard, shardHashMatches } from "../ghost/contract/mod.ts";
+import { parseRoutingShard, type RoutingJson, shardHashMatches } from "../ghost/contract/mod.ts";
 import { contentHash } from "../internal/content_hash.ts";
 import { createReflector, type KubeClient, type KubeObject, objectKey, type Reflector } from "../internal/kube/mod.ts";
 import type { Logger } from "../internal/log.ts";
@@ -27,7 +29,8 @@ interface ShardObject extends KubeObject {
 }
 
 /**
- * Decodes, hashes and parses a shard ConfigMap's routing.json.
+ * Decodes and hashes a shard ConfigMap's routing.json, and parses it when its `doc` or `error` is first read (then
+ * drops the text).
  *
  * @example Usage
  * ```ts
@@ -42,11 +45,39 @@ export function heldShard(object: KubeObject): HeldShard | undefined {
   const content = object as { data?: Record<string, string> | null; binaryData?: Record<string, string> | null };
   const { routingJson } = readRoutingConfigMapData(content);
   if (routingJson === undefined) return undefined;
-  const hash = contentHash(routingJson);
-  try {
-    return { hash, doc: parseRoutingShard(routingJson) };
-  } catch (err) {
-    return { hash, error: err as Error };
+  return new LazyShard(routingJson);
+}
+
+/** A shard hashed at once and parsed on first use. */
+class LazyShard implements HeldShard {
+  readonly hash: string;
+  #text: string | undefined;
+  #doc: RoutingJson | undefined;
+  #error: Error | undefined;
+
+  constructor(text: string) {
+    this.hash = contentHash(text);
+    this.#text = text;
+  }
+
+  get doc(): RoutingJson | undefined {
+    this.#parse();
+    return this.#doc;
+  }
+
+  get error(): Error | undefined {
+    this.#parse();
+    return this.#error;
+  }
+
+  #parse(): void {
+    if (this.#text === undefined) return;
+    try {
+      this.#doc = parseRoutingShard(this.#text);
+    } catch (err) {
+      this.#error = err as Error;
+    }
+    this.#text = undefined;
   }
 }
 

@@ -90,9 +90,9 @@ export type Stages = {
   wait?: number;
   /** Reading the ConfigMap and the shards it names (fetch and parse). */
   read?: number;
-  /** Of that, fetching the shards the change rewrote, their parses included. */
+  /** Of that, waiting for and fetching the shards the change rewrote that neither came with a push nor were held. */
   fetch?: number;
-  /** Of that, parsing them. */
+  /** Of that read, parsing the shards the change rewrote (pushed, held or fetched). */
   parse?: number;
   /** Building ghost.json (what changed). */
   build?: number;
