@@ -12,7 +12,7 @@ import type { Logger } from "../internal/log.ts";
 import { ROUTING_PUSH_PATH } from "../internal/names.ts";
 import type { ConfigMapContent, RoutingPush } from "../internal/routing_push.ts";
 import type { ChildObject } from "./children.ts";
-import type { GatewayPods } from "./gateway_pods.ts";
+import type { GatewayPods, PodAnswer } from "./gateway_pods.ts";
 
 /**
  * The most shards a pushed generation may have rewritten. A route change rewrites one or a few; a generation that
@@ -20,6 +20,16 @@ import type { GatewayPods } from "./gateway_pods.ts";
  * are what it waits for, and the pods read it from the ConfigMaps as they are written.
  */
 export const MAX_PUSHED_SHARDS = 16;
+
+/**
+ * How long a pod that did not answer a push (no connection, or no answer in time: an operator outside the pods'
+ * network, a pod still starting) is not pushed to, so that a burst of changes does not pile up requests that wait
+ * out their deadline.
+ */
+export const UNREACHABLE_PAUSE_MS = 10_000;
+
+/** What one pod did with a push: took it, had a newer one, failed to take it, or was not asked (unreachable). */
+export type PushResult = "taken" | "stale" | "failed" | "skipped";
 
 /** The routing children of one generation, as the children writer hands them over. */
 export interface RoutingGeneration {
@@ -94,6 +104,17 @@ export function routingPushOf(generation: RoutingGeneration): RoutingPush {
   };
 }
 
+/** A pod's answer as a result: `taken` or `stale` from a 202 that says so, undefined otherwise. */
+function takenOf(answer: PodAnswer): "taken" | "stale" | undefined {
+  if (answer.status !== 202) return undefined;
+  try {
+    const { result } = JSON.parse(answer.text) as { result?: unknown };
+    return result === "taken" || result === "stale" ? result : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Options of {@linkcode RoutingPusher}. */
 export interface RoutingPusherOptions {
   /** Finds the pods and posts to them. */
@@ -101,16 +122,20 @@ export interface RoutingPusherOptions {
   /** Whether pushes may go out now (with leader election: while this replica holds the lease). */
   allowed?: () => boolean;
   /** Counts each pod's push by result. */
-  observe?: (result: "taken" | "stale" | "failed") => void;
+  observe?: (result: PushResult) => void;
   /** Deadline of each pod request. @default {2000} */
   timeoutMs?: number;
   /** Logger. */
   log: Logger;
+  /** The clock (ms), for the pause of unreachable pods. @default {performance.now} */
+  now?: () => number;
 }
 
 /** Pushes routing generations to gateway pods. */
 export class RoutingPusher {
   #o: RoutingPusherOptions;
+  /** Pods that did not answer, by key: not pushed to until then. */
+  #paused = new Map<string, number>();
 
   /** Creates the pusher. */
   constructor(options: RoutingPusherOptions) {
@@ -119,7 +144,8 @@ export class RoutingPusher {
 
   /**
    * Sends a generation to the Gateway's live pods, in parallel, unless it rewrote more than
-   * {@linkcode MAX_PUSHED_SHARDS} shards.
+   * {@linkcode MAX_PUSHED_SHARDS} shards; a pod that did not answer the last time is left out for
+   * {@linkcode UNREACHABLE_PAUSE_MS}.
    *
    * @param gateway The Gateway's `namespace/name`.
    * @param generation The generation.
@@ -137,19 +163,26 @@ export class RoutingPusher {
       return;
     }
     const body = JSON.stringify(routingPushOf(generation));
+    const now = this.#o.now ?? (() => performance.now());
     const started = performance.now();
-    const results = await Promise.all(pods.map(async (pod) => {
-      let result: "taken" | "stale" | "failed" = "failed";
+    const results = await Promise.all(pods.map(async (pod): Promise<PushResult> => {
+      const paused = this.#paused.get(pod.pod);
+      if (paused !== undefined && now() < paused) {
+        this.#o.observe?.("skipped");
+        return "skipped";
+      }
+      this.#paused.delete(pod.pod);
+      let result: PushResult = "failed";
       let why: string | undefined;
       try {
         const answer = await this.#o.pods.post(pod, ROUTING_PUSH_PATH, token, body, {
           timeoutMs: this.#o.timeoutMs ?? 2_000,
         });
-        const taken = answer.status === 202 ? (JSON.parse(answer.text) as { result?: unknown }).result : undefined;
-        if (taken === "taken" || taken === "stale") result = taken;
-        else why = `HTTP ${answer.status}: ${answer.text.slice(0, 200)}`;
+        result = takenOf(answer) ?? "failed";
+        if (result === "failed") why = `HTTP ${answer.status}: ${answer.text.slice(0, 200)}`;
       } catch (err) {
         why = (err as Error).message;
+        this.#paused.set(pod.pod, now() + UNREACHABLE_PAUSE_MS);
       }
       this.#o.observe?.(result);
       // A pod that did not take it reads the generation from the ConfigMaps: worth a line, not a warning.
@@ -162,6 +195,7 @@ export class RoutingPusher {
       shards: generation.shards.length,
       pods: pods.length,
       taken: results.filter((r) => r === "taken").length,
+      skipped: results.filter((r) => r === "skipped").length,
       // from the first request sent to the last answer (the bench places the push by it)
       durationMs: Math.round((performance.now() - started) * 10) / 10,
     });

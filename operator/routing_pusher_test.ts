@@ -8,6 +8,7 @@ import {
   RoutingPusher,
   routingPushOf,
   RoutingSequence,
+  UNREACHABLE_PAUSE_MS,
 } from "./routing_pusher.ts";
 
 function configMap(name: string, content: Record<string, unknown>): ChildObject {
@@ -103,6 +104,39 @@ Deno.test("RoutingPusher.push() posts the generation to every live pod of the Ga
   });
   await pusher.push("ns/other", generation);
   equal(posts.length, 4, "no pods of that Gateway");
+});
+
+Deno.test("RoutingPusher.push() leaves a pod that did not answer out for UNREACHABLE_PAUSE_MS", async () => {
+  const answers: Record<string, PodAnswer | Error> = {
+    a: { status: 202, text: '{"result":"taken"}' },
+    b: new Error("unreachable: connection refused"),
+    c: { status: 404, text: "not found" },
+  };
+  const { posts, pods: fake } = pods(answers);
+  let now = 0;
+  const results: string[] = [];
+  const pusher = new RoutingPusher({
+    pods: fake,
+    observe: (result) => results.push(result),
+    log: createLogger({ sink: () => {} }),
+    now: () => now,
+  });
+  const asked = async () => {
+    posts.length = 0;
+    results.length = 0;
+    await pusher.push("ns/gw", generation);
+    return posts.map((p) => p.pod);
+  };
+  deepStrictEqual(await asked(), ["ns/a", "ns/b", "ns/c"]);
+  // b did not answer; c answered (an older chaperone): only b is paused
+  deepStrictEqual(await asked(), ["ns/a", "ns/c"]);
+  deepStrictEqual(results.sort(), ["failed", "skipped", "taken"]);
+  now = UNREACHABLE_PAUSE_MS - 1;
+  deepStrictEqual(await asked(), ["ns/a", "ns/c"]);
+  now = UNREACHABLE_PAUSE_MS;
+  answers.b = { status: 202, text: '{"result":"stale"}' };
+  deepStrictEqual(await asked(), ["ns/a", "ns/b", "ns/c"]);
+  deepStrictEqual(await asked(), ["ns/a", "ns/b", "ns/c"], "answered again: no longer paused");
 });
 
 Deno.test("RoutingPusher.push() sends nothing while not allowed, without the Gateway's admin token, or for a generation of many shards", async () => {

@@ -152,7 +152,7 @@ function buildMetrics(registry: MetricsRegistry) {
     writes: registry.counter("lacquer_operator_writes_total", "API writes by kind and operation."),
     pushes: registry.counter(
       "lacquer_operator_routing_pushes_total",
-      "Routing generations pushed to gateway pods, one per pod, by result (taken, stale, failed).",
+      "Routing generations pushed to gateway pods, one per pod, by result (taken, stale, failed, skipped).",
     ),
     events: registry.counter(
       "lacquer_operator_events_total",
