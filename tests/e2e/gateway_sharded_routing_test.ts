@@ -7,7 +7,7 @@
 import { equal, ok } from "node:assert/strict";
 import { parseRoutingManifest } from "../../ghost/contract/mod.ts";
 import { ROUTING_SHARDS_KEY } from "../../internal/names.ts";
-import { clusterAvailable, eventually } from "../cluster/mod.ts";
+import { clusterAvailable, containerLogFile, eventually } from "../cluster/mod.ts";
 import { apply, applyApp, conditionOf, curl, echoApp, GW_API, podOf, startE2eGateway } from "./_e2e_gateway.ts";
 
 const ROUTES = 64;
@@ -61,6 +61,23 @@ Deno.test({
         `http://${address}/tenant-${i}/x`,
       ]),
     );
+  /** The gateway pod's applied annotations and log, the ConfigMap's annotations and the operator's log. */
+  const printDiagnostics = async () => {
+    const pods = await client.request<{ items: { metadata: { name: string; uid: string; annotations?: unknown } }[] }>(
+      `/api/v1/namespaces/${ns}/pods`,
+      { query: { labelSelector: `gateway.networking.k8s.io/gateway-name=${gw.gateway}` } },
+    );
+    const cm = await client.request<{ metadata: { annotations?: unknown } }>(
+      `/api/v1/namespaces/${ns}/configmaps/gw-lacquer`,
+    );
+    console.error("ConfigMap annotations", JSON.stringify(cm.metadata.annotations));
+    for (const pod of pods.items) {
+      console.error(`pod ${pod.metadata.name} annotations`, JSON.stringify(pod.metadata.annotations));
+      const file = containerLogFile(gw.ns.cluster, { namespace: ns, ...pod.metadata }, "gateway");
+      console.error((await Deno.readTextFile(file).catch((e) => String(e))).split("\n").slice(-150).join("\n"));
+    }
+    console.error(await gw.readOperatorLog());
+  };
   const programmed = async () => {
     const object = await client.request<never>(`${GW_API}/namespaces/${ns}/gateways/gw`);
     equal(conditionOf(object, "Programmed")?.status, "True", JSON.stringify(conditionOf(object, "Programmed")));
@@ -88,10 +105,15 @@ Deno.test({
 
     await t.step("a changed route reaches traffic, and the Gateway is Programmed for the new generation", async () => {
       await apply(client, routes, shardedRoute(ns, 7, "green"));
-      await eventually(async () => {
-        ok((await answer(7, 3))?.startsWith("green-"));
-        await programmed();
-      }, { timeoutMs: 60_000, intervalMs: 250 });
+      try {
+        await eventually(async () => {
+          ok((await answer(7, 3))?.startsWith("green-"));
+          await programmed();
+        }, { timeoutMs: 60_000, intervalMs: 250 });
+      } catch (err) {
+        await printDiagnostics();
+        throw err;
+      }
       ok((await answer(8, 3))?.startsWith("blue-"), "the other routes keep their backend");
     });
 
