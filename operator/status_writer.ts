@@ -80,6 +80,12 @@ export class StatusWriter {
   #log: Logger;
   #observe: WriteObserver;
   #verified = new WeakMap<KubeObject, Map<string, unknown>>();
+  /**
+   * The status last written over each cached object, while the cache still holds that object: until the write's own
+   * event replaces it, the object's status is not what the API server has, and a status equal to the cached one (a
+   * Gateway's pods reported the new configuration right after a write that said they had not) must still be written.
+   */
+  #written = new WeakMap<KubeObject, unknown>();
   #own: OwnWrites;
 
   /**
@@ -91,6 +97,11 @@ export class StatusWriter {
     this.#log = options.log;
     this.#observe = options.observe ?? (() => {});
     this.#own = options.ownWrites ?? new OwnWrites();
+  }
+
+  /** Whether the object has the status: the one last written over this cached object, else the cached one. */
+  #inPlace(current: KubeObject, status: unknown): boolean {
+    return sameStatus(this.#written.has(current) ? this.#written.get(current) : current.status, status);
   }
 
   /** Applies the status of the object the body names (`kind`, `metadata`). */
@@ -117,13 +128,14 @@ export class StatusWriter {
    * @returns True when a write happened.
    */
   async writeGatewayClass(current: KubeObject, status: unknown): Promise<boolean> {
-    if (sameStatus(current.status, status)) return false;
+    if (this.#inPlace(current, status)) return false;
     await this.#apply(`${GW}/gatewayclasses/${current.metadata.name}/status`, {
       apiVersion: "gateway.networking.k8s.io/v1",
       kind: "GatewayClass",
       metadata: { name: current.metadata.name },
       status,
     });
+    this.#written.set(current, status);
     this.#observe("GatewayClass", "status");
     this.#log.info("GatewayClass status written", { gatewayClass: current.metadata.name });
     return true;
@@ -137,7 +149,7 @@ export class StatusWriter {
    * @returns True when a write happened.
    */
   async writeGateway(current: KubeObject, status: unknown): Promise<boolean> {
-    if (sameStatus(current.status, status)) return false;
+    if (this.#inPlace(current, status)) return false;
     const { name, namespace } = current.metadata;
     await this.#apply(`${GW}/namespaces/${namespace}/gateways/${name}/status`, {
       apiVersion: "gateway.networking.k8s.io/v1",
@@ -145,6 +157,7 @@ export class StatusWriter {
       metadata: { name, namespace },
       status,
     });
+    this.#written.set(current, status);
     this.#observe("Gateway", "status");
     this.#log.info("Gateway status written", { gateway: `${namespace}/${name}` });
     return true;
@@ -158,7 +171,7 @@ export class StatusWriter {
    * @returns True when a write happened.
    */
   async writeListenerSet(current: KubeObject, status: unknown): Promise<boolean> {
-    if (sameStatus(current.status, status)) return false;
+    if (this.#inPlace(current, status)) return false;
     const { name, namespace } = current.metadata;
     await this.#apply(`${GW}/namespaces/${namespace}/listenersets/${name}/status`, {
       apiVersion: "gateway.networking.k8s.io/v1",
@@ -166,6 +179,7 @@ export class StatusWriter {
       metadata: { name, namespace },
       status,
     });
+    this.#written.set(current, status);
     this.#observe("ListenerSet", "status");
     this.#log.info("ListenerSet status written", { listenerSet: `${namespace}/${name}` });
     return true;

@@ -40,6 +40,27 @@ Deno.test("sameStatus() ignores lastTransitionTime and key order, nothing else",
   for (const c of cases) await t.step(c.name, () => equal(sameStatus(c.a, c.b), c.want));
 });
 
+Deno.test("StatusWriter.writeGateway() compares with what it wrote over a cached object the cache has not replaced yet", async () => {
+  const written: unknown[] = [];
+  const client = {
+    request: (_path: string, options: { body: { status: unknown } }) => {
+      written.push(options.body.status);
+      return Promise.resolve({});
+    },
+  } as unknown as KubeClient;
+  const writer = new StatusWriter(client, { log });
+  const programmed = (status: string) => ({ conditions: [{ type: "Programmed", status }] });
+  const cached: KubeObject = { metadata: { name: "gw", namespace: "ns" }, status: programmed("True") };
+  equal(await writer.writeGateway(cached, programmed("True")), false);
+  equal(await writer.writeGateway(cached, programmed("False")), true);
+  equal(await writer.writeGateway(cached, programmed("False")), false, "written already");
+  // the pods reported the new configuration before the write's event replaced the cached object
+  equal(await writer.writeGateway(cached, programmed("True")), true);
+  // the cache caught up: the new object is compared
+  equal(await writer.writeGateway({ ...cached, status: programmed("True") }, programmed("True")), false);
+  deepEqual(written, [programmed("False"), programmed("True")]);
+});
+
 /** A test against the local cluster's API server, with a writer that records its writes. */
 function clusterTest(
   name: string,
