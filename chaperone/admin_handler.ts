@@ -68,8 +68,11 @@ export interface AdminBackend {
   invalidate(invalidation: Invalidation): Promise<{ affected: number | null; durationMs: number }>;
   /** Records the outcome of every `POST /invalidate`, refused ones included. */
   invalidationDone(outcome: InvalidationOutcome): void;
-  /** Takes a routing generation the operator pushed; `stale` when a newer one is held or watched already. */
-  pushRouting(push: RoutingPush): Promise<"taken" | "stale">;
+  /**
+   * Takes a routing generation the operator pushed (`stale` when a newer one is held or watched already); `applied`
+   * when a sync finished with it before the answer.
+   */
+  pushRouting(push: RoutingPush): Promise<{ result: "taken" | "stale"; applied: boolean }>;
 }
 
 /** The admin handler: a request in, a response out. */
@@ -148,7 +151,7 @@ async function pushRouting(request: Request, backend: AdminBackend): Promise<Res
   } catch (err) {
     throw new AdminHttpError(400, (err as Error).message);
   }
-  return json(202, { result: await backend.pushRouting(push) });
+  return json(202, await backend.pushRouting(push));
 }
 
 const routes: Record<string, { methods: string[]; handle: Route }> = {
@@ -191,7 +194,8 @@ const routes: Record<string, { methods: string[]; handle: Route }> = {
  * (`internal/invalidation/`) and answers `200 {"result": "ok", "affected": n, "durationMs": ms}`,
  * `400 {"error": "<why>"}`, `401 {"error": "unauthorized"}` or `503 {"error": "<why>"}` (varnishd not ready: retry).
  * `/routing` takes a routing generation the operator pushes (`internal/routing_push.ts`) and answers
- * `202 {"result": "taken"}` (the sync applies it), `202 {"result": "stale"}` (a newer one is there already), 400 or 401.
+ * `202 {"result": "taken", "applied": true}` once the sync has applied it (`"applied": false`: not yet, when the
+ * backend stopped waiting), `202 {"result": "stale", "applied": false}` (a newer one is there already), 400 or 401.
  * HEAD is answered like GET without a body.
  *
  * @example Usage
@@ -205,7 +209,7 @@ const routes: Record<string, { methods: string[]; handle: Route }> = {
  *   adminToken: () => Promise.resolve(undefined),
  *   invalidate: () => Promise.resolve({ affected: 0, durationMs: 0 }),
  *   invalidationDone: () => {},
- *   pushRouting: () => Promise.resolve("stale"),
+ *   pushRouting: () => Promise.resolve({ result: "stale", applied: false }),
  * });
  * const response = await handleAdmin(new Request("http://localhost/healthz"));
  * ```

@@ -23,7 +23,8 @@ function backend(overrides: Partial<AdminBackend> = {}) {
     invalidationDone: (outcome) => state.outcomes.push(outcome),
     pushRouting: (push) => {
       state.pushes.push(push);
-      return Promise.resolve(push.sequence > 5 ? "taken" : "stale");
+      const taken = push.sequence > 5;
+      return Promise.resolve({ result: taken ? "taken" : "stale", applied: taken });
     },
     ...overrides,
   };
@@ -161,9 +162,9 @@ Deno.test("handleAdmin() takes a routing push only with the admin token, and onl
   const push = { sequence: 7, configMap: { data: { "main.vcl": "vcl 4.1;\n" } }, shards: {} };
   const post = (body: string, token = "secret-token") =>
     call(handle, "/routing", { method: "POST", headers: { authorization: `Bearer ${token}` }, body });
-  deepStrictEqual((await post(JSON.stringify(push))).text, '{"result":"taken"}\n');
+  deepStrictEqual((await post(JSON.stringify(push))).text, '{"result":"taken","applied":true}\n');
   equal((await post(JSON.stringify(push))).status, 202);
-  deepStrictEqual((await post(JSON.stringify({ ...push, sequence: 5 }))).text, '{"result":"stale"}\n');
+  deepStrictEqual((await post(JSON.stringify({ ...push, sequence: 5 }))).text, '{"result":"stale","applied":false}\n');
   equal((await post(JSON.stringify(push), "other")).status, 401);
   equal((await call(handle, "/routing", { method: "POST", body: JSON.stringify(push) })).status, 401);
   const notJson = await post("{");

@@ -21,6 +21,14 @@ import { heldShard } from "./routing_shards_watcher.ts";
  */
 export const PUSH_TRUST_MS = 30_000;
 
+/**
+ * How long the answer to a push waits for the sync to apply it. The operator writes the generation's ConfigMaps once
+ * the pods have answered (or after a shorter wait of its own), so that the API server's writes and watch events do
+ * not compete with the pods' reload for the CPU; under the operator's request deadline, so a slow apply is not taken
+ * for an unreachable pod.
+ */
+export const PUSH_APPLY_WAIT_MS = 1_000;
+
 /** What {@linkcode PushedRouting.take} did with a push. */
 export type PushResult = "taken" | "stale";
 

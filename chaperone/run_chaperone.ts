@@ -15,7 +15,7 @@ import { AccessLogger } from "./access_logger.ts";
 import { type AdminBackend, type AdminHandler, AdminHttpError, createAdminHandler } from "./admin_handler.ts";
 import { fetchRoutingShard, type GatewayConfig, watchConfigMap } from "./config_map_watcher.ts";
 import { ShardedRoutingReader } from "./routing_shards_reader.ts";
-import { PushedRouting } from "./pushed_routing.ts";
+import { PUSH_APPLY_WAIT_MS, PushedRouting } from "./pushed_routing.ts";
 import { type RoutingShardsWatch, watchRoutingShards } from "./routing_shards_watcher.ts";
 import { AdminTokenFile } from "./admin_token_file.ts";
 import { peerIdentity } from "./peer_identity.ts";
@@ -407,7 +407,7 @@ export async function startChaperone(options: ChaperoneOptions): Promise<Running
       const result = pushed.take(push, await configMap.current());
       metrics.routingPushes[result]++;
       log.debug("Routing push", { sequence: push.sequence, shards: Object.keys(push.shards).length, result });
-      return result;
+      return { result, applied: result === "taken" && await sync.synced(push.sequence, PUSH_APPLY_WAIT_MS) };
     },
     ghostPort: config.ghostPort,
     log: log.child({ component: "admin" }),

@@ -249,7 +249,7 @@ Deno.test({
       match((await admin("/metrics")).body, /^varnish_main_client_req \d+$/m);
     });
     await t.step(
-      "a pushed generation is served before its ConfigMap is written, the newer watched one after",
+      "a pushed generation is served before its ConfigMap is written, and answered once applied; the newer watched one after",
       async () => {
         const routing = testRoutingJson(ns.name, "echo");
         const push = (sequence: number, body: string, token = "push-token-1") =>
@@ -266,9 +266,10 @@ Deno.test({
         await Deno.writeTextFile(`${workDir}/admin-token`, "push-token-1\n");
         equal((await push(1, "nope", "wrong")).status, 401);
         const sequence = Date.now();
-        deepStrictEqual(await push(sequence, "v4"), { status: 202, body: '{"result":"taken"}\n' });
-        await eventually(async () => equal(await get(httpPort), "200 v4"));
-        deepStrictEqual(await push(sequence, "v4b"), { status: 202, body: '{"result":"stale"}\n' });
+        // answered once applied: served from then on
+        deepStrictEqual(await push(sequence, "v4"), { status: 202, body: '{"result":"taken","applied":true}\n' });
+        equal(await get(httpPort), "200 v4");
+        deepStrictEqual(await push(sequence, "v4b"), { status: 202, body: '{"result":"stale","applied":false}\n' });
         const bad = await admin(ROUTING_PUSH_PATH, {
           method: "POST",
           headers: { authorization: "Bearer push-token-1" },
@@ -282,7 +283,7 @@ Deno.test({
           metadata: { annotations: { [ROUTING_SEQUENCE_ANNOTATION]: String(sequence + 1) } },
         });
         await eventually(async () => equal(await get(httpPort), "200 v5"));
-        deepStrictEqual(await push(sequence + 1, "v6"), { status: 202, body: '{"result":"stale"}\n' });
+        deepStrictEqual(await push(sequence + 1, "v6"), { status: 202, body: '{"result":"stale","applied":false}\n' });
         equal(await get(httpPort), "200 v5");
         match((await admin("/metrics")).body, /lacquer_chaperone_routing_pushes_total\{result="stale"\} 2/);
         await Deno.remove(`${workDir}/admin-token`);

@@ -228,6 +228,9 @@ export class SyncLoop {
   #writeMs = 0;
   #stopped = false;
   #idleWaiters: (() => void)[] = [];
+  /** The highest routing sequence number a sync finished with, and those waiting for a higher one. */
+  #syncedSequence = 0;
+  #sequenceWaiters = new Set<{ sequence: number; resolve: (synced: boolean) => void }>();
   #namespaces = "";
   #lock: Promise<void> = Promise.resolve();
 
@@ -320,6 +323,38 @@ export class SyncLoop {
   }
 
   /**
+   * Waits until a sync has finished with the routing generation of this sequence number or a later one (whether
+   * ghost and varnishd took it or kept the last good configuration), or until `timeoutMs` passed.
+   *
+   * @param sequence The generation's sequence number (the operator's, `lacquer.dev/routing-sequence`).
+   * @param timeoutMs The longest wait.
+   * @returns Whether such a sync finished in time.
+   */
+  synced(sequence: number, timeoutMs: number): Promise<boolean> {
+    if (sequence <= this.#syncedSequence) return Promise.resolve(true);
+    if (this.#stopped) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const waiter = {
+        sequence,
+        resolve: (synced: boolean) => {
+          clearTimeout(timer);
+          this.#sequenceWaiters.delete(waiter);
+          resolve(synced);
+        },
+      };
+      const timer = setTimeout(() => waiter.resolve(false), timeoutMs);
+      this.#sequenceWaiters.add(waiter);
+    });
+  }
+
+  /** Records that a sync finished with this sequence number and releases those that waited for it. */
+  #syncedWith(sequence: number | undefined): void {
+    if (sequence === undefined || sequence <= this.#syncedSequence) return;
+    this.#syncedSequence = sequence;
+    for (const waiter of this.#sequenceWaiters) if (waiter.sequence <= sequence) waiter.resolve(true);
+  }
+
+  /**
    * Re-applies everything to a freshly started varnishd: loads the current VCL, starts the child and reloads
    * ghost. Throws only when varnishd is unreachable; a VCL that does not compile leaves the child stopped and
    * /readyz failing until a good VCL arrives.
@@ -396,6 +431,7 @@ export class SyncLoop {
     if (this.#cli) await this.#applyVarnish(this.#cli, config);
     const t4 = performance.now();
     this.#publish();
+    this.#syncedWith(config.sequence);
     this.#o.metrics.syncs++;
     this.#o.metrics.syncSeconds += (t4 - t0) / 1000;
     const stages: Record<SyncStage, number> = {
@@ -868,6 +904,7 @@ export class SyncLoop {
     this.#checkTimer = undefined;
     clearTimeout(this.#publishRetry?.timer);
     this.#publishRetry?.resolve();
+    for (const waiter of this.#sequenceWaiters) waiter.resolve(false);
     await this.#running?.catch(() => {});
     await this.#publishing;
     await this.#fileWrites;

@@ -559,3 +559,41 @@ Deno.test("SyncLoop starts the sync of a change on an idle loop at once, not aft
   deepStrictEqual(order, ["sync", "timer"]);
   await sync.stop();
 });
+
+Deno.test("SyncLoop.synced() resolves once a sync finished with that routing sequence or a later one, false at its timeout", async () => {
+  let release: (() => void) | undefined;
+  const gate = new Promise<void>((resolve) => release = resolve);
+  let [reloading, reloads] = [false, 0];
+  const s = await setup(async () => {
+    reloading = true;
+    await gate;
+    return { status: "ok", reload: ++reloads };
+  });
+  try {
+    s.state.config = { ...s.state.config, sequence: 7 };
+    await s.sync.onVarnishStarted(s.cli);
+    const seven = s.sync.synced(7, 30_000);
+    let done: boolean | undefined;
+    void seven.then((synced) => done = synced);
+    s.sync.poke();
+    // the sync waits in ghost's reload: not finished with 7 yet
+    await eventually(() => ok(reloading));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    equal(done, undefined);
+    release!();
+    equal(await seven, true);
+    equal(reloads, 1);
+    equal(await s.sync.synced(6, 0), true);
+    equal(await s.sync.synced(8, 20), false);
+    const nine = s.sync.synced(9, 30_000);
+    s.state.config = { ...s.state.config, sequence: 10 };
+    s.sync.poke();
+    equal(await nine, true);
+    const later = s.sync.synced(11, 60_000);
+    await s.sync.stop();
+    equal(await later, false);
+  } finally {
+    release!();
+    await s.cleanup();
+  }
+});

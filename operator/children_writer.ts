@@ -208,14 +208,15 @@ export class ChildrenWriter {
   #log: Logger;
   #observe: WriteObserver;
   #own: OwnWrites;
-  #onRouting: ((gateway: string, generation: RoutingGeneration) => void) | undefined;
+  #onRouting: ((gateway: string, generation: RoutingGeneration) => Promise<void> | void) | undefined;
   #sequence: RoutingSequence;
 
   /**
    * Creates the writer; `ownWrites` remembers its writes, so that their watch events wake nothing (the controller
    * shares it). `onRouting` is told of each new routing generation (the Gateway's ConfigMap and the shards that
-   * changed) just before they are written, with the sequence number the Gateway's ConfigMap is written with
-   * ({@linkcode ROUTING_SEQUENCE_ANNOTATION}): the routing pusher sends it to the pods meanwhile.
+   * changed) before they are written, with the sequence number the Gateway's ConfigMap is written with
+   * ({@linkcode ROUTING_SEQUENCE_ANNOTATION}); the writes wait for the promise it returns (the routing pusher's, bounded),
+   * so that the pods apply a pushed generation before the API server's writes and watch events compete with them.
    */
   constructor(
     client: KubeClient,
@@ -224,7 +225,7 @@ export class ChildrenWriter {
       log: Logger;
       observe?: WriteObserver;
       ownWrites?: OwnWrites;
-      onRouting?: (gateway: string, generation: RoutingGeneration) => void;
+      onRouting?: (gateway: string, generation: RoutingGeneration) => Promise<void> | void;
       sequence?: RoutingSequence;
     },
   ) {
@@ -269,7 +270,8 @@ export class ChildrenWriter {
     const routing = ordered.filter(isRouting).sort((a, b) => Number(isManifest(a)) - Number(isManifest(b)));
     const rest = ordered.filter((c) => !RBAC_KINDS.has(c.kind) && !isRouting(c));
     for (const child of first) writes += await this.#applyOne(gateway, child, conflicts);
-    const sequence = this.#newGeneration(gateway, routing);
+    const { sequence, pushed } = this.#newGeneration(gateway, routing);
+    await pushed;
     let [next, failed] = [0, false];
     const worker = async () => {
       try {
@@ -298,19 +300,22 @@ export class ChildrenWriter {
    * When the Gateway's ConfigMap is to be written (its cached copy is the Gateway's, with another desired hash),
    * numbers the new routing generation and tells `onRouting` of it with the shards to be written.
    *
-   * @returns The generation's sequence number, if there is a new one.
+   * @returns The generation's sequence number, if there is a new one, and what `onRouting` returned for it.
    */
-  #newGeneration(gateway: string, routing: readonly ChildObject[]): number | undefined {
+  #newGeneration(
+    gateway: string,
+    routing: readonly ChildObject[],
+  ): { sequence?: number; pushed?: Promise<void> | void } {
     const changed = routing.filter((child) => {
       const existing = this.#cache.raw(child.kind, `${child.metadata.namespace}/${child.metadata.name}`);
       if (existing !== undefined && foreignOwner(existing, gateway) !== undefined) return false;
       return existing?.metadata.annotations?.[DESIRED_HASH_ANNOTATION] !== desiredHash(child);
     });
     const configMap = changed.find(isManifest);
-    if (configMap === undefined) return undefined;
+    if (configMap === undefined) return {};
     const sequence = this.#sequence.next(this.#storedSequence(configMap));
-    this.#onRouting?.(gateway, { sequence, configMap, shards: changed.filter((c) => c !== configMap) });
-    return sequence;
+    const shards = changed.filter((c) => c !== configMap);
+    return { sequence, pushed: this.#onRouting?.(gateway, { sequence, configMap, shards }) };
   }
 
   /** The routing sequence number on the cached copy of the Gateway's ConfigMap (0: none). */

@@ -275,7 +275,7 @@ function manifest(hash: string): ChildObject {
  * An API server of ConfigMaps that answers each write after a millisecond (`fail` names an object whose next write
  * fails once), recording the writes as they start and as they succeed and the most under way at once; the cache is what it stores.
  */
-function configMapServer(onRouting?: (gateway: string, generation: RoutingGeneration) => void) {
+function configMapServer(onRouting?: (gateway: string, generation: RoutingGeneration) => Promise<void> | void) {
   const stored = new Map<string, KubeObject>();
   const log: string[] = [];
   const state = { open: 0, most: 0, fail: "" };
@@ -335,15 +335,15 @@ Deno.test("ChildrenWriter.sync() writes routing.json shards and their manifest a
 
 Deno.test("ChildrenWriter.sync() tells onRouting of each new routing generation before writing it, numbered as on the manifest", async () => {
   const told: { gateway: string; sequence: number; configMap: string; shards: string[]; written: boolean }[] = [];
-  const { stored, writer } = configMapServer((gateway, g) =>
+  const { stored, writer } = configMapServer((gateway, g) => {
     told.push({
       gateway,
       sequence: g.sequence,
       configMap: g.configMap.metadata.name,
       shards: g.shards.map((s) => s.metadata.name),
       written: stored.has("ns/gw-lacquer"),
-    })
-  );
+    });
+  });
   const sequenceOf = () => stored.get("ns/gw-lacquer")?.metadata.annotations?.["lacquer.dev/routing-sequence"];
   const shards = Array.from({ length: 3 }, (_, k) => shard(k, `sha256:${k}`));
   await writer.sync("ns/gw", [...shards, manifest("sha256:m1")]);
@@ -369,6 +369,17 @@ Deno.test("ChildrenWriter.sync() tells onRouting of each new routing generation 
   await writer.sync("ns/gw", [...shards, manifest("sha256:m3")]);
   deepEqual(told.at(-1)?.sequence, 5001);
   equal(sequenceOf(), "5001");
+});
+
+Deno.test("ChildrenWriter.sync() writes a new routing generation once the promise onRouting returned has settled", async () => {
+  let release = () => {};
+  const { log, writer, applied } = configMapServer(() => new Promise((resolve) => release = resolve));
+  const synced = writer.sync("ns/gw", [shard(0, "sha256:0"), manifest("sha256:m1")]);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  deepEqual(log, [], "nothing written while the pods apply it");
+  release();
+  await synced;
+  deepEqual(applied().sort(), ["gw-lacquer", "gw-lacquer-r0"]);
 });
 
 Deno.test("ChildrenWriter.sync(): a shard whose write fails while its manifest is written is repaired by the next sync, before any old shard goes", async () => {

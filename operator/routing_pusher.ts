@@ -1,9 +1,10 @@
 /**
  * Pushes each new routing generation of a Gateway to its live pods (`POST /routing` on the chaperone's admin port,
- * with the Gateway's admin token; the body is `internal/routing_push.ts`) at the moment its ConfigMaps are written,
- * so that a route change reaches traffic without waiting for the API server's write and the pods' watch events. A
- * push is sent once, never retried and never waited for: a pod that misses it reads the same generation from the
- * ConfigMaps a moment later, which stay the record. Each generation carries a sequence number, the same as on the
+ * with the Gateway's admin token; the body is `internal/routing_push.ts`) before its ConfigMaps are written, so that
+ * a route change reaches traffic without waiting for the API server's write and the pods' watch events. A pod answers
+ * once it has applied the generation; the writes wait for the answers, {@linkcode PUSH_WAIT_MS} at most, so that the
+ * API server's work does not compete with the pods' for the CPU. A push is sent once and never retried: a pod that
+ * misses it reads the same generation from the ConfigMaps a moment later, which stay the record. Each generation carries a sequence number, the same as on the
  * Gateway's ConfigMap ({@linkcode RoutingSequence}), so a pod keeps the newer of what it was pushed and what it watches.
  *
  * @module
@@ -27,6 +28,14 @@ export const MAX_PUSHED_SHARDS = 16;
  * out their deadline.
  */
 export const UNREACHABLE_PAUSE_MS = 10_000;
+
+/**
+ * The longest the ConfigMap writes of a pushed generation wait for the pods' answers. A pod answers once it has
+ * applied the generation (a few to tens of ms): until then the API server's writes, its watch events and the status
+ * writes that follow would compete with the pods' reloads for the CPU, while the pods do not need them. A pod slower
+ * than this (a reload of VCL, a pod far away) does not hold the record back longer.
+ */
+export const PUSH_WAIT_MS = 250;
 
 /** What one pod did with a push: took it, had a newer one, failed to take it, or was not asked (unreachable). */
 export type PushResult = "taken" | "stale" | "failed" | "skipped";
@@ -104,12 +113,12 @@ export function routingPushOf(generation: RoutingGeneration): RoutingPush {
   };
 }
 
-/** A pod's answer as a result: `taken` or `stale` from a 202 that says so, undefined otherwise. */
-function takenOf(answer: PodAnswer): "taken" | "stale" | undefined {
+/** A pod's answer: `taken` or `stale` from a 202 that says so (and whether the pod applied it), undefined otherwise. */
+function answerOf(answer: PodAnswer): { result: "taken" | "stale"; applied: boolean } | undefined {
   if (answer.status !== 202) return undefined;
   try {
-    const { result } = JSON.parse(answer.text) as { result?: unknown };
-    return result === "taken" || result === "stale" ? result : undefined;
+    const { result, applied } = JSON.parse(answer.text) as { result?: unknown; applied?: unknown };
+    return result === "taken" || result === "stale" ? { result, applied: applied === true } : undefined;
   } catch {
     return undefined;
   }
@@ -125,6 +134,8 @@ export interface RoutingPusherOptions {
   observe?: (result: PushResult) => void;
   /** Deadline of each pod request. @default {2000} */
   timeoutMs?: number;
+  /** The longest {@linkcode RoutingPusher.push} waits for the answers. @default {PUSH_WAIT_MS} */
+  waitMs?: number;
   /** Logger. */
   log: Logger;
   /** The clock (ms), for the pause of unreachable pods. @default {performance.now} */
@@ -149,9 +160,20 @@ export class RoutingPusher {
    *
    * @param gateway The Gateway's `namespace/name`.
    * @param generation The generation.
-   * @returns Resolves when every pod has answered or failed (callers need not wait).
+   * @returns Resolves when every pod has answered or failed, or after {@linkcode RoutingPusherOptions.waitMs},
+   * whichever comes first (the requests go on): what the generation's ConfigMap writes wait for.
    */
-  async push(gateway: string, generation: RoutingGeneration): Promise<void> {
+  push(gateway: string, generation: RoutingGeneration): Promise<void> {
+    // never rejects: the writes go on whatever the pods did
+    const answered = this.#push(gateway, generation).catch((err) =>
+      this.#o.log.warn("Routing push failed", { gateway, err })
+    );
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const waited = new Promise<void>((resolve) => timer = setTimeout(resolve, this.#o.waitMs ?? PUSH_WAIT_MS));
+    return Promise.race([answered, waited]).finally(() => clearTimeout(timer));
+  }
+
+  async #push(gateway: string, generation: RoutingGeneration): Promise<void> {
     if (this.#o.allowed?.() === false || generation.shards.length > MAX_PUSHED_SHARDS) return;
     const pods = this.#o.pods.live([gateway]);
     if (pods.length === 0) return;
@@ -165,6 +187,7 @@ export class RoutingPusher {
     const body = JSON.stringify(routingPushOf(generation));
     const now = this.#o.now ?? (() => performance.now());
     const started = performance.now();
+    let applied = 0;
     const results = await Promise.all(pods.map(async (pod): Promise<PushResult> => {
       const paused = this.#paused.get(pod.pod);
       if (paused !== undefined && now() < paused) {
@@ -178,7 +201,9 @@ export class RoutingPusher {
         const answer = await this.#o.pods.post(pod, ROUTING_PUSH_PATH, token, body, {
           timeoutMs: this.#o.timeoutMs ?? 2_000,
         });
-        result = takenOf(answer) ?? "failed";
+        const answered = answerOf(answer);
+        result = answered?.result ?? "failed";
+        if (answered?.applied) applied++;
         if (result === "failed") why = `HTTP ${answer.status}: ${answer.text.slice(0, 200)}`;
       } catch (err) {
         why = (err as Error).message;
@@ -195,6 +220,7 @@ export class RoutingPusher {
       shards: generation.shards.length,
       pods: pods.length,
       taken: results.filter((r) => r === "taken").length,
+      applied,
       skipped: results.filter((r) => r === "skipped").length,
       // from the first request sent to the last answer (the bench places the push by it)
       durationMs: Math.round((performance.now() - started) * 10) / 10,

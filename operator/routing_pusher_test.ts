@@ -1,4 +1,5 @@
-import { deepStrictEqual, equal } from "node:assert/strict";
+import { deepStrictEqual, equal, ok } from "node:assert/strict";
+import { eventually } from "../tests/cluster/eventually.ts";
 import { createLogger } from "../internal/log.ts";
 import type { ChildObject } from "./children.ts";
 import type { PodAnswer, TargetPod } from "./gateway_pods.ts";
@@ -104,6 +105,40 @@ Deno.test("RoutingPusher.push() posts the generation to every live pod of the Ga
   });
   await pusher.push("ns/other", generation);
   equal(posts.length, 4, "no pods of that Gateway");
+});
+
+Deno.test("RoutingPusher.push() resolves when every pod has answered, or after waitMs while one has not", async () => {
+  let answerSlow: ((answer: PodAnswer) => void) | undefined;
+  const fake = pods({ fast: { status: 202, text: '{"result":"taken","applied":true}' }, slow: new Error("unused") });
+  const lines: string[] = [];
+  const pusher = new RoutingPusher({
+    pods: {
+      ...fake.pods,
+      post: (pod, path, token, body) =>
+        pod.ip === "slow" ? new Promise((resolve) => answerSlow = resolve) : fake.pods.post(pod, path, token, body),
+    },
+    waitMs: 40,
+    log: createLogger({ sink: (line) => lines.push(line) }),
+  });
+  const started = performance.now();
+  await pusher.push("ns/gw", generation);
+  const waited = performance.now() - started;
+  ok(waited >= 35 && waited < 1_000, `${waited} ms`);
+  equal(lines.length, 0, "the slow pod's request goes on");
+  answerSlow!({ status: 202, text: '{"result":"taken","applied":false}' });
+  await eventually(() => equal(lines.length, 1));
+  const { msg, taken, applied } = JSON.parse(lines[0]);
+  deepStrictEqual({ msg, taken, applied }, { msg: "Routing pushed", taken: 2, applied: 1 });
+
+  // both answer at once: no wait
+  const quick = new RoutingPusher({
+    pods: pods({ a: { status: 202, text: '{"result":"taken"}' } }).pods,
+    waitMs: 60_000,
+    log: createLogger({ sink: () => {} }),
+  });
+  const before = performance.now();
+  await quick.push("ns/gw", generation);
+  ok(performance.now() - before < 5_000);
 });
 
 Deno.test("RoutingPusher.push() leaves a pod that did not answer out for UNREACHABLE_PAUSE_MS", async () => {

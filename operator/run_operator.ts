@@ -306,7 +306,7 @@ function wireControllers(run: Run, api: ApiDiscovery, metrics: OperatorMetrics):
     log: log.child({ part: "children" }),
     observe,
     ownWrites,
-    onRouting: (gateway, generation) => void pusher.push(gateway, generation),
+    onRouting: (gateway, generation) => pusher.push(gateway, generation),
   });
   const gateways = state.gatewayController = new GatewayController({
     cache: watcher,
