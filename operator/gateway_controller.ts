@@ -479,8 +479,7 @@ export class GatewayController {
     const raw = cache.raw("Gateway", key);
     if (!last || !existing || !raw) return false;
     const now = kubeTime((this.#o.clock ?? (() => new Date()))());
-    const pods = cache.list<Pod>("Pod").filter((p) => `${p.metadata.namespace}/${gatewayNameOf(p.metadata)}` === key);
-    const redone = restatusGateway(this.#memo, key, existing, pods, now);
+    const redone = restatusGateway(this.#memo, key, existing, this.#podsOf(key), now);
     if (!redone) return false;
     const status = withChildConflicts(redone.gateway.status, existing, last.conflicts, now);
     await this.#o.status.writeGateway(raw, status);
@@ -492,6 +491,11 @@ export class GatewayController {
       durationMs: Math.round((performance.now() - started) * 10) / 10,
     });
     return true;
+  }
+
+  /** The pods of a Gateway, from the cache. */
+  #podsOf(key: string): Pod[] {
+    return this.#o.cache.list<Pod>("Pod").filter((p) => `${p.metadata.namespace}/${gatewayNameOf(p.metadata)}` === key);
   }
 
   /** Hands route status entries to their queue, but those already in place (checked against the same cached route). */
@@ -582,6 +586,7 @@ export class GatewayController {
     let conflicts = "";
     const childrenStarted = performance.now();
     let childrenMs = 0;
+    let listenerSetStatuses = result.listenerSets;
     if (gw) {
       if (gw.children) {
         await this.#o.children.sync(key, [...access.bindings, ...gw.children]).then(
@@ -592,9 +597,15 @@ export class GatewayController {
       }
       const raw = cache.raw("Gateway", key);
       if (raw && existing) {
-        const status = withChildConflicts(gw.status, existing, conflicts, now);
+        // The pods apply a pushed generation before its children are written and may have reported it meanwhile: the
+        // status from the pods now, so that it does not say Pending for what they serve already (and flip back).
+        const redone = result.ingresses.length === 0
+          ? restatusGateway(this.#memo, key, existing, this.#podsOf(key), now)
+          : undefined;
+        if (redone) listenerSetStatuses = redone.listenerSets;
+        const status = withChildConflicts((redone?.gateway ?? gw).status, existing, conflicts, now);
         await this.#o.status.writeGateway(raw, status);
-        this.#gatewayEvents(raw, gw, status, conflicts);
+        this.#gatewayEvents(raw, redone?.gateway ?? gw, status, conflicts);
       }
     } else {
       // No longer ours: remove what we made, then stop the watches of what it referenced (its own Secrets among them,
@@ -605,7 +616,7 @@ export class GatewayController {
     }
     // Route status entries go to their own queue.
     this.#handOverRouteStatuses(result.routes);
-    await this.#writeListenerSets(result.listenerSets);
+    await this.#writeListenerSets(listenerSetStatuses);
     // what a status-only change recomputes the status from (Ingresses' status needs a translation)
     if (gw && result.ingresses.length === 0) this.#lastTranslated.set(key, { conflicts, routes: result.routes });
     else this.#lastTranslated.delete(key);

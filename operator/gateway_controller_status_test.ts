@@ -59,13 +59,13 @@ function pod(annotations: Record<string, string>) {
 }
 
 /** A controller over mutable caches whose status writes land in the cache and come back as events, as they do. */
-function harness(snapshot: Snapshot) {
+function harness(snapshot: Snapshot, onChildren: () => void = () => {}) {
   let translations = 0;
   const statuses: GatewayStatus[] = [];
   const controller = new GatewayController({
     cache: fakeCache(snapshot),
     children: {
-      sync: () => Promise.resolve({ writes: 0, conflicts: [] }),
+      sync: () => (onChildren(), Promise.resolve({ writes: 0, conflicts: [] })),
       prune: () => Promise.resolve(0),
     } as unknown as ChildrenWriter,
     status: {
@@ -157,4 +157,33 @@ Deno.test("GatewayController: Programmed flips when the pods report the configur
   ok(fresh.translations() >= 1);
   controller.gateways.shutDown();
   fresh.controller.gateways.shutDown();
+});
+
+Deno.test("GatewayController: a pod that reports the new configuration while its children are written makes the reconcile write Programmed=True, not Pending first", async () => {
+  const snapshot = objects();
+  /** The pod applies what is being written and says so, as a pushed generation makes it do before the writes end. */
+  const applyOnPod = () => {
+    const [gw] = translate(snapshot, { now: NOW.toISOString(), defaults: { image: "x" } }).gateways;
+    const oldPod = snapshot.pods[0];
+    snapshot.pods[0] = parseSnapshot([pod({
+      [APPLIED_ROUTING_ANNOTATION]: contentHash(gw.routingJson!),
+      [APPLIED_VCL_ANNOTATION]: contentHash(gw.mainVcl!),
+    })]).pods[0];
+    controller.onChange("Pod", oldPod, snapshot.pods[0]);
+  };
+  const { controller, settle, statuses } = harness(snapshot, applyOnPod);
+  controller.onChange("HTTPRoute", undefined, snapshot.httpRoutes[0]);
+  await settle();
+  const programmed = () => statuses.map((s) => s.conditions.find((c) => c.type === "Programmed")!.status);
+  ok(programmed().length > 0);
+  deepEqual(new Set(programmed()), new Set(["True"]), "never Pending");
+  // a route change: the same, with no flip to False and back
+  const [parsed] = parseSnapshot([route("shop.example")]).httpRoutes;
+  const changed = { ...parsed, metadata: { ...parsed.metadata, generation: 2 } };
+  const old = snapshot.httpRoutes[0];
+  snapshot.httpRoutes[0] = changed;
+  controller.onChange("HTTPRoute", old, changed);
+  await settle();
+  deepEqual(new Set(programmed()), new Set(["True"]), "never Pending");
+  controller.gateways.shutDown();
 });
