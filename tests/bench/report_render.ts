@@ -241,12 +241,13 @@ export function reportMarkdown(
     "",
     "Where the time goes: the median of each stage in ms, at the pod that answered last (from the operator's and the " +
     "chaperones' logs, `tests/e2e/propagation_stages.ts`): `api` the write until the API server's answer, " +
-    "`operator` that answer until the operator has written the Gateway's ConfigMap (the changed shard before it), " +
-    "`watch` until the chaperone's watch event, `wait` until its sync starts, `read` the ConfigMap and the shards it " +
+    "`operator` that answer until the operator pushed the new generation to the pods (or, not pushed, wrote the " +
+    "Gateway's ConfigMap), `watch` until the chaperone took the push (or its watch event), `wait` until its sync " +
+    "starts, `read` the ConfigMap and the shards it " +
     "names (fetched and parsed), `build` ghost.json's changed vhosts, `write` the delta file, `ghost` the reload " +
     "request, `other` the rest of the sync, `response` from the sync's end to the first correct response the bench " +
     "saw (its polling included); then parts of those: `queued` the operator's answer until the reconcile that " +
-    "wrote the ConfigMap started (watch event, queue, a reconcile before it), `prepare` its work before translating " +
+    "pushed or wrote it started (watch event, queue, a reconcile before it), `prepare` its work before translating " +
     "(references, Secret access), `translate` its translation, `apply` the round trip of the Gateway's ConfigMap " +
     "write, `fetch` the shards read of the API server (their parses included), `parse` those parses, `ghost own` " +
     "ghost's own time in its reload.",
