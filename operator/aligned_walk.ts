@@ -33,24 +33,38 @@ export class AlignedWalk<T, V> {
    * @param value The item's value, from the kept one when there is one.
    * @param skipped Told the value of each item of the last walk not found at its place (gone, changed or moved),
    *   after the walk or during it. @default {nobody}
+   * @param keepFound Whether an item found at its exact place keeps its value without `value` being asked: for a
+   *   caller that knows those values still hold, and would otherwise read each (at tens of thousands of items spread
+   *   over a large heap, reading them is most of the walk). @default {false}
    * @returns The values, by position; kept for the next walk.
    */
-  walk(items: readonly T[], value: (item: T, kept: V | undefined) => V, skipped?: (value: V) => void): V[] {
+  walk(
+    items: readonly T[],
+    value: (item: T, kept: V | undefined) => V,
+    skipped?: (value: V) => void,
+    keepFound = false,
+  ): V[] {
     const [last, lastValues] = [this.#items, this.#values];
     const values = new Array<V>(items.length);
     let j = 0;
     for (let i = 0; i < items.length; i++) {
       const item = items[i];
       let kept: V | undefined;
-      if (last[j] === item) kept = lastValues[j++];
-      else if (last[j + 1] === item) {
+      if (last[j] === item) {
+        kept = lastValues[j++];
+        if (keepFound) {
+          values[i] = kept;
+          continue;
+        }
+      } else if (last[j + 1] === item) {
         // the item before it is gone
         skipped?.(lastValues[j]);
         kept = lastValues[j + 1];
         j += 2;
       } else if (j < last.length && last[j + 1] === items[i + 1]) {
-        // it replaces the item at its place (or the list ends)
-        skipped?.(lastValues[j++]);
+        // it replaces the item at its place (or the list ends); passed over whether or not anyone is told
+        const replaced = lastValues[j++];
+        skipped?.(replaced);
       }
       values[i] = value(item, kept);
     }

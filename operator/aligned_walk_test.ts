@@ -56,3 +56,29 @@ Deno.test("AlignedWalk.walk() tells every item of the last walk not found at its
   deepStrictEqual(run(["a", "x"]), ["d", "e"], "the end deleted");
   deepStrictEqual(run(["x", "a"]).length > 0, true, "moved: told, so looked at again");
 });
+
+Deno.test("AlignedWalk.walk(keepFound) keeps the value of an item at its exact place without asking", () => {
+  const walk = new AlignedWalk<{ n: string }, string>();
+  const items = Array.from({ length: 4 }, (_, i) => ({ n: String(i) }));
+  walk.walk(items, (item) => `v${item.n}`);
+  const asked: [string, string | undefined][] = [];
+  const ask = (item: { n: string }, kept: string | undefined) => {
+    asked.push([item.n, kept]);
+    return kept ?? `w${item.n}`;
+  };
+  // one created before the last item: only it is asked for (the others are found where the last walk had them)
+  const created = { n: "x" };
+  deepStrictEqual(walk.walk([...items.slice(0, 3), created, items[3]], ask, undefined, true), [
+    "v0",
+    "v1",
+    "v2",
+    "wx",
+    "v3",
+  ]);
+  deepStrictEqual(asked, [["x", undefined]]);
+  // two swapped (asked, the one shifted with its value), one changed in place (asked, nothing kept): the rest kept
+  asked.length = 0;
+  const values = walk.walk([items[1], items[0], items[2], { n: "y" }, items[3]], ask, undefined, true);
+  deepStrictEqual(values, ["v1", "w0", "v2", "wy", "v3"]);
+  deepStrictEqual(asked, [["1", "v1"], ["0", undefined], ["y", undefined]]);
+});

@@ -203,28 +203,34 @@ export class RouteTable {
     let seen = 0;
     // The routes come in the same order as last time: most are found at their place, without a lookup. While the
     // last walk's entries are trusted, one found at its place is taken as it is (its entry is not even read: at tens
-    // of thousands of routes, reading each entry is most of the walk), and the gone routes are those of the last walk
-    // not found at their place that no lookup found either.
+    // of thousands of routes, reading each entry is most of the walk: the walk keeps its value without asking, a route
+    // key of an entry made by the last update among them), and the gone routes are those of the last walk not found at
+    // their place that no lookup found either.
     const trusted = this.#trusted;
     const missed: (Entry | string)[] = [];
-    this.#walk.walk(routes, (route, kept) => {
-      if (trusted && typeof kept === "object") return kept;
-      const held = typeof kept === "object" && kept.route === route ? kept : this.#byRoute.get(route);
-      if (held !== undefined && held.live && held.route === route) {
-        if (held.seen !== epoch) seen++;
-        held.seen = epoch;
-        return held;
-      }
-      const key = keyOf(route.metadata.namespace, route.metadata.name);
-      const old = this.#byKey.get(key);
-      if (old !== undefined && old.seen !== epoch) {
-        old.seen = epoch;
-        seen++;
-      }
-      changes.set(key, { old, route });
-      // its entry is made below: the next walk finds it by key
-      return key;
-    }, trusted ? (value) => value !== undefined && missed.push(value) : undefined);
+    this.#walk.walk(
+      routes,
+      (route, kept) => {
+        if (trusted && typeof kept === "object") return kept;
+        const held = typeof kept === "object" && kept.route === route ? kept : this.#byRoute.get(route);
+        if (held !== undefined && held.live && held.route === route) {
+          if (held.seen !== epoch) seen++;
+          held.seen = epoch;
+          return held;
+        }
+        const key = keyOf(route.metadata.namespace, route.metadata.name);
+        const old = this.#byKey.get(key);
+        if (old !== undefined && old.seen !== epoch) {
+          old.seen = epoch;
+          seen++;
+        }
+        changes.set(key, { old, route });
+        // its entry is made below: the next walk finds it by key
+        return key;
+      },
+      trusted ? (value) => value !== undefined && missed.push(value) : undefined,
+      trusted,
+    );
     if (trusted) {
       for (const value of missed) {
         const entry = typeof value === "string" ? this.#byKey.get(value) : value;

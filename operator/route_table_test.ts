@@ -180,3 +180,28 @@ Deno.test("RouteTable.shardGroups() groups again only the shards of the hostname
   // another count: grouped again whole
   deepStrictEqual(sorted(update.table().shardGroups(8, shardOfHost)), fresh(8));
 });
+
+Deno.test("RouteTable.update() finds a change to a route created by the update before, once the walk keeps routes without reading them", () => {
+  const update = harness();
+  const raw = Array.from({ length: ROUTES }, (_, i) => route(i));
+  let snapshot = parseSnapshot([...others(), ...raw]);
+  update(snapshot);
+  update(snapshot);
+  // created at the end, then left as it is by a change elsewhere (a walk that trusts its entries)
+  const created = parseSnapshot([route(ROUTES)]).httpRoutes[0];
+  snapshot = { ...snapshot, httpRoutes: [...snapshot.httpRoutes, created] };
+  deepStrictEqual(update(snapshot), { routes: 1, hosts: 1 });
+  deepStrictEqual(update(snapshot), { routes: 0, hosts: 0 });
+  const moved = parseSnapshot([{ ...route(3), spec: { ...route(3).spec as object, hostnames: ["h5.example"] } }]);
+  snapshot = { ...snapshot, httpRoutes: snapshot.httpRoutes.map((r, i) => i === 3 ? moved.httpRoutes[0] : r) };
+  deepStrictEqual(update(snapshot), { routes: 1, hosts: 2 });
+  // the created route changes: found, attached again, its hostnames rebuilt
+  const changed = parseSnapshot([{
+    ...route(ROUTES),
+    spec: { ...route(ROUTES).spec as object, hostnames: ["h9.example"] },
+  }]);
+  snapshot = { ...snapshot, httpRoutes: [...snapshot.httpRoutes.slice(0, -1), changed.httpRoutes[0]] };
+  deepStrictEqual(update(snapshot), { routes: 1, hosts: 2 });
+  // and goes
+  deepStrictEqual(update({ ...snapshot, httpRoutes: snapshot.httpRoutes.slice(0, -1) }), { routes: 0, hosts: 1 });
+});
