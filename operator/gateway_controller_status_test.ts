@@ -101,6 +101,25 @@ function withStatus<T extends { status?: unknown }>(object: T, status: unknown):
   return { ...object, status } as T;
 }
 
+/** The annotations of a pod that applied what a translation of the snapshot writes. */
+function appliedAnnotations(snapshot: Snapshot): Record<string, string> {
+  const [gw] = translate(snapshot, { now: NOW.toISOString(), defaults: { image: "x" } }).gateways;
+  return {
+    [APPLIED_ROUTING_ANNOTATION]: contentHash(gw.routingJson!),
+    [APPLIED_VCL_ANNOTATION]: contentHash(gw.mainVcl!),
+  };
+}
+
+/** Changes the snapshot's route to another hostname (its next generation) and tells the controller. */
+function changeRoute(snapshot: Snapshot, controller: GatewayController, hostname: string) {
+  const [parsed] = parseSnapshot([route(hostname)]).httpRoutes;
+  const changed = { ...parsed, metadata: { ...parsed.metadata, generation: 2 } };
+  const old = snapshot.httpRoutes[0];
+  snapshot.httpRoutes[0] = changed;
+  controller.onChange("HTTPRoute", old, changed);
+  return changed;
+}
+
 Deno.test("GatewayController translates once per route change: status writes and pod updates do not translate", async () => {
   const snapshot = objects();
   const { controller, settle, translations } = harness(snapshot);
@@ -109,11 +128,7 @@ Deno.test("GatewayController translates once per route change: status writes and
   const first = translations();
   equal(first, 1, "the route's arrival translates once; the Gateway's own status write does not translate again");
   // a route change, then what follows it in a cluster: the route's status, the pod's new annotations, Programmed
-  const [parsed] = parseSnapshot([route("shop.example")]).httpRoutes;
-  const changed = { ...parsed, metadata: { ...parsed.metadata, generation: 2 } };
-  const old = snapshot.httpRoutes[0];
-  snapshot.httpRoutes[0] = changed;
-  controller.onChange("HTTPRoute", old, changed);
+  const changed = changeRoute(snapshot, controller, "shop.example");
   await settle();
   const written = withStatus(changed, { parents: [] });
   snapshot.httpRoutes[0] = written;
@@ -137,11 +152,7 @@ Deno.test("GatewayController: Programmed flips when the pods report the configur
   const programmed = () => statuses.at(-1)!.conditions.find((c) => c.type === "Programmed")!;
   equal(programmed().status, "False", "no pod serves the configuration yet");
   // the pod applies the current routing.json and main.vcl and says so in its annotations
-  const [gw] = translate(snapshot, { now: NOW.toISOString(), defaults: { image: "x" } }).gateways;
-  const annotations = {
-    [APPLIED_ROUTING_ANNOTATION]: contentHash(gw.routingJson!),
-    [APPLIED_VCL_ANNOTATION]: contentHash(gw.mainVcl!),
-  };
+  const annotations = appliedAnnotations(snapshot);
   const before = translations();
   const oldPod = snapshot.pods[0];
   snapshot.pods[0] = parseSnapshot([pod(annotations)]).pods[0];
@@ -163,12 +174,8 @@ Deno.test("GatewayController: a pod that reports the new configuration while its
   const snapshot = objects();
   /** The pod applies what is being written and says so, as a pushed generation makes it do before the writes end. */
   const applyOnPod = () => {
-    const [gw] = translate(snapshot, { now: NOW.toISOString(), defaults: { image: "x" } }).gateways;
     const oldPod = snapshot.pods[0];
-    snapshot.pods[0] = parseSnapshot([pod({
-      [APPLIED_ROUTING_ANNOTATION]: contentHash(gw.routingJson!),
-      [APPLIED_VCL_ANNOTATION]: contentHash(gw.mainVcl!),
-    })]).pods[0];
+    snapshot.pods[0] = parseSnapshot([pod(appliedAnnotations(snapshot))]).pods[0];
     controller.onChange("Pod", oldPod, snapshot.pods[0]);
   };
   const { controller, settle, statuses } = harness(snapshot, applyOnPod);
@@ -178,11 +185,7 @@ Deno.test("GatewayController: a pod that reports the new configuration while its
   ok(programmed().length > 0);
   deepEqual(new Set(programmed()), new Set(["True"]), "never Pending");
   // a route change: the same, with no flip to False and back
-  const [parsed] = parseSnapshot([route("shop.example")]).httpRoutes;
-  const changed = { ...parsed, metadata: { ...parsed.metadata, generation: 2 } };
-  const old = snapshot.httpRoutes[0];
-  snapshot.httpRoutes[0] = changed;
-  controller.onChange("HTTPRoute", old, changed);
+  changeRoute(snapshot, controller, "shop.example");
   await settle();
   deepEqual(new Set(programmed()), new Set(["True"]), "never Pending");
   controller.gateways.shutDown();
