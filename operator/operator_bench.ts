@@ -231,11 +231,6 @@ Deno.test({
         logFile,
         port,
         args: ["--gateway-image", PAUSE_IMAGE, "--gateway-class", cls],
-        // The heap cap the Helm chart sets (operator.v8Flags): V8 then collects before growing the heap far.
-        env: {
-          DENO_V8_FLAGS: Deno.env.get("LACQUER_OPERATOR_V8_FLAGS") ??
-            "--max-old-space-size=1024,--max-semi-space-size=4",
-        },
       });
       console.log(`operator log: ${logFile}`);
       try {

@@ -22,6 +22,7 @@ import { Buffer } from "node:buffer";
 import { CONTROLLER_NAME } from "../internal/names.ts";
 import { routingJsonData } from "../internal/routing_config_map.ts";
 import { percentile } from "../tests/bench/percentile.ts";
+import { operatorV8Flags } from "../tests/stack/shipped_v8_flags.ts";
 import type { KubeObject } from "../internal/kube/mod.ts";
 import type { HttpRoute } from "./api_types.ts";
 import { WATCHED_KINDS } from "./cluster_watcher.ts";
@@ -29,9 +30,6 @@ import { cachedForm } from "./kind_cache.ts";
 import { parseSnapshot, type Snapshot } from "./snapshot.ts";
 import { translate } from "./translate.ts";
 import { TranslationMemo } from "./translation_memo.ts";
-
-/** The V8 flags the Helm chart gives the operator (`deploy/helm/lacquer/values.yaml`, `operator.v8Flags`). */
-export const SHIPPED_V8_FLAGS = "--max-old-space-size=1024,--max-semi-space-size=4";
 
 /** What one route count measured. */
 export interface ScaleSample {
@@ -270,7 +268,7 @@ if (import.meta.main) {
   if (Deno.args[0]) {
     console.log(JSON.stringify(measureScale(Number(Deno.args[0]), Deno.env.get("LACQUER_SCALE_FLAGS") ?? "")));
   } else {
-    const flags = Deno.env.get("LACQUER_OPERATOR_V8_FLAGS") ?? SHIPPED_V8_FLAGS;
+    const flags = operatorV8Flags();
     const sizes = (Deno.env.get("LACQUER_BENCH_SIZES") ?? "100,1000,5000,20000,50000").split(",").map(Number);
     for (const routes of sizes) console.log(JSON.stringify(await scaleSample(routes, flags)));
   }

@@ -1,5 +1,6 @@
 import { equal, ok } from "node:assert/strict";
-import { hostnamesFor, scaleSample, SHIPPED_V8_FLAGS } from "./scale_bench.ts";
+import { SHIPPED_V8_FLAGS } from "../tests/stack/shipped_v8_flags.ts";
+import { hostnamesFor, scaleSample } from "./scale_bench.ts";
 
 Deno.test("hostnamesFor(): one hostname per route up to 500, then 500, then one per 10 routes", () => {
   equal(hostnamesFor(100), 100);

@@ -21,7 +21,8 @@
  * @module
  */
 import * as vega from "vega";
-import { scaleSample, SHIPPED_V8_FLAGS } from "../../operator/scale_bench.ts";
+import { scaleSample } from "../../operator/scale_bench.ts";
+import { operatorV8Flags } from "../stack/shipped_v8_flags.ts";
 import * as vegaLite from "vega-lite";
 import {
   type Chart,
@@ -147,7 +148,7 @@ async function measurePropagation(): Promise<Measured> {
 /** `operator/scale_bench.ts` at each size of `LACQUER_BENCH_OPERATOR_SIZES`, under the operator's shipped flags. */
 async function measureOperator(): Promise<NonNullable<ScaleSections["operator"]>> {
   const before = await load();
-  const flags = Deno.env.get("LACQUER_OPERATOR_V8_FLAGS") ?? SHIPPED_V8_FLAGS;
+  const flags = operatorV8Flags();
   const samples = [];
   for (const routes of sizesOf("LACQUER_BENCH_OPERATOR_SIZES", "100,1000,5000,20000,50000")) {
     console.log(`--- operator scale, ${routes} routes`);

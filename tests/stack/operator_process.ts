@@ -5,6 +5,7 @@
  * @module
  */
 import { type LoggedProcess, spawnLogged } from "../cluster/spawn_logged.ts";
+import { operatorV8Flags } from "./shipped_v8_flags.ts";
 
 const MOD_TS = new URL("../../mod.ts", import.meta.url).pathname;
 
@@ -24,12 +25,13 @@ export interface OperatorProcessOptions {
   invalidationPort?: number;
   /** Further `lacquer operator` flags. @default {[]} */
   args?: string[];
-  /** Extra environment, e.g. `DENO_V8_FLAGS`. @default {{}} */
+  /** Extra environment. `DENO_V8_FLAGS` defaults to {@linkcode operatorV8Flags} (the chart's). @default {{}} */
   env?: Record<string, string>;
 }
 
 /**
- * Starts the operator. Stop it with `stop()`; it exits 0 on SIGTERM.
+ * Starts the operator, under the V8 flags it ships with unless `options.env` says otherwise. Stop it with `stop()`;
+ * it exits 0 on SIGTERM.
  *
  * @param options Kubeconfig, log file and flags.
  * @returns The process.
@@ -57,5 +59,9 @@ export function startOperatorProcess(options: OperatorProcessOptions): LoggedPro
   const [program, ...args] = options.netns
     ? ["nsenter", `--net=/run/netns/${options.netns}`, "--", ...operator]
     : operator;
-  return spawnLogged(program, { args, logFile: options.logFile, env: options.env });
+  return spawnLogged(program, {
+    args,
+    logFile: options.logFile,
+    env: { DENO_V8_FLAGS: operatorV8Flags(), ...options.env },
+  });
 }
