@@ -129,9 +129,15 @@ function assertNoneRefused({ after, before }: RestartResult) {
 }
 
 Deno.test("socket keeper: varnishd's manager and worker killed, no new connection is refused", async () => {
-  const result = await restartUnderLoad("manager", true);
+  // On a busy machine the restart can be over before a load worker opens a connection: such a run shows nothing, and
+  // is made again (each run is checked).
+  let result: RestartResult;
+  for (let run = 1;; run++) {
+    result = await restartUnderLoad("manager", true);
+    assertNoneRefused(result);
+    if (result.gap.length > 0 || run === 3) break;
+  }
   ok(result.gap.length > 0, "the load must open connections while no varnishd runs");
-  assertNoneRefused(result);
 });
 
 Deno.test("socket keeper: varnishd's worker killed, its manager's re-bind keeps the socket listening", async () => {
