@@ -15,6 +15,11 @@ const wall = () => performance.timeOrigin + performance.now();
 export interface PollResult {
   /** When the right answer was received (wall clock, ms since the epoch): an upper bound of when it was right. */
   at: number;
+  /**
+   * When the request it answered was sent (wall clock): the server took it on after that, so the change was in effect
+   * by then, give or take the request's way in; `at` adds the answer's round trip (an upstream's answer included).
+   */
+  sent: number;
   /** The right answer. */
   answer: string;
   /** The requests sent. */
@@ -65,7 +70,7 @@ export async function pollUntil(
       requests++;
       roundTrip = 0.8 * roundTrip + 0.2 * (performance.now() - sent);
       if (stopped()) return;
-      if (ok(answer)) result = { at: wall(), answer, requests };
+      if (ok(answer)) result = { at: wall(), sent: performance.timeOrigin + sent, answer, requests };
       else if (performance.now() > options.deadline) failure = new Error(`${host}: answered ${answer.slice(0, 200)}`);
     }
   }));

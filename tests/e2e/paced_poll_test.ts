@@ -17,6 +17,8 @@ Deno.test("pollUntil: asks until the answer is right, over every connection, and
   });
   equal(result.answer, "200 yes");
   ok(result.at >= before && result.at <= performance.timeOrigin + performance.now());
+  // the right answer's request went out at least one slow round trip before it came back
+  ok(result.sent >= before && result.sent <= result.at - 15, `sent ${result.sent - before}, at ${result.at - before}`);
   ok(result.requests >= 10, `${result.requests} requests`);
   // three connections, each with a request in flight: the slow round trips overlap
   equal(server.accepted(), 3);

@@ -57,6 +57,8 @@ export interface ChangeTimes {
   acknowledged: number;
   /** Each gateway pod's first correct response, in the order of the pods' logs. */
   served: readonly number[];
+  /** When the request of each of those responses was sent (the same order). */
+  asked?: readonly number[];
   /** Whether the operator takes part (an HTTPRoute change; not an EndpointSlice change). */
   throughOperator: boolean;
 }
@@ -106,12 +108,17 @@ export type Stages = {
   other?: number;
   /** The sync's end until the first correct response the bench saw. */
   response?: number;
+  /**
+   * Of that, the round trip of the request that got it, from its sending (an upstream's answer included): the rest of
+   * `response` is the bench's polling.
+   */
+  answer?: number;
 };
 
 /**
  * The stages of {@linkcode Stages}, in the order of a change's path; the others are parts of these
  * ({@linkcode PART_NAMES}: `queued`, `prepare`, `translate` and `apply` of `operator`, `fetch` and `parse` of `read`, `ghostOwn` of
- * `ghost`).
+ * `ghost`, `answer` of `response`).
  */
 export const STAGE_NAMES = [
   "api",
@@ -127,7 +134,7 @@ export const STAGE_NAMES = [
 ] as const;
 
 /** The parts of stages {@linkcode Stages} names (each within one stage of {@linkcode STAGE_NAMES}). */
-export const PART_NAMES = ["queued", "prepare", "translate", "apply", "fetch", "parse", "ghostOwn"] as const;
+export const PART_NAMES = ["queued", "prepare", "translate", "apply", "fetch", "parse", "ghostOwn", "answer"] as const;
 
 const num = (v: unknown) => typeof v === "number" ? v : 0;
 
@@ -205,5 +212,8 @@ export function changeStages(
   if (typeof f.parseMs === "number") stages.parse = f.parseMs;
   stages.other = Math.max(0, total - stages.wait - stages.read - stages.build - stages.write - stages.ghost);
   stages.response = Math.max(0, served - sync.time);
+  // a request sent before the sync's end may have been routed after it: its whole round trip is not the response's
+  const asked = change.asked?.[last];
+  if (asked !== undefined) stages.answer = Math.min(stages.response, Math.max(0, served - asked));
   return stages;
 }

@@ -87,6 +87,16 @@ Deno.test("changeStages() places a route change's stages at the pod that answere
   equal(endpoint.watch, 6);
 });
 
+Deno.test("changeStages() tells the answer's round trip within the response, at the pod that answered last", () => {
+  const pods = [parseLogLines(sync(33, 7)), parseLogLines(sync(36, 10))];
+  const change = { started: T0 + 2, acknowledged: T0 + 10, served: [T0 + 34, T0 + 46], throughOperator: true };
+  // asked at 40.5 (after the sync's end at 36): 4.5 ms of polling, then a 5.5 ms answer
+  const stages = changeStages({ ...change, asked: [T0 + 33.5, T0 + 40.5] }, OPERATOR, pods, NAMES);
+  deepEqual([stages.response, stages.answer], [10, 5.5]);
+  // asked before the sync's end and routed after it: the answer is all of the response
+  equal(changeStages({ ...change, asked: [T0 + 33.5, T0 + 30] }, OPERATOR, pods, NAMES).answer, 10);
+});
+
 Deno.test("changeStages() places a pushed change at its push, not at the ConfigMap write beside it", () => {
   const operator = parseLogLines([
     // a push no pod took counts for nothing
