@@ -4,7 +4,7 @@
  * - propagation end to end (`tests/e2e/route_propagation_bench.ts`, `deno task bench:e2e`): HTTPRoute creations,
  *   updates and deletions through the operator and EndpointSlice changes, each until every gateway pod answers
  *   correctly, as one Gateway grows through the route counts of `LACQUER_BENCH_SIZES` (100, 1,000 and 5,000 by
- *   default; e.g. `100,1000,5000,20000,50000`), `LACQUER_BENCH_CHANGES` changes of each kind (30 by default) at each,
+ *   default; e.g. `100,1000,5000,20000,50000`), `LACQUER_BENCH_CHANGES` changes of each kind (60 by default) at each,
  *   in one test cluster;
  * - the operator's regeneration time and memory (`operator/scale_bench.ts`, `LACQUER_BENCH_OPERATOR_SIZES`,
  *   100 to 50,000 routes by default, under the shipped V8 flags or `LACQUER_OPERATOR_V8_FLAGS`);
@@ -136,7 +136,7 @@ const sizesOf = (name: string, fallback: string) => (Deno.env.get(name) ?? fallb
 
 async function measurePropagation(): Promise<Measured> {
   const sizes = sizesOf("LACQUER_BENCH_SIZES", "100,1000,5000");
-  const changes = Number(Deno.env.get("LACQUER_BENCH_CHANGES") ?? 30);
+  const changes = Number(Deno.env.get("LACQUER_BENCH_CHANGES") ?? 60);
   const before = await load();
   // a route count that fails (a test cluster that does not start on a busy machine) leaves the earlier ones measured
   const series = await propagation(sizes, changes);

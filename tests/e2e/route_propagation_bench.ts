@@ -11,8 +11,8 @@
  * `100,1000,5000,20000,50000`): routes `r<i>` (hostname `h<i>.bench.example`, to one of two echo apps) are created
  * in bulk (`LACQUER_BENCH_CREATES`, 32, at a time; the rate is printed), then the bench waits until the operator is
  * quiet (its queues empty, route statuses written) and both pods serve the last route. At each count it measures
- * `LACQUER_BENCH_CHANGES` (30) changes of each kind, by turns so that every kind meets the same conditions,
- * `LACQUER_BENCH_GAP_MS` (200) apart:
+ * `LACQUER_BENCH_CHANGES` (60; the p99 of fewer is little more than the slowest one) changes of each kind, by turns
+ * so that every kind meets the same conditions, `LACQUER_BENCH_GAP_MS` (200) apart:
  *
  * - HTTPRoute create: a new route on a new hostname → both pods answer 200 from its app;
  * - HTTPRoute update: a route spread over the Gateway moves to the other app (a merge patch of its rules);
@@ -47,7 +47,7 @@ import {
 } from "./propagation_stages.ts";
 
 const SIZES = (Deno.env.get("LACQUER_BENCH_SIZES") ?? "100,1000,5000").split(",").map(Number).sort((a, b) => a - b);
-const CHANGES = Number(Deno.env.get("LACQUER_BENCH_CHANGES") ?? 30);
+const CHANGES = Number(Deno.env.get("LACQUER_BENCH_CHANGES") ?? 60);
 const GAP_MS = Number(Deno.env.get("LACQUER_BENCH_GAP_MS") ?? 200);
 /**
  * Each pod is asked over this many kept-alive connections, one request in flight on each, their requests spread over
