@@ -21,9 +21,9 @@
  * @module
  */
 import * as vega from "vega";
+import * as vegaLite from "vega-lite";
 import { scaleSample } from "../../operator/scale_bench.ts";
 import { operatorV8Flags } from "../stack/shipped_v8_flags.ts";
-import * as vegaLite from "vega-lite";
 import {
   type Chart,
   type Conditions,

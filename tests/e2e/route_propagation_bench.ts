@@ -243,7 +243,7 @@ Deno.test({
       } routes/s, ${PARALLEL_CREATES} at a time), settled after ${((performance.now() - growth) / 1000).toFixed(0)} s`,
     );
 
-    const times: Record<Kind, ChangeTimes[]> = Object.fromEntries(KINDS.map((k) => [k, []])) as never;
+    const times: Record<Kind, Required<ChangeTimes>[]> = Object.fromEntries(KINDS.map((k) => [k, []])) as never;
     /** The polls of this route count's changes, and the time they took (ms, summed over the changes). */
     const polled = { polls: 0, ms: 0 };
     const timed = async (kind: Kind, write: () => Promise<unknown>, host: string, ok: (a: string) => boolean) => {
@@ -319,18 +319,19 @@ Deno.test({
       const samples = times[kind];
       const names = { configMap: `${ns}/gw-lacquer`, gateway: `${ns}/gw` };
       const stages: Stages[] = samples.map((c) => changeStages(c, operatorEvents, podEvents, names));
+      const total = samples.map((c) => Math.max(...c.served) - c.started);
+      const inEffect = samples.map((c) => Math.max(...c.asked) - c.started);
       series.push({
         change: kind,
         routes: size,
         shards,
         pods: PODS,
-        total: samples.map((c) => Math.max(...c.served) - c.started),
+        total,
         afterWrite: samples.map((c) => Math.max(...c.served) - c.acknowledged),
-        inEffect: samples.map((c) => Math.max(...c.asked!) - c.started),
+        inEffect,
         stages,
         until: `first correct response of each of ${PODS} gateway pods`,
       });
-      const { total, inEffect } = series.at(-1)! as Required<PropagationSeries>;
       const median = [...STAGE_NAMES, ...PART_NAMES].map((s) => {
         const values = stages.map((x) => x[s]).filter((v) => v !== undefined);
         return values.length ? `${s} ${percentile(values, 50).toFixed(1)}` : "";
